@@ -1,0 +1,95 @@
+/**
+ * Error codes shared by every package. Codes are stable: clients, logs and dashboards key on them.
+ * `docs/errors.md` lists each one; a test keeps the two in step.
+ */
+export const ErrorCodes = {
+  // schema / wire
+  SCH_ERR_BAD_FRAME: 'SCH_ERR_BAD_FRAME',
+  SCH_ERR_BAD_PAYLOAD: 'SCH_ERR_BAD_PAYLOAD',
+  SCH_ERR_BAD_YAML: 'SCH_ERR_BAD_YAML',
+  SCH_ERR_STALE_GENERATED: 'SCH_ERR_STALE_GENERATED',
+  SCH_ERR_FLATC: 'SCH_ERR_FLATC',
+  // gateway
+  GW_ERR_BAD_REQUEST: 'GW_ERR_BAD_REQUEST',
+  GW_ERR_INVALID_USERNAME: 'GW_ERR_INVALID_USERNAME',
+  GW_ERR_INVALID_PASSWORD: 'GW_ERR_INVALID_PASSWORD',
+  GW_ERR_USERNAME_TAKEN: 'GW_ERR_USERNAME_TAKEN',
+  GW_ERR_BAD_CREDENTIALS: 'GW_ERR_BAD_CREDENTIALS',
+  GW_ERR_NO_TOKEN: 'GW_ERR_NO_TOKEN',
+  GW_ERR_SESSION_EXPIRED: 'GW_ERR_SESSION_EXPIRED',
+  GW_ERR_PROTOCOL_VERSION: 'GW_ERR_PROTOCOL_VERSION',
+  GW_ERR_UNKNOWN_ROUTE: 'GW_ERR_UNKNOWN_ROUTE',
+  GW_ERR_NO_ENGINE: 'GW_ERR_NO_ENGINE',
+  GW_ERR_RATE_LIMITED: 'GW_ERR_RATE_LIMITED',
+  GW_ERR_BODY_TOO_LARGE: 'GW_ERR_BODY_TOO_LARGE',
+  GW_ERR_NOT_FOUND: 'GW_ERR_NOT_FOUND',
+  GW_ERR_INTERNAL: 'GW_ERR_INTERNAL',
+  GW_ERR_NATIVE_UWS: 'GW_ERR_NATIVE_UWS',
+  GW_ERR_SESSION_STORE: 'GW_ERR_SESSION_STORE',
+  // link
+  LNK_ERR_AUTH: 'LNK_ERR_AUTH',
+  LNK_ERR_FRAME_TOO_LARGE: 'LNK_ERR_FRAME_TOO_LARGE',
+  LNK_ERR_NOT_CONNECTED: 'LNK_ERR_NOT_CONNECTED',
+  LNK_ERR_QUEUE_FULL: 'LNK_ERR_QUEUE_FULL',
+  LNK_ERR_CLOSED: 'LNK_ERR_CLOSED',
+  // engine
+  ENG_ERR_QUEUE_FULL: 'ENG_ERR_QUEUE_FULL',
+  ENG_ERR_HANDLER_FAILED: 'ENG_ERR_HANDLER_FAILED',
+  ENG_ERR_NO_HANDLER: 'ENG_ERR_NO_HANDLER',
+  ENG_ERR_SCENE_NOT_FOUND: 'ENG_ERR_SCENE_NOT_FOUND',
+  ENG_ERR_SCENE_RESTARTED: 'ENG_ERR_SCENE_RESTARTED',
+  ENG_ERR_SCENE_TYPE_UNKNOWN: 'ENG_ERR_SCENE_TYPE_UNKNOWN',
+  ENG_ERR_NOT_JOINED: 'ENG_ERR_NOT_JOINED',
+  ENG_ERR_SHUTTING_DOWN: 'ENG_ERR_SHUTTING_DOWN',
+  ENG_ERR_RECORD_TOO_LARGE: 'ENG_ERR_RECORD_TOO_LARGE',
+  // store
+  STO_ERR_STALE_VERSION: 'STO_ERR_STALE_VERSION',
+  STO_ERR_DUPLICATE: 'STO_ERR_DUPLICATE',
+  STO_ERR_NOT_FOUND: 'STO_ERR_NOT_FOUND',
+  STO_ERR_MIGRATION: 'STO_ERR_MIGRATION',
+  STO_ERR_CONNECTION: 'STO_ERR_CONNECTION',
+  // coordinator
+  CRD_ERR_NO_ENGINE: 'CRD_ERR_NO_ENGINE',
+  CRD_ERR_CLOSED: 'CRD_ERR_CLOSED',
+  // client SDK
+  CLI_ERR_TIMEOUT: 'CLI_ERR_TIMEOUT',
+  CLI_ERR_CLOSED: 'CLI_ERR_CLOSED',
+  CLI_ERR_HTTP: 'CLI_ERR_HTTP',
+  // options
+  OPT_ERR_INVALID: 'OPT_ERR_INVALID',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** The shape an error takes when it crosses a thread, process or socket boundary. */
+export interface ErrorData {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** An error with a stable code. Rebuild it from {@link ErrorData} on the far side of a boundary. */
+export class CodedError extends Error {
+  readonly code: string;
+  constructor(code: ErrorCode | string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CodedError';
+    this.code = code;
+  }
+  toData(): ErrorData {
+    return { code: this.code, message: this.message };
+  }
+  static fromData(data: ErrorData): CodedError {
+    return new CodedError(data.code, data.message);
+  }
+}
+
+export function isCodedError(err: unknown): err is CodedError {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === 'string';
+}
+
+/** Turn anything thrown into transportable error data, keeping the code when there is one. */
+export function toErrorData(err: unknown, fallbackCode: string): ErrorData {
+  if (isCodedError(err)) return { code: err.code, message: err.message };
+  if (err instanceof Error) return { code: fallbackCode, message: err.message };
+  return { code: fallbackCode, message: String(err) };
+}

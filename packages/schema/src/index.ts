@@ -1,0 +1,19 @@
+export { ErrorCodes, CodedError, isCodedError, toErrorData } from './errors.js';
+export type { ErrorCode, ErrorData } from './errors.js';
+export {
+  FRAME_HEADER_BYTES,
+  FrameKind,
+  CloseCode,
+  NO_RECONNECT_CLOSE_CODES,
+  DEFAULT_MAX_FRAME_BYTES,
+  encodeFrame,
+  readFrameHeader,
+  framePayload,
+  WS_PATH,
+  WS_QUERY_TOKEN,
+  WS_QUERY_VERSION,
+} from './wire.js';
+export type { FrameHeader } from './wire.js';
+export type { Codec, RouteDef, PushDef, Protocol } from './protocol.js';
+export { silentLogger } from './logger.js';
+export type { Logger, LogFn } from './logger.js';

@@ -1,0 +1,107 @@
+/**
+ * Client wire format: every binary WebSocket message is one frame.
+ *
+ *   offset 0  u8   kind        FrameKind
+ *   offset 1  u8   flags       reserved, 0
+ *   offset 2  u16  opcode      route id (REQUEST/RESPONSE/ERROR) or push id (PUSH), little-endian
+ *   offset 4  u32  requestId   client-chosen correlation id; 0 for pushes, little-endian
+ *   offset 8  ...  payload     a FlatBuffer (ERROR: core ErrorReply)
+ *
+ * The gateway reads only the header; the payload is decoded by the scene on the engine.
+ */
+export const FRAME_HEADER_BYTES = 8;
+
+export const FrameKind = {
+  REQUEST: 1,
+  RESPONSE: 2,
+  ERROR: 3,
+  PUSH: 4,
+  PING: 5,
+  PONG: 6,
+} as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+const KINDS = new Set<number>(Object.values(FrameKind));
+
+export interface FrameHeader {
+  readonly kind: FrameKind;
+  readonly flags: number;
+  readonly opcode: number;
+  readonly requestId: number;
+}
+
+/** Default largest client frame, header included. The gateway's `maxFrameBytes` overrides it. */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024;
+
+/**
+ * WebSocket close codes sent by the gateway. 4000–4999 are application codes; the client SDK
+ * uses them to decide whether to reconnect.
+ */
+export const CloseCode = {
+  /** No token in the upgrade request. Do not retry without logging in. */
+  AUTH_REQUIRED: 4001,
+  /** Token unknown, revoked or expired. Log in again. */
+  AUTH_INVALID: 4002,
+  /** Client protocol version differs from the server's. Update the client. */
+  PROTOCOL_VERSION: 4003,
+  /** The same player connected again (a new login or another tab). Do not reconnect. */
+  SESSION_REPLACED: 4004,
+  /** No frame (not even a PING) within the idle timeout. */
+  IDLE_TIMEOUT: 4005,
+  /** Frame rate over the per-socket limit. */
+  RATE_LIMITED: 4006,
+  /** Outgoing buffer over the per-socket limit: the client reads too slowly. */
+  SLOW_CONSUMER: 4007,
+  /** Header shorter than 8 bytes, unknown kind, or text frame. */
+  BAD_FRAME: 4008,
+  /** Frame larger than the gateway's maxFrameBytes. */
+  FRAME_TOO_LARGE: 4009,
+  /** The gateway is shutting down; reconnect (possibly to another gateway). */
+  SERVER_SHUTDOWN: 4010,
+  /** The engine hosting the player's scene could not be reached; reconnect later. */
+  ENGINE_UNAVAILABLE: 4011,
+  /** The scene refused the player (e.g. join failed). */
+  JOIN_FAILED: 4012,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Close codes after which the client SDK must not reconnect automatically. */
+export const NO_RECONNECT_CLOSE_CODES: ReadonlySet<number> = new Set([
+  CloseCode.AUTH_REQUIRED,
+  CloseCode.AUTH_INVALID,
+  CloseCode.PROTOCOL_VERSION,
+  CloseCode.SESSION_REPLACED,
+  CloseCode.BAD_FRAME,
+  CloseCode.FRAME_TOO_LARGE,
+  CloseCode.RATE_LIMITED,
+]);
+
+export function encodeFrame(kind: FrameKind, opcode: number, requestId: number, payload: Uint8Array | null): Uint8Array {
+  const len = payload === null ? 0 : payload.byteLength;
+  const out = new Uint8Array(FRAME_HEADER_BYTES + len);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, kind);
+  view.setUint8(1, 0);
+  view.setUint16(2, opcode, true);
+  view.setUint32(4, requestId >>> 0, true);
+  if (payload !== null) out.set(payload, FRAME_HEADER_BYTES);
+  return out;
+}
+
+/** Read a frame header, or return null when the bytes are not a valid frame header. */
+export function readFrameHeader(bytes: Uint8Array): FrameHeader | null {
+  if (bytes.byteLength < FRAME_HEADER_BYTES) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const kind = view.getUint8(0);
+  if (!KINDS.has(kind)) return null;
+  return { kind: kind as FrameKind, flags: view.getUint8(1), opcode: view.getUint16(2, true), requestId: view.getUint32(4, true) };
+}
+
+export function framePayload(bytes: Uint8Array): Uint8Array {
+  return bytes.subarray(FRAME_HEADER_BYTES);
+}
+
+/** Query parameter names of the WebSocket upgrade URL: `/ws?token=…&v=…`. */
+export const WS_PATH = '/ws';
+export const WS_QUERY_TOKEN = 'token';
+export const WS_QUERY_VERSION = 'v';
