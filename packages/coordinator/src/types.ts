@@ -1,0 +1,104 @@
+/**
+ * The coordinator's interfaces: membership (who is alive, with what load), placement (which
+ * engine hosts which scene, with an epoch for fencing) and leader election. Gateways and engines
+ * read placement only through {@link Placement}; the in-memory implementation backs the embedded
+ * default and an etcd implementation backs clusters.
+ */
+
+export type MemberRole = 'gateway' | 'engine' | 'coordinator';
+
+export interface MemberInfo {
+  /** Unique id of the process in its role, e.g. `engine-1`. */
+  readonly id: string;
+  readonly role: MemberRole;
+  /**
+   * Where peers reach it. Engines: the link address `host:port`. Gateways: the public WebSocket
+   * URL handed to players at login.
+   */
+  readonly address: string;
+  /** Current load in the member's own unit (engines: players hosted; gateways: sockets). */
+  readonly load: number;
+  /** Soft capacity in the same unit; placement prefers members far from it. */
+  readonly capacity: number;
+  readonly startedAt: number;
+}
+
+export interface MemberHandle {
+  readonly info: MemberInfo;
+  /** Publish a new load figure. */
+  setLoad(load: number): Promise<void>;
+  /** Leave the cluster (graceful shutdown): peers stop routing to this member. Idempotent. */
+  leave(): Promise<void>;
+}
+
+export type MembershipEvent =
+  | { readonly type: 'up'; readonly member: MemberInfo }
+  | { readonly type: 'update'; readonly member: MemberInfo }
+  | { readonly type: 'down'; readonly member: MemberInfo };
+
+export interface Membership {
+  /** Join the cluster. The member stays registered while the process lives (a lease in etcd). */
+  register(info: Omit<MemberInfo, 'startedAt' | 'load'> & { load?: number }): Promise<MemberHandle>;
+  /** Current view of the members, optionally of one role. */
+  list(role?: MemberRole): readonly MemberInfo[];
+  get(id: string): MemberInfo | undefined;
+  /** Returns an unsubscribe function. */
+  watch(listener: (event: MembershipEvent) => void): () => void;
+}
+
+export interface PlacementRecord {
+  readonly sceneId: string;
+  /** Scene type: the part of the scene id before the first `:` (`world:1` → `world`). */
+  readonly sceneType: string;
+  readonly engineId: string;
+  /**
+   * Fencing token: grows every time the scene is (re)placed. Persistence writes carry it; a
+   * write with an older epoch than the store has seen is refused.
+   */
+  readonly epoch: number;
+}
+
+export type PlacementEvent =
+  | { readonly type: 'placed'; readonly record: PlacementRecord }
+  | { readonly type: 'released'; readonly record: PlacementRecord };
+
+export interface Placement {
+  /** Cached lookup: where the scene runs now, if anywhere. */
+  lookup(sceneId: string): PlacementRecord | undefined;
+  /**
+   * Where the scene runs, placing it on the least-loaded live engine when it runs nowhere.
+   * Concurrent calls for the same scene agree on one engine. Throws `CRD_ERR_NO_ENGINE` when
+   * no engine is alive.
+   */
+  ensure(sceneId: string): Promise<PlacementRecord>;
+  /** Drop a placement, only if it still has this epoch (a stale owner cannot release a newer one). */
+  release(sceneId: string, epoch: number): Promise<boolean>;
+  /** Scenes currently placed on an engine. */
+  scenesOf(engineId: string): readonly PlacementRecord[];
+  watch(listener: (event: PlacementEvent) => void): () => void;
+}
+
+export interface LeaderElection {
+  /** Stand for election; resolves once this candidate is leader or the election is closed. */
+  campaign(candidateId: string): Promise<void>;
+  /** Current leader's id, if any. */
+  leader(): string | undefined;
+  isLeader(candidateId: string): boolean;
+  /** Step down (graceful shutdown). */
+  resign(candidateId: string): Promise<void>;
+  watch(listener: (leaderId: string | undefined) => void): () => void;
+}
+
+export interface Coordinator {
+  readonly membership: Membership;
+  readonly placement: Placement;
+  readonly election: LeaderElection;
+  start(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** `world:1` → `world`. A scene id without `:` is its own type. */
+export function sceneTypeOf(sceneId: string): string {
+  const i = sceneId.indexOf(':');
+  return i === -1 ? sceneId : sceneId.slice(0, i);
+}

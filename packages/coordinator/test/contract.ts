@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Coordinator } from '../src/index.js';
+
+/**
+ * The behaviour every Coordinator implementation must have. Run against the in-memory one
+ * here; the etcd implementation runs the same suite.
+ */
+export function runCoordinatorContract(name: string, make: () => Promise<Coordinator>): void {
+  test(`${name}: membership lists, updates and removes members`, async () => {
+    const c = await make();
+    try {
+      const events: string[] = [];
+      const off = c.membership.watch((e) => events.push(`${e.type}:${e.member.id}`));
+      const a = await c.membership.register({ id: 'engine-a', role: 'engine', address: '127.0.0.1:1', capacity: 100 });
+      await c.membership.register({ id: 'gw-a', role: 'gateway', address: 'ws://127.0.0.1:2/ws', capacity: 100 });
+      assert.deepEqual(c.membership.list('engine').map((m) => m.id), ['engine-a']);
+      assert.equal(c.membership.list().length, 2);
+      await a.setLoad(7);
+      assert.equal(c.membership.get('engine-a')?.load, 7);
+      await a.leave();
+      await a.leave();
+      assert.equal(c.membership.get('engine-a'), undefined);
+      off();
+      assert.deepEqual(events, ['up:engine-a', 'up:gw-a', 'update:engine-a', 'down:engine-a']);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test(`${name}: placement picks the least-loaded engine and is stable`, async () => {
+    const c = await make();
+    try {
+      await assert.rejects(c.placement.ensure('world:1'), { code: 'CRD_ERR_NO_ENGINE' });
+      const busy = await c.membership.register({ id: 'e-busy', role: 'engine', address: 'x:1', capacity: 100 });
+      await busy.setLoad(90);
+      await c.membership.register({ id: 'e-idle', role: 'engine', address: 'x:2', capacity: 100 });
+      const [p1, p2] = await Promise.all([c.placement.ensure('world:1'), c.placement.ensure('world:1')]);
+      assert.equal(p1.engineId, 'e-idle');
+      assert.deepEqual(p1, p2);
+      assert.equal(p1.sceneType, 'world');
+      assert.equal(c.placement.lookup('world:1')?.epoch, p1.epoch);
+      assert.deepEqual(c.placement.scenesOf('e-idle').map((r) => r.sceneId), ['world:1']);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test(`${name}: release is fenced by epoch and a re-placement gets a newer epoch`, async () => {
+    const c = await make();
+    try {
+      await c.membership.register({ id: 'e1', role: 'engine', address: 'x:1', capacity: 100 });
+      const first = await c.placement.ensure('world:2');
+      assert.equal(await c.placement.release('world:2', first.epoch + 1), false);
+      assert.equal(await c.placement.release('world:2', first.epoch), true);
+      assert.equal(c.placement.lookup('world:2'), undefined);
+      const second = await c.placement.ensure('world:2');
+      assert.ok(second.epoch > first.epoch);
+      assert.equal(await c.placement.release('world:2', first.epoch), false);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test(`${name}: a departed engine's scenes are unplaced`, async () => {
+    const c = await make();
+    try {
+      const e1 = await c.membership.register({ id: 'e1', role: 'engine', address: 'x:1', capacity: 100 });
+      await c.placement.ensure('world:3');
+      const released: string[] = [];
+      c.placement.watch((e) => {
+        if (e.type === 'released') released.push(e.record.sceneId);
+      });
+      await e1.leave();
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(released, ['world:3']);
+      assert.equal(c.placement.lookup('world:3'), undefined);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test(`${name}: election has one leader and hands over on resign`, async () => {
+    const c = await make();
+    try {
+      await c.election.campaign('c1');
+      assert.equal(c.election.leader(), 'c1');
+      let secondWon = false;
+      const second = c.election.campaign('c2').then(() => {
+        secondWon = true;
+      });
+      await new Promise((r) => setImmediate(r));
+      assert.equal(secondWon, false);
+      assert.equal(c.election.isLeader('c2'), false);
+      await c.election.resign('c1');
+      await second;
+      assert.equal(c.election.leader(), 'c2');
+    } finally {
+      await c.close();
+    }
+  });
+}
