@@ -1,0 +1,148 @@
+import { CodedError, ErrorCodes } from '@gos/schema';
+import type { RecordKind } from './types.js';
+
+/** Longest id or username accepted, in UTF-16 code units (so it also fits 255 characters). */
+export const MAX_KEY_LENGTH = 255;
+/** Byte size of the binary key columns in MySQL (255 characters × 4 bytes). */
+export const MAX_KEY_BYTES = 1020;
+
+/**
+ * Table of each record kind. The only identifiers ever interpolated into SQL come from this
+ * constant map; every value is a bound parameter.
+ */
+export const TABLE_OF: Readonly<Record<RecordKind, 'players' | 'scenes'>> = Object.freeze({ player: 'players', scene: 'scenes' });
+
+export function invalid(message: string): CodedError {
+  return new CodedError(ErrorCodes.OPT_ERR_INVALID, message);
+}
+
+export function isRecordKind(kind: unknown): kind is RecordKind {
+  return kind === 'player' || kind === 'scene';
+}
+
+function checkKey(what: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_LENGTH) {
+    throw invalid(`${what} must be a string of 1–${MAX_KEY_LENGTH} characters`);
+  }
+  // MySQL's utf8mb4 cannot hold lone surrogates; refusing them keeps both stores identical.
+  if (!value.isWellFormed()) throw invalid(`${what} must be well-formed Unicode`);
+  return value;
+}
+
+export function checkId(kind: RecordKind, id: unknown): string {
+  return checkKey(`${kind} id`, id);
+}
+
+export function checkUsername(username: unknown): string {
+  return checkKey('username', username);
+}
+
+/**
+ * The comparison key that makes usernames unique case-insensitively: NFC, then Unicode
+ * lower case (locale-independent). Stored in its own column with a binary unique index, so
+ * both databases compare it byte for byte (no collation rules, no trailing-space padding).
+ */
+export function usernameKey(username: string): string {
+  const key = username.normalize('NFC').toLowerCase();
+  if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) throw invalid('username is too long');
+  return key;
+}
+
+/**
+ * The key to look a username up by, or null for a string that cannot be a registered name
+ * (empty, too long, ill-formed): such a lookup finds nothing rather than failing, since login
+ * forms pass user input straight through.
+ */
+export function lookupKey(username: unknown): string | null {
+  if (typeof username !== 'string') throw invalid('username must be a string');
+  if (username.length === 0 || username.length > MAX_KEY_LENGTH || !username.isWellFormed()) return null;
+  const key = username.normalize('NFC').toLowerCase();
+  return Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES ? null : key;
+}
+
+/**
+ * `accountId` as given, or null when it cannot be one the store generated (account ids are
+ * ASCII UUIDs; MySQL stores them in an ASCII column that a non-ASCII operand cannot be compared with).
+ */
+export function accountLookup(accountId: unknown): string | null {
+  if (typeof accountId !== 'string') throw invalid('accountId must be a string');
+  return /^[\x21-\x7e]{1,36}$/.test(accountId) ? accountId : null;
+}
+
+export function checkVersion(expectedVersion: unknown): number {
+  if (typeof expectedVersion !== 'number' || !Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
+    throw invalid('expectedVersion must be a non-negative safe integer');
+  }
+  return expectedVersion;
+}
+
+export function encodeData(data: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(data);
+  } catch (err) {
+    throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `data cannot be serialised as JSON: ${(err as Error).message}`, { cause: err });
+  }
+  // JSON.stringify returns undefined for undefined, functions and symbols.
+  if (typeof text !== 'string') throw invalid('data must be a JSON value (got undefined, a function or a symbol)');
+  return text;
+}
+
+export function decodeData(text: string): unknown {
+  return JSON.parse(text) as unknown;
+}
+
+export function staleVersion(kind: RecordKind, id: string, expected: number, current: number): CodedError {
+  return new CodedError(
+    ErrorCodes.STO_ERR_STALE_VERSION,
+    `${kind} ${JSON.stringify(id)}: expected version ${expected}, the row is at version ${current}`,
+  );
+}
+
+export function duplicateUsername(username: string, cause?: unknown): CodedError {
+  return new CodedError(ErrorCodes.STO_ERR_DUPLICATE, `username ${JSON.stringify(username)} is taken`, { cause });
+}
+
+export function notRunning(closed: boolean): CodedError {
+  return new CodedError(ErrorCodes.STO_ERR_CONNECTION, closed ? 'store is closed' : 'store is not started');
+}
+
+export function checkObject(name: string, o: unknown): Record<string, unknown> {
+  if (typeof o !== 'object' || o === null) throw invalid(`${name} must be an object`);
+  return o as Record<string, unknown>;
+}
+
+export function optionalInt(name: string, value: unknown, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw invalid(`${name} must be an integer ≥ ${min}`);
+  }
+  return value;
+}
+
+export function optionalBool(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw invalid(`${name} must be a boolean`);
+  return value;
+}
+
+/**
+ * Runs operations and lets `close()` wait for those in flight, so a final flush that started
+ * before shutdown still lands.
+ */
+export class InFlight {
+  readonly #pending = new Set<Promise<unknown>>();
+
+  track<T>(op: Promise<T>): Promise<T> {
+    this.#pending.add(op);
+    const forget = (): void => {
+      this.#pending.delete(op);
+    };
+    op.then(forget, forget);
+    return op;
+  }
+
+  async drain(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+}

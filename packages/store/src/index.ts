@@ -1,0 +1,19 @@
+export type {
+  AccountRecord,
+  NewAccount,
+  RecordKind,
+  VersionedRecord,
+  SaveEntry,
+  SaveResult,
+  Store,
+  SqliteStoreOptions,
+  MysqlStoreOptions,
+  StoreConfig,
+} from './types.js';
+export { SqliteStore } from './sqlite-store.js';
+export { MysqlStore } from './mysql-store.js';
+export { createStore } from './factory.js';
+export { MIGRATIONS } from './migrations.js';
+export type { Migration } from './migrations.js';
+export { runMigrations, getMigrationStatus } from './migrate.js';
+export type { MigrationReport, MigrationState, MigrationStateKind } from './migrator.js';

@@ -1,0 +1,78 @@
+/**
+ * One numbered schema change, written once per dialect. Never edit a migration that has
+ * shipped: its checksum is recorded when applied and a changed one stops `start()`. Add a new
+ * one with the next version instead.
+ *
+ * MySQL commits DDL implicitly, so a MySQL migration cannot be rolled back half-way: write its
+ * statements so that re-running them after a crash is harmless (`IF NOT EXISTS`). SQLite runs
+ * each migration in one real transaction.
+ */
+export interface Migration {
+  /** 1, 2, 3… with no gaps; the order migrations are applied in. */
+  readonly version: number;
+  /** snake_case summary, shown by `npm run migrate -- --status`. */
+  readonly name: string;
+  readonly mysql: readonly string[];
+  readonly sqlite: readonly string[];
+}
+
+// Binary key columns (VARBINARY / utf8mb4_bin) compare byte for byte in MySQL, as TEXT does in
+// SQLite, so ids are case-sensitive and 'a' ≠ 'a ' in both. Case-insensitive username
+// uniqueness comes from `username_key` (lower-cased by the store), not from a collation.
+const MYSQL_TABLE = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+
+function mysqlVersioned(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+  id VARBINARY(1020) NOT NULL,
+  data LONGTEXT NOT NULL,
+  version BIGINT UNSIGNED NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (id)
+) ${MYSQL_TABLE}`;
+}
+
+function sqliteVersioned(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+  id TEXT NOT NULL PRIMARY KEY,
+  data TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT`;
+}
+
+/** Every migration, in order. */
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  Object.freeze({
+    version: 1,
+    name: 'create_accounts',
+    mysql: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS accounts (
+  account_id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  username VARCHAR(255) NOT NULL,
+  username_key VARBINARY(1020) NOT NULL,
+  password_hash TEXT NOT NULL,
+  guest TINYINT(1) NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (account_id),
+  UNIQUE KEY accounts_username_key (username_key)
+) ${MYSQL_TABLE}`,
+    ]),
+    sqlite: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS accounts (
+  account_id TEXT NOT NULL PRIMARY KEY,
+  username TEXT NOT NULL,
+  username_key TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  guest INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+) STRICT`,
+      'CREATE UNIQUE INDEX IF NOT EXISTS accounts_username_key ON accounts (username_key)',
+    ]),
+  }),
+  Object.freeze({
+    version: 2,
+    name: 'create_players_and_scenes',
+    mysql: Object.freeze([mysqlVersioned('players'), mysqlVersioned('scenes')]),
+    sqlite: Object.freeze([sqliteVersioned('players'), sqliteVersioned('scenes')]),
+  }),
+]);

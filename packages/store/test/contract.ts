@@ -1,0 +1,333 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { test } from 'node:test';
+import { CodedError, ErrorCodes } from '@gos/schema';
+import { MIGRATIONS, getMigrationStatus, runMigrations, type Store, type StoreConfig } from '../src/index.js';
+
+const run = promisify(execFile);
+const MIGRATE_BIN = fileURLToPath(new URL('../bin/migrate.js', import.meta.url));
+
+/** How a contract run gets its stores. */
+export interface StoreFixture {
+  /** A started store on the suite's (migrated, shared) database. Tests use unique ids. */
+  make(): Promise<Store>;
+  /** A database nobody has touched (nothing migrated). */
+  freshConfig(): Promise<StoreConfig>;
+  /** The migrate CLI arguments naming that database. */
+  cliArgs(config: StoreConfig): string[];
+}
+
+const uniq = (): string => randomUUID().slice(0, 8);
+
+async function withStore(fixture: StoreFixture, fn: (store: Store) => Promise<void>): Promise<void> {
+  const store = await fixture.make();
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function coded(code: string): (err: unknown) => boolean {
+  return (err) => {
+    assert.ok(err instanceof CodedError, `expected a CodedError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    return true;
+  };
+}
+
+/**
+ * The behaviour every Store implementation must have; `sqlite.test.ts` and `mysql.test.ts`
+ * run it against the two implementations.
+ */
+export function runStoreContract(name: string, fixture: StoreFixture): void {
+  test(`${name}: accounts are created, found case-insensitively and unique case-insensitively`, () =>
+    withStore(fixture, async (store) => {
+      const u = `Alice_${uniq()}`;
+      const before = Date.now();
+      const a = await store.createAccount({ username: u, passwordHash: 'scrypt$abc' });
+      assert.equal(typeof a.accountId, 'string');
+      assert.ok(a.accountId.length > 0);
+      assert.equal(a.username, u);
+      assert.equal(a.passwordHash, 'scrypt$abc');
+      assert.equal(a.guest, false);
+      assert.ok(a.createdAt >= before && a.createdAt <= Date.now());
+
+      assert.deepEqual(await store.findAccountByUsername(u), a);
+      assert.deepEqual(await store.findAccountByUsername(u.toUpperCase()), a, 'lookup ignores case');
+      assert.deepEqual(await store.findAccountByUsername(u.toLowerCase()), a);
+      assert.deepEqual(await store.getAccount(a.accountId), a);
+      assert.equal(await store.findAccountByUsername(`nobody_${uniq()}`), null);
+      assert.equal(await store.getAccount(randomUUID()), null);
+      for (const id of ['', 'é-ü 🎮', `'; DROP TABLE accounts; --`, 'x'.repeat(500)]) assert.equal(await store.getAccount(id), null, id);
+
+      await assert.rejects(store.createAccount({ username: u, passwordHash: 'x' }), coded(ErrorCodes.STO_ERR_DUPLICATE));
+      await assert.rejects(store.createAccount({ username: u.toUpperCase(), passwordHash: 'x' }), coded(ErrorCodes.STO_ERR_DUPLICATE));
+      await assert.rejects(store.createAccount({ username: u.toLowerCase(), passwordHash: 'x' }), coded(ErrorCodes.STO_ERR_DUPLICATE));
+      assert.deepEqual(await store.findAccountByUsername(u), a, 'a refused duplicate changes nothing');
+
+      // Different names that only look alike under a padding or accent-folding collation stay distinct.
+      const spaced = await store.createAccount({ username: `${u} `, passwordHash: 'y' });
+      assert.notEqual(spaced.accountId, a.accountId);
+      const g = await store.createAccount({ username: `guest-${uniq()}`, passwordHash: '', guest: true });
+      assert.equal(g.guest, true);
+      assert.equal((await store.getAccount(g.accountId))?.guest, true);
+    }));
+
+  test(`${name}: concurrent registrations of one name: exactly one wins`, () =>
+    withStore(fixture, async (store) => {
+      const u = `race_${uniq()}`;
+      const outcomes = await Promise.allSettled([u, u.toUpperCase(), u, `${u[0]!.toUpperCase()}${u.slice(1)}`].map((name) => store.createAccount({ username: name, passwordHash: 'h' })));
+      assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1);
+      for (const o of outcomes) if (o.status === 'rejected') coded(ErrorCodes.STO_ERR_DUPLICATE)(o.reason);
+    }));
+
+  for (const kind of ['player', 'scene'] as const) {
+    const load = (s: Store, id: string) => (kind === 'player' ? s.loadPlayer(id) : s.loadScene(id));
+    const save = (s: Store, id: string, data: unknown, v: number) => (kind === 'player' ? s.savePlayer(id, data, v) : s.saveScene(id, data, v));
+
+    test(`${name}: ${kind} insert, update and stale refusal`, () =>
+      withStore(fixture, async (store) => {
+        const id = `${kind}:${uniq()}`;
+        assert.equal(await load(store, id), null);
+        const t0 = Date.now();
+        assert.equal(await save(store, id, { hp: 10 }, 0), 1);
+        const r1 = await load(store, id);
+        assert.deepEqual({ ...r1, updatedAt: 0 }, { id, data: { hp: 10 }, version: 1, updatedAt: 0 });
+        assert.ok(r1!.updatedAt >= t0 && r1!.updatedAt <= Date.now());
+
+        await assert.rejects(save(store, id, { hp: 0 }, 0), coded(ErrorCodes.STO_ERR_STALE_VERSION), 'insert over an existing row');
+        assert.equal(await save(store, id, { hp: 9 }, 1), 2);
+        await assert.rejects(save(store, id, { hp: 0 }, 1), coded(ErrorCodes.STO_ERR_STALE_VERSION), 'old version');
+        await assert.rejects(save(store, id, { hp: 0 }, 7), coded(ErrorCodes.STO_ERR_STALE_VERSION), 'future version');
+        assert.equal(await save(store, id, [1, 'two', null, true], 2), 3);
+        const r3 = await load(store, id);
+        assert.deepEqual(r3?.data, [1, 'two', null, true]);
+        assert.equal(r3?.version, 3);
+
+        // A missing row is at version 0: an update of it is stale and creates nothing.
+        const ghost = `${kind}:ghost-${uniq()}`;
+        await assert.rejects(save(store, ghost, {}, 4), coded(ErrorCodes.STO_ERR_STALE_VERSION));
+        assert.equal(await load(store, ghost), null);
+
+        // Scalars are JSON values too.
+        const scalar = `${kind}:scalar-${uniq()}`;
+        assert.equal(await save(store, scalar, null, 0), 1);
+        assert.equal((await load(store, scalar))?.data, null);
+        assert.equal(await save(store, scalar, 'text', 1), 2);
+        assert.equal((await load(store, scalar))?.data, 'text');
+      }));
+  }
+
+  test(`${name}: ids are case-sensitive, exact, and players and scenes are separate`, () =>
+    withStore(fixture, async (store) => {
+      const id = `Mixed-${uniq()}`;
+      assert.equal(await store.savePlayer(id, 'upper', 0), 1);
+      assert.equal(await store.savePlayer(id.toLowerCase(), 'lower', 0), 1);
+      assert.equal(await store.savePlayer(`${id} `, 'spaced', 0), 1);
+      assert.equal(await store.saveScene(id, 'scene', 0), 1);
+      assert.equal((await store.loadPlayer(id))?.data, 'upper');
+      assert.equal((await store.loadPlayer(id.toLowerCase()))?.data, 'lower');
+      assert.equal((await store.loadPlayer(`${id} `))?.data, 'spaced');
+      assert.equal((await store.loadScene(id))?.data, 'scene');
+      assert.equal(await store.loadScene(id.toLowerCase()), null);
+    }));
+
+  test(`${name}: concurrent first writes of one row: exactly one wins`, () =>
+    withStore(fixture, async (store) => {
+      const id = `race-${uniq()}`;
+      const outcomes = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => store.savePlayer(id, { n }, 0)));
+      const won = outcomes.filter((o) => o.status === 'fulfilled');
+      assert.equal(won.length, 1);
+      for (const o of outcomes) if (o.status === 'rejected') coded(ErrorCodes.STO_ERR_STALE_VERSION)(o.reason);
+      assert.equal((await store.loadPlayer(id))?.version, 1);
+    }));
+
+  test(`${name}: saveBatch reports per entry and writes the others`, () =>
+    withStore(fixture, async (store) => {
+      const p1 = `p1-${uniq()}`;
+      const p2 = `p2-${uniq()}`;
+      const p3 = `p3-${uniq()}`;
+      const s1 = `s1-${uniq()}`;
+      const taken = `s-taken-${uniq()}`;
+      assert.equal(await store.savePlayer(p1, { v: 'old' }, 0), 1);
+      assert.equal(await store.saveScene(taken, { v: 'theirs' }, 0), 1);
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+
+      const results = await store.saveBatch([
+        { kind: 'player', id: p1, data: { v: 'new' }, expectedVersion: 1 },
+        { kind: 'player', id: p2, data: { v: 'p2' }, expectedVersion: 0 },
+        { kind: 'player', id: p1, data: { v: 'stale' }, expectedVersion: 1 }, // p1 is at 2 now
+        { kind: 'scene', id: s1, data: { v: 's1' }, expectedVersion: 0 },
+        { kind: 'scene', id: taken, data: { v: 'mine' }, expectedVersion: 0 },
+        { kind: 'player', id: p3, data: { step: 1 }, expectedVersion: 0 },
+        { kind: 'player', id: p3, data: { step: 2 }, expectedVersion: 1 },
+        { kind: 'player', id: `bad-${uniq()}`, data: { x: 1 }, expectedVersion: -1 },
+        { kind: 'player', id: `bad-${uniq()}`, data: circular, expectedVersion: 0 },
+        { kind: 'player', id: '', data: {}, expectedVersion: 0 },
+      ]);
+      assert.equal(results.length, 10);
+      assert.deepEqual(results.slice(0, 2), [
+        { ok: true, version: 2 },
+        { ok: true, version: 1 },
+      ]);
+      const stale = results[2]!;
+      assert.equal(stale.ok, false);
+      assert.equal(!stale.ok && stale.error.code, ErrorCodes.STO_ERR_STALE_VERSION);
+      assert.equal(typeof (!stale.ok && stale.error.message), 'string');
+      assert.deepEqual(results[3], { ok: true, version: 1 });
+      assert.equal(!results[4]!.ok && results[4]!.error.code, ErrorCodes.STO_ERR_STALE_VERSION);
+      assert.deepEqual(results.slice(5, 7), [
+        { ok: true, version: 1 },
+        { ok: true, version: 2 },
+      ]);
+      for (const r of results.slice(7)) assert.equal(!r.ok && r.error.code, ErrorCodes.OPT_ERR_INVALID);
+      // Results are plain data, so they cross a thread boundary.
+      assert.deepEqual(structuredClone(results), results);
+
+      assert.deepEqual((await store.loadPlayer(p1))?.data, { v: 'new' });
+      assert.equal((await store.loadPlayer(p1))?.version, 2);
+      assert.deepEqual((await store.loadPlayer(p2))?.data, { v: 'p2' });
+      assert.deepEqual((await store.loadPlayer(p3))?.data, { step: 2 });
+      assert.deepEqual((await store.loadScene(s1))?.data, { v: 's1' });
+      assert.deepEqual((await store.loadScene(taken))?.data, { v: 'theirs' });
+      assert.deepEqual(await store.saveBatch([]), []);
+    }));
+
+  test(`${name}: SQL metacharacters are data, never SQL`, () =>
+    withStore(fixture, async (store) => {
+      const tag = uniq();
+      const names = [`'; DROP TABLE accounts; -- ${tag}`, `Robert"); DROP TABLE players;-- ${tag}`, `a\\' OR '1'='1 ${tag}`, `%_\` ${tag} 🎮`];
+      for (const username of names) {
+        const a = await store.createAccount({ username, passwordHash: `'"\\;--${tag}` });
+        assert.deepEqual(await store.findAccountByUsername(username), a);
+        assert.equal(a.passwordHash, `'"\\;--${tag}`);
+      }
+      const data = {
+        sql: "'; DROP TABLE players; --",
+        quotes: `"'\`\\`,
+        nul: 'a\u0000b',
+        unicode: 'héllo wörld ✓ 🎮 \u2028',
+        loneSurrogate: '\ud800',
+        nested: [{ 'key with \'quote\'': "'); DELETE FROM scenes; --" }],
+      };
+      const id = `'; DROP TABLE scenes; -- ${tag}`;
+      assert.equal(await store.savePlayer(id, data, 0), 1);
+      assert.equal(await store.saveScene(id, data, 0), 1);
+      assert.deepEqual((await store.loadPlayer(id))?.data, data);
+      assert.deepEqual((await store.loadScene(id))?.data, data);
+      assert.equal(await store.loadPlayer(`' OR '1'='1`), null);
+      // The tables are all still there.
+      assert.ok((await store.findAccountByUsername(names[0]!)) !== null);
+    }));
+
+  test(`${name}: large JSON (over 100 KB) round-trips`, () =>
+    withStore(fixture, async (store) => {
+      const id = `big-${uniq()}`;
+      const data = {
+        blob: 'x'.repeat(100 * 1024),
+        items: Array.from({ length: 2000 }, (_, i) => ({ i, name: `item-${i}`, tags: ['a', 'b'] })),
+      };
+      assert.ok(JSON.stringify(data).length > 150 * 1024);
+      assert.equal(await store.saveScene(id, data, 0), 1);
+      assert.deepEqual((await store.loadScene(id))?.data, data);
+      const bigger = { ...data, blob: 'y'.repeat(300 * 1024) };
+      const [r] = await store.saveBatch([{ kind: 'scene', id, data: bigger, expectedVersion: 1 }]);
+      assert.deepEqual(r, { ok: true, version: 2 });
+      assert.deepEqual((await store.loadScene(id))?.data, bigger);
+    }));
+
+  test(`${name}: malformed arguments are refused with OPT_ERR_INVALID`, () =>
+    withStore(fixture, async (store) => {
+      const bad = coded(ErrorCodes.OPT_ERR_INVALID);
+      await assert.rejects(store.savePlayer('', {}, 0), bad);
+      await assert.rejects(store.savePlayer('x'.repeat(256), {}, 0), bad);
+      await assert.rejects(store.savePlayer(`p-${uniq()}`, {}, 1.5), bad);
+      await assert.rejects(store.savePlayer(`p-${uniq()}`, {}, -1), bad);
+      await assert.rejects(store.savePlayer(`p-${uniq()}`, undefined, 0), bad);
+      await assert.rejects(store.saveScene(`s-${uniq()}`, { n: 1n }, 0), bad);
+      await assert.rejects(store.loadPlayer('\ud800'), bad);
+      await assert.rejects(store.createAccount({ username: '', passwordHash: 'x' }), bad);
+      await assert.rejects(store.createAccount({ username: 'x'.repeat(256), passwordHash: 'x' }), bad);
+      // A lookup of a name that cannot exist (user input at login) just finds nothing.
+      assert.equal(await store.findAccountByUsername(''), null);
+      assert.equal(await store.findAccountByUsername('x'.repeat(1000)), null);
+      assert.equal(await store.findAccountByUsername('\udc00'), null);
+      await assert.rejects(store.findAccountByUsername(42 as never), bad);
+      await assert.rejects(store.saveBatch('nope' as never), bad);
+      const max = 'm'.repeat(255) + uniq();
+      assert.equal(await store.savePlayer(max.slice(-255), 1, 0), 1, '255 characters is allowed');
+    }));
+
+  test(`${name}: close is idempotent and later calls are refused`, async () => {
+    const store = await fixture.make();
+    const id = `closing-${uniq()}`;
+    // A write issued before close() still lands.
+    const pending = store.savePlayer(id, { last: true }, 0);
+    await Promise.all([store.close(), store.close()]);
+    assert.equal(await pending, 1);
+    await store.close();
+    await assert.rejects(store.loadPlayer(id), coded(ErrorCodes.STO_ERR_CONNECTION));
+    await assert.rejects(store.saveBatch([]), coded(ErrorCodes.STO_ERR_CONNECTION));
+    await assert.rejects(store.start(), coded(ErrorCodes.STO_ERR_CONNECTION));
+    await withStore(fixture, async (again) => assert.equal((await again.loadPlayer(id))?.version, 1));
+  });
+
+  test(`${name}: migrations apply once; running them again is a no-op`, async () => {
+    const config = await fixture.freshConfig();
+    const before = await getMigrationStatus(config);
+    assert.deepEqual(
+      before.map((s) => [s.version, s.state]),
+      MIGRATIONS.map((m) => [m.version, 'pending']),
+    );
+    const first = await runMigrations(config);
+    assert.deepEqual(
+      first.applied.map((s) => s.version),
+      MIGRATIONS.map((m) => m.version),
+    );
+    assert.ok(first.status.every((s) => s.state === 'applied' && typeof s.appliedAt === 'number'));
+    const second = await runMigrations(config);
+    assert.deepEqual(second.applied, []);
+    assert.deepEqual(second.status, first.status);
+    assert.deepEqual(await getMigrationStatus(config), first.status);
+  });
+
+  test(`${name}: concurrent migrators apply each migration exactly once`, async () => {
+    const config = await fixture.freshConfig();
+    const reports = await Promise.all([runMigrations(config), runMigrations(config), runMigrations(config)]);
+    const applied = reports.flatMap((r) => r.applied.map((s) => s.version)).sort((a, b) => a - b);
+    assert.deepEqual(
+      applied,
+      MIGRATIONS.map((m) => m.version),
+    );
+    for (const r of reports) assert.ok(r.status.every((s) => s.state === 'applied'));
+  });
+
+  test(`${name}: migrate CLI applies, reports --status, and is idempotent`, async () => {
+    const config = await fixture.freshConfig();
+    const args = [MIGRATE_BIN, ...fixture.cliArgs(config)];
+    const env = { ...process.env, GOS_MYSQL_URL: '' };
+    const status0 = await run(process.execPath, [...args, '--status'], { env });
+    for (const m of MIGRATIONS) assert.match(status0.stdout, new RegExp(`pending +${String(m.version).padStart(3, '0')} ${m.name}`));
+    assert.match(status0.stdout, new RegExp(`${MIGRATIONS.length} pending`));
+
+    const up = await run(process.execPath, args, { env });
+    assert.match(up.stdout, new RegExp(`applied ${MIGRATIONS.length} migration\\(s\\)`));
+    const again = await run(process.execPath, args, { env });
+    assert.match(again.stdout, /schema is up to date; nothing applied/);
+
+    const status1 = await run(process.execPath, [...args, '--status'], { env });
+    for (const m of MIGRATIONS) assert.match(status1.stdout, new RegExp(`applied +${String(m.version).padStart(3, '0')} ${m.name}  \\d{4}-`));
+    assert.match(status1.stdout, /schema is up to date/);
+
+    await assert.rejects(run(process.execPath, [MIGRATE_BIN, '--bogus'], { env }), (err: { code?: unknown; stderr?: string }) => {
+      assert.equal(err.code, 2);
+      assert.match(err.stderr ?? '', /usage: migrate/);
+      return true;
+    });
+  });
+}
