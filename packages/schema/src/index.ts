@@ -17,3 +17,30 @@ export type { FrameHeader } from './wire.js';
 export type { Codec, RouteDef, PushDef, Protocol } from './protocol.js';
 export { silentLogger } from './logger.js';
 export type { Logger, LogFn } from './logger.js';
+export {
+  tableCodec,
+  verifyRoot,
+  readList,
+  enumMember,
+  nested,
+  present,
+  badPayload,
+  MIN_BUFFER_BYTES,
+  MAX_TABLE_DEPTH,
+} from './codec-runtime.js';
+export type { FieldShape, TableShape, ScalarSize } from './codec-runtime.js';
+export {
+  protocol as coreProtocol,
+  PUSH as CORE_PUSH,
+  ROUTE as CORE_ROUTE,
+  ErrorReplyCodec,
+  SceneRestartedCodec,
+  NoticeCodec,
+} from './generated/protocol.js';
+export type {
+  CoreProtocol,
+  PushMap as CorePushMap,
+  ErrorReply,
+  SceneRestarted,
+  Notice,
+} from './generated/protocol.js';

@@ -1,0 +1,226 @@
+/**
+ * Runtime support for generated protocol modules (`gos-gen` output). Browser-safe: no Node APIs.
+ *
+ * FlatBuffers' JS runtime has no verifier: its accessors read out of range as `undefined`/garbage
+ * instead of throwing. {@link verifyRoot} walks a buffer once before decoding, checking every
+ * offset the generated decoder will follow against the buffer's bounds, like flatc's C++
+ * `Verifier`. It mirrors the JS runtime's reads exactly (signed 16-bit vtable entries, signed
+ * 32-bit offsets) so that what is checked is what is read.
+ */
+import { Builder, ByteBuffer, type Offset } from 'flatbuffers';
+import { CodedError, ErrorCodes } from './errors.js';
+import type { Codec } from './protocol.js';
+
+export { CodedError, ErrorCodes } from './errors.js';
+export type { Codec, RouteDef, PushDef, Protocol } from './protocol.js';
+
+/** Size in bytes of a scalar field or of a scalar vector's element. */
+export type ScalarSize = 1 | 2 | 4 | 8;
+
+/**
+ * How a table field is laid out, in vtable order. `table`/`tables` refer to the shape lazily so
+ * that shapes can refer to each other (and to themselves, through vectors).
+ */
+export type FieldShape =
+  | readonly ['scalar', ScalarSize]
+  | readonly ['string']
+  | readonly ['vector', ScalarSize]
+  | readonly ['strings']
+  | readonly ['table', () => TableShape]
+  | readonly ['tables', () => TableShape];
+
+export type TableShape = readonly FieldShape[];
+
+/** The smallest valid buffer: a root offset and a table's vtable offset. */
+export const MIN_BUFFER_BYTES = 8;
+/** Deepest table nesting a buffer may have. */
+export const MAX_TABLE_DEPTH = 64;
+/** First buffer size of an encode; the builder doubles it as needed. */
+const INITIAL_BUILDER_BYTES = 256;
+/** The JS runtime reads vtable entries as int16: larger values would be read negative. */
+const MAX_VOFFSET = 0x7fff;
+
+/** The coded error every decode failure becomes. */
+export function badPayload(message: string, detail: string, cause?: unknown): CodedError {
+  return new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `bad ${message} payload: ${detail}`, cause === undefined ? undefined : { cause });
+}
+
+class VerifyError extends Error {}
+
+class Verifier {
+  readonly #view: DataView;
+  readonly #len: number;
+  /** Objects (tables, strings, vectors) left to visit: bounds the work on hostile DAG-shaped buffers. */
+  #budget: number;
+
+  constructor(bytes: Uint8Array) {
+    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#len = bytes.byteLength;
+    this.#budget = Math.max(1024, bytes.byteLength);
+  }
+
+  root(shape: TableShape): void {
+    this.#table(this.#offsetTarget(0, 'root offset'), shape, 1);
+  }
+
+  #fail(what: string): never {
+    throw new VerifyError(what);
+  }
+
+  #spend(n: number): void {
+    this.#budget -= n;
+    if (this.#budget < 0) this.#fail('too many objects');
+  }
+
+  #check(pos: number, size: number, align: number, what: string): void {
+    if (pos < 0 || pos + size > this.#len) this.#fail(`${what} out of bounds`);
+    if (pos % align !== 0) this.#fail(`${what} misaligned`);
+  }
+
+  /** Follow the uoffset at `pos` (read as int32, like the runtime does). */
+  #offsetTarget(pos: number, what: string): number {
+    this.#check(pos, 4, 4, what);
+    const target = pos + this.#view.getInt32(pos, true);
+    this.#check(target, 4, 4, `${what} target`);
+    return target;
+  }
+
+  #table(pos: number, shape: TableShape, depth: number): void {
+    if (depth > MAX_TABLE_DEPTH) this.#fail('tables nested too deep');
+    this.#spend(1);
+    const vtable = pos - this.#view.getInt32(pos, true);
+    this.#check(vtable, 4, 2, 'vtable');
+    const vtableBytes = this.#view.getUint16(vtable, true);
+    const tableBytes = this.#view.getUint16(vtable + 2, true);
+    if (vtableBytes < 4 || vtableBytes % 2 !== 0 || vtableBytes > MAX_VOFFSET) this.#fail('bad vtable size');
+    this.#check(vtable, vtableBytes, 2, 'vtable');
+    if (tableBytes < 4 || tableBytes > MAX_VOFFSET) this.#fail('bad table size');
+    this.#check(pos, tableBytes, 4, 'table');
+    for (let i = 0; i < shape.length; i++) {
+      const slot = 4 + 2 * i;
+      if (slot >= vtableBytes) break;
+      const voffset = this.#view.getUint16(vtable + slot, true);
+      if (voffset === 0) continue;
+      const field = shape[i]!;
+      const size = field[0] === 'scalar' ? field[1] : 4;
+      if (voffset < 4 || voffset > MAX_VOFFSET || voffset + size > tableBytes) this.#fail(`field ${i} outside its table`);
+      this.#field(pos + voffset, field, depth);
+    }
+  }
+
+  #field(pos: number, field: FieldShape, depth: number): void {
+    switch (field[0]) {
+      case 'scalar':
+        this.#check(pos, field[1], field[1], 'scalar field');
+        return;
+      case 'string':
+        this.#string(this.#offsetTarget(pos, 'string offset'));
+        return;
+      case 'vector':
+        this.#vector(this.#offsetTarget(pos, 'vector offset'), field[1]);
+        return;
+      case 'strings': {
+        const [body, n] = this.#vector(this.#offsetTarget(pos, 'vector offset'), 4);
+        this.#spend(n);
+        for (let k = 0; k < n; k++) this.#string(this.#offsetTarget(body + 4 * k, 'string offset'));
+        return;
+      }
+      case 'table':
+        this.#table(this.#offsetTarget(pos, 'table offset'), field[1](), depth + 1);
+        return;
+      case 'tables': {
+        const [body, n] = this.#vector(this.#offsetTarget(pos, 'vector offset'), 4);
+        const shape = field[1]();
+        for (let k = 0; k < n; k++) this.#table(this.#offsetTarget(body + 4 * k, 'table offset'), shape, depth + 1);
+        return;
+      }
+    }
+  }
+
+  /** Check a vector's length and body; return the body's position and the element count. */
+  #vector(pos: number, elemBytes: ScalarSize): [number, number] {
+    this.#spend(1);
+    const n = this.#view.getUint32(pos, true);
+    const body = pos + 4;
+    if (n * elemBytes > this.#len - body) this.#fail('vector out of bounds');
+    if (body % elemBytes !== 0) this.#fail('vector misaligned');
+    return [body, n];
+  }
+
+  #string(pos: number): void {
+    const [body, n] = this.#vector(pos, 1);
+    if (body + n >= this.#len || this.#view.getUint8(body + n) !== 0) this.#fail('string not terminated');
+  }
+}
+
+/**
+ * Check that `bytes` is a well-formed FlatBuffer whose root table has `shape`: every offset,
+ * vtable, string and vector the decoder will read lies inside the buffer.
+ * @throws CodedError `SCH_ERR_BAD_PAYLOAD` naming `message` when it does not.
+ */
+export function verifyRoot(bytes: Uint8Array, shape: TableShape, message: string): void {
+  if (!(bytes instanceof Uint8Array)) throw badPayload(message, 'not a Uint8Array');
+  if (bytes.byteLength < MIN_BUFFER_BYTES) throw badPayload(message, `buffer of ${bytes.byteLength} bytes is shorter than ${MIN_BUFFER_BYTES}`);
+  try {
+    new Verifier(bytes).root(shape);
+  } catch (err) {
+    if (err instanceof VerifyError) throw badPayload(message, err.message);
+    throw badPayload(message, 'verification failed', err);
+  }
+}
+
+/** Read `n` elements through `at`: the shape of every generated vector decode. */
+export function readList<T>(n: number, at: (i: number) => T): T[] {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(at(i));
+  return out;
+}
+
+/**
+ * Return `value` when it is one of `values`, the members of enum `name`.
+ * @throws CodedError `SCH_ERR_BAD_PAYLOAD` for a value the enum does not define.
+ */
+export function enumMember<T extends number>(value: number, values: readonly T[], name: string): T {
+  if (!(values as readonly number[]).includes(value)) throw badPayload(name, `${value} is not a member of enum ${name}`);
+  return value as T;
+}
+
+/** Unwrap a value the verifier guarantees is present. */
+export function present<T>(value: T | null | undefined, message: string): T {
+  if (value === null || value === undefined) throw badPayload(message, 'missing element');
+  return value;
+}
+
+/** Decode a nested table, or give the message's default when the field is absent. */
+export function nested<A, T>(table: A | null, read: (table: A) => T, empty: () => T): T {
+  return table === null ? empty() : read(table);
+}
+
+/**
+ * A {@link Codec} over flatc's generated code: `build` writes the table with flatc's builder
+ * functions, `read` turns flatc's accessor object into a plain object. Decode verifies first.
+ * Encode and decode both throw `SCH_ERR_BAD_PAYLOAD` (encode: the value does not fit the message).
+ */
+export function tableCodec<T>(name: string, shape: TableShape, build: (b: Builder, value: T) => Offset, read: (bb: ByteBuffer) => T): Codec<T> {
+  return Object.freeze({
+    name,
+    encode(value: T): Uint8Array {
+      const b = new Builder(INITIAL_BUILDER_BYTES);
+      try {
+        b.finish(build(b, value));
+      } catch (err) {
+        throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `cannot encode ${name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+      return b.asUint8Array();
+    },
+    decode(bytes: Uint8Array): T {
+      verifyRoot(bytes, shape, name);
+      try {
+        return read(new ByteBuffer(bytes));
+      } catch (err) {
+        if (err instanceof CodedError) throw err;
+        throw badPayload(name, err instanceof Error ? err.message : String(err), err);
+      }
+    },
+  });
+}

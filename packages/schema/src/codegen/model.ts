@@ -1,0 +1,99 @@
+/** The validated protocol: what the YAML says, with every name resolved. */
+
+export const INT_TYPES = ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64'] as const;
+export type IntType = (typeof INT_TYPES)[number];
+export const SCALAR_TYPES = ['bool', ...INT_TYPES, 'float32', 'float64'] as const;
+export type ScalarType = (typeof SCALAR_TYPES)[number];
+/** Integer types an enum may have: 64-bit enums would need bigint members. */
+export const ENUM_TYPES = ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32'] as const;
+export type EnumType = (typeof ENUM_TYPES)[number];
+
+/** Bytes per scalar on the wire. */
+export const SCALAR_BYTES: Readonly<Record<ScalarType, 1 | 2 | 4 | 8>> = {
+  bool: 1,
+  int8: 1,
+  uint8: 1,
+  int16: 2,
+  uint16: 2,
+  int32: 4,
+  uint32: 4,
+  int64: 8,
+  uint64: 8,
+  float32: 4,
+  float64: 8,
+};
+
+/** Inclusive range of each enum type. */
+export const ENUM_RANGE: Readonly<Record<EnumType, readonly [number, number]>> = {
+  int8: [-128, 127],
+  uint8: [0, 255],
+  int16: [-32768, 32767],
+  uint16: [0, 65535],
+  int32: [-2147483648, 2147483647],
+  uint32: [0, 4294967295],
+};
+
+/** A type an array may hold. */
+export type ElementType =
+  | { readonly kind: 'scalar'; readonly scalar: ScalarType }
+  | { readonly kind: 'string' }
+  | { readonly kind: 'enum'; readonly name: string }
+  | { readonly kind: 'message'; readonly name: string };
+
+export type FieldType = ElementType | { readonly kind: 'bytes' } | { readonly kind: 'array'; readonly of: ElementType };
+
+export interface FieldModel {
+  readonly name: string;
+  readonly type: FieldType;
+  readonly doc: string | null;
+}
+
+export interface MessageModel {
+  readonly name: string;
+  readonly fields: readonly FieldModel[];
+  readonly doc: string | null;
+}
+
+export interface EnumModel {
+  readonly name: string;
+  readonly type: EnumType;
+  /** In ascending value order (FlatBuffers requires it). */
+  readonly values: readonly { readonly name: string; readonly value: number }[];
+  readonly doc: string | null;
+}
+
+export interface RouteModel {
+  readonly name: string;
+  readonly id: number;
+  readonly scene: string;
+  readonly request: string;
+  /** Null for fire-and-forget routes. */
+  readonly response: string | null;
+  readonly doc: string | null;
+}
+
+export interface PushModel {
+  readonly name: string;
+  readonly id: number;
+  readonly message: string;
+  readonly doc: string | null;
+}
+
+export interface ProtocolModel {
+  readonly namespace: string;
+  readonly version: number;
+  /** Input paths relative to the repository root, in the order given: they go in file headers. */
+  readonly sources: readonly string[];
+  /** Declaration order across the inputs. */
+  readonly enums: readonly EnumModel[];
+  readonly messages: readonly MessageModel[];
+  readonly routes: readonly RouteModel[];
+  readonly pushes: readonly PushModel[];
+}
+
+/** The framework's own protocol; only it may use the reserved ids. */
+export const CORE_NAMESPACE = 'core';
+/** Ids a game protocol may use for routes and pushes. */
+export const GAME_ID_RANGE = [1, 65279] as const;
+/** Ids reserved for the core protocol. */
+export const CORE_ID_RANGE = [65280, 65535] as const;

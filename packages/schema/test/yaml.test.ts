@@ -1,0 +1,152 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { CodedError, ErrorCodes } from '../src/index.js';
+import { parseProtocol, type ProtocolSource } from '../src/codegen/parse.js';
+
+const src = (text: string, path = 'game.yaml'): ProtocolSource => ({ path, displayPath: path, text });
+
+const VALID = `namespace: game
+version: 2
+enums:
+  Color: { values: [Red, Green] }
+messages:
+  Ping: { fields: { seq: uint32, color: Color } }
+  Pong: { fields: { seq: uint32, tags: [string], raw: bytes } }
+routes:
+  ping: { id: 1, scene: lobby, request: Ping, response: Pong }
+pushes:
+  Pong: { id: 2 }
+`;
+
+/** Parse `text` expecting SCH_ERR_BAD_YAML whose message has every fragment in `expected`. */
+function expectBad(sources: ProtocolSource[] | string, ...expected: string[]): string {
+  const list = typeof sources === 'string' ? [src(sources)] : sources;
+  let message = '';
+  assert.throws(
+    () => parseProtocol(list),
+    (err: unknown) => {
+      assert.ok(err instanceof CodedError);
+      assert.equal(err.code, ErrorCodes.SCH_ERR_BAD_YAML);
+      message = err.message;
+      for (const e of expected) assert.ok(err.message.includes(e), `expected ${JSON.stringify(e)} in:\n${err.message}`);
+      return true;
+    },
+  );
+  return message;
+}
+
+describe('protocol YAML', () => {
+  it('parses a valid protocol', () => {
+    const m = parseProtocol([src(VALID)]);
+    assert.equal(m.namespace, 'game');
+    assert.equal(m.version, 2);
+    assert.deepEqual(m.sources, ['game.yaml']);
+    assert.deepEqual(m.routes, [{ name: 'ping', id: 1, scene: 'lobby', request: 'Ping', response: 'Pong', doc: null }]);
+    assert.deepEqual(m.pushes, [{ name: 'Pong', id: 2, message: 'Pong', doc: null }]);
+    const pong = m.messages.find((x) => x.name === 'Pong')!;
+    assert.deepEqual(pong.fields.map((f) => f.type), [
+      { kind: 'scalar', scalar: 'uint32' },
+      { kind: 'array', of: { kind: 'string' } },
+      { kind: 'bytes' },
+    ]);
+  });
+
+  it('merges several files of one namespace', () => {
+    const a = src('namespace: game\nversion: 1\nmessages:\n  A: { fields: { x: int32 } }\n', 'a.yaml');
+    const b = src('namespace: game\nversion: 1\nroutes:\n  go: { id: 5, scene: s, request: A }\n', 'b.yaml');
+    const m = parseProtocol([a, b]);
+    assert.deepEqual(m.sources, ['a.yaml', 'b.yaml']);
+    assert.equal(m.routes[0]?.request, 'A');
+  });
+
+  it('unknown field type: file, line and field path', () => {
+    expectBad(VALID.replace('seq: uint32, color', 'seq: uint23, color'), 'game.yaml:6:', 'messages.Ping.fields.seq', 'unknown type "uint23"');
+  });
+
+  it('unknown type inside an array', () => {
+    expectBad(VALID.replace('tags: [string]', 'tags: [strng]'), 'game.yaml:7:', 'messages.Pong.fields.tags', 'unknown type "strng"');
+  });
+
+  it('duplicate id across routes and pushes', () => {
+    expectBad(VALID.replace('Pong: { id: 2 }', 'Pong: { id: 1 }'), 'game.yaml:11:', 'pushes.Pong.id', 'duplicate id 1', 'routes.ping');
+  });
+
+  it('id out of the game range (reserved for core)', () => {
+    expectBad(VALID.replace('id: 1,', 'id: 65281,'), 'game.yaml:9:', 'routes.ping.id', 'out of range 1..65279');
+    expectBad(VALID.replace('id: 1,', 'id: 0,'), 'routes.ping.id', 'out of range 1..65279');
+  });
+
+  it('core ids must be in the reserved range', () => {
+    expectBad(VALID.replace('namespace: game', 'namespace: core'), 'routes.ping.id', 'out of range 65280..65535', 'pushes.Pong.id');
+  });
+
+  it('missing required key', () => {
+    expectBad(VALID.replace('scene: lobby, ', ''), 'game.yaml:9:', 'routes.ping.scene', 'missing required key "scene"');
+    expectBad(VALID.replace('version: 2\n', ''), 'game.yaml:1:', 'version', 'missing required key "version"');
+    expectBad(VALID.replace('Ping: { fields: { seq: uint32, color: Color } }', 'Ping: {}'), 'game.yaml:6:', 'messages.Ping.fields', 'missing');
+  });
+
+  it('unknown message in a route', () => {
+    expectBad(VALID.replace('response: Pong', 'response: Pongg'), 'game.yaml:9:', 'routes.ping.response', 'unknown message "Pongg"');
+    expectBad(VALID.replace('request: Ping', 'request: Color'), 'routes.ping.request', '"Color" is an enum');
+  });
+
+  it('unknown push message', () => {
+    expectBad(VALID.replace('Pong: { id: 2 }', 'Pang: { id: 2 }'), 'game.yaml:11:', 'pushes.Pang', 'unknown message "Pang"');
+  });
+
+  it('wrong key', () => {
+    expectBad(VALID.replace('response: Pong', 'respnse: Pong'), 'game.yaml:9:', 'routes.ping.respnse', 'unknown key "respnse"', 'expected one of');
+    expectBad(`${VALID}extra: 1\n`, 'game.yaml:12:', 'extra', 'unknown key "extra"');
+  });
+
+  it('duplicate key and YAML syntax errors', () => {
+    expectBad(VALID.replace('Pong: { id: 2 }', 'Pong: { id: 2 }\n  Pong: { id: 3 }'), 'game.yaml:12:', 'Map keys must be unique');
+    expectBad('namespace: game\nversion: [1\n', 'game.yaml:');
+  });
+
+  it('missing values are located at their key', () => {
+    expectBad(VALID.replace('seq: uint32, color', 'seq: , color'), 'game.yaml:6:', 'messages.Ping.fields.seq', 'missing type');
+    expectBad(VALID.replace('Pong: { id: 2 }', 'Pong:'), 'game.yaml:11:', 'pushes.Pong', 'expected a map, got nothing');
+  });
+
+  it('wrong value types', () => {
+    expectBad(VALID.replace('version: 2', 'version: two'), 'game.yaml:2:', 'version', 'expected an integer');
+    expectBad(VALID.replace('id: 1,', 'id: 1.5,'), 'routes.ping.id', 'expected an integer');
+    expectBad(VALID.replace('messages:', 'messages: 3\nx:'), 'game.yaml:5:', 'messages', 'expected a map');
+  });
+
+  it('names: invalid, reserved and clashing', () => {
+    expectBad(VALID.replace('seq: uint32, color', 'Seq: uint32, color'), 'messages.Ping.fields.Seq', 'not a valid name');
+    expectBad(VALID.replace('seq: uint32, color', 'default: uint32, color'), 'messages.Ping.fields.default', 'reserved');
+    expectBad(VALID.replace('Ping: {', 'Map: {').replace('request: Ping', 'request: Map'), 'messages.Map', 'reserved');
+    expectBad(VALID.replace('Color:', 'Ping:').replace('color: Color', 'color: Ping'), 'already an enum');
+    expectBad(VALID.replace('namespace: game', 'namespace: Game'), 'namespace', 'not a valid namespace');
+    expectBad(`${VALID.replace('messages:', 'messages:\n  GameProtocol: { fields: {} }')}`, 'GameProtocol', 'names the generated protocol type');
+  });
+
+  it('unsupported shapes: nested arrays, arrays of bytes, recursion without arrays', () => {
+    expectBad(VALID.replace('tags: [string]', 'tags: "[[string]]"'), 'messages.Pong.fields.tags', 'arrays of arrays');
+    expectBad(VALID.replace('tags: [string]', 'tags: [[string]]'), 'messages.Pong.fields.tags', 'arrays of arrays');
+    expectBad(VALID.replace('tags: [string]', 'tags: "[bytes]"'), 'messages.Pong.fields.tags', 'arrays of bytes');
+    expectBad(VALID.replace('raw: bytes', 'raw: Pong'), 'messages.Pong', 'contain themselves', 'Pong → Pong');
+  });
+
+  it('enums: values, ranges and the zero default', () => {
+    expectBad(VALID.replace('Color: { values: [Red, Green] }', 'Color: { values: { Red: 1, Green: 2 } }'), 'game.yaml:4:', 'enums.Color.values', 'needs a value 0');
+    expectBad(VALID.replace('Color: { values: [Red, Green] }', 'Color: { type: uint8, values: { Red: 0, Green: 256 } }'), 'enums.Color.values.Green', 'out of range 0..255');
+    expectBad(VALID.replace('Color: { values: [Red, Green] }', 'Color: { type: int64, values: [Red] }'), 'enums.Color.type', 'enum type must be one of');
+    expectBad(VALID.replace('[Red, Green]', '[Red, Red]'), 'enums.Color.values.Red', 'duplicate enum value');
+  });
+
+  it('several files must agree on namespace and version; duplicates name both places', () => {
+    const a = src('namespace: game\nversion: 1\nmessages:\n  A: { fields: {} }\n', 'a.yaml');
+    expectBad([a, src('namespace: other\nversion: 1\n', 'b.yaml')], 'b.yaml:1:', 'namespace', 'a.yaml:1:');
+    expectBad([a, src('namespace: game\nversion: 1\nmessages:\n  A: { fields: {} }\n', 'b.yaml')], 'b.yaml:4:', 'messages.A', 'duplicate message "A"', 'a.yaml:4:');
+  });
+
+  it('reports every problem at once', () => {
+    const message = expectBad(VALID.replace('uint32, color', 'u32, color').replace('response: Pong', 'response: Nope'), '2 problems');
+    assert.equal(message.split('\n').length, 3);
+  });
+});
