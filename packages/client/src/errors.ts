@@ -1,0 +1,20 @@
+import { CodedError, ErrorCodes } from '@gos/schema';
+
+/**
+ * `CLI_ERR_CLOSED`: the connection closed (or was never open) while a request or `connect()` was
+ * waiting. Carries the WebSocket close code and reason when there was a close, so callers can
+ * tell a refused token (4002) from a lost network (1006).
+ */
+export class ConnectionClosedError extends CodedError {
+  /** The WebSocket close code, or null when no socket was open (e.g. `request()` while disconnected). */
+  readonly closeCode: number | null;
+  /** The close reason the server sent ('' when none). */
+  readonly closeReason: string;
+
+  constructor(message: string, closeCode: number | null, closeReason: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.CLI_ERR_CLOSED, message, options);
+    this.name = 'ConnectionClosedError';
+    this.closeCode = closeCode;
+    this.closeReason = closeReason;
+  }
+}
