@@ -1,0 +1,53 @@
+export { LinkServer } from './server.js';
+export type { LinkServerEvents } from './server.js';
+export { LinkClient } from './client.js';
+export type { LinkClientEvents } from './client.js';
+export type { LinkPeer, LinkPeerEvents } from './peer.js';
+export type { LinkStats } from './connection.js';
+export { LINK_DEFAULTS, resolveLinkClientOptions, resolveLinkServerOptions } from './options.js';
+export type {
+  LinkOptions,
+  LinkServerOptions,
+  LinkClientOptions,
+  ResolvedLinkOptions,
+  ResolvedLinkServerOptions,
+  ResolvedLinkClientOptions,
+} from './options.js';
+export {
+  LINK_FRAME_HEADER_BYTES,
+  RESERVED_TYPE_MAX,
+  FIRST_USER_TYPE,
+  LinkFrameType,
+  FrameParser,
+  encodeLinkFrame,
+} from './frame.js';
+export type { LinkFrame } from './frame.js';
+export { LINK_PROTOCOL_VERSION } from './handshake.js';
+export {
+  GatewayToEngine,
+  EngineToGateway,
+  GW_TO_ENGINE,
+  ENGINE_TO_GW,
+  MAX_TOPIC_BYTES,
+  encodeJsonBody,
+  decodeJsonBody,
+  decodeJoinBody,
+  decodeKickBody,
+  decodeJoinedBody,
+  decodeJoinFailedBody,
+  isJoinBody,
+  isKickBody,
+  isJoinedBody,
+  isJoinFailedBody,
+  encodeBroadcastBody,
+  decodeBroadcastBody,
+} from './messages.js';
+export type {
+  GatewayToEngineType,
+  EngineToGatewayType,
+  JoinBody,
+  KickBody,
+  JoinedBody,
+  JoinFailedBody,
+  BroadcastBody,
+} from './messages.js';
