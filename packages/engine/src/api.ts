@@ -1,0 +1,88 @@
+import type { Logger, Protocol } from '@gos/schema';
+
+/**
+ * The public scene API: everything a game developer writes against. Scenes run on worker
+ * threads; the game module is imported by every worker, so it must not hold process-wide state.
+ */
+
+/** A handle returned by the scene's timer functions. */
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Player<D = unknown, PM = Record<string, unknown>> {
+  /** Stable player id (the account id). */
+  readonly id: string;
+  readonly name: string;
+  /** Hot data: loaded on join, written back every `persistIntervalMs`, on leave and on shutdown. */
+  data: D;
+  /** Say that `data` changed outside a request handler (handlers mark their player automatically). */
+  markDirty(): void;
+  /** Send a server push to this player only. */
+  send<K extends keyof PM & string>(push: K, payload: PM[K]): void;
+  /** Disconnect this player with a close code (4000–4999) and reason. */
+  kick(closeCode: number, reason: string): void;
+}
+
+export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> {
+  readonly id: string;
+  readonly type: string;
+  /** Scene state: persisted like player data. Call {@link Scene.markDirty} after changing it. */
+  state: S;
+  readonly players: ReadonlyMap<string, Player<D, PM>>;
+  /** Number of ticks run so far. */
+  readonly tick: number;
+  readonly tickMs: number;
+  readonly logger: Logger;
+  markDirty(): void;
+  /** Send a push to every player in the scene (fanned out by the gateways with one topic). */
+  broadcast<K extends keyof PM & string>(push: K, payload: PM[K]): void;
+  setTimeout(fn: () => void, delayMs: number): TimerHandle;
+  setInterval(fn: () => void, everyMs: number): TimerHandle;
+}
+
+export interface HandlerContext<S = unknown, D = unknown, PM = Record<string, unknown>> {
+  readonly scene: Scene<S, D, PM>;
+  readonly player: Player<D, PM>;
+  /** The request's id, for logging. */
+  readonly requestId: number;
+}
+
+/** A request handler: return the response (or nothing for fire-and-forget routes); throw a CodedError to refuse. */
+export type Handler<Ctx = HandlerContext, Req = never, Res = unknown> = (ctx: Ctx, req: Req) => Res | Promise<Res>;
+
+export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, unknown>> {
+  /**
+   * Fixed tick period of this scene type.
+   * @default the engine's `tickMs` (100 ms, 10 Hz)
+   */
+  readonly tickMs?: number;
+  /** Initial state of a scene that has never been persisted. */
+  createState(sceneId: string): S;
+  /** Initial data of a player that has never been persisted. */
+  createPlayer(player: { id: string; name: string }): D;
+  onCreate?(scene: Scene<S, D, PM>): void | Promise<void>;
+  onJoin?(scene: Scene<S, D, PM>, player: Player<D, PM>): void;
+  onLeave?(scene: Scene<S, D, PM>, player: Player<D, PM>): void;
+  onTick?(scene: Scene<S, D, PM>, dtMs: number): void;
+  onDispose?(scene: Scene<S, D, PM>): void;
+  /** Request handlers by route name, bound through the generated route table. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly handlers: Readonly<Record<string, (ctx: HandlerContext<S, D, PM>, req: any) => unknown>>;
+}
+
+export interface GameDefinition<P extends Protocol = Protocol> {
+  readonly protocol: P;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly scenes: Readonly<Record<string, SceneDefinition<any, any, any>>>;
+}
+
+/** Identity helper that keeps the scene's types inferred. */
+export function defineScene<S, D, PM = Record<string, unknown>>(def: SceneDefinition<S, D, PM>): SceneDefinition<S, D, PM> {
+  return def;
+}
+
+/** Identity helper for a game module's default export. */
+export function defineGame<P extends Protocol>(def: GameDefinition<P>): GameDefinition<P> {
+  return def;
+}

@@ -1,0 +1,479 @@
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import {
+  CloseCode,
+  CodedError,
+  ErrorCodes,
+  FrameKind,
+  readFrameHeader,
+  encodeErrorFrame,
+  encodeSceneRestartedFrame,
+  toErrorData,
+  type ErrorData,
+  type Logger,
+} from '@gos/schema';
+import { sceneTypeOf, type MemberHandle } from '@gos/coordinator';
+import {
+  EngineToGateway,
+  GatewayToEngine,
+  LinkServer,
+  decodeJsonBody,
+  encodeBroadcastBody,
+  encodeJsonBody,
+  type JoinBody,
+  type LinkPeer,
+} from '@gos/link';
+
+import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './options.js';
+import { Persister } from './persister.js';
+import { FromScene, ToScene, type JoinPayload, type SavePayload } from './records.js';
+import { SceneHost } from './scene-host.js';
+
+const WORKER_ENTRY = fileURLToPath(new URL('./worker/entry.js', import.meta.url));
+const decoder = new TextDecoder();
+
+/** Frames a joining connection may send before its player data is loaded. */
+const MAX_FRAMES_WHILE_JOINING = 64;
+
+interface Conn {
+  readonly sid: number;
+  readonly peer: LinkPeer;
+  readonly connId: number;
+  readonly playerId: string;
+  readonly name: string;
+  readonly sceneId: string;
+  state: 'joining' | 'joined' | 'gone';
+  /** Frames received while joining, written to the scene after JOIN. */
+  early: Uint8Array[];
+}
+
+interface Deferred {
+  readonly promise: Promise<void>;
+  resolve(): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * An engine process: hosts scenes on worker threads, serves gateways over links, and writes
+ * hot data back to the store. The main thread never runs game code.
+ */
+export class Engine {
+  readonly #o: ResolvedEngineOptions;
+  readonly #log: Logger;
+  #pool: Piscina | undefined;
+  #link: LinkServer | undefined;
+  #member: MemberHandle | undefined;
+  #persister: Persister;
+  readonly #scenes = new Map<string, SceneHost>();
+  readonly #starting = new Map<string, Promise<SceneHost>>();
+  readonly #conns = new Map<number, Conn>();
+  /** `${gatewayId}/${connId}` → sid */
+  readonly #connKeys = new Map<string, number>();
+  /** playerId → sid of the connection that owns the player in its scene. */
+  readonly #activePlayers = new Map<string, number>();
+  /** playerId → resolved once the scene has handed over the player's last data after a leave. */
+  readonly #leaving = new Map<string, Deferred & { sceneId: string }>();
+  readonly #restarts = new Map<string, number[]>();
+  #nextSid = 1;
+  #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
+  #closing: Promise<void> | undefined;
+
+  constructor(options: EngineOptions) {
+    this.#o = resolveEngineOptions(options);
+    this.#log = this.#o.logger.child({ engineId: this.#o.engineId });
+    this.#persister = new Persister(this.#o.store, { batchWindowMs: this.#o.persistBatchWindowMs, logger: this.#log });
+  }
+
+  get id(): string {
+    return this.#o.engineId;
+  }
+
+  /** The link address gateways dial (`host:port`), once started. */
+  get address(): string {
+    if (this.#link === undefined) throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine not started');
+    return `${this.#o.advertiseHost}:${this.#link.port}`;
+  }
+
+  get stats(): { scenes: number; players: number; persister: Persister['stats'] } {
+    return { scenes: this.#scenes.size, players: this.#activePlayers.size, persister: this.#persister.stats };
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') return;
+    this.#state = 'running';
+    this.#pool = new Piscina({
+      filename: WORKER_ENTRY,
+      minThreads: this.#o.workers,
+      maxThreads: this.#o.workers,
+      concurrentTasksPerWorker: this.#o.scenesPerWorker,
+      // Scene tasks live as long as the scene; a worker is never idle while it hosts one.
+      idleTimeout: Infinity,
+      maxQueue: 'auto',
+    });
+    this.#link = new LinkServer({
+      nodeId: this.#o.engineId,
+      secret: this.#o.clusterSecret,
+      host: this.#o.linkHost,
+      port: this.#o.linkPort,
+      logger: this.#log,
+    });
+    this.#link.on('peer', (peer: LinkPeer) => this.#onPeer(peer));
+    await this.#link.start();
+    this.#member = await this.#o.coordinator.membership.register({
+      id: this.#o.engineId,
+      role: 'engine',
+      address: this.address,
+      capacity: this.#o.capacity,
+    });
+    this.#log.info({ address: this.address, workers: this.#o.workers }, 'engine started');
+  }
+
+  // ---- gateways ----
+
+  #onPeer(peer: LinkPeer): void {
+    const log = this.#log.child({ gatewayId: peer.nodeId });
+    log.info('gateway linked');
+    peer.on('message', (type: number, channel: number, body: Uint8Array) => {
+      try {
+        switch (type) {
+          case GatewayToEngine.CLIENT_FRAME:
+            this.#onClientFrame(peer, channel, body);
+            break;
+          case GatewayToEngine.JOIN:
+            void this.#onJoin(peer, channel, decodeJsonBody<JoinBody>(body));
+            break;
+          case GatewayToEngine.LEAVE:
+            this.#onLeave(peer, channel);
+            break;
+          default:
+            log.warn({ type }, 'unknown link message type');
+        }
+      } catch (err) {
+        log.error({ err, type }, 'bad link message');
+      }
+    });
+    peer.on('close', () => {
+      log.info('gateway link closed; its players leave');
+      for (const conn of [...this.#conns.values()]) if (conn.peer === peer) this.#onLeave(peer, conn.connId);
+    });
+  }
+
+  async #onJoin(peer: LinkPeer, connId: number, body: JoinBody): Promise<void> {
+    const key = `${peer.nodeId}/${connId}`;
+    if (this.#connKeys.has(key)) return;
+    const refuse = (error: ErrorData): void => {
+      this.#safeSend(peer, EngineToGateway.JOIN_FAILED, connId, encodeJsonBody(error));
+    };
+    if (this.#state !== 'running') return refuse({ code: ErrorCodes.ENG_ERR_SHUTTING_DOWN, message: 'engine is shutting down' });
+    const placement = this.#o.coordinator.placement.lookup(body.sceneId);
+    if (placement?.engineId !== this.#o.engineId) {
+      return refuse({ code: ErrorCodes.ENG_ERR_SCENE_NOT_FOUND, message: `scene ${body.sceneId} is not placed on ${this.#o.engineId}` });
+    }
+    const sid = this.#nextSid;
+    this.#nextSid = this.#nextSid >= 0xfffffff0 ? 1 : this.#nextSid + 1;
+    const conn: Conn = { sid, peer, connId, playerId: body.playerId, name: body.name, sceneId: body.sceneId, state: 'joining', early: [] };
+    this.#conns.set(sid, conn);
+    this.#connKeys.set(key, sid);
+    try {
+      const host = await this.#scene(body.sceneId, placement.epoch);
+      const activeSid = this.#activePlayers.get(body.playerId);
+      const takeover = activeSid !== undefined && this.#conns.get(activeSid)?.sceneId === body.sceneId;
+      let data: unknown = null;
+      if (!takeover) {
+        await this.#leaving.get(body.playerId)?.promise;
+        await this.#persister.settle('player', body.playerId);
+        const record = await this.#o.store.loadPlayer(body.playerId);
+        this.#persister.seed('player', body.playerId, record?.version ?? 0);
+        data = record?.data ?? null;
+      }
+      if (conn.state === 'gone') return; // the socket closed while loading
+      this.#activePlayers.set(body.playerId, sid);
+      host.sids.add(sid);
+      const join: JoinPayload = { playerId: body.playerId, name: body.name, data, takeover };
+      host.send(ToScene.JOIN, sid, encodeJsonBody(join));
+      conn.state = 'joined';
+      for (const frame of conn.early.splice(0)) host.send(ToScene.FRAME, sid, frame);
+      void this.#member?.setLoad(this.#activePlayers.size);
+    } catch (err) {
+      this.#log.error({ err, sceneId: body.sceneId, playerId: body.playerId }, 'join failed');
+      this.#dropConn(conn);
+      refuse(toErrorData(err, ErrorCodes.ENG_ERR_SCENE_NOT_FOUND));
+    }
+  }
+
+  #onClientFrame(peer: LinkPeer, connId: number, frame: Uint8Array): void {
+    const sid = this.#connKeys.get(`${peer.nodeId}/${connId}`);
+    const conn = sid === undefined ? undefined : this.#conns.get(sid);
+    if (conn === undefined) {
+      const header = readFrameHeader(frame);
+      if (header !== null) {
+        this.#safeSend(peer, EngineToGateway.TO_CLIENT, connId, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.ENG_ERR_NOT_JOINED, 'not joined'));
+      }
+      return;
+    }
+    if (conn.state === 'joining') {
+      if (conn.early.length >= MAX_FRAMES_WHILE_JOINING) {
+        const header = readFrameHeader(frame);
+        if (header !== null) {
+          this.#safeSend(peer, EngineToGateway.TO_CLIENT, connId, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.ENG_ERR_QUEUE_FULL, 'still joining'));
+        }
+        return;
+      }
+      conn.early.push(frame.slice());
+      return;
+    }
+    const host = this.#scenes.get(conn.sceneId);
+    if (host === undefined) return;
+    try {
+      host.send(ToScene.FRAME, conn.sid, frame);
+    } catch (err) {
+      const header = readFrameHeader(frame);
+      if (header !== null) {
+        const data = toErrorData(err, ErrorCodes.ENG_ERR_QUEUE_FULL);
+        this.#safeSend(peer, EngineToGateway.TO_CLIENT, connId, encodeErrorFrame(header.opcode, header.requestId, data.code, data.message));
+      }
+    }
+  }
+
+  #onLeave(peer: LinkPeer, connId: number): void {
+    const sid = this.#connKeys.get(`${peer.nodeId}/${connId}`);
+    const conn = sid === undefined ? undefined : this.#conns.get(sid);
+    if (conn === undefined) return;
+    const wasJoined = conn.state === 'joined';
+    this.#dropConn(conn);
+    if (!wasJoined) return;
+    const host = this.#scenes.get(conn.sceneId);
+    host?.sids.delete(conn.sid);
+    if (this.#activePlayers.get(conn.playerId) === conn.sid) {
+      this.#activePlayers.delete(conn.playerId);
+      // Until the scene hands over the player's last data, a rejoin must wait for it.
+      this.#leaving.set(conn.playerId, { ...deferred(), sceneId: conn.sceneId });
+    }
+    if (host === undefined) {
+      this.#leaving.get(conn.playerId)?.resolve();
+      this.#leaving.delete(conn.playerId);
+      return;
+    }
+    host.send(ToScene.LEAVE, conn.sid, null);
+    void this.#member?.setLoad(this.#activePlayers.size);
+  }
+
+  #dropConn(conn: Conn): void {
+    conn.state = 'gone';
+    conn.early.length = 0;
+    this.#conns.delete(conn.sid);
+    this.#connKeys.delete(`${conn.peer.nodeId}/${conn.connId}`);
+  }
+
+  // ---- scenes ----
+
+  #scene(sceneId: string, epoch: number): Promise<SceneHost> {
+    const running = this.#scenes.get(sceneId);
+    if (running !== undefined) return Promise.resolve(running);
+    let starting = this.#starting.get(sceneId);
+    if (starting === undefined) {
+      starting = this.#startScene(sceneId, epoch).finally(() => this.#starting.delete(sceneId));
+      this.#starting.set(sceneId, starting);
+    }
+    return starting;
+  }
+
+  async #startScene(sceneId: string, epoch: number): Promise<SceneHost> {
+    if (this.#pool === undefined) throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine not started');
+    await this.#persister.settle('scene', sceneId);
+    const record = await this.#o.store.loadScene(sceneId);
+    this.#persister.seed('scene', sceneId, record?.version ?? 0);
+    const logger = this.#log.child({ sceneId });
+    const host: SceneHost = new SceneHost({
+      pool: this.#pool,
+      epoch,
+      ringBytes: this.#o.ringBytes,
+      logger,
+      input: {
+        sceneId,
+        sceneType: sceneTypeOf(sceneId),
+        gameModule: this.#o.gameModule,
+        state: record?.data ?? null,
+        tickMs: this.#o.tickMs,
+        persistIntervalMs: this.#o.persistIntervalMs,
+        logLevel: this.#o.workerLogLevel,
+        engineId: this.#o.engineId,
+      },
+      onRecord: (type, a, b, payload) => this.#onSceneRecord(host, type, a, b, payload),
+    });
+    this.#scenes.set(sceneId, host);
+    host.done.catch((err: unknown) => this.#onSceneCrash(host, err));
+    try {
+      await host.ready;
+    } catch (err) {
+      if (this.#scenes.get(sceneId) === host) this.#scenes.delete(sceneId);
+      throw err;
+    }
+    logger.info({ epoch }, 'scene started');
+    return host;
+  }
+
+  #onSceneRecord(host: SceneHost, type: number, a: number, b: number, payload: Uint8Array): void {
+    switch (type) {
+      case FromScene.SEND: {
+        const conn = this.#conns.get(a);
+        if (conn !== undefined) this.#safeSend(conn.peer, EngineToGateway.TO_CLIENT, conn.connId, payload);
+        break;
+      }
+      case FromScene.BROADCAST: {
+        // One message per gateway that has players here; the gateway fans out with a uWS topic.
+        const body = encodeBroadcastBody(`s/${host.sceneId}`, payload);
+        const peers = new Set<LinkPeer>();
+        for (const sid of host.sids) {
+          const conn = this.#conns.get(sid);
+          if (conn !== undefined) peers.add(conn.peer);
+        }
+        for (const peer of peers) this.#safeSend(peer, EngineToGateway.BROADCAST, 0, body);
+        break;
+      }
+      case FromScene.JOINED: {
+        const conn = this.#conns.get(a);
+        if (conn !== undefined) this.#safeSend(conn.peer, EngineToGateway.JOINED, conn.connId, encodeJsonBody({ sceneId: host.sceneId }));
+        break;
+      }
+      case FromScene.JOIN_FAILED: {
+        const conn = this.#conns.get(a);
+        host.sids.delete(a);
+        if (conn !== undefined) {
+          if (this.#activePlayers.get(conn.playerId) === a) this.#activePlayers.delete(conn.playerId);
+          this.#dropConn(conn);
+          this.#safeSend(conn.peer, EngineToGateway.JOIN_FAILED, conn.connId, payload.slice());
+        }
+        break;
+      }
+      case FromScene.KICK: {
+        const conn = this.#conns.get(a);
+        if (conn !== undefined) {
+          this.#safeSend(conn.peer, EngineToGateway.KICK, conn.connId, encodeJsonBody({ closeCode: b, reason: decoder.decode(payload) }));
+        }
+        break;
+      }
+      case FromScene.SAVE_PLAYER: {
+        const save = decodeJsonBody<SavePayload>(payload);
+        if (save.data !== null) this.#persister.enqueue('player', save.playerId, save.data);
+        if (b === 1) {
+          // The player's last data is queued: a rejoin may now load it.
+          const leaving = this.#leaving.get(save.playerId);
+          if (leaving !== undefined && !this.#activePlayers.has(save.playerId)) {
+            leaving.resolve();
+            this.#leaving.delete(save.playerId);
+          }
+        }
+        break;
+      }
+      case FromScene.SAVE_SCENE:
+        this.#persister.enqueue('scene', host.sceneId, JSON.parse(decoder.decode(payload)));
+        break;
+      case FromScene.READY:
+        host.markReady();
+        break;
+      case FromScene.STOPPED:
+        break;
+      default:
+        this.#log.warn({ type, sceneId: host.sceneId }, 'unknown record type from scene');
+    }
+  }
+
+  async #onSceneCrash(host: SceneHost, err: unknown): Promise<void> {
+    if (this.#scenes.get(host.sceneId) !== host) return;
+    host.abandon();
+    this.#scenes.delete(host.sceneId);
+    const players = [...host.sids].map((sid) => this.#conns.get(sid)).filter((c): c is Conn => c !== undefined);
+    // Players who left just before the crash will not get their last save handed over.
+    for (const [playerId, leaving] of this.#leaving) {
+      if (leaving.sceneId !== host.sceneId) continue;
+      leaving.resolve();
+      this.#leaving.delete(playerId);
+    }
+    if (this.#state !== 'running') return;
+    const now = Date.now();
+    const recent = (this.#restarts.get(host.sceneId) ?? []).filter((t) => now - t < 60_000);
+    recent.push(now);
+    this.#restarts.set(host.sceneId, recent);
+    this.#log.error({ err, sceneId: host.sceneId, players: players.length, restarts: recent.length }, 'scene crashed');
+    if (recent.length > this.#o.maxSceneRestartsPerMinute) {
+      this.#log.error({ sceneId: host.sceneId }, 'scene crashes too often; not restarting');
+      for (const conn of players) {
+        this.#activePlayers.delete(conn.playerId);
+        this.#dropConn(conn);
+        this.#safeSend(conn.peer, EngineToGateway.KICK, conn.connId, encodeJsonBody({ closeCode: CloseCode.ENGINE_UNAVAILABLE, reason: 'scene unavailable' }));
+      }
+      return;
+    }
+    try {
+      const restarted = await this.#scene(host.sceneId, host.epoch);
+      for (const conn of players) {
+        if (conn.state === 'gone') continue;
+        await this.#persister.settle('player', conn.playerId);
+        const record = await this.#o.store.loadPlayer(conn.playerId);
+        this.#persister.seed('player', conn.playerId, record?.version ?? 0);
+        // The socket may have closed while the data loaded.
+        if ((conn.state as Conn['state']) === 'gone') continue;
+        restarted.sids.add(conn.sid);
+        const join: JoinPayload = { playerId: conn.playerId, name: conn.name, data: record?.data ?? null, takeover: false };
+        restarted.send(ToScene.JOIN, conn.sid, encodeJsonBody(join));
+        this.#safeSend(conn.peer, EngineToGateway.TO_CLIENT, conn.connId, encodeSceneRestartedFrame(host.sceneId, 'the scene crashed and was restarted from its last saved state'));
+      }
+    } catch (restartErr) {
+      this.#log.error({ err: restartErr, sceneId: host.sceneId }, 'scene restart failed');
+      for (const conn of players) {
+        this.#dropConn(conn);
+        this.#safeSend(conn.peer, EngineToGateway.KICK, conn.connId, encodeJsonBody({ closeCode: CloseCode.ENGINE_UNAVAILABLE, reason: 'scene unavailable' }));
+      }
+    }
+  }
+
+  #safeSend(peer: LinkPeer, type: number, channel: number, body: Uint8Array): void {
+    try {
+      peer.send(type, channel, body);
+    } catch (err) {
+      // A gateway that is gone or too slow loses this message; its players reconnect and resync.
+      this.#log.warn({ err, gatewayId: peer.nodeId, type }, 'link send failed');
+    }
+  }
+
+  /**
+   * Graceful shutdown: stop accepting players, persist and dispose every scene, flush the
+   * store writes, then close links and threads. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#state === 'new') {
+      this.#state = 'closed';
+      return;
+    }
+    this.#state = 'closing';
+    await this.#member?.leave();
+    await Promise.allSettled([...this.#starting.values()]);
+    const hosts = [...this.#scenes.values()];
+    this.#scenes.clear();
+    await Promise.all(hosts.map((h) => h.stop()));
+    for (const conn of [...this.#conns.values()]) {
+      this.#safeSend(conn.peer, EngineToGateway.KICK, conn.connId, encodeJsonBody({ closeCode: CloseCode.ENGINE_UNAVAILABLE, reason: 'engine shutting down' }));
+      this.#dropConn(conn);
+    }
+    await this.#persister.close();
+    await this.#link?.close();
+    await this.#pool?.close({ force: true });
+    this.#state = 'closed';
+    this.#log.info(this.#persister.stats, 'engine closed');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

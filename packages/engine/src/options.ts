@@ -1,0 +1,84 @@
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
+import type { Coordinator } from '@gos/coordinator';
+import type { Store } from '@gos/store';
+
+export interface EngineOptions {
+  /** Unique id of this engine in the cluster. */
+  readonly engineId: string;
+  /** Shared secret of the gateway ↔ engine links. Required, at least 16 characters. */
+  readonly clusterSecret: string;
+  /** URL (file:) or absolute path of the game module whose default export is `defineGame(...)`. */
+  readonly gameModule: string;
+  readonly store: Store;
+  readonly coordinator: Coordinator;
+  /** @default '127.0.0.1' */
+  readonly linkHost?: string;
+  /** @default 0 (ephemeral) */
+  readonly linkPort?: number;
+  /** Host gateways should dial; @default linkHost */
+  readonly advertiseHost?: string;
+  /** Worker threads hosting scenes. @default max(1, availableParallelism() - 1) */
+  readonly workers?: number;
+  /** Scenes one worker hosts at most. @default 64 */
+  readonly scenesPerWorker?: number;
+  /** Default scene tick. @default 100 (10 Hz) */
+  readonly tickMs?: number;
+  /** Hot data write-back period. @default 5000 */
+  readonly persistIntervalMs?: number;
+  /** Window over which the persister gathers writes into one transaction. @default 50 */
+  readonly persistBatchWindowMs?: number;
+  /** Bytes of each main ↔ scene ring (power of two). @default 1 MiB */
+  readonly ringBytes?: number;
+  /** Soft player capacity, used by placement. @default 5000 */
+  readonly capacity?: number;
+  /** Crashes of one scene within a minute after which it is not restarted again. @default 3 */
+  readonly maxSceneRestartsPerMinute?: number;
+  /** Log level inside worker threads. @default 'info' */
+  readonly workerLogLevel?: string;
+  readonly logger?: Logger;
+}
+
+export type ResolvedEngineOptions = Readonly<Required<Omit<EngineOptions, 'advertiseHost'>> & { advertiseHost: string }>;
+
+function fail(option: string, why: string): never {
+  throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `engine option "${option}" ${why}`);
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v <= 0) fail(name, `must be a positive integer, got ${String(value)}`);
+  return v;
+}
+
+export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
+  if (typeof o.engineId !== 'string' || o.engineId === '') fail('engineId', 'is required');
+  if (typeof o.clusterSecret !== 'string' || o.clusterSecret.length < 16) fail('clusterSecret', 'must be at least 16 characters');
+  if (typeof o.gameModule !== 'string' || o.gameModule === '') fail('gameModule', 'is required');
+  if (o.store === undefined) fail('store', 'is required');
+  if (o.coordinator === undefined) fail('coordinator', 'is required');
+  const ringBytes = positiveInt('ringBytes', o.ringBytes, 1 << 20);
+  if ((ringBytes & (ringBytes - 1)) !== 0) fail('ringBytes', 'must be a power of two');
+  const linkHost = o.linkHost ?? '127.0.0.1';
+  return Object.freeze({
+    engineId: o.engineId,
+    clusterSecret: o.clusterSecret,
+    gameModule: o.gameModule.startsWith('file:') ? o.gameModule : pathToFileURL(o.gameModule).href,
+    store: o.store,
+    coordinator: o.coordinator,
+    linkHost,
+    linkPort: o.linkPort ?? 0,
+    advertiseHost: o.advertiseHost ?? linkHost,
+    workers: positiveInt('workers', o.workers, Math.max(1, availableParallelism() - 1)),
+    scenesPerWorker: positiveInt('scenesPerWorker', o.scenesPerWorker, 64),
+    tickMs: positiveInt('tickMs', o.tickMs, 100),
+    persistIntervalMs: positiveInt('persistIntervalMs', o.persistIntervalMs, 5000),
+    persistBatchWindowMs: positiveInt('persistBatchWindowMs', o.persistBatchWindowMs, 50),
+    ringBytes,
+    capacity: positiveInt('capacity', o.capacity, 5000),
+    maxSceneRestartsPerMinute: positiveInt('maxSceneRestartsPerMinute', o.maxSceneRestartsPerMinute, 3),
+    workerLogLevel: o.workerLogLevel ?? 'info',
+    logger: o.logger ?? silentLogger,
+  });
+}

@@ -1,0 +1,75 @@
+import { CodedError, ErrorCodes } from '@gos/schema';
+import { RingWriter } from './ring/index.js';
+
+interface Pending {
+  readonly type: number;
+  readonly a: number;
+  readonly b: number;
+  readonly payload: Uint8Array | null;
+}
+
+/**
+ * The sending side of a ring with a bounded overflow: records go straight into the ring while
+ * it has room; when it is full they wait in order in a small queue that drains as the consumer
+ * frees space. Nothing is dropped silently: past `maxPendingBytes` `send` throws
+ * `ENG_ERR_QUEUE_FULL` and the caller decides (error to the client, kick, or crash the scene).
+ */
+export class Outbox {
+  readonly #ring: RingWriter;
+  readonly #maxPendingBytes: number;
+  readonly #pending: Pending[] = [];
+  #pendingBytes = 0;
+  #draining = false;
+  #closed = false;
+
+  constructor(sab: SharedArrayBuffer, maxPendingBytes: number) {
+    this.#ring = new RingWriter(sab, { autoFlush: true });
+    this.#maxPendingBytes = maxPendingBytes;
+  }
+
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  send(type: number, a: number, b: number, payload: Uint8Array | null): void {
+    if (this.#closed) return;
+    // Order matters: once anything waits in the overflow, later records queue behind it.
+    if (this.#pending.length === 0 && this.#ring.tryWrite(type, a, b, payload)) return;
+    const size = (payload?.byteLength ?? 0) + 16;
+    if (this.#pendingBytes + size > this.#maxPendingBytes) {
+      throw new CodedError(ErrorCodes.ENG_ERR_QUEUE_FULL, `ring overflow is full (${this.#pendingBytes} bytes waiting)`);
+    }
+    // The payload may be a view into a reused buffer: keep a copy while it waits.
+    this.#pending.push({ type, a, b, payload: payload === null ? null : payload.slice() });
+    this.#pendingBytes += size;
+    if (!this.#draining) void this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    this.#draining = true;
+    try {
+      while (this.#pending.length > 0 && !this.#closed) {
+        const head = this.#pending[0]!;
+        if (this.#ring.tryWrite(head.type, head.a, head.b, head.payload)) {
+          this.#pending.shift();
+          this.#pendingBytes -= (head.payload?.byteLength ?? 0) + 16;
+          continue;
+        }
+        this.#ring.flush();
+        await this.#ring.waitForSpace((head.payload?.byteLength ?? 0) + 16, 50);
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  flush(): void {
+    this.#ring.flush();
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#pending.length = 0;
+    this.#pendingBytes = 0;
+  }
+}

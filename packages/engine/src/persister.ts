@@ -1,0 +1,146 @@
+import { ErrorCodes, type Logger } from '@gos/schema';
+import type { Store } from '@gos/store';
+
+type Kind = 'player' | 'scene';
+
+interface Entry {
+  readonly kind: Kind;
+  readonly id: string;
+  data: unknown;
+}
+
+const keyOf = (kind: Kind, id: string): string => `${kind}\u0000${id}`;
+
+/**
+ * Batches hot-data write-backs from every scene of the engine into one store transaction per
+ * `batchWindowMs`. Keeps the row version of everything it writes (optimistic concurrency): a
+ * write refused as stale means another owner wrote the row, and is reported, not retried.
+ * A write that fails for any other reason (store down) stays queued and is retried, unless a
+ * newer snapshot of the same row replaced it.
+ */
+export class Persister {
+  readonly #store: Store;
+  readonly #logger: Logger;
+  readonly #batchWindowMs: number;
+  readonly #versions = new Map<string, number>();
+  #pending = new Map<string, Entry>();
+  #inFlight: Promise<void> | null = null;
+  #inFlightKeys = new Set<string>();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #waiters: Array<() => void> = [];
+  #stale = 0;
+  #written = 0;
+  #failedBatches = 0;
+
+  constructor(store: Store, opts: { batchWindowMs: number; logger: Logger }) {
+    this.#store = store;
+    this.#logger = opts.logger;
+    this.#batchWindowMs = opts.batchWindowMs;
+  }
+
+  get stats(): { written: number; stale: number; failedBatches: number; pending: number } {
+    return { written: this.#written, stale: this.#stale, failedBatches: this.#failedBatches, pending: this.#pending.size };
+  }
+
+  /** Record the version of a row just loaded. */
+  seed(kind: Kind, id: string, version: number): void {
+    this.#versions.set(keyOf(kind, id), version);
+  }
+
+  enqueue(kind: Kind, id: string, data: unknown): void {
+    const key = keyOf(kind, id);
+    const entry = this.#pending.get(key);
+    if (entry !== undefined) entry.data = data;
+    else this.#pending.set(key, { kind, id, data });
+    this.#timer ??= setTimeout(() => {
+      this.#timer = undefined;
+      void this.#run();
+    }, this.#batchWindowMs);
+  }
+
+  /** Resolves once nothing for this row is queued or being written: a load after it sees the last write. */
+  async settle(kind: Kind, id: string): Promise<void> {
+    const key = keyOf(kind, id);
+    while (this.#pending.has(key) || this.#inFlightKeys.has(key)) {
+      if (this.#inFlight === null) void this.#run();
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  /** Write everything queued now; resolves when the store has it (or the attempt failed). */
+  async flush(): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (this.#inFlight !== null) await this.#inFlight;
+      if (this.#pending.size === 0) return;
+      await this.#run();
+    }
+  }
+
+  forget(kind: Kind, id: string): void {
+    const key = keyOf(kind, id);
+    if (!this.#pending.has(key) && !this.#inFlightKeys.has(key)) this.#versions.delete(key);
+  }
+
+  #run(): Promise<void> {
+    if (this.#inFlight !== null) return this.#inFlight;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.size === 0) return Promise.resolve();
+    const batch = [...this.#pending.values()];
+    this.#pending = new Map();
+    this.#inFlightKeys = new Set(batch.map((e) => keyOf(e.kind, e.id)));
+    this.#inFlight = this.#write(batch).finally(() => {
+      this.#inFlight = null;
+      this.#inFlightKeys = new Set();
+      for (const wake of this.#waiters.splice(0)) wake();
+      if (this.#pending.size > 0 && this.#timer === undefined) {
+        this.#timer = setTimeout(() => {
+          this.#timer = undefined;
+          void this.#run();
+        }, this.#batchWindowMs);
+      }
+    });
+    return this.#inFlight;
+  }
+
+  async #write(batch: Entry[]): Promise<void> {
+    let results;
+    try {
+      results = await this.#store.saveBatch(
+        batch.map((e) => ({ kind: e.kind, id: e.id, data: e.data, expectedVersion: this.#versions.get(keyOf(e.kind, e.id)) ?? 0 })),
+      );
+    } catch (err) {
+      this.#failedBatches++;
+      this.#logger.error({ err, rows: batch.length }, 'persist batch failed; will retry');
+      // Put back what no newer snapshot replaced, so nothing is lost while the store is down.
+      for (const e of batch) {
+        const key = keyOf(e.kind, e.id);
+        if (!this.#pending.has(key)) this.#pending.set(key, e);
+      }
+      return;
+    }
+    results.forEach((result, i) => {
+      const e = batch[i]!;
+      const key = keyOf(e.kind, e.id);
+      if (result.ok) {
+        this.#written++;
+        this.#versions.set(key, result.version);
+      } else if (result.error.code === ErrorCodes.OPT_ERR_INVALID) {
+        // The snapshot itself is unwritable (not JSON-serialisable): retrying cannot help.
+        this.#logger.error({ kind: e.kind, id: e.id, error: result.error }, 'write refused: invalid data; dropped');
+      } else if (result.error.code === ErrorCodes.STO_ERR_STALE_VERSION) {
+        this.#stale++;
+        this.#logger.error({ kind: e.kind, id: e.id, code: result.error.code }, 'write refused: row was written by another owner');
+      } else {
+        this.#logger.error({ kind: e.kind, id: e.id, error: result.error }, 'write failed; will retry');
+        if (!this.#pending.has(key)) this.#pending.set(key, e);
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The piscina worker entry. Each task runs one scene until the main thread sends STOP; a
+ * worker runs several such tasks at once (they only await, never block).
+ */
+import { pino } from 'pino';
+import { CodedError, ErrorCodes } from '@gos/schema';
+import type { GameDefinition } from '../api.js';
+import { Outbox } from '../outbox.js';
+import { RingReader } from '../ring/index.js';
+import { ToScene, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
+import { SceneRuntime, decodeJson } from './runtime.js';
+
+const games = new Map<string, Promise<GameDefinition>>();
+
+function loadGame(url: string): Promise<GameDefinition> {
+  let game = games.get(url);
+  if (game === undefined) {
+    game = import(url).then((m: { default?: GameDefinition }) => {
+      if (m.default === undefined || typeof m.default !== 'object' || m.default.scenes === undefined) {
+        throw new CodedError(ErrorCodes.ENG_ERR_SCENE_TYPE_UNKNOWN, `${url} has no default export made with defineGame()`);
+      }
+      return m.default;
+    });
+    games.set(url, game);
+  }
+  return game;
+}
+
+/** Record bytes waiting in the worker's outgoing overflow before a send fails. */
+const OUTBOX_MAX_PENDING_BYTES = 32 * 1024 * 1024;
+
+export default async function runScene(input: SceneTaskInput): Promise<SceneTaskResult> {
+  const logger = pino({ level: input.logLevel, base: { engineId: input.engineId, sceneId: input.sceneId } });
+  const game = await loadGame(input.gameModule);
+  const def = game.scenes[input.sceneType];
+  if (def === undefined) {
+    throw new CodedError(ErrorCodes.ENG_ERR_SCENE_TYPE_UNKNOWN, `game has no scene type "${input.sceneType}"`);
+  }
+  const out = new Outbox(input.fromScene, OUTBOX_MAX_PENDING_BYTES);
+  const reader = new RingReader(input.toScene);
+  const scene = new SceneRuntime({
+    id: input.sceneId,
+    type: input.sceneType,
+    def,
+    protocol: game.protocol,
+    out,
+    state: input.state,
+    tickMs: input.tickMs,
+    logger,
+  });
+  await scene.create(input.persistIntervalMs);
+
+  let stopped = false;
+  const onRecord = (type: number, a: number, _b: number, payload: Uint8Array): void => {
+    switch (type) {
+      case ToScene.FRAME:
+        // The payload is a view into the ring, valid only during this call; decoding copies.
+        scene.frame(a, payload);
+        break;
+      case ToScene.JOIN:
+        scene.join(a, decodeJson<JoinPayload>(payload));
+        break;
+      case ToScene.LEAVE:
+        scene.leave(a);
+        break;
+      case ToScene.STOP:
+        stopped = true;
+        break;
+      default:
+        logger.warn({ type }, 'unknown record type from main thread');
+    }
+  };
+  while (!stopped) {
+    // Yield after every batch so the tick timer and async handlers get their turn.
+    if (reader.drain(onRecord) === 0) await reader.waitAsync(1000);
+    else await new Promise<void>((r) => setImmediate(r));
+  }
+  scene.stop();
+  // Let the outbox's overflow (if any) reach the main thread before the task resolves.
+  while (out.pendingBytes > 0) await new Promise((r) => setTimeout(r, 5));
+  out.close();
+  return { sceneId: input.sceneId, ticks: scene.tick };
+}

@@ -1,0 +1,331 @@
+import {
+  CloseCode,
+  CodedError,
+  ErrorCodes,
+  FrameKind,
+  encodeFrame,
+  framePayload,
+  isCodedError,
+  readFrameHeader,
+  encodeErrorFrame,
+  type Logger,
+  type Protocol,
+} from '@gos/schema';
+import type { HandlerContext, Player, Scene, SceneDefinition, TimerHandle } from '../api.js';
+
+import type { Outbox } from '../outbox.js';
+import { FromScene, type JoinPayload } from '../records.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeJson(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+export function decodeJson<T>(bytes: Uint8Array): T {
+  return JSON.parse(decoder.decode(bytes)) as T;
+}
+
+interface PlayerSlot {
+  readonly player: RuntimePlayer;
+  sid: number;
+}
+
+class RuntimePlayer implements Player<unknown, Record<string, unknown>> {
+  readonly id: string;
+  readonly name: string;
+  data: unknown;
+  dirty = false;
+  /** JSON of the data as last sent for persistence: the dirty check compares against it. */
+  savedJson: string | null;
+  sid: number;
+  readonly #runtime: SceneRuntime;
+
+  constructor(runtime: SceneRuntime, sid: number, id: string, name: string, data: unknown, savedJson: string | null) {
+    this.#runtime = runtime;
+    this.sid = sid;
+    this.id = id;
+    this.name = name;
+    this.data = data;
+    this.savedJson = savedJson;
+  }
+
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  send(push: string, payload: unknown): void {
+    this.#runtime.sendPush(this.sid, push, payload);
+  }
+
+  kick(closeCode: number, reason: string): void {
+    this.#runtime.kick(this.sid, closeCode, reason);
+  }
+}
+
+/**
+ * One scene on a worker thread: the object behind the {@link Scene} API. It reads records from
+ * the main thread (joins, leaves, client frames), runs handlers and the fixed tick, and writes
+ * frames, saves and kicks back.
+ */
+export class SceneRuntime implements Scene<unknown, unknown, Record<string, unknown>> {
+  readonly id: string;
+  readonly type: string;
+  state: unknown;
+  tick = 0;
+  readonly tickMs: number;
+  readonly logger: Logger;
+  readonly #def: SceneDefinition;
+  readonly #protocol: Protocol;
+  readonly #out: Outbox;
+  readonly #players = new Map<string, RuntimePlayer>();
+  readonly #bySid = new Map<number, PlayerSlot>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #stateDirty = false;
+  #stateJson: string | null;
+  #tickTimer: ReturnType<typeof setTimeout> | undefined;
+  #persistTimer: ReturnType<typeof setInterval> | undefined;
+  #disposed = false;
+
+  constructor(opts: {
+    id: string;
+    type: string;
+    def: SceneDefinition;
+    protocol: Protocol;
+    out: Outbox;
+    state: unknown;
+    tickMs: number;
+    logger: Logger;
+  }) {
+    this.id = opts.id;
+    this.type = opts.type;
+    this.#def = opts.def;
+    this.#protocol = opts.protocol;
+    this.#out = opts.out;
+    this.tickMs = opts.def.tickMs ?? opts.tickMs;
+    this.logger = opts.logger;
+    if (opts.state === null || opts.state === undefined) {
+      this.state = opts.def.createState(opts.id);
+      this.#stateJson = null;
+      this.#stateDirty = true;
+    } else {
+      this.state = opts.state;
+      this.#stateJson = JSON.stringify(opts.state);
+    }
+  }
+
+  get players(): ReadonlyMap<string, Player<unknown, Record<string, unknown>>> {
+    return this.#players;
+  }
+
+  markDirty(): void {
+    this.#stateDirty = true;
+  }
+
+  async create(persistIntervalMs: number): Promise<void> {
+    await this.#def.onCreate?.(this);
+    this.#scheduleTick(performance.now(), performance.now());
+    this.#persistTimer = setInterval(() => this.persist(false), persistIntervalMs);
+    this.#out.send(FromScene.READY, 0, 0, null);
+  }
+
+  // ---- records from the main thread ----
+
+  join(sid: number, payload: JoinPayload): void {
+    const existing = this.#players.get(payload.playerId);
+    if (existing !== undefined) {
+      // Same player on a new connection: the old one is closed, the hot data stays.
+      const oldSid = existing.sid;
+      this.#bySid.delete(oldSid);
+      this.kick(oldSid, CloseCode.SESSION_REPLACED, 'logged in elsewhere');
+      existing.sid = sid;
+      this.#bySid.set(sid, { player: existing, sid });
+      this.#out.send(FromScene.JOINED, sid, 0, null);
+      return;
+    }
+    let data = payload.data;
+    let savedJson: string | null = null;
+    if (data === null || data === undefined) {
+      data = this.#def.createPlayer({ id: payload.playerId, name: payload.name });
+    } else {
+      savedJson = JSON.stringify(data);
+    }
+    const player = new RuntimePlayer(this, sid, payload.playerId, payload.name, data, savedJson);
+    if (savedJson === null) player.dirty = true;
+    try {
+      this.#players.set(player.id, player);
+      this.#bySid.set(sid, { player, sid });
+      this.#def.onJoin?.(this, player);
+    } catch (err) {
+      this.#players.delete(player.id);
+      this.#bySid.delete(sid);
+      this.logger.error({ err, playerId: player.id }, 'onJoin failed');
+      const data = isCodedError(err) ? err.toData() : { code: ErrorCodes.ENG_ERR_HANDLER_FAILED, message: 'onJoin failed' };
+      this.#out.send(FromScene.JOIN_FAILED, sid, 0, encodeJson(data));
+      return;
+    }
+    this.#out.send(FromScene.JOINED, sid, 0, null);
+  }
+
+  leave(sid: number): void {
+    const slot = this.#bySid.get(sid);
+    this.#bySid.delete(sid);
+    if (slot === undefined || slot.player.sid !== sid) {
+      // A connection replaced by a newer one, or never joined: nothing to save.
+      this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeJson({ playerId: '', data: null }));
+      return;
+    }
+    const player = slot.player;
+    this.#players.delete(player.id);
+    try {
+      this.#def.onLeave?.(this, player);
+    } catch (err) {
+      this.logger.error({ err, playerId: player.id }, 'onLeave failed');
+    }
+    const json = JSON.stringify(player.data);
+    const changed = json !== player.savedJson;
+    this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeJson({ playerId: player.id, data: changed ? player.data : null }));
+  }
+
+  frame(sid: number, bytes: Uint8Array): void {
+    const header = readFrameHeader(bytes);
+    if (header === null || header.kind !== FrameKind.REQUEST) return; // the gateway filters these
+    const slot = this.#bySid.get(sid);
+    if (slot === undefined) {
+      this.#out.send(FromScene.SEND, sid, 0, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.ENG_ERR_NOT_JOINED, 'not in this scene'));
+      return;
+    }
+    const route = this.#protocol.routeById.get(header.opcode);
+    const handler = route === undefined ? undefined : this.#def.handlers[route.name];
+    if (route === undefined || handler === undefined) {
+      this.#out.send(FromScene.SEND, sid, 0, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.ENG_ERR_NO_HANDLER, `no handler for route ${header.opcode} in scene type ${this.type}`));
+      return;
+    }
+    let req: unknown;
+    try {
+      req = route.request.decode(framePayload(bytes));
+    } catch (err) {
+      const code = isCodedError(err) ? err.code : ErrorCodes.SCH_ERR_BAD_PAYLOAD;
+      this.#out.send(FromScene.SEND, sid, 0, encodeErrorFrame(header.opcode, header.requestId, code, `bad ${route.request.name} payload`));
+      return;
+    }
+    const player = slot.player;
+    const ctx: HandlerContext<unknown, unknown, Record<string, unknown>> = { scene: this, player, requestId: header.requestId };
+    const reply = (res: unknown): void => {
+      player.dirty = true;
+      if (this.#bySid.get(sid) === undefined) return; // left while the handler ran
+      const payload = route.response === null ? null : route.response.encode(res);
+      this.#out.send(FromScene.SEND, sid, 0, encodeFrame(FrameKind.RESPONSE, header.opcode, header.requestId, payload));
+    };
+    const fail = (err: unknown): void => {
+      player.dirty = true;
+      let code: string = ErrorCodes.ENG_ERR_HANDLER_FAILED;
+      let message = `${route.name} failed`;
+      if (isCodedError(err)) {
+        code = err.code;
+        message = err.message;
+      } else {
+        // Unexpected errors are logged in full but not shown to the client.
+        this.logger.error({ err, route: route.name, playerId: player.id }, 'handler threw');
+      }
+      this.#out.send(FromScene.SEND, sid, 0, encodeErrorFrame(header.opcode, header.requestId, code, message));
+    };
+    try {
+      const result = handler(ctx, req);
+      if (result instanceof Promise) result.then(reply, fail);
+      else reply(result);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  // ---- the Scene API ----
+
+  sendPush(sid: number, push: string, payload: unknown): void {
+    const def = this.#protocol.pushes[push];
+    if (def === undefined) throw new CodedError(ErrorCodes.ENG_ERR_NO_HANDLER, `unknown push ${push}`);
+    this.#out.send(FromScene.SEND, sid, 0, encodeFrame(FrameKind.PUSH, def.id, 0, def.codec.encode(payload)));
+  }
+
+  broadcast(push: string, payload: unknown): void {
+    const def = this.#protocol.pushes[push];
+    if (def === undefined) throw new CodedError(ErrorCodes.ENG_ERR_NO_HANDLER, `unknown push ${push}`);
+    if (this.#players.size === 0) return;
+    this.#out.send(FromScene.BROADCAST, 0, 0, encodeFrame(FrameKind.PUSH, def.id, 0, def.codec.encode(payload)));
+  }
+
+  kick(sid: number, closeCode: number, reason: string): void {
+    this.#out.send(FromScene.KICK, sid, closeCode, encoder.encode(reason));
+  }
+
+  setTimeout(fn: () => void, delayMs: number): TimerHandle {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      this.#guard('timer', fn);
+    }, delayMs);
+    this.#timers.add(t);
+    return { cancel: () => (clearTimeout(t), this.#timers.delete(t)) };
+  }
+
+  setInterval(fn: () => void, everyMs: number): TimerHandle {
+    const t = setInterval(() => this.#guard('interval', fn), everyMs);
+    this.#timers.add(t);
+    return { cancel: () => (clearInterval(t), this.#timers.delete(t)) };
+  }
+
+  // ---- tick, persistence, disposal ----
+
+  #scheduleTick(expectedAt: number, lastAt: number): void {
+    // Schedule against the ideal timeline, not the last run, so the tick rate does not drift.
+    const next = expectedAt + this.tickMs;
+    this.#tickTimer = setTimeout(() => {
+      const now = performance.now();
+      this.tick++;
+      this.#guard('onTick', () => this.#def.onTick?.(this, now - lastAt));
+      // After a long stall, skip the missed ticks instead of running them back to back.
+      this.#scheduleTick(now - next > this.tickMs * 5 ? now : next, now);
+    }, Math.max(0, next - performance.now()));
+  }
+
+  #guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.logger.error({ err }, `${what} threw`);
+    }
+  }
+
+  /** Send every changed player and the state if changed; `final` marks the last save of a stop. */
+  persist(final: boolean): void {
+    for (const player of this.#players.values()) {
+      if (!player.dirty && !final) continue;
+      player.dirty = false;
+      const json = JSON.stringify(player.data);
+      if (json === player.savedJson) continue;
+      player.savedJson = json;
+      this.#out.send(FromScene.SAVE_PLAYER, player.sid, 0, encoder.encode(`{"playerId":${JSON.stringify(player.id)},"data":${json}}`));
+    }
+    if (this.#stateDirty || final) {
+      this.#stateDirty = false;
+      const json = JSON.stringify(this.state);
+      if (json !== this.#stateJson) {
+        this.#stateJson = json;
+        this.#out.send(FromScene.SAVE_SCENE, 0, final ? 1 : 0, encoder.encode(json));
+      }
+    }
+  }
+
+  stop(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    clearTimeout(this.#tickTimer);
+    clearInterval(this.#persistTimer);
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    this.#guard('onDispose', () => this.#def.onDispose?.(this));
+    this.persist(true);
+    this.#out.send(FromScene.STOPPED, 0, 0, null);
+    this.#out.flush();
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The engine end to end, without a gateway: a real LinkClient plays the gateway, scenes run on
+ * real worker threads, data goes to a real SQLite file.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { CloseCode, ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader, CORE_PUSH, SceneRestartedCodec } from '@gos/schema';
+import { MemoryCoordinator } from '@gos/coordinator';
+import { EngineToGateway, GatewayToEngine, LinkClient, decodeBroadcastBody, decodeJsonBody, encodeJsonBody } from '@gos/link';
+import { SqliteStore } from '@gos/store';
+import { Engine } from '../src/index.js';
+import { jsonCodec, testProtocol } from './fixtures/json-protocol.js';
+
+const SECRET = 'engine-test-secret-0123456789';
+const GAME = fileURLToPath(new URL('./fixtures/test-game.js', import.meta.url));
+
+interface Received {
+  type: number;
+  channel: number;
+  body: Uint8Array;
+}
+
+/** A fake gateway: one link, helpers to join, request and wait for messages. */
+class FakeGateway {
+  readonly link: LinkClient;
+  readonly inbox: Received[] = [];
+  #waiters: Array<() => void> = [];
+  #nextRequest = 1;
+
+  constructor(port: number, id = 'gw-test') {
+    this.link = new LinkClient({ nodeId: id, secret: SECRET, host: '127.0.0.1', port });
+    this.link.on('message', (type: number, channel: number, body: Uint8Array) => {
+      this.inbox.push({ type, channel, body: body.slice() });
+      for (const w of this.#waiters.splice(0)) w();
+    });
+  }
+
+  async start(): Promise<void> {
+    const up = new Promise<void>((r) => this.link.once('up', () => r()));
+    this.link.start();
+    await up;
+  }
+
+  async waitFor(pred: (m: Received) => boolean, timeoutMs = 5000): Promise<Received> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.inbox.findIndex(pred);
+      if (i !== -1) return this.inbox.splice(i, 1)[0]!;
+      if (Date.now() > deadline) throw new Error(`timed out; inbox types: ${this.inbox.map((m) => m.type).join(',')}`);
+      await new Promise<void>((r) => {
+        this.#waiters.push(r);
+        setTimeout(r, 50).unref();
+      });
+    }
+  }
+
+  async join(connId: number, playerId: string, sceneId = 'arena:1'): Promise<void> {
+    this.link.send(GatewayToEngine.JOIN, connId, encodeJsonBody({ playerId, name: playerId, sceneId }));
+    await this.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === connId);
+  }
+
+  async request(connId: number, route: string, payload: unknown): Promise<{ kind: number; body: unknown }> {
+    const def = testProtocol.routes[route]!;
+    const requestId = this.#nextRequest++;
+    this.link.send(GatewayToEngine.CLIENT_FRAME, connId, encodeFrame(FrameKind.REQUEST, def.id, requestId, jsonCodec.encode(payload)));
+    const m = await this.waitFor((x) => {
+      if (x.type !== EngineToGateway.TO_CLIENT || x.channel !== connId) return false;
+      const h = readFrameHeader(x.body);
+      return h !== null && h.requestId === requestId && h.kind !== FrameKind.PUSH;
+    });
+    const h = readFrameHeader(m.body)!;
+    const body = framePayload(m.body);
+    if (h.kind === FrameKind.ERROR) return { kind: h.kind, body: ErrorReplyCodec.decode(body) };
+    return { kind: h.kind, body: body.byteLength === 0 ? null : jsonCodec.decode(body) };
+  }
+
+  leave(connId: number): void {
+    this.link.send(GatewayToEngine.LEAVE, connId, new Uint8Array(0));
+  }
+
+  close(): Promise<void> {
+    return this.link.close();
+  }
+}
+
+let dir: string;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gos-engine-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function cluster(name: string, opts: { persistIntervalMs?: number } = {}) {
+  const store = new SqliteStore({ file: join(dir, `${name}.db`) });
+  await store.start();
+  const coordinator = new MemoryCoordinator();
+  const engine = new Engine({
+    engineId: 'engine-t',
+    clusterSecret: SECRET,
+    gameModule: GAME,
+    store,
+    coordinator,
+    workers: 2,
+    persistIntervalMs: opts.persistIntervalMs ?? 200,
+    workerLogLevel: 'silent',
+  });
+  await engine.start();
+  await coordinator.placement.ensure('arena:1');
+  const port = Number(engine.address.split(':')[1]);
+  const gw = new FakeGateway(port);
+  await gw.start();
+  return {
+    store,
+    coordinator,
+    engine,
+    gw,
+    port,
+    async close() {
+      await gw.close();
+      await engine.close();
+      await store.close();
+      await coordinator.close();
+    },
+  };
+}
+
+test('requests reach the scene handler on a worker thread and answers come back', async () => {
+  const c = await cluster('basic');
+  try {
+    await c.gw.join(1, 'alice');
+    const r1 = await c.gw.request(1, 'add', { n: 2 });
+    assert.deepEqual(r1, { kind: FrameKind.RESPONSE, body: { total: 2 } });
+    const r2 = await c.gw.request(1, 'add', { n: 5 });
+    assert.deepEqual(r2.body, { total: 7 });
+    const s = await c.gw.request(1, 'state', {});
+    assert.deepEqual(s.body, { joins: 1, total: 7, players: 1 });
+  } finally {
+    await c.close();
+  }
+});
+
+test('a handler that throws answers a coded error to that client only, and the scene goes on', async () => {
+  const c = await cluster('errors');
+  try {
+    await c.gw.join(1, 'alice');
+    await c.gw.join(2, 'bob');
+    const coded = await c.gw.request(1, 'fail', {});
+    assert.equal(coded.kind, FrameKind.ERROR);
+    assert.deepEqual(coded.body, { code: 'GAME_ERR_NOT_ALLOWED', message: 'you may not' });
+    const hidden = await c.gw.request(1, 'boom', {});
+    assert.equal((hidden.body as { code: string }).code, 'ENG_ERR_HANDLER_FAILED');
+    assert.doesNotMatch((hidden.body as { message: string }).message, /secret internal detail/);
+    // Truncated payload: the codec refuses it with a coded error.
+    c.gw.link.send(GatewayToEngine.CLIENT_FRAME, 2, encodeFrame(FrameKind.REQUEST, 1, 999, new TextEncoder().encode('{"n":')));
+    const m = await c.gw.waitFor((x) => x.channel === 2 && readFrameHeader(x.body)?.requestId === 999);
+    assert.equal(ErrorReplyCodec.decode(framePayload(m.body)).code, 'SCH_ERR_BAD_PAYLOAD');
+    // Nobody else got an error frame; bob's scene still works.
+    assert.deepEqual((await c.gw.request(2, 'state', {})).body, { joins: 2, total: 0, players: 2 });
+    // A route the scene has no handler for.
+    c.gw.link.send(GatewayToEngine.CLIENT_FRAME, 2, encodeFrame(FrameKind.REQUEST, 4242, 1000, null));
+    const nh = await c.gw.waitFor((x) => x.channel === 2 && readFrameHeader(x.body)?.requestId === 1000);
+    assert.equal(ErrorReplyCodec.decode(framePayload(nh.body)).code, 'ENG_ERR_NO_HANDLER');
+  } finally {
+    await c.close();
+  }
+});
+
+test('broadcasts go once per gateway with the scene topic', async () => {
+  const c = await cluster('broadcast');
+  try {
+    await c.gw.join(1, 'alice');
+    await c.gw.join(2, 'bob');
+    const ack = await c.gw.request(1, 'shout', { text: 'hi' });
+    assert.equal(ack.kind, FrameKind.RESPONSE);
+    const b = await c.gw.waitFor((m) => m.type === EngineToGateway.BROADCAST);
+    const { topic, frame } = decodeBroadcastBody(b.body);
+    assert.equal(topic, 's/arena:1');
+    assert.equal(readFrameHeader(frame)?.opcode, 100);
+    assert.deepEqual(jsonCodec.decode(framePayload(frame)), { from: 'alice', text: 'hi' });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(c.gw.inbox.filter((m) => m.type === EngineToGateway.BROADCAST).length, 0);
+  } finally {
+    await c.close();
+  }
+});
+
+test('player data is written back on leave and loaded again on join', async () => {
+  const c = await cluster('hotdata');
+  try {
+    await c.gw.join(1, 'carol');
+    await c.gw.request(1, 'add', { n: 40 });
+    c.gw.leave(1);
+    // Rejoin at once: the engine must hand over the data just left, not an older row.
+    await c.gw.join(2, 'carol');
+    assert.deepEqual((await c.gw.request(2, 'add', { n: 2 })).body, { total: 42 });
+    c.gw.leave(2);
+    await c.engine.close();
+    const row = await c.store.loadPlayer('carol');
+    assert.deepEqual(row?.data, { total: 42 });
+    const scene = await c.store.loadScene('arena:1');
+    assert.equal((scene?.data as { joins: number }).joins, 2);
+  } finally {
+    await c.close();
+  }
+});
+
+test('the same player on a second connection takes over and the first is kicked', async () => {
+  const c = await cluster('takeover');
+  try {
+    await c.gw.join(1, 'dave');
+    await c.gw.request(1, 'add', { n: 3 });
+    await c.gw.join(2, 'dave');
+    const kick = await c.gw.waitFor((m) => m.type === EngineToGateway.KICK && m.channel === 1);
+    assert.equal(decodeJsonBody<{ closeCode: number }>(kick.body).closeCode, CloseCode.SESSION_REPLACED);
+    // Hot data carried over without a reload.
+    assert.deepEqual((await c.gw.request(2, 'add', { n: 1 })).body, { total: 4 });
+    c.gw.leave(1);
+    assert.deepEqual((await c.gw.request(2, 'state', {})).body, { joins: 1, total: 4, players: 1 });
+  } finally {
+    await c.close();
+  }
+});
+
+test('periodic persistence writes dirty players without a leave', async () => {
+  const c = await cluster('periodic', { persistIntervalMs: 100 });
+  try {
+    await c.gw.join(1, 'erin');
+    await c.gw.request(1, 'add', { n: 9 });
+    const deadline = Date.now() + 5000;
+    let row = await c.store.loadPlayer('erin');
+    while ((row?.data as { total?: number } | undefined)?.total !== 9 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      row = await c.store.loadPlayer('erin');
+    }
+    assert.deepEqual(row?.data, { total: 9 });
+  } finally {
+    await c.close();
+  }
+});
+
+test('a crashed worker has its scene restarted from the last saved state and players are told', async () => {
+  const c = await cluster('crash', { persistIntervalMs: 50 });
+  try {
+    await c.gw.join(1, 'frank');
+    await c.gw.request(1, 'add', { n: 5 });
+    // Wait for the periodic save, so the restart has something to load.
+    const deadline = Date.now() + 5000;
+    while (((await c.store.loadPlayer('frank'))?.data as { total?: number } | undefined)?.total !== 5) {
+      if (Date.now() > deadline) throw new Error('never persisted');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await c.gw.request(1, 'crash', {});
+    const push = await c.gw.waitFor((m) => {
+      if (m.type !== EngineToGateway.TO_CLIENT || m.channel !== 1) return false;
+      const h = readFrameHeader(m.body);
+      return h?.kind === FrameKind.PUSH && h.opcode === CORE_PUSH.SceneRestarted;
+    }, 10_000);
+    assert.equal(SceneRestartedCodec.decode(framePayload(push.body)).sceneId, 'arena:1');
+    assert.deepEqual((await c.gw.request(1, 'add', { n: 1 })).body, { total: 6 });
+  } finally {
+    await c.close();
+  }
+});
+
+test('joins for a scene not placed on this engine are refused with a code', async () => {
+  const c = await cluster('refuse');
+  try {
+    c.gw.link.send(GatewayToEngine.JOIN, 9, encodeJsonBody({ playerId: 'x', name: 'x', sceneId: 'arena:elsewhere' }));
+    const m = await c.gw.waitFor((x) => x.type === EngineToGateway.JOIN_FAILED && x.channel === 9);
+    assert.equal(decodeJsonBody<{ code: string }>(m.body).code, 'ENG_ERR_SCENE_NOT_FOUND');
+  } finally {
+    await c.close();
+  }
+});
+
+test('close is idempotent and refuses joins while draining', async () => {
+  const c = await cluster('close');
+  await c.gw.join(1, 'gina');
+  await Promise.all([c.engine.close(), c.engine.close()]);
+  await c.close();
+});
