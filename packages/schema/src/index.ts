@@ -44,3 +44,4 @@ export type {
   SceneRestarted,
   Notice,
 } from './generated/protocol.js';
+export { encodeErrorFrame, encodeSceneRestartedFrame } from './core-frames.js';

@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { CodedError, ErrorCodes, isCodedError, type Logger } from '@gos/schema';
+import type { Store } from '@gos/store';
+import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
+import type { Session, SessionStore } from './session/index.js';
+
+const USERNAME = /^[A-Za-z0-9_.-]{3,24}$/;
+const MIN_PASSWORD = 8;
+const MAX_PASSWORD = 128;
+
+export interface LoginResult {
+  readonly accountId: string;
+  readonly username: string;
+  readonly token: string;
+  readonly gateway: string;
+  readonly expiresAt: number;
+}
+
+/** An HTTP outcome: status plus JSON body. */
+export interface HttpOutcome {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+function bad(code: string, message: string): HttpOutcome {
+  return { status: 400, body: { code, message } };
+}
+
+/**
+ * The AuthService: registration, login and guest login, issuing session tokens and telling the
+ * player which gateway to connect to.
+ */
+export class AuthService {
+  readonly #store: Store;
+  readonly #sessions: SessionStore;
+  readonly #scryptCost: number;
+  readonly #defaultSceneId: string;
+  readonly #gatewayUrl: () => string;
+  readonly #onReplaced: (previousToken: string, session: Session) => void;
+  readonly #log: Logger;
+  #dummy: Promise<string> | undefined;
+
+  constructor(opts: {
+    store: Store;
+    sessions: SessionStore;
+    scryptCost: number;
+    defaultSceneId: string;
+    gatewayUrl: () => string;
+    onReplaced: (previousToken: string, session: Session) => void;
+    logger: Logger;
+  }) {
+    this.#store = opts.store;
+    this.#sessions = opts.sessions;
+    this.#scryptCost = opts.scryptCost;
+    this.#defaultSceneId = opts.defaultSceneId;
+    this.#gatewayUrl = opts.gatewayUrl;
+    this.#onReplaced = opts.onReplaced;
+    this.#log = opts.logger;
+  }
+
+  async register(body: Record<string, unknown>): Promise<HttpOutcome> {
+    const { username, password } = body;
+    if (typeof username !== 'string' || !USERNAME.test(username)) {
+      return bad(ErrorCodes.GW_ERR_INVALID_USERNAME, 'username must be 3–24 characters of letters, digits, _ . -');
+    }
+    if (typeof password !== 'string' || password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
+      return bad(ErrorCodes.GW_ERR_INVALID_PASSWORD, `password must be ${MIN_PASSWORD}–${MAX_PASSWORD} characters`);
+    }
+    const passwordHash = await hashPassword(password, this.#scryptCost);
+    try {
+      const account = await this.#store.createAccount({ username, passwordHash });
+      return { status: 201, body: { accountId: account.accountId } };
+    } catch (err) {
+      if (isCodedError(err) && err.code === ErrorCodes.STO_ERR_DUPLICATE) {
+        return { status: 409, body: { code: ErrorCodes.GW_ERR_USERNAME_TAKEN, message: 'username is taken' } };
+      }
+      throw err;
+    }
+  }
+
+  async login(body: Record<string, unknown>): Promise<HttpOutcome> {
+    const { username, password } = body;
+    const refused: HttpOutcome = { status: 401, body: { code: ErrorCodes.GW_ERR_BAD_CREDENTIALS, message: 'wrong username or password' } };
+    if (typeof username !== 'string' || typeof password !== 'string' || username.length > 64 || password.length > MAX_PASSWORD) {
+      return refused;
+    }
+    const account = await this.#store.findAccountByUsername(username);
+    if (account === null || account.guest) {
+      // Spend the same time as a real check, so response time does not reveal which names exist.
+      this.#dummy ??= dummyHash(this.#scryptCost);
+      await verifyPassword(password, await this.#dummy);
+      return refused;
+    }
+    if (!(await verifyPassword(password, account.passwordHash))) return refused;
+    return { status: 200, body: await this.#issue(account.accountId, account.username) };
+  }
+
+  async guest(): Promise<HttpOutcome> {
+    const username = `guest-${randomBytes(5).toString('hex')}`;
+    const account = await this.#store.createAccount({ username, passwordHash: '', guest: true });
+    return { status: 200, body: { ...(await this.#issue(account.accountId, account.username)), username } };
+  }
+
+  async #issue(accountId: string, username: string): Promise<LoginResult> {
+    const { session, replaced } = await this.#sessions.create({ accountId, username, sceneId: this.#defaultSceneId });
+    if (replaced !== null) {
+      this.#log.info({ accountId }, 'new login replaces the previous session');
+      this.#onReplaced(replaced, session);
+    }
+    return { accountId, username, token: session.token, gateway: this.#gatewayUrl(), expiresAt: session.expiresAt };
+  }
+}
+
+/** Wrap unexpected failures so the HTTP layer answers 500 with a code and logs the cause. */
+export function internalError(err: unknown): CodedError {
+  return isCodedError(err) ? err : new CodedError(ErrorCodes.GW_ERR_INTERNAL, 'internal error', { cause: err });
+}

@@ -1,0 +1,543 @@
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import {
+  CloseCode,
+  CodedError,
+  ErrorCodes,
+  FrameKind,
+  WS_PATH,
+  WS_QUERY_TOKEN,
+  WS_QUERY_VERSION,
+  encodeFrame,
+  isCodedError,
+  readFrameHeader,
+  encodeErrorFrame,
+  type Logger,
+} from '@gos/schema';
+import type { MemberHandle } from '@gos/coordinator';
+import {
+  EngineToGateway,
+  GatewayToEngine,
+  LinkClient,
+  decodeBroadcastBody,
+  decodeJsonBody,
+  encodeJsonBody,
+  type JoinBody,
+} from '@gos/link';
+import { AuthService, internalError, type HttpOutcome } from './auth.js';
+import { readJsonBody, sendError, sendJson, track, type ResponseState } from './http.js';
+import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
+import type { Session } from './session/index.js';
+import { loadStaticFiles, type StaticFile } from './static-files.js';
+import { assertNativeUws, uWS } from './uws.js';
+
+interface ConnData {
+  readonly connId: number;
+  /** Set when the upgrade was accepted only to tell the client why it is refused. */
+  readonly reject: { readonly code: number; readonly reason: string } | null;
+  readonly session: Session | null;
+  engineId: string | null;
+  state: 'routing' | 'joining' | 'joined' | 'closed';
+  /** Frames received before the engine link was known; sent in order once it is. */
+  early: Uint8Array[];
+  tokens: number;
+  lastRefillAt: number;
+  lastFrameAt: number;
+  lastTouchAt: number;
+}
+
+type Socket = WebSocket<ConnData>;
+
+/** How often sockets are checked for idleness and backpressure. */
+const SWEEP_MS = 250;
+const LINK_UP_TIMEOUT_MS = 5000;
+/** How often a connected socket extends (and re-checks) its session. */
+const SESSION_TOUCH_MS = 30_000;
+const decoder = new TextDecoder();
+
+/**
+ * A gateway: serves the auth HTTP API and the client WebSocket, authenticates sockets with
+ * session tokens, forwards each frame to the engine hosting the player's scene without
+ * decoding its payload, relays replies and fans broadcasts out with uWS topics (`s/<sceneId>`).
+ */
+export class Gateway {
+  readonly #o: ResolvedGatewayOptions;
+  readonly #log: Logger;
+  readonly #auth: AuthService;
+  readonly #conns = new Map<number, Socket>();
+  readonly #byToken = new Map<string, Socket>();
+  readonly #links = new Map<string, LinkClient>();
+  readonly #linkUps = new Map<string, Promise<LinkClient>>();
+  #app: TemplatedApp | undefined;
+  #listen: us_listen_socket | undefined;
+  #port = 0;
+  #member: MemberHandle | undefined;
+  #static = new Map<string, StaticFile>();
+  #sweep: ReturnType<typeof setInterval> | undefined;
+  #unwatch: (() => void) | undefined;
+  #nextConnId = 1;
+  #state: 'new' | 'starting' | 'ready' | 'closing' | 'closed' = 'new';
+  #closing: Promise<void> | undefined;
+
+  constructor(options: GatewayOptions) {
+    this.#o = resolveGatewayOptions(options);
+    this.#log = this.#o.logger.child({ gatewayId: this.#o.gatewayId });
+    this.#auth = new AuthService({
+      store: this.#o.store,
+      sessions: this.#o.sessions,
+      scryptCost: this.#o.scryptCost,
+      defaultSceneId: this.#o.defaultSceneId,
+      gatewayUrl: () => this.publicUrl,
+      onReplaced: (previousToken) => this.#kickToken(previousToken),
+      logger: this.#log,
+    });
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get publicUrl(): string {
+    return this.#o.publicUrl ?? `ws://${this.#o.host}:${this.#port}${WS_PATH}`;
+  }
+
+  get httpUrl(): string {
+    return `http://${this.#o.host}:${this.#port}`;
+  }
+
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') return;
+    this.#state = 'starting';
+    assertNativeUws();
+    if (this.#o.staticDir !== null) this.#static = await loadStaticFiles(this.#o.staticDir);
+    const app = uWS.App();
+    this.#app = app;
+    this.#routes(app);
+    this.#listen = await new Promise<us_listen_socket>((resolve, reject) => {
+      app.listen(this.#o.host, this.#o.port, (socket) => {
+        if (socket === false) reject(new CodedError(ErrorCodes.GW_ERR_INTERNAL, `cannot listen on ${this.#o.host}:${this.#o.port}`));
+        else resolve(socket);
+      });
+    });
+    this.#port = uWS.us_socket_local_port(this.#listen);
+    this.#sweep = setInterval(() => this.#sweepConnections(), SWEEP_MS);
+    this.#sweep.unref();
+    this.#unwatch = this.#o.coordinator.membership.watch((event) => {
+      if (event.type === 'down' && event.member.role === 'engine') this.#dropLink(event.member.id);
+    });
+    this.#member = await this.#o.coordinator.membership.register({
+      id: this.#o.gatewayId,
+      role: 'gateway',
+      address: this.publicUrl,
+      capacity: 10_000,
+    });
+    this.#state = 'ready';
+    this.#log.info({ url: this.httpUrl }, 'gateway listening');
+  }
+
+  // ---- HTTP ----
+
+  #routes(app: TemplatedApp): void {
+    app.get('/healthz', (res) => {
+      const state = track(res);
+      if (this.#state === 'ready') sendJson(res, state, 200, { status: 'ok', gatewayId: this.#o.gatewayId, connections: this.#conns.size });
+      else sendJson(res, state, 503, { status: this.#state });
+    });
+    app.post('/v1/auth/register', (res) => this.#api(res, (body) => this.#auth.register(body)));
+    app.post('/v1/auth/login', (res) => this.#api(res, (body) => this.#auth.login(body)));
+    app.post('/v1/auth/guest', (res) => this.#api(res, () => this.#auth.guest()));
+    app.ws<ConnData>(WS_PATH, {
+      // uWS drops a socket whose frame exceeds this without a close frame (1006); frames between
+      // our limit and twice it get a proper FRAME_TOO_LARGE close from #message instead.
+      maxPayloadLength: this.#o.limits.maxFrameBytes * 2,
+      // Headroom above ours: the sweep closes a slow consumer with SLOW_CONSUMER while uWS can
+      // still queue the close frame (past its own limit uWS drops messages, close frame included).
+      maxBackpressure: this.#o.limits.maxBackpressureBytes + Math.max(this.#o.limits.maxBackpressureBytes, 1 << 20),
+      // Transport-level liveness (TCP half-open); the application idle timeout is ours.
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      compression: uWS.DISABLED,
+      upgrade: (res, req, context) => this.#upgrade(res, req, context),
+      open: (ws) => this.#open(ws),
+      message: (ws, message, isBinary) => this.#message(ws, message, isBinary),
+      close: (ws) => this.#close(ws),
+    });
+    app.any('/*', (res, req) => {
+      const state = track(res);
+      const method = req.getMethod();
+      const file = method === 'get' ? this.#static.get(req.getUrl()) : undefined;
+      if (file === undefined) {
+        sendError(res, state, 404, ErrorCodes.GW_ERR_NOT_FOUND, 'not found');
+        return;
+      }
+      res.cork(() => {
+        res.writeStatus('200 OK').writeHeader('content-type', file.type).writeHeader('cache-control', 'no-cache').end(file.body);
+      });
+    });
+  }
+
+  #api(res: HttpResponse, handle: (body: Record<string, unknown>) => Promise<HttpOutcome>): void {
+    const state = track(res);
+    if (this.#state !== 'ready') {
+      sendError(res, state, 503, ErrorCodes.GW_ERR_INTERNAL, 'gateway is not ready');
+      return;
+    }
+    readJsonBody(res, state, this.#o.limits.maxHttpBodyBytes)
+      .then(handle)
+      .then(
+        (outcome) => sendJson(res, state, outcome.status, outcome.body),
+        (err: unknown) => {
+          if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_BODY_TOO_LARGE) return sendError(res, state, 413, err.code, err.message);
+          if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_BAD_REQUEST) return sendError(res, state, 400, err.code, err.message);
+          const wrapped = internalError(err);
+          this.#log.error({ err }, 'auth request failed');
+          sendError(res, state, 500, wrapped.code === ErrorCodes.GW_ERR_INTERNAL ? wrapped.code : ErrorCodes.GW_ERR_INTERNAL, 'internal error');
+        },
+      );
+  }
+
+  // ---- WebSocket ----
+
+  #upgrade(res: HttpResponse, req: HttpRequest, context: unknown): void {
+    const state = track(res);
+    const key = req.getHeader('sec-websocket-key');
+    const protocol = req.getHeader('sec-websocket-protocol');
+    const extensions = req.getHeader('sec-websocket-extensions');
+    const query = new URLSearchParams(req.getQuery() ?? '');
+    const token = query.get(WS_QUERY_TOKEN);
+    const version = query.get(WS_QUERY_VERSION);
+    const accept = (session: Session | null, reject: ConnData['reject']): void => {
+      if (state.aborted) return;
+      const now = performance.now();
+      const data: ConnData = {
+        connId: 0,
+        reject,
+        session,
+        engineId: null,
+        state: 'routing',
+        early: [],
+        tokens: this.#o.limits.messageBurst,
+        lastRefillAt: now,
+        lastFrameAt: now,
+        lastTouchAt: now,
+      };
+      res.cork(() => res.upgrade(data, key, protocol, extensions, context as never));
+    };
+    // Refusals are sent as close codes after the upgrade: browsers cannot read an HTTP status.
+    if (this.#state !== 'ready') return accept(null, { code: CloseCode.SERVER_SHUTDOWN, reason: 'gateway is not accepting players' });
+    if (token === null || token === '') return accept(null, { code: CloseCode.AUTH_REQUIRED, reason: ErrorCodes.GW_ERR_NO_TOKEN });
+    if (version !== String(this.#o.protocol.version)) {
+      return accept(null, { code: CloseCode.PROTOCOL_VERSION, reason: `${ErrorCodes.GW_ERR_PROTOCOL_VERSION}: server speaks ${this.#o.protocol.version}` });
+    }
+    this.#o.sessions.get(token).then(
+      (session) => accept(session, session === null ? { code: CloseCode.AUTH_INVALID, reason: ErrorCodes.GW_ERR_SESSION_EXPIRED } : null),
+      (err: unknown) => {
+        this.#log.error({ err }, 'session lookup failed');
+        accept(null, { code: CloseCode.ENGINE_UNAVAILABLE, reason: ErrorCodes.GW_ERR_SESSION_STORE });
+      },
+    );
+  }
+
+  #open(ws: Socket): void {
+    const data = ws.getUserData();
+    if (data.reject !== null || data.session === null) {
+      data.state = 'closed';
+      ws.end(data.reject?.code ?? CloseCode.AUTH_INVALID, data.reject?.reason ?? 'refused');
+      return;
+    }
+    const connId = this.#nextConnId;
+    this.#nextConnId = this.#nextConnId >= 0xfffffff0 ? 1 : this.#nextConnId + 1;
+    (data as { connId: number }).connId = connId;
+    this.#conns.set(connId, ws);
+    // One socket per session token on this gateway: a second one replaces the first.
+    const previous = this.#byToken.get(data.session.token);
+    if (previous !== undefined) this.#end(previous, CloseCode.SESSION_REPLACED, 'connected again');
+    this.#byToken.set(data.session.token, ws);
+    void this.#member?.setLoad(this.#conns.size);
+    void this.#route(ws, data);
+  }
+
+  async #route(ws: Socket, data: ConnData): Promise<void> {
+    const session = data.session!;
+    try {
+      const placement = await this.#o.coordinator.placement.ensure(session.sceneId);
+      const link = await this.#link(placement.engineId);
+      if (data.state === 'closed') return;
+      data.engineId = placement.engineId;
+      data.state = 'joining';
+      const join: JoinBody = { playerId: session.accountId, name: session.username, sceneId: session.sceneId };
+      link.send(GatewayToEngine.JOIN, data.connId, encodeJsonBody(join));
+      for (const frame of data.early.splice(0)) link.send(GatewayToEngine.CLIENT_FRAME, data.connId, frame);
+    } catch (err) {
+      this.#log.warn({ err, sceneId: session.sceneId }, 'cannot route player to an engine');
+      this.#end(ws, CloseCode.ENGINE_UNAVAILABLE, ErrorCodes.GW_ERR_NO_ENGINE);
+    }
+  }
+
+  #message(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
+    const data = ws.getUserData();
+    if (data.state === 'closed') return;
+    if (!isBinary) return this.#end(ws, CloseCode.BAD_FRAME, 'text frames are not accepted');
+    if (message.byteLength > this.#o.limits.maxFrameBytes) {
+      return this.#end(ws, CloseCode.FRAME_TOO_LARGE, `frame larger than ${this.#o.limits.maxFrameBytes} bytes`);
+    }
+    const now = performance.now();
+    // Token bucket: `messagesPerSecond` sustained, `messageBurst` at once.
+    const { messagesPerSecond, messageBurst } = this.#o.limits;
+    data.tokens = Math.min(messageBurst, data.tokens + ((now - data.lastRefillAt) * messagesPerSecond) / 1000);
+    data.lastRefillAt = now;
+    if (data.tokens < 1) return this.#end(ws, CloseCode.RATE_LIMITED, ErrorCodes.GW_ERR_RATE_LIMITED);
+    data.tokens -= 1;
+    data.lastFrameAt = now;
+    const bytes = new Uint8Array(message);
+    const header = readFrameHeader(bytes);
+    if (header === null) return this.#end(ws, CloseCode.BAD_FRAME, 'malformed frame header');
+    if (header.kind === FrameKind.PING) {
+      this.#sendTo(ws, encodeFrame(FrameKind.PONG, 0, header.requestId, null));
+      return;
+    }
+    if (header.kind !== FrameKind.REQUEST) return this.#end(ws, CloseCode.BAD_FRAME, 'clients send only REQUEST and PING frames');
+    if (!this.#o.protocol.routeById.has(header.opcode)) {
+      this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.GW_ERR_UNKNOWN_ROUTE, `unknown route ${header.opcode}`));
+      return;
+    }
+    // uWS reuses the message's memory after this callback: the link gets a copy.
+    const frame = bytes.slice();
+    if (data.state === 'routing') {
+      if (data.early.length >= this.#o.limits.maxFramesBeforeRoute) {
+        this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.GW_ERR_NO_ENGINE, 'not routed yet'));
+        return;
+      }
+      data.early.push(frame);
+      return;
+    }
+    const link = data.engineId === null ? undefined : this.#links.get(data.engineId);
+    try {
+      if (link === undefined) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, 'engine link is down');
+      link.send(GatewayToEngine.CLIENT_FRAME, data.connId, frame);
+    } catch (err) {
+      const code = isCodedError(err) ? err.code : ErrorCodes.GW_ERR_NO_ENGINE;
+      this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, code, 'engine unavailable'));
+    }
+  }
+
+  #close(ws: Socket): void {
+    const data = ws.getUserData();
+    const wasRouted = data.state === 'joining' || data.state === 'joined';
+    data.state = 'closed';
+    data.early.length = 0;
+    if (data.connId === 0) return;
+    this.#conns.delete(data.connId);
+    if (data.session !== null && this.#byToken.get(data.session.token) === ws) this.#byToken.delete(data.session.token);
+    void this.#member?.setLoad(this.#conns.size);
+    if (!wasRouted || data.engineId === null) return;
+    try {
+      this.#links.get(data.engineId)?.send(GatewayToEngine.LEAVE, data.connId, new Uint8Array(0));
+    } catch {
+      // The link is down: the engine treats every connection of this gateway as gone anyway.
+    }
+  }
+
+  /** Send one frame; a socket whose buffer grows past the limit is closed as a slow consumer. */
+  #sendTo(ws: Socket, frame: Uint8Array): void {
+    const data = userData(ws);
+    if (data === null || data.state === 'closed') return;
+    ws.send(frame, true, false);
+    if (ws.getBufferedAmount() > this.#o.limits.maxBackpressureBytes) this.#end(ws, CloseCode.SLOW_CONSUMER, 'reading too slowly');
+  }
+
+  #end(ws: Socket, code: number, reason: string): void {
+    const data = userData(ws);
+    if (data === null || data.state === 'closed') return;
+    this.#close(ws);
+    // `end` calls the close handler synchronously; the state above makes that a no-op.
+    ws.end(code, reason.slice(0, 120));
+  }
+
+  #kickToken(token: string): void {
+    const ws = this.#byToken.get(token);
+    if (ws !== undefined) this.#end(ws, CloseCode.SESSION_REPLACED, 'logged in elsewhere');
+  }
+
+  #sweepConnections(): void {
+    const now = performance.now();
+    const { idleTimeoutMs, maxBackpressureBytes } = this.#o.limits;
+    for (const ws of this.#conns.values()) {
+      const data = ws.getUserData();
+      if (now - data.lastFrameAt > idleTimeoutMs) {
+        this.#end(ws, CloseCode.IDLE_TIMEOUT, 'idle');
+        continue;
+      }
+      // Broadcasts go through uWS topics, so backpressure can grow without a direct send.
+      if (ws.getBufferedAmount() > maxBackpressureBytes) {
+        this.#end(ws, CloseCode.SLOW_CONSUMER, 'reading too slowly');
+        continue;
+      }
+      if (data.session !== null && now - data.lastTouchAt > SESSION_TOUCH_MS) {
+        data.lastTouchAt = now;
+        // Sliding expiry while connected: the token stays valid for a reconnect. A session
+        // revoked meanwhile (a new login, possibly through another gateway) ends the socket.
+        this.#o.sessions.touch(data.session.token).then(
+          (alive) => {
+            if (!alive) this.#end(ws, CloseCode.SESSION_REPLACED, 'session revoked or expired');
+          },
+          (err: unknown) => this.#log.warn({ err }, 'session touch failed'),
+        );
+      }
+    }
+  }
+
+  // ---- engine links ----
+
+  #link(engineId: string): Promise<LinkClient> {
+    const up = this.#links.get(engineId);
+    if (up?.isUp === true) return Promise.resolve(up);
+    let pending = this.#linkUps.get(engineId);
+    if (pending === undefined) {
+      pending = this.#connectLink(engineId).finally(() => this.#linkUps.delete(engineId));
+      this.#linkUps.set(engineId, pending);
+    }
+    return pending;
+  }
+
+  async #connectLink(engineId: string): Promise<LinkClient> {
+    let link = this.#links.get(engineId);
+    if (link === undefined) {
+      const member = this.#o.coordinator.membership.get(engineId);
+      if (member === undefined) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, `engine ${engineId} is not a member`);
+      const sep = member.address.lastIndexOf(':');
+      link = new LinkClient({
+        nodeId: this.#o.gatewayId,
+        secret: this.#o.clusterSecret,
+        host: member.address.slice(0, sep),
+        port: Number(member.address.slice(sep + 1)),
+        logger: this.#log.child({ engineId }),
+      });
+      const client = link;
+      client.on('message', (type: number, channel: number, body: Uint8Array) => this.#onEngineMessage(engineId, type, channel, body));
+      client.on('down', () => this.#onLinkDown(engineId));
+      this.#links.set(engineId, client);
+      client.start();
+    }
+    if (link.isUp) return link;
+    const client = link;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        client.off('up', onUp);
+        reject(new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, `engine ${engineId} link not up within ${LINK_UP_TIMEOUT_MS} ms`));
+      }, LINK_UP_TIMEOUT_MS);
+      const onUp = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      client.once('up', onUp);
+    });
+    return client;
+  }
+
+  #onEngineMessage(engineId: string, type: number, channel: number, body: Uint8Array): void {
+    try {
+      switch (type) {
+        case EngineToGateway.TO_CLIENT: {
+          const ws = this.#conns.get(channel);
+          if (ws !== undefined) this.#sendTo(ws, body);
+          break;
+        }
+        case EngineToGateway.BROADCAST: {
+          const { topic, frame } = decodeBroadcastBody(body);
+          this.#app?.publish(topic, frame, true, false);
+          break;
+        }
+        case EngineToGateway.JOINED: {
+          const ws = this.#conns.get(channel);
+          if (ws === undefined) break;
+          const data = ws.getUserData();
+          if (data.state !== 'joining') break;
+          data.state = 'joined';
+          ws.subscribe(`s/${decodeJsonBody<{ sceneId: string }>(body).sceneId}`);
+          break;
+        }
+        case EngineToGateway.KICK: {
+          const ws = this.#conns.get(channel);
+          const kick = decodeJsonBody<{ closeCode: number; reason: string }>(body);
+          if (ws !== undefined) this.#end(ws, kick.closeCode, kick.reason);
+          break;
+        }
+        case EngineToGateway.JOIN_FAILED: {
+          const ws = this.#conns.get(channel);
+          const error = decodeJsonBody<{ code: string; message: string }>(body);
+          if (ws !== undefined) {
+            ws.getUserData().state = 'routing'; // nothing to LEAVE on the engine
+            this.#end(ws, CloseCode.JOIN_FAILED, `${error.code}: ${error.message}`);
+          }
+          break;
+        }
+        default:
+          this.#log.warn({ engineId, type }, 'unknown message from engine');
+      }
+    } catch (err) {
+      this.#log.error({ err, engineId, type, body: decoder.decode(body.subarray(0, 64)) }, 'bad message from engine');
+    }
+  }
+
+  #onLinkDown(engineId: string): void {
+    // Players on that engine reconnect (their client backs off) and are placed again.
+    for (const ws of [...this.#conns.values()]) {
+      if (ws.getUserData().engineId === engineId) this.#end(ws, CloseCode.ENGINE_UNAVAILABLE, 'engine link lost');
+    }
+  }
+
+  #dropLink(engineId: string): void {
+    const link = this.#links.get(engineId);
+    if (link === undefined) return;
+    this.#links.delete(engineId);
+    this.#onLinkDown(engineId);
+    void link.close();
+  }
+
+  /**
+   * Graceful shutdown: refuse new players, close every socket with SERVER_SHUTDOWN (clients
+   * reconnect elsewhere), leave the cluster, close links. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close2();
+    return this.#closing;
+  }
+
+  async #close2(): Promise<void> {
+    if (this.#state === 'new') {
+      this.#state = 'closed';
+      return;
+    }
+    this.#state = 'closing';
+    clearInterval(this.#sweep);
+    this.#unwatch?.();
+    await this.#member?.leave();
+    if (this.#listen !== undefined) uWS.us_listen_socket_close(this.#listen);
+    this.#listen = undefined;
+    for (const ws of [...this.#conns.values()]) this.#end(ws, CloseCode.SERVER_SHUTDOWN, 'gateway shutting down');
+    await Promise.allSettled([...this.#links.values()].map((l) => l.close()));
+    this.#links.clear();
+    this.#state = 'closed';
+    this.#log.info('gateway closed');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * The socket's data, or null when uWS has already closed it (it throws on any access to a
+ * closed socket, which async paths such as a late session lookup can reach).
+ */
+function userData(ws: Socket): ConnData | null {
+  try {
+    return ws.getUserData();
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,117 @@
+import { CodedError, DEFAULT_MAX_FRAME_BYTES, ErrorCodes, silentLogger, type Logger, type Protocol } from '@gos/schema';
+import type { Coordinator } from '@gos/coordinator';
+import type { Store } from '@gos/store';
+import type { SessionStore } from './session/index.js';
+
+export interface GatewayLimits {
+  /** Largest client frame in bytes, header included; larger closes with 4009 (beyond twice this, uWS drops the socket: 1006). @default 16384 */
+  readonly maxFrameBytes?: number;
+  /** Sustained frames per second per socket. @default 60 */
+  readonly messagesPerSecond?: number;
+  /** Frames a socket may send in a burst above the rate. @default 120 */
+  readonly messageBurst?: number;
+  /** Close a socket that sent nothing (not even a PING) for this long. @default 60000 */
+  readonly idleTimeoutMs?: number;
+  /** Close a socket whose unsent bytes exceed this (slow consumer). @default 1 MiB */
+  readonly maxBackpressureBytes?: number;
+  /** Largest HTTP request body. @default 4096 */
+  readonly maxHttpBodyBytes?: number;
+  /** Frames a socket may send before its engine link is ready. @default 32 */
+  readonly maxFramesBeforeRoute?: number;
+}
+
+export interface GatewayOptions {
+  readonly gatewayId: string;
+  /** Shared secret of the gateway ↔ engine links (at least 16 characters). */
+  readonly clusterSecret: string;
+  readonly coordinator: Coordinator;
+  /** Accounts live here. */
+  readonly store: Store;
+  readonly sessions: SessionStore;
+  /** The game's generated protocol: route ids and version. */
+  readonly protocol: Protocol;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 3000; 0 picks a free port */
+  readonly port?: number;
+  /** WebSocket URL handed to players at login. @default `ws://<host>:<port>/ws` */
+  readonly publicUrl?: string;
+  /** Scene a new session starts in. @default 'world:1' */
+  readonly defaultSceneId?: string;
+  /** Folder served at `/` (the demo's web client), or null. @default null */
+  readonly staticDir?: string | null;
+  readonly limits?: GatewayLimits;
+  /** scrypt cost (N). @default 16384 */
+  readonly scryptCost?: number;
+  readonly logger?: Logger;
+}
+
+export interface ResolvedLimits {
+  readonly maxFrameBytes: number;
+  readonly messagesPerSecond: number;
+  readonly messageBurst: number;
+  readonly idleTimeoutMs: number;
+  readonly maxBackpressureBytes: number;
+  readonly maxHttpBodyBytes: number;
+  readonly maxFramesBeforeRoute: number;
+}
+
+export interface ResolvedGatewayOptions {
+  readonly gatewayId: string;
+  readonly clusterSecret: string;
+  readonly coordinator: Coordinator;
+  readonly store: Store;
+  readonly sessions: SessionStore;
+  readonly protocol: Protocol;
+  readonly host: string;
+  readonly port: number;
+  readonly publicUrl: string | null;
+  readonly defaultSceneId: string;
+  readonly staticDir: string | null;
+  readonly limits: ResolvedLimits;
+  readonly scryptCost: number;
+  readonly logger: Logger;
+}
+
+function fail(option: string, why: string): never {
+  throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `gateway option "${option}" ${why}`);
+}
+
+function int(name: string, value: number | undefined, fallback: number, min: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min) fail(name, `must be an integer ≥ ${min}, got ${String(value)}`);
+  return v;
+}
+
+export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions {
+  if (typeof o.gatewayId !== 'string' || o.gatewayId === '') fail('gatewayId', 'is required');
+  if (typeof o.clusterSecret !== 'string' || o.clusterSecret.length < 16) fail('clusterSecret', 'must be at least 16 characters');
+  for (const k of ['coordinator', 'store', 'sessions', 'protocol'] as const) if (o[k] === undefined) fail(k, 'is required');
+  const l = o.limits ?? {};
+  const scryptCost = int('scryptCost', o.scryptCost, 16384, 2);
+  if ((scryptCost & (scryptCost - 1)) !== 0) fail('scryptCost', 'must be a power of two');
+  return Object.freeze({
+    gatewayId: o.gatewayId,
+    clusterSecret: o.clusterSecret,
+    coordinator: o.coordinator,
+    store: o.store,
+    sessions: o.sessions,
+    protocol: o.protocol,
+    host: o.host ?? '127.0.0.1',
+    port: int('port', o.port, 3000, 0),
+    publicUrl: o.publicUrl ?? null,
+    defaultSceneId: o.defaultSceneId ?? 'world:1',
+    staticDir: o.staticDir ?? null,
+    limits: Object.freeze({
+      maxFrameBytes: int('limits.maxFrameBytes', l.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 16),
+      messagesPerSecond: int('limits.messagesPerSecond', l.messagesPerSecond, 60, 1),
+      messageBurst: int('limits.messageBurst', l.messageBurst, 120, 1),
+      idleTimeoutMs: int('limits.idleTimeoutMs', l.idleTimeoutMs, 60_000, 1000),
+      maxBackpressureBytes: int('limits.maxBackpressureBytes', l.maxBackpressureBytes, 1 << 20, 1024),
+      maxHttpBodyBytes: int('limits.maxHttpBodyBytes', l.maxHttpBodyBytes, 4096, 64),
+      maxFramesBeforeRoute: int('limits.maxFramesBeforeRoute', l.maxFramesBeforeRoute, 32, 0),
+    }),
+    scryptCost,
+    logger: o.logger ?? silentLogger,
+  });
+}

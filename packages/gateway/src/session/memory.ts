@@ -1,0 +1,195 @@
+import { closedError, DEFAULT_SESSION_TTL_MS, expiredError, intOption, isWellFormedSessionToken, newSessionToken, optionError } from './token.js';
+import type { CreateSessionInput, CreateSessionResult, Session, SessionStore } from './types.js';
+
+export interface MemorySessionStoreOptions {
+  /** Sliding lifetime: every `get`/`touch` extends a session to now + ttlMs. @default 1800000 (30 min) */
+  readonly ttlMs?: number;
+  /** How often expired sessions are swept out (the timer is unref'd). @default 60000 */
+  readonly sweepIntervalMs?: number;
+  /** Most sessions one sweep removes, so a sweep never stalls the event loop. @default 10000 */
+  readonly sweepBatchSize?: number;
+  /** Clock in milliseconds since the epoch; inject one in tests. @default Date.now */
+  readonly now?: () => number;
+}
+
+interface ResolvedOptions {
+  readonly ttlMs: number;
+  readonly sweepIntervalMs: number;
+  readonly sweepBatchSize: number;
+  readonly now: () => number;
+}
+
+interface Entry {
+  readonly token: string;
+  readonly accountId: string;
+  readonly username: string;
+  sceneId: string;
+  readonly createdAt: number;
+  expiresAt: number;
+}
+
+function resolve(o: MemorySessionStoreOptions): ResolvedOptions {
+  if (o.now !== undefined && typeof o.now !== 'function') optionError('now', 'must be a function');
+  return Object.freeze({
+    ttlMs: intOption('ttlMs', o.ttlMs, DEFAULT_SESSION_TTL_MS, 1),
+    sweepIntervalMs: intOption('sweepIntervalMs', o.sweepIntervalMs, 60_000, 10),
+    sweepBatchSize: intOption('sweepBatchSize', o.sweepBatchSize, 10_000, 1),
+    now: o.now ?? Date.now,
+  });
+}
+
+function snapshot(e: Entry): Session {
+  return Object.freeze({
+    token: e.token,
+    accountId: e.accountId,
+    username: e.username,
+    sceneId: e.sceneId,
+    createdAt: e.createdAt,
+    expiresAt: e.expiresAt,
+  });
+}
+
+/**
+ * Sessions in this process: the embedded default (`npm start`, one gateway). Tokens are kept
+ * as they are (no dump to leak); use {@link RedisSessionStore} when several gateways share
+ * sessions.
+ *
+ * Every method rejects with `GW_ERR_SESSION_STORE` once the store is closed.
+ */
+export class MemorySessionStore implements SessionStore {
+  readonly #o: ResolvedOptions;
+  /**
+   * Ordered by last extension: an entry is re-inserted whenever its expiry moves, so expiry
+   * times grow along the map and a sweep can stop at the first live entry.
+   */
+  readonly #sessions = new Map<string, Entry>();
+  readonly #byAccount = new Map<string, string>();
+  #timer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  /** @throws CodedError `OPT_ERR_INVALID` naming the bad option */
+  constructor(options: MemorySessionStoreOptions = {}) {
+    this.#o = resolve(options);
+  }
+
+  /** The sliding lifetime in force. */
+  get ttlMs(): number {
+    return this.#o.ttlMs;
+  }
+
+  /** Live sessions held, expired ones not yet swept included. */
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.#closed) throw closedError();
+    if (this.#timer !== null) return;
+    this.#timer = setInterval(() => this.sweep(), this.#o.sweepIntervalMs);
+    this.#timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#sessions.clear();
+    this.#byAccount.clear();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async create(input: CreateSessionInput): Promise<CreateSessionResult> {
+    this.#assertOpen();
+    const previous = this.#byAccount.get(input.accountId);
+    let replaced: string | null = null;
+    if (previous !== undefined && this.#live(previous) !== null) replaced = previous;
+    if (previous !== undefined) this.#remove(previous);
+    const now = this.#o.now();
+    const entry: Entry = {
+      token: newSessionToken(),
+      accountId: input.accountId,
+      username: input.username,
+      sceneId: input.sceneId,
+      createdAt: now,
+      expiresAt: now + this.#o.ttlMs,
+    };
+    this.#sessions.set(entry.token, entry);
+    this.#byAccount.set(entry.accountId, entry.token);
+    return { session: snapshot(entry), replaced };
+  }
+
+  async get(token: string): Promise<Session | null> {
+    this.#assertOpen();
+    const entry = this.#slide(token);
+    return entry === null ? null : snapshot(entry);
+  }
+
+  async touch(token: string): Promise<boolean> {
+    this.#assertOpen();
+    return this.#slide(token) !== null;
+  }
+
+  async revoke(token: string): Promise<void> {
+    this.#assertOpen();
+    if (isWellFormedSessionToken(token)) this.#remove(token);
+  }
+
+  async setScene(token: string, sceneId: string): Promise<void> {
+    this.#assertOpen();
+    const entry = this.#live(token);
+    if (entry === null) throw expiredError();
+    entry.sceneId = sceneId;
+  }
+
+  /**
+   * Remove expired sessions, at most `sweepBatchSize` of them. Runs on the timer; public so a
+   * test with an injected clock can drive it.
+   * @returns how many sessions were removed
+   */
+  sweep(): number {
+    const now = this.#o.now();
+    let removed = 0;
+    for (const entry of this.#sessions.values()) {
+      if (removed >= this.#o.sweepBatchSize || entry.expiresAt > now) break;
+      this.#remove(entry.token);
+      removed++;
+    }
+    return removed;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw closedError();
+  }
+
+  /** The entry if it is live; an expired one is dropped on the way. */
+  #live(token: string): Entry | null {
+    if (!isWellFormedSessionToken(token)) return null;
+    const entry = this.#sessions.get(token);
+    if (entry === undefined) return null;
+    if (entry.expiresAt <= this.#o.now()) {
+      this.#remove(token);
+      return null;
+    }
+    return entry;
+  }
+
+  #slide(token: string): Entry | null {
+    const entry = this.#live(token);
+    if (entry === null) return null;
+    entry.expiresAt = this.#o.now() + this.#o.ttlMs;
+    // Move to the back to keep the map ordered by expiry (see #sessions).
+    this.#sessions.delete(token);
+    this.#sessions.set(token, entry);
+    return entry;
+  }
+
+  #remove(token: string): void {
+    const entry = this.#sessions.get(token);
+    if (entry === undefined) return;
+    this.#sessions.delete(token);
+    if (this.#byAccount.get(entry.accountId) === token) this.#byAccount.delete(entry.accountId);
+  }
+}

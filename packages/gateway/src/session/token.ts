@@ -1,0 +1,49 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { CodedError, ErrorCodes } from '@gos/schema';
+
+/** Random bytes per token: 256 bits, twice the 128-bit floor. */
+export const SESSION_TOKEN_BYTES = 32;
+
+const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
+
+export function newSessionToken(): string {
+  return randomBytes(SESSION_TOKEN_BYTES).toString('base64url');
+}
+
+/** Cheap shape check so garbage never reaches the backend. */
+export function isWellFormedSessionToken(token: unknown): token is string {
+  return typeof token === 'string' && TOKEN_RE.test(token);
+}
+
+/**
+ * The id a token is stored under: sha256 of the token, 64 lower-case hex characters. A dump of
+ * the store shows ids, which cannot be turned back into usable tokens.
+ */
+export function sessionTokenId(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** @internal */
+export function optionError(option: string, why: string): never {
+  throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `session store option "${option}" ${why}`);
+}
+
+/** @internal */
+export function intOption(name: string, value: number | undefined, fallback: number, min: number): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < min) optionError(name, `must be an integer ≥ ${min}, got ${String(value)}`);
+  return v;
+}
+
+/** @internal */
+export function closedError(): CodedError {
+  return new CodedError(ErrorCodes.GW_ERR_SESSION_STORE, 'session store is closed');
+}
+
+/** @internal */
+export function expiredError(): CodedError {
+  return new CodedError(ErrorCodes.GW_ERR_SESSION_EXPIRED, 'session is unknown, revoked or expired');
+}
+
+/** @internal Default sliding lifetime: 30 minutes. */
+export const DEFAULT_SESSION_TTL_MS = 30 * 60_000;

@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SESSION_TOKEN_BYTES, isWellFormedSessionToken, type SessionStore } from '../src/session/index.js';
+
+/** A started store plus a way to let time pass: an injected clock, or real waiting. */
+export interface SessionStoreFixture {
+  readonly store: SessionStore;
+  advance(ms: number): Promise<void>;
+  /** Release whatever the fixture holds besides the store (the store itself is closed by the suite). */
+  dispose?(): Promise<void>;
+}
+
+export type SessionStoreFactory = (options: { ttlMs: number }) => Promise<SessionStoreFixture>;
+
+const input = (accountId: string) => ({ accountId, username: `user-${accountId}`, sceneId: 'world:1' });
+
+/**
+ * The behaviour every SessionStore must have. `ttlMs` is the sliding lifetime the suite asks
+ * for in its expiry tests; with real waiting it must leave room for scheduling delays.
+ */
+export function runSessionStoreContract(name: string, make: SessionStoreFactory, ttlMs = 300): void {
+  async function withStore(o: { ttlMs: number }, body: (f: SessionStoreFixture) => Promise<void>): Promise<void> {
+    const f = await make(o);
+    try {
+      await body(f);
+    } finally {
+      await f.store.close();
+      await f.dispose?.();
+    }
+  }
+  const long = { ttlMs: 60_000 };
+
+  test(`${name}: create then get returns the session`, () =>
+    withStore(long, async ({ store }) => {
+      const before = Date.now();
+      const { session, replaced } = await store.create(input('a1'));
+      assert.equal(replaced, null);
+      assert.equal(session.accountId, 'a1');
+      assert.equal(session.username, 'user-a1');
+      assert.equal(session.sceneId, 'world:1');
+      assert.equal(session.expiresAt - session.createdAt, 60_000);
+      assert.ok(Math.abs(session.createdAt - before) < 5_000, 'createdAt is a time in ms since the epoch');
+      assert.ok(Object.isFrozen(session));
+      const got = await store.get(session.token);
+      assert.ok(got !== null);
+      assert.equal(got.token, session.token);
+      assert.equal(got.accountId, 'a1');
+      assert.equal(got.username, 'user-a1');
+      assert.equal(got.sceneId, 'world:1');
+      assert.equal(got.createdAt, session.createdAt);
+      assert.ok(got.expiresAt >= session.expiresAt);
+    }));
+
+  test(`${name}: unknown and malformed tokens are null, never an error`, () =>
+    withStore(long, async ({ store }) => {
+      const { session } = await store.create(input('a2'));
+      const other = session.token.slice(0, -1) + (session.token.endsWith('A') ? 'B' : 'A');
+      for (const t of [other, '', 'short', `${session.token}x`, 'é'.repeat(43), '../../etc']) {
+        assert.equal(await store.get(t), null, t);
+        assert.equal(await store.touch(t), false, t);
+        await store.revoke(t);
+      }
+      assert.ok((await store.get(session.token)) !== null);
+    }));
+
+  test(`${name}: tokens carry at least 128 random bits, base64url, all distinct`, () =>
+    withStore(long, async ({ store }) => {
+      assert.ok(SESSION_TOKEN_BYTES * 8 >= 128);
+      const tokens = new Set<string>();
+      for (let i = 0; i < 50; i++) {
+        const { session } = await store.create(input(`entropy-${i}`));
+        assert.match(session.token, /^[A-Za-z0-9_-]+$/);
+        assert.ok(Buffer.from(session.token, 'base64url').length >= 16);
+        assert.ok(isWellFormedSessionToken(session.token));
+        tokens.add(session.token);
+      }
+      assert.equal(tokens.size, 50);
+      // Roughly uniform characters: a constant or counter-based token would fail this.
+      const chars = new Set([...tokens].join(''));
+      assert.ok(chars.size > 50, `only ${chars.size} distinct characters`);
+    }));
+
+  test(`${name}: sliding expiry extends on get and expires when idle`, () =>
+    withStore({ ttlMs }, async ({ store, advance }) => {
+      const { session } = await store.create(input('slide'));
+      const step = Math.round(ttlMs * 0.6);
+      await advance(step);
+      const first = await store.get(session.token);
+      assert.ok(first !== null, 'alive within the ttl');
+      assert.ok(first.expiresAt > session.expiresAt, 'get extends expiresAt');
+      await advance(step);
+      // 1.2 × ttl after creation: only alive because the get above slid the expiry.
+      const second = await store.get(session.token);
+      assert.ok(second !== null, 'alive past the original expiry thanks to the get');
+      await advance(ttlMs + step);
+      assert.equal(await store.get(session.token), null, 'expired after ttl without activity');
+      assert.equal(await store.touch(session.token), false);
+    }));
+
+  test(`${name}: touch extends without reading`, () =>
+    withStore({ ttlMs }, async ({ store, advance }) => {
+      const { session } = await store.create(input('touch'));
+      const step = Math.round(ttlMs * 0.6);
+      await advance(step);
+      assert.equal(await store.touch(session.token), true);
+      await advance(step);
+      assert.equal(await store.touch(session.token), true, 'alive past the original expiry thanks to touch');
+      const got = await store.get(session.token);
+      assert.ok(got !== null);
+      await advance(ttlMs + step);
+      assert.equal(await store.touch(session.token), false);
+    }));
+
+  test(`${name}: an expired session does not count as replaced`, () =>
+    withStore({ ttlMs }, async ({ store, advance }) => {
+      const { session } = await store.create(input('expired-then-login'));
+      await advance(ttlMs * 2);
+      const second = await store.create(input('expired-then-login'));
+      assert.equal(second.replaced, null);
+      assert.equal(await store.get(session.token), null);
+      assert.ok((await store.get(second.session.token)) !== null);
+    }));
+
+  test(`${name}: revoke invalidates the token and is idempotent`, () =>
+    withStore(long, async ({ store }) => {
+      const { session } = await store.create(input('rev'));
+      const keep = await store.create(input('rev-other'));
+      await store.revoke(session.token);
+      await store.revoke(session.token);
+      assert.equal(await store.get(session.token), null);
+      assert.equal(await store.touch(session.token), false);
+      await assert.rejects(store.setScene(session.token, 'world:2'), { code: 'GW_ERR_SESSION_EXPIRED' });
+      assert.ok((await store.get(keep.session.token)) !== null, 'other accounts untouched');
+      // The account can log in again and nothing is reported as replaced.
+      const again = await store.create(input('rev'));
+      assert.equal(again.replaced, null);
+    }));
+
+  test(`${name}: a second create for the account replaces the first`, () =>
+    withStore(long, async ({ store }) => {
+      const first = await store.create(input('dup'));
+      const second = await store.create(input('dup'));
+      assert.equal(second.replaced, first.session.token);
+      assert.notEqual(second.session.token, first.session.token);
+      assert.equal(await store.get(first.session.token), null);
+      assert.ok((await store.get(second.session.token)) !== null);
+      // Revoking the replaced token must not touch the live one.
+      await store.revoke(first.session.token);
+      assert.ok((await store.get(second.session.token)) !== null);
+      const third = await store.create(input('dup'));
+      assert.equal(third.replaced, second.session.token);
+    }));
+
+  test(`${name}: concurrent creates for one account leave exactly one valid session`, () =>
+    withStore(long, async ({ store }) => {
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.create(input('race'))));
+      const valid: string[] = [];
+      for (const r of results) if ((await store.get(r.session.token)) !== null) valid.push(r.session.token);
+      assert.equal(valid.length, 1);
+      // Every other token was reported as replaced exactly once; one create found nothing.
+      const replaced = results.map((r) => r.replaced);
+      assert.equal(replaced.filter((t) => t === null).length, 1);
+      const losers = results.map((r) => r.session.token).filter((t) => t !== valid[0]);
+      assert.deepEqual(replaced.filter((t) => t !== null).sort(), losers.sort());
+    }));
+
+  test(`${name}: setScene changes the scene and keeps the rest`, () =>
+    withStore(long, async ({ store }) => {
+      const { session } = await store.create(input('scene'));
+      await store.setScene(session.token, 'dungeon:7');
+      const got = await store.get(session.token);
+      assert.equal(got?.sceneId, 'dungeon:7');
+      assert.equal(got?.accountId, 'scene');
+      assert.equal(got?.createdAt, session.createdAt);
+      await assert.rejects(store.setScene('not-a-token', 'x'), { code: 'GW_ERR_SESSION_EXPIRED' });
+    }));
+
+  test(`${name}: close is idempotent and later calls fail with GW_ERR_SESSION_STORE`, async () => {
+    const { store, dispose } = await make(long);
+    try {
+      const { session } = await store.create(input('closing'));
+      await Promise.all([store.close(), store.close()]);
+      await store.close();
+      const code = { code: 'GW_ERR_SESSION_STORE' };
+      await assert.rejects(store.get(session.token), code);
+      await assert.rejects(store.create(input('closing')), code);
+      await assert.rejects(store.touch(session.token), code);
+      await assert.rejects(store.revoke(session.token), code);
+      await assert.rejects(store.setScene(session.token, 'x'), code);
+      await assert.rejects(store.start(), code);
+    } finally {
+      await store.close();
+      await dispose?.();
+    }
+  });
+}

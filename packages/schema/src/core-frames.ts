@@ -1,0 +1,12 @@
+import { ErrorReplyCodec, PUSH, SceneRestartedCodec } from './generated/protocol.js';
+import { FrameKind, encodeFrame } from './wire.js';
+
+/** An ERROR frame answering request `requestId` on route `opcode`, with the core ErrorReply payload. */
+export function encodeErrorFrame(opcode: number, requestId: number, code: string, message: string): Uint8Array {
+  return encodeFrame(FrameKind.ERROR, opcode, requestId, ErrorReplyCodec.encode({ code, message }));
+}
+
+/** The core push telling a player that its scene was restarted after a crash. */
+export function encodeSceneRestartedFrame(sceneId: string, reason: string): Uint8Array {
+  return encodeFrame(FrameKind.PUSH, PUSH.SceneRestarted, 0, SceneRestartedCodec.encode({ sceneId, reason }));
+}
