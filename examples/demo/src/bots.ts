@@ -1,0 +1,139 @@
+/**
+ * Bot players for the demo: each registers, logs in, connects through the client SDK and walks
+ * around, counting acknowledged moves and whether it saw other bots.
+ */
+import WebSocket from 'ws';
+import { GameClient, login, register } from '@gos/client';
+import { createApi, protocol } from './generated/protocol.js';
+
+export interface BotRunOptions {
+  /** Gateway HTTP base URL, e.g. http://127.0.0.1:3000 */
+  readonly baseUrl: string;
+  readonly count: number;
+  readonly seconds: number;
+  /** Moves per second per bot. @default 10 */
+  readonly movesPerSecond?: number;
+  /** Registrations in flight at once (scrypt is deliberately slow). @default 16 */
+  readonly concurrency?: number;
+}
+
+export interface BotRunResult {
+  connected: number;
+  moves: number;
+  seenOthers: boolean;
+  errors: number;
+  snapshots: number;
+  chatLines: number;
+  ackP50Ms: number;
+  ackP99Ms: number;
+  durationMs: number;
+  firstError?: string;
+}
+
+interface Bot {
+  readonly client: GameClient<typeof protocol>;
+  readonly api: ReturnType<typeof createApi>;
+  readonly id: string;
+  x: number;
+  y: number;
+}
+
+async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
+  const results: PromiseSettledResult<T>[] = new Array(n);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(n, concurrency) }, async () => {
+    while (next < n) {
+      const i = next++;
+      try {
+        results[i] = { status: 'fulfilled', value: await fn(i) };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return Math.round(sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]! * 100) / 100;
+}
+
+export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
+  const started = performance.now();
+  const result: BotRunResult = { connected: 0, moves: 0, seenOthers: false, errors: 0, snapshots: 0, chatLines: 0, ackP50Ms: 0, ackP99Ms: 0, durationMs: 0 };
+  const noteError = (err: unknown): void => {
+    result.errors++;
+    result.firstError ??= err instanceof Error ? `${(err as { code?: string }).code ?? 'ERR'}: ${err.message}` : String(err);
+  };
+  const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
+  const password = 'bot-password-1';
+  const settled = await pool(o.count, o.concurrency ?? 16, async (i): Promise<Bot> => {
+    const username = `bot-${run}-${i}`;
+    await register(o.baseUrl, username, password);
+    const auth = await login(o.baseUrl, username, password);
+    const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket: WebSocket as never });
+    client.onPush('WorldSnapshot', (snap) => {
+      result.snapshots++;
+      if (snap.players.some((p) => p.id !== auth.accountId)) result.seenOthers = true;
+    });
+    client.onPush('ChatLine', () => {
+      result.chatLines++;
+    });
+    await client.connect();
+    const api = createApi(client);
+    const me = await api.whoami({});
+    result.connected++;
+    return { client, api, id: auth.accountId, x: me.x, y: me.y };
+  });
+  const bots: Bot[] = [];
+  for (const s of settled) {
+    if (s.status === 'fulfilled') bots.push(s.value);
+    else noteError(s.reason);
+  }
+
+  const latencies: number[] = [];
+  const periodMs = 1000 / (o.movesPerSecond ?? 10);
+  const endAt = performance.now() + o.seconds * 1000;
+  let seq = 0;
+  await Promise.all(
+    bots.map(async (bot, i) => {
+      // Spread the bots over the period so their moves do not arrive in lockstep.
+      await new Promise((r) => setTimeout(r, (i * periodMs) / Math.max(1, bots.length)));
+      let heading = Math.random() * Math.PI * 2;
+      while (performance.now() < endAt) {
+        const tickAt = performance.now();
+        heading += (Math.random() - 0.5) * 0.6;
+        const x = Math.min(1000, Math.max(0, bot.x + Math.cos(heading) * 15));
+        const y = Math.min(1000, Math.max(0, bot.y + Math.sin(heading) * 15));
+        if (x <= 0 || x >= 1000 || y <= 0 || y >= 1000) heading += Math.PI;
+        try {
+          const res = await bot.api.move({ seq: ++seq, x, y });
+          latencies.push(performance.now() - tickAt);
+          bot.x = res.x;
+          bot.y = res.y;
+          result.moves++;
+        } catch (err) {
+          noteError(err);
+        }
+        const wait = periodMs - (performance.now() - tickAt);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    }),
+  );
+  if (bots[0] !== undefined) {
+    try {
+      await bots[0].api.say({ text: 'bots done' });
+      await new Promise((r) => setTimeout(r, 300));
+    } catch (err) {
+      noteError(err);
+    }
+  }
+  await Promise.all(bots.map((b) => b.client.close()));
+  latencies.sort((a, b) => a - b);
+  result.ackP50Ms = percentile(latencies, 50);
+  result.ackP99Ms = percentile(latencies, 99);
+  result.durationMs = Math.round(performance.now() - started);
+  return result;
+}

@@ -1,0 +1,121 @@
+/**
+ * The single-process cluster: gateway, engine and an in-memory coordinator in one process.
+ * Embedded default: an SQLite file for accounts, players and scenes and in-memory sessions;
+ * with `mysqlUrl` / `redisUrl` the same process runs on the production backends. The gateway and
+ * the engine still talk over a real authenticated TCP link, and scenes run on worker threads.
+ */
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { silentLogger, type Logger } from '@gos/schema';
+import { MemoryCoordinator } from '@gos/coordinator';
+import { Engine } from '@gos/engine';
+import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
+import { createStore, type Store } from '@gos/store';
+import { protocol } from './generated/protocol.js';
+
+export const GAME_MODULE = fileURLToPath(new URL('./game.js', import.meta.url));
+export const WEB_DIR = fileURLToPath(new URL('../web', import.meta.url));
+
+export interface EmbeddedClusterOptions {
+  /** @default 3000 */
+  readonly port?: number;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** SQLite file: the embedded default. Ignored when `mysqlUrl` is given. */
+  readonly dbFile: string;
+  /** Use MySQL/MariaDB instead of SQLite (migrations run on start). */
+  readonly mysqlUrl?: string;
+  /** Keep sessions in Redis instead of memory. */
+  readonly redisUrl?: string;
+  /** Key prefix in Redis. @default 'gos:' */
+  readonly redisKeyPrefix?: string;
+  /** @default 5000 */
+  readonly persistIntervalMs?: number;
+  /** @default 1 */
+  readonly workers?: number;
+  readonly logger?: Logger;
+  /** Serve the web client. @default true */
+  readonly serveWeb?: boolean;
+  /** Gateway limits override (tests). */
+  readonly limits?: ConstructorParameters<typeof Gateway>[0]['limits'];
+  /** scrypt cost; tests lower it. @default 16384 */
+  readonly scryptCost?: number;
+  /** Session time to live. @default 30 min */
+  readonly sessionTtlMs?: number;
+}
+
+export class EmbeddedCluster {
+  readonly store: Store;
+  readonly coordinator = new MemoryCoordinator();
+  readonly sessions: SessionStore;
+  readonly engine: Engine;
+  readonly gateway: Gateway;
+  #closing: Promise<void> | undefined;
+
+  constructor(o: EmbeddedClusterOptions) {
+    const logger = o.logger ?? silentLogger;
+    const clusterSecret = randomBytes(24).toString('base64url');
+    const storeLogger = logger.child({ role: 'store' });
+    this.store =
+      o.mysqlUrl === undefined
+        ? createStore({ kind: 'sqlite', file: o.dbFile, logger: storeLogger })
+        : createStore({ kind: 'mysql', url: o.mysqlUrl, autoMigrate: true, logger: storeLogger });
+    const ttl = o.sessionTtlMs === undefined ? {} : { ttlMs: o.sessionTtlMs };
+    this.sessions =
+      o.redisUrl === undefined
+        ? new MemorySessionStore(ttl)
+        : new RedisSessionStore({ url: o.redisUrl, ...(o.redisKeyPrefix === undefined ? {} : { keyPrefix: o.redisKeyPrefix }), logger, ...ttl });
+    this.engine = new Engine({
+      engineId: 'engine-1',
+      clusterSecret,
+      gameModule: GAME_MODULE,
+      store: this.store,
+      coordinator: this.coordinator,
+      workers: o.workers ?? 1,
+      ...(o.persistIntervalMs === undefined ? {} : { persistIntervalMs: o.persistIntervalMs }),
+      logger,
+    });
+    this.gateway = new Gateway({
+      gatewayId: 'gateway-1',
+      clusterSecret,
+      coordinator: this.coordinator,
+      store: this.store,
+      sessions: this.sessions,
+      protocol,
+      host: o.host ?? '127.0.0.1',
+      port: o.port ?? 3000,
+      staticDir: o.serveWeb === false ? null : WEB_DIR,
+      ...(o.limits === undefined ? {} : { limits: o.limits }),
+      ...(o.scryptCost === undefined ? {} : { scryptCost: o.scryptCost }),
+      logger,
+    });
+  }
+
+  get url(): string {
+    return this.gateway.httpUrl;
+  }
+
+  async start(): Promise<void> {
+    await this.store.start();
+    await this.coordinator.start();
+    await this.sessions.start();
+    await this.engine.start();
+    await this.gateway.start();
+  }
+
+  /** Two phases: stop accepting and drain (gateway, then engine flushes), then close stores. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.gateway.close();
+      await this.engine.close();
+      await this.sessions.close();
+      await this.store.close();
+      await this.coordinator.close();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The demo game: one scene type, `world`, where players walk around and chat. Written only
+ * against the engine's public scene API and the protocol generated from protocol/demo.yaml.
+ */
+import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
+import { protocol, type PlayerState, type PushMap, type SceneHandlers } from './generated/protocol.js';
+
+export const WORLD_SIZE = 1000;
+/** Farthest a player may move in one request: keeps clients honest about speed. */
+const MAX_STEP = 100;
+
+export interface WorldState {
+  /** Joins since the scene was first created; persisted with the scene. */
+  visits: number;
+}
+
+export interface PlayerData {
+  x: number;
+  y: number;
+  color: number;
+  moves: number;
+}
+
+type Ctx = HandlerContext<WorldState, PlayerData, PushMap>;
+
+const clamp = (v: number): number => Math.min(WORLD_SIZE, Math.max(0, v));
+
+/** Players whose position changed since the last tick, per scene (a worker hosts several scenes). */
+const changedByScene = new Map<string, Set<string>>();
+
+function changed(sceneId: string): Set<string> {
+  let set = changedByScene.get(sceneId);
+  if (set === undefined) {
+    set = new Set();
+    changedByScene.set(sceneId, set);
+  }
+  return set;
+}
+
+function stateOf(id: string, name: string, data: PlayerData): PlayerState {
+  return { id, name, x: data.x, y: data.y, color: data.color };
+}
+
+const handlers: SceneHandlers<Ctx>['world'] = {
+  move({ scene, player }, req) {
+    const data = player.data;
+    if (!Number.isFinite(req.x) || !Number.isFinite(req.y)) return { ack: req.seq, x: data.x, y: data.y };
+    const dx = req.x - data.x;
+    const dy = req.y - data.y;
+    const dist = Math.hypot(dx, dy);
+    const k = dist > MAX_STEP ? MAX_STEP / dist : 1;
+    data.x = clamp(data.x + dx * k);
+    data.y = clamp(data.y + dy * k);
+    data.moves++;
+    changed(scene.id).add(player.id);
+    return { ack: req.seq, x: data.x, y: data.y };
+  },
+  say({ scene, player }, req) {
+    const text = req.text.trim().slice(0, 200);
+    if (text !== '') scene.broadcast('ChatLine', { from: player.name, text });
+  },
+  whoami({ scene, player }) {
+    return { playerId: player.id, name: player.name, sceneId: scene.id, x: player.data.x, y: player.data.y };
+  },
+};
+
+export const world = defineScene<WorldState, PlayerData, PushMap>({
+  createState: () => ({ visits: 0 }),
+  createPlayer: ({ id }) => ({
+    x: 100 + Math.random() * (WORLD_SIZE - 200),
+    y: 100 + Math.random() * (WORLD_SIZE - 200),
+    // A stable colour per player, from its id.
+    color: [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) & 0xffffff,
+    moves: 0,
+  }),
+  onJoin(scene, player) {
+    scene.state.visits++;
+    scene.markDirty();
+    // The newcomer gets everyone; everyone else gets the newcomer with the next tick.
+    const all = [...scene.players.values()].map((p) => stateOf(p.id, p.name, p.data));
+    player.send('WorldSnapshot', { tick: scene.tick, ack: 0, players: all });
+    changed(scene.id).add(player.id);
+  },
+  onLeave(scene, player) {
+    changed(scene.id).delete(player.id);
+    scene.broadcast('PlayerLeft', { id: player.id });
+  },
+  onTick(scene) {
+    const ids = changed(scene.id);
+    if (ids.size === 0) return;
+    const players: PlayerState[] = [];
+    for (const id of ids) {
+      const p = scene.players.get(id);
+      if (p !== undefined) players.push(stateOf(p.id, p.name, p.data));
+    }
+    ids.clear();
+    if (players.length > 0) scene.broadcast('WorldSnapshot', { tick: scene.tick, ack: 0, players });
+  },
+  onDispose(scene) {
+    changedByScene.delete(scene.id);
+  },
+  handlers,
+});
+
+export default defineGame({ protocol, scenes: { world } });

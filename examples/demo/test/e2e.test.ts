@@ -1,0 +1,96 @@
+/**
+ * The whole path with real parts: uWS gateway on an ephemeral port, the link, the engine's
+ * worker threads and rings, SQLite on disk, and two SDK clients over real sockets.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { CloseCode } from '@gos/schema';
+import { joinAs, startCluster, tempDir, uniqueName, until } from './helpers.js';
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+before(async () => {
+  dir = await tempDir();
+});
+after(async () => {
+  await dir.remove();
+});
+
+test('two players see each other move in real time', async () => {
+  const cluster = await startCluster(join(dir.path, 'see.db'));
+  try {
+    const a = await joinAs(cluster.url, uniqueName('alice'));
+    const b = await joinAs(cluster.url, uniqueName('bob'));
+    const seenByA = new Map<string, { x: number; y: number }>();
+    a.client.onPush('WorldSnapshot', (s) => s.players.forEach((p) => seenByA.set(p.id, { x: p.x, y: p.y })));
+    const meB = await b.api.whoami({});
+    const res = await b.api.move({ seq: 1, x: meB.x + 30, y: meB.y });
+    assert.equal(res.ack, 1);
+    await until(() => seenByA.get(b.accountId)?.x === res.x, 3000, 'A to see B at its new position');
+    assert.equal(seenByA.get(b.accountId)?.y, res.y);
+    // Chat goes through the scene broadcast.
+    const lines: string[] = [];
+    b.client.onPush('ChatLine', (l) => lines.push(`${l.from}:${l.text}`));
+    await a.api.say({ text: 'hello' });
+    await until(() => lines.length === 1, 3000, 'chat line');
+    assert.equal(lines[0], `${a.username}:hello`);
+    await a.client.close();
+    await b.client.close();
+  } finally {
+    await cluster.close();
+  }
+});
+
+test('data persists across a restart: log in again and you are where you left', async () => {
+  const db = join(dir.path, 'persist.db');
+  const name = uniqueName('carol');
+  let where: { x: number; y: number };
+  {
+    const cluster = await startCluster(db);
+    try {
+      const p = await joinAs(cluster.url, name);
+      const me = await p.api.whoami({});
+      const res = await p.api.move({ seq: 1, x: me.x - 40, y: me.y + 25 });
+      where = { x: res.x, y: res.y };
+      // No leave: the graceful shutdown must write the player back.
+    } finally {
+      await cluster.close();
+    }
+  }
+  const cluster = await startCluster(db);
+  try {
+    const p = await joinAs(cluster.url, name, undefined, false);
+    const me = await p.api.whoami({});
+    assert.deepEqual({ x: me.x, y: me.y }, where);
+    await p.client.close();
+  } finally {
+    await cluster.close();
+  }
+});
+
+test('logging in again closes the previous connection with SESSION_REPLACED', async () => {
+  const cluster = await startCluster(join(dir.path, 'relogin.db'));
+  try {
+    const name = uniqueName('dave');
+    const first = await joinAs(cluster.url, name);
+    const closed = new Promise<number>((resolve) => first.client.on('close', (e) => resolve(e.code)));
+    const second = await joinAs(cluster.url, name, undefined, false);
+    assert.equal(await closed, CloseCode.SESSION_REPLACED);
+    const me = await second.api.whoami({});
+    assert.equal(me.name, name);
+    await second.client.close();
+  } finally {
+    await cluster.close();
+  }
+});
+
+test('healthz answers 200 when ready and close is graceful and idempotent', async () => {
+  const cluster = await startCluster(join(dir.path, 'health.db'));
+  const res = await fetch(`${cluster.url}/healthz`);
+  assert.equal(res.status, 200);
+  assert.equal(((await res.json()) as { status: string }).status, 'ok');
+  const p = await joinAs(cluster.url, uniqueName('erin'));
+  const closed = new Promise<number>((resolve) => p.client.on('close', (e) => resolve(e.code)));
+  await Promise.all([cluster.close(), cluster.close()]);
+  assert.equal(await closed, CloseCode.SERVER_SHUTDOWN);
+});

@@ -1,0 +1,48 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { GameClient, login, register } from '@gos/client';
+import { EmbeddedCluster, type EmbeddedClusterOptions } from '../src/index.js';
+import { createApi, protocol } from '../src/generated/protocol.js';
+
+/** A fresh data folder per test file, removed at the end. */
+export async function tempDir(): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), 'gos-demo-'));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** The embedded cluster on an ephemeral port, with cheap password hashing for tests. */
+export async function startCluster(dbFile: string, extra: Partial<EmbeddedClusterOptions> = {}): Promise<EmbeddedCluster> {
+  const cluster = new EmbeddedCluster({ dbFile, port: 0, scryptCost: 1024, persistIntervalMs: 200, ...extra });
+  await cluster.start();
+  return cluster;
+}
+
+let counter = 0;
+export function uniqueName(prefix: string): string {
+  return `${prefix}${Date.now().toString(36)}${(counter++).toString(36)}`.slice(0, 24);
+}
+
+export interface Player {
+  readonly client: GameClient<typeof protocol>;
+  readonly api: ReturnType<typeof createApi>;
+  readonly accountId: string;
+  readonly username: string;
+}
+
+export async function joinAs(baseUrl: string, username: string, password = 'correct-horse-1', registerFirst = true): Promise<Player> {
+  if (registerFirst) await register(baseUrl, username, password);
+  const auth = await login(baseUrl, username, password);
+  const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket: WebSocket as never, reconnect: { enabled: false } });
+  await client.connect();
+  return { client, api: createApi(client), accountId: auth.accountId, username };
+}
+
+export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

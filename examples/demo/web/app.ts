@@ -1,0 +1,183 @@
+/**
+ * The demo's browser client: log in, then walk with the arrow keys or WASD (or click to walk
+ * there). Uses the client SDK and the generated protocol, like any game client would.
+ */
+import { GameClient, guest, login, register } from '@gos/client';
+import { createApi, protocol, type PlayerState } from '../src/generated/protocol.js';
+
+const WORLD = 1000;
+const SPEED = 250; // world units per second
+const SEND_MS = 100;
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+const canvas = $<HTMLCanvasElement>('world');
+const ctx = canvas.getContext('2d')!;
+const status = (text: string): void => {
+  $('status').textContent = text;
+};
+
+interface Shown extends PlayerState {
+  tx: number;
+  ty: number;
+}
+
+const players = new Map<string, Shown>();
+const keys = new Set<string>();
+let me: { id: string; x: number; y: number } | null = null;
+let target: { x: number; y: number } | null = null;
+let client: GameClient<typeof protocol> | null = null;
+let seq = 0;
+
+function upsert(p: PlayerState): void {
+  const shown = players.get(p.id);
+  if (shown === undefined) players.set(p.id, { ...p, tx: p.x, ty: p.y });
+  else Object.assign(shown, { name: p.name, color: p.color, tx: p.x, ty: p.y });
+}
+
+async function start(auth: { token: string; gateway: string; username?: string }): Promise<void> {
+  await client?.close();
+  const c = new GameClient({ url: auth.gateway, token: auth.token, protocol });
+  client = c;
+  const api = createApi(c);
+  c.onPush('WorldSnapshot', (snap) => snap.players.forEach(upsert));
+  c.onPush('PlayerLeft', ({ id }) => players.delete(id));
+  c.onPush('ChatLine', ({ from, text }) => {
+    const line = document.createElement('div');
+    line.textContent = `${from}: ${text}`;
+    $('chat').append(line);
+    $('chat').scrollTop = 1e9;
+  });
+  c.on('close', (e) => status(e.willReconnect ? `connection lost (${e.code}), reconnecting…` : `disconnected (${e.code} ${e.reason})`));
+  c.on('open', () => {
+    void api.whoami({}).then((who) => {
+      me = { id: who.playerId, x: who.x, y: who.y };
+      status(`playing as ${who.name} in ${who.sceneId} — arrow keys / WASD / click to move`);
+    });
+  });
+  await c.connect();
+  for (const id of ['world', 'chatform', 'chat']) $(id).classList.remove('hidden');
+  $('auth').classList.add('hidden');
+
+  let last = performance.now();
+  setInterval(() => {
+    if (me === null) return;
+    const now = performance.now();
+    const dt = (now - last) / 1000;
+    last = now;
+    let dx = 0;
+    let dy = 0;
+    if (keys.has('ArrowLeft') || keys.has('a')) dx -= 1;
+    if (keys.has('ArrowRight') || keys.has('d')) dx += 1;
+    if (keys.has('ArrowUp') || keys.has('w')) dy -= 1;
+    if (keys.has('ArrowDown') || keys.has('s')) dy += 1;
+    // Keys give a direction; a click target also gives the distance left to walk.
+    let maxStep = Infinity;
+    if (dx === 0 && dy === 0 && target !== null) {
+      dx = target.x - me.x;
+      dy = target.y - me.y;
+      maxStep = Math.hypot(dx, dy);
+      if (maxStep < 4) target = null;
+    }
+    const len = Math.hypot(dx, dy);
+    if (len === 0) return;
+    const step = Math.min(maxStep, SPEED * dt);
+    const x = Math.min(WORLD, Math.max(0, me.x + (dx / len) * step));
+    const y = Math.min(WORLD, Math.max(0, me.y + (dy / len) * step));
+    me.x = x;
+    me.y = y;
+    api.move({ seq: ++seq, x, y }).then(
+      (res) => {
+        if (me !== null && res.ack === seq) {
+          me.x = res.x;
+          me.y = res.y;
+        }
+      },
+      (err: unknown) => status(`move failed: ${String(err)}`),
+    );
+  }, SEND_MS);
+}
+
+function draw(): void {
+  const s = canvas.width / WORLD;
+  ctx.fillStyle = '#1c2a1c';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.strokeStyle = '#253825';
+  for (let g = 0; g <= WORLD; g += 100) {
+    ctx.beginPath();
+    ctx.moveTo(g * s, 0);
+    ctx.lineTo(g * s, canvas.height);
+    ctx.moveTo(0, g * s);
+    ctx.lineTo(canvas.width, g * s);
+    ctx.stroke();
+  }
+  for (const p of players.values()) {
+    const mine = me !== null && p.id === me.id;
+    // Others glide towards their last known position; our own dot follows our prediction.
+    p.x += (p.tx - p.x) * 0.25;
+    p.y += (p.ty - p.y) * 0.25;
+    const x = (mine ? me!.x : p.x) * s;
+    const y = (mine ? me!.y : p.y) * s;
+    ctx.fillStyle = `#${(p.color & 0xffffff).toString(16).padStart(6, '0')}`;
+    ctx.beginPath();
+    ctx.arc(x, y, mine ? 10 : 8, 0, Math.PI * 2);
+    ctx.fill();
+    if (mine) {
+      ctx.strokeStyle = '#fff';
+      ctx.stroke();
+    }
+    ctx.fillStyle = '#ddd';
+    ctx.fillText(p.name, x + 12, y + 4);
+  }
+  requestAnimationFrame(draw);
+
+/** Read-only view of the client's state, for the end-to-end browser test and for curious players. */
+(globalThis as unknown as { gosDemo: unknown }).gosDemo = {
+  me: () => (me === null ? null : { ...me }),
+  /** Positions as last reported by the server (snapshots), by player id. */
+  seen: () => Object.fromEntries([...players.values()].map((p) => [p.id, { x: p.tx, y: p.ty }])),
+};
+}
+
+const base = location.origin;
+const creds = (): [string, string] => [$<HTMLInputElement>('username').value.trim(), $<HTMLInputElement>('password').value];
+const fail = (err: unknown): void => status(`${(err as { code?: string }).code ?? 'error'}: ${(err as Error).message}`);
+
+$('register').addEventListener('click', () => {
+  const [u, p] = creds();
+  register(base, u, p)
+    .then(() => login(base, u, p))
+    .then(start)
+    .catch(fail);
+});
+$('auth').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const [u, p] = creds();
+  login(base, u, p).then(start).catch(fail);
+});
+$('guest').addEventListener('click', () => {
+  guest(base).then(start).catch(fail);
+});
+$('chatform').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const input = $<HTMLInputElement>('say');
+  if (client !== null && input.value.trim() !== '') void createApi(client).say({ text: input.value }).catch(fail);
+  input.value = '';
+});
+canvas.addEventListener('click', (e) => {
+  const r = canvas.getBoundingClientRect();
+  target = { x: ((e.clientX - r.left) / r.width) * WORLD, y: ((e.clientY - r.top) / r.height) * WORLD };
+});
+addEventListener('keydown', (e) => {
+  if (document.activeElement?.tagName === 'INPUT') return;
+  keys.add(e.key.length === 1 ? e.key.toLowerCase() : e.key);
+  if (e.key.startsWith('Arrow')) e.preventDefault();
+});
+addEventListener('keyup', (e) => keys.delete(e.key.length === 1 ? e.key.toLowerCase() : e.key));
+requestAnimationFrame(draw);
+
+/** Read-only view of the client's state, for the end-to-end browser test and for curious players. */
+(globalThis as unknown as { gosDemo: unknown }).gosDemo = {
+  me: () => (me === null ? null : { ...me }),
+  /** Positions as last reported by the server (snapshots), by player id. */
+  seen: () => Object.fromEntries([...players.values()].map((p) => [p.id, { x: p.tx, y: p.ty }])),
+};
