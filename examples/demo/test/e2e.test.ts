@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CloseCode } from '@gos/schema';
+import WebSocket from 'ws';
+import { GameClient, guest } from '@gos/client';
+import { createApi, protocol } from '../src/generated/protocol.js';
 import { joinAs, startCluster, tempDir, uniqueName, until } from './helpers.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -79,6 +82,24 @@ test('logging in again closes the previous connection with SESSION_REPLACED', as
     const me = await second.api.whoami({});
     assert.equal(me.name, name);
     await second.client.close();
+  } finally {
+    await cluster.close();
+  }
+});
+
+test('guest login plays without registering', async () => {
+  const cluster = await startCluster(join(dir.path, 'guest.db'));
+  try {
+    const g = await guest(cluster.url);
+    assert.match(g.username, /^guest-/);
+    const client = new GameClient({ url: g.gateway, token: g.token, protocol, WebSocket: WebSocket as never });
+    await client.connect();
+    const me = await createApi(client).whoami({});
+    assert.equal(me.playerId, g.accountId);
+    await client.close();
+    // A guest account has no password to log in with.
+    const r = await fetch(`${cluster.url}/v1/auth/login`, { method: 'POST', body: JSON.stringify({ username: g.username, password: '' }) });
+    assert.equal(r.status, 401);
   } finally {
     await cluster.close();
   }

@@ -414,13 +414,15 @@ export class Gateway {
         secret: this.#o.clusterSecret,
         host: member.address.slice(0, sep),
         port: Number(member.address.slice(sep + 1)),
+        // A new process on a dead engine's address must not receive that engine's players.
+        expectedPeerId: engineId,
         logger: this.#log.child({ engineId }),
       });
       const client = link;
       client.on('message', (type: number, channel: number, body: Uint8Array) => this.#onEngineMessage(engineId, type, channel, body));
       client.on('down', () => this.#onLinkDown(engineId));
       this.#links.set(engineId, client);
-      client.start();
+      void client.start();
     }
     if (link.isUp) return link;
     const client = link;

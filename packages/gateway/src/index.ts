@@ -2,4 +2,12 @@ export { Gateway } from './gateway.js';
 export type { GatewayLimits, GatewayOptions } from './options.js';
 export { assertNativeUws } from './uws.js';
 export { hashPassword, verifyPassword } from './passwords.js';
-export * from './session/index.js';
+export { MemorySessionStore, RedisSessionStore, SESSION_TOKEN_BYTES, isWellFormedSessionToken, sessionTokenId } from './session/index.js';
+export type {
+  CreateSessionInput,
+  CreateSessionResult,
+  MemorySessionStoreOptions,
+  RedisSessionStoreOptions,
+  Session,
+  SessionStore,
+} from './session/index.js';

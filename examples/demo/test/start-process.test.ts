@@ -1,0 +1,105 @@
+/**
+ * `npm start` as a user runs it: the real entry file in its own process, PORT from the
+ * environment, SIGTERM for a graceful stop (exit 0, data flushed), then a restart on the same
+ * data folder. Also `npm run bots` against it, checking its last line.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import WebSocket from 'ws';
+import { GameClient, login, register } from '@gos/client';
+import { createApi, protocol } from '../src/generated/protocol.js';
+import { tempDir, uniqueName } from './helpers.js';
+
+const START = fileURLToPath(new URL('../bin/start.js', import.meta.url));
+const BOTS = fileURLToPath(new URL('../bin/bots.js', import.meta.url));
+
+let dir: Awaited<ReturnType<typeof tempDir>>;
+before(async () => {
+  dir = await tempDir();
+});
+after(async () => {
+  await dir.remove();
+});
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<number | null>;
+}
+
+async function start(dataDir: string): Promise<Started> {
+  const child = spawn(process.execPath, [START], {
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', PERSIST_INTERVAL_MS: '60000' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no ready line; output: ${out}`)), 20_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /open (http:\/\/[^/\s]+)\//.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`exited with ${code} before ready: ${out}`)));
+  });
+  return { child, url, exited };
+}
+
+test('npm start: serves, stops on SIGTERM with exit 0 having saved everything, and resumes', async () => {
+  const data = join(dir.path, 'data');
+  const name = uniqueName('proc');
+  let where: { x: number; y: number };
+  {
+    const s = await start(data);
+    assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
+    const page = await fetch(`${s.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<canvas/);
+    await register(s.url, name, 'correct-horse-1');
+    const auth = await login(s.url, name, 'correct-horse-1');
+    const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket: WebSocket as never });
+    await client.connect();
+    const api = createApi(client);
+    const me = await api.whoami({});
+    const res = await api.move({ seq: 1, x: me.x + 33, y: me.y + 11 });
+    where = { x: res.x, y: res.y };
+    const closed = new Promise<number>((resolve) => client.on('close', (e) => resolve(e.code)));
+    // The persist interval is a minute: only the graceful shutdown can have saved the move.
+    s.child.kill('SIGTERM');
+    assert.equal(await s.exited, 0);
+    assert.equal(await closed, 4010);
+    await client.close();
+  }
+  const s = await start(data);
+  try {
+    const auth = await login(s.url, name, 'correct-horse-1');
+    const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket: WebSocket as never });
+    await client.connect();
+    const me = await createApi(client).whoami({});
+    assert.deepEqual({ x: me.x, y: me.y }, where);
+    await client.close();
+
+    // npm run bots -- --count 3 --seconds 2, with PORT taken from the URL.
+    const port = new URL(s.url).port;
+    const bots = spawn(process.execPath, [BOTS, '--count', '3', '--seconds', '2'], { env: { ...process.env, PORT: port }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    bots.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise<number | null>((resolve) => bots.on('exit', resolve));
+    const last = JSON.parse(out.trim().split('\n').at(-1)!) as { connected: number; moves: number; seenOthers: boolean; errors: number };
+    assert.equal(code, 0);
+    assert.equal(last.connected, 3);
+    assert.equal(last.errors, 0);
+    assert.equal(last.seenOthers, true);
+    assert.ok(last.moves > 0);
+  } finally {
+    s.child.kill('SIGTERM');
+    assert.equal(await s.exited, 0);
+  }
+});
