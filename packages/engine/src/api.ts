@@ -63,6 +63,8 @@ export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, u
   createPlayer(player: { id: string; name: string }): D;
   onCreate?(scene: Scene<S, D, PM>): void | Promise<void>;
   onJoin?(scene: Scene<S, D, PM>, player: Player<D, PM>): void;
+  /** The same player connected again while in the scene (new login, other tab): its hot data is kept, the old connection was closed. */
+  onRejoin?(scene: Scene<S, D, PM>, player: Player<D, PM>): void;
   onLeave?(scene: Scene<S, D, PM>, player: Player<D, PM>): void;
   onTick?(scene: Scene<S, D, PM>, dtMs: number): void;
   onDispose?(scene: Scene<S, D, PM>): void;

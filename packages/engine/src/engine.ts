@@ -52,6 +52,10 @@ interface Deferred {
   resolve(): void;
 }
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
 function deferred(): Deferred {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
@@ -72,12 +76,19 @@ export class Engine {
   readonly #scenes = new Map<string, SceneHost>();
   readonly #starting = new Map<string, Promise<SceneHost>>();
   readonly #conns = new Map<number, Conn>();
-  /** `${gatewayId}/${connId}` → sid */
+  /** `${peerSeq}/${connId}` → sid. Keyed by link, not gateway id: a restarted gateway reuses its id and conn ids. */
   readonly #connKeys = new Map<string, number>();
+  readonly #peerSeq = new WeakMap<LinkPeer, number>();
+  #nextPeerSeq = 1;
   /** playerId → sid of the connection that owns the player in its scene. */
   readonly #activePlayers = new Map<string, number>();
-  /** playerId → resolved once the scene has handed over the player's last data after a leave. */
-  readonly #leaving = new Map<string, Deferred & { sceneId: string }>();
+  /**
+   * playerId → resolved once the scene has answered the LEAVE of the player's connection `sid`
+   * (handing over its last data), so a rejoin loads what was just written.
+   */
+  readonly #leaving = new Map<string, Deferred & { sid: number; sceneId: string }>();
+  /** sid → playerId of the entries of {@link #leaving}. */
+  readonly #leavingBySid = new Map<number, string>();
   readonly #restarts = new Map<string, number[]>();
   #nextSid = 1;
   #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
@@ -135,6 +146,24 @@ export class Engine {
 
   // ---- gateways ----
 
+  #key(peer: LinkPeer, connId: number): string {
+    let seq = this.#peerSeq.get(peer);
+    if (seq === undefined) {
+      seq = this.#nextPeerSeq++;
+      this.#peerSeq.set(peer, seq);
+    }
+    return `${seq}/${connId}`;
+  }
+
+  #connOf(peer: LinkPeer, connId: number): Conn | undefined {
+    const sid = this.#connKeys.get(this.#key(peer, connId));
+    return sid === undefined ? undefined : this.#conns.get(sid);
+  }
+
+  #setLoad(): void {
+    this.#member?.setLoad(this.#activePlayers.size).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish load'));
+  }
+
   #onPeer(peer: LinkPeer): void {
     const log = this.#log.child({ gatewayId: peer.nodeId });
     log.info('gateway linked');
@@ -164,7 +193,7 @@ export class Engine {
   }
 
   async #onJoin(peer: LinkPeer, connId: number, body: JoinBody): Promise<void> {
-    const key = `${peer.nodeId}/${connId}`;
+    const key = this.#key(peer, connId);
     if (this.#connKeys.has(key)) return;
     const refuse = (error: ErrorData): void => {
       this.#safeSend(peer, EngineToGateway.JOIN_FAILED, connId, encodeJsonBody(error));
@@ -180,16 +209,16 @@ export class Engine {
     this.#conns.set(sid, conn);
     this.#connKeys.set(key, sid);
     try {
-      const host = await this.#scene(body.sceneId, placement.epoch);
+      let host = await this.#scene(body.sceneId, placement.epoch);
       const activeSid = this.#activePlayers.get(body.playerId);
-      const takeover = activeSid !== undefined && this.#conns.get(activeSid)?.sceneId === body.sceneId;
+      // Takeover only when this very scene instance holds the player's hot data.
+      const takeover = activeSid !== undefined && host.sids.has(activeSid);
       let data: unknown = null;
       if (!takeover) {
         await this.#leaving.get(body.playerId)?.promise;
-        await this.#persister.settle('player', body.playerId);
-        const record = await this.#o.store.loadPlayer(body.playerId);
-        this.#persister.seed('player', body.playerId, record?.version ?? 0);
-        data = record?.data ?? null;
+        data = await this.#loadPlayer(body.playerId);
+        // Looked up again: the scene may have crashed and restarted while the data loaded.
+        host = await this.#scene(body.sceneId, placement.epoch);
       }
       if (conn.state === 'gone') return; // the socket closed while loading
       this.#activePlayers.set(body.playerId, sid);
@@ -198,7 +227,7 @@ export class Engine {
       host.send(ToScene.JOIN, sid, encodeJsonBody(join));
       conn.state = 'joined';
       for (const frame of conn.early.splice(0)) host.send(ToScene.FRAME, sid, frame);
-      void this.#member?.setLoad(this.#activePlayers.size);
+      this.#setLoad();
     } catch (err) {
       this.#log.error({ err, sceneId: body.sceneId, playerId: body.playerId }, 'join failed');
       this.#dropConn(conn);
@@ -207,8 +236,7 @@ export class Engine {
   }
 
   #onClientFrame(peer: LinkPeer, connId: number, frame: Uint8Array): void {
-    const sid = this.#connKeys.get(`${peer.nodeId}/${connId}`);
-    const conn = sid === undefined ? undefined : this.#conns.get(sid);
+    const conn = this.#connOf(peer, connId);
     if (conn === undefined) {
       const header = readFrameHeader(frame);
       if (header !== null) {
@@ -241,8 +269,7 @@ export class Engine {
   }
 
   #onLeave(peer: LinkPeer, connId: number): void {
-    const sid = this.#connKeys.get(`${peer.nodeId}/${connId}`);
-    const conn = sid === undefined ? undefined : this.#conns.get(sid);
+    const conn = this.#connOf(peer, connId);
     if (conn === undefined) return;
     const wasJoined = conn.state === 'joined';
     this.#dropConn(conn);
@@ -251,23 +278,48 @@ export class Engine {
     host?.sids.delete(conn.sid);
     if (this.#activePlayers.get(conn.playerId) === conn.sid) {
       this.#activePlayers.delete(conn.playerId);
-      // Until the scene hands over the player's last data, a rejoin must wait for it.
-      this.#leaving.set(conn.playerId, { ...deferred(), sceneId: conn.sceneId });
+      if (host !== undefined) {
+        // Until the scene answers this LEAVE with the player's last data, a rejoin waits.
+        this.#leaving.get(conn.playerId)?.resolve();
+        this.#leaving.set(conn.playerId, { ...deferred(), sid: conn.sid, sceneId: conn.sceneId });
+        this.#leavingBySid.set(conn.sid, conn.playerId);
+      }
     }
-    if (host === undefined) {
-      this.#leaving.get(conn.playerId)?.resolve();
-      this.#leaving.delete(conn.playerId);
-      return;
+    this.#setLoad();
+    if (host === undefined) return;
+    try {
+      host.send(ToScene.LEAVE, conn.sid, null);
+    } catch (err) {
+      // The scene cannot be told; it keeps the player until it is stopped or crashes.
+      this.#log.error({ err, sceneId: conn.sceneId }, 'cannot deliver LEAVE');
+      this.#leftAnswered(conn.sid);
     }
-    host.send(ToScene.LEAVE, conn.sid, null);
-    void this.#member?.setLoad(this.#activePlayers.size);
+  }
+
+  /** The scene answered the LEAVE of `sid` (or never will): release a rejoin waiting for it. */
+  #leftAnswered(sid: number): void {
+    const playerId = this.#leavingBySid.get(sid);
+    if (playerId === undefined) return;
+    this.#leavingBySid.delete(sid);
+    const leaving = this.#leaving.get(playerId);
+    if (leaving?.sid !== sid) return;
+    leaving.resolve();
+    this.#leaving.delete(playerId);
+  }
+
+  /** Load a player's row once every write still queued for it has landed. */
+  async #loadPlayer(playerId: string): Promise<unknown> {
+    await this.#persister.settle('player', playerId);
+    const record = await this.#o.store.loadPlayer(playerId);
+    this.#persister.seed('player', playerId, record?.version ?? 0);
+    return record?.data ?? null;
   }
 
   #dropConn(conn: Conn): void {
     conn.state = 'gone';
     conn.early.length = 0;
     this.#conns.delete(conn.sid);
-    this.#connKeys.delete(`${conn.peer.nodeId}/${conn.connId}`);
+    this.#connKeys.delete(this.#key(conn.peer, conn.connId));
   }
 
   // ---- scenes ----
@@ -361,14 +413,8 @@ export class Engine {
       case FromScene.SAVE_PLAYER: {
         const save = decodeJsonBody<SavePayload>(payload);
         if (save.data !== null) this.#persister.enqueue('player', save.playerId, save.data);
-        if (b === 1) {
-          // The player's last data is queued: a rejoin may now load it.
-          const leaving = this.#leaving.get(save.playerId);
-          if (leaving !== undefined && !this.#activePlayers.has(save.playerId)) {
-            leaving.resolve();
-            this.#leaving.delete(save.playerId);
-          }
-        }
+        // The player's last data is queued: a rejoin may now load it.
+        if (b === 1) this.#leftAnswered(a);
         break;
       }
       case FromScene.SAVE_SCENE:
@@ -389,11 +435,12 @@ export class Engine {
     host.abandon();
     this.#scenes.delete(host.sceneId);
     const players = [...host.sids].map((sid) => this.#conns.get(sid)).filter((c): c is Conn => c !== undefined);
+    // Until each is joined to the restarted scene, their frames wait (a scene that does not know
+    // them yet would answer ENG_ERR_NOT_JOINED). Frames already in the dead ring are lost.
+    for (const conn of players) conn.state = 'joining';
     // Players who left just before the crash will not get their last save handed over.
-    for (const [playerId, leaving] of this.#leaving) {
-      if (leaving.sceneId !== host.sceneId) continue;
-      leaving.resolve();
-      this.#leaving.delete(playerId);
+    for (const [sid, playerId] of [...this.#leavingBySid]) {
+      if (this.#leaving.get(playerId)?.sceneId === host.sceneId) this.#leftAnswered(sid);
     }
     if (this.#state !== 'running') return;
     const now = Date.now();
@@ -406,7 +453,7 @@ export class Engine {
       for (const conn of players) {
         this.#activePlayers.delete(conn.playerId);
         this.#dropConn(conn);
-        this.#safeSend(conn.peer, EngineToGateway.KICK, conn.connId, encodeJsonBody({ closeCode: CloseCode.ENGINE_UNAVAILABLE, reason: 'scene unavailable' }));
+        this.#kick(conn, CloseCode.ENGINE_UNAVAILABLE, 'scene unavailable');
       }
       return;
     }
@@ -414,23 +461,33 @@ export class Engine {
       const restarted = await this.#scene(host.sceneId, host.epoch);
       for (const conn of players) {
         if (conn.state === 'gone') continue;
-        await this.#persister.settle('player', conn.playerId);
-        const record = await this.#o.store.loadPlayer(conn.playerId);
-        this.#persister.seed('player', conn.playerId, record?.version ?? 0);
-        // The socket may have closed while the data loaded.
+        const data = await this.#loadPlayer(conn.playerId);
+        // The socket may have closed, or the player connected again, while the data loaded.
         if ((conn.state as Conn['state']) === 'gone') continue;
+        if (this.#activePlayers.get(conn.playerId) !== conn.sid) {
+          this.#dropConn(conn);
+          this.#kick(conn, CloseCode.SESSION_REPLACED, 'connected again');
+          continue;
+        }
         restarted.sids.add(conn.sid);
-        const join: JoinPayload = { playerId: conn.playerId, name: conn.name, data: record?.data ?? null, takeover: false };
+        const join: JoinPayload = { playerId: conn.playerId, name: conn.name, data, takeover: false };
         restarted.send(ToScene.JOIN, conn.sid, encodeJsonBody(join));
+        conn.state = 'joined';
+        for (const frame of conn.early.splice(0)) restarted.send(ToScene.FRAME, conn.sid, frame);
         this.#safeSend(conn.peer, EngineToGateway.TO_CLIENT, conn.connId, encodeSceneRestartedFrame(host.sceneId, 'the scene crashed and was restarted from its last saved state'));
       }
     } catch (restartErr) {
       this.#log.error({ err: restartErr, sceneId: host.sceneId }, 'scene restart failed');
       for (const conn of players) {
+        if (this.#activePlayers.get(conn.playerId) === conn.sid) this.#activePlayers.delete(conn.playerId);
         this.#dropConn(conn);
-        this.#safeSend(conn.peer, EngineToGateway.KICK, conn.connId, encodeJsonBody({ closeCode: CloseCode.ENGINE_UNAVAILABLE, reason: 'scene unavailable' }));
+        this.#kick(conn, CloseCode.ENGINE_UNAVAILABLE, 'scene unavailable');
       }
     }
+  }
+
+  #kick(conn: Conn, closeCode: number, reason: string): void {
+    this.#safeSend(conn.peer, EngineToGateway.KICK, conn.connId, encodeJsonBody({ closeCode, reason }));
   }
 
   #safeSend(peer: LinkPeer, type: number, channel: number, body: Uint8Array): void {
@@ -461,16 +518,30 @@ export class Engine {
     await Promise.allSettled([...this.#starting.values()]);
     const hosts = [...this.#scenes.values()];
     this.#scenes.clear();
-    await Promise.all(hosts.map((h) => h.stop()));
+    // Each scene persists and disposes; one that does not answer in time is abandoned (its
+    // changes since the last periodic save are lost, and logged as such).
+    await Promise.allSettled(
+      hosts.map(async (h) => {
+        const stopped = await Promise.race([h.stop().then(() => true, () => false), sleep(this.#o.stopTimeoutMs).then(() => false)]);
+        if (!stopped) {
+          this.#log.error({ sceneId: h.sceneId, timeoutMs: this.#o.stopTimeoutMs }, 'scene did not stop in time; abandoned');
+          h.abandon();
+        }
+      }),
+    );
     for (const conn of [...this.#conns.values()]) {
-      this.#safeSend(conn.peer, EngineToGateway.KICK, conn.connId, encodeJsonBody({ closeCode: CloseCode.ENGINE_UNAVAILABLE, reason: 'engine shutting down' }));
+      this.#kick(conn, CloseCode.ENGINE_UNAVAILABLE, 'engine shutting down');
       this.#dropConn(conn);
     }
     await this.#persister.close();
     await this.#link?.close();
     await this.#pool?.close({ force: true });
     this.#state = 'closed';
-    this.#log.info(this.#persister.stats, 'engine closed');
+    const stats = this.#persister.stats;
+    this.#log.info(stats, 'engine closed');
+    if (stats.pending > 0) {
+      throw new CodedError(ErrorCodes.STO_ERR_CONNECTION, `${stats.pending} rows could not be written before shutdown`);
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

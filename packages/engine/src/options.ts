@@ -35,6 +35,8 @@ export interface EngineOptions {
   readonly capacity?: number;
   /** Crashes of one scene within a minute after which it is not restarted again. @default 3 */
   readonly maxSceneRestartsPerMinute?: number;
+  /** How long graceful shutdown waits for each scene to persist and dispose. @default 10000 */
+  readonly stopTimeoutMs?: number;
   /** Log level inside worker threads. @default 'info' */
   readonly workerLogLevel?: string;
   readonly logger?: Logger;
@@ -78,6 +80,7 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     ringBytes,
     capacity: positiveInt('capacity', o.capacity, 5000),
     maxSceneRestartsPerMinute: positiveInt('maxSceneRestartsPerMinute', o.maxSceneRestartsPerMinute, 3),
+    stopTimeoutMs: positiveInt('stopTimeoutMs', o.stopTimeoutMs, 10_000),
     workerLogLevel: o.workerLogLevel ?? 'info',
     logger: o.logger ?? silentLogger,
   });

@@ -12,8 +12,6 @@ export const ToScene = {
   FRAME: 3,
   /** Persist everything, run onDispose, answer STOPPED. */
   STOP: 4,
-  /** a=sid. payload=frame to deliver as is (engine-originated pushes such as SceneRestarted). */
-  DELIVER: 5,
 } as const;
 
 export const FromScene = {

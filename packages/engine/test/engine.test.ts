@@ -50,7 +50,7 @@ class FakeGateway {
     for (;;) {
       const i = this.inbox.findIndex(pred);
       if (i !== -1) return this.inbox.splice(i, 1)[0]!;
-      if (Date.now() > deadline) throw new Error(`timed out; inbox types: ${this.inbox.map((m) => m.type).join(',')}`);
+      if (Date.now() > deadline) throw new Error(`timed out; inbox: ${this.inbox.map((m) => `${m.type}@${m.channel}:${new TextDecoder().decode(m.body).slice(0, 80)}`).join(' | ')}`);
       await new Promise<void>((r) => {
         this.#waiters.push(r);
         setTimeout(r, 50).unref();
@@ -58,12 +58,12 @@ class FakeGateway {
     }
   }
 
-  async join(connId: number, playerId: string, sceneId = 'arena:1'): Promise<void> {
+  async join(connId: number, playerId: string, sceneId = 'arena:1', timeoutMs = 5000): Promise<void> {
     this.link.send(GatewayToEngine.JOIN, connId, encodeJsonBody({ playerId, name: playerId, sceneId }));
-    await this.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === connId);
+    await this.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === connId, timeoutMs);
   }
 
-  async request(connId: number, route: string, payload: unknown): Promise<{ kind: number; body: unknown }> {
+  async request(connId: number, route: string, payload: unknown, timeoutMs = 5000): Promise<{ kind: number; body: unknown }> {
     const def = testProtocol.routes[route]!;
     const requestId = this.#nextRequest++;
     this.link.send(GatewayToEngine.CLIENT_FRAME, connId, encodeFrame(FrameKind.REQUEST, def.id, requestId, jsonCodec.encode(payload)));
@@ -71,7 +71,7 @@ class FakeGateway {
       if (x.type !== EngineToGateway.TO_CLIENT || x.channel !== connId) return false;
       const h = readFrameHeader(x.body);
       return h !== null && h.requestId === requestId && h.kind !== FrameKind.PUSH;
-    });
+    }, timeoutMs);
     const h = readFrameHeader(m.body)!;
     const body = framePayload(m.body);
     if (h.kind === FrameKind.ERROR) return { kind: h.kind, body: ErrorReplyCodec.decode(body) };
@@ -284,4 +284,65 @@ test('close is idempotent and refuses joins while draining', async () => {
   await c.gw.join(1, 'gina');
   await Promise.all([c.engine.close(), c.engine.close()]);
   await c.close();
+});
+
+test('an async handler whose response cannot be encoded answers an error and the worker lives', async () => {
+  const c = await cluster('bad-async');
+  try {
+    await c.gw.join(1, 'hana');
+    await c.gw.join(2, 'ivan');
+    const r = await c.gw.request(1, 'badAsync', {});
+    assert.equal(r.kind, FrameKind.ERROR);
+    assert.equal((r.body as { code: string }).code, 'ENG_ERR_HANDLER_FAILED');
+    // No restart happened: the other player was not told about one, and state is intact.
+    await c.gw.request(2, 'add', { n: 3 });
+    assert.deepEqual((await c.gw.request(2, 'state', {})).body, { joins: 2, total: 3, players: 2 });
+    assert.equal(c.gw.inbox.filter((m) => m.type === EngineToGateway.TO_CLIENT && readFrameHeader(m.body)?.opcode === CORE_PUSH.SceneRestarted).length, 0);
+  } finally {
+    await c.close();
+  }
+});
+
+test('a player who leaves while the scene restarts after a crash can rejoin, with its data', async () => {
+  const c = await cluster('leave-during-restart', { persistIntervalMs: 50 });
+  try {
+    await c.gw.join(1, 'jack');
+    await c.gw.request(1, 'add', { n: 5 });
+    const deadline = Date.now() + 5000;
+    while (((await c.store.loadPlayer('jack'))?.data as { total?: number } | undefined)?.total !== 5) {
+      if (Date.now() > deadline) throw new Error('never persisted');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await c.gw.request(1, 'crash', {});
+    // Leave at once, while the engine is restarting the scene.
+    c.gw.leave(1);
+    await c.gw.join(2, 'jack', 'arena:1');
+    assert.deepEqual((await c.gw.request(2, 'add', { n: 1 })).body, { total: 6 });
+  } finally {
+    await c.close();
+  }
+});
+
+test('logging in again during a crash restart keeps the saved data and the new connection', async () => {
+  const c = await cluster('takeover-during-restart', { persistIntervalMs: 50 });
+  try {
+    await c.gw.join(1, 'kate');
+    await c.gw.request(1, 'add', { n: 5 });
+    const deadline = Date.now() + 5000;
+    while (((await c.store.loadPlayer('kate'))?.data as { total?: number } | undefined)?.total !== 5) {
+      if (Date.now() > deadline) throw new Error('never persisted');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await c.gw.request(1, 'crash', {});
+    await c.gw.join(2, 'kate');
+    // A request that reached the dying worker is lost (the client would time out and retry).
+    let answer: { kind: number; body: unknown } | undefined;
+    for (let attempt = 0; answer === undefined && attempt < 10; attempt++) {
+      answer = await c.gw.request(2, 'state', {}, 500).catch(() => undefined);
+    }
+    const body = answer?.body as { total: number; players: number } | undefined;
+    assert.deepEqual({ total: body?.total, players: body?.players }, { total: 5, players: 1 });
+  } finally {
+    await c.close();
+  }
 });

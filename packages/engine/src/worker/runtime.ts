@@ -142,6 +142,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       existing.sid = sid;
       this.#bySid.set(sid, { player: existing, sid });
       this.#out.send(FromScene.JOINED, sid, 0, null);
+      this.#guard('onRejoin', () => this.#def.onRejoin?.(this, existing));
       return;
     }
     let data = payload.data;
@@ -219,25 +220,42 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       this.#out.send(FromScene.SEND, sid, 0, encodeFrame(FrameKind.RESPONSE, header.opcode, header.requestId, payload));
     };
     const fail = (err: unknown): void => {
-      player.dirty = true;
-      let code: string = ErrorCodes.ENG_ERR_HANDLER_FAILED;
-      let message = `${route.name} failed`;
-      if (isCodedError(err)) {
-        code = err.code;
-        message = err.message;
-      } else {
-        // Unexpected errors are logged in full but not shown to the client.
-        this.logger.error({ err, route: route.name, playerId: player.id }, 'handler threw');
+      try {
+        this.#fail(sid, player.id, route.name, header.opcode, header.requestId, err);
+      } catch (sendErr) {
+        // Not even the error could be queued (ring overflow full): the client's request times out.
+        this.logger.error({ err: sendErr, route: route.name }, 'cannot answer request');
       }
-      this.#out.send(FromScene.SEND, sid, 0, encodeErrorFrame(header.opcode, header.requestId, code, message));
+    };
+    const succeed = (res: unknown): void => {
+      try {
+        reply(res);
+      } catch (err) {
+        fail(err); // e.g. a response the codec cannot encode
+      }
     };
     try {
       const result = handler(ctx, req);
-      if (result instanceof Promise) result.then(reply, fail);
-      else reply(result);
+      if (result instanceof Promise) result.then(succeed, fail);
+      else succeed(result);
     } catch (err) {
       fail(err);
     }
+  }
+
+  /** Answer a failed request with an ERROR frame: the thrown code, or a generic one (details only in the log). */
+  #fail(sid: number, playerId: string, routeName: string, opcode: number, requestId: number, err: unknown): void {
+    const player = this.#players.get(playerId);
+    if (player !== undefined) player.dirty = true;
+    let code: string = ErrorCodes.ENG_ERR_HANDLER_FAILED;
+    let message = `${routeName} failed`;
+    if (isCodedError(err)) {
+      code = err.code;
+      message = err.message;
+    } else {
+      this.logger.error({ err, route: routeName, playerId }, 'handler threw');
+    }
+    this.#out.send(FromScene.SEND, sid, 0, encodeErrorFrame(opcode, requestId, code, message));
   }
 
   // ---- the Scene API ----
@@ -256,6 +274,9 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   }
 
   kick(sid: number, closeCode: number, reason: string): void {
+    if (!Number.isInteger(closeCode) || closeCode < 4000 || closeCode > 4999) {
+      throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `kick close code must be 4000–4999, got ${closeCode}`);
+    }
     this.#out.send(FromScene.KICK, sid, closeCode, encoder.encode(reason));
   }
 
@@ -288,9 +309,11 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     }, Math.max(0, next - performance.now()));
   }
 
-  #guard(what: string, fn: () => void): void {
+  /** Run game code whose errors must not end the scene: synchronous throws and rejected promises are logged. */
+  #guard(what: string, fn: () => unknown): void {
     try {
-      fn();
+      const result = fn();
+      if (result instanceof Promise) result.catch((err: unknown) => this.logger.error({ err }, `${what} rejected`));
     } catch (err) {
       this.logger.error({ err }, `${what} threw`);
     }
