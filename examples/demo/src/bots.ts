@@ -38,6 +38,18 @@ interface Bot {
   y: number;
 }
 
+/** Retry an auth call the gateway refused with 429 (its per-address limit), with back-off. */
+async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'GW_ERR_RATE_LIMITED' || attempt >= 30) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** Math.min(attempt, 4)) * (0.5 + Math.random())));
+    }
+  }
+}
+
 async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
   const results: PromiseSettledResult<T>[] = new Array(n);
   let next = 0;
@@ -71,8 +83,8 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
   const password = 'bot-password-1';
   const settled = await pool(o.count, o.concurrency ?? 16, async (i): Promise<Bot> => {
     const username = `bot-${run}-${i}`;
-    await register(o.baseUrl, username, password);
-    const auth = await login(o.baseUrl, username, password);
+    await withRetry(() => register(o.baseUrl, username, password));
+    const auth = await withRetry(() => login(o.baseUrl, username, password));
     const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket: WebSocket as never });
     client.onPush('WorldSnapshot', (snap) => {
       result.snapshots++;

@@ -6,8 +6,10 @@ import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
 import { protocol, type PlayerState, type PushMap, type SceneHandlers } from './generated/protocol.js';
 
 export const WORLD_SIZE = 1000;
-/** Farthest a player may move in one request: keeps clients honest about speed. */
-const MAX_STEP = 100;
+/** Fastest a player may walk, in world units per second (the web client walks at 250). */
+const MAX_SPEED = 300;
+/** Distance allowed at once after standing still, so the first step after a pause is not cut short. */
+const MAX_BURST = 60;
 
 export interface WorldState {
   /** Joins since the scene was first created; persisted with the scene. */
@@ -27,6 +29,8 @@ const clamp = (v: number): number => Math.min(WORLD_SIZE, Math.max(0, v));
 
 /** Players whose position changed since the last tick, per scene (a worker hosts several scenes). */
 const changedByScene = new Map<string, Set<string>>();
+/** When each player last moved, for the speed limit (not persisted). */
+const lastMoveAt = new Map<string, number>();
 
 function changed(sceneId: string): Set<string> {
   let set = changedByScene.get(sceneId);
@@ -48,7 +52,11 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     const dx = req.x - data.x;
     const dy = req.y - data.y;
     const dist = Math.hypot(dx, dy);
-    const k = dist > MAX_STEP ? MAX_STEP / dist : 1;
+    // Speed is checked against time since the last move, so sending more often does not help.
+    const now = performance.now();
+    const allowed = Math.min(MAX_BURST, ((now - (lastMoveAt.get(player.id) ?? 0)) * MAX_SPEED) / 1000);
+    lastMoveAt.set(player.id, now);
+    const k = dist > allowed ? allowed / dist : 1;
     data.x = clamp(data.x + dx * k);
     data.y = clamp(data.y + dy * k);
     data.moves++;
@@ -81,7 +89,13 @@ export const world = defineScene<WorldState, PlayerData, PushMap>({
     player.send('WorldSnapshot', { tick: scene.tick, ack: 0, players: all });
     changed(scene.id).add(player.id);
   },
+  onRejoin(scene, player) {
+    // A new connection of a player already here (another tab, a new login) needs everyone again.
+    const all = [...scene.players.values()].map((p) => stateOf(p.id, p.name, p.data));
+    player.send('WorldSnapshot', { tick: scene.tick, ack: 0, players: all });
+  },
   onLeave(scene, player) {
+    lastMoveAt.delete(player.id);
     changed(scene.id).delete(player.id);
     scene.broadcast('PlayerLeft', { id: player.id });
   },

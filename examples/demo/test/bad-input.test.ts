@@ -215,6 +215,24 @@ test('HTTP: invalid input 400, taken name 409, bad credentials 401, bad JSON 400
   assert.equal(r.status, 404);
 });
 
+test('auth flood from one address → 429 GW_ERR_RATE_LIMITED, other routes unaffected', async () => {
+  const limited = await startCluster(join(dir.path, 'auth-limit.db'), { serveWeb: false, limits: { authRequestsPerSecond: 1, authBurst: 3 } });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await fetch(`${limited.url}/v1/auth/login`, { method: 'POST', body: JSON.stringify({ username: 'nobody', password: 'wrong-password' }) });
+      statuses.push(r.status);
+      if (r.status === 429) assert.equal(((await r.json()) as { code: string }).code, 'GW_ERR_RATE_LIMITED');
+      else await r.body?.cancel();
+    }
+    assert.deepEqual(statuses.slice(0, 3), [401, 401, 401]);
+    assert.ok(statuses.slice(3).every((s) => s === 429), statuses.join(','));
+    assert.equal((await fetch(`${limited.url}/healthz`)).status, 200);
+  } finally {
+    await limited.close();
+  }
+});
+
 test('SQL metacharacters are data, not SQL', async () => {
   const post = (path: string, body: unknown) => fetch(`${cluster.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
   // Refused by the charset rule before reaching the store…

@@ -26,6 +26,7 @@ const keys = new Set<string>();
 let me: { id: string; x: number; y: number } | null = null;
 let target: { x: number; y: number } | null = null;
 let client: GameClient<typeof protocol> | null = null;
+let mover: ReturnType<typeof setInterval> | undefined;
 let seq = 0;
 
 function upsert(p: PlayerState): void {
@@ -35,7 +36,10 @@ function upsert(p: PlayerState): void {
 }
 
 async function start(auth: { token: string; gateway: string; username?: string }): Promise<void> {
+  clearInterval(mover);
   await client?.close();
+  players.clear();
+  me = null;
   const c = new GameClient({ url: auth.gateway, token: auth.token, protocol });
   client = c;
   const api = createApi(c);
@@ -59,7 +63,7 @@ async function start(auth: { token: string; gateway: string; username?: string }
   $('auth').classList.add('hidden');
 
   let last = performance.now();
-  setInterval(() => {
+  mover = setInterval(() => {
     if (me === null) return;
     const now = performance.now();
     const dt = (now - last) / 1000;
@@ -129,13 +133,6 @@ function draw(): void {
     ctx.fillText(p.name, x + 12, y + 4);
   }
   requestAnimationFrame(draw);
-
-/** Read-only view of the client's state, for the end-to-end browser test and for curious players. */
-(globalThis as unknown as { gosDemo: unknown }).gosDemo = {
-  me: () => (me === null ? null : { ...me }),
-  /** Positions as last reported by the server (snapshots), by player id. */
-  seen: () => Object.fromEntries([...players.values()].map((p) => [p.id, { x: p.tx, y: p.ty }])),
-};
 }
 
 const base = location.origin;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CodedError, ErrorCodes, isCodedError, type Logger } from '@gos/schema';
 import type { Store } from '@gos/store';
-import { dummyHash, hashPassword, verifyPassword } from './passwords.js';
+import { dummyHash, hashPassword, KdfLimiter, verifyPassword } from './passwords.js';
 import type { Session, SessionStore } from './session/index.js';
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,24}$/;
@@ -39,6 +39,8 @@ export class AuthService {
   readonly #onReplaced: (previousToken: string, session: Session) => void;
   readonly #log: Logger;
   #dummy: Promise<string> | undefined;
+  /** Hashes in flight: as many as libuv's default pool has threads; a bounded queue behind them. */
+  readonly #kdf = new KdfLimiter(4, 256);
 
   constructor(opts: {
     store: Store;
@@ -66,7 +68,7 @@ export class AuthService {
     if (typeof password !== 'string' || password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
       return bad(ErrorCodes.GW_ERR_INVALID_PASSWORD, `password must be ${MIN_PASSWORD}–${MAX_PASSWORD} characters`);
     }
-    const passwordHash = await hashPassword(password, this.#scryptCost);
+    const passwordHash = await this.#kdf.run(() => hashPassword(password, this.#scryptCost));
     try {
       const account = await this.#store.createAccount({ username, passwordHash });
       return { status: 201, body: { accountId: account.accountId } };
@@ -88,10 +90,11 @@ export class AuthService {
     if (account === null || account.guest) {
       // Spend the same time as a real check, so response time does not reveal which names exist.
       this.#dummy ??= dummyHash(this.#scryptCost);
-      await verifyPassword(password, await this.#dummy);
+      const dummy = await this.#dummy;
+      await this.#kdf.run(() => verifyPassword(password, dummy));
       return refused;
     }
-    if (!(await verifyPassword(password, account.passwordHash))) return refused;
+    if (!(await this.#kdf.run(() => verifyPassword(password, account.passwordHash)))) return refused;
     return { status: 200, body: await this.#issue(account.accountId, account.username) };
   }
 

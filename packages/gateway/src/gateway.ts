@@ -43,6 +43,8 @@ interface ConnData {
   lastRefillAt: number;
   lastFrameAt: number;
   lastTouchAt: number;
+  /** When the JOIN went to the engine; a join not confirmed within JOIN_TIMEOUT_MS fails. */
+  joinSentAt: number;
 }
 
 type Socket = WebSocket<ConnData>;
@@ -52,6 +54,8 @@ const SWEEP_MS = 250;
 const LINK_UP_TIMEOUT_MS = 5000;
 /** How often a connected socket extends (and re-checks) its session. */
 const SESSION_TOUCH_MS = 30_000;
+/** A join the engine has not confirmed by then is given up (store down, scene stuck). */
+const JOIN_TIMEOUT_MS = 15_000;
 const decoder = new TextDecoder();
 
 /**
@@ -75,6 +79,8 @@ export class Gateway {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #unwatch: (() => void) | undefined;
   #nextConnId = 1;
+  /** Per client IP token buckets for the auth API; idle ones are dropped by the sweep. */
+  readonly #authBuckets = new Map<string, { tokens: number; at: number }>();
   #state: 'new' | 'starting' | 'ready' | 'closing' | 'closed' = 'new';
   #closing: Promise<void> | undefined;
 
@@ -185,6 +191,10 @@ export class Gateway {
       sendError(res, state, 503, ErrorCodes.GW_ERR_INTERNAL, 'gateway is not ready');
       return;
     }
+    if (!this.#authAllowed(decoder.decode(res.getRemoteAddressAsText()))) {
+      sendError(res, state, 429, ErrorCodes.GW_ERR_RATE_LIMITED, 'too many auth requests from this address');
+      return;
+    }
     readJsonBody(res, state, this.#o.limits.maxHttpBodyBytes)
       .then(handle)
       .then(
@@ -192,11 +202,24 @@ export class Gateway {
         (err: unknown) => {
           if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_BODY_TOO_LARGE) return sendError(res, state, 413, err.code, err.message);
           if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_BAD_REQUEST) return sendError(res, state, 400, err.code, err.message);
+          if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_RATE_LIMITED) return sendError(res, state, 429, err.code, err.message);
           const wrapped = internalError(err);
           this.#log.error({ err }, 'auth request failed');
           sendError(res, state, 500, wrapped.code === ErrorCodes.GW_ERR_INTERNAL ? wrapped.code : ErrorCodes.GW_ERR_INTERNAL, 'internal error');
         },
       );
+  }
+
+  #authAllowed(ip: string): boolean {
+    const { authRequestsPerSecond, authBurst } = this.#o.limits;
+    const now = performance.now();
+    const bucket = this.#authBuckets.get(ip) ?? { tokens: authBurst, at: now };
+    bucket.tokens = Math.min(authBurst, bucket.tokens + ((now - bucket.at) * authRequestsPerSecond) / 1000);
+    bucket.at = now;
+    this.#authBuckets.set(ip, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
   }
 
   // ---- WebSocket ----
@@ -211,6 +234,8 @@ export class Gateway {
     const version = query.get(WS_QUERY_VERSION);
     const accept = (session: Session | null, reject: ConnData['reject']): void => {
       if (state.aborted) return;
+      // The session lookup is async: the gateway may have started closing meanwhile.
+      if (this.#state !== 'ready' && reject === null) reject = { code: CloseCode.SERVER_SHUTDOWN, reason: 'gateway is not accepting players' };
       const now = performance.now();
       const data: ConnData = {
         connId: 0,
@@ -223,6 +248,7 @@ export class Gateway {
         lastRefillAt: now,
         lastFrameAt: now,
         lastTouchAt: now,
+        joinSentAt: 0,
       };
       res.cork(() => res.upgrade(data, key, protocol, extensions, context as never));
     };
@@ -256,7 +282,7 @@ export class Gateway {
     const previous = this.#byToken.get(data.session.token);
     if (previous !== undefined) this.#end(previous, CloseCode.SESSION_REPLACED, 'connected again');
     this.#byToken.set(data.session.token, ws);
-    void this.#member?.setLoad(this.#conns.size);
+    this.#setLoad();
     void this.#route(ws, data);
   }
 
@@ -264,10 +290,12 @@ export class Gateway {
     const session = data.session!;
     try {
       const placement = await this.#o.coordinator.placement.ensure(session.sceneId);
-      const link = await this.#link(placement.engineId);
       if (data.state === 'closed') return;
+      const link = await this.#link(placement.engineId);
+      if ((data.state as ConnData['state']) === 'closed') return;
       data.engineId = placement.engineId;
       data.state = 'joining';
+      data.joinSentAt = performance.now();
       const join: JoinBody = { playerId: session.accountId, name: session.username, sceneId: session.sceneId };
       link.send(GatewayToEngine.JOIN, data.connId, encodeJsonBody(join));
       for (const frame of data.early.splice(0)) link.send(GatewayToEngine.CLIENT_FRAME, data.connId, frame);
@@ -332,7 +360,7 @@ export class Gateway {
     if (data.connId === 0) return;
     this.#conns.delete(data.connId);
     if (data.session !== null && this.#byToken.get(data.session.token) === ws) this.#byToken.delete(data.session.token);
-    void this.#member?.setLoad(this.#conns.size);
+    this.#setLoad();
     if (!wasRouted || data.engineId === null) return;
     try {
       this.#links.get(data.engineId)?.send(GatewayToEngine.LEAVE, data.connId, new Uint8Array(0));
@@ -354,7 +382,11 @@ export class Gateway {
     if (data === null || data.state === 'closed') return;
     this.#close(ws);
     // `end` calls the close handler synchronously; the state above makes that a no-op.
-    ws.end(code, reason.slice(0, 120));
+    ws.end(code, closeReason(reason));
+  }
+
+  #setLoad(): void {
+    this.#member?.setLoad(this.#conns.size).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish load'));
   }
 
   #kickToken(token: string): void {
@@ -364,11 +396,18 @@ export class Gateway {
 
   #sweepConnections(): void {
     const now = performance.now();
+    // A bucket idle long enough to be full again carries no information.
+    const refillMs = (this.#o.limits.authBurst / this.#o.limits.authRequestsPerSecond) * 1000;
+    for (const [ip, bucket] of this.#authBuckets) if (now - bucket.at > refillMs) this.#authBuckets.delete(ip);
     const { idleTimeoutMs, maxBackpressureBytes } = this.#o.limits;
     for (const ws of this.#conns.values()) {
       const data = ws.getUserData();
       if (now - data.lastFrameAt > idleTimeoutMs) {
         this.#end(ws, CloseCode.IDLE_TIMEOUT, 'idle');
+        continue;
+      }
+      if (data.state === 'joining' && now - data.joinSentAt > JOIN_TIMEOUT_MS) {
+        this.#end(ws, CloseCode.JOIN_FAILED, 'join timed out');
         continue;
       }
       // Broadcasts go through uWS topics, so backpressure can grow without a direct send.
@@ -382,7 +421,7 @@ export class Gateway {
         // revoked meanwhile (a new login, possibly through another gateway) ends the socket.
         this.#o.sessions.touch(data.session.token).then(
           (alive) => {
-            if (!alive) this.#end(ws, CloseCode.SESSION_REPLACED, 'session revoked or expired');
+            if (!alive) this.#end(ws, CloseCode.AUTH_INVALID, 'session revoked or expired');
           },
           (err: unknown) => this.#log.warn({ err }, 'session touch failed'),
         );
@@ -404,6 +443,7 @@ export class Gateway {
   }
 
   async #connectLink(engineId: string): Promise<LinkClient> {
+    if (this.#state !== 'ready') throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, 'gateway is closing');
     let link = this.#links.get(engineId);
     if (link === undefined) {
       const member = this.#o.coordinator.membership.get(engineId);
@@ -542,4 +582,19 @@ function userData(ws: Socket): ConnData | null {
   } catch {
     return null;
   }
+}
+
+const reasonEncoder = new TextEncoder();
+
+/** A WebSocket close reason is at most 123 bytes of UTF-8: cut on a character boundary. */
+function closeReason(reason: string): string {
+  if (reasonEncoder.encode(reason).byteLength <= 123) return reason;
+  let out = '';
+  let bytes = 0;
+  for (const ch of reason) {
+    bytes += reasonEncoder.encode(ch).byteLength;
+    if (bytes > 123) break;
+    out += ch;
+  }
+  return out;
 }

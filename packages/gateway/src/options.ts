@@ -18,6 +18,10 @@ export interface GatewayLimits {
   readonly maxHttpBodyBytes?: number;
   /** Frames a socket may send before its engine link is ready. @default 32 */
   readonly maxFramesBeforeRoute?: number;
+  /** Sustained auth API requests per second per client IP (register, login, guest). @default 50 */
+  readonly authRequestsPerSecond?: number;
+  /** Auth API requests a client IP may send in a burst above the rate. @default 200 */
+  readonly authBurst?: number;
 }
 
 export interface GatewayOptions {
@@ -54,6 +58,8 @@ export interface ResolvedLimits {
   readonly maxBackpressureBytes: number;
   readonly maxHttpBodyBytes: number;
   readonly maxFramesBeforeRoute: number;
+  readonly authRequestsPerSecond: number;
+  readonly authBurst: number;
 }
 
 export interface ResolvedGatewayOptions {
@@ -110,6 +116,8 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
       maxBackpressureBytes: int('limits.maxBackpressureBytes', l.maxBackpressureBytes, 1 << 20, 1024),
       maxHttpBodyBytes: int('limits.maxHttpBodyBytes', l.maxHttpBodyBytes, 4096, 64),
       maxFramesBeforeRoute: int('limits.maxFramesBeforeRoute', l.maxFramesBeforeRoute, 32, 0),
+      authRequestsPerSecond: int('limits.authRequestsPerSecond', l.authRequestsPerSecond, 50, 1),
+      authBurst: int('limits.authBurst', l.authBurst, 200, 1),
     }),
     scryptCost,
     logger: o.logger ?? silentLogger,

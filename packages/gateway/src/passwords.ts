@@ -1,4 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { CodedError, ErrorCodes } from '@gos/schema';
 
 const KEY_BYTES = 32;
 const SALT_BYTES = 16;
@@ -29,4 +30,40 @@ export async function verifyPassword(password: string, stored: string): Promise<
 /** A hash no password matches, to spend the same time on unknown usernames as on known ones. */
 export async function dummyHash(cost: number): Promise<string> {
   return hashPassword(randomBytes(16).toString('hex'), cost);
+}
+
+/**
+ * Bounds the password hashing in flight. scrypt runs on libuv's thread pool (4 threads by
+ * default), which file and DNS work share: a flood of logins must queue here, boundedly, rather
+ * than starve everything else. Past `maxQueued` waiting, calls fail with GW_ERR_RATE_LIMITED.
+ */
+export class KdfLimiter {
+  readonly #maxConcurrent: number;
+  readonly #maxQueued: number;
+  readonly #queue: Array<() => void> = [];
+  #active = 0;
+
+  constructor(maxConcurrent: number, maxQueued: number) {
+    this.#maxConcurrent = maxConcurrent;
+    this.#maxQueued = maxQueued;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.#maxConcurrent) {
+      if (this.#queue.length >= this.#maxQueued) {
+        throw new CodedError(ErrorCodes.GW_ERR_RATE_LIMITED, 'too many logins in progress; retry shortly');
+      }
+      await new Promise<void>((resolve) => this.#queue.push(resolve));
+    } else {
+      this.#active++;
+    }
+    try {
+      return await fn();
+    } finally {
+      // Hand the slot straight to the next waiter, or free it.
+      const next = this.#queue.shift();
+      if (next !== undefined) next();
+      else this.#active--;
+    }
+  }
 }
