@@ -414,7 +414,10 @@ export class Engine {
         const save = decodeJsonBody<SavePayload>(payload);
         if (save.data !== null) this.#persister.enqueue('player', save.playerId, save.data);
         // The player's last data is queued: a rejoin may now load it.
-        if (b === 1) this.#leftAnswered(a);
+        if (b === 1) {
+          if (save.playerId !== '' && !this.#activePlayers.has(save.playerId)) this.#persister.release('player', save.playerId);
+          this.#leftAnswered(a);
+        }
         break;
       }
       case FromScene.SAVE_SCENE:

@@ -15,8 +15,8 @@ const keyOf = (kind: Kind, id: string): string => `${kind}\u0000${id}`;
  * Batches hot-data write-backs from every scene of the engine into one store transaction per
  * `batchWindowMs`. Keeps the row version of everything it writes (optimistic concurrency): a
  * write refused as stale means another owner wrote the row, and is reported, not retried.
- * A write that fails for any other reason (store down) stays queued and is retried, unless a
- * newer snapshot of the same row replaced it.
+ * A write that fails for any other reason (store down) stays queued and is retried with
+ * exponential back-off (up to 5 s), unless a newer snapshot of the same row replaced it.
  */
 export class Persister {
   readonly #store: Store;
@@ -28,6 +28,10 @@ export class Persister {
   #inFlightKeys = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #waiters: Array<() => void> = [];
+  /** Rows whose version may be dropped once their last queued write lands (players who left). */
+  readonly #releasing = new Set<string>();
+  /** Consecutive failed batches: the retry delay doubles with each. */
+  #failures = 0;
   #stale = 0;
   #written = 0;
   #failedBatches = 0;
@@ -44,7 +48,19 @@ export class Persister {
 
   /** Record the version of a row just loaded. */
   seed(kind: Kind, id: string, version: number): void {
-    this.#versions.set(keyOf(kind, id), version);
+    const key = keyOf(kind, id);
+    this.#releasing.delete(key);
+    this.#versions.set(key, version);
+  }
+
+  /**
+   * Forget a row's version once everything queued for it is written (a player who left: a
+   * rejoin loads and seeds it again). Keeps the version map as large as the live rows.
+   */
+  release(kind: Kind, id: string): void {
+    const key = keyOf(kind, id);
+    if (this.#pending.has(key) || this.#inFlightKeys.has(key)) this.#releasing.add(key);
+    else this.#versions.delete(key);
   }
 
   enqueue(kind: Kind, id: string, data: unknown): void {
@@ -52,17 +68,26 @@ export class Persister {
     const entry = this.#pending.get(key);
     if (entry !== undefined) entry.data = data;
     else this.#pending.set(key, { kind, id, data });
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    const delayMs = this.#failures === 0 ? this.#batchWindowMs : Math.min(5000, this.#batchWindowMs * 2 ** this.#failures);
     this.#timer ??= setTimeout(() => {
       this.#timer = undefined;
       void this.#run();
-    }, this.#batchWindowMs);
+    }, delayMs);
   }
 
   /** Resolves once nothing for this row is queued or being written: a load after it sees the last write. */
   async settle(kind: Kind, id: string): Promise<void> {
     const key = keyOf(kind, id);
     while (this.#pending.has(key) || this.#inFlightKeys.has(key)) {
-      if (this.#inFlight === null) void this.#run();
+      // Write now, unless the store is failing: then wait for the backed-off retry.
+      if (this.#inFlight === null) {
+        if (this.#failures === 0) void this.#run();
+        else this.#schedule();
+      }
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
   }
@@ -76,11 +101,6 @@ export class Persister {
     }
   }
 
-  forget(kind: Kind, id: string): void {
-    const key = keyOf(kind, id);
-    if (!this.#pending.has(key) && !this.#inFlightKeys.has(key)) this.#versions.delete(key);
-  }
-
   #run(): Promise<void> {
     if (this.#inFlight !== null) return this.#inFlight;
     clearTimeout(this.#timer);
@@ -92,13 +112,13 @@ export class Persister {
     this.#inFlight = this.#write(batch).finally(() => {
       this.#inFlight = null;
       this.#inFlightKeys = new Set();
-      for (const wake of this.#waiters.splice(0)) wake();
-      if (this.#pending.size > 0 && this.#timer === undefined) {
-        this.#timer = setTimeout(() => {
-          this.#timer = undefined;
-          void this.#run();
-        }, this.#batchWindowMs);
+      for (const key of this.#releasing) {
+        if (this.#pending.has(key)) continue;
+        this.#releasing.delete(key);
+        this.#versions.delete(key);
       }
+      for (const wake of this.#waiters.splice(0)) wake();
+      if (this.#pending.size > 0) this.#schedule();
     });
     return this.#inFlight;
   }
@@ -111,6 +131,7 @@ export class Persister {
       );
     } catch (err) {
       this.#failedBatches++;
+      this.#failures++;
       this.#logger.error({ err, rows: batch.length }, 'persist batch failed; will retry');
       // Put back what no newer snapshot replaced, so nothing is lost while the store is down.
       for (const e of batch) {
@@ -119,6 +140,7 @@ export class Persister {
       }
       return;
     }
+    this.#failures = 0;
     results.forEach((result, i) => {
       const e = batch[i]!;
       const key = keyOf(e.kind, e.id);

@@ -1,0 +1,83 @@
+/**
+ * The persister against a real SQLite store, with failures injected in front of it: writes
+ * coalesce, survive a store outage with backed-off retries, and stale writes are refused.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CodedError, silentLogger } from '@gos/schema';
+import { SqliteStore, type Store } from '@gos/store';
+import { Persister } from '../src/persister.js';
+
+async function withStore(fn: (store: SqliteStore) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'gos-persister-'));
+  const store = new SqliteStore({ file: join(dir, 'p.db') });
+  await store.start();
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The real store, whose saveBatch fails while `down` is true. */
+function flaky(store: Store): { store: Store; calls: number[]; setDown(v: boolean): void } {
+  let down = false;
+  const calls: number[] = [];
+  const wrapped = Object.create(store) as Store;
+  wrapped.saveBatch = async (entries) => {
+    calls.push(Date.now());
+    if (down) throw new CodedError('STO_ERR_CONNECTION', 'injected outage');
+    return store.saveBatch(entries);
+  };
+  return { store: wrapped, calls, setDown: (v) => (down = v) };
+}
+
+test('snapshots of one row coalesce into one write per batch', async () => {
+  await withStore(async (store) => {
+    const f = flaky(store);
+    const p = new Persister(f.store, { batchWindowMs: 20, logger: silentLogger });
+    for (let i = 1; i <= 50; i++) p.enqueue('player', 'p1', { n: i });
+    await p.flush();
+    assert.equal(f.calls.length, 1);
+    assert.deepEqual((await store.loadPlayer('p1'))?.data, { n: 50 });
+    assert.equal((await store.loadPlayer('p1'))?.version, 1);
+    await p.close();
+  });
+});
+
+test('a store outage loses nothing: writes retry with back-off and land when it returns', async () => {
+  await withStore(async (store) => {
+    const f = flaky(store);
+    const p = new Persister(f.store, { batchWindowMs: 10, logger: silentLogger });
+    f.setDown(true);
+    p.enqueue('player', 'p2', { gold: 1 });
+    await new Promise((r) => setTimeout(r, 400));
+    const attempts = f.calls.length;
+    assert.ok(attempts >= 2 && attempts <= 7, `retried ${attempts} times in 400 ms (back-off expected)`);
+    p.enqueue('player', 'p2', { gold: 2 }); // a newer snapshot replaces the failed one
+    f.setDown(false);
+    await p.settle('player', 'p2');
+    assert.deepEqual((await store.loadPlayer('p2'))?.data, { gold: 2 });
+    assert.equal(p.stats.pending, 0);
+    await p.close();
+  });
+});
+
+test('a write with a stale version is refused and reported, not retried', async () => {
+  await withStore(async (store) => {
+    await store.savePlayer('p3', { owner: 'other' }, 0);
+    await store.savePlayer('p3', { owner: 'other', again: true }, 1);
+    const p = new Persister(store, { batchWindowMs: 10, logger: silentLogger });
+    p.seed('player', 'p3', 1); // this owner believes version 1
+    p.enqueue('player', 'p3', { owner: 'me' });
+    await p.flush();
+    assert.equal(p.stats.stale, 1);
+    assert.equal(p.stats.pending, 0);
+    assert.deepEqual((await store.loadPlayer('p3'))?.data, { owner: 'other', again: true });
+    await p.close();
+  });
+});
