@@ -237,20 +237,10 @@ export class Engine {
 
   #onClientFrame(peer: LinkPeer, connId: number, frame: Uint8Array): void {
     const conn = this.#connOf(peer, connId);
-    if (conn === undefined) {
-      const header = readFrameHeader(frame);
-      if (header !== null) {
-        this.#safeSend(peer, EngineToGateway.TO_CLIENT, connId, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.ENG_ERR_NOT_JOINED, 'not joined'));
-      }
-      return;
-    }
+    if (conn === undefined) return this.#refuseFrame(peer, connId, frame, ErrorCodes.ENG_ERR_NOT_JOINED, 'not joined');
     if (conn.state === 'joining') {
       if (conn.early.length >= MAX_FRAMES_WHILE_JOINING) {
-        const header = readFrameHeader(frame);
-        if (header !== null) {
-          this.#safeSend(peer, EngineToGateway.TO_CLIENT, connId, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.ENG_ERR_QUEUE_FULL, 'still joining'));
-        }
-        return;
+        return this.#refuseFrame(peer, connId, frame, ErrorCodes.ENG_ERR_QUEUE_FULL, 'still joining');
       }
       conn.early.push(frame.slice());
       return;
@@ -260,12 +250,15 @@ export class Engine {
     try {
       host.send(ToScene.FRAME, conn.sid, frame);
     } catch (err) {
-      const header = readFrameHeader(frame);
-      if (header !== null) {
-        const data = toErrorData(err, ErrorCodes.ENG_ERR_QUEUE_FULL);
-        this.#safeSend(peer, EngineToGateway.TO_CLIENT, connId, encodeErrorFrame(header.opcode, header.requestId, data.code, data.message));
-      }
+      const data = toErrorData(err, ErrorCodes.ENG_ERR_QUEUE_FULL);
+      this.#refuseFrame(peer, connId, frame, data.code, data.message);
     }
+  }
+
+  /** Answer a client frame the engine cannot take with an ERROR frame for its request. */
+  #refuseFrame(peer: LinkPeer, connId: number, frame: Uint8Array, code: string, message: string): void {
+    const header = readFrameHeader(frame);
+    if (header !== null) this.#safeSend(peer, EngineToGateway.TO_CLIENT, connId, encodeErrorFrame(header.opcode, header.requestId, code, message));
   }
 
   #onLeave(peer: LinkPeer, connId: number): void {

@@ -172,7 +172,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   leave(sid: number): void {
     const slot = this.#bySid.get(sid);
     this.#bySid.delete(sid);
-    if (slot === undefined || slot.player.sid !== sid) {
+    if (slot === undefined) {
       // A connection replaced by a newer one, or never joined: nothing to save.
       this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeJson({ playerId: '', data: null }));
       return;
