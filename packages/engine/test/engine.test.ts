@@ -317,6 +317,13 @@ test('a player who leaves while the scene restarts after a crash can rejoin, wit
     // Leave at once, while the engine is restarting the scene.
     c.gw.leave(1);
     await c.gw.join(2, 'jack', 'arena:1');
+    // The join may have reached the worker before it died: a request sent into the dead ring is
+    // lost (a real client times out and retries), so ask until the restarted scene answers.
+    let answer: { kind: number; body: unknown } | undefined;
+    for (let attempt = 0; answer === undefined && attempt < 10; attempt++) {
+      answer = await c.gw.request(2, 'state', {}, 500).catch(() => undefined);
+    }
+    assert.equal((answer?.body as { total?: number } | undefined)?.total, 5);
     assert.deepEqual((await c.gw.request(2, 'add', { n: 1 })).body, { total: 6 });
   } finally {
     await c.close();
