@@ -6,7 +6,7 @@
 #   2. starts Redis (127.0.0.1:6379), MariaDB (127.0.0.1:3306, with a `gos` test user) and a
 #      single-member etcd (127.0.0.1:2379) when they are not running, and exports
 #      GOS_TEST_REDIS_URL, GOS_TEST_MYSQL_URL and GOS_TEST_ETCD_URL;
-#   3. builds everything (`npm run build`);
+#   3. builds everything (`npm run build`) and lints it (`npx eslint .`);
 #   4. runs every compiled test once with node's runner, whose summary is printed last, and
 #      exits with the runner's exit code.
 #
@@ -298,6 +298,14 @@ fi
 
 phase build
 npm run build >&2 || die 'build failed (npm run build)'
+
+phase lint
+# Type-checked ESLint (eslint.config.js): floating promises, console in packages, deep imports.
+if ! npx eslint . >&2; then
+  log 'ERROR: lint failed (npx eslint .)'
+  printf '0 passed, 1 failed\n'
+  exit 1
+fi
 
 phase test
 collect_tests

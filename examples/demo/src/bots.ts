@@ -51,7 +51,7 @@ async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 async function pool<T>(n: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<PromiseSettledResult<T>[]> {
-  const results: PromiseSettledResult<T>[] = new Array(n);
+  const results = new Array<PromiseSettledResult<T>>(n);
   let next = 0;
   const workers = Array.from({ length: Math.min(n, concurrency) }, async () => {
     while (next < n) {
@@ -85,7 +85,7 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
     const username = `bot-${run}-${i}`;
     await withRetry(() => register(o.baseUrl, username, password));
     const auth = await withRetry(() => login(o.baseUrl, username, password));
-    const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket: WebSocket as never });
+    const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket });
     client.onPush('WorldSnapshot', (snap) => {
       result.snapshots++;
       if (snap.players.some((p) => p.id !== auth.accountId)) result.seenOthers = true;

@@ -57,8 +57,8 @@ test('register, log in and see your own character move', async () => {
   // The server's snapshot of our own player shows the move.
   await page.waitForFunction(
     ([id, x0, right]) => {
-      const seen = (globalThis as unknown as { gosDemo: DemoView }).gosDemo.seen()[id as string];
-      return seen !== undefined && (right ? seen.x > (x0 as number) + 50 : seen.x < (x0 as number) - 50);
+      const seen = (globalThis as unknown as { gosDemo: DemoView }).gosDemo.seen()[id];
+      return seen !== undefined && (right ? seen.x > (x0) + 50 : seen.x < (x0) - 50);
     },
     [start.id, start.x, goRight] as const,
     { timeout: 5000 },

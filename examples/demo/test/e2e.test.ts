@@ -92,7 +92,7 @@ test('guest login plays without registering', async () => {
   try {
     const g = await guest(cluster.url);
     assert.match(g.username, /^guest-/);
-    const client = new GameClient({ url: g.gateway, token: g.token, protocol, WebSocket: WebSocket as never });
+    const client = new GameClient({ url: g.gateway, token: g.token, protocol, WebSocket: WebSocket });
     await client.connect();
     const me = await createApi(client).whoami({});
     assert.equal(me.playerId, g.accountId);

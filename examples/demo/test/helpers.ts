@@ -34,7 +34,7 @@ export interface Player {
 export async function joinAs(baseUrl: string, username: string, password = 'correct-horse-1', registerFirst = true): Promise<Player> {
   if (registerFirst) await register(baseUrl, username, password);
   const auth = await login(baseUrl, username, password);
-  const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket: WebSocket as never, reconnect: { enabled: false } });
+  const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket: WebSocket, reconnect: { enabled: false } });
   await client.connect();
   return { client, api: createApi(client), accountId: auth.accountId, username };
 }

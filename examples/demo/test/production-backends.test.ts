@@ -56,7 +56,7 @@ test('MySQL + Redis: play, restart, reconnect with the same token, resume where 
     try {
       await register(cluster.url, name, 'correct-horse-1');
       auth = await login(cluster.url, name, 'correct-horse-1');
-      const a = new GameClient({ url: cluster.gateway.publicUrl, token: auth.token, protocol, WebSocket: WebSocket as never, reconnect: false });
+      const a = new GameClient({ url: cluster.gateway.publicUrl, token: auth.token, protocol, WebSocket: WebSocket, reconnect: false });
       await a.connect();
       const b = await joinAs(cluster.url, uniqueName('peer'));
       const seen = new Set<string>();
@@ -80,7 +80,7 @@ test('MySQL + Redis: play, restart, reconnect with the same token, resume where 
   const cluster = await startCluster('unused.db', opts);
   try {
     // The session lives in Redis: the old token still works after the restart.
-    const a = new GameClient({ url: cluster.gateway.publicUrl, token: auth.token, protocol, WebSocket: WebSocket as never, reconnect: false });
+    const a = new GameClient({ url: cluster.gateway.publicUrl, token: auth.token, protocol, WebSocket: WebSocket, reconnect: false });
     await a.connect();
     const me = await createApi(a).whoami({});
     assert.equal(me.playerId, auth.accountId);

@@ -39,7 +39,7 @@ async function start(dataDir: string): Promise<Started> {
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no ready line; output: ${out}`)), 20_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const m = /open (http:\/\/[^/\s]+)\//.exec(out);
       if (m !== null) {
@@ -64,7 +64,7 @@ test('npm start: serves, stops on SIGTERM with exit 0 having saved everything, a
     assert.match(await page.text(), /<canvas/);
     await register(s.url, name, 'correct-horse-1');
     const auth = await login(s.url, name, 'correct-horse-1');
-    const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket: WebSocket as never });
+    const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket: WebSocket });
     await client.connect();
     const api = createApi(client);
     const me = await api.whoami({});
@@ -80,7 +80,7 @@ test('npm start: serves, stops on SIGTERM with exit 0 having saved everything, a
   const s = await start(data);
   try {
     const auth = await login(s.url, name, 'correct-horse-1');
-    const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket: WebSocket as never });
+    const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket: WebSocket });
     await client.connect();
     const me = await createApi(client).whoami({});
     assert.deepEqual({ x: me.x, y: me.y }, where);
@@ -90,7 +90,7 @@ test('npm start: serves, stops on SIGTERM with exit 0 having saved everything, a
     const port = new URL(s.url).port;
     const bots = spawn(process.execPath, [BOTS, '--count', '3', '--seconds', '2'], { env: { ...process.env, PORT: port }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    bots.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    bots.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const code = await new Promise<number | null>((resolve) => bots.on('exit', resolve));
     const last = JSON.parse(out.trim().split('\n').at(-1)!) as { connected: number; moves: number; seenOthers: boolean; errors: number };
     assert.equal(code, 0);

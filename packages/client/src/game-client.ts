@@ -112,7 +112,7 @@ interface Waiter {
   readonly reject: (err: Error) => void;
 }
 
-function unref(timer: ReturnType<typeof setTimeout> | ReturnType<typeof setInterval>): void {
+function unref(timer: ReturnType<typeof setTimeout>): void {
   // Node's timers have unref(); browsers' are numbers.
   (timer as { unref?: () => void }).unref?.();
 }
@@ -281,7 +281,7 @@ export class GameClient<P extends Protocol = Protocol> {
     }
     return new Promise<Res>((resolve, reject) => {
       const timer = timeoutMs === Infinity ? undefined : setTimeout(this.#onRequestTimeout, timeoutMs, id);
-      this.#pending.set(id, { route: route as RouteDef, resolve: resolve as (value: unknown) => void, reject, timeoutMs, timer });
+      this.#pending.set(id, { route, resolve: resolve as (value: unknown) => void, reject, timeoutMs, timer });
       try {
         ws.send(frame);
       } catch (err) {

@@ -4,7 +4,6 @@ import {
   CloseCode,
   CodedError,
   ErrorCodes,
-  FrameKind,
   readFrameHeader,
   encodeErrorFrame,
   encodeSceneRestartedFrame,

@@ -41,7 +41,7 @@ class FakeGateway {
 
   async start(): Promise<void> {
     const up = new Promise<void>((r) => this.link.once('up', () => r()));
-    this.link.start();
+    void this.link.start();
     await up;
   }
 

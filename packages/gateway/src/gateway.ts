@@ -24,7 +24,7 @@ import {
   type JoinBody,
 } from '@gos/link';
 import { AuthService, internalError, type HttpOutcome } from './auth.js';
-import { readJsonBody, sendError, sendJson, track, type ResponseState } from './http.js';
+import { readJsonBody, sendError, sendJson, track } from './http.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import type { Session } from './session/index.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';

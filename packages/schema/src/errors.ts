@@ -70,7 +70,7 @@ export interface ErrorData {
 /** An error with a stable code. Rebuild it from {@link ErrorData} on the far side of a boundary. */
 export class CodedError extends Error {
   readonly code: string;
-  constructor(code: ErrorCode | string, message: string, options?: { cause?: unknown }) {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'CodedError';
     this.code = code;

@@ -4,7 +4,7 @@
  */
 import { pino } from 'pino';
 import { CodedError, ErrorCodes } from '@gos/schema';
-import type { GameDefinition } from '../api.js';
+import type { GameDefinition, SceneDefinition } from '../api.js';
 import { Outbox } from '../outbox.js';
 import { RingReader } from '../ring/index.js';
 import { ToScene, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
@@ -32,7 +32,7 @@ const OUTBOX_MAX_PENDING_BYTES = 32 * 1024 * 1024;
 export default async function runScene(input: SceneTaskInput): Promise<SceneTaskResult> {
   const logger = pino({ level: input.logLevel, base: { engineId: input.engineId, sceneId: input.sceneId } });
   const game = await loadGame(input.gameModule);
-  const def = game.scenes[input.sceneType];
+  const def: SceneDefinition | undefined = game.scenes[input.sceneType] as SceneDefinition | undefined;
   if (def === undefined) {
     throw new CodedError(ErrorCodes.ENG_ERR_SCENE_TYPE_UNKNOWN, `game has no scene type "${input.sceneType}"`);
   }

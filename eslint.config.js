@@ -1,0 +1,45 @@
+// Type-checked lint that encodes the architecture: no floating promises, no console in packages,
+// exhaustive switches, and no reaching into another package's internals.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/generated/**', 'packages/schema/test/generated/**', 'data/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        // node:test's test()/describe() return promises the runner itself tracks.
+        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
+      ],
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      // Async methods that implement a Promise-returning interface need no await.
+      '@typescript-eslint/require-await': 'off',
+      // Option errors show whatever the caller passed, String() of unknown input included.
+      '@typescript-eslint/no-base-to-string': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'error',
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@gos/*/*'], message: 'Import a package through its entry (@gos/<name>), never its internals.' }] }],
+    },
+  },
+  // Process entries and tests may write to the console.
+  { files: ['**/bin/**', '**/test/**', 'scripts/**'], rules: { 'no-console': 'off' } },
+  // Tests keep the rules that catch real mistakes (floating promises above all), not the ones
+  // about API hygiene: they pass methods around, rethrow captured failures, destructure events.
+  {
+    files: ['**/test/**'],
+    rules: {
+      '@typescript-eslint/unbound-method': 'off',
+      '@typescript-eslint/only-throw-error': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      'prefer-const': 'off',
+      'no-useless-assignment': 'off',
+    },
+  },
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+);
