@@ -332,20 +332,20 @@ export class Gateway {
       this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.GW_ERR_UNKNOWN_ROUTE, `unknown route ${header.opcode}`));
       return;
     }
-    // uWS reuses the message's memory after this callback: the link gets a copy.
-    const frame = bytes.slice();
     if (data.state === 'routing') {
       if (data.early.length >= this.#o.limits.maxFramesBeforeRoute) {
         this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.GW_ERR_NO_ENGINE, 'not routed yet'));
         return;
       }
-      data.early.push(frame);
+      // uWS reuses the message's memory after this callback: a frame kept for later is copied.
+      data.early.push(bytes.slice());
       return;
     }
     const link = data.engineId === null ? undefined : this.#links.get(data.engineId);
     try {
       if (link === undefined) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, 'engine link is down');
-      link.send(GatewayToEngine.CLIENT_FRAME, data.connId, frame);
+      // The link copies the bytes into its write batch before returning: no copy needed here.
+      link.send(GatewayToEngine.CLIENT_FRAME, data.connId, bytes);
     } catch (err) {
       const code = isCodedError(err) ? err.code : ErrorCodes.GW_ERR_NO_ENGINE;
       this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, code, 'engine unavailable'));
