@@ -1,0 +1,306 @@
+import { Etcd3, type Campaign, type Election, type ElectionObserver, type IKeyValue, type Lease, type Watcher } from 'etcd3';
+import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
+import type {
+  Coordinator,
+  LeaderElection,
+  MemberHandle,
+  MemberInfo,
+  MemberRole,
+  Membership,
+  MembershipEvent,
+  Placement,
+  PlacementEvent,
+  PlacementRecord,
+} from './types.js';
+import { sceneTypeOf } from './types.js';
+
+export interface EtcdCoordinatorOptions {
+  /** etcd endpoints. @default ['http://127.0.0.1:2379'] */
+  readonly hosts?: readonly string[];
+  /** Prefix of every key (one cluster per prefix). @default 'gos/' */
+  readonly prefix?: string;
+  /** Member lease time to live: a dead process disappears within it. @default 5 */
+  readonly leaseTtlSeconds?: number;
+  readonly logger?: Logger;
+}
+
+type Listener<E> = (event: E) => void;
+
+function emit<E>(listeners: Set<Listener<E>>, event: E): void {
+  for (const l of [...listeners]) l(event);
+}
+
+/**
+ * The coordinator on etcd. Members are keys under a lease (a dead process vanishes within the
+ * TTL); placements are keys whose `mod_revision` is the epoch; election is etcd3's recipe.
+ * Reads (`list`, `lookup`, …) come from a local view kept current by watches, so the data path
+ * never waits on etcd. Writes made here update the view at once; the watch brings everyone
+ * else's, and an event is emitted once per revision whichever arrives first.
+ *
+ * Status: membership, placement and election pass the same contract suite as the in-memory
+ * coordinator. The leader-driven GameMgr/AgentMgr, fencing in the store and the per-role
+ * processes are not built yet (issue 4).
+ */
+export class EtcdCoordinator implements Coordinator {
+  readonly #client: Etcd3;
+  readonly #prefix: string;
+  readonly #ttl: number;
+  readonly #log: Logger;
+  readonly #members = new Map<string, { info: MemberInfo; revision: number }>();
+  readonly #placements = new Map<string, PlacementRecord>();
+  /**
+   * Revision at which a key was last deleted: a late watch event for an older put must not
+   * bring it back.
+   */
+  readonly #tombstones = new Map<string, number>();
+  readonly #memberListeners = new Set<Listener<MembershipEvent>>();
+  readonly #placementListeners = new Set<Listener<PlacementEvent>>();
+  readonly #leaderListeners = new Set<Listener<string | undefined>>();
+  readonly #leases = new Set<Lease>();
+  readonly #campaigns = new Map<string, Campaign>();
+  readonly #watchers: Watcher[] = [];
+  #election: Election | undefined;
+  #observer: ElectionObserver | undefined;
+  #leader: string | undefined;
+  #started = false;
+  #closed = false;
+
+  constructor(options: EtcdCoordinatorOptions = {}) {
+    const ttl = options.leaseTtlSeconds ?? 5;
+    if (!Number.isInteger(ttl) || ttl < 1) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `coordinator option "leaseTtlSeconds" must be a positive integer, got ${ttl}`);
+    this.#client = new Etcd3({ hosts: [...(options.hosts ?? ['http://127.0.0.1:2379'])] });
+    this.#prefix = options.prefix ?? 'gos/';
+    this.#ttl = ttl;
+    this.#log = options.logger ?? silentLogger;
+  }
+
+  get membership(): Membership {
+    return this.#membership;
+  }
+  get placement(): Placement {
+    return this.#placement;
+  }
+  get election(): LeaderElection {
+    return this.#electionApi;
+  }
+
+  #key(kind: 'members' | 'placement', id: string): string {
+    return `${this.#prefix}${kind}/${id}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    try {
+      for (const kind of ['members', 'placement'] as const) {
+        const prefix = `${this.#prefix}${kind}/`;
+        // Watch first, then read: nothing that changes in between is missed.
+        const watcher = await this.#client.watch().prefix(prefix).create();
+        watcher.on('put', (kv) => this.#apply(kind, kv, false));
+        watcher.on('delete', (kv) => this.#apply(kind, kv, true));
+        watcher.on('error', (err) => this.#log.warn({ err, kind }, 'etcd watch error'));
+        this.#watchers.push(watcher);
+        const kvs = await this.#client.getAll().prefix(prefix).exec();
+        for (const kv of kvs.kvs) this.#apply(kind, kv, false);
+      }
+      this.#election = this.#client.election(`${this.#prefix}leader`, this.#ttl);
+      this.#observer = await this.#election.observe();
+      this.#leader = this.#observer.leader();
+      this.#observer.on('change', (leader) => {
+        this.#leader = leader;
+        emit(this.#leaderListeners, leader);
+      });
+      this.#observer.on('error', (err) => this.#log.warn({ err }, 'etcd election observer error'));
+    } catch (err) {
+      throw new CodedError(ErrorCodes.CRD_ERR_UNAVAILABLE, `cannot reach etcd: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Bring a key change into the local view; emits once per revision. */
+  #apply(kind: 'members' | 'placement', kv: IKeyValue, deleted: boolean): void {
+    const id = kv.key.toString().slice(`${this.#prefix}${kind}/`.length);
+    const revision = Number(kv.mod_revision);
+    const tomb = `${kind}/${id}`;
+    if (deleted) {
+      this.#tombstones.set(tomb, Math.max(revision, this.#tombstones.get(tomb) ?? 0));
+    } else {
+      if (revision <= (this.#tombstones.get(tomb) ?? 0)) return;
+      this.#tombstones.delete(tomb);
+    }
+    if (kind === 'members') {
+      const known = this.#members.get(id);
+      if (deleted) {
+        if (known === undefined) return;
+        this.#members.delete(id);
+        emit(this.#memberListeners, { type: 'down', member: known.info });
+        if (known.info.role === 'engine') this.#unplaceEngine(known.info.id);
+        return;
+      }
+      if (known !== undefined && known.revision >= revision) return;
+      const info = Object.freeze(JSON.parse(kv.value.toString()) as MemberInfo);
+      this.#members.set(id, { info, revision });
+      emit(this.#memberListeners, { type: known === undefined ? 'up' : 'update', member: info });
+      return;
+    }
+    const known = this.#placements.get(id);
+    if (deleted) {
+      if (known === undefined) return;
+      this.#placements.delete(id);
+      emit(this.#placementListeners, { type: 'released', record: known });
+      return;
+    }
+    if (known !== undefined && known.epoch >= revision) return;
+    const value = JSON.parse(kv.value.toString()) as { engineId: string };
+    const record: PlacementRecord = Object.freeze({ sceneId: id, sceneType: sceneTypeOf(id), engineId: value.engineId, epoch: revision });
+    this.#placements.set(id, record);
+    emit(this.#placementListeners, { type: 'placed', record });
+  }
+
+  /** A dead engine's scenes are released (every observer tries; the epoch check lets one win). */
+  #unplaceEngine(engineId: string): void {
+    for (const record of [...this.#placements.values()]) {
+      if (record.engineId === engineId) {
+        this.#placement.release(record.sceneId, record.epoch).catch((err: unknown) => this.#log.warn({ err, sceneId: record.sceneId }, 'cannot release scene'));
+      }
+    }
+  }
+
+  readonly #membership: Membership = {
+    register: async (input) => {
+      const lease = this.#client.lease(this.#ttl);
+      this.#leases.add(lease);
+      lease.on('lost', (err) => this.#log.error({ err, memberId: input.id }, 'membership lease lost'));
+      let info: MemberInfo = Object.freeze({ ...input, load: input.load ?? 0, startedAt: Date.now() });
+      const key = this.#key('members', info.id);
+      const put = async (): Promise<void> => {
+        const res = await lease.put(key).value(JSON.stringify(info)).exec();
+        this.#apply('members', { key: Buffer.from(key), value: Buffer.from(JSON.stringify(info)), mod_revision: res.header.revision } as IKeyValue, false);
+      };
+      await put();
+      let left = false;
+      return {
+        get info() {
+          return info;
+        },
+        setLoad: async (load: number) => {
+          if (left) return;
+          info = Object.freeze({ ...info, load });
+          await put();
+        },
+        leave: async () => {
+          if (left) return;
+          left = true;
+          this.#leases.delete(lease);
+          await lease.revoke();
+          // The revoke's revision is not returned; any read after it carries a revision at least as new.
+          const after = await this.#client.get(key).exec();
+          this.#apply('members', { key: Buffer.from(key), mod_revision: after.header.revision } as IKeyValue, true);
+        },
+      } satisfies MemberHandle;
+    },
+    list: (role?: MemberRole) => {
+      const all = [...this.#members.values()].map((m) => m.info);
+      return role === undefined ? all : all.filter((m) => m.role === role);
+    },
+    get: (id: string) => this.#members.get(id)?.info,
+    watch: (listener) => {
+      this.#memberListeners.add(listener);
+      return () => this.#memberListeners.delete(listener);
+    },
+  };
+
+  readonly #placement: Placement = {
+    lookup: (sceneId) => this.#placements.get(sceneId),
+    ensure: async (sceneId) => {
+      const existing = this.#placements.get(sceneId);
+      if (existing !== undefined) return existing;
+      const engine = this.#pickEngine();
+      const key = this.#key('placement', sceneId);
+      const value = JSON.stringify({ engineId: engine.id });
+      // Put only if absent: concurrent callers agree on whoever wrote first.
+      const res = await this.#client.if(key, 'Create', '==', 0).then(this.#client.put(key).value(value)).commit();
+      if (res.succeeded) {
+        this.#apply('placement', { key: Buffer.from(key), value: Buffer.from(value), mod_revision: res.header.revision } as IKeyValue, false);
+      } else {
+        const kv = (await this.#client.get(key).exec()).kvs[0];
+        if (kv !== undefined) this.#apply('placement', kv, false);
+      }
+      const record = this.#placements.get(sceneId);
+      if (record === undefined) return this.#placement.ensure(sceneId); // released in between: try again
+      return record;
+    },
+    release: async (sceneId, epoch) => {
+      const key = this.#key('placement', sceneId);
+      const res = await this.#client.if(key, 'Mod', '==', epoch).then(this.#client.delete().key(key)).commit();
+      if (res.succeeded) this.#apply('placement', { key: Buffer.from(key), mod_revision: res.header.revision } as IKeyValue, true);
+      return res.succeeded;
+    },
+    scenesOf: (engineId) => [...this.#placements.values()].filter((r) => r.engineId === engineId),
+    watch: (listener) => {
+      this.#placementListeners.add(listener);
+      return () => this.#placementListeners.delete(listener);
+    },
+  };
+
+  #pickEngine(): MemberInfo {
+    let best: MemberInfo | undefined;
+    let bestScore = Infinity;
+    for (const engine of this.#membership.list('engine')) {
+      const score = (engine.load + this.#placement.scenesOf(engine.id).length * 10) / Math.max(1, engine.capacity);
+      if (score < bestScore) {
+        best = engine;
+        bestScore = score;
+      }
+    }
+    if (best === undefined) throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, 'no engine is alive to host the scene');
+    return best;
+  }
+
+  readonly #electionApi: LeaderElection = {
+    campaign: async (candidateId) => {
+      if (this.#election === undefined) throw new CodedError(ErrorCodes.CRD_ERR_CLOSED, 'coordinator not started');
+      const campaign = this.#election.campaign(candidateId);
+      this.#campaigns.set(candidateId, campaign);
+      await new Promise<void>((resolve, reject) => {
+        campaign.once('elected', () => resolve());
+        campaign.once('error', (err) => reject(new CodedError(ErrorCodes.CRD_ERR_CLOSED, 'campaign failed', { cause: err })));
+      });
+      // Elected: reflect it now rather than when the observer catches up.
+      if (this.#leader !== candidateId) {
+        this.#leader = candidateId;
+        emit(this.#leaderListeners, candidateId);
+      }
+    },
+    leader: () => this.#leader,
+    isLeader: (candidateId) => this.#leader === candidateId,
+    resign: async (candidateId) => {
+      const campaign = this.#campaigns.get(candidateId);
+      if (campaign === undefined) return;
+      this.#campaigns.delete(candidateId);
+      await campaign.resign();
+    },
+    watch: (listener) => {
+      this.#leaderListeners.add(listener);
+      return () => this.#leaderListeners.delete(listener);
+    },
+  };
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const c of this.#campaigns.values()) await c.resign().catch(() => {});
+    this.#campaigns.clear();
+    for (const lease of this.#leases) await lease.revoke().catch(() => {});
+    this.#leases.clear();
+    await this.#observer?.cancel().catch(() => {});
+    for (const w of this.#watchers) await w.cancel().catch(() => {});
+    this.#memberListeners.clear();
+    this.#placementListeners.clear();
+    this.#leaderListeners.clear();
+    this.#client.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

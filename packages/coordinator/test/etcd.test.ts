@@ -1,0 +1,88 @@
+/**
+ * The coordinator contract on a real etcd (GOS_TEST_ETCD_URL, started by scripts/test.sh).
+ * Every coordinator gets its own key prefix, removed afterwards.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { after, test } from 'node:test';
+import { Etcd3 } from 'etcd3';
+import { EtcdCoordinator } from '../src/index.js';
+import { runCoordinatorContract } from './contract.js';
+
+const ETCD = process.env.GOS_TEST_ETCD_URL ?? 'http://127.0.0.1:2379';
+const prefixes: string[] = [];
+
+function prefix(): string {
+  const p = `gos-test-${randomBytes(4).toString('hex')}/`;
+  prefixes.push(p);
+  return p;
+}
+
+after(async () => {
+  const client = new Etcd3({ hosts: [ETCD] });
+  for (const p of prefixes) await client.delete().prefix(p).exec();
+  client.close();
+});
+
+runCoordinatorContract('etcd', async () => {
+  const c = new EtcdCoordinator({ hosts: [ETCD], prefix: prefix(), leaseTtlSeconds: 2 });
+  await c.start();
+  return c;
+});
+
+test('etcd: two coordinators on one prefix share members and placement through watches', async () => {
+  const p = prefix();
+  const a = new EtcdCoordinator({ hosts: [ETCD], prefix: p, leaseTtlSeconds: 2 });
+  const b = new EtcdCoordinator({ hosts: [ETCD], prefix: p, leaseTtlSeconds: 2 });
+  await a.start();
+  await b.start();
+  try {
+    await a.membership.register({ id: 'engine-x', role: 'engine', address: '127.0.0.1:9', capacity: 100 });
+    const placed = await a.placement.ensure('world:9');
+    const deadline = Date.now() + 3000;
+    while ((b.placement.lookup('world:9') === undefined || b.membership.get('engine-x') === undefined) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(b.membership.get('engine-x')?.address, '127.0.0.1:9');
+    assert.deepEqual(b.placement.lookup('world:9'), placed);
+    // Both agree on one engine even when both place at once.
+    const [x, y] = await Promise.all([a.placement.ensure('world:10'), b.placement.ensure('world:10')]);
+    assert.equal(x.epoch, y.epoch);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('etcd: a member whose process is killed (SIGKILL) disappears within the lease TTL', async () => {
+  const p = prefix();
+  const observer = new EtcdCoordinator({ hosts: [ETCD], prefix: p, leaseTtlSeconds: 1 });
+  await observer.start();
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/member-process.js', import.meta.url)), ETCD, p, 'engine-doomed'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      child.on('exit', (code) => reject(new Error(`member process exited with ${code}`)));
+    });
+    const deadline = Date.now() + 3000;
+    while (observer.membership.get('engine-doomed') === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(observer.membership.get('engine-doomed'), 'observer sees the member');
+    const t0 = Date.now();
+    const down = new Promise<number>((resolve) => {
+      observer.membership.watch((e) => {
+        if (e.type === 'down' && e.member.id === 'engine-doomed') resolve(Date.now() - t0);
+      });
+    });
+    child.kill('SIGKILL');
+    const ms = await down;
+    // TTL 1 s; etcd may take up to about twice the TTL to expire a lease.
+    assert.ok(ms < 4000, `down after ${ms} ms`);
+  } finally {
+    child.kill('SIGKILL');
+    await observer.close();
+  }
+});
