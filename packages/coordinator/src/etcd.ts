@@ -13,6 +13,7 @@ import type {
   PlacementRecord,
 } from './types.js';
 import { sceneTypeOf } from './types.js';
+import { pickLeastLoadedEngine } from './policy.js';
 
 export interface EtcdCoordinatorOptions {
   /** etcd endpoints. @default ['http://127.0.0.1:2379'] */
@@ -243,18 +244,9 @@ export class EtcdCoordinator implements Coordinator {
   };
 
   #pickEngine(): MemberInfo {
-    let best: MemberInfo | undefined;
-    let bestScore = Infinity;
-    for (const engine of this.#membership.list('engine')) {
-      const score = (engine.load + this.#placement.scenesOf(engine.id).length * 10) / Math.max(1, engine.capacity);
-      if (score < bestScore) {
-        best = engine;
-        bestScore = score;
-      }
-    }
-    if (best === undefined) throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, 'no engine is alive to host the scene');
-    return best;
+    return pickLeastLoadedEngine(this.#membership.list('engine'), (id) => this.#placement.scenesOf(id).length);
   }
+
 
   readonly #electionApi: LeaderElection = {
     campaign: async (candidateId) => {

@@ -12,6 +12,7 @@ import type {
   PlacementRecord,
 } from './types.js';
 import { sceneTypeOf } from './types.js';
+import { pickLeastLoadedEngine } from './policy.js';
 
 type Listener<E> = (event: E) => void;
 
@@ -136,20 +137,9 @@ class MemoryPlacement implements Placement {
   }
 
   #pickEngine(): MemberInfo {
-    let best: MemberInfo | undefined;
-    let bestScore = Infinity;
-    for (const engine of this.#membership.list('engine')) {
-      // Load counts the engine's players plus a weight per scene already placed there, so an
-      // empty cluster spreads new scenes instead of piling them on the first engine.
-      const score = (engine.load + this.scenesOf(engine.id).length * 10) / Math.max(1, engine.capacity);
-      if (score < bestScore) {
-        best = engine;
-        bestScore = score;
-      }
-    }
-    if (best === undefined) throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, 'no engine is alive to host the scene');
-    return best;
+    return pickLeastLoadedEngine(this.#membership.list('engine'), (id) => this.scenesOf(id).length);
   }
+
 
   close(): void {
     this.#events.clear();

@@ -1,0 +1,24 @@
+import { CodedError, ErrorCodes } from '@gos/schema';
+import type { MemberInfo } from './types.js';
+
+/** Weight of one placed scene in an engine's load, so an empty cluster spreads new scenes. */
+const SCENE_WEIGHT = 10;
+
+/**
+ * The placement policy every coordinator implementation shares: the engine whose load (players
+ * plus a weight per scene already placed there) is smallest relative to its capacity.
+ * Throws `CRD_ERR_NO_ENGINE` when there is none.
+ */
+export function pickLeastLoadedEngine(engines: readonly MemberInfo[], scenesOn: (engineId: string) => number): MemberInfo {
+  let best: MemberInfo | undefined;
+  let bestScore = Infinity;
+  for (const engine of engines) {
+    const score = (engine.load + scenesOn(engine.id) * SCENE_WEIGHT) / Math.max(1, engine.capacity);
+    if (score < bestScore) {
+      best = engine;
+      bestScore = score;
+    }
+  }
+  if (best === undefined) throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, 'no engine is alive to host the scene');
+  return best;
+}
