@@ -89,6 +89,15 @@ class FakeGateway {
 
 let dir: string;
 
+/** Wait until the store holds `total` for the player (a periodic save has landed). */
+async function savedTotal(store: SqliteStore, playerId: string, total: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (((await store.loadPlayer(playerId))?.data as { total?: number } | undefined)?.total !== total) {
+    if (Date.now() > deadline) throw new Error(`${playerId} never persisted total ${total}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gos-engine-'));
 });
@@ -232,13 +241,8 @@ test('periodic persistence writes dirty players without a leave', async () => {
   try {
     await c.gw.join(1, 'erin');
     await c.gw.request(1, 'add', { n: 9 });
-    const deadline = Date.now() + 5000;
-    let row = await c.store.loadPlayer('erin');
-    while ((row?.data as { total?: number } | undefined)?.total !== 9 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      row = await c.store.loadPlayer('erin');
-    }
-    assert.deepEqual(row?.data, { total: 9 });
+    await savedTotal(c.store, 'erin', 9);
+    assert.deepEqual((await c.store.loadPlayer('erin'))?.data, { total: 9 });
   } finally {
     await c.close();
   }
@@ -250,11 +254,7 @@ test('a crashed worker has its scene restarted from the last saved state and pla
     await c.gw.join(1, 'frank');
     await c.gw.request(1, 'add', { n: 5 });
     // Wait for the periodic save, so the restart has something to load.
-    const deadline = Date.now() + 5000;
-    while (((await c.store.loadPlayer('frank'))?.data as { total?: number } | undefined)?.total !== 5) {
-      if (Date.now() > deadline) throw new Error('never persisted');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await savedTotal(c.store, 'frank', 5);
     await c.gw.request(1, 'crash', {});
     const push = await c.gw.waitFor((m) => {
       if (m.type !== EngineToGateway.TO_CLIENT || m.channel !== 1) return false;
@@ -308,11 +308,7 @@ test('a player who leaves while the scene restarts after a crash can rejoin, wit
   try {
     await c.gw.join(1, 'jack');
     await c.gw.request(1, 'add', { n: 5 });
-    const deadline = Date.now() + 5000;
-    while (((await c.store.loadPlayer('jack'))?.data as { total?: number } | undefined)?.total !== 5) {
-      if (Date.now() > deadline) throw new Error('never persisted');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await savedTotal(c.store, 'jack', 5);
     await c.gw.request(1, 'crash', {});
     // Leave at once, while the engine is restarting the scene.
     c.gw.leave(1);
@@ -335,11 +331,7 @@ test('logging in again during a crash restart keeps the saved data and the new c
   try {
     await c.gw.join(1, 'kate');
     await c.gw.request(1, 'add', { n: 5 });
-    const deadline = Date.now() + 5000;
-    while (((await c.store.loadPlayer('kate'))?.data as { total?: number } | undefined)?.total !== 5) {
-      if (Date.now() > deadline) throw new Error('never persisted');
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await savedTotal(c.store, 'kate', 5);
     await c.gw.request(1, 'crash', {});
     await c.gw.join(2, 'kate');
     // A request that reached the dying worker is lost (the client would time out and retry).
