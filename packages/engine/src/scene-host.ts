@@ -95,6 +95,9 @@ export class SceneHost {
   }
 
   async #readLoop(onRecord: RecordHandler): Promise<void> {
+    // Never read inside the constructor: a warm worker can write READY into the shared ring
+    // before `pool.run` returns, and the engine's handler needs the constructed host.
+    await Promise.resolve();
     while (!this.#readerStopped) {
       if (this.#reader.drain(onRecord) === 0) await this.#reader.waitAsync(200);
       else await new Promise<void>((r) => setImmediate(r));

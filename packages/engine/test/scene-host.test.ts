@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Piscina } from 'piscina';
+import { silentLogger } from '@gos/schema';
+import { FromScene, type SceneTaskInput } from '../src/records.js';
+import { RingWriter } from '../src/ring/index.js';
+import { SceneHost } from '../src/scene-host.js';
+
+test('a record the worker writes before pool.run returns is read after the host is constructed', async () => {
+  // A warm worker can start the task and write READY into the shared ring in parallel with the
+  // main thread, before `pool.run` has even returned. This pool does exactly that, synchronously.
+  const pool = {
+    run(input: SceneTaskInput): Promise<never> {
+      const w = new RingWriter(input.fromScene);
+      w.write(FromScene.READY, 0, 0, null);
+      w.flush();
+      return new Promise<never>(() => {});
+    },
+  } as unknown as Piscina;
+  let constructed = false;
+  const seen: { type: number; constructed: boolean }[] = [];
+  const host = new SceneHost({
+    pool,
+    epoch: 1,
+    ringBytes: 4096,
+    logger: silentLogger,
+    input: { sceneId: 'w:1', sceneType: 'w', gameModule: 'file:///nowhere.js', state: null, tickMs: 100, persistIntervalMs: 5000, logLevel: 'silent', engineId: 'e' },
+    onRecord: (type) => seen.push({ type, constructed }),
+  });
+  constructed = true;
+  const deadline = Date.now() + 2000;
+  while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  host.abandon();
+  assert.deepEqual(seen, [{ type: FromScene.READY, constructed: true }]);
+});
