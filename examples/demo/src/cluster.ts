@@ -42,6 +42,8 @@ export interface EmbeddedClusterOptions {
   readonly scryptCost?: number;
   /** Session time to live. @default 30 min */
   readonly sessionTtlMs?: number;
+  /** Which scene a new session starts in (the gateway's `sceneForLogin`). @default always `world:1` */
+  readonly sceneForLogin?: ConstructorParameters<typeof Gateway>[0]['sceneForLogin'];
 }
 
 export class EmbeddedCluster {
@@ -87,6 +89,7 @@ export class EmbeddedCluster {
       staticDir: o.serveWeb === false ? null : WEB_DIR,
       ...(o.limits === undefined ? {} : { limits: o.limits }),
       ...(o.scryptCost === undefined ? {} : { scryptCost: o.scryptCost }),
+      ...(o.sceneForLogin === undefined ? {} : { sceneForLogin: o.sceneForLogin }),
       logger,
     });
   }

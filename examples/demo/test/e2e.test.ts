@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CloseCode } from '@gos/schema';
 import WebSocket from 'ws';
-import { GameClient, guest } from '@gos/client';
+import { GameClient, guest, register } from '@gos/client';
 import { createApi, protocol } from '../src/generated/protocol.js';
 import { joinAs, startCluster, tempDir, uniqueName, until } from './helpers.js';
 
@@ -100,6 +100,33 @@ test('guest login plays without registering', async () => {
     // A guest account has no password to log in with.
     const r = await fetch(`${cluster.url}/v1/auth/login`, { method: 'POST', body: JSON.stringify({ username: g.username, password: '' }) });
     assert.equal(r.status, 401);
+  } finally {
+    await cluster.close();
+  }
+});
+
+test('sceneForLogin shards players into scene instances; an invalid choice refuses the login', async () => {
+  let n = 0;
+  const cluster = await startCluster(join(dir.path, 'shard.db'), {
+    sceneForLogin: (account) => {
+      n++;
+      if (account.username.startsWith('bad')) return 'Not A Scene!';
+      return n <= 2 ? 'world:a' : 'world:b';
+    },
+  });
+  try {
+    const scenes: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const p = await joinAs(cluster.url, uniqueName('shard'));
+      scenes.push((await p.api.whoami({})).sceneId);
+      await p.client.close();
+    }
+    assert.deepEqual(scenes, ['world:a', 'world:a', 'world:b']);
+    const name = uniqueName('bad');
+    await register(cluster.url, name, 'correct-horse-1');
+    const r = await fetch(`${cluster.url}/v1/auth/login`, { method: 'POST', body: JSON.stringify({ username: name, password: 'correct-horse-1' }) });
+    assert.equal(r.status, 500);
+    assert.equal(((await r.json()) as { code: string }).code, 'GW_ERR_INTERNAL');
   } finally {
     await cluster.close();
   }

@@ -15,7 +15,12 @@ export async function tempDir(): Promise<{ path: string; remove(): Promise<void>
 /** The embedded cluster on an ephemeral port, with cheap password hashing for tests. */
 export async function startCluster(dbFile: string, extra: Partial<EmbeddedClusterOptions> = {}): Promise<EmbeddedCluster> {
   const cluster = new EmbeddedCluster({ dbFile, port: 0, scryptCost: 1024, persistIntervalMs: 200, ...extra });
-  await cluster.start();
+  try {
+    await cluster.start();
+  } catch (err) {
+    await cluster.close(); // a half-started cluster would keep the test process alive
+    throw err;
+  }
   return cluster;
 }
 

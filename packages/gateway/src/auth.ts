@@ -2,9 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { CodedError, ErrorCodes, isCodedError, type Logger } from '@gos/schema';
 import type { Store } from '@gos/store';
 import { dummyHash, hashPassword, KdfLimiter, verifyPassword } from './passwords.js';
+import type { SceneChooser } from './options.js';
 import type { Session, SessionStore } from './session/index.js';
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,24}$/;
+/** `<type>:<instance>` (or a bare type): a type starts with a lower-case letter. */
+const SCENE_ID = /^[a-z][A-Za-z0-9_]{0,63}(:[A-Za-z0-9_.-]{1,64})?$/;
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 128;
 
@@ -34,7 +37,7 @@ export class AuthService {
   readonly #store: Store;
   readonly #sessions: SessionStore;
   readonly #scryptCost: number;
-  readonly #defaultSceneId: string;
+  readonly #sceneFor: SceneChooser;
   readonly #gatewayUrl: () => string;
   readonly #onReplaced: (previousToken: string, session: Session) => void;
   readonly #log: Logger;
@@ -47,6 +50,7 @@ export class AuthService {
     sessions: SessionStore;
     scryptCost: number;
     defaultSceneId: string;
+    sceneForLogin: SceneChooser | null;
     gatewayUrl: () => string;
     onReplaced: (previousToken: string, session: Session) => void;
     logger: Logger;
@@ -54,7 +58,8 @@ export class AuthService {
     this.#store = opts.store;
     this.#sessions = opts.sessions;
     this.#scryptCost = opts.scryptCost;
-    this.#defaultSceneId = opts.defaultSceneId;
+    const fallback = opts.defaultSceneId;
+    this.#sceneFor = opts.sceneForLogin ?? (() => fallback);
     this.#gatewayUrl = opts.gatewayUrl;
     this.#onReplaced = opts.onReplaced;
     this.#log = opts.logger;
@@ -95,17 +100,21 @@ export class AuthService {
       return refused;
     }
     if (!(await this.#kdf.run(() => verifyPassword(password, account.passwordHash)))) return refused;
-    return { status: 200, body: await this.#issue(account.accountId, account.username) };
+    return { status: 200, body: await this.#issue(account.accountId, account.username, false) };
   }
 
   async guest(): Promise<HttpOutcome> {
     const username = `guest-${randomBytes(5).toString('hex')}`;
     const account = await this.#store.createAccount({ username, passwordHash: '', guest: true });
-    return { status: 200, body: { ...(await this.#issue(account.accountId, account.username)), username } };
+    return { status: 200, body: { ...(await this.#issue(account.accountId, account.username, true)), username } };
   }
 
-  async #issue(accountId: string, username: string): Promise<LoginResult> {
-    const { session, replaced } = await this.#sessions.create({ accountId, username, sceneId: this.#defaultSceneId });
+  async #issue(accountId: string, username: string, guest: boolean): Promise<LoginResult> {
+    const sceneId = await this.#sceneFor({ accountId, username, guest });
+    if (typeof sceneId !== 'string' || !SCENE_ID.test(sceneId)) {
+      throw new CodedError(ErrorCodes.GW_ERR_INTERNAL, `sceneForLogin returned an invalid scene id: ${JSON.stringify(sceneId)}`);
+    }
+    const { session, replaced } = await this.#sessions.create({ accountId, username, sceneId });
     if (replaced !== null) {
       this.#log.info({ accountId }, 'new login replaces the previous session');
       this.#onReplaced(replaced, session);

@@ -92,6 +92,7 @@ export class Gateway {
       sessions: this.#o.sessions,
       scryptCost: this.#o.scryptCost,
       defaultSceneId: this.#o.defaultSceneId,
+      sceneForLogin: this.#o.sceneForLogin,
       gatewayUrl: () => this.publicUrl,
       onReplaced: (previousToken) => this.#kickToken(previousToken),
       logger: this.#log,

@@ -24,6 +24,15 @@ export interface GatewayLimits {
   readonly authBurst?: number;
 }
 
+/** What {@link GatewayOptions.sceneForLogin} learns about the player logging in. */
+export interface LoginAccount {
+  readonly accountId: string;
+  readonly username: string;
+  readonly guest: boolean;
+}
+
+export type SceneChooser = (account: LoginAccount) => string | Promise<string>;
+
 export interface GatewayOptions {
   readonly gatewayId: string;
   /** Shared secret of the gateway ↔ engine links (at least 16 characters). */
@@ -42,6 +51,12 @@ export interface GatewayOptions {
   readonly publicUrl?: string;
   /** Scene a new session starts in. @default 'world:1' */
   readonly defaultSceneId?: string;
+  /**
+   * Choose the scene a new session starts in (sharding players into instances, by level, by
+   * group…). Returns a scene id `<type>:<instance>`; when absent every session starts in
+   * `defaultSceneId`. A throw or an invalid id refuses the login with 500 `GW_ERR_INTERNAL`.
+   */
+  readonly sceneForLogin?: SceneChooser;
   /** Folder served at `/` (the demo's web client), or null. @default null */
   readonly staticDir?: string | null;
   readonly limits?: GatewayLimits;
@@ -73,6 +88,7 @@ export interface ResolvedGatewayOptions {
   readonly port: number;
   readonly publicUrl: string | null;
   readonly defaultSceneId: string;
+  readonly sceneForLogin: SceneChooser | null;
   readonly staticDir: string | null;
   readonly limits: ResolvedLimits;
   readonly scryptCost: number;
@@ -93,6 +109,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
   if (typeof o.gatewayId !== 'string' || o.gatewayId === '') fail('gatewayId', 'is required');
   if (typeof o.clusterSecret !== 'string' || o.clusterSecret.length < 16) fail('clusterSecret', 'must be at least 16 characters');
   for (const k of ['coordinator', 'store', 'sessions', 'protocol'] as const) if (o[k] === undefined) fail(k, 'is required');
+  if (o.sceneForLogin !== undefined && typeof o.sceneForLogin !== 'function') fail('sceneForLogin', 'must be a function');
   const l = o.limits ?? {};
   const scryptCost = int('scryptCost', o.scryptCost, 16384, 2);
   if ((scryptCost & (scryptCost - 1)) !== 0) fail('scryptCost', 'must be a power of two');
@@ -107,6 +124,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     port: int('port', o.port, 3000, 0),
     publicUrl: o.publicUrl ?? null,
     defaultSceneId: o.defaultSceneId ?? 'world:1',
+    sceneForLogin: o.sceneForLogin ?? null,
     staticDir: o.staticDir ?? null,
     limits: Object.freeze({
       maxFrameBytes: int('limits.maxFrameBytes', l.maxFrameBytes, DEFAULT_MAX_FRAME_BYTES, 16),
