@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { CloseCode } from '@gos/schema';
+import { CloseCode, CodedError, FrameFlag, FrameKind, encodeFrame, readFrameHeader } from '@gos/schema';
 import WebSocket from 'ws';
-import { GameClient, guest, register } from '@gos/client';
-import { createApi, protocol } from '../src/generated/protocol.js';
+import { GameClient, guest, login, register } from '@gos/client';
+import { createApi, protocol, SayReqCodec, WhoAmIReqCodec } from '../src/generated/protocol.js';
 import { joinAs, startCluster, tempDir, uniqueName, until } from './helpers.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -39,6 +39,50 @@ test('two players see each other move in real time', async () => {
     assert.equal(lines[0], `${a.username}:hello`);
     await a.client.close();
     await b.client.close();
+  } finally {
+    await cluster.close();
+  }
+});
+
+test('NO_REPLY inputs get no response, refusals still answer; the SDK send() uses it', async () => {
+  const cluster = await startCluster(join(dir.path, 'noreply.db'));
+  try {
+    const a = await joinAs(cluster.url, uniqueName('quiet'));
+    const lines: string[] = [];
+    a.client.onPush('ChatLine', (l) => lines.push(l.text));
+    await a.api.whoami({}); // answered by the scene: A is in it and subscribed to its broadcasts
+    // A raw socket, to see every frame the server sends.
+    const name = uniqueName('raw');
+    await register(cluster.url, name, 'correct-horse-1');
+    const auth = await login(cluster.url, name, 'correct-horse-1');
+    const ws = new WebSocket(`${auth.gateway}?token=${auth.token}&v=${protocol.version}`);
+    const frames: Uint8Array[] = [];
+    ws.on('message', (d: Buffer) => frames.push(new Uint8Array(d)));
+    await new Promise((r) => ws.once('open', r));
+    const kindsFor = (id: number): number[] => frames.map((f) => readFrameHeader(f)!).filter((h) => h.requestId === id).map((h) => h.kind);
+    ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.say.id, 7, SayReqCodec.encode({ text: 'no reply' }), FrameFlag.NO_REPLY));
+    ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.whoami.id, 8, WhoAmIReqCodec.encode({})));
+    ws.send(encodeFrame(FrameKind.REQUEST, 999, 9, null, FrameFlag.NO_REPLY));
+    // Frames come back in order: once 8 and 9 are answered, 7 would have been too.
+    await until(() => kindsFor(8).length === 1 && kindsFor(9).length === 1, 3000, 'answers to 8 and 9');
+    assert.deepEqual(kindsFor(7), [], 'no frame answers a NO_REPLY request that succeeded');
+    assert.deepEqual(kindsFor(8), [FrameKind.RESPONSE]);
+    assert.deepEqual(kindsFor(9), [FrameKind.ERROR], 'a refused NO_REPLY request still gets its ERROR');
+    await until(() => lines.includes('no reply'), 3000, 'the quiet chat line');
+    ws.close();
+
+    // The SDK: send() is fire-and-forget; a refusal surfaces as an error event.
+    const errors: unknown[] = [];
+    a.client.on('error', (e) => errors.push(e));
+    assert.equal(a.client.send(protocol.routes.say, { text: 'sent' }), true);
+    await until(() => lines.includes('sent'), 3000, 'the sent chat line');
+    assert.equal(a.client.send({ ...protocol.routes.say, id: 998 }, { text: 'nobody' }), true);
+    await until(() => errors.length === 1, 3000, 'the refusal as an error event');
+    assert.ok(errors[0] instanceof CodedError);
+    assert.equal(errors[0].code, 'GW_ERR_UNKNOWN_ROUTE');
+    assert.equal(a.client.pendingRequests, 0);
+    await a.client.close();
+    assert.equal(a.client.send(protocol.routes.say, { text: 'late' }), false);
   } finally {
     await cluster.close();
   }

@@ -2,6 +2,7 @@ import {
   CodedError,
   ErrorCodes,
   ErrorReplyCodec,
+  FrameFlag,
   FrameKind,
   NO_RECONNECT_CLOSE_CODES,
   coreProtocol,
@@ -19,6 +20,9 @@ import {
 import { ConnectionClosedError } from './errors.js';
 import { requestTimeout, resolveGameClientOptions, type GameClientOptions, type ResolvedGameClientOptions } from './options.js';
 import { nextRequestId } from './request-ids.js';
+
+/** Request id of `send()` frames: `request()` ids start at 1, so errors for sends are told apart. */
+const NO_REPLY_REQUEST_ID = 0;
 import { ReadyState, type WebSocketLike } from './websocket.js';
 
 /** Decodes ERROR frame payloads (the core `ErrorReply` table): the one place the client depends on it. */
@@ -250,6 +254,24 @@ export class GameClient<P extends Protocol = Protocol> {
         return promise;
       }
     }
+  }
+
+  /**
+   * Send an input on `route` without waiting for anything: the frame carries the `NO_REPLY`
+   * flag, so the server sends no response (game state acknowledges it, e.g. a move's seq echoed
+   * by ticks). If the server refuses it, an `error` event carries the server's `CodedError`.
+   * Returns false, sending nothing, when the client is not connected. Throws
+   * `SCH_ERR_BAD_PAYLOAD` when the payload cannot be encoded.
+   */
+  send<Req>(route: RouteDef<Req, unknown>, payload: NoInfer<Req>): boolean {
+    if (this.#state !== 'open') return false;
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(FrameKind.REQUEST, route.id, NO_REPLY_REQUEST_ID, route.request.encode(payload), FrameFlag.NO_REPLY);
+    } catch (err) {
+      throw asError(err, ErrorCodes.SCH_ERR_BAD_PAYLOAD);
+    }
+    return this.#send(frame);
   }
 
   /**
@@ -573,6 +595,16 @@ export class GameClient<P extends Protocol = Protocol> {
   }
 
   #onError(requestId: number, bytes: Uint8Array): void {
+    if (requestId === NO_REPLY_REQUEST_ID) {
+      // A refused send(): nobody awaits it, so it becomes an error event.
+      let reply: ErrorData;
+      try {
+        reply = errorReplyCodec.decode(framePayload(bytes));
+      } catch (err) {
+        return this.#emit('error', asError(err, ErrorCodes.SCH_ERR_BAD_PAYLOAD));
+      }
+      return this.#emit('error', new CodedError(reply.code, reply.message));
+    }
     const p = this.#take(requestId);
     if (p === undefined) return;
     let reply: ErrorData;

@@ -2,6 +2,7 @@ export { ErrorCodes, CodedError, isCodedError, toErrorData } from './errors.js';
 export type { ErrorCode, ErrorData } from './errors.js';
 export {
   FRAME_HEADER_BYTES,
+  FrameFlag,
   FrameKind,
   CloseCode,
   NO_RECONNECT_CLOSE_CODES,

@@ -2,7 +2,7 @@
  * Client wire format: every binary WebSocket message is one frame.
  *
  *   offset 0  u8   kind        FrameKind
- *   offset 1  u8   flags       reserved, 0
+ *   offset 1  u8   flags       FrameFlag bits (REQUEST: NO_REPLY); 0 otherwise
  *   offset 2  u16  opcode      route id (REQUEST/RESPONSE/ERROR) or push id (PUSH), little-endian
  *   offset 4  u32  requestId   client-chosen correlation id; 0 for pushes, little-endian
  *   offset 8  ...  payload     a FlatBuffer (ERROR: core ErrorReply)
@@ -22,6 +22,15 @@ export const FrameKind = {
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 const KINDS = new Set<number>(Object.values(FrameKind));
+
+/** Bits of the header's flags byte. Bits not defined here must be 0 and are ignored. */
+export const FrameFlag = {
+  /**
+   * On a REQUEST: the client wants no RESPONSE (fire-and-forget inputs such as moves, acked by
+   * game state instead). Errors still come back as ERROR frames with the request's id.
+   */
+  NO_REPLY: 1,
+} as const;
 
 export interface FrameHeader {
   readonly kind: FrameKind;
@@ -76,12 +85,12 @@ export const NO_RECONNECT_CLOSE_CODES: ReadonlySet<number> = new Set([
   CloseCode.RATE_LIMITED,
 ]);
 
-export function encodeFrame(kind: FrameKind, opcode: number, requestId: number, payload: Uint8Array | null): Uint8Array {
+export function encodeFrame(kind: FrameKind, opcode: number, requestId: number, payload: Uint8Array | null, flags = 0): Uint8Array {
   const len = payload === null ? 0 : payload.byteLength;
   const out = new Uint8Array(FRAME_HEADER_BYTES + len);
   const view = new DataView(out.buffer);
   view.setUint8(0, kind);
-  view.setUint8(1, 0);
+  view.setUint8(1, flags);
   view.setUint16(2, opcode, true);
   view.setUint32(4, requestId >>> 0, true);
   if (payload !== null) out.set(payload, FRAME_HEADER_BYTES);

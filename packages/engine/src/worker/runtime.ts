@@ -4,6 +4,7 @@ import {
   ErrorCodes,
   FrameKind,
   encodeFrame,
+  FrameFlag,
   framePayload,
   isCodedError,
   readFrameHeader,
@@ -213,9 +214,10 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     }
     const player = slot.player;
     const ctx: HandlerContext<unknown, unknown, Record<string, unknown>> = { scene: this, player, requestId: header.requestId };
+    const noReply = (header.flags & FrameFlag.NO_REPLY) !== 0;
     const reply = (res: unknown): void => {
       player.dirty = true;
-      if (this.#bySid.get(sid) === undefined) return; // left while the handler ran
+      if (noReply || this.#bySid.get(sid) === undefined) return; // not wanted, or left while the handler ran
       const payload = route.response === null ? null : route.response.encode(res);
       this.#out.send(FromScene.SEND, sid, 0, encodeFrame(FrameKind.RESPONSE, header.opcode, header.requestId, payload));
     };
