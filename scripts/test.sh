@@ -263,7 +263,7 @@ collect_tests() {
   shopt -s globstar nullglob
   local f src
   test_files=()
-  for f in packages/*/dist/test/**/*.test.js examples/*/dist/test/**/*.test.js; do
+  for f in packages/*/dist/test/**/*.test.js examples/*/dist/test/**/*.test.js bench/dist/test/**/*.test.js; do
     # dist/ keeps the output of a test whose source was deleted or renamed: skip those.
     src=${f/\/dist\/test\//\/test\/}
     src=${src%.js}.ts
@@ -309,7 +309,7 @@ fi
 
 phase test
 collect_tests
-((${#test_files[@]} > 0)) || die 'no compiled tests found under packages/*/dist/test or examples/*/dist/test'
+((${#test_files[@]} > 0)) || die 'no compiled tests found under packages/*/dist/test, examples/*/dist/test or bench/dist/test'
 log "running ${#test_files[@]} test files"
 tap_file=$(mktemp "${TMPDIR:-/tmp}/gos-test-tap.XXXXXX")
 trap 'rm -f "$tap_file"' EXIT

@@ -2,7 +2,7 @@
 /**
  * gos-gen: protocol YAML → .fbs + flatc TypeScript + protocol.ts.
  *
- *   node packages/schema/dist/bin/gen.js                                  regenerate core and demo
+ *   node packages/schema/dist/bin/gen.js                                  regenerate core, demo and bench
  *   node packages/schema/dist/bin/gen.js --check                          check them, write nothing
  *   node packages/schema/dist/bin/gen.js --in a.yaml [b.yaml] --out dir [--check] [--flatc path]
  *

@@ -208,6 +208,7 @@ export function defaultTargets(root: string): { readonly inputs: string[]; reado
   return [
     { inputs: [path.join(root, 'packages/schema/protocol/core.yaml')], outDir: path.join(root, 'packages/schema/src/generated') },
     { inputs: [path.join(root, 'examples/demo/protocol/demo.yaml')], outDir: path.join(root, 'examples/demo/src/generated') },
+    { inputs: [path.join(root, 'bench/protocol/mmo.yaml')], outDir: path.join(root, 'bench/src/generated') },
     { inputs: [path.join(root, 'packages/schema/test/fixtures/kitchen.yaml')], outDir: path.join(root, 'packages/schema/test/generated') },
   ];
 }

@@ -1,0 +1,41 @@
+/**
+ * The load generator process: one JSON argument, progress as JSON lines on stdout, the result
+ * as the last line. Started by the orchestrator (bin/bench.ts), pinned to its own core.
+ *
+ *   node bench/dist/bin/loadgen.js '{"target":"uws","baseUrl":"http://127.0.0.1:3901","clients":100,"warmupSeconds":2,"steadySeconds":5}'
+ */
+import { DRIVERS, isTarget } from '../src/loadgen/drivers/index.js';
+import { runLoad } from '../src/loadgen/run.js';
+
+interface Args {
+  target: string;
+  baseUrl: string;
+  clients: number;
+  warmupSeconds: number;
+  steadySeconds: number;
+  connectPerSecond?: number;
+}
+
+const args = JSON.parse(process.argv[2] ?? '{}') as Partial<Args>;
+const bad = (why: string): never => {
+  console.error(`loadgen: ${why}`);
+  process.exit(2);
+};
+if (typeof args.target !== 'string' || !isTarget(args.target)) bad(`unknown target ${String(args.target)}`);
+if (typeof args.baseUrl !== 'string') bad('baseUrl is required');
+for (const k of ['clients', 'warmupSeconds', 'steadySeconds'] as const) {
+  if (!Number.isFinite(args[k]) || args[k]! < 0) bad(`${k} must be a number ≥ 0`);
+}
+
+const result = await runLoad({
+  driver: DRIVERS[args.target as keyof typeof DRIVERS],
+  baseUrl: args.baseUrl!,
+  clients: args.clients!,
+  warmupSeconds: args.warmupSeconds!,
+  steadySeconds: args.steadySeconds!,
+  ...(args.connectPerSecond === undefined ? {} : { connectPerSecond: args.connectPerSecond }),
+  onPhase: (phase, info) => console.log(JSON.stringify({ phase, ...info })),
+});
+console.log(JSON.stringify({ result }));
+// Sockets are closing; do not wait for every close handshake.
+setTimeout(() => process.exit(0), 200).unref();

@@ -1,0 +1,128 @@
+/**
+ * Colyseus 0.18 target for the mmo-move scenario (process entry).
+ *
+ * Room "mmo", 100 clients per room (`maxClients`, so `joinOrCreate` fills rooms in join order).
+ * State: `players` (MapSchema<Player{x: float32, y: float32, ack: uint32}> keyed by sessionId)
+ * and `serverTime` (float64, ms since the epoch). A `move` message {seq, x, y} sets x, y and
+ * ack = seq. The room ticks at 10 Hz on its own timer: stamp `serverTime`, then
+ * `broadcastPatch()`, so the stamp is taken right before the patch is encoded. Colyseus's own
+ * patch timer is switched off (`patchRate = null`); with it on, `patchRate = 100` would run
+ * exactly `setInterval(() => this.broadcastPatch(), 100)`, which is what the tick does.
+ *
+ * Env: PORT (required). Binds 127.0.0.1. Prints one JSON line `{"ready":true,...}` when listening;
+ * SIGTERM/SIGINT shut down gracefully and exit 0. Colyseus's logger is routed to stderr so stdout
+ * carries only JSON.
+ */
+import { Room, Server, type Client } from '@colyseus/core';
+import { WebSocketTransport } from '@colyseus/ws-transport';
+import { schema, t, type SchemaType } from '@colyseus/schema';
+
+const TARGET = 'colyseus';
+const TICK_MS = 100;
+const ROOM_SIZE = 100;
+const U32_MAX = 0xffff_ffff;
+
+const Player = schema({ x: t.float32(), y: t.float32(), ack: t.uint32() }, 'Player');
+type Player = SchemaType<typeof Player>;
+
+const MmoState = schema({ players: t.map(Player), serverTime: t.float64() }, 'MmoState');
+type MmoState = SchemaType<typeof MmoState>;
+
+class MmoRoom extends Room<{ state: MmoState }> {
+  override maxClients = ROOM_SIZE;
+  override state = new MmoState();
+
+  override onCreate(): void {
+    this.state.serverTime = nowMs();
+    // Our own 10 Hz loop. `setTimestep` (the new name of `setSimulationInterval`) is a plain
+    // setInterval that ticks `this.clock` and calls us; registering it BEFORE turning the patch
+    // timer off keeps Colyseus from starting its 16.6 ms clock-only interval.
+    this.setTimestep(() => this.tick(), TICK_MS);
+    this.patchRate = null;
+
+    this.onMessage('move', (client: Client, message: unknown) => {
+      if (typeof message !== 'object' || message === null) return;
+      const { seq, x, y } = message as { seq?: unknown; x?: unknown; y?: unknown };
+      if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0 || seq > U32_MAX) return;
+      if (typeof x !== 'number' || !Number.isFinite(x) || typeof y !== 'number' || !Number.isFinite(y)) return;
+      const player = this.state.players.get(client.sessionId);
+      if (player === undefined) return;
+      player.x = x;
+      player.y = y;
+      player.ack = seq;
+    });
+  }
+
+  override onJoin(client: Client): void {
+    this.state.players.set(client.sessionId, new Player({ x: 0, y: 0, ack: 0 }));
+  }
+
+  override onLeave(client: Client): void {
+    this.state.players.delete(client.sessionId);
+  }
+
+  private tick(): void {
+    this.state.serverTime = nowMs();
+    this.broadcastPatch();
+  }
+}
+
+function nowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** Everything Colyseus logs goes to stderr; stdout is reserved for the orchestrator's JSON lines. */
+const stderrLogger = {
+  debug: (...args: unknown[]) => console.error(...args),
+  error: (...args: unknown[]) => console.error(...args),
+  info: (...args: unknown[]) => console.error(...args),
+  trace: (...args: unknown[]) => console.error(...args),
+  warn: (...args: unknown[]) => console.error(...args),
+};
+
+function parsePort(raw: string | undefined): number {
+  const port = Number(raw);
+  if (raw === undefined || raw.trim() === '' || !Number.isInteger(port) || port <= 0 || port > 65535) {
+    throw new Error(`PORT must be an integer in 1..65535, got ${String(raw)}`);
+  }
+  return port;
+}
+
+async function main(): Promise<void> {
+  const port = parsePort(process.env['PORT']);
+
+  const server = new Server({
+    transport: new WebSocketTransport(),
+    greet: false,
+    logger: stderrLogger,
+    // Our own signal handling below (Colyseus's would also exit 1 on any uncaught exception).
+    gracefullyShutdown: false,
+  });
+  server.define('mmo', MmoRoom);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`[colyseus] ${signal}: shutting down`);
+    // Hard deadline in case a room never finishes disposing.
+    setTimeout(() => process.exit(0), 5000).unref();
+    server.gracefullyShutdown(false).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('[colyseus] shutdown error', err);
+        process.exit(0);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  await server.listen(port, '127.0.0.1');
+  process.stdout.write(`${JSON.stringify({ ready: true, target: TARGET, port })}\n`);
+}
+
+main().catch((err: unknown) => {
+  console.error('[colyseus] failed to start', err);
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+/**
+ * The engine process of the `project` target's cluster shape, spawned by bin/servers/project.ts
+ * with GOS_CLUSTER_SECRET, GOS_ETCD_URL, GOS_ETCD_PREFIX and DB_FILE. Prints {"ready":true}
+ * once registered; SIGTERM persists every scene and exits.
+ */
+import { EtcdCoordinator } from '@gos/coordinator';
+import { Engine } from '@gos/engine';
+import { createStore } from '@gos/store';
+import { GAME_MODULE } from '../../src/targets/project/server.js';
+
+const need = (name: string): string => {
+  const v = process.env[name];
+  if (v === undefined || v === '') {
+    console.error(`project-engine: set ${name}`);
+    process.exit(2);
+  }
+  return v;
+};
+const store = createStore({ kind: 'sqlite', file: need('DB_FILE') });
+const coordinator = new EtcdCoordinator({ hosts: [need('GOS_ETCD_URL')], prefix: need('GOS_ETCD_PREFIX') });
+const engine = new Engine({ engineId: 'engine-1', clusterSecret: need('GOS_CLUSTER_SECRET'), gameModule: GAME_MODULE, store, coordinator });
+
+let stopping = false;
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await engine.close();
+    await store.close();
+    await coordinator.close();
+  } catch (err) {
+    console.error('project-engine: shutdown failed', err);
+    code = 1;
+  }
+  process.exit(code);
+}
+process.on('SIGTERM', () => void stop(0));
+process.on('SIGINT', () => void stop(0));
+
+try {
+  await store.start();
+  await coordinator.start();
+  await engine.start();
+  console.log(JSON.stringify({ ready: true, role: 'engine', address: engine.address }));
+} catch (err) {
+  console.error('project-engine: cannot start', err);
+  await stop(1);
+}

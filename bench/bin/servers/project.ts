@@ -1,0 +1,120 @@
+/**
+ * The `project` target: this framework running the mmo-move game.
+ *
+ *   SHAPE=embedded  one process: gateway, engine (scenes on worker threads) and an in-memory
+ *                   coordinator, as `npm start` runs.
+ *   SHAPE=cluster   this process is the gateway; it spawns the engine as a second process
+ *                   (bin/servers/project-engine.ts); they find each other through etcd
+ *                   (GOS_ETCD_URL, default http://127.0.0.1:2379) under a fresh key prefix and
+ *                   talk over the authenticated TCP link.
+ *
+ * Both use SQLite in DATA_DIR (a new temporary folder by default) and in-memory sessions.
+ * Prints {"ready":true,…} once a player can log in and play; SIGTERM stops everything.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { EtcdCoordinator, MemoryCoordinator, type Coordinator } from '@gos/coordinator';
+import { Engine } from '@gos/engine';
+import { Gateway, MemorySessionStore } from '@gos/gateway';
+import { createStore } from '@gos/store';
+import { protocol } from '../../src/generated/protocol.js';
+import { BENCH_LIMITS, GAME_MODULE, sceneSharder } from '../../src/targets/project/server.js';
+
+const port = Number(process.env['PORT']);
+const shape = process.env['SHAPE'] ?? 'embedded';
+if (!Number.isInteger(port) || port <= 0 || (shape !== 'embedded' && shape !== 'cluster')) {
+  console.error('project: set PORT and SHAPE=embedded|cluster');
+  process.exit(2);
+}
+const etcdUrl = process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379';
+const ownDir = process.env['DATA_DIR'] === undefined;
+const dataDir = process.env['DATA_DIR'] ?? mkdtempSync(path.join(tmpdir(), 'gos-bench-'));
+const dbFile = path.join(dataDir, 'bench.db');
+const clusterSecret = randomBytes(24).toString('base64url');
+const prefix = `gos-bench/${randomBytes(6).toString('hex')}/`;
+
+const store = createStore({ kind: 'sqlite', file: dbFile });
+const coordinator: Coordinator = shape === 'embedded' ? new MemoryCoordinator() : new EtcdCoordinator({ hosts: [etcdUrl], prefix });
+const sessions = new MemorySessionStore();
+const engine =
+  shape === 'embedded' ? new Engine({ engineId: 'engine-1', clusterSecret, gameModule: GAME_MODULE, store, coordinator }) : null;
+const gateway = new Gateway({
+  gatewayId: 'gateway-1',
+  clusterSecret,
+  coordinator,
+  store,
+  sessions,
+  protocol,
+  host: '127.0.0.1',
+  port,
+  sceneForLogin: sceneSharder(),
+  limits: BENCH_LIMITS,
+});
+let child: ChildProcess | null = null;
+
+/** Start the engine process and resolve once it has registered with the cluster. */
+async function startEngineProcess(): Promise<void> {
+  const entry = fileURLToPath(new URL('./project-engine.js', import.meta.url));
+  const proc = spawn(process.execPath, [...process.execArgv, entry], {
+    env: { ...process.env, GOS_CLUSTER_SECRET: clusterSecret, GOS_ETCD_URL: etcdUrl, GOS_ETCD_PREFIX: prefix, DB_FILE: dbFile },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  child = proc;
+  proc.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`project: engine process exited (${code ?? signal})`);
+      void stop(1);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      if (line.includes('"ready":true')) resolve();
+    });
+    proc.once('exit', () => reject(new Error('engine process exited before it was ready')));
+  });
+  // The gateway learns of the engine through its etcd watch.
+  while (coordinator.membership.list('engine').length === 0) await new Promise((r) => setTimeout(r, 20));
+}
+
+let stopping = false;
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await gateway.close();
+    if (child !== null && child.exitCode === null) {
+      const exited = new Promise((r) => child!.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await engine?.close();
+    await sessions.close();
+    await store.close();
+    await coordinator.close();
+  } catch (err) {
+    console.error('project: shutdown failed', err);
+    code = 1;
+  }
+  if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+  process.exit(code);
+}
+process.on('SIGTERM', () => void stop(0));
+process.on('SIGINT', () => void stop(0));
+
+try {
+  await store.start();
+  await coordinator.start();
+  await sessions.start();
+  if (engine !== null) await engine.start();
+  else await startEngineProcess();
+  await gateway.start();
+  console.log(JSON.stringify({ ready: true, target: 'project', shape, port }));
+} catch (err) {
+  console.error('project: cannot start', err);
+  await stop(1);
+}

@@ -1,0 +1,95 @@
+/**
+ * The `uws` target: a bare single-process uWebSockets.js server doing the mmo-move rule with a
+ * hand-made binary encoding (src/targets/uws-wire.ts): rooms of 100 in connection order, a move
+ * sets position and ack, a 10 Hz tick publishes each room's changed players once through a uWS
+ * topic. No auth, no persistence, no safety limits: the ceiling for this runtime.
+ *
+ *   PORT=3901 node bench/dist/bin/servers/uws.js      → prints {"ready":true,…} when listening
+ */
+import { nowMs } from '../../src/loadgen/driver.js';
+import { assertNativeUws, uWS } from '../../src/targets/uws.js';
+import { decodeMove, encodeTick, encodeWelcome, type TickEntry } from '../../src/targets/uws-wire.js';
+
+const port = Number(process.env['PORT']);
+if (!Number.isInteger(port) || port <= 0) {
+  console.error('uws: set PORT');
+  process.exit(2);
+}
+const ROOM_SIZE = 100;
+const TICK_MS = 100;
+
+interface Room {
+  readonly topic: string;
+  readonly changed: Set<TickEntry>;
+  members: number;
+}
+interface Player {
+  readonly room: Room;
+  readonly entry: TickEntry;
+}
+
+const rooms: Room[] = [];
+let joined = 0;
+let nextId = 1;
+
+assertNativeUws();
+const app = uWS.App();
+app.ws<{ player?: Player }>('/ws', {
+  maxPayloadLength: 1024,
+  idleTimeout: 60,
+  open: (ws) => {
+    const index = Math.floor(joined++ / ROOM_SIZE);
+    let room = rooms[index];
+    if (room === undefined) {
+      room = { topic: `r${index}`, changed: new Set(), members: 0 };
+      rooms[index] = room;
+    }
+    room.members++;
+    const entry: TickEntry = { id: nextId++, x: 0, y: 0, ack: 0 };
+    ws.getUserData().player = { room, entry };
+    ws.subscribe(room.topic);
+    ws.send(encodeWelcome(entry.id), true);
+  },
+  message: (ws, message) => {
+    const player = ws.getUserData().player;
+    const move = decodeMove(message);
+    if (player === undefined || move === null || !Number.isFinite(move.x) || !Number.isFinite(move.y)) return;
+    player.entry.x = move.x;
+    player.entry.y = move.y;
+    player.entry.ack = move.seq;
+    player.room.changed.add(player.entry);
+  },
+  close: (ws) => {
+    const player = ws.getUserData().player;
+    if (player === undefined) return;
+    player.room.members--;
+    player.room.changed.delete(player.entry);
+  },
+});
+
+const tick = setInterval(() => {
+  for (const room of rooms) {
+    if (room.members === 0) continue;
+    const frame = encodeTick(nowMs(), [...room.changed]);
+    room.changed.clear();
+    app.publish(room.topic, frame, true);
+  }
+}, TICK_MS);
+
+let listenSocket: uWS.us_listen_socket | false = false;
+app.listen('127.0.0.1', port, (socket) => {
+  listenSocket = socket;
+  if (socket === false) {
+    console.error(`uws: cannot listen on 127.0.0.1:${port}`);
+    process.exit(1);
+  }
+  console.log(JSON.stringify({ ready: true, target: 'uws', port }));
+});
+
+const stop = (): void => {
+  clearInterval(tick);
+  if (listenSocket !== false) uWS.us_listen_socket_close(listenSocket);
+  process.exit(0);
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

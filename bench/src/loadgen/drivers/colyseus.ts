@@ -1,0 +1,181 @@
+/**
+ * Colyseus 0.18 driver: one `@colyseus/sdk` Client + Room per load-generator client.
+ *
+ * - connect: `joinOrCreate('mmo')` (the server's `maxClients = 100` fills rooms in join order),
+ *   then wait for the first full state (ROOM_STATE) before resolving. That first state is reported
+ *   through `onOther`; every later state change is one patch = one tick → `onTick`.
+ * - Bytes in: the SDK's connection dispatches every WebSocket message through
+ *   `room.connection.events.onmessage` (looked up per message by the transport), so we wrap it to
+ *   read the payload size of the message being decoded; the JOIN_ROOM handshake arrives before
+ *   the wrap is installed and is not counted.
+ * - Bytes out: `room.send()` ends in `room.connection.send(frame)`; an instance-level wrapper
+ *   records `frame.byteLength` (the WebSocket payload: protocol byte + "move" + msgpack body).
+ * - The SDK auto-reconnects by default (after 5 s of uptime, on close codes 1001/1005/1006/4010,
+ *   up to 15 retries, silently for the caller). We switch it off right after joining so any drop
+ *   surfaces as `onLeave` → `hooks.onClose`.
+ */
+import { Client, type Room } from '@colyseus/sdk';
+import type { ClientConn, ClientHooks, ConnectOptions, Driver } from '../driver.js';
+
+/** The slice of the reflected (schema-less) client state this driver reads. */
+interface PlayerView {
+  readonly ack: number;
+}
+interface MmoStateView {
+  readonly serverTime: number;
+  readonly players: { get(sessionId: string): PlayerView | undefined };
+}
+
+type MessageListener = (event: { data: ArrayBuffer | string }) => void;
+
+const ROOM_NAME = 'mmo';
+/** Colyseus protocol: the low 5 bits of a message's first byte are its code (@colyseus/shared-types). */
+const PROTOCOL_CODE_MASK = 0x1f;
+const ROOM_STATE_PATCH = 15;
+const FIRST_STATE_TIMEOUT_MS = 30_000;
+
+function payloadBytes(data: ArrayBuffer | string): number {
+  return typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+}
+
+class ColyseusConn implements ClientConn {
+  /** Set by the state-change handler while the wrapped onmessage runs; tells ticks from other messages. */
+  private sawState = false;
+  private lastInBytes = 0;
+  private lastOutBytes = 0;
+  /** First full state received (connect resolved). */
+  private ready = false;
+  /** close() was called or the connection already ended; no more callbacks. */
+  private done = false;
+
+  private readonly room: Room<unknown, MmoStateView>;
+  private readonly hooks: ClientHooks;
+  private readonly sessionId: string;
+  private readonly moveMsg = { seq: 0, x: 0, y: 0 };
+
+  constructor(room: Room<unknown, MmoStateView>, hooks: ClientHooks, decodeTicks: boolean, onReady: () => void, onFail: (err: Error) => void) {
+    this.room = room;
+    this.hooks = hooks;
+    this.sessionId = room.sessionId;
+
+    room.reconnection.enabled = false;
+
+    const connection = room.connection;
+    const events = connection.events;
+    const dispatch = events.onmessage as MessageListener | null | undefined;
+    if (typeof dispatch !== 'function') throw new Error('colyseus sdk: connection has no onmessage handler');
+    events.onmessage = (event: { data: ArrayBuffer | string }): void => {
+      const bytes = payloadBytes(event.data);
+      // A client that does not decode ticks counts a patch and skips the SDK's state decoder.
+      if (!decodeTicks && this.ready && typeof event.data !== 'string' && (new Uint8Array(event.data, 0, 1)[0]! & PROTOCOL_CODE_MASK) === ROOM_STATE_PATCH) {
+        if (!this.done) this.hooks.onTick(null, bytes);
+        return;
+      }
+      this.lastInBytes = bytes;
+      this.sawState = false;
+      dispatch(event);
+      if (!this.sawState && !this.done) this.hooks.onOther(bytes);
+    };
+
+    const send = connection.send.bind(connection);
+    connection.send = (data: Buffer | Uint8Array): void => {
+      this.lastOutBytes = data.byteLength;
+      send(data);
+    };
+
+    room.onStateChange((state) => {
+      if (!this.ready) {
+        // The full state sent after the join handshake: the client may now send moves.
+        this.ready = true;
+        onReady();
+        return; // not a tick: the onmessage wrapper reports it through onOther
+      }
+      if (this.done) return;
+      this.sawState = true;
+      const me = state.players.get(this.sessionId);
+      this.hooks.onTick({ ack: me === undefined ? 0 : me.ack, serverTimeMs: state.serverTime }, this.lastInBytes);
+    });
+
+    room.onLeave((code, reason) => {
+      if (this.done) return;
+      if (!this.ready) {
+        this.done = true;
+        onFail(new Error(`colyseus: left before the first state (${code}: ${reason ?? ''})`));
+        return;
+      }
+      this.done = true;
+      this.hooks.onClose(code, reason ?? '');
+    });
+
+    room.onError((code, message) => {
+      if (this.done) return;
+      this.done = true;
+      // A socket 'error' event carries no code (undefined at runtime); report it as an abnormal close.
+      const closeCode = typeof code === 'number' ? code : 1006;
+      if (this.ready) this.hooks.onClose(closeCode, `error: ${message ?? ''}`);
+      else onFail(new Error(`colyseus: error before the first state (${closeCode}: ${message ?? ''})`));
+      // Treat any error as the end of this client; the leave that follows is not reported again.
+      connection.close();
+    });
+  }
+
+  sendMove(seq: number, x: number, y: number): number {
+    if (this.done) return 0;
+    const msg = this.moveMsg;
+    msg.seq = seq;
+    msg.x = x;
+    msg.y = y;
+    this.lastOutBytes = 0;
+    // room.send encodes synchronously (msgpack); when the socket is not open it only buffers
+    // the frame and our wrapper is not reached, so 0 bytes are reported.
+    this.room.send('move', msg);
+    return this.lastOutBytes;
+  }
+
+  close(): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.room.connection.isOpen) {
+      // Consented leave: the server closes the socket. The promise settles on that close.
+      void this.room.leave(true);
+    } else {
+      this.room.connection.close();
+    }
+  }
+}
+
+export const colyseusDriver: Driver = {
+  target: 'colyseus',
+
+  async connect(_index: number, baseUrl: string, hooks: ClientHooks, options: ConnectOptions): Promise<ClientConn> {
+    const client = new Client(baseUrl);
+    const room = await client.joinOrCreate<MmoStateView>(ROOM_NAME);
+    return new Promise<ClientConn>((resolve, reject) => {
+      let conn: ColyseusConn | undefined;
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        conn?.close();
+        onFail(new Error(`colyseus: no state within ${FIRST_STATE_TIMEOUT_MS} ms of joining`));
+      }, FIRST_STATE_TIMEOUT_MS);
+      const onReady = (): void => {
+        if (settled || conn === undefined) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(conn);
+      };
+      const onFail = (err: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(err);
+      };
+      try {
+        conn = new ColyseusConn(room, hooks, options.decodeTicks, onReady, onFail);
+      } catch (err) {
+        room.connection.close();
+        onFail(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  },
+};

@@ -1,0 +1,91 @@
+/**
+ * Load generator driver for this framework: guest login over HTTP, then the binary WebSocket
+ * with the session token; joined once the scene's `Welcome` push names the player's number.
+ * Ticks are read in place with the flatc accessors (no object per tick): the generator must
+ * stay cheap next to the server it measures.
+ */
+import { ByteBuffer } from 'flatbuffers';
+import WebSocket from 'ws';
+import { encodeFrame, FRAME_HEADER_BYTES, FrameFlag, FrameKind, WS_QUERY_TOKEN, WS_QUERY_VERSION } from '@gos/schema';
+import type { Driver } from '../driver.js';
+import { Tick, Welcome } from '../../generated/fbs/bench_mmo_generated.js';
+import { protocol, PUSH, ROUTE } from '../../generated/protocol.js';
+
+/** Request frames carry an id the engine echoes in its (empty) acknowledgement. */
+let requestIds = 0;
+
+/**
+ * `noReply: true` sends moves with the NO_REPLY flag (what `GameClient.send` does): ticks
+ * acknowledge them. `false` sends plain requests, each answered by an empty RESPONSE frame.
+ */
+export function projectDriver(options: { noReply: boolean }): Driver {
+  const flags = options.noReply ? FrameFlag.NO_REPLY : 0;
+  return {
+  target: options.noReply ? 'project' : 'project-acked',
+  async connect(_index, baseUrl, hooks, { decodeTicks }) {
+    const res = await fetch(`${baseUrl}/v1/auth/guest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    if (res.status !== 200) throw new Error(`guest login: HTTP ${res.status} ${await res.text()}`);
+    const login = (await res.json()) as { token: string; gateway: string };
+    const url = `${login.gateway}?${WS_QUERY_TOKEN}=${encodeURIComponent(login.token)}&${WS_QUERY_VERSION}=${protocol.version}`;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false });
+      ws.binaryType = 'nodebuffer';
+      const tick = new Tick();
+      let id = -1;
+      let done = false;
+      ws.on('message', (data: Buffer) => {
+        const kind = data[0];
+        const opcode = data.byteLength >= FRAME_HEADER_BYTES ? data.readUInt16LE(2) : -1;
+        if (kind !== FrameKind.PUSH) {
+          hooks.onOther(data.byteLength);
+          return;
+        }
+        if (opcode === PUSH.Tick && !decodeTicks) {
+          hooks.onTick(null, data.byteLength);
+          return;
+        }
+        const bb = new ByteBuffer(data.subarray(FRAME_HEADER_BYTES));
+        if (opcode === PUSH.Tick && id !== -1) {
+          try {
+            Tick.getRootAsTick(bb, tick);
+            let ack = 0;
+            for (let i = 0, n = tick.idsLength(); i < n; i++) {
+              if (tick.ids(i) === id) {
+                ack = tick.acks(i) ?? 0;
+                break;
+              }
+            }
+            hooks.onTick({ ack, serverTimeMs: tick.serverTime() }, data.byteLength);
+          } catch {
+            hooks.onOther(data.byteLength);
+          }
+        } else if (opcode === PUSH.Welcome && id === -1) {
+          id = Welcome.getRootAsWelcome(bb).id();
+          done = true;
+          resolve({
+            sendMove(seq, x, y) {
+              requestIds = (requestIds + 1) >>> 0 || 1;
+              const frame = encodeFrame(FrameKind.REQUEST, ROUTE.move, requestIds, protocol.routes.move.request.encode({ seq, x, y }), flags);
+              ws.send(frame);
+              return frame.byteLength;
+            },
+            close() {
+              ws.removeAllListeners('close');
+              ws.close();
+            },
+          });
+        } else {
+          hooks.onOther(data.byteLength);
+        }
+      });
+      ws.on('error', (err) => {
+        if (!done) reject(err);
+      });
+      ws.on('close', (code, reason) => {
+        if (!done) reject(new Error(`closed before welcome: ${code} ${reason.toString()}`));
+        else hooks.onClose(code, reason.toString());
+      });
+    });
+  },
+};
+}

@@ -1,0 +1,242 @@
+/**
+ * The mmo-move load generator: connects N clients (ramp), has each send a move 10 times a
+ * second at its own random phase, and measures input → ack latency (every 10th input), the
+ * server's tick → receipt delay (every tick), messages and bytes both ways, and failures.
+ * Phases: ramp (connect), warm-up, steady window (the only one measured), then it stops.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { nowMs, type ClientConn, type Driver, type TickInfo } from './driver.js';
+import { LatencyRecorder, PendingInputs, round } from '../stats.js';
+
+export interface LoadOptions {
+  readonly driver: Driver;
+  readonly baseUrl: string;
+  readonly clients: number;
+  /** Connections opened per second during the ramp. @default 500 */
+  readonly connectPerSecond?: number;
+  /** Connections being opened at once, at most. @default 64 */
+  readonly connectConcurrency?: number;
+  readonly warmupSeconds: number;
+  readonly steadySeconds: number;
+  /** Moves per second per client. @default 10 */
+  readonly inputHz?: number;
+  /** Every how many inputs a latency sample is taken. @default 10 */
+  readonly sampleEvery?: number;
+  /** One client in this many decodes ticks and gives latency samples (10 per scene of 100). @default 10 */
+  readonly decodeEvery?: number;
+  /** Give up connecting after this long. @default 120 */
+  readonly rampTimeoutSeconds?: number;
+  readonly onPhase?: (phase: Phase, info: { secondsLeft: number; connected: number }) => void;
+}
+
+export type Phase = 'ramp' | 'warmup' | 'steady' | 'done';
+
+export interface LoadResult {
+  readonly clients: number;
+  readonly connected: number;
+  readonly connectFailures: number;
+  readonly disconnects: number;
+  readonly steadySeconds: number;
+  readonly latency: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
+  readonly serverDelay: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
+  readonly inPerSec: number;
+  readonly inBytesPerSec: number;
+  readonly outPerSec: number;
+  readonly outBytesPerSec: number;
+  /** Ticks per client per second received in the window (10 when nothing is lost or late). */
+  readonly ticksPerClientPerSec: number;
+  /** Latency samples dropped because the server stopped acking a client. */
+  readonly unackedSamples: number;
+  /** The load generator's own CPU use in the window, percent of one core. */
+  readonly loadGenCpuPercent: number;
+  readonly loadGenLoopDelayP99Ms: number;
+  /** True when the generator's numbers cannot be trusted: its core was ≥ 90% busy or its loop lagged. */
+  readonly loadGenSaturated: boolean;
+}
+
+interface Client {
+  readonly index: number;
+  conn: ClientConn | null;
+  seq: number;
+  x: number;
+  y: number;
+  readonly pending: PendingInputs;
+  closed: boolean;
+  readonly decodeTicks: boolean;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const hz = o.inputHz ?? 10;
+  const periodMs = 1000 / hz;
+  const sampleEvery = o.sampleEvery ?? 10;
+  const decodeEvery = o.decodeEvery ?? 10;
+  const buckets = 20;
+  const bucketMs = periodMs / buckets;
+  const latency = new LatencyRecorder();
+  const delay = new LatencyRecorder();
+  let measuring = false;
+  let inMsgs = 0;
+  let inBytes = 0;
+  let outMsgs = 0;
+  let outBytes = 0;
+  let ticks = 0;
+  let disconnects = 0;
+  let connectFailures = 0;
+  let stopping = false;
+
+  const clients: Client[] = [];
+  const byBucket: Client[][] = Array.from({ length: buckets }, () => []);
+
+  const onTick = (c: Client, t: TickInfo | null, bytes: number): void => {
+    if (measuring) {
+      outMsgs++;
+      outBytes += bytes;
+      ticks++;
+    }
+    if (t === null) return;
+    if (!measuring) {
+      c.pending.ack(t.ack, noop);
+      return;
+    }
+    const now = nowMs();
+    delay.record(now - t.serverTimeMs);
+    c.pending.ack(t.ack, (sentAt) => latency.record(now - sentAt));
+  };
+
+  const connectOne = async (index: number): Promise<void> => {
+    const decodeTicks = index % decodeEvery === 0;
+    const c: Client = { index, conn: null, seq: 0, x: Math.random() * 1000, y: Math.random() * 1000, pending: new PendingInputs(), closed: false, decodeTicks };
+    try {
+      c.conn = await o.driver.connect(index, o.baseUrl, {
+        onTick: (t, bytes) => onTick(c, t, bytes),
+        onOther: (bytes) => {
+          if (!measuring) return;
+          outMsgs++;
+          outBytes += bytes;
+        },
+        onClose: () => {
+          if (c.closed || stopping) return;
+          c.closed = true;
+          disconnects++;
+        },
+      }, { decodeTicks });
+    } catch {
+      connectFailures++;
+      return;
+    }
+    clients.push(c);
+    byBucket[Math.floor(Math.random() * buckets)]!.push(c);
+  };
+
+  const sendBucket = (bucket: Client[]): void => {
+    const now = nowMs();
+    for (const c of bucket) {
+      if (c.closed || c.conn === null) continue;
+      const seq = ++c.seq;
+      // A small random walk, kept in the 0–1000 square.
+      c.x = Math.min(1000, Math.max(0, c.x + (Math.random() - 0.5) * 10));
+      c.y = Math.min(1000, Math.max(0, c.y + (Math.random() - 0.5) * 10));
+      let bytes: number;
+      try {
+        bytes = c.conn.sendMove(seq, c.x, c.y);
+      } catch {
+        continue; // the socket is closing: onClose counts it
+      }
+      if (c.decodeTicks && seq % sampleEvery === 0) c.pending.push(seq, now);
+      if (measuring) {
+        inMsgs++;
+        inBytes += bytes;
+      }
+    }
+  };
+
+  // The input clock: every bucketMs one bucket of clients sends; a late timer catches up.
+  const t0 = performance.now();
+  let sentBuckets = 0;
+  const clock = setInterval(() => {
+    const due = Math.floor((performance.now() - t0) / bucketMs);
+    // Never replay more than one period after a stall: a frozen generator must not burst.
+    if (due - sentBuckets > buckets) sentBuckets = due - buckets;
+    while (sentBuckets < due) {
+      sendBucket(byBucket[sentBuckets % buckets]!);
+      sentBuckets++;
+    }
+  }, bucketMs);
+
+  // Ramp: open connections at the given rate, a bounded number at once.
+  const rate = o.connectPerSecond ?? 500;
+  const concurrency = o.connectConcurrency ?? 64;
+  const rampDeadline = performance.now() + (o.rampTimeoutSeconds ?? 120) * 1000;
+  const inFlight = new Set<Promise<void>>();
+  const rampStart = performance.now();
+  for (let i = 0; i < o.clients; i++) {
+    if (performance.now() > rampDeadline) {
+      connectFailures += o.clients - i;
+      break;
+    }
+    const wait = rampStart + (i * 1000) / rate - performance.now();
+    if (wait > 1) await sleep(wait);
+    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    const p = connectOne(i).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (i % 100 === 0) o.onPhase?.('ramp', { secondsLeft: Math.max(0, (o.clients - i) / rate), connected: clients.length });
+  }
+  await Promise.all(inFlight);
+
+  o.onPhase?.('warmup', { secondsLeft: o.warmupSeconds + o.steadySeconds, connected: clients.length });
+  await sleep(o.warmupSeconds * 1000);
+
+  // Steady window.
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  const disconnectsBefore = disconnects;
+  latency.reset();
+  delay.reset();
+  measuring = true;
+  loop.enable();
+  const cpu0 = process.cpuUsage();
+  const w0 = performance.now();
+  o.onPhase?.('steady', { secondsLeft: o.steadySeconds, connected: clients.length });
+  for (let left = o.steadySeconds; left > 0; left -= Math.min(left, 5)) {
+    await sleep(Math.min(left, 5) * 1000);
+    if (left - 5 > 0) o.onPhase?.('steady', { secondsLeft: left - 5, connected: clients.length - (disconnects - disconnectsBefore) });
+  }
+  measuring = false;
+  const windowSeconds = (performance.now() - w0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  loop.disable();
+
+  // Report the end of the window first: the orchestrator samples the servers' CPU on it.
+  o.onPhase?.('done', { secondsLeft: 0, connected: clients.length });
+  stopping = true;
+  clearInterval(clock);
+  const unacked = clients.reduce((n, c) => n + c.pending.dropped, 0);
+  for (const c of clients) {
+    c.closed = true;
+    c.conn?.close();
+  }
+
+  const loadGenCpuPercent = (100 * (cpu.user + cpu.system)) / 1e6 / windowSeconds;
+  const loopP99 = loop.percentile(99) / 1e6;
+  return {
+    clients: o.clients,
+    connected: clients.length,
+    connectFailures,
+    disconnects,
+    steadySeconds: round(windowSeconds, 2),
+    latency: latency.summary(),
+    serverDelay: delay.summary(),
+    inPerSec: round(inMsgs / windowSeconds, 1),
+    inBytesPerSec: round(inBytes / windowSeconds, 0),
+    outPerSec: round(outMsgs / windowSeconds, 1),
+    outBytesPerSec: round(outBytes / windowSeconds, 0),
+    ticksPerClientPerSec: clients.length === 0 ? 0 : round(ticks / windowSeconds / clients.length, 2),
+    unackedSamples: unacked,
+    loadGenCpuPercent: round(loadGenCpuPercent, 1),
+    loadGenLoopDelayP99Ms: round(loopP99, 2),
+    loadGenSaturated: loadGenCpuPercent >= 90 || loopP99 > 50,
+  };
+}
+
+function noop(): void {}

@@ -1,0 +1,192 @@
+/**
+ * Runs one measurement: start a target server pinned to CPU 0, the load generator pinned to
+ * CPU 1, sample the server's process tree (/proc) at the start and end of the steady window,
+ * and turn it all into one result row.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus } from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { LoadResult } from './loadgen/run.js';
+import { cpuPercent, sampleTree, type TreeSample } from './proc.js';
+import { round } from './stats.js';
+import type { TargetSpec } from './targets/index.js';
+
+export interface RunRow {
+  readonly target: 'project' | 'colyseus' | 'uws';
+  readonly shape?: 'cluster' | 'embedded';
+  readonly variant?: string;
+  readonly clients: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly serverDelayP50Ms: number;
+  readonly serverDelayP99Ms: number;
+  readonly inPerSec: number;
+  readonly inBytesPerSec: number;
+  readonly outPerSec: number;
+  readonly outBytesPerSec: number;
+  /** Server CPU over the steady window, percent of one core, summed over every server process. */
+  readonly cpuPercent: number;
+  /** Server CPU time per outbound message the clients received, microseconds. */
+  readonly cpuUsPerMsg: number;
+  /** Server resident memory at the end of the window, summed, MB. */
+  readonly rssMb: number;
+  readonly serverProcesses: number;
+  /** CPUs the server may use (1 when pinned). */
+  readonly serverCpus: number;
+  /** Connect failures + unexpected disconnects. */
+  readonly failures: number;
+  readonly ticksPerClientPerSec: number;
+  readonly loadGenCpuPercent: number;
+  readonly loadGenSaturated: boolean;
+}
+
+export interface RunOptions {
+  readonly spec: TargetSpec;
+  readonly clients: number;
+  readonly warmupSeconds: number;
+  readonly steadySeconds: number;
+  readonly connectPerSecond?: number;
+  /** Pin server to CPU 0 and generator to CPU 1 with taskset. @default true when taskset exists and there are ≥ 2 CPUs */
+  readonly pin: boolean;
+  readonly etcdUrl?: string;
+  readonly onProgress?: (line: string) => void;
+}
+
+const LOADGEN = fileURLToPath(new URL('../bin/loadgen.js', import.meta.url));
+
+export function canPin(): boolean {
+  return existsSync('/usr/bin/taskset') || existsSync('/bin/taskset');
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before returning). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function start(cpu: number | null, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const [cmd, argv] = cpu === null ? [process.execPath, args] : ['taskset', ['-c', String(cpu), process.execPath, ...args]];
+  // taskset execs node: the pid is node's own.
+  return spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Resolve with each JSON object a child prints on stdout; non-JSON lines are ignored. */
+function jsonLines(child: ChildProcess, onLine: (obj: Record<string, unknown>) => void): void {
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (!line.startsWith('{')) return;
+    try {
+      onLine(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // not ours
+    }
+  });
+}
+
+function collectStderr(child: ChildProcess, max = 8192): () => string {
+  let text = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    if (text.length < max) text += d.toString();
+  });
+  return () => text.slice(0, max);
+}
+
+async function stopProcess(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function runOne(o: RunOptions): Promise<RunRow> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, ...o.spec.env, PORT: String(port) };
+  if (o.etcdUrl !== undefined) env['GOS_ETCD_URL'] = o.etcdUrl;
+  const server = start(o.pin ? 0 : null, [o.spec.entry], env);
+  const serverErr = collectStderr(server);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${o.spec.name} did not start within 60 s: ${serverErr()}`)), 60_000);
+      jsonLines(server, (obj) => {
+        if (obj['ready'] === true) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      server.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${o.spec.name} exited (${code}) before it was ready: ${serverErr()}`));
+      });
+    });
+
+    const args = {
+      target: o.spec.driver,
+      baseUrl: `http://127.0.0.1:${port}`,
+      clients: o.clients,
+      warmupSeconds: o.warmupSeconds,
+      steadySeconds: o.steadySeconds,
+      ...(o.connectPerSecond === undefined ? {} : { connectPerSecond: o.connectPerSecond }),
+    };
+    const gen = start(o.pin ? 1 : null, [LOADGEN, JSON.stringify(args)], process.env);
+    const genErr = collectStderr(gen);
+    let first: TreeSample | null = null;
+    let last: TreeSample | null = null;
+    let result: LoadResult | null = null;
+    jsonLines(gen, (obj) => {
+      if (obj['result'] !== undefined) {
+        result = obj['result'] as LoadResult;
+        return;
+      }
+      const phase = obj['phase'];
+      if (phase === 'steady' && first === null) first = sampleTree([server.pid!]);
+      if (phase === 'done' && last === null) last = sampleTree([server.pid!]);
+      o.onProgress?.(`${o.spec.name} N=${o.clients}: ${String(phase)}, ${Math.ceil(Number(obj['secondsLeft']))} s left, ${String(obj['connected'])} connected`);
+    });
+    const code = await new Promise<number | null>((r) => gen.once('exit', r));
+    if (result === null || first === null || last === null) throw new Error(`load generator failed (exit ${code}): ${genErr()}`);
+    return toRow(o.spec, result, first, last, o.pin ? 1 : cpus().length);
+  } finally {
+    await stopProcess(server);
+  }
+}
+
+export function toRow(spec: TargetSpec, r: LoadResult, first: TreeSample, last: TreeSample, serverCpus: number): RunRow {
+  const cpu = cpuPercent(first, last);
+  const windowSeconds = (last.at - first.at) / 1000;
+  const delivered = r.outPerSec * r.steadySeconds;
+  return {
+    target: spec.target,
+    ...(spec.shape === undefined ? {} : { shape: spec.shape }),
+    ...(spec.variant === undefined ? {} : { variant: spec.variant }),
+    clients: r.clients,
+    p50Ms: r.latency.p50Ms,
+    p99Ms: r.latency.p99Ms,
+    maxMs: r.latency.maxMs,
+    serverDelayP50Ms: r.serverDelay.p50Ms,
+    serverDelayP99Ms: r.serverDelay.p99Ms,
+    inPerSec: r.inPerSec,
+    inBytesPerSec: r.inBytesPerSec,
+    outPerSec: r.outPerSec,
+    outBytesPerSec: r.outBytesPerSec,
+    cpuPercent: round(cpu, 1),
+    cpuUsPerMsg: delivered > 0 ? round(((cpu / 100) * windowSeconds * 1e6) / delivered, 2) : 0,
+    rssMb: round(last.rssBytes / 1048576, 1),
+    serverProcesses: last.pids.length,
+    serverCpus,
+    failures: r.connectFailures + r.disconnects,
+    ticksPerClientPerSec: r.ticksPerClientPerSec,
+    loadGenCpuPercent: r.loadGenCpuPercent,
+    loadGenSaturated: r.loadGenSaturated,
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Human-readable output of a results file: a Markdown section (table, ratios, max CCU, machine,
+ * how to rerun) and an HTML page with charts (CPU-µs per message and p99 latency against the
+ * number of clients, one line per target), drawn with Vega-Lite into inline SVG.
+ */
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import { labelOf, maxCcu, ratios, type ResultsFile } from './results.js';
+
+const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
+
+export function markdown(file: ResultsFile): string {
+  const m = file.machine;
+  const lines: string[] = [];
+  lines.push(`Run ${file.date} on ${m.cpus} × ${m.model}, Node ${m.node}; ${m.pinned ? 'servers pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned'}; ${file.settings.warmupSeconds} s warm-up, ${file.settings.steadySeconds} s measured.`);
+  lines.push('');
+  lines.push(`Rerun: \`${file.settings.command}\``);
+  lines.push('');
+  lines.push('| target | clients | p50 ms | p99 ms | max ms | server delay p99 ms | in msg/s | out msg/s | out MB/s | server CPU % | CPU-µs/msg | RSS MB | procs | failures | ticks/client/s | gen CPU % | gen saturated |');
+  lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
+  const rows = [...file.runs].sort((a, b) => a.clients - b.clients || labelOf(a).localeCompare(labelOf(b)));
+  for (const r of rows) {
+    lines.push(
+      `| ${labelOf(r)} | ${r.clients} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${fmt(r.serverDelayP99Ms)} | ${Math.round(r.inPerSec)} | ${Math.round(r.outPerSec)} | ${fmt(r.outBytesPerSec / 1e6, 2)} | ${fmt(r.cpuPercent)} | ${fmt(r.cpuUsPerMsg, 2)} | ${fmt(r.rssMb)} | ${r.serverProcesses} | ${r.failures} | ${fmt(r.ticksPerClientPerSec, 2)} | ${fmt(r.loadGenCpuPercent)} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
+    );
+  }
+  const rs = ratios(file.runs);
+  if (rs.length > 0) {
+    lines.push('');
+    lines.push('Ratios, project (cluster shape) ÷ other target (below 1: the project is cheaper / faster):');
+    lines.push('');
+    lines.push('| clients | versus | CPU-µs/msg | p99 | RSS |');
+    lines.push('|--:|---|--:|--:|--:|');
+    for (const r of rs) lines.push(`| ${r.clients} | ${r.versus} | ${fmt(r.cpuUsPerMsg, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.rssMb, 2)} |`);
+  }
+  lines.push('');
+  lines.push('Max CCU among the client counts run (p99 < 200 ms, no failures, server CPU < 95%, generator not saturated): ' +
+    Object.entries(maxCcu(file.runs)).map(([t, n]) => `${t} ${n === null ? 'none' : n}`).join(', ') + '.');
+  return lines.join('\n');
+}
+
+function chartSpec(file: ResultsFile, field: 'cpuUsPerMsg' | 'p99Ms', title: string): vl.TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 420,
+    height: 260,
+    data: { values: file.runs.map((r) => ({ target: labelOf(r), clients: r.clients, value: r[field] })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'clients', type: 'quantitative', title: 'clients' },
+      y: { field: 'value', type: 'quantitative', title },
+      color: { field: 'target', type: 'nominal', title: 'target' },
+    },
+  };
+}
+
+async function svgOf(spec: vl.TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+export async function html(file: ResultsFile): Promise<string> {
+  const cpu = await svgOf(chartSpec(file, 'cpuUsPerMsg', 'server CPU-µs per delivered message'));
+  const p99 = await svgOf(chartSpec(file, 'p99Ms', 'input → ack latency p99 (ms)'));
+  const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(file.scenario)} — bench results</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;max-width:1100px} .charts{display:flex;flex-wrap:wrap;gap:2em} table{border-collapse:collapse} td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}</style>
+</head><body>
+<h1>${esc(file.scenario)}</h1>
+<p>${esc(file.date)} · ${file.machine.cpus} × ${esc(file.machine.model)} · Node ${esc(file.machine.node)} · ${file.machine.pinned ? 'server on CPU 0, load generator on CPU 1' : 'not pinned'}</p>
+<div class="charts">${cpu}${p99}</div>
+<p>Data: <code>${esc(file.scenario)}.json</code>. Rerun: <code>${esc(file.settings.command)}</code></p>
+</body></html>
+`;
+}
+
+/** Replace the text between `<!-- name:start -->` and `<!-- name:end -->` (appending the block when absent). */
+export function replaceSection(doc: string, name: string, body: string): string {
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
+  const block = `${start}\n${body}\n${end}`;
+  const i = doc.indexOf(start);
+  const j = doc.indexOf(end);
+  if (i === -1 || j === -1 || j < i) return `${doc.trimEnd()}\n\n${block}\n`;
+  return doc.slice(0, i) + block + doc.slice(j + end.length);
+}

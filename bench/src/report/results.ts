@@ -1,0 +1,77 @@
+/**
+ * The results file (`bench/results/<scenario>.json`) and what is derived from it: the ratios
+ * between targets and the largest client count each target sustained.
+ */
+import { cpus } from 'node:os';
+import type { RunRow } from '../orchestrate.js';
+import { round } from '../stats.js';
+
+export interface Machine {
+  readonly cpus: number;
+  readonly model: string;
+  readonly node: string;
+  /** Server and load generator pinned to separate CPUs. */
+  readonly pinned: boolean;
+}
+
+export interface ResultsFile {
+  readonly scenario: string;
+  readonly date: string;
+  readonly machine: Machine;
+  readonly settings: { readonly warmupSeconds: number; readonly steadySeconds: number; readonly command: string };
+  readonly runs: readonly RunRow[];
+}
+
+export function machine(pinned: boolean): Machine {
+  const list = cpus();
+  return { cpus: list.length, model: list[0]?.model.trim() ?? 'unknown', node: process.version, pinned };
+}
+
+/** Row label: `project` (cluster shape), `project-embedded`, `project-acked`, `colyseus`, `uws`. */
+export function labelOf(row: Pick<RunRow, 'target' | 'shape' | 'variant'>): string {
+  if (row.target !== 'project') return row.target;
+  if (row.shape === 'embedded') return 'project-embedded';
+  return row.variant === undefined ? 'project' : `project-${row.variant}`;
+}
+
+export interface Ratio {
+  readonly clients: number;
+  readonly versus: string;
+  /** project ÷ other, for CPU-µs per message (lower is better for the project). */
+  readonly cpuUsPerMsg: number | null;
+  readonly p99Ms: number | null;
+  readonly rssMb: number | null;
+}
+
+const ratio = (a: number, b: number): number | null => (b > 0 ? round(a / b, 2) : null);
+
+/** project (cluster shape) against uws and colyseus, at every client count both ran. */
+export function ratios(runs: readonly RunRow[]): Ratio[] {
+  const out: Ratio[] = [];
+  const byKey = new Map(runs.map((r) => [`${labelOf(r)}@${r.clients}`, r]));
+  for (const p of runs) {
+    if (labelOf(p) !== 'project') continue;
+    for (const versus of ['uws', 'colyseus']) {
+      const o = byKey.get(`${versus}@${p.clients}`);
+      if (o === undefined) continue;
+      out.push({ clients: p.clients, versus, cpuUsPerMsg: ratio(p.cpuUsPerMsg, o.cpuUsPerMsg), p99Ms: ratio(p.p99Ms, o.p99Ms), rssMb: ratio(p.rssMb, o.rssMb) });
+    }
+  }
+  return out;
+}
+
+/** A run counts as sustained when p99 < 200 ms, nothing failed, the server stayed under 95% CPU and the generator was not saturated. */
+export function sustained(r: RunRow): boolean {
+  return r.p99Ms < 200 && r.failures === 0 && r.cpuPercent < 95 * r.serverCpus && !r.loadGenSaturated;
+}
+
+/** Largest client count each target sustained (null: none of its runs). */
+export function maxCcu(runs: readonly RunRow[]): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const r of runs) {
+    const label = labelOf(r);
+    if (!(label in out)) out[label] = null;
+    if (sustained(r) && r.clients > (out[label] ?? 0)) out[label] = r.clients;
+  }
+  return out;
+}

@@ -1,0 +1,98 @@
+/**
+ * The mmo-move rule as a game on this framework: scenes of type `mmo`; a move sets the player's
+ * position and ack; every tick (10 Hz) the scene broadcasts the players that changed since the
+ * last tick, encoded once per scene and fanned out by the gateways' uWS topics.
+ */
+import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
+import { protocol, type PushMap, type SceneHandlers } from '../../generated/protocol.js';
+
+interface PlayerData {
+  x: number;
+  y: number;
+}
+
+interface Slot {
+  readonly id: number;
+  readonly data: PlayerData;
+  ack: number;
+}
+
+/** Per scene: every player's slot, and the slots changed since the last tick. */
+interface SceneView {
+  readonly slots: Map<string, Slot>;
+  readonly changed: Set<Slot>;
+  nextId: number;
+}
+
+const views = new Map<string, SceneView>();
+
+function viewOf(sceneId: string): SceneView {
+  let v = views.get(sceneId);
+  if (v === undefined) {
+    v = { slots: new Map(), changed: new Set(), nextId: 1 };
+    views.set(sceneId, v);
+  }
+  return v;
+}
+
+type Ctx = HandlerContext<Record<string, never>, PlayerData, PushMap>;
+
+const handlers: SceneHandlers<Ctx>['mmo'] = {
+  move({ scene, player }, req) {
+    if (!Number.isFinite(req.x) || !Number.isFinite(req.y)) return;
+    const view = viewOf(scene.id);
+    const slot = view.slots.get(player.id);
+    if (slot === undefined) return;
+    slot.data.x = req.x;
+    slot.data.y = req.y;
+    slot.ack = req.seq;
+    view.changed.add(slot);
+  },
+};
+
+export const mmo = defineScene<Record<string, never>, PlayerData, PushMap>({
+  createState: () => ({}),
+  createPlayer: () => ({ x: Math.random() * 1000, y: Math.random() * 1000 }),
+  onJoin(scene, player) {
+    const view = viewOf(scene.id);
+    const slot: Slot = { id: view.nextId++, data: player.data, ack: 0 };
+    view.slots.set(player.id, slot);
+    view.changed.add(slot);
+    player.send('Welcome', { id: slot.id });
+  },
+  onRejoin(scene, player) {
+    const slot = viewOf(scene.id).slots.get(player.id);
+    if (slot !== undefined) player.send('Welcome', { id: slot.id });
+  },
+  onLeave(scene, player) {
+    const view = viewOf(scene.id);
+    const slot = view.slots.get(player.id);
+    if (slot === undefined) return;
+    view.slots.delete(player.id);
+    view.changed.delete(slot);
+  },
+  onTick(scene) {
+    const { changed } = viewOf(scene.id);
+    const n = changed.size;
+    const ids = new Array<number>(n);
+    const xs = new Array<number>(n);
+    const ys = new Array<number>(n);
+    const acks = new Array<number>(n);
+    let i = 0;
+    for (const slot of changed) {
+      ids[i] = slot.id;
+      xs[i] = slot.data.x;
+      ys[i] = slot.data.y;
+      acks[i] = slot.ack;
+      i++;
+    }
+    changed.clear();
+    scene.broadcast('Tick', { serverTime: performance.timeOrigin + performance.now(), ids, xs, ys, acks });
+  },
+  onDispose(scene) {
+    views.delete(scene.id);
+  },
+  handlers,
+});
+
+export default defineGame({ protocol, scenes: { mmo } });

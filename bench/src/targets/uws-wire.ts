@@ -1,0 +1,76 @@
+/**
+ * The bare uWebSockets.js target's hand-made binary encoding, little-endian:
+ *   client → server  MOVE     [u8 1][u32 seq][f32 x][f32 y]                          13 bytes
+ *   server → client  WELCOME  [u8 1][u32 id]                                          5 bytes
+ *   server → client  TICK     [u8 2][f64 serverTime][u16 n] n × [u32 id][f32 x][f32 y][u32 ack]
+ */
+export const MOVE = 1;
+export const WELCOME = 1;
+export const TICK = 2;
+export const MOVE_BYTES = 13;
+export const TICK_HEADER_BYTES = 11;
+export const TICK_ENTRY_BYTES = 16;
+
+export function encodeMove(seq: number, x: number, y: number): Uint8Array {
+  const b = new Uint8Array(MOVE_BYTES);
+  const v = new DataView(b.buffer);
+  v.setUint8(0, MOVE);
+  v.setUint32(1, seq >>> 0, true);
+  v.setFloat32(5, x, true);
+  v.setFloat32(9, y, true);
+  return b;
+}
+
+/** The move in `buf`, or null when it is not a well-formed move. */
+export function decodeMove(buf: ArrayBuffer): { seq: number; x: number; y: number } | null {
+  if (buf.byteLength !== MOVE_BYTES) return null;
+  const v = new DataView(buf);
+  if (v.getUint8(0) !== MOVE) return null;
+  return { seq: v.getUint32(1, true), x: v.getFloat32(5, true), y: v.getFloat32(9, true) };
+}
+
+export function encodeWelcome(id: number): Uint8Array {
+  const b = new Uint8Array(5);
+  b[0] = WELCOME;
+  new DataView(b.buffer).setUint32(1, id, true);
+  return b;
+}
+
+export interface TickEntry {
+  id: number;
+  x: number;
+  y: number;
+  ack: number;
+}
+
+export function encodeTick(serverTime: number, entries: readonly TickEntry[]): Uint8Array {
+  const b = new Uint8Array(TICK_HEADER_BYTES + entries.length * TICK_ENTRY_BYTES);
+  const v = new DataView(b.buffer);
+  v.setUint8(0, TICK);
+  v.setFloat64(1, serverTime, true);
+  v.setUint16(9, entries.length, true);
+  let o = TICK_HEADER_BYTES;
+  for (const e of entries) {
+    v.setUint32(o, e.id, true);
+    v.setFloat32(o + 4, e.x, true);
+    v.setFloat32(o + 8, e.y, true);
+    v.setUint32(o + 12, e.ack, true);
+    o += TICK_ENTRY_BYTES;
+  }
+  return b;
+}
+
+/** Find `id`'s ack in a TICK: the server time and that ack (-1 when `id` is not in it), or null for another message. */
+export function readTick(v: DataView, id: number): { serverTime: number; ack: number } | null {
+  if (v.byteLength < TICK_HEADER_BYTES || v.getUint8(0) !== TICK) return null;
+  const n = v.getUint16(9, true);
+  if (v.byteLength < TICK_HEADER_BYTES + n * TICK_ENTRY_BYTES) return null;
+  let ack = -1;
+  for (let i = 0, o = TICK_HEADER_BYTES; i < n; i++, o += TICK_ENTRY_BYTES) {
+    if (v.getUint32(o, true) === id) {
+      ack = v.getUint32(o + 12, true);
+      break;
+    }
+  }
+  return { serverTime: v.getFloat64(1, true), ack };
+}

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { RunRow } from '../src/orchestrate.js';
+import { labelOf, maxCcu, ratios, sustained, type ResultsFile } from '../src/report/results.js';
+import { markdown, replaceSection } from '../src/report/render.js';
+import { writeResults } from '../src/report/write.js';
+
+function row(over: Partial<RunRow>): RunRow {
+  return {
+    target: 'uws', clients: 1000, p50Ms: 50, p99Ms: 100, maxMs: 120, serverDelayP50Ms: 2, serverDelayP99Ms: 8,
+    inPerSec: 10000, inBytesPerSec: 130000, outPerSec: 10000, outBytesPerSec: 16e6, cpuPercent: 25, cpuUsPerMsg: 25,
+    rssMb: 50, serverProcesses: 1, serverCpus: 1, failures: 0, ticksPerClientPerSec: 10, loadGenCpuPercent: 40, loadGenSaturated: false,
+    ...over,
+  };
+}
+
+const runs: RunRow[] = [
+  row({ target: 'project', shape: 'cluster', cpuUsPerMsg: 30, p99Ms: 110, rssMb: 75 }),
+  row({ target: 'project', shape: 'embedded', cpuUsPerMsg: 28 }),
+  row({ target: 'uws', cpuUsPerMsg: 25, p99Ms: 100, rssMb: 50 }),
+  row({ target: 'colyseus', cpuUsPerMsg: 40, p99Ms: 110, rssMb: 100 }),
+  row({ target: 'project', shape: 'cluster', clients: 2000, p99Ms: 300 }),
+  row({ target: 'colyseus', clients: 2000, cpuPercent: 99 }),
+  row({ target: 'uws', clients: 2000, failures: 1 }),
+];
+
+test('labels tell the shapes and variants of the project apart', () => {
+  assert.equal(labelOf({ target: 'project', shape: 'cluster' }), 'project');
+  assert.equal(labelOf({ target: 'project', shape: 'embedded' }), 'project-embedded');
+  assert.equal(labelOf({ target: 'project', shape: 'cluster', variant: 'acked' }), 'project-acked');
+  assert.equal(labelOf({ target: 'colyseus' }), 'colyseus');
+});
+
+test('ratios compare the cluster-shape project with uws and colyseus at equal client counts', () => {
+  const r = ratios(runs);
+  assert.deepEqual(r, [
+    { clients: 1000, versus: 'uws', cpuUsPerMsg: 1.2, p99Ms: 1.1, rssMb: 1.5 },
+    { clients: 1000, versus: 'colyseus', cpuUsPerMsg: 0.75, p99Ms: 1, rssMb: 0.75 },
+    { clients: 2000, versus: 'uws', cpuUsPerMsg: 1, p99Ms: 3, rssMb: 1 },
+    { clients: 2000, versus: 'colyseus', cpuUsPerMsg: 1, p99Ms: 3, rssMb: 1 },
+  ]);
+});
+
+test('max CCU: p99 < 200 ms, no failures, CPU < 95% per allowed core, generator not saturated', () => {
+  assert.equal(sustained(row({})), true);
+  assert.equal(sustained(row({ p99Ms: 200 })), false);
+  assert.equal(sustained(row({ loadGenSaturated: true })), false);
+  assert.equal(sustained(row({ cpuPercent: 150, serverCpus: 2 })), true);
+  assert.deepEqual(maxCcu(runs), { project: 1000, 'project-embedded': 1000, uws: 1000, colyseus: 1000 });
+});
+
+test('markdown has one table row per run, the ratios and the max CCU line', () => {
+  const file: ResultsFile = { scenario: 'mmo-move', date: '2026-11-26T00:00:00.000Z', machine: { cpus: 2, model: 'Test CPU', node: 'v20', pinned: true }, settings: { warmupSeconds: 5, steadySeconds: 20, command: 'npm run bench -- mmo-move' }, runs };
+  const md = markdown(file);
+  assert.equal(md.split('\n').filter((l) => /^\| (project|uws|colyseus)/.test(l)).length, runs.length);
+  assert.match(md, /\| 1000 \| uws \| 1\.20 \| 1\.10 \| 1\.50 \|/);
+  assert.match(md, /Max CCU.*project 1000/);
+});
+
+test('replaceSection swaps only the marked block, or appends it', () => {
+  const doc = '# R\n\nintro\n\n<!-- s:start -->\nold\n<!-- s:end -->\n\nnotes\n';
+  assert.equal(replaceSection(doc, 's', 'new'), '# R\n\nintro\n\n<!-- s:start -->\nnew\n<!-- s:end -->\n\nnotes\n');
+  assert.equal(replaceSection('# R\n', 's', 'x'), '# R\n\n<!-- s:start -->\nx\n<!-- s:end -->\n');
+});
+
+test('writeResults writes the JSON, Markdown and chart page and updates RESULTS.md in place', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'gos-bench-report-'));
+  try {
+    const resultsMd = path.join(dir, 'RESULTS.md');
+    await writeFile(resultsMd, '# Results\n\nhand-written notes\n');
+    const file: ResultsFile = { scenario: 'mmo-move', date: 'd', machine: { cpus: 2, model: 'm', node: 'v20', pinned: false }, settings: { warmupSeconds: 1, steadySeconds: 2, command: 'c' }, runs };
+    await writeResults(path.join(dir, 'results'), file, resultsMd);
+    const json = JSON.parse(await readFile(path.join(dir, 'results', 'mmo-move.json'), 'utf8')) as ResultsFile;
+    assert.equal(json.scenario, 'mmo-move');
+    assert.equal(json.runs.length, runs.length);
+    for (const k of ['target', 'clients', 'p50Ms', 'p99Ms', 'maxMs', 'serverDelayP99Ms', 'inPerSec', 'outPerSec', 'outBytesPerSec', 'cpuPercent', 'cpuUsPerMsg', 'rssMb', 'failures', 'loadGenSaturated']) {
+      assert.ok(k in json.runs[0]!, `field ${k}`);
+    }
+    const page = await readFile(path.join(dir, 'results', 'mmo-move.html'), 'utf8');
+    assert.equal((page.match(/<svg/g) ?? []).length, 2, 'two charts');
+    const doc = await readFile(resultsMd, 'utf8');
+    assert.match(doc, /hand-written notes/);
+    assert.match(doc, /<!-- mmo-move:start -->[\s\S]*\| project \| 1000 \|[\s\S]*results\/mmo-move\.html[\s\S]*<!-- mmo-move:end -->/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

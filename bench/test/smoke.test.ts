@@ -1,0 +1,54 @@
+/**
+ * A tiny run of the real harness (a few clients, a few seconds, every target) so it cannot rot:
+ * servers and load generator as separate processes, /proc accounting, the result files. No
+ * timing assertions: only that every target served every client and the files are complete.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { ResultsFile } from '../src/report/results.js';
+
+const BENCH = fileURLToPath(new URL('../bin/bench.js', import.meta.url));
+
+test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 }, async () => {
+  const out = await mkdtemp(path.join(tmpdir(), 'gos-bench-smoke-'));
+  try {
+    const env = { ...process.env };
+    if (process.env['GOS_TEST_ETCD_URL'] !== undefined) env['GOS_ETCD_URL'] = process.env['GOS_TEST_ETCD_URL'];
+    const args = [BENCH, 'mmo-move', '--clients', '20', '--seconds', '2', '--warmup', '1', '--out', out, '--targets', 'project,project-embedded,colyseus,uws'];
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    assert.equal(code, 0, `bench failed:\n${stderr.slice(-3000)}`);
+    assert.match(stdout, /project\/uws: CPU-µs\/msg ×/);
+
+    const file = JSON.parse(await readFile(path.join(out, 'mmo-move.json'), 'utf8')) as ResultsFile;
+    assert.equal(file.scenario, 'mmo-move');
+    assert.equal(file.machine.cpus > 0, true);
+    const labels = file.runs.map((r) => (r.target === 'project' ? `project-${r.shape}` : r.target)).sort();
+    assert.deepEqual(labels, ['colyseus', 'project-cluster', 'project-embedded', 'uws']);
+    for (const r of file.runs) {
+      const what = `${r.target}/${r.shape ?? ''}`;
+      assert.equal(r.clients, 20, what);
+      assert.equal(r.failures, 0, `${what}: failures`);
+      assert.ok(r.inPerSec > 0 && r.outPerSec > 0 && r.outBytesPerSec > 0, `${what}: traffic both ways`);
+      assert.ok(r.ticksPerClientPerSec > 0, `${what}: ticks arrive`);
+      assert.ok(r.p50Ms > 0 && r.p99Ms >= r.p50Ms && r.maxMs >= r.p99Ms, `${what}: latency samples`);
+      assert.ok(r.cpuPercent >= 0 && r.rssMb > 0, `${what}: /proc figures`);
+    }
+    const cluster = file.runs.find((r) => r.target === 'project' && r.shape === 'cluster')!;
+    assert.ok(cluster.serverProcesses >= 2, 'gateway and engine are separate processes');
+    const page = await readFile(path.join(out, 'mmo-move.html'), 'utf8');
+    assert.match(page, /<svg/);
+    assert.match(await readFile(path.join(out, 'mmo-move.md'), 'utf8'), /\| uws \| 20 \|/);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
