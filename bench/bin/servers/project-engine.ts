@@ -18,15 +18,7 @@ const need = (name: string): string => {
 };
 const store = createStore({ kind: 'sqlite', file: need('DB_FILE') });
 const coordinator = new EtcdCoordinator({ hosts: [need('GOS_ETCD_URL')], prefix: need('GOS_ETCD_PREFIX') });
-const coalesce = process.env['LINK_COALESCE_MS'];
-const engine = new Engine({
-  engineId: 'engine-1',
-  clusterSecret: need('GOS_CLUSTER_SECRET'),
-  gameModule: GAME_MODULE,
-  store,
-  coordinator,
-  ...(coalesce === undefined ? {} : { linkCoalesceMs: Number(coalesce) }),
-});
+const engine = new Engine({ engineId: 'engine-1', clusterSecret: need('GOS_CLUSTER_SECRET'), gameModule: GAME_MODULE, store, coordinator });
 
 let stopping = false;
 async function stop(code: number): Promise<void> {

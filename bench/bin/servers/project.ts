@@ -9,7 +9,6 @@
  *                   talk over the authenticated TCP link.
  *
  * Both use SQLite in DATA_DIR (a new temporary folder by default) and in-memory sessions.
- * LINK_COALESCE_MS sets the gateway ↔ engine link's write coalescing (the framework's default otherwise).
  * Prints {"ready":true,…} once a player can log in and play; SIGTERM stops everything.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,9 +32,6 @@ if (!Number.isInteger(port) || port <= 0 || (shape !== 'embedded' && shape !== '
   process.exit(2);
 }
 const etcdUrl = process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379';
-/** Link write coalescing (docs/link.md); unset keeps the framework's default. */
-const linkCoalesceMs = process.env['LINK_COALESCE_MS'] === undefined ? undefined : Number(process.env['LINK_COALESCE_MS']);
-const linkOptions = linkCoalesceMs === undefined ? {} : { linkCoalesceMs };
 const ownDir = process.env['DATA_DIR'] === undefined;
 const dataDir = process.env['DATA_DIR'] ?? mkdtempSync(path.join(tmpdir(), 'gos-bench-'));
 const dbFile = path.join(dataDir, 'bench.db');
@@ -46,7 +42,7 @@ const store = createStore({ kind: 'sqlite', file: dbFile });
 const coordinator: Coordinator = shape === 'embedded' ? new MemoryCoordinator() : new EtcdCoordinator({ hosts: [etcdUrl], prefix });
 const sessions = new MemorySessionStore();
 const engine =
-  shape === 'embedded' ? new Engine({ engineId: 'engine-1', clusterSecret, gameModule: GAME_MODULE, store, coordinator, ...linkOptions }) : null;
+  shape === 'embedded' ? new Engine({ engineId: 'engine-1', clusterSecret, gameModule: GAME_MODULE, store, coordinator }) : null;
 const gateway = new Gateway({
   gatewayId: 'gateway-1',
   clusterSecret,
@@ -58,7 +54,6 @@ const gateway = new Gateway({
   port,
   sceneForLogin: sceneSharder(),
   limits: BENCH_LIMITS,
-  ...linkOptions,
 });
 let child: ChildProcess | null = null;
 

@@ -3,9 +3,7 @@
  * framework in cluster shape (gateway and engine processes, coordinated through etcd);
  * `project-embedded` is the single-process default of `npm start`; `project-acked` is the cluster
  * shape with every move sent as a plain request, answered by an empty RESPONSE (what moves cost
- * before the NO_REPLY flag); `project-immediate` is the cluster shape with link write coalescing
- * off (one link write per event-loop iteration). The default run leaves those two out: name them
- * with --targets.
+ * before the NO_REPLY flag). The default run leaves it out: name it with --targets.
  */
 import { fileURLToPath } from 'node:url';
 
@@ -30,7 +28,6 @@ const server = (file: string): string => fileURLToPath(new URL(`../../bin/server
 export const TARGETS: readonly TargetSpec[] = [
   { name: 'project', target: 'project', driver: 'project', shape: 'cluster', entry: server('project.js'), env: { SHAPE: 'cluster' }, needsEtcd: true },
   { name: 'project-acked', target: 'project', driver: 'project-acked', shape: 'cluster', variant: 'acked', entry: server('project.js'), env: { SHAPE: 'cluster' }, needsEtcd: true },
-  { name: 'project-immediate', target: 'project', driver: 'project', shape: 'cluster', variant: 'immediate', entry: server('project.js'), env: { SHAPE: 'cluster', LINK_COALESCE_MS: '0' }, needsEtcd: true },
   { name: 'project-embedded', target: 'project', driver: 'project', shape: 'embedded', entry: server('project.js'), env: { SHAPE: 'embedded' }, needsEtcd: false },
   { name: 'colyseus', target: 'colyseus', driver: 'colyseus', entry: server('colyseus.js'), env: {}, needsEtcd: false },
   { name: 'uws', target: 'uws', driver: 'uws', entry: server('uws.js'), env: {}, needsEtcd: false },

@@ -130,7 +130,6 @@ export class Engine {
       secret: this.#o.clusterSecret,
       host: this.#o.linkHost,
       port: this.#o.linkPort,
-      coalesceMs: this.#o.linkCoalesceMs,
       logger: this.#log,
     });
     this.#link.on('peer', (peer: LinkPeer) => this.#onPeer(peer));

@@ -37,8 +37,6 @@ export interface EngineOptions {
   readonly maxSceneRestartsPerMinute?: number;
   /** How long graceful shutdown waits for each scene to persist and dispose. @default 10000 */
   readonly stopTimeoutMs?: number;
-  /** Gateway link write coalescing window (the link's `coalesceMs`, docs/link.md). @default 1 */
-  readonly linkCoalesceMs?: number;
   /** Log level inside worker threads. @default 'info' */
   readonly workerLogLevel?: string;
   readonly logger?: Logger;
@@ -53,12 +51,6 @@ function fail(option: string, why: string): never {
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v <= 0) fail(name, `must be a positive integer, got ${String(value)}`);
-  return v;
-}
-
-function nonNegativeInt(name: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 0) fail(name, `must be an integer ≥ 0, got ${String(value)}`);
   return v;
 }
 
@@ -89,7 +81,6 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     capacity: positiveInt('capacity', o.capacity, 5000),
     maxSceneRestartsPerMinute: positiveInt('maxSceneRestartsPerMinute', o.maxSceneRestartsPerMinute, 3),
     stopTimeoutMs: positiveInt('stopTimeoutMs', o.stopTimeoutMs, 10_000),
-    linkCoalesceMs: nonNegativeInt('linkCoalesceMs', o.linkCoalesceMs, 1),
     workerLogLevel: o.workerLogLevel ?? 'info',
     logger: o.logger ?? silentLogger,
   });

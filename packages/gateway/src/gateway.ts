@@ -457,7 +457,6 @@ export class Gateway {
         port: Number(member.address.slice(sep + 1)),
         // A new process on a dead engine's address must not receive that engine's players.
         expectedPeerId: engineId,
-        coalesceMs: this.#o.linkCoalesceMs,
         logger: this.#log.child({ engineId }),
       });
       const client = link;

@@ -62,8 +62,6 @@ export interface GatewayOptions {
   readonly limits?: GatewayLimits;
   /** scrypt cost (N). @default 16384 */
   readonly scryptCost?: number;
-  /** Engine link write coalescing window (the link's `coalesceMs`, docs/link.md). @default 1 */
-  readonly linkCoalesceMs?: number;
   readonly logger?: Logger;
 }
 
@@ -94,7 +92,6 @@ export interface ResolvedGatewayOptions {
   readonly staticDir: string | null;
   readonly limits: ResolvedLimits;
   readonly scryptCost: number;
-  readonly linkCoalesceMs: number;
   readonly logger: Logger;
 }
 
@@ -141,7 +138,6 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
       authBurst: int('limits.authBurst', l.authBurst, 200, 1),
     }),
     scryptCost,
-    linkCoalesceMs: int('linkCoalesceMs', o.linkCoalesceMs, 1, 0),
     logger: o.logger ?? silentLogger,
   });
 }

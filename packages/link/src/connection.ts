@@ -120,9 +120,6 @@ export class LinkConnection {
   #batchBytes = 0;
   #batchFrames = 0;
   #flushImmediate: NodeJS.Immediate | null = null;
-  #flushTimer: NodeJS.Timeout | null = null;
-  /** When the last batch went to the socket (performance.now()). */
-  #lastFlushAt = -Infinity;
 
   #handshakeTimer: NodeJS.Timeout | null = null;
   #heartbeatTimer: NodeJS.Timeout | null = null;
@@ -255,13 +252,7 @@ export class LinkConnection {
     // still write once per callback. The check phase runs once per loop iteration, after all of
     // this iteration's I/O callbacks, so everything sent in the iteration leaves in one write,
     // at the cost of less than one loop iteration of latency.
-    // A busy link (the last write less than coalesceMs ago) waits for the rest of the window,
-    // so a stream of small frames leaves in ~1000/coalesceMs writes a second, not one per
-    // iteration (each a syscall on both ends).
-    if (this.#flushImmediate !== null || this.#flushTimer !== null) return;
-    const wait = this.#lastFlushAt + this.#o.coalesceMs - performance.now();
-    if (wait > 0) this.#flushTimer = setTimeout(this.#flush, wait);
-    else this.#flushImmediate = setImmediate(this.#flush);
+    this.#flushImmediate ??= setImmediate(this.#flush);
   }
 
   #reserve(frameBytes: number): Buffer {
@@ -278,19 +269,14 @@ export class LinkConnection {
 
   readonly #flush = (): void => {
     this.#flushImmediate = null;
-    this.#flushTimer = null;
     this.#flushNow();
   };
 
-  #cancelFlush(): void {
-    if (this.#flushImmediate !== null) clearImmediate(this.#flushImmediate);
-    if (this.#flushTimer !== null) clearTimeout(this.#flushTimer);
-    this.#flushImmediate = null;
-    this.#flushTimer = null;
-  }
-
   #flushNow(): void {
-    this.#cancelFlush();
+    if (this.#flushImmediate !== null) {
+      clearImmediate(this.#flushImmediate);
+      this.#flushImmediate = null;
+    }
     const batch = this.#batch;
     if (batch === null || this.#batchBytes === 0) return;
     const data = batch.subarray(0, this.#batchBytes);
@@ -302,12 +288,13 @@ export class LinkConnection {
     this.#batchFrames = 0;
     if (this.#socket.destroyed || this.#socket.writableEnded) return;
     this.#counters.writes++;
-    this.#lastSentAt = this.#lastFlushAt = performance.now();
+    this.#lastSentAt = performance.now();
     this.#socket.write(data);
   }
 
   #dropBatch(): void {
-    this.#cancelFlush();
+    if (this.#flushImmediate !== null) clearImmediate(this.#flushImmediate);
+    this.#flushImmediate = null;
     this.#batch = null;
     this.#batchBytes = 0;
     this.#batchFrames = 0;

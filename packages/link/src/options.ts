@@ -19,13 +19,6 @@ export interface LinkOptions {
   readonly handshakeTimeoutMs?: number;
   /** How long `close()` waits for pending writes to drain before destroying the socket. @default 2000 */
   readonly closeTimeoutMs?: number;
-  /**
-   * Write coalescing: after a write, frames sent within this many milliseconds wait for one
-   * write at the end of the window instead of one per event-loop iteration. Caps the write
-   * syscalls of a busy link at about 1000/coalesceMs a second for at most that much added
-   * latency; an idle link still writes in the same iteration. 0 writes every iteration. @default 1
-   */
-  readonly coalesceMs?: number;
 }
 
 /** Options of {@link LinkServer}. */
@@ -61,7 +54,6 @@ export interface ResolvedLinkOptions {
   readonly heartbeatMs: number;
   readonly handshakeTimeoutMs: number;
   readonly closeTimeoutMs: number;
-  readonly coalesceMs: number;
 }
 
 export interface ResolvedLinkServerOptions extends ResolvedLinkOptions {
@@ -86,7 +78,6 @@ export const LINK_DEFAULTS = Object.freeze({
   heartbeatMs: 2000,
   handshakeTimeoutMs: 5000,
   closeTimeoutMs: 2000,
-  coalesceMs: 1,
   maxPeers: 1024,
   reconnectMinMs: 100,
   reconnectMaxMs: 5000,
@@ -143,7 +134,6 @@ function resolveCommon(o: LinkOptions): ResolvedLinkOptions {
     heartbeatMs: int(o, 'heartbeatMs', LINK_DEFAULTS.heartbeatMs, 10, 3_600_000),
     handshakeTimeoutMs: int(o, 'handshakeTimeoutMs', LINK_DEFAULTS.handshakeTimeoutMs, 1, 3_600_000),
     closeTimeoutMs: int(o, 'closeTimeoutMs', LINK_DEFAULTS.closeTimeoutMs, 0, 3_600_000),
-    coalesceMs: int(o, 'coalesceMs', LINK_DEFAULTS.coalesceMs, 0, 1000),
   };
 }
 

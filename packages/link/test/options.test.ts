@@ -15,7 +15,6 @@ test('options: defaults merged and frozen, caller object untouched', () => {
   assert.equal(o.maxQueuedBytes, 64 * 1024 * 1024);
   assert.equal(o.heartbeatMs, 2000);
   assert.equal(o.handshakeTimeoutMs, 5000);
-  assert.equal(o.coalesceMs, 1);
   const c = resolveLinkClientOptions({ nodeId: 'gw-1', secret: new Uint8Array(16).fill(7), port: 4000 });
   assert.equal(c.reconnectMinMs, LINK_DEFAULTS.reconnectMinMs);
   assert.equal(c.reconnectMaxMs, 5000);
@@ -32,8 +31,6 @@ test('options: invalid values fail with OPT_ERR_INVALID naming the option', () =
     ['maxFrameBytes', () => new LinkServer({ nodeId: 'e', secret: SECRET, maxFrameBytes: 10 })],
     ['maxQueuedBytes', () => new LinkServer({ nodeId: 'e', secret: SECRET, maxFrameBytes: 4096, maxQueuedBytes: 4095 })],
     ['heartbeatMs', () => new LinkServer({ nodeId: 'e', secret: SECRET, heartbeatMs: 1.5 })],
-    ['coalesceMs', () => new LinkServer({ nodeId: 'e', secret: SECRET, coalesceMs: -1 })],
-    ['coalesceMs', () => new LinkServer({ nodeId: 'e', secret: SECRET, coalesceMs: 5000 })],
     ['port', () => new LinkServer({ nodeId: 'e', secret: SECRET, port: 70000 })],
     ['host', () => new LinkServer({ nodeId: 'e', secret: SECRET, host: '' })],
     ['port', () => new LinkClient({ nodeId: 'g', secret: SECRET } as unknown as ConstructorParameters<typeof LinkClient>[0])],

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { ErrorCodes, type CodedError } from '@gos/schema';
 import { LinkClient, LinkServer, encodeLinkFrame, type LinkPeer } from '../src/index.js';
-import { SECRET, bodyFor, bodyMatches, captureLogger, hasCode, nextTurn, openTcpHandles, rawLinkedClient, sleep, waitFor } from './helpers.js';
+import { SECRET, bodyFor, bodyMatches, captureLogger, hasCode, nextTurn, openTcpHandles, rawLinkedClient, waitFor } from './helpers.js';
 import { LinkFrameType } from '../src/frame.js';
 
 after(async () => assert.deepEqual(await openTcpHandles(), [], 'no TCP handle left open'));
@@ -97,35 +97,6 @@ test('sends in one turn are batched into one socket write', async () => {
   const after = link.client.stats;
   assert.equal(after.writes - before.writes, 1, 'one write for the whole turn');
   assert.equal(after.framesOut - before.framesOut, 1000);
-});
-
-test('a busy link coalesces the sends of successive turns into fewer writes; coalesceMs 0 writes every turn', async () => {
-  // 50 turns in a row, one send each, within a 50 ms window.
-  const run = async (coalesceMs: number): Promise<number> => {
-    await using link = await linked({}, { coalesceMs });
-    let got = 0;
-    link.peer.on('message', () => got++);
-    await nextTurn();
-    const before = link.client.stats.writes;
-    for (let i = 0; i < 50; i++) {
-      link.client.send(16, i, new Uint8Array(8));
-      await nextTurn();
-    }
-    await waitFor(() => got === 50, 'all messages');
-    return link.client.stats.writes - before;
-  };
-  assert.equal(await run(0), 50, 'one write per turn');
-  const coalesced = await run(50);
-  assert.ok(coalesced <= 3, `${coalesced} writes with a 50 ms window`);
-});
-
-test('an idle link with coalescing on still writes in the same turn', async () => {
-  await using link = await linked({}, { coalesceMs: 200 });
-  await sleep(300); // quiet for longer than the window (the handshake wrote last)
-  const before = link.client.stats.writes;
-  link.client.send(16, 1, new Uint8Array(8));
-  await nextTurn();
-  assert.equal(link.client.stats.writes - before, 1, 'written in the check phase of the same turn, not held for the window');
 });
 
 test('a peer sending an oversized frame is disconnected with LNK_ERR_FRAME_TOO_LARGE', async () => {
