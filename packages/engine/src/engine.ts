@@ -75,10 +75,11 @@ export class Engine {
   readonly #scenes = new Map<string, SceneHost>();
   readonly #starting = new Map<string, Promise<SceneHost>>();
   readonly #conns = new Map<number, Conn>();
-  /** `${peerSeq}/${connId}` → sid. Keyed by link, not gateway id: a restarted gateway reuses its id and conn ids. */
-  readonly #connKeys = new Map<string, number>();
-  readonly #peerSeq = new WeakMap<LinkPeer, number>();
-  #nextPeerSeq = 1;
+  /**
+   * Per gateway link, its connection ids → engine sids. Keyed by link, not gateway id: a
+   * restarted gateway reuses its id and conn ids. Numeric keys: no string built per frame.
+   */
+  readonly #sidsByPeer = new WeakMap<LinkPeer, Map<number, number>>();
   /** playerId → sid of the connection that owns the player in its scene. */
   readonly #activePlayers = new Map<string, number>();
   /**
@@ -145,17 +146,17 @@ export class Engine {
 
   // ---- gateways ----
 
-  #key(peer: LinkPeer, connId: number): string {
-    let seq = this.#peerSeq.get(peer);
-    if (seq === undefined) {
-      seq = this.#nextPeerSeq++;
-      this.#peerSeq.set(peer, seq);
+  #sidsOf(peer: LinkPeer): Map<number, number> {
+    let sids = this.#sidsByPeer.get(peer);
+    if (sids === undefined) {
+      sids = new Map();
+      this.#sidsByPeer.set(peer, sids);
     }
-    return `${seq}/${connId}`;
+    return sids;
   }
 
   #connOf(peer: LinkPeer, connId: number): Conn | undefined {
-    const sid = this.#connKeys.get(this.#key(peer, connId));
+    const sid = this.#sidsByPeer.get(peer)?.get(connId);
     return sid === undefined ? undefined : this.#conns.get(sid);
   }
 
@@ -192,8 +193,8 @@ export class Engine {
   }
 
   async #onJoin(peer: LinkPeer, connId: number, body: JoinBody): Promise<void> {
-    const key = this.#key(peer, connId);
-    if (this.#connKeys.has(key)) return;
+    const peerSids = this.#sidsOf(peer);
+    if (peerSids.has(connId)) return;
     const refuse = (error: ErrorData): void => {
       this.#safeSend(peer, EngineToGateway.JOIN_FAILED, connId, encodeJsonBody(error));
     };
@@ -206,7 +207,7 @@ export class Engine {
     this.#nextSid = this.#nextSid >= 0xfffffff0 ? 1 : this.#nextSid + 1;
     const conn: Conn = { sid, peer, connId, playerId: body.playerId, name: body.name, sceneId: body.sceneId, state: 'joining', early: [] };
     this.#conns.set(sid, conn);
-    this.#connKeys.set(key, sid);
+    peerSids.set(connId, sid);
     try {
       let host = await this.#scene(body.sceneId, placement.epoch);
       const activeSid = this.#activePlayers.get(body.playerId);
@@ -311,7 +312,7 @@ export class Engine {
     conn.state = 'gone';
     conn.early.length = 0;
     this.#conns.delete(conn.sid);
-    this.#connKeys.delete(this.#key(conn.peer, conn.connId));
+    this.#sidsByPeer.get(conn.peer)?.delete(conn.connId);
   }
 
   // ---- scenes ----
