@@ -212,6 +212,16 @@ export class EtcdCoordinator implements Coordinator {
 
   readonly #placement: Placement = {
     lookup: (sceneId) => this.#placements.get(sceneId),
+    fetch: async (sceneId) => {
+      const key = this.#key('placement', sceneId);
+      const res = await this.#client.get(key).exec();
+      const kv = res.kvs[0];
+      // Applied like watch events, so a newer event already seen is not overwritten. Absent:
+      // deleted at or before the read's revision.
+      if (kv !== undefined) this.#apply('placement', kv, false);
+      else this.#apply('placement', { key: Buffer.from(key), mod_revision: res.header.revision } as IKeyValue, true);
+      return kv === undefined ? undefined : this.#placements.get(sceneId);
+    },
     ensure: async (sceneId) => {
       const existing = this.#placements.get(sceneId);
       if (existing !== undefined) return existing;

@@ -105,6 +105,11 @@ class MemoryPlacement implements Placement {
     return this.#records.get(sceneId);
   }
 
+  /** The in-memory view is the store itself. */
+  async fetch(sceneId: string): Promise<PlacementRecord | undefined> {
+    return this.#records.get(sceneId);
+  }
+
   async ensure(sceneId: string): Promise<PlacementRecord> {
     const existing = this.#records.get(sceneId);
     if (existing !== undefined) return existing;

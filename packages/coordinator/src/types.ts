@@ -66,6 +66,12 @@ export interface Placement {
   /** Cached lookup: where the scene runs now, if anywhere. */
   lookup(sceneId: string): PlacementRecord | undefined;
   /**
+   * Authoritative read from the coordinator's store, bypassing (and refreshing) the cached view:
+   * for a member that hears of a placement another member just made, before its own watch
+   * delivers it.
+   */
+  fetch(sceneId: string): Promise<PlacementRecord | undefined>;
+  /**
    * Where the scene runs, placing it on the least-loaded live engine when it runs nowhere.
    * Concurrent calls for the same scene agree on one engine. Throws `CRD_ERR_NO_ENGINE` when
    * no engine is alive.

@@ -52,8 +52,11 @@ export function runCoordinatorContract(name: string, make: () => Promise<Coordin
       await c.membership.register({ id: 'e1', role: 'engine', address: 'x:1', capacity: 100 });
       const first = await c.placement.ensure('world:2');
       assert.equal(await c.placement.release('world:2', first.epoch + 1), false);
+      assert.deepEqual(await c.placement.fetch('world:2'), first);
       assert.equal(await c.placement.release('world:2', first.epoch), true);
       assert.equal(c.placement.lookup('world:2'), undefined);
+      assert.equal(await c.placement.fetch('world:2'), undefined);
+      assert.equal(await c.placement.fetch('never:placed'), undefined);
       const second = await c.placement.ensure('world:2');
       assert.ok(second.epoch > first.epoch);
       assert.equal(await c.placement.release('world:2', first.epoch), false);

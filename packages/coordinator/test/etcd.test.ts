@@ -41,6 +41,8 @@ test('etcd: two coordinators on one prefix share members and placement through w
   try {
     await a.membership.register({ id: 'engine-x', role: 'engine', address: '127.0.0.1:9', capacity: 100 });
     const placed = await a.placement.ensure('world:9');
+    // An authoritative read sees it at once, whether or not b's watch has delivered it yet.
+    assert.deepEqual(await b.placement.fetch('world:9'), placed);
     const deadline = Date.now() + 3000;
     while ((b.placement.lookup('world:9') === undefined || b.membership.get('engine-x') === undefined) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));

@@ -199,16 +199,19 @@ export class Engine {
       this.#safeSend(peer, EngineToGateway.JOIN_FAILED, connId, encodeJsonBody(error));
     };
     if (this.#state !== 'running') return refuse({ code: ErrorCodes.ENG_ERR_SHUTTING_DOWN, message: 'engine is shutting down' });
-    const placement = this.#o.coordinator.placement.lookup(body.sceneId);
-    if (placement?.engineId !== this.#o.engineId) {
-      return refuse({ code: ErrorCodes.ENG_ERR_SCENE_NOT_FOUND, message: `scene ${body.sceneId} is not placed on ${this.#o.engineId}` });
-    }
     const sid = this.#nextSid;
     this.#nextSid = this.#nextSid >= 0xfffffff0 ? 1 : this.#nextSid + 1;
     const conn: Conn = { sid, peer, connId, playerId: body.playerId, name: body.name, sceneId: body.sceneId, state: 'joining', early: [] };
     this.#conns.set(sid, conn);
     peerSids.set(connId, sid);
     try {
+      let placement = this.#o.coordinator.placement.lookup(body.sceneId);
+      // The gateway placed the scene a moment ago: this engine's view of placement (a watch)
+      // may not have caught up yet. Ask the coordinator itself before refusing.
+      if (placement?.engineId !== this.#o.engineId) placement = await this.#o.coordinator.placement.fetch(body.sceneId);
+      if (placement?.engineId !== this.#o.engineId) {
+        throw new CodedError(ErrorCodes.ENG_ERR_SCENE_NOT_FOUND, `scene ${body.sceneId} is not placed on ${this.#o.engineId}`);
+      }
       let host = await this.#scene(body.sceneId, placement.epoch);
       const activeSid = this.#activePlayers.get(body.playerId);
       // Takeover only when this very scene instance holds the player's hot data.

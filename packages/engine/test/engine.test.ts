@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { CloseCode, ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader, CORE_PUSH, SceneRestartedCodec } from '@gos/schema';
-import { MemoryCoordinator } from '@gos/coordinator';
+import { MemoryCoordinator, type Coordinator, type Placement } from '@gos/coordinator';
 import { EngineToGateway, GatewayToEngine, LinkClient, decodeBroadcastBody, decodeJsonBody, encodeJsonBody } from '@gos/link';
 import { SqliteStore } from '@gos/store';
 import { Engine } from '../src/index.js';
@@ -105,10 +105,34 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cluster(name: string, opts: { persistIntervalMs?: number } = {}) {
+/**
+ * A coordinator whose cached view lags (like an etcd watch that has not delivered an event yet)
+ * while `lagging` is true: lookup() misses, fetch() reads the truth.
+ */
+function laggingCoordinator(): Coordinator & { lagging: boolean } {
+  const inner = new MemoryCoordinator();
+  const c: Coordinator & { lagging: boolean } = {
+    lagging: true,
+    membership: inner.membership,
+    election: inner.election,
+    placement: {
+      lookup: (id: string) => (c.lagging ? undefined : inner.placement.lookup(id)),
+      fetch: (id: string) => inner.placement.fetch(id),
+      ensure: (id: string) => inner.placement.ensure(id),
+      release: (id: string, epoch: number) => inner.placement.release(id, epoch),
+      scenesOf: (id: string) => inner.placement.scenesOf(id),
+      watch: (listener: Parameters<Placement['watch']>[0]) => inner.placement.watch(listener),
+    },
+    start: () => inner.start(),
+    close: () => inner.close(),
+  };
+  return c;
+}
+
+async function cluster(name: string, opts: { persistIntervalMs?: number; coordinator?: Coordinator } = {}) {
   const store = new SqliteStore({ file: join(dir, `${name}.db`) });
   await store.start();
-  const coordinator = new MemoryCoordinator();
+  const coordinator = opts.coordinator ?? new MemoryCoordinator();
   const engine = new Engine({
     engineId: 'engine-t',
     clusterSecret: SECRET,
@@ -149,6 +173,22 @@ test('requests reach the scene handler on a worker thread and answers come back'
     assert.deepEqual(r2.body, { total: 7 });
     const s = await c.gw.request(1, 'state', {});
     assert.deepEqual(s.body, { joins: 1, total: 7, players: 1 });
+  } finally {
+    await c.close();
+  }
+});
+
+test("a join for a scene placed a moment ago is accepted before the engine's cached view has it", async () => {
+  const coordinator = laggingCoordinator();
+  const c = await cluster('lagging-view', { coordinator });
+  try {
+    assert.equal(coordinator.placement.lookup('arena:1'), undefined, 'the view lags');
+    await c.gw.join(1, 'alice'); // arena:1 was placed by cluster(): fetch() finds it
+    assert.deepEqual((await c.gw.request(1, 'add', { n: 1 })).body, { total: 1 });
+    // A scene placed nowhere is still refused.
+    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJsonBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:404' }));
+    const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 2);
+    assert.equal(decodeJsonBody<{ code: string }>(failed.body).code, 'ENG_ERR_SCENE_NOT_FOUND');
   } finally {
     await c.close();
   }
