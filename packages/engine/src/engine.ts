@@ -325,6 +325,14 @@ export class Engine {
     if (running !== undefined) return Promise.resolve(running);
     let starting = this.#starting.get(sceneId);
     if (starting === undefined) {
+      // Every scene holds a worker slot for its whole life: past the last slot piscina would
+      // queue the scene's task and the join would hang until the gateway's join timeout.
+      const slots = this.#o.workers * this.#o.scenesPerWorker;
+      if (this.#scenes.size + this.#starting.size >= slots) {
+        return Promise.reject(
+          new CodedError(ErrorCodes.ENG_ERR_FULL, `engine ${this.#o.engineId} already hosts ${slots} scenes (workers × scenesPerWorker); cannot start ${sceneId}`),
+        );
+      }
       starting = this.#startScene(sceneId, epoch).finally(() => this.#starting.delete(sceneId));
       this.#starting.set(sceneId, starting);
     }

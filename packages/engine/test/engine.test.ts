@@ -129,7 +129,7 @@ function laggingCoordinator(): Coordinator & { lagging: boolean } {
   return c;
 }
 
-async function cluster(name: string, opts: { persistIntervalMs?: number; coordinator?: Coordinator } = {}) {
+async function cluster(name: string, opts: { persistIntervalMs?: number; coordinator?: Coordinator; workers?: number; scenesPerWorker?: number } = {}) {
   const store = new SqliteStore({ file: join(dir, `${name}.db`) });
   await store.start();
   const coordinator = opts.coordinator ?? new MemoryCoordinator();
@@ -139,7 +139,8 @@ async function cluster(name: string, opts: { persistIntervalMs?: number; coordin
     gameModule: GAME,
     store,
     coordinator,
-    workers: 2,
+    workers: opts.workers ?? 2,
+    ...(opts.scenesPerWorker === undefined ? {} : { scenesPerWorker: opts.scenesPerWorker }),
     persistIntervalMs: opts.persistIntervalMs ?? 200,
     workerLogLevel: 'silent',
   });
@@ -189,6 +190,22 @@ test("a join for a scene placed a moment ago is accepted before the engine's cac
     c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJsonBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:404' }));
     const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 2);
     assert.equal(decodeJsonBody<{ code: string }>(failed.body).code, 'ENG_ERR_SCENE_NOT_FOUND');
+  } finally {
+    await c.close();
+  }
+});
+
+test('a join that needs a scene beyond workers × scenesPerWorker is refused at once with ENG_ERR_FULL', async () => {
+  const c = await cluster('full', { workers: 1, scenesPerWorker: 1 });
+  try {
+    await c.gw.join(1, 'alice'); // arena:1 takes the only slot
+    await c.coordinator.placement.ensure('arena:2');
+    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJsonBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:2' }));
+    const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 2);
+    assert.equal(decodeJsonBody<{ code: string }>(failed.body).code, 'ENG_ERR_FULL');
+    // The scene that runs is unaffected, and its scene can take more players.
+    await c.gw.join(3, 'carol');
+    assert.deepEqual((await c.gw.request(3, 'state', {})).body, { joins: 2, total: 0, players: 2 });
   } finally {
     await c.close();
   }
