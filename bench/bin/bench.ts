@@ -4,6 +4,7 @@
  *
  *   npm run bench -- mmo-move --clients 500,1000,2000,3000
  *   npm run bench -- mmo-move --clients 20 --seconds 3 --warmup 1 --out /tmp/smoke     (a smoke run)
+ *   npm run bench -- idle-ccu --clients 2000,6000,12000,18000     (memory per idle connection)
  *
  * Options: --targets project,project-embedded,colyseus,uws (the default; project-acked too on
  * request), --seconds 20
@@ -16,19 +17,21 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { ensureEtcd, type EtcdHandle } from '../src/etcd.js';
-import { canPin, runOne, type RunRow } from '../src/orchestrate.js';
+import { canPin, runOne, type RunRow, type Scenario } from '../src/orchestrate.js';
 import { machine, ratios, type ResultsFile } from '../src/report/results.js';
 import { writeResults } from '../src/report/write.js';
 import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
-const SCENARIOS = ['mmo-move'];
+const SCENARIOS: readonly Scenario[] = ['mmo-move', 'idle-ccu'];
+/** Client counts when --clients is not given. idle-ccu stays under the 20,000 open files a process may have here. */
+const DEFAULT_CLIENTS: Record<Scenario, string> = { 'mmo-move': '500,1000,2000,3000', 'idle-ccu': '2000,6000,12000,18000' };
 const DEFAULT_TARGETS = ['project', 'project-embedded', 'colyseus', 'uws'];
 
 function usage(msg?: string): never {
   if (msg !== undefined) console.error(`bench: ${msg}`);
-  console.error(`usage: npm run bench -- mmo-move [--clients 500,1000,2000,3000] [--targets ${TARGETS.map((t) => t.name).join(',')}]
+  console.error(`usage: npm run bench -- mmo-move|idle-ccu [--clients 500,1000,2000,3000] [--targets ${TARGETS.map((t) => t.name).join(',')}]
        [--seconds 20] [--warmup 5] [--connect-rate 500] [--out ${path.relative(process.cwd(), DEFAULT_OUT) || DEFAULT_OUT}] [--no-pin]`);
   process.exit(2);
 }
@@ -38,7 +41,7 @@ const { values, positionals } = (() => {
     return parseArgs({
       allowPositionals: true,
       options: {
-        clients: { type: 'string', default: '500,1000,2000,3000' },
+        clients: { type: 'string' },
         targets: { type: 'string', default: DEFAULT_TARGETS.join(',') },
         seconds: { type: 'string', default: '20' },
         warmup: { type: 'string', default: '5' },
@@ -53,7 +56,7 @@ const { values, positionals } = (() => {
   }
 })();
 if (values.help) usage();
-const scenario = positionals[0] ?? 'mmo-move';
+const scenario = (positionals[0] ?? 'mmo-move') as Scenario;
 if (!SCENARIOS.includes(scenario)) usage(`unknown scenario "${scenario}" (known: ${SCENARIOS.join(', ')})`);
 
 const positive = (name: string, v: string): number => {
@@ -61,7 +64,7 @@ const positive = (name: string, v: string): number => {
   if (!Number.isInteger(n) || n <= 0) usage(`--${name} must be a positive integer, got "${v}"`);
   return n;
 };
-const clientCounts = values.clients.split(',').map((v) => positive('clients', v.trim()));
+const clientCounts = (values.clients ?? DEFAULT_CLIENTS[scenario]).split(',').map((v) => positive('clients', v.trim()));
 const targets: TargetSpec[] = values.targets.split(',').map((name) => targetByName(name.trim()) ?? usage(`unknown target "${name}"`));
 const steadySeconds = positive('seconds', values.seconds);
 const warmupSeconds = Number(values.warmup);
@@ -90,6 +93,7 @@ try {
     for (const spec of order) {
       const left = (total - done) * (perRun + clients / connectPerSecond + 3);
       const row = await runOne({
+        scenario,
         spec,
         clients,
         warmupSeconds,
@@ -119,6 +123,6 @@ const file: ResultsFile = {
 };
 await writeResults(outDir, file, outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null);
 console.log(`\nbench: ${runs.length} runs in ${Math.round((Date.now() - started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${scenario}.{json,md,html}`);
-for (const r of ratios(runs)) {
+for (const r of scenario === 'mmo-move' ? ratios(runs) : []) {
   console.log(`bench: N=${r.clients} project/${r.versus}: CPU-µs/msg ×${r.cpuUsPerMsg ?? '–'}, p99 ×${r.p99Ms ?? '–'}, RSS ×${r.rssMb ?? '–'}`);
 }

@@ -14,6 +14,8 @@ interface Args {
   warmupSeconds: number;
   steadySeconds: number;
   connectPerSecond?: number;
+  /** mmo-move (default) or idle-ccu. */
+  scenario?: string;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Partial<Args>;
@@ -34,6 +36,7 @@ const result = await runLoad({
   warmupSeconds: args.warmupSeconds!,
   steadySeconds: args.steadySeconds!,
   ...(args.connectPerSecond === undefined ? {} : { connectPerSecond: args.connectPerSecond }),
+  ...(args.scenario === 'idle-ccu' ? { inputHz: 0, room: 'idle' as const } : {}),
   onPhase: (phase, info) => console.log(JSON.stringify({ phase, ...info })),
 });
 console.log(JSON.stringify({ result }));

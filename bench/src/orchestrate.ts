@@ -10,7 +10,7 @@ import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult } from './loadgen/run.js';
-import { cpuPercent, sampleTree, type TreeSample } from './proc.js';
+import { cpuPercent, processTree, sampleTree, type TreeSample } from './proc.js';
 import { round } from './stats.js';
 import type { TargetSpec } from './targets/index.js';
 
@@ -34,17 +34,26 @@ export interface RunRow {
   readonly cpuUsPerMsg: number;
   /** Server resident memory at the end of the window, summed, MB. */
   readonly rssMb: number;
+  /** The same, once the server was ready and before any client connected. */
+  readonly baselineRssMb: number;
+  /** Clients connected (and joined) at the end of the ramp. */
+  readonly connected: number;
   readonly serverProcesses: number;
   /** CPUs the server may use (1 when pinned). */
   readonly serverCpus: number;
   /** Connect failures + unexpected disconnects. */
   readonly failures: number;
+  /** The first few failures' causes, when there were any. */
+  readonly failureSamples?: readonly string[];
   readonly ticksPerClientPerSec: number;
   readonly loadGenCpuPercent: number;
   readonly loadGenSaturated: boolean;
 }
 
+export type Scenario = 'mmo-move' | 'idle-ccu';
+
 export interface RunOptions {
+  readonly scenario: Scenario;
   readonly spec: TargetSpec;
   readonly clients: number;
   readonly warmupSeconds: number;
@@ -100,18 +109,30 @@ function collectStderr(child: ChildProcess, max = 8192): () => string {
   return () => text.slice(0, max);
 }
 
-async function stopProcess(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+/**
+ * SIGTERM the server and wait for its graceful exit; after `timeoutMs`, SIGKILL it and every
+ * process it started (a gateway killed mid-shutdown would otherwise orphan its engine).
+ */
+async function stopProcess(child: ChildProcess, timeoutMs = 30_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const timer = setTimeout(() => {
+    for (const p of processTree([child.pid!])) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+  }, timeoutMs);
   await exited;
   clearTimeout(timer);
 }
 
 export async function runOne(o: RunOptions): Promise<RunRow> {
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, ...o.spec.env, PORT: String(port) };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...o.spec.env, PORT: String(port), SCENARIO: o.scenario };
   if (o.etcdUrl !== undefined) env['GOS_ETCD_URL'] = o.etcdUrl;
   const server = start(o.pin ? 0 : null, [o.spec.entry], env);
   const serverErr = collectStderr(server);
@@ -130,7 +151,10 @@ export async function runOne(o: RunOptions): Promise<RunRow> {
       });
     });
 
+    // What the server holds before any client: idle-ccu reports memory per connection above it.
+    const baseline = sampleTree([server.pid!]);
     const args = {
+      scenario: o.scenario,
       target: o.spec.driver,
       baseUrl: `http://127.0.0.1:${port}`,
       clients: o.clients,
@@ -155,13 +179,13 @@ export async function runOne(o: RunOptions): Promise<RunRow> {
     });
     const code = await new Promise<number | null>((r) => gen.once('exit', r));
     if (result === null || first === null || last === null) throw new Error(`load generator failed (exit ${code}): ${genErr()}`);
-    return toRow(o.spec, result, first, last, o.pin ? 1 : cpus().length);
+    return toRow(o.spec, result, first, last, o.pin ? 1 : cpus().length, baseline);
   } finally {
     await stopProcess(server);
   }
 }
 
-export function toRow(spec: TargetSpec, r: LoadResult, first: TreeSample, last: TreeSample, serverCpus: number): RunRow {
+export function toRow(spec: TargetSpec, r: LoadResult, first: TreeSample, last: TreeSample, serverCpus: number, baseline: TreeSample): RunRow {
   const cpu = cpuPercent(first, last);
   const windowSeconds = (last.at - first.at) / 1000;
   const delivered = r.outPerSec * r.steadySeconds;
@@ -182,9 +206,12 @@ export function toRow(spec: TargetSpec, r: LoadResult, first: TreeSample, last: 
     cpuPercent: round(cpu, 1),
     cpuUsPerMsg: delivered > 0 ? round(((cpu / 100) * windowSeconds * 1e6) / delivered, 2) : 0,
     rssMb: round(last.rssBytes / 1048576, 1),
+    baselineRssMb: round(baseline.rssBytes / 1048576, 1),
+    connected: r.connected,
     serverProcesses: last.pids.length,
     serverCpus,
     failures: r.connectFailures + r.disconnects,
+    ...(r.failureSamples.length === 0 ? {} : { failureSamples: r.failureSamples }),
     ticksPerClientPerSec: r.ticksPerClientPerSec,
     loadGenCpuPercent: r.loadGenCpuPercent,
     loadGenSaturated: r.loadGenSaturated,

@@ -5,14 +5,14 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { RunRow } from '../src/orchestrate.js';
 import { labelOf, maxCcu, ratios, sustained, type ResultsFile } from '../src/report/results.js';
-import { markdown, replaceSection } from '../src/report/render.js';
+import { kbPerClient, markdown, replaceSection } from '../src/report/render.js';
 import { writeResults } from '../src/report/write.js';
 
 function row(over: Partial<RunRow>): RunRow {
   return {
     target: 'uws', clients: 1000, p50Ms: 50, p99Ms: 100, maxMs: 120, serverDelayP50Ms: 2, serverDelayP99Ms: 8,
     inPerSec: 10000, inBytesPerSec: 130000, outPerSec: 10000, outBytesPerSec: 16e6, cpuPercent: 25, cpuUsPerMsg: 25,
-    rssMb: 50, serverProcesses: 1, serverCpus: 1, failures: 0, ticksPerClientPerSec: 10, loadGenCpuPercent: 40, loadGenSaturated: false,
+    rssMb: 50, baselineRssMb: 40, connected: 1000, serverProcesses: 1, serverCpus: 1, failures: 0, ticksPerClientPerSec: 10, loadGenCpuPercent: 40, loadGenSaturated: false,
     ...over,
   };
 }
@@ -87,4 +87,11 @@ test('writeResults writes the JSON, Markdown and chart page and updates RESULTS.
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('idle-ccu: the table reports kB per connection above the server\'s own baseline', () => {
+  assert.equal(kbPerClient({ rssMb: 50, baselineRssMb: 40, connected: 1024 }), 10);
+  assert.equal(kbPerClient({ rssMb: 50, baselineRssMb: 40, connected: 0 }), null);
+  const file: ResultsFile = { scenario: 'idle-ccu', date: 'd', machine: { cpus: 2, model: 'm', node: 'v20', pinned: true }, settings: { warmupSeconds: 1, steadySeconds: 2, command: 'c' }, runs: [row({ target: 'uws', clients: 1024, connected: 1024, rssMb: 50, baselineRssMb: 40 })] };
+  assert.match(markdown(file), /\| uws \| 1024 \| 1024 \| 0 \| 50\.0 \| 40\.0 \| 10\.0 \|/);
 });

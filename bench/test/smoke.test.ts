@@ -52,3 +52,29 @@ test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 
     await rm(out, { recursive: true, force: true });
   }
 });
+
+test('smoke: idle-ccu with 30 clients against every target', { timeout: 180_000 }, async () => {
+  const out = await mkdtemp(path.join(tmpdir(), 'gos-bench-smoke-'));
+  try {
+    const env = { ...process.env };
+    if (process.env['GOS_TEST_ETCD_URL'] !== undefined) env['GOS_ETCD_URL'] = process.env['GOS_TEST_ETCD_URL'];
+    const args = [BENCH, 'idle-ccu', '--clients', '30', '--seconds', '1', '--warmup', '1', '--out', out, '--targets', 'project,colyseus,uws'];
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    assert.equal(code, 0, `bench failed:\n${stderr.slice(-3000)}`);
+    const file = JSON.parse(await readFile(path.join(out, 'idle-ccu.json'), 'utf8')) as ResultsFile;
+    assert.equal(file.scenario, 'idle-ccu');
+    assert.deepEqual(file.runs.map((r) => r.target).sort(), ['colyseus', 'project', 'uws']);
+    for (const r of file.runs) {
+      assert.equal(r.connected, 30, `${r.target}: every client joined`);
+      assert.equal(r.failures, 0, `${r.target}: failures`);
+      assert.equal(r.inPerSec, 0, `${r.target}: idle clients send nothing`);
+      assert.ok(r.baselineRssMb > 0 && r.rssMb > 0, `${r.target}: /proc memory`);
+    }
+    assert.match(await readFile(path.join(out, 'idle-ccu.md'), 'utf8'), /kB per connection/);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});

@@ -67,6 +67,23 @@ class MmoRoom extends Room<{ state: MmoState }> {
   }
 }
 
+/**
+ * idle-ccu: players join (and appear in the state) and then nothing changes, so after the joins
+ * Colyseus sends no patches: what is measured is the cost of holding the connections.
+ */
+class IdleRoom extends Room<{ state: MmoState }> {
+  override maxClients = ROOM_SIZE;
+  override state = new MmoState();
+
+  override onJoin(client: Client): void {
+    this.state.players.set(client.sessionId, new Player({ x: 0, y: 0, ack: 0 }));
+  }
+
+  override onLeave(client: Client): void {
+    this.state.players.delete(client.sessionId);
+  }
+}
+
 function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
@@ -99,6 +116,7 @@ async function main(): Promise<void> {
     gracefullyShutdown: false,
   });
   server.define('mmo', MmoRoom);
+  server.define('idle', IdleRoom);
 
   let stopping = false;
   const stop = (signal: string): void => {

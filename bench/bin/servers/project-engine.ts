@@ -6,7 +6,7 @@
 import { EtcdCoordinator } from '@gos/coordinator';
 import { Engine } from '@gos/engine';
 import { createStore } from '@gos/store';
-import { GAME_MODULE } from '../../src/targets/project/server.js';
+import { GAME_MODULE, SCENES_PER_WORKER } from '../../src/targets/project/server.js';
 
 const need = (name: string): string => {
   const v = process.env[name];
@@ -18,7 +18,14 @@ const need = (name: string): string => {
 };
 const store = createStore({ kind: 'sqlite', file: need('DB_FILE') });
 const coordinator = new EtcdCoordinator({ hosts: [need('GOS_ETCD_URL')], prefix: need('GOS_ETCD_PREFIX') });
-const engine = new Engine({ engineId: 'engine-1', clusterSecret: need('GOS_CLUSTER_SECRET'), gameModule: GAME_MODULE, store, coordinator });
+const engine = new Engine({
+  engineId: 'engine-1',
+  clusterSecret: need('GOS_CLUSTER_SECRET'),
+  gameModule: GAME_MODULE,
+  store,
+  coordinator,
+  scenesPerWorker: SCENES_PER_WORKER,
+});
 
 let stopping = false;
 async function stop(code: number): Promise<void> {

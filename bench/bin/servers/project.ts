@@ -23,7 +23,7 @@ import { Engine } from '@gos/engine';
 import { Gateway, MemorySessionStore } from '@gos/gateway';
 import { createStore } from '@gos/store';
 import { protocol } from '../../src/generated/protocol.js';
-import { BENCH_LIMITS, GAME_MODULE, sceneSharder } from '../../src/targets/project/server.js';
+import { BENCH_LIMITS, GAME_MODULE, SCENES_PER_WORKER, sceneSharder } from '../../src/targets/project/server.js';
 
 const port = Number(process.env['PORT']);
 const shape = process.env['SHAPE'] ?? 'embedded';
@@ -42,7 +42,7 @@ const store = createStore({ kind: 'sqlite', file: dbFile });
 const coordinator: Coordinator = shape === 'embedded' ? new MemoryCoordinator() : new EtcdCoordinator({ hosts: [etcdUrl], prefix });
 const sessions = new MemorySessionStore();
 const engine =
-  shape === 'embedded' ? new Engine({ engineId: 'engine-1', clusterSecret, gameModule: GAME_MODULE, store, coordinator }) : null;
+  shape === 'embedded' ? new Engine({ engineId: 'engine-1', clusterSecret, gameModule: GAME_MODULE, store, coordinator, scenesPerWorker: SCENES_PER_WORKER }) : null;
 const gateway = new Gateway({
   gatewayId: 'gateway-1',
   clusterSecret,
@@ -52,7 +52,7 @@ const gateway = new Gateway({
   protocol,
   host: '127.0.0.1',
   port,
-  sceneForLogin: sceneSharder(),
+  sceneForLogin: sceneSharder(process.env['SCENARIO'] === 'idle-ccu' ? 'idle' : 'mmo'),
   limits: BENCH_LIMITS,
 });
 let child: ChildProcess | null = null;

@@ -15,6 +15,8 @@ if (!Number.isInteger(port) || port <= 0) {
   console.error('uws: set PORT');
   process.exit(2);
 }
+/** idle-ccu: a tick with nothing changed sends nothing (mmo-move always sends the server time). */
+const idle = process.env['SCENARIO'] === 'idle-ccu';
 const ROOM_SIZE = 100;
 const TICK_MS = 100;
 
@@ -69,7 +71,7 @@ app.ws<{ player?: Player }>('/ws', {
 
 const tick = setInterval(() => {
   for (const room of rooms) {
-    if (room.members === 0) continue;
+    if (room.members === 0 || (idle && room.changed.size === 0)) continue;
     const frame = encodeTick(nowMs(), [...room.changed]);
     room.changed.clear();
     app.publish(room.topic, frame, true);

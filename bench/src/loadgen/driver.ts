@@ -39,6 +39,8 @@ export interface ConnectOptions {
    * otherwise saturate the generator long before the server).
    */
   readonly decodeTicks: boolean;
+  /** Which game: `mmo` (mmo-move) or `idle` (idle-ccu: join and hold the connection). */
+  readonly room: 'mmo' | 'idle';
 }
 
 export interface Driver {

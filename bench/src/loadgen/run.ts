@@ -18,8 +18,10 @@ export interface LoadOptions {
   readonly connectConcurrency?: number;
   readonly warmupSeconds: number;
   readonly steadySeconds: number;
-  /** Moves per second per client. @default 10 */
+  /** Moves per second per client; 0 sends none (idle-ccu). @default 10 */
   readonly inputHz?: number;
+  /** The game the clients join. @default 'mmo' */
+  readonly room?: 'mmo' | 'idle';
   /** Every how many inputs a latency sample is taken. @default 10 */
   readonly sampleEvery?: number;
   /** One client in this many decodes ticks and gives latency samples (10 per scene of 100). @default 10 */
@@ -36,6 +38,8 @@ export interface LoadResult {
   readonly connected: number;
   readonly connectFailures: number;
   readonly disconnects: number;
+  /** The first few failures, for the report: `connect: <error>` or `close <code> <reason>`. */
+  readonly failureSamples: readonly string[];
   readonly steadySeconds: number;
   readonly latency: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
   readonly serverDelay: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
@@ -85,6 +89,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   let disconnects = 0;
   let connectFailures = 0;
   let stopping = false;
+  const failureSamples: string[] = [];
+  const noteFailure = (what: string): void => {
+    if (failureSamples.length < 5) failureSamples.push(what);
+  };
 
   const clients: Client[] = [];
   const byBucket: Client[][] = Array.from({ length: buckets }, () => []);
@@ -116,14 +124,16 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           outMsgs++;
           outBytes += bytes;
         },
-        onClose: () => {
+        onClose: (code, reason) => {
           if (c.closed || stopping) return;
           c.closed = true;
           disconnects++;
+          noteFailure(`client ${index}: close ${code} ${reason}`.trim());
         },
-      }, { decodeTicks });
-    } catch {
+      }, { decodeTicks, room: o.room ?? 'mmo' });
+    } catch (err) {
       connectFailures++;
+      noteFailure(`client ${index}: connect: ${err instanceof Error ? err.message : String(err)}`);
       return;
     }
     clients.push(c);
@@ -155,7 +165,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   // The input clock: every bucketMs one bucket of clients sends; a late timer catches up.
   const t0 = performance.now();
   let sentBuckets = 0;
-  const clock = setInterval(() => {
+  const clock = hz === 0 ? undefined : setInterval(() => {
     const due = Math.floor((performance.now() - t0) / bucketMs);
     // Never replay more than one period after a stall: a frozen generator must not burst.
     if (due - sentBuckets > buckets) sentBuckets = due - buckets;
@@ -224,6 +234,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     connected: clients.length,
     connectFailures,
     disconnects,
+    failureSamples,
     steadySeconds: round(windowSeconds, 2),
     latency: latency.summary(),
     serverDelay: delay.summary(),

@@ -9,13 +9,38 @@ import { labelOf, maxCcu, ratios, type ResultsFile } from './results.js';
 
 const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
 
+/** kB of server memory per connection above the server's baseline. */
+export function kbPerClient(r: { rssMb: number; baselineRssMb: number; connected: number }): number | null {
+  return r.connected > 0 ? ((r.rssMb - r.baselineRssMb) * 1024) / r.connected : null;
+}
+
 export function markdown(file: ResultsFile): string {
+  return file.scenario === 'idle-ccu' ? idleMarkdown(file) : mmoMarkdown(file);
+}
+
+function header(file: ResultsFile): string[] {
   const m = file.machine;
-  const lines: string[] = [];
-  lines.push(`Run ${file.date} on ${m.cpus} × ${m.model}, Node ${m.node}; ${m.pinned ? 'servers pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned'}; ${file.settings.warmupSeconds} s warm-up, ${file.settings.steadySeconds} s measured.`);
-  lines.push('');
-  lines.push(`Rerun: \`${file.settings.command}\``);
-  lines.push('');
+  return [
+    `Run ${file.date} on ${m.cpus} × ${m.model}, Node ${m.node}; ${m.pinned ? 'servers pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned'}; ${file.settings.warmupSeconds} s warm-up, ${file.settings.steadySeconds} s measured.`,
+    '',
+    `Rerun: \`${file.settings.command}\``,
+    '',
+  ];
+}
+
+function idleMarkdown(file: ResultsFile): string {
+  const lines = header(file);
+  lines.push('| target | clients | connected | failures | server RSS MB | RSS before clients MB | kB per connection | idle server CPU % | procs |');
+  lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
+  const rows = [...file.runs].sort((a, b) => a.clients - b.clients || labelOf(a).localeCompare(labelOf(b)));
+  for (const r of rows) {
+    lines.push(`| ${labelOf(r)} | ${r.clients} | ${r.connected} | ${r.failures} | ${fmt(r.rssMb)} | ${fmt(r.baselineRssMb)} | ${fmt(kbPerClient(r))} | ${fmt(r.cpuPercent)} | ${r.serverProcesses} |`);
+  }
+  return lines.join('\n');
+}
+
+function mmoMarkdown(file: ResultsFile): string {
+  const lines = header(file);
   lines.push('| target | clients | p50 ms | p99 ms | max ms | server delay p99 ms | in msg/s | out msg/s | out MB/s | server CPU % | CPU-µs/msg | RSS MB | procs | failures | ticks/client/s | gen CPU % | gen saturated |');
   lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
   const rows = [...file.runs].sort((a, b) => a.clients - b.clients || labelOf(a).localeCompare(labelOf(b)));
@@ -39,13 +64,13 @@ export function markdown(file: ResultsFile): string {
   return lines.join('\n');
 }
 
-function chartSpec(file: ResultsFile, field: 'cpuUsPerMsg' | 'p99Ms', title: string): vl.TopLevelSpec {
+function chartSpec(file: ResultsFile, field: 'cpuUsPerMsg' | 'p99Ms' | 'kbPerClient', title: string): vl.TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     width: 420,
     height: 260,
-    data: { values: file.runs.map((r) => ({ target: labelOf(r), clients: r.clients, value: r[field] })) },
+    data: { values: file.runs.map((r) => ({ target: labelOf(r), clients: r.clients, value: field === 'kbPerClient' ? kbPerClient(r) : r[field] })) },
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'clients', type: 'quantitative', title: 'clients' },
@@ -63,8 +88,10 @@ async function svgOf(spec: vl.TopLevelSpec): Promise<string> {
 }
 
 export async function html(file: ResultsFile): Promise<string> {
-  const cpu = await svgOf(chartSpec(file, 'cpuUsPerMsg', 'server CPU-µs per delivered message'));
-  const p99 = await svgOf(chartSpec(file, 'p99Ms', 'input → ack latency p99 (ms)'));
+  const charts =
+    file.scenario === 'idle-ccu'
+      ? [await svgOf(chartSpec(file, 'kbPerClient', 'server kB per idle connection'))]
+      : [await svgOf(chartSpec(file, 'cpuUsPerMsg', 'server CPU-µs per delivered message')), await svgOf(chartSpec(file, 'p99Ms', 'input → ack latency p99 (ms)'))];
   const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(file.scenario)} — bench results</title>
@@ -72,7 +99,7 @@ export async function html(file: ResultsFile): Promise<string> {
 </head><body>
 <h1>${esc(file.scenario)}</h1>
 <p>${esc(file.date)} · ${file.machine.cpus} × ${esc(file.machine.model)} · Node ${esc(file.machine.node)} · ${file.machine.pinned ? 'server on CPU 0, load generator on CPU 1' : 'not pinned'}</p>
-<div class="charts">${cpu}${p99}</div>
+<div class="charts">${charts.join('')}</div>
 <p>Data: <code>${esc(file.scenario)}.json</code>. Rerun: <code>${esc(file.settings.command)}</code></p>
 </body></html>
 `;

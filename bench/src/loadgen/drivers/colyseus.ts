@@ -28,7 +28,6 @@ interface MmoStateView {
 
 type MessageListener = (event: { data: ArrayBuffer | string }) => void;
 
-const ROOM_NAME = 'mmo';
 /** Colyseus protocol: the low 5 bits of a message's first byte are its code (@colyseus/shared-types). */
 const PROTOCOL_CODE_MASK = 0x1f;
 const ROOM_STATE_PATCH = 15;
@@ -149,7 +148,7 @@ export const colyseusDriver: Driver = {
 
   async connect(_index: number, baseUrl: string, hooks: ClientHooks, options: ConnectOptions): Promise<ClientConn> {
     const client = new Client(baseUrl);
-    const room = await client.joinOrCreate<MmoStateView>(ROOM_NAME);
+    const room = await client.joinOrCreate<MmoStateView>(options.room);
     return new Promise<ClientConn>((resolve, reject) => {
       let conn: ColyseusConn | undefined;
       let settled = false;

@@ -11,6 +11,9 @@ import type { Driver } from '../driver.js';
 import { Tick, Welcome } from '../../generated/fbs/bench_mmo_generated.js';
 import { protocol, PUSH, ROUTE } from '../../generated/protocol.js';
 
+const PING_INTERVAL_MS = 10_000;
+const PING_FRAME = encodeFrame(FrameKind.PING, 0, 0, null);
+
 /** Request frames carry an id the engine echoes in its (empty) acknowledgement. */
 let requestIds = 0;
 
@@ -36,6 +39,8 @@ export function projectDriver(options: { noReply: boolean }): Driver {
       ws.on('message', (data: Buffer) => {
         const kind = data[0];
         const opcode = data.byteLength >= FRAME_HEADER_BYTES ? data.readUInt16LE(2) : -1;
+        // Keep-alive answers are not game traffic (Colyseus and uWS ping at the WebSocket level, uncounted).
+        if (kind === FrameKind.PONG) return;
         if (kind !== FrameKind.PUSH) {
           hooks.onOther(data.byteLength);
           return;
@@ -70,6 +75,7 @@ export function projectDriver(options: { noReply: boolean }): Driver {
               return frame.byteLength;
             },
             close() {
+              clearInterval(ping);
               ws.removeAllListeners('close');
               ws.close();
             },
@@ -81,7 +87,13 @@ export function projectDriver(options: { noReply: boolean }): Driver {
       ws.on('error', (err) => {
         if (!done) reject(err);
       });
+      // Like the SDK: a PING every 10 s keeps an idle client within the gateway's idle timeout.
+      const ping = setInterval(() => {
+        if (ws.readyState === WebSocket.OPEN) ws.send(PING_FRAME);
+      }, PING_INTERVAL_MS);
+      ping.unref();
       ws.on('close', (code, reason) => {
+        clearInterval(ping);
         if (!done) reject(new Error(`closed before welcome: ${code} ${reason.toString()}`));
         else hooks.onClose(code, reason.toString());
       });

@@ -1,7 +1,11 @@
 /**
- * The mmo-move rule as a game on this framework: scenes of type `mmo`; a move sets the player's
- * position and ack; every tick (10 Hz) the scene broadcasts the players that changed since the
- * last tick, encoded once per scene and fanned out by the gateways' uWS topics.
+ * The bench's game on this framework.
+ *
+ * - `mmo` (scenario mmo-move): a move sets the player's position and ack; every tick (10 Hz) the
+ *   scene broadcasts the players that changed since the last tick, encoded once per scene and
+ *   fanned out by the gateways' uWS topics.
+ * - `idle` (scenario idle-ccu): players join and get their Welcome; the scene ticks but sends
+ *   nothing, so what is measured is the cost of holding connections.
  */
 import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
 import { protocol, type PushMap, type SceneHandlers } from '../../generated/protocol.js';
@@ -95,4 +99,16 @@ export const mmo = defineScene<Record<string, never>, PlayerData, PushMap>({
   handlers,
 });
 
-export default defineGame({ protocol, scenes: { mmo } });
+export const idle = defineScene<Record<string, never>, PlayerData, PushMap>({
+  createState: () => ({}),
+  createPlayer: () => ({ x: 0, y: 0 }),
+  onJoin(_scene, player) {
+    player.send('Welcome', { id: 0 });
+  },
+  onRejoin(_scene, player) {
+    player.send('Welcome', { id: 0 });
+  },
+  handlers: { move: () => {} },
+});
+
+export default defineGame({ protocol, scenes: { mmo, idle } });
