@@ -20,10 +20,10 @@ import {
 import { ConnectionClosedError } from './errors.js';
 import { requestTimeout, resolveGameClientOptions, type GameClientOptions, type ResolvedGameClientOptions } from './options.js';
 import { nextRequestId } from './request-ids.js';
+import { ReadyState, type WebSocketLike } from './websocket.js';
 
 /** Request id of `send()` frames: `request()` ids start at 1, so errors for sends are told apart. */
 const NO_REPLY_REQUEST_ID = 0;
-import { ReadyState, type WebSocketLike } from './websocket.js';
 
 /** Decodes ERROR frame payloads (the core `ErrorReply` table): the one place the client depends on it. */
 const errorReplyCodec: Codec<ErrorData> = ErrorReplyCodec;

@@ -2,12 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { CodedError, ErrorCodes, isCodedError, type Logger } from '@gos/schema';
 import type { Store } from '@gos/store';
 import { dummyHash, hashPassword, KdfLimiter, verifyPassword } from './passwords.js';
-import type { SceneChooser } from './options.js';
+import { SCENE_ID, type SceneChooser } from './options.js';
 import type { Session, SessionStore } from './session/index.js';
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,24}$/;
-/** `<type>:<instance>` (or a bare type): a type starts with a lower-case letter. */
-const SCENE_ID = /^[a-z][A-Za-z0-9_]{0,63}(:[A-Za-z0-9_.-]{1,64})?$/;
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 128;
 

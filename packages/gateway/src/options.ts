@@ -24,6 +24,9 @@ export interface GatewayLimits {
   readonly authBurst?: number;
 }
 
+/** A scene id, `<type>:<instance>` (or a bare type); a type starts with a lower-case letter. */
+export const SCENE_ID = /^[a-z][A-Za-z0-9_]{0,63}(:[A-Za-z0-9_.-]{1,64})?$/;
+
 /** What {@link GatewayOptions.sceneForLogin} learns about the player logging in. */
 export interface LoginAccount {
   readonly accountId: string;
@@ -110,6 +113,9 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
   if (typeof o.clusterSecret !== 'string' || o.clusterSecret.length < 16) fail('clusterSecret', 'must be at least 16 characters');
   for (const k of ['coordinator', 'store', 'sessions', 'protocol'] as const) if (o[k] === undefined) fail(k, 'is required');
   if (o.sceneForLogin !== undefined && typeof o.sceneForLogin !== 'function') fail('sceneForLogin', 'must be a function');
+  if (o.defaultSceneId !== undefined && (typeof o.defaultSceneId !== 'string' || !SCENE_ID.test(o.defaultSceneId))) {
+    fail('defaultSceneId', `must be a scene id like "world:1", got ${JSON.stringify(o.defaultSceneId)}`);
+  }
   const l = o.limits ?? {};
   const scryptCost = int('scryptCost', o.scryptCost, 16384, 2);
   if ((scryptCost & (scryptCost - 1)) !== 0) fail('scryptCost', 'must be a power of two');
