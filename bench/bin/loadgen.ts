@@ -37,6 +37,7 @@ const result = await runLoad({
   steadySeconds: args.steadySeconds!,
   ...(args.connectPerSecond === undefined ? {} : { connectPerSecond: args.connectPerSecond }),
   ...(args.scenario === 'idle-ccu' ? { inputHz: 0, room: 'idle' as const } : {}),
+  ...(args.scenario === 'chat-fanout' ? { inputHz: 0, room: 'chat' as const, chatEveryMs: 500 } : {}),
   onPhase: (phase, info) => console.log(JSON.stringify({ phase, ...info })),
 });
 console.log(JSON.stringify({ result }));

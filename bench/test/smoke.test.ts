@@ -78,3 +78,29 @@ test('smoke: idle-ccu with 30 clients against every target', { timeout: 180_000 
     await rm(out, { recursive: true, force: true });
   }
 });
+
+test('smoke: chat-fanout with 40 clients against every target', { timeout: 180_000 }, async () => {
+  const out = await mkdtemp(path.join(tmpdir(), 'gos-bench-smoke-'));
+  try {
+    const env = { ...process.env };
+    if (process.env['GOS_TEST_ETCD_URL'] !== undefined) env['GOS_ETCD_URL'] = process.env['GOS_TEST_ETCD_URL'];
+    const args = [BENCH, 'chat-fanout', '--clients', '40', '--seconds', '2', '--warmup', '1', '--out', out, '--targets', 'project,colyseus,uws'];
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    assert.equal(code, 0, `bench failed:\n${stderr.slice(-3000)}`);
+    const file = JSON.parse(await readFile(path.join(out, 'chat-fanout.json'), 'utf8')) as ResultsFile;
+    assert.deepEqual(file.runs.map((r) => r.target).sort(), ['colyseus', 'project', 'uws']);
+    for (const r of file.runs) {
+      assert.equal(r.failures, 0, `${r.target}: failures`);
+      assert.ok(r.inPerSec > 0, `${r.target}: lines were said`);
+      // Every line reaches every client: deliveries ≈ lines × clients (a line said at the very end may miss the window).
+      assert.ok(r.outPerSec >= r.inPerSec * 40 * 0.5, `${r.target}: ${r.outPerSec} deliveries/s for ${r.inPerSec} lines/s`);
+      assert.ok(r.p50Ms > 0 && r.p99Ms >= r.p50Ms, `${r.target}: delivery latency`);
+    }
+    assert.match(await readFile(path.join(out, 'chat-fanout.md'), 'utf8'), /deliveries\/s/);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});

@@ -84,6 +84,31 @@ class IdleRoom extends Room<{ state: MmoState }> {
   }
 }
 
+/** chat-fanout: everyone in one room; a `say` is broadcast to all as `chat` (msgpack). */
+class ChatRoom extends Room<{ state: MmoState }> {
+  override maxClients = 1_000_000;
+  override state = new MmoState();
+  #ids = new Map<string, number>();
+  #next = 0;
+
+  override onCreate(): void {
+    this.onMessage('say', (client: Client, message: unknown) => {
+      if (typeof message !== 'object' || message === null) return;
+      const { sentAt, text } = message as { sentAt?: unknown; text?: unknown };
+      if (typeof sentAt !== 'number' || !Number.isFinite(sentAt) || typeof text !== 'string') return;
+      this.broadcast('chat', { sentAt, from: this.#ids.get(client.sessionId) ?? 0, text: text.slice(0, 200) });
+    });
+  }
+
+  override onJoin(client: Client): void {
+    this.#ids.set(client.sessionId, ++this.#next);
+  }
+
+  override onLeave(client: Client): void {
+    this.#ids.delete(client.sessionId);
+  }
+}
+
 function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
@@ -117,6 +142,7 @@ async function main(): Promise<void> {
   });
   server.define('mmo', MmoRoom);
   server.define('idle', IdleRoom);
+  server.define('chat', ChatRoom);
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -52,10 +52,17 @@ const gateway = new Gateway({
   protocol,
   host: '127.0.0.1',
   port,
-  sceneForLogin: sceneSharder(process.env['SCENARIO'] === 'idle-ccu' ? 'idle' : 'mmo'),
+  sceneForLogin: sceneForScenario(process.env['SCENARIO']),
   limits: BENCH_LIMITS,
 });
 let child: ChildProcess | null = null;
+
+/** mmo-move: `mmo` scenes of 100; idle-ccu: `idle` scenes of 100; chat-fanout: everyone in one `chat` scene. */
+function sceneForScenario(scenario: string | undefined): ReturnType<typeof sceneSharder> {
+  if (scenario === 'idle-ccu') return sceneSharder('idle');
+  if (scenario === 'chat-fanout') return sceneSharder('chat', Number.MAX_SAFE_INTEGER);
+  return sceneSharder('mmo');
+}
 
 /** Start the engine process and resolve once it has registered with the cluster. */
 async function startEngineProcess(): Promise<void> {

@@ -8,7 +8,7 @@
  */
 import { nowMs } from '../../src/loadgen/driver.js';
 import { assertNativeUws, uWS } from '../../src/targets/uws.js';
-import { decodeMove, encodeTick, encodeWelcome, type TickEntry } from '../../src/targets/uws-wire.js';
+import { chatFromSay, decodeMove, encodeTick, encodeWelcome, type TickEntry } from '../../src/targets/uws-wire.js';
 
 const port = Number(process.env['PORT']);
 if (!Number.isInteger(port) || port <= 0) {
@@ -17,7 +17,9 @@ if (!Number.isInteger(port) || port <= 0) {
 }
 /** idle-ccu: a tick with nothing changed sends nothing (mmo-move always sends the server time). */
 const idle = process.env['SCENARIO'] === 'idle-ccu';
-const ROOM_SIZE = 100;
+/** chat-fanout: everyone in one room, SAY lines published to all. */
+const chat = process.env['SCENARIO'] === 'chat-fanout';
+const ROOM_SIZE = chat ? Number.MAX_SAFE_INTEGER : 100;
 const TICK_MS = 100;
 
 interface Room {
@@ -54,6 +56,11 @@ app.ws<{ player?: Player }>('/ws', {
   },
   message: (ws, message) => {
     const player = ws.getUserData().player;
+    if (chat && player !== undefined) {
+      const line = chatFromSay(message, player.entry.id);
+      if (line !== null) app.publish(player.room.topic, line, true);
+      return;
+    }
     const move = decodeMove(message);
     if (player === undefined || move === null || !Number.isFinite(move.x) || !Number.isFinite(move.y)) return;
     player.entry.x = move.x;
@@ -71,7 +78,7 @@ app.ws<{ player?: Player }>('/ws', {
 
 const tick = setInterval(() => {
   for (const room of rooms) {
-    if (room.members === 0 || (idle && room.changed.size === 0)) continue;
+    if (room.members === 0 || chat || (idle && room.changed.size === 0)) continue;
     const frame = encodeTick(nowMs(), [...room.changed]);
     room.changed.clear();
     app.publish(room.topic, frame, true);

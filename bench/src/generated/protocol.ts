@@ -26,6 +26,18 @@ export interface Tick {
   acks: number[];
 }
 
+/** chat-fanout: a line for everyone in the scene, stamped by the sender. */
+export interface SayReq {
+  sentAt: number;
+  text: string;
+}
+
+export interface ChatLine {
+  sentAt: number;
+  from: number;
+  text: string;
+}
+
 const moveReqShape: rt.TableShape = [['scalar', 4], ['scalar', 4], ['scalar', 4]];
 
 function buildMoveReq(b: Builder, v: MoveReq): Offset {
@@ -93,35 +105,83 @@ function readTick(t: fb.Tick): Tick {
 /** Encode and decode Tick. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const TickCodec: rt.Codec<Tick> = rt.tableCodec('Tick', tickShape, buildTick, (bb) => readTick(fb.Tick.getRootAsTick(bb)));
 
+const sayReqShape: rt.TableShape = [['scalar', 8], ['string']];
+
+function buildSayReq(b: Builder, v: SayReq): Offset {
+  const oText = b.createString(v.text);
+  fb.SayReq.startSayReq(b);
+  fb.SayReq.addSentAt(b, v.sentAt);
+  fb.SayReq.addText(b, oText);
+  return fb.SayReq.endSayReq(b);
+}
+
+function readSayReq(t: fb.SayReq): SayReq {
+  return {
+    sentAt: t.sentAt(),
+    text: t.text() ?? '',
+  };
+}
+
+/** Encode and decode SayReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const SayReqCodec: rt.Codec<SayReq> = rt.tableCodec('SayReq', sayReqShape, buildSayReq, (bb) => readSayReq(fb.SayReq.getRootAsSayReq(bb)));
+
+const chatLineShape: rt.TableShape = [['scalar', 8], ['scalar', 4], ['string']];
+
+function buildChatLine(b: Builder, v: ChatLine): Offset {
+  const oText = b.createString(v.text);
+  fb.ChatLine.startChatLine(b);
+  fb.ChatLine.addSentAt(b, v.sentAt);
+  fb.ChatLine.addFrom(b, v.from);
+  fb.ChatLine.addText(b, oText);
+  return fb.ChatLine.endChatLine(b);
+}
+
+function readChatLine(t: fb.ChatLine): ChatLine {
+  return {
+    sentAt: t.sentAt(),
+    from: t.from(),
+    text: t.text() ?? '',
+  };
+}
+
+/** Encode and decode ChatLine. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const ChatLineCodec: rt.Codec<ChatLine> = rt.tableCodec('ChatLine', chatLineShape, buildChatLine, (bb) => readChatLine(fb.ChatLine.getRootAsChatLine(bb)));
+
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {
   move: 1,
+  say: 2,
 } as const;
 
 /** Push ids: the opcode of PUSH frames. */
 export const PUSH = {
   Welcome: 100,
   Tick: 101,
+  ChatLine: 102,
 } as const;
 
 /** The `bench.mmo` protocol with its exact route and push types. */
 export interface BenchMmoProtocol extends rt.Protocol {
   readonly routes: {
     readonly move: rt.RouteDef<MoveReq, void>;
+    readonly say: rt.RouteDef<SayReq, void>;
   };
   readonly pushes: {
     readonly Welcome: rt.PushDef<Welcome>;
     readonly Tick: rt.PushDef<Tick>;
+    readonly ChatLine: rt.PushDef<ChatLine>;
   };
 }
 
 const routes: BenchMmoProtocol['routes'] = Object.freeze({
   move: Object.freeze({ id: ROUTE.move, name: 'move', scene: 'mmo', request: MoveReqCodec, response: null }),
+  say: Object.freeze({ id: ROUTE.say, name: 'say', scene: 'chat', request: SayReqCodec, response: null }),
 });
 
 const pushes: BenchMmoProtocol['pushes'] = Object.freeze({
   Welcome: Object.freeze({ id: PUSH.Welcome, name: 'Welcome', codec: WelcomeCodec }),
   Tick: Object.freeze({ id: PUSH.Tick, name: 'Tick', codec: TickCodec }),
+  ChatLine: Object.freeze({ id: PUSH.ChatLine, name: 'ChatLine', codec: ChatLineCodec }),
 });
 
 /** The `bench.mmo` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -132,10 +192,12 @@ export const protocol: BenchMmoProtocol = Object.freeze({
   pushes,
   routeById: new Map<number, rt.RouteDef>([
     [ROUTE.move, routes.move],
+    [ROUTE.say, routes.say],
   ]),
   pushById: new Map<number, rt.PushDef>([
     [PUSH.Welcome, pushes.Welcome],
     [PUSH.Tick, pushes.Tick],
+    [PUSH.ChatLine, pushes.ChatLine],
   ]),
 });
 
@@ -143,6 +205,7 @@ export const protocol: BenchMmoProtocol = Object.freeze({
 export type PushMap = {
   Welcome: Welcome;
   Tick: Tick;
+  ChatLine: ChatLine;
 };
 
 /**
@@ -150,6 +213,9 @@ export type PushMap = {
  * response (nothing for fire-and-forget routes); throw a CodedError to answer with an ERROR frame.
  */
 export interface SceneHandlers<Ctx> {
+  chat: {
+    say(ctx: Ctx, req: SayReq): void | Promise<void>;
+  };
   mmo: {
     move(ctx: Ctx, req: MoveReq): void | Promise<void>;
   };
@@ -168,6 +234,7 @@ export interface ApiClient {
 /** One typed method per route; fire-and-forget routes resolve when the server acknowledges. */
 export interface Api {
   move(req: MoveReq, opts?: RequestOptions): Promise<void>;
+  say(req: SayReq, opts?: RequestOptions): Promise<void>;
 }
 
 /** Typed request helpers over a client: `createApi(client).move({ seq, x, y })`. */
@@ -175,6 +242,9 @@ export function createApi(client: ApiClient): Api {
   return Object.freeze({
     move: async (req: MoveReq, opts?: RequestOptions): Promise<void> => {
       await client.request(routes.move, req, opts);
+    },
+    say: async (req: SayReq, opts?: RequestOptions): Promise<void> => {
+      await client.request(routes.say, req, opts);
     },
   });
 }

@@ -18,6 +18,8 @@ export interface ClientHooks {
    * null for a client that does not decode ticks (see {@link ConnectOptions.decodeTicks}).
    */
   onTick(tick: TickInfo | null, bytes: number): void;
+  /** A chat line arrived (chat-fanout) with its sender's timestamp. */
+  onChat(sentAtMs: number, bytes: number): void;
   /** Any other message arrived (counted in the outbound totals, no latency sample). */
   onOther(bytes: number): void;
   /** The connection closed without the load generator asking for it. */
@@ -27,6 +29,8 @@ export interface ClientHooks {
 export interface ClientConn {
   /** Send one move input; returns the bytes put on the wire (WebSocket payload size). */
   sendMove(seq: number, x: number, y: number): number;
+  /** Say a chat line to everyone in the scene or room (chat-fanout); returns the bytes sent. */
+  sendChat(sentAtMs: number, text: string): number;
   /** Close on purpose (end of the run): no onClose callback afterwards. */
   close(): void;
 }
@@ -39,8 +43,8 @@ export interface ConnectOptions {
    * otherwise saturate the generator long before the server).
    */
   readonly decodeTicks: boolean;
-  /** Which game: `mmo` (mmo-move) or `idle` (idle-ccu: join and hold the connection). */
-  readonly room: 'mmo' | 'idle';
+  /** Which game: `mmo` (mmo-move), `idle` (idle-ccu: join and hold the connection) or `chat` (chat-fanout). */
+  readonly room: 'mmo' | 'idle' | 'chat';
 }
 
 export interface Driver {

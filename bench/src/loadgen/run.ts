@@ -21,7 +21,9 @@ export interface LoadOptions {
   /** Moves per second per client; 0 sends none (idle-ccu). @default 10 */
   readonly inputHz?: number;
   /** The game the clients join. @default 'mmo' */
-  readonly room?: 'mmo' | 'idle';
+  readonly room?: 'mmo' | 'idle' | 'chat';
+  /** chat-fanout: during the window, the first client says a line this often; latency is line → each receipt. */
+  readonly chatEveryMs?: number;
   /** Every how many inputs a latency sample is taken. @default 10 */
   readonly sampleEvery?: number;
   /** One client in this many decodes ticks and gives latency samples (10 per scene of 100). @default 10 */
@@ -119,6 +121,12 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     try {
       c.conn = await o.driver.connect(index, o.baseUrl, {
         onTick: (t, bytes) => onTick(c, t, bytes),
+        onChat: (sentAt, bytes) => {
+          if (!measuring) return;
+          outMsgs++;
+          outBytes += bytes;
+          latency.record(nowMs() - sentAt);
+        },
         onOther: (bytes) => {
           if (!measuring) return;
           outMsgs++;
@@ -208,10 +216,28 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const cpu0 = process.cpuUsage();
   const w0 = performance.now();
   o.onPhase?.('steady', { secondsLeft: o.steadySeconds, connected: clients.length });
+  let lines = 0;
+  const speaker = clients[0];
+  const chatClock =
+    o.chatEveryMs === undefined || speaker === undefined
+      ? undefined
+      : setInterval(() => {
+          if (speaker.closed || speaker.conn === null) return;
+          try {
+            const bytes = speaker.conn.sendChat(nowMs(), `line ${++lines}`);
+            inMsgs++;
+            inBytes += bytes;
+          } catch {
+            // closing: onClose counts it
+          }
+        }, o.chatEveryMs);
   for (let left = o.steadySeconds; left > 0; left -= Math.min(left, 5)) {
     await sleep(Math.min(left, 5) * 1000);
     if (left - 5 > 0) o.onPhase?.('steady', { secondsLeft: left - 5, connected: clients.length - (disconnects - disconnectsBefore) });
   }
+  clearInterval(chatClock);
+  // Lines still on their way at the window's end are let in before the books close.
+  if (chatClock !== undefined) await sleep(500);
   measuring = false;
   const windowSeconds = (performance.now() - w0) / 1000;
   const cpu = process.cpuUsage(cpu0);

@@ -15,7 +15,24 @@ export function kbPerClient(r: { rssMb: number; baselineRssMb: number; connected
 }
 
 export function markdown(file: ResultsFile): string {
-  return file.scenario === 'idle-ccu' ? idleMarkdown(file) : mmoMarkdown(file);
+  if (file.scenario === 'idle-ccu') return idleMarkdown(file);
+  if (file.scenario === 'chat-fanout') return chatMarkdown(file);
+  return mmoMarkdown(file);
+}
+
+function chatMarkdown(file: ResultsFile): string {
+  const lines = header(file);
+  lines.push('One client says a line every 500 ms; every client in the scene (room) receives it. Delivery = line sent → received, over every receipt.');
+  lines.push('');
+  lines.push('| target | clients | lines/s | deliveries/s | delivery p50 ms | p99 ms | max ms | server CPU % | CPU-µs/delivery | RSS MB | failures | gen CPU % | gen saturated |');
+  lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
+  const rows = [...file.runs].sort((a, b) => a.clients - b.clients || labelOf(a).localeCompare(labelOf(b)));
+  for (const r of rows) {
+    lines.push(
+      `| ${labelOf(r)} | ${r.clients} | ${fmt(r.inPerSec)} | ${Math.round(r.outPerSec)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${fmt(r.cpuPercent)} | ${fmt(r.cpuUsPerMsg, 2)} | ${fmt(r.rssMb)} | ${r.failures} | ${fmt(r.loadGenCpuPercent)} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 function header(file: ResultsFile): string[] {
@@ -91,7 +108,10 @@ export async function html(file: ResultsFile): Promise<string> {
   const charts =
     file.scenario === 'idle-ccu'
       ? [await svgOf(chartSpec(file, 'kbPerClient', 'server kB per idle connection'))]
-      : [await svgOf(chartSpec(file, 'cpuUsPerMsg', 'server CPU-µs per delivered message')), await svgOf(chartSpec(file, 'p99Ms', 'input → ack latency p99 (ms)'))];
+      : [
+          await svgOf(chartSpec(file, 'cpuUsPerMsg', 'server CPU-µs per delivered message')),
+          await svgOf(chartSpec(file, 'p99Ms', file.scenario === 'chat-fanout' ? 'delivery p99 (ms)' : 'input → ack latency p99 (ms)')),
+        ];
   const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(file.scenario)} — bench results</title>

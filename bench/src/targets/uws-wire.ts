@@ -3,10 +3,14 @@
  *   client → server  MOVE     [u8 1][u32 seq][f32 x][f32 y]                          13 bytes
  *   server → client  WELCOME  [u8 1][u32 id]                                          5 bytes
  *   server → client  TICK     [u8 2][f64 serverTime][u16 n] n × [u32 id][f32 x][f32 y][u32 ack]
+ *   client → server  SAY      [u8 3][f64 sentAt][utf-8 text]                          (chat-fanout)
+ *   server → client  CHAT     [u8 3][f64 sentAt][u32 from][utf-8 text]
  */
 export const MOVE = 1;
 export const WELCOME = 1;
 export const TICK = 2;
+export const SAY = 3;
+export const CHAT = 3;
 export const MOVE_BYTES = 13;
 export const TICK_HEADER_BYTES = 11;
 export const TICK_ENTRY_BYTES = 16;
@@ -73,4 +77,30 @@ export function readTick(v: DataView, id: number): { serverTime: number; ack: nu
     }
   }
   return { serverTime: v.getFloat64(1, true), ack };
+}
+
+export function encodeSay(sentAt: number, text: string): Uint8Array {
+  const t = new TextEncoder().encode(text);
+  const b = new Uint8Array(9 + t.byteLength);
+  b[0] = SAY;
+  new DataView(b.buffer).setFloat64(1, sentAt, true);
+  b.set(t, 9);
+  return b;
+}
+
+/** The CHAT line for a SAY from player `from`, or null when `buf` is not a SAY. */
+export function chatFromSay(buf: ArrayBuffer, from: number): Uint8Array | null {
+  if (buf.byteLength < 9 || buf.byteLength > 9 + 200) return null;
+  const say = new Uint8Array(buf);
+  if (say[0] !== SAY) return null;
+  const out = new Uint8Array(buf.byteLength + 4);
+  out.set(say.subarray(0, 9), 0);
+  new DataView(out.buffer).setUint32(9, from, true);
+  out.set(say.subarray(9), 13);
+  return out;
+}
+
+/** The sender's timestamp of a CHAT line, or null for another message. */
+export function chatSentAt(v: DataView): number | null {
+  return v.byteLength >= 13 && v.getUint8(0) === CHAT ? v.getFloat64(1, true) : null;
 }

@@ -10,19 +10,23 @@ import * as flatbuffers from 'flatbuffers';
  * Route ids: the opcode of REQUEST, RESPONSE and ERROR frames.
  * Request → response message (none: fire-and-forget, answered by an empty RESPONSE):
  *   move (scene mmo): MoveReq → none
+ *   say (scene chat): SayReq → none
  */
 export enum RouteId {
-  move = 1
+  move = 1,
+  say = 2
 }
 
 /**
  * Push ids: the opcode of PUSH frames. Payload message:
  *   Welcome: Welcome
  *   Tick: Tick
+ *   ChatLine: ChatLine
  */
 export enum PushId {
   Welcome = 100,
-  Tick = 101
+  Tick = 101,
+  ChatLine = 102
 }
 
 /**
@@ -331,6 +335,129 @@ static createTick(builder:flatbuffers.Builder, serverTime:number, idsOffset:flat
   Tick.addYs(builder, ysOffset);
   Tick.addAcks(builder, acksOffset);
   return Tick.endTick(builder);
+}
+}
+
+/**
+ * chat-fanout: a line for everyone in the scene, stamped by the sender.
+ */
+export class SayReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):SayReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsSayReq(bb:flatbuffers.ByteBuffer, obj?:SayReq):SayReq {
+  return (obj || new SayReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsSayReq(bb:flatbuffers.ByteBuffer, obj?:SayReq):SayReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new SayReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+sentAt():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+text():string|null
+text(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+text(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startSayReq(builder:flatbuffers.Builder) {
+  builder.startObject(2);
+}
+
+static addSentAt(builder:flatbuffers.Builder, sentAt:number) {
+  builder.addFieldFloat64(0, sentAt, 0.0);
+}
+
+static addText(builder:flatbuffers.Builder, textOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, textOffset, 0);
+}
+
+static endSayReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createSayReq(builder:flatbuffers.Builder, sentAt:number, textOffset:flatbuffers.Offset):flatbuffers.Offset {
+  SayReq.startSayReq(builder);
+  SayReq.addSentAt(builder, sentAt);
+  SayReq.addText(builder, textOffset);
+  return SayReq.endSayReq(builder);
+}
+}
+
+export class ChatLine {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):ChatLine {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsChatLine(bb:flatbuffers.ByteBuffer, obj?:ChatLine):ChatLine {
+  return (obj || new ChatLine()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsChatLine(bb:flatbuffers.ByteBuffer, obj?:ChatLine):ChatLine {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new ChatLine()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+sentAt():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+from():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+text():string|null
+text(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+text(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startChatLine(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addSentAt(builder:flatbuffers.Builder, sentAt:number) {
+  builder.addFieldFloat64(0, sentAt, 0.0);
+}
+
+static addFrom(builder:flatbuffers.Builder, from:number) {
+  builder.addFieldInt32(1, from, 0);
+}
+
+static addText(builder:flatbuffers.Builder, textOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, textOffset, 0);
+}
+
+static endChatLine(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createChatLine(builder:flatbuffers.Builder, sentAt:number, from:number, textOffset:flatbuffers.Offset):flatbuffers.Offset {
+  ChatLine.startChatLine(builder);
+  ChatLine.addSentAt(builder, sentAt);
+  ChatLine.addFrom(builder, from);
+  ChatLine.addText(builder, textOffset);
+  return ChatLine.endChatLine(builder);
 }
 }
 

@@ -73,6 +73,7 @@ class ColyseusConn implements ClientConn {
       this.lastInBytes = bytes;
       this.sawState = false;
       dispatch(event);
+      // Ticks (state patches) and chat lines report themselves; anything else is "other".
       if (!this.sawState && !this.done) this.hooks.onOther(bytes);
     };
 
@@ -93,6 +94,12 @@ class ColyseusConn implements ClientConn {
       this.sawState = true;
       const me = state.players.get(this.sessionId);
       this.hooks.onTick({ ack: me === undefined ? 0 : me.ack, serverTimeMs: state.serverTime }, this.lastInBytes);
+    });
+
+    room.onMessage('chat', (message: { sentAt?: unknown }) => {
+      if (this.done || typeof message.sentAt !== 'number') return;
+      this.sawState = true;
+      this.hooks.onChat(message.sentAt, this.lastInBytes);
     });
 
     room.onLeave((code, reason) => {
@@ -128,6 +135,13 @@ class ColyseusConn implements ClientConn {
     // room.send encodes synchronously (msgpack); when the socket is not open it only buffers
     // the frame and our wrapper is not reached, so 0 bytes are reported.
     this.room.send('move', msg);
+    return this.lastOutBytes;
+  }
+
+  sendChat(sentAt: number, text: string): number {
+    if (this.done) return 0;
+    this.lastOutBytes = 0;
+    this.room.send('say', { sentAt, text });
     return this.lastOutBytes;
   }
 

@@ -8,7 +8,7 @@ import { ByteBuffer } from 'flatbuffers';
 import WebSocket from 'ws';
 import { encodeFrame, FRAME_HEADER_BYTES, FrameFlag, FrameKind, WS_QUERY_TOKEN, WS_QUERY_VERSION } from '@gos/schema';
 import type { Driver } from '../driver.js';
-import { Tick, Welcome } from '../../generated/fbs/bench_mmo_generated.js';
+import { ChatLine, Tick, Welcome } from '../../generated/fbs/bench_mmo_generated.js';
 import { protocol, PUSH, ROUTE } from '../../generated/protocol.js';
 
 const PING_INTERVAL_MS = 10_000;
@@ -45,6 +45,14 @@ export function projectDriver(options: { noReply: boolean }): Driver {
           hooks.onOther(data.byteLength);
           return;
         }
+        if (opcode === PUSH.ChatLine) {
+          try {
+            hooks.onChat(ChatLine.getRootAsChatLine(new ByteBuffer(data.subarray(FRAME_HEADER_BYTES))).sentAt(), data.byteLength);
+          } catch {
+            hooks.onOther(data.byteLength);
+          }
+          return;
+        }
         if (opcode === PUSH.Tick && !decodeTicks) {
           hooks.onTick(null, data.byteLength);
           return;
@@ -71,6 +79,12 @@ export function projectDriver(options: { noReply: boolean }): Driver {
             sendMove(seq, x, y) {
               requestIds = (requestIds + 1) >>> 0 || 1;
               const frame = encodeFrame(FrameKind.REQUEST, ROUTE.move, requestIds, protocol.routes.move.request.encode({ seq, x, y }), flags);
+              ws.send(frame);
+              return frame.byteLength;
+            },
+            sendChat(sentAt, text) {
+              requestIds = (requestIds + 1) >>> 0 || 1;
+              const frame = encodeFrame(FrameKind.REQUEST, ROUTE.say, requestIds, protocol.routes.say.request.encode({ sentAt, text }), FrameFlag.NO_REPLY);
               ws.send(frame);
               return frame.byteLength;
             },

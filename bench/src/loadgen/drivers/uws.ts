@@ -1,7 +1,7 @@
 /** Load generator driver for the bare uWebSockets.js target (bin/servers/uws.ts). */
 import WebSocket from 'ws';
 import type { Driver } from '../driver.js';
-import { encodeMove, readTick, TICK, WELCOME } from '../../targets/uws-wire.js';
+import { CHAT, chatSentAt, encodeMove, encodeSay, readTick, TICK, WELCOME } from '../../targets/uws-wire.js';
 
 export const uwsDriver: Driver = {
   target: 'uws',
@@ -23,12 +23,23 @@ export const uwsDriver: Driver = {
                 ws.send(frame);
                 return frame.byteLength;
               },
+              sendChat(sentAt, text) {
+                const frame = encodeSay(sentAt, text);
+                ws.send(frame);
+                return frame.byteLength;
+              },
               close() {
                 ws.removeAllListeners('close');
                 ws.close();
               },
             });
           }
+          return;
+        }
+        if (data[0] === CHAT) {
+          const sentAt = chatSentAt(view);
+          if (sentAt !== null) hooks.onChat(sentAt, data.byteLength);
+          else hooks.onOther(data.byteLength);
           return;
         }
         if (!decodeTicks && data[0] === TICK) {

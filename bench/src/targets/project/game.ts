@@ -108,7 +108,32 @@ export const idle = defineScene<Record<string, never>, PlayerData, PushMap>({
   onRejoin(_scene, player) {
     player.send('Welcome', { id: 0 });
   },
-  handlers: { move: () => {} },
+  handlers: {},
 });
 
-export default defineGame({ protocol, scenes: { mmo, idle } });
+/** chat-fanout: one big scene; a line said by one player is broadcast to all (one encode, one uWS topic publish). */
+let chatIds = 0;
+const chatIdOf = new Map<string, number>();
+
+export const chat = defineScene<Record<string, never>, PlayerData, PushMap>({
+  createState: () => ({}),
+  createPlayer: () => ({ x: 0, y: 0 }),
+  onJoin(_scene, player) {
+    const id = ++chatIds;
+    chatIdOf.set(player.id, id);
+    player.send('Welcome', { id });
+  },
+  onRejoin(_scene, player) {
+    player.send('Welcome', { id: chatIdOf.get(player.id) ?? 0 });
+  },
+  onLeave(_scene, player) {
+    chatIdOf.delete(player.id);
+  },
+  handlers: {
+    say({ scene, player }, req) {
+      scene.broadcast('ChatLine', { sentAt: req.sentAt, from: chatIdOf.get(player.id) ?? 0, text: req.text.slice(0, 200) });
+    },
+  } satisfies SceneHandlers<Ctx>['chat'],
+});
+
+export default defineGame({ protocol, scenes: { mmo, idle, chat } });

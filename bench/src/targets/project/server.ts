@@ -14,7 +14,7 @@ export const PLAYERS_PER_SCENE = 100;
 export const SCENES_PER_WORKER = 256;
 
 /** Fill `<type>:0` with 100 players, then `<type>:1`, … in login order. */
-export function sceneSharder(sceneType: 'mmo' | 'idle' = 'mmo', perScene = PLAYERS_PER_SCENE): NonNullable<GatewayOptions['sceneForLogin']> {
+export function sceneSharder(sceneType: 'mmo' | 'idle' | 'chat' = 'mmo', perScene = PLAYERS_PER_SCENE): NonNullable<GatewayOptions['sceneForLogin']> {
   let logins = 0;
   return () => `${sceneType}:${Math.floor(logins++ / perScene)}`;
 }
