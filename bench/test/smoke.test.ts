@@ -14,19 +14,31 @@ import type { ResultsFile } from '../src/report/results.js';
 
 const BENCH = fileURLToPath(new URL('../bin/bench.js', import.meta.url));
 
-test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 }, async () => {
+/**
+ * Run `npm run bench -- <args> --out <temp>` (on the test suite's etcd when there is one), assert
+ * it exits 0, hand the results folder and its stdout to `check`, then remove the folder.
+ */
+async function runBench(args: string[], check: (out: string, stdout: string) => Promise<void>): Promise<void> {
   const out = await mkdtemp(path.join(tmpdir(), 'gos-bench-smoke-'));
   try {
     const env = { ...process.env };
     if (process.env['GOS_TEST_ETCD_URL'] !== undefined) env['GOS_ETCD_URL'] = process.env['GOS_TEST_ETCD_URL'];
-    const args = [BENCH, 'mmo-move', '--clients', '20', '--seconds', '2', '--warmup', '1', '--out', out, '--targets', 'project,project-embedded,colyseus,uws'];
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BENCH, ...args, '--out', out], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     assert.equal(code, 0, `bench failed:\n${stderr.slice(-3000)}`);
+    await check(out, stdout);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+}
+
+test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 }, async () => {
+  const args = ['mmo-move', '--clients', '20', '--seconds', '2', '--warmup', '1', '--targets', 'project,project-embedded,colyseus,uws'];
+  await runBench(args, async (out, stdout) => {
     assert.match(stdout, /project\/uws: CPU-µs\/msg ×/);
 
     const file = JSON.parse(await readFile(path.join(out, 'mmo-move.json'), 'utf8')) as ResultsFile;
@@ -48,22 +60,11 @@ test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 
     const page = await readFile(path.join(out, 'mmo-move.html'), 'utf8');
     assert.match(page, /<svg/);
     assert.match(await readFile(path.join(out, 'mmo-move.md'), 'utf8'), /\| uws \| 20 \|/);
-  } finally {
-    await rm(out, { recursive: true, force: true });
-  }
+  });
 });
 
 test('smoke: idle-ccu with 30 clients against every target', { timeout: 180_000 }, async () => {
-  const out = await mkdtemp(path.join(tmpdir(), 'gos-bench-smoke-'));
-  try {
-    const env = { ...process.env };
-    if (process.env['GOS_TEST_ETCD_URL'] !== undefined) env['GOS_ETCD_URL'] = process.env['GOS_TEST_ETCD_URL'];
-    const args = [BENCH, 'idle-ccu', '--clients', '30', '--seconds', '1', '--warmup', '1', '--out', out, '--targets', 'project,colyseus,uws'];
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
-    assert.equal(code, 0, `bench failed:\n${stderr.slice(-3000)}`);
+  await runBench(['idle-ccu', '--clients', '30', '--seconds', '1', '--warmup', '1', '--targets', 'project,colyseus,uws'], async (out) => {
     const file = JSON.parse(await readFile(path.join(out, 'idle-ccu.json'), 'utf8')) as ResultsFile;
     assert.equal(file.scenario, 'idle-ccu');
     assert.deepEqual(file.runs.map((r) => r.target).sort(), ['colyseus', 'project', 'uws']);
@@ -74,22 +75,11 @@ test('smoke: idle-ccu with 30 clients against every target', { timeout: 180_000 
       assert.ok(r.baselineRssMb > 0 && r.rssMb > 0, `${r.target}: /proc memory`);
     }
     assert.match(await readFile(path.join(out, 'idle-ccu.md'), 'utf8'), /kB per connection/);
-  } finally {
-    await rm(out, { recursive: true, force: true });
-  }
+  });
 });
 
 test('smoke: chat-fanout with 40 clients against every target', { timeout: 180_000 }, async () => {
-  const out = await mkdtemp(path.join(tmpdir(), 'gos-bench-smoke-'));
-  try {
-    const env = { ...process.env };
-    if (process.env['GOS_TEST_ETCD_URL'] !== undefined) env['GOS_ETCD_URL'] = process.env['GOS_TEST_ETCD_URL'];
-    const args = [BENCH, 'chat-fanout', '--clients', '40', '--seconds', '2', '--warmup', '1', '--out', out, '--targets', 'project,colyseus,uws'];
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
-    assert.equal(code, 0, `bench failed:\n${stderr.slice(-3000)}`);
+  await runBench(['chat-fanout', '--clients', '40', '--seconds', '2', '--warmup', '1', '--targets', 'project,colyseus,uws'], async (out) => {
     const file = JSON.parse(await readFile(path.join(out, 'chat-fanout.json'), 'utf8')) as ResultsFile;
     assert.deepEqual(file.runs.map((r) => r.target).sort(), ['colyseus', 'project', 'uws']);
     for (const r of file.runs) {
@@ -100,7 +90,5 @@ test('smoke: chat-fanout with 40 clients against every target', { timeout: 180_0
       assert.ok(r.p50Ms > 0 && r.p99Ms >= r.p50Ms, `${r.target}: delivery latency`);
     }
     assert.match(await readFile(path.join(out, 'chat-fanout.md'), 'utf8'), /deliveries\/s/);
-  } finally {
-    await rm(out, { recursive: true, force: true });
-  }
+  });
 });
