@@ -6,6 +6,7 @@
  *   npm run bench -- mmo-move --clients 20 --seconds 3 --warmup 1 --out /tmp/smoke     (a smoke run)
  *   npm run bench -- idle-ccu --clients 2000,6000,12000,18000     (memory per idle connection)
  *   npm run bench -- chat-fanout --clients 1000,2000,5000         (one line to everyone in one scene)
+ *   npm run bench -- login-storm --clients 10,20,40,80            (password logins per second offered)
  *
  * Options: --targets project,project-embedded,colyseus,uws (the default; project-acked too on
  * request), --seconds 20
@@ -25,14 +26,14 @@ import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js'
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
-const SCENARIOS: readonly Scenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout'];
+const SCENARIOS: readonly Scenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm'];
 /** Client counts when --clients is not given. idle-ccu stays under the 20,000 open files a process may have here. */
-const DEFAULT_CLIENTS: Record<Scenario, string> = { 'mmo-move': '500,1000,2000,3000', 'idle-ccu': '2000,6000,12000,18000', 'chat-fanout': '1000,2000,5000' };
+const DEFAULT_CLIENTS: Record<Scenario, string> = { 'mmo-move': '500,1000,2000,3000', 'idle-ccu': '2000,6000,12000,18000', 'chat-fanout': '1000,2000,5000', 'login-storm': '10,20,40,80' };
 const DEFAULT_TARGETS = ['project', 'project-embedded', 'colyseus', 'uws'];
 
 function usage(msg?: string): never {
   if (msg !== undefined) console.error(`bench: ${msg}`);
-  console.error(`usage: npm run bench -- mmo-move|idle-ccu|chat-fanout [--clients 500,1000,2000,3000] [--targets ${TARGETS.map((t) => t.name).join(',')}]
+  console.error(`usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm [--clients 500,1000,2000,3000] [--targets ${TARGETS.map((t) => t.name).join(',')}]
        [--seconds 20] [--warmup 5] [--connect-rate 500] [--out ${path.relative(process.cwd(), DEFAULT_OUT) || DEFAULT_OUT}] [--no-pin]`);
   process.exit(2);
 }
@@ -66,7 +67,14 @@ const positive = (name: string, v: string): number => {
   return n;
 };
 const clientCounts = (values.clients ?? DEFAULT_CLIENTS[scenario]).split(',').map((v) => positive('clients', v.trim()));
-const targets: TargetSpec[] = values.targets.split(',').map((name) => targetByName(name.trim()) ?? usage(`unknown target "${name}"`));
+let targets: TargetSpec[] = values.targets.split(',').map((name) => targetByName(name.trim()) ?? usage(`unknown target "${name}"`));
+if (scenario === 'login-storm') {
+  // Only this framework has a login API; Colyseus and the bare server have nothing to compare.
+  const skipped = targets.filter((t) => t.target !== 'project').map((t) => t.name);
+  if (skipped.length > 0) console.error(`bench: login-storm runs only against targets with a login API; skipping ${skipped.join(', ')}`);
+  targets = targets.filter((t) => t.target === 'project');
+  if (targets.length === 0) usage('login-storm needs a project target');
+}
 const steadySeconds = positive('seconds', values.seconds);
 const warmupSeconds = Number(values.warmup);
 if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0) usage('--warmup must be ≥ 0');

@@ -5,6 +5,7 @@
  *   node bench/dist/bin/loadgen.js '{"target":"uws","baseUrl":"http://127.0.0.1:3901","clients":100,"warmupSeconds":2,"steadySeconds":5}'
  */
 import { DRIVERS, isTarget } from '../src/loadgen/drivers/index.js';
+import { runLoginStorm } from '../src/loadgen/logins.js';
 import { runLoad } from '../src/loadgen/run.js';
 
 interface Args {
@@ -29,17 +30,21 @@ for (const k of ['clients', 'warmupSeconds', 'steadySeconds'] as const) {
   if (!Number.isFinite(args[k]) || args[k]! < 0) bad(`${k} must be a number ≥ 0`);
 }
 
-const result = await runLoad({
-  driver: DRIVERS[args.target as keyof typeof DRIVERS],
-  baseUrl: args.baseUrl!,
-  clients: args.clients!,
-  warmupSeconds: args.warmupSeconds!,
-  steadySeconds: args.steadySeconds!,
-  ...(args.connectPerSecond === undefined ? {} : { connectPerSecond: args.connectPerSecond }),
-  ...(args.scenario === 'idle-ccu' ? { inputHz: 0, room: 'idle' as const } : {}),
-  ...(args.scenario === 'chat-fanout' ? { inputHz: 0, room: 'chat' as const, chatEveryMs: 500 } : {}),
-  onPhase: (phase, info) => console.log(JSON.stringify({ phase, ...info })),
-});
+const onPhase = (phase: string, info: { secondsLeft: number; connected: number }): void => console.log(JSON.stringify({ phase, ...info }));
+const result =
+  args.scenario === 'login-storm'
+    ? await runLoginStorm({ baseUrl: args.baseUrl!, rate: args.clients!, warmupSeconds: args.warmupSeconds!, steadySeconds: args.steadySeconds!, onPhase })
+    : await runLoad({
+        driver: DRIVERS[args.target as keyof typeof DRIVERS],
+        baseUrl: args.baseUrl!,
+        clients: args.clients!,
+        warmupSeconds: args.warmupSeconds!,
+        steadySeconds: args.steadySeconds!,
+        ...(args.connectPerSecond === undefined ? {} : { connectPerSecond: args.connectPerSecond }),
+        ...(args.scenario === 'idle-ccu' ? { inputHz: 0, room: 'idle' as const } : {}),
+        ...(args.scenario === 'chat-fanout' ? { inputHz: 0, room: 'chat' as const, chatEveryMs: 500 } : {}),
+        onPhase,
+      });
 console.log(JSON.stringify({ result }));
 // Sockets are closing; do not wait for every close handshake.
 setTimeout(() => process.exit(0), 200).unref();

@@ -50,7 +50,7 @@ export interface RunRow {
   readonly loadGenSaturated: boolean;
 }
 
-export type Scenario = 'mmo-move' | 'idle-ccu' | 'chat-fanout';
+export type Scenario = 'mmo-move' | 'idle-ccu' | 'chat-fanout' | 'login-storm';
 
 export interface RunOptions {
   readonly scenario: Scenario;

@@ -92,3 +92,15 @@ test('smoke: chat-fanout with 40 clients against every target', { timeout: 180_0
     assert.match(await readFile(path.join(out, 'chat-fanout.md'), 'utf8'), /deliveries\/s/);
   });
 });
+
+test('smoke: login-storm at 5 logins/s (targets without a login API are skipped)', { timeout: 180_000 }, async () => {
+  await runBench(['login-storm', '--clients', '5', '--seconds', '2', '--warmup', '1', '--targets', 'project-embedded,uws'], async (out) => {
+    const file = JSON.parse(await readFile(path.join(out, 'login-storm.json'), 'utf8')) as ResultsFile;
+    assert.equal(file.runs.length, 1, 'uws has no login API: skipped');
+    const r = file.runs[0]!;
+    assert.equal(r.shape, 'embedded');
+    assert.equal(r.failures, 0, `failures: ${JSON.stringify(r.failureSamples)}`);
+    assert.ok(r.outPerSec > 0 && r.p50Ms > 0, 'logins completed, with latencies');
+    assert.match(await readFile(path.join(out, 'login-storm.md'), 'utf8'), /Highest offered rate with p99 < 1 s/);
+  });
+});

@@ -17,7 +17,30 @@ export function kbPerClient(r: { rssMb: number; baselineRssMb: number; connected
 export function markdown(file: ResultsFile): string {
   if (file.scenario === 'idle-ccu') return idleMarkdown(file);
   if (file.scenario === 'chat-fanout') return chatMarkdown(file);
+  if (file.scenario === 'login-storm') return loginMarkdown(file);
   return mmoMarkdown(file);
+}
+
+function loginMarkdown(file: ResultsFile): string {
+  const lines = header(file);
+  lines.push('Password logins (scrypt N=16384) offered at a fixed rate, open loop, over 32 accounts. `clients` is the offered rate.');
+  lines.push('');
+  lines.push('| target | offered logins/s | completed/s | p50 ms | p99 ms | max ms | failures | failure causes | server CPU % | CPU-ms per login |');
+  lines.push('|---|--:|--:|--:|--:|--:|--:|---|--:|--:|');
+  const rows = [...file.runs].sort((a, b) => a.clients - b.clients || labelOf(a).localeCompare(labelOf(b)));
+  for (const r of rows) {
+    const cpuMs = r.outPerSec > 0 ? (r.cpuPercent * 10) / r.outPerSec : null;
+    lines.push(`| ${labelOf(r)} | ${r.clients} | ${fmt(r.outPerSec)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${r.failures} | ${(r.failureSamples ?? []).join('; ')} | ${fmt(r.cpuPercent)} | ${fmt(cpuMs, 2)} |`);
+  }
+  lines.push('');
+  const best: Record<string, number | null> = {};
+  for (const r of file.runs) {
+    const label = labelOf(r);
+    if (!(label in best)) best[label] = null;
+    if (r.p99Ms < 1000 && r.failures === 0 && r.clients > (best[label] ?? 0)) best[label] = r.clients;
+  }
+  lines.push('Highest offered rate with p99 < 1 s and no failures: ' + Object.entries(best).map(([t, n]) => `${t} ${n === null ? 'none' : `${n}/s`}`).join(', ') + '.');
+  return lines.join('\n');
 }
 
 function chatMarkdown(file: ResultsFile): string {
