@@ -115,9 +115,11 @@ export async function runLoginStorm(o: LoginStormOptions): Promise<LoadResult> {
     steadySeconds: round(windowSeconds, 2),
     latency: summary,
     serverDelay: { count: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 },
+    // Offered over the window; completed over the window plus the wait for its stragglers,
+    // the same span the server's CPU is read over.
     inPerSec: round(sent / o.steadySeconds, 1),
     inBytesPerSec: 0,
-    outPerSec: round(ok / o.steadySeconds, 1),
+    outPerSec: round(ok / windowSeconds, 1),
     outBytesPerSec: 0,
     ticksPerClientPerSec: 0,
     unackedSamples: 0,
