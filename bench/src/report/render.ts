@@ -5,6 +5,7 @@
  */
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
+import type { RunRow } from '../orchestrate.js';
 import { labelOf, maxCcu, ratios, type ResultsFile } from './results.js';
 
 const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
@@ -27,8 +28,7 @@ function loginMarkdown(file: ResultsFile): string {
   lines.push('');
   lines.push('| target | offered logins/s | completed/s | p50 ms | p99 ms | max ms | failures | failure causes | server CPU % | CPU-ms per login |');
   lines.push('|---|--:|--:|--:|--:|--:|--:|---|--:|--:|');
-  const rows = [...file.runs].sort((a, b) => a.clients - b.clients || labelOf(a).localeCompare(labelOf(b)));
-  for (const r of rows) {
+  for (const r of sortedRuns(file)) {
     const cpuMs = r.outPerSec > 0 ? (r.cpuPercent * 10) / r.outPerSec : null;
     lines.push(`| ${labelOf(r)} | ${r.clients} | ${fmt(r.outPerSec)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${r.failures} | ${(r.failureSamples ?? []).join('; ')} | ${fmt(r.cpuPercent)} | ${fmt(cpuMs, 2)} |`);
   }
@@ -49,13 +49,17 @@ function chatMarkdown(file: ResultsFile): string {
   lines.push('');
   lines.push('| target | clients | lines/s | deliveries/s | delivery p50 ms | p99 ms | max ms | server CPU % | CPU-µs/delivery | RSS MB | failures | gen CPU % | gen saturated |');
   lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
-  const rows = [...file.runs].sort((a, b) => a.clients - b.clients || labelOf(a).localeCompare(labelOf(b)));
-  for (const r of rows) {
+  for (const r of sortedRuns(file)) {
     lines.push(
       `| ${labelOf(r)} | ${r.clients} | ${fmt(r.inPerSec)} | ${Math.round(r.outPerSec)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${fmt(r.cpuPercent)} | ${fmt(r.cpuUsPerMsg, 2)} | ${fmt(r.rssMb)} | ${r.failures} | ${fmt(r.loadGenCpuPercent)} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
     );
   }
   return lines.join('\n');
+}
+
+/** Runs by client count (or rate), then target label: the order of every table. */
+function sortedRuns(file: ResultsFile): RunRow[] {
+  return [...file.runs].sort((a, b) => a.clients - b.clients || labelOf(a).localeCompare(labelOf(b)));
 }
 
 function header(file: ResultsFile): string[] {
@@ -72,8 +76,7 @@ function idleMarkdown(file: ResultsFile): string {
   const lines = header(file);
   lines.push('| target | clients | connected | failures | server RSS MB | RSS before clients MB | kB per connection | idle server CPU % | procs |');
   lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
-  const rows = [...file.runs].sort((a, b) => a.clients - b.clients || labelOf(a).localeCompare(labelOf(b)));
-  for (const r of rows) {
+  for (const r of sortedRuns(file)) {
     lines.push(`| ${labelOf(r)} | ${r.clients} | ${r.connected} | ${r.failures} | ${fmt(r.rssMb)} | ${fmt(r.baselineRssMb)} | ${fmt(kbPerClient(r))} | ${fmt(r.cpuPercent)} | ${r.serverProcesses} |`);
   }
   return lines.join('\n');
@@ -83,8 +86,7 @@ function mmoMarkdown(file: ResultsFile): string {
   const lines = header(file);
   lines.push('| target | clients | p50 ms | p99 ms | max ms | server delay p99 ms | in msg/s | out msg/s | out MB/s | server CPU % | CPU-µs/msg | RSS MB | procs | failures | ticks/client/s | gen CPU % | gen saturated |');
   lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
-  const rows = [...file.runs].sort((a, b) => a.clients - b.clients || labelOf(a).localeCompare(labelOf(b)));
-  for (const r of rows) {
+  for (const r of sortedRuns(file)) {
     lines.push(
       `| ${labelOf(r)} | ${r.clients} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${fmt(r.serverDelayP99Ms)} | ${Math.round(r.inPerSec)} | ${Math.round(r.outPerSec)} | ${fmt(r.outBytesPerSec / 1e6, 2)} | ${fmt(r.cpuPercent)} | ${fmt(r.cpuUsPerMsg, 2)} | ${fmt(r.rssMb)} | ${r.serverProcesses} | ${r.failures} | ${fmt(r.ticksPerClientPerSec, 2)} | ${fmt(r.loadGenCpuPercent)} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
     );
