@@ -33,12 +33,7 @@ function loginMarkdown(file: ResultsFile): string {
     lines.push(`| ${labelOf(r)} | ${r.clients} | ${fmt(r.outPerSec)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${r.failures} | ${(r.failureSamples ?? []).join('; ')} | ${fmt(r.cpuPercent)} | ${fmt(cpuMs, 2)} |`);
   }
   lines.push('');
-  const best: Record<string, number | null> = {};
-  for (const r of file.runs) {
-    const label = labelOf(r);
-    if (!(label in best)) best[label] = null;
-    if (r.p99Ms < 1000 && r.failures === 0 && r.clients > (best[label] ?? 0)) best[label] = r.clients;
-  }
+  const best = maxCcu(file.runs, (r) => r.p99Ms < 1000 && r.failures === 0);
   lines.push('Highest offered rate with p99 < 1 s and no failures: ' + Object.entries(best).map(([t, n]) => `${t} ${n === null ? 'none' : `${n}/s`}`).join(', ') + '.');
   return lines.join('\n');
 }

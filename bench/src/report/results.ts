@@ -65,13 +65,16 @@ export function sustained(r: RunRow): boolean {
   return r.p99Ms < 200 && r.failures === 0 && r.cpuPercent < 95 * r.serverCpus && !r.loadGenSaturated;
 }
 
-/** Largest client count each target sustained (null: none of its runs). */
-export function maxCcu(runs: readonly RunRow[]): Record<string, number | null> {
+/**
+ * Largest client count (login-storm: offered rate) each target ran within `ok` (null: none of
+ * its runs). @default ok = {@link sustained}
+ */
+export function maxCcu(runs: readonly RunRow[], ok: (r: RunRow) => boolean = sustained): Record<string, number | null> {
   const out: Record<string, number | null> = {};
   for (const r of runs) {
     const label = labelOf(r);
     if (!(label in out)) out[label] = null;
-    if (sustained(r) && r.clients > (out[label] ?? 0)) out[label] = r.clients;
+    if (ok(r) && r.clients > (out[label] ?? 0)) out[label] = r.clients;
   }
   return out;
 }
