@@ -4,6 +4,7 @@ import {
   CloseCode,
   CodedError,
   ErrorCodes,
+  isCodedError,
   readFrameHeader,
   encodeErrorFrame,
   encodeSceneRestartedFrame,
@@ -232,7 +233,9 @@ export class Engine {
       for (const frame of conn.early.splice(0)) host.send(ToScene.FRAME, sid, frame);
       this.#setLoad();
     } catch (err) {
-      this.#log.error({ err, sceneId: body.sceneId, playerId: body.playerId }, 'join failed');
+      // Refusals by rule (scene placed elsewhere, engine full, …) are coded; anything else is a fault.
+      if (isCodedError(err)) this.#log.warn({ code: err.code, sceneId: body.sceneId, playerId: body.playerId }, `join refused: ${err.message}`);
+      else this.#log.error({ err, sceneId: body.sceneId, playerId: body.playerId }, 'join failed');
       this.#dropConn(conn);
       refuse(toErrorData(err, ErrorCodes.ENG_ERR_SCENE_NOT_FOUND));
     }
