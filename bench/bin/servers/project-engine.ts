@@ -6,6 +6,7 @@
 import { EtcdCoordinator } from '@gos/coordinator';
 import { Engine } from '@gos/engine';
 import { createStore } from '@gos/store';
+import { serverLifecycle } from './lifecycle.js';
 import { GAME_MODULE, SCENES_PER_WORKER } from '../../src/targets/project/server.js';
 
 const need = (name: string): string => {
@@ -27,29 +28,17 @@ const engine = new Engine({
   scenesPerWorker: SCENES_PER_WORKER,
 });
 
-let stopping = false;
-async function stop(code: number): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  try {
+serverLifecycle(
+  'project-engine',
+  async () => {
+    await store.start();
+    await coordinator.start();
+    await engine.start();
+    return { role: 'engine', address: engine.address };
+  },
+  async () => {
     await engine.close();
     await store.close();
     await coordinator.close();
-  } catch (err) {
-    console.error('project-engine: shutdown failed', err);
-    code = 1;
-  }
-  process.exit(code);
-}
-process.on('SIGTERM', () => void stop(0));
-process.on('SIGINT', () => void stop(0));
-
-try {
-  await store.start();
-  await coordinator.start();
-  await engine.start();
-  console.log(JSON.stringify({ ready: true, role: 'engine', address: engine.address }));
-} catch (err) {
-  console.error('project-engine: cannot start', err);
-  await stop(1);
-}
+  },
+);

@@ -23,6 +23,7 @@ import { Engine } from '@gos/engine';
 import { Gateway, MemorySessionStore } from '@gos/gateway';
 import { createStore } from '@gos/store';
 import { protocol } from '../../src/generated/protocol.js';
+import { serverLifecycle } from './lifecycle.js';
 import { BENCH_LIMITS, GAME_MODULE, SCENES_PER_WORKER, sceneSharder } from '../../src/targets/project/server.js';
 
 const port = Number(process.env['PORT']);
@@ -73,9 +74,9 @@ async function startEngineProcess(): Promise<void> {
   });
   child = proc;
   proc.on('exit', (code, signal) => {
-    if (!stopping) {
+    if (!lifecycle.stopping) {
       console.error(`project: engine process exited (${code ?? signal})`);
-      void stop(1);
+      void lifecycle.shutdown(1);
     }
   });
   await new Promise<void>((resolve, reject) => {
@@ -88,40 +89,31 @@ async function startEngineProcess(): Promise<void> {
   while (coordinator.membership.list('engine').length === 0) await new Promise((r) => setTimeout(r, 20));
 }
 
-let stopping = false;
-async function stop(code: number): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  try {
-    await gateway.close();
-    if (child !== null && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+const lifecycle = serverLifecycle(
+  'project',
+  async () => {
+    await store.start();
+    await coordinator.start();
+    await sessions.start();
+    if (engine !== null) await engine.start();
+    else await startEngineProcess();
+    await gateway.start();
+    return { target: 'project', shape, port };
+  },
+  async () => {
+    try {
+      await gateway.close();
+      if (child !== null && child.exitCode === null) {
+        const exited = new Promise((r) => child!.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      await engine?.close();
+      await sessions.close();
+      await store.close();
+      await coordinator.close();
+    } finally {
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
     }
-    await engine?.close();
-    await sessions.close();
-    await store.close();
-    await coordinator.close();
-  } catch (err) {
-    console.error('project: shutdown failed', err);
-    code = 1;
-  }
-  if (ownDir) rmSync(dataDir, { recursive: true, force: true });
-  process.exit(code);
-}
-process.on('SIGTERM', () => void stop(0));
-process.on('SIGINT', () => void stop(0));
-
-try {
-  await store.start();
-  await coordinator.start();
-  await sessions.start();
-  if (engine !== null) await engine.start();
-  else await startEngineProcess();
-  await gateway.start();
-  console.log(JSON.stringify({ ready: true, target: 'project', shape, port }));
-} catch (err) {
-  console.error('project: cannot start', err);
-  await stop(1);
-}
+  },
+);
