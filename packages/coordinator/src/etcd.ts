@@ -22,6 +22,12 @@ export interface EtcdCoordinatorOptions {
   readonly prefix?: string;
   /** Member lease time to live: a dead process disappears within it. @default 5 */
   readonly leaseTtlSeconds?: number;
+  /**
+   * Load figures (`MemberHandle.setLoad`) are written at most this often; in between the
+   * latest figure waits and older ones are skipped. A gateway's load changes with every socket,
+   * and a write per socket would make a reconnect storm an etcd write storm. @default 250
+   */
+  readonly loadPublishIntervalMs?: number;
   readonly logger?: Logger;
 }
 
@@ -46,6 +52,7 @@ export class EtcdCoordinator implements Coordinator {
   readonly #client: Etcd3;
   readonly #prefix: string;
   readonly #ttl: number;
+  readonly #loadIntervalMs: number;
   readonly #log: Logger;
   readonly #members = new Map<string, { info: MemberInfo; revision: number }>();
   readonly #placements = new Map<string, PlacementRecord>();
@@ -72,6 +79,11 @@ export class EtcdCoordinator implements Coordinator {
     this.#client = new Etcd3({ hosts: [...(options.hosts ?? ['http://127.0.0.1:2379'])] });
     this.#prefix = options.prefix ?? 'gos/';
     this.#ttl = ttl;
+    const interval = options.loadPublishIntervalMs ?? 250;
+    if (!Number.isInteger(interval) || interval < 0) {
+      throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `coordinator option "loadPublishIntervalMs" must be an integer ≥ 0, got ${interval}`);
+    }
+    this.#loadIntervalMs = interval;
     this.#log = options.logger ?? silentLogger;
   }
 
@@ -179,14 +191,37 @@ export class EtcdCoordinator implements Coordinator {
       };
       await put();
       let left = false;
+      // Load writes: one in flight at most, the latest figure wins, then a pause before the next.
+      let dirty = false;
+      let flushing: Promise<void> | null = null;
+      const flush = async (): Promise<void> => {
+        try {
+          while (dirty && !left) {
+            dirty = false;
+            try {
+              await put();
+            } catch (err) {
+              dirty = true; // the next setLoad writes it again
+              throw err;
+            }
+            if (dirty) await new Promise((r) => setTimeout(r, this.#loadIntervalMs));
+          }
+        } finally {
+          // Runs right after the loop's last check, with no await between: a setLoad after
+          // this starts a new flush.
+          flushing = null;
+        }
+      };
       return {
         get info() {
           return info;
         },
-        setLoad: async (load: number) => {
-          if (left) return;
+        setLoad: (load: number) => {
+          if (left) return Promise.resolve();
           info = Object.freeze({ ...info, load });
-          await put();
+          dirty = true;
+          flushing ??= flush();
+          return flushing;
         },
         leave: async () => {
           if (left) return;

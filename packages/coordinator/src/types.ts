@@ -25,7 +25,11 @@ export interface MemberInfo {
 
 export interface MemberHandle {
   readonly info: MemberInfo;
-  /** Publish a new load figure. */
+  /**
+   * Publish a new load figure. `info` shows it at once; peers may see it later, since a
+   * backend may coalesce bursts (etcd writes the latest figure at most every
+   * `loadPublishIntervalMs`). Resolves once this figure or a newer one is published.
+   */
   setLoad(load: number): Promise<void>;
   /** Leave the cluster (graceful shutdown): peers stop routing to this member. Idempotent. */
   leave(): Promise<void>;

@@ -58,6 +58,33 @@ test('etcd: two coordinators on one prefix share members and placement through w
   }
 });
 
+test('etcd: a burst of load figures is written as two puts, and the last figure wins', async () => {
+  const p = prefix();
+  const a = new EtcdCoordinator({ hosts: [ETCD], prefix: p, leaseTtlSeconds: 2, loadPublishIntervalMs: 50 });
+  await a.start();
+  const client = new Etcd3({ hosts: [ETCD] });
+  try {
+    const member = await a.membership.register({ id: 'gateway-x', role: 'gateway', address: 'ws://127.0.0.1:9/ws', capacity: 100 });
+    let last: Promise<void> = Promise.resolve();
+    // One socket opening after another: a figure per socket.
+    for (let load = 1; load <= 100; load++) last = member.setLoad(load);
+    await last;
+    assert.equal(member.info.load, 100);
+    const kv = (await client.get(`${p}members/gateway-x`).exec()).kvs[0];
+    assert.ok(kv !== undefined);
+    assert.equal((JSON.parse(kv.value.toString()) as { load: number }).load, 100);
+    // Created by register (version 1), then the first figure at once and the latest after it.
+    assert.equal(Number(kv.version), 3);
+    // Later figures are written again.
+    await member.setLoad(7);
+    const again = (await client.get(`${p}members/gateway-x`).exec()).kvs[0];
+    assert.equal((JSON.parse(again!.value.toString()) as { load: number }).load, 7);
+  } finally {
+    client.close();
+    await a.close();
+  }
+});
+
 test('etcd: a member whose process is killed (SIGKILL) disappears within the lease TTL', async () => {
   const p = prefix();
   const observer = new EtcdCoordinator({ hosts: [ETCD], prefix: p, leaseTtlSeconds: 1 });
