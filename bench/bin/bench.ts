@@ -7,6 +7,7 @@
  *   npm run bench -- idle-ccu --clients 2000,6000,12000,18000     (memory per idle connection)
  *   npm run bench -- chat-fanout --clients 1000,2000,5000         (one line to everyone in one scene)
  *   npm run bench -- login-storm --clients 10,20,40,80            (password logins per second offered)
+ *   npm run bench -- reconnect-storm --clients 1000,3000,6000     (every client drops and reconnects at once)
  *
  * Options: --targets project,project-embedded,colyseus,uws (the default; project-acked too on
  * request), --seconds 20
@@ -26,14 +27,14 @@ import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js'
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
-const SCENARIOS: readonly Scenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm'];
+const SCENARIOS: readonly Scenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm'];
 /** Client counts when --clients is not given. idle-ccu stays under the 20,000 open files a process may have here. */
-const DEFAULT_CLIENTS: Record<Scenario, string> = { 'mmo-move': '500,1000,2000,3000', 'idle-ccu': '2000,6000,12000,18000', 'chat-fanout': '1000,2000,5000', 'login-storm': '10,20,40,80' };
+const DEFAULT_CLIENTS: Record<Scenario, string> = { 'mmo-move': '500,1000,2000,3000', 'idle-ccu': '2000,6000,12000,18000', 'chat-fanout': '1000,2000,5000', 'login-storm': '10,20,40,80', 'reconnect-storm': '1000,3000,6000' };
 const DEFAULT_TARGETS = ['project', 'project-embedded', 'colyseus', 'uws'];
 
 function usage(msg?: string): never {
   if (msg !== undefined) console.error(`bench: ${msg}`);
-  console.error(`usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm [--clients 500,1000,2000,3000] [--targets ${TARGETS.map((t) => t.name).join(',')}]
+  console.error(`usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm|reconnect-storm [--clients 500,1000,2000,3000] [--targets ${TARGETS.map((t) => t.name).join(',')}]
        [--seconds 20] [--warmup 5] [--connect-rate 500] [--out ${path.relative(process.cwd(), DEFAULT_OUT) || DEFAULT_OUT}] [--no-pin]`);
   process.exit(2);
 }

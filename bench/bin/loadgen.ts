@@ -15,7 +15,7 @@ interface Args {
   warmupSeconds: number;
   steadySeconds: number;
   connectPerSecond?: number;
-  /** mmo-move (default) or idle-ccu. */
+  /** mmo-move (default), idle-ccu, chat-fanout, login-storm or reconnect-storm. */
   scenario?: string;
 }
 
@@ -43,6 +43,7 @@ const result =
         ...(args.connectPerSecond === undefined ? {} : { connectPerSecond: args.connectPerSecond }),
         ...(args.scenario === 'idle-ccu' ? { inputHz: 0, room: 'idle' as const } : {}),
         ...(args.scenario === 'chat-fanout' ? { inputHz: 0, room: 'chat' as const, chatEveryMs: 500 } : {}),
+        ...(args.scenario === 'reconnect-storm' ? { inputHz: 0, room: 'idle' as const, reconnectStorm: true } : {}),
         onPhase,
       });
 console.log(JSON.stringify({ result }));

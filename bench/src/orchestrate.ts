@@ -48,9 +48,15 @@ export interface RunRow {
   readonly ticksPerClientPerSec: number;
   readonly loadGenCpuPercent: number;
   readonly loadGenSaturated: boolean;
+  /** reconnect-storm: clients that dropped and reconnected at once. */
+  readonly dropped?: number;
+  /** reconnect-storm: of those, back in their scene or room before the deadline. */
+  readonly reconnected?: number;
+  /** reconnect-storm: first drop → last client back, seconds (p50/p99/max are per-client drop → back). */
+  readonly stormSeconds?: number;
 }
 
-export type Scenario = 'mmo-move' | 'idle-ccu' | 'chat-fanout' | 'login-storm';
+export type Scenario = 'mmo-move' | 'idle-ccu' | 'chat-fanout' | 'login-storm' | 'reconnect-storm';
 
 export interface RunOptions {
   readonly scenario: Scenario;
@@ -215,5 +221,6 @@ export function toRow(spec: TargetSpec, r: LoadResult, first: TreeSample, last: 
     ticksPerClientPerSec: r.ticksPerClientPerSec,
     loadGenCpuPercent: r.loadGenCpuPercent,
     loadGenSaturated: r.loadGenSaturated,
+    ...(r.storm === undefined ? {} : { dropped: r.storm.dropped, reconnected: r.storm.reconnected, stormSeconds: r.storm.seconds }),
   };
 }

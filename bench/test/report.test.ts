@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { RunRow } from '../src/orchestrate.js';
 import { labelOf, maxCcu, ratios, sustained, type ResultsFile } from '../src/report/results.js';
-import { kbPerClient, markdown, replaceSection } from '../src/report/render.js';
+import { cpuMsPerReconnect, kbPerClient, markdown, replaceSection } from '../src/report/render.js';
 import { writeResults } from '../src/report/write.js';
 
 function row(over: Partial<RunRow>): RunRow {
@@ -94,4 +94,22 @@ test('idle-ccu: the table reports kB per connection above the server\'s own base
   assert.equal(kbPerClient({ rssMb: 50, baselineRssMb: 40, connected: 0 }), null);
   const file: ResultsFile = { scenario: 'idle-ccu', date: 'd', machine: { cpus: 2, model: 'm', node: 'v20', pinned: true }, settings: { warmupSeconds: 1, steadySeconds: 2, command: 'c' }, runs: [row({ target: 'uws', clients: 1024, connected: 1024, rssMb: 50, baselineRssMb: 40 })] };
   assert.match(markdown(file), /\| uws \| 1024 \| 1024 \| 0 \| 50\.0 \| 40\.0 \| 10\.0 \|/);
+});
+
+test('reconnect-storm: CPU per reconnect is the server CPU over the storm ÷ clients back', () => {
+  // 80% of a core for 0.5 s = 400 ms of CPU, over 1,000 clients back: 0.4 ms each.
+  assert.equal(cpuMsPerReconnect({ cpuPercent: 80, stormSeconds: 0.5, reconnected: 1000 }), 0.4);
+  assert.equal(cpuMsPerReconnect({ cpuPercent: 80, stormSeconds: 0.5, reconnected: 0 }), null);
+  assert.equal(cpuMsPerReconnect({ cpuPercent: 80 }), null);
+  const file: ResultsFile = {
+    scenario: 'reconnect-storm',
+    date: '2026-11-26T00:00:00.000Z',
+    machine: { cpus: 2, model: 'test cpu', node: 'v20', pinned: true },
+    settings: { warmupSeconds: 2, steadySeconds: 20, command: 'npm run bench -- reconnect-storm --clients 1000' },
+    runs: [row({ target: 'project', shape: 'cluster', cpuPercent: 80, stormSeconds: 0.5, dropped: 1000, reconnected: 998, failures: 2, p50Ms: 300, p99Ms: 400 })],
+  };
+  const md = markdown(file);
+  assert.match(md, /not back within 20 s is a failure/);
+  // back, failures, storm s, reconnects/s (998 / 0.5), …, CPU-ms per reconnect (400 / 998).
+  assert.match(md, /\| project \| 1000 \| 998 \| 2 \| 0\.50 \| 1996 \| 300\.0 \| 400\.0 \| 120\.0 \| 80\.0 \| 0\.40 \|/);
 });

@@ -104,3 +104,18 @@ test('smoke: login-storm at 5 logins/s (targets without a login API are skipped)
     assert.match(await readFile(path.join(out, 'login-storm.md'), 'utf8'), /Highest offered rate with p99 < 1 s/);
   });
 });
+
+test('smoke: reconnect-storm with 30 clients against every target', { timeout: 180_000 }, async () => {
+  await runBench(['reconnect-storm', '--clients', '30', '--seconds', '10', '--warmup', '1', '--targets', 'project,colyseus,uws'], async (out) => {
+    const file = JSON.parse(await readFile(path.join(out, 'reconnect-storm.json'), 'utf8')) as ResultsFile;
+    assert.equal(file.scenario, 'reconnect-storm');
+    assert.deepEqual(file.runs.map((r) => r.target).sort(), ['colyseus', 'project', 'uws']);
+    for (const r of file.runs) {
+      assert.equal(r.failures, 0, `${r.target}: failures ${JSON.stringify(r.failureSamples)}`);
+      assert.equal(r.dropped, 30, `${r.target}: every client dropped`);
+      assert.equal(r.reconnected, 30, `${r.target}: every client came back`);
+      assert.ok(r.p50Ms > 0 && r.maxMs >= r.p50Ms && (r.stormSeconds ?? 0) > 0, `${r.target}: drop → back samples`);
+    }
+    assert.match(await readFile(path.join(out, 'reconnect-storm.md'), 'utf8'), /CPU-ms per reconnect/);
+  });
+});

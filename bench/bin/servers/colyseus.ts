@@ -16,11 +16,19 @@
 import { Room, Server, type Client } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
 import { schema, t, type SchemaType } from '@colyseus/schema';
+import { WebSocket as NodeWebSocket } from 'ws';
+
+// Colyseus 0.18 reads the global `WebSocket.OPEN` when a client takes its seat back
+// (`Room#_onJoin`, reconnection branch); Node 20 has no global WebSocket (Node 22 has). Without
+// this every reconnect fails with "WebSocket is not defined".
+(globalThis as { WebSocket?: unknown }).WebSocket ??= NodeWebSocket;
 
 const TARGET = 'colyseus';
 const TICK_MS = 100;
 const ROOM_SIZE = 100;
 const U32_MAX = 0xffff_ffff;
+/** How long a dropped client's seat is held for its reconnect. */
+const RECONNECT_SECONDS = 60;
 
 const Player = schema({ x: t.float32(), y: t.float32(), ack: t.uint32() }, 'Player');
 type Player = SchemaType<typeof Player>;
@@ -70,6 +78,8 @@ class MmoRoom extends Room<{ state: MmoState }> {
 /**
  * idle-ccu: players join (and appear in the state) and then nothing changes, so after the joins
  * Colyseus sends no patches: what is measured is the cost of holding the connections.
+ * reconnect-storm: the same room; a dropped client's seat is held (`allowReconnection`) and
+ * taken back with `client.reconnect(token)`.
  */
 class IdleRoom extends Room<{ state: MmoState }> {
   override maxClients = ROOM_SIZE;
@@ -77,6 +87,11 @@ class IdleRoom extends Room<{ state: MmoState }> {
 
   override onJoin(client: Client): void {
     this.state.players.set(client.sessionId, new Player({ x: 0, y: 0, ack: 0 }));
+  }
+
+  override onDrop(client: Client): void {
+    // Colyseus itself runs onLeave if the seat expires unclaimed.
+    void this.allowReconnection(client, RECONNECT_SECONDS);
   }
 
   override onLeave(client: Client): void {

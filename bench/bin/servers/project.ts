@@ -58,9 +58,9 @@ const gateway = new Gateway({
 });
 let child: ChildProcess | null = null;
 
-/** mmo-move: `mmo` scenes of 100; idle-ccu: `idle` scenes of 100; chat-fanout: everyone in one `chat` scene. */
+/** mmo-move: `mmo` scenes of 100; idle-ccu and reconnect-storm: `idle` scenes of 100; chat-fanout: everyone in one `chat` scene. */
 function sceneForScenario(scenario: string | undefined): ReturnType<typeof sceneSharder> {
-  if (scenario === 'idle-ccu') return sceneSharder('idle');
+  if (scenario === 'idle-ccu' || scenario === 'reconnect-storm') return sceneSharder('idle');
   if (scenario === 'chat-fanout') return sceneSharder('chat', Number.MAX_SAFE_INTEGER);
   return sceneSharder('mmo');
 }

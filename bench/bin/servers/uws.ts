@@ -15,8 +15,8 @@ if (!Number.isInteger(port) || port <= 0) {
   console.error('uws: set PORT');
   process.exit(2);
 }
-/** idle-ccu: a tick with nothing changed sends nothing (mmo-move always sends the server time). */
-const idle = process.env['SCENARIO'] === 'idle-ccu';
+/** idle-ccu, reconnect-storm: a tick with nothing changed sends nothing (mmo-move always sends the server time). */
+const idle = process.env['SCENARIO'] === 'idle-ccu' || process.env['SCENARIO'] === 'reconnect-storm';
 /** chat-fanout: everyone in one room, SAY lines published to all. */
 const chat = process.env['SCENARIO'] === 'chat-fanout';
 const ROOM_SIZE = chat ? Number.MAX_SAFE_INTEGER : 100;

@@ -31,6 +31,15 @@ export interface ClientConn {
   sendMove(seq: number, x: number, y: number): number;
   /** Say a chat line to everyone in the scene or room (chat-fanout); returns the bytes sent. */
   sendChat(sentAtMs: number, text: string): number;
+  /**
+   * reconnect-storm: drop the connection without a closing handshake, as a lost network or a
+   * dead gateway would, and connect again at once, resuming the session where the target has
+   * one (this framework: the same session token on a new WebSocket; Colyseus:
+   * `client.reconnect` into the seat its `allowReconnection` holds; bare uWS has no sessions:
+   * a new connection). Resolves once the client is back in its scene or room; no onClose for
+   * the drop. The same hooks receive what arrives afterwards.
+   */
+  reconnect(): Promise<void>;
   /** Close on purpose (end of the run): no onClose callback afterwards. */
   close(): void;
 }

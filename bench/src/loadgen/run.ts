@@ -28,6 +28,13 @@ export interface LoadOptions {
   readonly sampleEvery?: number;
   /** One client in this many decodes ticks and gives latency samples (10 per scene of 100). @default 10 */
   readonly decodeEvery?: number;
+  /**
+   * reconnect-storm: when the window starts, every client drops its connection and reconnects
+   * at once (see {@link ClientConn.reconnect}); the window ends when the last one is back, or
+   * after `steadySeconds` (those still out count as failures). `latency` is then drop → back
+   * in the scene, per client.
+   */
+  readonly reconnectStorm?: boolean;
   /** Give up connecting after this long. @default 120 */
   readonly rampTimeoutSeconds?: number;
   readonly onPhase?: (phase: Phase, info: { secondsLeft: number; connected: number }) => void;
@@ -58,6 +65,17 @@ export interface LoadResult {
   readonly loadGenLoopDelayP99Ms: number;
   /** True when the generator's numbers cannot be trusted: its core was ≥ 90% busy or its loop lagged. */
   readonly loadGenSaturated: boolean;
+  /** reconnect-storm only. */
+  readonly storm?: StormResult;
+}
+
+export interface StormResult {
+  /** Clients that dropped their connection (every client connected at the end of the ramp). */
+  readonly dropped: number;
+  /** Of those, back in their scene or room before the deadline. */
+  readonly reconnected: number;
+  /** First drop → last client back (or the deadline), seconds. */
+  readonly seconds: number;
 }
 
 interface Client {
@@ -216,6 +234,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const cpu0 = process.cpuUsage();
   const w0 = performance.now();
   o.onPhase?.('steady', { secondsLeft: o.steadySeconds, connected: clients.length });
+  const storm = o.reconnectStorm === true ? await reconnectAll(clients, o.steadySeconds, latency, noteFailure, o.onPhase) : undefined;
   let lines = 0;
   const speaker = clients[0];
   const chatClock =
@@ -231,7 +250,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
             // closing: onClose counts it
           }
         }, o.chatEveryMs);
-  for (let left = o.steadySeconds; left > 0; left -= Math.min(left, 5)) {
+  for (let left = storm === undefined ? o.steadySeconds : 0; left > 0; left -= Math.min(left, 5)) {
     await sleep(Math.min(left, 5) * 1000);
     if (left - 5 > 0) o.onPhase?.('steady', { secondsLeft: left - 5, connected: clients.length - (disconnects - disconnectsBefore) });
   }
@@ -259,7 +278,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     clients: o.clients,
     connected: clients.length,
     connectFailures,
-    disconnects,
+    // A client that did not come back from the storm is a failure like a disconnect.
+    disconnects: disconnects + (storm === undefined ? 0 : storm.dropped - storm.reconnected),
     failureSamples,
     steadySeconds: round(windowSeconds, 2),
     latency: latency.summary(),
@@ -273,7 +293,55 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     loadGenCpuPercent: round(loadGenCpuPercent, 1),
     loadGenLoopDelayP99Ms: round(loopP99, 2),
     loadGenSaturated: loadGenCpuPercent >= 90 || loopP99 > 50,
+    ...(storm === undefined ? {} : { storm }),
   };
+}
+
+/**
+ * The storm: every connected client drops and reconnects, all started in one go. Each client's
+ * latency runs from its own drop to being back in its scene; the result's `seconds` from the
+ * first drop to the last return. Clients not back after `timeoutSeconds` are left out.
+ */
+async function reconnectAll(
+  clients: readonly Client[],
+  timeoutSeconds: number,
+  latency: LatencyRecorder,
+  noteFailure: (what: string) => void,
+  onPhase: LoadOptions['onPhase'],
+): Promise<StormResult> {
+  const live = clients.filter((c) => !c.closed && c.conn !== null);
+  let reconnected = 0;
+  let lastBack = 0;
+  const t0 = nowMs();
+  const all = live.map(async (c) => {
+    const dropAt = nowMs();
+    try {
+      await c.conn!.reconnect();
+    } catch (err) {
+      c.closed = true;
+      noteFailure(`client ${c.index}: reconnect: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    if (c.closed) return; // came back after the deadline
+    lastBack = nowMs();
+    latency.record(lastBack - dropAt);
+    reconnected++;
+  });
+  const progress = setInterval(() => onPhase?.('steady', { secondsLeft: Math.max(0, timeoutSeconds - (nowMs() - t0) / 1000), connected: reconnected }), 1000);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), timeoutSeconds * 1000);
+  });
+  const timedOut = await Promise.race([Promise.all(all).then(() => false), deadline]);
+  clearTimeout(timer);
+  clearInterval(progress);
+  if (timedOut) {
+    const out = live.length - reconnected;
+    noteFailure(`${out} clients not back within ${timeoutSeconds} s`);
+    // Late arrivals are neither counted nor measured.
+    for (const c of live) c.closed = true;
+  }
+  return { dropped: live.length, reconnected, seconds: round(((timedOut ? nowMs() : lastBack || t0) - t0) / 1000, 3) };
 }
 
 function noop(): void {}

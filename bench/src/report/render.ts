@@ -19,6 +19,7 @@ export function markdown(file: ResultsFile): string {
   if (file.scenario === 'idle-ccu') return idleMarkdown(file);
   if (file.scenario === 'chat-fanout') return chatMarkdown(file);
   if (file.scenario === 'login-storm') return loginMarkdown(file);
+  if (file.scenario === 'reconnect-storm') return reconnectMarkdown(file);
   return mmoMarkdown(file);
 }
 
@@ -35,6 +36,28 @@ function loginMarkdown(file: ResultsFile): string {
   lines.push('');
   const best = maxCcu(file.runs, (r) => r.p99Ms < 1000 && r.failures === 0);
   lines.push('Highest offered rate with p99 < 1 s and no failures: ' + Object.entries(best).map(([t, n]) => `${t} ${n === null ? 'none' : `${n}/s`}`).join(', ') + '.');
+  return lines.join('\n');
+}
+
+/** Server CPU time over the storm per client back, ms. */
+export function cpuMsPerReconnect(r: Pick<RunRow, 'cpuPercent' | 'stormSeconds' | 'reconnected'>): number | null {
+  if (r.reconnected === undefined || r.stormSeconds === undefined || r.reconnected === 0) return null;
+  return (r.cpuPercent * 10 * r.stormSeconds) / r.reconnected;
+}
+
+function reconnectMarkdown(file: ResultsFile): string {
+  const lines = header(file);
+  lines.push(`Every client is in an idle scene (room) of 100; at once, all drop their connection without a closing handshake and reconnect, resuming their session where the target has one. Per client: drop → back in the scene. Storm = first drop → last client back; a client not back within ${file.settings.steadySeconds} s is a failure. Server CPU is read over the storm.`);
+  lines.push('');
+  lines.push('| target | clients | back | failures | storm s | reconnects/s | p50 ms | p99 ms | max ms | server CPU % | CPU-ms per reconnect | RSS MB | gen CPU % | gen saturated |');
+  lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
+  for (const r of sortedRuns(file)) {
+    const seconds = r.stormSeconds ?? null;
+    const rate = seconds !== null && seconds > 0 && r.reconnected !== undefined ? r.reconnected / seconds : null;
+    lines.push(
+      `| ${labelOf(r)} | ${r.clients} | ${r.reconnected ?? '–'} | ${r.failures} | ${fmt(seconds, 2)} | ${fmt(rate, 0)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${fmt(r.cpuPercent)} | ${fmt(cpuMsPerReconnect(r), 2)} | ${fmt(r.rssMb)} | ${fmt(r.loadGenCpuPercent)} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -101,13 +124,21 @@ function mmoMarkdown(file: ResultsFile): string {
   return lines.join('\n');
 }
 
-function chartSpec(file: ResultsFile, field: 'cpuUsPerMsg' | 'p99Ms' | 'kbPerClient', title: string): vl.TopLevelSpec {
+type ChartField = 'cpuUsPerMsg' | 'p99Ms' | 'kbPerClient' | 'cpuMsPerReconnect';
+
+function chartValue(r: RunRow, field: ChartField): number | null {
+  if (field === 'kbPerClient') return kbPerClient(r);
+  if (field === 'cpuMsPerReconnect') return cpuMsPerReconnect(r);
+  return r[field];
+}
+
+function chartSpec(file: ResultsFile, field: ChartField, title: string): vl.TopLevelSpec {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     width: 420,
     height: 260,
-    data: { values: file.runs.map((r) => ({ target: labelOf(r), clients: r.clients, value: field === 'kbPerClient' ? kbPerClient(r) : r[field] })) },
+    data: { values: file.runs.map((r) => ({ target: labelOf(r), clients: r.clients, value: chartValue(r, field) })) },
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'clients', type: 'quantitative', title: 'clients' },
@@ -128,6 +159,8 @@ export async function html(file: ResultsFile): Promise<string> {
   const charts =
     file.scenario === 'idle-ccu'
       ? [await svgOf(chartSpec(file, 'kbPerClient', 'server kB per idle connection'))]
+      : file.scenario === 'reconnect-storm'
+      ? [await svgOf(chartSpec(file, 'cpuMsPerReconnect', 'server CPU-ms per reconnect')), await svgOf(chartSpec(file, 'p99Ms', 'drop → back p99 (ms)'))]
       : [
           await svgOf(chartSpec(file, 'cpuUsPerMsg', 'server CPU-µs per delivered message')),
           await svgOf(chartSpec(file, 'p99Ms', file.scenario === 'chat-fanout' ? 'delivery p99 (ms)' : 'input → ack latency p99 (ms)')),
