@@ -23,7 +23,8 @@ export class SceneHost {
   readonly done: Promise<SceneTaskResult>;
   #out: Outbox;
   #reader: RingReader;
-  #readerStopped = false;
+  /** Ends the read loop; aborting wakes its sleep at once. */
+  readonly #stopReading = new AbortController();
   #markReady!: () => void;
 
   constructor(opts: {
@@ -40,7 +41,8 @@ export class SceneHost {
     this.logger = opts.logger;
     const rings = createRingPair(opts.ringBytes);
     this.#out = new Outbox(rings.toWorker, 16 * 1024 * 1024);
-    this.#reader = new RingReader(rings.fromWorker);
+    // The main thread's servers keep its event loop alive: no keep-alive timer per sleep.
+    this.#reader = new RingReader(rings.fromWorker, { keepAlive: false });
     let failReady!: (err: unknown) => void;
     this.ready = new Promise<void>((resolve, reject) => {
       this.#markReady = resolve;
@@ -52,11 +54,11 @@ export class SceneHost {
     this.done = (opts.pool.run(input) as Promise<SceneTaskResult>).then(
       (result) => {
         this.#drainOnce(opts.onRecord);
-        this.#readerStopped = true;
+        this.#stopReading.abort();
         return result;
       },
       (err: unknown) => {
-        this.#readerStopped = true;
+        this.#stopReading.abort();
         failReady(err);
         throw err;
       },
@@ -86,7 +88,7 @@ export class SceneHost {
 
   /** Forget the task (after a crash): stop reading its ring. */
   abandon(): void {
-    this.#readerStopped = true;
+    this.#stopReading.abort();
     this.#out.close();
   }
 
@@ -98,9 +100,7 @@ export class SceneHost {
     // Never read inside the constructor: a warm worker can write READY into the shared ring
     // before `pool.run` returns, and the engine's handler needs the constructed host.
     await Promise.resolve();
-    while (!this.#readerStopped) {
-      if (this.#reader.drain(onRecord) === 0) await this.#reader.waitAsync(200);
-      else await new Promise<void>((r) => setImmediate(r));
-    }
+    // Sleeps without a timeout (no timer set and cleared per wake-up); stopping aborts the sleep.
+    await this.#reader.startReadLoop(onRecord, { signal: this.#stopReading.signal, idleTimeoutMs: Infinity });
   }
 }

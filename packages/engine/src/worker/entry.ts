@@ -37,7 +37,10 @@ export default async function runScene(input: SceneTaskInput): Promise<SceneTask
     throw new CodedError(ErrorCodes.ENG_ERR_SCENE_TYPE_UNKNOWN, `game has no scene type "${input.sceneType}"`);
   }
   const out = new Outbox(input.fromScene, OUTBOX_MAX_PENDING_BYTES);
-  const reader = new RingReader(input.toScene);
+  // No keep-alive timer and no timeout per sleep: the scene's own timers (tick, periodic save)
+  // keep this thread's event loop alive, and STOP arrives as a record, which wakes the sleep.
+  // A timed sleep costs a timer set and cleared on every wake-up, thousands a second per scene.
+  const reader = new RingReader(input.toScene, { keepAlive: false });
   const scene = new SceneRuntime({
     id: input.sceneId,
     type: input.sceneType,
@@ -72,7 +75,7 @@ export default async function runScene(input: SceneTaskInput): Promise<SceneTask
   };
   while (!stopped) {
     // Yield after every batch so the tick timer and async handlers get their turn.
-    if (reader.drain(onRecord) === 0) await reader.waitAsync(1000);
+    if (reader.drain(onRecord) === 0) await reader.waitAsync();
     else await new Promise<void>((r) => setImmediate(r));
   }
   scene.stop();

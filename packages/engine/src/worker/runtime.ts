@@ -11,6 +11,7 @@ import {
   encodeErrorFrame,
   type Logger,
   type Protocol,
+  type RouteDef,
 } from '@gos/schema';
 import type { HandlerContext, Player, Scene, SceneDefinition, TimerHandle } from '../api.js';
 
@@ -31,6 +32,14 @@ export function decodeJson<T>(bytes: Uint8Array): T {
 interface PlayerSlot {
   readonly player: RuntimePlayer;
   sid: number;
+}
+
+type Handler = SceneDefinition['handlers'][string];
+
+/** A route this scene type serves, with its handler: found with one lookup per frame. */
+interface ServedRoute {
+  readonly route: RouteDef;
+  readonly handler: Handler;
 }
 
 class RuntimePlayer implements Player<unknown, Record<string, unknown>> {
@@ -82,6 +91,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   readonly #out: Outbox;
   readonly #players = new Map<string, RuntimePlayer>();
   readonly #bySid = new Map<number, PlayerSlot>();
+  /** Routes by opcode that this scene type has a handler for. */
+  readonly #served = new Map<number, ServedRoute>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #stateDirty = false;
   #stateJson: string | null;
@@ -106,6 +117,10 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#out = opts.out;
     this.tickMs = opts.def.tickMs ?? opts.tickMs;
     this.logger = opts.logger;
+    for (const route of opts.protocol.routeById.values()) {
+      const handler = opts.def.handlers[route.name];
+      if (handler !== undefined) this.#served.set(route.id, { route, handler });
+    }
     if (opts.state === null || opts.state === undefined) {
       this.state = opts.def.createState(opts.id);
       this.#stateJson = null;
@@ -198,12 +213,12 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       this.#out.send(FromScene.SEND, sid, 0, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.ENG_ERR_NOT_JOINED, 'not in this scene'));
       return;
     }
-    const route = this.#protocol.routeById.get(header.opcode);
-    const handler = route === undefined ? undefined : this.#def.handlers[route.name];
-    if (route === undefined || handler === undefined) {
+    const served = this.#served.get(header.opcode);
+    if (served === undefined) {
       this.#out.send(FromScene.SEND, sid, 0, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.ENG_ERR_NO_HANDLER, `no handler for route ${header.opcode} in scene type ${this.type}`));
       return;
     }
+    const route = served.route;
     let req: unknown;
     try {
       req = route.request.decode(framePayload(bytes));
@@ -215,33 +230,39 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     const player = slot.player;
     const ctx: HandlerContext<unknown, unknown, Record<string, unknown>> = { scene: this, player, requestId: header.requestId };
     const noReply = (header.flags & FrameFlag.NO_REPLY) !== 0;
-    const reply = (res: unknown): void => {
-      player.dirty = true;
-      if (noReply || this.#bySid.get(sid) === undefined) return; // not wanted, or left while the handler ran
-      const payload = route.response === null ? null : route.response.encode(res);
-      this.#out.send(FromScene.SEND, sid, 0, encodeFrame(FrameKind.RESPONSE, header.opcode, header.requestId, payload));
-    };
-    const fail = (err: unknown): void => {
-      try {
-        this.#fail(sid, player.id, route.name, header.opcode, header.requestId, err);
-      } catch (sendErr) {
-        // Not even the error could be queued (ring overflow full): the client's request times out.
-        this.logger.error({ err: sendErr, route: route.name }, 'cannot answer request');
-      }
-    };
-    const succeed = (res: unknown): void => {
-      try {
-        reply(res);
-      } catch (err) {
-        fail(err); // e.g. a response the codec cannot encode
-      }
-    };
+    let result: unknown;
     try {
-      const result = handler(ctx, req);
-      if (result instanceof Promise) result.then(succeed, fail);
-      else succeed(result);
+      result = served.handler(ctx, req);
     } catch (err) {
-      fail(err);
+      this.#failRequest(sid, player, route, header.requestId, err);
+      return;
+    }
+    // The common case, a synchronous handler: no closures.
+    if (!(result instanceof Promise)) return this.#succeed(sid, player, route, header.requestId, noReply, result);
+    result.then(
+      (res: unknown) => this.#succeed(sid, player, route, header.requestId, noReply, res),
+      (err: unknown) => this.#failRequest(sid, player, route, header.requestId, err),
+    );
+  }
+
+  /** A handler returned: mark the player, then answer unless NO_REPLY or the player left meanwhile. */
+  #succeed(sid: number, player: RuntimePlayer, route: RouteDef, requestId: number, noReply: boolean, res: unknown): void {
+    player.dirty = true;
+    if (noReply || this.#bySid.get(sid) === undefined) return;
+    try {
+      const payload = route.response === null ? null : route.response.encode(res);
+      this.#out.send(FromScene.SEND, sid, 0, encodeFrame(FrameKind.RESPONSE, route.id, requestId, payload));
+    } catch (err) {
+      this.#failRequest(sid, player, route, requestId, err); // e.g. a response the codec cannot encode
+    }
+  }
+
+  #failRequest(sid: number, player: RuntimePlayer, route: RouteDef, requestId: number, err: unknown): void {
+    try {
+      this.#fail(sid, player.id, route.name, route.id, requestId, err);
+    } catch (sendErr) {
+      // Not even the error could be queued (ring overflow full): the client's request times out.
+      this.logger.error({ err: sendErr, route: route.name }, 'cannot answer request');
     }
   }
 
