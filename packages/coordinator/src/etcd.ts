@@ -282,6 +282,7 @@ export class EtcdCoordinator implements Coordinator {
       return res.succeeded;
     },
     scenesOf: (engineId) => [...this.#placements.values()].filter((r) => r.engineId === engineId),
+    list: () => [...this.#placements.values()].sort((a, b) => a.sceneId.localeCompare(b.sceneId)),
     watch: (listener) => {
       this.#placementListeners.add(listener);
       return () => this.#placementListeners.delete(listener);
@@ -298,9 +299,26 @@ export class EtcdCoordinator implements Coordinator {
       if (this.#election === undefined) throw new CodedError(ErrorCodes.CRD_ERR_CLOSED, 'coordinator not started');
       const campaign = this.#election.campaign(candidateId);
       this.#campaigns.set(candidateId, campaign);
+      let elected = false;
       await new Promise<void>((resolve, reject) => {
-        campaign.once('elected', () => resolve());
-        campaign.once('error', (err) => reject(new CodedError(ErrorCodes.CRD_ERR_CLOSED, 'campaign failed', { cause: err })));
+        campaign.once('elected', () => {
+          elected = true;
+          resolve();
+        });
+        // Also after the election: a campaign whose lease is lost (the process was paused past
+        // its TTL, etcd was unreachable) errs. Leadership is gone; campaign again to get it back.
+        campaign.on('error', (err) => {
+          if (this.#campaigns.get(candidateId) === campaign) this.#campaigns.delete(candidateId);
+          if (!elected) {
+            reject(new CodedError(ErrorCodes.CRD_ERR_CLOSED, 'campaign failed', { cause: err }));
+            return;
+          }
+          this.#log.warn({ err, candidateId }, 'leadership lost');
+          if (this.#leader === candidateId) {
+            this.#leader = undefined;
+            emit(this.#leaderListeners, undefined);
+          }
+        });
       });
       // Elected: reflect it now rather than when the observer catches up.
       if (this.#leader !== candidateId) {

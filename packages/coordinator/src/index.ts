@@ -1,5 +1,6 @@
 export { MemoryCoordinator } from './memory.js';
 export { EtcdCoordinator } from './etcd.js';
+export { CoordinatorNode, type CoordinatorNodeOptions } from './node.js';
 export type { EtcdCoordinatorOptions } from './etcd.js';
 export { sceneTypeOf } from './types.js';
 export type {

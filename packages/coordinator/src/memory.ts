@@ -137,6 +137,10 @@ class MemoryPlacement implements Placement {
     return [...this.#records.values()].filter((r) => r.engineId === engineId);
   }
 
+  list(): readonly PlacementRecord[] {
+    return [...this.#records.values()].sort((a, b) => a.sceneId.localeCompare(b.sceneId));
+  }
+
   watch(listener: (event: PlacementEvent) => void): () => void {
     return this.#events.on(listener);
   }

@@ -85,6 +85,8 @@ export interface Placement {
   release(sceneId: string, epoch: number): Promise<boolean>;
   /** Scenes currently placed on an engine. */
   scenesOf(engineId: string): readonly PlacementRecord[];
+  /** Every placement in the view, by scene id. */
+  list(): readonly PlacementRecord[];
   watch(listener: (event: PlacementEvent) => void): () => void;
 }
 

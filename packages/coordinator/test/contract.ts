@@ -41,6 +41,8 @@ export function runCoordinatorContract(name: string, make: () => Promise<Coordin
       assert.equal(p1.sceneType, 'world');
       assert.equal(c.placement.lookup('world:1')?.epoch, p1.epoch);
       assert.deepEqual(c.placement.scenesOf('e-idle').map((r) => r.sceneId), ['world:1']);
+      await c.placement.ensure('arena:2');
+      assert.deepEqual(c.placement.list().map((r) => r.sceneId), ['arena:2', 'world:1']);
     } finally {
       await c.close();
     }

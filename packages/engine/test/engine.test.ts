@@ -121,6 +121,7 @@ function laggingCoordinator(): Coordinator & { lagging: boolean } {
       ensure: (id: string) => inner.placement.ensure(id),
       release: (id: string, epoch: number) => inner.placement.release(id, epoch),
       scenesOf: (id: string) => inner.placement.scenesOf(id),
+      list: () => (c.lagging ? [] : inner.placement.list()),
       watch: (listener: Parameters<Placement['watch']>[0]) => inner.placement.watch(listener),
     },
     start: () => inner.start(),

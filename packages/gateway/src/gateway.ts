@@ -139,7 +139,7 @@ export class Gateway {
       id: this.#o.gatewayId,
       role: 'gateway',
       address: this.publicUrl,
-      capacity: 10_000,
+      capacity: this.#o.capacity,
     });
     this.#state = 'ready';
     this.#log.info({ url: this.httpUrl }, 'gateway listening');

@@ -52,6 +52,8 @@ export interface GatewayOptions {
   readonly port?: number;
   /** WebSocket URL handed to players at login. @default `ws://<host>:<port>/ws` */
   readonly publicUrl?: string;
+  /** Sockets this gateway is meant to hold, published with its load for gateway choice. @default 20000 */
+  readonly capacity?: number;
   /** Scene a new session starts in. @default 'world:1' */
   readonly defaultSceneId?: string;
   /**
@@ -90,6 +92,7 @@ export interface ResolvedGatewayOptions {
   readonly host: string;
   readonly port: number;
   readonly publicUrl: string | null;
+  readonly capacity: number;
   readonly defaultSceneId: string;
   readonly sceneForLogin: SceneChooser | null;
   readonly staticDir: string | null;
@@ -129,6 +132,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     host: o.host ?? '127.0.0.1',
     port: int('port', o.port, 3000, 0),
     publicUrl: o.publicUrl ?? null,
+    capacity: int('capacity', o.capacity, 20_000, 1),
     defaultSceneId: o.defaultSceneId ?? 'world:1',
     sceneForLogin: o.sceneForLogin ?? null,
     staticDir: o.staticDir ?? null,
