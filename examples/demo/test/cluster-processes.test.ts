@@ -1,0 +1,161 @@
+/**
+ * The demo game as a cluster of real processes started from the role entries (bin/coordinator,
+ * bin/engine, bin/gateway) with one YAML config, against the real etcd, Redis and MariaDB the
+ * test command starts: players play through it, the status command sees every member, a
+ * placement left by a dead engine is released by the leader, and the leader killed with
+ * SIGKILL is replaced within the lease TTL + 1 s while the players keep playing.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Etcd3 } from 'etcd3';
+import { Redis } from 'ioredis';
+import { loadConfig, MemberProcess, readStatus, type Role } from '@gos/cluster';
+import { EtcdCoordinator } from '@gos/coordinator';
+import { runBots } from '../src/bots.js';
+
+const ETCD = process.env['GOS_TEST_ETCD_URL'] ?? 'http://127.0.0.1:2379';
+const REDIS = process.env['GOS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
+const DIST = fileURLToPath(new URL('../src/', import.meta.url));
+const STATUS_BIN = fileURLToPath(new URL('../../../../packages/cluster/dist/bin/status.js', import.meta.url));
+const GATEWAY_BIN = fileURLToPath(new URL('../../../../packages/cluster/dist/bin/gateway.js', import.meta.url));
+const LEASE_TTL_SECONDS = 3;
+
+const run = randomBytes(4).toString('hex');
+const prefix = `gos-proc-${run}/`;
+const redisPrefix = `gos-proc-${run}:`;
+const dir = await mkdtemp(path.join(tmpdir(), 'gos-cluster-'));
+const configFile = path.join(dir, 'cluster.yaml');
+await writeFile(
+  configFile,
+  `
+cluster: { secret: "process-test-secret-${run}" }
+etcd: { hosts: ["${ETCD}"], prefix: "${prefix}", leaseTtlSeconds: ${LEASE_TTL_SECONDS} }
+store: { kind: mysql, url: "${MYSQL}", autoMigrate: true }
+sessions: { kind: redis, url: "${REDIS}", keyPrefix: "${redisPrefix}" }
+game: { module: "${path.join(DIST, 'game.js')}", protocol: "${path.join(DIST, 'generated/protocol.js')}" }
+log: { level: info }
+gateway: { port: 0, scryptCost: 1024 }
+engine: { persistIntervalMs: 1000 }
+coordinator: { orphanGraceMs: 1000 }
+`,
+);
+
+const members: MemberProcess[] = [];
+function startMember(role: Role, id: string): MemberProcess {
+  const m = new MemberProcess({ role, id, config: configFile, onLog: (line) => (line.level >= 50 ? console.error(`[${id}]`, line.msg, line['err'] ?? '') : undefined) });
+  members.push(m);
+  return m;
+}
+
+after(async () => {
+  await Promise.all(members.map((m) => m.stop(10_000)));
+  const etcd = new Etcd3({ hosts: [ETCD] });
+  await etcd.delete().prefix(prefix).exec().catch(() => {});
+  etcd.close();
+  const redis = new Redis(REDIS);
+  const keys = await redis.keys(`${redisPrefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Run a node script; resolve with its exit code and output. */
+function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('a role refuses to start on a bad config: exit code 2 and every problem named', async () => {
+  const bad = path.join(dir, 'bad.yaml');
+  await writeFile(bad, 'cluster: { secret: short }\nstore: { kind: sqlite, file: x.db }\ngateway: { port: 70000 }\n');
+  const r = await runNode([GATEWAY_BIN, '--config', bad, '--id', 'gateway-1']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /cluster\.secret: must be at least 16 characters/);
+  assert.match(r.stderr, /game: is required/);
+  assert.match(r.stderr, /gateway\.port: must be 0–65535/);
+  const noId = await runNode([GATEWAY_BIN, '--config', configFile]);
+  assert.equal(noId.code, 2);
+  assert.match(noId.stderr, /gateway\.id is required/);
+});
+
+test('three coordinators, an engine and a gateway as processes: play, status, orphan release, leader killed', { timeout: 120_000 }, async () => {
+  // A placement left by an engine that died while no coordinator ran.
+  const etcd = new Etcd3({ hosts: [ETCD] });
+  await etcd.put(`${prefix}placement/world:99`).value(JSON.stringify({ engineId: 'engine-gone' })).exec();
+  etcd.close();
+
+  const coordinators = ['coordinator-1', 'coordinator-2', 'coordinator-3'].map((id) => startMember('coordinator', id));
+  const engine = startMember('engine', 'engine-1');
+  await Promise.all([...coordinators, engine].map((m) => m.ready));
+  const gateway = startMember('gateway', 'gateway-1');
+  const ready = await gateway.ready;
+  const baseUrl = String(ready['http']);
+
+  const config = loadConfig({ file: configFile, env: {} });
+  const status = await readStatus(config);
+  assert.deepEqual(
+    status.members.map((m) => `${m.role}:${m.id}`),
+    ['coordinator:coordinator-1', 'coordinator:coordinator-2', 'coordinator:coordinator-3', 'gateway:gateway-1', 'engine:engine-1'],
+  );
+  const leader = status.leader;
+  assert.ok(leader !== null && leader.startsWith('coordinator-'), `a leader is elected (${String(leader)})`);
+
+  // The status command prints the same, as JSON and as tables.
+  const json = await runNode([STATUS_BIN, '--config', configFile, '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.equal((JSON.parse(json.stdout) as { leader: string }).leader, leader);
+  const text = await runNode([STATUS_BIN, '--config', configFile]);
+  assert.match(text.stdout, new RegExp(`leader: ${leader}`));
+  assert.match(text.stdout, /gateway\s+gateway-1\s+ws:\/\/127\.0\.0\.1:\d+\/ws/);
+
+  // The leader releases the dead engine's placement after the grace.
+  const deadline = Date.now() + 10_000;
+  while ((await readStatus(config)).placements.some((p) => p.sceneId === 'world:99') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  assert.ok(!(await readStatus(config)).placements.some((p) => p.sceneId === 'world:99'), 'orphaned placement released');
+
+  // Players play for 8 s; 2 s in, the leader is killed.
+  const bots = runBots({ baseUrl, count: 8, seconds: 8, movesPerSecond: 5 });
+  await new Promise((r) => setTimeout(r, 2000));
+  const victim = members.find((m) => m.id === leader)!;
+  // Watch the election as any member does (an etcd watch), rather than polling.
+  const observer = new EtcdCoordinator({ hosts: [ETCD], prefix });
+  await observer.start();
+  let newLeader: string | null = null;
+  const elected = new Promise<void>((resolve) => {
+    observer.election.watch((id) => {
+      if (id !== undefined && id !== leader) {
+        newLeader = id;
+        resolve();
+      }
+    });
+  });
+  const killedAt = Date.now();
+  victim.signal('SIGKILL');
+  await Promise.race([elected, new Promise((r) => setTimeout(r, (LEASE_TTL_SECONDS + 10) * 1000))]);
+  await observer.close();
+  const electedAfterMs = Date.now() - killedAt;
+  console.log(`leader ${leader} killed; ${String(newLeader)} leads ${electedAfterMs} ms later (lease TTL ${LEASE_TTL_SECONDS} s)`);
+  assert.ok(newLeader !== null && newLeader !== leader, 'another coordinator leads');
+  assert.ok(electedAfterMs <= (LEASE_TTL_SECONDS + 1) * 1000, `new leader within TTL + 1 s (took ${electedAfterMs} ms)`);
+
+  const result = await bots;
+  assert.equal(result.connected, 8, result.firstError);
+  assert.equal(result.errors, 0, `players noticed nothing: ${result.firstError ?? ''}`);
+  assert.ok(result.moves > 0 && result.seenOthers, 'players saw each other move');
+  const after = await readStatus(config);
+  assert.deepEqual(after.members.filter((m) => m.role === 'coordinator').map((m) => m.id).sort(), ['coordinator-1', 'coordinator-2', 'coordinator-3'].filter((id) => id !== leader));
+  assert.ok(after.placements.some((p) => p.engineId === 'engine-1'), "the players' scene is placed on engine-1");
+});

@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+/** A gateway process: `node packages/cluster/dist/bin/gateway.js --config gos.yaml --id gateway-1` (see docs/cluster.md). */
+import { runRole } from '../src/main.js';
+
+await runRole('gateway', process.argv.slice(2), process.env);

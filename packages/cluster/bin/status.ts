@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+/**
+ * Print the cluster's members, leader, placement and load.
+ *
+ *   npm run status -- [--config FILE] [--json]
+ *
+ * Exit codes: 0 printed, 1 etcd unreachable, 2 bad usage or configuration.
+ */
+import { parseArgs } from 'node:util';
+import { formatStatus, loadConfig, readStatus } from '../src/index.js';
+
+const USAGE = `usage: gos-status [--config FILE] [--json]
+  --config FILE  the cluster's YAML config (default: $GOS_CONFIG); GOS_* variables override it
+  --json         one JSON object instead of tables`;
+
+let args;
+try {
+  args = parseArgs({ options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }).values;
+} catch (err) {
+  console.error(`gos-status: ${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+if (args.help === true) {
+  console.log(USAGE);
+  process.exit(0);
+}
+let config;
+try {
+  config = loadConfig({ file: args.config ?? process.env['GOS_CONFIG'] ?? null, env: process.env });
+} catch (err) {
+  console.error(`gos-status: ${(err as Error).message}`);
+  process.exit(2);
+}
+try {
+  const status = await readStatus(config);
+  console.log(args.json === true ? JSON.stringify(status) : formatStatus(status));
+} catch (err) {
+  console.error(`gos-status: ${(err as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,254 @@
+/**
+ * The cluster's configuration: one YAML file shared by every process of a cluster, plus
+ * environment overrides (`GOS_…`, listed in {@link ENV_OVERRIDES}), validated once at start.
+ * Every problem is reported at once, each with its key path and, for overridden values, the
+ * variable it came from. Paths in the file are relative to the file; paths from the
+ * environment are relative to the working directory.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { CodedError, ErrorCodes } from '@gos/schema';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const port = z.number().int('must be an integer').min(0, 'must be 0–65535').max(65535, 'must be 0–65535');
+const positiveInt = z.number().int('must be an integer').min(1, 'must be ≥ 1');
+const memberId = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be 1–63 lower-case letters, digits or dashes, starting with a letter');
+const wsOrHttpUrl = (protocols: readonly string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `must be a URL (${protocols.map((p) => `${p}//`).join(' or ')}…)` },
+  );
+
+/** Error text for a missing value; other problems keep zod's message. */
+const required = (what: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required: ${what}` : undefined) });
+
+const configSchema = z.strictObject({
+  cluster: z.strictObject({
+    /** Shared secret of the gateway ↔ engine links. */
+    secret: z.string(required('the links\' shared secret (in the file or GOS_CLUSTER_SECRET)')).min(16, 'must be at least 16 characters'),
+  }, required('a section with the links\' shared secret')),
+  etcd: z
+    .strictObject({
+      hosts: z.array(wsOrHttpUrl(['http:', 'https:'])).min(1, 'needs at least one etcd endpoint').default(['http://127.0.0.1:2379']),
+      prefix: z.string().min(1).default('gos/'),
+      leaseTtlSeconds: z.number().int('must be an integer').min(1).max(60).default(5),
+    })
+    .prefault({}),
+  store: z.discriminatedUnion(
+    'kind',
+    [
+      z.strictObject({ kind: z.literal('mysql'), url: wsOrHttpUrl(['mysql:']), autoMigrate: z.boolean().default(false), poolSize: positiveInt.optional() }),
+      z.strictObject({ kind: z.literal('sqlite'), file: z.string().min(1) }),
+    ],
+    { error: "must have kind: 'mysql' (with url) or kind: 'sqlite' (with file)" },
+  ),
+  sessions: z
+    .discriminatedUnion(
+      'kind',
+      [
+        z.strictObject({ kind: z.literal('redis'), url: wsOrHttpUrl(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'), keyPrefix: z.string().default('gos:'), ttlMs: positiveInt.optional() }),
+        z.strictObject({ kind: z.literal('memory'), ttlMs: positiveInt.optional() }),
+      ],
+      { error: "must have kind: 'redis' (with url) or kind: 'memory' (one gateway only)" },
+    )
+    .prefault({ kind: 'redis' }),
+  game: z.strictObject({
+    /** Module whose default export is the game (`defineGame`): loaded by engines. */
+    module: z.string(required('the game module the engines load')).min(1),
+    /** Generated protocol module (its `protocol` export): loaded by gateways. */
+    protocol: z.string(required('the generated protocol module the gateways load')).min(1),
+  }, required('a section naming the game module and its protocol module')),
+  log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+  gateway: z
+    .strictObject({
+      id: memberId.optional(),
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port.default(3000),
+      /** WebSocket URL handed to players; default `ws://<host>:<port>/ws`. */
+      publicUrl: wsOrHttpUrl(['ws:', 'wss:']).optional(),
+      /** Sockets this gateway takes before logins go elsewhere (GOS's default). */
+      capacity: positiveInt.default(20000),
+      defaultSceneId: z.string().optional(),
+      staticDir: z.string().optional(),
+      scryptCost: positiveInt.optional(),
+    })
+    .prefault({}),
+  engine: z
+    .strictObject({
+      id: memberId.optional(),
+      host: z.string().min(1).default('127.0.0.1'),
+      /** Link port; 0 picks a free one (it is published in etcd). */
+      port: port.default(0),
+      /** Host gateways dial; default `host`. */
+      advertiseHost: z.string().min(1).optional(),
+      workers: positiveInt.default(1),
+      scenesPerWorker: positiveInt.optional(),
+      persistIntervalMs: positiveInt.optional(),
+      /** Players this engine takes before scenes go elsewhere (GOS's default). */
+      capacity: positiveInt.default(6000),
+    })
+    .prefault({}),
+  coordinator: z
+    .strictObject({
+      id: memberId.optional(),
+      /** The leader releases a placement whose engine has been gone this long. */
+      orphanGraceMs: positiveInt.default(5000),
+    })
+    .prefault({}),
+});
+
+export type ClusterConfig = z.output<typeof configSchema>;
+export type Role = 'gateway' | 'engine' | 'coordinator';
+
+type EnvKind = 'string' | 'int' | 'list' | 'bool';
+
+/** Environment variables that override the file, and the key each one sets. */
+export const ENV_OVERRIDES: readonly {
+  readonly name: string;
+  readonly path: string;
+  readonly kind: EnvKind;
+  /** Also selects this variant of the section (`store.kind: mysql`), replacing another. */
+  readonly variant?: string;
+}[] = [
+  { name: 'GOS_CLUSTER_SECRET', path: 'cluster.secret', kind: 'string' },
+  { name: 'GOS_ETCD_HOSTS', path: 'etcd.hosts', kind: 'list' },
+  { name: 'GOS_ETCD_PREFIX', path: 'etcd.prefix', kind: 'string' },
+  { name: 'GOS_ETCD_LEASE_TTL_SECONDS', path: 'etcd.leaseTtlSeconds', kind: 'int' },
+  { name: 'GOS_MYSQL_URL', path: 'store.url', kind: 'string', variant: 'mysql' },
+  { name: 'GOS_REDIS_URL', path: 'sessions.url', kind: 'string', variant: 'redis' },
+  { name: 'GOS_GAME_MODULE', path: 'game.module', kind: 'string' },
+  { name: 'GOS_GAME_PROTOCOL', path: 'game.protocol', kind: 'string' },
+  { name: 'GOS_LOG_LEVEL', path: 'log.level', kind: 'string' },
+  { name: 'GOS_GATEWAY_ID', path: 'gateway.id', kind: 'string' },
+  { name: 'GOS_GATEWAY_HOST', path: 'gateway.host', kind: 'string' },
+  { name: 'GOS_GATEWAY_PORT', path: 'gateway.port', kind: 'int' },
+  { name: 'GOS_GATEWAY_PUBLIC_URL', path: 'gateway.publicUrl', kind: 'string' },
+  { name: 'GOS_GATEWAY_CAPACITY', path: 'gateway.capacity', kind: 'int' },
+  { name: 'GOS_GATEWAY_STATIC_DIR', path: 'gateway.staticDir', kind: 'string' },
+  { name: 'GOS_ENGINE_ID', path: 'engine.id', kind: 'string' },
+  { name: 'GOS_ENGINE_HOST', path: 'engine.host', kind: 'string' },
+  { name: 'GOS_ENGINE_PORT', path: 'engine.port', kind: 'int' },
+  { name: 'GOS_ENGINE_ADVERTISE_HOST', path: 'engine.advertiseHost', kind: 'string' },
+  { name: 'GOS_ENGINE_WORKERS', path: 'engine.workers', kind: 'int' },
+  { name: 'GOS_ENGINE_CAPACITY', path: 'engine.capacity', kind: 'int' },
+  { name: 'GOS_ENGINE_PERSIST_INTERVAL_MS', path: 'engine.persistIntervalMs', kind: 'int' },
+  { name: 'GOS_COORDINATOR_ID', path: 'coordinator.id', kind: 'string' },
+];
+
+/** Keys holding paths: relative ones are resolved against the file's folder (or, from the environment, the working directory). */
+const PATH_KEYS = ['game.module', 'game.protocol', 'store.file', 'gateway.staticDir'];
+
+export interface LoadConfigOptions {
+  /** The YAML file; null reads nothing but the environment. */
+  readonly file: string | null;
+  /** Usually `process.env` (only process entries read it). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Base of relative paths given in the environment. @default process.cwd() */
+  readonly cwd?: string;
+}
+
+export function configError(message: string): CodedError {
+  return new CodedError(ErrorCodes.OPT_ERR_INVALID, message);
+}
+
+/**
+ * Read, override and validate the configuration.
+ * @throws CodedError `OPT_ERR_INVALID` listing every problem (file missing or not YAML, unknown
+ *   keys, bad values with the variable they came from).
+ */
+export function loadConfig(o: LoadConfigOptions): ClusterConfig {
+  const cwd = o.cwd ?? process.cwd();
+  const where = o.file === null ? 'configuration' : o.file;
+  let raw: unknown = {};
+  if (o.file !== null) {
+    let text: string;
+    try {
+      text = readFileSync(o.file, 'utf8');
+    } catch (err) {
+      throw configError(`cannot read config file ${o.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+    try {
+      raw = parseYaml(text) ?? {};
+    } catch (err) {
+      const detail = err instanceof YAMLParseError ? err.message.split('\n')[0] : String(err);
+      throw configError(`${o.file} is not valid YAML: ${detail}`);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw configError(`${o.file} must hold a mapping of sections (cluster, etcd, store, …)`);
+    const base = path.dirname(path.resolve(o.file));
+    for (const key of PATH_KEYS) {
+      const v = getPath(raw, key);
+      if (typeof v === 'string' && v !== '') setPath(raw, key, path.resolve(base, v));
+    }
+  }
+  const fromEnv = new Map<string, string>();
+  for (const { name, path: key, kind, variant } of ENV_OVERRIDES) {
+    const v = o.env[name];
+    if (v === undefined || v === '') continue;
+    fromEnv.set(key, name);
+    const section = key.slice(0, key.indexOf('.'));
+    if (variant !== undefined && getPath(raw, `${section}.kind`) !== variant) setPath(raw, section, { kind: variant });
+    setPath(raw, key, PATH_KEYS.includes(key) ? path.resolve(cwd, v) : parseEnv(v, kind));
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const key = issue.path.map(String).join('.');
+    const env = fromEnv.get(key);
+    const message = issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message;
+    return `  ${key === '' ? '(top level)' : key}: ${message}${env === undefined ? '' : ` (from ${env}=${JSON.stringify(o.env[env])})`}`;
+  });
+  throw configError(`invalid ${where}:\n${lines.join('\n')}`);
+}
+
+/** The id this process runs under in `role`; required. */
+export function memberIdOf(config: ClusterConfig, role: Role): string {
+  const id = config[role].id;
+  if (id === undefined) throw configError(`${role}.id is required to run as ${role} (set it in the file or GOS_${role.toUpperCase()}_ID)`);
+  return id;
+}
+
+function parseEnv(v: string, kind: EnvKind): unknown {
+  switch (kind) {
+    case 'int':
+      // Not a number: kept as the string, so validation names the variable and its value.
+      return /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : v;
+    case 'bool':
+      return v === 'true' ? true : v === 'false' ? false : v;
+    case 'list':
+      return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    default:
+      return v;
+  }
+}
+
+function getPath(obj: unknown, key: string): unknown {
+  let cur: unknown = obj;
+  for (const part of key.split('.')) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+/** Set `a.b.c`, creating missing sections (a non-object in the way is replaced: validation reports it). */
+function setPath(obj: unknown, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let cur = obj as Record<string, unknown>;
+  for (const part of parts.slice(0, -1)) {
+    const next = cur[part];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[part] = {};
+    cur = cur[part] as Record<string, unknown>;
+  }
+  cur[parts.at(-1)!] = value;
+}

@@ -1,0 +1,110 @@
+/**
+ * Start role processes (the bin entries) as children, follow their logs and readiness, and
+ * stop them: what `npm run cluster` and the process tests use.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Role } from './config.js';
+
+const ENTRY: Record<Role, string> = {
+  gateway: fileURLToPath(new URL('../bin/gateway.js', import.meta.url)),
+  engine: fileURLToPath(new URL('../bin/engine.js', import.meta.url)),
+  coordinator: fileURLToPath(new URL('../bin/coordinator.js', import.meta.url)),
+};
+
+/** One pino line, as the role processes write them. */
+export interface LogLine {
+  readonly level: number;
+  readonly time: number;
+  readonly msg: string;
+  readonly [key: string]: unknown;
+}
+
+export interface MemberProcessOptions {
+  readonly role: Role;
+  readonly id: string;
+  readonly config: string;
+  /** Extra environment (e.g. `GOS_GATEWAY_PORT`), over this process's own. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Every log line the child writes (JSON lines parsed; anything else as `{ msg }`). */
+  readonly onLog?: (line: LogLine, raw: string) => void;
+}
+
+/** A role process started from its bin entry. */
+export class MemberProcess {
+  readonly role: Role;
+  readonly id: string;
+  readonly child: ChildProcess;
+  /** Resolves with the ready line's fields; rejects if the process exits first. */
+  readonly ready: Promise<LogLine>;
+  /** Resolves with the exit code (or the signal's name) once the process has exited. */
+  readonly exited: Promise<number | string>;
+  readonly #stderr: string[] = [];
+
+  constructor(o: MemberProcessOptions) {
+    this.role = o.role;
+    this.id = o.id;
+    this.child = spawn(process.execPath, [ENTRY[o.role], '--config', o.config, '--id', o.id], {
+      env: { ...process.env, ...o.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+    this.ready = new Promise((resolve, reject) => {
+      const onLine = (raw: string): void => {
+        let line: LogLine;
+        try {
+          line = JSON.parse(raw) as LogLine;
+        } catch {
+          line = { level: 30, time: Date.now(), msg: raw };
+        }
+        if (line.msg === `${o.role} ready`) resolve(line);
+        o.onLog?.(line, raw);
+      };
+      createInterface({ input: this.child.stdout! }).on('line', onLine);
+      createInterface({ input: this.child.stderr! }).on('line', (raw) => {
+        if (this.#stderr.length < 50) this.#stderr.push(raw);
+        onLine(raw);
+      });
+      void this.exited.then((how) => reject(new Error(`${o.id} exited (${how}) before it was ready${this.#stderr.length === 0 ? '' : `: ${this.#stderr.join('\n')}`}`)));
+    });
+    this.ready.catch(() => {}); // observed by whoever awaits it; an early exit is also in `exited`
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.running) this.child.kill(sig);
+  }
+
+  /** SIGTERM, then SIGKILL after `timeoutMs`; resolves once it has exited. */
+  async stop(timeoutMs = 25_000): Promise<number | string> {
+    if (!this.running) return this.exited;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const OMIT = new Set(['level', 'time', 'msg', 'role', 'id', 'pid', 'hostname']);
+
+/** `12:00:01.234 INFO  [gateway-1] gateway ready http=… ws=…` */
+export function formatLogLine(id: string, line: LogLine): string {
+  const t = new Date(line.time).toISOString().slice(11, 23);
+  const extras = Object.entries(line)
+    .filter(([k]) => !OMIT.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : k === 'err' && typeof v === 'object' && v !== null && 'message' in v ? String(v.message) : JSON.stringify(v)}`)
+    .join(' ');
+  return `${t} ${(LEVELS[line.level] ?? String(line.level)).padEnd(5)} [${id}] ${line.msg}${extras === '' ? '' : ` ${extras}`}`;
+}

@@ -1,0 +1,69 @@
+/**
+ * The cluster's status as etcd holds it: members with their load, the leader, and where every
+ * scene runs. Read once through an etcd coordinator (nothing is written).
+ */
+import { EtcdCoordinator, type MemberInfo, type PlacementRecord } from '@gos/coordinator';
+import { CodedError, ErrorCodes } from '@gos/schema';
+import type { ClusterConfig } from './config.js';
+
+export interface ClusterStatus {
+  readonly etcd: readonly string[];
+  readonly prefix: string;
+  readonly leader: string | null;
+  readonly members: readonly MemberInfo[];
+  readonly placements: readonly PlacementRecord[];
+  readonly readAt: number;
+}
+
+const ROLE_ORDER = ['coordinator', 'gateway', 'engine'];
+
+/** Read the status. @throws CodedError `CRD_ERR_UNAVAILABLE` when etcd does not answer within `timeoutMs`. */
+export async function readStatus(config: ClusterConfig, timeoutMs = 5000): Promise<ClusterStatus> {
+  const { hosts, prefix } = config.etcd;
+  const coordinator = new EtcdCoordinator({ hosts, prefix });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      coordinator.start(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CodedError(ErrorCodes.CRD_ERR_UNAVAILABLE, `etcd at ${hosts.join(', ')} did not answer within ${timeoutMs / 1000} s`)), timeoutMs);
+      }),
+    ]);
+    const members = [...coordinator.membership.list()].sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || a.id.localeCompare(b.id));
+    return { etcd: hosts, prefix, leader: coordinator.election.leader() ?? null, members, placements: coordinator.placement.list(), readAt: Date.now() };
+  } finally {
+    clearTimeout(timer);
+    await coordinator.close().catch(() => {});
+  }
+}
+
+/** The status as a few aligned tables. */
+export function formatStatus(s: ClusterStatus): string {
+  const lines: string[] = [];
+  lines.push(`cluster "${s.prefix}" on ${s.etcd.join(', ')}`);
+  lines.push(`leader: ${s.leader ?? '(none elected)'}`);
+  lines.push('');
+  lines.push(`members (${s.members.length}):`);
+  lines.push(...table(['role', 'id', 'address', 'load', 'capacity', 'up'], s.members.map((m) => [m.role, m.id, m.address, String(m.load), String(m.capacity), age(s.readAt - m.startedAt)])));
+  const byEngine = new Map<string, number>();
+  for (const p of s.placements) byEngine.set(p.engineId, (byEngine.get(p.engineId) ?? 0) + 1);
+  lines.push('');
+  lines.push(`placement (${s.placements.length} scenes${byEngine.size === 0 ? '' : `; ${[...byEngine].map(([e, n]) => `${e}: ${n}`).join(', ')}`}):`);
+  const live = new Set(s.members.filter((m) => m.role === 'engine').map((m) => m.id));
+  lines.push(...table(['scene', 'engine', 'epoch', ''], s.placements.map((p) => [p.sceneId, p.engineId, String(p.epoch), live.has(p.engineId) ? '' : 'engine missing'])));
+  return lines.join('\n');
+}
+
+function age(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 3600)} h`;
+}
+
+function table(head: string[], rows: string[][]): string[] {
+  if (rows.length === 0) return ['  (none)'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => `  ${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd();
+  return [line(head), ...rows.map(line)];
+}

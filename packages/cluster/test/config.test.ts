@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { isCodedError } from '@gos/schema';
+import { loadConfig, memberIdOf } from '../src/index.js';
+
+const dir = await mkdtemp(path.join(tmpdir(), 'gos-config-'));
+after(() => rm(dir, { recursive: true, force: true }));
+
+let n = 0;
+async function file(yaml: string): Promise<string> {
+  const f = path.join(dir, `c${n++}.yaml`);
+  await writeFile(f, yaml);
+  return f;
+}
+
+const MINIMAL = `
+cluster: { secret: "0123456789abcdef" }
+store: { kind: mysql, url: "mysql://gos:gos@127.0.0.1:3306/gos" }
+game: { module: ./game.js, protocol: ./protocol.js }
+`;
+
+/** The error `loadConfig` throws, as text. */
+function failure(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(isCodedError(err), 'a coded error');
+    assert.equal(err.code, 'OPT_ERR_INVALID');
+    return err.message;
+  }
+  assert.fail('expected the config to be refused');
+}
+
+test('a minimal file gets the defaults; relative paths resolve against the file', async () => {
+  const f = await file(MINIMAL);
+  const c = loadConfig({ file: f, env: {} });
+  assert.deepEqual(c.etcd, { hosts: ['http://127.0.0.1:2379'], prefix: 'gos/', leaseTtlSeconds: 5 });
+  assert.deepEqual(c.sessions, { kind: 'redis', url: 'redis://127.0.0.1:6379', keyPrefix: 'gos:' });
+  assert.equal(c.game.module, path.join(dir, 'game.js'));
+  assert.equal(c.gateway.port, 3000);
+  assert.equal(c.gateway.capacity, 20000);
+  assert.equal(c.engine.capacity, 6000);
+  assert.equal(c.log.level, 'info');
+  assert.equal(c.store.kind === 'mysql' && c.store.autoMigrate, false);
+});
+
+test('environment variables override the file, with their types', async () => {
+  const f = await file(MINIMAL);
+  const c = loadConfig({
+    file: f,
+    cwd: '/srv',
+    env: { GOS_GATEWAY_PORT: '3002', GOS_GATEWAY_ID: 'gateway-2', GOS_ETCD_HOSTS: 'http://10.0.0.1:2379, http://10.0.0.2:2379', GOS_GAME_MODULE: 'game/other.js', GOS_LOG_LEVEL: 'debug' },
+  });
+  assert.equal(c.gateway.port, 3002);
+  assert.equal(memberIdOf(c, 'gateway'), 'gateway-2');
+  assert.deepEqual(c.etcd.hosts, ['http://10.0.0.1:2379', 'http://10.0.0.2:2379']);
+  assert.equal(c.game.module, '/srv/game/other.js');
+  assert.equal(c.log.level, 'debug');
+});
+
+test('GOS_MYSQL_URL and GOS_REDIS_URL switch the store and sessions to those backends', async () => {
+  const f = await file(`${MINIMAL.replace('kind: mysql, url: "mysql://gos:gos@127.0.0.1:3306/gos"', 'kind: sqlite, file: ./gos.db')}\nsessions: { kind: memory }\n`);
+  assert.equal(loadConfig({ file: f, env: {} }).store.kind, 'sqlite');
+  const c = loadConfig({ file: f, env: { GOS_MYSQL_URL: 'mysql://root@db:3306/gos', GOS_REDIS_URL: 'redis://cache:6379' } });
+  assert.deepEqual(c.store, { kind: 'mysql', url: 'mysql://root@db:3306/gos', autoMigrate: false });
+  assert.deepEqual(c.sessions, { kind: 'redis', url: 'redis://cache:6379', keyPrefix: 'gos:' });
+});
+
+test('every problem is reported at once, with its key and the variable it came from', async () => {
+  const f = await file(`
+cluster: { secret: short }
+store: { kind: mysql, url: "http://not-mysql" }
+game: { module: ./game.js }
+gateway: { prot: 3000 }
+engine: { workers: 0 }
+`);
+  const msg = failure(() => loadConfig({ file: f, env: { GOS_ENGINE_PORT: 'eighty', GOS_LOG_LEVEL: 'loud' } }));
+  assert.match(msg, new RegExp(`invalid ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.match(msg, /cluster\.secret: must be at least 16 characters/);
+  assert.match(msg, /store\.url: must be a URL \(mysql:\/\/…\)/);
+  assert.match(msg, /game\.protocol: is required: the generated protocol module/);
+  assert.match(msg, /gateway: unknown key prot/);
+  assert.match(msg, /engine\.workers: must be ≥ 1/);
+  assert.match(msg, /engine\.port: .* \(from GOS_ENGINE_PORT="eighty"\)/);
+  assert.match(msg, /log\.level: .* \(from GOS_LOG_LEVEL="loud"\)/);
+});
+
+test('a missing file, bad YAML, a missing section and a missing member id are clear errors', async () => {
+  assert.match(failure(() => loadConfig({ file: path.join(dir, 'nope.yaml'), env: {} })), /cannot read config file .*nope\.yaml: ENOENT/);
+  const bad = await file('cluster: [unclosed\n');
+  assert.match(failure(() => loadConfig({ file: bad, env: {} })), /is not valid YAML/);
+  const list = await file('- a\n- b\n');
+  assert.match(failure(() => loadConfig({ file: list, env: {} })), /must hold a mapping of sections/);
+  const noGame = await file('cluster: { secret: "0123456789abcdef" }\nstore: { kind: sqlite, file: x.db }\n');
+  assert.match(failure(() => loadConfig({ file: noGame, env: {} })), /game: is required: a section naming the game module/);
+  const c = loadConfig({ file: await file(MINIMAL), env: {} });
+  assert.match(failure(() => memberIdOf(c, 'engine')), /engine\.id is required to run as engine \(set it in the file or GOS_ENGINE_ID\)/);
+});
+
+test('the environment alone is a whole configuration', () => {
+  const c = loadConfig({
+    file: null,
+    cwd: '/app',
+    env: { GOS_CLUSTER_SECRET: '0123456789abcdef', GOS_MYSQL_URL: 'mysql://gos@db/gos', GOS_GAME_MODULE: 'g.js', GOS_GAME_PROTOCOL: 'p.js', GOS_COORDINATOR_ID: 'coordinator-1' },
+  });
+  assert.equal(memberIdOf(c, 'coordinator'), 'coordinator-1');
+  assert.equal(c.game.protocol, '/app/p.js');
+});
+
+test('docs/cluster.md lists every environment override', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const { ENV_OVERRIDES } = await import('../src/index.js');
+  const doc = await readFile(new URL('../../../../docs/cluster.md', import.meta.url), 'utf8');
+  for (const { name, path: key } of ENV_OVERRIDES) assert.match(doc, new RegExp(`\\| \`${name}\` \\| \`${key.replace('.', '\\.')}\``), `${name} → ${key} documented`);
+});
