@@ -1,4 +1,4 @@
-import { Etcd3, type Campaign, type Election, type ElectionObserver, type IKeyValue, type Lease, type Watcher } from 'etcd3';
+import { Etcd3, Election as EtcdElection, type Campaign, type Election, type IKeyValue, type Lease, type Watcher } from 'etcd3';
 import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
 import type {
   Coordinator,
@@ -65,10 +65,18 @@ export class EtcdCoordinator implements Coordinator {
   readonly #placementListeners = new Set<Listener<PlacementEvent>>();
   readonly #leaderListeners = new Set<Listener<string | undefined>>();
   readonly #leases = new Set<Lease>();
-  readonly #campaigns = new Map<string, Campaign>();
+  /** Live campaigns by candidate: one per candidate, and `elected` settles with it. */
+  readonly #campaigns = new Map<string, { readonly campaign: Campaign; whenElected: Promise<void>; elected: boolean }>();
   readonly #watchers: Watcher[] = [];
   #election: Election | undefined;
-  #observer: ElectionObserver | undefined;
+  /**
+   * The election's candidate keys (etcd3's recipe: one key per campaign, the oldest leads), kept
+   * by a watch like members and placement. etcd3's own ElectionObserver is not used: starting
+   * with no candidate, it takes the last key of its first watch batch as leader, not the oldest.
+   */
+  readonly #candidates = new Map<string, { readonly created: bigint; readonly value: string; readonly revision: number }>();
+  /** Candidate ids this coordinator has stood for: a key of one not campaigning any more is stale (its lease is dying). */
+  readonly #ownCandidates = new Set<string>();
   #leader: string | undefined;
   #started = false;
   #closed = false;
@@ -117,16 +125,50 @@ export class EtcdCoordinator implements Coordinator {
         for (const kv of kvs.kvs) this.#apply(kind, kv, false);
       }
       this.#election = this.#client.election(`${this.#prefix}leader`, this.#ttl);
-      this.#observer = await this.#election.observe();
-      this.#leader = this.#observer.leader();
-      this.#observer.on('change', (leader) => {
-        this.#leader = leader;
-        emit(this.#leaderListeners, leader);
-      });
-      this.#observer.on('error', (err) => this.#log.warn({ err }, 'etcd election observer error'));
+      const candidates = `${EtcdElection.prefix}/${this.#prefix}leader/`;
+      const watcher = await this.#client.watch().prefix(candidates).create();
+      watcher.on('put', (kv) => this.#applyCandidate(kv, false));
+      watcher.on('delete', (kv) => this.#applyCandidate(kv, true));
+      watcher.on('error', (err) => this.#log.warn({ err, kind: 'election' }, 'etcd watch error'));
+      this.#watchers.push(watcher);
+      const kvs = await this.#client.getAll().prefix(candidates).exec();
+      for (const kv of kvs.kvs) this.#applyCandidate(kv, false);
     } catch (err) {
       throw new CodedError(ErrorCodes.CRD_ERR_UNAVAILABLE, `cannot reach etcd: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  #applyCandidate(kv: IKeyValue, deleted: boolean): void {
+    const key = kv.key.toString();
+    const revision = Number(kv.mod_revision);
+    const tomb = `election/${key}`;
+    if (deleted) {
+      this.#tombstones.set(tomb, Math.max(revision, this.#tombstones.get(tomb) ?? 0));
+      this.#candidates.delete(key);
+    } else {
+      if (revision <= (this.#tombstones.get(tomb) ?? 0)) return;
+      const known = this.#candidates.get(key);
+      if (known !== undefined && known.revision >= revision) return;
+      this.#candidates.set(key, { created: BigInt(kv.create_revision), value: kv.value.toString(), revision });
+    }
+    this.#updateLeader();
+  }
+
+  /** The leader: ours while our campaign is elected, else the oldest candidate. Emits on change. */
+  #updateLeader(): void {
+    let leader: string | undefined;
+    for (const [id, c] of this.#campaigns) if (c.elected) leader = id;
+    if (leader === undefined) {
+      let oldest: { created: bigint; value: string } | undefined;
+      for (const c of this.#candidates.values()) {
+        if (this.#ownCandidates.has(c.value) && !this.#campaigns.has(c.value)) continue;
+        if (oldest === undefined || c.created < oldest.created) oldest = c;
+      }
+      leader = oldest?.value;
+    }
+    if (leader === this.#leader) return;
+    this.#leader = leader;
+    emit(this.#leaderListeners, leader);
   }
 
   /** Bring a key change into the local view; emits once per revision. */
@@ -297,42 +339,42 @@ export class EtcdCoordinator implements Coordinator {
   readonly #electionApi: LeaderElection = {
     campaign: async (candidateId) => {
       if (this.#election === undefined) throw new CodedError(ErrorCodes.CRD_ERR_CLOSED, 'coordinator not started');
+      // Standing again while a campaign lives (waiting or elected) joins it: a second one would
+      // queue behind the first one's own key for ever.
+      const live = this.#campaigns.get(candidateId);
+      if (live !== undefined) return live.whenElected;
       const campaign = this.#election.campaign(candidateId);
-      this.#campaigns.set(candidateId, campaign);
-      let elected = false;
-      await new Promise<void>((resolve, reject) => {
+      this.#ownCandidates.add(candidateId);
+      const entry = { campaign, whenElected: Promise.resolve(), elected: false };
+      entry.whenElected = new Promise<void>((resolve, reject) => {
         campaign.once('elected', () => {
-          elected = true;
+          entry.elected = true;
+          this.#updateLeader();
           resolve();
         });
         // Also after the election: a campaign whose lease is lost (the process was paused past
         // its TTL, etcd was unreachable) errs. Leadership is gone; campaign again to get it back.
         campaign.on('error', (err) => {
-          if (this.#campaigns.get(candidateId) === campaign) this.#campaigns.delete(candidateId);
-          if (!elected) {
+          if (this.#campaigns.get(candidateId) === entry) this.#campaigns.delete(candidateId);
+          if (!entry.elected) {
             reject(new CodedError(ErrorCodes.CRD_ERR_CLOSED, 'campaign failed', { cause: err }));
             return;
           }
           this.#log.warn({ err, candidateId }, 'leadership lost');
-          if (this.#leader === candidateId) {
-            this.#leader = undefined;
-            emit(this.#leaderListeners, undefined);
-          }
+          this.#updateLeader();
         });
       });
-      // Elected: reflect it now rather than when the observer catches up.
-      if (this.#leader !== candidateId) {
-        this.#leader = candidateId;
-        emit(this.#leaderListeners, candidateId);
-      }
+      this.#campaigns.set(candidateId, entry);
+      await entry.whenElected;
     },
     leader: () => this.#leader,
     isLeader: (candidateId) => this.#leader === candidateId,
     resign: async (candidateId) => {
-      const campaign = this.#campaigns.get(candidateId);
-      if (campaign === undefined) return;
+      const live = this.#campaigns.get(candidateId);
+      if (live === undefined) return;
       this.#campaigns.delete(candidateId);
-      await campaign.resign();
+      await live.campaign.resign();
+      this.#updateLeader();
     },
     watch: (listener) => {
       this.#leaderListeners.add(listener);
@@ -343,11 +385,10 @@ export class EtcdCoordinator implements Coordinator {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const c of this.#campaigns.values()) await c.resign().catch(() => {});
+    for (const c of this.#campaigns.values()) await c.campaign.resign().catch(() => {});
     this.#campaigns.clear();
     for (const lease of this.#leases) await lease.revoke().catch(() => {});
     this.#leases.clear();
-    await this.#observer?.cancel().catch(() => {});
     for (const w of this.#watchers) await w.cancel().catch(() => {});
     this.#memberListeners.clear();
     this.#placementListeners.clear();

@@ -157,7 +157,7 @@ class MemoryPlacement implements Placement {
 
 class MemoryElection implements LeaderElection {
   #leader: string | undefined;
-  readonly #queue: Array<{ id: string; resolve: () => void }> = [];
+  readonly #queue: Array<{ id: string; resolve: () => void; done: Promise<void> }> = [];
   readonly #events = new Emitter<string | undefined>();
 
   async campaign(candidateId: string): Promise<void> {
@@ -167,7 +167,12 @@ class MemoryElection implements LeaderElection {
       return;
     }
     if (this.#leader === candidateId) return;
-    await new Promise<void>((resolve) => this.#queue.push({ id: candidateId, resolve }));
+    const waiting = this.#queue.find((c) => c.id === candidateId);
+    if (waiting !== undefined) return waiting.done;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    this.#queue.push({ id: candidateId, resolve, done });
+    await done;
   }
 
   leader(): string | undefined {

@@ -66,9 +66,9 @@ export class CoordinatorNode {
       const changed = leader !== this.#lastLeader;
       this.#lastLeader = leader;
       if (leader === id && changed) this.#o.logger.info('elected leader');
-      // No leader (ours lost its lease while paused or cut off from etcd): stand again. A
-      // replica still waiting in its campaign is not asked twice.
-      if (leader === undefined && this.#state === 'running') this.#campaign();
+      // Not us: make sure we stand (after losing the office, when our lease expired while
+      // paused or cut off from etcd). Standing again while standing joins the same campaign.
+      if (leader !== id && this.#state === 'running') this.#campaign();
     });
     this.#timer = setInterval(() => this.#reconcile(), this.#o.reconcileIntervalMs);
     this.#timer.unref();
@@ -104,6 +104,7 @@ export class CoordinatorNode {
       const since = this.#orphanSince.get(record.sceneId);
       if (since === undefined) {
         this.#orphanSince.set(record.sceneId, now);
+        logger.info({ sceneId: record.sceneId, engineId: record.engineId, graceMs: orphanGraceMs }, 'placement on a missing engine; released after the grace');
         continue;
       }
       if (now - since < orphanGraceMs) continue;

@@ -91,7 +91,10 @@ export interface Placement {
 }
 
 export interface LeaderElection {
-  /** Stand for election; resolves once this candidate is leader or the election is closed. */
+  /**
+   * Stand for election; resolves once this candidate is leader or the election is closed.
+   * Standing again while already standing (waiting or leading) joins the same campaign.
+   */
   campaign(candidateId: string): Promise<void>;
   /** Current leader's id, if any. */
   leader(): string | undefined;

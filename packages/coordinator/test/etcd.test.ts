@@ -58,6 +58,38 @@ test('etcd: two coordinators on one prefix share members and placement through w
   }
 });
 
+test('etcd: candidates campaigning at once on an empty election agree on one leader, which knows it', async () => {
+  // etcd3's ElectionObserver, starting with no candidate, took the last key of its first watch
+  // batch as leader: the real leader could believe another one led, and nobody did the work.
+  for (let round = 0; round < 5; round++) {
+    const p = prefix();
+    const cs = [0, 1, 2].map(() => new EtcdCoordinator({ hosts: [ETCD], prefix: p, leaseTtlSeconds: 2 }));
+    await Promise.all(cs.map((c) => c.start()));
+    try {
+      const ids = ['c-0', 'c-1', 'c-2'];
+      const campaigns = cs.map((c, i) => c.election.campaign(ids[i]!));
+      const winner = await Promise.race(campaigns.map((c, i) => c.then(() => i)));
+      const deadline = Date.now() + 3000;
+      while (cs.some((c) => c.election.leader() !== ids[winner]) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(cs.map((c) => c.election.leader()), [ids[winner], ids[winner], ids[winner]], `round ${round}: everyone sees ${ids[winner]}`);
+      assert.deepEqual(cs.map((c, i) => c.election.isLeader(ids[i]!)), ids.map((_, i) => i === winner), `round ${round}: only the winner leads`);
+      // Standing again while standing joins the same campaign (no second key queued behind the first).
+      await cs[winner]!.election.campaign(ids[winner]!);
+      // The winner resigns: the next one takes over and everyone sees it.
+      await cs[winner]!.election.resign(ids[winner]!);
+      const next = await Promise.race(campaigns.filter((_, i) => i !== winner).map((c, k) => c.then(() => k)));
+      assert.ok(next >= 0);
+      const successor = cs.findIndex((c, i) => i !== winner && c.election.isLeader(ids[i]!));
+      assert.notEqual(successor, -1, `round ${round}: a successor leads`);
+      const until = Date.now() + 3000;
+      while (cs.some((c) => c.election.leader() !== ids[successor]) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(cs.map((c) => c.election.leader()), [ids[successor], ids[successor], ids[successor]], `round ${round}: everyone sees the successor`);
+    } finally {
+      await Promise.all(cs.map((c) => c.close()));
+    }
+  }
+});
+
 test('etcd: a burst of load figures is written as two puts, and the last figure wins', async () => {
   const p = prefix();
   const a = new EtcdCoordinator({ hosts: [ETCD], prefix: p, leaseTtlSeconds: 2, loadPublishIntervalMs: 50 });
