@@ -6,87 +6,30 @@
  * SIGKILL is replaced within the lease TTL + 1 s while the players keep playing.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { after, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
-import { Redis } from 'ioredis';
-import { loadConfig, MemberProcess, readStatus, type Role } from '@gos/cluster';
+import { readStatus } from '@gos/cluster';
 import { EtcdCoordinator } from '@gos/coordinator';
 import { runBots } from '../src/bots.js';
+import { BIN, ETCD, runNode, testCluster } from './cluster-helpers.js';
 
-const ETCD = process.env['GOS_TEST_ETCD_URL'] ?? 'http://127.0.0.1:2379';
-const REDIS = process.env['GOS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
-const DIST = fileURLToPath(new URL('../src/', import.meta.url));
-const STATUS_BIN = fileURLToPath(new URL('../../../../packages/cluster/dist/bin/status.js', import.meta.url));
-const GATEWAY_BIN = fileURLToPath(new URL('../../../../packages/cluster/dist/bin/gateway.js', import.meta.url));
 const LEASE_TTL_SECONDS = 3;
-
-const run = randomBytes(4).toString('hex');
-const prefix = `gos-proc-${run}/`;
-const redisPrefix = `gos-proc-${run}:`;
-const dir = await mkdtemp(path.join(tmpdir(), 'gos-cluster-'));
-const configFile = path.join(dir, 'cluster.yaml');
-await writeFile(
-  configFile,
-  `
-cluster: { secret: "process-test-secret-${run}" }
-etcd: { hosts: ["${ETCD}"], prefix: "${prefix}", leaseTtlSeconds: ${LEASE_TTL_SECONDS} }
-store: { kind: mysql, url: "${MYSQL}", autoMigrate: true }
-sessions: { kind: redis, url: "${REDIS}", keyPrefix: "${redisPrefix}" }
-game: { module: "${path.join(DIST, 'game.js')}", protocol: "${path.join(DIST, 'generated/protocol.js')}" }
-log: { level: info }
-gateway: { port: 0, scryptCost: 1024 }
-engine: { persistIntervalMs: 1000 }
-coordinator: { orphanGraceMs: 1000 }
-`,
-);
-
-const members: MemberProcess[] = [];
-function startMember(role: Role, id: string): MemberProcess {
-  const m = new MemberProcess({ role, id, config: configFile, onLog: (line) => (line.level >= 50 ? console.error(`[${id}]`, line.msg, line['err'] ?? '') : undefined) });
-  members.push(m);
-  return m;
-}
-
-after(async () => {
-  await Promise.all(members.map((m) => m.stop(10_000)));
-  const etcd = new Etcd3({ hosts: [ETCD] });
-  await etcd.delete().prefix(prefix).exec().catch(() => {});
-  etcd.close();
-  const redis = new Redis(REDIS);
-  const keys = await redis.keys(`${redisPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
-  await rm(dir, { recursive: true, force: true });
-});
-
-/** Run a node script; resolve with its exit code and output. */
-function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cluster = await testCluster({ leaseTtlSeconds: LEASE_TTL_SECONDS, persistIntervalMs: 1000 });
+const { configFile, config, prefix, members } = cluster;
+const startMember = cluster.start.bind(cluster);
+after(() => cluster.cleanup());
 
 test('a role refuses to start on a bad config: exit code 2 and every problem named', async () => {
-  const bad = path.join(dir, 'bad.yaml');
+  const bad = path.join(cluster.dir, 'bad.yaml');
   await writeFile(bad, 'cluster: { secret: short }\nstore: { kind: sqlite, file: x.db }\ngateway: { port: 70000 }\n');
-  const r = await runNode([GATEWAY_BIN, '--config', bad, '--id', 'gateway-1']);
+  const r = await runNode([BIN.gateway, '--config', bad, '--id', 'gateway-1']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /cluster\.secret: must be at least 16 characters/);
   assert.match(r.stderr, /game: is required/);
   assert.match(r.stderr, /gateway\.port: must be 0–65535/);
-  const noId = await runNode([GATEWAY_BIN, '--config', configFile]);
+  const noId = await runNode([BIN.gateway, '--config', configFile]);
   assert.equal(noId.code, 2);
   assert.match(noId.stderr, /gateway\.id is required/);
 });
@@ -104,7 +47,6 @@ test('three coordinators, an engine and a gateway as processes: play, status, or
   const ready = await gateway.ready;
   const baseUrl = String(ready['http']);
 
-  const config = loadConfig({ file: configFile, env: {} });
   const status = await readStatus(config);
   assert.deepEqual(
     status.members.map((m) => `${m.role}:${m.id}`),
@@ -114,17 +56,18 @@ test('three coordinators, an engine and a gateway as processes: play, status, or
   assert.ok(leader !== null && leader.startsWith('coordinator-'), `a leader is elected (${String(leader)})`);
 
   // The status command prints the same, as JSON and as tables.
-  const json = await runNode([STATUS_BIN, '--config', configFile, '--json']);
+  const json = await runNode([BIN.status, '--config', configFile, '--json']);
   assert.equal(json.code, 0, json.stderr);
   assert.equal((JSON.parse(json.stdout) as { leader: string }).leader, leader);
-  const text = await runNode([STATUS_BIN, '--config', configFile]);
+  const text = await runNode([BIN.status, '--config', configFile]);
   assert.match(text.stdout, new RegExp(`leader: ${leader}`));
   assert.match(text.stdout, /gateway\s+gateway-1\s+ws:\/\/127\.0\.0\.1:\d+\/ws/);
 
   // The leader releases the dead engine's placement after the grace.
   const deadline = Date.now() + 10_000;
   while ((await readStatus(config)).placements.some((p) => p.sceneId === 'world:99') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  assert.ok(!(await readStatus(config)).placements.some((p) => p.sceneId === 'world:99'), 'orphaned placement released');
+  const left = await readStatus(config);
+  assert.ok(!left.placements.some((p) => p.sceneId === 'world:99'), `orphaned placement released; status ${JSON.stringify(left)}\nlogs:\n${cluster.logs()}`);
 
   // Players play for 8 s; 2 s in, the leader is killed.
   const bots = runBots({ baseUrl, count: 8, seconds: 8, movesPerSecond: 5 });

@@ -11,6 +11,8 @@ import {
   isCodedError,
   readFrameHeader,
   encodeErrorFrame,
+  encodeSceneResumedFrame,
+  FrameFlag,
   type Logger,
 } from '@gos/schema';
 import type { MemberHandle } from '@gos/coordinator';
@@ -45,6 +47,8 @@ interface ConnData {
   lastTouchAt: number;
   /** When the JOIN went to the engine; a join not confirmed within JOIN_TIMEOUT_MS fails. */
   joinSentAt: number;
+  /** Set while the player's scene is placed again after its engine was lost. */
+  resuming: { readonly from: string; readonly since: number } | null;
 }
 
 type Socket = WebSocket<ConnData>;
@@ -56,6 +60,10 @@ const LINK_UP_TIMEOUT_MS = 5000;
 const SESSION_TOUCH_MS = 30_000;
 /** A join the engine has not confirmed by then is given up (store down, scene stuck). */
 const JOIN_TIMEOUT_MS = 15_000;
+/** How long a player whose engine was lost waits, connected, for its scene to be placed again. */
+const RESUME_TIMEOUT_MS = 30_000;
+/** How often a waiting player checks whether its scene has a live engine again. */
+const RESUME_POLL_MS = 100;
 const decoder = new TextDecoder();
 
 /**
@@ -250,6 +258,7 @@ export class Gateway {
         lastFrameAt: now,
         lastTouchAt: now,
         joinSentAt: 0,
+        resuming: null,
       };
       res.cork(() => res.upgrade(data, key, protocol, extensions, context as never));
     };
@@ -289,20 +298,35 @@ export class Gateway {
 
   async #route(ws: Socket, data: ConnData): Promise<void> {
     const session = data.session!;
-    try {
-      const placement = await this.#o.coordinator.placement.ensure(session.sceneId);
-      if (data.state === 'closed') return;
-      const link = await this.#link(placement.engineId);
-      if ((data.state as ConnData['state']) === 'closed') return;
-      data.engineId = placement.engineId;
-      data.state = 'joining';
-      data.joinSentAt = performance.now();
-      const join: JoinBody = { playerId: session.accountId, name: session.username, sceneId: session.sceneId };
-      link.send(GatewayToEngine.JOIN, data.connId, encodeJsonBody(join));
-      for (const frame of data.early.splice(0)) link.send(GatewayToEngine.CLIENT_FRAME, data.connId, frame);
-    } catch (err) {
-      this.#log.warn({ err, sceneId: session.sceneId }, 'cannot route player to an engine');
-      this.#end(ws, CloseCode.ENGINE_UNAVAILABLE, ErrorCodes.GW_ERR_NO_ENGINE);
+    for (;;) {
+      try {
+        const placement = await this.#o.coordinator.placement.ensure(session.sceneId);
+        if (data.state === 'closed') return;
+        const resuming = data.resuming;
+        // Still placed on the engine that was lost, and its link is not back: wait for the
+        // placement to be released (its lease expires) or for the link to return.
+        if (resuming !== null && placement.engineId === resuming.from && this.#links.get(resuming.from)?.isUp !== true) {
+          throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, `scene ${session.sceneId} is still placed on the lost engine ${resuming.from}`);
+        }
+        const link = await this.#link(placement.engineId);
+        if ((data.state as ConnData['state']) === 'closed') return;
+        data.engineId = placement.engineId;
+        data.state = 'joining';
+        data.joinSentAt = performance.now();
+        const join: JoinBody = { playerId: session.accountId, name: session.username, sceneId: session.sceneId };
+        link.send(GatewayToEngine.JOIN, data.connId, encodeJsonBody(join));
+        for (const frame of data.early.splice(0)) link.send(GatewayToEngine.CLIENT_FRAME, data.connId, frame);
+        return;
+      } catch (err) {
+        const resuming = data.resuming;
+        if (data.state === 'closed') return;
+        if (resuming === null || this.#state !== 'ready' || performance.now() - resuming.since > RESUME_TIMEOUT_MS) {
+          this.#log.warn({ err, sceneId: session.sceneId }, 'cannot route player to an engine');
+          this.#end(ws, CloseCode.ENGINE_UNAVAILABLE, ErrorCodes.GW_ERR_NO_ENGINE);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, RESUME_POLL_MS));
+      }
     }
   }
 
@@ -334,6 +358,14 @@ export class Gateway {
       return;
     }
     if (data.state === 'routing') {
+      if (data.resuming !== null) {
+        // The scene is reloaded from its last save: inputs sent meanwhile are dropped, requests
+        // are refused with a code the client may retry on.
+        if ((header.flags & FrameFlag.NO_REPLY) === 0) {
+          this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.GW_ERR_NO_ENGINE, 'scene resuming after its engine was lost; retry shortly'));
+        }
+        return;
+      }
       if (data.early.length >= this.#o.limits.maxFramesBeforeRoute) {
         this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.GW_ERR_NO_ENGINE, 'not routed yet'));
         return;
@@ -500,7 +532,19 @@ export class Gateway {
           const data = ws.getUserData();
           if (data.state !== 'joining') break;
           data.state = 'joined';
-          ws.subscribe(`s/${decodeJsonBody<{ sceneId: string }>(body).sceneId}`);
+          const { sceneId } = decodeJsonBody<{ sceneId: string }>(body);
+          ws.subscribe(`s/${sceneId}`);
+          const resumed = data.resuming;
+          if (resumed !== null) {
+            data.resuming = null;
+            const pausedMs = Math.round(performance.now() - resumed.since);
+            this.#log.info({ sceneId, from: resumed.from, to: engineId, pausedMs }, 'player resumed');
+            const reason =
+              resumed.from === engineId
+                ? `the link to engine ${engineId} was lost and is back; rejoined`
+                : `engine ${resumed.from} was lost; the scene resumed on ${engineId} from its last saved state`;
+            this.#sendTo(ws, encodeSceneResumedFrame(sceneId, reason));
+          }
           break;
         }
         case EngineToGateway.KICK: {
@@ -527,9 +571,21 @@ export class Gateway {
   }
 
   #onLinkDown(engineId: string): void {
-    // Players on that engine reconnect (their client backs off) and are placed again.
+    // Its players stay connected while their scene is placed again: on another engine once the
+    // lost one's placement is released (its lease expires), or on the same one if the link
+    // comes back (the engine dropped them when the link went down). They are told with a
+    // SceneResumed push once joined again, or closed with ENGINE_UNAVAILABLE after
+    // RESUME_TIMEOUT_MS.
+    const since = performance.now();
     for (const ws of [...this.#conns.values()]) {
-      if (ws.getUserData().engineId === engineId) this.#end(ws, CloseCode.ENGINE_UNAVAILABLE, 'engine link lost');
+      const data = ws.getUserData();
+      if (data.engineId !== engineId || data.state === 'closed') continue;
+      if (data.session !== null) ws.unsubscribe(`s/${data.session.sceneId}`);
+      data.state = 'routing';
+      data.engineId = null;
+      data.early.length = 0;
+      data.resuming ??= { from: engineId, since };
+      void this.#route(ws, data);
     }
   }
 

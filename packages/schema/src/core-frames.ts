@@ -1,4 +1,4 @@
-import { ErrorReplyCodec, PUSH, SceneRestartedCodec } from './generated/protocol.js';
+import { ErrorReplyCodec, PUSH, SceneRestartedCodec, SceneResumedCodec } from './generated/protocol.js';
 import { FrameKind, encodeFrame } from './wire.js';
 
 /** An ERROR frame answering request `requestId` on route `opcode`, with the core ErrorReply payload. */
@@ -9,4 +9,9 @@ export function encodeErrorFrame(opcode: number, requestId: number, code: string
 /** The core push telling a player that its scene was restarted after a crash. */
 export function encodeSceneRestartedFrame(sceneId: string, reason: string): Uint8Array {
   return encodeFrame(FrameKind.PUSH, PUSH.SceneRestarted, 0, SceneRestartedCodec.encode({ sceneId, reason }));
+}
+
+/** The core push telling a player that its scene moved to another engine after its engine was lost. */
+export function encodeSceneResumedFrame(sceneId: string, reason: string): Uint8Array {
+  return encodeFrame(FrameKind.PUSH, PUSH.SceneResumed, 0, SceneResumedCodec.encode({ sceneId, reason }));
 }

@@ -36,6 +36,7 @@ export {
   ROUTE as CORE_ROUTE,
   ErrorReplyCodec,
   SceneRestartedCodec,
+  SceneResumedCodec,
   NoticeCodec,
 } from './generated/protocol.js';
 export type {
@@ -43,6 +44,7 @@ export type {
   PushMap as CorePushMap,
   ErrorReply,
   SceneRestarted,
+  SceneResumed,
   Notice,
 } from './generated/protocol.js';
-export { encodeErrorFrame, encodeSceneRestartedFrame } from './core-frames.js';
+export { encodeErrorFrame, encodeSceneRestartedFrame, encodeSceneResumedFrame } from './core-frames.js';

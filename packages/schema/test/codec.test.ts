@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Builder } from 'flatbuffers';
-import { CodedError, ErrorCodes, ErrorReplyCodec, NoticeCodec, SceneRestartedCodec, coreProtocol, CORE_PUSH } from '../src/index.js';
+import { CodedError, ErrorCodes, ErrorReplyCodec, NoticeCodec, SceneRestartedCodec, SceneResumedCodec, coreProtocol, CORE_PUSH } from '../src/index.js';
 import {
   EmptyCodec,
   EverythingCodec,
@@ -163,10 +163,13 @@ describe('generated protocol table', () => {
     assert.ok(Object.isFrozen(protocol) && Object.isFrozen(protocol.routes) && Object.isFrozen(protocol.routes.get));
   });
 
-  it('core protocol: ErrorReply, SceneRestarted and Notice in the reserved range', () => {
+  it('core protocol: ErrorReply, SceneRestarted, Notice and SceneResumed in the reserved range', () => {
     assert.equal(coreProtocol.namespace, 'core');
     assert.equal(CORE_PUSH.SceneRestarted, 65281);
     assert.equal(CORE_PUSH.Notice, 65282);
+    assert.equal(CORE_PUSH.SceneResumed, 65283);
+    const resumed = { sceneId: 'world:1', reason: 'engine engine-1 was lost' };
+    assert.deepEqual(SceneResumedCodec.decode(SceneResumedCodec.encode(resumed)), resumed);
     assert.equal(coreProtocol.pushById.get(65281)?.codec, SceneRestartedCodec);
     assert.equal(coreProtocol.pushes.Notice.codec, NoticeCodec);
     assert.equal(coreProtocol.routeById.size, 0);

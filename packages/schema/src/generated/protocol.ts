@@ -18,6 +18,12 @@ export interface SceneRestarted {
   reason: string;
 }
 
+/** The engine hosting the player's scene was lost; the scene was placed on another engine and reloaded from its last saved state (changes since that save are gone). The player stayed connected; client state may be stale. */
+export interface SceneResumed {
+  sceneId: string;
+  reason: string;
+}
+
 /** A server notice (maintenance, shutdown warning, ...). */
 export interface Notice {
   code: string;
@@ -66,6 +72,27 @@ function readSceneRestarted(t: fb.SceneRestarted): SceneRestarted {
 /** Encode and decode SceneRestarted. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const SceneRestartedCodec: rt.Codec<SceneRestarted> = rt.tableCodec('SceneRestarted', sceneRestartedShape, buildSceneRestarted, (bb) => readSceneRestarted(fb.SceneRestarted.getRootAsSceneRestarted(bb)));
 
+const sceneResumedShape: rt.TableShape = [['string'], ['string']];
+
+function buildSceneResumed(b: Builder, v: SceneResumed): Offset {
+  const oSceneId = b.createString(v.sceneId);
+  const oReason = b.createString(v.reason);
+  fb.SceneResumed.startSceneResumed(b);
+  fb.SceneResumed.addSceneId(b, oSceneId);
+  fb.SceneResumed.addReason(b, oReason);
+  return fb.SceneResumed.endSceneResumed(b);
+}
+
+function readSceneResumed(t: fb.SceneResumed): SceneResumed {
+  return {
+    sceneId: t.sceneId() ?? '',
+    reason: t.reason() ?? '',
+  };
+}
+
+/** Encode and decode SceneResumed. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const SceneResumedCodec: rt.Codec<SceneResumed> = rt.tableCodec('SceneResumed', sceneResumedShape, buildSceneResumed, (bb) => readSceneResumed(fb.SceneResumed.getRootAsSceneResumed(bb)));
+
 const noticeShape: rt.TableShape = [['string'], ['string']];
 
 function buildNotice(b: Builder, v: Notice): Offset {
@@ -94,6 +121,7 @@ export const ROUTE = {} as const;
 export const PUSH = {
   SceneRestarted: 65281,
   Notice: 65282,
+  SceneResumed: 65283,
 } as const;
 
 /** The `core` protocol with its exact route and push types. */
@@ -102,6 +130,7 @@ export interface CoreProtocol extends rt.Protocol {
   readonly pushes: {
     readonly SceneRestarted: rt.PushDef<SceneRestarted>;
     readonly Notice: rt.PushDef<Notice>;
+    readonly SceneResumed: rt.PushDef<SceneResumed>;
   };
 }
 
@@ -110,6 +139,7 @@ const routes: CoreProtocol['routes'] = Object.freeze({});
 const pushes: CoreProtocol['pushes'] = Object.freeze({
   SceneRestarted: Object.freeze({ id: PUSH.SceneRestarted, name: 'SceneRestarted', codec: SceneRestartedCodec }),
   Notice: Object.freeze({ id: PUSH.Notice, name: 'Notice', codec: NoticeCodec }),
+  SceneResumed: Object.freeze({ id: PUSH.SceneResumed, name: 'SceneResumed', codec: SceneResumedCodec }),
 });
 
 /** The `core` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -122,6 +152,7 @@ export const protocol: CoreProtocol = Object.freeze({
   pushById: new Map<number, rt.PushDef>([
     [PUSH.SceneRestarted, pushes.SceneRestarted],
     [PUSH.Notice, pushes.Notice],
+    [PUSH.SceneResumed, pushes.SceneResumed],
   ]),
 });
 
@@ -129,4 +160,5 @@ export const protocol: CoreProtocol = Object.freeze({
 export type PushMap = {
   SceneRestarted: SceneRestarted;
   Notice: Notice;
+  SceneResumed: SceneResumed;
 };

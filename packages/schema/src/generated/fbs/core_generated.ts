@@ -10,10 +10,12 @@ import * as flatbuffers from 'flatbuffers';
  * Push ids: the opcode of PUSH frames. Payload message:
  *   SceneRestarted: SceneRestarted
  *   Notice: Notice
+ *   SceneResumed: SceneResumed
  */
 export enum PushId {
   SceneRestarted = 65281,
-  Notice = 65282
+  Notice = 65282,
+  SceneResumed = 65283
 }
 
 /**
@@ -139,6 +141,66 @@ static createSceneRestarted(builder:flatbuffers.Builder, sceneIdOffset:flatbuffe
   SceneRestarted.addSceneId(builder, sceneIdOffset);
   SceneRestarted.addReason(builder, reasonOffset);
   return SceneRestarted.endSceneRestarted(builder);
+}
+}
+
+/**
+ * The engine hosting the player's scene was lost; the scene was placed on another engine and reloaded from its last saved state (changes since that save are gone). The player stayed connected; client state may be stale.
+ */
+export class SceneResumed {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):SceneResumed {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsSceneResumed(bb:flatbuffers.ByteBuffer, obj?:SceneResumed):SceneResumed {
+  return (obj || new SceneResumed()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsSceneResumed(bb:flatbuffers.ByteBuffer, obj?:SceneResumed):SceneResumed {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new SceneResumed()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+sceneId():string|null
+sceneId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+sceneId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+reason():string|null
+reason(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+reason(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startSceneResumed(builder:flatbuffers.Builder) {
+  builder.startObject(2);
+}
+
+static addSceneId(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, sceneIdOffset, 0);
+}
+
+static addReason(builder:flatbuffers.Builder, reasonOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, reasonOffset, 0);
+}
+
+static endSceneResumed(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createSceneResumed(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset, reasonOffset:flatbuffers.Offset):flatbuffers.Offset {
+  SceneResumed.startSceneResumed(builder);
+  SceneResumed.addSceneId(builder, sceneIdOffset);
+  SceneResumed.addReason(builder, reasonOffset);
+  return SceneResumed.endSceneResumed(builder);
 }
 }
 

@@ -1,0 +1,107 @@
+/**
+ * The demo game as a cluster of real processes for tests: a YAML config on the test command's
+ * etcd, Redis and MariaDB under fresh key prefixes, role processes started from the bin
+ * entries, and a cleanup that stops them and removes what they left in etcd and Redis.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Etcd3 } from 'etcd3';
+import { Redis } from 'ioredis';
+import { formatLogLine, loadConfig, MemberProcess, type ClusterConfig, type Role } from '@gos/cluster';
+
+export const ETCD = process.env['GOS_TEST_ETCD_URL'] ?? 'http://127.0.0.1:2379';
+const REDIS = process.env['GOS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
+const DIST = fileURLToPath(new URL('../src/', import.meta.url));
+export const BIN = {
+  status: fileURLToPath(new URL('../../../../packages/cluster/dist/bin/status.js', import.meta.url)),
+  gateway: fileURLToPath(new URL('../../../../packages/cluster/dist/bin/gateway.js', import.meta.url)),
+};
+
+export interface TestCluster {
+  readonly dir: string;
+  readonly configFile: string;
+  readonly config: ClusterConfig;
+  /** etcd key prefix of this cluster. */
+  readonly prefix: string;
+  readonly members: MemberProcess[];
+  start(role: Role, id: string): MemberProcess;
+  /** The last log lines of every process, for a failing test's message. */
+  logs(): string;
+  /** Stop every process and remove the cluster's etcd keys, Redis keys and files. */
+  cleanup(): Promise<void>;
+}
+
+export async function testCluster(o: { leaseTtlSeconds: number; persistIntervalMs: number }): Promise<TestCluster> {
+  const run = randomBytes(4).toString('hex');
+  const prefix = `gos-proc-${run}/`;
+  const redisPrefix = `gos-proc-${run}:`;
+  const dir = await mkdtemp(path.join(tmpdir(), 'gos-cluster-'));
+  const configFile = path.join(dir, 'cluster.yaml');
+  await writeFile(
+    configFile,
+    `
+cluster: { secret: "process-test-secret-${run}" }
+etcd: { hosts: ["${ETCD}"], prefix: "${prefix}", leaseTtlSeconds: ${o.leaseTtlSeconds} }
+store: { kind: mysql, url: "${MYSQL}", autoMigrate: true }
+sessions: { kind: redis, url: "${REDIS}", keyPrefix: "${redisPrefix}" }
+game: { module: "${path.join(DIST, 'game.js')}", protocol: "${path.join(DIST, 'generated/protocol.js')}" }
+log: { level: info }
+gateway: { port: 0, scryptCost: 1024 }
+engine: { persistIntervalMs: ${o.persistIntervalMs} }
+coordinator: { orphanGraceMs: 1000 }
+`,
+  );
+  const members: MemberProcess[] = [];
+  const recent: string[] = [];
+  return {
+    dir,
+    configFile,
+    config: loadConfig({ file: configFile, env: {} }),
+    prefix,
+    members,
+    start(role, id) {
+      const m = new MemberProcess({
+        role,
+        id,
+        config: configFile,
+        onLog: (line) => {
+          recent.push(formatLogLine(id, line));
+          if (recent.length > 300) recent.shift();
+          // Errors and warnings of the processes end up in the test output.
+          if (line.level >= 40) console.error(formatLogLine(id, line));
+        },
+      });
+      members.push(m);
+      return m;
+    },
+    logs: () => recent.join('\n'),
+    async cleanup() {
+      await Promise.all(members.map((m) => m.stop(10_000)));
+      const etcd = new Etcd3({ hosts: [ETCD] });
+      await etcd.delete().prefix(prefix).exec().catch(() => {});
+      etcd.close();
+      const redis = new Redis(REDIS);
+      const keys = await redis.keys(`${redisPrefix}*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Run a node script; resolve with its exit code and output. */
+export function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -1,0 +1,71 @@
+/**
+ * Engine failover with real processes on real etcd, Redis and MariaDB: the engine hosting the
+ * players' scene is killed with SIGKILL; the players stay connected to their gateway, get a
+ * SceneResumed push once the scene runs on the other engine (reloaded from its last save), and
+ * keep playing.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import WebSocket from 'ws';
+import { GameClient, guest } from '@gos/client';
+import { readStatus } from '@gos/cluster';
+import { createApi, protocol } from '../src/generated/protocol.js';
+import { testCluster } from './cluster-helpers.js';
+
+const LEASE_TTL_SECONDS = 2;
+const PERSIST_INTERVAL_MS = 500;
+const cluster = await testCluster({ leaseTtlSeconds: LEASE_TTL_SECONDS, persistIntervalMs: PERSIST_INTERVAL_MS });
+after(() => cluster.cleanup());
+
+test('engine killed with SIGKILL: players stay connected, the scene resumes on the other engine from its last save', { timeout: 120_000 }, async () => {
+  const coordinator = cluster.start('coordinator', 'coordinator-1');
+  const engines = [cluster.start('engine', 'engine-1'), cluster.start('engine', 'engine-2')];
+  await Promise.all([coordinator.ready, ...engines.map((e) => e.ready)]);
+  const gateway = cluster.start('gateway', 'gateway-1');
+  const baseUrl = String((await gateway.ready)['http']);
+
+  const players = await Promise.all(
+    [0, 1].map(async () => {
+      const auth = await guest(baseUrl);
+      const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket, reconnect: { enabled: false } });
+      const closes: string[] = [];
+      const resumed: Array<{ sceneId: string; reason: string; at: number }> = [];
+      client.on('close', (e) => closes.push(`${e.code} ${e.reason}`));
+      client.on('SceneResumed', (p) => resumed.push({ ...p, at: Date.now() }));
+      await client.connect();
+      return { client, api: createApi(client), closes, resumed };
+    }),
+  );
+  const [a, b] = players as [(typeof players)[number], (typeof players)[number]];
+  const before = await a.api.move({ seq: 1, x: 40, y: 30 });
+  // Past the periodic save: this position is on disk when the engine dies.
+  await new Promise((r) => setTimeout(r, PERSIST_INTERVAL_MS * 3));
+  const host = (await readStatus(cluster.config)).placements.find((p) => p.sceneId === 'world:1');
+  assert.ok(host !== undefined, 'world:1 is placed');
+  const victim = engines.find((e) => e.id === host.engineId)!;
+  const survivor = engines.find((e) => e !== victim)!;
+
+  const killedAt = Date.now();
+  victim.signal('SIGKILL');
+  const deadline = killedAt + (LEASE_TTL_SECONDS + 20) * 1000;
+  while ((a.resumed.length === 0 || b.resumed.length === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(a.resumed.length, 1, `player a got SceneResumed (closes: ${a.closes.join('; ')})`);
+  assert.equal(b.resumed.length, 1, 'player b got SceneResumed');
+  const recoveryMs = Math.max(a.resumed[0]!.at, b.resumed[0]!.at) - killedAt;
+  console.log(`engine ${victim.id} killed; players resumed on ${survivor.id} ${recoveryMs} ms later (lease TTL ${LEASE_TTL_SECONDS} s)`);
+  assert.equal(a.resumed[0]!.sceneId, 'world:1');
+  assert.match(a.resumed[0]!.reason, new RegExp(`engine ${victim.id} was lost; the scene resumed on ${survivor.id}`));
+
+  // Still the same connections, and the game goes on from the saved state.
+  assert.deepEqual(a.closes, []);
+  assert.deepEqual(b.closes, []);
+  const me = await a.api.whoami({});
+  assert.equal(me.sceneId, 'world:1');
+  assert.deepEqual([me.x, me.y], [before.x, before.y], 'position reloaded from the last save');
+  const moved = await a.api.move({ seq: 2, x: before.x + 5, y: before.y });
+  assert.equal(moved.ack, 2);
+  const status = await readStatus(cluster.config);
+  assert.equal(status.placements.find((p) => p.sceneId === 'world:1')?.engineId, survivor.id);
+  assert.deepEqual(status.members.filter((m) => m.role === 'engine').map((m) => m.id), [survivor.id]);
+  await Promise.all(players.map((p) => p.client.close()));
+});
