@@ -85,7 +85,7 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
     const username = `bot-${run}-${i}`;
     await withRetry(() => register(o.baseUrl, username, password));
     const auth = await withRetry(() => login(o.baseUrl, username, password));
-    const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket });
+    const client = new GameClient({ url: auth.gateway, fallbackUrls: (auth.gateways ?? []).slice(1), token: auth.token, protocol, WebSocket });
     client.onPush('WorldSnapshot', (snap) => {
       result.snapshots++;
       if (snap.players.some((p) => p.id !== auth.accountId)) result.seenOthers = true;

@@ -35,12 +35,13 @@ function upsert(p: PlayerState): void {
   else Object.assign(shown, { name: p.name, color: p.color, tx: p.x, ty: p.y });
 }
 
-async function start(auth: { token: string; gateway: string; username?: string }): Promise<void> {
+async function start(auth: { token: string; gateway: string; gateways?: readonly string[]; username?: string }): Promise<void> {
   clearInterval(mover);
   await client?.close();
   players.clear();
   me = null;
-  const c = new GameClient({ url: auth.gateway, token: auth.token, protocol });
+  // The other gateways of the cluster: where the client goes if its own is lost.
+  const c = new GameClient({ url: auth.gateway, fallbackUrls: (auth.gateways ?? []).slice(1), token: auth.token, protocol });
   client = c;
   const api = createApi(c);
   c.onPush('WorldSnapshot', (snap) => snap.players.forEach(upsert));

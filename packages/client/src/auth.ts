@@ -12,6 +12,11 @@ export interface LoginResult {
   readonly token: string;
   /** WebSocket URL of the gateway to connect to (`ws://host:port/ws`): the `url` option of `GameClient`. */
   readonly gateway: string;
+  /**
+   * Every live gateway, `gateway` first (older servers send none): pass `gateways.slice(1)` as
+   * `fallbackUrls` so the client moves to another gateway when its own is lost.
+   */
+  readonly gateways?: readonly string[];
   /** When the token expires (ms since the epoch). */
   readonly expiresAt: number;
   /** The account's name (the gateway includes it; older servers may not). */

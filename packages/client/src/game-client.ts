@@ -1,4 +1,5 @@
 import {
+  CloseCode,
   CodedError,
   ErrorCodes,
   ErrorReplyCodec,
@@ -174,6 +175,8 @@ export class GameClient<P extends Protocol = Protocol> {
   #everAccepted = false;
   /** Reconnect attempts since the last accepted connection. */
   #attempt = 0;
+  /** Which of `socketUrls` the next socket opens. */
+  #urlIndex = 0;
   #lastRequestId = 0;
   #lastPingId = 0;
   /** Id and send time of the latest PING, for the round-trip time. */
@@ -382,7 +385,7 @@ export class GameClient<P extends Protocol = Protocol> {
     let ws: WebSocketLike;
     this.#accepted = false;
     try {
-      ws = new this.#o.WebSocket(this.#o.socketUrl);
+      ws = new this.#o.WebSocket(this.#o.socketUrls[this.#urlIndex]!);
       ws.binaryType = 'arraybuffer';
     } catch (err) {
       this.#log.warn({ err }, 'cannot create the WebSocket');
@@ -484,6 +487,11 @@ export class GameClient<P extends Protocol = Protocol> {
       return;
     }
     this.#state = 'reconnecting';
+    // The gateway may be gone: a refused or failed attempt, a lost connection or a gateway
+    // shutting down moves on to the next one (they share sessions).
+    if (!wasAccepted || code === ABNORMAL_CLOSURE || code === CloseCode.SERVER_SHUTDOWN) {
+      this.#urlIndex = (this.#urlIndex + 1) % this.#o.socketUrls.length;
+    }
     this.#emit('close', { code, reason, willReconnect: true });
     // A close listener may have called close().
     if (this.#state === 'reconnecting') this.#scheduleReconnect();

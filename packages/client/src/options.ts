@@ -16,6 +16,13 @@ export interface ReconnectOptions {
 export interface GameClientOptions<P extends Protocol = Protocol> {
   /** The WebSocket URL from login (`gateway`, e.g. `ws://host:3000/ws`). `http(s):` is turned into `ws(s):`. */
   readonly url: string;
+  /**
+   * Other gateways of the cluster, tried in turn when the current one is lost: pass the rest of
+   * login's `gateways` (`gateways.slice(1)`). A reconnect goes to the next URL after an attempt
+   * that was refused or failed, a lost connection (1006) or a gateway shutting down (4010); the
+   * session token is valid on every gateway of the cluster. @default []
+   */
+  readonly fallbackUrls?: readonly string[];
   /** The session token from login; sent as `?token=` on every (re)connection. */
   readonly token: string;
   /** The generated protocol module's `protocol`; its `version` is sent as `?v=`. */
@@ -52,8 +59,8 @@ export interface ResolvedReconnectOptions {
 }
 
 export interface ResolvedGameClientOptions<P extends Protocol = Protocol> {
-  /** The full socket URL, with `token` and `v` in the query. */
-  readonly socketUrl: string;
+  /** The full socket URLs, with `token` and `v` in the query: `url` first, then `fallbackUrls`. */
+  readonly socketUrls: readonly string[];
   readonly token: string;
   readonly protocol: P;
   readonly WebSocket: WebSocketConstructor;
@@ -140,6 +147,12 @@ function isProtocol(value: unknown): value is Protocol {
   );
 }
 
+function fallbacks(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((u) => typeof u !== 'string' || u === '')) fail('fallbackUrls', 'must be an array of URLs (login\'s `gateways`)');
+  return value as string[];
+}
+
 /** Validate options once, fill in defaults and freeze the result. The caller's object is not touched. */
 export function resolveGameClientOptions<P extends Protocol>(o: GameClientOptions<P>): ResolvedGameClientOptions<P> {
   if (typeof o !== 'object' || o === null) fail('options', 'must be an object');
@@ -153,7 +166,7 @@ export function resolveGameClientOptions<P extends Protocol>(o: GameClientOption
   const logger = o.logger ?? silentLogger;
   if (typeof logger !== 'object' || logger === null || typeof logger.child !== 'function') fail('logger', 'must be a pino-compatible logger');
   return Object.freeze({
-    socketUrl: socketUrl(o.url, o.token, o.protocol.version),
+    socketUrls: Object.freeze([o.url, ...fallbacks(o.fallbackUrls)].map((u) => socketUrl(u, o.token, o.protocol.version))),
     token: o.token,
     protocol: o.protocol,
     WebSocket: WebSocketCtor,

@@ -222,6 +222,32 @@ test('after the server drops the socket the client reconnects with the same toke
   assert.deepEqual(await client.request(testProtocol.routes.echo, { n: 2 }), { n: 1 });
 });
 
+test('a lost gateway: the client moves on to its fallback URLs in turn, same token, and resumes', async () => {
+  await using a = await FakeGateway.start();
+  await using b = await FakeGateway.start({ onRequest: (conn, req) => conn.respond(req, { n: 2 }) });
+  await using client = clientFor(a, { fallbackUrls: [b.url] });
+  const events = record(client);
+  await client.connect();
+  const first = await a.connections(1);
+  // Gateway a dies: its socket is gone and nothing listens any more.
+  assert.equal(first.url.searchParams.get('token'), 'tok-123');
+  await a.close();
+  const onB = await b.connections(1);
+  await waitFor(() => client.state === 'open');
+  assert.equal(onB.url.searchParams.get('token'), 'tok-123');
+  assert.deepEqual(events.at(-1), { type: 'open', arg: { resumed: true } });
+  assert.deepEqual(await client.request(testProtocol.routes.echo, { n: 1 }), { n: 2 });
+  // A gateway shutting down (4010) sends it on to the next URL, wrapping around the list.
+  onB.ws.close(CloseCode.SERVER_SHUTDOWN, 'shutting down');
+  await waitFor(() => client.state === 'reconnecting');
+  assert.equal(b.conns.length, 1, 'not back to the gateway that is shutting down first');
+});
+
+test('fallbackUrls must be URLs', () => {
+  assert.throws(() => new GameClient({ url: 'ws://a/ws', token: 't', protocol: testProtocol, WebSocket, fallbackUrls: ['ws://b/ws', ''] }), { code: 'OPT_ERR_INVALID', message: /fallbackUrls/ });
+  assert.throws(() => new GameClient({ url: 'ws://a/ws', token: 't', protocol: testProtocol, WebSocket, fallbackUrls: ['not a url'] }), { code: 'OPT_ERR_INVALID', message: /not a URL/ });
+});
+
 test('reconnect backs off exponentially through refused attempts and gives up after maxAttempts', async () => {
   let accept = true;
   await using gw = await FakeGateway.start({

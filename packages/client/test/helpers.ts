@@ -176,9 +176,15 @@ export class FakeGateway {
     return this.conns[n - 1]!;
   }
 
-  async close(): Promise<void> {
-    for (const client of this.#wss.clients) client.terminate();
-    await new Promise<void>((resolve, reject) => this.#wss.close((err) => (err === undefined ? resolve() : reject(err))));
+  #closed: Promise<void> | undefined;
+
+  /** Drop every socket and stop listening. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      for (const client of this.#wss.clients) client.terminate();
+      await new Promise<void>((resolve, reject) => this.#wss.close((err) => (err === undefined ? resolve() : reject(err))));
+    })();
+    return this.#closed;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

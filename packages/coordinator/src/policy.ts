@@ -22,3 +22,18 @@ export function pickLeastLoadedEngine(engines: readonly MemberInfo[], scenesOn: 
   if (best === undefined) throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, 'no engine is alive to host the scene');
   return best;
 }
+
+/**
+ * AgentMgr's gateway order for a login: gateways under their capacity first, least loaded
+ * (relative to capacity) first, `self` first among equals; gateways at or over capacity last.
+ * The first is where the player should connect; the rest are where its client goes if that one
+ * is lost. Empty when `gateways` is.
+ */
+export function rankGateways(gateways: readonly MemberInfo[], self?: string): MemberInfo[] {
+  const ratio = (m: MemberInfo): number => m.load / Math.max(1, m.capacity);
+  return [...gateways].sort((a, b) => {
+    const fullA = a.load >= a.capacity ? 1 : 0;
+    const fullB = b.load >= b.capacity ? 1 : 0;
+    return fullA - fullB || ratio(a) - ratio(b) || (a.id === self ? -1 : b.id === self ? 1 : 0) || a.id.localeCompare(b.id);
+  });
+}

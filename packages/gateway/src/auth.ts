@@ -13,7 +13,10 @@ export interface LoginResult {
   readonly accountId: string;
   readonly username: string;
   readonly token: string;
+  /** Where to connect: the least-loaded gateway under its capacity. */
   readonly gateway: string;
+  /** Every live gateway in the same order, `gateway` first: where a client goes if its gateway is lost. */
+  readonly gateways: readonly string[];
   readonly expiresAt: number;
 }
 
@@ -36,7 +39,7 @@ export class AuthService {
   readonly #sessions: SessionStore;
   readonly #scryptCost: number;
   readonly #sceneFor: SceneChooser;
-  readonly #gatewayUrl: () => string;
+  readonly #gatewayUrls: () => readonly string[];
   readonly #onReplaced: (previousToken: string, session: Session) => void;
   readonly #log: Logger;
   #dummy: Promise<string> | undefined;
@@ -49,7 +52,8 @@ export class AuthService {
     scryptCost: number;
     defaultSceneId: string;
     sceneForLogin: SceneChooser | null;
-    gatewayUrl: () => string;
+    /** Gateway URLs in the order players should use them (non-empty). */
+    gatewayUrls: () => readonly string[];
     onReplaced: (previousToken: string, session: Session) => void;
     logger: Logger;
   }) {
@@ -58,7 +62,7 @@ export class AuthService {
     this.#scryptCost = opts.scryptCost;
     const fallback = opts.defaultSceneId;
     this.#sceneFor = opts.sceneForLogin ?? (() => fallback);
-    this.#gatewayUrl = opts.gatewayUrl;
+    this.#gatewayUrls = opts.gatewayUrls;
     this.#onReplaced = opts.onReplaced;
     this.#log = opts.logger;
   }
@@ -117,7 +121,8 @@ export class AuthService {
       this.#log.info({ accountId }, 'new login replaces the previous session');
       this.#onReplaced(replaced, session);
     }
-    return { accountId, username, token: session.token, gateway: this.#gatewayUrl(), expiresAt: session.expiresAt };
+    const gateways = this.#gatewayUrls();
+    return { accountId, username, token: session.token, gateway: gateways[0]!, gateways, expiresAt: session.expiresAt };
   }
 }
 

@@ -15,7 +15,7 @@ import {
   FrameFlag,
   type Logger,
 } from '@gos/schema';
-import type { MemberHandle } from '@gos/coordinator';
+import { rankGateways, type MemberHandle } from '@gos/coordinator';
 import {
   EngineToGateway,
   GatewayToEngine,
@@ -101,7 +101,7 @@ export class Gateway {
       scryptCost: this.#o.scryptCost,
       defaultSceneId: this.#o.defaultSceneId,
       sceneForLogin: this.#o.sceneForLogin,
-      gatewayUrl: () => this.publicUrl,
+      gatewayUrls: () => this.#gatewayUrls(),
       onReplaced: (previousToken) => this.#kickToken(previousToken),
       logger: this.#log,
     });
@@ -420,6 +420,12 @@ export class Gateway {
 
   #setLoad(): void {
     this.#member?.setLoad(this.#conns.size).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish load'));
+  }
+
+  /** AgentMgr's choice for a login: live gateways, least loaded under capacity first; this one when none is known yet. */
+  #gatewayUrls(): string[] {
+    const ranked = rankGateways(this.#o.coordinator.membership.list('gateway'), this.#o.gatewayId).map((m) => m.address);
+    return ranked.length === 0 ? [this.publicUrl] : ranked;
   }
 
   #kickToken(token: string): void {
