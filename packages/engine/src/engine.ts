@@ -306,11 +306,14 @@ export class Engine {
     this.#leaving.delete(playerId);
   }
 
-  /** Load a player's row once every write still queued for it has landed. */
+  /**
+   * Take over a player's row once every write still queued for it has landed: the claim fences
+   * off any engine that hosted the player before (its late writes are refused).
+   */
   async #loadPlayer(playerId: string): Promise<unknown> {
     await this.#persister.settle('player', playerId);
-    const record = await this.#o.store.loadPlayer(playerId);
-    this.#persister.seed('player', playerId, record?.version ?? 0);
+    const { record, fence } = await this.#o.store.claimPlayer(playerId);
+    this.#persister.seed('player', playerId, record?.version ?? 0, fence);
     return record?.data ?? null;
   }
 
@@ -345,8 +348,9 @@ export class Engine {
   async #startScene(sceneId: string, epoch: number): Promise<SceneHost> {
     if (this.#pool === undefined) throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine not started');
     await this.#persister.settle('scene', sceneId);
-    const record = await this.#o.store.loadScene(sceneId);
-    this.#persister.seed('scene', sceneId, record?.version ?? 0);
+    // The claim fences off the engine that hosted the scene before, should it still be running.
+    const { record, fence } = await this.#o.store.claimScene(sceneId);
+    this.#persister.seed('scene', sceneId, record?.version ?? 0, fence);
     const logger = this.#log.child({ sceneId });
     const host: SceneHost = new SceneHost({
       pool: this.#pool,

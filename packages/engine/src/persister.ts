@@ -23,6 +23,8 @@ export class Persister {
   readonly #logger: Logger;
   readonly #batchWindowMs: number;
   readonly #versions = new Map<string, number>();
+  /** Fencing token of each row this engine claimed; its writes carry it. */
+  readonly #fences = new Map<string, number>();
   #pending = new Map<string, Entry>();
   #inFlight: Promise<void> | null = null;
   #inFlightKeys = new Set<string>();
@@ -33,6 +35,7 @@ export class Persister {
   /** Consecutive failed batches: the retry delay doubles with each. */
   #failures = 0;
   #stale = 0;
+  #fenced = 0;
   #written = 0;
   #failedBatches = 0;
 
@@ -42,15 +45,17 @@ export class Persister {
     this.#batchWindowMs = opts.batchWindowMs;
   }
 
-  get stats(): { written: number; stale: number; failedBatches: number; pending: number } {
-    return { written: this.#written, stale: this.#stale, failedBatches: this.#failedBatches, pending: this.#pending.size };
+  get stats(): { written: number; stale: number; fenced: number; failedBatches: number; pending: number } {
+    return { written: this.#written, stale: this.#stale, fenced: this.#fenced, failedBatches: this.#failedBatches, pending: this.#pending.size };
   }
 
-  /** Record the version of a row just loaded. */
-  seed(kind: Kind, id: string, version: number): void {
+  /** Record the version (and the fencing token, when claimed) of a row just loaded. */
+  seed(kind: Kind, id: string, version: number, fence?: number): void {
     const key = keyOf(kind, id);
     this.#releasing.delete(key);
     this.#versions.set(key, version);
+    if (fence === undefined) this.#fences.delete(key);
+    else this.#fences.set(key, fence);
   }
 
   /**
@@ -60,7 +65,10 @@ export class Persister {
   release(kind: Kind, id: string): void {
     const key = keyOf(kind, id);
     if (this.#pending.has(key) || this.#inFlightKeys.has(key)) this.#releasing.add(key);
-    else this.#versions.delete(key);
+    else {
+      this.#versions.delete(key);
+      this.#fences.delete(key);
+    }
   }
 
   enqueue(kind: Kind, id: string, data: unknown): void {
@@ -116,6 +124,7 @@ export class Persister {
         if (this.#pending.has(key)) continue;
         this.#releasing.delete(key);
         this.#versions.delete(key);
+        this.#fences.delete(key);
       }
       for (const wake of this.#waiters.splice(0)) wake();
       if (this.#pending.size > 0) this.#schedule();
@@ -127,7 +136,11 @@ export class Persister {
     let results;
     try {
       results = await this.#store.saveBatch(
-        batch.map((e) => ({ kind: e.kind, id: e.id, data: e.data, expectedVersion: this.#versions.get(keyOf(e.kind, e.id)) ?? 0 })),
+        batch.map((e) => {
+          const key = keyOf(e.kind, e.id);
+          const fence = this.#fences.get(key);
+          return { kind: e.kind, id: e.id, data: e.data, expectedVersion: this.#versions.get(key) ?? 0, ...(fence === undefined ? {} : { fence }) };
+        }),
       );
     } catch (err) {
       this.#failedBatches++;
@@ -150,6 +163,11 @@ export class Persister {
       } else if (result.error.code === ErrorCodes.OPT_ERR_INVALID) {
         // The snapshot itself is unwritable (not JSON-serialisable): retrying cannot help.
         this.#logger.error({ kind: e.kind, id: e.id, error: result.error }, 'write refused: invalid data; dropped');
+      } else if (result.error.code === ErrorCodes.STO_ERR_FENCED) {
+        // Another engine claimed the row (this one was paused or cut off and lost the scene or
+        // player): its state is the newer one. This snapshot is dropped, never retried.
+        this.#fenced++;
+        this.#logger.error({ kind: e.kind, id: e.id, code: result.error.code }, `write refused: fenced, another engine owns this ${e.kind} now; dropped`);
       } else if (result.error.code === ErrorCodes.STO_ERR_STALE_VERSION) {
         this.#stale++;
         this.#logger.error({ kind: e.kind, id: e.id, code: result.error.code }, 'write refused: row was written by another owner');

@@ -146,3 +146,17 @@ export class InFlight {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
   }
 }
+
+export function fenced(kind: RecordKind, id: string, fence: number, current: number): CodedError {
+  return new CodedError(
+    ErrorCodes.STO_ERR_FENCED,
+    `${kind} ${JSON.stringify(id)}: written with fencing token ${fence}, but the row was claimed since (token ${current}): another engine owns it now`,
+  );
+}
+
+/** A fencing token: a positive safe integer, or undefined (no fence check). */
+export function checkFence(fence: unknown): number | undefined {
+  if (fence === undefined) return undefined;
+  if (typeof fence !== 'number' || !Number.isSafeInteger(fence) || fence < 1) throw invalid(`fence must be a positive safe integer, got ${String(fence)}`);
+  return fence;
+}

@@ -4,6 +4,7 @@ export type {
   RecordKind,
   VersionedRecord,
   SaveEntry,
+  ClaimedRecord,
   SaveResult,
   Store,
   SqliteStoreOptions,

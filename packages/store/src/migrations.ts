@@ -75,4 +75,14 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     mysql: Object.freeze([mysqlVersioned('players'), mysqlVersioned('scenes')]),
     sqlite: Object.freeze([sqliteVersioned('players'), sqliteVersioned('scenes')]),
   }),
+  Object.freeze({
+    version: 3,
+    name: 'add_fencing_tokens',
+    // IF NOT EXISTS (MariaDB) makes a re-run after a half-applied migration harmless.
+    mysql: Object.freeze([
+      'ALTER TABLE players ADD COLUMN IF NOT EXISTS fence BIGINT UNSIGNED NOT NULL DEFAULT 0',
+      'ALTER TABLE scenes ADD COLUMN IF NOT EXISTS fence BIGINT UNSIGNED NOT NULL DEFAULT 0',
+    ]),
+    sqlite: Object.freeze(['ALTER TABLE players ADD COLUMN fence INTEGER NOT NULL DEFAULT 0', 'ALTER TABLE scenes ADD COLUMN fence INTEGER NOT NULL DEFAULT 0']),
+  }),
 ]);

@@ -21,6 +21,8 @@ import {
   optionalBool,
   optionalInt,
   staleVersion,
+  fenced,
+  checkFence,
   usernameKey,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
@@ -34,7 +36,7 @@ import {
   type MigrationReport,
   type MigrationState,
 } from './migrator.js';
-import type { AccountRecord, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, Store, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedRecord, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, Store, VersionedRecord } from './types.js';
 
 interface ResolvedMysqlOptions {
   readonly url: string;
@@ -243,32 +245,29 @@ function toAccount(row: RowDataPacket): AccountRecord {
 
 const ACCOUNT_COLUMNS = 'account_id, username, password_hash, guest, created_at';
 
-async function currentVersion(q: Queryable, kind: RecordKind, id: string): Promise<number> {
-  const [rows] = await q.execute<RowDataPacket[]>(`SELECT version FROM ${TABLE_OF[kind]} WHERE id = ?`, [id]);
-  return rows[0] === undefined ? 0 : Number(rows[0].version);
-}
-
-async function save(q: Queryable, kind: RecordKind, id: string, json: string, expected: number, now: number): Promise<number> {
+async function save(q: Queryable, kind: RecordKind, id: string, json: string, expected: number, fence: number | undefined, now: number): Promise<number> {
   const table = TABLE_OF[kind];
   if (expected === 0) {
     try {
-      await q.execute(`INSERT INTO ${table} (id, data, version, updated_at) VALUES (?, ?, 1, ?)`, [id, json, now]);
+      await q.execute(`INSERT INTO ${table} (id, data, version, fence, updated_at) VALUES (?, ?, 1, ?, ?)`, [id, json, fence ?? 0, now]);
       return 1;
     } catch (err) {
       if (errnoOf(err) !== ER_DUP_ENTRY) throw err;
+      // The row exists: reserved by a claim (version 0, updated below) or written by someone else.
     }
-  } else {
-    // mysql2 sets CLIENT_FOUND_ROWS, so affectedRows counts the matched row.
-    const [res] = await q.execute<ResultSetHeader>(`UPDATE ${table} SET data = ?, version = ?, updated_at = ? WHERE id = ? AND version = ?`, [
-      json,
-      expected + 1,
-      now,
-      id,
-      expected,
-    ]);
-    if (res.affectedRows === 1) return expected + 1;
   }
-  throw staleVersion(kind, id, expected, await currentVersion(q, kind, id));
+  // mysql2 sets CLIENT_FOUND_ROWS, so affectedRows counts the matched row. The fence parameter
+  // is given twice: NULL skips the check.
+  const f = fence ?? null;
+  const [res] = await q.execute<ResultSetHeader>(
+    `UPDATE ${table} SET data = ?, version = ?, updated_at = ? WHERE id = ? AND version = ? AND (? IS NULL OR fence = ?)`,
+    [json, expected + 1, now, id, expected, f, f],
+  );
+  if (res.affectedRows === 1) return expected + 1;
+  const [rows] = await q.execute<RowDataPacket[]>(`SELECT version, fence FROM ${table} WHERE id = ?`, [id]);
+  const row = rows[0];
+  if (fence !== undefined && row !== undefined && Number(row.fence) !== fence) throw fenced(kind, id, fence, Number(row.fence));
+  throw staleVersion(kind, id, expected, row === undefined ? 0 : Number(row.version));
 }
 
 /**
@@ -401,16 +400,24 @@ export class MysqlStore implements Store {
     return this.#load('player', playerId);
   }
 
-  savePlayer(playerId: string, data: unknown, expectedVersion: number): Promise<number> {
-    return this.#saveOne('player', playerId, data, expectedVersion);
+  savePlayer(playerId: string, data: unknown, expectedVersion: number, fence?: number): Promise<number> {
+    return this.#saveOne('player', playerId, data, expectedVersion, fence);
+  }
+
+  claimPlayer(playerId: string): Promise<ClaimedRecord> {
+    return this.#claim('player', playerId);
+  }
+
+  claimScene(sceneId: string): Promise<ClaimedRecord> {
+    return this.#claim('scene', sceneId);
   }
 
   loadScene(sceneId: string): Promise<VersionedRecord | null> {
     return this.#load('scene', sceneId);
   }
 
-  saveScene(sceneId: string, data: unknown, expectedVersion: number): Promise<number> {
-    return this.#saveOne('scene', sceneId, data, expectedVersion);
+  saveScene(sceneId: string, data: unknown, expectedVersion: number, fence?: number): Promise<number> {
+    return this.#saveOne('scene', sceneId, data, expectedVersion, fence);
   }
 
   saveBatch(entries: readonly SaveEntry[]): Promise<SaveResult[]> {
@@ -418,11 +425,11 @@ export class MysqlStore implements Store {
       if (!Array.isArray(entries)) throw invalid('saveBatch entries must be an array');
       const now = Date.now();
       // Validate and serialise before taking a connection, so bad entries cost no round trip.
-      const prepared = entries.map((entry): { kind: RecordKind; id: string; json: string; expected: number } | SaveResult => {
+      const prepared = entries.map((entry): { kind: RecordKind; id: string; json: string; expected: number; fence: number | undefined } | SaveResult => {
         try {
           const e = checkObject('saveBatch entry', entry);
           if (!isRecordKind(e.kind)) throw invalid("saveBatch entry kind must be 'player' or 'scene'");
-          return { kind: e.kind, id: checkId(e.kind, e.id), json: encodeData(e.data), expected: checkVersion(e.expectedVersion) };
+          return { kind: e.kind, id: checkId(e.kind, e.id), json: encodeData(e.data), expected: checkVersion(e.expectedVersion), fence: checkFence(e.fence) };
         } catch (err) {
           return { ok: false, error: toErrorData(err, ErrorCodes.OPT_ERR_INVALID) };
         }
@@ -446,10 +453,10 @@ export class MysqlStore implements Store {
             continue;
           }
           try {
-            results[i] = { ok: true, version: await save(conn, p.kind, p.id, p.json, p.expected, now) };
+            results[i] = { ok: true, version: await save(conn, p.kind, p.id, p.json, p.expected, p.fence, now) };
           } catch (err) {
             // InnoDB rolled back only the failed statement; the rest of the batch goes on.
-            if (err instanceof CodedError && err.code === ErrorCodes.STO_ERR_STALE_VERSION) results[i] = { ok: false, error: err.toData() };
+            if (err instanceof CodedError && (err.code === ErrorCodes.STO_ERR_STALE_VERSION || err.code === ErrorCodes.STO_ERR_FENCED)) results[i] = { ok: false, error: err.toData() };
             else throw err;
           }
         }
@@ -461,18 +468,40 @@ export class MysqlStore implements Store {
   #load(kind: RecordKind, rawId: string): Promise<VersionedRecord | null> {
     return this.#run(async (pool) => {
       const id = checkId(kind, rawId);
-      const [rows] = await pool.execute<RowDataPacket[]>(`SELECT data, version, updated_at FROM ${TABLE_OF[kind]} WHERE id = ?`, [id]);
+      // Version 0 is a row reserved by a claim and never saved: loaded as absent.
+      const [rows] = await pool.execute<RowDataPacket[]>(`SELECT data, version, updated_at FROM ${TABLE_OF[kind]} WHERE id = ? AND version > 0`, [id]);
       const row = rows[0];
       if (row === undefined) return null;
       return { id, data: decodeData(String(row.data)), version: Number(row.version), updatedAt: Number(row.updated_at) };
     });
   }
 
-  #saveOne(kind: RecordKind, rawId: string, data: unknown, expectedVersion: number): Promise<number> {
+  #saveOne(kind: RecordKind, rawId: string, data: unknown, expectedVersion: number, rawFence: number | undefined): Promise<number> {
     return this.#run(async (pool) => {
       const id = checkId(kind, rawId);
       const expected = checkVersion(expectedVersion);
-      return save(pool, kind, id, encodeData(data), expected, Date.now());
+      return save(pool, kind, id, encodeData(data), expected, checkFence(rawFence), Date.now());
+    });
+  }
+
+  #claim(kind: RecordKind, rawId: string): Promise<ClaimedRecord> {
+    return this.#run(async (pool) => {
+      const id = checkId(kind, rawId);
+      const table = TABLE_OF[kind];
+      return this.#transaction(pool, async (conn) => {
+        // One statement takes the row lock and moves the token: concurrent claims queue up.
+        await conn.execute(`INSERT INTO ${table} (id, data, version, fence, updated_at) VALUES (?, 'null', 0, 1, ?) ON DUPLICATE KEY UPDATE fence = fence + 1`, [
+          id,
+          Date.now(),
+        ]);
+        const [rows] = await conn.execute<RowDataPacket[]>(`SELECT data, version, fence, updated_at FROM ${table} WHERE id = ?`, [id]);
+        const row = rows[0]!;
+        const version = Number(row.version);
+        return {
+          record: version === 0 ? null : { id, data: decodeData(String(row.data)), version, updatedAt: Number(row.updated_at) },
+          fence: Number(row.fence),
+        };
+      });
     });
   }
 

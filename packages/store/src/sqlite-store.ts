@@ -19,6 +19,8 @@ import {
   notRunning,
   optionalInt,
   staleVersion,
+  fenced,
+  checkFence,
   usernameKey,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
@@ -31,7 +33,7 @@ import {
   type MigrationReport,
   type MigrationState,
 } from './migrator.js';
-import type { AccountRecord, NewAccount, RecordKind, SaveEntry, SaveResult, SqliteStoreOptions, Store, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedRecord, NewAccount, RecordKind, SaveEntry, SaveResult, SqliteStoreOptions, Store, VersionedRecord } from './types.js';
 
 type Db = Database.Database;
 
@@ -182,9 +184,11 @@ type Stmt = Database.Statement<unknown[], unknown>;
 
 interface TableStatements {
   readonly load: Stmt;
-  readonly version: Stmt;
+  readonly state: Stmt;
   readonly insert: Stmt;
   readonly update: Stmt;
+  readonly claim: Stmt;
+  readonly claimed: Stmt;
 }
 
 interface Statements {
@@ -196,10 +200,14 @@ interface Statements {
 
 function prepare(db: Db): Statements {
   const table = (name: string): TableStatements => ({
-    load: db.prepare(`SELECT data, version, updated_at FROM ${name} WHERE id = ?`),
-    version: db.prepare(`SELECT version FROM ${name} WHERE id = ?`).pluck(),
-    insert: db.prepare(`INSERT INTO ${name} (id, data, version, updated_at) VALUES (?, ?, 1, ?) ON CONFLICT (id) DO NOTHING`),
-    update: db.prepare(`UPDATE ${name} SET data = ?, version = ?, updated_at = ? WHERE id = ? AND version = ?`),
+    // Version 0 is a row reserved by a claim and never saved: loaded as absent.
+    load: db.prepare(`SELECT data, version, updated_at FROM ${name} WHERE id = ? AND version > 0`),
+    state: db.prepare(`SELECT version, fence FROM ${name} WHERE id = ?`),
+    insert: db.prepare(`INSERT INTO ${name} (id, data, version, fence, updated_at) VALUES (?, ?, 1, ?, ?) ON CONFLICT (id) DO NOTHING`),
+    // The fence parameter is given twice: NULL skips the check.
+    update: db.prepare(`UPDATE ${name} SET data = ?, version = ?, updated_at = ? WHERE id = ? AND version = ? AND (? IS NULL OR fence = ?)`),
+    claim: db.prepare(`INSERT INTO ${name} (id, data, version, fence, updated_at) VALUES (?, 'null', 0, 1, ?) ON CONFLICT (id) DO UPDATE SET fence = fence + 1`),
+    claimed: db.prepare(`SELECT data, version, fence, updated_at FROM ${name} WHERE id = ?`),
   });
   const columns = 'account_id, username, password_hash, guest, created_at';
   return {
@@ -320,16 +328,24 @@ export class SqliteStore implements Store {
     return this.#load('player', playerId);
   }
 
-  savePlayer(playerId: string, data: unknown, expectedVersion: number): Promise<number> {
-    return this.#saveOne('player', playerId, data, expectedVersion);
+  savePlayer(playerId: string, data: unknown, expectedVersion: number, fence?: number): Promise<number> {
+    return this.#saveOne('player', playerId, data, expectedVersion, fence);
+  }
+
+  claimPlayer(playerId: string): Promise<ClaimedRecord> {
+    return this.#claim('player', playerId);
+  }
+
+  claimScene(sceneId: string): Promise<ClaimedRecord> {
+    return this.#claim('scene', sceneId);
   }
 
   loadScene(sceneId: string): Promise<VersionedRecord | null> {
     return this.#load('scene', sceneId);
   }
 
-  saveScene(sceneId: string, data: unknown, expectedVersion: number): Promise<number> {
-    return this.#saveOne('scene', sceneId, data, expectedVersion);
+  saveScene(sceneId: string, data: unknown, expectedVersion: number, fence?: number): Promise<number> {
+    return this.#saveOne('scene', sceneId, data, expectedVersion, fence);
   }
 
   async saveBatch(entries: readonly SaveEntry[]): Promise<SaveResult[]> {
@@ -343,11 +359,11 @@ export class SqliteStore implements Store {
               const e = checkObject('saveBatch entry', entry);
               if (!isRecordKind(e.kind)) throw invalid("saveBatch entry kind must be 'player' or 'scene'");
               const id = checkId(e.kind, e.id);
-              const version = this.#save(s, e.kind, id, encodeData(e.data), checkVersion(e.expectedVersion), now);
+              const version = this.#save(s, e.kind, id, encodeData(e.data), checkVersion(e.expectedVersion), checkFence(e.fence), now);
               return { ok: true, version };
             } catch (err) {
               // A refused entry is its own business; anything else (I/O, locks) fails the batch.
-              if (err instanceof CodedError && (err.code === ErrorCodes.STO_ERR_STALE_VERSION || err.code === ErrorCodes.OPT_ERR_INVALID)) {
+              if (err instanceof CodedError && (err.code === ErrorCodes.STO_ERR_STALE_VERSION || err.code === ErrorCodes.STO_ERR_FENCED || err.code === ErrorCodes.OPT_ERR_INVALID)) {
                 return { ok: false, error: err.toData() };
               }
               throw err;
@@ -366,18 +382,37 @@ export class SqliteStore implements Store {
     });
   }
 
-  async #saveOne(kind: RecordKind, rawId: string, data: unknown, expectedVersion: number): Promise<number> {
+  async #saveOne(kind: RecordKind, rawId: string, data: unknown, expectedVersion: number, rawFence: number | undefined): Promise<number> {
     const id = checkId(kind, rawId);
     const expected = checkVersion(expectedVersion);
+    const fence = checkFence(rawFence);
     const json = encodeData(data);
-    return this.#run((_db, s) => this.#save(s, kind, id, json, expected, Date.now()));
+    return this.#run((_db, s) => this.#save(s, kind, id, json, expected, fence, Date.now()));
   }
 
-  #save(s: Statements, kind: RecordKind, id: string, json: string, expected: number, now: number): number {
+  #save(s: Statements, kind: RecordKind, id: string, json: string, expected: number, fence: number | undefined, now: number): number {
     const t = s.tables[kind];
-    const res = expected === 0 ? t.insert.run(id, json, now) : t.update.run(json, expected + 1, now, id, expected);
-    if (res.changes === 1) return expected + 1;
-    throw staleVersion(kind, id, expected, (t.version.get(id) as number | undefined) ?? 0);
+    // A first write inserts; over a row reserved by a claim (version 0) it updates.
+    if (expected === 0 && t.insert.run(id, json, fence ?? 0, now).changes === 1) return 1;
+    const f = fence ?? null;
+    if (t.update.run(json, expected + 1, now, id, expected, f, f).changes === 1) return expected + 1;
+    const row = t.state.get(id) as { version: number; fence: number } | undefined;
+    if (fence !== undefined && row !== undefined && row.fence !== fence) throw fenced(kind, id, fence, row.fence);
+    throw staleVersion(kind, id, expected, row?.version ?? 0);
+  }
+
+  async #claim(kind: RecordKind, rawId: string): Promise<ClaimedRecord> {
+    const id = checkId(kind, rawId);
+    return this.#run((db, s) =>
+      db
+        .transaction((): ClaimedRecord => {
+          const t = s.tables[kind];
+          t.claim.run(id, Date.now());
+          const row = t.claimed.get(id) as VersionedRow & { fence: number };
+          return { record: row.version === 0 ? null : { id, data: decodeData(row.data), version: row.version, updatedAt: row.updated_at }, fence: row.fence };
+        })
+        .immediate(),
+    );
   }
 
   async #run<T>(fn: (db: Db, s: Statements) => T | Promise<T>): Promise<T> {

@@ -43,6 +43,20 @@ export interface SaveEntry {
   readonly data: unknown;
   /** The version the writer last saw; 0 for a row it believes does not exist yet. */
   readonly expectedVersion: number;
+  /**
+   * The writer's fencing token from {@link Store.claimPlayer} / {@link Store.claimScene}: the
+   * write is refused with `STO_ERR_FENCED` once another writer has claimed the row since.
+   * Without it, only the version is checked.
+   */
+  readonly fence?: number;
+}
+
+/** A row taken over by {@link Store.claimPlayer} or {@link Store.claimScene}. */
+export interface ClaimedRecord<T = unknown> {
+  /** The row as last saved; null when nothing was saved yet. */
+  readonly record: VersionedRecord<T> | null;
+  /** The claimant's fencing token: pass it with every write of the row. */
+  readonly fence: number;
 }
 
 /** Per-entry outcome of {@link Store.saveBatch}; errors are data so they cross thread boundaries. */
@@ -75,12 +89,23 @@ export interface Store {
   /**
    * Insert when `expectedVersion` is 0 (refused if the row exists), else update where
    * version = expectedVersion. Returns the new version, `expectedVersion + 1`.
-   * @throws STO_ERR_STALE_VERSION when `expectedVersion` is not the row's current version.
+   * With `fence` (the token of {@link Store.claimPlayer}), refused once the row was claimed since.
+   * @throws STO_ERR_STALE_VERSION when `expectedVersion` is not the row's current version;
+   *   STO_ERR_FENCED when `fence` is not the row's current token.
    */
-  savePlayer(playerId: string, data: unknown, expectedVersion: number): Promise<number>;
+  savePlayer(playerId: string, data: unknown, expectedVersion: number, fence?: number): Promise<number>;
   loadScene(sceneId: string): Promise<VersionedRecord | null>;
-  /** As {@link Store.savePlayer}, for scenes. @throws STO_ERR_STALE_VERSION */
-  saveScene(sceneId: string, data: unknown, expectedVersion: number): Promise<number>;
+  /**
+   * Take over a player row and read it, for the engine about to host the player: the row's
+   * fencing token moves past every earlier claim, so writes still carrying an earlier one (an
+   * engine that lost the player while paused or cut off) are refused with `STO_ERR_FENCED`.
+   * A row never saved is reserved (still loaded as absent).
+   */
+  claimPlayer(playerId: string): Promise<ClaimedRecord>;
+  /** As {@link Store.claimPlayer}, for the engine about to host a scene. */
+  claimScene(sceneId: string): Promise<ClaimedRecord>;
+  /** As {@link Store.savePlayer}, for scenes. @throws STO_ERR_STALE_VERSION, STO_ERR_FENCED */
+  saveScene(sceneId: string, data: unknown, expectedVersion: number, fence?: number): Promise<number>;
   /**
    * Save many rows in one transaction, in order (two entries for one row chain their versions).
    * Each entry is checked on its own: a stale or malformed entry gets `{ ok: false, error }`

@@ -146,6 +146,54 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
       assert.equal((await store.loadPlayer(id))?.version, 1);
     }));
 
+  test(`${name}: fencing — a claim moves the row's token; writes with an older token are refused and change nothing`, () =>
+    withStore(fixture, async (store) => {
+      for (const kind of ['player', 'scene'] as const) {
+        const claim = (id: string) => (kind === 'player' ? store.claimPlayer(id) : store.claimScene(id));
+        const load = (id: string) => (kind === 'player' ? store.loadPlayer(id) : store.loadScene(id));
+        const id = `fence-${kind}-${uniq()}`;
+        // Engine A takes a row nobody saved yet: reserved, still loaded as absent.
+        const a = await claim(id);
+        assert.deepEqual(a, { record: null, fence: 1 });
+        assert.equal(await load(id), null);
+        const [first] = await store.saveBatch([{ kind, id, data: { by: 'a', n: 1 }, expectedVersion: 0, fence: a.fence }]);
+        assert.deepEqual(first, { ok: true, version: 1 });
+        // Engine B takes it over (A was paused and lost it) and sees A's last write.
+        const b = await claim(id);
+        assert.equal(b.fence, 2);
+        assert.deepEqual(b.record?.data, { by: 'a', n: 1 });
+        assert.equal(b.record?.version, 1);
+        // A wakes up and writes with the version it knows: refused, because of the fence.
+        const [late] = await store.saveBatch([{ kind, id, data: { by: 'a', n: 2 }, expectedVersion: 1, fence: a.fence }]);
+        assert.equal(!late!.ok && late!.error.code, ErrorCodes.STO_ERR_FENCED);
+        assert.match(!late!.ok ? late!.error.message : '', /claimed since \(token 2\)/);
+        await assert.rejects(
+          kind === 'player' ? store.savePlayer(id, { by: 'a' }, 1, a.fence) : store.saveScene(id, { by: 'a' }, 1, a.fence),
+          coded(ErrorCodes.STO_ERR_FENCED),
+        );
+        assert.deepEqual((await load(id))?.data, { by: 'a', n: 1 }, 'nothing overwritten');
+        // B writes on; a write without a token is still checked by version only.
+        const [mine] = await store.saveBatch([{ kind, id, data: { by: 'b' }, expectedVersion: 1, fence: b.fence }]);
+        assert.deepEqual(mine, { ok: true, version: 2 });
+        assert.equal(kind === 'player' ? await store.savePlayer(id, { by: 'tool' }, 2) : await store.saveScene(id, { by: 'tool' }, 2), 3);
+        // A row reserved by a claim takes a first write without a token too.
+        const fresh = `fence-${kind}-${uniq()}`;
+        await claim(fresh);
+        assert.equal(kind === 'player' ? await store.savePlayer(fresh, { v: 1 }, 0) : await store.saveScene(fresh, { v: 1 }, 0), 1);
+        assert.deepEqual((await load(fresh))?.data, { v: 1 });
+      }
+      await assert.rejects(store.saveBatch([{ kind: 'player', id: 'x', data: {}, expectedVersion: 0, fence: 0 }]).then((r) => {
+        if (!r[0]!.ok) throw new CodedError(r[0]!.error.code, r[0]!.error.message);
+      }), coded(ErrorCodes.OPT_ERR_INVALID));
+    }));
+
+  test(`${name}: concurrent claims of one row each get their own token`, () =>
+    withStore(fixture, async (store) => {
+      const id = `claims-${uniq()}`;
+      const fences = (await Promise.all([1, 2, 3, 4, 5].map(() => store.claimScene(id)))).map((c) => c.fence).sort((x, y) => x - y);
+      assert.deepEqual(fences, [1, 2, 3, 4, 5]);
+    }));
+
   test(`${name}: saveBatch reports per entry and writes the others`, () =>
     withStore(fixture, async (store) => {
       const p1 = `p1-${uniq()}`;
