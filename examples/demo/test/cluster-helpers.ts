@@ -36,7 +36,7 @@ export interface TestCluster {
   cleanup(): Promise<void>;
 }
 
-export async function testCluster(o: { leaseTtlSeconds: number; persistIntervalMs: number }): Promise<TestCluster> {
+export async function testCluster(o: { leaseTtlSeconds: number; persistIntervalMs: number; etcdHosts?: readonly string[] }): Promise<TestCluster> {
   const run = randomBytes(4).toString('hex');
   const prefix = `gos-proc-${run}/`;
   const redisPrefix = `gos-proc-${run}:`;
@@ -46,7 +46,7 @@ export async function testCluster(o: { leaseTtlSeconds: number; persistIntervalM
     configFile,
     `
 cluster: { secret: "process-test-secret-${run}" }
-etcd: { hosts: ["${ETCD}"], prefix: "${prefix}", leaseTtlSeconds: ${o.leaseTtlSeconds} }
+etcd: { hosts: ${JSON.stringify(o.etcdHosts ?? [ETCD])}, prefix: "${prefix}", leaseTtlSeconds: ${o.leaseTtlSeconds} }
 store: { kind: mysql, url: "${MYSQL}", autoMigrate: true }
 sessions: { kind: redis, url: "${REDIS}", keyPrefix: "${redisPrefix}" }
 game: { module: "${path.join(DIST, 'game.js')}", protocol: "${path.join(DIST, 'generated/protocol.js')}" }
@@ -82,7 +82,7 @@ coordinator: { orphanGraceMs: 1000 }
     logs: () => recent.join('\n'),
     async cleanup() {
       await Promise.all(members.map((m) => m.stop(10_000)));
-      const etcd = new Etcd3({ hosts: [ETCD] });
+      const etcd = new Etcd3({ hosts: [...(o.etcdHosts ?? [ETCD])] });
       await etcd.delete().prefix(prefix).exec().catch(() => {});
       etcd.close();
       const redis = new Redis(REDIS);

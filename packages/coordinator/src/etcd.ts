@@ -1,5 +1,5 @@
 import { Etcd3, Election as EtcdElection, type Campaign, type Election, type IKeyValue, type Lease, type Watcher } from 'etcd3';
-import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
+import { CodedError, ErrorCodes, isCodedError, silentLogger, type Logger } from '@gos/schema';
 import type {
   Coordinator,
   LeaderElection,
@@ -114,28 +114,31 @@ export class EtcdCoordinator implements Coordinator {
     this.#started = true;
     try {
       for (const kind of ['members', 'placement'] as const) {
-        const prefix = `${this.#prefix}${kind}/`;
-        // Watch first, then read: nothing that changes in between is missed.
-        const watcher = await this.#client.watch().prefix(prefix).create();
-        watcher.on('put', (kv) => this.#apply(kind, kv, false));
-        watcher.on('delete', (kv) => this.#apply(kind, kv, true));
-        watcher.on('error', (err) => this.#log.warn({ err, kind }, 'etcd watch error'));
-        this.#watchers.push(watcher);
-        const kvs = await this.#client.getAll().prefix(prefix).exec();
-        for (const kv of kvs.kvs) this.#apply(kind, kv, false);
+        await this.#follow(`${this.#prefix}${kind}/`, kind, (kv, deleted) => this.#apply(kind, kv, deleted));
       }
       this.#election = this.#client.election(`${this.#prefix}leader`, this.#ttl);
-      const candidates = `${EtcdElection.prefix}/${this.#prefix}leader/`;
-      const watcher = await this.#client.watch().prefix(candidates).create();
-      watcher.on('put', (kv) => this.#applyCandidate(kv, false));
-      watcher.on('delete', (kv) => this.#applyCandidate(kv, true));
-      watcher.on('error', (err) => this.#log.warn({ err, kind: 'election' }, 'etcd watch error'));
-      this.#watchers.push(watcher);
-      const kvs = await this.#client.getAll().prefix(candidates).exec();
-      for (const kv of kvs.kvs) this.#applyCandidate(kv, false);
+      await this.#follow(`${EtcdElection.prefix}/${this.#prefix}leader/`, 'election', (kv, deleted) => this.#applyCandidate(kv, deleted));
     } catch (err) {
+      if (isCodedError(err)) throw err;
       throw new CodedError(ErrorCodes.CRD_ERR_UNAVAILABLE, `cannot reach etcd: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /** Watch a prefix, then read it: nothing that changes in between is missed. */
+  async #follow(prefix: string, kind: string, apply: (kv: IKeyValue, deleted: boolean) => void): Promise<void> {
+    const watcher = await this.#client.watch().prefix(prefix).create();
+    if (this.#closed) {
+      // close() ran while the watch was being set up (a start that timed out): cancel it, or
+      // it would live on, reconnecting for ever.
+      await watcher.cancel().catch(() => {});
+      throw new CodedError(ErrorCodes.CRD_ERR_CLOSED, 'coordinator closed while starting');
+    }
+    watcher.on('put', (kv) => apply(kv, false));
+    watcher.on('delete', (kv) => apply(kv, true));
+    watcher.on('error', (err) => this.#log.warn({ err, kind }, 'etcd watch error'));
+    this.#watchers.push(watcher);
+    const kvs = await this.#client.getAll().prefix(prefix).exec();
+    for (const kv of kvs.kvs) apply(kv, false);
   }
 
   #applyCandidate(kv: IKeyValue, deleted: boolean): void {
