@@ -212,6 +212,11 @@ export class Gateway {
           if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_BODY_TOO_LARGE) return sendError(res, state, 413, err.code, err.message);
           if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_BAD_REQUEST) return sendError(res, state, 400, err.code, err.message);
           if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_RATE_LIMITED) return sendError(res, state, 429, err.code, err.message);
+          // A backend that is down (Redis, the database): worth retrying in a moment.
+          if (isCodedError(err) && (err.code === ErrorCodes.GW_ERR_SESSION_STORE || err.code === ErrorCodes.STO_ERR_CONNECTION)) {
+            this.#log.warn({ code: err.code, err }, 'auth request failed: backend unavailable');
+            return sendError(res, state, 503, err.code, err.code === ErrorCodes.GW_ERR_SESSION_STORE ? 'session store unavailable; retry shortly' : 'account store unavailable; retry shortly');
+          }
           const wrapped = internalError(err);
           this.#log.error({ err }, 'auth request failed');
           sendError(res, state, 500, wrapped.code === ErrorCodes.GW_ERR_INTERNAL ? wrapped.code : ErrorCodes.GW_ERR_INTERNAL, 'internal error');
