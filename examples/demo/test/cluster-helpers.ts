@@ -36,7 +36,13 @@ export interface TestCluster {
   cleanup(): Promise<void>;
 }
 
-export async function testCluster(o: { leaseTtlSeconds: number; persistIntervalMs: number; etcdHosts?: readonly string[]; redisUrl?: string }): Promise<TestCluster> {
+export async function testCluster(o: {
+  leaseTtlSeconds: number;
+  persistIntervalMs: number;
+  etcdHosts?: readonly string[];
+  redisUrl?: string;
+  mysqlUrl?: string;
+}): Promise<TestCluster> {
   const redisUrl = o.redisUrl ?? REDIS;
   const run = randomBytes(4).toString('hex');
   const prefix = `gos-proc-${run}/`;
@@ -48,7 +54,7 @@ export async function testCluster(o: { leaseTtlSeconds: number; persistIntervalM
     `
 cluster: { secret: "process-test-secret-${run}" }
 etcd: { hosts: ${JSON.stringify(o.etcdHosts ?? [ETCD])}, prefix: "${prefix}", leaseTtlSeconds: ${o.leaseTtlSeconds} }
-store: { kind: mysql, url: "${MYSQL}", autoMigrate: true }
+store: { kind: mysql, url: "${o.mysqlUrl ?? MYSQL}", autoMigrate: true }
 sessions: { kind: redis, url: "${redisUrl}", keyPrefix: "${redisPrefix}" }
 game: { module: "${path.join(DIST, 'game.js')}", protocol: "${path.join(DIST, 'generated/protocol.js')}" }
 log: { level: info }
