@@ -4,6 +4,7 @@
  * entries, and a cleanup that stops them and removes what they left in etcd and Redis.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,16 +12,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
-import { formatLogLine, loadConfig, MemberProcess, type ClusterConfig, type Role } from '@gos/cluster';
+import { BIN_ENTRY, formatLogLine, loadConfig, MemberProcess, type ClusterConfig, type Role } from '@gos/cluster';
 
 export const ETCD = process.env['GOS_TEST_ETCD_URL'] ?? 'http://127.0.0.1:2379';
 const REDIS = process.env['GOS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
 const DIST = fileURLToPath(new URL('../src/', import.meta.url));
-export const BIN = {
-  status: fileURLToPath(new URL('../../../../packages/cluster/dist/bin/status.js', import.meta.url)),
-  gateway: fileURLToPath(new URL('../../../../packages/cluster/dist/bin/gateway.js', import.meta.url)),
-};
+export const BIN = { status: BIN_ENTRY.status, gateway: BIN_ENTRY.gateway };
 
 export interface TestCluster {
   readonly dir: string;
@@ -103,6 +101,18 @@ coordinator: { orphanGraceMs: 1000 }
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before returning: for a server the test starts next). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
 }
 
 /** Run a node script; resolve with its exit code and output. */

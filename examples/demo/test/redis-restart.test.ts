@@ -15,20 +15,9 @@ import { after, test } from 'node:test';
 import WebSocket from 'ws';
 import { GameClient, guest, HttpError, type GuestResult } from '@gos/client';
 import { createApi, protocol } from '../src/generated/protocol.js';
-import { testCluster } from './cluster-helpers.js';
+import { freePort, testCluster } from './cluster-helpers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const dir = await mkdtemp(path.join(tmpdir(), 'gos-redis-'));
 const port = await freePort();

@@ -7,11 +7,15 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Role } from './config.js';
 
-const ENTRY: Record<Role, string> = {
-  gateway: fileURLToPath(new URL('../bin/gateway.js', import.meta.url)),
-  engine: fileURLToPath(new URL('../bin/engine.js', import.meta.url)),
-  coordinator: fileURLToPath(new URL('../bin/coordinator.js', import.meta.url)),
-};
+const bin = (name: string): string => fileURLToPath(new URL(`../bin/${name}.js`, import.meta.url));
+
+/** The compiled process entries: one per role, and the status command. */
+export const BIN_ENTRY: Readonly<Record<Role | 'status', string>> = Object.freeze({
+  gateway: bin('gateway'),
+  engine: bin('engine'),
+  coordinator: bin('coordinator'),
+  status: bin('status'),
+});
 
 /** One pino line, as the role processes write them. */
 export interface LogLine {
@@ -45,7 +49,7 @@ export class MemberProcess {
   constructor(o: MemberProcessOptions) {
     this.role = o.role;
     this.id = o.id;
-    this.child = spawn(process.execPath, [ENTRY[o.role], '--config', o.config, '--id', o.id], {
+    this.child = spawn(process.execPath, [BIN_ENTRY[o.role], '--config', o.config, '--id', o.id], {
       env: { ...process.env, ...o.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
