@@ -46,7 +46,7 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
   }
   const logger = pino({ level: config.log.level, base: { role, id, pid: process.pid } });
 
-  let running: Awaited<ReturnType<typeof startRole>> | null = null;
+  let starting: ReturnType<typeof startRole> | null = null;
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -58,6 +58,8 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
     }, STOP_TIMEOUT_MS);
     force.unref();
     try {
+      // A signal during the start waits for it, then closes what it opened.
+      const running = await starting?.catch(() => null);
       await running?.close();
       logger.info('stopped');
       process.exit(0);
@@ -69,9 +71,12 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 
+  let running;
   try {
-    running = await startRole(role, config, logger);
+    starting = startRole(role, config, logger);
+    running = await starting;
   } catch (err) {
+    if (stopping) return; // stopped during the start: stop() reports and exits
     const badConfig = isCodedError(err) && err.code === ErrorCodes.OPT_ERR_INVALID;
     logger.fatal({ err }, `cannot start: ${(err as Error).message}`);
     process.exit(badConfig ? 2 : 1);

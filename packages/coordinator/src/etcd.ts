@@ -56,6 +56,8 @@ export class EtcdCoordinator implements Coordinator {
   readonly #log: Logger;
   readonly #members = new Map<string, { info: MemberInfo; revision: number }>();
   readonly #placements = new Map<string, PlacementRecord>();
+  /** Placements being made by this process, by scene. */
+  readonly #ensuring = new Map<string, Promise<PlacementRecord>>();
   /**
    * Revision at which a key was last deleted: a late watch event for an older put must not
    * bring it back.
@@ -157,10 +159,15 @@ export class EtcdCoordinator implements Coordinator {
     this.#updateLeader();
   }
 
-  /** The leader: ours while our campaign is elected, else the oldest candidate. Emits on change. */
+  /**
+   * The leader: ours while our campaign is elected and its key is still there (a process paused
+   * past its TTL sees its key deleted before etcd3 reports the lease lost), else the oldest
+   * candidate. Emits on change.
+   */
   #updateLeader(): void {
     let leader: string | undefined;
-    for (const [id, c] of this.#campaigns) if (c.elected) leader = id;
+    const present = new Set([...this.#candidates.values()].map((c) => c.value));
+    for (const [id, c] of this.#campaigns) if (c.elected && present.has(id)) leader = id;
     if (leader === undefined) {
       let oldest: { created: bigint; value: string } | undefined;
       for (const c of this.#candidates.values()) {
@@ -236,20 +243,28 @@ export class EtcdCoordinator implements Coordinator {
       };
       await put();
       let left = false;
-      // Load writes: one in flight at most, the latest figure wins, then a pause before the next.
+      // Load writes: one in flight at most, the latest figure wins, at most one per interval;
+      // a failed write is tried again after an interval even if no new figure comes.
       let dirty = false;
       let flushing: Promise<void> | null = null;
+      let lastPutAt = -Infinity;
       const flush = async (): Promise<void> => {
         try {
           while (dirty && !left) {
+            const wait = lastPutAt + this.#loadIntervalMs - Date.now();
+            if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+            if (left) return;
             dirty = false;
+            lastPutAt = Date.now();
             try {
               await put();
             } catch (err) {
-              dirty = true; // the next setLoad writes it again
+              dirty = true;
+              setTimeout(() => {
+                if (dirty && !left) kick().catch((e: unknown) => this.#log.warn({ err: e, memberId: input.id }, 'cannot publish load'));
+              }, this.#loadIntervalMs).unref();
               throw err;
             }
-            if (dirty) await new Promise((r) => setTimeout(r, this.#loadIntervalMs));
           }
         } finally {
           // Runs right after the loop's last check, with no await between: a setLoad after
@@ -257,6 +272,7 @@ export class EtcdCoordinator implements Coordinator {
           flushing = null;
         }
       };
+      const kick = (): Promise<void> => (flushing ??= flush());
       return {
         get info() {
           return info;
@@ -265,8 +281,7 @@ export class EtcdCoordinator implements Coordinator {
           if (left) return Promise.resolve();
           info = Object.freeze({ ...info, load });
           dirty = true;
-          flushing ??= flush();
-          return flushing;
+          return kick();
         },
         leave: async () => {
           if (left) return;
@@ -302,23 +317,17 @@ export class EtcdCoordinator implements Coordinator {
       else this.#apply('placement', { key: Buffer.from(key), mod_revision: res.header.revision } as IKeyValue, true);
       return kv === undefined ? undefined : this.#placements.get(sceneId);
     },
-    ensure: async (sceneId) => {
+    ensure: (sceneId) => {
       const existing = this.#placements.get(sceneId);
-      if (existing !== undefined) return existing;
-      const engine = this.#pickEngine();
-      const key = this.#key('placement', sceneId);
-      const value = JSON.stringify({ engineId: engine.id });
-      // Put only if absent: concurrent callers agree on whoever wrote first.
-      const res = await this.#client.if(key, 'Create', '==', 0).then(this.#client.put(key).value(value)).commit();
-      if (res.succeeded) {
-        this.#apply('placement', { key: Buffer.from(key), value: Buffer.from(value), mod_revision: res.header.revision } as IKeyValue, false);
-      } else {
-        const kv = (await this.#client.get(key).exec()).kvs[0];
-        if (kv !== undefined) this.#apply('placement', kv, false);
+      if (existing !== undefined) return Promise.resolve(existing);
+      // One placement attempt per scene at a time in this process: the players of a lost
+      // engine all ask for their scene at once.
+      let pending = this.#ensuring.get(sceneId);
+      if (pending === undefined) {
+        pending = this.#place(sceneId).finally(() => this.#ensuring.delete(sceneId));
+        this.#ensuring.set(sceneId, pending);
       }
-      const record = this.#placements.get(sceneId);
-      if (record === undefined) return this.#placement.ensure(sceneId); // released in between: try again
-      return record;
+      return pending;
     },
     release: async (sceneId, epoch) => {
       const key = this.#key('placement', sceneId);
@@ -333,6 +342,28 @@ export class EtcdCoordinator implements Coordinator {
       return () => this.#placementListeners.delete(listener);
     },
   };
+
+  /** Place the scene on the least-loaded engine unless someone placed it first; concurrent callers agree. */
+  async #place(sceneId: string): Promise<PlacementRecord> {
+    for (;;) {
+      const existing = this.#placements.get(sceneId);
+      if (existing !== undefined) return existing;
+      const engine = this.#pickEngine();
+      const key = this.#key('placement', sceneId);
+      const value = JSON.stringify({ engineId: engine.id });
+      // Put only if absent: concurrent callers agree on whoever wrote first.
+      const res = await this.#client.if(key, 'Create', '==', 0).then(this.#client.put(key).value(value)).commit();
+      if (res.succeeded) {
+        this.#apply('placement', { key: Buffer.from(key), value: Buffer.from(value), mod_revision: res.header.revision } as IKeyValue, false);
+      } else {
+        const kv = (await this.#client.get(key).exec()).kvs[0];
+        if (kv !== undefined) this.#apply('placement', kv, false);
+      }
+      const record = this.#placements.get(sceneId);
+      if (record !== undefined) return record;
+      // Released in between: try again.
+    }
+  }
 
   #pickEngine(): MemberInfo {
     return pickLeastLoadedEngine(this.#membership.list('engine'), (id) => this.#placement.scenesOf(id).length);

@@ -33,7 +33,7 @@ export class CoordinatorNode {
   #member: MemberHandle | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #unwatch: (() => void) | undefined;
-  /** Scene id → when its engine was first seen missing. */
+  /** Placement (`sceneId@epoch`) → when its engine was first seen missing. */
   readonly #orphanSince = new Map<string, number>();
   #campaigning = false;
   #lastLeader: string | undefined;
@@ -100,15 +100,17 @@ export class CoordinatorNode {
     const releases: Promise<unknown>[] = [];
     for (const record of coordinator.placement.list()) {
       if (engines.has(record.engineId)) continue;
-      seen.add(record.sceneId);
-      const since = this.#orphanSince.get(record.sceneId);
+      // Keyed by placement, not scene: a scene placed again starts its own grace.
+      const key = `${record.sceneId}@${record.epoch}`;
+      seen.add(key);
+      const since = this.#orphanSince.get(key);
       if (since === undefined) {
-        this.#orphanSince.set(record.sceneId, now);
+        this.#orphanSince.set(key, now);
         logger.info({ sceneId: record.sceneId, engineId: record.engineId, graceMs: orphanGraceMs }, 'placement on a missing engine; released after the grace');
         continue;
       }
       if (now - since < orphanGraceMs) continue;
-      this.#orphanSince.delete(record.sceneId);
+      this.#orphanSince.delete(key);
       releases.push(
         coordinator.placement.release(record.sceneId, record.epoch).then(
           (released) => {
@@ -118,7 +120,7 @@ export class CoordinatorNode {
         ),
       );
     }
-    for (const sceneId of this.#orphanSince.keys()) if (!seen.has(sceneId)) this.#orphanSince.delete(sceneId);
+    for (const key of this.#orphanSince.keys()) if (!seen.has(key)) this.#orphanSince.delete(key);
     return Promise.all(releases).then(() => undefined);
   }
 

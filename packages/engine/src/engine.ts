@@ -527,8 +527,8 @@ export class Engine {
       this.#state = 'closed';
       return;
     }
+    // From here joins are refused (ENG_ERR_SHUTTING_DOWN): gateways keep those players waiting.
     this.#state = 'closing';
-    await this.#member?.leave();
     await Promise.allSettled([...this.#starting.values()]);
     const hosts = [...this.#scenes.values()];
     this.#scenes.clear();
@@ -543,11 +543,16 @@ export class Engine {
         }
       }),
     );
-    for (const conn of [...this.#conns.values()]) {
-      this.#kick(conn, CloseCode.ENGINE_UNAVAILABLE, 'engine shutting down');
-      this.#dropConn(conn);
+    // The final saves land before this engine leaves: leaving releases its placements, and
+    // the engine that takes a scene over claims its rows, which would fence off later writes.
+    try {
+      await this.#persister.close();
+    } finally {
+      await this.#member?.leave();
     }
-    await this.#persister.close();
+    // Gateways see the member leave (and the link close) and move these players to the
+    // engine their scene is placed on next, which loads what was just saved.
+    for (const conn of [...this.#conns.values()]) this.#dropConn(conn);
     await this.#link?.close();
     await this.#pool?.close({ force: true });
     this.#state = 'closed';

@@ -277,6 +277,25 @@ test('player data is written back on leave and loaded again on join', async () =
   }
 });
 
+test('a graceful stop saves every player and scene before the engine leaves the cluster', async () => {
+  // No periodic save: only the stop can write the last change.
+  const c = await cluster('drain', { persistIntervalMs: 60_000 });
+  try {
+    await c.gw.join(1, 'dora');
+    await c.gw.request(1, 'add', { n: 7 });
+    // When the engine leaves, another may claim its rows at once: they must be final by then.
+    const atLeave: { row?: Promise<unknown> } = {};
+    c.coordinator.membership.watch((event) => {
+      if (event.type === 'down' && event.member.id === 'engine-t') atLeave.row ??= c.store.loadPlayer('dora').then((r) => r?.data);
+    });
+    await c.engine.close();
+    assert.ok(atLeave.row !== undefined, 'the engine left the cluster');
+    assert.deepEqual(await atLeave.row, { total: 7 }, 'the player was saved before the engine left');
+  } finally {
+    await c.close();
+  }
+});
+
 test('the same player on a second connection takes over and the first is kicked', async () => {
   const c = await cluster('takeover');
   try {

@@ -47,8 +47,12 @@ interface ConnData {
   lastTouchAt: number;
   /** When the JOIN went to the engine; a join not confirmed within JOIN_TIMEOUT_MS fails. */
   joinSentAt: number;
-  /** Set while the player's scene is placed again after its engine was lost. */
-  resuming: { readonly from: string; readonly since: number } | null;
+  /**
+   * Set while the player's scene is placed again after its engine was lost (`avoid` false: the
+   * same engine is fine once its link is back) or is draining (`avoid` true: wait until the
+   * scene is placed elsewhere). `since` is the first loss: the RESUME_TIMEOUT_MS budget.
+   */
+  resuming: { readonly from: string; readonly since: number; readonly avoid: boolean } | null;
 }
 
 type Socket = WebSocket<ConnData>;
@@ -310,7 +314,7 @@ export class Gateway {
         const resuming = data.resuming;
         // Still placed on the engine that was lost, and its link is not back: wait for the
         // placement to be released (its lease expires) or for the link to return.
-        if (resuming !== null && placement.engineId === resuming.from && this.#links.get(resuming.from)?.isUp !== true) {
+        if (resuming !== null && placement.engineId === resuming.from && (resuming.avoid || this.#links.get(resuming.from)?.isUp !== true)) {
           throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, `scene ${session.sceneId} is still placed on the lost engine ${resuming.from}`);
         }
         const link = await this.#link(placement.engineId);
@@ -553,7 +557,7 @@ export class Gateway {
             const reason =
               resumed.from === engineId
                 ? `the link to engine ${engineId} was lost and is back; rejoined`
-                : `engine ${resumed.from} was lost; the scene resumed on ${engineId} from its last saved state`;
+                : `engine ${resumed.from} ${resumed.avoid ? 'shut down' : 'was lost'}; the scene resumed on ${engineId} from its last saved state`;
             this.#sendTo(ws, encodeSceneResumedFrame(sceneId, reason));
           }
           break;
@@ -567,6 +571,11 @@ export class Gateway {
         case EngineToGateway.JOIN_FAILED: {
           const ws = this.#conns.get(channel);
           const error = decodeJsonBody<{ code: string; message: string }>(body);
+          if (ws !== undefined && error.code === ErrorCodes.ENG_ERR_SHUTTING_DOWN && this.#state === 'ready') {
+            // The engine is draining: the player waits, connected, until its scene is placed elsewhere.
+            this.#resume(ws, engineId, true, performance.now());
+            break;
+          }
           if (ws !== undefined) {
             ws.getUserData().state = 'routing'; // nothing to LEAVE on the engine
             this.#end(ws, CloseCode.JOIN_FAILED, `${error.code}: ${error.message}`);
@@ -590,14 +599,21 @@ export class Gateway {
     const since = performance.now();
     for (const ws of [...this.#conns.values()]) {
       const data = ws.getUserData();
-      if (data.engineId !== engineId || data.state === 'closed') continue;
-      if (data.session !== null) ws.unsubscribe(`s/${data.session.sceneId}`);
-      data.state = 'routing';
-      data.engineId = null;
-      data.early.length = 0;
-      data.resuming ??= { from: engineId, since };
-      void this.#route(ws, data);
+      if (data.engineId === engineId && data.state !== 'closed') this.#resume(ws, engineId, false, since);
     }
+  }
+
+  /** Take a player off `engineId` and place its scene again (see ConnData.resuming). */
+  #resume(ws: Socket, engineId: string, avoid: boolean, now: number): void {
+    const data = ws.getUserData();
+    if (data.session !== null) ws.unsubscribe(`s/${data.session.sceneId}`);
+    data.state = 'routing';
+    data.engineId = null;
+    data.early.length = 0;
+    // The latest engine lost; the budget runs from the first loss. Only joining or joined
+    // sockets get here: none has a #route loop running already.
+    data.resuming = { from: engineId, since: data.resuming?.since ?? now, avoid };
+    void this.#route(ws, data);
   }
 
   #dropLink(engineId: string): void {
