@@ -12,6 +12,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import { GameClient, guest, type LoginResult } from '@gos/client';
+import { createApi, protocol } from '../src/generated/protocol.js';
 import { BIN_ENTRY, formatLogLine, loadConfig, MemberProcess, type ClusterConfig, type Role } from '@gos/cluster';
 
 export const ETCD = process.env['GOS_TEST_ETCD_URL'] ?? 'http://127.0.0.1:2379';
@@ -28,6 +31,11 @@ export interface TestCluster {
   readonly prefix: string;
   readonly members: MemberProcess[];
   start(role: Role, id: string): MemberProcess;
+  /**
+   * Start `coordinators` coordinators and `engines` engines (`<role>-1`, `<role>-2`, …), then,
+   * once they are ready, gateway-1; resolve with its HTTP origin.
+   */
+  startRoles(o: { coordinators?: number; engines: number }): Promise<{ baseUrl: string; engines: MemberProcess[] }>;
   /** The last log lines of every process, for a failing test's message. */
   logs(): string;
   /** Stop every process and remove the cluster's etcd keys, Redis keys and files. */
@@ -63,7 +71,7 @@ coordinator: { orphanGraceMs: 1000 }
   );
   const members: MemberProcess[] = [];
   const recent: string[] = [];
-  return {
+  const cluster: TestCluster = {
     dir,
     configFile,
     config: loadConfig({ file: configFile, env: {} }),
@@ -84,6 +92,15 @@ coordinator: { orphanGraceMs: 1000 }
       members.push(m);
       return m;
     },
+    async startRoles({ coordinators = 1, engines = 1 }) {
+      const started = [
+        ...Array.from({ length: coordinators }, (_, i) => cluster.start('coordinator', `coordinator-${i + 1}`)),
+        ...Array.from({ length: engines }, (_, i) => cluster.start('engine', `engine-${i + 1}`)),
+      ];
+      await Promise.all(started.map((m) => m.ready));
+      const gateway = cluster.start('gateway', 'gateway-1');
+      return { baseUrl: String((await gateway.ready)['http']), engines: started.filter((m) => m.role === 'engine') };
+    },
     logs: () => recent.join('\n'),
     async cleanup() {
       await Promise.all(members.map((m) => m.stop(10_000)));
@@ -101,6 +118,23 @@ coordinator: { orphanGraceMs: 1000 }
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return cluster;
+}
+
+/** A player connected with `auth` (no automatic reconnect), recording its closes and SceneResumed pushes. */
+export async function connectAs(auth: LoginResult) {
+  const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket, reconnect: false });
+  const closes: string[] = [];
+  const resumed: Array<{ sceneId: string; reason: string; at: number }> = [];
+  client.on('close', (e) => closes.push(`${e.code} ${e.reason}`));
+  client.on('SceneResumed', (p) => resumed.push({ ...p, at: Date.now() }));
+  await client.connect();
+  return { auth, client, api: createApi(client), closes, resumed };
+}
+
+/** A new guest, connected: see {@link connectAs}. */
+export async function guestPlayer(baseUrl: string): ReturnType<typeof connectAs> {
+  return connectAs(await guest(baseUrl));
 }
 
 /** A free TCP port on 127.0.0.1 (closed again before returning: for a server the test starts next). */

@@ -5,31 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import WebSocket from 'ws';
-import { GameClient, guest } from '@gos/client';
 import { readStatus } from '@gos/cluster';
-import { createApi, protocol } from '../src/generated/protocol.js';
-import { testCluster } from './cluster-helpers.js';
+import { guestPlayer, testCluster } from './cluster-helpers.js';
 
 // No periodic save during the test: only the engine's final save can carry the last move.
 const cluster = await testCluster({ leaseTtlSeconds: 2, persistIntervalMs: 60_000 });
 after(() => cluster.cleanup());
 
 test('engine stopped with SIGTERM: its players move to the other engine with nothing lost', { timeout: 120_000 }, async () => {
-  const coordinator = cluster.start('coordinator', 'coordinator-1');
-  const engines = [cluster.start('engine', 'engine-1'), cluster.start('engine', 'engine-2')];
-  await Promise.all([coordinator.ready, ...engines.map((e) => e.ready)]);
-  const gateway = cluster.start('gateway', 'gateway-1');
-  const baseUrl = String((await gateway.ready)['http']);
-
-  const auth = await guest(baseUrl);
-  const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket, reconnect: false });
-  const closes: string[] = [];
-  const resumed: string[] = [];
-  client.on('close', (e) => closes.push(`${e.code} ${e.reason}`));
-  client.on('SceneResumed', (p) => resumed.push(p.reason));
-  await client.connect();
-  const api = createApi(client);
+  const { baseUrl, engines } = await cluster.startRoles({ engines: 2 });
+  const { client, api, closes, resumed } = await guestPlayer(baseUrl);
   const last = await api.move({ seq: 1, x: 33, y: 44 });
 
   const host = (await readStatus(cluster.config)).placements.find((p) => p.sceneId === 'world:1');
@@ -41,7 +26,7 @@ test('engine stopped with SIGTERM: its players move to the other engine with not
   const deadline = Date.now() + 20_000;
   while (resumed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.equal(resumed.length, 1, `resumed (closes: ${closes.join('; ')})`);
-  assert.match(resumed[0]!, new RegExp(`engine ${stopping.id} (shut down|was lost); the scene resumed on ${other.id}`));
+  assert.match(resumed[0]!.reason, new RegExp(`engine ${stopping.id} (shut down|was lost); the scene resumed on ${other.id}`));
   const me = await api.whoami({});
   assert.deepEqual([me.x, me.y], [last.x, last.y], 'the move made just before the stop was saved and loaded');
   assert.deepEqual(closes, []);

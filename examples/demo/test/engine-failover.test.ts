@@ -6,11 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import WebSocket from 'ws';
-import { GameClient, guest } from '@gos/client';
 import { readStatus } from '@gos/cluster';
-import { createApi, protocol } from '../src/generated/protocol.js';
-import { testCluster } from './cluster-helpers.js';
+import { guestPlayer, testCluster } from './cluster-helpers.js';
 
 const LEASE_TTL_SECONDS = 2;
 const PERSIST_INTERVAL_MS = 500;
@@ -18,25 +15,9 @@ const cluster = await testCluster({ leaseTtlSeconds: LEASE_TTL_SECONDS, persistI
 after(() => cluster.cleanup());
 
 test('engine killed with SIGKILL: players stay connected, the scene resumes on the other engine from its last save', { timeout: 120_000 }, async () => {
-  const coordinator = cluster.start('coordinator', 'coordinator-1');
-  const engines = [cluster.start('engine', 'engine-1'), cluster.start('engine', 'engine-2')];
-  await Promise.all([coordinator.ready, ...engines.map((e) => e.ready)]);
-  const gateway = cluster.start('gateway', 'gateway-1');
-  const baseUrl = String((await gateway.ready)['http']);
-
-  const players = await Promise.all(
-    [0, 1].map(async () => {
-      const auth = await guest(baseUrl);
-      const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket, reconnect: { enabled: false } });
-      const closes: string[] = [];
-      const resumed: Array<{ sceneId: string; reason: string; at: number }> = [];
-      client.on('close', (e) => closes.push(`${e.code} ${e.reason}`));
-      client.on('SceneResumed', (p) => resumed.push({ ...p, at: Date.now() }));
-      await client.connect();
-      return { client, api: createApi(client), closes, resumed };
-    }),
-  );
-  const [a, b] = players as [(typeof players)[number], (typeof players)[number]];
+  const { baseUrl, engines } = await cluster.startRoles({ engines: 2 });
+  const players = await Promise.all([guestPlayer(baseUrl), guestPlayer(baseUrl)]);
+  const [a, b] = players;
   const before = await a.api.move({ seq: 1, x: 40, y: 30 });
   // Past the periodic save: this position is on disk when the engine dies.
   await new Promise((r) => setTimeout(r, PERSIST_INTERVAL_MS * 3));

@@ -6,12 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import WebSocket from 'ws';
-import { GameClient, guest } from '@gos/client';
 import { readStatus } from '@gos/cluster';
 import { createStore } from '@gos/store';
-import { createApi, protocol } from '../src/generated/protocol.js';
-import { testCluster } from './cluster-helpers.js';
+import { guestPlayer, testCluster } from './cluster-helpers.js';
 
 const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
 // No periodic save during the test: the paused engine keeps unsaved changes to write late.
@@ -26,18 +23,8 @@ after(async () => {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('an engine paused past its lease loses its scene; resumed, its late writes are refused and nothing is overwritten', { timeout: 120_000 }, async () => {
-  const coordinator = cluster.start('coordinator', 'coordinator-1');
-  const engines = [cluster.start('engine', 'engine-1'), cluster.start('engine', 'engine-2')];
-  await Promise.all([coordinator.ready, ...engines.map((e) => e.ready)]);
-  const gateway = cluster.start('gateway', 'gateway-1');
-  const baseUrl = String((await gateway.ready)['http']);
-
-  const auth = await guest(baseUrl);
-  const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket, reconnect: false });
-  const resumed: string[] = [];
-  client.on('SceneResumed', (p) => resumed.push(p.reason));
-  await client.connect();
-  const api = createApi(client);
+  const { baseUrl, engines } = await cluster.startRoles({ engines: 2 });
+  const { auth, client, api, resumed } = await guestPlayer(baseUrl);
   // A change the first engine holds in memory and has not saved yet.
   const unsaved = await api.move({ seq: 1, x: 40, y: 30 });
   const host = (await readStatus(cluster.config)).placements.find((p) => p.sceneId === 'world:1');
@@ -50,7 +37,7 @@ test('an engine paused past its lease loses its scene; resumed, its late writes 
   const deadline = Date.now() + 30_000;
   while (resumed.length === 0 && Date.now() < deadline) await sleep(50);
   assert.equal(resumed.length, 1, 'the player resumed on the other engine');
-  assert.match(resumed[0]!, new RegExp(`resumed on ${other.id}`));
+  assert.match(resumed[0]!.reason, new RegExp(`resumed on ${other.id}`));
   // The new owner moves the player on; leaving saves it.
   const mine = await api.move({ seq: 2, x: 70, y: 80 });
   assert.notDeepEqual([mine.x, mine.y], [unsaved.x, unsaved.y]);

@@ -12,11 +12,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
-import WebSocket from 'ws';
-import { GameClient, guest, HttpError } from '@gos/client';
+import { guest, HttpError } from '@gos/client';
 import { createStore, type Store } from '@gos/store';
-import { createApi, protocol } from '../src/generated/protocol.js';
-import { freePort, testCluster } from './cluster-helpers.js';
+import { freePort, guestPlayer, testCluster } from './cluster-helpers.js';
 
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -59,18 +57,8 @@ after(async () => {
 });
 
 test('MariaDB killed and restarted under load: play goes on, writes are retried, nothing acknowledged is lost', { timeout: 120_000 }, async () => {
-  const coordinator = cluster.start('coordinator', 'coordinator-1');
-  const engine = cluster.start('engine', 'engine-1');
-  await Promise.all([coordinator.ready, engine.ready]);
-  const gateway = cluster.start('gateway', 'gateway-1');
-  const baseUrl = String((await gateway.ready)['http']);
-
-  const auth = await guest(baseUrl);
-  const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket, reconnect: false });
-  const closes: number[] = [];
-  client.on('close', (e) => closes.push(e.code));
-  await client.connect();
-  const api = createApi(client);
+  const { baseUrl } = await cluster.startRoles({ engines: 1 });
+  const { auth, client, api, closes } = await guestPlayer(baseUrl);
   await api.move({ seq: 1, x: 10, y: 10 });
 
   const killed = server!;

@@ -12,10 +12,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import WebSocket from 'ws';
-import { GameClient, guest, HttpError, type GuestResult } from '@gos/client';
-import { createApi, protocol } from '../src/generated/protocol.js';
-import { freePort, testCluster } from './cluster-helpers.js';
+import { guest, HttpError, type GuestResult } from '@gos/client';
+import { connectAs, freePort, guestPlayer, testCluster } from './cluster-helpers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -51,19 +49,9 @@ after(async () => {
 });
 
 test('Redis killed and restarted under load: players keep playing, logins get a coded 503, sessions survive', { timeout: 120_000 }, async () => {
-  const coordinator = cluster.start('coordinator', 'coordinator-1');
-  const engine = cluster.start('engine', 'engine-1');
-  await Promise.all([coordinator.ready, engine.ready]);
-  const gateway = cluster.start('gateway', 'gateway-1');
-  const baseUrl = String((await gateway.ready)['http']);
-
-  const connect = async (auth: GuestResult): Promise<{ client: GameClient<typeof protocol>; api: ReturnType<typeof createApi> }> => {
-    const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket, reconnect: false });
-    await client.connect();
-    return { client, api: createApi(client) };
-  };
-  const authA = await guest(baseUrl);
-  const a = await connect(authA);
+  const { baseUrl } = await cluster.startRoles({ engines: 1 });
+  const a = await guestPlayer(baseUrl);
+  const authA = a.auth;
   await a.api.move({ seq: 1, x: 5, y: 5 });
 
   const killed = redis!;
@@ -89,11 +77,11 @@ test('Redis killed and restarted under load: players keep playing, logins get a 
     if (authB === null) await sleep(200);
   }
   assert.ok(authB !== null, 'logins work after the restart');
-  const b = await connect(authB);
+  const b = await connectAs(authB);
   await b.api.move({ seq: 1, x: 9, y: 9 });
   // The session issued before the restart is still valid: a new connection with it is accepted.
   await a.client.close();
-  const again = await connect(authA);
+  const again = await connectAs(authA);
   assert.equal((await again.api.whoami({})).playerId, authA.accountId);
   for (const m of cluster.members) assert.ok(m.running, `${m.id} is still running`);
   await Promise.all([again.client.close(), b.client.close()]);
