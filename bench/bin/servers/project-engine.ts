@@ -7,7 +7,7 @@ import { EtcdCoordinator } from '@gos/coordinator';
 import { Engine } from '@gos/engine';
 import { createStore } from '@gos/store';
 import { serverLifecycle } from './lifecycle.js';
-import { GAME_MODULE, SCENES_PER_WORKER } from '../../src/targets/project/server.js';
+import { GAME_MODULE, ENGINE_CAPACITY, SCENES_PER_WORKER } from '../../src/targets/project/server.js';
 
 const need = (name: string): string => {
   const v = process.env[name];
@@ -25,7 +25,7 @@ const engine = new Engine({
   gameModule: GAME_MODULE,
   store,
   coordinator,
-  scenesPerWorker: SCENES_PER_WORKER,
+  scenesPerWorker: SCENES_PER_WORKER, capacity: ENGINE_CAPACITY,
 });
 
 serverLifecycle(

@@ -18,13 +18,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { EtcdCoordinator, MemoryCoordinator, type Coordinator } from '@gos/coordinator';
+import { CoordinatorNode, EtcdCoordinator, MemoryCoordinator, type Coordinator } from '@gos/coordinator';
 import { Engine } from '@gos/engine';
 import { Gateway, MemorySessionStore } from '@gos/gateway';
 import { createStore } from '@gos/store';
 import { protocol } from '../../src/generated/protocol.js';
 import { serverLifecycle } from './lifecycle.js';
-import { BENCH_LIMITS, GAME_MODULE, SCENES_PER_WORKER, sceneSharder } from '../../src/targets/project/server.js';
+import { BENCH_LIMITS, GAME_MODULE, ENGINE_CAPACITY, SCENES_PER_WORKER, sceneSharder } from '../../src/targets/project/server.js';
 
 const port = Number(process.env['PORT']);
 const shape = process.env['SHAPE'] ?? 'embedded';
@@ -41,9 +41,11 @@ const prefix = `gos-bench/${randomBytes(6).toString('hex')}/`;
 
 const store = createStore({ kind: 'sqlite', file: dbFile });
 const coordinator: Coordinator = shape === 'embedded' ? new MemoryCoordinator() : new EtcdCoordinator({ hosts: [etcdUrl], prefix });
+// This process also runs the coordinator replica, the leader that places scenes.
+const leader = new CoordinatorNode({ id: 'coordinator-1', coordinator });
 const sessions = new MemorySessionStore();
 const engine =
-  shape === 'embedded' ? new Engine({ engineId: 'engine-1', clusterSecret, gameModule: GAME_MODULE, store, coordinator, scenesPerWorker: SCENES_PER_WORKER }) : null;
+  shape === 'embedded' ? new Engine({ engineId: 'engine-1', clusterSecret, gameModule: GAME_MODULE, store, coordinator, scenesPerWorker: SCENES_PER_WORKER, capacity: ENGINE_CAPACITY }) : null;
 const gateway = new Gateway({
   gatewayId: 'gateway-1',
   clusterSecret,
@@ -94,6 +96,7 @@ const lifecycle = serverLifecycle(
   async () => {
     await store.start();
     await coordinator.start();
+    await leader.start();
     await sessions.start();
     if (engine !== null) await engine.start();
     else await startEngineProcess();
@@ -109,6 +112,7 @@ const lifecycle = serverLifecycle(
         await exited;
       }
       await engine?.close();
+      await leader.close();
       await sessions.close();
       await store.close();
       await coordinator.close();

@@ -1,5 +1,6 @@
 /**
- * The single-process cluster: gateway, engine and an in-memory coordinator in one process.
+ * The single-process cluster: gateway, engine and an in-memory coordinator with its one
+ * replica (the leader, which places scenes) in one process.
  * Embedded default: an SQLite file for accounts, players and scenes and in-memory sessions;
  * with `mysqlUrl` / `redisUrl` the same process runs on the production backends. The gateway and
  * the engine still talk over a real authenticated TCP link, and scenes run on worker threads.
@@ -7,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { silentLogger, type Logger } from '@gos/schema';
-import { MemoryCoordinator } from '@gos/coordinator';
+import { CoordinatorNode, MemoryCoordinator } from '@gos/coordinator';
 import { Engine } from '@gos/engine';
 import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
 import { createStore, type Store } from '@gos/store';
@@ -49,6 +50,7 @@ export interface EmbeddedClusterOptions {
 export class EmbeddedCluster {
   readonly store: Store;
   readonly coordinator = new MemoryCoordinator();
+  readonly leader: CoordinatorNode;
   readonly sessions: SessionStore;
   readonly engine: Engine;
   readonly gateway: Gateway;
@@ -58,6 +60,7 @@ export class EmbeddedCluster {
     const logger = o.logger ?? silentLogger;
     const clusterSecret = randomBytes(24).toString('base64url');
     const storeLogger = logger.child({ role: 'store' });
+    this.leader = new CoordinatorNode({ id: 'coordinator-1', coordinator: this.coordinator, logger: logger.child({ role: 'coordinator' }) });
     this.store =
       o.mysqlUrl === undefined
         ? createStore({ kind: 'sqlite', file: o.dbFile, logger: storeLogger })
@@ -101,6 +104,7 @@ export class EmbeddedCluster {
   async start(): Promise<void> {
     await this.store.start();
     await this.coordinator.start();
+    await this.leader.start();
     await this.sessions.start();
     await this.engine.start();
     await this.gateway.start();
@@ -111,6 +115,7 @@ export class EmbeddedCluster {
     this.#closing ??= (async () => {
       await this.gateway.close();
       await this.engine.close();
+      await this.leader.close();
       await this.sessions.close();
       await this.store.close();
       await this.coordinator.close();

@@ -64,4 +64,19 @@ test('an engine paused past its lease loses its scene; resumed, its late writes 
   const after = await store.loadPlayer(auth.accountId);
   assert.deepEqual(after?.data, saved?.data, "the new owner's data is not overwritten");
   assert.equal(after?.version, saved?.version);
+
+  // No zombie: the resumed engine stops the scene it no longer owns and registers again under
+  // a new lease, so it can host scenes anew.
+  const back = Date.now() + 15_000;
+  const log = (): string => cluster.logs();
+  while ((!log().includes(`[${paused.id}] registered again`) || !log().includes(`[${paused.id}] scene stopped`)) && Date.now() < back) await sleep(100);
+  assert.match(log(), new RegExp(`\\[${paused.id}\\] registered again under a new lease`), `logs:\n${log()}`);
+  assert.match(log(), new RegExp(`\\[${paused.id}\\] scene stopped: (its placement was released|it was placed on ${other.id})`));
+  let status = await readStatus(cluster.config);
+  while (!status.members.some((m) => m.id === paused.id) && Date.now() < back) {
+    await sleep(100);
+    status = await readStatus(cluster.config);
+  }
+  assert.ok(status.members.some((m) => m.id === paused.id), 'a member again');
+  assert.equal(status.placements.find((p) => p.sceneId === 'world:1')?.engineId, other.id, 'the scene stays where it moved');
 });

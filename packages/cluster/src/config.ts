@@ -43,6 +43,8 @@ const configSchema = z.strictObject({
       hosts: z.array(wsOrHttpUrl(['http:', 'https:'])).min(1, 'needs at least one etcd endpoint').default(['http://127.0.0.1:2379']),
       prefix: z.string().min(1).default('gos/'),
       leaseTtlSeconds: z.number().int('must be an integer').min(1).max(60).default(5),
+      /** How long a player entering a scene placed nowhere waits for the leader to place it. */
+      placementTimeoutMs: positiveInt.default(10000),
     })
     .prefault({}),
   store: z.discriminatedUnion(
@@ -95,8 +97,10 @@ const configSchema = z.strictObject({
       workers: positiveInt.default(1),
       scenesPerWorker: positiveInt.optional(),
       persistIntervalMs: positiveInt.optional(),
-      /** Players this engine takes before scenes go elsewhere (GOS's default). */
+      /** CCU cap: players this engine hosts at most; no scene is placed on it at its cap (GOS's default). */
       capacity: positiveInt.default(6000),
+      /** A scene without players this long is stopped, saved and released; 0 keeps it running. */
+      idleSceneMs: z.number().int('must be an integer').min(0, 'must be ≥ 0').default(60000),
     })
     .prefault({}),
   coordinator: z
@@ -125,6 +129,7 @@ export const ENV_OVERRIDES: readonly {
   { name: 'GOS_ETCD_HOSTS', path: 'etcd.hosts', kind: 'list' },
   { name: 'GOS_ETCD_PREFIX', path: 'etcd.prefix', kind: 'string' },
   { name: 'GOS_ETCD_LEASE_TTL_SECONDS', path: 'etcd.leaseTtlSeconds', kind: 'int' },
+  { name: 'GOS_ETCD_PLACEMENT_TIMEOUT_MS', path: 'etcd.placementTimeoutMs', kind: 'int' },
   { name: 'GOS_MYSQL_URL', path: 'store.url', kind: 'string', variant: 'mysql' },
   { name: 'GOS_REDIS_URL', path: 'sessions.url', kind: 'string', variant: 'redis' },
   { name: 'GOS_GAME_MODULE', path: 'game.module', kind: 'string' },
@@ -143,6 +148,7 @@ export const ENV_OVERRIDES: readonly {
   { name: 'GOS_ENGINE_WORKERS', path: 'engine.workers', kind: 'int' },
   { name: 'GOS_ENGINE_CAPACITY', path: 'engine.capacity', kind: 'int' },
   { name: 'GOS_ENGINE_PERSIST_INTERVAL_MS', path: 'engine.persistIntervalMs', kind: 'int' },
+  { name: 'GOS_ENGINE_IDLE_SCENE_MS', path: 'engine.idleSceneMs', kind: 'int' },
   { name: 'GOS_COORDINATOR_ID', path: 'coordinator.id', kind: 'string' },
 ];
 

@@ -31,7 +31,13 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
     }
   };
   try {
-    const coordinator = new EtcdCoordinator({ hosts: config.etcd.hosts, prefix: config.etcd.prefix, leaseTtlSeconds: config.etcd.leaseTtlSeconds, logger: logger.child({ part: 'coordinator' }) });
+    const coordinator = new EtcdCoordinator({
+      hosts: config.etcd.hosts,
+      prefix: config.etcd.prefix,
+      leaseTtlSeconds: config.etcd.leaseTtlSeconds,
+      placementTimeoutMs: config.etcd.placementTimeoutMs,
+      logger: logger.child({ part: 'coordinator' }),
+    });
     closers.push(() => coordinator.close());
     await coordinator.start();
     switch (role) {
@@ -59,6 +65,7 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
           ...(e.advertiseHost === undefined ? {} : { advertiseHost: e.advertiseHost }),
           workers: e.workers,
           capacity: e.capacity,
+          idleSceneMs: e.idleSceneMs,
           ...(e.scenesPerWorker === undefined ? {} : { scenesPerWorker: e.scenesPerWorker }),
           ...(e.persistIntervalMs === undefined ? {} : { persistIntervalMs: e.persistIntervalMs }),
           workerLogLevel: config.log.level,

@@ -37,7 +37,7 @@ function failure(fn: () => unknown): string {
 test('a minimal file gets the defaults; relative paths resolve against the file', async () => {
   const f = await file(MINIMAL);
   const c = loadConfig({ file: f, env: {} });
-  assert.deepEqual(c.etcd, { hosts: ['http://127.0.0.1:2379'], prefix: 'gos/', leaseTtlSeconds: 5 });
+  assert.deepEqual(c.etcd, { hosts: ['http://127.0.0.1:2379'], prefix: 'gos/', leaseTtlSeconds: 5, placementTimeoutMs: 10000 });
   assert.deepEqual(c.sessions, { kind: 'redis', url: 'redis://127.0.0.1:6379', keyPrefix: 'gos:' });
   assert.equal(c.game.module, path.join(dir, 'game.js'));
   assert.equal(c.gateway.port, 3000);

@@ -3,6 +3,7 @@ import { CodedError, ErrorCodes, isCodedError, silentLogger, type Logger } from 
 import type {
   Coordinator,
   LeaderElection,
+  MemberFigures,
   MemberHandle,
   MemberInfo,
   MemberRole,
@@ -11,9 +12,18 @@ import type {
   Placement,
   PlacementEvent,
   PlacementRecord,
+  PlacementRequest,
 } from './types.js';
 import { sceneTypeOf } from './types.js';
-import { pickLeastLoadedEngine } from './policy.js';
+import { awaitPlacement, placementTimeoutOf, REQUESTER } from './requests.js';
+
+type Kind = 'members' | 'placement' | 'requests';
+
+interface Refusal {
+  readonly sceneId: string;
+  readonly revision: number;
+  readonly error: { code: string; message: string };
+}
 
 export interface EtcdCoordinatorOptions {
   /** etcd endpoints. @default ['http://127.0.0.1:2379'] */
@@ -28,6 +38,8 @@ export interface EtcdCoordinatorOptions {
    * and a write per socket would make a reconnect storm an etcd write storm. @default 250
    */
   readonly loadPublishIntervalMs?: number;
+  /** How long `placement.ensure` waits for the leader to place a scene. @default 10000 */
+  readonly placementTimeoutMs?: number;
   readonly logger?: Logger;
 }
 
@@ -39,14 +51,12 @@ function emit<E>(listeners: Set<Listener<E>>, event: E): void {
 
 /**
  * The coordinator on etcd. Members are keys under a lease (a dead process vanishes within the
- * TTL); placements are keys whose `mod_revision` is the epoch; election is etcd3's recipe.
+ * TTL, and a process whose lease was lost registers again); placements are keys whose
+ * `mod_revision` is the epoch, written by the leader only; placement requests are keys the
+ * members write and the leader serves; election is etcd3's recipe with its own watched view.
  * Reads (`list`, `lookup`, …) come from a local view kept current by watches, so the data path
  * never waits on etcd. Writes made here update the view at once; the watch brings everyone
  * else's, and an event is emitted once per revision whichever arrives first.
- *
- * Status: membership, placement and election pass the same contract suite as the in-memory
- * coordinator. The leader-driven GameMgr/AgentMgr, fencing in the store and the per-role
- * processes are not built yet (issue 4).
  */
 export class EtcdCoordinator implements Coordinator {
   readonly #client: Etcd3;
@@ -56,6 +66,8 @@ export class EtcdCoordinator implements Coordinator {
   readonly #log: Logger;
   readonly #members = new Map<string, { info: MemberInfo; revision: number }>();
   readonly #placements = new Map<string, PlacementRecord>();
+  readonly #requests = new Map<string, PlacementRequest & { readonly revision: number }>();
+  readonly #placementTimeoutMs: number;
   /** Placements being made by this process, by scene. */
   readonly #ensuring = new Map<string, Promise<PlacementRecord>>();
   /**
@@ -65,6 +77,8 @@ export class EtcdCoordinator implements Coordinator {
   readonly #tombstones = new Map<string, number>();
   readonly #memberListeners = new Set<Listener<MembershipEvent>>();
   readonly #placementListeners = new Set<Listener<PlacementEvent>>();
+  readonly #requestListeners = new Set<Listener<PlacementRequest>>();
+  readonly #refusalListeners = new Set<Listener<Refusal>>();
   readonly #leaderListeners = new Set<Listener<string | undefined>>();
   readonly #leases = new Set<Lease>();
   /** Live campaigns by candidate: one per candidate, and `elected` settles with it. */
@@ -94,6 +108,7 @@ export class EtcdCoordinator implements Coordinator {
       throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `coordinator option "loadPublishIntervalMs" must be an integer ≥ 0, got ${interval}`);
     }
     this.#loadIntervalMs = interval;
+    this.#placementTimeoutMs = placementTimeoutOf(options.placementTimeoutMs);
     this.#log = options.logger ?? silentLogger;
   }
 
@@ -107,7 +122,7 @@ export class EtcdCoordinator implements Coordinator {
     return this.#electionApi;
   }
 
-  #key(kind: 'members' | 'placement', id: string): string {
+  #key(kind: Kind, id: string): string {
     return `${this.#prefix}${kind}/${id}`;
   }
 
@@ -115,7 +130,7 @@ export class EtcdCoordinator implements Coordinator {
     if (this.#started) return;
     this.#started = true;
     try {
-      for (const kind of ['members', 'placement'] as const) {
+      for (const kind of ['members', 'placement', 'requests'] as const) {
         await this.#follow(`${this.#prefix}${kind}/`, kind, (kv, deleted) => this.#apply(kind, kv, deleted));
       }
       this.#election = this.#client.election(`${this.#prefix}leader`, this.#ttl);
@@ -182,7 +197,7 @@ export class EtcdCoordinator implements Coordinator {
   }
 
   /** Bring a key change into the local view; emits once per revision. */
-  #apply(kind: 'members' | 'placement', kv: IKeyValue, deleted: boolean): void {
+  #apply(kind: Kind, kv: IKeyValue, deleted: boolean): void {
     const id = kv.key.toString().slice(`${this.#prefix}${kind}/`.length);
     const revision = Number(kv.mod_revision);
     const tomb = `${kind}/${id}`;
@@ -198,13 +213,26 @@ export class EtcdCoordinator implements Coordinator {
         if (known === undefined) return;
         this.#members.delete(id);
         emit(this.#memberListeners, { type: 'down', member: known.info });
-        if (known.info.role === 'engine') this.#unplaceEngine(known.info.id);
         return;
       }
       if (known !== undefined && known.revision >= revision) return;
       const info = Object.freeze(JSON.parse(kv.value.toString()) as MemberInfo);
       this.#members.set(id, { info, revision });
       emit(this.#memberListeners, { type: known === undefined ? 'up' : 'update', member: info });
+      return;
+    }
+    if (kind === 'requests') {
+      const known = this.#requests.get(id);
+      if (deleted) {
+        this.#requests.delete(id);
+        return;
+      }
+      if (known !== undefined && known.revision >= revision) return;
+      const value = JSON.parse(kv.value.toString()) as Omit<PlacementRequest, 'sceneId'>;
+      const request = Object.freeze({ ...value, sceneId: id, revision });
+      this.#requests.set(id, request);
+      emit(this.#requestListeners, request);
+      if (request.refused !== undefined) emit(this.#refusalListeners, { sceneId: id, revision, error: request.refused });
       return;
     }
     const known = this.#placements.get(id);
@@ -221,29 +249,42 @@ export class EtcdCoordinator implements Coordinator {
     emit(this.#placementListeners, { type: 'placed', record });
   }
 
-  /** A dead engine's scenes are released (every observer tries; the epoch check lets one win). */
-  #unplaceEngine(engineId: string): void {
-    for (const record of [...this.#placements.values()]) {
-      if (record.engineId === engineId) {
-        this.#placement.release(record.sceneId, record.epoch).catch((err: unknown) => this.#log.warn({ err, sceneId: record.sceneId }, 'cannot release scene'));
-      }
-    }
-  }
-
   readonly #membership: Membership = {
     register: async (input) => {
-      const lease = this.#client.lease(this.#ttl);
-      this.#leases.add(lease);
-      lease.on('lost', (err) => this.#log.error({ err, memberId: input.id }, 'membership lease lost'));
       let info: MemberInfo = Object.freeze({ ...input, load: input.load ?? 0, startedAt: Date.now() });
       const key = this.#key('members', info.id);
+      const log = this.#log.child({ memberId: info.id });
+      let left = false;
+      let lease = this.#newLease();
       const put = async (): Promise<void> => {
         const res = await lease.put(key).value(JSON.stringify(info)).exec();
         this.#apply('members', { key: Buffer.from(key), value: Buffer.from(JSON.stringify(info)), mod_revision: res.header.revision } as IKeyValue, false);
       };
+      // A lost lease (the process was paused past its TTL, or cut off from etcd that long) has
+      // deleted the key and peers have seen this member go: register again under a new lease,
+      // retrying with a backoff until etcd answers.
+      const onLost = (err: unknown): void => {
+        log.error({ err }, 'membership lease lost; registering again');
+        void (async () => {
+          for (let attempt = 0; !left && !this.#closed; attempt++) {
+            lease.off('lost', onLost);
+            this.#leases.delete(lease);
+            lease = this.#newLease();
+            try {
+              await put();
+              lease.on('lost', onLost);
+              log.warn('registered again under a new lease');
+              return;
+            } catch (e) {
+              log.warn({ err: e }, 'cannot register again yet');
+              await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)).unref());
+            }
+          }
+        })();
+      };
+      lease.on('lost', onLost);
       await put();
-      let left = false;
-      // Load writes: one in flight at most, the latest figure wins, at most one per interval;
+      // Figure writes: one in flight at most, the latest figures win, at most one per interval;
       // a failed write is tried again after an interval even if no new figure comes.
       let dirty = false;
       let flushing: Promise<void> | null = null;
@@ -261,28 +302,30 @@ export class EtcdCoordinator implements Coordinator {
             } catch (err) {
               dirty = true;
               setTimeout(() => {
-                if (dirty && !left) kick().catch((e: unknown) => this.#log.warn({ err: e, memberId: input.id }, 'cannot publish load'));
+                if (dirty && !left) kick().catch((e: unknown) => log.warn({ err: e }, 'cannot publish load'));
               }, this.#loadIntervalMs).unref();
               throw err;
             }
           }
         } finally {
-          // Runs right after the loop's last check, with no await between: a setLoad after
+          // Runs right after the loop's last check, with no await between: a publish after
           // this starts a new flush.
           flushing = null;
         }
       };
       const kick = (): Promise<void> => (flushing ??= flush());
+      const publish = (figures: MemberFigures): Promise<void> => {
+        if (left) return Promise.resolve();
+        info = Object.freeze({ ...info, ...figures });
+        dirty = true;
+        return kick();
+      };
       return {
         get info() {
           return info;
         },
-        setLoad: (load: number) => {
-          if (left) return Promise.resolve();
-          info = Object.freeze({ ...info, load });
-          dirty = true;
-          return kick();
-        },
+        setLoad: (load: number) => publish({ load }),
+        publish,
         leave: async () => {
           if (left) return;
           left = true;
@@ -320,14 +363,67 @@ export class EtcdCoordinator implements Coordinator {
     ensure: (sceneId) => {
       const existing = this.#placements.get(sceneId);
       if (existing !== undefined) return Promise.resolve(existing);
-      // One placement attempt per scene at a time in this process: the players of a lost
-      // engine all ask for their scene at once.
+      // One request per scene at a time from this process: the players of a lost engine all
+      // ask for their scene at once.
       let pending = this.#ensuring.get(sceneId);
       if (pending === undefined) {
-        pending = this.#place(sceneId).finally(() => this.#ensuring.delete(sceneId));
+        const key = this.#key('requests', sceneId);
+        pending = awaitPlacement(sceneId, this.#placementTimeoutMs, {
+          lookup: (id) => this.#placements.get(id),
+          watch: (l) => this.#placement.watch(l),
+          watchRefusals: (l) => {
+            const listener = (r: Refusal): void => l(r.sceneId, r.revision, r.error);
+            this.#refusalListeners.add(listener);
+            return () => this.#refusalListeners.delete(listener);
+          },
+          put: async () => {
+            const value: Omit<PlacementRequest, 'sceneId'> = { requestedBy: REQUESTER, at: Date.now() };
+            const res = await this.#client.put(key).value(JSON.stringify(value)).exec();
+            return Number(res.header.revision);
+          },
+        }).finally(() => this.#ensuring.delete(sceneId));
         this.#ensuring.set(sceneId, pending);
       }
       return pending;
+    },
+    requests: () => [...this.#requests.values()].sort((a, b) => a.revision - b.revision),
+    watchRequests: (listener) => {
+      this.#requestListeners.add(listener);
+      return () => this.#requestListeners.delete(listener);
+    },
+    assign: async (sceneId, engineId) => {
+      const key = this.#key('placement', sceneId);
+      const requestKey = this.#key('requests', sceneId);
+      const value = JSON.stringify({ engineId });
+      // Put only if absent, and clear the request either way, in one transaction.
+      const res = await this.#client
+        .if(key, 'Create', '==', 0)
+        .then(this.#client.put(key).value(value), this.#client.delete().key(requestKey))
+        .else(this.#client.get(key), this.#client.delete().key(requestKey))
+        .commit();
+      this.#apply('requests', { key: Buffer.from(requestKey), mod_revision: res.header.revision } as IKeyValue, true);
+      if (res.succeeded) {
+        this.#apply('placement', { key: Buffer.from(key), value: Buffer.from(value), mod_revision: res.header.revision } as IKeyValue, false);
+      } else {
+        const kv = res.responses[0]?.response_range?.kvs[0];
+        if (kv !== undefined) this.#apply('placement', kv, false);
+      }
+      const record = this.#placements.get(sceneId);
+      if (record === undefined) throw new CodedError(ErrorCodes.CRD_ERR_UNAVAILABLE, `placement of ${sceneId} vanished while being assigned`);
+      return record;
+    },
+    refuse: async (sceneId, error) => {
+      const requestKey = this.#key('requests', sceneId);
+      const known = this.#requests.get(sceneId);
+      if (known === undefined) return;
+      const value: Omit<PlacementRequest, 'sceneId'> = { requestedBy: known.requestedBy, at: known.at, refused: { code: error.code, message: error.message } };
+      // Only while the request is there: a served or dismissed one stays gone.
+      await this.#client.if(requestKey, 'Create', '>', 0).then(this.#client.put(requestKey).value(JSON.stringify(value))).commit();
+    },
+    dismiss: async (sceneId) => {
+      const requestKey = this.#key('requests', sceneId);
+      const res = await this.#client.delete().key(requestKey).exec();
+      this.#apply('requests', { key: Buffer.from(requestKey), mod_revision: res.header.revision } as IKeyValue, true);
     },
     release: async (sceneId, epoch) => {
       const key = this.#key('placement', sceneId);
@@ -343,32 +439,11 @@ export class EtcdCoordinator implements Coordinator {
     },
   };
 
-  /** Place the scene on the least-loaded engine unless someone placed it first; concurrent callers agree. */
-  async #place(sceneId: string): Promise<PlacementRecord> {
-    for (;;) {
-      const existing = this.#placements.get(sceneId);
-      if (existing !== undefined) return existing;
-      const engine = this.#pickEngine();
-      const key = this.#key('placement', sceneId);
-      const value = JSON.stringify({ engineId: engine.id });
-      // Put only if absent: concurrent callers agree on whoever wrote first.
-      const res = await this.#client.if(key, 'Create', '==', 0).then(this.#client.put(key).value(value)).commit();
-      if (res.succeeded) {
-        this.#apply('placement', { key: Buffer.from(key), value: Buffer.from(value), mod_revision: res.header.revision } as IKeyValue, false);
-      } else {
-        const kv = (await this.#client.get(key).exec()).kvs[0];
-        if (kv !== undefined) this.#apply('placement', kv, false);
-      }
-      const record = this.#placements.get(sceneId);
-      if (record !== undefined) return record;
-      // Released in between: try again.
-    }
+  #newLease(): Lease {
+    const lease = this.#client.lease(this.#ttl);
+    this.#leases.add(lease);
+    return lease;
   }
-
-  #pickEngine(): MemberInfo {
-    return pickLeastLoadedEngine(this.#membership.list('engine'), (id) => this.#placement.scenesOf(id).length);
-  }
-
 
   readonly #electionApi: LeaderElection = {
     campaign: async (candidateId) => {
@@ -426,6 +501,8 @@ export class EtcdCoordinator implements Coordinator {
     for (const w of this.#watchers) await w.cancel().catch(() => {});
     this.#memberListeners.clear();
     this.#placementListeners.clear();
+    this.#requestListeners.clear();
+    this.#refusalListeners.clear();
     this.#leaderListeners.clear();
     this.#client.close();
   }

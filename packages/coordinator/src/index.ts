@@ -1,12 +1,15 @@
 export { MemoryCoordinator } from './memory.js';
 export { EtcdCoordinator } from './etcd.js';
 export { CoordinatorNode, type CoordinatorNodeOptions } from './node.js';
+export { GameManager, type GameManagerOptions } from './game-manager.js';
+export type { MemoryCoordinatorOptions } from './memory.js';
 export type { EtcdCoordinatorOptions } from './etcd.js';
 export { sceneTypeOf } from './types.js';
 export { pickLeastLoadedEngine, rankGateways } from './policy.js';
 export type {
   Coordinator,
   LeaderElection,
+  MemberFigures,
   MemberHandle,
   MemberInfo,
   MemberRole,
@@ -15,4 +18,5 @@ export type {
   Placement,
   PlacementEvent,
   PlacementRecord,
+  PlacementRequest,
 } from './types.js';

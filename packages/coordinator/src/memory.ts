@@ -3,6 +3,7 @@ import type {
   Coordinator,
   LeaderElection,
   MemberHandle,
+  MemberFigures,
   MemberInfo,
   MemberRole,
   Membership,
@@ -10,9 +11,10 @@ import type {
   Placement,
   PlacementEvent,
   PlacementRecord,
+  PlacementRequest,
 } from './types.js';
 import { sceneTypeOf } from './types.js';
-import { pickLeastLoadedEngine } from './policy.js';
+import { awaitPlacement, placementTimeoutOf, REQUESTER } from './requests.js';
 
 type Listener<E> = (event: E) => void;
 
@@ -42,16 +44,18 @@ class MemoryMembership implements Membership {
     this.#events.emit({ type: 'up', member: info });
     let current = info;
     let left = false;
+    const publish = async (figures: MemberFigures): Promise<void> => {
+      if (left) return;
+      current = Object.freeze({ ...current, ...figures });
+      this.#members.set(current.id, current);
+      this.#events.emit({ type: 'update', member: current });
+    };
     return {
       get info() {
         return current;
       },
-      setLoad: async (load: number) => {
-        if (left) return;
-        current = Object.freeze({ ...current, load });
-        this.#members.set(current.id, current);
-        this.#events.emit({ type: 'update', member: current });
-      },
+      setLoad: (load: number) => publish({ load }),
+      publish: (figures) => publish(figures),
       leave: async () => {
         if (left) return;
         left = true;
@@ -88,17 +92,18 @@ class MemoryMembership implements Membership {
 
 class MemoryPlacement implements Placement {
   readonly #records = new Map<string, PlacementRecord>();
+  readonly #requests = new Map<string, PlacementRequest>();
   readonly #events = new Emitter<PlacementEvent>();
-  readonly #membership: MemoryMembership;
+  readonly #requestEvents = new Emitter<PlacementRequest>();
+  readonly #refusals = new Emitter<{ sceneId: string; revision: number; error: { code: string; message: string } }>();
+  /** Revision of request writes, as etcd's would be: a refusal is newer than the request it answers. */
+  #revision = 0;
+  readonly #ensuring = new Map<string, Promise<PlacementRecord>>();
+  readonly #timeoutMs: number;
   #epoch = 0;
 
-  constructor(membership: MemoryMembership) {
-    this.#membership = membership;
-    // A dead engine's scenes are unplaced, so the next `ensure` re-places them elsewhere.
-    membership.watch((event) => {
-      if (event.type !== 'down' || event.member.role !== 'engine') return;
-      for (const record of this.scenesOf(event.member.id)) void this.release(record.sceneId, record.epoch);
-    });
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
   }
 
   lookup(sceneId: string): PlacementRecord | undefined {
@@ -110,19 +115,60 @@ class MemoryPlacement implements Placement {
     return this.#records.get(sceneId);
   }
 
-  async ensure(sceneId: string): Promise<PlacementRecord> {
+  ensure(sceneId: string): Promise<PlacementRecord> {
+    const existing = this.#records.get(sceneId);
+    if (existing !== undefined) return Promise.resolve(existing);
+    let pending = this.#ensuring.get(sceneId);
+    if (pending === undefined) {
+      pending = awaitPlacement(sceneId, this.#timeoutMs, {
+        lookup: (id) => this.#records.get(id),
+        watch: (l) => this.#events.on(l),
+        watchRefusals: (l) => this.#refusals.on((r) => l(r.sceneId, r.revision, r.error)),
+        put: async () => {
+          this.#put({ sceneId, requestedBy: REQUESTER, at: Date.now() });
+          return this.#revision;
+        },
+      }).finally(() => this.#ensuring.delete(sceneId));
+      this.#ensuring.set(sceneId, pending);
+    }
+    return pending;
+  }
+
+  #put(request: PlacementRequest): void {
+    this.#revision++;
+    const frozen = Object.freeze(request);
+    this.#requests.set(request.sceneId, frozen);
+    this.#requestEvents.emit(frozen);
+  }
+
+  requests(): readonly PlacementRequest[] {
+    return [...this.#requests.values()].sort((a, b) => a.at - b.at);
+  }
+
+  watchRequests(listener: (request: PlacementRequest) => void): () => void {
+    return this.#requestEvents.on(listener);
+  }
+
+  async assign(sceneId: string, engineId: string): Promise<PlacementRecord> {
+    this.#requests.delete(sceneId);
     const existing = this.#records.get(sceneId);
     if (existing !== undefined) return existing;
-    const engine = this.#pickEngine();
-    const record: PlacementRecord = Object.freeze({
-      sceneId,
-      sceneType: sceneTypeOf(sceneId),
-      engineId: engine.id,
-      epoch: ++this.#epoch,
-    });
+    const record: PlacementRecord = Object.freeze({ sceneId, sceneType: sceneTypeOf(sceneId), engineId, epoch: ++this.#epoch });
     this.#records.set(sceneId, record);
     this.#events.emit({ type: 'placed', record });
     return record;
+  }
+
+  async refuse(sceneId: string, error: { code: string; message: string }): Promise<void> {
+    const request = this.#requests.get(sceneId);
+    if (request === undefined) return;
+    const refused = { code: error.code, message: error.message };
+    this.#put({ ...request, refused });
+    this.#refusals.emit({ sceneId, revision: this.#revision, error: refused });
+  }
+
+  async dismiss(sceneId: string): Promise<void> {
+    this.#requests.delete(sceneId);
   }
 
   async release(sceneId: string, epoch: number): Promise<boolean> {
@@ -145,13 +191,10 @@ class MemoryPlacement implements Placement {
     return this.#events.on(listener);
   }
 
-  #pickEngine(): MemberInfo {
-    return pickLeastLoadedEngine(this.#membership.list('engine'), (id) => this.scenesOf(id).length);
-  }
-
-
   close(): void {
     this.#events.clear();
+    this.#requestEvents.clear();
+    this.#refusals.clear();
   }
 }
 
@@ -207,15 +250,24 @@ class MemoryElection implements LeaderElection {
   }
 }
 
+export interface MemoryCoordinatorOptions {
+  /** How long `placement.ensure` waits for the leader to place a scene. @default 10000 */
+  readonly placementTimeoutMs?: number;
+}
+
 /**
  * Everything in one process: the embedded default and unit tests. Every role in the process
  * shares one instance, so they see one consistent view, as they would through etcd.
  */
 export class MemoryCoordinator implements Coordinator {
   readonly #membership = new MemoryMembership();
-  readonly #placement = new MemoryPlacement(this.#membership);
+  readonly #placement: MemoryPlacement;
   readonly #election = new MemoryElection();
   #closed = false;
+
+  constructor(options: MemoryCoordinatorOptions = {}) {
+    this.#placement = new MemoryPlacement(placementTimeoutOf(options.placementTimeoutMs));
+  }
 
   get membership(): Membership {
     return this.#membership;
@@ -230,8 +282,8 @@ export class MemoryCoordinator implements Coordinator {
   async start(): Promise<void> {}
 
   /**
-   * Simulate a member's death (its lease expiring in etcd): peers see it go down and its
-   * scenes become unplaced.
+   * Simulate a member's death (its lease expiring in etcd): peers see it go down, and the
+   * leader (a {@link CoordinatorNode}) releases its scenes.
    */
   expire(memberId: string): void {
     this.#membership.remove(memberId);

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
+import { GameManager } from './game-manager.js';
 import type { Coordinator, MemberHandle } from './types.js';
 
 export interface CoordinatorNodeOptions {
@@ -14,27 +15,26 @@ export interface CoordinatorNodeOptions {
    * registration). @default 5000
    */
   readonly orphanGraceMs?: number;
+  /** A placement request older than this (refused, or its asker died) is deleted. @default 60000 */
+  readonly staleRequestMs?: number;
   readonly logger?: Logger;
 }
 
 /**
  * One coordinator replica (run three): a member of the cluster, so its health shows in the
- * status; a candidate in the leader election; and, while it leads, the manager of placement:
- * a placement whose engine is no longer a member (died while nobody watched, or a release was
- * lost) is released, so the next player who enters that scene places it on a live engine.
- * Gateways and engines never wait on it: they read placement from their own watched view, and
- * the cluster keeps serving placed scenes while no leader is elected.
- *
- * Not yet here (issue 4): placement by the leader alone with per-engine CCU caps, idle-scene
- * release, and AgentMgr's gateway choice with group affinity.
+ * status; a candidate in the leader election; and, while it leads, the only writer of
+ * placement ({@link GameManager}: serves placement requests under the engines' CCU caps,
+ * releases the scenes of dead engines and the idle scenes engines report).
+ * Gateways and engines never wait on it for placed scenes: they read placement from their own
+ * watched view, so play goes on while no leader is elected; only entering a scene placed
+ * nowhere waits for one.
  */
 export class CoordinatorNode {
   readonly #o: Required<Omit<CoordinatorNodeOptions, 'logger'>> & { logger: Logger };
+  readonly #manager: GameManager;
   #member: MemberHandle | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #unwatch: (() => void) | undefined;
-  /** Placement (`sceneId@epoch`) → when its engine was first seen missing. */
-  readonly #orphanSince = new Map<string, number>();
   #campaigning = false;
   #lastLeader: string | undefined;
   #state: 'idle' | 'running' | 'closed' = 'idle';
@@ -42,10 +42,12 @@ export class CoordinatorNode {
   constructor(options: CoordinatorNodeOptions) {
     const reconcileIntervalMs = options.reconcileIntervalMs ?? 1000;
     const orphanGraceMs = options.orphanGraceMs ?? 5000;
-    for (const [name, v] of [['reconcileIntervalMs', reconcileIntervalMs], ['orphanGraceMs', orphanGraceMs]] as const) {
+    const staleRequestMs = options.staleRequestMs ?? 60_000;
+    for (const [name, v] of [['reconcileIntervalMs', reconcileIntervalMs], ['orphanGraceMs', orphanGraceMs], ['staleRequestMs', staleRequestMs]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `coordinator node option "${name}" must be a positive integer, got ${v}`);
     }
-    this.#o = { ...options, reconcileIntervalMs, orphanGraceMs, logger: options.logger ?? silentLogger };
+    this.#o = { ...options, reconcileIntervalMs, orphanGraceMs, staleRequestMs, logger: options.logger ?? silentLogger };
+    this.#manager = new GameManager({ coordinator: options.coordinator, orphanGraceMs, staleRequestMs, logger: this.#o.logger });
   }
 
   get id(): string {
@@ -66,6 +68,8 @@ export class CoordinatorNode {
       const changed = leader !== this.#lastLeader;
       this.#lastLeader = leader;
       if (leader === id && changed) this.#o.logger.info('elected leader');
+      if (leader === id && this.#state === 'running') this.#manager.start();
+      else this.#manager.stop();
       // Not us: make sure we stand (after losing the office, when our lease expired while
       // paused or cut off from etcd). Standing again while standing joins the same campaign.
       if (leader !== id && this.#state === 'running') this.#campaign();
@@ -81,6 +85,7 @@ export class CoordinatorNode {
     this.#o.coordinator.election.campaign(this.#o.id).then(
       () => {
         this.#campaigning = false;
+        if (this.isLeader && this.#state === 'running') this.#manager.start();
       },
       (err: unknown) => {
         this.#campaigning = false;
@@ -94,34 +99,9 @@ export class CoordinatorNode {
   /** One pass of the leader's placement upkeep; a no-op on followers. Exposed for tests. */
   reconcile(now = Date.now()): Promise<void> {
     if (!this.isLeader || this.#state !== 'running') return Promise.resolve();
-    const { coordinator, orphanGraceMs, logger } = this.#o;
-    const engines = new Set(coordinator.membership.list('engine').map((m) => m.id));
-    const seen = new Set<string>();
-    const releases: Promise<unknown>[] = [];
-    for (const record of coordinator.placement.list()) {
-      if (engines.has(record.engineId)) continue;
-      // Keyed by placement, not scene: a scene placed again starts its own grace.
-      const key = `${record.sceneId}@${record.epoch}`;
-      seen.add(key);
-      const since = this.#orphanSince.get(key);
-      if (since === undefined) {
-        this.#orphanSince.set(key, now);
-        logger.info({ sceneId: record.sceneId, engineId: record.engineId, graceMs: orphanGraceMs }, 'placement on a missing engine; released after the grace');
-        continue;
-      }
-      if (now - since < orphanGraceMs) continue;
-      this.#orphanSince.delete(key);
-      releases.push(
-        coordinator.placement.release(record.sceneId, record.epoch).then(
-          (released) => {
-            if (released) logger.info({ sceneId: record.sceneId, engineId: record.engineId, epoch: record.epoch }, 'released the placement of a missing engine');
-          },
-          (err: unknown) => logger.warn({ err, sceneId: record.sceneId }, 'cannot release an orphaned placement'),
-        ),
-      );
-    }
-    for (const key of this.#orphanSince.keys()) if (!seen.has(key)) this.#orphanSince.delete(key);
-    return Promise.all(releases).then(() => undefined);
+    // Leadership can arrive without a watch event reaching us first (memory: the first campaign).
+    this.#manager.start();
+    return this.#manager.reconcile(now);
   }
 
   #reconcile(): void {
@@ -135,6 +115,7 @@ export class CoordinatorNode {
     this.#state = 'closed';
     clearInterval(this.#timer);
     this.#unwatch?.();
+    this.#manager.stop();
     if (!wasRunning) return;
     await this.#o.coordinator.election.resign(this.#o.id).catch((err: unknown) => this.#o.logger.warn({ err }, 'cannot resign'));
     await this.#member?.leave().catch((err: unknown) => this.#o.logger.warn({ err }, 'cannot leave the cluster'));

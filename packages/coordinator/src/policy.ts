@@ -5,22 +5,24 @@ import type { MemberInfo } from './types.js';
 const SCENE_WEIGHT = 10;
 
 /**
- * The placement policy every coordinator implementation shares: the engine whose load (players
- * plus a weight per scene already placed there) is smallest relative to its capacity.
- * Throws `CRD_ERR_NO_ENGINE` when there is none.
+ * GameMgr's placement policy: among the engines under their CCU cap (`load < capacity`), the
+ * one whose load (players plus a weight per scene already placed there) is smallest relative
+ * to its capacity. Throws `CRD_ERR_NO_ENGINE` when no engine is alive or every one is at its cap.
  */
 export function pickLeastLoadedEngine(engines: readonly MemberInfo[], scenesOn: (engineId: string) => number): MemberInfo {
   let best: MemberInfo | undefined;
   let bestScore = Infinity;
   for (const engine of engines) {
+    if (engine.load >= engine.capacity) continue;
     const score = (engine.load + scenesOn(engine.id) * SCENE_WEIGHT) / Math.max(1, engine.capacity);
     if (score < bestScore) {
       best = engine;
       bestScore = score;
     }
   }
-  if (best === undefined) throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, 'no engine is alive to host the scene');
-  return best;
+  if (best !== undefined) return best;
+  if (engines.length === 0) throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, 'no engine is alive to host the scene');
+  throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, `every engine (${engines.length}) is at its CCU cap`);
 }
 
 /**

@@ -18,10 +18,23 @@ export interface MemberInfo {
   readonly address: string;
   /** Current load in the member's own unit (engines: players hosted; gateways: sockets). */
   readonly load: number;
-  /** Soft capacity in the same unit; placement prefers members far from it. */
+  /**
+   * Capacity in the same unit. Engines: a hard CCU cap (the leader places no scene on an engine
+   * at its cap, and the engine refuses players past it). Gateways: login sends no player to a
+   * gateway at its cap while another has room.
+   */
   readonly capacity: number;
   readonly startedAt: number;
+  /**
+   * Engines: scenes placed on this engine that have had no player for the engine's idle time,
+   * with the epoch of their placement. The scene is stopped and saved before it is listed; the
+   * leader then releases those placements (only the leader writes placement).
+   */
+  readonly idleScenes?: Readonly<Record<string, number>>;
 }
+
+/** What a member publishes about itself after registering. */
+export type MemberFigures = Partial<Pick<MemberInfo, 'load' | 'idleScenes'>>;
 
 export interface MemberHandle {
   readonly info: MemberInfo;
@@ -31,6 +44,8 @@ export interface MemberHandle {
    * `loadPublishIntervalMs`). Resolves once this figure or a newer one is published.
    */
   setLoad(load: number): Promise<void>;
+  /** Publish several figures at once (same coalescing as {@link setLoad}). */
+  publish(figures: MemberFigures): Promise<void>;
   /** Leave the cluster (graceful shutdown): peers stop routing to this member. Idempotent. */
   leave(): Promise<void>;
 }
@@ -62,6 +77,17 @@ export interface PlacementRecord {
   readonly epoch: number;
 }
 
+/** A member asking the leader to place a scene (a player entered a scene placed nowhere). */
+export interface PlacementRequest {
+  readonly sceneId: string;
+  /** Who asked (diagnostics): `host:pid`. */
+  readonly requestedBy: string;
+  /** When it asked (ms since the epoch, the asker's clock). */
+  readonly at: number;
+  /** Set by the leader when it cannot place the scene: the askers fail with this error. */
+  readonly refused?: { readonly code: string; readonly message: string };
+}
+
 export type PlacementEvent =
   | { readonly type: 'placed'; readonly record: PlacementRecord }
   | { readonly type: 'released'; readonly record: PlacementRecord };
@@ -76,11 +102,26 @@ export interface Placement {
    */
   fetch(sceneId: string): Promise<PlacementRecord | undefined>;
   /**
-   * Where the scene runs, placing it on the least-loaded live engine when it runs nowhere.
-   * Concurrent calls for the same scene agree on one engine. Throws `CRD_ERR_NO_ENGINE` when
-   * no engine is alive.
+   * Where the scene runs. When it runs nowhere, asks the leader to place it (a
+   * {@link PlacementRequest}) and waits for the placement: only the leader writes placement.
+   * Concurrent calls for the same scene share one request. Throws the leader's refusal
+   * (`CRD_ERR_NO_ENGINE`: no live engine under its cap), or `CRD_ERR_NO_LEADER` when no
+   * placement comes within the coordinator's `placementTimeoutMs` (no leader elected).
    */
   ensure(sceneId: string): Promise<PlacementRecord>;
+  /** The leader's side: requests not yet served, oldest first. */
+  requests(): readonly PlacementRequest[];
+  /** Every request put or updated (not deleted). Returns an unsubscribe function. */
+  watchRequests(listener: (request: PlacementRequest) => void): () => void;
+  /**
+   * The leader's side: place the scene on `engineId` unless it is placed already, and clear its
+   * request. Returns the placement that holds (this one or the earlier one).
+   */
+  assign(sceneId: string, engineId: string): Promise<PlacementRecord>;
+  /** The leader's side: fail the askers of a request it cannot serve. */
+  refuse(sceneId: string, error: { code: string; message: string }): Promise<void>;
+  /** The leader's side: forget a request (served elsewhere, or stale). */
+  dismiss(sceneId: string): Promise<void>;
   /** Drop a placement, only if it still has this epoch (a stale owner cannot release a newer one). */
   release(sceneId: string, epoch: number): Promise<boolean>;
   /** Scenes currently placed on an engine. */

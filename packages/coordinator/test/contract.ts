@@ -1,12 +1,31 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Coordinator } from '../src/index.js';
+import { CoordinatorNode, type Coordinator } from '../src/index.js';
+
+export interface MakeOptions {
+  readonly placementTimeoutMs?: number;
+}
+
+/** Poll `check` until it holds (or 5 s pass, and the caller's assertion says what failed). */
+async function eventually(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** A leader serving placement on `c` (only the leader writes placement). */
+async function leaderOn(c: Coordinator): Promise<CoordinatorNode> {
+  const node = new CoordinatorNode({ id: 'coordinator-test', coordinator: c, reconcileIntervalMs: 60_000 });
+  await node.start();
+  await eventually(() => node.isLeader);
+  assert.equal(node.isLeader, true);
+  return node;
+}
 
 /**
  * The behaviour every Coordinator implementation must have. Run against the in-memory one
  * here; the etcd implementation runs the same suite.
  */
-export function runCoordinatorContract(name: string, make: () => Promise<Coordinator>): void {
+export function runCoordinatorContract(name: string, make: (options?: MakeOptions) => Promise<Coordinator>): void {
   test(`${name}: membership lists, updates and removes members`, async () => {
     const c = await make();
     try {
@@ -30,6 +49,7 @@ export function runCoordinatorContract(name: string, make: () => Promise<Coordin
 
   test(`${name}: placement picks the least-loaded engine and is stable`, async () => {
     const c = await make();
+    const leader = await leaderOn(c);
     try {
       await assert.rejects(c.placement.ensure('world:1'), { code: 'CRD_ERR_NO_ENGINE' });
       const busy = await c.membership.register({ id: 'e-busy', role: 'engine', address: 'x:1', capacity: 100 });
@@ -44,12 +64,14 @@ export function runCoordinatorContract(name: string, make: () => Promise<Coordin
       await c.placement.ensure('arena:2');
       assert.deepEqual(c.placement.list().map((r) => r.sceneId), ['arena:2', 'world:1']);
     } finally {
+      await leader.close();
       await c.close();
     }
   });
 
   test(`${name}: release is fenced by epoch and a re-placement gets a newer epoch`, async () => {
     const c = await make();
+    const leader = await leaderOn(c);
     try {
       await c.membership.register({ id: 'e1', role: 'engine', address: 'x:1', capacity: 100 });
       const first = await c.placement.ensure('world:2');
@@ -63,12 +85,14 @@ export function runCoordinatorContract(name: string, make: () => Promise<Coordin
       assert.ok(second.epoch > first.epoch);
       assert.equal(await c.placement.release('world:2', first.epoch), false);
     } finally {
+      await leader.close();
       await c.close();
     }
   });
 
   test(`${name}: a departed engine's scenes are unplaced`, async () => {
     const c = await make();
+    const leader = await leaderOn(c);
     try {
       const e1 = await c.membership.register({ id: 'e1', role: 'engine', address: 'x:1', capacity: 100 });
       await c.placement.ensure('world:3');
@@ -77,12 +101,12 @@ export function runCoordinatorContract(name: string, make: () => Promise<Coordin
         if (e.type === 'released') released.push(e.record.sceneId);
       });
       await e1.leave();
-      // Released by whoever notices the engine is gone: at once in memory, after a round trip on etcd.
-      const deadline = Date.now() + 5000;
-      while (released.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      // Released by the leader once it sees the engine go: at once in memory, after a round trip on etcd.
+      await eventually(() => released.length > 0);
       assert.deepEqual(released, ['world:3']);
       assert.equal(c.placement.lookup('world:3'), undefined);
     } finally {
+      await leader.close();
       await c.close();
     }
   });
@@ -103,6 +127,73 @@ export function runCoordinatorContract(name: string, make: () => Promise<Coordin
       await second;
       assert.equal(c.election.leader(), 'c2');
     } finally {
+      await c.close();
+    }
+  });
+
+  test(`${name}: only a leader places: without one, a scene placed nowhere waits and fails with CRD_ERR_NO_LEADER; placed scenes stay readable`, async () => {
+    const c = await make({ placementTimeoutMs: 300 });
+    try {
+      await c.membership.register({ id: 'e1', role: 'engine', address: 'x:1', capacity: 100 });
+      const started = Date.now();
+      await assert.rejects(c.placement.ensure('world:5'), { code: 'CRD_ERR_NO_LEADER' });
+      assert.ok(Date.now() - started >= 250);
+      assert.equal(c.placement.lookup('world:5'), undefined);
+      assert.deepEqual(c.placement.requests().map((r) => r.sceneId), ['world:5'], 'the request waits for a leader');
+      // A leader elected later serves the waiting request.
+      const leader = await leaderOn(c);
+      await eventually(() => c.placement.lookup('world:5') !== undefined);
+      assert.equal(c.placement.lookup('world:5')?.engineId, 'e1');
+      assert.deepEqual(c.placement.requests(), []);
+      await leader.close();
+      // Gone again: what is placed is still served from the view.
+      assert.equal((await c.placement.ensure('world:5')).engineId, 'e1');
+    } finally {
+      await c.close();
+    }
+  });
+
+  test(`${name}: the leader honours each engine's CCU cap and refuses when every engine is full`, async () => {
+    const c = await make();
+    const leader = await leaderOn(c);
+    try {
+      const full = await c.membership.register({ id: 'e-full', role: 'engine', address: 'x:1', capacity: 10 });
+      await full.setLoad(10);
+      await eventually(() => c.membership.get('e-full')?.load === 10);
+      await assert.rejects(c.placement.ensure('world:6'), (err: Error & { code?: string }) => {
+        assert.equal(err.code, 'CRD_ERR_NO_ENGINE');
+        assert.match(err.message, /CCU cap/);
+        return true;
+      });
+      // Less loaded than the full one relative to capacity would not matter: a full engine is never picked.
+      await c.membership.register({ id: 'e-room', role: 'engine', address: 'x:2', capacity: 1000 });
+      await eventually(() => c.membership.get('e-room') !== undefined);
+      assert.equal((await c.placement.ensure('world:6')).engineId, 'e-room');
+      assert.equal((await c.placement.ensure('world:7')).engineId, 'e-room');
+    } finally {
+      await leader.close();
+      await c.close();
+    }
+  });
+
+  test(`${name}: the leader releases the placements an engine reports idle, at their epoch only`, async () => {
+    const c = await make();
+    const leader = await leaderOn(c);
+    try {
+      const e1 = await c.membership.register({ id: 'e1', role: 'engine', address: 'x:1', capacity: 100 });
+      await eventually(() => c.membership.get('e1') !== undefined);
+      const a = await c.placement.ensure('world:8');
+      const b = await c.placement.ensure('world:9');
+      // A stale report (an older epoch) releases nothing.
+      await e1.publish({ idleScenes: { 'world:8': a.epoch - 1 } });
+      await e1.publish({ idleScenes: { 'world:8': a.epoch } });
+      await eventually(() => c.placement.lookup('world:8') === undefined);
+      assert.equal(c.placement.lookup('world:8'), undefined);
+      assert.deepEqual(c.placement.lookup('world:9'), b);
+      // Entering it again places it anew, with a newer epoch.
+      assert.ok((await c.placement.ensure('world:8')).epoch > a.epoch);
+    } finally {
+      await leader.close();
       await c.close();
     }
   });

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
-import { EtcdCoordinator } from '../src/index.js';
+import { CoordinatorNode, EtcdCoordinator } from '../src/index.js';
 import { runCoordinatorContract } from './contract.js';
 
 const ETCD = process.env.GOS_TEST_ETCD_URL ?? 'http://127.0.0.1:2379';
@@ -20,14 +20,20 @@ function prefix(): string {
   return p;
 }
 
+/** Poll `check` until it holds or 8 s pass (the assertion after it says what failed). */
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 8000;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
 after(async () => {
   const client = new Etcd3({ hosts: [ETCD] });
   for (const p of prefixes) await client.delete().prefix(p).exec();
   client.close();
 });
 
-runCoordinatorContract('etcd', async () => {
-  const c = new EtcdCoordinator({ hosts: [ETCD], prefix: prefix(), leaseTtlSeconds: 2 });
+runCoordinatorContract('etcd', async (options) => {
+  const c = new EtcdCoordinator({ hosts: [ETCD], prefix: prefix(), leaseTtlSeconds: 2, ...options });
   await c.start();
   return c;
 });
@@ -36,10 +42,16 @@ test('etcd: two coordinators on one prefix share members and placement through w
   const p = prefix();
   const a = new EtcdCoordinator({ hosts: [ETCD], prefix: p, leaseTtlSeconds: 2 });
   const b = new EtcdCoordinator({ hosts: [ETCD], prefix: p, leaseTtlSeconds: 2 });
+  // The leader runs on a third coordinator: requests and placements cross etcd both ways.
+  const l = new EtcdCoordinator({ hosts: [ETCD], prefix: p, leaseTtlSeconds: 2 });
   await a.start();
   await b.start();
+  await l.start();
+  const leader = new CoordinatorNode({ id: 'coordinator-1', coordinator: l });
+  await leader.start();
   try {
     await a.membership.register({ id: 'engine-x', role: 'engine', address: '127.0.0.1:9', capacity: 100 });
+    await until(() => l.membership.get('engine-x') !== undefined);
     const placed = await a.placement.ensure('world:9');
     // An authoritative read sees it at once, whether or not b's watch has delivered it yet.
     assert.deepEqual(await b.placement.fetch('world:9'), placed);
@@ -52,9 +64,38 @@ test('etcd: two coordinators on one prefix share members and placement through w
     // Both agree on one engine even when both place at once.
     const [x, y] = await Promise.all([a.placement.ensure('world:10'), b.placement.ensure('world:10')]);
     assert.equal(x.epoch, y.epoch);
+    assert.deepEqual(l.placement.requests(), [], 'served requests are deleted');
   } finally {
+    await leader.close();
     await a.close();
     await b.close();
+    await l.close();
+  }
+});
+
+test('etcd: a member whose lease is lost (revoked behind its back) registers again under a new lease', async () => {
+  const p = prefix();
+  const a = new EtcdCoordinator({ hosts: [ETCD], prefix: p, leaseTtlSeconds: 2 });
+  const observer = new EtcdCoordinator({ hosts: [ETCD], prefix: p, leaseTtlSeconds: 2 });
+  await a.start();
+  await observer.start();
+  const client = new Etcd3({ hosts: [ETCD] });
+  try {
+    const events: string[] = [];
+    observer.membership.watch((e) => events.push(`${e.type}:${e.member.id}`));
+    await a.membership.register({ id: 'engine-z', role: 'engine', address: '127.0.0.1:7', capacity: 100 });
+    await until(() => observer.membership.get('engine-z') !== undefined);
+    const kv = (await client.getAll().prefix(`${p}members/`).exec()).kvs.find((k) => k.key.toString().endsWith('engine-z'));
+    assert.ok(kv !== undefined && kv.lease !== '0');
+    await client.leaseClient.leaseRevoke({ ID: kv.lease });
+    await until(() => events.includes('down:engine-z') && observer.membership.get('engine-z') !== undefined);
+    assert.deepEqual(events.slice(-2), ['down:engine-z', 'up:engine-z']);
+    const again = (await client.getAll().prefix(`${p}members/`).exec()).kvs.find((k) => k.key.toString().endsWith('engine-z'));
+    assert.ok(again !== undefined && again.lease !== kv.lease, 'under a new lease');
+  } finally {
+    client.close();
+    await a.close();
+    await observer.close();
   }
 });
 

@@ -1,8 +1,8 @@
 import { MemoryCoordinator } from '../src/index.js';
 import { runCoordinatorContract } from './contract.js';
 
-runCoordinatorContract('memory', async () => {
-  const c = new MemoryCoordinator();
+runCoordinatorContract('memory', async (options) => {
+  const c = new MemoryCoordinator(options);
   await c.start();
   return c;
 });

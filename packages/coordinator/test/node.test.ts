@@ -42,6 +42,10 @@ test('the leader releases a placement whose engine stayed missing past the grace
     election: mem.election,
     placement: {
       list: () => [...placements.values()],
+      lookup: (sceneId: string) => placements.get(sceneId),
+      scenesOf: (engineId: string) => [...placements.values()].filter((r) => r.engineId === engineId),
+      requests: () => [],
+      watchRequests: () => () => {},
       release: (sceneId: string, epoch: number) => {
         released.push(`${sceneId}@${epoch}`);
         return Promise.resolve(placements.delete(sceneId));

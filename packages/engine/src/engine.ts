@@ -12,7 +12,7 @@ import {
   type ErrorData,
   type Logger,
 } from '@gos/schema';
-import { sceneTypeOf, type MemberHandle } from '@gos/coordinator';
+import { sceneTypeOf, type MemberHandle, type PlacementEvent } from '@gos/coordinator';
 import {
   EngineToGateway,
   GatewayToEngine,
@@ -91,6 +91,14 @@ export class Engine {
   /** sid → playerId of the entries of {@link #leaving}. */
   readonly #leavingBySid = new Map<number, string>();
   readonly #restarts = new Map<string, number[]>();
+  /** Scenes being stopped (idle, or their placement went elsewhere); a new start waits for it. */
+  readonly #retiring = new Map<string, Promise<void>>();
+  /** Placement (`sceneId@epoch`) of this engine → since when it has had no player. */
+  readonly #emptySince = new Map<string, number>();
+  /** The idle scenes last published (see MemberInfo.idleScenes). */
+  #idlePublished = '{}';
+  #idleTimer: ReturnType<typeof setInterval> | undefined;
+  #unwatchPlacement: (() => void) | undefined;
   #nextSid = 1;
   #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
   #closing: Promise<void> | undefined;
@@ -142,7 +150,12 @@ export class Engine {
       address: this.address,
       capacity: this.#o.capacity,
     });
-    this.#log.info({ address: this.address, workers: this.#o.workers }, 'engine started');
+    this.#unwatchPlacement = this.#o.coordinator.placement.watch((event) => this.#onPlacement(event));
+    if (this.#o.idleSceneMs > 0) {
+      this.#idleTimer = setInterval(() => this.#checkIdle(), Math.min(1000, Math.max(10, Math.floor(this.#o.idleSceneMs / 4))));
+      this.#idleTimer.unref();
+    }
+    this.#log.info({ address: this.address, workers: this.#o.workers, capacity: this.#o.capacity }, 'engine started');
   }
 
   // ---- gateways ----
@@ -211,7 +224,11 @@ export class Engine {
       // may not have caught up yet. Ask the coordinator itself before refusing.
       if (placement?.engineId !== this.#o.engineId) placement = await this.#o.coordinator.placement.fetch(body.sceneId);
       if (placement?.engineId !== this.#o.engineId) {
-        throw new CodedError(ErrorCodes.ENG_ERR_SCENE_NOT_FOUND, `scene ${body.sceneId} is not placed on ${this.#o.engineId}`);
+        throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${body.sceneId} is not placed on ${this.#o.engineId}`);
+      }
+      // The CCU cap: every connection here but this one, unless it takes over its own player.
+      if (this.#conns.size - 1 >= this.#o.capacity && !this.#activePlayers.has(body.playerId)) {
+        throw new CodedError(ErrorCodes.ENG_ERR_FULL, `engine ${this.#o.engineId} is at its CCU cap (${this.#o.capacity} players)`);
       }
       let host = await this.#scene(body.sceneId, placement.epoch);
       const activeSid = this.#activePlayers.get(body.playerId);
@@ -347,6 +364,8 @@ export class Engine {
 
   async #startScene(sceneId: string, epoch: number): Promise<SceneHost> {
     if (this.#pool === undefined) throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine not started');
+    // Started again while its previous instance is still stopping: after that one has saved.
+    await this.#retiring.get(sceneId);
     await this.#persister.settle('scene', sceneId);
     // The claim fences off the engine that hosted the scene before, should it still be running.
     const { record, fence } = await this.#o.store.claimScene(sceneId);
@@ -500,6 +519,96 @@ export class Engine {
     }
   }
 
+  // ---- placement: scenes that leave this engine ----
+
+  /**
+   * A scene this engine runs was released (idle, or its engine was presumed dead: a lost
+   * lease), or placed elsewhere: stop it here, or two instances would run. Its late writes
+   * would be fenced anyway; this hands its players over instead.
+   */
+  #onPlacement(event: PlacementEvent): void {
+    const host = this.#scenes.get(event.record.sceneId);
+    if (host === undefined || this.#state !== 'running') return;
+    if (event.type === 'released' && event.record.epoch >= host.epoch) void this.#retire(host, 'its placement was released');
+    else if (event.type === 'placed' && event.record.engineId !== this.#o.engineId) void this.#retire(host, `it was placed on ${event.record.engineId}`);
+  }
+
+  /**
+   * Stop scenes placed here that have had no player for `idleSceneMs`, then report them idle
+   * (MemberInfo.idleScenes) for the leader to release. A player entering one before the
+   * release starts it again from what it saved.
+   */
+  #checkIdle(): void {
+    if (this.#state !== 'running') return;
+    const now = Date.now();
+    const joining = new Set<string>();
+    for (const conn of this.#conns.values()) if (conn.state === 'joining') joining.add(conn.sceneId);
+    const idle: Record<string, number> = {};
+    const seen = new Set<string>();
+    for (const record of this.#o.coordinator.placement.scenesOf(this.#o.engineId)) {
+      const key = `${record.sceneId}@${record.epoch}`;
+      seen.add(key);
+      const host = this.#scenes.get(record.sceneId);
+      if ((host !== undefined && host.sids.size > 0) || this.#starting.has(record.sceneId) || joining.has(record.sceneId)) {
+        this.#emptySince.delete(key);
+        continue;
+      }
+      const since = this.#emptySince.get(key) ?? now;
+      this.#emptySince.set(key, since);
+      if (now - since < this.#o.idleSceneMs) continue;
+      if (host !== undefined) void this.#retire(host, `it had no player for ${this.#o.idleSceneMs} ms`);
+      else if (!this.#retiring.has(record.sceneId)) idle[record.sceneId] = record.epoch;
+    }
+    for (const key of [...this.#emptySince.keys()]) if (!seen.has(key)) this.#emptySince.delete(key);
+    const json = JSON.stringify(idle);
+    if (json === this.#idlePublished) return;
+    this.#idlePublished = json;
+    this.#member?.publish({ idleScenes: idle }).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish idle scenes'));
+  }
+
+  /**
+   * Stop one scene: it saves everything, the writes land, then its players (if any) are sent
+   * back to their gateways with `ENG_ERR_SCENE_MOVED`, which route them to wherever the scene
+   * is placed next, keeping their sockets.
+   */
+  async #retire(host: SceneHost, why: string): Promise<void> {
+    const { sceneId } = host;
+    if (this.#scenes.get(sceneId) !== host) return;
+    this.#scenes.delete(sceneId);
+    const players = [...host.sids].map((sid) => this.#conns.get(sid)).filter((c): c is Conn => c !== undefined);
+    // Their frames wait (bounded) and are answered once the scene is gone.
+    for (const conn of players) conn.state = 'joining';
+    const done = (async () => {
+      const stopped = await Promise.race([host.stop().then(() => true, () => false), sleep(this.#o.stopTimeoutMs).then(() => false)]);
+      if (!stopped) {
+        this.#log.error({ sceneId, timeoutMs: this.#o.stopTimeoutMs }, 'scene did not stop in time; abandoned');
+        host.abandon();
+      }
+      await this.#persister.settle('scene', sceneId);
+      for (const conn of players) await this.#persister.settle('player', conn.playerId);
+    })();
+    this.#retiring.set(sceneId, done);
+    try {
+      await done;
+    } finally {
+      if (this.#retiring.get(sceneId) === done) this.#retiring.delete(sceneId);
+    }
+    if (!this.#scenes.has(sceneId)) this.#persister.release('scene', sceneId);
+    this.#log.info({ sceneId, epoch: host.epoch, players: players.length }, `scene stopped: ${why}`);
+    const moved = encodeJsonBody({ code: ErrorCodes.ENG_ERR_SCENE_MOVED, message: `scene ${sceneId} was stopped on ${this.#o.engineId}: ${why}` });
+    for (const conn of players) {
+      if (conn.state === 'gone') continue;
+      if (this.#activePlayers.get(conn.playerId) === conn.sid) {
+        this.#activePlayers.delete(conn.playerId);
+        this.#persister.release('player', conn.playerId);
+      }
+      for (const frame of conn.early.splice(0)) this.#refuseFrame(conn.peer, conn.connId, frame, ErrorCodes.ENG_ERR_SCENE_MOVED, 'the scene moved; retry shortly');
+      this.#dropConn(conn);
+      this.#safeSend(conn.peer, EngineToGateway.JOIN_FAILED, conn.connId, moved);
+    }
+    if (players.length > 0) this.#setLoad();
+  }
+
   #kick(conn: Conn, closeCode: number, reason: string): void {
     this.#safeSend(conn.peer, EngineToGateway.KICK, conn.connId, encodeJsonBody({ closeCode, reason }));
   }
@@ -529,7 +638,9 @@ export class Engine {
     }
     // From here joins are refused (ENG_ERR_SHUTTING_DOWN): gateways keep those players waiting.
     this.#state = 'closing';
-    await Promise.allSettled([...this.#starting.values()]);
+    clearInterval(this.#idleTimer);
+    this.#unwatchPlacement?.();
+    await Promise.allSettled([...this.#starting.values(), ...this.#retiring.values()]);
     const hosts = [...this.#scenes.values()];
     this.#scenes.clear();
     // Each scene persists and disposes; one that does not answer in time is abandoned (its

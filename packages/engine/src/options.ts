@@ -31,8 +31,17 @@ export interface EngineOptions {
   readonly persistBatchWindowMs?: number;
   /** Bytes of each main ↔ scene ring (power of two). @default 1 MiB */
   readonly ringBytes?: number;
-  /** Soft player capacity, used by placement. @default 5000 */
+  /**
+   * CCU cap: players this engine hosts at most. The leader places no scene on an engine at its
+   * cap, and a join past it is refused with `ENG_ERR_FULL`. @default 6000 (GOS's default)
+   */
   readonly capacity?: number;
+  /**
+   * A scene placed here that has had no player this long is stopped (saved) and reported idle;
+   * the leader then releases its placement and the next player to enter places it anew.
+   * 0 keeps idle scenes running. @default 60000
+   */
+  readonly idleSceneMs?: number;
   /** Crashes of one scene within a minute after which it is not restarted again. @default 3 */
   readonly maxSceneRestartsPerMinute?: number;
   /** How long graceful shutdown waits for each scene to persist and dispose. @default 10000 */
@@ -78,7 +87,8 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     persistIntervalMs: positiveInt('persistIntervalMs', o.persistIntervalMs, 5000),
     persistBatchWindowMs: positiveInt('persistBatchWindowMs', o.persistBatchWindowMs, 50),
     ringBytes,
-    capacity: positiveInt('capacity', o.capacity, 5000),
+    capacity: positiveInt('capacity', o.capacity, 6000),
+    idleSceneMs: o.idleSceneMs === 0 ? 0 : positiveInt('idleSceneMs', o.idleSceneMs, 60_000),
     maxSceneRestartsPerMinute: positiveInt('maxSceneRestartsPerMinute', o.maxSceneRestartsPerMinute, 3),
     stopTimeoutMs: positiveInt('stopTimeoutMs', o.stopTimeoutMs, 10_000),
     workerLogLevel: o.workerLogLevel ?? 'info',

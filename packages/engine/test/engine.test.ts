@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { CloseCode, ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader, CORE_PUSH, SceneRestartedCodec } from '@gos/schema';
-import { MemoryCoordinator, type Coordinator, type Placement } from '@gos/coordinator';
+import { CoordinatorNode, MemoryCoordinator, type Coordinator, type Placement } from '@gos/coordinator';
 import { EngineToGateway, GatewayToEngine, LinkClient, decodeBroadcastBody, decodeJsonBody, encodeJsonBody } from '@gos/link';
 import { SqliteStore } from '@gos/store';
 import { Engine } from '../src/index.js';
@@ -89,6 +89,12 @@ class FakeGateway {
 
 let dir: string;
 
+/** Poll `check` until it holds or 5 s pass (the assertion after it says what failed). */
+async function until(check: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
 /** Wait until the store holds `total` for the player (a periodic save has landed). */
 async function savedTotal(store: SqliteStore, playerId: string, total: number): Promise<void> {
   const deadline = Date.now() + 5000;
@@ -123,6 +129,11 @@ function laggingCoordinator(): Coordinator & { lagging: boolean } {
       scenesOf: (id: string) => inner.placement.scenesOf(id),
       list: () => (c.lagging ? [] : inner.placement.list()),
       watch: (listener: Parameters<Placement['watch']>[0]) => inner.placement.watch(listener),
+      requests: () => inner.placement.requests(),
+      watchRequests: (listener: Parameters<Placement['watchRequests']>[0]) => inner.placement.watchRequests(listener),
+      assign: (id: string, engineId: string) => inner.placement.assign(id, engineId),
+      refuse: (id: string, error: { code: string; message: string }) => inner.placement.refuse(id, error),
+      dismiss: (id: string) => inner.placement.dismiss(id),
     },
     start: () => inner.start(),
     close: () => inner.close(),
@@ -130,10 +141,16 @@ function laggingCoordinator(): Coordinator & { lagging: boolean } {
   return c;
 }
 
-async function cluster(name: string, opts: { persistIntervalMs?: number; coordinator?: Coordinator; workers?: number; scenesPerWorker?: number } = {}) {
+async function cluster(
+  name: string,
+  opts: { persistIntervalMs?: number; coordinator?: Coordinator; workers?: number; scenesPerWorker?: number; capacity?: number; idleSceneMs?: number } = {},
+) {
   const store = new SqliteStore({ file: join(dir, `${name}.db`) });
   await store.start();
   const coordinator = opts.coordinator ?? new MemoryCoordinator();
+  // The leader places scenes (only it writes placement).
+  const leader = new CoordinatorNode({ id: 'coordinator-t', coordinator });
+  await leader.start();
   const engine = new Engine({
     engineId: 'engine-t',
     clusterSecret: SECRET,
@@ -142,6 +159,8 @@ async function cluster(name: string, opts: { persistIntervalMs?: number; coordin
     coordinator,
     workers: opts.workers ?? 2,
     ...(opts.scenesPerWorker === undefined ? {} : { scenesPerWorker: opts.scenesPerWorker }),
+    ...(opts.capacity === undefined ? {} : { capacity: opts.capacity }),
+    ...(opts.idleSceneMs === undefined ? {} : { idleSceneMs: opts.idleSceneMs }),
     persistIntervalMs: opts.persistIntervalMs ?? 200,
     workerLogLevel: 'silent',
   });
@@ -159,6 +178,7 @@ async function cluster(name: string, opts: { persistIntervalMs?: number; coordin
     async close() {
       await gw.close();
       await engine.close();
+      await leader.close();
       await store.close();
       await coordinator.close();
     },
@@ -190,7 +210,7 @@ test("a join for a scene placed a moment ago is accepted before the engine's cac
     // A scene placed nowhere is still refused.
     c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJsonBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:404' }));
     const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 2);
-    assert.equal(decodeJsonBody<{ code: string }>(failed.body).code, 'ENG_ERR_SCENE_NOT_FOUND');
+    assert.equal(decodeJsonBody<{ code: string }>(failed.body).code, 'ENG_ERR_SCENE_MOVED');
   } finally {
     await c.close();
   }
@@ -207,6 +227,67 @@ test('a join that needs a scene beyond workers × scenesPerWorker is refused at 
     // The scene that runs is unaffected, and its scene can take more players.
     await c.gw.join(3, 'carol');
     assert.deepEqual((await c.gw.request(3, 'state', {})).body, { joins: 2, total: 0, players: 2 });
+  } finally {
+    await c.close();
+  }
+});
+
+test('the CCU cap: a join past `capacity` players is refused with ENG_ERR_FULL; a takeover of a hosted player is not', async () => {
+  const c = await cluster('cap', { capacity: 1 });
+  try {
+    await c.gw.join(1, 'alice');
+    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJsonBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:1' }));
+    const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 2);
+    assert.equal(decodeJsonBody<{ code: string }>(failed.body).code, 'ENG_ERR_FULL');
+    await c.gw.join(3, 'alice'); // alice again (a reconnect): takes her own seat over
+    assert.deepEqual((await c.gw.request(3, 'state', {})).body, { joins: 1, total: 0, players: 1 });
+    // The leader sees the engine at its cap and places no new scene on it.
+    await until(() => c.coordinator.membership.get('engine-t')?.load === 1);
+    await assert.rejects(c.coordinator.placement.ensure('arena:2'), { code: 'CRD_ERR_NO_ENGINE' });
+  } finally {
+    await c.close();
+  }
+});
+
+test('a scene without players for idleSceneMs is stopped and saved, its placement released by the leader, and placed anew on the next join', async () => {
+  const c = await cluster('idle', { idleSceneMs: 150, persistIntervalMs: 60_000 });
+  try {
+    const first = c.coordinator.placement.lookup('arena:1')!;
+    await c.gw.join(1, 'erin');
+    await c.gw.request(1, 'add', { n: 5 });
+    c.gw.leave(1);
+    await until(() => c.coordinator.placement.lookup('arena:1') === undefined);
+    assert.equal(c.coordinator.placement.lookup('arena:1'), undefined, 'released once idle');
+    assert.equal(c.engine.stats.scenes, 0);
+    // Saved when stopped (no periodic save ran).
+    assert.equal(((await c.store.loadScene('arena:1'))?.data as { joins: number }).joins, 1);
+    assert.deepEqual((await c.store.loadPlayer('erin'))?.data, { total: 5 });
+    const again = await c.coordinator.placement.ensure('arena:1');
+    assert.ok(again.epoch > first.epoch);
+    await c.gw.join(2, 'erin');
+    assert.deepEqual((await c.gw.request(2, 'state', {})).body, { joins: 2, total: 5, players: 1 });
+  } finally {
+    await c.close();
+  }
+});
+
+test('a scene whose placement is released under its players is stopped, saved, and its players sent back with ENG_ERR_SCENE_MOVED', async () => {
+  const c = await cluster('moved', { persistIntervalMs: 60_000 });
+  try {
+    await c.gw.join(1, 'fred');
+    await c.gw.request(1, 'add', { n: 9 });
+    const placed = c.coordinator.placement.lookup('arena:1')!;
+    // What the leader does when this engine's lease was lost (it was paused, or cut off).
+    assert.equal(await c.coordinator.placement.release('arena:1', placed.epoch), true);
+    const moved = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 1);
+    assert.equal(decodeJsonBody<{ code: string }>(moved.body).code, 'ENG_ERR_SCENE_MOVED');
+    // Everything was written before the player was let go.
+    assert.deepEqual((await c.store.loadPlayer('fred'))?.data, { total: 9 });
+    assert.equal(c.engine.stats.players, 0);
+    // Placed again (here: the only engine), the player comes back to its data.
+    await c.coordinator.placement.ensure('arena:1');
+    await c.gw.join(2, 'fred');
+    assert.deepEqual((await c.gw.request(2, 'add', { n: 1 })).body, { total: 10 });
   } finally {
     await c.close();
   }
@@ -350,7 +431,7 @@ test('joins for a scene not placed on this engine are refused with a code', asyn
   try {
     c.gw.link.send(GatewayToEngine.JOIN, 9, encodeJsonBody({ playerId: 'x', name: 'x', sceneId: 'arena:elsewhere' }));
     const m = await c.gw.waitFor((x) => x.type === EngineToGateway.JOIN_FAILED && x.channel === 9);
-    assert.equal(decodeJsonBody<{ code: string }>(m.body).code, 'ENG_ERR_SCENE_NOT_FOUND');
+    assert.equal(decodeJsonBody<{ code: string }>(m.body).code, 'ENG_ERR_SCENE_MOVED');
   } finally {
     await c.close();
   }

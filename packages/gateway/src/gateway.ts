@@ -47,13 +47,18 @@ interface ConnData {
   lastTouchAt: number;
   /** When the JOIN went to the engine; a join not confirmed within JOIN_TIMEOUT_MS fails. */
   joinSentAt: number;
+  /** Whether the player has been in its scene on this connection (a later join is a resume). */
+  joinedOnce: boolean;
   /**
-   * Set while the player's scene is placed again after its engine was lost (`avoid` false: the
-   * same engine is fine once its link is back) or is draining (`avoid` true: wait until the
-   * scene is placed elsewhere). `since` is the first loss: the RESUME_TIMEOUT_MS budget.
+   * Set while the player's scene is placed again: its engine was lost (`why` 'lost': the same
+   * engine is fine once its link is back), is draining ('drain': wait until the scene is placed
+   * elsewhere), or stopped the scene ('moved': released as idle or taken from it; wherever the
+   * placement says next). `since` is the first loss: the RESUME_TIMEOUT_MS budget.
    */
-  resuming: { readonly from: string; readonly since: number; readonly avoid: boolean } | null;
+  resuming: { readonly from: string; readonly since: number; readonly why: ResumeReason } | null;
 }
+
+type ResumeReason = 'lost' | 'drain' | 'moved';
 
 type Socket = WebSocket<ConnData>;
 
@@ -267,6 +272,7 @@ export class Gateway {
         lastFrameAt: now,
         lastTouchAt: now,
         joinSentAt: 0,
+        joinedOnce: false,
         resuming: null,
       };
       res.cork(() => res.upgrade(data, key, protocol, extensions, context as never));
@@ -309,17 +315,24 @@ export class Gateway {
     const session = data.session!;
     for (;;) {
       try {
-        const placement = await this.#o.coordinator.placement.ensure(session.sceneId);
+        const { placement } = this.#o.coordinator;
+        let placed = await placement.ensure(session.sceneId);
         if (data.state === 'closed') return;
         const resuming = data.resuming;
-        // Still placed on the engine that was lost, and its link is not back: wait for the
-        // placement to be released (its lease expires) or for the link to return.
-        if (resuming !== null && placement.engineId === resuming.from && (resuming.avoid || this.#links.get(resuming.from)?.isUp !== true)) {
+        // The engine stopped the scene, and our view still names it: read the placement itself
+        // rather than send the player back to be refused again.
+        if (resuming?.why === 'moved' && placed.engineId === resuming.from) {
+          placed = (await placement.fetch(session.sceneId)) ?? (await placement.ensure(session.sceneId));
+          if ((data.state as ConnData['state']) === 'closed') return;
+        }
+        // Still placed on the engine that was lost, and its link is not back (or it drains):
+        // wait for the placement to be released (its lease expires) or for the link to return.
+        if (resuming !== null && placed.engineId === resuming.from && (resuming.why === 'drain' || this.#links.get(resuming.from)?.isUp !== true)) {
           throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, `scene ${session.sceneId} is still placed on the lost engine ${resuming.from}`);
         }
-        const link = await this.#link(placement.engineId);
+        const link = await this.#link(placed.engineId);
         if ((data.state as ConnData['state']) === 'closed') return;
-        data.engineId = placement.engineId;
+        data.engineId = placed.engineId;
         data.state = 'joining';
         data.joinSentAt = performance.now();
         const join: JoinBody = { playerId: session.accountId, name: session.username, sceneId: session.sceneId };
@@ -550,15 +563,14 @@ export class Gateway {
           const { sceneId } = decodeJsonBody<{ sceneId: string }>(body);
           ws.subscribe(`s/${sceneId}`);
           const resumed = data.resuming;
+          const wasIn = data.joinedOnce;
+          data.joinedOnce = true;
           if (resumed !== null) {
             data.resuming = null;
             const pausedMs = Math.round(performance.now() - resumed.since);
-            this.#log.info({ sceneId, from: resumed.from, to: engineId, pausedMs }, 'player resumed');
-            const reason =
-              resumed.from === engineId
-                ? `the link to engine ${engineId} was lost and is back; rejoined`
-                : `engine ${resumed.from} ${resumed.avoid ? 'shut down' : 'was lost'}; the scene resumed on ${engineId} from its last saved state`;
-            this.#sendTo(ws, encodeSceneResumedFrame(sceneId, reason));
+            this.#log.info({ sceneId, from: resumed.from, to: engineId, pausedMs, why: resumed.why }, 'player resumed');
+            // A first join that was sent back (a stale view of placement) is no resume to the player.
+            if (wasIn) this.#sendTo(ws, encodeSceneResumedFrame(sceneId, resumeReason(resumed.from, engineId, resumed.why)));
           }
           break;
         }
@@ -573,7 +585,12 @@ export class Gateway {
           const error = decodeJsonBody<{ code: string; message: string }>(body);
           if (ws !== undefined && error.code === ErrorCodes.ENG_ERR_SHUTTING_DOWN && this.#state === 'ready') {
             // The engine is draining: the player waits, connected, until its scene is placed elsewhere.
-            this.#resume(ws, engineId, true, performance.now());
+            this.#resume(ws, engineId, 'drain', performance.now());
+            break;
+          }
+          if (ws !== undefined && error.code === ErrorCodes.ENG_ERR_SCENE_MOVED && this.#state === 'ready') {
+            // The scene was stopped there (idle, or its placement was taken away): follow the placement.
+            this.#resume(ws, engineId, 'moved', performance.now());
             break;
           }
           if (ws !== undefined) {
@@ -599,21 +616,24 @@ export class Gateway {
     const since = performance.now();
     for (const ws of [...this.#conns.values()]) {
       const data = ws.getUserData();
-      if (data.engineId === engineId && data.state !== 'closed') this.#resume(ws, engineId, false, since);
+      if (data.engineId === engineId && data.state !== 'closed') this.#resume(ws, engineId, 'lost', since);
     }
   }
 
   /** Take a player off `engineId` and place its scene again (see ConnData.resuming). */
-  #resume(ws: Socket, engineId: string, avoid: boolean, now: number): void {
+  #resume(ws: Socket, engineId: string, why: ResumeReason, now: number): void {
     const data = ws.getUserData();
     if (data.session !== null) ws.unsubscribe(`s/${data.session.sceneId}`);
     data.state = 'routing';
     data.engineId = null;
     data.early.length = 0;
+    // Sent back twice in a row: give placement a moment to settle rather than bounce at once.
+    const again = why === 'moved' && data.resuming?.why === 'moved';
     // The latest engine lost; the budget runs from the first loss. Only joining or joined
     // sockets get here: none has a #route loop running already.
-    data.resuming = { from: engineId, since: data.resuming?.since ?? now, avoid };
-    void this.#route(ws, data);
+    data.resuming = { from: engineId, since: data.resuming?.since ?? now, why };
+    if (again) setTimeout(() => void this.#route(ws, data), RESUME_POLL_MS);
+    else void this.#route(ws, data);
   }
 
   #dropLink(engineId: string): void {
@@ -681,4 +701,11 @@ function closeReason(reason: string): string {
     out += ch;
   }
   return out;
+}
+
+/** What a resumed player is told (SceneResumed push). */
+function resumeReason(from: string, to: string, why: ResumeReason): string {
+  if (why === 'moved') return `the scene was stopped on engine ${from} and resumed on ${to} from its last saved state`;
+  if (from === to) return `the link to engine ${to} was lost and is back; rejoined`;
+  return `engine ${from} ${why === 'drain' ? 'shut down' : 'was lost'}; the scene resumed on ${to} from its last saved state`;
 }

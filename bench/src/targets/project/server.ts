@@ -12,6 +12,11 @@ export const PLAYERS_PER_SCENE = 100;
  * scenes of 100. idle-ccu goes to 18,000 players (180 scenes), so the bench raises it.
  */
 export const SCENES_PER_WORKER = 256;
+/**
+ * The engine's CCU cap in the bench: above the largest scenario (idle-ccu holds 18,000 players
+ * on one engine), so the cap (6,000 by default, as in GOS) is not what a scenario measures.
+ */
+export const ENGINE_CAPACITY = 100_000;
 
 /** Fill `<type>:0` with 100 players, then `<type>:1`, … in login order. */
 export function sceneSharder(sceneType: 'mmo' | 'idle' | 'chat' = 'mmo', perScene = PLAYERS_PER_SCENE): NonNullable<GatewayOptions['sceneForLogin']> {
