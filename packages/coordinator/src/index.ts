@@ -3,7 +3,7 @@ export { EtcdCoordinator } from './etcd.js';
 export { CoordinatorNode, type CoordinatorNodeOptions } from './node.js';
 export type { EtcdCoordinatorOptions } from './etcd.js';
 export { sceneTypeOf } from './types.js';
-export { pickLeastLoadedEngine, rankGateways } from './policy.js';
+export { hasRoom, pickLeastLoadedEngine, rankGateways } from './policy.js';
 export type {
   Coordinator,
   LeaderElection,
