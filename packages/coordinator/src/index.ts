@@ -5,7 +5,7 @@ export { GameManager, type GameManagerOptions } from './game-manager.js';
 export type { MemoryCoordinatorOptions } from './memory.js';
 export type { EtcdCoordinatorOptions } from './etcd.js';
 export { sceneTypeOf } from './types.js';
-export { pickLeastLoadedEngine, rankGateways } from './policy.js';
+export { hasRoom, pickLeastLoadedEngine, rankGateways } from './policy.js';
 export type {
   Coordinator,
   LeaderElection,

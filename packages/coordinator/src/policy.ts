@@ -25,17 +25,27 @@ export function pickLeastLoadedEngine(engines: readonly MemberInfo[], scenesOn: 
   throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, `every engine (${engines.length}) is at its CCU cap`);
 }
 
+/** Whether a gateway can take one more player: under its (soft) capacity. */
+export function hasRoom(gateway: MemberInfo): boolean {
+  return gateway.load < gateway.capacity;
+}
+
 /**
  * AgentMgr's gateway order for a login: gateways under their capacity first, least loaded
  * (relative to capacity) first, `self` first among equals; gateways at or over capacity last.
- * The first is where the player should connect; the rest are where its client goes if that one
- * is lost. Empty when `gateways` is.
+ * `preferred` (the gateway the player's group already uses) comes first when it is among
+ * `gateways` and under its capacity; otherwise it is ignored. The first is where the player
+ * should connect; the rest are where its client goes if that one is lost. Empty when
+ * `gateways` is.
  */
-export function rankGateways(gateways: readonly MemberInfo[], self?: string): MemberInfo[] {
+export function rankGateways(gateways: readonly MemberInfo[], self?: string, preferred?: string): MemberInfo[] {
   const ratio = (m: MemberInfo): number => m.load / Math.max(1, m.capacity);
-  return [...gateways].sort((a, b) => {
-    const fullA = a.load >= a.capacity ? 1 : 0;
-    const fullB = b.load >= b.capacity ? 1 : 0;
+  const ranked = [...gateways].sort((a, b) => {
+    const fullA = hasRoom(a) ? 0 : 1;
+    const fullB = hasRoom(b) ? 0 : 1;
     return fullA - fullB || ratio(a) - ratio(b) || (a.id === self ? -1 : b.id === self ? 1 : 0) || a.id.localeCompare(b.id);
   });
+  const i = preferred === undefined ? -1 : ranked.findIndex((m) => m.id === preferred);
+  if (i > 0 && hasRoom(ranked[i]!)) ranked.unshift(...ranked.splice(i, 1));
+  return ranked;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rankGateways, type MemberInfo } from '../src/index.js';
+import { hasRoom, rankGateways, type MemberInfo } from '../src/index.js';
 
 const gw = (id: string, load: number, capacity = 100): MemberInfo => ({ id, role: 'gateway', address: `ws://${id}/ws`, load, capacity, startedAt: 0 });
 
@@ -9,4 +9,26 @@ test('gateways: least loaded relative to capacity first, full ones last, self fi
   assert.deepEqual(ranked.map((m) => m.id), ['g-idle', 'g-big', 'g-busy', 'g-full', 'g-over']);
   assert.deepEqual(rankGateways([gw('g-a', 0), gw('g-b', 0), gw('g-self', 0)], 'g-self').map((m) => m.id), ['g-self', 'g-a', 'g-b']);
   assert.deepEqual(rankGateways([]), []);
+});
+
+test('gateways: the group\'s gateway first when it is alive and under its capacity, the rest in the usual order', () => {
+  const ids = (ranked: MemberInfo[]) => ranked.map((m) => m.id);
+  const members = [gw('g-busy', 80), gw('g-full', 100), gw('g-idle', 10), gw('g-mid', 50)];
+  // Alive and under capacity: first, even though others are less loaded.
+  assert.deepEqual(ids(rankGateways(members, 'g-idle', 'g-busy')), ['g-busy', 'g-idle', 'g-mid', 'g-full']);
+  // Already first, or not given: the usual order.
+  assert.deepEqual(ids(rankGateways(members, 'g-idle', 'g-idle')), ['g-idle', 'g-mid', 'g-busy', 'g-full']);
+  assert.deepEqual(ids(rankGateways(members, 'g-idle')), ['g-idle', 'g-mid', 'g-busy', 'g-full']);
+  // At capacity (load = capacity) or over: ignored, the least loaded under capacity leads.
+  assert.deepEqual(ids(rankGateways(members, 'g-mid', 'g-full')), ['g-idle', 'g-mid', 'g-busy', 'g-full']);
+  assert.deepEqual(ids(rankGateways([...members, gw('g-over', 150)], undefined, 'g-over')), ['g-idle', 'g-mid', 'g-busy', 'g-full', 'g-over']);
+  // Gone (not a live member): ignored.
+  assert.deepEqual(ids(rankGateways(members, undefined, 'g-dead')), ['g-idle', 'g-mid', 'g-busy', 'g-full']);
+  // One below capacity still has room; the input is not reordered.
+  assert.deepEqual(ids(rankGateways([gw('g-a', 0), gw('g-b', 99)], 'g-a', 'g-b')), ['g-b', 'g-a']);
+  assert.deepEqual(ids(members), ['g-busy', 'g-full', 'g-idle', 'g-mid']);
+  assert.deepEqual(rankGateways([], 'g-a', 'g-a'), []);
+  assert.equal(hasRoom(gw('g', 99)), true);
+  assert.equal(hasRoom(gw('g', 100)), false);
+  assert.equal(hasRoom(gw('g', 0, 0)), false, 'a capacity of 0 takes nobody');
 });

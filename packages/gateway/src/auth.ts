@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CodedError, ErrorCodes, isCodedError, type Logger } from '@gos/schema';
-import type { Store } from '@gos/store';
+import { isGroupId, type Store } from '@gos/store';
 import { dummyHash, hashPassword, KdfLimiter, verifyPassword } from './passwords.js';
 import { SCENE_ID, type SceneChooser } from './options.js';
 import type { Session, SessionStore } from './session/index.js';
@@ -13,7 +13,10 @@ export interface LoginResult {
   readonly accountId: string;
   readonly username: string;
   readonly token: string;
-  /** Where to connect: the least-loaded gateway under its capacity. */
+  /**
+   * Where to connect: the gateway the account's group uses while it is alive and under its
+   * capacity, else the least-loaded gateway under its capacity.
+   */
   readonly gateway: string;
   /** Every live gateway in the same order, `gateway` first: where a client goes if its gateway is lost. */
   readonly gateways: readonly string[];
@@ -39,7 +42,7 @@ export class AuthService {
   readonly #sessions: SessionStore;
   readonly #scryptCost: number;
   readonly #sceneFor: SceneChooser;
-  readonly #gatewayUrls: () => readonly string[];
+  readonly #gatewayUrls: (groupId: string | null) => Promise<readonly string[]>;
   readonly #onReplaced: (previousToken: string, session: Session) => void;
   readonly #log: Logger;
   #dummy: Promise<string> | undefined;
@@ -52,8 +55,8 @@ export class AuthService {
     scryptCost: number;
     defaultSceneId: string;
     sceneForLogin: SceneChooser | null;
-    /** Gateway URLs in the order players should use them (non-empty). */
-    gatewayUrls: () => readonly string[];
+    /** Gateway URLs in the order a player of this group (or of none) should use them (non-empty). */
+    gatewayUrls: (groupId: string | null) => Promise<readonly string[]>;
     onReplaced: (previousToken: string, session: Session) => void;
     logger: Logger;
   }) {
@@ -68,16 +71,19 @@ export class AuthService {
   }
 
   async register(body: Record<string, unknown>): Promise<HttpOutcome> {
-    const { username, password } = body;
+    const { username, password, groupId = null } = body;
     if (typeof username !== 'string' || !USERNAME.test(username)) {
       return bad(ErrorCodes.GW_ERR_INVALID_USERNAME, 'username must be 3–24 characters of letters, digits, _ . -');
     }
     if (typeof password !== 'string' || password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
       return bad(ErrorCodes.GW_ERR_INVALID_PASSWORD, `password must be ${MIN_PASSWORD}–${MAX_PASSWORD} characters`);
     }
+    if (groupId !== null && !isGroupId(groupId)) {
+      return bad(ErrorCodes.GW_ERR_INVALID_GROUP, 'groupId must be null or 1–64 characters of letters, digits, _ . : -');
+    }
     const passwordHash = await this.#kdf.run(() => hashPassword(password, this.#scryptCost));
     try {
-      const account = await this.#store.createAccount({ username, passwordHash });
+      const account = await this.#store.createAccount({ username, passwordHash, groupId });
       return { status: 201, body: { accountId: account.accountId } };
     } catch (err) {
       if (isCodedError(err) && err.code === ErrorCodes.STO_ERR_DUPLICATE) {
@@ -102,26 +108,28 @@ export class AuthService {
       return refused;
     }
     if (!(await this.#kdf.run(() => verifyPassword(password, account.passwordHash)))) return refused;
-    return { status: 200, body: await this.#issue(account.accountId, account.username, false) };
+    return { status: 200, body: await this.#issue(account.accountId, account.username, false, account.groupId) };
   }
 
   async guest(): Promise<HttpOutcome> {
     const username = `guest-${randomBytes(5).toString('hex')}`;
     const account = await this.#store.createAccount({ username, passwordHash: '', guest: true });
-    return { status: 200, body: { ...(await this.#issue(account.accountId, account.username, true)), username } };
+    return { status: 200, body: { ...(await this.#issue(account.accountId, account.username, true, null)), username } };
   }
 
-  async #issue(accountId: string, username: string, guest: boolean): Promise<LoginResult> {
-    const sceneId = await this.#sceneFor({ accountId, username, guest });
+  async #issue(accountId: string, username: string, guest: boolean, groupId: string | null): Promise<LoginResult> {
+    const sceneId = await this.#sceneFor({ accountId, username, guest, groupId });
     if (typeof sceneId !== 'string' || !SCENE_ID.test(sceneId)) {
       throw new CodedError(ErrorCodes.GW_ERR_INTERNAL, `sceneForLogin returned an invalid scene id: ${JSON.stringify(sceneId)}`);
     }
-    const { session, replaced } = await this.#sessions.create({ accountId, username, sceneId });
+    // Before the session: a session store that fails here fails the login (503) without having
+    // revoked the account's current session.
+    const gateways = await this.#gatewayUrls(groupId);
+    const { session, replaced } = await this.#sessions.create({ accountId, username, sceneId, groupId });
     if (replaced !== null) {
       this.#log.info({ accountId }, 'new login replaces the previous session');
       this.#onReplaced(replaced, session);
     }
-    const gateways = this.#gatewayUrls();
     return { accountId, username, token: session.token, gateway: gateways[0]!, gateways, expiresAt: session.expiresAt };
   }
 }

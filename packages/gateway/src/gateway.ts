@@ -15,7 +15,7 @@ import {
   FrameFlag,
   type Logger,
 } from '@gos/schema';
-import { rankGateways, type MemberHandle } from '@gos/coordinator';
+import type { MemberHandle } from '@gos/coordinator';
 import {
   EngineToGateway,
   GatewayToEngine,
@@ -26,6 +26,7 @@ import {
   type JoinBody,
 } from '@gos/link';
 import { AuthService, internalError, type HttpOutcome } from './auth.js';
+import { chooseGateways } from './gateway-choice.js';
 import { readJsonBody, sendError, sendJson, track } from './http.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import type { Session } from './session/index.js';
@@ -110,7 +111,7 @@ export class Gateway {
       scryptCost: this.#o.scryptCost,
       defaultSceneId: this.#o.defaultSceneId,
       sceneForLogin: this.#o.sceneForLogin,
-      gatewayUrls: () => this.#gatewayUrls(),
+      gatewayUrls: (groupId) => this.#gatewayUrls(groupId),
       onReplaced: (previousToken) => this.#kickToken(previousToken),
       logger: this.#log,
     });
@@ -444,9 +445,13 @@ export class Gateway {
     this.#member?.setLoad(this.#conns.size).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish load'));
   }
 
-  /** AgentMgr's choice for a login: live gateways, least loaded under capacity first; this one when none is known yet. */
-  #gatewayUrls(): string[] {
-    const ranked = rankGateways(this.#o.coordinator.membership.list('gateway'), this.#o.gatewayId).map((m) => m.address);
+  /**
+   * AgentMgr's choice for a login: live gateways, the group's first while it has room, else
+   * least loaded under capacity first (see chooseGateways); this one when none is known yet.
+   */
+  async #gatewayUrls(groupId: string | null): Promise<string[]> {
+    const members = this.#o.coordinator.membership.list('gateway');
+    const ranked = (await chooseGateways(this.#o.sessions, members, this.#o.gatewayId, groupId, this.#log)).map((m) => m.address);
     return ranked.length === 0 ? [this.publicUrl] : ranked;
   }
 

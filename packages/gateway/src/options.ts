@@ -32,6 +32,8 @@ export interface LoginAccount {
   readonly accountId: string;
   readonly username: string;
   readonly guest: boolean;
+  /** The account's group (null for none, and for guests). */
+  readonly groupId: string | null;
 }
 
 export type SceneChooser = (account: LoginAccount) => string | Promise<string>;

@@ -38,6 +38,7 @@ export function runSessionStoreContract(name: string, make: SessionStoreFactory,
       assert.equal(session.accountId, 'a1');
       assert.equal(session.username, 'user-a1');
       assert.equal(session.sceneId, 'world:1');
+      assert.equal(session.groupId, null);
       assert.equal(session.expiresAt - session.createdAt, 60_000);
       assert.ok(Math.abs(session.createdAt - before) < 5_000, 'createdAt is a time in ms since the epoch');
       assert.ok(Object.isFrozen(session));
@@ -47,6 +48,7 @@ export function runSessionStoreContract(name: string, make: SessionStoreFactory,
       assert.equal(got.accountId, 'a1');
       assert.equal(got.username, 'user-a1');
       assert.equal(got.sceneId, 'world:1');
+      assert.equal(got.groupId, null);
       assert.equal(got.createdAt, session.createdAt);
       assert.ok(got.expiresAt >= session.expiresAt);
     }));
@@ -187,10 +189,107 @@ export function runSessionStoreContract(name: string, make: SessionStoreFactory,
       await assert.rejects(store.touch(session.token), code);
       await assert.rejects(store.revoke(session.token), code);
       await assert.rejects(store.setScene(session.token, 'x'), code);
+      await assert.rejects(store.groupGateway('g'), code);
+      await assert.rejects(store.assignGroupGateway('g', 'gw-a', null), code);
       await assert.rejects(store.start(), code);
     } finally {
       await store.close();
       await dispose?.();
     }
   });
+
+  // ---- group → gateway assignment ----
+
+  test(`${name}: a group has no gateway until one is assigned; the first assignment wins`, () =>
+    withStore(long, async ({ store }) => {
+      assert.equal(await store.groupGateway('guild-1'), null);
+      assert.equal(await store.assignGroupGateway('guild-1', 'gw-a', null), 'gw-a');
+      assert.equal(await store.groupGateway('guild-1'), 'gw-a');
+      // Set-if-absent: a second login that also found no gateway is told the first one's.
+      assert.equal(await store.assignGroupGateway('guild-1', 'gw-b', null), 'gw-a');
+      assert.equal(await store.groupGateway('guild-1'), 'gw-a');
+      // Groups are independent, and compared exactly.
+      assert.equal(await store.groupGateway('guild-2'), null);
+      assert.equal(await store.groupGateway('Guild-1'), null);
+      assert.equal(await store.assignGroupGateway('guild-2', 'gw-b', null), 'gw-b');
+      assert.equal(await store.groupGateway('guild-1'), 'gw-a');
+    }));
+
+  test(`${name}: a group's gateway is replaced only when it is still the one the caller replaces`, () =>
+    withStore(long, async ({ store }) => {
+      assert.equal(await store.assignGroupGateway('party:7', 'gw-a', null), 'gw-a');
+      // The caller saw another gateway (stale): nothing changes.
+      assert.equal(await store.assignGroupGateway('party:7', 'gw-b', 'gw-x'), 'gw-a');
+      // The caller found gw-a gone or full: replaced.
+      assert.equal(await store.assignGroupGateway('party:7', 'gw-b', 'gw-a'), 'gw-b');
+      // A second caller that also found gw-a unusable is told what the first one chose.
+      assert.equal(await store.assignGroupGateway('party:7', 'gw-c', 'gw-a'), 'gw-b');
+      assert.equal(await store.groupGateway('party:7'), 'gw-b');
+      // Replacing a gateway of a group that has none (it expired meanwhile) assigns.
+      assert.equal(await store.assignGroupGateway('party:8', 'gw-c', 'gw-a'), 'gw-c');
+    }));
+
+  test(`${name}: concurrent assignments of one group all agree on one gateway`, () =>
+    withStore(long, async ({ store }) => {
+      const first = await Promise.all(Array.from({ length: 20 }, (_, i) => store.assignGroupGateway('race', `gw-${i}`, null)));
+      assert.equal(new Set(first).size, 1, first.join());
+      const [winner] = first as [string];
+      // Everyone found the winner unusable at once: exactly one replacement wins.
+      const second = await Promise.all(Array.from({ length: 20 }, (_, i) => store.assignGroupGateway('race', `gw-new-${i}`, winner)));
+      assert.equal(new Set(second).size, 1, second.join());
+      assert.notEqual(second[0], winner);
+      assert.equal(await store.groupGateway('race'), second[0]);
+    }));
+
+  test(`${name}: a group's gateway expires ttlMs after its last use; each use extends it`, () =>
+    withStore({ ttlMs }, async ({ store, advance }) => {
+      const step = Math.round(ttlMs * 0.6);
+      assert.equal(await store.assignGroupGateway('idle', 'gw-a', null), 'gw-a');
+      await advance(step);
+      assert.equal(await store.groupGateway('idle'), 'gw-a', 'alive within the ttl; the lookup extends it');
+      await advance(step);
+      // 1.2 × ttl after the assignment: only alive because the lookup slid it.
+      assert.equal(await store.assignGroupGateway('idle', 'gw-b', null), 'gw-a', 'an assignment that keeps the current gateway extends it too');
+      await advance(step);
+      assert.equal(await store.groupGateway('idle'), 'gw-a');
+      await advance(ttlMs + step);
+      assert.equal(await store.groupGateway('idle'), null, 'expired after ttl without use');
+      assert.equal(await store.assignGroupGateway('idle', 'gw-b', null), 'gw-b', 'an expired group is assigned afresh');
+    }));
+
+  test(`${name}: a live session of a group member keeps the group's gateway`, () =>
+    withStore({ ttlMs }, async ({ store, advance }) => {
+      const step = Math.round(ttlMs * 0.6);
+      const member = await store.create({ ...input('member'), groupId: 'guild-live' });
+      assert.equal(member.session.groupId, 'guild-live');
+      assert.equal((await store.get(member.session.token))?.groupId, 'guild-live');
+      const loner = await store.create({ ...input('loner'), groupId: null });
+      assert.equal(loner.session.groupId, null);
+      assert.equal(await store.assignGroupGateway('guild-live', 'gw-a', null), 'gw-a');
+      assert.equal(await store.assignGroupGateway('guild-idle', 'gw-a', null), 'gw-a');
+      // Only the member's session is used (a connected socket touches it); nobody looks the
+      // groups up, yet the member's group keeps its gateway past its own ttl.
+      for (let i = 0; i < 3; i++) {
+        await advance(step);
+        assert.equal(await store.touch(member.session.token), true);
+      }
+      assert.ok((await store.get(member.session.token)) !== null);
+      assert.equal(await store.groupGateway('guild-live'), 'gw-a');
+      assert.equal(await store.groupGateway('guild-idle'), null, 'a group without live members expires');
+      await assert.rejects(store.create({ ...input('bad'), groupId: 'not a group' }), { code: 'OPT_ERR_INVALID' });
+    }));
+
+  test(`${name}: malformed group and gateway ids are OPT_ERR_INVALID`, () =>
+    withStore(long, async ({ store }) => {
+      const bad = { code: 'OPT_ERR_INVALID' };
+      for (const groupId of ['', 'x'.repeat(65), 'with space', 'é', 'a/b', '*', 42]) {
+        await assert.rejects(store.groupGateway(groupId as string), bad, String(groupId));
+        await assert.rejects(store.assignGroupGateway(groupId as string, 'gw-a', null), bad, String(groupId));
+      }
+      await assert.rejects(store.assignGroupGateway('g', '', null), bad);
+      await assert.rejects(store.assignGroupGateway('g', 'gw-a', ''), bad);
+      await assert.rejects(store.assignGroupGateway('g', 7 as unknown as string, null), bad);
+      assert.equal(await store.groupGateway('g'), null, 'nothing was assigned');
+      assert.equal(await store.groupGateway('x'.repeat(64)), null, '64 characters is a group id');
+    }));
 }

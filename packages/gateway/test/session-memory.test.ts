@@ -48,6 +48,25 @@ test('memory: the sweep removes expired sessions, oldest first, in bounded batch
   }
 });
 
+test('memory: the sweep removes expired group assignments too, within the same batch limit', async () => {
+  let clock = 1_000_000;
+  const store = new MemorySessionStore({ ttlMs: 1000, sweepBatchSize: 2, now: () => clock });
+  try {
+    await store.create({ accountId: 'a', username: 'a', sceneId: 's' });
+    for (const g of ['g1', 'g2', 'g3']) await store.assignGroupGateway(g, 'gw-a', null);
+    clock += 500;
+    assert.equal(await store.groupGateway('g1'), 'gw-a', 'g1 slides to the back');
+    clock += 600; // the session, g2 and g3 expired; g1 alive until 2500 past start
+    assert.equal(store.sweep(), 2);
+    assert.equal(store.sweep(), 1);
+    assert.equal(store.sweep(), 0);
+    assert.equal(await store.groupGateway('g1'), 'gw-a');
+    assert.equal(await store.groupGateway('g2'), null);
+  } finally {
+    await store.close();
+  }
+});
+
 test('memory: works before start(), and start() is idempotent', async () => {
   const store = new MemorySessionStore();
   try {

@@ -59,7 +59,8 @@ test('redis: Redis holds only token ids, with the documented layout and expiry',
     assert.deepEqual(keys.sort(), [`${store.keyPrefix}acct:k1`, `${store.keyPrefix}acct:k2`, `${store.keyPrefix}sess:${sessionTokenId(tokens[0]!)}`, `${store.keyPrefix}sess:${id}`].sort());
     assert.equal(await admin.get(`${store.keyPrefix}acct:k2`), id);
     const hash = await admin.hgetall(`${store.keyPrefix}sess:${id}`);
-    assert.deepEqual(Object.keys(hash).sort(), ['accountId', 'createdAt', 'expiresAt', 'sceneId', 'username']);
+    assert.deepEqual(Object.keys(hash).sort(), ['accountId', 'createdAt', 'expiresAt', 'groupId', 'sceneId', 'username']);
+    assert.equal(hash['groupId'], '', 'no group');
     for (const key of [`${store.keyPrefix}sess:${id}`, `${store.keyPrefix}acct:k2`]) {
       const pttl = await admin.pttl(key);
       assert.ok(pttl > 55_000 && pttl <= 60_000, `${key} pttl ${pttl}`);
@@ -75,6 +76,37 @@ test('redis: Redis holds only token ids, with the documented layout and expiry',
     await store.revoke(live);
     assert.deepEqual(await keysUnder(`${store.keyPrefix}acct:k2`), []);
     assert.deepEqual(await keysUnder(`${store.keyPrefix}sess:${id}`), []);
+  } finally {
+    await store.close();
+  }
+});
+
+test('redis: a group is one key holding its gateway id, with the session ttl, extended by its members\' sessions', async () => {
+  const store = await makeStore({ ttlMs: 60_000 });
+  try {
+    const key = `${store.keyPrefix}group:guild-7`;
+    const { session } = await store.create({ accountId: 'gm', username: 'gm', sceneId: 'world:1', groupId: 'guild-7' });
+    assert.equal(await admin.hget(`${store.keyPrefix}sess:${sessionTokenId(session.token)}`, 'groupId'), 'guild-7');
+    assert.equal(await admin.exists(key), 0, 'a session alone assigns nothing');
+    assert.equal(await store.touch(session.token), true, 'touching a member of a group with no gateway is harmless');
+    assert.equal(await admin.exists(key), 0);
+    assert.equal(await store.assignGroupGateway('guild-7', 'gateway-2', null), 'gateway-2');
+    assert.equal(await admin.get(key), 'gateway-2');
+    const pttl = await admin.pttl(key);
+    assert.ok(pttl > 55_000 && pttl <= 60_000, `pttl ${pttl}`);
+    await admin.pexpire(key, 5_000);
+    assert.equal(await store.touch(session.token), true);
+    assert.ok((await admin.pttl(key)) > 55_000, 'a member\'s touch extends the group');
+    await admin.pexpire(key, 5_000);
+    assert.equal(await store.groupGateway('guild-7'), 'gateway-2');
+    assert.ok((await admin.pttl(key)) > 55_000, 'a lookup extends the group');
+    // A session written before groups existed (no groupId field) reads as having none.
+    await admin.hdel(`${store.keyPrefix}sess:${sessionTokenId(session.token)}`, 'groupId');
+    assert.equal((await store.get(session.token))?.groupId, null);
+    // A foreign value under the group key is a store error, not a gateway id.
+    await admin.del(key);
+    await admin.hset(key, 'x', '1');
+    await assert.rejects(store.groupGateway('guild-7'), { code: 'GW_ERR_SESSION_STORE' });
   } finally {
     await store.close();
   }

@@ -69,6 +69,21 @@ export function accountLookup(accountId: unknown): string | null {
   return /^[\x21-\x7e]{1,36}$/.test(accountId) ? accountId : null;
 }
 
+/** A group id: 1–64 characters of `A–Z a–z 0–9 _ . : -` (safe in any key or URL without escaping). */
+const GROUP_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** Whether `value` is a well-formed group id ({@link AccountRecord.groupId}). */
+export function isGroupId(value: unknown): value is string {
+  return typeof value === 'string' && GROUP_ID.test(value);
+}
+
+/** A group id or null (no group); `undefined` counts as null. */
+export function checkGroupId(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (!isGroupId(value)) throw invalid('groupId must be null or 1–64 characters of A–Z a–z 0–9 _ . : -');
+  return value;
+}
+
 export function checkVersion(expectedVersion: unknown): number {
   if (typeof expectedVersion !== 'number' || !Number.isSafeInteger(expectedVersion) || expectedVersion < 0) {
     throw invalid('expectedVersion must be a non-negative safe integer');

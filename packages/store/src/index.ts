@@ -14,6 +14,7 @@ export type {
 export { SqliteStore } from './sqlite-store.js';
 export { MysqlStore } from './mysql-store.js';
 export { createStore } from './factory.js';
+export { isGroupId } from './common.js';
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export { runMigrations, getMigrationStatus } from './migrate.js';

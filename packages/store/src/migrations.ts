@@ -4,8 +4,10 @@
  * one with the next version instead.
  *
  * MySQL commits DDL implicitly, so a MySQL migration cannot be rolled back half-way: write its
- * statements so that re-running them after a crash is harmless (`IF NOT EXISTS`). SQLite runs
- * each migration in one real transaction.
+ * statements so that re-running them after a crash is harmless (`CREATE … IF NOT EXISTS`; a
+ * plain `ADD COLUMN` or `ADD INDEX` too, since the MySQL driver counts "duplicate column" and
+ * "duplicate key name" as already done). Prefer statements MySQL 8 and MariaDB both accept.
+ * SQLite runs each migration in one real transaction.
  */
 export interface Migration {
   /** 1, 2, 3… with no gaps; the order migrations are applied in. */
@@ -84,5 +86,13 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       'ALTER TABLE scenes ADD COLUMN IF NOT EXISTS fence BIGINT UNSIGNED NOT NULL DEFAULT 0',
     ]),
     sqlite: Object.freeze(['ALTER TABLE players ADD COLUMN fence INTEGER NOT NULL DEFAULT 0', 'ALTER TABLE scenes ADD COLUMN fence INTEGER NOT NULL DEFAULT 0']),
+  }),
+  Object.freeze({
+    version: 4,
+    name: 'add_account_groups',
+    // Plain ADD COLUMN, which MySQL 8 and MariaDB both accept (MySQL has no ADD COLUMN IF NOT
+    // EXISTS); the MySQL driver treats "duplicate column" as done, so a re-run is harmless.
+    mysql: Object.freeze(['ALTER TABLE accounts ADD COLUMN group_id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL DEFAULT NULL']),
+    sqlite: Object.freeze(['ALTER TABLE accounts ADD COLUMN group_id TEXT']),
   }),
 ]);

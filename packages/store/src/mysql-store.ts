@@ -23,6 +23,7 @@ import {
   staleVersion,
   fenced,
   checkFence,
+  checkGroupId,
   usernameKey,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
@@ -78,6 +79,9 @@ function resolveOptions(options: MysqlStoreOptions): ResolvedMysqlOptions {
 }
 
 const ER_DUP_ENTRY = 1062;
+/** What a migration's `ADD COLUMN` / `ADD INDEX` raises when a crashed earlier run already added it. */
+const ER_DUP_FIELDNAME = 1060;
+const ER_DUP_KEYNAME = 1061;
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
 /** Attempts of a transaction that lost a deadlock or lock wait (InnoDB rolled it back). */
@@ -191,7 +195,17 @@ function migrationDriver(pool: Pool, o: ResolvedMysqlOptions): MigrationDriver {
               // and the ledger row atomic, and migrations are written to be re-runnable.
               await conn.beginTransaction();
               try {
-                for (const sql of migration.mysql) await conn.query(sql);
+                for (const sql of migration.mysql) {
+                  try {
+                    await conn.query(sql);
+                  } catch (err) {
+                    // A run that crashed after this DDL committed (DDL commits implicitly) but
+                    // before the ledger row: what the statement adds is already there.
+                    const errno = errnoOf(err);
+                    if (errno !== ER_DUP_FIELDNAME && errno !== ER_DUP_KEYNAME) throw err;
+                    o.logger.warn({ version: migration.version, errno }, 'migration statement already applied; continuing');
+                  }
+                }
                 await conn.execute('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)', [
                   migration.version,
                   migration.name,
@@ -240,10 +254,11 @@ function toAccount(row: RowDataPacket): AccountRecord {
     passwordHash: String(row.password_hash),
     createdAt: Number(row.created_at),
     guest: Number(row.guest) !== 0,
+    groupId: row.group_id === null ? null : String(row.group_id),
   };
 }
 
-const ACCOUNT_COLUMNS = 'account_id, username, password_hash, guest, created_at';
+const ACCOUNT_COLUMNS = 'account_id, username, password_hash, guest, created_at, group_id';
 
 async function save(q: Queryable, kind: RecordKind, id: string, json: string, expected: number, fence: number | undefined, now: number): Promise<number> {
   const table = TABLE_OF[kind];
@@ -363,11 +378,12 @@ export class MysqlStore implements Store {
         passwordHash: i.passwordHash,
         createdAt: Date.now(),
         guest: i.guest === true,
+        groupId: checkGroupId(i.groupId),
       };
       try {
         await pool.execute(
-          'INSERT INTO accounts (account_id, username, username_key, password_hash, guest, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-          [account.accountId, username, key, account.passwordHash, account.guest ? 1 : 0, account.createdAt],
+          'INSERT INTO accounts (account_id, username, username_key, password_hash, guest, created_at, group_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          [account.accountId, username, key, account.passwordHash, account.guest ? 1 : 0, account.createdAt, account.groupId],
         );
       } catch (err) {
         // The random UUID primary key does not collide in practice; the unique key is the name.
@@ -393,6 +409,17 @@ export class MysqlStore implements Store {
       if (id === null) return null;
       const [rows] = await pool.execute<RowDataPacket[]>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE account_id = ?`, [id]);
       return rows[0] === undefined ? null : toAccount(rows[0]);
+    });
+  }
+
+  setAccountGroup(accountId: string, groupId: string | null): Promise<boolean> {
+    return this.#run(async (pool) => {
+      const group = checkGroupId(groupId);
+      const id = accountLookup(accountId);
+      if (id === null) return false;
+      // affectedRows counts the matched row even when its group is unchanged (CLIENT_FOUND_ROWS).
+      const [res] = await pool.execute<ResultSetHeader>('UPDATE accounts SET group_id = ? WHERE account_id = ?', [group, id]);
+      return res.affectedRows === 1;
     });
   }
 

@@ -21,6 +21,7 @@ import {
   staleVersion,
   fenced,
   checkFence,
+  checkGroupId,
   usernameKey,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
@@ -162,6 +163,7 @@ interface AccountRow {
   password_hash: string;
   guest: number;
   created_at: number;
+  group_id: string | null;
 }
 
 interface VersionedRow {
@@ -177,6 +179,7 @@ function toAccount(row: AccountRow): AccountRecord {
     passwordHash: row.password_hash,
     createdAt: row.created_at,
     guest: row.guest !== 0,
+    groupId: row.group_id,
   };
 }
 
@@ -195,6 +198,7 @@ interface Statements {
   readonly insertAccount: Stmt;
   readonly accountByKey: Stmt;
   readonly accountById: Stmt;
+  readonly setGroup: Stmt;
   readonly tables: Readonly<Record<RecordKind, TableStatements>>;
 }
 
@@ -209,14 +213,15 @@ function prepare(db: Db): Statements {
     claim: db.prepare(`INSERT INTO ${name} (id, data, version, fence, updated_at) VALUES (?, 'null', 0, 1, ?) ON CONFLICT (id) DO UPDATE SET fence = fence + 1`),
     claimed: db.prepare(`SELECT data, version, fence, updated_at FROM ${name} WHERE id = ?`),
   });
-  const columns = 'account_id, username, password_hash, guest, created_at';
+  const columns = 'account_id, username, password_hash, guest, created_at, group_id';
   return {
     insertAccount: db.prepare(
-      'INSERT INTO accounts (account_id, username, username_key, password_hash, guest, created_at) VALUES (?, ?, ?, ?, ?, ?) ' +
+      'INSERT INTO accounts (account_id, username, username_key, password_hash, guest, created_at, group_id) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
         'ON CONFLICT (username_key) DO NOTHING',
     ),
     accountByKey: db.prepare(`SELECT ${columns} FROM accounts WHERE username_key = ?`),
     accountById: db.prepare(`SELECT ${columns} FROM accounts WHERE account_id = ?`),
+    setGroup: db.prepare('UPDATE accounts SET group_id = ? WHERE account_id = ?'),
     tables: { player: table(TABLE_OF.player), scene: table(TABLE_OF.scene) },
   };
 }
@@ -298,9 +303,16 @@ export class SqliteStore implements Store {
     const key = usernameKey(username);
     if (typeof i.passwordHash !== 'string') throw invalid('passwordHash must be a string');
     if (i.guest !== undefined && typeof i.guest !== 'boolean') throw invalid('guest must be a boolean');
-    const account: AccountRecord = { accountId: randomUUID(), username, passwordHash: i.passwordHash, createdAt: Date.now(), guest: i.guest === true };
+    const account: AccountRecord = {
+      accountId: randomUUID(),
+      username,
+      passwordHash: i.passwordHash,
+      createdAt: Date.now(),
+      guest: i.guest === true,
+      groupId: checkGroupId(i.groupId),
+    };
     return this.#run((_db, s) => {
-      const res = s.insertAccount.run(account.accountId, username, key, account.passwordHash, account.guest ? 1 : 0, account.createdAt);
+      const res = s.insertAccount.run(account.accountId, username, key, account.passwordHash, account.guest ? 1 : 0, account.createdAt, account.groupId);
       if (res.changes === 0) throw duplicateUsername(username);
       return account;
     });
@@ -322,6 +334,12 @@ export class SqliteStore implements Store {
       const row = s.accountById.get(id) as AccountRow | undefined;
       return row === undefined ? null : toAccount(row);
     });
+  }
+
+  async setAccountGroup(accountId: string, groupId: string | null): Promise<boolean> {
+    const group = checkGroupId(groupId);
+    const id = accountLookup(accountId);
+    return this.#run((_db, s) => id !== null && s.setGroup.run(group, id).changes === 1);
   }
 
   loadPlayer(playerId: string): Promise<VersionedRecord | null> {

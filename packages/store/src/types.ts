@@ -12,6 +12,12 @@ export interface AccountRecord {
   /** Milliseconds since the epoch, from the writer's clock. */
   readonly createdAt: number;
   readonly guest: boolean;
+  /**
+   * The account's group (a guild, a party, a team: whatever the game groups players by), or
+   * null. The gateway keeps the players of one group on as few gateways as possible.
+   * 1–64 characters of `A–Z a–z 0–9 _ . : -`.
+   */
+  readonly groupId: string | null;
 }
 
 /** Input of {@link Store.createAccount}. */
@@ -21,6 +27,8 @@ export interface NewAccount {
   readonly passwordHash: string;
   /** @default false */
   readonly guest?: boolean;
+  /** See {@link AccountRecord.groupId}. @default null */
+  readonly groupId?: string | null;
 }
 
 /**
@@ -85,6 +93,12 @@ export interface Store {
   /** Case-insensitive lookup. */
   findAccountByUsername(username: string): Promise<AccountRecord | null>;
   getAccount(accountId: string): Promise<AccountRecord | null>;
+  /**
+   * Put the account in a group, or out of any group with null.
+   * @returns false when there is no such account
+   * @throws OPT_ERR_INVALID when `groupId` is neither null nor a well-formed group id
+   */
+  setAccountGroup(accountId: string, groupId: string | null): Promise<boolean>;
   loadPlayer(playerId: string): Promise<VersionedRecord | null>;
   /**
    * Insert when `expectedVersion` is 0 (refused if the row exists), else update where

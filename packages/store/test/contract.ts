@@ -77,6 +77,37 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
       assert.equal((await store.getAccount(g.accountId))?.guest, true);
     }));
 
+  test(`${name}: an account's group is set at creation and by setAccountGroup, null by default`, () =>
+    withStore(fixture, async (store) => {
+      const plain = await store.createAccount({ username: `solo_${uniq()}`, passwordHash: 'h' });
+      assert.equal(plain.groupId, null);
+      assert.equal((await store.getAccount(plain.accountId))?.groupId, null);
+      const group = `guild-${uniq()}`;
+      const member = await store.createAccount({ username: `member_${uniq()}`, passwordHash: 'h', groupId: group });
+      assert.equal(member.groupId, group);
+      assert.deepEqual(await store.findAccountByUsername(member.username), member);
+      assert.deepEqual(await store.getAccount(member.accountId), member);
+      assert.equal((await store.createAccount({ username: `nullgroup_${uniq()}`, passwordHash: 'h', groupId: null })).groupId, null);
+
+      const longest = `A-z_0.9:${'g'.repeat(56)}`;
+      assert.equal(longest.length, 64);
+      assert.equal(await store.setAccountGroup(plain.accountId, longest), true);
+      assert.equal((await store.getAccount(plain.accountId))?.groupId, longest);
+      assert.equal(await store.setAccountGroup(plain.accountId, longest), true, 'setting the same group again still finds the account');
+      assert.equal(await store.setAccountGroup(plain.accountId, null), true);
+      assert.equal((await store.findAccountByUsername(plain.username))?.groupId, null);
+      assert.equal((await store.getAccount(member.accountId))?.groupId, group, 'other accounts untouched');
+
+      assert.equal(await store.setAccountGroup(randomUUID(), group), false, 'no such account');
+      assert.equal(await store.setAccountGroup('é-ü 🎮', group), false, 'cannot be an account id');
+      const bad = coded(ErrorCodes.OPT_ERR_INVALID);
+      for (const groupId of ['', 'x'.repeat(65), 'with space', 'é', 'a/b', "g'; DROP TABLE accounts; --", 42, {}]) {
+        await assert.rejects(store.setAccountGroup(member.accountId, groupId as never), bad, String(groupId));
+        await assert.rejects(store.createAccount({ username: `bad_${uniq()}`, passwordHash: 'h', groupId: groupId as never }), bad, String(groupId));
+      }
+      assert.equal((await store.getAccount(member.accountId))?.groupId, group, 'a refused change changes nothing');
+    }));
+
   test(`${name}: concurrent registrations of one name: exactly one wins`, () =>
     withStore(fixture, async (store) => {
       const u = `race_${uniq()}`;

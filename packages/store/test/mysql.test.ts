@@ -86,6 +86,23 @@ describe('mysql', { skip: unreachable ?? false }, () => {
     }
   });
 
+  test('mysql: a migration whose DDL landed but whose ledger row did not (a crash between them) runs again without error', async () => {
+    const url = urlFor(await createDatabase('crashed'));
+    await runMigrations({ kind: 'mysql', url });
+    // What a crash after `ALTER TABLE accounts ADD COLUMN group_id` (which commits at once) leaves.
+    const last = MIGRATIONS.find((m) => m.name === 'add_account_groups');
+    assert.ok(last !== undefined);
+    const conn = await mysql.createConnection({ uri: url });
+    try {
+      await conn.query('DELETE FROM schema_migrations WHERE version = ?', [last.version]);
+    } finally {
+      await conn.end();
+    }
+    const report = await runMigrations({ kind: 'mysql', url });
+    assert.deepEqual(report.applied.map((s) => s.version), [last.version]);
+    assert.ok(report.status.every((s) => s.state === 'applied'));
+  });
+
   test('mysql: an unreachable server is STO_ERR_CONNECTION with a cause, and never leaks the password', async () => {
     const store = new MysqlStore({ url: 'mysql://root:s3cret@127.0.0.1:1/gos', connectTimeoutMs: 2000 });
     await assert.rejects(store.start(), (err: unknown) => {

@@ -1,12 +1,23 @@
-import { closedError, DEFAULT_SESSION_TTL_MS, expiredError, intOption, isWellFormedSessionToken, newSessionToken, optionError } from './token.js';
+import {
+  checkGatewayId,
+  checkGroupId,
+  closedError,
+  DEFAULT_SESSION_TTL_MS,
+  expiredError,
+  intOption,
+  isWellFormedSessionToken,
+  newSessionToken,
+  optionError,
+  sessionGroup,
+} from './token.js';
 import type { CreateSessionInput, CreateSessionResult, Session, SessionStore } from './types.js';
 
 export interface MemorySessionStoreOptions {
   /** Sliding lifetime: every `get`/`touch` extends a session to now + ttlMs. @default 1800000 (30 min) */
   readonly ttlMs?: number;
-  /** How often expired sessions are swept out (the timer is unref'd). @default 60000 */
+  /** How often expired sessions and group assignments are swept out (the timer is unref'd). @default 60000 */
   readonly sweepIntervalMs?: number;
-  /** Most sessions one sweep removes, so a sweep never stalls the event loop. @default 10000 */
+  /** Most entries (sessions and group assignments) one sweep removes, so a sweep never stalls the event loop. @default 10000 */
   readonly sweepBatchSize?: number;
   /** Clock in milliseconds since the epoch; inject one in tests. @default Date.now */
   readonly now?: () => number;
@@ -24,7 +35,13 @@ interface Entry {
   readonly accountId: string;
   readonly username: string;
   sceneId: string;
+  readonly groupId: string | null;
   readonly createdAt: number;
+  expiresAt: number;
+}
+
+interface GroupEntry {
+  readonly gatewayId: string;
   expiresAt: number;
 }
 
@@ -44,6 +61,7 @@ function snapshot(e: Entry): Session {
     accountId: e.accountId,
     username: e.username,
     sceneId: e.sceneId,
+    groupId: e.groupId,
     createdAt: e.createdAt,
     expiresAt: e.expiresAt,
   });
@@ -64,6 +82,8 @@ export class MemorySessionStore implements SessionStore {
    */
   readonly #sessions = new Map<string, Entry>();
   readonly #byAccount = new Map<string, string>();
+  /** groupId → its gateway; ordered by expiry like #sessions. */
+  readonly #groups = new Map<string, GroupEntry>();
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
 
@@ -95,6 +115,7 @@ export class MemorySessionStore implements SessionStore {
     this.#timer = null;
     this.#sessions.clear();
     this.#byAccount.clear();
+    this.#groups.clear();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -103,6 +124,7 @@ export class MemorySessionStore implements SessionStore {
 
   async create(input: CreateSessionInput): Promise<CreateSessionResult> {
     this.#assertOpen();
+    const groupId = sessionGroup(input.groupId);
     const previous = this.#byAccount.get(input.accountId);
     let replaced: string | null = null;
     if (previous !== undefined && this.#live(previous) !== null) replaced = previous;
@@ -113,6 +135,7 @@ export class MemorySessionStore implements SessionStore {
       accountId: input.accountId,
       username: input.username,
       sceneId: input.sceneId,
+      groupId,
       createdAt: now,
       expiresAt: now + this.#o.ttlMs,
     };
@@ -144,10 +167,30 @@ export class MemorySessionStore implements SessionStore {
     entry.sceneId = sceneId;
   }
 
+  async groupGateway(groupId: string): Promise<string | null> {
+    this.#assertOpen();
+    const entry = this.#liveGroup(checkGroupId(groupId));
+    if (entry === null) return null;
+    this.#extendGroup(groupId, entry);
+    return entry.gatewayId;
+  }
+
+  async assignGroupGateway(groupId: string, gatewayId: string, replaces: string | null): Promise<string> {
+    this.#assertOpen();
+    checkGroupId(groupId);
+    checkGatewayId('gatewayId', gatewayId);
+    if (replaces !== null) checkGatewayId('replaces', replaces);
+    const current = this.#liveGroup(groupId);
+    // Check and set in one synchronous step: concurrent calls cannot interleave here.
+    const entry = current === null || current.gatewayId === replaces ? { gatewayId, expiresAt: 0 } : current;
+    this.#extendGroup(groupId, entry);
+    return entry.gatewayId;
+  }
+
   /**
-   * Remove expired sessions, at most `sweepBatchSize` of them. Runs on the timer; public so a
-   * test with an injected clock can drive it.
-   * @returns how many sessions were removed
+   * Remove expired sessions and group assignments, at most `sweepBatchSize` in all. Runs on the
+   * timer; public so a test with an injected clock can drive it.
+   * @returns how many entries were removed
    */
   sweep(): number {
     const now = this.#o.now();
@@ -155,6 +198,11 @@ export class MemorySessionStore implements SessionStore {
     for (const entry of this.#sessions.values()) {
       if (removed >= this.#o.sweepBatchSize || entry.expiresAt > now) break;
       this.#remove(entry.token);
+      removed++;
+    }
+    for (const [groupId, entry] of this.#groups) {
+      if (removed >= this.#o.sweepBatchSize || entry.expiresAt > now) break;
+      this.#groups.delete(groupId);
       removed++;
     }
     return removed;
@@ -183,7 +231,30 @@ export class MemorySessionStore implements SessionStore {
     // Move to the back to keep the map ordered by expiry (see #sessions).
     this.#sessions.delete(token);
     this.#sessions.set(token, entry);
+    // A connected member keeps its group's gateway assignment alive (see CreateSessionInput.groupId).
+    if (entry.groupId !== null) {
+      const group = this.#liveGroup(entry.groupId);
+      if (group !== null) this.#extendGroup(entry.groupId, group);
+    }
     return entry;
+  }
+
+  /** The group's assignment if it is live; an expired one is dropped on the way. */
+  #liveGroup(groupId: string): GroupEntry | null {
+    const entry = this.#groups.get(groupId);
+    if (entry === undefined) return null;
+    if (entry.expiresAt <= this.#o.now()) {
+      this.#groups.delete(groupId);
+      return null;
+    }
+    return entry;
+  }
+
+  #extendGroup(groupId: string, entry: GroupEntry): void {
+    entry.expiresAt = this.#o.now() + this.#o.ttlMs;
+    // Re-insert at the back: the map stays ordered by expiry for the sweep.
+    this.#groups.delete(groupId);
+    this.#groups.set(groupId, entry);
   }
 
   #remove(token: string): void {

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
 import {
+  checkGatewayId,
+  checkGroupId,
   closedError,
   DEFAULT_SESSION_TTL_MS,
   expiredError,
@@ -9,6 +11,7 @@ import {
   isWellFormedSessionToken,
   newSessionToken,
   optionError,
+  sessionGroup,
   sessionTokenId,
 } from './token.js';
 import type { CreateSessionInput, CreateSessionResult, Session, SessionStore } from './types.js';
@@ -89,7 +92,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 /**
  * Replace the account's session atomically, so two concurrent logins leave exactly one.
  * KEYS: account key, new session key. ARGV: session key prefix, new id, accountId, username,
- * sceneId, ttlMs. Returns { replaced id or '', now }.
+ * sceneId, ttlMs, groupId or ''. Returns { replaced id or '', now }.
  */
 const CREATE = script(`${NOW_LUA}
 local ttl = tonumber(ARGV[6])
@@ -97,16 +100,18 @@ local replaced = ''
 local old = redis.call('GET', KEYS[1])
 if old and redis.call('DEL', ARGV[1] .. old) == 1 then replaced = old end
 redis.call('HSET', KEYS[2], 'accountId', ARGV[3], 'username', ARGV[4], 'sceneId', ARGV[5],
-  'createdAt', string.format('%.0f', now), 'expiresAt', string.format('%.0f', now + ttl))
+  'createdAt', string.format('%.0f', now), 'expiresAt', string.format('%.0f', now + ttl), 'groupId', ARGV[7])
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ttl)
 return { replaced, string.format('%.0f', now) }`);
 
 /**
- * Read and extend in one step. KEYS: session key. ARGV: account key prefix, id, ttlMs.
- * Returns { accountId, username, sceneId, createdAt, expiresAt } or nil.
+ * Read and extend in one step; a session of a group member also extends the group's gateway
+ * assignment, if there is one. KEYS: session key. ARGV: account key prefix, id, ttlMs, group
+ * key prefix. Returns { accountId, username, sceneId, createdAt, expiresAt, groupId or '' } or nil
+ * (a session written before groups existed has no groupId field: '').
  */
-const SLIDE = script(`local f = redis.call('HMGET', KEYS[1], 'accountId', 'username', 'sceneId', 'createdAt')
+const SLIDE = script(`local f = redis.call('HMGET', KEYS[1], 'accountId', 'username', 'sceneId', 'createdAt', 'groupId')
 if not f[1] then return false end
 ${NOW_LUA}
 local ttl = tonumber(ARGV[3])
@@ -115,7 +120,9 @@ redis.call('HSET', KEYS[1], 'expiresAt', exp)
 redis.call('PEXPIRE', KEYS[1], ttl)
 local acct = ARGV[1] .. f[1]
 if redis.call('GET', acct) == ARGV[2] then redis.call('PEXPIRE', acct, ttl) end
-return { f[1], f[2], f[3], f[4], exp }`);
+local group = f[5] or ''
+if group ~= '' then redis.call('PEXPIRE', ARGV[4] .. group, ttl) end
+return { f[1], f[2], f[3], f[4], exp, group }`);
 
 /** KEYS: session key. ARGV: account key prefix, id. Returns 1 when a session was removed. */
 const REVOKE = script(`local a = redis.call('HGET', KEYS[1], 'accountId')
@@ -130,7 +137,25 @@ const SET_SCENE = script(`if redis.call('EXISTS', KEYS[1]) == 0 then return 0 en
 redis.call('HSET', KEYS[1], 'sceneId', ARGV[1])
 return 1`);
 
-const SCRIPTS = [CREATE, SLIDE, REVOKE, SET_SCENE] as const;
+/** KEYS: group key. ARGV: ttlMs. Returns the group's gateway id, extended, or nil. */
+const GROUP_GET = script(`local g = redis.call('GET', KEYS[1])
+if g then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return g`);
+
+/**
+ * Set the group's gateway when it has none or it is still the one the caller replaces (compare
+ * and set); extend it either way. KEYS: group key. ARGV: gatewayId, replaces or '', ttlMs.
+ * Returns the group's gateway id after the call.
+ */
+const GROUP_ASSIGN = script(`local g = redis.call('GET', KEYS[1])
+if (not g) or (ARGV[2] ~= '' and g == ARGV[2]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+  return ARGV[1]
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return g`);
+
+const SCRIPTS = [CREATE, SLIDE, REVOKE, SET_SCENE, GROUP_GET, GROUP_ASSIGN] as const;
 
 interface Known {
   readonly token: string;
@@ -139,8 +164,10 @@ interface Known {
 
 /**
  * Sessions in Redis, shared by every gateway. Layout (after `keyPrefix`):
- * - `sess:<id>`: hash `accountId username sceneId createdAt expiresAt`, PEXPIRE ttlMs;
- * - `acct:<accountId>`: the id of the account's current session, same expiry.
+ * - `sess:<id>`: hash `accountId username sceneId createdAt expiresAt groupId`, PEXPIRE ttlMs;
+ * - `acct:<accountId>`: the id of the account's current session, same expiry;
+ * - `group:<groupId>`: the id of the group's gateway, PEXPIRE ttlMs, extended by the group
+ *   methods and by `get`/`touch` of any session of the group.
  *
  * `<id>` is {@link sessionTokenId}(token), sha256 in hex: Redis never holds a usable token.
  * Each operation is one Lua script, so replace-on-login and read-and-extend are atomic.
@@ -155,9 +182,11 @@ export class RedisSessionStore implements SessionStore {
   readonly #owned: boolean;
   readonly #sessPrefix: string;
   readonly #acctPrefix: string;
+  readonly #groupPrefix: string;
   /** Full prefixes for keys built inside scripts, where the client's keyPrefix is not applied. */
   readonly #scriptSessPrefix: string;
   readonly #scriptAcctPrefix: string;
+  readonly #scriptGroupPrefix: string;
   /** id → raw token, for tokens this instance issued or resolved; ordered by expiry. */
   readonly #known = new Map<string, Known>();
   readonly #log: Logger;
@@ -172,6 +201,7 @@ export class RedisSessionStore implements SessionStore {
     this.#log = this.#o.logger.child({ component: 'sessions' });
     this.#sessPrefix = `${this.#o.keyPrefix}sess:`;
     this.#acctPrefix = `${this.#o.keyPrefix}acct:`;
+    this.#groupPrefix = `${this.#o.keyPrefix}group:`;
     if (this.#o.redis !== null) {
       this.#redis = this.#o.redis;
       this.#owned = false;
@@ -191,6 +221,7 @@ export class RedisSessionStore implements SessionStore {
     const clientPrefix = this.#redis.options.keyPrefix ?? '';
     this.#scriptSessPrefix = clientPrefix + this.#sessPrefix;
     this.#scriptAcctPrefix = clientPrefix + this.#acctPrefix;
+    this.#scriptGroupPrefix = clientPrefix + this.#groupPrefix;
   }
 
   /** The sliding lifetime in force. */
@@ -256,6 +287,7 @@ export class RedisSessionStore implements SessionStore {
   }
 
   async create(input: CreateSessionInput): Promise<CreateSessionResult> {
+    const groupId = sessionGroup(input.groupId);
     const token = newSessionToken();
     const id = sessionTokenId(token);
     const reply = await this.#eval('create', CREATE, [this.#acctPrefix + input.accountId, this.#sessPrefix + id], [
@@ -265,6 +297,7 @@ export class RedisSessionStore implements SessionStore {
       input.username,
       input.sceneId,
       this.#o.ttlMs,
+      groupId ?? '',
     ]);
     const [oldId, nowText] = strings(reply, 2, 'create');
     const createdAt = Number(nowText);
@@ -273,6 +306,7 @@ export class RedisSessionStore implements SessionStore {
       accountId: input.accountId,
       username: input.username,
       sceneId: input.sceneId,
+      groupId,
       createdAt,
       expiresAt: createdAt + this.#o.ttlMs,
     });
@@ -289,17 +323,18 @@ export class RedisSessionStore implements SessionStore {
     this.#assertOpen();
     if (!isWellFormedSessionToken(token)) return null;
     const id = sessionTokenId(token);
-    const reply = await this.#eval('get', SLIDE, [this.#sessPrefix + id], [this.#scriptAcctPrefix, id, this.#o.ttlMs]);
+    const reply = await this.#eval('get', SLIDE, [this.#sessPrefix + id], [this.#scriptAcctPrefix, id, this.#o.ttlMs, this.#scriptGroupPrefix]);
     if (reply === null) {
       this.#known.delete(id);
       return null;
     }
-    const [accountId, username, sceneId, createdAt, expiresAt] = strings(reply, 5, 'get');
+    const [accountId, username, sceneId, createdAt, expiresAt, groupId] = strings(reply, 6, 'get');
     const session: Session = Object.freeze({
       token,
       accountId,
       username,
       sceneId,
+      groupId: groupId === '' ? null : groupId,
       createdAt: Number(createdAt),
       expiresAt: Number(expiresAt),
     });
@@ -311,12 +346,12 @@ export class RedisSessionStore implements SessionStore {
     this.#assertOpen();
     if (!isWellFormedSessionToken(token)) return false;
     const id = sessionTokenId(token);
-    const reply = await this.#eval('touch', SLIDE, [this.#sessPrefix + id], [this.#scriptAcctPrefix, id, this.#o.ttlMs]);
+    const reply = await this.#eval('touch', SLIDE, [this.#sessPrefix + id], [this.#scriptAcctPrefix, id, this.#o.ttlMs, this.#scriptGroupPrefix]);
     if (reply === null) {
       this.#known.delete(id);
       return false;
     }
-    const expiresAt = strings(reply, 5, 'touch')[4];
+    const expiresAt = strings(reply, 6, 'touch')[4];
     this.#remember(id, token, Number(expiresAt));
     return true;
   }
@@ -334,6 +369,23 @@ export class RedisSessionStore implements SessionStore {
     if (!isWellFormedSessionToken(token)) throw expiredError();
     const reply = await this.#eval('setScene', SET_SCENE, [this.#sessPrefix + sessionTokenId(token)], [sceneId]);
     if (reply !== 1) throw expiredError();
+  }
+
+  async groupGateway(groupId: string): Promise<string | null> {
+    this.#assertOpen();
+    const reply = await this.#eval('groupGateway', GROUP_GET, [this.#groupPrefix + checkGroupId(groupId)], [this.#o.ttlMs]);
+    if (reply === null) return null;
+    if (typeof reply !== 'string') throw new CodedError(ErrorCodes.GW_ERR_SESSION_STORE, 'session groupGateway: unexpected reply from Redis');
+    return reply;
+  }
+
+  async assignGroupGateway(groupId: string, gatewayId: string, replaces: string | null): Promise<string> {
+    this.#assertOpen();
+    const key = this.#groupPrefix + checkGroupId(groupId);
+    const args = [checkGatewayId('gatewayId', gatewayId), replaces === null ? '' : checkGatewayId('replaces', replaces), this.#o.ttlMs];
+    const reply = await this.#eval('assignGroupGateway', GROUP_ASSIGN, [key], args);
+    if (typeof reply !== 'string') throw new CodedError(ErrorCodes.GW_ERR_SESSION_STORE, 'session assignGroupGateway: unexpected reply from Redis');
+    return reply;
   }
 
   #assertOpen(): void {
@@ -384,7 +436,7 @@ function messageOf(err: unknown): string {
 type Strings<N extends number, Acc extends string[] = []> = Acc['length'] extends N ? Acc : Strings<N, [...Acc, string]>;
 
 /** The scripts' array replies, checked: a mismatch means a foreign key or a script bug. */
-function strings<N extends 2 | 5>(reply: unknown, n: N, op: string): Strings<N> {
+function strings<N extends 2 | 6>(reply: unknown, n: N, op: string): Strings<N> {
   if (!Array.isArray(reply) || reply.length !== n || !reply.every((v) => typeof v === 'string')) {
     throw new CodedError(ErrorCodes.GW_ERR_SESSION_STORE, `session ${op}: unexpected reply from Redis`);
   }

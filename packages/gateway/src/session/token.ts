@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { CodedError, ErrorCodes } from '@gos/schema';
+import { isGroupId } from '@gos/store';
 
 /** Random bytes per token: 256 bits, twice the 128-bit floor. */
 export const SESSION_TOKEN_BYTES = 32;
@@ -47,3 +48,22 @@ export function expiredError(): CodedError {
 
 /** @internal Default sliding lifetime: 30 minutes. */
 export const DEFAULT_SESSION_TTL_MS = 30 * 60_000;
+
+/** @internal A group id, checked the same way by every store. */
+export function checkGroupId(groupId: unknown): string {
+  if (!isGroupId(groupId)) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, 'groupId must be 1–64 characters of A–Z a–z 0–9 _ . : -');
+  return groupId;
+}
+
+/** @internal A gateway id (any non-empty string up to 255 characters). */
+export function checkGatewayId(name: string, gatewayId: unknown): string {
+  if (typeof gatewayId !== 'string' || gatewayId.length === 0 || gatewayId.length > 255) {
+    throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `${name} must be a gateway id (1–255 characters)`);
+  }
+  return gatewayId;
+}
+
+/** @internal The group of a new session: null when absent; malformed is refused. */
+export function sessionGroup(groupId: unknown): string | null {
+  return groupId === undefined || groupId === null ? null : checkGroupId(groupId);
+}

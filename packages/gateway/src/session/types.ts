@@ -6,6 +6,8 @@ export interface Session {
   readonly username: string;
   /** The scene the player is in (or enters on connect). */
   readonly sceneId: string;
+  /** The account's group when the session was created, or null (see {@link SessionStore.groupGateway}). */
+  readonly groupId: string | null;
   /** Milliseconds since the epoch. */
   readonly createdAt: number;
   /** Milliseconds since the epoch; slides forward on every `get` and `touch`. */
@@ -16,6 +18,13 @@ export interface CreateSessionInput {
   readonly accountId: string;
   readonly username: string;
   readonly sceneId: string;
+  /**
+   * The account's group, or null. While the session lives, every `get`/`touch` of it also
+   * extends the group's gateway assignment, so a group stays on its gateway as long as any of
+   * its players is connected, however long ago the last of them logged in.
+   * @default null
+   */
+  readonly groupId?: string | null;
 }
 
 export interface CreateSessionResult {
@@ -61,4 +70,20 @@ export interface SessionStore {
    * @throws CodedError `GW_ERR_SESSION_EXPIRED` when the session no longer exists
    */
   setScene(token: string, sceneId: string): Promise<void>;
+  /**
+   * The id of the gateway the group's players are sent to, or null when the group has none
+   * (never assigned, or unused for `ttlMs`). A hit extends the assignment to now + `ttlMs`.
+   * Shared by every gateway using the store.
+   * @throws CodedError `OPT_ERR_INVALID` when `groupId` is not a group id (`isGroupId` of `@gos/store`)
+   */
+  groupGateway(groupId: string): Promise<string | null>;
+  /**
+   * Make `gatewayId` the group's gateway unless another login got there first: it is set when
+   * the group has no gateway, or when the group's gateway is still `replaces` (the one the
+   * caller found unusable: gone or full). Atomic, so concurrent logins of one group agree on
+   * one gateway. Extends the assignment to now + `ttlMs` either way.
+   * @returns the group's gateway after the call: `gatewayId`, or the one another login set
+   * @throws CodedError `OPT_ERR_INVALID` for a malformed `groupId`, `gatewayId` or `replaces`
+   */
+  assignGroupGateway(groupId: string, gatewayId: string, replaces: string | null): Promise<string>;
 }
