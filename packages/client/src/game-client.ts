@@ -177,6 +177,8 @@ export class GameClient<P extends Protocol = Protocol> {
   #attempt = 0;
   /** Which of `socketUrls` the next socket opens. */
   #urlIndex = 0;
+  /** Gateways an explicit connect() may still try when the one it tried cannot be reached. */
+  #fallbacksLeft = 0;
   #lastRequestId = 0;
   #lastPingId = 0;
   /** Id and send time of the latest PING, for the round-trip time. */
@@ -236,8 +238,9 @@ export class GameClient<P extends Protocol = Protocol> {
    * resolves at once when already open; while reconnecting, resolves on the next accepted
    * connection. Rejects with {@link ConnectionClosedError} (`CLI_ERR_CLOSED`, with `closeCode`)
    * when the socket closes first — e.g. 4002 for an expired token — and after `close()`.
-   * The first connection is not retried: automatic reconnection starts once a connection has
-   * been accepted.
+   * A first connection that cannot reach its gateway (the connection fails, or the gateway is
+   * shutting down) tries each of `fallbackUrls` in turn at once; one the gateway refuses (a bad
+   * token, …) is not retried. Automatic reconnection starts once a connection has been accepted.
    */
   connect(): Promise<void> {
     switch (this.#state) {
@@ -253,6 +256,7 @@ export class GameClient<P extends Protocol = Protocol> {
         const promise = new Promise<void>((resolve, reject) => this.#waiters.push({ resolve, reject }));
         this.#state = 'connecting';
         this.#attempt = 0;
+        this.#fallbacksLeft = this.#o.socketUrls.length - 1;
         this.#openSocket();
         return promise;
       }
@@ -473,6 +477,15 @@ export class GameClient<P extends Protocol = Protocol> {
     if (this.#state === 'closing') {
       this.#finishClose();
       this.#emit('close', { code, reason, willReconnect: false });
+      return;
+    }
+    // An explicit connect() whose gateway cannot be reached (login may name one that died a
+    // moment ago) tries the next one at once; a refusal by the gateway is final.
+    if (this.#state === 'connecting' && !wasAccepted && this.#fallbacksLeft > 0 && (code === ABNORMAL_CLOSURE || code === CloseCode.SERVER_SHUTDOWN)) {
+      this.#fallbacksLeft--;
+      this.#urlIndex = (this.#urlIndex + 1) % this.#o.socketUrls.length;
+      this.#log.info({ code, reason, next: this.#urlIndex }, 'gateway unreachable; trying the next one');
+      this.#openSocket();
       return;
     }
     const r = this.#o.reconnect;

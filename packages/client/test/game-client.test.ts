@@ -243,6 +243,33 @@ test('a lost gateway: the client moves on to its fallback URLs in turn, same tok
   assert.equal(b.conns.length, 1, 'not back to the gateway that is shutting down first');
 });
 
+test('a first connect() whose gateway is gone tries the fallback URLs at once; a refusal is not tried elsewhere', async () => {
+  const dead = await FakeGateway.start();
+  const deadUrl = dead.url;
+  await dead.close();
+  await using b = await FakeGateway.start({ onRequest: (conn, req) => conn.respond(req, { n: 3 }) });
+  // Login named a gateway that died a moment ago; the second one takes the player.
+  await using client = new GameClient({ url: deadUrl, token: 'tok-1', protocol: testProtocol, WebSocket, fallbackUrls: [b.url] });
+  const events = record(client);
+  await client.connect();
+  assert.equal((await b.connections(1)).url.searchParams.get('token'), 'tok-1');
+  assert.deepEqual(await client.request(testProtocol.routes.echo, { n: 1 }), { n: 3 });
+  assert.deepEqual(events.map((e) => e.type), ['open'], 'no close or reconnecting event for the unreachable one');
+
+  // A gateway that refuses the token: final, the fallback is not asked.
+  await using refusing = await FakeGateway.start({ onConnection: (conn) => conn.ws.close(CloseCode.AUTH_INVALID, 'GW_ERR_SESSION_EXPIRED') });
+  await using c = await FakeGateway.start();
+  await using client2 = new GameClient({ url: refusing.url, token: 't', protocol: testProtocol, WebSocket, fallbackUrls: [c.url] });
+  await assert.rejects(client2.connect(), isClosed(CloseCode.AUTH_INVALID));
+  await sleep(30);
+  assert.equal(c.conns.length, 0);
+
+  // Every gateway unreachable: rejected once each was tried.
+  await using client3 = new GameClient({ url: deadUrl, token: 't', protocol: testProtocol, WebSocket, fallbackUrls: [deadUrl] });
+  await assert.rejects(client3.connect(), isClosed(1006));
+  assert.equal(client3.state, 'idle');
+});
+
 test('fallbackUrls must be URLs', () => {
   assert.throws(() => new GameClient({ url: 'ws://a/ws', token: 't', protocol: testProtocol, WebSocket, fallbackUrls: ['ws://b/ws', ''] }), { code: 'OPT_ERR_INVALID', message: /fallbackUrls/ });
   assert.throws(() => new GameClient({ url: 'ws://a/ws', token: 't', protocol: testProtocol, WebSocket, fallbackUrls: ['not a url'] }), { code: 'OPT_ERR_INVALID', message: /not a URL/ });

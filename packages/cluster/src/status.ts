@@ -2,7 +2,7 @@
  * The cluster's status as etcd holds it: members with their load, the leader, and where every
  * scene runs. Read once through an etcd coordinator (nothing is written).
  */
-import { EtcdCoordinator, type MemberInfo, type PlacementRecord } from '@gos/coordinator';
+import { EtcdCoordinator, type MemberInfo, type PlacementRecord, type PlacementRequest } from '@gos/coordinator';
 import { CodedError, ErrorCodes } from '@gos/schema';
 import type { ClusterConfig } from './config.js';
 
@@ -12,6 +12,8 @@ export interface ClusterStatus {
   readonly leader: string | null;
   readonly members: readonly MemberInfo[];
   readonly placements: readonly PlacementRecord[];
+  /** Placement requests the leader has not served (a scene waiting for a leader, or refused). */
+  readonly requests: readonly PlacementRequest[];
   readonly readAt: number;
 }
 
@@ -30,7 +32,8 @@ export async function readStatus(config: ClusterConfig, timeoutMs = 5000): Promi
       }),
     ]);
     const members = [...coordinator.membership.list()].sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || a.id.localeCompare(b.id));
-    return { etcd: hosts, prefix, leader: coordinator.election.leader() ?? null, members, placements: coordinator.placement.list(), readAt: Date.now() };
+    const requests = coordinator.placement.requests().map(({ sceneId, requestedBy, at, refused }) => ({ sceneId, requestedBy, at, ...(refused === undefined ? {} : { refused }) }));
+    return { etcd: hosts, prefix, leader: coordinator.election.leader() ?? null, members, placements: coordinator.placement.list(), requests, readAt: Date.now() };
   } finally {
     clearTimeout(timer);
     await coordinator.close().catch(() => {});
@@ -49,8 +52,18 @@ export function formatStatus(s: ClusterStatus): string {
   for (const p of s.placements) byEngine.set(p.engineId, (byEngine.get(p.engineId) ?? 0) + 1);
   lines.push('');
   lines.push(`placement (${s.placements.length} scenes${byEngine.size === 0 ? '' : `; ${[...byEngine].map(([e, n]) => `${e}: ${n}`).join(', ')}`}):`);
-  const live = new Set(s.members.filter((m) => m.role === 'engine').map((m) => m.id));
-  lines.push(...table(['scene', 'engine', 'epoch', ''], s.placements.map((p) => [p.sceneId, p.engineId, String(p.epoch), live.has(p.engineId) ? '' : 'engine missing'])));
+  const engines = new Map(s.members.filter((m) => m.role === 'engine').map((m) => [m.id, m]));
+  const note = (p: PlacementRecord): string => {
+    const engine = engines.get(p.engineId);
+    if (engine === undefined) return 'engine missing';
+    return engine.idleScenes?.[p.sceneId] === p.epoch ? 'idle: stopped, to be released' : '';
+  };
+  lines.push(...table(['scene', 'engine', 'epoch', ''], s.placements.map((p) => [p.sceneId, p.engineId, String(p.epoch), note(p)])));
+  if (s.requests.length > 0) {
+    lines.push('');
+    lines.push(`placement requests waiting (${s.requests.length}):`);
+    lines.push(...table(['scene', 'asked by', 'waiting', ''], s.requests.map((r) => [r.sceneId, r.requestedBy, age(s.readAt - r.at), r.refused === undefined ? '' : `refused: ${r.refused.code}`])));
+  }
   return lines.join('\n');
 }
 
