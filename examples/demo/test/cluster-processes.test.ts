@@ -102,3 +102,40 @@ test('three coordinators, an engine and a gateway as processes: play, status, or
   assert.deepEqual(after.members.filter((m) => m.role === 'coordinator').map((m) => m.id).sort(), ['coordinator-1', 'coordinator-2', 'coordinator-3'].filter((id) => id !== leader));
   assert.ok(after.placements.some((p) => p.engineId === 'engine-1'), "the players' scene is placed on engine-1");
 });
+
+test('with no coordinator running, players keep playing and new ones join placed scenes; a scene placed nowhere waits for a leader', { timeout: 120_000 }, async () => {
+  // What the first test left running: two coordinators, the engine and the gateway.
+  const gateway = members.find((m) => m.id === 'gateway-1')!;
+  const baseUrl = String((await gateway.ready)['http']);
+  const survivors = members.filter((m) => m.role === 'coordinator' && m.running);
+  assert.ok(survivors.length > 0);
+  for (const m of survivors) m.signal('SIGKILL');
+  await Promise.all(survivors.map((m) => m.exited));
+
+  // New players (new logins, new sockets) join world:1, which is placed: no leader needed.
+  const result = await runBots({ baseUrl, count: 6, seconds: 4, movesPerSecond: 5 });
+  assert.equal(result.connected, 6, result.firstError);
+  assert.equal(result.errors, 0, result.firstError ?? '');
+  assert.ok(result.moves > 0);
+
+  // A scene placed nowhere: its request waits, unserved, and fails after the timeout.
+  const asker = new EtcdCoordinator({ hosts: [ETCD], prefix, placementTimeoutMs: 1500 });
+  await asker.start();
+  try {
+    await assert.rejects(asker.placement.ensure('world:77'), { code: 'CRD_ERR_NO_LEADER' });
+    assert.deepEqual((await readStatus(config)).requests.map((r) => r.sceneId), ['world:77']);
+    // A coordinator comes back, is elected and serves the waiting request.
+    const revived = startMember('coordinator', 'coordinator-1');
+    await revived.ready;
+    let placed = asker.placement.lookup('world:77');
+    const deadline = Date.now() + 10_000;
+    while (placed === undefined && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      placed = asker.placement.lookup('world:77');
+    }
+    assert.equal(placed?.engineId, 'engine-1', `the new leader placed the waiting scene\nlogs:\n${cluster.logs()}`);
+    assert.deepEqual((await readStatus(config)).requests, []);
+  } finally {
+    await asker.close();
+  }
+});
