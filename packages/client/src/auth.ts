@@ -137,13 +137,23 @@ async function post<T>(baseUrl: string, path: string, body: object, shape: Shape
   return json as T;
 }
 
+/** What else an account can be created with. */
+export interface RegisterOptions {
+  /**
+   * The player's group (guild, party): logins keep the players of one group on as few gateways
+   * as possible. 1–64 of `A–Z a–z 0–9 _ . : -`.
+   */
+  readonly groupId?: string;
+}
+
 /**
  * Create an account (`POST /v1/auth/register`).
- * @throws HttpError `GW_ERR_USERNAME_TAKEN` (409), `GW_ERR_INVALID_USERNAME` / `GW_ERR_INVALID_PASSWORD` (400),
- * `CLI_ERR_HTTP`, `CLI_ERR_TIMEOUT`; CodedError `OPT_ERR_INVALID` for bad arguments.
+ * @throws HttpError `GW_ERR_USERNAME_TAKEN` (409), `GW_ERR_INVALID_USERNAME` / `GW_ERR_INVALID_PASSWORD` /
+ * `GW_ERR_INVALID_GROUP` (400), `CLI_ERR_HTTP`, `CLI_ERR_TIMEOUT`; CodedError `OPT_ERR_INVALID` for bad arguments.
  */
-export function register(baseUrl: string, username: string, password: string, opts?: AuthRequestOptions): Promise<RegisterResult> {
-  return post<RegisterResult>(baseUrl, 'v1/auth/register', { username, password }, REGISTER_SHAPE, opts);
+export function register(baseUrl: string, username: string, password: string, opts?: AuthRequestOptions & RegisterOptions): Promise<RegisterResult> {
+  const body = opts?.groupId === undefined ? { username, password } : { username, password, groupId: opts.groupId };
+  return post<RegisterResult>(baseUrl, 'v1/auth/register', body, REGISTER_SHAPE, opts);
 }
 
 /**
@@ -187,8 +197,8 @@ export class AuthClient {
   }
 
   /** See {@link register}. */
-  register(username: string, password: string): Promise<RegisterResult> {
-    return register(this.#baseUrl, username, password, this.#opts);
+  register(username: string, password: string, options?: RegisterOptions): Promise<RegisterResult> {
+    return register(this.#baseUrl, username, password, { ...this.#opts, ...options });
   }
 
   /** See {@link login}. */

@@ -149,7 +149,11 @@ test('AuthClient binds a base URL (path prefix kept) and an injected fetch', asy
     },
   });
   assert.deepEqual(await fake.register('u', 'p'), { accountId: 'x' });
-  assert.deepEqual(calls, ['POST https://example.test/v1/auth/register {"username":"u","password":"p"}']);
+  assert.deepEqual(await fake.register('v', 'p', { groupId: 'guild:7' }), { accountId: 'x' });
+  assert.deepEqual(calls, [
+    'POST https://example.test/v1/auth/register {"username":"u","password":"p"}',
+    'POST https://example.test/v1/auth/register {"username":"v","password":"p","groupId":"guild:7"}',
+  ]);
   for (const [name, bad] of [
     ['baseUrl', { baseUrl: '' }],
     ['baseUrl', { baseUrl: 'nope' }],
