@@ -47,7 +47,21 @@ export function formatStatus(s: ClusterStatus): string {
   lines.push(`leader: ${s.leader ?? '(none elected)'}`);
   lines.push('');
   lines.push(`members (${s.members.length}):`);
-  lines.push(...table(['role', 'id', 'address', 'load', 'capacity', 'up'], s.members.map((m) => [m.role, m.id, m.address, String(m.load), String(m.capacity), age(s.readAt - m.startedAt)])));
+  lines.push(
+    ...table(
+      ['role', 'id', 'address', 'load', 'capacity', 'scenes', 'threads', 'up'],
+      s.members.map((m) => [
+        m.role,
+        m.id,
+        m.address,
+        String(m.load),
+        String(m.capacity),
+        m.scenes === undefined ? '' : String(m.scenes),
+        m.utilisation === undefined ? '' : `${Math.round(m.utilisation * 100)}%`,
+        age(s.readAt - m.startedAt),
+      ]),
+    ),
+  );
   const byEngine = new Map<string, number>();
   for (const p of s.placements) byEngine.set(p.engineId, (byEngine.get(p.engineId) ?? 0) + 1);
   lines.push('');

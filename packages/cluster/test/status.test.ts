@@ -11,7 +11,7 @@ test('status tables: members, placements with idle and missing-engine notes, wai
     leader: 'coordinator-1',
     members: [
       { id: 'coordinator-1', role: 'coordinator', address: 'vm:1', load: 0, capacity: 1, startedAt: now - 30_000 },
-      { id: 'engine-1', role: 'engine', address: '127.0.0.1:4000', load: 12, capacity: 6000, startedAt: now - 90_000, idleScenes: { 'world:2': 7 } },
+      { id: 'engine-1', role: 'engine', address: '127.0.0.1:4000', load: 12, capacity: 6000, startedAt: now - 90_000, idleScenes: { 'world:2': 7 }, scenes: 1, utilisation: 0.37 },
     ],
     placements: [
       { sceneId: 'world:1', sceneType: 'world', engineId: 'engine-1', epoch: 5 },
@@ -26,7 +26,8 @@ test('status tables: members, placements with idle and missing-engine notes, wai
   };
   const text = formatStatus(status);
   assert.match(text, /leader: coordinator-1/);
-  assert.match(text, /engine\s+engine-1\s+127\.0\.0\.1:4000\s+12\s+6000\s+90 s/);
+  assert.match(text, /engine\s+engine-1\s+127\.0\.0\.1:4000\s+12\s+6000\s+1\s+37%\s+90 s/);
+  assert.match(text, /coordinator\s+coordinator-1\s+vm:1\s+0\s+1\s+30 s/);
   assert.match(text, /placement \(3 scenes; engine-1: 2, engine-9: 1\)/);
   assert.match(text, /world:1\s+engine-1\s+5\n/);
   assert.match(text, /world:2\s+engine-1\s+7\s+idle: stopped, to be released/);

@@ -7,14 +7,16 @@ const SCENE_WEIGHT = 10;
 /**
  * GameMgr's placement policy: among the engines under their CCU cap (`load < capacity`), the
  * one whose load (players plus a weight per scene already placed there) is smallest relative
- * to its capacity. Throws `CRD_ERR_NO_ENGINE` when no engine is alive or every one is at its cap.
+ * to its capacity, plus its thread utilisation (0–1): of two engines with as many players, the
+ * one whose scenes cost less CPU takes the new scene. Throws `CRD_ERR_NO_ENGINE` when no engine
+ * is alive or every one is at its cap.
  */
 export function pickLeastLoadedEngine(engines: readonly MemberInfo[], scenesOn: (engineId: string) => number): MemberInfo {
   let best: MemberInfo | undefined;
   let bestScore = Infinity;
   for (const engine of engines) {
     if (engine.load >= engine.capacity) continue;
-    const score = (engine.load + scenesOn(engine.id) * SCENE_WEIGHT) / Math.max(1, engine.capacity);
+    const score = (engine.load + scenesOn(engine.id) * SCENE_WEIGHT) / Math.max(1, engine.capacity) + (engine.utilisation ?? 0);
     if (score < bestScore) {
       best = engine;
       bestScore = score;

@@ -31,10 +31,17 @@ export interface MemberInfo {
    * leader then releases those placements (only the leader writes placement).
    */
   readonly idleScenes?: Readonly<Record<string, number>>;
+  /** Engines: scenes running. */
+  readonly scenes?: number;
+  /**
+   * Engines: how busy its scene threads are, 0–1 (the mean event-loop utilisation of its
+   * workers over the last second: ticks, handlers and ring I/O). Placement avoids busy engines.
+   */
+  readonly utilisation?: number;
 }
 
 /** What a member publishes about itself after registering. */
-export type MemberFigures = Partial<Pick<MemberInfo, 'load' | 'idleScenes'>>;
+export type MemberFigures = Partial<Pick<MemberInfo, 'load' | 'idleScenes' | 'scenes' | 'utilisation'>>;
 
 export interface MemberHandle {
   readonly info: MemberInfo;

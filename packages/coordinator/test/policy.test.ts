@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hasRoom, rankGateways, type MemberInfo } from '../src/index.js';
+import { hasRoom, pickLeastLoadedEngine, rankGateways, type MemberInfo } from '../src/index.js';
 
 const gw = (id: string, load: number, capacity = 100): MemberInfo => ({ id, role: 'gateway', address: `ws://${id}/ws`, load, capacity, startedAt: 0 });
 
@@ -31,4 +31,29 @@ test('gateways: the group\'s gateway first when it is alive and under its capaci
   assert.equal(hasRoom(gw('g', 99)), true);
   assert.equal(hasRoom(gw('g', 100)), false);
   assert.equal(hasRoom(gw('g', 0, 0)), false, 'a capacity of 0 takes nobody');
+});
+
+const engine = (id: string, load: number, capacity = 1000, utilisation?: number): MemberInfo => ({
+  id,
+  role: 'engine',
+  address: `${id}:1`,
+  load,
+  capacity,
+  startedAt: 0,
+  ...(utilisation === undefined ? {} : { utilisation }),
+});
+
+test('engines: least loaded relative to capacity (scenes weigh in), busy threads avoided, engines at their cap never picked', () => {
+  const none = (): number => 0;
+  assert.equal(pickLeastLoadedEngine([engine('e-busy', 500), engine('e-light', 100)], none).id, 'e-light');
+  // Relative to capacity: 300 of 6000 is lighter than 100 of 1000.
+  assert.equal(pickLeastLoadedEngine([engine('e-small', 100), engine('e-large', 300, 6000)], none).id, 'e-large');
+  // Scenes already placed count (10 players each) while their players arrive.
+  assert.equal(pickLeastLoadedEngine([engine('e-a', 0), engine('e-b', 0)], (id) => (id === 'e-a' ? 3 : 0)).id, 'e-b');
+  // Same players, but one engine's threads are busy.
+  assert.equal(pickLeastLoadedEngine([engine('e-hot', 100, 1000, 0.8), engine('e-cool', 100, 1000, 0.1)], none).id, 'e-cool');
+  // At its cap: never, however light otherwise.
+  assert.equal(pickLeastLoadedEngine([engine('e-full', 10, 10), engine('e-room', 900)], none).id, 'e-room');
+  assert.throws(() => pickLeastLoadedEngine([engine('e-full', 10, 10)], none), { code: 'CRD_ERR_NO_ENGINE', message: /CCU cap/ });
+  assert.throws(() => pickLeastLoadedEngine([], none), { code: 'CRD_ERR_NO_ENGINE', message: /no engine is alive/ });
 });

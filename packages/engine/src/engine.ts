@@ -1,4 +1,6 @@
 import { fileURLToPath } from 'node:url';
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import {
   CloseCode,
@@ -97,7 +99,11 @@ export class Engine {
   readonly #emptySince = new Map<string, number>();
   /** The idle scenes last published (see MemberInfo.idleScenes). */
   #idlePublished = '{}';
-  #idleTimer: ReturnType<typeof setInterval> | undefined;
+  #upkeepTimer: ReturnType<typeof setInterval> | undefined;
+  /** Each worker's event-loop utilisation at the last upkeep: the next one measures from it. */
+  readonly #elu = new WeakMap<Worker, EventLoopUtilization>();
+  /** Scenes and utilisation last published. */
+  #figures = { scenes: 0, utilisation: 0 };
   #unwatchPlacement: (() => void) | undefined;
   #nextSid = 1;
   #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
@@ -151,10 +157,9 @@ export class Engine {
       capacity: this.#o.capacity,
     });
     this.#unwatchPlacement = this.#o.coordinator.placement.watch((event) => this.#onPlacement(event));
-    if (this.#o.idleSceneMs > 0) {
-      this.#idleTimer = setInterval(() => this.#checkIdle(), Math.min(1000, Math.max(10, Math.floor(this.#o.idleSceneMs / 4))));
-      this.#idleTimer.unref();
-    }
+    const upkeepMs = this.#o.idleSceneMs > 0 ? Math.min(1000, Math.max(10, Math.floor(this.#o.idleSceneMs / 4))) : 1000;
+    this.#upkeepTimer = setInterval(() => this.#upkeep(), upkeepMs);
+    this.#upkeepTimer.unref();
     this.#log.info({ address: this.address, workers: this.#o.workers, capacity: this.#o.capacity }, 'engine started');
   }
 
@@ -533,13 +538,38 @@ export class Engine {
     else if (event.type === 'placed' && event.record.engineId !== this.#o.engineId) void this.#retire(host, `it was placed on ${event.record.engineId}`);
   }
 
+  #upkeep(): void {
+    if (this.#state !== 'running') return;
+    if (this.#o.idleSceneMs > 0) this.#checkIdle();
+    this.#publishFigures();
+  }
+
+  /**
+   * Publish the scenes running and the workers' mean event-loop utilisation since the last
+   * upkeep, when either moved enough to matter (each publish is an etcd write).
+   */
+  #publishFigures(): void {
+    const threads = this.#pool?.threads ?? [];
+    let sum = 0;
+    for (const worker of threads) {
+      const now = worker.performance.eventLoopUtilization();
+      const before = this.#elu.get(worker);
+      this.#elu.set(worker, now);
+      sum += before === undefined ? now.utilization : worker.performance.eventLoopUtilization(now, before).utilization;
+    }
+    const utilisation = threads.length === 0 ? 0 : Math.round((sum / threads.length) * 100) / 100;
+    const scenes = this.#scenes.size;
+    if (scenes === this.#figures.scenes && Math.abs(utilisation - this.#figures.utilisation) < 0.05) return;
+    this.#figures = { scenes, utilisation };
+    this.#member?.publish({ scenes, utilisation }).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish load'));
+  }
+
   /**
    * Stop scenes placed here that have had no player for `idleSceneMs`, then report them idle
    * (MemberInfo.idleScenes) for the leader to release. A player entering one before the
    * release starts it again from what it saved.
    */
   #checkIdle(): void {
-    if (this.#state !== 'running') return;
     const now = Date.now();
     const joining = new Set<string>();
     for (const conn of this.#conns.values()) if (conn.state === 'joining') joining.add(conn.sceneId);
@@ -638,7 +668,7 @@ export class Engine {
     }
     // From here joins are refused (ENG_ERR_SHUTTING_DOWN): gateways keep those players waiting.
     this.#state = 'closing';
-    clearInterval(this.#idleTimer);
+    clearInterval(this.#upkeepTimer);
     this.#unwatchPlacement?.();
     await Promise.allSettled([...this.#starting.values(), ...this.#retiring.values()]);
     const hosts = [...this.#scenes.values()];

@@ -249,6 +249,20 @@ test('the CCU cap: a join past `capacity` players is refused with ENG_ERR_FULL; 
   }
 });
 
+test('the engine publishes its scenes and its threads\' utilisation with its membership', async () => {
+  const c = await cluster('figures');
+  try {
+    await c.gw.join(1, 'gus');
+    await until(() => c.coordinator.membership.get('engine-t')?.scenes === 1);
+    const me = c.coordinator.membership.get('engine-t')!;
+    assert.equal(me.scenes, 1);
+    assert.equal(me.load, 1);
+    assert.ok(typeof me.utilisation === 'number' && me.utilisation >= 0 && me.utilisation <= 1, `utilisation ${String(me.utilisation)}`);
+  } finally {
+    await c.close();
+  }
+});
+
 test('a scene without players for idleSceneMs is stopped and saved, its placement released by the leader, and placed anew on the next join', async () => {
   const c = await cluster('idle', { idleSceneMs: 150, persistIntervalMs: 60_000 });
   try {
