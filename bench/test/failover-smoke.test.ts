@@ -49,7 +49,7 @@ async function missingServices(): Promise<string | false> {
 }
 
 const skip = await missingServices();
-const SMALL = ['--clients', '10', '--seconds', '8', '--warmup', '1', '--repeats', '1', '--lease-ttl', '2', '--persist-ms', '500'];
+const SMALL = ['--clients', '10', '--seconds', '10', '--warmup', '1', '--repeats', '1', '--lease-ttl', '2', '--persist-ms', '500'];
 
 test('smoke: engine-kill with 10 bots, one repeat', { timeout: 180_000, skip }, async () => {
   await runBench(['engine-kill', ...SMALL], async (out, stdout) => {

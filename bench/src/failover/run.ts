@@ -1,7 +1,7 @@
 /**
  * One repeat of a failover scenario: a fresh cluster ({@link BenchCluster}), the load generator
  * (bin/loadgen.js, its own process, pinned to CPU 1 while the cluster is pinned to CPU 0),
- * a SIGKILL a quarter into the measured window, and one result row.
+ * a SIGKILL in the second quarter of the measured window, and one result row.
  *
  * - engine-kill: the engine hosting the most players (its load in the cluster status) is
  *   killed; the load generator is told which scenes were on it.
@@ -130,7 +130,10 @@ export async function runFailover(o: FailoverRunOptions): Promise<FailoverRow> {
     });
     const exited = new Promise<number | null>((r) => child.once('exit', r));
 
-    const killAfterMs = Math.max(1000, o.steadySeconds * 250);
+    // A quarter into the window, plus a random part: over one save period for engine-kill, so
+    // that the repeats sample where in it a crash falls (the lost moves depend on it).
+    const quarterMs = Math.max(1000, o.steadySeconds * 250);
+    const killAfterMs = quarterMs + Math.random() * (o.scenario === 'engine-kill' ? Math.min(o.persistIntervalMs, quarterMs) : quarterMs);
     const failover = (async () => {
       const which = await Promise.race([steady.then(() => 'steady' as const), exited.then(() => 'exited' as const)]);
       if (which === 'exited') return null;

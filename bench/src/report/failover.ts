@@ -116,10 +116,11 @@ export function leaderKillSummary(runs: readonly FailoverRow[]): LeaderKillSumma
 
 function setup(file: FailoverResultsFile): string {
   const s = file.settings;
-  const killAt = Math.max(1, s.steadySeconds / 4);
-  const common = `${s.coordinators} coordinators, ${s.engines} engines and ${s.gateways} gateways, each its own process started from the cluster package's entries, on etcd (lease TTL ${s.leaseTtlSeconds} s), Redis sessions and MariaDB, a fresh etcd prefix, Redis prefix and database per repeat. Each gateway logs its bots into its own scene of the bench game (so ${s.gateways} scenes, spread over the engines by placement); every bot moves 10 times a second over its WebSocket, acknowledged by the scene's 10 Hz ticks. ${killAt} s into each ${s.steadySeconds} s window`;
+  const at = file.runs.map((r) => r.killAtSeconds);
+  const killAt = at.length === 0 ? '' : `${Math.min(...at).toFixed(1)}–${Math.max(...at).toFixed(1)} s`;
+  const common = `${s.coordinators} coordinators, ${s.engines} engines and ${s.gateways} gateways, each its own process started from the cluster package's entries, on etcd (lease TTL ${s.leaseTtlSeconds} s), Redis sessions and MariaDB, a fresh etcd prefix, Redis prefix and database per repeat. Each gateway logs its bots into its own scene of the bench game (so ${s.gateways} scenes, spread over the engines by placement); every bot moves 10 times a second over its WebSocket, acknowledged by the scene's 10 Hz ticks. At a random moment in the second quarter of each ${s.steadySeconds} s window (here ${killAt} in)`;
   if (file.scenario === 'engine-kill') {
-    return `${common} the engine with the most players is killed with SIGKILL. Engines save every ${s.persistIntervalMs} ms: the data-loss window (up to ~${Math.round(s.persistIntervalMs / 100)} moves a player at 10 Hz).`;
+    return `${common} the engine with the most players is killed with SIGKILL (the random part spans one save period, so the repeats land anywhere in it). Engines save every ${s.persistIntervalMs} ms: the data-loss window (up to ~${Math.round(s.persistIntervalMs / 100)} moves a player at 10 Hz).`;
   }
   return `${common} the coordinator leader is killed with SIGKILL; the status (\`readStatus\`) is polled until another coordinator leads.`;
 }
