@@ -8,34 +8,57 @@
  *   npm run bench -- chat-fanout --clients 1000,2000,5000         (one line to everyone in one scene)
  *   npm run bench -- login-storm --clients 10,20,40,80            (password logins per second offered)
  *   npm run bench -- reconnect-storm --clients 1000,3000,6000     (every client drops and reconnects at once)
+ *   npm run bench -- engine-kill --clients 300 --repeats 3        (SIGKILL the busiest engine of a real cluster)
+ *   npm run bench -- leader-kill --clients 300 --repeats 3        (SIGKILL the coordinator leader)
  *
  * Options: --targets project,project-embedded,colyseus,uws (the default; project-acked too on
  * request), --seconds 20
  * (steady window), --warmup 5, --connect-rate 500 (connections per second), --out bench/results,
- * --no-pin (do not taskset). Only loopback addresses are used; every process it starts is
- * stopped before it exits.
+ * --no-pin (do not taskset). engine-kill and leader-kill run only this framework, as a cluster
+ * of processes (no --targets), and take --repeats 3, --lease-ttl 5 (seconds), --persist-ms 5000
+ * (the engines' save period), --connect-rate 100; they need etcd (GOS_ETCD_URL), Redis
+ * (GOS_REDIS_URL, default redis://127.0.0.1:6379) and MariaDB (GOS_MYSQL_URL, default
+ * mysql://gos:gos@127.0.0.1:3306/gos_test: a user that may create `gos_bench_failover_*`
+ * databases). Only loopback addresses are used; every process it starts is stopped before it
+ * exits.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { ensureEtcd, type EtcdHandle } from '../src/etcd.js';
+import { runFailover, type FailoverRow } from '../src/failover/run.js';
+import type { FailoverScenario } from '../src/loadgen/failover.js';
 import { canPin, runOne, type RunRow, type Scenario } from '../src/orchestrate.js';
-import { machine, ratios, type ResultsFile } from '../src/report/results.js';
+import { engineKillSummary, leaderKillSummary } from '../src/report/failover.js';
+import { machine, ratios, type FailoverResultsFile, type ResultsFile } from '../src/report/results.js';
 import { writeResults } from '../src/report/write.js';
 import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
-const SCENARIOS: readonly Scenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm'];
+const FAILOVER_SCENARIOS: readonly FailoverScenario[] = ['engine-kill', 'leader-kill'];
+const SCENARIOS: readonly (Scenario | FailoverScenario)[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', ...FAILOVER_SCENARIOS];
 /** Client counts when --clients is not given. idle-ccu stays under the 20,000 open files a process may have here. */
-const DEFAULT_CLIENTS: Record<Scenario, string> = { 'mmo-move': '500,1000,2000,3000', 'idle-ccu': '2000,6000,12000,18000', 'chat-fanout': '1000,2000,5000', 'login-storm': '10,20,40,80', 'reconnect-storm': '1000,3000,6000' };
+const DEFAULT_CLIENTS: Record<Scenario | FailoverScenario, string> = {
+  'mmo-move': '500,1000,2000,3000',
+  'idle-ccu': '2000,6000,12000,18000',
+  'chat-fanout': '1000,2000,5000',
+  'login-storm': '10,20,40,80',
+  'reconnect-storm': '1000,3000,6000',
+  'engine-kill': '300',
+  'leader-kill': '300',
+};
 const DEFAULT_TARGETS = ['project', 'project-embedded', 'colyseus', 'uws'];
+/** The failover cluster: three coordinators, two engines, two gateways (one scene each). */
+const FAILOVER_CLUSTER = { coordinators: 3, engines: 2, gateways: 2 } as const;
 
 function usage(msg?: string): never {
   if (msg !== undefined) console.error(`bench: ${msg}`);
   console.error(`usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm|reconnect-storm [--clients 500,1000,2000,3000] [--targets ${TARGETS.map((t) => t.name).join(',')}]
-       [--seconds 20] [--warmup 5] [--connect-rate 500] [--out ${path.relative(process.cwd(), DEFAULT_OUT) || DEFAULT_OUT}] [--no-pin]`);
+       [--seconds 20] [--warmup 5] [--connect-rate 500] [--out ${path.relative(process.cwd(), DEFAULT_OUT) || DEFAULT_OUT}] [--no-pin]
+       npm run bench -- engine-kill|leader-kill [--clients 300] [--repeats 3] [--seconds 20] [--warmup 5] [--connect-rate 100]
+       [--lease-ttl 5] [--persist-ms 5000] [--out …] [--no-pin]`);
   process.exit(2);
 }
 
@@ -45,10 +68,13 @@ const { values, positionals } = (() => {
       allowPositionals: true,
       options: {
         clients: { type: 'string' },
-        targets: { type: 'string', default: DEFAULT_TARGETS.join(',') },
+        targets: { type: 'string' },
         seconds: { type: 'string', default: '20' },
         warmup: { type: 'string', default: '5' },
-        'connect-rate': { type: 'string', default: '500' },
+        'connect-rate': { type: 'string' },
+        repeats: { type: 'string', default: '3' },
+        'lease-ttl': { type: 'string', default: '5' },
+        'persist-ms': { type: 'string', default: '5000' },
         out: { type: 'string', default: DEFAULT_OUT },
         'no-pin': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -59,8 +85,9 @@ const { values, positionals } = (() => {
   }
 })();
 if (values.help) usage();
-const scenario = (positionals[0] ?? 'mmo-move') as Scenario;
+const scenario = (positionals[0] ?? 'mmo-move') as Scenario | FailoverScenario;
 if (!SCENARIOS.includes(scenario)) usage(`unknown scenario "${scenario}" (known: ${SCENARIOS.join(', ')})`);
+const failover = (FAILOVER_SCENARIOS as readonly string[]).includes(scenario);
 
 const positive = (name: string, v: string): number => {
   const n = Number(v);
@@ -68,7 +95,8 @@ const positive = (name: string, v: string): number => {
   return n;
 };
 const clientCounts = (values.clients ?? DEFAULT_CLIENTS[scenario]).split(',').map((v) => positive('clients', v.trim()));
-let targets: TargetSpec[] = values.targets.split(',').map((name) => targetByName(name.trim()) ?? usage(`unknown target "${name}"`));
+if (failover && values.targets !== undefined) usage(`${scenario} runs this framework only, as a cluster of processes: leave out --targets`);
+let targets: TargetSpec[] = failover ? [] : (values.targets ?? DEFAULT_TARGETS.join(',')).split(',').map((name) => targetByName(name.trim()) ?? usage(`unknown target "${name}"`));
 if (scenario === 'login-storm') {
   // Only this framework has a login API; Colyseus and the bare server have nothing to compare.
   const skipped = targets.filter((t) => t.target !== 'project').map((t) => t.name);
@@ -79,60 +107,140 @@ if (scenario === 'login-storm') {
 const steadySeconds = positive('seconds', values.seconds);
 const warmupSeconds = Number(values.warmup);
 if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0) usage('--warmup must be ≥ 0');
-const connectPerSecond = positive('connect-rate', values['connect-rate']);
+// Failover bots log in through two gateways, each allowing 50 logins a second per address by default.
+const connectPerSecond = positive('connect-rate', values['connect-rate'] ?? (failover ? '100' : '500'));
+const repeats = positive('repeats', values.repeats);
+const leaseTtlSeconds = positive('lease-ttl', values['lease-ttl']);
+const persistIntervalMs = positive('persist-ms', values['persist-ms']);
 const pin = !values['no-pin'] && canPin() && availableParallelism() >= 2;
 if (!values['no-pin'] && !pin) console.error('bench: not pinning (needs taskset and 2 CPUs): server and load generator share the CPUs');
 const outDir = path.resolve(values.out);
 
 let etcd: EtcdHandle | null = null;
+/** Kills whatever the failover run in progress started (its cluster and load generator). */
+let abortFailover: (() => Promise<void>) | null = null;
 const cleanup = async (): Promise<void> => {
+  await abortFailover?.();
   await etcd?.stop();
 };
 process.on('SIGINT', () => void cleanup().finally(() => process.exit(130)));
-
-const runs: RunRow[] = [];
+process.on('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
+const argv = process.argv.slice(2).join(' ');
 const started = Date.now();
-try {
-  if (targets.some((t) => t.needsEtcd)) etcd = await ensureEtcd(process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379', pin ? 0 : null);
-  const total = clientCounts.length * targets.length;
-  const perRun = warmupSeconds + steadySeconds;
-  let done = 0;
-  for (const [i, clients] of clientCounts.entries()) {
-    // Alternate the order so slow drift (thermal, page cache) does not always favour one target.
-    const order = targets.map((_, k) => targets[(k + i) % targets.length]!);
-    for (const spec of order) {
-      const left = (total - done) * (perRun + clients / connectPerSecond + 3);
-      const row = await runOne({
-        scenario,
-        spec,
-        clients,
-        warmupSeconds,
-        steadySeconds,
-        connectPerSecond,
-        pin,
-        ...(etcd === null ? {} : { etcdUrl: etcd.url }),
-        onProgress: (line) => process.stderr.write(`\r[bench ${done + 1}/${total}, ~${Math.round(left)} s left] ${line}`.padEnd(110).slice(0, 140)),
-      });
-      done++;
-      runs.push(row);
-      process.stderr.write('\n');
-      console.log(JSON.stringify(row));
+if (failover) await benchFailover(scenario as FailoverScenario);
+else await benchTargets(scenario as Scenario);
+
+async function benchTargets(scenario: Scenario): Promise<void> {
+  const runs: RunRow[] = [];
+  try {
+    if (targets.some((t) => t.needsEtcd)) etcd = await ensureEtcd(process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379', pin ? 0 : null);
+    const total = clientCounts.length * targets.length;
+    const perRun = warmupSeconds + steadySeconds;
+    let done = 0;
+    for (const [i, clients] of clientCounts.entries()) {
+      // Alternate the order so slow drift (thermal, page cache) does not always favour one target.
+      const order = targets.map((_, k) => targets[(k + i) % targets.length]!);
+      for (const spec of order) {
+        const left = (total - done) * (perRun + clients / connectPerSecond + 3);
+        const row = await runOne({
+          scenario,
+          spec,
+          clients,
+          warmupSeconds,
+          steadySeconds,
+          connectPerSecond,
+          pin,
+          ...(etcd === null ? {} : { etcdUrl: etcd.url }),
+          onProgress: (line) => process.stderr.write(`\r[bench ${done + 1}/${total}, ~${Math.round(left)} s left] ${line}`.padEnd(110).slice(0, 140)),
+        });
+        done++;
+        runs.push(row);
+        process.stderr.write('\n');
+        console.log(JSON.stringify(row));
+      }
     }
+  } finally {
+    await cleanup();
   }
-} finally {
-  await cleanup();
+
+  const file: ResultsFile = {
+    scenario,
+    date: new Date().toISOString(),
+    machine: machine(pin),
+    settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim() },
+    runs,
+  };
+  await writeResults(outDir, file, outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null);
+  console.log(`\nbench: ${runs.length} runs in ${Math.round((Date.now() - started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${scenario}.{json,md,html}`);
+  for (const r of scenario === 'mmo-move' ? ratios(runs) : []) {
+    console.log(`bench: N=${r.clients} project/${r.versus}: CPU-µs/msg ×${r.cpuUsPerMsg ?? '–'}, p99 ×${r.p99Ms ?? '–'}, RSS ×${r.rssMb ?? '–'}`);
+  }
 }
 
-const argv = process.argv.slice(2).join(' ');
-const file: ResultsFile = {
-  scenario,
-  date: new Date().toISOString(),
-  machine: machine(pin),
-  settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim() },
-  runs,
-};
-await writeResults(outDir, file, outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null);
-console.log(`\nbench: ${runs.length} runs in ${Math.round((Date.now() - started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${scenario}.{json,md,html}`);
-for (const r of scenario === 'mmo-move' ? ratios(runs) : []) {
-  console.log(`bench: N=${r.clients} project/${r.versus}: CPU-µs/msg ×${r.cpuUsPerMsg ?? '–'}, p99 ×${r.p99Ms ?? '–'}, RSS ×${r.rssMb ?? '–'}`);
+async function benchFailover(scenario: FailoverScenario): Promise<void> {
+  const runs: FailoverRow[] = [];
+  try {
+    etcd = await ensureEtcd(process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379', pin ? 0 : null);
+    const redisUrl = process.env['GOS_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+    const mysqlUrl = process.env['GOS_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
+    const total = clientCounts.length * repeats;
+    // Cluster start and stop, ramp, warm-up and window.
+    const perRun = 15 + warmupSeconds + steadySeconds;
+    let done = 0;
+    for (const clients of clientCounts) {
+      for (let repeat = 1; repeat <= repeats; repeat++) {
+        const left = (total - done) * (perRun + clients / connectPerSecond);
+        const row = await runFailover({
+          scenario,
+          clients,
+          repeat,
+          warmupSeconds,
+          steadySeconds,
+          connectPerSecond,
+          leaseTtlSeconds,
+          persistIntervalMs,
+          pin,
+          etcdUrl: etcd.url,
+          redisUrl,
+          mysqlUrl,
+          onProgress: (line) => process.stderr.write(`\r[bench ${done + 1}/${total}, ~${Math.round(left)} s left] ${line}`.padEnd(110).slice(0, 140)),
+          onAbortable: (abort) => (abortFailover = abort),
+        });
+        done++;
+        runs.push(row);
+        process.stderr.write('\n');
+        console.log(JSON.stringify(row));
+      }
+    }
+  } finally {
+    await cleanup();
+  }
+
+  const file: FailoverResultsFile = {
+    scenario,
+    date: new Date().toISOString(),
+    machine: machine(pin),
+    settings: {
+      warmupSeconds,
+      steadySeconds,
+      command: `npm run bench -- ${argv}`.trim(),
+      repeats,
+      ...FAILOVER_CLUSTER,
+      leaseTtlSeconds,
+      persistIntervalMs,
+      connectPerSecond,
+    },
+    runs,
+  };
+  await writeResults(outDir, file, outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null);
+  console.log(`\nbench: ${runs.length} runs in ${Math.round((Date.now() - started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${scenario}.{json,md,html}`);
+  if (scenario === 'engine-kill') {
+    for (const s of engineKillSummary(runs)) {
+      console.log(`bench: N=${s.clients}: ${s.resumed}/${s.affected} resumed, kill → SceneResumed p50 ${s.resumeP50Ms ?? '–'} ms p99 ${s.resumeP99Ms ?? '–'} ms, acked moves lost ≤ ${s.lostMovesMax} a player, unaffected p99 during ${s.unaffectedDuringP99Ms ?? '–'} ms`);
+    }
+  } else {
+    for (const s of leaderKillSummary(runs)) {
+      console.log(`bench: N=${s.clients}: new leader after ${s.newLeaderMinMs ?? '–'}–${s.newLeaderMaxMs ?? '–'} ms, p99 during ${s.windows.during.p99Ms ?? '–'} ms, errors ${s.windows.before.issues}/${s.windows.during.issues}/${s.windows.after.issues}`);
+    }
+  }
 }

@@ -5,6 +5,7 @@
  *   node bench/dist/bin/loadgen.js '{"target":"uws","baseUrl":"http://127.0.0.1:3901","clients":100,"warmupSeconds":2,"steadySeconds":5}'
  */
 import { DRIVERS, isTarget } from '../src/loadgen/drivers/index.js';
+import { runFailoverLoad } from '../src/loadgen/failover.js';
 import { runLoginStorm } from '../src/loadgen/logins.js';
 import { runLoad } from '../src/loadgen/run.js';
 
@@ -15,8 +16,10 @@ interface Args {
   warmupSeconds: number;
   steadySeconds: number;
   connectPerSecond?: number;
-  /** mmo-move (default), idle-ccu, chat-fanout, login-storm or reconnect-storm. */
+  /** mmo-move (default), idle-ccu, chat-fanout, login-storm, reconnect-storm, engine-kill or leader-kill. */
   scenario?: string;
+  /** engine-kill and leader-kill: each scene's gateway (HTTP origin), instead of target and baseUrl. */
+  gatewayUrls?: string[];
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Partial<Args>;
@@ -24,15 +27,29 @@ const bad = (why: string): never => {
   console.error(`loadgen: ${why}`);
   process.exit(2);
 };
-if (typeof args.target !== 'string' || !isTarget(args.target)) bad(`unknown target ${String(args.target)}`);
-if (typeof args.baseUrl !== 'string') bad('baseUrl is required');
+const failover = args.scenario === 'engine-kill' || args.scenario === 'leader-kill';
+if (failover) {
+  if (!Array.isArray(args.gatewayUrls) || args.gatewayUrls.length === 0) bad('gatewayUrls is required');
+} else {
+  if (typeof args.target !== 'string' || !isTarget(args.target)) bad(`unknown target ${String(args.target)}`);
+  if (typeof args.baseUrl !== 'string') bad('baseUrl is required');
+}
 for (const k of ['clients', 'warmupSeconds', 'steadySeconds'] as const) {
   if (!Number.isFinite(args[k]) || args[k]! < 0) bad(`${k} must be a number ≥ 0`);
 }
 
-const onPhase = (phase: string, info: { secondsLeft: number; connected: number }): void => console.log(JSON.stringify({ phase, ...info }));
-const result =
-  args.scenario === 'login-storm'
+const onPhase = (phase: string, info: Record<string, number>): void => console.log(JSON.stringify({ phase, ...info }));
+const result = failover
+  ? await runFailoverLoad({
+      scenario: args.scenario as 'engine-kill' | 'leader-kill',
+      gatewayUrls: args.gatewayUrls!,
+      clients: args.clients!,
+      warmupSeconds: args.warmupSeconds!,
+      steadySeconds: args.steadySeconds!,
+      ...(args.connectPerSecond === undefined ? {} : { connectPerSecond: args.connectPerSecond }),
+      onPhase,
+    })
+  : args.scenario === 'login-storm'
     ? await runLoginStorm({ baseUrl: args.baseUrl!, rate: args.clients!, warmupSeconds: args.warmupSeconds!, steadySeconds: args.steadySeconds!, onPhase })
     : await runLoad({
         driver: DRIVERS[args.target as keyof typeof DRIVERS],

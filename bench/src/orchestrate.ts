@@ -95,8 +95,8 @@ function start(cpu: number | null, args: string[], env: NodeJS.ProcessEnv): Chil
   return spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Resolve with each JSON object a child prints on stdout; non-JSON lines are ignored. */
-function jsonLines(child: ChildProcess, onLine: (obj: Record<string, unknown>) => void): void {
+/** Call `onLine` with each JSON object a child prints on stdout; non-JSON lines are ignored. */
+export function jsonLines(child: ChildProcess, onLine: (obj: Record<string, unknown>) => void): void {
   createInterface({ input: child.stdout! }).on('line', (line) => {
     if (!line.startsWith('{')) return;
     try {
@@ -107,7 +107,8 @@ function jsonLines(child: ChildProcess, onLine: (obj: Record<string, unknown>) =
   });
 }
 
-function collectStderr(child: ChildProcess, max = 8192): () => string {
+/** The first `max` characters the child writes on stderr, for an error message. */
+export function collectStderr(child: ChildProcess, max = 8192): () => string {
   let text = '';
   child.stderr!.on('data', (d: Buffer) => {
     if (text.length < max) text += d.toString();

@@ -3,8 +3,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import type { FailoverRow } from '../src/failover/run.js';
+import type { AffectedResult, WindowStats } from '../src/loadgen/failover.js';
 import type { RunRow } from '../src/orchestrate.js';
-import { labelOf, maxCcu, ratios, sustained, type ResultsFile } from '../src/report/results.js';
+import { engineKillSummary, leaderKillSummary } from '../src/report/failover.js';
+import { labelOf, maxCcu, ratios, sustained, type FailoverResultsFile, type ResultsFile } from '../src/report/results.js';
 import { cpuMsPerReconnect, kbPerClient, markdown, replaceSection } from '../src/report/render.js';
 import { writeResults } from '../src/report/write.js';
 
@@ -112,4 +115,75 @@ test('reconnect-storm: CPU per reconnect is the server CPU over the storm ÷ cli
   assert.match(md, /not back within 20 s is a failure/);
   // back, failures, storm s, reconnects/s (998 / 0.5), …, CPU-ms per reconnect (400 / 998).
   assert.match(md, /\| project \| 1000 \| 998 \| 2 \| 0\.50 \| 1996 \| 300\.0 \| 400\.0 \| 120\.0 \| 80\.0 \| 0\.40 \|/);
+});
+
+function windowStats(over: Partial<WindowStats>): WindowStats {
+  return { seconds: 5, inputs: 500, acked: 500, unacked: 0, p50Ms: 50, p99Ms: 100, maxMs: 110, closes: 0, errors: 0, ...over };
+}
+
+function failoverRow(over: Partial<FailoverRow>): FailoverRow {
+  return {
+    scenario: 'engine-kill', clients: 300, repeat: 1, connected: 300, connectFailures: 0, perScene: [150, 150], playersPerEngine: { 'engine-1': 150, 'engine-2': 150 },
+    killed: 'engine-1', killAtSeconds: 5, unaffected: { before: windowStats({}), during: windowStats({}), after: windowStats({}) }, unexpectedResumes: 0, loadGenCpuPercent: 20, loadGenSaturated: false,
+    ...over,
+  };
+}
+
+function affected(over: Partial<AffectedResult>): AffectedResult {
+  return {
+    players: 150, resumed: 150, closed: 0, notResumed: 0, resumeMs: { count: 150, p50Ms: 5200, p99Ms: 5400, maxMs: 5450 }, firstAckMs: { count: 150, p50Ms: 5300, p99Ms: 5500, maxMs: 5600 },
+    lastResumeMs: 5450, lostMoves: { players: 150, total: 3000, max: 20, p50: 20 }, unverified: 0, droppedInputs: 8000, after: windowStats({}),
+    ...over,
+  };
+}
+
+test('engine-kill: the summary takes the median p50, the worst p99 and max, and totals the counts', () => {
+  const runs = [
+    failoverRow({ repeat: 1, affected: affected({ resumeMs: { count: 150, p50Ms: 5000, p99Ms: 5300, maxMs: 5350 } }) }),
+    failoverRow({ repeat: 2, affected: affected({ resumeMs: { count: 150, p50Ms: 5200, p99Ms: 5900, maxMs: 6000 }, lostMoves: { players: 10, total: 40, max: 45, p50: 4 } }) }),
+    failoverRow({ repeat: 3, affected: affected({ closed: 2, resumed: 148, resumeMs: { count: 148, p50Ms: 5100, p99Ms: 5400, maxMs: 5500 } }), unaffected: { before: windowStats({}), during: windowStats({ p99Ms: 180, unacked: 3 }), after: windowStats({ closes: 1 }) } }),
+  ];
+  const [s] = engineKillSummary(runs);
+  assert.equal(s!.repeats, 3);
+  assert.equal(s!.resumeP50Ms, 5100);
+  assert.equal(s!.resumeP99Ms, 5900);
+  assert.equal(s!.resumeMaxMs, 6000);
+  assert.equal(s!.resumed, 448);
+  assert.equal(s!.closed, 2);
+  assert.equal(s!.lostMovesMax, 45);
+  assert.equal(s!.lostMovesTotal, 6040);
+  assert.equal(s!.unaffectedDuringP99Ms, 180);
+  assert.equal(s!.unaffectedIssues, 4, 'unacknowledged inputs and closes of the unaffected players');
+  const file: FailoverResultsFile = {
+    scenario: 'engine-kill', date: 'd', machine: { cpus: 2, model: 'm', node: 'v20', pinned: true },
+    settings: { warmupSeconds: 5, steadySeconds: 20, command: 'npm run bench -- engine-kill', repeats: 3, coordinators: 3, engines: 2, gateways: 2, leaseTtlSeconds: 5, persistIntervalMs: 5000, connectPerSecond: 100 },
+    runs,
+  };
+  const md = markdown(file);
+  assert.equal(md.split('\n').filter((l) => /^\| 300 \| [123] \| engine-1/.test(l)).length, 3, 'one row per repeat');
+  assert.match(md, /\| 300 \| 3 \| 450 \| 448 \| 2 \| 5100 \/ 5900 \/ 6000 \|/);
+  assert.match(md, /Data-loss window: the engines' persist interval, 5000 ms; the most acknowledged moves one player lost was 45/);
+});
+
+test('leader-kill: time to a new leader and the windows before, during and after', () => {
+  const runs = [1200, 2600, 2400].map((ms, i) =>
+    failoverRow({ scenario: 'leader-kill', repeat: i + 1, killed: 'coordinator-1', newLeader: 'coordinator-2', newLeaderMs: ms, statusReadMs: 20, unaffected: { before: windowStats({}), during: windowStats({ p99Ms: 100 + i }), after: windowStats({ errors: i }) } }),
+  );
+  runs.push(failoverRow({ scenario: 'leader-kill', repeat: 4, killed: 'coordinator-2', newLeader: null, newLeaderMs: null }));
+  const [s] = leaderKillSummary(runs);
+  assert.equal(s!.newLeaderMinMs, 1200);
+  assert.equal(s!.newLeaderMedianMs, 2400);
+  assert.equal(s!.newLeaderMaxMs, 2600);
+  assert.equal(s!.noNewLeader, 1);
+  assert.equal(s!.windows.during.p99Ms, 102, "the worst repeat's p99");
+  assert.equal(s!.windows.after.issues, 3);
+  const file: FailoverResultsFile = {
+    scenario: 'leader-kill', date: 'd', machine: { cpus: 2, model: 'm', node: 'v20', pinned: true },
+    settings: { warmupSeconds: 5, steadySeconds: 20, command: 'c', repeats: 4, coordinators: 3, engines: 2, gateways: 2, leaseTtlSeconds: 5, persistIntervalMs: 5000, connectPerSecond: 100 },
+    runs,
+  };
+  const md = markdown(file);
+  assert.match(md, /\| 300 \| 1 \| coordinator-1 \| coordinator-2 \| 1200 \| 20 \| 50 \/ 100 \| 50 \/ 100 \| 50 \/ 100 \| 110 \| 0 \/ 0 \/ 0 \|/);
+  assert.match(md, /\| 300 \| 4 \| coordinator-2 \| none \| – \|/);
+  assert.match(md, /1200 \/ 2400 \/ 2600 \(1 without\)/);
 });

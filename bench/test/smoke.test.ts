@@ -4,37 +4,11 @@
  * timing assertions: only that every target served every client and the files are complete.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { ResultsFile } from '../src/report/results.js';
-
-const BENCH = fileURLToPath(new URL('../bin/bench.js', import.meta.url));
-
-/**
- * Run `npm run bench -- <args> --out <temp>` (on the test suite's etcd when there is one), assert
- * it exits 0, hand the results folder and its stdout to `check`, then remove the folder.
- */
-async function runBench(args: string[], check: (out: string, stdout: string) => Promise<void>): Promise<void> {
-  const out = await mkdtemp(path.join(tmpdir(), 'gos-bench-smoke-'));
-  try {
-    const env = { ...process.env };
-    if (process.env['GOS_TEST_ETCD_URL'] !== undefined) env['GOS_ETCD_URL'] = process.env['GOS_TEST_ETCD_URL'];
-    const child = spawn(process.execPath, [BENCH, ...args, '--out', out], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', r));
-    assert.equal(code, 0, `bench failed:\n${stderr.slice(-3000)}`);
-    await check(out, stdout);
-  } finally {
-    await rm(out, { recursive: true, force: true });
-  }
-}
+import { runBench } from './run-bench.js';
 
 test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 }, async () => {
   const args = ['mmo-move', '--clients', '20', '--seconds', '2', '--warmup', '1', '--targets', 'project,project-embedded,colyseus,uws'];

@@ -11,9 +11,11 @@ export interface MoveReq {
   y: number;
 }
 
-/** Sent once on join; the player's number in its scene, as used in ticks. */
+/** Sent on join; the player's number in its scene, as used in ticks, and where the player is (its saved position after a failover). */
 export interface Welcome {
   id: number;
+  x: number;
+  y: number;
 }
 
 /** Players whose position changed since the previous tick, and their last processed input. */
@@ -59,17 +61,21 @@ function readMoveReq(t: fb.MoveReq): MoveReq {
 /** Encode and decode MoveReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const MoveReqCodec: rt.Codec<MoveReq> = rt.tableCodec('MoveReq', moveReqShape, buildMoveReq, (bb) => readMoveReq(fb.MoveReq.getRootAsMoveReq(bb)));
 
-const welcomeShape: rt.TableShape = [['scalar', 4]];
+const welcomeShape: rt.TableShape = [['scalar', 4], ['scalar', 4], ['scalar', 4]];
 
 function buildWelcome(b: Builder, v: Welcome): Offset {
   fb.Welcome.startWelcome(b);
   fb.Welcome.addId(b, v.id);
+  fb.Welcome.addX(b, v.x);
+  fb.Welcome.addY(b, v.y);
   return fb.Welcome.endWelcome(b);
 }
 
 function readWelcome(t: fb.Welcome): Welcome {
   return {
     id: t.id(),
+    x: t.x(),
+    y: t.y(),
   };
 }
 

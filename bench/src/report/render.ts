@@ -6,7 +6,8 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { RunRow } from '../orchestrate.js';
-import { labelOf, maxCcu, ratios, type ResultsFile } from './results.js';
+import { engineKillMarkdown, failoverCharts, leaderKillMarkdown, type ChartPoint } from './failover.js';
+import { isFailoverFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
 
 const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
 
@@ -15,7 +16,8 @@ export function kbPerClient(r: { rssMb: number; baselineRssMb: number; connected
   return r.connected > 0 ? ((r.rssMb - r.baselineRssMb) * 1024) / r.connected : null;
 }
 
-export function markdown(file: ResultsFile): string {
+export function markdown(file: AnyResultsFile): string {
+  if (isFailoverFile(file)) return failoverMarkdown(file);
   if (file.scenario === 'idle-ccu') return idleMarkdown(file);
   if (file.scenario === 'chat-fanout') return chatMarkdown(file);
   if (file.scenario === 'login-storm') return loginMarkdown(file);
@@ -80,10 +82,11 @@ function sortedRuns(file: ResultsFile): RunRow[] {
   return [...file.runs].sort((a, b) => a.clients - b.clients || labelOf(a).localeCompare(labelOf(b)));
 }
 
-function header(file: ResultsFile): string[] {
+function header(file: AnyResultsFile): string[] {
   const m = file.machine;
+  const repeats = isFailoverFile(file) ? ` per repeat, ${file.settings.repeats} repeat${file.settings.repeats === 1 ? '' : 's'}` : '';
   return [
-    `Run ${file.date} on ${m.cpus} × ${m.model}, Node ${m.node}; ${m.pinned ? 'servers pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned'}; ${file.settings.warmupSeconds} s warm-up, ${file.settings.steadySeconds} s measured.`,
+    `Run ${file.date} on ${m.cpus} × ${m.model}, Node ${m.node}; ${m.pinned ? 'servers pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned'}; ${file.settings.warmupSeconds} s warm-up, ${file.settings.steadySeconds} s measured${repeats}.`,
     '',
     `Rerun: \`${file.settings.command}\``,
     '',
@@ -148,6 +151,28 @@ function chartSpec(file: ResultsFile, field: ChartField, title: string): vl.TopL
   };
 }
 
+function failoverMarkdown(file: FailoverResultsFile): string {
+  return [...header(file), ...(file.scenario === 'engine-kill' ? engineKillMarkdown(file) : leaderKillMarkdown(file))].join('\n');
+}
+
+/** Grouped bars: one group per repeat, one bar per series. */
+function barSpec(title: string, points: readonly ChartPoint[]): vl.TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 420,
+    height: 260,
+    data: { values: points.map((p) => ({ ...p })) },
+    mark: { type: 'bar' },
+    encoding: {
+      x: { field: 'run', type: 'nominal', title: 'repeat', sort: null, axis: { labelAngle: 0 } },
+      xOffset: { field: 'series', type: 'nominal', sort: null },
+      y: { field: 'value', type: 'quantitative', title: 'ms' },
+      color: { field: 'series', type: 'nominal', title: '', sort: null },
+    },
+  };
+}
+
 async function svgOf(spec: vl.TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
@@ -155,9 +180,10 @@ async function svgOf(spec: vl.TopLevelSpec): Promise<string> {
   return svg;
 }
 
-export async function html(file: ResultsFile): Promise<string> {
-  const charts =
-    file.scenario === 'idle-ccu'
+export async function html(file: AnyResultsFile): Promise<string> {
+  const charts = isFailoverFile(file)
+    ? await Promise.all(failoverCharts(file).map((c) => svgOf(barSpec(c.title, c.points))))
+    : file.scenario === 'idle-ccu'
       ? [await svgOf(chartSpec(file, 'kbPerClient', 'server kB per idle connection'))]
       : file.scenario === 'reconnect-storm'
       ? [await svgOf(chartSpec(file, 'cpuMsPerReconnect', 'server CPU-ms per reconnect')), await svgOf(chartSpec(file, 'p99Ms', 'drop → back p99 (ms)'))]

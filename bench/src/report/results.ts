@@ -3,6 +3,7 @@
  * between targets and the largest client count each target sustained.
  */
 import { cpus } from 'node:os';
+import type { FailoverRow } from '../failover/run.js';
 import type { RunRow } from '../orchestrate.js';
 import { round } from '../stats.js';
 
@@ -20,6 +21,33 @@ export interface ResultsFile {
   readonly machine: Machine;
   readonly settings: { readonly warmupSeconds: number; readonly steadySeconds: number; readonly command: string };
   readonly runs: readonly RunRow[];
+}
+
+/** engine-kill and leader-kill: one row per repeat, and how the cluster was set up. */
+export interface FailoverResultsFile {
+  readonly scenario: 'engine-kill' | 'leader-kill';
+  readonly date: string;
+  readonly machine: Machine;
+  readonly settings: {
+    readonly warmupSeconds: number;
+    readonly steadySeconds: number;
+    readonly command: string;
+    readonly repeats: number;
+    readonly coordinators: number;
+    readonly engines: number;
+    readonly gateways: number;
+    readonly leaseTtlSeconds: number;
+    /** The engines' periodic save: the data-loss window of an engine crash. */
+    readonly persistIntervalMs: number;
+    readonly connectPerSecond: number;
+  };
+  readonly runs: readonly FailoverRow[];
+}
+
+export type AnyResultsFile = ResultsFile | FailoverResultsFile;
+
+export function isFailoverFile(file: AnyResultsFile): file is FailoverResultsFile {
+  return file.scenario === 'engine-kill' || file.scenario === 'leader-kill';
 }
 
 export function machine(pinned: boolean): Machine {

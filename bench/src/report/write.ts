@@ -1,14 +1,14 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { html, markdown, replaceSection } from './render.js';
-import type { ResultsFile } from './results.js';
+import type { AnyResultsFile } from './results.js';
 
 /**
  * Write `<scenario>.json`, `<scenario>.md` and `<scenario>.html` into `outDir`, and when
  * `resultsMd` is given, replace that scenario's section of it (bench/RESULTS.md), leaving the
  * hand-written text around it alone.
  */
-export async function writeResults(outDir: string, file: ResultsFile, resultsMd: string | null): Promise<void> {
+export async function writeResults(outDir: string, file: AnyResultsFile, resultsMd: string | null): Promise<void> {
   await mkdir(outDir, { recursive: true });
   const base = path.join(outDir, file.scenario);
   const md = markdown(file);

@@ -96,7 +96,7 @@ static createMoveReq(builder:flatbuffers.Builder, seq:number, x:number, y:number
 }
 
 /**
- * Sent once on join; the player's number in its scene, as used in ticks.
+ * Sent on join; the player's number in its scene, as used in ticks, and where the player is (its saved position after a failover).
  */
 export class Welcome {
   bb: flatbuffers.ByteBuffer|null = null;
@@ -121,12 +121,30 @@ id():number {
   return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
 }
 
+x():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readFloat32(this.bb_pos + offset) : 0.0;
+}
+
+y():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readFloat32(this.bb_pos + offset) : 0.0;
+}
+
 static startWelcome(builder:flatbuffers.Builder) {
-  builder.startObject(1);
+  builder.startObject(3);
 }
 
 static addId(builder:flatbuffers.Builder, id:number) {
   builder.addFieldInt32(0, id, 0);
+}
+
+static addX(builder:flatbuffers.Builder, x:number) {
+  builder.addFieldFloat32(1, x, 0.0);
+}
+
+static addY(builder:flatbuffers.Builder, y:number) {
+  builder.addFieldFloat32(2, y, 0.0);
 }
 
 static endWelcome(builder:flatbuffers.Builder):flatbuffers.Offset {
@@ -134,9 +152,11 @@ static endWelcome(builder:flatbuffers.Builder):flatbuffers.Offset {
   return offset;
 }
 
-static createWelcome(builder:flatbuffers.Builder, id:number):flatbuffers.Offset {
+static createWelcome(builder:flatbuffers.Builder, id:number, x:number, y:number):flatbuffers.Offset {
   Welcome.startWelcome(builder);
   Welcome.addId(builder, id);
+  Welcome.addX(builder, x);
+  Welcome.addY(builder, y);
   return Welcome.endWelcome(builder);
 }
 }

@@ -4,6 +4,9 @@
  * - `mmo` (scenario mmo-move): a move sets the player's position and ack; every tick (10 Hz) the
  *   scene broadcasts the players that changed since the last tick, encoded once per scene and
  *   fanned out by the gateways' uWS topics.
+ *   The failover scenarios (engine-kill, leader-kill) play it too: the Welcome carries the
+ *   player's position, so a bot whose scene resumed on another engine learns what was loaded
+ *   from the last save.
  * - `idle` (scenario idle-ccu): players join and get their Welcome; the scene ticks but sends
  *   nothing, so what is measured is the cost of holding connections.
  */
@@ -62,11 +65,12 @@ export const mmo = defineScene<Record<string, never>, PlayerData, PushMap>({
     const slot: Slot = { id: view.nextId++, data: player.data, ack: 0 };
     view.slots.set(player.id, slot);
     view.changed.add(slot);
-    player.send('Welcome', { id: slot.id });
+    // The position is the saved one when the player's scene resumed on another engine.
+    player.send('Welcome', { id: slot.id, x: slot.data.x, y: slot.data.y });
   },
   onRejoin(scene, player) {
     const slot = viewOf(scene.id).slots.get(player.id);
-    if (slot !== undefined) player.send('Welcome', { id: slot.id });
+    if (slot !== undefined) player.send('Welcome', { id: slot.id, x: slot.data.x, y: slot.data.y });
   },
   onLeave(scene, player) {
     const view = viewOf(scene.id);
@@ -103,10 +107,10 @@ export const idle = defineScene<Record<string, never>, PlayerData, PushMap>({
   createState: () => ({}),
   createPlayer: () => ({ x: 0, y: 0 }),
   onJoin(_scene, player) {
-    player.send('Welcome', { id: 0 });
+    player.send('Welcome', { id: 0, x: 0, y: 0 });
   },
   onRejoin(_scene, player) {
-    player.send('Welcome', { id: 0 });
+    player.send('Welcome', { id: 0, x: 0, y: 0 });
   },
   handlers: {},
 });
@@ -121,10 +125,10 @@ export const chat = defineScene<Record<string, never>, PlayerData, PushMap>({
   onJoin(_scene, player) {
     const id = ++chatIds;
     chatIdOf.set(player.id, id);
-    player.send('Welcome', { id });
+    player.send('Welcome', { id, x: 0, y: 0 });
   },
   onRejoin(_scene, player) {
-    player.send('Welcome', { id: chatIdOf.get(player.id) ?? 0 });
+    player.send('Welcome', { id: chatIdOf.get(player.id) ?? 0, x: 0, y: 0 });
   },
   onLeave(_scene, player) {
     chatIdOf.delete(player.id);

@@ -1,0 +1,98 @@
+/**
+ * A tiny run of each failover scenario (10 bots, one repeat, a short lease) so they cannot rot:
+ * a real cluster of processes on etcd, Redis and MariaDB, a SIGKILL, the result files. Only
+ * what must hold whatever the machine's speed: every affected player resumed with its own
+ * saved position, nobody else noticed, a new leader took over, the files are complete.
+ *
+ * Needs etcd, Redis and MariaDB: `npm test` starts them and names them in GOS_TEST_*; without
+ * those variables the local defaults are tried, and the tests are skipped when one is missing.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { FailoverResultsFile } from '../src/report/results.js';
+import { runBench } from './run-bench.js';
+
+const ETCD = process.env['GOS_TEST_ETCD_URL'] ?? process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379';
+const REDIS = process.env['GOS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
+
+/** Whether something listens at the URL's host and port. */
+function listening(url: string, defaultPort: number): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: u.hostname, port: Number(u.port || defaultPort) });
+    socket.setTimeout(2000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** Why these tests cannot run here, or false. Services the test command named must be there: the bench then fails loudly. */
+async function missingServices(): Promise<string | false> {
+  const missing: string[] = [];
+  const etcdBinary = existsSync('/usr/bin/etcd') || existsSync('/usr/local/bin/etcd');
+  if (process.env['GOS_TEST_ETCD_URL'] === undefined && !etcdBinary && !(await listening(ETCD, 2379))) missing.push(`etcd (${ETCD})`);
+  if (process.env['GOS_TEST_REDIS_URL'] === undefined && !(await listening(REDIS, 6379))) missing.push(`Redis (${REDIS})`);
+  if (process.env['GOS_TEST_MYSQL_URL'] === undefined && !(await listening(MYSQL, 3306))) missing.push(`MariaDB (${MYSQL})`);
+  return missing.length === 0 ? false : `not reachable: ${missing.join(', ')}; run through npm test or set GOS_TEST_*`;
+}
+
+const skip = await missingServices();
+const SMALL = ['--clients', '10', '--seconds', '10', '--warmup', '1', '--repeats', '1', '--lease-ttl', '2', '--persist-ms', '500'];
+
+test('smoke: engine-kill with 10 bots, one repeat', { timeout: 180_000, skip }, async () => {
+  await runBench(['engine-kill', ...SMALL], async (out, stdout) => {
+    assert.match(stdout, /bench: N=10: \d+\/\d+ resumed/);
+    const file = JSON.parse(await readFile(path.join(out, 'engine-kill.json'), 'utf8')) as FailoverResultsFile;
+    assert.equal(file.scenario, 'engine-kill');
+    assert.equal(file.settings.persistIntervalMs, 500);
+    assert.equal(file.runs.length, 1);
+    const r = file.runs[0]!;
+    assert.equal(r.connected, 10, `every bot joined: ${JSON.stringify(r.failureSamples)}`);
+    assert.deepEqual(r.perScene, [5, 5]);
+    assert.deepEqual(Object.values(r.playersPerEngine).sort(), [5, 5], 'one scene on each engine');
+    const a = r.affected!;
+    assert.equal(a.players, r.playersPerEngine[r.killed], 'the killed engine\'s players are the affected ones');
+    assert.equal(a.resumed, a.players, `every affected bot resumed (closed ${a.closed}, waiting ${a.notResumed})`);
+    assert.equal(a.unverified, 0, 'each resumed position is one the bot had sent: loaded from a save');
+    assert.equal(a.firstAckMs.count, a.players, 'each played on after resuming');
+    assert.ok(a.resumeMs.p50Ms > 0 && a.firstAckMs.p50Ms >= a.resumeMs.p50Ms, 'kill → resume → first ack');
+    const u = r.unaffected;
+    assert.ok(u.before.acked > 0 && u.during.acked > 0, 'the other engine\'s players kept playing');
+    for (const w of [u.before, u.during, u.after]) assert.equal(w.closes + w.errors + w.unacked, 0, `unaffected players noticed nothing: ${JSON.stringify(w)}`);
+    assert.equal(r.unexpectedResumes, 0);
+    assert.match(await readFile(path.join(out, 'engine-kill.md'), 'utf8'), /Data-loss window: the engines' persist interval, 500 ms/);
+    assert.equal((await readFile(path.join(out, 'engine-kill.html'), 'utf8')).match(/<svg/g)?.length, 2);
+  });
+});
+
+test('smoke: leader-kill with 10 bots, one repeat', { timeout: 180_000, skip }, async () => {
+  await runBench(['leader-kill', ...SMALL], async (out) => {
+    const file = JSON.parse(await readFile(path.join(out, 'leader-kill.json'), 'utf8')) as FailoverResultsFile;
+    assert.equal(file.scenario, 'leader-kill');
+    assert.equal(file.runs.length, 1);
+    const r = file.runs[0]!;
+    assert.equal(r.connected, 10, `every bot joined: ${JSON.stringify(r.failureSamples)}`);
+    assert.match(r.killed, /^coordinator-\d$/);
+    assert.ok(r.newLeader !== null && r.newLeader !== undefined && r.newLeader !== r.killed, `another coordinator leads: ${String(r.newLeader)}`);
+    assert.ok((r.newLeaderMs ?? 0) > 0);
+    const u = r.unaffected;
+    for (const name of ['before', 'during', 'after'] as const) {
+      const w = u[name];
+      assert.ok(w.acked > 0, `${name}: moves acknowledged`);
+      assert.equal(w.closes + w.errors + w.unacked, 0, `${name}: players noticed nothing: ${JSON.stringify(w)}`);
+    }
+    assert.match(await readFile(path.join(out, 'leader-kill.md'), 'utf8'), /new leader after ms/);
+  });
+});
