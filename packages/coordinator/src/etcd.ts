@@ -94,6 +94,8 @@ export class EtcdCoordinator implements Coordinator {
   /** Candidate ids this coordinator has stood for: a key of one not campaigning any more is stale (its lease is dying). */
   readonly #ownCandidates = new Set<string>();
   #leader: string | undefined;
+  /** Aborted by close(): placement waits fail at once. */
+  readonly #closedSignal = new AbortController();
   #started = false;
   #closed = false;
 
@@ -196,7 +198,11 @@ export class EtcdCoordinator implements Coordinator {
     emit(this.#leaderListeners, leader);
   }
 
-  /** Bring a key change into the local view; emits once per revision. */
+  /**
+   * Bring a key change into the local view; emits once per revision. A delete older than what
+   * the view holds (a late watch event after `fetch` or a write of ours brought a newer put) is
+   * ignored.
+   */
   #apply(kind: Kind, kv: IKeyValue, deleted: boolean): void {
     const id = kv.key.toString().slice(`${this.#prefix}${kind}/`.length);
     const revision = Number(kv.mod_revision);
@@ -210,7 +216,7 @@ export class EtcdCoordinator implements Coordinator {
     if (kind === 'members') {
       const known = this.#members.get(id);
       if (deleted) {
-        if (known === undefined) return;
+        if (known === undefined || known.revision > revision) return;
         this.#members.delete(id);
         emit(this.#memberListeners, { type: 'down', member: known.info });
         return;
@@ -224,7 +230,7 @@ export class EtcdCoordinator implements Coordinator {
     if (kind === 'requests') {
       const known = this.#requests.get(id);
       if (deleted) {
-        this.#requests.delete(id);
+        if (known !== undefined && known.revision <= revision) this.#requests.delete(id);
         return;
       }
       if (known !== undefined && known.revision >= revision) return;
@@ -237,7 +243,7 @@ export class EtcdCoordinator implements Coordinator {
     }
     const known = this.#placements.get(id);
     if (deleted) {
-      if (known === undefined) return;
+      if (known === undefined || known.epoch > revision) return;
       this.#placements.delete(id);
       emit(this.#placementListeners, { type: 'released', record: known });
       return;
@@ -276,6 +282,8 @@ export class EtcdCoordinator implements Coordinator {
               log.warn('registered again under a new lease');
               return;
             } catch (e) {
+              // Its grant may have succeeded: revoke it, or its keep-alive would run for ever.
+              void lease.revoke().catch(() => {});
               log.warn({ err: e }, 'cannot register again yet');
               await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)).unref());
             }
@@ -376,6 +384,7 @@ export class EtcdCoordinator implements Coordinator {
             this.#refusalListeners.add(listener);
             return () => this.#refusalListeners.delete(listener);
           },
+          closed: this.#closedSignal.signal,
           put: async () => {
             const value: Omit<PlacementRequest, 'sceneId'> = { requestedBy: REQUESTER, at: Date.now() };
             const res = await this.#client.put(key).value(JSON.stringify(value)).exec();
@@ -417,13 +426,16 @@ export class EtcdCoordinator implements Coordinator {
       const known = this.#requests.get(sceneId);
       if (known === undefined) return;
       const value: Omit<PlacementRequest, 'sceneId'> = { requestedBy: known.requestedBy, at: known.at, refused: { code: error.code, message: error.message } };
-      // Only while the request is there: a served or dismissed one stays gone.
-      await this.#client.if(requestKey, 'Create', '>', 0).then(this.#client.put(requestKey).value(JSON.stringify(value))).commit();
+      // Only the request we saw: one asked again since (after an engine came up) is served anew.
+      await this.#client.if(requestKey, 'Mod', '==', known.revision).then(this.#client.put(requestKey).value(JSON.stringify(value))).commit();
     },
     dismiss: async (sceneId) => {
       const requestKey = this.#key('requests', sceneId);
-      const res = await this.#client.delete().key(requestKey).exec();
-      this.#apply('requests', { key: Buffer.from(requestKey), mod_revision: res.header.revision } as IKeyValue, true);
+      const known = this.#requests.get(sceneId);
+      if (known === undefined) return;
+      // Only the request we saw: a player asking again meanwhile keeps its fresh one.
+      const res = await this.#client.if(requestKey, 'Mod', '==', known.revision).then(this.#client.delete().key(requestKey)).commit();
+      if (res.succeeded) this.#apply('requests', { key: Buffer.from(requestKey), mod_revision: res.header.revision } as IKeyValue, true);
     },
     release: async (sceneId, epoch) => {
       const key = this.#key('placement', sceneId);
@@ -494,6 +506,7 @@ export class EtcdCoordinator implements Coordinator {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closedSignal.abort();
     for (const c of this.#campaigns.values()) await c.campaign.resign().catch(() => {});
     this.#campaigns.clear();
     for (const lease of this.#leases) await lease.revoke().catch(() => {});

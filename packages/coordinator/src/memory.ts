@@ -100,6 +100,7 @@ class MemoryPlacement implements Placement {
   #revision = 0;
   readonly #ensuring = new Map<string, Promise<PlacementRecord>>();
   readonly #timeoutMs: number;
+  readonly #closedSignal = new AbortController();
   #epoch = 0;
 
   constructor(timeoutMs: number) {
@@ -124,6 +125,7 @@ class MemoryPlacement implements Placement {
         lookup: (id) => this.#records.get(id),
         watch: (l) => this.#events.on(l),
         watchRefusals: (l) => this.#refusals.on((r) => l(r.sceneId, r.revision, r.error)),
+        closed: this.#closedSignal.signal,
         put: async () => {
           this.#put({ sceneId, requestedBy: REQUESTER, at: Date.now() });
           return this.#revision;
@@ -192,6 +194,7 @@ class MemoryPlacement implements Placement {
   }
 
   close(): void {
+    this.#closedSignal.abort();
     this.#events.clear();
     this.#requestEvents.clear();
     this.#refusals.clear();

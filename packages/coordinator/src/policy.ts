@@ -8,14 +8,14 @@ const SCENE_WEIGHT = 10;
  * GameMgr's placement policy: among the engines under their CCU cap (`load < capacity`), the
  * one whose load (players plus a weight per scene already placed there) is smallest relative
  * to its capacity, plus its thread utilisation (0–1): of two engines with as many players, the
- * one whose scenes cost less CPU takes the new scene. Throws `CRD_ERR_NO_ENGINE` when no engine
- * is alive or every one is at its cap.
+ * one whose scenes cost less CPU takes the new scene. Engines stopping (`draining`) take none.
+ * Throws `CRD_ERR_NO_ENGINE` when no engine is alive (or all are stopping) or every one is at its cap.
  */
 export function pickLeastLoadedEngine(engines: readonly MemberInfo[], scenesOn: (engineId: string) => number): MemberInfo {
   let best: MemberInfo | undefined;
   let bestScore = Infinity;
   for (const engine of engines) {
-    if (engine.load >= engine.capacity) continue;
+    if (engine.load >= engine.capacity || engine.draining === true) continue;
     const score = (engine.load + scenesOn(engine.id) * SCENE_WEIGHT) / Math.max(1, engine.capacity) + (engine.utilisation ?? 0);
     if (score < bestScore) {
       best = engine;
@@ -23,7 +23,7 @@ export function pickLeastLoadedEngine(engines: readonly MemberInfo[], scenesOn: 
     }
   }
   if (best !== undefined) return best;
-  if (engines.length === 0) throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, 'no engine is alive to host the scene');
+  if (engines.every((e) => e.draining === true)) throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, 'no engine is alive to host the scene (none, or all stopping)');
   throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, `every engine (${engines.length}) is at its CCU cap`);
 }
 

@@ -20,6 +20,8 @@ export interface PlacementWait {
   watchRefusals(listener: (sceneId: string, revision: number, error: { code: string; message: string }) => void): () => void;
   /** Write the request; resolves with its revision (a refusal written before it is stale). */
   put(): Promise<number>;
+  /** Aborted when the coordinator closes: the wait fails with `CRD_ERR_CLOSED`. */
+  readonly closed: AbortSignal;
 }
 
 /**
@@ -38,8 +40,10 @@ export function awaitPlacement(sceneId: string, timeoutMs: number, port: Placeme
       clearTimeout(timer);
       offPlaced();
       offRefused();
+      port.closed.removeEventListener('abort', onClosed);
       fn();
     };
+    const onClosed = (): void => finish(() => reject(new CodedError(ErrorCodes.CRD_ERR_CLOSED, `coordinator closed while ${sceneId} waited for a placement`)));
     const checkRefusal = (): void => {
       if (putRevision !== undefined && refusal !== undefined && refusal.revision > putRevision) {
         const { code, message } = refusal.error;
@@ -64,6 +68,8 @@ export function awaitPlacement(sceneId: string, timeoutMs: number, port: Placeme
       if (refusal === undefined || revision > refusal.revision) refusal = { revision, error };
       checkRefusal();
     });
+    if (port.closed.aborted) return onClosed();
+    port.closed.addEventListener('abort', onClosed);
     port.put().then(
       (revision) => {
         putRevision = revision;

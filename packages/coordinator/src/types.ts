@@ -38,10 +38,12 @@ export interface MemberInfo {
    * workers over the last second: ticks, handlers and ring I/O). Placement avoids busy engines.
    */
   readonly utilisation?: number;
+  /** Engines: stopping gracefully (saving its scenes before it leaves); nothing new is placed on it. */
+  readonly draining?: boolean;
 }
 
 /** What a member publishes about itself after registering. */
-export type MemberFigures = Partial<Pick<MemberInfo, 'load' | 'idleScenes' | 'scenes' | 'utilisation'>>;
+export type MemberFigures = Partial<Pick<MemberInfo, 'load' | 'idleScenes' | 'scenes' | 'utilisation' | 'draining'>>;
 
 export interface MemberHandle {
   readonly info: MemberInfo;

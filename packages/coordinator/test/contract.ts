@@ -184,8 +184,13 @@ export function runCoordinatorContract(name: string, make: (options?: MakeOption
       await eventually(() => c.membership.get('e1') !== undefined);
       const a = await c.placement.ensure('world:8');
       const b = await c.placement.ensure('world:9');
-      // A stale report (an older epoch) releases nothing.
+      // A stale report (an older epoch) releases nothing: once the leader's view has it, and a
+      // reconcile has run on it, the placement is still there.
       await e1.publish({ idleScenes: { 'world:8': a.epoch - 1 } });
+      await eventually(() => c.membership.get('e1')?.idleScenes?.['world:8'] === a.epoch - 1);
+      assert.equal(c.membership.get('e1')?.idleScenes?.['world:8'], a.epoch - 1);
+      await leader.reconcile();
+      assert.deepEqual(c.placement.lookup('world:8'), a);
       await e1.publish({ idleScenes: { 'world:8': a.epoch } });
       await eventually(() => c.placement.lookup('world:8') === undefined);
       assert.equal(c.placement.lookup('world:8'), undefined);

@@ -56,4 +56,8 @@ test('engines: least loaded relative to capacity (scenes weigh in), busy threads
   assert.equal(pickLeastLoadedEngine([engine('e-full', 10, 10), engine('e-room', 900)], none).id, 'e-room');
   assert.throws(() => pickLeastLoadedEngine([engine('e-full', 10, 10)], none), { code: 'CRD_ERR_NO_ENGINE', message: /CCU cap/ });
   assert.throws(() => pickLeastLoadedEngine([], none), { code: 'CRD_ERR_NO_ENGINE', message: /no engine is alive/ });
+  // A draining engine (stopping gracefully) takes nothing new.
+  const draining: MemberInfo = { ...engine('e-stopping', 0), draining: true };
+  assert.equal(pickLeastLoadedEngine([draining, engine('e-busy', 900)], none).id, 'e-busy');
+  assert.throws(() => pickLeastLoadedEngine([draining], none), { code: 'CRD_ERR_NO_ENGINE', message: /all stopping/ });
 });

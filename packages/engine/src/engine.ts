@@ -98,7 +98,7 @@ export class Engine {
   /** Placement (`sceneId@epoch`) of this engine → since when it has had no player. */
   readonly #emptySince = new Map<string, number>();
   /** The idle scenes last published (see MemberInfo.idleScenes). */
-  #idlePublished = '{}';
+  #idleReported: Record<string, number> = {};
   #upkeepTimer: ReturnType<typeof setInterval> | undefined;
   /** Each worker's event-loop utilisation at the last upkeep: the next one measures from it. */
   readonly #elu = new WeakMap<Worker, EventLoopUtilization>();
@@ -235,6 +235,7 @@ export class Engine {
       if (this.#conns.size - 1 >= this.#o.capacity && !this.#activePlayers.has(body.playerId)) {
         throw new CodedError(ErrorCodes.ENG_ERR_FULL, `engine ${this.#o.engineId} is at its CCU cap (${this.#o.capacity} players)`);
       }
+      await this.#withdrawIdle(body.sceneId);
       let host = await this.#scene(body.sceneId, placement.epoch);
       const activeSid = this.#activePlayers.get(body.playerId);
       // Takeover only when this very scene instance holds the player's hot data.
@@ -294,7 +295,15 @@ export class Engine {
     if (conn === undefined) return;
     const wasJoined = conn.state === 'joined';
     this.#dropConn(conn);
-    if (!wasJoined) return;
+    if (!wasJoined) {
+      // Left while its scene restarts or stops: nothing to tell the scene, but no seat held.
+      if (this.#activePlayers.get(conn.playerId) === conn.sid) {
+        this.#activePlayers.delete(conn.playerId);
+        this.#persister.release('player', conn.playerId);
+        this.#setLoad();
+      }
+      return;
+    }
     const host = this.#scenes.get(conn.sceneId);
     host?.sids.delete(conn.sid);
     if (this.#activePlayers.get(conn.playerId) === conn.sid) {
@@ -401,7 +410,13 @@ export class Engine {
       if (this.#scenes.get(sceneId) === host) this.#scenes.delete(sceneId);
       throw err;
     }
-    logger.info({ epoch }, 'scene started');
+    // Released or moved while it started (a release then had no running scene to stop): it
+    // must not run here unplaced. Stopped again (saving what it did) and the joins sent on.
+    if (!(await this.#stillPlacedHere(host))) {
+      void this.#retire(host, 'its placement was released while it started');
+      throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${sceneId} is no longer placed on ${this.#o.engineId}`);
+    }
+    logger.info({ epoch: host.epoch }, 'scene started');
     return host;
   }
 
@@ -534,8 +549,10 @@ export class Engine {
   #onPlacement(event: PlacementEvent): void {
     const host = this.#scenes.get(event.record.sceneId);
     if (host === undefined || this.#state !== 'running') return;
+    // A scene still starting is not in #scenes yet: #startScene checks its placement once started.
     if (event.type === 'released' && event.record.epoch >= host.epoch) void this.#retire(host, 'its placement was released');
     else if (event.type === 'placed' && event.record.engineId !== this.#o.engineId) void this.#retire(host, `it was placed on ${event.record.engineId}`);
+    else if (event.type === 'placed' && event.record.epoch > host.epoch) host.epoch = event.record.epoch;
   }
 
   #upkeep(): void {
@@ -590,10 +607,35 @@ export class Engine {
       else if (!this.#retiring.has(record.sceneId)) idle[record.sceneId] = record.epoch;
     }
     for (const key of [...this.#emptySince.keys()]) if (!seen.has(key)) this.#emptySince.delete(key);
-    const json = JSON.stringify(idle);
-    if (json === this.#idlePublished) return;
-    this.#idlePublished = json;
+    if (JSON.stringify(idle) === JSON.stringify(this.#idleReported)) return;
+    this.#idleReported = idle;
     this.#member?.publish({ idleScenes: idle }).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish idle scenes'));
+  }
+
+  /**
+   * A player enters a scene reported idle: take the report back (and wait until it is
+   * written) before starting the scene again, so the leader does not release it under the
+   * player. A release already on its way is caught by the check after the start.
+   */
+  async #withdrawIdle(sceneId: string): Promise<void> {
+    if (!(sceneId in this.#idleReported)) return;
+    const { [sceneId]: _withdrawn, ...rest } = this.#idleReported;
+    this.#idleReported = rest;
+    await this.#member?.publish({ idleScenes: rest }).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish idle scenes'));
+  }
+
+  /**
+   * Whether the scene is still placed on this engine (its cached view first; the coordinator
+   * itself when the view does not say so, since it may lag). Raises the host's epoch when the
+   * scene was placed here again.
+   */
+  async #stillPlacedHere(host: SceneHost): Promise<boolean> {
+    const { placement } = this.#o.coordinator;
+    let record = placement.lookup(host.sceneId);
+    if (record?.engineId !== this.#o.engineId) record = await placement.fetch(host.sceneId);
+    if (record?.engineId !== this.#o.engineId) return false;
+    if (record.epoch > host.epoch) host.epoch = record.epoch;
+    return true;
   }
 
   /**
@@ -666,8 +708,10 @@ export class Engine {
       this.#state = 'closed';
       return;
     }
-    // From here joins are refused (ENG_ERR_SHUTTING_DOWN): gateways keep those players waiting.
+    // From here joins are refused (ENG_ERR_SHUTTING_DOWN): gateways keep those players waiting,
+    // and the leader places nothing new here.
     this.#state = 'closing';
+    await this.#member?.publish({ draining: true }).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish draining'));
     clearInterval(this.#upkeepTimer);
     this.#unwatchPlacement?.();
     await Promise.allSettled([...this.#starting.values(), ...this.#retiring.values()]);

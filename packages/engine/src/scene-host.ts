@@ -13,7 +13,8 @@ export type RecordHandler = (type: number, a: number, b: number, payload: Uint8A
 export class SceneHost {
   readonly sceneId: string;
   readonly sceneType: string;
-  readonly epoch: number;
+  /** Epoch of the placement it serves; raised when the scene is placed here again while it runs. */
+  epoch: number;
   /** Engine-local connection ids of the players in this scene. */
   readonly sids = new Set<number>();
   readonly logger: Logger;

@@ -264,9 +264,10 @@ test('the engine publishes its scenes and its threads\' utilisation with its mem
 });
 
 test('a scene without players for idleSceneMs is stopped and saved, its placement released by the leader, and placed anew on the next join', async () => {
-  const c = await cluster('idle', { idleSceneMs: 150, persistIntervalMs: 60_000 });
+  const c = await cluster('idle', { idleSceneMs: 400, persistIntervalMs: 60_000 });
   try {
-    const first = c.coordinator.placement.lookup('arena:1')!;
+    // Placed (again, should it have gone idle already on a slow machine) right before the join.
+    const first = await c.coordinator.placement.ensure('arena:1');
     await c.gw.join(1, 'erin');
     await c.gw.request(1, 'add', { n: 5 });
     c.gw.leave(1);
@@ -280,6 +281,28 @@ test('a scene without players for idleSceneMs is stopped and saved, its placemen
     assert.ok(again.epoch > first.epoch);
     await c.gw.join(2, 'erin');
     assert.deepEqual((await c.gw.request(2, 'state', {})).body, { joins: 2, total: 5, players: 1 });
+  } finally {
+    await c.close();
+  }
+});
+
+test('a scene whose placement is released while it starts does not run unplaced: stopped again, the join sent on with ENG_ERR_SCENE_MOVED', async () => {
+  const c = await cluster('released-while-starting', { persistIntervalMs: 60_000 });
+  try {
+    const placed = c.coordinator.placement.lookup('arena:1')!;
+    // The release lands while the engine claims the scene's row, before the scene runs.
+    const claim = c.store.claimScene.bind(c.store);
+    c.store.claimScene = async (sceneId: string) => {
+      const claimed = await claim(sceneId);
+      assert.equal(await c.coordinator.placement.release(sceneId, placed.epoch), true);
+      return claimed;
+    };
+    c.gw.link.send(GatewayToEngine.JOIN, 1, encodeJsonBody({ playerId: 'hal', name: 'hal', sceneId: 'arena:1' }));
+    const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 1);
+    assert.equal(decodeJsonBody<{ code: string }>(failed.body).code, 'ENG_ERR_SCENE_MOVED');
+    await until(() => c.engine.stats.scenes === 0);
+    assert.equal(c.engine.stats.scenes, 0, 'no scene runs without a placement');
+    assert.equal(c.engine.stats.players, 0);
   } finally {
     await c.close();
   }

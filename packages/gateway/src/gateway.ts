@@ -72,8 +72,13 @@ const SESSION_TOUCH_MS = 30_000;
 const JOIN_TIMEOUT_MS = 15_000;
 /** How long a player whose engine was lost waits, connected, for its scene to be placed again. */
 const RESUME_TIMEOUT_MS = 30_000;
-/** How often a waiting player checks whether its scene has a live engine again. */
+/**
+ * How soon a waiting player checks again whether its scene has a live engine: doubling from
+ * this up to RESUME_POLL_MAX_MS (each check may write a placement request when the scene is
+ * placed nowhere).
+ */
 const RESUME_POLL_MS = 100;
+const RESUME_POLL_MAX_MS = 1600;
 const decoder = new TextDecoder();
 
 /**
@@ -314,6 +319,7 @@ export class Gateway {
 
   async #route(ws: Socket, data: ConnData): Promise<void> {
     const session = data.session!;
+    let retries = 0;
     for (;;) {
       try {
         const { placement } = this.#o.coordinator;
@@ -348,7 +354,7 @@ export class Gateway {
           this.#end(ws, CloseCode.ENGINE_UNAVAILABLE, ErrorCodes.GW_ERR_NO_ENGINE);
           return;
         }
-        await new Promise((r) => setTimeout(r, RESUME_POLL_MS));
+        await new Promise((r) => setTimeout(r, Math.min(RESUME_POLL_MAX_MS, RESUME_POLL_MS * 2 ** retries++)));
       }
     }
   }
