@@ -130,6 +130,24 @@ const started = Date.now();
 if (failover) await benchFailover(scenario as FailoverScenario);
 else await benchTargets(scenario as Scenario);
 
+/** The progress line of run `done + 1` of `total`, about `left` seconds before the end. */
+function progressLine(done: number, total: number, left: number): (line: string) => void {
+  return (line) => process.stderr.write(`\r[bench ${done + 1}/${total}, ~${Math.round(left)} s left] ${line}`.padEnd(110).slice(0, 140));
+}
+
+/** A finished run: kept, and printed as one JSON line. */
+function keep<R>(runs: R[], row: R): void {
+  runs.push(row);
+  process.stderr.write('\n');
+  console.log(JSON.stringify(row));
+}
+
+/** Write the results (JSON, Markdown, HTML; RESULTS.md when writing to the default folder) and say where. */
+async function write(file: ResultsFile | FailoverResultsFile): Promise<void> {
+  await writeResults(outDir, file, outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null);
+  console.log(`\nbench: ${file.runs.length} runs in ${Math.round((Date.now() - started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${file.scenario}.{json,md,html}`);
+}
+
 async function benchTargets(scenario: Scenario): Promise<void> {
   const runs: RunRow[] = [];
   try {
@@ -151,12 +169,10 @@ async function benchTargets(scenario: Scenario): Promise<void> {
           connectPerSecond,
           pin,
           ...(etcd === null ? {} : { etcdUrl: etcd.url }),
-          onProgress: (line) => process.stderr.write(`\r[bench ${done + 1}/${total}, ~${Math.round(left)} s left] ${line}`.padEnd(110).slice(0, 140)),
+          onProgress: progressLine(done, total, left),
         });
         done++;
-        runs.push(row);
-        process.stderr.write('\n');
-        console.log(JSON.stringify(row));
+        keep(runs, row);
       }
     }
   } finally {
@@ -170,8 +186,7 @@ async function benchTargets(scenario: Scenario): Promise<void> {
     settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim() },
     runs,
   };
-  await writeResults(outDir, file, outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null);
-  console.log(`\nbench: ${runs.length} runs in ${Math.round((Date.now() - started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${scenario}.{json,md,html}`);
+  await write(file);
   for (const r of scenario === 'mmo-move' ? ratios(runs) : []) {
     console.log(`bench: N=${r.clients} project/${r.versus}: CPU-µs/msg ×${r.cpuUsPerMsg ?? '–'}, p99 ×${r.p99Ms ?? '–'}, RSS ×${r.rssMb ?? '–'}`);
   }
@@ -203,13 +218,11 @@ async function benchFailover(scenario: FailoverScenario): Promise<void> {
           etcdUrl: etcd.url,
           redisUrl,
           mysqlUrl,
-          onProgress: (line) => process.stderr.write(`\r[bench ${done + 1}/${total}, ~${Math.round(left)} s left] ${line}`.padEnd(110).slice(0, 140)),
+          onProgress: progressLine(done, total, left),
           onAbortable: (abort) => (abortFailover = abort),
         });
         done++;
-        runs.push(row);
-        process.stderr.write('\n');
-        console.log(JSON.stringify(row));
+        keep(runs, row);
       }
     }
   } finally {
@@ -232,8 +245,7 @@ async function benchFailover(scenario: FailoverScenario): Promise<void> {
     },
     runs,
   };
-  await writeResults(outDir, file, outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null);
-  console.log(`\nbench: ${runs.length} runs in ${Math.round((Date.now() - started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${scenario}.{json,md,html}`);
+  await write(file);
   if (scenario === 'engine-kill') {
     for (const s of engineKillSummary(runs)) {
       console.log(`bench: N=${s.clients}: ${s.resumed}/${s.affected} resumed, kill → SceneResumed p50 ${s.resumeP50Ms ?? '–'} ms p99 ${s.resumeP99Ms ?? '–'} ms, acked moves lost ≤ ${s.lostMovesMax} a player, unaffected p99 during ${s.unaffectedDuringP99Ms ?? '–'} ms`);

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { CodedError, ErrorCodes } from '@gos/schema';
-import type { RecordKind } from './types.js';
+import type { AccountRecord, NewAccount, RecordKind } from './types.js';
 
 /** Longest id or username accepted, in UTF-16 code units (so it also fits 255 characters). */
 export const MAX_KEY_LENGTH = 255;
@@ -174,4 +175,24 @@ export function checkFence(fence: unknown): number | undefined {
   if (fence === undefined) return undefined;
   if (typeof fence !== 'number' || !Number.isSafeInteger(fence) || fence < 1) throw invalid(`fence must be a positive safe integer, got ${String(fence)}`);
   return fence;
+}
+
+/**
+ * The account `createAccount` inserts, from its validated input, and the key its name is unique
+ * under. @throws CodedError `STO_ERR_INVALID` naming the bad field.
+ */
+export function newAccount(input: NewAccount): { account: AccountRecord; key: string } {
+  const i = checkObject('createAccount input', input);
+  const username = checkUsername(i.username);
+  if (typeof i.passwordHash !== 'string') throw invalid('passwordHash must be a string');
+  if (i.guest !== undefined && typeof i.guest !== 'boolean') throw invalid('guest must be a boolean');
+  const account: AccountRecord = {
+    accountId: randomUUID(),
+    username,
+    passwordHash: i.passwordHash,
+    createdAt: Date.now(),
+    guest: i.guest === true,
+    groupId: checkGroupId(i.groupId),
+  };
+  return { account, key: usernameKey(username) };
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
@@ -8,7 +7,6 @@ import {
   InFlight,
   checkId,
   checkObject,
-  checkUsername,
   checkVersion,
   decodeData,
   duplicateUsername,
@@ -24,7 +22,7 @@ import {
   fenced,
   checkFence,
   checkGroupId,
-  usernameKey,
+  newAccount,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
 import {
@@ -367,27 +365,15 @@ export class MysqlStore implements Store {
 
   createAccount(input: NewAccount): Promise<AccountRecord> {
     return this.#run(async (pool) => {
-      const i = checkObject('createAccount input', input);
-      const username = checkUsername(i.username);
-      const key = usernameKey(username);
-      if (typeof i.passwordHash !== 'string') throw invalid('passwordHash must be a string');
-      if (i.guest !== undefined && typeof i.guest !== 'boolean') throw invalid('guest must be a boolean');
-      const account: AccountRecord = {
-        accountId: randomUUID(),
-        username,
-        passwordHash: i.passwordHash,
-        createdAt: Date.now(),
-        guest: i.guest === true,
-        groupId: checkGroupId(i.groupId),
-      };
+      const { account, key } = newAccount(input);
       try {
         await pool.execute(
           'INSERT INTO accounts (account_id, username, username_key, password_hash, guest, created_at, group_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          [account.accountId, username, key, account.passwordHash, account.guest ? 1 : 0, account.createdAt, account.groupId],
+          [account.accountId, account.username, key, account.passwordHash, account.guest ? 1 : 0, account.createdAt, account.groupId],
         );
       } catch (err) {
         // The random UUID primary key does not collide in practice; the unique key is the name.
-        if (errnoOf(err) === ER_DUP_ENTRY) throw duplicateUsername(username, err);
+        if (errnoOf(err) === ER_DUP_ENTRY) throw duplicateUsername(account.username, err);
         throw err;
       }
       return account;

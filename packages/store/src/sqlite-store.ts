@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -7,7 +6,6 @@ import {
   TABLE_OF,
   checkId,
   checkObject,
-  checkUsername,
   checkVersion,
   decodeData,
   duplicateUsername,
@@ -22,7 +20,7 @@ import {
   fenced,
   checkFence,
   checkGroupId,
-  usernameKey,
+  newAccount,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
 import {
@@ -298,22 +296,10 @@ export class SqliteStore implements Store {
   }
 
   async createAccount(input: NewAccount): Promise<AccountRecord> {
-    const i = checkObject('createAccount input', input);
-    const username = checkUsername(i.username);
-    const key = usernameKey(username);
-    if (typeof i.passwordHash !== 'string') throw invalid('passwordHash must be a string');
-    if (i.guest !== undefined && typeof i.guest !== 'boolean') throw invalid('guest must be a boolean');
-    const account: AccountRecord = {
-      accountId: randomUUID(),
-      username,
-      passwordHash: i.passwordHash,
-      createdAt: Date.now(),
-      guest: i.guest === true,
-      groupId: checkGroupId(i.groupId),
-    };
+    const { account, key } = newAccount(input);
     return this.#run((_db, s) => {
-      const res = s.insertAccount.run(account.accountId, username, key, account.passwordHash, account.guest ? 1 : 0, account.createdAt, account.groupId);
-      if (res.changes === 0) throw duplicateUsername(username);
+      const res = s.insertAccount.run(account.accountId, account.username, key, account.passwordHash, account.guest ? 1 : 0, account.createdAt, account.groupId);
+      if (res.changes === 0) throw duplicateUsername(account.username);
       return account;
     });
   }
