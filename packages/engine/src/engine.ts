@@ -102,8 +102,8 @@ export class Engine {
   #upkeepTimer: ReturnType<typeof setInterval> | undefined;
   /** Each worker's event-loop utilisation at the last upkeep: the next one measures from it. */
   readonly #elu = new WeakMap<Worker, EventLoopUtilization>();
-  /** Scenes and utilisation last published. */
-  #figures = { scenes: 0, utilisation: 0 };
+  /** Scenes and utilisation last published (none yet: the first upkeep publishes them). */
+  #figures = { scenes: -1, utilisation: -1 };
   #unwatchPlacement: (() => void) | undefined;
   #nextSid = 1;
   #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
@@ -140,6 +140,10 @@ export class Engine {
       // Scene tasks live as long as the scene; a worker is never idle while it hosts one.
       idleTimeout: Infinity,
       maxQueue: 'auto',
+      // An idle worker waits for its next task on a message port rather than blocking in
+      // Atomics.wait: tasks (scenes) start rarely, and a blocked thread reads as 100% busy in
+      // its event-loop utilisation, which the engine publishes for placement.
+      atomics: 'disabled',
     });
     this.#link = new LinkServer({
       nodeId: this.#o.engineId,
@@ -574,7 +578,7 @@ export class Engine {
       this.#elu.set(worker, now);
       sum += before === undefined ? now.utilization : worker.performance.eventLoopUtilization(now, before).utilization;
     }
-    const utilisation = threads.length === 0 ? 0 : Math.round((sum / threads.length) * 100) / 100;
+    const utilisation = threads.length === 0 ? 0 : Math.max(0, Math.round((sum / threads.length) * 100) / 100);
     const scenes = this.#scenes.size;
     if (scenes === this.#figures.scenes && Math.abs(utilisation - this.#figures.utilisation) < 0.05) return;
     this.#figures = { scenes, utilisation };

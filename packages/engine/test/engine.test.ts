@@ -252,6 +252,11 @@ test('the CCU cap: a join past `capacity` players is refused with ENG_ERR_FULL; 
 test('the engine publishes its scenes and its threads\' utilisation with its membership', async () => {
   const c = await cluster('figures');
   try {
+    // Idle workers wait on a message port, not blocked in Atomics.wait (which reads as 100% busy).
+    await until(() => c.coordinator.membership.get('engine-t')?.utilisation !== undefined);
+    const idle = c.coordinator.membership.get('engine-t')!;
+    assert.equal(idle.scenes, 0);
+    assert.ok(idle.utilisation !== undefined && idle.utilisation < 0.5, `an idle engine's threads are not busy (${String(idle.utilisation)})`);
     await c.gw.join(1, 'gus');
     await until(() => c.coordinator.membership.get('engine-t')?.scenes === 1);
     const me = c.coordinator.membership.get('engine-t')!;
