@@ -165,6 +165,36 @@ for (const [backend, makeSessions] of backends) {
         assert.deepEqual((await login(b, 'bob')).gateways, [B]);
       }));
 
+    test('two logins of a new group that both read "no gateway yet" before either assigns one still agree', async () => {
+      const sessions = makeSessions();
+      await sessions.start();
+      try {
+        // Both reads return before either login writes: the store's set-if-absent decides.
+        let readers = 0;
+        let release!: () => void;
+        const bothRead = new Promise<void>((r) => (release = r));
+        const racing: SessionStore = Object.create(sessions) as SessionStore;
+        racing.groupGateway = async (groupId) => {
+          const current = await sessions.groupGateway(groupId);
+          if (++readers === 2) release();
+          await bothRead;
+          return current;
+        };
+        racing.assignGroupGateway = (groupId, gatewayId, replaces) => sessions.assignGroupGateway(groupId, gatewayId, replaces);
+        // Equally loaded: each gateway would name itself first.
+        const live = [gw('g-a', 4), gw('g-b', 4)];
+        const [viaA, viaB] = await Promise.all([
+          chooseGateways(racing, live, 'g-a', 'raiders', silentLogger),
+          chooseGateways(racing, live, 'g-b', 'raiders', silentLogger),
+        ]);
+        assert.equal(readers, 2);
+        assert.equal(viaA[0]!.id, viaB[0]!.id, 'one gateway for the group');
+        assert.equal(await sessions.groupGateway('raiders'), viaA[0]!.id);
+      } finally {
+        await sessions.close();
+      }
+    });
+
     test('register refuses a malformed groupId with 400 GW_ERR_INVALID_GROUP and creates nothing', () =>
       withGateways(makeSessions(), async ({ a }) => {
         for (const groupId of ['', 'x'.repeat(65), 'has space', 'é', 'a/b', 42, true, {}, ['g']]) {
