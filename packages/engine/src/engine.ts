@@ -662,7 +662,10 @@ export class Engine {
       }
       await this.#persister.settle('scene', sceneId);
       for (const conn of players) await this.#persister.settle('player', conn.playerId);
-    })();
+    })().catch((err: unknown) => {
+      // Nothing above is expected to throw; whatever did, a restart and the players go on.
+      this.#log.error({ err, sceneId }, 'stopping a scene failed');
+    });
     this.#retiring.set(sceneId, done);
     try {
       await done;
