@@ -15,7 +15,7 @@ import type {
   PlacementRequest,
 } from './types.js';
 import { sceneTypeOf } from './types.js';
-import { awaitPlacement, placementTimeoutOf, REQUESTER } from './requests.js';
+import { PlacementAsker, placementTimeoutOf, REQUESTER } from './requests.js';
 
 type Kind = 'members' | 'placement' | 'requests';
 
@@ -67,9 +67,8 @@ export class EtcdCoordinator implements Coordinator {
   readonly #members = new Map<string, { info: MemberInfo; revision: number }>();
   readonly #placements = new Map<string, PlacementRecord>();
   readonly #requests = new Map<string, PlacementRequest & { readonly revision: number }>();
-  readonly #placementTimeoutMs: number;
-  /** Placements being made by this process, by scene. */
-  readonly #ensuring = new Map<string, Promise<PlacementRecord>>();
+  /** Placement requests of this process (see Placement.ensure). */
+  readonly #asker: PlacementAsker;
   /**
    * Revision at which a key was last deleted: a late watch event for an older put must not
    * bring it back.
@@ -110,7 +109,21 @@ export class EtcdCoordinator implements Coordinator {
       throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `coordinator option "loadPublishIntervalMs" must be an integer ≥ 0, got ${interval}`);
     }
     this.#loadIntervalMs = interval;
-    this.#placementTimeoutMs = placementTimeoutOf(options.placementTimeoutMs);
+    this.#asker = new PlacementAsker(placementTimeoutOf(options.placementTimeoutMs), {
+      lookup: (id) => this.#placements.get(id),
+      watch: (l) => this.#placement.watch(l),
+      watchRefusals: (l) => {
+        const listener = (r: Refusal): void => l(r.sceneId, r.revision, r.error);
+        this.#refusalListeners.add(listener);
+        return () => this.#refusalListeners.delete(listener);
+      },
+      closed: this.#closedSignal.signal,
+      put: async (sceneId) => {
+        const value: Omit<PlacementRequest, 'sceneId'> = { requestedBy: REQUESTER, at: Date.now() };
+        const res = await this.#client.put(this.#key('requests', sceneId)).value(JSON.stringify(value)).exec();
+        return Number(res.header.revision);
+      },
+    });
     this.#log = options.logger ?? silentLogger;
   }
 
@@ -368,33 +381,7 @@ export class EtcdCoordinator implements Coordinator {
       else this.#apply('placement', { key: Buffer.from(key), mod_revision: res.header.revision } as IKeyValue, true);
       return kv === undefined ? undefined : this.#placements.get(sceneId);
     },
-    ensure: (sceneId) => {
-      const existing = this.#placements.get(sceneId);
-      if (existing !== undefined) return Promise.resolve(existing);
-      // One request per scene at a time from this process: the players of a lost engine all
-      // ask for their scene at once.
-      let pending = this.#ensuring.get(sceneId);
-      if (pending === undefined) {
-        const key = this.#key('requests', sceneId);
-        pending = awaitPlacement(sceneId, this.#placementTimeoutMs, {
-          lookup: (id) => this.#placements.get(id),
-          watch: (l) => this.#placement.watch(l),
-          watchRefusals: (l) => {
-            const listener = (r: Refusal): void => l(r.sceneId, r.revision, r.error);
-            this.#refusalListeners.add(listener);
-            return () => this.#refusalListeners.delete(listener);
-          },
-          closed: this.#closedSignal.signal,
-          put: async () => {
-            const value: Omit<PlacementRequest, 'sceneId'> = { requestedBy: REQUESTER, at: Date.now() };
-            const res = await this.#client.put(key).value(JSON.stringify(value)).exec();
-            return Number(res.header.revision);
-          },
-        }).finally(() => this.#ensuring.delete(sceneId));
-        this.#ensuring.set(sceneId, pending);
-      }
-      return pending;
-    },
+    ensure: (sceneId) => this.#asker.ensure(sceneId),
     requests: () => [...this.#requests.values()].sort((a, b) => a.revision - b.revision),
     watchRequests: (listener) => {
       this.#requestListeners.add(listener);

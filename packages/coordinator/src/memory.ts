@@ -14,7 +14,7 @@ import type {
   PlacementRequest,
 } from './types.js';
 import { sceneTypeOf } from './types.js';
-import { awaitPlacement, placementTimeoutOf, REQUESTER } from './requests.js';
+import { PlacementAsker, placementTimeoutOf, REQUESTER } from './requests.js';
 
 type Listener<E> = (event: E) => void;
 
@@ -98,13 +98,21 @@ class MemoryPlacement implements Placement {
   readonly #refusals = new Emitter<{ sceneId: string; revision: number; error: { code: string; message: string } }>();
   /** Revision of request writes, as etcd's would be: a refusal is newer than the request it answers. */
   #revision = 0;
-  readonly #ensuring = new Map<string, Promise<PlacementRecord>>();
-  readonly #timeoutMs: number;
+  readonly #asker: PlacementAsker;
   readonly #closedSignal = new AbortController();
   #epoch = 0;
 
   constructor(timeoutMs: number) {
-    this.#timeoutMs = timeoutMs;
+    this.#asker = new PlacementAsker(timeoutMs, {
+      lookup: (id) => this.#records.get(id),
+      watch: (l) => this.#events.on(l),
+      watchRefusals: (l) => this.#refusals.on((r) => l(r.sceneId, r.revision, r.error)),
+      closed: this.#closedSignal.signal,
+      put: async (sceneId) => {
+        this.#put({ sceneId, requestedBy: REQUESTER, at: Date.now() });
+        return this.#revision;
+      },
+    });
   }
 
   lookup(sceneId: string): PlacementRecord | undefined {
@@ -117,23 +125,7 @@ class MemoryPlacement implements Placement {
   }
 
   ensure(sceneId: string): Promise<PlacementRecord> {
-    const existing = this.#records.get(sceneId);
-    if (existing !== undefined) return Promise.resolve(existing);
-    let pending = this.#ensuring.get(sceneId);
-    if (pending === undefined) {
-      pending = awaitPlacement(sceneId, this.#timeoutMs, {
-        lookup: (id) => this.#records.get(id),
-        watch: (l) => this.#events.on(l),
-        watchRefusals: (l) => this.#refusals.on((r) => l(r.sceneId, r.revision, r.error)),
-        closed: this.#closedSignal.signal,
-        put: async () => {
-          this.#put({ sceneId, requestedBy: REQUESTER, at: Date.now() });
-          return this.#revision;
-        },
-      }).finally(() => this.#ensuring.delete(sceneId));
-      this.#ensuring.set(sceneId, pending);
-    }
-    return pending;
+    return this.#asker.ensure(sceneId);
   }
 
   #put(request: PlacementRequest): void {

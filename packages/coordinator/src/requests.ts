@@ -82,3 +82,33 @@ export function awaitPlacement(sceneId: string, timeoutMs: number, port: Placeme
     );
   });
 }
+
+/** What {@link PlacementAsker} needs: {@link PlacementWait} with a request written per scene. */
+export type AskerPort = Omit<PlacementWait, 'put'> & { put(sceneId: string): Promise<number> };
+
+/**
+ * `Placement.ensure` for every coordinator: the placement in the view, else a request to the
+ * leader, one per scene at a time from this process (the players of a lost engine all ask for
+ * their scene at once).
+ */
+export class PlacementAsker {
+  readonly #pending = new Map<string, Promise<PlacementRecord>>();
+  readonly #timeoutMs: number;
+  readonly #port: AskerPort;
+
+  constructor(timeoutMs: number, port: AskerPort) {
+    this.#timeoutMs = timeoutMs;
+    this.#port = port;
+  }
+
+  ensure(sceneId: string): Promise<PlacementRecord> {
+    const existing = this.#port.lookup(sceneId);
+    if (existing !== undefined) return Promise.resolve(existing);
+    let pending = this.#pending.get(sceneId);
+    if (pending === undefined) {
+      pending = awaitPlacement(sceneId, this.#timeoutMs, { ...this.#port, put: () => this.#port.put(sceneId) }).finally(() => this.#pending.delete(sceneId));
+      this.#pending.set(sceneId, pending);
+    }
+    return pending;
+  }
+}
