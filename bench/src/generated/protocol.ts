@@ -180,8 +180,8 @@ export interface BenchMmoProtocol extends rt.Protocol {
 }
 
 const routes: BenchMmoProtocol['routes'] = Object.freeze({
-  move: Object.freeze({ id: ROUTE.move, name: 'move', scene: 'mmo', request: MoveReqCodec, response: null }),
-  say: Object.freeze({ id: ROUTE.say, name: 'say', scene: 'chat', request: SayReqCodec, response: null }),
+  move: Object.freeze({ id: ROUTE.move, name: 'move', scene: 'mmo', request: MoveReqCodec, response: null, idempotent: false }),
+  say: Object.freeze({ id: ROUTE.say, name: 'say', scene: 'chat', request: SayReqCodec, response: null, idempotent: false }),
 });
 
 const pushes: BenchMmoProtocol['pushes'] = Object.freeze({

@@ -1,9 +1,13 @@
 import { ErrorReplyCodec, PUSH, SceneRestartedCodec, SceneResumedCodec } from './generated/protocol.js';
+import { isRetryableCode } from './errors.js';
 import { FrameKind, encodeFrame } from './wire.js';
 
-/** An ERROR frame answering request `requestId` on route `opcode`, with the core ErrorReply payload. */
+/**
+ * An ERROR frame answering request `requestId` on route `opcode`, with the core ErrorReply
+ * payload; `retryable` is set for the codes in RETRYABLE_CODES.
+ */
 export function encodeErrorFrame(opcode: number, requestId: number, code: string, message: string): Uint8Array {
-  return encodeFrame(FrameKind.ERROR, opcode, requestId, ErrorReplyCodec.encode({ code, message }));
+  return encodeFrame(FrameKind.ERROR, opcode, requestId, ErrorReplyCodec.encode({ code, message, retryable: isRetryableCode(code) }));
 }
 
 /** The core push telling a player that its scene was restarted after a crash. */

@@ -21,6 +21,8 @@ export const ErrorCodes = {
   GW_ERR_PROTOCOL_VERSION: 'GW_ERR_PROTOCOL_VERSION',
   GW_ERR_UNKNOWN_ROUTE: 'GW_ERR_UNKNOWN_ROUTE',
   GW_ERR_NO_ENGINE: 'GW_ERR_NO_ENGINE',
+  GW_ERR_SCENE_MOVED: 'GW_ERR_SCENE_MOVED',
+  GW_ERR_TOO_MANY_PENDING: 'GW_ERR_TOO_MANY_PENDING',
   GW_ERR_RATE_LIMITED: 'GW_ERR_RATE_LIMITED',
   GW_ERR_BODY_TOO_LARGE: 'GW_ERR_BODY_TOO_LARGE',
   GW_ERR_NOT_FOUND: 'GW_ERR_NOT_FOUND',
@@ -66,6 +68,32 @@ export const ErrorCodes = {
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/**
+ * Codes of errors that are transient: the same request may succeed if sent again shortly (the
+ * player's scene is being placed again, an engine drains, a queue is full). ERROR frames carry
+ * `retryable: true` for them; the client SDK sends requests on routes marked `idempotent` again
+ * by itself. `GW_ERR_SCENE_MOVED` answers a request that reached an engine which was then lost:
+ * it may or may not have been applied, which is why only idempotent routes are resent.
+ */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set<string>([
+  ErrorCodes.GW_ERR_NO_ENGINE,
+  ErrorCodes.GW_ERR_SCENE_MOVED,
+  ErrorCodes.ENG_ERR_SCENE_MOVED,
+  ErrorCodes.ENG_ERR_SHUTTING_DOWN,
+  ErrorCodes.ENG_ERR_QUEUE_FULL,
+  ErrorCodes.ENG_ERR_SCENE_RESTARTED,
+  ErrorCodes.LNK_ERR_NOT_CONNECTED,
+  ErrorCodes.LNK_ERR_QUEUE_FULL,
+  ErrorCodes.LNK_ERR_CLOSED,
+  ErrorCodes.CRD_ERR_NO_LEADER,
+  ErrorCodes.CRD_ERR_UNAVAILABLE,
+]);
+
+/** Whether an error with this code is transient (see {@link RETRYABLE_CODES}). */
+export function isRetryableCode(code: string): boolean {
+  return RETRYABLE_CODES.has(code);
+}
 
 /** The shape an error takes when it crosses a thread, process or socket boundary. */
 export interface ErrorData {

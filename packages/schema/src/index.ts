@@ -1,4 +1,4 @@
-export { ErrorCodes, CodedError, isCodedError, toErrorData } from './errors.js';
+export { ErrorCodes, CodedError, isCodedError, isRetryableCode, RETRYABLE_CODES, toErrorData } from './errors.js';
 export type { ErrorCode, ErrorData } from './errors.js';
 export {
   FRAME_HEADER_BYTES,

@@ -24,6 +24,11 @@ export interface RouteDef<Req = unknown, Res = unknown> {
   readonly request: Codec<Req>;
   /** Null for fire-and-forget routes: the engine acknowledges with an empty RESPONSE frame. */
   readonly response: Codec<Res> | null;
+  /**
+   * `idempotent: true` in the YAML: sending the request twice has the effect of sending it once,
+   * so the client SDK sends it again by itself after a retryable error (`ErrorReply.retryable`).
+   */
+  readonly idempotent: boolean;
 }
 
 export interface PushDef<T = unknown> {

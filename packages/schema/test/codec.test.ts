@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Builder } from 'flatbuffers';
-import { CodedError, ErrorCodes, ErrorReplyCodec, NoticeCodec, SceneRestartedCodec, SceneResumedCodec, coreProtocol, CORE_PUSH } from '../src/index.js';
+import { CodedError, ErrorCodes, ErrorReplyCodec, NoticeCodec, SceneRestartedCodec, SceneResumedCodec, coreProtocol, CORE_PUSH, encodeErrorFrame, isRetryableCode } from '../src/index.js';
 import {
   EmptyCodec,
   EverythingCodec,
@@ -173,8 +173,16 @@ describe('generated protocol table', () => {
     assert.equal(coreProtocol.pushById.get(65281)?.codec, SceneRestartedCodec);
     assert.equal(coreProtocol.pushes.Notice.codec, NoticeCodec);
     assert.equal(coreProtocol.routeById.size, 0);
-    const reply = { code: ErrorCodes.ENG_ERR_NO_HANDLER, message: 'no handler for route 9' };
+    const reply = { code: ErrorCodes.ENG_ERR_NO_HANDLER, message: 'no handler for route 9', retryable: false };
     assert.deepEqual(ErrorReplyCodec.decode(ErrorReplyCodec.encode(reply)), reply);
+  });
+
+  it('ERROR frames say whether their code is retryable', () => {
+    const decodeReply = (frame: Uint8Array): unknown => ErrorReplyCodec.decode(frame.subarray(8));
+    assert.deepEqual(decodeReply(encodeErrorFrame(1, 7, ErrorCodes.GW_ERR_NO_ENGINE, 'resuming')), { code: ErrorCodes.GW_ERR_NO_ENGINE, message: 'resuming', retryable: true });
+    assert.deepEqual(decodeReply(encodeErrorFrame(1, 7, ErrorCodes.GW_ERR_SCENE_MOVED, 'lost')), { code: ErrorCodes.GW_ERR_SCENE_MOVED, message: 'lost', retryable: true });
+    assert.deepEqual(decodeReply(encodeErrorFrame(1, 7, ErrorCodes.ENG_ERR_NO_HANDLER, 'no')), { code: ErrorCodes.ENG_ERR_NO_HANDLER, message: 'no', retryable: false });
+    assert.equal(isRetryableCode(ErrorCodes.SCH_ERR_BAD_PAYLOAD), false);
   });
 
   it('createApi sends each route through the client with its RouteDef', async () => {

@@ -67,7 +67,7 @@ describe('hostile payloads', () => {
   it('rejects every truncation of a valid buffer that loses data', () => {
     const cases: [Codec<unknown>, unknown][] = [
       [EverythingCodec, sample],
-      [ErrorReplyCodec, { code: 'CODE', message: 'message' }],
+      [ErrorReplyCodec, { code: 'CODE', message: 'message', retryable: true }],
     ];
     for (const [codec, value] of cases) {
       const bytes = codec.encode(value);
@@ -90,7 +90,7 @@ describe('hostile payloads', () => {
   });
 
   it('rejects a root offset or vtable outside the buffer', () => {
-    const bytes = ErrorReplyCodec.encode({ code: 'a', message: 'b' });
+    const bytes = ErrorReplyCodec.encode({ code: 'a', message: 'b', retryable: false });
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const badRoot = bytes.slice();
     new DataView(badRoot.buffer).setUint32(0, 0xfffffff0, true);

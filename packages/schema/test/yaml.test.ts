@@ -41,7 +41,7 @@ describe('protocol YAML', () => {
     assert.equal(m.namespace, 'game');
     assert.equal(m.version, 2);
     assert.deepEqual(m.sources, ['game.yaml']);
-    assert.deepEqual(m.routes, [{ name: 'ping', id: 1, scene: 'lobby', request: 'Ping', response: 'Pong', doc: null }]);
+    assert.deepEqual(m.routes, [{ name: 'ping', id: 1, scene: 'lobby', request: 'Ping', response: 'Pong', idempotent: false, doc: null }]);
     assert.deepEqual(m.pushes, [{ name: 'Pong', id: 2, message: 'Pong', doc: null }]);
     const pong = m.messages.find((x) => x.name === 'Pong')!;
     assert.deepEqual(pong.fields.map((f) => f.type), [
@@ -49,6 +49,12 @@ describe('protocol YAML', () => {
       { kind: 'array', of: { kind: 'string' } },
       { kind: 'bytes' },
     ]);
+  });
+
+  it('routes may be marked idempotent (true or false, nothing else)', () => {
+    const yaml = VALID.replace('response: Pong }', 'response: Pong, idempotent: true }');
+    assert.equal(parseProtocol([src(yaml)]).routes[0]?.idempotent, true);
+    expectBad(VALID.replace('response: Pong }', 'response: Pong, idempotent: yes please }'), 'routes.ping.idempotent: expected true or false');
   });
 
   it('merges several files of one namespace', () => {

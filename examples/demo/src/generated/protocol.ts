@@ -266,6 +266,7 @@ export interface DemoProtocol extends rt.Protocol {
     readonly move: rt.RouteDef<MoveReq, MoveRes>;
     /** Chat to everyone in the scene (fire-and-forget). */
     readonly say: rt.RouteDef<SayReq, void>;
+    /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     readonly whoami: rt.RouteDef<WhoAmIReq, WhoAmIRes>;
   };
   readonly pushes: {
@@ -276,9 +277,9 @@ export interface DemoProtocol extends rt.Protocol {
 }
 
 const routes: DemoProtocol['routes'] = Object.freeze({
-  move: Object.freeze({ id: ROUTE.move, name: 'move', scene: 'world', request: MoveReqCodec, response: MoveResCodec }),
-  say: Object.freeze({ id: ROUTE.say, name: 'say', scene: 'world', request: SayReqCodec, response: null }),
-  whoami: Object.freeze({ id: ROUTE.whoami, name: 'whoami', scene: 'world', request: WhoAmIReqCodec, response: WhoAmIResCodec }),
+  move: Object.freeze({ id: ROUTE.move, name: 'move', scene: 'world', request: MoveReqCodec, response: MoveResCodec, idempotent: false }),
+  say: Object.freeze({ id: ROUTE.say, name: 'say', scene: 'world', request: SayReqCodec, response: null, idempotent: false }),
+  whoami: Object.freeze({ id: ROUTE.whoami, name: 'whoami', scene: 'world', request: WhoAmIReqCodec, response: WhoAmIResCodec, idempotent: true }),
 });
 
 const pushes: DemoProtocol['pushes'] = Object.freeze({
@@ -321,6 +322,7 @@ export interface SceneHandlers<Ctx> {
     move(ctx: Ctx, req: MoveReq): MoveRes | Promise<MoveRes>;
     /** Chat to everyone in the scene (fire-and-forget). */
     say(ctx: Ctx, req: SayReq): void | Promise<void>;
+    /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     whoami(ctx: Ctx, req: WhoAmIReq): WhoAmIRes | Promise<WhoAmIRes>;
   };
 }
@@ -340,6 +342,7 @@ export interface Api {
   move(req: MoveReq, opts?: RequestOptions): Promise<MoveRes>;
   /** Chat to everyone in the scene (fire-and-forget). */
   say(req: SayReq, opts?: RequestOptions): Promise<void>;
+  /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
   whoami(req: WhoAmIReq, opts?: RequestOptions): Promise<WhoAmIRes>;
 }
 

@@ -290,7 +290,7 @@ class Emitter {
 
     const routeLines = m.routes.map((r) => {
       const res = r.response === null ? 'null' : `${r.response}Codec`;
-      return `  ${r.name}: Object.freeze({ id: ROUTE.${r.name}, name: ${str(r.name)}, scene: ${str(r.scene)}, request: ${r.request}Codec, response: ${res} }),`;
+      return `  ${r.name}: Object.freeze({ id: ROUTE.${r.name}, name: ${str(r.name)}, scene: ${str(r.scene)}, request: ${r.request}Codec, response: ${res}, idempotent: ${r.idempotent} }),`;
     });
     block(`const routes: ${type}['routes'] = Object.freeze({`, routeLines, '});');
     this.#line('');

@@ -69,6 +69,8 @@ export interface RouteModel {
   readonly request: string;
   /** Null for fire-and-forget routes. */
   readonly response: string | null;
+  /** `idempotent: true` in the YAML: the SDK may send it again after a retryable error. */
+  readonly idempotent: boolean;
   readonly doc: string | null;
 }
 

@@ -183,6 +183,12 @@ class Reader {
     return null;
   }
 
+  boolean(e: Entry, path: string): boolean | null {
+    if (isScalar(e.value) && typeof e.value.value === 'boolean') return e.value.value;
+    this.fail(e.value ?? e.keyNode, path, `expected true or false, got ${describe(e.value)}`);
+    return null;
+  }
+
   integer(e: Entry, path: string, min: number, max: number): number | null {
     const v = isScalar(e.value) ? e.value.value : undefined;
     if (typeof v !== 'number' || !Number.isInteger(v)) {
@@ -251,6 +257,7 @@ interface RawRoute {
   readonly scene: string | null;
   readonly request: Defined<string> | null;
   readonly response: Defined<string> | null;
+  readonly idempotent: boolean;
   readonly doc: string | null;
 }
 
@@ -432,11 +439,12 @@ function readRoute(r: Reader, e: Entry, out: Collected): void {
   if (!r.name(e, MEMBER_NAME, 'lowerCamelCase letters and digits', RESERVED_MEMBER_NAMES, path)) return;
   const entries = r.entries(e.value, path, e.keyNode);
   if (entries === null) return;
-  const byKey = r.keyed(entries, ['id', 'scene', 'request', 'response', 'doc'], path);
+  const byKey = r.keyed(entries, ['id', 'scene', 'request', 'response', 'idempotent', 'doc'], path);
   const idEntry = r.require(byKey, 'id', e.value, path);
   const sceneEntry = r.require(byKey, 'scene', e.value, path);
   const requestEntry = r.require(byKey, 'request', e.value, path);
   const responseEntry = byKey.get('response');
+  const idempotentEntry = byKey.get('idempotent');
   const named = (x: Entry | null | undefined, key: string): Defined<string> | null => {
     if (x === null || x === undefined) return null;
     const value = r.string(x, join(path, key));
@@ -457,6 +465,7 @@ function readRoute(r: Reader, e: Entry, out: Collected): void {
     scene,
     request: named(requestEntry, 'request'),
     response: named(responseEntry, 'response'),
+    idempotent: idempotentEntry === undefined ? false : (r.boolean(idempotentEntry, join(path, 'idempotent')) ?? false),
     doc: r.doc(byKey, path),
   });
 }
@@ -558,7 +567,7 @@ function resolve(c: Collected, sources: readonly ProtocolSource[], issues: Issue
     const request = raw.request === null ? null : message(raw.request);
     const response = raw.response === null ? null : message(raw.response);
     if (checkId(raw.id, raw.idWhere) && raw.scene !== null && request !== null && (raw.response === null || response !== null)) {
-      routes.push({ name: raw.name, id: raw.id, scene: raw.scene, request, response, doc: raw.doc });
+      routes.push({ name: raw.name, id: raw.id, scene: raw.scene, request, response, idempotent: raw.idempotent, doc: raw.doc });
     }
   }
   const pushes: PushModel[] = [];

@@ -10,6 +10,8 @@ export interface ErrorReply {
   code: string;
   /** Human-readable detail; not for display to players. */
   message: string;
+  /** True when the failure is transient (the scene is being placed again, an engine drains, a queue is full): the same request may succeed shortly. Requests on routes marked idempotent are sent again by the SDK. */
+  retryable: boolean;
 }
 
 /** The scene the player was in restarted (its worker crashed); client state may be stale. */
@@ -30,7 +32,7 @@ export interface Notice {
   message: string;
 }
 
-const errorReplyShape: rt.TableShape = [['string'], ['string']];
+const errorReplyShape: rt.TableShape = [['string'], ['string'], ['scalar', 1]];
 
 function buildErrorReply(b: Builder, v: ErrorReply): Offset {
   const oCode = b.createString(v.code);
@@ -38,6 +40,7 @@ function buildErrorReply(b: Builder, v: ErrorReply): Offset {
   fb.ErrorReply.startErrorReply(b);
   fb.ErrorReply.addCode(b, oCode);
   fb.ErrorReply.addMessage(b, oMessage);
+  fb.ErrorReply.addRetryable(b, v.retryable);
   return fb.ErrorReply.endErrorReply(b);
 }
 
@@ -45,6 +48,7 @@ function readErrorReply(t: fb.ErrorReply): ErrorReply {
   return {
     code: t.code() ?? '',
     message: t.message() ?? '',
+    retryable: t.retryable(),
   };
 }
 

@@ -280,9 +280,9 @@ export interface KitchenProtocol extends rt.Protocol {
 }
 
 const routes: KitchenProtocol['routes'] = Object.freeze({
-  get: Object.freeze({ id: ROUTE.get, name: 'get', scene: 'lobby', request: EmptyCodec, response: EverythingCodec }),
-  fire: Object.freeze({ id: ROUTE.fire, name: 'fire', scene: 'lobby', request: NodeCodec, response: null }),
-  tree: Object.freeze({ id: ROUTE.tree, name: 'tree', scene: 'arena', request: NodeCodec, response: NodeCodec }),
+  get: Object.freeze({ id: ROUTE.get, name: 'get', scene: 'lobby', request: EmptyCodec, response: EverythingCodec, idempotent: false }),
+  fire: Object.freeze({ id: ROUTE.fire, name: 'fire', scene: 'lobby', request: NodeCodec, response: null, idempotent: false }),
+  tree: Object.freeze({ id: ROUTE.tree, name: 'tree', scene: 'arena', request: NodeCodec, response: NodeCodec, idempotent: false }),
 });
 
 const pushes: KitchenProtocol['pushes'] = Object.freeze({

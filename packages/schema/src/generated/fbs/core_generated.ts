@@ -59,8 +59,16 @@ message(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+/**
+ * True when the failure is transient (the scene is being placed again, an engine drains, a queue is full): the same request may succeed shortly. Requests on routes marked idempotent are sent again by the SDK.
+ */
+retryable():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
 static startErrorReply(builder:flatbuffers.Builder) {
-  builder.startObject(2);
+  builder.startObject(3);
 }
 
 static addCode(builder:flatbuffers.Builder, codeOffset:flatbuffers.Offset) {
@@ -71,15 +79,20 @@ static addMessage(builder:flatbuffers.Builder, messageOffset:flatbuffers.Offset)
   builder.addFieldOffset(1, messageOffset, 0);
 }
 
+static addRetryable(builder:flatbuffers.Builder, retryable:boolean) {
+  builder.addFieldInt8(2, +retryable, +false);
+}
+
 static endErrorReply(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createErrorReply(builder:flatbuffers.Builder, codeOffset:flatbuffers.Offset, messageOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createErrorReply(builder:flatbuffers.Builder, codeOffset:flatbuffers.Offset, messageOffset:flatbuffers.Offset, retryable:boolean):flatbuffers.Offset {
   ErrorReply.startErrorReply(builder);
   ErrorReply.addCode(builder, codeOffset);
   ErrorReply.addMessage(builder, messageOffset);
+  ErrorReply.addRetryable(builder, retryable);
   return ErrorReply.endErrorReply(builder);
 }
 }
