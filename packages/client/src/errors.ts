@@ -18,3 +18,19 @@ export class ConnectionClosedError extends CodedError {
     this.closeReason = closeReason;
   }
 }
+
+/**
+ * An ERROR frame from the server: the server's code and message, and whether the failure is
+ * transient (`retryable`: the scene is being placed again, an engine drains, …). Requests on
+ * routes marked `idempotent` in the YAML are sent again by the client before one of these
+ * reaches the caller; for the others the game decides.
+ */
+export class ServerError extends CodedError {
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, retryable: boolean) {
+    super(code, message);
+    this.name = 'ServerError';
+    this.retryable = retryable;
+  }
+}

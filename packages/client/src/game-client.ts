@@ -12,13 +12,13 @@ import {
   readFrameHeader,
   type Codec,
   type CorePushMap,
-  type ErrorData,
+  type ErrorReply,
   type Logger,
   type Protocol,
   type PushDef,
   type RouteDef,
 } from '@gos/schema';
-import { ConnectionClosedError } from './errors.js';
+import { ConnectionClosedError, ServerError } from './errors.js';
 import { requestTimeout, resolveGameClientOptions, type GameClientOptions, type ResolvedGameClientOptions } from './options.js';
 import { nextRequestId } from './request-ids.js';
 import { ReadyState, type WebSocketLike } from './websocket.js';
@@ -27,7 +27,16 @@ import { ReadyState, type WebSocketLike } from './websocket.js';
 const NO_REPLY_REQUEST_ID = 0;
 
 /** Decodes ERROR frame payloads (the core `ErrorReply` table): the one place the client depends on it. */
-const errorReplyCodec: Codec<ErrorData> = ErrorReplyCodec;
+const errorReplyCodec: Codec<ErrorReply> = ErrorReplyCodec;
+
+/**
+ * A request on an idempotent route refused with a retryable error is sent again after
+ * RETRY_FIRST_MS, doubling up to RETRY_MAX_MS, at most RETRY_MAX_ATTEMPTS times, and never past
+ * its own timeout.
+ */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 1000;
+const RETRY_MAX_ATTEMPTS = 30;
 
 /** Close code and reason of a clean close by `close()`. */
 const NORMAL_CLOSURE = 1000;
@@ -110,6 +119,11 @@ interface Pending {
   readonly reject: (err: Error) => void;
   readonly timeoutMs: number;
   readonly timer: ReturnType<typeof setTimeout> | undefined;
+  /** The REQUEST frame, kept to send it again (idempotent routes only). */
+  readonly frame: Uint8Array | null;
+  /** Times it was sent again after a retryable error. */
+  retries: number;
+  retryTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 interface Waiter {
@@ -310,7 +324,8 @@ export class GameClient<P extends Protocol = Protocol> {
     }
     return new Promise<Res>((resolve, reject) => {
       const timer = timeoutMs === Infinity ? undefined : setTimeout(this.#onRequestTimeout, timeoutMs, id);
-      this.#pending.set(id, { route, resolve: resolve as (value: unknown) => void, reject, timeoutMs, timer });
+      const keep = route.idempotent ? frame : null;
+      this.#pending.set(id, { route, resolve: resolve as (value: unknown) => void, reject, timeoutMs, timer, frame: keep, retries: 0, retryTimer: undefined });
       try {
         ws.send(frame);
       } catch (err) {
@@ -592,6 +607,7 @@ export class GameClient<P extends Protocol = Protocol> {
     }
     this.#pending.delete(requestId);
     clearTimeout(p.timer);
+    clearTimeout(p.retryTimer);
     return p;
   }
 
@@ -618,26 +634,45 @@ export class GameClient<P extends Protocol = Protocol> {
   #onError(requestId: number, bytes: Uint8Array): void {
     if (requestId === NO_REPLY_REQUEST_ID) {
       // A refused send(): nobody awaits it, so it becomes an error event.
-      let reply: ErrorData;
+      let reply: ErrorReply;
       try {
         reply = errorReplyCodec.decode(framePayload(bytes));
       } catch (err) {
         return this.#emit('error', asError(err, ErrorCodes.SCH_ERR_BAD_PAYLOAD));
       }
-      return this.#emit('error', new CodedError(reply.code, reply.message));
+      return this.#emit('error', new ServerError(reply.code, reply.message, reply.retryable));
     }
-    const p = this.#take(requestId);
-    if (p === undefined) return;
-    let reply: ErrorData;
+    const waiting = this.#pending.get(requestId);
+    if (waiting === undefined) return void this.#take(requestId);
+    let reply: ErrorReply;
     try {
       reply = errorReplyCodec.decode(framePayload(bytes));
     } catch (err) {
       const e = asError(err, ErrorCodes.SCH_ERR_BAD_PAYLOAD);
-      p.reject(e);
+      this.#take(requestId)?.reject(e);
       return this.#emit('error', e);
     }
-    p.reject(new CodedError(reply.code, reply.message));
+    if (reply.retryable && waiting.frame !== null && waiting.retryTimer === undefined && waiting.retries < RETRY_MAX_ATTEMPTS) {
+      // An idempotent request the server could not serve for now (its scene is being placed
+      // again, …): sent again, with the same id, until answered or its own timeout fires.
+      const delayMs = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** waiting.retries);
+      waiting.retries++;
+      this.#log.debug({ requestId, route: waiting.route.name, code: reply.code, delayMs, retries: waiting.retries }, 'retrying idempotent request');
+      waiting.retryTimer = setTimeout(this.#onRetry, delayMs, requestId);
+      return;
+    }
+    this.#take(requestId)?.reject(new ServerError(reply.code, reply.message, reply.retryable));
   }
+
+  readonly #onRetry = (requestId: number): void => {
+    const p = this.#pending.get(requestId);
+    if (p === undefined || p.frame === null) return;
+    p.retryTimer = undefined;
+    // Not connected: the close already rejected it, or rejects it when the socket goes.
+    if (!this.#send(p.frame)) {
+      this.#take(requestId)?.reject(new ConnectionClosedError(`cannot send "${p.route.name}" again: the client is ${this.#state}`, this.#lastClose?.code ?? null, this.#lastClose?.reason ?? ''));
+    }
+  };
 
   #onPush(opcode: number, bytes: Uint8Array): void {
     const def = this.#pushById.get(opcode);
@@ -673,6 +708,7 @@ export class GameClient<P extends Protocol = Protocol> {
     const p = this.#pending.get(requestId);
     if (p === undefined) return;
     this.#pending.delete(requestId);
+    clearTimeout(p.retryTimer);
     p.reject(new CodedError(ErrorCodes.CLI_ERR_TIMEOUT, `request "${p.route.name}" (id ${requestId}) not answered within ${p.timeoutMs} ms`));
   };
 
@@ -706,6 +742,7 @@ export class GameClient<P extends Protocol = Protocol> {
     this.#pending.clear();
     for (const p of pending) {
       clearTimeout(p.timer);
+      clearTimeout(p.retryTimer);
       p.reject(error());
     }
   }

@@ -12,7 +12,7 @@ export type {
 } from './game-client.js';
 export { socketUrl } from './options.js';
 export type { GameClientOptions, ReconnectOptions } from './options.js';
-export { ConnectionClosedError } from './errors.js';
+export { ConnectionClosedError, ServerError } from './errors.js';
 export { AuthClient, HttpError, register, login, guest } from './auth.js';
 export type { AuthClientOptions, AuthRequestOptions, FetchLike, RegisterOptions, RegisterResult, LoginResult, GuestResult } from './auth.js';
 export type { WebSocketLike, WebSocketConstructor, SocketMessageEvent, SocketCloseEvent, SocketErrorEvent } from './websocket.js';

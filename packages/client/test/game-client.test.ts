@@ -3,6 +3,8 @@ import { after, test } from 'node:test';
 import WebSocket from 'ws';
 import {
   CloseCode,
+  CodedError,
+  encodeErrorFrame,
   ErrorCodes,
   ErrorReplyCodec,
   FrameKind,
@@ -78,14 +80,53 @@ test('fire-and-forget routes resolve on the empty RESPONSE acknowledgement', asy
 test('ERROR frames reject with a CodedError carrying the server code and message', async () => {
   await using gw = await FakeGateway.start({
     onRequest: (conn, req) =>
-      conn.send(FrameKind.ERROR, req.header.opcode, req.header.requestId, ErrorReplyCodec.encode({ code: 'ENG_ERR_NO_HANDLER', message: 'no handler for echo' })),
+      conn.send(FrameKind.ERROR, req.header.opcode, req.header.requestId, ErrorReplyCodec.encode({ code: 'ENG_ERR_NO_HANDLER', message: 'no handler for echo', retryable: false })),
   });
   await using client = clientFor(gw);
   await client.connect();
   await assert.rejects(client.request(testProtocol.routes.echo, { n: 1 }), (err: unknown) => {
-    const e = err as { code?: string; message?: string; name?: string };
-    return e.code === 'ENG_ERR_NO_HANDLER' && e.message === 'no handler for echo' && e.name === 'CodedError';
+    const e = err as { code?: string; message?: string; name?: string; retryable?: boolean };
+    return e.code === 'ENG_ERR_NO_HANDLER' && e.message === 'no handler for echo' && e.name === 'ServerError' && e.retryable === false && err instanceof CodedError;
   });
+});
+
+test('a retryable ERROR on an idempotent route sends the request again until it is answered', async () => {
+  let refusals = 2;
+  await using gw = await FakeGateway.start({
+    onRequest: (conn, req) => {
+      if (refusals-- > 0) conn.send(FrameKind.ERROR, req.header.opcode, req.header.requestId, encodeErrorFrame(0, 0, ErrorCodes.GW_ERR_SCENE_MOVED, 'engine lost').subarray(8));
+      else conn.respond(req, JSON.parse(new TextDecoder().decode(req.payload)));
+    },
+  });
+  await using client = clientFor(gw);
+  await client.connect();
+  assert.deepEqual(await client.request(testProtocol.routes.peek, { n: 7 }), { n: 7 });
+  const conn = gw.conns[0]!;
+  // Three times the same frame, same request id: refused, refused, answered.
+  assert.equal(conn.requests.length, 3);
+  assert.deepEqual(new Set(conn.requests.map((r) => r.header.requestId)).size, 1);
+  assert.equal(client.pendingRequests, 0);
+});
+
+test('a retryable ERROR on a route not marked idempotent reaches the caller with retryable: true', async () => {
+  await using gw = await FakeGateway.start({
+    onRequest: (conn, req) => conn.send(FrameKind.ERROR, req.header.opcode, req.header.requestId, encodeErrorFrame(0, 0, ErrorCodes.GW_ERR_SCENE_MOVED, 'engine lost').subarray(8)),
+  });
+  await using client = clientFor(gw);
+  await client.connect();
+  await assert.rejects(client.request(testProtocol.routes.echo, { n: 1 }), { code: ErrorCodes.GW_ERR_SCENE_MOVED, retryable: true });
+  assert.equal(gw.conns[0]!.requests.length, 1);
+});
+
+test('an idempotent request refused again and again still ends at its timeout', async () => {
+  await using gw = await FakeGateway.start({
+    onRequest: (conn, req) => conn.send(FrameKind.ERROR, req.header.opcode, req.header.requestId, encodeErrorFrame(0, 0, ErrorCodes.GW_ERR_NO_ENGINE, 'resuming').subarray(8)),
+  });
+  await using client = clientFor(gw);
+  await client.connect();
+  await assert.rejects(client.request(testProtocol.routes.peek, { n: 1 }, { timeoutMs: 300 }), { code: ErrorCodes.CLI_ERR_TIMEOUT });
+  assert.ok(gw.conns[0]!.requests.length >= 3, `sent ${gw.conns[0]!.requests.length} times`);
+  assert.equal(client.pendingRequests, 0);
 });
 
 test('requests time out with CLI_ERR_TIMEOUT; a late answer is dropped quietly', async () => {

@@ -51,23 +51,26 @@ export interface Tick {
   t: number;
 }
 
-const echo: RouteDef<EchoReq, EchoRes> = Object.freeze({ id: 1, name: 'echo', scene: 'test', request: jsonCodec<EchoReq>('EchoReq'), response: jsonCodec<EchoRes>('EchoRes') });
-const fire: RouteDef<FireReq, void> = Object.freeze({ id: 2, name: 'fire', scene: 'test', request: jsonCodec<FireReq>('FireReq'), response: null });
+const echo: RouteDef<EchoReq, EchoRes> = Object.freeze({ id: 1, name: 'echo', scene: 'test', request: jsonCodec<EchoReq>('EchoReq'), response: jsonCodec<EchoRes>('EchoRes'), idempotent: false });
+const fire: RouteDef<FireReq, void> = Object.freeze({ id: 2, name: 'fire', scene: 'test', request: jsonCodec<FireReq>('FireReq'), response: null, idempotent: false });
+/** Like echo, marked idempotent: the SDK sends it again after a retryable error. */
+const peek: RouteDef<EchoReq, EchoRes> = Object.freeze({ id: 3, name: 'peek', scene: 'test', request: jsonCodec<EchoReq>('EchoReq'), response: jsonCodec<EchoRes>('EchoRes'), idempotent: true });
 const tick: PushDef<Tick> = Object.freeze({ id: 100, name: 'Tick', codec: jsonCodec<Tick>('Tick') });
 
 export interface TestProtocol extends Protocol {
-  readonly routes: { readonly echo: RouteDef<EchoReq, EchoRes>; readonly fire: RouteDef<FireReq, void> };
+  readonly routes: { readonly echo: RouteDef<EchoReq, EchoRes>; readonly fire: RouteDef<FireReq, void>; readonly peek: RouteDef<EchoReq, EchoRes> };
   readonly pushes: { readonly Tick: PushDef<Tick> };
 }
 
 export const testProtocol: TestProtocol = Object.freeze({
   namespace: 'test',
   version: 7,
-  routes: Object.freeze({ echo, fire }),
+  routes: Object.freeze({ echo, fire, peek }),
   pushes: Object.freeze({ Tick: tick }),
   routeById: new Map<number, RouteDef>([
     [echo.id, echo as RouteDef],
     [fire.id, fire as RouteDef],
+    [peek.id, peek as RouteDef],
   ]),
   pushById: new Map<number, PushDef>([[tick.id, tick as PushDef]]),
 });
