@@ -3,6 +3,7 @@
  * etcd, Redis and MariaDB under fresh key prefixes, role processes started from the bin
  * entries, and a cleanup that stops them and removes what they left in etcd and Redis.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -14,7 +15,8 @@ import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { GameClient, guest, type LoginResult } from '@gos/client';
-import { createApi, protocol } from '../src/generated/protocol.js';
+import { createApi, protocol, WhoAmIReqCodec, type WhoAmIReq } from '../src/generated/protocol.js';
+import { ErrorCodes, type RouteDef } from '@gos/schema';
 import { BIN_ENTRY, formatLogLine, loadConfig, MemberProcess, type ClusterConfig, type Role } from '@gos/cluster';
 
 export const ETCD = process.env['GOS_TEST_ETCD_URL'] ?? 'http://127.0.0.1:2379';
@@ -130,6 +132,43 @@ export async function connectAs(auth: LoginResult) {
   client.on('SceneResumed', (p) => resumed.push({ ...p, at: Date.now() }));
   await client.connect();
   return { auth, client, api: createApi(client), closes, resumed };
+}
+
+type Player = Awaited<ReturnType<typeof connectAs>>;
+
+/** How a request sent during a failover ended, and when. */
+export interface InFlightOutcomes {
+  /** `a`'s move (not idempotent): its error code and `retryable`, or `ok`. */
+  readonly move: { readonly code: string; readonly retryable: boolean | undefined; readonly at: number };
+  /** `b`'s whoami (idempotent: the SDK sends it again after a retryable error). */
+  readonly whoami: { readonly sceneId: string; readonly at: number };
+}
+
+/**
+ * Send a move from `a` and a whoami from `b`, each with a 30 s timeout, and record how and
+ * when each ends: for requests the engine receives and never answers (it is paused or dying).
+ */
+export async function inFlightRequests(a: Player, b: Player): Promise<{ answered: Promise<InFlightOutcomes> }> {
+  const timeoutMs = 30_000;
+  const move = a.api.move({ seq: 1000, x: 1, y: 1 }, { timeoutMs }).then(
+    () => ({ code: 'ok', retryable: undefined, at: Date.now() }),
+    (err: { code?: string; retryable?: boolean }) => ({ code: err.code ?? String(err), retryable: err.retryable, at: Date.now() }),
+  );
+  const whoami = b.api.whoami({}, { timeoutMs }).then((me) => ({ sceneId: me.sceneId, at: Date.now() }));
+  // The gateway handles a socket's frames in order and answers an unknown route itself: once
+  // that answer is back, the request before it has been forwarded to the engine.
+  await Promise.all([gatewayBarrier(a), gatewayBarrier(b)]);
+  return { answered: Promise.all([move, whoami]).then(([m, w]) => ({ move: m, whoami: w })) };
+}
+
+/** A route the demo does not have: the gateway refuses it (GW_ERR_UNKNOWN_ROUTE) without an engine. */
+const NO_SUCH_ROUTE: RouteDef<WhoAmIReq, void> = Object.freeze({ id: 9999, name: 'noSuchRoute', scene: 'world', request: WhoAmIReqCodec, response: null, idempotent: false });
+
+async function gatewayBarrier(p: Player): Promise<void> {
+  await p.client.request(NO_SUCH_ROUTE, {}).then(
+    () => assert.fail('the gateway accepted an unknown route'),
+    (err: { code?: string }) => assert.equal(err.code, ErrorCodes.GW_ERR_UNKNOWN_ROUTE),
+  );
 }
 
 /** A new guest, connected: see {@link connectAs}. */

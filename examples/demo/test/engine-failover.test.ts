@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { readStatus } from '@gos/cluster';
-import { guestPlayer, testCluster } from './cluster-helpers.js';
+import { ErrorCodes } from '@gos/schema';
+import { guestPlayer, inFlightRequests, testCluster } from './cluster-helpers.js';
 
 const LEASE_TTL_SECONDS = 2;
 const PERSIST_INTERVAL_MS = 500;
@@ -26,14 +27,28 @@ test('engine killed with SIGKILL: players stay connected, the scene resumes on t
   const victim = engines.find((e) => e.id === host.engineId)!;
   const survivor = engines.find((e) => e !== victim)!;
 
+  // Requests in flight when the engine dies: paused first, so that it cannot answer them.
+  victim.signal('SIGSTOP');
+  const inFlight = (await inFlightRequests(b, a)).answered;
   const killedAt = Date.now();
   victim.signal('SIGKILL');
   const deadline = killedAt + (LEASE_TTL_SECONDS + 20) * 1000;
   while ((a.resumed.length === 0 || b.resumed.length === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   assert.equal(a.resumed.length, 1, `player a got SceneResumed (closes: ${a.closes.join('; ')})`);
   assert.equal(b.resumed.length, 1, 'player b got SceneResumed');
-  const recoveryMs = Math.max(a.resumed[0]!.at, b.resumed[0]!.at) - killedAt;
+  const resumedAt = Math.max(a.resumed[0]!.at, b.resumed[0]!.at);
+  const recoveryMs = resumedAt - killedAt;
   console.log(`engine ${victim.id} killed; players resumed on ${survivor.id} ${recoveryMs} ms later (lease TTL ${LEASE_TTL_SECONDS} s)`);
+  const answered = await inFlight;
+  console.log(`in-flight requests: move refused ${answered.move.at - killedAt} ms after the kill, whoami answered ${answered.whoami.at - killedAt} ms after it`);
+  // b's move reached the engine, which died before answering: refused at once (the link
+  // dropped with the process), retryable, long before the request's 30 s timeout.
+  assert.equal(answered.move.code, ErrorCodes.GW_ERR_SCENE_MOVED);
+  assert.equal(answered.move.retryable, true);
+  assert.ok(answered.move.at <= resumedAt + 1000, `move answered ${answered.move.at - killedAt} ms after the kill, resume after ${recoveryMs} ms`);
+  // a's whoami is idempotent: the SDK sent it again until the resumed scene answered it.
+  assert.equal(answered.whoami.sceneId, 'world:1');
+  assert.ok(answered.whoami.at <= resumedAt + 1000, `whoami answered ${answered.whoami.at - killedAt} ms after the kill, resume after ${recoveryMs} ms`);
   assert.equal(a.resumed[0]!.sceneId, 'world:1');
   assert.match(a.resumed[0]!.reason, new RegExp(`engine ${victim.id} was lost; the scene resumed on ${survivor.id}`));
 

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { readStatus } from '@gos/cluster';
 import { createStore } from '@gos/store';
-import { guestPlayer, testCluster } from './cluster-helpers.js';
+import { ErrorCodes } from '@gos/schema';
+import { guestPlayer, inFlightRequests, testCluster } from './cluster-helpers.js';
 
 const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
 // No periodic save during the test: the paused engine keeps unsaved changes to write late.
@@ -24,7 +25,9 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 test('an engine paused past its lease loses its scene; resumed, its late writes are refused and nothing is overwritten', { timeout: 120_000 }, async () => {
   const { baseUrl, engines } = await cluster.startRoles({ engines: 2 });
-  const { auth, client, api, resumed } = await guestPlayer(baseUrl);
+  const player = await guestPlayer(baseUrl);
+  const { auth, client, api, resumed } = player;
+  const second = await guestPlayer(baseUrl);
   // A change the first engine holds in memory and has not saved yet.
   const unsaved = await api.move({ seq: 1, x: 40, y: 30 });
   const host = (await readStatus(cluster.config)).placements.find((p) => p.sceneId === 'world:1');
@@ -34,10 +37,21 @@ test('an engine paused past its lease loses its scene; resumed, its late writes 
 
   // Paused past its lease: the scene and the player move to the other engine, which claims them.
   paused.signal('SIGSTOP');
+  const pausedAt = Date.now();
+  // Requests the paused engine receives and cannot answer: answered once the scene has moved.
+  const inFlight = (await inFlightRequests(second, player)).answered;
   const deadline = Date.now() + 30_000;
   while (resumed.length === 0 && Date.now() < deadline) await sleep(50);
   assert.equal(resumed.length, 1, 'the player resumed on the other engine');
   assert.match(resumed[0]!.reason, new RegExp(`resumed on ${other.id}`));
+  const resumedAt = resumed[0]!.at;
+  const answered = await inFlight;
+  console.log(`paused engine: players resumed ${resumedAt - pausedAt} ms after SIGSTOP; move refused after ${answered.move.at - pausedAt} ms, whoami answered after ${answered.whoami.at - pausedAt} ms`);
+  assert.equal(answered.move.code, ErrorCodes.GW_ERR_SCENE_MOVED);
+  assert.equal(answered.move.retryable, true);
+  assert.ok(answered.move.at <= resumedAt + 1000, `move answered ${answered.move.at - pausedAt} ms after SIGSTOP, resume after ${resumedAt - pausedAt} ms`);
+  assert.ok(answered.whoami.at <= resumedAt + 1000, `whoami answered ${answered.whoami.at - pausedAt} ms after SIGSTOP, resume after ${resumedAt - pausedAt} ms`);
+  await second.client.close();
   // The new owner moves the player on; leaving saves it.
   const mine = await api.move({ seq: 2, x: 70, y: 80 });
   assert.notDeepEqual([mine.x, mine.y], [unsaved.x, unsaved.y]);

@@ -13,6 +13,7 @@ import {
   encodeErrorFrame,
   encodeSceneResumedFrame,
   FrameFlag,
+  FRAME_HEADER_BYTES,
   type Logger,
 } from '@gos/schema';
 import type { MemberHandle } from '@gos/coordinator';
@@ -42,6 +43,12 @@ interface ConnData {
   state: 'routing' | 'joining' | 'joined' | 'closed';
   /** Frames received before the engine link was known; sent in order once it is. */
   early: Uint8Array[];
+  /**
+   * Requests forwarded to the engine (or queued in `early`) that wait for its answer:
+   * requestId → opcode. When the engine is lost or the scene moves, each gets an ERROR
+   * (`GW_ERR_SCENE_MOVED`, retryable) at once instead of waiting out the client's timeout.
+   */
+  readonly pending: Map<number, number>;
   tokens: number;
   lastRefillAt: number;
   lastFrameAt: number;
@@ -80,6 +87,10 @@ const RESUME_TIMEOUT_MS = 30_000;
 const RESUME_POLL_MS = 100;
 const RESUME_POLL_MAX_MS = 1600;
 const decoder = new TextDecoder();
+/** The requestId of a frame at least FRAME_HEADER_BYTES long (u32 LE at offset 4). */
+function readRequestId(frame: Uint8Array): number {
+  return (frame[4]! | (frame[5]! << 8) | (frame[6]! << 16) | (frame[7]! << 24)) >>> 0;
+}
 
 /**
  * A gateway: serves the auth HTTP API and the client WebSocket, authenticates sockets with
@@ -273,6 +284,7 @@ export class Gateway {
         engineId: null,
         state: 'routing',
         early: [],
+        pending: new Map(),
         tokens: this.#o.limits.messageBurst,
         lastRefillAt: now,
         lastFrameAt: now,
@@ -386,11 +398,12 @@ export class Gateway {
       this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.GW_ERR_UNKNOWN_ROUTE, `unknown route ${header.opcode}`));
       return;
     }
+    const wantsReply = (header.flags & FrameFlag.NO_REPLY) === 0;
     if (data.state === 'routing') {
       if (data.resuming !== null) {
         // The scene is reloaded from its last save: inputs sent meanwhile are dropped, requests
         // are refused with a code the client may retry on.
-        if ((header.flags & FrameFlag.NO_REPLY) === 0) {
+        if (wantsReply) {
           this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.GW_ERR_NO_ENGINE, 'scene resuming after its engine was lost; retry shortly'));
         }
         return;
@@ -399,19 +412,43 @@ export class Gateway {
         this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.GW_ERR_NO_ENGINE, 'not routed yet'));
         return;
       }
+      if (wantsReply && !this.#track(ws, data, header.opcode, header.requestId)) return;
       // uWS reuses the message's memory after this callback: a frame kept for later is copied.
       data.early.push(bytes.slice());
       return;
     }
     const link = data.engineId === null ? undefined : this.#links.get(data.engineId);
+    if (wantsReply && !this.#track(ws, data, header.opcode, header.requestId)) return;
     try {
       if (link === undefined) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, 'engine link is down');
       // The link copies the bytes into its write batch before returning: no copy needed here.
       link.send(GatewayToEngine.CLIENT_FRAME, data.connId, bytes);
     } catch (err) {
+      if (wantsReply) data.pending.delete(header.requestId);
       const code = isCodedError(err) ? err.code : ErrorCodes.GW_ERR_NO_ENGINE;
       this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, code, 'engine unavailable'));
     }
+  }
+
+  /**
+   * Remember a request that waits for the engine's answer (see ConnData.pending); false, with
+   * the request refused, when the socket already has `maxPendingRequests` waiting.
+   */
+  #track(ws: Socket, data: ConnData, opcode: number, requestId: number): boolean {
+    if (data.pending.size >= this.#o.limits.maxPendingRequests && !data.pending.has(requestId)) {
+      this.#sendTo(ws, encodeErrorFrame(opcode, requestId, ErrorCodes.GW_ERR_TOO_MANY_PENDING, `more than ${this.#o.limits.maxPendingRequests} requests waiting for an answer`));
+      return false;
+    }
+    data.pending.set(requestId, opcode);
+    return true;
+  }
+
+  /** Answer every request still waiting on the engine the player just lost (retryable). */
+  #failPending(ws: Socket, data: ConnData, message: string): void {
+    if (data.pending.size === 0) return;
+    const pending = [...data.pending];
+    data.pending.clear();
+    for (const [requestId, opcode] of pending) this.#sendTo(ws, encodeErrorFrame(opcode, requestId, ErrorCodes.GW_ERR_SCENE_MOVED, message));
   }
 
   #close(ws: Socket): void {
@@ -419,6 +456,7 @@ export class Gateway {
     const wasRouted = data.state === 'joining' || data.state === 'joined';
     data.state = 'closed';
     data.early.length = 0;
+    data.pending.clear();
     if (data.connId === 0) return;
     this.#conns.delete(data.connId);
     if (data.session !== null && this.#byToken.get(data.session.token) === ws) this.#byToken.delete(data.session.token);
@@ -557,7 +595,13 @@ export class Gateway {
       switch (type) {
         case EngineToGateway.TO_CLIENT: {
           const ws = this.#conns.get(channel);
-          if (ws !== undefined) this.#sendTo(ws, body);
+          if (ws === undefined) break;
+          const pending = ws.getUserData().pending;
+          // The answer to a request: it no longer waits (only RESPONSE and ERROR frames answer).
+          if (pending.size > 0 && body.byteLength >= FRAME_HEADER_BYTES && (body[0] === FrameKind.RESPONSE || body[0] === FrameKind.ERROR)) {
+            pending.delete(readRequestId(body));
+          }
+          this.#sendTo(ws, body);
           break;
         }
         case EngineToGateway.BROADCAST: {
@@ -634,6 +678,7 @@ export class Gateway {
   /** Take a player off `engineId` and place its scene again (see ConnData.resuming). */
   #resume(ws: Socket, engineId: string, why: ResumeReason, now: number): void {
     const data = ws.getUserData();
+    this.#failPending(ws, data, why === 'moved' ? `the scene moved off engine ${engineId} before answering; retry shortly` : `engine ${engineId} ${why === 'drain' ? 'shut down' : 'was lost'} before answering; retry shortly`);
     if (data.session !== null) ws.unsubscribe(`s/${data.session.sceneId}`);
     data.state = 'routing';
     data.engineId = null;

@@ -18,6 +18,11 @@ export interface GatewayLimits {
   readonly maxHttpBodyBytes?: number;
   /** Frames a socket may send before its engine link is ready. @default 32 */
   readonly maxFramesBeforeRoute?: number;
+  /**
+   * Requests (frames without `NO_REPLY`) a socket may have waiting for the engine's answer;
+   * more are refused with `GW_ERR_TOO_MANY_PENDING`. @default 256
+   */
+  readonly maxPendingRequests?: number;
   /** Sustained auth API requests per second per client IP (register, login, guest). @default 50 */
   readonly authRequestsPerSecond?: number;
   /** Auth API requests a client IP may send in a burst above the rate. @default 200 */
@@ -80,6 +85,7 @@ export interface ResolvedLimits {
   readonly maxBackpressureBytes: number;
   readonly maxHttpBodyBytes: number;
   readonly maxFramesBeforeRoute: number;
+  readonly maxPendingRequests: number;
   readonly authRequestsPerSecond: number;
   readonly authBurst: number;
 }
@@ -146,6 +152,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
       maxBackpressureBytes: int('limits.maxBackpressureBytes', l.maxBackpressureBytes, 1 << 20, 1024),
       maxHttpBodyBytes: int('limits.maxHttpBodyBytes', l.maxHttpBodyBytes, 4096, 64),
       maxFramesBeforeRoute: int('limits.maxFramesBeforeRoute', l.maxFramesBeforeRoute, 32, 0),
+      maxPendingRequests: int('limits.maxPendingRequests', l.maxPendingRequests, 256, 1),
       authRequestsPerSecond: int('limits.authRequestsPerSecond', l.authRequestsPerSecond, 50, 1),
       authBurst: int('limits.authBurst', l.authBurst, 200, 1),
     }),
