@@ -31,6 +31,7 @@ import { chooseGateways } from './gateway-choice.js';
 import { readJsonBody, sendError, sendJson, track } from './http.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import type { Session } from './session/index.js';
+import { RateLimits, type Bucket } from './rate-limits.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
 import { assertNativeUws, uWS } from './uws.js';
 
@@ -49,8 +50,10 @@ interface ConnData {
    * (`GW_ERR_SCENE_MOVED`, retryable) at once instead of waiting out the client's timeout.
    */
   readonly pending: Map<number, number>;
-  tokens: number;
-  lastRefillAt: number;
+  /** The client's address, for its rate limits. */
+  readonly ip: string;
+  /** The account's frame bucket (shared by its sockets, kept across reconnects); null when refused. */
+  readonly bucket: Bucket | null;
   lastFrameAt: number;
   lastTouchAt: number;
   /** When the JOIN went to the engine; a join not confirmed within JOIN_TIMEOUT_MS fails. */
@@ -113,14 +116,15 @@ export class Gateway {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #unwatch: (() => void) | undefined;
   #nextConnId = 1;
-  /** Per client IP token buckets for the auth API; idle ones are dropped by the sweep. */
-  readonly #authBuckets = new Map<string, { tokens: number; at: number }>();
+  /** Frame buckets per account, cool-downs after 4006, auth buckets per address. */
+  readonly #limits: RateLimits;
   #state: 'new' | 'starting' | 'ready' | 'closing' | 'closed' = 'new';
   #closing: Promise<void> | undefined;
 
   constructor(options: GatewayOptions) {
     this.#o = resolveGatewayOptions(options);
     this.#log = this.#o.logger.child({ gatewayId: this.#o.gatewayId });
+    this.#limits = new RateLimits(this.#o.limits);
     this.#auth = new AuthService({
       store: this.#o.store,
       sessions: this.#o.sessions,
@@ -226,7 +230,7 @@ export class Gateway {
       sendError(res, state, 503, ErrorCodes.GW_ERR_INTERNAL, 'gateway is not ready');
       return;
     }
-    if (!this.#authAllowed(decoder.decode(res.getRemoteAddressAsText()))) {
+    if (!this.#limits.allowAuth(decoder.decode(res.getRemoteAddressAsText()), performance.now())) {
       sendError(res, state, 429, ErrorCodes.GW_ERR_RATE_LIMITED, 'too many auth requests from this address');
       return;
     }
@@ -250,18 +254,6 @@ export class Gateway {
       );
   }
 
-  #authAllowed(ip: string): boolean {
-    const { authRequestsPerSecond, authBurst } = this.#o.limits;
-    const now = performance.now();
-    const bucket = this.#authBuckets.get(ip) ?? { tokens: authBurst, at: now };
-    bucket.tokens = Math.min(authBurst, bucket.tokens + ((now - bucket.at) * authRequestsPerSecond) / 1000);
-    bucket.at = now;
-    this.#authBuckets.set(ip, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
-  }
-
   // ---- WebSocket ----
 
   #upgrade(res: HttpResponse, req: HttpRequest, context: unknown): void {
@@ -272,11 +264,16 @@ export class Gateway {
     const query = new URLSearchParams(req.getQuery() ?? '');
     const token = query.get(WS_QUERY_TOKEN);
     const version = query.get(WS_QUERY_VERSION);
+    const ip = decoder.decode(res.getRemoteAddressAsText());
     const accept = (session: Session | null, reject: ConnData['reject']): void => {
       if (state.aborted) return;
       // The session lookup is async: the gateway may have started closing meanwhile.
       if (this.#state !== 'ready' && reject === null) reject = { code: CloseCode.SERVER_SHUTDOWN, reason: 'gateway is not accepting players' };
       const now = performance.now();
+      if (reject === null && session !== null) {
+        const waitMs = this.#limits.cooldownLeft(session.accountId, ip, now);
+        if (waitMs > 0) reject = { code: CloseCode.RATE_LIMITED, reason: `${ErrorCodes.GW_ERR_RATE_LIMITED}: cooling down after a flood; retry in ${waitMs} ms` };
+      }
       const data: ConnData = {
         connId: 0,
         reject,
@@ -285,8 +282,8 @@ export class Gateway {
         state: 'routing',
         early: [],
         pending: new Map(),
-        tokens: this.#o.limits.messageBurst,
-        lastRefillAt: now,
+        ip,
+        bucket: reject === null && session !== null ? this.#limits.messageBucket(session.accountId, now) : null,
         lastFrameAt: now,
         lastTouchAt: now,
         joinSentAt: 0,
@@ -379,12 +376,11 @@ export class Gateway {
       return this.#end(ws, CloseCode.FRAME_TOO_LARGE, `frame larger than ${this.#o.limits.maxFrameBytes} bytes`);
     }
     const now = performance.now();
-    // Token bucket: `messagesPerSecond` sustained, `messageBurst` at once.
-    const { messagesPerSecond, messageBurst } = this.#o.limits;
-    data.tokens = Math.min(messageBurst, data.tokens + ((now - data.lastRefillAt) * messagesPerSecond) / 1000);
-    data.lastRefillAt = now;
-    if (data.tokens < 1) return this.#end(ws, CloseCode.RATE_LIMITED, ErrorCodes.GW_ERR_RATE_LIMITED);
-    data.tokens -= 1;
+    // The account's token bucket: `messagesPerSecond` sustained, `messageBurst` at once.
+    if (data.bucket === null || !this.#limits.allowMessage(data.bucket, now)) {
+      if (data.session !== null) this.#limits.flooded(data.session.accountId, data.ip, now);
+      return this.#end(ws, CloseCode.RATE_LIMITED, ErrorCodes.GW_ERR_RATE_LIMITED);
+    }
     data.lastFrameAt = now;
     const bytes = new Uint8Array(message);
     const header = readFrameHeader(bytes);
@@ -506,9 +502,7 @@ export class Gateway {
 
   #sweepConnections(): void {
     const now = performance.now();
-    // A bucket idle long enough to be full again carries no information.
-    const refillMs = (this.#o.limits.authBurst / this.#o.limits.authRequestsPerSecond) * 1000;
-    for (const [ip, bucket] of this.#authBuckets) if (now - bucket.at > refillMs) this.#authBuckets.delete(ip);
+    this.#limits.sweep(now);
     const { idleTimeoutMs, maxBackpressureBytes } = this.#o.limits;
     for (const ws of this.#conns.values()) {
       const data = ws.getUserData();

@@ -6,10 +6,20 @@ import type { SessionStore } from './session/index.js';
 export interface GatewayLimits {
   /** Largest client frame in bytes, header included; larger closes with 4009 (beyond twice this, uWS drops the socket: 1006). @default 16384 */
   readonly maxFrameBytes?: number;
-  /** Sustained frames per second per socket. @default 60 */
+  /** Sustained frames per second per account (its sockets share them, across reconnects). @default 60 */
   readonly messagesPerSecond?: number;
-  /** Frames a socket may send in a burst above the rate. @default 120 */
+  /** Frames an account may send in a burst above the rate. @default 120 */
   readonly messageBurst?: number;
+  /**
+   * After a socket is closed for flooding (4006), its account may not open a socket on this
+   * gateway for this long (refused with 4006). @default 5000
+   */
+  readonly rateLimitCooldownMs?: number;
+  /**
+   * An address whose sockets were closed for flooding this many times within a cool-down is
+   * cooled down too, whatever the account. @default 3
+   */
+  readonly addressStrikes?: number;
   /** Close a socket that sent nothing (not even a PING) for this long. @default 60000 */
   readonly idleTimeoutMs?: number;
   /** Close a socket whose unsent bytes exceed this (slow consumer). @default 1 MiB */
@@ -86,6 +96,8 @@ export interface ResolvedLimits {
   readonly maxHttpBodyBytes: number;
   readonly maxFramesBeforeRoute: number;
   readonly maxPendingRequests: number;
+  readonly rateLimitCooldownMs: number;
+  readonly addressStrikes: number;
   readonly authRequestsPerSecond: number;
   readonly authBurst: number;
 }
@@ -153,6 +165,8 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
       maxHttpBodyBytes: int('limits.maxHttpBodyBytes', l.maxHttpBodyBytes, 4096, 64),
       maxFramesBeforeRoute: int('limits.maxFramesBeforeRoute', l.maxFramesBeforeRoute, 32, 0),
       maxPendingRequests: int('limits.maxPendingRequests', l.maxPendingRequests, 256, 1),
+      rateLimitCooldownMs: int('limits.rateLimitCooldownMs', l.rateLimitCooldownMs, 5000, 0),
+      addressStrikes: int('limits.addressStrikes', l.addressStrikes, 3, 1),
       authRequestsPerSecond: int('limits.authRequestsPerSecond', l.authRequestsPerSecond, 50, 1),
       authBurst: int('limits.authBurst', l.authBurst, 200, 1),
     }),
