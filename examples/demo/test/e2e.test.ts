@@ -115,6 +115,52 @@ test('data persists across a restart: log in again and you are where you left', 
   }
 });
 
+test("a player's scene is remembered: logging in again puts it back there, unless sceneForLogin says otherwise", async () => {
+  const db = join(dir.path, 'scene-memory.db');
+  const name = uniqueName('erin');
+  let where: { x: number; y: number };
+  {
+    // Sent to world:2 at its first login (a portal, a shard: any way of getting there).
+    const cluster = await startCluster(db, { sceneForLogin: () => 'world:2' });
+    try {
+      const p = await joinAs(cluster.url, name);
+      const res = await p.api.move({ seq: 1, x: 12, y: 34 });
+      where = { x: res.x, y: res.y };
+      await p.client.close();
+    } finally {
+      await cluster.close();
+    }
+  }
+  {
+    // A gateway whose default scene is world:1.
+    const cluster = await startCluster(db);
+    try {
+      const p = await joinAs(cluster.url, name, undefined, false);
+      const me = await p.api.whoami({});
+      assert.equal(me.sceneId, 'world:2', 'back in the scene it was saved in');
+      assert.deepEqual({ x: me.x, y: me.y }, where);
+      await p.client.close();
+    } finally {
+      await cluster.close();
+    }
+  }
+  const seen: Array<string | null> = [];
+  const cluster = await startCluster(db, {
+    sceneForLogin: (account) => {
+      seen.push(account.lastSceneId);
+      return 'world:3';
+    },
+  });
+  try {
+    const p = await joinAs(cluster.url, name, undefined, false);
+    assert.equal((await p.api.whoami({})).sceneId, 'world:3', 'the hook decides');
+    assert.deepEqual(seen, ['world:2']);
+    await p.client.close();
+  } finally {
+    await cluster.close();
+  }
+});
+
 test('logging in again closes the previous connection with SESSION_REPLACED', async () => {
   const cluster = await startCluster(join(dir.path, 'relogin.db'));
   try {

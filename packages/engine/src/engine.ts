@@ -466,7 +466,7 @@ export class Engine {
       }
       case FromScene.SAVE_PLAYER: {
         const save = decodeJsonBody<SavePayload>(payload);
-        if (save.data !== null) this.#persister.enqueue('player', save.playerId, save.data);
+        if (save.data !== null) this.#persister.enqueue('player', save.playerId, save.data, host.sceneId);
         // The player's last data is queued: a rejoin may now load it.
         if (b === 1) {
           if (save.playerId !== '' && !this.#activePlayers.has(save.playerId)) this.#persister.release('player', save.playerId);

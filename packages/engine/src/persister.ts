@@ -7,6 +7,8 @@ interface Entry {
   readonly kind: Kind;
   readonly id: string;
   data: unknown;
+  /** Players: the scene the snapshot was taken in (recorded with the row). */
+  sceneId: string | undefined;
 }
 
 const keyOf = (kind: Kind, id: string): string => `${kind}\u0000${id}`;
@@ -71,11 +73,14 @@ export class Persister {
     }
   }
 
-  enqueue(kind: Kind, id: string, data: unknown): void {
+  /** Queue a snapshot of a row; for a player, `sceneId` is the scene it was taken in. */
+  enqueue(kind: Kind, id: string, data: unknown, sceneId?: string): void {
     const key = keyOf(kind, id);
     const entry = this.#pending.get(key);
-    if (entry !== undefined) entry.data = data;
-    else this.#pending.set(key, { kind, id, data });
+    if (entry !== undefined) {
+      entry.data = data;
+      entry.sceneId = sceneId;
+    } else this.#pending.set(key, { kind, id, data, sceneId });
     this.#schedule();
   }
 
@@ -139,7 +144,14 @@ export class Persister {
         batch.map((e) => {
           const key = keyOf(e.kind, e.id);
           const fence = this.#fences.get(key);
-          return { kind: e.kind, id: e.id, data: e.data, expectedVersion: this.#versions.get(key) ?? 0, ...(fence === undefined ? {} : { fence }) };
+          return {
+            kind: e.kind,
+            id: e.id,
+            data: e.data,
+            expectedVersion: this.#versions.get(key) ?? 0,
+            ...(fence === undefined ? {} : { fence }),
+            ...(e.sceneId === undefined ? {} : { sceneId: e.sceneId }),
+          };
         }),
       );
     } catch (err) {

@@ -342,7 +342,7 @@ test('a handler that throws answers a coded error to that client only, and the s
     await c.gw.join(2, 'bob');
     const coded = await c.gw.request(1, 'fail', {});
     assert.equal(coded.kind, FrameKind.ERROR);
-    assert.deepEqual(coded.body, { code: 'GAME_ERR_NOT_ALLOWED', message: 'you may not' });
+    assert.deepEqual(coded.body, { code: 'GAME_ERR_NOT_ALLOWED', message: 'you may not', retryable: false });
     const hidden = await c.gw.request(1, 'boom', {});
     assert.equal((hidden.body as { code: string }).code, 'ENG_ERR_HANDLER_FAILED');
     assert.doesNotMatch((hidden.body as { message: string }).message, /secret internal detail/);

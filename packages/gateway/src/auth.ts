@@ -64,7 +64,7 @@ export class AuthService {
     this.#sessions = opts.sessions;
     this.#scryptCost = opts.scryptCost;
     const fallback = opts.defaultSceneId;
-    this.#sceneFor = opts.sceneForLogin ?? (() => fallback);
+    this.#sceneFor = opts.sceneForLogin ?? ((account) => account.lastSceneId ?? fallback);
     this.#gatewayUrls = opts.gatewayUrls;
     this.#onReplaced = opts.onReplaced;
     this.#log = opts.logger;
@@ -118,7 +118,10 @@ export class AuthService {
   }
 
   async #issue(accountId: string, username: string, guest: boolean, groupId: string | null): Promise<LoginResult> {
-    const sceneId = await this.#sceneFor({ accountId, username, guest, groupId });
+    // Where the player was last saved (a new guest has never been anywhere).
+    const saved = guest ? null : await this.#store.playerScene(accountId);
+    const lastSceneId = saved !== null && SCENE_ID.test(saved) ? saved : null;
+    const sceneId = await this.#sceneFor({ accountId, username, guest, groupId, lastSceneId });
     if (typeof sceneId !== 'string' || !SCENE_ID.test(sceneId)) {
       throw new CodedError(ErrorCodes.GW_ERR_INTERNAL, `sceneForLogin returned an invalid scene id: ${JSON.stringify(sceneId)}`);
     }

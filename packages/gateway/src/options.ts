@@ -49,6 +49,11 @@ export interface LoginAccount {
   readonly guest: boolean;
   /** The account's group (null for none, and for guests). */
   readonly groupId: string | null;
+  /**
+   * The scene the player was in when it was last saved (null for a new player, and when the
+   * saved one is not a valid scene id): where login puts it back unless the hook says otherwise.
+   */
+  readonly lastSceneId: string | null;
 }
 
 export type SceneChooser = (account: LoginAccount) => string | Promise<string>;
@@ -71,12 +76,14 @@ export interface GatewayOptions {
   readonly publicUrl?: string;
   /** Sockets this gateway is meant to hold, published with its load for gateway choice. @default 20000 */
   readonly capacity?: number;
-  /** Scene a new session starts in. @default 'world:1' */
+  /** Scene a new player starts in. @default 'world:1' */
   readonly defaultSceneId?: string;
   /**
    * Choose the scene a new session starts in (sharding players into instances, by level, by
-   * group…). Returns a scene id `<type>:<instance>`; when absent every session starts in
-   * `defaultSceneId`. A throw or an invalid id refuses the login with 500 `GW_ERR_INTERNAL`.
+   * group, sending players back to town after a dungeon closed…). Returns a scene id
+   * `<type>:<instance>`; when absent a session starts where the player was last saved
+   * (`account.lastSceneId`), or in `defaultSceneId` for a new player. A throw or an invalid id
+   * refuses the login with 500 `GW_ERR_INTERNAL`.
    */
   readonly sceneForLogin?: SceneChooser;
   /** Folder served at `/` (the demo's web client), or null. @default null */

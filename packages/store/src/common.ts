@@ -34,6 +34,11 @@ export function checkId(kind: RecordKind, id: unknown): string {
   return checkKey(`${kind} id`, id);
 }
 
+/** A SaveEntry's optional `sceneId`: undefined, or a 1–255 character key. */
+export function checkSceneRef(sceneId: unknown): string | undefined {
+  return sceneId === undefined ? undefined : checkKey('sceneId', sceneId);
+}
+
 export function checkUsername(username: unknown): string {
   return checkKey('username', username);
 }

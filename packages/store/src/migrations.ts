@@ -95,4 +95,24 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     mysql: Object.freeze(['ALTER TABLE accounts ADD COLUMN group_id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NULL DEFAULT NULL']),
     sqlite: Object.freeze(['ALTER TABLE accounts ADD COLUMN group_id TEXT']),
   }),
+  Object.freeze({
+    version: 5,
+    name: 'create_player_scenes',
+    // The scene each player was last saved in, written in the same transaction as its row.
+    mysql: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS player_scenes (
+  player_id VARBINARY(1020) NOT NULL,
+  scene_id VARBINARY(1020) NOT NULL,
+  updated_at BIGINT NOT NULL,
+  PRIMARY KEY (player_id)
+) ${MYSQL_TABLE}`,
+    ]),
+    sqlite: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS player_scenes (
+  player_id TEXT NOT NULL PRIMARY KEY,
+  scene_id TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT`,
+    ]),
+  }),
 ]);

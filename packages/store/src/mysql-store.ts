@@ -6,6 +6,7 @@ import {
   TABLE_OF,
   InFlight,
   checkId,
+  checkSceneRef,
   checkObject,
   checkVersion,
   decodeData,
@@ -417,6 +418,15 @@ export class MysqlStore implements Store {
     return this.#saveOne('player', playerId, data, expectedVersion, fence);
   }
 
+  playerScene(playerId: string): Promise<string | null> {
+    return this.#run(async (pool) => {
+      const id = checkId('player', playerId);
+      const [rows] = await pool.execute<RowDataPacket[]>('SELECT scene_id FROM player_scenes WHERE player_id = ?', [id]);
+      const row = rows[0];
+      return row === undefined ? null : String(row.scene_id);
+    });
+  }
+
   claimPlayer(playerId: string): Promise<ClaimedRecord> {
     return this.#claim('player', playerId);
   }
@@ -438,11 +448,12 @@ export class MysqlStore implements Store {
       if (!Array.isArray(entries)) throw invalid('saveBatch entries must be an array');
       const now = Date.now();
       // Validate and serialise before taking a connection, so bad entries cost no round trip.
-      const prepared = entries.map((entry): { kind: RecordKind; id: string; json: string; expected: number; fence: number | undefined } | SaveResult => {
+      const prepared = entries.map((entry): { kind: RecordKind; id: string; json: string; expected: number; fence: number | undefined; sceneId: string | undefined } | SaveResult => {
         try {
           const e = checkObject('saveBatch entry', entry);
           if (!isRecordKind(e.kind)) throw invalid("saveBatch entry kind must be 'player' or 'scene'");
-          return { kind: e.kind, id: checkId(e.kind, e.id), json: encodeData(e.data), expected: checkVersion(e.expectedVersion), fence: checkFence(e.fence) };
+          const sceneId = e.kind === 'player' ? checkSceneRef(e.sceneId) : undefined;
+          return { kind: e.kind, id: checkId(e.kind, e.id), json: encodeData(e.data), expected: checkVersion(e.expectedVersion), fence: checkFence(e.fence), sceneId };
         } catch (err) {
           return { ok: false, error: toErrorData(err, ErrorCodes.OPT_ERR_INVALID) };
         }
@@ -467,6 +478,12 @@ export class MysqlStore implements Store {
           }
           try {
             results[i] = { ok: true, version: await save(conn, p.kind, p.id, p.json, p.expected, p.fence, now) };
+            if (p.sceneId !== undefined) {
+              await conn.execute(
+                'INSERT INTO player_scenes (player_id, scene_id, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE scene_id = VALUES(scene_id), updated_at = VALUES(updated_at)',
+                [p.id, p.sceneId, now],
+              );
+            }
           } catch (err) {
             // InnoDB rolled back only the failed statement; the rest of the batch goes on.
             if (err instanceof CodedError && (err.code === ErrorCodes.STO_ERR_STALE_VERSION || err.code === ErrorCodes.STO_ERR_FENCED)) results[i] = { ok: false, error: err.toData() };

@@ -5,6 +5,7 @@ import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
 import {
   TABLE_OF,
   checkId,
+  checkSceneRef,
   checkObject,
   checkVersion,
   decodeData,
@@ -197,6 +198,8 @@ interface Statements {
   readonly accountByKey: Stmt;
   readonly accountById: Stmt;
   readonly setGroup: Stmt;
+  readonly setPlayerScene: Stmt;
+  readonly playerScene: Stmt;
   readonly tables: Readonly<Record<RecordKind, TableStatements>>;
 }
 
@@ -220,6 +223,10 @@ function prepare(db: Db): Statements {
     accountByKey: db.prepare(`SELECT ${columns} FROM accounts WHERE username_key = ?`),
     accountById: db.prepare(`SELECT ${columns} FROM accounts WHERE account_id = ?`),
     setGroup: db.prepare('UPDATE accounts SET group_id = ? WHERE account_id = ?'),
+    setPlayerScene: db.prepare(
+      'INSERT INTO player_scenes (player_id, scene_id, updated_at) VALUES (?, ?, ?) ON CONFLICT (player_id) DO UPDATE SET scene_id = excluded.scene_id, updated_at = excluded.updated_at',
+    ),
+    playerScene: db.prepare('SELECT scene_id FROM player_scenes WHERE player_id = ?'),
     tables: { player: table(TABLE_OF.player), scene: table(TABLE_OF.scene) },
   };
 }
@@ -336,6 +343,11 @@ export class SqliteStore implements Store {
     return this.#saveOne('player', playerId, data, expectedVersion, fence);
   }
 
+  async playerScene(playerId: string): Promise<string | null> {
+    const id = checkId('player', playerId);
+    return this.#run((_db, s) => (s.playerScene.get(id) as { scene_id: string } | undefined)?.scene_id ?? null);
+  }
+
   claimPlayer(playerId: string): Promise<ClaimedRecord> {
     return this.#claim('player', playerId);
   }
@@ -363,7 +375,9 @@ export class SqliteStore implements Store {
               const e = checkObject('saveBatch entry', entry);
               if (!isRecordKind(e.kind)) throw invalid("saveBatch entry kind must be 'player' or 'scene'");
               const id = checkId(e.kind, e.id);
+              const sceneId = e.kind === 'player' ? checkSceneRef(e.sceneId) : undefined;
               const version = this.#save(s, e.kind, id, encodeData(e.data), checkVersion(e.expectedVersion), checkFence(e.fence), now);
+              if (sceneId !== undefined) s.setPlayerScene.run(id, sceneId, now);
               return { ok: true, version };
             } catch (err) {
               // A refused entry is its own business; anything else (I/O, locks) fails the batch.

@@ -57,6 +57,12 @@ export interface SaveEntry {
    * Without it, only the version is checked.
    */
   readonly fence?: number;
+  /**
+   * Players only: the scene the player is in, recorded with the row in the same transaction
+   * when the write succeeds (see {@link Store.playerScene}); 1–255 characters. Left as it was
+   * when absent.
+   */
+  readonly sceneId?: string;
 }
 
 /** A row taken over by {@link Store.claimPlayer} or {@link Store.claimScene}. */
@@ -100,6 +106,11 @@ export interface Store {
    */
   setAccountGroup(accountId: string, groupId: string | null): Promise<boolean>;
   loadPlayer(playerId: string): Promise<VersionedRecord | null>;
+  /**
+   * The scene the player was in when its row was last saved with a `sceneId`
+   * ({@link SaveEntry.sceneId}); null when never recorded. Login puts the player back there.
+   */
+  playerScene(playerId: string): Promise<string | null>;
   /**
    * Insert when `expectedVersion` is 0 (refused if the row exists), else update where
    * version = expectedVersion. Returns the new version, `expectedVersion + 1`.

@@ -277,6 +277,33 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
       assert.deepEqual(await store.saveBatch([]), []);
     }));
 
+  test(`${name}: a player's scene is recorded with its successful saves, and only with them`, () =>
+    withStore(fixture, async (store) => {
+      const id = `where-${uniq()}`;
+      assert.equal(await store.playerScene(id), null, 'never recorded');
+      const claim = await store.claimPlayer(id);
+      assert.deepEqual(await store.saveBatch([{ kind: 'player', id, data: { x: 1 }, expectedVersion: 0, fence: claim.fence, sceneId: 'world:2' }]), [{ ok: true, version: 1 }]);
+      assert.equal(await store.playerScene(id), 'world:2');
+      // A save without a sceneId leaves it as it was.
+      assert.deepEqual(await store.saveBatch([{ kind: 'player', id, data: { x: 2 }, expectedVersion: 1, fence: claim.fence }]), [{ ok: true, version: 2 }]);
+      assert.equal(await store.playerScene(id), 'world:2');
+      // Refused writes (stale, fenced) do not move the player; a malformed sceneId refuses the entry.
+      const [stale] = await store.saveBatch([{ kind: 'player', id, data: { x: 3 }, expectedVersion: 1, fence: claim.fence, sceneId: 'dungeon:9' }]);
+      assert.equal(!stale!.ok && stale!.error.code, ErrorCodes.STO_ERR_STALE_VERSION);
+      const next = await store.claimPlayer(id);
+      const [fencedOut] = await store.saveBatch([{ kind: 'player', id, data: { x: 3 }, expectedVersion: 2, fence: claim.fence, sceneId: 'dungeon:9' }]);
+      assert.equal(!fencedOut!.ok && fencedOut!.error.code, ErrorCodes.STO_ERR_FENCED);
+      const [bad] = await store.saveBatch([{ kind: 'player', id, data: { x: 3 }, expectedVersion: 2, fence: next.fence, sceneId: '' }]);
+      assert.equal(!bad!.ok && bad!.error.code, ErrorCodes.OPT_ERR_INVALID);
+      assert.equal(await store.playerScene(id), 'world:2');
+      assert.deepEqual((await store.loadPlayer(id))?.data, { x: 2 });
+      // SQL metacharacters in a scene id are data.
+      const odd = "world:1'; DROP TABLE player_scenes; --";
+      assert.deepEqual(await store.saveBatch([{ kind: 'player', id, data: { x: 4 }, expectedVersion: 2, fence: next.fence, sceneId: odd }]), [{ ok: true, version: 3 }]);
+      assert.equal(await store.playerScene(id), odd);
+      await assert.rejects(store.playerScene(''), coded(ErrorCodes.OPT_ERR_INVALID));
+    }));
+
   test(`${name}: SQL metacharacters are data, never SQL`, () =>
     withStore(fixture, async (store) => {
       const tag = uniq();
