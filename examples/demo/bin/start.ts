@@ -7,11 +7,15 @@
  */
 import { resolve } from 'node:path';
 import { pino } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { EmbeddedCluster } from '../src/cluster.js';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
 const port = Number(process.env.PORT ?? 3000);
 const dataDir = resolve(process.env.DATA_DIR ?? 'data');
+// Every role's metrics and the process's (CPU, memory, event-loop delay), at GET /metrics.
+const metrics = new Registry();
+collectDefaultMetrics({ register: metrics, prefix: 'gos_' });
 const cluster = new EmbeddedCluster({
   port,
   host: process.env.HOST ?? '127.0.0.1',
@@ -21,6 +25,7 @@ const cluster = new EmbeddedCluster({
   ...(process.env.GOS_MYSQL_URL ? { mysqlUrl: process.env.GOS_MYSQL_URL } : {}),
   ...(process.env.GOS_REDIS_URL ? { redisUrl: process.env.GOS_REDIS_URL } : {}),
   logger,
+  metrics,
 });
 
 let stopping = false;

@@ -12,6 +12,7 @@ import { CoordinatorNode, MemoryCoordinator } from '@gos/coordinator';
 import { Engine } from '@gos/engine';
 import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
 import { createStore, type Store } from '@gos/store';
+import { Registry } from 'prom-client';
 import { protocol } from './generated/protocol.js';
 
 export const GAME_MODULE = fileURLToPath(new URL('./game.js', import.meta.url));
@@ -45,6 +46,11 @@ export interface EmbeddedClusterOptions {
   readonly sessionTtlMs?: number;
   /** Which scene a new session starts in (the gateway's `sceneForLogin`). @default always `world:1` */
   readonly sceneForLogin?: ConstructorParameters<typeof Gateway>[0]['sceneForLogin'];
+  /**
+   * Prometheus registry for the three roles' metrics, served by the gateway at `GET /metrics`
+   * (the entry adds the process metrics to it). @default a registry of its own
+   */
+  readonly metrics?: Registry;
 }
 
 export class EmbeddedCluster {
@@ -60,7 +66,8 @@ export class EmbeddedCluster {
     const logger = o.logger ?? silentLogger;
     const clusterSecret = randomBytes(24).toString('base64url');
     const storeLogger = logger.child({ role: 'store' });
-    this.leader = new CoordinatorNode({ id: 'coordinator-1', coordinator: this.coordinator, logger: logger.child({ role: 'coordinator' }) });
+    const metrics = o.metrics ?? new Registry();
+    this.leader = new CoordinatorNode({ id: 'coordinator-1', coordinator: this.coordinator, logger: logger.child({ role: 'coordinator' }), metrics });
     this.store =
       o.mysqlUrl === undefined
         ? createStore({ kind: 'sqlite', file: o.dbFile, logger: storeLogger })
@@ -79,6 +86,7 @@ export class EmbeddedCluster {
       workers: o.workers ?? 1,
       ...(o.persistIntervalMs === undefined ? {} : { persistIntervalMs: o.persistIntervalMs }),
       logger,
+      metrics,
     });
     this.gateway = new Gateway({
       gatewayId: 'gateway-1',
@@ -94,6 +102,7 @@ export class EmbeddedCluster {
       ...(o.scryptCost === undefined ? {} : { scryptCost: o.scryptCost }),
       ...(o.sceneForLogin === undefined ? {} : { sceneForLogin: o.sceneForLogin }),
       logger,
+      metrics,
     });
   }
 

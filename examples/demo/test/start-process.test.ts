@@ -70,6 +70,11 @@ test('npm start: serves, stops on SIGTERM with exit 0 having saved everything, a
     const me = await api.whoami({});
     const res = await api.move({ seq: 1, x: me.x + 33, y: me.y + 11 });
     where = { x: res.x, y: res.y };
+    // The process metrics (CPU, memory, event-loop delay) are served with the roles'.
+    const scraped = await (await fetch(`${s.url}/metrics`)).text();
+    for (const name of ['gos_process_cpu_seconds_total', 'gos_process_resident_memory_bytes', 'gos_nodejs_eventloop_lag_p99_seconds', 'gos_gateway_connections', 'gos_engine_players']) {
+      assert.match(scraped, new RegExp(`^${name}(\\{[^}]*\\})? `, 'm'), `${name} in /metrics`);
+    }
     const closed = new Promise<number>((resolve) => client.on('close', (e) => resolve(e.code)));
     // The persist interval is a minute: only the graceful shutdown can have saved the move.
     s.child.kill('SIGTERM');

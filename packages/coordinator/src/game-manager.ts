@@ -1,5 +1,6 @@
 import { ErrorCodes, isCodedError, toErrorData, type Logger } from '@gos/schema';
 import { pickLeastLoadedEngine } from './policy.js';
+import type { CoordinatorMetrics } from './metrics.js';
 import type { Coordinator, MemberInfo } from './types.js';
 
 export interface GameManagerOptions {
@@ -13,6 +14,8 @@ export interface GameManagerOptions {
   /** A placement request older than this (refused, or asked by a process that died) is deleted. */
   readonly staleRequestMs: number;
   readonly logger: Logger;
+  /** Counts placements made, refused and released. */
+  readonly metrics?: CoordinatorMetrics;
 }
 
 /**
@@ -95,7 +98,7 @@ export class GameManager {
       }
       if (now - since < orphanGraceMs) continue;
       this.#orphanSince.delete(key);
-      work.push(this.#release(record.sceneId, record.epoch, record.engineId, 'its engine is missing'));
+      work.push(this.#release(record.sceneId, record.epoch, record.engineId, 'its engine is missing', 'orphan'));
     }
     for (const key of this.#orphanSince.keys()) if (!seen.has(key)) this.#orphanSince.delete(key);
     for (const engine of engines.values()) this.#releaseIdle(engine);
@@ -132,20 +135,24 @@ export class GameManager {
       const placed = placement.lookup(sceneId);
       const engineId = placed?.engineId ?? pickLeastLoadedEngine(membership.list('engine'), (id) => placement.scenesOf(id).length).id;
       const record = await placement.assign(sceneId, engineId);
-      if (placed === undefined) log.info({ sceneId, engineId: record.engineId, epoch: record.epoch, requestedBy: request.requestedBy }, 'scene placed');
+      if (placed === undefined) {
+        this.#o.metrics?.placements.inc({ result: 'placed' });
+        log.info({ sceneId, engineId: record.engineId, epoch: record.epoch, requestedBy: request.requestedBy }, 'scene placed');
+      }
     } catch (err) {
       if (!isCodedError(err) || err.code !== ErrorCodes.CRD_ERR_NO_ENGINE) {
         // etcd failed: the request stays, and the next reconcile serves it again.
         log.warn({ err, sceneId }, 'cannot place scene yet');
         return;
       }
+      this.#o.metrics?.placements.inc({ result: 'refused' });
       log.warn({ sceneId, code: err.code }, `cannot place scene: ${err.message}`);
       await placement.refuse(sceneId, toErrorData(err, ErrorCodes.CRD_ERR_NO_ENGINE)).catch((e: unknown) => log.warn({ err: e, sceneId }, 'cannot refuse a placement request'));
     }
   }
 
   #releaseAll(engine: MemberInfo, why: string): void {
-    for (const record of this.#o.coordinator.placement.scenesOf(engine.id)) void this.#release(record.sceneId, record.epoch, engine.id, why);
+    for (const record of this.#o.coordinator.placement.scenesOf(engine.id)) void this.#release(record.sceneId, record.epoch, engine.id, why, 'engine_gone');
   }
 
   #releaseIdle(engine: MemberInfo): void {
@@ -153,17 +160,20 @@ export class GameManager {
     if (idle === undefined) return;
     for (const [sceneId, epoch] of Object.entries(idle)) {
       const record = this.#o.coordinator.placement.lookup(sceneId);
-      if (record?.engineId === engine.id && record.epoch === epoch) void this.#release(sceneId, epoch, engine.id, 'idle');
+      if (record?.engineId === engine.id && record.epoch === epoch) void this.#release(sceneId, epoch, engine.id, 'idle', 'idle');
     }
   }
 
-  async #release(sceneId: string, epoch: number, engineId: string, why: string): Promise<void> {
+  async #release(sceneId: string, epoch: number, engineId: string, why: string, reason: 'engine_gone' | 'idle' | 'orphan'): Promise<void> {
     const key = `${sceneId}@${epoch}`;
     if (!this.#running || this.#releasing.has(key)) return;
     this.#releasing.add(key);
     try {
       const released = await this.#o.coordinator.placement.release(sceneId, epoch);
-      if (released) this.#o.logger.info({ sceneId, engineId, epoch }, `placement released: ${why}`);
+      if (released) {
+        this.#o.metrics?.releases.inc({ reason });
+        this.#o.logger.info({ sceneId, engineId, epoch }, `placement released: ${why}`);
+      }
     } catch (err) {
       this.#o.logger.warn({ err, sceneId, engineId }, `cannot release placement (${why})`);
     } finally {

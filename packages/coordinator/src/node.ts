@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
+import { Registry } from 'prom-client';
 import { GameManager } from './game-manager.js';
+import { CoordinatorMetrics } from './metrics.js';
 import type { Coordinator, MemberHandle } from './types.js';
 
 export interface CoordinatorNodeOptions {
@@ -18,6 +20,11 @@ export interface CoordinatorNodeOptions {
   /** A placement request older than this (refused, or its asker died) is deleted. @default 60000 */
   readonly staleRequestMs?: number;
   readonly logger?: Logger;
+  /**
+   * Prometheus registry the replica registers its metrics in (docs/metrics.md); the process
+   * entry serves it. @default a registry of its own
+   */
+  readonly metrics?: Registry;
 }
 
 /**
@@ -30,7 +37,7 @@ export interface CoordinatorNodeOptions {
  * nowhere waits for one.
  */
 export class CoordinatorNode {
-  readonly #o: Required<Omit<CoordinatorNodeOptions, 'logger'>> & { logger: Logger };
+  readonly #o: Required<Omit<CoordinatorNodeOptions, 'logger' | 'metrics'>> & { logger: Logger };
   readonly #manager: GameManager;
   #member: MemberHandle | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -47,7 +54,8 @@ export class CoordinatorNode {
       if (!Number.isInteger(v) || v < 1) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `coordinator node option "${name}" must be a positive integer, got ${v}`);
     }
     this.#o = { ...options, reconcileIntervalMs, orphanGraceMs, staleRequestMs, logger: options.logger ?? silentLogger };
-    this.#manager = new GameManager({ coordinator: options.coordinator, orphanGraceMs, staleRequestMs, logger: this.#o.logger });
+    const metrics = new CoordinatorMetrics(options.metrics ?? new Registry(), options.coordinator, () => this.isLeader);
+    this.#manager = new GameManager({ coordinator: options.coordinator, orphanGraceMs, staleRequestMs, logger: this.#o.logger, metrics });
   }
 
   get id(): string {

@@ -27,6 +27,7 @@ import {
 } from '@gos/link';
 
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './options.js';
+import { EngineMetrics } from './metrics.js';
 import { Persister } from './persister.js';
 import { FromScene, ToScene, type JoinPayload, type SavePayload } from './records.js';
 import { SceneHost } from './scene-host.js';
@@ -75,6 +76,7 @@ export class Engine {
   #link: LinkServer | undefined;
   #member: MemberHandle | undefined;
   #persister: Persister;
+  readonly #metrics: EngineMetrics;
   readonly #scenes = new Map<string, SceneHost>();
   readonly #starting = new Map<string, Promise<SceneHost>>();
   readonly #conns = new Map<number, Conn>();
@@ -112,7 +114,17 @@ export class Engine {
   constructor(options: EngineOptions) {
     this.#o = resolveEngineOptions(options);
     this.#log = this.#o.logger.child({ engineId: this.#o.engineId });
-    this.#persister = new Persister(this.#o.store, { batchWindowMs: this.#o.persistBatchWindowMs, logger: this.#log });
+    this.#metrics = new EngineMetrics(this.#o.metrics, {
+      players: () => this.#activePlayers.size,
+      scenes: () => [...this.#scenes.values()].map((h) => ({ sceneId: h.sceneId, sceneType: h.sceneType, queuedBytes: h.queuedBytes })),
+      links: () => (this.#link?.peers ?? []).map((peer) => ({ gatewayId: peer.nodeId, queuedBytes: peer.stats.queuedBytes })),
+      persister: () => this.#persister.stats,
+    });
+    this.#persister = new Persister(this.#o.store, {
+      batchWindowMs: this.#o.persistBatchWindowMs,
+      logger: this.#log,
+      onBatch: (rows, seconds, failed) => this.#metrics.batch(rows, seconds, failed),
+    });
   }
 
   get id(): string {
@@ -481,6 +493,9 @@ export class Engine {
         host.markReady();
         break;
       case FromScene.STOPPED:
+        break;
+      case FromScene.STATS:
+        this.#metrics.ticks(host.sceneType, new Float64Array(payload.slice().buffer), a);
         break;
       default:
         this.#log.warn({ type, sceneId: host.sceneId }, 'unknown record type from scene');

@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
@@ -49,6 +50,11 @@ export interface EngineOptions {
   /** Log level inside worker threads. @default 'info' */
   readonly workerLogLevel?: string;
   readonly logger?: Logger;
+  /**
+   * Prometheus registry the engine registers its metrics in (docs/metrics.md); the process
+   * entry serves it. @default a registry of its own
+   */
+  readonly metrics?: Registry;
 }
 
 export type ResolvedEngineOptions = Readonly<Required<Omit<EngineOptions, 'advertiseHost'>> & { advertiseHost: string }>;
@@ -93,5 +99,6 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     stopTimeoutMs: positiveInt('stopTimeoutMs', o.stopTimeoutMs, 10_000),
     workerLogLevel: o.workerLogLevel ?? 'info',
     logger: o.logger ?? silentLogger,
+    metrics: o.metrics ?? new Registry(),
   });
 }

@@ -31,6 +31,11 @@ export class Outbox {
     return this.#pendingBytes;
   }
 
+  /** Bytes the consumer has not freed yet: in the ring (published or not) and in the overflow. */
+  get usedBytes(): number {
+    return this.#ring.capacityBytes - this.#ring.freeBytes() + this.#pendingBytes;
+  }
+
   send(type: number, a: number, b: number, payload: Uint8Array | null): void {
     if (this.#closed) return;
     // Order matters: once anything waits in the overflow, later records queue behind it.

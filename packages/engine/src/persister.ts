@@ -41,10 +41,14 @@ export class Persister {
   #written = 0;
   #failedBatches = 0;
 
-  constructor(store: Store, opts: { batchWindowMs: number; logger: Logger }) {
+  /** Told of every batch: its rows, how long the store took, and whether it failed (metrics). */
+  readonly #onBatch: ((rows: number, seconds: number, failed: boolean) => void) | undefined;
+
+  constructor(store: Store, opts: { batchWindowMs: number; logger: Logger; onBatch?: (rows: number, seconds: number, failed: boolean) => void }) {
     this.#store = store;
     this.#logger = opts.logger;
     this.#batchWindowMs = opts.batchWindowMs;
+    this.#onBatch = opts.onBatch;
   }
 
   get stats(): { written: number; stale: number; fenced: number; failedBatches: number; pending: number } {
@@ -139,6 +143,7 @@ export class Persister {
 
   async #write(batch: Entry[]): Promise<void> {
     let results;
+    const startedAt = performance.now();
     try {
       results = await this.#store.saveBatch(
         batch.map((e) => {
@@ -155,6 +160,7 @@ export class Persister {
         }),
       );
     } catch (err) {
+      this.#onBatch?.(batch.length, (performance.now() - startedAt) / 1000, true);
       this.#failedBatches++;
       this.#failures++;
       this.#logger.error({ err, rows: batch.length }, 'persist batch failed; will retry');
@@ -165,6 +171,7 @@ export class Persister {
       }
       return;
     }
+    this.#onBatch?.(batch.length, (performance.now() - startedAt) / 1000, false);
     this.#failures = 0;
     results.forEach((result, i) => {
       const e = batch[i]!;

@@ -33,7 +33,15 @@ export const FromScene = {
   STOPPED: 39,
   /** onCreate finished; the scene accepts players. */
   READY: 40,
+  /**
+   * About once a second while the scene ticks: a=ticks that took longer than tickMs since the
+   * last STATS. payload=the bytes of a Float64Array (native byte order: same process) of the durations in ms of the ticks since.
+   */
+  STATS: 41,
 } as const;
+
+/** How often a scene reports its tick durations (FromScene.STATS). */
+export const SCENE_STATS_INTERVAL_MS = 1000;
 
 export interface JoinPayload {
   readonly playerId: string;

@@ -67,6 +67,11 @@ export class SceneHost {
     void this.#readLoop(opts.onRecord);
   }
 
+  /** Bytes of records waiting for the scene: its inbound ring and that ring's overflow. */
+  get queuedBytes(): number {
+    return this.#out.usedBytes;
+  }
+
   /** Called by the engine when the scene reports READY. */
   markReady(): void {
     this.#markReady();

@@ -14,9 +14,12 @@ import {
   encodeSceneResumedFrame,
   FrameFlag,
   FRAME_HEADER_BYTES,
+  ErrorReplyCodec,
+  framePayload,
   type Logger,
 } from '@gos/schema';
-import type { MemberHandle } from '@gos/coordinator';
+import type { Counter } from 'prom-client';
+import type { MemberHandle, PlacementRecord } from '@gos/coordinator';
 import {
   EngineToGateway,
   GatewayToEngine,
@@ -32,6 +35,7 @@ import { readJsonBody, sendError, sendJson, track } from './http.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import type { Session } from './session/index.js';
 import { RateLimits, type Bucket } from './rate-limits.js';
+import { GatewayMetrics, frameLabel } from './metrics.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
 import { assertNativeUws, uWS } from './uws.js';
 
@@ -46,10 +50,11 @@ interface ConnData {
   early: Uint8Array[];
   /**
    * Requests forwarded to the engine (or queued in `early`) that wait for its answer:
-   * requestId → opcode. When the engine is lost or the scene moves, each gets an ERROR
-   * (`GW_ERR_SCENE_MOVED`, retryable) at once instead of waiting out the client's timeout.
+   * requestId → its opcode and arrival time. When the engine is lost or the scene moves, each
+   * gets an ERROR (`GW_ERR_SCENE_MOVED`, retryable) at once instead of waiting out the client's
+   * timeout.
    */
-  readonly pending: Map<number, number>;
+  readonly pending: Map<number, { readonly opcode: number; readonly at: number }>;
   /** The client's address, for its rate limits. */
   readonly ip: string;
   /** The account's frame bucket (shared by its sockets, kept across reconnects); null when refused. */
@@ -118,6 +123,11 @@ export class Gateway {
   #nextConnId = 1;
   /** Frame buckets per account, cool-downs after 4006, auth buckets per address. */
   readonly #limits: RateLimits;
+  readonly #metrics: GatewayMetrics;
+  /** The frame counters by kind byte, bound once (the per-frame path does no label lookup). */
+  readonly #framesIn: ReadonlyArray<Counter.Internal | undefined>;
+  readonly #framesOut: ReadonlyArray<Counter.Internal | undefined>;
+  readonly #broadcasts: Counter.Internal;
   #state: 'new' | 'starting' | 'ready' | 'closing' | 'closed' = 'new';
   #closing: Promise<void> | undefined;
 
@@ -125,6 +135,18 @@ export class Gateway {
     this.#o = resolveGatewayOptions(options);
     this.#log = this.#o.logger.child({ gatewayId: this.#o.gatewayId });
     this.#limits = new RateLimits(this.#o.limits);
+    this.#metrics = new GatewayMetrics(this.#o.metrics, {
+      connections: () => this.#conns.size,
+      links: () => [...this.#links].map(([engineId, link]) => ({ engineId, queuedBytes: link.stats.queuedBytes, up: link.isUp })),
+    });
+    const byKind = (counter: Counter<'kind'>): Array<Counter.Internal | undefined> =>
+      Array.from({ length: 8 }, (_, kind) => {
+        const label = frameLabel(kind);
+        return label === undefined ? undefined : counter.labels({ kind: label });
+      });
+    this.#framesIn = byKind(this.#metrics.framesIn);
+    this.#framesOut = byKind(this.#metrics.framesOut);
+    this.#broadcasts = this.#metrics.framesOut.labels({ kind: 'broadcast' });
     this.#auth = new AuthService({
       store: this.#o.store,
       sessions: this.#o.sessions,
@@ -186,6 +208,20 @@ export class Gateway {
   // ---- HTTP ----
 
   #routes(app: TemplatedApp): void {
+    app.get('/metrics', (res) => {
+      const state = track(res);
+      const registry = this.#o.metrics;
+      registry.metrics().then(
+        (text) => {
+          if (state.aborted) return;
+          res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', registry.contentType).end(text));
+        },
+        (err: unknown) => {
+          this.#log.error({ err }, 'cannot collect metrics');
+          sendError(res, state, 500, ErrorCodes.GW_ERR_INTERNAL, 'cannot collect metrics');
+        },
+      );
+    });
     app.get('/healthz', (res) => {
       const state = track(res);
       if (this.#state === 'ready') sendJson(res, state, 200, { status: 'ok', gatewayId: this.#o.gatewayId, connections: this.#conns.size });
@@ -311,7 +347,9 @@ export class Gateway {
     const data = ws.getUserData();
     if (data.reject !== null || data.session === null) {
       data.state = 'closed';
-      ws.end(data.reject?.code ?? CloseCode.AUTH_INVALID, data.reject?.reason ?? 'refused');
+      const code = data.reject?.code ?? CloseCode.AUTH_INVALID;
+      this.#metrics.closes.inc({ code: String(code) });
+      ws.end(code, data.reject?.reason ?? 'refused');
       return;
     }
     const connId = this.#nextConnId;
@@ -332,7 +370,7 @@ export class Gateway {
     for (;;) {
       try {
         const { placement } = this.#o.coordinator;
-        let placed = await placement.ensure(session.sceneId);
+        let placed = await this.#ensurePlaced(session.sceneId);
         if (data.state === 'closed') return;
         const resuming = data.resuming;
         // The engine stopped the scene, and our view still names it: read the placement itself
@@ -368,6 +406,22 @@ export class Gateway {
     }
   }
 
+  /** The scene's placement; a scene placed nowhere waits for the leader (timed for metrics). */
+  async #ensurePlaced(sceneId: string): Promise<PlacementRecord> {
+    const { placement } = this.#o.coordinator;
+    const known = placement.lookup(sceneId);
+    if (known !== undefined) return known;
+    const startedAt = performance.now();
+    try {
+      const placed = await placement.ensure(sceneId);
+      this.#metrics.placementSeconds.observe({ result: 'placed' }, (performance.now() - startedAt) / 1000);
+      return placed;
+    } catch (err) {
+      this.#metrics.placementSeconds.observe({ result: isCodedError(err) ? err.code : 'error' }, (performance.now() - startedAt) / 1000);
+      throw err;
+    }
+  }
+
   #message(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
     const data = ws.getUserData();
     if (data.state === 'closed') return;
@@ -385,13 +439,14 @@ export class Gateway {
     const bytes = new Uint8Array(message);
     const header = readFrameHeader(bytes);
     if (header === null) return this.#end(ws, CloseCode.BAD_FRAME, 'malformed frame header');
+    this.#framesIn[header.kind]?.inc();
     if (header.kind === FrameKind.PING) {
       this.#sendTo(ws, encodeFrame(FrameKind.PONG, 0, header.requestId, null));
       return;
     }
     if (header.kind !== FrameKind.REQUEST) return this.#end(ws, CloseCode.BAD_FRAME, 'clients send only REQUEST and PING frames');
     if (!this.#o.protocol.routeById.has(header.opcode)) {
-      this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.GW_ERR_UNKNOWN_ROUTE, `unknown route ${header.opcode}`));
+      this.#sendError(ws, header.opcode, header.requestId, ErrorCodes.GW_ERR_UNKNOWN_ROUTE, `unknown route ${header.opcode}`);
       return;
     }
     const wantsReply = (header.flags & FrameFlag.NO_REPLY) === 0;
@@ -405,7 +460,7 @@ export class Gateway {
         return;
       }
       if (data.early.length >= this.#o.limits.maxFramesBeforeRoute) {
-        this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.GW_ERR_NO_ENGINE, 'not routed yet'));
+        this.#sendError(ws, header.opcode, header.requestId, ErrorCodes.GW_ERR_NO_ENGINE, 'not routed yet');
         return;
       }
       if (wantsReply && !this.#track(ws, data, header.opcode, header.requestId)) return;
@@ -422,7 +477,7 @@ export class Gateway {
     } catch (err) {
       if (wantsReply) data.pending.delete(header.requestId);
       const code = isCodedError(err) ? err.code : ErrorCodes.GW_ERR_NO_ENGINE;
-      this.#sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, code, 'engine unavailable'));
+      this.#sendError(ws, header.opcode, header.requestId, code, 'engine unavailable');
     }
   }
 
@@ -432,10 +487,10 @@ export class Gateway {
    */
   #track(ws: Socket, data: ConnData, opcode: number, requestId: number): boolean {
     if (data.pending.size >= this.#o.limits.maxPendingRequests && !data.pending.has(requestId)) {
-      this.#sendTo(ws, encodeErrorFrame(opcode, requestId, ErrorCodes.GW_ERR_TOO_MANY_PENDING, `more than ${this.#o.limits.maxPendingRequests} requests waiting for an answer`));
+      this.#sendError(ws, opcode, requestId, ErrorCodes.GW_ERR_TOO_MANY_PENDING, `more than ${this.#o.limits.maxPendingRequests} requests waiting for an answer`);
       return false;
     }
-    data.pending.set(requestId, opcode);
+    data.pending.set(requestId, { opcode, at: performance.now() });
     return true;
   }
 
@@ -444,7 +499,7 @@ export class Gateway {
     if (data.pending.size === 0) return;
     const pending = [...data.pending];
     data.pending.clear();
-    for (const [requestId, opcode] of pending) this.#sendTo(ws, encodeErrorFrame(opcode, requestId, ErrorCodes.GW_ERR_SCENE_MOVED, message));
+    for (const [requestId, { opcode }] of pending) this.#sendError(ws, opcode, requestId, ErrorCodes.GW_ERR_SCENE_MOVED, message);
   }
 
   #close(ws: Socket): void {
@@ -465,10 +520,17 @@ export class Gateway {
     }
   }
 
+  /** Answer a request with an ERROR frame the gateway makes itself. */
+  #sendError(ws: Socket, opcode: number, requestId: number, code: string, message: string): void {
+    this.#metrics.errors.inc({ code });
+    this.#sendTo(ws, encodeErrorFrame(opcode, requestId, code, message));
+  }
+
   /** Send one frame; a socket whose buffer grows past the limit is closed as a slow consumer. */
   #sendTo(ws: Socket, frame: Uint8Array): void {
     const data = userData(ws);
     if (data === null || data.state === 'closed') return;
+    this.#framesOut[frame[0]!]?.inc();
     ws.send(frame, true, false);
     if (ws.getBufferedAmount() > this.#o.limits.maxBackpressureBytes) this.#end(ws, CloseCode.SLOW_CONSUMER, 'reading too slowly');
   }
@@ -476,6 +538,7 @@ export class Gateway {
   #end(ws: Socket, code: number, reason: string): void {
     const data = userData(ws);
     if (data === null || data.state === 'closed') return;
+    this.#metrics.closes.inc({ code: String(code) });
     this.#close(ws);
     // `end` calls the close handler synchronously; the state above makes that a no-op.
     ws.end(code, closeReason(reason));
@@ -590,16 +653,23 @@ export class Gateway {
         case EngineToGateway.TO_CLIENT: {
           const ws = this.#conns.get(channel);
           if (ws === undefined) break;
+          if (body[0] === FrameKind.ERROR) this.#metrics.errors.inc({ code: errorCodeOf(body) });
           const pending = ws.getUserData().pending;
           // The answer to a request: it no longer waits (only RESPONSE and ERROR frames answer).
           if (pending.size > 0 && body.byteLength >= FRAME_HEADER_BYTES && (body[0] === FrameKind.RESPONSE || body[0] === FrameKind.ERROR)) {
-            pending.delete(readRequestId(body));
+            const requestId = readRequestId(body);
+            const request = pending.get(requestId);
+            if (request !== undefined) {
+              pending.delete(requestId);
+              this.#metrics.requestSeconds.observe({ route: this.#o.protocol.routeById.get(request.opcode)?.name ?? 'unknown' }, (performance.now() - request.at) / 1000);
+            }
           }
           this.#sendTo(ws, body);
           break;
         }
         case EngineToGateway.BROADCAST: {
           const { topic, frame } = decodeBroadcastBody(body);
+          this.#broadcasts.inc();
           this.#app?.publish(topic, frame, true, false);
           break;
         }
@@ -751,6 +821,19 @@ function closeReason(reason: string): string {
     out += ch;
   }
   return out;
+}
+
+/** Codes as metric labels: a code that is not a plain upper-case name counts as `other`. */
+const CODE_LABEL = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/** The code of an ERROR frame from an engine, for the errors metric. */
+function errorCodeOf(frame: Uint8Array): string {
+  try {
+    const { code } = ErrorReplyCodec.decode(framePayload(frame));
+    return CODE_LABEL.test(code) ? code : 'other';
+  } catch {
+    return 'malformed';
+  }
 }
 
 /** What a resumed player is told (SceneResumed push). */

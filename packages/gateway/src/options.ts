@@ -1,6 +1,7 @@
 import { CodedError, DEFAULT_MAX_FRAME_BYTES, ErrorCodes, silentLogger, type Logger, type Protocol } from '@gos/schema';
 import type { Coordinator } from '@gos/coordinator';
 import type { Store } from '@gos/store';
+import { Registry } from 'prom-client';
 import type { SessionStore } from './session/index.js';
 
 export interface GatewayLimits {
@@ -92,6 +93,12 @@ export interface GatewayOptions {
   /** scrypt cost (N). @default 16384 */
   readonly scryptCost?: number;
   readonly logger?: Logger;
+  /**
+   * Prometheus registry the gateway registers its metrics in and serves at `GET /metrics`
+   * (docs/metrics.md). Pass the process's registry to serve the other roles' metrics and the
+   * process metrics with them. @default a registry of its own
+   */
+  readonly metrics?: Registry;
 }
 
 export interface ResolvedLimits {
@@ -126,6 +133,7 @@ export interface ResolvedGatewayOptions {
   readonly limits: ResolvedLimits;
   readonly scryptCost: number;
   readonly logger: Logger;
+  readonly metrics: Registry;
 }
 
 function fail(option: string, why: string): never {
@@ -179,5 +187,6 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     }),
     scryptCost,
     logger: o.logger ?? silentLogger,
+    metrics: o.metrics ?? new Registry(),
   });
 }

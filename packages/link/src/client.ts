@@ -70,7 +70,7 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
 
   /** Traffic counters summed over every connection of this client. */
   get stats(): LinkStats {
-    return this.#conn?.stats ?? { ...this.#counters, rttMs: null };
+    return this.#conn?.stats ?? { ...this.#counters, rttMs: null, queuedBytes: 0 };
   }
 
   /**

@@ -36,6 +36,8 @@ export interface LinkStats {
   readonly writes: number;
   /** Round trip of the last answered PING, in ms; `null` before the first. */
   readonly rttMs: number | null;
+  /** Bytes waiting to be written: the current batch plus the socket's buffer (0 when closed). */
+  readonly queuedBytes: number;
 }
 
 /** Mutable counters; a client shares one object across its reconnections. */
@@ -176,7 +178,7 @@ export class LinkConnection {
   }
 
   get stats(): LinkStats {
-    return { ...this.#counters, rttMs: this.#rttMs };
+    return { ...this.#counters, rttMs: this.#rttMs, queuedBytes: this.#batchBytes + (this.#socket.destroyed ? 0 : this.#socket.writableLength) };
   }
 
   /** Resolves once the socket is closed. */

@@ -16,7 +16,7 @@ import {
 import type { HandlerContext, Player, Scene, SceneDefinition, TimerHandle } from '../api.js';
 
 import type { Outbox } from '../outbox.js';
-import { FromScene, type JoinPayload } from '../records.js';
+import { FromScene, SCENE_STATS_INTERVAL_MS, type JoinPayload } from '../records.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -97,6 +97,10 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   #stateDirty = false;
   #stateJson: string | null;
   #tickTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Tick durations (ms) and overruns since the last STATS record, and when that was sent. */
+  readonly #tickDurations: number[] = [];
+  #overruns = 0;
+  #statsAt = performance.now();
   #persistTimer: ReturnType<typeof setInterval> | undefined;
   #disposed = false;
 
@@ -327,9 +331,27 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       const now = performance.now();
       this.tick++;
       this.#guard('onTick', () => this.#def.onTick?.(this, now - lastAt));
+      this.#recordTick(now, performance.now() - now);
       // After a long stall, skip the missed ticks instead of running them back to back.
       this.#scheduleTick(now - next > this.tickMs * 5 ? now : next, now);
     }, Math.max(0, next - performance.now()));
+  }
+
+  /** Keep a tick's duration; about once a second, report them to the main thread (metrics). */
+  #recordTick(startedAt: number, durationMs: number): void {
+    this.#tickDurations.push(durationMs);
+    if (durationMs > this.tickMs) this.#overruns++;
+    if (startedAt - this.#statsAt < SCENE_STATS_INTERVAL_MS) return;
+    this.#statsAt = startedAt;
+    const durations = Float64Array.from(this.#tickDurations);
+    this.#tickDurations.length = 0;
+    const overruns = this.#overruns;
+    this.#overruns = 0;
+    try {
+      this.#out.send(FromScene.STATS, overruns, 0, new Uint8Array(durations.buffer));
+    } catch {
+      // A full ring: these figures are dropped, the game goes on.
+    }
   }
 
   /** Run game code whose errors must not end the scene: synchronous throws and rejected promises are logged. */

@@ -1,0 +1,63 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Coordinator, MemberRole } from './types.js';
+
+const ROLES: readonly MemberRole[] = ['coordinator', 'gateway', 'engine'];
+
+/**
+ * A coordinator replica's Prometheus metrics (names in docs/metrics.md): whether it leads,
+ * the cluster as it sees it (members by role, placements, waiting requests), and, while it
+ * leads, the placements it made, refused and released.
+ */
+export class CoordinatorMetrics {
+  readonly placements: Counter<'result'>;
+  readonly releases: Counter<'reason'>;
+
+  constructor(registry: Registry, coordinator: Coordinator, isLeader: () => boolean) {
+    const registers = [registry];
+    this.placements = new Counter({
+      name: 'gos_coordinator_placements_total',
+      help: 'Placement requests this replica served while leading, by result: placed or refused.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.releases = new Counter({
+      name: 'gos_coordinator_releases_total',
+      help: 'Placements this replica released while leading, by reason: engine_gone, idle, orphan.',
+      labelNames: ['reason'],
+      registers,
+    });
+    new Gauge({
+      name: 'gos_coordinator_leader',
+      help: 'Whether this replica is the elected leader (1) or not (0).',
+      registers,
+      collect() {
+        this.set(isLeader() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'gos_cluster_members',
+      help: 'Members of the cluster in this replica’s view, by role.',
+      labelNames: ['role'],
+      registers,
+      collect() {
+        for (const role of ROLES) this.set({ role }, coordinator.membership.list(role).length);
+      },
+    });
+    new Gauge({
+      name: 'gos_cluster_placements',
+      help: 'Scenes placed on engines, in this replica’s view.',
+      registers,
+      collect() {
+        this.set(coordinator.placement.list().length);
+      },
+    });
+    new Gauge({
+      name: 'gos_cluster_placement_requests',
+      help: 'Placement requests waiting for the leader (refused ones included until they expire).',
+      registers,
+      collect() {
+        this.set(coordinator.placement.requests().length);
+      },
+    });
+  }
+}

@@ -1,0 +1,87 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** Frame kinds as metric labels. */
+export type FrameLabel = 'request' | 'ping' | 'response' | 'error' | 'push' | 'pong' | 'broadcast';
+
+const KIND_LABELS: Readonly<Record<number, FrameLabel>> = { 1: 'request', 2: 'response', 3: 'error', 4: 'push', 5: 'ping', 6: 'pong' };
+
+/** The label of a frame's kind byte (`request` … `pong`), or undefined for an unknown kind. */
+export function frameLabel(kind: number): FrameLabel | undefined {
+  return KIND_LABELS[kind];
+}
+
+/** What the gateway's gauges read at scrape time. */
+export interface GatewaySample {
+  connections(): number;
+  /** Each engine link: its engine and the bytes queued to it (batch + socket). */
+  links(): Iterable<{ readonly engineId: string; readonly queuedBytes: number; readonly up: boolean }>;
+}
+
+/**
+ * The gateway's Prometheus metrics (names in docs/metrics.md), registered in the registry the
+ * gateway is given. Gauges are read when scraped; counters and the histogram are updated on
+ * the paths they count.
+ */
+export class GatewayMetrics {
+  readonly framesIn: Counter<'kind'>;
+  readonly framesOut: Counter<'kind'>;
+  readonly errors: Counter<'code'>;
+  readonly closes: Counter<'code'>;
+  readonly requestSeconds: Histogram<'route'>;
+  readonly placementSeconds: Histogram<'result'>;
+
+  constructor(registry: Registry, sample: GatewaySample) {
+    const registers = [registry];
+    this.framesIn = new Counter({ name: 'gos_gateway_frames_in_total', help: 'Client frames received, by kind.', labelNames: ['kind'], registers });
+    this.framesOut = new Counter({
+      name: 'gos_gateway_frames_out_total',
+      help: 'Frames sent to clients, by kind (broadcast: one per published topic message).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.errors = new Counter({ name: 'gos_gateway_errors_total', help: 'ERROR frames sent to clients, by error code.', labelNames: ['code'], registers });
+    this.closes = new Counter({ name: 'gos_gateway_closes_total', help: 'Client sockets closed by the gateway, by close code.', labelNames: ['code'], registers });
+    this.requestSeconds = new Histogram({
+      name: 'gos_gateway_request_duration_seconds',
+      help: 'Time from a client request reaching the gateway to its answer leaving it, by route.',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.placementSeconds = new Histogram({
+      name: 'gos_gateway_placement_wait_seconds',
+      help: 'Time a player waited for its scene to be placed (scenes placed nowhere only), by result: placed or an error code.',
+      labelNames: ['result'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    new Gauge({
+      name: 'gos_gateway_connections',
+      help: 'Client sockets open.',
+      registers,
+      collect() {
+        this.set(sample.connections());
+      },
+    });
+    new Gauge({
+      name: 'gos_gateway_link_queued_bytes',
+      help: 'Bytes queued on each gateway → engine link (write batch and socket buffer).',
+      labelNames: ['engine'],
+      registers,
+      collect() {
+        this.reset();
+        for (const link of sample.links()) this.set({ engine: link.engineId }, link.queuedBytes);
+      },
+    });
+    new Gauge({
+      name: 'gos_gateway_link_up',
+      help: 'Whether each gateway → engine link is up (1) or down (0).',
+      labelNames: ['engine'],
+      registers,
+      collect() {
+        this.reset();
+        for (const link of sample.links()) this.set({ engine: link.engineId }, link.up ? 1 : 0);
+      },
+    });
+  }
+}
