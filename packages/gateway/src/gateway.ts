@@ -13,6 +13,7 @@ import {
   encodeErrorFrame,
   encodeSceneResumedFrame,
   FrameFlag,
+  allowedFrameFlags,
   type Logger,
 } from '@gos/schema';
 import type { MemberHandle } from '@gos/coordinator';
@@ -377,6 +378,7 @@ export class Gateway {
     const bytes = new Uint8Array(message);
     const header = readFrameHeader(bytes);
     if (header === null) return this.#end(ws, CloseCode.BAD_FRAME, 'malformed frame header');
+    if ((header.flags & ~allowedFrameFlags(header.kind)) !== 0) return this.#end(ws, CloseCode.BAD_FRAME, 'reserved frame flag bits set');
     if (header.kind === FrameKind.PING) {
       this.#sendTo(ws, encodeFrame(FrameKind.PONG, 0, header.requestId, null));
       return;

@@ -3,6 +3,7 @@ export type { ErrorCode, ErrorData } from './errors.js';
 export {
   FRAME_HEADER_BYTES,
   FrameFlag,
+  allowedFrameFlags,
   FrameKind,
   CloseCode,
   NO_RECONNECT_CLOSE_CODES,
