@@ -3,6 +3,7 @@
  * against the engine's public scene API and the protocol generated from protocol/demo.yaml.
  */
 import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
+import { cleanText } from '@gos/schema';
 import { protocol, type PlayerState, type PushMap, type SceneHandlers } from './generated/protocol.js';
 
 export const WORLD_SIZE = 1000;
@@ -64,7 +65,8 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     return { ack: req.seq, x: data.x, y: data.y };
   },
   say({ scene, player }, req) {
-    const text = req.text.trim().slice(0, 200);
+    // One line, no control or bidi-override characters, at most 200 code points.
+    const text = cleanText(req.text, { maxLength: 200 });
     if (text !== '') scene.broadcast('ChatLine', { from: player.name, text });
   },
   whoami({ scene, player }) {

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { login, register } from '@gos/client';
 import { CloseCode, ErrorReplyCodec, FrameFlag, FrameKind, encodeFrame, framePayload, readFrameHeader } from '@gos/schema';
 import type { EmbeddedCluster } from '../src/index.js';
-import { MoveReqCodec, protocol } from '../src/generated/protocol.js';
+import { MoveReqCodec, SayReqCodec, protocol } from '../src/generated/protocol.js';
 import { joinAs, startCluster, tempDir, uniqueName, until } from './helpers.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -267,4 +267,23 @@ test('SQL metacharacters are data, not SQL', async () => {
   await until(() => lines.length === 1, 3000, 'chat');
   assert.equal(lines[0], "'); DELETE FROM players; --");
   await p.client.close();
+});
+
+test('chat: NUL, controls and bidi overrides are stripped; invalid UTF-8 → SCH_ERR_BAD_PAYLOAD', async () => {
+  const listener = await joinAs(cluster.url, uniqueName('listen'));
+  const lines: string[] = [];
+  listener.client.onPush('ChatLine', (l) => lines.push(l.text));
+  await listener.api.whoami({}); // in the scene, so subscribed to its broadcasts
+  const s = await authed();
+  s.ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.say.id, 1, SayReqCodec.encode({ text: 'hi\u0000 the\u001bre\u202e!\n' })));
+  // The same request with a byte that is not UTF-8 in place of the text's first character.
+  const bad = SayReqCodec.encode({ text: 'Xbad bytes' });
+  bad[Buffer.from(bad).indexOf('Xbad')] = 0xff;
+  s.ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.say.id, 2, bad));
+  s.ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.say.id, 3, SayReqCodec.encode({ text: 'after' })));
+  await until(() => lines.includes('after'), 3000, 'the chat lines');
+  assert.deepEqual(lines, ['hi there!', 'after']);
+  assert.equal(errorFor(s, 2)?.code, 'SCH_ERR_BAD_PAYLOAD');
+  s.ws.close();
+  await listener.client.close();
 });

@@ -17,6 +17,8 @@ export {
 } from './wire.js';
 export type { FrameHeader } from './wire.js';
 export type { Codec, RouteDef, PushDef, Protocol } from './protocol.js';
+export { cleanText } from './text.js';
+export type { CleanTextOptions } from './text.js';
 export { silentLogger } from './logger.js';
 export type { Logger, LogFn } from './logger.js';
 export {
