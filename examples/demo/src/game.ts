@@ -3,6 +3,7 @@
  * against the engine's public scene API and the protocol generated from protocol/demo.yaml.
  */
 import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
+import { cleanText } from '@gos/schema';
 import { protocol, type PlayerState, type PushMap, type SceneHandlers } from './generated/protocol.js';
 
 export const WORLD_SIZE = 1000;
@@ -31,6 +32,8 @@ const clamp = (v: number): number => Math.min(WORLD_SIZE, Math.max(0, v));
 const changedByScene = new Map<string, Set<string>>();
 /** When each player last moved, for the speed limit (not persisted). */
 const lastMoveAt = new Map<string, number>();
+/** Seq of the last move processed from each player on its current connection (not persisted). */
+const lastSeq = new Map<string, number>();
 
 function changed(sceneId: string): Set<string> {
   let set = changedByScene.get(sceneId);
@@ -42,12 +45,23 @@ function changed(sceneId: string): Set<string> {
 }
 
 function stateOf(id: string, name: string, data: PlayerData): PlayerState {
-  return { id, name, x: data.x, y: data.y, color: data.color };
+  return { id, name, x: data.x, y: data.y, color: data.color, ack: lastSeq.get(id) ?? 0 };
+}
+
+/** A new connection: seqs start again, and the player learns who and where it is, then sees everyone. */
+function greet(scene: Ctx['scene'], player: Ctx['player']): void {
+  lastSeq.delete(player.id);
+  player.send('Welcome', { playerId: player.id, name: player.name, sceneId: scene.id, x: player.data.x, y: player.data.y });
+  const all = [...scene.players.values()].map((p) => stateOf(p.id, p.name, p.data));
+  player.send('WorldSnapshot', { tick: scene.tick, ack: 0, players: all });
 }
 
 const handlers: SceneHandlers<Ctx>['world'] = {
   move({ scene, player }, req) {
     const data = player.data;
+    // Processed even when refused below: the next snapshot acknowledges the seq.
+    lastSeq.set(player.id, req.seq);
+    changed(scene.id).add(player.id);
     if (!Number.isFinite(req.x) || !Number.isFinite(req.y)) return { ack: req.seq, x: data.x, y: data.y };
     const dx = req.x - data.x;
     const dy = req.y - data.y;
@@ -60,11 +74,11 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     data.x = clamp(data.x + dx * k);
     data.y = clamp(data.y + dy * k);
     data.moves++;
-    changed(scene.id).add(player.id);
     return { ack: req.seq, x: data.x, y: data.y };
   },
   say({ scene, player }, req) {
-    const text = req.text.trim().slice(0, 200);
+    // One line, no control or bidi-override characters, at most 200 code points.
+    const text = cleanText(req.text, { maxLength: 200 });
     if (text !== '') scene.broadcast('ChatLine', { from: player.name, text });
   },
   whoami({ scene, player }) {
@@ -85,17 +99,16 @@ export const world = defineScene<WorldState, PlayerData, PushMap>({
     scene.state.visits++;
     scene.markDirty();
     // The newcomer gets everyone; everyone else gets the newcomer with the next tick.
-    const all = [...scene.players.values()].map((p) => stateOf(p.id, p.name, p.data));
-    player.send('WorldSnapshot', { tick: scene.tick, ack: 0, players: all });
+    greet(scene, player);
     changed(scene.id).add(player.id);
   },
   onRejoin(scene, player) {
     // A new connection of a player already here (another tab, a new login) needs everyone again.
-    const all = [...scene.players.values()].map((p) => stateOf(p.id, p.name, p.data));
-    player.send('WorldSnapshot', { tick: scene.tick, ack: 0, players: all });
+    greet(scene, player);
   },
   onLeave(scene, player) {
     lastMoveAt.delete(player.id);
+    lastSeq.delete(player.id);
     changed(scene.id).delete(player.id);
     scene.broadcast('PlayerLeft', { id: player.id });
   },

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { login, register } from '@gos/client';
-import { CloseCode, ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader } from '@gos/schema';
+import { CloseCode, ErrorReplyCodec, FrameFlag, FrameKind, encodeFrame, framePayload, readFrameHeader } from '@gos/schema';
 import type { EmbeddedCluster } from '../src/index.js';
-import { MoveReqCodec, protocol } from '../src/generated/protocol.js';
+import { MoveReqCodec, SayReqCodec, protocol } from '../src/generated/protocol.js';
 import { joinAs, startCluster, tempDir, uniqueName, until } from './helpers.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -82,12 +82,16 @@ test('expired token → 4002', async () => {
   }
 });
 
-test('wrong protocol version → 4003', async () => {
+test('wrong or missing protocol version → 4003', async () => {
   const name = uniqueName('ver');
   await register(cluster.url, name, 'correct-horse-1');
   const auth = await login(cluster.url, name, 'correct-horse-1');
   const s = await raw(`token=${auth.token}&v=999`);
   assert.equal((await s.closed).code, CloseCode.PROTOCOL_VERSION);
+  // No `v` at all is a mismatch too; without a token, the missing token is reported first.
+  const missing = await raw(`token=${auth.token}`);
+  assert.deepEqual(await missing.closed, { code: CloseCode.PROTOCOL_VERSION, reason: `GW_ERR_PROTOCOL_VERSION: server speaks ${protocol.version}` });
+  assert.equal((await (await raw('')).closed).code, CloseCode.AUTH_REQUIRED);
 });
 
 test('malformed frame header → 4008', async () => {
@@ -100,6 +104,17 @@ test('unknown frame kind → 4008', async () => {
   const s = await authed();
   s.ws.send(encodeFrame(99 as never, 1, 1, null));
   assert.equal((await s.closed).code, CloseCode.BAD_FRAME);
+});
+
+test('reserved frame flag bit → 4008, on a REQUEST and on a PING', async () => {
+  const request = await authed();
+  request.ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.move.id, 1, MoveReqCodec.encode({ seq: 1, x: 1, y: 1 }), 0x80 | FrameFlag.NO_REPLY));
+  assert.deepEqual(await request.closed, { code: CloseCode.BAD_FRAME, reason: 'reserved frame flag bits set' });
+  // NO_REPLY is defined for REQUEST frames only.
+  const ping = await authed();
+  ping.ws.send(encodeFrame(FrameKind.PING, 0, 1, null, FrameFlag.NO_REPLY));
+  assert.equal((await ping.closed).code, CloseCode.BAD_FRAME);
+  assert.equal(ping.frames.filter((f) => readFrameHeader(f)?.kind === FrameKind.PONG).length, 0, 'no PONG for a refused PING');
 });
 
 test('text frame → 4008', async () => {
@@ -252,4 +267,23 @@ test('SQL metacharacters are data, not SQL', async () => {
   await until(() => lines.length === 1, 3000, 'chat');
   assert.equal(lines[0], "'); DELETE FROM players; --");
   await p.client.close();
+});
+
+test('chat: NUL, controls and bidi overrides are stripped; invalid UTF-8 → SCH_ERR_BAD_PAYLOAD', async () => {
+  const listener = await joinAs(cluster.url, uniqueName('listen'));
+  const lines: string[] = [];
+  listener.client.onPush('ChatLine', (l) => lines.push(l.text));
+  await listener.api.whoami({}); // in the scene, so subscribed to its broadcasts
+  const s = await authed();
+  s.ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.say.id, 1, SayReqCodec.encode({ text: 'hi\u0000 the\u001bre\u202e!\n' })));
+  // The same request with a byte that is not UTF-8 in place of the text's first character.
+  const bad = SayReqCodec.encode({ text: 'Xbad bytes' });
+  bad[Buffer.from(bad).indexOf('Xbad')] = 0xff;
+  s.ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.say.id, 2, bad));
+  s.ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.say.id, 3, SayReqCodec.encode({ text: 'after' })));
+  await until(() => lines.includes('after'), 3000, 'the chat lines');
+  assert.deepEqual(lines, ['hi there!', 'after']);
+  assert.equal(errorFor(s, 2)?.code, 'SCH_ERR_BAD_PAYLOAD');
+  s.ws.close();
+  await listener.client.close();
 });

@@ -43,8 +43,22 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
   // The other gateways of the cluster: where the client goes if its own is lost.
   const c = new GameClient({ url: auth.gateway, fallbackUrls: (auth.gateways ?? []).slice(1), token: auth.token, protocol });
   client = c;
-  const api = createApi(c);
-  c.onPush('WorldSnapshot', (snap) => snap.players.forEach(upsert));
+  // The first push of every connection: who we are, where, and that seqs count from 0 again.
+  c.onPush('Welcome', (w) => {
+    me = { id: w.playerId, x: w.x, y: w.y };
+    seq = 0;
+    status(`playing as ${w.name} in ${w.sceneId} — arrow keys / WASD / click to move`);
+  });
+  c.onPush('WorldSnapshot', (snap) => {
+    for (const p of snap.players) {
+      upsert(p);
+      // Our own entry, once the server has processed our latest move: its position is the truth.
+      if (me !== null && p.id === me.id && p.ack === seq) {
+        me.x = p.x;
+        me.y = p.y;
+      }
+    }
+  });
   c.onPush('PlayerLeft', ({ id }) => players.delete(id));
   c.onPush('ChatLine', ({ from, text }) => {
     const line = document.createElement('div');
@@ -53,12 +67,8 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
     $('chat').scrollTop = 1e9;
   });
   c.on('close', (e) => status(e.willReconnect ? `connection lost (${e.code}), reconnecting…` : `disconnected (${e.code} ${e.reason})`));
-  c.on('open', () => {
-    void api.whoami({}).then((who) => {
-      me = { id: who.playerId, x: who.x, y: who.y };
-      status(`playing as ${who.name} in ${who.sceneId} — arrow keys / WASD / click to move`);
-    });
-  });
+  // Moves go without replies (snapshots acknowledge them): a refusal comes as an error event.
+  c.on('error', (err) => status(`error: ${err.message}`));
   await c.connect();
   for (const id of ['world', 'chatform', 'chat']) $(id).classList.remove('hidden');
   $('auth').classList.add('hidden');
@@ -90,15 +100,7 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
     const y = Math.min(WORLD, Math.max(0, me.y + (dy / len) * step));
     me.x = x;
     me.y = y;
-    api.move({ seq: ++seq, x, y }).then(
-      (res) => {
-        if (me !== null && res.ack === seq) {
-          me.x = res.x;
-          me.y = res.y;
-        }
-      },
-      (err: unknown) => status(`move failed: ${String(err)}`),
-    );
+    c.send(protocol.routes.move, { seq: ++seq, x, y });
   }, SEND_MS);
 }
 

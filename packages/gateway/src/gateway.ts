@@ -16,6 +16,7 @@ import {
   FRAME_HEADER_BYTES,
   ErrorReplyCodec,
   framePayload,
+  allowedFrameFlags,
   type Logger,
 } from '@gos/schema';
 import type { Counter } from 'prom-client';
@@ -439,6 +440,7 @@ export class Gateway {
     const bytes = new Uint8Array(message);
     const header = readFrameHeader(bytes);
     if (header === null) return this.#end(ws, CloseCode.BAD_FRAME, 'malformed frame header');
+    if ((header.flags & ~allowedFrameFlags(header.kind)) !== 0) return this.#end(ws, CloseCode.BAD_FRAME, 'reserved frame flag bits set');
     this.#framesIn[header.kind]?.inc();
     if (header.kind === FrameKind.PING) {
       this.#sendTo(ws, encodeFrame(FrameKind.PONG, 0, header.requestId, null));

@@ -39,6 +39,8 @@ export const MAX_TABLE_DEPTH = 64;
 const INITIAL_BUILDER_BYTES = 256;
 /** The JS runtime reads vtable entries as int16: larger values would be read negative. */
 const MAX_VOFFSET = 0x7fff;
+/** Throws on bytes that are not UTF-8, where flatc's runtime would silently substitute U+FFFD. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The coded error every decode failure becomes. */
 export function badPayload(message: string, detail: string, cause?: unknown): CodedError {
@@ -48,12 +50,14 @@ export function badPayload(message: string, detail: string, cause?: unknown): Co
 class VerifyError extends Error {}
 
 class Verifier {
+  readonly #bytes: Uint8Array;
   readonly #view: DataView;
   readonly #len: number;
   /** Objects (tables, strings, vectors) left to visit: bounds the work on hostile DAG-shaped buffers. */
   #budget: number;
 
   constructor(bytes: Uint8Array) {
+    this.#bytes = bytes;
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#len = bytes.byteLength;
     this.#budget = Math.max(1024, bytes.byteLength);
@@ -150,6 +154,19 @@ class Verifier {
   #string(pos: number): void {
     const [body, n] = this.#vector(pos, 1);
     if (body + n >= this.#len || this.#view.getUint8(body + n) !== 0) this.#fail('string not terminated');
+    // Most strings (ids, names) are ASCII: a byte loop is cheaper than a decoder call for them.
+    const bytes = this.#bytes;
+    const end = body + n;
+    for (let i = body; i < end; i++) {
+      if (bytes[i]! < 0x80) continue;
+      // An ASCII prefix ends on a character boundary: the decoder checks the rest.
+      try {
+        strictUtf8.decode(bytes.subarray(i, end));
+      } catch {
+        this.#fail('string is not valid UTF-8');
+      }
+      return;
+    }
   }
 }
 

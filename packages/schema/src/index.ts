@@ -3,6 +3,7 @@ export type { ErrorCode, ErrorData } from './errors.js';
 export {
   FRAME_HEADER_BYTES,
   FrameFlag,
+  allowedFrameFlags,
   FrameKind,
   CloseCode,
   NO_RECONNECT_CLOSE_CODES,
@@ -16,6 +17,8 @@ export {
 } from './wire.js';
 export type { FrameHeader } from './wire.js';
 export type { Codec, RouteDef, PushDef, Protocol } from './protocol.js';
+export { cleanText } from './text.js';
+export type { CleanTextOptions } from './text.js';
 export { silentLogger } from './logger.js';
 export type { Logger, LogFn } from './logger.js';
 export {

@@ -2,7 +2,7 @@
  * Client wire format: every binary WebSocket message is one frame.
  *
  *   offset 0  u8   kind        FrameKind
- *   offset 1  u8   flags       FrameFlag bits (REQUEST: NO_REPLY); 0 otherwise
+ *   offset 1  u8   flags       FrameFlag bits (REQUEST: NO_REPLY); every other bit reserved, 0
  *   offset 2  u16  opcode      route id (REQUEST/RESPONSE/ERROR) or push id (PUSH), little-endian
  *   offset 4  u32  requestId   client-chosen correlation id; 0 for pushes, little-endian
  *   offset 8  ...  payload     a FlatBuffer (ERROR: core ErrorReply)
@@ -23,7 +23,10 @@ export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 const KINDS = new Set<number>(Object.values(FrameKind));
 
-/** Bits of the header's flags byte. Bits not defined here must be 0 and are ignored. */
+/**
+ * Bits of the header's flags byte. Every bit not defined here for a frame's kind is reserved:
+ * it must be 0, and the gateway closes a socket that sends one set with BAD_FRAME.
+ */
 export const FrameFlag = {
   /**
    * On a REQUEST: the client wants no RESPONSE (fire-and-forget inputs such as moves, acked by
@@ -31,6 +34,11 @@ export const FrameFlag = {
    */
   NO_REPLY: 1,
 } as const;
+
+/** The flag bits a client frame of `kind` may set: NO_REPLY on a REQUEST, none on anything else. */
+export function allowedFrameFlags(kind: FrameKind): number {
+  return kind === FrameKind.REQUEST ? FrameFlag.NO_REPLY : 0;
+}
 
 export interface FrameHeader {
   readonly kind: FrameKind;
@@ -61,7 +69,7 @@ export const CloseCode = {
   RATE_LIMITED: 4006,
   /** Outgoing buffer over the per-socket limit: the client reads too slowly. */
   SLOW_CONSUMER: 4007,
-  /** Header shorter than 8 bytes, unknown kind, or text frame. */
+  /** Header shorter than 8 bytes, unknown or server-only kind, a reserved flag bit set, or a text frame. */
   BAD_FRAME: 4008,
   /** Frame larger than the gateway's maxFrameBytes. */
   FRAME_TOO_LARGE: 4009,

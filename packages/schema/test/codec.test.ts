@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Builder } from 'flatbuffers';
 import { CodedError, ErrorCodes, ErrorReplyCodec, NoticeCodec, SceneRestartedCodec, SceneResumedCodec, coreProtocol, CORE_PUSH, encodeErrorFrame, isRetryableCode } from '../src/index.js';
 import {
-  EmptyCodec,
+  NoFieldsCodec,
   EverythingCodec,
   Facing,
   Level,
@@ -98,12 +98,12 @@ describe('generated codecs', () => {
   it('round-trips empty strings, arrays and bytes, and zero values', () => {
     assert.deepEqual(EverythingCodec.decode(EverythingCodec.encode(empty)), empty);
     assert.deepEqual(ScalarsCodec.decode(ScalarsCodec.encode(scalars)), scalars);
-    assert.deepEqual(EmptyCodec.decode(EmptyCodec.encode({})), {});
+    assert.deepEqual(NoFieldsCodec.decode(NoFieldsCodec.encode({})), {});
   });
 
   it('decodes absent fields to full defaults, nested messages included', () => {
     // An empty table read as Everything: every field is absent.
-    assert.deepEqual(EverythingCodec.decode(EmptyCodec.encode({})), empty);
+    assert.deepEqual(EverythingCodec.decode(NoFieldsCodec.encode({})), empty);
   });
 
   it('round-trips recursion through arrays', () => {

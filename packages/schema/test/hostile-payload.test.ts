@@ -119,6 +119,37 @@ describe('hostile payloads', () => {
     assert.ok(rejected > 2500, `only ${rejected} of 3000 garbage buffers were rejected`);
   });
 
+  it('rejects strings that are not UTF-8, in string fields and string vectors; keeps valid ones', () => {
+    /** Encode with `marker` in a string, then overwrite the marker's bytes in place. */
+    const corrupt = <T>(codec: Codec<T>, value: T, marker: string, bytes: number[]): Uint8Array => {
+      const buf = codec.encode(value);
+      const at = Buffer.from(buf).indexOf(marker);
+      assert.ok(at >= 0 && bytes.length <= marker.length);
+      buf.set([...bytes, ...Array<number>(marker.length - bytes.length).fill(0x41)], at);
+      return buf;
+    };
+    const invalid: [string, number[]][] = [
+      ['lone continuation byte', [0x80]],
+      ['0xff', [0x41, 0xff]],
+      ['bad continuation', [0xc3, 0x28]],
+      ['overlong "/"', [0xc0, 0xaf]],
+      ['UTF-16 surrogate', [0xed, 0xa0, 0x80]],
+      ['above U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+      ['truncated at the end', [0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0x41, 0xe2, 0x82]],
+    ];
+    const marker = 'MARKERMARKE';
+    for (const [what, bytes] of invalid) {
+      const field = corrupt(ErrorReplyCodec, { code: marker, message: 'ok', retryable: false }, marker, bytes);
+      assert.throws(() => ErrorReplyCodec.decode(field), (err) => isBadPayload(err) && /not valid UTF-8/.test((err as Error).message), `field: ${what}`);
+      const vector = corrupt(EverythingCodec, { ...sample, tags: ['fine', marker] }, marker, bytes);
+      assert.throws(() => EverythingCodec.decode(vector), (err) => isBadPayload(err) && /not valid UTF-8/.test((err as Error).message), `vector: ${what}`);
+    }
+    // Valid multi-byte text, and NUL or bidi controls (valid UTF-8: cleaning them is the game's job).
+    const text = 'é ß → 😀 \u0000 \u202e';
+    assert.equal(ErrorReplyCodec.decode(ErrorReplyCodec.encode({ code: text, message: `${text}${text}`, retryable: false })).code, text);
+    assert.deepEqual(EverythingCodec.decode(EverythingCodec.encode({ ...sample, tags: [text, 'x'] })).tags, [text, 'x']);
+  });
+
   it('rejects nesting deeper than MAX_TABLE_DEPTH', () => {
     let node: Node = { label: 'leaf', children: [] };
     for (let i = 0; i < MAX_TABLE_DEPTH + 5; i++) node = { label: String(i), children: [node] };

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FRAME_HEADER_BYTES, FrameKind, encodeFrame, framePayload, readFrameHeader } from '../src/index.js';
+import { FRAME_HEADER_BYTES, FrameFlag, FrameKind, allowedFrameFlags, encodeFrame, framePayload, readFrameHeader } from '../src/index.js';
 
 describe('wire frames', () => {
   it('round-trips every kind with header fields at their limits', () => {
@@ -23,6 +23,11 @@ describe('wire frames', () => {
   it('encodes the documented little-endian layout', () => {
     const frame = encodeFrame(FrameKind.REQUEST, 0x0102, 0x03040506, new Uint8Array([0xaa]));
     assert.deepEqual([...frame], [1, 0, 0x02, 0x01, 0x06, 0x05, 0x04, 0x03, 0xaa]);
+  });
+
+  it('allows NO_REPLY on a REQUEST only; every other flag bit is reserved', () => {
+    assert.equal(allowedFrameFlags(FrameKind.REQUEST), FrameFlag.NO_REPLY);
+    for (const kind of Object.values(FrameKind)) if (kind !== FrameKind.REQUEST) assert.equal(allowedFrameFlags(kind), 0, `kind ${kind}`);
   });
 
   it('a null payload makes a bare header', () => {

@@ -131,6 +131,34 @@ describe('protocol YAML', () => {
     expectBad(`${VALID.replace('messages:', 'messages:\n  GameProtocol: { fields: {} }')}`, 'GameProtocol', 'names the generated protocol type');
   });
 
+  it('names another flatc language cannot take are refused, naming the language', () => {
+    // Fields, routes and enum values: keywords flatc does not rename in that language.
+    expectBad(VALID.replace('seq: uint32, color', 'await: uint32, color'), 'game.yaml:6:', 'messages.Ping.fields.await', '"await" is reserved in Python, Rust, Swift');
+    expectBad(VALID.replace('  ping: {', '  dyn: {'), 'routes.dyn', '"dyn" is reserved in Rust');
+    expectBad(VALID.replace('seq: uint32, color', 'consteval: uint32, color'), '"consteval" is reserved in C++');
+    expectBad(VALID.replace('seq: uint32, color', 'precedencegroup: uint32, color'), '"precedencegroup" is reserved in Swift');
+    expectBad(VALID.replace('[Red, Green]', '[Red, async]'), 'enums.Color.values.async', '"async" is reserved in Python, Rust');
+    // Messages and enums: Python's object API uses the lower-cased name as a variable; PHP class names ignore case.
+    expectBad(VALID.replace('Ping: {', 'From: {').replace('request: Ping', 'request: From'), 'messages.From', 'reserved in Python', '"from"');
+    expectBad(VALID.replace('Ping: {', 'None: {').replace('request: Ping', 'request: None'), 'messages.None', 'reserved in Python');
+    expectBad(VALID.replace('Ping: {', 'List: {').replace('request: Ping', 'request: List'), 'messages.List', 'reserved in PHP', '"list"');
+    expectBad(VALID.replace('Color:', 'Match:').replace('color: Color', 'color: Match'), 'enums.Match', 'reserved in PHP');
+    // Namespace parts become package names, never renamed.
+    expectBad(VALID.replace('namespace: game', 'namespace: game.type'), 'namespace', 'namespace part "type" is reserved in Go');
+    expectBad(VALID.replace('namespace: game', 'namespace: event.game'), 'namespace part "event" is reserved in C#');
+  });
+
+  it('keywords flatc renames itself are accepted (Python from, Rust move, C# event, …)', () => {
+    const renamed = VALID.replace('seq: uint32, color', 'from: uint32, event: uint32, lambda: uint32, color')
+      .replace('  ping: {', '  move: {')
+      .replace('[Red, Green]', '[None, Red, func, when]')
+      .replace('namespace: game', 'namespace: game.move');
+    const m = parseProtocol([src(renamed)]);
+    assert.deepEqual(m.messages.find((x) => x.name === 'Ping')?.fields.map((f) => f.name), ['from', 'event', 'lambda', 'color']);
+    assert.deepEqual(m.routes.map((r) => r.name), ['move']);
+    assert.deepEqual(m.enums[0]?.values.map((v) => v.name), ['None', 'Red', 'func', 'when']);
+  });
+
   it('unsupported shapes: nested arrays, arrays of bytes, recursion without arrays', () => {
     expectBad(VALID.replace('tags: [string]', 'tags: "[[string]]"'), 'messages.Pong.fields.tags', 'arrays of arrays');
     expectBad(VALID.replace('tags: [string]', 'tags: [[string]]'), 'messages.Pong.fields.tags', 'arrays of arrays');

@@ -38,11 +38,14 @@ export interface PlayerState {
   x: number;
   y: number;
   color: number;
+  /** Seq of the last move the scene processed from this player on its current connection (0 before the first). A client reads its own entry to reconcile its prediction. */
+  ack: number;
 }
 
-/** Players that changed since the last snapshot (all of them right after joining). */
+/** Players that changed since the last snapshot, every tick in which one did (broadcast to the scene); every player, sent to one player when it joins or rejoins. */
 export interface WorldSnapshot {
   tick: number;
+  /** Deprecated, always 0: each player's own last seq is PlayerState.ack. */
   ack: number;
   players: PlayerState[];
 }
@@ -54,6 +57,15 @@ export interface PlayerLeft {
 export interface ChatLine {
   from: string;
   text: string;
+}
+
+/** The first push a player gets on each connection, before any snapshot: who it is (its id in PlayerState entries) and where. */
+export interface Welcome {
+  playerId: string;
+  name: string;
+  sceneId: string;
+  x: number;
+  y: number;
 }
 
 const moveReqShape: rt.TableShape = [['scalar', 4], ['scalar', 4], ['scalar', 4]];
@@ -158,7 +170,7 @@ function readWhoAmIRes(t: fb.WhoAmIRes): WhoAmIRes {
 /** Encode and decode WhoAmIRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const WhoAmIResCodec: rt.Codec<WhoAmIRes> = rt.tableCodec('WhoAmIRes', whoAmIResShape, buildWhoAmIRes, (bb) => readWhoAmIRes(fb.WhoAmIRes.getRootAsWhoAmIRes(bb)));
 
-const playerStateShape: rt.TableShape = [['string'], ['string'], ['scalar', 4], ['scalar', 4], ['scalar', 4]];
+const playerStateShape: rt.TableShape = [['string'], ['string'], ['scalar', 4], ['scalar', 4], ['scalar', 4], ['scalar', 4]];
 
 function buildPlayerState(b: Builder, v: PlayerState): Offset {
   const oId = b.createString(v.id);
@@ -169,6 +181,7 @@ function buildPlayerState(b: Builder, v: PlayerState): Offset {
   fb.PlayerState.addX(b, v.x);
   fb.PlayerState.addY(b, v.y);
   fb.PlayerState.addColor(b, v.color);
+  fb.PlayerState.addAck(b, v.ack);
   return fb.PlayerState.endPlayerState(b);
 }
 
@@ -179,6 +192,7 @@ function readPlayerState(t: fb.PlayerState): PlayerState {
     x: t.x(),
     y: t.y(),
     color: t.color(),
+    ack: t.ack(),
   };
 }
 
@@ -246,6 +260,34 @@ function readChatLine(t: fb.ChatLine): ChatLine {
 /** Encode and decode ChatLine. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const ChatLineCodec: rt.Codec<ChatLine> = rt.tableCodec('ChatLine', chatLineShape, buildChatLine, (bb) => readChatLine(fb.ChatLine.getRootAsChatLine(bb)));
 
+const welcomeShape: rt.TableShape = [['string'], ['string'], ['string'], ['scalar', 4], ['scalar', 4]];
+
+function buildWelcome(b: Builder, v: Welcome): Offset {
+  const oPlayerId = b.createString(v.playerId);
+  const oName = b.createString(v.name);
+  const oSceneId = b.createString(v.sceneId);
+  fb.Welcome.startWelcome(b);
+  fb.Welcome.addPlayerId(b, oPlayerId);
+  fb.Welcome.addName(b, oName);
+  fb.Welcome.addSceneId(b, oSceneId);
+  fb.Welcome.addX(b, v.x);
+  fb.Welcome.addY(b, v.y);
+  return fb.Welcome.endWelcome(b);
+}
+
+function readWelcome(t: fb.Welcome): Welcome {
+  return {
+    playerId: t.playerId() ?? '',
+    name: t.name() ?? '',
+    sceneId: t.sceneId() ?? '',
+    x: t.x(),
+    y: t.y(),
+  };
+}
+
+/** Encode and decode Welcome. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const WelcomeCodec: rt.Codec<Welcome> = rt.tableCodec('Welcome', welcomeShape, buildWelcome, (bb) => readWelcome(fb.Welcome.getRootAsWelcome(bb)));
+
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {
   move: 1,
@@ -258,6 +300,7 @@ export const PUSH = {
   WorldSnapshot: 100,
   PlayerLeft: 101,
   ChatLine: 102,
+  Welcome: 103,
 } as const;
 
 /** The `demo` protocol with its exact route and push types. */
@@ -273,6 +316,7 @@ export interface DemoProtocol extends rt.Protocol {
     readonly WorldSnapshot: rt.PushDef<WorldSnapshot>;
     readonly PlayerLeft: rt.PushDef<PlayerLeft>;
     readonly ChatLine: rt.PushDef<ChatLine>;
+    readonly Welcome: rt.PushDef<Welcome>;
   };
 }
 
@@ -286,6 +330,7 @@ const pushes: DemoProtocol['pushes'] = Object.freeze({
   WorldSnapshot: Object.freeze({ id: PUSH.WorldSnapshot, name: 'WorldSnapshot', codec: WorldSnapshotCodec }),
   PlayerLeft: Object.freeze({ id: PUSH.PlayerLeft, name: 'PlayerLeft', codec: PlayerLeftCodec }),
   ChatLine: Object.freeze({ id: PUSH.ChatLine, name: 'ChatLine', codec: ChatLineCodec }),
+  Welcome: Object.freeze({ id: PUSH.Welcome, name: 'Welcome', codec: WelcomeCodec }),
 });
 
 /** The `demo` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -303,6 +348,7 @@ export const protocol: DemoProtocol = Object.freeze({
     [PUSH.WorldSnapshot, pushes.WorldSnapshot],
     [PUSH.PlayerLeft, pushes.PlayerLeft],
     [PUSH.ChatLine, pushes.ChatLine],
+    [PUSH.Welcome, pushes.Welcome],
   ]),
 });
 
@@ -311,6 +357,7 @@ export type PushMap = {
   WorldSnapshot: WorldSnapshot;
   PlayerLeft: PlayerLeft;
   ChatLine: ChatLine;
+  Welcome: Welcome;
 };
 
 /**

@@ -22,6 +22,7 @@ import {
   type RouteModel,
   type ScalarType,
 } from './model.js';
+import { RESERVED_MEMBER_NAMES, RESERVED_TYPE_NAMES, memberNameProblem, namespacePartProblem, typeNameProblem } from './reserved-words.js';
 
 /** One protocol YAML file. */
 export interface ProtocolSource {
@@ -37,26 +38,6 @@ const TYPE_NAME = /^[A-Z][A-Za-z0-9]*$/;
 const MEMBER_NAME = /^[a-z][A-Za-z0-9]*$/;
 const ENUM_VALUE = /^[A-Za-z][A-Za-z0-9_]*$/;
 const SCENE_NAME = /^[a-z][A-Za-z0-9_]*$/;
-
-/** Names the generated module declares or relies on, and names that break JS objects or classes. */
-const RESERVED_TYPE_NAMES = new Set([
-  'Api', 'ApiClient', 'RequestOptions', 'SceneHandlers', 'PushMap', 'ROUTE', 'PUSH', 'RouteId', 'PushId', 'Codec', 'RouteDef', 'PushDef', 'Protocol',
-  'Array', 'BigInt', 'Boolean', 'Error', 'Float32Array', 'Float64Array', 'Function', 'Int8Array', 'Int16Array', 'Int32Array',
-  'BigInt64Array', 'BigUint64Array', 'Map', 'Number', 'Object', 'Promise', 'Readonly', 'ReadonlyMap', 'Record', 'Set',
-  'String', 'Symbol', 'TextDecoder', 'TextEncoder', 'Uint8Array', 'Uint16Array', 'Uint32Array',
-]);
-const RESERVED_MEMBER_NAMES = new Set([
-  // Words flatc renames in its TypeScript output (it appends "_"), so its accessors would not match.
-  'arguments', 'as', 'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do',
-  'else', 'enum', 'export', 'extends', 'false', 'finally', 'for', 'function', 'if', 'implements', 'import', 'in',
-  'instanceof', 'interface', 'let', 'new', 'null', 'package', 'private', 'protected', 'public', 'return', 'static',
-  'super', 'switch', 'this', 'throw', 'true', 'try', 'typeof', 'var', 'void', 'while', 'with', 'yield',
-  // Members of every JS object or of flatc's generated classes.
-  'constructor', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'prototype', 'toLocaleString', 'toString',
-  'valueOf', 'bb', 'bbPos',
-  // FlatBuffers schema keywords.
-  'attribute', 'include', 'namespace', 'struct', 'table', 'union',
-]);
 
 const TOP_KEYS = ['namespace', 'version', 'enums', 'messages', 'routes', 'pushes'] as const;
 
@@ -202,13 +183,19 @@ class Reader {
     return v;
   }
 
-  name(e: Entry, pattern: RegExp, rule: string, reserved: ReadonlySet<string>, path: string): boolean {
+  /** Check a name's shape, then the generated TypeScript's reserved names, then flatc's other languages. */
+  name(e: Entry, pattern: RegExp, rule: string, reserved: ReadonlySet<string>, path: string, inOtherLanguages: (name: string) => string | null): boolean {
     if (!pattern.test(e.key)) {
       this.fail(e.keyNode, path, `"${e.key}" is not a valid name (${rule})`);
       return false;
     }
     if (reserved.has(e.key)) {
       this.fail(e.keyNode, path, `"${e.key}" is a reserved name`);
+      return false;
+    }
+    const problem = inOtherLanguages(e.key);
+    if (problem !== null) {
+      this.fail(e.keyNode, path, problem);
       return false;
     }
     return true;
@@ -298,7 +285,9 @@ function readFile(src: ProtocolSource, issues: Issues, out: Collected): void {
   const ns = r.require(byKey, 'namespace', root, '');
   if (ns !== null) {
     const value = r.string(ns, 'namespace');
+    const reservedPart = value === null ? null : value.split('.').map(namespacePartProblem).find((p) => p !== null);
     if (value !== null && !NAMESPACE.test(value)) r.fail(ns.value, 'namespace', `"${value}" is not a valid namespace (lower-case words separated by dots)`);
+    else if (reservedPart !== null && reservedPart !== undefined) r.fail(ns.value, 'namespace', reservedPart);
     else if (value !== null) agree(r, out, 'namespace', { value, where: r.where(ns.value, 'namespace') });
   }
   const version = r.require(byKey, 'version', root, '');
@@ -338,7 +327,7 @@ function define<T>(r: Reader, map: Map<string, Defined<T>>, e: Entry, path: stri
 
 function readEnum(r: Reader, e: Entry, out: Collected): void {
   const path = join('enums', e.key);
-  if (!r.name(e, TYPE_NAME, 'PascalCase letters and digits', RESERVED_TYPE_NAMES, path)) return;
+  if (!r.name(e, TYPE_NAME, 'PascalCase letters and digits', RESERVED_TYPE_NAMES, path, typeNameProblem)) return;
   const entries = r.entries(e.value, path, e.keyNode);
   if (entries === null) return;
   const byKey = r.keyed(entries, ['type', 'values', 'doc'], path);
@@ -374,6 +363,7 @@ function readEnum(r: Reader, e: Entry, out: Collected): void {
   for (const v of values) {
     const p = join(vpath, v.name);
     if (!ENUM_VALUE.test(v.name)) r.fail(v.node, p, `"${v.name}" is not a valid enum value name (letters, digits, _)`);
+    else if (memberNameProblem(v.name) !== null) r.fail(v.node, p, memberNameProblem(v.name)!);
     else if (seenNames.has(v.name)) r.fail(v.node, p, `duplicate enum value "${v.name}"`);
     else if (v.value < min || v.value > max) r.fail(v.node, p, `${v.value} is out of range ${min}..${max} of ${type}`);
     else if (seenValues.has(v.value)) r.fail(v.node, p, `value ${v.value} already used by "${seenValues.get(v.value)}"`);
@@ -388,7 +378,7 @@ function readEnum(r: Reader, e: Entry, out: Collected): void {
 
 function readMessage(r: Reader, e: Entry, out: Collected): void {
   const path = join('messages', e.key);
-  if (!r.name(e, TYPE_NAME, 'PascalCase letters and digits', RESERVED_TYPE_NAMES, path)) return;
+  if (!r.name(e, TYPE_NAME, 'PascalCase letters and digits', RESERVED_TYPE_NAMES, path, typeNameProblem)) return;
   if (e.key.endsWith('Codec')) r.fail(e.keyNode, path, 'message names may not end in "Codec" (the generated codecs are named <Message>Codec)');
   const entries = r.entries(e.value, path, e.keyNode);
   if (entries === null) return;
@@ -399,7 +389,7 @@ function readMessage(r: Reader, e: Entry, out: Collected): void {
   const fieldEntries = fieldsEntry === null || isEmpty(fieldsEntry.value) ? [] : (r.entries(fieldsEntry.value, fpath, fieldsEntry.keyNode) ?? []);
   for (const f of fieldEntries) {
     const p = join(fpath, f.key);
-    if (!r.name(f, MEMBER_NAME, 'lowerCamelCase letters and digits', RESERVED_MEMBER_NAMES, p)) continue;
+    if (!r.name(f, MEMBER_NAME, 'lowerCamelCase letters and digits', RESERVED_MEMBER_NAMES, p, memberNameProblem)) continue;
     let doc: string | null = null;
     let typeNode = f.value;
     if (isMap(f.value)) {
@@ -436,7 +426,7 @@ function typeText(r: Reader, node: Node, path: string): string | null {
 
 function readRoute(r: Reader, e: Entry, out: Collected): void {
   const path = join('routes', e.key);
-  if (!r.name(e, MEMBER_NAME, 'lowerCamelCase letters and digits', RESERVED_MEMBER_NAMES, path)) return;
+  if (!r.name(e, MEMBER_NAME, 'lowerCamelCase letters and digits', RESERVED_MEMBER_NAMES, path, memberNameProblem)) return;
   const entries = r.entries(e.value, path, e.keyNode);
   if (entries === null) return;
   const byKey = r.keyed(entries, ['id', 'scene', 'request', 'response', 'idempotent', 'doc'], path);
@@ -472,7 +462,8 @@ function readRoute(r: Reader, e: Entry, out: Collected): void {
 
 function readPush(r: Reader, e: Entry, out: Collected): void {
   const path = join('pushes', e.key);
-  if (!r.name(e, TYPE_NAME, 'PascalCase letters and digits', RESERVED_TYPE_NAMES, path)) return;
+  // A push name is a value of the PushId enum in flatc's output, not a type.
+  if (!r.name(e, TYPE_NAME, 'PascalCase letters and digits', RESERVED_TYPE_NAMES, path, memberNameProblem)) return;
   const entries = r.entries(e.value, path, e.keyNode);
   if (entries === null) return;
   const byKey = r.keyed(entries, ['id', 'message', 'doc'], path);

@@ -70,7 +70,7 @@ export interface Node {
   children: Node[];
 }
 
-export type Empty = Record<string, never>;
+export type NoFields = Record<string, never>;
 
 const vec2Shape: rt.TableShape = [['scalar', 4], ['scalar', 4]];
 
@@ -239,19 +239,19 @@ function readNode(t: fb.Node): Node {
 /** Encode and decode Node. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const NodeCodec: rt.Codec<Node> = rt.tableCodec('Node', nodeShape, buildNode, (bb) => readNode(fb.Node.getRootAsNode(bb)));
 
-const emptyShape: rt.TableShape = [];
+const noFieldsShape: rt.TableShape = [];
 
-function buildEmpty(b: Builder, _v: Empty): Offset {
-  fb.Empty.startEmpty(b);
-  return fb.Empty.endEmpty(b);
+function buildNoFields(b: Builder, _v: NoFields): Offset {
+  fb.NoFields.startNoFields(b);
+  return fb.NoFields.endNoFields(b);
 }
 
-function readEmpty(_t: fb.Empty): Empty {
+function readNoFields(_t: fb.NoFields): NoFields {
   return {};
 }
 
-/** Encode and decode Empty. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
-export const EmptyCodec: rt.Codec<Empty> = rt.tableCodec('Empty', emptyShape, buildEmpty, (bb) => readEmpty(fb.Empty.getRootAsEmpty(bb)));
+/** Encode and decode NoFields. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const NoFieldsCodec: rt.Codec<NoFields> = rt.tableCodec('NoFields', noFieldsShape, buildNoFields, (bb) => readNoFields(fb.NoFields.getRootAsNoFields(bb)));
 
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {
@@ -269,7 +269,7 @@ export const PUSH = {
 /** The `kitchen` protocol with its exact route and push types. */
 export interface KitchenProtocol extends rt.Protocol {
   readonly routes: {
-    readonly get: rt.RouteDef<Empty, Everything>;
+    readonly get: rt.RouteDef<NoFields, Everything>;
     readonly fire: rt.RouteDef<Node, void>;
     readonly tree: rt.RouteDef<Node, Node>;
   };
@@ -280,7 +280,7 @@ export interface KitchenProtocol extends rt.Protocol {
 }
 
 const routes: KitchenProtocol['routes'] = Object.freeze({
-  get: Object.freeze({ id: ROUTE.get, name: 'get', scene: 'lobby', request: EmptyCodec, response: EverythingCodec, idempotent: false }),
+  get: Object.freeze({ id: ROUTE.get, name: 'get', scene: 'lobby', request: NoFieldsCodec, response: EverythingCodec, idempotent: false }),
   fire: Object.freeze({ id: ROUTE.fire, name: 'fire', scene: 'lobby', request: NodeCodec, response: null, idempotent: false }),
   tree: Object.freeze({ id: ROUTE.tree, name: 'tree', scene: 'arena', request: NodeCodec, response: NodeCodec, idempotent: false }),
 });
@@ -322,7 +322,7 @@ export interface SceneHandlers<Ctx> {
     tree(ctx: Ctx, req: Node): Node | Promise<Node>;
   };
   lobby: {
-    get(ctx: Ctx, req: Empty): Everything | Promise<Everything>;
+    get(ctx: Ctx, req: NoFields): Everything | Promise<Everything>;
     fire(ctx: Ctx, req: Node): void | Promise<void>;
   };
 }
@@ -339,7 +339,7 @@ export interface ApiClient {
 
 /** One typed method per route; fire-and-forget routes resolve when the server acknowledges. */
 export interface Api {
-  get(req: Empty, opts?: RequestOptions): Promise<Everything>;
+  get(req: NoFields, opts?: RequestOptions): Promise<Everything>;
   fire(req: Node, opts?: RequestOptions): Promise<void>;
   tree(req: Node, opts?: RequestOptions): Promise<Node>;
 }
@@ -347,7 +347,7 @@ export interface Api {
 /** Typed request helpers over a client: `createApi(client).move({ seq, x, y })`. */
 export function createApi(client: ApiClient): Api {
   return Object.freeze({
-    get: (req: Empty, opts?: RequestOptions) => client.request(routes.get, req, opts) as Promise<Everything>,
+    get: (req: NoFields, opts?: RequestOptions) => client.request(routes.get, req, opts) as Promise<Everything>,
     fire: async (req: Node, opts?: RequestOptions): Promise<void> => {
       await client.request(routes.fire, req, opts);
     },

@@ -24,11 +24,13 @@ export enum RouteId {
  *   WorldSnapshot: WorldSnapshot
  *   PlayerLeft: PlayerLeft
  *   ChatLine: ChatLine
+ *   Welcome: Welcome
  */
 export enum PushId {
   WorldSnapshot = 100,
   PlayerLeft = 101,
-  ChatLine = 102
+  ChatLine = 102,
+  Welcome = 103
 }
 
 /**
@@ -377,8 +379,16 @@ color():number {
   return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
 }
 
+/**
+ * Seq of the last move the scene processed from this player on its current connection (0 before the first). A client reads its own entry to reconcile its prediction.
+ */
+ack():number {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
 static startPlayerState(builder:flatbuffers.Builder) {
-  builder.startObject(5);
+  builder.startObject(6);
 }
 
 static addId(builder:flatbuffers.Builder, idOffset:flatbuffers.Offset) {
@@ -401,24 +411,29 @@ static addColor(builder:flatbuffers.Builder, color:number) {
   builder.addFieldInt32(4, color, 0);
 }
 
+static addAck(builder:flatbuffers.Builder, ack:number) {
+  builder.addFieldInt32(5, ack, 0);
+}
+
 static endPlayerState(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createPlayerState(builder:flatbuffers.Builder, idOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, x:number, y:number, color:number):flatbuffers.Offset {
+static createPlayerState(builder:flatbuffers.Builder, idOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, x:number, y:number, color:number, ack:number):flatbuffers.Offset {
   PlayerState.startPlayerState(builder);
   PlayerState.addId(builder, idOffset);
   PlayerState.addName(builder, nameOffset);
   PlayerState.addX(builder, x);
   PlayerState.addY(builder, y);
   PlayerState.addColor(builder, color);
+  PlayerState.addAck(builder, ack);
   return PlayerState.endPlayerState(builder);
 }
 }
 
 /**
- * Players that changed since the last snapshot (all of them right after joining).
+ * Players that changed since the last snapshot, every tick in which one did (broadcast to the scene); every player, sent to one player when it joins or rejoins.
  */
 export class WorldSnapshot {
   bb: flatbuffers.ByteBuffer|null = null;
@@ -443,6 +458,9 @@ tick():number {
   return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
 }
 
+/**
+ * Deprecated, always 0: each player's own last seq is PlayerState.ack.
+ */
 ack():number {
   const offset = this.bb!.__offset(this.bb_pos, 6);
   return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
@@ -599,6 +617,98 @@ static createChatLine(builder:flatbuffers.Builder, fromOffset:flatbuffers.Offset
   ChatLine.addFrom(builder, fromOffset);
   ChatLine.addText(builder, textOffset);
   return ChatLine.endChatLine(builder);
+}
+}
+
+/**
+ * The first push a player gets on each connection, before any snapshot: who it is (its id in PlayerState entries) and where.
+ */
+export class Welcome {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):Welcome {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsWelcome(bb:flatbuffers.ByteBuffer, obj?:Welcome):Welcome {
+  return (obj || new Welcome()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsWelcome(bb:flatbuffers.ByteBuffer, obj?:Welcome):Welcome {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new Welcome()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+playerId():string|null
+playerId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+playerId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+name():string|null
+name(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+name(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+sceneId():string|null
+sceneId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+sceneId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+x():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readFloat32(this.bb_pos + offset) : 0.0;
+}
+
+y():number {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readFloat32(this.bb_pos + offset) : 0.0;
+}
+
+static startWelcome(builder:flatbuffers.Builder) {
+  builder.startObject(5);
+}
+
+static addPlayerId(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, playerIdOffset, 0);
+}
+
+static addName(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, nameOffset, 0);
+}
+
+static addSceneId(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, sceneIdOffset, 0);
+}
+
+static addX(builder:flatbuffers.Builder, x:number) {
+  builder.addFieldFloat32(3, x, 0.0);
+}
+
+static addY(builder:flatbuffers.Builder, y:number) {
+  builder.addFieldFloat32(4, y, 0.0);
+}
+
+static endWelcome(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createWelcome(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, sceneIdOffset:flatbuffers.Offset, x:number, y:number):flatbuffers.Offset {
+  Welcome.startWelcome(builder);
+  Welcome.addPlayerId(builder, playerIdOffset);
+  Welcome.addName(builder, nameOffset);
+  Welcome.addSceneId(builder, sceneIdOffset);
+  Welcome.addX(builder, x);
+  Welcome.addY(builder, y);
+  return Welcome.endWelcome(builder);
 }
 }
 

@@ -25,7 +25,7 @@ export enum Level {
 /**
  * Route ids: the opcode of REQUEST, RESPONSE and ERROR frames.
  * Request → response message (none: fire-and-forget, answered by an empty RESPONSE):
- *   get (scene lobby): Empty → Everything
+ *   get (scene lobby): NoFields → Everything
  *   fire (scene lobby): Node → none
  *   tree (scene arena): Node → Node
  */
@@ -808,36 +808,36 @@ static createNode(builder:flatbuffers.Builder, labelOffset:flatbuffers.Offset, c
 }
 }
 
-export class Empty {
+export class NoFields {
   bb: flatbuffers.ByteBuffer|null = null;
   bb_pos = 0;
-  __init(i:number, bb:flatbuffers.ByteBuffer):Empty {
+  __init(i:number, bb:flatbuffers.ByteBuffer):NoFields {
   this.bb_pos = i;
   this.bb = bb;
   return this;
 }
 
-static getRootAsEmpty(bb:flatbuffers.ByteBuffer, obj?:Empty):Empty {
-  return (obj || new Empty()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+static getRootAsNoFields(bb:flatbuffers.ByteBuffer, obj?:NoFields):NoFields {
+  return (obj || new NoFields()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
 }
 
-static getSizePrefixedRootAsEmpty(bb:flatbuffers.ByteBuffer, obj?:Empty):Empty {
+static getSizePrefixedRootAsNoFields(bb:flatbuffers.ByteBuffer, obj?:NoFields):NoFields {
   bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
-  return (obj || new Empty()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+  return (obj || new NoFields()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
 }
 
-static startEmpty(builder:flatbuffers.Builder) {
+static startNoFields(builder:flatbuffers.Builder) {
   builder.startObject(0);
 }
 
-static endEmpty(builder:flatbuffers.Builder):flatbuffers.Offset {
+static endNoFields(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createEmpty(builder:flatbuffers.Builder):flatbuffers.Offset {
-  Empty.startEmpty(builder);
-  return Empty.endEmpty(builder);
+static createNoFields(builder:flatbuffers.Builder):flatbuffers.Offset {
+  NoFields.startNoFields(builder);
+  return NoFields.endNoFields(builder);
 }
 }
 
