@@ -29,6 +29,7 @@ import { AuthService, internalError, type HttpOutcome } from './auth.js';
 import { chooseGateways } from './gateway-choice.js';
 import { readJsonBody, sendError, sendJson, track } from './http.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
+import { ResumeLog } from './resume-log.js';
 import type { Session } from './session/index.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
 import { assertNativeUws, uWS } from './uws.js';
@@ -102,6 +103,8 @@ export class Gateway {
   #sweep: ReturnType<typeof setInterval> | undefined;
   #unwatch: (() => void) | undefined;
   #nextConnId = 1;
+  /** Resumed players: one info line per engine lost or drained (created with the first). */
+  #resumeLog: ResumeLog | undefined;
   /** Per client IP token buckets for the auth API; idle ones are dropped by the sweep. */
   readonly #authBuckets = new Map<string, { tokens: number; at: number }>();
   #state: 'new' | 'starting' | 'ready' | 'closing' | 'closed' = 'new';
@@ -579,7 +582,7 @@ export class Gateway {
           if (resumed !== null) {
             data.resuming = null;
             const pausedMs = Math.round(performance.now() - resumed.since);
-            this.#log.info({ sceneId, from: resumed.from, to: engineId, pausedMs, why: resumed.why }, 'player resumed');
+            (this.#resumeLog ??= new ResumeLog(this.#log)).add({ sceneId, from: resumed.from, to: engineId, pausedMs, why: resumed.why });
             // A first join that was sent back (a stale view of placement) is no resume to the player.
             if (wasIn) this.#sendTo(ws, encodeSceneResumedFrame(sceneId, resumeReason(resumed.from, engineId, resumed.why)));
           }
