@@ -9,6 +9,7 @@ import { after, test } from 'node:test';
 import { readStatus } from '@gos/cluster';
 import { ErrorCodes } from '@gos/schema';
 import { guestPlayer, inFlightRequests, testCluster } from './cluster-helpers.js';
+import { until } from './helpers.js';
 
 const LEASE_TTL_SECONDS = 2;
 const PERSIST_INTERVAL_MS = 500;
@@ -51,6 +52,15 @@ test('engine killed with SIGKILL: players stay connected, the scene resumes on t
   assert.ok(answered.whoami.at <= resumedAt + 1000, `whoami answered ${answered.whoami.at - killedAt} ms after the kill, resume after ${recoveryMs} ms`);
   assert.equal(a.resumed[0]!.sceneId, 'world:1');
   assert.match(a.resumed[0]!.reason, new RegExp(`engine ${victim.id} was lost; the scene resumed on ${survivor.id}`));
+  // The gateway logs the move once with a count (each player only at debug level).
+  const summed = (): number =>
+    cluster
+      .logs()
+      .split('\n')
+      .filter((line) => line.includes('[gateway-1] players resumed') && line.includes(`from=${victim.id} to=${survivor.id} why=lost`))
+      .reduce((n, line) => n + Number(/ players=(\d+)/.exec(line)?.[1] ?? 0), 0);
+  await until(() => summed() === 2, 10_000, 'the gateway to log one summary of the resumed players');
+  assert.doesNotMatch(cluster.logs(), /\[gateway-1\] player resumed/);
 
   // Still the same connections, and the game goes on from the saved state.
   assert.deepEqual(a.closes, []);

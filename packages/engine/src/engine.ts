@@ -35,9 +35,6 @@ import { SceneHost } from './scene-host.js';
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/entry.js', import.meta.url));
 const decoder = new TextDecoder();
 
-/** Frames a joining connection may send before its player data is loaded. */
-const MAX_FRAMES_WHILE_JOINING = 64;
-
 interface Conn {
   readonly sid: number;
   readonly peer: LinkPeer;
@@ -46,13 +43,21 @@ interface Conn {
   readonly name: string;
   readonly sceneId: string;
   state: 'joining' | 'joined' | 'gone';
-  /** Frames received while joining, written to the scene after JOIN. */
+  /** Frames received while joining, written to the scene after JOIN (bounded: see EngineOptions.maxFramesWhileJoining). */
   early: Uint8Array[];
+  /** Bytes of {@link early}. */
+  earlyBytes: number;
 }
 
 interface Deferred {
   readonly promise: Promise<void>;
   resolve(): void;
+}
+
+/** The frames a connection holds while joining, in order; it holds none after. */
+function takeEarly(conn: Conn): Uint8Array[] {
+  conn.earlyBytes = 0;
+  return conn.early.splice(0);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -236,7 +241,7 @@ export class Engine {
     if (this.#state !== 'running') return refuse({ code: ErrorCodes.ENG_ERR_SHUTTING_DOWN, message: 'engine is shutting down' });
     const sid = this.#nextSid;
     this.#nextSid = this.#nextSid >= 0xfffffff0 ? 1 : this.#nextSid + 1;
-    const conn: Conn = { sid, peer, connId, playerId: body.playerId, name: body.name, sceneId: body.sceneId, state: 'joining', early: [] };
+    const conn: Conn = { sid, peer, connId, playerId: body.playerId, name: body.name, sceneId: body.sceneId, state: 'joining', early: [], earlyBytes: 0 };
     this.#conns.set(sid, conn);
     peerSids.set(connId, sid);
     try {
@@ -269,7 +274,7 @@ export class Engine {
       const join: JoinPayload = { playerId: body.playerId, name: body.name, data, takeover };
       host.send(ToScene.JOIN, sid, encodeJsonBody(join));
       conn.state = 'joined';
-      for (const frame of conn.early.splice(0)) host.send(ToScene.FRAME, sid, frame);
+      for (const frame of takeEarly(conn)) host.send(ToScene.FRAME, sid, frame);
       this.#setLoad();
     } catch (err) {
       // Refusals by rule (scene placed elsewhere, engine full, …) are coded; anything else is a fault.
@@ -284,10 +289,14 @@ export class Engine {
     const conn = this.#connOf(peer, connId);
     if (conn === undefined) return this.#refuseFrame(peer, connId, frame, ErrorCodes.ENG_ERR_NOT_JOINED, 'not joined');
     if (conn.state === 'joining') {
-      if (conn.early.length >= MAX_FRAMES_WHILE_JOINING) {
-        return this.#refuseFrame(peer, connId, frame, ErrorCodes.ENG_ERR_QUEUE_FULL, 'still joining');
+      // A join can take a while (a scene starting, a rejoin waiting for its last save): what the
+      // gateway let through meanwhile waits, up to a bound. Not a full ring: the code says so.
+      if (conn.early.length >= this.#o.maxFramesWhileJoining || conn.earlyBytes + frame.byteLength > this.#o.maxBytesWhileJoining) {
+        const message = `not in its scene yet (joining) with ${conn.early.length} frames (${conn.earlyBytes} bytes) already waiting; retry once joined`;
+        return this.#refuseFrame(peer, connId, frame, ErrorCodes.ENG_ERR_NOT_JOINED, message);
       }
       conn.early.push(frame.slice());
+      conn.earlyBytes += frame.byteLength;
       return;
     }
     const host = this.#scenes.get(conn.sceneId);
@@ -366,7 +375,7 @@ export class Engine {
 
   #dropConn(conn: Conn): void {
     conn.state = 'gone';
-    conn.early.length = 0;
+    takeEarly(conn);
     this.#conns.delete(conn.sid);
     this.#sidsByPeer.get(conn.peer)?.delete(conn.connId);
   }
@@ -545,7 +554,7 @@ export class Engine {
         const join: JoinPayload = { playerId: conn.playerId, name: conn.name, data, takeover: false };
         restarted.send(ToScene.JOIN, conn.sid, encodeJsonBody(join));
         conn.state = 'joined';
-        for (const frame of conn.early.splice(0)) restarted.send(ToScene.FRAME, conn.sid, frame);
+        for (const frame of takeEarly(conn)) restarted.send(ToScene.FRAME, conn.sid, frame);
         this.#safeSend(conn.peer, EngineToGateway.TO_CLIENT, conn.connId, encodeSceneRestartedFrame(host.sceneId, 'the scene crashed and was restarted from its last saved state'));
       }
     } catch (restartErr) {
@@ -696,7 +705,7 @@ export class Engine {
         this.#activePlayers.delete(conn.playerId);
         this.#persister.release('player', conn.playerId);
       }
-      for (const frame of conn.early.splice(0)) this.#refuseFrame(conn.peer, conn.connId, frame, ErrorCodes.ENG_ERR_SCENE_MOVED, 'the scene moved; retry shortly');
+      for (const frame of takeEarly(conn)) this.#refuseFrame(conn.peer, conn.connId, frame, ErrorCodes.ENG_ERR_SCENE_MOVED, 'the scene moved; retry shortly');
       this.#dropConn(conn);
       this.#safeSend(conn.peer, EngineToGateway.JOIN_FAILED, conn.connId, moved);
     }

@@ -43,6 +43,16 @@ export interface EngineOptions {
    * 0 keeps idle scenes running. @default 60000
    */
   readonly idleSceneMs?: number;
+  /**
+   * Frames held for a connection that is not in its scene yet (its join loading: the scene
+   * starting, the player's row claimed; or its crashed scene restarting), delivered in order
+   * once it is. Past this a frame is answered with `ENG_ERR_NOT_JOINED`. The default holds a
+   * gateway's whole default burst (`limits.messageBurst`, 120) and two seconds more at its rate.
+   * @default 256
+   */
+  readonly maxFramesWhileJoining?: number;
+  /** Bytes of frames held per such connection (see `maxFramesWhileJoining`). @default 1048576 (1 MiB) */
+  readonly maxBytesWhileJoining?: number;
   /** Crashes of one scene within a minute after which it is not restarted again. @default 3 */
   readonly maxSceneRestartsPerMinute?: number;
   /** How long graceful shutdown waits for each scene to persist and dispose. @default 10000 */
@@ -95,6 +105,8 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     ringBytes,
     capacity: positiveInt('capacity', o.capacity, 6000),
     idleSceneMs: o.idleSceneMs === 0 ? 0 : positiveInt('idleSceneMs', o.idleSceneMs, 60_000),
+    maxFramesWhileJoining: positiveInt('maxFramesWhileJoining', o.maxFramesWhileJoining, 256),
+    maxBytesWhileJoining: positiveInt('maxBytesWhileJoining', o.maxBytesWhileJoining, 1 << 20),
     maxSceneRestartsPerMinute: positiveInt('maxSceneRestartsPerMinute', o.maxSceneRestartsPerMinute, 3),
     stopTimeoutMs: positiveInt('stopTimeoutMs', o.stopTimeoutMs, 10_000),
     workerLogLevel: o.workerLogLevel ?? 'info',

@@ -1,4 +1,4 @@
-import { ErrorCodes, type Logger } from '@gos/schema';
+import { ErrorCodes, type ErrorData, type Logger } from '@gos/schema';
 import type { Store } from '@gos/store';
 
 type Kind = 'player' | 'scene';
@@ -13,12 +13,25 @@ interface Entry {
 
 const keyOf = (kind: Kind, id: string): string => `${kind}\u0000${id}`;
 
+/** Why the store refused a row of a batch, and what is logged for it. */
+const REFUSALS = {
+  invalid: 'write refused: invalid data; dropped',
+  fenced: 'write refused: fenced, another engine owns these rows now; dropped',
+  stale: 'write refused: rows were written by another owner; dropped',
+  failed: 'write failed; will retry',
+} as const;
+type Refusal = keyof typeof REFUSALS;
+
+/** Row ids a refusal's summary line names; every row is logged at debug level. */
+const SUMMARY_IDS = 5;
+
 /**
  * Batches hot-data write-backs from every scene of the engine into one store transaction per
  * `batchWindowMs`. Keeps the row version of everything it writes (optimistic concurrency): a
  * write refused as stale means another owner wrote the row, and is reported, not retried.
  * A write that fails for any other reason (store down) stays queued and is retried with
  * exponential back-off (up to 5 s), unless a newer snapshot of the same row replaced it.
+ * Refused rows are logged as one line per batch and reason, with counts; each row at debug.
  */
 export class Persister {
   readonly #store: Store;
@@ -173,28 +186,45 @@ export class Persister {
     }
     this.#onBatch?.(batch.length, (performance.now() - startedAt) / 1000, false);
     this.#failures = 0;
+    const refused = new Map<Refusal, { entries: Entry[]; error: ErrorData }>();
     results.forEach((result, i) => {
       const e = batch[i]!;
       const key = keyOf(e.kind, e.id);
       if (result.ok) {
         this.#written++;
         this.#versions.set(key, result.version);
-      } else if (result.error.code === ErrorCodes.OPT_ERR_INVALID) {
+        return;
+      }
+      let refusal: Refusal;
+      if (result.error.code === ErrorCodes.OPT_ERR_INVALID) {
         // The snapshot itself is unwritable (not JSON-serialisable): retrying cannot help.
-        this.#logger.error({ kind: e.kind, id: e.id, error: result.error }, 'write refused: invalid data; dropped');
+        refusal = 'invalid';
       } else if (result.error.code === ErrorCodes.STO_ERR_FENCED) {
         // Another engine claimed the row (this one was paused or cut off and lost the scene or
         // player): its state is the newer one. This snapshot is dropped, never retried.
         this.#fenced++;
-        this.#logger.error({ kind: e.kind, id: e.id, code: result.error.code }, `write refused: fenced, another engine owns this ${e.kind} now; dropped`);
+        refusal = 'fenced';
       } else if (result.error.code === ErrorCodes.STO_ERR_STALE_VERSION) {
         this.#stale++;
-        this.#logger.error({ kind: e.kind, id: e.id, code: result.error.code }, 'write refused: row was written by another owner');
+        refusal = 'stale';
       } else {
-        this.#logger.error({ kind: e.kind, id: e.id, error: result.error }, 'write failed; will retry');
+        refusal = 'failed';
         if (!this.#pending.has(key)) this.#pending.set(key, e);
       }
+      this.#logger.debug({ kind: e.kind, id: e.id, error: result.error }, REFUSALS[refusal]);
+      const group = refused.get(refusal);
+      if (group === undefined) refused.set(refusal, { entries: [e], error: result.error });
+      else group.entries.push(e);
     });
+    // One line per kind of refusal and batch: an engine that lost its scenes has hundreds.
+    for (const [refusal, { entries, error }] of refused) {
+      let players = 0;
+      for (const e of entries) if (e.kind === 'player') players++;
+      const ids = entries.slice(0, SUMMARY_IDS).map((e) => `${e.kind}:${e.id}`);
+      // The code says why a row was fenced or stale; other refusals carry their first error.
+      const detail = refusal === 'fenced' || refusal === 'stale' ? {} : { error };
+      this.#logger.error({ code: error.code, rows: entries.length, players, scenes: entries.length - players, ids, ...detail }, REFUSALS[refusal]);
+    }
   }
 
   async close(): Promise<void> {

@@ -6,86 +6,13 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { CloseCode, ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader, CORE_PUSH, SceneRestartedCodec } from '@gos/schema';
-import { CoordinatorNode, MemoryCoordinator, type Coordinator, type Placement } from '@gos/coordinator';
-import { EngineToGateway, GatewayToEngine, LinkClient, decodeBroadcastBody, decodeJsonBody, encodeJsonBody } from '@gos/link';
-import { SqliteStore } from '@gos/store';
-import { Engine } from '../src/index.js';
-import { jsonCodec, testProtocol } from './fixtures/json-protocol.js';
-
-const SECRET = 'engine-test-secret-0123456789';
-const GAME = fileURLToPath(new URL('./fixtures/test-game.js', import.meta.url));
-
-interface Received {
-  type: number;
-  channel: number;
-  body: Uint8Array;
-}
-
-/** A fake gateway: one link, helpers to join, request and wait for messages. */
-class FakeGateway {
-  readonly link: LinkClient;
-  readonly inbox: Received[] = [];
-  #waiters: Array<() => void> = [];
-  #nextRequest = 1;
-
-  constructor(port: number, id = 'gw-test') {
-    this.link = new LinkClient({ nodeId: id, secret: SECRET, host: '127.0.0.1', port });
-    this.link.on('message', (type: number, channel: number, body: Uint8Array) => {
-      this.inbox.push({ type, channel, body: body.slice() });
-      for (const w of this.#waiters.splice(0)) w();
-    });
-  }
-
-  async start(): Promise<void> {
-    const up = new Promise<void>((r) => this.link.once('up', () => r()));
-    void this.link.start();
-    await up;
-  }
-
-  async waitFor(pred: (m: Received) => boolean, timeoutMs = 5000): Promise<Received> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const i = this.inbox.findIndex(pred);
-      if (i !== -1) return this.inbox.splice(i, 1)[0]!;
-      if (Date.now() > deadline) throw new Error(`timed out; inbox: ${this.inbox.map((m) => `${m.type}@${m.channel}:${new TextDecoder().decode(m.body).slice(0, 80)}`).join(' | ')}`);
-      await new Promise<void>((r) => {
-        this.#waiters.push(r);
-        setTimeout(r, 50).unref();
-      });
-    }
-  }
-
-  async join(connId: number, playerId: string, sceneId = 'arena:1', timeoutMs = 5000): Promise<void> {
-    this.link.send(GatewayToEngine.JOIN, connId, encodeJsonBody({ playerId, name: playerId, sceneId }));
-    await this.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === connId, timeoutMs);
-  }
-
-  async request(connId: number, route: string, payload: unknown, timeoutMs = 5000): Promise<{ kind: number; body: unknown }> {
-    const def = testProtocol.routes[route]!;
-    const requestId = this.#nextRequest++;
-    this.link.send(GatewayToEngine.CLIENT_FRAME, connId, encodeFrame(FrameKind.REQUEST, def.id, requestId, jsonCodec.encode(payload)));
-    const m = await this.waitFor((x) => {
-      if (x.type !== EngineToGateway.TO_CLIENT || x.channel !== connId) return false;
-      const h = readFrameHeader(x.body);
-      return h !== null && h.requestId === requestId && h.kind !== FrameKind.PUSH;
-    }, timeoutMs);
-    const h = readFrameHeader(m.body)!;
-    const body = framePayload(m.body);
-    if (h.kind === FrameKind.ERROR) return { kind: h.kind, body: ErrorReplyCodec.decode(body) };
-    return { kind: h.kind, body: body.byteLength === 0 ? null : jsonCodec.decode(body) };
-  }
-
-  leave(connId: number): void {
-    this.link.send(GatewayToEngine.LEAVE, connId, new Uint8Array(0));
-  }
-
-  close(): Promise<void> {
-    return this.link.close();
-  }
-}
+import { MemoryCoordinator, type Coordinator, type Placement } from '@gos/coordinator';
+import { EngineToGateway, GatewayToEngine, decodeBroadcastBody, decodeJsonBody, encodeJsonBody } from '@gos/link';
+import type { SqliteStore } from '@gos/store';
+import { jsonCodec } from './fixtures/json-protocol.js';
+import { startCluster, type ClusterOptions } from './helpers.js';
 
 let dir: string;
 
@@ -141,48 +68,8 @@ function laggingCoordinator(): Coordinator & { lagging: boolean } {
   return c;
 }
 
-async function cluster(
-  name: string,
-  opts: { persistIntervalMs?: number; coordinator?: Coordinator; workers?: number; scenesPerWorker?: number; capacity?: number; idleSceneMs?: number } = {},
-) {
-  const store = new SqliteStore({ file: join(dir, `${name}.db`) });
-  await store.start();
-  const coordinator = opts.coordinator ?? new MemoryCoordinator();
-  // The leader places scenes (only it writes placement).
-  const leader = new CoordinatorNode({ id: 'coordinator-t', coordinator });
-  await leader.start();
-  const engine = new Engine({
-    engineId: 'engine-t',
-    clusterSecret: SECRET,
-    gameModule: GAME,
-    store,
-    coordinator,
-    workers: opts.workers ?? 2,
-    ...(opts.scenesPerWorker === undefined ? {} : { scenesPerWorker: opts.scenesPerWorker }),
-    ...(opts.capacity === undefined ? {} : { capacity: opts.capacity }),
-    ...(opts.idleSceneMs === undefined ? {} : { idleSceneMs: opts.idleSceneMs }),
-    persistIntervalMs: opts.persistIntervalMs ?? 200,
-    workerLogLevel: 'silent',
-  });
-  await engine.start();
-  await coordinator.placement.ensure('arena:1');
-  const port = Number(engine.address.split(':')[1]);
-  const gw = new FakeGateway(port);
-  await gw.start();
-  return {
-    store,
-    coordinator,
-    engine,
-    gw,
-    port,
-    async close() {
-      await gw.close();
-      await engine.close();
-      await leader.close();
-      await store.close();
-      await coordinator.close();
-    },
-  };
+function cluster(name: string, opts: ClusterOptions = {}): ReturnType<typeof startCluster> {
+  return startCluster(dir, name, opts);
 }
 
 test('requests reach the scene handler on a worker thread and answers come back', async () => {

@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { pino } from 'pino';
 import { CodedError, silentLogger } from '@gos/schema';
 import { SqliteStore, type Store } from '@gos/store';
 import { Persister } from '../src/persister.js';
@@ -78,6 +80,58 @@ test('a write with a stale version is refused and reported, not retried', async 
     assert.equal(p.stats.stale, 1);
     assert.equal(p.stats.pending, 0);
     assert.deepEqual((await store.loadPlayer('p3'))?.data, { owner: 'other', again: true });
+    await p.close();
+  });
+});
+
+/** A real pino logger at debug level writing into memory; `lines()` parses what it wrote. */
+function memoryLogger(): { logger: pino.Logger; lines(): Array<Record<string, unknown> & { level: number; msg: string }> } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return {
+    logger: pino({ level: 'debug' }, stream),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown> & { level: number; msg: string }),
+  };
+}
+
+test('a batch of fenced writes is logged as one summary line with counts; each row only at debug', async () => {
+  await withStore(async (store) => {
+    const log = memoryLogger();
+    const p = new Persister(store, { batchWindowMs: 10, logger: log.logger });
+    const ids = Array.from({ length: 8 }, (_, i) => `fenced-${i}`);
+    for (const id of ids) {
+      const { fence } = await store.claimPlayer(id);
+      p.seed('player', id, 0, fence);
+      await store.claimPlayer(id); // another engine takes the player over
+    }
+    const { fence } = await store.claimScene('arena:fenced');
+    p.seed('scene', 'arena:fenced', 0, fence);
+    await store.claimScene('arena:fenced');
+    for (const id of ids) p.enqueue('player', id, { mine: true });
+    p.enqueue('scene', 'arena:fenced', { mine: true });
+    await p.flush();
+    assert.equal(p.stats.fenced, 9);
+
+    const lines = log.lines().filter((l) => l.msg.startsWith('write refused: fenced'));
+    const summaries = lines.filter((l) => l.level >= 30);
+    assert.equal(summaries.length, 1, `one line above debug, got ${JSON.stringify(summaries)}`);
+    const [summary] = summaries;
+    assert.equal(summary!.level, 50);
+    assert.equal(summary!.code, 'STO_ERR_FENCED');
+    assert.deepEqual([summary!.rows, summary!.players, summary!.scenes], [9, 8, 1]);
+    assert.deepEqual(summary!.ids, ids.slice(0, 5).map((id) => `player:${id}`));
+    const perRow = lines.filter((l) => l.level === 20);
+    assert.deepEqual(perRow.map((l) => `${String(l.kind)}:${String(l.id)}`).sort(), [...ids.map((id) => `player:${id}`), 'scene:arena:fenced'].sort());
     await p.close();
   });
 });

@@ -34,6 +34,7 @@ import { AuthService, internalError, type HttpOutcome } from './auth.js';
 import { chooseGateways } from './gateway-choice.js';
 import { readJsonBody, sendError, sendJson, track } from './http.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
+import { ResumeLog } from './resume-log.js';
 import type { Session } from './session/index.js';
 import { RateLimits, type Bucket } from './rate-limits.js';
 import { GatewayMetrics, frameLabel } from './metrics.js';
@@ -129,6 +130,8 @@ export class Gateway {
   readonly #framesIn: ReadonlyArray<Counter.Internal | undefined>;
   readonly #framesOut: ReadonlyArray<Counter.Internal | undefined>;
   readonly #broadcasts: Counter.Internal;
+  /** Resumed players: one info line per engine lost or drained (created with the first). */
+  #resumeLog: ResumeLog | undefined;
   #state: 'new' | 'starting' | 'ready' | 'closing' | 'closed' = 'new';
   #closing: Promise<void> | undefined;
 
@@ -689,7 +692,7 @@ export class Gateway {
           if (resumed !== null) {
             data.resuming = null;
             const pausedMs = Math.round(performance.now() - resumed.since);
-            this.#log.info({ sceneId, from: resumed.from, to: engineId, pausedMs, why: resumed.why }, 'player resumed');
+            (this.#resumeLog ??= new ResumeLog(this.#log)).add({ sceneId, from: resumed.from, to: engineId, pausedMs, why: resumed.why });
             // A first join that was sent back (a stale view of placement) is no resume to the player.
             if (wasIn) this.#sendTo(ws, encodeSceneResumedFrame(sceneId, resumeReason(resumed.from, engineId, resumed.why)));
           }
@@ -789,6 +792,7 @@ export class Gateway {
     for (const ws of [...this.#conns.values()]) this.#end(ws, CloseCode.SERVER_SHUTDOWN, 'gateway shutting down');
     await Promise.allSettled([...this.#links.values()].map((l) => l.close()));
     this.#links.clear();
+    this.#resumeLog?.flush();
     this.#state = 'closed';
     this.#log.info('gateway closed');
   }

@@ -27,7 +27,11 @@ export interface GatewayLimits {
   readonly maxBackpressureBytes?: number;
   /** Largest HTTP request body. @default 4096 */
   readonly maxHttpBodyBytes?: number;
-  /** Frames a socket may send before its engine link is ready. @default 32 */
+  /**
+   * Frames a socket may send before it is routed to its engine (they are held and sent once
+   * it is); more are answered `GW_ERR_NO_ENGINE` ("not routed yet"). At least the burst, so that
+   * a client that sends at once on connect is not refused. @default 128
+   */
   readonly maxFramesBeforeRoute?: number;
   /**
    * Requests (frames without `NO_REPLY`) a socket may have waiting for the engine's answer;
@@ -178,7 +182,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
       idleTimeoutMs: int('limits.idleTimeoutMs', l.idleTimeoutMs, 60_000, 1000),
       maxBackpressureBytes: int('limits.maxBackpressureBytes', l.maxBackpressureBytes, 1 << 20, 1024),
       maxHttpBodyBytes: int('limits.maxHttpBodyBytes', l.maxHttpBodyBytes, 4096, 64),
-      maxFramesBeforeRoute: int('limits.maxFramesBeforeRoute', l.maxFramesBeforeRoute, 32, 0),
+      maxFramesBeforeRoute: int('limits.maxFramesBeforeRoute', l.maxFramesBeforeRoute, 128, 0),
       maxPendingRequests: int('limits.maxPendingRequests', l.maxPendingRequests, 256, 1),
       rateLimitCooldownMs: int('limits.rateLimitCooldownMs', l.rateLimitCooldownMs, 5000, 0),
       addressStrikes: int('limits.addressStrikes', l.addressStrikes, 3, 1),

@@ -1,0 +1,161 @@
+/**
+ * Fixtures of the engine tests: a real engine on real worker threads and a real SQLite file, and
+ * a fake gateway (a real LinkClient) that joins players and sends their frames.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader } from '@gos/schema';
+import { CoordinatorNode, MemoryCoordinator, type Coordinator } from '@gos/coordinator';
+import { EngineToGateway, GatewayToEngine, LinkClient, encodeJsonBody } from '@gos/link';
+import { SqliteStore } from '@gos/store';
+import { Engine, type EngineOptions } from '../src/index.js';
+import { jsonCodec, testProtocol } from './fixtures/json-protocol.js';
+
+export const SECRET = 'engine-test-secret-0123456789';
+export const GAME = fileURLToPath(new URL('./fixtures/test-game.js', import.meta.url));
+
+export interface Received {
+  type: number;
+  channel: number;
+  body: Uint8Array;
+}
+
+/** Wait until `check` holds; throws naming `what` after `timeoutMs`. */
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** A fake gateway: one link, helpers to join, request and wait for messages. */
+export class FakeGateway {
+  readonly link: LinkClient;
+  readonly inbox: Received[] = [];
+  #waiters: Array<() => void> = [];
+  #nextRequest = 1;
+
+  constructor(port: number, id = 'gw-test') {
+    this.link = new LinkClient({ nodeId: id, secret: SECRET, host: '127.0.0.1', port });
+    this.link.on('message', (type: number, channel: number, body: Uint8Array) => {
+      this.inbox.push({ type, channel, body: body.slice() });
+      for (const w of this.#waiters.splice(0)) w();
+    });
+  }
+
+  async start(): Promise<void> {
+    const up = new Promise<void>((r) => this.link.once('up', () => r()));
+    void this.link.start();
+    await up;
+  }
+
+  async waitFor(pred: (m: Received) => boolean, timeoutMs = 5000): Promise<Received> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const i = this.inbox.findIndex(pred);
+      if (i !== -1) return this.inbox.splice(i, 1)[0]!;
+      if (Date.now() > deadline) throw new Error(`timed out; inbox: ${this.inbox.map((m) => `${m.type}@${m.channel}:${new TextDecoder().decode(m.body).slice(0, 80)}`).join(' | ')}`);
+      await new Promise<void>((r) => {
+        this.#waiters.push(r);
+        setTimeout(r, 50).unref();
+      });
+    }
+  }
+
+  async join(connId: number, playerId: string, sceneId = 'arena:1', timeoutMs = 5000): Promise<void> {
+    this.link.send(GatewayToEngine.JOIN, connId, encodeJsonBody({ playerId, name: playerId, sceneId }));
+    await this.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === connId, timeoutMs);
+  }
+
+  /** Send a REQUEST frame for `route` without waiting; returns its request id. */
+  send(connId: number, route: string, payload: unknown): number {
+    const def = testProtocol.routes[route]!;
+    const requestId = this.#nextRequest++;
+    this.link.send(GatewayToEngine.CLIENT_FRAME, connId, encodeFrame(FrameKind.REQUEST, def.id, requestId, jsonCodec.encode(payload)));
+    return requestId;
+  }
+
+  async request(connId: number, route: string, payload: unknown, timeoutMs = 5000): Promise<{ kind: number; body: unknown }> {
+    const requestId = this.send(connId, route, payload);
+    const m = await this.waitFor((x) => {
+      if (x.type !== EngineToGateway.TO_CLIENT || x.channel !== connId) return false;
+      const h = readFrameHeader(x.body);
+      return h !== null && h.requestId === requestId && h.kind !== FrameKind.PUSH;
+    }, timeoutMs);
+    return decodeAnswer(m.body);
+  }
+
+  leave(connId: number): void {
+    this.link.send(GatewayToEngine.LEAVE, connId, new Uint8Array(0));
+  }
+
+  close(): Promise<void> {
+    return this.link.close();
+  }
+}
+
+/** A RESPONSE frame's JSON body, or an ERROR frame's ErrorReply. */
+export function decodeAnswer(frame: Uint8Array): { kind: number; body: unknown } {
+  const h = readFrameHeader(frame)!;
+  const body = framePayload(frame);
+  if (h.kind === FrameKind.ERROR) return { kind: h.kind, body: ErrorReplyCodec.decode(body) };
+  return { kind: h.kind, body: body.byteLength === 0 ? null : jsonCodec.decode(body) };
+}
+
+export interface ClusterOptions {
+  persistIntervalMs?: number;
+  coordinator?: Coordinator;
+  workers?: number;
+  scenesPerWorker?: number;
+  capacity?: number;
+  idleSceneMs?: number;
+  /** Further engine options. */
+  engine?: Partial<EngineOptions>;
+}
+
+/**
+ * An engine (`engine-t`) with its store in `dir/<name>.db`, a coordinator leader, the scene
+ * `arena:1` placed on it (not started: the first join starts it) and a linked fake gateway.
+ */
+export async function startCluster(dir: string, name: string, opts: ClusterOptions = {}) {
+  const store = new SqliteStore({ file: join(dir, `${name}.db`) });
+  await store.start();
+  const coordinator = opts.coordinator ?? new MemoryCoordinator();
+  // The leader places scenes (only it writes placement).
+  const leader = new CoordinatorNode({ id: 'coordinator-t', coordinator });
+  await leader.start();
+  const engine = new Engine({
+    engineId: 'engine-t',
+    clusterSecret: SECRET,
+    gameModule: GAME,
+    store,
+    coordinator,
+    workers: opts.workers ?? 2,
+    ...(opts.scenesPerWorker === undefined ? {} : { scenesPerWorker: opts.scenesPerWorker }),
+    ...(opts.capacity === undefined ? {} : { capacity: opts.capacity }),
+    ...(opts.idleSceneMs === undefined ? {} : { idleSceneMs: opts.idleSceneMs }),
+    persistIntervalMs: opts.persistIntervalMs ?? 200,
+    workerLogLevel: 'silent',
+    ...opts.engine,
+  });
+  await engine.start();
+  await coordinator.placement.ensure('arena:1');
+  const port = Number(engine.address.split(':')[1]);
+  const gw = new FakeGateway(port);
+  await gw.start();
+  return {
+    store,
+    coordinator,
+    engine,
+    gw,
+    port,
+    async close() {
+      await gw.close();
+      await engine.close();
+      await leader.close();
+      await store.close();
+      await coordinator.close();
+    },
+  };
+}
