@@ -300,7 +300,11 @@ export class Engine {
       return;
     }
     const host = this.#scenes.get(conn.sceneId);
-    if (host === undefined) return;
+    if (host === undefined) {
+      // The scene is being stopped (the engine drains): answered now rather than never.
+      const code = this.#state === 'running' ? ErrorCodes.ENG_ERR_SCENE_MOVED : ErrorCodes.ENG_ERR_SHUTTING_DOWN;
+      return this.#refuseFrame(peer, connId, frame, code, 'the scene is stopping here; retry shortly');
+    }
     try {
       host.send(ToScene.FRAME, conn.sid, frame);
     } catch (err) {
