@@ -78,7 +78,8 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
   } catch (err) {
     if (stopping) return; // stopped during the start: stop() reports and exits
     const badConfig = isCodedError(err) && err.code === ErrorCodes.OPT_ERR_INVALID;
-    logger.fatal({ err }, `cannot start: ${(err as Error).message}`);
+    // One line an operator can act on: the code, and what failed (a URL, an address).
+    logger.fatal({ err }, `cannot start: ${isCodedError(err) ? `${err.code}: ` : ''}${(err as Error).message}`);
     process.exit(badConfig ? 2 : 1);
   }
   if (stopping) return;
