@@ -4,3 +4,4 @@ export { startRole, type RunningRole } from './roles.js';
 export { runRole } from './main.js';
 export { formatStatus, readStatus, type ClusterStatus } from './status.js';
 export { connect, maskUrl, type Connectable, type ConnectOptions } from './connect.js';
+export { Supervisor, type SupervisedMember, type SupervisorOptions } from './supervisor.js';
