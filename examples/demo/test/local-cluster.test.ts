@@ -53,6 +53,17 @@ function alive(pid: number): boolean {
   }
 }
 
+/** After a failure: SIGINT (the launcher stops its members), then SIGKILL whatever it left. */
+async function cleanup(local: Local): Promise<void> {
+  if (local.child.exitCode === null && local.child.signalCode === null) {
+    local.child.kill('SIGINT');
+    let exited = false;
+    void local.exited.then(() => (exited = true));
+    await until(() => exited, 30_000, 'the launcher to exit').catch(() => local.child.kill('SIGKILL'));
+  }
+  for (const pid of local.allPids().filter(alive)) process.kill(pid, 'SIGKILL');
+}
+
 const has = (local: Local, line: string | RegExp): boolean => local.lines.some((l) => (typeof line === 'string' ? l === line : line.test(l)));
 
 test('a member killed with SIGKILL is restarted after a back-off and rejoins; SIGINT stops every process, the restarted one included', { timeout: 120_000 }, async () => {
@@ -81,7 +92,7 @@ test('a member killed with SIGKILL is restarted after a back-off and rejoins; SI
     assert.deepEqual(pids.filter(alive), [], 'no member process outlives the launcher');
     assert.equal(local.lines.filter((l) => l.includes('restarting in')).length, 1, 'the members stopped by SIGINT were not restarted');
   } finally {
-    local.child.kill('SIGKILL');
+    await cleanup(local);
   }
 });
 
@@ -94,7 +105,7 @@ test('a member that keeps exiting is given up after --max-restarts restarts with
   try {
     assert.equal(await local.exited, 1, local.lines.join('\n'));
   } finally {
-    local.child.kill('SIGKILL');
+    await cleanup(local);
     await new Promise((resolve) => holder.close(resolve));
   }
   const restarts = local.lines.filter((l) => l.startsWith('[local-cluster] gateway-1 exited (1); restarting in '));
@@ -117,7 +128,7 @@ test('a member that exits with a configuration error (code 2) is not restarted',
   try {
     assert.equal(await local.exited, 1, local.lines.join('\n'));
   } finally {
-    local.child.kill('SIGKILL');
+    await cleanup(local);
   }
   assert.ok(has(local, '[local-cluster] ERROR: gateway-1 exited (2: bad usage or configuration); not restarting it'), local.lines.join('\n'));
   assert.equal(local.pids('gateway-1').length, 1);
