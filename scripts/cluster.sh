@@ -2,9 +2,10 @@
 # `npm run cluster`: a local cluster of the demo game on real services — 3 coordinators,
 # 2 gateways (http://127.0.0.1:3001 and :3002) and 2 engines, each its own process, against
 # etcd, Redis and MariaDB, which are installed (Debian packages) and started when absent, as
-# `npm test` does. Ctrl-C stops every process it started (the services keep running).
+# `npm test` does. A process that exits unexpectedly is restarted (at most --max-restarts a
+# minute); Ctrl-C stops every process it started (the services keep running).
 #
-# Usage: scripts/cluster.sh [--config FILE] [--coordinators 3] [--gateways 2] [--engines 2] [--base-port 3001]
+# Usage: scripts/cluster.sh [--config FILE] [--coordinators 3] [--gateways 2] [--engines 2] [--base-port 3001] [--max-restarts 5]
 # The MariaDB database is gos_cluster (created when missing); GOS_* variables override the config.
 set -euo pipefail
 

@@ -53,7 +53,8 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 try {
   await cluster.start();
 } catch (err) {
-  logger.fatal({ err }, 'cannot start');
+  const code = typeof (err as { code?: unknown }).code === 'string' ? `${(err as { code: string }).code}: ` : '';
+  logger.fatal({ err }, `cannot start: ${code}${(err as Error).message}`);
   await cluster.close().catch(() => {});
   process.exit(1);
 }

@@ -188,14 +188,28 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Run a node script; resolve with its exit code and output. */
-export function runNode(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * Run a node script; resolve with its exit code and output, and how long it ran. With
+ * `killAfterMs`, a script still running then is killed (SIGKILL; `code` null, `killed` true).
+ */
+export function runNode(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  o: { killAfterMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string; ms: number; killed: boolean }> {
   return new Promise((resolve) => {
+    const started = Date.now();
     const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let killed = false;
+    const timer = o.killAfterMs === undefined ? undefined : setTimeout(() => ((killed = true), child.kill('SIGKILL')), o.killAfterMs);
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    // 'close', not 'exit': the output is all read by then.
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - started, killed });
+    });
   });
 }

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { GameClient, login, register } from '@gos/client';
 import { createApi, protocol } from '../src/generated/protocol.js';
+import { runNode } from './cluster-helpers.js';
 import { tempDir, uniqueName } from './helpers.js';
 
 const START = fileURLToPath(new URL('../bin/start.js', import.meta.url));
@@ -106,5 +107,20 @@ test('npm start: serves, stops on SIGTERM with exit 0 having saved everything, a
   } finally {
     s.child.kill('SIGTERM');
     assert.equal(await s.exited, 0);
+  }
+});
+
+test('npm start on a port already in use exits 1 with GW_ERR_PORT_IN_USE instead of sharing it', async () => {
+  const first = await start(join(dir.path, 'first'));
+  try {
+    const port = new URL(first.url).port;
+    const second = await runNode([START], { ...process.env, PORT: port, DATA_DIR: join(dir.path, 'second'), LOG_LEVEL: 'warn' }, { killAfterMs: 20_000 });
+    assert.equal(second.killed, false, `the second instance kept running on the shared port: ${second.stdout}`);
+    assert.equal(second.code, 1);
+    assert.match(second.stdout, new RegExp(`"msg":"cannot start: GW_ERR_PORT_IN_USE: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use"`));
+    assert.equal((await fetch(`${first.url}/healthz`)).status, 200);
+  } finally {
+    first.child.kill('SIGTERM');
+    assert.equal(await first.exited, 0);
   }
 });

@@ -2,17 +2,21 @@
 /**
  * A local cluster: coordinators, gateways and engines, each its own process started from the
  * bin entries with one config file (`npm run cluster` runs this after starting etcd, Redis and
- * MariaDB). Logs of every process, one line each, prefixed with its id. Ctrl-C stops them all.
+ * MariaDB). Logs of every process, one line each, prefixed with its id. A process that exits
+ * unexpectedly is restarted after a back-off (at most --max-restarts a minute, then given up).
+ * Ctrl-C stops them all.
  *
- *   node packages/cluster/dist/bin/local.js --config examples/demo/cluster.yaml [--coordinators 3] [--gateways 2] [--engines 2] [--base-port 3001]
+ *   node packages/cluster/dist/bin/local.js --config examples/demo/cluster.yaml [--coordinators 3] [--gateways 2] [--engines 2] [--base-port 3001] [--max-restarts 5]
  *
  * Gateways listen on base-port, base-port+1, … (default: the config's gateway.port).
+ * Exit codes: 0 stopped by a signal, 1 a member was given up before the cluster was ready or
+ * every member was given up, 2 bad usage or configuration.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatLogLine, loadConfig, MemberProcess, type Role } from '../src/index.js';
+import { formatLogLine, loadConfig, MemberProcess, Supervisor, type Role } from '../src/index.js';
 
-const USAGE = `usage: gos-local-cluster --config FILE [--coordinators 3] [--gateways 2] [--engines 2] [--base-port PORT]`;
+const USAGE = `usage: gos-local-cluster --config FILE [--coordinators 3] [--gateways 2] [--engines 2] [--base-port PORT] [--max-restarts 5]`;
 
 function fail(msg: string): never {
   console.error(`gos-local-cluster: ${msg}\n${USAGE}`);
@@ -28,6 +32,7 @@ try {
       gateways: { type: 'string', default: '2' },
       engines: { type: 'string', default: '2' },
       'base-port': { type: 'string' },
+      'max-restarts': { type: 'string', default: '5' },
       help: { type: 'boolean', short: 'h' },
     },
   }).values;
@@ -54,50 +59,50 @@ try {
 const basePort = args['base-port'] === undefined ? config.gateway.port : Number(args['base-port']);
 if (!Number.isInteger(basePort) || basePort < 1 || basePort + counts.gateway > 65536) fail(`--base-port must be a port number, got "${args['base-port']}"`);
 
-const members: MemberProcess[] = [];
-let stopping = false;
-const start = (role: Role, i: number): MemberProcess => {
+const maxRestarts = Number(args['max-restarts']);
+if (!Number.isInteger(maxRestarts) || maxRestarts < 0 || maxRestarts > 100) fail(`--max-restarts must be an integer from 0 to 100, got "${args['max-restarts']}"`);
+
+const say = (line: string): void => console.log(`[local-cluster] ${line}`);
+let ready = false;
+const supervisor = new Supervisor({
+  maxRestartsPerMinute: maxRestarts,
+  report: (level, line) => (level === 'error' ? console.error(`[local-cluster] ERROR: ${line}`) : say(line)),
+  onGiveUp: () => {
+    if (ready && supervisor.alive.length === 0) void stopAll('every member was given up', 1);
+  },
+});
+const start = (role: Role, i: number): Promise<void> => {
   const id = `${role}-${i}`;
   const env: Record<string, string> = role === 'gateway' ? { GOS_GATEWAY_PORT: String(basePort + i - 1) } : {};
-  const m = new MemberProcess({ role, id, config: path.resolve(configFile), env, onLog: (line) => console.log(formatLogLine(id, line)) });
-  void m.exited.then((how) => {
-    if (stopping) return;
-    console.log(`[local-cluster] ${id} exited (${how}); the others keep running`);
-    if (members.every((x) => !x.running)) {
-      console.log('[local-cluster] every process has exited');
-      process.exit(1);
-    }
-  });
-  members.push(m);
-  return m;
+  const launch = (): MemberProcess => new MemberProcess({ role, id, config: path.resolve(configFile), env, onLog: (line) => console.log(formatLogLine(id, line)) });
+  return supervisor.add(role, id, launch).firstReady;
 };
 
-const stopAll = async (signal: string): Promise<void> => {
-  if (stopping) return;
-  stopping = true;
-  console.log(`[local-cluster] ${signal}: stopping ${members.filter((m) => m.running).length} processes`);
-  // Gateways first (players are told), then engines (scenes persist), then coordinators.
-  for (const role of ['gateway', 'engine', 'coordinator'] as const) await Promise.all(members.filter((m) => m.role === role).map((m) => m.stop()));
-  console.log('[local-cluster] stopped');
-  process.exit(0);
-};
-process.on('SIGINT', () => void stopAll('SIGINT'));
-process.on('SIGTERM', () => void stopAll('SIGTERM'));
+let stopping: Promise<never> | null = null;
+const stopAll = (why: string, code: number): Promise<never> =>
+  (stopping ??= (async () => {
+    say(`${why}: stopping ${supervisor.members.filter((m) => m.current.running).length} processes`);
+    await supervisor.stop();
+    say('stopped');
+    process.exit(code);
+  })());
+process.on('SIGINT', () => void stopAll('SIGINT', 0));
+process.on('SIGTERM', () => void stopAll('SIGTERM', 0));
 
-// Coordinators and engines first, so the gateways find engines to place scenes on.
+// Coordinators and engines first, so the gateways find engines to place scenes on. A member
+// that exits while starting is restarted like any other; one given up ends the launch.
 for (const role of ['coordinator', 'engine', 'gateway'] as const) {
-  const started = Array.from({ length: counts[role] }, (_, k) => start(role, k + 1));
   try {
-    await Promise.all(started.map((m) => m.ready));
-  } catch (err) {
-    console.error(`[local-cluster] ${(err as Error).message}`);
-    await stopAll('start failed');
+    await Promise.all(Array.from({ length: counts[role] }, (_, k) => start(role, k + 1)));
+  } catch {
+    await stopAll('a member was given up before the cluster was ready', 1);
   }
 }
-const urls = members.filter((m) => m.role === 'gateway').map((m, k) => `http://${config.gateway.host}:${basePort + k}/`);
+ready = true;
+const urls = supervisor.members.filter((m) => m.role === 'gateway').map((_, k) => `http://${config.gateway.host}:${basePort + k}/`);
 console.log(`
   Local cluster ready: ${counts.coordinator} coordinators, ${counts.gateway} gateways, ${counts.engine} engines.
   Play: ${urls.join('  ')}
   Status: npm run status -- --config ${configFile}
-  Stop: Ctrl-C
+  Stop: Ctrl-C (a process that exits otherwise is restarted)
 `);

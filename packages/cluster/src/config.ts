@@ -37,6 +37,8 @@ const configSchema = z.strictObject({
   cluster: z.strictObject({
     /** Shared secret of the gateway ↔ engine links. */
     secret: z.string(required('the links\' shared secret (in the file or GOS_CLUSTER_SECRET)')).min(16, 'must be at least 16 characters'),
+    /** How long a starting process retries etcd, MySQL and Redis (each) before it exits with the code naming the URL. */
+    startTimeoutMs: positiveInt.default(30000),
   }, required('a section with the links\' shared secret')),
   etcd: z
     .strictObject({
@@ -126,6 +128,7 @@ export const ENV_OVERRIDES: readonly {
   readonly variant?: string;
 }[] = [
   { name: 'GOS_CLUSTER_SECRET', path: 'cluster.secret', kind: 'string' },
+  { name: 'GOS_CLUSTER_START_TIMEOUT_MS', path: 'cluster.startTimeoutMs', kind: 'int' },
   { name: 'GOS_ETCD_HOSTS', path: 'etcd.hosts', kind: 'list' },
   { name: 'GOS_ETCD_PREFIX', path: 'etcd.prefix', kind: 'string' },
   { name: 'GOS_ETCD_LEASE_TTL_SECONDS', path: 'etcd.leaseTtlSeconds', kind: 'int' },

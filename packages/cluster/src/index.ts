@@ -3,3 +3,5 @@ export { BIN_ENTRY, formatLogLine, MemberProcess, type LogLine, type MemberProce
 export { startRole, type RunningRole } from './roles.js';
 export { runRole } from './main.js';
 export { formatStatus, readStatus, type ClusterStatus } from './status.js';
+export { connect, maskUrl, type Connectable, type ConnectOptions } from './connect.js';
+export { Supervisor, type SupervisedMember, type SupervisorOptions } from './supervisor.js';

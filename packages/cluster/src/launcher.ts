@@ -45,6 +45,7 @@ export class MemberProcess {
   /** Resolves with the exit code (or the signal's name) once the process has exited. */
   readonly exited: Promise<number | string>;
   readonly #stderr: string[] = [];
+  #stopRequested = false;
 
   constructor(o: MemberProcessOptions) {
     this.role = o.role;
@@ -83,13 +84,21 @@ export class MemberProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** Whether this side asked it to stop (`stop()`, or SIGTERM/SIGINT by `signal()`): its exit is no crash. A SIGKILL by `signal()` is a simulated crash. */
+  get stopRequested(): boolean {
+    return this.#stopRequested;
+  }
+
   signal(sig: NodeJS.Signals): void {
-    if (this.running) this.child.kill(sig);
+    if (!this.running) return;
+    if (sig === 'SIGTERM' || sig === 'SIGINT') this.#stopRequested = true;
+    this.child.kill(sig);
   }
 
   /** SIGTERM, then SIGKILL after `timeoutMs`; resolves once it has exited. */
   async stop(timeoutMs = 25_000): Promise<number | string> {
     if (!this.running) return this.exited;
+    this.#stopRequested = true;
     this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.signal('SIGKILL'), timeoutMs);
     try {

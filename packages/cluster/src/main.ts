@@ -47,6 +47,7 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
   const logger = pino({ level: config.log.level, base: { role, id, pid: process.pid } });
 
   let starting: ReturnType<typeof startRole> | null = null;
+  const startAborted = new AbortController();
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
@@ -58,7 +59,8 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
     }, STOP_TIMEOUT_MS);
     force.unref();
     try {
-      // A signal during the start waits for it, then closes what it opened.
+      // A signal during the start ends its retries, waits for it, then closes what it opened.
+      startAborted.abort(new Error(`stopped by ${signal} while starting`));
       const running = await starting?.catch(() => null);
       await running?.close();
       logger.info('stopped');
@@ -73,12 +75,13 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
 
   let running;
   try {
-    starting = startRole(role, config, logger);
+    starting = startRole(role, config, logger, startAborted.signal);
     running = await starting;
   } catch (err) {
     if (stopping) return; // stopped during the start: stop() reports and exits
     const badConfig = isCodedError(err) && err.code === ErrorCodes.OPT_ERR_INVALID;
-    logger.fatal({ err }, `cannot start: ${(err as Error).message}`);
+    // One line an operator can act on: the code, and what failed (a URL, an address).
+    logger.fatal({ err }, `cannot start: ${isCodedError(err) ? `${err.code}: ` : ''}${(err as Error).message}`);
     process.exit(badConfig ? 2 : 1);
   }
   if (stopping) return;

@@ -8,9 +8,10 @@ import { pathToFileURL } from 'node:url';
 import { CoordinatorNode, EtcdCoordinator } from '@gos/coordinator';
 import { Engine } from '@gos/engine';
 import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
-import type { Logger, Protocol } from '@gos/schema';
+import { ErrorCodes, type Logger, type Protocol } from '@gos/schema';
 import { createStore, type Store } from '@gos/store';
 import { configError, memberIdOf, type ClusterConfig, type Role } from './config.js';
+import { connect, type ConnectOptions } from './connect.js';
 
 export interface RunningRole {
   readonly role: Role;
@@ -20,9 +21,16 @@ export interface RunningRole {
   close(): Promise<void>;
 }
 
-/** Start `role` as member `memberIdOf(config, role)`. On failure, whatever started is closed again. */
-export async function startRole(role: Role, config: ClusterConfig, logger: Logger): Promise<RunningRole> {
+/**
+ * Start `role` as member `memberIdOf(config, role)`. On failure, whatever started is closed again.
+ * etcd, MySQL and Redis are each retried for `cluster.startTimeoutMs` (see {@link connect}).
+ * @param signal aborts the start (a stop requested meanwhile): the retries end at once.
+ * @throws CodedError `CRD_ERR_UNAVAILABLE`, `STO_ERR_CONNECTION`, `GW_ERR_SESSION_STORE` naming
+ *   the URL of the backend that did not answer in time; `OPT_ERR_INVALID`; the role's own errors.
+ */
+export async function startRole(role: Role, config: ClusterConfig, logger: Logger, signal?: AbortSignal): Promise<RunningRole> {
   const id = memberIdOf(config, role);
+  const backend = { timeoutMs: config.cluster.startTimeoutMs, logger, ...(signal === undefined ? {} : { signal }) };
   const closers: Array<() => Promise<void>> = [];
   const close = async (): Promise<void> => {
     while (closers.length > 0) {
@@ -31,15 +39,21 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
     }
   };
   try {
-    const coordinator = new EtcdCoordinator({
-      hosts: config.etcd.hosts,
-      prefix: config.etcd.prefix,
-      leaseTtlSeconds: config.etcd.leaseTtlSeconds,
-      placementTimeoutMs: config.etcd.placementTimeoutMs,
-      logger: logger.child({ part: 'coordinator' }),
+    const coordinator = await connect({
+      ...backend,
+      what: 'etcd',
+      urls: config.etcd.hosts,
+      code: ErrorCodes.CRD_ERR_UNAVAILABLE,
+      open: () =>
+        new EtcdCoordinator({
+          hosts: config.etcd.hosts,
+          prefix: config.etcd.prefix,
+          leaseTtlSeconds: config.etcd.leaseTtlSeconds,
+          placementTimeoutMs: config.etcd.placementTimeoutMs,
+          logger: logger.child({ part: 'coordinator' }),
+        }),
     });
     closers.push(() => coordinator.close());
-    await coordinator.start();
     switch (role) {
       case 'coordinator': {
         const node = new CoordinatorNode({ id, coordinator, orphanGraceMs: config.coordinator.orphanGraceMs, logger });
@@ -50,9 +64,8 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
       case 'engine': {
         // Scenes load the game on their worker threads; a wrong path must fail the start, not the first player.
         if (!existsSync(config.game.module)) throw configError(`game.module: ${config.game.module} does not exist (build the game first?)`);
-        const store = openStore(config, logger);
+        const store = await startStore(config, logger, backend);
         closers.push(() => store.close());
-        await store.start();
         const e = config.engine;
         const engine = new Engine({
           engineId: id,
@@ -77,12 +90,10 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
       }
       case 'gateway': {
         const protocol = await loadProtocol(config.game.protocol);
-        const store = openStore(config, logger);
+        const store = await startStore(config, logger, backend);
         closers.push(() => store.close());
-        await store.start();
-        const sessions = openSessions(config, logger);
+        const sessions = await startSessions(config, logger, backend);
         closers.push(() => sessions.close());
-        await sessions.start();
         const g = config.gateway;
         const gateway = new Gateway({
           gatewayId: id,
@@ -111,18 +122,44 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
   }
 }
 
-function openStore(config: ClusterConfig, logger: Logger): Store {
+type Backend = Pick<ConnectOptions<Store>, 'timeoutMs' | 'logger' | 'signal'>;
+
+async function startStore(config: ClusterConfig, logger: Logger, backend: Backend): Promise<Store> {
   const s = config.store;
   const storeLogger = logger.child({ part: 'store' });
-  return s.kind === 'mysql'
-    ? createStore({ kind: 'mysql', url: s.url, autoMigrate: s.autoMigrate, ...(s.poolSize === undefined ? {} : { poolSize: s.poolSize }), logger: storeLogger })
-    : createStore({ kind: 'sqlite', file: s.file, logger: storeLogger });
+  if (s.kind === 'sqlite') {
+    const store = createStore({ kind: 'sqlite', file: s.file, logger: storeLogger });
+    await store.start().catch(async (err: unknown) => {
+      await store.close().catch(() => {});
+      throw err;
+    });
+    return store;
+  }
+  const poolSize = s.poolSize === undefined ? {} : { poolSize: s.poolSize };
+  return connect({
+    ...backend,
+    what: 'MySQL',
+    urls: [s.url],
+    code: ErrorCodes.STO_ERR_CONNECTION,
+    open: () => createStore({ kind: 'mysql', url: s.url, autoMigrate: s.autoMigrate, ...poolSize, logger: storeLogger }),
+  });
 }
 
-function openSessions(config: ClusterConfig, logger: Logger): SessionStore {
+async function startSessions(config: ClusterConfig, logger: Logger, backend: Backend): Promise<SessionStore> {
   const s = config.sessions;
   const ttl = s.ttlMs === undefined ? {} : { ttlMs: s.ttlMs };
-  return s.kind === 'redis' ? new RedisSessionStore({ url: s.url, keyPrefix: s.keyPrefix, logger: logger.child({ part: 'sessions' }), ...ttl }) : new MemorySessionStore(ttl);
+  if (s.kind === 'memory') {
+    const sessions = new MemorySessionStore(ttl);
+    await sessions.start();
+    return sessions;
+  }
+  return connect<SessionStore>({
+    ...backend,
+    what: 'Redis',
+    urls: [s.url],
+    code: ErrorCodes.GW_ERR_SESSION_STORE,
+    open: () => new RedisSessionStore({ url: s.url, keyPrefix: s.keyPrefix, logger: logger.child({ part: 'sessions' }), ...ttl }),
+  });
 }
 
 /** The generated protocol module's `protocol` export. */

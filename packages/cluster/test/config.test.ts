@@ -45,6 +45,15 @@ test('a minimal file gets the defaults; relative paths resolve against the file'
   assert.equal(c.engine.capacity, 6000);
   assert.equal(c.log.level, 'info');
   assert.equal(c.store.kind === 'mysql' && c.store.autoMigrate, false);
+  assert.equal(c.cluster.startTimeoutMs, 30000);
+});
+
+test('cluster.startTimeoutMs: set in the file or by GOS_CLUSTER_START_TIMEOUT_MS, a positive integer', async () => {
+  const f = await file(MINIMAL.replace('secret: "0123456789abcdef"', 'secret: "0123456789abcdef", startTimeoutMs: 5000'));
+  assert.equal(loadConfig({ file: f, env: {} }).cluster.startTimeoutMs, 5000);
+  assert.equal(loadConfig({ file: f, env: { GOS_CLUSTER_START_TIMEOUT_MS: '1500' } }).cluster.startTimeoutMs, 1500);
+  assert.match(failure(() => loadConfig({ file: f, env: { GOS_CLUSTER_START_TIMEOUT_MS: '0' } })), /cluster\.startTimeoutMs: must be ≥ 1 \(from GOS_CLUSTER_START_TIMEOUT_MS="0"\)/);
+  assert.match(failure(() => loadConfig({ file: f, env: { GOS_CLUSTER_START_TIMEOUT_MS: '30s' } })), /cluster\.startTimeoutMs: .*\(from GOS_CLUSTER_START_TIMEOUT_MS="30s"\)/);
 });
 
 test('environment variables override the file, with their types', async () => {

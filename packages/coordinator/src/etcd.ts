@@ -141,10 +141,17 @@ export class EtcdCoordinator implements Coordinator {
     return `${this.#prefix}${kind}/${id}`;
   }
 
+  /**
+   * Read and watch members, placement, requests and the election. Idempotent.
+   * @throws CodedError `CRD_ERR_UNAVAILABLE` when etcd cannot be reached: at once when it refuses
+   *   or its name does not resolve (the caller bounds the wait on one that does not answer).
+   */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
     try {
+      // A read fails at once when etcd cannot be reached; the watches below would wait for it, reconnecting, for ever.
+      await this.#client.get(`${this.#prefix}members/`).exec();
       for (const kind of ['members', 'placement', 'requests'] as const) {
         await this.#follow(`${this.#prefix}${kind}/`, kind, (kv, deleted) => this.#apply(kind, kv, deleted));
       }

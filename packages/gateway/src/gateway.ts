@@ -33,6 +33,7 @@ import {
 import { AuthService, internalError, type HttpOutcome } from './auth.js';
 import { chooseGateways } from './gateway-choice.js';
 import { readJsonBody, sendError, sendJson, track } from './http.js';
+import { listenExclusive } from './listen.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { ResumeLog } from './resume-log.js';
 import type { Session } from './session/index.js';
@@ -187,12 +188,7 @@ export class Gateway {
     const app = uWS.App();
     this.#app = app;
     this.#routes(app);
-    this.#listen = await new Promise<us_listen_socket>((resolve, reject) => {
-      app.listen(this.#o.host, this.#o.port, (socket) => {
-        if (socket === false) reject(new CodedError(ErrorCodes.GW_ERR_INTERNAL, `cannot listen on ${this.#o.host}:${this.#o.port}`));
-        else resolve(socket);
-      });
-    });
+    this.#listen = await listenExclusive(app, this.#o.host, this.#o.port);
     this.#port = uWS.us_socket_local_port(this.#listen);
     this.#sweep = setInterval(() => this.#sweepConnections(), SWEEP_MS);
     this.#sweep.unref();

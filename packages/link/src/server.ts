@@ -58,7 +58,8 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
 
   /**
    * Listen on `host:port`. Idempotent.
-   * @throws CodedError `LNK_ERR_CLOSED` after `close()`; the listen error (e.g. `EADDRINUSE`).
+   * @throws CodedError `LNK_ERR_CLOSED` after `close()`; `LNK_ERR_PORT_IN_USE` when the port is
+   *   taken; any other listen error as Node raised it (e.g. `EACCES`).
    */
   start(): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') {
@@ -77,7 +78,8 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
         this.#server = null;
         this.#starting = null;
         if (this.#state === 'starting') this.#state = 'new';
-        reject(err);
+        const { host, port } = this.#o;
+        reject((err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? new CodedError(ErrorCodes.LNK_ERR_PORT_IN_USE, `cannot listen on ${host}:${port}: the port is in use`, { cause: err }) : err);
       };
       server.once('error', onError);
       server.listen({ host: this.#o.host, port: this.#o.port }, () => {

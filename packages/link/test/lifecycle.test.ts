@@ -134,12 +134,13 @@ test('close before start, and start twice', async () => {
   await s2.close();
 });
 
-test('start: a port in use rejects, and start may be retried', async () => {
+test('start: a port in use rejects with LNK_ERR_PORT_IN_USE naming the address, and start may be retried', async () => {
   await using first = new LinkServer({ nodeId: 'engine-1', secret: SECRET });
   await first.start();
   const second = new LinkServer({ nodeId: 'engine-2', secret: SECRET, port: first.port });
-  await assert.rejects(second.start(), { code: 'EADDRINUSE' });
-  await assert.rejects(second.start(), { code: 'EADDRINUSE' });
+  const inUse = { code: ErrorCodes.LNK_ERR_PORT_IN_USE, message: `cannot listen on 127.0.0.1:${first.port}: the port is in use` };
+  await assert.rejects(second.start(), inUse);
+  await assert.rejects(second.start(), inUse);
   await second.close();
 });
 

@@ -1,0 +1,136 @@
+/**
+ * `npm run cluster`'s launcher (packages/cluster/bin/local.js) as a small supervisor: a member
+ * killed with SIGKILL is restarted after a back-off and is back in the cluster; SIGINT stops
+ * every process, the restarted one included; a member that keeps exiting is given up after
+ * --max-restarts restarts, and one with a configuration error at once. Before, a killed member
+ * stayed dead and the failover the launcher demonstrates left the cluster a member short.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, test } from 'node:test';
+import { BIN_ENTRY, readStatus } from '@gos/cluster';
+import { freePort, testCluster } from './cluster-helpers.js';
+import { until } from './helpers.js';
+
+const LOCAL = path.join(path.dirname(BIN_ENTRY.status), 'local.js');
+
+const cluster = await testCluster({ leaseTtlSeconds: 2, persistIntervalMs: 1000 });
+after(() => cluster.cleanup());
+
+interface Local {
+  readonly child: ChildProcess;
+  /** Every line it printed, stdout and stderr. */
+  readonly lines: string[];
+  readonly exited: Promise<number | null>;
+  /** Pids of every member process it started, by member id, in order. */
+  pids(id: string): number[];
+  allPids(): number[];
+}
+
+function startLocal(args: string[], env: Record<string, string> = {}): Local {
+  const child = spawn(process.execPath, [LOCAL, '--config', cluster.configFile, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
+  createInterface({ input: child.stderr }).on('line', (l) => lines.push(l));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  const started = (): Array<{ id: string; pid: number }> =>
+    lines.flatMap((l) => {
+      const m = /^\[local-cluster\] (\S+) started \(pid (\d+)\)$/.exec(l);
+      return m === null ? [] : [{ id: m[1]!, pid: Number(m[2]) }];
+    });
+  return { child, lines, exited, pids: (id) => started().filter((s) => s.id === id).map((s) => s.pid), allPids: () => started().map((s) => s.pid) };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** After a failure: SIGINT (the launcher stops its members), then SIGKILL whatever it left. */
+async function cleanup(local: Local): Promise<void> {
+  if (local.child.exitCode === null && local.child.signalCode === null) {
+    local.child.kill('SIGINT');
+    let exited = false;
+    void local.exited.then(() => (exited = true));
+    await until(() => exited, 30_000, 'the launcher to exit').catch(() => local.child.kill('SIGKILL'));
+  }
+  for (const pid of local.allPids().filter(alive)) process.kill(pid, 'SIGKILL');
+}
+
+const has = (local: Local, line: string | RegExp): boolean => local.lines.some((l) => (typeof line === 'string' ? l === line : line.test(l)));
+
+test('a member killed with SIGKILL is restarted after a back-off and rejoins; SIGINT stops every process, the restarted one included', { timeout: 120_000 }, async () => {
+  const local = startLocal(['--coordinators', '1', '--engines', '2', '--gateways', '1', '--base-port', String(await freePort())]);
+  try {
+    await until(() => has(local, /Local cluster ready/), 60_000, `the cluster ready:\n${local.lines.join('\n')}`);
+    const [victim] = local.pids('engine-1');
+    assert.ok(victim !== undefined);
+    const killedAt = Date.now();
+    process.kill(victim, 'SIGKILL');
+
+    await until(() => has(local, '[local-cluster] engine-1 exited (SIGKILL); restarting in 500 ms (restart 1 of at most 5 a minute)'), 10_000, 'the restart line');
+    await until(() => local.pids('engine-1').length === 2 && has(local, `[local-cluster] engine-1 ready again (pid ${local.pids('engine-1')[1]})`), 30_000, `engine-1 ready again:\n${local.lines.join('\n')}`);
+    const restarted = local.pids('engine-1')[1]!;
+    assert.notEqual(restarted, victim);
+    // Back in the cluster: registered again since the kill.
+    const status = await readStatus(cluster.config);
+    const engine1 = status.members.find((m) => m.id === 'engine-1');
+    assert.ok(engine1 !== undefined && engine1.startedAt >= killedAt, `engine-1 registered again: ${JSON.stringify(status.members)}`);
+    assert.deepEqual(status.members.map((m) => m.id).sort(), ['coordinator-1', 'engine-1', 'engine-2', 'gateway-1']);
+
+    local.child.kill('SIGINT');
+    assert.equal(await local.exited, 0, local.lines.join('\n'));
+    const pids = local.allPids();
+    assert.equal(pids.length, 5, 'four members started, one restarted');
+    assert.deepEqual(pids.filter(alive), [], 'no member process outlives the launcher');
+    assert.equal(local.lines.filter((l) => l.includes('restarting in')).length, 1, 'the members stopped by SIGINT were not restarted');
+  } finally {
+    await cleanup(local);
+  }
+});
+
+test('a member that keeps exiting is given up after --max-restarts restarts with a doubling back-off; the launch fails and stops the rest', { timeout: 120_000 }, async () => {
+  // The gateway's port is taken: it exits at once (GW_ERR_PORT_IN_USE), every time.
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+  const port = (holder.address() as { port: number }).port;
+  const local = startLocal(['--coordinators', '0', '--engines', '1', '--gateways', '1', '--base-port', String(port), '--max-restarts', '2']);
+  try {
+    assert.equal(await local.exited, 1, local.lines.join('\n'));
+  } finally {
+    await cleanup(local);
+    await new Promise((resolve) => holder.close(resolve));
+  }
+  const restarts = local.lines.filter((l) => l.startsWith('[local-cluster] gateway-1 exited (1); restarting in '));
+  assert.deepEqual(
+    restarts.map((l) => /restarting in (\d+) ms/.exec(l)![1]),
+    ['500', '1000'],
+    local.lines.join('\n'),
+  );
+  assert.ok(has(local, '[local-cluster] ERROR: gateway-1 exited (1) after 2 restarts within a minute; giving up on it (--max-restarts 2)'), local.lines.join('\n'));
+  assert.ok(has(local, /GW_ERR_PORT_IN_USE/), 'the gateway says why');
+  assert.equal(local.pids('gateway-1').length, 3);
+  assert.ok(!has(local, /Local cluster ready/));
+  assert.deepEqual(local.allPids().filter(alive), [], 'the engine was stopped too');
+});
+
+test('a member that exits with a configuration error (code 2) is not restarted', { timeout: 60_000 }, async () => {
+  const local = startLocal(['--coordinators', '0', '--engines', '1', '--gateways', '1', '--base-port', String(await freePort())], {
+    GOS_GAME_PROTOCOL: path.join(cluster.dir, 'missing-protocol.js'),
+  });
+  try {
+    assert.equal(await local.exited, 1, local.lines.join('\n'));
+  } finally {
+    await cleanup(local);
+  }
+  assert.ok(has(local, '[local-cluster] ERROR: gateway-1 exited (2: bad usage or configuration); not restarting it'), local.lines.join('\n'));
+  assert.equal(local.pids('gateway-1').length, 1);
+  assert.deepEqual(local.allPids().filter(alive), []);
+});

@@ -1,0 +1,34 @@
+import { createServer } from 'node:net';
+import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import { CodedError, ErrorCodes } from '@gos/schema';
+import { uWS } from './uws.js';
+
+/** `app.listen(host, port, options, cb)`: the native call takes it; the typings lack it (and the constant). */
+type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => void;
+const { LIBUS_LISTEN_EXCLUSIVE_PORT } = uWS as unknown as { readonly LIBUS_LISTEN_EXCLUSIVE_PORT: number };
+
+/**
+ * Listen on `host:port` alone. uWS sets SO_REUSEPORT by default, so a second gateway on a
+ * taken port would start and the kernel would split connections between the two.
+ * @throws CodedError `GW_ERR_PORT_IN_USE` when the port is taken; `GW_ERR_INTERNAL` for any
+ *   other failure (the errno, e.g. `EACCES`, in the message).
+ */
+export async function listenExclusive(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
+  const socket = await new Promise<us_listen_socket | false>((resolve) => {
+    (app.listen as unknown as ListenWithOptions)(host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, resolve);
+  });
+  if (socket !== false) return socket;
+  // uWS reports no errno: binding the same address with node:net names the reason.
+  const reason = await bindError(host, port);
+  if (reason === 'EADDRINUSE') throw new CodedError(ErrorCodes.GW_ERR_PORT_IN_USE, `cannot listen on ${host}:${port}: the port is in use`);
+  throw new CodedError(ErrorCodes.GW_ERR_INTERNAL, `cannot listen on ${host}:${port}${reason === null ? '' : `: ${reason}`}`);
+}
+
+/** The errno of binding `host:port`, or null when it binds (and is released again). */
+function bindError(host: string, port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve(null)));
+  });
+}
