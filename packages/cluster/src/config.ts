@@ -103,6 +103,8 @@ const configSchema = z.strictObject({
       capacity: positiveInt.default(6000),
       /** A scene without players this long is stopped, saved and released; 0 keeps it running. */
       idleSceneMs: z.number().int('must be an integer').min(0, 'must be ≥ 0').default(60000),
+      /** `GET /metrics` on `host`: 0 picks a free port (logged at start); null serves none. */
+      metricsPort: port.nullable().default(0),
     })
     .prefault({}),
   coordinator: z
@@ -110,6 +112,10 @@ const configSchema = z.strictObject({
       id: memberId.optional(),
       /** The leader releases a placement whose engine has been gone this long. */
       orphanGraceMs: positiveInt.default(5000),
+      /** Address of the metrics endpoint. */
+      host: z.string().min(1).default('127.0.0.1'),
+      /** `GET /metrics` on `host`: 0 picks a free port (logged at start); null serves none. */
+      metricsPort: port.nullable().default(0),
     })
     .prefault({}),
 });
@@ -152,7 +158,10 @@ export const ENV_OVERRIDES: readonly {
   { name: 'GOS_ENGINE_CAPACITY', path: 'engine.capacity', kind: 'int' },
   { name: 'GOS_ENGINE_PERSIST_INTERVAL_MS', path: 'engine.persistIntervalMs', kind: 'int' },
   { name: 'GOS_ENGINE_IDLE_SCENE_MS', path: 'engine.idleSceneMs', kind: 'int' },
+  { name: 'GOS_ENGINE_METRICS_PORT', path: 'engine.metricsPort', kind: 'int' },
   { name: 'GOS_COORDINATOR_ID', path: 'coordinator.id', kind: 'string' },
+  { name: 'GOS_COORDINATOR_HOST', path: 'coordinator.host', kind: 'string' },
+  { name: 'GOS_COORDINATOR_METRICS_PORT', path: 'coordinator.metricsPort', kind: 'int' },
 ];
 
 /** Keys holding paths: relative ones are resolved against the file's folder (or, from the environment, the working directory). */

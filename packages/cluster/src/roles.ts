@@ -12,6 +12,8 @@ import { ErrorCodes, type Logger, type Protocol } from '@gos/schema';
 import { createStore, type Store } from '@gos/store';
 import { configError, memberIdOf, type ClusterConfig, type Role } from './config.js';
 import { connect, type ConnectOptions } from './connect.js';
+import { startMetricsServer } from './metrics-server.js';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 
 export interface RunningRole {
   readonly role: Role;
@@ -30,6 +32,9 @@ export interface RunningRole {
  */
 export async function startRole(role: Role, config: ClusterConfig, logger: Logger, signal?: AbortSignal): Promise<RunningRole> {
   const id = memberIdOf(config, role);
+  // The role's metrics and the process's, served by the gateway on its port, by the others on their metrics port.
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics, prefix: 'gos_' });
   const backend = { timeoutMs: config.cluster.startTimeoutMs, logger, ...(signal === undefined ? {} : { signal }) };
   const closers: Array<() => Promise<void>> = [];
   const close = async (): Promise<void> => {
@@ -56,10 +61,13 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
     closers.push(() => coordinator.close());
     switch (role) {
       case 'coordinator': {
-        const node = new CoordinatorNode({ id, coordinator, orphanGraceMs: config.coordinator.orphanGraceMs, logger });
+        const c = config.coordinator;
+        const node = new CoordinatorNode({ id, coordinator, orphanGraceMs: c.orphanGraceMs, logger, metrics });
         closers.push(() => node.close());
         await node.start();
-        return { role, id, describe: () => ({ leader: coordinator.election.leader() ?? null }), close };
+        const served = c.metricsPort === null ? null : await startMetricsServer(metrics, c.host, c.metricsPort, logger);
+        if (served !== null) closers.push(() => served.close());
+        return { role, id, describe: () => ({ leader: coordinator.election.leader() ?? null, metrics: served?.url ?? null }), close };
       }
       case 'engine': {
         // Scenes load the game on their worker threads; a wrong path must fail the start, not the first player.
@@ -83,10 +91,13 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
           ...(e.persistIntervalMs === undefined ? {} : { persistIntervalMs: e.persistIntervalMs }),
           workerLogLevel: config.log.level,
           logger,
+          metrics,
         });
         closers.push(() => engine.close());
         await engine.start();
-        return { role, id, describe: () => ({ link: engine.address }), close };
+        const served = e.metricsPort === null ? null : await startMetricsServer(metrics, e.host, e.metricsPort, logger);
+        if (served !== null) closers.push(() => served.close());
+        return { role, id, describe: () => ({ link: engine.address, metrics: served?.url ?? null }), close };
       }
       case 'gateway': {
         const protocol = await loadProtocol(config.game.protocol);
@@ -110,10 +121,11 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
           ...(g.staticDir === undefined ? {} : { staticDir: g.staticDir }),
           ...(g.scryptCost === undefined ? {} : { scryptCost: g.scryptCost }),
           logger,
+          metrics,
         });
         closers.push(() => gateway.close());
         await gateway.start();
-        return { role, id, describe: () => ({ http: gateway.httpUrl, ws: gateway.publicUrl }), close };
+        return { role, id, describe: () => ({ http: gateway.httpUrl, ws: gateway.publicUrl, metrics: `${gateway.httpUrl}/metrics` }), close };
       }
     }
   } catch (err) {
