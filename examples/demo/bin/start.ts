@@ -7,7 +7,22 @@
  */
 import { resolve } from 'node:path';
 import { pino } from 'pino';
+import { parseCommandLine } from '@gos/cluster';
 import { EmbeddedCluster } from '../src/cluster.js';
+
+const USAGE = `usage: npm start   (node examples/demo/dist/bin/start.js)
+The whole cluster in one process, with the demo game on http://HOST:PORT/. No options; environment:
+  PORT                 HTTP and WebSocket port (3000)
+  HOST                 address to listen on (127.0.0.1)
+  DATA_DIR             where the SQLite file gos.db lives (./data)
+  PERSIST_INTERVAL_MS  how often scenes and players are saved (5000)
+  WORKERS              scene worker threads (1)
+  LOG_LEVEL            trace, debug, info, warn, error or fatal (info)
+  GOS_MYSQL_URL        use this MySQL/MariaDB database instead of SQLite (migrations applied on start)
+  GOS_REDIS_URL        keep sessions in this Redis instead of in memory
+Ctrl-C (SIGINT) or SIGTERM stops it gracefully.`;
+
+parseCommandLine({ name: 'start', usage: USAGE }, {});
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
 const port = Number(process.env.PORT ?? 3000);

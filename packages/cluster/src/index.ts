@@ -3,3 +3,4 @@ export { BIN_ENTRY, formatLogLine, MemberProcess, type LogLine, type MemberProce
 export { startRole, type RunningRole } from './roles.js';
 export { runRole } from './main.js';
 export { formatStatus, readStatus, type ClusterStatus } from './status.js';
+export { parseCommandLine, readCommandLine, usageErrorLine, type CommandLine, type CommandLineConfig, type CommandLineOutcome, type CommandLineTool } from './command-line.js';

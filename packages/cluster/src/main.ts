@@ -4,11 +4,11 @@
  * (SIGKILL-safe: nothing is lost that a crash would not lose). Exit codes: 0 stopped cleanly,
  * 1 failed at runtime or while stopping, 2 bad usage or configuration.
  */
-import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { isCodedError, ErrorCodes } from '@gos/schema';
 import { loadConfig, memberIdOf, type Role } from './config.js';
 import { startRole } from './roles.js';
+import { parseCommandLine } from './command-line.js';
 
 /** How long a graceful stop may take before the process exits anyway. */
 const STOP_TIMEOUT_MS = 20_000;
@@ -22,17 +22,7 @@ See docs/cluster.md for every key and variable.`;
 }
 
 export async function runRole(role: Role, argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  let args;
-  try {
-    args = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' }, id: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }).values;
-  } catch (err) {
-    process.stderr.write(`gos-${role}: ${(err as Error).message}\n${usage(role)}\n`);
-    process.exit(2);
-  }
-  if (args.help === true) {
-    process.stdout.write(`${usage(role)}\n`);
-    process.exit(0);
-  }
+  const { values: args } = parseCommandLine({ name: `gos-${role}`, usage: usage(role) }, { options: { config: { type: 'string', short: 'c' }, id: { type: 'string' } } }, argv);
   const idVar = `GOS_${role.toUpperCase()}_ID`;
   const effectiveEnv = args.id === undefined ? env : { ...env, [idVar]: args.id };
   let config;
