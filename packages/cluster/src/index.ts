@@ -4,3 +4,4 @@ export { startRole, type RunningRole } from './roles.js';
 export { runRole } from './main.js';
 export { formatStatus, readStatus, type ClusterStatus } from './status.js';
 export { parseCommandLine, readCommandLine, usageErrorLine, type CommandLine, type CommandLineConfig, type CommandLineOutcome, type CommandLineTool } from './command-line.js';
+export { chooseLogFormat, createProcessLogger, LOG_FORMATS, type LogFormat, type ProcessLoggerOptions } from './process-logger.js';

@@ -4,11 +4,11 @@
  * (SIGKILL-safe: nothing is lost that a crash would not lose). Exit codes: 0 stopped cleanly,
  * 1 failed at runtime or while stopping, 2 bad usage or configuration.
  */
-import { pino } from 'pino';
 import { isCodedError, ErrorCodes } from '@gos/schema';
 import { loadConfig, memberIdOf, type Role } from './config.js';
 import { startRole } from './roles.js';
 import { parseCommandLine } from './command-line.js';
+import { chooseLogFormat, createProcessLogger } from './process-logger.js';
 
 /** How long a graceful stop may take before the process exits anyway. */
 const STOP_TIMEOUT_MS = 20_000;
@@ -18,6 +18,7 @@ export function usage(role: Role): string {
   --config FILE  the cluster's YAML config (default: $GOS_CONFIG); GOS_* variables override it
   --id ID        this ${role}'s member id (default: ${role}.id, or $GOS_${role.toUpperCase()}_ID)
   -h, --help     this text
+Logs: one coloured line per event on a terminal, JSON lines otherwise; LOG_FORMAT=json|pretty chooses.
 See docs/cluster.md for every key and variable.`;
 }
 
@@ -27,14 +28,17 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
   const effectiveEnv = args.id === undefined ? env : { ...env, [idVar]: args.id };
   let config;
   let id;
+  let logFormat;
+  const isTTY = process.stdout.isTTY === true;
   try {
     config = loadConfig({ file: args.config ?? env['GOS_CONFIG'] ?? null, env: effectiveEnv });
     id = memberIdOf(config, role);
+    logFormat = chooseLogFormat({ isTTY, logFormat: env['LOG_FORMAT'] });
   } catch (err) {
     process.stderr.write(`gos-${role}: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  const logger = pino({ level: config.log.level, base: { role, id, pid: process.pid } });
+  const logger = createProcessLogger({ level: config.log.level, format: logFormat, colorize: isTTY, base: { role, id, pid: process.pid } });
 
   let starting: ReturnType<typeof startRole> | null = null;
   let stopping = false;
