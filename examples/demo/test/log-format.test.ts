@@ -65,7 +65,12 @@ function runUntil(argv: string[], o: { tty: boolean; readyText: string; env: Rec
   });
 }
 
-const lines = (run: Run): string[] => run.output.split(/\r?\n/).filter((l) => l.trim() !== '');
+/** Non-empty lines, less the terminal's echo of the Ctrl-C typed into it (`^C`, which may lead a line). */
+const lines = (run: Run): string[] =>
+  run.output
+    .split(/\r?\n/)
+    .map((l) => l.replace(/^\^C/, ''))
+    .filter((l) => l.trim() !== '');
 const startEnv = (name: string): Record<string, string> => ({ PORT: '0', DATA_DIR: join(dir.path, name), LOG_LEVEL: 'info', PERSIST_INTERVAL_MS: '60000' });
 
 test('npm start on a pipe: JSON lines, one per event', async () => {

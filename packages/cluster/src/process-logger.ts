@@ -40,6 +40,8 @@ export function createProcessLogger(o: ProcessLoggerOptions): Logger {
       target: 'pino-pretty',
       options: {
         colorize: o.colorize ?? false,
+        // Written when the worker has it, so that logger.flush() means on the terminal.
+        sync: true,
         singleLine: true,
         translateTime: 'SYS:HH:MM:ss.l',
         ignore: hasId ? 'pid,hostname,role,id' : 'pid,hostname',
