@@ -17,6 +17,14 @@ die() {
   exit 1
 }
 
+# --help before anything is installed or started (local.js prints the usage).
+for arg in "$@"; do
+  if [[ $arg == -h || $arg == --help ]]; then
+    [[ -f packages/cluster/dist/bin/local.js ]] || npm run build >&2
+    exec node packages/cluster/dist/bin/local.js --help
+  fi
+done
+
 # shellcheck source=lib/services.sh
 source scripts/lib/services.sh
 

@@ -24,8 +24,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { availableParallelism } from 'node:os';
+import { parseCommandLine } from '@gos/cluster';
 import { ensureEtcd, type EtcdHandle } from '../src/etcd.js';
 import { runFailover, type FailoverRow } from '../src/failover/run.js';
 import type { FailoverScenario } from '../src/loadgen/failover.js';
@@ -53,38 +53,34 @@ const DEFAULT_TARGETS = ['project', 'project-embedded', 'colyseus', 'uws'];
 /** The failover cluster: three coordinators, two engines, two gateways (one scene each). */
 const FAILOVER_CLUSTER = { coordinators: 3, engines: 2, gateways: 2 } as const;
 
-function usage(msg?: string): never {
-  if (msg !== undefined) console.error(`bench: ${msg}`);
-  console.error(`usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm|reconnect-storm [--clients 500,1000,2000,3000] [--targets ${TARGETS.map((t) => t.name).join(',')}]
+const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm|reconnect-storm [--clients 500,1000,2000,3000] [--targets ${TARGETS.map((t) => t.name).join(',')}]
        [--seconds 20] [--warmup 5] [--connect-rate 500] [--out ${path.relative(process.cwd(), DEFAULT_OUT) || DEFAULT_OUT}] [--no-pin]
        npm run bench -- engine-kill|leader-kill [--clients 300] [--repeats 3] [--seconds 20] [--warmup 5] [--connect-rate 100]
-       [--lease-ttl 5] [--persist-ms 5000] [--out …] [--no-pin]`);
-  process.exit(2);
-}
+       [--lease-ttl 5] [--persist-ms 5000] [--out …] [--no-pin]
+See bench/README.md for what each scenario measures.`;
 
-const { values, positionals } = (() => {
-  try {
-    return parseArgs({
-      allowPositionals: true,
-      options: {
-        clients: { type: 'string' },
-        targets: { type: 'string' },
-        seconds: { type: 'string', default: '20' },
-        warmup: { type: 'string', default: '5' },
-        'connect-rate': { type: 'string' },
-        repeats: { type: 'string', default: '3' },
-        'lease-ttl': { type: 'string', default: '5' },
-        'persist-ms': { type: 'string', default: '5000' },
-        out: { type: 'string', default: DEFAULT_OUT },
-        'no-pin': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-})();
-if (values.help) usage();
+const cli = parseCommandLine(
+  { name: 'bench', usage: USAGE },
+  {
+    allowPositionals: true,
+    options: {
+      clients: { type: 'string' },
+      targets: { type: 'string' },
+      seconds: { type: 'string', default: '20' },
+      warmup: { type: 'string', default: '5' },
+      'connect-rate': { type: 'string' },
+      repeats: { type: 'string', default: '3' },
+      'lease-ttl': { type: 'string', default: '5' },
+      'persist-ms': { type: 'string', default: '5000' },
+      out: { type: 'string', default: DEFAULT_OUT },
+      'no-pin': { type: 'boolean', default: false },
+    },
+  },
+);
+const { values, positionals } = cli;
+// Annotated, so that the compiler knows a call does not return.
+const usage: (message: string) => never = cli.fail;
+if (positionals.length > 1) usage(`one scenario at a time, got "${positionals.join(' ')}"`);
 const scenario = (positionals[0] ?? 'mmo-move') as Scenario | FailoverScenario;
 if (!SCENARIOS.includes(scenario)) usage(`unknown scenario "${scenario}" (known: ${SCENARIOS.join(', ')})`);
 const failover = (FAILOVER_SCENARIOS as readonly string[]).includes(scenario);

@@ -4,6 +4,7 @@
  *
  *   node bench/dist/bin/loadgen.js '{"target":"uws","baseUrl":"http://127.0.0.1:3901","clients":100,"warmupSeconds":2,"steadySeconds":5}'
  */
+import { parseCommandLine } from '@gos/cluster';
 import { DRIVERS, isTarget } from '../src/loadgen/drivers/index.js';
 import { runFailoverLoad } from '../src/loadgen/failover.js';
 import { runLoginStorm } from '../src/loadgen/logins.js';
@@ -22,11 +23,24 @@ interface Args {
   gatewayUrls?: string[];
 }
 
-const args = JSON.parse(process.argv[2] ?? '{}') as Partial<Args>;
-const bad = (why: string): never => {
-  console.error(`loadgen: ${why}`);
-  process.exit(2);
-};
+const USAGE = `usage: node bench/dist/bin/loadgen.js '<JSON>'
+The load generator the bench starts (npm run bench); one JSON argument:
+  {"target","baseUrl","clients","warmupSeconds","steadySeconds","connectPerSecond"?,"scenario"?,"gatewayUrls"?}
+Prints progress as JSON lines; the last line is {"result":…}.`;
+
+const cli = parseCommandLine({ name: 'loadgen', usage: USAGE }, { allowPositionals: true });
+// Annotated, so that the compiler knows a call does not return.
+const bad: (why: string) => never = cli.fail;
+if (cli.positionals.length !== 1) bad('expects one JSON argument');
+const args = ((): Partial<Args> => {
+  try {
+    const parsed: unknown = JSON.parse(cli.positionals[0]!);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed;
+  } catch {
+    // reported below
+  }
+  return bad('the argument is not a JSON object');
+})();
 const failover = args.scenario === 'engine-kill' || args.scenario === 'leader-kill';
 if (failover) {
   if (!Array.isArray(args.gatewayUrls) || args.gatewayUrls.length === 0) bad('gatewayUrls is required');

@@ -17,6 +17,14 @@ import { Room, Server, type Client } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
 import { schema, t, type SchemaType } from '@colyseus/schema';
 import { WebSocket as NodeWebSocket } from 'ws';
+import { parseCommandLine } from '@gos/cluster';
+
+parseCommandLine(
+  { name: 'colyseus', usage: `usage: PORT=3902 node bench/dist/bin/servers/colyseus.js
+The bench's Colyseus target (npm run bench starts it): listens on 127.0.0.1:PORT, prints {"ready":true,…}
+when listening, stops on SIGTERM/SIGINT. No options.` },
+  {},
+);
 
 // Colyseus 0.18 reads the global `WebSocket.OPEN` when a client takes its seat back
 // (`Room#_onJoin`, reconnection branch); Node 20 has no global WebSocket (Node 22 has). Without

@@ -8,7 +8,14 @@ import { Engine } from '@gos/engine';
 import { createStore } from '@gos/store';
 import { serverLifecycle } from './lifecycle.js';
 import { GAME_MODULE, ENGINE_CAPACITY, SCENES_PER_WORKER } from '../../src/targets/project/server.js';
+import { parseCommandLine } from '@gos/cluster';
 
+parseCommandLine(
+  { name: 'project-engine', usage: `usage: DB_FILE=… GOS_CLUSTER_SECRET=… GOS_ETCD_URL=… GOS_ETCD_PREFIX=… node bench/dist/bin/servers/project-engine.js
+The engine process of the bench's project target in its cluster shape (bin/servers/project.js
+starts it). Prints {"ready":true} once registered; SIGTERM persists every scene and exits. No options.` },
+  {},
+);
 const need = (name: string): string => {
   const v = process.env[name];
   if (v === undefined || v === '') {

@@ -25,7 +25,15 @@ import { createStore } from '@gos/store';
 import { protocol } from '../../src/generated/protocol.js';
 import { serverLifecycle } from './lifecycle.js';
 import { BENCH_LIMITS, GAME_MODULE, ENGINE_CAPACITY, SCENES_PER_WORKER, sceneSharder } from '../../src/targets/project/server.js';
+import { parseCommandLine } from '@gos/cluster';
 
+parseCommandLine(
+  { name: 'project', usage: `usage: PORT=3900 SHAPE=embedded|cluster [SCENARIO=…] [DATA_DIR=…] [GOS_ETCD_URL=…] node bench/dist/bin/servers/project.js
+The bench's target for this framework (npm run bench starts it): embedded, one process; cluster, this
+gateway plus an engine process found through etcd (GOS_ETCD_URL, http://127.0.0.1:2379). Prints
+{"ready":true,…} once a player can log in and play; stops on SIGTERM/SIGINT. No options.` },
+  {},
+);
 const port = Number(process.env['PORT']);
 const shape = process.env['SHAPE'] ?? 'embedded';
 if (!Number.isInteger(port) || port <= 0 || (shape !== 'embedded' && shape !== 'cluster')) {

@@ -9,7 +9,14 @@
 import { nowMs } from '../../src/loadgen/driver.js';
 import { assertNativeUws, uWS } from '../../src/targets/uws.js';
 import { chatFromSay, decodeMove, encodeTick, encodeWelcome, type TickEntry } from '../../src/targets/uws-wire.js';
+import { parseCommandLine } from '@gos/cluster';
 
+parseCommandLine(
+  { name: 'uws', usage: `usage: PORT=3901 [SCENARIO=mmo-move|idle-ccu|chat-fanout|reconnect-storm] node bench/dist/bin/servers/uws.js
+The bench's bare uWebSockets.js target (npm run bench starts it): listens on 127.0.0.1:PORT, prints
+{"ready":true,…} when listening, stops on SIGTERM/SIGINT. No options.` },
+  {},
+);
 const port = Number(process.env['PORT']);
 if (!Number.isInteger(port) || port <= 0) {
   console.error('uws: set PORT');

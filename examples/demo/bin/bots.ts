@@ -3,24 +3,35 @@
  * `npm run bots -- --count N --seconds S`: N bot players against the gateway at PORT (3000) on
  * HOST (127.0.0.1). The last line printed is one JSON object with the results.
  */
-import { parseArgs } from 'node:util';
+import { parseCommandLine } from '@gos/cluster';
 import { runBots } from '../src/bots.js';
 
-const { values } = parseArgs({
-  options: {
-    count: { type: 'string', default: '10' },
-    seconds: { type: 'string', default: '10' },
-    rate: { type: 'string', default: '10' },
-    url: { type: 'string' },
+const USAGE = `usage: npm run bots -- [--count N] [--seconds S] [--rate MOVES] [--url URL]
+  --count N      bot players (10)
+  --seconds S    how long they walk (10)
+  --rate MOVES   moves per second per bot (10)
+  --url URL      the gateway's HTTP address (default: http://$HOST:$PORT, i.e. http://127.0.0.1:3000)
+  -h, --help     this text
+Prints one JSON line last; exits 1 when a bot failed to connect or saw an error.`;
+
+const { values, fail } = parseCommandLine(
+  { name: 'bots', usage: USAGE },
+  {
+    options: {
+      count: { type: 'string', default: '10' },
+      seconds: { type: 'string', default: '10' },
+      rate: { type: 'string', default: '10' },
+      url: { type: 'string' },
+    },
   },
-});
+);
 const count = Number(values.count);
 const seconds = Number(values.seconds);
 const rate = Number(values.rate);
-if (!Number.isInteger(count) || count < 1 || !Number.isFinite(seconds) || seconds <= 0 || !(rate > 0)) {
-  process.stderr.write('usage: npm run bots -- --count N --seconds S [--rate movesPerSecond] [--url http://127.0.0.1:3000]\n');
-  process.exit(2);
-}
+if (!Number.isInteger(count) || count < 1) fail(`--count must be a positive integer, got "${values.count}"`);
+if (!Number.isFinite(seconds) || seconds <= 0) fail(`--seconds must be a positive number, got "${values.seconds}"`);
+if (!Number.isFinite(rate) || rate <= 0) fail(`--rate must be a positive number, got "${values.rate}"`);
+if (values.url !== undefined && !URL.canParse(values.url)) fail(`--url must be a URL, got "${values.url}"`);
 const baseUrl = values.url ?? `http://${process.env.HOST ?? '127.0.0.1'}:${process.env.PORT ?? '3000'}`;
 const result = await runBots({ baseUrl, count, seconds, movesPerSecond: rate });
 process.stdout.write(`${JSON.stringify(result)}\n`);

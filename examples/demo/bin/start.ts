@@ -2,15 +2,38 @@
 /**
  * `npm start`: the whole cluster on embedded defaults, with the demo game and its web client.
  * Env: PORT (3000), HOST (127.0.0.1), DATA_DIR (./data), PERSIST_INTERVAL_MS (5000),
- * WORKERS (1), LOG_LEVEL (info); GOS_MYSQL_URL and GOS_REDIS_URL switch from the embedded SQLite
+ * WORKERS (1), LOG_LEVEL (info), LOG_FORMAT (pretty on a terminal, else json); GOS_MYSQL_URL and GOS_REDIS_URL switch from the embedded SQLite
  * file and in-memory sessions to MySQL/MariaDB and Redis.
  */
 import { resolve } from 'node:path';
-import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { chooseLogFormat, createProcessLogger, parseCommandLine, type LogFormat } from '@gos/cluster';
 import { EmbeddedCluster } from '../src/cluster.js';
 
-const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+const USAGE = `usage: npm start   (node examples/demo/dist/bin/start.js)
+The whole cluster in one process, with the demo game on http://HOST:PORT/. No options; environment:
+  PORT                 HTTP and WebSocket port (3000)
+  HOST                 address to listen on (127.0.0.1)
+  DATA_DIR             where the SQLite file gos.db lives (./data)
+  PERSIST_INTERVAL_MS  how often scenes and players are saved (5000)
+  WORKERS              scene worker threads (1)
+  LOG_LEVEL            trace, debug, info, warn, error or fatal (info)
+  LOG_FORMAT           pretty (one coloured line per event) or json; default pretty on a terminal, else json
+  GOS_MYSQL_URL        use this MySQL/MariaDB database instead of SQLite (migrations applied on start)
+  GOS_REDIS_URL        keep sessions in this Redis instead of in memory
+Ctrl-C (SIGINT) or SIGTERM stops it gracefully.`;
+
+const { fail } = parseCommandLine({ name: 'start', usage: USAGE }, {});
+
+const isTTY = process.stdout.isTTY === true;
+const logFormat = ((): LogFormat => {
+  try {
+    return chooseLogFormat({ isTTY, logFormat: process.env.LOG_FORMAT });
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+})();
+const logger = createProcessLogger({ level: process.env.LOG_LEVEL ?? 'info', format: logFormat, colorize: isTTY });
 const port = Number(process.env.PORT ?? 3000);
 const dataDir = resolve(process.env.DATA_DIR ?? 'data');
 // Every role's metrics and the process's (CPU, memory, event-loop delay), at GET /metrics.
@@ -59,4 +82,6 @@ try {
   process.exit(1);
 }
 logger.info({ url: cluster.url, data: dataDir }, 'cluster ready');
+// The pretty format writes from a worker thread: let the log lines go first.
+await new Promise<void>((resolve) => logger.flush(() => resolve()));
 process.stdout.write(`\n  GOS-TS demo ready: open ${cluster.url}/ in a browser\n\n`);

@@ -1,9 +1,12 @@
 /**
  * Bot players for the demo: each registers, logs in, connects through the client SDK and walks
- * around, counting acknowledged moves and whether it saw other bots.
+ * around, counting acknowledged moves and whether it saw other bots. Refusals the framework
+ * documents as retryable (a scene resuming or moving during a failover) are retried and counted
+ * apart from errors, which are what a player would see fail.
  */
 import WebSocket from 'ws';
 import { GameClient, login, register } from '@gos/client';
+import { ErrorCodes } from '@gos/schema';
 import { createApi, protocol } from './generated/protocol.js';
 
 export interface BotRunOptions {
@@ -15,13 +18,20 @@ export interface BotRunOptions {
   readonly movesPerSecond?: number;
   /** Registrations in flight at once (scrypt is deliberately slow). @default 16 */
   readonly concurrency?: number;
+  /** Called once every bot has connected (or failed to), before they start walking. */
+  readonly onConnected?: (connected: number) => void;
 }
 
 export interface BotRunResult {
   connected: number;
   moves: number;
   seenOthers: boolean;
+  /** Requests refused as retryable (see {@link RETRYABLE_CODES}) and retried. */
+  retried: number;
+  /** Failures a player would see: anything not retryable, or retryable refusals for longer than {@link RETRY_FOR_MS}. */
   errors: number;
+  /** `errors` by error code (`ERR` for an error without one). */
+  errorsByCode: Record<string, number>;
   snapshots: number;
   chatLines: number;
   ackP50Ms: number;
@@ -36,6 +46,22 @@ interface Bot {
   readonly id: string;
   x: number;
   y: number;
+}
+
+/**
+ * Error codes of refusals the framework documents as retryable: the player's scene has no
+ * engine for the moment (resuming after a failover) or is moving to another engine. To be
+ * replaced by the `retryable` flag of error frames.
+ */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set([ErrorCodes.GW_ERR_NO_ENGINE, ErrorCodes.ENG_ERR_SCENE_MOVED]);
+
+/** How long a bot may be refused as retryable, in a row, before it counts an error: the gateway's own wait for an engine. */
+export const RETRY_FOR_MS = 30_000;
+
+/** True for a refusal a player's client should simply retry. */
+export function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && RETRYABLE_CODES.has(code);
 }
 
 /** Retry an auth call the gateway refused with 429 (its per-address limit), with back-off. */
@@ -74,10 +100,26 @@ function percentile(sorted: number[], p: number): number {
 
 export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
   const started = performance.now();
-  const result: BotRunResult = { connected: 0, moves: 0, seenOthers: false, errors: 0, snapshots: 0, chatLines: 0, ackP50Ms: 0, ackP99Ms: 0, durationMs: 0 };
+  const result: BotRunResult = { connected: 0, moves: 0, seenOthers: false, retried: 0, errors: 0, errorsByCode: {}, snapshots: 0, chatLines: 0, ackP50Ms: 0, ackP99Ms: 0, durationMs: 0 };
   const noteError = (err: unknown): void => {
+    const code = (err as { code?: unknown } | null)?.code;
+    const key = typeof code === 'string' ? code : 'ERR';
     result.errors++;
-    result.firstError ??= err instanceof Error ? `${(err as { code?: string }).code ?? 'ERR'}: ${err.message}` : String(err);
+    result.errorsByCode[key] = (result.errorsByCode[key] ?? 0) + 1;
+    result.firstError ??= err instanceof Error ? `${key}: ${err.message}` : String(err);
+  };
+  /** A request a player's client would repeat until it is answered: retryable refusals are retried for up to RETRY_FOR_MS. */
+  const untilAnswered = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const since = performance.now();
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isRetryable(err) || performance.now() - since > RETRY_FOR_MS) throw err;
+        result.retried++;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   };
   const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
   const password = 'bot-password-1';
@@ -95,7 +137,7 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
     });
     await client.connect();
     const api = createApi(client);
-    const me = await api.whoami({});
+    const me = await untilAnswered(() => api.whoami({}));
     result.connected++;
     return { client, api, id: auth.accountId, x: me.x, y: me.y };
   });
@@ -104,6 +146,7 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
     if (s.status === 'fulfilled') bots.push(s.value);
     else noteError(s.reason);
   }
+  o.onConnected?.(bots.length);
 
   const latencies: number[] = [];
   const periodMs = 1000 / (o.movesPerSecond ?? 10);
@@ -114,6 +157,8 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
       // Spread the bots over the period so their moves do not arrive in lockstep.
       await new Promise((r) => setTimeout(r, (i * periodMs) / Math.max(1, bots.length)));
       let heading = Math.random() * Math.PI * 2;
+      /** Since when this bot's moves have been refused as retryable (null: its last move went through). */
+      let refusedSince: number | null = null;
       while (performance.now() < endAt) {
         const tickAt = performance.now();
         heading += (Math.random() - 0.5) * 0.6;
@@ -126,8 +171,20 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
           bot.x = res.x;
           bot.y = res.y;
           result.moves++;
+          refusedSince = null;
         } catch (err) {
-          noteError(err);
+          if (!isRetryable(err)) {
+            noteError(err);
+          } else {
+            // Retried by the next move (a new step from the same place).
+            refusedSince ??= performance.now();
+            if (performance.now() - refusedSince <= RETRY_FOR_MS) {
+              result.retried++;
+            } else {
+              noteError(err);
+              refusedSince = null;
+            }
+          }
         }
         const wait = periodMs - (performance.now() - tickAt);
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -136,7 +193,8 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
   );
   if (bots[0] !== undefined) {
     try {
-      await bots[0].api.say({ text: 'bots done' });
+      const speaker = bots[0];
+      await untilAnswered(() => speaker.api.say({ text: 'bots done' }));
       await new Promise((r) => setTimeout(r, 300));
     } catch (err) {
       noteError(err);

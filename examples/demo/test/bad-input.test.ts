@@ -235,7 +235,7 @@ test('auth flood from one address → 429 GW_ERR_RATE_LIMITED, other routes unaf
   try {
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) {
-      const r = await fetch(`${limited.url}/v1/auth/login`, { method: 'POST', body: JSON.stringify({ username: 'nobody', password: 'wrong-password' }) });
+      const r = await fetch(`${limited.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'nobody', password: 'wrong-password' }) });
       statuses.push(r.status);
       if (r.status === 429) assert.equal(((await r.json()) as { code: string }).code, 'GW_ERR_RATE_LIMITED');
       else await r.body?.cancel();
@@ -249,7 +249,7 @@ test('auth flood from one address → 429 GW_ERR_RATE_LIMITED, other routes unaf
 });
 
 test('SQL metacharacters are data, not SQL', async () => {
-  const post = (path: string, body: unknown) => fetch(`${cluster.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  const post = (path: string, body: unknown) => fetch(`${cluster.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   // Refused by the charset rule before reaching the store…
   const r = await post('/v1/auth/register', { username: "x'; DROP TABLE accounts; --", password: 'correct-horse-1' });
   assert.equal(r.status, 400);

@@ -188,7 +188,7 @@ test('guest login plays without registering', async () => {
     assert.equal(me.playerId, g.accountId);
     await client.close();
     // A guest account has no password to log in with.
-    const r = await fetch(`${cluster.url}/v1/auth/login`, { method: 'POST', body: JSON.stringify({ username: g.username, password: '' }) });
+    const r = await fetch(`${cluster.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: g.username, password: '' }) });
     assert.equal(r.status, 401);
   } finally {
     await cluster.close();
@@ -214,7 +214,7 @@ test('sceneForLogin shards players into scene instances; an invalid choice refus
     assert.deepEqual(scenes, ['world:a', 'world:a', 'world:b']);
     const name = uniqueName('bad');
     await register(cluster.url, name, 'correct-horse-1');
-    const r = await fetch(`${cluster.url}/v1/auth/login`, { method: 'POST', body: JSON.stringify({ username: name, password: 'correct-horse-1' }) });
+    const r = await fetch(`${cluster.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: name, password: 'correct-horse-1' }) });
     assert.equal(r.status, 500);
     assert.equal(((await r.json()) as { code: string }).code, 'GW_ERR_INTERNAL');
   } finally {

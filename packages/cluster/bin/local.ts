@@ -13,19 +13,20 @@
  * every member was given up, 2 bad usage or configuration.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { formatLogLine, loadConfig, MemberProcess, Supervisor, type Role } from '../src/index.js';
+import { formatLogLine, loadConfig, MemberProcess, parseCommandLine, Supervisor, type Role } from '../src/index.js';
 
-const USAGE = `usage: gos-local-cluster --config FILE [--coordinators 3] [--gateways 2] [--engines 2] [--base-port PORT] [--max-restarts 5]`;
+const USAGE = `usage: gos-local-cluster --config FILE [--coordinators 3] [--gateways 2] [--engines 2] [--base-port PORT] [--max-restarts 5]
+  --config FILE       the cluster's YAML config (default: $GOS_CONFIG)
+  --coordinators N    coordinator processes, 0–16 (3)
+  --gateways N        gateway processes, 1–16 (2)
+  --engines N         engine processes, 1–16 (2)
+  --base-port PORT    the first gateway's port; the others take the next ones (default: the config's gateway.port)
+  --max-restarts N    restarts of one member within a minute before it is given up (5)
+  -h, --help          this text`;
 
-function fail(msg: string): never {
-  console.error(`gos-local-cluster: ${msg}\n${USAGE}`);
-  process.exit(2);
-}
-
-let args;
-try {
-  args = parseArgs({
+const cli = parseCommandLine(
+  { name: 'gos-local-cluster', usage: USAGE },
+  {
     options: {
       config: { type: 'string', short: 'c' },
       coordinators: { type: 'string', default: '3' },
@@ -33,16 +34,12 @@ try {
       engines: { type: 'string', default: '2' },
       'base-port': { type: 'string' },
       'max-restarts': { type: 'string', default: '5' },
-      help: { type: 'boolean', short: 'h' },
     },
-  }).values;
-} catch (err) {
-  fail((err as Error).message);
-}
-if (args.help === true) {
-  console.log(USAGE);
-  process.exit(0);
-}
+  },
+);
+const args = cli.values;
+// Annotated, so that the compiler knows a call does not return.
+const fail: (message: string) => never = cli.fail;
 const configFile = args.config ?? process.env['GOS_CONFIG'] ?? fail('--config is required');
 const count = (name: 'coordinators' | 'gateways' | 'engines', min: number): number => {
   const n = Number(args[name]);

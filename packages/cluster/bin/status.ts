@@ -6,24 +6,14 @@
  *
  * Exit codes: 0 printed, 1 etcd unreachable, 2 bad usage or configuration.
  */
-import { parseArgs } from 'node:util';
-import { formatStatus, loadConfig, readStatus } from '../src/index.js';
+import { formatStatus, loadConfig, parseCommandLine, readStatus } from '../src/index.js';
 
 const USAGE = `usage: gos-status [--config FILE] [--json]
   --config FILE  the cluster's YAML config (default: $GOS_CONFIG); GOS_* variables override it
-  --json         one JSON object instead of tables`;
+  --json         one JSON object instead of tables
+  -h, --help     this text`;
 
-let args;
-try {
-  args = parseArgs({ options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }).values;
-} catch (err) {
-  console.error(`gos-status: ${(err as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-if (args.help === true) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const { values: args } = parseCommandLine({ name: 'gos-status', usage: USAGE }, { options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } } });
 let config;
 try {
   config = loadConfig({ file: args.config ?? process.env['GOS_CONFIG'] ?? null, env: process.env });

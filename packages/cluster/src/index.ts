@@ -5,3 +5,5 @@ export { runRole } from './main.js';
 export { formatStatus, readStatus, type ClusterStatus } from './status.js';
 export { connect, maskUrl, type Connectable, type ConnectOptions } from './connect.js';
 export { Supervisor, type SupervisedMember, type SupervisorOptions } from './supervisor.js';
+export { parseCommandLine, readCommandLine, usageErrorLine, type CommandLine, type CommandLineConfig, type CommandLineOutcome, type CommandLineTool } from './command-line.js';
+export { chooseLogFormat, createProcessLogger, LOG_FORMATS, type LogFormat, type ProcessLoggerOptions } from './process-logger.js';

@@ -51,7 +51,8 @@ export class MemberProcess {
     this.role = o.role;
     this.id = o.id;
     this.child = spawn(process.execPath, [BIN_ENTRY[o.role], '--config', o.config, '--id', o.id], {
-      env: { ...process.env, ...o.env },
+      // Readiness and onLog come from the JSON lines, whatever LOG_FORMAT the caller has.
+      env: { ...process.env, ...o.env, LOG_FORMAT: 'json' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));

@@ -4,11 +4,11 @@
  * (SIGKILL-safe: nothing is lost that a crash would not lose). Exit codes: 0 stopped cleanly,
  * 1 failed at runtime or while stopping, 2 bad usage or configuration.
  */
-import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { isCodedError, ErrorCodes } from '@gos/schema';
 import { loadConfig, memberIdOf, type Role } from './config.js';
 import { startRole } from './roles.js';
+import { parseCommandLine } from './command-line.js';
+import { chooseLogFormat, createProcessLogger } from './process-logger.js';
 
 /** How long a graceful stop may take before the process exits anyway. */
 const STOP_TIMEOUT_MS = 20_000;
@@ -18,33 +18,27 @@ export function usage(role: Role): string {
   --config FILE  the cluster's YAML config (default: $GOS_CONFIG); GOS_* variables override it
   --id ID        this ${role}'s member id (default: ${role}.id, or $GOS_${role.toUpperCase()}_ID)
   -h, --help     this text
+Logs: one coloured line per event on a terminal, JSON lines otherwise; LOG_FORMAT=json|pretty chooses.
 See docs/cluster.md for every key and variable.`;
 }
 
 export async function runRole(role: Role, argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  let args;
-  try {
-    args = parseArgs({ args: [...argv], options: { config: { type: 'string', short: 'c' }, id: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }).values;
-  } catch (err) {
-    process.stderr.write(`gos-${role}: ${(err as Error).message}\n${usage(role)}\n`);
-    process.exit(2);
-  }
-  if (args.help === true) {
-    process.stdout.write(`${usage(role)}\n`);
-    process.exit(0);
-  }
+  const { values: args } = parseCommandLine({ name: `gos-${role}`, usage: usage(role) }, { options: { config: { type: 'string', short: 'c' }, id: { type: 'string' } } }, argv);
   const idVar = `GOS_${role.toUpperCase()}_ID`;
   const effectiveEnv = args.id === undefined ? env : { ...env, [idVar]: args.id };
   let config;
   let id;
+  let logFormat;
+  const isTTY = process.stdout.isTTY === true;
   try {
     config = loadConfig({ file: args.config ?? env['GOS_CONFIG'] ?? null, env: effectiveEnv });
     id = memberIdOf(config, role);
+    logFormat = chooseLogFormat({ isTTY, logFormat: env['LOG_FORMAT'] });
   } catch (err) {
     process.stderr.write(`gos-${role}: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  const logger = pino({ level: config.log.level, base: { role, id, pid: process.pid } });
+  const logger = createProcessLogger({ level: config.log.level, format: logFormat, colorize: isTTY, base: { role, id, pid: process.pid } });
 
   let starting: ReturnType<typeof startRole> | null = null;
   const startAborted = new AbortController();

@@ -6,8 +6,16 @@ import { SCENE_ID, type SceneChooser } from './options.js';
 import type { Session, SessionStore } from './session/index.js';
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,24}$/;
+/** Password length limits, in Unicode code points (an emoji is one, not two UTF-16 units). */
 const MIN_PASSWORD = 8;
 const MAX_PASSWORD = 128;
+
+/** Length in Unicode code points. */
+function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
 
 export interface LoginResult {
   readonly accountId: string;
@@ -32,6 +40,8 @@ export interface HttpOutcome {
 function bad(code: string, message: string): HttpOutcome {
   return { status: 400, body: { code, message } };
 }
+
+const NO_BODY = bad(ErrorCodes.GW_ERR_BAD_REQUEST, 'a JSON body {"username","password"} is required');
 
 /**
  * The AuthService: registration, login and guest login, issuing session tokens and telling the
@@ -70,13 +80,15 @@ export class AuthService {
     this.#log = opts.logger;
   }
 
-  async register(body: Record<string, unknown>): Promise<HttpOutcome> {
+  /** `body` null: the request had none. */
+  async register(body: Record<string, unknown> | null): Promise<HttpOutcome> {
+    if (body === null) return NO_BODY;
     const { username, password, groupId = null } = body;
     if (typeof username !== 'string' || !USERNAME.test(username)) {
       return bad(ErrorCodes.GW_ERR_INVALID_USERNAME, 'username must be 3–24 characters of letters, digits, _ . -');
     }
-    if (typeof password !== 'string' || password.length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
-      return bad(ErrorCodes.GW_ERR_INVALID_PASSWORD, `password must be ${MIN_PASSWORD}–${MAX_PASSWORD} characters`);
+    if (typeof password !== 'string' || codePoints(password) < MIN_PASSWORD || codePoints(password) > MAX_PASSWORD) {
+      return bad(ErrorCodes.GW_ERR_INVALID_PASSWORD, `password must be ${MIN_PASSWORD}–${MAX_PASSWORD} characters (Unicode code points)`);
     }
     if (groupId !== null && !isGroupId(groupId)) {
       return bad(ErrorCodes.GW_ERR_INVALID_GROUP, 'groupId must be null or 1–64 characters of letters, digits, _ . : -');
@@ -93,12 +105,15 @@ export class AuthService {
     }
   }
 
-  async login(body: Record<string, unknown>): Promise<HttpOutcome> {
+  /** `body` null: the request had none. */
+  async login(body: Record<string, unknown> | null): Promise<HttpOutcome> {
+    if (body === null) return NO_BODY;
     const { username, password } = body;
+    // A malformed request, whoever it names: 400, as for a missing body.
+    if (typeof username !== 'string' || typeof password !== 'string') return bad(ErrorCodes.GW_ERR_BAD_REQUEST, 'username and password must be strings');
     const refused: HttpOutcome = { status: 401, body: { code: ErrorCodes.GW_ERR_BAD_CREDENTIALS, message: 'wrong username or password' } };
-    if (typeof username !== 'string' || typeof password !== 'string' || username.length > 64 || password.length > MAX_PASSWORD) {
-      return refused;
-    }
+    // No registered account is past these limits: refuse without hashing.
+    if (username.length > 64 || codePoints(password) > MAX_PASSWORD) return refused;
     const account = await this.#store.findAccountByUsername(username);
     if (account === null || account.guest) {
       // Spend the same time as a real check, so response time does not reveal which names exist.

@@ -227,9 +227,9 @@ export class Gateway {
       if (this.#state === 'ready') sendJson(res, state, 200, { status: 'ok', gatewayId: this.#o.gatewayId, connections: this.#conns.size });
       else sendJson(res, state, 503, { status: this.#state });
     });
-    app.post('/v1/auth/register', (res) => this.#api(res, (body) => this.#auth.register(body)));
-    app.post('/v1/auth/login', (res) => this.#api(res, (body) => this.#auth.login(body)));
-    app.post('/v1/auth/guest', (res) => this.#api(res, () => this.#auth.guest()));
+    app.post('/v1/auth/register', (res, req) => this.#api(res, req, (body) => this.#auth.register(body)));
+    app.post('/v1/auth/login', (res, req) => this.#api(res, req, (body) => this.#auth.login(body)));
+    app.post('/v1/auth/guest', (res, req) => this.#api(res, req, () => this.#auth.guest()));
     app.ws<ConnData>(WS_PATH, {
       // uWS drops a socket whose frame exceeds this without a close frame (1006); frames between
       // our limit and twice it get a proper FRAME_TOO_LARGE close from #message instead.
@@ -260,8 +260,9 @@ export class Gateway {
     });
   }
 
-  #api(res: HttpResponse, handle: (body: Record<string, unknown>) => Promise<HttpOutcome>): void {
+  #api(res: HttpResponse, req: HttpRequest, handle: (body: Record<string, unknown> | null) => Promise<HttpOutcome>): void {
     const state = track(res);
+    const contentType = req.getHeader('content-type');
     if (this.#state !== 'ready') {
       sendError(res, state, 503, ErrorCodes.GW_ERR_INTERNAL, 'gateway is not ready');
       return;
@@ -270,12 +271,13 @@ export class Gateway {
       sendError(res, state, 429, ErrorCodes.GW_ERR_RATE_LIMITED, 'too many auth requests from this address');
       return;
     }
-    readJsonBody(res, state, this.#o.limits.maxHttpBodyBytes)
+    readJsonBody(res, state, this.#o.limits.maxHttpBodyBytes, contentType)
       .then(handle)
       .then(
         (outcome) => sendJson(res, state, outcome.status, outcome.body),
         (err: unknown) => {
           if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_BODY_TOO_LARGE) return sendError(res, state, 413, err.code, err.message);
+          if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_UNSUPPORTED_MEDIA_TYPE) return sendError(res, state, 415, err.code, err.message);
           if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_BAD_REQUEST) return sendError(res, state, 400, err.code, err.message);
           if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_RATE_LIMITED) return sendError(res, state, 429, err.code, err.message);
           // A backend that is down (Redis, the database): worth retrying in a moment.

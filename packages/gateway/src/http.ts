@@ -11,6 +11,7 @@ const STATUS_TEXT: Record<number, string> = {
   405: '405 Method Not Allowed',
   409: '409 Conflict',
   413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type',
   429: '429 Too Many Requests',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
@@ -44,11 +45,18 @@ export function sendError(res: HttpResponse, state: ResponseState, status: numbe
   sendJson(res, state, status, { code, message });
 }
 
+/** `application/json`, with or without parameters (`; charset=utf-8`), in any case. */
+export function isJsonContentType(contentType: string): boolean {
+  return contentType.split(';')[0]!.trim().toLowerCase() === 'application/json';
+}
+
 /**
- * Read and parse a JSON object body of at most `maxBytes`. Rejects with GW_ERR_BODY_TOO_LARGE
- * or GW_ERR_BAD_REQUEST; the caller turns those into 413/400.
+ * Read and parse a JSON object body of at most `maxBytes`; null when there is no body.
+ * `contentType` is the request's header (read in the route handler, while uWS's request is
+ * valid). Rejects with GW_ERR_BODY_TOO_LARGE, GW_ERR_UNSUPPORTED_MEDIA_TYPE (a body that is not
+ * `application/json`) or GW_ERR_BAD_REQUEST; the caller turns those into 413, 415 and 400.
  */
-export function readJsonBody(res: HttpResponse, state: ResponseState, maxBytes: number): Promise<Record<string, unknown>> {
+export function readJsonBody(res: HttpResponse, state: ResponseState, maxBytes: number, contentType: string): Promise<Record<string, unknown> | null> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -67,9 +75,18 @@ export function readJsonBody(res: HttpResponse, state: ResponseState, maxBytes: 
       done = true;
       if (state.aborted) return;
       const text = Buffer.concat(chunks).toString('utf8');
+      if (text === '') {
+        resolve(null);
+        return;
+      }
+      if (!isJsonContentType(contentType)) {
+        const why = contentType === '' ? 'a body needs Content-Type: application/json' : `body must be application/json, not ${JSON.stringify(contentType)}`;
+        reject(new CodedError(ErrorCodes.GW_ERR_UNSUPPORTED_MEDIA_TYPE, why));
+        return;
+      }
       let parsed: unknown;
       try {
-        parsed = text === '' ? {} : JSON.parse(text);
+        parsed = JSON.parse(text);
       } catch (err) {
         reject(new CodedError(ErrorCodes.GW_ERR_BAD_REQUEST, 'body is not valid JSON', { cause: err }));
         return;

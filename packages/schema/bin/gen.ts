@@ -11,11 +11,17 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { ErrorCodes, isCodedError } from '../src/errors.js';
 import { checkFresh, defaultTargets, findWorkspaceRoot, generate } from '../src/codegen/generate.js';
 
 const USAGE = `usage: gen [--in <file.yaml>... --out <dir>] [--check] [--flatc <path>]
-  with no --in/--out: regenerate the core and demo protocols of this repository`;
+  with no --in/--out: regenerate the core and demo protocols of this repository
+  --in FILE...   protocol YAML files (one or more, after one --in or each after its own)
+  --out DIR      where the generated files go
+  --check        write nothing; exit 1 if a generated file is stale
+  --flatc PATH   the flatc executable (default: $FLATC, else flatc on the PATH)
+  -h, --help     this text`;
 
 interface Args {
   inputs: string[];
@@ -24,43 +30,35 @@ interface Args {
   flatc: string | null;
 }
 
-function parseArgs(argv: readonly string[]): Args | string {
-  const args: Args = { inputs: [], outDir: null, check: false, flatc: null };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const value = (): string | null => {
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith('--')) return null;
-      i++;
-      return v;
-    };
-    if (a === '--check') args.check = true;
-    else if (a === '--in') {
-      let v = value();
-      if (v === null) return '--in needs at least one file';
-      while (v !== null) {
-        args.inputs.push(v);
-        v = value();
-      }
-    } else if (a === '--out') {
-      args.outDir = value();
-      if (args.outDir === null) return '--out needs a directory';
-    } else if (a === '--flatc') {
-      args.flatc = value();
-      if (args.flatc === null) return '--flatc needs a path';
-    } else if (a === '--help' || a === '-h') return '';
-    else return `unknown argument "${a}"`;
+/** node's parseArgs, strict, with the conventions of every entry (parseCommandLine of @gos/cluster, above this package). */
+function readArgs(argv: readonly string[]): Args | { exit: number; line: string } {
+  const error = (message: string): { exit: number; line: string } => ({ exit: 2, line: `gen: ${message.charAt(0).toLowerCase()}${message.slice(1)} (see --help)` });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: { in: { type: 'string', multiple: true }, out: { type: 'string' }, check: { type: 'boolean', default: false }, flatc: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    return error((err as Error).message.split(/\.\s/)[0]!);
   }
-  if ((args.inputs.length === 0) !== (args.outDir === null)) return '--in and --out go together';
-  return args;
+  const { values, positionals } = parsed;
+  if (values.help === true) return { exit: 0, line: USAGE };
+  // `--in a.yaml b.yaml`: the files after the first are positionals.
+  if (values.in === undefined && positionals.length > 0) return error(`unexpected argument '${positionals[0]}'`);
+  const inputs = [...(values.in ?? []), ...positionals];
+  if ((inputs.length === 0) !== (values.out === undefined)) return error('--in and --out go together');
+  return { inputs, outDir: values.out ?? null, check: values.check, flatc: values.flatc ?? null };
 }
 
 async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
-  if (typeof args === 'string') {
-    if (args !== '') console.error(`gen: ${args}`);
-    console.error(USAGE);
-    return args === '' ? 0 : 2;
+  const args = readArgs(process.argv.slice(2));
+  if ('exit' in args) {
+    if (args.exit === 0) console.log(args.line);
+    else console.error(args.line);
+    return args.exit;
   }
   let targets: { inputs: string[]; outDir: string }[];
   let root: string | null;

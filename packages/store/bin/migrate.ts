@@ -46,7 +46,9 @@ async function main(): Promise<number> {
       allowPositionals: false,
     }).values;
   } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`);
+    // One line, as every entry prints (parseCommandLine of @gos/cluster, a package above this one).
+    const first = (err as Error).message.split(/\.\s/)[0]!;
+    console.error(`migrate: ${first.charAt(0).toLowerCase()}${first.slice(1)} (see --help)`);
     return 2;
   }
   if (args.help === true) {
@@ -55,7 +57,7 @@ async function main(): Promise<number> {
   }
   const mysqlUrl = args['mysql-url'] ?? (args.sqlite === undefined ? process.env.GOS_MYSQL_URL : undefined);
   if (args['mysql-url'] !== undefined && args.sqlite !== undefined) {
-    console.error(`choose one of --mysql-url and --sqlite\n${USAGE}`);
+    console.error('migrate: choose one of --mysql-url and --sqlite (see --help)');
     return 2;
   }
   let config: StoreConfig;
@@ -67,7 +69,7 @@ async function main(): Promise<number> {
     config = { kind: 'mysql', url: mysqlUrl };
     label = `mysql ${redact(mysqlUrl)}`;
   } else {
-    console.error(`no database: pass --mysql-url or --sqlite, or set GOS_MYSQL_URL\n${USAGE}`);
+    console.error('migrate: no database: pass --mysql-url or --sqlite, or set GOS_MYSQL_URL (see --help)');
     return 2;
   }
 
