@@ -5,8 +5,7 @@
  * apart from errors, which are what a player would see fail.
  */
 import WebSocket from 'ws';
-import { GameClient, login, register } from '@gos/client';
-import { ErrorCodes } from '@gos/schema';
+import { GameClient, login, register, ServerError } from '@gos/client';
 import { createApi, protocol } from './generated/protocol.js';
 
 export interface BotRunOptions {
@@ -26,7 +25,7 @@ export interface BotRunResult {
   connected: number;
   moves: number;
   seenOthers: boolean;
-  /** Requests refused as retryable (see {@link RETRYABLE_CODES}) and retried. */
+  /** Requests refused with a retryable error (see {@link isRetryable}) and retried. */
   retried: number;
   /** Failures a player would see: anything not retryable, or retryable refusals for longer than {@link RETRY_FOR_MS}. */
   errors: number;
@@ -48,20 +47,16 @@ interface Bot {
   y: number;
 }
 
-/**
- * Error codes of refusals the framework documents as retryable: the player's scene has no
- * engine for the moment (resuming after a failover) or is moving to another engine. To be
- * replaced by the `retryable` flag of error frames.
- */
-export const RETRYABLE_CODES: ReadonlySet<string> = new Set([ErrorCodes.GW_ERR_NO_ENGINE, ErrorCodes.ENG_ERR_SCENE_MOVED]);
 
 /** How long a bot may be refused as retryable, in a row, before it counts an error: the gateway's own wait for an engine. */
 export const RETRY_FOR_MS = 30_000;
 
-/** True for a refusal a player's client should simply retry. */
+/**
+ * True for a refusal a player's client should simply retry: the server marked it `retryable`
+ * (its scene is being placed again after a failover, moving, or an engine drains).
+ */
 export function isRetryable(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && RETRYABLE_CODES.has(code);
+  return err instanceof ServerError && err.retryable;
 }
 
 /** Retry an auth call the gateway refused with 429 (its per-address limit), with back-off. */

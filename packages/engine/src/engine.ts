@@ -521,8 +521,12 @@ export class Engine {
     this.#scenes.delete(host.sceneId);
     const players = [...host.sids].map((sid) => this.#conns.get(sid)).filter((c): c is Conn => c !== undefined);
     // Until each is joined to the restarted scene, their frames wait (a scene that does not know
-    // them yet would answer ENG_ERR_NOT_JOINED). Frames already in the dead ring are lost.
-    for (const conn of players) conn.state = 'joining';
+    // them yet would answer ENG_ERR_NOT_JOINED). Frames already in the dead ring are lost: the
+    // gateways answer the requests among them.
+    for (const conn of players) {
+      conn.state = 'joining';
+      this.#safeSend(conn.peer, EngineToGateway.SCENE_CRASHED, conn.connId, new Uint8Array(0));
+    }
     // Players who left just before the crash will not get their last save handed over.
     for (const [sid, playerId] of [...this.#leavingBySid]) {
       if (this.#leaving.get(playerId)?.sceneId === host.sceneId) this.#leftAnswered(sid);

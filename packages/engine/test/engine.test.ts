@@ -349,6 +349,8 @@ test('a crashed worker has its scene restarted from the last saved state and pla
       return h?.kind === FrameKind.PUSH && h.opcode === CORE_PUSH.SceneRestarted;
     }, 10_000);
     assert.equal(SceneRestartedCodec.decode(framePayload(push.body)).sceneId, 'arena:1');
+    // The gateway is told first, so that it answers the requests the dead worker never will.
+    assert.ok(c.gw.inbox.some((m) => m.type === EngineToGateway.SCENE_CRASHED && m.channel === 1), 'SCENE_CRASHED came before the SceneRestarted push');
     assert.deepEqual((await c.gw.request(1, 'add', { n: 1 })).body, { total: 6 });
   } finally {
     await c.close();

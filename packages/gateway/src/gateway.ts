@@ -696,6 +696,11 @@ export class Gateway {
           }
           break;
         }
+        case EngineToGateway.SCENE_CRASHED: {
+          const ws = this.#conns.get(channel);
+          if (ws !== undefined) this.#failPending(ws, ws.getUserData(), 'the scene crashed before answering and restarts from its last save; retry shortly');
+          break;
+        }
         case EngineToGateway.KICK: {
           const ws = this.#conns.get(channel);
           const kick = decodeJsonBody<{ closeCode: number; reason: string }>(body);

@@ -26,6 +26,11 @@ export const EngineToGateway = {
   JOINED: 35,
   /** channel = connId; body = JSON {@link JoinFailedBody}. */
   JOIN_FAILED: 36,
+  /**
+   * channel = connId; body empty. The player's scene crashed: the frames it had not handled are
+   * lost, so the gateway answers the connection's waiting requests (retryable).
+   */
+  SCENE_CRASHED: 37,
 } as const;
 export type EngineToGatewayType = (typeof EngineToGateway)[keyof typeof EngineToGateway];
 
