@@ -19,7 +19,6 @@ import {
   allowedFrameFlags,
   type Logger,
 } from '@gos/schema';
-import type { Counter } from 'prom-client';
 import type { MemberHandle, PlacementRecord } from '@gos/coordinator';
 import {
   EngineToGateway,
@@ -38,7 +37,7 @@ import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions
 import { ResumeLog } from './resume-log.js';
 import type { Session } from './session/index.js';
 import { RateLimits, type Bucket } from './rate-limits.js';
-import { GatewayMetrics, frameLabel } from './metrics.js';
+import { GatewayMetrics } from './metrics.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
 import { assertNativeUws, uWS } from './uws.js';
 
@@ -127,10 +126,6 @@ export class Gateway {
   /** Frame buckets per account, cool-downs after 4006, auth buckets per address. */
   readonly #limits: RateLimits;
   readonly #metrics: GatewayMetrics;
-  /** The frame counters by kind byte, bound once (the per-frame path does no label lookup). */
-  readonly #framesIn: ReadonlyArray<Counter.Internal | undefined>;
-  readonly #framesOut: ReadonlyArray<Counter.Internal | undefined>;
-  readonly #broadcasts: Counter.Internal;
   /** Resumed players: one info line per engine lost or drained (created with the first). */
   #resumeLog: ResumeLog | undefined;
   #state: 'new' | 'starting' | 'ready' | 'closing' | 'closed' = 'new';
@@ -144,14 +139,6 @@ export class Gateway {
       connections: () => this.#conns.size,
       links: () => [...this.#links].map(([engineId, link]) => ({ engineId, queuedBytes: link.stats.queuedBytes, up: link.isUp })),
     });
-    const byKind = (counter: Counter<'kind'>): Array<Counter.Internal | undefined> =>
-      Array.from({ length: 8 }, (_, kind) => {
-        const label = frameLabel(kind);
-        return label === undefined ? undefined : counter.labels({ kind: label });
-      });
-    this.#framesIn = byKind(this.#metrics.framesIn);
-    this.#framesOut = byKind(this.#metrics.framesOut);
-    this.#broadcasts = this.#metrics.framesOut.labels({ kind: 'broadcast' });
     this.#auth = new AuthService({
       store: this.#o.store,
       sessions: this.#o.sessions,
@@ -442,7 +429,7 @@ export class Gateway {
     const header = readFrameHeader(bytes);
     if (header === null) return this.#end(ws, CloseCode.BAD_FRAME, 'malformed frame header');
     if ((header.flags & ~allowedFrameFlags(header.kind)) !== 0) return this.#end(ws, CloseCode.BAD_FRAME, 'reserved frame flag bits set');
-    this.#framesIn[header.kind]?.inc();
+    this.#metrics.framesIn[header.kind]!++;
     if (header.kind === FrameKind.PING) {
       this.#sendTo(ws, encodeFrame(FrameKind.PONG, 0, header.requestId, null));
       return;
@@ -533,7 +520,7 @@ export class Gateway {
   #sendTo(ws: Socket, frame: Uint8Array): void {
     const data = userData(ws);
     if (data === null || data.state === 'closed') return;
-    this.#framesOut[frame[0]!]?.inc();
+    this.#metrics.framesOut[frame[0]! & 7]!++;
     ws.send(frame, true, false);
     if (ws.getBufferedAmount() > this.#o.limits.maxBackpressureBytes) this.#end(ws, CloseCode.SLOW_CONSUMER, 'reading too slowly');
   }
@@ -672,7 +659,7 @@ export class Gateway {
         }
         case EngineToGateway.BROADCAST: {
           const { topic, frame } = decodeBroadcastBody(body);
-          this.#broadcasts.inc();
+          this.#metrics.framesOut[0]!++;
           this.#app?.publish(topic, frame, true, false);
           break;
         }
