@@ -39,7 +39,7 @@ import type { Session } from './session/index.js';
 import { RateLimits, type Bucket } from './rate-limits.js';
 import { GatewayMetrics, frameLabel } from './metrics.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
-import { assertNativeUws, uWS } from './uws.js';
+import { loadUws, type UwsModule } from './uws.js';
 
 interface ConnData {
   readonly connId: number;
@@ -116,6 +116,8 @@ export class Gateway {
   readonly #links = new Map<string, LinkClient>();
   readonly #linkUps = new Map<string, Promise<LinkClient>>();
   #app: TemplatedApp | undefined;
+  /** uWebSockets.js, loaded at start (the build that fits this host: docs/platforms.md). */
+  #uWS: UwsModule | undefined;
   #listen: us_listen_socket | undefined;
   #port = 0;
   #member: MemberHandle | undefined;
@@ -182,11 +184,13 @@ export class Gateway {
   async start(): Promise<void> {
     if (this.#state !== 'new') return;
     this.#state = 'starting';
-    assertNativeUws();
+    const uws = loadUws();
+    const uWS = uws.uWS;
+    this.#uWS = uWS;
     if (this.#o.staticDir !== null) this.#static = await loadStaticFiles(this.#o.staticDir);
     const app = uWS.App();
     this.#app = app;
-    this.#routes(app);
+    this.#routes(app, uWS);
     this.#listen = await new Promise<us_listen_socket>((resolve, reject) => {
       app.listen(this.#o.host, this.#o.port, (socket) => {
         if (socket === false) reject(new CodedError(ErrorCodes.GW_ERR_INTERNAL, `cannot listen on ${this.#o.host}:${this.#o.port}`));
@@ -206,12 +210,12 @@ export class Gateway {
       capacity: this.#o.capacity,
     });
     this.#state = 'ready';
-    this.#log.info({ url: this.httpUrl }, 'gateway listening');
+    this.#log.info({ url: this.httpUrl, uws: { build: uws.build, package: uws.package, binary: uws.binary } }, 'gateway listening');
   }
 
   // ---- HTTP ----
 
-  #routes(app: TemplatedApp): void {
+  #routes(app: TemplatedApp, uWS: UwsModule): void {
     app.get('/metrics', (res) => {
       const state = track(res);
       const registry = this.#o.metrics;
@@ -787,7 +791,7 @@ export class Gateway {
     clearInterval(this.#sweep);
     this.#unwatch?.();
     await this.#member?.leave();
-    if (this.#listen !== undefined) uWS.us_listen_socket_close(this.#listen);
+    if (this.#listen !== undefined) this.#uWS?.us_listen_socket_close(this.#listen);
     this.#listen = undefined;
     for (const ws of [...this.#conns.values()]) this.#end(ws, CloseCode.SERVER_SHUTDOWN, 'gateway shutting down');
     await Promise.allSettled([...this.#links.values()].map((l) => l.close()));
