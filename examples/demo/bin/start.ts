@@ -3,11 +3,13 @@
  * `npm start`: the whole cluster on embedded defaults, with the demo game and its web client.
  * Env: PORT (3000), HOST (127.0.0.1), DATA_DIR (./data), PERSIST_INTERVAL_MS (5000),
  * WORKERS (1), LOG_LEVEL (info); GOS_MYSQL_URL and GOS_REDIS_URL switch from the embedded SQLite
- * file and in-memory sessions to MySQL/MariaDB and Redis.
+ * file and in-memory sessions to MySQL/MariaDB and Redis; GOS_UWS_BUILD (auto) picks the
+ * uWebSockets.js build (docs/platforms.md).
  */
 import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { loadUws } from '@gos/gateway';
 import { EmbeddedCluster } from '../src/cluster.js';
 
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
@@ -51,6 +53,7 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 
 try {
+  loadUws({ build: process.env.GOS_UWS_BUILD });
   await cluster.start();
 } catch (err) {
   logger.fatal({ err }, 'cannot start');
