@@ -6,8 +6,9 @@
  *
  *   PORT=3901 node bench/dist/bin/servers/uws.js      → prints {"ready":true,…} when listening
  */
+import type { us_listen_socket } from 'uWebSockets.js';
 import { nowMs } from '../../src/loadgen/driver.js';
-import { assertNativeUws, uWS } from '../../src/targets/uws.js';
+import { loadUws } from '../../src/targets/uws.js';
 import { chatFromSay, decodeMove, encodeTick, encodeWelcome, type TickEntry } from '../../src/targets/uws-wire.js';
 import { parseCommandLine } from '@gos/cluster';
 
@@ -43,7 +44,7 @@ const rooms: Room[] = [];
 let joined = 0;
 let nextId = 1;
 
-assertNativeUws();
+const { uWS } = loadUws();
 const app = uWS.App();
 app.ws<{ player?: Player }>('/ws', {
   maxPayloadLength: 1024,
@@ -92,7 +93,7 @@ const tick = setInterval(() => {
   }
 }, TICK_MS);
 
-let listenSocket: uWS.us_listen_socket | false = false;
+let listenSocket: us_listen_socket | false = false;
 app.listen('127.0.0.1', port, (socket) => {
   listenSocket = socket;
   if (socket === false) {

@@ -1,14 +1,15 @@
 /**
- * uWebSockets.js for the bare target. The framework's gateway has the same native-binary check
- * (`assertNativeUws` in @gos/gateway); importing the gateway here would load the whole framework
- * into the ceiling server and inflate its memory, so the check is repeated in three lines.
+ * uWebSockets.js for the bare target: the same build choice as the framework's gateway
+ * (docs/platforms.md), through the gateway's dependency-free `uws-builds` entry; importing the
+ * whole gateway here would load the framework into the ceiling server and inflate its memory.
  */
-import { createRequire } from 'node:module';
-import uWS from 'uWebSockets.js';
+// eslint-disable-next-line no-restricted-imports -- a declared, dependency-free entry of @gos/gateway, not its internals
+import { currentUwsHost, loadUwsBuild, planUwsBuilds, type LoadedUws } from '@gos/gateway/uws-builds';
 
-export function assertNativeUws(): void {
-  const loaded = Object.keys(createRequire(import.meta.url).cache).some((k) => /uws_[^/\\]+\.node$/.test(k));
-  if (!loaded) throw new Error(`uWebSockets.js native binary not loaded for node ${process.versions.node}`);
+/** Loads the build that fits this host, natively, or throws naming each build and why it did not load. */
+export function loadUws(): LoadedUws {
+  const host = currentUwsHost();
+  const result = loadUwsBuild(host, planUwsBuilds(host));
+  if (!result.ok) throw new Error(result.message);
+  return result.loaded;
 }
-
-export { uWS };

@@ -2,12 +2,14 @@
 /**
  * `npm start`: the whole cluster on embedded defaults, with the demo game and its web client.
  * Env: PORT (3000), HOST (127.0.0.1), DATA_DIR (./data), PERSIST_INTERVAL_MS (5000),
- * WORKERS (1), LOG_LEVEL (info), LOG_FORMAT (pretty on a terminal, else json); GOS_MYSQL_URL and GOS_REDIS_URL switch from the embedded SQLite
- * file and in-memory sessions to MySQL/MariaDB and Redis.
+ * WORKERS (1), LOG_LEVEL (info), LOG_FORMAT (pretty on a terminal, else json); GOS_MYSQL_URL and
+ * GOS_REDIS_URL switch from the embedded SQLite file and in-memory sessions to MySQL/MariaDB and
+ * Redis; GOS_UWS_BUILD (auto) picks the uWebSockets.js build (docs/platforms.md).
  */
 import { resolve } from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { chooseLogFormat, createProcessLogger, parseCommandLine, type LogFormat } from '@gos/cluster';
+import { loadUws } from '@gos/gateway';
 import { EmbeddedCluster } from '../src/cluster.js';
 
 const USAGE = `usage: npm start   (node examples/demo/dist/bin/start.js)
@@ -21,6 +23,7 @@ The whole cluster in one process, with the demo game on http://HOST:PORT/. No op
   LOG_FORMAT           pretty (one coloured line per event) or json; default pretty on a terminal, else json
   GOS_MYSQL_URL        use this MySQL/MariaDB database instead of SQLite (migrations applied on start)
   GOS_REDIS_URL        keep sessions in this Redis instead of in memory
+  GOS_UWS_BUILD        auto, v20.30 or v20.57: the uWebSockets.js build (auto; docs/platforms.md)
 Ctrl-C (SIGINT) or SIGTERM stops it gracefully.`;
 
 const { fail } = parseCommandLine({ name: 'start', usage: USAGE }, {});
@@ -74,6 +77,7 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 
 try {
+  loadUws({ build: process.env.GOS_UWS_BUILD });
   await cluster.start();
 } catch (err) {
   const code = typeof (err as { code?: unknown }).code === 'string' ? `${(err as { code: string }).code}: ` : '';

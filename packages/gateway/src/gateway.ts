@@ -39,7 +39,7 @@ import type { Session } from './session/index.js';
 import { RateLimits, type Bucket } from './rate-limits.js';
 import { GatewayMetrics } from './metrics.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
-import { assertNativeUws, uWS } from './uws.js';
+import { loadUws, type UwsModule } from './uws.js';
 
 interface ConnData {
   readonly connId: number;
@@ -116,6 +116,8 @@ export class Gateway {
   readonly #links = new Map<string, LinkClient>();
   readonly #linkUps = new Map<string, Promise<LinkClient>>();
   #app: TemplatedApp | undefined;
+  /** uWebSockets.js, loaded at start (the build that fits this host: docs/platforms.md). */
+  #uWS: UwsModule | undefined;
   #listen: us_listen_socket | undefined;
   #port = 0;
   #member: MemberHandle | undefined;
@@ -170,12 +172,14 @@ export class Gateway {
   async start(): Promise<void> {
     if (this.#state !== 'new') return;
     this.#state = 'starting';
-    assertNativeUws();
+    const uws = loadUws();
+    const uWS = uws.uWS;
+    this.#uWS = uWS;
     if (this.#o.staticDir !== null) this.#static = await loadStaticFiles(this.#o.staticDir);
     const app = uWS.App();
     this.#app = app;
-    this.#routes(app);
-    this.#listen = await listenExclusive(app, this.#o.host, this.#o.port);
+    this.#routes(app, uWS);
+    this.#listen = await listenExclusive(uWS, app, this.#o.host, this.#o.port);
     this.#port = uWS.us_socket_local_port(this.#listen);
     this.#sweep = setInterval(() => this.#sweepConnections(), SWEEP_MS);
     this.#sweep.unref();
@@ -189,12 +193,12 @@ export class Gateway {
       capacity: this.#o.capacity,
     });
     this.#state = 'ready';
-    this.#log.info({ url: this.httpUrl }, 'gateway listening');
+    this.#log.info({ url: this.httpUrl, uws: { build: uws.build, package: uws.package, binary: uws.binary } }, 'gateway listening');
   }
 
   // ---- HTTP ----
 
-  #routes(app: TemplatedApp): void {
+  #routes(app: TemplatedApp, uWS: UwsModule): void {
     app.get('/metrics', (res) => {
       const state = track(res);
       const registry = this.#o.metrics;
@@ -777,7 +781,7 @@ export class Gateway {
     clearInterval(this.#sweep);
     this.#unwatch?.();
     await this.#member?.leave();
-    if (this.#listen !== undefined) uWS.us_listen_socket_close(this.#listen);
+    if (this.#listen !== undefined) this.#uWS?.us_listen_socket_close(this.#listen);
     this.#listen = undefined;
     for (const ws of [...this.#conns.values()]) this.#end(ws, CloseCode.SERVER_SHUTDOWN, 'gateway shutting down');
     await Promise.allSettled([...this.#links.values()].map((l) => l.close()));

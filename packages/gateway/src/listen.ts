@@ -1,11 +1,10 @@
 import { createServer } from 'node:net';
 import type { TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { CodedError, ErrorCodes } from '@gos/schema';
-import { uWS } from './uws.js';
+import type { UwsModule } from './uws.js';
 
 /** `app.listen(host, port, options, cb)`: the native call takes it; the typings lack it (and the constant). */
 type ListenWithOptions = (host: string, port: number, options: number, cb: (socket: us_listen_socket | false) => void) => void;
-const { LIBUS_LISTEN_EXCLUSIVE_PORT } = uWS as unknown as { readonly LIBUS_LISTEN_EXCLUSIVE_PORT: number };
 
 /**
  * Listen on `host:port` alone. uWS sets SO_REUSEPORT by default, so a second gateway on a
@@ -13,7 +12,8 @@ const { LIBUS_LISTEN_EXCLUSIVE_PORT } = uWS as unknown as { readonly LIBUS_LISTE
  * @throws CodedError `GW_ERR_PORT_IN_USE` when the port is taken; `GW_ERR_INTERNAL` for any
  *   other failure (the errno, e.g. `EACCES`, in the message).
  */
-export async function listenExclusive(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
+export async function listenExclusive(uWS: UwsModule, app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
+  const { LIBUS_LISTEN_EXCLUSIVE_PORT } = uWS as unknown as { readonly LIBUS_LISTEN_EXCLUSIVE_PORT: number };
   const socket = await new Promise<us_listen_socket | false>((resolve) => {
     (app.listen as unknown as ListenWithOptions)(host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, resolve);
   });
