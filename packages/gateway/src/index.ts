@@ -1,5 +1,6 @@
 export { Gateway } from './gateway.js';
 export type { GatewayLimits, GatewayOptions, LoginAccount, SceneChooser } from './options.js';
+export type { GatewayTlsOptions } from './tls.js';
 export { assertNativeUws } from './uws.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { MemorySessionStore, RedisSessionStore, SESSION_TOKEN_BYTES, isWellFormedSessionToken, sessionTokenId } from './session/index.js';

@@ -14,14 +14,24 @@ const { LIBUS_LISTEN_EXCLUSIVE_PORT } = uWS as unknown as { readonly LIBUS_LISTE
  *   other failure (the errno, e.g. `EACCES`, in the message).
  */
 export async function listenExclusive(app: TemplatedApp, host: string, port: number): Promise<us_listen_socket> {
-  const socket = await new Promise<us_listen_socket | false>((resolve) => {
-    (app.listen as unknown as ListenWithOptions)(host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, resolve);
-  });
+  const socket = listenNow(app, host, port);
   if (socket !== false) return socket;
+  throw await listenError(host, port);
+}
+
+/** Listen on `host:port` alone, now (uWS calls back at once); false when it cannot. */
+export function listenNow(app: TemplatedApp, host: string, port: number): us_listen_socket | false {
+  let socket: us_listen_socket | false = false;
+  (app.listen as unknown as ListenWithOptions)(host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, (s) => (socket = s));
+  return socket;
+}
+
+/** Why listening on `host:port` failed: `GW_ERR_PORT_IN_USE`, or `GW_ERR_INTERNAL` with the errno. */
+export async function listenError(host: string, port: number): Promise<CodedError> {
   // uWS reports no errno: binding the same address with node:net names the reason.
   const reason = await bindError(host, port);
-  if (reason === 'EADDRINUSE') throw new CodedError(ErrorCodes.GW_ERR_PORT_IN_USE, `cannot listen on ${host}:${port}: the port is in use`);
-  throw new CodedError(ErrorCodes.GW_ERR_INTERNAL, `cannot listen on ${host}:${port}${reason === null ? '' : `: ${reason}`}`);
+  if (reason === 'EADDRINUSE') return new CodedError(ErrorCodes.GW_ERR_PORT_IN_USE, `cannot listen on ${host}:${port}: the port is in use`);
+  return new CodedError(ErrorCodes.GW_ERR_INTERNAL, `cannot listen on ${host}:${port}${reason === null ? '' : `: ${reason}`}`);
 }
 
 /** The errno of binding `host:port`, or null when it binds (and is released again). */
