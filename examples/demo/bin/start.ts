@@ -3,7 +3,8 @@
  * `npm start`: the whole cluster on embedded defaults, with the demo game and its web client.
  * Env: PORT (3000), HOST (127.0.0.1), DATA_DIR (./data), PERSIST_INTERVAL_MS (5000),
  * WORKERS (1), LOG_LEVEL (info); GOS_MYSQL_URL and GOS_REDIS_URL switch from the embedded SQLite
- * file and in-memory sessions to MySQL/MariaDB and Redis.
+ * file and in-memory sessions to MySQL/MariaDB and Redis; GOS_GATEWAY_TLS_CERT_FILE and
+ * GOS_GATEWAY_TLS_KEY_FILE (GOS_GATEWAY_TLS_PASSPHRASE) serve https and wss, reloaded on SIGHUP.
  */
 import { resolve } from 'node:path';
 import { pino } from 'pino';
@@ -13,6 +14,13 @@ import { EmbeddedCluster } from '../src/cluster.js';
 const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
 const port = Number(process.env.PORT ?? 3000);
 const dataDir = resolve(process.env.DATA_DIR ?? 'data');
+const certFile = process.env.GOS_GATEWAY_TLS_CERT_FILE;
+const keyFile = process.env.GOS_GATEWAY_TLS_KEY_FILE;
+const passphrase = process.env.GOS_GATEWAY_TLS_PASSPHRASE;
+if (!certFile !== !keyFile) {
+  process.stderr.write('GOS_GATEWAY_TLS_CERT_FILE and GOS_GATEWAY_TLS_KEY_FILE go together (https needs both)\n');
+  process.exit(2);
+}
 // Every role's metrics and the process's (CPU, memory, event-loop delay), at GET /metrics.
 const metrics = new Registry();
 collectDefaultMetrics({ register: metrics, prefix: 'gos_' });
@@ -24,6 +32,7 @@ const cluster = new EmbeddedCluster({
   workers: Number(process.env.WORKERS ?? 1),
   ...(process.env.GOS_MYSQL_URL ? { mysqlUrl: process.env.GOS_MYSQL_URL } : {}),
   ...(process.env.GOS_REDIS_URL ? { redisUrl: process.env.GOS_REDIS_URL } : {}),
+  ...(certFile && keyFile ? { tls: { certFile: resolve(certFile), keyFile: resolve(keyFile), ...(passphrase ? { passphrase } : {}) } } : {}),
   logger,
   metrics,
 });
@@ -49,6 +58,8 @@ async function shutdown(signal: string): Promise<void> {
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
+// The gateway loads its certificate again (and logs the outcome; a bad one keeps the old).
+process.on('SIGHUP', () => void cluster.gateway.reloadTls().catch(() => {}));
 
 try {
   await cluster.start();
