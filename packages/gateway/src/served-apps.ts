@@ -24,13 +24,12 @@ export interface ServedAppsOptions {
   readonly tls: ResolvedGatewayTls | null;
   /** Register the routes on a new app; its ws `open` and `close` handlers report to `sockets`. */
   readonly routes: (app: TemplatedApp, sockets: SocketCount) => void;
+  /**
+   * An app that no longer listens is closed once its last WebSocket is gone and this long has
+   * passed: HTTP requests begun on it (keep-alive connections) finish first. @default 30000
+   */
+  readonly retiredGraceMs?: number;
 }
-
-/**
- * An app that no longer listens is closed once its last WebSocket is gone and this long has
- * passed: HTTP requests begun on it (keep-alive connections) finish first.
- */
-const RETIRED_APP_GRACE_MS = 30_000;
 /** Tries at holding a port the kernel chose (port 0) by its number; another process may take it in between. */
 const PORT_ZERO_TRIES = 3;
 
@@ -202,7 +201,7 @@ export class ServedApps {
       if (served.sockets > 0) return;
       this.#retired.delete(served);
       closeApp(served.app);
-    }, RETIRED_APP_GRACE_MS);
+    }, this.#o.retiredGraceMs ?? 30_000);
     served.closeTimer.unref();
   }
 }
