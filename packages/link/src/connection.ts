@@ -545,9 +545,9 @@ export class LinkConnection {
 
   readonly #onEnd = (): void => {
     // With TLS 1.3 a client's TLS handshake completes before the server has checked its
-    // certificate; a server refusing it just closes.
-    if (this.#state === 'handshake' && this.#tls && this.#role === 'client') {
-      this.#setReason(new CodedError(ErrorCodes.LNK_ERR_TLS, "the server closed the connection during the handshake: over TLS this means it refused this side's certificate (not signed by the cluster CA?)"));
+    // certificate; a server refusing it just closes, before its CHALLENGE.
+    if (this.#state === 'handshake' && this.#tls && this.#role === 'client' && this.#step === 'challenge') {
+      this.#setReason(new CodedError(ErrorCodes.LNK_ERR_TLS, "the server closed the connection before the link handshake: over TLS, most likely it refused this side's certificate (not signed by the cluster CA?)"));
       return;
     }
     this.#setReason(
