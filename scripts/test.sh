@@ -2,7 +2,7 @@
 # Every test of the monorepo, from a clean clone: `npm ci && npm test` runs this script.
 #
 #   1. installs the Debian packages the tests need when they are missing (apt-get, as root or
-#      through sudo): etcd, Redis, MariaDB, flatc, Chromium;
+#      through sudo): etcd, Redis, MariaDB, flatc, Chromium, openssl (the TLS tests' throw-away CA);
 #   2. starts Redis (127.0.0.1:6379), MariaDB (127.0.0.1:3306, with a `gos` test user) and a
 #      single-member etcd (127.0.0.1:2379) when they are not running, and exports
 #      GOS_TEST_REDIS_URL, GOS_TEST_MYSQL_URL and GOS_TEST_ETCD_URL;
@@ -21,7 +21,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-readonly PACKAGES=(etcd-server etcd-client redis-server mariadb-server flatbuffers-compiler chromium)
+readonly PACKAGES=(etcd-server etcd-client redis-server mariadb-server flatbuffers-compiler chromium openssl)
 
 setup=1 tests=1
 runner_args=()

@@ -72,6 +72,7 @@ package_present() {
     mariadb-server) command -v mariadb-install-db && { command -v mariadbd || test -x /usr/sbin/mariadbd; } ;;
     flatbuffers-compiler) command -v flatc ;;
     chromium) command -v chromium ;;
+    openssl) command -v openssl ;;
     *) false ;;
   esac >/dev/null 2>&1
 }

@@ -4,7 +4,9 @@
  * Env: PORT (3000), HOST (127.0.0.1), DATA_DIR (./data), PERSIST_INTERVAL_MS (5000),
  * WORKERS (1), LOG_LEVEL (info), LOG_FORMAT (pretty on a terminal, else json); GOS_MYSQL_URL and
  * GOS_REDIS_URL switch from the embedded SQLite file and in-memory sessions to MySQL/MariaDB and
- * Redis; GOS_UWS_BUILD (auto) picks the uWebSockets.js build (docs/platforms.md).
+ * Redis; GOS_UWS_BUILD (auto) picks the uWebSockets.js build (docs/platforms.md);
+ * GOS_GATEWAY_TLS_CERT_FILE and GOS_GATEWAY_TLS_KEY_FILE (GOS_GATEWAY_TLS_PASSPHRASE) serve https
+ * and wss, reloaded on SIGHUP.
  */
 import { resolve } from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -39,6 +41,13 @@ const logFormat = ((): LogFormat => {
 const logger = createProcessLogger({ level: process.env.LOG_LEVEL ?? 'info', format: logFormat, colorize: isTTY });
 const port = Number(process.env.PORT ?? 3000);
 const dataDir = resolve(process.env.DATA_DIR ?? 'data');
+const certFile = process.env.GOS_GATEWAY_TLS_CERT_FILE;
+const keyFile = process.env.GOS_GATEWAY_TLS_KEY_FILE;
+const passphrase = process.env.GOS_GATEWAY_TLS_PASSPHRASE;
+if (!certFile !== !keyFile) {
+  process.stderr.write('GOS_GATEWAY_TLS_CERT_FILE and GOS_GATEWAY_TLS_KEY_FILE go together (https needs both)\n');
+  process.exit(2);
+}
 // Every role's metrics and the process's (CPU, memory, event-loop delay), at GET /metrics.
 const metrics = new Registry();
 collectDefaultMetrics({ register: metrics, prefix: 'gos_' });
@@ -50,6 +59,7 @@ const cluster = new EmbeddedCluster({
   workers: Number(process.env.WORKERS ?? 1),
   ...(process.env.GOS_MYSQL_URL ? { mysqlUrl: process.env.GOS_MYSQL_URL } : {}),
   ...(process.env.GOS_REDIS_URL ? { redisUrl: process.env.GOS_REDIS_URL } : {}),
+  ...(certFile && keyFile ? { tls: { certFile: resolve(certFile), keyFile: resolve(keyFile), ...(passphrase ? { passphrase } : {}) } } : {}),
   logger,
   metrics,
 });
@@ -75,6 +85,8 @@ async function shutdown(signal: string): Promise<void> {
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
+// The gateway loads its certificate again (and logs the outcome; a bad one keeps the old).
+process.on('SIGHUP', () => void cluster.gateway.reloadTls().catch(() => {}));
 
 try {
   loadUws({ build: process.env.GOS_UWS_BUILD });

@@ -7,6 +7,7 @@
 import WebSocket from 'ws';
 import { GameClient, login, register, ServerError } from '@gos/client';
 import { createApi, protocol } from './generated/protocol.js';
+import { fetchTrusting, webSocketTrusting } from './tls-client.js';
 
 export interface BotRunOptions {
   /** Gateway HTTP base URL, e.g. http://127.0.0.1:3000 */
@@ -19,6 +20,8 @@ export interface BotRunOptions {
   readonly concurrency?: number;
   /** Called once every bot has connected (or failed to), before they start walking. */
   readonly onConnected?: (connected: number) => void;
+  /** Trust this CA (PEM) for an https gateway whose certificate a private CA signed. */
+  readonly ca?: string | Buffer;
 }
 
 export interface BotRunResult {
@@ -118,11 +121,13 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
   };
   const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
   const password = 'bot-password-1';
+  const trusting = o.ca === undefined ? {} : { fetch: fetchTrusting(o.ca) };
+  const Socket = o.ca === undefined ? WebSocket : webSocketTrusting(o.ca);
   const settled = await pool(o.count, o.concurrency ?? 16, async (i): Promise<Bot> => {
     const username = `bot-${run}-${i}`;
-    await withRetry(() => register(o.baseUrl, username, password));
-    const auth = await withRetry(() => login(o.baseUrl, username, password));
-    const client = new GameClient({ url: auth.gateway, fallbackUrls: (auth.gateways ?? []).slice(1), token: auth.token, protocol, WebSocket });
+    await withRetry(() => register(o.baseUrl, username, password, trusting));
+    const auth = await withRetry(() => login(o.baseUrl, username, password, trusting));
+    const client = new GameClient({ url: auth.gateway, fallbackUrls: (auth.gateways ?? []).slice(1), token: auth.token, protocol, WebSocket: Socket });
     client.onPush('WorldSnapshot', (snap) => {
       result.snapshots++;
       if (snap.players.some((p) => p.id !== auth.accountId)) result.seenOthers = true;

@@ -46,6 +46,10 @@ export interface EmbeddedClusterOptions {
   readonly sessionTtlMs?: number;
   /** Which scene a new session starts in (the gateway's `sceneForLogin`). @default always `world:1` */
   readonly sceneForLogin?: ConstructorParameters<typeof Gateway>[0]['sceneForLogin'];
+  /** Serve https:// and wss:// with this certificate (the gateway's `tls`). @default plain http and ws */
+  readonly tls?: ConstructorParameters<typeof Gateway>[0]['tls'];
+  /** Run the gateway ↔ engine link over TLS with this cluster CA material (both sides use it). @default plain TCP */
+  readonly linkTls?: ConstructorParameters<typeof Gateway>[0]['linkTls'];
   /**
    * Prometheus registry for the three roles' metrics, served by the gateway at `GET /metrics`
    * (the entry adds the process metrics to it). @default a registry of its own
@@ -85,6 +89,7 @@ export class EmbeddedCluster {
       coordinator: this.coordinator,
       workers: o.workers ?? 1,
       ...(o.persistIntervalMs === undefined ? {} : { persistIntervalMs: o.persistIntervalMs }),
+      linkTls: o.linkTls ?? null,
       logger,
       metrics,
     });
@@ -98,6 +103,8 @@ export class EmbeddedCluster {
       host: o.host ?? '127.0.0.1',
       port: o.port ?? 3000,
       staticDir: o.serveWeb === false ? null : WEB_DIR,
+      tls: o.tls ?? null,
+      linkTls: o.linkTls ?? null,
       ...(o.limits === undefined ? {} : { limits: o.limits }),
       ...(o.scryptCost === undefined ? {} : { scryptCost: o.scryptCost }),
       ...(o.sceneForLogin === undefined ? {} : { sceneForLogin: o.sceneForLogin }),

@@ -32,7 +32,8 @@ export interface TestCluster {
   /** etcd key prefix of this cluster. */
   readonly prefix: string;
   readonly members: MemberProcess[];
-  start(role: Role, id: string): MemberProcess;
+  /** Start a role process; `env` adds variables (`GOS_*` overrides of the shared file). */
+  start(role: Role, id: string, env?: Readonly<Record<string, string>>): MemberProcess;
   /**
    * Start `coordinators` coordinators and `engines` engines (`<role>-1`, `<role>-2`, …), then,
    * once they are ready, gateway-1; resolve with its HTTP origin.
@@ -79,11 +80,12 @@ coordinator: { orphanGraceMs: 1000 }
     config: loadConfig({ file: configFile, env: {} }),
     prefix,
     members,
-    start(role, id) {
+    start(role, id, env) {
       const m = new MemberProcess({
         role,
         id,
         config: configFile,
+        ...(env === undefined ? {} : { env }),
         onLog: (line) => {
           recent.push(formatLogLine(id, line));
           if (recent.length > 300) recent.shift();

@@ -32,6 +32,7 @@ const wsOrHttpUrl = (protocols: readonly string[]) =>
 
 /** Error text for a missing value; other problems keep zod's message. */
 const required = (what: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required: ${what}` : undefined) });
+const file = (what: string) => z.string(required(what)).min(1, 'must be a file path');
 
 const configSchema = z.strictObject({
   cluster: z.strictObject({
@@ -39,6 +40,15 @@ const configSchema = z.strictObject({
     secret: z.string(required('the links\' shared secret (in the file or GOS_CLUSTER_SECRET)')).min(16, 'must be at least 16 characters'),
     /** How long a starting process retries etcd, MySQL and Redis (each) before it exits with the code naming the URL. */
     startTimeoutMs: positiveInt.default(30000),
+    /** The gateway ↔ engine links over TLS with a cluster CA (docs/tls.md); every gateway and engine, or none. */
+    tls: z
+      .strictObject({
+        caFile: file('the cluster CA (PEM) the peers\' certificates must be signed by'),
+        certFile: file('this process\'s certificate (PEM), signed by the cluster CA'),
+        keyFile: file('the key of certFile (PEM)'),
+        passphrase: z.string().optional(),
+      })
+      .optional(),
   }, required('a section with the links\' shared secret')),
   etcd: z
     .strictObject({
@@ -81,6 +91,14 @@ const configSchema = z.strictObject({
       port: port.default(3000),
       /** WebSocket URL handed to players; default `ws://<host>:<port>/ws`. */
       publicUrl: wsOrHttpUrl(['ws:', 'wss:']).optional(),
+      /** Serve https:// and wss:// with this certificate (docs/tls.md); SIGHUP loads the files again. */
+      tls: z
+        .strictObject({
+          certFile: file('the gateway\'s certificate (PEM, intermediates after it)'),
+          keyFile: file('the key of certFile (PEM)'),
+          passphrase: z.string().optional(),
+        })
+        .optional(),
       /** Sockets this gateway takes before logins go elsewhere (GOS's default). */
       capacity: positiveInt.default(20000),
       defaultSceneId: z.string().optional(),
@@ -135,6 +153,10 @@ export const ENV_OVERRIDES: readonly {
 }[] = [
   { name: 'GOS_CLUSTER_SECRET', path: 'cluster.secret', kind: 'string' },
   { name: 'GOS_CLUSTER_START_TIMEOUT_MS', path: 'cluster.startTimeoutMs', kind: 'int' },
+  { name: 'GOS_CLUSTER_TLS_CA_FILE', path: 'cluster.tls.caFile', kind: 'string' },
+  { name: 'GOS_CLUSTER_TLS_CERT_FILE', path: 'cluster.tls.certFile', kind: 'string' },
+  { name: 'GOS_CLUSTER_TLS_KEY_FILE', path: 'cluster.tls.keyFile', kind: 'string' },
+  { name: 'GOS_CLUSTER_TLS_PASSPHRASE', path: 'cluster.tls.passphrase', kind: 'string' },
   { name: 'GOS_ETCD_HOSTS', path: 'etcd.hosts', kind: 'list' },
   { name: 'GOS_ETCD_PREFIX', path: 'etcd.prefix', kind: 'string' },
   { name: 'GOS_ETCD_LEASE_TTL_SECONDS', path: 'etcd.leaseTtlSeconds', kind: 'int' },
@@ -148,6 +170,9 @@ export const ENV_OVERRIDES: readonly {
   { name: 'GOS_GATEWAY_HOST', path: 'gateway.host', kind: 'string' },
   { name: 'GOS_GATEWAY_PORT', path: 'gateway.port', kind: 'int' },
   { name: 'GOS_GATEWAY_PUBLIC_URL', path: 'gateway.publicUrl', kind: 'string' },
+  { name: 'GOS_GATEWAY_TLS_CERT_FILE', path: 'gateway.tls.certFile', kind: 'string' },
+  { name: 'GOS_GATEWAY_TLS_KEY_FILE', path: 'gateway.tls.keyFile', kind: 'string' },
+  { name: 'GOS_GATEWAY_TLS_PASSPHRASE', path: 'gateway.tls.passphrase', kind: 'string' },
   { name: 'GOS_GATEWAY_CAPACITY', path: 'gateway.capacity', kind: 'int' },
   { name: 'GOS_GATEWAY_STATIC_DIR', path: 'gateway.staticDir', kind: 'string' },
   { name: 'GOS_ENGINE_ID', path: 'engine.id', kind: 'string' },
@@ -165,7 +190,17 @@ export const ENV_OVERRIDES: readonly {
 ];
 
 /** Keys holding paths: relative ones are resolved against the file's folder (or, from the environment, the working directory). */
-const PATH_KEYS = ['game.module', 'game.protocol', 'store.file', 'gateway.staticDir'];
+const PATH_KEYS = [
+  'game.module',
+  'game.protocol',
+  'store.file',
+  'gateway.staticDir',
+  'gateway.tls.certFile',
+  'gateway.tls.keyFile',
+  'cluster.tls.caFile',
+  'cluster.tls.certFile',
+  'cluster.tls.keyFile',
+];
 
 export interface LoadConfigOptions {
   /** The YAML file; null reads nothing but the environment. */

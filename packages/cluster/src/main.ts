@@ -66,6 +66,10 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // SIGHUP reloads what the role can (a gateway's TLS certificate), which logs the outcome;
+  // before the role is ready it is ignored rather than ending the process (Node's default).
+  let reload: (() => Promise<void>) | null = null;
+  process.on('SIGHUP', () => void reload?.().catch(() => {}));
 
   let running;
   try {
@@ -79,5 +83,6 @@ export async function runRole(role: Role, argv: readonly string[], env: NodeJS.P
     process.exit(badConfig ? 2 : 1);
   }
   if (stopping) return;
+  reload = () => running.reload();
   logger.info(running.describe(), `${role} ready`);
 }

@@ -13,6 +13,7 @@ import { createStore, type Store } from '@gos/store';
 import { configError, memberIdOf, type ClusterConfig, type Role } from './config.js';
 import { connect, type ConnectOptions } from './connect.js';
 import { startMetricsServer } from './metrics-server.js';
+import { readLinkTls } from './tls.js';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 export interface RunningRole {
@@ -20,6 +21,12 @@ export interface RunningRole {
   readonly id: string;
   /** What to tell the operator once started (address, URL). */
   readonly describe: () => Record<string, unknown>;
+  /**
+   * What SIGHUP does: a gateway loads its TLS certificate again (`Gateway.reloadTls`); the
+   * other roles have nothing to reload. Outcomes are logged.
+   * @throws CodedError `GW_ERR_TLS` when the new files cannot be used (the old ones stay).
+   */
+  reload(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,6 +44,7 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
   collectDefaultMetrics({ register: metrics, prefix: 'gos_' });
   const backend = { timeoutMs: config.cluster.startTimeoutMs, logger, ...(signal === undefined ? {} : { signal }) };
   const closers: Array<() => Promise<void>> = [];
+  const nothingToReload = async (): Promise<void> => logger.info(`SIGHUP: a ${role} has nothing to reload`);
   const close = async (): Promise<void> => {
     while (closers.length > 0) {
       const next = closers.pop()!;
@@ -67,11 +75,12 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
         await node.start();
         const served = c.metricsPort === null ? null : await startMetricsServer(metrics, c.host, c.metricsPort, logger);
         if (served !== null) closers.push(() => served.close());
-        return { role, id, describe: () => ({ leader: coordinator.election.leader() ?? null, metrics: served?.url ?? null }), close };
+        return { role, id, describe: () => ({ leader: coordinator.election.leader() ?? null, metrics: served?.url ?? null }), reload: nothingToReload, close };
       }
       case 'engine': {
         // Scenes load the game on their worker threads; a wrong path must fail the start, not the first player.
         if (!existsSync(config.game.module)) throw configError(`game.module: ${config.game.module} does not exist (build the game first?)`);
+        const linkTls = readLinkTls(config);
         const store = await startStore(config, logger, backend);
         closers.push(() => store.close());
         const e = config.engine;
@@ -84,6 +93,7 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
           linkHost: e.host,
           linkPort: e.port,
           ...(e.advertiseHost === undefined ? {} : { advertiseHost: e.advertiseHost }),
+          linkTls,
           workers: e.workers,
           capacity: e.capacity,
           idleSceneMs: e.idleSceneMs,
@@ -97,10 +107,11 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
         await engine.start();
         const served = e.metricsPort === null ? null : await startMetricsServer(metrics, e.host, e.metricsPort, logger);
         if (served !== null) closers.push(() => served.close());
-        return { role, id, describe: () => ({ link: engine.address, metrics: served?.url ?? null }), close };
+        return { role, id, describe: () => ({ link: engine.address, metrics: served?.url ?? null }), reload: nothingToReload, close };
       }
       case 'gateway': {
         const protocol = await loadProtocol(config.game.protocol);
+        const linkTls = readLinkTls(config);
         const store = await startStore(config, logger, backend);
         closers.push(() => store.close());
         const sessions = await startSessions(config, logger, backend);
@@ -117,6 +128,8 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
           port: g.port,
           capacity: g.capacity,
           ...(g.publicUrl === undefined ? {} : { publicUrl: g.publicUrl }),
+          tls: g.tls ?? null,
+          linkTls,
           ...(g.defaultSceneId === undefined ? {} : { defaultSceneId: g.defaultSceneId }),
           ...(g.staticDir === undefined ? {} : { staticDir: g.staticDir }),
           ...(g.scryptCost === undefined ? {} : { scryptCost: g.scryptCost }),
@@ -125,7 +138,7 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
         });
         closers.push(() => gateway.close());
         await gateway.start();
-        return { role, id, describe: () => ({ http: gateway.httpUrl, ws: gateway.publicUrl, metrics: `${gateway.httpUrl}/metrics` }), close };
+        return { role, id, describe: () => ({ http: gateway.httpUrl, ws: gateway.publicUrl, metrics: `${gateway.httpUrl}/metrics` }), reload: () => gateway.reloadTls(), close };
       }
     }
   } catch (err) {

@@ -78,6 +78,27 @@ test('GOS_MYSQL_URL and GOS_REDIS_URL switch the store and sessions to those bac
   assert.deepEqual(c.sessions, { kind: 'redis', url: 'redis://cache:6379', keyPrefix: 'gos:' });
 });
 
+test('TLS: gateway.tls and cluster.tls hold file paths (relative to the file, or from GOS_* variables)', async () => {
+  const f = await file(`${MINIMAL.replace('secret: "0123456789abcdef"', 'secret: "0123456789abcdef", tls: { caFile: certs/ca.pem, certFile: certs/node.pem, keyFile: certs/node.key }')}
+gateway: { tls: { certFile: certs/gw.pem, keyFile: certs/gw.key, passphrase: pw } }
+`);
+  const c = loadConfig({ file: f, env: {} });
+  assert.deepEqual(c.cluster.tls, { caFile: path.join(dir, 'certs/ca.pem'), certFile: path.join(dir, 'certs/node.pem'), keyFile: path.join(dir, 'certs/node.key') });
+  assert.deepEqual(c.gateway.tls, { certFile: path.join(dir, 'certs/gw.pem'), keyFile: path.join(dir, 'certs/gw.key'), passphrase: 'pw' });
+  assert.equal(loadConfig({ file: await file(MINIMAL), env: {} }).gateway.tls, undefined);
+  // Each process its own certificate, from the environment.
+  const fromEnv = loadConfig({
+    file: await file(MINIMAL),
+    cwd: '/etc/gos',
+    env: { GOS_GATEWAY_TLS_CERT_FILE: 'gw.pem', GOS_GATEWAY_TLS_KEY_FILE: '/keys/gw.key', GOS_CLUSTER_TLS_CA_FILE: 'ca.pem', GOS_CLUSTER_TLS_CERT_FILE: 'n.pem', GOS_CLUSTER_TLS_KEY_FILE: 'n.key', GOS_CLUSTER_TLS_PASSPHRASE: 'x' },
+  });
+  assert.deepEqual(fromEnv.gateway.tls, { certFile: '/etc/gos/gw.pem', keyFile: '/keys/gw.key' });
+  assert.deepEqual(fromEnv.cluster.tls, { caFile: '/etc/gos/ca.pem', certFile: '/etc/gos/n.pem', keyFile: '/etc/gos/n.key', passphrase: 'x' });
+  const half = failure(() => loadConfig({ file: null, env: { GOS_CLUSTER_SECRET: '0123456789abcdef', GOS_MYSQL_URL: 'mysql://gos@db/gos', GOS_GAME_MODULE: 'g.js', GOS_GAME_PROTOCOL: 'p.js', GOS_GATEWAY_TLS_CERT_FILE: 'gw.pem', GOS_CLUSTER_TLS_CA_FILE: 'ca.pem' } }));
+  assert.match(half, /gateway\.tls\.keyFile: is required: the key of certFile/);
+  assert.match(half, /cluster\.tls\.certFile: is required/);
+});
+
 test('every problem is reported at once, with its key and the variable it came from', async () => {
   const f = await file(`
 cluster: { secret: short }

@@ -167,6 +167,7 @@ export class Engine {
       secret: this.#o.clusterSecret,
       host: this.#o.linkHost,
       port: this.#o.linkPort,
+      tls: this.#o.linkTls,
       logger: this.#log,
     });
     this.#link.on('peer', (peer: LinkPeer) => this.#onPeer(peer));

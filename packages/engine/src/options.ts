@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
 import type { Coordinator } from '@gos/coordinator';
 import type { Store } from '@gos/store';
+import { resolveLinkTls, type LinkTlsOptions } from '@gos/link';
 
 export interface EngineOptions {
   /** Unique id of this engine in the cluster. */
@@ -20,6 +21,12 @@ export interface EngineOptions {
   readonly linkPort?: number;
   /** Host gateways should dial; @default linkHost */
   readonly advertiseHost?: string;
+  /**
+   * Serve the link over TLS with the cluster CA (every gateway's `linkTls` must be set too):
+   * the engine presents `cert` (which must name `advertiseHost`) and accepts only gateways whose
+   * certificate the CA signed. Material that cannot be used throws `LNK_ERR_TLS`. @default null
+   */
+  readonly linkTls?: LinkTlsOptions | null;
   /** Worker threads hosting scenes. @default max(1, availableParallelism() - 1) */
   readonly workers?: number;
   /** Scenes one worker hosts at most. @default 64 */
@@ -67,7 +74,7 @@ export interface EngineOptions {
   readonly metrics?: Registry;
 }
 
-export type ResolvedEngineOptions = Readonly<Required<Omit<EngineOptions, 'advertiseHost'>> & { advertiseHost: string }>;
+export type ResolvedEngineOptions = Readonly<Required<Omit<EngineOptions, 'advertiseHost' | 'linkTls'>> & { advertiseHost: string; linkTls: LinkTlsOptions | null }>;
 
 function fail(option: string, why: string): never {
   throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `engine option "${option}" ${why}`);
@@ -97,6 +104,7 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     linkHost,
     linkPort: o.linkPort ?? 0,
     advertiseHost: o.advertiseHost ?? linkHost,
+    linkTls: resolveLinkTls(o.linkTls),
     workers: positiveInt('workers', o.workers, Math.max(1, availableParallelism() - 1)),
     scenesPerWorker: positiveInt('scenesPerWorker', o.scenesPerWorker, 64),
     tickMs: positiveInt('tickMs', o.tickMs, 100),

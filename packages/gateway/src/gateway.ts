@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket } from 'uWebSockets.js';
 import {
   CloseCode,
   CodedError,
@@ -32,7 +32,7 @@ import {
 import { AuthService, internalError, type HttpOutcome } from './auth.js';
 import { chooseGateways } from './gateway-choice.js';
 import { readJsonBody, sendError, sendJson, track } from './http.js';
-import { listenExclusive } from './listen.js';
+import { ServedApps, type SocketCount } from './served-apps.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { ResumeLog } from './resume-log.js';
 import type { Session } from './session/index.js';
@@ -115,11 +115,7 @@ export class Gateway {
   readonly #byToken = new Map<string, Socket>();
   readonly #links = new Map<string, LinkClient>();
   readonly #linkUps = new Map<string, Promise<LinkClient>>();
-  #app: TemplatedApp | undefined;
-  /** uWebSockets.js, loaded at start (the build that fits this host: docs/platforms.md). */
-  #uWS: UwsModule | undefined;
-  #listen: us_listen_socket | undefined;
-  #port = 0;
+  #apps: ServedApps | undefined;
   #member: MemberHandle | undefined;
   #static = new Map<string, StaticFile>();
   #sweep: ReturnType<typeof setInterval> | undefined;
@@ -154,15 +150,15 @@ export class Gateway {
   }
 
   get port(): number {
-    return this.#port;
+    return this.#apps?.port ?? 0;
   }
 
   get publicUrl(): string {
-    return this.#o.publicUrl ?? `ws://${this.#o.host}:${this.#port}${WS_PATH}`;
+    return this.#o.publicUrl ?? `${this.#o.tls === null ? 'ws' : 'wss'}://${this.#o.host}:${this.port}${WS_PATH}`;
   }
 
   get httpUrl(): string {
-    return `http://${this.#o.host}:${this.#port}`;
+    return `${this.#o.tls === null ? 'http' : 'https'}://${this.#o.host}:${this.port}`;
   }
 
   get connections(): number {
@@ -174,13 +170,10 @@ export class Gateway {
     this.#state = 'starting';
     const uws = loadUws();
     const uWS = uws.uWS;
-    this.#uWS = uWS;
     if (this.#o.staticDir !== null) this.#static = await loadStaticFiles(this.#o.staticDir);
-    const app = uWS.App();
-    this.#app = app;
-    this.#routes(app, uWS);
-    this.#listen = await listenExclusive(uWS, app, this.#o.host, this.#o.port);
-    this.#port = uWS.us_socket_local_port(this.#listen);
+    const apps = new ServedApps({ host: this.#o.host, port: this.#o.port, tls: this.#o.tls, routes: (app, sockets) => this.#routes(app, uWS, sockets) });
+    this.#apps = apps;
+    const certificate = await apps.listen();
     this.#sweep = setInterval(() => this.#sweepConnections(), SWEEP_MS);
     this.#sweep.unref();
     this.#unwatch = this.#o.coordinator.membership.watch((event) => {
@@ -193,12 +186,34 @@ export class Gateway {
       capacity: this.#o.capacity,
     });
     this.#state = 'ready';
-    this.#log.info({ url: this.httpUrl, uws: { build: uws.build, package: uws.package, binary: uws.binary } }, 'gateway listening');
+    this.#log.info({ url: this.httpUrl, uws: { build: uws.build, package: uws.package, binary: uws.binary }, ...(certificate === null ? {} : { certificate }) }, 'gateway listening');
+  }
+
+  /**
+   * Load the certificate and key again from `tls.certFile` and `tls.keyFile` (renewed in place):
+   * new connections get the new certificate, open sockets stay connected with theirs. The
+   * process entries call this on SIGHUP. Without `tls`, or when not serving, it does nothing.
+   * @throws CodedError `GW_ERR_TLS` when the files cannot be used (logged; the previous
+   *   certificate stays in use).
+   */
+  async reloadTls(): Promise<void> {
+    if (this.#o.tls === null) {
+      this.#log.info('no TLS certificate to reload: the gateway serves plain http and ws');
+      return;
+    }
+    try {
+      const certificate = this.#state === 'ready' ? await this.#apps?.reload() : null;
+      if (certificate === null || certificate === undefined) this.#log.warn({ state: this.#state }, 'TLS certificate not reloaded: the gateway is not serving');
+      else this.#log.info({ certificate }, 'TLS certificate reloaded: new connections use it, open ones keep theirs');
+    } catch (err) {
+      this.#log.error({ err, code: isCodedError(err) ? err.code : undefined }, 'TLS certificate reload failed: still serving the previous one');
+      throw err;
+    }
   }
 
   // ---- HTTP ----
 
-  #routes(app: TemplatedApp, uWS: UwsModule): void {
+  #routes(app: TemplatedApp, uWS: UwsModule, sockets: SocketCount): void {
     app.get('/metrics', (res) => {
       const state = track(res);
       const registry = this.#o.metrics;
@@ -233,9 +248,15 @@ export class Gateway {
       sendPingsAutomatically: true,
       compression: uWS.DISABLED,
       upgrade: (res, req, context) => this.#upgrade(res, req, context),
-      open: (ws) => this.#open(ws),
+      open: (ws) => {
+        sockets.opened();
+        this.#open(ws);
+      },
       message: (ws, message, isBinary) => this.#message(ws, message, isBinary),
-      close: (ws) => this.#close(ws),
+      close: (ws) => {
+        sockets.closed();
+        this.#close(ws);
+      },
     });
     app.any('/*', (res, req) => {
       const state = track(res);
@@ -617,6 +638,7 @@ export class Gateway {
         port: Number(member.address.slice(sep + 1)),
         // A new process on a dead engine's address must not receive that engine's players.
         expectedPeerId: engineId,
+        tls: this.#o.linkTls,
         logger: this.#log.child({ engineId }),
       });
       const client = link;
@@ -664,7 +686,7 @@ export class Gateway {
         case EngineToGateway.BROADCAST: {
           const { topic, frame } = decodeBroadcastBody(body);
           this.#metrics.framesOut[0]!++;
-          this.#app?.publish(topic, frame, true, false);
+          this.#apps?.publish(topic, frame);
           break;
         }
         case EngineToGateway.JOINED: {
@@ -781,8 +803,7 @@ export class Gateway {
     clearInterval(this.#sweep);
     this.#unwatch?.();
     await this.#member?.leave();
-    if (this.#listen !== undefined) this.#uWS?.us_listen_socket_close(this.#listen);
-    this.#listen = undefined;
+    this.#apps?.stopListening();
     for (const ws of [...this.#conns.values()]) this.#end(ws, CloseCode.SERVER_SHUTDOWN, 'gateway shutting down');
     await Promise.allSettled([...this.#links.values()].map((l) => l.close()));
     this.#links.clear();

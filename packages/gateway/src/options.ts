@@ -2,7 +2,9 @@ import { CodedError, DEFAULT_MAX_FRAME_BYTES, ErrorCodes, silentLogger, type Log
 import type { Coordinator } from '@gos/coordinator';
 import type { Store } from '@gos/store';
 import { Registry } from 'prom-client';
+import { resolveLinkTls, type LinkTlsOptions } from '@gos/link';
 import type { SessionStore } from './session/index.js';
+import { resolveGatewayTls, type GatewayTlsOptions, type ResolvedGatewayTls } from './tls.js';
 
 export interface GatewayLimits {
   /** Largest client frame in bytes, header included; larger closes with 4009 (beyond twice this, uWS drops the socket: 1006). @default 16384 */
@@ -77,8 +79,20 @@ export interface GatewayOptions {
   readonly host?: string;
   /** @default 3000; 0 picks a free port */
   readonly port?: number;
-  /** WebSocket URL handed to players at login. @default `ws://<host>:<port>/ws` */
+  /** WebSocket URL handed to players at login. @default `ws://<host>:<port>/ws` (`wss://` with `tls`) */
   readonly publicUrl?: string;
+  /**
+   * Serve `https://` and `wss://` with this certificate (docs/tls.md); `reloadTls()` loads the
+   * files again without dropping sockets. Files that cannot be used fail `start()` with
+   * `GW_ERR_TLS`. @default null (plain `http://` and `ws://`)
+   */
+  readonly tls?: GatewayTlsOptions | null;
+  /**
+   * Dial engines over TLS with the cluster CA (the engines' `linkTls` must be set too): this
+   * gateway presents `cert` and accepts only engines whose certificate the CA signed. Material
+   * that cannot be used throws `LNK_ERR_TLS` from the constructor. @default null (plain TCP)
+   */
+  readonly linkTls?: LinkTlsOptions | null;
   /** Sockets this gateway is meant to hold, published with its load for gateway choice. @default 20000 */
   readonly capacity?: number;
   /** Scene a new player starts in. @default 'world:1' */
@@ -130,6 +144,8 @@ export interface ResolvedGatewayOptions {
   readonly host: string;
   readonly port: number;
   readonly publicUrl: string | null;
+  readonly tls: ResolvedGatewayTls | null;
+  readonly linkTls: LinkTlsOptions | null;
   readonly capacity: number;
   readonly defaultSceneId: string;
   readonly sceneForLogin: SceneChooser | null;
@@ -171,6 +187,8 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     host: o.host ?? '127.0.0.1',
     port: int('port', o.port, 3000, 0),
     publicUrl: o.publicUrl ?? null,
+    tls: resolveGatewayTls(o.tls),
+    linkTls: resolveLinkTls(o.linkTls),
     capacity: int('capacity', o.capacity, 20_000, 1),
     defaultSceneId: o.defaultSceneId ?? 'world:1',
     sceneForLogin: o.sceneForLogin ?? null,

@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import { LinkConnection, newCounters, type LinkStats } from './connection.js';
 import { guard } from './guard.js';
 import { resolveLinkClientOptions, type LinkClientOptions, type ResolvedLinkClientOptions } from './options.js';
+import { tlsClientOptions } from './tls.js';
 
 /** Events of a {@link LinkClient}. Every 'up' is followed by exactly one 'down'. */
 export interface LinkClientEvents {
@@ -114,7 +116,8 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
 
   #dial(): void {
     this.#reconnectTimer = null;
-    const socket = connect({ host: this.#o.host, port: this.#o.port });
+    const { host, port, tls } = this.#o;
+    const socket = tls === null ? connect({ host, port }) : tlsConnect({ ...tlsClientOptions(tls), host, port });
     const conn: LinkConnection = new LinkConnection(socket, {
       role: 'client',
       options: this.#o,
@@ -147,9 +150,9 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
       this.#log.warn({ err: reason ?? undefined, code: reason?.code }, 'link down');
       guard(this.#log, 'down', () => this.emit('down', reason));
     } else if (reason !== null) {
-      // A wrong secret is an operator error: say it every time. Refused connections while the
-      // server restarts are expected: say it once per outage.
-      if (reason.code === ErrorCodes.LNK_ERR_AUTH) this.#log.error({ err: reason, code: reason.code }, 'link handshake failed');
+      // A wrong secret or certificate is an operator error: say it every time. Refused
+      // connections while the server restarts are expected: say it once per outage.
+      if (reason.code === ErrorCodes.LNK_ERR_AUTH || reason.code === ErrorCodes.LNK_ERR_TLS) this.#log.error({ err: reason, code: reason.code }, 'link handshake failed');
       else if (this.#attempt === 0) this.#log.warn({ err: reason, code: reason.code }, 'link connection failed; retrying');
       else this.#log.debug({ err: reason, code: reason.code, attempt: this.#attempt }, 'link connection failed; retrying');
     }

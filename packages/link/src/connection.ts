@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import {
@@ -23,6 +24,7 @@ import {
   proofMatches,
 } from './handshake.js';
 import type { ResolvedLinkOptions } from './options.js';
+import { isTlsError } from './tls.js';
 
 /** Traffic counters of a link, a snapshot. Bytes are wire bytes, headers and link frames included. */
 export interface LinkStats {
@@ -81,6 +83,7 @@ const MIN_BATCH_BYTES = 2048;
 /** Close reasons logged as warnings: a misconfigured or misbehaving peer. */
 const WARN_CODES: ReadonlySet<string> = new Set([
   ErrorCodes.LNK_ERR_AUTH,
+  ErrorCodes.LNK_ERR_TLS,
   ErrorCodes.LNK_ERR_FRAME_TOO_LARGE,
   ErrorCodes.SCH_ERR_BAD_FRAME,
 ]);
@@ -111,6 +114,9 @@ export class LinkConnection {
   #state: State = 'handshake';
   #step: Step;
   #connected: boolean;
+  readonly #tls: boolean;
+  /** Over TLS: the TLS handshake is done (a server's sockets arrive so). */
+  #secure: boolean;
   readonly #nonce = newNonce();
   #peerNonce: Buffer | null = null;
   #peerNodeId = '';
@@ -145,6 +151,8 @@ export class LinkConnection {
       this.#resolveClosed = resolve;
     });
     this.#connected = config.role === 'server';
+    this.#tls = socket instanceof TLSSocket;
+    this.#secure = config.role === 'server';
     this.#step = config.role === 'server' ? 'hello' : 'challenge';
 
     // Writes are already batched per turn; Nagle would only add latency on top.
@@ -154,6 +162,7 @@ export class LinkConnection {
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onClose);
     if (!this.#connected) socket.once('connect', () => (this.#connected = true));
+    if (this.#tls && !this.#secure) socket.once('secureConnect', () => (this.#secure = true));
 
     this.#handshakeTimer = setTimeout(() => {
       this.#handshakeTimer = null;
@@ -306,6 +315,11 @@ export class LinkConnection {
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#state !== 'handshake' && this.#state !== 'open') return;
+    // A TLS record (handshake, version 3.x) where a HELLO frame (length < 512) should be.
+    if (this.#role === 'server' && !this.#tls && this.#counters.bytesIn === 0 && chunk[0] === 0x16 && chunk[1] === 0x03) {
+      this.#abort(new CodedError(ErrorCodes.LNK_ERR_TLS, 'the peer speaks TLS but this link is plain TCP: set cluster.tls on every gateway and engine, or on none'));
+      return;
+    }
     this.#lastReceivedAt = performance.now();
     this.#counters.bytesIn += chunk.length;
     this.#parser.push(chunk);
@@ -516,6 +530,12 @@ export class LinkConnection {
   }
 
   readonly #onError = (err: Error): void => {
+    // Over TLS, anything failing between the TCP connect and the end of the TLS handshake is
+    // the TLS handshake failing (a server refusing our certificate resets the connection).
+    if (this.#tls && this.#connected && (isTlsError(err) || !this.#secure)) {
+      this.#setReason(new CodedError(ErrorCodes.LNK_ERR_TLS, `TLS with ${this.#peerNodeId || this.remoteAddress} failed: ${err.message}`, { cause: err }));
+      return;
+    }
     this.#setReason(
       this.#connected
       ? new CodedError(ErrorCodes.LNK_ERR_CLOSED, `link socket failed: ${err.message}`, { cause: err })
@@ -524,6 +544,12 @@ export class LinkConnection {
   };
 
   readonly #onEnd = (): void => {
+    // With TLS 1.3 a client's TLS handshake completes before the server has checked its
+    // certificate; a server refusing it just closes, before its CHALLENGE.
+    if (this.#state === 'handshake' && this.#tls && this.#role === 'client' && this.#step === 'challenge') {
+      this.#setReason(new CodedError(ErrorCodes.LNK_ERR_TLS, "the server closed the connection before the link handshake: over TLS, most likely it refused this side's certificate (not signed by the cluster CA?)"));
+      return;
+    }
     this.#setReason(
       this.#state === 'handshake'
         ? new CodedError(ErrorCodes.LNK_ERR_AUTH, 'peer closed the connection during the handshake')

@@ -5,6 +5,8 @@ export type { LinkClientEvents } from './client.js';
 export type { LinkPeer, LinkPeerEvents } from './peer.js';
 export type { LinkStats } from './connection.js';
 export { LINK_DEFAULTS, resolveLinkClientOptions, resolveLinkServerOptions } from './options.js';
+export { resolveLinkTls } from './tls.js';
+export type { LinkTlsOptions, ResolvedLinkTls } from './tls.js';
 export type {
   LinkOptions,
   LinkServerOptions,

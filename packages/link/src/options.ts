@@ -1,5 +1,6 @@
 import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
 import { HANDSHAKE_MAX_FRAME_BYTES, MAX_NODE_ID_BYTES } from './handshake.js';
+import { resolveLinkTls, type LinkTlsOptions, type ResolvedLinkTls } from './tls.js';
 
 /** Options shared by {@link LinkServer} and {@link LinkClient}. */
 export interface LinkOptions {
@@ -19,6 +20,12 @@ export interface LinkOptions {
   readonly handshakeTimeoutMs?: number;
   /** How long `close()` waits for pending writes to drain before destroying the socket. @default 2000 */
   readonly closeTimeoutMs?: number;
+  /**
+   * Run the link over TLS with the cluster CA: both sides present a certificate signed by it
+   * and verify the other's (see {@link LinkTlsOptions}); both sides must agree. Failures are
+   * `LNK_ERR_TLS`. @default null (plain TCP, for private networks)
+   */
+  readonly tls?: LinkTlsOptions | null;
 }
 
 /** Options of {@link LinkServer}. */
@@ -54,6 +61,7 @@ export interface ResolvedLinkOptions {
   readonly heartbeatMs: number;
   readonly handshakeTimeoutMs: number;
   readonly closeTimeoutMs: number;
+  readonly tls: ResolvedLinkTls | null;
 }
 
 export interface ResolvedLinkServerOptions extends ResolvedLinkOptions {
@@ -134,12 +142,13 @@ function resolveCommon(o: LinkOptions): ResolvedLinkOptions {
     heartbeatMs: int(o, 'heartbeatMs', LINK_DEFAULTS.heartbeatMs, 10, 3_600_000),
     handshakeTimeoutMs: int(o, 'handshakeTimeoutMs', LINK_DEFAULTS.handshakeTimeoutMs, 1, 3_600_000),
     closeTimeoutMs: int(o, 'closeTimeoutMs', LINK_DEFAULTS.closeTimeoutMs, 0, 3_600_000),
+    tls: resolveLinkTls(o.tls),
   };
 }
 
 /**
  * Validate, merge defaults, freeze. The caller's object is never mutated.
- * @throws CodedError `OPT_ERR_INVALID` naming the option.
+ * @throws CodedError `OPT_ERR_INVALID` naming the option; `LNK_ERR_TLS` for TLS material that cannot be used.
  */
 export function resolveLinkServerOptions(o: LinkServerOptions): ResolvedLinkServerOptions {
   const common = resolveCommon(o);
@@ -153,7 +162,7 @@ export function resolveLinkServerOptions(o: LinkServerOptions): ResolvedLinkServ
 
 /**
  * Validate, merge defaults, freeze. The caller's object is never mutated.
- * @throws CodedError `OPT_ERR_INVALID` naming the option.
+ * @throws CodedError `OPT_ERR_INVALID` naming the option; `LNK_ERR_TLS` for TLS material that cannot be used.
  */
 export function resolveLinkClientOptions(o: LinkClientOptions): ResolvedLinkClientOptions {
   const common = resolveCommon(o);

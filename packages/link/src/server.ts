@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import { LinkConnection, newCounters } from './connection.js';
 import { guard } from './guard.js';
 import { resolveLinkServerOptions, type LinkServerOptions, type ResolvedLinkServerOptions } from './options.js';
 import { LinkPeer } from './peer.js';
+import { tlsServerOptions } from './tls.js';
 
 /** Events of a {@link LinkServer}. */
 export interface LinkServerEvents {
@@ -71,7 +73,13 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
 
   #listen(): Promise<void> {
     this.#state = 'starting';
-    const server = createServer({ noDelay: true }, this.#onConnection);
+    const tls = this.#o.tls;
+    // Over TLS, a connection reaches #onConnection once the TLS handshake has verified the
+    // peer's certificate; one refused never does, and is logged here.
+    const server =
+      tls === null
+        ? createServer({ noDelay: true }, this.#onConnection)
+        : createTlsServer({ ...tlsServerOptions(tls, this.#o.handshakeTimeoutMs), noDelay: true }, this.#onConnection).on('tlsClientError', this.#onTlsError);
     this.#server = server;
     return new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
@@ -84,7 +92,7 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
       server.once('error', onError);
       server.listen({ host: this.#o.host, port: this.#o.port }, () => {
         server.off('error', onError);
-        server.on('error', (err) => this.#log.error({ err }, 'link server error'));
+        server.on('error', (err: Error) => this.#log.error({ err }, 'link server error'));
         this.#port = (server.address() as AddressInfo).port;
         if (this.#state === 'starting') this.#state = 'listening';
         this.#log.info({ host: this.#o.host, port: this.#port }, 'link server listening');
@@ -92,6 +100,14 @@ export class LinkServer extends EventEmitter<LinkServerEvents> {
       });
     });
   }
+
+  readonly #onTlsError = (err: Error, socket: TLSSocket): void => {
+    // Node ends a socket whose certificate fails verification with a bare "socket hang up";
+    // the verification result says why.
+    const verified: unknown = socket.authorizationError; // typed as an Error, it is OpenSSL's code
+    const why = typeof verified === 'string' ? verified : err.message;
+    this.#log.warn({ code: ErrorCodes.LNK_ERR_TLS, err }, `link connection refused: TLS handshake failed: ${why}`);
+  };
 
   readonly #onConnection = (socket: Socket): void => {
     if (this.#state !== 'listening') {

@@ -21,7 +21,7 @@ const bad = { code: ErrorCodes.SCH_ERR_BAD_PAYLOAD };
 
 test('message type constants', () => {
   assert.deepEqual(GW_TO_ENGINE, { JOIN: 16, LEAVE: 17, CLIENT_FRAME: 18 });
-  assert.deepEqual(ENGINE_TO_GW, { TO_CLIENT: 32, BROADCAST: 33, KICK: 34, JOINED: 35, JOIN_FAILED: 36 });
+  assert.deepEqual(ENGINE_TO_GW, { TO_CLIENT: 32, BROADCAST: 33, KICK: 34, JOINED: 35, JOIN_FAILED: 36, SCENE_CRASHED: 37 });
   assert.equal(GatewayToEngine, GW_TO_ENGINE);
   assert.equal(EngineToGateway, ENGINE_TO_GW);
   const all = [...Object.values(GatewayToEngine), ...Object.values(EngineToGateway)];
