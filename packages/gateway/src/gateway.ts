@@ -23,15 +23,16 @@ import type { MemberHandle, PlacementRecord } from '@gos/coordinator';
 import {
   EngineToGateway,
   GatewayToEngine,
-  LinkClient,
   decodeBroadcastBody,
   decodeJsonBody,
   encodeJsonBody,
   type JoinBody,
 } from '@gos/link';
-import { AuthService, internalError, type HttpOutcome } from './auth.js';
+import { AuthService } from './auth.js';
+import { EngineLinks } from './engine-links.js';
 import { chooseGateways } from './gateway-choice.js';
-import { readJsonBody, sendError, sendJson, track } from './http.js';
+import { track } from './http.js';
+import { registerApiRoutes, registerStaticRoutes, type HttpRoutesDeps } from './http-routes.js';
 import { ServedApps, type SocketCount } from './served-apps.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { ResumeLog } from './resume-log.js';
@@ -82,7 +83,6 @@ type Socket = WebSocket<ConnData>;
 
 /** How often sockets are checked for idleness and backpressure. */
 const SWEEP_MS = 250;
-const LINK_UP_TIMEOUT_MS = 5000;
 /** How often a connected socket extends (and re-checks) its session. */
 const SESSION_TOUCH_MS = 30_000;
 /** A join the engine has not confirmed by then is given up (store down, scene stuck). */
@@ -113,8 +113,7 @@ export class Gateway {
   readonly #auth: AuthService;
   readonly #conns = new Map<number, Socket>();
   readonly #byToken = new Map<string, Socket>();
-  readonly #links = new Map<string, LinkClient>();
-  readonly #linkUps = new Map<string, Promise<LinkClient>>();
+  readonly #links: EngineLinks;
   #apps: ServedApps | undefined;
   #member: MemberHandle | undefined;
   #static = new Map<string, StaticFile>();
@@ -135,7 +134,17 @@ export class Gateway {
     this.#limits = new RateLimits(this.#o.limits);
     this.#metrics = new GatewayMetrics(this.#o.metrics, {
       connections: () => this.#conns.size,
-      links: () => [...this.#links].map(([engineId, link]) => ({ engineId, queuedBytes: link.stats.queuedBytes, up: link.isUp })),
+      links: () => [...this.#links.entries()].map(([engineId, link]) => ({ engineId, queuedBytes: link.stats.queuedBytes, up: link.isUp })),
+    });
+    this.#links = new EngineLinks({
+      gatewayId: this.#o.gatewayId,
+      clusterSecret: this.#o.clusterSecret,
+      tls: this.#o.linkTls,
+      membership: this.#o.coordinator.membership,
+      accepting: () => this.#state === 'ready',
+      onMessage: (engineId, type, channel, body) => this.#onEngineMessage(engineId, type, channel, body),
+      onDown: (engineId) => this.#onLinkDown(engineId),
+      logger: this.#log,
     });
     this.#auth = new AuthService({
       store: this.#o.store,
@@ -214,28 +223,18 @@ export class Gateway {
   // ---- HTTP ----
 
   #routes(app: TemplatedApp, uWS: UwsModule, sockets: SocketCount): void {
-    app.get('/metrics', (res) => {
-      const state = track(res);
-      const registry = this.#o.metrics;
-      registry.metrics().then(
-        (text) => {
-          if (state.aborted) return;
-          res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', registry.contentType).end(text));
-        },
-        (err: unknown) => {
-          this.#log.error({ err }, 'cannot collect metrics');
-          sendError(res, state, 500, ErrorCodes.GW_ERR_INTERNAL, 'cannot collect metrics');
-        },
-      );
-    });
-    app.get('/healthz', (res) => {
-      const state = track(res);
-      if (this.#state === 'ready') sendJson(res, state, 200, { status: 'ok', gatewayId: this.#o.gatewayId, connections: this.#conns.size });
-      else sendJson(res, state, 503, { status: this.#state });
-    });
-    app.post('/v1/auth/register', (res, req) => this.#api(res, req, (body) => this.#auth.register(body)));
-    app.post('/v1/auth/login', (res, req) => this.#api(res, req, (body) => this.#auth.login(body)));
-    app.post('/v1/auth/guest', (res, req) => this.#api(res, req, () => this.#auth.guest()));
+    const http: HttpRoutesDeps = {
+      gatewayId: this.#o.gatewayId,
+      state: () => this.#state,
+      connections: () => this.#conns.size,
+      metrics: this.#o.metrics,
+      auth: this.#auth,
+      limits: this.#limits,
+      maxHttpBodyBytes: this.#o.limits.maxHttpBodyBytes,
+      staticFile: (url) => this.#static.get(url),
+      logger: this.#log,
+    };
+    registerApiRoutes(app, http);
     app.ws<ConnData>(WS_PATH, {
       // uWS drops a socket whose frame exceeds this without a close frame (1006); frames between
       // our limit and twice it get a proper FRAME_TOO_LARGE close from #message instead.
@@ -258,50 +257,7 @@ export class Gateway {
         this.#close(ws);
       },
     });
-    app.any('/*', (res, req) => {
-      const state = track(res);
-      const method = req.getMethod();
-      const file = method === 'get' ? this.#static.get(req.getUrl()) : undefined;
-      if (file === undefined) {
-        sendError(res, state, 404, ErrorCodes.GW_ERR_NOT_FOUND, 'not found');
-        return;
-      }
-      res.cork(() => {
-        res.writeStatus('200 OK').writeHeader('content-type', file.type).writeHeader('cache-control', 'no-cache').end(file.body);
-      });
-    });
-  }
-
-  #api(res: HttpResponse, req: HttpRequest, handle: (body: Record<string, unknown> | null) => Promise<HttpOutcome>): void {
-    const state = track(res);
-    const contentType = req.getHeader('content-type');
-    if (this.#state !== 'ready') {
-      sendError(res, state, 503, ErrorCodes.GW_ERR_INTERNAL, 'gateway is not ready');
-      return;
-    }
-    if (!this.#limits.allowAuth(decoder.decode(res.getRemoteAddressAsText()), performance.now())) {
-      sendError(res, state, 429, ErrorCodes.GW_ERR_RATE_LIMITED, 'too many auth requests from this address');
-      return;
-    }
-    readJsonBody(res, state, this.#o.limits.maxHttpBodyBytes, contentType)
-      .then(handle)
-      .then(
-        (outcome) => sendJson(res, state, outcome.status, outcome.body),
-        (err: unknown) => {
-          if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_BODY_TOO_LARGE) return sendError(res, state, 413, err.code, err.message);
-          if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_UNSUPPORTED_MEDIA_TYPE) return sendError(res, state, 415, err.code, err.message);
-          if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_BAD_REQUEST) return sendError(res, state, 400, err.code, err.message);
-          if (isCodedError(err) && err.code === ErrorCodes.GW_ERR_RATE_LIMITED) return sendError(res, state, 429, err.code, err.message);
-          // A backend that is down (Redis, the database): worth retrying in a moment.
-          if (isCodedError(err) && (err.code === ErrorCodes.GW_ERR_SESSION_STORE || err.code === ErrorCodes.STO_ERR_CONNECTION)) {
-            this.#log.warn({ code: err.code, err }, 'auth request failed: backend unavailable');
-            return sendError(res, state, 503, err.code, err.code === ErrorCodes.GW_ERR_SESSION_STORE ? 'session store unavailable; retry shortly' : 'account store unavailable; retry shortly');
-          }
-          const wrapped = internalError(err);
-          this.#log.error({ err }, 'auth request failed');
-          sendError(res, state, 500, wrapped.code === ErrorCodes.GW_ERR_INTERNAL ? wrapped.code : ErrorCodes.GW_ERR_INTERNAL, 'internal error');
-        },
-      );
+    registerStaticRoutes(app, http);
   }
 
   // ---- WebSocket ----
@@ -398,7 +354,7 @@ export class Gateway {
         if (resuming !== null && placed.engineId === resuming.from && (resuming.why === 'drain' || this.#links.get(resuming.from)?.isUp !== true)) {
           throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, `scene ${session.sceneId} is still placed on the lost engine ${resuming.from}`);
         }
-        const link = await this.#link(placed.engineId);
+        const link = await this.#links.connect(placed.engineId);
         if ((data.state as ConnData['state']) === 'closed') return;
         data.engineId = placed.engineId;
         data.state = 'joining';
@@ -613,56 +569,6 @@ export class Gateway {
 
   // ---- engine links ----
 
-  #link(engineId: string): Promise<LinkClient> {
-    const up = this.#links.get(engineId);
-    if (up?.isUp === true) return Promise.resolve(up);
-    let pending = this.#linkUps.get(engineId);
-    if (pending === undefined) {
-      pending = this.#connectLink(engineId).finally(() => this.#linkUps.delete(engineId));
-      this.#linkUps.set(engineId, pending);
-    }
-    return pending;
-  }
-
-  async #connectLink(engineId: string): Promise<LinkClient> {
-    if (this.#state !== 'ready') throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, 'gateway is closing');
-    let link = this.#links.get(engineId);
-    if (link === undefined) {
-      const member = this.#o.coordinator.membership.get(engineId);
-      if (member === undefined) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, `engine ${engineId} is not a member`);
-      const sep = member.address.lastIndexOf(':');
-      link = new LinkClient({
-        nodeId: this.#o.gatewayId,
-        secret: this.#o.clusterSecret,
-        host: member.address.slice(0, sep),
-        port: Number(member.address.slice(sep + 1)),
-        // A new process on a dead engine's address must not receive that engine's players.
-        expectedPeerId: engineId,
-        tls: this.#o.linkTls,
-        logger: this.#log.child({ engineId }),
-      });
-      const client = link;
-      client.on('message', (type: number, channel: number, body: Uint8Array) => this.#onEngineMessage(engineId, type, channel, body));
-      client.on('down', () => this.#onLinkDown(engineId));
-      this.#links.set(engineId, client);
-      void client.start();
-    }
-    if (link.isUp) return link;
-    const client = link;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        client.off('up', onUp);
-        reject(new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, `engine ${engineId} link not up within ${LINK_UP_TIMEOUT_MS} ms`));
-      }, LINK_UP_TIMEOUT_MS);
-      const onUp = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      client.once('up', onUp);
-    });
-    return client;
-  }
-
   #onEngineMessage(engineId: string, type: number, channel: number, body: Uint8Array): void {
     try {
       switch (type) {
@@ -777,12 +683,11 @@ export class Gateway {
     else void this.#route(ws, data);
   }
 
+  /** An engine left the cluster: its players resume elsewhere, its link is closed. */
   #dropLink(engineId: string): void {
-    const link = this.#links.get(engineId);
-    if (link === undefined) return;
-    this.#links.delete(engineId);
+    if (this.#links.get(engineId) === undefined) return;
     this.#onLinkDown(engineId);
-    void link.close();
+    this.#links.drop(engineId);
   }
 
   /**
@@ -805,8 +710,7 @@ export class Gateway {
     await this.#member?.leave();
     this.#apps?.stopListening();
     for (const ws of [...this.#conns.values()]) this.#end(ws, CloseCode.SERVER_SHUTDOWN, 'gateway shutting down');
-    await Promise.allSettled([...this.#links.values()].map((l) => l.close()));
-    this.#links.clear();
+    await this.#links.close();
     this.#resumeLog?.flush();
     this.#state = 'closed';
     this.#log.info('gateway closed');
