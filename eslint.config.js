@@ -1,7 +1,9 @@
 // Type-checked lint that encodes the architecture: no floating promises, no console in packages,
-// exhaustive switches, and no reaching into another package's internals.
+// exhaustive switches, and the import rules of eslint.architecture.js (package direction, the
+// gateway and the engine apart, scene-thread code kept to the ring and the scene API).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import architecture from './eslint.architecture.js';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/generated/**', 'packages/schema/test/generated/**', 'data/**'] },
@@ -41,5 +43,7 @@ export default tseslint.config(
       'no-useless-assignment': 'off',
     },
   },
+  // Package direction, gateway ↮ engine, scene-thread imports: eslint.architecture.js.
+  ...architecture,
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 );

@@ -6,9 +6,15 @@
 #   2. starts Redis (127.0.0.1:6379), MariaDB (127.0.0.1:3306, with a `gos` test user) and a
 #      single-member etcd (127.0.0.1:2379) when they are not running, and exports
 #      GOS_TEST_REDIS_URL, GOS_TEST_MYSQL_URL and GOS_TEST_ETCD_URL;
-#   3. builds everything (`npm run build`) and lints it (`npx eslint .`);
-#   4. runs every compiled test once with node's runner, whose summary is printed last, and
-#      exits with the runner's exit code.
+#   3. builds everything (`npm run build`: `turbo run build`) and lints it (`npm run lint`:
+#      `turbo run lint`, and the root's config files);
+#   4. runs every workspace's tests (`turbo run test`, one workspace at a time: each runs
+#      scripts/package-tests.sh, node's runner over its compiled tests), prints the summed
+#      summary last, and exits non-zero if any workspace failed.
+#
+# turbo caches each task by its inputs: run again, a workspace whose files and dependencies did
+# not change replays its last build, lint and test output (and test results) instead of running
+# them. `TURBO_FORCE=1 npm test` runs everything; CI starts from a clean clone, with no cache.
 #
 # Safe to run again: each step checks first and does nothing when its work is already done.
 # A service whose GOS_TEST_*_URL is already set in the environment is used as it is, not started.
@@ -66,21 +72,22 @@ print_timings() {
 source scripts/lib/services.sh
 
 # ---- 3–4. build and test ----------------------------------------------------------------------
-collect_tests() {
-  shopt -s globstar nullglob
-  local f src
-  test_files=()
-  for f in packages/*/dist/test/**/*.test.js examples/*/dist/test/**/*.test.js bench/dist/test/**/*.test.js; do
-    # dist/ keeps the output of a test whose source was deleted or renamed: skip those.
-    src=${f/\/dist\/test\//\/test\/}
-    src=${src%.js}.ts
-    if [[ -f $src ]]; then
-      test_files+=("$f")
-    else
-      log "skipping stale $f (no $src)"
-    fi
+export TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTIFIER=1
+# Globs, expanded where used (after the tests have written them).
+readonly TAP_GLOBS='packages/*/.test-results/tap.txt examples/*/.test-results/tap.txt bench/.test-results/tap.txt'
+
+# Sum one summary field (`pass`, `fail`, …) over the workspaces' TAP files.
+tap_sum() {
+  local f total=0 n
+  shopt -s nullglob
+  # shellcheck disable=SC2086 # the globs expand here
+  for f in $TAP_GLOBS; do
+    [[ -f $f ]] || continue
+    n=$(sed -n "s/^# $1 \([0-9]*\)\$/\1/p" "$f" | tail -n 1)
+    total=$((total + ${n:-0}))
   done
-  shopt -u globstar nullglob
+  shopt -u nullglob
+  echo "$total"
 }
 
 # ---- main -----------------------------------------------------------------------------------
@@ -104,35 +111,33 @@ phase build
 npm run build >&2 || die 'build failed (npm run build)'
 
 phase lint
-# Type-checked ESLint (eslint.config.js): floating promises, console in packages, deep imports.
-if ! npx eslint . >&2; then
-  log 'ERROR: lint failed (npx eslint .)'
+# Type-checked ESLint (eslint.config.js, eslint.architecture.js), per workspace through turbo.
+if ! npm run lint >&2; then
+  log 'ERROR: lint failed (npm run lint)'
   printf '0 passed, 1 failed\n'
   exit 1
 fi
 
 phase test
-collect_tests
-((${#test_files[@]} > 0)) || die 'no compiled tests found under packages/*/dist/test, examples/*/dist/test or bench/dist/test'
-log "running ${#test_files[@]} test files"
-tap_file=$(mktemp "${TMPDIR:-/tmp}/gos-test-tap.XXXXXX")
-trap 'rm -f "$tap_file"' EXIT
+shopt -s nullglob
+# shellcheck disable=SC2086 # the globs expand here
+rm -f $TAP_GLOBS
+shopt -u nullglob
 status=0
-# The spec reporter streams to the console; a TAP copy goes to a file so that its summary
-# (# tests, # pass, # fail …) can be printed as the very last lines, after the timings.
-node --test --test-concurrency=1 --test-timeout=120000 \
-  --test-reporter=spec --test-reporter-destination=stdout \
-  --test-reporter=tap --test-reporter-destination="$tap_file" \
-  "${runner_args[@]}" "${test_files[@]}" || status=$?
+# One workspace at a time (they share the services and the machine); --continue: every
+# workspace's tests run even after one fails. Loose env mode: the tests read GOS_TEST_* and more.
+turbo_args=(run test --concurrency=1 --continue --env-mode=loose)
+((${#runner_args[@]} == 0)) || turbo_args+=(-- "${runner_args[@]}")
+npx --no-install turbo "${turbo_args[@]}" || status=$?
 phase_end
 print_timings
-grep -E '^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ' "$tap_file" || true
-# One plain closing line; cancelled tests count as failed, and a runner that failed without a
-# summary counts as one failure.
-passed=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap_file" | tail -n 1)
-failed=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap_file" | tail -n 1)
-cancelled=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$tap_file" | tail -n 1)
-failed=$((${failed:-0} + ${cancelled:-0}))
+passed=$(tap_sum pass)
+failed=$(tap_sum fail)
+cancelled=$(tap_sum cancelled)
+printf '# tests %d\n# pass %d\n# fail %d\n# cancelled %d\n' "$(tap_sum tests)" "$passed" "$failed" "$cancelled"
+# One plain closing line; cancelled tests count as failed, and a run that failed without a
+# summary (a build error, a crashed runner) counts as one failure.
+failed=$((failed + cancelled))
 ((status == 0 || failed > 0)) || failed=1
-printf '%d passed, %d failed\n' "${passed:-0}" "$failed"
+printf '%d passed, %d failed\n' "$passed" "$failed"
 exit "$status"

@@ -10,8 +10,9 @@
  *   npm run bench -- reconnect-storm --clients 1000,3000,6000     (every client drops and reconnects at once)
  *   npm run bench -- engine-kill --clients 300 --repeats 3        (SIGKILL the busiest engine of a real cluster)
  *   npm run bench -- leader-kill --clients 300 --repeats 3        (SIGKILL the coordinator leader)
+ *   npm run bench -- soak --clients 300 --minutes 30              (memory over time, after full collections)
  *
- * Options: --targets project,project-embedded,colyseus,uws (the default; project-acked too on
+ * Options: --targets project,project-fat,project-embedded,colyseus,colyseus-uws,uws (the default; project-acked too on
  * request), --seconds 20
  * (steady window), --warmup 5, --connect-rate 500 (connections per second), --out bench/results,
  * --no-pin (do not taskset). engine-kill and leader-kill run only this framework, as a cluster
@@ -19,7 +20,8 @@
  * (the engines' save period), --connect-rate 100; they need etcd (GOS_ETCD_URL), Redis
  * (GOS_REDIS_URL, default redis://127.0.0.1:6379) and MariaDB (GOS_MYSQL_URL, default
  * mysql://gos:gos@127.0.0.1:3306/gos_test: a user that may create `gos_bench_failover_*`
- * databases). Only loopback addresses are used; every process it starts is stopped before it
+ * databases). soak runs project-embedded unless --targets names other project targets, and takes
+ * --minutes 30, --sample-seconds 60, --churn-percent 5 and --churn-every 10 (seconds). Only loopback addresses are used; every process it starts is stopped before it
  * exits.
  */
 import path from 'node:path';
@@ -31,16 +33,17 @@ import { runFailover, type FailoverRow } from '../src/failover/run.js';
 import type { FailoverScenario } from '../src/loadgen/failover.js';
 import { canPin, runOne, type RunRow, type Scenario } from '../src/orchestrate.js';
 import { engineKillSummary, leaderKillSummary } from '../src/report/failover.js';
-import { machine, ratios, type FailoverResultsFile, type ResultsFile } from '../src/report/results.js';
+import { labelOf, machine, ratios, type FailoverResultsFile, type ResultsFile } from '../src/report/results.js';
 import { writeResults } from '../src/report/write.js';
+import { runSoak, SOAK_MAX_GROWTH_PERCENT, type Churn, type SoakResultsFile, type SoakRow } from '../src/soak.js';
 import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
 const FAILOVER_SCENARIOS: readonly FailoverScenario[] = ['engine-kill', 'leader-kill'];
-const SCENARIOS: readonly (Scenario | FailoverScenario)[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', ...FAILOVER_SCENARIOS];
+const SCENARIOS: readonly (Scenario | FailoverScenario | 'soak')[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'soak', ...FAILOVER_SCENARIOS];
 /** Client counts when --clients is not given. idle-ccu stays under the 20,000 open files a process may have here. */
-const DEFAULT_CLIENTS: Record<Scenario | FailoverScenario, string> = {
+const DEFAULT_CLIENTS: Record<Scenario | FailoverScenario | 'soak', string> = {
   'mmo-move': '500,1000,2000,3000',
   'idle-ccu': '2000,6000,12000,18000',
   'chat-fanout': '1000,2000,5000',
@@ -48,8 +51,9 @@ const DEFAULT_CLIENTS: Record<Scenario | FailoverScenario, string> = {
   'reconnect-storm': '1000,3000,6000',
   'engine-kill': '300',
   'leader-kill': '300',
+  soak: '300',
 };
-const DEFAULT_TARGETS = ['project', 'project-embedded', 'colyseus', 'uws'];
+const DEFAULT_TARGETS = ['project', 'project-fat', 'project-embedded', 'colyseus', 'colyseus-uws', 'uws'];
 /** The failover cluster: three coordinators, two engines, two gateways (one scene each). */
 const FAILOVER_CLUSTER = { coordinators: 3, engines: 2, gateways: 2 } as const;
 
@@ -57,6 +61,8 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        [--seconds 20] [--warmup 5] [--connect-rate 500] [--out ${path.relative(process.cwd(), DEFAULT_OUT) || DEFAULT_OUT}] [--no-pin]
        npm run bench -- engine-kill|leader-kill [--clients 300] [--repeats 3] [--seconds 20] [--warmup 5] [--connect-rate 100]
        [--lease-ttl 5] [--persist-ms 5000] [--out …] [--no-pin]
+       npm run bench -- soak [--clients 300] [--minutes 30] [--sample-seconds 60] [--churn-percent 5] [--churn-every 10] [--targets project-embedded]
+       [--connect-rate 100] [--out …] [--no-pin]
 See bench/README.md for what each scenario measures.`;
 
 const cli = parseCommandLine(
@@ -72,6 +78,10 @@ const cli = parseCommandLine(
       repeats: { type: 'string', default: '3' },
       'lease-ttl': { type: 'string', default: '5' },
       'persist-ms': { type: 'string', default: '5000' },
+      minutes: { type: 'string', default: '30' },
+      'churn-percent': { type: 'string', default: '5' },
+      'churn-every': { type: 'string', default: '10' },
+      'sample-seconds': { type: 'string', default: '60' },
       out: { type: 'string', default: DEFAULT_OUT },
       'no-pin': { type: 'boolean', default: false },
     },
@@ -81,7 +91,7 @@ const { values, positionals } = cli;
 // Annotated, so that the compiler knows a call does not return.
 const usage: (message: string) => never = cli.fail;
 if (positionals.length > 1) usage(`one scenario at a time, got "${positionals.join(' ')}"`);
-const scenario = (positionals[0] ?? 'mmo-move') as Scenario | FailoverScenario;
+const scenario = (positionals[0] ?? 'mmo-move') as Scenario | FailoverScenario | 'soak';
 if (!SCENARIOS.includes(scenario)) usage(`unknown scenario "${scenario}" (known: ${SCENARIOS.join(', ')})`);
 const failover = (FAILOVER_SCENARIOS as readonly string[]).includes(scenario);
 
@@ -92,7 +102,8 @@ const positive = (name: string, v: string): number => {
 };
 const clientCounts = (values.clients ?? DEFAULT_CLIENTS[scenario]).split(',').map((v) => positive('clients', v.trim()));
 if (failover && values.targets !== undefined) usage(`${scenario} runs this framework only, as a cluster of processes: leave out --targets`);
-let targets: TargetSpec[] = failover ? [] : (values.targets ?? DEFAULT_TARGETS.join(',')).split(',').map((name) => targetByName(name.trim()) ?? usage(`unknown target "${name}"`));
+const defaultTargets = scenario === 'soak' ? 'project-embedded' : DEFAULT_TARGETS.join(',');
+let targets: TargetSpec[] = failover ? [] : (values.targets ?? defaultTargets).split(',').map((name) => targetByName(name.trim()) ?? usage(`unknown target "${name}"`));
 if (scenario === 'login-storm') {
   // Only this framework has a login API; Colyseus and the bare server have nothing to compare.
   const skipped = targets.filter((t) => t.target !== 'project').map((t) => t.name);
@@ -100,11 +111,22 @@ if (scenario === 'login-storm') {
   targets = targets.filter((t) => t.target === 'project');
   if (targets.length === 0) usage('login-storm needs a project target');
 }
+if (scenario === 'soak' && targets.some((t) => t.target !== 'project')) {
+  // The memory probe (a full collection on SIGUSR2) is in this framework's bench server only.
+  usage(`soak runs this framework's targets only (project, project-embedded), got ${values.targets ?? ''}`);
+}
 const steadySeconds = positive('seconds', values.seconds);
+const soakMinutes = Number(values.minutes);
+if (!Number.isFinite(soakMinutes) || soakMinutes <= 0) usage(`--minutes must be a positive number, got "${values.minutes}"`);
+const sampleSeconds = positive('sample-seconds', values['sample-seconds']);
+const churnPercent = Number(values['churn-percent']);
+if (!Number.isFinite(churnPercent) || churnPercent < 0 || churnPercent > 100) usage(`--churn-percent must be 0–100, got "${values['churn-percent']}"`);
+const churn: Churn = { everySeconds: positive('churn-every', values['churn-every']), fraction: churnPercent / 100 };
 const warmupSeconds = Number(values.warmup);
 if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0) usage('--warmup must be ≥ 0');
 // Failover bots log in through two gateways, each allowing 50 logins a second per address by default.
-const connectPerSecond = positive('connect-rate', values['connect-rate'] ?? (failover ? '100' : '500'));
+// soak: the embedded gateway allows 50 logins a second from one address by default.
+const connectPerSecond = positive('connect-rate', values['connect-rate'] ?? (failover || scenario === 'soak' ? '100' : '500'));
 const repeats = positive('repeats', values.repeats);
 const leaseTtlSeconds = positive('lease-ttl', values['lease-ttl']);
 const persistIntervalMs = positive('persist-ms', values['persist-ms']);
@@ -113,10 +135,13 @@ if (!values['no-pin'] && !pin) console.error('bench: not pinning (needs taskset 
 const outDir = path.resolve(values.out);
 
 let etcd: EtcdHandle | null = null;
-/** Kills whatever the failover run in progress started (its cluster and load generator). */
-let abortFailover: (() => Promise<void>) | null = null;
+/** Kills whatever the run in progress started (its servers or cluster, and load generator). */
+let abortRun: (() => Promise<void>) | null = null;
+const onAbortable = (abort: (() => Promise<void>) | null): void => {
+  abortRun = abort;
+};
 const cleanup = async (): Promise<void> => {
-  await abortFailover?.();
+  await abortRun?.();
   await etcd?.stop();
 };
 process.on('SIGINT', () => void cleanup().finally(() => process.exit(130)));
@@ -124,6 +149,7 @@ process.on('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
 const argv = process.argv.slice(2).join(' ');
 const started = Date.now();
 if (failover) await benchFailover(scenario as FailoverScenario);
+else if (scenario === 'soak') await benchSoak();
 else await benchTargets(scenario as Scenario);
 
 /** The progress line of run `done + 1` of `total`, about `left` seconds before the end. */
@@ -139,7 +165,7 @@ function keep<R>(runs: R[], row: R): void {
 }
 
 /** Write the results (JSON, Markdown, HTML; RESULTS.md when writing to the default folder) and say where. */
-async function write(file: ResultsFile | FailoverResultsFile): Promise<void> {
+async function write(file: ResultsFile | FailoverResultsFile | SoakResultsFile): Promise<void> {
   await writeResults(outDir, file, outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null);
   console.log(`\nbench: ${file.runs.length} runs in ${Math.round((Date.now() - started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${file.scenario}.{json,md,html}`);
 }
@@ -166,6 +192,7 @@ async function benchTargets(scenario: Scenario): Promise<void> {
           pin,
           ...(etcd === null ? {} : { etcdUrl: etcd.url }),
           onProgress: progressLine(done, total, left),
+          onAbortable,
         });
         done++;
         keep(runs, row);
@@ -184,7 +211,57 @@ async function benchTargets(scenario: Scenario): Promise<void> {
   };
   await write(file);
   for (const r of scenario === 'mmo-move' ? ratios(runs) : []) {
-    console.log(`bench: N=${r.clients} project/${r.versus}: CPU-µs/msg ×${r.cpuUsPerMsg ?? '–'}, p99 ×${r.p99Ms ?? '–'}, RSS ×${r.rssMb ?? '–'}`);
+    console.log(`bench: N=${r.clients} ${r.project}/${r.versus}: CPU-µs/msg ×${r.cpuUsPerMsg ?? '–'}, p99 ×${r.p99Ms ?? '–'}, RSS ×${r.rssMb ?? '–'}`);
+  }
+}
+
+async function benchSoak(): Promise<void> {
+  const runs: SoakRow[] = [];
+  try {
+    if (targets.some((t) => t.needsEtcd)) etcd = await ensureEtcd(process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379', pin ? 0 : null);
+    const total = clientCounts.length * targets.length;
+    let done = 0;
+    for (const clients of clientCounts) {
+      for (const spec of targets) {
+        const left = (total - done) * (soakMinutes * 60 + clients / connectPerSecond + 3);
+        const row = await runSoak({
+          spec,
+          clients,
+          minutes: soakMinutes,
+          sampleSeconds,
+          churn,
+          connectPerSecond,
+          pin,
+          ...(etcd === null ? {} : { etcdUrl: etcd.url }),
+          onProgress: progressLine(done, total, left),
+          onAbortable,
+        });
+        done++;
+        keep(runs, row);
+      }
+    }
+  } finally {
+    await cleanup();
+  }
+  const file: SoakResultsFile = {
+    scenario: 'soak',
+    date: new Date().toISOString(),
+    machine: machine(pin),
+    settings: {
+      warmupSeconds: 0,
+      steadySeconds: Math.round(soakMinutes * 60),
+      command: `npm run bench -- ${argv}`.trim(),
+      sampleSeconds,
+      churn,
+      maxGrowthPercent: SOAK_MAX_GROWTH_PERCENT,
+    },
+    runs,
+  };
+  await write(file);
+  for (const r of runs) {
+    console.log(
+      `bench: ${labelOf(r)} N=${r.clients}, ${r.minutes} min: RSS ${r.rssStartMb} → ${r.rssEndMb} MB (${r.rssGrowthPercent} %), heap ${r.heapStartMb} → ${r.heapEndMb} MB (${r.heapGrowthPercent} %), ${r.errors} errors, ${r.moves} moves, ${r.resumes} resumes`,
+    );
   }
 }
 
@@ -215,7 +292,7 @@ async function benchFailover(scenario: FailoverScenario): Promise<void> {
           redisUrl,
           mysqlUrl,
           onProgress: progressLine(done, total, left),
-          onAbortable: (abort) => (abortFailover = abort),
+          onAbortable,
         });
         done++;
         keep(runs, row);

@@ -9,6 +9,7 @@ import { DRIVERS, isTarget } from '../src/loadgen/drivers/index.js';
 import { runFailoverLoad } from '../src/loadgen/failover.js';
 import { runLoginStorm } from '../src/loadgen/logins.js';
 import { runLoad } from '../src/loadgen/run.js';
+import { SOAK_CHURN, type Churn } from '../src/soak.js';
 
 interface Args {
   target: string;
@@ -17,15 +18,17 @@ interface Args {
   warmupSeconds: number;
   steadySeconds: number;
   connectPerSecond?: number;
-  /** mmo-move (default), idle-ccu, chat-fanout, login-storm, reconnect-storm, engine-kill or leader-kill. */
+  /** mmo-move (default), idle-ccu, chat-fanout, login-storm, reconnect-storm, soak, engine-kill or leader-kill. */
   scenario?: string;
   /** engine-kill and leader-kill: each scene's gateway (HTTP origin), instead of target and baseUrl. */
   gatewayUrls?: string[];
+  /** soak: drops and resumes (default SOAK_CHURN; fraction 0: none). */
+  churn?: Churn;
 }
 
 const USAGE = `usage: node bench/dist/bin/loadgen.js '<JSON>'
 The load generator the bench starts (npm run bench); one JSON argument:
-  {"target","baseUrl","clients","warmupSeconds","steadySeconds","connectPerSecond"?,"scenario"?,"gatewayUrls"?}
+  {"target","baseUrl","clients","warmupSeconds","steadySeconds","connectPerSecond"?,"scenario"?,"gatewayUrls"?,"churn"?}
 Prints progress as JSON lines; the last line is {"result":…}.`;
 
 const cli = parseCommandLine({ name: 'loadgen', usage: USAGE }, { allowPositionals: true });
@@ -75,6 +78,7 @@ const result = failover
         ...(args.scenario === 'idle-ccu' ? { inputHz: 0, room: 'idle' as const } : {}),
         ...(args.scenario === 'chat-fanout' ? { inputHz: 0, room: 'chat' as const, chatEveryMs: 500 } : {}),
         ...(args.scenario === 'reconnect-storm' ? { inputHz: 0, room: 'idle' as const, reconnectStorm: true } : {}),
+        ...(args.scenario === 'soak' && (args.churn ?? SOAK_CHURN).fraction > 0 ? { churn: args.churn ?? SOAK_CHURN } : {}),
         onPhase,
       });
 console.log(JSON.stringify({ result }));

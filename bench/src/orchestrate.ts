@@ -10,14 +10,17 @@ import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult } from './loadgen/run.js';
+import { scrapeTcpShare } from './frames-share.js';
 import { cpuPercent, processTree, sampleTree, type TreeSample } from './proc.js';
 import { round } from './stats.js';
 import type { TargetSpec } from './targets/index.js';
 
 export interface RunRow {
   readonly target: 'project' | 'colyseus' | 'uws';
-  readonly shape?: 'cluster' | 'embedded';
+  readonly shape?: 'cluster' | 'embedded' | 'fat';
   readonly variant?: string;
+  /** Colyseus: `ws` or `uws`. */
+  readonly transport?: 'ws' | 'uws';
   readonly clients: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
@@ -39,15 +42,25 @@ export interface RunRow {
   /** Clients connected (and joined) at the end of the ramp. */
   readonly connected: number;
   readonly serverProcesses: number;
+  /**
+   * Each server process at the end of the window (root first): its name (script file), resident
+   * memory and CPU over the window (percent of one core). Older results have none.
+   */
+  readonly processes?: readonly { readonly name: string; readonly rssMb: number; readonly cpuPercent: number }[];
   /** CPUs the server may use (1 when pinned). */
   readonly serverCpus: number;
-  /** Connect failures + unexpected disconnects. */
+  /** Connect failures + unexpected disconnects + coded errors the server answered with. */
   readonly failures: number;
   /** The first few failures' causes, when there were any. */
   readonly failureSamples?: readonly string[];
   readonly ticksPerClientPerSec: number;
   readonly loadGenCpuPercent: number;
   readonly loadGenSaturated: boolean;
+  /**
+   * This framework: the share of client frames its gateway forwarded to an engine over TCP
+   * rather than in-process, 0–1 (separate processes: 1; a fat or embedded process: 0).
+   */
+  readonly tcpFrameShare?: number;
   /** reconnect-storm: clients that dropped and reconnected at once. */
   readonly dropped?: number;
   /** reconnect-storm: of those, back in their scene or room before the deadline. */
@@ -69,6 +82,8 @@ export interface RunOptions {
   readonly pin: boolean;
   readonly etcdUrl?: string;
   readonly onProgress?: (line: string) => void;
+  /** Called with a function that kills this run's processes (null once it is over): for SIGINT. */
+  readonly onAbortable?: (abort: (() => Promise<void>) | null) => void;
 }
 
 const LOADGEN = fileURLToPath(new URL('../bin/loadgen.js', import.meta.url));
@@ -89,7 +104,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-function start(cpu: number | null, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+/** Start `node <args>`, pinned to `cpu` when given. */
+export function start(cpu: number | null, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   const [cmd, argv] = cpu === null ? [process.execPath, args] : ['taskset', ['-c', String(cpu), process.execPath, ...args]];
   // taskset execs node: the pid is node's own.
   return spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -116,11 +132,24 @@ export function collectStderr(child: ChildProcess, max = 8192): () => string {
   return () => text.slice(0, max);
 }
 
+/** SIGKILL `children` and every process they started (an interrupted run). */
+export function killTrees(children: readonly (ChildProcess | null)[]): Promise<void> {
+  const roots = children.filter((c): c is ChildProcess => c !== null && c.pid !== undefined && c.exitCode === null && c.signalCode === null).map((c) => c.pid!);
+  for (const p of roots.length === 0 ? [] : processTree(roots)) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  return Promise.resolve();
+}
+
 /**
  * SIGTERM the server and wait for its graceful exit; after `timeoutMs`, SIGKILL it and every
  * process it started (a gateway killed mid-shutdown would otherwise orphan its engine).
  */
-async function stopProcess(child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+export async function stopProcess(child: ChildProcess, timeoutMs = 30_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
@@ -137,12 +166,28 @@ async function stopProcess(child: ChildProcess, timeoutMs = 30_000): Promise<voi
   clearTimeout(timer);
 }
 
+/**
+ * Node flags the operator adds to every server process of a run (`BENCH_SERVER_NODE_FLAGS`,
+ * space-separated), for profiling: `--perf-basic-prof` for `perf record`, or `--cpu-prof
+ * --cpu-prof-dir=DIR`. Only flags (each starts with `--`) are taken.
+ */
+function extraServerFlags(): string[] {
+  const raw = process.env['BENCH_SERVER_NODE_FLAGS']?.trim() ?? '';
+  if (raw === '') return [];
+  const flags = raw.split(/\s+/);
+  const bad = flags.find((f) => !f.startsWith('--'));
+  if (bad !== undefined) throw new Error(`BENCH_SERVER_NODE_FLAGS holds node flags only (each starting with --), got ${JSON.stringify(bad)}`);
+  return flags;
+}
+
 export async function runOne(o: RunOptions): Promise<RunRow> {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, ...o.spec.env, PORT: String(port), SCENARIO: o.scenario };
   if (o.etcdUrl !== undefined) env['GOS_ETCD_URL'] = o.etcdUrl;
-  const server = start(o.pin ? 0 : null, [o.spec.entry], env);
+  const server = start(o.pin ? 0 : null, [...o.spec.nodeFlags, ...extraServerFlags(), o.spec.entry], env);
   const serverErr = collectStderr(server);
+  let gen: ChildProcess | null = null;
+  o.onAbortable?.(() => killTrees([server, gen]));
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${o.spec.name} did not start within 60 s: ${serverErr()}`)), 60_000);
@@ -169,7 +214,7 @@ export async function runOne(o: RunOptions): Promise<RunRow> {
       steadySeconds: o.steadySeconds,
       ...(o.connectPerSecond === undefined ? {} : { connectPerSecond: o.connectPerSecond }),
     };
-    const gen = start(o.pin ? 1 : null, [LOADGEN, JSON.stringify(args)], process.env);
+    gen = start(o.pin ? 1 : null, [LOADGEN, JSON.stringify(args)], process.env);
     const genErr = collectStderr(gen);
     let first: TreeSample | null = null;
     let last: TreeSample | null = null;
@@ -184,11 +229,15 @@ export async function runOne(o: RunOptions): Promise<RunRow> {
       if (phase === 'done' && last === null) last = sampleTree([server.pid!]);
       o.onProgress?.(`${o.spec.name} N=${o.clients}: ${String(phase)}, ${Math.ceil(Number(obj['secondsLeft']))} s left, ${String(obj['connected'])} connected`);
     });
-    const code = await new Promise<number | null>((r) => gen.once('exit', r));
+    const exiting = gen;
+    const code = await new Promise<number | null>((r) => exiting.once('exit', r));
     if (result === null || first === null || last === null) throw new Error(`load generator failed (exit ${code}): ${genErr()}`);
-    return toRow(o.spec, result, first, last, o.pin ? 1 : cpus().length, baseline);
+    const share = o.spec.target === 'project' ? await scrapeTcpShare(`http://127.0.0.1:${port}`) : null;
+    const row = toRow(o.spec, result, first, last, o.pin ? 1 : cpus().length, baseline);
+    return share === null ? row : { ...row, tcpFrameShare: round(share, 3) };
   } finally {
     await stopProcess(server);
+    o.onAbortable?.(null);
   }
 }
 
@@ -200,6 +249,7 @@ export function toRow(spec: TargetSpec, r: LoadResult, first: TreeSample, last: 
     target: spec.target,
     ...(spec.shape === undefined ? {} : { shape: spec.shape }),
     ...(spec.variant === undefined ? {} : { variant: spec.variant }),
+    ...(spec.transport === undefined ? {} : { transport: spec.transport }),
     clients: r.clients,
     p50Ms: r.latency.p50Ms,
     p99Ms: r.latency.p99Ms,
@@ -216,8 +266,13 @@ export function toRow(spec: TargetSpec, r: LoadResult, first: TreeSample, last: 
     baselineRssMb: round(baseline.rssBytes / 1048576, 1),
     connected: r.connected,
     serverProcesses: last.pids.length,
+    processes: last.processes.map((p) => {
+      const before = first.processes.find((q) => q.pid === p.pid);
+      const cpuOf = before === undefined || windowSeconds <= 0 ? 0 : (100 * (p.cpuSeconds - before.cpuSeconds)) / windowSeconds;
+      return { name: p.name, rssMb: round(p.rssBytes / 1048576, 1), cpuPercent: round(cpuOf, 1) };
+    }),
     serverCpus,
-    failures: r.connectFailures + r.disconnects,
+    failures: r.connectFailures + r.disconnects + r.errorFrames,
     ...(r.failureSamples.length === 0 ? {} : { failureSamples: r.failureSamples }),
     ticksPerClientPerSec: r.ticksPerClientPerSec,
     loadGenCpuPercent: r.loadGenCpuPercent,

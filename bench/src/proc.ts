@@ -92,23 +92,59 @@ export function selectTree(all: readonly ProcStat[], roots: readonly number[]): 
   return out;
 }
 
+/** One process of a {@link TreeSample}. */
+export interface ProcessSample {
+  readonly pid: number;
+  /** Its script's file name without extension (`project-engine`), else its program's (`node`). */
+  readonly name: string;
+  /** CPU time, seconds. */
+  readonly cpuSeconds: number;
+  readonly rssBytes: number;
+}
+
 export interface TreeSample {
   readonly at: number;
   readonly pids: readonly number[];
   /** Summed CPU time, seconds. */
   readonly cpuSeconds: number;
   readonly rssBytes: number;
+  /** Each process of the tree, root first. */
+  readonly processes: readonly ProcessSample[];
+}
+
+/**
+ * A process's name for reports, from its command line: the last argument that names a script
+ * (`…/servers/project-engine.js` → `project-engine`), else the program (`node`).
+ */
+export function processName(argv: readonly string[]): string {
+  const base = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+  for (let i = argv.length - 1; i > 0; i--) {
+    const m = /^(.+)\.(?:c|m)?[jt]s$/.exec(base(argv[i]!));
+    if (m !== null && !argv[i]!.startsWith('-')) return m[1]!;
+  }
+  return argv.length > 0 ? base(argv[0]!) : '?';
+}
+
+function commandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+  } catch {
+    return []; // exited meanwhile
+  }
 }
 
 export function sampleTree(roots: readonly number[]): TreeSample {
   const tree = processTree(roots);
   let ticks = 0;
   let rss = 0;
+  const hz = clockTicksPerSecond();
+  const processes: ProcessSample[] = [];
   for (const s of tree) {
     ticks += s.cpuTicks;
     rss += s.rssBytes;
+    processes.push({ pid: s.pid, name: processName(commandLine(s.pid)), cpuSeconds: s.cpuTicks / hz, rssBytes: s.rssBytes });
   }
-  return { at: performance.now(), pids: tree.map((s) => s.pid), cpuSeconds: ticks / clockTicksPerSecond(), rssBytes: rss };
+  return { at: performance.now(), pids: tree.map((s) => s.pid), cpuSeconds: ticks / hz, rssBytes: rss, processes };
 }
 
 /**

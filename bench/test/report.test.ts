@@ -8,8 +8,9 @@ import type { AffectedResult, WindowStats } from '../src/loadgen/failover.js';
 import type { RunRow } from '../src/orchestrate.js';
 import { engineKillSummary, leaderKillSummary } from '../src/report/failover.js';
 import { labelOf, maxCcu, ratios, sustained, type FailoverResultsFile, type ResultsFile } from '../src/report/results.js';
-import { cpuMsPerReconnect, kbPerClient, markdown, replaceSection } from '../src/report/render.js';
+import { byProcess, cpuMsPerReconnect, kbPerClient, markdown, replaceSection } from '../src/report/render.js';
 import { writeResults } from '../src/report/write.js';
+import { growthPercent, SOAK_CHURN, startSample, type SoakResultsFile, type SoakRow } from '../src/soak.js';
 
 function row(over: Partial<RunRow>): RunRow {
   return {
@@ -37,14 +38,18 @@ test('labels tell the shapes and variants of the project apart', () => {
   assert.equal(labelOf({ target: 'colyseus' }), 'colyseus');
 });
 
-test('ratios compare the cluster-shape project with uws and colyseus at equal client counts', () => {
+test('ratios compare each shape of the project with uws and colyseus at equal client counts', () => {
   const r = ratios(runs);
   assert.deepEqual(r, [
-    { clients: 1000, versus: 'uws', cpuUsPerMsg: 1.2, p99Ms: 1.1, rssMb: 1.5 },
-    { clients: 1000, versus: 'colyseus', cpuUsPerMsg: 0.75, p99Ms: 1, rssMb: 0.75 },
-    { clients: 2000, versus: 'uws', cpuUsPerMsg: 1, p99Ms: 3, rssMb: 1 },
-    { clients: 2000, versus: 'colyseus', cpuUsPerMsg: 1, p99Ms: 3, rssMb: 1 },
+    { clients: 1000, project: 'project', versus: 'uws', cpuUsPerMsg: 1.2, p99Ms: 1.1, rssMb: 1.5 },
+    { clients: 1000, project: 'project', versus: 'colyseus', cpuUsPerMsg: 0.75, p99Ms: 1, rssMb: 0.75 },
+    { clients: 1000, project: 'project-embedded', versus: 'uws', cpuUsPerMsg: 1.12, p99Ms: 1, rssMb: 1 },
+    { clients: 1000, project: 'project-embedded', versus: 'colyseus', cpuUsPerMsg: 0.7, p99Ms: 0.91, rssMb: 0.5 },
+    { clients: 2000, project: 'project', versus: 'uws', cpuUsPerMsg: 1, p99Ms: 3, rssMb: 1 },
+    { clients: 2000, project: 'project', versus: 'colyseus', cpuUsPerMsg: 1, p99Ms: 3, rssMb: 1 },
   ]);
+  assert.equal(labelOf({ target: 'project', shape: 'fat' }), 'project-fat');
+  assert.equal(labelOf({ target: 'project', shape: 'embedded', variant: 'tcp' }), 'project-embedded-tcp');
 });
 
 test('max CCU: p99 < 200 ms, no failures, CPU < 95% per allowed core, generator not saturated', () => {
@@ -59,8 +64,18 @@ test('markdown has one table row per run, the ratios and the max CCU line', () =
   const file: ResultsFile = { scenario: 'mmo-move', date: '2026-11-26T00:00:00.000Z', machine: { cpus: 2, model: 'Test CPU', node: 'v20', pinned: true }, settings: { warmupSeconds: 5, steadySeconds: 20, command: 'npm run bench -- mmo-move' }, runs };
   const md = markdown(file);
   assert.equal(md.split('\n').filter((l) => /^\| (project|uws|colyseus)/.test(l)).length, runs.length);
-  assert.match(md, /\| 1000 \| uws \| 1\.20 \| 1\.10 \| 1\.50 \|/);
+  assert.match(md, /\| 1000 \| project \| uws \| 1\.20 \| 1\.10 \| 1\.50 \|/);
   assert.match(md, /Max CCU.*project 1000/);
+});
+
+test('mmo-move: the RSS of each server process when a run has several, – for one process or an older result', () => {
+  const two = row({ target: 'project', shape: 'cluster', serverProcesses: 2, processes: [{ name: 'project', rssMb: 98.4, cpuPercent: 20 }, { name: 'project-engine', rssMb: 240.06, cpuPercent: 10 }] });
+  assert.equal(byProcess(two), 'project 98.4 · project-engine 240.1');
+  assert.equal(byProcess(row({ processes: [{ name: 'uws', rssMb: 50, cpuPercent: 25 }] })), '–');
+  assert.equal(byProcess(row({})), '–');
+  const file: ResultsFile = { scenario: 'mmo-move', date: 'd', machine: { cpus: 2, model: 'm', node: 'v20', pinned: true }, settings: { warmupSeconds: 5, steadySeconds: 20, command: 'c' }, runs: [two] };
+  const md = markdown(file);
+  assert.ok(md.includes('| project 98.4 · project-engine 240.1 |'), md);
 });
 
 test('replaceSection swaps only the marked block, or appends it', () => {
@@ -186,4 +201,29 @@ test('leader-kill: time to a new leader and the windows before, during and after
   assert.match(md, /\| 300 \| 1 \| coordinator-1 \| coordinator-2 \| 1200 \| 20 \| 50 \/ 100 \| 50 \/ 100 \| 50 \/ 100 \| 110 \| 0 \/ 0 \/ 0 \|/);
   assert.match(md, /\| 300 \| 4 \| coordinator-2 \| none \| – \|/);
   assert.match(md, /1200 \/ 2400 \/ 2600 \(1 without\)/);
+});
+
+test('soak: growth is measured from minute 2 (a third into a short run), and the verdict follows the 5 % bound and the errors', () => {
+  const samples = [0, 60, 120, 180, 1800].map((second, i) => ({ second, rssMb: 200 + i, heapMb: 20, workersHeapMb: 4, heapCommittedMb: 30, arrayBuffersMb: 2 }));
+  assert.equal(startSample(samples, 1800)?.second, 120);
+  assert.equal(startSample(samples.slice(0, 3), 30)?.second, 60, 'a third into a 30 s run');
+  assert.equal(growthPercent(200, 210), 5);
+  assert.equal(growthPercent(0, 10), 0);
+
+  const soakRow = (over: Partial<SoakRow>): SoakRow => ({
+    target: 'project', shape: 'embedded', clients: 300, minutes: 30, startSecond: 120, rssStartMb: 200, rssEndMb: 204, heapStartMb: 20, heapEndMb: 20.2,
+    rssGrowthPercent: 2, heapGrowthPercent: 1, errors: 0, moves: 5_400_000, resumes: 2700, p99Ms: 40, cpuPercent: 30, collected: true, samples, ...over,
+  });
+  const file: SoakResultsFile = {
+    scenario: 'soak',
+    date: '2026-12-04T00:00:00.000Z',
+    machine: { cpus: 2, model: 'test', node: 'v20', pinned: true },
+    settings: { warmupSeconds: 0, steadySeconds: 1800, command: 'npm run bench -- soak', sampleSeconds: 60, churn: SOAK_CHURN, maxGrowthPercent: 5 },
+    runs: [soakRow({}), soakRow({ shape: 'cluster', rssGrowthPercent: 6 }), soakRow({ shape: 'cluster', clients: 400, errors: 3, errorSamples: ['client 1: error ENG_ERR_QUEUE_FULL'] })],
+  };
+  const md = markdown(file);
+  assert.match(md, /\| project-embedded \| 300 \| 30 \| 5400000 \| 2700 \| 200\.0 \| 204\.0 \| 2\.00 \|.*\| pass \|/);
+  assert.match(md, /\| project \| 300 \|.*\| 6\.00 \|.*\| \*\*fail\*\* \|/);
+  assert.match(md, /\| project \| 400 \|.*\| 3 \|.*\| \*\*fail\*\* \|/);
+  assert.match(md, /ENG_ERR_QUEUE_FULL/);
 });

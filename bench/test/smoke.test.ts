@@ -4,14 +4,17 @@
  * timing assertions: only that every target served every client and the files are complete.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { ResultsFile } from '../src/report/results.js';
+import type { SoakResultsFile } from '../src/soak.js';
 import { runBench } from './run-bench.js';
 
 test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 }, async () => {
-  const args = ['mmo-move', '--clients', '20', '--seconds', '2', '--warmup', '1', '--targets', 'project,project-embedded,colyseus,uws'];
+  const args = ['mmo-move', '--clients', '20', '--seconds', '2', '--warmup', '1', '--targets', 'project,project-fat,project-embedded,colyseus,uws'];
   await runBench(args, async (out, stdout) => {
     assert.match(stdout, /project\/uws: CPU-µs\/msg ×/);
 
@@ -19,7 +22,7 @@ test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 
     assert.equal(file.scenario, 'mmo-move');
     assert.equal(file.machine.cpus > 0, true);
     const labels = file.runs.map((r) => (r.target === 'project' ? `project-${r.shape}` : r.target)).sort();
-    assert.deepEqual(labels, ['colyseus', 'project-cluster', 'project-embedded', 'uws']);
+    assert.deepEqual(labels, ['colyseus', 'project-cluster', 'project-embedded', 'project-fat', 'uws']);
     for (const r of file.runs) {
       const what = `${r.target}/${r.shape ?? ''}`;
       assert.equal(r.clients, 20, what);
@@ -31,6 +34,12 @@ test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 
     }
     const cluster = file.runs.find((r) => r.target === 'project' && r.shape === 'cluster')!;
     assert.ok(cluster.serverProcesses >= 2, 'gateway and engine are separate processes');
+    assert.equal(cluster.tcpFrameShare, 1, 'separate processes: every frame over TCP');
+    for (const shape of ['fat', 'embedded']) {
+      const one = file.runs.find((r) => r.target === 'project' && r.shape === shape)!;
+      assert.equal(one.serverProcesses, 1, `${shape}: one process`);
+      assert.equal(one.tcpFrameShare, 0, `${shape}: every frame in-process`);
+    }
     const page = await readFile(path.join(out, 'mmo-move.html'), 'utf8');
     assert.match(page, /<svg/);
     assert.match(await readFile(path.join(out, 'mmo-move.md'), 'utf8'), /\| uws \| 20 \|/);
@@ -92,4 +101,30 @@ test('smoke: reconnect-storm with 30 clients against every target', { timeout: 1
     }
     assert.match(await readFile(path.join(out, 'reconnect-storm.md'), 'utf8'), /CPU-ms per reconnect/);
   });
+});
+
+test('smoke: soak with 20 clients for 20 s, memory probed every 4 s after full collections', { timeout: 180_000 }, async () => {
+  await runBench(['soak', '--clients', '20', '--minutes', '0.34', '--sample-seconds', '4'], async (out, stdout) => {
+    assert.match(stdout, /project-embedded N=20, 0\.34 min: RSS /);
+    const file = JSON.parse(await readFile(path.join(out, 'soak.json'), 'utf8')) as SoakResultsFile;
+    assert.equal(file.scenario, 'soak');
+    assert.equal(file.runs.length, 1, 'project-embedded by default');
+    const r = file.runs[0]!;
+    assert.equal(r.shape, 'embedded');
+    assert.equal(r.collected, true, 'the server ran with --expose-gc');
+    assert.equal(r.errors, 0, `errors: ${JSON.stringify(r.errorSamples)}`);
+    assert.ok(r.samples.length >= 5, `a sample every 4 s: ${r.samples.length}`);
+    assert.ok(r.samples.every((s) => s.rssMb > 0 && s.heapMb > 0), 'every sample has RSS and heap');
+    assert.ok(r.resumes >= 1, 'clients dropped and resumed their sessions');
+    assert.ok(r.moves > 0 && r.rssStartMb > 0 && r.heapEndMb > 0);
+    assert.match(await readFile(path.join(out, 'soak.md'), 'utf8'), /RSS growth %/);
+    assert.match(await readFile(path.join(out, 'soak.html'), 'utf8'), /<svg/);
+  });
+});
+
+test('soak refuses a target without the memory probe', { timeout: 30_000 }, async () => {
+  const bench = fileURLToPath(new URL('../bin/bench.js', import.meta.url));
+  const res = spawnSync(process.execPath, [bench, 'soak', '--targets', 'uws'], { encoding: 'utf8' });
+  assert.equal(res.status, 2);
+  assert.match(res.stderr, /soak runs this framework's targets only/);
 });

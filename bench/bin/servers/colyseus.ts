@@ -9,18 +9,24 @@
  * patch timer is switched off (`patchRate = null`); with it on, `patchRate = 100` would run
  * exactly `setInterval(() => this.broadcastPatch(), 100)`, which is what the tick does.
  *
+ * Transport: TRANSPORT=ws (the default: `@colyseus/ws-transport`, the `ws` library) or
+ * TRANSPORT=uws (`@colyseus/uwebsockets-transport`, on the same uWebSockets.js build the gateway
+ * uses: an npm `overrides` entry aliases its dependency to it), Colyseus's strongest
+ * configuration.
+ *
  * Env: PORT (required). Binds 127.0.0.1. Prints one JSON line `{"ready":true,...}` when listening;
  * SIGTERM/SIGINT shut down gracefully and exit 0. Colyseus's logger is routed to stderr so stdout
  * carries only JSON.
  */
 import { Room, Server, type Client } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
+import { uWebSocketsTransport } from '@colyseus/uwebsockets-transport';
 import { schema, t, type SchemaType } from '@colyseus/schema';
 import { WebSocket as NodeWebSocket } from 'ws';
 import { parseCommandLine } from '@gos/cluster';
 
 parseCommandLine(
-  { name: 'colyseus', usage: `usage: PORT=3902 node bench/dist/bin/servers/colyseus.js
+  { name: 'colyseus', usage: `usage: PORT=3902 [TRANSPORT=ws|uws] node bench/dist/bin/servers/colyseus.js
 The bench's Colyseus target (npm run bench starts it): listens on 127.0.0.1:PORT, prints {"ready":true,…}
 when listening, stops on SIGTERM/SIGINT. No options.` },
   {},
@@ -155,9 +161,14 @@ function parsePort(raw: string | undefined): number {
 
 async function main(): Promise<void> {
   const port = parsePort(process.env['PORT']);
+  const transportName = process.env['TRANSPORT'] ?? 'ws';
+  if (transportName !== 'ws' && transportName !== 'uws') {
+    console.error(`[colyseus] TRANSPORT must be ws or uws, got "${transportName}"`);
+    process.exit(2);
+  }
 
   const server = new Server({
-    transport: new WebSocketTransport(),
+    transport: transportName === 'uws' ? new uWebSocketsTransport() : new WebSocketTransport(),
     greet: false,
     logger: stderrLogger,
     // Our own signal handling below (Colyseus's would also exit 1 on any uncaught exception).
@@ -186,7 +197,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 
   await server.listen(port, '127.0.0.1');
-  process.stdout.write(`${JSON.stringify({ ready: true, target: TARGET, port })}\n`);
+  process.stdout.write(`${JSON.stringify({ ready: true, target: TARGET, transport: transportName, port })}\n`);
 }
 
 main().catch((err: unknown) => {

@@ -2,7 +2,10 @@
  * The `project` target: this framework running the mmo-move game.
  *
  *   SHAPE=embedded  one process: gateway, engine (scenes on worker threads) and an in-memory
- *                   coordinator, as `npm start` runs.
+ *                   coordinator, linked in-process, as `npm start` runs.
+ *   SHAPE=fat       one process as a `gateway+engine` cluster member runs: gateway and engine
+ *                   linked in-process, the coordinator on etcd (GOS_ETCD_URL) under a fresh
+ *                   key prefix.
  *   SHAPE=cluster   this process is the gateway; it spawns the engine as a second process
  *                   (bin/servers/project-engine.ts); they find each other through etcd
  *                   (GOS_ETCD_URL, default http://127.0.0.1:2379) under a fresh key prefix and
@@ -21,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { CoordinatorNode, EtcdCoordinator, MemoryCoordinator, type Coordinator } from '@gos/coordinator';
 import { Engine } from '@gos/engine';
 import { Gateway, MemorySessionStore } from '@gos/gateway';
+import { LocalLinks } from '@gos/link';
 import { createStore } from '@gos/store';
 import { protocol } from '../../src/generated/protocol.js';
 import { serverLifecycle } from './lifecycle.js';
@@ -28,16 +32,16 @@ import { BENCH_LIMITS, GAME_MODULE, ENGINE_CAPACITY, SCENES_PER_WORKER, sceneSha
 import { parseCommandLine } from '@gos/cluster';
 
 parseCommandLine(
-  { name: 'project', usage: `usage: PORT=3900 SHAPE=embedded|cluster [SCENARIO=…] [DATA_DIR=…] [GOS_ETCD_URL=…] node bench/dist/bin/servers/project.js
-The bench's target for this framework (npm run bench starts it): embedded, one process; cluster, this
-gateway plus an engine process found through etcd (GOS_ETCD_URL, http://127.0.0.1:2379). Prints
+  { name: 'project', usage: `usage: PORT=3900 SHAPE=embedded|fat|cluster [LINK=tcp] [RING_FLUSH=microtask] [SCENARIO=…] [DATA_DIR=…] [GOS_ETCD_URL=…] node bench/dist/bin/servers/project.js
+The bench's target for this framework (npm run bench starts it): embedded, one process; fat, one process
+on etcd (GOS_ETCD_URL, http://127.0.0.1:2379); cluster, this gateway plus an engine process found through etcd. Prints
 {"ready":true,…} once a player can log in and play; stops on SIGTERM/SIGINT. No options.` },
   {},
 );
 const port = Number(process.env['PORT']);
 const shape = process.env['SHAPE'] ?? 'embedded';
-if (!Number.isInteger(port) || port <= 0 || (shape !== 'embedded' && shape !== 'cluster')) {
-  console.error('project: set PORT and SHAPE=embedded|cluster');
+if (!Number.isInteger(port) || port <= 0 || (shape !== 'embedded' && shape !== 'cluster' && shape !== 'fat')) {
+  console.error('project: set PORT and SHAPE=embedded|fat|cluster');
   process.exit(2);
 }
 const etcdUrl = process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379';
@@ -49,11 +53,19 @@ const prefix = `gos-bench/${randomBytes(6).toString('hex')}/`;
 
 const store = createStore({ kind: 'sqlite', file: dbFile });
 const coordinator: Coordinator = shape === 'embedded' ? new MemoryCoordinator() : new EtcdCoordinator({ hosts: [etcdUrl], prefix });
+// One process (embedded, fat): the gateway reaches its engine without a socket, unless LINK=tcp
+// (the embedded shape as it was before the in-process link, for an A/B in one run).
+const localLinks = shape === 'cluster' || process.env['LINK'] === 'tcp' ? null : new LocalLinks();
+// RING_FLUSH=microtask: frames published into the scene's ring per callback, as before the
+// engine's ringFlush option (an A/B knob; the default is the engine's).
+const ringFlush = process.env['RING_FLUSH'] === 'microtask' ? 'microtask' : 'immediate';
 // This process also runs the coordinator replica, the leader that places scenes.
 const leader = new CoordinatorNode({ id: 'coordinator-1', coordinator });
 const sessions = new MemorySessionStore();
 const engine =
-  shape === 'embedded' ? new Engine({ engineId: 'engine-1', clusterSecret, gameModule: GAME_MODULE, store, coordinator, scenesPerWorker: SCENES_PER_WORKER, capacity: ENGINE_CAPACITY }) : null;
+  shape === 'cluster'
+    ? null
+    : new Engine({ engineId: 'engine-1', clusterSecret, gameModule: GAME_MODULE, store, coordinator, localLinks, scenesPerWorker: SCENES_PER_WORKER, capacity: ENGINE_CAPACITY, ringFlush });
 const gateway = new Gateway({
   gatewayId: 'gateway-1',
   clusterSecret,
@@ -63,6 +75,7 @@ const gateway = new Gateway({
   protocol,
   host: '127.0.0.1',
   port,
+  localLinks,
   sceneForLogin: sceneForScenario(process.env['SCENARIO']),
   limits: BENCH_LIMITS,
 });

@@ -22,6 +22,11 @@ export interface ClientHooks {
   onChat(sentAtMs: number, bytes: number): void;
   /** Any other message arrived (counted in the outbound totals, no latency sample). */
   onOther(bytes: number): void;
+  /**
+   * The server answered with a coded error (this framework's ERROR frame; `code` from its
+   * ErrorReply). Counted in the outbound totals too, and as a failure of the run.
+   */
+  onError(code: string, bytes: number): void;
   /** The connection closed without the load generator asking for it. */
   onClose(code: number, reason: string): void;
 }

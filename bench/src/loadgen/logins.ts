@@ -109,8 +109,10 @@ export async function runLoginStorm(o: LoginStormOptions): Promise<LoadResult> {
   return {
     clients: o.rate,
     connected: names.length,
+    // Refused logins (HTTP errors with their code) are counted as connect failures.
     connectFailures: failed,
     disconnects: 0,
+    errorFrames: 0,
     failureSamples: [...byCause].map(([c, n]) => `${n} × ${c}`).slice(0, 5),
     steadySeconds: round(windowSeconds, 2),
     latency: summary,

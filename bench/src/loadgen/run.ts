@@ -35,6 +35,12 @@ export interface LoadOptions {
    * in the scene, per client.
    */
   readonly reconnectStorm?: boolean;
+  /**
+   * soak: every `everySeconds` of the window, this `fraction` of the connected clients (at
+   * least one) drop their connection without a closing handshake and resume their session on a
+   * new one ({@link ClientConn.reconnect}), so that what a server keeps per closed socket shows.
+   */
+  readonly churn?: { readonly everySeconds: number; readonly fraction: number };
   /** Give up connecting after this long. @default 120 */
   readonly rampTimeoutSeconds?: number;
   readonly onPhase?: (phase: Phase, info: { secondsLeft: number; connected: number }) => void;
@@ -47,6 +53,8 @@ export interface LoadResult {
   readonly connected: number;
   readonly connectFailures: number;
   readonly disconnects: number;
+  /** ERROR frames received (ramp, warm-up and window). */
+  readonly errorFrames: number;
   /** The first few failures, for the report: `connect: <error>` or `close <code> <reason>`. */
   readonly failureSamples: readonly string[];
   readonly steadySeconds: number;
@@ -67,6 +75,8 @@ export interface LoadResult {
   readonly loadGenSaturated: boolean;
   /** reconnect-storm only. */
   readonly storm?: StormResult;
+  /** With `churn`: drops and resumes done in the window, and those that failed (counted in `disconnects` too). */
+  readonly churn?: { readonly reconnects: number; readonly failures: number };
 }
 
 export interface StormResult {
@@ -86,6 +96,8 @@ interface Client {
   y: number;
   readonly pending: PendingInputs;
   closed: boolean;
+  /** Dropped on purpose and resuming (churn): sends nothing until it is back. */
+  resuming: boolean;
   readonly decodeTicks: boolean;
 }
 
@@ -108,6 +120,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   let ticks = 0;
   let disconnects = 0;
   let connectFailures = 0;
+  /** Coded errors the server answered with, ramp included. */
+  let errorFrames = 0;
   let stopping = false;
   const failureSamples: string[] = [];
   const noteFailure = (what: string): void => {
@@ -135,7 +149,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
 
   const connectOne = async (index: number): Promise<void> => {
     const decodeTicks = index % decodeEvery === 0;
-    const c: Client = { index, conn: null, seq: 0, x: Math.random() * 1000, y: Math.random() * 1000, pending: new PendingInputs(), closed: false, decodeTicks };
+    const c: Client = { index, conn: null, seq: 0, x: Math.random() * 1000, y: Math.random() * 1000, pending: new PendingInputs(), closed: false, resuming: false, decodeTicks };
     try {
       c.conn = await o.driver.connect(index, o.baseUrl, {
         onTick: (t, bytes) => onTick(c, t, bytes),
@@ -146,6 +160,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
           latency.record(nowMs() - sentAt);
         },
         onOther: (bytes) => {
+          if (!measuring) return;
+          outMsgs++;
+          outBytes += bytes;
+        },
+        onError: (code, bytes) => {
+          errorFrames++;
+          noteFailure(`client ${index}: error ${code}`);
           if (!measuring) return;
           outMsgs++;
           outBytes += bytes;
@@ -169,7 +190,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const sendBucket = (bucket: Client[]): void => {
     const now = nowMs();
     for (const c of bucket) {
-      if (c.closed || c.conn === null) continue;
+      if (c.closed || c.resuming || c.conn === null) continue;
       const seq = ++c.seq;
       // A small random walk, kept in the 0–1000 square.
       c.x = Math.min(1000, Math.max(0, c.x + (Math.random() - 0.5) * 10));
@@ -250,11 +271,44 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
             // closing: onClose counts it
           }
         }, o.chatEveryMs);
+  const churn = { reconnects: 0, failures: 0 };
+  const churning = new Set<Promise<void>>();
+  const churnClock =
+    o.churn === undefined
+      ? undefined
+      : setInterval(() => {
+          const live = clients.filter((c) => !c.closed && !c.resuming && c.conn !== null);
+          const count = Math.min(live.length, Math.max(1, Math.round(live.length * o.churn!.fraction)));
+          for (let k = 0; k < count; k++) {
+            // A partial Fisher–Yates shuffle: `count` distinct clients.
+            const j = k + Math.floor(Math.random() * (live.length - k));
+            [live[k], live[j]] = [live[j]!, live[k]!];
+            const c = live[k]!;
+            c.resuming = true;
+            const p = c.conn!.reconnect().then(
+              () => {
+                c.resuming = false;
+                churn.reconnects++;
+              },
+              (err: unknown) => {
+                c.closed = true;
+                churn.failures++;
+                disconnects++;
+                noteFailure(`client ${c.index}: resume: ${err instanceof Error ? err.message : String(err)}`);
+              },
+            );
+            churning.add(p);
+            void p.finally(() => churning.delete(p));
+          }
+        }, o.churn.everySeconds * 1000);
   for (let left = storm === undefined ? o.steadySeconds : 0; left > 0; left -= Math.min(left, 5)) {
     await sleep(Math.min(left, 5) * 1000);
     if (left - 5 > 0) o.onPhase?.('steady', { secondsLeft: left - 5, connected: clients.length - (disconnects - disconnectsBefore) });
   }
   clearInterval(chatClock);
+  clearInterval(churnClock);
+  // Resumes under way finish (or fail) inside the books.
+  await Promise.all(churning);
   // Lines still on their way at the window's end are let in before the books close.
   if (chatClock !== undefined) await sleep(500);
   measuring = false;
@@ -278,6 +332,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     clients: o.clients,
     connected: clients.length,
     connectFailures,
+    errorFrames,
     // A client that did not come back from the storm is a failure like a disconnect.
     disconnects: disconnects + (storm === undefined ? 0 : storm.dropped - storm.reconnected),
     failureSamples,
@@ -294,6 +349,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     loadGenLoopDelayP99Ms: round(loopP99, 2),
     loadGenSaturated: loadGenCpuPercent >= 90 || loopP99 > 50,
     ...(storm === undefined ? {} : { storm }),
+    ...(o.churn === undefined ? {} : { churn }),
   };
 }
 

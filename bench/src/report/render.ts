@@ -7,17 +7,25 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { RunRow } from '../orchestrate.js';
 import { engineKillMarkdown, failoverCharts, leaderKillMarkdown, type ChartPoint } from './failover.js';
-import { isFailoverFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
+import { isFailoverFile, isSoakFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
+import { soakCharts, soakMarkdown, type SoakPoint } from './soak.js';
 
 const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
 
 /** kB of server memory per connection above the server's baseline. */
+/** `name rss · name rss` for a run of several server processes; `–` for one (its RSS is the run's). */
+export function byProcess(r: { processes?: readonly { name: string; rssMb: number }[] }): string {
+  const ps = r.processes ?? [];
+  return ps.length < 2 ? '–' : ps.map((p) => `${p.name} ${fmt(p.rssMb)}`).join(' · ');
+}
+
 export function kbPerClient(r: { rssMb: number; baselineRssMb: number; connected: number }): number | null {
   return r.connected > 0 ? ((r.rssMb - r.baselineRssMb) * 1024) / r.connected : null;
 }
 
 export function markdown(file: AnyResultsFile): string {
   if (isFailoverFile(file)) return failoverMarkdown(file);
+  if (isSoakFile(file)) return [...header(file), ...soakMarkdown(file)].join('\n');
   if (file.scenario === 'idle-ccu') return idleMarkdown(file);
   if (file.scenario === 'chat-fanout') return chatMarkdown(file);
   if (file.scenario === 'login-storm') return loginMarkdown(file);
@@ -85,6 +93,14 @@ function sortedRuns(file: ResultsFile): RunRow[] {
 function header(file: AnyResultsFile): string[] {
   const m = file.machine;
   const repeats = isFailoverFile(file) ? ` per repeat, ${file.settings.repeats} repeat${file.settings.repeats === 1 ? '' : 's'}` : '';
+  if (isSoakFile(file)) {
+    return [
+      `Run ${file.date} on ${m.cpus} × ${m.model}, Node ${m.node}; ${m.pinned ? 'server pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned'}; ${file.settings.steadySeconds} s measured.`,
+      '',
+      `Rerun: \`${file.settings.command}\``,
+      '',
+    ];
+  }
   return [
     `Run ${file.date} on ${m.cpus} × ${m.model}, Node ${m.node}; ${m.pinned ? 'servers pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned'}; ${file.settings.warmupSeconds} s warm-up, ${file.settings.steadySeconds} s measured${repeats}.`,
     '',
@@ -105,21 +121,22 @@ function idleMarkdown(file: ResultsFile): string {
 
 function mmoMarkdown(file: ResultsFile): string {
   const lines = header(file);
-  lines.push('| target | clients | p50 ms | p99 ms | max ms | server delay p99 ms | in msg/s | out msg/s | out MB/s | server CPU % | CPU-µs/msg | RSS MB | procs | failures | ticks/client/s | gen CPU % | gen saturated |');
-  lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
+  lines.push('| target | clients | p50 ms | p99 ms | max ms | server delay p99 ms | in msg/s | out msg/s | out MB/s | server CPU % | CPU-µs/msg | RSS MB | procs | RSS MB by process | frames over TCP % | failures | ticks/client/s | gen CPU % | gen saturated |');
+  lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|--:|--:|--:|--:|---|');
   for (const r of sortedRuns(file)) {
+    const tcp = r.tcpFrameShare === undefined ? '–' : fmt(r.tcpFrameShare * 100, 0);
     lines.push(
-      `| ${labelOf(r)} | ${r.clients} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${fmt(r.serverDelayP99Ms)} | ${Math.round(r.inPerSec)} | ${Math.round(r.outPerSec)} | ${fmt(r.outBytesPerSec / 1e6, 2)} | ${fmt(r.cpuPercent)} | ${fmt(r.cpuUsPerMsg, 2)} | ${fmt(r.rssMb)} | ${r.serverProcesses} | ${r.failures} | ${fmt(r.ticksPerClientPerSec, 2)} | ${fmt(r.loadGenCpuPercent)} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
+      `| ${labelOf(r)} | ${r.clients} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${fmt(r.serverDelayP99Ms)} | ${Math.round(r.inPerSec)} | ${Math.round(r.outPerSec)} | ${fmt(r.outBytesPerSec / 1e6, 2)} | ${fmt(r.cpuPercent)} | ${fmt(r.cpuUsPerMsg, 2)} | ${fmt(r.rssMb)} | ${r.serverProcesses} | ${byProcess(r)} | ${tcp} | ${r.failures} | ${fmt(r.ticksPerClientPerSec, 2)} | ${fmt(r.loadGenCpuPercent)} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
     );
   }
   const rs = ratios(file.runs);
   if (rs.length > 0) {
     lines.push('');
-    lines.push('Ratios, project (cluster shape) ÷ other target (below 1: the project is cheaper / faster):');
+    lines.push('Ratios, each shape of this framework ÷ other target (below 1: the project is cheaper / faster):');
     lines.push('');
-    lines.push('| clients | versus | CPU-µs/msg | p99 | RSS |');
-    lines.push('|--:|---|--:|--:|--:|');
-    for (const r of rs) lines.push(`| ${r.clients} | ${r.versus} | ${fmt(r.cpuUsPerMsg, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.rssMb, 2)} |`);
+    lines.push('| clients | project | versus | CPU-µs/msg | p99 | RSS |');
+    lines.push('|--:|---|---|--:|--:|--:|');
+    for (const r of rs) lines.push(`| ${r.clients} | ${r.project} | ${r.versus} | ${fmt(r.cpuUsPerMsg, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.rssMb, 2)} |`);
   }
   lines.push('');
   lines.push('Max CCU among the client counts run (p99 < 200 ms, no failures, server CPU < 95%, generator not saturated): ' +
@@ -173,6 +190,23 @@ function barSpec(title: string, points: readonly ChartPoint[]): vl.TopLevelSpec 
   };
 }
 
+/** Lines: memory against minutes, one line per target. */
+function memorySpec(title: string, points: readonly SoakPoint[]): vl.TopLevelSpec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 420,
+    height: 260,
+    data: { values: points.map((p) => ({ ...p })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'minute', type: 'quantitative', title: 'minute' },
+      y: { field: 'value', type: 'quantitative', title: 'MB', scale: { zero: false } },
+      color: { field: 'series', type: 'nominal', title: 'target' },
+    },
+  };
+}
+
 async function svgOf(spec: vl.TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
@@ -183,6 +217,8 @@ async function svgOf(spec: vl.TopLevelSpec): Promise<string> {
 export async function html(file: AnyResultsFile): Promise<string> {
   const charts = isFailoverFile(file)
     ? await Promise.all(failoverCharts(file).map((c) => svgOf(barSpec(c.title, c.points))))
+    : isSoakFile(file)
+      ? await Promise.all(soakCharts(file).map((c) => svgOf(memorySpec(c.title, c.points))))
     : file.scenario === 'idle-ccu'
       ? [await svgOf(chartSpec(file, 'kbPerClient', 'server kB per idle connection'))]
       : file.scenario === 'reconnect-storm'

@@ -5,6 +5,7 @@
 import { cpus } from 'node:os';
 import type { FailoverRow } from '../failover/run.js';
 import type { RunRow } from '../orchestrate.js';
+import type { SoakResultsFile } from '../soak.js';
 import { round } from '../stats.js';
 
 export interface Machine {
@@ -44,10 +45,14 @@ export interface FailoverResultsFile {
   readonly runs: readonly FailoverRow[];
 }
 
-export type AnyResultsFile = ResultsFile | FailoverResultsFile;
+export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile;
 
 export function isFailoverFile(file: AnyResultsFile): file is FailoverResultsFile {
   return file.scenario === 'engine-kill' || file.scenario === 'leader-kill';
+}
+
+export function isSoakFile(file: AnyResultsFile): file is SoakResultsFile {
+  return file.scenario === 'soak';
 }
 
 export function machine(pinned: boolean): Machine {
@@ -55,15 +60,19 @@ export function machine(pinned: boolean): Machine {
   return { cpus: list.length, model: list[0]?.model.trim() ?? 'unknown', node: process.version, pinned };
 }
 
-/** Row label: `project` (cluster shape), `project-embedded`, `project-acked`, `colyseus`, `uws`. */
-export function labelOf(row: Pick<RunRow, 'target' | 'shape' | 'variant'>): string {
+/** Row label: `project` (cluster shape), `project-embedded`, `project-fat`, `project-acked`, `colyseus`, `uws`. */
+export function labelOf(row: Pick<RunRow, 'target' | 'shape' | 'variant' | 'transport'>): string {
+  if (row.target === 'colyseus') return row.transport === 'uws' ? 'colyseus-uws' : 'colyseus';
   if (row.target !== 'project') return row.target;
-  if (row.shape === 'embedded') return 'project-embedded';
+  if (row.shape === 'embedded') return row.variant === undefined ? 'project-embedded' : `project-embedded-${row.variant}`;
+  if (row.shape === 'fat') return 'project-fat';
   return row.variant === undefined ? 'project' : `project-${row.variant}`;
 }
 
 export interface Ratio {
   readonly clients: number;
+  /** Which shape of this framework: `project` (separate processes), `project-fat`, `project-embedded`. */
+  readonly project: string;
   readonly versus: string;
   /** project ÷ other, for CPU-µs per message (lower is better for the project). */
   readonly cpuUsPerMsg: number | null;
@@ -73,19 +82,23 @@ export interface Ratio {
 
 const ratio = (a: number, b: number): number | null => (b > 0 ? round(a / b, 2) : null);
 
-/** project (cluster shape) against uws and colyseus, at every client count both ran. */
+/** The shapes of this framework compared with the other targets. */
+const PROJECT_SHAPES = ['project', 'project-fat', 'project-embedded'];
+
+/** Each shape of this framework against uws and colyseus, at every client count both ran. */
 export function ratios(runs: readonly RunRow[]): Ratio[] {
   const out: Ratio[] = [];
   const byKey = new Map(runs.map((r) => [`${labelOf(r)}@${r.clients}`, r]));
   for (const p of runs) {
-    if (labelOf(p) !== 'project') continue;
-    for (const versus of ['uws', 'colyseus']) {
+    const project = labelOf(p);
+    if (!PROJECT_SHAPES.includes(project)) continue;
+    for (const versus of ['uws', 'colyseus-uws', 'colyseus']) {
       const o = byKey.get(`${versus}@${p.clients}`);
       if (o === undefined) continue;
-      out.push({ clients: p.clients, versus, cpuUsPerMsg: ratio(p.cpuUsPerMsg, o.cpuUsPerMsg), p99Ms: ratio(p.p99Ms, o.p99Ms), rssMb: ratio(p.rssMb, o.rssMb) });
+      out.push({ clients: p.clients, project, versus, cpuUsPerMsg: ratio(p.cpuUsPerMsg, o.cpuUsPerMsg), p99Ms: ratio(p.p99Ms, o.p99Ms), rssMb: ratio(p.rssMb, o.rssMb) });
     }
   }
-  return out;
+  return out.sort((a, b) => a.clients - b.clients || PROJECT_SHAPES.indexOf(a.project) - PROJECT_SHAPES.indexOf(b.project));
 }
 
 /** A run counts as sustained when p99 < 200 ms, nothing failed, the server stayed under 95% CPU and the generator was not saturated. */

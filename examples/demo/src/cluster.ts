@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { silentLogger, type Logger } from '@gos/schema';
 import { CoordinatorNode, MemoryCoordinator } from '@gos/coordinator';
 import { Engine } from '@gos/engine';
+import { LocalLinks } from '@gos/link';
 import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
 import { createStore, type Store } from '@gos/store';
 import { Registry } from 'prom-client';
@@ -48,7 +49,12 @@ export interface EmbeddedClusterOptions {
   readonly sceneForLogin?: ConstructorParameters<typeof Gateway>[0]['sceneForLogin'];
   /** Serve https:// and wss:// with this certificate (the gateway's `tls`). @default plain http and ws */
   readonly tls?: ConstructorParameters<typeof Gateway>[0]['tls'];
-  /** Run the gateway ↔ engine link over TLS with this cluster CA material (both sides use it). @default plain TCP */
+  /**
+   * How the gateway reaches the engine: `in-process` (no socket: the default, the fast path) or
+   * `tcp` (the link separate processes use, through the engine's link port). @default 'in-process'
+   */
+  readonly link?: 'in-process' | 'tcp';
+  /** Run the TCP link over TLS with this cluster CA material (both sides use it; with `link: 'tcp'`, the players' traffic too). @default plain TCP */
   readonly linkTls?: ConstructorParameters<typeof Gateway>[0]['linkTls'];
   /**
    * Prometheus registry for the three roles' metrics, served by the gateway at `GET /metrics`
@@ -71,6 +77,7 @@ export class EmbeddedCluster {
     const clusterSecret = randomBytes(24).toString('base64url');
     const storeLogger = logger.child({ role: 'store' });
     const metrics = o.metrics ?? new Registry();
+    const localLinks = o.link === 'tcp' ? null : new LocalLinks({ logger });
     this.leader = new CoordinatorNode({ id: 'coordinator-1', coordinator: this.coordinator, logger: logger.child({ role: 'coordinator' }), metrics });
     this.store =
       o.mysqlUrl === undefined
@@ -90,6 +97,7 @@ export class EmbeddedCluster {
       workers: o.workers ?? 1,
       ...(o.persistIntervalMs === undefined ? {} : { persistIntervalMs: o.persistIntervalMs }),
       linkTls: o.linkTls ?? null,
+      localLinks,
       logger,
       metrics,
     });
@@ -105,6 +113,7 @@ export class EmbeddedCluster {
       staticDir: o.serveWeb === false ? null : WEB_DIR,
       tls: o.tls ?? null,
       linkTls: o.linkTls ?? null,
+      localLinks,
       ...(o.limits === undefined ? {} : { limits: o.limits }),
       ...(o.scryptCost === undefined ? {} : { scryptCost: o.scryptCost }),
       ...(o.sceneForLogin === undefined ? {} : { sceneForLogin: o.sceneForLogin }),

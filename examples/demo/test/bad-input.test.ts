@@ -7,12 +7,14 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { login, register } from '@gos/client';
 import { CloseCode, ErrorReplyCodec, FrameFlag, FrameKind, encodeFrame, framePayload, readFrameHeader } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import type { EmbeddedCluster } from '../src/index.js';
 import { MoveReqCodec, SayReqCodec, protocol } from '../src/generated/protocol.js';
-import { joinAs, startCluster, tempDir, uniqueName, until } from './helpers.js';
+import { joinAs, startCluster, tempDir, uniqueName } from './helpers.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let cluster: EmbeddedCluster;
@@ -73,7 +75,9 @@ test('expired token → 4002', async () => {
     const name = uniqueName('exp');
     await register(short.url, name, 'correct-horse-1');
     const auth = await login(short.url, name, 'correct-horse-1');
-    await new Promise((r) => setTimeout(r, 600));
+    // A duration, not a condition: the 300 ms session TTL runs out. (The embedded cluster's session
+    // store takes no clock to move, and looking the session up would extend it.)
+    await setTimeout(600);
     const ws = new WebSocket(`${auth.gateway}?token=${auth.token}&v=${protocol.version}`);
     const code = await new Promise<number>((resolve) => ws.on('close', (c) => resolve(c)));
     assert.equal(code, CloseCode.AUTH_INVALID);
@@ -137,11 +141,11 @@ test('oversized frame → 4009; far oversized → dropped by uWS before bufferin
 test('unknown route → GW_ERR_UNKNOWN_ROUTE error frame, socket stays open', async () => {
   const s = await authed();
   s.ws.send(encodeFrame(FrameKind.REQUEST, 4321, 7, null));
-  await until(() => errorFor(s, 7) !== undefined, 3000, 'error frame');
+  await waitFor(() => errorFor(s, 7) !== undefined, { timeoutMs: 3000, message: 'error frame' });
   assert.equal(errorFor(s, 7)?.code, 'GW_ERR_UNKNOWN_ROUTE');
   // Still usable: a PING gets a PONG.
   s.ws.send(encodeFrame(FrameKind.PING, 0, 8, null));
-  await until(() => s.frames.some((f) => readFrameHeader(f)?.kind === FrameKind.PONG), 3000, 'pong');
+  await waitFor(() => s.frames.some((f) => readFrameHeader(f)?.kind === FrameKind.PONG), { timeoutMs: 3000, message: 'pong' });
   s.ws.close();
 });
 
@@ -152,11 +156,11 @@ test('truncated FlatBuffer → SCH_ERR_BAD_PAYLOAD error frame, scene unharmed',
     s.ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.move.id, 100 + i, good.subarray(0, cut)));
   }
   s.ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.move.id, 200, new Uint8Array([255, 255, 255, 127, 1, 2, 3, 4, 5, 6, 7, 8])));
-  await until(() => [100, 101, 102, 200].every((id) => errorFor(s, id) !== undefined), 3000, 'error frames');
+  await waitFor(() => [100, 101, 102, 200].every((id) => errorFor(s, id) !== undefined), { timeoutMs: 3000, message: 'error frames' });
   for (const id of [100, 101, 102, 200]) assert.equal(errorFor(s, id)?.code, 'SCH_ERR_BAD_PAYLOAD');
   // A good request on the same socket still works.
   s.ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.move.id, 300, good));
-  await until(() => s.frames.some((f) => readFrameHeader(f)?.requestId === 300 && readFrameHeader(f)?.kind === FrameKind.RESPONSE), 3000, 'response');
+  await waitFor(() => s.frames.some((f) => readFrameHeader(f)?.requestId === 300 && readFrameHeader(f)?.kind === FrameKind.RESPONSE), { timeoutMs: 3000, message: 'response' });
   s.ws.close();
 });
 
@@ -190,11 +194,15 @@ test('slow consumer → 4007', async () => {
     (ws as unknown as { _socket: { pause(): void } })._socket.pause();
     const talker = await joinAs(fast.url, uniqueName('talker'));
     const text = 'x'.repeat(190);
-    const deadline = Date.now() + 30_000;
-    while (fast.gateway.connections > 1 && Date.now() < deadline) {
-      for (let i = 0; i < 100; i++) void talker.api.say({ text }).catch(() => {});
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    // Each check that finds the slow socket still connected sends 100 more chat lines.
+    await waitFor(
+      () => {
+        if (fast.gateway.connections <= 1) return true;
+        for (let i = 0; i < 100; i++) void talker.api.say({ text }).catch(() => {});
+        return false;
+      },
+      { timeoutMs: 30_000, message: 'the gateway to drop the slow consumer', intervalMs: 20 },
+    );
     (ws as unknown as { _socket: { resume(): void } })._socket.resume();
     assert.equal(await closed, CloseCode.SLOW_CONSUMER);
     await talker.client.close();
@@ -264,7 +272,7 @@ test('SQL metacharacters are data, not SQL', async () => {
   const lines: string[] = [];
   p.client.onPush('ChatLine', (l) => lines.push(l.text));
   await p.api.say({ text: "'); DELETE FROM players; --" });
-  await until(() => lines.length === 1, 3000, 'chat');
+  await waitFor(() => lines.length === 1, { timeoutMs: 3000, message: 'chat' });
   assert.equal(lines[0], "'); DELETE FROM players; --");
   await p.client.close();
 });
@@ -281,7 +289,7 @@ test('chat: NUL, controls and bidi overrides are stripped; invalid UTF-8 → SCH
   bad[Buffer.from(bad).indexOf('Xbad')] = 0xff;
   s.ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.say.id, 2, bad));
   s.ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.say.id, 3, SayReqCodec.encode({ text: 'after' })));
-  await until(() => lines.includes('after'), 3000, 'the chat lines');
+  await waitFor(() => lines.includes('after'), { timeoutMs: 3000, message: 'the chat lines' });
   assert.deepEqual(lines, ['hi there!', 'after']);
   assert.equal(errorFor(s, 2)?.code, 'SCH_ERR_BAD_PAYLOAD');
   s.ws.close();

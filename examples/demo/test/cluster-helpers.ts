@@ -33,7 +33,7 @@ export interface TestCluster {
   readonly prefix: string;
   readonly members: MemberProcess[];
   /** Start a role process; `env` adds variables (`GOS_*` overrides of the shared file). */
-  start(role: Role, id: string, env?: Readonly<Record<string, string>>): MemberProcess;
+  start(role: Role, id: string, env?: Readonly<Record<string, string>>, o?: { viaMember?: boolean }): MemberProcess;
   /**
    * Start `coordinators` coordinators and `engines` engines (`<role>-1`, `<role>-2`, …), then,
    * once they are ready, gateway-1; resolve with its HTTP origin.
@@ -80,12 +80,13 @@ coordinator: { orphanGraceMs: 1000 }
     config: loadConfig({ file: configFile, env: {} }),
     prefix,
     members,
-    start(role, id, env) {
+    start(role, id, env, o = {}) {
       const m = new MemberProcess({
         role,
         id,
         config: configFile,
         ...(env === undefined ? {} : { env }),
+        ...(o.viaMember === true ? { viaMember: true } : {}),
         onLog: (line) => {
           recent.push(formatLogLine(id, line));
           if (recent.length > 300) recent.shift();
@@ -109,7 +110,9 @@ coordinator: { orphanGraceMs: 1000 }
     async cleanup() {
       await Promise.all(members.map((m) => m.stop(10_000)));
       const etcd = new Etcd3({ hosts: [...(o.etcdHosts ?? [ETCD])] });
-      await etcd.delete().prefix(prefix).exec().catch(() => {});
+      // Bounded: a cleanup must not hold the test file open (a private etcd cluster that lost a
+      // member may answer slowly under load; its data goes with its folder anyway).
+      await Promise.race([etcd.delete().prefix(prefix).exec().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
       etcd.close();
       const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
       try {

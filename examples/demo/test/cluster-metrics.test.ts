@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { waitFor } from '@gos/testing';
 import { guestPlayer, testCluster } from './cluster-helpers.js';
-import { until } from './helpers.js';
 import { metricValue } from './metrics-helpers.js';
 
 const cluster = await testCluster({ leaseTtlSeconds: 2, persistIntervalMs: 500 });
@@ -26,7 +26,7 @@ test('each role serves its metrics and the process metrics on GET /metrics', { t
 
   const player = await guestPlayer(baseUrl);
   await player.api.whoami({});
-  await until(async () => metricValue(await scrapeUrl(engineUrl), 'gos_engine_players') === 1, 10_000, 'the engine to count the player');
+  await waitFor(async () => metricValue(await scrapeUrl(engineUrl), 'gos_engine_players') === 1, { timeoutMs: 10_000, message: 'the engine to count the player' });
 
   const gateway = await scrapeUrl(gatewayUrl);
   assert.equal(metricValue(gateway, 'gos_gateway_connections'), 1);

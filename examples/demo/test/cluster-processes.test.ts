@@ -9,9 +9,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { after, test } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import { Etcd3 } from 'etcd3';
 import { readStatus } from '@gos/cluster';
 import { EtcdCoordinator } from '@gos/coordinator';
+import { waitFor } from '@gos/testing';
 import { runBots } from '../src/bots.js';
 import { BIN, ETCD, runNode, testCluster } from './cluster-helpers.js';
 
@@ -64,32 +66,37 @@ test('three coordinators, an engine and a gateway as processes: play, status, or
   assert.match(text.stdout, /gateway\s+gateway-1\s+ws:\/\/127\.0\.0\.1:\d+\/ws/);
 
   // The leader releases the dead engine's placement after the grace.
-  const deadline = Date.now() + 10_000;
-  while ((await readStatus(config)).placements.some((p) => p.sceneId === 'world:99') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  // A timeout is not an error here: the assertion after it names the status and the logs.
+  await waitFor(async () => !(await readStatus(config)).placements.some((p) => p.sceneId === 'world:99'), {
+    timeoutMs: 10_000,
+    message: 'the orphaned placement world:99 to be released',
+    intervalMs: 200,
+  }).catch(() => {});
   const left = await readStatus(config);
   assert.ok(!left.placements.some((p) => p.sceneId === 'world:99'), `orphaned placement released; status ${JSON.stringify(left)}\nlogs:\n${cluster.logs()}`);
 
   // Players play for 8 s; 2 s in, the leader is killed.
   const bots = runBots({ baseUrl, count: 8, seconds: 8, movesPerSecond: 5 });
-  await new Promise((r) => setTimeout(r, 2000));
+  // A duration, not a condition: the kill comes 2 s into the players' 8 s of play.
+  await setTimeout(2000);
   const victim = members.find((m) => m.id === leader)!;
   // Watch the election as any member does (an etcd watch), rather than polling.
   const observer = new EtcdCoordinator({ hosts: [ETCD], prefix });
   await observer.start();
   let newLeader: string | null = null;
-  const elected = new Promise<void>((resolve) => {
-    observer.election.watch((id) => {
-      if (id !== undefined && id !== leader) {
-        newLeader = id;
-        resolve();
-      }
-    });
+  let electedAt = 0;
+  observer.election.watch((id) => {
+    if (id !== undefined && id !== leader && newLeader === null) {
+      newLeader = id;
+      electedAt = Date.now();
+    }
   });
   const killedAt = Date.now();
   victim.signal('SIGKILL');
-  await Promise.race([elected, new Promise((r) => setTimeout(r, (LEASE_TTL_SECONDS + 10) * 1000))]);
+  // A timeout is not an error here: the assertions after it say what failed.
+  await waitFor(() => newLeader !== null, { timeoutMs: (LEASE_TTL_SECONDS + 10) * 1000, message: 'another coordinator to lead' }).catch(() => {});
   await observer.close();
-  const electedAfterMs = Date.now() - killedAt;
+  const electedAfterMs = (newLeader === null ? Date.now() : electedAt) - killedAt;
   console.log(`leader ${leader} killed; ${String(newLeader)} leads ${electedAfterMs} ms later (lease TTL ${LEASE_TTL_SECONDS} s)`);
   assert.ok(newLeader !== null && newLeader !== leader, 'another coordinator leads');
   assert.ok(electedAfterMs <= (LEASE_TTL_SECONDS + 1) * 1000, `new leader within TTL + 1 s (took ${electedAfterMs} ms)`);
@@ -127,12 +134,8 @@ test('with no coordinator running, players keep playing and new ones join placed
     // A coordinator comes back, is elected and serves the waiting request.
     const revived = startMember('coordinator', 'coordinator-1');
     await revived.ready;
-    let placed = asker.placement.lookup('world:77');
-    const deadline = Date.now() + 10_000;
-    while (placed === undefined && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      placed = asker.placement.lookup('world:77');
-    }
+    // A timeout is not an error here: the assertion after it names the logs.
+    const placed = await waitFor(() => asker.placement.lookup('world:77'), { timeoutMs: 10_000, message: 'the waiting scene world:77 to be placed' }).catch(() => undefined);
     assert.equal(placed?.engineId, 'engine-1', `the new leader placed the waiting scene\nlogs:\n${cluster.logs()}`);
     assert.deepEqual((await readStatus(config)).requests, []);
   } finally {

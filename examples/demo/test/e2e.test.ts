@@ -8,8 +8,9 @@ import { after, before, test } from 'node:test';
 import { CloseCode, CodedError, FrameFlag, FrameKind, encodeFrame, readFrameHeader } from '@gos/schema';
 import WebSocket from 'ws';
 import { GameClient, guest, login, register } from '@gos/client';
+import { waitFor } from '@gos/testing';
 import { createApi, protocol, SayReqCodec, WhoAmIReqCodec } from '../src/generated/protocol.js';
-import { joinAs, startCluster, tempDir, uniqueName, until } from './helpers.js';
+import { joinAs, startCluster, tempDir, uniqueName } from './helpers.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 before(async () => {
@@ -29,13 +30,13 @@ test('two players see each other move in real time', async () => {
     const meB = await b.api.whoami({});
     const res = await b.api.move({ seq: 1, x: meB.x + 30, y: meB.y });
     assert.equal(res.ack, 1);
-    await until(() => seenByA.get(b.accountId)?.x === res.x, 3000, 'A to see B at its new position');
+    await waitFor(() => seenByA.get(b.accountId)?.x === res.x, { timeoutMs: 3000, message: 'A to see B at its new position' });
     assert.equal(seenByA.get(b.accountId)?.y, res.y);
     // Chat goes through the scene broadcast.
     const lines: string[] = [];
     b.client.onPush('ChatLine', (l) => lines.push(`${l.from}:${l.text}`));
     await a.api.say({ text: 'hello' });
-    await until(() => lines.length === 1, 3000, 'chat line');
+    await waitFor(() => lines.length === 1, { timeoutMs: 3000, message: 'chat line' });
     assert.equal(lines[0], `${a.username}:hello`);
     await a.client.close();
     await b.client.close();
@@ -64,20 +65,20 @@ test('NO_REPLY inputs get no response, refusals still answer; the SDK send() use
     ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.whoami.id, 8, WhoAmIReqCodec.encode({})));
     ws.send(encodeFrame(FrameKind.REQUEST, 999, 9, null, FrameFlag.NO_REPLY));
     // Frames come back in order: once 8 and 9 are answered, 7 would have been too.
-    await until(() => kindsFor(8).length === 1 && kindsFor(9).length === 1, 3000, 'answers to 8 and 9');
+    await waitFor(() => kindsFor(8).length === 1 && kindsFor(9).length === 1, { timeoutMs: 3000, message: 'answers to 8 and 9' });
     assert.deepEqual(kindsFor(7), [], 'no frame answers a NO_REPLY request that succeeded');
     assert.deepEqual(kindsFor(8), [FrameKind.RESPONSE]);
     assert.deepEqual(kindsFor(9), [FrameKind.ERROR], 'a refused NO_REPLY request still gets its ERROR');
-    await until(() => lines.includes('no reply'), 3000, 'the quiet chat line');
+    await waitFor(() => lines.includes('no reply'), { timeoutMs: 3000, message: 'the quiet chat line' });
     ws.close();
 
     // The SDK: send() is fire-and-forget; a refusal surfaces as an error event.
     const errors: unknown[] = [];
     a.client.on('error', (e) => errors.push(e));
     assert.equal(a.client.send(protocol.routes.say, { text: 'sent' }), true);
-    await until(() => lines.includes('sent'), 3000, 'the sent chat line');
+    await waitFor(() => lines.includes('sent'), { timeoutMs: 3000, message: 'the sent chat line' });
     assert.equal(a.client.send({ ...protocol.routes.say, id: 998 }, { text: 'nobody' }), true);
-    await until(() => errors.length === 1, 3000, 'the refusal as an error event');
+    await waitFor(() => errors.length === 1, { timeoutMs: 3000, message: 'the refusal as an error event' });
     assert.ok(errors[0] instanceof CodedError);
     assert.equal(errors[0].code, 'GW_ERR_UNKNOWN_ROUTE');
     assert.equal(a.client.pendingRequests, 0);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { readStatus } from '@gos/cluster';
+import { waitFor } from '@gos/testing';
 import { guestPlayer, inFlightRequests, testCluster } from './cluster-helpers.js';
 
 // No periodic save during the test: only the engine's final save can carry the last move.
@@ -30,8 +31,13 @@ test('engine stopped with SIGTERM: its players move to the other engine with not
   stopping.signal('SIGTERM');
   stopping.signal('SIGCONT');
   assert.equal(await stopping.exited, 0, 'a clean stop');
-  const deadline = Date.now() + 20_000;
-  while (resumed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(
+    () => {
+      if (resumed.length === 0) throw new Error(`closes: ${closes.join('; ')}`);
+      return true;
+    },
+    { timeoutMs: 20_000, message: 'the player to be told SceneResumed' },
+  );
   assert.equal(resumed.length, 1, `resumed (closes: ${closes.join('; ')})`);
   const resumedAt = resumed[0]!.at;
   const answered = await inFlight;

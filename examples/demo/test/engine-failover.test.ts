@@ -8,21 +8,35 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { readStatus } from '@gos/cluster';
 import { ErrorCodes } from '@gos/schema';
+import { createStore } from '@gos/store';
+import { waitFor } from '@gos/testing';
 import { guestPlayer, inFlightRequests, testCluster } from './cluster-helpers.js';
-import { until } from './helpers.js';
 
 const LEASE_TTL_SECONDS = 2;
 const PERSIST_INTERVAL_MS = 500;
+const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
 const cluster = await testCluster({ leaseTtlSeconds: LEASE_TTL_SECONDS, persistIntervalMs: PERSIST_INTERVAL_MS });
-after(() => cluster.cleanup());
+const store = createStore({ kind: 'mysql', url: MYSQL });
+await store.start();
+after(async () => {
+  await store.close();
+  await cluster.cleanup();
+});
 
 test('engine killed with SIGKILL: players stay connected, the scene resumes on the other engine from its last save', { timeout: 120_000 }, async () => {
   const { baseUrl, engines } = await cluster.startRoles({ engines: 2 });
   const players = await Promise.all([guestPlayer(baseUrl), guestPlayer(baseUrl)]);
   const [a, b] = players;
   const before = await a.api.move({ seq: 1, x: 40, y: 30 });
-  // Past the periodic save: this position is on disk when the engine dies.
-  await new Promise((r) => setTimeout(r, PERSIST_INTERVAL_MS * 3));
+  // Past the periodic save: this position is on disk when the engine dies. (The wire carries
+  // float32: the saved float64 position is compared at that precision.)
+  await waitFor(
+    async () => {
+      const d = ((await store.loadPlayer(a.auth.accountId))?.data ?? {}) as { x?: number; y?: number };
+      return Math.fround(d.x ?? NaN) === before.x && Math.fround(d.y ?? NaN) === before.y;
+    },
+    { timeoutMs: 10_000, message: "a periodic save of player a's move", intervalMs: 50 },
+  );
   const host = (await readStatus(cluster.config)).placements.find((p) => p.sceneId === 'world:1');
   assert.ok(host !== undefined, 'world:1 is placed');
   const victim = engines.find((e) => e.id === host.engineId)!;
@@ -33,8 +47,13 @@ test('engine killed with SIGKILL: players stay connected, the scene resumes on t
   const inFlight = (await inFlightRequests(b, a)).answered;
   const killedAt = Date.now();
   victim.signal('SIGKILL');
-  const deadline = killedAt + (LEASE_TTL_SECONDS + 20) * 1000;
-  while ((a.resumed.length === 0 || b.resumed.length === 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(
+    () => {
+      if (a.resumed.length === 0 || b.resumed.length === 0) throw new Error(`closes of a: ${a.closes.join('; ')}; of b: ${b.closes.join('; ')}`);
+      return true;
+    },
+    { timeoutMs: (LEASE_TTL_SECONDS + 20) * 1000, message: 'both players to get SceneResumed' },
+  );
   assert.equal(a.resumed.length, 1, `player a got SceneResumed (closes: ${a.closes.join('; ')})`);
   assert.equal(b.resumed.length, 1, 'player b got SceneResumed');
   const resumedAt = Math.max(a.resumed[0]!.at, b.resumed[0]!.at);
@@ -59,7 +78,7 @@ test('engine killed with SIGKILL: players stay connected, the scene resumes on t
       .split('\n')
       .filter((line) => line.includes('[gateway-1] players resumed') && line.includes(`from=${victim.id} to=${survivor.id} why=lost`))
       .reduce((n, line) => n + Number(/ players=(\d+)/.exec(line)?.[1] ?? 0), 0);
-  await until(() => summed() === 2, 10_000, 'the gateway to log one summary of the resumed players');
+  await waitFor(() => summed() === 2, { timeoutMs: 10_000, message: 'the gateway to log one summary of the resumed players' });
   assert.doesNotMatch(cluster.logs(), /\[gateway-1\] player resumed/);
 
   // Still the same connections, and the game goes on from the saved state.

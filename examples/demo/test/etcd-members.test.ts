@@ -9,13 +9,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { GameClient, guest } from '@gos/client';
 import { loadConfig, readStatus } from '@gos/cluster';
+import { waitFor } from '@gos/testing';
 import { createApi, protocol } from '../src/generated/protocol.js';
 import { freePort, testCluster } from './cluster-helpers.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface EtcdMember {
   readonly name: string;
@@ -64,16 +64,7 @@ after(async () => {
 test('three etcd members, one killed with SIGKILL: players keep playing and new ones can join', { timeout: 120_000 }, async () => {
   const config = loadConfig({ file: cluster.configFile, env: {} });
   // The members elect an etcd leader among themselves first.
-  const ready = Date.now() + 30_000;
-  for (;;) {
-    try {
-      await readStatus(config, 2000);
-      break;
-    } catch (err) {
-      if (Date.now() > ready) throw err;
-      await sleep(200);
-    }
-  }
+  await waitFor(() => readStatus(config, 2000), { timeoutMs: 30_000, message: 'the etcd members to answer a status read', intervalMs: 200 });
   const coordinators = [cluster.start('coordinator', 'coordinator-1'), cluster.start('coordinator', 'coordinator-2')];
   const engine = cluster.start('engine', 'engine-1');
   await Promise.all([...coordinators, engine].map((m) => m.ready));
@@ -98,10 +89,12 @@ test('three etcd members, one killed with SIGKILL: players keep playing and new 
   for (let i = 2; i <= 20; i++) {
     const r = await a.api.move({ seq: i, x: 10 + i, y: 10 });
     assert.equal(r.ack, i);
-    await sleep(100);
+    // A duration, not a condition: the player keeps playing for about 2 s with one member gone.
+    await setTimeout(100);
   }
-  // Past several lease TTLs: the processes kept their leases alive through the other members.
-  await sleep(3000);
+  // A duration, not a condition: past several lease TTLs (2 s), a lease not kept alive through
+  // the other members would have expired.
+  await setTimeout(3000);
   const b = await join();
   const whoB = await b.api.whoami({});
   assert.equal(whoB.sceneId, 'world:1');

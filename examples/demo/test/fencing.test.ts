@@ -9,6 +9,7 @@ import { after, test } from 'node:test';
 import { readStatus } from '@gos/cluster';
 import { createStore } from '@gos/store';
 import { ErrorCodes } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import { guestPlayer, inFlightRequests, testCluster } from './cluster-helpers.js';
 
 const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
@@ -20,8 +21,6 @@ after(async () => {
   await store.close();
   await cluster.cleanup();
 });
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('an engine paused past its lease loses its scene; resumed, its late writes are refused and nothing is overwritten', { timeout: 120_000 }, async () => {
   const { baseUrl, engines } = await cluster.startRoles({ engines: 2 });
@@ -40,8 +39,7 @@ test('an engine paused past its lease loses its scene; resumed, its late writes 
   const pausedAt = Date.now();
   // Requests the paused engine receives and cannot answer: answered once the scene has moved.
   const inFlight = (await inFlightRequests(second, player)).answered;
-  const deadline = Date.now() + 30_000;
-  while (resumed.length === 0 && Date.now() < deadline) await sleep(50);
+  await waitFor(() => resumed.length > 0, { timeoutMs: 30_000, message: 'the player to resume on the other engine' });
   assert.equal(resumed.length, 1, 'the player resumed on the other engine');
   assert.match(resumed[0]!.reason, new RegExp(`resumed on ${other.id}`));
   const resumedAt = resumed[0]!.at;
@@ -61,36 +59,42 @@ test('an engine paused past its lease loses its scene; resumed, its late writes 
     const d = (r?.data ?? {}) as { x?: number; y?: number };
     return [Math.fround(d.x ?? NaN), Math.fround(d.y ?? NaN)];
   };
-  let saved = await store.loadPlayer(auth.accountId);
-  const until = Date.now() + 10_000;
-  while (position(saved)[0] !== mine.x && Date.now() < until) {
-    await sleep(50);
-    saved = await store.loadPlayer(auth.accountId);
-  }
+  const saved = await waitFor(
+    async () => {
+      const row = await store.loadPlayer(auth.accountId);
+      return position(row)[0] === mine.x ? row : undefined;
+    },
+    { timeoutMs: 10_000, message: "the new owner's save", intervalMs: 50 },
+  );
   assert.deepEqual(position(saved), [mine.x, mine.y], "the new owner's save");
 
   // Resumed: the old engine finds its gateway gone, and its player leaving, with the unsaved
-  // change to write. The store refuses it (fenced) and the engine logs it.
+  // change to write. The store refuses it and the engine logs it: fenced (the new owner claimed
+  // the rows), or stale (it has also written them since: its version is ahead), whichever the
+  // store meets first for these rows.
   paused.signal('SIGCONT');
-  const refused = Date.now() + 15_000;
-  while (!cluster.logs().includes(`[${paused.id}] write refused: fenced`) && Date.now() < refused) await sleep(100);
-  assert.match(cluster.logs(), new RegExp(`\\[${paused.id}\\] write refused: fenced, another engine owns these rows now; dropped.* players=2`), `logs:\n${cluster.logs()}`);
+  const refusedPlayers = new RegExp(`\\[${paused.id}\\] write refused: (fenced, another engine owns these rows now|rows were written by another owner); dropped.* players=2`);
+  await waitFor(() => refusedPlayers.test(cluster.logs()), { timeoutMs: 15_000, message: 'the old owner\'s player rows refused' }).catch(() => {});
+  assert.match(cluster.logs(), refusedPlayers, `logs:\n${cluster.logs()}`);
   const after = await store.loadPlayer(auth.accountId);
   assert.deepEqual(after?.data, saved?.data, "the new owner's data is not overwritten");
   assert.equal(after?.version, saved?.version);
 
   // No zombie: the resumed engine stops the scene it no longer owns and registers again under
   // a new lease, so it can host scenes anew.
-  const back = Date.now() + 15_000;
   const log = (): string => cluster.logs();
-  while ((!log().includes(`[${paused.id}] registered again`) || !log().includes(`[${paused.id}] scene stopped`)) && Date.now() < back) await sleep(100);
+  await waitFor(() => log().includes(`[${paused.id}] registered again`) && log().includes(`[${paused.id}] scene stopped`), {
+    timeoutMs: 15_000,
+    message: `${paused.id} to register again and stop its scene`,
+  }).catch(() => {});
   assert.match(log(), new RegExp(`\\[${paused.id}\\] registered again under a new lease`), `logs:\n${log()}`);
   assert.match(log(), new RegExp(`\\[${paused.id}\\] scene stopped: (its placement was released|it was placed on ${other.id})`));
-  let status = await readStatus(cluster.config);
-  while (!status.members.some((m) => m.id === paused.id) && Date.now() < back) {
-    await sleep(100);
-    status = await readStatus(cluster.config);
-  }
-  assert.ok(status.members.some((m) => m.id === paused.id), 'a member again');
+  const status = await waitFor(
+    async () => {
+      const now = await readStatus(cluster.config);
+      return now.members.some((m) => m.id === paused.id) ? now : undefined;
+    },
+    { timeoutMs: 15_000, message: `${paused.id} to be a member again`, intervalMs: 100 },
+  );
   assert.equal(status.placements.find((p) => p.sceneId === 'world:1')?.engineId, other.id, 'the scene stays where it moved');
 });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import WebSocket from 'ws';
 import { GameClient, guest, type GuestResult } from '@gos/client';
+import { waitFor } from '@gos/testing';
 import { createApi, protocol } from '../src/generated/protocol.js';
 import { testCluster } from './cluster-helpers.js';
 
@@ -46,13 +47,13 @@ test('login picks the least-loaded gateway; a gateway killed with SIGKILL: its p
   const a = play(authA);
   await a.client.connect();
   // gateway-1 now holds a socket: once its load is published, a login anywhere names gateway-2.
-  let authB = await guest(http1);
-  const deadline = Date.now() + 5000;
-  while (authB.gateway !== ws2 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
-    authB = await guest(http1);
-  }
-  assert.equal(authB.gateway, ws2, 'the least-loaded gateway first');
+  const authB = await waitFor(
+    async () => {
+      const auth = await guest(http1);
+      return auth.gateway === ws2 ? auth : undefined;
+    },
+    { timeoutMs: 5000, message: 'a login to name the least-loaded gateway (gateway-2) first', intervalMs: 100 },
+  );
   assert.deepEqual(authB.gateways, [ws2, ws1]);
   const b = play(authB);
   await b.client.connect();
@@ -60,8 +61,7 @@ test('login picks the least-loaded gateway; a gateway killed with SIGKILL: its p
 
   const killedAt = Date.now();
   gateways[0]!.signal('SIGKILL');
-  const until = Date.now() + 15_000;
-  while (a.opens.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(() => a.opens.length >= 2, { timeoutMs: 15_000, message: 'player a to reconnect' });
   const resumedAfterMs = Date.now() - killedAt;
   assert.deepEqual(a.opens, [false, true], 'player a reconnected and resumed');
   console.log(`gateway-1 killed; its player resumed on gateway-2 ${resumedAfterMs} ms later`);
@@ -70,11 +70,10 @@ test('login picks the least-loaded gateway; a gateway killed with SIGKILL: its p
   const again = await a.api.whoami({});
   assert.equal(again.playerId, me.playerId);
   assert.equal(again.sceneId, me.sceneId);
-  await a.api.move({ seq: 1, x: me.x + 3, y: me.y });
+  // Snapshots carry the players that changed: the one after the move has player a.
   const seen = b.snapshots.length;
-  const more = Date.now() + 5000;
-  while (b.snapshots.length < seen + 3 && Date.now() < more) await new Promise((r) => setTimeout(r, 20));
-  const latest = b.snapshots.at(-1) ?? [];
+  await a.api.move({ seq: 1, x: me.x + 3, y: me.y });
+  const latest = await waitFor(() => b.snapshots.slice(seen).find((ids) => ids.includes(me.playerId)), { timeoutMs: 5000, message: "player b's view to show player a's move" });
   assert.equal(latest.filter((id) => id === me.playerId).length, 1, `player a once in b's view: ${latest.join(', ')}`);
   assert.equal(new Set(latest).size, latest.length, 'no duplicate player');
   await Promise.all([a.client.close(), b.client.close()]);

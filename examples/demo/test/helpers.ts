@@ -43,11 +43,3 @@ export async function joinAs(baseUrl: string, username: string, password = 'corr
   await client.connect();
   return { client, api: createApi(client), accountId: auth.accountId, username };
 }
-
-export async function until(pred: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -12,8 +12,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { BIN_ENTRY, readStatus } from '@gos/cluster';
+import { waitFor } from '@gos/testing';
 import { freePort, testCluster } from './cluster-helpers.js';
-import { until } from './helpers.js';
 
 const LOCAL = path.join(path.dirname(BIN_ENTRY.status), 'local.js');
 
@@ -59,24 +59,31 @@ async function cleanup(local: Local): Promise<void> {
     local.child.kill('SIGINT');
     let exited = false;
     void local.exited.then(() => (exited = true));
-    await until(() => exited, 30_000, 'the launcher to exit').catch(() => local.child.kill('SIGKILL'));
+    await waitFor(() => exited, { timeoutMs: 30_000, message: 'the launcher to exit' }).catch(() => local.child.kill('SIGKILL'));
   }
   for (const pid of local.allPids().filter(alive)) process.kill(pid, 'SIGKILL');
 }
 
 const has = (local: Local, line: string | RegExp): boolean => local.lines.some((l) => (typeof line === 'string' ? l === line : line.test(l)));
 
+/** Rethrow a wait's timeout with the launcher's output so far. */
+const withOutput =
+  (local: Local) =>
+  (err: unknown): never => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; output:\n${local.lines.join('\n')}`, { cause: err });
+  };
+
 test('a member killed with SIGKILL is restarted after a back-off and rejoins; SIGINT stops every process, the restarted one included', { timeout: 120_000 }, async () => {
   const local = startLocal(['--coordinators', '1', '--engines', '2', '--gateways', '1', '--base-port', String(await freePort())]);
   try {
-    await until(() => has(local, /Local cluster ready/), 60_000, `the cluster ready:\n${local.lines.join('\n')}`);
+    await waitFor(() => has(local, /Local cluster ready/), { timeoutMs: 60_000, message: 'the cluster ready' }).catch(withOutput(local));
     const [victim] = local.pids('engine-1');
     assert.ok(victim !== undefined);
     const killedAt = Date.now();
     process.kill(victim, 'SIGKILL');
 
-    await until(() => has(local, '[local-cluster] engine-1 exited (SIGKILL); restarting in 500 ms (restart 1 of at most 5 a minute)'), 10_000, 'the restart line');
-    await until(() => local.pids('engine-1').length === 2 && has(local, `[local-cluster] engine-1 ready again (pid ${local.pids('engine-1')[1]})`), 30_000, `engine-1 ready again:\n${local.lines.join('\n')}`);
+    await waitFor(() => has(local, '[local-cluster] engine-1 exited (SIGKILL); restarting in 500 ms (restart 1 of at most 5 a minute)'), { timeoutMs: 10_000, message: 'the restart line' });
+    await waitFor(() => local.pids('engine-1').length === 2 && has(local, `[local-cluster] engine-1 ready again (pid ${local.pids('engine-1')[1]})`), { timeoutMs: 30_000, message: 'engine-1 ready again' }).catch(withOutput(local));
     const restarted = local.pids('engine-1')[1]!;
     assert.notEqual(restarted, victim);
     // Back in the cluster: registered again since the kill.

@@ -11,13 +11,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { guest, HttpError } from '@gos/client';
 import { createStore, type Store } from '@gos/store';
+import { waitFor } from '@gos/testing';
 import { freePort, guestPlayer, testCluster } from './cluster-helpers.js';
 
 const run = promisify(execFile);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const dir = await mkdtemp(path.join(tmpdir(), 'gos-mariadb-'));
 const port = await freePort();
@@ -33,16 +34,14 @@ async function startMariadb(): Promise<void> {
     { stdio: 'ignore' },
   );
   server = proc;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`mariadbd exited with ${proc.exitCode}`);
       await run('mariadb', ['--protocol=tcp', '-h127.0.0.1', `-P${port}`, '-uroot', '-e', 'CREATE DATABASE IF NOT EXISTS gos']);
-      return;
-    } catch (err) {
-      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`mariadbd did not start: ${(err as Error).message}`, { cause: err });
-      await sleep(100);
-    }
-  }
+      return true;
+    },
+    { timeoutMs: 30_000, message: 'mariadbd to start', intervalMs: 100 },
+  );
 }
 
 await startMariadb();
@@ -69,7 +68,9 @@ test('MariaDB killed and restarted under load: play goes on, writes are retried,
   for (let i = 2; i <= 12; i++) {
     last = await api.move({ seq: i, x: 10 + i * 2, y: 10 });
     assert.equal(last.ack, i);
-    await sleep(150);
+    // A duration, not a condition: the player keeps playing for about 2 s of outage, across
+    // several of the engine's failed saves (every 300 ms).
+    await setTimeout(150);
   }
   const refused = await guest(baseUrl).then(
     () => null,
@@ -87,13 +88,15 @@ test('MariaDB killed and restarted under load: play goes on, writes are retried,
     const d = (data ?? {}) as { x?: number; y?: number };
     return [Math.fround(d.x ?? NaN), Math.fround(d.y ?? NaN)];
   };
-  let saved = await reader.loadPlayer(auth.accountId);
-  const deadline = Date.now() + 30_000;
-  while (position(saved?.data)[0] !== last.x && Date.now() < deadline) {
-    await sleep(200);
-    saved = await reader.loadPlayer(auth.accountId);
-  }
-  assert.deepEqual(position(saved?.data), [last.x, last.y], 'the last acknowledged position is on disk');
+  const store = reader;
+  const saved = await waitFor(
+    async () => {
+      const row = await store.loadPlayer(auth.accountId);
+      return position(row?.data)[0] === last.x ? row : undefined;
+    },
+    { timeoutMs: 30_000, message: 'the last acknowledged position on disk', intervalMs: 200 },
+  );
+  assert.deepEqual(position(saved.data), [last.x, last.y], 'the last acknowledged position is on disk');
   assert.deepEqual(closes, [], 'the player stayed connected');
   for (const m of cluster.members) assert.ok(m.running, `${m.id} is still running`);
   // And logins work again.

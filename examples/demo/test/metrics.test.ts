@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ErrorCodes, type RouteDef } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import type { EmbeddedCluster } from '../src/index.js';
 import { WhoAmIReqCodec, type WhoAmIReq } from '../src/generated/protocol.js';
-import { joinAs, startCluster, tempDir, uniqueName, until } from './helpers.js';
+import { joinAs, startCluster, tempDir, uniqueName } from './helpers.js';
 import { metricValue, scrape } from './metrics-helpers.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -33,8 +34,8 @@ test('GET /metrics: gateway, engine, scene, persister and coordinator metrics, m
   await p.api.move({ seq: 1, x: 10, y: 10 });
   await assert.rejects(p.client.request(NO_SUCH_ROUTE, {}), { code: ErrorCodes.GW_ERR_UNKNOWN_ROUTE });
   // Ticks are reported about once a second, saves every persistIntervalMs (200 ms here).
-  await until(async () => (metricValue(await scrape(cluster.url), 'gos_scene_tick_duration_seconds_count', { scene_type: 'world' }) ?? 0) > 0, 5000, 'tick figures');
-  await until(async () => (metricValue(await scrape(cluster.url), 'gos_persister_writes_total', { result: 'ok' }) ?? 0) > 0, 5000, 'a save');
+  await waitFor(async () => (metricValue(await scrape(cluster.url), 'gos_scene_tick_duration_seconds_count', { scene_type: 'world' }) ?? 0) > 0, { timeoutMs: 5000, message: 'tick figures' });
+  await waitFor(async () => (metricValue(await scrape(cluster.url), 'gos_persister_writes_total', { result: 'ok' }) ?? 0) > 0, { timeoutMs: 5000, message: 'a save' });
   const m = await scrape(cluster.url);
 
   assert.equal(metricValue(m, 'gos_gateway_connections'), 1);
@@ -63,5 +64,5 @@ test('GET /metrics: gateway, engine, scene, persister and coordinator metrics, m
   assert.equal(metricValue(m, 'gos_cluster_placements'), 1);
 
   await p.client.close();
-  await until(async () => metricValue(await scrape(cluster.url), 'gos_gateway_connections') === 0, 3000, 'the socket to close');
+  await waitFor(async () => metricValue(await scrape(cluster.url), 'gos_gateway_connections') === 0, { timeoutMs: 3000, message: 'the socket to close' });
 });

@@ -10,8 +10,9 @@ import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import WebSocket from 'ws';
 import { GameClient, login, register } from '@gos/client';
+import { waitFor } from '@gos/testing';
 import { createApi, protocol } from '../src/generated/protocol.js';
-import { joinAs, startCluster, uniqueName, until } from './helpers.js';
+import { joinAs, startCluster, uniqueName } from './helpers.js';
 
 const MYSQL = process.env.GOS_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/gos_test';
 const REDIS = process.env.GOS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -65,7 +66,7 @@ test('MySQL + Redis: play, restart, reconnect with the same token, resume where 
       const me = await api.whoami({});
       const res = await api.move({ seq: 1, x: me.x + 20, y: me.y - 20 });
       where = { x: res.x, y: res.y };
-      await until(() => seen.has(auth.accountId), 3000, 'B to see A');
+      await waitFor(() => seen.has(auth.accountId), { timeoutMs: 3000, message: 'B to see A' });
       const redis = new Redis(REDIS);
       const keys = await redis.keys(`${prefix}*`);
       await redis.quit();

@@ -9,9 +9,10 @@ import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { guest, type GuestResult } from '@gos/client';
 import { CloseCode, FrameKind, encodeFrame } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import type { EmbeddedCluster } from '../src/index.js';
 import { protocol } from '../src/generated/protocol.js';
-import { startCluster, tempDir, until } from './helpers.js';
+import { startCluster, tempDir } from './helpers.js';
 
 const LIMITS = { messagesPerSecond: 20, messageBurst: 40, rateLimitCooldownMs: 1500, addressStrikes: 3 };
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -73,7 +74,7 @@ test('after a 4006 the same token is refused for the cool-down, then accepted ag
   assert.equal(again.ok, false, 'a fresh socket right after the flood is refused');
   assert.equal(again.close?.code, CloseCode.RATE_LIMITED);
   assert.match(again.close?.reason ?? '', /GW_ERR_RATE_LIMITED: cooling down after a flood; retry in \d+ ms/);
-  await until(async () => (await usable(auth)).ok, LIMITS.rateLimitCooldownMs * 4, 'the cool-down to end');
+  await waitFor(async () => (await usable(auth)).ok, { timeoutMs: LIMITS.rateLimitCooldownMs * 4, message: 'the cool-down to end', intervalMs: 20 });
 });
 
 test("an account's sockets share one bucket: reconnecting does not buy a fresh burst", async () => {
@@ -97,5 +98,5 @@ test('an address that floods with several accounts is cooled down for every acco
   const refused = await usable(fresh);
   assert.equal(refused.ok, false, 'a new account from the same address is refused meanwhile');
   assert.equal(refused.close?.code, CloseCode.RATE_LIMITED);
-  await until(async () => (await usable(fresh)).ok, LIMITS.rateLimitCooldownMs * 4, 'the address cool-down to end');
+  await waitFor(async () => (await usable(fresh)).ok, { timeoutMs: LIMITS.rateLimitCooldownMs * 4, message: 'the address cool-down to end', intervalMs: 20 });
 });

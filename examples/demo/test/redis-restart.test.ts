@@ -12,10 +12,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { guest, HttpError, type GuestResult } from '@gos/client';
+import { guest, HttpError } from '@gos/client';
+import { waitFor } from '@gos/testing';
 import { connectAs, freePort, guestPlayer, testCluster } from './cluster-helpers.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const dir = await mkdtemp(path.join(tmpdir(), 'gos-redis-'));
 const port = await freePort();
@@ -27,17 +26,18 @@ async function startRedis(): Promise<void> {
     stdio: 'ignore',
   });
   redis = proc;
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const up = await new Promise<boolean>((resolve) => {
-      const s = createServer().listen(port, '127.0.0.1');
-      s.once('listening', () => s.close(() => resolve(false)));
-      s.once('error', () => resolve(true));
-    });
-    if (up) return;
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error('redis-server did not start');
-    await sleep(50);
-  }
+  // Up once its port is taken (a listen there fails).
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
+      return new Promise<boolean>((resolve) => {
+        const s = createServer().listen(port, '127.0.0.1');
+        s.once('listening', () => s.close(() => resolve(false)));
+        s.once('error', () => resolve(true));
+      });
+    },
+    { timeoutMs: 10_000, message: 'redis-server to start', intervalMs: 50 },
+  );
 }
 
 await startRedis();
@@ -70,13 +70,7 @@ test('Redis killed and restarted under load: players keep playing, logins get a 
 
   await startRedis();
   // Logins work again once the gateway's connection is back.
-  let authB: GuestResult | null = null;
-  const deadline = Date.now() + 20_000;
-  while (authB === null && Date.now() < deadline) {
-    authB = await guest(baseUrl).catch(() => null);
-    if (authB === null) await sleep(200);
-  }
-  assert.ok(authB !== null, 'logins work after the restart');
+  const authB = await waitFor(() => guest(baseUrl), { timeoutMs: 20_000, message: 'logins to work after the restart', intervalMs: 200 });
   const b = await connectAs(authB);
   await b.api.move({ seq: 1, x: 9, y: 9 });
   // The session issued before the restart is still valid: a new connection with it is accepted.

@@ -13,11 +13,11 @@ import { connect as tlsConnect } from 'node:tls';
 import { after, test } from 'node:test';
 import { CloseCode } from '@gos/schema';
 import { GameClient, guest } from '@gos/client';
+import { waitFor } from '@gos/testing';
 import { createApi, protocol } from '../src/generated/protocol.js';
 import { fetchTrusting, webSocketTrusting } from '../src/index.js';
 import { makeCa } from './certs.js';
 import { testCluster } from './cluster-helpers.js';
-import { until } from './helpers.js';
 
 const cluster = await testCluster({ leaseTtlSeconds: 3, persistIntervalMs: 1000 });
 const certs = makeCa(['gateway', 'renewed', 'engine', 'gateway-link']);
@@ -90,19 +90,19 @@ test('wss through a gateway process, links over TLS; SIGHUP renews the certifica
 
   install('renewed', 'renewed');
   gateway.signal('SIGHUP');
-  await until(() => logged('[gateway-1] TLS certificate reloaded'), 10_000, 'the reload to be logged');
+  await waitFor(() => logged('[gateway-1] TLS certificate reloaded'), { timeoutMs: 10_000, message: 'the reload to be logged' });
   const renewed = await servedSerial(port);
   assert.notEqual(renewed, first);
   const b = await player(baseUrl);
   const movedA = await a.api.move({ seq: 2, x: 40, y: 10 });
   const movedB = await b.api.move({ seq: 1, x: 60, y: 10 });
-  await until(() => b.seen.get(a.accountId) === movedA.x && a.seen.get(b.accountId) === movedB.x, 10_000, 'both players to see each other');
+  await waitFor(() => b.seen.get(a.accountId) === movedA.x && a.seen.get(b.accountId) === movedB.x, { timeoutMs: 10_000, message: 'both players to see each other' });
   assert.deepEqual(a.closes, [], 'the player connected before SIGHUP stayed connected');
 
   // A renewal caught half-way (new certificate, old key): logged, and the current one kept.
   install('gateway', 'renewed');
   gateway.signal('SIGHUP');
-  await until(() => logged('[gateway-1] TLS certificate reload failed: still serving the previous one'), 10_000, 'the failed reload to be logged');
+  await waitFor(() => logged('[gateway-1] TLS certificate reload failed: still serving the previous one'), { timeoutMs: 10_000, message: 'the failed reload to be logged' });
   assert.ok(gateway.running, 'a failed reload does not stop the gateway');
   assert.equal(await servedSerial(port), renewed);
   await b.api.move({ seq: 2, x: 70, y: 10 });
@@ -118,7 +118,7 @@ test('a gateway whose link certificate another CA signed gets no engine: the eng
   });
   const ready = await intruder.ready;
   const p = await player(String(ready['http']), String(ready['ws']));
-  await until(() => p.closes.length > 0, 20_000, 'the player to be closed');
+  await waitFor(() => p.closes.length > 0, { timeoutMs: 20_000, message: 'the player to be closed' });
   assert.match(p.closes[0]!, new RegExp(`^${CloseCode.ENGINE_UNAVAILABLE} `));
   assert.ok(logged('[engine-1] link connection refused: TLS handshake failed: UNABLE_TO_VERIFY_LEAF_SIGNATURE'), cluster.logs());
   assert.ok(logged('[gateway-2] link handshake failed'), cluster.logs());

@@ -13,11 +13,12 @@ import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { GameClient, login, register } from '@gos/client';
+import { waitFor } from '@gos/testing';
 import { createApi, protocol } from '../src/generated/protocol.js';
 import { fetchTrusting, webSocketTrusting, type EmbeddedCluster } from '../src/index.js';
 import { makeCa, type TestCa } from './certs.js';
 import { runNode } from './cluster-helpers.js';
-import { startCluster, tempDir, uniqueName, until } from './helpers.js';
+import { startCluster, tempDir, uniqueName } from './helpers.js';
 
 const BOTS = fileURLToPath(new URL('../bin/bots.js', import.meta.url));
 
@@ -41,6 +42,7 @@ before(async () => {
   install('gateway');
   cluster = await startCluster(join(dir.path, 'tls.db'), {
     tls: live,
+    link: 'tcp',
     linkTls: { ca, cert: certs.read('link.pem'), key: certs.read('link.key') },
   });
 });
@@ -83,7 +85,7 @@ test('players log in over https and play over wss; the engine link is TLS with t
   assert.match(a.gateway, /^wss:\/\/127\.0\.0\.1:\d+\/ws$/);
   const meB = await b.api.whoami({});
   const moved = await b.api.move({ seq: 1, x: meB.x + 20, y: meB.y });
-  await until(() => a.seen.get(b.accountId) === moved.x, 5000, 'A to see B move');
+  await waitFor(() => a.seen.get(b.accountId) === moved.x, { timeoutMs: 5000, message: 'A to see B move' });
   // The engine's link port answers TLS with the cluster CA and a client certificate only.
   const [host, port] = cluster.engine.address.split(':') as [string, string];
   const linkSerial = await new Promise<string>((resolve, reject) => {
@@ -112,7 +114,7 @@ test('a certificate reload keeps playing sockets; new ones get the new certifica
   const movedA = await a.api.move({ seq: 1, x: meA.x + 25, y: meA.y });
   const meB = await b.api.whoami({});
   const movedB = await b.api.move({ seq: 1, x: meB.x + 25, y: meB.y });
-  await until(() => b.seen.get(a.accountId) === movedA.x && a.seen.get(b.accountId) === movedB.x, 5000, 'both to see each other move across the reload');
+  await waitFor(() => b.seen.get(a.accountId) === movedA.x && a.seen.get(b.accountId) === movedB.x, { timeoutMs: 5000, message: 'both to see each other move across the reload' });
   assert.deepEqual(a.closes, [], 'the socket opened before the reload was never closed');
   await a.client.close();
   await b.client.close();

@@ -8,9 +8,10 @@ import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { GameClient, login, register } from '@gos/client';
 import { FrameKind, encodeFrame, framePayload, readFrameHeader } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import type { EmbeddedCluster } from '../src/index.js';
 import { PUSH, WelcomeCodec, WhoAmIReqCodec, WhoAmIResCodec, WorldSnapshotCodec, protocol, type PlayerState } from '../src/generated/protocol.js';
-import { joinAs, startCluster, tempDir, uniqueName, until } from './helpers.js';
+import { joinAs, startCluster, tempDir, uniqueName } from './helpers.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 let cluster: EmbeddedCluster;
@@ -36,7 +37,7 @@ test('a connection starts with Welcome (the player id), then the full snapshot, 
   ws.send(encodeFrame(FrameKind.PING, 0, 1, null));
   ws.send(encodeFrame(FrameKind.REQUEST, protocol.routes.whoami.id, 2, WhoAmIReqCodec.encode({})));
   const answered = (): boolean => frames.some((f) => readFrameHeader(f)?.kind === FrameKind.RESPONSE);
-  await until(answered, 5000, 'the whoami answer');
+  await waitFor(answered, { timeoutMs: 5000, message: 'the whoami answer' });
   // The PONG comes from the gateway itself, whenever the PING gets there: leave it out.
   const rest = frames.filter((f) => readFrameHeader(f)?.kind !== FrameKind.PONG);
   const headers = rest.map((f) => readFrameHeader(f)!);
@@ -68,7 +69,7 @@ test("snapshots carry each player's last processed move seq; a new connection st
   const me = await walker.api.whoami({});
   // Inputs without replies: only the snapshots acknowledge them.
   for (let seq = 1; seq <= 5; seq++) assert.equal(walker.client.send(protocol.routes.move, { seq, x: me.x + seq, y: me.y }), true);
-  await until(() => ownView.at(-1)?.ack === 5 && watcherView.at(-1)?.ack === 5, 5000, 'snapshots acknowledging seq 5');
+  await waitFor(() => ownView.at(-1)?.ack === 5 && watcherView.at(-1)?.ack === 5, { timeoutMs: 5000, message: 'snapshots acknowledging seq 5' });
   assert.ok(ownView.at(-1)!.x > me.x, 'moved right (by as much as the speed limit allows)');
   // The same player on a new connection: its snapshot entry starts again at 0.
   const again = await login(cluster.url, walker.username, 'correct-horse-1');
@@ -78,7 +79,7 @@ test("snapshots carry each player's last processed move seq; a new connection st
   fresh.onPush('Welcome', (w) => welcomed.push(w.playerId));
   fresh.onPush('WorldSnapshot', (s) => freshView.push(...s.players.filter((p) => p.id === walker.accountId)));
   await fresh.connect();
-  await until(() => freshView.length > 0, 5000, 'the full snapshot of the new connection');
+  await waitFor(() => freshView.length > 0, { timeoutMs: 5000, message: 'the full snapshot of the new connection' });
   assert.deepEqual(welcomed, [walker.accountId]);
   assert.equal(freshView[0]?.ack, 0);
   await fresh.close();

@@ -34,3 +34,13 @@ export class ServerError extends CodedError {
     this.retryable = retryable;
   }
 }
+
+/** `SCH_ERR_BAD_FRAME`: the server sent something that is not a frame this client can read. */
+export function badFrame(message: string, cause?: unknown): CodedError {
+  return new CodedError(ErrorCodes.SCH_ERR_BAD_FRAME, message, cause === undefined ? undefined : { cause });
+}
+
+/** A codec failure as an Error: kept as is when it is one, else wrapped with `code`. */
+export function asError(err: unknown, code: string): Error {
+  return err instanceof Error ? err : new CodedError(code, String(err));
+}

@@ -1,15 +1,8 @@
 export { GameClient } from './game-client.js';
-export type {
-  GameClientState,
-  ClientEventMap,
-  ClientEventName,
-  ClientOpenEvent,
-  ClientCloseEvent,
-  ClientReconnectingEvent,
-  PushName,
-  PushPayload,
-  RequestOptions,
-} from './game-client.js';
+export type { GameClientState } from './connection.js';
+export type { ClientEventMap, ClientEventName, ClientOpenEvent, ClientCloseEvent, ClientReconnectingEvent } from './client-events.js';
+export type { PushName, PushPayload } from './push-dispatch.js';
+export type { RequestOptions } from './request-tracker.js';
 export { socketUrl } from './options.js';
 export type { GameClientOptions, ReconnectOptions } from './options.js';
 export { ConnectionClosedError, ServerError } from './errors.js';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import WebSocket from 'ws';
 import {
   CloseCode,
@@ -12,8 +13,9 @@ import {
   CORE_PUSH,
   type RouteDef,
 } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import { ConnectionClosedError, GameClient, type GameClientOptions } from '../src/index.js';
-import { clientFor, FakeGateway, leakedHandles, record, sleep, testProtocol, waitFor, type Tick } from './helpers.js';
+import { clientFor, FakeGateway, leakedHandles, record, testProtocol, type Tick } from './helpers.js';
 
 /** What the generated `createApi` needs (packages/schema codegen `ApiClient`). */
 interface ApiClient {
@@ -141,7 +143,10 @@ test('requests time out with CLI_ERR_TIMEOUT; a late answer is dropped quietly',
   await assert.rejects(client.request(testProtocol.routes.echo, { n: 3 }, { timeoutMs: -1 }), { code: ErrorCodes.OPT_ERR_INVALID });
   const conn = gw.conns[0]!;
   conn.respond(conn.requests[0]!, { n: 1 });
-  await sleep(20);
+  // An answer sent after the late one, on the same socket: once it is in, the late one was handled.
+  const later = client.request(testProtocol.routes.echo, { n: 4 }, { timeoutMs: 2000 });
+  conn.respond(await waitFor(() => conn.requests[2], { timeoutMs: 2000, message: 'the third request' }), { n: 4 });
+  assert.deepEqual(await later, { n: 4 });
   assert.equal(client.pendingRequests, 0);
   assert.deepEqual(
     events.map((e) => e.type),
@@ -165,13 +170,13 @@ test('pushes reach typed listeners (on and onPush), including core pushes; unsub
   conn.push(100, { t: 1 });
   conn.push(100, { t: 2 });
   conn.send(FrameKind.PUSH, CORE_PUSH.SceneRestarted, 0, SceneRestartedCodec.encode({ sceneId: 'world-1', reason: 'crash' }));
-  await waitFor(() => restarted.length === 1);
+  await waitFor(() => restarted.length === 1, { timeoutMs: 2000, message: 'the SceneRestarted push' });
   assert.deepEqual(ticks, [1, 2]);
   assert.deepEqual(viaOn, [{ t: 1 }, { t: 2 }]);
   assert.deepEqual(restarted, ['world-1:crash']);
   off();
   conn.push(100, { t: 3 });
-  await waitFor(() => viaOn.length === 3);
+  await waitFor(() => viaOn.length === 3, { timeoutMs: 2000, message: 'the third Tick' });
   assert.deepEqual(ticks, [1, 2]);
 });
 
@@ -196,7 +201,7 @@ test('bad frames from the server become error events, never exceptions; the clie
   conn.send(FrameKind.PUSH, 100, 0, new TextEncoder().encode('{not json')); // decode failure
   conn.push(100, { t: 1 }); // listener throws
   conn.send(FrameKind.REQUEST, 1, 77, null); // servers do not send requests
-  await waitFor(() => events.filter((e) => e.type === 'error').length === 7);
+  await waitFor(() => events.filter((e) => e.type === 'error').length === 7, { timeoutMs: 2000, message: '7 error events' });
   const before = events.length;
   const codes = events.flatMap((e) => (e.type === 'error' ? [(e.arg as { code?: string }).code ?? e.arg.message] : []));
   assert.deepEqual(codes, [
@@ -221,7 +226,7 @@ test('PING frames are sent every pingIntervalMs and their PONGs give the round-t
   await using client = clientFor(gw, { pingIntervalMs: 15 });
   await client.connect();
   const conn = gw.conns[0]!;
-  await waitFor(() => conn.pings.length >= 4, 2000, '4 pings');
+  await waitFor(() => conn.pings.length >= 4, { timeoutMs: 2000, message: '4 pings' });
   const ids = conn.pings.map((p) => p.header.requestId);
   assert.equal(new Set(ids).size, ids.length, 'each PING has its own id');
   assert.ok(conn.pings.every((p) => p.header.opcode === 0 && p.payload.byteLength === 0));
@@ -232,7 +237,8 @@ test('pingIntervalMs 0 sends no keep-alive pings', async () => {
   await using gw = await FakeGateway.start();
   await using client = clientFor(gw, { pingIntervalMs: 0 });
   await client.connect();
-  await sleep(40);
+  // A duration, not a condition: no keep-alive PING within 40 ms (at 15 ms, there would be two).
+  await setTimeout(40);
   assert.equal(gw.conns[0]!.pings.length, 1, 'only the handshake PING');
 });
 
@@ -244,11 +250,11 @@ test('after the server drops the socket the client reconnects with the same toke
   await client.connect();
   const first = gw.conns[0]!;
   const pending = client.request(testProtocol.routes.echo, { n: 1 }, { timeoutMs: 5000 });
-  await waitFor(() => first.requests.length === 1);
+  await waitFor(() => first.requests.length === 1, { timeoutMs: 2000, message: 'the request on the first socket' });
   first.ws.terminate();
   await assert.rejects(pending, isClosed(1006));
   const second = await gw.connections(2);
-  await waitFor(() => client.state === 'open');
+  await waitFor(() => client.state === 'open', { timeoutMs: 2000, message: 'the client to be open again' });
   assert.equal(second.url.searchParams.get('token'), 'tok-123');
   assert.equal(second.url.searchParams.get('v'), '7');
   assert.deepEqual(
@@ -274,13 +280,13 @@ test('a lost gateway: the client moves on to its fallback URLs in turn, same tok
   assert.equal(first.url.searchParams.get('token'), 'tok-123');
   await a.close();
   const onB = await b.connections(1);
-  await waitFor(() => client.state === 'open');
+  await waitFor(() => client.state === 'open', { timeoutMs: 2000, message: 'the client to be open on b' });
   assert.equal(onB.url.searchParams.get('token'), 'tok-123');
   assert.deepEqual(events.at(-1), { type: 'open', arg: { resumed: true } });
   assert.deepEqual(await client.request(testProtocol.routes.echo, { n: 1 }), { n: 2 });
   // A gateway shutting down (4010) sends it on to the next URL, wrapping around the list.
   onB.ws.close(CloseCode.SERVER_SHUTDOWN, 'shutting down');
-  await waitFor(() => client.state === 'reconnecting');
+  await waitFor(() => client.state === 'reconnecting', { timeoutMs: 2000, message: 'the client to reconnect' });
   assert.equal(b.conns.length, 1, 'not back to the gateway that is shutting down first');
 });
 
@@ -302,7 +308,8 @@ test('a first connect() whose gateway is gone tries the fallback URLs at once; a
   await using c = await FakeGateway.start();
   await using client2 = new GameClient({ url: refusing.url, token: 't', protocol: testProtocol, WebSocket, fallbackUrls: [c.url] });
   await assert.rejects(client2.connect(), isClosed(CloseCode.AUTH_INVALID));
-  await sleep(30);
+  // A duration, not a condition: the fallback gets no connection within 30 ms.
+  await setTimeout(30);
   assert.equal(c.conns.length, 0);
 
   // Every gateway unreachable: rejected once each was tried.
@@ -328,7 +335,7 @@ test('reconnect backs off exponentially through refused attempts and gives up af
   await client.connect();
   accept = false;
   gw.conns[0]!.ws.close(CloseCode.SERVER_SHUTDOWN, 'draining');
-  await waitFor(() => events.some((e) => e.type === 'close' && !e.arg.willReconnect), 3000, 'final close');
+  await waitFor(() => events.some((e) => e.type === 'close' && !e.arg.willReconnect), { timeoutMs: 3000, message: 'final close' });
   const delays = events.flatMap((e) => (e.type === 'reconnecting' ? [[e.arg.attempt, e.arg.delayMs]] : []));
   assert.equal(delays.length, 4);
   const ceilings = [4, 8, 16, 16];
@@ -356,8 +363,9 @@ test('no reconnect after close code 4004 (session replaced) or any NO_RECONNECT 
     const events = record(client);
     await client.connect();
     gw.conns[0]!.ws.close(code, 'bye');
-    await waitFor(() => client.state === 'idle');
-    await sleep(60);
+    await waitFor(() => client.state === 'idle', { timeoutMs: 2000, message: `the client to be idle after ${code}` });
+    // A duration, not a condition: no reconnect within 60 ms (more than the 40 ms maximum delay).
+    await setTimeout(60);
     assert.equal(gw.conns.length, 1, `no reconnect after ${code}`);
     assert.deepEqual(
       events.map((e) => e.type),
@@ -373,7 +381,7 @@ test('close() closes with 1000, is idempotent, rejects pending requests and neve
   const events = record(client);
   await client.connect();
   const pending = client.request(testProtocol.routes.echo, { n: 1 });
-  await waitFor(() => gw.conns[0]!.requests.length === 1);
+  await waitFor(() => gw.conns[0]!.requests.length === 1, { timeoutMs: 2000, message: 'the request at the gateway' });
   const a = client.close();
   const b = client.close();
   assert.equal(a, b);
@@ -381,13 +389,14 @@ test('close() closes with 1000, is idempotent, rejects pending requests and neve
   await assert.rejects(pending, isClosed(1000));
   await a;
   assert.equal(client.state, 'closed');
-  await waitFor(() => gw.conns[0]!.closeCode !== undefined);
+  await waitFor(() => gw.conns[0]!.closeCode !== undefined, { timeoutMs: 2000, message: 'the gateway to see the close' });
   assert.equal(gw.conns[0]!.closeCode, 1000);
   assert.deepEqual(events.at(-1), { type: 'close', arg: { code: 1000, reason: 'client closed', willReconnect: false } });
   await client.close();
   await assert.rejects(client.connect(), isClosed(null));
   await assert.rejects(client.request(testProtocol.routes.echo, { n: 1 }), { code: ErrorCodes.CLI_ERR_CLOSED });
-  await sleep(40);
+  // A duration, not a condition: no reconnect within 40 ms (the maximum reconnect delay).
+  await setTimeout(40);
   assert.equal(gw.conns.length, 1);
 });
 
@@ -398,11 +407,12 @@ test('close() while waiting to reconnect stops the reconnection', async () => {
   await client.connect();
   const waiting = client.connect.bind(client);
   gw.conns[0]!.ws.terminate();
-  await waitFor(() => client.state === 'reconnecting');
+  await waitFor(() => client.state === 'reconnecting', { timeoutMs: 2000, message: 'the client to reconnect' });
   const next = waiting(); // resolves on the next open, or rejects on close()
   await client.close();
   await assert.rejects(next, { code: ErrorCodes.CLI_ERR_CLOSED });
-  await sleep(100);
+  // A duration, not a condition: the 60 ms reconnect delay passes without a reconnect.
+  await setTimeout(100);
   assert.equal(gw.conns.length, 1);
   assert.equal(client.state, 'closed');
   assert.deepEqual(
@@ -420,9 +430,10 @@ test('close() from a close listener stops the reconnection', async () => {
   });
   await client.connect();
   gw.conns[0]!.ws.terminate();
-  await waitFor(() => closing !== undefined);
+  await waitFor(() => closing !== undefined, { timeoutMs: 2000, message: 'the close listener to close' });
   await closing;
-  await sleep(40);
+  // A duration, not a condition: no reconnect within 40 ms (the maximum reconnect delay).
+  await setTimeout(40);
   assert.equal(client.state, 'closed');
   assert.equal(gw.conns.length, 1);
 });
@@ -432,7 +443,7 @@ test('pending requests are rejected with CLI_ERR_CLOSED when the socket closes',
   await using client = clientFor(gw, { reconnect: false });
   await client.connect();
   const requests = [client.request(testProtocol.routes.echo, { n: 1 }), client.request(testProtocol.routes.fire, { x: 1 })];
-  await waitFor(() => gw.conns[0]!.requests.length === 2);
+  await waitFor(() => gw.conns[0]!.requests.length === 2, { timeoutMs: 2000, message: 'both requests at the gateway' });
   gw.conns[0]!.ws.close(CloseCode.SERVER_SHUTDOWN, 'draining');
   for (const r of requests) {
     await assert.rejects(r, (err: unknown) => isClosed(CloseCode.SERVER_SHUTDOWN)(err) && (err as ConnectionClosedError).closeReason === 'draining');
@@ -448,7 +459,8 @@ test('connect() rejects with the close code when the gateway refuses the socket 
   await assert.rejects(client.connect(), (err: unknown) => isClosed(CloseCode.AUTH_INVALID)(err) && (err as ConnectionClosedError).closeReason === 'GW_ERR_SESSION_EXPIRED');
   assert.equal(client.state, 'idle');
   assert.deepEqual(events, [{ type: 'close', arg: { code: CloseCode.AUTH_INVALID, reason: 'GW_ERR_SESSION_EXPIRED', willReconnect: false } }]);
-  await sleep(30);
+  // A duration, not a condition: no second connection within 30 ms.
+  await setTimeout(30);
   assert.equal(gw.conns.length, 1, 'a failed first connect is not retried');
 });
 
@@ -529,8 +541,13 @@ test('an encode failure rejects the request and sends nothing', async () => {
   const circular: { n: number; self?: unknown } = { n: 1 };
   circular.self = circular;
   await assert.rejects(client.request(testProtocol.routes.echo, circular), TypeError);
-  await sleep(10);
-  assert.equal(gw.conns[0]!.requests.length, 0);
+  // A request sent after it: once that is at the gateway, anything sent before would be too.
+  const later = client.request(testProtocol.routes.echo, { n: 2 });
+  const first = await waitFor(() => gw.conns[0]!.requests[0], { timeoutMs: 2000, message: 'the later request at the gateway' });
+  assert.equal(new TextDecoder().decode(first.payload), '{"n":2}', 'the first request to arrive is the later one');
+  gw.conns[0]!.respond(first, { n: 2 });
+  await later;
+  assert.equal(gw.conns[0]!.requests.length, 1);
   assert.equal(client.pendingRequests, 0);
 });
 

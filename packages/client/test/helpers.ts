@@ -19,6 +19,7 @@ import {
   type PushDef,
   type RouteDef,
 } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import { GameClient, type ClientEventMap, type GameClientOptions } from '../src/index.js';
 
 const encoder = new TextEncoder();
@@ -129,7 +130,6 @@ export interface FakeGatewayOptions {
 export class FakeGateway {
   readonly #wss: WebSocketServer;
   readonly conns: FakeConn[] = [];
-  readonly #waiters: Array<() => void> = [];
   options: FakeGatewayOptions;
 
   private constructor(wss: WebSocketServer, options: FakeGatewayOptions) {
@@ -153,7 +153,6 @@ export class FakeGateway {
         if (header.kind === FrameKind.REQUEST) this.options.onRequest?.(conn, frame);
       });
       this.options.onConnection?.(conn);
-      for (const w of this.#waiters.splice(0)) w();
     });
   }
 
@@ -175,7 +174,7 @@ export class FakeGateway {
 
   /** Wait until `n` sockets have connected in total. */
   async connections(n: number, timeoutMs = 2000): Promise<FakeConn> {
-    await waitFor(() => this.conns.length >= n, timeoutMs, `${n} connection(s)`);
+    await waitFor(() => this.conns.length >= n, { timeoutMs, message: `${n} connection(s)` });
     return this.conns[n - 1]!;
   }
 
@@ -193,19 +192,6 @@ export class FakeGateway {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/** Poll `predicate` every 2 ms until it holds; fail after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 2000, what = 'condition'): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export type RecordedEvent = { [E in keyof ClientEventMap]: { readonly type: E; readonly arg: ClientEventMap[E] } }[keyof ClientEventMap];
@@ -242,11 +228,7 @@ export function openHandles(): string[] {
  * ticks after `close()` resolves): a real leak stays, so it still fails the check.
  */
 export async function leakedHandles(filter: (handle: string) => boolean = () => true): Promise<string[]> {
-  const deadline = performance.now() + 1000;
-  let left = openHandles().filter(filter);
-  while (left.length > 0 && performance.now() < deadline) {
-    await sleep(10);
-    left = openHandles().filter(filter);
-  }
-  return left;
+  // A timeout is not an error here: the caller's assertion lists the handles left.
+  await waitFor(() => openHandles().filter(filter).length === 0, { timeoutMs: 1000, message: 'the handles to close' }).catch(() => undefined);
+  return openHandles().filter(filter);
 }

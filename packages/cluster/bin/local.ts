@@ -1,25 +1,28 @@
 #!/usr/bin/env node
 /**
- * A local cluster: coordinators, gateways and engines, each its own process started from the
+ * A local cluster: coordinators, gateways and engines, each its own process, and fat
+ * `gateway+engine` processes (a gateway and an engine linked in-process), started from the
  * bin entries with one config file (`npm run cluster` runs this after starting etcd, Redis and
  * MariaDB). Logs of every process, one line each, prefixed with its id. A process that exits
  * unexpectedly is restarted after a back-off (at most --max-restarts a minute, then given up).
  * Ctrl-C stops them all.
  *
- *   node packages/cluster/dist/bin/local.js --config examples/demo/cluster.yaml [--coordinators 3] [--gateways 2] [--engines 2] [--base-port 3001] [--max-restarts 5]
+ *   node packages/cluster/dist/bin/local.js --config examples/demo/cluster.yaml [--coordinators 3] [--gateways 2] [--engines 2] [--fat 0] [--base-port 3001] [--max-restarts 5]
  *
- * Gateways listen on base-port, base-port+1, … (default: the config's gateway.port).
+ * Gateways listen on base-port, base-port+1, … (default: the config's gateway.port), the fat
+ * processes' gateways on the ports after them.
  * Exit codes: 0 stopped by a signal, 1 a member was given up before the cluster was ready or
  * every member was given up, 2 bad usage or configuration.
  */
 import path from 'node:path';
 import { formatLogLine, loadConfig, MemberProcess, parseCommandLine, Supervisor, type Role } from '../src/index.js';
 
-const USAGE = `usage: gos-local-cluster --config FILE [--coordinators 3] [--gateways 2] [--engines 2] [--base-port PORT] [--max-restarts 5]
+const USAGE = `usage: gos-local-cluster --config FILE [--coordinators 3] [--gateways 2] [--engines 2] [--fat 0] [--base-port PORT] [--max-restarts 5]
   --config FILE       the cluster's YAML config (default: $GOS_CONFIG)
   --coordinators N    coordinator processes, 0–16 (3)
-  --gateways N        gateway processes, 1–16 (2)
-  --engines N         engine processes, 1–16 (2)
+  --gateways N        gateway processes, 0–16 (2; 0 needs --fat)
+  --engines N         engine processes, 0–16 (2; 0 needs --fat)
+  --fat N             gateway+engine processes, 0–16 (0): gateway fat-N and engine fat-N-engine, linked in-process
   --base-port PORT    the first gateway's port; the others take the next ones (default: the config's gateway.port)
   --max-restarts N    restarts of one member within a minute before it is given up (5)
   -h, --help          this text`;
@@ -32,6 +35,7 @@ const cli = parseCommandLine(
       coordinators: { type: 'string', default: '3' },
       gateways: { type: 'string', default: '2' },
       engines: { type: 'string', default: '2' },
+      fat: { type: 'string', default: '0' },
       'base-port': { type: 'string' },
       'max-restarts': { type: 'string', default: '5' },
     },
@@ -41,12 +45,18 @@ const args = cli.values;
 // Annotated, so that the compiler knows a call does not return.
 const fail: (message: string) => never = cli.fail;
 const configFile = args.config ?? process.env['GOS_CONFIG'] ?? fail('--config is required');
-const count = (name: 'coordinators' | 'gateways' | 'engines', min: number): number => {
+const count = (name: 'coordinators' | 'gateways' | 'engines' | 'fat', min: number): number => {
   const n = Number(args[name]);
   if (!Number.isInteger(n) || n < min || n > 16) fail(`--${name} must be an integer from ${min} to 16, got "${args[name]}"`);
   return n;
 };
-const counts: Record<Role, number> = { coordinator: count('coordinators', 0), gateway: count('gateways', 1), engine: count('engines', 1) };
+const fat = count('fat', 0);
+const counts: Record<Role, number> = {
+  coordinator: count('coordinators', 0),
+  gateway: count('gateways', fat > 0 ? 0 : 1),
+  engine: count('engines', fat > 0 ? 0 : 1),
+  'gateway+engine': fat,
+};
 let config;
 try {
   config = loadConfig({ file: configFile, env: process.env });
@@ -54,7 +64,7 @@ try {
   fail((err as Error).message);
 }
 const basePort = args['base-port'] === undefined ? config.gateway.port : Number(args['base-port']);
-if (!Number.isInteger(basePort) || basePort < 1 || basePort + counts.gateway > 65536) fail(`--base-port must be a port number, got "${args['base-port']}"`);
+if (!Number.isInteger(basePort) || basePort < 1 || basePort + counts.gateway + fat > 65536) fail(`--base-port must be a port number, got "${args['base-port']}"`);
 
 const maxRestarts = Number(args['max-restarts']);
 if (!Number.isInteger(maxRestarts) || maxRestarts < 0 || maxRestarts > 100) fail(`--max-restarts must be an integer from 0 to 100, got "${args['max-restarts']}"`);
@@ -69,8 +79,10 @@ const supervisor = new Supervisor({
   },
 });
 const start = (role: Role, i: number): Promise<void> => {
-  const id = `${role}-${i}`;
-  const env: Record<string, string> = role === 'gateway' ? { GOS_GATEWAY_PORT: String(basePort + i - 1) } : {};
+  const id = role === 'gateway+engine' ? `fat-${i}` : `${role}-${i}`;
+  // Every gateway, fat ones after the others, on its own port.
+  const env: Record<string, string> =
+    role === 'gateway' ? { GOS_GATEWAY_PORT: String(basePort + i - 1) } : role === 'gateway+engine' ? { GOS_GATEWAY_PORT: String(basePort + counts.gateway + i - 1) } : {};
   const launch = (): MemberProcess => new MemberProcess({ role, id, config: path.resolve(configFile), env, onLog: (line) => console.log(formatLogLine(id, line)) });
   return supervisor.add(role, id, launch).firstReady;
 };
@@ -88,7 +100,7 @@ process.on('SIGTERM', () => void stopAll('SIGTERM', 0));
 
 // Coordinators and engines first, so the gateways find engines to place scenes on. A member
 // that exits while starting is restarted like any other; one given up ends the launch.
-for (const role of ['coordinator', 'engine', 'gateway'] as const) {
+for (const role of ['coordinator', 'engine', 'gateway+engine', 'gateway'] as const) {
   try {
     await Promise.all(Array.from({ length: counts[role] }, (_, k) => start(role, k + 1)));
   } catch {
@@ -96,9 +108,9 @@ for (const role of ['coordinator', 'engine', 'gateway'] as const) {
   }
 }
 ready = true;
-const urls = supervisor.members.filter((m) => m.role === 'gateway').map((_, k) => `http://${config.gateway.host}:${basePort + k}/`);
+const urls = Array.from({ length: counts.gateway + fat }, (_, k) => `http://${config.gateway.host}:${basePort + k}/`);
 console.log(`
-  Local cluster ready: ${counts.coordinator} coordinators, ${counts.gateway} gateways, ${counts.engine} engines.
+  Local cluster ready: ${counts.coordinator} coordinators, ${counts.gateway} gateways, ${counts.engine} engines, ${fat} gateway+engine processes.
   Play: ${urls.join('  ')}
   Status: npm run status -- --config ${configFile}
   Stop: Ctrl-C (a process that exits otherwise is restarted)

@@ -34,7 +34,20 @@ const wsOrHttpUrl = (protocols: readonly string[]) =>
 const required = (what: string) => ({ error: (issue: { input?: unknown }) => (issue.input === undefined ? `is required: ${what}` : undefined) });
 const file = (what: string) => z.string(required(what)).min(1, 'must be a file path');
 
+/** What a member process runs: one role, or a gateway and an engine linked in-process (a fat process). */
+export const ROLES = ['coordinator', 'engine', 'gateway', 'gateway+engine'] as const;
+export type Role = (typeof ROLES)[number];
+
+export function isRole(value: unknown): value is Role {
+  return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
+}
+
 const configSchema = z.strictObject({
+  /**
+   * The role of a process started with `gos-member` (`bin/member.js`) and no `--role`; the
+   * role entries (`bin/gateway.js`, …) ignore it.
+   */
+  role: z.enum(ROLES, { message: `must be one of ${ROLES.join(', ')}` }).optional(),
   cluster: z.strictObject({
     /** Shared secret of the gateway ↔ engine links. */
     secret: z.string(required('the links\' shared secret (in the file or GOS_CLUSTER_SECRET)')).min(16, 'must be at least 16 characters'),
@@ -116,6 +129,8 @@ const configSchema = z.strictObject({
       advertiseHost: z.string().min(1).optional(),
       workers: positiveInt.default(1),
       scenesPerWorker: positiveInt.optional(),
+      /** Young generation of each scene thread's V8 heap, MB (docs/memory.md); the engine's default 6. */
+      workerYoungGenerationMb: positiveInt.optional(),
       persistIntervalMs: positiveInt.optional(),
       /** CCU cap: players this engine hosts at most; no scene is placed on it at its cap (GOS's default). */
       capacity: positiveInt.default(6000),
@@ -139,7 +154,6 @@ const configSchema = z.strictObject({
 });
 
 export type ClusterConfig = z.output<typeof configSchema>;
-export type Role = 'gateway' | 'engine' | 'coordinator';
 
 type EnvKind = 'string' | 'int' | 'list' | 'bool';
 
@@ -151,6 +165,7 @@ export const ENV_OVERRIDES: readonly {
   /** Also selects this variant of the section (`store.kind: mysql`), replacing another. */
   readonly variant?: string;
 }[] = [
+  { name: 'GOS_ROLE', path: 'role', kind: 'string' },
   { name: 'GOS_CLUSTER_SECRET', path: 'cluster.secret', kind: 'string' },
   { name: 'GOS_CLUSTER_START_TIMEOUT_MS', path: 'cluster.startTimeoutMs', kind: 'int' },
   { name: 'GOS_CLUSTER_TLS_CA_FILE', path: 'cluster.tls.caFile', kind: 'string' },
@@ -180,6 +195,7 @@ export const ENV_OVERRIDES: readonly {
   { name: 'GOS_ENGINE_PORT', path: 'engine.port', kind: 'int' },
   { name: 'GOS_ENGINE_ADVERTISE_HOST', path: 'engine.advertiseHost', kind: 'string' },
   { name: 'GOS_ENGINE_WORKERS', path: 'engine.workers', kind: 'int' },
+  { name: 'GOS_ENGINE_WORKER_YOUNG_GENERATION_MB', path: 'engine.workerYoungGenerationMb', kind: 'int' },
   { name: 'GOS_ENGINE_CAPACITY', path: 'engine.capacity', kind: 'int' },
   { name: 'GOS_ENGINE_PERSIST_INTERVAL_MS', path: 'engine.persistIntervalMs', kind: 'int' },
   { name: 'GOS_ENGINE_IDLE_SCENE_MS', path: 'engine.idleSceneMs', kind: 'int' },
@@ -264,11 +280,29 @@ export function loadConfig(o: LoadConfigOptions): ClusterConfig {
   throw configError(`invalid ${where}:\n${lines.join('\n')}`);
 }
 
-/** The id this process runs under in `role`; required. */
+/** The id this process runs under in `role` (a `gateway+engine` process: its gateway's); required. */
 export function memberIdOf(config: ClusterConfig, role: Role): string {
+  if (role === 'gateway+engine') return fatMemberIds(config).gateway;
   const id = config[role].id;
   if (id === undefined) throw configError(`${role}.id is required to run as ${role} (set it in the file or GOS_${role.toUpperCase()}_ID)`);
   return id;
+}
+
+/** The two members of a `gateway+engine` process: `gateway.id` and `engine.id`, which must differ. */
+export function fatMemberIds(config: ClusterConfig): { readonly gateway: string; readonly engine: string } {
+  const gateway = memberIdOf(config, 'gateway');
+  const engine = memberIdOf(config, 'engine');
+  if (gateway === engine) throw configError(`gateway.id and engine.id must differ in a gateway+engine process (both "${gateway}"): they are two members of the cluster`);
+  return { gateway, engine };
+}
+
+/**
+ * The environment `--id ID` stands for: `GOS_<ROLE>_ID=ID`; for a `gateway+engine` process,
+ * gateway `ID` and engine `ID-engine`.
+ */
+export function idEnvironment(role: Role, id: string): Record<string, string> {
+  if (role === 'gateway+engine') return { GOS_GATEWAY_ID: id, GOS_ENGINE_ID: `${id}-engine` };
+  return { [`GOS_${role.toUpperCase()}_ID`]: id };
 }
 
 function parseEnv(v: string, kind: EnvKind): unknown {

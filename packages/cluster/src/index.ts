@@ -1,5 +1,5 @@
-export { ENV_OVERRIDES, configError, loadConfig, memberIdOf, type ClusterConfig, type LoadConfigOptions, type Role } from './config.js';
-export { BIN_ENTRY, formatLogLine, MemberProcess, type LogLine, type MemberProcessOptions } from './launcher.js';
+export { ENV_OVERRIDES, ROLES, configError, fatMemberIds, idEnvironment, loadConfig, memberIdOf, type ClusterConfig, type LoadConfigOptions, type Role } from './config.js';
+export { BIN_ENTRY, formatLogLine, MemberProcess, NODE_FLAGS, type LogLine, type MemberProcessOptions } from './launcher.js';
 export { startRole, type RunningRole } from './roles.js';
 export { runRole } from './main.js';
 export { formatStatus, readStatus, type ClusterStatus } from './status.js';

@@ -10,12 +10,23 @@ import type { Role } from './config.js';
 const bin = (name: string): string => fileURLToPath(new URL(`../bin/${name}.js`, import.meta.url));
 
 /** The compiled process entries: one per role, and the status command. */
-export const BIN_ENTRY: Readonly<Record<Role | 'status', string>> = Object.freeze({
+export const BIN_ENTRY: Readonly<Record<Role | 'member' | 'status', string>> = Object.freeze({
   gateway: bin('gateway'),
   engine: bin('engine'),
   coordinator: bin('coordinator'),
+  'gateway+engine': bin('gateway-engine'),
+  member: bin('member'),
   status: bin('status'),
 });
+
+/**
+ * V8 flags of every process the framework starts (role processes, `npm start`, the bench's
+ * servers): the main thread's semi-spaces bounded to 2 MB, as the engine bounds its scene
+ * threads' (`workerYoungGenerationMb`). Left to itself V8 grows a busy thread's semi-spaces to
+ * 16 MB each and keeps the pages, so memory climbs for tens of minutes under a steady load with
+ * nothing leaked (docs/memory.md). `package.json`'s `start` script spells the same flag.
+ */
+export const NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=2']);
 
 /** One pino line, as the role processes write them. */
 export interface LogLine {
@@ -31,6 +42,8 @@ export interface MemberProcessOptions {
   readonly config: string;
   /** Extra environment (e.g. `GOS_GATEWAY_PORT`), over this process's own. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Start `gos-member` (bin/member.js), which takes its role from `GOS_ROLE` or the config, rather than the role's entry. @default false */
+  readonly viaMember?: boolean;
   /** Every log line the child writes (JSON lines parsed; anything else as `{ msg }`). */
   readonly onLog?: (line: LogLine, raw: string) => void;
 }
@@ -50,7 +63,7 @@ export class MemberProcess {
   constructor(o: MemberProcessOptions) {
     this.role = o.role;
     this.id = o.id;
-    this.child = spawn(process.execPath, [BIN_ENTRY[o.role], '--config', o.config, '--id', o.id], {
+    this.child = spawn(process.execPath, [...NODE_FLAGS, o.viaMember === true ? BIN_ENTRY.member : BIN_ENTRY[o.role], '--config', o.config, '--id', o.id], {
       // Readiness and onLog come from the JSON lines, whatever LOG_FORMAT the caller has.
       env: { ...process.env, ...o.env, LOG_FORMAT: 'json' },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,7 +5,7 @@
  * 1 failed at runtime or while stopping, 2 bad usage or configuration.
  */
 import { isCodedError, ErrorCodes } from '@gos/schema';
-import { loadConfig, memberIdOf, type Role } from './config.js';
+import { idEnvironment, isRole, loadConfig, memberIdOf, ROLES, type Role } from './config.js';
 import { startRole } from './roles.js';
 import { parseCommandLine } from './command-line.js';
 import { chooseLogFormat, createProcessLogger } from './process-logger.js';
@@ -13,29 +13,54 @@ import { chooseLogFormat, createProcessLogger } from './process-logger.js';
 /** How long a graceful stop may take before the process exits anyway. */
 const STOP_TIMEOUT_MS = 20_000;
 
-export function usage(role: Role): string {
-  return `usage: gos-${role} [--config FILE] [--id ID]
-  --config FILE  the cluster's YAML config (default: $GOS_CONFIG); GOS_* variables override it
-  --id ID        this ${role}'s member id (default: ${role}.id, or $GOS_${role.toUpperCase()}_ID)
-  -h, --help     this text
-Logs: one coloured line per event on a terminal, JSON lines otherwise; LOG_FORMAT=json|pretty chooses.
-See docs/cluster.md for every key and variable.`;
+/** The name of a process entry: `gos-gateway`, …, and `gos-member` (role chosen by --role or the config). */
+function toolName(role: Role | null): string {
+  return role === null ? 'gos-member' : role === 'gateway+engine' ? 'gos-gateway-engine' : `gos-${role}`;
 }
 
-export async function runRole(role: Role, argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
-  const { values: args } = parseCommandLine({ name: `gos-${role}`, usage: usage(role) }, { options: { config: { type: 'string', short: 'c' }, id: { type: 'string' } } }, argv);
-  const idVar = `GOS_${role.toUpperCase()}_ID`;
-  const effectiveEnv = args.id === undefined ? env : { ...env, [idVar]: args.id };
+export function usage(role: Role | null): string {
+  const lines = [`usage: ${toolName(role)} [--config FILE]${role === null ? ' [--role ROLE]' : ''} [--id ID]`, "  --config FILE  the cluster's YAML config (default: $GOS_CONFIG); GOS_* variables override it"];
+  if (role === null) lines.push(`  --role ROLE    ${ROLES.join(' | ')} (default: the config's role, or $GOS_ROLE)`);
+  if (role === null || role === 'gateway+engine') lines.push('  --id ID        member id (default: <role>.id); a gateway+engine process: gateway ID and engine ID-engine');
+  else lines.push(`  --id ID        this ${role}'s member id (default: ${role}.id, or $GOS_${role.toUpperCase()}_ID)`);
+  lines.push(
+    '  -h, --help     this text',
+    'Logs: one coloured line per event on a terminal, JSON lines otherwise; LOG_FORMAT=json|pretty chooses.',
+    'See docs/cluster.md for every key and variable.',
+  );
+  return lines.join('\n');
+}
+
+/**
+ * Run a process entry: `fixedRole` for the role entries, `null` for `gos-member`, whose role
+ * comes from `--role` or the config's `role` (a `gateway+engine` process runs both, linked
+ * in-process).
+ */
+export async function runRole(fixedRole: Role | null, argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const name = toolName(fixedRole);
+  const options = { config: { type: 'string', short: 'c' }, id: { type: 'string' }, role: { type: 'string' } } as const;
+  const cli = parseCommandLine({ name, usage: usage(fixedRole) }, { options }, argv);
+  const args = cli.values;
+  if (args.role !== undefined && (fixedRole !== null || !isRole(args.role))) {
+    cli.fail(fixedRole !== null ? `--role is for gos-member; this is ${name}` : `--role must be one of ${ROLES.join(', ')}, got "${args.role}"`);
+  }
   let config;
+  let role: Role;
   let id;
   let logFormat;
   const isTTY = process.stdout.isTTY === true;
   try {
-    config = loadConfig({ file: args.config ?? env['GOS_CONFIG'] ?? null, env: effectiveEnv });
+    const file = args.config ?? env['GOS_CONFIG'] ?? null;
+    config = loadConfig({ file, env });
+    const chosen = fixedRole ?? (isRole(args.role) ? args.role : config.role);
+    if (chosen === undefined) throw new Error(`no role: give --role (${ROLES.join(', ')}), or set role in the config or GOS_ROLE`);
+    role = chosen;
+    // --id names the role's members, which only the role tells.
+    if (args.id !== undefined) config = loadConfig({ file, env: { ...env, ...idEnvironment(role, args.id) } });
     id = memberIdOf(config, role);
     logFormat = chooseLogFormat({ isTTY, logFormat: env['LOG_FORMAT'] });
   } catch (err) {
-    process.stderr.write(`gos-${role}: ${(err as Error).message}\n`);
+    process.stderr.write(`${name}: ${(err as Error).message}\n`);
     process.exit(2);
   }
   const logger = createProcessLogger({ level: config.log.level, format: logFormat, colorize: isTTY, base: { role, id, pid: process.pid } });

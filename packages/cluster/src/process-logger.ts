@@ -29,10 +29,13 @@ export interface ProcessLoggerOptions {
   readonly base?: Readonly<Record<string, unknown>>;
 }
 
-/** A pino logger writing to stdout as `format` says; pretty goes through pino's transport (pino-pretty on a worker thread). */
+/** A pino logger writing to stdout as `format` says (JSON synchronously); pretty goes through pino's transport (pino-pretty on a worker thread). */
 export function createProcessLogger(o: ProcessLoggerOptions): Logger {
   const options: LoggerOptions = { level: o.level, ...(o.base === undefined ? {} : { base: { ...o.base } }) };
-  if (o.format === 'json') return pino(options);
+  // Synchronous: a line is on stdout when the call returns, so it comes before anything the
+  // entry writes next (the banner of `npm start`) and is not lost in a terminal's output queue
+  // when Ctrl-C flushes it, nor by an exit. pino's default stream writes asynchronously.
+  if (o.format === 'json') return pino(options, pino.destination({ dest: 1, sync: true }));
   const hasId = typeof o.base?.['id'] === 'string';
   return pino({
     ...options,

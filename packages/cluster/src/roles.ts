@@ -8,9 +8,10 @@ import { pathToFileURL } from 'node:url';
 import { CoordinatorNode, EtcdCoordinator } from '@gos/coordinator';
 import { Engine } from '@gos/engine';
 import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
+import { LocalLinks } from '@gos/link';
 import { ErrorCodes, type Logger, type Protocol } from '@gos/schema';
 import { createStore, type Store } from '@gos/store';
-import { configError, memberIdOf, type ClusterConfig, type Role } from './config.js';
+import { configError, fatMemberIds, memberIdOf, type ClusterConfig, type Role } from './config.js';
 import { connect, type ConnectOptions } from './connect.js';
 import { startMetricsServer } from './metrics-server.js';
 import { readLinkTls } from './tls.js';
@@ -67,6 +68,20 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
         }),
     });
     closers.push(() => coordinator.close());
+    let store: Promise<Store> | undefined;
+    const ctx: RoleContext = {
+      config,
+      logger,
+      metrics,
+      coordinator,
+      backend,
+      closers,
+      store: () =>
+        (store ??= startStore(config, logger, backend).then((opened) => {
+          closers.push(() => opened.close());
+          return opened;
+        })),
+    };
     switch (role) {
       case 'coordinator': {
         const c = config.coordinator;
@@ -78,67 +93,21 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
         return { role, id, describe: () => ({ leader: coordinator.election.leader() ?? null, metrics: served?.url ?? null }), reload: nothingToReload, close };
       }
       case 'engine': {
-        // Scenes load the game on their worker threads; a wrong path must fail the start, not the first player.
-        if (!existsSync(config.game.module)) throw configError(`game.module: ${config.game.module} does not exist (build the game first?)`);
-        const linkTls = readLinkTls(config);
-        const store = await startStore(config, logger, backend);
-        closers.push(() => store.close());
-        const e = config.engine;
-        const engine = new Engine({
-          engineId: id,
-          clusterSecret: config.cluster.secret,
-          gameModule: pathToFileURL(config.game.module).href,
-          store,
-          coordinator,
-          linkHost: e.host,
-          linkPort: e.port,
-          ...(e.advertiseHost === undefined ? {} : { advertiseHost: e.advertiseHost }),
-          linkTls,
-          workers: e.workers,
-          capacity: e.capacity,
-          idleSceneMs: e.idleSceneMs,
-          ...(e.scenesPerWorker === undefined ? {} : { scenesPerWorker: e.scenesPerWorker }),
-          ...(e.persistIntervalMs === undefined ? {} : { persistIntervalMs: e.persistIntervalMs }),
-          workerLogLevel: config.log.level,
-          logger,
-          metrics,
-        });
-        closers.push(() => engine.close());
-        await engine.start();
-        const served = e.metricsPort === null ? null : await startMetricsServer(metrics, e.host, e.metricsPort, logger);
-        if (served !== null) closers.push(() => served.close());
-        return { role, id, describe: () => ({ link: engine.address, metrics: served?.url ?? null }), reload: nothingToReload, close };
+        const engine = await startEngine(ctx, id, null);
+        return { role, id, describe: engine.describe, reload: nothingToReload, close };
       }
       case 'gateway': {
-        const protocol = await loadProtocol(config.game.protocol);
-        const linkTls = readLinkTls(config);
-        const store = await startStore(config, logger, backend);
-        closers.push(() => store.close());
-        const sessions = await startSessions(config, logger, backend);
-        closers.push(() => sessions.close());
-        const g = config.gateway;
-        const gateway = new Gateway({
-          gatewayId: id,
-          clusterSecret: config.cluster.secret,
-          coordinator,
-          store,
-          sessions,
-          protocol,
-          host: g.host,
-          port: g.port,
-          capacity: g.capacity,
-          ...(g.publicUrl === undefined ? {} : { publicUrl: g.publicUrl }),
-          tls: g.tls ?? null,
-          linkTls,
-          ...(g.defaultSceneId === undefined ? {} : { defaultSceneId: g.defaultSceneId }),
-          ...(g.staticDir === undefined ? {} : { staticDir: g.staticDir }),
-          ...(g.scryptCost === undefined ? {} : { scryptCost: g.scryptCost }),
-          logger,
-          metrics,
-        });
-        closers.push(() => gateway.close());
-        await gateway.start();
-        return { role, id, describe: () => ({ http: gateway.httpUrl, ws: gateway.publicUrl, metrics: `${gateway.httpUrl}/metrics` }), reload: () => gateway.reloadTls(), close };
+        const gateway = await startGateway(ctx, id, null);
+        return { role, id, describe: gateway.describe, reload: gateway.reload, close };
+      }
+      case 'gateway+engine': {
+        // One process, two members: the gateway reaches this engine without a socket, and
+        // every other engine (and other gateways this one) over TCP.
+        const local = new LocalLinks({ logger: logger.child({ part: 'local-link' }) });
+        const ids = fatMemberIds(config);
+        const engine = await startEngine(ctx, ids.engine, local);
+        const gateway = await startGateway(ctx, ids.gateway, local);
+        return { role, id, describe: () => ({ gatewayId: ids.gateway, engineId: ids.engine, ...engine.describe(), ...gateway.describe() }), reload: gateway.reload, close };
       }
     }
   } catch (err) {
@@ -148,6 +117,92 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
 }
 
 type Backend = Pick<ConnectOptions<Store>, 'timeoutMs' | 'logger' | 'signal'>;
+
+/** What every part of a role shares; each part pushes its closer (closed in reverse order). */
+interface RoleContext {
+  readonly config: ClusterConfig;
+  readonly logger: Logger;
+  readonly metrics: Registry;
+  readonly coordinator: EtcdCoordinator;
+  readonly backend: Backend;
+  readonly closers: Array<() => Promise<void>>;
+  /** The store, opened on first use and shared by the parts of a process. */
+  readonly store: () => Promise<Store>;
+}
+
+interface StartedPart {
+  readonly describe: () => Record<string, unknown>;
+  readonly reload: () => Promise<void>;
+}
+
+async function startEngine(ctx: RoleContext, id: string, localLinks: LocalLinks | null): Promise<StartedPart> {
+  const { config, logger, metrics, coordinator, closers } = ctx;
+  // Scenes load the game on their worker threads; a wrong path must fail the start, not the first player.
+  if (!existsSync(config.game.module)) throw configError(`game.module: ${config.game.module} does not exist (build the game first?)`);
+  const linkTls = readLinkTls(config);
+  const store = await ctx.store();
+  const e = config.engine;
+  const engine = new Engine({
+    engineId: id,
+    clusterSecret: config.cluster.secret,
+    gameModule: pathToFileURL(config.game.module).href,
+    store,
+    coordinator,
+    linkHost: e.host,
+    linkPort: e.port,
+    ...(e.advertiseHost === undefined ? {} : { advertiseHost: e.advertiseHost }),
+    linkTls,
+    localLinks,
+    workers: e.workers,
+    capacity: e.capacity,
+    idleSceneMs: e.idleSceneMs,
+    ...(e.scenesPerWorker === undefined ? {} : { scenesPerWorker: e.scenesPerWorker }),
+    ...(e.workerYoungGenerationMb === undefined ? {} : { workerYoungGenerationMb: e.workerYoungGenerationMb }),
+    ...(e.persistIntervalMs === undefined ? {} : { persistIntervalMs: e.persistIntervalMs }),
+    workerLogLevel: config.log.level,
+    logger,
+    metrics,
+  });
+  closers.push(() => engine.close());
+  await engine.start();
+  // A fat member's gateway serves the process's metrics on its HTTP port.
+  const served = e.metricsPort === null || localLinks !== null ? null : await startMetricsServer(metrics, e.host, e.metricsPort, logger);
+  if (served !== null) closers.push(() => served.close());
+  return { describe: () => ({ link: engine.address, metrics: served?.url ?? null }), reload: async () => {} };
+}
+
+async function startGateway(ctx: RoleContext, id: string, localLinks: LocalLinks | null): Promise<StartedPart> {
+  const { config, logger, metrics, coordinator, backend, closers } = ctx;
+  const protocol = await loadProtocol(config.game.protocol);
+  const linkTls = readLinkTls(config);
+  const store = await ctx.store();
+  const sessions = await startSessions(config, logger, backend);
+  closers.push(() => sessions.close());
+  const g = config.gateway;
+  const gateway = new Gateway({
+    gatewayId: id,
+    clusterSecret: config.cluster.secret,
+    coordinator,
+    store,
+    sessions,
+    protocol,
+    host: g.host,
+    port: g.port,
+    capacity: g.capacity,
+    ...(g.publicUrl === undefined ? {} : { publicUrl: g.publicUrl }),
+    tls: g.tls ?? null,
+    linkTls,
+    localLinks,
+    ...(g.defaultSceneId === undefined ? {} : { defaultSceneId: g.defaultSceneId }),
+    ...(g.staticDir === undefined ? {} : { staticDir: g.staticDir }),
+    ...(g.scryptCost === undefined ? {} : { scryptCost: g.scryptCost }),
+    logger,
+    metrics,
+  });
+  closers.push(() => gateway.close());
+  await gateway.start();
+  return { describe: () => ({ http: gateway.httpUrl, ws: gateway.publicUrl, metrics: `${gateway.httpUrl}/metrics` }), reload: () => gateway.reloadTls() };
+}
 
 async function startStore(config: ClusterConfig, logger: Logger, backend: Backend): Promise<Store> {
   const s = config.store;

@@ -11,8 +11,9 @@ import { EtcdCoordinator } from '@gos/coordinator';
 import { RedisSessionStore } from '@gos/gateway';
 import { ErrorCodes } from '@gos/schema';
 import { createStore } from '@gos/store';
+import { waitFor } from '@gos/testing';
 import { connect, maskUrl } from '../src/index.js';
-import { captureLogger, closedPort, tcpServer, waitFor } from './helpers.js';
+import { captureLogger, closedPort, tcpServer } from './helpers.js';
 
 const REDIS = new URL(process.env['GOS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379');
 
@@ -36,7 +37,7 @@ test('Redis coming up while a role starts is reached: each refusal logged with i
     logger: log,
   });
   const retries = () => log.entries.filter((e) => e.level === 'warn');
-  await waitFor(() => retries().length >= 2, 'two refused attempts');
+  await waitFor(() => retries().length >= 2, { timeoutMs: 5000, message: 'two refused attempts' });
   // Redis appears on that port (a forwarder to the test Redis).
   const forwarder = await tcpServer((socket) => {
     const upstream = tcpConnect(Number(REDIS.port || 6379), REDIS.hostname);
@@ -106,7 +107,7 @@ test('a stop while retrying ends the start at once with the stop reason', async 
   const log = captureLogger();
   const stop = new AbortController();
   const connecting = connect({ what: 'etcd', urls: [url], code: ErrorCodes.CRD_ERR_UNAVAILABLE, open: () => new EtcdCoordinator({ hosts: [url] }), timeoutMs: 30_000, logger: log, signal: stop.signal });
-  await waitFor(() => log.entries.some((e) => e.level === 'warn'), 'a refused attempt');
+  await waitFor(() => log.entries.some((e) => e.level === 'warn'), { timeoutMs: 5000, message: 'a refused attempt' });
   const stoppedAt = Date.now();
   stop.abort(new Error('stopped by SIGTERM while starting'));
   await assert.rejects(connecting, { message: 'stopped by SIGTERM while starting' });

@@ -22,14 +22,6 @@ export function captureLogger(): Logger & { readonly entries: LogEntry[] } {
   return Object.assign(make({}), { entries });
 }
 
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Listen on 127.0.0.1 (port 0: any free one); resolve with the server and its port. */
 export async function listen(server: Server, port = 0): Promise<{ server: Server; port: number }> {
   await new Promise<void>((resolve, reject) => {

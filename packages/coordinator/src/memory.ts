@@ -15,22 +15,7 @@ import type {
 } from './types.js';
 import { sceneTypeOf } from './types.js';
 import { PlacementAsker, placementTimeoutOf, REQUESTER } from './requests.js';
-
-type Listener<E> = (event: E) => void;
-
-class Emitter<E> {
-  readonly #listeners = new Set<Listener<E>>();
-  on(listener: Listener<E>): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-  emit(event: E): void {
-    for (const l of [...this.#listeners]) l(event);
-  }
-  clear(): void {
-    this.#listeners.clear();
-  }
-}
+import { Emitter } from './emitter.js';
 
 class MemoryMembership implements Membership {
   readonly #members = new Map<string, MemberInfo>();

@@ -40,6 +40,11 @@ export interface MemberInfo {
   readonly utilisation?: number;
   /** Engines: stopping gracefully (saving its scenes before it leaves); nothing new is placed on it. */
   readonly draining?: boolean;
+  /**
+   * Gateways of a `gateway+engine` process: the engine of that process, which the gateway
+   * reaches in-process. Login prefers this gateway for players whose scene that engine hosts.
+   */
+  readonly localEngineId?: string;
 }
 
 /** What a member publishes about itself after registering. */

@@ -1,22 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { waitFor } from '@gos/testing';
 import { CoordinatorNode, type Coordinator } from '../src/index.js';
 
 export interface MakeOptions {
   readonly placementTimeoutMs?: number;
 }
 
-/** Poll `check` until it holds (or 5 s pass, and the caller's assertion says what failed). */
-async function eventually(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-}
-
 /** A leader serving placement on `c` (only the leader writes placement). */
 async function leaderOn(c: Coordinator): Promise<CoordinatorNode> {
   const node = new CoordinatorNode({ id: 'coordinator-test', coordinator: c, reconcileIntervalMs: 60_000 });
   await node.start();
-  await eventually(() => node.isLeader);
+  await waitFor(() => node.isLeader, { timeoutMs: 5000, message: 'the node to lead' });
   assert.equal(node.isLeader, true);
   return node;
 }
@@ -102,7 +97,7 @@ export function runCoordinatorContract(name: string, make: (options?: MakeOption
       });
       await e1.leave();
       // Released by the leader once it sees the engine go: at once in memory, after a round trip on etcd.
-      await eventually(() => released.length > 0);
+      await waitFor(() => released.length > 0, { timeoutMs: 5000, message: 'the leader to release world:3' });
       assert.deepEqual(released, ['world:3']);
       assert.equal(c.placement.lookup('world:3'), undefined);
     } finally {
@@ -142,7 +137,7 @@ export function runCoordinatorContract(name: string, make: (options?: MakeOption
       assert.deepEqual(c.placement.requests().map((r) => r.sceneId), ['world:5'], 'the request waits for a leader');
       // A leader elected later serves the waiting request.
       const leader = await leaderOn(c);
-      await eventually(() => c.placement.lookup('world:5') !== undefined);
+      await waitFor(() => c.placement.lookup('world:5') !== undefined, { timeoutMs: 5000, message: 'the new leader to place world:5' });
       assert.equal(c.placement.lookup('world:5')?.engineId, 'e1');
       assert.deepEqual(c.placement.requests(), []);
       await leader.close();
@@ -159,7 +154,7 @@ export function runCoordinatorContract(name: string, make: (options?: MakeOption
     try {
       const full = await c.membership.register({ id: 'e-full', role: 'engine', address: 'x:1', capacity: 10 });
       await full.setLoad(10);
-      await eventually(() => c.membership.get('e-full')?.load === 10);
+      await waitFor(() => c.membership.get('e-full')?.load === 10, { timeoutMs: 5000, message: 'the view to show e-full at load 10' });
       await assert.rejects(c.placement.ensure('world:6'), (err: Error & { code?: string }) => {
         assert.equal(err.code, 'CRD_ERR_NO_ENGINE');
         assert.match(err.message, /CCU cap/);
@@ -167,7 +162,7 @@ export function runCoordinatorContract(name: string, make: (options?: MakeOption
       });
       // Less loaded than the full one relative to capacity would not matter: a full engine is never picked.
       await c.membership.register({ id: 'e-room', role: 'engine', address: 'x:2', capacity: 1000 });
-      await eventually(() => c.membership.get('e-room') !== undefined);
+      await waitFor(() => c.membership.get('e-room') !== undefined, { timeoutMs: 5000, message: 'the view to list e-room' });
       assert.equal((await c.placement.ensure('world:6')).engineId, 'e-room');
       assert.equal((await c.placement.ensure('world:7')).engineId, 'e-room');
     } finally {
@@ -181,18 +176,18 @@ export function runCoordinatorContract(name: string, make: (options?: MakeOption
     const leader = await leaderOn(c);
     try {
       const e1 = await c.membership.register({ id: 'e1', role: 'engine', address: 'x:1', capacity: 100 });
-      await eventually(() => c.membership.get('e1') !== undefined);
+      await waitFor(() => c.membership.get('e1') !== undefined, { timeoutMs: 5000, message: 'the view to list e1' });
       const a = await c.placement.ensure('world:8');
       const b = await c.placement.ensure('world:9');
       // A stale report (an older epoch) releases nothing: once the leader's view has it, and a
       // reconcile has run on it, the placement is still there.
       await e1.publish({ idleScenes: { 'world:8': a.epoch - 1 } });
-      await eventually(() => c.membership.get('e1')?.idleScenes?.['world:8'] === a.epoch - 1);
+      await waitFor(() => c.membership.get('e1')?.idleScenes?.['world:8'] === a.epoch - 1, { timeoutMs: 5000, message: 'the view to have the stale idle report' });
       assert.equal(c.membership.get('e1')?.idleScenes?.['world:8'], a.epoch - 1);
       await leader.reconcile();
       assert.deepEqual(c.placement.lookup('world:8'), a);
       await e1.publish({ idleScenes: { 'world:8': a.epoch } });
-      await eventually(() => c.placement.lookup('world:8') === undefined);
+      await waitFor(() => c.placement.lookup('world:8') === undefined, { timeoutMs: 5000, message: 'the leader to release world:8' });
       assert.equal(c.placement.lookup('world:8'), undefined);
       assert.deepEqual(c.placement.lookup('world:9'), b);
       // Entering it again places it anew, with a newer epoch.

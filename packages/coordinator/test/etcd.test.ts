@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { Etcd3 } from 'etcd3';
+import { waitFor } from '@gos/testing';
 import { CoordinatorNode, EtcdCoordinator } from '../src/index.js';
 import { runCoordinatorContract } from './contract.js';
 
@@ -18,12 +19,6 @@ function prefix(): string {
   const p = `gos-test-${randomBytes(4).toString('hex')}/`;
   prefixes.push(p);
   return p;
-}
-
-/** Poll `check` until it holds or 8 s pass (the assertion after it says what failed). */
-async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 8000;
-  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
 }
 
 after(async () => {
@@ -51,14 +46,11 @@ test('etcd: two coordinators on one prefix share members and placement through w
   await leader.start();
   try {
     await a.membership.register({ id: 'engine-x', role: 'engine', address: '127.0.0.1:9', capacity: 100 });
-    await until(() => l.membership.get('engine-x') !== undefined);
+    await waitFor(() => l.membership.get('engine-x') !== undefined, { timeoutMs: 8000, message: 'the leader\'s view to list engine-x' });
     const placed = await a.placement.ensure('world:9');
     // An authoritative read sees it at once, whether or not b's watch has delivered it yet.
     assert.deepEqual(await b.placement.fetch('world:9'), placed);
-    const deadline = Date.now() + 3000;
-    while ((b.placement.lookup('world:9') === undefined || b.membership.get('engine-x') === undefined) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(() => b.placement.lookup('world:9') !== undefined && b.membership.get('engine-x') !== undefined, { timeoutMs: 3000, message: 'b\'s watches to deliver engine-x and world:9' });
     assert.equal(b.membership.get('engine-x')?.address, '127.0.0.1:9');
     assert.deepEqual(b.placement.lookup('world:9'), placed);
     // Both agree on one engine even when both place at once.
@@ -84,11 +76,11 @@ test('etcd: a member whose lease is lost (revoked behind its back) registers aga
     const events: string[] = [];
     observer.membership.watch((e) => events.push(`${e.type}:${e.member.id}`));
     await a.membership.register({ id: 'engine-z', role: 'engine', address: '127.0.0.1:7', capacity: 100 });
-    await until(() => observer.membership.get('engine-z') !== undefined);
+    await waitFor(() => observer.membership.get('engine-z') !== undefined, { timeoutMs: 8000, message: 'the observer to see engine-z' });
     const kv = (await client.getAll().prefix(`${p}members/`).exec()).kvs.find((k) => k.key.toString().endsWith('engine-z'));
     assert.ok(kv !== undefined && kv.lease !== '0');
     await client.leaseClient.leaseRevoke({ ID: kv.lease });
-    await until(() => events.includes('down:engine-z') && observer.membership.get('engine-z') !== undefined);
+    await waitFor(() => events.includes('down:engine-z') && observer.membership.get('engine-z') !== undefined, { timeoutMs: 8000, message: 'engine-z to go down and register again' });
     assert.deepEqual(events.slice(-2), ['down:engine-z', 'up:engine-z']);
     const again = (await client.getAll().prefix(`${p}members/`).exec()).kvs.find((k) => k.key.toString().endsWith('engine-z'));
     assert.ok(again !== undefined && again.lease !== kv.lease, 'under a new lease');
@@ -110,8 +102,7 @@ test('etcd: candidates campaigning at once on an empty election agree on one lea
       const ids = ['c-0', 'c-1', 'c-2'];
       const campaigns = cs.map((c, i) => c.election.campaign(ids[i]!));
       const winner = await Promise.race(campaigns.map((c, i) => c.then(() => i)));
-      const deadline = Date.now() + 3000;
-      while (cs.some((c) => c.election.leader() !== ids[winner]) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => cs.every((c) => c.election.leader() === ids[winner]), { timeoutMs: 3000, message: `round ${round}: everyone to see ${ids[winner]} lead` });
       assert.deepEqual(cs.map((c) => c.election.leader()), [ids[winner], ids[winner], ids[winner]], `round ${round}: everyone sees ${ids[winner]}`);
       assert.deepEqual(cs.map((c, i) => c.election.isLeader(ids[i]!)), ids.map((_, i) => i === winner), `round ${round}: only the winner leads`);
       // Standing again while standing joins the same campaign (no second key queued behind the first).
@@ -122,8 +113,7 @@ test('etcd: candidates campaigning at once on an empty election agree on one lea
       assert.ok(next >= 0);
       const successor = cs.findIndex((c, i) => i !== winner && c.election.isLeader(ids[i]!));
       assert.notEqual(successor, -1, `round ${round}: a successor leads`);
-      const until = Date.now() + 3000;
-      while (cs.some((c) => c.election.leader() !== ids[successor]) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => cs.every((c) => c.election.leader() === ids[successor]), { timeoutMs: 3000, message: `round ${round}: everyone to see the successor ${ids[successor]} lead` });
       assert.deepEqual(cs.map((c) => c.election.leader()), [ids[successor], ids[successor], ids[successor]], `round ${round}: everyone sees the successor`);
     } finally {
       await Promise.all(cs.map((c) => c.close()));
@@ -170,9 +160,7 @@ test('etcd: a member whose process is killed (SIGKILL) disappears within the lea
       child.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
       child.on('exit', (code) => reject(new Error(`member process exited with ${code}`)));
     });
-    const deadline = Date.now() + 3000;
-    while (observer.membership.get('engine-doomed') === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(observer.membership.get('engine-doomed'), 'observer sees the member');
+    await waitFor(() => observer.membership.get('engine-doomed') !== undefined, { timeoutMs: 3000, message: 'the observer to see the member' });
     const t0 = Date.now();
     const down = new Promise<number>((resolve) => {
       observer.membership.watch((e) => {

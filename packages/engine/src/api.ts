@@ -57,6 +57,19 @@ export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, u
    * @default the engine's `tickMs` (100 ms, 10 Hz)
    */
   readonly tickMs?: number;
+  /**
+   * When the scene handles its players' fire-and-forget inputs (requests sent with NO_REPLY):
+   * - `'on-arrival'`: as soon as they reach the scene's thread, which wakes for each batch.
+   * - `'at-tick'`: at the start of the next tick, just before `onTick`. The thread is not woken
+   *   for them, which saves a wake-up per batch of inputs (the cheaper choice for scenes whose
+   *   inputs only change state that the tick sends out, such as movement). A push a handler
+   *   sends for such an input leaves up to one tick later.
+   *
+   * Either way inputs are handled in arrival order; requests that want an answer, joins and
+   * leaves wake the thread at once, and handle every input that came before them first.
+   * @default 'on-arrival'
+   */
+  readonly inputs?: 'on-arrival' | 'at-tick';
   /** Initial state of a scene that has never been persisted. */
   createState(sceneId: string): S;
   /** Initial data of a player that has never been persisted. */

@@ -2,3 +2,4 @@ export { Engine } from './engine.js';
 export type { EngineOptions } from './options.js';
 export { defineGame, defineScene } from './api.js';
 export type { GameDefinition, Handler, HandlerContext, Player, Scene, SceneDefinition, TimerHandle } from './api.js';
+export { COLLECT_GARBAGE_CHANNEL, isCollectedHeap, type CollectedHeap } from './collect.js';

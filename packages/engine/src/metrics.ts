@@ -6,6 +6,8 @@ export interface EngineSample {
   scenes(): Iterable<{ readonly sceneId: string; readonly sceneType: string; readonly queuedBytes: number }>;
   /** Each gateway linked to the engine: its id and the bytes queued to it. */
   links(): Iterable<{ readonly gatewayId: string; readonly queuedBytes: number }>;
+  /** Thread wake-ups between the main thread and the scenes since the engine started. */
+  wakeups(): { readonly toScene: number; readonly fromScene: number };
   /** The persister's running totals (see Persister.stats). */
   persister(): { readonly written: number; readonly stale: number; readonly fenced: number; readonly pending: number };
 }
@@ -62,6 +64,19 @@ export class EngineMetrics {
         this.inc({ result: 'stale' }, now.stale - seen.stale);
         this.inc({ result: 'fenced' }, now.fenced - seen.fenced);
         seen = { written: now.written, stale: now.stale, fenced: now.fenced };
+      },
+    });
+    let woken = { toScene: 0, fromScene: 0 };
+    new Counter({
+      name: 'gos_engine_scene_wakeups_total',
+      help: 'Times a sleeping thread was woken by the other side of a scene ring: the scene thread by records from the main thread (to_scene), the main thread by records from a scene (from_scene).',
+      labelNames: ['direction'],
+      registers,
+      collect() {
+        const now = sample.wakeups();
+        this.inc({ direction: 'to_scene' }, now.toScene - woken.toScene);
+        this.inc({ direction: 'from_scene' }, now.fromScene - woken.fromScene);
+        woken = now;
       },
     });
     new Gauge({

@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
 import type { Coordinator } from '@gos/coordinator';
 import type { Store } from '@gos/store';
-import { resolveLinkTls, type LinkTlsOptions } from '@gos/link';
+import { resolveLinkTls, type LinkTlsOptions, type LocalLinks } from '@gos/link';
 
 export interface EngineOptions {
   /** Unique id of this engine in the cluster. */
@@ -27,6 +27,12 @@ export interface EngineOptions {
    * certificate the CA signed. Material that cannot be used throws `LNK_ERR_TLS`. @default null
    */
   readonly linkTls?: LinkTlsOptions | null;
+  /**
+   * Gateways of this process (a `gateway+engine` member, the embedded `npm start`) link to this
+   * engine through these in-process links (give the gateway the same instance) instead of TCP;
+   * gateways of other processes still dial the TCP link. @default null
+   */
+  readonly localLinks?: LocalLinks | null;
   /** Worker threads hosting scenes. @default max(1, availableParallelism() - 1) */
   readonly workers?: number;
   /** Scenes one worker hosts at most. @default 64 */
@@ -39,6 +45,14 @@ export interface EngineOptions {
   readonly persistBatchWindowMs?: number;
   /** Bytes of each main ↔ scene ring (power of two). @default 1 MiB */
   readonly ringBytes?: number;
+  /**
+   * When the frames the main thread writes into a scene's ring are published (one
+   * `Atomics.store`, and one wake-up if the scene thread sleeps): `immediate` once per
+   * event-loop turn, after every socket callback of the turn has written (fewer wake-ups: a
+   * client frame handed over in-process comes one uWS callback at a time); `microtask` at the
+   * end of each callback (a wake-up per input). @default 'immediate'
+   */
+  readonly ringFlush?: 'microtask' | 'immediate';
   /**
    * CCU cap: players this engine hosts at most. The leader places no scene on an engine at its
    * cap, and a join past it is refused with `ENG_ERR_FULL`. @default 6000 (GOS's default)
@@ -64,6 +78,13 @@ export interface EngineOptions {
   readonly maxSceneRestartsPerMinute?: number;
   /** How long graceful shutdown waits for each scene to persist and dispose. @default 10000 */
   readonly stopTimeoutMs?: number;
+  /**
+   * Young generation of each scene thread's V8 heap, MB (`resourceLimits.maxYoungGenerationSizeMb`:
+   * its two semi-spaces are a third of it each). Left to itself V8 grows a busy thread's
+   * semi-spaces up to 16 MB each and keeps the pages: under a steady load the process's memory
+   * then climbs for tens of minutes with nothing leaked (docs/memory.md). @default 6 (semi-spaces of 2 MB)
+   */
+  readonly workerYoungGenerationMb?: number;
   /** Log level inside worker threads. @default 'info' */
   readonly workerLogLevel?: string;
   readonly logger?: Logger;
@@ -74,7 +95,9 @@ export interface EngineOptions {
   readonly metrics?: Registry;
 }
 
-export type ResolvedEngineOptions = Readonly<Required<Omit<EngineOptions, 'advertiseHost' | 'linkTls'>> & { advertiseHost: string; linkTls: LinkTlsOptions | null }>;
+export type ResolvedEngineOptions = Readonly<
+  Required<Omit<EngineOptions, 'advertiseHost' | 'linkTls' | 'localLinks'>> & { advertiseHost: string; linkTls: LinkTlsOptions | null; localLinks: LocalLinks | null }
+>;
 
 function fail(option: string, why: string): never {
   throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `engine option "${option}" ${why}`);
@@ -105,18 +128,21 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     linkPort: o.linkPort ?? 0,
     advertiseHost: o.advertiseHost ?? linkHost,
     linkTls: resolveLinkTls(o.linkTls),
+    localLinks: o.localLinks ?? null,
     workers: positiveInt('workers', o.workers, Math.max(1, availableParallelism() - 1)),
     scenesPerWorker: positiveInt('scenesPerWorker', o.scenesPerWorker, 64),
     tickMs: positiveInt('tickMs', o.tickMs, 100),
     persistIntervalMs: positiveInt('persistIntervalMs', o.persistIntervalMs, 5000),
     persistBatchWindowMs: positiveInt('persistBatchWindowMs', o.persistBatchWindowMs, 50),
     ringBytes,
+    ringFlush: o.ringFlush === 'microtask' ? 'microtask' : o.ringFlush === undefined || o.ringFlush === 'immediate' ? 'immediate' : fail('ringFlush', `must be 'microtask' or 'immediate', got ${String(o.ringFlush)}`),
     capacity: positiveInt('capacity', o.capacity, 6000),
     idleSceneMs: o.idleSceneMs === 0 ? 0 : positiveInt('idleSceneMs', o.idleSceneMs, 60_000),
     maxFramesWhileJoining: positiveInt('maxFramesWhileJoining', o.maxFramesWhileJoining, 256),
     maxBytesWhileJoining: positiveInt('maxBytesWhileJoining', o.maxBytesWhileJoining, 1 << 20),
     maxSceneRestartsPerMinute: positiveInt('maxSceneRestartsPerMinute', o.maxSceneRestartsPerMinute, 3),
     stopTimeoutMs: positiveInt('stopTimeoutMs', o.stopTimeoutMs, 10_000),
+    workerYoungGenerationMb: positiveInt('workerYoungGenerationMb', o.workerYoungGenerationMb, 6),
     workerLogLevel: o.workerLogLevel ?? 'info',
     logger: o.logger ?? silentLogger,
     metrics: o.metrics ?? new Registry(),

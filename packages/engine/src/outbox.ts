@@ -1,11 +1,12 @@
 import { CodedError, ErrorCodes } from '@gos/schema';
-import { RingWriter } from './ring/index.js';
+import { RingWriter, type RingStats } from './ring/index.js';
 
 interface Pending {
   readonly type: number;
-  readonly a: number;
-  readonly b: number;
+  readonly sid: number;
+  readonly value: number;
   readonly payload: Uint8Array | null;
+  readonly urgent: boolean;
 }
 
 /**
@@ -22,8 +23,12 @@ export class Outbox {
   #draining = false;
   #closed = false;
 
-  constructor(sab: SharedArrayBuffer, maxPendingBytes: number) {
-    this.#ring = new RingWriter(sab, { autoFlush: true });
+  /**
+   * @param flushVia when writes are published (see RingWriterOptions.autoFlushVia): `immediate`
+   *   gathers the writes of every I/O callback of one event-loop turn into one publication.
+   */
+  constructor(sab: SharedArrayBuffer, maxPendingBytes: number, flushVia: 'microtask' | 'immediate' = 'microtask') {
+    this.#ring = new RingWriter(sab, { autoFlush: true, autoFlushVia: flushVia });
     this.#maxPendingBytes = maxPendingBytes;
   }
 
@@ -36,16 +41,20 @@ export class Outbox {
     return this.#ring.capacityBytes - this.#ring.freeBytes() + this.#pendingBytes;
   }
 
-  send(type: number, a: number, b: number, payload: Uint8Array | null): void {
+  /**
+   * Queue one record. `urgent` (default true) says whether it must wake a consumer that sleeps
+   * for urgent records only (see RingWriter.tryWrite).
+   */
+  send(type: number, sid: number, value: number, payload: Uint8Array | null, urgent = true): void {
     if (this.#closed) return;
     // Order matters: once anything waits in the overflow, later records queue behind it.
-    if (this.#pending.length === 0 && this.#ring.tryWrite(type, a, b, payload)) return;
+    if (this.#pending.length === 0 && this.#ring.tryWrite(type, sid, value, payload, urgent)) return;
     const size = (payload?.byteLength ?? 0) + 16;
     if (this.#pendingBytes + size > this.#maxPendingBytes) {
       throw new CodedError(ErrorCodes.ENG_ERR_QUEUE_FULL, `ring overflow is full (${this.#pendingBytes} bytes waiting)`);
     }
     // The payload may be a view into a reused buffer: keep a copy while it waits.
-    this.#pending.push({ type, a, b, payload: payload === null ? null : payload.slice() });
+    this.#pending.push({ type, sid, value, payload: payload === null ? null : payload.slice(), urgent });
     this.#pendingBytes += size;
     if (!this.#draining) void this.#drain();
   }
@@ -55,7 +64,7 @@ export class Outbox {
     try {
       while (this.#pending.length > 0 && !this.#closed) {
         const head = this.#pending[0]!;
-        if (this.#ring.tryWrite(head.type, head.a, head.b, head.payload)) {
+        if (this.#ring.tryWrite(head.type, head.sid, head.value, head.payload, head.urgent)) {
           this.#pending.shift();
           this.#pendingBytes -= (head.payload?.byteLength ?? 0) + 16;
           continue;
@@ -70,6 +79,11 @@ export class Outbox {
 
   flush(): void {
     this.#ring.flush();
+  }
+
+  /** The ring's counters (with this side's own, see RingWriter.stats). */
+  stats(): RingStats {
+    return this.#ring.stats();
   }
 
   close(): void {

@@ -1,40 +1,42 @@
+import { CodedError, ErrorCodes } from '@gos/schema';
+
 /**
- * Record types on the main ↔ scene rings. A record is (type, a, b, payload); the meaning of
- * `a`, `b` and the payload for each type is given beside it. `sid` is the engine-local id of a
- * player's connection.
+ * Record types on the main ↔ scene rings. A record is (type, sid, value, payload): `sid` is the
+ * engine-local id of the player's connection the record concerns (0 when none), `value` a number
+ * whose meaning depends on the type; each type below says what it uses.
  */
 export const ToScene = {
-  /** a=sid. payload=JSON {@link JoinPayload}. */
+  /** sid. payload=JSON {@link JoinPayload}. */
   JOIN: 1,
-  /** a=sid. */
+  /** sid. */
   LEAVE: 2,
-  /** a=sid. payload=the client's frame, header included. */
+  /** sid. payload=the client's frame, header included. */
   FRAME: 3,
   /** Persist everything, run onDispose, answer STOPPED. */
   STOP: 4,
 } as const;
 
 export const FromScene = {
-  /** a=sid. payload=frame for that player. */
+  /** sid. payload=frame for that player. */
   SEND: 32,
   /** payload=frame for every player of the scene. */
   BROADCAST: 33,
-  /** a=sid, b=close code. payload=reason (utf-8). */
+  /** sid; value=close code. payload=reason (utf-8). */
   KICK: 34,
-  /** a=sid. The player is in the scene. */
+  /** sid. The player is in the scene. */
   JOINED: 35,
-  /** a=sid. payload=JSON ErrorData. */
+  /** sid. payload=JSON ErrorData. */
   JOIN_FAILED: 36,
-  /** a=sid, b=1 when the player left (last save). payload=JSON {@link SavePayload}. */
+  /** sid; value=1 when the player left (last save). payload=JSON {@link SavePayload}. */
   SAVE_PLAYER: 37,
-  /** b=1 when final. payload=JSON scene state. */
+  /** value=1 when final. payload=JSON scene state. */
   SAVE_SCENE: 38,
   /** The scene has flushed and disposed; the task ends next. */
   STOPPED: 39,
   /** onCreate finished; the scene accepts players. */
   READY: 40,
   /**
-   * About once a second while the scene ticks: a=ticks that took longer than tickMs since the
+   * About once a second while the scene ticks: value=ticks that took longer than tickMs since the
    * last STATS. payload=the bytes of a Float64Array (native byte order: same process) of the durations in ms of the ticks since.
    */
   STATS: 41,
@@ -57,6 +59,67 @@ export interface SavePayload {
   readonly data: unknown;
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A record's JSON payload, checked to be a `T` by `guard`.
+ * @throws CodedError `SCH_ERR_BAD_PAYLOAD` naming `what` for bytes that are not UTF-8 JSON or
+ *   not a `T`. Never anything else.
+ */
+function decodeRecordJson<T>(bytes: Uint8Array, guard: (value: unknown) => value is T, what: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(bytes));
+  } catch (err) {
+    throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `${what} record is not UTF-8 JSON (${bytes.byteLength} bytes)`, { cause: err });
+  }
+  if (!guard(value)) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `${what} record does not have the expected fields`);
+  return value;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+export function isJoinPayload(value: unknown): value is JoinPayload {
+  return isObject(value) && typeof value['playerId'] === 'string' && value['playerId'] !== '' && typeof value['name'] === 'string' && 'data' in value && typeof value['takeover'] === 'boolean';
+}
+
+export function isSavePayload(value: unknown): value is SavePayload {
+  return isObject(value) && typeof value['playerId'] === 'string';
+}
+
+const encoder = new TextEncoder();
+
+/** The payload of `ToScene.JOIN`: UTF-8 JSON (the player's data is JSON already). */
+export function encodeJoinPayload(join: JoinPayload): Uint8Array {
+  return encoder.encode(JSON.stringify({ playerId: join.playerId, name: join.name, data: join.data, takeover: join.takeover }));
+}
+
+/** The payload of `ToScene.JOIN`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is a {@link JoinPayload}. */
+export function decodeJoinPayload(bytes: Uint8Array): JoinPayload {
+  return decodeRecordJson(bytes, isJoinPayload, 'JOIN');
+}
+
+/**
+ * The payload of `FromScene.SAVE_PLAYER` from the data's JSON as the scene already has it (no
+ * second stringify): `dataJson` undefined (unchanged data, or data JSON cannot hold) sends
+ * `null`, nothing to save.
+ */
+export function encodeSavePayload(playerId: string, dataJson: string | undefined): Uint8Array {
+  return encoder.encode(`{"playerId":${JSON.stringify(playerId)},"data":${dataJson ?? 'null'}}`);
+}
+
+/** The payload of `FromScene.SAVE_PLAYER`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is a {@link SavePayload}. */
+export function decodeSavePayload(bytes: Uint8Array): SavePayload {
+  const save = decodeRecordJson(bytes, isSavePayload, 'SAVE_PLAYER');
+  // Player data that JSON cannot hold (`undefined`) arrives without its field: nothing to save.
+  return save.data === undefined ? { playerId: save.playerId, data: null } : save;
+}
+
+/** The payload of `FromScene.SAVE_SCENE`: any JSON value (the scene's state). @throws CodedError `SCH_ERR_BAD_PAYLOAD` for bytes that are not UTF-8 JSON. */
+export function decodeSceneState(bytes: Uint8Array): unknown {
+  return decodeRecordJson(bytes, (_value: unknown): _value is unknown => true, 'SAVE_SCENE');
+}
+
 /** What the main thread hands to the worker task that runs one scene. */
 export interface SceneTaskInput {
   readonly sceneId: string;
@@ -73,7 +136,28 @@ export interface SceneTaskInput {
   readonly engineId: string;
 }
 
+/**
+ * What a scene task resolves with: the ticks it ran, or (`failed`) the coded error that kept
+ * the scene from starting (an unknown scene type, a bad option, onCreate refusing). A coded
+ * error crosses the thread as data: a thrown one would reach the main thread without its code.
+ */
 export interface SceneTaskResult {
   readonly sceneId: string;
   readonly ticks: number;
+  readonly failed?: { readonly code: string; readonly message: string };
+}
+
+function isSceneTaskResult(value: unknown): value is SceneTaskResult {
+  if (!isObject(value) || typeof value['sceneId'] !== 'string' || typeof value['ticks'] !== 'number') return false;
+  const failed = value['failed'];
+  return failed === undefined || (isObject(failed) && typeof failed['code'] === 'string' && typeof failed['message'] === 'string');
+}
+
+/**
+ * The value a scene task resolved with, checked.
+ * @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is a {@link SceneTaskResult}.
+ */
+export function decodeSceneTaskResult(value: unknown): SceneTaskResult {
+  if (!isSceneTaskResult(value)) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, 'a scene task ended with a value that is not a SceneTaskResult');
+  return value;
 }

@@ -1,10 +1,41 @@
 import type { Piscina } from 'piscina';
-import type { Logger } from '@gos/schema';
+import { CodedError, type Logger } from '@gos/schema';
 import { Outbox } from './outbox.js';
 import { createRingPair, RingReader } from './ring/index.js';
-import { ToScene, type SceneTaskInput, type SceneTaskResult } from './records.js';
+import { ToScene, decodeSceneTaskResult, type SceneTaskInput, type SceneTaskResult } from './records.js';
 
-export type RecordHandler = (type: number, a: number, b: number, payload: Uint8Array) => void;
+export type RecordHandler = (type: number, sid: number, value: number, payload: Uint8Array) => void;
+
+/** Thread wake-ups between the main thread and scenes: one per `Atomics.notify` of a sleeping side. */
+export interface Wakeups {
+  /** The scene's thread woken by records from the main thread. */
+  readonly toScene: number;
+  /** The main thread woken by records from the scene. */
+  readonly fromScene: number;
+}
+
+/** The engine's wake-up totals: what the scenes that ended left, and the running ones' so far. */
+export class WakeupTotals {
+  #ended = { toScene: 0, fromScene: 0 };
+
+  /** Add the final counts of a scene whose task ended. */
+  add(w: Wakeups): void {
+    this.#ended = { toScene: this.#ended.toScene + w.toScene, fromScene: this.#ended.fromScene + w.fromScene };
+  }
+
+  /** Totals since the engine started: ended scenes and `running` ones. */
+  total(running: Iterable<SceneHost>): Wakeups {
+    let { toScene, fromScene } = this.#ended;
+    for (const host of running) {
+      const w = host.wakeups();
+      toScene += w.toScene;
+      fromScene += w.fromScene;
+    }
+    return { toScene, fromScene };
+  }
+}
+
+const NO_WAKEUPS: Wakeups = { toScene: 0, fromScene: 0 };
 
 /**
  * The main thread's side of one scene: its pair of rings, the piscina task running it, and the
@@ -24,6 +55,8 @@ export class SceneHost {
   readonly done: Promise<SceneTaskResult>;
   #out: Outbox;
   #reader: RingReader;
+  readonly #totals: WakeupTotals;
+  #ended = false;
   /** Ends the read loop; aborting wakes its sleep at once. */
   readonly #stopReading = new AbortController();
   #markReady!: () => void;
@@ -33,17 +66,22 @@ export class SceneHost {
     input: Omit<SceneTaskInput, 'toScene' | 'fromScene'>;
     epoch: number;
     ringBytes: number;
+    /** When frames written to the scene are published (EngineOptions.ringFlush). */
+    ringFlush: 'microtask' | 'immediate';
     onRecord: RecordHandler;
     logger: Logger;
+    /** Where the scene's wake-up counts go when its task ends. */
+    wakeups: WakeupTotals;
   }) {
     this.sceneId = opts.input.sceneId;
     this.sceneType = opts.input.sceneType;
     this.epoch = opts.epoch;
     this.logger = opts.logger;
     const rings = createRingPair(opts.ringBytes);
-    this.#out = new Outbox(rings.toWorker, 16 * 1024 * 1024);
+    this.#out = new Outbox(rings.toWorker, 16 * 1024 * 1024, opts.ringFlush);
     // The main thread's servers keep its event loop alive: no keep-alive timer per sleep.
     this.#reader = new RingReader(rings.fromWorker, { keepAlive: false });
+    this.#totals = opts.wakeups;
     let failReady!: (err: unknown) => void;
     this.ready = new Promise<void>((resolve, reject) => {
       this.#markReady = resolve;
@@ -52,14 +90,21 @@ export class SceneHost {
     // A rejection of `ready` is also seen through `done`; do not report it twice.
     this.ready.catch(() => {});
     const input: SceneTaskInput = { ...opts.input, toScene: rings.toWorker, fromScene: rings.fromWorker };
-    this.done = (opts.pool.run(input) as Promise<SceneTaskResult>).then(
-      (result) => {
+    this.done = (opts.pool.run(input) as Promise<unknown>).then(
+      (value) => {
         this.#drainOnce(opts.onRecord);
         this.#stopReading.abort();
-        return result;
+        this.#end();
+        const result = decodeSceneTaskResult(value);
+        if (result.failed === undefined) return result;
+        // The scene did not start: `ready` rejects with the scene's own code, as does `done`.
+        const err = new CodedError(result.failed.code, result.failed.message);
+        failReady(err);
+        throw err;
       },
       (err: unknown) => {
         this.#stopReading.abort();
+        this.#end();
         failReady(err);
         throw err;
       },
@@ -77,8 +122,29 @@ export class SceneHost {
     this.#markReady();
   }
 
-  send(type: number, a: number, payload: Uint8Array | null): void {
-    this.#out.send(type, a, 0, payload);
+  /**
+   * Write a record for the scene. A record that is not `urgent` (a client's fire-and-forget
+   * input) does not wake a scene that drains its inputs at its tick; it waits for that tick.
+   */
+  send(type: number, sid: number, payload: Uint8Array | null, urgent = true): void {
+    this.#out.send(type, sid, 0, payload, urgent);
+  }
+
+  /**
+   * Wake-ups so far (`Atomics.notify` of a sleeping thread): of the scene by this thread's
+   * records, and of this thread by the scene's. Zero once the task has ended: its counts have
+   * gone to the engine's {@link WakeupTotals}.
+   */
+  wakeups(): Wakeups {
+    if (this.#ended) return NO_WAKEUPS;
+    return { toScene: this.#out.stats().consumerWakeups, fromScene: this.#reader.stats().consumerWakeups };
+  }
+
+  /** The task has ended (or was abandoned): hand its wake-up counts to the engine's totals, once. */
+  #end(): void {
+    if (this.#ended) return;
+    this.#totals.add(this.wakeups());
+    this.#ended = true;
   }
 
   /** Ask the scene to persist everything and dispose; resolves when the task has ended. */
@@ -95,6 +161,7 @@ export class SceneHost {
   /** Forget the task (after a crash): stop reading its ring. */
   abandon(): void {
     this.#stopReading.abort();
+    this.#end();
     this.#out.close();
   }
 

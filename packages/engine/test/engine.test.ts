@@ -7,28 +7,23 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout } from 'node:timers/promises';
 import { CloseCode, ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader, CORE_PUSH, SceneRestartedCodec } from '@gos/schema';
 import { MemoryCoordinator, type Coordinator, type Placement } from '@gos/coordinator';
-import { EngineToGateway, GatewayToEngine, decodeBroadcastBody, decodeJsonBody, encodeJsonBody } from '@gos/link';
+import { EngineToGateway, GatewayToEngine, decodeBroadcastBody, encodeJoinBody, decodeJoinFailedBody, decodeKickBody } from '@gos/link';
 import type { SqliteStore } from '@gos/store';
+import { waitFor } from '@gos/testing';
 import { jsonCodec } from './fixtures/json-protocol.js';
 import { startCluster, type ClusterOptions } from './helpers.js';
 
 let dir: string;
 
-/** Poll `check` until it holds or 5 s pass (the assertion after it says what failed). */
-async function until(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-}
-
 /** Wait until the store holds `total` for the player (a periodic save has landed). */
 async function savedTotal(store: SqliteStore, playerId: string, total: number): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (((await store.loadPlayer(playerId))?.data as { total?: number } | undefined)?.total !== total) {
-    if (Date.now() > deadline) throw new Error(`${playerId} never persisted total ${total}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(async () => ((await store.loadPlayer(playerId))?.data as { total?: number } | undefined)?.total === total, {
+    timeoutMs: 5000,
+    message: `${playerId} to be persisted with total ${total}`,
+  });
 }
 
 before(async () => {
@@ -95,9 +90,9 @@ test("a join for a scene placed a moment ago is accepted before the engine's cac
     await c.gw.join(1, 'alice'); // arena:1 was placed by cluster(): fetch() finds it
     assert.deepEqual((await c.gw.request(1, 'add', { n: 1 })).body, { total: 1 });
     // A scene placed nowhere is still refused.
-    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJsonBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:404' }));
+    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJoinBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:404' }));
     const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 2);
-    assert.equal(decodeJsonBody<{ code: string }>(failed.body).code, 'ENG_ERR_SCENE_MOVED');
+    assert.equal(decodeJoinFailedBody(failed.body).code, 'ENG_ERR_SCENE_MOVED');
   } finally {
     await c.close();
   }
@@ -108,9 +103,9 @@ test('a join that needs a scene beyond workers × scenesPerWorker is refused at 
   try {
     await c.gw.join(1, 'alice'); // arena:1 takes the only slot
     await c.coordinator.placement.ensure('arena:2');
-    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJsonBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:2' }));
+    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJoinBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:2' }));
     const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 2);
-    assert.equal(decodeJsonBody<{ code: string }>(failed.body).code, 'ENG_ERR_FULL');
+    assert.equal(decodeJoinFailedBody(failed.body).code, 'ENG_ERR_FULL');
     // The scene that runs is unaffected, and its scene can take more players.
     await c.gw.join(3, 'carol');
     assert.deepEqual((await c.gw.request(3, 'state', {})).body, { joins: 2, total: 0, players: 2 });
@@ -123,13 +118,13 @@ test('the CCU cap: a join past `capacity` players is refused with ENG_ERR_FULL; 
   const c = await cluster('cap', { capacity: 1 });
   try {
     await c.gw.join(1, 'alice');
-    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJsonBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:1' }));
+    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJoinBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:1' }));
     const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 2);
-    assert.equal(decodeJsonBody<{ code: string }>(failed.body).code, 'ENG_ERR_FULL');
+    assert.equal(decodeJoinFailedBody(failed.body).code, 'ENG_ERR_FULL');
     await c.gw.join(3, 'alice'); // alice again (a reconnect): takes her own seat over
     assert.deepEqual((await c.gw.request(3, 'state', {})).body, { joins: 1, total: 0, players: 1 });
     // The leader sees the engine at its cap and places no new scene on it.
-    await until(() => c.coordinator.membership.get('engine-t')?.load === 1);
+    await waitFor(() => c.coordinator.membership.get('engine-t')?.load === 1, { timeoutMs: 5000, message: 'the engine to publish a load of 1' });
     await assert.rejects(c.coordinator.placement.ensure('arena:2'), { code: 'CRD_ERR_NO_ENGINE' });
   } finally {
     await c.close();
@@ -140,12 +135,12 @@ test('the engine publishes its scenes and its threads\' utilisation with its mem
   const c = await cluster('figures');
   try {
     // Idle workers wait on a message port, not blocked in Atomics.wait (which reads as 100% busy).
-    await until(() => c.coordinator.membership.get('engine-t')?.utilisation !== undefined);
+    await waitFor(() => c.coordinator.membership.get('engine-t')?.utilisation !== undefined, { timeoutMs: 5000, message: 'the engine to publish its utilisation' });
     const idle = c.coordinator.membership.get('engine-t')!;
     assert.equal(idle.scenes, 0);
     assert.ok(idle.utilisation !== undefined && idle.utilisation < 0.5, `an idle engine's threads are not busy (${String(idle.utilisation)})`);
     await c.gw.join(1, 'gus');
-    await until(() => c.coordinator.membership.get('engine-t')?.scenes === 1);
+    await waitFor(() => c.coordinator.membership.get('engine-t')?.scenes === 1, { timeoutMs: 5000, message: 'the engine to publish 1 scene' });
     const me = c.coordinator.membership.get('engine-t')!;
     assert.equal(me.scenes, 1);
     assert.equal(me.load, 1);
@@ -163,7 +158,7 @@ test('a scene without players for idleSceneMs is stopped and saved, its placemen
     await c.gw.join(1, 'erin');
     await c.gw.request(1, 'add', { n: 5 });
     c.gw.leave(1);
-    await until(() => c.coordinator.placement.lookup('arena:1') === undefined);
+    await waitFor(() => c.coordinator.placement.lookup('arena:1') === undefined, { timeoutMs: 5000, message: 'the idle scene\'s placement to be released' });
     assert.equal(c.coordinator.placement.lookup('arena:1'), undefined, 'released once idle');
     assert.equal(c.engine.stats.scenes, 0);
     // Saved when stopped (no periodic save ran).
@@ -189,10 +184,10 @@ test('a scene whose placement is released while it starts does not run unplaced:
       assert.equal(await c.coordinator.placement.release(sceneId, placed.epoch), true);
       return claimed;
     };
-    c.gw.link.send(GatewayToEngine.JOIN, 1, encodeJsonBody({ playerId: 'hal', name: 'hal', sceneId: 'arena:1' }));
+    c.gw.link.send(GatewayToEngine.JOIN, 1, encodeJoinBody({ playerId: 'hal', name: 'hal', sceneId: 'arena:1' }));
     const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 1);
-    assert.equal(decodeJsonBody<{ code: string }>(failed.body).code, 'ENG_ERR_SCENE_MOVED');
-    await until(() => c.engine.stats.scenes === 0);
+    assert.equal(decodeJoinFailedBody(failed.body).code, 'ENG_ERR_SCENE_MOVED');
+    await waitFor(() => c.engine.stats.scenes === 0, { timeoutMs: 5000, message: 'the unplaced scene to stop' });
     assert.equal(c.engine.stats.scenes, 0, 'no scene runs without a placement');
     assert.equal(c.engine.stats.players, 0);
   } finally {
@@ -209,7 +204,7 @@ test('a scene whose placement is released under its players is stopped, saved, a
     // What the leader does when this engine's lease was lost (it was paused, or cut off).
     assert.equal(await c.coordinator.placement.release('arena:1', placed.epoch), true);
     const moved = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 1);
-    assert.equal(decodeJsonBody<{ code: string }>(moved.body).code, 'ENG_ERR_SCENE_MOVED');
+    assert.equal(decodeJoinFailedBody(moved.body).code, 'ENG_ERR_SCENE_MOVED');
     // Everything was written before the player was let go.
     assert.deepEqual((await c.store.loadPlayer('fred'))?.data, { total: 9 });
     assert.equal(c.engine.stats.players, 0);
@@ -260,7 +255,8 @@ test('broadcasts go once per gateway with the scene topic', async () => {
     assert.equal(topic, 's/arena:1');
     assert.equal(readFrameHeader(frame)?.opcode, 100);
     assert.deepEqual(jsonCodec.decode(framePayload(frame)), { from: 'alice', text: 'hi' });
-    await new Promise((r) => setTimeout(r, 100));
+    // A duration, not a condition: no second broadcast arrives within 100 ms.
+    await setTimeout(100);
     assert.equal(c.gw.inbox.filter((m) => m.type === EngineToGateway.BROADCAST).length, 0);
   } finally {
     await c.close();
@@ -313,7 +309,7 @@ test('the same player on a second connection takes over and the first is kicked'
     await c.gw.request(1, 'add', { n: 3 });
     await c.gw.join(2, 'dave');
     const kick = await c.gw.waitFor((m) => m.type === EngineToGateway.KICK && m.channel === 1);
-    assert.equal(decodeJsonBody<{ closeCode: number }>(kick.body).closeCode, CloseCode.SESSION_REPLACED);
+    assert.equal(decodeKickBody(kick.body).closeCode, CloseCode.SESSION_REPLACED);
     // Hot data carried over without a reload.
     assert.deepEqual((await c.gw.request(2, 'add', { n: 1 })).body, { total: 4 });
     c.gw.leave(1);
@@ -360,9 +356,9 @@ test('a crashed worker has its scene restarted from the last saved state and pla
 test('joins for a scene not placed on this engine are refused with a code', async () => {
   const c = await cluster('refuse');
   try {
-    c.gw.link.send(GatewayToEngine.JOIN, 9, encodeJsonBody({ playerId: 'x', name: 'x', sceneId: 'arena:elsewhere' }));
+    c.gw.link.send(GatewayToEngine.JOIN, 9, encodeJoinBody({ playerId: 'x', name: 'x', sceneId: 'arena:elsewhere' }));
     const m = await c.gw.waitFor((x) => x.type === EngineToGateway.JOIN_FAILED && x.channel === 9);
-    assert.equal(decodeJsonBody<{ code: string }>(m.body).code, 'ENG_ERR_SCENE_MOVED');
+    assert.equal(decodeJoinFailedBody(m.body).code, 'ENG_ERR_SCENE_MOVED');
   } finally {
     await c.close();
   }
@@ -404,11 +400,8 @@ test('a player who leaves while the scene restarts after a crash can rejoin, wit
     await c.gw.join(2, 'jack', 'arena:1');
     // The join may have reached the worker before it died: a request sent into the dead ring is
     // lost (a real client times out and retries), so ask until the restarted scene answers.
-    let answer: { kind: number; body: unknown } | undefined;
-    for (let attempt = 0; answer === undefined && attempt < 10; attempt++) {
-      answer = await c.gw.request(2, 'state', {}, 500).catch(() => undefined);
-    }
-    assert.equal((answer?.body as { total?: number } | undefined)?.total, 5);
+    const answer = await waitFor(() => c.gw.request(2, 'state', {}, 500), { timeoutMs: 5000, message: 'the restarted scene to answer' });
+    assert.equal((answer.body as { total?: number } | undefined)?.total, 5);
     assert.deepEqual((await c.gw.request(2, 'add', { n: 1 })).body, { total: 6 });
   } finally {
     await c.close();
@@ -424,11 +417,8 @@ test('logging in again during a crash restart keeps the saved data and the new c
     await c.gw.request(1, 'crash', {});
     await c.gw.join(2, 'kate');
     // A request that reached the dying worker is lost (the client would time out and retry).
-    let answer: { kind: number; body: unknown } | undefined;
-    for (let attempt = 0; answer === undefined && attempt < 10; attempt++) {
-      answer = await c.gw.request(2, 'state', {}, 500).catch(() => undefined);
-    }
-    const body = answer?.body as { total: number; players: number } | undefined;
+    const answer = await waitFor(() => c.gw.request(2, 'state', {}, 500), { timeoutMs: 5000, message: 'the restarted scene to answer' });
+    const body = answer.body as { total: number; players: number } | undefined;
     assert.deepEqual({ total: body?.total, players: body?.players }, { total: 5, players: 1 });
   } finally {
     await c.close();

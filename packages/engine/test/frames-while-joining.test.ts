@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FrameKind, encodeFrame, readFrameHeader } from '@gos/schema';
-import { EngineToGateway, GatewayToEngine, encodeJsonBody } from '@gos/link';
+import { EngineToGateway, GatewayToEngine, encodeJoinBody } from '@gos/link';
+import { waitFor } from '@gos/testing';
 import { jsonCodec } from './fixtures/json-protocol.js';
-import { decodeAnswer, startCluster, waitFor, type ClusterOptions } from './helpers.js';
+import { decodeAnswer, startCluster, type ClusterOptions } from './helpers.js';
 
 let dir: string;
 
@@ -31,10 +32,17 @@ after(async () => {
 async function burstWithJoin(name: string, count: number, opts: ClusterOptions = {}): Promise<Array<{ kind: number; body: unknown }>> {
   const c = await startCluster(dir, name, opts);
   try {
-    c.gw.link.send(GatewayToEngine.JOIN, 1, encodeJsonBody({ playerId: 'burst', name: 'burst', sceneId: 'arena:1' }));
+    c.gw.link.send(GatewayToEngine.JOIN, 1, encodeJoinBody({ playerId: 'burst', name: 'burst', sceneId: 'arena:1' }));
     const ids = Array.from({ length: count }, () => c.gw.send(1, 'add', { n: 1 }));
     const answered = (): number => c.gw.inbox.filter((m) => m.type === EngineToGateway.TO_CLIENT && m.channel === 1 && readFrameHeader(m.body)?.kind !== FrameKind.PUSH).length;
-    await waitFor(() => answered() === count, `${count} answers (have ${answered()})`, 10_000);
+    await waitFor(
+      () => {
+        const have = answered();
+        if (have !== count) throw new Error(`have ${have}`);
+        return true;
+      },
+      { timeoutMs: 10_000, message: `${count} answers` },
+    );
     const byId = new Map(c.gw.inbox.filter((m) => m.type === EngineToGateway.TO_CLIENT && m.channel === 1).map((m) => [readFrameHeader(m.body)!.requestId, m.body]));
     return ids.map((id) => decodeAnswer(byId.get(id)!));
   } finally {

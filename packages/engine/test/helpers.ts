@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader } from '@gos/schema';
 import { CoordinatorNode, MemoryCoordinator, type Coordinator } from '@gos/coordinator';
-import { EngineToGateway, GatewayToEngine, LinkClient, encodeJsonBody } from '@gos/link';
+import { EngineToGateway, GatewayToEngine, LinkClient, encodeJoinBody } from '@gos/link';
 import { SqliteStore } from '@gos/store';
+import { waitFor } from '@gos/testing';
 import { Engine, type EngineOptions } from '../src/index.js';
 import { jsonCodec, testProtocol } from './fixtures/json-protocol.js';
 
@@ -20,27 +21,16 @@ export interface Received {
   body: Uint8Array;
 }
 
-/** Wait until `check` holds; throws naming `what` after `timeoutMs`. */
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** A fake gateway: one link, helpers to join, request and wait for messages. */
 export class FakeGateway {
   readonly link: LinkClient;
   readonly inbox: Received[] = [];
-  #waiters: Array<() => void> = [];
   #nextRequest = 1;
 
   constructor(port: number, id = 'gw-test') {
     this.link = new LinkClient({ nodeId: id, secret: SECRET, host: '127.0.0.1', port });
     this.link.on('message', (type: number, channel: number, body: Uint8Array) => {
       this.inbox.push({ type, channel, body: body.slice() });
-      for (const w of this.#waiters.splice(0)) w();
     });
   }
 
@@ -50,29 +40,32 @@ export class FakeGateway {
     await up;
   }
 
+  /** Take the first message `pred` matches out of the inbox, waiting up to `timeoutMs` for it. */
   async waitFor(pred: (m: Received) => boolean, timeoutMs = 5000): Promise<Received> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const i = this.inbox.findIndex(pred);
-      if (i !== -1) return this.inbox.splice(i, 1)[0]!;
-      if (Date.now() > deadline) throw new Error(`timed out; inbox: ${this.inbox.map((m) => `${m.type}@${m.channel}:${new TextDecoder().decode(m.body).slice(0, 80)}`).join(' | ')}`);
-      await new Promise<void>((r) => {
-        this.#waiters.push(r);
-        setTimeout(r, 50).unref();
-      });
+    try {
+      return await waitFor(
+        () => {
+          const i = this.inbox.findIndex(pred);
+          return i === -1 ? undefined : this.inbox.splice(i, 1)[0];
+        },
+        { timeoutMs, message: 'a matching message from the engine' },
+      );
+    } catch (err) {
+      const inbox = this.inbox.map((m) => `${m.type}@${m.channel}:${new TextDecoder().decode(m.body).slice(0, 80)}`).join(' | ');
+      throw new Error(`${(err as Error).message}; inbox: ${inbox}`, { cause: err });
     }
   }
 
   async join(connId: number, playerId: string, sceneId = 'arena:1', timeoutMs = 5000): Promise<void> {
-    this.link.send(GatewayToEngine.JOIN, connId, encodeJsonBody({ playerId, name: playerId, sceneId }));
+    this.link.send(GatewayToEngine.JOIN, connId, encodeJoinBody({ playerId, name: playerId, sceneId }));
     await this.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === connId, timeoutMs);
   }
 
-  /** Send a REQUEST frame for `route` without waiting; returns its request id. */
-  send(connId: number, route: string, payload: unknown): number {
+  /** Send a REQUEST frame for `route` without waiting (with `flags`, e.g. NO_REPLY); returns its request id. */
+  send(connId: number, route: string, payload: unknown, flags = 0): number {
     const def = testProtocol.routes[route]!;
     const requestId = this.#nextRequest++;
-    this.link.send(GatewayToEngine.CLIENT_FRAME, connId, encodeFrame(FrameKind.REQUEST, def.id, requestId, jsonCodec.encode(payload)));
+    this.link.send(GatewayToEngine.CLIENT_FRAME, connId, encodeFrame(FrameKind.REQUEST, def.id, requestId, jsonCodec.encode(payload), flags));
     return requestId;
   }
 
@@ -147,6 +140,7 @@ export async function startCluster(dir: string, name: string, opts: ClusterOptio
   return {
     store,
     coordinator,
+    leader,
     engine,
     gw,
     port,

@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { CodedError, silentLogger } from '@gos/schema';
 import { SqliteStore, type Store } from '@gos/store';
+import { waitFor } from '@gos/testing';
 import { Persister } from '../src/persister.js';
 
 async function withStore(fn: (store: SqliteStore) => Promise<void>): Promise<void> {
@@ -57,9 +58,11 @@ test('a store outage loses nothing: writes retry with back-off and land when it 
     const p = new Persister(f.store, { batchWindowMs: 10, logger: silentLogger });
     f.setDown(true);
     p.enqueue('player', 'p2', { gold: 1 });
-    await new Promise((r) => setTimeout(r, 400));
-    const attempts = f.calls.length;
-    assert.ok(attempts >= 2 && attempts <= 7, `retried ${attempts} times in 400 ms (back-off expected)`);
+    await waitFor(() => p.stats.failedBatches >= 4, { timeoutMs: 5000, message: 'four failed attempts' });
+    // Back-off: the delay before each retry doubles (20, 40, 80 ms after a 10 ms window). A timer
+    // never fires early, so each gap is at least its delay (less 2 ms for clock granularity).
+    const gaps = f.calls.slice(1, 4).map((at, i) => at - f.calls[i]!);
+    assert.ok(gaps.every((gap, i) => gap >= 10 * 2 ** (i + 1) - 2), `retry gaps ${gaps.join(', ')} ms (back-off expected: at least 20, 40, 80)`);
     p.enqueue('player', 'p2', { gold: 2 }); // a newer snapshot replaces the failed one
     f.setDown(false);
     await p.settle('player', 'p2');

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setTimeout } from 'node:timers/promises';
+import { waitFor } from '@gos/testing';
 import {
   RECORD_HEADER_BYTES,
   RingReader,
@@ -48,15 +49,6 @@ function startWorker(url: URL, workerData: EchoWorkerData | SleeperWorkerData): 
   // Observed through `exited` by the test; this only keeps an early failure from being unhandled.
   exited.catch(() => {});
   return { worker, exited, failure: () => failure };
-}
-
-/** Poll (no deadline: the test's own timeout bounds it) until `cond` holds or the worker fails. */
-async function until(cond: () => boolean, started: Started): Promise<void> {
-  while (!cond()) {
-    const failure = started.failure();
-    if (failure !== null) throw failure;
-    await sleep(1);
-  }
 }
 
 /** Wait for exactly one record on `reader` and return it (copied). */
@@ -153,12 +145,19 @@ describe('ring: two threads', () => {
     const writer = new RingWriter(rings.toWorker);
     const reader = new RingReader(rings.fromWorker);
     const started = startWorker(SLEEPER_WORKER, { ...rings, timeoutMs: 60_000 });
-    await until(() => ringStats(rings.toWorker).consumerWaiting, started);
-    // The flag is stored just before Atomics.waitAsync, in the same synchronous run: give the
-    // worker a moment to get from one to the other. (The test does not depend on how long.)
-    await sleep(100);
+    await waitFor(
+      () => {
+        if (started.failure() !== null) throw started.failure();
+        return ringStats(rings.toWorker).consumerWaiting;
+      },
+      { timeoutMs: 30_000, message: 'the worker to wait on its ring', intervalMs: 1 },
+    );
+    // A duration, not a condition: the flag is stored just before Atomics.waitAsync, in the same
+    // synchronous run, and nothing shows the worker got from one to the other; give it a moment.
+    await setTimeout(100);
     for (let i = 0; i < 100; i++) writer.write(T_DATA, i, 0, null);
-    await sleep(50);
+    // A duration, not a condition: writes without a flush must wake nobody within 50 ms.
+    await setTimeout(50);
     assert.equal(ringStats(rings.toWorker).consumerWaiting, true, 'writes without a flush do not wake the consumer');
     assert.equal(reader.availableBytes(), 0);
     writer.flush();

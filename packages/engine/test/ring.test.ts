@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CodedError, ErrorCodes } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import {
   RECORD_HEADER_BYTES,
   RingReader,
@@ -309,6 +310,28 @@ describe('ring: single thread', () => {
     }
   });
 
+  it('immediate gathers the writes of several callbacks of one turn into one publication; microtask publishes after each', async () => {
+    for (const via of ['microtask', 'immediate'] as const) {
+      const sab = createRing(1024);
+      const w = new RingWriter(sab, { autoFlush: true, autoFlushVia: via });
+      const r = new RingReader(sab);
+      // Three callbacks of one event-loop turn (timers due together), each writing one record,
+      // as three sockets' messages handed over one uWS callback at a time.
+      const seen: number[] = [];
+      await new Promise<void>((resolve) => {
+        for (let i = 1; i <= 3; i++) {
+          setTimeout(() => {
+            seen.push(r.availableBytes() / RECORD_HEADER_BYTES);
+            w.write(1, i, 0, null);
+            if (i === 3) setImmediate(() => setImmediate(resolve));
+          }, 0);
+        }
+      });
+      assert.deepEqual(seen, via === 'microtask' ? [0, 1, 2] : [0, 0, 0], `${via}: records visible before each callback`);
+      assert.deepEqual(collect(r).map((g) => g.a), [1, 2, 3], via);
+    }
+  });
+
   it('waitAsync: woken by one flush, not by writes; not-equal when records wait; timed-out when idle', async () => {
     const sab = createRing(4096);
     const w = new RingWriter(sab);
@@ -336,6 +359,50 @@ describe('ring: single thread', () => {
     w.write(1, 0, 0, null);
     w.flush();
     assert.equal(w.stats().consumerWakeups, 1);
+  });
+
+  it("waitAsync(…, 'urgent'): flushes of records that are not urgent leave it asleep; an urgent one or a full ring wakes it", async () => {
+    const sab = createRing(4096);
+    const w = new RingWriter(sab);
+    const r = new RingReader(sab);
+    let settled = false;
+    const sleeping = r.waitAsync(Infinity, 'urgent').then((v) => {
+      settled = true;
+      return v;
+    });
+    for (let i = 0; i < 10; i++) {
+      w.write(1, i, 0, null, false);
+      w.flush();
+    }
+    await tick();
+    await tick();
+    assert.equal(settled, false, 'ten flushes of inputs that are not urgent did not wake it');
+    assert.equal(w.stats().consumerWakeups, 0);
+    assert.equal(ringStats(sab).consumerWaiting, true);
+    // The records are published all the same: a drain by another path (the tick) sees them.
+    assert.equal(r.drain(() => {}), 10);
+    w.write(2, 0, 0, null);
+    w.flush();
+    assert.equal(await sleeping, 'ok');
+    assert.equal(w.stats().consumerWakeups, 1);
+    assert.equal(r.drain(() => {}), 1);
+
+    // A sleep for any record is woken by the same non-urgent flush.
+    const anySleep = r.waitAsync(Infinity, 'any');
+    w.write(1, 0, 0, null, false);
+    w.flush();
+    assert.equal(await anySleep, 'ok');
+    assert.equal(w.stats().consumerWakeups, 2);
+    r.drain(() => {});
+
+    // A full ring wakes an urgent-only sleeper: it cannot free space asleep.
+    const fullSleep = r.waitAsync(Infinity, 'urgent');
+    let written = 0;
+    while (w.tryWrite(1, written, 0, new Uint8Array(100), false)) written++;
+    assert.equal(await fullSleep, 'ok');
+    assert.equal(w.stats().consumerWakeups, 3);
+    assert.equal(r.drain(() => {}), written);
+    await assert.rejects(r.waitAsync(0, 'sometimes' as 'any'), isCode(ErrorCodes.OPT_ERR_INVALID));
   });
 
   it('waitForSpace: false on timeout, true once the consumer frees space (which notifies)', async () => {
@@ -369,13 +436,13 @@ describe('ring: single thread', () => {
     for (let i = 0; i < 500; i++) {
       while (!w.tryWrite(1, i, 0, null)) await w.waitForSpace(RECORD_HEADER_BYTES);
     }
-    while (seen.length < 500) await tick();
+    await waitFor(() => seen.length >= 500, { timeoutMs: 5000, message: 'the read loop to deliver 500 records' });
     assert.deepEqual(
       seen,
       Array.from({ length: 500 }, (_, i) => i),
     );
     // The loop sleeps now (60 s idle timeout); the abort wakes it without waiting for that.
-    while (!ringStats(sab).consumerWaiting) await tick();
+    await waitFor(() => ringStats(sab).consumerWaiting, { timeoutMs: 5000, message: 'the idle read loop to sleep' });
     ac.abort();
     assert.equal(await loop, 500);
   });

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Piscina } from 'piscina';
 import { silentLogger } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import { FromScene, type SceneTaskInput } from '../src/records.js';
 import { RingWriter } from '../src/ring/index.js';
-import { SceneHost } from '../src/scene-host.js';
+import { SceneHost, WakeupTotals } from '../src/scene-host.js';
 
 test('a record the worker writes before pool.run returns is read after the host is constructed', async () => {
   // A warm worker can start the task and write READY into the shared ring in parallel with the
@@ -23,13 +24,13 @@ test('a record the worker writes before pool.run returns is read after the host 
     pool,
     epoch: 1,
     ringBytes: 4096,
+    ringFlush: 'immediate',
     logger: silentLogger,
+    wakeups: new WakeupTotals(),
     input: { sceneId: 'w:1', sceneType: 'w', gameModule: 'file:///nowhere.js', state: null, tickMs: 100, persistIntervalMs: 5000, logLevel: 'silent', engineId: 'e' },
     onRecord: (type) => seen.push({ type, constructed }),
   });
   constructed = true;
-  const deadline = Date.now() + 2000;
-  while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  host.abandon();
+  await waitFor(() => seen.length > 0, { timeoutMs: 2000, message: 'the READY record' }).finally(() => host.abandon());
   assert.deepEqual(seen, [{ type: FromScene.READY, constructed: true }]);
 });

@@ -52,7 +52,7 @@ export class AuthService {
   readonly #sessions: SessionStore;
   readonly #scryptCost: number;
   readonly #sceneFor: SceneChooser;
-  readonly #gatewayUrls: (groupId: string | null) => Promise<readonly string[]>;
+  readonly #gatewayUrls: (groupId: string | null, sceneId: string) => Promise<readonly string[]>;
   readonly #onReplaced: (previousToken: string, session: Session) => void;
   readonly #log: Logger;
   #dummy: Promise<string> | undefined;
@@ -66,7 +66,8 @@ export class AuthService {
     defaultSceneId: string;
     sceneForLogin: SceneChooser | null;
     /** Gateway URLs in the order a player of this group (or of none) should use them (non-empty). */
-    gatewayUrls: (groupId: string | null) => Promise<readonly string[]>;
+    /** The gateways a player of `groupId` entering `sceneId` should use, best first. */
+    gatewayUrls: (groupId: string | null, sceneId: string) => Promise<readonly string[]>;
     onReplaced: (previousToken: string, session: Session) => void;
     logger: Logger;
   }) {
@@ -142,7 +143,7 @@ export class AuthService {
     }
     // Before the session: a session store that fails here fails the login (503) without having
     // revoked the account's current session.
-    const gateways = await this.#gatewayUrls(groupId);
+    const gateways = await this.#gatewayUrls(groupId, sceneId);
     const { session, replaced } = await this.#sessions.create({ accountId, username, sceneId, groupId });
     if (replaced !== null) {
       this.#log.info({ accountId }, 'new login replaces the previous session');

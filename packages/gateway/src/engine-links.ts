@@ -1,6 +1,6 @@
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import type { Membership } from '@gos/coordinator';
-import { LinkClient, type LinkTlsOptions } from '@gos/link';
+import { LinkClient, type EngineLink, type LinkTlsOptions, type LocalLinks } from '@gos/link';
 
 /** How long a new link to an engine may take to come up before the player's routing fails. */
 const LINK_UP_TIMEOUT_MS = 5000;
@@ -9,6 +9,8 @@ export interface EngineLinksOptions {
   readonly gatewayId: string;
   readonly clusterSecret: string;
   readonly tls: LinkTlsOptions | null;
+  /** Engines of this process, linked in-process rather than over TCP. */
+  readonly localLinks: LocalLinks | null;
   /** Where an engine's link address is found (its member record). */
   readonly membership: Membership;
   /** Whether new links may be opened (false once the gateway closes). */
@@ -22,23 +24,24 @@ export interface EngineLinksOptions {
 /**
  * The gateway's links to engines, one per engine, opened on first use: `connect(engineId)`
  * resolves once the link is up (one attempt at a time per engine); `drop` forgets an engine
- * that left the cluster.
+ * that left the cluster. An engine of this process is linked in-process (no socket), every
+ * other one over TCP.
  */
 export class EngineLinks {
   readonly #o: EngineLinksOptions;
-  readonly #links = new Map<string, LinkClient>();
-  readonly #connecting = new Map<string, Promise<LinkClient>>();
+  readonly #links = new Map<string, EngineLink>();
+  readonly #connecting = new Map<string, Promise<EngineLink>>();
 
   constructor(options: EngineLinksOptions) {
     this.#o = options;
   }
 
-  get(engineId: string): LinkClient | undefined {
+  get(engineId: string): EngineLink | undefined {
     return this.#links.get(engineId);
   }
 
   /** Every link, by engine id (for metrics). */
-  entries(): IterableIterator<[string, LinkClient]> {
+  entries(): IterableIterator<[string, EngineLink]> {
     return this.#links.entries();
   }
 
@@ -47,7 +50,7 @@ export class EngineLinks {
    * @throws CodedError `GW_ERR_NO_ENGINE` when the engine is not a member, the gateway is
    *   closing, or the link is not up within LINK_UP_TIMEOUT_MS.
    */
-  connect(engineId: string): Promise<LinkClient> {
+  connect(engineId: string): Promise<EngineLink> {
     const up = this.#links.get(engineId);
     if (up?.isUp === true) return Promise.resolve(up);
     let pending = this.#connecting.get(engineId);
@@ -58,9 +61,19 @@ export class EngineLinks {
     return pending;
   }
 
-  async #connect(engineId: string): Promise<LinkClient> {
+  async #connect(engineId: string): Promise<EngineLink> {
     if (!this.#o.accepting()) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, 'gateway is closing');
     let link = this.#links.get(engineId);
+    const local = this.#o.localLinks;
+    if (local?.serves(engineId) === true && link?.isUp !== true) {
+      // In-process: up at once, or not at all (an in-process link is not redialled).
+      void link?.close();
+      const client = local.connect(engineId, this.#o.gatewayId);
+      client.on('message', (type: number, channel: number, body: Uint8Array) => this.#o.onMessage(engineId, type, channel, body));
+      client.on('down', () => this.#o.onDown(engineId));
+      this.#links.set(engineId, client);
+      return client;
+    }
     if (link === undefined) {
       const member = this.#o.membership.get(engineId);
       if (member === undefined) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, `engine ${engineId} is not a member`);

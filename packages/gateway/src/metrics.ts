@@ -14,13 +14,13 @@ export function frameLabel(kind: number): FrameLabel | undefined {
  * A counter's collect(): add what `counts` gained since the last scrape, under the label of
  * each index (indexes without a label are not reported).
  */
-function deltas(counts: Float64Array, label: (index: number) => string | undefined): (this: Counter<'kind'>) => void {
+function deltas<L extends string>(counts: Float64Array, labelName: L, label: (index: number) => string | undefined): (this: Counter<L>) => void {
   const reported = new Float64Array(counts.length);
-  return function collect(this: Counter<'kind'>): void {
+  return function collect(this: Counter<L>): void {
     for (let i = 0; i < counts.length; i++) {
-      const kind = label(i);
-      if (kind === undefined) continue;
-      this.inc({ kind }, counts[i]! - reported[i]!);
+      const value = label(i);
+      if (value === undefined) continue;
+      this.inc({ [labelName]: value } as Partial<Record<L, string>>, counts[i]! - reported[i]!);
       reported[i] = counts[i]!;
     }
   };
@@ -46,6 +46,8 @@ export class GatewayMetrics {
    */
   readonly framesIn = new Float64Array(8);
   readonly framesOut = new Float64Array(8);
+  /** Client frames handed to engines: [0] over TCP links, [1] over in-process links. */
+  readonly forwarded = new Float64Array(2);
   readonly errors: Counter<'code'>;
   readonly closes: Counter<'code'>;
   readonly requestSeconds: Histogram<'route'>;
@@ -60,14 +62,21 @@ export class GatewayMetrics {
       help: 'Client frames received, by kind.',
       labelNames: ['kind'],
       registers,
-      collect: deltas(framesIn, (kind) => frameLabel(kind)),
+      collect: deltas(framesIn, 'kind', (kind) => frameLabel(kind)),
     });
     new Counter({
       name: 'gos_gateway_frames_out_total',
       help: 'Frames sent to clients, by kind (broadcast: one per published topic message).',
       labelNames: ['kind'],
       registers,
-      collect: deltas(framesOut, (kind) => (kind === 0 ? 'broadcast' : frameLabel(kind))),
+      collect: deltas(framesOut, 'kind', (kind) => (kind === 0 ? 'broadcast' : frameLabel(kind))),
+    });
+    new Counter({
+      name: 'gos_gateway_frames_forwarded_total',
+      help: 'Client frames forwarded to engines, by link transport: tcp (another process) or in-process (the engine of this process).',
+      labelNames: ['transport'],
+      registers,
+      collect: deltas(this.forwarded, 'transport', (i) => (i === 0 ? 'tcp' : 'in-process')),
     });
     this.errors = new Counter({ name: 'gos_gateway_errors_total', help: 'ERROR frames sent to clients, by error code.', labelNames: ['code'], registers });
     this.closes = new Counter({ name: 'gos_gateway_closes_total', help: 'Client sockets closed by the gateway, by close code.', labelNames: ['code'], registers });

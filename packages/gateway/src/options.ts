@@ -2,7 +2,7 @@ import { CodedError, DEFAULT_MAX_FRAME_BYTES, ErrorCodes, silentLogger, type Log
 import type { Coordinator } from '@gos/coordinator';
 import type { Store } from '@gos/store';
 import { Registry } from 'prom-client';
-import { resolveLinkTls, type LinkTlsOptions } from '@gos/link';
+import { resolveLinkTls, type LinkTlsOptions, type LocalLinks } from '@gos/link';
 import type { SessionStore } from './session/index.js';
 import { resolveGatewayTls, type GatewayTlsOptions, type ResolvedGatewayTls } from './tls.js';
 
@@ -93,6 +93,12 @@ export interface GatewayOptions {
    * that cannot be used throws `LNK_ERR_TLS` from the constructor. @default null (plain TCP)
    */
   readonly linkTls?: LinkTlsOptions | null;
+  /**
+   * Engines of this process (a `gateway+engine` member, the embedded `npm start`): this gateway
+   * links to them in-process through these links (give the engine the same instance) and to
+   * every other engine over TCP. @default null
+   */
+  readonly localLinks?: LocalLinks | null;
   /** Sockets this gateway is meant to hold, published with its load for gateway choice. @default 20000 */
   readonly capacity?: number;
   /** Scene a new player starts in. @default 'world:1' */
@@ -146,6 +152,7 @@ export interface ResolvedGatewayOptions {
   readonly publicUrl: string | null;
   readonly tls: ResolvedGatewayTls | null;
   readonly linkTls: LinkTlsOptions | null;
+  readonly localLinks: LocalLinks | null;
   readonly capacity: number;
   readonly defaultSceneId: string;
   readonly sceneForLogin: SceneChooser | null;
@@ -189,6 +196,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     publicUrl: o.publicUrl ?? null,
     tls: resolveGatewayTls(o.tls),
     linkTls: resolveLinkTls(o.linkTls),
+    localLinks: o.localLinks ?? null,
     capacity: int('capacity', o.capacity, 20_000, 1),
     defaultSceneId: o.defaultSceneId ?? 'world:1',
     sceneForLogin: o.sceneForLogin ?? null,

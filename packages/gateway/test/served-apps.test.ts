@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { copyFileSync } from 'node:fs';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { after, test } from 'node:test';
+import { waitFor } from '@gos/testing';
 import { ServedApps } from '../src/served-apps.js';
 import { makeCa } from './certs.js';
 
@@ -25,13 +26,15 @@ async function connect(port: number): Promise<{ socket: TLSSocket; serial: strin
   return { socket, serial: socket.getPeerCertificate().serialNumber, received };
 }
 
-/** Bytes arrived on `c` (waiting for the next chunk until `test` holds). */
-async function until(c: { socket: TLSSocket; received: Buffer[] }, test: (text: string) => boolean): Promise<string> {
-  for (;;) {
-    const text = Buffer.concat(c.received).toString('latin1');
-    if (test(text)) return text;
-    await once(c.socket, 'data');
-  }
+/** Bytes arrived on `c`, once they pass `test`. */
+async function received(c: { socket: TLSSocket; received: Buffer[] }, test: (text: string) => boolean, what: string): Promise<string> {
+  return waitFor(
+    () => {
+      const text = Buffer.concat(c.received).toString('latin1');
+      return test(text) ? text : undefined;
+    },
+    { timeoutMs: 5000, message: what },
+  );
 }
 
 test('a WebSocket opened before a reload keeps its app and its broadcasts; the app closes once it is gone', async () => {
@@ -60,10 +63,10 @@ test('a WebSocket opened before a reload keeps its app and its broadcasts; the a
     // On the first app: a WebSocket, and an idle keep-alive HTTP connection.
     const ws = await connect(apps.port);
     ws.socket.write('GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
-    await until(ws, (t) => t.startsWith('HTTP/1.1 101'));
+    await received(ws, (t) => t.startsWith('HTTP/1.1 101'), 'the WebSocket upgrade');
     const http = await connect(apps.port);
     http.socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
-    await until(http, (t) => t.endsWith('ok'));
+    await received(http, (t) => t.endsWith('ok'), 'the HTTP answer');
 
     copyFileSync(certs.file('second.pem'), certFile);
     copyFileSync(certs.file('second.key'), keyFile);
@@ -75,7 +78,7 @@ test('a WebSocket opened before a reload keeps its app and its broadcasts; the a
     fresh.socket.destroy();
 
     apps.publish('t', Buffer.from('after the reload'));
-    await until(ws, (t) => t.includes('after the reload'));
+    await received(ws, (t) => t.includes('after the reload'), 'the message published after the reload');
 
     // The WebSocket goes: the old app is closed after its grace, its keep-alive connection with it.
     const httpClosed = once(http.socket, 'close');

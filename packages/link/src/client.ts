@@ -2,9 +2,11 @@ import { EventEmitter } from 'node:events';
 import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
-import { LinkConnection, newCounters, type LinkStats } from './connection.js';
+import { LinkConnection } from './connection.js';
+import type { EngineLink } from './endpoints.js';
 import { guard } from './guard.js';
 import { resolveLinkClientOptions, type LinkClientOptions, type ResolvedLinkClientOptions } from './options.js';
+import { newCounters, type LinkStats } from './stats.js';
 import { tlsClientOptions } from './tls.js';
 
 /** Events of a {@link LinkClient}. Every 'up' is followed by exactly one 'down'. */
@@ -35,7 +37,8 @@ const MAX_BACKOFF_EXPONENT = 30;
  * await link.start();
  * ```
  */
-export class LinkClient extends EventEmitter<LinkClientEvents> {
+export class LinkClient extends EventEmitter<LinkClientEvents> implements EngineLink {
+  readonly transport = 'tcp';
   readonly #o: ResolvedLinkClientOptions;
   readonly #log: Logger;
   readonly #counters = newCounters();

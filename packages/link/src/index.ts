@@ -3,7 +3,7 @@ export type { LinkServerEvents } from './server.js';
 export { LinkClient } from './client.js';
 export type { LinkClientEvents } from './client.js';
 export type { LinkPeer, LinkPeerEvents } from './peer.js';
-export type { LinkStats } from './connection.js';
+export type { LinkStats } from './stats.js';
 export { LINK_DEFAULTS, resolveLinkClientOptions, resolveLinkServerOptions } from './options.js';
 export { resolveLinkTls } from './tls.js';
 export type { LinkTlsOptions, ResolvedLinkTls } from './tls.js';
@@ -31,16 +31,14 @@ export {
   GW_TO_ENGINE,
   ENGINE_TO_GW,
   MAX_TOPIC_BYTES,
-  encodeJsonBody,
-  decodeJsonBody,
+  encodeJoinBody,
   decodeJoinBody,
+  encodeKickBody,
   decodeKickBody,
+  encodeJoinedBody,
   decodeJoinedBody,
+  encodeJoinFailedBody,
   decodeJoinFailedBody,
-  isJoinBody,
-  isKickBody,
-  isJoinedBody,
-  isJoinFailedBody,
   encodeBroadcastBody,
   decodeBroadcastBody,
 } from './messages.js';
@@ -53,3 +51,6 @@ export type {
   JoinFailedBody,
   BroadcastBody,
 } from './messages.js';
+export { LocalLinks, LocalLinkClient, LocalLinkPeer } from './local.js';
+export type { LocalLinksOptions } from './local.js';
+export type { EngineLink, GatewayPeer, LinkTransport } from './endpoints.js';

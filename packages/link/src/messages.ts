@@ -1,11 +1,12 @@
-import { CodedError, ErrorCodes } from '@gos/schema';
+import { CodedError, ErrorCodes, type Codec } from '@gos/schema';
+import { JoinBodyCodec, JoinFailedBodyCodec, JoinedBodyCodec, KickBodyCodec, type JoinBody, type JoinFailedBody, type JoinedBody, type KickBody } from './generated/protocol.js';
 
 /**
  * Gateway → engine message types, carried by the link as `(type, channel, body)`.
  * The channel is the gateway's connection id (`connId`) of the player's socket.
  */
 export const GatewayToEngine = {
-  /** channel = connId; body = JSON {@link JoinBody}. */
+  /** channel = connId; body = {@link JoinBody} (a FlatBuffers table, `encodeJoinBody`). */
   JOIN: 16,
   /** channel = connId; empty body. The socket is gone. */
   LEAVE: 17,
@@ -20,11 +21,11 @@ export const EngineToGateway = {
   TO_CLIENT: 32,
   /** channel = 0; body = `[u16 LE topic byte length][topic utf8][frame bytes]` ({@link encodeBroadcastBody}). */
   BROADCAST: 33,
-  /** channel = connId; body = JSON {@link KickBody}. The gateway closes the socket. */
+  /** channel = connId; body = {@link KickBody} (`encodeKickBody`). The gateway closes the socket. */
   KICK: 34,
-  /** channel = connId; body = JSON {@link JoinedBody}. */
+  /** channel = connId; body = {@link JoinedBody} (`encodeJoinedBody`). */
   JOINED: 35,
-  /** channel = connId; body = JSON {@link JoinFailedBody}. */
+  /** channel = connId; body = {@link JoinFailedBody} (`encodeJoinFailedBody`). */
   JOIN_FAILED: 36,
   /**
    * channel = connId; body empty. The player's scene crashed: the frames it had not handled are
@@ -39,30 +40,9 @@ export const GW_TO_ENGINE = GatewayToEngine;
 /** Alias of {@link EngineToGateway} under the name the design notes use. */
 export const ENGINE_TO_GW = EngineToGateway;
 
-/** Body of `JOIN`. */
-export interface JoinBody {
-  readonly playerId: string;
-  readonly name: string;
-  readonly sceneId: string;
-  readonly sceneType?: string;
-}
-
-/** Body of `KICK`: the WebSocket close code (1000–4999) and reason the gateway closes with. */
-export interface KickBody {
-  readonly closeCode: number;
-  readonly reason: string;
-}
-
-/** Body of `JOINED`. */
-export interface JoinedBody {
-  readonly sceneId: string;
-}
-
-/** Body of `JOIN_FAILED`: error data, as every error crossing a process boundary. */
-export interface JoinFailedBody {
-  readonly code: string;
-  readonly message: string;
-}
+// The control bodies are FlatBuffers tables generated from `protocol/link.yaml` (one place
+// defines them, for both ends); these functions add the rules a table cannot say.
+export type { JoinBody, KickBody, JoinedBody, JoinFailedBody };
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -73,81 +53,65 @@ function bad(message: string, cause?: unknown): CodedError {
   return new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, message, cause === undefined ? undefined : { cause });
 }
 
-/** JSON-encode a message body (UTF-8). */
-export function encodeJsonBody(value: unknown): Uint8Array {
-  return encoder.encode(JSON.stringify(value));
+/** Check `body` with the table's rules, then encode it (only its own fields). */
+function encodeChecked<T>(codec: Codec<T>, body: T, rule: (b: T) => string | null): Uint8Array {
+  const broken = rule(body);
+  if (broken !== null) throw bad(`${codec.name}: ${broken}`);
+  return codec.encode(body);
 }
 
-/**
- * Decode a JSON message body that must be an object. With a `guard`, the object is also
- * checked to be a `T`; without one the shape is the caller's word (prefer the typed decoders
- * below).
- * @throws CodedError `SCH_ERR_BAD_PAYLOAD` for bytes that are not UTF-8 JSON, not an object,
- *   or refused by the guard. Never anything else.
- */
-export function decodeJsonBody<T = Record<string, unknown>>(body: Uint8Array, guard?: (value: unknown) => value is T): T {
-  let value: unknown;
-  try {
-    value = JSON.parse(strictDecoder.decode(body));
-  } catch (err) {
-    throw bad(`link message body is not UTF-8 JSON (${body.byteLength} bytes)`, err);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('link message body is not a JSON object');
-  if (guard !== undefined && !guard(value)) throw bad('link message body does not have the expected fields');
-  return value as T;
+/** Decode a body with its table's verifier, then check the rules the table cannot say. */
+function decodeChecked<T>(codec: Codec<T>, bytes: Uint8Array, rule: (b: T) => string | null): T {
+  const body = codec.decode(bytes); // SCH_ERR_BAD_PAYLOAD for bytes that are not a valid table
+  const broken = rule(body);
+  if (broken !== null) throw bad(`${codec.name}: ${broken}`);
+  return body;
 }
 
-function isString(value: unknown, allowEmpty = false): value is string {
-  return typeof value === 'string' && (allowEmpty || value.length > 0);
+const joinRule = (b: JoinBody): string | null => (b.playerId === '' ? 'playerId is empty' : b.sceneId === '' ? 'sceneId is empty' : null);
+const kickRule = (b: KickBody): string | null =>
+  Number.isInteger(b.closeCode) && b.closeCode >= 1000 && b.closeCode <= 4999 ? null : `closeCode ${b.closeCode} is not a WebSocket close code (1000–4999)`;
+const joinedRule = (b: JoinedBody): string | null => (b.sceneId === '' ? 'sceneId is empty' : null);
+const joinFailedRule = (b: JoinFailedBody): string | null => (b.code === '' ? 'code is empty' : null);
+
+/** The body of `JOIN`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty playerId or sceneId. */
+export function encodeJoinBody(body: JoinBody): Uint8Array {
+  return encodeChecked(JoinBodyCodec, { playerId: body.playerId, name: body.name, sceneId: body.sceneId }, joinRule);
 }
 
-type Fields = Record<string, unknown>;
-
-export function isJoinBody(value: unknown): value is JoinBody {
-  const v = value as Fields;
-  return (
-    typeof value === 'object' && value !== null &&
-    isString(v.playerId) && isString(v.name, true) && isString(v.sceneId) &&
-    (v.sceneType === undefined || isString(v.sceneType))
-  );
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link JoinBody}. */
+export function decodeJoinBody(bytes: Uint8Array): JoinBody {
+  return decodeChecked(JoinBodyCodec, bytes, joinRule);
 }
 
-export function isKickBody(value: unknown): value is KickBody {
-  const v = value as Fields;
-  return (
-    typeof value === 'object' && value !== null &&
-    Number.isInteger(v.closeCode) && (v.closeCode as number) >= 1000 && (v.closeCode as number) <= 4999 &&
-    isString(v.reason, true)
-  );
+/** The body of `KICK`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for a close code outside 1000–4999. */
+export function encodeKickBody(body: KickBody): Uint8Array {
+  return encodeChecked(KickBodyCodec, { closeCode: body.closeCode, reason: body.reason }, kickRule);
 }
 
-export function isJoinedBody(value: unknown): value is JoinedBody {
-  return typeof value === 'object' && value !== null && isString((value as Fields).sceneId);
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link KickBody}. */
+export function decodeKickBody(bytes: Uint8Array): KickBody {
+  return decodeChecked(KickBodyCodec, bytes, kickRule);
 }
 
-export function isJoinFailedBody(value: unknown): value is JoinFailedBody {
-  const v = value as Fields;
-  return typeof value === 'object' && value !== null && isString(v.code) && isString(v.message, true);
+/** The body of `JOINED`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty sceneId. */
+export function encodeJoinedBody(body: JoinedBody): Uint8Array {
+  return encodeChecked(JoinedBodyCodec, { sceneId: body.sceneId }, joinedRule);
 }
 
-/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the body is a valid {@link JoinBody}. */
-export function decodeJoinBody(body: Uint8Array): JoinBody {
-  return decodeJsonBody(body, isJoinBody);
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link JoinedBody}. */
+export function decodeJoinedBody(bytes: Uint8Array): JoinedBody {
+  return decodeChecked(JoinedBodyCodec, bytes, joinedRule);
 }
 
-/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the body is a valid {@link KickBody}. */
-export function decodeKickBody(body: Uint8Array): KickBody {
-  return decodeJsonBody(body, isKickBody);
+/** The body of `JOIN_FAILED` (any ErrorData fits). @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty code. */
+export function encodeJoinFailedBody(body: JoinFailedBody): Uint8Array {
+  return encodeChecked(JoinFailedBodyCodec, { code: body.code, message: body.message }, joinFailedRule);
 }
 
-/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the body is a valid {@link JoinedBody}. */
-export function decodeJoinedBody(body: Uint8Array): JoinedBody {
-  return decodeJsonBody(body, isJoinedBody);
-}
-
-/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the body is a valid {@link JoinFailedBody}. */
-export function decodeJoinFailedBody(body: Uint8Array): JoinFailedBody {
-  return decodeJsonBody(body, isJoinFailedBody);
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link JoinFailedBody}. */
+export function decodeJoinFailedBody(bytes: Uint8Array): JoinFailedBody {
+  return decodeChecked(JoinFailedBodyCodec, bytes, joinFailedRule);
 }
 
 /** A decoded `BROADCAST` body. */

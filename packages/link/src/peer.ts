@@ -1,13 +1,16 @@
 import { EventEmitter } from 'node:events';
 import type { CodedError } from '@gos/schema';
-import type { LinkConnection, LinkStats } from './connection.js';
+import type { LinkConnection } from './connection.js';
+import type { GatewayPeer } from './endpoints.js';
+import type { LinkStats } from './stats.js';
 
 /** Events of a {@link LinkPeer}. */
 export interface LinkPeerEvents {
   /**
-   * An upper-layer message (type ≥ 16). `body` is a view of received bytes that are never
-   * reused: it may be retained, but it keeps its socket chunk (≤ 64 KiB) alive; `slice()` it
-   * to keep many small bodies for long. A listener that throws is logged; the link goes on.
+   * An upper-layer message (type ≥ 16). `body` is valid while the listener runs: a listener
+   * that keeps it copies it (`new Uint8Array(body)`), since over the in-process link it is the
+   * sender's own memory (a uWS message, a scene's ring). A listener that throws is logged; the
+   * link goes on.
    */
   message: [type: number, channel: number, body: Uint8Array];
   /** The link is gone; `reason` is `null` after a deliberate `close()` on this side. Emitted once. */
@@ -18,10 +21,11 @@ export interface LinkPeerEvents {
  * One linked gateway as the engine's {@link LinkServer} sees it, handed out by its 'peer'
  * event once the handshake has authenticated it. Not constructed by users.
  */
-export class LinkPeer extends EventEmitter<LinkPeerEvents> {
+export class LinkPeer extends EventEmitter<LinkPeerEvents> implements GatewayPeer {
   readonly #conn: LinkConnection;
   /** The peer's node id, proven in the handshake. */
   readonly nodeId: string;
+  readonly transport = 'tcp';
 
   /** @internal */
   constructor(conn: LinkConnection, nodeId: string) {

@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
-import { LinkConnection, newCounters } from './connection.js';
+import { LinkConnection } from './connection.js';
 import { guard } from './guard.js';
 import { resolveLinkServerOptions, type LinkServerOptions, type ResolvedLinkServerOptions } from './options.js';
 import { LinkPeer } from './peer.js';
+import { newCounters } from './stats.js';
 import { tlsServerOptions } from './tls.js';
 
 /** Events of a {@link LinkServer}. */

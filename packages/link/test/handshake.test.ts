@@ -1,10 +1,12 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { setTimeout } from 'node:timers/promises';
 import { ErrorCodes } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import { LinkClient, LinkServer, LinkFrameType, encodeLinkFrame, type LinkPeer } from '../src/index.js';
 import { encodeHello, newNonce } from '../src/handshake.js';
-import { OTHER_SECRET, SECRET, captureLogger, hasCode, openTcpHandles, rawConnect, rawLinkedClient, sleep, waitFor } from './helpers.js';
+import { OTHER_SECRET, SECRET, captureLogger, hasCode, openTcpHandles, rawConnect, rawLinkedClient } from './helpers.js';
 
 after(async () => assert.deepEqual(await openTcpHandles(), [], 'no TCP handle left open'));
 
@@ -24,7 +26,7 @@ test('handshake: both sides learn the other node id; messages flow both ways', a
   assert.equal(client.isUp, true);
   assert.equal(client.peerNodeId, 'engine-1');
   assert.equal(client.lastError, null);
-  await waitFor(() => peers.length === 1, 'peer event');
+  await waitFor(() => peers.length === 1, { timeoutMs: 3000, message: 'peer event' });
   assert.equal(peers[0]!.nodeId, 'gw-1');
   assert.equal(server.peers.length, 1);
 
@@ -49,9 +51,9 @@ test('handshake: a wrong secret is refused on both sides with LNK_ERR_AUTH', asy
   let ups = 0;
   client.on('up', () => ups++);
   await client.start();
-  await waitFor(() => client.lastError !== null, 'client failure');
+  await waitFor(() => client.lastError !== null, { timeoutMs: 3000, message: 'client failure' });
   assert.equal(client.lastError?.code, ErrorCodes.LNK_ERR_AUTH);
-  await waitFor(() => hasCode(serverLog.entries, ErrorCodes.LNK_ERR_AUTH), 'server logs LNK_ERR_AUTH');
+  await waitFor(() => hasCode(serverLog.entries, ErrorCodes.LNK_ERR_AUTH), { timeoutMs: 3000, message: 'server logs LNK_ERR_AUTH' });
   assert.ok(hasCode(clientLog.entries, ErrorCodes.LNK_ERR_AUTH, (e) => e.level === 'error'), 'client logs LNK_ERR_AUTH');
   assert.match(client.lastError?.message ?? '', /secrets differ/);
   assert.equal(ups, 0);
@@ -73,7 +75,7 @@ test('handshake: the server refuses a client proof made with another secret', as
   const answer = await raw.next();
   assert.equal(answer.type, LinkFrameType.REJECT, 'told why');
   await raw.closedWithin(2000);
-  await waitFor(() => hasCode(serverLog.entries, ErrorCodes.LNK_ERR_AUTH), 'server logs LNK_ERR_AUTH');
+  await waitFor(() => hasCode(serverLog.entries, ErrorCodes.LNK_ERR_AUTH), { timeoutMs: 3000, message: 'server logs LNK_ERR_AUTH' });
   assert.equal(peers, 0);
 });
 
@@ -100,7 +102,7 @@ test('handshake: garbage before the handshake gets the socket dropped', async ()
   version.socket.write(encodeLinkFrame(LinkFrameType.HELLO, 0, hello));
   await version.closedWithin(2000);
 
-  await waitFor(() => serverLog.entries.filter((e) => e.fields.code === ErrorCodes.LNK_ERR_AUTH).length === 3, 'three refusals logged');
+  await waitFor(() => serverLog.entries.filter((e) => e.fields.code === ErrorCodes.LNK_ERR_AUTH).length === 3, { timeoutMs: 3000, message: 'three refusals logged' });
   assert.equal(peers, 0);
   assert.equal(server.peers.length, 0);
 });
@@ -113,7 +115,7 @@ test('handshake: a connection that stays silent is dropped after handshakeTimeou
   const raw = await rawConnect(server.port);
   await raw.closedWithin(2000);
   assert.ok(Date.now() - started >= 90);
-  await waitFor(() => hasCode(serverLog.entries, ErrorCodes.LNK_ERR_AUTH), 'refusal logged');
+  await waitFor(() => hasCode(serverLog.entries, ErrorCodes.LNK_ERR_AUTH), { timeoutMs: 3000, message: 'refusal logged' });
   assert.ok(hasCode(serverLog.entries, ErrorCodes.LNK_ERR_AUTH, (e) => /within 100 ms/.test(String((e.fields.err as Error).message))));
 });
 
@@ -122,7 +124,7 @@ test('handshake: a client expecting another engine id refuses the server', async
   await server.start();
   await using client = new LinkClient({ nodeId: 'gw-1', secret: SECRET, port: server.port, expectedPeerId: 'engine-1', reconnectMinMs: 1000 });
   await client.start();
-  await waitFor(() => client.lastError !== null, 'refusal');
+  await waitFor(() => client.lastError !== null, { timeoutMs: 3000, message: 'refusal' });
   assert.equal(client.lastError?.code, ErrorCodes.LNK_ERR_AUTH);
   assert.match(client.lastError?.message ?? '', /engine-2/);
   assert.equal(client.isUp, false);
@@ -134,7 +136,8 @@ test('handshake: maxPeers bounds connections', async () => {
   const first = await rawConnect(server.port);
   const second = await rawConnect(server.port);
   await second.closedWithin(2000);
-  await sleep(20);
+  // A duration, not a condition: the first connection is not closed in the 20 ms after.
+  await setTimeout(20);
   assert.equal(first.closed, false);
   first.socket.destroy();
 });

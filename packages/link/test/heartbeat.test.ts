@@ -1,9 +1,11 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { setTimeout } from 'node:timers/promises';
 import { ErrorCodes, type CodedError } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import { LinkClient, LinkServer, LinkFrameType, type LinkPeer } from '../src/index.js';
-import { SECRET, captureLogger, openTcpHandles, rawLinkedClient, silentLinkServer, sleep, waitFor } from './helpers.js';
+import { SECRET, captureLogger, openTcpHandles, rawLinkedClient, silentLinkServer } from './helpers.js';
 
 /** The link measured the silence itself, on a monotonic clock: check its figure. */
 function assertSilentFor(reason: CodedError, minMs: number): void {
@@ -26,7 +28,7 @@ test('heartbeat: the server drops a peer that completed the handshake and went s
   await server.start();
   const raw = await rawLinkedClient(server.port, 'frozen-gw');
   assert.equal((await raw.next()).type, LinkFrameType.READY);
-  await waitFor(() => peers.length === 1, 'peer');
+  await waitFor(() => peers.length === 1, { timeoutMs: 3000, message: 'peer' });
   const [reason] = (await once(peers[0]!, 'close')) as [CodedError];
   const elapsed = Date.now() - upAt;
   assert.equal(reason.code, ErrorCodes.LNK_ERR_CLOSED);
@@ -76,11 +78,12 @@ test('heartbeat: an idle link stays up for many heartbeat periods and measures i
   await client.start();
   await up;
   const before = client.stats.framesIn;
-  await sleep(300);
+  // A duration, not a condition: the link must stay up through 15 heartbeat periods.
+  await setTimeout(300);
   assert.equal(downs, 0);
   assert.equal(client.isUp, true);
   assert.ok(client.stats.framesIn - before >= 5, 'pings or pongs kept arriving');
-  await waitFor(() => client.stats.rttMs !== null, 'an RTT sample');
+  await waitFor(() => client.stats.rttMs !== null, { timeoutMs: 3000, message: 'an RTT sample' });
   assert.ok((client.stats.rttMs ?? -1) >= 0);
 });
 
@@ -100,7 +103,8 @@ test('heartbeat: a blocked event loop on our side does not count against the pee
   while (Date.now() < until) {
     // busy
   }
-  await sleep(100);
+  // A duration, not a condition: after the block, 5 more heartbeat periods pass without a drop.
+  await setTimeout(100);
   assert.equal(downs, 0);
   assert.equal(client.isUp, true);
 });

@@ -1,6 +1,7 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import type { Logger, LogFn } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import { FrameParser, LinkFrameType, encodeLinkFrame, type LinkFrame } from '../src/frame.js';
 import { computeProof, decodeChallenge, decodeHello, encodeChallenge, encodeHello, newNonce } from '../src/handshake.js';
 
@@ -40,16 +41,7 @@ export function hasCode(entries: readonly LogEntry[], code: string, filter: (e: 
   return entries.some((e) => e.fields.code === code && filter(e));
 }
 
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Reads link frames off a raw socket, for tests that play one side by hand. */
 export class FrameReader {
@@ -81,6 +73,7 @@ export class FrameReader {
       if (this.closed) throw new Error('socket closed');
       const left = deadline - Date.now();
       if (left <= 0) throw new Error('no frame in time');
+      // Not a sleep: woken by the next frame or the close, this timer is only the deadline.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.#wake = () => {
@@ -93,7 +86,7 @@ export class FrameReader {
   }
 
   async closedWithin(timeoutMs: number): Promise<void> {
-    await waitFor(() => this.closed, 'raw socket close', timeoutMs);
+    await waitFor(() => this.closed, { timeoutMs, message: 'the raw socket to close' });
   }
 }
 
@@ -178,7 +171,7 @@ export function bodyMatches(i: number, body: Uint8Array): boolean {
  */
 export async function openTcpHandles(): Promise<string[]> {
   const tcp = (): string[] => process.getActiveResourcesInfo().filter((r) => r.startsWith('TCP'));
-  const deadline = Date.now() + 1000;
-  while (tcp().length > 0 && Date.now() < deadline) await sleep(10);
+  // A timeout is not an error here: the caller's assertion lists the handles left.
+  await waitFor(() => tcp().length === 0, { timeoutMs: 1000, message: 'the TCP handles to close' }).catch(() => undefined);
   return tcp();
 }

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
 import { ErrorCodes, type CodedError } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import { LinkClient, LinkServer, type LinkPeer } from '../src/index.js';
-import { SECRET, captureLogger, openTcpHandles, waitFor } from './helpers.js';
+import { SECRET, captureLogger, openTcpHandles } from './helpers.js';
 
 after(async () => assert.deepEqual(await openTcpHandles(), [], 'no TCP handle left open'));
 
@@ -28,7 +29,7 @@ test('reconnect: the server restarts on the same port; down, then up again', asy
   assert.throws(() => client.send(16, 1, new Uint8Array(1)), { code: ErrorCodes.LNK_ERR_NOT_CONNECTED });
 
   // Let a few attempts fail while nothing listens.
-  await waitFor(() => client.lastError?.code === ErrorCodes.LNK_ERR_NOT_CONNECTED, 'a refused attempt');
+  await waitFor(() => client.lastError?.code === ErrorCodes.LNK_ERR_NOT_CONNECTED, { timeoutMs: 3000, message: 'a refused attempt' });
   await using second = new LinkServer({ nodeId: 'engine-1b', secret: SECRET, port });
   const peers: LinkPeer[] = [];
   second.on('peer', (peer) => peers.push(peer));
@@ -36,7 +37,7 @@ test('reconnect: the server restarts on the same port; down, then up again', asy
   await second.start();
   await upAgain;
   assert.deepEqual(events, ['up:engine-1', `down:${ErrorCodes.LNK_ERR_CLOSED}`, 'up:engine-1b']);
-  await waitFor(() => peers.length === 1, 'peer');
+  await waitFor(() => peers.length === 1, { timeoutMs: 3000, message: 'peer' });
   const got = once(peers[0]!, 'message');
   client.send(16, 9, Buffer.from('after restart'));
   const [, channel, body] = await got;
@@ -55,10 +56,11 @@ test('reconnect: back-off grows up to reconnectMaxMs while nothing listens', asy
   await using client = new LinkClient({ nodeId: 'gw-1', secret: SECRET, port, reconnectMinMs: 10, reconnectMaxMs: 80, logger: log });
   const started = Date.now();
   await client.start();
-  await new Promise((resolve) => setTimeout(resolve, 600));
-  const attempts = log.entries.filter((e) => e.msg === 'link connection failed; retrying').length;
-  // Without back-off: ~60 attempts 10 ms apart; with it (10–20, 20–40, then 40–80 ms): about 11.
-  assert.ok(attempts >= 4 && attempts <= 20, `${attempts} attempts in ${Date.now() - started} ms`);
+  await waitFor(() => log.entries.filter((e) => e.msg === 'link connection failed; retrying').length >= 8, { timeoutMs: 3000, message: '8 refused attempts' });
+  const elapsed = Date.now() - started;
+  // The 7 delays between them: without back-off 7 × 10 = 70 ms; with it (10–20, 20–40, then
+  // 40–80 ms) at least 230 ms; growing past reconnectMaxMs (…, 160, 320, 640) at least 1270 ms.
+  assert.ok(elapsed >= 225 && elapsed < 1270, `8 attempts in ${elapsed} ms`);
 });
 
 test('close: idempotent, flushes pending writes, then refuses to send or start', async () => {
@@ -86,8 +88,8 @@ test('close: idempotent, flushes pending writes, then refuses to send or start',
   assert.deepEqual(downs, [null], 'one down, deliberate');
   assert.throws(() => client.send(16, 0, new Uint8Array(0)), { code: ErrorCodes.LNK_ERR_CLOSED });
   await assert.rejects(client.start(), { code: ErrorCodes.LNK_ERR_CLOSED });
-  await waitFor(() => received.length === 100, 'flushed before closing');
-  await waitFor(() => peerClosed.length === 1, 'peer close');
+  await waitFor(() => received.length === 100, { timeoutMs: 3000, message: 'flushed before closing' });
+  await waitFor(() => peerClosed.length === 1, { timeoutMs: 3000, message: 'peer close' });
   assert.equal(peerClosed[0]?.code, ErrorCodes.LNK_ERR_CLOSED);
 
   const c = server.close();
@@ -108,7 +110,7 @@ test('close: the server closing ends its peers; a peer can be closed on its own'
   await c1.start();
   await c2.start();
   await ups;
-  await waitFor(() => peers.length === 2, 'two peers');
+  await waitFor(() => peers.length === 2, { timeoutMs: 3000, message: 'two peers' });
   const gw1 = peers.find((p) => p.nodeId === 'gw-1')!;
   const down1 = once(c1, 'down');
   const closed: Array<CodedError | null> = [];

@@ -10,14 +10,22 @@ import {
   decodeJoinBody,
   decodeJoinFailedBody,
   decodeJoinedBody,
-  decodeJsonBody,
   decodeKickBody,
   encodeBroadcastBody,
-  encodeJsonBody,
+  encodeJoinBody,
+  encodeJoinFailedBody,
+  encodeJoinedBody,
+  encodeKickBody,
   FIRST_USER_TYPE,
 } from '../src/index.js';
+import { JoinBodyCodec } from '../src/generated/protocol.js';
 
 const bad = { code: ErrorCodes.SCH_ERR_BAD_PAYLOAD };
+
+/** A JoinBody table with an empty playerId, built with the generated codec (past encodeJoinBody's check). */
+function joinBodyBytes(playerId: string): Uint8Array {
+  return JoinBodyCodec.encode({ playerId, name: 'n', sceneId: 's' });
+}
 
 test('message type constants', () => {
   assert.deepEqual(GW_TO_ENGINE, { JOIN: 16, LEAVE: 17, CLIENT_FRAME: 18 });
@@ -51,32 +59,43 @@ test('broadcast body: malformed input is a coded error', () => {
   assert.throws(() => encodeBroadcastBody('é'.repeat(40_000), new Uint8Array(1)), bad);
 });
 
-test('JSON bodies: typed decoders accept good bodies', () => {
-  const join = { playerId: 'p1', name: 'Ann', sceneId: 'lobby:1', sceneType: 'lobby' };
-  assert.deepEqual(decodeJoinBody(encodeJsonBody(join)), join);
-  assert.deepEqual(decodeJoinBody(encodeJsonBody({ playerId: 'p1', name: '', sceneId: 's' })), { playerId: 'p1', name: '', sceneId: 's' });
-  assert.deepEqual(decodeKickBody(encodeJsonBody({ closeCode: 4005, reason: 'bye' })), { closeCode: 4005, reason: 'bye' });
-  assert.deepEqual(decodeJoinedBody(encodeJsonBody({ sceneId: 's' })), { sceneId: 's' });
-  assert.deepEqual(decodeJoinFailedBody(encodeJsonBody({ code: 'X', message: 'm' })), { code: 'X', message: 'm' });
-  assert.deepEqual(decodeJsonBody<{ a: number }>(encodeJsonBody({ a: 1 })), { a: 1 });
+test('control bodies round-trip through their FlatBuffers tables, only their own fields', () => {
+  const join = { playerId: 'p1', name: 'Ann', sceneId: 'lobby:1' };
+  assert.deepEqual(decodeJoinBody(encodeJoinBody(join)), join);
+  assert.deepEqual(decodeJoinBody(encodeJoinBody({ playerId: 'p1', name: '', sceneId: 's' })), { playerId: 'p1', name: '', sceneId: 's' });
+  assert.deepEqual(decodeJoinBody(encodeJoinBody({ ...join, extra: 'dropped' } as typeof join)), join);
+  assert.deepEqual(decodeJoinBody(encodeJoinBody({ playerId: 'é/場/🙂', name: '\u202e', sceneId: 'a:b' })), { playerId: 'é/場/🙂', name: '\u202e', sceneId: 'a:b' });
+  assert.deepEqual(decodeKickBody(encodeKickBody({ closeCode: 4005, reason: 'bye' })), { closeCode: 4005, reason: 'bye' });
+  assert.deepEqual(decodeJoinedBody(encodeJoinedBody({ sceneId: 's' })), { sceneId: 's' });
+  assert.deepEqual(decodeJoinFailedBody(encodeJoinFailedBody({ code: 'X', message: 'm' })), { code: 'X', message: 'm' });
 });
 
-test('JSON bodies: malformed input is a coded error, never a crash', () => {
+test('control bodies: what breaks a rule is refused when encoded and when decoded, with SCH_ERR_BAD_PAYLOAD', () => {
+  assert.throws(() => encodeJoinBody({ playerId: '', name: 'n', sceneId: 's' }), bad);
+  assert.throws(() => encodeJoinBody({ playerId: 'p', name: 'n', sceneId: '' }), bad);
+  assert.throws(() => encodeKickBody({ closeCode: 999, reason: 'r' }), bad);
+  assert.throws(() => encodeKickBody({ closeCode: 5000, reason: 'r' }), bad);
+  assert.throws(() => encodeJoinedBody({ sceneId: '' }), bad);
+  assert.throws(() => encodeJoinFailedBody({ code: '', message: 'm' }), bad);
+  // A well-formed table that breaks a rule (an older or hostile peer): refused on decode too.
+  assert.throws(() => decodeJoinBody(joinBodyBytes('')), bad);
+  assert.throws(() => decodeKickBody(encodeJoinedBody({ sceneId: 'x' })), bad);
+});
+
+test('control bodies: bytes that are not the table (empty, JSON, truncated, garbage) are a coded error, never a crash', () => {
   const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
-  for (const body of [enc(''), enc('{'), enc('null'), enc('[1]'), enc('"s"'), enc('42'), new Uint8Array([0xff, 0xfe])]) {
-    assert.throws(() => decodeJsonBody(body), bad);
-  }
-  assert.throws(() => decodeJoinBody(encodeJsonBody({ playerId: 'p', name: 'n' })), bad);
-  assert.throws(() => decodeJoinBody(encodeJsonBody({ playerId: 1, name: 'n', sceneId: 's' })), bad);
-  assert.throws(() => decodeJoinBody(encodeJsonBody({ playerId: 'p', name: 'n', sceneId: 's', sceneType: 3 })), bad);
-  assert.throws(() => decodeKickBody(encodeJsonBody({ closeCode: 99999, reason: 'r' })), bad);
-  assert.throws(() => decodeKickBody(encodeJsonBody({ closeCode: 4000.5, reason: 'r' })), bad);
-  assert.throws(() => decodeKickBody(encodeJsonBody({ closeCode: 4000 })), bad);
-  assert.throws(() => decodeJoinedBody(encodeJsonBody({})), bad);
-  assert.throws(() => decodeJoinFailedBody(encodeJsonBody({ code: '', message: 'm' })), bad);
-  try {
-    decodeJsonBody(enc('{oops'));
-  } catch (err) {
-    assert.ok((err as Error).cause instanceof SyntaxError, 'cause kept');
+  const good = encodeJoinBody({ playerId: 'p', name: 'n', sceneId: 's' });
+  const hostile = [
+    new Uint8Array(0),
+    new Uint8Array([1]),
+    enc('{"playerId":"p","name":"n","sceneId":"s"}'),
+    good.subarray(0, good.byteLength - 3),
+    good.map((b, i) => (i < 4 ? 0xff : b)),
+    new Uint8Array(64).fill(0xff),
+  ];
+  for (const bytes of hostile) {
+    for (const decode of [decodeJoinBody, decodeKickBody, decodeJoinedBody, decodeJoinFailedBody]) {
+      assert.throws(() => decode(bytes), bad, `${decode.name} of ${bytes.byteLength} bytes`);
+    }
   }
 });

@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect as tlsConnect } from 'node:tls';
 import { ErrorCodes } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import { LinkClient, LinkServer, type LinkPeer, type LinkTlsOptions } from '../src/index.js';
 import { makeCa } from './certs.js';
-import { OTHER_SECRET, SECRET, captureLogger, hasCode, openTcpHandles, waitFor } from './helpers.js';
+import { OTHER_SECRET, SECRET, captureLogger, hasCode, openTcpHandles } from './helpers.js';
 
 const cluster = makeCa(['engine', 'gateway']);
 const rogue = makeCa(['gateway', 'engine']);
@@ -41,7 +42,7 @@ test('a link over TLS: both certificates signed by the cluster CA; messages flow
   const up = once(client, 'up');
   await client.start();
   assert.deepEqual(await up, ['engine-1']);
-  await waitFor(() => peers.length === 1, 'peer event');
+  await waitFor(() => peers.length === 1, { timeoutMs: 3000, message: 'peer event' });
   assert.equal(peers[0]!.nodeId, 'gw-1');
   const reply = once(client, 'message');
   client.send(16, 7, Buffer.from('over tls'));
@@ -59,9 +60,9 @@ test('the engine refuses a gateway whose certificate is not signed by the cluste
   let ups = 0;
   client.on('up', () => ups++);
   await client.start();
-  await waitFor(() => client.lastError !== null, 'client failure');
+  await waitFor(() => client.lastError !== null, { timeoutMs: 3000, message: 'client failure' });
   assert.equal(client.lastError?.code, ErrorCodes.LNK_ERR_TLS, client.lastError?.message);
-  await waitFor(() => hasCode(serverLog.entries, ErrorCodes.LNK_ERR_TLS), 'the engine logs LNK_ERR_TLS');
+  await waitFor(() => hasCode(serverLog.entries, ErrorCodes.LNK_ERR_TLS), { timeoutMs: 3000, message: 'the engine logs LNK_ERR_TLS' });
   const refusal = serverLog.entries.find((e) => e.fields.code === ErrorCodes.LNK_ERR_TLS)!;
   assert.equal(refusal.level, 'warn');
   assert.match(refusal.msg ?? '', /UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
@@ -78,7 +79,7 @@ test('a gateway without a certificate is refused too', async () => {
   socket.on('error', (err: NodeJS.ErrnoException) => errors.push(err.code ?? err.message));
   await new Promise((resolve) => socket.once('close', resolve));
   assert.deepEqual(errors, ['ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED']);
-  await waitFor(() => hasCode(serverLog.entries, ErrorCodes.LNK_ERR_TLS), 'the engine logs LNK_ERR_TLS');
+  await waitFor(() => hasCode(serverLog.entries, ErrorCodes.LNK_ERR_TLS), { timeoutMs: 3000, message: 'the engine logs LNK_ERR_TLS' });
   assert.equal(peers.length, 0);
 });
 
@@ -89,7 +90,7 @@ test('a gateway refuses an engine whose certificate is not signed by the cluster
   await using _server = server;
   await using client = new LinkClient({ nodeId: 'gw-1', secret: SECRET, port: server.port, tls: cluster.link('gateway'), reconnectMinMs: 1000 });
   await client.start();
-  await waitFor(() => client.lastError !== null, 'client failure');
+  await waitFor(() => client.lastError !== null, { timeoutMs: 3000, message: 'client failure' });
   assert.equal(client.lastError?.code, ErrorCodes.LNK_ERR_TLS);
   assert.match(client.lastError?.message ?? '', /self[- ]signed|unable to verify|unable to get/i);
   assert.equal(client.isUp, false);
@@ -101,7 +102,7 @@ test('over TLS the cluster secret is still checked (LNK_ERR_AUTH)', async () => 
   await using _server = server;
   await using client = new LinkClient({ nodeId: 'gw-1', secret: OTHER_SECRET, port: server.port, tls: cluster.link('gateway'), reconnectMinMs: 1000 });
   await client.start();
-  await waitFor(() => client.lastError !== null, 'client failure');
+  await waitFor(() => client.lastError !== null, { timeoutMs: 3000, message: 'client failure' });
   assert.equal(client.lastError?.code, ErrorCodes.LNK_ERR_AUTH);
   assert.match(client.lastError?.message ?? '', /secrets differ/);
   assert.equal(peers.length, 0);
@@ -112,19 +113,19 @@ test('one side on TLS and the other not: refused, and the plain side says why', 
   await using _plain = plain.server;
   await using tlsClient = new LinkClient({ nodeId: 'gw-1', secret: SECRET, port: plain.server.port, tls: cluster.link('gateway'), reconnectMinMs: 1000 });
   await tlsClient.start();
-  await waitFor(() => hasCode(plain.logger.entries, ErrorCodes.LNK_ERR_TLS), 'the plain engine names the mismatch');
+  await waitFor(() => hasCode(plain.logger.entries, ErrorCodes.LNK_ERR_TLS), { timeoutMs: 3000, message: 'the plain engine names the mismatch' });
   const mismatch = plain.logger.entries.find((e) => e.fields.code === ErrorCodes.LNK_ERR_TLS)!.fields.err as Error;
   assert.match(mismatch.message, /the peer speaks TLS but this link is plain TCP/);
-  await waitFor(() => tlsClient.lastError !== null, 'client failure');
+  await waitFor(() => tlsClient.lastError !== null, { timeoutMs: 3000, message: 'client failure' });
   assert.equal(tlsClient.lastError?.code, ErrorCodes.LNK_ERR_TLS);
 
   const secure = await echoServer(cluster.link('engine'));
   await using _secure = secure.server;
   await using plainClient = new LinkClient({ nodeId: 'gw-2', secret: SECRET, port: secure.server.port, reconnectMinMs: 1000 });
   await plainClient.start();
-  await waitFor(() => plainClient.lastError !== null, 'client failure');
+  await waitFor(() => plainClient.lastError !== null, { timeoutMs: 3000, message: 'client failure' });
   assert.equal(plainClient.isUp, false);
-  await waitFor(() => hasCode(secure.logger.entries, ErrorCodes.LNK_ERR_TLS), 'the TLS engine logs the plain client');
+  await waitFor(() => hasCode(secure.logger.entries, ErrorCodes.LNK_ERR_TLS), { timeoutMs: 3000, message: 'the TLS engine logs the plain client' });
   assert.equal(plain.peers.length + secure.peers.length, 0);
 });
 

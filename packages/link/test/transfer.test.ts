@@ -2,8 +2,9 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { ErrorCodes, type CodedError } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import { LinkClient, LinkServer, encodeLinkFrame, type LinkPeer } from '../src/index.js';
-import { SECRET, bodyFor, bodyMatches, captureLogger, hasCode, nextTurn, openTcpHandles, rawLinkedClient, waitFor } from './helpers.js';
+import { SECRET, bodyFor, bodyMatches, captureLogger, hasCode, nextTurn, openTcpHandles, rawLinkedClient } from './helpers.js';
 import { LinkFrameType } from '../src/frame.js';
 
 after(async () => assert.deepEqual(await openTcpHandles(), [], 'no TCP handle left open'));
@@ -17,7 +18,7 @@ async function linked(serverOptions: Partial<ConstructorParameters<typeof LinkSe
   const up = once(client, 'up');
   await client.start();
   await up;
-  await waitFor(() => peers.length === 1, 'peer');
+  await waitFor(() => peers.length === 1, { timeoutMs: 3000, message: 'peer' });
   return {
     server,
     client,
@@ -52,7 +53,7 @@ test('10 000 messages of mixed sizes arrive in order and intact, both ways', asy
     link.client.send(16 + (i % 200), i, body);
     if (i % 200 === 199) await nextTurn();
   }
-  await waitFor(() => atClient.length === COUNT, 'all echoes', 20_000);
+  await waitFor(() => atClient.length === COUNT, { timeoutMs: 20_000, message: 'all echoes' });
   assert.equal(serverBad, 0);
   assert.equal(clientBad, 0);
   assert.deepEqual(atServer, Array.from({ length: COUNT }, (_, i) => i));
@@ -75,7 +76,7 @@ test('frames written one byte at a time arrive intact', async () => {
     raw.socket.write(Buffer.of(byte));
     await nextTurn();
   }
-  await waitFor(() => received.length === 30, 'all frames');
+  await waitFor(() => received.length === 30, { timeoutMs: 3000, message: 'all frames' });
   received.forEach(([t, c, b], i) => {
     assert.equal(t, 20);
     assert.equal(c, i);
@@ -93,7 +94,7 @@ test('sends in one turn are batched into one socket write', async () => {
   const before = link.client.stats;
   for (let i = 0; i < 1000; i++) link.client.send(16, i, new Uint8Array(i % 64));
   assert.equal(link.client.stats.writes, before.writes, 'nothing written synchronously');
-  await waitFor(() => got === 1000, 'all messages');
+  await waitFor(() => got === 1000, { timeoutMs: 3000, message: 'all messages' });
   const after = link.client.stats;
   assert.equal(after.writes - before.writes, 1, 'one write for the whole turn');
   assert.equal(after.framesOut - before.framesOut, 1000);
@@ -133,9 +134,9 @@ test('queue bound: send throws LNK_ERR_QUEUE_FULL, the link goes on', async () =
     }
   }, { code: ErrorCodes.LNK_ERR_QUEUE_FULL });
   assert.equal(sent, Math.floor((16 * 1024) / 1009));
-  await waitFor(() => got === sent, 'queued messages delivered');
+  await waitFor(() => got === sent, { timeoutMs: 3000, message: 'queued messages delivered' });
   link.client.send(16, 0, new Uint8Array(1000));
-  await waitFor(() => got === sent + 1, 'link still usable');
+  await waitFor(() => got === sent + 1, { timeoutMs: 3000, message: 'link still usable' });
 });
 
 test('send validates type and channel', async () => {
@@ -159,7 +160,7 @@ test('a throwing listener is logged and does not break the link', async () => {
     if (channel === 1) throw new Error('listener bug');
   });
   for (let i = 0; i < 3; i++) link.client.send(16, i, new Uint8Array(0));
-  await waitFor(() => seen.length === 3, 'all three');
+  await waitFor(() => seen.length === 3, { timeoutMs: 3000, message: 'all three' });
   assert.ok(serverLog.entries.some((e) => e.level === 'error' && e.msg === 'link listener threw'));
   assert.equal(link.peer.isOpen, true);
 });

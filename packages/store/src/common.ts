@@ -175,6 +175,15 @@ export function fenced(kind: RecordKind, id: string, fence: number, current: num
   );
 }
 
+/**
+ * Why a conditional write matched no row, from the row's state read back (undefined: no row).
+ * A moved fence wins over a moved version: the writer has lost the record, not just a race.
+ */
+export function saveConflict(kind: RecordKind, id: string, expected: number, fence: number | undefined, row: { version: number; fence: number } | undefined): CodedError {
+  if (fence !== undefined && row !== undefined && row.fence !== fence) return fenced(kind, id, fence, row.fence);
+  return staleVersion(kind, id, expected, row?.version ?? 0);
+}
+
 /** A fencing token: a positive safe integer, or undefined (no fence check). */
 export function checkFence(fence: unknown): number | undefined {
   if (fence === undefined) return undefined;

@@ -1,8 +1,8 @@
 import { checkObject, invalid } from './common.js';
 import { MIGRATIONS } from './migrations.js';
 import { applyMigrations, readStatus, type MigrationReport, type MigrationState } from './migrator.js';
-import { withMysqlMigrations } from './mysql-store.js';
-import { withSqliteMigrations } from './sqlite-store.js';
+import { withMysqlMigrations } from './mysql-migrations.js';
+import { withSqliteMigrations } from './sqlite-migrations.js';
 import type { StoreConfig } from './types.js';
 
 function checkConfig(config: StoreConfig): StoreConfig {

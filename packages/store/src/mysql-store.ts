@@ -1,7 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { CodedError, ErrorCodes, silentLogger, toErrorData, type Logger } from '@gos/schema';
+import { CodedError, ErrorCodes, toErrorData, type Logger } from '@gos/schema';
 import {
   TABLE_OF,
   InFlight,
@@ -17,272 +16,22 @@ import {
   isRecordKind,
   lookupKey,
   notRunning,
-  optionalBool,
-  optionalInt,
-  staleVersion,
-  fenced,
   checkFence,
   checkGroupId,
   newAccount,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
-import {
-  LEDGER_DDL,
-  applyMigrations,
-  assertCurrent,
-  readStatus,
-  type AppliedMigration,
-  type MigrationDriver,
-  type MigrationReport,
-  type MigrationState,
-} from './migrator.js';
+import { applyMigrations, assertCurrent, readStatus, type MigrationReport, type MigrationState } from './migrator.js';
+import { mysqlMigrationDriver } from './mysql-migrations.js';
+import { resolveMysqlOptions, type ResolvedMysqlOptions } from './mysql-options.js';
+import { ER_DUP_ENTRY, errnoOf, mapMysqlError, openPool, ping, type DriverError } from './mysql-pool.js';
+import { ACCOUNT_COLUMNS, save, toAccount } from './mysql-records.js';
 import type { AccountRecord, ClaimedRecord, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, Store, VersionedRecord } from './types.js';
 
-interface ResolvedMysqlOptions {
-  readonly url: string;
-  /** `host:port/database`, for logs and messages: never the password. */
-  readonly target: string;
-  readonly database: string;
-  readonly poolSize: number;
-  readonly maxQueuedRequests: number;
-  readonly autoMigrate: boolean;
-  readonly connectTimeoutMs: number;
-  readonly logger: Logger;
-}
-
-const MYSQL_OPTION_KEYS = new Set(['url', 'poolSize', 'maxQueuedRequests', 'autoMigrate', 'connectTimeoutMs', 'logger']);
-
-function resolveOptions(options: MysqlStoreOptions): ResolvedMysqlOptions {
-  const o = checkObject('MysqlStore options', options);
-  for (const key of Object.keys(o)) if (!MYSQL_OPTION_KEYS.has(key)) throw invalid(`MysqlStore options.${key} is not an option`);
-  const bad = invalid('MysqlStore options.url must look like mysql://user:password@host:3306/database');
-  if (typeof o.url !== 'string') throw bad;
-  let parsed: URL;
-  try {
-    parsed = new URL(o.url);
-  } catch {
-    throw bad;
-  }
-  const database = decodeURIComponent(parsed.pathname.slice(1));
-  if (parsed.protocol !== 'mysql:' || parsed.hostname === '' || database === '' || database.includes('/')) throw bad;
-  return Object.freeze({
-    url: o.url,
-    target: `${parsed.hostname}:${parsed.port === '' ? '3306' : parsed.port}/${database}`,
-    database,
-    poolSize: optionalInt('MysqlStore options.poolSize', o.poolSize, 1, 10),
-    maxQueuedRequests: optionalInt('MysqlStore options.maxQueuedRequests', o.maxQueuedRequests, 1, 10_000),
-    autoMigrate: optionalBool('MysqlStore options.autoMigrate', o.autoMigrate, false),
-    connectTimeoutMs: optionalInt('MysqlStore options.connectTimeoutMs', o.connectTimeoutMs, 1, 10_000),
-    logger: (o.logger as Logger | undefined) ?? silentLogger,
-  });
-}
-
-const ER_DUP_ENTRY = 1062;
-/** What a migration's `ADD COLUMN` / `ADD INDEX` raises when a crashed earlier run already added it. */
-const ER_DUP_FIELDNAME = 1060;
-const ER_DUP_KEYNAME = 1061;
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
 /** Attempts of a transaction that lost a deadlock or lock wait (InnoDB rolled it back). */
 const MAX_TX_ATTEMPTS = 5;
-
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'EPIPE',
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ER_ACCESS_DENIED_ERROR',
-  'ER_DBACCESS_DENIED_ERROR',
-  'ER_BAD_DB_ERROR',
-  'ER_CON_COUNT_ERROR',
-  'ER_SERVER_SHUTDOWN',
-  'ER_HOST_IS_BLOCKED',
-  'ER_HOST_NOT_PRIVILEGED',
-]);
-// mysql2 raises these without a code.
-const POOL_MESSAGES = new Set(['Pool is closed.', 'Queue limit reached.']);
-
-interface DriverError {
-  code?: unknown;
-  errno?: unknown;
-  fatal?: unknown;
-  message?: unknown;
-}
-
-const errnoOf = (err: unknown): unknown => (err as DriverError | null)?.errno;
-
-function mapError(err: unknown, target: string): unknown {
-  if (err instanceof CodedError) return err;
-  const e = (err ?? {}) as DriverError;
-  if (e.fatal === true || (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) || (typeof e.message === 'string' && POOL_MESSAGES.has(e.message))) {
-    const detail = typeof e.message === 'string' && e.message !== '' ? e.message : String(e.code ?? err);
-    return new CodedError(ErrorCodes.STO_ERR_CONNECTION, `mysql ${target}: ${detail}`, { cause: err });
-  }
-  return err;
-}
-
-/** Create the pool; connections open lazily. */
-function openPool(o: ResolvedMysqlOptions): Pool {
-  return mysql.createPool({
-    uri: o.url,
-    connectionLimit: o.poolSize,
-    maxIdle: o.poolSize,
-    queueLimit: o.maxQueuedRequests,
-    waitForConnections: true,
-    connectTimeout: o.connectTimeoutMs,
-    enableKeepAlive: true,
-    charset: 'utf8mb4',
-    // Versions and timestamps are safe integers; keep them numbers.
-    supportBigNumbers: true,
-    bigNumberStrings: false,
-    multipleStatements: false,
-  });
-}
-
-async function ping(pool: Pool, target: string): Promise<void> {
-  let conn: PoolConnection;
-  try {
-    conn = await pool.getConnection();
-  } catch (err) {
-    const message = err instanceof Error && err.message !== '' ? err.message : String((err as DriverError).code ?? err);
-    throw new CodedError(ErrorCodes.STO_ERR_CONNECTION, `cannot connect to mysql ${target}: ${message}`, { cause: err });
-  }
-  try {
-    await conn.ping();
-  } finally {
-    conn.release();
-  }
-}
-
-type Queryable = Pool | PoolConnection;
-
-async function readLedger(q: Queryable): Promise<AppliedMigration[]> {
-  const [tables] = await q.execute<RowDataPacket[]>(
-    'SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?',
-    ['schema_migrations'],
-  );
-  if (tables.length === 0) return [];
-  const [rows] = await q.execute<RowDataPacket[]>('SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version');
-  return rows.map((r) => ({ version: Number(r.version), name: String(r.name), checksum: String(r.checksum), appliedAt: Number(r.applied_at) }));
-}
-
-function migrationDriver(pool: Pool, o: ResolvedMysqlOptions): MigrationDriver {
-  return {
-    dialect: 'mysql',
-    readApplied: () => readLedger(pool),
-    async exclusive(fn) {
-      const conn = await pool.getConnection();
-      // GET_LOCK is server-wide and held by this connection: one migrator per database at a time.
-      const lock = `gos_migrate:${o.database}`.slice(0, 64);
-      try {
-        const [rows] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [lock, 60]);
-        if (Number(rows[0]?.got) !== 1) {
-          throw new CodedError(ErrorCodes.STO_ERR_MIGRATION, `timed out waiting for the migration lock of ${o.target}`);
-        }
-        try {
-          await conn.query(LEDGER_DDL.mysql);
-          return await fn({
-            readApplied: () => readLedger(conn),
-            async apply(migration, checksum, appliedAt) {
-              // DDL commits implicitly in MySQL; the transaction still makes data statements
-              // and the ledger row atomic, and migrations are written to be re-runnable.
-              await conn.beginTransaction();
-              try {
-                for (const sql of migration.mysql) {
-                  try {
-                    await conn.query(sql);
-                  } catch (err) {
-                    // A run that crashed after this DDL committed (DDL commits implicitly) but
-                    // before the ledger row: what the statement adds is already there.
-                    const errno = errnoOf(err);
-                    if (errno !== ER_DUP_FIELDNAME && errno !== ER_DUP_KEYNAME) throw err;
-                    o.logger.warn({ version: migration.version, errno }, 'migration statement already applied; continuing');
-                  }
-                }
-                await conn.execute('INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)', [
-                  migration.version,
-                  migration.name,
-                  checksum,
-                  appliedAt,
-                ]);
-                await conn.commit();
-              } catch (err) {
-                await conn.rollback().catch(() => {});
-                throw err;
-              }
-              return true;
-            },
-          });
-        } finally {
-          await conn.query('SELECT RELEASE_LOCK(?)', [lock]).catch(() => {});
-        }
-      } finally {
-        conn.release();
-      }
-    },
-  };
-}
-
-/**
- * Run `fn` with a migration driver on a fresh pool, then close it.
- * @internal used by `runMigrations` / `getMigrationStatus`.
- */
-export async function withMysqlMigrations<T>(options: MysqlStoreOptions, fn: (driver: MigrationDriver, logger: Logger) => Promise<T>): Promise<T> {
-  const o = resolveOptions({ ...options, poolSize: 2 });
-  const pool = openPool(o);
-  try {
-    await ping(pool, o.target);
-    return await fn(migrationDriver(pool, o), o.logger);
-  } catch (err) {
-    throw mapError(err, o.target);
-  } finally {
-    await pool.end().catch(() => {});
-  }
-}
-
-function toAccount(row: RowDataPacket): AccountRecord {
-  return {
-    accountId: String(row.account_id),
-    username: String(row.username),
-    passwordHash: String(row.password_hash),
-    createdAt: Number(row.created_at),
-    guest: Number(row.guest) !== 0,
-    groupId: row.group_id === null ? null : String(row.group_id),
-  };
-}
-
-const ACCOUNT_COLUMNS = 'account_id, username, password_hash, guest, created_at, group_id';
-
-async function save(q: Queryable, kind: RecordKind, id: string, json: string, expected: number, fence: number | undefined, now: number): Promise<number> {
-  const table = TABLE_OF[kind];
-  if (expected === 0) {
-    try {
-      await q.execute(`INSERT INTO ${table} (id, data, version, fence, updated_at) VALUES (?, ?, 1, ?, ?)`, [id, json, fence ?? 0, now]);
-      return 1;
-    } catch (err) {
-      if (errnoOf(err) !== ER_DUP_ENTRY) throw err;
-      // The row exists: reserved by a claim (version 0, updated below) or written by someone else.
-    }
-  }
-  // mysql2 sets CLIENT_FOUND_ROWS, so affectedRows counts the matched row. The fence parameter
-  // is given twice: NULL skips the check.
-  const f = fence ?? null;
-  const [res] = await q.execute<ResultSetHeader>(
-    `UPDATE ${table} SET data = ?, version = ?, updated_at = ? WHERE id = ? AND version = ? AND (? IS NULL OR fence = ?)`,
-    [json, expected + 1, now, id, expected, f, f],
-  );
-  if (res.affectedRows === 1) return expected + 1;
-  const [rows] = await q.execute<RowDataPacket[]>(`SELECT version, fence FROM ${table} WHERE id = ?`, [id]);
-  const row = rows[0];
-  if (fence !== undefined && row !== undefined && Number(row.fence) !== fence) throw fenced(kind, id, fence, Number(row.fence));
-  throw staleVersion(kind, id, expected, row === undefined ? 0 : Number(row.version));
-}
 
 /**
  * The production store: MySQL or MariaDB through a mysql2 connection pool. By default
@@ -299,7 +48,7 @@ export class MysqlStore implements Store {
 
   /** @throws OPT_ERR_INVALID when an option is malformed. */
   constructor(options: MysqlStoreOptions) {
-    this.#o = resolveOptions(options);
+    this.#o = resolveMysqlOptions(options);
     this.#log = this.#o.logger.child({ store: 'mysql', target: this.#o.target });
   }
 
@@ -320,7 +69,7 @@ export class MysqlStore implements Store {
     const pool = openPool(this.#o);
     try {
       await ping(pool, this.#o.target);
-      const driver = migrationDriver(pool, this.#o);
+      const driver = mysqlMigrationDriver(pool, this.#o);
       if (this.#o.autoMigrate) {
         const report = await applyMigrations(driver, MIGRATIONS, this.#log);
         assertCurrent(report.status, this.#log);
@@ -329,7 +78,7 @@ export class MysqlStore implements Store {
       }
     } catch (err) {
       await pool.end().catch(() => {});
-      throw mapError(err, this.#o.target);
+      throw mapMysqlError(err, this.#o.target);
     }
     this.#pool = pool;
     this.#log.info({ poolSize: this.#o.poolSize }, 'mysql store started');
@@ -356,12 +105,12 @@ export class MysqlStore implements Store {
 
   /** The migrations of this database and where each stands. */
   migrationStatus(): Promise<MigrationState[]> {
-    return this.#run((pool) => readStatus(migrationDriver(pool, this.#o), MIGRATIONS));
+    return this.#run((pool) => readStatus(mysqlMigrationDriver(pool, this.#o), MIGRATIONS));
   }
 
   /** Apply pending migrations on the running store. @throws STO_ERR_MIGRATION */
   migrate(): Promise<MigrationReport> {
-    return this.#run((pool) => applyMigrations(migrationDriver(pool, this.#o), MIGRATIONS, this.#log));
+    return this.#run((pool) => applyMigrations(mysqlMigrationDriver(pool, this.#o), MIGRATIONS, this.#log));
   }
 
   createAccount(input: NewAccount): Promise<AccountRecord> {
@@ -567,7 +316,7 @@ export class MysqlStore implements Store {
     if (pool === undefined || this.#closing !== undefined) return Promise.reject(notRunning(this.#closing !== undefined));
     return this.#inFlight.track(
       fn(pool).catch((err: unknown) => {
-        throw mapError(err, this.#o.target);
+        throw mapMysqlError(err, this.#o.target);
       }),
     );
   }

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { CodedError, ErrorCodes } from '@gos/schema';
 import { MIGRATIONS, SqliteStore, createStore, getMigrationStatus, runMigrations, type StoreConfig } from '../src/index.js';
 import { applyMigrations } from '../src/migrator.js';
-import { withSqliteMigrations } from '../src/sqlite-store.js';
+import { withSqliteMigrations } from '../src/sqlite-migrations.js';
 import { runStoreContract } from './contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gos-store-sqlite-'));

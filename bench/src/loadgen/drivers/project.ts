@@ -6,7 +6,7 @@
  */
 import { ByteBuffer } from 'flatbuffers';
 import WebSocket from 'ws';
-import { encodeFrame, FRAME_HEADER_BYTES, FrameFlag, FrameKind, WS_QUERY_TOKEN, WS_QUERY_VERSION } from '@gos/schema';
+import { encodeFrame, ErrorReplyCodec, FRAME_HEADER_BYTES, FrameFlag, FrameKind, WS_QUERY_TOKEN, WS_QUERY_VERSION } from '@gos/schema';
 import type { ClientHooks, Driver } from '../driver.js';
 import { ChatLine, Tick, Welcome } from '../../generated/fbs/bench_mmo_generated.js';
 import { protocol, PUSH, ROUTE } from '../../generated/protocol.js';
@@ -81,6 +81,16 @@ function openSocket(url: string, hooks: ClientHooks, decodeTicks: boolean): Prom
       const opcode = data.byteLength >= FRAME_HEADER_BYTES ? data.readUInt16LE(2) : -1;
       // Keep-alive answers are not game traffic (Colyseus and uWS ping at the WebSocket level, uncounted).
       if (kind === FrameKind.PONG) return;
+      if (kind === FrameKind.ERROR) {
+        let code = 'unreadable ErrorReply';
+        try {
+          code = ErrorReplyCodec.decode(data.subarray(FRAME_HEADER_BYTES)).code;
+        } catch {
+          // reported as unreadable
+        }
+        hooks.onError(code, data.byteLength);
+        return;
+      }
       if (kind !== FrameKind.PUSH) {
         hooks.onOther(data.byteLength);
         return;

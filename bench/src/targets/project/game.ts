@@ -58,6 +58,9 @@ const handlers: SceneHandlers<Ctx>['mmo'] = {
 };
 
 export const mmo = defineScene<Record<string, never>, PlayerData, PushMap>({
+  // Moves only change positions that the tick sends out: handled at the tick, the scene's thread
+  // is not woken for each batch of them. BENCH_INPUTS=on-arrival runs the engine's default (A/B).
+  inputs: process.env['BENCH_INPUTS'] === 'on-arrival' ? 'on-arrival' : 'at-tick',
   createState: () => ({}),
   createPlayer: () => ({ x: Math.random() * 1000, y: Math.random() * 1000 }),
   onJoin(scene, player) {

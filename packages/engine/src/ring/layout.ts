@@ -49,8 +49,19 @@ export const kTail = 128 / 4;
 
 // Wake line (bytes 192–255): flags both sides write. Each is the "I am about to sleep" half of
 // a Dekker-style handshake with the other side's position store; see `docs/ring.md`.
-/** Int32 slot: 1 while the consumer sleeps (or is about to) in `Atomics.waitAsync` on `kTail`. */
+/**
+ * Int32 slot: non-zero while the consumer sleeps (or is about to) in `Atomics.waitAsync` on
+ * `kTail`: {@link WAKE_ANY} to be woken by any flush, {@link WAKE_URGENT} only by a flush that
+ * publishes an urgent record (or a full ring).
+ */
 export const kConsumerWaiting = 192 / 4;
+/** `kConsumerWaiting`: wake the consumer for any record. */
+export const WAKE_ANY = 1;
+/**
+ * `kConsumerWaiting`: wake the consumer only for an urgent record; the others wait in the ring
+ * until the consumer drains for another reason (a scene draining its inputs at its tick).
+ */
+export const WAKE_URGENT = 2;
 /** Int32 slot: 1 while the producer sleeps (or is about to) in `Atomics.waitAsync` on `kHead`. */
 export const kProducerWaiting = 192 / 4 + 1;
 
@@ -118,10 +129,10 @@ export const RECORD_HEADER_BYTES = 16;
 export const REC_LENGTH = 0;
 /** u32 word index within a record: the type in its low byte; the other three bytes are zero. */
 export const REC_TYPE = 1;
-/** u32 word index within a record: argument `a`. */
-export const REC_A = 2;
-/** u32 word index within a record: argument `b`. */
-export const REC_B = 3;
+/** u32 word index within a record: its `sid`, the engine-local id of the player's connection it concerns (0 when none). */
+export const REC_SID = 2;
+/** u32 word index within a record: its `value`, a number whose meaning depends on the type (records.ts). */
+export const REC_VALUE = 3;
 /** Length word meaning "nothing more before the end of the region: continue at offset 0". */
 export const PAD_MARKER = 0xffffffff;
 /** Largest record type. */

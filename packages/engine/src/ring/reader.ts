@@ -3,8 +3,10 @@ import { attachRing, checkTimeout, keepAlive, readCounter, readStats, writeCount
 import {
   PAD_MARKER,
   RECORD_HEADER_BYTES,
-  REC_A,
-  REC_B,
+  WAKE_ANY,
+  WAKE_URGENT,
+  REC_SID,
+  REC_VALUE,
   REC_LENGTH,
   REC_TYPE,
   kConsumerWaiting,
@@ -32,7 +34,7 @@ import {
  * Any other return value consumes the record. A handler that throws consumes its record too
  * (so one bad record cannot wedge the ring); the error propagates out of `drain`.
  */
-export type RecordHandler = (type: number, a: number, b: number, payload: Uint8Array) => void | boolean;
+export type RecordHandler = (type: number, sid: number, value: number, payload: Uint8Array) => void | boolean;
 
 /** What `Atomics.waitAsync` reports, with 'not-equal' meaning "records were already there". */
 export type RingWaitResult = 'ok' | 'timed-out' | 'not-equal';
@@ -178,7 +180,7 @@ export class RingReader {
         head = (head + size) >>> 0;
         count++;
         bytes += length;
-        if (handler(u32[w + REC_TYPE]!, u32[w + REC_A]!, u32[w + REC_B]!, payload) === false) {
+        if (handler(u32[w + REC_TYPE]!, u32[w + REC_SID]!, u32[w + REC_VALUE]!, payload) === false) {
           head = before;
           count--;
           bytes -= length;
@@ -199,17 +201,24 @@ export class RingReader {
    * once when records are already waiting (including a record the last drain refused), 'ok'
    * when woken by a flush, 'timed-out' after `timeoutMs`. One sleeper at a time is the normal
    * case; concurrent calls work but each is woken by the same single notify.
+   *
+   * With `wakeFor: 'urgent'` only a flush that publishes an urgent record (see
+   * `RingWriter.tryWrite`) or finds the ring full wakes the sleep; other records wait in the
+   * ring, and the caller drains them when it wakes for its own reasons (a timer). Records
+   * already waiting when the call starts still return 'not-equal' at once.
    * @param timeoutMs @default Infinity
+   * @param wakeFor @default 'any'
    */
-  async waitAsync(timeoutMs: number = Infinity): Promise<RingWaitResult> {
+  async waitAsync(timeoutMs: number = Infinity, wakeFor: 'any' | 'urgent' = 'any'): Promise<RingWaitResult> {
     checkTimeout('timeoutMs', timeoutMs);
+    if (wakeFor !== 'any' && wakeFor !== 'urgent') throw invalid('wakeFor', `must be 'any' or 'urgent', got ${String(wakeFor)}`);
     const i32 = this.#i32;
     this.#sleepers++;
     try {
       // Announce the sleep *before* loading kTail (seq-cst store then load). The producer stores
       // kTail then loads this flag: at least one of us sees the other's store, so either we see
-      // its records now or its flush notifies us. No lost wake-up.
-      Atomics.store(i32, kConsumerWaiting, 1);
+      // its records now or its flush notifies us (when it wakes this kind of sleep). No lost wake-up.
+      Atomics.store(i32, kConsumerWaiting, wakeFor === 'any' ? WAKE_ANY : WAKE_URGENT);
       const tail = Atomics.load(i32, kTail);
       if (tail >>> 0 !== this.#head) return 'not-equal';
       // waitAsync compares kTail with `tail` atomically with respect to notify: a flush between

@@ -5,10 +5,11 @@ import {
   PAD_MARKER,
   RECORD_ALIGN,
   RECORD_HEADER_BYTES,
-  REC_A,
-  REC_B,
+  REC_SID,
+  REC_VALUE,
   REC_LENGTH,
   REC_TYPE,
+  WAKE_ANY,
   kConsumerWaiting,
   kHead,
   kProducerWaiting,
@@ -92,6 +93,8 @@ export class RingWriter {
   #full: number;
   #wakeups: number;
   #flushScheduled = false;
+  /** An urgent record was written since the last flush: the flush wakes a consumer that waits for urgent ones only. */
+  #urgent = false;
   /** `waitForSpace` calls in progress; the waiting flag is cleared when the last one ends. */
   #spaceWaiters = 0;
   readonly #flushTask = (): void => {
@@ -143,13 +146,16 @@ export class RingWriter {
    * partial write). A refusal flushes what is pending, so that the consumer can free space.
    * The payload is copied; the caller may reuse its buffer as soon as this returns.
    * @param type message kind, an integer 0–255.
-   * @param a first argument, stored as u32 (ToUint32: -1 reads back as 4294967295).
-   * @param b second argument, stored as u32.
+   * @param sid first argument, stored as u32 (ToUint32: -1 reads back as 4294967295).
+   * @param value second argument, stored as u32.
+   * @param urgent whether the flush that publishes it wakes a consumer that sleeps for urgent
+   *   records only (`waitAsync(…, 'urgent')`); a consumer that sleeps for any record is woken
+   *   either way. @default true
    * @throws CodedError `ENG_ERR_RECORD_TOO_LARGE` when the payload exceeds `maxPayloadBytes`
    *   (it would never fit, however long one waited).
    * @throws RangeError when `type` is not an integer 0–255.
    */
-  tryWrite(type: number, a: number, b: number, payload: Uint8Array | null): boolean {
+  tryWrite(type: number, sid: number, value: number, payload: Uint8Array | null, urgent = true): boolean {
     if ((type & MAX_RECORD_TYPE) !== type) throw new RangeError(`record type must be an integer 0-${MAX_RECORD_TYPE}, got ${String(type)}`);
     const length = payload === null ? 0 : payload.byteLength;
     if (length > this.#maxPayload) throw this.#tooLarge(length);
@@ -167,7 +173,9 @@ export class RingWriter {
       if (capacity - ((tail - this.#head) >>> 0) < need) {
         this.#full++;
         writeCounter(this.#v, kStatFull, this.#full);
-        // Records the consumer cannot see are records it cannot free: publish them now.
+        // Records the consumer cannot see are records it cannot free: publish them now, and wake
+        // it even if it sleeps for urgent records only (a full ring is urgent).
+        this.#urgent = true;
         this.flush();
         return false;
       }
@@ -182,10 +190,11 @@ export class RingWriter {
     const w = offset >>> 2;
     u32[w + REC_LENGTH] = length;
     u32[w + REC_TYPE] = type;
-    u32[w + REC_A] = a;
-    u32[w + REC_B] = b;
+    u32[w + REC_SID] = sid;
+    u32[w + REC_VALUE] = value;
     if (payload !== null && length > 0) this.#u8.set(payload, offset + RECORD_HEADER_BYTES);
     this.#tail = (tail + size) >>> 0;
+    if (urgent) this.#urgent = true;
     this.#records++;
     this.#bytes += length;
     if (this.#options.autoFlush && !this.#flushScheduled) this.#scheduleFlush();
@@ -197,20 +206,23 @@ export class RingWriter {
    * @throws CodedError `ENG_ERR_QUEUE_FULL` when the record does not fit now (nothing was written).
    * @throws CodedError `ENG_ERR_RECORD_TOO_LARGE` when it never could.
    */
-  write(type: number, a: number, b: number, payload: Uint8Array | null): void {
-    if (!this.tryWrite(type, a, b, payload)) {
+  write(type: number, sid: number, value: number, payload: Uint8Array | null, urgent = true): void {
+    if (!this.tryWrite(type, sid, value, payload, urgent)) {
       const size = recordBytes(payload === null ? 0 : payload.byteLength);
       throw new CodedError(ErrorCodes.ENG_ERR_QUEUE_FULL, `ring is full: a ${size}-byte record does not fit in ${this.freeBytes()} free bytes of ${this.#capacity}`);
     }
   }
 
   /**
-   * Publish every record written since the last flush and wake the consumer if it sleeps.
-   * Cheap when there is nothing to publish; at most one `Atomics.notify` per call, and none
-   * when the consumer is busy draining.
+   * Publish every record written since the last flush and wake the consumer if it sleeps (for
+   * any record, or for urgent ones and one of them is in this batch). Cheap when there is
+   * nothing to publish; at most one `Atomics.notify` per call, and none when the consumer is
+   * busy draining.
    */
   flush(): void {
     if (this.#tail === this.#published) return;
+    const urgent = this.#urgent;
+    this.#urgent = false;
     const i32 = this.#i32;
     // Atomics.store (seq-cst) publishes the batch: every plain write of the records above
     // happens-before any consumer Atomics.load(kTail) that reads this value, so the consumer
@@ -221,8 +233,11 @@ export class RingWriter {
     // Load the flag *after* the tail store. The consumer stores the flag, then loads kTail
     // (both seq-cst, a Dekker handshake): either it set the flag before our store and we see
     // it here, or its load comes after our store, sees the new tail, and it does not sleep.
-    // Either way no wake-up is lost, and a busy consumer costs us no notify.
-    if (Atomics.load(i32, kConsumerWaiting) !== 0 && Atomics.exchange(i32, kConsumerWaiting, 0) !== 0) {
+    // Either way no wake-up is lost, and a busy consumer costs us no notify. A consumer asleep
+    // for urgent records only is left asleep by a batch without one: it drains those records
+    // when it wakes for its own reasons, or at the next urgent flush, which finds the flag set.
+    const waiting = Atomics.load(i32, kConsumerWaiting);
+    if (waiting !== 0 && (urgent || waiting === WAKE_ANY) && Atomics.exchange(i32, kConsumerWaiting, 0) !== 0) {
       // exchange rather than store: the flush that clears the flag is the only one that
       // notifies, so further flushes before the sleeper runs do not notify again.
       Atomics.notify(i32, kTail);
@@ -263,7 +278,8 @@ export class RingWriter {
     checkTimeout('timeoutMs', timeoutMs);
     if (!(bytes <= this.#maxRecord)) throw this.#tooLarge(bytes - RECORD_HEADER_BYTES);
     const size = Math.max(RECORD_HEADER_BYTES, (bytes + RECORD_ALIGN - 1) & ~(RECORD_ALIGN - 1));
-    // The consumer frees space only for records it can see.
+    // The consumer frees space only for records it can see, and only when awake.
+    this.#urgent = true;
     this.flush();
     const i32 = this.#i32;
     const deadline = performance.now() + timeoutMs;

@@ -3,12 +3,15 @@
  * worker runs several such tasks at once (they only await, never block).
  */
 import { pino } from 'pino';
-import { CodedError, ErrorCodes } from '@gos/schema';
+import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
 import type { GameDefinition, SceneDefinition } from '../api.js';
 import { Outbox } from '../outbox.js';
 import { RingReader } from '../ring/index.js';
-import { ToScene, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
-import { SceneRuntime, decodeJson } from './runtime.js';
+import { ToScene, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
+import { SceneRuntime } from './runtime.js';
+import { answerCollections } from '../collect.js';
+
+answerCollections();
 
 const games = new Map<string, Promise<GameDefinition>>();
 
@@ -30,11 +33,25 @@ function loadGame(url: string): Promise<GameDefinition> {
 const OUTBOX_MAX_PENDING_BYTES = 32 * 1024 * 1024;
 
 export default async function runScene(input: SceneTaskInput): Promise<SceneTaskResult> {
+  try {
+    return await run(input);
+  } catch (err) {
+    // A coded error crosses to the main thread as data: thrown, it would arrive without its code.
+    if (isCodedError(err)) return { sceneId: input.sceneId, ticks: 0, failed: err.toData() };
+    throw err;
+  }
+}
+
+async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
   const logger = pino({ level: input.logLevel, base: { engineId: input.engineId, sceneId: input.sceneId } });
   const game = await loadGame(input.gameModule);
   const def: SceneDefinition | undefined = game.scenes[input.sceneType] as SceneDefinition | undefined;
   if (def === undefined) {
     throw new CodedError(ErrorCodes.ENG_ERR_SCENE_TYPE_UNKNOWN, `game has no scene type "${input.sceneType}"`);
+  }
+  const inputs = def.inputs ?? 'on-arrival';
+  if (inputs !== 'on-arrival' && inputs !== 'at-tick') {
+    throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene type "${input.sceneType}": inputs must be 'on-arrival' or 'at-tick', got ${String(inputs)}`);
   }
   const out = new Outbox(input.fromScene, OUTBOX_MAX_PENDING_BYTES);
   // No keep-alive timer and no timeout per sleep: the scene's own timers (tick, periodic save)
@@ -50,21 +67,31 @@ export default async function runScene(input: SceneTaskInput): Promise<SceneTask
     state: input.state,
     tickMs: input.tickMs,
     logger,
+    // Inputs that did not wake the thread are handled here, in order, before onTick.
+    ...(inputs === 'at-tick' ? { beforeTick: () => void reader.drain(onRecord) } : {}),
   });
-  await scene.create(input.persistIntervalMs);
 
   let stopped = false;
-  const onRecord = (type: number, a: number, _b: number, payload: Uint8Array): void => {
+  const onRecord = (type: number, sid: number, _value: number, payload: Uint8Array): void => {
     switch (type) {
       case ToScene.FRAME:
         // The payload is a view into the ring, valid only during this call; decoding copies.
-        scene.frame(a, payload);
+        scene.frame(sid, payload);
         break;
-      case ToScene.JOIN:
-        scene.join(a, decodeJson<JoinPayload>(payload));
+      case ToScene.JOIN: {
+        let join: JoinPayload;
+        try {
+          join = decodeJoinPayload(payload);
+        } catch (err) {
+          // Never from this engine's main thread; a record it cannot read must not end the scene.
+          logger.error({ err, sid }, 'bad JOIN record; the player is not joined');
+          break;
+        }
+        scene.join(sid, join);
         break;
+      }
       case ToScene.LEAVE:
-        scene.leave(a);
+        scene.leave(sid);
         break;
       case ToScene.STOP:
         stopped = true;
@@ -73,9 +100,13 @@ export default async function runScene(input: SceneTaskInput): Promise<SceneTask
         logger.warn({ type }, 'unknown record type from main thread');
     }
   };
+  await scene.create(input.persistIntervalMs);
+  // An 'at-tick' scene sleeps through fire-and-forget inputs (its tick drains them); anything
+  // urgent (a request, a join, a leave, STOP, a full ring) wakes it as before.
+  const wakeFor = inputs === 'at-tick' ? 'urgent' : 'any';
   while (!stopped) {
     // Yield after every batch so the tick timer and async handlers get their turn.
-    if (reader.drain(onRecord) === 0) await reader.waitAsync();
+    if (reader.drain(onRecord) === 0) await reader.waitAsync(Infinity, wakeFor);
     else await new Promise<void>((r) => setImmediate(r));
   }
   scene.stop();

@@ -16,17 +16,13 @@ import {
 import type { HandlerContext, Player, Scene, SceneDefinition, TimerHandle } from '../api.js';
 
 import type { Outbox } from '../outbox.js';
-import { FromScene, SCENE_STATS_INTERVAL_MS, type JoinPayload } from '../records.js';
+import { RuntimePlayer } from './runtime-player.js';
+import { FromScene, SCENE_STATS_INTERVAL_MS, encodeSavePayload, type JoinPayload } from '../records.js';
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
-export function encodeJson(value: unknown): Uint8Array {
+function encodeJson(value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value));
-}
-
-export function decodeJson<T>(bytes: Uint8Array): T {
-  return JSON.parse(decoder.decode(bytes)) as T;
 }
 
 interface PlayerSlot {
@@ -40,38 +36,6 @@ type Handler = SceneDefinition['handlers'][string];
 interface ServedRoute {
   readonly route: RouteDef;
   readonly handler: Handler;
-}
-
-class RuntimePlayer implements Player<unknown, Record<string, unknown>> {
-  readonly id: string;
-  readonly name: string;
-  data: unknown;
-  dirty = false;
-  /** JSON of the data as last sent for persistence: the dirty check compares against it. */
-  savedJson: string | null;
-  sid: number;
-  readonly #runtime: SceneRuntime;
-
-  constructor(runtime: SceneRuntime, sid: number, id: string, name: string, data: unknown, savedJson: string | null) {
-    this.#runtime = runtime;
-    this.sid = sid;
-    this.id = id;
-    this.name = name;
-    this.data = data;
-    this.savedJson = savedJson;
-  }
-
-  markDirty(): void {
-    this.dirty = true;
-  }
-
-  send(push: string, payload: unknown): void {
-    this.#runtime.sendPush(this.sid, push, payload);
-  }
-
-  kick(closeCode: number, reason: string): void {
-    this.#runtime.kick(this.sid, closeCode, reason);
-  }
 }
 
 /**
@@ -103,6 +67,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   #statsAt = performance.now();
   #persistTimer: ReturnType<typeof setInterval> | undefined;
   #disposed = false;
+  readonly #beforeTick: (() => void) | undefined;
 
   constructor(opts: {
     id: string;
@@ -113,6 +78,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     state: unknown;
     tickMs: number;
     logger: Logger;
+    /** Called at the start of every tick, before onTick (a scene whose inputs wait for its tick drains them there). */
+    beforeTick?: () => void;
   }) {
     this.id = opts.id;
     this.type = opts.type;
@@ -121,6 +88,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#out = opts.out;
     this.tickMs = opts.def.tickMs ?? opts.tickMs;
     this.logger = opts.logger;
+    this.#beforeTick = opts.beforeTick;
     for (const route of opts.protocol.routeById.values()) {
       const handler = opts.def.handlers[route.name];
       if (handler !== undefined) this.#served.set(route.id, { route, handler });
@@ -194,7 +162,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#bySid.delete(sid);
     if (slot === undefined) {
       // A connection replaced by a newer one, or never joined: nothing to save.
-      this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeJson({ playerId: '', data: null }));
+      this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeSavePayload('', undefined));
       return;
     }
     const player = slot.player;
@@ -205,8 +173,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       this.logger.error({ err, playerId: player.id }, 'onLeave failed');
     }
     const json = JSON.stringify(player.data);
-    const changed = json !== player.savedJson;
-    this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeJson({ playerId: player.id, data: changed ? player.data : null }));
+    this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeSavePayload(player.id, json === player.savedJson ? undefined : json));
   }
 
   frame(sid: number, bytes: Uint8Array): void {
@@ -330,6 +297,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#tickTimer = setTimeout(() => {
       const now = performance.now();
       this.tick++;
+      this.#beforeTick?.();
       this.#guard('onTick', () => this.#def.onTick?.(this, now - lastAt));
       this.#recordTick(now, performance.now() - now);
       // After a long stall, skip the missed ticks instead of running them back to back.
@@ -348,7 +316,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     const overruns = this.#overruns;
     this.#overruns = 0;
     try {
-      this.#out.send(FromScene.STATS, overruns, 0, new Uint8Array(durations.buffer));
+      this.#out.send(FromScene.STATS, 0, overruns, new Uint8Array(durations.buffer));
     } catch {
       // A full ring: these figures are dropped, the game goes on.
     }
@@ -372,7 +340,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       const json = JSON.stringify(player.data);
       if (json === player.savedJson) continue;
       player.savedJson = json;
-      this.#out.send(FromScene.SAVE_PLAYER, player.sid, 0, encoder.encode(`{"playerId":${JSON.stringify(player.id)},"data":${json}}`));
+      // Data JSON cannot hold (undefined) is sent as null, nothing to save, never as invalid JSON.
+      this.#out.send(FromScene.SAVE_PLAYER, player.sid, 0, encodeSavePayload(player.id, json));
     }
     if (this.#stateDirty || final) {
       this.#stateDirty = false;

@@ -1,6 +1,7 @@
 /**
  * The protocol generator (`gos-gen`): YAML → `<namespace>.fbs`, flatc's TypeScript in `fbs/`,
- * and `protocol.ts`. Node-only (fs, child_process): not exported from the package index.
+ * and `protocol.ts`. Node-only (fs, child_process): its own package, so that what runs in a
+ * browser (@gos/schema's runtime, the client) never depends on it or on `yaml`.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -8,7 +9,9 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CodedError, ErrorCodes } from '../errors.js';
+import { CodedError, ErrorCodes } from '@gos/schema';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import { emitFbs, header } from './emit-fbs.js';
 import { emitTs } from './emit-ts.js';
 import { parseProtocol, type ProtocolSource } from './parse.js';
@@ -42,7 +45,6 @@ export const FLATC_SUBDIR = 'fbs';
 /** Name of the generated protocol module. */
 export const PROTOCOL_FILE = 'protocol.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 /** Walk up from `from` to the nearest directory whose package.json satisfies `match`. */
 function findUp(from: string, match: (pkg: Record<string, unknown>) => boolean): string | null {
@@ -67,9 +69,9 @@ export function findWorkspaceRoot(from: string): string | null {
   return findUp(from, (pkg) => Array.isArray(pkg['workspaces']));
 }
 
-/** This package's root (packages/schema), found from the compiled module's location. */
+/** The runtime package's root (packages/schema), found from where `@gos/schema` resolves. */
 function schemaPackageRoot(): string | null {
-  return findUp(here, (pkg) => pkg['name'] === '@gos/schema');
+  return findUp(path.dirname(fileURLToPath(import.meta.resolve('@gos/schema'))), (pkg) => pkg['name'] === '@gos/schema');
 }
 
 const posix = (p: string): string => p.split(path.sep).join('/');
@@ -79,7 +81,7 @@ function defaultRuntimeImport(outDir: string): string {
   if (root === null) return '@gos/schema';
   const inside = path.relative(root, path.resolve(outDir));
   if (inside.startsWith('..') || path.isAbsolute(inside)) return '@gos/schema';
-  // Inside this package: a relative import, since the package cannot import its own entry.
+  // Inside @gos/schema: a relative import, since a package cannot import its own entry.
   const rel = posix(path.relative(path.resolve(outDir), path.join(root, 'src', 'codec-runtime.js')));
   return rel.startsWith('.') ? rel : `./${rel}`;
 }
@@ -203,12 +205,44 @@ export async function checkFresh(options: GenerateOptions): Promise<string[]> {
   return stale;
 }
 
-/** The protocols this repository generates: `npm run gen` with no arguments (the last is a test fixture). */
-export function defaultTargets(root: string): { readonly inputs: string[]; readonly outDir: string }[] {
-  return [
-    { inputs: [path.join(root, 'packages/schema/protocol/core.yaml')], outDir: path.join(root, 'packages/schema/src/generated') },
-    { inputs: [path.join(root, 'examples/demo/protocol/demo.yaml')], outDir: path.join(root, 'examples/demo/src/generated') },
-    { inputs: [path.join(root, 'bench/protocol/mmo.yaml')], outDir: path.join(root, 'bench/src/generated') },
-    { inputs: [path.join(root, 'packages/schema/test/fixtures/kitchen.yaml')], outDir: path.join(root, 'packages/schema/test/generated') },
-  ];
+/** The file at the workspace root that lists the protocols `gos-gen` generates with no arguments. */
+export const TARGETS_FILE = 'codegen.yaml';
+
+const TargetsSchema = z.strictObject({
+  targets: z
+    .array(
+      z.strictObject({
+        /** Protocol YAML files, relative to the workspace root; together they make one protocol. */
+        inputs: z.array(z.string().min(1)).min(1),
+        /** Where the generated files go, relative to the workspace root. */
+        out: z.string().min(1),
+      }),
+    )
+    .min(1),
+});
+
+export interface Target {
+  readonly inputs: string[];
+  readonly outDir: string;
+}
+
+/**
+ * The protocols a workspace generates (`npm run gen` with no arguments, and what the freshness
+ * test checks): `codegen.yaml` at its root, paths in it relative to the root.
+ * @throws CodedError `OPT_ERR_INVALID` naming the file when it is missing, not YAML, or not `{ targets: [{ inputs, out }] }`.
+ */
+export function readTargets(root: string): Target[] {
+  const file = path.join(root, TARGETS_FILE);
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `${file}: cannot read the protocols to generate: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = TargetsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ');
+    throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `${file}: ${problems}`);
+  }
+  return parsed.data.targets.map((t) => ({ inputs: t.inputs.map((i) => path.resolve(root, i)), outDir: path.resolve(root, t.out) }));
 }

@@ -2,9 +2,9 @@
 /**
  * gos-gen: protocol YAML → .fbs + flatc TypeScript + protocol.ts.
  *
- *   node packages/schema/dist/bin/gen.js                                  regenerate core, demo and bench
- *   node packages/schema/dist/bin/gen.js --check                          check them, write nothing
- *   node packages/schema/dist/bin/gen.js --in a.yaml [b.yaml] --out dir [--check] [--flatc path]
+ *   node packages/codegen/dist/bin/gen.js                                  regenerate what codegen.yaml lists
+ *   node packages/codegen/dist/bin/gen.js --check                          check them, write nothing
+ *   node packages/codegen/dist/bin/gen.js --in a.yaml [b.yaml] --out dir [--check] [--flatc path]
  *
  * Exit codes: 0 ok, 1 stale files (--check) or generation failed, 2 bad arguments.
  * Environment: FLATC overrides the flatc executable when --flatc is not given.
@@ -12,11 +12,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ErrorCodes, isCodedError } from '../src/errors.js';
-import { checkFresh, defaultTargets, findWorkspaceRoot, generate } from '../src/codegen/generate.js';
+import { ErrorCodes, isCodedError } from '@gos/schema';
+import { checkFresh, findWorkspaceRoot, generate, readTargets, TARGETS_FILE } from '../src/generate.js';
 
 const USAGE = `usage: gen [--in <file.yaml>... --out <dir>] [--check] [--flatc <path>]
-  with no --in/--out: regenerate the core and demo protocols of this repository
+  with no --in/--out: regenerate the protocols the workspace's codegen.yaml lists
   --in FILE...   protocol YAML files (one or more, after one --in or each after its own)
   --out DIR      where the generated files go
   --check        write nothing; exit 1 if a generated file is stale
@@ -68,10 +68,10 @@ async function main(): Promise<number> {
   } else {
     root = findWorkspaceRoot(process.cwd()) ?? findWorkspaceRoot(path.dirname(fileURLToPath(import.meta.url)));
     if (root === null) {
-      console.error('gen: no workspace root (package.json with "workspaces") above the current directory');
+      console.error(`gen: no workspace root (package.json with "workspaces") above the current directory, to read ${TARGETS_FILE} from`);
       return 2;
     }
-    targets = defaultTargets(root);
+    targets = readTargets(root);
   }
   const flatc = args.flatc ?? process.env['FLATC'] ?? undefined;
   const show = (file: string): string => path.relative(process.cwd(), file) || file;

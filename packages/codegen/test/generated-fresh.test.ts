@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { checkFresh, defaultTargets, findWorkspaceRoot, generate } from '../src/codegen/generate.js';
+import { checkFresh, findWorkspaceRoot, generate, readTargets } from '../src/generate.js';
 
 const run = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = findWorkspaceRoot(here)!;
-const genBin = path.join(root, 'packages/schema/dist/bin/gen.js');
+const genBin = path.join(root, 'packages/codegen/dist/bin/gen.js');
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
   const out: string[] = [];
@@ -39,7 +39,7 @@ describe('generated files', () => {
     assert.ok(root !== null, 'no package.json with workspaces above the test');
   });
 
-  for (const target of defaultTargets(root)) {
+  for (const target of readTargets(root)) {
     const name = path.relative(root, target.outDir);
     it(`${name} is fresh`, async () => {
       const stale = await checkFresh({ ...target, rootDir: root });

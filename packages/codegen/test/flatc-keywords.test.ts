@@ -10,7 +10,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { generate } from '../src/codegen/generate.js';
+import { generate } from '../src/generate.js';
 
 const run = promisify(execFile);
 const flatc = 'flatc';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CodedError, ErrorCodes } from '../src/index.js';
-import { parseProtocol, type ProtocolSource } from '../src/codegen/parse.js';
+import { CodedError, ErrorCodes } from '@gos/schema';
+import { parseProtocol, type ProtocolSource } from '../src/parse.js';
 
 const src = (text: string, path = 'game.yaml'): ProtocolSource => ({ path, displayPath: path, text });
 

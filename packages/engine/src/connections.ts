@@ -1,0 +1,91 @@
+import type { GatewayPeer, JoinBody } from '@gos/link';
+
+/** One player's connection to this engine, through one gateway's link. */
+export interface Conn {
+  /** Engine-local id: what the scene knows the player by. */
+  readonly sid: number;
+  readonly peer: GatewayPeer;
+  /** The gateway's id of the connection (the link channel). */
+  readonly connId: number;
+  readonly playerId: string;
+  readonly name: string;
+  readonly sceneId: string;
+  /** `joining` until its scene has it (frames wait in `early`), `gone` once dropped. */
+  state: 'joining' | 'joined' | 'gone';
+  /** Frames received while joining, written to the scene after JOIN (bounded: see EngineOptions.maxFramesWhileJoining). */
+  early: Uint8Array[];
+  /** Bytes of {@link early}. */
+  earlyBytes: number;
+}
+
+/** The frames a connection holds while joining, in order; it holds none after. */
+export function takeEarly(conn: Conn): Uint8Array[] {
+  conn.earlyBytes = 0;
+  return conn.early.splice(0);
+}
+
+/**
+ * The engine's connections: by sid, and by the gateway link and connection id a frame arrives
+ * with. Keyed by link, not gateway id: a restarted gateway reuses its id and its connection ids.
+ * Numeric keys: no string is built per frame.
+ */
+export class Connections {
+  readonly #bySid = new Map<number, Conn>();
+  readonly #sidsByPeer = new WeakMap<GatewayPeer, Map<number, number>>();
+  #nextSid = 1;
+
+  get size(): number {
+    return this.#bySid.size;
+  }
+
+  values(): IterableIterator<Conn> {
+    return this.#bySid.values();
+  }
+
+  get(sid: number): Conn | undefined {
+    return this.#bySid.get(sid);
+  }
+
+  /** The connection a frame from `peer` on channel `connId` belongs to. */
+  of(peer: GatewayPeer, connId: number): Conn | undefined {
+    const sid = this.#sidsByPeer.get(peer)?.get(connId);
+    return sid === undefined ? undefined : this.#bySid.get(sid);
+  }
+
+  has(peer: GatewayPeer, connId: number): boolean {
+    return this.#sidsByPeer.get(peer)?.has(connId) === true;
+  }
+
+  /** A new connection, joining. */
+  open(peer: GatewayPeer, connId: number, join: JoinBody): Conn {
+    const sid = this.#nextSid;
+    this.#nextSid = this.#nextSid >= 0xfffffff0 ? 1 : this.#nextSid + 1;
+    const conn: Conn = { sid, peer, connId, playerId: join.playerId, name: join.name, sceneId: join.sceneId, state: 'joining', early: [], earlyBytes: 0 };
+    this.#bySid.set(sid, conn);
+    let sids = this.#sidsByPeer.get(peer);
+    if (sids === undefined) {
+      sids = new Map();
+      this.#sidsByPeer.set(peer, sids);
+    }
+    sids.set(connId, sid);
+    return conn;
+  }
+
+  /** Forget a connection and the frames it held; it is `gone` from here. */
+  drop(conn: Conn): void {
+    conn.state = 'gone';
+    takeEarly(conn);
+    this.#bySid.delete(conn.sid);
+    this.#sidsByPeer.get(conn.peer)?.delete(conn.connId);
+  }
+
+  /** The connections of these sids that are still open. */
+  inScene(sids: Iterable<number>): Conn[] {
+    const conns: Conn[] = [];
+    for (const sid of sids) {
+      const conn = this.#bySid.get(sid);
+      if (conn !== undefined) conns.push(conn);
+    }
+    return conns;
+  }
+}

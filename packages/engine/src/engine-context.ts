@@ -1,0 +1,56 @@
+/**
+ * What the engine's parts share: its options, its connections and player seats, the write-back
+ * of hot data, and the way to a gateway. `Engine` makes one; `Players` (what gateways send) and
+ * `Scenes` (scene lifecycle) work on it.
+ */
+import { encodeErrorFrame, readFrameHeader, type Logger } from '@gos/schema';
+import { EngineToGateway, encodeKickBody, type GatewayPeer } from '@gos/link';
+import type { Conn, Connections } from './connections.js';
+import type { EngineMetrics } from './metrics.js';
+import type { ResolvedEngineOptions } from './options.js';
+import type { Persister } from './persister.js';
+import type { PlayerSeats } from './seats.js';
+
+export interface EngineContext {
+  readonly o: ResolvedEngineOptions;
+  readonly log: Logger;
+  readonly conns: Connections;
+  readonly seats: PlayerSeats;
+  readonly persister: Persister;
+  readonly metrics: EngineMetrics;
+  /** False once the engine closes: no join and no scene start is taken from then. */
+  running(): boolean;
+  /** Publish the players seated here as this engine's load. */
+  setLoad(): void;
+}
+
+/** Send to a gateway. One that is gone or too slow loses the message: its players reconnect and resync. */
+export function sendTo(ctx: EngineContext, peer: GatewayPeer, type: number, channel: number, body: Uint8Array): void {
+  try {
+    peer.send(type, channel, body);
+  } catch (err) {
+    ctx.log.warn({ err, gatewayId: peer.nodeId, type }, 'link send failed');
+  }
+}
+
+/** Answer a client frame the engine cannot take with an ERROR frame for its request. */
+export function refuseFrame(ctx: EngineContext, peer: GatewayPeer, connId: number, frame: Uint8Array, code: string, message: string): void {
+  const header = readFrameHeader(frame);
+  if (header !== null) sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeErrorFrame(header.opcode, header.requestId, code, message));
+}
+
+/** Have the gateway close the player's socket. */
+export function kick(ctx: EngineContext, conn: Conn, closeCode: number, reason: string): void {
+  sendTo(ctx, conn.peer, EngineToGateway.KICK, conn.connId, encodeKickBody({ closeCode, reason }));
+}
+
+/**
+ * Take over a player's row once every write still queued for it has landed: the claim fences
+ * off any engine that hosted the player before (its late writes are refused).
+ */
+export async function loadPlayer(ctx: EngineContext, playerId: string): Promise<unknown> {
+  await ctx.persister.settle('player', playerId);
+  const { record, fence } = await ctx.o.store.claimPlayer(playerId);
+  ctx.persister.seed('player', playerId, record?.version ?? 0, fence);
+  return record?.data ?? null;
+}

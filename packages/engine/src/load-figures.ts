@@ -1,0 +1,34 @@
+import type { EventLoopUtilization } from 'node:perf_hooks';
+import type { Worker } from 'node:worker_threads';
+
+export interface Figures {
+  readonly scenes: number;
+  /** The scene threads' mean event-loop utilisation since the last figures, 0–1. */
+  readonly utilisation: number;
+}
+
+/**
+ * The load an engine publishes besides its players (each publish is an etcd write): the scenes
+ * it runs and its threads' utilisation, when either moved enough to matter.
+ */
+export class LoadFigures {
+  /** Each thread's event-loop utilisation when last measured: the next figure counts from it. */
+  readonly #elu = new WeakMap<Worker, EventLoopUtilization>();
+  /** What was last published (none yet: the first figures are always new). */
+  #published: Figures = { scenes: -1, utilisation: -1 };
+
+  /** The figures to publish now, or null when they have not moved enough since the last ones. */
+  next(threads: readonly Worker[], scenes: number): Figures | null {
+    let sum = 0;
+    for (const worker of threads) {
+      const now = worker.performance.eventLoopUtilization();
+      const before = this.#elu.get(worker);
+      this.#elu.set(worker, now);
+      sum += before === undefined ? now.utilization : worker.performance.eventLoopUtilization(now, before).utilization;
+    }
+    const utilisation = threads.length === 0 ? 0 : Math.max(0, Math.round((sum / threads.length) * 100) / 100);
+    if (scenes === this.#published.scenes && Math.abs(utilisation - this.#published.utilisation) < 0.05) return null;
+    this.#published = { scenes, utilisation };
+    return this.#published;
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * What gateways send about their players: a player joins its scene (its row claimed, its data
+ * loaded, its seat taken over from an older connection), its frames go into the scene's ring
+ * (held while it joins), and it leaves (its last data handed over before a rejoin loads it).
+ */
+import { CodedError, ErrorCodes, FrameFlag, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
+import { EngineToGateway, encodeJoinFailedBody, type GatewayPeer, type JoinBody } from '@gos/link';
+import { takeEarly } from './connections.js';
+import { loadPlayer, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
+import { ToScene, encodeJoinPayload, type JoinPayload } from './records.js';
+import type { Scenes } from './scenes.js';
+
+export class Players {
+  readonly #ctx: EngineContext;
+  readonly #scenes: Scenes;
+
+  constructor(ctx: EngineContext, scenes: Scenes) {
+    this.#ctx = ctx;
+    this.#scenes = scenes;
+  }
+
+  async join(peer: GatewayPeer, connId: number, body: JoinBody): Promise<void> {
+    const ctx = this.#ctx;
+    const { o } = ctx;
+    if (ctx.conns.has(peer, connId)) return;
+    const refuse = (error: ErrorData): void => sendTo(ctx, peer, EngineToGateway.JOIN_FAILED, connId, encodeJoinFailedBody(error));
+    if (!ctx.running()) return refuse({ code: ErrorCodes.ENG_ERR_SHUTTING_DOWN, message: 'engine is shutting down' });
+    const conn = ctx.conns.open(peer, connId, body);
+    const { sid } = conn;
+    try {
+      let placement = o.coordinator.placement.lookup(body.sceneId);
+      // The gateway placed the scene a moment ago: this engine's view of placement (a watch)
+      // may not have caught up yet. Ask the coordinator itself before refusing.
+      if (placement?.engineId !== o.engineId) placement = await o.coordinator.placement.fetch(body.sceneId);
+      if (placement?.engineId !== o.engineId) {
+        throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${body.sceneId} is not placed on ${o.engineId}`);
+      }
+      // The CCU cap: every connection here but this one, unless it takes over its own player.
+      if (ctx.conns.size - 1 >= o.capacity && !ctx.seats.isSeated(body.playerId)) {
+        throw new CodedError(ErrorCodes.ENG_ERR_FULL, `engine ${o.engineId} is at its CCU cap (${o.capacity} players)`);
+      }
+      await this.#scenes.withdrawIdle(body.sceneId);
+      let host = await this.#scenes.obtain(body.sceneId, placement.epoch);
+      const activeSid = ctx.seats.holder(body.playerId);
+      // Takeover only when this very scene instance holds the player's hot data.
+      const takeover = activeSid !== undefined && host.sids.has(activeSid);
+      let data: unknown = null;
+      if (!takeover) {
+        await ctx.seats.handedOver(body.playerId);
+        data = await loadPlayer(ctx, body.playerId);
+        // Looked up again: the scene may have crashed and restarted while the data loaded.
+        host = await this.#scenes.obtain(body.sceneId, placement.epoch);
+      }
+      if (conn.state === 'gone') return; // the socket closed while loading
+      ctx.seats.seat(body.playerId, sid);
+      host.sids.add(sid);
+      const join: JoinPayload = { playerId: body.playerId, name: body.name, data, takeover };
+      host.send(ToScene.JOIN, sid, encodeJoinPayload(join));
+      conn.state = 'joined';
+      for (const frame of takeEarly(conn)) host.send(ToScene.FRAME, sid, frame);
+      ctx.setLoad();
+    } catch (err) {
+      // Refusals by rule (scene placed elsewhere, engine full, …) are coded; anything else is a fault.
+      if (isCodedError(err)) ctx.log.warn({ code: err.code, sceneId: body.sceneId, playerId: body.playerId }, `join refused: ${err.message}`);
+      else ctx.log.error({ err, sceneId: body.sceneId, playerId: body.playerId }, 'join failed');
+      ctx.conns.drop(conn);
+      refuse(toErrorData(err, ErrorCodes.ENG_ERR_SCENE_NOT_FOUND));
+    }
+  }
+
+  frame(peer: GatewayPeer, connId: number, frame: Uint8Array): void {
+    const ctx = this.#ctx;
+    const conn = ctx.conns.of(peer, connId);
+    if (conn === undefined) return refuseFrame(ctx, peer, connId, frame, ErrorCodes.ENG_ERR_NOT_JOINED, 'not joined');
+    if (conn.state === 'joining') {
+      // A join can take a while (a scene starting, a rejoin waiting for its last save): what the
+      // gateway let through meanwhile waits, up to a bound. Not a full ring: the code says so.
+      if (conn.early.length >= ctx.o.maxFramesWhileJoining || conn.earlyBytes + frame.byteLength > ctx.o.maxBytesWhileJoining) {
+        const message = `not in its scene yet (joining) with ${conn.early.length} frames (${conn.earlyBytes} bytes) already waiting; retry once joined`;
+        return refuseFrame(ctx, peer, connId, frame, ErrorCodes.ENG_ERR_NOT_JOINED, message);
+      }
+      // A copy: the body is only valid while the link's listener runs (Buffer#slice would be a view).
+      conn.early.push(new Uint8Array(frame));
+      conn.earlyBytes += frame.byteLength;
+      return;
+    }
+    const host = this.#scenes.running(conn.sceneId);
+    if (host === undefined) {
+      // The scene is being stopped (the engine drains): answered now rather than never.
+      const code = ctx.running() ? ErrorCodes.ENG_ERR_SCENE_MOVED : ErrorCodes.ENG_ERR_SHUTTING_DOWN;
+      return refuseFrame(ctx, peer, connId, frame, code, 'the scene is stopping here; retry shortly');
+    }
+    try {
+      // A fire-and-forget input (NO_REPLY; the gateway checked the 8-byte header) need not wake a
+      // scene that drains its inputs at its tick; a request waits for its answer, so it does.
+      host.send(ToScene.FRAME, conn.sid, frame, (frame[1]! & FrameFlag.NO_REPLY) === 0);
+    } catch (err) {
+      const data = toErrorData(err, ErrorCodes.ENG_ERR_QUEUE_FULL);
+      refuseFrame(ctx, peer, connId, frame, data.code, data.message);
+    }
+  }
+
+  leave(peer: GatewayPeer, connId: number): void {
+    const ctx = this.#ctx;
+    const conn = ctx.conns.of(peer, connId);
+    if (conn === undefined) return;
+    const wasJoined = conn.state === 'joined';
+    ctx.conns.drop(conn);
+    if (!wasJoined) {
+      // Left while its scene restarts or stops: nothing to tell the scene, but no seat held.
+      if (ctx.seats.vacate(conn.playerId, conn.sid)) {
+        ctx.persister.release('player', conn.playerId);
+        ctx.setLoad();
+      }
+      return;
+    }
+    const host = this.#scenes.running(conn.sceneId);
+    host?.sids.delete(conn.sid);
+    // Until the scene answers this LEAVE with the player's last data, a rejoin waits.
+    if (ctx.seats.vacate(conn.playerId, conn.sid) && host !== undefined) ctx.seats.expectHandOver(conn.playerId, conn.sid, conn.sceneId);
+    ctx.setLoad();
+    if (host === undefined) return;
+    try {
+      host.send(ToScene.LEAVE, conn.sid, null);
+    } catch (err) {
+      // The scene cannot be told; it keeps the player until it is stopped or crashes.
+      ctx.log.error({ err, sceneId: conn.sceneId }, 'cannot deliver LEAVE');
+      ctx.seats.answered(conn.sid);
+    }
+  }
+
+  /** A gateway's link closed: every player it had here leaves. */
+  peerClosed(peer: GatewayPeer): void {
+    for (const conn of [...this.#ctx.conns.values()]) if (conn.peer === peer) this.leave(peer, conn.connId);
+  }
+}

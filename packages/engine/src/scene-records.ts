@@ -1,0 +1,85 @@
+import { EngineToGateway, encodeBroadcastBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
+import { sendTo, type EngineContext } from './engine-context.js';
+import { FromScene, decodeSavePayload, decodeSceneState } from './records.js';
+import type { SceneHost } from './scene-host.js';
+
+const decoder = new TextDecoder();
+
+/**
+ * What a scene writes to the main thread (records.ts, `FromScene`): frames for its players and
+ * for all of them, join answers, kicks, saves, and its tick statistics. `sid` and `value` are the
+ * record's two numbers (see each type in records.ts).
+ */
+export function onSceneRecord(ctx: EngineContext, host: SceneHost, type: number, sid: number, value: number, payload: Uint8Array): void {
+  try {
+    dispatch(ctx, host, type, sid, value, payload);
+  } catch (err) {
+    // A record that cannot be decoded is dropped, not allowed to end the scene's read loop.
+    ctx.log.error({ err, type, sceneId: host.sceneId }, 'bad record from scene');
+    // A player's last save that cannot be read still ends its hand-over: a rejoin must not wait for ever.
+    if (type === FromScene.SAVE_PLAYER && value === 1) ctx.seats.answered(sid);
+  }
+}
+
+function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number, value: number, payload: Uint8Array): void {
+  switch (type) {
+    case FromScene.SEND: {
+      const conn = ctx.conns.get(sid);
+      if (conn !== undefined) sendTo(ctx, conn.peer, EngineToGateway.TO_CLIENT, conn.connId, payload);
+      break;
+    }
+    case FromScene.BROADCAST: {
+      // One message per gateway that has players here; the gateway fans out with a uWS topic.
+      const body = encodeBroadcastBody(`s/${host.sceneId}`, payload);
+      const peers = new Set<GatewayPeer>();
+      for (const conn of ctx.conns.inScene(host.sids)) peers.add(conn.peer);
+      for (const peer of peers) sendTo(ctx, peer, EngineToGateway.BROADCAST, 0, body);
+      break;
+    }
+    case FromScene.JOINED: {
+      const conn = ctx.conns.get(sid);
+      if (conn !== undefined) sendTo(ctx, conn.peer, EngineToGateway.JOINED, conn.connId, encodeJoinedBody({ sceneId: host.sceneId }));
+      break;
+    }
+    case FromScene.JOIN_FAILED: {
+      const conn = ctx.conns.get(sid);
+      host.sids.delete(sid);
+      if (conn !== undefined) {
+        ctx.seats.vacate(conn.playerId, sid);
+        ctx.conns.drop(conn);
+        sendTo(ctx, conn.peer, EngineToGateway.JOIN_FAILED, conn.connId, payload.slice());
+      }
+      break;
+    }
+    case FromScene.KICK: {
+      const conn = ctx.conns.get(sid);
+      if (conn !== undefined) {
+        sendTo(ctx, conn.peer, EngineToGateway.KICK, conn.connId, encodeKickBody({ closeCode: value, reason: decoder.decode(payload) }));
+      }
+      break;
+    }
+    case FromScene.SAVE_PLAYER: {
+      const save = decodeSavePayload(payload);
+      if (save.data !== null) ctx.persister.enqueue('player', save.playerId, save.data, host.sceneId);
+      // The player's last data is queued: a rejoin may now load it.
+      if (value === 1) {
+        if (save.playerId !== '' && !ctx.seats.isSeated(save.playerId)) ctx.persister.release('player', save.playerId);
+        ctx.seats.answered(sid);
+      }
+      break;
+    }
+    case FromScene.SAVE_SCENE:
+      ctx.persister.enqueue('scene', host.sceneId, decodeSceneState(payload));
+      break;
+    case FromScene.READY:
+      host.markReady();
+      break;
+    case FromScene.STOPPED:
+      break;
+    case FromScene.STATS:
+      ctx.metrics.ticks(host.sceneType, new Float64Array(payload.slice().buffer), value);
+      break;
+    default:
+      ctx.log.warn({ type, sceneId: host.sceneId }, 'unknown record type from scene');
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * The scenes of one engine and their lifecycle: started on demand in a worker slot, restarted
+ * from their last save after a crash, stopped when idle or placed elsewhere, all stopped when
+ * the engine closes.
+ */
+import type { Piscina } from 'piscina';
+import { CloseCode, CodedError, ErrorCodes, encodeSceneRestartedFrame } from '@gos/schema';
+import { sceneTypeOf, type PlacementEvent } from '@gos/coordinator';
+import { EngineToGateway, encodeJoinFailedBody } from '@gos/link';
+import { takeEarly, type Conn } from './connections.js';
+import { kick, loadPlayer, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
+import { IdleScenes } from './idle-scenes.js';
+import { ToScene, encodeJoinPayload, type JoinPayload } from './records.js';
+import { SceneHost, WakeupTotals, type Wakeups } from './scene-host.js';
+import { onSceneRecord } from './scene-records.js';
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+export class Scenes {
+  readonly #ctx: EngineContext;
+  /** The engine's worker pool, once it has started. */
+  readonly #pool: () => Piscina | undefined;
+  readonly #hosts = new Map<string, SceneHost>();
+  readonly #starting = new Map<string, Promise<SceneHost>>();
+  /** Scenes being stopped (idle, or their placement went elsewhere); a new start waits for it. */
+  readonly #retiring = new Map<string, Promise<void>>();
+  /** sceneId → when it crashed within the last minute. */
+  readonly #restarts = new Map<string, number[]>();
+  readonly #idle: IdleScenes;
+  readonly #wakeups = new WakeupTotals();
+
+  constructor(ctx: EngineContext, pool: () => Piscina | undefined, publishIdle: (idleScenes: Record<string, number>) => Promise<void>) {
+    this.#ctx = ctx;
+    this.#pool = pool;
+    this.#idle = new IdleScenes(ctx.o.idleSceneMs, publishIdle);
+  }
+
+  get size(): number {
+    return this.#hosts.size;
+  }
+
+  values(): IterableIterator<SceneHost> {
+    return this.#hosts.values();
+  }
+
+  /** Thread wake-ups between the main thread and the scenes since the engine started. */
+  wakeups(): Wakeups {
+    return this.#wakeups.total(this.#hosts.values());
+  }
+
+  /** The scene if it runs here now. */
+  running(sceneId: string): SceneHost | undefined {
+    return this.#hosts.get(sceneId);
+  }
+
+  /** The scene running here, started (claiming its row) if it is not; refused past the worker slots. */
+  obtain(sceneId: string, epoch: number): Promise<SceneHost> {
+    const running = this.#hosts.get(sceneId);
+    if (running !== undefined) return Promise.resolve(running);
+    let starting = this.#starting.get(sceneId);
+    if (starting === undefined) {
+      const { o } = this.#ctx;
+      // Closing: the scenes to stop are already counted, and a scene started now would run on
+      // with nobody to stop it (a join that was loading its player when the close began).
+      if (!this.#ctx.running()) return Promise.reject(new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine is shutting down'));
+      // Every scene holds a worker slot for its whole life: past the last slot piscina would
+      // queue the scene's task and the join would hang until the gateway's join timeout.
+      const slots = o.workers * o.scenesPerWorker;
+      if (this.#hosts.size + this.#starting.size >= slots) {
+        return Promise.reject(new CodedError(ErrorCodes.ENG_ERR_FULL, `engine ${o.engineId} already hosts ${slots} scenes (workers × scenesPerWorker); cannot start ${sceneId}`));
+      }
+      starting = this.#start(sceneId, epoch).finally(() => this.#starting.delete(sceneId));
+      this.#starting.set(sceneId, starting);
+    }
+    return starting;
+  }
+
+  /** A player enters `sceneId`: take back its idle report first (see IdleScenes.withdraw). */
+  withdrawIdle(sceneId: string): Promise<void> {
+    return this.#idle.withdraw(sceneId);
+  }
+
+  async #start(sceneId: string, epoch: number): Promise<SceneHost> {
+    const { o, log, persister } = this.#ctx;
+    const pool = this.#pool();
+    if (pool === undefined) throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine not started');
+    // Started again while its previous instance is still stopping: after that one has saved.
+    await this.#retiring.get(sceneId);
+    await persister.settle('scene', sceneId);
+    // The claim fences off the engine that hosted the scene before, should it still be running.
+    const { record, fence } = await o.store.claimScene(sceneId);
+    persister.seed('scene', sceneId, record?.version ?? 0, fence);
+    const logger = log.child({ sceneId });
+    const host: SceneHost = new SceneHost({
+      pool,
+      epoch,
+      ringBytes: o.ringBytes,
+      ringFlush: o.ringFlush,
+      wakeups: this.#wakeups,
+      logger,
+      input: {
+        sceneId,
+        sceneType: sceneTypeOf(sceneId),
+        gameModule: o.gameModule,
+        state: record?.data ?? null,
+        tickMs: o.tickMs,
+        persistIntervalMs: o.persistIntervalMs,
+        logLevel: o.workerLogLevel,
+        engineId: o.engineId,
+      },
+      onRecord: (type, sid, value, payload) => onSceneRecord(this.#ctx, host, type, sid, value, payload),
+    });
+    this.#hosts.set(sceneId, host);
+    host.done.catch((err: unknown) => this.#onCrash(host, err));
+    try {
+      await host.ready;
+    } catch (err) {
+      if (this.#hosts.get(sceneId) === host) this.#hosts.delete(sceneId);
+      throw err;
+    }
+    // Released or moved while it started (a release then had no running scene to stop): it
+    // must not run here unplaced. Stopped again (saving what it did) and the joins sent on.
+    if (!(await this.#stillPlacedHere(host))) {
+      void this.#retire(host, 'its placement was released while it started');
+      throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${sceneId} is no longer placed on ${o.engineId}`);
+    }
+    logger.info({ epoch: host.epoch }, 'scene started');
+    return host;
+  }
+
+  async #onCrash(host: SceneHost, err: unknown): Promise<void> {
+    const ctx = this.#ctx;
+    if (this.#hosts.get(host.sceneId) !== host) return;
+    host.abandon();
+    this.#hosts.delete(host.sceneId);
+    const players = ctx.conns.inScene(host.sids);
+    // Until each is joined to the restarted scene, their frames wait (a scene that does not know
+    // them yet would answer ENG_ERR_NOT_JOINED). Frames already in the dead ring are lost: the
+    // gateways answer the requests among them.
+    for (const conn of players) {
+      conn.state = 'joining';
+      sendTo(ctx, conn.peer, EngineToGateway.SCENE_CRASHED, conn.connId, new Uint8Array(0));
+    }
+    // Players who left just before the crash will not get their last save handed over.
+    ctx.seats.sceneLost(host.sceneId);
+    if (!ctx.running()) return;
+    const now = Date.now();
+    const recent = (this.#restarts.get(host.sceneId) ?? []).filter((t) => now - t < 60_000);
+    recent.push(now);
+    this.#restarts.set(host.sceneId, recent);
+    ctx.log.error({ err, sceneId: host.sceneId, players: players.length, restarts: recent.length }, 'scene crashed');
+    if (recent.length > ctx.o.maxSceneRestartsPerMinute) {
+      ctx.log.error({ sceneId: host.sceneId }, 'scene crashes too often; not restarting');
+      this.#giveUp(players);
+      return;
+    }
+    try {
+      const restarted = await this.obtain(host.sceneId, host.epoch);
+      for (const conn of players) {
+        if (conn.state === 'gone') continue;
+        const data = await loadPlayer(ctx, conn.playerId);
+        // The socket may have closed, or the player connected again, while the data loaded.
+        if ((conn.state as Conn['state']) === 'gone') continue;
+        if (ctx.seats.holder(conn.playerId) !== conn.sid) {
+          ctx.conns.drop(conn);
+          kick(ctx, conn, CloseCode.SESSION_REPLACED, 'connected again');
+          continue;
+        }
+        restarted.sids.add(conn.sid);
+        const join: JoinPayload = { playerId: conn.playerId, name: conn.name, data, takeover: false };
+        restarted.send(ToScene.JOIN, conn.sid, encodeJoinPayload(join));
+        conn.state = 'joined';
+        for (const frame of takeEarly(conn)) restarted.send(ToScene.FRAME, conn.sid, frame);
+        sendTo(ctx, conn.peer, EngineToGateway.TO_CLIENT, conn.connId, encodeSceneRestartedFrame(host.sceneId, 'the scene crashed and was restarted from its last saved state'));
+      }
+    } catch (restartErr) {
+      ctx.log.error({ err: restartErr, sceneId: host.sceneId }, 'scene restart failed');
+      this.#giveUp(players);
+    }
+  }
+
+  /** A crashed scene that will not run again: its players are closed. */
+  #giveUp(players: readonly Conn[]): void {
+    for (const conn of players) {
+      this.#ctx.seats.vacate(conn.playerId, conn.sid);
+      this.#ctx.conns.drop(conn);
+      kick(this.#ctx, conn, CloseCode.ENGINE_UNAVAILABLE, 'scene unavailable');
+    }
+  }
+
+  /**
+   * A scene this engine runs was released (idle, or its engine was presumed dead: a lost
+   * lease), or placed elsewhere: stop it here, or two instances would run. Its late writes
+   * would be fenced anyway; this hands its players over instead.
+   */
+  onPlacement(event: PlacementEvent): void {
+    const host = this.#hosts.get(event.record.sceneId);
+    if (host === undefined || !this.#ctx.running()) return;
+    // A scene still starting is not in #hosts yet: #start checks its placement once started.
+    if (event.type === 'released' && event.record.epoch >= host.epoch) void this.#retire(host, 'its placement was released');
+    else if (event.type === 'placed' && event.record.engineId !== this.#ctx.o.engineId) void this.#retire(host, `it was placed on ${event.record.engineId}`);
+    else if (event.type === 'placed' && event.record.epoch > host.epoch) host.epoch = event.record.epoch;
+  }
+
+  /** Stop scenes idle for `idleSceneMs` and report the stopped ones (see IdleScenes). */
+  checkIdle(): void {
+    const { conns, o } = this.#ctx;
+    const joining = new Set<string>();
+    for (const conn of conns.values()) if (conn.state === 'joining') joining.add(conn.sceneId);
+    this.#idle.check(
+      o.coordinator.placement.scenesOf(o.engineId),
+      {
+        busy: (sceneId) => (this.#hosts.get(sceneId)?.sids.size ?? 0) > 0 || this.#starting.has(sceneId) || joining.has(sceneId),
+        running: (sceneId) => this.#hosts.has(sceneId),
+        retiring: (sceneId) => this.#retiring.has(sceneId),
+      },
+      (sceneId, why) => {
+        const host = this.#hosts.get(sceneId);
+        if (host !== undefined) void this.#retire(host, why);
+      },
+    );
+  }
+
+  /**
+   * Whether the scene is still placed on this engine (its cached view first; the coordinator
+   * itself when the view does not say so, since it may lag). Raises the host's epoch when the
+   * scene was placed here again.
+   */
+  async #stillPlacedHere(host: SceneHost): Promise<boolean> {
+    const { placement } = this.#ctx.o.coordinator;
+    let record = placement.lookup(host.sceneId);
+    if (record?.engineId !== this.#ctx.o.engineId) record = await placement.fetch(host.sceneId);
+    if (record?.engineId !== this.#ctx.o.engineId) return false;
+    if (record.epoch > host.epoch) host.epoch = record.epoch;
+    return true;
+  }
+
+  /**
+   * Stop one scene: it saves everything, the writes land, then its players (if any) are sent
+   * back to their gateways with `ENG_ERR_SCENE_MOVED`, which route them to wherever the scene
+   * is placed next, keeping their sockets.
+   */
+  async #retire(host: SceneHost, why: string): Promise<void> {
+    const ctx = this.#ctx;
+    const { sceneId } = host;
+    if (this.#hosts.get(sceneId) !== host) return;
+    this.#hosts.delete(sceneId);
+    const players = ctx.conns.inScene(host.sids);
+    // Their frames wait (bounded) and are answered once the scene is gone.
+    for (const conn of players) conn.state = 'joining';
+    const done = (async () => {
+      await this.#stop(host);
+      await ctx.persister.settle('scene', sceneId);
+      for (const conn of players) await ctx.persister.settle('player', conn.playerId);
+    })().catch((err: unknown) => {
+      // Nothing above is expected to throw; whatever did, a restart and the players go on.
+      ctx.log.error({ err, sceneId }, 'stopping a scene failed');
+    });
+    this.#retiring.set(sceneId, done);
+    try {
+      await done;
+    } finally {
+      if (this.#retiring.get(sceneId) === done) this.#retiring.delete(sceneId);
+    }
+    if (!this.#hosts.has(sceneId)) ctx.persister.release('scene', sceneId);
+    ctx.log.info({ sceneId, epoch: host.epoch, players: players.length }, `scene stopped: ${why}`);
+    const moved = encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_SCENE_MOVED, message: `scene ${sceneId} was stopped on ${ctx.o.engineId}: ${why}` });
+    for (const conn of players) {
+      if (conn.state === 'gone') continue;
+      if (ctx.seats.vacate(conn.playerId, conn.sid)) ctx.persister.release('player', conn.playerId);
+      for (const frame of takeEarly(conn)) refuseFrame(ctx, conn.peer, conn.connId, frame, ErrorCodes.ENG_ERR_SCENE_MOVED, 'the scene moved; retry shortly');
+      ctx.conns.drop(conn);
+      sendTo(ctx, conn.peer, EngineToGateway.JOIN_FAILED, conn.connId, moved);
+    }
+    if (players.length > 0) ctx.setLoad();
+  }
+
+  /**
+   * Ask a scene to persist and dispose; one that does not answer within `stopTimeoutMs` is
+   * abandoned (its changes since the last periodic save are lost, and logged as such).
+   */
+  async #stop(host: SceneHost): Promise<void> {
+    const stopped = await Promise.race([host.stop().then(() => true, () => false), sleep(this.#ctx.o.stopTimeoutMs).then(() => false)]);
+    if (!stopped) {
+      this.#ctx.log.error({ sceneId: host.sceneId, timeoutMs: this.#ctx.o.stopTimeoutMs }, 'scene did not stop in time; abandoned');
+      host.abandon();
+    }
+  }
+
+  /** The engine closes (no start is taken any more): wait for starts and stops under way, then stop every scene. */
+  async stopAll(): Promise<void> {
+    await Promise.allSettled([...this.#starting.values(), ...this.#retiring.values()]);
+    const hosts = [...this.#hosts.values()];
+    this.#hosts.clear();
+    await Promise.allSettled(hosts.map((h) => this.#stop(h)));
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Which connection holds each player in its scene (one seat per player: a second connection
+ * takes the seat over), and the hand-overs of players who just left: until the scene answers a
+ * LEAVE with the player's last data, a rejoin waits, so it loads what was just written.
+ */
+interface HandOver {
+  readonly sid: number;
+  readonly sceneId: string;
+  readonly done: Promise<void>;
+  readonly resolve: () => void;
+}
+
+export class PlayerSeats {
+  /** playerId → sid of the connection that holds the player. */
+  readonly #holders = new Map<string, number>();
+  /** playerId → its hand-over still owed by a scene. */
+  readonly #handOvers = new Map<string, HandOver>();
+  /** sid → playerId of the entries of {@link #handOvers}. */
+  readonly #handOverBySid = new Map<number, string>();
+
+  /** Players seated: this engine's load. */
+  get size(): number {
+    return this.#holders.size;
+  }
+
+  holder(playerId: string): number | undefined {
+    return this.#holders.get(playerId);
+  }
+
+  isSeated(playerId: string): boolean {
+    return this.#holders.has(playerId);
+  }
+
+  seat(playerId: string, sid: number): void {
+    this.#holders.set(playerId, sid);
+  }
+
+  /** Free the player's seat if `sid` holds it; whether it did. */
+  vacate(playerId: string, sid: number): boolean {
+    if (this.#holders.get(playerId) !== sid) return false;
+    this.#holders.delete(playerId);
+    return true;
+  }
+
+  /** `sid` left scene `sceneId`, which owes the player's last data: a rejoin waits for it. */
+  expectHandOver(playerId: string, sid: number, sceneId: string): void {
+    this.#handOvers.get(playerId)?.resolve();
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    this.#handOvers.set(playerId, { sid, sceneId, done, resolve });
+    this.#handOverBySid.set(sid, playerId);
+  }
+
+  /** Resolves once the player's last data, if a scene still owes it, is handed over. */
+  handedOver(playerId: string): Promise<void> | undefined {
+    return this.#handOvers.get(playerId)?.done;
+  }
+
+  /** The scene answered the LEAVE of `sid` (or never will): release a rejoin waiting for it. */
+  answered(sid: number): void {
+    const playerId = this.#handOverBySid.get(sid);
+    if (playerId === undefined) return;
+    this.#handOverBySid.delete(sid);
+    const handOver = this.#handOvers.get(playerId);
+    if (handOver?.sid !== sid) return;
+    handOver.resolve();
+    this.#handOvers.delete(playerId);
+  }
+
+  /** Scene `sceneId` crashed: the hand-overs it owed will not come. */
+  sceneLost(sceneId: string): void {
+    for (const [sid, playerId] of [...this.#handOverBySid]) {
+      if (this.#handOvers.get(playerId)?.sceneId === sceneId) this.answered(sid);
+    }
+  }
+}

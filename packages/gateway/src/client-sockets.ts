@@ -1,0 +1,247 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import {
+  CloseCode,
+  CodedError,
+  ErrorCodes,
+  FrameFlag,
+  FrameKind,
+  WS_PATH,
+  allowedFrameFlags,
+  encodeErrorFrame,
+  encodeFrame,
+  isCodedError,
+  readFrameHeader,
+  type RouteDef,
+} from '@gos/schema';
+import { GatewayToEngine } from '@gos/link';
+import type { EngineLinks } from './engine-links.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { ResolvedLimits } from './options.js';
+import type { PendingRequests } from './pending-requests.js';
+import type { RateLimits } from './rate-limits.js';
+import type { SocketCount } from './served-apps.js';
+import { closeReason, userData, type ConnData, type Socket } from './socket.js';
+import { upgradeSocket, type UpgradeDeps } from './upgrade.js';
+import type { UwsModule } from './uws.js';
+
+/** What the client sockets need from the gateway. */
+export interface ClientSocketsDeps {
+  readonly limits: ResolvedLimits;
+  /** Frame buckets per account and cool-downs after a flood. */
+  readonly rates: RateLimits;
+  /** The game's routes by opcode: a request for any other is refused. */
+  readonly routeById: ReadonlyMap<number, RouteDef>;
+  readonly metrics: GatewayMetrics;
+  /** The links frames are forwarded on (by the engine the socket is routed to). */
+  readonly links: Pick<EngineLinks, 'get'>;
+  readonly pending: Pick<PendingRequests, 'track'>;
+  /** Route a socket just opened to the engine hosting its scene (runs asynchronously). */
+  readonly route: (ws: Socket, data: ConnData) => void;
+  /** A socket was added or removed: the gateway publishes its load. */
+  readonly countChanged: () => void;
+}
+
+/**
+ * The gateway's client WebSockets: each authenticated socket gets a connection id (its channel
+ * on the engine link) and is the only one of its session token here. A frame is checked (size,
+ * rate, header) and forwarded to the socket's engine without decoding its payload; frames that
+ * arrive before the socket is routed are held (bounded) and sent once it is. Sending to a
+ * socket and closing it with a code go through here too: metrics, slow consumers, LEAVE.
+ */
+export class ClientSockets {
+  readonly #limits: ResolvedLimits;
+  readonly #rates: RateLimits;
+  readonly #routeById: ReadonlyMap<number, RouteDef>;
+  readonly #metrics: GatewayMetrics;
+  readonly #links: Pick<EngineLinks, 'get'>;
+  readonly #pending: Pick<PendingRequests, 'track'>;
+  readonly #route: (ws: Socket, data: ConnData) => void;
+  readonly #countChanged: () => void;
+  readonly #conns = new Map<number, Socket>();
+  readonly #byToken = new Map<string, Socket>();
+  #nextConnId = 1;
+
+  constructor(deps: ClientSocketsDeps) {
+    this.#limits = deps.limits;
+    this.#rates = deps.rates;
+    this.#routeById = deps.routeById;
+    this.#metrics = deps.metrics;
+    this.#links = deps.links;
+    this.#pending = deps.pending;
+    this.#route = deps.route;
+    this.#countChanged = deps.countChanged;
+  }
+
+  /** Open sockets (authenticated, not closed). */
+  get size(): number {
+    return this.#conns.size;
+  }
+
+  /** The open socket with this connection id (the engine link's channel). */
+  get(connId: number): Socket | undefined {
+    return this.#conns.get(connId);
+  }
+
+  /** Every open socket. */
+  values(): IterableIterator<Socket> {
+    return this.#conns.values();
+  }
+
+  /** Serve the client WebSocket at WS_PATH on `app`; `count` hears of each socket opened or closed there. */
+  register(app: TemplatedApp, uWS: UwsModule, count: SocketCount, upgrades: UpgradeDeps): void {
+    app.ws<ConnData>(WS_PATH, {
+      // uWS drops a socket whose frame exceeds this without a close frame (1006); frames between
+      // our limit and twice it get a proper FRAME_TOO_LARGE close from #message instead.
+      maxPayloadLength: this.#limits.maxFrameBytes * 2,
+      // Headroom above ours: the sweep closes a slow consumer with SLOW_CONSUMER while uWS can
+      // still queue the close frame (past its own limit uWS drops messages, close frame included).
+      maxBackpressure: this.#limits.maxBackpressureBytes + Math.max(this.#limits.maxBackpressureBytes, 1 << 20),
+      // Transport-level liveness (TCP half-open); the application idle timeout is ours.
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      compression: uWS.DISABLED,
+      upgrade: (res, req, context) => upgradeSocket(res, req, context, upgrades),
+      open: (ws) => {
+        count.opened();
+        this.#open(ws);
+      },
+      message: (ws, message, isBinary) => this.#message(ws, message, isBinary),
+      close: (ws) => {
+        count.closed();
+        this.#close(ws);
+      },
+    });
+  }
+
+  #open(ws: Socket): void {
+    const data = ws.getUserData();
+    if (data.reject !== null || data.session === null) {
+      data.state = 'closed';
+      const code = data.reject?.code ?? CloseCode.AUTH_INVALID;
+      this.#metrics.closes.inc({ code: String(code) });
+      ws.end(code, data.reject?.reason ?? 'refused');
+      return;
+    }
+    const connId = this.#nextConnId;
+    this.#nextConnId = this.#nextConnId >= 0xfffffff0 ? 1 : this.#nextConnId + 1;
+    (data as { connId: number }).connId = connId;
+    this.#conns.set(connId, ws);
+    // One socket per session token on this gateway: a second one replaces the first.
+    const previous = this.#byToken.get(data.session.token);
+    if (previous !== undefined) this.end(previous, CloseCode.SESSION_REPLACED, 'connected again');
+    this.#byToken.set(data.session.token, ws);
+    this.#countChanged();
+    this.#route(ws, data);
+  }
+
+  #message(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
+    const data = ws.getUserData();
+    if (data.state === 'closed') return;
+    if (!isBinary) return this.end(ws, CloseCode.BAD_FRAME, 'text frames are not accepted');
+    if (message.byteLength > this.#limits.maxFrameBytes) {
+      return this.end(ws, CloseCode.FRAME_TOO_LARGE, `frame larger than ${this.#limits.maxFrameBytes} bytes`);
+    }
+    const now = performance.now();
+    // The account's token bucket: `messagesPerSecond` sustained, `messageBurst` at once.
+    if (data.bucket === null || !this.#rates.allowMessage(data.bucket, now)) {
+      if (data.session !== null) this.#rates.flooded(data.session.accountId, data.ip, now);
+      return this.end(ws, CloseCode.RATE_LIMITED, ErrorCodes.GW_ERR_RATE_LIMITED);
+    }
+    data.lastFrameAt = now;
+    const bytes = new Uint8Array(message);
+    const header = readFrameHeader(bytes);
+    if (header === null) return this.end(ws, CloseCode.BAD_FRAME, 'malformed frame header');
+    if ((header.flags & ~allowedFrameFlags(header.kind)) !== 0) return this.end(ws, CloseCode.BAD_FRAME, 'reserved frame flag bits set');
+    this.#metrics.framesIn[header.kind]!++;
+    if (header.kind === FrameKind.PING) {
+      this.sendTo(ws, encodeFrame(FrameKind.PONG, 0, header.requestId, null));
+      return;
+    }
+    if (header.kind !== FrameKind.REQUEST) return this.end(ws, CloseCode.BAD_FRAME, 'clients send only REQUEST and PING frames');
+    if (!this.#routeById.has(header.opcode)) {
+      this.sendError(ws, header.opcode, header.requestId, ErrorCodes.GW_ERR_UNKNOWN_ROUTE, `unknown route ${header.opcode}`);
+      return;
+    }
+    const wantsReply = (header.flags & FrameFlag.NO_REPLY) === 0;
+    if (data.state === 'routing') {
+      if (data.resuming !== null) {
+        // The scene is reloaded from its last save: inputs sent meanwhile are dropped, requests
+        // are refused with a code the client may retry on.
+        if (wantsReply) {
+          this.sendTo(ws, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.GW_ERR_NO_ENGINE, 'scene resuming after its engine was lost; retry shortly'));
+        }
+        return;
+      }
+      if (data.early.length >= this.#limits.maxFramesBeforeRoute) {
+        this.sendError(ws, header.opcode, header.requestId, ErrorCodes.GW_ERR_NO_ENGINE, 'not routed yet');
+        return;
+      }
+      if (wantsReply && !this.#pending.track(ws, data, header.opcode, header.requestId)) return;
+      // uWS reuses the message's memory after this callback: a frame kept for later is copied.
+      data.early.push(bytes.slice());
+      return;
+    }
+    const link = data.engineId === null ? undefined : this.#links.get(data.engineId);
+    if (wantsReply && !this.#pending.track(ws, data, header.opcode, header.requestId)) return;
+    try {
+      if (link === undefined) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, 'engine link is down');
+      // A TCP link copies the bytes into its write batch, an in-process one hands them to the
+      // engine, which copies them into the scene's ring, before send returns: no copy here.
+      link.send(GatewayToEngine.CLIENT_FRAME, data.connId, bytes);
+      this.#metrics.forwarded[link.transport === 'tcp' ? 0 : 1]!++;
+    } catch (err) {
+      if (wantsReply) data.pending.delete(header.requestId);
+      const code = isCodedError(err) ? err.code : ErrorCodes.GW_ERR_NO_ENGINE;
+      this.sendError(ws, header.opcode, header.requestId, code, 'engine unavailable');
+    }
+  }
+
+  #close(ws: Socket): void {
+    const data = ws.getUserData();
+    const wasRouted = data.state === 'joining' || data.state === 'joined';
+    data.state = 'closed';
+    data.early.length = 0;
+    data.pending.clear();
+    if (data.connId === 0) return;
+    this.#conns.delete(data.connId);
+    if (data.session !== null && this.#byToken.get(data.session.token) === ws) this.#byToken.delete(data.session.token);
+    this.#countChanged();
+    if (!wasRouted || data.engineId === null) return;
+    try {
+      this.#links.get(data.engineId)?.send(GatewayToEngine.LEAVE, data.connId, new Uint8Array(0));
+    } catch {
+      // The link is down: the engine treats every connection of this gateway as gone anyway.
+    }
+  }
+
+  /** Answer a request with an ERROR frame the gateway makes itself. */
+  sendError(ws: Socket, opcode: number, requestId: number, code: string, message: string): void {
+    this.#metrics.errors.inc({ code });
+    this.sendTo(ws, encodeErrorFrame(opcode, requestId, code, message));
+  }
+
+  /** Send one frame; a socket whose buffer grows past the limit is closed as a slow consumer. */
+  sendTo(ws: Socket, frame: Uint8Array): void {
+    const data = userData(ws);
+    if (data === null || data.state === 'closed') return;
+    this.#metrics.framesOut[frame[0]! & 7]!++;
+    ws.send(frame, true, false);
+    if (ws.getBufferedAmount() > this.#limits.maxBackpressureBytes) this.end(ws, CloseCode.SLOW_CONSUMER, 'reading too slowly');
+  }
+
+  /** Close a socket with `code` (counted; its engine is sent a LEAVE when it was routed). */
+  end(ws: Socket, code: number, reason: string): void {
+    const data = userData(ws);
+    if (data === null || data.state === 'closed') return;
+    this.#metrics.closes.inc({ code: String(code) });
+    this.#close(ws);
+    // `end` calls the close handler synchronously; the state above makes that a no-op.
+    ws.end(code, closeReason(reason));
+  }
+
+  /** The session was replaced by a login elsewhere: close its socket here, if any. */
+  kickToken(token: string): void {
+    const ws = this.#byToken.get(token);
+    if (ws !== undefined) this.end(ws, CloseCode.SESSION_REPLACED, 'logged in elsewhere');
+  }
+}

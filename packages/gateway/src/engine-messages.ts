@@ -1,0 +1,121 @@
+import { CloseCode, ErrorCodes, FrameKind, type Logger } from '@gos/schema';
+import { EngineToGateway, decodeBroadcastBody, decodeJoinFailedBody, decodeJoinedBody, decodeKickBody } from '@gos/link';
+import type { GatewayMetrics } from './metrics.js';
+import type { PendingRequests } from './pending-requests.js';
+import type { PlayerRouting } from './routing.js';
+import { errorCodeOf, type Socket } from './socket.js';
+
+const decoder = new TextDecoder();
+
+/** The client sockets, as engine messages reach them. */
+export interface AddressedSockets {
+  /** The open socket with this connection id (the link channel). */
+  get(connId: number): Socket | undefined;
+  sendTo(ws: Socket, frame: Uint8Array): void;
+  end(ws: Socket, code: number, reason: string): void;
+}
+
+/** What the engine messages act on. */
+export interface EngineMessagesDeps {
+  readonly sockets: AddressedSockets;
+  readonly pending: Pick<PendingRequests, 'answered' | 'failAll'>;
+  readonly routing: Pick<PlayerRouting, 'joined' | 'resume'>;
+  readonly metrics: GatewayMetrics;
+  /** Fan a frame out to the sockets subscribed to `topic`. */
+  readonly publish: (topic: string, frame: Uint8Array) => void;
+  /** Whether the gateway serves (not closing): only then does a refused join resume elsewhere. */
+  readonly ready: () => boolean;
+  readonly logger: Logger;
+}
+
+/**
+ * What engines send the gateway, on their links: frames for one client (relayed as they are),
+ * broadcasts (fanned out by topic), join outcomes, crashed scenes and kicks. A message that
+ * cannot be read is logged and dropped.
+ */
+export class EngineMessages {
+  readonly #sockets: AddressedSockets;
+  readonly #pending: Pick<PendingRequests, 'answered' | 'failAll'>;
+  readonly #routing: Pick<PlayerRouting, 'joined' | 'resume'>;
+  readonly #metrics: GatewayMetrics;
+  readonly #publish: (topic: string, frame: Uint8Array) => void;
+  readonly #ready: () => boolean;
+  readonly #log: Logger;
+
+  constructor(deps: EngineMessagesDeps) {
+    this.#sockets = deps.sockets;
+    this.#pending = deps.pending;
+    this.#routing = deps.routing;
+    this.#metrics = deps.metrics;
+    this.#publish = deps.publish;
+    this.#ready = deps.ready;
+    this.#log = deps.logger;
+  }
+
+  /** One message from `engineId`; `channel` is the connection id of the client it concerns. */
+  handle(engineId: string, type: number, channel: number, body: Uint8Array): void {
+    try {
+      switch (type) {
+        case EngineToGateway.TO_CLIENT: {
+          const ws = this.#sockets.get(channel);
+          if (ws === undefined) break;
+          if (body[0] === FrameKind.ERROR) this.#metrics.errors.inc({ code: errorCodeOf(body) });
+          this.#pending.answered(ws.getUserData().pending, body);
+          this.#sockets.sendTo(ws, body);
+          break;
+        }
+        case EngineToGateway.BROADCAST: {
+          const { topic, frame } = decodeBroadcastBody(body);
+          this.#metrics.framesOut[0]!++;
+          this.#publish(topic, frame);
+          break;
+        }
+        case EngineToGateway.JOINED: {
+          const ws = this.#sockets.get(channel);
+          if (ws === undefined) break;
+          const data = ws.getUserData();
+          if (data.state !== 'joining') break;
+          data.state = 'joined';
+          const { sceneId } = decodeJoinedBody(body);
+          ws.subscribe(`s/${sceneId}`);
+          this.#routing.joined(ws, data, sceneId, engineId);
+          break;
+        }
+        case EngineToGateway.SCENE_CRASHED: {
+          const ws = this.#sockets.get(channel);
+          if (ws !== undefined) this.#pending.failAll(ws, ws.getUserData(), 'the scene crashed before answering and restarts from its last save; retry shortly');
+          break;
+        }
+        case EngineToGateway.KICK: {
+          const ws = this.#sockets.get(channel);
+          const kick = decodeKickBody(body);
+          if (ws !== undefined) this.#sockets.end(ws, kick.closeCode, kick.reason);
+          break;
+        }
+        case EngineToGateway.JOIN_FAILED: {
+          const ws = this.#sockets.get(channel);
+          const error = decodeJoinFailedBody(body);
+          if (ws !== undefined && error.code === ErrorCodes.ENG_ERR_SHUTTING_DOWN && this.#ready()) {
+            // The engine is draining: the player waits, connected, until its scene is placed elsewhere.
+            this.#routing.resume(ws, engineId, 'drain', performance.now());
+            break;
+          }
+          if (ws !== undefined && error.code === ErrorCodes.ENG_ERR_SCENE_MOVED && this.#ready()) {
+            // The scene was stopped there (idle, or its placement was taken away): follow the placement.
+            this.#routing.resume(ws, engineId, 'moved', performance.now());
+            break;
+          }
+          if (ws !== undefined) {
+            ws.getUserData().state = 'routing'; // nothing to LEAVE on the engine
+            this.#sockets.end(ws, CloseCode.JOIN_FAILED, `${error.code}: ${error.message}`);
+          }
+          break;
+        }
+        default:
+          this.#log.warn({ engineId, type }, 'unknown message from engine');
+      }
+    } catch (err) {
+      this.#log.error({ err, engineId, type, body: decoder.decode(body.subarray(0, 64)) }, 'bad message from engine');
+    }
+  }
+}

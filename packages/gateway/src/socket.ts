@@ -1,0 +1,118 @@
+/**
+ * A client socket's state on the gateway (uWS user data), and the small pure helpers around it.
+ */
+import type { WebSocket } from 'uWebSockets.js';
+import { ErrorReplyCodec, framePayload } from '@gos/schema';
+import type { Session } from './session/index.js';
+import type { Bucket } from './rate-limits.js';
+
+/**
+ * Why a player is being placed again: its engine was lost (`lost`: the same engine is fine once
+ * its link is back), is draining (`drain`: wait until the scene is placed elsewhere), or stopped
+ * the scene (`moved`: released as idle or taken from it; wherever the placement says next).
+ */
+export type ResumeReason = 'lost' | 'drain' | 'moved';
+
+export interface ConnData {
+  readonly connId: number;
+  /** Set when the upgrade was accepted only to tell the client why it is refused. */
+  readonly reject: { readonly code: number; readonly reason: string } | null;
+  readonly session: Session | null;
+  engineId: string | null;
+  state: 'routing' | 'joining' | 'joined' | 'closed';
+  /** Frames received before the engine link was known; sent in order once it is. */
+  early: Uint8Array[];
+  /**
+   * Requests forwarded to the engine (or queued in `early`) that wait for its answer:
+   * requestId → its opcode and arrival time. When the engine is lost or the scene moves, each
+   * gets an ERROR (`GW_ERR_SCENE_MOVED`, retryable) at once instead of waiting out the client's
+   * timeout.
+   */
+  readonly pending: Map<number, { readonly opcode: number; readonly at: number }>;
+  /** The client's address, for its rate limits. */
+  readonly ip: string;
+  /** The account's frame bucket (shared by its sockets, kept across reconnects); null when refused. */
+  readonly bucket: Bucket | null;
+  lastFrameAt: number;
+  lastTouchAt: number;
+  /** When the JOIN went to the engine; a join not confirmed within JOIN_TIMEOUT_MS fails. */
+  joinSentAt: number;
+  /** Whether the player has been in its scene on this connection (a later join is a resume). */
+  joinedOnce: boolean;
+  /** Set while the player's scene is placed again. `since` is the first loss: the RESUME_TIMEOUT_MS budget. */
+  resuming: { readonly from: string; readonly since: number; readonly why: ResumeReason } | null;
+}
+
+export type Socket = WebSocket<ConnData>;
+
+/** A socket's data before it opens: routing, nothing sent yet. */
+export function newConnData(o: { session: Session | null; reject: ConnData['reject']; ip: string; bucket: Bucket | null; now: number }): ConnData {
+  return {
+    connId: 0,
+    reject: o.reject,
+    session: o.session,
+    engineId: null,
+    state: 'routing',
+    early: [],
+    pending: new Map(),
+    ip: o.ip,
+    bucket: o.bucket,
+    lastFrameAt: o.now,
+    lastTouchAt: o.now,
+    joinSentAt: 0,
+    joinedOnce: false,
+    resuming: null,
+  };
+}
+
+/**
+ * The socket's data, or null when uWS has already closed it (it throws on any access to a
+ * closed socket, which async paths such as a late session lookup can reach).
+ */
+export function userData(ws: Socket): ConnData | null {
+  try {
+    return ws.getUserData();
+  } catch {
+    return null;
+  }
+}
+
+/** The requestId of a frame at least FRAME_HEADER_BYTES long (u32 LE at offset 4). */
+export function readRequestId(frame: Uint8Array): number {
+  return (frame[4]! | (frame[5]! << 8) | (frame[6]! << 16) | (frame[7]! << 24)) >>> 0;
+}
+
+const reasonEncoder = new TextEncoder();
+
+/** A WebSocket close reason is at most 123 bytes of UTF-8: cut on a character boundary. */
+export function closeReason(reason: string): string {
+  if (reasonEncoder.encode(reason).byteLength <= 123) return reason;
+  let out = '';
+  let bytes = 0;
+  for (const ch of reason) {
+    bytes += reasonEncoder.encode(ch).byteLength;
+    if (bytes > 123) break;
+    out += ch;
+  }
+  return out;
+}
+
+/** Codes as metric labels: a code that is not a plain upper-case name counts as `other`. */
+const CODE_LABEL = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/** The code of an ERROR frame from an engine, for the errors metric. */
+export function errorCodeOf(frame: Uint8Array): string {
+  try {
+    const { code } = ErrorReplyCodec.decode(framePayload(frame));
+    return CODE_LABEL.test(code) ? code : 'other';
+  } catch {
+    return 'malformed';
+  }
+}
+
+/** What a resumed player is told (SceneResumed push). */
+export function resumeReason(from: string, to: string, why: ResumeReason): string {
+  if (why === 'moved') return `the scene was stopped on engine ${from} and resumed on ${to} from its last saved state`;
+  if (from === to) return `the link to engine ${to} was lost and is back; rejoined`;
+  return `engine ${from} ${why === 'drain' ? 'shut down' : 'was lost'}; the scene resumed on ${to} from its last saved state`;
+}
