@@ -126,7 +126,11 @@ test('an idempotent request refused again and again still ends at its timeout', 
   });
   await using client = clientFor(gw);
   await client.connect();
-  await assert.rejects(client.request(testProtocol.routes.peek, { n: 1 }, { timeoutMs: 300 }), { code: ErrorCodes.CLI_ERR_TIMEOUT });
+  // Sends are planned at 0, 50, 150, 350 and 750 ms: three of them arrive within the 1.5 s timeout
+  // even on a loaded machine (a 300 ms timeout left CI one stalled round trip of slack).
+  const started = performance.now();
+  await assert.rejects(client.request(testProtocol.routes.peek, { n: 1 }, { timeoutMs: 1500 }), { code: ErrorCodes.CLI_ERR_TIMEOUT });
+  assert.ok(performance.now() - started >= 1490, 'it ends at its timeout, not at a retry');
   assert.ok(gw.conns[0]!.requests.length >= 3, `sent ${gw.conns[0]!.requests.length} times`);
   assert.equal(client.pendingRequests, 0);
 });
@@ -402,7 +406,8 @@ test('close() closes with 1000, is idempotent, rejects pending requests and neve
 
 test('close() while waiting to reconnect stops the reconnection', async () => {
   await using gw = await FakeGateway.start();
-  const client = clientFor(gw, { reconnect: { minDelayMs: 60, maxDelayMs: 60 } });
+  // 300 ms: the test must reach close() before the delay ends, even on a loaded machine.
+  const client = clientFor(gw, { reconnect: { minDelayMs: 300, maxDelayMs: 300 } });
   const events = record(client);
   await client.connect();
   const waiting = client.connect.bind(client);
@@ -411,8 +416,8 @@ test('close() while waiting to reconnect stops the reconnection', async () => {
   const next = waiting(); // resolves on the next open, or rejects on close()
   await client.close();
   await assert.rejects(next, { code: ErrorCodes.CLI_ERR_CLOSED });
-  // A duration, not a condition: the 60 ms reconnect delay passes without a reconnect.
-  await setTimeout(100);
+  // A duration, not a condition: the 300 ms reconnect delay passes without a reconnect.
+  await setTimeout(400);
   assert.equal(gw.conns.length, 1);
   assert.equal(client.state, 'closed');
   assert.deepEqual(

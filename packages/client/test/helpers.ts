@@ -229,6 +229,6 @@ export function openHandles(): string[] {
  */
 export async function leakedHandles(filter: (handle: string) => boolean = () => true): Promise<string[]> {
   // A timeout is not an error here: the caller's assertion lists the handles left.
-  await waitFor(() => openHandles().filter(filter).length === 0, { timeoutMs: 1000, message: 'the handles to close' }).catch(() => undefined);
+  await waitFor(() => openHandles().filter(filter).length === 0, { timeoutMs: 5000, message: 'the handles to close' }).catch(() => undefined);
   return openHandles().filter(filter);
 }
