@@ -1,9 +1,11 @@
 /**
- * The demo game: one scene type, `world`, where players walk around and chat. Written only
- * against the engine's public scene API and the protocol generated from protocol/demo.yaml.
+ * The demo game: one scene type, `world`, where players walk around and chat; two maps of it
+ * (`world:1`, `world:2`) joined by portals (portals.ts). Written only against the engine's public
+ * scene API and the protocol generated from protocol/demo.yaml.
  */
 import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
-import { cleanText } from '@gos/schema';
+import { CodedError, ErrorCodes, cleanText, isCodedError } from '@gos/schema';
+import { MAPS, portalAt } from './portals.js';
 import { protocol, type PlayerState, type PushMap, type SceneHandlers } from './generated/protocol.js';
 
 export const WORLD_SIZE = 1000;
@@ -74,7 +76,16 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     data.x = clamp(data.x + dx * k);
     data.y = clamp(data.y + dy * k);
     data.moves++;
+    const portal = portalAt(scene.id, data.x, data.y);
+    if (portal !== undefined) travelTo({ scene, player }, portal.to, portal.exit);
     return { ack: req.seq, x: data.x, y: data.y };
+  },
+  travel({ scene, player }, req) {
+    if (!MAPS.includes(req.sceneId) || req.sceneId === scene.id) {
+      throw new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `no way from ${scene.id} to ${req.sceneId}; the maps are ${MAPS.join(', ')}`);
+    }
+    travelTo({ scene, player }, req.sceneId, { x: clamp(req.x), y: clamp(req.y) });
+    return { from: scene.id, to: req.sceneId };
   },
   say({ scene, player }, req) {
     // One line, no control or bidi-override characters, at most 200 code points.
@@ -86,6 +97,23 @@ const handlers: SceneHandlers<Ctx>['world'] = {
   },
 };
 
+/** Start a travel; a refusal (the target full, say) is told to the player, who stays. */
+function travelTo({ scene, player }: Pick<Ctx, 'scene' | 'player'>, to: string, exit: { x: number; y: number }): void {
+  player.travel(to, exit).catch((err: unknown) => {
+    // Already on its way (another step into the portal) is no news.
+    if (isCodedError(err) && err.code === ErrorCodes.ENG_ERR_TRAVEL && /under way/.test(err.message)) return;
+    scene.logger.info({ err, playerId: player.id, to }, 'travel refused');
+    player.send('ChatLine', { from: 'server', text: `cannot go to ${to}: ${isCodedError(err) ? err.code : 'error'}` });
+  });
+}
+
+/** An arrival point from another scene's travel: a position on this map, or nothing. */
+function arrivalPoint(arrival: unknown): { x: number; y: number } | null {
+  if (typeof arrival !== 'object' || arrival === null) return null;
+  const { x, y } = arrival as { x?: unknown; y?: unknown };
+  return typeof x === 'number' && typeof y === 'number' && Number.isFinite(x) && Number.isFinite(y) ? { x: clamp(x), y: clamp(y) } : null;
+}
+
 export const world = defineScene<WorldState, PlayerData, PushMap>({
   createState: () => ({ visits: 0 }),
   createPlayer: ({ id }) => ({
@@ -95,7 +123,14 @@ export const world = defineScene<WorldState, PlayerData, PushMap>({
     color: [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) & 0xffffff,
     moves: 0,
   }),
-  onJoin(scene, player) {
+  onJoin(scene, player, arrival) {
+    // From a portal (or the travel route): the player appears at the exit point.
+    const at = arrivalPoint(arrival);
+    if (at !== null) {
+      player.data.x = at.x;
+      player.data.y = at.y;
+      player.markDirty();
+    }
     scene.state.visits++;
     scene.markDirty();
     // The newcomer gets everyone; everyone else gets the newcomer with the next tick.

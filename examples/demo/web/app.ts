@@ -4,6 +4,7 @@
  */
 import { GameClient, guest, login, register } from '@gos/client';
 import { createApi, protocol, type PlayerState } from '../src/generated/protocol.js';
+import { PORTALS } from '../src/portals.js';
 
 const WORLD = 1000;
 const SPEED = 250; // world units per second
@@ -28,6 +29,8 @@ let target: { x: number; y: number } | null = null;
 let client: GameClient<typeof protocol> | null = null;
 let mover: ReturnType<typeof setInterval> | undefined;
 let seq = 0;
+/** The map we are in (Welcome says; a portal changes it). */
+let sceneId = '';
 
 function upsert(p: PlayerState): void {
   const shown = players.get(p.id);
@@ -47,6 +50,7 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
   c.onPush('Welcome', (w) => {
     me = { id: w.playerId, x: w.x, y: w.y };
     seq = 0;
+    sceneId = w.sceneId;
     status(`playing as ${w.name} in ${w.sceneId} — arrow keys / WASD / click to move`);
   });
   c.onPush('WorldSnapshot', (snap) => {
@@ -60,6 +64,12 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
     }
   });
   c.onPush('PlayerLeft', ({ id }) => players.delete(id));
+  // Through a portal: the other map's players come with its Welcome and snapshot.
+  c.onPush('SceneChanged', ({ to }) => {
+    players.clear();
+    target = null;
+    sceneId = to;
+  });
   c.onPush('ChatLine', ({ from, text }) => {
     const line = document.createElement('div');
     line.textContent = `${from}: ${text}`;
@@ -116,6 +126,15 @@ function draw(): void {
     ctx.moveTo(0, g * s);
     ctx.lineTo(canvas.width, g * s);
     ctx.stroke();
+  }
+  for (const portal of PORTALS) {
+    if (portal.sceneId !== sceneId) continue;
+    ctx.strokeStyle = '#7fd4ff';
+    ctx.beginPath();
+    ctx.arc(portal.x * s, portal.y * s, portal.radius * s, 0, Math.PI * 2);
+    ctx.stroke();
+    ctx.fillStyle = '#7fd4ff';
+    ctx.fillText(`→ ${portal.to}`, portal.x * s - 60, portal.y * s - portal.radius * s - 6);
   }
   for (const p of players.values()) {
     const mine = me !== null && p.id === me.id;
@@ -178,6 +197,7 @@ requestAnimationFrame(draw);
 /** Read-only view of the client's state, for the end-to-end browser test and for curious players. */
 (globalThis as unknown as { gosDemo: unknown }).gosDemo = {
   me: () => (me === null ? null : { ...me }),
+  sceneId: () => sceneId,
   /** Positions as last reported by the server (snapshots), by player id. */
   seen: () => Object.fromEntries([...players.values()].map((p) => [p.id, { x: p.tx, y: p.ty }])),
 };

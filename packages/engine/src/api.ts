@@ -22,6 +22,17 @@ export interface Player<D = unknown, PM = Record<string, unknown>> {
   send<K extends keyof PM & string>(push: K, payload: PM[K]): void;
   /** Disconnect this player with a close code (4000–4999) and reason. */
   kick(closeCode: number, reason: string): void;
+  /**
+   * Move this player to another scene, on this engine or any other (placed on demand), keeping
+   * its socket: the player leaves this scene (`onLeave`), its data is handed over, and the
+   * target's `onJoin` receives `arrival` (any JSON value, e.g. a portal's exit point); the client
+   * gets the core push `SceneChanged`. Inputs the client sends meanwhile reach the target, in
+   * order. Resolves once the player has left this scene. Rejects with a CodedError and the
+   * player stays here when the travel cannot happen: `ENG_ERR_TRAVEL` (no target, this scene,
+   * a travel already under way, an arrival JSON cannot hold), `ENG_ERR_FULL` (target scene or
+   * engine full), `ENG_ERR_SCENE_TYPE_UNKNOWN`, `CRD_ERR_NO_ENGINE`, … (docs/scenes.md "Travel").
+   */
+  travel(sceneId: string, arrival?: unknown): Promise<void>;
 }
 
 export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> {
@@ -75,7 +86,8 @@ export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, u
   /** Initial data of a player that has never been persisted. */
   createPlayer(player: { id: string; name: string }): D;
   onCreate?(scene: Scene<S, D, PM>): void | Promise<void>;
-  onJoin?(scene: Scene<S, D, PM>, player: Player<D, PM>): void;
+  /** A player entered: at login, on a resume, or from another scene (`arrival` is what that scene gave `travel()`). */
+  onJoin?(scene: Scene<S, D, PM>, player: Player<D, PM>, arrival?: unknown): void;
   /** The same player connected again while in the scene (new login, other tab): its hot data is kept, the old connection was closed. */
   onRejoin?(scene: Scene<S, D, PM>, player: Player<D, PM>): void;
   onLeave?(scene: Scene<S, D, PM>, player: Player<D, PM>): void;

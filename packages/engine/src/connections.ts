@@ -9,7 +9,15 @@ export interface Conn {
   readonly connId: number;
   readonly playerId: string;
   readonly name: string;
-  readonly sceneId: string;
+  /** The player's scene (changes when it travels to another scene of this engine). */
+  sceneId: string;
+  /** Set while the player leaves its scene for a travel: the scene its last save names. */
+  travellingTo: string | null;
+  /**
+   * A travel target reserved on this engine (a JOIN with `reserve`): called by TRAVEL_IN, or by
+   * a LEAVE, to let the join go on (it loads the player, or finds the connection gone).
+   */
+  proceed: (() => void) | null;
   /** `joining` until its scene has it (frames wait in `early`), `gone` once dropped. */
   state: 'joining' | 'joined' | 'gone';
   /** Frames received while joining, written to the scene after JOIN (bounded: see EngineOptions.maxFramesWhileJoining). */
@@ -60,7 +68,7 @@ export class Connections {
   open(peer: GatewayPeer, connId: number, join: JoinBody): Conn {
     const sid = this.#nextSid;
     this.#nextSid = this.#nextSid >= 0xfffffff0 ? 1 : this.#nextSid + 1;
-    const conn: Conn = { sid, peer, connId, playerId: join.playerId, name: join.name, sceneId: join.sceneId, state: 'joining', early: [], earlyBytes: 0 };
+    const conn: Conn = { sid, peer, connId, playerId: join.playerId, name: join.name, sceneId: join.sceneId, travellingTo: null, proceed: null, state: 'joining', early: [], earlyBytes: 0 };
     this.#bySid.set(sid, conn);
     let sids = this.#sidsByPeer.get(peer);
     if (sids === undefined) {

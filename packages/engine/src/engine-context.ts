@@ -9,6 +9,8 @@ import type { Conn, Connections } from './connections.js';
 import type { EngineMetrics } from './metrics.js';
 import type { ResolvedEngineOptions } from './options.js';
 import type { Persister } from './persister.js';
+import type { TravelPayload } from './records.js';
+import type { SceneHost } from './scene-host.js';
 import type { PlayerSeats } from './seats.js';
 
 export interface EngineContext {
@@ -22,6 +24,8 @@ export interface EngineContext {
   running(): boolean;
   /** Publish the players seated here as this engine's load. */
   setLoad(): void;
+  /** A scene asks to move one of its players to another scene (Travels.requested). */
+  travelRequested(host: SceneHost, sid: number, travel: TravelPayload): void;
 }
 
 /** Send to a gateway. One that is gone or too slow loses the message: its players reconnect and resync. */

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import type { MemberHandle } from '@gos/coordinator';
-import { GatewayToEngine, LinkServer, decodeJoinBody, type GatewayPeer } from '@gos/link';
+import { GatewayToEngine, LinkServer, decodeJoinBody, decodeJoinFailedBody, decodeTravelOutBody, type GatewayPeer } from '@gos/link';
 
 import { Connections } from './connections.js';
 import type { EngineContext } from './engine-context.js';
@@ -13,6 +13,7 @@ import { Persister } from './persister.js';
 import { Players } from './players.js';
 import { Scenes } from './scenes.js';
 import { PlayerSeats } from './seats.js';
+import { Travels } from './travels.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/load.cjs', import.meta.url));
 
@@ -28,6 +29,7 @@ export class Engine {
   readonly #ctx: EngineContext;
   readonly #scenes: Scenes;
   readonly #players: Players;
+  readonly #travels: Travels;
   readonly #persister: Persister;
   readonly #figures = new LoadFigures();
   #pool: Piscina | undefined;
@@ -69,11 +71,13 @@ export class Engine {
       setLoad: () => {
         this.#member?.setLoad(seats.size).catch((err: unknown) => log.warn({ err }, 'cannot publish load'));
       },
+      travelRequested: (host, sid, travel) => this.#travels.requested(host, sid, travel),
     };
     this.#scenes = new Scenes(this.#ctx, () => this.#pool, async (idleScenes) => {
       await this.#member?.publish({ idleScenes }).catch((err: unknown) => log.warn({ err }, 'cannot publish idle scenes'));
     });
     this.#players = new Players(this.#ctx, this.#scenes);
+    this.#travels = new Travels(this.#ctx, this.#scenes);
   }
 
   get id(): string {
@@ -149,6 +153,15 @@ export class Engine {
             break;
           case GatewayToEngine.LEAVE:
             this.#players.leave(peer, channel);
+            break;
+          case GatewayToEngine.TRAVEL_OUT:
+            void this.#travels.out(peer, channel, decodeTravelOutBody(body));
+            break;
+          case GatewayToEngine.TRAVEL_IN:
+            this.#players.travelIn(peer, channel);
+            break;
+          case GatewayToEngine.TRAVEL_CANCEL:
+            this.#travels.cancel(peer, channel, decodeJoinFailedBody(body));
             break;
           default:
             log.warn({ type }, 'unknown link message type');

@@ -5,10 +5,11 @@
  */
 import { CodedError, ErrorCodes, FrameFlag, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
 import { EngineToGateway, encodeJoinFailedBody, type GatewayPeer, type JoinBody } from '@gos/link';
-import { takeEarly } from './connections.js';
+import { takeEarly, type Conn } from './connections.js';
 import { loadPlayer, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
 import { ToScene, encodeJoinPayload, type JoinPayload } from './records.js';
 import type { Scenes } from './scenes.js';
+import { parseArrival } from './travels.js';
 
 export class Players {
   readonly #ctx: EngineContext;
@@ -39,8 +40,21 @@ export class Players {
       if (ctx.conns.size - 1 >= o.capacity && !ctx.seats.isSeated(body.playerId)) {
         throw new CodedError(ErrorCodes.ENG_ERR_FULL, `engine ${o.engineId} is at its CCU cap (${o.capacity} players)`);
       }
+      const arrival = parseArrival(body.arrival);
       await this.#scenes.withdrawIdle(body.sceneId);
       let host = await this.#scenes.obtain(body.sceneId, placement.epoch);
+      if (body.reserve) {
+        // A travel's target: the seat and the scene are ready; the player's data is still being
+        // saved by its source. The gateway says TRAVEL_IN once it is (or LEAVE).
+        if (conn.state === 'gone') return;
+        const proceed = new Promise<void>((resolve) => (conn.proceed = resolve));
+        sendTo(ctx, peer, EngineToGateway.TRAVEL_READY, connId, new Uint8Array(0));
+        await proceed;
+        conn.proceed = null;
+        // A LEAVE (the socket closed, or the travel was given up) may have come meanwhile.
+        if ((conn.state as Conn['state']) === 'gone') return;
+        host = await this.#scenes.obtain(body.sceneId, placement.epoch);
+      }
       const activeSid = ctx.seats.holder(body.playerId);
       // Takeover only when this very scene instance holds the player's hot data.
       const takeover = activeSid !== undefined && host.sids.has(activeSid);
@@ -54,7 +68,7 @@ export class Players {
       if (conn.state === 'gone') return; // the socket closed while loading
       ctx.seats.seat(body.playerId, sid);
       host.sids.add(sid);
-      const join: JoinPayload = { playerId: body.playerId, name: body.name, data, takeover };
+      const join: JoinPayload = { playerId: body.playerId, name: body.name, data, takeover, ...(arrival === undefined ? {} : { arrival }) };
       host.send(ToScene.JOIN, sid, encodeJoinPayload(join));
       conn.state = 'joined';
       for (const frame of takeEarly(conn)) host.send(ToScene.FRAME, sid, frame);
@@ -100,12 +114,18 @@ export class Players {
     }
   }
 
+  /** TRAVEL_IN: the reserved travel target of this connection may load the player now. */
+  travelIn(peer: GatewayPeer, connId: number): void {
+    this.#ctx.conns.of(peer, connId)?.proceed?.();
+  }
+
   leave(peer: GatewayPeer, connId: number): void {
     const ctx = this.#ctx;
     const conn = ctx.conns.of(peer, connId);
     if (conn === undefined) return;
     const wasJoined = conn.state === 'joined';
     ctx.conns.drop(conn);
+    conn.proceed?.(); // a reserved travel target: its join finds the connection gone
     if (!wasJoined) {
       // Left while its scene restarts or stops: nothing to tell the scene, but no seat held.
       if (ctx.seats.vacate(conn.playerId, conn.sid)) {
@@ -117,7 +137,7 @@ export class Players {
     const host = this.#scenes.running(conn.sceneId);
     host?.sids.delete(conn.sid);
     // Until the scene answers this LEAVE with the player's last data, a rejoin waits.
-    if (ctx.seats.vacate(conn.playerId, conn.sid) && host !== undefined) ctx.seats.expectHandOver(conn.playerId, conn.sid, conn.sceneId);
+    if (ctx.seats.vacate(conn.playerId, conn.sid) && host !== undefined) void ctx.seats.expectHandOver(conn.playerId, conn.sid, conn.sceneId);
     ctx.setLoad();
     if (host === undefined) return;
     try {

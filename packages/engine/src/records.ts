@@ -1,4 +1,4 @@
-import { CodedError, ErrorCodes } from '@gos/schema';
+import { CodedError, ErrorCodes, type ErrorData } from '@gos/schema';
 
 /**
  * Record types on the main ↔ scene rings. A record is (type, sid, value, payload): `sid` is the
@@ -8,12 +8,14 @@ import { CodedError, ErrorCodes } from '@gos/schema';
 export const ToScene = {
   /** sid. payload=JSON {@link JoinPayload}. */
   JOIN: 1,
-  /** sid. */
+  /** sid; value=1 when the player leaves for a travel (its last save then always carries its data). */
   LEAVE: 2,
   /** sid. payload=the client's frame, header included. */
   FRAME: 3,
   /** Persist everything, run onDispose, answer STOPPED. */
   STOP: 4,
+  /** sid. payload=JSON ErrorData: the player's travel will not happen (its `travel()` rejects). */
+  TRAVEL_FAILED: 5,
 } as const;
 
 export const FromScene = {
@@ -40,6 +42,8 @@ export const FromScene = {
    * last STATS. payload=the bytes of a Float64Array (native byte order: same process) of the durations in ms of the ticks since.
    */
   STATS: 41,
+  /** sid. payload=JSON {@link TravelPayload}: the player asks to travel (player.travel). */
+  TRAVEL: 42,
 } as const;
 
 /** How often a scene reports its tick durations (FromScene.STATS). */
@@ -52,6 +56,15 @@ export interface JoinPayload {
   readonly data: unknown;
   /** True when the player is already in this scene on another connection: keep its hot data. */
   readonly takeover: boolean;
+  /** What the scene that sent the player here gave `travel()` (any JSON value); absent for a login or a resume. */
+  readonly arrival?: unknown;
+}
+
+export interface TravelPayload {
+  /** The target scene. */
+  readonly to: string;
+  /** JSON text of the arrival value, or '' for none. */
+  readonly arrival: string;
 }
 
 export interface SavePayload {
@@ -60,6 +73,7 @@ export interface SavePayload {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const encoder = new TextEncoder();
 
 /**
  * A record's JSON payload, checked to be a `T` by `guard`.
@@ -83,15 +97,44 @@ export function isJoinPayload(value: unknown): value is JoinPayload {
   return isObject(value) && typeof value['playerId'] === 'string' && value['playerId'] !== '' && typeof value['name'] === 'string' && 'data' in value && typeof value['takeover'] === 'boolean';
 }
 
+export function isTravelPayload(value: unknown): value is TravelPayload {
+  return isObject(value) && typeof value['to'] === 'string' && value['to'] !== '' && typeof value['arrival'] === 'string';
+}
+
+function isErrorData(value: unknown): value is ErrorData {
+  return isObject(value) && typeof value['code'] === 'string' && value['code'] !== '' && typeof value['message'] === 'string';
+}
+
+/** The payload of `FromScene.JOIN_FAILED` and `ToScene.TRAVEL_FAILED`: JSON {@link ErrorData}. */
+export function encodeErrorPayload(error: ErrorData): Uint8Array {
+  return encoder.encode(JSON.stringify({ code: error.code, message: error.message }));
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is an {@link ErrorData} with a code. */
+export function decodeErrorPayload(bytes: Uint8Array): ErrorData {
+  const { code, message } = decodeRecordJson(bytes, isErrorData, 'error');
+  return { code, message };
+}
+
 export function isSavePayload(value: unknown): value is SavePayload {
   return isObject(value) && typeof value['playerId'] === 'string';
 }
 
-const encoder = new TextEncoder();
 
 /** The payload of `ToScene.JOIN`: UTF-8 JSON (the player's data is JSON already). */
 export function encodeJoinPayload(join: JoinPayload): Uint8Array {
-  return encoder.encode(JSON.stringify({ playerId: join.playerId, name: join.name, data: join.data, takeover: join.takeover }));
+  const { playerId, name, data, takeover, arrival } = join;
+  return encoder.encode(JSON.stringify(arrival === undefined ? { playerId, name, data, takeover } : { playerId, name, data, takeover, arrival }));
+}
+
+/** The payload of `FromScene.TRAVEL`. */
+export function encodeTravelPayload(travel: TravelPayload): Uint8Array {
+  return encoder.encode(JSON.stringify({ to: travel.to, arrival: travel.arrival }));
+}
+
+/** The payload of `FromScene.TRAVEL`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is a {@link TravelPayload}. */
+export function decodeTravelPayload(bytes: Uint8Array): TravelPayload {
+  return decodeRecordJson(bytes, isTravelPayload, 'TRAVEL');
 }
 
 /** The payload of `ToScene.JOIN`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is a {@link JoinPayload}. */

@@ -126,8 +126,8 @@ export class SceneHost {
    * Write a record for the scene. A record that is not `urgent` (a client's fire-and-forget
    * input) does not wake a scene that drains its inputs at its tick; it waits for that tick.
    */
-  send(type: number, sid: number, payload: Uint8Array | null, urgent = true): void {
-    this.#out.send(type, sid, 0, payload, urgent);
+  send(type: number, sid: number, payload: Uint8Array | null, urgent = true, value = 0): void {
+    this.#out.send(type, sid, value, payload, urgent);
   }
 
   /**

@@ -1,6 +1,6 @@
-import { EngineToGateway, encodeBroadcastBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
+import { EngineToGateway, encodeBroadcastBody, encodeJoinFailedBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
 import { sendTo, type EngineContext } from './engine-context.js';
-import { FromScene, decodeSavePayload, decodeSceneState } from './records.js';
+import { FromScene, decodeErrorPayload, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
 
 const decoder = new TextDecoder();
@@ -47,7 +47,7 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
       if (conn !== undefined) {
         ctx.seats.vacate(conn.playerId, sid);
         ctx.conns.drop(conn);
-        sendTo(ctx, conn.peer, EngineToGateway.JOIN_FAILED, conn.connId, payload.slice());
+        sendTo(ctx, conn.peer, EngineToGateway.JOIN_FAILED, conn.connId, encodeJoinFailedBody(decodeErrorPayload(payload)));
       }
       break;
     }
@@ -60,11 +60,12 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
     }
     case FromScene.SAVE_PLAYER: {
       const save = decodeSavePayload(payload);
-      if (save.data !== null) ctx.persister.enqueue('player', save.playerId, save.data, host.sceneId);
-      // The player's last data is queued: a rejoin may now load it.
+      // A player leaving for a travel is saved as in its target scene: a later login goes there.
+      if (save.data !== null) ctx.persister.enqueue('player', save.playerId, save.data, ctx.conns.get(sid)?.travellingTo ?? host.sceneId);
+      // The player's last data is queued: a rejoin (or the travel's target) may now load it.
       if (value === 1) {
         if (save.playerId !== '' && !ctx.seats.isSeated(save.playerId)) ctx.persister.release('player', save.playerId);
-        ctx.seats.answered(sid);
+        ctx.seats.answered(sid, save.data ?? undefined);
       }
       break;
     }
@@ -75,6 +76,9 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
       host.markReady();
       break;
     case FromScene.STOPPED:
+      break;
+    case FromScene.TRAVEL:
+      ctx.travelRequested(host, sid, decodeTravelPayload(payload));
       break;
     case FromScene.STATS:
       ctx.metrics.ticks(host.sceneType, new Float64Array(payload.slice().buffer), value);

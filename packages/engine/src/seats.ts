@@ -6,8 +6,9 @@
 interface HandOver {
   readonly sid: number;
   readonly sceneId: string;
-  readonly done: Promise<void>;
-  readonly resolve: () => void;
+  /** Resolves with the player's data as the scene handed it over (undefined when it never will). */
+  readonly done: Promise<unknown>;
+  readonly resolve: (data: unknown) => void;
 }
 
 export class PlayerSeats {
@@ -42,35 +43,40 @@ export class PlayerSeats {
     return true;
   }
 
-  /** `sid` left scene `sceneId`, which owes the player's last data: a rejoin waits for it. */
-  expectHandOver(playerId: string, sid: number, sceneId: string): void {
-    this.#handOvers.get(playerId)?.resolve();
-    let resolve!: () => void;
-    const done = new Promise<void>((r) => (resolve = r));
+  /**
+   * `sid` left scene `sceneId`, which owes the player's last data: a rejoin waits for it.
+   * Resolves with that data (a travel takes it from here), or undefined when the scene will not
+   * hand it over (it crashed, or its save could not be read).
+   */
+  expectHandOver(playerId: string, sid: number, sceneId: string): Promise<unknown> {
+    this.#handOvers.get(playerId)?.resolve(undefined);
+    let resolve!: (data: unknown) => void;
+    const done = new Promise<unknown>((r) => (resolve = r));
     this.#handOvers.set(playerId, { sid, sceneId, done, resolve });
     this.#handOverBySid.set(sid, playerId);
+    return done;
   }
 
   /** Resolves once the player's last data, if a scene still owes it, is handed over. */
-  handedOver(playerId: string): Promise<void> | undefined {
+  handedOver(playerId: string): Promise<unknown> | undefined {
     return this.#handOvers.get(playerId)?.done;
   }
 
-  /** The scene answered the LEAVE of `sid` (or never will): release a rejoin waiting for it. */
-  answered(sid: number): void {
+  /** The scene answered the LEAVE of `sid` with `data` (or never will): release a rejoin waiting for it. */
+  answered(sid: number, data?: unknown): void {
     const playerId = this.#handOverBySid.get(sid);
     if (playerId === undefined) return;
     this.#handOverBySid.delete(sid);
     const handOver = this.#handOvers.get(playerId);
     if (handOver?.sid !== sid) return;
-    handOver.resolve();
+    handOver.resolve(data);
     this.#handOvers.delete(playerId);
   }
 
   /** Scene `sceneId` crashed: the hand-overs it owed will not come. */
   sceneLost(sceneId: string): void {
     for (const [sid, playerId] of [...this.#handOverBySid]) {
-      if (this.#handOvers.get(playerId)?.sceneId === sceneId) this.answered(sid);
+      if (this.#handOvers.get(playerId)?.sceneId === sceneId) this.answered(sid, undefined);
     }
   }
 }

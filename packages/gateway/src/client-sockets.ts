@@ -39,6 +39,8 @@ export interface ClientSocketsDeps {
   readonly route: (ws: Socket, data: ConnData) => void;
   /** A socket was added or removed: the gateway publishes its load. */
   readonly countChanged: () => void;
+  /** A socket closes (before its engine is sent LEAVE): a travel under way ends. */
+  readonly closed: (data: ConnData) => void;
 }
 
 /**
@@ -57,6 +59,7 @@ export class ClientSockets {
   readonly #pending: Pick<PendingRequests, 'track'>;
   readonly #route: (ws: Socket, data: ConnData) => void;
   readonly #countChanged: () => void;
+  readonly #closed: (data: ConnData) => void;
   readonly #conns = new Map<number, Socket>();
   readonly #byToken = new Map<string, Socket>();
   #nextConnId = 1;
@@ -70,6 +73,7 @@ export class ClientSockets {
     this.#pending = deps.pending;
     this.#route = deps.route;
     this.#countChanged = deps.countChanged;
+    this.#closed = deps.closed;
   }
 
   /** Open sockets (authenticated, not closed). */
@@ -163,6 +167,16 @@ export class ClientSockets {
       return;
     }
     const wantsReply = (header.flags & FrameFlag.NO_REPLY) === 0;
+    if (data.travel !== null) {
+      // The player travels to another scene: its frames wait, in order, for the target scene.
+      if (data.early.length >= this.#limits.maxFramesBeforeRoute) {
+        this.sendError(ws, header.opcode, header.requestId, ErrorCodes.GW_ERR_TRAVEL_FAILED, `travelling to another scene with ${data.early.length} frames already waiting; retry once there`);
+        return;
+      }
+      if (wantsReply && !this.#pending.track(ws, data, header.opcode, header.requestId)) return;
+      data.early.push(bytes.slice());
+      return;
+    }
     if (data.state === 'routing') {
       if (data.resuming !== null) {
         // The scene is reloaded from its last save: inputs sent meanwhile are dropped, requests
@@ -198,6 +212,7 @@ export class ClientSockets {
 
   #close(ws: Socket): void {
     const data = ws.getUserData();
+    this.#closed(data);
     const wasRouted = data.state === 'joining' || data.state === 'joined';
     data.state = 'closed';
     data.early.length = 0;

@@ -1,8 +1,9 @@
 import { CloseCode, ErrorCodes, FrameKind, type Logger } from '@gos/schema';
-import { EngineToGateway, decodeBroadcastBody, decodeJoinFailedBody, decodeJoinedBody, decodeKickBody } from '@gos/link';
+import { EngineToGateway, decodeBroadcastBody, decodeJoinFailedBody, decodeJoinedBody, decodeKickBody, decodeTravelBody } from '@gos/link';
 import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { PlayerRouting } from './routing.js';
+import type { PlayerTravel } from './travel.js';
 import { errorCodeOf, type Socket } from './socket.js';
 
 const decoder = new TextDecoder();
@@ -20,6 +21,7 @@ export interface EngineMessagesDeps {
   readonly sockets: AddressedSockets;
   readonly pending: Pick<PendingRequests, 'answered' | 'failAll'>;
   readonly routing: Pick<PlayerRouting, 'joined' | 'resume'>;
+  readonly travel: Pick<PlayerTravel, 'requested' | 'ready' | 'released' | 'joined' | 'joinFailed' | 'sourceFailed'>;
   readonly metrics: GatewayMetrics;
   /** Fan a frame out to the sockets subscribed to `topic`. */
   readonly publish: (topic: string, frame: Uint8Array) => void;
@@ -37,6 +39,7 @@ export class EngineMessages {
   readonly #sockets: AddressedSockets;
   readonly #pending: Pick<PendingRequests, 'answered' | 'failAll'>;
   readonly #routing: Pick<PlayerRouting, 'joined' | 'resume'>;
+  readonly #travel: EngineMessagesDeps['travel'];
   readonly #metrics: GatewayMetrics;
   readonly #publish: (topic: string, frame: Uint8Array) => void;
   readonly #ready: () => boolean;
@@ -46,6 +49,7 @@ export class EngineMessages {
     this.#sockets = deps.sockets;
     this.#pending = deps.pending;
     this.#routing = deps.routing;
+    this.#travel = deps.travel;
     this.#metrics = deps.metrics;
     this.#publish = deps.publish;
     this.#ready = deps.ready;
@@ -74,9 +78,10 @@ export class EngineMessages {
           const ws = this.#sockets.get(channel);
           if (ws === undefined) break;
           const data = ws.getUserData();
+          const { sceneId } = decodeJoinedBody(body);
+          if (data.travel !== null && this.#travel.joined(ws, data, engineId, sceneId)) break;
           if (data.state !== 'joining') break;
           data.state = 'joined';
-          const { sceneId } = decodeJoinedBody(body);
           ws.subscribe(`s/${sceneId}`);
           this.#routing.joined(ws, data, sceneId, engineId);
           break;
@@ -95,6 +100,7 @@ export class EngineMessages {
         case EngineToGateway.JOIN_FAILED: {
           const ws = this.#sockets.get(channel);
           const error = decodeJoinFailedBody(body);
+          if (ws !== undefined && ws.getUserData().travel !== null && this.#travel.joinFailed(ws, ws.getUserData(), engineId, error)) break;
           if (ws !== undefined && error.code === ErrorCodes.ENG_ERR_SHUTTING_DOWN && this.#ready()) {
             // The engine is draining: the player waits, connected, until its scene is placed elsewhere.
             this.#routing.resume(ws, engineId, 'drain', performance.now());
@@ -109,6 +115,26 @@ export class EngineMessages {
             ws.getUserData().state = 'routing'; // nothing to LEAVE on the engine
             this.#sockets.end(ws, CloseCode.JOIN_FAILED, `${error.code}: ${error.message}`);
           }
+          break;
+        }
+        case EngineToGateway.TRAVEL: {
+          const ws = this.#sockets.get(channel);
+          if (ws !== undefined) void this.#travel.requested(ws, ws.getUserData(), engineId, decodeTravelBody(body));
+          break;
+        }
+        case EngineToGateway.TRAVEL_READY: {
+          const ws = this.#sockets.get(channel);
+          if (ws !== undefined) this.#travel.ready(ws.getUserData(), engineId);
+          break;
+        }
+        case EngineToGateway.TRAVEL_RELEASED: {
+          const ws = this.#sockets.get(channel);
+          if (ws !== undefined) this.#travel.released(ws, ws.getUserData(), engineId);
+          break;
+        }
+        case EngineToGateway.TRAVEL_FAILED: {
+          const ws = this.#sockets.get(channel);
+          if (ws !== undefined) this.#travel.sourceFailed(ws, ws.getUserData(), engineId, decodeJoinFailedBody(body));
           break;
         }
         default:

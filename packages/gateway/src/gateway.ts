@@ -11,6 +11,7 @@ import { ServedApps, type SocketCount } from './served-apps.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { PendingRequests } from './pending-requests.js';
 import { PlayerRouting } from './routing.js';
+import { PlayerTravel } from './travel.js';
 import { RateLimits } from './rate-limits.js';
 import { GatewayMetrics } from './metrics.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
@@ -83,6 +84,7 @@ export class Gateway {
       pending,
       route: (ws, data) => void this.#routing.route(ws, data),
       countChanged: () => this.#setLoad(),
+      closed: (data) => travel.abandon(data),
     });
     this.#routing = new PlayerRouting({
       coordinator: this.#o.coordinator,
@@ -91,12 +93,24 @@ export class Gateway {
       pending,
       metrics: this.#metrics,
       ready: () => this.#state === 'ready',
+      abandonTravel: (data) => travel.abandon(data),
+      travelTargetLost: (ws, data, engineId) => travel.targetLost(ws, data, engineId),
+      logger: this.#log,
+    });
+    const travel: PlayerTravel = new PlayerTravel({
+      links: this.#links,
+      routing: this.#routing,
+      sockets: this.#sockets,
+      pending,
+      sessions: this.#o.sessions,
+      metrics: this.#metrics,
       logger: this.#log,
     });
     this.#engineMessages = new EngineMessages({
       sockets: this.#sockets,
       pending,
       routing: this.#routing,
+      travel,
       metrics: this.#metrics,
       publish: (topic, frame) => this.#apps?.publish(topic, frame),
       ready: () => this.#state === 'ready',

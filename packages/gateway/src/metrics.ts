@@ -52,6 +52,7 @@ export class GatewayMetrics {
   readonly closes: Counter<'code'>;
   readonly requestSeconds: Histogram<'route'>;
   readonly placementSeconds: Histogram<'result'>;
+  readonly travelSeconds: Histogram<'scope' | 'result'>;
 
   constructor(registry: Registry, sample: GatewaySample) {
     const registers = [registry];
@@ -92,6 +93,13 @@ export class GatewayMetrics {
       help: 'Time a player waited for its scene to be placed (scenes placed nowhere only), by result: placed or an error code.',
       labelNames: ['result'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.travelSeconds = new Histogram({
+      name: 'gos_gateway_travel_seconds',
+      help: 'Scene travels, from the scene asking to the player being in the target scene (or the travel failing), by scope (same-engine, cross-engine) and result (ok or an error code).',
+      labelNames: ['scope', 'result'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
     new Gauge({

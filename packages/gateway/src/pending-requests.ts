@@ -52,6 +52,16 @@ export class PendingRequests {
     }
   }
 
+  /** Answer those of `requestIds` still waiting (retryable): their scene will not answer them. */
+  failSome(ws: Socket, data: ConnData, requestIds: ReadonlySet<number>, message: string): void {
+    for (const requestId of requestIds) {
+      const request = data.pending.get(requestId);
+      if (request === undefined) continue;
+      data.pending.delete(requestId);
+      this.#d.sendError(ws, request.opcode, requestId, ErrorCodes.GW_ERR_SCENE_MOVED, message);
+    }
+  }
+
   /** Answer every request still waiting on the engine the player just lost (retryable). */
   failAll(ws: Socket, data: ConnData, message: string): void {
     if (data.pending.size === 0) return;

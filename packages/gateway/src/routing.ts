@@ -1,6 +1,6 @@
 import { CloseCode, CodedError, ErrorCodes, encodeSceneResumedFrame, isCodedError, type Logger } from '@gos/schema';
 import type { Coordinator, PlacementRecord } from '@gos/coordinator';
-import { GatewayToEngine, encodeJoinBody, type JoinBody } from '@gos/link';
+import { GatewayToEngine, encodeJoinBody } from '@gos/link';
 import type { EngineLinks } from './engine-links.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
@@ -34,6 +34,10 @@ export interface PlayerRoutingDeps {
   readonly metrics: GatewayMetrics;
   /** Whether the gateway serves (not closing): only then does a resuming player keep waiting. */
   readonly ready: () => boolean;
+  /** A player is placed again while travelling: its travel ends (PlayerTravel.abandon). */
+  readonly abandonTravel: (data: ConnData) => void;
+  /** The engine a player was travelling to was lost (PlayerTravel.targetLost). */
+  readonly travelTargetLost: (ws: Socket, data: ConnData, engineId: string) => void;
   readonly logger: Logger;
 }
 
@@ -82,7 +86,7 @@ export class PlayerRouting {
         data.engineId = placed.engineId;
         data.state = 'joining';
         data.joinSentAt = performance.now();
-        const join: JoinBody = { playerId: session.accountId, name: session.username, sceneId: session.sceneId };
+        const join = { playerId: session.accountId, name: session.username, sceneId: session.sceneId };
         link.send(GatewayToEngine.JOIN, data.connId, encodeJoinBody(join));
         const early = data.early.splice(0);
         for (const frame of early) link.send(GatewayToEngine.CLIENT_FRAME, data.connId, frame);
@@ -142,12 +146,14 @@ export class PlayerRouting {
     for (const ws of [...this.#d.sockets.values()]) {
       const data = ws.getUserData();
       if (data.engineId === engineId && data.state !== 'closed') this.resume(ws, engineId, 'lost', since);
+      else if (data.travel?.toEngine === engineId && data.state !== 'closed') this.#d.travelTargetLost(ws, data, engineId);
     }
   }
 
   /** Take a player off `engineId` and place its scene again (see ConnData.resuming). */
   resume(ws: Socket, engineId: string, why: ResumeReason, now: number): void {
     const data = ws.getUserData();
+    this.#d.abandonTravel(data);
     this.#d.pending.failAll(ws, data, why === 'moved' ? `the scene moved off engine ${engineId} before answering; retry shortly` : `engine ${engineId} ${why === 'drain' ? 'shut down' : 'was lost'} before answering; retry shortly`);
     if (data.session !== null) ws.unsubscribe(`s/${data.session.sceneId}`);
     data.state = 'routing';

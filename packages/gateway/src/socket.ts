@@ -5,6 +5,7 @@ import type { WebSocket } from 'uWebSockets.js';
 import { ErrorReplyCodec, framePayload } from '@gos/schema';
 import type { Session } from './session/index.js';
 import type { Bucket } from './rate-limits.js';
+import type { Travel } from './travel.js';
 
 /**
  * Why a player is being placed again: its engine was lost (`lost`: the same engine is fine once
@@ -17,7 +18,8 @@ export interface ConnData {
   readonly connId: number;
   /** Set when the upgrade was accepted only to tell the client why it is refused. */
   readonly reject: { readonly code: number; readonly reason: string } | null;
-  readonly session: Session | null;
+  /** Replaced (frozen) when the player travels: `sceneId` names its scene. */
+  session: Session | null;
   engineId: string | null;
   state: 'routing' | 'joining' | 'joined' | 'closed';
   /** Frames received before the engine link was known; sent in order once it is. */
@@ -41,6 +43,8 @@ export interface ConnData {
   joinedOnce: boolean;
   /** Set while the player's scene is placed again. `since` is the first loss: the RESUME_TIMEOUT_MS budget. */
   resuming: { readonly from: string; readonly since: number; readonly why: ResumeReason } | null;
+  /** Set while the player travels to another scene (see travel.ts): frames are held in `early` meanwhile. */
+  travel: Travel | null;
 }
 
 export type Socket = WebSocket<ConnData>;
@@ -62,6 +66,7 @@ export function newConnData(o: { session: Session | null; reject: ConnData['reje
     joinSentAt: 0,
     joinedOnce: false,
     resuming: null,
+    travel: null,
   };
 }
 

@@ -39,6 +39,10 @@ export {
   decodeJoinedBody,
   encodeJoinFailedBody,
   decodeJoinFailedBody,
+  encodeTravelBody,
+  decodeTravelBody,
+  encodeTravelOutBody,
+  decodeTravelOutBody,
   encodeBroadcastBody,
   decodeBroadcastBody,
 } from './messages.js';
@@ -49,6 +53,8 @@ export type {
   KickBody,
   JoinedBody,
   JoinFailedBody,
+  TravelBody,
+  TravelOutBody,
   BroadcastBody,
 } from './messages.js';
 export { LocalLinks, LocalLinkClient, LocalLinkPeer } from './local.js';

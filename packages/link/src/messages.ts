@@ -1,5 +1,18 @@
 import { CodedError, ErrorCodes, type Codec } from '@gos/schema';
-import { JoinBodyCodec, JoinFailedBodyCodec, JoinedBodyCodec, KickBodyCodec, type JoinBody, type JoinFailedBody, type JoinedBody, type KickBody } from './generated/protocol.js';
+import {
+  JoinBodyCodec,
+  JoinFailedBodyCodec,
+  JoinedBodyCodec,
+  KickBodyCodec,
+  TravelBodyCodec,
+  TravelOutBodyCodec,
+  type JoinBody,
+  type JoinFailedBody,
+  type JoinedBody,
+  type KickBody,
+  type TravelBody,
+  type TravelOutBody,
+} from './generated/protocol.js';
 
 /**
  * Gateway → engine message types, carried by the link as `(type, channel, body)`.
@@ -12,6 +25,16 @@ export const GatewayToEngine = {
   LEAVE: 17,
   /** channel = connId; body = the client's raw frame bytes, forwarded unchanged. */
   CLIENT_FRAME: 18,
+  /**
+   * channel = connId; body = {@link TravelOutBody}. Take the player out of its scene for a
+   * travel: a local one ends with JOINED (the target scene) or TRAVEL_FAILED, another with
+   * TRAVEL_RELEASED once the player's data is saved (or TRAVEL_FAILED).
+   */
+  TRAVEL_OUT: 19,
+  /** channel = connId; empty body. A reserved travel target (JOIN with `reserve`): load the player and join it now. */
+  TRAVEL_IN: 20,
+  /** channel = connId; body = {@link JoinFailedBody}. The travel the scene asked for will not happen: why. */
+  TRAVEL_CANCEL: 21,
 } as const;
 export type GatewayToEngineType = (typeof GatewayToEngine)[keyof typeof GatewayToEngine];
 
@@ -32,6 +55,14 @@ export const EngineToGateway = {
    * lost, so the gateway answers the connection's waiting requests (retryable).
    */
   SCENE_CRASHED: 37,
+  /** channel = connId; body = {@link TravelBody}. The player's scene asks to move it to another scene. */
+  TRAVEL: 38,
+  /** channel = connId; empty body. A reserved travel target (JOIN with `reserve`) has the player's seat and scene ready. */
+  TRAVEL_READY: 39,
+  /** channel = connId; empty body. The player left its scene for a travel and its data is saved: the target may load it. */
+  TRAVEL_RELEASED: 40,
+  /** channel = connId; body = {@link JoinFailedBody}. The travel could not be done here; the player is still in its scene. */
+  TRAVEL_FAILED: 41,
 } as const;
 export type EngineToGatewayType = (typeof EngineToGateway)[keyof typeof EngineToGateway];
 
@@ -42,7 +73,7 @@ export const ENGINE_TO_GW = EngineToGateway;
 
 // The control bodies are FlatBuffers tables generated from `protocol/link.yaml` (one place
 // defines them, for both ends); these functions add the rules a table cannot say.
-export type { JoinBody, KickBody, JoinedBody, JoinFailedBody };
+export type { JoinBody, KickBody, JoinedBody, JoinFailedBody, TravelBody, TravelOutBody };
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -69,14 +100,18 @@ function decodeChecked<T>(codec: Codec<T>, bytes: Uint8Array, rule: (b: T) => st
 }
 
 const joinRule = (b: JoinBody): string | null => (b.playerId === '' ? 'playerId is empty' : b.sceneId === '' ? 'sceneId is empty' : null);
+const travelRule = (b: { to: string }): string | null => (b.to === '' ? 'to is empty' : null);
 const kickRule = (b: KickBody): string | null =>
   Number.isInteger(b.closeCode) && b.closeCode >= 1000 && b.closeCode <= 4999 ? null : `closeCode ${b.closeCode} is not a WebSocket close code (1000–4999)`;
 const joinedRule = (b: JoinedBody): string | null => (b.sceneId === '' ? 'sceneId is empty' : null);
 const joinFailedRule = (b: JoinFailedBody): string | null => (b.code === '' ? 'code is empty' : null);
 
-/** The body of `JOIN`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty playerId or sceneId. */
-export function encodeJoinBody(body: JoinBody): Uint8Array {
-  return encodeChecked(JoinBodyCodec, { playerId: body.playerId, name: body.name, sceneId: body.sceneId }, joinRule);
+/**
+ * The body of `JOIN`; `arrival` defaults to none (`''`) and `reserve` to false (join now).
+ * @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty playerId or sceneId.
+ */
+export function encodeJoinBody(body: Pick<JoinBody, 'playerId' | 'name' | 'sceneId'> & Partial<Pick<JoinBody, 'arrival' | 'reserve'>>): Uint8Array {
+  return encodeChecked(JoinBodyCodec, { playerId: body.playerId, name: body.name, sceneId: body.sceneId, arrival: body.arrival ?? '', reserve: body.reserve ?? false }, joinRule);
 }
 
 /** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link JoinBody}. */
@@ -112,6 +147,26 @@ export function encodeJoinFailedBody(body: JoinFailedBody): Uint8Array {
 /** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link JoinFailedBody}. */
 export function decodeJoinFailedBody(bytes: Uint8Array): JoinFailedBody {
   return decodeChecked(JoinFailedBodyCodec, bytes, joinFailedRule);
+}
+
+/** The body of `TRAVEL`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty `to`. */
+export function encodeTravelBody(body: TravelBody): Uint8Array {
+  return encodeChecked(TravelBodyCodec, { to: body.to, arrival: body.arrival }, travelRule);
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link TravelBody}. */
+export function decodeTravelBody(bytes: Uint8Array): TravelBody {
+  return decodeChecked(TravelBodyCodec, bytes, travelRule);
+}
+
+/** The body of `TRAVEL_OUT`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty `to`. */
+export function encodeTravelOutBody(body: TravelOutBody): Uint8Array {
+  return encodeChecked(TravelOutBodyCodec, { to: body.to, arrival: body.arrival, local: body.local }, travelRule);
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link TravelOutBody}. */
+export function decodeTravelOutBody(bytes: Uint8Array): TravelOutBody {
+  return decodeChecked(TravelOutBodyCodec, bytes, travelRule);
 }
 
 /** A decoded `BROADCAST` body. */

@@ -14,6 +14,10 @@ import {
   encodeBroadcastBody,
   encodeJoinBody,
   encodeJoinFailedBody,
+  encodeTravelBody,
+  encodeTravelOutBody,
+  decodeTravelBody,
+  decodeTravelOutBody,
   encodeJoinedBody,
   encodeKickBody,
   FIRST_USER_TYPE,
@@ -24,12 +28,23 @@ const bad = { code: ErrorCodes.SCH_ERR_BAD_PAYLOAD };
 
 /** A JoinBody table with an empty playerId, built with the generated codec (past encodeJoinBody's check). */
 function joinBodyBytes(playerId: string): Uint8Array {
-  return JoinBodyCodec.encode({ playerId, name: 'n', sceneId: 's' });
+  return JoinBodyCodec.encode({ playerId, name: 'n', sceneId: 's', arrival: '', reserve: false });
 }
 
 test('message type constants', () => {
-  assert.deepEqual(GW_TO_ENGINE, { JOIN: 16, LEAVE: 17, CLIENT_FRAME: 18 });
-  assert.deepEqual(ENGINE_TO_GW, { TO_CLIENT: 32, BROADCAST: 33, KICK: 34, JOINED: 35, JOIN_FAILED: 36, SCENE_CRASHED: 37 });
+  assert.deepEqual(GW_TO_ENGINE, { JOIN: 16, LEAVE: 17, CLIENT_FRAME: 18, TRAVEL_OUT: 19, TRAVEL_IN: 20, TRAVEL_CANCEL: 21 });
+  assert.deepEqual(ENGINE_TO_GW, {
+    TO_CLIENT: 32,
+    BROADCAST: 33,
+    KICK: 34,
+    JOINED: 35,
+    JOIN_FAILED: 36,
+    SCENE_CRASHED: 37,
+    TRAVEL: 38,
+    TRAVEL_READY: 39,
+    TRAVEL_RELEASED: 40,
+    TRAVEL_FAILED: 41,
+  });
   assert.equal(GatewayToEngine, GW_TO_ENGINE);
   assert.equal(EngineToGateway, ENGINE_TO_GW);
   const all = [...Object.values(GatewayToEngine), ...Object.values(EngineToGateway)];
@@ -61,10 +76,15 @@ test('broadcast body: malformed input is a coded error', () => {
 
 test('control bodies round-trip through their FlatBuffers tables, only their own fields', () => {
   const join = { playerId: 'p1', name: 'Ann', sceneId: 'lobby:1' };
-  assert.deepEqual(decodeJoinBody(encodeJoinBody(join)), join);
-  assert.deepEqual(decodeJoinBody(encodeJoinBody({ playerId: 'p1', name: '', sceneId: 's' })), { playerId: 'p1', name: '', sceneId: 's' });
-  assert.deepEqual(decodeJoinBody(encodeJoinBody({ ...join, extra: 'dropped' } as typeof join)), join);
-  assert.deepEqual(decodeJoinBody(encodeJoinBody({ playerId: 'é/場/🙂', name: '\u202e', sceneId: 'a:b' })), { playerId: 'é/場/🙂', name: '\u202e', sceneId: 'a:b' });
+  const none = { arrival: '', reserve: false };
+  assert.deepEqual(decodeJoinBody(encodeJoinBody(join)), { ...join, ...none });
+  assert.deepEqual(decodeJoinBody(encodeJoinBody({ playerId: 'p1', name: '', sceneId: 's' })), { playerId: 'p1', name: '', sceneId: 's', ...none });
+  assert.deepEqual(decodeJoinBody(encodeJoinBody({ ...join, extra: 'dropped' } as typeof join)), { ...join, ...none });
+  assert.deepEqual(decodeJoinBody(encodeJoinBody({ playerId: 'é/場/🙂', name: '\u202e', sceneId: 'a:b' })), { playerId: 'é/場/🙂', name: '\u202e', sceneId: 'a:b', ...none });
+  const travelling = { ...join, arrival: '{"x":3}', reserve: true };
+  assert.deepEqual(decodeJoinBody(encodeJoinBody(travelling)), travelling);
+  assert.deepEqual(decodeTravelBody(encodeTravelBody({ to: 'dungeon:1', arrival: '' })), { to: 'dungeon:1', arrival: '' });
+  assert.deepEqual(decodeTravelOutBody(encodeTravelOutBody({ to: 'd:1', arrival: '[1]', local: true })), { to: 'd:1', arrival: '[1]', local: true });
   assert.deepEqual(decodeKickBody(encodeKickBody({ closeCode: 4005, reason: 'bye' })), { closeCode: 4005, reason: 'bye' });
   assert.deepEqual(decodeJoinedBody(encodeJoinedBody({ sceneId: 's' })), { sceneId: 's' });
   assert.deepEqual(decodeJoinFailedBody(encodeJoinFailedBody({ code: 'X', message: 'm' })), { code: 'X', message: 'm' });
@@ -77,6 +97,8 @@ test('control bodies: what breaks a rule is refused when encoded and when decode
   assert.throws(() => encodeKickBody({ closeCode: 5000, reason: 'r' }), bad);
   assert.throws(() => encodeJoinedBody({ sceneId: '' }), bad);
   assert.throws(() => encodeJoinFailedBody({ code: '', message: 'm' }), bad);
+  assert.throws(() => encodeTravelBody({ to: '', arrival: '' }), bad);
+  assert.throws(() => encodeTravelOutBody({ to: '', arrival: '', local: false }), bad);
   // A well-formed table that breaks a rule (an older or hostile peer): refused on decode too.
   assert.throws(() => decodeJoinBody(joinBodyBytes('')), bad);
   assert.throws(() => decodeKickBody(encodeJoinedBody({ sceneId: 'x' })), bad);
@@ -94,7 +116,7 @@ test('control bodies: bytes that are not the table (empty, JSON, truncated, garb
     new Uint8Array(64).fill(0xff),
   ];
   for (const bytes of hostile) {
-    for (const decode of [decodeJoinBody, decodeKickBody, decodeJoinedBody, decodeJoinFailedBody]) {
+    for (const decode of [decodeJoinBody, decodeKickBody, decodeJoinedBody, decodeJoinFailedBody, decodeTravelBody, decodeTravelOutBody]) {
       assert.throws(() => decode(bytes), bad, `${decode.name} of ${bytes.byteLength} bytes`);
     }
   }

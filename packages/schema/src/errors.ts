@@ -32,6 +32,7 @@ export const ErrorCodes = {
   GW_ERR_SESSION_STORE: 'GW_ERR_SESSION_STORE',
   GW_ERR_PORT_IN_USE: 'GW_ERR_PORT_IN_USE',
   GW_ERR_TLS: 'GW_ERR_TLS',
+  GW_ERR_TRAVEL_FAILED: 'GW_ERR_TRAVEL_FAILED',
   // link
   LNK_ERR_AUTH: 'LNK_ERR_AUTH',
   LNK_ERR_FRAME_TOO_LARGE: 'LNK_ERR_FRAME_TOO_LARGE',
@@ -52,6 +53,7 @@ export const ErrorCodes = {
   ENG_ERR_RECORD_TOO_LARGE: 'ENG_ERR_RECORD_TOO_LARGE',
   ENG_ERR_FULL: 'ENG_ERR_FULL',
   ENG_ERR_SCENE_MOVED: 'ENG_ERR_SCENE_MOVED',
+  ENG_ERR_TRAVEL: 'ENG_ERR_TRAVEL',
   // store
   STO_ERR_STALE_VERSION: 'STO_ERR_STALE_VERSION',
   STO_ERR_FENCED: 'STO_ERR_FENCED',
@@ -84,6 +86,7 @@ export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 export const RETRYABLE_CODES: ReadonlySet<string> = new Set<string>([
   ErrorCodes.GW_ERR_NO_ENGINE,
   ErrorCodes.GW_ERR_SCENE_MOVED,
+  ErrorCodes.GW_ERR_TRAVEL_FAILED,
   ErrorCodes.ENG_ERR_SCENE_MOVED,
   ErrorCodes.ENG_ERR_SHUTTING_DOWN,
   ErrorCodes.ENG_ERR_QUEUE_FULL,

@@ -40,6 +40,7 @@ export {
   ErrorReplyCodec,
   SceneRestartedCodec,
   SceneResumedCodec,
+  SceneChangedCodec,
   NoticeCodec,
 } from './generated/protocol.js';
 export type {
@@ -48,6 +49,7 @@ export type {
   ErrorReply,
   SceneRestarted,
   SceneResumed,
+  SceneChanged,
   Notice,
 } from './generated/protocol.js';
-export { encodeErrorFrame, encodeSceneRestartedFrame, encodeSceneResumedFrame } from './core-frames.js';
+export { encodeErrorFrame, encodeSceneChangedFrame, encodeSceneRestartedFrame, encodeSceneResumedFrame } from './core-frames.js';

@@ -68,6 +68,19 @@ export interface Welcome {
   y: number;
 }
 
+/** Go to another map (a `world:<n>` scene), arriving at (x, y). */
+export interface TravelReq {
+  sceneId: string;
+  x: number;
+  y: number;
+}
+
+/** The travel was asked for; the core push SceneChanged follows once the player is there. */
+export interface TravelRes {
+  from: string;
+  to: string;
+}
+
 const moveReqShape: rt.TableShape = [['scalar', 4], ['scalar', 4], ['scalar', 4]];
 
 function buildMoveReq(b: Builder, v: MoveReq): Offset {
@@ -288,10 +301,54 @@ function readWelcome(t: fb.Welcome): Welcome {
 /** Encode and decode Welcome. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const WelcomeCodec: rt.Codec<Welcome> = rt.tableCodec('Welcome', welcomeShape, buildWelcome, (bb) => readWelcome(fb.Welcome.getRootAsWelcome(bb)));
 
+const travelReqShape: rt.TableShape = [['string'], ['scalar', 4], ['scalar', 4]];
+
+function buildTravelReq(b: Builder, v: TravelReq): Offset {
+  const oSceneId = b.createString(v.sceneId);
+  fb.TravelReq.startTravelReq(b);
+  fb.TravelReq.addSceneId(b, oSceneId);
+  fb.TravelReq.addX(b, v.x);
+  fb.TravelReq.addY(b, v.y);
+  return fb.TravelReq.endTravelReq(b);
+}
+
+function readTravelReq(t: fb.TravelReq): TravelReq {
+  return {
+    sceneId: t.sceneId() ?? '',
+    x: t.x(),
+    y: t.y(),
+  };
+}
+
+/** Encode and decode TravelReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const TravelReqCodec: rt.Codec<TravelReq> = rt.tableCodec('TravelReq', travelReqShape, buildTravelReq, (bb) => readTravelReq(fb.TravelReq.getRootAsTravelReq(bb)));
+
+const travelResShape: rt.TableShape = [['string'], ['string']];
+
+function buildTravelRes(b: Builder, v: TravelRes): Offset {
+  const oFrom = b.createString(v.from);
+  const oTo = b.createString(v.to);
+  fb.TravelRes.startTravelRes(b);
+  fb.TravelRes.addFrom(b, oFrom);
+  fb.TravelRes.addTo(b, oTo);
+  return fb.TravelRes.endTravelRes(b);
+}
+
+function readTravelRes(t: fb.TravelRes): TravelRes {
+  return {
+    from: t.from() ?? '',
+    to: t.to() ?? '',
+  };
+}
+
+/** Encode and decode TravelRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const TravelResCodec: rt.Codec<TravelRes> = rt.tableCodec('TravelRes', travelResShape, buildTravelRes, (bb) => readTravelRes(fb.TravelRes.getRootAsTravelRes(bb)));
+
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {
   move: 1,
   say: 2,
+  travel: 4,
   whoami: 3,
 } as const;
 
@@ -309,6 +366,8 @@ export interface DemoProtocol extends rt.Protocol {
     readonly move: rt.RouteDef<MoveReq, MoveRes>;
     /** Chat to everyone in the scene (fire-and-forget). */
     readonly say: rt.RouteDef<SayReq, void>;
+    /** Travel to another map on the same socket (walking into a portal does the same). */
+    readonly travel: rt.RouteDef<TravelReq, TravelRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     readonly whoami: rt.RouteDef<WhoAmIReq, WhoAmIRes>;
   };
@@ -323,6 +382,7 @@ export interface DemoProtocol extends rt.Protocol {
 const routes: DemoProtocol['routes'] = Object.freeze({
   move: Object.freeze({ id: ROUTE.move, name: 'move', scene: 'world', request: MoveReqCodec, response: MoveResCodec, idempotent: false }),
   say: Object.freeze({ id: ROUTE.say, name: 'say', scene: 'world', request: SayReqCodec, response: null, idempotent: false }),
+  travel: Object.freeze({ id: ROUTE.travel, name: 'travel', scene: 'world', request: TravelReqCodec, response: TravelResCodec, idempotent: false }),
   whoami: Object.freeze({ id: ROUTE.whoami, name: 'whoami', scene: 'world', request: WhoAmIReqCodec, response: WhoAmIResCodec, idempotent: true }),
 });
 
@@ -342,6 +402,7 @@ export const protocol: DemoProtocol = Object.freeze({
   routeById: new Map<number, rt.RouteDef>([
     [ROUTE.move, routes.move],
     [ROUTE.say, routes.say],
+    [ROUTE.travel, routes.travel],
     [ROUTE.whoami, routes.whoami],
   ]),
   pushById: new Map<number, rt.PushDef>([
@@ -369,6 +430,8 @@ export interface SceneHandlers<Ctx> {
     move(ctx: Ctx, req: MoveReq): MoveRes | Promise<MoveRes>;
     /** Chat to everyone in the scene (fire-and-forget). */
     say(ctx: Ctx, req: SayReq): void | Promise<void>;
+    /** Travel to another map on the same socket (walking into a portal does the same). */
+    travel(ctx: Ctx, req: TravelReq): TravelRes | Promise<TravelRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     whoami(ctx: Ctx, req: WhoAmIReq): WhoAmIRes | Promise<WhoAmIRes>;
   };
@@ -389,6 +452,8 @@ export interface Api {
   move(req: MoveReq, opts?: RequestOptions): Promise<MoveRes>;
   /** Chat to everyone in the scene (fire-and-forget). */
   say(req: SayReq, opts?: RequestOptions): Promise<void>;
+  /** Travel to another map on the same socket (walking into a portal does the same). */
+  travel(req: TravelReq, opts?: RequestOptions): Promise<TravelRes>;
   /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
   whoami(req: WhoAmIReq, opts?: RequestOptions): Promise<WhoAmIRes>;
 }
@@ -400,6 +465,7 @@ export function createApi(client: ApiClient): Api {
     say: async (req: SayReq, opts?: RequestOptions): Promise<void> => {
       await client.request(routes.say, req, opts);
     },
+    travel: (req: TravelReq, opts?: RequestOptions) => client.request(routes.travel, req, opts) as Promise<TravelRes>,
     whoami: (req: WhoAmIReq, opts?: RequestOptions) => client.request(routes.whoami, req, opts) as Promise<WhoAmIRes>,
   });
 }

@@ -7,7 +7,7 @@ import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
 import type { GameDefinition, SceneDefinition } from '../api.js';
 import { Outbox } from '../outbox.js';
 import { RingReader } from '../ring/index.js';
-import { ToScene, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
+import { ToScene, decodeErrorPayload, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
 import { SceneRuntime } from './runtime.js';
 import { answerCollections } from '../collect.js';
 
@@ -72,7 +72,7 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
   });
 
   let stopped = false;
-  const onRecord = (type: number, sid: number, _value: number, payload: Uint8Array): void => {
+  const onRecord = (type: number, sid: number, value: number, payload: Uint8Array): void => {
     switch (type) {
       case ToScene.FRAME:
         // The payload is a view into the ring, valid only during this call; decoding copies.
@@ -91,7 +91,15 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
         break;
       }
       case ToScene.LEAVE:
-        scene.leave(sid);
+        scene.leave(sid, value === 1);
+        break;
+      case ToScene.TRAVEL_FAILED:
+        try {
+          const error = decodeErrorPayload(payload);
+          scene.travelFailed(sid, error.code, error.message);
+        } catch (err) {
+          logger.error({ err, sid }, 'bad TRAVEL_FAILED record');
+        }
         break;
       case ToScene.STOP:
         stopped = true;

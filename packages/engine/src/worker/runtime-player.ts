@@ -4,6 +4,7 @@ import type { Player } from '../api.js';
 export interface PlayerOutput {
   sendPush(sid: number, push: string, payload: unknown): void;
   kick(sid: number, closeCode: number, reason: string): void;
+  travel(player: RuntimePlayer, sceneId: string, arrival: unknown): Promise<void>;
 }
 
 /**
@@ -39,5 +40,9 @@ export class RuntimePlayer implements Player<unknown, Record<string, unknown>> {
 
   kick(closeCode: number, reason: string): void {
     this.#runtime.kick(this.sid, closeCode, reason);
+  }
+
+  travel(sceneId: string, arrival?: unknown): Promise<void> {
+    return this.#runtime.travel(this, sceneId, arrival);
   }
 }

@@ -17,13 +17,9 @@ import type { HandlerContext, Player, Scene, SceneDefinition, TimerHandle } from
 
 import type { Outbox } from '../outbox.js';
 import { RuntimePlayer } from './runtime-player.js';
-import { FromScene, SCENE_STATS_INTERVAL_MS, encodeSavePayload, type JoinPayload } from '../records.js';
+import { FromScene, SCENE_STATS_INTERVAL_MS, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type JoinPayload } from '../records.js';
 
 const encoder = new TextEncoder();
-
-function encodeJson(value: unknown): Uint8Array {
-  return encoder.encode(JSON.stringify(value));
-}
 
 interface PlayerSlot {
   readonly player: RuntimePlayer;
@@ -58,6 +54,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   /** Routes by opcode that this scene type has a handler for. */
   readonly #served = new Map<number, ServedRoute>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Players whose travel is under way: settled when they leave, or when the travel fails. */
+  readonly #travels = new Map<string, { readonly resolve: () => void; readonly reject: (err: Error) => void }>();
   #stateDirty = false;
   #stateJson: string | null;
   #tickTimer: ReturnType<typeof setTimeout> | undefined;
@@ -145,19 +143,20 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     try {
       this.#players.set(player.id, player);
       this.#bySid.set(sid, { player, sid });
-      this.#def.onJoin?.(this, player);
+      this.#def.onJoin?.(this, player, payload.arrival);
     } catch (err) {
       this.#players.delete(player.id);
       this.#bySid.delete(sid);
       this.logger.error({ err, playerId: player.id }, 'onJoin failed');
       const data = isCodedError(err) ? err.toData() : { code: ErrorCodes.ENG_ERR_HANDLER_FAILED, message: 'onJoin failed' };
-      this.#out.send(FromScene.JOIN_FAILED, sid, 0, encodeJson(data));
+      this.#out.send(FromScene.JOIN_FAILED, sid, 0, encodeErrorPayload(data));
       return;
     }
     this.#out.send(FromScene.JOINED, sid, 0, null);
   }
 
-  leave(sid: number): void {
+  /** The player of `sid` leaves (its socket closed, or `travelling`: it goes to another scene). */
+  leave(sid: number, travelling = false): void {
     const slot = this.#bySid.get(sid);
     this.#bySid.delete(sid);
     if (slot === undefined) {
@@ -173,7 +172,22 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       this.logger.error({ err, playerId: player.id }, 'onLeave failed');
     }
     const json = JSON.stringify(player.data);
-    this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeSavePayload(player.id, json === player.savedJson ? undefined : json));
+    // A travel hands the data over even when unchanged: the target scene on this engine takes it from here.
+    this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeSavePayload(player.id, json === player.savedJson && !travelling ? undefined : json));
+    const travel = this.#travels.get(player.id);
+    this.#travels.delete(player.id);
+    if (travel === undefined) return;
+    if (travelling) travel.resolve();
+    else travel.reject(new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `player ${player.id} left the scene before its travel`));
+  }
+
+  /** The main thread gave up the travel of the player of `sid`: it stays, and its `travel()` rejects. */
+  travelFailed(sid: number, code: string, message: string): void {
+    const player = this.#bySid.get(sid)?.player;
+    if (player === undefined) return;
+    const travel = this.#travels.get(player.id);
+    this.#travels.delete(player.id);
+    travel?.reject(new CodedError(code, message));
   }
 
   frame(sid: number, bytes: Uint8Array): void {
@@ -265,6 +279,28 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     if (def === undefined) throw new CodedError(ErrorCodes.ENG_ERR_NO_HANDLER, `unknown push ${push}`);
     if (this.#players.size === 0) return;
     this.#out.send(FromScene.BROADCAST, 0, 0, encodeFrame(FrameKind.PUSH, def.id, 0, def.codec.encode(payload)));
+  }
+
+  travel(player: RuntimePlayer, sceneId: string, arrival: unknown): Promise<void> {
+    const refuse = (why: string): Promise<void> => Promise.reject(new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `player ${player.id} cannot travel to ${String(sceneId)}: ${why}`));
+    if (this.#bySid.get(player.sid)?.player !== player) return refuse('it is not in this scene');
+    if (typeof sceneId !== 'string' || sceneId === '') return refuse('the target must be a scene id');
+    if (sceneId === this.id) return refuse('it is already there');
+    if (this.#travels.has(player.id)) return refuse('a travel is already under way');
+    let arrivalJson = '';
+    if (arrival !== undefined) {
+      try {
+        arrivalJson = JSON.stringify(arrival) ?? '';
+      } catch (err) {
+        return refuse(`the arrival cannot be sent as JSON (${String(err)})`);
+      }
+      if (arrivalJson === '') return refuse('the arrival cannot be sent as JSON');
+    }
+    // The data it leaves with is what the target sees: handlers of this scene marked it already.
+    return new Promise<void>((resolve, reject) => {
+      this.#travels.set(player.id, { resolve, reject });
+      this.#out.send(FromScene.TRAVEL, player.sid, 0, encodeTravelPayload({ to: sceneId, arrival: arrivalJson }));
+    });
   }
 
   kick(sid: number, closeCode: number, reason: string): void {
@@ -360,6 +396,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     clearInterval(this.#persistTimer);
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
+    for (const travel of this.#travels.values()) travel.reject(new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `scene ${this.id} stopped before the travel`));
+    this.#travels.clear();
     this.#guard('onDispose', () => this.#def.onDispose?.(this));
     this.persist(true);
     this.#out.send(FromScene.STOPPED, 0, 0, null);

@@ -12,6 +12,10 @@ export interface JoinBody {
   name: string;
   /** The scene to join, `<type>:<instance>`; never empty. */
   sceneId: string;
+  /** JSON the scene's onJoin receives (a travel's arrival point), or empty for none. */
+  arrival: string;
+  /** A travel's target: take a seat and start the scene, answer TRAVEL_READY, and load the player only on TRAVEL_IN. */
+  reserve: boolean;
 }
 
 /** Engine → gateway, KICK: close the player's socket with this code and reason. */
@@ -33,16 +37,37 @@ export interface JoinFailedBody {
   message: string;
 }
 
-const joinBodyShape: rt.TableShape = [['string'], ['string'], ['string']];
+/** Engine → gateway, TRAVEL: the player's scene asks to move it to `to`. */
+export interface TravelBody {
+  /** The target scene; never empty. */
+  to: string;
+  /** JSON for the target's onJoin, or empty. */
+  arrival: string;
+}
+
+/** Gateway → engine, TRAVEL_OUT: take the player out of its scene for `to`. */
+export interface TravelOutBody {
+  /** The target scene; never empty. */
+  to: string;
+  /** JSON for the target's onJoin, or empty (local moves only). */
+  arrival: string;
+  /** The target is placed on this same engine: move the player there and answer JOINED; otherwise answer TRAVEL_RELEASED once its data is saved. */
+  local: boolean;
+}
+
+const joinBodyShape: rt.TableShape = [['string'], ['string'], ['string'], ['string'], ['scalar', 1]];
 
 function buildJoinBody(b: Builder, v: JoinBody): Offset {
   const oPlayerId = b.createString(v.playerId);
   const oName = b.createString(v.name);
   const oSceneId = b.createString(v.sceneId);
+  const oArrival = b.createString(v.arrival);
   fb.JoinBody.startJoinBody(b);
   fb.JoinBody.addPlayerId(b, oPlayerId);
   fb.JoinBody.addName(b, oName);
   fb.JoinBody.addSceneId(b, oSceneId);
+  fb.JoinBody.addArrival(b, oArrival);
+  fb.JoinBody.addReserve(b, v.reserve);
   return fb.JoinBody.endJoinBody(b);
 }
 
@@ -51,6 +76,8 @@ function readJoinBody(t: fb.JoinBody): JoinBody {
     playerId: t.playerId() ?? '',
     name: t.name() ?? '',
     sceneId: t.sceneId() ?? '',
+    arrival: t.arrival() ?? '',
+    reserve: t.reserve(),
   };
 }
 
@@ -116,6 +143,50 @@ function readJoinFailedBody(t: fb.JoinFailedBody): JoinFailedBody {
 /** Encode and decode JoinFailedBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const JoinFailedBodyCodec: rt.Codec<JoinFailedBody> = rt.tableCodec('JoinFailedBody', joinFailedBodyShape, buildJoinFailedBody, (bb) => readJoinFailedBody(fb.JoinFailedBody.getRootAsJoinFailedBody(bb)));
 
+const travelBodyShape: rt.TableShape = [['string'], ['string']];
+
+function buildTravelBody(b: Builder, v: TravelBody): Offset {
+  const oTo = b.createString(v.to);
+  const oArrival = b.createString(v.arrival);
+  fb.TravelBody.startTravelBody(b);
+  fb.TravelBody.addTo(b, oTo);
+  fb.TravelBody.addArrival(b, oArrival);
+  return fb.TravelBody.endTravelBody(b);
+}
+
+function readTravelBody(t: fb.TravelBody): TravelBody {
+  return {
+    to: t.to() ?? '',
+    arrival: t.arrival() ?? '',
+  };
+}
+
+/** Encode and decode TravelBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const TravelBodyCodec: rt.Codec<TravelBody> = rt.tableCodec('TravelBody', travelBodyShape, buildTravelBody, (bb) => readTravelBody(fb.TravelBody.getRootAsTravelBody(bb)));
+
+const travelOutBodyShape: rt.TableShape = [['string'], ['string'], ['scalar', 1]];
+
+function buildTravelOutBody(b: Builder, v: TravelOutBody): Offset {
+  const oTo = b.createString(v.to);
+  const oArrival = b.createString(v.arrival);
+  fb.TravelOutBody.startTravelOutBody(b);
+  fb.TravelOutBody.addTo(b, oTo);
+  fb.TravelOutBody.addArrival(b, oArrival);
+  fb.TravelOutBody.addLocal(b, v.local);
+  return fb.TravelOutBody.endTravelOutBody(b);
+}
+
+function readTravelOutBody(t: fb.TravelOutBody): TravelOutBody {
+  return {
+    to: t.to() ?? '',
+    arrival: t.arrival() ?? '',
+    local: t.local(),
+  };
+}
+
+/** Encode and decode TravelOutBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const TravelOutBodyCodec: rt.Codec<TravelOutBody> = rt.tableCodec('TravelOutBody', travelOutBodyShape, buildTravelOutBody, (bb) => readTravelOutBody(fb.TravelOutBody.getRootAsTravelOutBody(bb)));
+
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {} as const;
 
@@ -132,10 +203,10 @@ const routes: LinkProtocol['routes'] = Object.freeze({});
 
 const pushes: LinkProtocol['pushes'] = Object.freeze({});
 
-/** The `link` protocol, version 2: give it to the gateway, the engine and the client. */
+/** The `link` protocol, version 3: give it to the gateway, the engine and the client. */
 export const protocol: LinkProtocol = Object.freeze({
   namespace: 'link',
-  version: 2,
+  version: 3,
   routes,
   pushes,
   routeById: new Map<number, rt.RouteDef>(),

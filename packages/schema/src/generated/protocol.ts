@@ -26,6 +26,12 @@ export interface SceneResumed {
   reason: string;
 }
 
+/** The player travelled to another scene on the same socket (a portal, a dungeon): pushes from `to` follow; client state of `from` can be dropped. */
+export interface SceneChanged {
+  from: string;
+  to: string;
+}
+
 /** A server notice (maintenance, shutdown warning, ...). */
 export interface Notice {
   code: string;
@@ -97,6 +103,27 @@ function readSceneResumed(t: fb.SceneResumed): SceneResumed {
 /** Encode and decode SceneResumed. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const SceneResumedCodec: rt.Codec<SceneResumed> = rt.tableCodec('SceneResumed', sceneResumedShape, buildSceneResumed, (bb) => readSceneResumed(fb.SceneResumed.getRootAsSceneResumed(bb)));
 
+const sceneChangedShape: rt.TableShape = [['string'], ['string']];
+
+function buildSceneChanged(b: Builder, v: SceneChanged): Offset {
+  const oFrom = b.createString(v.from);
+  const oTo = b.createString(v.to);
+  fb.SceneChanged.startSceneChanged(b);
+  fb.SceneChanged.addFrom(b, oFrom);
+  fb.SceneChanged.addTo(b, oTo);
+  return fb.SceneChanged.endSceneChanged(b);
+}
+
+function readSceneChanged(t: fb.SceneChanged): SceneChanged {
+  return {
+    from: t.from() ?? '',
+    to: t.to() ?? '',
+  };
+}
+
+/** Encode and decode SceneChanged. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const SceneChangedCodec: rt.Codec<SceneChanged> = rt.tableCodec('SceneChanged', sceneChangedShape, buildSceneChanged, (bb) => readSceneChanged(fb.SceneChanged.getRootAsSceneChanged(bb)));
+
 const noticeShape: rt.TableShape = [['string'], ['string']];
 
 function buildNotice(b: Builder, v: Notice): Offset {
@@ -126,6 +153,7 @@ export const PUSH = {
   SceneRestarted: 65281,
   Notice: 65282,
   SceneResumed: 65283,
+  SceneChanged: 65284,
 } as const;
 
 /** The `core` protocol with its exact route and push types. */
@@ -135,6 +163,7 @@ export interface CoreProtocol extends rt.Protocol {
     readonly SceneRestarted: rt.PushDef<SceneRestarted>;
     readonly Notice: rt.PushDef<Notice>;
     readonly SceneResumed: rt.PushDef<SceneResumed>;
+    readonly SceneChanged: rt.PushDef<SceneChanged>;
   };
 }
 
@@ -144,6 +173,7 @@ const pushes: CoreProtocol['pushes'] = Object.freeze({
   SceneRestarted: Object.freeze({ id: PUSH.SceneRestarted, name: 'SceneRestarted', codec: SceneRestartedCodec }),
   Notice: Object.freeze({ id: PUSH.Notice, name: 'Notice', codec: NoticeCodec }),
   SceneResumed: Object.freeze({ id: PUSH.SceneResumed, name: 'SceneResumed', codec: SceneResumedCodec }),
+  SceneChanged: Object.freeze({ id: PUSH.SceneChanged, name: 'SceneChanged', codec: SceneChangedCodec }),
 });
 
 /** The `core` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -157,6 +187,7 @@ export const protocol: CoreProtocol = Object.freeze({
     [PUSH.SceneRestarted, pushes.SceneRestarted],
     [PUSH.Notice, pushes.Notice],
     [PUSH.SceneResumed, pushes.SceneResumed],
+    [PUSH.SceneChanged, pushes.SceneChanged],
   ]),
 });
 
@@ -165,4 +196,5 @@ export type PushMap = {
   SceneRestarted: SceneRestarted;
   Notice: Notice;
   SceneResumed: SceneResumed;
+  SceneChanged: SceneChanged;
 };

@@ -12,11 +12,13 @@ import * as flatbuffers from 'flatbuffers';
  *   move (scene world): MoveReq → MoveRes
  *   say (scene world): SayReq → none
  *   whoami (scene world): WhoAmIReq → WhoAmIRes
+ *   travel (scene world): TravelReq → TravelRes
  */
 export enum RouteId {
   move = 1,
   say = 2,
-  whoami = 3
+  whoami = 3,
+  travel = 4
 }
 
 /**
@@ -709,6 +711,134 @@ static createWelcome(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Off
   Welcome.addX(builder, x);
   Welcome.addY(builder, y);
   return Welcome.endWelcome(builder);
+}
+}
+
+/**
+ * Go to another map (a `world:<n>` scene), arriving at (x, y).
+ */
+export class TravelReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):TravelReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsTravelReq(bb:flatbuffers.ByteBuffer, obj?:TravelReq):TravelReq {
+  return (obj || new TravelReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsTravelReq(bb:flatbuffers.ByteBuffer, obj?:TravelReq):TravelReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new TravelReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+sceneId():string|null
+sceneId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+sceneId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+x():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readFloat32(this.bb_pos + offset) : 0.0;
+}
+
+y():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readFloat32(this.bb_pos + offset) : 0.0;
+}
+
+static startTravelReq(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addSceneId(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, sceneIdOffset, 0);
+}
+
+static addX(builder:flatbuffers.Builder, x:number) {
+  builder.addFieldFloat32(1, x, 0.0);
+}
+
+static addY(builder:flatbuffers.Builder, y:number) {
+  builder.addFieldFloat32(2, y, 0.0);
+}
+
+static endTravelReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createTravelReq(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset, x:number, y:number):flatbuffers.Offset {
+  TravelReq.startTravelReq(builder);
+  TravelReq.addSceneId(builder, sceneIdOffset);
+  TravelReq.addX(builder, x);
+  TravelReq.addY(builder, y);
+  return TravelReq.endTravelReq(builder);
+}
+}
+
+/**
+ * The travel was asked for; the core push SceneChanged follows once the player is there.
+ */
+export class TravelRes {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):TravelRes {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsTravelRes(bb:flatbuffers.ByteBuffer, obj?:TravelRes):TravelRes {
+  return (obj || new TravelRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsTravelRes(bb:flatbuffers.ByteBuffer, obj?:TravelRes):TravelRes {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new TravelRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+from():string|null
+from(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+from(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+to():string|null
+to(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+to(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startTravelRes(builder:flatbuffers.Builder) {
+  builder.startObject(2);
+}
+
+static addFrom(builder:flatbuffers.Builder, fromOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, fromOffset, 0);
+}
+
+static addTo(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, toOffset, 0);
+}
+
+static endTravelRes(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createTravelRes(builder:flatbuffers.Builder, fromOffset:flatbuffers.Offset, toOffset:flatbuffers.Offset):flatbuffers.Offset {
+  TravelRes.startTravelRes(builder);
+  TravelRes.addFrom(builder, fromOffset);
+  TravelRes.addTo(builder, toOffset);
+  return TravelRes.endTravelRes(builder);
 }
 }
 

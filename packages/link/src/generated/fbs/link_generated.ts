@@ -57,8 +57,26 @@ sceneId(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+/**
+ * JSON the scene's onJoin receives (a travel's arrival point), or empty for none.
+ */
+arrival():string|null
+arrival(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+arrival(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * A travel's target: take a seat and start the scene, answer TRAVEL_READY, and load the player only on TRAVEL_IN.
+ */
+reserve():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
 static startJoinBody(builder:flatbuffers.Builder) {
-  builder.startObject(3);
+  builder.startObject(5);
 }
 
 static addPlayerId(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset) {
@@ -73,16 +91,26 @@ static addSceneId(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset)
   builder.addFieldOffset(2, sceneIdOffset, 0);
 }
 
+static addArrival(builder:flatbuffers.Builder, arrivalOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, arrivalOffset, 0);
+}
+
+static addReserve(builder:flatbuffers.Builder, reserve:boolean) {
+  builder.addFieldInt8(4, +reserve, +false);
+}
+
 static endJoinBody(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createJoinBody(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, sceneIdOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createJoinBody(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, sceneIdOffset:flatbuffers.Offset, arrivalOffset:flatbuffers.Offset, reserve:boolean):flatbuffers.Offset {
   JoinBody.startJoinBody(builder);
   JoinBody.addPlayerId(builder, playerIdOffset);
   JoinBody.addName(builder, nameOffset);
   JoinBody.addSceneId(builder, sceneIdOffset);
+  JoinBody.addArrival(builder, arrivalOffset);
+  JoinBody.addReserve(builder, reserve);
   return JoinBody.endJoinBody(builder);
 }
 }
@@ -256,6 +284,151 @@ static createJoinFailedBody(builder:flatbuffers.Builder, codeOffset:flatbuffers.
   JoinFailedBody.addCode(builder, codeOffset);
   JoinFailedBody.addMessage(builder, messageOffset);
   return JoinFailedBody.endJoinFailedBody(builder);
+}
+}
+
+/**
+ * Engine → gateway, TRAVEL: the player's scene asks to move it to `to`.
+ */
+export class TravelBody {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):TravelBody {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsTravelBody(bb:flatbuffers.ByteBuffer, obj?:TravelBody):TravelBody {
+  return (obj || new TravelBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsTravelBody(bb:flatbuffers.ByteBuffer, obj?:TravelBody):TravelBody {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new TravelBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+/**
+ * The target scene; never empty.
+ */
+to():string|null
+to(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+to(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * JSON for the target's onJoin, or empty.
+ */
+arrival():string|null
+arrival(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+arrival(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startTravelBody(builder:flatbuffers.Builder) {
+  builder.startObject(2);
+}
+
+static addTo(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, toOffset, 0);
+}
+
+static addArrival(builder:flatbuffers.Builder, arrivalOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, arrivalOffset, 0);
+}
+
+static endTravelBody(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createTravelBody(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset, arrivalOffset:flatbuffers.Offset):flatbuffers.Offset {
+  TravelBody.startTravelBody(builder);
+  TravelBody.addTo(builder, toOffset);
+  TravelBody.addArrival(builder, arrivalOffset);
+  return TravelBody.endTravelBody(builder);
+}
+}
+
+/**
+ * Gateway → engine, TRAVEL_OUT: take the player out of its scene for `to`.
+ */
+export class TravelOutBody {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):TravelOutBody {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsTravelOutBody(bb:flatbuffers.ByteBuffer, obj?:TravelOutBody):TravelOutBody {
+  return (obj || new TravelOutBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsTravelOutBody(bb:flatbuffers.ByteBuffer, obj?:TravelOutBody):TravelOutBody {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new TravelOutBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+/**
+ * The target scene; never empty.
+ */
+to():string|null
+to(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+to(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * JSON for the target's onJoin, or empty (local moves only).
+ */
+arrival():string|null
+arrival(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+arrival(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * The target is placed on this same engine: move the player there and answer JOINED; otherwise answer TRAVEL_RELEASED once its data is saved.
+ */
+local():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+static startTravelOutBody(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addTo(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, toOffset, 0);
+}
+
+static addArrival(builder:flatbuffers.Builder, arrivalOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, arrivalOffset, 0);
+}
+
+static addLocal(builder:flatbuffers.Builder, local:boolean) {
+  builder.addFieldInt8(2, +local, +false);
+}
+
+static endTravelOutBody(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createTravelOutBody(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset, arrivalOffset:flatbuffers.Offset, local:boolean):flatbuffers.Offset {
+  TravelOutBody.startTravelOutBody(builder);
+  TravelOutBody.addTo(builder, toOffset);
+  TravelOutBody.addArrival(builder, arrivalOffset);
+  TravelOutBody.addLocal(builder, local);
+  return TravelOutBody.endTravelOutBody(builder);
 }
 }
 

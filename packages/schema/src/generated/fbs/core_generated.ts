@@ -11,11 +11,13 @@ import * as flatbuffers from 'flatbuffers';
  *   SceneRestarted: SceneRestarted
  *   Notice: Notice
  *   SceneResumed: SceneResumed
+ *   SceneChanged: SceneChanged
  */
 export enum PushId {
   SceneRestarted = 65281,
   Notice = 65282,
-  SceneResumed = 65283
+  SceneResumed = 65283,
+  SceneChanged = 65284
 }
 
 /**
@@ -214,6 +216,66 @@ static createSceneResumed(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers
   SceneResumed.addSceneId(builder, sceneIdOffset);
   SceneResumed.addReason(builder, reasonOffset);
   return SceneResumed.endSceneResumed(builder);
+}
+}
+
+/**
+ * The player travelled to another scene on the same socket (a portal, a dungeon): pushes from `to` follow; client state of `from` can be dropped.
+ */
+export class SceneChanged {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):SceneChanged {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsSceneChanged(bb:flatbuffers.ByteBuffer, obj?:SceneChanged):SceneChanged {
+  return (obj || new SceneChanged()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsSceneChanged(bb:flatbuffers.ByteBuffer, obj?:SceneChanged):SceneChanged {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new SceneChanged()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+from():string|null
+from(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+from(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+to():string|null
+to(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+to(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startSceneChanged(builder:flatbuffers.Builder) {
+  builder.startObject(2);
+}
+
+static addFrom(builder:flatbuffers.Builder, fromOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, fromOffset, 0);
+}
+
+static addTo(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, toOffset, 0);
+}
+
+static endSceneChanged(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createSceneChanged(builder:flatbuffers.Builder, fromOffset:flatbuffers.Offset, toOffset:flatbuffers.Offset):flatbuffers.Offset {
+  SceneChanged.startSceneChanged(builder);
+  SceneChanged.addFrom(builder, fromOffset);
+  SceneChanged.addTo(builder, toOffset);
+  return SceneChanged.endSceneChanged(builder);
 }
 }
 

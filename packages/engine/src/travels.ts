@@ -1,0 +1,163 @@
+/**
+ * Scene travel, the engine's side (docs/scenes.md "Travel"). A scene asks (`player.travel`) and
+ * the engine asks the player's gateway, which orchestrates: it holds the client's frames, and
+ * either has this engine move the player to a target scene it hosts too (`TRAVEL_OUT` with
+ * `local`: the hot data goes from scene to scene in memory, the row's fence stays), or reserves
+ * a seat on the target's engine, has this engine take the player out and save it (`TRAVEL_OUT`,
+ * answered `TRAVEL_RELEASED` once the row is written with the target as the player's scene), and
+ * then has the target's engine load it (`TRAVEL_IN`). Until the player leaves its scene, any
+ * failure leaves it where it was and its `travel()` rejects with the code.
+ */
+import { CodedError, ErrorCodes, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
+import { EngineToGateway, encodeJoinFailedBody, encodeTravelBody, type GatewayPeer, type JoinFailedBody, type TravelOutBody } from '@gos/link';
+import { takeEarly, type Conn } from './connections.js';
+import { loadPlayer, sendTo, type EngineContext } from './engine-context.js';
+import { ToScene, encodeErrorPayload, encodeJoinPayload, type TravelPayload } from './records.js';
+import type { SceneHost } from './scene-host.js';
+import type { Scenes } from './scenes.js';
+
+export class Travels {
+  readonly #ctx: EngineContext;
+  readonly #scenes: Scenes;
+
+  constructor(ctx: EngineContext, scenes: Scenes) {
+    this.#ctx = ctx;
+    this.#scenes = scenes;
+  }
+
+  /** The scene `host` asks to move the player of `sid`: its gateway decides (TRAVEL). */
+  requested(host: SceneHost, sid: number, travel: TravelPayload): void {
+    const conn = this.#ctx.conns.get(sid);
+    if (conn === undefined) return; // the socket closed: the scene gets its LEAVE
+    if (conn.state !== 'joined' || conn.travellingTo !== null || conn.sceneId !== host.sceneId) {
+      this.#refuse(host, sid, { code: ErrorCodes.ENG_ERR_TRAVEL, message: `player ${conn.playerId} is not settled in ${host.sceneId}` });
+      return;
+    }
+    sendTo(this.#ctx, conn.peer, EngineToGateway.TRAVEL, conn.connId, encodeTravelBody({ to: travel.to, arrival: travel.arrival }));
+  }
+
+  /** The gateway gave the travel up before the player left: it stays, and its scene is told why. */
+  cancel(peer: GatewayPeer, connId: number, error: JoinFailedBody): void {
+    const conn = this.#ctx.conns.of(peer, connId);
+    if (conn === undefined || conn.travellingTo !== null) return;
+    const host = this.#scenes.running(conn.sceneId);
+    if (host !== undefined) this.#refuse(host, conn.sid, error);
+  }
+
+  /**
+   * TRAVEL_OUT: take the player out of its scene, for a target here (`local`) or elsewhere.
+   * Never rejects: a fault once the player is out of its scene (its data cannot be loaded)
+   * sends it back to its gateway to be placed again, as when a scene moves.
+   */
+  async out(peer: GatewayPeer, connId: number, body: TravelOutBody): Promise<void> {
+    const conn = this.#ctx.conns.of(peer, connId);
+    if (conn === undefined) return;
+    try {
+      await this.#out(peer, connId, conn, body);
+    } catch (err) {
+      this.#ctx.log.error({ err, playerId: conn.playerId, to: body.to }, 'travel failed after the player left its scene');
+      if (conn.state === 'gone') return;
+      this.#ctx.seats.vacate(conn.playerId, conn.sid);
+      this.#ctx.conns.drop(conn);
+      sendTo(this.#ctx, peer, EngineToGateway.JOIN_FAILED, connId, encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_SCENE_MOVED, message: 'the travel failed; placing the player again' }));
+    }
+  }
+
+  async #out(peer: GatewayPeer, connId: number, conn: Conn, body: TravelOutBody): Promise<void> {
+    const ctx = this.#ctx;
+    const source = conn.state === 'joined' && conn.travellingTo === null ? this.#scenes.running(conn.sceneId) : undefined;
+    const fail = (error: ErrorData): void => {
+      sendTo(ctx, peer, EngineToGateway.TRAVEL_FAILED, connId, encodeJoinFailedBody(error));
+      if (source !== undefined && conn.state !== 'gone') this.#refuse(source, conn.sid, error);
+    };
+    if (source === undefined) return fail({ code: ErrorCodes.ENG_ERR_TRAVEL, message: `player ${conn.playerId} is not settled in a scene here` });
+    let target: SceneHost | undefined;
+    let arrival: unknown;
+    try {
+      arrival = parseArrival(body.arrival);
+      if (body.local) target = await this.#localTarget(body.to);
+    } catch (err) {
+      if (isCodedError(err)) ctx.log.warn({ code: err.code, playerId: conn.playerId, to: body.to }, `travel refused: ${err.message}`);
+      else ctx.log.error({ err, playerId: conn.playerId, to: body.to }, 'travel failed');
+      return fail(toErrorData(err, ErrorCodes.ENG_ERR_TRAVEL));
+    }
+    // The socket closed, or the source stopped, while the target started: nothing to move.
+    if (conn.state !== 'joined' || this.#scenes.running(conn.sceneId) !== source) return fail({ code: ErrorCodes.ENG_ERR_TRAVEL, message: 'the player or its scene left meanwhile' });
+
+    // From here the player is out of its scene: frames wait in `early` (the gateway holds its own).
+    const from = conn.sceneId;
+    conn.state = 'joining';
+    conn.travellingTo = body.to;
+    source.sids.delete(conn.sid);
+    if (target === undefined) return this.#release(conn, source);
+    // Local: the seat (and the row's fence and version) stay with this connection.
+    const handedOver = ctx.seats.expectHandOver(conn.playerId, conn.sid, from);
+    source.send(ToScene.LEAVE, conn.sid, null, true, 1);
+    let data = await handedOver;
+    if ((conn.state as Conn['state']) === 'gone') return;
+    // The source crashed before handing the data over: the store has its last save.
+    if (data === undefined) data = await loadPlayer(ctx, conn.playerId);
+    if ((conn.state as Conn['state']) === 'gone') return;
+    if (this.#scenes.running(body.to) !== target) {
+      // The target stopped meanwhile: the player goes wherever it is placed next, as in a resume.
+      conn.travellingTo = null;
+      ctx.seats.vacate(conn.playerId, conn.sid);
+      ctx.persister.release('player', conn.playerId);
+      ctx.conns.drop(conn);
+      sendTo(ctx, peer, EngineToGateway.JOIN_FAILED, connId, encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_SCENE_MOVED, message: `scene ${body.to} stopped during the travel` }));
+      return;
+    }
+    conn.sceneId = body.to;
+    conn.travellingTo = null;
+    target.sids.add(conn.sid);
+    target.send(ToScene.JOIN, conn.sid, encodeJoinPayload({ playerId: conn.playerId, name: conn.name, data, takeover: false, ...(arrival === undefined ? {} : { arrival }) }));
+    conn.state = 'joined';
+    for (const frame of takeEarly(conn)) target.send(ToScene.FRAME, conn.sid, frame);
+  }
+
+  /** A target scene on this engine: placed here (or refused), started if it is not running. */
+  async #localTarget(sceneId: string): Promise<SceneHost> {
+    const { placement } = this.#ctx.o.coordinator;
+    let record = placement.lookup(sceneId);
+    if (record?.engineId !== this.#ctx.o.engineId) record = await placement.fetch(sceneId);
+    if (record?.engineId !== this.#ctx.o.engineId) throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${sceneId} is not placed on ${this.#ctx.o.engineId}`);
+    await this.#scenes.withdrawIdle(sceneId);
+    return this.#scenes.obtain(sceneId, record.epoch);
+  }
+
+  /**
+   * The target is on another engine: the player leaves its scene, its last data is written (with
+   * the target as its scene, the commit point of the travel), and only then is the gateway told
+   * (TRAVEL_RELEASED), so the target's engine loads what was just written.
+   */
+  async #release(conn: Conn, source: SceneHost): Promise<void> {
+    const ctx = this.#ctx;
+    ctx.seats.vacate(conn.playerId, conn.sid);
+    const handedOver = ctx.seats.expectHandOver(conn.playerId, conn.sid, source.sceneId);
+    source.send(ToScene.LEAVE, conn.sid, null, true, 1);
+    await handedOver;
+    await ctx.persister.settle('player', conn.playerId);
+    if (conn.state === 'gone') return;
+    ctx.conns.drop(conn);
+    ctx.setLoad();
+    sendTo(ctx, conn.peer, EngineToGateway.TRAVEL_RELEASED, conn.connId, new Uint8Array(0));
+  }
+
+  #refuse(host: SceneHost, sid: number, error: ErrorData): void {
+    try {
+      host.send(ToScene.TRAVEL_FAILED, sid, encodeErrorPayload(error));
+    } catch (err) {
+      this.#ctx.log.error({ err, sceneId: host.sceneId }, 'cannot tell the scene its travel failed');
+    }
+  }
+}
+
+/** The arrival JSON of a travel (`''`: none). @throws CodedError `SCH_ERR_BAD_PAYLOAD` for text that is not JSON. */
+export function parseArrival(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, 'the arrival of a travel is not JSON', { cause: err });
+  }
+}

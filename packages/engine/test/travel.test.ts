@@ -1,0 +1,147 @@
+/**
+ * Scene travel, the engine's half, driven by a fake gateway over a real link: a scene's
+ * `player.travel()` asks (TRAVEL), a local move (TRAVEL_OUT local) hands the hot data over in
+ * memory, a move to another engine is a reserved seat (JOIN reserve → TRAVEL_READY), a release
+ * that writes the row with the target as the player's scene (TRAVEL_OUT → TRAVEL_RELEASED) and a
+ * load (TRAVEL_IN → JOINED). Refusals leave the player where it was and reject its `travel()`.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ErrorCodes, FrameKind } from '@gos/schema';
+import {
+  EngineToGateway,
+  GatewayToEngine,
+  decodeJoinFailedBody,
+  decodeJoinedBody,
+  decodeTravelBody,
+  encodeJoinBody,
+  encodeJoinFailedBody,
+  encodeTravelOutBody,
+} from '@gos/link';
+import { waitFor } from '@gos/testing';
+import { startCluster } from './helpers.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gos-engine-travel-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+async function state(c: Cluster, connId: number): Promise<{ total: number; sceneId: string; arrival: unknown }> {
+  const answer = await c.gw.request(connId, 'where', {});
+  assert.equal(answer.kind, FrameKind.RESPONSE, JSON.stringify(answer.body));
+  return answer.body as { total: number; sceneId: string; arrival: unknown };
+}
+
+async function outcome(c: Cluster, connId: number, expected: string): Promise<void> {
+  await waitFor(async () => ((await c.gw.request(connId, 'travelOutcome', {})).body as { outcome: string }).outcome === expected, {
+    timeoutMs: 5000,
+    message: `the travel outcome ${expected}`,
+  });
+}
+
+/** Ask the scene to move the player of `connId`; returns the TRAVEL message it sends the gateway. */
+async function askTravel(c: Cluster, connId: number, to: string, arrival?: unknown): Promise<{ to: string; arrival: string }> {
+  const answer = await c.gw.request(connId, 'travel', { to, arrival });
+  assert.equal(answer.kind, FrameKind.RESPONSE);
+  const m = await c.gw.waitFor((x) => x.type === EngineToGateway.TRAVEL && x.channel === connId);
+  return decodeTravelBody(m.body);
+}
+
+test('a local travel hands the hot data to the target scene in memory, with the arrival; frames sent meanwhile reach the target', async () => {
+  // One worker: both scenes on one thread, so the outcome map the handlers keep is shared.
+  const c = await startCluster(dir, 'local', { workers: 1 });
+  try {
+    await c.gw.join(1, 'alice');
+    assert.equal((await c.gw.request(1, 'add', { n: 5 })).kind, FrameKind.RESPONSE);
+    const asked = await askTravel(c, 1, 'arena:2', { x: 7 });
+    assert.deepEqual(asked, { to: 'arena:2', arrival: '{"x":7}' });
+    await c.coordinator.placement.ensure('arena:2');
+    c.gw.link.send(GatewayToEngine.TRAVEL_OUT, 1, encodeTravelOutBody({ to: asked.to, arrival: asked.arrival, local: true }));
+    // A frame the gateway lets through during the move waits for the target.
+    c.gw.send(1, 'add', { n: 2 });
+    const joined = await c.gw.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === 1);
+    assert.equal(decodeJoinedBody(joined.body).sceneId, 'arena:2');
+    const s = await state(c, 1);
+    assert.equal(s.sceneId, 'arena:2');
+    assert.equal(s.total, 7, 'the data the source had (5), then the frame sent during the move (+2), once');
+    assert.deepEqual(s.arrival, { x: 7 });
+    await outcome(c, 1, 'ok');
+    // The engine still counts one player, and a later leave saves it in arena:2.
+    assert.equal(c.engine.stats.players, 1);
+    c.gw.leave(1);
+    await waitFor(async () => (await c.store.playerScene('alice')) === 'arena:2', { timeoutMs: 5000, message: 'the row to name arena:2' });
+    assert.deepEqual((await c.store.loadPlayer('alice'))?.data, { total: 7 });
+  } finally {
+    await c.close();
+  }
+});
+
+test('a travel to another engine: reserved seat, release with the row saved in the target, then the load', async () => {
+  // One engine plays both halves: connection 1 is the source, connection 2 the reserved target.
+  const c = await startCluster(dir, 'remote', { workers: 1 });
+  try {
+    await c.gw.join(1, 'bob');
+    await c.gw.request(1, 'add', { n: 3 });
+    const asked = await askTravel(c, 1, 'arena:3', [1, 2]);
+    await c.coordinator.placement.ensure('arena:3');
+    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJoinBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:3', arrival: asked.arrival, reserve: true }));
+    await c.gw.waitFor((m) => m.type === EngineToGateway.TRAVEL_READY && m.channel === 2);
+    c.gw.link.send(GatewayToEngine.TRAVEL_OUT, 1, encodeTravelOutBody({ to: 'arena:3', arrival: '', local: false }));
+    await c.gw.waitFor((m) => m.type === EngineToGateway.TRAVEL_RELEASED && m.channel === 1);
+    // Released means written: the row names the target, with the source's last data.
+    assert.equal(await c.store.playerScene('bob'), 'arena:3');
+    assert.deepEqual((await c.store.loadPlayer('bob'))?.data, { total: 3 });
+    c.gw.link.send(GatewayToEngine.TRAVEL_IN, 2, new Uint8Array(0));
+    const joined = await c.gw.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === 2);
+    assert.equal(decodeJoinedBody(joined.body).sceneId, 'arena:3');
+    const s = await state(c, 2);
+    assert.deepEqual([s.sceneId, s.total, s.arrival], ['arena:3', 3, [1, 2]]);
+    // The source connection is gone: its frames are refused, not applied.
+    const stale = await c.gw.request(1, 'add', { n: 1 });
+    assert.equal(stale.kind, FrameKind.ERROR);
+    assert.equal(c.engine.stats.players, 1);
+  } finally {
+    await c.close();
+  }
+});
+
+test('refusals leave the player where it was: a cancel, a target past the scene slots, bad targets', async () => {
+  const c = await startCluster(dir, 'refused', { workers: 1, scenesPerWorker: 1 });
+  try {
+    await c.gw.join(1, 'cy');
+    await c.gw.request(1, 'add', { n: 1 });
+    // The gateway gives up (say the target's engine was lost): the scene's travel() rejects.
+    await askTravel(c, 1, 'arena:9');
+    c.gw.link.send(GatewayToEngine.TRAVEL_CANCEL, 1, encodeJoinFailedBody({ code: ErrorCodes.GW_ERR_NO_ENGINE, message: 'lost' }));
+    await outcome(c, 1, ErrorCodes.GW_ERR_NO_ENGINE);
+    // A local target that cannot start: one scene slot, taken by arena:1.
+    await askTravel(c, 1, 'arena:9');
+    await c.coordinator.placement.ensure('arena:9');
+    c.gw.link.send(GatewayToEngine.TRAVEL_OUT, 1, encodeTravelOutBody({ to: 'arena:9', arrival: '', local: true }));
+    const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.TRAVEL_FAILED && m.channel === 1);
+    assert.equal(decodeJoinFailedBody(failed.body).code, ErrorCodes.ENG_ERR_FULL);
+    await outcome(c, 1, ErrorCodes.ENG_ERR_FULL);
+    // A reserved seat refused the same way, as the target engine of a remote travel would.
+    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJoinBody({ playerId: 'cy', name: 'cy', sceneId: 'arena:9', reserve: true }));
+    const refused = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 2);
+    assert.equal(decodeJoinFailedBody(refused.body).code, ErrorCodes.ENG_ERR_FULL);
+    // The scene refuses nonsense itself: no message reaches the gateway.
+    for (const to of ['', 'arena:1']) {
+      await c.gw.request(1, 'travel', { to });
+      await outcome(c, 1, ErrorCodes.ENG_ERR_TRAVEL);
+    }
+    assert.equal(c.gw.inbox.filter((m) => m.type === EngineToGateway.TRAVEL).length, 0);
+    const s = await state(c, 1);
+    assert.deepEqual([s.sceneId, s.total], ['arena:1', 1]);
+  } finally {
+    await c.close();
+  }
+});

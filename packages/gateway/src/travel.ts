@@ -1,0 +1,261 @@
+/**
+ * Scene travel, the gateway's side (docs/scenes.md "Travel"): a scene asked to move its player
+ * to another scene (TRAVEL from the player's engine). The gateway holds the client's frames from
+ * then on and drives the move, on the same socket:
+ *
+ * - target placed on the same engine: TRAVEL_OUT `local` there; it answers JOINED (target scene)
+ *   or TRAVEL_FAILED.
+ * - target on another engine: JOIN `reserve` to it (seat taken, scene started: TRAVEL_READY, or
+ *   JOIN_FAILED), then TRAVEL_OUT to the source (TRAVEL_RELEASED once the player's row is written
+ *   with the target as its scene: the commit point), then TRAVEL_IN to the target (JOINED).
+ *
+ * Before the commit point a failure leaves the player where it was: its scene's `travel()`
+ * rejects (TRAVEL_CANCEL), and the frames held meanwhile are refused with `GW_ERR_TRAVEL_FAILED`
+ * (retryable). After it the player belongs to the target scene: a lost engine or a refused join
+ * is a resume there, like any other. Once in, the held frames go to the target in order and the
+ * client gets the core push SceneChanged.
+ */
+import { CodedError, ErrorCodes, encodeSceneChangedFrame, isCodedError, readFrameHeader, type Logger } from '@gos/schema';
+import { GatewayToEngine, encodeJoinBody, encodeJoinFailedBody, encodeTravelOutBody, type JoinFailedBody, type TravelBody } from '@gos/link';
+import type { EngineLinks } from './engine-links.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { PendingRequests } from './pending-requests.js';
+import type { PlayerRouting } from './routing.js';
+import type { SessionStore } from './session/index.js';
+import type { ConnData, Socket } from './socket.js';
+
+/** A travel under way on one socket (ConnData.travel). */
+export interface Travel {
+  readonly from: string;
+  readonly to: string;
+  /** JSON for the target's onJoin, or ''. */
+  readonly arrival: string;
+  readonly fromEngine: string;
+  /** The target's engine, once placed. */
+  toEngine: string | null;
+  /**
+   * `placing` the target; `local` (same engine, TRAVEL_OUT sent); `reserving` (JOIN reserve
+   * sent to the target's engine); `releasing` (TRAVEL_OUT sent to the source); `joining`
+   * (released: TRAVEL_IN sent, the player belongs to the target).
+   */
+  phase: 'placing' | 'local' | 'reserving' | 'releasing' | 'joining';
+  /** Requests forwarded to the source scene before the travel: answered there, or refused once the player is in. */
+  readonly sentBefore: ReadonlySet<number>;
+  readonly startedAt: number;
+}
+
+/** The client sockets, as travel uses them. */
+export interface TravelSockets {
+  sendTo(ws: Socket, frame: Uint8Array): void;
+  sendError(ws: Socket, opcode: number, requestId: number, code: string, message: string): void;
+}
+
+export interface PlayerTravelDeps {
+  readonly links: Pick<EngineLinks, 'connect' | 'get'>;
+  readonly routing: Pick<PlayerRouting, 'ensurePlaced' | 'resume'>;
+  readonly sockets: TravelSockets;
+  readonly pending: Pick<PendingRequests, 'failSome'>;
+  readonly sessions: Pick<SessionStore, 'setScene'>;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+}
+
+export class PlayerTravel {
+  readonly #d: PlayerTravelDeps;
+
+  constructor(deps: PlayerTravelDeps) {
+    this.#d = deps;
+  }
+
+  /** TRAVEL from `engineId`: the player's scene asks to move it. */
+  async requested(ws: Socket, data: ConnData, engineId: string, body: TravelBody): Promise<void> {
+    const session = data.session!;
+    if (data.state !== 'joined' || data.travel !== null || data.engineId !== engineId) {
+      this.#send(engineId, GatewayToEngine.TRAVEL_CANCEL, data.connId, encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_TRAVEL, message: 'the player is not settled in its scene (joining, resuming or travelling)' }));
+      return;
+    }
+    const travel: Travel = {
+      from: session.sceneId,
+      to: body.to,
+      arrival: body.arrival,
+      fromEngine: engineId,
+      toEngine: null,
+      phase: 'placing',
+      sentBefore: new Set(data.pending.keys()),
+      startedAt: performance.now(),
+    };
+    data.travel = travel;
+    try {
+      const placed = await this.#d.routing.ensurePlaced(body.to);
+      if (data.travel !== travel) return;
+      travel.toEngine = placed.engineId;
+      if (placed.engineId === engineId) {
+        travel.phase = 'local';
+        this.#send(engineId, GatewayToEngine.TRAVEL_OUT, data.connId, encodeTravelOutBody({ to: body.to, arrival: body.arrival, local: true }));
+        return;
+      }
+      const link = await this.#d.links.connect(placed.engineId);
+      if (data.travel !== travel) return;
+      travel.phase = 'reserving';
+      link.send(GatewayToEngine.JOIN, data.connId, encodeJoinBody({ playerId: session.accountId, name: session.username, sceneId: body.to, arrival: body.arrival, reserve: true }));
+    } catch (err) {
+      if (data.travel !== travel) return;
+      const error = isCodedError(err) ? err.toData() : { code: ErrorCodes.GW_ERR_TRAVEL_FAILED, message: String(err) };
+      this.#d.logger.warn({ code: error.code, from: travel.from, to: travel.to }, `travel refused: ${error.message}`);
+      this.fail(ws, data, error);
+    }
+  }
+
+  /** TRAVEL_READY from the target's engine: the seat is reserved; the source lets the player go. */
+  ready(data: ConnData, engineId: string): void {
+    const travel = data.travel;
+    if (travel?.phase !== 'reserving' || travel.toEngine !== engineId) return;
+    travel.phase = 'releasing';
+    this.#send(travel.fromEngine, GatewayToEngine.TRAVEL_OUT, data.connId, encodeTravelOutBody({ to: travel.to, arrival: '', local: false }));
+  }
+
+  /**
+   * TRAVEL_RELEASED from the source: the player's row names the target now. From here the
+   * player belongs to the target scene (a later failure resumes it there).
+   */
+  released(ws: Socket, data: ConnData, engineId: string): void {
+    const travel = data.travel;
+    if (travel?.phase !== 'releasing' || travel.fromEngine !== engineId || travel.toEngine === null) return;
+    travel.phase = 'joining';
+    this.#moveSession(ws, data, travel);
+    data.engineId = travel.toEngine;
+    data.state = 'joining';
+    data.joinSentAt = performance.now();
+    const link = this.#d.links.get(travel.toEngine);
+    try {
+      if (link?.isUp !== true) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, `the link to ${travel.toEngine} is down`);
+      link.send(GatewayToEngine.TRAVEL_IN, data.connId, new Uint8Array(0));
+    } catch {
+      // The target's engine was lost meanwhile: the player resumes in the target scene wherever it is placed next.
+      this.#d.routing.resume(ws, travel.toEngine, 'lost', performance.now());
+    }
+  }
+
+  /**
+   * The target's engine was lost: before the source let the player go, the travel fails and the
+   * player stays; while it does (releasing), the player resumes in the target once released.
+   */
+  targetLost(ws: Socket, data: ConnData, engineId: string): void {
+    const travel = data.travel;
+    if (travel === null || travel.toEngine !== engineId) return;
+    if (travel.phase === 'reserving') this.fail(ws, data, { code: ErrorCodes.GW_ERR_NO_ENGINE, message: `engine ${engineId} was lost` });
+  }
+
+  /** JOINED while travelling: `true` when it completed the travel (the caller does nothing more). */
+  joined(ws: Socket, data: ConnData, engineId: string, sceneId: string): boolean {
+    const travel = data.travel;
+    if (travel === null) return false;
+    if (sceneId !== travel.to || engineId !== travel.toEngine) return false;
+    if (travel.phase === 'local') this.#moveSession(ws, data, travel);
+    else if (travel.phase !== 'joining') return false;
+    data.travel = null;
+    data.state = 'joined';
+    data.engineId = engineId;
+    ws.subscribe(`s/${travel.to}`);
+    // Requests the source scene took but never answered (an async handler, the player gone).
+    this.#d.pending.failSome(ws, data, travel.sentBefore, `the player left scene ${travel.from} before it answered; retry`);
+    this.#d.sockets.sendTo(ws, encodeSceneChangedFrame(travel.from, travel.to));
+    const link = this.#d.links.get(engineId);
+    const held = data.early.splice(0);
+    for (const frame of held) {
+      if (link === undefined) this.#refuse(ws, frame, ErrorCodes.GW_ERR_NO_ENGINE, 'engine link is down');
+      else link.send(GatewayToEngine.CLIENT_FRAME, data.connId, frame);
+    }
+    this.#d.metrics.forwarded[link?.transport === 'in-process' ? 1 : 0]! += held.length;
+    this.#d.metrics.travelSeconds.observe({ scope: travel.fromEngine === engineId ? 'same-engine' : 'cross-engine', result: 'ok' }, (performance.now() - travel.startedAt) / 1000);
+    return true;
+  }
+
+  /** JOIN_FAILED while travelling: `true` when it belonged to the travel (handled here). */
+  joinFailed(ws: Socket, data: ConnData, engineId: string, error: JoinFailedBody): boolean {
+    const travel = data.travel;
+    if (travel === null) return false;
+    if (travel.phase === 'reserving' && engineId === travel.toEngine) {
+      // The target refused the seat (full, unknown scene type…): the player stays.
+      this.fail(ws, data, error);
+      return true;
+    }
+    if (travel.phase === 'joining' || (travel.phase === 'local' && engineId === travel.fromEngine)) {
+      // Out of its source, not in the target: placed again wherever its scene is now, as in a resume.
+      data.travel = null;
+      this.#refuseHeld(ws, data, ErrorCodes.GW_ERR_SCENE_MOVED, `the travel to ${travel.to} failed (${error.code}); retry shortly`);
+      this.#d.routing.resume(ws, engineId, 'moved', performance.now());
+      return true;
+    }
+    return false;
+  }
+
+  /** TRAVEL_FAILED from the source: the player is still in its scene. */
+  sourceFailed(ws: Socket, data: ConnData, engineId: string, error: JoinFailedBody): void {
+    const travel = data.travel;
+    if (travel === null || travel.fromEngine !== engineId || (travel.phase !== 'local' && travel.phase !== 'releasing')) return;
+    this.fail(ws, data, error, false);
+  }
+
+  /**
+   * Give the travel up before the commit point: the reserved seat is freed, the source scene is
+   * told (unless it said so itself), the frames held are refused, and the player stays.
+   */
+  fail(ws: Socket, data: ConnData, error: JoinFailedBody, tellSource = true): void {
+    const travel = data.travel;
+    if (travel === null || travel.phase === 'joining') return;
+    data.travel = null;
+    if (travel.toEngine !== null && travel.toEngine !== travel.fromEngine && travel.phase !== 'placing') {
+      this.#send(travel.toEngine, GatewayToEngine.LEAVE, data.connId, new Uint8Array(0));
+    }
+    if (tellSource) this.#send(travel.fromEngine, GatewayToEngine.TRAVEL_CANCEL, data.connId, encodeJoinFailedBody({ code: error.code, message: error.message }));
+    this.#refuseHeld(ws, data, ErrorCodes.GW_ERR_TRAVEL_FAILED, `the travel to ${travel.to} failed (${error.code}: ${error.message}); the player stayed in ${travel.from}`);
+    this.#d.metrics.travelSeconds.observe({ scope: travel.toEngine === travel.fromEngine ? 'same-engine' : 'cross-engine', result: error.code }, (performance.now() - travel.startedAt) / 1000);
+  }
+
+  /**
+   * The socket closed, or its player is being placed again (an engine lost): a travel before its
+   * commit point is dropped (the reserved seat freed); after it, the resume goes to the target.
+   */
+  abandon(data: ConnData): void {
+    const travel = data.travel;
+    if (travel === null) return;
+    data.travel = null;
+    if (travel.phase === 'reserving' || travel.phase === 'releasing') {
+      if (travel.toEngine !== null) this.#send(travel.toEngine, GatewayToEngine.LEAVE, data.connId, new Uint8Array(0));
+    }
+  }
+
+  /** The session names the target scene now: a reconnect or a resume goes there. */
+  #moveSession(ws: Socket, data: ConnData, travel: Travel): void {
+    const session = data.session!;
+    data.session = Object.freeze({ ...session, sceneId: travel.to });
+    ws.unsubscribe(`s/${travel.from}`);
+    this.#d.sessions.setScene(session.token, travel.to).catch((err: unknown) => {
+      this.#d.logger.warn({ err, accountId: session.accountId, sceneId: travel.to }, 'cannot record the scene of a travel in the session');
+    });
+  }
+
+  #refuseHeld(ws: Socket, data: ConnData, code: string, message: string): void {
+    for (const frame of data.early.splice(0)) this.#refuse(ws, frame, code, message);
+  }
+
+  /** Refuse one held frame: an ERROR for its request (its pending entry is answered by it). */
+  #refuse(ws: Socket, frame: Uint8Array, code: string, message: string): void {
+    const header = readFrameHeader(frame);
+    if (header === null) return;
+    const data = ws.getUserData();
+    data.pending.delete(header.requestId);
+    this.#d.sockets.sendError(ws, header.opcode, header.requestId, code, message);
+  }
+
+  #send(engineId: string, type: number, connId: number, body: Uint8Array): void {
+    try {
+      const link = this.#d.links.get(engineId);
+      if (link === undefined) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, `no link to ${engineId}`);
+      link.send(type, connId, body);
+    } catch (err) {
+      this.#d.logger.warn({ err, engineId, type }, 'cannot send a travel message; the link down event takes over');
+    }
+  }
+}
