@@ -11,6 +11,7 @@
  *   npm run bench -- engine-kill --clients 300 --repeats 3        (SIGKILL the busiest engine of a real cluster)
  *   npm run bench -- leader-kill --clients 300 --repeats 3        (SIGKILL the coordinator leader)
  *   npm run bench -- soak --clients 300 --minutes 30              (memory over time, after full collections)
+ *   npm run bench -- travel --clients 200 --hop-every 3000        (players hop between scenes on two engines)
  *
  * Options: --targets project,project-fat,project-embedded,colyseus,colyseus-uws,uws (the default; project-acked too on
  * request), --seconds 20
@@ -21,7 +22,9 @@
  * (GOS_REDIS_URL, default redis://127.0.0.1:6379) and MariaDB (GOS_MYSQL_URL, default
  * mysql://gos:gos@127.0.0.1:3306/gos_test: a user that may create `gos_bench_failover_*`
  * databases). soak runs project-embedded unless --targets names other project targets, and takes
- * --minutes 30, --sample-seconds 60, --churn-percent 5 and --churn-every 10 (seconds). Only loopback addresses are used; every process it starts is stopped before it
+ * --minutes 30, --sample-seconds 60, --churn-percent 5 and --churn-every 10 (seconds). travel runs
+ * this framework only, as a cluster of processes (like engine-kill), and takes --hop-every 3000
+ * (ms) and --scenes 6; --seconds is each of its two phases. Only loopback addresses are used; every process it starts is stopped before it
  * exits.
  */
 import path from 'node:path';
@@ -37,13 +40,15 @@ import { labelOf, machine, ratios, type FailoverResultsFile, type ResultsFile } 
 import { writeResults } from '../src/report/write.js';
 import { runSoak, SOAK_MAX_GROWTH_PERCENT, type Churn, type SoakResultsFile, type SoakRow } from '../src/soak.js';
 import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js';
+import { runTravel, type TravelResultsFile } from '../src/travel.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
 const FAILOVER_SCENARIOS: readonly FailoverScenario[] = ['engine-kill', 'leader-kill'];
-const SCENARIOS: readonly (Scenario | FailoverScenario | 'soak')[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'soak', ...FAILOVER_SCENARIOS];
+type AnyScenario = Scenario | FailoverScenario | 'soak' | 'travel';
+const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'soak', 'travel', ...FAILOVER_SCENARIOS];
 /** Client counts when --clients is not given. idle-ccu stays under the 20,000 open files a process may have here. */
-const DEFAULT_CLIENTS: Record<Scenario | FailoverScenario | 'soak', string> = {
+const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   'mmo-move': '500,1000,2000,3000',
   'idle-ccu': '2000,6000,12000,18000',
   'chat-fanout': '1000,2000,5000',
@@ -52,6 +57,7 @@ const DEFAULT_CLIENTS: Record<Scenario | FailoverScenario | 'soak', string> = {
   'engine-kill': '300',
   'leader-kill': '300',
   soak: '300',
+  travel: '200',
 };
 const DEFAULT_TARGETS = ['project', 'project-fat', 'project-embedded', 'colyseus', 'colyseus-uws', 'uws'];
 /** The failover cluster: three coordinators, two engines, two gateways (one scene each). */
@@ -63,6 +69,7 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        [--lease-ttl 5] [--persist-ms 5000] [--out …] [--no-pin]
        npm run bench -- soak [--clients 300] [--minutes 30] [--sample-seconds 60] [--churn-percent 5] [--churn-every 10] [--targets project-embedded]
        [--connect-rate 100] [--out …] [--no-pin]
+       npm run bench -- travel [--clients 200] [--hop-every 3000] [--scenes 6] [--seconds 20] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
 See bench/README.md for what each scenario measures.`;
 
 const cli = parseCommandLine(
@@ -82,6 +89,8 @@ const cli = parseCommandLine(
       'churn-percent': { type: 'string', default: '5' },
       'churn-every': { type: 'string', default: '10' },
       'sample-seconds': { type: 'string', default: '60' },
+      'hop-every': { type: 'string', default: '3000' },
+      scenes: { type: 'string', default: '6' },
       out: { type: 'string', default: DEFAULT_OUT },
       'no-pin': { type: 'boolean', default: false },
     },
@@ -91,9 +100,11 @@ const { values, positionals } = cli;
 // Annotated, so that the compiler knows a call does not return.
 const usage: (message: string) => never = cli.fail;
 if (positionals.length > 1) usage(`one scenario at a time, got "${positionals.join(' ')}"`);
-const scenario = (positionals[0] ?? 'mmo-move') as Scenario | FailoverScenario | 'soak';
+const scenario = (positionals[0] ?? 'mmo-move') as AnyScenario;
 if (!SCENARIOS.includes(scenario)) usage(`unknown scenario "${scenario}" (known: ${SCENARIOS.join(', ')})`);
 const failover = (FAILOVER_SCENARIOS as readonly string[]).includes(scenario);
+/** Scenarios that start their own cluster of processes of this framework: no --targets. */
+const ownCluster = failover || scenario === 'travel';
 
 const positive = (name: string, v: string): number => {
   const n = Number(v);
@@ -101,9 +112,9 @@ const positive = (name: string, v: string): number => {
   return n;
 };
 const clientCounts = (values.clients ?? DEFAULT_CLIENTS[scenario]).split(',').map((v) => positive('clients', v.trim()));
-if (failover && values.targets !== undefined) usage(`${scenario} runs this framework only, as a cluster of processes: leave out --targets`);
+if (ownCluster && values.targets !== undefined) usage(`${scenario} runs this framework only, as a cluster of processes: leave out --targets`);
 const defaultTargets = scenario === 'soak' ? 'project-embedded' : DEFAULT_TARGETS.join(',');
-let targets: TargetSpec[] = failover ? [] : (values.targets ?? defaultTargets).split(',').map((name) => targetByName(name.trim()) ?? usage(`unknown target "${name}"`));
+let targets: TargetSpec[] = ownCluster ? [] : (values.targets ?? defaultTargets).split(',').map((name) => targetByName(name.trim()) ?? usage(`unknown target "${name}"`));
 if (scenario === 'login-storm') {
   // Only this framework has a login API; Colyseus and the bare server have nothing to compare.
   const skipped = targets.filter((t) => t.target !== 'project').map((t) => t.name);
@@ -126,7 +137,10 @@ const warmupSeconds = Number(values.warmup);
 if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0) usage('--warmup must be ≥ 0');
 // Failover bots log in through two gateways, each allowing 50 logins a second per address by default.
 // soak: the embedded gateway allows 50 logins a second from one address by default.
-const connectPerSecond = positive('connect-rate', values['connect-rate'] ?? (failover || scenario === 'soak' ? '100' : '500'));
+const connectPerSecond = positive('connect-rate', values['connect-rate'] ?? (ownCluster || scenario === 'soak' ? '100' : '500'));
+const hopEveryMs = positive('hop-every', values['hop-every']);
+const hopScenes = positive('scenes', values.scenes);
+if (hopScenes < 4) usage('--scenes must be at least 4 (two an engine, for hops within an engine)');
 const repeats = positive('repeats', values.repeats);
 const leaseTtlSeconds = positive('lease-ttl', values['lease-ttl']);
 const persistIntervalMs = positive('persist-ms', values['persist-ms']);
@@ -150,6 +164,7 @@ const argv = process.argv.slice(2).join(' ');
 const started = Date.now();
 if (failover) await benchFailover(scenario as FailoverScenario);
 else if (scenario === 'soak') await benchSoak();
+else if (scenario === 'travel') await benchTravel();
 else await benchTargets(scenario as Scenario);
 
 /** The progress line of run `done + 1` of `total`, about `left` seconds before the end. */
@@ -165,7 +180,7 @@ function keep<R>(runs: R[], row: R): void {
 }
 
 /** Write the results (JSON, Markdown, HTML; RESULTS.md when writing to the default folder) and say where. */
-async function write(file: ResultsFile | FailoverResultsFile | SoakResultsFile): Promise<void> {
+async function write(file: ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile): Promise<void> {
   await writeResults(outDir, file, outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null);
   console.log(`\nbench: ${file.runs.length} runs in ${Math.round((Date.now() - started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${file.scenario}.{json,md,html}`);
 }
@@ -327,5 +342,44 @@ async function benchFailover(scenario: FailoverScenario): Promise<void> {
     for (const s of leaderKillSummary(runs)) {
       console.log(`bench: N=${s.clients}: new leader after ${s.newLeaderMinMs ?? '–'}–${s.newLeaderMaxMs ?? '–'} ms, p99 during ${s.windows.during.p99Ms ?? '–'} ms, errors ${s.windows.before.issues}/${s.windows.during.issues}/${s.windows.after.issues}`);
     }
+  }
+}
+
+async function benchTravel(): Promise<void> {
+  const runs: TravelResultsFile['runs'][number][] = [];
+  try {
+    etcd = await ensureEtcd(process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379', pin ? 0 : null);
+    for (const [done, clients] of clientCounts.entries()) {
+      const left = (clientCounts.length - done) * (15 + warmupSeconds + 2 * steadySeconds + clients / connectPerSecond);
+      const rows = await runTravel({
+        clients,
+        warmupSeconds,
+        steadySeconds,
+        hopEveryMs,
+        inputsPerSecond: 10,
+        scenes: hopScenes,
+        connectPerSecond,
+        pin,
+        etcdUrl: etcd.url,
+        redisUrl: process.env['GOS_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+        mysqlUrl: process.env['GOS_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test',
+        onProgress: progressLine(done, clientCounts.length, left),
+        onAbortable,
+      });
+      for (const row of rows) keep(runs, row);
+    }
+  } finally {
+    await cleanup();
+  }
+  const file: TravelResultsFile = {
+    scenario: 'travel',
+    date: new Date().toISOString(),
+    machine: machine(pin),
+    settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), hopEveryMs, inputsPerSecond: 10, scenes: hopScenes },
+    runs,
+  };
+  await write(file);
+  for (const r of runs) {
+    console.log(`bench: ${r.scope} N=${r.clients}: ${r.travels} travels (${r.failedTravels} failed), p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms, inputs lost ${r.lostInputs} duplicated ${r.duplicatedInputs} of ${r.inputs}`);
   }
 }

@@ -14,6 +14,7 @@ import { createConnection } from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { FailoverResultsFile } from '../src/report/results.js';
+import type { TravelResultsFile } from '../src/travel.js';
 import { runBench } from './run-bench.js';
 
 const ETCD = process.env['GOS_TEST_ETCD_URL'] ?? process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379';
@@ -94,5 +95,28 @@ test('smoke: leader-kill with 10 bots, one repeat', { timeout: 180_000, skip }, 
       assert.equal(w.closes + w.errors + w.unacked, 0, `${name}: players noticed nothing: ${JSON.stringify(w)}`);
     }
     assert.match(await readFile(path.join(out, 'leader-kill.md'), 'utf8'), /new leader after ms/);
+  });
+});
+
+test('smoke: travel with 12 clients, both phases', { timeout: 180_000, skip }, async () => {
+  await runBench(['travel', '--clients', '12', '--seconds', '4', '--warmup', '3', '--hop-every', '1000'], async (out, stdout) => {
+    assert.match(stdout, /bench: same-engine N=12: \d+ travels/);
+    const file = JSON.parse(await readFile(path.join(out, 'travel.json'), 'utf8')) as TravelResultsFile;
+    assert.equal(file.scenario, 'travel');
+    assert.deepEqual(
+      file.runs.map((r) => r.scope),
+      ['same-engine', 'cross-engine'],
+    );
+    for (const r of file.runs) {
+      assert.ok(r.travels > 0, `${r.scope}: travels happened`);
+      assert.equal(r.failedTravels, 0, `${r.scope}: none failed`);
+      assert.ok(r.p50Ms > 0 && r.p99Ms >= r.p50Ms);
+      assert.ok(r.inputs > 0);
+      assert.equal(r.lostInputs, 0, `${r.scope}: no input lost`);
+      assert.equal(r.duplicatedInputs, 0, `${r.scope}: no input applied twice`);
+      assert.equal(Object.keys(r.scenesPerEngine).length, 2, `${r.scope}: scenes on both engines: ${JSON.stringify(r.scenesPerEngine)}`);
+    }
+    assert.match(await readFile(path.join(out, 'travel.md'), 'utf8'), /\| same-engine \| 12 \|/);
+    assert.equal((await readFile(path.join(out, 'travel.html'), 'utf8')).match(/<svg/g)?.length, 1);
   });
 });

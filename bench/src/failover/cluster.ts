@@ -44,6 +44,8 @@ export interface BenchClusterOptions {
   readonly persistIntervalMs: number;
   /** Scenes per engine worker. @default 64 */
   readonly scenesPerWorker?: number;
+  /** The scene type of the gateways' scenes (`<type>:1`, `<type>:2`, …). @default 'mmo' */
+  readonly sceneType?: string;
   /** Pin every member to this CPU (taskset); null leaves them free. */
   readonly pinCpu: number | null;
 }
@@ -70,7 +72,7 @@ export class BenchCluster {
 
   constructor(o: BenchClusterOptions) {
     this.#o = o;
-    this.scenes = Array.from({ length: o.gateways ?? 2 }, (_, i) => `mmo:${i + 1}`);
+    this.scenes = Array.from({ length: o.gateways ?? 2 }, (_, i) => `${o.sceneType ?? 'mmo'}:${i + 1}`);
   }
 
   /** The configuration the members share (what `readStatus` needs); set by {@link start}. */
@@ -221,7 +223,7 @@ engine: { host: 127.0.0.1, port: 0, persistIntervalMs: ${o.persistIntervalMs}${o
   const gateways: string[] = [];
   for (let i = 0; i < (o.gateways ?? 2); i++) {
     const file = path.join(dir, `gateway-${i + 1}.yaml`);
-    await writeFile(file, base(`mmo:${i + 1}`));
+    await writeFile(file, base(`${o.sceneType ?? 'mmo'}:${i + 1}`));
     gateways.push(file);
   }
   return { main, gateways };
@@ -235,7 +237,7 @@ function adminUri(mysqlUrl: string): string {
 }
 
 /** Pin every thread of `pid` to `cpu`; threads it starts later inherit it. */
-function pin(pid: number, cpu: number): void {
+export function pin(pid: number, cpu: number): void {
   try {
     execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
   } catch {

@@ -40,6 +40,35 @@ export interface ChatLine {
   text: string;
 }
 
+/** travel: go to scene `to` (a `hop:<n>` scene). */
+export interface HopReq {
+  to: string;
+}
+
+/** travel: a numbered input, sent without reply; the scene counts it in the player's data, which travels with the player. */
+export interface InputReq {
+  seq: number;
+}
+
+export type CountReq = Record<string, never>;
+
+/** travel: the inputs the player's scenes handled, those whose seq was not above the last one (applied twice or out of order), and the last seq. */
+export interface CountRes {
+  received: number;
+  duplicated: number;
+  lastSeq: number;
+}
+
+/** travel: the first push of a scene to a player that enters it. */
+export interface Arrived {
+  sceneId: string;
+}
+
+/** travel: the hop was refused; the player stayed. */
+export interface HopRefused {
+  code: string;
+}
+
 const moveReqShape: rt.TableShape = [['scalar', 4], ['scalar', 4], ['scalar', 4]];
 
 function buildMoveReq(b: Builder, v: MoveReq): Offset {
@@ -153,10 +182,119 @@ function readChatLine(t: fb.ChatLine): ChatLine {
 /** Encode and decode ChatLine. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const ChatLineCodec: rt.Codec<ChatLine> = rt.tableCodec('ChatLine', chatLineShape, buildChatLine, (bb) => readChatLine(fb.ChatLine.getRootAsChatLine(bb)));
 
+const hopReqShape: rt.TableShape = [['string']];
+
+function buildHopReq(b: Builder, v: HopReq): Offset {
+  const oTo = b.createString(v.to);
+  fb.HopReq.startHopReq(b);
+  fb.HopReq.addTo(b, oTo);
+  return fb.HopReq.endHopReq(b);
+}
+
+function readHopReq(t: fb.HopReq): HopReq {
+  return {
+    to: t.to() ?? '',
+  };
+}
+
+/** Encode and decode HopReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const HopReqCodec: rt.Codec<HopReq> = rt.tableCodec('HopReq', hopReqShape, buildHopReq, (bb) => readHopReq(fb.HopReq.getRootAsHopReq(bb)));
+
+const inputReqShape: rt.TableShape = [['scalar', 4]];
+
+function buildInputReq(b: Builder, v: InputReq): Offset {
+  fb.InputReq.startInputReq(b);
+  fb.InputReq.addSeq(b, v.seq);
+  return fb.InputReq.endInputReq(b);
+}
+
+function readInputReq(t: fb.InputReq): InputReq {
+  return {
+    seq: t.seq(),
+  };
+}
+
+/** Encode and decode InputReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const InputReqCodec: rt.Codec<InputReq> = rt.tableCodec('InputReq', inputReqShape, buildInputReq, (bb) => readInputReq(fb.InputReq.getRootAsInputReq(bb)));
+
+const countReqShape: rt.TableShape = [];
+
+function buildCountReq(b: Builder, _v: CountReq): Offset {
+  fb.CountReq.startCountReq(b);
+  return fb.CountReq.endCountReq(b);
+}
+
+function readCountReq(_t: fb.CountReq): CountReq {
+  return {};
+}
+
+/** Encode and decode CountReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const CountReqCodec: rt.Codec<CountReq> = rt.tableCodec('CountReq', countReqShape, buildCountReq, (bb) => readCountReq(fb.CountReq.getRootAsCountReq(bb)));
+
+const countResShape: rt.TableShape = [['scalar', 4], ['scalar', 4], ['scalar', 4]];
+
+function buildCountRes(b: Builder, v: CountRes): Offset {
+  fb.CountRes.startCountRes(b);
+  fb.CountRes.addReceived(b, v.received);
+  fb.CountRes.addDuplicated(b, v.duplicated);
+  fb.CountRes.addLastSeq(b, v.lastSeq);
+  return fb.CountRes.endCountRes(b);
+}
+
+function readCountRes(t: fb.CountRes): CountRes {
+  return {
+    received: t.received(),
+    duplicated: t.duplicated(),
+    lastSeq: t.lastSeq(),
+  };
+}
+
+/** Encode and decode CountRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const CountResCodec: rt.Codec<CountRes> = rt.tableCodec('CountRes', countResShape, buildCountRes, (bb) => readCountRes(fb.CountRes.getRootAsCountRes(bb)));
+
+const arrivedShape: rt.TableShape = [['string']];
+
+function buildArrived(b: Builder, v: Arrived): Offset {
+  const oSceneId = b.createString(v.sceneId);
+  fb.Arrived.startArrived(b);
+  fb.Arrived.addSceneId(b, oSceneId);
+  return fb.Arrived.endArrived(b);
+}
+
+function readArrived(t: fb.Arrived): Arrived {
+  return {
+    sceneId: t.sceneId() ?? '',
+  };
+}
+
+/** Encode and decode Arrived. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const ArrivedCodec: rt.Codec<Arrived> = rt.tableCodec('Arrived', arrivedShape, buildArrived, (bb) => readArrived(fb.Arrived.getRootAsArrived(bb)));
+
+const hopRefusedShape: rt.TableShape = [['string']];
+
+function buildHopRefused(b: Builder, v: HopRefused): Offset {
+  const oCode = b.createString(v.code);
+  fb.HopRefused.startHopRefused(b);
+  fb.HopRefused.addCode(b, oCode);
+  return fb.HopRefused.endHopRefused(b);
+}
+
+function readHopRefused(t: fb.HopRefused): HopRefused {
+  return {
+    code: t.code() ?? '',
+  };
+}
+
+/** Encode and decode HopRefused. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const HopRefusedCodec: rt.Codec<HopRefused> = rt.tableCodec('HopRefused', hopRefusedShape, buildHopRefused, (bb) => readHopRefused(fb.HopRefused.getRootAsHopRefused(bb)));
+
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {
   move: 1,
   say: 2,
+  hop: 3,
+  input: 4,
+  count: 5,
 } as const;
 
 /** Push ids: the opcode of PUSH frames. */
@@ -164,6 +302,8 @@ export const PUSH = {
   Welcome: 100,
   Tick: 101,
   ChatLine: 102,
+  Arrived: 103,
+  HopRefused: 104,
 } as const;
 
 /** The `bench.mmo` protocol with its exact route and push types. */
@@ -171,23 +311,33 @@ export interface BenchMmoProtocol extends rt.Protocol {
   readonly routes: {
     readonly move: rt.RouteDef<MoveReq, void>;
     readonly say: rt.RouteDef<SayReq, void>;
+    readonly hop: rt.RouteDef<HopReq, void>;
+    readonly input: rt.RouteDef<InputReq, void>;
+    readonly count: rt.RouteDef<CountReq, CountRes>;
   };
   readonly pushes: {
     readonly Welcome: rt.PushDef<Welcome>;
     readonly Tick: rt.PushDef<Tick>;
     readonly ChatLine: rt.PushDef<ChatLine>;
+    readonly Arrived: rt.PushDef<Arrived>;
+    readonly HopRefused: rt.PushDef<HopRefused>;
   };
 }
 
 const routes: BenchMmoProtocol['routes'] = Object.freeze({
   move: Object.freeze({ id: ROUTE.move, name: 'move', scene: 'mmo', request: MoveReqCodec, response: null, idempotent: false }),
   say: Object.freeze({ id: ROUTE.say, name: 'say', scene: 'chat', request: SayReqCodec, response: null, idempotent: false }),
+  hop: Object.freeze({ id: ROUTE.hop, name: 'hop', scene: 'hop', request: HopReqCodec, response: null, idempotent: false }),
+  input: Object.freeze({ id: ROUTE.input, name: 'input', scene: 'hop', request: InputReqCodec, response: null, idempotent: false }),
+  count: Object.freeze({ id: ROUTE.count, name: 'count', scene: 'hop', request: CountReqCodec, response: CountResCodec, idempotent: false }),
 });
 
 const pushes: BenchMmoProtocol['pushes'] = Object.freeze({
   Welcome: Object.freeze({ id: PUSH.Welcome, name: 'Welcome', codec: WelcomeCodec }),
   Tick: Object.freeze({ id: PUSH.Tick, name: 'Tick', codec: TickCodec }),
   ChatLine: Object.freeze({ id: PUSH.ChatLine, name: 'ChatLine', codec: ChatLineCodec }),
+  Arrived: Object.freeze({ id: PUSH.Arrived, name: 'Arrived', codec: ArrivedCodec }),
+  HopRefused: Object.freeze({ id: PUSH.HopRefused, name: 'HopRefused', codec: HopRefusedCodec }),
 });
 
 /** The `bench.mmo` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -199,11 +349,16 @@ export const protocol: BenchMmoProtocol = Object.freeze({
   routeById: new Map<number, rt.RouteDef>([
     [ROUTE.move, routes.move],
     [ROUTE.say, routes.say],
+    [ROUTE.hop, routes.hop],
+    [ROUTE.input, routes.input],
+    [ROUTE.count, routes.count],
   ]),
   pushById: new Map<number, rt.PushDef>([
     [PUSH.Welcome, pushes.Welcome],
     [PUSH.Tick, pushes.Tick],
     [PUSH.ChatLine, pushes.ChatLine],
+    [PUSH.Arrived, pushes.Arrived],
+    [PUSH.HopRefused, pushes.HopRefused],
   ]),
 });
 
@@ -212,6 +367,8 @@ export type PushMap = {
   Welcome: Welcome;
   Tick: Tick;
   ChatLine: ChatLine;
+  Arrived: Arrived;
+  HopRefused: HopRefused;
 };
 
 /**
@@ -221,6 +378,11 @@ export type PushMap = {
 export interface SceneHandlers<Ctx> {
   chat: {
     say(ctx: Ctx, req: SayReq): void | Promise<void>;
+  };
+  hop: {
+    hop(ctx: Ctx, req: HopReq): void | Promise<void>;
+    input(ctx: Ctx, req: InputReq): void | Promise<void>;
+    count(ctx: Ctx, req: CountReq): CountRes | Promise<CountRes>;
   };
   mmo: {
     move(ctx: Ctx, req: MoveReq): void | Promise<void>;
@@ -241,6 +403,9 @@ export interface ApiClient {
 export interface Api {
   move(req: MoveReq, opts?: RequestOptions): Promise<void>;
   say(req: SayReq, opts?: RequestOptions): Promise<void>;
+  hop(req: HopReq, opts?: RequestOptions): Promise<void>;
+  input(req: InputReq, opts?: RequestOptions): Promise<void>;
+  count(req: CountReq, opts?: RequestOptions): Promise<CountRes>;
 }
 
 /** Typed request helpers over a client: `createApi(client).move({ seq, x, y })`. */
@@ -252,5 +417,12 @@ export function createApi(client: ApiClient): Api {
     say: async (req: SayReq, opts?: RequestOptions): Promise<void> => {
       await client.request(routes.say, req, opts);
     },
+    hop: async (req: HopReq, opts?: RequestOptions): Promise<void> => {
+      await client.request(routes.hop, req, opts);
+    },
+    input: async (req: InputReq, opts?: RequestOptions): Promise<void> => {
+      await client.request(routes.input, req, opts);
+    },
+    count: (req: CountReq, opts?: RequestOptions) => client.request(routes.count, req, opts) as Promise<CountRes>,
   });
 }

@@ -7,8 +7,9 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { RunRow } from '../orchestrate.js';
 import { engineKillMarkdown, failoverCharts, leaderKillMarkdown, type ChartPoint } from './failover.js';
-import { isFailoverFile, isSoakFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
+import { isFailoverFile, isSoakFile, isTravelFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
 import { soakCharts, soakMarkdown, type SoakPoint } from './soak.js';
+import { travelMarkdown, travelPoints } from './travel.js';
 
 const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
 
@@ -26,6 +27,7 @@ export function kbPerClient(r: { rssMb: number; baselineRssMb: number; connected
 export function markdown(file: AnyResultsFile): string {
   if (isFailoverFile(file)) return failoverMarkdown(file);
   if (isSoakFile(file)) return [...header(file), ...soakMarkdown(file)].join('\n');
+  if (isTravelFile(file)) return [...header(file), ...travelMarkdown(file)].join('\n');
   if (file.scenario === 'idle-ccu') return idleMarkdown(file);
   if (file.scenario === 'chat-fanout') return chatMarkdown(file);
   if (file.scenario === 'login-storm') return loginMarkdown(file);
@@ -219,6 +221,8 @@ export async function html(file: AnyResultsFile): Promise<string> {
     ? await Promise.all(failoverCharts(file).map((c) => svgOf(barSpec(c.title, c.points))))
     : isSoakFile(file)
       ? await Promise.all(soakCharts(file).map((c) => svgOf(memorySpec(c.title, c.points))))
+    : isTravelFile(file)
+      ? [await svgOf(barSpec('travel latency (ms): hop request → first push of the new scene', travelPoints(file)))]
     : file.scenario === 'idle-ccu'
       ? [await svgOf(chartSpec(file, 'kbPerClient', 'server kB per idle connection'))]
       : file.scenario === 'reconnect-storm'

@@ -6,6 +6,7 @@ import { cpus } from 'node:os';
 import type { FailoverRow } from '../failover/run.js';
 import type { RunRow } from '../orchestrate.js';
 import type { SoakResultsFile } from '../soak.js';
+import type { TravelResultsFile } from '../travel.js';
 import { round } from '../stats.js';
 
 export interface Machine {
@@ -45,7 +46,7 @@ export interface FailoverResultsFile {
   readonly runs: readonly FailoverRow[];
 }
 
-export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile;
+export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile;
 
 export function isFailoverFile(file: AnyResultsFile): file is FailoverResultsFile {
   return file.scenario === 'engine-kill' || file.scenario === 'leader-kill';
@@ -53,6 +54,10 @@ export function isFailoverFile(file: AnyResultsFile): file is FailoverResultsFil
 
 export function isSoakFile(file: AnyResultsFile): file is SoakResultsFile {
   return file.scenario === 'soak';
+}
+
+export function isTravelFile(file: AnyResultsFile): file is TravelResultsFile {
+  return file.scenario === 'travel';
 }
 
 export function machine(pinned: boolean): Machine {

@@ -36,6 +36,8 @@ export interface EmbeddedClusterOptions {
   readonly persistIntervalMs?: number;
   /** @default 1 */
   readonly workers?: number;
+  /** Scenes each worker thread may host (the engine's `scenesPerWorker`, default 64). */
+  readonly scenesPerWorker?: number;
   readonly logger?: Logger;
   /** Serve the web client. @default true */
   readonly serveWeb?: boolean;
@@ -95,6 +97,7 @@ export class EmbeddedCluster {
       store: this.store,
       coordinator: this.coordinator,
       workers: o.workers ?? 1,
+      ...(o.scenesPerWorker === undefined ? {} : { scenesPerWorker: o.scenesPerWorker }),
       ...(o.persistIntervalMs === undefined ? {} : { persistIntervalMs: o.persistIntervalMs }),
       linkTls: o.linkTls ?? null,
       localLinks,

@@ -30,10 +30,14 @@ test('travel: same socket, SceneChanged, data kept, arrival used, inputs during 
     const a = await joinAs(cluster.url, name);
     const changes: Array<{ from: string; to: string }> = [];
     a.client.onPush('SceneChanged', (c) => changes.push(c));
-    const welcomes: string[] = [];
-    a.client.onPush('Welcome', (w) => welcomes.push(w.sceneId));
+    // In the order they arrive: SceneChanged must come before the new scene's first push.
+    const pushes: string[] = [];
+    a.client.onPush('SceneChanged', (c) => pushes.push(`SceneChanged ${c.to}`));
+    a.client.onPush('Welcome', (w) => pushes.push(`Welcome ${w.sceneId}`));
     const before = await a.api.whoami({});
     assert.equal(before.sceneId, 'world:1');
+    // world:1's Welcome came before the answer to whoami: only what the travel brings is kept.
+    pushes.length = 0;
     // A few moves first: they change the data the target must see.
     let seq = 0;
     for (let i = 0; i < 3; i++) await a.api.move({ seq: ++seq, x: before.x + 5 * (i + 1), y: before.y });
@@ -50,7 +54,7 @@ test('travel: same socket, SceneChanged, data kept, arrival used, inputs during 
     assert.deepEqual(changes, [{ from: 'world:1', to: 'world:2' }]);
     const after = await a.api.whoami({});
     assert.deepEqual([after.sceneId, after.x, after.y], ['world:2', 305, 400], 'arrival at (300, 400), then the move sent during the switch');
-    assert.ok(welcomes.includes('world:2'));
+    assert.deepEqual(pushes, ['SceneChanged world:2', 'Welcome world:2']);
     assert.equal(a.client.state, 'open');
 
     // A travel nowhere is refused by the scene and the player stays.
@@ -94,6 +98,31 @@ test('walking into a portal travels; each exit point lies outside the portal of 
     const there = await a.api.whoami({});
     assert.deepEqual([there.sceneId, there.x, there.y], [east.to, east.exit.x, east.exit.y]);
     assert.deepEqual(changes, ['world:1>world:2', 'world:2>world:1', 'world:1>world:2']);
+    await a.client.close();
+  } finally {
+    await cluster.close();
+  }
+});
+
+test('a target that cannot start refuses the travel: the player stays and plays on, the scene is told', async () => {
+  // One scene slot: world:1 takes it, world:2 cannot start (ENG_ERR_FULL).
+  const cluster = await startCluster(join(dir.path, 'full.db'), { scenesPerWorker: 1 });
+  try {
+    const a = await joinAs(cluster.url, uniqueName('full'));
+    const notices: string[] = [];
+    a.client.onPush('ChatLine', (l) => notices.push(l.text));
+    const changes: unknown[] = [];
+    a.client.onPush('SceneChanged', (c) => changes.push(c));
+    const before = await a.api.whoami({});
+    // (Inputs held meanwhile and refused with GW_ERR_TRAVEL_FAILED: travel-processes.test.ts,
+    // where the target is paused so that the travel lasts; here it fails within a millisecond.)
+    await a.api.travel({ sceneId: 'world:2', x: 1, y: 1 });
+    await waitFor(() => notices.includes(`cannot go to world:2: ${ErrorCodes.ENG_ERR_FULL}`), { timeoutMs: 5000, message: 'the scene to learn why' });
+    const after = await a.api.whoami({});
+    assert.deepEqual([after.sceneId, after.x, after.y], ['world:1', before.x, before.y]);
+    assert.deepEqual(changes, []);
+    // And it plays on there.
+    assert.equal((await a.api.move({ seq: 2, x: before.x + 2, y: before.y })).ack, 2);
     await a.client.close();
   } finally {
     await cluster.close();

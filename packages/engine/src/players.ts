@@ -3,7 +3,7 @@
  * loaded, its seat taken over from an older connection), its frames go into the scene's ring
  * (held while it joins), and it leaves (its last data handed over before a rejoin loads it).
  */
-import { CodedError, ErrorCodes, FrameFlag, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
+import { CodedError, ErrorCodes, FrameFlag, encodeSceneChangedFrame, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
 import { EngineToGateway, encodeJoinFailedBody, type GatewayPeer, type JoinBody } from '@gos/link';
 import { takeEarly, type Conn } from './connections.js';
 import { loadPlayer, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
@@ -68,6 +68,8 @@ export class Players {
       if (conn.state === 'gone') return; // the socket closed while loading
       ctx.seats.seat(body.playerId, sid);
       host.sids.add(sid);
+      // A travel: the client learns of the new scene before the scene's first push.
+      if (body.reserve) sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame(body.from, body.sceneId));
       const join: JoinPayload = { playerId: body.playerId, name: body.name, data, takeover, ...(arrival === undefined ? {} : { arrival }) };
       host.send(ToScene.JOIN, sid, encodeJoinPayload(join));
       conn.state = 'joined';

@@ -8,7 +8,7 @@
  * then has the target's engine load it (`TRAVEL_IN`). Until the player leaves its scene, any
  * failure leaves it where it was and its `travel()` rejects with the code.
  */
-import { CodedError, ErrorCodes, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
+import { CodedError, ErrorCodes, encodeSceneChangedFrame, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
 import { EngineToGateway, encodeJoinFailedBody, encodeTravelBody, type GatewayPeer, type JoinFailedBody, type TravelOutBody } from '@gos/link';
 import { takeEarly, type Conn } from './connections.js';
 import { loadPlayer, sendTo, type EngineContext } from './engine-context.js';
@@ -110,6 +110,8 @@ export class Travels {
     conn.sceneId = body.to;
     conn.travellingTo = null;
     target.sids.add(conn.sid);
+    // The client learns of the new scene before the scene's first push.
+    sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame(from, body.to));
     target.send(ToScene.JOIN, conn.sid, encodeJoinPayload({ playerId: conn.playerId, name: conn.name, data, takeover: false, ...(arrival === undefined ? {} : { arrival }) }));
     conn.state = 'joined';
     for (const frame of takeEarly(conn)) target.send(ToScene.FRAME, conn.sid, frame);

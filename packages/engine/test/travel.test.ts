@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ErrorCodes, FrameKind } from '@gos/schema';
+import { CORE_PUSH, ErrorCodes, FrameKind, SceneChangedCodec, framePayload, readFrameHeader } from '@gos/schema';
 import {
   EngineToGateway,
   GatewayToEngine,
@@ -47,6 +47,12 @@ async function outcome(c: Cluster, connId: number, expected: string): Promise<vo
   });
 }
 
+/** The SceneChanged push the engine sent the client of `connId` (taken out of the inbox). */
+async function sceneChanged(c: Cluster, connId: number): Promise<unknown> {
+  const m = await c.gw.waitFor((x) => x.type === EngineToGateway.TO_CLIENT && x.channel === connId && readFrameHeader(x.body)?.opcode === CORE_PUSH.SceneChanged);
+  return SceneChangedCodec.decode(framePayload(m.body));
+}
+
 /** Ask the scene to move the player of `connId`; returns the TRAVEL message it sends the gateway. */
 async function askTravel(c: Cluster, connId: number, to: string, arrival?: unknown): Promise<{ to: string; arrival: string }> {
   const answer = await c.gw.request(connId, 'travel', { to, arrival });
@@ -69,6 +75,7 @@ test('a local travel hands the hot data to the target scene in memory, with the 
     c.gw.send(1, 'add', { n: 2 });
     const joined = await c.gw.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === 1);
     assert.equal(decodeJoinedBody(joined.body).sceneId, 'arena:2');
+    assert.deepEqual(await sceneChanged(c, 1), { from: 'arena:1', to: 'arena:2' });
     const s = await state(c, 1);
     assert.equal(s.sceneId, 'arena:2');
     assert.equal(s.total, 7, 'the data the source had (5), then the frame sent during the move (+2), once');
@@ -92,7 +99,7 @@ test('a travel to another engine: reserved seat, release with the row saved in t
     await c.gw.request(1, 'add', { n: 3 });
     const asked = await askTravel(c, 1, 'arena:3', [1, 2]);
     await c.coordinator.placement.ensure('arena:3');
-    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJoinBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:3', arrival: asked.arrival, reserve: true }));
+    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJoinBody({ playerId: 'bob', name: 'bob', sceneId: 'arena:3', arrival: asked.arrival, reserve: true, from: 'arena:1' }));
     await c.gw.waitFor((m) => m.type === EngineToGateway.TRAVEL_READY && m.channel === 2);
     c.gw.link.send(GatewayToEngine.TRAVEL_OUT, 1, encodeTravelOutBody({ to: 'arena:3', arrival: '', local: false }));
     await c.gw.waitFor((m) => m.type === EngineToGateway.TRAVEL_RELEASED && m.channel === 1);
@@ -102,6 +109,7 @@ test('a travel to another engine: reserved seat, release with the row saved in t
     c.gw.link.send(GatewayToEngine.TRAVEL_IN, 2, new Uint8Array(0));
     const joined = await c.gw.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === 2);
     assert.equal(decodeJoinedBody(joined.body).sceneId, 'arena:3');
+    assert.deepEqual(await sceneChanged(c, 2), { from: 'arena:1', to: 'arena:3' });
     const s = await state(c, 2);
     assert.deepEqual([s.sceneId, s.total, s.arrival], ['arena:3', 3, [1, 2]]);
     // The source connection is gone: its frames are refused, not applied.

@@ -44,6 +44,7 @@ export class Gateway {
   readonly #limits: RateLimits;
   readonly #metrics: GatewayMetrics;
   readonly #routing: PlayerRouting;
+  readonly #travel: PlayerTravel;
   readonly #engineMessages: EngineMessages;
   #state: 'new' | 'starting' | 'ready' | 'closing' | 'closed' = 'new';
   #closing: Promise<void> | undefined;
@@ -97,7 +98,7 @@ export class Gateway {
       travelTargetLost: (ws, data, engineId) => travel.targetLost(ws, data, engineId),
       logger: this.#log,
     });
-    const travel: PlayerTravel = new PlayerTravel({
+    const travel: PlayerTravel = (this.#travel = new PlayerTravel({
       links: this.#links,
       routing: this.#routing,
       sockets: this.#sockets,
@@ -105,7 +106,7 @@ export class Gateway {
       sessions: this.#o.sessions,
       metrics: this.#metrics,
       logger: this.#log,
-    });
+    }));
     this.#engineMessages = new EngineMessages({
       sockets: this.#sockets,
       pending,
@@ -241,6 +242,7 @@ export class Gateway {
       limits: this.#o.limits,
       sessions: this.#o.sessions,
       end: (ws, code, reason) => this.#sockets.end(ws, code, reason),
+      travelStuck: (ws, data, now) => this.#travel.stuck(ws, data, now),
       logger: this.#log,
     });
   }

@@ -1,7 +1,7 @@
 import { CloseCode, type Logger } from '@gos/schema';
 import type { ResolvedGatewayOptions } from './options.js';
 import type { SessionStore } from './session/index.js';
-import type { Socket } from './socket.js';
+import type { ConnData, Socket } from './socket.js';
 
 /** How often a connected socket extends (and re-checks) its session. */
 const SESSION_TOUCH_MS = 30_000;
@@ -13,6 +13,11 @@ export interface SweepDeps {
   readonly sessions: SessionStore;
   /** Close a socket with a code (the gateway's own close: metrics, LEAVE to the engine). */
   readonly end: (ws: Socket, code: number, reason: string) => void;
+  /**
+   * A travel under way for longer than its timeout: given up if the player is still in its scene
+   * (false), or true when the player is out of its scene on an engine that never answered.
+   */
+  readonly travelStuck: (ws: Socket, data: ConnData, now: number) => boolean;
   readonly logger: Logger;
 }
 
@@ -31,6 +36,11 @@ export function sweepSockets(sockets: Iterable<Socket>, now: number, deps: Sweep
     }
     if (data.state === 'joining' && now - data.joinSentAt > JOIN_TIMEOUT_MS) {
       deps.end(ws, CloseCode.JOIN_FAILED, 'join timed out');
+      continue;
+    }
+    if (data.travel !== null && deps.travelStuck(ws, data, now)) {
+      // The client reconnects with its token and is placed in its scene from its last save.
+      deps.end(ws, CloseCode.JOIN_FAILED, 'travel timed out');
       continue;
     }
     // Broadcasts go through uWS topics, so backpressure can grow without a direct send.

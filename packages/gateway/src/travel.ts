@@ -12,10 +12,11 @@
  * Before the commit point a failure leaves the player where it was: its scene's `travel()`
  * rejects (TRAVEL_CANCEL), and the frames held meanwhile are refused with `GW_ERR_TRAVEL_FAILED`
  * (retryable). After it the player belongs to the target scene: a lost engine or a refused join
- * is a resume there, like any other. Once in, the held frames go to the target in order and the
- * client gets the core push SceneChanged.
+ * is a resume there, like any other. Once in, the held frames go to the target in order. The
+ * client's core push SceneChanged comes from the target's engine, just before the player enters
+ * the target scene, so that it precedes the scene's first push.
  */
-import { CodedError, ErrorCodes, encodeSceneChangedFrame, isCodedError, readFrameHeader, type Logger } from '@gos/schema';
+import { CodedError, ErrorCodes, isCodedError, readFrameHeader, type Logger } from '@gos/schema';
 import { GatewayToEngine, encodeJoinBody, encodeJoinFailedBody, encodeTravelOutBody, type JoinFailedBody, type TravelBody } from '@gos/link';
 import type { EngineLinks } from './engine-links.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -46,7 +47,6 @@ export interface Travel {
 
 /** The client sockets, as travel uses them. */
 export interface TravelSockets {
-  sendTo(ws: Socket, frame: Uint8Array): void;
   sendError(ws: Socket, opcode: number, requestId: number, code: string, message: string): void;
 }
 
@@ -59,6 +59,9 @@ export interface PlayerTravelDeps {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
 }
+
+/** A travel not finished by then is given up (see PlayerTravel.stuck). */
+export const TRAVEL_TIMEOUT_MS = 15_000;
 
 export class PlayerTravel {
   readonly #d: PlayerTravelDeps;
@@ -97,7 +100,7 @@ export class PlayerTravel {
       const link = await this.#d.links.connect(placed.engineId);
       if (data.travel !== travel) return;
       travel.phase = 'reserving';
-      link.send(GatewayToEngine.JOIN, data.connId, encodeJoinBody({ playerId: session.accountId, name: session.username, sceneId: body.to, arrival: body.arrival, reserve: true }));
+      link.send(GatewayToEngine.JOIN, data.connId, encodeJoinBody({ playerId: session.accountId, name: session.username, sceneId: body.to, arrival: body.arrival, reserve: true, from: travel.from }));
     } catch (err) {
       if (data.travel !== travel) return;
       const error = isCodedError(err) ? err.toData() : { code: ErrorCodes.GW_ERR_TRAVEL_FAILED, message: String(err) };
@@ -159,7 +162,6 @@ export class PlayerTravel {
     ws.subscribe(`s/${travel.to}`);
     // Requests the source scene took but never answered (an async handler, the player gone).
     this.#d.pending.failSome(ws, data, travel.sentBefore, `the player left scene ${travel.from} before it answered; retry`);
-    this.#d.sockets.sendTo(ws, encodeSceneChangedFrame(travel.from, travel.to));
     const link = this.#d.links.get(engineId);
     const held = data.early.splice(0);
     for (const frame of held) {
@@ -224,6 +226,25 @@ export class PlayerTravel {
     if (travel.phase === 'reserving' || travel.phase === 'releasing') {
       if (travel.toEngine !== null) this.#send(travel.toEngine, GatewayToEngine.LEAVE, data.connId, new Uint8Array(0));
     }
+  }
+
+  /**
+   * The sweep's check of a travel under way for longer than TRAVEL_TIMEOUT_MS: while the player
+   * is still in its scene (placing, reserving) the travel is given up; once its engine took it
+   * out (local, releasing) and never answered, true: the caller closes the socket, and the
+   * client's reconnect places the player from its last save. After the commit point the join
+   * timeout applies instead.
+   */
+  stuck(ws: Socket, data: ConnData, now: number): boolean {
+    const travel = data.travel;
+    if (travel === null || now - travel.startedAt <= TRAVEL_TIMEOUT_MS) return false;
+    if (travel.phase === 'placing' || travel.phase === 'reserving') {
+      this.fail(ws, data, { code: ErrorCodes.GW_ERR_TRAVEL_FAILED, message: `no answer within ${TRAVEL_TIMEOUT_MS} ms` });
+      return false;
+    }
+    if (travel.phase === 'joining') return false;
+    this.#d.logger.warn({ from: travel.from, to: travel.to, phase: travel.phase }, 'travel timed out with the player out of its scene; closing its socket');
+    return true;
   }
 
   /** The session names the target scene now: a reconnect or a resume goes there. */

@@ -107,11 +107,12 @@ const joinedRule = (b: JoinedBody): string | null => (b.sceneId === '' ? 'sceneI
 const joinFailedRule = (b: JoinFailedBody): string | null => (b.code === '' ? 'code is empty' : null);
 
 /**
- * The body of `JOIN`; `arrival` defaults to none (`''`) and `reserve` to false (join now).
+ * The body of `JOIN`; `arrival` and `from` default to none (`''`) and `reserve` to false (join now).
  * @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty playerId or sceneId.
  */
-export function encodeJoinBody(body: Pick<JoinBody, 'playerId' | 'name' | 'sceneId'> & Partial<Pick<JoinBody, 'arrival' | 'reserve'>>): Uint8Array {
-  return encodeChecked(JoinBodyCodec, { playerId: body.playerId, name: body.name, sceneId: body.sceneId, arrival: body.arrival ?? '', reserve: body.reserve ?? false }, joinRule);
+export function encodeJoinBody(body: Pick<JoinBody, 'playerId' | 'name' | 'sceneId'> & Partial<Pick<JoinBody, 'arrival' | 'reserve' | 'from'>>): Uint8Array {
+  const { playerId, name, sceneId } = body;
+  return encodeChecked(JoinBodyCodec, { playerId, name, sceneId, arrival: body.arrival ?? '', reserve: body.reserve ?? false, from: body.from ?? '' }, joinRule);
 }
 
 /** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link JoinBody}. */

@@ -28,7 +28,7 @@ const bad = { code: ErrorCodes.SCH_ERR_BAD_PAYLOAD };
 
 /** A JoinBody table with an empty playerId, built with the generated codec (past encodeJoinBody's check). */
 function joinBodyBytes(playerId: string): Uint8Array {
-  return JoinBodyCodec.encode({ playerId, name: 'n', sceneId: 's', arrival: '', reserve: false });
+  return JoinBodyCodec.encode({ playerId, name: 'n', sceneId: 's', arrival: '', reserve: false, from: '' });
 }
 
 test('message type constants', () => {
@@ -76,12 +76,12 @@ test('broadcast body: malformed input is a coded error', () => {
 
 test('control bodies round-trip through their FlatBuffers tables, only their own fields', () => {
   const join = { playerId: 'p1', name: 'Ann', sceneId: 'lobby:1' };
-  const none = { arrival: '', reserve: false };
+  const none = { arrival: '', reserve: false, from: '' };
   assert.deepEqual(decodeJoinBody(encodeJoinBody(join)), { ...join, ...none });
   assert.deepEqual(decodeJoinBody(encodeJoinBody({ playerId: 'p1', name: '', sceneId: 's' })), { playerId: 'p1', name: '', sceneId: 's', ...none });
   assert.deepEqual(decodeJoinBody(encodeJoinBody({ ...join, extra: 'dropped' } as typeof join)), { ...join, ...none });
   assert.deepEqual(decodeJoinBody(encodeJoinBody({ playerId: 'é/場/🙂', name: '\u202e', sceneId: 'a:b' })), { playerId: 'é/場/🙂', name: '\u202e', sceneId: 'a:b', ...none });
-  const travelling = { ...join, arrival: '{"x":3}', reserve: true };
+  const travelling = { ...join, arrival: '{"x":3}', reserve: true, from: 'town:1' };
   assert.deepEqual(decodeJoinBody(encodeJoinBody(travelling)), travelling);
   assert.deepEqual(decodeTravelBody(encodeTravelBody({ to: 'dungeon:1', arrival: '' })), { to: 'dungeon:1', arrival: '' });
   assert.deepEqual(decodeTravelOutBody(encodeTravelOutBody({ to: 'd:1', arrival: '[1]', local: true })), { to: 'd:1', arrival: '[1]', local: true });

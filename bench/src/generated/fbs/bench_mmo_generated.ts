@@ -11,10 +11,16 @@ import * as flatbuffers from 'flatbuffers';
  * Request → response message (none: fire-and-forget, answered by an empty RESPONSE):
  *   move (scene mmo): MoveReq → none
  *   say (scene chat): SayReq → none
+ *   hop (scene hop): HopReq → none
+ *   input (scene hop): InputReq → none
+ *   count (scene hop): CountReq → CountRes
  */
 export enum RouteId {
   move = 1,
-  say = 2
+  say = 2,
+  hop = 3,
+  input = 4,
+  count = 5
 }
 
 /**
@@ -22,11 +28,15 @@ export enum RouteId {
  *   Welcome: Welcome
  *   Tick: Tick
  *   ChatLine: ChatLine
+ *   Arrived: Arrived
+ *   HopRefused: HopRefused
  */
 export enum PushId {
   Welcome = 100,
   Tick = 101,
-  ChatLine = 102
+  ChatLine = 102,
+  Arrived = 103,
+  HopRefused = 104
 }
 
 /**
@@ -478,6 +488,295 @@ static createChatLine(builder:flatbuffers.Builder, sentAt:number, from:number, t
   ChatLine.addFrom(builder, from);
   ChatLine.addText(builder, textOffset);
   return ChatLine.endChatLine(builder);
+}
+}
+
+/**
+ * travel: go to scene `to` (a `hop:<n>` scene).
+ */
+export class HopReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):HopReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsHopReq(bb:flatbuffers.ByteBuffer, obj?:HopReq):HopReq {
+  return (obj || new HopReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsHopReq(bb:flatbuffers.ByteBuffer, obj?:HopReq):HopReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new HopReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+to():string|null
+to(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+to(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startHopReq(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addTo(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, toOffset, 0);
+}
+
+static endHopReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createHopReq(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset):flatbuffers.Offset {
+  HopReq.startHopReq(builder);
+  HopReq.addTo(builder, toOffset);
+  return HopReq.endHopReq(builder);
+}
+}
+
+/**
+ * travel: a numbered input, sent without reply; the scene counts it in the player's data, which travels with the player.
+ */
+export class InputReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):InputReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsInputReq(bb:flatbuffers.ByteBuffer, obj?:InputReq):InputReq {
+  return (obj || new InputReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsInputReq(bb:flatbuffers.ByteBuffer, obj?:InputReq):InputReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new InputReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+seq():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+static startInputReq(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addSeq(builder:flatbuffers.Builder, seq:number) {
+  builder.addFieldInt32(0, seq, 0);
+}
+
+static endInputReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createInputReq(builder:flatbuffers.Builder, seq:number):flatbuffers.Offset {
+  InputReq.startInputReq(builder);
+  InputReq.addSeq(builder, seq);
+  return InputReq.endInputReq(builder);
+}
+}
+
+export class CountReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):CountReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsCountReq(bb:flatbuffers.ByteBuffer, obj?:CountReq):CountReq {
+  return (obj || new CountReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsCountReq(bb:flatbuffers.ByteBuffer, obj?:CountReq):CountReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new CountReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static startCountReq(builder:flatbuffers.Builder) {
+  builder.startObject(0);
+}
+
+static endCountReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createCountReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  CountReq.startCountReq(builder);
+  return CountReq.endCountReq(builder);
+}
+}
+
+/**
+ * travel: the inputs the player's scenes handled, those whose seq was not above the last one (applied twice or out of order), and the last seq.
+ */
+export class CountRes {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):CountRes {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsCountRes(bb:flatbuffers.ByteBuffer, obj?:CountRes):CountRes {
+  return (obj || new CountRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsCountRes(bb:flatbuffers.ByteBuffer, obj?:CountRes):CountRes {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new CountRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+received():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+duplicated():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+lastSeq():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+static startCountRes(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addReceived(builder:flatbuffers.Builder, received:number) {
+  builder.addFieldInt32(0, received, 0);
+}
+
+static addDuplicated(builder:flatbuffers.Builder, duplicated:number) {
+  builder.addFieldInt32(1, duplicated, 0);
+}
+
+static addLastSeq(builder:flatbuffers.Builder, lastSeq:number) {
+  builder.addFieldInt32(2, lastSeq, 0);
+}
+
+static endCountRes(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createCountRes(builder:flatbuffers.Builder, received:number, duplicated:number, lastSeq:number):flatbuffers.Offset {
+  CountRes.startCountRes(builder);
+  CountRes.addReceived(builder, received);
+  CountRes.addDuplicated(builder, duplicated);
+  CountRes.addLastSeq(builder, lastSeq);
+  return CountRes.endCountRes(builder);
+}
+}
+
+/**
+ * travel: the first push of a scene to a player that enters it.
+ */
+export class Arrived {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):Arrived {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsArrived(bb:flatbuffers.ByteBuffer, obj?:Arrived):Arrived {
+  return (obj || new Arrived()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsArrived(bb:flatbuffers.ByteBuffer, obj?:Arrived):Arrived {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new Arrived()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+sceneId():string|null
+sceneId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+sceneId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startArrived(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addSceneId(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, sceneIdOffset, 0);
+}
+
+static endArrived(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createArrived(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset):flatbuffers.Offset {
+  Arrived.startArrived(builder);
+  Arrived.addSceneId(builder, sceneIdOffset);
+  return Arrived.endArrived(builder);
+}
+}
+
+/**
+ * travel: the hop was refused; the player stayed.
+ */
+export class HopRefused {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):HopRefused {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsHopRefused(bb:flatbuffers.ByteBuffer, obj?:HopRefused):HopRefused {
+  return (obj || new HopRefused()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsHopRefused(bb:flatbuffers.ByteBuffer, obj?:HopRefused):HopRefused {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new HopRefused()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+code():string|null
+code(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+code(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startHopRefused(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addCode(builder:flatbuffers.Builder, codeOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, codeOffset, 0);
+}
+
+static endHopRefused(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createHopRefused(builder:flatbuffers.Builder, codeOffset:flatbuffers.Offset):flatbuffers.Offset {
+  HopRefused.startHopRefused(builder);
+  HopRefused.addCode(builder, codeOffset);
+  return HopRefused.endHopRefused(builder);
 }
 }
 

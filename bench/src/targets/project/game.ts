@@ -9,6 +9,9 @@
  *   from the last save.
  * - `idle` (scenario idle-ccu): players join and get their Welcome; the scene ticks but sends
  *   nothing, so what is measured is the cost of holding connections.
+ * - `hop` (scenario travel): players travel between `hop:<n>` scenes; each scene greets an
+ *   arriving player with `Arrived`, and counts the numbered inputs it handles in the player's
+ *   data, which travels with the player: lost or doubled inputs show in the counts.
  */
 import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
 import { protocol, type PushMap, type SceneHandlers } from '../../generated/protocol.js';
@@ -143,4 +146,40 @@ export const chat = defineScene<Record<string, never>, PlayerData, PushMap>({
   } satisfies SceneHandlers<Ctx>['chat'],
 });
 
-export default defineGame({ protocol, scenes: { mmo, idle, chat } });
+interface HopData {
+  received: number;
+  duplicated: number;
+  lastSeq: number;
+}
+
+type HopCtx = HandlerContext<Record<string, never>, HopData, PushMap>;
+
+export const hop = defineScene<Record<string, never>, HopData, PushMap>({
+  createState: () => ({}),
+  createPlayer: () => ({ received: 0, duplicated: 0, lastSeq: 0 }),
+  onJoin(scene, player) {
+    player.send('Arrived', { sceneId: scene.id });
+  },
+  onRejoin(scene, player) {
+    player.send('Arrived', { sceneId: scene.id });
+  },
+  handlers: {
+    hop({ player }, req) {
+      player.travel(req.to).catch((err: unknown) => {
+        const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : 'error';
+        player.send('HopRefused', { code });
+      });
+    },
+    input({ player }, req) {
+      const d = player.data;
+      d.received++;
+      if (req.seq <= d.lastSeq) d.duplicated++;
+      else d.lastSeq = req.seq;
+    },
+    count({ player }) {
+      return { received: player.data.received, duplicated: player.data.duplicated, lastSeq: player.data.lastSeq };
+    },
+  } satisfies SceneHandlers<HopCtx>['hop'],
+});
+
+export default defineGame({ protocol, scenes: { mmo, idle, chat, hop } });

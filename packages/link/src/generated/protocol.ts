@@ -16,6 +16,8 @@ export interface JoinBody {
   arrival: string;
   /** A travel's target: take a seat and start the scene, answer TRAVEL_READY, and load the player only on TRAVEL_IN. */
   reserve: boolean;
+  /** A travel's source scene (with `reserve`): the engine tells the client SceneChanged { from, to } before the target's first push. */
+  from: string;
 }
 
 /** Engine → gateway, KICK: close the player's socket with this code and reason. */
@@ -55,19 +57,21 @@ export interface TravelOutBody {
   local: boolean;
 }
 
-const joinBodyShape: rt.TableShape = [['string'], ['string'], ['string'], ['string'], ['scalar', 1]];
+const joinBodyShape: rt.TableShape = [['string'], ['string'], ['string'], ['string'], ['scalar', 1], ['string']];
 
 function buildJoinBody(b: Builder, v: JoinBody): Offset {
   const oPlayerId = b.createString(v.playerId);
   const oName = b.createString(v.name);
   const oSceneId = b.createString(v.sceneId);
   const oArrival = b.createString(v.arrival);
+  const oFrom = b.createString(v.from);
   fb.JoinBody.startJoinBody(b);
   fb.JoinBody.addPlayerId(b, oPlayerId);
   fb.JoinBody.addName(b, oName);
   fb.JoinBody.addSceneId(b, oSceneId);
   fb.JoinBody.addArrival(b, oArrival);
   fb.JoinBody.addReserve(b, v.reserve);
+  fb.JoinBody.addFrom(b, oFrom);
   return fb.JoinBody.endJoinBody(b);
 }
 
@@ -78,6 +82,7 @@ function readJoinBody(t: fb.JoinBody): JoinBody {
     sceneId: t.sceneId() ?? '',
     arrival: t.arrival() ?? '',
     reserve: t.reserve(),
+    from: t.from() ?? '',
   };
 }
 

@@ -75,8 +75,18 @@ reserve():boolean {
   return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
 }
 
+/**
+ * A travel's source scene (with `reserve`): the engine tells the client SceneChanged { from, to } before the target's first push.
+ */
+from():string|null
+from(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+from(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startJoinBody(builder:flatbuffers.Builder) {
-  builder.startObject(5);
+  builder.startObject(6);
 }
 
 static addPlayerId(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset) {
@@ -99,18 +109,23 @@ static addReserve(builder:flatbuffers.Builder, reserve:boolean) {
   builder.addFieldInt8(4, +reserve, +false);
 }
 
+static addFrom(builder:flatbuffers.Builder, fromOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(5, fromOffset, 0);
+}
+
 static endJoinBody(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createJoinBody(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, sceneIdOffset:flatbuffers.Offset, arrivalOffset:flatbuffers.Offset, reserve:boolean):flatbuffers.Offset {
+static createJoinBody(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, sceneIdOffset:flatbuffers.Offset, arrivalOffset:flatbuffers.Offset, reserve:boolean, fromOffset:flatbuffers.Offset):flatbuffers.Offset {
   JoinBody.startJoinBody(builder);
   JoinBody.addPlayerId(builder, playerIdOffset);
   JoinBody.addName(builder, nameOffset);
   JoinBody.addSceneId(builder, sceneIdOffset);
   JoinBody.addArrival(builder, arrivalOffset);
   JoinBody.addReserve(builder, reserve);
+  JoinBody.addFrom(builder, fromOffset);
   return JoinBody.endJoinBody(builder);
 }
 }
