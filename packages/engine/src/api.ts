@@ -81,6 +81,13 @@ export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, u
    * @default 'on-arrival'
    */
   readonly inputs?: 'on-arrival' | 'at-tick';
+  /**
+   * Most players the scene holds at once: a login, a resume or a travel into it past that is
+   * refused with `ENG_ERR_FULL` (a travel's player stays where it was). A player taking its
+   * own seat over (a new connection) is not counted twice.
+   * @default no limit (the engine's CCU cap still applies)
+   */
+  readonly maxPlayers?: number;
   /** Initial state of a scene that has never been persisted. */
   createState(sceneId: string): S;
   /** Initial data of a player that has never been persisted. */

@@ -8,6 +8,7 @@ import { EngineToGateway, encodeJoinFailedBody, type GatewayPeer, type JoinBody 
 import { takeEarly, type Conn } from './connections.js';
 import { loadPlayer, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
 import { ToScene, encodeJoinPayload, type JoinPayload } from './records.js';
+import { sceneFull } from './scene-host.js';
 import type { Scenes } from './scenes.js';
 import { parseArrival } from './travels.js';
 
@@ -47,9 +48,12 @@ export class Players {
         // A travel's target: the seat and the scene are ready; the player's data is still being
         // saved by its source. The gateway says TRAVEL_IN once it is (or LEAVE).
         if (conn.state === 'gone') return;
+        if (host.full) throw sceneFull(host);
         const proceed = new Promise<void>((resolve) => (conn.proceed = resolve));
+        host.reserved++;
         sendTo(ctx, peer, EngineToGateway.TRAVEL_READY, connId, new Uint8Array(0));
         await proceed;
+        host.reserved--;
         conn.proceed = null;
         // A LEAVE (the socket closed, or the travel was given up) may have come meanwhile.
         if ((conn.state as Conn['state']) === 'gone') return;
@@ -58,6 +62,7 @@ export class Players {
       const activeSid = ctx.seats.holder(body.playerId);
       // Takeover only when this very scene instance holds the player's hot data.
       const takeover = activeSid !== undefined && host.sids.has(activeSid);
+      if (!takeover && host.full) throw sceneFull(host);
       let data: unknown = null;
       if (!takeover) {
         await ctx.seats.handedOver(body.playerId);

@@ -35,7 +35,7 @@ export const FromScene = {
   SAVE_SCENE: 38,
   /** The scene has flushed and disposed; the task ends next. */
   STOPPED: 39,
-  /** onCreate finished; the scene accepts players. */
+  /** onCreate finished; the scene accepts players. value=its player cap (maxPlayers; 0: none). */
   READY: 40,
   /**
    * About once a second while the scene ticks: value=ticks that took longer than tickMs since the

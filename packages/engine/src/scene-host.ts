@@ -1,5 +1,5 @@
 import type { Piscina } from 'piscina';
-import { CodedError, type Logger } from '@gos/schema';
+import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import { Outbox } from './outbox.js';
 import { createRingPair, RingReader } from './ring/index.js';
 import { ToScene, decodeSceneTaskResult, type SceneTaskInput, type SceneTaskResult } from './records.js';
@@ -48,6 +48,15 @@ export class SceneHost {
   epoch: number;
   /** Engine-local connection ids of the players in this scene. */
   readonly sids = new Set<number>();
+  /** The scene type's player cap (`maxPlayers`; 0: none), known once READY. */
+  maxPlayers = 0;
+  /** Travel targets reserved here (JOIN with `reserve`) and not joined yet: they count against the cap. */
+  reserved = 0;
+
+  /** Whether one more player would pass the scene's cap. */
+  get full(): boolean {
+    return this.maxPlayers > 0 && this.sids.size + this.reserved >= this.maxPlayers;
+  }
   readonly logger: Logger;
   /** Resolves when onCreate has run in the worker (READY), rejects if the task fails first. */
   readonly ready: Promise<void>;
@@ -176,4 +185,9 @@ export class SceneHost {
     // Sleeps without a timeout (no timer set and cleared per wake-up); stopping aborts the sleep.
     await this.#reader.startReadLoop(onRecord, { signal: this.#stopReading.signal, idleTimeoutMs: Infinity });
   }
+}
+
+/** The refusal of a player past a scene's cap (`maxPlayers`). */
+export function sceneFull(host: Pick<SceneHost, 'sceneId' | 'maxPlayers'>): CodedError {
+  return new CodedError(ErrorCodes.ENG_ERR_FULL, `scene ${host.sceneId} is full (maxPlayers ${host.maxPlayers})`);
 }

@@ -73,6 +73,7 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
       ctx.persister.enqueue('scene', host.sceneId, decodeSceneState(payload));
       break;
     case FromScene.READY:
+      host.maxPlayers = value;
       host.markReady();
       break;
     case FromScene.STOPPED:

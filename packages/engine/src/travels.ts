@@ -13,7 +13,7 @@ import { EngineToGateway, encodeJoinFailedBody, encodeTravelBody, type GatewayPe
 import { takeEarly, type Conn } from './connections.js';
 import { loadPlayer, sendTo, type EngineContext } from './engine-context.js';
 import { ToScene, encodeErrorPayload, encodeJoinPayload, type TravelPayload } from './records.js';
-import type { SceneHost } from './scene-host.js';
+import { sceneFull, type SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
 
 export class Travels {
@@ -124,7 +124,9 @@ export class Travels {
     if (record?.engineId !== this.#ctx.o.engineId) record = await placement.fetch(sceneId);
     if (record?.engineId !== this.#ctx.o.engineId) throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${sceneId} is not placed on ${this.#ctx.o.engineId}`);
     await this.#scenes.withdrawIdle(sceneId);
-    return this.#scenes.obtain(sceneId, record.epoch);
+    const host = await this.#scenes.obtain(sceneId, record.epoch);
+    if (host.full) throw sceneFull(host);
+    return host;
   }
 
   /**

@@ -153,3 +153,36 @@ test('refusals leave the player where it was: a cancel, a target past the scene 
     await c.close();
   }
 });
+
+test('a scene cap (maxPlayers): logins, travels and reservations past it are refused with ENG_ERR_FULL; a takeover is not', async () => {
+  const c = await startCluster(dir, 'cap', { workers: 1 });
+  try {
+    await c.coordinator.placement.ensure('pair:1');
+    await c.gw.join(1, 'p1', 'pair:1');
+    await c.gw.join(2, 'p2', 'pair:1');
+    c.gw.link.send(GatewayToEngine.JOIN, 3, encodeJoinBody({ playerId: 'p3', name: 'p3', sceneId: 'pair:1' }));
+    const refused = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 3);
+    assert.equal(decodeJoinFailedBody(refused.body).code, ErrorCodes.ENG_ERR_FULL);
+    // A travel into it: refused before the player leaves its scene.
+    await c.gw.join(4, 'p4');
+    await askTravel(c, 4, 'pair:1');
+    c.gw.link.send(GatewayToEngine.TRAVEL_OUT, 4, encodeTravelOutBody({ to: 'pair:1', arrival: '', local: true }));
+    const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.TRAVEL_FAILED && m.channel === 4);
+    assert.equal(decodeJoinFailedBody(failed.body).code, ErrorCodes.ENG_ERR_FULL);
+    await outcome(c, 4, ErrorCodes.ENG_ERR_FULL);
+    assert.equal((await state(c, 4)).sceneId, 'arena:1');
+    // A reserved seat for another engine's travel: refused the same way.
+    c.gw.link.send(GatewayToEngine.JOIN, 5, encodeJoinBody({ playerId: 'p5', name: 'p5', sceneId: 'pair:1', reserve: true, from: 'elsewhere:1' }));
+    const noSeat = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 5);
+    assert.equal(decodeJoinFailedBody(noSeat.body).code, ErrorCodes.ENG_ERR_FULL);
+    // p1 on a new connection takes its own seat over: not a third player.
+    await c.gw.join(6, 'p1', 'pair:1');
+    // A cap that is not a positive integer keeps the scene from starting.
+    await c.coordinator.placement.ensure('badcap:1');
+    c.gw.link.send(GatewayToEngine.JOIN, 7, encodeJoinBody({ playerId: 'p7', name: 'p7', sceneId: 'badcap:1' }));
+    const bad = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 7);
+    assert.equal(decodeJoinFailedBody(bad.body).code, ErrorCodes.OPT_ERR_INVALID);
+  } finally {
+    await c.close();
+  }
+});

@@ -53,6 +53,10 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
   if (inputs !== 'on-arrival' && inputs !== 'at-tick') {
     throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene type "${input.sceneType}": inputs must be 'on-arrival' or 'at-tick', got ${String(inputs)}`);
   }
+  const maxPlayers = def.maxPlayers;
+  if (maxPlayers !== undefined && (!Number.isInteger(maxPlayers) || maxPlayers < 1 || maxPlayers > 0x7fffffff)) {
+    throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene type "${input.sceneType}": maxPlayers must be a positive integer, got ${String(maxPlayers)}`);
+  }
   const out = new Outbox(input.fromScene, OUTBOX_MAX_PENDING_BYTES);
   // No keep-alive timer and no timeout per sleep: the scene's own timers (tick, periodic save)
   // keep this thread's event loop alive, and STOP arrives as a record, which wakes the sleep.

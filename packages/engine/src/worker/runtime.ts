@@ -113,7 +113,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     await this.#def.onCreate?.(this);
     this.#scheduleTick(performance.now(), performance.now());
     this.#persistTimer = setInterval(() => this.persist(false), persistIntervalMs);
-    this.#out.send(FromScene.READY, 0, 0, null);
+    // The main thread enforces the scene's player cap (0: none) before a player is sent here.
+    this.#out.send(FromScene.READY, 0, this.#def.maxPlayers ?? 0, null);
   }
 
   // ---- records from the main thread ----
