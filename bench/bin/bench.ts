@@ -148,6 +148,11 @@ const pin = !values['no-pin'] && canPin() && availableParallelism() >= 2;
 if (!values['no-pin'] && !pin) console.error('bench: not pinning (needs taskset and 2 CPUs): server and load generator share the CPUs');
 const outDir = path.resolve(values.out);
 
+/** The services a cluster of processes needs (engine-kill, leader-kill, travel; etcd also for targets on etcd). */
+const ETCD_URL = process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379';
+const REDIS_URL = process.env['GOS_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const MYSQL_URL = process.env['GOS_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
+
 let etcd: EtcdHandle | null = null;
 /** Kills whatever the run in progress started (its servers or cluster, and load generator). */
 let abortRun: (() => Promise<void>) | null = null;
@@ -188,7 +193,7 @@ async function write(file: ResultsFile | FailoverResultsFile | SoakResultsFile |
 async function benchTargets(scenario: Scenario): Promise<void> {
   const runs: RunRow[] = [];
   try {
-    if (targets.some((t) => t.needsEtcd)) etcd = await ensureEtcd(process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379', pin ? 0 : null);
+    if (targets.some((t) => t.needsEtcd)) etcd = await ensureEtcd(ETCD_URL, pin ? 0 : null);
     const total = clientCounts.length * targets.length;
     const perRun = warmupSeconds + steadySeconds;
     let done = 0;
@@ -233,7 +238,7 @@ async function benchTargets(scenario: Scenario): Promise<void> {
 async function benchSoak(): Promise<void> {
   const runs: SoakRow[] = [];
   try {
-    if (targets.some((t) => t.needsEtcd)) etcd = await ensureEtcd(process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379', pin ? 0 : null);
+    if (targets.some((t) => t.needsEtcd)) etcd = await ensureEtcd(ETCD_URL, pin ? 0 : null);
     const total = clientCounts.length * targets.length;
     let done = 0;
     for (const clients of clientCounts) {
@@ -283,9 +288,7 @@ async function benchSoak(): Promise<void> {
 async function benchFailover(scenario: FailoverScenario): Promise<void> {
   const runs: FailoverRow[] = [];
   try {
-    etcd = await ensureEtcd(process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379', pin ? 0 : null);
-    const redisUrl = process.env['GOS_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-    const mysqlUrl = process.env['GOS_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
+    etcd = await ensureEtcd(ETCD_URL, pin ? 0 : null);
     const total = clientCounts.length * repeats;
     // Cluster start and stop, ramp, warm-up and window.
     const perRun = 15 + warmupSeconds + steadySeconds;
@@ -304,8 +307,8 @@ async function benchFailover(scenario: FailoverScenario): Promise<void> {
           persistIntervalMs,
           pin,
           etcdUrl: etcd.url,
-          redisUrl,
-          mysqlUrl,
+          redisUrl: REDIS_URL,
+          mysqlUrl: MYSQL_URL,
           onProgress: progressLine(done, total, left),
           onAbortable,
         });
@@ -348,7 +351,7 @@ async function benchFailover(scenario: FailoverScenario): Promise<void> {
 async function benchTravel(): Promise<void> {
   const runs: TravelResultsFile['runs'][number][] = [];
   try {
-    etcd = await ensureEtcd(process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379', pin ? 0 : null);
+    etcd = await ensureEtcd(ETCD_URL, pin ? 0 : null);
     for (const [done, clients] of clientCounts.entries()) {
       const left = (clientCounts.length - done) * (15 + warmupSeconds + 2 * steadySeconds + clients / connectPerSecond);
       const rows = await runTravel({
@@ -361,8 +364,8 @@ async function benchTravel(): Promise<void> {
         connectPerSecond,
         pin,
         etcdUrl: etcd.url,
-        redisUrl: process.env['GOS_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
-        mysqlUrl: process.env['GOS_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test',
+        redisUrl: REDIS_URL,
+        mysqlUrl: MYSQL_URL,
         onProgress: progressLine(done, clientCounts.length, left),
         onAbortable,
       });
