@@ -18,6 +18,12 @@ export interface Conn {
    * a LEAVE, to let the join go on (it loads the player, or finds the connection gone).
    */
   proceed: (() => void) | null;
+  /** TRAVEL_IN came before the reserved join was waiting for it: it goes on at once. */
+  proceedEarly: boolean;
+  /** Settles when the travel under way (TRAVEL_OUT) is over, whatever its outcome; null when none. */
+  travelDone: Promise<void> | null;
+  /** The gateway gave the travel under way up (TRAVEL_CANCEL) before the player left its scene. */
+  travelCancel: { readonly code: string; readonly message: string } | null;
   /** `joining` until its scene has it (frames wait in `early`), `gone` once dropped. */
   state: 'joining' | 'joined' | 'gone';
   /** Frames received while joining, written to the scene after JOIN (bounded: see EngineOptions.maxFramesWhileJoining). */
@@ -68,7 +74,7 @@ export class Connections {
   open(peer: GatewayPeer, connId: number, join: JoinBody): Conn {
     const sid = this.#nextSid;
     this.#nextSid = this.#nextSid >= 0xfffffff0 ? 1 : this.#nextSid + 1;
-    const conn: Conn = { sid, peer, connId, playerId: join.playerId, name: join.name, sceneId: join.sceneId, travellingTo: null, proceed: null, state: 'joining', early: [], earlyBytes: 0 };
+    const conn: Conn = { sid, peer, connId, playerId: join.playerId, name: join.name, sceneId: join.sceneId, travellingTo: null, proceed: null, proceedEarly: false, travelDone: null, travelCancel: null, state: 'joining', early: [], earlyBytes: 0 };
     this.#bySid.set(sid, conn);
     let sids = this.#sidsByPeer.get(peer);
     if (sids === undefined) {

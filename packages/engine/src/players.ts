@@ -3,12 +3,12 @@
  * loaded, its seat taken over from an older connection), its frames go into the scene's ring
  * (held while it joins), and it leaves (its last data handed over before a rejoin loads it).
  */
-import { CodedError, ErrorCodes, FrameFlag, encodeSceneChangedFrame, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
+import { CloseCode, CodedError, ErrorCodes, FrameFlag, encodeSceneChangedFrame, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
 import { EngineToGateway, encodeJoinFailedBody, type GatewayPeer, type JoinBody } from '@gos/link';
 import { takeEarly, type Conn } from './connections.js';
-import { loadPlayer, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
+import { kick, loadPlayer, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
 import { ToScene, encodeJoinPayload, type JoinPayload } from './records.js';
-import { sceneFull } from './scene-host.js';
+import { sceneFull, type SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
 import { parseArrival } from './travels.js';
 
@@ -29,6 +29,8 @@ export class Players {
     if (!ctx.running()) return refuse({ code: ErrorCodes.ENG_ERR_SHUTTING_DOWN, message: 'engine is shutting down' });
     const conn = ctx.conns.open(peer, connId, body);
     const { sid } = conn;
+    /** The scene holding a place for this travel's target (JOIN with `reserve`) until the player is in. */
+    let reservedOn: SceneHost | null = null;
     try {
       let placement = o.coordinator.placement.lookup(body.sceneId);
       // The gateway placed the scene a moment ago: this engine's view of placement (a watch)
@@ -46,23 +48,30 @@ export class Players {
       let host = await this.#scenes.obtain(body.sceneId, placement.epoch);
       if (body.reserve) {
         // A travel's target: the seat and the scene are ready; the player's data is still being
-        // saved by its source. The gateway says TRAVEL_IN once it is (or LEAVE).
+        // saved by its source. The gateway says TRAVEL_IN once it is (or LEAVE). The place
+        // stays counted against the scene's cap until the player is in.
         if (conn.state === 'gone') return;
         if (host.full) throw sceneFull(host);
-        const proceed = new Promise<void>((resolve) => (conn.proceed = resolve));
+        reservedOn = host;
         host.reserved++;
+        const proceed = conn.proceedEarly ? Promise.resolve() : new Promise<void>((resolve) => (conn.proceed = resolve));
         sendTo(ctx, peer, EngineToGateway.TRAVEL_READY, connId, new Uint8Array(0));
         await proceed;
-        host.reserved--;
         conn.proceed = null;
         // A LEAVE (the socket closed, or the travel was given up) may have come meanwhile.
         if ((conn.state as Conn['state']) === 'gone') return;
-        host = await this.#scenes.obtain(body.sceneId, placement.epoch);
+        // Still placed here? (A start would claim the scene's row and fence off its new owner.)
+        const now = await o.coordinator.placement.fetch(body.sceneId);
+        if (now?.engineId !== o.engineId) throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${body.sceneId} is no longer placed on ${o.engineId}`);
+        host = await this.#scenes.obtain(body.sceneId, now.epoch);
       }
+      // The player is on its way between two scenes of this engine: joined once it has arrived.
+      await this.#travelOf(body.playerId);
+      if (conn.state === 'gone') return;
       const activeSid = ctx.seats.holder(body.playerId);
       // Takeover only when this very scene instance holds the player's hot data.
       const takeover = activeSid !== undefined && host.sids.has(activeSid);
-      if (!takeover && host.full) throw sceneFull(host);
+      if (!takeover && host !== reservedOn && host.full) throw sceneFull(host);
       let data: unknown = null;
       if (!takeover) {
         await ctx.seats.handedOver(body.playerId);
@@ -70,8 +79,16 @@ export class Players {
         // Looked up again: the scene may have crashed and restarted while the data loaded.
         host = await this.#scenes.obtain(body.sceneId, placement.epoch);
       }
-      if (conn.state === 'gone') return; // the socket closed while loading
+      if ((conn.state as Conn['state']) === 'gone') return; // the socket closed while loading
+      // One seat per player: a connection holding it in another scene here is closed (its
+      // scene's last save is dropped: this connection loaded the row and owns it now).
+      const previous = ctx.seats.holder(body.playerId);
+      if (previous !== undefined && previous !== sid && !takeover) this.#replace(previous);
       ctx.seats.seat(body.playerId, sid);
+      if (reservedOn !== null) {
+        reservedOn.reserved--;
+        reservedOn = null;
+      }
       host.sids.add(sid);
       // A travel: the client learns of the new scene before the scene's first push.
       if (body.reserve) sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame(body.from, body.sceneId));
@@ -86,6 +103,18 @@ export class Players {
       else ctx.log.error({ err, sceneId: body.sceneId, playerId: body.playerId }, 'join failed');
       ctx.conns.drop(conn);
       refuse(toErrorData(err, ErrorCodes.ENG_ERR_SCENE_NOT_FOUND));
+    } finally {
+      if (reservedOn !== null) reservedOn.reserved--;
+    }
+  }
+
+  /** Resolves once no travel of this player between two scenes of this engine is under way. */
+  async #travelOf(playerId: string): Promise<void> {
+    for (;;) {
+      const sid = this.#ctx.seats.holder(playerId);
+      const travelling = sid === undefined ? undefined : this.#ctx.conns.get(sid)?.travelDone;
+      if (travelling === undefined || travelling === null) return;
+      await travelling;
     }
   }
 
@@ -121,9 +150,31 @@ export class Players {
     }
   }
 
+  /** Close the connection `sid` of a player that connected again, and take it out of its scene without its last save. */
+  #replace(sid: number): void {
+    const ctx = this.#ctx;
+    const old = ctx.conns.get(sid);
+    if (old === undefined) return;
+    kick(ctx, old, CloseCode.SESSION_REPLACED, 'connected again');
+    const host = old.state === 'joined' ? this.#scenes.running(old.sceneId) : undefined;
+    ctx.seats.vacate(old.playerId, sid);
+    ctx.conns.drop(old);
+    if (host === undefined) return;
+    host.sids.delete(sid);
+    ctx.seats.discardHandOver(sid);
+    try {
+      host.send(ToScene.LEAVE, sid, null);
+    } catch (err) {
+      ctx.log.error({ err, sceneId: host.sceneId }, 'cannot deliver LEAVE');
+    }
+  }
+
   /** TRAVEL_IN: the reserved travel target of this connection may load the player now. */
   travelIn(peer: GatewayPeer, connId: number): void {
-    this.#ctx.conns.of(peer, connId)?.proceed?.();
+    const conn = this.#ctx.conns.of(peer, connId);
+    if (conn === undefined) return;
+    if (conn.proceed !== null) conn.proceed();
+    else conn.proceedEarly = true;
   }
 
   leave(peer: GatewayPeer, connId: number): void {
@@ -136,7 +187,9 @@ export class Players {
     if (!wasJoined) {
       // Left while its scene restarts or stops: nothing to tell the scene, but no seat held.
       if (ctx.seats.vacate(conn.playerId, conn.sid)) {
-        ctx.persister.release('player', conn.playerId);
+        // Left in the middle of a travel's hand-over: the source's last save is on its way, and
+        // releases the row once queued (the player is no longer seated).
+        if (conn.travellingTo === null) ctx.persister.release('player', conn.playerId);
         ctx.setLoad();
       }
       return;

@@ -58,6 +58,8 @@ export interface JoinPayload {
   readonly takeover: boolean;
   /** What the scene that sent the player here gave `travel()` (any JSON value); absent for a login or a resume. */
   readonly arrival?: unknown;
+  /** The player comes from another scene: its data is saved again here (its row then names this scene). */
+  readonly travelled?: boolean;
 }
 
 export interface TravelPayload {
@@ -123,8 +125,8 @@ export function isSavePayload(value: unknown): value is SavePayload {
 
 /** The payload of `ToScene.JOIN`: UTF-8 JSON (the player's data is JSON already). */
 export function encodeJoinPayload(join: JoinPayload): Uint8Array {
-  const { playerId, name, data, takeover, arrival } = join;
-  return encoder.encode(JSON.stringify(arrival === undefined ? { playerId, name, data, takeover } : { playerId, name, data, takeover, arrival }));
+  const { playerId, name, data, takeover, arrival, travelled } = join;
+  return encoder.encode(JSON.stringify({ playerId, name, data, takeover, ...(arrival === undefined ? {} : { arrival }), ...(travelled === true ? { travelled } : {}) }));
 }
 
 /** The payload of `FromScene.TRAVEL`. */

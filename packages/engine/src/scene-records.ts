@@ -24,8 +24,9 @@ export function onSceneRecord(ctx: EngineContext, host: SceneHost, type: number,
 function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number, value: number, payload: Uint8Array): void {
   switch (type) {
     case FromScene.SEND: {
+      // Only from the player's scene: a scene it travelled out of (a timer, an async handler) is not heard.
       const conn = ctx.conns.get(sid);
-      if (conn !== undefined) sendTo(ctx, conn.peer, EngineToGateway.TO_CLIENT, conn.connId, payload);
+      if (conn !== undefined && conn.sceneId === host.sceneId) sendTo(ctx, conn.peer, EngineToGateway.TO_CLIENT, conn.connId, payload);
       break;
     }
     case FromScene.BROADCAST: {
@@ -44,7 +45,7 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
     case FromScene.JOIN_FAILED: {
       const conn = ctx.conns.get(sid);
       host.sids.delete(sid);
-      if (conn !== undefined) {
+      if (conn !== undefined && conn.sceneId === host.sceneId) {
         ctx.seats.vacate(conn.playerId, sid);
         ctx.conns.drop(conn);
         sendTo(ctx, conn.peer, EngineToGateway.JOIN_FAILED, conn.connId, encodeJoinFailedBody(decodeErrorPayload(payload)));
@@ -53,13 +54,15 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
     }
     case FromScene.KICK: {
       const conn = ctx.conns.get(sid);
-      if (conn !== undefined) {
+      if (conn !== undefined && conn.sceneId === host.sceneId) {
         sendTo(ctx, conn.peer, EngineToGateway.KICK, conn.connId, encodeKickBody({ closeCode: value, reason: decoder.decode(payload) }));
       }
       break;
     }
     case FromScene.SAVE_PLAYER: {
       const save = decodeSavePayload(payload);
+      // The last save of a connection replaced by a newer one (which owns the row now): dropped.
+      if (value === 1 && ctx.seats.takeDiscarded(sid)) break;
       // A player leaving for a travel is saved as in its target scene: a later login goes there.
       if (save.data !== null) ctx.persister.enqueue('player', save.playerId, save.data, ctx.conns.get(sid)?.travellingTo ?? host.sceneId);
       // The player's last data is queued: a rejoin (or the travel's target) may now load it.

@@ -73,6 +73,19 @@ export class PlayerSeats {
     this.#handOvers.delete(playerId);
   }
 
+  /** Connections (sids) whose scene's last save is to be dropped: a newer connection of the player owns its row. */
+  readonly #discarded = new Set<number>();
+
+  /** Drop the last save the scene sends for `sid` (see {@link takeDiscarded}). */
+  discardHandOver(sid: number): void {
+    this.#discarded.add(sid);
+  }
+
+  /** Whether the last save for `sid` is to be dropped (asked once: it is forgotten). */
+  takeDiscarded(sid: number): boolean {
+    return this.#discarded.delete(sid);
+  }
+
   /** Scene `sceneId` crashed: the hand-overs it owed will not come. */
   sceneLost(sceneId: string): void {
     for (const [sid, playerId] of [...this.#handOverBySid]) {

@@ -36,10 +36,14 @@ export class Travels {
     sendTo(this.#ctx, conn.peer, EngineToGateway.TRAVEL, conn.connId, encodeTravelBody({ to: travel.to, arrival: travel.arrival }));
   }
 
-  /** The gateway gave the travel up before the player left: it stays, and its scene is told why. */
+  /**
+   * The gateway gave the travel up (TRAVEL_CANCEL): before the player left its scene it stays,
+   * and its scene is told why; a local move still starting its target stops there.
+   */
   cancel(peer: GatewayPeer, connId: number, error: JoinFailedBody): void {
     const conn = this.#ctx.conns.of(peer, connId);
     if (conn === undefined || conn.travellingTo !== null) return;
+    conn.travelCancel = { code: error.code, message: error.message };
     const host = this.#scenes.running(conn.sceneId);
     if (host !== undefined) this.#refuse(host, conn.sid, error);
   }
@@ -52,20 +56,25 @@ export class Travels {
   async out(peer: GatewayPeer, connId: number, body: TravelOutBody): Promise<void> {
     const conn = this.#ctx.conns.of(peer, connId);
     if (conn === undefined) return;
+    let done!: () => void;
+    // A join of the same player waits for this (see Players.join): never two scenes at once.
+    conn.travelDone = new Promise<void>((resolve) => (done = resolve));
+    conn.travelCancel = null;
     try {
       await this.#out(peer, connId, conn, body);
     } catch (err) {
       this.#ctx.log.error({ err, playerId: conn.playerId, to: body.to }, 'travel failed after the player left its scene');
-      if (conn.state === 'gone') return;
-      this.#ctx.seats.vacate(conn.playerId, conn.sid);
-      this.#ctx.conns.drop(conn);
-      sendTo(this.#ctx, peer, EngineToGateway.JOIN_FAILED, connId, encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_SCENE_MOVED, message: 'the travel failed; placing the player again' }));
+      this.#lost(conn, 'the travel failed; placing the player again');
+    } finally {
+      conn.travelDone = null;
+      done();
     }
   }
 
   async #out(peer: GatewayPeer, connId: number, conn: Conn, body: TravelOutBody): Promise<void> {
     const ctx = this.#ctx;
-    const source = conn.state === 'joined' && conn.travellingTo === null ? this.#scenes.running(conn.sceneId) : undefined;
+    const settled = conn.state === 'joined' && conn.travellingTo === null && ctx.seats.holder(conn.playerId) === conn.sid;
+    const source = settled ? this.#scenes.running(conn.sceneId) : undefined;
     const fail = (error: ErrorData): void => {
       sendTo(ctx, peer, EngineToGateway.TRAVEL_FAILED, connId, encodeJoinFailedBody(error));
       if (source !== undefined && conn.state !== 'gone') this.#refuse(source, conn.sid, error);
@@ -81,40 +90,85 @@ export class Travels {
       else ctx.log.error({ err, playerId: conn.playerId, to: body.to }, 'travel failed');
       return fail(toErrorData(err, ErrorCodes.ENG_ERR_TRAVEL));
     }
-    // The socket closed, or the source stopped, while the target started: nothing to move.
-    if (conn.state !== 'joined' || this.#scenes.running(conn.sceneId) !== source) return fail({ code: ErrorCodes.ENG_ERR_TRAVEL, message: 'the player or its scene left meanwhile' });
+    // Until the target has the player, it holds a place there (the scene's cap counts it).
+    if (target !== undefined) target.reserved++;
+    try {
+      // The gateway gave up meanwhile (its travel timed out), the socket closed, the source
+      // stopped, or the player connected again: nothing to move.
+      if (conn.travelCancel !== null) return fail(conn.travelCancel);
+      if (conn.state !== 'joined' || this.#scenes.running(conn.sceneId) !== source || ctx.seats.holder(conn.playerId) !== conn.sid) {
+        return fail({ code: ErrorCodes.ENG_ERR_TRAVEL, message: 'the player or its scene left meanwhile' });
+      }
+      // From here the player is out of its scene: frames wait in `early` (the gateway holds its own).
+      const from = conn.sceneId;
+      const handedOver = this.#leaveSource(conn, source, body.to, target !== undefined);
+      if (handedOver === null) return fail({ code: ErrorCodes.ENG_ERR_TRAVEL, message: `scene ${from} cannot be told; the player stays` });
+      if (target === undefined) return await this.#release(conn, handedOver);
+      await this.#moveLocally(peer, connId, conn, target, from, body.to, arrival, handedOver);
+    } finally {
+      if (target !== undefined) target.reserved--;
+    }
+  }
 
-    // From here the player is out of its scene: frames wait in `early` (the gateway holds its own).
-    const from = conn.sceneId;
+  /**
+   * Take the player out of `source` for a travel to `to` (its last save names `to`): its scene
+   * gets LEAVE and hands the data over. A local move keeps the seat (and so the row's fence and
+   * version) with this connection; a release gives it up. Null, with nothing changed, when the
+   * scene cannot be told (its queue is closed or full).
+   */
+  #leaveSource(conn: Conn, source: SceneHost, to: string, local: boolean): Promise<unknown> | null {
+    const ctx = this.#ctx;
+    const handedOver = ctx.seats.expectHandOver(conn.playerId, conn.sid, source.sceneId);
+    try {
+      source.send(ToScene.LEAVE, conn.sid, null, true, 1);
+    } catch (err) {
+      ctx.log.error({ err, sceneId: source.sceneId, playerId: conn.playerId }, 'cannot take the player out of its scene for a travel');
+      ctx.seats.answered(conn.sid);
+      return null;
+    }
     conn.state = 'joining';
-    conn.travellingTo = body.to;
+    conn.travellingTo = to;
     source.sids.delete(conn.sid);
-    if (target === undefined) return this.#release(conn, source);
-    // Local: the seat (and the row's fence and version) stay with this connection.
-    const handedOver = ctx.seats.expectHandOver(conn.playerId, conn.sid, from);
-    source.send(ToScene.LEAVE, conn.sid, null, true, 1);
+    if (!local) ctx.seats.vacate(conn.playerId, conn.sid);
+    return handedOver;
+  }
+
+  /** The target is on this engine: the data goes from scene to scene in memory. */
+  async #moveLocally(peer: GatewayPeer, connId: number, conn: Conn, target: SceneHost, from: string, to: string, arrival: unknown, handedOver: Promise<unknown>): Promise<void> {
+    const ctx = this.#ctx;
     let data = await handedOver;
-    if ((conn.state as Conn['state']) === 'gone') return;
+    if (conn.state === 'gone') {
+      // Left during the hand-over: the source's save released the row, unless it never came.
+      if (data === undefined && !ctx.seats.isSeated(conn.playerId)) ctx.persister.release('player', conn.playerId);
+      return;
+    }
     // The source crashed before handing the data over: the store has its last save.
     if (data === undefined) data = await loadPlayer(ctx, conn.playerId);
     if ((conn.state as Conn['state']) === 'gone') return;
-    if (this.#scenes.running(body.to) !== target) {
+    if (this.#scenes.running(to) !== target) {
       // The target stopped meanwhile: the player goes wherever it is placed next, as in a resume.
-      conn.travellingTo = null;
-      ctx.seats.vacate(conn.playerId, conn.sid);
-      ctx.persister.release('player', conn.playerId);
-      ctx.conns.drop(conn);
-      sendTo(ctx, peer, EngineToGateway.JOIN_FAILED, connId, encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_SCENE_MOVED, message: `scene ${body.to} stopped during the travel` }));
+      this.#lost(conn, `scene ${to} stopped during the travel`);
       return;
     }
-    conn.sceneId = body.to;
+    conn.sceneId = to;
     conn.travellingTo = null;
-    target.sids.add(conn.sid);
     // The client learns of the new scene before the scene's first push.
-    sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame(from, body.to));
-    target.send(ToScene.JOIN, conn.sid, encodeJoinPayload({ playerId: conn.playerId, name: conn.name, data, takeover: false, ...(arrival === undefined ? {} : { arrival }) }));
+    sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame(from, to));
+    target.send(ToScene.JOIN, conn.sid, encodeJoinPayload({ playerId: conn.playerId, name: conn.name, data, takeover: false, travelled: true, ...(arrival === undefined ? {} : { arrival }) }));
+    target.sids.add(conn.sid);
     conn.state = 'joined';
     for (const frame of takeEarly(conn)) target.send(ToScene.FRAME, conn.sid, frame);
+  }
+
+  /** Out of its scene and in no other: the gateway places it again (as when a scene moves). */
+  #lost(conn: Conn, message: string): void {
+    const ctx = this.#ctx;
+    conn.travellingTo = null;
+    if (conn.state === 'gone') return;
+    if (ctx.seats.vacate(conn.playerId, conn.sid)) ctx.persister.release('player', conn.playerId);
+    ctx.conns.drop(conn);
+    ctx.setLoad();
+    sendTo(ctx, conn.peer, EngineToGateway.JOIN_FAILED, conn.connId, encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_SCENE_MOVED, message }));
   }
 
   /** A target scene on this engine: placed here (or refused), started if it is not running. */
@@ -130,15 +184,12 @@ export class Travels {
   }
 
   /**
-   * The target is on another engine: the player leaves its scene, its last data is written (with
-   * the target as its scene, the commit point of the travel), and only then is the gateway told
+   * The target is on another engine: the player's last data is written (with the target as its
+   * scene, the commit point of the travel), and only then is the gateway told
    * (TRAVEL_RELEASED), so the target's engine loads what was just written.
    */
-  async #release(conn: Conn, source: SceneHost): Promise<void> {
+  async #release(conn: Conn, handedOver: Promise<unknown>): Promise<void> {
     const ctx = this.#ctx;
-    ctx.seats.vacate(conn.playerId, conn.sid);
-    const handedOver = ctx.seats.expectHandOver(conn.playerId, conn.sid, source.sceneId);
-    source.send(ToScene.LEAVE, conn.sid, null, true, 1);
     await handedOver;
     await ctx.persister.settle('player', conn.playerId);
     if (conn.state === 'gone') return;

@@ -21,7 +21,7 @@ export interface EngineMessagesDeps {
   readonly sockets: AddressedSockets;
   readonly pending: Pick<PendingRequests, 'answered' | 'failAll'>;
   readonly routing: Pick<PlayerRouting, 'joined' | 'resume'>;
-  readonly travel: Pick<PlayerTravel, 'requested' | 'ready' | 'released' | 'joined' | 'joinFailed' | 'sourceFailed'>;
+  readonly travel: Pick<PlayerTravel, 'requested' | 'ready' | 'released' | 'joined' | 'joinFailed' | 'sourceFailed' | 'sceneCrashed'>;
   readonly metrics: GatewayMetrics;
   /** Fan a frame out to the sockets subscribed to `topic`. */
   readonly publish: (topic: string, frame: Uint8Array) => void;
@@ -88,7 +88,9 @@ export class EngineMessages {
         }
         case EngineToGateway.SCENE_CRASHED: {
           const ws = this.#sockets.get(channel);
-          if (ws !== undefined) this.#pending.failAll(ws, ws.getUserData(), 'the scene crashed before answering and restarts from its last save; retry shortly');
+          if (ws === undefined) break;
+          if (ws.getUserData().travel !== null) this.#travel.sceneCrashed(ws, ws.getUserData());
+          else this.#pending.failAll(ws, ws.getUserData(), 'the scene crashed before answering and restarts from its last save; retry shortly');
           break;
         }
         case EngineToGateway.KICK: {

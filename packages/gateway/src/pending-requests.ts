@@ -62,11 +62,14 @@ export class PendingRequests {
     }
   }
 
-  /** Answer every request still waiting on the engine the player just lost (retryable). */
-  failAll(ws: Socket, data: ConnData, message: string): void {
+  /** Answer every request still waiting on the engine the player just lost (retryable), but those in `except`. */
+  failAll(ws: Socket, data: ConnData, message: string, except?: ReadonlySet<number>): void {
     if (data.pending.size === 0) return;
     const pending = [...data.pending];
-    data.pending.clear();
-    for (const [requestId, { opcode }] of pending) this.#d.sendError(ws, opcode, requestId, ErrorCodes.GW_ERR_SCENE_MOVED, message);
+    for (const [requestId, { opcode }] of pending) {
+      if (except?.has(requestId) === true) continue;
+      data.pending.delete(requestId);
+      this.#d.sendError(ws, opcode, requestId, ErrorCodes.GW_ERR_SCENE_MOVED, message);
+    }
   }
 }

@@ -16,7 +16,7 @@
  * client's core push SceneChanged comes from the target's engine, just before the player enters
  * the target scene, so that it precedes the scene's first push.
  */
-import { CodedError, ErrorCodes, isCodedError, readFrameHeader, type Logger } from '@gos/schema';
+import { CodedError, ErrorCodes, FrameFlag, isCodedError, readFrameHeader, type Logger } from '@gos/schema';
 import { GatewayToEngine, encodeJoinBody, encodeJoinFailedBody, encodeTravelOutBody, type JoinFailedBody, type TravelBody } from '@gos/link';
 import type { EngineLinks } from './engine-links.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -43,6 +43,8 @@ export interface Travel {
   /** Requests forwarded to the source scene before the travel: answered there, or refused once the player is in. */
   readonly sentBefore: ReadonlySet<number>;
   readonly startedAt: number;
+  /** When a local move that took too long was asked to stop (TRAVEL_CANCEL), if it was. */
+  cancelSentAt: number | null;
 }
 
 /** The client sockets, as travel uses them. */
@@ -54,7 +56,7 @@ export interface PlayerTravelDeps {
   readonly links: Pick<EngineLinks, 'connect' | 'get'>;
   readonly routing: Pick<PlayerRouting, 'ensurePlaced' | 'resume'>;
   readonly sockets: TravelSockets;
-  readonly pending: Pick<PendingRequests, 'failSome'>;
+  readonly pending: Pick<PendingRequests, 'failSome' | 'failAll'>;
   readonly sessions: Pick<SessionStore, 'setScene'>;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
@@ -86,6 +88,7 @@ export class PlayerTravel {
       phase: 'placing',
       sentBefore: new Set(data.pending.keys()),
       startedAt: performance.now(),
+      cancelSentAt: null,
     };
     data.travel = travel;
     try {
@@ -164,11 +167,17 @@ export class PlayerTravel {
     this.#d.pending.failSome(ws, data, travel.sentBefore, `the player left scene ${travel.from} before it answered; retry`);
     const link = this.#d.links.get(engineId);
     const held = data.early.splice(0);
+    let forwarded = 0;
     for (const frame of held) {
-      if (link === undefined) this.#refuse(ws, frame, ErrorCodes.GW_ERR_NO_ENGINE, 'engine link is down');
-      else link.send(GatewayToEngine.CLIENT_FRAME, data.connId, frame);
+      try {
+        if (link === undefined) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, 'engine link is down');
+        link.send(GatewayToEngine.CLIENT_FRAME, data.connId, frame);
+        forwarded++;
+      } catch (err) {
+        this.#refuse(ws, frame, isCodedError(err) ? err.code : ErrorCodes.GW_ERR_NO_ENGINE, 'engine unavailable');
+      }
     }
-    this.#d.metrics.forwarded[link?.transport === 'in-process' ? 1 : 0]! += held.length;
+    this.#d.metrics.forwarded[link?.transport === 'in-process' ? 1 : 0]! += forwarded;
     this.#d.metrics.travelSeconds.observe({ scope: travel.fromEngine === engineId ? 'same-engine' : 'cross-engine', result: 'ok' }, (performance.now() - travel.startedAt) / 1000);
     return true;
   }
@@ -186,7 +195,7 @@ export class PlayerTravel {
       // Out of its source, not in the target: placed again wherever its scene is now, as in a resume.
       data.travel = null;
       this.#refuseHeld(ws, data, ErrorCodes.GW_ERR_SCENE_MOVED, `the travel to ${travel.to} failed (${error.code}); retry shortly`);
-      this.#d.routing.resume(ws, engineId, 'moved', performance.now());
+      this.#d.routing.resume(ws, engineId, error.code === ErrorCodes.ENG_ERR_SHUTTING_DOWN ? 'drain' : 'moved', performance.now());
       return true;
     }
     return false;
@@ -243,8 +252,40 @@ export class PlayerTravel {
       return false;
     }
     if (travel.phase === 'joining') return false;
+    if (travel.phase === 'local' && travel.cancelSentAt === null) {
+      // The engine may still be starting the target: asked to stop, it answers TRAVEL_FAILED
+      // (the player stays) unless the player has left its scene already (then JOINED).
+      travel.cancelSentAt = now;
+      this.#send(travel.fromEngine, GatewayToEngine.TRAVEL_CANCEL, data.connId, encodeJoinFailedBody({ code: ErrorCodes.GW_ERR_TRAVEL_FAILED, message: `no answer within ${TRAVEL_TIMEOUT_MS} ms` }));
+      return false;
+    }
+    if (travel.cancelSentAt !== null && now - travel.cancelSentAt <= TRAVEL_TIMEOUT_MS) return false;
     this.#d.logger.warn({ from: travel.from, to: travel.to, phase: travel.phase }, 'travel timed out with the player out of its scene; closing its socket');
     return true;
+  }
+
+  /** The request ids of the frames held for the target (they are answered there, or refused with the travel). */
+  heldRequestIds(data: ConnData): Set<number> {
+    const ids = new Set<number>();
+    for (const frame of data.early) {
+      const header = readFrameHeader(frame);
+      if (header !== null && (header.flags & FrameFlag.NO_REPLY) === 0) ids.add(header.requestId);
+    }
+    return ids;
+  }
+
+  /**
+   * The player's scene crashed (SCENE_CRASHED) while it travels: a travel whose player is still
+   * in its (restarting) scene is given up; the requests that scene had are answered
+   * (retryable), never those held for the target.
+   */
+  sceneCrashed(ws: Socket, data: ConnData): void {
+    const travel = data.travel;
+    if (travel === null) return;
+    if (travel.phase === 'placing' || travel.phase === 'reserving') {
+      this.fail(ws, data, { code: ErrorCodes.ENG_ERR_SCENE_RESTARTED, message: `scene ${travel.from} crashed during the travel` });
+    }
+    this.#d.pending.failAll(ws, data, 'the scene crashed before answering and restarts from its last save; retry shortly', this.heldRequestIds(data));
   }
 
   /** The session names the target scene now: a reconnect or a resume goes there. */
@@ -265,8 +306,8 @@ export class PlayerTravel {
   #refuse(ws: Socket, frame: Uint8Array, code: string, message: string): void {
     const header = readFrameHeader(frame);
     if (header === null) return;
-    const data = ws.getUserData();
-    data.pending.delete(header.requestId);
+    // A fire-and-forget input was never tracked: another request may have the same id.
+    if ((header.flags & FrameFlag.NO_REPLY) === 0) ws.getUserData().pending.delete(header.requestId);
     this.#d.sockets.sendError(ws, header.opcode, header.requestId, code, message);
   }
 

@@ -128,6 +128,10 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       this.kick(oldSid, CloseCode.SESSION_REPLACED, 'logged in elsewhere');
       existing.sid = sid;
       this.#bySid.set(sid, { player: existing, sid });
+      // A travel the old connection asked for does not carry over to the new one.
+      const travel = this.#travels.get(existing.id);
+      this.#travels.delete(existing.id);
+      travel?.reject(new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `player ${existing.id} connected again before its travel`));
       this.#out.send(FromScene.JOINED, sid, 0, null);
       this.#guard('onRejoin', () => this.#def.onRejoin?.(this, existing));
       return;
@@ -140,7 +144,9 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       savedJson = JSON.stringify(data);
     }
     const player = new RuntimePlayer(this, sid, payload.playerId, payload.name, data, savedJson);
-    if (savedJson === null) player.dirty = true;
+    // New, or arrived from another scene: saved from here (the row then names this scene).
+    if (savedJson === null || payload.travelled === true) player.dirty = true;
+    if (payload.travelled === true) player.savedJson = null;
     try {
       this.#players.set(player.id, player);
       this.#bySid.set(sid, { player, sid });
@@ -283,7 +289,11 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   }
 
   travel(player: RuntimePlayer, sceneId: string, arrival: unknown): Promise<void> {
-    const refuse = (why: string): Promise<void> => Promise.reject(new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `player ${player.id} cannot travel to ${String(sceneId)}: ${why}`));
+    const refuse = (why: string): Promise<void> => {
+      const refused = Promise.reject(new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `player ${player.id} cannot travel to ${String(sceneId)}: ${why}`));
+      refused.catch(() => undefined); // see below: never an unhandled rejection
+      return refused;
+    };
     if (this.#bySid.get(player.sid)?.player !== player) return refuse('it is not in this scene');
     if (typeof sceneId !== 'string' || sceneId === '') return refuse('the target must be a scene id');
     if (sceneId === this.id) return refuse('it is already there');
@@ -298,10 +308,14 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       if (arrivalJson === '') return refuse('the arrival cannot be sent as JSON');
     }
     // The data it leaves with is what the target sees: handlers of this scene marked it already.
-    return new Promise<void>((resolve, reject) => {
+    const travel = new Promise<void>((resolve, reject) => {
       this.#travels.set(player.id, { resolve, reject });
       this.#out.send(FromScene.TRAVEL, player.sid, 0, encodeTravelPayload({ to: sceneId, arrival: arrivalJson }));
     });
+    // A refusal nobody awaits must not end the scene's thread as an unhandled rejection; the
+    // caller's own `then`/`catch`/`await` still sees it.
+    travel.catch(() => undefined);
+    return travel;
   }
 
   kick(sid: number, closeCode: number, reason: string): void {
