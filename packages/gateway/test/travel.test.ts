@@ -1,0 +1,276 @@
+/**
+ * The gateway's side of scene travel (travel.ts), against two scripted engines on in-process
+ * links and a real client socket: frames held during the switch and delivered to the target in
+ * order, the session moved, refusals and a crash of the source answering each held request once.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import WebSocket from 'ws';
+import { MemoryCoordinator } from '@gos/coordinator';
+import {
+  EngineToGateway,
+  GatewayToEngine,
+  LocalLinks,
+  decodeJoinBody,
+  decodeJoinFailedBody,
+  decodeTravelOutBody,
+  encodeJoinFailedBody,
+  encodeJoinedBody,
+  encodeTravelBody,
+  type LocalLinkPeer,
+} from '@gos/link';
+import {
+  ErrorCodes,
+  ErrorReplyCodec,
+  FrameFlag,
+  FrameKind,
+  encodeFrame,
+  encodeSceneChangedFrame,
+  framePayload,
+  readFrameHeader,
+  type Codec,
+  type Protocol,
+  type RouteDef,
+} from '@gos/schema';
+import { SqliteStore } from '@gos/store';
+import { waitFor } from '@gos/testing';
+import { Gateway, MemorySessionStore } from '../src/index.js';
+
+const bytes: Codec<Uint8Array> = { name: 'Bytes', encode: (v) => v, decode: (b) => b.slice() };
+const act: RouteDef = { id: 1, name: 'act', scene: 'world', request: bytes, response: bytes, idempotent: false };
+const protocol: Protocol = { namespace: 'travel-test', version: 1, routes: { act }, pushes: {}, routeById: new Map([[1, act]]), pushById: new Map() };
+
+interface Message {
+  readonly type: number;
+  readonly channel: number;
+  readonly body: Uint8Array;
+}
+
+/** An engine played by the test: what the gateway sends it, and a way to answer. */
+class ScriptedEngine {
+  readonly inbox: Message[] = [];
+  peer: LocalLinkPeer | undefined;
+  readonly stop: () => Promise<void>;
+
+  constructor(
+    readonly id: string,
+    links: LocalLinks,
+  ) {
+    this.stop = links.serve(id, (peer) => {
+      this.peer = peer;
+      peer.on('message', (type: number, channel: number, body: Uint8Array) => {
+        this.inbox.push({ type, channel, body: body.slice() });
+        // A plain JOIN is answered at once; a reserved one is left to the test.
+        if (type === GatewayToEngine.JOIN) {
+          const join = decodeJoinBody(body);
+          if (!join.reserve) peer.send(EngineToGateway.JOINED, channel, encodeJoinedBody({ sceneId: join.sceneId }));
+        }
+      });
+    });
+  }
+
+  send(type: number, channel: number, body: Uint8Array = new Uint8Array(0)): void {
+    this.peer!.send(type, channel, body);
+  }
+
+  /** Take the first message `pred` matches out of the inbox, waiting for it. */
+  take(pred: (m: Message) => boolean, message: string): Promise<Message> {
+    return waitFor(
+      () => {
+        const i = this.inbox.findIndex(pred);
+        return i === -1 ? undefined : this.inbox.splice(i, 1)[0];
+      },
+      { timeoutMs: 5000, message },
+    );
+  }
+
+  /** The request ids of the client frames it received, in order. */
+  frames(): number[] {
+    return this.inbox.filter((m) => m.type === GatewayToEngine.CLIENT_FRAME).map((m) => readFrameHeader(m.body)!.requestId);
+  }
+}
+
+/** A client socket: sends `act` requests, keeps every frame it gets. */
+class Client {
+  readonly got: Uint8Array[] = [];
+  #nextId = 1;
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => this.got.push(new Uint8Array(data)));
+  }
+
+  static async open(url: string): Promise<Client> {
+    const ws = new WebSocket(url);
+    const client = new Client(ws);
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', () => resolve());
+      ws.once('error', reject);
+    });
+    return client;
+  }
+
+  act(flags = 0): number {
+    const id = this.#nextId++;
+    this.ws.send(encodeFrame(FrameKind.REQUEST, act.id, id, new Uint8Array([id]), flags));
+    return id;
+  }
+
+  /**
+   * Resolves once the gateway has handled every frame sent before: it answers a route it does
+   * not know itself, in order.
+   */
+  async barrier(): Promise<void> {
+    const id = this.#nextId++;
+    this.#barriers.add(id);
+    this.ws.send(encodeFrame(FrameKind.REQUEST, 99, id, new Uint8Array(0)));
+    await waitFor(() => this.got.some((f) => readFrameHeader(f)?.requestId === id) || undefined, { timeoutMs: 5000, message: 'the gateway to answer the barrier' });
+  }
+
+  readonly #barriers = new Set<number>();
+
+  /** How many ERROR frames were received (barriers aside). */
+  errorCount(): number {
+    return this.got.filter((f) => {
+      const h = readFrameHeader(f);
+      return h?.kind === FrameKind.ERROR && !this.#barriers.has(h.requestId);
+    }).length;
+  }
+
+  /** The ERROR frames received (barriers aside): requestId → code (retryable). */
+  errors(): Map<number, string> {
+    const out = new Map<number, string>();
+    for (const f of this.got) {
+      const h = readFrameHeader(f);
+      if (h?.kind !== FrameKind.ERROR || this.#barriers.has(h.requestId)) continue;
+      const e = ErrorReplyCodec.decode(framePayload(f));
+      out.set(h.requestId, `${e.code}${e.retryable ? ' (retryable)' : ''}`);
+    }
+    return out;
+  }
+}
+
+let coordinator: MemoryCoordinator;
+let store: SqliteStore;
+let sessions: MemorySessionStore;
+let links: LocalLinks;
+let a: ScriptedEngine;
+let b: ScriptedEngine;
+let gateway: Gateway;
+
+before(async () => {
+  coordinator = new MemoryCoordinator();
+  store = new SqliteStore({ file: ':memory:' });
+  sessions = new MemorySessionStore();
+  await Promise.all([coordinator.start(), store.start(), sessions.start()]);
+  links = new LocalLinks();
+  a = new ScriptedEngine('engine-a', links);
+  b = new ScriptedEngine('engine-b', links);
+  for (const id of ['engine-a', 'engine-b']) await coordinator.membership.register({ id, role: 'engine', address: '127.0.0.1:9', capacity: 100 });
+  await coordinator.placement.assign('world:1', 'engine-a');
+  await coordinator.placement.assign('world:2', 'engine-b');
+  gateway = new Gateway({ gatewayId: 'gw', clusterSecret: 'travel-test-secret-0123456', coordinator, store, sessions, protocol, port: 0, scryptCost: 1024, localLinks: links, defaultSceneId: 'world:1' });
+  await gateway.start();
+});
+
+after(async () => {
+  await gateway.close();
+  await a.stop();
+  await b.stop();
+  await sessions.close();
+  await store.close();
+  await coordinator.close();
+});
+
+/** A player joined in world:1 on engine-a: its client, its channel on the links, its token. */
+async function joined(name: string): Promise<{ client: Client; connId: number; token: string }> {
+  const { session } = await sessions.create({ accountId: name, username: name, sceneId: 'world:1' });
+  const client = await Client.open(`${gateway.publicUrl}?token=${session.token}&v=${protocol.version}`);
+  const join = await a.take((m) => m.type === GatewayToEngine.JOIN && decodeJoinBody(m.body).playerId === name, `${name}'s JOIN`);
+  // The gateway is in: a request reaches engine-a, which answers it.
+  const id = client.act();
+  await waitFor(() => a.frames().includes(id) || undefined, { timeoutMs: 5000, message: 'a first request at engine-a' });
+  a.send(EngineToGateway.TO_CLIENT, join.channel, encodeFrame(FrameKind.RESPONSE, act.id, id, new Uint8Array([id])));
+  await waitFor(() => client.got.length > 0 || undefined, { timeoutMs: 5000, message: 'the first answer' });
+  a.inbox.length = 0;
+  return { client, connId: join.channel, token: session.token };
+}
+
+test('a travel across engines: frames sent during it wait and reach the target in order; the session names the target', async () => {
+  const { client, connId, token } = await joined('p1');
+  // Taken by the source scene, never answered there: refused (retryable) once the player is gone.
+  const unanswered = client.act();
+  await waitFor(() => a.frames().includes(unanswered) || undefined, { timeoutMs: 5000, message: 'the request at engine-a' });
+  a.send(EngineToGateway.TRAVEL, connId, encodeTravelBody({ to: 'world:2', arrival: '{"x":1}' }));
+  const reserve = await b.take((m) => m.type === GatewayToEngine.JOIN && m.channel === connId, 'the reservation at engine-b');
+  assert.deepEqual(decodeJoinBody(reserve.body), { playerId: 'p1', name: 'p1', sceneId: 'world:2', arrival: '{"x":1}', reserve: true, from: 'world:1' });
+  const held = [client.act(), client.act(FrameFlag.NO_REPLY), client.act()];
+  await client.barrier();
+  b.send(EngineToGateway.TRAVEL_READY, connId);
+  const out = await a.take((m) => m.type === GatewayToEngine.TRAVEL_OUT && m.channel === connId, 'TRAVEL_OUT at engine-a');
+  assert.deepEqual(decodeTravelOutBody(out.body), { to: 'world:2', arrival: '', local: false });
+  a.send(EngineToGateway.TRAVEL_RELEASED, connId);
+  await b.take((m) => m.type === GatewayToEngine.TRAVEL_IN && m.channel === connId, 'TRAVEL_IN at engine-b');
+  assert.deepEqual(b.frames(), [], 'nothing before the player is in');
+  b.send(EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame('world:1', 'world:2'));
+  b.send(EngineToGateway.JOINED, connId, encodeJoinedBody({ sceneId: 'world:2' }));
+  await waitFor(() => b.frames().length === 3 || undefined, { timeoutMs: 5000, message: 'the held frames at engine-b' });
+  assert.deepEqual(b.frames(), held, 'in the order sent');
+  assert.deepEqual(a.frames(), [unanswered], 'none at the source after the travel began');
+  assert.equal((await sessions.get(token))?.sceneId, 'world:2');
+  // From now on frames go to engine-b directly.
+  const next = client.act();
+  await waitFor(() => b.frames().includes(next) || undefined, { timeoutMs: 5000, message: 'a later frame at engine-b' });
+  assert.deepEqual(client.errors(), new Map([[unanswered, `${ErrorCodes.GW_ERR_SCENE_MOVED} (retryable)`]]));
+  client.ws.close();
+  await b.take((m) => m.type === GatewayToEngine.LEAVE && m.channel === connId, 'the LEAVE at engine-b');
+  b.inbox.length = 0;
+});
+
+test('a refused reservation: the player stays, each held request is refused once (retryable), the source is told', async () => {
+  const { client, connId } = await joined('p2');
+  a.send(EngineToGateway.TRAVEL, connId, encodeTravelBody({ to: 'world:2', arrival: '' }));
+  await b.take((m) => m.type === GatewayToEngine.JOIN && m.channel === connId, 'the reservation at engine-b');
+  const held = [client.act(), client.act()];
+  await client.barrier();
+  b.send(EngineToGateway.JOIN_FAILED, connId, encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_FULL, message: 'full' }));
+  const cancel = await a.take((m) => m.type === GatewayToEngine.TRAVEL_CANCEL && m.channel === connId, 'TRAVEL_CANCEL at engine-a');
+  assert.equal(decodeJoinFailedBody(cancel.body).code, ErrorCodes.ENG_ERR_FULL);
+  await waitFor(() => client.errors().size === 2 || undefined, { timeoutMs: 5000, message: 'the two refusals' });
+  assert.deepEqual(client.errors(), new Map(held.map((id) => [id, `${ErrorCodes.GW_ERR_TRAVEL_FAILED} (retryable)`])));
+  assert.equal(client.errorCount(), 2, 'each once');
+  // It plays on in world:1.
+  const next = client.act();
+  await waitFor(() => a.frames().includes(next) || undefined, { timeoutMs: 5000, message: 'a later frame at engine-a' });
+  assert.deepEqual(b.frames(), []);
+  client.ws.close();
+  await a.take((m) => m.type === GatewayToEngine.LEAVE && m.channel === connId, 'the LEAVE at engine-a');
+  b.inbox.length = 0;
+});
+
+test('the source crashes while the target reserves: the reservation is dropped, held and earlier requests are each answered once', async () => {
+  const { client, connId } = await joined('p3');
+  const earlier = client.act();
+  await waitFor(() => a.frames().includes(earlier) || undefined, { timeoutMs: 5000, message: 'the earlier request at engine-a' });
+  a.send(EngineToGateway.TRAVEL, connId, encodeTravelBody({ to: 'world:2', arrival: '' }));
+  await b.take((m) => m.type === GatewayToEngine.JOIN && m.channel === connId, 'the reservation at engine-b');
+  const held = client.act();
+  await client.barrier();
+  a.send(EngineToGateway.SCENE_CRASHED, connId);
+  await b.take((m) => m.type === GatewayToEngine.LEAVE && m.channel === connId, 'the reservation dropped');
+  await a.take((m) => m.type === GatewayToEngine.TRAVEL_CANCEL && m.channel === connId, 'TRAVEL_CANCEL at engine-a');
+  await waitFor(() => client.errors().size === 2 || undefined, { timeoutMs: 5000, message: 'both requests answered' });
+  assert.deepEqual(
+    client.errors(),
+    new Map([
+      [earlier, `${ErrorCodes.GW_ERR_SCENE_MOVED} (retryable)`],
+      [held, `${ErrorCodes.GW_ERR_TRAVEL_FAILED} (retryable)`],
+    ]),
+  );
+  // A late TRAVEL_READY for the dropped reservation changes nothing.
+  b.send(EngineToGateway.TRAVEL_READY, connId);
+  const next = client.act();
+  await waitFor(() => a.frames().includes(next) || undefined, { timeoutMs: 5000, message: 'a later frame at engine-a' });
+  assert.equal(a.inbox.filter((m) => m.type === GatewayToEngine.TRAVEL_OUT).length, 0);
+  assert.equal(client.errorCount(), 2, 'no second answer');
+  client.ws.close();
+});
