@@ -5,7 +5,6 @@ import type { WebSocket } from 'uWebSockets.js';
 import { ErrorReplyCodec, framePayload } from '@gos/schema';
 import type { Session } from './session/index.js';
 import type { Bucket } from './rate-limits.js';
-import type { Travel } from './travel.js';
 
 /**
  * Why a player is being placed again: its engine was lost (`lost`: the same engine is fine once
@@ -45,6 +44,28 @@ export interface ConnData {
   resuming: { readonly from: string; readonly since: number; readonly why: ResumeReason } | null;
   /** Set while the player travels to another scene (see travel.ts): frames are held in `early` meanwhile. */
   travel: Travel | null;
+}
+
+/** A travel under way on one socket (ConnData.travel). */
+export interface Travel {
+  readonly from: string;
+  readonly to: string;
+  /** JSON for the target's onJoin, or ''. */
+  readonly arrival: string;
+  readonly fromEngine: string;
+  /** The target's engine, once placed. */
+  toEngine: string | null;
+  /**
+   * `placing` the target; `local` (same engine, TRAVEL_OUT sent); `reserving` (JOIN reserve
+   * sent to the target's engine); `releasing` (TRAVEL_OUT sent to the source); `joining`
+   * (released: TRAVEL_IN sent, the player belongs to the target).
+   */
+  phase: 'placing' | 'local' | 'reserving' | 'releasing' | 'joining';
+  /** Requests forwarded to the source scene before the travel: answered there, or refused once the player is in. */
+  readonly sentBefore: ReadonlySet<number>;
+  readonly startedAt: number;
+  /** When a local move that took too long was asked to stop (TRAVEL_CANCEL), if it was. */
+  cancelSentAt: number | null;
 }
 
 export type Socket = WebSocket<ConnData>;

@@ -23,29 +23,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { PlayerRouting } from './routing.js';
 import type { SessionStore } from './session/index.js';
-import type { ConnData, Socket } from './socket.js';
-
-/** A travel under way on one socket (ConnData.travel). */
-export interface Travel {
-  readonly from: string;
-  readonly to: string;
-  /** JSON for the target's onJoin, or ''. */
-  readonly arrival: string;
-  readonly fromEngine: string;
-  /** The target's engine, once placed. */
-  toEngine: string | null;
-  /**
-   * `placing` the target; `local` (same engine, TRAVEL_OUT sent); `reserving` (JOIN reserve
-   * sent to the target's engine); `releasing` (TRAVEL_OUT sent to the source); `joining`
-   * (released: TRAVEL_IN sent, the player belongs to the target).
-   */
-  phase: 'placing' | 'local' | 'reserving' | 'releasing' | 'joining';
-  /** Requests forwarded to the source scene before the travel: answered there, or refused once the player is in. */
-  readonly sentBefore: ReadonlySet<number>;
-  readonly startedAt: number;
-  /** When a local move that took too long was asked to stop (TRAVEL_CANCEL), if it was. */
-  cancelSentAt: number | null;
-}
+import type { ConnData, Socket, Travel } from './socket.js';
 
 /** The client sockets, as travel uses them. */
 export interface TravelSockets {

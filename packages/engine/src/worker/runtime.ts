@@ -17,6 +17,7 @@ import type { HandlerContext, Player, Scene, SceneDefinition, TimerHandle } from
 
 import type { Outbox } from '../outbox.js';
 import { RuntimePlayer } from './runtime-player.js';
+import { PendingTravels } from './runtime-travels.js';
 import { FromScene, SCENE_STATS_INTERVAL_MS, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type JoinPayload } from '../records.js';
 
 const encoder = new TextEncoder();
@@ -55,7 +56,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   readonly #served = new Map<number, ServedRoute>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   /** Players whose travel is under way: settled when they leave, or when the travel fails. */
-  readonly #travels = new Map<string, { readonly resolve: () => void; readonly reject: (err: Error) => void }>();
+  readonly #travels = new PendingTravels();
   #stateDirty = false;
   #stateJson: string | null;
   #tickTimer: ReturnType<typeof setTimeout> | undefined;
@@ -129,9 +130,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       existing.sid = sid;
       this.#bySid.set(sid, { player: existing, sid });
       // A travel the old connection asked for does not carry over to the new one.
-      const travel = this.#travels.get(existing.id);
-      this.#travels.delete(existing.id);
-      travel?.reject(new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `player ${existing.id} connected again before its travel`));
+      this.#travels.fail(existing.id, ErrorCodes.ENG_ERR_TRAVEL, `player ${existing.id} connected again before its travel`);
       this.#out.send(FromScene.JOINED, sid, 0, null);
       this.#guard('onRejoin', () => this.#def.onRejoin?.(this, existing));
       return;
@@ -181,20 +180,13 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     const json = JSON.stringify(player.data);
     // A travel hands the data over even when unchanged: the target scene on this engine takes it from here.
     this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeSavePayload(player.id, json === player.savedJson && !travelling ? undefined : json));
-    const travel = this.#travels.get(player.id);
-    this.#travels.delete(player.id);
-    if (travel === undefined) return;
-    if (travelling) travel.resolve();
-    else travel.reject(new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `player ${player.id} left the scene before its travel`));
+    this.#travels.left(player.id, travelling);
   }
 
   /** The main thread gave up the travel of the player of `sid`: it stays, and its `travel()` rejects. */
   travelFailed(sid: number, code: string, message: string): void {
     const player = this.#bySid.get(sid)?.player;
-    if (player === undefined) return;
-    const travel = this.#travels.get(player.id);
-    this.#travels.delete(player.id);
-    travel?.reject(new CodedError(code, message));
+    if (player !== undefined) this.#travels.fail(player.id, code, message);
   }
 
   frame(sid: number, bytes: Uint8Array): void {
@@ -289,11 +281,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   }
 
   travel(player: RuntimePlayer, sceneId: string, arrival: unknown): Promise<void> {
-    const refuse = (why: string): Promise<void> => {
-      const refused = Promise.reject(new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `player ${player.id} cannot travel to ${String(sceneId)}: ${why}`));
-      refused.catch(() => undefined); // see below: never an unhandled rejection
-      return refused;
-    };
+    const refuse = (why: string): Promise<void> => PendingTravels.refused(ErrorCodes.ENG_ERR_TRAVEL, `player ${player.id} cannot travel to ${String(sceneId)}: ${why}`);
     if (this.#bySid.get(player.sid)?.player !== player) return refuse('it is not in this scene');
     if (typeof sceneId !== 'string' || sceneId === '') return refuse('the target must be a scene id');
     if (sceneId === this.id) return refuse('it is already there');
@@ -308,14 +296,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       if (arrivalJson === '') return refuse('the arrival cannot be sent as JSON');
     }
     // The data it leaves with is what the target sees: handlers of this scene marked it already.
-    const travel = new Promise<void>((resolve, reject) => {
-      this.#travels.set(player.id, { resolve, reject });
-      this.#out.send(FromScene.TRAVEL, player.sid, 0, encodeTravelPayload({ to: sceneId, arrival: arrivalJson }));
-    });
-    // A refusal nobody awaits must not end the scene's thread as an unhandled rejection; the
-    // caller's own `then`/`catch`/`await` still sees it.
-    travel.catch(() => undefined);
-    return travel;
+    return this.#travels.start(player.id, () => this.#out.send(FromScene.TRAVEL, player.sid, 0, encodeTravelPayload({ to: sceneId, arrival: arrivalJson })));
   }
 
   kick(sid: number, closeCode: number, reason: string): void {
@@ -411,8 +392,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     clearInterval(this.#persistTimer);
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
-    for (const travel of this.#travels.values()) travel.reject(new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `scene ${this.id} stopped before the travel`));
-    this.#travels.clear();
+    this.#travels.stopAll(this.id);
     this.#guard('onDispose', () => this.#def.onDispose?.(this));
     this.persist(true);
     this.#out.send(FromScene.STOPPED, 0, 0, null);
