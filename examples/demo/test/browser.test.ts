@@ -65,3 +65,33 @@ test('register, log in and see your own character move', async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('walk into the portal: the page follows the player to world:2 and draws the new map', async () => {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${cluster.url}/`);
+  await page.click('#guest');
+  await page.waitForFunction("document.getElementById('status')?.textContent?.startsWith('playing as') === true", null, { timeout: 10_000 });
+  const view = (): Promise<{ sceneId: string; me: { x: number; y: number } | null }> =>
+    page.evaluate(() => {
+      const demo = (globalThis as unknown as { gosDemo: DemoView & { sceneId(): string } }).gosDemo;
+      return { sceneId: demo.sceneId(), me: demo.me() };
+    });
+  assert.equal((await view()).sceneId, 'world:1');
+  // Click the east portal (960, 500 in world units): the client walks there, the server sends it through.
+  const box = (await page.locator('#world').boundingBox())!;
+  await page.mouse.click(box.x + (960 / 1000) * box.width, box.y + (500 / 1000) * box.height);
+  await page.waitForFunction(() => (globalThis as unknown as { gosDemo: { sceneId(): string } }).gosDemo.sceneId() === 'world:2', null, { timeout: 15_000 });
+  // The new map's Welcome put the player at the portal's exit.
+  await page.waitForFunction(
+    () => {
+      const me = (globalThis as unknown as { gosDemo: DemoView }).gosDemo.me();
+      return me !== null && Math.abs(me.x - 90) < 1 && Math.abs(me.y - 500) < 1;
+    },
+    null,
+    { timeout: 5000 },
+  );
+  assert.deepEqual(errors, []);
+  await page.close();
+});
