@@ -21,7 +21,7 @@ export interface EngineMessagesDeps {
   readonly sockets: AddressedSockets;
   readonly pending: Pick<PendingRequests, 'answered' | 'failAll'>;
   readonly routing: Pick<PlayerRouting, 'joined' | 'resume'>;
-  readonly travel: Pick<PlayerTravel, 'requested' | 'ready' | 'released' | 'joined' | 'joinFailed' | 'sourceFailed' | 'sceneCrashed'>;
+  readonly travel: Pick<PlayerTravel, 'requested' | 'ready' | 'released' | 'joined' | 'joinFailed' | 'sourceFailed' | 'sceneCrashed' | 'toClient'>;
   readonly metrics: GatewayMetrics;
   /** Fan a frame out to the sockets subscribed to `topic`. */
   readonly publish: (topic: string, frame: Uint8Array) => void;
@@ -64,7 +64,10 @@ export class EngineMessages {
           const ws = this.#sockets.get(channel);
           if (ws === undefined) break;
           if (body[0] === FrameKind.ERROR) this.#metrics.errors.inc({ code: errorCodeOf(body) });
-          this.#pending.answered(ws.getUserData().pending, body);
+          const data = ws.getUserData();
+          this.#pending.answered(data.pending, body);
+          // A travelling player's SceneChanged: its broadcasts switch scene at that very frame.
+          if (data.travel !== null) this.#travel.toClient(ws, data, body);
           this.#sockets.sendTo(ws, body);
           break;
         }

@@ -16,7 +16,7 @@
  * client's core push SceneChanged comes from the target's engine, just before the player enters
  * the target scene, so that it precedes the scene's first push.
  */
-import { CodedError, ErrorCodes, FrameFlag, isCodedError, readFrameHeader, type Logger } from '@gos/schema';
+import { CORE_PUSH, CodedError, ErrorCodes, FrameFlag, FrameKind, isCodedError, readFrameHeader, type Logger } from '@gos/schema';
 import { GatewayToEngine, encodeJoinBody, encodeJoinFailedBody, encodeTravelOutBody, type JoinFailedBody, type TravelBody } from '@gos/link';
 import type { EngineLinks } from './engine-links.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -128,6 +128,20 @@ export class PlayerTravel {
     const travel = data.travel;
     if (travel === null || travel.toEngine !== engineId) return;
     if (travel.phase === 'reserving') this.fail(ws, data, { code: ErrorCodes.GW_ERR_NO_ENGINE, message: `engine ${engineId} was lost` });
+  }
+
+  /**
+   * A frame for the travelling player's client: the target's engine sends SceneChanged just
+   * before the player enters the target scene. From that frame on the socket hears the target's
+   * broadcasts and no longer the source's (which would otherwise follow SceneChanged until JOINED).
+   */
+  toClient(ws: Socket, data: ConnData, frame: Uint8Array): void {
+    const travel = data.travel;
+    if (travel === null || (travel.phase !== 'local' && travel.phase !== 'joining')) return;
+    const header = readFrameHeader(frame);
+    if (header?.kind !== FrameKind.PUSH || header.opcode !== CORE_PUSH.SceneChanged) return;
+    ws.unsubscribe(`s/${travel.from}`);
+    ws.subscribe(`s/${travel.to}`);
   }
 
   /** JOINED while travelling: `true` when it completed the travel (the caller does nothing more). */

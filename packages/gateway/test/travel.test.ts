@@ -14,6 +14,7 @@ import {
   decodeJoinBody,
   decodeJoinFailedBody,
   decodeTravelOutBody,
+  encodeBroadcastBody,
   encodeJoinFailedBody,
   encodeJoinedBody,
   encodeTravelBody,
@@ -212,6 +213,9 @@ test('a travel across engines: frames sent during it wait and reach the target i
   await b.take((m) => m.type === GatewayToEngine.TRAVEL_IN && m.channel === connId, 'TRAVEL_IN at engine-b');
   assert.deepEqual(b.frames(), [], 'nothing before the player is in');
   b.send(EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame('world:1', 'world:2'));
+  // From SceneChanged on, the socket hears world:2's broadcasts and not world:1's.
+  a.send(EngineToGateway.BROADCAST, 0, encodeBroadcastBody('s/world:1', encodeFrame(FrameKind.PUSH, 7, 0, new Uint8Array([1]))));
+  b.send(EngineToGateway.BROADCAST, 0, encodeBroadcastBody('s/world:2', encodeFrame(FrameKind.PUSH, 7, 0, new Uint8Array([2]))));
   b.send(EngineToGateway.JOINED, connId, encodeJoinedBody({ sceneId: 'world:2' }));
   await waitFor(() => b.frames().length === 3 || undefined, { timeoutMs: 5000, message: 'the held frames at engine-b' });
   assert.deepEqual(b.frames(), held, 'in the order sent');
@@ -220,7 +224,11 @@ test('a travel across engines: frames sent during it wait and reach the target i
   // From now on frames go to engine-b directly.
   const next = client.act();
   await waitFor(() => b.frames().includes(next) || undefined, { timeoutMs: 5000, message: 'a later frame at engine-b' });
+  // Sent once the player was in, after the broadcasts: once it is here, so are they.
+  await waitFor(() => client.errors().has(unanswered) || undefined, { timeoutMs: 5000, message: 'the refusal of the unanswered request' });
   assert.deepEqual(client.errors(), new Map([[unanswered, `${ErrorCodes.GW_ERR_SCENE_MOVED} (retryable)`]]));
+  const broadcasts = client.got.filter((f) => readFrameHeader(f)?.opcode === 7).map((f) => framePayload(f)[0]);
+  assert.deepEqual(broadcasts, [2], "world:2's broadcast only");
   client.ws.close();
   await b.take((m) => m.type === GatewayToEngine.LEAVE && m.channel === connId, 'the LEAVE at engine-b');
   b.inbox.length = 0;
