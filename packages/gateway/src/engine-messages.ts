@@ -21,7 +21,7 @@ export interface EngineMessagesDeps {
   readonly sockets: AddressedSockets;
   readonly pending: Pick<PendingRequests, 'answered' | 'failAll'>;
   readonly routing: Pick<PlayerRouting, 'joined' | 'resume'>;
-  readonly travel: Pick<PlayerTravel, 'requested' | 'ready' | 'released' | 'joined' | 'joinFailed' | 'sourceFailed' | 'sceneCrashed' | 'toClient'>;
+  readonly travel: Pick<PlayerTravel, 'requested' | 'ready' | 'released' | 'joined' | 'joinFailed' | 'sourceFailed' | 'sceneCrashed' | 'toClient' | 'afterJoined'>;
   readonly metrics: GatewayMetrics;
   /** Fan a frame out to the sockets subscribed to `topic`. */
   readonly publish: (topic: string, frame: Uint8Array) => void;
@@ -82,11 +82,15 @@ export class EngineMessages {
           if (ws === undefined) break;
           const data = ws.getUserData();
           const { sceneId } = decodeJoinedBody(body);
-          if (data.travel !== null && this.#travel.joined(ws, data, engineId, sceneId)) break;
+          if (data.travel !== null && this.#travel.joined(ws, data, engineId, sceneId)) {
+            this.#travel.afterJoined(ws, data);
+            break;
+          }
           if (data.state !== 'joining') break;
           data.state = 'joined';
           ws.subscribe(`s/${sceneId}`);
           this.#routing.joined(ws, data, sceneId, engineId);
+          this.#travel.afterJoined(ws, data);
           break;
         }
         case EngineToGateway.SCENE_CRASHED: {

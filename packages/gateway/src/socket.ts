@@ -44,6 +44,11 @@ export interface ConnData {
   resuming: { readonly from: string; readonly since: number; readonly why: ResumeReason } | null;
   /** Set while the player travels to another scene (see travel.ts): frames are held in `early` meanwhile. */
   travel: Travel | null;
+  /**
+   * A travel the player's scene asked for before the gateway knew the player was in it (its
+   * `onJoin` asked: the TRAVEL came before JOINED); started once JOINED comes.
+   */
+  travelAsked: { readonly engineId: string; readonly to: string; readonly arrival: string } | null;
 }
 
 /** A travel under way on one socket (ConnData.travel). */
@@ -88,6 +93,7 @@ export function newConnData(o: { session: Session | null; reject: ConnData['reje
     joinedOnce: false,
     resuming: null,
     travel: null,
+    travelAsked: null,
   };
 }
 

@@ -53,6 +53,12 @@ export class PlayerTravel {
   /** TRAVEL from `engineId`: the player's scene asks to move it. */
   async requested(ws: Socket, data: ConnData, engineId: string, body: TravelBody): Promise<void> {
     const session = data.session!;
+    // Asked by the scene the player is entering (its onJoin), before its JOINED reached here.
+    const entering = data.travel === null ? data.state === 'joining' && data.engineId === engineId : data.travel.toEngine === engineId && (data.travel.phase === 'local' || data.travel.phase === 'joining');
+    if (entering && data.travelAsked === null) {
+      data.travelAsked = { engineId, to: body.to, arrival: body.arrival };
+      return;
+    }
     if (data.state !== 'joined' || data.travel !== null || data.engineId !== engineId) {
       this.#send(engineId, GatewayToEngine.TRAVEL_CANCEL, data.connId, encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_TRAVEL, message: 'the player is not settled in its scene (joining, resuming or travelling)' }));
       return;
@@ -88,6 +94,14 @@ export class PlayerTravel {
       this.#d.logger.warn({ code: error.code, from: travel.from, to: travel.to }, `travel refused: ${error.message}`);
       this.fail(ws, data, error);
     }
+  }
+
+  /** The player is in its scene (JOINED): a travel that scene asked for meanwhile starts now. */
+  afterJoined(ws: Socket, data: ConnData): void {
+    const asked = data.travelAsked;
+    if (asked === null) return;
+    data.travelAsked = null;
+    void this.requested(ws, data, asked.engineId, { to: asked.to, arrival: asked.arrival });
   }
 
   /** TRAVEL_READY from the target's engine: the seat is reserved; the source lets the player go. */
@@ -221,6 +235,7 @@ export class PlayerTravel {
    * commit point is dropped (the reserved seat freed); after it, the resume goes to the target.
    */
   abandon(data: ConnData): void {
+    data.travelAsked = null;
     const travel = data.travel;
     if (travel === null) return;
     data.travel = null;

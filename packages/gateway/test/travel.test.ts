@@ -51,6 +51,8 @@ interface Message {
 class ScriptedEngine {
   readonly inbox: Message[] = [];
   peer: LocalLinkPeer | undefined;
+  /** When set, plain JOINs are left to the test too. */
+  holdJoins = false;
   readonly stop: () => Promise<void>;
 
   constructor(
@@ -64,7 +66,7 @@ class ScriptedEngine {
         // A plain JOIN is answered at once; a reserved one is left to the test.
         if (type === GatewayToEngine.JOIN) {
           const join = decodeJoinBody(body);
-          if (!join.reserve) peer.send(EngineToGateway.JOINED, channel, encodeJoinedBody({ sceneId: join.sceneId }));
+          if (!join.reserve && !this.holdJoins) peer.send(EngineToGateway.JOINED, channel, encodeJoinedBody({ sceneId: join.sceneId }));
         }
       });
     });
@@ -281,4 +283,24 @@ test('the source crashes while the target reserves: the reservation is dropped, 
   assert.equal(a.inbox.filter((m) => m.type === GatewayToEngine.TRAVEL_OUT).length, 0);
   assert.equal(client.errorCount(), 2, 'no second answer');
   client.ws.close();
+});
+
+test("a travel asked by the scene's onJoin (before its JOINED) starts once the player is in", async () => {
+  const { session } = await sessions.create({ accountId: 'p4', username: 'p4', sceneId: 'world:1' });
+  a.holdJoins = true;
+  try {
+    const client = await Client.open(`${gateway.publicUrl}?token=${session.token}&v=${protocol.version}`);
+    const join = await a.take((m) => m.type === GatewayToEngine.JOIN && decodeJoinBody(m.body).playerId === 'p4', "p4's JOIN");
+    a.send(EngineToGateway.TRAVEL, join.channel, encodeTravelBody({ to: 'world:2', arrival: '' }));
+    a.send(EngineToGateway.JOINED, join.channel, encodeJoinedBody({ sceneId: 'world:1' }));
+    const reserve = await b.take((m) => m.type === GatewayToEngine.JOIN && m.channel === join.channel, 'the reservation at engine-b');
+    assert.equal(decodeJoinBody(reserve.body).reserve, true);
+    assert.equal(a.inbox.filter((m) => m.type === GatewayToEngine.TRAVEL_CANCEL).length, 0, 'not refused');
+    b.send(EngineToGateway.JOIN_FAILED, join.channel, encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_FULL, message: 'full' }));
+    await a.take((m) => m.type === GatewayToEngine.TRAVEL_CANCEL && m.channel === join.channel, 'TRAVEL_CANCEL at engine-a');
+    client.ws.close();
+    await a.take((m) => m.type === GatewayToEngine.LEAVE && m.channel === join.channel, 'the LEAVE at engine-a');
+  } finally {
+    a.holdJoins = false;
+  }
 });
