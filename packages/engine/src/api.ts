@@ -50,7 +50,29 @@ export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> {
   broadcast<K extends keyof PM & string>(push: K, payload: PM[K]): void;
   setTimeout(fn: () => void, delayMs: number): TimerHandle;
   setInterval(fn: () => void, everyMs: number): TimerHandle;
+  /**
+   * Call scene `target` (`<type>:<instance>`): its `calls[message]` handler runs with `payload`
+   * (any JSON value) and its return value (or resolved promise) is the answer. Rejects with a
+   * CodedError: the handler's own code, `ENG_ERR_NO_HANDLER` (no such message),
+   * `ENG_ERR_CALL_TIMEOUT` (no answer within `timeoutMs`), `ENG_ERR_NOT_PLACED` (placed nowhere
+   * and `place: false`), the target's start errors. Calls and casts from one scene to another
+   * arrive in the order they were made. docs/scenes.md "Calls between scenes".
+   */
+  call<R = unknown>(target: string, message: string, payload?: unknown, options?: CallOptions): Promise<R>;
+  /** Like {@link call} without an answer: the target's `casts[message]` handler runs; errors are only logged there. */
+  cast(target: string, message: string, payload?: unknown, options?: Pick<CallOptions, 'place'>): void;
 }
+
+export interface CallOptions {
+  /** @default 5000 */
+  readonly timeoutMs?: number;
+  /** Place the target scene on demand when it is placed nowhere; false refuses with `ENG_ERR_NOT_PLACED`. @default true */
+  readonly place?: boolean;
+}
+
+/** A handler of calls (or casts) from other scenes: `from` is the calling scene's id. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type CallHandler<S = unknown, D = unknown, PM = Record<string, unknown>> = (scene: Scene<S, D, PM>, payload: any, from: string) => unknown;
 
 export interface HandlerContext<S = unknown, D = unknown, PM = Record<string, unknown>> {
   readonly scene: Scene<S, D, PM>;
@@ -100,6 +122,10 @@ export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, u
   onLeave?(scene: Scene<S, D, PM>, player: Player<D, PM>): void;
   onTick?(scene: Scene<S, D, PM>, dtMs: number): void;
   onDispose?(scene: Scene<S, D, PM>): void;
+  /** Answers to calls from other scenes, by message name (see {@link Scene.call}). */
+  readonly calls?: Readonly<Record<string, CallHandler<S, D, PM>>>;
+  /** Handlers of casts from other scenes, by message name (see {@link Scene.cast}). */
+  readonly casts?: Readonly<Record<string, CallHandler<S, D, PM>>>;
   /** Request handlers by route name, bound through the generated route table. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly handlers: Readonly<Record<string, (ctx: HandlerContext<S, D, PM>, req: any) => unknown>>;

@@ -9,6 +9,7 @@ import type { Conn, Connections } from './connections.js';
 import type { EngineMetrics } from './metrics.js';
 import type { ResolvedEngineOptions } from './options.js';
 import type { Persister } from './persister.js';
+import type { CallRouter } from './calls.js';
 import type { TravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
 import type { PlayerSeats } from './seats.js';
@@ -26,6 +27,8 @@ export interface EngineContext {
   setLoad(): void;
   /** A scene asks to move one of its players to another scene (Travels.requested). */
   travelRequested(host: SceneHost, sid: number, travel: TravelPayload): void;
+  /** Calls and casts between scenes (CallRouter). */
+  readonly calls: Pick<CallRouter, 'outgoing' | 'answered'>;
 }
 
 /** Send to a gateway. One that is gone or too slow loses the message: its players reconnect and resync. */

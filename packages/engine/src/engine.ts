@@ -14,6 +14,7 @@ import { Players } from './players.js';
 import { Scenes } from './scenes.js';
 import { PlayerSeats } from './seats.js';
 import { Travels } from './travels.js';
+import { CallRouter } from './calls.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/load.cjs', import.meta.url));
 
@@ -30,6 +31,7 @@ export class Engine {
   readonly #scenes: Scenes;
   readonly #players: Players;
   readonly #travels: Travels;
+  readonly #calls: CallRouter;
   readonly #persister: Persister;
   readonly #figures = new LoadFigures();
   #pool: Piscina | undefined;
@@ -72,12 +74,17 @@ export class Engine {
         this.#member?.setLoad(seats.size).catch((err: unknown) => log.warn({ err }, 'cannot publish load'));
       },
       travelRequested: (host, sid, travel) => this.#travels.requested(host, sid, travel),
+      calls: {
+        outgoing: (host, callId, call) => this.#calls.outgoing(host, callId, call),
+        answered: (id, answer) => this.#calls.answered(id, answer),
+      },
     };
     this.#scenes = new Scenes(this.#ctx, () => this.#pool, async (idleScenes) => {
       await this.#member?.publish({ idleScenes }).catch((err: unknown) => log.warn({ err }, 'cannot publish idle scenes'));
     });
     this.#players = new Players(this.#ctx, this.#scenes);
     this.#travels = new Travels(this.#ctx, this.#scenes);
+    this.#calls = new CallRouter(this.#ctx, this.#scenes);
   }
 
   get id(): string {

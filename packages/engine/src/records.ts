@@ -16,6 +16,10 @@ export const ToScene = {
   STOP: 4,
   /** sid. payload=JSON ErrorData: the player's travel will not happen (its `travel()` rejects). */
   TRAVEL_FAILED: 5,
+  /** value=the call's id here (0: a cast, no answer). payload=JSON {@link IncomingCall}: another scene calls this one. */
+  CALL: 6,
+  /** value=the scene's own call id. payload=JSON {@link CallAnswer}: the answer to a call this scene made. */
+  ANSWER: 7,
 } as const;
 
 export const FromScene = {
@@ -44,6 +48,10 @@ export const FromScene = {
   STATS: 41,
   /** sid. payload=JSON {@link TravelPayload}: the player asks to travel (player.travel). */
   TRAVEL: 42,
+  /** value=the scene's call id (0: a cast). payload=JSON {@link OutgoingCall}: the scene calls another (scene.call, scene.cast). */
+  CALL: 43,
+  /** value=the id of the call it answers (ToScene.CALL). payload=JSON {@link CallAnswer}. */
+  ANSWER: 44,
 } as const;
 
 /** How often a scene reports its tick durations (FromScene.STATS). */
@@ -61,6 +69,31 @@ export interface JoinPayload {
   /** The player comes from another scene: its data is saved again here (its row then names this scene). */
   readonly travelled?: boolean;
 }
+
+/** A call (or cast) a scene makes: FromScene.CALL. */
+export interface OutgoingCall {
+  /** The target scene. */
+  readonly to: string;
+  readonly message: string;
+  /** JSON text of the payload ('null' for none). */
+  readonly payload: string;
+  /** Place the target on demand when it is placed nowhere (else refused with ENG_ERR_NOT_PLACED). */
+  readonly place: boolean;
+  /** The caller's timeout (0 for a cast): how long the engine keeps the way back for the answer. */
+  readonly timeoutMs: number;
+}
+
+/** A call (or cast) a scene receives: ToScene.CALL. */
+export interface IncomingCall {
+  /** The calling scene. */
+  readonly from: string;
+  readonly message: string;
+  /** JSON text of the payload. */
+  readonly payload: string;
+}
+
+/** The outcome of a call: its result's JSON text, or a coded error. */
+export type CallAnswer = { readonly ok: true; readonly result: string } | { readonly ok: false; readonly code: string; readonly message: string };
 
 export interface TravelPayload {
   /** The target scene. */
@@ -116,6 +149,57 @@ export function encodeErrorPayload(error: ErrorData): Uint8Array {
 export function decodeErrorPayload(bytes: Uint8Array): ErrorData {
   const { code, message } = decodeRecordJson(bytes, isErrorData, 'error');
   return { code, message };
+}
+
+function isOutgoingCall(value: unknown): value is OutgoingCall {
+  return (
+    isObject(value) &&
+    typeof value['to'] === 'string' &&
+    typeof value['message'] === 'string' &&
+    typeof value['payload'] === 'string' &&
+    typeof value['place'] === 'boolean' &&
+    typeof value['timeoutMs'] === 'number'
+  );
+}
+
+function isIncomingCall(value: unknown): value is IncomingCall {
+  return isObject(value) && typeof value['from'] === 'string' && typeof value['message'] === 'string' && typeof value['payload'] === 'string';
+}
+
+function isCallAnswer(value: unknown): value is CallAnswer {
+  if (!isObject(value)) return false;
+  if (value['ok'] === true) return typeof value['result'] === 'string';
+  return value['ok'] === false && typeof value['code'] === 'string' && value['code'] !== '' && typeof value['message'] === 'string';
+}
+
+/** FromScene.CALL's payload. */
+export function encodeOutgoingCall(call: OutgoingCall): Uint8Array {
+  return encoder.encode(JSON.stringify({ to: call.to, message: call.message, payload: call.payload, place: call.place, timeoutMs: call.timeoutMs }));
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is an {@link OutgoingCall}. */
+export function decodeOutgoingCall(bytes: Uint8Array): OutgoingCall {
+  return decodeRecordJson(bytes, isOutgoingCall, 'CALL');
+}
+
+/** ToScene.CALL's payload. */
+export function encodeIncomingCall(call: IncomingCall): Uint8Array {
+  return encoder.encode(JSON.stringify({ from: call.from, message: call.message, payload: call.payload }));
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is an {@link IncomingCall}. */
+export function decodeIncomingCall(bytes: Uint8Array): IncomingCall {
+  return decodeRecordJson(bytes, isIncomingCall, 'CALL');
+}
+
+/** The payload of FromScene.ANSWER and ToScene.ANSWER. */
+export function encodeCallAnswer(answer: CallAnswer): Uint8Array {
+  return encoder.encode(JSON.stringify(answer.ok ? { ok: true, result: answer.result } : { ok: false, code: answer.code, message: answer.message }));
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is a {@link CallAnswer}. */
+export function decodeCallAnswer(bytes: Uint8Array): CallAnswer {
+  return decodeRecordJson(bytes, isCallAnswer, 'ANSWER');
 }
 
 export function isSavePayload(value: unknown): value is SavePayload {

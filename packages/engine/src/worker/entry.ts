@@ -7,7 +7,7 @@ import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
 import type { GameDefinition, SceneDefinition } from '../api.js';
 import { Outbox } from '../outbox.js';
 import { RingReader } from '../ring/index.js';
-import { ToScene, decodeErrorPayload, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
+import { ToScene, decodeCallAnswer, decodeErrorPayload, decodeIncomingCall, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
 import { SceneRuntime } from './runtime.js';
 import { answerCollections } from '../collect.js';
 
@@ -103,6 +103,20 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
           scene.travelFailed(sid, error.code, error.message);
         } catch (err) {
           logger.error({ err, sid }, 'bad TRAVEL_FAILED record');
+        }
+        break;
+      case ToScene.CALL:
+        try {
+          scene.incomingCall(value, decodeIncomingCall(payload));
+        } catch (err) {
+          logger.error({ err }, 'bad CALL record');
+        }
+        break;
+      case ToScene.ANSWER:
+        try {
+          scene.callAnswered(value, decodeCallAnswer(payload));
+        } catch (err) {
+          logger.error({ err }, 'bad ANSWER record');
         }
         break;
       case ToScene.STOP:

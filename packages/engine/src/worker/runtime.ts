@@ -13,12 +13,13 @@ import {
   type Protocol,
   type RouteDef,
 } from '@gos/schema';
-import type { HandlerContext, Player, Scene, SceneDefinition, TimerHandle } from '../api.js';
+import type { CallHandler, CallOptions, HandlerContext, Player, Scene, SceneDefinition, TimerHandle } from '../api.js';
 
 import type { Outbox } from '../outbox.js';
 import { RuntimePlayer } from './runtime-player.js';
 import { PendingTravels } from './runtime-travels.js';
-import { FromScene, SCENE_STATS_INTERVAL_MS, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type JoinPayload } from '../records.js';
+import { SceneCalls } from './runtime-calls.js';
+import { FromScene, SCENE_STATS_INTERVAL_MS, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload } from '../records.js';
 
 const encoder = new TextEncoder();
 
@@ -57,6 +58,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   /** Players whose travel is under way: settled when they leave, or when the travel fails. */
   readonly #travels = new PendingTravels();
+  readonly #calls: SceneCalls;
   #stateDirty = false;
   #stateJson: string | null;
   #tickTimer: ReturnType<typeof setTimeout> | undefined;
@@ -88,6 +90,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.tickMs = opts.def.tickMs ?? opts.tickMs;
     this.logger = opts.logger;
     this.#beforeTick = opts.beforeTick;
+    this.#calls = new SceneCalls(opts.out, opts.id, opts.logger);
     for (const route of opts.protocol.routeById.values()) {
       const handler = opts.def.handlers[route.name];
       if (handler !== undefined) this.#served.set(route.id, { route, handler });
@@ -299,6 +302,24 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     return this.#travels.start(player.id, () => this.#out.send(FromScene.TRAVEL, player.sid, 0, encodeTravelPayload({ to: sceneId, arrival: arrivalJson })));
   }
 
+  call<R = unknown>(target: string, message: string, payload?: unknown, options?: CallOptions): Promise<R> {
+    return this.#calls.call(target, message, payload, options) as Promise<R>;
+  }
+
+  cast(target: string, message: string, payload?: unknown, options?: Pick<CallOptions, 'place'>): void {
+    this.#calls.cast(target, message, payload, options);
+  }
+
+  /** A call (`id` > 0) or cast (`id` 0) from another scene (ToScene.CALL). */
+  incomingCall(id: number, call: IncomingCall): void {
+    this.#calls.incoming(id, call, this.#def, (handler: CallHandler, payload, from) => handler(this, payload, from));
+  }
+
+  /** The answer to one of this scene's calls (ToScene.ANSWER). */
+  callAnswered(id: number, answer: CallAnswer): void {
+    this.#calls.answered(id, answer);
+  }
+
   kick(sid: number, closeCode: number, reason: string): void {
     if (!Number.isInteger(closeCode) || closeCode < 4000 || closeCode > 4999) {
       throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `kick close code must be 4000–4999, got ${closeCode}`);
@@ -393,6 +414,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#travels.stopAll(this.id);
+    this.#calls.stopAll();
     this.#guard('onDispose', () => this.#def.onDispose?.(this));
     this.persist(true);
     this.#out.send(FromScene.STOPPED, 0, 0, null);

@@ -1,0 +1,154 @@
+import { CodedError, ErrorCodes, isCodedError, type Logger } from '@gos/schema';
+import type { CallHandler, CallOptions } from '../api.js';
+import { FromScene, encodeCallAnswer, encodeOutgoingCall, type CallAnswer, type IncomingCall } from '../records.js';
+import type { Outbox } from '../outbox.js';
+
+const DEFAULT_TIMEOUT_MS = 5000;
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+interface Waiting {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * A scene's calls to other scenes (`scene.call`, `scene.cast`) and its answers to theirs. A call
+ * goes to the main thread as a CALL record and waits for its ANSWER (or its timeout); a call
+ * that arrives (ToScene.CALL) runs the scene's `calls` or `casts` handler, and a call's outcome
+ * goes back as ANSWER. Payloads and results are JSON.
+ */
+export class SceneCalls {
+  readonly #out: Outbox;
+  readonly #log: Logger;
+  readonly #sceneId: string;
+  readonly #waiting = new Map<number, Waiting>();
+  #nextId = 1;
+
+  constructor(out: Outbox, sceneId: string, logger: Logger) {
+    this.#out = out;
+    this.#sceneId = sceneId;
+    this.#log = logger;
+  }
+
+  call(target: string, message: string, payload: unknown, options: CallOptions = {}): Promise<unknown> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    let request: Uint8Array;
+    try {
+      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `call timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
+      request = this.#request(target, message, payload, options.place, timeoutMs);
+    } catch (err) {
+      return handled(Promise.reject(err instanceof Error ? err : new Error(String(err))));
+    }
+    const id = this.#nextId;
+    this.#nextId = this.#nextId >= 0x7fffffff ? 1 : this.#nextId + 1;
+    const answer = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(id);
+        reject(new CodedError(ErrorCodes.ENG_ERR_CALL_TIMEOUT, `${target} did not answer ${message} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiting.set(id, { resolve, reject, timer });
+      try {
+        this.#out.send(FromScene.CALL, 0, id, request);
+      } catch (err) {
+        clearTimeout(timer);
+        this.#waiting.delete(id);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    return handled(answer);
+  }
+
+  cast(target: string, message: string, payload: unknown, options: Pick<CallOptions, 'place'> = {}): void {
+    this.#out.send(FromScene.CALL, 0, 0, this.#request(target, message, payload, options.place, 0));
+  }
+
+  /** The answer to call `id` (ToScene.ANSWER). One that comes after its timeout is dropped. */
+  answered(id: number, answer: CallAnswer): void {
+    const waiting = this.#waiting.get(id);
+    if (waiting === undefined) return;
+    this.#waiting.delete(id);
+    clearTimeout(waiting.timer);
+    if (!answer.ok) return waiting.reject(new CodedError(answer.code, answer.message));
+    try {
+      waiting.resolve(JSON.parse(answer.result) as unknown);
+    } catch (err) {
+      waiting.reject(new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, 'the answer is not JSON', { cause: err }));
+    }
+  }
+
+  /** A call (`id` > 0) or cast (`id` 0) from another scene: run its handler, answer a call. */
+  incoming(id: number, call: IncomingCall, handlers: { calls?: Readonly<Record<string, CallHandler>>; casts?: Readonly<Record<string, CallHandler>> }, run: (handler: CallHandler, payload: unknown, from: string) => unknown): void {
+    const handler = id === 0 ? handlers.casts?.[call.message] : handlers.calls?.[call.message];
+    const answer = (a: CallAnswer): void => {
+      if (id === 0) {
+        if (!a.ok) this.#log.warn({ from: call.from, message: call.message, code: a.code }, `cast failed: ${a.message}`);
+        return;
+      }
+      try {
+        this.#out.send(FromScene.ANSWER, 0, id, encodeCallAnswer(a));
+      } catch (err) {
+        this.#log.error({ err, from: call.from, message: call.message }, 'cannot answer a call');
+      }
+    };
+    const fail = (err: unknown): void => {
+      if (!isCodedError(err)) this.#log.error({ err, from: call.from, message: call.message }, 'call handler threw');
+      answer(isCodedError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: ErrorCodes.ENG_ERR_HANDLER_FAILED, message: `${call.message} failed in ${this.#sceneId}` });
+    };
+    if (handler === undefined) {
+      return answer({ ok: false, code: ErrorCodes.ENG_ERR_NO_HANDLER, message: `scene ${this.#sceneId} has no ${id === 0 ? 'cast' : 'call'} handler for ${call.message}` });
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(call.payload) as unknown;
+    } catch (err) {
+      return fail(new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, 'the payload is not JSON', { cause: err }));
+    }
+    const ok = (result: unknown): void => {
+      const json = JSON.stringify(result === undefined ? null : result) as string | undefined;
+      answer(json === undefined ? { ok: false, code: ErrorCodes.SCH_ERR_BAD_PAYLOAD, message: 'the answer cannot be sent as JSON' } : { ok: true, result: json });
+    };
+    let result: unknown;
+    try {
+      result = run(handler, payload, call.from);
+    } catch (err) {
+      return fail(err);
+    }
+    if (result instanceof Promise) result.then(ok, fail);
+    else {
+      try {
+        ok(result);
+      } catch (err) {
+        fail(err);
+      }
+    }
+  }
+
+  /** The scene stops: calls still waiting are refused. */
+  stopAll(): void {
+    for (const [id, waiting] of [...this.#waiting]) {
+      this.#waiting.delete(id);
+      clearTimeout(waiting.timer);
+      waiting.reject(new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, `scene ${this.#sceneId} stopped before the answer`));
+    }
+  }
+
+  #request(target: string, message: string, payload: unknown, place: boolean | undefined, timeoutMs: number): Uint8Array {
+    if (typeof target !== 'string' || target === '' || target.length > 255) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `call target must be a scene id ("<type>:<instance>"), got ${String(target)}`);
+    if (typeof message !== 'string' || message === '') throw new CodedError(ErrorCodes.OPT_ERR_INVALID, 'call message must be a name');
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(payload === undefined ? null : payload);
+    } catch (err) {
+      throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `the payload of ${message} cannot be sent as JSON`, { cause: err });
+    }
+    if (json === undefined) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `the payload of ${message} cannot be sent as JSON`);
+    return encodeOutgoingCall({ to: target, message, payload: json, place: place ?? true, timeoutMs });
+  }
+}
+
+/** A promise whose rejection nobody awaits must not end the scene's thread; the caller still sees it. */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}

@@ -1,0 +1,71 @@
+/**
+ * Calls and casts between scenes on one engine (scene.call, scene.cast): the target is placed and
+ * started on demand, answers come back, casts arrive in order, and every way a call can fail is
+ * a coded error for the caller while both scenes go on.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ErrorCodes } from '@gos/schema';
+import { startCluster } from './helpers.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gos-engine-calls-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+type Cluster = Awaited<ReturnType<typeof startCluster>>;
+type Outcome = { ok: true; result: unknown } | { ok: false; code: string };
+
+async function call(c: Cluster, req: { to: string; message: string; payload?: unknown; timeoutMs?: number; place?: boolean }): Promise<Outcome> {
+  return (await c.gw.request(1, 'callScene', req)).body as Outcome;
+}
+
+test('a call reaches a scene placed and started on demand, and its answer comes back; casts arrive in order', async () => {
+  const c = await startCluster(dir, 'calls', { workers: 2 });
+  try {
+    await c.gw.join(1, 'ann');
+    assert.deepEqual(await call(c, { to: 'arena:2', message: 'echo', payload: { n: 1 } }), { ok: true, result: { payload: { n: 1 }, from: 'arena:1', at: 'arena:2' } });
+    assert.equal(c.coordinator.placement.lookup('arena:2')?.engineId, 'engine-t', 'placed on demand');
+    // 300 casts, then a call on the same way: it comes after all of them.
+    await c.gw.request(1, 'castScene', { to: 'arena:2', message: 'count', count: 300 });
+    const seen = await call(c, { to: 'arena:2', message: 'castsSeen' });
+    assert.deepEqual(seen, { ok: true, result: Array.from({ length: 300 }, (_, i) => i + 1) });
+    // A scene can call itself too.
+    assert.deepEqual(await call(c, { to: 'arena:1', message: 'echo', payload: 'me' }), { ok: true, result: { payload: 'me', from: 'arena:1', at: 'arena:1' } });
+  } finally {
+    await c.close();
+  }
+});
+
+test('every failure of a call is a coded error for the caller, and both scenes go on', async () => {
+  const c = await startCluster(dir, 'call-errors', { workers: 2 });
+  try {
+    await c.gw.join(1, 'bo');
+    const code = async (req: Parameters<typeof call>[1]): Promise<string> => {
+      const out = await call(c, req);
+      assert.equal(out.ok, false, JSON.stringify(out));
+      return (out as { code: string }).code;
+    };
+    assert.equal(await code({ to: 'arena:2', message: 'nosuch' }), ErrorCodes.ENG_ERR_NO_HANDLER);
+    assert.equal(await code({ to: 'arena:2', message: 'refuse' }), 'GAME_ERR_NOPE');
+    assert.equal(await code({ to: 'arena:2', message: 'silent', timeoutMs: 300 }), ErrorCodes.ENG_ERR_CALL_TIMEOUT);
+    assert.equal(await code({ to: 'arena:9', message: 'echo', place: false }), ErrorCodes.ENG_ERR_NOT_PLACED);
+    assert.equal(c.coordinator.placement.lookup('arena:9'), undefined, 'not placed by a call that says not to');
+    assert.equal(await code({ to: 'nosuchtype:1', message: 'echo' }), ErrorCodes.ENG_ERR_SCENE_TYPE_UNKNOWN);
+    assert.equal(await code({ to: '', message: 'echo' }), ErrorCodes.OPT_ERR_INVALID);
+    assert.equal(await code({ to: 'arena:2', message: 'echo', timeoutMs: -1 }), ErrorCodes.OPT_ERR_INVALID);
+    // A target on another engine: not built yet, and said so.
+    await c.coordinator.placement.assign('arena:7', 'engine-elsewhere');
+    assert.equal(await code({ to: 'arena:7', message: 'echo' }), ErrorCodes.ENG_ERR_NOT_PLACED);
+    // Both go on.
+    assert.deepEqual(await call(c, { to: 'arena:2', message: 'echo', payload: 2 }), { ok: true, result: { payload: 2, from: 'arena:1', at: 'arena:2' } });
+  } finally {
+    await c.close();
+  }
+});
