@@ -2,13 +2,14 @@
  * Calls and casts between scenes (`scene.call`, `scene.cast`), the engine's main thread's part:
  * a scene's CALL record is delivered to its target scene as a ToScene.CALL, and the target's
  * ANSWER goes back to the caller as a ToScene.ANSWER. The target is found through placement and
- * placed on demand (unless the call says not to) and started like any scene. Calls and casts
- * from one scene to another are delivered in the order they were made.
- *
- * Not built yet: targets on another engine (refused with `ENG_ERR_NOT_PLACED`, naming the
- * engine), which need an engine-to-engine channel (issue 12, part 2).
+ * placed on demand (unless the call says not to). On this engine it is started like any scene;
+ * on another, the call goes over this engine's link to it (EnginePeers, `EngineToEngine.CALL`)
+ * and the answer comes back on the same link. Calls and casts from one scene to another are
+ * delivered in the order they were made (one queue per caller and target, on both engines).
  */
 import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
+import { EngineToEngine, encodeAnswerBody, encodeCallBody, type AnswerBody, type CallBody, type GatewayPeer } from '@gos/link';
+import type { EnginePeers } from './engine-peers.js';
 import type { EngineContext } from './engine-context.js';
 import { ToScene, encodeCallAnswer, encodeIncomingCall, type CallAnswer, type OutgoingCall } from './records.js';
 import type { SceneHost } from './scene-host.js';
@@ -20,6 +21,8 @@ const ANSWER_GRACE_MS = 1000;
 interface Waiting {
   readonly reply: (answer: CallAnswer) => void;
   readonly timer: ReturnType<typeof setTimeout>;
+  /** The engine the call went to, when not this one: its link going down answers the call. */
+  readonly engineId: string | null;
 }
 
 export class CallRouter {
@@ -31,9 +34,12 @@ export class CallRouter {
   /** Per caller and target, the delivery under way: the next one waits for it (order). */
   readonly #queues = new Map<string, Promise<void>>();
 
-  constructor(ctx: EngineContext, scenes: Scenes) {
+  readonly #peers: Pick<EnginePeers, 'connect'>;
+
+  constructor(ctx: EngineContext, scenes: Scenes, peers: Pick<EnginePeers, 'connect'>) {
     this.#ctx = ctx;
     this.#scenes = scenes;
+    this.#peers = peers;
   }
 
   /** Calls waiting for an answer (metrics, tests). */
@@ -53,9 +59,41 @@ export class CallRouter {
               this.#ctx.log.warn({ err, sceneId: host.sceneId, to: call.to, message: call.message }, 'cannot give a scene its answer');
             }
           };
-    const key = `${host.sceneId}\u0000${call.to}`;
+    this.#enqueue(host.sceneId, call.to, () => this.#deliver(host.sceneId, call, reply));
+  }
+
+  /** A CALL from another engine (a peer of this engine's link server): for a scene here; answered on that link. */
+  incoming(peer: GatewayPeer, channel: number, body: CallBody): void {
+    const reply = body.cast
+      ? null
+      : (answer: CallAnswer): void => {
+          try {
+            peer.send(EngineToEngine.ANSWER, channel, encodeAnswerBody(answer.ok ? { ok: true, result: answer.result, code: '', message: '' } : { ok: false, result: '', code: answer.code, message: answer.message }));
+          } catch (err) {
+            this.#ctx.log.warn({ err, from: body.from, to: body.to }, 'cannot send an answer back to the calling engine');
+          }
+        };
+    const call: OutgoingCall = { to: body.to, message: body.message, payload: body.payload, place: false, timeoutMs: body.timeoutMs };
+    this.#enqueue(body.from, body.to, () => this.#deliver(body.from, call, reply, true));
+  }
+
+  /** An ANSWER from `engineId` to the call this engine knows as `id`. */
+  remoteAnswered(engineId: string, id: number, body: AnswerBody): void {
+    if (this.#waiting.get(id)?.engineId !== engineId) return;
+    this.answered(id, body.ok ? { ok: true, result: body.result } : { ok: false, code: body.code, message: body.message });
+  }
+
+  /** The link to `engineId` went down: the calls waiting on it get no answer from there. */
+  linkDown(engineId: string): void {
+    for (const [id, waiting] of [...this.#waiting]) {
+      if (waiting.engineId === engineId) this.answered(id, { ok: false, code: ErrorCodes.LNK_ERR_CLOSED, message: `the link to engine ${engineId} went down before the answer` });
+    }
+  }
+
+  #enqueue(from: string, to: string, deliver: () => Promise<void>): void {
+    const key = `${from}\u0000${to}`;
     const previous = this.#queues.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.#deliver(host.sceneId, call, reply));
+    const next = previous.then(deliver);
     this.#queues.set(key, next);
     void next.then(() => {
       if (this.#queues.get(key) === next) this.#queues.delete(key);
@@ -71,11 +109,15 @@ export class CallRouter {
     waiting.reply(answer);
   }
 
-  /** Never rejects: what cannot be delivered is answered with its code (a cast's is logged). */
-  async #deliver(from: string, call: OutgoingCall, reply: ((answer: CallAnswer) => void) | null): Promise<void> {
+  /**
+   * Never rejects: what cannot be delivered is answered with its code (a cast's is logged).
+   * `here`: the call came from another engine, so the target must be on this one.
+   */
+  async #deliver(from: string, call: OutgoingCall, reply: ((answer: CallAnswer) => void) | null, here = false): Promise<void> {
     try {
-      const target = await this.#target(call.to, call.place);
-      const id = reply === null ? 0 : this.#register(reply, call.timeoutMs);
+      const target = await this.#target(call.to, call.place, here);
+      if (typeof target === 'string') return await this.#deliverTo(target, from, call, reply);
+      const id = reply === null ? 0 : this.#register(reply, call.timeoutMs, null);
       try {
         target.send(ToScene.CALL, 0, encodeIncomingCall({ from, message: call.message, payload: call.payload }), true, id);
       } catch (err) {
@@ -88,17 +130,35 @@ export class CallRouter {
     }
   }
 
-  /** The target scene on this engine: placed (on demand unless `place` is false) and started. */
-  async #target(sceneId: string, place: boolean): Promise<SceneHost> {
+  /** The call goes to the engine `engineId` hosting its target, over this engine's link to it. */
+  async #deliverTo(engineId: string, from: string, call: OutgoingCall, reply: ((answer: CallAnswer) => void) | null): Promise<void> {
+    const link = await this.#peers.connect(engineId);
+    const id = reply === null ? 0 : this.#register(reply, call.timeoutMs, engineId);
+    try {
+      link.send(EngineToEngine.CALL, id, encodeCallBody({ to: call.to, from, message: call.message, payload: call.payload, cast: reply === null, timeoutMs: call.timeoutMs }));
+    } catch (err) {
+      if (id !== 0) this.answered(id, errorAnswer(err));
+      else throw err;
+    }
+  }
+
+  /**
+   * The target scene, started, when it is placed on this engine (on demand unless `place` is
+   * false), or the id of the engine it is placed on. `here`: it must be on this engine (a call
+   * from another engine that found it here): elsewhere, it moved (`ENG_ERR_SCENE_MOVED`).
+   */
+  async #target(sceneId: string, place: boolean, here: boolean): Promise<SceneHost | string> {
     const { o } = this.#ctx;
     const { placement } = o.coordinator;
     let record = placement.lookup(sceneId) ?? (await placement.fetch(sceneId));
+    if (record?.engineId !== o.engineId && here) record = await placement.fetch(sceneId);
     if (record === undefined) {
       if (!place) throw new CodedError(ErrorCodes.ENG_ERR_NOT_PLACED, `scene ${sceneId} is placed nowhere`);
       record = await placement.ensure(sceneId);
     }
     if (record.engineId !== o.engineId) {
-      throw new CodedError(ErrorCodes.ENG_ERR_NOT_PLACED, `scene ${sceneId} runs on ${record.engineId}: calls between engines are not built yet`);
+      if (here) throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${sceneId} is not on ${o.engineId} (any more); retry`);
+      return record.engineId;
     }
     const running = this.#scenes.running(sceneId);
     if (running !== undefined) return running;
@@ -106,12 +166,12 @@ export class CallRouter {
     return this.#scenes.obtain(sceneId, record.epoch);
   }
 
-  #register(reply: (answer: CallAnswer) => void, timeoutMs: number): number {
+  #register(reply: (answer: CallAnswer) => void, timeoutMs: number, engineId: string | null): number {
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0x7fffffff ? 1 : this.#nextId + 1;
     const timer = setTimeout(() => this.#waiting.delete(id), timeoutMs + ANSWER_GRACE_MS);
     timer.unref();
-    this.#waiting.set(id, { reply, timer });
+    this.#waiting.set(id, { reply, timer, engineId });
     return id;
   }
 }

@@ -2,7 +2,17 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import type { MemberHandle } from '@gos/coordinator';
-import { GatewayToEngine, LinkServer, decodeJoinBody, decodeJoinFailedBody, decodeTravelOutBody, type GatewayPeer } from '@gos/link';
+import {
+  EngineToEngine,
+  GatewayToEngine,
+  LinkServer,
+  decodeAnswerBody,
+  decodeCallBody,
+  decodeJoinBody,
+  decodeJoinFailedBody,
+  decodeTravelOutBody,
+  type GatewayPeer,
+} from '@gos/link';
 
 import { Connections } from './connections.js';
 import type { EngineContext } from './engine-context.js';
@@ -15,6 +25,7 @@ import { Scenes } from './scenes.js';
 import { PlayerSeats } from './seats.js';
 import { Travels } from './travels.js';
 import { CallRouter } from './calls.js';
+import { EnginePeers } from './engine-peers.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/load.cjs', import.meta.url));
 
@@ -32,6 +43,8 @@ export class Engine {
   readonly #players: Players;
   readonly #travels: Travels;
   readonly #calls: CallRouter;
+  /** Links to other engines, for calls between scenes on different engines. */
+  readonly #peers: EnginePeers;
   readonly #persister: Persister;
   readonly #figures = new LoadFigures();
   #pool: Piscina | undefined;
@@ -42,6 +55,7 @@ export class Engine {
   #member: MemberHandle | undefined;
   #upkeepTimer: ReturnType<typeof setInterval> | undefined;
   #unwatchPlacement: (() => void) | undefined;
+  #unwatchMembers: (() => void) | undefined;
   #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
   #closing: Promise<void> | undefined;
 
@@ -84,7 +98,23 @@ export class Engine {
     });
     this.#players = new Players(this.#ctx, this.#scenes);
     this.#travels = new Travels(this.#ctx, this.#scenes);
-    this.#calls = new CallRouter(this.#ctx, this.#scenes);
+    this.#peers = new EnginePeers({
+      engineId: this.#o.engineId,
+      clusterSecret: this.#o.clusterSecret,
+      tls: this.#o.linkTls,
+      membership: this.#o.coordinator.membership,
+      onMessage: (engineId, type, channel, body) => {
+        try {
+          if (type === EngineToEngine.ANSWER) this.#calls.remoteAnswered(engineId, channel, decodeAnswerBody(body));
+          else log.warn({ peerEngineId: engineId, type }, 'unknown message from engine');
+        } catch (err) {
+          log.error({ err, peerEngineId: engineId, type }, 'bad message from engine');
+        }
+      },
+      onDown: (engineId) => this.#calls.linkDown(engineId),
+      logger: log,
+    });
+    this.#calls = new CallRouter(this.#ctx, this.#scenes, this.#peers);
   }
 
   get id(): string {
@@ -140,6 +170,12 @@ export class Engine {
       capacity: this.#o.capacity,
     });
     this.#unwatchPlacement = this.#o.coordinator.placement.watch((event) => this.#scenes.onPlacement(event));
+    // An engine that left: its link (for calls between scenes) is closed, its calls answered.
+    this.#unwatchMembers = this.#o.coordinator.membership.watch((event) => {
+      if (event.type !== 'down' || event.member.role !== 'engine' || event.member.id === this.#o.engineId) return;
+      this.#peers.drop(event.member.id);
+      this.#calls.linkDown(event.member.id);
+    });
     const upkeepMs = this.#o.idleSceneMs > 0 ? Math.min(1000, Math.max(10, Math.floor(this.#o.idleSceneMs / 4))) : 1000;
     this.#upkeepTimer = setInterval(() => this.#upkeep(), upkeepMs);
     this.#upkeepTimer.unref();
@@ -169,6 +205,10 @@ export class Engine {
             break;
           case GatewayToEngine.TRAVEL_CANCEL:
             this.#travels.cancel(peer, channel, decodeJoinFailedBody(body));
+            break;
+          case EngineToEngine.CALL:
+            // Another engine's scene calls one of ours (the peer is that engine).
+            this.#calls.incoming(peer, channel, decodeCallBody(body));
             break;
           default:
             log.warn({ type }, 'unknown link message type');
@@ -211,6 +251,7 @@ export class Engine {
     await this.#member?.publish({ draining: true }).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish draining'));
     clearInterval(this.#upkeepTimer);
     this.#unwatchPlacement?.();
+    this.#unwatchMembers?.();
     await this.#scenes.stopAll();
     // The final saves land before this engine leaves: leaving releases its placements, and
     // the engine that takes a scene over claims its rows, which would fence off later writes.
@@ -223,6 +264,7 @@ export class Engine {
     // engine their scene is placed on next, which loads what was just saved.
     for (const conn of [...this.#ctx.conns.values()]) this.#ctx.conns.drop(conn);
     await this.#stopLocalLinks?.();
+    await this.#peers.close();
     await this.#link?.close();
     await this.#pool?.close({ force: true });
     this.#state = 'closed';

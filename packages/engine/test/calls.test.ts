@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ErrorCodes } from '@gos/schema';
-import { startCluster } from './helpers.js';
+import { Engine } from '../src/index.js';
+import { GAME, SECRET, startCluster } from './helpers.js';
 
 let dir: string;
 before(async () => {
@@ -66,6 +67,46 @@ test('every failure of a call is a coded error for the caller, and both scenes g
     // Both go on.
     assert.deepEqual(await call(c, { to: 'arena:2', message: 'echo', payload: 2 }), { ok: true, result: { payload: 2, from: 'arena:1', at: 'arena:2' } });
   } finally {
+    await c.close();
+  }
+});
+
+test('calls and casts across engines: over the engines\' link, in order, with every failure coded; a lost engine answers its calls at once', async () => {
+  const c = await startCluster(dir, 'calls-across', { workers: 1 });
+  // A second engine on the same coordinator and store.
+  const other = new Engine({
+    engineId: 'engine-u',
+    clusterSecret: SECRET,
+    gameModule: GAME,
+    store: c.store,
+    coordinator: c.coordinator,
+    workers: 1,
+    persistIntervalMs: 200,
+    workerLogLevel: 'silent',
+  });
+  await other.start();
+  let otherClosed = false;
+  try {
+    await c.gw.join(1, 'cat');
+    await c.coordinator.placement.assign('arena:5', 'engine-u');
+    assert.deepEqual(await call(c, { to: 'arena:5', message: 'echo', payload: [1, 'x'] }), { ok: true, result: { payload: [1, 'x'], from: 'arena:1', at: 'arena:5' } });
+    await c.gw.request(1, 'castScene', { to: 'arena:5', message: 'count', count: 200 });
+    assert.deepEqual(await call(c, { to: 'arena:5', message: 'castsSeen' }), { ok: true, result: Array.from({ length: 200 }, (_, i) => i + 1) });
+    const code = async (req: Parameters<typeof call>[1]): Promise<string> => ((await call(c, req)) as { code: string }).code;
+    assert.equal(await code({ to: 'arena:5', message: 'refuse' }), 'GAME_ERR_NOPE');
+    assert.equal(await code({ to: 'arena:5', message: 'nosuch' }), ErrorCodes.ENG_ERR_NO_HANDLER);
+    assert.equal(await code({ to: 'arena:5', message: 'silent', timeoutMs: 300 }), ErrorCodes.ENG_ERR_CALL_TIMEOUT);
+    // The other engine goes: a call waiting on it is answered when its link drops, not at its timeout.
+    const started = performance.now();
+    const pending = call(c, { to: 'arena:5', message: 'silent', timeoutMs: 20_000 });
+    // Answered only once the silent call is in arena:5's queue: calls from one scene to another keep their order.
+    assert.equal((await call(c, { to: 'arena:5', message: 'echo', payload: 0 })).ok, true);
+    await other.close();
+    otherClosed = true;
+    assert.equal(((await pending) as { code: string }).code, ErrorCodes.LNK_ERR_CLOSED);
+    assert.ok(performance.now() - started < 10_000, 'answered when the link dropped');
+  } finally {
+    if (!otherClosed) await other.close();
     await c.close();
   }
 });

@@ -28,6 +28,7 @@ export { LINK_PROTOCOL_VERSION } from './handshake.js';
 export {
   GatewayToEngine,
   EngineToGateway,
+  EngineToEngine,
   GW_TO_ENGINE,
   ENGINE_TO_GW,
   MAX_TOPIC_BYTES,
@@ -43,6 +44,10 @@ export {
   decodeTravelBody,
   encodeTravelOutBody,
   decodeTravelOutBody,
+  encodeCallBody,
+  decodeCallBody,
+  encodeAnswerBody,
+  decodeAnswerBody,
   encodeBroadcastBody,
   decodeBroadcastBody,
 } from './messages.js';
@@ -55,6 +60,8 @@ export type {
   JoinFailedBody,
   TravelBody,
   TravelOutBody,
+  CallBody,
+  AnswerBody,
   BroadcastBody,
 } from './messages.js';
 export { LocalLinks, LocalLinkClient, LocalLinkPeer } from './local.js';

@@ -1,11 +1,15 @@
 import { CodedError, ErrorCodes, type Codec } from '@gos/schema';
 import {
+  AnswerBodyCodec,
+  CallBodyCodec,
   JoinBodyCodec,
   JoinFailedBodyCodec,
   JoinedBodyCodec,
   KickBodyCodec,
   TravelBodyCodec,
   TravelOutBodyCodec,
+  type AnswerBody,
+  type CallBody,
   type JoinBody,
   type JoinFailedBody,
   type JoinedBody,
@@ -66,6 +70,17 @@ export const EngineToGateway = {
 } as const;
 export type EngineToGatewayType = (typeof EngineToGateway)[keyof typeof EngineToGateway];
 
+/**
+ * Engine → engine message types: an engine dials another's link server as a peer, like a
+ * gateway. The channel is the calling engine's id of the call (0 for a cast).
+ */
+export const EngineToEngine = {
+  /** channel = call id (0: a cast); body = {@link CallBody}. */
+  CALL: 48,
+  /** channel = the CALL's id; body = {@link AnswerBody}. Sent back on the same link. */
+  ANSWER: 49,
+} as const;
+
 /** Alias of {@link GatewayToEngine} under the name the design notes use. */
 export const GW_TO_ENGINE = GatewayToEngine;
 /** Alias of {@link EngineToGateway} under the name the design notes use. */
@@ -73,7 +88,7 @@ export const ENGINE_TO_GW = EngineToGateway;
 
 // The control bodies are FlatBuffers tables generated from `protocol/link.yaml` (one place
 // defines them, for both ends); these functions add the rules a table cannot say.
-export type { JoinBody, KickBody, JoinedBody, JoinFailedBody, TravelBody, TravelOutBody };
+export type { JoinBody, KickBody, JoinedBody, JoinFailedBody, TravelBody, TravelOutBody, CallBody, AnswerBody };
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -168,6 +183,32 @@ export function encodeTravelOutBody(body: TravelOutBody): Uint8Array {
 /** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link TravelOutBody}. */
 export function decodeTravelOutBody(bytes: Uint8Array): TravelOutBody {
   return decodeChecked(TravelOutBodyCodec, bytes, travelRule);
+}
+
+const callRule = (b: CallBody): string | null => (b.to === '' ? 'to is empty' : b.from === '' ? 'from is empty' : b.message === '' ? 'message is empty' : null);
+const answerRule = (b: AnswerBody): string | null => {
+  if (b.ok) return b.code === '' ? null : 'an answer with a result has a code';
+  return b.code === '' ? 'code is empty' : b.result === '' ? null : 'an error answer has a result';
+};
+
+/** The body of `CALL`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty to, from or message. */
+export function encodeCallBody(body: CallBody): Uint8Array {
+  return encodeChecked(CallBodyCodec, { to: body.to, from: body.from, message: body.message, payload: body.payload, cast: body.cast, timeoutMs: body.timeoutMs }, callRule);
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link CallBody}. */
+export function decodeCallBody(bytes: Uint8Array): CallBody {
+  return decodeChecked(CallBodyCodec, bytes, callRule);
+}
+
+/** The body of `ANSWER`: a result (no code) or an error (a code, no result). @throws CodedError `SCH_ERR_BAD_PAYLOAD` otherwise. */
+export function encodeAnswerBody(body: AnswerBody): Uint8Array {
+  return encodeChecked(AnswerBodyCodec, { ok: body.ok, result: body.result, code: body.code, message: body.message }, answerRule);
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link AnswerBody}. */
+export function decodeAnswerBody(bytes: Uint8Array): AnswerBody {
+  return decodeChecked(AnswerBodyCodec, bytes, answerRule);
 }
 
 /** A decoded `BROADCAST` body. */

@@ -18,6 +18,11 @@ import {
   encodeTravelOutBody,
   decodeTravelBody,
   decodeTravelOutBody,
+  encodeCallBody,
+  decodeCallBody,
+  encodeAnswerBody,
+  decodeAnswerBody,
+  EngineToEngine,
   encodeJoinedBody,
   encodeKickBody,
   FIRST_USER_TYPE,
@@ -45,9 +50,10 @@ test('message type constants', () => {
     TRAVEL_RELEASED: 40,
     TRAVEL_FAILED: 41,
   });
+  assert.deepEqual(EngineToEngine, { CALL: 48, ANSWER: 49 });
   assert.equal(GatewayToEngine, GW_TO_ENGINE);
   assert.equal(EngineToGateway, ENGINE_TO_GW);
-  const all = [...Object.values(GatewayToEngine), ...Object.values(EngineToGateway)];
+  const all = [...Object.values(GatewayToEngine), ...Object.values(EngineToGateway), ...Object.values(EngineToEngine)];
   assert.equal(new Set(all).size, all.length, 'no type used twice');
   for (const t of all) assert.ok(t >= FIRST_USER_TYPE && t <= 255);
 });
@@ -85,6 +91,10 @@ test('control bodies round-trip through their FlatBuffers tables, only their own
   assert.deepEqual(decodeJoinBody(encodeJoinBody(travelling)), travelling);
   assert.deepEqual(decodeTravelBody(encodeTravelBody({ to: 'dungeon:1', arrival: '' })), { to: 'dungeon:1', arrival: '' });
   assert.deepEqual(decodeTravelOutBody(encodeTravelOutBody({ to: 'd:1', arrival: '[1]', local: true })), { to: 'd:1', arrival: '[1]', local: true });
+  const callBody = { to: 'town:1', from: 'dungeon:3', message: 'banner', payload: '{"g":7}', cast: false, timeoutMs: 2000 };
+  assert.deepEqual(decodeCallBody(encodeCallBody(callBody)), callBody);
+  assert.deepEqual(decodeAnswerBody(encodeAnswerBody({ ok: true, result: '[1]', code: '', message: '' })), { ok: true, result: '[1]', code: '', message: '' });
+  assert.deepEqual(decodeAnswerBody(encodeAnswerBody({ ok: false, result: '', code: 'X', message: 'm' })), { ok: false, result: '', code: 'X', message: 'm' });
   assert.deepEqual(decodeKickBody(encodeKickBody({ closeCode: 4005, reason: 'bye' })), { closeCode: 4005, reason: 'bye' });
   assert.deepEqual(decodeJoinedBody(encodeJoinedBody({ sceneId: 's' })), { sceneId: 's' });
   assert.deepEqual(decodeJoinFailedBody(encodeJoinFailedBody({ code: 'X', message: 'm' })), { code: 'X', message: 'm' });
@@ -98,6 +108,8 @@ test('control bodies: what breaks a rule is refused when encoded and when decode
   assert.throws(() => encodeJoinedBody({ sceneId: '' }), bad);
   assert.throws(() => encodeJoinFailedBody({ code: '', message: 'm' }), bad);
   assert.throws(() => encodeTravelBody({ to: '', arrival: '' }), bad);
+  assert.throws(() => encodeCallBody({ to: 't', from: '', message: 'm', payload: 'null', cast: true, timeoutMs: 0 }), bad);
+  assert.throws(() => encodeAnswerBody({ ok: false, result: '', code: '', message: 'm' }), bad);
   assert.throws(() => encodeTravelOutBody({ to: '', arrival: '', local: false }), bad);
   // A well-formed table that breaks a rule (an older or hostile peer): refused on decode too.
   assert.throws(() => decodeJoinBody(joinBodyBytes('')), bad);
@@ -116,7 +128,7 @@ test('control bodies: bytes that are not the table (empty, JSON, truncated, garb
     new Uint8Array(64).fill(0xff),
   ];
   for (const bytes of hostile) {
-    for (const decode of [decodeJoinBody, decodeKickBody, decodeJoinedBody, decodeJoinFailedBody, decodeTravelBody, decodeTravelOutBody]) {
+    for (const decode of [decodeJoinBody, decodeKickBody, decodeJoinedBody, decodeJoinFailedBody, decodeTravelBody, decodeTravelOutBody, decodeCallBody, decodeAnswerBody]) {
       assert.throws(() => decode(bytes), bad, `${decode.name} of ${bytes.byteLength} bytes`);
     }
   }

@@ -57,6 +57,32 @@ export interface TravelOutBody {
   local: boolean;
 }
 
+/** Engine → engine, CALL: scene `from` calls (or casts to) scene `to`, which runs on the receiving engine. */
+export interface CallBody {
+  /** The target scene; never empty. */
+  to: string;
+  /** The calling scene; never empty. */
+  from: string;
+  /** The handler's name; never empty. */
+  message: string;
+  /** JSON text of the payload. */
+  payload: string;
+  /** No answer is sent back. */
+  cast: boolean;
+  /** The caller's timeout (0 for a cast): how long the answer is worth sending back. */
+  timeoutMs: number;
+}
+
+/** Engine → engine, ANSWER: the outcome of a CALL (same channel): the result's JSON, or a coded error. */
+export interface AnswerBody {
+  ok: boolean;
+  /** JSON text of the result, when ok. */
+  result: string;
+  /** A stable error code when not ok; never empty then. */
+  code: string;
+  message: string;
+}
+
 const joinBodyShape: rt.TableShape = [['string'], ['string'], ['string'], ['string'], ['scalar', 1], ['string']];
 
 function buildJoinBody(b: Builder, v: JoinBody): Offset {
@@ -191,6 +217,63 @@ function readTravelOutBody(t: fb.TravelOutBody): TravelOutBody {
 
 /** Encode and decode TravelOutBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const TravelOutBodyCodec: rt.Codec<TravelOutBody> = rt.tableCodec('TravelOutBody', travelOutBodyShape, buildTravelOutBody, (bb) => readTravelOutBody(fb.TravelOutBody.getRootAsTravelOutBody(bb)));
+
+const callBodyShape: rt.TableShape = [['string'], ['string'], ['string'], ['string'], ['scalar', 1], ['scalar', 4]];
+
+function buildCallBody(b: Builder, v: CallBody): Offset {
+  const oTo = b.createString(v.to);
+  const oFrom = b.createString(v.from);
+  const oMessage = b.createString(v.message);
+  const oPayload = b.createString(v.payload);
+  fb.CallBody.startCallBody(b);
+  fb.CallBody.addTo(b, oTo);
+  fb.CallBody.addFrom(b, oFrom);
+  fb.CallBody.addMessage(b, oMessage);
+  fb.CallBody.addPayload(b, oPayload);
+  fb.CallBody.addCast(b, v.cast);
+  fb.CallBody.addTimeoutMs(b, v.timeoutMs);
+  return fb.CallBody.endCallBody(b);
+}
+
+function readCallBody(t: fb.CallBody): CallBody {
+  return {
+    to: t.to() ?? '',
+    from: t.from() ?? '',
+    message: t.message() ?? '',
+    payload: t.payload() ?? '',
+    cast: t.cast(),
+    timeoutMs: t.timeoutMs(),
+  };
+}
+
+/** Encode and decode CallBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const CallBodyCodec: rt.Codec<CallBody> = rt.tableCodec('CallBody', callBodyShape, buildCallBody, (bb) => readCallBody(fb.CallBody.getRootAsCallBody(bb)));
+
+const answerBodyShape: rt.TableShape = [['scalar', 1], ['string'], ['string'], ['string']];
+
+function buildAnswerBody(b: Builder, v: AnswerBody): Offset {
+  const oResult = b.createString(v.result);
+  const oCode = b.createString(v.code);
+  const oMessage = b.createString(v.message);
+  fb.AnswerBody.startAnswerBody(b);
+  fb.AnswerBody.addOk(b, v.ok);
+  fb.AnswerBody.addResult(b, oResult);
+  fb.AnswerBody.addCode(b, oCode);
+  fb.AnswerBody.addMessage(b, oMessage);
+  return fb.AnswerBody.endAnswerBody(b);
+}
+
+function readAnswerBody(t: fb.AnswerBody): AnswerBody {
+  return {
+    ok: t.ok(),
+    result: t.result() ?? '',
+    code: t.code() ?? '',
+    message: t.message() ?? '',
+  };
+}
+
+/** Encode and decode AnswerBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const AnswerBodyCodec: rt.Codec<AnswerBody> = rt.tableCodec('AnswerBody', answerBodyShape, buildAnswerBody, (bb) => readAnswerBody(fb.AnswerBody.getRootAsAnswerBody(bb)));
 
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {} as const;

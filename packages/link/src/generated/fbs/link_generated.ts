@@ -447,3 +447,213 @@ static createTravelOutBody(builder:flatbuffers.Builder, toOffset:flatbuffers.Off
 }
 }
 
+/**
+ * Engine → engine, CALL: scene `from` calls (or casts to) scene `to`, which runs on the receiving engine.
+ */
+export class CallBody {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):CallBody {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsCallBody(bb:flatbuffers.ByteBuffer, obj?:CallBody):CallBody {
+  return (obj || new CallBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsCallBody(bb:flatbuffers.ByteBuffer, obj?:CallBody):CallBody {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new CallBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+/**
+ * The target scene; never empty.
+ */
+to():string|null
+to(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+to(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * The calling scene; never empty.
+ */
+from():string|null
+from(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+from(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * The handler's name; never empty.
+ */
+message():string|null
+message(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+message(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * JSON text of the payload.
+ */
+payload():string|null
+payload(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+payload(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * No answer is sent back.
+ */
+cast():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+/**
+ * The caller's timeout (0 for a cast): how long the answer is worth sending back.
+ */
+timeoutMs():number {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+static startCallBody(builder:flatbuffers.Builder) {
+  builder.startObject(6);
+}
+
+static addTo(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, toOffset, 0);
+}
+
+static addFrom(builder:flatbuffers.Builder, fromOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, fromOffset, 0);
+}
+
+static addMessage(builder:flatbuffers.Builder, messageOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, messageOffset, 0);
+}
+
+static addPayload(builder:flatbuffers.Builder, payloadOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, payloadOffset, 0);
+}
+
+static addCast(builder:flatbuffers.Builder, cast:boolean) {
+  builder.addFieldInt8(4, +cast, +false);
+}
+
+static addTimeoutMs(builder:flatbuffers.Builder, timeoutMs:number) {
+  builder.addFieldInt32(5, timeoutMs, 0);
+}
+
+static endCallBody(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createCallBody(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset, fromOffset:flatbuffers.Offset, messageOffset:flatbuffers.Offset, payloadOffset:flatbuffers.Offset, cast:boolean, timeoutMs:number):flatbuffers.Offset {
+  CallBody.startCallBody(builder);
+  CallBody.addTo(builder, toOffset);
+  CallBody.addFrom(builder, fromOffset);
+  CallBody.addMessage(builder, messageOffset);
+  CallBody.addPayload(builder, payloadOffset);
+  CallBody.addCast(builder, cast);
+  CallBody.addTimeoutMs(builder, timeoutMs);
+  return CallBody.endCallBody(builder);
+}
+}
+
+/**
+ * Engine → engine, ANSWER: the outcome of a CALL (same channel): the result's JSON, or a coded error.
+ */
+export class AnswerBody {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):AnswerBody {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsAnswerBody(bb:flatbuffers.ByteBuffer, obj?:AnswerBody):AnswerBody {
+  return (obj || new AnswerBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsAnswerBody(bb:flatbuffers.ByteBuffer, obj?:AnswerBody):AnswerBody {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new AnswerBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+ok():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+/**
+ * JSON text of the result, when ok.
+ */
+result():string|null
+result(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+result(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * A stable error code when not ok; never empty then.
+ */
+code():string|null
+code(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+code(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+message():string|null
+message(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+message(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startAnswerBody(builder:flatbuffers.Builder) {
+  builder.startObject(4);
+}
+
+static addOk(builder:flatbuffers.Builder, ok:boolean) {
+  builder.addFieldInt8(0, +ok, +false);
+}
+
+static addResult(builder:flatbuffers.Builder, resultOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, resultOffset, 0);
+}
+
+static addCode(builder:flatbuffers.Builder, codeOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, codeOffset, 0);
+}
+
+static addMessage(builder:flatbuffers.Builder, messageOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, messageOffset, 0);
+}
+
+static endAnswerBody(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createAnswerBody(builder:flatbuffers.Builder, ok:boolean, resultOffset:flatbuffers.Offset, codeOffset:flatbuffers.Offset, messageOffset:flatbuffers.Offset):flatbuffers.Offset {
+  AnswerBody.startAnswerBody(builder);
+  AnswerBody.addOk(builder, ok);
+  AnswerBody.addResult(builder, resultOffset);
+  AnswerBody.addCode(builder, codeOffset);
+  AnswerBody.addMessage(builder, messageOffset);
+  return AnswerBody.endAnswerBody(builder);
+}
+}
+
