@@ -55,8 +55,10 @@ export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> {
    * (any JSON value) and its return value (or resolved promise) is the answer. Rejects with a
    * CodedError: the handler's own code, `ENG_ERR_NO_HANDLER` (no such message),
    * `ENG_ERR_CALL_TIMEOUT` (no answer within `timeoutMs`), `ENG_ERR_NOT_PLACED` (placed nowhere
-   * and `place: false`), the target's start errors. Calls and casts from one scene to another
-   * arrive in the order they were made. docs/scenes.md "Calls between scenes".
+   * and `place: false`), the retryable `ENG_ERR_SCENE_MOVED`, `LNK_ERR_CLOSED` and
+   * `LNK_ERR_NOT_CONNECTED`, the target's start errors; at once with `OPT_ERR_INVALID` from
+   * onCreate (answers cannot be read there). Calls and casts from one scene to another arrive in
+   * the order they were made. docs/scenes.md "Calls between scenes".
    */
   call<R = unknown>(target: string, message: string, payload?: unknown, options?: CallOptions): Promise<R>;
   /** Like {@link call} without an answer: the target's `casts[message]` handler runs; errors are only logged there. */

@@ -23,7 +23,12 @@ interface Waiting {
   readonly timer: ReturnType<typeof setTimeout>;
   /** The engine the call went to, when not this one: its link going down answers the call. */
   readonly engineId: string | null;
+  /** The scene of this engine it went to: that scene ending (crash, stop) answers the call. */
+  readonly target: SceneHost | null;
 }
+
+/** The longest a timer can wait (Node clamps longer ones to 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class CallRouter {
   readonly #ctx: EngineContext;
@@ -33,6 +38,8 @@ export class CallRouter {
   #nextId = 1;
   /** Per caller and target, the delivery under way: the next one waits for it (order). */
   readonly #queues = new Map<string, Promise<void>>();
+  /** sceneId → when a call or cast was last delivered to it here: such a scene is not idle. */
+  readonly #lastDelivery = new Map<string, number>();
 
   readonly #peers: Pick<EnginePeers, 'connect'>;
 
@@ -42,9 +49,25 @@ export class CallRouter {
     this.#peers = peers;
   }
 
-  /** Calls waiting for an answer (metrics, tests). */
-  get waiting(): number {
-    return this.#waiting.size;
+  /** Calls waiting for an answer, and deliveries queued (tests: both go back to 0). */
+  get pending(): { readonly waiting: number; readonly queues: number } {
+    return { waiting: this.#waiting.size, queues: this.#queues.size };
+  }
+
+  /** Whether `sceneId` had a call or cast delivered within `ms`, or has calls waiting on it: it is in use. */
+  inUse(sceneId: string, ms: number): boolean {
+    const at = this.#lastDelivery.get(sceneId);
+    if (at !== undefined && performance.now() - at < ms) return true;
+    if (at !== undefined) this.#lastDelivery.delete(sceneId);
+    for (const waiting of this.#waiting.values()) if (waiting.target?.sceneId === sceneId) return true;
+    return false;
+  }
+
+  /** Scene `host` of this engine ended (crashed, stopped): the calls it had not answered are answered (retryable). */
+  sceneEnded(host: SceneHost): void {
+    for (const [id, waiting] of [...this.#waiting]) {
+      if (waiting.target === host) this.answered(id, { ok: false, code: ErrorCodes.ENG_ERR_SCENE_MOVED, message: `scene ${host.sceneId} stopped before answering; retry` });
+    }
   }
 
   /** Scene `host` calls (`callId` > 0) or casts (`callId` 0). */
@@ -59,7 +82,8 @@ export class CallRouter {
               this.#ctx.log.warn({ err, sceneId: host.sceneId, to: call.to, message: call.message }, 'cannot give a scene its answer');
             }
           };
-    this.#enqueue(host.sceneId, call.to, () => this.#deliver(host.sceneId, call, reply));
+    const deadline = callId === 0 ? Infinity : performance.now() + call.timeoutMs;
+    this.#enqueue(host.sceneId, call.to, () => this.#deliver(host.sceneId, call, reply, deadline));
   }
 
   /** A CALL from another engine (a peer of this engine's link server): for a scene here; answered on that link. */
@@ -73,8 +97,10 @@ export class CallRouter {
             this.#ctx.log.warn({ err, from: body.from, to: body.to }, 'cannot send an answer back to the calling engine');
           }
         };
-    const call: OutgoingCall = { to: body.to, message: body.message, payload: body.payload, place: false, timeoutMs: body.timeoutMs };
-    this.#enqueue(body.from, body.to, () => this.#deliver(body.from, call, reply, true));
+    const timeoutMs = Math.min(body.timeoutMs, MAX_TIMER_MS - ANSWER_GRACE_MS);
+    const call: OutgoingCall = { to: body.to, message: body.message, payload: body.payload, place: false, timeoutMs };
+    const deadline = body.cast ? Infinity : performance.now() + timeoutMs;
+    this.#enqueue(body.from, body.to, () => this.#deliver(body.from, call, reply, deadline, true));
   }
 
   /** An ANSWER from `engineId` to the call this engine knows as `id`. */
@@ -93,7 +119,8 @@ export class CallRouter {
   #enqueue(from: string, to: string, deliver: () => Promise<void>): void {
     const key = `${from}\u0000${to}`;
     const previous = this.#queues.get(key) ?? Promise.resolve();
-    const next = previous.then(deliver);
+    // `deliver` never rejects; should it, the queue goes on and the fault is logged.
+    const next = previous.then(deliver).catch((err: unknown) => this.#ctx.log.error({ err, from, to }, 'call delivery failed'));
     this.#queues.set(key, next);
     void next.then(() => {
       if (this.#queues.get(key) === next) this.#queues.delete(key);
@@ -113,11 +140,17 @@ export class CallRouter {
    * Never rejects: what cannot be delivered is answered with its code (a cast's is logged).
    * `here`: the call came from another engine, so the target must be on this one.
    */
-  async #deliver(from: string, call: OutgoingCall, reply: ((answer: CallAnswer) => void) | null, here = false): Promise<void> {
+  async #deliver(from: string, call: OutgoingCall, reply: ((answer: CallAnswer) => void) | null, deadline: number, here = false): Promise<void> {
+    // Its caller gave up while it waited in the queue: not delivered (it would run unasked).
+    if (performance.now() >= deadline) return;
     try {
       const target = await this.#target(call.to, call.place, here);
-      if (typeof target === 'string') return await this.#deliverTo(target, from, call, reply);
-      const id = reply === null ? 0 : this.#register(reply, call.timeoutMs, null);
+      if (performance.now() >= deadline) return;
+      // What is left of the caller's time.
+      const remaining: OutgoingCall = deadline === Infinity ? call : { ...call, timeoutMs: Math.max(1, Math.floor(deadline - performance.now())) };
+      if (typeof target === 'string') return await this.#deliverTo(target, from, remaining, reply);
+      this.#lastDelivery.set(target.sceneId, performance.now());
+      const id = reply === null ? 0 : this.#register(reply, remaining.timeoutMs, null, target);
       try {
         target.send(ToScene.CALL, 0, encodeIncomingCall({ from, message: call.message, payload: call.payload }), true, id);
       } catch (err) {
@@ -133,7 +166,7 @@ export class CallRouter {
   /** The call goes to the engine `engineId` hosting its target, over this engine's link to it. */
   async #deliverTo(engineId: string, from: string, call: OutgoingCall, reply: ((answer: CallAnswer) => void) | null): Promise<void> {
     const link = await this.#peers.connect(engineId);
-    const id = reply === null ? 0 : this.#register(reply, call.timeoutMs, engineId);
+    const id = reply === null ? 0 : this.#register(reply, call.timeoutMs, engineId, null);
     try {
       link.send(EngineToEngine.CALL, id, encodeCallBody({ to: call.to, from, message: call.message, payload: call.payload, cast: reply === null, timeoutMs: call.timeoutMs }));
     } catch (err) {
@@ -150,28 +183,37 @@ export class CallRouter {
   async #target(sceneId: string, place: boolean, here: boolean): Promise<SceneHost | string> {
     const { o } = this.#ctx;
     const { placement } = o.coordinator;
-    let record = placement.lookup(sceneId) ?? (await placement.fetch(sceneId));
-    if (record?.engineId !== o.engineId && here) record = await placement.fetch(sceneId);
-    if (record === undefined) {
-      if (!place) throw new CodedError(ErrorCodes.ENG_ERR_NOT_PLACED, `scene ${sceneId} is placed nowhere`);
-      record = await placement.ensure(sceneId);
-    }
-    if (record.engineId !== o.engineId) {
+    let record = placement.lookup(sceneId);
+    // The view may lag: ask the coordinator itself when it says nothing (or, for a call another
+    // engine sent here, when it names another engine).
+    if (record === undefined || (here && record.engineId !== o.engineId)) record = await placement.fetch(sceneId);
+    if (record !== undefined && record.engineId !== o.engineId) {
       if (here) throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${sceneId} is not on ${o.engineId} (any more); retry`);
       return record.engineId;
     }
+    if (record === undefined) {
+      // Released since the caller's engine looked (idle, say): placed again by the caller's retry.
+      if (here) throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${sceneId} is placed nowhere now; retry`);
+      if (!place) throw new CodedError(ErrorCodes.ENG_ERR_NOT_PLACED, `scene ${sceneId} is placed nowhere`);
+      record = await placement.ensure(sceneId);
+      if (record.engineId !== o.engineId) return record.engineId;
+    }
     const running = this.#scenes.running(sceneId);
-    if (running !== undefined) return running;
+    if (running !== undefined) {
+      // Still starting: a call into a scene whose onCreate fails would wait in a dead ring.
+      await running.ready;
+      return running;
+    }
     await this.#scenes.withdrawIdle(sceneId);
     return this.#scenes.obtain(sceneId, record.epoch);
   }
 
-  #register(reply: (answer: CallAnswer) => void, timeoutMs: number, engineId: string | null): number {
+  #register(reply: (answer: CallAnswer) => void, timeoutMs: number, engineId: string | null, target: SceneHost | null): number {
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0x7fffffff ? 1 : this.#nextId + 1;
-    const timer = setTimeout(() => this.#waiting.delete(id), timeoutMs + ANSWER_GRACE_MS);
+    const timer = setTimeout(() => this.#waiting.delete(id), Math.min(MAX_TIMER_MS, timeoutMs + ANSWER_GRACE_MS));
     timer.unref();
-    this.#waiting.set(id, { reply, timer, engineId });
+    this.#waiting.set(id, { reply, timer, engineId, target });
     return id;
   }
 }

@@ -28,7 +28,7 @@ export interface EngineContext {
   /** A scene asks to move one of its players to another scene (Travels.requested). */
   travelRequested(host: SceneHost, sid: number, travel: TravelPayload): void;
   /** Calls and casts between scenes (CallRouter). */
-  readonly calls: Pick<CallRouter, 'outgoing' | 'answered'>;
+  readonly calls: Pick<CallRouter, 'outgoing' | 'answered' | 'sceneEnded' | 'inUse'>;
 }
 
 /** Send to a gateway. One that is gone or too slow loses the message: its players reconnect and resync. */

@@ -25,6 +25,8 @@ export interface EnginePeersOptions {
 export class EnginePeers {
   readonly #o: EnginePeersOptions;
   readonly #links = new Map<string, LinkClient>();
+  /** Links being brought up: concurrent calls to one engine wait for the same one. */
+  readonly #connecting = new Map<string, Promise<LinkClient>>();
   #closed = false;
 
   constructor(options: EnginePeersOptions) {
@@ -32,12 +34,24 @@ export class EnginePeers {
   }
 
   /** The link to `engineId`, up. @throws CodedError `ENG_ERR_NOT_PLACED` when it is no member or does not come up. */
-  async connect(engineId: string): Promise<LinkClient> {
+  connect(engineId: string): Promise<LinkClient> {
+    const up = this.#links.get(engineId);
+    if (up?.isUp === true && !this.#closed) return Promise.resolve(up);
+    let pending = this.#connecting.get(engineId);
+    if (pending === undefined) {
+      pending = this.#connect(engineId).finally(() => this.#connecting.delete(engineId));
+      this.#connecting.set(engineId, pending);
+    }
+    return pending;
+  }
+
+  async #connect(engineId: string): Promise<LinkClient> {
     if (this.#closed) throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine is shutting down');
     let link = this.#links.get(engineId);
     if (link === undefined) {
       const member = this.#o.membership.get(engineId);
-      if (member === undefined) throw new CodedError(ErrorCodes.ENG_ERR_NOT_PLACED, `engine ${engineId} is not a member`);
+      // Placement named an engine that has left: its scenes are placed again shortly.
+      if (member === undefined) throw new CodedError(ErrorCodes.LNK_ERR_NOT_CONNECTED, `engine ${engineId} is not a member (any more); retry`);
       const sep = member.address.lastIndexOf(':');
       link = new LinkClient({
         nodeId: this.#o.engineId,
@@ -51,7 +65,10 @@ export class EnginePeers {
       });
       const client = link;
       client.on('message', (type: number, channel: number, body: Uint8Array) => this.#o.onMessage(engineId, type, channel, body));
-      client.on('down', () => this.#o.onDown(engineId));
+      // Only this link's: after a drop and a new link to the same engine, the old one's late 'down' is not news.
+      client.on('down', () => {
+        if (this.#links.get(engineId) === client || !this.#links.has(engineId)) this.#o.onDown(engineId);
+      });
       this.#links.set(engineId, client);
       void client.start();
     }
@@ -62,6 +79,7 @@ export class EnginePeers {
         client.off('up', onUp);
         reject(new CodedError(ErrorCodes.LNK_ERR_NOT_CONNECTED, `engine ${engineId}'s link not up within ${LINK_UP_TIMEOUT_MS} ms`));
       }, LINK_UP_TIMEOUT_MS);
+      timer.unref();
       const onUp = (): void => {
         clearTimeout(timer);
         resolve();

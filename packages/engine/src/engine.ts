@@ -91,6 +91,8 @@ export class Engine {
       calls: {
         outgoing: (host, callId, call) => this.#calls.outgoing(host, callId, call),
         answered: (id, answer) => this.#calls.answered(id, answer),
+        sceneEnded: (host) => this.#calls.sceneEnded(host),
+        inUse: (sceneId, ms) => this.#calls.inUse(sceneId, ms),
       },
     };
     this.#scenes = new Scenes(this.#ctx, () => this.#pool, async (idleScenes) => {
@@ -125,6 +127,11 @@ export class Engine {
   get address(): string {
     if (this.#link === undefined) throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine not started');
     return `${this.#o.advertiseHost}:${this.#link.port}`;
+  }
+
+  /** Calls between scenes waiting for an answer here, and deliveries queued (tests: both go back to 0). */
+  get callsPending(): { readonly waiting: number; readonly queues: number } {
+    return this.#calls.pending;
   }
 
   get stats(): { scenes: number; players: number; persister: Persister['stats'] } {
@@ -207,8 +214,9 @@ export class Engine {
             this.#travels.cancel(peer, channel, decodeJoinFailedBody(body));
             break;
           case EngineToEngine.CALL:
-            // Another engine's scene calls one of ours (the peer is that engine).
-            this.#calls.incoming(peer, channel, decodeCallBody(body));
+            // Another engine's scene calls one of ours: only from an engine of the cluster.
+            if (this.#o.coordinator.membership.get(peer.nodeId)?.role === 'engine' && peer.nodeId !== this.#o.engineId) this.#calls.incoming(peer, channel, decodeCallBody(body));
+            else log.warn({ peer: peer.nodeId }, 'CALL from a peer that is no engine; ignored');
             break;
           default:
             log.warn({ type }, 'unknown link message type');

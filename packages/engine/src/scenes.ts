@@ -135,6 +135,8 @@ export class Scenes {
     if (this.#hosts.get(host.sceneId) !== host) return;
     host.abandon();
     this.#hosts.delete(host.sceneId);
+    // Calls it had not answered will not be: their callers are told now.
+    ctx.calls.sceneEnded(host);
     const players = ctx.conns.inScene(host.sids);
     // Until each is joined to the restarted scene, their frames wait (a scene that does not know
     // them yet would answer ENG_ERR_NOT_JOINED). Frames already in the dead ring are lost: the
@@ -212,7 +214,8 @@ export class Scenes {
     this.#idle.check(
       o.coordinator.placement.scenesOf(o.engineId),
       {
-        busy: (sceneId) => (this.#hosts.get(sceneId)?.sids.size ?? 0) > 0 || this.#starting.has(sceneId) || joining.has(sceneId),
+        busy: (sceneId) =>
+          (this.#hosts.get(sceneId)?.sids.size ?? 0) > 0 || this.#starting.has(sceneId) || joining.has(sceneId) || this.#ctx.calls.inUse(sceneId, o.idleSceneMs),
         running: (sceneId) => this.#hosts.has(sceneId),
         retiring: (sceneId) => this.#retiring.has(sceneId),
       },
@@ -252,6 +255,7 @@ export class Scenes {
     for (const conn of players) conn.state = 'joining';
     const done = (async () => {
       await this.#stop(host);
+      ctx.calls.sceneEnded(host);
       await ctx.persister.settle('scene', sceneId);
       for (const conn of players) await ctx.persister.settle('player', conn.playerId);
     })().catch((err: unknown) => {

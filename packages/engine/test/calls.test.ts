@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ErrorCodes } from '@gos/schema';
+import { waitFor } from '@gos/testing';
 import { Engine } from '../src/index.js';
 import { GAME, SECRET, startCluster } from './helpers.js';
 
@@ -61,9 +62,13 @@ test('every failure of a call is a coded error for the caller, and both scenes g
     assert.equal(await code({ to: 'nosuchtype:1', message: 'echo' }), ErrorCodes.ENG_ERR_SCENE_TYPE_UNKNOWN);
     assert.equal(await code({ to: '', message: 'echo' }), ErrorCodes.OPT_ERR_INVALID);
     assert.equal(await code({ to: 'arena:2', message: 'echo', timeoutMs: -1 }), ErrorCodes.OPT_ERR_INVALID);
-    // A target on another engine: not built yet, and said so.
+    // Placed on an engine that is no member (it left a moment ago): retryable.
     await c.coordinator.placement.assign('arena:7', 'engine-elsewhere');
-    assert.equal(await code({ to: 'arena:7', message: 'echo' }), ErrorCodes.ENG_ERR_NOT_PLACED);
+    assert.equal(await code({ to: 'arena:7', message: 'echo' }), ErrorCodes.LNK_ERR_NOT_CONNECTED);
+    // Only the scene's own handlers answer; an answer JSON cannot hold is refused, and the target's thread lives.
+    assert.equal(await code({ to: 'arena:2', message: 'constructor' }), ErrorCodes.ENG_ERR_NO_HANDLER);
+    assert.equal(await code({ to: 'arena:2', message: 'bigint' }), ErrorCodes.SCH_ERR_BAD_PAYLOAD);
+    assert.equal(await code({ to: 'arena:2', message: 'echo', place: 'no' as unknown as boolean }), ErrorCodes.OPT_ERR_INVALID);
     // Both go on.
     assert.deepEqual(await call(c, { to: 'arena:2', message: 'echo', payload: 2 }), { ok: true, result: { payload: 2, from: 'arena:1', at: 'arena:2' } });
   } finally {
@@ -107,6 +112,22 @@ test('calls and casts across engines: over the engines\' link, in order, with ev
     assert.ok(performance.now() - started < 10_000, 'answered when the link dropped');
   } finally {
     if (!otherClosed) await other.close();
+    await c.close();
+  }
+});
+
+test('a call whose target scene crashes is answered at once (retryable), and nothing is left waiting', async () => {
+  // One scene a worker: the target's crash does not take the caller's thread with it.
+  const c = await startCluster(dir, 'call-crash', { workers: 2, scenesPerWorker: 1 });
+  try {
+    await c.gw.join(1, 'dee');
+    const started = performance.now();
+    assert.deepEqual(await call(c, { to: 'arena:2', message: 'crashSoon', timeoutMs: 20_000 }), { ok: false, code: ErrorCodes.ENG_ERR_SCENE_MOVED });
+    assert.ok(performance.now() - started < 10_000, 'not at its timeout');
+    // The restarted target answers again.
+    await waitFor(async () => (await call(c, { to: 'arena:2', message: 'echo', payload: 3 })).ok || undefined, { timeoutMs: 10_000, message: 'arena:2 back' });
+    assert.deepEqual(c.engine.callsPending, { waiting: 0, queues: 0 });
+  } finally {
     await c.close();
   }
 });

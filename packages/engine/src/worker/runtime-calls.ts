@@ -24,6 +24,16 @@ export class SceneCalls {
   readonly #sceneId: string;
   readonly #waiting = new Map<number, Waiting>();
   #nextId = 1;
+  /**
+   * `creating` while onCreate runs: the scene's thread reads no answers until it is done, so a
+   * call then could only time out and is refused at once. `stopped` once the scene stops.
+   */
+  #phase: 'creating' | 'running' | 'stopped' = 'creating';
+
+  /** onCreate is done: calls may wait for answers from now on. */
+  started(): void {
+    if (this.#phase === 'creating') this.#phase = 'running';
+  }
 
   constructor(out: Outbox, sceneId: string, logger: Logger) {
     this.#out = out;
@@ -31,12 +41,14 @@ export class SceneCalls {
     this.#log = logger;
   }
 
-  call(target: string, message: string, payload: unknown, options: CallOptions = {}): Promise<unknown> {
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  call(target: string, message: string, payload: unknown, options?: CallOptions | null): Promise<unknown> {
+    const timeoutMs = options?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     let request: Uint8Array;
     try {
+      if (this.#phase === 'creating') throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene ${this.#sceneId} cannot wait for a call's answer in onCreate; call from a handler, a timer or onTick`);
+      if (this.#phase === 'stopped') throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, `scene ${this.#sceneId} has stopped`);
       if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `call timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
-      request = this.#request(target, message, payload, options.place, timeoutMs);
+      request = this.#request(target, message, payload, options?.place, timeoutMs);
     } catch (err) {
       return handled(Promise.reject(err instanceof Error ? err : new Error(String(err))));
     }
@@ -59,8 +71,9 @@ export class SceneCalls {
     return handled(answer);
   }
 
-  cast(target: string, message: string, payload: unknown, options: Pick<CallOptions, 'place'> = {}): void {
-    this.#out.send(FromScene.CALL, 0, 0, this.#request(target, message, payload, options.place, 0));
+  cast(target: string, message: string, payload: unknown, options?: Pick<CallOptions, 'place'> | null): void {
+    if (this.#phase === 'stopped') throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, `scene ${this.#sceneId} has stopped`);
+    this.#out.send(FromScene.CALL, 0, 0, this.#request(target, message, payload, options?.place, 0));
   }
 
   /** The answer to call `id` (ToScene.ANSWER). One that comes after its timeout is dropped. */
@@ -79,7 +92,9 @@ export class SceneCalls {
 
   /** A call (`id` > 0) or cast (`id` 0) from another scene: run its handler, answer a call. */
   incoming(id: number, call: IncomingCall, handlers: { calls?: Readonly<Record<string, CallHandler>>; casts?: Readonly<Record<string, CallHandler>> }, run: (handler: CallHandler, payload: unknown, from: string) => unknown): void {
-    const handler = id === 0 ? handlers.casts?.[call.message] : handlers.calls?.[call.message];
+    // Own handlers only: a message named `constructor` or `toString` is no handler.
+    const table = id === 0 ? handlers.casts : handlers.calls;
+    const handler = table !== undefined && Object.hasOwn(table, call.message) ? table[call.message] : undefined;
     const answer = (a: CallAnswer): void => {
       if (id === 0) {
         if (!a.ok) this.#log.warn({ from: call.from, message: call.message, code: a.code }, `cast failed: ${a.message}`);
@@ -88,12 +103,21 @@ export class SceneCalls {
       try {
         this.#out.send(FromScene.ANSWER, 0, id, encodeCallAnswer(a));
       } catch (err) {
-        this.#log.error({ err, from: call.from, message: call.message }, 'cannot answer a call');
+        // Too large for the ring, say: the caller gets that code rather than its timeout.
+        this.#log.error({ err, from: call.from, message: call.message }, 'cannot send the answer to a call');
+        if (!a.ok) return;
+        try {
+          const code = isCodedError(err) && err.code !== '' ? err.code : ErrorCodes.ENG_ERR_HANDLER_FAILED;
+          this.#out.send(FromScene.ANSWER, 0, id, encodeCallAnswer({ ok: false, code, message: `the answer to ${call.message} could not be sent` }));
+        } catch {
+          // Not even that: the caller's timeout answers it.
+        }
       }
     };
     const fail = (err: unknown): void => {
-      if (!isCodedError(err)) this.#log.error({ err, from: call.from, message: call.message }, 'call handler threw');
-      answer(isCodedError(err) ? { ok: false, code: err.code, message: err.message } : { ok: false, code: ErrorCodes.ENG_ERR_HANDLER_FAILED, message: `${call.message} failed in ${this.#sceneId}` });
+      const coded = isCodedError(err) && err.code !== '';
+      if (!coded) this.#log.error({ err, from: call.from, message: call.message }, 'call handler threw');
+      answer(coded ? { ok: false, code: err.code, message: err.message } : { ok: false, code: ErrorCodes.ENG_ERR_HANDLER_FAILED, message: `${call.message} failed in ${this.#sceneId}` });
     };
     if (handler === undefined) {
       return answer({ ok: false, code: ErrorCodes.ENG_ERR_NO_HANDLER, message: `scene ${this.#sceneId} has no ${id === 0 ? 'cast' : 'call'} handler for ${call.message}` });
@@ -104,9 +128,16 @@ export class SceneCalls {
     } catch (err) {
       return fail(new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, 'the payload is not JSON', { cause: err }));
     }
+    // Never throws: an answer JSON cannot hold is a coded error for the caller. A cast's result is not sent.
     const ok = (result: unknown): void => {
-      const json = JSON.stringify(result === undefined ? null : result) as string | undefined;
-      answer(json === undefined ? { ok: false, code: ErrorCodes.SCH_ERR_BAD_PAYLOAD, message: 'the answer cannot be sent as JSON' } : { ok: true, result: json });
+      if (id === 0) return;
+      let json: string | undefined;
+      try {
+        json = JSON.stringify(result === undefined ? null : result);
+      } catch {
+        json = undefined;
+      }
+      answer(json === undefined ? { ok: false, code: ErrorCodes.SCH_ERR_BAD_PAYLOAD, message: `the answer to ${call.message} cannot be sent as JSON` } : { ok: true, result: json });
     };
     let result: unknown;
     try {
@@ -115,17 +146,12 @@ export class SceneCalls {
       return fail(err);
     }
     if (result instanceof Promise) result.then(ok, fail);
-    else {
-      try {
-        ok(result);
-      } catch (err) {
-        fail(err);
-      }
-    }
+    else ok(result);
   }
 
-  /** The scene stops: calls still waiting are refused. */
+  /** The scene stops (after onDispose): calls still waiting are refused, and no new one is made. */
   stopAll(): void {
+    this.#phase = 'stopped';
     for (const [id, waiting] of [...this.#waiting]) {
       this.#waiting.delete(id);
       clearTimeout(waiting.timer);
@@ -136,6 +162,7 @@ export class SceneCalls {
   #request(target: string, message: string, payload: unknown, place: boolean | undefined, timeoutMs: number): Uint8Array {
     if (typeof target !== 'string' || target === '' || target.length > 255) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `call target must be a scene id ("<type>:<instance>"), got ${String(target)}`);
     if (typeof message !== 'string' || message === '') throw new CodedError(ErrorCodes.OPT_ERR_INVALID, 'call message must be a name');
+    if (place !== undefined && typeof place !== 'boolean') throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `call option place must be true or false, got ${String(place)}`);
     let json: string | undefined;
     try {
       json = JSON.stringify(payload === undefined ? null : payload);

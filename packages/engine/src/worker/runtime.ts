@@ -115,6 +115,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
 
   async create(persistIntervalMs: number): Promise<void> {
     await this.#def.onCreate?.(this);
+    this.#calls.started();
     this.#scheduleTick(performance.now(), performance.now());
     this.#persistTimer = setInterval(() => this.persist(false), persistIntervalMs);
     // The main thread enforces the scene's player cap (0: none) before a player is sent here.
@@ -302,11 +303,11 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     return this.#travels.start(player.id, () => this.#out.send(FromScene.TRAVEL, player.sid, 0, encodeTravelPayload({ to: sceneId, arrival: arrivalJson })));
   }
 
-  call<R = unknown>(target: string, message: string, payload?: unknown, options?: CallOptions): Promise<R> {
+  call<R = unknown>(target: string, message: string, payload?: unknown, options?: CallOptions | null): Promise<R> {
     return this.#calls.call(target, message, payload, options) as Promise<R>;
   }
 
-  cast(target: string, message: string, payload?: unknown, options?: Pick<CallOptions, 'place'>): void {
+  cast(target: string, message: string, payload?: unknown, options?: Pick<CallOptions, 'place'> | null): void {
     this.#calls.cast(target, message, payload, options);
   }
 
@@ -414,8 +415,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#travels.stopAll(this.id);
-    this.#calls.stopAll();
     this.#guard('onDispose', () => this.#def.onDispose?.(this));
+    this.#calls.stopAll();
     this.persist(true);
     this.#out.send(FromScene.STOPPED, 0, 0, null);
     this.#out.flush();
