@@ -27,6 +27,12 @@ interface Waiting {
   readonly target: SceneHost | null;
 }
 
+/**
+ * Deliveries that may wait behind one another from one scene to another (a target that is slow
+ * to place or start): past that, calls are refused with `ENG_ERR_QUEUE_FULL` and casts dropped.
+ */
+const MAX_QUEUED = 1024;
+
 /** The longest a timer can wait (Node clamps longer ones to 1 ms). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -37,7 +43,7 @@ export class CallRouter {
   readonly #waiting = new Map<number, Waiting>();
   #nextId = 1;
   /** Per caller and target, the delivery under way: the next one waits for it (order). */
-  readonly #queues = new Map<string, Promise<void>>();
+  readonly #queues = new Map<string, { tail: Promise<void>; length: number }>();
   /** sceneId → when a call or cast was last delivered to it here: such a scene is not idle. */
   readonly #lastDelivery = new Map<string, number>();
 
@@ -83,7 +89,11 @@ export class CallRouter {
             }
           };
     const deadline = callId === 0 ? Infinity : performance.now() + call.timeoutMs;
-    this.#enqueue(host.sceneId, call.to, () => this.#deliver(host.sceneId, call, reply, deadline));
+    if (!this.#enqueue(host.sceneId, call.to, () => this.#deliver(host.sceneId, call, reply, deadline))) {
+      const refusal = { ok: false as const, code: ErrorCodes.ENG_ERR_QUEUE_FULL, message: `more than ${MAX_QUEUED} calls from ${host.sceneId} to ${call.to} wait to be delivered` };
+      if (reply !== null) reply(refusal);
+      else this.#ctx.log.warn({ from: host.sceneId, to: call.to, message: call.message }, `cast dropped: ${refusal.message}`);
+    }
   }
 
   /** A CALL from another engine (a peer of this engine's link server): for a scene here; answered on that link. */
@@ -100,7 +110,9 @@ export class CallRouter {
     const timeoutMs = Math.min(body.timeoutMs, MAX_TIMER_MS - ANSWER_GRACE_MS);
     const call: OutgoingCall = { to: body.to, message: body.message, payload: body.payload, place: false, timeoutMs };
     const deadline = body.cast ? Infinity : performance.now() + timeoutMs;
-    this.#enqueue(body.from, body.to, () => this.#deliver(body.from, call, reply, deadline, true));
+    if (!this.#enqueue(body.from, body.to, () => this.#deliver(body.from, call, reply, deadline, true))) {
+      reply?.({ ok: false, code: ErrorCodes.ENG_ERR_QUEUE_FULL, message: `more than ${MAX_QUEUED} calls from ${body.from} to ${body.to} wait to be delivered` });
+    }
   }
 
   /** An ANSWER from `engineId` to the call this engine knows as `id`. */
@@ -116,15 +128,22 @@ export class CallRouter {
     }
   }
 
-  #enqueue(from: string, to: string, deliver: () => Promise<void>): void {
+  /** Queue a delivery behind the others from `from` to `to`; false (nothing queued) past MAX_QUEUED waiting. */
+  #enqueue(from: string, to: string, deliver: () => Promise<void>): boolean {
     const key = `${from}\u0000${to}`;
-    const previous = this.#queues.get(key) ?? Promise.resolve();
+    const queue = this.#queues.get(key) ?? { tail: Promise.resolve(), length: 0 };
+    if (queue.length >= MAX_QUEUED) return false;
+    queue.length++;
     // `deliver` never rejects; should it, the queue goes on and the fault is logged.
-    const next = previous.then(deliver).catch((err: unknown) => this.#ctx.log.error({ err, from, to }, 'call delivery failed'));
-    this.#queues.set(key, next);
-    void next.then(() => {
-      if (this.#queues.get(key) === next) this.#queues.delete(key);
-    });
+    queue.tail = queue.tail
+      .then(deliver)
+      .catch((err: unknown) => this.#ctx.log.error({ err, from, to }, 'call delivery failed'))
+      .then(() => {
+        queue.length--;
+        if (queue.length === 0 && this.#queues.get(key) === queue) this.#queues.delete(key);
+      });
+    this.#queues.set(key, queue);
+    return true;
   }
 
   /** Scene `host` answered the call it knows as `id`. */

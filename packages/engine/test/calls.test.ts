@@ -131,3 +131,25 @@ test('a call whose target scene crashes is answered at once (retryable), and not
     await c.close();
   }
 });
+
+test('deliveries waiting for a target to start are bounded: past 1024, calls are refused with ENG_ERR_QUEUE_FULL', async () => {
+  const c = await startCluster(dir, 'call-queue', { workers: 2 });
+  try {
+    await c.gw.join(1, 'eli');
+    // 1024 casts wait while slowstart:1 starts; the next call does not fit.
+    await c.gw.request(1, 'castScene', { to: 'slowstart:1', message: 'count', count: 1024 });
+    assert.deepEqual(await call(c, { to: 'slowstart:1', message: 'echo' }), { ok: false, code: ErrorCodes.ENG_ERR_QUEUE_FULL });
+    // Once started, it got all 1024 in order, and answers again.
+    const seen = await waitFor(
+      async () => {
+        const out = await call(c, { to: 'slowstart:1', message: 'castsSeen' });
+        return out.ok ? out : undefined;
+      },
+      { timeoutMs: 10_000, message: 'slowstart:1 to answer' },
+    );
+    assert.deepEqual(seen, { ok: true, result: Array.from({ length: 1024 }, (_, i) => i + 1) });
+    assert.deepEqual(c.engine.callsPending, { waiting: 0, queues: 0 });
+  } finally {
+    await c.close();
+  }
+});
