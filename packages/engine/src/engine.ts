@@ -134,8 +134,11 @@ export class Engine {
     return this.#calls.pending;
   }
 
-  get stats(): { scenes: number; players: number; persister: Persister['stats'] } {
-    return { scenes: this.#scenes.size, players: this.#ctx.seats.size, persister: this.#persister.stats };
+  /** Scenes running, players seated, players out of their scene in the middle of a travel, the persister's counts. */
+  get stats(): { scenes: number; players: number; travelling: number; persister: Persister['stats'] } {
+    let travelling = 0;
+    for (const conn of this.#ctx.conns.values()) if (conn.travellingTo !== null) travelling++;
+    return { scenes: this.#scenes.size, players: this.#ctx.seats.size, travelling, persister: this.#persister.stats };
   }
 
   async start(): Promise<void> {

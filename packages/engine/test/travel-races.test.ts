@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { ErrorCodes, FrameKind, framePayload, readFrameHeader } from '@gos/schema';
 import { EngineToGateway, GatewayToEngine, decodeJoinFailedBody, encodeJoinBody, encodeTravelOutBody } from '@gos/link';
@@ -33,9 +32,8 @@ async function slowLocalMove(c: Cluster, connId: number, to: string, ms = 600): 
   await c.coordinator.placement.ensure(to);
   c.gw.send(connId, 'spin', { ms });
   c.gw.link.send(GatewayToEngine.TRAVEL_OUT, connId, encodeTravelOutBody({ to, arrival: '', local: true }));
-  // A duration, not a condition: the engine's main thread takes TRAVEL_OUT's steps (placement,
-  // the target already running) and queues the LEAVE behind the busy scene; nothing outside shows it.
-  await sleep(150);
+  // The engine took the player out (its LEAVE waits behind the busy scene): the hand-over is open.
+  await waitFor(() => c.engine.stats.travelling === 1 || undefined, { timeoutMs: 5000, message: 'the player out of its scene' });
 }
 
 test('the socket closes in the middle of a local hand-over: the last changes are saved', async () => {

@@ -19,7 +19,9 @@ import type { Outbox } from '../outbox.js';
 import { RuntimePlayer } from './runtime-player.js';
 import { PendingTravels } from './runtime-travels.js';
 import { SceneCalls } from './runtime-calls.js';
-import { FromScene, SCENE_STATS_INTERVAL_MS, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload } from '../records.js';
+import { TickStats } from './tick-stats.js';
+import { SceneTimers } from './scene-timers.js';
+import { FromScene, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload } from '../records.js';
 
 const encoder = new TextEncoder();
 
@@ -55,17 +57,14 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   readonly #bySid = new Map<number, PlayerSlot>();
   /** Routes by opcode that this scene type has a handler for. */
   readonly #served = new Map<number, ServedRoute>();
-  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  readonly #timers = new SceneTimers((what, fn) => this.#guard(what, fn));
   /** Players whose travel is under way: settled when they leave, or when the travel fails. */
   readonly #travels = new PendingTravels();
   readonly #calls: SceneCalls;
   #stateDirty = false;
   #stateJson: string | null;
   #tickTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Tick durations (ms) and overruns since the last STATS record, and when that was sent. */
-  readonly #tickDurations: number[] = [];
-  #overruns = 0;
-  #statsAt = performance.now();
+  readonly #tickStats: TickStats;
   #persistTimer: ReturnType<typeof setInterval> | undefined;
   #disposed = false;
   readonly #beforeTick: (() => void) | undefined;
@@ -91,6 +90,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.logger = opts.logger;
     this.#beforeTick = opts.beforeTick;
     this.#calls = new SceneCalls(opts.out, opts.id, opts.logger);
+    this.#tickStats = new TickStats(opts.out, this.tickMs);
     for (const route of opts.protocol.routeById.values()) {
       const handler = opts.def.handlers[route.name];
       if (handler !== undefined) this.#served.set(route.id, { route, handler });
@@ -329,18 +329,11 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   }
 
   setTimeout(fn: () => void, delayMs: number): TimerHandle {
-    const t = setTimeout(() => {
-      this.#timers.delete(t);
-      this.#guard('timer', fn);
-    }, delayMs);
-    this.#timers.add(t);
-    return { cancel: () => (clearTimeout(t), this.#timers.delete(t)) };
+    return this.#timers.setTimeout(fn, delayMs);
   }
 
   setInterval(fn: () => void, everyMs: number): TimerHandle {
-    const t = setInterval(() => this.#guard('interval', fn), everyMs);
-    this.#timers.add(t);
-    return { cancel: () => (clearInterval(t), this.#timers.delete(t)) };
+    return this.#timers.setInterval(fn, everyMs);
   }
 
   // ---- tick, persistence, disposal ----
@@ -353,27 +346,10 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       this.tick++;
       this.#beforeTick?.();
       this.#guard('onTick', () => this.#def.onTick?.(this, now - lastAt));
-      this.#recordTick(now, performance.now() - now);
+      this.#tickStats.record(now, performance.now() - now);
       // After a long stall, skip the missed ticks instead of running them back to back.
       this.#scheduleTick(now - next > this.tickMs * 5 ? now : next, now);
     }, Math.max(0, next - performance.now()));
-  }
-
-  /** Keep a tick's duration; about once a second, report them to the main thread (metrics). */
-  #recordTick(startedAt: number, durationMs: number): void {
-    this.#tickDurations.push(durationMs);
-    if (durationMs > this.tickMs) this.#overruns++;
-    if (startedAt - this.#statsAt < SCENE_STATS_INTERVAL_MS) return;
-    this.#statsAt = startedAt;
-    const durations = Float64Array.from(this.#tickDurations);
-    this.#tickDurations.length = 0;
-    const overruns = this.#overruns;
-    this.#overruns = 0;
-    try {
-      this.#out.send(FromScene.STATS, 0, overruns, new Uint8Array(durations.buffer));
-    } catch {
-      // A full ring: these figures are dropped, the game goes on.
-    }
   }
 
   /** Run game code whose errors must not end the scene: synchronous throws and rejected promises are logged. */
@@ -412,8 +388,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#disposed = true;
     clearTimeout(this.#tickTimer);
     clearInterval(this.#persistTimer);
-    for (const t of this.#timers) clearTimeout(t);
-    this.#timers.clear();
+    this.#timers.clearAll();
     this.#travels.stopAll(this.id);
     this.#guard('onDispose', () => this.#def.onDispose?.(this));
     this.#calls.stopAll();
