@@ -95,6 +95,7 @@ export class EmbeddedCluster {
       clusterSecret,
       gameModule: GAME_MODULE,
       store: this.store,
+      presence: this.sessions,
       coordinator: this.coordinator,
       workers: o.workers ?? 1,
       ...(o.scenesPerWorker === undefined ? {} : { scenesPerWorker: o.scenesPerWorker }),

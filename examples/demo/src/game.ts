@@ -92,6 +92,11 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     const text = cleanText(req.text, { maxLength: 200 });
     if (text !== '') scene.broadcast('ChatLine', { from: player.name, text });
   },
+  async whisper(ctx, req) {
+    const text = cleanText(req.text, { maxLength: 200 });
+    if (text === '' || req.to === '') throw new CodedError('DEMO_ERR_BAD_WHISPER', 'a whisper needs a player id and some text');
+    return { delivered: await ctx.sendTo(req.to, 'Whisper', { fromId: ctx.player.id, from: ctx.player.name, text }) };
+  },
   whoami({ scene, player }) {
     return { playerId: player.id, name: player.name, sceneId: scene.id, x: player.data.x, y: player.data.y };
   },

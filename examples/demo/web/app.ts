@@ -70,11 +70,11 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
     target = null;
     sceneId = to;
   });
-  c.onPush('ChatLine', ({ from, text }) => {
-    const line = document.createElement('div');
-    line.textContent = `${from}: ${text}`;
-    $('chat').append(line);
-    $('chat').scrollTop = 1e9;
+  c.onPush('ChatLine', ({ from, text }) => chatLine(`${from}: ${text}`));
+  // A private line from a player anywhere in the cluster: `/r text` answers it.
+  c.onPush('Whisper', ({ fromId, from, text }) => {
+    lastWhisperer = fromId;
+    chatLine(`${from} (id ${fromId}) whispers: ${text}`);
   });
   c.on('close', (e) => status(e.willReconnect ? `connection lost (${e.code}), reconnecting…` : `disconnected (${e.code} ${e.reason})`));
   // Moves go without replies (snapshots acknowledge them): a refusal comes as an error event.
@@ -176,11 +176,37 @@ $('auth').addEventListener('submit', (e) => {
 $('guest').addEventListener('click', () => {
   guest(base).then(start).catch(fail);
 });
+function chatLine(text: string): void {
+  const line = document.createElement('div');
+  line.textContent = text;
+  $('chat').append(line);
+  $('chat').scrollTop = 1e9;
+}
+
+/** Who whispered last (`/r` answers them). */
+let lastWhisperer: string | null = null;
+
+/** `/w <name or id> text` whispers to a player (by name when one of that name is on this map), `/r text` answers the last whisper. */
+function whisper(to: string, text: string): void {
+  if (client === null) return;
+  const id = [...players].find(([, p]) => p.name === to)?.[0] ?? to;
+  createApi(client)
+    .whisper({ to: id, text })
+    .then(({ delivered }) => chatLine(delivered ? `to ${to}: ${text}` : `${to} is offline`))
+    .catch(fail);
+}
+
 $('chatform').addEventListener('submit', (e) => {
   e.preventDefault();
   const input = $<HTMLInputElement>('say');
-  if (client !== null && input.value.trim() !== '') void createApi(client).say({ text: input.value }).catch(fail);
+  const value = input.value.trim();
   input.value = '';
+  if (client === null || value === '') return;
+  const w = /^\/w\s+(\S+)\s+(.+)$/.exec(value);
+  const r = /^\/r\s+(.+)$/.exec(value);
+  if (w !== null) whisper(w[1]!, w[2]!);
+  else if (r !== null && lastWhisperer !== null) whisper(lastWhisperer, r[1]!);
+  else void createApi(client).say({ text: value }).catch(fail);
 });
 canvas.addEventListener('click', (e) => {
   const r = canvas.getBoundingClientRect();

@@ -69,6 +69,7 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
     });
     closers.push(() => coordinator.close());
     let store: Promise<Store> | undefined;
+    let sessions: Promise<SessionStore> | undefined;
     const ctx: RoleContext = {
       config,
       logger,
@@ -78,6 +79,11 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
       closers,
       store: () =>
         (store ??= startStore(config, logger, backend).then((opened) => {
+          closers.push(() => opened.close());
+          return opened;
+        })),
+      sessions: () =>
+        (sessions ??= startSessions(config, logger, backend).then((opened) => {
           closers.push(() => opened.close());
           return opened;
         })),
@@ -128,6 +134,8 @@ interface RoleContext {
   readonly closers: Array<() => Promise<void>>;
   /** The store, opened on first use and shared by the parts of a process. */
   readonly store: () => Promise<Store>;
+  /** The session store, the same way: the gateway's sessions, the engine's presence. */
+  readonly sessions: () => Promise<SessionStore>;
 }
 
 interface StartedPart {
@@ -141,12 +149,16 @@ async function startEngine(ctx: RoleContext, id: string, localLinks: LocalLinks 
   if (!existsSync(config.game.module)) throw configError(`game.module: ${config.game.module} does not exist (build the game first?)`);
   const linkTls = readLinkTls(config);
   const store = await ctx.store();
+  // Where players play, for pushes to players of other engines: the sessions in Redis, or the
+  // memory sessions of this process's own gateway (an engine-only process has none then).
+  const presence = config.sessions.kind === 'redis' || localLinks !== null ? await ctx.sessions() : null;
   const e = config.engine;
   const engine = new Engine({
     engineId: id,
     clusterSecret: config.cluster.secret,
     gameModule: pathToFileURL(config.game.module).href,
     store,
+    presence,
     coordinator,
     linkHost: e.host,
     linkPort: e.port,
@@ -172,12 +184,11 @@ async function startEngine(ctx: RoleContext, id: string, localLinks: LocalLinks 
 }
 
 async function startGateway(ctx: RoleContext, id: string, localLinks: LocalLinks | null): Promise<StartedPart> {
-  const { config, logger, metrics, coordinator, backend, closers } = ctx;
+  const { config, logger, metrics, coordinator, closers } = ctx;
   const protocol = await loadProtocol(config.game.protocol);
   const linkTls = readLinkTls(config);
   const store = await ctx.store();
-  const sessions = await startSessions(config, logger, backend);
-  closers.push(() => sessions.close());
+  const sessions = await ctx.sessions();
   const g = config.gateway;
   const gateway = new Gateway({
     gatewayId: id,

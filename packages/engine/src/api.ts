@@ -61,6 +61,18 @@ export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> {
    * the order they were made. docs/scenes.md "Calls between scenes".
    */
   call<R = unknown>(target: string, message: string, payload?: unknown, options?: CallOptions): Promise<R>;
+  /**
+   * Send a push to player `playerId` wherever it plays: in this scene, another scene, another
+   * engine. Resolves true once the push is handed to the player's connection, false when the
+   * player is offline (no session, or not in the scene its session names: between two scenes in
+   * the middle of a travel counts as offline). Pushes from one scene to one player arrive in
+   * order while the player stays in one scene. Rejects with a CodedError: `ENG_ERR_NO_HANDLER`
+   * (no such push), the payload codec's error, `ENG_ERR_CALL_TIMEOUT` (no outcome within 5 s),
+   * `ENG_ERR_NO_PRESENCE` (the player is not on this engine and the engine has no presence
+   * store), `ENG_ERR_QUEUE_FULL`; at once with `OPT_ERR_INVALID` from onCreate.
+   * docs/scenes.md "Pushes to any player".
+   */
+  sendTo<K extends keyof PM & string>(playerId: string, push: K, payload: PM[K]): Promise<boolean>;
   /** Like {@link call} without an answer: the target's `casts[message]` handler runs; errors are only logged there. */
   cast(target: string, message: string, payload?: unknown, options?: Pick<CallOptions, 'place'>): void;
 }
@@ -81,6 +93,8 @@ export interface HandlerContext<S = unknown, D = unknown, PM = Record<string, un
   readonly player: Player<D, PM>;
   /** The request's id, for logging. */
   readonly requestId: number;
+  /** {@link Scene.sendTo}: a push to any player, wherever it plays. */
+  sendTo<K extends keyof PM & string>(playerId: string, push: K, payload: PM[K]): Promise<boolean>;
 }
 
 /** A request handler: return the response (or nothing for fire-and-forget routes); throw a CodedError to refuse. */

@@ -10,6 +10,7 @@
 import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
 import { EngineToEngine, encodeAnswerBody, encodeCallBody, type AnswerBody, type CallBody, type GatewayPeer } from '@gos/link';
 import type { EnginePeers } from './engine-peers.js';
+import { OrderedQueues } from './ordered-queues.js';
 import type { EngineContext } from './engine-context.js';
 import { ToScene, encodeCallAnswer, encodeIncomingCall, type CallAnswer, type OutgoingCall } from './records.js';
 import type { SceneHost } from './scene-host.js';
@@ -42,8 +43,8 @@ export class CallRouter {
   /** Calls delivered and not answered yet: their id here → the way back to the caller. */
   readonly #waiting = new Map<number, Waiting>();
   #nextId = 1;
-  /** Per caller and target, the delivery under way: the next one waits for it (order). */
-  readonly #queues = new Map<string, { tail: Promise<void>; length: number }>();
+  /** Per caller and target, the delivery under way: the next one waits for it (order). `deliver` never rejects; should it, the fault is logged. */
+  readonly #queues: OrderedQueues;
   /** sceneId → when a call or cast was last delivered to it here: such a scene is not idle. */
   readonly #lastDelivery = new Map<string, number>();
 
@@ -53,6 +54,7 @@ export class CallRouter {
     this.#ctx = ctx;
     this.#scenes = scenes;
     this.#peers = peers;
+    this.#queues = new OrderedQueues(MAX_QUEUED, (err, key) => ctx.log.error({ err, queue: key.replace('\u0000', ' → ') }, 'call delivery failed'));
   }
 
   /** Calls waiting for an answer, and deliveries queued (tests: both go back to 0). */
@@ -96,6 +98,23 @@ export class CallRouter {
     }
   }
 
+  /**
+   * Deliver `call` from scene `from` for the engine itself (a push for a player, sendTo): its
+   * answer, a coded refusal, or `ENG_ERR_CALL_TIMEOUT` after `call.timeoutMs`. Never rejects.
+   */
+  request(from: string, call: OutgoingCall): Promise<CallAnswer> {
+    return new Promise<CallAnswer>((resolve) => {
+      const timer = setTimeout(() => resolve({ ok: false, code: ErrorCodes.ENG_ERR_CALL_TIMEOUT, message: `${call.to} did not answer ${call.message} within ${call.timeoutMs} ms` }), call.timeoutMs);
+      const reply = (answer: CallAnswer): void => {
+        clearTimeout(timer);
+        resolve(answer);
+      };
+      if (!this.#enqueue(from, call.to, () => this.#deliver(from, call, reply, performance.now() + call.timeoutMs))) {
+        reply({ ok: false, code: ErrorCodes.ENG_ERR_QUEUE_FULL, message: `more than ${MAX_QUEUED} calls from ${from} to ${call.to} wait to be delivered` });
+      }
+    });
+  }
+
   /** A CALL from another engine (a peer of this engine's link server): for a scene here; answered on that link. */
   incoming(peer: GatewayPeer, channel: number, body: CallBody): void {
     const reply = body.cast
@@ -130,20 +149,7 @@ export class CallRouter {
 
   /** Queue a delivery behind the others from `from` to `to`; false (nothing queued) past MAX_QUEUED waiting. */
   #enqueue(from: string, to: string, deliver: () => Promise<void>): boolean {
-    const key = `${from}\u0000${to}`;
-    const queue = this.#queues.get(key) ?? { tail: Promise.resolve(), length: 0 };
-    if (queue.length >= MAX_QUEUED) return false;
-    queue.length++;
-    // `deliver` never rejects; should it, the queue goes on and the fault is logged.
-    queue.tail = queue.tail
-      .then(deliver)
-      .catch((err: unknown) => this.#ctx.log.error({ err, from, to }, 'call delivery failed'))
-      .then(() => {
-        queue.length--;
-        if (queue.length === 0 && this.#queues.get(key) === queue) this.#queues.delete(key);
-      });
-    this.#queues.set(key, queue);
-    return true;
+    return this.#queues.push(`${from}\u0000${to}`, deliver);
   }
 
   /** Scene `host` answered the call it knows as `id`. */

@@ -10,6 +10,7 @@ import type { EngineMetrics } from './metrics.js';
 import type { ResolvedEngineOptions } from './options.js';
 import type { Persister } from './persister.js';
 import type { CallRouter } from './calls.js';
+import type { PlayerPushes } from './player-pushes.js';
 import type { TravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
 import type { PlayerSeats } from './seats.js';
@@ -29,6 +30,8 @@ export interface EngineContext {
   travelRequested(host: SceneHost, sid: number, travel: TravelPayload): void;
   /** Calls and casts between scenes (CallRouter). */
   readonly calls: Pick<CallRouter, 'outgoing' | 'answered' | 'sceneEnded' | 'inUse'>;
+  /** Pushes to players wherever they play (PlayerPushes). */
+  readonly pushes: Pick<PlayerPushes, 'outgoing'>;
 }
 
 /** Send to a gateway. One that is gone or too slow loses the message: its players reconnect and resync. */

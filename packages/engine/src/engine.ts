@@ -25,6 +25,7 @@ import { Scenes } from './scenes.js';
 import { PlayerSeats } from './seats.js';
 import { Travels } from './travels.js';
 import { CallRouter } from './calls.js';
+import { PlayerPushes } from './player-pushes.js';
 import { EnginePeers } from './engine-peers.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/load.cjs', import.meta.url));
@@ -43,6 +44,7 @@ export class Engine {
   readonly #players: Players;
   readonly #travels: Travels;
   readonly #calls: CallRouter;
+  readonly #pushes: PlayerPushes;
   /** Links to other engines, for calls between scenes on different engines. */
   readonly #peers: EnginePeers;
   readonly #persister: Persister;
@@ -94,6 +96,7 @@ export class Engine {
         sceneEnded: (host) => this.#calls.sceneEnded(host),
         inUse: (sceneId, ms) => this.#calls.inUse(sceneId, ms),
       },
+      pushes: { outgoing: (host, callId, push) => this.#pushes.outgoing(host, callId, push) },
     };
     this.#scenes = new Scenes(this.#ctx, () => this.#pool, async (idleScenes) => {
       await this.#member?.publish({ idleScenes }).catch((err: unknown) => log.warn({ err }, 'cannot publish idle scenes'));
@@ -117,6 +120,7 @@ export class Engine {
       logger: log,
     });
     this.#calls = new CallRouter(this.#ctx, this.#scenes, this.#peers);
+    this.#pushes = new PlayerPushes(this.#ctx, this.#calls, this.#o.presence);
   }
 
   get id(): string {
@@ -130,8 +134,8 @@ export class Engine {
   }
 
   /** Calls between scenes waiting for an answer here, and deliveries queued (tests: both go back to 0). */
-  get callsPending(): { readonly waiting: number; readonly queues: number } {
-    return this.#calls.pending;
+  get callsPending(): { readonly waiting: number; readonly queues: number; readonly pushes: number } {
+    return { ...this.#calls.pending, pushes: this.#pushes.pending };
   }
 
   /** Scenes running, players seated, players out of their scene in the middle of a travel, the persister's counts. */

@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
 import type { Coordinator } from '@gos/coordinator';
 import type { Store } from '@gos/store';
+import type { PlayerLocator } from './player-pushes.js';
 import { resolveLinkTls, type LinkTlsOptions, type LocalLinks } from '@gos/link';
 
 export interface EngineOptions {
@@ -33,6 +34,13 @@ export interface EngineOptions {
    * gateways of other processes still dial the TCP link. @default null
    */
   readonly localLinks?: LocalLinks | null;
+  /**
+   * Where players play, for `sendTo` to a player who is not on this engine: the gateways' session
+   * store (`RedisSessionStore` or `MemorySessionStore` of @gos/gateway; the cluster launcher
+   * passes the one its gateways use). Without it, `sendTo` reaches only players on this engine
+   * and refuses the others with `ENG_ERR_NO_PRESENCE`. @default null
+   */
+  readonly presence?: PlayerLocator | null;
   /** Worker threads hosting scenes. @default max(1, availableParallelism() - 1) */
   readonly workers?: number;
   /** Scenes one worker hosts at most. @default 64 */
@@ -96,7 +104,7 @@ export interface EngineOptions {
 }
 
 export type ResolvedEngineOptions = Readonly<
-  Required<Omit<EngineOptions, 'advertiseHost' | 'linkTls' | 'localLinks'>> & { advertiseHost: string; linkTls: LinkTlsOptions | null; localLinks: LocalLinks | null }
+  Required<Omit<EngineOptions, 'advertiseHost' | 'linkTls' | 'localLinks' | 'presence'>> & { advertiseHost: string; linkTls: LinkTlsOptions | null; localLinks: LocalLinks | null; presence: PlayerLocator | null }
 >;
 
 function fail(option: string, why: string): never {
@@ -129,6 +137,7 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     advertiseHost: o.advertiseHost ?? linkHost,
     linkTls: resolveLinkTls(o.linkTls),
     localLinks: o.localLinks ?? null,
+    presence: o.presence === undefined || o.presence === null ? null : typeof o.presence.locate === 'function' ? o.presence : fail('presence', 'must have a locate(playerId) method'),
     workers: positiveInt('workers', o.workers, Math.max(1, availableParallelism() - 1)),
     scenesPerWorker: positiveInt('scenesPerWorker', o.scenesPerWorker, 64),
     tickMs: positiveInt('tickMs', o.tickMs, 100),

@@ -52,7 +52,20 @@ export const FromScene = {
   CALL: 43,
   /** value=the id of the call it answers (ToScene.CALL). payload=JSON {@link CallAnswer}. */
   ANSWER: 44,
+  /**
+   * value=the scene's call id. payload=JSON {@link PlayerPush}: a push for a player who may be
+   * anywhere in the cluster (scene.sendTo); answered with ToScene.ANSWER, result `true` when
+   * handed to the player's connection, `false` when it is offline.
+   */
+  SEND_TO: 45,
 } as const;
+
+/**
+ * The call message a scene's thread answers itself by handing a push to one of its players:
+ * the way `sendTo` reaches a player in another scene. Payload: JSON {@link PlayerPush} without
+ * `timeoutMs`. Messages starting with `$` are the framework's; scene code cannot call them.
+ */
+export const PUSH_MESSAGE = '$push';
 
 /** How often a scene reports its tick durations (FromScene.STATS). */
 export const SCENE_STATS_INTERVAL_MS = 1000;
@@ -90,6 +103,15 @@ export interface IncomingCall {
   readonly message: string;
   /** JSON text of the payload. */
   readonly payload: string;
+}
+
+/** A push for one player, wherever it is (FromScene.SEND_TO, and the payload of a {@link PUSH_MESSAGE} call). */
+export interface PlayerPush {
+  readonly playerId: string;
+  /** The push frame, header included, in base64. */
+  readonly frame: string;
+  /** How long the sender waits for the outcome (FromScene.SEND_TO only). */
+  readonly timeoutMs?: number;
 }
 
 /** The outcome of a call: its result's JSON text, or a coded error. */
@@ -200,6 +222,27 @@ export function encodeCallAnswer(answer: CallAnswer): Uint8Array {
 /** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is a {@link CallAnswer}. */
 export function decodeCallAnswer(bytes: Uint8Array): CallAnswer {
   return decodeRecordJson(bytes, isCallAnswer, 'ANSWER');
+}
+
+function isPlayerPush(value: unknown): value is PlayerPush {
+  if (!isObject(value) || typeof value['playerId'] !== 'string' || value['playerId'] === '' || typeof value['frame'] !== 'string') return false;
+  const timeoutMs = value['timeoutMs'];
+  return timeoutMs === undefined || (typeof timeoutMs === 'number' && Number.isInteger(timeoutMs) && timeoutMs > 0);
+}
+
+/** FromScene.SEND_TO's payload, and a {@link PUSH_MESSAGE} call's (JSON text). */
+export function encodePlayerPush(push: PlayerPush): string {
+  return JSON.stringify(push.timeoutMs === undefined ? { playerId: push.playerId, frame: push.frame } : { playerId: push.playerId, frame: push.frame, timeoutMs: push.timeoutMs });
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is a {@link PlayerPush}. */
+export function decodePlayerPush(bytes: Uint8Array): PlayerPush {
+  return decodeRecordJson(bytes, isPlayerPush, 'SEND_TO');
+}
+
+/** A {@link PUSH_MESSAGE} call's payload, already parsed; null when it is not a {@link PlayerPush}. */
+export function asPlayerPush(value: unknown): PlayerPush | null {
+  return isPlayerPush(value) ? value : null;
 }
 
 export function isSavePayload(value: unknown): value is SavePayload {

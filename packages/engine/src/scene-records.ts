@@ -1,6 +1,6 @@
 import { EngineToGateway, encodeBroadcastBody, encodeJoinFailedBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
 import { sendTo, type EngineContext } from './engine-context.js';
-import { FromScene, decodeCallAnswer, decodeErrorPayload, decodeOutgoingCall, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
+import { FromScene, decodeCallAnswer, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
 
 const decoder = new TextDecoder();
@@ -89,6 +89,9 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
       break;
     case FromScene.ANSWER:
       ctx.calls.answered(value, decodeCallAnswer(payload));
+      break;
+    case FromScene.SEND_TO:
+      ctx.pushes.outgoing(host, value, decodePlayerPush(payload));
       break;
     case FromScene.STATS:
       ctx.metrics.ticks(host.sceneType, new Float64Array(payload.slice().buffer), value);

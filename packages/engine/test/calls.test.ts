@@ -126,7 +126,7 @@ test('a call whose target scene crashes is answered at once (retryable), and not
     assert.ok(performance.now() - started < 10_000, 'not at its timeout');
     // The restarted target answers again.
     await waitFor(async () => (await call(c, { to: 'arena:2', message: 'echo', payload: 3 })).ok || undefined, { timeoutMs: 10_000, message: 'arena:2 back' });
-    assert.deepEqual(c.engine.callsPending, { waiting: 0, queues: 0 });
+    assert.deepEqual(c.engine.callsPending, { waiting: 0, queues: 0, pushes: 0 });
   } finally {
     await c.close();
   }
@@ -148,7 +148,7 @@ test('deliveries waiting for a target to start are bounded: past 1024, calls are
       { timeoutMs: 10_000, message: 'slowstart:1 to answer' },
     );
     assert.deepEqual(seen, { ok: true, result: Array.from({ length: 1024 }, (_, i) => i + 1) });
-    assert.deepEqual(c.engine.callsPending, { waiting: 0, queues: 0 });
+    assert.deepEqual(c.engine.callsPending, { waiting: 0, queues: 0, pushes: 0 });
   } finally {
     await c.close();
   }

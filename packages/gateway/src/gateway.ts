@@ -212,6 +212,7 @@ export class Gateway {
     this.#sockets.register(app, uWS, sockets, {
       accepting: () => this.#state === 'ready',
       protocolVersion: this.#o.protocol.version,
+      gatewayId: this.#o.gatewayId,
       sessions: this.#o.sessions,
       limits: this.#limits,
       logger: this.#log,

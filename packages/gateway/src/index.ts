@@ -9,6 +9,7 @@ export type {
   CreateSessionInput,
   CreateSessionResult,
   MemorySessionStoreOptions,
+  Presence,
   RedisSessionStoreOptions,
   Session,
   SessionStore,

@@ -9,6 +9,8 @@ export interface UpgradeDeps {
   /** Whether the gateway takes players now (not starting, not closing). */
   readonly accepting: () => boolean;
   readonly protocolVersion: number;
+  /** This gateway: the session's presence names it once the socket is accepted. */
+  readonly gatewayId: string;
   readonly sessions: SessionStore;
   readonly limits: RateLimits;
   readonly logger: Logger;
@@ -49,7 +51,7 @@ export function upgradeSocket(res: HttpResponse, req: HttpRequest, context: unkn
   if (version !== String(deps.protocolVersion)) {
     return accept(null, { code: CloseCode.PROTOCOL_VERSION, reason: `${ErrorCodes.GW_ERR_PROTOCOL_VERSION}: server speaks ${deps.protocolVersion}` });
   }
-  deps.sessions.get(token).then(
+  deps.sessions.get(token, { gatewayId: deps.gatewayId }).then(
     (session) => accept(session, session === null ? { code: CloseCode.AUTH_INVALID, reason: ErrorCodes.GW_ERR_SESSION_EXPIRED } : null),
     (err: unknown) => {
       deps.logger.error({ err }, 'session lookup failed');

@@ -222,10 +222,11 @@ class GroupsDown implements SessionStore {
   start = () => this.inner.start();
   close = () => this.inner.close();
   create: SessionStore['create'] = (input) => this.inner.create(input);
-  get: SessionStore['get'] = (token) => this.inner.get(token);
+  get: SessionStore['get'] = (token, options) => this.inner.get(token, options);
   touch: SessionStore['touch'] = (token) => this.inner.touch(token);
   revoke: SessionStore['revoke'] = (token) => this.inner.revoke(token);
   setScene: SessionStore['setScene'] = (token, sceneId) => this.inner.setScene(token, sceneId);
+  locate: SessionStore['locate'] = (accountId) => this.inner.locate(accountId);
   groupGateway: SessionStore['groupGateway'] = (groupId) => (this.down ? this.#fail() : this.inner.groupGateway(groupId));
   assignGroupGateway: SessionStore['assignGroupGateway'] = (groupId, gatewayId, replaces) =>
     this.down ? this.#fail() : this.inner.assignGroupGateway(groupId, gatewayId, replaces);

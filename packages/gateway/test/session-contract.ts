@@ -177,6 +177,34 @@ export function runSessionStoreContract(name: string, make: SessionStoreFactory,
       await assert.rejects(store.setScene('not-a-token', 'x'), { code: 'GW_ERR_SESSION_EXPIRED' });
     }));
 
+  test(`${name}: locate gives a live session's scene and the gateway its socket connected to, and extends nothing`, () =>
+    withStore({ ttlMs }, async ({ store, advance }) => {
+      assert.equal(await store.locate('nobody'), null);
+      assert.equal(await store.locate(''), null);
+      const { session } = await store.create(input('where'));
+      assert.deepEqual(await store.locate('where'), { sceneId: 'world:1', gatewayId: null }, 'not connected yet');
+      await store.get(session.token, { gatewayId: 'gateway-2' });
+      await store.setScene(session.token, 'dungeon:3');
+      assert.deepEqual(await store.locate('where'), { sceneId: 'dungeon:3', gatewayId: 'gateway-2' });
+      // A plain get (or touch) keeps the gateway.
+      await store.get(session.token);
+      await store.touch(session.token);
+      assert.deepEqual(await store.locate('where'), { sceneId: 'dungeon:3', gatewayId: 'gateway-2' });
+      // A new login replaces the old session: its presence starts again.
+      const next = await store.create({ ...input('where'), sceneId: 'world:2' });
+      assert.deepEqual(await store.locate('where'), { sceneId: 'world:2', gatewayId: null });
+      // locate does not keep a session alive: past its ttl it is gone.
+      for (let i = 0; i < 3; i++) {
+        await advance(Math.round(ttlMs * 0.5));
+        await store.locate('where');
+      }
+      assert.equal(await store.locate('where'), null);
+      assert.equal(await store.get(next.session.token), null);
+      const revoked = await store.create(input('revoked'));
+      await store.revoke(revoked.session.token);
+      assert.equal(await store.locate('revoked'), null);
+    }));
+
   test(`${name}: close is idempotent and later calls fail with GW_ERR_SESSION_STORE`, async () => {
     const { store, dispose } = await make(long);
     try {

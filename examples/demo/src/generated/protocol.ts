@@ -81,6 +81,24 @@ export interface TravelRes {
   to: string;
 }
 
+/** A private line to one player (its id, as in PlayerState.id), wherever it plays. */
+export interface WhisperReq {
+  to: string;
+  text: string;
+}
+
+/** Whether the line reached the player (false when it is offline). */
+export interface WhisperRes {
+  delivered: boolean;
+}
+
+/** A private line from another player. */
+export interface Whisper {
+  fromId: string;
+  from: string;
+  text: string;
+}
+
 const moveReqShape: rt.TableShape = [['scalar', 4], ['scalar', 4], ['scalar', 4]];
 
 function buildMoveReq(b: Builder, v: MoveReq): Offset {
@@ -344,11 +362,74 @@ function readTravelRes(t: fb.TravelRes): TravelRes {
 /** Encode and decode TravelRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const TravelResCodec: rt.Codec<TravelRes> = rt.tableCodec('TravelRes', travelResShape, buildTravelRes, (bb) => readTravelRes(fb.TravelRes.getRootAsTravelRes(bb)));
 
+const whisperReqShape: rt.TableShape = [['string'], ['string']];
+
+function buildWhisperReq(b: Builder, v: WhisperReq): Offset {
+  const oTo = b.createString(v.to);
+  const oText = b.createString(v.text);
+  fb.WhisperReq.startWhisperReq(b);
+  fb.WhisperReq.addTo(b, oTo);
+  fb.WhisperReq.addText(b, oText);
+  return fb.WhisperReq.endWhisperReq(b);
+}
+
+function readWhisperReq(t: fb.WhisperReq): WhisperReq {
+  return {
+    to: t.to() ?? '',
+    text: t.text() ?? '',
+  };
+}
+
+/** Encode and decode WhisperReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const WhisperReqCodec: rt.Codec<WhisperReq> = rt.tableCodec('WhisperReq', whisperReqShape, buildWhisperReq, (bb) => readWhisperReq(fb.WhisperReq.getRootAsWhisperReq(bb)));
+
+const whisperResShape: rt.TableShape = [['scalar', 1]];
+
+function buildWhisperRes(b: Builder, v: WhisperRes): Offset {
+  fb.WhisperRes.startWhisperRes(b);
+  fb.WhisperRes.addDelivered(b, v.delivered);
+  return fb.WhisperRes.endWhisperRes(b);
+}
+
+function readWhisperRes(t: fb.WhisperRes): WhisperRes {
+  return {
+    delivered: t.delivered(),
+  };
+}
+
+/** Encode and decode WhisperRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const WhisperResCodec: rt.Codec<WhisperRes> = rt.tableCodec('WhisperRes', whisperResShape, buildWhisperRes, (bb) => readWhisperRes(fb.WhisperRes.getRootAsWhisperRes(bb)));
+
+const whisperShape: rt.TableShape = [['string'], ['string'], ['string']];
+
+function buildWhisper(b: Builder, v: Whisper): Offset {
+  const oFromId = b.createString(v.fromId);
+  const oFrom = b.createString(v.from);
+  const oText = b.createString(v.text);
+  fb.Whisper.startWhisper(b);
+  fb.Whisper.addFromId(b, oFromId);
+  fb.Whisper.addFrom(b, oFrom);
+  fb.Whisper.addText(b, oText);
+  return fb.Whisper.endWhisper(b);
+}
+
+function readWhisper(t: fb.Whisper): Whisper {
+  return {
+    fromId: t.fromId() ?? '',
+    from: t.from() ?? '',
+    text: t.text() ?? '',
+  };
+}
+
+/** Encode and decode Whisper. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const WhisperCodec: rt.Codec<Whisper> = rt.tableCodec('Whisper', whisperShape, buildWhisper, (bb) => readWhisper(fb.Whisper.getRootAsWhisper(bb)));
+
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {
   move: 1,
   say: 2,
   travel: 4,
+  whisper: 5,
   whoami: 3,
 } as const;
 
@@ -358,6 +439,7 @@ export const PUSH = {
   PlayerLeft: 101,
   ChatLine: 102,
   Welcome: 103,
+  Whisper: 104,
 } as const;
 
 /** The `demo` protocol with its exact route and push types. */
@@ -368,6 +450,8 @@ export interface DemoProtocol extends rt.Protocol {
     readonly say: rt.RouteDef<SayReq, void>;
     /** Travel to another map on the same socket (walking into a portal does the same). */
     readonly travel: rt.RouteDef<TravelReq, TravelRes>;
+    /** A private line to a player anywhere in the cluster (any map, any engine); delivered: false when it is offline. */
+    readonly whisper: rt.RouteDef<WhisperReq, WhisperRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     readonly whoami: rt.RouteDef<WhoAmIReq, WhoAmIRes>;
   };
@@ -376,6 +460,7 @@ export interface DemoProtocol extends rt.Protocol {
     readonly PlayerLeft: rt.PushDef<PlayerLeft>;
     readonly ChatLine: rt.PushDef<ChatLine>;
     readonly Welcome: rt.PushDef<Welcome>;
+    readonly Whisper: rt.PushDef<Whisper>;
   };
 }
 
@@ -383,6 +468,7 @@ const routes: DemoProtocol['routes'] = Object.freeze({
   move: Object.freeze({ id: ROUTE.move, name: 'move', scene: 'world', request: MoveReqCodec, response: MoveResCodec, idempotent: false }),
   say: Object.freeze({ id: ROUTE.say, name: 'say', scene: 'world', request: SayReqCodec, response: null, idempotent: false }),
   travel: Object.freeze({ id: ROUTE.travel, name: 'travel', scene: 'world', request: TravelReqCodec, response: TravelResCodec, idempotent: false }),
+  whisper: Object.freeze({ id: ROUTE.whisper, name: 'whisper', scene: 'world', request: WhisperReqCodec, response: WhisperResCodec, idempotent: false }),
   whoami: Object.freeze({ id: ROUTE.whoami, name: 'whoami', scene: 'world', request: WhoAmIReqCodec, response: WhoAmIResCodec, idempotent: true }),
 });
 
@@ -391,6 +477,7 @@ const pushes: DemoProtocol['pushes'] = Object.freeze({
   PlayerLeft: Object.freeze({ id: PUSH.PlayerLeft, name: 'PlayerLeft', codec: PlayerLeftCodec }),
   ChatLine: Object.freeze({ id: PUSH.ChatLine, name: 'ChatLine', codec: ChatLineCodec }),
   Welcome: Object.freeze({ id: PUSH.Welcome, name: 'Welcome', codec: WelcomeCodec }),
+  Whisper: Object.freeze({ id: PUSH.Whisper, name: 'Whisper', codec: WhisperCodec }),
 });
 
 /** The `demo` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -403,6 +490,7 @@ export const protocol: DemoProtocol = Object.freeze({
     [ROUTE.move, routes.move],
     [ROUTE.say, routes.say],
     [ROUTE.travel, routes.travel],
+    [ROUTE.whisper, routes.whisper],
     [ROUTE.whoami, routes.whoami],
   ]),
   pushById: new Map<number, rt.PushDef>([
@@ -410,6 +498,7 @@ export const protocol: DemoProtocol = Object.freeze({
     [PUSH.PlayerLeft, pushes.PlayerLeft],
     [PUSH.ChatLine, pushes.ChatLine],
     [PUSH.Welcome, pushes.Welcome],
+    [PUSH.Whisper, pushes.Whisper],
   ]),
 });
 
@@ -419,6 +508,7 @@ export type PushMap = {
   PlayerLeft: PlayerLeft;
   ChatLine: ChatLine;
   Welcome: Welcome;
+  Whisper: Whisper;
 };
 
 /**
@@ -432,6 +522,8 @@ export interface SceneHandlers<Ctx> {
     say(ctx: Ctx, req: SayReq): void | Promise<void>;
     /** Travel to another map on the same socket (walking into a portal does the same). */
     travel(ctx: Ctx, req: TravelReq): TravelRes | Promise<TravelRes>;
+    /** A private line to a player anywhere in the cluster (any map, any engine); delivered: false when it is offline. */
+    whisper(ctx: Ctx, req: WhisperReq): WhisperRes | Promise<WhisperRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     whoami(ctx: Ctx, req: WhoAmIReq): WhoAmIRes | Promise<WhoAmIRes>;
   };
@@ -454,6 +546,8 @@ export interface Api {
   say(req: SayReq, opts?: RequestOptions): Promise<void>;
   /** Travel to another map on the same socket (walking into a portal does the same). */
   travel(req: TravelReq, opts?: RequestOptions): Promise<TravelRes>;
+  /** A private line to a player anywhere in the cluster (any map, any engine); delivered: false when it is offline. */
+  whisper(req: WhisperReq, opts?: RequestOptions): Promise<WhisperRes>;
   /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
   whoami(req: WhoAmIReq, opts?: RequestOptions): Promise<WhoAmIRes>;
 }
@@ -466,6 +560,7 @@ export function createApi(client: ApiClient): Api {
       await client.request(routes.say, req, opts);
     },
     travel: (req: TravelReq, opts?: RequestOptions) => client.request(routes.travel, req, opts) as Promise<TravelRes>,
+    whisper: (req: WhisperReq, opts?: RequestOptions) => client.request(routes.whisper, req, opts) as Promise<WhisperRes>,
     whoami: (req: WhoAmIReq, opts?: RequestOptions) => client.request(routes.whoami, req, opts) as Promise<WhoAmIRes>,
   });
 }

@@ -1,13 +1,15 @@
 import { CodedError, ErrorCodes, isCodedError, type Logger } from '@gos/schema';
 import type { CallHandler, CallOptions } from '../api.js';
-import { FromScene, encodeCallAnswer, encodeOutgoingCall, type CallAnswer, type IncomingCall } from '../records.js';
+import { FromScene, PUSH_MESSAGE, asPlayerPush, encodeCallAnswer, encodeOutgoingCall, encodePlayerPush, type CallAnswer, type IncomingCall } from '../records.js';
 import type { Outbox } from '../outbox.js';
 
 const DEFAULT_TIMEOUT_MS = 5000;
+const encoder = new TextEncoder();
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 interface Waiting {
-  readonly resolve: (value: unknown) => void;
+  /** Given the answer's result (JSON text). */
+  readonly resolve: (result: string) => void;
   readonly reject: (err: Error) => void;
   readonly timer: ReturnType<typeof setTimeout>;
 }
@@ -45,23 +47,57 @@ export class SceneCalls {
     const timeoutMs = options?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     let request: Uint8Array;
     try {
-      if (this.#phase === 'creating') throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene ${this.#sceneId} cannot wait for a call's answer in onCreate; call from a handler, a timer or onTick`);
-      if (this.#phase === 'stopped') throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, `scene ${this.#sceneId} has stopped`);
-      if (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `call timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
+      this.#assertCanWait('call');
+      checkTimeout(timeoutMs);
       request = this.#request(target, message, payload, options?.place, timeoutMs);
     } catch (err) {
-      return handled(Promise.reject(err instanceof Error ? err : new Error(String(err))));
+      return refused(err);
     }
+    return this.#wait(FromScene.CALL, request, timeoutMs, `${target} did not answer ${message} within ${timeoutMs} ms`, (result) => JSON.parse(result) as unknown);
+  }
+
+  /**
+   * Hand `frame` (a push) to player `playerId` wherever it is: true once its connection has it,
+   * false when it is offline. The main thread finds the player's scene (this engine's seats,
+   * then the presence store) and that scene's thread hands the frame over.
+   */
+  sendTo(playerId: string, frame: Uint8Array, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<boolean> {
+    let request: Uint8Array;
+    try {
+      this.#assertCanWait('sendTo');
+      checkTimeout(timeoutMs);
+      if (typeof playerId !== 'string' || playerId === '' || playerId.length > 255) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `sendTo needs a player id, got ${String(playerId)}`);
+      request = encoder.encode(encodePlayerPush({ playerId, frame: Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('base64'), timeoutMs }));
+    } catch (err) {
+      return refused(err);
+    }
+    return this.#wait(FromScene.SEND_TO, request, timeoutMs, `no word on the push to player ${playerId} within ${timeoutMs} ms`, (result) => JSON.parse(result) === true);
+  }
+
+  #assertCanWait(what: string): void {
+    if (this.#phase === 'creating') throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene ${this.#sceneId} cannot wait for the outcome of ${what} in onCreate; use it from a handler, a timer or onTick`);
+    if (this.#phase === 'stopped') throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, `scene ${this.#sceneId} has stopped`);
+  }
+
+  /** Send record `type` under a new call id and wait for its ANSWER, `parse`d, or the timeout. */
+  #wait<T>(type: number, request: Uint8Array, timeoutMs: number, timeoutMessage: string, parse: (result: string) => T): Promise<T> {
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0x7fffffff ? 1 : this.#nextId + 1;
-    const answer = new Promise<unknown>((resolve, reject) => {
+    const answer = new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(id);
-        reject(new CodedError(ErrorCodes.ENG_ERR_CALL_TIMEOUT, `${target} did not answer ${message} within ${timeoutMs} ms`));
+        reject(new CodedError(ErrorCodes.ENG_ERR_CALL_TIMEOUT, timeoutMessage));
       }, timeoutMs);
-      this.#waiting.set(id, { resolve, reject, timer });
+      const parsed = (result: string): void => {
+        try {
+          resolve(parse(result));
+        } catch (err) {
+          reject(new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, 'the answer is not JSON', { cause: err }));
+        }
+      };
+      this.#waiting.set(id, { resolve: parsed, reject, timer });
       try {
-        this.#out.send(FromScene.CALL, 0, id, request);
+        this.#out.send(type, 0, id, request);
       } catch (err) {
         clearTimeout(timer);
         this.#waiting.delete(id);
@@ -82,19 +118,33 @@ export class SceneCalls {
     if (waiting === undefined) return;
     this.#waiting.delete(id);
     clearTimeout(waiting.timer);
-    if (!answer.ok) return waiting.reject(new CodedError(answer.code, answer.message));
-    try {
-      waiting.resolve(JSON.parse(answer.result) as unknown);
-    } catch (err) {
-      waiting.reject(new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, 'the answer is not JSON', { cause: err }));
-    }
+    if (!answer.ok) waiting.reject(new CodedError(answer.code, answer.message));
+    else waiting.resolve(answer.result);
   }
 
-  /** A call (`id` > 0) or cast (`id` 0) from another scene: run its handler, answer a call. */
-  incoming(id: number, call: IncomingCall, handlers: { calls?: Readonly<Record<string, CallHandler>>; casts?: Readonly<Record<string, CallHandler>> }, run: (handler: CallHandler, payload: unknown, from: string) => unknown): void {
+  /**
+   * A call (`id` > 0) or cast (`id` 0) from another scene: run its handler, answer a call. A
+   * {@link PUSH_MESSAGE} call is the framework's: `deliver` hands the push to the player if it
+   * is in this scene (the answer says whether it was).
+   */
+  incoming(
+    id: number,
+    call: IncomingCall,
+    handlers: { calls?: Readonly<Record<string, CallHandler>>; casts?: Readonly<Record<string, CallHandler>> },
+    run: (handler: CallHandler, payload: unknown, from: string) => unknown,
+    deliver: (playerId: string, frame: Uint8Array) => boolean,
+  ): void {
     // Own handlers only: a message named `constructor` or `toString` is no handler.
     const table = id === 0 ? handlers.casts : handlers.calls;
-    const handler = table !== undefined && Object.hasOwn(table, call.message) ? table[call.message] : undefined;
+    const builtin: CallHandler | undefined =
+      call.message === PUSH_MESSAGE
+        ? (_scene, payload) => {
+            const push = asPlayerPush(payload);
+            if (push === null) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `${PUSH_MESSAGE} needs a player id and a frame`);
+            return deliver(push.playerId, Buffer.from(push.frame, 'base64'));
+          }
+        : undefined;
+    const handler = builtin ?? (table !== undefined && Object.hasOwn(table, call.message) ? table[call.message] : undefined);
     const answer = (a: CallAnswer): void => {
       if (id === 0) {
         if (!a.ok) this.#log.warn({ from: call.from, message: call.message, code: a.code }, `cast failed: ${a.message}`);
@@ -162,6 +212,7 @@ export class SceneCalls {
   #request(target: string, message: string, payload: unknown, place: boolean | undefined, timeoutMs: number): Uint8Array {
     if (typeof target !== 'string' || target === '' || target.length > 255) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `call target must be a scene id ("<type>:<instance>"), got ${String(target)}`);
     if (typeof message !== 'string' || message === '') throw new CodedError(ErrorCodes.OPT_ERR_INVALID, 'call message must be a name');
+    if (message.startsWith('$')) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `call message ${message}: names starting with $ are the framework's`);
     if (place !== undefined && typeof place !== 'boolean') throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `call option place must be true or false, got ${String(place)}`);
     let json: string | undefined;
     try {
@@ -172,6 +223,14 @@ export class SceneCalls {
     if (json === undefined) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `the payload of ${message} cannot be sent as JSON`);
     return encodeOutgoingCall({ to: target, message, payload: json, place: place ?? true, timeoutMs });
   }
+}
+
+function checkTimeout(timeoutMs: unknown): void {
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
+}
+
+function refused(err: unknown): Promise<never> {
+  return handled(Promise.reject(err instanceof Error ? err : new Error(String(err))));
 }
 
 /** A promise whose rejection nobody awaits must not end the scene's thread; the caller still sees it. */

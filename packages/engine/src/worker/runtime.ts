@@ -4,21 +4,17 @@ import {
   ErrorCodes,
   FrameKind,
   encodeFrame,
-  FrameFlag,
-  framePayload,
   isCodedError,
-  readFrameHeader,
-  encodeErrorFrame,
   type Logger,
   type Protocol,
-  type RouteDef,
 } from '@gos/schema';
-import type { CallHandler, CallOptions, HandlerContext, Player, Scene, SceneDefinition, TimerHandle } from '../api.js';
+import type { CallHandler, CallOptions, Player, Scene, SceneDefinition, TimerHandle } from '../api.js';
 
 import type { Outbox } from '../outbox.js';
 import { RuntimePlayer } from './runtime-player.js';
 import { PendingTravels } from './runtime-travels.js';
 import { SceneCalls } from './runtime-calls.js';
+import { SceneRequests } from './runtime-requests.js';
 import { TickStats } from './tick-stats.js';
 import { SceneTimers } from './scene-timers.js';
 import { FromScene, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload } from '../records.js';
@@ -28,14 +24,6 @@ const encoder = new TextEncoder();
 interface PlayerSlot {
   readonly player: RuntimePlayer;
   sid: number;
-}
-
-type Handler = SceneDefinition['handlers'][string];
-
-/** A route this scene type serves, with its handler: found with one lookup per frame. */
-interface ServedRoute {
-  readonly route: RouteDef;
-  readonly handler: Handler;
 }
 
 /**
@@ -55,8 +43,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   readonly #out: Outbox;
   readonly #players = new Map<string, RuntimePlayer>();
   readonly #bySid = new Map<number, PlayerSlot>();
-  /** Routes by opcode that this scene type has a handler for. */
-  readonly #served = new Map<number, ServedRoute>();
+  readonly #requests: SceneRequests;
   readonly #timers = new SceneTimers((what, fn) => this.#guard(what, fn));
   /** Players whose travel is under way: settled when they leave, or when the travel fails. */
   readonly #travels = new PendingTravels();
@@ -91,10 +78,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#beforeTick = opts.beforeTick;
     this.#calls = new SceneCalls(opts.out, opts.id, opts.logger);
     this.#tickStats = new TickStats(opts.out, this.tickMs);
-    for (const route of opts.protocol.routeById.values()) {
-      const handler = opts.def.handlers[route.name];
-      if (handler !== undefined) this.#served.set(route.id, { route, handler });
-    }
+    this.#requests = new SceneRequests(this, opts.def, opts.protocol, opts.out, (sid) => this.#bySid.get(sid)?.player);
     if (opts.state === null || opts.state === undefined) {
       this.state = opts.def.createState(opts.id);
       this.#stateJson = null;
@@ -194,94 +178,43 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   }
 
   frame(sid: number, bytes: Uint8Array): void {
-    const header = readFrameHeader(bytes);
-    if (header === null || header.kind !== FrameKind.REQUEST) return; // the gateway filters these
-    const slot = this.#bySid.get(sid);
-    if (slot === undefined) {
-      this.#out.send(FromScene.SEND, sid, 0, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.ENG_ERR_NOT_JOINED, 'not in this scene'));
-      return;
-    }
-    const served = this.#served.get(header.opcode);
-    if (served === undefined) {
-      this.#out.send(FromScene.SEND, sid, 0, encodeErrorFrame(header.opcode, header.requestId, ErrorCodes.ENG_ERR_NO_HANDLER, `no handler for route ${header.opcode} in scene type ${this.type}`));
-      return;
-    }
-    const route = served.route;
-    let req: unknown;
-    try {
-      req = route.request.decode(framePayload(bytes));
-    } catch (err) {
-      const code = isCodedError(err) ? err.code : ErrorCodes.SCH_ERR_BAD_PAYLOAD;
-      this.#out.send(FromScene.SEND, sid, 0, encodeErrorFrame(header.opcode, header.requestId, code, `bad ${route.request.name} payload`));
-      return;
-    }
-    const player = slot.player;
-    const ctx: HandlerContext<unknown, unknown, Record<string, unknown>> = { scene: this, player, requestId: header.requestId };
-    const noReply = (header.flags & FrameFlag.NO_REPLY) !== 0;
-    let result: unknown;
-    try {
-      result = served.handler(ctx, req);
-    } catch (err) {
-      this.#failRequest(sid, player, route, header.requestId, err);
-      return;
-    }
-    // The common case, a synchronous handler: no closures.
-    if (!(result instanceof Promise)) return this.#succeed(sid, player, route, header.requestId, noReply, result);
-    result.then(
-      (res: unknown) => this.#succeed(sid, player, route, header.requestId, noReply, res),
-      (err: unknown) => this.#failRequest(sid, player, route, header.requestId, err),
-    );
-  }
-
-  /** A handler returned: mark the player, then answer unless NO_REPLY or the player left meanwhile. */
-  #succeed(sid: number, player: RuntimePlayer, route: RouteDef, requestId: number, noReply: boolean, res: unknown): void {
-    player.dirty = true;
-    if (noReply || this.#bySid.get(sid) === undefined) return;
-    try {
-      const payload = route.response === null ? null : route.response.encode(res);
-      this.#out.send(FromScene.SEND, sid, 0, encodeFrame(FrameKind.RESPONSE, route.id, requestId, payload));
-    } catch (err) {
-      this.#failRequest(sid, player, route, requestId, err); // e.g. a response the codec cannot encode
-    }
-  }
-
-  #failRequest(sid: number, player: RuntimePlayer, route: RouteDef, requestId: number, err: unknown): void {
-    try {
-      this.#fail(sid, player.id, route.name, route.id, requestId, err);
-    } catch (sendErr) {
-      // Not even the error could be queued (ring overflow full): the client's request times out.
-      this.logger.error({ err: sendErr, route: route.name }, 'cannot answer request');
-    }
-  }
-
-  /** Answer a failed request with an ERROR frame: the thrown code, or a generic one (details only in the log). */
-  #fail(sid: number, playerId: string, routeName: string, opcode: number, requestId: number, err: unknown): void {
-    const player = this.#players.get(playerId);
-    if (player !== undefined) player.dirty = true;
-    let code: string = ErrorCodes.ENG_ERR_HANDLER_FAILED;
-    let message = `${routeName} failed`;
-    if (isCodedError(err)) {
-      code = err.code;
-      message = err.message;
-    } else {
-      this.logger.error({ err, route: routeName, playerId }, 'handler threw');
-    }
-    this.#out.send(FromScene.SEND, sid, 0, encodeErrorFrame(opcode, requestId, code, message));
+    this.#requests.frame(sid, bytes);
   }
 
   // ---- the Scene API ----
 
   sendPush(sid: number, push: string, payload: unknown): void {
-    const def = this.#protocol.pushes[push];
-    if (def === undefined) throw new CodedError(ErrorCodes.ENG_ERR_NO_HANDLER, `unknown push ${push}`);
-    this.#out.send(FromScene.SEND, sid, 0, encodeFrame(FrameKind.PUSH, def.id, 0, def.codec.encode(payload)));
+    this.#out.send(FromScene.SEND, sid, 0, this.#pushFrame(push, payload));
   }
 
   broadcast(push: string, payload: unknown): void {
+    const frame = this.#pushFrame(push, payload);
+    if (this.#players.size > 0) this.#out.send(FromScene.BROADCAST, 0, 0, frame);
+  }
+
+  sendTo(playerId: string, push: string, payload: unknown): Promise<boolean> {
+    let frame: Uint8Array;
+    try {
+      frame = this.#pushFrame(push, payload);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    // In this scene: no need to ask anyone.
+    if (this.#deliverPush(playerId, frame)) return Promise.resolve(true);
+    return this.#calls.sendTo(playerId, frame);
+  }
+
+  #deliverPush(playerId: string, frame: Uint8Array): boolean {
+    const player = this.#players.get(playerId);
+    if (player === undefined) return false;
+    this.#out.send(FromScene.SEND, player.sid, 0, frame);
+    return true;
+  }
+
+  #pushFrame(push: string, payload: unknown): Uint8Array {
     const def = this.#protocol.pushes[push];
     if (def === undefined) throw new CodedError(ErrorCodes.ENG_ERR_NO_HANDLER, `unknown push ${push}`);
-    if (this.#players.size === 0) return;
-    this.#out.send(FromScene.BROADCAST, 0, 0, encodeFrame(FrameKind.PUSH, def.id, 0, def.codec.encode(payload)));
+    return encodeFrame(FrameKind.PUSH, def.id, 0, def.codec.encode(payload));
   }
 
   travel(player: RuntimePlayer, sceneId: string, arrival: unknown): Promise<void> {
@@ -313,7 +246,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
 
   /** A call (`id` > 0) or cast (`id` 0) from another scene (ToScene.CALL). */
   incomingCall(id: number, call: IncomingCall): void {
-    this.#calls.incoming(id, call, this.#def, (handler: CallHandler, payload, from) => handler(this, payload, from));
+    this.#calls.incoming(id, call, this.#def, (handler: CallHandler, payload, from) => handler(this, payload, from), (playerId, frame) => this.#deliverPush(playerId, frame));
   }
 
   /** The answer to one of this scene's calls (ToScene.ANSWER). */

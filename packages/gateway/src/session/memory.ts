@@ -10,7 +10,7 @@ import {
   optionError,
   sessionGroup,
 } from './token.js';
-import type { CreateSessionInput, CreateSessionResult, Session, SessionStore } from './types.js';
+import type { CreateSessionInput, CreateSessionResult, Presence, Session, SessionStore } from './types.js';
 
 export interface MemorySessionStoreOptions {
   /** Sliding lifetime: every `get`/`touch` extends a session to now + ttlMs. @default 1800000 (30 min) */
@@ -38,6 +38,8 @@ interface Entry {
   readonly groupId: string | null;
   readonly createdAt: number;
   expiresAt: number;
+  /** The gateway its socket last connected to (presence), or null. */
+  connectedTo: string | null;
 }
 
 interface GroupEntry {
@@ -138,16 +140,26 @@ export class MemorySessionStore implements SessionStore {
       groupId,
       createdAt: now,
       expiresAt: now + this.#o.ttlMs,
+      connectedTo: null,
     };
     this.#sessions.set(entry.token, entry);
     this.#byAccount.set(entry.accountId, entry.token);
     return { session: snapshot(entry), replaced };
   }
 
-  async get(token: string): Promise<Session | null> {
+  async get(token: string, options?: { readonly gatewayId?: string }): Promise<Session | null> {
     this.#assertOpen();
     const entry = this.#slide(token);
-    return entry === null ? null : snapshot(entry);
+    if (entry === null) return null;
+    if (options?.gatewayId !== undefined && options.gatewayId !== '') entry.connectedTo = options.gatewayId;
+    return snapshot(entry);
+  }
+
+  async locate(accountId: string): Promise<Presence | null> {
+    this.#assertOpen();
+    const token = this.#byAccount.get(accountId);
+    const entry = token === undefined ? null : this.#live(token);
+    return entry === null ? null : { sceneId: entry.sceneId, gatewayId: entry.connectedTo };
   }
 
   async touch(token: string): Promise<boolean> {

@@ -37,7 +37,7 @@ return { replaced, string.format('%.0f', now) }`);
 /**
  * Read and extend in one step; a session of a group member also extends the group's gateway
  * assignment, if there is one. KEYS: session key. ARGV: account key prefix, id, ttlMs, group
- * key prefix. Returns { accountId, username, sceneId, createdAt, expiresAt, groupId or '' } or nil
+ * key prefix, the gateway the player connects to or '' (kept as its presence). Returns { accountId, username, sceneId, createdAt, expiresAt, groupId or '' } or nil
  * (a session written before groups existed has no groupId field: '').
  */
 export const SLIDE = script(`local f = redis.call('HMGET', KEYS[1], 'accountId', 'username', 'sceneId', 'createdAt', 'groupId')
@@ -45,7 +45,11 @@ if not f[1] then return false end
 ${NOW_LUA}
 local ttl = tonumber(ARGV[3])
 local exp = string.format('%.0f', now + ttl)
-redis.call('HSET', KEYS[1], 'expiresAt', exp)
+if ARGV[5] ~= nil and ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[1], 'expiresAt', exp, 'gatewayId', ARGV[5])
+else
+  redis.call('HSET', KEYS[1], 'expiresAt', exp)
+end
 redis.call('PEXPIRE', KEYS[1], ttl)
 local acct = ARGV[1] .. f[1]
 if redis.call('GET', acct) == ARGV[2] then redis.call('PEXPIRE', acct, ttl) end
@@ -66,6 +70,16 @@ export const SET_SCENE = script(`if redis.call('EXISTS', KEYS[1]) == 0 then retu
 redis.call('HSET', KEYS[1], 'sceneId', ARGV[1])
 return 1`);
 
+/**
+ * Where the account's player plays, without extending anything. KEYS: account key. ARGV:
+ * session key prefix. Returns { sceneId, gatewayId or '' } of its live session, or nil.
+ */
+export const LOCATE = script(`local id = redis.call('GET', KEYS[1])
+if not id then return false end
+local f = redis.call('HMGET', ARGV[1] .. id, 'sceneId', 'gatewayId')
+if not f[1] then return false end
+return { f[1], f[2] or '' }`);
+
 /** KEYS: group key. ARGV: ttlMs. Returns the group's gateway id, extended, or nil. */
 export const GROUP_GET = script(`local g = redis.call('GET', KEYS[1])
 if g then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -84,4 +98,4 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return g`);
 
-export const SCRIPTS = [CREATE, SLIDE, REVOKE, SET_SCENE, GROUP_GET, GROUP_ASSIGN] as const;
+export const SCRIPTS = [CREATE, SLIDE, REVOKE, SET_SCENE, LOCATE, GROUP_GET, GROUP_ASSIGN] as const;

@@ -13,8 +13,8 @@ import {
   sessionGroup,
   sessionTokenId,
 } from './token.js';
-import type { CreateSessionInput, CreateSessionResult, Session, SessionStore } from './types.js';
-import { CREATE, GROUP_ASSIGN, GROUP_GET, REVOKE, SCRIPTS, SET_SCENE, SLIDE, type Script } from './redis-scripts.js';
+import type { CreateSessionInput, CreateSessionResult, Presence, Session, SessionStore } from './types.js';
+import { CREATE, GROUP_ASSIGN, GROUP_GET, LOCATE, REVOKE, SCRIPTS, SET_SCENE, SLIDE, type Script } from './redis-scripts.js';
 
 export interface RedisSessionStoreOptions {
   /**
@@ -82,7 +82,8 @@ interface Known {
 
 /**
  * Sessions in Redis, shared by every gateway. Layout (after `keyPrefix`):
- * - `sess:<id>`: hash `accountId username sceneId createdAt expiresAt groupId`, PEXPIRE ttlMs;
+ * - `sess:<id>`: hash `accountId username sceneId createdAt expiresAt groupId gatewayId`, PEXPIRE
+ *   ttlMs (`sceneId` and `gatewayId` are the player's presence: `locate`);
  * - `acct:<accountId>`: the id of the account's current session, same expiry;
  * - `group:<groupId>`: the id of the group's gateway, PEXPIRE ttlMs, extended by the group
  *   methods and by `get`/`touch` of any session of the group.
@@ -237,11 +238,11 @@ export class RedisSessionStore implements SessionStore {
     return { session, replaced };
   }
 
-  async get(token: string): Promise<Session | null> {
+  async get(token: string, options?: { readonly gatewayId?: string }): Promise<Session | null> {
     this.#assertOpen();
     if (!isWellFormedSessionToken(token)) return null;
     const id = sessionTokenId(token);
-    const reply = await this.#eval('get', SLIDE, [this.#sessPrefix + id], [this.#scriptAcctPrefix, id, this.#o.ttlMs, this.#scriptGroupPrefix]);
+    const reply = await this.#eval('get', SLIDE, [this.#sessPrefix + id], [this.#scriptAcctPrefix, id, this.#o.ttlMs, this.#scriptGroupPrefix, options?.gatewayId ?? '']);
     if (reply === null) {
       this.#known.delete(id);
       return null;
@@ -287,6 +288,15 @@ export class RedisSessionStore implements SessionStore {
     if (!isWellFormedSessionToken(token)) throw expiredError();
     const reply = await this.#eval('setScene', SET_SCENE, [this.#sessPrefix + sessionTokenId(token)], [sceneId]);
     if (reply !== 1) throw expiredError();
+  }
+
+  async locate(accountId: string): Promise<Presence | null> {
+    this.#assertOpen();
+    if (typeof accountId !== 'string' || accountId === '') return null;
+    const reply = await this.#eval('locate', LOCATE, [this.#acctPrefix + accountId], [this.#scriptSessPrefix]);
+    if (reply === null) return null;
+    const [sceneId, gatewayId] = strings(reply, 2, 'locate');
+    return { sceneId, gatewayId: gatewayId === '' ? null : gatewayId };
   }
 
   async groupGateway(groupId: string): Promise<string | null> {

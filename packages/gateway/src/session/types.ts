@@ -14,6 +14,14 @@ export interface Session {
   readonly expiresAt: number;
 }
 
+/** Where a player with a live session plays: its presence, for pushes from anywhere (`sendTo`). */
+export interface Presence {
+  /** The scene its session names: where it entered, or the last scene it travelled to. */
+  readonly sceneId: string;
+  /** The gateway its socket last connected to, or null when it has not connected yet. */
+  readonly gatewayId: string | null;
+}
+
 export interface CreateSessionInput {
   readonly accountId: string;
   readonly username: string;
@@ -54,10 +62,11 @@ export interface SessionStore {
    */
   create(input: CreateSessionInput): Promise<CreateSessionResult>;
   /**
-   * Look up a token; a successful lookup extends `expiresAt` to now + `ttlMs`.
+   * Look up a token; a successful lookup extends `expiresAt` to now + `ttlMs`. With
+   * `gatewayId` (a socket connecting there), the session's presence names that gateway.
    * @returns null when the token is unknown, malformed, revoked or expired
    */
-  get(token: string): Promise<Session | null>;
+  get(token: string, options?: { readonly gatewayId?: string }): Promise<Session | null>;
   /**
    * Extend without reading (a socket that stays connected).
    * @returns false when the session no longer exists
@@ -70,6 +79,11 @@ export interface SessionStore {
    * @throws CodedError `GW_ERR_SESSION_EXPIRED` when the session no longer exists
    */
   setScene(token: string, sceneId: string): Promise<void>;
+  /**
+   * Where the account's player plays (its live session's scene and gateway), or null when it
+   * has no live session. Extends nothing. Engines call it for `sendTo`.
+   */
+  locate(accountId: string): Promise<Presence | null>;
   /**
    * The id of the gateway the group's players are sent to, or null when the group has none
    * (never assigned, or unused for `ttlMs`). A hit extends the assignment to now + `ttlMs`.

@@ -13,12 +13,14 @@ import * as flatbuffers from 'flatbuffers';
  *   say (scene world): SayReq → none
  *   whoami (scene world): WhoAmIReq → WhoAmIRes
  *   travel (scene world): TravelReq → TravelRes
+ *   whisper (scene world): WhisperReq → WhisperRes
  */
 export enum RouteId {
   move = 1,
   say = 2,
   whoami = 3,
-  travel = 4
+  travel = 4,
+  whisper = 5
 }
 
 /**
@@ -27,12 +29,14 @@ export enum RouteId {
  *   PlayerLeft: PlayerLeft
  *   ChatLine: ChatLine
  *   Welcome: Welcome
+ *   Whisper: Whisper
  */
 export enum PushId {
   WorldSnapshot = 100,
   PlayerLeft = 101,
   ChatLine = 102,
-  Welcome = 103
+  Welcome = 103,
+  Whisper = 104
 }
 
 /**
@@ -839,6 +843,184 @@ static createTravelRes(builder:flatbuffers.Builder, fromOffset:flatbuffers.Offse
   TravelRes.addFrom(builder, fromOffset);
   TravelRes.addTo(builder, toOffset);
   return TravelRes.endTravelRes(builder);
+}
+}
+
+/**
+ * A private line to one player (its id, as in PlayerState.id), wherever it plays.
+ */
+export class WhisperReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):WhisperReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsWhisperReq(bb:flatbuffers.ByteBuffer, obj?:WhisperReq):WhisperReq {
+  return (obj || new WhisperReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsWhisperReq(bb:flatbuffers.ByteBuffer, obj?:WhisperReq):WhisperReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new WhisperReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+to():string|null
+to(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+to(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+text():string|null
+text(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+text(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startWhisperReq(builder:flatbuffers.Builder) {
+  builder.startObject(2);
+}
+
+static addTo(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, toOffset, 0);
+}
+
+static addText(builder:flatbuffers.Builder, textOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, textOffset, 0);
+}
+
+static endWhisperReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createWhisperReq(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset, textOffset:flatbuffers.Offset):flatbuffers.Offset {
+  WhisperReq.startWhisperReq(builder);
+  WhisperReq.addTo(builder, toOffset);
+  WhisperReq.addText(builder, textOffset);
+  return WhisperReq.endWhisperReq(builder);
+}
+}
+
+/**
+ * Whether the line reached the player (false when it is offline).
+ */
+export class WhisperRes {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):WhisperRes {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsWhisperRes(bb:flatbuffers.ByteBuffer, obj?:WhisperRes):WhisperRes {
+  return (obj || new WhisperRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsWhisperRes(bb:flatbuffers.ByteBuffer, obj?:WhisperRes):WhisperRes {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new WhisperRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+delivered():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+static startWhisperRes(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addDelivered(builder:flatbuffers.Builder, delivered:boolean) {
+  builder.addFieldInt8(0, +delivered, +false);
+}
+
+static endWhisperRes(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createWhisperRes(builder:flatbuffers.Builder, delivered:boolean):flatbuffers.Offset {
+  WhisperRes.startWhisperRes(builder);
+  WhisperRes.addDelivered(builder, delivered);
+  return WhisperRes.endWhisperRes(builder);
+}
+}
+
+/**
+ * A private line from another player.
+ */
+export class Whisper {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):Whisper {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsWhisper(bb:flatbuffers.ByteBuffer, obj?:Whisper):Whisper {
+  return (obj || new Whisper()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsWhisper(bb:flatbuffers.ByteBuffer, obj?:Whisper):Whisper {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new Whisper()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+fromId():string|null
+fromId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+fromId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+from():string|null
+from(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+from(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+text():string|null
+text(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+text(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startWhisper(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addFromId(builder:flatbuffers.Builder, fromIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, fromIdOffset, 0);
+}
+
+static addFrom(builder:flatbuffers.Builder, fromOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, fromOffset, 0);
+}
+
+static addText(builder:flatbuffers.Builder, textOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, textOffset, 0);
+}
+
+static endWhisper(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createWhisper(builder:flatbuffers.Builder, fromIdOffset:flatbuffers.Offset, fromOffset:flatbuffers.Offset, textOffset:flatbuffers.Offset):flatbuffers.Offset {
+  Whisper.startWhisper(builder);
+  Whisper.addFromId(builder, fromIdOffset);
+  Whisper.addFrom(builder, fromOffset);
+  Whisper.addText(builder, textOffset);
+  return Whisper.endWhisper(builder);
 }
 }
 
