@@ -81,6 +81,17 @@ export interface PushModel {
   readonly doc: string | null;
 }
 
+/** A message between scenes (the YAML's `rpc:` section). */
+export interface RpcModel {
+  /** The scene type that handles it. */
+  readonly target: string;
+  readonly name: string;
+  readonly request: string;
+  /** Null for a cast. */
+  readonly response: string | null;
+  readonly doc: string | null;
+}
+
 export interface ProtocolModel {
   readonly namespace: string;
   readonly version: number;
@@ -91,6 +102,8 @@ export interface ProtocolModel {
   readonly messages: readonly MessageModel[];
   readonly routes: readonly RouteModel[];
   readonly pushes: readonly PushModel[];
+  /** In declaration order. */
+  readonly rpc: readonly RpcModel[];
 }
 
 /** The framework's own protocol; only it may use the reserved ids. */

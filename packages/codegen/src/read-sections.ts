@@ -23,7 +23,7 @@ const MEMBER_NAME = /^[a-z][A-Za-z0-9]*$/;
 const ENUM_VALUE = /^[A-Za-z][A-Za-z0-9_]*$/;
 const SCENE_NAME = /^[a-z][A-Za-z0-9_]*$/;
 
-const TOP_KEYS = ['namespace', 'version', 'enums', 'messages', 'routes', 'pushes'] as const;
+const TOP_KEYS = ['namespace', 'version', 'enums', 'messages', 'routes', 'pushes', 'rpc'] as const;
 
 export interface Defined<T> {
   readonly value: T;
@@ -63,6 +63,14 @@ export interface RawPush {
   readonly doc: string | null;
 }
 
+export interface RawRpc {
+  readonly target: string;
+  readonly name: string;
+  readonly request: Defined<string> | null;
+  readonly response: Defined<string> | null;
+  readonly doc: string | null;
+}
+
 export class Collected {
   namespace: Defined<string> | null = null;
   version: Defined<number> | null = null;
@@ -70,6 +78,8 @@ export class Collected {
   readonly messages = new Map<string, Defined<RawMessage>>();
   readonly routes = new Map<string, Defined<RawRoute>>();
   readonly pushes = new Map<string, Defined<RawPush>>();
+  /** Keyed `<target>.<name>`. */
+  readonly rpc = new Map<string, Defined<RawRpc>>();
 }
 
 export function readFile(src: ProtocolSource, issues: Issues, out: Collected): void {
@@ -111,6 +121,7 @@ export function readFile(src: ProtocolSource, issues: Issues, out: Collected): v
   for (const e of section('messages')) readMessage(r, e, out);
   for (const e of section('routes')) readRoute(r, e, out);
   for (const e of section('pushes')) readPush(r, e, out);
+  for (const e of section('rpc')) readRpcTarget(r, e, out);
 }
 
 /** Several input files make one protocol: their namespace and version must agree. */
@@ -285,4 +296,29 @@ function readPush(r: Reader, e: Entry, out: Collected): void {
     message: { value: message, where: r.where(messageEntry?.value ?? e.keyNode, messageEntry === undefined ? path : join(path, 'message')) },
     doc: r.doc(byKey, path),
   });
+}
+
+/** `rpc: { <scene type>: { <message>: { request, response?, doc? } } }`. */
+function readRpcTarget(r: Reader, e: Entry, out: Collected): void {
+  const path = join('rpc', e.key);
+  if (!SCENE_NAME.test(e.key)) {
+    r.fail(e.keyNode, path, `"${e.key}" is not a valid scene type (lower-case start, letters, digits, _)`);
+    return;
+  }
+  if (isEmpty(e.value)) return;
+  for (const m of r.entries(e.value, path, e.keyNode) ?? []) {
+    const mpath = join(path, m.key);
+    if (!r.name(m, MEMBER_NAME, 'lowerCamelCase letters and digits', RESERVED_MEMBER_NAMES, mpath, memberNameProblem)) continue;
+    const entries = r.entries(m.value, mpath, m.keyNode);
+    if (entries === null) continue;
+    const byKey = r.keyed(entries, ['request', 'response', 'doc'], mpath);
+    const named = (x: Entry | null | undefined, key: string): Defined<string> | null => {
+      if (x === null || x === undefined) return null;
+      const value = r.string(x, join(mpath, key));
+      return value === null ? null : { value, where: r.where(x.value, join(mpath, key)) };
+    };
+    const request = named(r.require(byKey, 'request', m.value, mpath), 'request');
+    const keyed: Entry = { ...m, key: `${e.key}.${m.key}` };
+    define(r, out.rpc, keyed, mpath, 'rpc message', { target: e.key, name: m.key, request, response: named(byKey.get('response'), 'response'), doc: r.doc(byKey, mpath) });
+  }
 }

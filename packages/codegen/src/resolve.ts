@@ -11,6 +11,7 @@ import {
   type ProtocolModel,
   type PushModel,
   type RouteModel,
+  type RpcModel,
   type ScalarType,
 } from './model.js';
 import { locate, type Issues, type Where } from './issues.js';
@@ -111,6 +112,12 @@ export function resolve(c: Collected, sources: readonly ProtocolSource[], issues
     const msg = message(raw.message);
     if (checkId(raw.id, raw.idWhere) && msg !== null) pushes.push({ name: raw.name, id: raw.id, message: msg, doc: raw.doc });
   }
+  const rpc: RpcModel[] = [];
+  for (const { value: raw } of c.rpc.values()) {
+    const request = raw.request === null ? null : message(raw.request);
+    const response = raw.response === null ? null : message(raw.response);
+    if (request !== null && (raw.response === null || response !== null)) rpc.push({ target: raw.target, name: raw.name, request, response, doc: raw.doc });
+  }
   return {
     namespace,
     version: c.version.value,
@@ -119,6 +126,7 @@ export function resolve(c: Collected, sources: readonly ProtocolSource[], issues
     messages,
     routes,
     pushes,
+    rpc,
   };
 }
 

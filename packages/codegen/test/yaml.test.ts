@@ -183,4 +183,24 @@ describe('protocol YAML', () => {
     const message = expectBad(VALID.replace('uint32, color', 'u32, color').replace('response: Pong', 'response: Nope'), '2 problems');
     assert.equal(message.split('\n').length, 3);
   });
+
+  it('rpc: messages between scenes by target scene type; a cast has no response', () => {
+    const m = parseProtocol([src(`${VALID}rpc:\n  town:\n    banner: { request: Ping, response: Pong, doc: The guild banner. }\n    kill: { request: Ping }\n  arena: {}\n`)]);
+    assert.deepEqual(m.rpc, [
+      { target: 'town', name: 'banner', request: 'Ping', response: 'Pong', doc: 'The guild banner.' },
+      { target: 'town', name: 'kill', request: 'Ping', response: null, doc: null },
+    ]);
+    assert.deepEqual(parseProtocol([src(VALID)]).rpc, []);
+  });
+
+  it('rpc: bad target names, bad message names, unknown messages, missing requests, unknown keys, duplicates', () => {
+    const rpc = (body: string): string => `${VALID}rpc:\n${body}`;
+    expectBad(rpc('  Town:\n    banner: { request: Ping }\n'), 'rpc.Town', 'not a valid scene type');
+    expectBad(rpc('  town:\n    Banner: { request: Ping }\n'), 'rpc.town.Banner', 'lowerCamelCase');
+    expectBad(rpc('  town:\n    banner: { request: Nope }\n'), 'rpc.town.banner.request', 'unknown message "Nope"');
+    expectBad(rpc('  town:\n    banner: { request: Ping, response: Color }\n'), 'rpc.town.banner.response', '"Color" is an enum');
+    expectBad(rpc('  town:\n    banner: { response: Pong }\n'), 'rpc.town.banner', 'request');
+    expectBad(rpc('  town:\n    banner: { request: Ping, timeout: 5 }\n'), 'rpc.town.banner', 'timeout');
+    expectBad([src(rpc('  town:\n    banner: { request: Ping }\n'), 'a.yaml'), src('namespace: game\nversion: 2\nrpc:\n  town:\n    banner: { request: Ping }\n', 'b.yaml')], 'b.yaml:5:', 'duplicate rpc message "town.banner"', 'a.yaml:');
+  });
 });

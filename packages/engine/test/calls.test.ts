@@ -153,3 +153,30 @@ test('deliveries waiting for a target to start are bounded: past 1024, calls are
     await c.close();
   }
 });
+
+test("messages the protocol's rpc section declares travel as their message, checked by its codec on both sides, on one engine and across engines", async () => {
+  const c = await startCluster(dir, 'calls-typed', { workers: 1 });
+  const other = new Engine({ engineId: 'engine-u', clusterSecret: SECRET, gameModule: GAME, store: c.store, coordinator: c.coordinator, workers: 1, persistIntervalMs: 200, workerLogLevel: 'silent' });
+  await other.start();
+  try {
+    await c.gw.join(1, 'fox');
+    await c.coordinator.placement.assign('arena:5', 'engine-u');
+    for (const to of ['arena:2', 'arena:5']) {
+      assert.deepEqual(await call(c, { to, message: 'double', payload: { n: 21 } }), { ok: true, result: { n: 42 } }, to);
+      // Not a Num: refused by the caller's codec before it leaves.
+      assert.deepEqual(await call(c, { to, message: 'double', payload: { n: 'x' } }), { ok: false, code: ErrorCodes.OPT_ERR_INVALID }, to);
+      // The target answers something that is not a Num: its codec refuses the answer.
+      assert.deepEqual(await call(c, { to, message: 'doubleBad', payload: { n: 1 } }), { ok: false, code: ErrorCodes.SCH_ERR_BAD_PAYLOAD }, to);
+      // A declared cast cannot be called, nor a declared call cast.
+      assert.deepEqual(await call(c, { to, message: 'note', payload: { n: 1 } }), { ok: false, code: ErrorCodes.OPT_ERR_INVALID }, to);
+      const refused = await c.gw.request(1, 'castScene', { to, message: 'double', count: 1, wrap: true });
+      assert.equal((refused.body as { code: string }).code, ErrorCodes.OPT_ERR_INVALID, to);
+      // Declared casts arrive, in order.
+      await c.gw.request(1, 'castScene', { to, message: 'note', count: 5, wrap: true });
+      assert.deepEqual(await call(c, { to, message: 'castsSeen' }), { ok: true, result: [1, 2, 3, 4, 5] }, to);
+    }
+  } finally {
+    await other.close();
+    await c.close();
+  }
+});

@@ -12,7 +12,7 @@ import { CodedError, ErrorCodes } from './errors.js';
 import type { Codec } from './protocol.js';
 
 export { CodedError, ErrorCodes } from './errors.js';
-export type { Codec, RouteDef, PushDef, Protocol } from './protocol.js';
+export type { Codec, RouteDef, PushDef, Protocol, RpcDef } from './protocol.js';
 
 /** Size in bytes of a scalar field or of a scalar vector's element. */
 export type ScalarSize = 1 | 2 | 4 | 8;

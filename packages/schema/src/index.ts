@@ -16,7 +16,7 @@ export {
   WS_QUERY_VERSION,
 } from './wire.js';
 export type { FrameHeader } from './wire.js';
-export type { Codec, RouteDef, PushDef, Protocol } from './protocol.js';
+export type { Codec, RouteDef, PushDef, Protocol, RpcDef } from './protocol.js';
 export { cleanText } from './text.js';
 export type { CleanTextOptions } from './text.js';
 export { silentLogger } from './logger.js';

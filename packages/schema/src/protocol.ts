@@ -37,6 +37,20 @@ export interface PushDef<T = unknown> {
   readonly codec: Codec<T>;
 }
 
+/**
+ * A message between scenes (`scene.call` / `scene.cast`), from the protocol's `rpc:` section:
+ * its payload and answer travel as these messages, checked where they are decoded.
+ */
+export interface RpcDef<Req = unknown, Res = unknown> {
+  /** The message name: the target's `calls` (or `casts`) handler. */
+  readonly name: string;
+  /** The scene type that handles it. */
+  readonly target: string;
+  readonly request: Codec<Req>;
+  /** Null for a cast: no answer. */
+  readonly response: Codec<Res> | null;
+}
+
 export interface Protocol {
   readonly namespace: string;
   readonly version: number;
@@ -44,4 +58,6 @@ export interface Protocol {
   readonly pushes: Readonly<Record<string, PushDef>>;
   readonly routeById: ReadonlyMap<number, RouteDef>;
   readonly pushById: ReadonlyMap<number, PushDef>;
+  /** Messages between scenes by target scene type, then by name (the YAML's `rpc:`); absent or empty when it has none. */
+  readonly rpc?: Readonly<Record<string, Readonly<Record<string, RpcDef>>>>;
 }

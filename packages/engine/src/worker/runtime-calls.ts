@@ -2,6 +2,7 @@ import { CodedError, ErrorCodes, isCodedError, type Logger } from '@gos/schema';
 import type { CallHandler, CallOptions } from '../api.js';
 import { FromScene, PUSH_MESSAGE, asPlayerPush, encodeCallAnswer, encodeOutgoingCall, encodePlayerPush, type CallAnswer, type IncomingCall } from '../records.js';
 import type { Outbox } from '../outbox.js';
+import type { RpcPayloads } from './rpc-payloads.js';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 const encoder = new TextEncoder();
@@ -18,7 +19,8 @@ interface Waiting {
  * A scene's calls to other scenes (`scene.call`, `scene.cast`) and its answers to theirs. A call
  * goes to the main thread as a CALL record and waits for its ANSWER (or its timeout); a call
  * that arrives (ToScene.CALL) runs the scene's `calls` or `casts` handler, and a call's outcome
- * goes back as ANSWER. Payloads and results are JSON.
+ * goes back as ANSWER. Payloads and results travel as their `rpc:` message when the protocol
+ * declares one for the target's scene type, else as JSON (RpcPayloads).
  */
 export class SceneCalls {
   readonly #out: Outbox;
@@ -37,10 +39,13 @@ export class SceneCalls {
     if (this.#phase === 'creating') this.#phase = 'running';
   }
 
-  constructor(out: Outbox, sceneId: string, logger: Logger) {
+  readonly #payloads: RpcPayloads;
+
+  constructor(out: Outbox, sceneId: string, logger: Logger, payloads: RpcPayloads) {
     this.#out = out;
     this.#sceneId = sceneId;
     this.#log = logger;
+    this.#payloads = payloads;
   }
 
   call(target: string, message: string, payload: unknown, options?: CallOptions | null): Promise<unknown> {
@@ -53,7 +58,7 @@ export class SceneCalls {
     } catch (err) {
       return refused(err);
     }
-    return this.#wait(FromScene.CALL, request, timeoutMs, `${target} did not answer ${message} within ${timeoutMs} ms`, (result) => JSON.parse(result) as unknown);
+    return this.#wait(FromScene.CALL, request, timeoutMs, `${target} did not answer ${message} within ${timeoutMs} ms`, (result) => this.#payloads.answer(target, message, result));
   }
 
   /**
@@ -92,7 +97,7 @@ export class SceneCalls {
         try {
           resolve(parse(result));
         } catch (err) {
-          reject(new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, 'the answer is not JSON', { cause: err }));
+          reject(isCodedError(err) ? err : new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, 'the answer cannot be read', { cause: err }));
         }
       };
       this.#waiting.set(id, { resolve: parsed, reject, timer });
@@ -174,20 +179,20 @@ export class SceneCalls {
     }
     let payload: unknown;
     try {
-      payload = JSON.parse(call.payload) as unknown;
+      payload = this.#payloads.incoming(call.message, call.payload);
     } catch (err) {
-      return fail(new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, 'the payload is not JSON', { cause: err }));
+      return fail(err);
     }
-    // Never throws: an answer JSON cannot hold is a coded error for the caller. A cast's result is not sent.
+    // Never throws: an answer that cannot be written (not JSON, not its rpc message) is a coded error for the caller. A cast's result is not sent.
     const ok = (result: unknown): void => {
       if (id === 0) return;
-      let json: string | undefined;
+      let text: string;
       try {
-        json = JSON.stringify(result === undefined ? null : result);
-      } catch {
-        json = undefined;
+        text = this.#payloads.result(call.message, result);
+      } catch (err) {
+        return fail(err);
       }
-      answer(json === undefined ? { ok: false, code: ErrorCodes.SCH_ERR_BAD_PAYLOAD, message: `the answer to ${call.message} cannot be sent as JSON` } : { ok: true, result: json });
+      answer({ ok: true, result: text });
     };
     let result: unknown;
     try {
@@ -214,13 +219,7 @@ export class SceneCalls {
     if (typeof message !== 'string' || message === '') throw new CodedError(ErrorCodes.OPT_ERR_INVALID, 'call message must be a name');
     if (message.startsWith('$')) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `call message ${message}: names starting with $ are the framework's`);
     if (place !== undefined && typeof place !== 'boolean') throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `call option place must be true or false, got ${String(place)}`);
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(payload === undefined ? null : payload);
-    } catch (err) {
-      throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `the payload of ${message} cannot be sent as JSON`, { cause: err });
-    }
-    if (json === undefined) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `the payload of ${message} cannot be sent as JSON`);
+    const json = this.#payloads.request(target, message, payload, timeoutMs === 0);
     return encodeOutgoingCall({ to: target, message, payload: json, place: place ?? true, timeoutMs });
   }
 }

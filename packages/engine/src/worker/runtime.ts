@@ -15,6 +15,7 @@ import { RuntimePlayer } from './runtime-player.js';
 import { PendingTravels } from './runtime-travels.js';
 import { SceneCalls } from './runtime-calls.js';
 import { SceneRequests } from './runtime-requests.js';
+import { RpcPayloads } from './rpc-payloads.js';
 import { TickStats } from './tick-stats.js';
 import { SceneTimers } from './scene-timers.js';
 import { FromScene, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload } from '../records.js';
@@ -76,7 +77,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.tickMs = opts.def.tickMs ?? opts.tickMs;
     this.logger = opts.logger;
     this.#beforeTick = opts.beforeTick;
-    this.#calls = new SceneCalls(opts.out, opts.id, opts.logger);
+    this.#calls = new SceneCalls(opts.out, opts.id, opts.logger, new RpcPayloads(opts.protocol, opts.type));
     this.#tickStats = new TickStats(opts.out, this.tickMs);
     this.#requests = new SceneRequests(this, opts.def, opts.protocol, opts.out, (sid) => this.#bySid.get(sid)?.player);
     if (opts.state === null || opts.state === undefined) {

@@ -277,6 +277,16 @@ export interface KitchenProtocol extends rt.Protocol {
     readonly Everything: rt.PushDef<Everything>;
     readonly Tick: rt.PushDef<Vec2>;
   };
+  readonly rpc: {
+    readonly arena: {
+      /** A call between scenes. */
+      readonly tree: rt.RpcDef<Node, Node>;
+      readonly poke: rt.RpcDef<Vec2, void>;
+    };
+    readonly lobby: {
+      readonly count: rt.RpcDef<NoFields, Scalars>;
+    };
+  };
 }
 
 const routes: KitchenProtocol['routes'] = Object.freeze({
@@ -288,6 +298,16 @@ const routes: KitchenProtocol['routes'] = Object.freeze({
 const pushes: KitchenProtocol['pushes'] = Object.freeze({
   Everything: Object.freeze({ id: PUSH.Everything, name: 'Everything', codec: EverythingCodec }),
   Tick: Object.freeze({ id: PUSH.Tick, name: 'Tick', codec: Vec2Codec }),
+});
+
+const rpc: KitchenProtocol['rpc'] = Object.freeze({
+  arena: Object.freeze({
+    tree: Object.freeze({ name: 'tree', target: 'arena', request: NodeCodec, response: NodeCodec }),
+    poke: Object.freeze({ name: 'poke', target: 'arena', request: Vec2Codec, response: null }),
+  }),
+  lobby: Object.freeze({
+    count: Object.freeze({ name: 'count', target: 'lobby', request: NoFieldsCodec, response: ScalarsCodec }),
+  }),
 });
 
 /** The `kitchen` protocol, version 3: give it to the gateway, the engine and the client. */
@@ -305,6 +325,7 @@ export const protocol: KitchenProtocol = Object.freeze({
     [PUSH.Everything, pushes.Everything],
     [PUSH.Tick, pushes.Tick],
   ]),
+  rpc,
 });
 
 /** Push name → payload type: the engine's `send`/`broadcast` and the client's `onPush` key on it. */
@@ -352,5 +373,66 @@ export function createApi(client: ApiClient): Api {
       await client.request(routes.fire, req, opts);
     },
     tree: (req: Node, opts?: RequestOptions) => client.request(routes.tree, req, opts) as Promise<Node>,
+  });
+}
+
+/**
+ * Handlers of the messages between scenes, by target scene type: type a scene definition's `calls`
+ * and `casts` with them (`const calls: RpcHandlers<TownScene>['town']['calls'] = { … }`). `from`
+ * is the calling scene's id.
+ */
+export interface RpcHandlers<Scene> {
+  arena: {
+    calls: {
+      /** A call between scenes. */
+      tree(scene: Scene, req: Node, from: string): Node | Promise<Node>;
+    };
+    casts: {
+      poke(scene: Scene, req: Vec2, from: string): void | Promise<void>;
+    };
+  };
+  lobby: {
+    calls: {
+      count(scene: Scene, req: NoFields, from: string): Scalars | Promise<Scalars>;
+    };
+    casts: Record<never, never>;
+  };
+}
+
+export interface RpcCallOptions {
+  /** Reject with ENG_ERR_CALL_TIMEOUT after this long. @default 5000 */
+  readonly timeoutMs?: number;
+  /** Place the target on demand when it is placed nowhere (else ENG_ERR_NOT_PLACED). @default true */
+  readonly place?: boolean;
+}
+
+/** What {@link createRpc} needs: the engine's `Scene` fits. */
+export interface RpcCaller {
+  call(target: string, message: string, payload?: unknown, options?: RpcCallOptions): Promise<unknown>;
+  cast(target: string, message: string, payload?: unknown, options?: Pick<RpcCallOptions, 'place'>): void;
+}
+
+/** One typed method per message between scenes, by target scene type; the target is a scene id of that type. */
+export interface Rpc {
+  readonly arena: {
+    /** A call between scenes. */
+    tree(target: `arena:${string}`, req: Node, opts?: RpcCallOptions): Promise<Node>;
+    poke(target: `arena:${string}`, req: Vec2, opts?: Pick<RpcCallOptions, 'place'>): void;
+  };
+  readonly lobby: {
+    count(target: `lobby:${string}`, req: NoFields, opts?: RpcCallOptions): Promise<Scalars>;
+  };
+}
+
+/** Typed calls and casts from a scene: `createRpc(scene).town.banner('town:1', { guild })`. */
+export function createRpc(caller: RpcCaller): Rpc {
+  return Object.freeze({
+    arena: Object.freeze({
+      tree: (target: `arena:${string}`, req: Node, opts?: RpcCallOptions) => caller.call(target, 'tree', req, opts) as Promise<Node>,
+      poke: (target: `arena:${string}`, req: Vec2, opts?: Pick<RpcCallOptions, 'place'>): void => caller.cast(target, 'poke', req, opts),
+    }),
+    lobby: Object.freeze({
+      count: (target: `lobby:${string}`, req: NoFields, opts?: RpcCallOptions) => caller.call(target, 'count', req, opts) as Promise<Scalars>,
+    }),
   });
 }
