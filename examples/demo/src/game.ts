@@ -1,12 +1,14 @@
 /**
  * The demo game: one scene type, `world`, where players walk around and chat; two maps of it
- * (`world:1`, `world:2`) joined by portals (portals.ts). Written only against the engine's public
+ * (`world:1`, `world:2`) joined by portals (portals.ts); guilds (guild.ts, a service) that reach
+ * their members on any map. Written only against the engine's public
  * scene API and the protocol generated from protocol/demo.yaml.
  */
 import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
 import { CodedError, ErrorCodes, cleanText, isCodedError } from '@gos/schema';
 import { MAPS, portalAt } from './portals.js';
-import { protocol, type PlayerState, type PushMap, type SceneHandlers } from './generated/protocol.js';
+import { createRpc, protocol, type PlayerState, type PushMap, type SceneHandlers } from './generated/protocol.js';
+import { guild, guildId } from './guild.js';
 
 export const WORLD_SIZE = 1000;
 /** Fastest a player may walk, in world units per second (the web client walks at 250). */
@@ -24,6 +26,8 @@ export interface PlayerData {
   y: number;
   color: number;
   moves: number;
+  /** The guild the player is in (its name), if any; absent in data saved before guilds. */
+  guild?: string;
 }
 
 type Ctx = HandlerContext<WorldState, PlayerData, PushMap>;
@@ -97,6 +101,22 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     if (text === '' || req.to === '') throw new CodedError('DEMO_ERR_BAD_WHISPER', 'a whisper needs a player id and some text');
     return { delivered: await ctx.sendTo(req.to, 'Whisper', { fromId: ctx.player.id, from: ctx.player.name, text }) };
   },
+  async guildJoin({ scene, player }, req) {
+    const id = guildId(req.guild);
+    const rpc = createRpc(scene);
+    const { members } = await rpc.guild.join(id, { playerId: player.id, name: player.name });
+    const previous = player.data.guild;
+    if (previous !== undefined && previous !== req.guild) rpc.guild.leave(guildId(previous), { playerId: player.id, name: player.name });
+    player.data.guild = req.guild;
+    return { guild: req.guild, members };
+  },
+  async guildSay({ scene, player }, req) {
+    const name = player.data.guild;
+    if (name === undefined) throw new CodedError('DEMO_ERR_NOT_IN_GUILD', 'join a guild first (guildJoin)');
+    const text = cleanText(req.text, { maxLength: 200 });
+    if (text === '') return { reached: 0 };
+    return createRpc(scene).guild.say(guildId(name), { playerId: player.id, name: player.name, text });
+  },
   whoami({ scene, player }) {
     return { playerId: player.id, name: player.name, sceneId: scene.id, x: player.data.x, y: player.data.y };
   },
@@ -169,4 +189,4 @@ export const world = defineScene<WorldState, PlayerData, PushMap>({
   handlers,
 });
 
-export default defineGame({ protocol, scenes: { world } });
+export default defineGame({ protocol, scenes: { world }, services: { guild } });

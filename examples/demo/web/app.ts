@@ -71,6 +71,7 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
     sceneId = to;
   });
   c.onPush('ChatLine', ({ from, text }) => chatLine(`${from}: ${text}`));
+  c.onPush('GuildLine', ({ guild, from, text }) => chatLine(`[${guild}] ${from}: ${text}`));
   // A private line from a player anywhere in the cluster: `/r text` answers it.
   c.onPush('Whisper', ({ fromId, from, text }) => {
     lastWhisperer = fromId;
@@ -204,9 +205,18 @@ $('chatform').addEventListener('submit', (e) => {
   if (client === null || value === '') return;
   const w = /^\/w\s+(\S+)\s+(.+)$/.exec(value);
   const r = /^\/r\s+(.+)$/.exec(value);
-  if (w !== null) whisper(w[1]!, w[2]!);
+  const join = /^\/guild\s+(\S+)$/.exec(value);
+  const g = /^\/g\s+(.+)$/.exec(value);
+  const api = createApi(client);
+  if (join !== null) {
+    api
+      .guildJoin({ guild: join[1]! })
+      .then(({ guild, members }) => chatLine(`you are in guild ${guild} (${members} members); /g text speaks to it`))
+      .catch(fail);
+  } else if (g !== null) api.guildSay({ text: g[1]! }).catch(fail);
+  else if (w !== null) whisper(w[1]!, w[2]!);
   else if (r !== null && lastWhisperer !== null) whisper(lastWhisperer, r[1]!);
-  else void createApi(client).say({ text: value }).catch(fail);
+  else void api.say({ text: value }).catch(fail);
 });
 canvas.addEventListener('click', (e) => {
   const r = canvas.getBoundingClientRect();

@@ -1,4 +1,4 @@
-import type { Logger, Protocol } from '@gos/schema';
+import { CodedError, ErrorCodes, type Logger, type Protocol } from '@gos/schema';
 
 /**
  * The public scene API: everything a game developer writes against. Scenes run on worker
@@ -147,10 +147,88 @@ export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, u
   readonly handlers: Readonly<Record<string, (ctx: HandlerContext<S, D, PM>, req: any) => unknown>>;
 }
 
+/**
+ * A service as its handlers see it: a named actor (`<type>:<key>`, e.g. `guild:g7` or
+ * `worldboss:main`) with persisted state and no players, hosted on an engine worker like a
+ * scene, with one activation in the whole cluster.
+ */
+export interface Service<S = unknown, PM = Record<string, unknown>> {
+  readonly id: string;
+  readonly type: string;
+  /** Persisted like scene state: call {@link Service.markDirty} after changing it. */
+  state: S;
+  readonly logger: Logger;
+  markDirty(): void;
+  /** {@link Scene.call}: a scene or another service. */
+  call<R = unknown>(target: string, message: string, payload?: unknown, options?: CallOptions): Promise<R>;
+  /** {@link Scene.cast}. */
+  cast(target: string, message: string, payload?: unknown, options?: Pick<CallOptions, 'place'>): void;
+  /** {@link Scene.sendTo}: a push to a player wherever it plays. */
+  sendTo<K extends keyof PM & string>(playerId: string, push: K, payload: PM[K]): Promise<boolean>;
+  setTimeout(fn: () => void, delayMs: number): TimerHandle;
+  setInterval(fn: () => void, everyMs: number): TimerHandle;
+}
+
+/** A handler of a service's calls (or casts): `from` is the caller's id (a scene's or a service's). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ServiceHandler<S = unknown, PM = Record<string, unknown>> = (service: Service<S, PM>, payload: any, from: string) => unknown;
+
+/**
+ * A service type (GenServer): `init` gives the state of an instance that was never saved;
+ * `handleCall` answers calls and `handleCast` takes casts, by message name, **one message at a
+ * time in arrival order** (an async handler finishes before the next message starts);
+ * `terminate` runs before the instance stops (its state is saved after it). An instance is
+ * started on its first call, placed by the coordinator leader with one activation in the
+ * cluster (fenced like a scene), saved every `persistIntervalMs` and when it stops, stopped
+ * when no call reached it for the engine's `idleSceneMs`, and restarted from its last save
+ * after a crash. docs/services.md.
+ */
+export interface ServiceDefinition<S = unknown, PM = Record<string, unknown>> {
+  /** The state of an instance that has never been saved. */
+  init(serviceId: string): S;
+  /** After the state is loaded, before the first message. */
+  onStart?(service: Service<S, PM>): void | Promise<void>;
+  readonly handleCall?: Readonly<Record<string, ServiceHandler<S, PM>>>;
+  readonly handleCast?: Readonly<Record<string, ServiceHandler<S, PM>>>;
+  /** The instance stops (idle, engine shutting down, moved): its state is saved after this. */
+  terminate?(service: Service<S, PM>): void;
+}
+
+/** What {@link defineService} returns: a scene type without players that takes its messages one at a time. */
+export interface ServiceSceneDefinition<S = unknown, PM = Record<string, unknown>> extends SceneDefinition<S, unknown, PM> {
+  readonly service: true;
+}
+
+/** A service type for a game's `services`: hosted like a scene type, with the rules of a service. */
+export function defineService<S, PM = Record<string, unknown>>(def: ServiceDefinition<S, PM>): ServiceSceneDefinition<S, PM> {
+  // The handlers are given the scene runtime, which is a Service: a Scene has all a Service has.
+  const { handleCall, handleCast } = def;
+  return Object.freeze({
+    service: true as const,
+    createState: (id: string) => def.init(id),
+    createPlayer: () => {
+      throw new CodedError(ErrorCodes.ENG_ERR_SCENE_TYPE_UNKNOWN, 'a service has no players');
+    },
+    ...(def.onStart === undefined ? {} : { onCreate: (scene: Scene<S, unknown, PM>) => def.onStart?.(scene) }),
+    ...(def.terminate === undefined ? {} : { onDispose: (scene: Scene<S, unknown, PM>) => def.terminate?.(scene) }),
+    ...(handleCall === undefined ? {} : { calls: handleCall }),
+    ...(handleCast === undefined ? {} : { casts: handleCast }),
+    handlers: {},
+  });
+}
+
 export interface GameDefinition<P extends Protocol = Protocol> {
   readonly protocol: P;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly scenes: Readonly<Record<string, SceneDefinition<any, any, any>>>;
+  /** Service types by name (see {@link defineService}); a name may not also be a scene type. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly services?: Readonly<Record<string, ServiceSceneDefinition<any, any>>>;
+}
+
+/** Whether a scene type is a service's (made by {@link defineService}). */
+export function isService(def: object): boolean {
+  return (def as { service?: unknown }).service === true;
 }
 
 /** Identity helper that keeps the scene's types inferred. */

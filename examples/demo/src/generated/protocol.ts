@@ -99,6 +99,48 @@ export interface Whisper {
   text: string;
 }
 
+/** Join a guild by name (letters, digits, _ and -, at most 24), leaving the one the player is in. */
+export interface GuildJoinReq {
+  guild: string;
+}
+
+/** The player's guild ('' for none) and how many members it has. */
+export interface GuildInfo {
+  guild: string;
+  members: number;
+}
+
+export interface GuildSayReq {
+  text: string;
+}
+
+/** How many members were online to hear the line. */
+export interface GuildSayRes {
+  reached: number;
+}
+
+/** A line said to the player's guild, from any map. */
+export interface GuildLine {
+  guild: string;
+  from: string;
+  text: string;
+}
+
+export interface GuildMember {
+  playerId: string;
+  name: string;
+}
+
+export interface GuildSize {
+  members: number;
+}
+
+export interface GuildSay {
+  playerId: string;
+  name: string;
+  text: string;
+}
+
 const moveReqShape: rt.TableShape = [['scalar', 4], ['scalar', 4], ['scalar', 4]];
 
 function buildMoveReq(b: Builder, v: MoveReq): Offset {
@@ -424,12 +466,173 @@ function readWhisper(t: fb.Whisper): Whisper {
 /** Encode and decode Whisper. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const WhisperCodec: rt.Codec<Whisper> = rt.tableCodec('Whisper', whisperShape, buildWhisper, (bb) => readWhisper(fb.Whisper.getRootAsWhisper(bb)));
 
+const guildJoinReqShape: rt.TableShape = [['string']];
+
+function buildGuildJoinReq(b: Builder, v: GuildJoinReq): Offset {
+  const oGuild = b.createString(v.guild);
+  fb.GuildJoinReq.startGuildJoinReq(b);
+  fb.GuildJoinReq.addGuild(b, oGuild);
+  return fb.GuildJoinReq.endGuildJoinReq(b);
+}
+
+function readGuildJoinReq(t: fb.GuildJoinReq): GuildJoinReq {
+  return {
+    guild: t.guild() ?? '',
+  };
+}
+
+/** Encode and decode GuildJoinReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const GuildJoinReqCodec: rt.Codec<GuildJoinReq> = rt.tableCodec('GuildJoinReq', guildJoinReqShape, buildGuildJoinReq, (bb) => readGuildJoinReq(fb.GuildJoinReq.getRootAsGuildJoinReq(bb)));
+
+const guildInfoShape: rt.TableShape = [['string'], ['scalar', 4]];
+
+function buildGuildInfo(b: Builder, v: GuildInfo): Offset {
+  const oGuild = b.createString(v.guild);
+  fb.GuildInfo.startGuildInfo(b);
+  fb.GuildInfo.addGuild(b, oGuild);
+  fb.GuildInfo.addMembers(b, v.members);
+  return fb.GuildInfo.endGuildInfo(b);
+}
+
+function readGuildInfo(t: fb.GuildInfo): GuildInfo {
+  return {
+    guild: t.guild() ?? '',
+    members: t.members(),
+  };
+}
+
+/** Encode and decode GuildInfo. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const GuildInfoCodec: rt.Codec<GuildInfo> = rt.tableCodec('GuildInfo', guildInfoShape, buildGuildInfo, (bb) => readGuildInfo(fb.GuildInfo.getRootAsGuildInfo(bb)));
+
+const guildSayReqShape: rt.TableShape = [['string']];
+
+function buildGuildSayReq(b: Builder, v: GuildSayReq): Offset {
+  const oText = b.createString(v.text);
+  fb.GuildSayReq.startGuildSayReq(b);
+  fb.GuildSayReq.addText(b, oText);
+  return fb.GuildSayReq.endGuildSayReq(b);
+}
+
+function readGuildSayReq(t: fb.GuildSayReq): GuildSayReq {
+  return {
+    text: t.text() ?? '',
+  };
+}
+
+/** Encode and decode GuildSayReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const GuildSayReqCodec: rt.Codec<GuildSayReq> = rt.tableCodec('GuildSayReq', guildSayReqShape, buildGuildSayReq, (bb) => readGuildSayReq(fb.GuildSayReq.getRootAsGuildSayReq(bb)));
+
+const guildSayResShape: rt.TableShape = [['scalar', 4]];
+
+function buildGuildSayRes(b: Builder, v: GuildSayRes): Offset {
+  fb.GuildSayRes.startGuildSayRes(b);
+  fb.GuildSayRes.addReached(b, v.reached);
+  return fb.GuildSayRes.endGuildSayRes(b);
+}
+
+function readGuildSayRes(t: fb.GuildSayRes): GuildSayRes {
+  return {
+    reached: t.reached(),
+  };
+}
+
+/** Encode and decode GuildSayRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const GuildSayResCodec: rt.Codec<GuildSayRes> = rt.tableCodec('GuildSayRes', guildSayResShape, buildGuildSayRes, (bb) => readGuildSayRes(fb.GuildSayRes.getRootAsGuildSayRes(bb)));
+
+const guildLineShape: rt.TableShape = [['string'], ['string'], ['string']];
+
+function buildGuildLine(b: Builder, v: GuildLine): Offset {
+  const oGuild = b.createString(v.guild);
+  const oFrom = b.createString(v.from);
+  const oText = b.createString(v.text);
+  fb.GuildLine.startGuildLine(b);
+  fb.GuildLine.addGuild(b, oGuild);
+  fb.GuildLine.addFrom(b, oFrom);
+  fb.GuildLine.addText(b, oText);
+  return fb.GuildLine.endGuildLine(b);
+}
+
+function readGuildLine(t: fb.GuildLine): GuildLine {
+  return {
+    guild: t.guild() ?? '',
+    from: t.from() ?? '',
+    text: t.text() ?? '',
+  };
+}
+
+/** Encode and decode GuildLine. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const GuildLineCodec: rt.Codec<GuildLine> = rt.tableCodec('GuildLine', guildLineShape, buildGuildLine, (bb) => readGuildLine(fb.GuildLine.getRootAsGuildLine(bb)));
+
+const guildMemberShape: rt.TableShape = [['string'], ['string']];
+
+function buildGuildMember(b: Builder, v: GuildMember): Offset {
+  const oPlayerId = b.createString(v.playerId);
+  const oName = b.createString(v.name);
+  fb.GuildMember.startGuildMember(b);
+  fb.GuildMember.addPlayerId(b, oPlayerId);
+  fb.GuildMember.addName(b, oName);
+  return fb.GuildMember.endGuildMember(b);
+}
+
+function readGuildMember(t: fb.GuildMember): GuildMember {
+  return {
+    playerId: t.playerId() ?? '',
+    name: t.name() ?? '',
+  };
+}
+
+/** Encode and decode GuildMember. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const GuildMemberCodec: rt.Codec<GuildMember> = rt.tableCodec('GuildMember', guildMemberShape, buildGuildMember, (bb) => readGuildMember(fb.GuildMember.getRootAsGuildMember(bb)));
+
+const guildSizeShape: rt.TableShape = [['scalar', 4]];
+
+function buildGuildSize(b: Builder, v: GuildSize): Offset {
+  fb.GuildSize.startGuildSize(b);
+  fb.GuildSize.addMembers(b, v.members);
+  return fb.GuildSize.endGuildSize(b);
+}
+
+function readGuildSize(t: fb.GuildSize): GuildSize {
+  return {
+    members: t.members(),
+  };
+}
+
+/** Encode and decode GuildSize. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const GuildSizeCodec: rt.Codec<GuildSize> = rt.tableCodec('GuildSize', guildSizeShape, buildGuildSize, (bb) => readGuildSize(fb.GuildSize.getRootAsGuildSize(bb)));
+
+const guildSayShape: rt.TableShape = [['string'], ['string'], ['string']];
+
+function buildGuildSay(b: Builder, v: GuildSay): Offset {
+  const oPlayerId = b.createString(v.playerId);
+  const oName = b.createString(v.name);
+  const oText = b.createString(v.text);
+  fb.GuildSay.startGuildSay(b);
+  fb.GuildSay.addPlayerId(b, oPlayerId);
+  fb.GuildSay.addName(b, oName);
+  fb.GuildSay.addText(b, oText);
+  return fb.GuildSay.endGuildSay(b);
+}
+
+function readGuildSay(t: fb.GuildSay): GuildSay {
+  return {
+    playerId: t.playerId() ?? '',
+    name: t.name() ?? '',
+    text: t.text() ?? '',
+  };
+}
+
+/** Encode and decode GuildSay. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const GuildSayCodec: rt.Codec<GuildSay> = rt.tableCodec('GuildSay', guildSayShape, buildGuildSay, (bb) => readGuildSay(fb.GuildSay.getRootAsGuildSay(bb)));
+
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {
   move: 1,
   say: 2,
   travel: 4,
   whisper: 5,
+  guildJoin: 6,
+  guildSay: 7,
   whoami: 3,
 } as const;
 
@@ -440,6 +643,7 @@ export const PUSH = {
   ChatLine: 102,
   Welcome: 103,
   Whisper: 104,
+  GuildLine: 105,
 } as const;
 
 /** The `demo` protocol with its exact route and push types. */
@@ -452,6 +656,10 @@ export interface DemoProtocol extends rt.Protocol {
     readonly travel: rt.RouteDef<TravelReq, TravelRes>;
     /** A private line to a player anywhere in the cluster (any map, any engine); delivered: false when it is offline. */
     readonly whisper: rt.RouteDef<WhisperReq, WhisperRes>;
+    /** Join a guild (a `guild:<name>` service, anywhere in the cluster). */
+    readonly guildJoin: rt.RouteDef<GuildJoinReq, GuildInfo>;
+    /** Say a line to every online member of the player's guild, wherever they play. */
+    readonly guildSay: rt.RouteDef<GuildSayReq, GuildSayRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     readonly whoami: rt.RouteDef<WhoAmIReq, WhoAmIRes>;
   };
@@ -461,6 +669,17 @@ export interface DemoProtocol extends rt.Protocol {
     readonly ChatLine: rt.PushDef<ChatLine>;
     readonly Welcome: rt.PushDef<Welcome>;
     readonly Whisper: rt.PushDef<Whisper>;
+    readonly GuildLine: rt.PushDef<GuildLine>;
+  };
+  readonly rpc: {
+    readonly guild: {
+      /** Add a member (again is fine). */
+      readonly join: rt.RpcDef<GuildMember, GuildSize>;
+      /** Remove a member. */
+      readonly leave: rt.RpcDef<GuildMember, void>;
+      /** A member's line, pushed to every online member. */
+      readonly say: rt.RpcDef<GuildSay, GuildSayRes>;
+    };
   };
 }
 
@@ -469,6 +688,8 @@ const routes: DemoProtocol['routes'] = Object.freeze({
   say: Object.freeze({ id: ROUTE.say, name: 'say', scene: 'world', request: SayReqCodec, response: null, idempotent: false }),
   travel: Object.freeze({ id: ROUTE.travel, name: 'travel', scene: 'world', request: TravelReqCodec, response: TravelResCodec, idempotent: false }),
   whisper: Object.freeze({ id: ROUTE.whisper, name: 'whisper', scene: 'world', request: WhisperReqCodec, response: WhisperResCodec, idempotent: false }),
+  guildJoin: Object.freeze({ id: ROUTE.guildJoin, name: 'guildJoin', scene: 'world', request: GuildJoinReqCodec, response: GuildInfoCodec, idempotent: false }),
+  guildSay: Object.freeze({ id: ROUTE.guildSay, name: 'guildSay', scene: 'world', request: GuildSayReqCodec, response: GuildSayResCodec, idempotent: false }),
   whoami: Object.freeze({ id: ROUTE.whoami, name: 'whoami', scene: 'world', request: WhoAmIReqCodec, response: WhoAmIResCodec, idempotent: true }),
 });
 
@@ -478,6 +699,15 @@ const pushes: DemoProtocol['pushes'] = Object.freeze({
   ChatLine: Object.freeze({ id: PUSH.ChatLine, name: 'ChatLine', codec: ChatLineCodec }),
   Welcome: Object.freeze({ id: PUSH.Welcome, name: 'Welcome', codec: WelcomeCodec }),
   Whisper: Object.freeze({ id: PUSH.Whisper, name: 'Whisper', codec: WhisperCodec }),
+  GuildLine: Object.freeze({ id: PUSH.GuildLine, name: 'GuildLine', codec: GuildLineCodec }),
+});
+
+const rpc: DemoProtocol['rpc'] = Object.freeze({
+  guild: Object.freeze({
+    join: Object.freeze({ name: 'join', target: 'guild', request: GuildMemberCodec, response: GuildSizeCodec }),
+    leave: Object.freeze({ name: 'leave', target: 'guild', request: GuildMemberCodec, response: null }),
+    say: Object.freeze({ name: 'say', target: 'guild', request: GuildSayCodec, response: GuildSayResCodec }),
+  }),
 });
 
 /** The `demo` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -491,6 +721,8 @@ export const protocol: DemoProtocol = Object.freeze({
     [ROUTE.say, routes.say],
     [ROUTE.travel, routes.travel],
     [ROUTE.whisper, routes.whisper],
+    [ROUTE.guildJoin, routes.guildJoin],
+    [ROUTE.guildSay, routes.guildSay],
     [ROUTE.whoami, routes.whoami],
   ]),
   pushById: new Map<number, rt.PushDef>([
@@ -499,7 +731,9 @@ export const protocol: DemoProtocol = Object.freeze({
     [PUSH.ChatLine, pushes.ChatLine],
     [PUSH.Welcome, pushes.Welcome],
     [PUSH.Whisper, pushes.Whisper],
+    [PUSH.GuildLine, pushes.GuildLine],
   ]),
+  rpc,
 });
 
 /** Push name → payload type: the engine's `send`/`broadcast` and the client's `onPush` key on it. */
@@ -509,6 +743,7 @@ export type PushMap = {
   ChatLine: ChatLine;
   Welcome: Welcome;
   Whisper: Whisper;
+  GuildLine: GuildLine;
 };
 
 /**
@@ -524,6 +759,10 @@ export interface SceneHandlers<Ctx> {
     travel(ctx: Ctx, req: TravelReq): TravelRes | Promise<TravelRes>;
     /** A private line to a player anywhere in the cluster (any map, any engine); delivered: false when it is offline. */
     whisper(ctx: Ctx, req: WhisperReq): WhisperRes | Promise<WhisperRes>;
+    /** Join a guild (a `guild:<name>` service, anywhere in the cluster). */
+    guildJoin(ctx: Ctx, req: GuildJoinReq): GuildInfo | Promise<GuildInfo>;
+    /** Say a line to every online member of the player's guild, wherever they play. */
+    guildSay(ctx: Ctx, req: GuildSayReq): GuildSayRes | Promise<GuildSayRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     whoami(ctx: Ctx, req: WhoAmIReq): WhoAmIRes | Promise<WhoAmIRes>;
   };
@@ -548,6 +787,10 @@ export interface Api {
   travel(req: TravelReq, opts?: RequestOptions): Promise<TravelRes>;
   /** A private line to a player anywhere in the cluster (any map, any engine); delivered: false when it is offline. */
   whisper(req: WhisperReq, opts?: RequestOptions): Promise<WhisperRes>;
+  /** Join a guild (a `guild:<name>` service, anywhere in the cluster). */
+  guildJoin(req: GuildJoinReq, opts?: RequestOptions): Promise<GuildInfo>;
+  /** Say a line to every online member of the player's guild, wherever they play. */
+  guildSay(req: GuildSayReq, opts?: RequestOptions): Promise<GuildSayRes>;
   /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
   whoami(req: WhoAmIReq, opts?: RequestOptions): Promise<WhoAmIRes>;
 }
@@ -561,6 +804,64 @@ export function createApi(client: ApiClient): Api {
     },
     travel: (req: TravelReq, opts?: RequestOptions) => client.request(routes.travel, req, opts) as Promise<TravelRes>,
     whisper: (req: WhisperReq, opts?: RequestOptions) => client.request(routes.whisper, req, opts) as Promise<WhisperRes>,
+    guildJoin: (req: GuildJoinReq, opts?: RequestOptions) => client.request(routes.guildJoin, req, opts) as Promise<GuildInfo>,
+    guildSay: (req: GuildSayReq, opts?: RequestOptions) => client.request(routes.guildSay, req, opts) as Promise<GuildSayRes>,
     whoami: (req: WhoAmIReq, opts?: RequestOptions) => client.request(routes.whoami, req, opts) as Promise<WhoAmIRes>,
+  });
+}
+
+/**
+ * Handlers of the messages between scenes, by target scene type: type a scene definition's `calls`
+ * and `casts` with them (`const calls: RpcHandlers<TownScene>['town']['calls'] = { … }`). `from`
+ * is the calling scene's id.
+ */
+export interface RpcHandlers<Scene> {
+  guild: {
+    calls: {
+      /** Add a member (again is fine). */
+      join(scene: Scene, req: GuildMember, from: string): GuildSize | Promise<GuildSize>;
+      /** A member's line, pushed to every online member. */
+      say(scene: Scene, req: GuildSay, from: string): GuildSayRes | Promise<GuildSayRes>;
+    };
+    casts: {
+      /** Remove a member. */
+      leave(scene: Scene, req: GuildMember, from: string): void | Promise<void>;
+    };
+  };
+}
+
+export interface RpcCallOptions {
+  /** Reject with ENG_ERR_CALL_TIMEOUT after this long. @default 5000 */
+  readonly timeoutMs?: number;
+  /** Place the target on demand when it is placed nowhere (else ENG_ERR_NOT_PLACED). @default true */
+  readonly place?: boolean;
+}
+
+/** What {@link createRpc} needs: the engine's `Scene` fits. */
+export interface RpcCaller {
+  call(target: string, message: string, payload?: unknown, options?: RpcCallOptions): Promise<unknown>;
+  cast(target: string, message: string, payload?: unknown, options?: Pick<RpcCallOptions, 'place'>): void;
+}
+
+/** One typed method per message between scenes, by target scene type; the target is a scene id of that type. */
+export interface Rpc {
+  readonly guild: {
+    /** Add a member (again is fine). */
+    join(target: `guild:${string}`, req: GuildMember, opts?: RpcCallOptions): Promise<GuildSize>;
+    /** Remove a member. */
+    leave(target: `guild:${string}`, req: GuildMember, opts?: Pick<RpcCallOptions, 'place'>): void;
+    /** A member's line, pushed to every online member. */
+    say(target: `guild:${string}`, req: GuildSay, opts?: RpcCallOptions): Promise<GuildSayRes>;
+  };
+}
+
+/** Typed calls and casts from a scene: `createRpc(scene).town.banner('town:1', { guild })`. */
+export function createRpc(caller: RpcCaller): Rpc {
+  return Object.freeze({
+    guild: Object.freeze({
+      join: (target: `guild:${string}`, req: GuildMember, opts?: RpcCallOptions) => caller.call(target, 'join', req, opts) as Promise<GuildSize>,
+      leave: (target: `guild:${string}`, req: GuildMember, opts?: Pick<RpcCallOptions, 'place'>): void => caller.cast(target, 'leave', req, opts),
+      say: (target: `guild:${string}`, req: GuildSay, opts?: RpcCallOptions) => caller.call(target, 'say', req, opts) as Promise<GuildSayRes>,
+    }),
   });
 }

@@ -4,7 +4,7 @@
  */
 import { pino } from 'pino';
 import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
-import type { GameDefinition, SceneDefinition } from '../api.js';
+import { isService, type GameDefinition, type SceneDefinition } from '../api.js';
 import { Outbox } from '../outbox.js';
 import { RingReader } from '../ring/index.js';
 import { ToScene, decodeCallAnswer, decodeErrorPayload, decodeIncomingCall, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
@@ -29,6 +29,18 @@ function loadGame(url: string): Promise<GameDefinition> {
   return game;
 }
 
+/** The scene type's definition, or the service type's. */
+function definitionOf(game: GameDefinition, type: string): SceneDefinition {
+  const scene = Object.hasOwn(game.scenes, type) ? (game.scenes[type] as SceneDefinition | undefined) : undefined;
+  const service = game.services !== undefined && Object.hasOwn(game.services, type) ? (game.services[type] as SceneDefinition | undefined) : undefined;
+  if (scene !== undefined && service !== undefined) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `"${type}" is both a scene type and a service type of the game`);
+  const def = scene ?? service;
+  if (def === undefined) throw new CodedError(ErrorCodes.ENG_ERR_SCENE_TYPE_UNKNOWN, `game has no scene or service type "${type}"`);
+  if (service !== undefined && !isService(service)) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `service type "${type}" was not made with defineService()`);
+  if (scene !== undefined && isService(scene)) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `"${type}" is a service: list it under the game's services, not its scenes`);
+  return def;
+}
+
 /** Record bytes waiting in the worker's outgoing overflow before a send fails. */
 const OUTBOX_MAX_PENDING_BYTES = 32 * 1024 * 1024;
 
@@ -45,10 +57,7 @@ export default async function runScene(input: SceneTaskInput): Promise<SceneTask
 async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
   const logger = pino({ level: input.logLevel, base: { engineId: input.engineId, sceneId: input.sceneId } });
   const game = await loadGame(input.gameModule);
-  const def: SceneDefinition | undefined = game.scenes[input.sceneType] as SceneDefinition | undefined;
-  if (def === undefined) {
-    throw new CodedError(ErrorCodes.ENG_ERR_SCENE_TYPE_UNKNOWN, `game has no scene type "${input.sceneType}"`);
-  }
+  const def = definitionOf(game, input.sceneType);
   const inputs = def.inputs ?? 'on-arrival';
   if (inputs !== 'on-arrival' && inputs !== 'at-tick') {
     throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene type "${input.sceneType}": inputs must be 'on-arrival' or 'at-tick', got ${String(inputs)}`);

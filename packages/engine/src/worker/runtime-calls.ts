@@ -8,6 +8,9 @@ const DEFAULT_TIMEOUT_MS = 5000;
 const encoder = new TextEncoder();
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
+type Handlers = { readonly calls?: Readonly<Record<string, CallHandler>>; readonly casts?: Readonly<Record<string, CallHandler>> };
+type Runner = (handler: CallHandler, payload: unknown, from: string) => unknown;
+
 interface Waiting {
   /** Given the answer's result (JSON text). */
   readonly resolve: (result: string) => void;
@@ -40,12 +43,17 @@ export class SceneCalls {
   }
 
   readonly #payloads: RpcPayloads;
+  /** A service's: incoming messages are handled one at a time (the next waits for an async handler). */
+  readonly #serial: boolean;
+  /** Incoming messages of a serial scene, the head being handled. */
+  readonly #backlog: Array<() => Promise<void> | undefined> = [];
 
-  constructor(out: Outbox, sceneId: string, logger: Logger, payloads: RpcPayloads) {
+  constructor(out: Outbox, sceneId: string, logger: Logger, payloads: RpcPayloads, serial = false) {
     this.#out = out;
     this.#sceneId = sceneId;
     this.#log = logger;
     this.#payloads = payloads;
+    this.#serial = serial;
   }
 
   call(target: string, message: string, payload: unknown, options?: CallOptions | null): Promise<unknown> {
@@ -132,13 +140,33 @@ export class SceneCalls {
    * {@link PUSH_MESSAGE} call is the framework's: `deliver` hands the push to the player if it
    * is in this scene (the answer says whether it was).
    */
-  incoming(
-    id: number,
-    call: IncomingCall,
-    handlers: { calls?: Readonly<Record<string, CallHandler>>; casts?: Readonly<Record<string, CallHandler>> },
-    run: (handler: CallHandler, payload: unknown, from: string) => unknown,
-    deliver: (playerId: string, frame: Uint8Array) => boolean,
-  ): void {
+  incoming(id: number, call: IncomingCall, handlers: Handlers, run: Runner, deliver: (playerId: string, frame: Uint8Array) => boolean): void {
+    if (!this.#serial) {
+      void this.#handle(id, call, handlers, run, deliver);
+      return;
+    }
+    // A service: one message at a time, in arrival order.
+    this.#backlog.push(() => this.#handle(id, call, handlers, run, deliver));
+    if (this.#backlog.length === 1) this.#next();
+  }
+
+  /** Run the backlog's head; once it is done (at once for a synchronous handler), the next. */
+  #next(): void {
+    while (this.#backlog.length > 0) {
+      const pending = this.#backlog[0]!();
+      if (pending !== undefined) {
+        void pending.then(() => {
+          this.#backlog.shift();
+          this.#next();
+        });
+        return;
+      }
+      this.#backlog.shift();
+    }
+  }
+
+  /** Handle one incoming message; a promise when its handler is still at work. Never rejects. */
+  #handle(id: number, call: IncomingCall, handlers: Handlers, run: Runner, deliver: (playerId: string, frame: Uint8Array) => boolean): Promise<void> | undefined {
     // Own handlers only: a message named `constructor` or `toString` is no handler.
     const table = id === 0 ? handlers.casts : handlers.calls;
     const builtin: CallHandler | undefined =
@@ -175,13 +203,15 @@ export class SceneCalls {
       answer(coded ? { ok: false, code: err.code, message: err.message } : { ok: false, code: ErrorCodes.ENG_ERR_HANDLER_FAILED, message: `${call.message} failed in ${this.#sceneId}` });
     };
     if (handler === undefined) {
-      return answer({ ok: false, code: ErrorCodes.ENG_ERR_NO_HANDLER, message: `scene ${this.#sceneId} has no ${id === 0 ? 'cast' : 'call'} handler for ${call.message}` });
+      answer({ ok: false, code: ErrorCodes.ENG_ERR_NO_HANDLER, message: `${this.#sceneId} has no ${id === 0 ? 'cast' : 'call'} handler for ${call.message}` });
+      return undefined;
     }
     let payload: unknown;
     try {
       payload = this.#payloads.incoming(call.message, call.payload);
     } catch (err) {
-      return fail(err);
+      fail(err);
+      return undefined;
     }
     // Never throws: an answer that cannot be written (not JSON, not its rpc message) is a coded error for the caller. A cast's result is not sent.
     const ok = (result: unknown): void => {
@@ -198,10 +228,12 @@ export class SceneCalls {
     try {
       result = run(handler, payload, call.from);
     } catch (err) {
-      return fail(err);
+      fail(err);
+      return undefined;
     }
-    if (result instanceof Promise) result.then(ok, fail);
-    else ok(result);
+    if (result instanceof Promise) return result.then(ok, fail);
+    ok(result);
+    return undefined;
   }
 
   /** The scene stops (after onDispose): calls still waiting are refused, and no new one is made. */

@@ -8,7 +8,7 @@ import {
   type Logger,
   type Protocol,
 } from '@gos/schema';
-import type { CallHandler, CallOptions, Player, Scene, SceneDefinition, TimerHandle } from '../api.js';
+import { isService, type CallHandler, type CallOptions, type Player, type Scene, type SceneDefinition, type TimerHandle } from '../api.js';
 
 import type { Outbox } from '../outbox.js';
 import { RuntimePlayer } from './runtime-player.js';
@@ -56,6 +56,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   #persistTimer: ReturnType<typeof setInterval> | undefined;
   #disposed = false;
   readonly #beforeTick: (() => void) | undefined;
+  /** A service (defineService): no players, no tick, one message at a time. */
+  readonly #service: boolean;
 
   constructor(opts: {
     id: string;
@@ -77,7 +79,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.tickMs = opts.def.tickMs ?? opts.tickMs;
     this.logger = opts.logger;
     this.#beforeTick = opts.beforeTick;
-    this.#calls = new SceneCalls(opts.out, opts.id, opts.logger, new RpcPayloads(opts.protocol, opts.type));
+    this.#service = isService(opts.def);
+    this.#calls = new SceneCalls(opts.out, opts.id, opts.logger, new RpcPayloads(opts.protocol, opts.type), this.#service);
     this.#tickStats = new TickStats(opts.out, this.tickMs);
     this.#requests = new SceneRequests(this, opts.def, opts.protocol, opts.out, (sid) => this.#bySid.get(sid)?.player);
     if (opts.state === null || opts.state === undefined) {
@@ -101,7 +104,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   async create(persistIntervalMs: number): Promise<void> {
     await this.#def.onCreate?.(this);
     this.#calls.started();
-    this.#scheduleTick(performance.now(), performance.now());
+    if (!this.#service) this.#scheduleTick(performance.now(), performance.now());
     this.#persistTimer = setInterval(() => this.persist(false), persistIntervalMs);
     // The main thread enforces the scene's player cap (0: none) before a player is sent here.
     this.#out.send(FromScene.READY, 0, this.#def.maxPlayers ?? 0, null);
@@ -110,6 +113,10 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   // ---- records from the main thread ----
 
   join(sid: number, payload: JoinPayload): void {
+    if (this.#service) {
+      this.#out.send(FromScene.JOIN_FAILED, sid, 0, encodeErrorPayload({ code: ErrorCodes.ENG_ERR_SCENE_TYPE_UNKNOWN, message: `${this.id} is a service: players cannot enter it` }));
+      return;
+    }
     const existing = this.#players.get(payload.playerId);
     if (existing !== undefined) {
       // Same player on a new connection: the old one is closed, the hot data stays.

@@ -14,13 +14,17 @@ import * as flatbuffers from 'flatbuffers';
  *   whoami (scene world): WhoAmIReq → WhoAmIRes
  *   travel (scene world): TravelReq → TravelRes
  *   whisper (scene world): WhisperReq → WhisperRes
+ *   guildJoin (scene world): GuildJoinReq → GuildInfo
+ *   guildSay (scene world): GuildSayReq → GuildSayRes
  */
 export enum RouteId {
   move = 1,
   say = 2,
   whoami = 3,
   travel = 4,
-  whisper = 5
+  whisper = 5,
+  guildJoin = 6,
+  guildSay = 7
 }
 
 /**
@@ -30,13 +34,15 @@ export enum RouteId {
  *   ChatLine: ChatLine
  *   Welcome: Welcome
  *   Whisper: Whisper
+ *   GuildLine: GuildLine
  */
 export enum PushId {
   WorldSnapshot = 100,
   PlayerLeft = 101,
   ChatLine = 102,
   Welcome = 103,
-  Whisper = 104
+  Whisper = 104,
+  GuildLine = 105
 }
 
 /**
@@ -1021,6 +1027,444 @@ static createWhisper(builder:flatbuffers.Builder, fromIdOffset:flatbuffers.Offse
   Whisper.addFrom(builder, fromOffset);
   Whisper.addText(builder, textOffset);
   return Whisper.endWhisper(builder);
+}
+}
+
+/**
+ * Join a guild by name (letters, digits, _ and -, at most 24), leaving the one the player is in.
+ */
+export class GuildJoinReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GuildJoinReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGuildJoinReq(bb:flatbuffers.ByteBuffer, obj?:GuildJoinReq):GuildJoinReq {
+  return (obj || new GuildJoinReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGuildJoinReq(bb:flatbuffers.ByteBuffer, obj?:GuildJoinReq):GuildJoinReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GuildJoinReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+guild():string|null
+guild(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+guild(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startGuildJoinReq(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addGuild(builder:flatbuffers.Builder, guildOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, guildOffset, 0);
+}
+
+static endGuildJoinReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGuildJoinReq(builder:flatbuffers.Builder, guildOffset:flatbuffers.Offset):flatbuffers.Offset {
+  GuildJoinReq.startGuildJoinReq(builder);
+  GuildJoinReq.addGuild(builder, guildOffset);
+  return GuildJoinReq.endGuildJoinReq(builder);
+}
+}
+
+/**
+ * The player's guild ('' for none) and how many members it has.
+ */
+export class GuildInfo {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GuildInfo {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGuildInfo(bb:flatbuffers.ByteBuffer, obj?:GuildInfo):GuildInfo {
+  return (obj || new GuildInfo()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGuildInfo(bb:flatbuffers.ByteBuffer, obj?:GuildInfo):GuildInfo {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GuildInfo()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+guild():string|null
+guild(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+guild(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+members():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+static startGuildInfo(builder:flatbuffers.Builder) {
+  builder.startObject(2);
+}
+
+static addGuild(builder:flatbuffers.Builder, guildOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, guildOffset, 0);
+}
+
+static addMembers(builder:flatbuffers.Builder, members:number) {
+  builder.addFieldInt32(1, members, 0);
+}
+
+static endGuildInfo(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGuildInfo(builder:flatbuffers.Builder, guildOffset:flatbuffers.Offset, members:number):flatbuffers.Offset {
+  GuildInfo.startGuildInfo(builder);
+  GuildInfo.addGuild(builder, guildOffset);
+  GuildInfo.addMembers(builder, members);
+  return GuildInfo.endGuildInfo(builder);
+}
+}
+
+export class GuildSayReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GuildSayReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGuildSayReq(bb:flatbuffers.ByteBuffer, obj?:GuildSayReq):GuildSayReq {
+  return (obj || new GuildSayReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGuildSayReq(bb:flatbuffers.ByteBuffer, obj?:GuildSayReq):GuildSayReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GuildSayReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+text():string|null
+text(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+text(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startGuildSayReq(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addText(builder:flatbuffers.Builder, textOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, textOffset, 0);
+}
+
+static endGuildSayReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGuildSayReq(builder:flatbuffers.Builder, textOffset:flatbuffers.Offset):flatbuffers.Offset {
+  GuildSayReq.startGuildSayReq(builder);
+  GuildSayReq.addText(builder, textOffset);
+  return GuildSayReq.endGuildSayReq(builder);
+}
+}
+
+/**
+ * How many members were online to hear the line.
+ */
+export class GuildSayRes {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GuildSayRes {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGuildSayRes(bb:flatbuffers.ByteBuffer, obj?:GuildSayRes):GuildSayRes {
+  return (obj || new GuildSayRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGuildSayRes(bb:flatbuffers.ByteBuffer, obj?:GuildSayRes):GuildSayRes {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GuildSayRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+reached():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+static startGuildSayRes(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addReached(builder:flatbuffers.Builder, reached:number) {
+  builder.addFieldInt32(0, reached, 0);
+}
+
+static endGuildSayRes(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGuildSayRes(builder:flatbuffers.Builder, reached:number):flatbuffers.Offset {
+  GuildSayRes.startGuildSayRes(builder);
+  GuildSayRes.addReached(builder, reached);
+  return GuildSayRes.endGuildSayRes(builder);
+}
+}
+
+/**
+ * A line said to the player's guild, from any map.
+ */
+export class GuildLine {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GuildLine {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGuildLine(bb:flatbuffers.ByteBuffer, obj?:GuildLine):GuildLine {
+  return (obj || new GuildLine()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGuildLine(bb:flatbuffers.ByteBuffer, obj?:GuildLine):GuildLine {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GuildLine()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+guild():string|null
+guild(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+guild(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+from():string|null
+from(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+from(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+text():string|null
+text(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+text(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startGuildLine(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addGuild(builder:flatbuffers.Builder, guildOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, guildOffset, 0);
+}
+
+static addFrom(builder:flatbuffers.Builder, fromOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, fromOffset, 0);
+}
+
+static addText(builder:flatbuffers.Builder, textOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, textOffset, 0);
+}
+
+static endGuildLine(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGuildLine(builder:flatbuffers.Builder, guildOffset:flatbuffers.Offset, fromOffset:flatbuffers.Offset, textOffset:flatbuffers.Offset):flatbuffers.Offset {
+  GuildLine.startGuildLine(builder);
+  GuildLine.addGuild(builder, guildOffset);
+  GuildLine.addFrom(builder, fromOffset);
+  GuildLine.addText(builder, textOffset);
+  return GuildLine.endGuildLine(builder);
+}
+}
+
+export class GuildMember {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GuildMember {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGuildMember(bb:flatbuffers.ByteBuffer, obj?:GuildMember):GuildMember {
+  return (obj || new GuildMember()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGuildMember(bb:flatbuffers.ByteBuffer, obj?:GuildMember):GuildMember {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GuildMember()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+playerId():string|null
+playerId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+playerId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+name():string|null
+name(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+name(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startGuildMember(builder:flatbuffers.Builder) {
+  builder.startObject(2);
+}
+
+static addPlayerId(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, playerIdOffset, 0);
+}
+
+static addName(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, nameOffset, 0);
+}
+
+static endGuildMember(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGuildMember(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset):flatbuffers.Offset {
+  GuildMember.startGuildMember(builder);
+  GuildMember.addPlayerId(builder, playerIdOffset);
+  GuildMember.addName(builder, nameOffset);
+  return GuildMember.endGuildMember(builder);
+}
+}
+
+export class GuildSize {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GuildSize {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGuildSize(bb:flatbuffers.ByteBuffer, obj?:GuildSize):GuildSize {
+  return (obj || new GuildSize()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGuildSize(bb:flatbuffers.ByteBuffer, obj?:GuildSize):GuildSize {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GuildSize()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+members():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+static startGuildSize(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addMembers(builder:flatbuffers.Builder, members:number) {
+  builder.addFieldInt32(0, members, 0);
+}
+
+static endGuildSize(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGuildSize(builder:flatbuffers.Builder, members:number):flatbuffers.Offset {
+  GuildSize.startGuildSize(builder);
+  GuildSize.addMembers(builder, members);
+  return GuildSize.endGuildSize(builder);
+}
+}
+
+export class GuildSay {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GuildSay {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGuildSay(bb:flatbuffers.ByteBuffer, obj?:GuildSay):GuildSay {
+  return (obj || new GuildSay()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGuildSay(bb:flatbuffers.ByteBuffer, obj?:GuildSay):GuildSay {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GuildSay()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+playerId():string|null
+playerId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+playerId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+name():string|null
+name(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+name(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+text():string|null
+text(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+text(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startGuildSay(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addPlayerId(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, playerIdOffset, 0);
+}
+
+static addName(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, nameOffset, 0);
+}
+
+static addText(builder:flatbuffers.Builder, textOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, textOffset, 0);
+}
+
+static endGuildSay(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGuildSay(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, textOffset:flatbuffers.Offset):flatbuffers.Offset {
+  GuildSay.startGuildSay(builder);
+  GuildSay.addPlayerId(builder, playerIdOffset);
+  GuildSay.addName(builder, nameOffset);
+  GuildSay.addText(builder, textOffset);
+  return GuildSay.endGuildSay(builder);
 }
 }
 

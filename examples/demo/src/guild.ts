@@ -1,0 +1,61 @@
+/**
+ * The demo's guild service: one `guild:<name>` actor per guild, anywhere in the cluster, holding
+ * its members. Maps call it (`createRpc(scene).guild`): a player joins, leaves, and says a line
+ * that reaches every online member wherever they play (`sendTo`).
+ */
+import { defineService, type Service } from '@gos/engine';
+import { CodedError } from '@gos/schema';
+import type { PushMap, RpcHandlers } from './generated/protocol.js';
+
+export interface GuildState {
+  /** Member id → name. */
+  members: Record<string, string>;
+  /** Lines said since the guild was founded. */
+  lines: number;
+}
+
+type Guild = Service<GuildState, PushMap>;
+
+const GUILD_NAME = /^[A-Za-z0-9_-]{1,24}$/;
+/** Members one guild holds at most. */
+export const MAX_MEMBERS = 200;
+
+/** The service id of guild `name`; `DEMO_ERR_BAD_GUILD` for a name that is not one. */
+export function guildId(name: string): `guild:${string}` {
+  if (!GUILD_NAME.test(name)) throw new CodedError('DEMO_ERR_BAD_GUILD', 'a guild name has 1 to 24 letters, digits, _ or -');
+  return `guild:${name}`;
+}
+
+const calls: RpcHandlers<Guild>['guild']['calls'] = {
+  join(guild, { playerId, name }) {
+    const members = guild.state.members;
+    if (!Object.hasOwn(members, playerId) && Object.keys(members).length >= MAX_MEMBERS) {
+      throw new CodedError('DEMO_ERR_GUILD_FULL', `${guild.id} has ${MAX_MEMBERS} members already`);
+    }
+    members[playerId] = name;
+    guild.markDirty();
+    return { members: Object.keys(members).length };
+  },
+  async say(guild, { playerId, name, text }) {
+    if (!Object.hasOwn(guild.state.members, playerId)) throw new CodedError('DEMO_ERR_NOT_IN_GUILD', `not a member of ${guild.id}`);
+    guild.state.lines++;
+    guild.markDirty();
+    const line = { guild: guild.id.slice('guild:'.length), from: name, text };
+    const delivered = await Promise.all(Object.keys(guild.state.members).map((id) => guild.sendTo(id, 'GuildLine', line).catch(() => false)));
+    return { reached: delivered.filter(Boolean).length };
+  },
+};
+
+const casts: RpcHandlers<Guild>['guild']['casts'] = {
+  leave(guild, { playerId }) {
+    if (!Object.hasOwn(guild.state.members, playerId)) return;
+    delete guild.state.members[playerId];
+    guild.markDirty();
+  },
+};
+
+export const guild = defineService<GuildState, PushMap>({
+  init: () => ({ members: {}, lines: 0 }),
+  handleCall: calls,
+  handleCast: casts,
+});

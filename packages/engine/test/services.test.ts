@@ -1,0 +1,154 @@
+/**
+ * Services (defineService): an actor with persisted state and no players, started on its first
+ * call, one message at a time in arrival order, answering a throwing handler's caller with an
+ * error and going on, restarted from its last save after a crash, and saved across engines.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ErrorCodes, FrameKind, readFrameHeader } from '@gos/schema';
+import { EngineToGateway, GatewayToEngine, decodeJoinFailedBody, encodeJoinBody } from '@gos/link';
+import { waitFor } from '@gos/testing';
+import { Engine } from '../src/index.js';
+import { GAME, SECRET, decodeAnswer, startCluster } from './helpers.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gos-engine-services-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+type Cluster = Awaited<ReturnType<typeof startCluster>>;
+type Outcome = { ok: true; result: unknown } | { ok: false; code: string };
+
+async function call(c: Cluster, req: { to: string; message: string; payload?: unknown; timeoutMs?: number; place?: boolean }): Promise<Outcome> {
+  return (await c.gw.request(1, 'callScene', req)).body as Outcome;
+}
+
+interface CounterState {
+  n: number;
+  log: string[];
+}
+
+async function state(c: Cluster, to = 'counter:1'): Promise<CounterState> {
+  const out = await call(c, { to, message: 'state' });
+  assert.equal(out.ok, true, JSON.stringify(out));
+  return (out as { result: CounterState }).result;
+}
+
+test('a service starts on its first call, answers, takes casts, and keeps its state across engines', async () => {
+  const c = await startCluster(dir, 'svc-basic', { workers: 1 });
+  try {
+    await c.gw.join(1, 'ann');
+    assert.deepEqual(await call(c, { to: 'counter:1', message: 'add', payload: { by: 5 } }), { ok: true, result: { n: 5 } });
+    assert.equal(c.coordinator.placement.lookup('counter:1')?.engineId, 'engine-t', 'placed on demand');
+    assert.deepEqual(await call(c, { to: 'counter:1', message: 'whoami' }), { ok: true, result: { id: 'counter:1', type: 'counter', from: 'arena:1' } });
+    await c.gw.request(1, 'castScene', { to: 'counter:1', message: 'bump', count: 3 });
+    assert.deepEqual(await state(c), { n: 8, log: ['started'] });
+    // Another instance of the type is another actor.
+    assert.deepEqual(await call(c, { to: 'counter:2', message: 'add', payload: { by: 1 } }), { ok: true, result: { n: 1 } });
+    assert.equal((await state(c)).n, 8);
+    // A service calls on: its id is the caller's `from`.
+    assert.deepEqual(await call(c, { to: 'counter:1', message: 'relay', payload: { to: 'arena:2', message: 'echo', payload: 7 } }), {
+      ok: true,
+      result: { payload: 7, from: 'counter:1', at: 'arena:2' },
+    });
+    assert.deepEqual(await call(c, { to: 'counter:1', message: 'relay', payload: { to: 'counter:2', message: 'whoami' } }), {
+      ok: true,
+      result: { id: 'counter:2', type: 'counter', from: 'counter:1' },
+    });
+  } finally {
+    await c.gw.close();
+    await c.engine.close();
+  }
+  // A new engine on the same store: the service comes back with its saved state (terminate ran before the save).
+  const next = new Engine({ engineId: 'engine-v', clusterSecret: SECRET, gameModule: GAME, store: c.store, coordinator: c.coordinator, workers: 1, persistIntervalMs: 200, workerLogLevel: 'silent' });
+  await next.start();
+  try {
+    await c.coordinator.placement.ensure('arena:1');
+    const { FakeGateway } = await import('./helpers.js');
+    const gw = new FakeGateway(Number(next.address.split(':')[1]));
+    await gw.start();
+    try {
+      await gw.join(1, 'ann');
+      const out = (await gw.request(1, 'callScene', { to: 'counter:1', message: 'state' })).body as Outcome;
+      assert.deepEqual(out, { ok: true, result: { n: 8, log: ['started', 'terminated', 'started'] } });
+    } finally {
+      await gw.close();
+    }
+  } finally {
+    await next.close();
+    await c.leader.close();
+    await c.store.close();
+    await c.coordinator.close();
+  }
+});
+
+test('a service takes one message at a time, in arrival order, even with async handlers', async () => {
+  const c = await startCluster(dir, 'svc-serial', { workers: 1 });
+  try {
+    await c.gw.join(1, 'bo');
+    // Three calls sent at once; each handler awaits. They run one after the other, in order.
+    const ids = ['a', 'b', 'c'].map((item, i) => c.gw.send(1, 'callScene', { to: 'counter:1', message: 'slowAppend', payload: { item, ms: 60 - i * 20 } }));
+    const answers = await Promise.all(
+      ids.map(async (requestId) => {
+        const m = await c.gw.waitFor((x) => x.type === EngineToGateway.TO_CLIENT && x.channel === 1 && readFrameHeader(x.body)?.requestId === requestId && readFrameHeader(x.body)?.kind !== FrameKind.PUSH);
+        return decodeAnswer(m.body).body;
+      }),
+    );
+    assert.deepEqual(answers, [
+      { ok: true, result: 3 },
+      { ok: true, result: 5 },
+      { ok: true, result: 7 },
+    ]);
+    assert.deepEqual((await state(c)).log, ['started', 'start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+  } finally {
+    await c.close();
+  }
+});
+
+test('a throwing handler answers its caller with an error and the service goes on; a crash restarts it from its last save', async () => {
+  // One scene a worker: the service's crash does not take the caller's thread with it.
+  const c = await startCluster(dir, 'svc-errors', { workers: 2, scenesPerWorker: 1 });
+  try {
+    await c.gw.join(1, 'cy');
+    assert.deepEqual(await call(c, { to: 'counter:1', message: 'add', payload: { by: 2 } }), { ok: true, result: { n: 2 } });
+    assert.deepEqual(await call(c, { to: 'counter:1', message: 'refuse' }), { ok: false, code: 'GAME_ERR_NOPE' });
+    assert.deepEqual(await call(c, { to: 'counter:1', message: 'boom' }), { ok: false, code: ErrorCodes.ENG_ERR_HANDLER_FAILED });
+    assert.deepEqual(await call(c, { to: 'counter:1', message: 'nosuch' }), { ok: false, code: ErrorCodes.ENG_ERR_NO_HANDLER });
+    assert.deepEqual(await call(c, { to: 'counter:1', message: 'add', payload: { by: 1 } }), { ok: true, result: { n: 3 } });
+    // Saved (the periodic save), then crashed: back from the save, answering again.
+    await waitFor(async () => JSON.stringify((await c.store.loadScene('counter:1'))?.data ?? null).includes('"n":3'), { timeoutMs: 5000, message: 'the saved state' });
+    assert.deepEqual(await call(c, { to: 'counter:1', message: 'crashSoon', timeoutMs: 20_000 }), { ok: false, code: ErrorCodes.ENG_ERR_SCENE_MOVED });
+    const back = await waitFor(
+      async () => {
+        const out = await call(c, { to: 'counter:1', message: 'state' });
+        return out.ok ? (out.result as CounterState) : undefined;
+      },
+      { timeoutMs: 10_000, message: 'counter:1 back after its crash' },
+    );
+    assert.equal(back.n, 3);
+    assert.deepEqual(back.log, ['started', 'started'], 'restarted (onStart again), from the last save');
+  } finally {
+    await c.close();
+  }
+});
+
+test('players cannot enter a service', async () => {
+  const c = await startCluster(dir, 'svc-join', { workers: 1 });
+  try {
+    await c.coordinator.placement.ensure('counter:1');
+    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJoinBody({ playerId: 'dee', name: 'dee', sceneId: 'counter:1' }));
+    const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 2);
+    assert.equal(decodeJoinFailedBody(failed.body).code, ErrorCodes.ENG_ERR_SCENE_TYPE_UNKNOWN);
+    // The service itself is fine.
+    await c.gw.join(1, 'eve');
+    assert.deepEqual(await call(c, { to: 'counter:1', message: 'add', payload: { by: 1 } }), { ok: true, result: { n: 1 } });
+  } finally {
+    await c.close();
+  }
+});
