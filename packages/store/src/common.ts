@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CodedError, ErrorCodes } from '@gos/schema';
-import type { AccountRecord, NewAccount, RecordKind } from './types.js';
+import type { AccountRecord, NewAccount, RecordKind, TimerChanges, TimerRecord } from './types.js';
 
 /** Longest id or username accepted, in UTF-16 code units (so it also fits 255 characters). */
 export const MAX_KEY_LENGTH = 255;
@@ -209,4 +209,44 @@ export function newAccount(input: NewAccount): { account: AccountRecord; key: st
     groupId: checkGroupId(i.groupId),
   };
   return { account, key: usernameKey(username) };
+}
+
+/** Most timer writes of each kind one save may carry. */
+export const MAX_TIMER_CHANGES = 100_000;
+const TIMER_ID = /^[\x21-\x7e]{1,64}$/;
+
+/** A SaveEntry's optional `timers`, checked; only scenes carry timers. */
+export function checkTimerChanges(kind: RecordKind, value: unknown): TimerChanges | undefined {
+  if (value === undefined) return undefined;
+  if (kind !== 'scene') throw invalid('only scene entries carry timers');
+  const changes = checkObject('timers', value);
+  const set = changes['set'];
+  const del = changes['delete'];
+  if (!Array.isArray(set) || !Array.isArray(del)) throw invalid('timers must have set and delete arrays');
+  if (set.length > MAX_TIMER_CHANGES || del.length > MAX_TIMER_CHANGES) throw invalid(`timers: at most ${MAX_TIMER_CHANGES} of each per save`);
+  return {
+    set: set.map((t: unknown): TimerRecord => {
+      const r = checkObject('timer', t);
+      const dueAt = r['dueAt'];
+      if (typeof dueAt !== 'number' || !Number.isSafeInteger(dueAt) || dueAt < 0) throw invalid('timer dueAt must be a non-negative integer (ms since the epoch)');
+      const id = r['id'];
+      if (typeof id !== 'string' || !TIMER_ID.test(id)) throw invalid('timer id must be 1–64 printable ASCII characters');
+      const payload = r['payload'];
+      if (typeof payload !== 'string') throw invalid('timer payload must be JSON text');
+      return { name: checkKey('timer name', r['name']), dueAt, id, payload };
+    }),
+    delete: del.map((name: unknown) => checkKey('timer name', name)),
+  };
+}
+
+/** A `dueTimers` limit: 1–10,000. */
+export function checkLimit(limit: unknown): number {
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > 10_000) throw invalid('limit must be an integer 1–10000');
+  return limit;
+}
+
+/** A time in ms since the epoch. */
+export function checkTime(what: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw invalid(`${what} must be a non-negative integer (ms since the epoch)`);
+  return value;
 }

@@ -115,4 +115,31 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
 ) STRICT`,
     ]),
   }),
+  Object.freeze({
+    version: 6,
+    name: 'create_timers',
+    // Durable timers of scenes and services, written with their owner's row (SaveEntry.timers).
+    mysql: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS timers (
+  owner_id VARBINARY(1020) NOT NULL,
+  name VARBINARY(1020) NOT NULL,
+  due_at BIGINT NOT NULL,
+  timer_id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  payload LONGTEXT NOT NULL,
+  PRIMARY KEY (owner_id, name),
+  KEY timers_due (due_at, owner_id)
+) ${MYSQL_TABLE}`,
+    ]),
+    sqlite: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS timers (
+  owner_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  due_at INTEGER NOT NULL,
+  timer_id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  PRIMARY KEY (owner_id, name)
+) STRICT`,
+      'CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at, owner_id)',
+    ]),
+  }),
 ]);

@@ -18,6 +18,9 @@ import {
   notRunning,
   checkFence,
   checkGroupId,
+  checkLimit,
+  checkTime,
+  checkTimerChanges,
   newAccount,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
@@ -26,7 +29,7 @@ import { mysqlMigrationDriver } from './mysql-migrations.js';
 import { resolveMysqlOptions, type ResolvedMysqlOptions } from './mysql-options.js';
 import { ER_DUP_ENTRY, errnoOf, mapMysqlError, openPool, ping, type DriverError } from './mysql-pool.js';
 import { ACCOUNT_COLUMNS, save, toAccount } from './mysql-records.js';
-import type { AccountRecord, ClaimedRecord, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, Store, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedRecord, DueOwner, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, Store, TimerChanges, TimerRecord, VersionedRecord } from './types.js';
 
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
@@ -197,12 +200,13 @@ export class MysqlStore implements Store {
       if (!Array.isArray(entries)) throw invalid('saveBatch entries must be an array');
       const now = Date.now();
       // Validate and serialise before taking a connection, so bad entries cost no round trip.
-      const prepared = entries.map((entry): { kind: RecordKind; id: string; json: string; expected: number; fence: number | undefined; sceneId: string | undefined } | SaveResult => {
+      const prepared = entries.map((entry): { kind: RecordKind; id: string; json: string; expected: number; fence: number | undefined; sceneId: string | undefined; timers: TimerChanges | undefined } | SaveResult => {
         try {
           const e = checkObject('saveBatch entry', entry);
           if (!isRecordKind(e.kind)) throw invalid("saveBatch entry kind must be 'player' or 'scene'");
           const sceneId = e.kind === 'player' ? checkSceneRef(e.sceneId) : undefined;
-          return { kind: e.kind, id: checkId(e.kind, e.id), json: encodeData(e.data), expected: checkVersion(e.expectedVersion), fence: checkFence(e.fence), sceneId };
+          const timers = checkTimerChanges(e.kind, e.timers);
+          return { kind: e.kind, id: checkId(e.kind, e.id), json: encodeData(e.data), expected: checkVersion(e.expectedVersion), fence: checkFence(e.fence), sceneId, timers };
         } catch (err) {
           return { ok: false, error: toErrorData(err, ErrorCodes.OPT_ERR_INVALID) };
         }
@@ -233,6 +237,7 @@ export class MysqlStore implements Store {
                 [p.id, p.sceneId, now],
               );
             }
+            if (p.timers !== undefined) await writeTimers(conn, p.id, p.timers);
           } catch (err) {
             // InnoDB rolled back only the failed statement; the rest of the batch goes on.
             if (err instanceof CodedError && (err.code === ErrorCodes.STO_ERR_STALE_VERSION || err.code === ErrorCodes.STO_ERR_FENCED)) results[i] = { ok: false, error: err.toData() };
@@ -241,6 +246,24 @@ export class MysqlStore implements Store {
         }
         return results;
       });
+    });
+  }
+
+  loadTimers(ownerId: string): Promise<TimerRecord[]> {
+    return this.#run(async (pool) => {
+      const id = checkId('scene', ownerId);
+      const [rows] = await pool.execute<RowDataPacket[]>('SELECT name, due_at, timer_id, payload FROM timers WHERE owner_id = ? ORDER BY due_at, name', [id]);
+      return rows.map((r) => ({ name: String(r.name), dueAt: Number(r.due_at), id: String(r.timer_id), payload: String(r.payload) }));
+    });
+  }
+
+  dueTimers(until: number, limit: number): Promise<DueOwner[]> {
+    return this.#run(async (pool) => {
+      const at = checkTime('until', until);
+      const n = checkLimit(limit);
+      // LIMIT takes no placeholder under execute() in every server version: n is a checked integer.
+      const [rows] = await pool.execute<RowDataPacket[]>(`SELECT owner_id, MIN(due_at) AS due_at FROM timers WHERE due_at <= ? GROUP BY owner_id ORDER BY due_at, owner_id LIMIT ${n}`, [at]);
+      return rows.map((r) => ({ ownerId: String(r.owner_id), dueAt: Number(r.due_at) }));
     });
   }
 
@@ -319,5 +342,20 @@ export class MysqlStore implements Store {
         throw mapMysqlError(err, this.#o.target);
       }),
     );
+  }
+}
+
+/** Rows per statement when timers are written in bulk. */
+const TIMER_CHUNK = 500;
+
+/** Apply one owner's timer changes (inside the owner's save transaction). */
+async function writeTimers(conn: PoolConnection, ownerId: string, timers: TimerChanges): Promise<void> {
+  for (let i = 0; i < timers.delete.length; i += TIMER_CHUNK) {
+    const names = timers.delete.slice(i, i + TIMER_CHUNK);
+    await conn.query('DELETE FROM timers WHERE owner_id = ? AND name IN (?)', [ownerId, names]);
+  }
+  for (let i = 0; i < timers.set.length; i += TIMER_CHUNK) {
+    const rows = timers.set.slice(i, i + TIMER_CHUNK).map((t) => [ownerId, t.name, t.dueAt, t.id, t.payload]);
+    await conn.query('INSERT INTO timers (owner_id, name, due_at, timer_id, payload) VALUES ? ON DUPLICATE KEY UPDATE due_at = VALUES(due_at), timer_id = VALUES(timer_id), payload = VALUES(payload)', [rows]);
   }
 }

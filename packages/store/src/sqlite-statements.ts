@@ -47,6 +47,10 @@ export interface Statements {
   readonly setGroup: Stmt;
   readonly setPlayerScene: Stmt;
   readonly playerScene: Stmt;
+  readonly setTimer: Stmt;
+  readonly deleteTimer: Stmt;
+  readonly loadTimers: Stmt;
+  readonly dueTimers: Stmt;
   readonly tables: Readonly<Record<RecordKind, TableStatements>>;
 }
 
@@ -75,6 +79,20 @@ export function prepare(db: Db): Statements {
       'INSERT INTO player_scenes (player_id, scene_id, updated_at) VALUES (?, ?, ?) ON CONFLICT (player_id) DO UPDATE SET scene_id = excluded.scene_id, updated_at = excluded.updated_at',
     ),
     playerScene: db.prepare('SELECT scene_id FROM player_scenes WHERE player_id = ?'),
+    setTimer: db.prepare(
+      'INSERT INTO timers (owner_id, name, due_at, timer_id, payload) VALUES (?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (owner_id, name) DO UPDATE SET due_at = excluded.due_at, timer_id = excluded.timer_id, payload = excluded.payload',
+    ),
+    deleteTimer: db.prepare('DELETE FROM timers WHERE owner_id = ? AND name = ?'),
+    loadTimers: db.prepare('SELECT name, due_at, timer_id, payload FROM timers WHERE owner_id = ? ORDER BY due_at, name'),
+    dueTimers: db.prepare('SELECT owner_id, MIN(due_at) AS due_at FROM timers WHERE due_at <= ? GROUP BY owner_id ORDER BY due_at, owner_id LIMIT ?'),
     tables: { player: table(TABLE_OF.player), scene: table(TABLE_OF.scene) },
   };
+}
+
+export interface TimerRow {
+  name: string;
+  due_at: number;
+  timer_id: string;
+  payload: string;
 }

@@ -15,6 +15,9 @@ import {
   saveConflict,
   checkFence,
   checkGroupId,
+  checkLimit,
+  checkTime,
+  checkTimerChanges,
   newAccount,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
@@ -22,8 +25,8 @@ import { applyMigrations, readStatus, type MigrationReport, type MigrationState 
 import { mapSqliteError, openDb, type Db } from './sqlite-db.js';
 import { sqliteMigrationDriver } from './sqlite-migrations.js';
 import { resolveSqliteOptions, type ResolvedSqliteOptions } from './sqlite-options.js';
-import { prepare, toAccount, type AccountRow, type Statements, type VersionedRow } from './sqlite-statements.js';
-import type { AccountRecord, ClaimedRecord, NewAccount, RecordKind, SaveEntry, SaveResult, SqliteStoreOptions, Store, VersionedRecord } from './types.js';
+import { prepare, toAccount, type AccountRow, type Statements, type TimerRow, type VersionedRow } from './sqlite-statements.js';
+import type { AccountRecord, ClaimedRecord, DueOwner, NewAccount, RecordKind, SaveEntry, SaveResult, SqliteStoreOptions, Store, TimerRecord, VersionedRecord } from './types.js';
 
 /**
  * The embedded store: one SQLite file (WAL mode) through better-sqlite3. Calls are synchronous
@@ -170,8 +173,13 @@ export class SqliteStore implements Store {
               if (!isRecordKind(e.kind)) throw invalid("saveBatch entry kind must be 'player' or 'scene'");
               const id = checkId(e.kind, e.id);
               const sceneId = e.kind === 'player' ? checkSceneRef(e.sceneId) : undefined;
+              const timers = checkTimerChanges(e.kind, e.timers);
               const version = this.#save(s, e.kind, id, encodeData(e.data), checkVersion(e.expectedVersion), checkFence(e.fence), now);
               if (sceneId !== undefined) s.setPlayerScene.run(id, sceneId, now);
+              if (timers !== undefined) {
+                for (const name of timers.delete) s.deleteTimer.run(id, name);
+                for (const t of timers.set) s.setTimer.run(id, t.name, t.dueAt, t.id, t.payload);
+              }
               return { ok: true, version };
             } catch (err) {
               // A refused entry is its own business; anything else (I/O, locks) fails the batch.
@@ -184,6 +192,17 @@ export class SqliteStore implements Store {
         )
         .immediate(),
     );
+  }
+
+  async loadTimers(ownerId: string): Promise<TimerRecord[]> {
+    const id = checkId('scene', ownerId);
+    return this.#run((_db, s) => (s.loadTimers.all(id) as TimerRow[]).map((r) => ({ name: r.name, dueAt: r.due_at, id: r.timer_id, payload: r.payload })));
+  }
+
+  async dueTimers(until: number, limit: number): Promise<DueOwner[]> {
+    const at = checkTime('until', until);
+    const n = checkLimit(limit);
+    return this.#run((_db, s) => (s.dueTimers.all(at, n) as Array<{ owner_id: string; due_at: number }>).map((r) => ({ ownerId: r.owner_id, dueAt: r.due_at })));
   }
 
   async #load(kind: RecordKind, rawId: string): Promise<VersionedRecord | null> {

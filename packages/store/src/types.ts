@@ -44,6 +44,33 @@ export interface VersionedRecord<T = unknown> {
   readonly updatedAt: number;
 }
 
+/** A durable timer of a scene or service (its owner): saved with the owner's row, fenced with it. */
+export interface TimerRecord {
+  /** Unique per owner: scheduling a name again replaces it. 1–255 characters. */
+  readonly name: string;
+  /** Milliseconds since the epoch when it is due. */
+  readonly dueAt: number;
+  /** Stable id of this scheduling: every delivery of the firing carries it. 1–64 characters. */
+  readonly id: string;
+  /** JSON text of the payload. */
+  readonly payload: string;
+}
+
+/** Timer writes that go with an owner's row in {@link SaveEntry.timers}. */
+export interface TimerChanges {
+  /** Timers to write (a name that exists is replaced). */
+  readonly set: readonly TimerRecord[];
+  /** Names of timers to remove (fired or cancelled); unknown names are ignored. */
+  readonly delete: readonly string[];
+}
+
+/** An owner with a timer due, from {@link Store.dueTimers}. */
+export interface DueOwner {
+  readonly ownerId: string;
+  /** Its earliest due time (ms since the epoch). */
+  readonly dueAt: number;
+}
+
 /** One row of {@link Store.saveBatch}. */
 export interface SaveEntry {
   readonly kind: RecordKind;
@@ -63,6 +90,12 @@ export interface SaveEntry {
    * when absent.
    */
   readonly sceneId?: string;
+  /**
+   * Scenes only: timer writes of this scene, applied in the same transaction and only when the
+   * row's own write succeeds (same version and fence checks), so a fenced-off owner writes no
+   * timer either. At most 100,000 set and 100,000 deleted per entry.
+   */
+  readonly timers?: TimerChanges;
 }
 
 /** A row taken over by {@link Store.claimPlayer} or {@link Store.claimScene}. */
@@ -138,6 +171,13 @@ export interface Store {
    * the transaction itself fails, e.g. `STO_ERR_CONNECTION`.
    */
   saveBatch(entries: readonly SaveEntry[]): Promise<SaveResult[]>;
+  /** The timers of scene `ownerId` (written with {@link SaveEntry.timers}), by due time. */
+  loadTimers(ownerId: string): Promise<TimerRecord[]>;
+  /**
+   * Owners with a timer due at or before `until` (ms since the epoch), each once with its
+   * earliest due time, earliest first; at most `limit` (1–10,000).
+   */
+  dueTimers(until: number, limit: number): Promise<DueOwner[]>;
 }
 
 /** Options of `SqliteStore`. */

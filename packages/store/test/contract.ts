@@ -304,6 +304,62 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
       await assert.rejects(store.playerScene(''), coded(ErrorCodes.OPT_ERR_INVALID));
     }));
 
+  test(`${name}: timers are written with their owner's save, only when it succeeds, and found when due`, () =>
+    withStore(fixture, async (store) => {
+      const owner = `timers-${uniq()}`;
+      const other = `timers-${uniq()}'; DROP TABLE timers; --`;
+      // Due times far in the past, in a range no other test uses: dueTimers below sees only these.
+      const base = 1_000 + Math.floor(Math.random() * 1_000_000) * 10;
+      const t = (name: string, dueAt: number, payload = '{}'): { name: string; dueAt: number; id: string; payload: string } => ({ name, dueAt, id: `t-${uniq()}`, payload });
+      const claim = await store.claimScene(owner);
+      try {
+        assert.deepEqual(await store.loadTimers(owner), []);
+        const a = t('respawn:goblin', base + 5, '{"hp":10}');
+        const b = t("boss'; --", base + 2);
+        assert.deepEqual(await store.saveBatch([{ kind: 'scene', id: owner, data: { n: 1 }, expectedVersion: 0, fence: claim.fence, timers: { set: [a, b], delete: [] } }]), [{ ok: true, version: 1 }]);
+        assert.deepEqual(await store.loadTimers(owner), [b, a], 'by due time');
+        // Set again replaces; delete removes; unknown names are ignored.
+        const a2 = { ...a, dueAt: base + 1, id: `again-${uniq()}` };
+        assert.deepEqual(await store.saveBatch([{ kind: 'scene', id: owner, data: { n: 2 }, expectedVersion: 1, fence: claim.fence, timers: { set: [a2], delete: [b.name, 'nosuch'] } }]), [{ ok: true, version: 2 }]);
+        assert.deepEqual(await store.loadTimers(owner), [a2]);
+        // A second owner, and what is due.
+        const claim2 = await store.claimScene(other);
+        assert.deepEqual(await store.saveBatch([{ kind: 'scene', id: other, data: null, expectedVersion: 0, fence: claim2.fence, timers: { set: [t('x', base + 3), t('y', base + 9)], delete: [] } }]), [{ ok: true, version: 1 }]);
+        const due = (await store.dueTimers(base + 4, 100)).filter((d) => d.ownerId === owner || d.ownerId === other);
+        assert.deepEqual(due, [{ ownerId: owner, dueAt: base + 1 }, { ownerId: other, dueAt: base + 3 }]);
+        assert.deepEqual((await store.dueTimers(base + 2, 1)).length, 1, 'limit');
+        // Refused saves write no timer: stale, fenced.
+        const [stale] = await store.saveBatch([{ kind: 'scene', id: owner, data: { n: 3 }, expectedVersion: 1, fence: claim.fence, timers: { set: [t('late', base)], delete: [a2.name] } }]);
+        assert.equal(!stale!.ok && stale!.error.code, ErrorCodes.STO_ERR_STALE_VERSION);
+        const next = await store.claimScene(owner);
+        const [fenced] = await store.saveBatch([{ kind: 'scene', id: owner, data: { n: 3 }, expectedVersion: 2, fence: claim.fence, timers: { set: [t('late', base)], delete: [a2.name] } }]);
+        assert.equal(!fenced!.ok && fenced!.error.code, ErrorCodes.STO_ERR_FENCED);
+        assert.deepEqual(await store.loadTimers(owner), [a2], 'untouched by refused saves');
+        // Malformed timers refuse the entry; players carry none.
+        for (const timers of [{ set: [{ ...a2, dueAt: -1 }], delete: [] }, { set: [{ ...a2, id: '' }], delete: [] }, { set: [{ ...a2, name: '' }], delete: [] }, { set: [], delete: [''] }, { set: 'x', delete: [] }]) {
+          const [bad] = await store.saveBatch([{ kind: 'scene', id: owner, data: { n: 3 }, expectedVersion: 2, fence: next.fence, timers: timers as never }]);
+          assert.equal(!bad!.ok && bad!.error.code, ErrorCodes.OPT_ERR_INVALID, JSON.stringify(timers));
+        }
+        const [player] = await store.saveBatch([{ kind: 'player', id: owner, data: {}, expectedVersion: 0, timers: { set: [], delete: [] } }]);
+        assert.equal(!player!.ok && player!.error.code, ErrorCodes.OPT_ERR_INVALID);
+        await assert.rejects(store.dueTimers(-1, 10), coded(ErrorCodes.OPT_ERR_INVALID));
+        await assert.rejects(store.dueTimers(base, 0), coded(ErrorCodes.OPT_ERR_INVALID));
+        await assert.rejects(store.loadTimers(''), coded(ErrorCodes.OPT_ERR_INVALID));
+        // Many at once (chunked writes).
+        const many = Array.from({ length: 1200 }, (_, i) => t(`m${i}`, base + 10_000 + i));
+        assert.deepEqual(await store.saveBatch([{ kind: 'scene', id: owner, data: { n: 3 }, expectedVersion: 2, fence: next.fence, timers: { set: many, delete: [] } }]), [{ ok: true, version: 3 }]);
+        assert.equal((await store.loadTimers(owner)).length, 1201);
+        assert.deepEqual(await store.saveBatch([{ kind: 'scene', id: owner, data: { n: 4 }, expectedVersion: 3, fence: next.fence, timers: { set: [], delete: many.map((m) => m.name) } }]), [{ ok: true, version: 4 }]);
+        assert.deepEqual(await store.loadTimers(owner), [a2]);
+        assert.deepEqual(await store.saveBatch([{ kind: 'scene', id: other, data: null, expectedVersion: 1, fence: claim2.fence, timers: { set: [], delete: ['x', 'y'] } }]), [{ ok: true, version: 2 }]);
+      } finally {
+        // Leave no due timer behind in the shared database (engines of other tests scan for them).
+        const last = await store.claimScene(owner);
+        const version = (await store.loadScene(owner))?.version ?? 0;
+        await store.saveBatch([{ kind: 'scene', id: owner, data: null, expectedVersion: version, fence: last.fence, timers: { set: [], delete: (await store.loadTimers(owner)).map((x) => x.name) } }]);
+      }
+    }));
+
   test(`${name}: SQL metacharacters are data, never SQL`, () =>
     withStore(fixture, async (store) => {
       const tag = uniq();
