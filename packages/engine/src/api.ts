@@ -5,6 +5,39 @@ import { CodedError, ErrorCodes, type Logger, type Protocol } from '@gos/schema'
  * threads; the game module is imported by every worker, so it must not hold process-wide state.
  */
 
+/** When a durable timer is due: at a time (a Date or ms since the epoch), or after a delay from now. */
+export type ScheduleAt = { readonly at: number | Date } | { readonly delayMs: number };
+
+/** A durable timer, as `schedule` returns it and `onTimer` receives it. */
+export interface DurableTimer {
+  readonly name: string;
+  /**
+   * Stable id of this scheduling: a firing delivered again (the owner crashed after the firing
+   * and before its effects were saved) carries the same id. Use it to make effects outside the
+   * owner's state (a push, a call) idempotent.
+   */
+  readonly id: string;
+  /** Ms since the epoch. */
+  readonly dueAt: number;
+  readonly payload: unknown;
+}
+
+/** Durable timers of a scene or a service (docs/timers.md). */
+export interface DurableTimers {
+  /**
+   * Schedule timer `name` (replacing one of that name), due `at` a time or after `delayMs`;
+   * `payload` is any JSON value (at most 64 KiB). Saved with the owner's state at its next save,
+   * fenced like it; survives crashes and restarts; fires through `onTimer` (a service's
+   * `handleTimer`) even when the owner was stopped (it is started for it).
+   * @throws CodedError `OPT_ERR_INVALID` for a bad name, time or payload
+   */
+  schedule(name: string, when: ScheduleAt, payload?: unknown): DurableTimer;
+  /** Cancel timer `name`; whether one was pending. */
+  cancel(name: string): boolean;
+  /** Timer `name` if it is pending. */
+  scheduled(name: string): DurableTimer | undefined;
+}
+
 /** A handle returned by the scene's timer functions. */
 export interface TimerHandle {
   cancel(): void;
@@ -35,7 +68,7 @@ export interface Player<D = unknown, PM = Record<string, unknown>> {
   travel(sceneId: string, arrival?: unknown): Promise<void>;
 }
 
-export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> {
+export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> extends DurableTimers {
   readonly id: string;
   readonly type: string;
   /** Scene state: persisted like player data. Call {@link Scene.markDirty} after changing it. */
@@ -138,6 +171,12 @@ export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, u
   onLeave?(scene: Scene<S, D, PM>, player: Player<D, PM>): void;
   onTick?(scene: Scene<S, D, PM>, dtMs: number): void;
   onDispose?(scene: Scene<S, D, PM>): void;
+  /**
+   * A durable timer (`scene.schedule`) is due. It is removed before this runs and the removal
+   * is saved with the state at the next save, so its effects on the state and its firing are
+   * recorded together: after a crash before that save, it fires again (same `timer.id`).
+   */
+  onTimer?(scene: Scene<S, D, PM>, timer: DurableTimer): void | Promise<void>;
   /** Answers to calls from other scenes, by message name (see {@link Scene.call}). */
   readonly calls?: Readonly<Record<string, CallHandler<S, D, PM>>>;
   /** Handlers of casts from other scenes, by message name (see {@link Scene.cast}). */
@@ -152,7 +191,7 @@ export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, u
  * `worldboss:main`) with persisted state and no players, hosted on an engine worker like a
  * scene, with one activation in the whole cluster.
  */
-export interface Service<S = unknown, PM = Record<string, unknown>> {
+export interface Service<S = unknown, PM = Record<string, unknown>> extends DurableTimers {
   readonly id: string;
   readonly type: string;
   /** Persisted like scene state: call {@link Service.markDirty} after changing it. */
@@ -192,6 +231,8 @@ export interface ServiceDefinition<S = unknown, PM = Record<string, unknown>> {
   readonly handleCast?: Readonly<Record<string, ServiceHandler<S, PM>>>;
   /** The instance stops (idle, engine shutting down, moved): its state is saved after this. */
   terminate?(service: Service<S, PM>): void;
+  /** A durable timer (`service.schedule`) is due: handled in turn with the messages (see SceneDefinition.onTimer). */
+  handleTimer?(service: Service<S, PM>, timer: DurableTimer): void | Promise<void>;
 }
 
 /** What {@link defineService} returns: a scene type without players that takes its messages one at a time. */
@@ -211,6 +252,7 @@ export function defineService<S, PM = Record<string, unknown>>(def: ServiceDefin
     },
     ...(def.onStart === undefined ? {} : { onCreate: (scene: Scene<S, unknown, PM>) => def.onStart?.(scene) }),
     ...(def.terminate === undefined ? {} : { onDispose: (scene: Scene<S, unknown, PM>) => def.terminate?.(scene) }),
+    ...(def.handleTimer === undefined ? {} : { onTimer: (scene: Scene<S, unknown, PM>, timer: DurableTimer) => def.handleTimer?.(scene, timer) }),
     ...(handleCall === undefined ? {} : { calls: handleCall }),
     ...(handleCast === undefined ? {} : { casts: handleCast }),
     handlers: {},

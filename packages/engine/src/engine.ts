@@ -26,6 +26,7 @@ import { PlayerSeats } from './seats.js';
 import { Travels } from './travels.js';
 import { CallRouter } from './calls.js';
 import { PlayerPushes } from './player-pushes.js';
+import { TimerWaker } from './timer-waker.js';
 import { EnginePeers } from './engine-peers.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/load.cjs', import.meta.url));
@@ -45,6 +46,8 @@ export class Engine {
   readonly #travels: Travels;
   readonly #calls: CallRouter;
   readonly #pushes: PlayerPushes;
+  /** Starts scenes and services that run nowhere when a durable timer of theirs is due. */
+  readonly #timerWaker: TimerWaker;
   /** Links to other engines, for calls between scenes on different engines. */
   readonly #peers: EnginePeers;
   readonly #persister: Persister;
@@ -121,6 +124,7 @@ export class Engine {
     });
     this.#calls = new CallRouter(this.#ctx, this.#scenes, this.#peers);
     this.#pushes = new PlayerPushes(this.#ctx, this.#calls, this.#o.presence);
+    this.#timerWaker = new TimerWaker(this.#ctx, this.#calls, this.#scenes, this.#o.timerScanIntervalMs);
   }
 
   get id(): string {
@@ -193,6 +197,7 @@ export class Engine {
     const upkeepMs = this.#o.idleSceneMs > 0 ? Math.min(1000, Math.max(10, Math.floor(this.#o.idleSceneMs / 4))) : 1000;
     this.#upkeepTimer = setInterval(() => this.#upkeep(), upkeepMs);
     this.#upkeepTimer.unref();
+    this.#timerWaker.start();
     this.#log.info({ address: this.address, workers: this.#o.workers, capacity: this.#o.capacity }, 'engine started');
   }
 
@@ -265,6 +270,7 @@ export class Engine {
     this.#state = 'closing';
     await this.#member?.publish({ draining: true }).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish draining'));
     clearInterval(this.#upkeepTimer);
+    this.#timerWaker.stop();
     this.#unwatchPlacement?.();
     this.#unwatchMembers?.();
     await this.#scenes.stopAll();

@@ -41,6 +41,8 @@ export interface EngineOptions {
    * and refuses the others with `ENG_ERR_NO_PRESENCE`. @default null
    */
   readonly presence?: PlayerLocator | null;
+  /** How often the engine looks in the store for durable timers due on scenes that run nowhere. @default 500 */
+  readonly timerScanIntervalMs?: number;
   /** Worker threads hosting scenes. @default max(1, availableParallelism() - 1) */
   readonly workers?: number;
   /** Scenes one worker hosts at most. @default 64 */
@@ -143,6 +145,7 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     tickMs: positiveInt('tickMs', o.tickMs, 100),
     persistIntervalMs: positiveInt('persistIntervalMs', o.persistIntervalMs, 5000),
     persistBatchWindowMs: positiveInt('persistBatchWindowMs', o.persistBatchWindowMs, 50),
+    timerScanIntervalMs: positiveInt('timerScanIntervalMs', o.timerScanIntervalMs, 500),
     ringBytes,
     ringFlush: o.ringFlush === 'microtask' ? 'microtask' : o.ringFlush === undefined || o.ringFlush === 'immediate' ? 'immediate' : fail('ringFlush', `must be 'microtask' or 'immediate', got ${String(o.ringFlush)}`),
     capacity: positiveInt('capacity', o.capacity, 6000),

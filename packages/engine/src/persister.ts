@@ -1,3 +1,5 @@
+import { mergeTimerChanges } from './timer-changes.js';
+import type { TimerChanges } from './records.js';
 import { ErrorCodes, type ErrorData, type Logger } from '@gos/schema';
 import type { Store } from '@gos/store';
 
@@ -9,6 +11,8 @@ interface Entry {
   data: unknown;
   /** Players: the scene the snapshot was taken in (recorded with the row). */
   sceneId: string | undefined;
+  /** Scenes: timer changes written with the row (those of every snapshot it replaced included). */
+  timers: TimerChanges | undefined;
 }
 
 const keyOf = (kind: Kind, id: string): string => `${kind}\u0000${id}`;
@@ -90,14 +94,19 @@ export class Persister {
     }
   }
 
-  /** Queue a snapshot of a row; for a player, `sceneId` is the scene it was taken in. */
-  enqueue(kind: Kind, id: string, data: unknown, sceneId?: string): void {
+  /**
+   * Queue a snapshot of a row; for a player, `sceneId` is the scene it was taken in; for a
+   * scene, `timers` are the timer changes that go with this snapshot (kept, merged, when a newer
+   * snapshot replaces it before it is written).
+   */
+  enqueue(kind: Kind, id: string, data: unknown, sceneId?: string, timers?: TimerChanges): void {
     const key = keyOf(kind, id);
     const entry = this.#pending.get(key);
     if (entry !== undefined) {
       entry.data = data;
       entry.sceneId = sceneId;
-    } else this.#pending.set(key, { kind, id, data, sceneId });
+      if (timers !== undefined) entry.timers = entry.timers === undefined ? timers : mergeTimerChanges([entry.timers, timers]);
+    } else this.#pending.set(key, { kind, id, data, sceneId, timers });
     this.#schedule();
   }
 
@@ -169,6 +178,7 @@ export class Persister {
             expectedVersion: this.#versions.get(key) ?? 0,
             ...(fence === undefined ? {} : { fence }),
             ...(e.sceneId === undefined ? {} : { sceneId: e.sceneId }),
+            ...(e.timers === undefined ? {} : { timers: e.timers }),
           };
         }),
       );
@@ -177,10 +187,13 @@ export class Persister {
       this.#failedBatches++;
       this.#failures++;
       this.#logger.error({ err, rows: batch.length }, 'persist batch failed; will retry');
-      // Put back what no newer snapshot replaced, so nothing is lost while the store is down.
+      // Put back what no newer snapshot replaced, so nothing is lost while the store is down;
+      // a newer snapshot keeps the timer changes of this one under its own.
       for (const e of batch) {
         const key = keyOf(e.kind, e.id);
-        if (!this.#pending.has(key)) this.#pending.set(key, e);
+        const newer = this.#pending.get(key);
+        if (newer === undefined) this.#pending.set(key, e);
+        else if (e.timers !== undefined) newer.timers = newer.timers === undefined ? e.timers : mergeTimerChanges([e.timers, newer.timers]);
       }
       return;
     }

@@ -1,4 +1,7 @@
 import { CodedError, ErrorCodes, type ErrorData } from '@gos/schema';
+import type { TimerChanges, TimerRecord } from '@gos/store';
+
+export type { TimerChanges, TimerRecord };
 
 /**
  * Record types on the main ↔ scene rings. A record is (type, sid, value, payload): `sid` is the
@@ -35,7 +38,10 @@ export const FromScene = {
   JOIN_FAILED: 36,
   /** sid; value=1 when the player left (last save). payload=JSON {@link SavePayload}. */
   SAVE_PLAYER: 37,
-  /** value=1 when final. payload=JSON scene state. */
+  /**
+   * value: bit 1 set when final, bit 2 set when the timer changes staged before it (SAVE_TIMERS)
+   * go with this save. payload=JSON scene state.
+   */
   SAVE_SCENE: 38,
   /** The scene has flushed and disposed; the task ends next. */
   STOPPED: 39,
@@ -58,7 +64,15 @@ export const FromScene = {
    * handed to the player's connection, `false` when it is offline.
    */
   SEND_TO: 45,
+  /**
+   * payload=JSON {@link TimerChanges}: part of the durable-timer changes of the SAVE_SCENE that
+   * follows (sent in parts so that no record outgrows the ring); staged until it arrives.
+   */
+  SAVE_TIMERS: 46,
 } as const;
+
+/** SAVE_SCENE value bits. */
+export const SaveSceneFlag = { FINAL: 1, WITH_TIMERS: 2 } as const;
 
 /**
  * The call message a scene's thread answers itself by handing a push to one of its players:
@@ -66,6 +80,12 @@ export const FromScene = {
  * `timeoutMs`. Messages starting with `$` are the framework's; scene code cannot call them.
  */
 export const PUSH_MESSAGE = '$push';
+
+/**
+ * The call message that starts a scene or service for its due durable timers (TimerWaker):
+ * answered at once with `true`; the owner, started, fires what is due.
+ */
+export const WAKE_MESSAGE = '$wake';
 
 /** How often a scene reports its tick durations (FromScene.STATS). */
 export const SCENE_STATS_INTERVAL_MS = 1000;
@@ -292,6 +312,24 @@ export function decodeSceneState(bytes: Uint8Array): unknown {
   return decodeRecordJson(bytes, (_value: unknown): _value is unknown => true, 'SAVE_SCENE');
 }
 
+function isTimerRecord(value: unknown): value is TimerRecord {
+  return isObject(value) && typeof value['name'] === 'string' && typeof value['dueAt'] === 'number' && typeof value['id'] === 'string' && typeof value['payload'] === 'string';
+}
+
+function isTimerChanges(value: unknown): value is TimerChanges {
+  return isObject(value) && Array.isArray(value['set']) && value['set'].every(isTimerRecord) && Array.isArray(value['delete']) && value['delete'].every((n) => typeof n === 'string');
+}
+
+/** The payload of `FromScene.SAVE_TIMERS`. */
+export function encodeTimerChanges(changes: TimerChanges): Uint8Array {
+  return encoder.encode(JSON.stringify({ set: changes.set, delete: changes.delete }));
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is {@link TimerChanges}. */
+export function decodeTimerChanges(bytes: Uint8Array): TimerChanges {
+  return decodeRecordJson(bytes, isTimerChanges, 'SAVE_TIMERS');
+}
+
 /** What the main thread hands to the worker task that runs one scene. */
 export interface SceneTaskInput {
   readonly sceneId: string;
@@ -302,6 +340,8 @@ export interface SceneTaskInput {
   readonly fromScene: SharedArrayBuffer;
   /** Persisted scene state, or null for a new scene. */
   readonly state: unknown;
+  /** Its durable timers as saved. */
+  readonly timers: readonly TimerRecord[];
   readonly tickMs: number;
   readonly persistIntervalMs: number;
   readonly logLevel: string;

@@ -1,3 +1,4 @@
+import type { TimerChanges } from './records.js';
 import type { Piscina } from 'piscina';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import { Outbox } from './outbox.js';
@@ -52,6 +53,8 @@ export class SceneHost {
   maxPlayers = 0;
   /** Travel targets reserved here (JOIN with `reserve`) and not joined yet: they count against the cap. */
   reserved = 0;
+  /** Timer changes (SAVE_TIMERS) waiting for the SAVE_SCENE they go with. */
+  stagedTimers: TimerChanges[] = [];
 
   /** Whether one more player would pass the scene's cap. */
   get full(): boolean {

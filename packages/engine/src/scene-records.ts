@@ -1,7 +1,8 @@
 import { EngineToGateway, encodeBroadcastBody, encodeJoinFailedBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
 import { sendTo, type EngineContext } from './engine-context.js';
-import { FromScene, decodeCallAnswer, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
+import { FromScene, SaveSceneFlag, decodeCallAnswer, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
+import { mergeTimerChanges } from './timer-changes.js';
 
 const decoder = new TextDecoder();
 
@@ -72,9 +73,15 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
       }
       break;
     }
-    case FromScene.SAVE_SCENE:
-      ctx.persister.enqueue('scene', host.sceneId, decodeSceneState(payload));
+    case FromScene.SAVE_TIMERS:
+      host.stagedTimers.push(decodeTimerChanges(payload));
       break;
+    case FromScene.SAVE_SCENE: {
+      // The state and the timer changes staged for it: one entry, so one transaction.
+      const timers = (value & SaveSceneFlag.WITH_TIMERS) !== 0 ? mergeTimerChanges(host.stagedTimers.splice(0)) : undefined;
+      ctx.persister.enqueue('scene', host.sceneId, decodeSceneState(payload), undefined, timers);
+      break;
+    }
     case FromScene.READY:
       host.maxPlayers = value;
       host.markReady();

@@ -92,6 +92,8 @@ export class Scenes {
     // The claim fences off the engine that hosted the scene before, should it still be running.
     const { record, fence } = await o.store.claimScene(sceneId);
     persister.seed('scene', sceneId, record?.version ?? 0, fence);
+    // Read after the claim: no earlier owner writes them any more.
+    const timers = await o.store.loadTimers(sceneId);
     const logger = log.child({ sceneId });
     const host: SceneHost = new SceneHost({
       pool,
@@ -105,6 +107,7 @@ export class Scenes {
         sceneType: sceneTypeOf(sceneId),
         gameModule: o.gameModule,
         state: record?.data ?? null,
+        timers,
         tickMs: o.tickMs,
         persistIntervalMs: o.persistIntervalMs,
         logLevel: o.workerLogLevel,

@@ -27,7 +27,7 @@ test('a record the worker writes before pool.run returns is read after the host 
     ringFlush: 'immediate',
     logger: silentLogger,
     wakeups: new WakeupTotals(),
-    input: { sceneId: 'w:1', sceneType: 'w', gameModule: 'file:///nowhere.js', state: null, tickMs: 100, persistIntervalMs: 5000, logLevel: 'silent', engineId: 'e' },
+    input: { sceneId: 'w:1', sceneType: 'w', gameModule: 'file:///nowhere.js', state: null, timers: [], tickMs: 100, persistIntervalMs: 5000, logLevel: 'silent', engineId: 'e' },
     onRecord: (type) => seen.push({ type, constructed }),
   });
   constructed = true;

@@ -10,11 +10,14 @@ export type {
   SqliteStoreOptions,
   MysqlStoreOptions,
   StoreConfig,
+  TimerRecord,
+  TimerChanges,
+  DueOwner,
 } from './types.js';
 export { SqliteStore } from './sqlite-store.js';
 export { MysqlStore } from './mysql-store.js';
 export { createStore } from './factory.js';
-export { isGroupId } from './common.js';
+export { isGroupId, MAX_TIMER_CHANGES } from './common.js';
 export { MIGRATIONS } from './migrations.js';
 export type { Migration } from './migrations.js';
 export { runMigrations, getMigrationStatus } from './migrate.js';

@@ -78,6 +78,7 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
     protocol: game.protocol,
     out,
     state: input.state,
+    timers: input.timers,
     tickMs: input.tickMs,
     logger,
     // Inputs that did not wake the thread are handled here, in order, before onTick.

@@ -1,6 +1,6 @@
 import { CodedError, ErrorCodes, isCodedError, type Logger } from '@gos/schema';
 import type { CallHandler, CallOptions } from '../api.js';
-import { FromScene, PUSH_MESSAGE, asPlayerPush, encodeCallAnswer, encodeOutgoingCall, encodePlayerPush, type CallAnswer, type IncomingCall } from '../records.js';
+import { FromScene, PUSH_MESSAGE, WAKE_MESSAGE, asPlayerPush, encodeCallAnswer, encodeOutgoingCall, encodePlayerPush, type CallAnswer, type IncomingCall } from '../records.js';
 import type { Outbox } from '../outbox.js';
 import type { RpcPayloads } from './rpc-payloads.js';
 
@@ -141,12 +141,17 @@ export class SceneCalls {
    * is in this scene (the answer says whether it was).
    */
   incoming(id: number, call: IncomingCall, handlers: Handlers, run: Runner, deliver: (playerId: string, frame: Uint8Array) => boolean): void {
+    // A service: one message at a time, in arrival order.
+    this.serially(() => this.#handle(id, call, handlers, run, deliver));
+  }
+
+  /** Run `task` in turn with the incoming messages when they are handled one at a time (a service), else at once. */
+  serially(task: () => Promise<void> | undefined): void {
     if (!this.#serial) {
-      void this.#handle(id, call, handlers, run, deliver);
+      void task();
       return;
     }
-    // A service: one message at a time, in arrival order.
-    this.#backlog.push(() => this.#handle(id, call, handlers, run, deliver));
+    this.#backlog.push(task);
     if (this.#backlog.length === 1) this.#next();
   }
 
@@ -176,7 +181,9 @@ export class SceneCalls {
             if (push === null) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `${PUSH_MESSAGE} needs a player id and a frame`);
             return deliver(push.playerId, Buffer.from(push.frame, 'base64'));
           }
-        : undefined;
+        : call.message === WAKE_MESSAGE
+          ? () => true
+          : undefined;
     const handler = builtin ?? (table !== undefined && Object.hasOwn(table, call.message) ? table[call.message] : undefined);
     const answer = (a: CallAnswer): void => {
       if (id === 0) {

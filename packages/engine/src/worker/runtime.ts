@@ -8,7 +8,7 @@ import {
   type Logger,
   type Protocol,
 } from '@gos/schema';
-import { isService, type CallHandler, type CallOptions, type Player, type Scene, type SceneDefinition, type TimerHandle } from '../api.js';
+import { isService, type CallHandler, type CallOptions, type DurableTimer, type Player, type Scene, type SceneDefinition, type ScheduleAt, type TimerHandle } from '../api.js';
 
 import type { Outbox } from '../outbox.js';
 import { RuntimePlayer } from './runtime-player.js';
@@ -16,9 +16,10 @@ import { PendingTravels } from './runtime-travels.js';
 import { SceneCalls } from './runtime-calls.js';
 import { SceneRequests } from './runtime-requests.js';
 import { RpcPayloads } from './rpc-payloads.js';
+import { DurableTimers, sendTimerChanges } from './durable-timers.js';
 import { TickStats } from './tick-stats.js';
 import { SceneTimers } from './scene-timers.js';
-import { FromScene, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload } from '../records.js';
+import { FromScene, SaveSceneFlag, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload, type TimerRecord } from '../records.js';
 
 const encoder = new TextEncoder();
 
@@ -58,6 +59,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   readonly #beforeTick: (() => void) | undefined;
   /** A service (defineService): no players, no tick, one message at a time. */
   readonly #service: boolean;
+  readonly #durable: DurableTimers;
 
   constructor(opts: {
     id: string;
@@ -66,6 +68,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     protocol: Protocol;
     out: Outbox;
     state: unknown;
+    /** Its durable timers as saved. */
+    timers?: readonly TimerRecord[];
     tickMs: number;
     logger: Logger;
     /** Called at the start of every tick, before onTick (a scene whose inputs wait for its tick drains them there). */
@@ -83,6 +87,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#calls = new SceneCalls(opts.out, opts.id, opts.logger, new RpcPayloads(opts.protocol, opts.type), this.#service);
     this.#tickStats = new TickStats(opts.out, this.tickMs);
     this.#requests = new SceneRequests(this, opts.def, opts.protocol, opts.out, (sid) => this.#bySid.get(sid)?.player);
+    this.#durable = new DurableTimers(opts.timers ?? [], (timer) => this.#onTimer(timer));
     if (opts.state === null || opts.state === undefined) {
       this.state = opts.def.createState(opts.id);
       this.#stateJson = null;
@@ -104,6 +109,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   async create(persistIntervalMs: number): Promise<void> {
     await this.#def.onCreate?.(this);
     this.#calls.started();
+    this.#durable.start();
     if (!this.#service) this.#scheduleTick(performance.now(), performance.now());
     this.#persistTimer = setInterval(() => this.persist(false), persistIntervalMs);
     // The main thread enforces the scene's player cap (0: none) before a player is sent here.
@@ -293,6 +299,17 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     }, Math.max(0, next - performance.now()));
   }
 
+  /** {@link #guard}, returning the handler's promise (settled, never rejecting) when it is async. */
+  #guarded(what: string, fn: () => unknown): Promise<void> | undefined {
+    try {
+      const result = fn();
+      if (result instanceof Promise) return result.then(() => undefined, (err: unknown) => this.logger.error({ err }, `${what} rejected`));
+    } catch (err) {
+      this.logger.error({ err }, `${what} threw`);
+    }
+    return undefined;
+  }
+
   /** Run game code whose errors must not end the scene: synchronous throws and rejected promises are logged. */
   #guard(what: string, fn: () => unknown): void {
     try {
@@ -303,7 +320,34 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     }
   }
 
-  /** Send every changed player and the state if changed; `final` marks the last save of a stop. */
+  // ---- durable timers ----
+
+  schedule(name: string, when: ScheduleAt, payload?: unknown): DurableTimer {
+    return this.#durable.schedule(name, when, payload);
+  }
+
+  cancel(name: string): boolean {
+    return this.#durable.cancel(name);
+  }
+
+  scheduled(name: string): DurableTimer | undefined {
+    return this.#durable.get(name);
+  }
+
+  /** A durable timer is due: its removal is saved with the state its handler leaves (the state is marked). */
+  #onTimer(timer: DurableTimer): void {
+    this.#stateDirty = true;
+    const onTimer = this.#def.onTimer;
+    if (onTimer === undefined) {
+      this.logger.warn({ timer: timer.name }, 'a durable timer fired but the scene type has no onTimer; dropped');
+      return;
+    }
+    // A service takes it in turn with its messages; a scene at once.
+    if (this.#service) this.#calls.serially(() => this.#guarded('onTimer', () => onTimer(this, timer)));
+    else this.#guard('onTimer', () => onTimer(this, timer));
+  }
+
+  /** Send every changed player and the state if changed (or if timers changed: they go with it); `final` marks the last save of a stop. */
   persist(final: boolean): void {
     for (const player of this.#players.values()) {
       if (!player.dirty && !final) continue;
@@ -314,12 +358,14 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       // Data JSON cannot hold (undefined) is sent as null, nothing to save, never as invalid JSON.
       this.#out.send(FromScene.SAVE_PLAYER, player.sid, 0, encodeSavePayload(player.id, json));
     }
-    if (this.#stateDirty || final) {
+    const timers = this.#durable.takeChanges();
+    if (this.#stateDirty || final || timers !== null) {
       this.#stateDirty = false;
       const json = JSON.stringify(this.state);
-      if (json !== this.#stateJson) {
+      if (json !== this.#stateJson || timers !== null) {
         this.#stateJson = json;
-        this.#out.send(FromScene.SAVE_SCENE, 0, final ? 1 : 0, encoder.encode(json));
+        if (timers !== null) sendTimerChanges(this.#out, timers);
+        this.#out.send(FromScene.SAVE_SCENE, 0, (final ? SaveSceneFlag.FINAL : 0) | (timers === null ? 0 : SaveSceneFlag.WITH_TIMERS), encoder.encode(json));
       }
     }
   }
@@ -330,6 +376,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     clearTimeout(this.#tickTimer);
     clearInterval(this.#persistTimer);
     this.#timers.clearAll();
+    this.#durable.stop();
     this.#travels.stopAll(this.id);
     this.#guard('onDispose', () => this.#def.onDispose?.(this));
     this.#calls.stopAll();

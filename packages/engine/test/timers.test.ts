@@ -1,0 +1,152 @@
+/**
+ * Durable timers (scene.schedule / service.schedule): fired through onTimer with their payload
+ * and a stable id, cancelled and rescheduled by name, saved with the owner's state (fenced
+ * with it), fired again after a crash that came before their effects were saved (and only
+ * then), and woken on an engine where the owner runs nowhere.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ErrorCodes } from '@gos/schema';
+import { waitFor } from '@gos/testing';
+import { Engine } from '../src/index.js';
+import { FakeGateway, GAME, SECRET, startCluster } from './helpers.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gos-engine-timers-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+type Cluster = Awaited<ReturnType<typeof startCluster>>;
+type Fired = Array<{ name: string; id: string; payload: unknown }>;
+type Scheduled = { ok: true; id: string; dueAt: number } | { ok: false; code: string };
+
+async function schedule(gw: FakeGateway, req: { name: string; delayMs?: number; at?: number; payload?: unknown }, connId = 1): Promise<Scheduled> {
+  return (await gw.request(connId, 'schedule', req)).body as Scheduled;
+}
+
+async function fired(gw: FakeGateway, connId = 1): Promise<Fired> {
+  return (await gw.request(connId, 'fired', {})).body as Fired;
+}
+
+test('a timer fires once with its payload and id; cancelled or rescheduled by name; its removal is saved with the state', async () => {
+  const c = await startCluster(dir, 'timers-basic', { workers: 1 });
+  try {
+    await c.gw.join(1, 'ann');
+    const a = await schedule(c.gw, { name: 'a', delayMs: 100, payload: { hp: 3 } });
+    assert.equal(a.ok, true);
+    // Rescheduled: the new one replaces the first (its id and payload).
+    const b1 = await schedule(c.gw, { name: 'b', delayMs: 60_000, payload: 1 });
+    const b2 = await schedule(c.gw, { name: 'b', delayMs: 150, payload: 2 });
+    assert.ok(b1.ok && b2.ok && b1.id !== b2.id);
+    await schedule(c.gw, { name: 'gone', delayMs: 200 });
+    assert.deepEqual((await c.gw.request(1, 'cancelTimer', { name: 'gone' })).body, { cancelled: true, pending: false });
+    assert.deepEqual((await c.gw.request(1, 'cancelTimer', { name: 'gone' })).body, { cancelled: false, pending: false });
+    const list = await waitFor(async () => ((await fired(c.gw)).length === 2 ? fired(c.gw) : undefined), { timeoutMs: 5000, message: 'two firings' });
+    assert.deepEqual(list, [
+      { name: 'a', id: (a as { id: string }).id, payload: { hp: 3 } },
+      { name: 'b', id: (b2 as { id: string }).id, payload: 2 },
+    ]);
+    // Saved with the state: no timer left in the store, and the firings in the state.
+    await waitFor(async () => (await c.store.loadTimers('arena:1')).length === 0 && JSON.stringify((await c.store.loadScene('arena:1'))?.data).includes('"name":"b"'), {
+      timeoutMs: 5000,
+      message: 'the firings saved',
+    });
+    // A timer due long from now is in the store once saved, with its id.
+    const later = await schedule(c.gw, { name: 'later', at: Date.now() + 3_600_000, payload: 'x' });
+    await waitFor(async () => (await c.store.loadTimers('arena:1')).some((t) => t.name === 'later' && t.id === (later as { id: string }).id), { timeoutMs: 5000, message: 'the pending timer saved' });
+    // Bad input is OPT_ERR_INVALID, and the scene goes on.
+    for (const req of [{ name: '', delayMs: 1 }, { name: 'x', delayMs: -1 }, { name: 'x', at: -5 }, { name: 'x'.repeat(256), delayMs: 1 }, { name: 'big', delayMs: 1, payload: 'y'.repeat(70_000) }]) {
+      assert.deepEqual(await schedule(c.gw, req), { ok: false, code: ErrorCodes.OPT_ERR_INVALID }, JSON.stringify(req).slice(0, 60));
+    }
+    assert.equal((await fired(c.gw)).length, 2);
+  } finally {
+    await c.close();
+  }
+});
+
+test('a crash after a firing and before its save fires it again with the same id, and its effect is kept once', async () => {
+  // One scene a worker: the crash takes only this scene.
+  const c = await startCluster(dir, 'timers-crash', { workers: 2, scenesPerWorker: 1, persistIntervalMs: 300 });
+  const marker = join(dir, 'crashed-once');
+  try {
+    await c.gw.join(1, 'bo');
+    const t = await schedule(c.gw, { name: 'boom', delayMs: 1500, payload: { crashOnce: marker } });
+    assert.ok(t.ok);
+    // Saved pending (periodic save) well before it is due.
+    await waitFor(async () => (await c.store.loadTimers('arena:1')).length === 1, { timeoutMs: 5000, message: 'the timer saved' });
+    // It fires; the scene crashes at once, before the firing is saved, and restarts from its
+    // last save, where the timer is still pending: it fires again, with the same id.
+    const list = await waitFor(
+      async () => {
+        const out = await c.gw.request(1, 'fired', {}).catch(() => undefined);
+        const f = out?.body as Fired | undefined;
+        return Array.isArray(f) && f.length > 0 ? f : undefined;
+      },
+      { timeoutMs: 15_000, message: 'the timer fired after the restart' },
+    );
+    assert.deepEqual(list, [{ name: 'boom', id: t.id, payload: { crashOnce: marker } }], 'once in effect: the first firing was lost with the crash');
+    assert.equal(readFileSync(marker, 'utf8'), t.id, 'the first firing carried the same id');
+    // Saved now: fired once, nothing pending.
+    await waitFor(async () => (await c.store.loadTimers('arena:1')).length === 0, { timeoutMs: 5000, message: 'the second firing saved' });
+  } finally {
+    await c.close();
+  }
+});
+
+test('a timer of a scene that runs nowhere starts it: after the engine that had it closed, another engine fires it', async () => {
+  const c = await startCluster(dir, 'timers-wake', { workers: 1 });
+  await c.gw.join(1, 'cy');
+  const t = await schedule(c.gw, { name: 'wake', delayMs: 2500, payload: 'later' });
+  assert.ok(t.ok);
+  // The engine closes before it is due (saving the scene with its timer) and leaves.
+  await c.gw.close();
+  await c.engine.close();
+  assert.deepEqual((await c.store.loadTimers('arena:1')).map((x) => x.id), [t.id]);
+  const next = new Engine({ engineId: 'engine-w', clusterSecret: SECRET, gameModule: GAME, store: c.store, coordinator: c.coordinator, workers: 1, persistIntervalMs: 200, workerLogLevel: 'silent', timerScanIntervalMs: 100 });
+  await next.start();
+  try {
+    // Nobody joins arena:1: the new engine wakes it for its timer, which fires and is saved.
+    const saved = await waitFor(
+      async () => {
+        const data = (await c.store.loadScene('arena:1'))?.data as { fired?: Fired } | undefined;
+        return data?.fired !== undefined && data.fired.length > 0 && (await c.store.loadTimers('arena:1')).length === 0 ? data.fired : undefined;
+      },
+      { timeoutMs: 15_000, message: 'the timer fired on the other engine and saved' },
+    );
+    assert.deepEqual(saved, [{ name: 'wake', id: t.id, payload: 'later' }]);
+    assert.equal(c.coordinator.placement.lookup('arena:1')?.engineId, 'engine-w');
+  } finally {
+    await next.close();
+    await c.leader.close();
+    await c.store.close();
+    await c.coordinator.close();
+  }
+});
+
+test("a service's timer is handled in turn with its messages", async () => {
+  const c = await startCluster(dir, 'timers-service', { workers: 1 });
+  try {
+    await c.gw.join(1, 'dee');
+    const call = async (message: string, payload?: unknown): Promise<unknown> => (await c.gw.request(1, 'callScene', { to: 'counter:1', message, payload })).body;
+    // Due in 50 ms, but a slow call holds the service for 400 ms: the timer waits its turn.
+    assert.deepEqual(await call('remind', { name: 't1', delayMs: 50 }), { ok: true, result: null });
+    assert.deepEqual(await call('slowAppend', { item: 'slow', ms: 400 }), { ok: true, result: 3 });
+    const state = await waitFor(
+      async () => {
+        const out = (await call('state')) as { ok: boolean; result: { log: string[] } };
+        return out.result.log.includes('timer t1') ? out.result : undefined;
+      },
+      { timeoutMs: 5000, message: 'the service timer' },
+    );
+    assert.deepEqual(state.log, ['started', 'start slow', 'end slow', 'timer t1']);
+  } finally {
+    await c.close();
+  }
+});
