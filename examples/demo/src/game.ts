@@ -104,11 +104,18 @@ const handlers: SceneHandlers<Ctx>['world'] = {
   async guildJoin({ scene, player }, req) {
     const id = guildId(req.guild);
     const rpc = createRpc(scene);
-    const { members } = await rpc.guild.join(id, { playerId: player.id, name: player.name });
+    const me = { playerId: player.id, name: player.name };
+    // Set before the call, so that a player who leaves while it is under way is saved with it.
     const previous = player.data.guild;
-    if (previous !== undefined && previous !== req.guild) rpc.guild.leave(guildId(previous), { playerId: player.id, name: player.name });
     player.data.guild = req.guild;
-    return { guild: req.guild, members };
+    try {
+      const { members } = await rpc.guild.join(id, me);
+      if (previous !== undefined && previous !== req.guild) rpc.guild.leave(guildId(previous), me);
+      return { guild: req.guild, members };
+    } catch (err) {
+      if (player.data.guild === req.guild) player.data.guild = previous;
+      throw err;
+    }
   },
   async guildSay({ scene, player }, req) {
     const name = player.data.guild;

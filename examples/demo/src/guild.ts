@@ -17,6 +17,8 @@ export interface GuildState {
 type Guild = Service<GuildState, PushMap>;
 
 const GUILD_NAME = /^[A-Za-z0-9_-]{1,24}$/;
+/** How long a line waits for each member's push. */
+const PUSH_TIMEOUT_MS = 1000;
 /** Members one guild holds at most. */
 export const MAX_MEMBERS = 200;
 
@@ -41,7 +43,9 @@ const calls: RpcHandlers<Guild>['guild']['calls'] = {
     guild.state.lines++;
     guild.markDirty();
     const line = { guild: guild.id.slice('guild:'.length), from: name, text };
-    const delivered = await Promise.all(Object.keys(guild.state.members).map((id) => guild.sendTo(id, 'GuildLine', line).catch(() => false)));
+    // A member whose engine does not answer soon counts as not reached: the guild (one message
+    // at a time) is not held up for long by one slow member.
+    const delivered = await Promise.all(Object.keys(guild.state.members).map((id) => guild.sendTo(id, 'GuildLine', line, { timeoutMs: PUSH_TIMEOUT_MS }).catch(() => false)));
     return { reached: delivered.filter(Boolean).length };
   },
 };

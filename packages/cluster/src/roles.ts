@@ -6,8 +6,9 @@
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { CoordinatorNode, EtcdCoordinator } from '@gos/coordinator';
-import { Engine } from '@gos/engine';
+import { Engine, type PlayerLocator } from '@gos/engine';
 import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
+import { LazyPresence } from './lazy-presence.js';
 import { LocalLinks } from '@gos/link';
 import { ErrorCodes, type Logger, type Protocol } from '@gos/schema';
 import { createStore, type Store } from '@gos/store';
@@ -149,9 +150,26 @@ async function startEngine(ctx: RoleContext, id: string, localLinks: LocalLinks 
   if (!existsSync(config.game.module)) throw configError(`game.module: ${config.game.module} does not exist (build the game first?)`);
   const linkTls = readLinkTls(config);
   const store = await ctx.store();
-  // Where players play, for pushes to players of other engines: the sessions in Redis, or the
-  // memory sessions of this process's own gateway (an engine-only process has none then).
-  const presence = config.sessions.kind === 'redis' || localLinks !== null ? await ctx.sessions() : null;
+  // Where players play, for pushes to players of other engines: the memory or Redis sessions of
+  // this process's own gateway; for an engine alone, Redis opened on first use (it need not be
+  // up for the engine to start); with memory sessions an engine alone has none.
+  let presence: PlayerLocator | null = null;
+  if (localLinks !== null) presence = await ctx.sessions();
+  else if (config.sessions.kind === 'redis') {
+    const s = config.sessions;
+    const lazy = new LazyPresence(async () => {
+      const store = new RedisSessionStore({ url: s.url, keyPrefix: s.keyPrefix, logger: logger.child({ part: 'presence' }), ...(s.ttlMs === undefined ? {} : { ttlMs: s.ttlMs }) });
+      try {
+        await store.start();
+        return store;
+      } catch (err) {
+        await store.close().catch(() => {});
+        throw err;
+      }
+    });
+    closers.push(() => lazy.close());
+    presence = lazy;
+  }
   const e = config.engine;
   const engine = new Engine({
     engineId: id,

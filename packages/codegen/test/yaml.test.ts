@@ -201,6 +201,7 @@ describe('protocol YAML', () => {
     expectBad(rpc('  town:\n    banner: { request: Ping, response: Color }\n'), 'rpc.town.banner.response', '"Color" is an enum');
     expectBad(rpc('  town:\n    banner: { response: Pong }\n'), 'rpc.town.banner', 'request');
     expectBad(rpc('  town:\n    banner: { request: Ping, timeout: 5 }\n'), 'rpc.town.banner', 'timeout');
+    expectBad(VALID.replace('Ping: { fields', 'Rpc: { fields').replace(/request: Ping/g, 'request: Rpc'), 'messages.Rpc', 'reserved');
     expectBad([src(rpc('  town:\n    banner: { request: Ping }\n'), 'a.yaml'), src('namespace: game\nversion: 2\nrpc:\n  town:\n    banner: { request: Ping }\n', 'b.yaml')], 'b.yaml:5:', 'duplicate rpc message "town.banner"', 'a.yaml:');
   });
 });

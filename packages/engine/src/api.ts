@@ -105,9 +105,14 @@ export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> e
    * store), `ENG_ERR_QUEUE_FULL`; at once with `OPT_ERR_INVALID` from onCreate.
    * docs/scenes.md "Pushes to any player".
    */
-  sendTo<K extends keyof PM & string>(playerId: string, push: K, payload: PM[K]): Promise<boolean>;
+  sendTo<K extends keyof PM & string>(playerId: string, push: K, payload: PM[K], options?: SendToOptions): Promise<boolean>;
   /** Like {@link call} without an answer: the target's `casts[message]` handler runs; errors are only logged there. */
   cast(target: string, message: string, payload?: unknown, options?: Pick<CallOptions, 'place'>): void;
+}
+
+export interface SendToOptions {
+  /** Reject with ENG_ERR_CALL_TIMEOUT when there is no outcome within this long. @default 5000 */
+  readonly timeoutMs?: number;
 }
 
 export interface CallOptions {
@@ -127,7 +132,7 @@ export interface HandlerContext<S = unknown, D = unknown, PM = Record<string, un
   /** The request's id, for logging. */
   readonly requestId: number;
   /** {@link Scene.sendTo}: a push to any player, wherever it plays. */
-  sendTo<K extends keyof PM & string>(playerId: string, push: K, payload: PM[K]): Promise<boolean>;
+  sendTo<K extends keyof PM & string>(playerId: string, push: K, payload: PM[K], options?: SendToOptions): Promise<boolean>;
 }
 
 /** A request handler: return the response (or nothing for fire-and-forget routes); throw a CodedError to refuse. */
@@ -203,7 +208,7 @@ export interface Service<S = unknown, PM = Record<string, unknown>> extends Dura
   /** {@link Scene.cast}. */
   cast(target: string, message: string, payload?: unknown, options?: Pick<CallOptions, 'place'>): void;
   /** {@link Scene.sendTo}: a push to a player wherever it plays. */
-  sendTo<K extends keyof PM & string>(playerId: string, push: K, payload: PM[K]): Promise<boolean>;
+  sendTo<K extends keyof PM & string>(playerId: string, push: K, payload: PM[K], options?: SendToOptions): Promise<boolean>;
   setTimeout(fn: () => void, delayMs: number): TimerHandle;
   setInterval(fn: () => void, everyMs: number): TimerHandle;
 }

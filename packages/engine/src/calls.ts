@@ -12,7 +12,7 @@ import { EngineToEngine, encodeAnswerBody, encodeCallBody, type AnswerBody, type
 import type { EnginePeers } from './engine-peers.js';
 import { OrderedQueues } from './ordered-queues.js';
 import type { EngineContext } from './engine-context.js';
-import { ToScene, encodeCallAnswer, encodeIncomingCall, type CallAnswer, type OutgoingCall } from './records.js';
+import { PUSH_MESSAGE, ToScene, encodeCallAnswer, encodeIncomingCall, type CallAnswer, type OutgoingCall } from './records.js';
 import type { SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
 
@@ -109,7 +109,8 @@ export class CallRouter {
         clearTimeout(timer);
         resolve(answer);
       };
-      if (!this.#enqueue(from, call.to, () => this.#deliver(from, call, reply, performance.now() + call.timeoutMs))) {
+      const deadline = performance.now() + call.timeoutMs;
+      if (!this.#enqueue(from, call.to, () => this.#deliver(from, call, reply, deadline))) {
         reply({ ok: false, code: ErrorCodes.ENG_ERR_QUEUE_FULL, message: `more than ${MAX_QUEUED} calls from ${from} to ${call.to} wait to be delivered` });
       }
     });
@@ -168,16 +169,23 @@ export class CallRouter {
   async #deliver(from: string, call: OutgoingCall, reply: ((answer: CallAnswer) => void) | null, deadline: number, here = false): Promise<void> {
     // Its caller gave up while it waited in the queue: not delivered (it would run unasked).
     if (performance.now() >= deadline) return;
+    // A push for a player (sendTo) never starts its scene: a scene not running has no player.
+    const push = call.message === PUSH_MESSAGE;
     try {
-      const target = await this.#target(call.to, call.place, here);
+      const target = await this.#target(call.to, call.place, here, !push);
+      if (target === null) {
+        reply?.({ ok: true, result: 'false' });
+        return;
+      }
       if (performance.now() >= deadline) return;
       // What is left of the caller's time.
       const remaining: OutgoingCall = deadline === Infinity ? call : { ...call, timeoutMs: Math.max(1, Math.floor(deadline - performance.now())) };
-      if (typeof target === 'string') return await this.#deliverTo(target, from, remaining, reply);
-      this.#lastDelivery.set(target.sceneId, performance.now());
+      if (typeof target === 'string') return await this.#deliverTo(target, from, remaining, reply, deadline);
+      // A push does not keep an empty scene from being idle.
+      if (!push) this.#lastDelivery.set(target.sceneId, performance.now());
       const id = reply === null ? 0 : this.#register(reply, remaining.timeoutMs, null, target);
       try {
-        target.send(ToScene.CALL, 0, encodeIncomingCall({ from, message: call.message, payload: call.payload }), true, id);
+        target.send(ToScene.CALL, 0, encodeIncomingCall({ from, message: call.message, payload: call.payload, timeoutMs: id === 0 ? 0 : remaining.timeoutMs }), true, id);
       } catch (err) {
         if (id !== 0) this.answered(id, errorAnswer(err));
         else throw err;
@@ -189,8 +197,11 @@ export class CallRouter {
   }
 
   /** The call goes to the engine `engineId` hosting its target, over this engine's link to it. */
-  async #deliverTo(engineId: string, from: string, call: OutgoingCall, reply: ((answer: CallAnswer) => void) | null): Promise<void> {
+  async #deliverTo(engineId: string, from: string, call: OutgoingCall, reply: ((answer: CallAnswer) => void) | null, deadline: number): Promise<void> {
     const link = await this.#peers.connect(engineId);
+    // The link may have taken a while: a caller that gave up meanwhile is not delivered.
+    if (performance.now() >= deadline) return;
+    if (deadline !== Infinity) call = { ...call, timeoutMs: Math.max(1, Math.floor(deadline - performance.now())) };
     const id = reply === null ? 0 : this.#register(reply, call.timeoutMs, engineId, null);
     try {
       link.send(EngineToEngine.CALL, id, encodeCallBody({ to: call.to, from, message: call.message, payload: call.payload, cast: reply === null, timeoutMs: call.timeoutMs }));
@@ -204,8 +215,9 @@ export class CallRouter {
    * The target scene, started, when it is placed on this engine (on demand unless `place` is
    * false), or the id of the engine it is placed on. `here`: it must be on this engine (a call
    * from another engine that found it here): elsewhere, it moved (`ENG_ERR_SCENE_MOVED`).
+   * `start` false: a scene placed here but not running is not started (null).
    */
-  async #target(sceneId: string, place: boolean, here: boolean): Promise<SceneHost | string> {
+  async #target(sceneId: string, place: boolean, here: boolean, start = true): Promise<SceneHost | string | null> {
     const { o } = this.#ctx;
     const { placement } = o.coordinator;
     let record = placement.lookup(sceneId);
@@ -229,6 +241,7 @@ export class CallRouter {
       await running.ready;
       return running;
     }
+    if (!start) return null;
     await this.#scenes.withdrawIdle(sceneId);
     return this.#scenes.obtain(sceneId, record.epoch);
   }

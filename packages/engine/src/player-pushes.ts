@@ -56,13 +56,14 @@ export class PlayerPushes {
       }
     };
     const from = host.sceneId;
-    const queued = this.#queues.push(`${from}\u0000${push.playerId}`, async () => reply(await this.#deliver(from, push)));
+    // From when the scene sent it: time spent waiting behind earlier pushes counts.
+    const deadline = performance.now() + (push.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const queued = this.#queues.push(`${from}\u0000${push.playerId}`, async () => reply(await this.#deliver(from, push, deadline)));
     if (!queued) reply({ ok: false, code: ErrorCodes.ENG_ERR_QUEUE_FULL, message: `more than ${MAX_QUEUED} pushes from ${from} to player ${push.playerId} wait to be delivered` });
   }
 
   /** Never rejects. */
-  async #deliver(from: string, push: PlayerPush): Promise<CallAnswer> {
-    const deadline = performance.now() + (push.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  async #deliver(from: string, push: PlayerPush, deadline: number): Promise<CallAnswer> {
     const payload = encodePlayerPush({ playerId: push.playerId, frame: push.frame });
     let tried: string | null = null;
     try {
@@ -88,6 +89,8 @@ export class PlayerPushes {
     const sid = seats.holder(playerId);
     const conn = sid === undefined ? undefined : conns.get(sid);
     if (conn !== undefined && conn.state === 'joined' && conn.travellingTo === null) return conn.sceneId;
+    // On this engine but between two scenes (or still joining), and nobody else to ask: in transit.
+    if (this.#presence === null && conn !== undefined) return null;
     if (this.#presence === null) throw new CodedError(ErrorCodes.ENG_ERR_NO_PRESENCE, `player ${playerId} is not on engine ${this.#ctx.o.engineId}, which has no presence store to find it`);
     return (await this.#presence.locate(playerId))?.sceneId ?? null;
   }

@@ -1,7 +1,5 @@
 import { CodedError, ErrorCodes, type ErrorData } from '@gos/schema';
-import type { TimerChanges, TimerRecord } from '@gos/store';
 
-export type { TimerChanges, TimerRecord };
 
 /**
  * Record types on the main ↔ scene rings. A record is (type, sid, value, payload): `sid` is the
@@ -123,6 +121,8 @@ export interface IncomingCall {
   readonly message: string;
   /** JSON text of the payload. */
   readonly payload: string;
+  /** A call's time left when it was delivered (0 for a cast): one that waits longer in a service's queue is dropped unanswered. */
+  readonly timeoutMs?: number;
 }
 
 /** A push for one player, wherever it is (FromScene.SEND_TO, and the payload of a {@link PUSH_MESSAGE} call). */
@@ -205,7 +205,8 @@ function isOutgoingCall(value: unknown): value is OutgoingCall {
 }
 
 function isIncomingCall(value: unknown): value is IncomingCall {
-  return isObject(value) && typeof value['from'] === 'string' && typeof value['message'] === 'string' && typeof value['payload'] === 'string';
+  const t = isObject(value) ? value['timeoutMs'] : undefined;
+  return isObject(value) && typeof value['from'] === 'string' && typeof value['message'] === 'string' && typeof value['payload'] === 'string' && (t === undefined || (typeof t === 'number' && t >= 0));
 }
 
 function isCallAnswer(value: unknown): value is CallAnswer {
@@ -226,7 +227,7 @@ export function decodeOutgoingCall(bytes: Uint8Array): OutgoingCall {
 
 /** ToScene.CALL's payload. */
 export function encodeIncomingCall(call: IncomingCall): Uint8Array {
-  return encoder.encode(JSON.stringify({ from: call.from, message: call.message, payload: call.payload }));
+  return encoder.encode(JSON.stringify({ from: call.from, message: call.message, payload: call.payload, ...(call.timeoutMs === undefined ? {} : { timeoutMs: call.timeoutMs }) }));
 }
 
 /** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is an {@link IncomingCall}. */
@@ -310,6 +311,21 @@ export function decodeSavePayload(bytes: Uint8Array): SavePayload {
 /** The payload of `FromScene.SAVE_SCENE`: any JSON value (the scene's state). @throws CodedError `SCH_ERR_BAD_PAYLOAD` for bytes that are not UTF-8 JSON. */
 export function decodeSceneState(bytes: Uint8Array): unknown {
   return decodeRecordJson(bytes, (_value: unknown): _value is unknown => true, 'SAVE_SCENE');
+}
+
+/** A durable timer as saved (the store's `TimerRecord`: the scene thread does not import the store). */
+export interface TimerRecord {
+  readonly name: string;
+  readonly dueAt: number;
+  readonly id: string;
+  /** JSON text. */
+  readonly payload: string;
+}
+
+/** Timer writes that go with a scene's save (the store's `TimerChanges`). */
+export interface TimerChanges {
+  readonly set: readonly TimerRecord[];
+  readonly delete: readonly string[];
 }
 
 function isTimerRecord(value: unknown): value is TimerRecord {

@@ -91,6 +91,9 @@ test('a player who is offline, or not where its presence says, is reported offli
     assert.deepEqual(await sendTo(c, 1, { to: 'p'.repeat(256), text: 'x' }), { ok: false, code: ErrorCodes.OPT_ERR_INVALID });
     // Ids are opaque: quotes, wildcards and separators find nobody, and break nothing.
     for (const to of ["x' OR 1=1; --", 'acct:*', 'dee\u0000', '$push']) assert.deepEqual(await sendTo(c, 1, { to, text: 'x' }), { ok: true, delivered: [false] }, to);
+    // A failing push whose promise nobody awaits (sendTo destructured from the context) leaves the scene's thread alive.
+    assert.deepEqual((await c.gw.request(1, 'sendToVoid', {})).body, {});
+    assert.deepEqual(await sendTo(c, 1, { to: 'dee', text: 'still here' }), { ok: true, delivered: [true] });
     assert.deepEqual(c.engine.callsPending, { waiting: 0, queues: 0, pushes: 0 });
   } finally {
     await c.close();

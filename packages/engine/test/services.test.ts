@@ -152,3 +152,43 @@ test('players cannot enter a service', async () => {
     await c.close();
   }
 });
+
+test('a service stopping finishes the handler at work before terminate, and answers what waited (retryable); a call that waited past its timeout is dropped', async () => {
+  const c = await startCluster(dir, 'svc-stop', { workers: 1 });
+  try {
+    await c.gw.join(1, 'fay');
+    assert.deepEqual(await call(c, { to: 'counter:1', message: 'add', payload: { by: 1 } }), { ok: true, result: { n: 1 } });
+    // A call that waits behind a slow one longer than its own timeout: its caller is told so, and it never runs.
+    const slow = c.gw.send(1, 'callScene', { to: 'counter:1', message: 'slowAppend', payload: { item: 'x', ms: 400 } });
+    assert.deepEqual(await call(c, { to: 'counter:1', message: 'add', payload: { by: 100 }, timeoutMs: 100 }), { ok: false, code: ErrorCodes.ENG_ERR_CALL_TIMEOUT });
+    await c.gw.waitFor((m) => m.type === EngineToGateway.TO_CLIENT && readFrameHeader(m.body)?.requestId === slow);
+    assert.equal((await state(c)).n, 1, 'the expired call did not run');
+
+    // Another slow call, two more behind it, then the service is released (it stops).
+    const started = c.gw.send(1, 'callScene', { to: 'counter:1', message: 'slowAppend', payload: { item: 'y', ms: 300 } });
+    const queued = [c.gw.send(1, 'callScene', { to: 'counter:1', message: 'add', payload: { by: 10 } }), c.gw.send(1, 'callScene', { to: 'counter:1', message: 'add', payload: { by: 10 } })];
+    // All three delivered to the service (waiting for their answers): then it is released.
+    await waitFor(() => c.engine.callsPending.waiting >= 3, { timeoutMs: 5000, message: 'three calls in the service' });
+    const placed = c.coordinator.placement.lookup('counter:1')!;
+    await c.coordinator.placement.release('counter:1', placed.epoch);
+    const answerOf = async (requestId: number): Promise<unknown> => {
+      const m = await c.gw.waitFor((x) => x.type === EngineToGateway.TO_CLIENT && x.channel === 1 && readFrameHeader(x.body)?.requestId === requestId && readFrameHeader(x.body)?.kind !== FrameKind.PUSH);
+      return decodeAnswer(m.body).body;
+    };
+    const answers = await Promise.all([started, ...queued].map(answerOf));
+    // The handler at work finished before the stop (its answer may not reach the caller: the
+    // scene's answers stop with it); the two behind it never ran and were told to retry.
+    assert.deepEqual(answers.slice(1), [
+      { ok: false, code: ErrorCodes.ENG_ERR_SCENE_MOVED },
+      { ok: false, code: ErrorCodes.ENG_ERR_SCENE_MOVED },
+    ]);
+    const saved = await waitFor(async () => {
+      const data = (await c.store.loadScene('counter:1'))?.data as CounterState | undefined;
+      return data?.log.includes('terminated') === true ? data : undefined;
+    }, { timeoutMs: 5000, message: 'the final save' });
+    assert.equal(saved.n, 1, 'nothing queued ran');
+    assert.deepEqual(saved.log.slice(-3), ['start y', 'end y', 'terminated'], 'the handler at work finished before terminate');
+  } finally {
+    await c.close();
+  }
+});

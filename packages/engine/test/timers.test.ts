@@ -23,7 +23,6 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-type Cluster = Awaited<ReturnType<typeof startCluster>>;
 type Fired = Array<{ name: string; id: string; payload: unknown }>;
 type Scheduled = { ok: true; id: string; dueAt: number } | { ok: false; code: string };
 

@@ -145,7 +145,7 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
     if (reader.drain(onRecord) === 0) await reader.waitAsync(Infinity, wakeFor);
     else await new Promise<void>((r) => setImmediate(r));
   }
-  scene.stop();
+  await scene.stop();
   // Let the outbox's overflow (if any) reach the main thread before the task resolves.
   while (out.pendingBytes > 0) await new Promise((r) => setTimeout(r, 5));
   out.close();

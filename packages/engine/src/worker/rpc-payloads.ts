@@ -19,12 +19,13 @@ export class RpcPayloads {
   /** The declared message `message` of `target`'s scene type, if any. */
   #outgoing(target: string, message: string): RpcDef | undefined {
     const colon = target.indexOf(':');
-    const byName = this.#rpc[colon === -1 ? target : target.slice(0, colon)];
+    const type = colon === -1 ? target : target.slice(0, colon);
+    const byName = Object.hasOwn(this.#rpc, type) ? this.#rpc[type] : undefined;
     return byName !== undefined && Object.hasOwn(byName, message) ? byName[message] : undefined;
   }
 
   #incoming(message: string): RpcDef | undefined {
-    const byName = this.#rpc[this.#sceneType];
+    const byName = Object.hasOwn(this.#rpc, this.#sceneType) ? this.#rpc[this.#sceneType] : undefined;
     return byName !== undefined && Object.hasOwn(byName, message) ? byName[message] : undefined;
   }
 

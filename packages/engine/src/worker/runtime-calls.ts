@@ -5,6 +5,8 @@ import type { Outbox } from '../outbox.js';
 import type { RpcPayloads } from './rpc-payloads.js';
 
 const DEFAULT_TIMEOUT_MS = 5000;
+/** Messages that may wait for a service (a slow handler): past that, calls are refused with ENG_ERR_QUEUE_FULL. */
+const MAX_BACKLOG = 1024;
 const encoder = new TextEncoder();
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -47,6 +49,10 @@ export class SceneCalls {
   readonly #serial: boolean;
   /** Incoming messages of a serial scene, the head being handled. */
   readonly #backlog: Array<() => Promise<void> | undefined> = [];
+  /** The serial scene's async handler at work, if any. */
+  #running: Promise<void> | null = null;
+  /** Set when the scene starts stopping: no incoming message is handled any more. */
+  #closed = false;
 
   constructor(out: Outbox, sceneId: string, logger: Logger, payloads: RpcPayloads, serial = false) {
     this.#out = out;
@@ -141,26 +147,57 @@ export class SceneCalls {
    * is in this scene (the answer says whether it was).
    */
   incoming(id: number, call: IncomingCall, handlers: Handlers, run: Runner, deliver: (playerId: string, frame: Uint8Array) => boolean): void {
-    // A service: one message at a time, in arrival order.
-    this.serially(() => this.#handle(id, call, handlers, run, deliver));
-  }
-
-  /** Run `task` in turn with the incoming messages when they are handled one at a time (a service), else at once. */
-  serially(task: () => Promise<void> | undefined): void {
     if (!this.#serial) {
-      void task();
+      void this.#handle(id, call, handlers, run, deliver);
       return;
     }
+    // A service: one message at a time, in arrival order. A call whose caller gave up while it
+    // waited is dropped (its answer would reach nobody, and it would run unasked).
+    const deadline = id !== 0 && call.timeoutMs !== undefined && call.timeoutMs > 0 ? performance.now() + call.timeoutMs : Infinity;
+    const queued = this.serially(() => (performance.now() < deadline ? this.#handle(id, call, handlers, run, deliver) : undefined));
+    if (!queued && id !== 0) {
+      this.#answer(id, call, { ok: false, code: this.#closed ? ErrorCodes.ENG_ERR_SCENE_MOVED : ErrorCodes.ENG_ERR_QUEUE_FULL, message: `${this.#sceneId} cannot take ${call.message} now (${this.#closed ? 'it is stopping; retry' : `more than ${MAX_BACKLOG} messages wait`})` });
+    } else if (!queued) this.#log.warn({ from: call.from, message: call.message }, 'cast dropped: the service cannot take it now');
+  }
+
+  /**
+   * Run `task` in turn with the incoming messages when they are handled one at a time (a
+   * service), else at once. False (not run) once the scene stopped, or past {@link MAX_BACKLOG}.
+   */
+  serially(task: () => Promise<void> | undefined): boolean {
+    if (this.#closed || this.#phase === 'stopped') return false;
+    if (!this.#serial) {
+      void task();
+      return true;
+    }
+    if (this.#backlog.length > MAX_BACKLOG) return false;
     this.#backlog.push(task);
     if (this.#backlog.length === 1) this.#next();
+    return true;
+  }
+
+  /**
+   * The scene stops: nothing queued runs any more (its callers are answered by the main thread,
+   * retryable), and the handler at work, if any, gets up to `ms` to finish first.
+   */
+  async quiesce(ms: number): Promise<void> {
+    const running = this.#running;
+    this.#closed = true;
+    this.#backlog.length = 0;
+    if (running === null) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([running, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
 
   /** Run the backlog's head; once it is done (at once for a synchronous handler), the next. */
   #next(): void {
-    while (this.#backlog.length > 0) {
+    while (this.#backlog.length > 0 && !this.#closed) {
       const pending = this.#backlog[0]!();
       if (pending !== undefined) {
+        this.#running = pending;
         void pending.then(() => {
+          this.#running = null;
           this.#backlog.shift();
           this.#next();
         });
@@ -185,25 +222,7 @@ export class SceneCalls {
           ? () => true
           : undefined;
     const handler = builtin ?? (table !== undefined && Object.hasOwn(table, call.message) ? table[call.message] : undefined);
-    const answer = (a: CallAnswer): void => {
-      if (id === 0) {
-        if (!a.ok) this.#log.warn({ from: call.from, message: call.message, code: a.code }, `cast failed: ${a.message}`);
-        return;
-      }
-      try {
-        this.#out.send(FromScene.ANSWER, 0, id, encodeCallAnswer(a));
-      } catch (err) {
-        // Too large for the ring, say: the caller gets that code rather than its timeout.
-        this.#log.error({ err, from: call.from, message: call.message }, 'cannot send the answer to a call');
-        if (!a.ok) return;
-        try {
-          const code = isCodedError(err) && err.code !== '' ? err.code : ErrorCodes.ENG_ERR_HANDLER_FAILED;
-          this.#out.send(FromScene.ANSWER, 0, id, encodeCallAnswer({ ok: false, code, message: `the answer to ${call.message} could not be sent` }));
-        } catch {
-          // Not even that: the caller's timeout answers it.
-        }
-      }
-    };
+    const answer = (a: CallAnswer): void => this.#answer(id, call, a);
     const fail = (err: unknown): void => {
       const coded = isCodedError(err) && err.code !== '';
       if (!coded) this.#log.error({ err, from: call.from, message: call.message }, 'call handler threw');
@@ -241,6 +260,27 @@ export class SceneCalls {
     if (result instanceof Promise) return result.then(ok, fail);
     ok(result);
     return undefined;
+  }
+
+  /** Answer call `id` (a cast's failure is only logged). Never throws. */
+  #answer(id: number, call: IncomingCall, a: CallAnswer): void {
+    if (id === 0) {
+      if (!a.ok) this.#log.warn({ from: call.from, message: call.message, code: a.code }, `cast failed: ${a.message}`);
+      return;
+    }
+    try {
+      this.#out.send(FromScene.ANSWER, 0, id, encodeCallAnswer(a));
+    } catch (err) {
+      // Too large for the ring, say: the caller gets that code rather than its timeout.
+      this.#log.error({ err, from: call.from, message: call.message }, 'cannot send the answer to a call');
+      if (!a.ok) return;
+      try {
+        const code = isCodedError(err) && err.code !== '' ? err.code : ErrorCodes.ENG_ERR_HANDLER_FAILED;
+        this.#out.send(FromScene.ANSWER, 0, id, encodeCallAnswer({ ok: false, code, message: `the answer to ${call.message} could not be sent` }));
+      } catch {
+        // Not even that: the caller's timeout answers it.
+      }
+    }
   }
 
   /** The scene stops (after onDispose): calls still waiting are refused, and no new one is made. */

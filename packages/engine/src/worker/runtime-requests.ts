@@ -21,8 +21,9 @@ class RequestContext implements HandlerContext<unknown, unknown, Record<string, 
     readonly requestId: number,
   ) {}
 
-  sendTo(playerId: string, push: string, payload: unknown): Promise<boolean> {
-    return this.scene.sendTo(playerId, push, payload);
+  /** A getter so that `{ sendTo }` destructured from the context still works (no closure per request unless used). */
+  get sendTo(): HandlerContext['sendTo'] {
+    return (playerId: string, push: string, payload: unknown, options?: { readonly timeoutMs?: number }) => this.scene.sendTo(playerId, push, payload, options);
   }
 }
 

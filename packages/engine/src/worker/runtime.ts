@@ -22,6 +22,8 @@ import { SceneTimers } from './scene-timers.js';
 import { FromScene, SaveSceneFlag, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload, type TimerRecord } from '../records.js';
 
 const encoder = new TextEncoder();
+/** How long a stopping service waits for the handler at work before terminate and its final save. */
+const STOP_GRACE_MS = 2000;
 
 interface PlayerSlot {
   readonly player: RuntimePlayer;
@@ -206,16 +208,19 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     if (this.#players.size > 0) this.#out.send(FromScene.BROADCAST, 0, 0, frame);
   }
 
-  sendTo(playerId: string, push: string, payload: unknown): Promise<boolean> {
+  sendTo(playerId: string, push: string, payload: unknown, options?: { readonly timeoutMs?: number }): Promise<boolean> {
     let frame: Uint8Array;
     try {
       frame = this.#pushFrame(push, payload);
     } catch (err) {
-      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      // Caught by whoever awaits it; never an unhandled rejection that ends the thread.
+      const refused = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      refused.catch(() => undefined);
+      return refused;
     }
     // In this scene: no need to ask anyone.
     if (this.#deliverPush(playerId, frame)) return Promise.resolve(true);
-    return this.#calls.sendTo(playerId, frame);
+    return this.#calls.sendTo(playerId, frame, options?.timeoutMs);
   }
 
   #deliverPush(playerId: string, frame: Uint8Array): boolean {
@@ -337,14 +342,13 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   /** A durable timer is due: its removal is saved with the state its handler leaves (the state is marked). */
   #onTimer(timer: DurableTimer): void {
     this.#stateDirty = true;
-    const onTimer = this.#def.onTimer;
-    if (onTimer === undefined) {
+    if (this.#def.onTimer === undefined) {
       this.logger.warn({ timer: timer.name }, 'a durable timer fired but the scene type has no onTimer; dropped');
       return;
     }
     // A service takes it in turn with its messages; a scene at once.
-    if (this.#service) this.#calls.serially(() => this.#guarded('onTimer', () => onTimer(this, timer)));
-    else this.#guard('onTimer', () => onTimer(this, timer));
+    if (this.#service) this.#calls.serially(() => this.#guarded('onTimer', () => this.#def.onTimer?.(this, timer)));
+    else this.#guard('onTimer', () => this.#def.onTimer?.(this, timer));
   }
 
   /** Send every changed player and the state if changed (or if timers changed: they go with it); `final` marks the last save of a stop. */
@@ -370,13 +374,15 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     }
   }
 
-  stop(): void {
+  /** Stop: a service's handler at work gets {@link STOP_GRACE_MS} to finish, then onDispose (terminate) and the final save. */
+  async stop(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
     clearTimeout(this.#tickTimer);
     clearInterval(this.#persistTimer);
-    this.#timers.clearAll();
     this.#durable.stop();
+    await this.#calls.quiesce(STOP_GRACE_MS);
+    this.#timers.clearAll();
     this.#travels.stopAll(this.id);
     this.#guard('onDispose', () => this.#def.onDispose?.(this));
     this.#calls.stopAll();

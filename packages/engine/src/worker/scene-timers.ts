@@ -1,3 +1,4 @@
+import { CodedError, ErrorCodes } from '@gos/schema';
 import type { TimerHandle } from '../api.js';
 
 /**
@@ -7,6 +8,7 @@ import type { TimerHandle } from '../api.js';
  */
 export class SceneTimers {
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #cleared = false;
   readonly #guard: (what: string, fn: () => unknown) => void;
 
   constructor(guard: (what: string, fn: () => unknown) => void) {
@@ -14,6 +16,7 @@ export class SceneTimers {
   }
 
   setTimeout(fn: () => void, delayMs: number): TimerHandle {
+    this.#assertLive();
     const t = setTimeout(() => {
       this.#timers.delete(t);
       this.#guard('timer', fn);
@@ -23,13 +26,20 @@ export class SceneTimers {
   }
 
   setInterval(fn: () => void, everyMs: number): TimerHandle {
+    this.#assertLive();
     const t = setInterval(() => this.#guard('interval', fn), everyMs);
     this.#timers.add(t);
     return { cancel: () => (clearInterval(t), this.#timers.delete(t)) };
   }
 
+  /** The scene stopped: every timer is cleared, and none can be set any more. */
   clearAll(): void {
+    this.#cleared = true;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
+  }
+
+  #assertLive(): void {
+    if (this.#cleared) throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'the scene has stopped: no new timer');
   }
 }
