@@ -12,6 +12,7 @@
  *   npm run bench -- leader-kill --clients 300 --repeats 3        (SIGKILL the coordinator leader)
  *   npm run bench -- soak --clients 300 --minutes 30              (memory over time, after full collections)
  *   npm run bench -- travel --clients 200 --hop-every 3000        (players hop between scenes on two engines)
+ *   npm run bench -- timers --timers 100000 --fires 100           (tick time of a scene with many durable timers pending)
  *
  * Options: --targets project,project-fat,project-embedded,colyseus,colyseus-uws,uws (the default; project-acked too on
  * request), --seconds 20
@@ -41,12 +42,13 @@ import { writeResults } from '../src/report/write.js';
 import { runSoak, SOAK_MAX_GROWTH_PERCENT, type Churn, type SoakResultsFile, type SoakRow } from '../src/soak.js';
 import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js';
 import { runTravel, type TravelResultsFile } from '../src/travel.js';
+import { runTimers, type TimersResultsFile } from '../src/timers.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
 const FAILOVER_SCENARIOS: readonly FailoverScenario[] = ['engine-kill', 'leader-kill'];
-type AnyScenario = Scenario | FailoverScenario | 'soak' | 'travel';
-const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'soak', 'travel', ...FAILOVER_SCENARIOS];
+type AnyScenario = Scenario | FailoverScenario | 'soak' | 'travel' | 'timers';
+const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'soak', 'travel', 'timers', ...FAILOVER_SCENARIOS];
 /** Client counts when --clients is not given. idle-ccu stays under the 20,000 open files a process may have here. */
 const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   'mmo-move': '500,1000,2000,3000',
@@ -58,6 +60,7 @@ const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   'leader-kill': '300',
   soak: '300',
   travel: '200',
+  timers: '1',
 };
 const DEFAULT_TARGETS = ['project', 'project-fat', 'project-embedded', 'colyseus', 'colyseus-uws', 'uws'];
 /** The failover cluster: three coordinators, two engines, two gateways (one scene each). */
@@ -70,6 +73,7 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        npm run bench -- soak [--clients 300] [--minutes 30] [--sample-seconds 60] [--churn-percent 5] [--churn-every 10] [--targets project-embedded]
        [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- travel [--clients 200] [--hop-every 3000] [--scenes 6] [--seconds 20] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
+       npm run bench -- timers [--timers 100000] [--fires 100] [--seconds 20] [--warmup 5] [--persist-ms 5000] [--out …]
 See bench/README.md for what each scenario measures.`;
 
 const cli = parseCommandLine(
@@ -91,6 +95,8 @@ const cli = parseCommandLine(
       'sample-seconds': { type: 'string', default: '60' },
       'hop-every': { type: 'string', default: '3000' },
       scenes: { type: 'string', default: '6' },
+      timers: { type: 'string', default: '100000' },
+      fires: { type: 'string', default: '100' },
       out: { type: 'string', default: DEFAULT_OUT },
       'no-pin': { type: 'boolean', default: false },
     },
@@ -104,7 +110,7 @@ const scenario = (positionals[0] ?? 'mmo-move') as AnyScenario;
 if (!SCENARIOS.includes(scenario)) usage(`unknown scenario "${scenario}" (known: ${SCENARIOS.join(', ')})`);
 const failover = (FAILOVER_SCENARIOS as readonly string[]).includes(scenario);
 /** Scenarios that start their own cluster of processes of this framework: no --targets. */
-const ownCluster = failover || scenario === 'travel';
+const ownCluster = failover || scenario === 'travel' || scenario === 'timers';
 
 const positive = (name: string, v: string): number => {
   const n = Number(v);
@@ -142,6 +148,8 @@ const hopEveryMs = positive('hop-every', values['hop-every']);
 const hopScenes = positive('scenes', values.scenes);
 if (hopScenes < 4) usage('--scenes must be at least 4 (two an engine, for hops within an engine)');
 const repeats = positive('repeats', values.repeats);
+const timerCounts = values.timers.split(',').map((v) => positive('timers', v.trim()));
+const firesPerSecond = positive('fires', values.fires);
 const leaseTtlSeconds = positive('lease-ttl', values['lease-ttl']);
 const persistIntervalMs = positive('persist-ms', values['persist-ms']);
 const pin = !values['no-pin'] && canPin() && availableParallelism() >= 2;
@@ -170,6 +178,7 @@ const started = Date.now();
 if (failover) await benchFailover(scenario as FailoverScenario);
 else if (scenario === 'soak') await benchSoak();
 else if (scenario === 'travel') await benchTravel();
+else if (scenario === 'timers') await benchTimers();
 else await benchTargets(scenario as Scenario);
 
 /** The progress line of run `done + 1` of `total`, about `left` seconds before the end. */
@@ -185,7 +194,7 @@ function keep<R>(runs: R[], row: R): void {
 }
 
 /** Write the results (JSON, Markdown, HTML; RESULTS.md when writing to the default folder) and say where. */
-async function write(file: ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile): Promise<void> {
+async function write(file: ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile): Promise<void> {
   await writeResults(outDir, file, outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null);
   console.log(`\nbench: ${file.runs.length} runs in ${Math.round((Date.now() - started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${file.scenario}.{json,md,html}`);
 }
@@ -384,5 +393,36 @@ async function benchTravel(): Promise<void> {
   await write(file);
   for (const r of runs) {
     console.log(`bench: ${r.scope} N=${r.clients}: ${r.travels} travels (${r.failedTravels} failed), p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms, inputs lost ${r.lostInputs} duplicated ${r.duplicatedInputs} of ${r.inputs}`);
+  }
+}
+
+async function benchTimers(): Promise<void> {
+  const runs: TimersResultsFile['runs'][number][] = [];
+  try {
+    const left = timerCounts.reduce((sum, n) => sum + 20 + warmupSeconds + 2 * steadySeconds + n / 20_000, 0);
+    const rows = await runTimers({
+      counts: timerCounts,
+      warmupSeconds,
+      steadySeconds,
+      firesPerSecond,
+      mysqlUrl: MYSQL_URL,
+      persistIntervalMs,
+      onProgress: progressLine(0, 1, left),
+      onAbortable,
+    });
+    for (const row of rows) keep(runs, row);
+  } finally {
+    await cleanup();
+  }
+  const file: TimersResultsFile = {
+    scenario: 'timers',
+    date: new Date().toISOString(),
+    machine: machine(false),
+    settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), firesPerSecond, tickMs: 50, store: 'mysql (MariaDB)', persistIntervalMs },
+    runs,
+  };
+  await write(file);
+  for (const r of runs) {
+    console.log(`bench: ${r.pendingTimers} timers pending: tick p99 ${r.tickP99Ms} ms (baseline ${r.baselineTickP99Ms} ms), fired late p99 ${r.lateP99Ms} ms over ${r.firings} firings`);
   }
 }

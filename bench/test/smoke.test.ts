@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ResultsFile } from '../src/report/results.js';
 import type { SoakResultsFile } from '../src/soak.js';
+import type { TimersResultsFile } from '../src/timers.js';
 import { runBench } from './run-bench.js';
 
 test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 }, async () => {
@@ -100,6 +101,22 @@ test('smoke: reconnect-storm with 30 clients against every target', { timeout: 1
       assert.ok(r.p50Ms > 0 && r.maxMs >= r.p50Ms && (r.stormSeconds ?? 0) > 0, `${r.target}: drop → back samples`);
     }
     assert.match(await readFile(path.join(out, 'reconnect-storm.md'), 'utf8'), /CPU-ms per reconnect/);
+  });
+});
+
+test('smoke: timers with 2,000 durable timers pending, 2 s phases', { timeout: 180_000 }, async () => {
+  await runBench(['timers', '--timers', '2000', '--fires', '500', '--seconds', '2', '--warmup', '0', '--persist-ms', '1000'], async (out, stdout) => {
+    assert.match(stdout, /2000 timers pending: tick p99 /);
+    const file = JSON.parse(await readFile(path.join(out, 'timers.json'), 'utf8')) as TimersResultsFile;
+    assert.equal(file.scenario, 'timers');
+    assert.equal(file.runs.length, 1);
+    const r = file.runs[0]!;
+    assert.equal(r.pendingTimers, 2000);
+    assert.ok(r.ticks > 0 && r.baselineTicks > 0, 'both phases measured ticks');
+    assert.ok(r.firings > 0, 'timers fired during the measured phase');
+    assert.ok(r.tickP99Ms > 0 && r.baselineTickP99Ms > 0 && r.lateP99Ms >= 0);
+    assert.match(await readFile(path.join(out, 'timers.md'), 'utf8'), /pending timers/);
+    assert.match(await readFile(path.join(out, 'timers.html'), 'utf8'), /<svg/);
   });
 });
 

@@ -7,9 +7,10 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { RunRow } from '../orchestrate.js';
 import { engineKillMarkdown, failoverCharts, leaderKillMarkdown, type ChartPoint } from './failover.js';
-import { isFailoverFile, isSoakFile, isTravelFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
+import { isFailoverFile, isSoakFile, isTimersFile, isTravelFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
 import { soakCharts, soakMarkdown, type SoakPoint } from './soak.js';
 import { travelMarkdown, travelPoints } from './travel.js';
+import { timersMarkdown, timersPoints } from './timers.js';
 
 const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
 
@@ -28,6 +29,7 @@ export function markdown(file: AnyResultsFile): string {
   if (isFailoverFile(file)) return failoverMarkdown(file);
   if (isSoakFile(file)) return [...header(file), ...soakMarkdown(file)].join('\n');
   if (isTravelFile(file)) return [...header(file), ...travelMarkdown(file)].join('\n');
+  if (isTimersFile(file)) return [...header(file), ...timersMarkdown(file)].join('\n');
   if (file.scenario === 'idle-ccu') return idleMarkdown(file);
   if (file.scenario === 'chat-fanout') return chatMarkdown(file);
   if (file.scenario === 'login-storm') return loginMarkdown(file);
@@ -223,6 +225,8 @@ export async function html(file: AnyResultsFile): Promise<string> {
       ? await Promise.all(soakCharts(file).map((c) => svgOf(memorySpec(c.title, c.points))))
     : isTravelFile(file)
       ? [await svgOf(barSpec('travel latency (ms): hop request → first push of the new scene', travelPoints(file)))]
+    : isTimersFile(file)
+      ? [await svgOf(barSpec('tick time and firing lateness p99 (ms) by pending durable timers', timersPoints(file)))]
     : file.scenario === 'idle-ccu'
       ? [await svgOf(chartSpec(file, 'kbPerClient', 'server kB per idle connection'))]
       : file.scenario === 'reconnect-storm'

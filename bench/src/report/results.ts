@@ -7,6 +7,7 @@ import type { FailoverRow } from '../failover/run.js';
 import type { RunRow } from '../orchestrate.js';
 import type { SoakResultsFile } from '../soak.js';
 import type { TravelResultsFile } from '../travel.js';
+import type { TimersResultsFile } from '../timers.js';
 import { round } from '../stats.js';
 
 export interface Machine {
@@ -46,7 +47,7 @@ export interface FailoverResultsFile {
   readonly runs: readonly FailoverRow[];
 }
 
-export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile;
+export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile;
 
 export function isFailoverFile(file: AnyResultsFile): file is FailoverResultsFile {
   return file.scenario === 'engine-kill' || file.scenario === 'leader-kill';
@@ -58,6 +59,10 @@ export function isSoakFile(file: AnyResultsFile): file is SoakResultsFile {
 
 export function isTravelFile(file: AnyResultsFile): file is TravelResultsFile {
   return file.scenario === 'travel';
+}
+
+export function isTimersFile(file: AnyResultsFile): file is TimersResultsFile {
+  return file.scenario === 'timers';
 }
 
 export function machine(pinned: boolean): Machine {

@@ -124,6 +124,11 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     if (text === '') return { reached: 0 };
     return createRpc(scene).guild.say(guildId(name), { playerId: player.id, name: player.name, text });
   },
+  guildRally({ scene, player }, req) {
+    const name = player.data.guild;
+    if (name === undefined) throw new CodedError('DEMO_ERR_NOT_IN_GUILD', 'join a guild first (guildJoin)');
+    return createRpc(scene).guild.rally(guildId(name), { playerId: player.id, name: player.name, delayMs: req.delayMs });
+  },
   whoami({ scene, player }) {
     return { playerId: player.id, name: player.name, sceneId: scene.id, x: player.data.x, y: player.data.y };
   },

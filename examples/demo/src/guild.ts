@@ -12,7 +12,12 @@ export interface GuildState {
   members: Record<string, string>;
   /** Lines said since the guild was founded. */
   lines: number;
+  /** Rallies held (durable timers fired); absent in guilds saved before rallies. */
+  rallies?: number;
 }
+
+/** Longest a rally may be called ahead. */
+export const MAX_RALLY_DELAY_MS = 3_600_000;
 
 type Guild = Service<GuildState, PushMap>;
 
@@ -48,6 +53,12 @@ const calls: RpcHandlers<Guild>['guild']['calls'] = {
     const delivered = await Promise.all(Object.keys(guild.state.members).map((id) => guild.sendTo(id, 'GuildLine', line, { timeoutMs: PUSH_TIMEOUT_MS }).catch(() => false)));
     return { reached: delivered.filter(Boolean).length };
   },
+  rally(guild, { playerId, name, delayMs }) {
+    if (!Object.hasOwn(guild.state.members, playerId)) throw new CodedError('DEMO_ERR_NOT_IN_GUILD', `not a member of ${guild.id}`);
+    if (delayMs > MAX_RALLY_DELAY_MS) throw new CodedError('DEMO_ERR_BAD_RALLY', `a rally is at most ${MAX_RALLY_DELAY_MS / 60_000} minutes ahead`);
+    // A durable timer: saved with the guild, it fires even if this engine dies before it is due.
+    return { dueAt: guild.schedule('rally', { delayMs }, { by: name }).dueAt };
+  },
 };
 
 const casts: RpcHandlers<Guild>['guild']['casts'] = {
@@ -59,7 +70,16 @@ const casts: RpcHandlers<Guild>['guild']['casts'] = {
 };
 
 export const guild = defineService<GuildState, PushMap>({
-  init: () => ({ members: {}, lines: 0 }),
+  init: () => ({ members: {}, lines: 0, rallies: 0 }),
   handleCall: calls,
   handleCast: casts,
+  // The rally is due: recorded with the guild's state, and told to every online member.
+  async handleTimer(guild, timer) {
+    if (timer.name !== 'rally') return;
+    guild.state.rallies = (guild.state.rallies ?? 0) + 1;
+    guild.markDirty();
+    const by = (timer.payload as { by?: unknown } | null)?.by;
+    const line = { guild: guild.id.slice('guild:'.length), from: 'rally', text: `Rally! (called by ${typeof by === 'string' ? by : 'a member'})` };
+    await Promise.all(Object.keys(guild.state.members).map((id) => guild.sendTo(id, 'GuildLine', line, { timeoutMs: PUSH_TIMEOUT_MS }).catch(() => false)));
+  },
 });

@@ -41,6 +41,15 @@ test('guilds: join from two maps, lines reach every online member, moving guilds
     assert.deepEqual(await b.api.guildJoin({ guild: 'Rogues' }), { guild: 'Rogues', members: 1 });
     await waitFor(async () => (await a.api.guildSay({ text: 'still here?' })).reached === 1, { timeoutMs: 5000, message: 'b out of the Knights' });
 
+    // A rally: a durable timer of the guild service, heard by its online members when due.
+    const rallied: string[] = [];
+    a.client.onPush('GuildLine', (l) => l.from === 'rally' && rallied.push(l.text));
+    const { dueAt } = await a.api.guildRally({ delayMs: 200 });
+    assert.ok(dueAt > Date.now() - 1000);
+    await waitFor(() => rallied.length === 1, { timeoutMs: 5000, message: 'the rally' });
+    assert.match(rallied[0]!, new RegExp(`called by ${a.username}`));
+    await assert.rejects(a.api.guildRally({ delayMs: 3_600_001 }), { code: 'DEMO_ERR_BAD_RALLY' });
+
     // Whispers cross maps too.
     assert.deepEqual(await a.api.whisper({ to: b.accountId, text: 'psst' }), { delivered: true });
 

@@ -207,6 +207,7 @@ $('chatform').addEventListener('submit', (e) => {
   const r = /^\/r\s+(.+)$/.exec(value);
   const join = /^\/guild\s+(\S+)$/.exec(value);
   const g = /^\/g\s+(.+)$/.exec(value);
+  const rally = /^\/rally\s+(\d+)$/.exec(value);
   const api = createApi(client);
   if (join !== null) {
     api
@@ -214,6 +215,12 @@ $('chatform').addEventListener('submit', (e) => {
       .then(({ guild, members }) => chatLine(`you are in guild ${guild} (${members} members); /g text speaks to it`))
       .catch(fail);
   } else if (g !== null) api.guildSay({ text: g[1]! }).catch(fail);
+  else if (rally !== null) {
+    api
+      .guildRally({ delayMs: Number(rally[1]) * 1000 })
+      .then(({ dueAt }) => chatLine(`rally called for ${new Date(dueAt).toLocaleTimeString()}`))
+      .catch(fail);
+  }
   else if (w !== null) whisper(w[1]!, w[2]!);
   else if (r !== null && lastWhisperer !== null) whisper(lastWhisperer, r[1]!);
   else void api.say({ text: value }).catch(fail);

@@ -9,12 +9,14 @@
  *   from the last save.
  * - `idle` (scenario idle-ccu): players join and get their Welcome; the scene ticks but sends
  *   nothing, so what is measured is the cost of holding connections.
+ * - `ticker` (scenario timers): see ticker.ts.
  * - `hop` (scenario travel): players travel between `hop:<n>` scenes; each scene greets an
  *   arriving player with `Arrived`, and counts the numbered inputs it handles in the player's
  *   data, which travels with the player: lost or doubled inputs show in the counts.
  */
 import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
 import { protocol, type PushMap, type SceneHandlers } from '../../generated/protocol.js';
+import { ticker } from './ticker.js';
 
 interface PlayerData {
   x: number;
@@ -182,4 +184,4 @@ export const hop = defineScene<Record<string, never>, HopData, PushMap>({
   } satisfies SceneHandlers<HopCtx>['hop'],
 });
 
-export default defineGame({ protocol, scenes: { mmo, idle, chat, hop } });
+export default defineGame({ protocol, scenes: { mmo, idle, chat, hop, ticker } });

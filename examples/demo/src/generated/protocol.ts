@@ -126,6 +126,16 @@ export interface GuildLine {
   text: string;
 }
 
+/** Call the guild to rally in delayMs (at most an hour); the rally survives any crash. */
+export interface GuildRallyReq {
+  delayMs: number;
+}
+
+/** When the rally is due (ms since the epoch). */
+export interface GuildRallyRes {
+  dueAt: number;
+}
+
 export interface GuildMember {
   playerId: string;
   name: string;
@@ -139,6 +149,12 @@ export interface GuildSay {
   playerId: string;
   name: string;
   text: string;
+}
+
+export interface GuildRally {
+  playerId: string;
+  name: string;
+  delayMs: number;
 }
 
 const moveReqShape: rt.TableShape = [['scalar', 4], ['scalar', 4], ['scalar', 4]];
@@ -563,6 +579,40 @@ function readGuildLine(t: fb.GuildLine): GuildLine {
 /** Encode and decode GuildLine. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const GuildLineCodec: rt.Codec<GuildLine> = rt.tableCodec('GuildLine', guildLineShape, buildGuildLine, (bb) => readGuildLine(fb.GuildLine.getRootAsGuildLine(bb)));
 
+const guildRallyReqShape: rt.TableShape = [['scalar', 4]];
+
+function buildGuildRallyReq(b: Builder, v: GuildRallyReq): Offset {
+  fb.GuildRallyReq.startGuildRallyReq(b);
+  fb.GuildRallyReq.addDelayMs(b, v.delayMs);
+  return fb.GuildRallyReq.endGuildRallyReq(b);
+}
+
+function readGuildRallyReq(t: fb.GuildRallyReq): GuildRallyReq {
+  return {
+    delayMs: t.delayMs(),
+  };
+}
+
+/** Encode and decode GuildRallyReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const GuildRallyReqCodec: rt.Codec<GuildRallyReq> = rt.tableCodec('GuildRallyReq', guildRallyReqShape, buildGuildRallyReq, (bb) => readGuildRallyReq(fb.GuildRallyReq.getRootAsGuildRallyReq(bb)));
+
+const guildRallyResShape: rt.TableShape = [['scalar', 8]];
+
+function buildGuildRallyRes(b: Builder, v: GuildRallyRes): Offset {
+  fb.GuildRallyRes.startGuildRallyRes(b);
+  fb.GuildRallyRes.addDueAt(b, v.dueAt);
+  return fb.GuildRallyRes.endGuildRallyRes(b);
+}
+
+function readGuildRallyRes(t: fb.GuildRallyRes): GuildRallyRes {
+  return {
+    dueAt: t.dueAt(),
+  };
+}
+
+/** Encode and decode GuildRallyRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const GuildRallyResCodec: rt.Codec<GuildRallyRes> = rt.tableCodec('GuildRallyRes', guildRallyResShape, buildGuildRallyRes, (bb) => readGuildRallyRes(fb.GuildRallyRes.getRootAsGuildRallyRes(bb)));
+
 const guildMemberShape: rt.TableShape = [['string'], ['string']];
 
 function buildGuildMember(b: Builder, v: GuildMember): Offset {
@@ -625,6 +675,29 @@ function readGuildSay(t: fb.GuildSay): GuildSay {
 /** Encode and decode GuildSay. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const GuildSayCodec: rt.Codec<GuildSay> = rt.tableCodec('GuildSay', guildSayShape, buildGuildSay, (bb) => readGuildSay(fb.GuildSay.getRootAsGuildSay(bb)));
 
+const guildRallyShape: rt.TableShape = [['string'], ['string'], ['scalar', 4]];
+
+function buildGuildRally(b: Builder, v: GuildRally): Offset {
+  const oPlayerId = b.createString(v.playerId);
+  const oName = b.createString(v.name);
+  fb.GuildRally.startGuildRally(b);
+  fb.GuildRally.addPlayerId(b, oPlayerId);
+  fb.GuildRally.addName(b, oName);
+  fb.GuildRally.addDelayMs(b, v.delayMs);
+  return fb.GuildRally.endGuildRally(b);
+}
+
+function readGuildRally(t: fb.GuildRally): GuildRally {
+  return {
+    playerId: t.playerId() ?? '',
+    name: t.name() ?? '',
+    delayMs: t.delayMs(),
+  };
+}
+
+/** Encode and decode GuildRally. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const GuildRallyCodec: rt.Codec<GuildRally> = rt.tableCodec('GuildRally', guildRallyShape, buildGuildRally, (bb) => readGuildRally(fb.GuildRally.getRootAsGuildRally(bb)));
+
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {
   move: 1,
@@ -633,6 +706,7 @@ export const ROUTE = {
   whisper: 5,
   guildJoin: 6,
   guildSay: 7,
+  guildRally: 8,
   whoami: 3,
 } as const;
 
@@ -660,6 +734,8 @@ export interface DemoProtocol extends rt.Protocol {
     readonly guildJoin: rt.RouteDef<GuildJoinReq, GuildInfo>;
     /** Say a line to every online member of the player's guild, wherever they play. */
     readonly guildSay: rt.RouteDef<GuildSayReq, GuildSayRes>;
+    /** Call the player's guild to rally later: a durable timer of the guild service, which tells every online member when it is due. */
+    readonly guildRally: rt.RouteDef<GuildRallyReq, GuildRallyRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     readonly whoami: rt.RouteDef<WhoAmIReq, WhoAmIRes>;
   };
@@ -679,6 +755,8 @@ export interface DemoProtocol extends rt.Protocol {
       readonly leave: rt.RpcDef<GuildMember, void>;
       /** A member's line, pushed to every online member. */
       readonly say: rt.RpcDef<GuildSay, GuildSayRes>;
+      /** Schedule the guild's rally (one at a time: a new one replaces it). */
+      readonly rally: rt.RpcDef<GuildRally, GuildRallyRes>;
     };
   };
 }
@@ -690,6 +768,7 @@ const routes: DemoProtocol['routes'] = Object.freeze({
   whisper: Object.freeze({ id: ROUTE.whisper, name: 'whisper', scene: 'world', request: WhisperReqCodec, response: WhisperResCodec, idempotent: false }),
   guildJoin: Object.freeze({ id: ROUTE.guildJoin, name: 'guildJoin', scene: 'world', request: GuildJoinReqCodec, response: GuildInfoCodec, idempotent: false }),
   guildSay: Object.freeze({ id: ROUTE.guildSay, name: 'guildSay', scene: 'world', request: GuildSayReqCodec, response: GuildSayResCodec, idempotent: false }),
+  guildRally: Object.freeze({ id: ROUTE.guildRally, name: 'guildRally', scene: 'world', request: GuildRallyReqCodec, response: GuildRallyResCodec, idempotent: false }),
   whoami: Object.freeze({ id: ROUTE.whoami, name: 'whoami', scene: 'world', request: WhoAmIReqCodec, response: WhoAmIResCodec, idempotent: true }),
 });
 
@@ -707,6 +786,7 @@ const rpc: DemoProtocol['rpc'] = Object.freeze({
     join: Object.freeze({ name: 'join', target: 'guild', request: GuildMemberCodec, response: GuildSizeCodec }),
     leave: Object.freeze({ name: 'leave', target: 'guild', request: GuildMemberCodec, response: null }),
     say: Object.freeze({ name: 'say', target: 'guild', request: GuildSayCodec, response: GuildSayResCodec }),
+    rally: Object.freeze({ name: 'rally', target: 'guild', request: GuildRallyCodec, response: GuildRallyResCodec }),
   }),
 });
 
@@ -723,6 +803,7 @@ export const protocol: DemoProtocol = Object.freeze({
     [ROUTE.whisper, routes.whisper],
     [ROUTE.guildJoin, routes.guildJoin],
     [ROUTE.guildSay, routes.guildSay],
+    [ROUTE.guildRally, routes.guildRally],
     [ROUTE.whoami, routes.whoami],
   ]),
   pushById: new Map<number, rt.PushDef>([
@@ -763,6 +844,8 @@ export interface SceneHandlers<Ctx> {
     guildJoin(ctx: Ctx, req: GuildJoinReq): GuildInfo | Promise<GuildInfo>;
     /** Say a line to every online member of the player's guild, wherever they play. */
     guildSay(ctx: Ctx, req: GuildSayReq): GuildSayRes | Promise<GuildSayRes>;
+    /** Call the player's guild to rally later: a durable timer of the guild service, which tells every online member when it is due. */
+    guildRally(ctx: Ctx, req: GuildRallyReq): GuildRallyRes | Promise<GuildRallyRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     whoami(ctx: Ctx, req: WhoAmIReq): WhoAmIRes | Promise<WhoAmIRes>;
   };
@@ -791,6 +874,8 @@ export interface Api {
   guildJoin(req: GuildJoinReq, opts?: RequestOptions): Promise<GuildInfo>;
   /** Say a line to every online member of the player's guild, wherever they play. */
   guildSay(req: GuildSayReq, opts?: RequestOptions): Promise<GuildSayRes>;
+  /** Call the player's guild to rally later: a durable timer of the guild service, which tells every online member when it is due. */
+  guildRally(req: GuildRallyReq, opts?: RequestOptions): Promise<GuildRallyRes>;
   /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
   whoami(req: WhoAmIReq, opts?: RequestOptions): Promise<WhoAmIRes>;
 }
@@ -806,6 +891,7 @@ export function createApi(client: ApiClient): Api {
     whisper: (req: WhisperReq, opts?: RequestOptions) => client.request(routes.whisper, req, opts) as Promise<WhisperRes>,
     guildJoin: (req: GuildJoinReq, opts?: RequestOptions) => client.request(routes.guildJoin, req, opts) as Promise<GuildInfo>,
     guildSay: (req: GuildSayReq, opts?: RequestOptions) => client.request(routes.guildSay, req, opts) as Promise<GuildSayRes>,
+    guildRally: (req: GuildRallyReq, opts?: RequestOptions) => client.request(routes.guildRally, req, opts) as Promise<GuildRallyRes>,
     whoami: (req: WhoAmIReq, opts?: RequestOptions) => client.request(routes.whoami, req, opts) as Promise<WhoAmIRes>,
   });
 }
@@ -822,6 +908,8 @@ export interface RpcHandlers<Scene> {
       join(scene: Scene, req: GuildMember, from: string): GuildSize | Promise<GuildSize>;
       /** A member's line, pushed to every online member. */
       say(scene: Scene, req: GuildSay, from: string): GuildSayRes | Promise<GuildSayRes>;
+      /** Schedule the guild's rally (one at a time: a new one replaces it). */
+      rally(scene: Scene, req: GuildRally, from: string): GuildRallyRes | Promise<GuildRallyRes>;
     };
     casts: {
       /** Remove a member. */
@@ -852,6 +940,8 @@ export interface Rpc {
     leave(target: `guild:${string}`, req: GuildMember, opts?: Pick<RpcCallOptions, 'place'>): void;
     /** A member's line, pushed to every online member. */
     say(target: `guild:${string}`, req: GuildSay, opts?: RpcCallOptions): Promise<GuildSayRes>;
+    /** Schedule the guild's rally (one at a time: a new one replaces it). */
+    rally(target: `guild:${string}`, req: GuildRally, opts?: RpcCallOptions): Promise<GuildRallyRes>;
   };
 }
 
@@ -862,6 +952,7 @@ export function createRpc(caller: RpcCaller): Rpc {
       join: (target: `guild:${string}`, req: GuildMember, opts?: RpcCallOptions) => caller.call(target, 'join', req, opts) as Promise<GuildSize>,
       leave: (target: `guild:${string}`, req: GuildMember, opts?: Pick<RpcCallOptions, 'place'>): void => caller.cast(target, 'leave', req, opts),
       say: (target: `guild:${string}`, req: GuildSay, opts?: RpcCallOptions) => caller.call(target, 'say', req, opts) as Promise<GuildSayRes>,
+      rally: (target: `guild:${string}`, req: GuildRally, opts?: RpcCallOptions) => caller.call(target, 'rally', req, opts) as Promise<GuildRallyRes>,
     }),
   });
 }

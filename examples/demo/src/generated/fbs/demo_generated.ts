@@ -16,6 +16,7 @@ import * as flatbuffers from 'flatbuffers';
  *   whisper (scene world): WhisperReq → WhisperRes
  *   guildJoin (scene world): GuildJoinReq → GuildInfo
  *   guildSay (scene world): GuildSayReq → GuildSayRes
+ *   guildRally (scene world): GuildRallyReq → GuildRallyRes
  */
 export enum RouteId {
   move = 1,
@@ -24,7 +25,8 @@ export enum RouteId {
   travel = 4,
   whisper = 5,
   guildJoin = 6,
-  guildSay = 7
+  guildSay = 7,
+  guildRally = 8
 }
 
 /**
@@ -1299,6 +1301,98 @@ static createGuildLine(builder:flatbuffers.Builder, guildOffset:flatbuffers.Offs
 }
 }
 
+/**
+ * Call the guild to rally in delayMs (at most an hour); the rally survives any crash.
+ */
+export class GuildRallyReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GuildRallyReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGuildRallyReq(bb:flatbuffers.ByteBuffer, obj?:GuildRallyReq):GuildRallyReq {
+  return (obj || new GuildRallyReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGuildRallyReq(bb:flatbuffers.ByteBuffer, obj?:GuildRallyReq):GuildRallyReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GuildRallyReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+delayMs():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+static startGuildRallyReq(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addDelayMs(builder:flatbuffers.Builder, delayMs:number) {
+  builder.addFieldInt32(0, delayMs, 0);
+}
+
+static endGuildRallyReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGuildRallyReq(builder:flatbuffers.Builder, delayMs:number):flatbuffers.Offset {
+  GuildRallyReq.startGuildRallyReq(builder);
+  GuildRallyReq.addDelayMs(builder, delayMs);
+  return GuildRallyReq.endGuildRallyReq(builder);
+}
+}
+
+/**
+ * When the rally is due (ms since the epoch).
+ */
+export class GuildRallyRes {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GuildRallyRes {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGuildRallyRes(bb:flatbuffers.ByteBuffer, obj?:GuildRallyRes):GuildRallyRes {
+  return (obj || new GuildRallyRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGuildRallyRes(bb:flatbuffers.ByteBuffer, obj?:GuildRallyRes):GuildRallyRes {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GuildRallyRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+dueAt():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+static startGuildRallyRes(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addDueAt(builder:flatbuffers.Builder, dueAt:number) {
+  builder.addFieldFloat64(0, dueAt, 0.0);
+}
+
+static endGuildRallyRes(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGuildRallyRes(builder:flatbuffers.Builder, dueAt:number):flatbuffers.Offset {
+  GuildRallyRes.startGuildRallyRes(builder);
+  GuildRallyRes.addDueAt(builder, dueAt);
+  return GuildRallyRes.endGuildRallyRes(builder);
+}
+}
+
 export class GuildMember {
   bb: flatbuffers.ByteBuffer|null = null;
   bb_pos = 0;
@@ -1465,6 +1559,73 @@ static createGuildSay(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Of
   GuildSay.addName(builder, nameOffset);
   GuildSay.addText(builder, textOffset);
   return GuildSay.endGuildSay(builder);
+}
+}
+
+export class GuildRally {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GuildRally {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGuildRally(bb:flatbuffers.ByteBuffer, obj?:GuildRally):GuildRally {
+  return (obj || new GuildRally()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGuildRally(bb:flatbuffers.ByteBuffer, obj?:GuildRally):GuildRally {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GuildRally()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+playerId():string|null
+playerId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+playerId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+name():string|null
+name(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+name(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+delayMs():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+static startGuildRally(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addPlayerId(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, playerIdOffset, 0);
+}
+
+static addName(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, nameOffset, 0);
+}
+
+static addDelayMs(builder:flatbuffers.Builder, delayMs:number) {
+  builder.addFieldInt32(2, delayMs, 0);
+}
+
+static endGuildRally(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGuildRally(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, delayMs:number):flatbuffers.Offset {
+  GuildRally.startGuildRally(builder);
+  GuildRally.addPlayerId(builder, playerIdOffset);
+  GuildRally.addName(builder, nameOffset);
+  GuildRally.addDelayMs(builder, delayMs);
+  return GuildRally.endGuildRally(builder);
 }
 }
 

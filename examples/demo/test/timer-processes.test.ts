@@ -1,0 +1,76 @@
+/**
+ * A durable timer due across an engine kill, with real processes on real etcd, Redis and
+ * MariaDB: a guild's rally is scheduled (a durable timer of the `guild:<name>` service), the
+ * engine hosting the guild is killed with SIGKILL just before it is due, and the rally still
+ * fires, once: the other engine starts the guild for it (placed anew once the dead engine's
+ * lease expired), its members hear it, and the firing is saved with the guild's state.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { readStatus } from '@gos/cluster';
+import { createStore } from '@gos/store';
+import { waitFor } from '@gos/testing';
+import { guestPlayer, testCluster } from './cluster-helpers.js';
+
+const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
+const LEASE_TTL_SECONDS = 2;
+const cluster = await testCluster({ leaseTtlSeconds: LEASE_TTL_SECONDS, persistIntervalMs: 500 });
+const store = createStore({ kind: 'mysql', url: MYSQL });
+await store.start();
+after(async () => {
+  await store.close();
+  await cluster.cleanup();
+});
+
+/** A small CCU cap: a scene and its players weigh enough that the next scene goes to the other engine. */
+const ENGINE_ENV = { GOS_ENGINE_CAPACITY: '100' };
+const RALLY_IN_MS = 4000;
+
+async function hostOf(id: string): Promise<string | undefined> {
+  return (await readStatus(cluster.config)).placements.find((p) => p.sceneId === id)?.engineId;
+}
+
+test('a timer due across an engine kill fires once, on the other engine, and its firing is saved', { timeout: 120_000 }, async () => {
+  cluster.start('coordinator', 'coordinator-1');
+  const engines = [cluster.start('engine', 'engine-1', ENGINE_ENV), cluster.start('engine', 'engine-2', ENGINE_ENV)];
+  await Promise.all(cluster.members.map((m) => m.ready));
+  const baseUrl = String((await cluster.start('gateway', 'gateway-1').ready)['http']);
+  const guild = `r${Date.now().toString(36)}`;
+  const id = `guild:${guild}`;
+  const [a, b] = [await guestPlayer(baseUrl), await guestPlayer(baseUrl)];
+  const rallies = { a: [] as number[], b: [] as number[] };
+  a.client.onPush('GuildLine', (l) => l.from === 'rally' && rallies.a.push(Date.now()));
+  b.client.onPush('GuildLine', (l) => l.from === 'rally' && rallies.b.push(Date.now()));
+  await a.api.guildJoin({ guild });
+  await b.api.guildJoin({ guild });
+  const [world, host] = [await hostOf('world:1'), await hostOf(id)];
+  assert.ok(world !== undefined && host !== undefined && world !== host, `world:1 on ${String(world)}, ${id} on ${String(host)}: two engines`);
+  const victim = engines.find((e) => e.id === host)!;
+
+  const { dueAt } = await a.api.guildRally({ delayMs: RALLY_IN_MS });
+  // Saved with the guild (its periodic save), then its engine dies a second before it is due.
+  await waitFor(async () => (await store.loadTimers(id)).some((t) => t.name === 'rally'), { timeoutMs: 5000, message: 'the rally saved' });
+  // A duration, not a condition: the kill must come 1 s before the due time.
+  await new Promise((r) => setTimeout(r, Math.max(0, dueAt - 1000 - Date.now())));
+  victim.signal('SIGKILL');
+  const killedAt = Date.now();
+  assert.ok(killedAt < dueAt, 'killed before the rally was due');
+
+  // The other engine starts the guild for its due timer once the dead engine's placement is gone.
+  await waitFor(() => rallies.a.length > 0 && rallies.b.length > 0, { timeoutMs: (LEASE_TTL_SECONDS + 20) * 1000, message: 'the rally heard by both members' });
+  console.log(`rally due ${dueAt - killedAt} ms after the kill; heard ${rallies.a[0]! - dueAt} ms after its due time`);
+  assert.equal(await hostOf(id), engines.find((e) => e !== victim)!.id, 'the guild runs on the other engine');
+  // Recorded with the guild's state, and gone from the store: it does not fire again.
+  await waitFor(
+    async () => {
+      const data = (await store.loadScene(id))?.data as { rallies?: number } | undefined;
+      return data?.rallies === 1 && (await store.loadTimers(id)).length === 0;
+    },
+    { timeoutMs: 10_000, message: 'the firing saved with the guild' },
+  );
+  // A duration, not a condition: several timer scans' time for a second firing to show, were there one.
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.deepEqual([rallies.a.length, rallies.b.length], [1, 1], 'fired once');
+  await a.client.close();
+  await b.client.close();
+});
