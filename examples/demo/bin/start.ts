@@ -8,6 +8,8 @@
  * GOS_GATEWAY_TLS_CERT_FILE and GOS_GATEWAY_TLS_KEY_FILE (GOS_GATEWAY_TLS_PASSPHRASE) serve https
  * and wss, reloaded on SIGHUP.
  */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { chooseLogFormat, createProcessLogger, parseCommandLine, type LogFormat } from '@gos/cluster';
@@ -48,6 +50,10 @@ if (!certFile !== !keyFile) {
   process.stderr.write('GOS_GATEWAY_TLS_CERT_FILE and GOS_GATEWAY_TLS_KEY_FILE go together (https needs both)\n');
   process.exit(2);
 }
+// The operator's REPL (npm run repl -- --embedded): a credential made for this run, written with
+// the engine's address to DATA_DIR/repl.json (readable by this user only) once it is up.
+const admin = [{ name: 'local', secret: randomBytes(24).toString('base64url') }];
+const replFile = resolve(dataDir, 'repl.json');
 // Every role's metrics and the process's (CPU, memory, event-loop delay), at GET /metrics.
 const metrics = new Registry();
 collectDefaultMetrics({ register: metrics, prefix: 'gos_' });
@@ -62,6 +68,7 @@ const cluster = new EmbeddedCluster({
   ...(certFile && keyFile ? { tls: { certFile: resolve(certFile), keyFile: resolve(keyFile), ...(passphrase ? { passphrase } : {}) } } : {}),
   logger,
   metrics,
+  admin,
 });
 
 let stopping = false;
@@ -75,6 +82,7 @@ async function shutdown(signal: string): Promise<void> {
   }, 15_000);
   force.unref();
   try {
+    rmSync(replFile, { force: true });
     await cluster.close();
     logger.info('bye');
     process.exit(0);
@@ -97,7 +105,9 @@ try {
   await cluster.close().catch(() => {});
   process.exit(1);
 }
-logger.info({ url: cluster.url, data: dataDir }, 'cluster ready');
+mkdirSync(dataDir, { recursive: true });
+writeFileSync(replFile, `${JSON.stringify({ address: cluster.engine.address, engineId: cluster.engine.id, clusterSecret: cluster.clusterSecret, credentials: admin })}\n`, { mode: 0o600 });
+logger.info({ url: cluster.url, data: dataDir, repl: 'npm run repl -- --embedded' }, 'cluster ready');
 // The pretty format writes from a worker thread: let the log lines go first.
 await new Promise<void>((resolve) => logger.flush(() => resolve()));
 process.stdout.write(`\n  GOS-TS demo ready: open ${cluster.url}/ in a browser\n\n`);

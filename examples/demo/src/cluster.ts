@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { silentLogger, type Logger } from '@gos/schema';
 import { CoordinatorNode, MemoryCoordinator } from '@gos/coordinator';
-import { Engine } from '@gos/engine';
+import { Engine, type AdminCredential } from '@gos/engine';
 import { LocalLinks } from '@gos/link';
 import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
 import { createStore, type Store } from '@gos/store';
@@ -63,6 +63,8 @@ export interface EmbeddedClusterOptions {
    * (the entry adds the process metrics to it). @default a registry of its own
    */
   readonly metrics?: Registry;
+  /** Who may open a REPL on the engine (docs/repl.md). @default none: every REPL is refused */
+  readonly admin?: readonly AdminCredential[];
 }
 
 export class EmbeddedCluster {
@@ -72,11 +74,14 @@ export class EmbeddedCluster {
   readonly sessions: SessionStore;
   readonly engine: Engine;
   readonly gateway: Gateway;
+  /** The links' secret (random per start): a REPL dials the engine with it. */
+  readonly clusterSecret: string;
   #closing: Promise<void> | undefined;
 
   constructor(o: EmbeddedClusterOptions) {
     const logger = o.logger ?? silentLogger;
     const clusterSecret = randomBytes(24).toString('base64url');
+    this.clusterSecret = clusterSecret;
     const storeLogger = logger.child({ role: 'store' });
     const metrics = o.metrics ?? new Registry();
     const localLinks = o.link === 'tcp' ? null : new LocalLinks({ logger });
@@ -102,6 +107,7 @@ export class EmbeddedCluster {
       ...(o.persistIntervalMs === undefined ? {} : { persistIntervalMs: o.persistIntervalMs }),
       linkTls: o.linkTls ?? null,
       localLinks,
+      admin: { credentials: o.admin ?? [] },
       logger,
       metrics,
     });

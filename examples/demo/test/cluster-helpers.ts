@@ -70,6 +70,7 @@ log: { level: info }
 gateway: { port: 0, scryptCost: 1024 }
 engine: { persistIntervalMs: ${o.persistIntervalMs} }
 coordinator: { orphanGraceMs: 1000 }
+admin: { credentials: [{ name: ops, secret: "process-test-admin-${run}" }] }
 `,
   );
   const members: MemberProcess[] = [];

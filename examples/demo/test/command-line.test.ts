@@ -24,6 +24,7 @@ const ENTRIES: Readonly<Record<string, string>> = {
   'packages/cluster/bin/member.ts': 'gos-member',
   'packages/cluster/bin/local.ts': 'gos-local-cluster',
   'packages/cluster/bin/status.ts': 'gos-status',
+  'packages/cluster/bin/repl.ts': 'gos-repl',
   'packages/codegen/bin/gen.ts': 'gen',
   'packages/store/bin/migrate.ts': 'migrate',
   'bench/bin/bench.ts': 'bench',

@@ -97,6 +97,15 @@ const configSchema = z.strictObject({
     protocol: z.string(required('the generated protocol module the gateways load')).min(1),
   }, required('a section naming the game module and its protocol module')),
   log: z.strictObject({ level: z.enum(LOG_LEVELS).default('info') }).prefault({}),
+  /** Who may open a REPL on an engine (`npm run repl`, docs/repl.md); none: every REPL is refused. */
+  admin: z
+    .strictObject({
+      credentials: z
+        .array(z.strictObject({ name: z.string().min(1, 'needs a name'), secret: z.string().min(16, 'must be at least 16 characters') }))
+        .refine((list) => new Set(list.map((c) => c.name)).size === list.length, 'names must be unique')
+        .default([]),
+    })
+    .prefault({}),
   gateway: z
     .strictObject({
       id: memberId.optional(),

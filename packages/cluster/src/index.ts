@@ -7,3 +7,6 @@ export { connect, maskUrl, type Connectable, type ConnectOptions } from './conne
 export { Supervisor, type SupervisedMember, type SupervisorOptions } from './supervisor.js';
 export { parseCommandLine, readCommandLine, usageErrorLine, type CommandLine, type CommandLineConfig, type CommandLineOutcome, type CommandLineTool } from './command-line.js';
 export { chooseLogFormat, createProcessLogger, LOG_FORMATS, type LogFormat, type ProcessLoggerOptions } from './process-logger.js';
+export { readLinkTls } from './tls.js';
+export { AdminClient, type AdminClientOptions } from './repl/admin-client.js';
+export { REPL_HELP, parseReplLine, type ReplLine } from './repl/commands.js';

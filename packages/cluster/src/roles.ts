@@ -190,6 +190,7 @@ async function startEngine(ctx: RoleContext, id: string, localLinks: LocalLinks 
     ...(e.workerYoungGenerationMb === undefined ? {} : { workerYoungGenerationMb: e.workerYoungGenerationMb }),
     ...(e.persistIntervalMs === undefined ? {} : { persistIntervalMs: e.persistIntervalMs }),
     workerLogLevel: config.log.level,
+    admin: { credentials: config.admin.credentials },
     logger,
     metrics,
   });

@@ -12,7 +12,7 @@ import { EngineToEngine, encodeAnswerBody, encodeCallBody, type AnswerBody, type
 import type { EnginePeers } from './engine-peers.js';
 import { OrderedQueues } from './ordered-queues.js';
 import type { EngineContext } from './engine-context.js';
-import { PUSH_MESSAGE, ToScene, encodeCallAnswer, encodeIncomingCall, type CallAnswer, type OutgoingCall } from './records.js';
+import { NO_START_MESSAGES, PUSH_MESSAGE, ToScene, encodeCallAnswer, encodeIncomingCall, type CallAnswer, type OutgoingCall } from './records.js';
 import type { SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
 
@@ -169,20 +169,21 @@ export class CallRouter {
   async #deliver(from: string, call: OutgoingCall, reply: ((answer: CallAnswer) => void) | null, deadline: number, here = false): Promise<void> {
     // Its caller gave up while it waited in the queue: not delivered (it would run unasked).
     if (performance.now() >= deadline) return;
-    // A push for a player (sendTo) never starts its scene: a scene not running has no player.
-    const push = call.message === PUSH_MESSAGE;
+    // A push for a player (sendTo) never starts its scene: a scene not running has no player;
+    // nor does the REPL's inspect or eval, which are about a scene that runs.
+    const noStart = NO_START_MESSAGES.has(call.message);
     try {
-      const target = await this.#target(call.to, call.place, here, !push);
+      const target = await this.#target(call.to, call.place, here, !noStart);
       if (target === null) {
-        reply?.({ ok: true, result: 'false' });
+        reply?.(call.message === PUSH_MESSAGE ? { ok: true, result: 'false' } : { ok: false, code: ErrorCodes.ENG_ERR_NOT_PLACED, message: `${call.to} is not running` });
         return;
       }
       if (performance.now() >= deadline) return;
       // What is left of the caller's time.
       const remaining: OutgoingCall = deadline === Infinity ? call : { ...call, timeoutMs: Math.max(1, Math.floor(deadline - performance.now())) };
       if (typeof target === 'string') return await this.#deliverTo(target, from, remaining, reply, deadline);
-      // A push does not keep an empty scene from being idle.
-      if (!push) this.#lastDelivery.set(target.sceneId, performance.now());
+      // A push (or a look from the REPL) does not keep an empty scene from being idle.
+      if (!noStart) this.#lastDelivery.set(target.sceneId, performance.now());
       const id = reply === null ? 0 : this.#register(reply, remaining.timeoutMs, null, target);
       try {
         target.send(ToScene.CALL, 0, encodeIncomingCall({ from, message: call.message, payload: call.payload, timeoutMs: id === 0 ? 0 : remaining.timeoutMs }), true, id);

@@ -3,9 +3,11 @@ import { Piscina } from 'piscina';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import type { MemberHandle } from '@gos/coordinator';
 import {
+  AdminToEngine,
   EngineToEngine,
   GatewayToEngine,
   LinkServer,
+  decodeAdminBody,
   decodeAnswerBody,
   decodeCallBody,
   decodeJoinBody,
@@ -27,6 +29,7 @@ import { Travels } from './travels.js';
 import { CallRouter } from './calls.js';
 import { PlayerPushes } from './player-pushes.js';
 import { TimerWaker } from './timer-waker.js';
+import { AdminConsole } from './admin.js';
 import { EnginePeers } from './engine-peers.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/load.cjs', import.meta.url));
@@ -48,6 +51,8 @@ export class Engine {
   readonly #pushes: PlayerPushes;
   /** Starts scenes and services that run nowhere when a durable timer of theirs is due. */
   readonly #timerWaker: TimerWaker;
+  /** The operator's REPL sessions (docs/repl.md). */
+  readonly #admin: AdminConsole;
   /** Links to other engines, for calls between scenes on different engines. */
   readonly #peers: EnginePeers;
   readonly #persister: Persister;
@@ -125,6 +130,7 @@ export class Engine {
     this.#calls = new CallRouter(this.#ctx, this.#scenes, this.#peers);
     this.#pushes = new PlayerPushes(this.#ctx, this.#calls, this.#o.presence);
     this.#timerWaker = new TimerWaker(this.#ctx, this.#calls, this.#scenes, this.#o.timerScanIntervalMs);
+    this.#admin = new AdminConsole(this.#ctx, this.#calls, this.#scenes, this.#o.presence, this.#o.adminCredentials);
   }
 
   get id(): string {
@@ -224,6 +230,9 @@ export class Engine {
             break;
           case GatewayToEngine.TRAVEL_CANCEL:
             this.#travels.cancel(peer, channel, decodeJoinFailedBody(body));
+            break;
+          case AdminToEngine.COMMAND:
+            void this.#admin.command(peer, channel, decodeAdminBody(body));
             break;
           case EngineToEngine.CALL:
             // Another engine's scene calls one of ours: only from an engine of the cluster.

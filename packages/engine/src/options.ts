@@ -5,6 +5,7 @@ import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
 import type { Coordinator } from '@gos/coordinator';
 import type { Store } from '@gos/store';
 import type { PlayerLocator } from './player-pushes.js';
+import type { AdminCredential } from './admin.js';
 import { resolveLinkTls, type LinkTlsOptions, type LocalLinks } from '@gos/link';
 
 export interface EngineOptions {
@@ -41,6 +42,11 @@ export interface EngineOptions {
    * and refuses the others with `ENG_ERR_NO_PRESENCE`. @default null
    */
   readonly presence?: PlayerLocator | null;
+  /**
+   * Who may open a REPL session on this engine (docs/repl.md): each credential's name is logged
+   * with every command it sends. Without any, every REPL command is refused. @default none
+   */
+  readonly admin?: { readonly credentials: readonly AdminCredential[] } | null;
   /** How often the engine looks in the store for durable timers due on scenes that run nowhere. @default 500 */
   readonly timerScanIntervalMs?: number;
   /** Worker threads hosting scenes. @default max(1, availableParallelism() - 1) */
@@ -106,7 +112,13 @@ export interface EngineOptions {
 }
 
 export type ResolvedEngineOptions = Readonly<
-  Required<Omit<EngineOptions, 'advertiseHost' | 'linkTls' | 'localLinks' | 'presence'>> & { advertiseHost: string; linkTls: LinkTlsOptions | null; localLinks: LocalLinks | null; presence: PlayerLocator | null }
+  Required<Omit<EngineOptions, 'advertiseHost' | 'linkTls' | 'localLinks' | 'presence' | 'admin'>> & {
+    advertiseHost: string;
+    linkTls: LinkTlsOptions | null;
+    localLinks: LocalLinks | null;
+    presence: PlayerLocator | null;
+    adminCredentials: readonly AdminCredential[];
+  }
 >;
 
 function fail(option: string, why: string): never {
@@ -117,6 +129,20 @@ function positiveInt(name: string, value: number | undefined, fallback: number):
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v <= 0) fail(name, `must be a positive integer, got ${String(value)}`);
   return v;
+}
+
+function checkCredentials(list: unknown): readonly AdminCredential[] {
+  if (!Array.isArray(list)) fail('admin.credentials', 'must be an array');
+  const names = new Set<string>();
+  const out: AdminCredential[] = [];
+  for (const item of list as readonly unknown[]) {
+    const c = (typeof item === 'object' && item !== null ? item : {}) as { name?: unknown; secret?: unknown };
+    if (typeof c.name !== 'string' || c.name === '' || names.has(c.name)) fail('admin.credentials', 'need a unique, non-empty name each');
+    if (typeof c.secret !== 'string' || c.secret.length < 16) fail('admin.credentials', `secret of ${c.name} must be at least 16 characters`);
+    names.add(c.name);
+    out.push(Object.freeze({ name: c.name, secret: c.secret }));
+  }
+  return Object.freeze(out);
 }
 
 export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
@@ -146,6 +172,7 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     persistIntervalMs: positiveInt('persistIntervalMs', o.persistIntervalMs, 5000),
     persistBatchWindowMs: positiveInt('persistBatchWindowMs', o.persistBatchWindowMs, 50),
     timerScanIntervalMs: positiveInt('timerScanIntervalMs', o.timerScanIntervalMs, 500),
+    adminCredentials: checkCredentials(o.admin?.credentials ?? []),
     ringBytes,
     ringFlush: o.ringFlush === 'microtask' ? 'microtask' : o.ringFlush === undefined || o.ringFlush === 'immediate' ? 'immediate' : fail('ringFlush', `must be 'microtask' or 'immediate', got ${String(o.ringFlush)}`),
     capacity: positiveInt('capacity', o.capacity, 6000),

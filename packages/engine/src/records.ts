@@ -85,6 +85,16 @@ export const PUSH_MESSAGE = '$push';
  */
 export const WAKE_MESSAGE = '$wake';
 
+/** The REPL's `state`, `player`, `scenes`: payload `{ what: 'state' | 'player' | 'summary', playerId? }`; answered with what it asked for. */
+export const INSPECT_MESSAGE = '$inspect';
+/** The REPL's `call`: payload `{ message, payload, cast? }`; runs the scene's own handler with a JSON payload (checked by the rpc: codec when declared). */
+export const ADMIN_CALL_MESSAGE = '$call';
+/** The REPL's `eval` (with --write only): payload `{ code }`, a function's source run on the scene at its next tick boundary. */
+export const EVAL_MESSAGE = '$eval';
+
+/** Framework messages that never start a scene: they are about a scene that runs. */
+export const NO_START_MESSAGES: ReadonlySet<string> = new Set([PUSH_MESSAGE, INSPECT_MESSAGE, EVAL_MESSAGE]);
+
 /** How often a scene reports its tick durations (FromScene.STATS). */
 export const SCENE_STATS_INTERVAL_MS = 1000;
 

@@ -1,5 +1,6 @@
 import { CodedError, ErrorCodes, type Codec } from '@gos/schema';
 import {
+  AdminBodyCodec,
   AnswerBodyCodec,
   CallBodyCodec,
   JoinBodyCodec,
@@ -8,6 +9,7 @@ import {
   KickBodyCodec,
   TravelBodyCodec,
   TravelOutBodyCodec,
+  type AdminBody,
   type AnswerBody,
   type CallBody,
   type JoinBody,
@@ -81,6 +83,21 @@ export const EngineToEngine = {
   ANSWER: 49,
 } as const;
 
+/**
+ * REPL ↔ engine message types (docs/repl.md): an operator's REPL dials an engine's link server
+ * with the cluster secret and sends each command with its admin credential. The channel is the
+ * REPL's id of the command; the answer comes back on it.
+ */
+export const AdminToEngine = {
+  /** channel = command id; body = {@link AdminBody}. */
+  COMMAND: 64,
+} as const;
+
+export const EngineToAdmin = {
+  /** channel = the COMMAND's id; body = {@link AnswerBody}. */
+  ANSWER: 65,
+} as const;
+
 /** Alias of {@link GatewayToEngine} under the name the design notes use. */
 export const GW_TO_ENGINE = GatewayToEngine;
 /** Alias of {@link EngineToGateway} under the name the design notes use. */
@@ -88,7 +105,7 @@ export const ENGINE_TO_GW = EngineToGateway;
 
 // The control bodies are FlatBuffers tables generated from `protocol/link.yaml` (one place
 // defines them, for both ends); these functions add the rules a table cannot say.
-export type { JoinBody, KickBody, JoinedBody, JoinFailedBody, TravelBody, TravelOutBody, CallBody, AnswerBody };
+export type { JoinBody, KickBody, JoinedBody, JoinFailedBody, TravelBody, TravelOutBody, CallBody, AnswerBody, AdminBody };
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -192,6 +209,17 @@ const answerRule = (b: AnswerBody): string | null => {
 };
 
 /** The body of `CALL`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty to, from or message. */
+const adminRule = (b: AdminBody): string | null => (b.user === '' ? 'user is empty' : b.command === '' ? 'command is empty' : null);
+
+export function encodeAdminBody(body: AdminBody): Uint8Array {
+  return encodeChecked(AdminBodyCodec, { user: body.user, secret: body.secret, command: body.command, args: body.args, write: body.write }, adminRule);
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link AdminBody}. */
+export function decodeAdminBody(bytes: Uint8Array): AdminBody {
+  return decodeChecked(AdminBodyCodec, bytes, adminRule);
+}
+
 export function encodeCallBody(body: CallBody): Uint8Array {
   return encodeChecked(CallBodyCodec, { to: body.to, from: body.from, message: body.message, payload: body.payload, cast: body.cast, timeoutMs: body.timeoutMs }, callRule);
 }

@@ -52,6 +52,21 @@ export class RpcPayloads {
     return def === undefined ? parseJson(payload, 'the payload') : def.request.decode(Buffer.from(payload, 'base64'));
   }
 
+  /**
+   * A JSON value given for incoming message `message` (the REPL's call), as its handler would
+   * receive it: through the message's codec when the rpc section declares it (which checks it).
+   * @throws CodedError `OPT_ERR_INVALID` when it is not that message
+   */
+  coerce(message: string, value: unknown): unknown {
+    const def = this.#incoming(message);
+    if (def === undefined) return value;
+    try {
+      return def.request.decode(def.request.encode(value));
+    } catch (err) {
+      throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `the payload is not a ${def.request.name}${isCodedError(err) ? `: ${err.message}` : ''}`, { cause: err });
+    }
+  }
+
   /** This scene's answer to a call it received, as text. @throws CodedError `SCH_ERR_BAD_PAYLOAD` */
   result(message: string, result: unknown): string {
     const def = this.#incoming(message);

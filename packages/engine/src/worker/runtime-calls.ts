@@ -1,8 +1,9 @@
 import { CodedError, ErrorCodes, isCodedError, type Logger } from '@gos/schema';
 import type { CallHandler, CallOptions } from '../api.js';
-import { FromScene, PUSH_MESSAGE, WAKE_MESSAGE, asPlayerPush, encodeCallAnswer, encodeOutgoingCall, encodePlayerPush, type CallAnswer, type IncomingCall } from '../records.js';
+import { FromScene, encodeCallAnswer, encodeOutgoingCall, encodePlayerPush, type CallAnswer, type IncomingCall } from '../records.js';
 import type { Outbox } from '../outbox.js';
 import type { RpcPayloads } from './rpc-payloads.js';
+import { builtinHandler, type Builtins } from './builtins.js';
 
 const DEFAULT_TIMEOUT_MS = 5000;
 /** Messages that may wait for a service (a slow handler): past that, calls are refused with ENG_ERR_QUEUE_FULL. */
@@ -146,15 +147,15 @@ export class SceneCalls {
    * {@link PUSH_MESSAGE} call is the framework's: `deliver` hands the push to the player if it
    * is in this scene (the answer says whether it was).
    */
-  incoming(id: number, call: IncomingCall, handlers: Handlers, run: Runner, deliver: (playerId: string, frame: Uint8Array) => boolean): void {
+  incoming(id: number, call: IncomingCall, handlers: Handlers, run: Runner, builtins: Builtins): void {
     if (!this.#serial) {
-      void this.#handle(id, call, handlers, run, deliver);
+      void this.#handle(id, call, handlers, run, builtins);
       return;
     }
     // A service: one message at a time, in arrival order. A call whose caller gave up while it
     // waited is dropped (its answer would reach nobody, and it would run unasked).
     const deadline = id !== 0 && call.timeoutMs !== undefined && call.timeoutMs > 0 ? performance.now() + call.timeoutMs : Infinity;
-    const queued = this.serially(() => (performance.now() < deadline ? this.#handle(id, call, handlers, run, deliver) : undefined));
+    const queued = this.serially(() => (performance.now() < deadline ? this.#handle(id, call, handlers, run, builtins) : undefined));
     if (!queued && id !== 0) {
       this.#answer(id, call, { ok: false, code: this.#closed ? ErrorCodes.ENG_ERR_SCENE_MOVED : ErrorCodes.ENG_ERR_QUEUE_FULL, message: `${this.#sceneId} cannot take ${call.message} now (${this.#closed ? 'it is stopping; retry' : `more than ${MAX_BACKLOG} messages wait`})` });
     } else if (!queued) this.#log.warn({ from: call.from, message: call.message }, 'cast dropped: the service cannot take it now');
@@ -208,19 +209,10 @@ export class SceneCalls {
   }
 
   /** Handle one incoming message; a promise when its handler is still at work. Never rejects. */
-  #handle(id: number, call: IncomingCall, handlers: Handlers, run: Runner, deliver: (playerId: string, frame: Uint8Array) => boolean): Promise<void> | undefined {
+  #handle(id: number, call: IncomingCall, handlers: Handlers, run: Runner, builtins: Builtins): Promise<void> | undefined {
     // Own handlers only: a message named `constructor` or `toString` is no handler.
     const table = id === 0 ? handlers.casts : handlers.calls;
-    const builtin: CallHandler | undefined =
-      call.message === PUSH_MESSAGE
-        ? (_scene, payload) => {
-            const push = asPlayerPush(payload);
-            if (push === null) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `${PUSH_MESSAGE} needs a player id and a frame`);
-            return deliver(push.playerId, Buffer.from(push.frame, 'base64'));
-          }
-        : call.message === WAKE_MESSAGE
-          ? () => true
-          : undefined;
+    const builtin = call.message.startsWith('$') ? builtinHandler(call.message, builtins) : undefined;
     const handler = builtin ?? (table !== undefined && Object.hasOwn(table, call.message) ? table[call.message] : undefined);
     const answer = (a: CallAnswer): void => this.#answer(id, call, a);
     const fail = (err: unknown): void => {

@@ -16,6 +16,7 @@ import { PendingTravels } from './runtime-travels.js';
 import { SceneCalls } from './runtime-calls.js';
 import { SceneRequests } from './runtime-requests.js';
 import { RpcPayloads } from './rpc-payloads.js';
+import { SceneBuiltins } from './runtime-builtins.js';
 import { DurableTimers, sendTimerChanges } from './durable-timers.js';
 import { TickStats } from './tick-stats.js';
 import { SceneTimers } from './scene-timers.js';
@@ -62,6 +63,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   /** A service (defineService): no players, no tick, one message at a time. */
   readonly #service: boolean;
   readonly #durable: DurableTimers;
+  readonly #builtins: SceneBuiltins;
 
   constructor(opts: {
     id: string;
@@ -86,10 +88,20 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.logger = opts.logger;
     this.#beforeTick = opts.beforeTick;
     this.#service = isService(opts.def);
-    this.#calls = new SceneCalls(opts.out, opts.id, opts.logger, new RpcPayloads(opts.protocol, opts.type), this.#service);
+    const rpcPayloads = new RpcPayloads(opts.protocol, opts.type);
+    this.#calls = new SceneCalls(opts.out, opts.id, opts.logger, rpcPayloads, this.#service);
     this.#tickStats = new TickStats(opts.out, this.tickMs);
     this.#requests = new SceneRequests(this, opts.def, opts.protocol, opts.out, (sid) => this.#bySid.get(sid)?.player);
     this.#durable = new DurableTimers(opts.timers ?? [], (timer) => this.#onTimer(timer));
+    this.#builtins = new SceneBuiltins({
+      scene: this,
+      def: opts.def,
+      payloads: rpcPayloads,
+      players: this.#players,
+      send: (sid, frame) => this.#out.send(FromScene.SEND, sid, 0, frame),
+      service: this.#service,
+      timers: () => this.#durable.size,
+    });
     if (opts.state === null || opts.state === undefined) {
       this.state = opts.def.createState(opts.id);
       this.#stateJson = null;
@@ -219,15 +231,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       return refused;
     }
     // In this scene: no need to ask anyone.
-    if (this.#deliverPush(playerId, frame)) return Promise.resolve(true);
+    if (this.#builtins.push(playerId, frame)) return Promise.resolve(true);
     return this.#calls.sendTo(playerId, frame, options?.timeoutMs);
-  }
-
-  #deliverPush(playerId: string, frame: Uint8Array): boolean {
-    const player = this.#players.get(playerId);
-    if (player === undefined) return false;
-    this.#out.send(FromScene.SEND, player.sid, 0, frame);
-    return true;
   }
 
   #pushFrame(push: string, payload: unknown): Uint8Array {
@@ -265,7 +270,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
 
   /** A call (`id` > 0) or cast (`id` 0) from another scene (ToScene.CALL). */
   incomingCall(id: number, call: IncomingCall): void {
-    this.#calls.incoming(id, call, this.#def, (handler: CallHandler, payload, from) => handler(this, payload, from), (playerId, frame) => this.#deliverPush(playerId, frame));
+    this.#calls.incoming(id, call, this.#def, (handler: CallHandler, payload, from) => handler(this, payload, from), this.#builtins);
   }
 
   /** The answer to one of this scene's calls (ToScene.ANSWER). */
@@ -297,6 +302,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       const now = performance.now();
       this.tick++;
       this.#beforeTick?.();
+      this.#builtins.runTickBoundary();
       this.#guard('onTick', () => this.#def.onTick?.(this, now - lastAt));
       this.#tickStats.record(now, performance.now() - now);
       // After a long stall, skip the missed ticks instead of running them back to back.

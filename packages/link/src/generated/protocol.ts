@@ -83,6 +83,20 @@ export interface AnswerBody {
   message: string;
 }
 
+/** REPL → engine, ADMIN: one command of an operator's session (docs/repl.md), with the operator's credential. Answered with an AnswerBody on the same channel. */
+export interface AdminBody {
+  /** The credential's name (`admin.credentials[].name` of the cluster config); never empty. */
+  user: string;
+  /** The credential's secret. */
+  secret: string;
+  /** hello, scenes, players, state, player, call or eval; never empty. */
+  command: string;
+  /** JSON array of the command's arguments. */
+  args: string;
+  /** The REPL was started with --write: eval is allowed. */
+  write: boolean;
+}
+
 const joinBodyShape: rt.TableShape = [['string'], ['string'], ['string'], ['string'], ['scalar', 1], ['string']];
 
 function buildJoinBody(b: Builder, v: JoinBody): Offset {
@@ -274,6 +288,35 @@ function readAnswerBody(t: fb.AnswerBody): AnswerBody {
 
 /** Encode and decode AnswerBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const AnswerBodyCodec: rt.Codec<AnswerBody> = rt.tableCodec('AnswerBody', answerBodyShape, buildAnswerBody, (bb) => readAnswerBody(fb.AnswerBody.getRootAsAnswerBody(bb)));
+
+const adminBodyShape: rt.TableShape = [['string'], ['string'], ['string'], ['string'], ['scalar', 1]];
+
+function buildAdminBody(b: Builder, v: AdminBody): Offset {
+  const oUser = b.createString(v.user);
+  const oSecret = b.createString(v.secret);
+  const oCommand = b.createString(v.command);
+  const oArgs = b.createString(v.args);
+  fb.AdminBody.startAdminBody(b);
+  fb.AdminBody.addUser(b, oUser);
+  fb.AdminBody.addSecret(b, oSecret);
+  fb.AdminBody.addCommand(b, oCommand);
+  fb.AdminBody.addArgs(b, oArgs);
+  fb.AdminBody.addWrite(b, v.write);
+  return fb.AdminBody.endAdminBody(b);
+}
+
+function readAdminBody(t: fb.AdminBody): AdminBody {
+  return {
+    user: t.user() ?? '',
+    secret: t.secret() ?? '',
+    command: t.command() ?? '',
+    args: t.args() ?? '',
+    write: t.write(),
+  };
+}
+
+/** Encode and decode AdminBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const AdminBodyCodec: rt.Codec<AdminBody> = rt.tableCodec('AdminBody', adminBodyShape, buildAdminBody, (bb) => readAdminBody(fb.AdminBody.getRootAsAdminBody(bb)));
 
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {} as const;

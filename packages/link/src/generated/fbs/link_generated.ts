@@ -657,3 +657,112 @@ static createAnswerBody(builder:flatbuffers.Builder, ok:boolean, resultOffset:fl
 }
 }
 
+/**
+ * REPL → engine, ADMIN: one command of an operator's session (docs/repl.md), with the operator's credential. Answered with an AnswerBody on the same channel.
+ */
+export class AdminBody {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):AdminBody {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsAdminBody(bb:flatbuffers.ByteBuffer, obj?:AdminBody):AdminBody {
+  return (obj || new AdminBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsAdminBody(bb:flatbuffers.ByteBuffer, obj?:AdminBody):AdminBody {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new AdminBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+/**
+ * The credential's name (`admin.credentials[].name` of the cluster config); never empty.
+ */
+user():string|null
+user(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+user(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * The credential's secret.
+ */
+secret():string|null
+secret(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+secret(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * hello, scenes, players, state, player, call or eval; never empty.
+ */
+command():string|null
+command(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+command(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * JSON array of the command's arguments.
+ */
+args():string|null
+args(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+args(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * The REPL was started with --write: eval is allowed.
+ */
+write():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+static startAdminBody(builder:flatbuffers.Builder) {
+  builder.startObject(5);
+}
+
+static addUser(builder:flatbuffers.Builder, userOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, userOffset, 0);
+}
+
+static addSecret(builder:flatbuffers.Builder, secretOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, secretOffset, 0);
+}
+
+static addCommand(builder:flatbuffers.Builder, commandOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, commandOffset, 0);
+}
+
+static addArgs(builder:flatbuffers.Builder, argsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, argsOffset, 0);
+}
+
+static addWrite(builder:flatbuffers.Builder, write:boolean) {
+  builder.addFieldInt8(4, +write, +false);
+}
+
+static endAdminBody(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createAdminBody(builder:flatbuffers.Builder, userOffset:flatbuffers.Offset, secretOffset:flatbuffers.Offset, commandOffset:flatbuffers.Offset, argsOffset:flatbuffers.Offset, write:boolean):flatbuffers.Offset {
+  AdminBody.startAdminBody(builder);
+  AdminBody.addUser(builder, userOffset);
+  AdminBody.addSecret(builder, secretOffset);
+  AdminBody.addCommand(builder, commandOffset);
+  AdminBody.addArgs(builder, argsOffset);
+  AdminBody.addWrite(builder, write);
+  return AdminBody.endAdminBody(builder);
+}
+}
+

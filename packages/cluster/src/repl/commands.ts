@@ -1,0 +1,62 @@
+/** One line typed at the REPL, as the command and arguments the engine takes (docs/repl.md). */
+export interface ReplLine {
+  readonly command: string;
+  readonly args: readonly unknown[];
+}
+
+export const REPL_HELP = `commands:
+  scenes                          scenes and services running on this engine
+  players                         players connected to this engine
+  state <sceneId>                 a scene's (or service's) state, on any engine
+  player <playerId>               a player's hot data, wherever it plays
+  call <target> <message> [json]  call a scene or service (started if it runs nowhere); JSON payload
+  cast <target> <message> [json]  the same without an answer
+  eval <sceneId> <function>       (--write only) run e.g. (scene) => scene.state.visits at the scene's next tick
+  help                            this text
+  quit                            leave (Ctrl-D too)`;
+
+/** Parse one line; null for an empty one. @throws Error with a message for the operator */
+export function parseReplLine(line: string): ReplLine | null {
+  const text = line.trim();
+  if (text === '') return null;
+  const [command = '', ...rest] = text.split(/\s+/);
+  const after = (n: number): string => {
+    // The text after the first n words, as typed (JSON and code keep their spaces).
+    let s = text;
+    for (let i = 0; i < n; i++) s = s.replace(/^\S+\s*/, '');
+    return s;
+  };
+  switch (command) {
+    case 'scenes':
+    case 'players':
+    case 'help':
+    case 'quit':
+    case 'exit':
+      return { command, args: [] };
+    case 'state':
+    case 'player':
+      if (rest.length !== 1) throw new Error(`usage: ${command} <${command === 'state' ? 'sceneId' : 'playerId'}>`);
+      return { command, args: [rest[0]] };
+    case 'call':
+    case 'cast': {
+      if (rest.length < 2) throw new Error(`usage: ${command} <target> <message> [json]`);
+      const json = after(3);
+      let payload: unknown = null;
+      if (json !== '') {
+        try {
+          payload = JSON.parse(json) as unknown;
+        } catch (err) {
+          throw new Error(`the payload is not JSON: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      return { command, args: [rest[0], rest[1], payload] };
+    }
+    case 'eval': {
+      const code = after(2);
+      if (rest.length < 2 || code === '') throw new Error('usage: eval <sceneId> <function of the scene>, e.g. eval world:1 (scene) => scene.state');
+      return { command, args: [rest[0], code] };
+    }
+    default:
+      throw new Error(`unknown command "${command}" (help lists them)`);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * The engine's end of the REPL (AdminToEngine.COMMAND over the link): credentials checked,
+ * commands answered, every bad input a coded error, eval only with write and at a tick.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ErrorCodes } from '@gos/schema';
+import { AdminToEngine, EngineToAdmin, LinkClient, decodeAnswerBody, encodeAdminBody } from '@gos/link';
+import { SECRET, startCluster } from './helpers.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gos-engine-admin-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const OPS = { name: 'ops', secret: 'ops-secret-0123456789' };
+
+/** An operator's link to the engine: one command at a time. */
+async function operator(port: number): Promise<{ send: (command: string, args: unknown[], o?: { user?: string; secret?: string; write?: boolean; rawArgs?: string }) => Promise<unknown>; close: () => Promise<void> }> {
+  const link = new LinkClient({ nodeId: 'repl:test', secret: SECRET, host: '127.0.0.1', port });
+  const up = new Promise<void>((r) => link.once('up', () => r()));
+  void link.start();
+  await up;
+  let next = 1;
+  const waiting = new Map<number, (v: unknown) => void>();
+  link.on('message', (type: number, channel: number, body: Uint8Array) => {
+    if (type !== EngineToAdmin.ANSWER) return;
+    const a = decodeAnswerBody(body);
+    waiting.get(channel)?.(a.ok ? { ok: true, result: JSON.parse(a.result) as unknown } : { ok: false, code: a.code });
+    waiting.delete(channel);
+  });
+  return {
+    send: (command, args, o = {}) =>
+      new Promise((resolve) => {
+        const id = next++;
+        waiting.set(id, resolve);
+        link.send(AdminToEngine.COMMAND, id, encodeAdminBody({ user: o.user ?? OPS.name, secret: o.secret ?? OPS.secret, command, args: o.rawArgs ?? JSON.stringify(args), write: o.write ?? false }));
+      }),
+    close: () => link.close(),
+  };
+}
+
+test('REPL commands: credentials, scenes, players, state, player data, calls, and eval only with write', async () => {
+  const c = await startCluster(dir, 'admin', { workers: 1, engine: { admin: { credentials: [OPS] } } });
+  const op = await operator(c.port);
+  try {
+    await c.gw.join(1, 'ann');
+    assert.deepEqual(await op.send('hello', [], { secret: 'wrong-secret-0123456789' }), { ok: false, code: ErrorCodes.ENG_ERR_ADMIN_DENIED });
+    assert.deepEqual(await op.send('hello', [], { user: 'nobody' }), { ok: false, code: ErrorCodes.ENG_ERR_ADMIN_DENIED });
+    assert.deepEqual(await op.send('hello', []), { ok: true, result: { engineId: 'engine-t', write: false } });
+    const scenes = (await op.send('scenes', [])) as { ok: true; result: Array<{ sceneId: string; players: number; service: boolean }> };
+    assert.deepEqual(scenes.result.map((s) => [s.sceneId, s.players, s.service]), [['arena:1', 1, false]]);
+    const players = (await op.send('players', [])) as { ok: true; result: Array<{ playerId: string; sceneId: string }> };
+    assert.deepEqual(players.result.map((p) => [p.playerId, p.sceneId]), [['ann', 'arena:1']]);
+    assert.equal(((await op.send('state', ['arena:1'])) as { ok: true; result: { joins: number } }).result.joins, 1);
+    assert.deepEqual(await op.send('player', ['ann']), { ok: true, result: { id: 'ann', name: 'ann', data: { total: 0 } } });
+    // A service started by the call; a cast.
+    assert.deepEqual(await op.send('call', ['counter:9', 'add', { by: 3 }]), { ok: true, result: { n: 3 } });
+    assert.deepEqual(await op.send('cast', ['counter:9', 'bump', null]), { ok: true, result: null });
+    assert.deepEqual(await op.send('state', ['counter:9']), { ok: true, result: { n: 4, log: ['started'] } });
+    // eval: read-only refused; with write, run at the tick boundary; its changes are saved.
+    assert.deepEqual(await op.send('eval', ['arena:1', '(s) => s.state.joins']), { ok: false, code: ErrorCodes.ENG_ERR_ADMIN_READ_ONLY });
+    assert.deepEqual(await op.send('eval', ['arena:1', '(s) => { s.state.joins = 77; return s.tick > 0; }'], { write: true }), { ok: true, result: true });
+    assert.equal(((await op.send('state', ['arena:1'])) as { ok: true; result: { joins: number } }).result.joins, 77);
+    // Bad input: coded, and the engine goes on.
+    assert.deepEqual(await op.send('eval', ['arena:1', 'not js ((('], { write: true }), { ok: false, code: ErrorCodes.OPT_ERR_INVALID });
+    assert.deepEqual(await op.send('eval', ['arena:1', '42'], { write: true }), { ok: false, code: ErrorCodes.OPT_ERR_INVALID });
+    assert.deepEqual(await op.send('eval', ['arena:1', '() => { throw new Error("x") }'], { write: true }), { ok: false, code: ErrorCodes.ENG_ERR_HANDLER_FAILED });
+    assert.deepEqual(await op.send('state', ['arena:404']), { ok: false, code: ErrorCodes.ENG_ERR_NOT_PLACED });
+    assert.deepEqual(await op.send('player', ['nobody']), { ok: false, code: ErrorCodes.ENG_ERR_NOT_JOINED });
+    assert.deepEqual(await op.send('call', ['counter:9', '$push', {}]), { ok: false, code: ErrorCodes.SCH_ERR_BAD_PAYLOAD });
+    assert.deepEqual(await op.send('call', ['counter:9', 'nosuch', {}]), { ok: false, code: ErrorCodes.ENG_ERR_NO_HANDLER });
+    assert.deepEqual(await op.send('state', []), { ok: false, code: ErrorCodes.OPT_ERR_INVALID });
+    assert.deepEqual(await op.send('format', ['c:']), { ok: false, code: ErrorCodes.OPT_ERR_INVALID });
+    assert.deepEqual(await op.send('scenes', [], { rawArgs: '{not json' }), { ok: false, code: ErrorCodes.SCH_ERR_BAD_PAYLOAD });
+    assert.deepEqual(await op.send('hello', []), { ok: true, result: { engineId: 'engine-t', write: false } });
+  } finally {
+    await op.close();
+    await c.close();
+  }
+});
+
+test('an engine without admin credentials refuses every REPL command', async () => {
+  const c = await startCluster(dir, 'admin-none', { workers: 1 });
+  const op = await operator(c.port);
+  try {
+    assert.deepEqual(await op.send('hello', []), { ok: false, code: ErrorCodes.ENG_ERR_ADMIN_DENIED });
+    assert.deepEqual(await op.send('scenes', []), { ok: false, code: ErrorCodes.ENG_ERR_ADMIN_DENIED });
+  } finally {
+    await op.close();
+    await c.close();
+  }
+});
