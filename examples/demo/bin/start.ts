@@ -9,7 +9,7 @@
  * and wss, reloaded on SIGHUP.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { chooseLogFormat, createProcessLogger, parseCommandLine, type LogFormat } from '@gos/cluster';
@@ -52,7 +52,7 @@ if (!certFile !== !keyFile) {
 }
 // The operator's REPL (npm run repl -- --embedded): a credential made for this run, written with
 // the engine's address to DATA_DIR/repl.json (readable by this user only) once it is up.
-const admin = [{ name: 'local', secret: randomBytes(24).toString('base64url') }];
+const admin = [{ name: 'local', secret: randomBytes(24).toString('base64url'), write: true }];
 const replFile = resolve(dataDir, 'repl.json');
 // Every role's metrics and the process's (CPU, memory, event-loop delay), at GET /metrics.
 const metrics = new Registry();
@@ -106,7 +106,10 @@ try {
   process.exit(1);
 }
 mkdirSync(dataDir, { recursive: true });
-writeFileSync(replFile, `${JSON.stringify({ address: cluster.engine.address, engineId: cluster.engine.id, clusterSecret: cluster.clusterSecret, credentials: admin })}\n`, { mode: 0o600 });
+// Written whole (a temp file renamed over it) and readable by this user only, whatever was there.
+writeFileSync(`${replFile}.tmp`, `${JSON.stringify({ address: cluster.engine.address, engineId: cluster.engine.id, clusterSecret: cluster.clusterSecret, credentials: admin })}\n`, { mode: 0o600 });
+chmodSync(`${replFile}.tmp`, 0o600);
+renameSync(`${replFile}.tmp`, replFile);
 logger.info({ url: cluster.url, data: dataDir, repl: 'npm run repl -- --embedded' }, 'cluster ready');
 // The pretty format writes from a worker thread: let the log lines go first.
 await new Promise<void>((resolve) => logger.flush(() => resolve()));

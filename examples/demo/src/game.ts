@@ -8,7 +8,7 @@ import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
 import { CodedError, ErrorCodes, cleanText, isCodedError } from '@gos/schema';
 import { MAPS, portalAt } from './portals.js';
 import { createRpc, protocol, type PlayerState, type PushMap, type SceneHandlers } from './generated/protocol.js';
-import { guild, guildId } from './guild.js';
+import { GUILDS_TABLE, GUILD_INDEX, guild, guildId, guildIndex } from './guild.js';
 
 export const WORLD_SIZE = 1000;
 /** Fastest a player may walk, in world units per second (the web client walks at 250). */
@@ -129,6 +129,12 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     if (name === undefined) throw new CodedError('DEMO_ERR_NOT_IN_GUILD', 'join a guild first (guildJoin)');
     return createRpc(scene).guild.rally(guildId(name), { playerId: player.id, name: player.name, delayMs: req.delayMs });
   },
+  guildList({ scene }) {
+    // A local read: every map has a copy of the shared table the guild index writes.
+    const guilds = [...scene.shared<{ members: number }>(GUILDS_TABLE).entries()].map(([guild, v]) => ({ guild, members: v.members }));
+    guilds.sort((a, b) => b.members - a.members || (a.guild < b.guild ? -1 : 1));
+    return { guilds: guilds.slice(0, 10) };
+  },
   whoami({ scene, player }) {
     return { playerId: player.id, name: player.name, sceneId: scene.id, x: player.data.x, y: player.data.y };
   },
@@ -201,4 +207,4 @@ export const world = defineScene<WorldState, PlayerData, PushMap>({
   handlers,
 });
 
-export default defineGame({ protocol, scenes: { world }, services: { guild } });
+export default defineGame({ protocol, scenes: { world }, services: { guild, guildindex: guildIndex }, shared: { [GUILDS_TABLE]: GUILD_INDEX } });

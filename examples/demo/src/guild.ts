@@ -5,7 +5,7 @@
  */
 import { defineService, type Service } from '@gos/engine';
 import { CodedError } from '@gos/schema';
-import type { PushMap, RpcHandlers } from './generated/protocol.js';
+import { createRpc, type PushMap, type RpcHandlers } from './generated/protocol.js';
 
 export interface GuildState {
   /** Member id → name. */
@@ -39,8 +39,10 @@ const calls: RpcHandlers<Guild>['guild']['calls'] = {
     if (!Object.hasOwn(members, playerId) && Object.keys(members).length >= MAX_MEMBERS) {
       throw new CodedError('DEMO_ERR_GUILD_FULL', `${guild.id} has ${MAX_MEMBERS} members already`);
     }
+    const fresh = !Object.hasOwn(members, playerId);
     members[playerId] = name;
     guild.markDirty();
+    if (fresh) publishSize(guild);
     return { members: Object.keys(members).length };
   },
   async say(guild, { playerId, name, text }) {
@@ -66,8 +68,30 @@ const casts: RpcHandlers<Guild>['guild']['casts'] = {
     if (!Object.hasOwn(guild.state.members, playerId)) return;
     delete guild.state.members[playerId];
     guild.markDirty();
+    publishSize(guild);
   },
 };
+
+/** The guild's size, for the index (the shared table every map reads). */
+function publishSize(guild: Guild): void {
+  createRpc(guild).guildindex.update(GUILD_INDEX, { guild: guild.id.slice('guild:'.length), members: Object.keys(guild.state.members).length });
+}
+
+/** The one instance of the guild index: the owner (only writer) of the shared table `guilds`. */
+export const GUILD_INDEX = 'guildindex:main';
+/** The shared table of guild sizes: guild name → { members }. */
+export const GUILDS_TABLE = 'guilds';
+
+/** The guild index: writes each guild's size to the shared table `guilds`. */
+export const guildIndex = defineService<Record<string, never>, PushMap>({
+  init: () => ({}),
+  handleCast: {
+    update: ((index, { guild, members }) => {
+      if (members === 0) index.shared(GUILDS_TABLE).delete(guild);
+      else index.shared<{ members: number }>(GUILDS_TABLE).set(guild, { members });
+    }) satisfies RpcHandlers<Service<Record<string, never>, PushMap>>['guildindex']['casts']['update'],
+  },
+});
 
 export const guild = defineService<GuildState, PushMap>({
   init: () => ({ members: {}, lines: 0, rallies: 0 }),

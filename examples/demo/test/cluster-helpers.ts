@@ -70,7 +70,7 @@ log: { level: info }
 gateway: { port: 0, scryptCost: 1024 }
 engine: { persistIntervalMs: ${o.persistIntervalMs} }
 coordinator: { orphanGraceMs: 1000 }
-admin: { credentials: [{ name: ops, secret: "process-test-admin-${run}" }] }
+admin: { credentials: [{ name: ops, secret: "process-test-admin-${run}", write: true }, { name: viewer, secret: "process-test-viewer-${run}" }] }
 `,
   );
   const members: MemberProcess[] = [];

@@ -208,6 +208,13 @@ $('chatform').addEventListener('submit', (e) => {
   const join = /^\/guild\s+(\S+)$/.exec(value);
   const g = /^\/g\s+(.+)$/.exec(value);
   const rally = /^\/rally\s+(\d+)$/.exec(value);
+  if (value === '/guilds') {
+    createApi(client)
+      .guildList({})
+      .then(({ guilds }) => chatLine(guilds.length === 0 ? 'no guild yet (/guild name founds one)' : `guilds: ${guilds.map((g) => `${g.guild} (${g.members})`).join(', ')}`))
+      .catch(fail);
+    return;
+  }
   const api = createApi(client);
   if (join !== null) {
     api

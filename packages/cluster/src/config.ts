@@ -101,7 +101,7 @@ const configSchema = z.strictObject({
   admin: z
     .strictObject({
       credentials: z
-        .array(z.strictObject({ name: z.string().min(1, 'needs a name'), secret: z.string().min(16, 'must be at least 16 characters') }))
+        .array(z.strictObject({ name: z.string().min(1, 'needs a name'), secret: z.string().min(16, 'must be at least 16 characters'), write: z.boolean().default(false) }))
         .refine((list) => new Set(list.map((c) => c.name)).size === list.length, 'names must be unique')
         .default([]),
     })

@@ -56,6 +56,8 @@ test('etcd: two coordinators on one prefix share members and placement through w
     // Both agree on one engine even when both place at once.
     const [x, y] = await Promise.all([a.placement.ensure('world:10'), b.placement.ensure('world:10')]);
     assert.equal(x.epoch, y.epoch);
+    // Served requests are deleted; the leader's view learns it through its watch (a moment later under load).
+    await waitFor(() => l.placement.requests().length === 0, { timeoutMs: 5000, message: 'served requests deleted from the leader\'s view' });
     assert.deepEqual(l.placement.requests(), [], 'served requests are deleted');
   } finally {
     await leader.close();

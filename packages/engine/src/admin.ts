@@ -5,7 +5,7 @@
  * data, calls and eval reach the scene through the framework's own call messages, so a scene
  * on any engine of the cluster can be looked at from any engine.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
 import { EngineToAdmin, encodeAnswerBody, type AdminBody, type GatewayPeer } from '@gos/link';
 import type { CallRouter } from './calls.js';
@@ -19,6 +19,16 @@ export interface AdminCredential {
   readonly name: string;
   /** At least 16 characters. */
   readonly secret: string;
+  /** May run `eval` (with a REPL started with --write). @default false */
+  readonly write?: boolean;
+}
+
+/** The framework messages of the REPL: from another engine, they must carry a credential's proof (AdminProof). */
+export const ADMIN_MESSAGES: ReadonlySet<string> = new Set([INSPECT_MESSAGE, ADMIN_CALL_MESSAGE, EVAL_MESSAGE]);
+
+/** The proof of an admin credential a REPL message carries to another engine: an HMAC over where it goes and what it says. */
+function proof(secret: string, to: string, message: string, payloadJson: string): string {
+  return createHmac('sha256', secret).update(`${to}\n${message}\n${payloadJson}`).digest('base64url');
 }
 
 const COMMAND_TIMEOUT_MS = 5000;
@@ -29,14 +39,37 @@ export class AdminConsole {
   readonly #calls: Pick<CallRouter, 'request'>;
   readonly #scenes: Pick<Scenes, 'values'>;
   readonly #presence: PlayerLocator | null;
-  readonly #credentials: ReadonlyMap<string, Buffer>;
+  readonly #credentials: ReadonlyMap<string, { readonly digest: Buffer; readonly secret: string; readonly write: boolean }>;
 
   constructor(ctx: EngineContext, calls: Pick<CallRouter, 'request'>, scenes: Pick<Scenes, 'values'>, presence: PlayerLocator | null, credentials: readonly AdminCredential[]) {
     this.#ctx = ctx;
     this.#calls = calls;
     this.#scenes = scenes;
     this.#presence = presence;
-    this.#credentials = new Map(credentials.map((c) => [c.name, digest(c.secret)]));
+    this.#credentials = new Map(credentials.map((c) => [c.name, { digest: digest(c.secret), secret: c.secret, write: c.write === true }]));
+  }
+
+  /**
+   * Whether a REPL message that came from another engine (a CALL of `message` to `to` with
+   * `payloadJson`) carries a valid proof of one of this engine's credentials, and, for eval,
+   * one allowed to write. Only REPL sessions make these messages; this keeps a peer that merely
+   * knows the cluster secret from making them.
+   */
+  verifyRemote(to: string, message: string, payloadJson: string): boolean {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(payloadJson);
+    } catch {
+      return false;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return false;
+    const { auth, ...rest } = parsed as { auth?: { user?: unknown; mac?: unknown } };
+    if (typeof auth?.user !== 'string' || typeof auth.mac !== 'string') return false;
+    const cred = this.#credentials.get(auth.user);
+    if (cred === undefined || (message === EVAL_MESSAGE && !cred.write)) return false;
+    const expected = Buffer.from(proof(cred.secret, to, message, JSON.stringify(rest)));
+    const given = Buffer.from(auth.mac);
+    return expected.length === given.length && timingSafeEqual(expected, given);
   }
 
   /** A COMMAND from `peer` on `channel`: answered on the same channel. Never rejects. */
@@ -45,7 +78,9 @@ export class AdminConsole {
       sendTo(this.#ctx, peer, EngineToAdmin.ANSWER, channel, encodeAnswerBody(a.ok ? { ok: true, result: a.result, code: '', message: '' } : { ok: false, result: '', code: a.code, message: a.message }));
     const log = this.#ctx.log.child({ admin: body.user, from: peer.nodeId });
     const known = this.#credentials.get(body.user);
-    if (known === undefined || !timingSafeEqual(known, digest(body.secret))) {
+    // The same work for an unknown user as for a known one.
+    const given = digest(body.secret);
+    if (known === undefined || !timingSafeEqual(known.digest, given)) {
       log.warn({ command: body.command }, this.#credentials.size === 0 ? 'admin command refused: no admin credentials are configured' : 'admin command refused: wrong credential');
       answer({ ok: false, code: ErrorCodes.ENG_ERR_ADMIN_DENIED, message: this.#credentials.size === 0 ? 'this engine has no admin credentials configured (admin.credentials)' : 'wrong admin credential' });
       return;
@@ -62,7 +97,7 @@ export class AdminConsole {
     // Who, what and when (the log line's time), before it runs.
     log.info({ command: body.command, args: JSON.stringify(args).slice(0, 500), write: body.write }, 'admin command');
     try {
-      const result = await this.#run(body.command, args, body.user, body.write);
+      const result = await this.#run(body.command, args, body.user, body.write && known.write);
       answer({ ok: true, result: JSON.stringify(result === undefined ? null : result) });
     } catch (err) {
       const coded = isCodedError(err) && err.code !== '';
@@ -104,7 +139,7 @@ export class AdminConsole {
       case 'cast':
         return this.#ask(from, str(0, 'a target scene or service id'), ADMIN_CALL_MESSAGE, { message: str(1, 'a message name'), payload: args[2] ?? null, cast: command === 'cast' }, true);
       case 'eval':
-        if (!write) throw new CodedError(ErrorCodes.ENG_ERR_ADMIN_READ_ONLY, 'eval runs code in a scene: start the REPL with --write');
+        if (!write) throw new CodedError(ErrorCodes.ENG_ERR_ADMIN_READ_ONLY, 'eval runs code in a scene: it needs a credential with write: true and a REPL started with --write');
         return this.#ask(from, str(0, 'a scene id'), EVAL_MESSAGE, { code: str(1, "a function's source, e.g. (scene) => scene.state") });
       default:
         throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `unknown command ${command} (hello, scenes, players, state, player, call, cast, eval)`);
@@ -119,9 +154,12 @@ export class AdminConsole {
     return (await this.#presence?.locate(playerId))?.sceneId ?? null;
   }
 
-  /** A framework message to `to` (on any engine); its answer, or its error thrown. */
-  async #ask(from: string, to: string, message: string, payload: unknown, place = false): Promise<unknown> {
-    const answer = await this.#calls.request(from, { to, message, payload: JSON.stringify(payload), place, timeoutMs: COMMAND_TIMEOUT_MS });
+  /** A framework message to `to` (on any engine), with the proof of the session's credential; its answer, or its error thrown. */
+  async #ask(from: string, to: string, message: string, payload: Record<string, unknown>, place = false): Promise<unknown> {
+    const user = from.slice('$admin:'.length);
+    const cred = this.#credentials.get(user);
+    const auth = cred === undefined ? undefined : { user, mac: proof(cred.secret, to, message, JSON.stringify(payload)) };
+    const answer = await this.#calls.request(from, { to, message, payload: JSON.stringify({ ...payload, auth }), place, timeoutMs: COMMAND_TIMEOUT_MS });
     if (!answer.ok) throw new CodedError(answer.code, answer.message);
     return JSON.parse(answer.result) as unknown;
   }

@@ -38,6 +38,29 @@ export interface DurableTimers {
   scheduled(name: string): DurableTimer | undefined;
 }
 
+/**
+ * A shared table (docs/shared-data.md): world data every scene and service reads from a local
+ * copy, written only by the service the game names as its owner.
+ */
+export interface SharedTable<V = unknown> {
+  readonly name: string;
+  /** The version of the table this copy has (each write makes the next). */
+  readonly version: number;
+  readonly size: number;
+  get(key: string): V | undefined;
+  has(key: string): boolean;
+  keys(): IterableIterator<string>;
+  entries(): IterableIterator<[string, V]>;
+  /**
+   * Owner only: write `key` (any JSON value, at most 64 KiB). Visible here at once, saved with
+   * the owner's state (soon after: within about 100 ms), seen by every other copy within the
+   * bound of docs/shared-data.md. @throws CodedError `OPT_ERR_INVALID` from anyone else
+   */
+  set(key: string, value: V): void;
+  /** Owner only: remove `key`; whether it was there. */
+  delete(key: string): boolean;
+}
+
 /** A handle returned by the scene's timer functions. */
 export interface TimerHandle {
   cancel(): void;
@@ -106,6 +129,8 @@ export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> e
    * docs/scenes.md "Pushes to any player".
    */
   sendTo<K extends keyof PM & string>(playerId: string, push: K, payload: PM[K], options?: SendToOptions): Promise<boolean>;
+  /** Shared table `name` (declared in the game's `shared`). @throws CodedError `OPT_ERR_INVALID` for a table the game does not declare */
+  shared<V = unknown>(name: string): SharedTable<V>;
   /** Like {@link call} without an answer: the target's `casts[message]` handler runs; errors are only logged there. */
   cast(target: string, message: string, payload?: unknown, options?: Pick<CallOptions, 'place'>): void;
 }
@@ -211,6 +236,8 @@ export interface Service<S = unknown, PM = Record<string, unknown>> extends Dura
   sendTo<K extends keyof PM & string>(playerId: string, push: K, payload: PM[K], options?: SendToOptions): Promise<boolean>;
   setTimeout(fn: () => void, delayMs: number): TimerHandle;
   setInterval(fn: () => void, everyMs: number): TimerHandle;
+  /** {@link Scene.shared}: the owner of a table writes it through this. */
+  shared<V = unknown>(name: string): SharedTable<V>;
 }
 
 /** A handler of a service's calls (or casts): `from` is the caller's id (a scene's or a service's). */
@@ -271,6 +298,11 @@ export interface GameDefinition<P extends Protocol = Protocol> {
   /** Service types by name (see {@link defineService}); a name may not also be a scene type. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly services?: Readonly<Record<string, ServiceSceneDefinition<any, any>>>;
+  /**
+   * Shared tables by name, each with the id of the service instance that owns it (the only
+   * writer), e.g. `{ guilds: 'guildindex:main' }`. docs/shared-data.md.
+   */
+  readonly shared?: Readonly<Record<string, string>>;
 }
 
 /** Whether a scene type is a service's (made by {@link defineService}). */

@@ -11,6 +11,7 @@ import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
 import { EngineToEngine, encodeAnswerBody, encodeCallBody, type AnswerBody, type CallBody, type GatewayPeer } from '@gos/link';
 import type { EnginePeers } from './engine-peers.js';
 import { OrderedQueues } from './ordered-queues.js';
+import { ADMIN_MESSAGES } from './admin.js';
 import type { EngineContext } from './engine-context.js';
 import { NO_START_MESSAGES, PUSH_MESSAGE, ToScene, encodeCallAnswer, encodeIncomingCall, type CallAnswer, type OutgoingCall } from './records.js';
 import type { SceneHost } from './scene-host.js';
@@ -49,11 +50,13 @@ export class CallRouter {
   readonly #lastDelivery = new Map<string, number>();
 
   readonly #peers: Pick<EnginePeers, 'connect'>;
+  readonly #verifyAdmin: (to: string, message: string, payloadJson: string) => boolean;
 
-  constructor(ctx: EngineContext, scenes: Scenes, peers: Pick<EnginePeers, 'connect'>) {
+  constructor(ctx: EngineContext, scenes: Scenes, peers: Pick<EnginePeers, 'connect'>, verifyAdmin: (to: string, message: string, payloadJson: string) => boolean) {
     this.#ctx = ctx;
     this.#scenes = scenes;
     this.#peers = peers;
+    this.#verifyAdmin = verifyAdmin;
     this.#queues = new OrderedQueues(MAX_QUEUED, (err, key) => ctx.log.error({ err, queue: key.replace('\u0000', ' → ') }, 'call delivery failed'));
   }
 
@@ -118,6 +121,18 @@ export class CallRouter {
 
   /** A CALL from another engine (a peer of this engine's link server): for a scene here; answered on that link. */
   incoming(peer: GatewayPeer, channel: number, body: CallBody): void {
+    // A REPL message must prove an admin credential of this engine: knowing the cluster secret is not enough.
+    if (ADMIN_MESSAGES.has(body.message) && !this.#verifyAdmin(body.to, body.message, body.payload)) {
+      this.#ctx.log.warn({ from: body.from, peer: peer.nodeId, message: body.message }, 'admin message from another engine refused: no valid credential proof');
+      if (!body.cast) {
+        try {
+          peer.send(EngineToEngine.ANSWER, channel, encodeAnswerBody({ ok: false, result: '', code: ErrorCodes.ENG_ERR_ADMIN_DENIED, message: 'no valid admin credential proof' }));
+        } catch (err) {
+          this.#ctx.log.warn({ err }, 'cannot answer a refused admin message');
+        }
+      }
+      return;
+    }
     const reply = body.cast
       ? null
       : (answer: CallAnswer): void => {

@@ -11,6 +11,7 @@ import type { ResolvedEngineOptions } from './options.js';
 import type { Persister } from './persister.js';
 import type { CallRouter } from './calls.js';
 import type { PlayerPushes } from './player-pushes.js';
+import type { SharedCache } from './shared-cache.js';
 import type { TravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
 import type { PlayerSeats } from './seats.js';
@@ -32,6 +33,8 @@ export interface EngineContext {
   readonly calls: Pick<CallRouter, 'outgoing' | 'answered' | 'sceneEnded' | 'inUse'>;
   /** Pushes to players wherever they play (PlayerPushes). */
   readonly pushes: Pick<PlayerPushes, 'outgoing'>;
+  /** The engine's copies of the shared tables (SharedCache). */
+  readonly shared: Pick<SharedCache, 'subscribe'>;
 }
 
 /** Send to a gateway. One that is gone or too slow loses the message: its players reconnect and resync. */

@@ -30,6 +30,7 @@ import { CallRouter } from './calls.js';
 import { PlayerPushes } from './player-pushes.js';
 import { TimerWaker } from './timer-waker.js';
 import { AdminConsole } from './admin.js';
+import { SharedCache } from './shared-cache.js';
 import { EnginePeers } from './engine-peers.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/load.cjs', import.meta.url));
@@ -51,6 +52,7 @@ export class Engine {
   readonly #pushes: PlayerPushes;
   /** Starts scenes and services that run nowhere when a durable timer of theirs is due. */
   readonly #timerWaker: TimerWaker;
+  readonly #shared: SharedCache;
   /** The operator's REPL sessions (docs/repl.md). */
   readonly #admin: AdminConsole;
   /** Links to other engines, for calls between scenes on different engines. */
@@ -105,6 +107,7 @@ export class Engine {
         inUse: (sceneId, ms) => this.#calls.inUse(sceneId, ms),
       },
       pushes: { outgoing: (host, callId, push) => this.#pushes.outgoing(host, callId, push) },
+      shared: { subscribe: (host, names) => this.#shared.subscribe(host, names) },
     };
     this.#scenes = new Scenes(this.#ctx, () => this.#pool, async (idleScenes) => {
       await this.#member?.publish({ idleScenes }).catch((err: unknown) => log.warn({ err }, 'cannot publish idle scenes'));
@@ -127,8 +130,9 @@ export class Engine {
       onDown: (engineId) => this.#calls.linkDown(engineId),
       logger: log,
     });
-    this.#calls = new CallRouter(this.#ctx, this.#scenes, this.#peers);
+    this.#calls = new CallRouter(this.#ctx, this.#scenes, this.#peers, (to, message, payload) => this.#admin.verifyRemote(to, message, payload));
     this.#pushes = new PlayerPushes(this.#ctx, this.#calls, this.#o.presence);
+    this.#shared = new SharedCache(this.#ctx, this.#o.sharedPollMs);
     this.#timerWaker = new TimerWaker(this.#ctx, this.#calls, this.#scenes, this.#o.timerScanIntervalMs);
     this.#admin = new AdminConsole(this.#ctx, this.#calls, this.#scenes, this.#o.presence, this.#o.adminCredentials);
   }
@@ -204,6 +208,7 @@ export class Engine {
     this.#upkeepTimer = setInterval(() => this.#upkeep(), upkeepMs);
     this.#upkeepTimer.unref();
     this.#timerWaker.start();
+    this.#shared.start();
     this.#log.info({ address: this.address, workers: this.#o.workers, capacity: this.#o.capacity }, 'engine started');
   }
 
@@ -280,6 +285,7 @@ export class Engine {
     await this.#member?.publish({ draining: true }).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish draining'));
     clearInterval(this.#upkeepTimer);
     this.#timerWaker.stop();
+    this.#shared.stop();
     this.#unwatchPlacement?.();
     this.#unwatchMembers?.();
     await this.#scenes.stopAll();

@@ -47,6 +47,8 @@ export interface EngineOptions {
    * with every command it sends. Without any, every REPL command is refused. @default none
    */
   readonly admin?: { readonly credentials: readonly AdminCredential[] } | null;
+  /** How often the engine reads what was written to the shared tables its scenes read. @default 250 */
+  readonly sharedPollMs?: number;
   /** How often the engine looks in the store for durable timers due on scenes that run nowhere. @default 500 */
   readonly timerScanIntervalMs?: number;
   /** Worker threads hosting scenes. @default max(1, availableParallelism() - 1) */
@@ -136,11 +138,12 @@ function checkCredentials(list: unknown): readonly AdminCredential[] {
   const names = new Set<string>();
   const out: AdminCredential[] = [];
   for (const item of list as readonly unknown[]) {
-    const c = (typeof item === 'object' && item !== null ? item : {}) as { name?: unknown; secret?: unknown };
+    const c = (typeof item === 'object' && item !== null ? item : {}) as { name?: unknown; secret?: unknown; write?: unknown };
     if (typeof c.name !== 'string' || c.name === '' || names.has(c.name)) fail('admin.credentials', 'need a unique, non-empty name each');
     if (typeof c.secret !== 'string' || c.secret.length < 16) fail('admin.credentials', `secret of ${c.name} must be at least 16 characters`);
+    if (c.write !== undefined && typeof c.write !== 'boolean') fail('admin.credentials', `write of ${c.name} must be true or false`);
     names.add(c.name);
-    out.push(Object.freeze({ name: c.name, secret: c.secret }));
+    out.push(Object.freeze({ name: c.name, secret: c.secret, write: c.write === true }));
   }
   return Object.freeze(out);
 }
@@ -172,6 +175,7 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     persistIntervalMs: positiveInt('persistIntervalMs', o.persistIntervalMs, 5000),
     persistBatchWindowMs: positiveInt('persistBatchWindowMs', o.persistBatchWindowMs, 50),
     timerScanIntervalMs: positiveInt('timerScanIntervalMs', o.timerScanIntervalMs, 500),
+    sharedPollMs: positiveInt('sharedPollMs', o.sharedPollMs, 250),
     adminCredentials: checkCredentials(o.admin?.credentials ?? []),
     ringBytes,
     ringFlush: o.ringFlush === 'microtask' ? 'microtask' : o.ringFlush === undefined || o.ringFlush === 'immediate' ? 'immediate' : fail('ringFlush', `must be 'microtask' or 'immediate', got ${String(o.ringFlush)}`),

@@ -1,5 +1,5 @@
 import { mergeTimerChanges } from './timer-changes.js';
-import type { TimerChanges } from './records.js';
+import type { SharedChanges, TimerChanges } from './records.js';
 import { ErrorCodes, type ErrorData, type Logger } from '@gos/schema';
 import type { Store } from '@gos/store';
 
@@ -13,6 +13,8 @@ interface Entry {
   sceneId: string | undefined;
   /** Scenes: timer changes written with the row (those of every snapshot it replaced included). */
   timers: TimerChanges | undefined;
+  /** Scenes: shared-table writes written with the row, in order (those of the snapshots it replaced first). */
+  shared: SharedChanges[] | undefined;
 }
 
 const keyOf = (kind: Kind, id: string): string => `${kind}\u0000${id}`;
@@ -99,14 +101,15 @@ export class Persister {
    * scene, `timers` are the timer changes that go with this snapshot (kept, merged, when a newer
    * snapshot replaces it before it is written).
    */
-  enqueue(kind: Kind, id: string, data: unknown, sceneId?: string, timers?: TimerChanges): void {
+  enqueue(kind: Kind, id: string, data: unknown, sceneId?: string, timers?: TimerChanges, shared?: SharedChanges[]): void {
     const key = keyOf(kind, id);
     const entry = this.#pending.get(key);
     if (entry !== undefined) {
       entry.data = data;
       entry.sceneId = sceneId;
       if (timers !== undefined) entry.timers = entry.timers === undefined ? timers : mergeTimerChanges([entry.timers, timers]);
-    } else this.#pending.set(key, { kind, id, data, sceneId, timers });
+      if (shared !== undefined) entry.shared = [...(entry.shared ?? []), ...shared];
+    } else this.#pending.set(key, { kind, id, data, sceneId, timers, shared });
     this.#schedule();
   }
 
@@ -179,6 +182,7 @@ export class Persister {
             ...(fence === undefined ? {} : { fence }),
             ...(e.sceneId === undefined ? {} : { sceneId: e.sceneId }),
             ...(e.timers === undefined ? {} : { timers: e.timers }),
+            ...(e.shared === undefined ? {} : { shared: e.shared }),
           };
         }),
       );
@@ -193,7 +197,10 @@ export class Persister {
         const key = keyOf(e.kind, e.id);
         const newer = this.#pending.get(key);
         if (newer === undefined) this.#pending.set(key, e);
-        else if (e.timers !== undefined) newer.timers = newer.timers === undefined ? e.timers : mergeTimerChanges([e.timers, newer.timers]);
+        else {
+          if (e.timers !== undefined) newer.timers = newer.timers === undefined ? e.timers : mergeTimerChanges([e.timers, newer.timers]);
+          if (e.shared !== undefined) newer.shared = [...e.shared, ...(newer.shared ?? [])];
+        }
       }
       return;
     }

@@ -21,6 +21,10 @@ export const ToScene = {
   CALL: 6,
   /** value=the scene's own call id. payload=JSON {@link CallAnswer}: the answer to a call this scene made. */
   ANSWER: 7,
+  /** payload=JSON {@link SharedData}: rows of a shared table (a snapshot part, or what changed). */
+  SHARED_DATA: 8,
+  /** The shared tables the scene subscribed to (SHARED_SUBSCRIBE) have all been sent: it may start. */
+  SHARED_READY: 9,
 } as const;
 
 export const FromScene = {
@@ -67,9 +71,13 @@ export const FromScene = {
    * follows (sent in parts so that no record outgrows the ring); staged until it arrives.
    */
   SAVE_TIMERS: 46,
+  /** Before onCreate. payload=JSON string[]: the shared tables the game declares; answered with SHARED_DATA, then SHARED_READY. */
+  SHARED_SUBSCRIBE: 47,
+  /** payload=JSON {@link SharedChanges}: writes of a shared table this scene owns, staged for the SAVE_SCENE that follows (like SAVE_TIMERS). */
+  SAVE_SHARED: 48,
 } as const;
 
-/** SAVE_SCENE value bits. */
+/** SAVE_SCENE value bits: WITH_TIMERS covers the staged shared writes too. */
 export const SaveSceneFlag = { FINAL: 1, WITH_TIMERS: 2 } as const;
 
 /**
@@ -330,6 +338,49 @@ export interface TimerRecord {
   readonly id: string;
   /** JSON text. */
   readonly payload: string;
+}
+
+/** One write of a shared table (the store's `SharedRow`): `value` JSON text, null for a deletion. */
+export interface SharedRow {
+  readonly key: string;
+  readonly value: string | null;
+  readonly version: number;
+}
+
+/** Writes of one shared table (the store's `SharedChanges`). */
+export interface SharedChanges {
+  readonly table: string;
+  readonly rows: readonly SharedRow[];
+}
+
+/** ToScene.SHARED_DATA: rows of `table` up to `version` (a snapshot part when `snapshot`: the live rows, no tombstones). */
+export interface SharedData {
+  readonly table: string;
+  readonly version: number;
+  readonly rows: readonly SharedRow[];
+}
+
+function isSharedRow(v: unknown): v is SharedRow {
+  return isObject(v) && typeof v['key'] === 'string' && (v['value'] === null || typeof v['value'] === 'string') && typeof v['version'] === 'number';
+}
+
+export function encodeSharedData(d: SharedData | SharedChanges): Uint8Array {
+  return encoder.encode(JSON.stringify(d));
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is {@link SharedData}. */
+export function decodeSharedData(bytes: Uint8Array): SharedData {
+  return decodeRecordJson(bytes, (v: unknown): v is SharedData => isObject(v) && typeof v['table'] === 'string' && typeof v['version'] === 'number' && Array.isArray(v['rows']) && v['rows'].every(isSharedRow), 'SHARED_DATA');
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is {@link SharedChanges}. */
+export function decodeSharedChanges(bytes: Uint8Array): SharedChanges {
+  return decodeRecordJson(bytes, (v: unknown): v is SharedChanges => isObject(v) && typeof v['table'] === 'string' && Array.isArray(v['rows']) && v['rows'].every(isSharedRow), 'SAVE_SHARED');
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is a list of table names. */
+export function decodeTableNames(bytes: Uint8Array): string[] {
+  return decodeRecordJson(bytes, (v: unknown): v is string[] => Array.isArray(v) && v.every((n) => typeof n === 'string' && n !== '' && n.length <= 255), 'SHARED_SUBSCRIBE');
 }
 
 /** Timer writes that go with a scene's save (the store's `TimerChanges`). */

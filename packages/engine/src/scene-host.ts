@@ -1,4 +1,4 @@
-import type { TimerChanges } from './records.js';
+import type { SharedChanges, TimerChanges } from './records.js';
 import type { Piscina } from 'piscina';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import { Outbox } from './outbox.js';
@@ -55,6 +55,8 @@ export class SceneHost {
   reserved = 0;
   /** Timer changes (SAVE_TIMERS) waiting for the SAVE_SCENE they go with. */
   stagedTimers: TimerChanges[] = [];
+  /** Shared-table writes (SAVE_SHARED) waiting for the SAVE_SCENE they go with. */
+  stagedShared: SharedChanges[] = [];
 
   /** Whether one more player would pass the scene's cap. */
   get full(): boolean {

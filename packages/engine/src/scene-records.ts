@@ -1,6 +1,6 @@
 import { EngineToGateway, encodeBroadcastBody, encodeJoinFailedBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
 import { sendTo, type EngineContext } from './engine-context.js';
-import { FromScene, SaveSceneFlag, decodeCallAnswer, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
+import { FromScene, SaveSceneFlag, decodeCallAnswer, decodeSharedChanges, decodeTableNames, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
 import { mergeTimerChanges } from './timer-changes.js';
 
@@ -76,10 +76,18 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
     case FromScene.SAVE_TIMERS:
       host.stagedTimers.push(decodeTimerChanges(payload));
       break;
+    case FromScene.SAVE_SHARED:
+      host.stagedShared.push(decodeSharedChanges(payload));
+      break;
+    case FromScene.SHARED_SUBSCRIBE:
+      void ctx.shared.subscribe(host, decodeTableNames(payload));
+      break;
     case FromScene.SAVE_SCENE: {
-      // The state and the timer changes staged for it: one entry, so one transaction.
-      const timers = (value & SaveSceneFlag.WITH_TIMERS) !== 0 ? mergeTimerChanges(host.stagedTimers.splice(0)) : undefined;
-      ctx.persister.enqueue('scene', host.sceneId, decodeSceneState(payload), undefined, timers);
+      // The state with the timer changes and shared writes staged for it: one entry, so one transaction.
+      const staged = (value & SaveSceneFlag.WITH_TIMERS) !== 0;
+      const timers = staged && host.stagedTimers.length > 0 ? mergeTimerChanges(host.stagedTimers.splice(0)) : undefined;
+      const shared = staged && host.stagedShared.length > 0 ? host.stagedShared.splice(0) : undefined;
+      ctx.persister.enqueue('scene', host.sceneId, decodeSceneState(payload), undefined, timers, shared);
       break;
     }
     case FromScene.READY:

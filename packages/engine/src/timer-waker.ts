@@ -14,8 +14,10 @@ import type { Scenes } from './scenes.js';
 
 /** Owners woken this long before their timer is due: started by then. */
 const LOOKAHEAD_MS = 1000;
-/** Owners looked at per scan. */
-const SCAN_LIMIT = 500;
+/** Owners looked at per scan (the earliest due first: owners that cannot be woken take places here). */
+const SCAN_LIMIT = 2000;
+/** Owners remembered between scans at most (the oldest are forgotten first). */
+const MAX_REMEMBERED = 20_000;
 /** An owner woken is not woken again for this long (it is starting, or its engine is about to save). */
 const REWAKE_MS = 5000;
 /** After a failed wake (an unknown scene type, say), the wait before the next, doubling up to this. */
@@ -54,7 +56,12 @@ export class TimerWaker {
     try {
       const { o } = this.#ctx;
       const now = Date.now();
-      for (const [owner, r] of this.#recent) if (r.until <= now && r.backoffMs === 0) this.#recent.delete(owner);
+      for (const [owner, r] of this.#recent) if (r.until <= now && (r.backoffMs === 0 || r.until + MAX_BACKOFF_MS <= now)) this.#recent.delete(owner);
+      // Bounded, whatever happens: a Map iterates oldest first.
+      for (const owner of this.#recent.keys()) {
+        if (this.#recent.size <= MAX_REMEMBERED) break;
+        this.#recent.delete(owner);
+      }
       const due = await o.store.dueTimers(now + LOOKAHEAD_MS, SCAN_LIMIT);
       for (const { ownerId } of due) {
         if ((this.#recent.get(ownerId)?.until ?? 0) > now) continue;

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ErrorCodes } from '@gos/schema';
-import { AdminToEngine, EngineToAdmin, LinkClient, decodeAnswerBody, encodeAdminBody } from '@gos/link';
-import { SECRET, startCluster } from './helpers.js';
+import { AdminToEngine, EngineToAdmin, EngineToEngine, LinkClient, decodeAnswerBody, encodeAdminBody, encodeCallBody } from '@gos/link';
+import { Engine } from '../src/index.js';
+import { GAME, SECRET, startCluster } from './helpers.js';
 
 let dir: string;
 before(async () => {
@@ -19,7 +20,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const OPS = { name: 'ops', secret: 'ops-secret-0123456789' };
+const OPS = { name: 'ops', secret: 'ops-secret-0123456789', write: true };
+const VIEWER = { name: 'viewer', secret: 'viewer-secret-0123456789' };
 
 /** An operator's link to the engine: one command at a time. */
 async function operator(port: number): Promise<{ send: (command: string, args: unknown[], o?: { user?: string; secret?: string; write?: boolean; rawArgs?: string }) => Promise<unknown>; close: () => Promise<void> }> {
@@ -47,7 +49,7 @@ async function operator(port: number): Promise<{ send: (command: string, args: u
 }
 
 test('REPL commands: credentials, scenes, players, state, player data, calls, and eval only with write', async () => {
-  const c = await startCluster(dir, 'admin', { workers: 1, engine: { admin: { credentials: [OPS] } } });
+  const c = await startCluster(dir, 'admin', { workers: 1, engine: { admin: { credentials: [OPS, VIEWER] } } });
   const op = await operator(c.port);
   try {
     await c.gw.join(1, 'ann');
@@ -66,6 +68,9 @@ test('REPL commands: credentials, scenes, players, state, player data, calls, an
     assert.deepEqual(await op.send('state', ['counter:9']), { ok: true, result: { n: 4, log: ['started'] } });
     // eval: read-only refused; with write, run at the tick boundary; its changes are saved.
     assert.deepEqual(await op.send('eval', ['arena:1', '(s) => s.state.joins']), { ok: false, code: ErrorCodes.ENG_ERR_ADMIN_READ_ONLY });
+    // A credential without write may not eval, even from a REPL started with --write.
+    assert.deepEqual(await op.send('eval', ['arena:1', '(s) => s.state.joins'], { user: VIEWER.name, secret: VIEWER.secret, write: true }), { ok: false, code: ErrorCodes.ENG_ERR_ADMIN_READ_ONLY });
+    assert.deepEqual(await op.send('eval', ['arena:1', 'async (s) => s.state.joins'], { write: true }), { ok: false, code: ErrorCodes.OPT_ERR_INVALID });
     assert.deepEqual(await op.send('eval', ['arena:1', '(s) => { s.state.joins = 77; return s.tick > 0; }'], { write: true }), { ok: true, result: true });
     assert.equal(((await op.send('state', ['arena:1'])) as { ok: true; result: { joins: number } }).result.joins, 77);
     // Bad input: coded, and the engine goes on.
@@ -82,6 +87,37 @@ test('REPL commands: credentials, scenes, players, state, player data, calls, an
     assert.deepEqual(await op.send('hello', []), { ok: true, result: { engineId: 'engine-t', write: false } });
   } finally {
     await op.close();
+    await c.close();
+  }
+});
+
+test("a REPL command reaches a scene of another engine with its credential's proof; a peer that only knows the cluster secret cannot eval", async () => {
+  const c = await startCluster(dir, 'admin-across', { workers: 1, engine: { admin: { credentials: [OPS] } } });
+  const other = new Engine({ engineId: 'engine-u', clusterSecret: SECRET, gameModule: GAME, store: c.store, coordinator: c.coordinator, workers: 1, persistIntervalMs: 200, workerLogLevel: 'silent', admin: { credentials: [OPS] } });
+  await other.start();
+  const op = await operator(c.port);
+  // A peer posing as engine-u (it knows the cluster secret), dialling engine-t directly.
+  const forger = new LinkClient({ nodeId: 'engine-u', secret: SECRET, host: '127.0.0.1', port: c.port });
+  try {
+    await c.gw.join(1, 'cy');
+    await c.coordinator.placement.assign('counter:5', 'engine-u');
+    assert.deepEqual(await op.send('call', ['counter:5', 'add', { by: 2 }]), { ok: true, result: { n: 2 } });
+    assert.deepEqual(await op.send('eval', ['counter:5', '(s) => s.state.n * 10'], { write: true }), { ok: true, result: 20 });
+    const up = new Promise<void>((r) => forger.once('up', () => r()));
+    void forger.start();
+    await up;
+    const answer = new Promise<{ ok: boolean; code: string }>((resolve) =>
+      forger.on('message', (type: number, _channel: number, body: Uint8Array) => {
+        if (type === EngineToEngine.ANSWER) resolve(decodeAnswerBody(body));
+      }),
+    );
+    forger.send(EngineToEngine.CALL, 9, encodeCallBody({ to: 'arena:1', from: 'counter:5', message: '$eval', payload: JSON.stringify({ code: '(s) => { s.state.joins = -1; }' }), cast: false, timeoutMs: 5000 }));
+    assert.deepEqual(await answer.then((a) => [a.ok, a.code]), [false, ErrorCodes.ENG_ERR_ADMIN_DENIED]);
+    assert.equal(((await op.send('state', ['arena:1'])) as { ok: true; result: { joins: number } }).result.joins, 1, 'not evaluated');
+  } finally {
+    await forger.close();
+    await op.close();
+    await other.close();
     await c.close();
   }
 });

@@ -1,8 +1,8 @@
 /**
  * Durable timers (scene.schedule / service.schedule): fired through onTimer with their payload
- * and a stable id, cancelled and rescheduled by name, saved with the owner's state (fenced
- * with it), fired again after a crash that came before their effects were saved (and only
- * then), and woken on an engine where the owner runs nowhere.
+ * and a stable id, cancelled and rescheduled by name, saved with the owner's state, fired again
+ * after a crash that came before their effects were saved (and only then), and woken on an
+ * engine where the owner runs nowhere. (The store's contract test covers their fencing.)
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -134,9 +134,9 @@ test("a service's timer is handled in turn with its messages", async () => {
   try {
     await c.gw.join(1, 'dee');
     const call = async (message: string, payload?: unknown): Promise<unknown> => (await c.gw.request(1, 'callScene', { to: 'counter:1', message, payload })).body;
-    // Due in 50 ms, but a slow call holds the service for 400 ms: the timer waits its turn.
-    assert.deepEqual(await call('remind', { name: 't1', delayMs: 50 }), { ok: true, result: null });
-    assert.deepEqual(await call('slowAppend', { item: 'slow', ms: 400 }), { ok: true, result: 3 });
+    // Due in 300 ms, but a slow call (sent at once) holds the service for 1.5 s: the timer waits its turn.
+    assert.deepEqual(await call('remind', { name: 't1', delayMs: 300 }), { ok: true, result: null });
+    assert.deepEqual(await call('slowAppend', { item: 'slow', ms: 1500 }), { ok: true, result: 3 });
     const state = await waitFor(
       async () => {
         const out = (await call('state')) as { ok: boolean; result: { log: string[] } };

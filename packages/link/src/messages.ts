@@ -208,9 +208,9 @@ const answerRule = (b: AnswerBody): string | null => {
   return b.code === '' ? 'code is empty' : b.result === '' ? null : 'an error answer has a result';
 };
 
-/** The body of `CALL`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty to, from or message. */
 const adminRule = (b: AdminBody): string | null => (b.user === '' ? 'user is empty' : b.command === '' ? 'command is empty' : null);
 
+/** The body of a REPL's `COMMAND`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty user or command. */
 export function encodeAdminBody(body: AdminBody): Uint8Array {
   return encodeChecked(AdminBodyCodec, { user: body.user, secret: body.secret, command: body.command, args: body.args, write: body.write }, adminRule);
 }
@@ -220,6 +220,7 @@ export function decodeAdminBody(bytes: Uint8Array): AdminBody {
   return decodeChecked(AdminBodyCodec, bytes, adminRule);
 }
 
+/** The body of `CALL`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty to, from or message. */
 export function encodeCallBody(body: CallBody): Uint8Array {
   return encodeChecked(CallBodyCodec, { to: body.to, from: body.from, message: body.message, payload: body.payload, cast: body.cast, timeoutMs: body.timeoutMs }, callRule);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CodedError, ErrorCodes } from '@gos/schema';
-import type { AccountRecord, NewAccount, RecordKind, TimerChanges, TimerRecord } from './types.js';
+import type { AccountRecord, NewAccount, RecordKind, SharedChanges, SharedRow, TimerChanges, TimerRecord } from './types.js';
 
 /** Longest id or username accepted, in UTF-16 code units (so it also fits 255 characters). */
 export const MAX_KEY_LENGTH = 255;
@@ -212,7 +212,7 @@ export function newAccount(input: NewAccount): { account: AccountRecord; key: st
 }
 
 /** Most timer writes of each kind one save may carry. */
-export const MAX_TIMER_CHANGES = 100_000;
+export const MAX_TIMER_CHANGES = 1_000_000;
 const TIMER_ID = /^[\x21-\x7e]{1,64}$/;
 
 /** A SaveEntry's optional `timers`, checked; only scenes carry timers. */
@@ -249,4 +249,28 @@ export function checkLimit(limit: unknown): number {
 export function checkTime(what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw invalid(`${what} must be a non-negative integer (ms since the epoch)`);
   return value;
+}
+
+/** A SaveEntry's optional `shared`, checked; only scenes carry shared writes. */
+export function checkSharedChanges(kind: RecordKind, value: unknown): SharedChanges[] | undefined {
+  if (value === undefined) return undefined;
+  if (kind !== 'scene') throw invalid('only scene entries carry shared writes');
+  if (!Array.isArray(value)) throw invalid('shared must be an array');
+  let total = 0;
+  return value.map((c: unknown): SharedChanges => {
+    const o = checkObject('shared changes', c);
+    const rows = o['rows'];
+    if (!Array.isArray(rows)) throw invalid('shared changes need rows');
+    total += rows.length;
+    if (total > MAX_TIMER_CHANGES) throw invalid(`shared: at most ${MAX_TIMER_CHANGES} rows per save`);
+    return {
+      table: checkKey('shared table', o['table']),
+      rows: rows.map((r: unknown): SharedRow => {
+        const row = checkObject('shared row', r);
+        const v = row['value'];
+        if (v !== null && typeof v !== 'string') throw invalid('shared row value must be JSON text or null');
+        return { key: checkKey('shared key', row['key']), value: v, version: checkTime('shared row version', row['version']) };
+      }),
+    };
+  });
 }

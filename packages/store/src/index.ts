@@ -13,6 +13,8 @@ export type {
   TimerRecord,
   TimerChanges,
   DueOwner,
+  SharedRow,
+  SharedChanges,
 } from './types.js';
 export { SqliteStore } from './sqlite-store.js';
 export { MysqlStore } from './mysql-store.js';

@@ -142,4 +142,29 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       'CREATE INDEX IF NOT EXISTS timers_due ON timers (due_at, owner_id)',
     ]),
   }),
+  Object.freeze({
+    version: 7,
+    name: 'create_shared_data',
+    // Shared world data: tables written by their owning service (with its save), read by every engine.
+    mysql: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS shared_data (
+  table_name VARBINARY(1020) NOT NULL,
+  row_key VARBINARY(1020) NOT NULL,
+  value LONGTEXT NULL,
+  version BIGINT NOT NULL,
+  PRIMARY KEY (table_name, row_key),
+  KEY shared_data_version (table_name, version)
+) ${MYSQL_TABLE}`,
+    ]),
+    sqlite: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS shared_data (
+  table_name TEXT NOT NULL,
+  row_key TEXT NOT NULL,
+  value TEXT,
+  version INTEGER NOT NULL,
+  PRIMARY KEY (table_name, row_key)
+) STRICT`,
+      'CREATE INDEX IF NOT EXISTS shared_data_version ON shared_data (table_name, version)',
+    ]),
+  }),
 ]);

@@ -21,6 +21,7 @@ import {
   checkLimit,
   checkTime,
   checkTimerChanges,
+  checkSharedChanges,
   newAccount,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
@@ -29,7 +30,7 @@ import { mysqlMigrationDriver } from './mysql-migrations.js';
 import { resolveMysqlOptions, type ResolvedMysqlOptions } from './mysql-options.js';
 import { ER_DUP_ENTRY, errnoOf, mapMysqlError, openPool, ping, type DriverError } from './mysql-pool.js';
 import { ACCOUNT_COLUMNS, save, toAccount } from './mysql-records.js';
-import type { AccountRecord, ClaimedRecord, DueOwner, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, Store, TimerChanges, TimerRecord, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedRecord, DueOwner, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, SharedChanges, SharedRow, Store, TimerChanges, TimerRecord, VersionedRecord } from './types.js';
 
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
@@ -200,13 +201,14 @@ export class MysqlStore implements Store {
       if (!Array.isArray(entries)) throw invalid('saveBatch entries must be an array');
       const now = Date.now();
       // Validate and serialise before taking a connection, so bad entries cost no round trip.
-      const prepared = entries.map((entry): { kind: RecordKind; id: string; json: string; expected: number; fence: number | undefined; sceneId: string | undefined; timers: TimerChanges | undefined } | SaveResult => {
+      const prepared = entries.map((entry): { kind: RecordKind; id: string; json: string; expected: number; fence: number | undefined; sceneId: string | undefined; timers: TimerChanges | undefined; shared: SharedChanges[] | undefined } | SaveResult => {
         try {
           const e = checkObject('saveBatch entry', entry);
           if (!isRecordKind(e.kind)) throw invalid("saveBatch entry kind must be 'player' or 'scene'");
           const sceneId = e.kind === 'player' ? checkSceneRef(e.sceneId) : undefined;
           const timers = checkTimerChanges(e.kind, e.timers);
-          return { kind: e.kind, id: checkId(e.kind, e.id), json: encodeData(e.data), expected: checkVersion(e.expectedVersion), fence: checkFence(e.fence), sceneId, timers };
+          const shared = checkSharedChanges(e.kind, e.shared);
+          return { kind: e.kind, id: checkId(e.kind, e.id), json: encodeData(e.data), expected: checkVersion(e.expectedVersion), fence: checkFence(e.fence), sceneId, timers, shared };
         } catch (err) {
           return { ok: false, error: toErrorData(err, ErrorCodes.OPT_ERR_INVALID) };
         }
@@ -238,6 +240,7 @@ export class MysqlStore implements Store {
               );
             }
             if (p.timers !== undefined) await writeTimers(conn, p.id, p.timers);
+            for (const c of p.shared ?? []) await writeShared(conn, c);
           } catch (err) {
             // InnoDB rolled back only the failed statement; the rest of the batch goes on.
             if (err instanceof CodedError && (err.code === ErrorCodes.STO_ERR_STALE_VERSION || err.code === ErrorCodes.STO_ERR_FENCED)) results[i] = { ok: false, error: err.toData() };
@@ -264,6 +267,17 @@ export class MysqlStore implements Store {
       // LIMIT takes no placeholder under execute() in every server version: n is a checked integer.
       const [rows] = await pool.execute<RowDataPacket[]>(`SELECT owner_id, MIN(due_at) AS due_at FROM timers WHERE due_at <= ? GROUP BY owner_id ORDER BY due_at, owner_id LIMIT ${n}`, [at]);
       return rows.map((r) => ({ ownerId: String(r.owner_id), dueAt: Number(r.due_at) }));
+    });
+  }
+
+  loadShared(table: string, afterVersion: number, limit: number): Promise<SharedRow[]> {
+    return this.#run(async (pool) => {
+      const name = checkId('scene', table);
+      const after = checkTime('afterVersion', afterVersion);
+      const n = checkLimit(limit);
+      // LIMIT takes no placeholder under execute() in every server version: n is a checked integer.
+      const [rows] = await pool.execute<RowDataPacket[]>(`SELECT row_key, value, version FROM shared_data WHERE table_name = ? AND version > ? ORDER BY version LIMIT ${n}`, [name, after]);
+      return rows.map((r) => ({ key: String(r.row_key), value: r.value === null ? null : String(r.value), version: Number(r.version) }));
     });
   }
 
@@ -354,8 +368,41 @@ async function writeTimers(conn: PoolConnection, ownerId: string, timers: TimerC
     const names = timers.delete.slice(i, i + TIMER_CHUNK);
     await conn.query('DELETE FROM timers WHERE owner_id = ? AND name IN (?)', [ownerId, names]);
   }
-  for (let i = 0; i < timers.set.length; i += TIMER_CHUNK) {
-    const rows = timers.set.slice(i, i + TIMER_CHUNK).map((t) => [ownerId, t.name, t.dueAt, t.id, t.payload]);
+  for (const chunk of byteChunks(timers.set, (t) => t.name.length + t.payload.length)) {
+    const rows = chunk.map((t) => [ownerId, t.name, t.dueAt, t.id, t.payload]);
     await conn.query('INSERT INTO timers (owner_id, name, due_at, timer_id, payload) VALUES ? ON DUPLICATE KEY UPDATE due_at = VALUES(due_at), timer_id = VALUES(timer_id), payload = VALUES(payload)', [rows]);
+  }
+}
+
+/** Bytes of row text per statement, well under MariaDB's default max_allowed_packet (16 MiB) after escaping. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** `items` in runs of at most TIMER_CHUNK rows and about CHUNK_BYTES of text (UTF-16 length × 3, escaping × 2). */
+function byteChunks<T>(items: readonly T[], size: (item: T) => number): T[][] {
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    const b = size(item) * 6 + 64;
+    if (chunk.length > 0 && (chunk.length >= TIMER_CHUNK || bytes + b > CHUNK_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(item);
+    bytes += b;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/** Write one shared table's rows (inside the owner's save transaction); a row never goes back to an older version. */
+async function writeShared(conn: PoolConnection, changes: SharedChanges): Promise<void> {
+  for (const chunk of byteChunks(changes.rows, (r) => r.key.length + (r.value?.length ?? 4))) {
+    const rows = chunk.map((r) => [changes.table, r.key, r.value, r.version]);
+    await conn.query(
+      'INSERT INTO shared_data (table_name, row_key, value, version) VALUES ? ON DUPLICATE KEY UPDATE value = IF(VALUES(version) > version, VALUES(value), value), version = GREATEST(version, VALUES(version))',
+      [rows],
+    );
   }
 }

@@ -51,6 +51,8 @@ export interface Statements {
   readonly deleteTimer: Stmt;
   readonly loadTimers: Stmt;
   readonly dueTimers: Stmt;
+  readonly setShared: Stmt;
+  readonly loadShared: Stmt;
   readonly tables: Readonly<Record<RecordKind, TableStatements>>;
 }
 
@@ -85,6 +87,11 @@ export function prepare(db: Db): Statements {
     ),
     deleteTimer: db.prepare('DELETE FROM timers WHERE owner_id = ? AND name = ?'),
     loadTimers: db.prepare('SELECT name, due_at, timer_id, payload FROM timers WHERE owner_id = ? ORDER BY due_at, name'),
+    setShared: db.prepare(
+      'INSERT INTO shared_data (table_name, row_key, value, version) VALUES (?, ?, ?, ?) ' +
+        'ON CONFLICT (table_name, row_key) DO UPDATE SET value = excluded.value, version = excluded.version WHERE excluded.version > shared_data.version',
+    ),
+    loadShared: db.prepare('SELECT row_key, value, version FROM shared_data WHERE table_name = ? AND version > ? ORDER BY version LIMIT ?'),
     dueTimers: db.prepare('SELECT owner_id, MIN(due_at) AS due_at FROM timers WHERE due_at <= ? GROUP BY owner_id ORDER BY due_at, owner_id LIMIT ?'),
     tables: { player: table(TABLE_OF.player), scene: table(TABLE_OF.scene) },
   };

@@ -18,6 +18,7 @@ import {
   checkLimit,
   checkTime,
   checkTimerChanges,
+  checkSharedChanges,
   newAccount,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
@@ -26,7 +27,7 @@ import { mapSqliteError, openDb, type Db } from './sqlite-db.js';
 import { sqliteMigrationDriver } from './sqlite-migrations.js';
 import { resolveSqliteOptions, type ResolvedSqliteOptions } from './sqlite-options.js';
 import { prepare, toAccount, type AccountRow, type Statements, type TimerRow, type VersionedRow } from './sqlite-statements.js';
-import type { AccountRecord, ClaimedRecord, DueOwner, NewAccount, RecordKind, SaveEntry, SaveResult, SqliteStoreOptions, Store, TimerRecord, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedRecord, DueOwner, NewAccount, RecordKind, SaveEntry, SaveResult, SharedRow, SqliteStoreOptions, Store, TimerRecord, VersionedRecord } from './types.js';
 
 /**
  * The embedded store: one SQLite file (WAL mode) through better-sqlite3. Calls are synchronous
@@ -174,12 +175,14 @@ export class SqliteStore implements Store {
               const id = checkId(e.kind, e.id);
               const sceneId = e.kind === 'player' ? checkSceneRef(e.sceneId) : undefined;
               const timers = checkTimerChanges(e.kind, e.timers);
+              const shared = checkSharedChanges(e.kind, e.shared);
               const version = this.#save(s, e.kind, id, encodeData(e.data), checkVersion(e.expectedVersion), checkFence(e.fence), now);
               if (sceneId !== undefined) s.setPlayerScene.run(id, sceneId, now);
               if (timers !== undefined) {
                 for (const name of timers.delete) s.deleteTimer.run(id, name);
                 for (const t of timers.set) s.setTimer.run(id, t.name, t.dueAt, t.id, t.payload);
               }
+              for (const c of shared ?? []) for (const r of c.rows) s.setShared.run(c.table, r.key, r.value, r.version);
               return { ok: true, version };
             } catch (err) {
               // A refused entry is its own business; anything else (I/O, locks) fails the batch.
@@ -203,6 +206,13 @@ export class SqliteStore implements Store {
     const at = checkTime('until', until);
     const n = checkLimit(limit);
     return this.#run((_db, s) => (s.dueTimers.all(at, n) as Array<{ owner_id: string; due_at: number }>).map((r) => ({ ownerId: r.owner_id, dueAt: r.due_at })));
+  }
+
+  async loadShared(table: string, afterVersion: number, limit: number): Promise<SharedRow[]> {
+    const name = checkId('scene', table);
+    const after = checkTime('afterVersion', afterVersion);
+    const n = checkLimit(limit);
+    return this.#run((_db, s) => (s.loadShared.all(name, after, n) as Array<{ row_key: string; value: string | null; version: number }>).map((r) => ({ key: r.row_key, value: r.value, version: r.version })));
   }
 
   async #load(kind: RecordKind, rawId: string): Promise<VersionedRecord | null> {

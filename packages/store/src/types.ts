@@ -64,6 +64,22 @@ export interface TimerChanges {
   readonly delete: readonly string[];
 }
 
+/** One write of a shared table (docs/shared-data.md): the row at `version`; `value` null deletes the key. */
+export interface SharedRow {
+  readonly key: string;
+  /** JSON text, or null for a deleted key (kept as a tombstone so readers see the deletion). */
+  readonly value: string | null;
+  /** The table's version this write made (each write of a table takes the next one). */
+  readonly version: number;
+}
+
+/** Writes of one shared table that go with its owner's save. */
+export interface SharedChanges {
+  readonly table: string;
+  /** In version order. */
+  readonly rows: readonly SharedRow[];
+}
+
 /** An owner with a timer due, from {@link Store.dueTimers}. */
 export interface DueOwner {
   readonly ownerId: string;
@@ -93,9 +109,14 @@ export interface SaveEntry {
   /**
    * Scenes only: timer writes of this scene, applied in the same transaction and only when the
    * row's own write succeeds (same version and fence checks), so a fenced-off owner writes no
-   * timer either. At most 100,000 set and 100,000 deleted per entry.
+   * timer either. At most 1,000,000 set and 1,000,000 deleted per entry.
    */
   readonly timers?: TimerChanges;
+  /**
+   * Scenes only (a service owning shared tables): writes of those tables, applied in the same
+   * transaction and only when the row's own write succeeds, like `timers`.
+   */
+  readonly shared?: readonly SharedChanges[];
 }
 
 /** A row taken over by {@link Store.claimPlayer} or {@link Store.claimScene}. */
@@ -178,6 +199,8 @@ export interface Store {
    * earliest due time, earliest first; at most `limit` (1–10,000).
    */
   dueTimers(until: number, limit: number): Promise<DueOwner[]>;
+  /** Rows of shared table `table` written after `afterVersion` (tombstones included), by version; at most `limit` (1–10,000). */
+  loadShared(table: string, afterVersion: number, limit: number): Promise<SharedRow[]>;
 }
 
 /** Options of `SqliteStore`. */

@@ -360,6 +360,42 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
       }
     }));
 
+  test(`${name}: shared rows are written with their owner's save, only when it succeeds, and read after a version`, () =>
+    withStore(fixture, async (store) => {
+      const owner = `shared-owner-${uniq()}`;
+      const table = `events-${uniq()}'; --`;
+      const claim = await store.claimScene(owner);
+      assert.deepEqual(await store.loadShared(table, 0, 100), []);
+      const rows = [
+        { key: 'boss', value: '{"hp":10}', version: 1 },
+        { key: "k'; DROP TABLE shared_data; --", value: '1', version: 2 },
+        { key: 'boss', value: '{"hp":5}', version: 3 },
+      ];
+      assert.deepEqual(await store.saveBatch([{ kind: 'scene', id: owner, data: 1, expectedVersion: 0, fence: claim.fence, shared: [{ table, rows }] }]), [{ ok: true, version: 1 }]);
+      assert.deepEqual(await store.loadShared(table, 0, 100), [
+        { key: "k'; DROP TABLE shared_data; --", value: '1', version: 2 },
+        { key: 'boss', value: '{"hp":5}', version: 3 },
+      ]);
+      // A deletion is a tombstone; reads after a version see only later rows.
+      assert.deepEqual(await store.saveBatch([{ kind: 'scene', id: owner, data: 2, expectedVersion: 1, fence: claim.fence, shared: [{ table, rows: [{ key: 'boss', value: null, version: 4 }] }] }]), [{ ok: true, version: 2 }]);
+      assert.deepEqual(await store.loadShared(table, 3, 100), [{ key: 'boss', value: null, version: 4 }]);
+      assert.equal((await store.loadShared(table, 0, 1)).length, 1, 'limit');
+      // An older version never overwrites a newer one; a fenced save writes nothing.
+      assert.deepEqual(await store.saveBatch([{ kind: 'scene', id: owner, data: 3, expectedVersion: 2, fence: claim.fence, shared: [{ table, rows: [{ key: 'boss', value: '"old"', version: 2 }] }] }]), [{ ok: true, version: 3 }]);
+      assert.deepEqual((await store.loadShared(table, 3, 100)).map((r) => r.value), [null]);
+      await store.claimScene(owner);
+      const [fenced] = await store.saveBatch([{ kind: 'scene', id: owner, data: 4, expectedVersion: 3, fence: claim.fence, shared: [{ table, rows: [{ key: 'late', value: '1', version: 9 }] }] }]);
+      assert.equal(!fenced!.ok && fenced!.error.code, ErrorCodes.STO_ERR_FENCED);
+      assert.deepEqual(await store.loadShared(table, 4, 100), []);
+      // Malformed: refused.
+      for (const shared of [[{ table: '', rows: [] }], [{ table, rows: [{ key: '', value: '1', version: 5 }] }], [{ table, rows: [{ key: 'a', value: 1, version: 5 }] }], [{ table, rows: [{ key: 'a', value: '1', version: -1 }] }], 'x']) {
+        const [bad] = await store.saveBatch([{ kind: 'scene', id: owner, data: 4, expectedVersion: 3, shared: shared as never }]);
+        assert.equal(!bad!.ok && bad!.error.code, ErrorCodes.OPT_ERR_INVALID, JSON.stringify(shared));
+      }
+      await assert.rejects(store.loadShared('', 0, 10), coded(ErrorCodes.OPT_ERR_INVALID));
+      await assert.rejects(store.loadShared(table, -1, 10), coded(ErrorCodes.OPT_ERR_INVALID));
+    }));
+
   test(`${name}: SQL metacharacters are data, never SQL`, () =>
     withStore(fixture, async (store) => {
       const tag = uniq();

@@ -136,6 +136,13 @@ export interface GuildRallyRes {
   dueAt: number;
 }
 
+export type GuildListReq = Record<string, never>;
+
+/** The largest guilds (at most 10), read from the shared table `guilds` every map has a copy of. */
+export interface GuildListRes {
+  guilds: GuildInfo[];
+}
+
 export interface GuildMember {
   playerId: string;
   name: string;
@@ -613,6 +620,38 @@ function readGuildRallyRes(t: fb.GuildRallyRes): GuildRallyRes {
 /** Encode and decode GuildRallyRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const GuildRallyResCodec: rt.Codec<GuildRallyRes> = rt.tableCodec('GuildRallyRes', guildRallyResShape, buildGuildRallyRes, (bb) => readGuildRallyRes(fb.GuildRallyRes.getRootAsGuildRallyRes(bb)));
 
+const guildListReqShape: rt.TableShape = [];
+
+function buildGuildListReq(b: Builder, _v: GuildListReq): Offset {
+  fb.GuildListReq.startGuildListReq(b);
+  return fb.GuildListReq.endGuildListReq(b);
+}
+
+function readGuildListReq(_t: fb.GuildListReq): GuildListReq {
+  return {};
+}
+
+/** Encode and decode GuildListReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const GuildListReqCodec: rt.Codec<GuildListReq> = rt.tableCodec('GuildListReq', guildListReqShape, buildGuildListReq, (bb) => readGuildListReq(fb.GuildListReq.getRootAsGuildListReq(bb)));
+
+const guildListResShape: rt.TableShape = [['tables', () => guildInfoShape]];
+
+function buildGuildListRes(b: Builder, v: GuildListRes): Offset {
+  const oGuilds = fb.GuildListRes.createGuildsVector(b, v.guilds.map((m) => buildGuildInfo(b, m)));
+  fb.GuildListRes.startGuildListRes(b);
+  fb.GuildListRes.addGuilds(b, oGuilds);
+  return fb.GuildListRes.endGuildListRes(b);
+}
+
+function readGuildListRes(t: fb.GuildListRes): GuildListRes {
+  return {
+    guilds: rt.readList(t.guildsLength(), (i) => readGuildInfo(rt.present(t.guilds(i), 'GuildListRes'))),
+  };
+}
+
+/** Encode and decode GuildListRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const GuildListResCodec: rt.Codec<GuildListRes> = rt.tableCodec('GuildListRes', guildListResShape, buildGuildListRes, (bb) => readGuildListRes(fb.GuildListRes.getRootAsGuildListRes(bb)));
+
 const guildMemberShape: rt.TableShape = [['string'], ['string']];
 
 function buildGuildMember(b: Builder, v: GuildMember): Offset {
@@ -707,6 +746,7 @@ export const ROUTE = {
   guildJoin: 6,
   guildSay: 7,
   guildRally: 8,
+  guildList: 9,
   whoami: 3,
 } as const;
 
@@ -736,6 +776,8 @@ export interface DemoProtocol extends rt.Protocol {
     readonly guildSay: rt.RouteDef<GuildSayReq, GuildSayRes>;
     /** Call the player's guild to rally later: a durable timer of the guild service, which tells every online member when it is due. */
     readonly guildRally: rt.RouteDef<GuildRallyReq, GuildRallyRes>;
+    /** The largest guilds, from the shared table every map reads (no call: a local read). */
+    readonly guildList: rt.RouteDef<GuildListReq, GuildListRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     readonly whoami: rt.RouteDef<WhoAmIReq, WhoAmIRes>;
   };
@@ -758,6 +800,10 @@ export interface DemoProtocol extends rt.Protocol {
       /** Schedule the guild's rally (one at a time: a new one replaces it). */
       readonly rally: rt.RpcDef<GuildRally, GuildRallyRes>;
     };
+    readonly guildindex: {
+      /** A guild's size changed: the index writes it to the shared table `guilds` (0 members removes it). */
+      readonly update: rt.RpcDef<GuildInfo, void>;
+    };
   };
 }
 
@@ -769,6 +815,7 @@ const routes: DemoProtocol['routes'] = Object.freeze({
   guildJoin: Object.freeze({ id: ROUTE.guildJoin, name: 'guildJoin', scene: 'world', request: GuildJoinReqCodec, response: GuildInfoCodec, idempotent: false }),
   guildSay: Object.freeze({ id: ROUTE.guildSay, name: 'guildSay', scene: 'world', request: GuildSayReqCodec, response: GuildSayResCodec, idempotent: false }),
   guildRally: Object.freeze({ id: ROUTE.guildRally, name: 'guildRally', scene: 'world', request: GuildRallyReqCodec, response: GuildRallyResCodec, idempotent: false }),
+  guildList: Object.freeze({ id: ROUTE.guildList, name: 'guildList', scene: 'world', request: GuildListReqCodec, response: GuildListResCodec, idempotent: true }),
   whoami: Object.freeze({ id: ROUTE.whoami, name: 'whoami', scene: 'world', request: WhoAmIReqCodec, response: WhoAmIResCodec, idempotent: true }),
 });
 
@@ -788,6 +835,9 @@ const rpc: DemoProtocol['rpc'] = Object.freeze({
     say: Object.freeze({ name: 'say', target: 'guild', request: GuildSayCodec, response: GuildSayResCodec }),
     rally: Object.freeze({ name: 'rally', target: 'guild', request: GuildRallyCodec, response: GuildRallyResCodec }),
   }),
+  guildindex: Object.freeze({
+    update: Object.freeze({ name: 'update', target: 'guildindex', request: GuildInfoCodec, response: null }),
+  }),
 });
 
 /** The `demo` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -804,6 +854,7 @@ export const protocol: DemoProtocol = Object.freeze({
     [ROUTE.guildJoin, routes.guildJoin],
     [ROUTE.guildSay, routes.guildSay],
     [ROUTE.guildRally, routes.guildRally],
+    [ROUTE.guildList, routes.guildList],
     [ROUTE.whoami, routes.whoami],
   ]),
   pushById: new Map<number, rt.PushDef>([
@@ -846,6 +897,8 @@ export interface SceneHandlers<Ctx> {
     guildSay(ctx: Ctx, req: GuildSayReq): GuildSayRes | Promise<GuildSayRes>;
     /** Call the player's guild to rally later: a durable timer of the guild service, which tells every online member when it is due. */
     guildRally(ctx: Ctx, req: GuildRallyReq): GuildRallyRes | Promise<GuildRallyRes>;
+    /** The largest guilds, from the shared table every map reads (no call: a local read). */
+    guildList(ctx: Ctx, req: GuildListReq): GuildListRes | Promise<GuildListRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     whoami(ctx: Ctx, req: WhoAmIReq): WhoAmIRes | Promise<WhoAmIRes>;
   };
@@ -876,6 +929,8 @@ export interface Api {
   guildSay(req: GuildSayReq, opts?: RequestOptions): Promise<GuildSayRes>;
   /** Call the player's guild to rally later: a durable timer of the guild service, which tells every online member when it is due. */
   guildRally(req: GuildRallyReq, opts?: RequestOptions): Promise<GuildRallyRes>;
+  /** The largest guilds, from the shared table every map reads (no call: a local read). */
+  guildList(req: GuildListReq, opts?: RequestOptions): Promise<GuildListRes>;
   /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
   whoami(req: WhoAmIReq, opts?: RequestOptions): Promise<WhoAmIRes>;
 }
@@ -892,6 +947,7 @@ export function createApi(client: ApiClient): Api {
     guildJoin: (req: GuildJoinReq, opts?: RequestOptions) => client.request(routes.guildJoin, req, opts) as Promise<GuildInfo>,
     guildSay: (req: GuildSayReq, opts?: RequestOptions) => client.request(routes.guildSay, req, opts) as Promise<GuildSayRes>,
     guildRally: (req: GuildRallyReq, opts?: RequestOptions) => client.request(routes.guildRally, req, opts) as Promise<GuildRallyRes>,
+    guildList: (req: GuildListReq, opts?: RequestOptions) => client.request(routes.guildList, req, opts) as Promise<GuildListRes>,
     whoami: (req: WhoAmIReq, opts?: RequestOptions) => client.request(routes.whoami, req, opts) as Promise<WhoAmIRes>,
   });
 }
@@ -914,6 +970,13 @@ export interface RpcHandlers<Scene> {
     casts: {
       /** Remove a member. */
       leave(scene: Scene, req: GuildMember, from: string): void | Promise<void>;
+    };
+  };
+  guildindex: {
+    calls: Record<never, never>;
+    casts: {
+      /** A guild's size changed: the index writes it to the shared table `guilds` (0 members removes it). */
+      update(scene: Scene, req: GuildInfo, from: string): void | Promise<void>;
     };
   };
 }
@@ -943,6 +1006,10 @@ export interface Rpc {
     /** Schedule the guild's rally (one at a time: a new one replaces it). */
     rally(target: `guild:${string}`, req: GuildRally, opts?: RpcCallOptions): Promise<GuildRallyRes>;
   };
+  readonly guildindex: {
+    /** A guild's size changed: the index writes it to the shared table `guilds` (0 members removes it). */
+    update(target: `guildindex:${string}`, req: GuildInfo, opts?: Pick<RpcCallOptions, 'place'>): void;
+  };
 }
 
 /** Typed calls and casts from a scene: `createRpc(scene).town.banner('town:1', { guild })`. */
@@ -953,6 +1020,9 @@ export function createRpc(caller: RpcCaller): Rpc {
       leave: (target: `guild:${string}`, req: GuildMember, opts?: Pick<RpcCallOptions, 'place'>): void => caller.cast(target, 'leave', req, opts),
       say: (target: `guild:${string}`, req: GuildSay, opts?: RpcCallOptions) => caller.call(target, 'say', req, opts) as Promise<GuildSayRes>,
       rally: (target: `guild:${string}`, req: GuildRally, opts?: RpcCallOptions) => caller.call(target, 'rally', req, opts) as Promise<GuildRallyRes>,
+    }),
+    guildindex: Object.freeze({
+      update: (target: `guildindex:${string}`, req: GuildInfo, opts?: Pick<RpcCallOptions, 'place'>): void => caller.cast(target, 'update', req, opts),
     }),
   });
 }

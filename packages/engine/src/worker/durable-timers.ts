@@ -9,6 +9,8 @@ import type { Outbox } from '../outbox.js';
 const MAX_WAIT_MS = 2 ** 31 - 1;
 /** Firings handled in one turn before yielding to the scene's tick and messages. */
 const FIRINGS_PER_TURN = 500;
+/** Most timers one owner may have pending. */
+const MAX_PENDING = 100_000;
 /** Largest payload (JSON text) one timer may carry. */
 export const MAX_TIMER_PAYLOAD_BYTES = 64 * 1024;
 
@@ -37,7 +39,6 @@ export class DurableTimers {
   #armed: ReturnType<typeof setTimeout> | undefined;
   #armedFor = Infinity;
   #running = false;
-  #stopped = false;
 
   constructor(loaded: readonly TimerRecord[], fire: (timer: DurableTimer) => void, now: () => number = Date.now) {
     this.#fire = fire;
@@ -65,7 +66,6 @@ export class DurableTimers {
   }
 
   schedule(name: string, when: ScheduleAt, payload: unknown): DurableTimer {
-    if (this.#stopped) throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'the scene has stopped');
     if (typeof name !== 'string' || name === '' || name.length > 255 || !name.isWellFormed()) throw invalid(`a timer name is 1–255 characters, got ${String(name)}`);
     const dueAt = dueTime(when, this.#now());
     let json: string | undefined;
@@ -76,10 +76,13 @@ export class DurableTimers {
     }
     if (json === undefined) throw invalid(`the payload of timer ${name} cannot be saved as JSON`);
     if (Buffer.byteLength(json) > MAX_TIMER_PAYLOAD_BYTES) throw invalid(`the payload of timer ${name} is larger than ${MAX_TIMER_PAYLOAD_BYTES} bytes`);
+    if (!this.#timers.has(name) && this.#timers.size >= MAX_PENDING) throw invalid(`an owner holds at most ${MAX_PENDING} pending timers`);
     const record: TimerRecord = { name, dueAt, id: randomUUID(), payload: json };
     this.#timers.set(name, record);
     this.#changes.set(name, record);
     this.#heap.push({ dueAt, name, id: record.id });
+    // Rescheduling leaves the old entry in the heap until it surfaces: rebuild when they pile up.
+    if (this.#heap.length > 2 * this.#timers.size + 1024) this.#rebuild();
     if (this.#running && dueAt < this.#armedFor) this.#arm();
     return view(record);
   }
@@ -104,12 +107,25 @@ export class DurableTimers {
     return { set, delete: del };
   }
 
-  /** The owner stops: nothing fires any more (what is pending stays in the store). */
+  /**
+   * The firing of `timer` has been handled (its handler settled): its removal goes with the next
+   * save. A timer of that name scheduled since is left as it is.
+   */
+  fired(timer: DurableTimer): void {
+    if (!this.#timers.has(timer.name)) this.#changes.set(timer.name, null);
+  }
+
+  /** The owner stops: nothing fires any more (what is pending stays in the store); scheduling still works until the final save. */
   stop(): void {
-    this.#stopped = true;
     this.#running = false;
     clearTimeout(this.#armed);
     this.#armed = undefined;
+  }
+
+  #rebuild(): void {
+    const live = [...this.#timers.values()].map((t) => ({ dueAt: t.dueAt, name: t.name, id: t.id }));
+    while (this.#heap.length > 0) this.#heap.pop();
+    for (const d of live) this.#heap.push(d);
   }
 
   #arm(): void {
@@ -143,8 +159,8 @@ export class DurableTimers {
       if (head === undefined || head.dueAt > now) break;
       this.#heap.pop();
       const record = this.#timers.get(head.name)!;
+      // Out of the pending set at once (it fires once here); its removal is saved by fired().
       this.#timers.delete(head.name);
-      this.#changes.set(head.name, null);
       this.#fire(view(record));
     }
     // More due: after the scene's tick and messages had their turn.

@@ -2,12 +2,12 @@
  * The piscina worker entry. Each task runs one scene until the main thread sends STOP; a
  * worker runs several such tasks at once (they only await, never block).
  */
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
 import { isService, type GameDefinition, type SceneDefinition } from '../api.js';
 import { Outbox } from '../outbox.js';
 import { RingReader } from '../ring/index.js';
-import { ToScene, decodeCallAnswer, decodeErrorPayload, decodeIncomingCall, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
+import { FromScene, ToScene, decodeCallAnswer, decodeSharedData, decodeErrorPayload, decodeIncomingCall, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
 import { SceneRuntime } from './runtime.js';
 import { answerCollections } from '../collect.js';
 
@@ -39,6 +39,53 @@ function definitionOf(game: GameDefinition, type: string): SceneDefinition {
   if (service !== undefined && !isService(service)) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `service type "${type}" was not made with defineService()`);
   if (scene !== undefined && isService(scene)) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `"${type}" is a service: list it under the game's services, not its scenes`);
   return def;
+}
+
+/** How long a starting scene waits for its copies of the shared tables before it starts without them (logged). */
+const SHARED_LOAD_TIMEOUT_MS = 15_000;
+
+/** A record that came while the scene loaded its shared tables: handled, in order, once it has started. */
+interface Held {
+  readonly type: number;
+  readonly sid: number;
+  readonly value: number;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * Subscribe to the game's shared tables and take their rows until SHARED_READY. Other records
+ * (joins and frames queued for the starting scene) are kept in `held`, in order. False when STOP
+ * came first (the engine is closing).
+ */
+async function loadShared(scene: SceneRuntime, reader: RingReader, out: Outbox, logger: Logger, held: Held[]): Promise<boolean> {
+  const tables = scene.sharedTables;
+  if (tables.length === 0) return true;
+  out.send(FromScene.SHARED_SUBSCRIBE, 0, 0, new TextEncoder().encode(JSON.stringify(tables)));
+  out.flush();
+  const deadline = performance.now() + SHARED_LOAD_TIMEOUT_MS;
+  let ready = false;
+  let stop = false;
+  const onRecord = (type: number, sid: number, value: number, payload: Uint8Array): void => {
+    if (type === ToScene.SHARED_DATA) {
+      try {
+        scene.sharedData(decodeSharedData(payload));
+      } catch (err) {
+        logger.error({ err }, 'bad SHARED_DATA record');
+      }
+    } else if (type === ToScene.SHARED_READY) ready = true;
+    else if (type === ToScene.STOP) stop = true;
+    // The payload is a view into the ring, valid only during this call.
+    else held.push({ type, sid, value, payload: payload.slice() });
+  };
+  while (!ready && !stop) {
+    const left = deadline - performance.now();
+    if (left <= 0) {
+      logger.warn({ tables }, 'the shared tables did not arrive in time; the scene starts with what it has');
+      return true;
+    }
+    if (reader.drain(onRecord) === 0) await reader.waitAsync(Math.ceil(left), 'any');
+  }
+  return !stop;
 }
 
 /** Record bytes waiting in the worker's outgoing overflow before a send fails. */
@@ -79,6 +126,7 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
     out,
     state: input.state,
     timers: input.timers,
+    shared: game.shared ?? {},
     tickMs: input.tickMs,
     logger,
     // Inputs that did not wake the thread are handled here, in order, before onTick.
@@ -129,6 +177,15 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
           logger.error({ err }, 'bad ANSWER record');
         }
         break;
+      case ToScene.SHARED_DATA:
+        try {
+          scene.sharedData(decodeSharedData(payload));
+        } catch (err) {
+          logger.error({ err }, 'bad SHARED_DATA record');
+        }
+        break;
+      case ToScene.SHARED_READY:
+        break;
       case ToScene.STOP:
         stopped = true;
         break;
@@ -136,7 +193,11 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
         logger.warn({ type }, 'unknown record type from main thread');
     }
   };
-  await scene.create(input.persistIntervalMs);
+  // The game's shared tables, copied in before onCreate can read them.
+  const held: Held[] = [];
+  if (!(await loadShared(scene, reader, out, logger, held))) stopped = true;
+  if (!stopped) await scene.create(input.persistIntervalMs);
+  for (const r of held) onRecord(r.type, r.sid, r.value, r.payload);
   // An 'at-tick' scene sleeps through fire-and-forget inputs (its tick drains them); anything
   // urgent (a request, a join, a leave, STOP, a full ring) wakes it as before.
   const wakeFor = inputs === 'at-tick' ? 'urgent' : 'any';

@@ -95,6 +95,11 @@ export class SceneBuiltins implements Builtins {
     // It may have changed anything: the state and every player are saved at the next save.
     this.#scene.markDirty();
     for (const player of this.#players.values()) player.markDirty();
+    // Run to completion at the boundary: an async function would go on past it (and hold a service's turn).
+    if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+      (result as Promise<unknown>).catch(() => undefined);
+      throw new CodedError(ErrorCodes.OPT_ERR_INVALID, 'eval: the function must not be async or return a promise (it runs at a tick boundary, all at once)');
+    }
     return result;
   }
 }

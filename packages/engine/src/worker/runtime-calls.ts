@@ -163,15 +163,16 @@ export class SceneCalls {
 
   /**
    * Run `task` in turn with the incoming messages when they are handled one at a time (a
-   * service), else at once. False (not run) once the scene stopped, or past {@link MAX_BACKLOG}.
+   * service), else at once. False (not run) once the scene stopped, or past {@link MAX_BACKLOG}
+   * (unless `unbounded`: the framework's own work, such as a timer firing, is never refused).
    */
-  serially(task: () => Promise<void> | undefined): boolean {
+  serially(task: () => Promise<void> | undefined, unbounded = false): boolean {
     if (this.#closed || this.#phase === 'stopped') return false;
     if (!this.#serial) {
       void task();
       return true;
     }
-    if (this.#backlog.length > MAX_BACKLOG) return false;
+    if (!unbounded && this.#backlog.length > MAX_BACKLOG) return false;
     this.#backlog.push(task);
     if (this.#backlog.length === 1) this.#next();
     return true;

@@ -20,6 +20,28 @@ export class PendingTravels {
     return refused;
   }
 
+  /**
+   * `player.travel(sceneId, arrival)` from scene `from`: refused (ENG_ERR_TRAVEL) when it cannot
+   * happen, else asked for by `send` (which writes the TRAVEL record with the arrival's JSON).
+   */
+  request(playerId: string, inScene: boolean, from: string, sceneId: unknown, arrival: unknown, send: (to: string, arrivalJson: string) => void): Promise<void> {
+    const refuse = (why: string): Promise<void> => PendingTravels.refused(ErrorCodes.ENG_ERR_TRAVEL, `player ${playerId} cannot travel to ${String(sceneId)}: ${why}`);
+    if (!inScene) return refuse('it is not in this scene');
+    if (typeof sceneId !== 'string' || sceneId === '') return refuse('the target must be a scene id');
+    if (sceneId === from) return refuse('it is already there');
+    if (this.has(playerId)) return refuse('a travel is already under way');
+    let arrivalJson = '';
+    if (arrival !== undefined) {
+      try {
+        arrivalJson = JSON.stringify(arrival) ?? '';
+      } catch (err) {
+        return refuse(`the arrival cannot be sent as JSON (${String(err)})`);
+      }
+      if (arrivalJson === '') return refuse('the arrival cannot be sent as JSON');
+    }
+    return this.start(playerId, () => send(sceneId, arrivalJson));
+  }
+
   /** Wait for the travel of `playerId`, asked for by `ask` (which writes the TRAVEL record). */
   start(playerId: string, ask: () => void): Promise<void> {
     const travel = new Promise<void>((resolve, reject) => {

@@ -8,7 +8,7 @@ import {
   type Logger,
   type Protocol,
 } from '@gos/schema';
-import { isService, type CallHandler, type CallOptions, type DurableTimer, type Player, type Scene, type SceneDefinition, type ScheduleAt, type TimerHandle } from '../api.js';
+import { isService, type CallHandler, type CallOptions, type DurableTimer, type Player, type Scene, type SceneDefinition, type ScheduleAt, type SharedTable, type TimerHandle } from '../api.js';
 
 import type { Outbox } from '../outbox.js';
 import { RuntimePlayer } from './runtime-player.js';
@@ -17,12 +17,16 @@ import { SceneCalls } from './runtime-calls.js';
 import { SceneRequests } from './runtime-requests.js';
 import { RpcPayloads } from './rpc-payloads.js';
 import { SceneBuiltins } from './runtime-builtins.js';
-import { DurableTimers, sendTimerChanges } from './durable-timers.js';
+import { SharedViews } from './shared-views.js';
+import { SceneSaver } from './scene-saver.js';
+import { DurableTimers } from './durable-timers.js';
 import { TickStats } from './tick-stats.js';
 import { SceneTimers } from './scene-timers.js';
-import { FromScene, SaveSceneFlag, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload, type TimerRecord } from '../records.js';
+import { FromScene, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload, type SharedData, type TimerRecord } from '../records.js';
 
 const encoder = new TextEncoder();
+/** How soon a write of a shared table is saved (with the owner's state). */
+const SHARED_SAVE_MS = 100;
 /** How long a stopping service waits for the handler at work before terminate and its final save. */
 const STOP_GRACE_MS = 2000;
 
@@ -53,8 +57,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   /** Players whose travel is under way: settled when they leave, or when the travel fails. */
   readonly #travels = new PendingTravels();
   readonly #calls: SceneCalls;
-  #stateDirty = false;
-  #stateJson: string | null;
+  readonly #saver: SceneSaver;
   #tickTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #tickStats: TickStats;
   #persistTimer: ReturnType<typeof setInterval> | undefined;
@@ -63,6 +66,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   /** A service (defineService): no players, no tick, one message at a time. */
   readonly #service: boolean;
   readonly #durable: DurableTimers;
+  readonly #shared: SharedViews;
+  #soonSave: ReturnType<typeof setTimeout> | undefined;
   readonly #builtins: SceneBuiltins;
 
   constructor(opts: {
@@ -74,6 +79,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     state: unknown;
     /** Its durable timers as saved. */
     timers?: readonly TimerRecord[];
+    /** The game's shared tables and their owners. */
+    shared?: Readonly<Record<string, string>>;
     tickMs: number;
     logger: Logger;
     /** Called at the start of every tick, before onTick (a scene whose inputs wait for its tick drains them there). */
@@ -93,6 +100,13 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#tickStats = new TickStats(opts.out, this.tickMs);
     this.#requests = new SceneRequests(this, opts.def, opts.protocol, opts.out, (sid) => this.#bySid.get(sid)?.player);
     this.#durable = new DurableTimers(opts.timers ?? [], (timer) => this.#onTimer(timer));
+    // A write of a shared table this scene owns is saved soon, not at the next periodic save.
+    this.#shared = new SharedViews(opts.shared ?? {}, opts.id, () => {
+      this.#soonSave ??= setTimeout(() => {
+        this.#soonSave = undefined;
+        if (!this.#disposed) this.persist(false);
+      }, SHARED_SAVE_MS);
+    });
     this.#builtins = new SceneBuiltins({
       scene: this,
       def: opts.def,
@@ -102,14 +116,9 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       service: this.#service,
       timers: () => this.#durable.size,
     });
-    if (opts.state === null || opts.state === undefined) {
-      this.state = opts.def.createState(opts.id);
-      this.#stateJson = null;
-      this.#stateDirty = true;
-    } else {
-      this.state = opts.state;
-      this.#stateJson = JSON.stringify(opts.state);
-    }
+    const fresh = opts.state === null || opts.state === undefined;
+    this.state = fresh ? opts.def.createState(opts.id) : opts.state;
+    this.#saver = new SceneSaver({ out: opts.out, players: this.#players, durable: this.#durable, shared: this.#shared, savedJson: fresh ? null : JSON.stringify(opts.state) });
   }
 
   get players(): ReadonlyMap<string, Player<unknown, Record<string, unknown>>> {
@@ -117,7 +126,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   }
 
   markDirty(): void {
-    this.#stateDirty = true;
+    this.#saver.markDirty();
   }
 
   async create(persistIntervalMs: number): Promise<void> {
@@ -242,22 +251,23 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   }
 
   travel(player: RuntimePlayer, sceneId: string, arrival: unknown): Promise<void> {
-    const refuse = (why: string): Promise<void> => PendingTravels.refused(ErrorCodes.ENG_ERR_TRAVEL, `player ${player.id} cannot travel to ${String(sceneId)}: ${why}`);
-    if (this.#bySid.get(player.sid)?.player !== player) return refuse('it is not in this scene');
-    if (typeof sceneId !== 'string' || sceneId === '') return refuse('the target must be a scene id');
-    if (sceneId === this.id) return refuse('it is already there');
-    if (this.#travels.has(player.id)) return refuse('a travel is already under way');
-    let arrivalJson = '';
-    if (arrival !== undefined) {
-      try {
-        arrivalJson = JSON.stringify(arrival) ?? '';
-      } catch (err) {
-        return refuse(`the arrival cannot be sent as JSON (${String(err)})`);
-      }
-      if (arrivalJson === '') return refuse('the arrival cannot be sent as JSON');
-    }
     // The data it leaves with is what the target sees: handlers of this scene marked it already.
-    return this.#travels.start(player.id, () => this.#out.send(FromScene.TRAVEL, player.sid, 0, encodeTravelPayload({ to: sceneId, arrival: arrivalJson })));
+    const send = (to: string, arrivalJson: string): void => this.#out.send(FromScene.TRAVEL, player.sid, 0, encodeTravelPayload({ to, arrival: arrivalJson }));
+    return this.#travels.request(player.id, this.#bySid.get(player.sid)?.player === player, this.id, sceneId, arrival, send);
+  }
+
+  shared<V = unknown>(name: string): SharedTable<V> {
+    return this.#shared.table(name) as SharedTable<V>;
+  }
+
+  /** Rows of a shared table from the main thread (ToScene.SHARED_DATA). */
+  sharedData(data: SharedData): void {
+    this.#shared.apply(data);
+  }
+
+  /** The shared tables this scene's copies are of (subscribed to before onCreate). */
+  get sharedTables(): string[] {
+    return this.#shared.names;
   }
 
   call<R = unknown>(target: string, message: string, payload?: unknown, options?: CallOptions | null): Promise<R> {
@@ -346,38 +356,33 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   }
 
   /** A durable timer is due: its removal is saved with the state its handler leaves (the state is marked). */
+  /**
+   * A durable timer is due. Its removal is recorded (for the next save, with the state) only
+   * once its handler has settled: a save while it runs, or a stop before it ran (a service's
+   * queue closing), leaves it in the store, to fire again after a restart.
+   */
   #onTimer(timer: DurableTimer): void {
-    this.#stateDirty = true;
+    const settled = (): void => {
+      this.#saver.markDirty();
+      this.#durable.fired(timer);
+    };
     if (this.#def.onTimer === undefined) {
       this.logger.warn({ timer: timer.name }, 'a durable timer fired but the scene type has no onTimer; dropped');
-      return;
+      return settled();
     }
-    // A service takes it in turn with its messages; a scene at once.
-    if (this.#service) this.#calls.serially(() => this.#guarded('onTimer', () => this.#def.onTimer?.(this, timer)));
-    else this.#guard('onTimer', () => this.#def.onTimer?.(this, timer));
+    const run = (): Promise<void> | undefined => {
+      const pending = this.#guarded('onTimer', () => this.#def.onTimer?.(this, timer));
+      if (pending === undefined) settled();
+      return pending?.then(settled);
+    };
+    // A service takes it in turn with its messages (never refused for a full queue); a scene at once.
+    if (this.#service) this.#calls.serially(run, true);
+    else void run();
   }
 
-  /** Send every changed player and the state if changed (or if timers changed: they go with it); `final` marks the last save of a stop. */
+  /** Save what changed (SceneSaver); `final` marks the last save of a stop. */
   persist(final: boolean): void {
-    for (const player of this.#players.values()) {
-      if (!player.dirty && !final) continue;
-      player.dirty = false;
-      const json = JSON.stringify(player.data);
-      if (json === player.savedJson) continue;
-      player.savedJson = json;
-      // Data JSON cannot hold (undefined) is sent as null, nothing to save, never as invalid JSON.
-      this.#out.send(FromScene.SAVE_PLAYER, player.sid, 0, encodeSavePayload(player.id, json));
-    }
-    const timers = this.#durable.takeChanges();
-    if (this.#stateDirty || final || timers !== null) {
-      this.#stateDirty = false;
-      const json = JSON.stringify(this.state);
-      if (json !== this.#stateJson || timers !== null) {
-        this.#stateJson = json;
-        if (timers !== null) sendTimerChanges(this.#out, timers);
-        this.#out.send(FromScene.SAVE_SCENE, 0, (final ? SaveSceneFlag.FINAL : 0) | (timers === null ? 0 : SaveSceneFlag.WITH_TIMERS), encoder.encode(json));
-      }
-    }
+    this.#saver.save(this.state, final);
   }
 
   /** Stop: a service's handler at work gets {@link STOP_GRACE_MS} to finish, then onDispose (terminate) and the final save. */
@@ -386,6 +391,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#disposed = true;
     clearTimeout(this.#tickTimer);
     clearInterval(this.#persistTimer);
+    clearTimeout(this.#soonSave);
+    // No more firings; a handler finishing in the grace below may still schedule (saved at the final save).
     this.#durable.stop();
     await this.#calls.quiesce(STOP_GRACE_MS);
     this.#timers.clearAll();

@@ -17,6 +17,7 @@ import * as flatbuffers from 'flatbuffers';
  *   guildJoin (scene world): GuildJoinReq → GuildInfo
  *   guildSay (scene world): GuildSayReq → GuildSayRes
  *   guildRally (scene world): GuildRallyReq → GuildRallyRes
+ *   guildList (scene world): GuildListReq → GuildListRes
  */
 export enum RouteId {
   move = 1,
@@ -26,7 +27,8 @@ export enum RouteId {
   whisper = 5,
   guildJoin = 6,
   guildSay = 7,
-  guildRally = 8
+  guildRally = 8,
+  guildList = 9
 }
 
 /**
@@ -1390,6 +1392,102 @@ static createGuildRallyRes(builder:flatbuffers.Builder, dueAt:number):flatbuffer
   GuildRallyRes.startGuildRallyRes(builder);
   GuildRallyRes.addDueAt(builder, dueAt);
   return GuildRallyRes.endGuildRallyRes(builder);
+}
+}
+
+export class GuildListReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GuildListReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGuildListReq(bb:flatbuffers.ByteBuffer, obj?:GuildListReq):GuildListReq {
+  return (obj || new GuildListReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGuildListReq(bb:flatbuffers.ByteBuffer, obj?:GuildListReq):GuildListReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GuildListReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static startGuildListReq(builder:flatbuffers.Builder) {
+  builder.startObject(0);
+}
+
+static endGuildListReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGuildListReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  GuildListReq.startGuildListReq(builder);
+  return GuildListReq.endGuildListReq(builder);
+}
+}
+
+/**
+ * The largest guilds (at most 10), read from the shared table `guilds` every map has a copy of.
+ */
+export class GuildListRes {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):GuildListRes {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsGuildListRes(bb:flatbuffers.ByteBuffer, obj?:GuildListRes):GuildListRes {
+  return (obj || new GuildListRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsGuildListRes(bb:flatbuffers.ByteBuffer, obj?:GuildListRes):GuildListRes {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new GuildListRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+guilds(index: number, obj?:GuildInfo):GuildInfo|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? (obj || new GuildInfo()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+guildsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+static startGuildListRes(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addGuilds(builder:flatbuffers.Builder, guildsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, guildsOffset, 0);
+}
+
+static createGuildsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startGuildsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static endGuildListRes(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createGuildListRes(builder:flatbuffers.Builder, guildsOffset:flatbuffers.Offset):flatbuffers.Offset {
+  GuildListRes.startGuildListRes(builder);
+  GuildListRes.addGuilds(builder, guildsOffset);
+  return GuildListRes.endGuildListRes(builder);
 }
 }
 
