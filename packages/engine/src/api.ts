@@ -66,7 +66,7 @@ export interface TimerHandle {
   cancel(): void;
 }
 
-export interface Player<D = unknown, PM = Record<string, unknown>> {
+export interface Player<D = unknown, PM = Record<string, unknown>> extends DurableTimers {
   /** Stable player id (the account id). */
   readonly id: string;
   readonly name: string;
@@ -207,6 +207,12 @@ export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, u
    * recorded together: after a crash before that save, it fires again (same `timer.id`).
    */
   onTimer?(scene: Scene<S, D, PM>, timer: DurableTimer): void | Promise<void>;
+  /**
+   * One of a player's durable timers (`player.schedule`) is due, in the scene the player is in
+   * (a player offline has its overdue timers fired when it next joins a scene). Saved with the
+   * player's data like `onTimer` with the state.
+   */
+  onPlayerTimer?(scene: Scene<S, D, PM>, player: Player<D, PM>, timer: DurableTimer): void | Promise<void>;
   /** Answers to calls from other scenes, by message name (see {@link Scene.call}). */
   readonly calls?: Readonly<Record<string, CallHandler<S, D, PM>>>;
   /** Handlers of casts from other scenes, by message name (see {@link Scene.cast}). */

@@ -7,7 +7,7 @@ import { CloseCode, CodedError, ErrorCodes, FrameFlag, encodeSceneChangedFrame, 
 import { EngineToGateway, encodeJoinFailedBody, type GatewayPeer, type JoinBody } from '@gos/link';
 import { takeEarly, type Conn } from './connections.js';
 import { kick, loadPlayer, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
-import { ToScene, encodeJoinPayload, type JoinPayload } from './records.js';
+import { ToScene, encodeJoinPayload, playerTimerOwner, type JoinPayload, type TimerRecord } from './records.js';
 import { sceneFull, type SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
 import { parseArrival } from './travels.js';
@@ -73,9 +73,12 @@ export class Players {
       const takeover = activeSid !== undefined && host.sids.has(activeSid);
       if (!takeover && host !== reservedOn && host.full) throw sceneFull(host);
       let data: unknown = null;
+      let timers: readonly TimerRecord[] | undefined;
       if (!takeover) {
         await ctx.seats.handedOver(body.playerId);
         data = await loadPlayer(ctx, body.playerId);
+        // Read after the claim: the player's timers as its last save left them.
+        timers = await ctx.o.store.loadTimers(playerTimerOwner(body.playerId));
         // Looked up again: the scene may have crashed and restarted while the data loaded.
         host = await this.#scenes.obtain(body.sceneId, placement.epoch);
       }
@@ -92,7 +95,7 @@ export class Players {
       host.sids.add(sid);
       // A travel: the client learns of the new scene before the scene's first push.
       if (body.reserve) sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame(body.from, body.sceneId));
-      const join: JoinPayload = { playerId: body.playerId, name: body.name, data, takeover, ...(arrival === undefined ? {} : { arrival }) };
+      const join: JoinPayload = { playerId: body.playerId, name: body.name, data, takeover, ...(arrival === undefined ? {} : { arrival }), ...(timers === undefined ? {} : { timers }) };
       host.send(ToScene.JOIN, sid, encodeJoinPayload(join));
       conn.state = 'joined';
       for (const frame of takeEarly(conn)) host.send(ToScene.FRAME, sid, frame);

@@ -117,6 +117,8 @@ export interface JoinPayload {
   readonly arrival?: unknown;
   /** The player comes from another scene: its data is saved again here (its row then names this scene). */
   readonly travelled?: boolean;
+  /** Its durable timers (absent for a takeover: the scene has them). */
+  readonly timers?: readonly TimerRecord[];
 }
 
 /** A call (or cast) a scene makes: FromScene.CALL. */
@@ -165,6 +167,15 @@ export interface TravelPayload {
 export interface SavePayload {
   readonly playerId: string;
   readonly data: unknown;
+  /** The player's durable-timer changes since its last save (written with its row). */
+  readonly timers?: TimerChanges;
+  /** The last save of a player leaving for a travel: every timer it still has, for a target scene of this engine. */
+  readonly pending?: readonly TimerRecord[];
+}
+
+/** The owner id, in the store's timers table, of a player's durable timers (no scene id starts with `@`). */
+export function playerTimerOwner(playerId: string): string {
+  return `@${playerId}`;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -189,7 +200,16 @@ function decodeRecordJson<T>(bytes: Uint8Array, guard: (value: unknown) => value
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export function isJoinPayload(value: unknown): value is JoinPayload {
-  return isObject(value) && typeof value['playerId'] === 'string' && value['playerId'] !== '' && typeof value['name'] === 'string' && 'data' in value && typeof value['takeover'] === 'boolean';
+  const timers = isObject(value) ? value['timers'] : undefined;
+  return (
+    isObject(value) &&
+    typeof value['playerId'] === 'string' &&
+    value['playerId'] !== '' &&
+    typeof value['name'] === 'string' &&
+    'data' in value &&
+    typeof value['takeover'] === 'boolean' &&
+    (timers === undefined || (Array.isArray(timers) && timers.every(isTimerRecord)))
+  );
 }
 
 export function isTravelPayload(value: unknown): value is TravelPayload {
@@ -285,14 +305,17 @@ export function asPlayerPush(value: unknown): PlayerPush | null {
 }
 
 export function isSavePayload(value: unknown): value is SavePayload {
-  return isObject(value) && typeof value['playerId'] === 'string';
+  if (!isObject(value) || typeof value['playerId'] !== 'string') return false;
+  const timers = value['timers'];
+  const pending = value['pending'];
+  return (timers === undefined || isTimerChanges(timers)) && (pending === undefined || (Array.isArray(pending) && pending.every(isTimerRecord)));
 }
 
 
 /** The payload of `ToScene.JOIN`: UTF-8 JSON (the player's data is JSON already). */
 export function encodeJoinPayload(join: JoinPayload): Uint8Array {
-  const { playerId, name, data, takeover, arrival, travelled } = join;
-  return encoder.encode(JSON.stringify({ playerId, name, data, takeover, ...(arrival === undefined ? {} : { arrival }), ...(travelled === true ? { travelled } : {}) }));
+  const { playerId, name, data, takeover, arrival, travelled, timers } = join;
+  return encoder.encode(JSON.stringify({ playerId, name, data, takeover, ...(arrival === undefined ? {} : { arrival }), ...(travelled === true ? { travelled } : {}), ...(timers === undefined || timers.length === 0 ? {} : { timers }) }));
 }
 
 /** The payload of `FromScene.TRAVEL`. */
@@ -315,15 +338,17 @@ export function decodeJoinPayload(bytes: Uint8Array): JoinPayload {
  * second stringify): `dataJson` undefined (unchanged data, or data JSON cannot hold) sends
  * `null`, nothing to save.
  */
-export function encodeSavePayload(playerId: string, dataJson: string | undefined): Uint8Array {
-  return encoder.encode(`{"playerId":${JSON.stringify(playerId)},"data":${dataJson ?? 'null'}}`);
+export function encodeSavePayload(playerId: string, dataJson: string | undefined, timers?: { readonly changes: TimerChanges | null; readonly pending?: readonly TimerRecord[] }): Uint8Array {
+  const changes = timers?.changes === null || timers?.changes === undefined ? '' : `,"timers":${JSON.stringify(timers.changes)}`;
+  const pending = timers?.pending === undefined ? '' : `,"pending":${JSON.stringify(timers.pending)}`;
+  return encoder.encode(`{"playerId":${JSON.stringify(playerId)},"data":${dataJson ?? 'null'}${changes}${pending}}`);
 }
 
 /** The payload of `FromScene.SAVE_PLAYER`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is a {@link SavePayload}. */
 export function decodeSavePayload(bytes: Uint8Array): SavePayload {
   const save = decodeRecordJson(bytes, isSavePayload, 'SAVE_PLAYER');
   // Player data that JSON cannot hold (`undefined`) arrives without its field: nothing to save.
-  return save.data === undefined ? { playerId: save.playerId, data: null } : save;
+  return save.data === undefined ? { ...save, data: null } : save;
 }
 
 /** The payload of `FromScene.SAVE_SCENE`: any JSON value (the scene's state). @throws CodedError `SCH_ERR_BAD_PAYLOAD` for bytes that are not UTF-8 JSON. */

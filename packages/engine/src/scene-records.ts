@@ -65,11 +65,12 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
       // The last save of a connection replaced by a newer one (which owns the row now): dropped.
       if (value === 1 && ctx.seats.takeDiscarded(sid)) break;
       // A player leaving for a travel is saved as in its target scene: a later login goes there.
-      if (save.data !== null) ctx.persister.enqueue('player', save.playerId, save.data, ctx.conns.get(sid)?.travellingTo ?? host.sceneId);
+      // Its timer changes go with it, in the same write.
+      if (save.data !== null) ctx.persister.enqueue('player', save.playerId, save.data, ctx.conns.get(sid)?.travellingTo ?? host.sceneId, save.timers);
       // The player's last data is queued: a rejoin (or the travel's target) may now load it.
       if (value === 1) {
         if (save.playerId !== '' && !ctx.seats.isSeated(save.playerId)) ctx.persister.release('player', save.playerId);
-        ctx.seats.answered(sid, save.data ?? undefined);
+        ctx.seats.answered(sid, save.data ?? undefined, save.pending);
       }
       break;
     }

@@ -1,3 +1,5 @@
+import type { TimerRecord } from './records.js';
+
 /**
  * Which connection holds each player in its scene (one seat per player: a second connection
  * takes the seat over), and the hand-overs of players who just left: until the scene answers a
@@ -62,10 +64,21 @@ export class PlayerSeats {
     return this.#handOvers.get(playerId)?.done;
   }
 
-  /** The scene answered the LEAVE of `sid` with `data` (or never will): release a rejoin waiting for it. */
-  answered(sid: number, data?: unknown): void {
+  /** Timers a travelling player's scene handed over with its data, by sid: for a target on this engine ({@link takeTimers}). */
+  readonly #timers = new Map<number, readonly TimerRecord[]>();
+
+  /** The timers handed over with the data of `sid` (once: they are forgotten), or undefined when none were. */
+  takeTimers(sid: number): readonly TimerRecord[] | undefined {
+    const timers = this.#timers.get(sid);
+    this.#timers.delete(sid);
+    return timers;
+  }
+
+  /** The scene answered the LEAVE of `sid` with `data` (and, for a travel, the player's `timers`) — or never will: release a rejoin waiting for it. */
+  answered(sid: number, data?: unknown, timers?: readonly TimerRecord[]): void {
     const playerId = this.#handOverBySid.get(sid);
     if (playerId === undefined) return;
+    if (timers !== undefined) this.#timers.set(sid, timers);
     this.#handOverBySid.delete(sid);
     const handOver = this.#handOvers.get(playerId);
     if (handOver?.sid !== sid) return;

@@ -64,6 +64,8 @@ export class TimerWaker {
       }
       const due = await o.store.dueTimers(now + LOOKAHEAD_MS, SCAN_LIMIT);
       for (const { ownerId } of due) {
+        // A player's timers fire in the scene it is in, when it is in one: nothing to wake.
+        if (ownerId.startsWith('@')) continue;
         if ((this.#recent.get(ownerId)?.until ?? 0) > now) continue;
         const placed = o.coordinator.placement.lookup(ownerId);
         // Another engine's owner, or running here: it fires its own timers.

@@ -12,7 +12,7 @@ import { CodedError, ErrorCodes, encodeSceneChangedFrame, isCodedError, toErrorD
 import { EngineToGateway, encodeJoinFailedBody, encodeTravelBody, type GatewayPeer, type JoinFailedBody, type TravelOutBody } from '@gos/link';
 import { takeEarly, type Conn } from './connections.js';
 import { loadPlayer, sendTo, type EngineContext } from './engine-context.js';
-import { ToScene, encodeErrorPayload, encodeJoinPayload, type TravelPayload } from './records.js';
+import { ToScene, encodeErrorPayload, encodeJoinPayload, playerTimerOwner, type TravelPayload } from './records.js';
 import { sceneFull, type SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
 
@@ -137,13 +137,18 @@ export class Travels {
   async #moveLocally(peer: GatewayPeer, connId: number, conn: Conn, target: SceneHost, from: string, to: string, arrival: unknown, handedOver: Promise<unknown>): Promise<void> {
     const ctx = this.#ctx;
     let data = await handedOver;
+    // The player's timers came with its data (in memory, like it).
+    let timers = ctx.seats.takeTimers(conn.sid);
     if (conn.state === 'gone') {
       // Left during the hand-over: the source's save released the row, unless it never came.
       if (data === undefined && !ctx.seats.isSeated(conn.playerId)) ctx.persister.release('player', conn.playerId);
       return;
     }
-    // The source crashed before handing the data over: the store has its last save.
-    if (data === undefined) data = await loadPlayer(ctx, conn.playerId);
+    // The source crashed before handing the data over: the store has its last save (and its timers).
+    if (data === undefined) {
+      data = await loadPlayer(ctx, conn.playerId);
+      timers = await ctx.o.store.loadTimers(playerTimerOwner(conn.playerId));
+    }
     if ((conn.state as Conn['state']) === 'gone') return;
     if (this.#scenes.running(to) !== target) {
       // The target stopped meanwhile: the player goes wherever it is placed next, as in a resume.
@@ -154,7 +159,11 @@ export class Travels {
     conn.travellingTo = null;
     // The client learns of the new scene before the scene's first push.
     sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame(from, to));
-    target.send(ToScene.JOIN, conn.sid, encodeJoinPayload({ playerId: conn.playerId, name: conn.name, data, takeover: false, travelled: true, ...(arrival === undefined ? {} : { arrival }) }));
+    target.send(
+      ToScene.JOIN,
+      conn.sid,
+      encodeJoinPayload({ playerId: conn.playerId, name: conn.name, data, takeover: false, travelled: true, ...(arrival === undefined ? {} : { arrival }), ...(timers === undefined ? {} : { timers }) }),
+    );
     target.sids.add(conn.sid);
     conn.state = 'joined';
     for (const frame of takeEarly(conn)) target.send(ToScene.FRAME, conn.sid, frame);
@@ -191,6 +200,8 @@ export class Travels {
   async #release(conn: Conn, handedOver: Promise<unknown>): Promise<void> {
     const ctx = this.#ctx;
     await handedOver;
+    // Its timers are in the write being settled: the target's engine loads them from the store.
+    ctx.seats.takeTimers(conn.sid);
     await ctx.persister.settle('player', conn.playerId);
     if (conn.state === 'gone') return;
     ctx.conns.drop(conn);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ErrorCodes } from '@gos/schema';
+import { EngineToGateway, GatewayToEngine, encodeTravelOutBody } from '@gos/link';
 import { waitFor } from '@gos/testing';
 import { Engine } from '../src/index.js';
 import { FakeGateway, GAME, SECRET, startCluster } from './helpers.js';
@@ -145,6 +146,39 @@ test("a service's timer is handled in turn with its messages", async () => {
       { timeoutMs: 5000, message: 'the service timer' },
     );
     assert.deepEqual(state.log, ['started', 'start slow', 'end slow', 'timer t1']);
+  } finally {
+    await c.close();
+  }
+});
+
+test("a player's timers fire in the scene it is in, go with it on a travel, and wait for it while it is offline", async () => {
+  const c = await startCluster(dir, 'timers-player', { workers: 1 });
+  try {
+    await c.coordinator.placement.ensure('arena:2');
+    await c.gw.join(1, 'eve');
+    const fired = async (connId: number): Promise<Array<{ name: string; scene: string }>> => (await c.gw.request(connId, 'playerFired', {})).body as Array<{ name: string; scene: string }>;
+    // In its scene.
+    await c.gw.request(1, 'playerSchedule', { name: 'a', delayMs: 100, payload: 1 });
+    await waitFor(async () => (await fired(1)).length === 1, { timeoutMs: 5000, message: 'a' });
+    assert.deepEqual((await fired(1))[0], { name: 'a', scene: 'arena:1', payload: 1 });
+    // Scheduled in arena:1, due after a travel to arena:2 (same engine): it fires there.
+    await c.gw.request(1, 'playerSchedule', { name: 'b', delayMs: 600, payload: 2 });
+    // The gateway's part of a local travel: TRAVEL from the scene, TRAVEL_OUT (local) back, JOINED.
+    await c.gw.request(1, 'travel', { to: 'arena:2' });
+    await c.gw.waitFor((m) => m.type === EngineToGateway.TRAVEL && m.channel === 1);
+    c.gw.link.send(GatewayToEngine.TRAVEL_OUT, 1, encodeTravelOutBody({ to: 'arena:2', arrival: '', local: true }));
+    await c.gw.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === 1);
+    await waitFor(async () => (await fired(1)).length === 2, { timeoutMs: 5000, message: 'b, in arena:2' });
+    assert.deepEqual((await fired(1))[1], { name: 'b', scene: 'arena:2', payload: 2 });
+    // Offline when it is due: it waits in the store, and fires at once when the player is back.
+    await c.gw.request(1, 'playerSchedule', { name: 'c', delayMs: 300, payload: 3 });
+    c.gw.leave(1);
+    await waitFor(async () => (await c.store.loadTimers('@eve')).some((t) => t.name === 'c'), { timeoutMs: 5000, message: 'c saved with the player' });
+    await waitFor(async () => (await c.store.loadTimers('@eve')).every((t) => t.dueAt < Date.now()), { timeoutMs: 5000, message: 'c overdue' });
+    await c.gw.join(2, 'eve');
+    await waitFor(async () => (await fired(2)).length === 3, { timeoutMs: 5000, message: 'c, after the rejoin' });
+    assert.deepEqual((await fired(2))[2], { name: 'c', scene: 'arena:1', payload: 3 });
+    await waitFor(async () => (await c.store.loadTimers('@eve')).length === 0, { timeoutMs: 5000, message: 'no timer left' });
   } finally {
     await c.close();
   }

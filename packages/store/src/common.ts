@@ -215,10 +215,14 @@ export function newAccount(input: NewAccount): { account: AccountRecord; key: st
 export const MAX_TIMER_CHANGES = 1_000_000;
 const TIMER_ID = /^[\x21-\x7e]{1,64}$/;
 
-/** A SaveEntry's optional `timers`, checked; only scenes carry timers. */
-export function checkTimerChanges(kind: RecordKind, value: unknown): TimerChanges | undefined {
+/** The owner id of an entry's timers in the timers table: the scene's id, or `@` and the player's id. */
+export function timerOwner(kind: RecordKind, id: string): string {
+  return kind === 'player' ? `@${id}` : id;
+}
+
+/** A SaveEntry's optional `timers`, checked. */
+export function checkTimerChanges(_kind: RecordKind, value: unknown): TimerChanges | undefined {
   if (value === undefined) return undefined;
-  if (kind !== 'scene') throw invalid('only scene entries carry timers');
   const changes = checkObject('timers', value);
   const set = changes['set'];
   const del = changes['delete'];

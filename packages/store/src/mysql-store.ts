@@ -22,6 +22,7 @@ import {
   checkTime,
   checkTimerChanges,
   checkSharedChanges,
+  timerOwner,
   newAccount,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
@@ -239,7 +240,7 @@ export class MysqlStore implements Store {
                 [p.id, p.sceneId, now],
               );
             }
-            if (p.timers !== undefined) await writeTimers(conn, p.id, p.timers);
+            if (p.timers !== undefined) await writeTimers(conn, timerOwner(p.kind, p.id), p.timers);
             for (const c of p.shared ?? []) await writeShared(conn, c);
           } catch (err) {
             // InnoDB rolled back only the failed statement; the rest of the batch goes on.
@@ -265,7 +266,7 @@ export class MysqlStore implements Store {
       const at = checkTime('until', until);
       const n = checkLimit(limit);
       // LIMIT takes no placeholder under execute() in every server version: n is a checked integer.
-      const [rows] = await pool.execute<RowDataPacket[]>(`SELECT owner_id, MIN(due_at) AS due_at FROM timers WHERE due_at <= ? GROUP BY owner_id ORDER BY due_at, owner_id LIMIT ${n}`, [at]);
+      const [rows] = await pool.execute<RowDataPacket[]>(`SELECT owner_id, MIN(due_at) AS due_at FROM timers WHERE due_at <= ? AND owner_id NOT LIKE '@%' GROUP BY owner_id ORDER BY due_at, owner_id LIMIT ${n}`, [at]);
       return rows.map((r) => ({ ownerId: String(r.owner_id), dueAt: Number(r.due_at) }));
     });
   }

@@ -92,7 +92,8 @@ export function prepare(db: Db): Statements {
         'ON CONFLICT (table_name, row_key) DO UPDATE SET value = excluded.value, version = excluded.version WHERE excluded.version > shared_data.version',
     ),
     loadShared: db.prepare('SELECT row_key, value, version FROM shared_data WHERE table_name = ? AND version > ? ORDER BY version LIMIT ?'),
-    dueTimers: db.prepare('SELECT owner_id, MIN(due_at) AS due_at FROM timers WHERE due_at <= ? GROUP BY owner_id ORDER BY due_at, owner_id LIMIT ?'),
+    // Players' timers (owner `@<id>`) fire when their player is in a scene: never listed as due.
+    dueTimers: db.prepare("SELECT owner_id, MIN(due_at) AS due_at FROM timers WHERE due_at <= ? AND owner_id NOT LIKE '@%' GROUP BY owner_id ORDER BY due_at, owner_id LIMIT ?"),
     tables: { player: table(TABLE_OF.player), scene: table(TABLE_OF.scene) },
   };
 }

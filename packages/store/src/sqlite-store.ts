@@ -19,6 +19,7 @@ import {
   checkTime,
   checkTimerChanges,
   checkSharedChanges,
+  timerOwner,
   newAccount,
 } from './common.js';
 import { MIGRATIONS } from './migrations.js';
@@ -179,8 +180,9 @@ export class SqliteStore implements Store {
               const version = this.#save(s, e.kind, id, encodeData(e.data), checkVersion(e.expectedVersion), checkFence(e.fence), now);
               if (sceneId !== undefined) s.setPlayerScene.run(id, sceneId, now);
               if (timers !== undefined) {
-                for (const name of timers.delete) s.deleteTimer.run(id, name);
-                for (const t of timers.set) s.setTimer.run(id, t.name, t.dueAt, t.id, t.payload);
+                const owner = timerOwner(e.kind, id);
+                for (const name of timers.delete) s.deleteTimer.run(owner, name);
+                for (const t of timers.set) s.setTimer.run(owner, t.name, t.dueAt, t.id, t.payload);
               }
               for (const c of shared ?? []) for (const r of c.rows) s.setShared.run(c.table, r.key, r.value, r.version);
               return { ok: true, version };

@@ -107,9 +107,9 @@ export interface SaveEntry {
    */
   readonly sceneId?: string;
   /**
-   * Scenes only: timer writes of this scene, applied in the same transaction and only when the
-   * row's own write succeeds (same version and fence checks), so a fenced-off owner writes no
-   * timer either. At most 1,000,000 set and 1,000,000 deleted per entry.
+   * Timer writes of this scene (owner: its id) or player (owner: `@` and its id), applied in the
+   * same transaction and only when the row's own write succeeds (same version and fence
+   * checks), so a fenced-off owner writes no timer either. At most 1,000,000 set and 1,000,000 deleted per entry.
    */
   readonly timers?: TimerChanges;
   /**
@@ -192,11 +192,12 @@ export interface Store {
    * the transaction itself fails, e.g. `STO_ERR_CONNECTION`.
    */
   saveBatch(entries: readonly SaveEntry[]): Promise<SaveResult[]>;
-  /** The timers of scene `ownerId` (written with {@link SaveEntry.timers}), by due time. */
+  /** The timers of owner `ownerId` (a scene's id, or `@` and a player's id; written with {@link SaveEntry.timers}), by due time. */
   loadTimers(ownerId: string): Promise<TimerRecord[]>;
   /**
-   * Owners with a timer due at or before `until` (ms since the epoch), each once with its
-   * earliest due time, earliest first; at most `limit` (1–10,000).
+   * Scenes and services with a timer due at or before `until` (ms since the epoch), each once
+   * with its earliest due time, earliest first; at most `limit` (1–10,000). Players' timers are
+   * not listed (they fire when their player is in a scene).
    */
   dueTimers(until: number, limit: number): Promise<DueOwner[]>;
   /** Rows of shared table `table` written after `afterVersion` (tombstones included), by version; at most `limit` (1–10,000). */

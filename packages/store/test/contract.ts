@@ -340,8 +340,12 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
           const [bad] = await store.saveBatch([{ kind: 'scene', id: owner, data: { n: 3 }, expectedVersion: 2, fence: next.fence, timers: timers as never }]);
           assert.equal(!bad!.ok && bad!.error.code, ErrorCodes.OPT_ERR_INVALID, JSON.stringify(timers));
         }
-        const [player] = await store.saveBatch([{ kind: 'player', id: owner, data: {}, expectedVersion: 0, timers: { set: [], delete: [] } }]);
-        assert.equal(!player!.ok && player!.error.code, ErrorCodes.OPT_ERR_INVALID);
+        // A player's timers live under `@<id>`, apart from a scene of the same id, and are never listed as due.
+        const [player] = await store.saveBatch([{ kind: 'player', id: owner, data: {}, expectedVersion: 0, timers: { set: [t('buff', base)], delete: [] } }]);
+        assert.deepEqual(player, { ok: true, version: 1 });
+        assert.deepEqual((await store.loadTimers(`@${owner}`)).map((x) => x.name), ['buff']);
+        assert.ok(!(await store.dueTimers(base + 100, 1000)).some((d) => d.ownerId === `@${owner}`));
+        assert.deepEqual(await store.saveBatch([{ kind: 'player', id: owner, data: {}, expectedVersion: 1, timers: { set: [], delete: ['buff'] } }]), [{ ok: true, version: 2 }]);
         await assert.rejects(store.dueTimers(-1, 10), coded(ErrorCodes.OPT_ERR_INVALID));
         await assert.rejects(store.dueTimers(base, 0), coded(ErrorCodes.OPT_ERR_INVALID));
         await assert.rejects(store.loadTimers(''), coded(ErrorCodes.OPT_ERR_INVALID));

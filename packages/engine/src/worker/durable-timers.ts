@@ -36,13 +36,17 @@ export class DurableTimers {
   #changes = new Map<string, TimerRecord | null>();
   readonly #fire: (timer: DurableTimer) => void;
   readonly #now: () => number;
+  readonly #maxPending: number;
+  /** Fired, their handler not settled yet: still the owner's until fired() (a hand-over carries them). */
+  readonly #inFlight = new Map<string, TimerRecord>();
   #armed: ReturnType<typeof setTimeout> | undefined;
   #armedFor = Infinity;
   #running = false;
 
-  constructor(loaded: readonly TimerRecord[], fire: (timer: DurableTimer) => void, now: () => number = Date.now) {
+  constructor(loaded: readonly TimerRecord[], fire: (timer: DurableTimer) => void, o: { readonly maxPending?: number; readonly now?: () => number } = {}) {
     this.#fire = fire;
-    this.#now = now;
+    this.#now = o.now ?? Date.now;
+    this.#maxPending = o.maxPending ?? MAX_PENDING;
     for (const t of loaded) {
       this.#timers.set(t.name, t);
       this.#heap.push({ dueAt: t.dueAt, name: t.name, id: t.id });
@@ -76,7 +80,7 @@ export class DurableTimers {
     }
     if (json === undefined) throw invalid(`the payload of timer ${name} cannot be saved as JSON`);
     if (Buffer.byteLength(json) > MAX_TIMER_PAYLOAD_BYTES) throw invalid(`the payload of timer ${name} is larger than ${MAX_TIMER_PAYLOAD_BYTES} bytes`);
-    if (!this.#timers.has(name) && this.#timers.size >= MAX_PENDING) throw invalid(`an owner holds at most ${MAX_PENDING} pending timers`);
+    if (!this.#timers.has(name) && this.#timers.size >= this.#maxPending) throw invalid(`an owner holds at most ${this.#maxPending} pending timers`);
     const record: TimerRecord = { name, dueAt, id: randomUUID(), payload: json };
     this.#timers.set(name, record);
     this.#changes.set(name, record);
@@ -112,7 +116,15 @@ export class DurableTimers {
    * save. A timer of that name scheduled since is left as it is.
    */
   fired(timer: DurableTimer): void {
+    if (this.#inFlight.get(timer.name)?.id === timer.id) this.#inFlight.delete(timer.name);
     if (!this.#timers.has(timer.name)) this.#changes.set(timer.name, null);
+  }
+
+  /** Every timer the owner still has: pending, and fired but not handled yet (for a hand-over). */
+  list(): TimerRecord[] {
+    const all = new Map(this.#inFlight);
+    for (const [name, t] of this.#timers) all.set(name, t);
+    return [...all.values()];
   }
 
   /** The owner stops: nothing fires any more (what is pending stays in the store); scheduling still works until the final save. */
@@ -161,6 +173,7 @@ export class DurableTimers {
       const record = this.#timers.get(head.name)!;
       // Out of the pending set at once (it fires once here); its removal is saved by fired().
       this.#timers.delete(head.name);
+      this.#inFlight.set(head.name, record);
       this.#fire(view(record));
     }
     // More due: after the scene's tick and messages had their turn.

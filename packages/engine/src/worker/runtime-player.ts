@@ -1,11 +1,18 @@
-import type { Player } from '../api.js';
+import type { DurableTimer, Player, ScheduleAt } from '../api.js';
+import type { TimerRecord } from '../records.js';
+import { DurableTimers } from './durable-timers.js';
 
-/** What a player's `send` and `kick` go through: its scene. */
+/** What a player's `send`, `kick`, `travel` and timers go through: its scene. */
 export interface PlayerOutput {
   sendPush(sid: number, push: string, payload: unknown): void;
   kick(sid: number, closeCode: number, reason: string): void;
   travel(player: RuntimePlayer, sceneId: string, arrival: unknown): Promise<void>;
+  /** One of the player's durable timers is due. */
+  playerTimer(player: RuntimePlayer, timer: DurableTimer): void;
 }
+
+/** Most durable timers one player may have pending. */
+const MAX_PLAYER_TIMERS = 1000;
 
 /**
  * A player as scene code sees it ({@link Player}), with what its scene keeps beside it: the
@@ -19,10 +26,13 @@ export class RuntimePlayer implements Player<unknown, Record<string, unknown>> {
   /** JSON of the data as last sent for persistence: the dirty check compares against it. */
   savedJson: string | null;
   sid: number;
+  /** The player's durable timers: they go where it goes, saved with its data. */
+  readonly timers: DurableTimers;
   readonly #runtime: PlayerOutput;
 
-  constructor(runtime: PlayerOutput, sid: number, id: string, name: string, data: unknown, savedJson: string | null) {
+  constructor(runtime: PlayerOutput, sid: number, id: string, name: string, data: unknown, savedJson: string | null, timers: readonly TimerRecord[] = []) {
     this.#runtime = runtime;
+    this.timers = new DurableTimers(timers, (timer) => this.#runtime.playerTimer(this, timer), { maxPending: MAX_PLAYER_TIMERS });
     this.sid = sid;
     this.id = id;
     this.name = name;
@@ -44,5 +54,21 @@ export class RuntimePlayer implements Player<unknown, Record<string, unknown>> {
 
   travel(sceneId: string, arrival?: unknown): Promise<void> {
     return this.#runtime.travel(this, sceneId, arrival);
+  }
+
+  schedule(name: string, when: ScheduleAt, payload?: unknown): DurableTimer {
+    const timer = this.timers.schedule(name, when, payload);
+    this.dirty = true;
+    return timer;
+  }
+
+  cancel(name: string): boolean {
+    const cancelled = this.timers.cancel(name);
+    if (cancelled) this.dirty = true;
+    return cancelled;
+  }
+
+  scheduled(name: string): DurableTimer | undefined {
+    return this.timers.get(name);
   }
 }

@@ -19,6 +19,7 @@ import { RpcPayloads } from './rpc-payloads.js';
 import { SceneBuiltins } from './runtime-builtins.js';
 import { SharedViews } from './shared-views.js';
 import { SceneSaver } from './scene-saver.js';
+import { TimerFiring } from './timer-firing.js';
 import { DurableTimers } from './durable-timers.js';
 import { TickStats } from './tick-stats.js';
 import { SceneTimers } from './scene-timers.js';
@@ -66,6 +67,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   /** A service (defineService): no players, no tick, one message at a time. */
   readonly #service: boolean;
   readonly #durable: DurableTimers;
+  readonly #firing: TimerFiring;
   readonly #shared: SharedViews;
   #soonSave: ReturnType<typeof setTimeout> | undefined;
   readonly #builtins: SceneBuiltins;
@@ -99,7 +101,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#calls = new SceneCalls(opts.out, opts.id, opts.logger, rpcPayloads, this.#service);
     this.#tickStats = new TickStats(opts.out, this.tickMs);
     this.#requests = new SceneRequests(this, opts.def, opts.protocol, opts.out, (sid) => this.#bySid.get(sid)?.player);
-    this.#durable = new DurableTimers(opts.timers ?? [], (timer) => this.#onTimer(timer));
+    this.#firing = new TimerFiring({ scene: this, def: opts.def, logger: opts.logger, serially: this.#service ? (task, unbounded) => this.#calls.serially(task, unbounded) : null, markDirty: () => this.#saver.markDirty() });
+    this.#durable = new DurableTimers(opts.timers ?? [], (timer) => this.#firing.scene(this.#durable, timer));
     // A write of a shared table this scene owns is saved soon, not at the next periodic save.
     this.#shared = new SharedViews(opts.shared ?? {}, opts.id, () => {
       this.#soonSave ??= setTimeout(() => {
@@ -167,7 +170,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     } else {
       savedJson = JSON.stringify(data);
     }
-    const player = new RuntimePlayer(this, sid, payload.playerId, payload.name, data, savedJson);
+    const player = new RuntimePlayer(this, sid, payload.playerId, payload.name, data, savedJson, payload.timers);
     // New, or arrived from another scene: saved from here (the row then names this scene).
     if (savedJson === null || payload.travelled === true) player.dirty = true;
     if (payload.travelled === true) player.savedJson = null;
@@ -175,6 +178,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       this.#players.set(player.id, player);
       this.#bySid.set(sid, { player, sid });
       this.#def.onJoin?.(this, player, payload.arrival);
+      // Its timers fire here from now on (overdue ones at once).
+      player.timers.start();
     } catch (err) {
       this.#players.delete(player.id);
       this.#bySid.delete(sid);
@@ -202,10 +207,18 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     } catch (err) {
       this.logger.error({ err, playerId: player.id }, 'onLeave failed');
     }
+    player.timers.stop();
+    const changes = player.timers.takeChanges();
     const json = JSON.stringify(player.data);
-    // A travel hands the data over even when unchanged: the target scene on this engine takes it from here.
-    this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeSavePayload(player.id, json === player.savedJson && !travelling ? undefined : json));
+    // A travel hands the data (and every timer) over even when unchanged: a target scene on this engine takes them from here.
+    const unchanged = json === player.savedJson && !travelling && changes === null;
+    this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeSavePayload(player.id, unchanged ? undefined : json, { changes, ...(travelling ? { pending: player.timers.list() } : {}) }));
     this.#travels.left(player.id, travelling);
+  }
+
+  /** One of `player`'s durable timers is due (TimerFiring). */
+  playerTimer(player: RuntimePlayer, timer: DurableTimer): void {
+    this.#firing.player(player, timer);
   }
 
   /** The main thread gave up the travel of the player of `sid`: it stays, and its `travel()` rejects. */
@@ -320,17 +333,6 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     }, Math.max(0, next - performance.now()));
   }
 
-  /** {@link #guard}, returning the handler's promise (settled, never rejecting) when it is async. */
-  #guarded(what: string, fn: () => unknown): Promise<void> | undefined {
-    try {
-      const result = fn();
-      if (result instanceof Promise) return result.then(() => undefined, (err: unknown) => this.logger.error({ err }, `${what} rejected`));
-    } catch (err) {
-      this.logger.error({ err }, `${what} threw`);
-    }
-    return undefined;
-  }
-
   /** Run game code whose errors must not end the scene: synchronous throws and rejected promises are logged. */
   #guard(what: string, fn: () => unknown): void {
     try {
@@ -356,30 +358,6 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   }
 
   /** A durable timer is due: its removal is saved with the state its handler leaves (the state is marked). */
-  /**
-   * A durable timer is due. Its removal is recorded (for the next save, with the state) only
-   * once its handler has settled: a save while it runs, or a stop before it ran (a service's
-   * queue closing), leaves it in the store, to fire again after a restart.
-   */
-  #onTimer(timer: DurableTimer): void {
-    const settled = (): void => {
-      this.#saver.markDirty();
-      this.#durable.fired(timer);
-    };
-    if (this.#def.onTimer === undefined) {
-      this.logger.warn({ timer: timer.name }, 'a durable timer fired but the scene type has no onTimer; dropped');
-      return settled();
-    }
-    const run = (): Promise<void> | undefined => {
-      const pending = this.#guarded('onTimer', () => this.#def.onTimer?.(this, timer));
-      if (pending === undefined) settled();
-      return pending?.then(settled);
-    };
-    // A service takes it in turn with its messages (never refused for a full queue); a scene at once.
-    if (this.#service) this.#calls.serially(run, true);
-    else void run();
-  }
-
   /** Save what changed (SceneSaver); `final` marks the last save of a stop. */
   persist(final: boolean): void {
     this.#saver.save(this.state, final);
@@ -394,6 +372,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     clearTimeout(this.#soonSave);
     // No more firings; a handler finishing in the grace below may still schedule (saved at the final save).
     this.#durable.stop();
+    for (const player of this.#players.values()) player.timers.stop();
     await this.#calls.quiesce(STOP_GRACE_MS);
     this.#timers.clearAll();
     this.#travels.stopAll(this.id);

@@ -41,10 +41,12 @@ export class SceneSaver {
       if (!player.dirty && !final) continue;
       player.dirty = false;
       const json = JSON.stringify(player.data);
-      if (json === player.savedJson) continue;
+      // Its timer changes go with its data: a save for them even when the data is unchanged.
+      const changes = player.timers.takeChanges();
+      if (json === player.savedJson && changes === null) continue;
       player.savedJson = json;
       // Data JSON cannot hold (undefined) is sent as null, nothing to save, never as invalid JSON.
-      this.#out.send(FromScene.SAVE_PLAYER, player.sid, 0, encodeSavePayload(player.id, json));
+      this.#out.send(FromScene.SAVE_PLAYER, player.sid, 0, encodeSavePayload(player.id, json, { changes }));
     }
     const timers = this.#durable.takeChanges();
     const sharedWrites = this.#shared.sendChanges(this.#out);

@@ -1,0 +1,45 @@
+/**
+ * Shared world data with real processes on real etcd, Redis and MariaDB: the demo's guild index
+ * (a service, owner of the shared table `guilds`) is written as guilds are founded, and a map on
+ * another engine reads the new guilds from its local copy soon after, with no call.
+ */
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { readStatus } from '@gos/cluster';
+import { waitFor } from '@gos/testing';
+import { guestPlayer, testCluster } from './cluster-helpers.js';
+
+const cluster = await testCluster({ leaseTtlSeconds: 2, persistIntervalMs: 500 });
+after(async () => {
+  await cluster.cleanup();
+});
+
+/** A small CCU cap: a scene and its player weigh enough that the next scene goes to the other engine. */
+const ENGINE_ENV = { GOS_ENGINE_CAPACITY: '100' };
+
+test('a guild founded through a service on one engine shows in the shared guild list a map of another engine reads', { timeout: 120_000 }, async () => {
+  cluster.start('coordinator', 'coordinator-1');
+  cluster.start('engine', 'engine-1', ENGINE_ENV);
+  cluster.start('engine', 'engine-2', ENGINE_ENV);
+  await Promise.all(cluster.members.map((m) => m.ready));
+  const baseUrl = String((await cluster.start('gateway', 'gateway-1').ready)['http']);
+  const [a, b] = [await guestPlayer(baseUrl), await guestPlayer(baseUrl)];
+  // b reads from world:2, placed on the engine world:1 is not on.
+  const changed = new Promise<void>((resolve) => b.client.onPush('SceneChanged', () => resolve()));
+  await b.api.travel({ sceneId: 'world:2', x: 100, y: 100 });
+  await changed;
+  const placements = (await readStatus(cluster.config)).placements;
+  const host = (id: string): string | undefined => placements.find((p) => p.sceneId === id)?.engineId;
+  assert.notEqual(host('world:1'), host('world:2'), 'the two maps on two engines');
+
+  const guild = `s${Date.now().toString(36)}`;
+  const founded = Date.now();
+  assert.deepEqual(await a.api.guildJoin({ guild }), { guild, members: 1 });
+  const seen = await waitFor(async () => (await b.api.guildList({})).guilds.find((g) => g.guild === guild), { timeoutMs: 10_000, message: "the new guild in the other map's copy", intervalMs: 20 });
+  console.log(`the guild index's write was read on the other engine ${Date.now() - founded} ms after the join`);
+  assert.equal(seen.members, 1);
+  assert.deepEqual(await b.api.guildJoin({ guild }), { guild, members: 2 });
+  await waitFor(async () => (await a.api.guildList({})).guilds.find((g) => g.guild === guild)?.members === 2, { timeoutMs: 10_000, message: 'two members in the list' });
+  await a.client.close();
+  await b.client.close();
+});
