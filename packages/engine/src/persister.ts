@@ -108,7 +108,7 @@ export class Persister {
       entry.data = data;
       entry.sceneId = sceneId;
       if (timers !== undefined) entry.timers = entry.timers === undefined ? timers : mergeTimerChanges([entry.timers, timers]);
-      if (shared !== undefined) entry.shared = [...(entry.shared ?? []), ...shared];
+      if (shared !== undefined) entry.shared = mergeShared([...(entry.shared ?? []), ...shared]);
     } else this.#pending.set(key, { kind, id, data, sceneId, timers, shared });
     this.#schedule();
   }
@@ -199,7 +199,7 @@ export class Persister {
         if (newer === undefined) this.#pending.set(key, e);
         else {
           if (e.timers !== undefined) newer.timers = newer.timers === undefined ? e.timers : mergeTimerChanges([e.timers, newer.timers]);
-          if (e.shared !== undefined) newer.shared = [...e.shared, ...(newer.shared ?? [])];
+          if (e.shared !== undefined) newer.shared = mergeShared([...e.shared, ...(newer.shared ?? [])]);
         }
       }
       return;
@@ -252,4 +252,18 @@ export class Persister {
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
+}
+
+/** Shared writes in order, as one per table: only the latest write of each key is kept (readers see the latest either way). */
+function mergeShared(parts: readonly SharedChanges[]): SharedChanges[] {
+  const byTable = new Map<string, Map<string, SharedChanges['rows'][number]>>();
+  for (const part of parts) {
+    const rows = byTable.get(part.table) ?? new Map<string, SharedChanges['rows'][number]>();
+    for (const row of part.rows) {
+      const prev = rows.get(row.key);
+      if (prev === undefined || row.version > prev.version) rows.set(row.key, row);
+    }
+    byTable.set(part.table, rows);
+  }
+  return [...byTable].map(([table, rows]) => ({ table, rows: [...rows.values()].sort((a, b) => a.version - b.version) }));
 }

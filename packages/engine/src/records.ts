@@ -383,6 +383,8 @@ export interface SharedData {
   readonly table: string;
   readonly version: number;
   readonly rows: readonly SharedRow[];
+  /** The engine's copy has read the store up to now: the table's owner may write from `version` on. */
+  readonly loaded?: boolean;
 }
 
 function isSharedRow(v: unknown): v is SharedRow {
@@ -395,7 +397,12 @@ export function encodeSharedData(d: SharedData | SharedChanges): Uint8Array {
 
 /** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is {@link SharedData}. */
 export function decodeSharedData(bytes: Uint8Array): SharedData {
-  return decodeRecordJson(bytes, (v: unknown): v is SharedData => isObject(v) && typeof v['table'] === 'string' && typeof v['version'] === 'number' && Array.isArray(v['rows']) && v['rows'].every(isSharedRow), 'SHARED_DATA');
+  return decodeRecordJson(
+    bytes,
+    (v: unknown): v is SharedData =>
+      isObject(v) && typeof v['table'] === 'string' && typeof v['version'] === 'number' && Array.isArray(v['rows']) && v['rows'].every(isSharedRow) && (v['loaded'] === undefined || typeof v['loaded'] === 'boolean'),
+    'SHARED_DATA',
+  );
 }
 
 /** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is {@link SharedChanges}. */

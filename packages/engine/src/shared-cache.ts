@@ -1,7 +1,7 @@
 /**
  * Shared world data, the engine main thread's part (docs/shared-data.md): one copy of each
- * shared table the engine's scenes subscribed to, loaded from the store, kept current by
- * reading what was written after its version every `sharedPollMs`, and passed on to every
+ * shared table the engine's scenes subscribed to, kept current by reading what was written after
+ * its version (every `sharedPollMs`, and whenever a scene subscribes), and passed on to every
  * subscribed scene (ToScene.SHARED_DATA) in version order. The owner's writes reach the store
  * with its saves (SAVE_SHARED, persister); every engine, the owner's included, learns them here.
  */
@@ -19,14 +19,16 @@ interface Table {
   /** Live rows: key → { JSON text, version }. */
   readonly rows: Map<string, SharedRow>;
   readonly subscribers: Set<SceneHost>;
-  /** Set while the first load runs. */
-  loading: Promise<void> | null;
+  /** Whether the copy has read the store up to a recent moment (a failed read leaves it behind). */
+  loaded: boolean;
 }
 
 export class SharedCache {
   readonly #ctx: EngineContext;
   readonly #tables = new Map<string, Table>();
   readonly #pollMs: number;
+  /** Scenes whose task ended: never subscribed again (a subscription racing their end). */
+  readonly #ended = new WeakSet<SceneHost>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #polling = false;
 
@@ -45,36 +47,29 @@ export class SharedCache {
     this.#timer = undefined;
   }
 
-  /** Scene `host` starts and reads `names`: send it each table as this engine has it, then SHARED_READY. */
+  /**
+   * Scene `host` starts and reads `names`: bring each table up to the store (so that an owner
+   * starting numbers its writes after the last saved one: its claim fenced off any earlier owner
+   * before it got here), send it each table, then SHARED_READY. A table the store cannot be read
+   * for is sent as not loaded (its owner may not write it yet); the poll catches it up.
+   */
   async subscribe(host: SceneHost, names: readonly string[]): Promise<void> {
-    // Its task ending (stopped, crashed) ends its subscriptions.
-    const end = (): void => this.unsubscribe(host);
+    const end = (): void => {
+      this.#ended.add(host);
+      this.unsubscribe(host);
+    };
     host.done.then(end, end);
-    try {
-      for (const name of names) {
-        let table = this.#tables.get(name);
-        if (table === undefined) {
-          table = { version: 0, rows: new Map(), subscribers: new Set(), loading: null };
-          this.#tables.set(name, table);
-          const t = table;
-          t.loading = this.#catchUp(name, t).then(
-            () => {
-              t.loading = null;
-            },
-            (err: unknown) => {
-              // Not loaded: the next subscriber loads it again.
-              this.#tables.delete(name);
-              throw err;
-            },
-          );
-        }
-        await table.loading;
-        table.subscribers.add(host);
-        // A snapshot: the live rows in version order (a copy skips rows older than it has).
-        this.#send(host, name, table.version, [...table.rows.values()].sort((a, b) => a.version - b.version));
+    for (const name of names) {
+      let table = this.#tables.get(name);
+      if (table === undefined) {
+        table = { version: 0, rows: new Map(), subscribers: new Set(), loaded: false };
+        this.#tables.set(name, table);
       }
-    } catch (err) {
-      this.#ctx.log.error({ err, sceneId: host.sceneId }, 'cannot load the shared tables; the scene starts with what it has');
+      await this.#catchUp(name, table);
+      if (this.#ended.has(host)) return;
+      table.subscribers.add(host);
+      // A snapshot: the live rows in version order (a copy skips rows older than it has).
+      this.#send(host, name, table, [...table.rows.values()].sort((a, b) => a.version - b.version));
     }
     try {
       host.send(ToScene.SHARED_READY, 0, new Uint8Array(0), true);
@@ -94,42 +89,51 @@ export class SharedCache {
     this.#polling = true;
     try {
       for (const [name, table] of this.#tables) {
-        if (table.loading !== null || table.subscribers.size === 0) continue;
-        const before = table.version;
-        const fresh = await this.#catchUp(name, table);
-        if (fresh.length === 0) continue;
-        for (const host of table.subscribers) this.#send(host, name, table.version, fresh);
-        this.#ctx.log.trace({ table: name, from: before, to: table.version, rows: fresh.length }, 'shared table moved on');
+        // A table nobody here reads is dropped: read afresh if a scene wants it again.
+        if (table.subscribers.size === 0) {
+          this.#tables.delete(name);
+          continue;
+        }
+        await this.#catchUp(name, table);
       }
-    } catch (err) {
-      this.#ctx.log.warn({ err }, 'cannot read the shared tables; trying again');
     } finally {
       this.#polling = false;
     }
   }
 
-  /** Read every row written after the table's version into it; the rows read, in version order. */
-  async #catchUp(name: string, table: Table): Promise<SharedRow[]> {
-    const fresh: SharedRow[] = [];
-    for (;;) {
-      const page = await this.#ctx.o.store.loadShared(name, table.version, PAGE);
-      for (const row of page) {
-        if (row.value === null) table.rows.delete(row.key);
-        else table.rows.set(row.key, row);
-        table.version = Math.max(table.version, row.version);
-        fresh.push(row);
+  /**
+   * Read every row written after the table's version into it, page by page, passing each page on
+   * to the table's subscribers as it is read. A failure is logged; the next read goes on from
+   * where this one got to.
+   */
+  async #catchUp(name: string, table: Table): Promise<void> {
+    try {
+      for (;;) {
+        const page = await this.#ctx.o.store.loadShared(name, table.version, PAGE);
+        const fresh = page.filter((row) => row.version > table.version);
+        for (const row of fresh) {
+          if (row.value === null) table.rows.delete(row.key);
+          else table.rows.set(row.key, row);
+          table.version = Math.max(table.version, row.version);
+        }
+        const last = page.length < PAGE;
+        if (last) table.loaded = true;
+        if (fresh.length > 0) for (const host of table.subscribers) this.#send(host, name, table, fresh);
+        if (last) return;
       }
-      if (page.length < PAGE) return fresh;
+    } catch (err) {
+      table.loaded = false;
+      this.#ctx.log.warn({ err, table: name }, 'cannot read a shared table; trying again');
     }
   }
 
   /**
-   * Send `rows` of `name` (in version order; the table is at `version`) to `host`, in parts of
-   * bounded size: each part says the version of its last row, the last one the table's.
+   * Send `rows` of `name` (in version order) to `host`, in parts of bounded size: each part
+   * says the version of its last row, the last one the table's, and whether the copy is loaded.
    */
-  #send(host: SceneHost, name: string, version: number, rows: readonly SharedRow[]): void {
+  #send(host: SceneHost, name: string, table: Table, rows: readonly SharedRow[]): void {
     const send = (part: SharedRow[], last: boolean): void => {
-      const data: SharedData = { table: name, version: last ? version : (part[part.length - 1]?.version ?? 0), rows: part };
+      const data: SharedData = { table: name, version: last ? table.version : (part[part.length - 1]?.version ?? 0), rows: part, loaded: last && table.loaded };
       try {
         host.send(ToScene.SHARED_DATA, 0, encodeSharedData(data), true);
       } catch (err) {

@@ -120,11 +120,18 @@ export class DurableTimers {
     if (!this.#timers.has(timer.name)) this.#changes.set(timer.name, null);
   }
 
-  /** Every timer the owner still has: pending, and fired but not handled yet (for a hand-over). */
+  /** Every timer still pending (for a hand-over). */
   list(): TimerRecord[] {
-    const all = new Map(this.#inFlight);
-    for (const [name, t] of this.#timers) all.set(name, t);
-    return [...all.values()];
+    return [...this.#timers.values()];
+  }
+
+  /**
+   * The owner leaves (a player logging out or travelling): timers fired and not handled yet
+   * count as fired. Their handler goes on where it was, and is not run again elsewhere.
+   */
+  settleInFlight(): void {
+    for (const name of this.#inFlight.keys()) if (!this.#timers.has(name)) this.#changes.set(name, null);
+    this.#inFlight.clear();
   }
 
   /** The owner stops: nothing fires any more (what is pending stays in the store); scheduling still works until the final save. */

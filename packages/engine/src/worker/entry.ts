@@ -196,8 +196,10 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
   // The game's shared tables, copied in before onCreate can read them.
   const held: Held[] = [];
   if (!(await loadShared(scene, reader, out, logger, held))) stopped = true;
-  if (!stopped) await scene.create(input.persistIntervalMs);
-  for (const r of held) onRecord(r.type, r.sid, r.value, r.payload);
+  if (!stopped) {
+    await scene.create(input.persistIntervalMs);
+    for (const r of held) onRecord(r.type, r.sid, r.value, r.payload);
+  }
   // An 'at-tick' scene sleeps through fire-and-forget inputs (its tick drains them); anything
   // urgent (a request, a join, a leave, STOP, a full ring) wakes it as before.
   const wakeFor = inputs === 'at-tick' ? 'urgent' : 'any';

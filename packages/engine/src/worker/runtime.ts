@@ -103,8 +103,10 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#requests = new SceneRequests(this, opts.def, opts.protocol, opts.out, (sid) => this.#bySid.get(sid)?.player);
     this.#firing = new TimerFiring({ scene: this, def: opts.def, logger: opts.logger, serially: this.#service ? (task, unbounded) => this.#calls.serially(task, unbounded) : null, markDirty: () => this.#saver.markDirty() });
     this.#durable = new DurableTimers(opts.timers ?? [], (timer) => this.#firing.scene(this.#durable, timer));
-    // A write of a shared table this scene owns is saved soon, not at the next periodic save.
+    // A write of a shared table this scene owns is saved soon, not at the next periodic save
+    // (once the scene runs: a write in onCreate waits for the first save).
     this.#shared = new SharedViews(opts.shared ?? {}, opts.id, () => {
+      if (this.#persistTimer === undefined) return;
       this.#soonSave ??= setTimeout(() => {
         this.#soonSave = undefined;
         if (!this.#disposed) this.persist(false);
@@ -178,8 +180,9 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       this.#players.set(player.id, player);
       this.#bySid.set(sid, { player, sid });
       this.#def.onJoin?.(this, player, payload.arrival);
-      // Its timers fire here from now on (overdue ones at once).
-      player.timers.start();
+      // Its timers fire here from now on (overdue ones at once); a scene type without
+      // onPlayerTimer leaves them pending, for a scene that has one.
+      if (this.#def.onPlayerTimer !== undefined) player.timers.start();
     } catch (err) {
       this.#players.delete(player.id);
       this.#bySid.delete(sid);
@@ -208,6 +211,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       this.logger.error({ err, playerId: player.id }, 'onLeave failed');
     }
     player.timers.stop();
+    player.timers.settleInFlight();
     const changes = player.timers.takeChanges();
     const json = JSON.stringify(player.data);
     // A travel hands the data (and every timer) over even when unchanged: a target scene on this engine takes them from here.

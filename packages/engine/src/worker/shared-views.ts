@@ -11,6 +11,8 @@ const ROWS_PER_RECORD_BYTES = 256 * 1024;
 class View implements SharedTable {
   readonly name: string;
   version = 0;
+  /** The copy is known to be up to date with the store: its owner may write (its versions follow the last saved one). */
+  #loaded = false;
   readonly #rows = new Map<string, unknown>();
   readonly #owned: boolean;
   readonly #owner: string;
@@ -79,10 +81,12 @@ class View implements SharedTable {
       this.version = row.version;
     }
     if (data.version > this.version) this.version = data.version;
+    if (data.loaded === true) this.#loaded = true;
   }
 
   #assertOwner(): void {
     if (!this.#owned) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `only ${this.#owner} writes the shared table ${this.name}`);
+    if (!this.#loaded) throw new CodedError(ErrorCodes.STO_ERR_CONNECTION, `the shared table ${this.name} could not be read from the store yet; retry shortly`);
   }
 }
 
