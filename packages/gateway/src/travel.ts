@@ -25,6 +25,9 @@ import type { PlayerRouting } from './routing.js';
 import type { SessionStore } from './session/index.js';
 import type { ConnData, Socket, Travel } from './socket.js';
 
+/** Tries to record a travel's target in the session before giving up (back-off 0.25 s … 10 s: about 40 s in all). */
+const SET_SCENE_ATTEMPTS = 8;
+
 /** The client sockets, as travel uses them. */
 export interface TravelSockets {
   sendError(ws: Socket, opcode: number, requestId: number, code: string, message: string): void;
@@ -295,14 +298,28 @@ export class PlayerTravel {
     this.#d.pending.failAll(ws, data, 'the scene crashed before answering and restarts from its last save; retry shortly', this.heldRequestIds(data));
   }
 
-  /** The session names the target scene now: a reconnect or a resume goes there. */
+  /**
+   * The session names the target scene now: a reconnect or a resume goes there, and pushes to
+   * the player (sendTo, through presence) find it there. A failed write is tried again, with
+   * back-off, until it lands, the session is gone, or a later travel has taken over.
+   */
   #moveSession(ws: Socket, data: ConnData, travel: Travel): void {
     const session = data.session!;
     data.session = Object.freeze({ ...session, sceneId: travel.to });
     ws.unsubscribe(`s/${travel.from}`);
-    this.#d.sessions.setScene(session.token, travel.to).catch((err: unknown) => {
-      this.#d.logger.warn({ err, accountId: session.accountId, sceneId: travel.to }, 'cannot record the scene of a travel in the session');
-    });
+    const attempt = (n: number): void => {
+      this.#d.sessions.setScene(session.token, travel.to).catch((err: unknown) => {
+        const gone = isCodedError(err) && err.code === ErrorCodes.GW_ERR_SESSION_EXPIRED;
+        const superseded = data.session?.sceneId !== travel.to;
+        if (gone || superseded || n >= SET_SCENE_ATTEMPTS) {
+          if (!gone && !superseded) this.#d.logger.error({ err, accountId: session.accountId, sceneId: travel.to }, 'cannot record the scene of a travel in the session: pushes to the player may miss it until its next travel');
+          return;
+        }
+        this.#d.logger.warn({ err, accountId: session.accountId, sceneId: travel.to, attempt: n }, 'cannot record the scene of a travel in the session yet; trying again');
+        setTimeout(() => attempt(n + 1), Math.min(10_000, 250 * 2 ** n)).unref();
+      });
+    };
+    attempt(1);
   }
 
   #refuseHeld(ws: Socket, data: ConnData, code: string, message: string): void {

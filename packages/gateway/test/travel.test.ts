@@ -21,6 +21,7 @@ import {
   type LocalLinkPeer,
 } from '@gos/link';
 import {
+  CodedError,
   ErrorCodes,
   ErrorReplyCodec,
   FrameFlag,
@@ -154,7 +155,19 @@ class Client {
 
 let coordinator: MemoryCoordinator;
 let store: SqliteStore;
-let sessions: MemorySessionStore;
+/** A memory store whose setScene fails `failures` more times, as Redis does when it blips. */
+class FlakySessions extends MemorySessionStore {
+  failures = 0;
+  override async setScene(token: string, sceneId: string): Promise<void> {
+    if (this.failures > 0) {
+      this.failures--;
+      throw new CodedError(ErrorCodes.GW_ERR_SESSION_STORE, 'session setScene failed: connect ECONNREFUSED');
+    }
+    return super.setScene(token, sceneId);
+  }
+}
+
+let sessions: FlakySessions;
 let links: LocalLinks;
 let a: ScriptedEngine;
 let b: ScriptedEngine;
@@ -163,7 +176,7 @@ let gateway: Gateway;
 before(async () => {
   coordinator = new MemoryCoordinator();
   store = new SqliteStore({ file: ':memory:' });
-  sessions = new MemorySessionStore();
+  sessions = new FlakySessions();
   await Promise.all([coordinator.start(), store.start(), sessions.start()]);
   links = new LocalLinks();
   a = new ScriptedEngine('engine-a', links);
@@ -200,6 +213,8 @@ async function joined(name: string): Promise<{ client: Client; connId: number; t
 
 test('a travel across engines: frames sent during it wait and reach the target in order; the session names the target', async () => {
   const { client, connId, token } = await joined('p1');
+  // The session store fails the first two writes of the travel's target: they are tried again.
+  sessions.failures = 2;
   // Taken by the source scene, never answered there: refused (retryable) once the player is gone.
   const unanswered = client.act();
   await waitFor(() => a.frames().includes(unanswered) || undefined, { timeoutMs: 5000, message: 'the request at engine-a' });
@@ -222,7 +237,8 @@ test('a travel across engines: frames sent during it wait and reach the target i
   await waitFor(() => b.frames().length === 3 || undefined, { timeoutMs: 5000, message: 'the held frames at engine-b' });
   assert.deepEqual(b.frames(), held, 'in the order sent');
   assert.deepEqual(a.frames(), [unanswered], 'none at the source after the travel began');
-  assert.equal((await sessions.get(token))?.sceneId, 'world:2');
+  // Recorded in the session (presence), though the store failed the first two writes.
+  await waitFor(async () => (await sessions.get(token))?.sceneId === 'world:2' || undefined, { timeoutMs: 5000, message: 'the session naming world:2' });
   // From now on frames go to engine-b directly.
   const next = client.act();
   await waitFor(() => b.frames().includes(next) || undefined, { timeoutMs: 5000, message: 'a later frame at engine-b' });
