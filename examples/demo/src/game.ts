@@ -129,9 +129,14 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     if (name === undefined) throw new CodedError('DEMO_ERR_NOT_IN_GUILD', 'join a guild first (guildJoin)');
     return createRpc(scene).guild.rally(guildId(name), { playerId: player.id, name: player.name, delayMs: req.delayMs });
   },
-  guildList({ scene }) {
+  guildList({ scene }, req) {
     // A local read: every map has a copy of the shared table the guild index writes.
-    const guilds = [...scene.shared<{ members: number }>(GUILDS_TABLE).entries()].map(([guild, v]) => ({ guild, members: v.members }));
+    const table = scene.shared<{ members: number }>(GUILDS_TABLE);
+    if (req.guild !== '') {
+      const one = table.get(req.guild);
+      return { guilds: one === undefined ? [] : [{ guild: req.guild, members: one.members }] };
+    }
+    const guilds = [...table.entries()].map(([guild, v]) => ({ guild, members: v.members }));
     guilds.sort((a, b) => b.members - a.members || (a.guild < b.guild ? -1 : 1));
     return { guilds: guilds.slice(0, 10) };
   },

@@ -38,13 +38,15 @@ test('guilds: join from two maps, lines reach every online member, moving guilds
     assert.deepEqual(lines.b, [`Knights/${a.username}: to arms`]);
 
     // Every map reads the guild sizes from the shared table the guild index writes.
-    const list = async (p: typeof a): Promise<string[]> => (await p.api.guildList({})).guilds.map((g) => `${g.guild}:${g.members}`);
+    const list = async (p: typeof a): Promise<string[]> => (await p.api.guildList({ guild: '' })).guilds.map((g) => `${g.guild}:${g.members}`);
     await waitFor(async () => (await list(b)).includes('Knights:2'), { timeoutMs: 5000, message: 'the Knights in the shared guild list' });
 
     // b moves to another guild: the Knights no longer reach it.
     assert.deepEqual(await b.api.guildJoin({ guild: 'Rogues' }), { guild: 'Rogues', members: 1 });
     await waitFor(async () => (await a.api.guildSay({ text: 'still here?' })).reached === 1, { timeoutMs: 5000, message: 'b out of the Knights' });
     await waitFor(async () => JSON.stringify(await list(a)) === JSON.stringify(['Knights:1', 'Rogues:1']), { timeoutMs: 5000, message: 'the list after the move' });
+    assert.deepEqual(await a.api.guildList({ guild: 'Rogues' }), { guilds: [{ guild: 'Rogues', members: 1 }] });
+    assert.deepEqual(await a.api.guildList({ guild: 'Nobody' }), { guilds: [] });
 
     // A rally: a durable timer of the guild service, heard by its online members when due.
     const rallied: string[] = [];

@@ -210,7 +210,7 @@ $('chatform').addEventListener('submit', (e) => {
   const rally = /^\/rally\s+(\d+)$/.exec(value);
   if (value === '/guilds') {
     createApi(client)
-      .guildList({})
+      .guildList({ guild: '' })
       .then(({ guilds }) => chatLine(guilds.length === 0 ? 'no guild yet (/guild name founds one)' : `guilds: ${guilds.map((g) => `${g.guild} (${g.members})`).join(', ')}`))
       .catch(fail);
     return;

@@ -136,7 +136,10 @@ export interface GuildRallyRes {
   dueAt: number;
 }
 
-export type GuildListReq = Record<string, never>;
+export interface GuildListReq {
+  /** A guild to look up alone (its size, or nothing), whether or not it is among the largest; empty for the 10 largest. */
+  guild: string;
+}
 
 /** The largest guilds (at most 10), read from the shared table `guilds` every map has a copy of. */
 export interface GuildListRes {
@@ -620,15 +623,19 @@ function readGuildRallyRes(t: fb.GuildRallyRes): GuildRallyRes {
 /** Encode and decode GuildRallyRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const GuildRallyResCodec: rt.Codec<GuildRallyRes> = rt.tableCodec('GuildRallyRes', guildRallyResShape, buildGuildRallyRes, (bb) => readGuildRallyRes(fb.GuildRallyRes.getRootAsGuildRallyRes(bb)));
 
-const guildListReqShape: rt.TableShape = [];
+const guildListReqShape: rt.TableShape = [['string']];
 
-function buildGuildListReq(b: Builder, _v: GuildListReq): Offset {
+function buildGuildListReq(b: Builder, v: GuildListReq): Offset {
+  const oGuild = b.createString(v.guild);
   fb.GuildListReq.startGuildListReq(b);
+  fb.GuildListReq.addGuild(b, oGuild);
   return fb.GuildListReq.endGuildListReq(b);
 }
 
-function readGuildListReq(_t: fb.GuildListReq): GuildListReq {
-  return {};
+function readGuildListReq(t: fb.GuildListReq): GuildListReq {
+  return {
+    guild: t.guild() ?? '',
+  };
 }
 
 /** Encode and decode GuildListReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */

@@ -1413,8 +1413,22 @@ static getSizePrefixedRootAsGuildListReq(bb:flatbuffers.ByteBuffer, obj?:GuildLi
   return (obj || new GuildListReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
 }
 
+/**
+ * A guild to look up alone (its size, or nothing), whether or not it is among the largest; empty for the 10 largest.
+ */
+guild():string|null
+guild(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+guild(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startGuildListReq(builder:flatbuffers.Builder) {
-  builder.startObject(0);
+  builder.startObject(1);
+}
+
+static addGuild(builder:flatbuffers.Builder, guildOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, guildOffset, 0);
 }
 
 static endGuildListReq(builder:flatbuffers.Builder):flatbuffers.Offset {
@@ -1422,8 +1436,9 @@ static endGuildListReq(builder:flatbuffers.Builder):flatbuffers.Offset {
   return offset;
 }
 
-static createGuildListReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+static createGuildListReq(builder:flatbuffers.Builder, guildOffset:flatbuffers.Offset):flatbuffers.Offset {
   GuildListReq.startGuildListReq(builder);
+  GuildListReq.addGuild(builder, guildOffset);
   return GuildListReq.endGuildListReq(builder);
 }
 }
