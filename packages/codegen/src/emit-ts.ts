@@ -3,8 +3,10 @@
  * (flatc's builders to encode, flatc's accessors to decode, after {@link verifyRoot}), the
  * route/push table, typed scene handlers and a typed request API.
  */
-import { SCALAR_BYTES, type ElementType, type EnumModel, type FieldModel, type FieldType, type MessageModel, type ProtocolModel, type RouteModel, type RpcModel } from './model.js';
+import { SCALAR_BYTES, type ElementType, type EnumModel, type FieldModel, type FieldType, type MessageModel, type ProtocolModel, type RouteModel } from './model.js';
 import { header } from './emit-fbs.js';
+import { emitRpc, rpcTargets } from './emit-rpc.js';
+import { jsdoc, lower, str, upper } from './ts-text.js';
 import { protocolTypeName } from './parse.js';
 
 export interface EmitTsOptions {
@@ -12,17 +14,6 @@ export interface EmitTsOptions {
   readonly runtimeImport: string;
   /** Module specifier of flatc's output, relative to protocol.ts. */
   readonly flatcImport: string;
-}
-
-const upper = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
-const lower = (s: string): string => s.charAt(0).toLowerCase() + s.slice(1);
-const str = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-
-function jsdoc(doc: string | null, indent: string): string[] {
-  if (doc === null || doc.trim() === '') return [];
-  const lines = doc.trim().replace(/\*\//g, '*\\/').split('\n');
-  if (lines.length === 1) return [`${indent}/** ${lines[0]!.trim()} */`];
-  return [`${indent}/**`, ...lines.map((l) => `${indent} * ${l.trim()}`.trimEnd()), `${indent} */`];
 }
 
 class Emitter {
@@ -63,7 +54,7 @@ class Emitter {
       this.#sceneHandlers();
       this.#api();
     }
-    if (m.rpc.length > 0) this.#rpc();
+    if (m.rpc.length > 0) this.#line(...emitRpc(m));
     return `${this.#out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`;
   }
 
@@ -290,7 +281,7 @@ class Emitter {
     if (m.rpc.length > 0) {
       block(
         '  readonly rpc: {',
-        this.#rpcTargets().flatMap(([target, msgs]) => [`    readonly ${target}: {`, ...msgs.flatMap((r) => [...jsdoc(r.doc, '      '), `      readonly ${r.name}: rt.RpcDef<${r.request}, ${r.response ?? 'void'}>;`]), '    };']),
+        rpcTargets(this.#m).flatMap(([target, msgs]) => [`    readonly ${target}: {`, ...msgs.flatMap((r) => [...jsdoc(r.doc, '      '), `      readonly ${r.name}: rt.RpcDef<${r.request}, ${r.response ?? 'void'}>;`]), '    };']),
         '  };',
       );
     }
@@ -307,7 +298,7 @@ class Emitter {
     this.#line('');
 
     if (m.rpc.length > 0) {
-      const rpcLines = this.#rpcTargets().flatMap(([target, msgs]) => [
+      const rpcLines = rpcTargets(this.#m).flatMap(([target, msgs]) => [
         `  ${target}: Object.freeze({`,
         ...msgs.map((r) => `    ${r.name}: Object.freeze({ name: ${str(r.name)}, target: ${str(target)}, request: ${r.request}Codec, response: ${r.response === null ? 'null' : `${r.response}Codec`} }),`),
         '  }),',
@@ -362,79 +353,6 @@ class Emitter {
       this.#line('  };');
     }
     this.#line('}', '');
-  }
-
-  /** The `rpc:` messages grouped by target scene type, targets sorted. */
-  #rpcTargets(): Array<[string, RpcModel[]]> {
-    const targets = new Map<string, RpcModel[]>();
-    for (const r of this.#m.rpc) targets.set(r.target, [...(targets.get(r.target) ?? []), r]);
-    return [...targets].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  }
-
-  /** Typed handlers (`RpcHandlers`) and callers (`createRpc`) of the messages between scenes. */
-  #rpc(): void {
-    const targets = this.#rpcTargets();
-    this.#line(
-      '/**',
-      " * Handlers of the messages between scenes, by target scene type: type a scene definition's `calls`",
-      " * and `casts` with them (`const calls: RpcHandlers<TownScene>['town']['calls'] = { … }`). `from`",
-      " * is the calling scene's id.",
-      ' */',
-      'export interface RpcHandlers<Scene> {',
-    );
-    for (const [target, msgs] of targets) {
-      this.#line(`  ${target}: {`);
-      for (const kind of ['calls', 'casts'] as const) {
-        const these = msgs.filter((r) => (kind === 'calls') === (r.response !== null));
-        if (these.length === 0) {
-          this.#line(`    ${kind}: Record<never, never>;`);
-          continue;
-        }
-        this.#line(`    ${kind}: {`);
-        for (const r of these) {
-          const res = r.response ?? 'void';
-          this.#line(...jsdoc(r.doc, '      '), `      ${r.name}(scene: Scene, req: ${r.request}, from: string): ${res} | Promise<${res}>;`);
-        }
-        this.#line('    };');
-      }
-      this.#line('  };');
-    }
-    this.#line(
-      '}',
-      '',
-      'export interface RpcCallOptions {',
-      '  /** Reject with ENG_ERR_CALL_TIMEOUT after this long. @default 5000 */',
-      '  readonly timeoutMs?: number;',
-      '  /** Place the target on demand when it is placed nowhere (else ENG_ERR_NOT_PLACED). @default true */',
-      '  readonly place?: boolean;',
-      '}',
-      '',
-      "/** What {@link createRpc} needs: the engine's `Scene` fits. */",
-      'export interface RpcCaller {',
-      '  call(target: string, message: string, payload?: unknown, options?: RpcCallOptions): Promise<unknown>;',
-      "  cast(target: string, message: string, payload?: unknown, options?: Pick<RpcCallOptions, 'place'>): void;",
-      '}',
-      '',
-      '/** One typed method per message between scenes, by target scene type; the target is a scene id of that type. */',
-      'export interface Rpc {',
-    );
-    const sig = (target: string, r: RpcModel): string =>
-      r.response === null ? `(target: \`${target}:\${string}\`, req: ${r.request}, opts?: Pick<RpcCallOptions, 'place'>)` : `(target: \`${target}:\${string}\`, req: ${r.request}, opts?: RpcCallOptions)`;
-    for (const [target, msgs] of targets) {
-      this.#line(`  readonly ${target}: {`);
-      for (const r of msgs) this.#line(...jsdoc(r.doc, '    '), `    ${r.name}${sig(target, r)}: ${r.response === null ? 'void' : `Promise<${r.response}>`};`);
-      this.#line('  };');
-    }
-    this.#line('}', '', "/** Typed calls and casts from a scene: `createRpc(scene).town.banner('town:1', { guild })`. */", 'export function createRpc(caller: RpcCaller): Rpc {', '  return Object.freeze({');
-    for (const [target, msgs] of targets) {
-      this.#line(`    ${target}: Object.freeze({`);
-      for (const r of msgs) {
-        if (r.response === null) this.#line(`      ${r.name}: ${sig(target, r)}: void => caller.cast(target, ${str(r.name)}, req, opts),`);
-        else this.#line(`      ${r.name}: ${sig(target, r)} => caller.call(target, ${str(r.name)}, req, opts) as Promise<${r.response}>,`);
-      }
-      this.#line('    }),');
-    }
-    this.#line('  });', '}', '');
   }
 
   #api(): void {

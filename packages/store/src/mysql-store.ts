@@ -31,6 +31,7 @@ import { mysqlMigrationDriver } from './mysql-migrations.js';
 import { resolveMysqlOptions, type ResolvedMysqlOptions } from './mysql-options.js';
 import { ER_DUP_ENTRY, errnoOf, mapMysqlError, openPool, ping, type DriverError } from './mysql-pool.js';
 import { ACCOUNT_COLUMNS, save, toAccount } from './mysql-records.js';
+import { writeShared, writeTimers } from './mysql-owner-writes.js';
 import type { AccountRecord, ClaimedRecord, DueOwner, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, SharedChanges, SharedRow, Store, TimerChanges, TimerRecord, VersionedRecord } from './types.js';
 
 const ER_LOCK_WAIT_TIMEOUT = 1205;
@@ -356,54 +357,6 @@ export class MysqlStore implements Store {
       fn(pool).catch((err: unknown) => {
         throw mapMysqlError(err, this.#o.target);
       }),
-    );
-  }
-}
-
-/** Rows per statement when timers are written in bulk. */
-const TIMER_CHUNK = 500;
-
-/** Apply one owner's timer changes (inside the owner's save transaction). */
-async function writeTimers(conn: PoolConnection, ownerId: string, timers: TimerChanges): Promise<void> {
-  for (let i = 0; i < timers.delete.length; i += TIMER_CHUNK) {
-    const names = timers.delete.slice(i, i + TIMER_CHUNK);
-    await conn.query('DELETE FROM timers WHERE owner_id = ? AND name IN (?)', [ownerId, names]);
-  }
-  for (const chunk of byteChunks(timers.set, (t) => t.name.length + t.payload.length)) {
-    const rows = chunk.map((t) => [ownerId, t.name, t.dueAt, t.id, t.payload]);
-    await conn.query('INSERT INTO timers (owner_id, name, due_at, timer_id, payload) VALUES ? ON DUPLICATE KEY UPDATE due_at = VALUES(due_at), timer_id = VALUES(timer_id), payload = VALUES(payload)', [rows]);
-  }
-}
-
-/** Bytes of row text per statement, well under MariaDB's default max_allowed_packet (16 MiB) after escaping. */
-const CHUNK_BYTES = 4 * 1024 * 1024;
-
-/** `items` in runs of at most TIMER_CHUNK rows and about CHUNK_BYTES of text (UTF-16 length × 3, escaping × 2). */
-function byteChunks<T>(items: readonly T[], size: (item: T) => number): T[][] {
-  const chunks: T[][] = [];
-  let chunk: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    const b = size(item) * 6 + 64;
-    if (chunk.length > 0 && (chunk.length >= TIMER_CHUNK || bytes + b > CHUNK_BYTES)) {
-      chunks.push(chunk);
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(item);
-    bytes += b;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
-}
-
-/** Write one shared table's rows (inside the owner's save transaction); a row never goes back to an older version. */
-async function writeShared(conn: PoolConnection, changes: SharedChanges): Promise<void> {
-  for (const chunk of byteChunks(changes.rows, (r) => r.key.length + (r.value?.length ?? 4))) {
-    const rows = chunk.map((r) => [changes.table, r.key, r.value, r.version]);
-    await conn.query(
-      'INSERT INTO shared_data (table_name, row_key, value, version) VALUES ? ON DUPLICATE KEY UPDATE value = IF(VALUES(version) > version, VALUES(value), value), version = GREATEST(version, VALUES(version))',
-      [rows],
     );
   }
 }

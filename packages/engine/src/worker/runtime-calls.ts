@@ -300,7 +300,8 @@ function checkTimeout(timeoutMs: unknown): void {
   if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMEOUT_MS) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
 }
 
-function refused(err: unknown): Promise<never> {
+/** A promise already rejected with `err`, whose rejection nobody awaiting it cannot end the thread. */
+export function refused(err: unknown): Promise<never> {
   return handled(Promise.reject(err instanceof Error ? err : new Error(String(err))));
 }
 

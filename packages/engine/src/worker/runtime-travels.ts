@@ -1,4 +1,5 @@
 import { CodedError, ErrorCodes } from '@gos/schema';
+import { refused } from './runtime-calls.js';
 
 /**
  * The travels a scene's players asked for (`player.travel`), by player id: each promise settles
@@ -13,19 +14,12 @@ export class PendingTravels {
     return this.#byPlayer.has(playerId);
   }
 
-  /** A travel refused before it was asked for. */
-  static refused(code: string, message: string): Promise<void> {
-    const refused = Promise.reject(new CodedError(code, message));
-    refused.catch(() => undefined);
-    return refused;
-  }
-
   /**
    * `player.travel(sceneId, arrival)` from scene `from`: refused (ENG_ERR_TRAVEL) when it cannot
    * happen, else asked for by `send` (which writes the TRAVEL record with the arrival's JSON).
    */
   request(playerId: string, inScene: boolean, from: string, sceneId: unknown, arrival: unknown, send: (to: string, arrivalJson: string) => void): Promise<void> {
-    const refuse = (why: string): Promise<void> => PendingTravels.refused(ErrorCodes.ENG_ERR_TRAVEL, `player ${playerId} cannot travel to ${String(sceneId)}: ${why}`);
+    const refuse = (why: string): Promise<void> => refused(new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `player ${playerId} cannot travel to ${String(sceneId)}: ${why}`));
     if (!inScene) return refuse('it is not in this scene');
     if (typeof sceneId !== 'string' || sceneId === '') return refuse('the target must be a scene id');
     if (sceneId === from) return refuse('it is already there');

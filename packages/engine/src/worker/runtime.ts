@@ -13,13 +13,13 @@ import { isService, type CallHandler, type CallOptions, type DurableTimer, type 
 import type { Outbox } from '../outbox.js';
 import { RuntimePlayer } from './runtime-player.js';
 import { PendingTravels } from './runtime-travels.js';
-import { SceneCalls } from './runtime-calls.js';
+import { SceneCalls, refused } from './runtime-calls.js';
 import { SceneRequests } from './runtime-requests.js';
 import { RpcPayloads } from './rpc-payloads.js';
 import { SceneBuiltins } from './runtime-builtins.js';
 import { SharedViews } from './shared-views.js';
 import { SceneSaver } from './scene-saver.js';
-import { TimerFiring } from './timer-firing.js';
+import { TimerFiring, guarded } from './timer-firing.js';
 import { DurableTimers } from './durable-timers.js';
 import { TickStats } from './tick-stats.js';
 import { SceneTimers } from './scene-timers.js';
@@ -251,10 +251,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     try {
       frame = this.#pushFrame(push, payload);
     } catch (err) {
-      // Caught by whoever awaits it; never an unhandled rejection that ends the thread.
-      const refused = Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      refused.catch(() => undefined);
-      return refused;
+      return refused(err);
     }
     // In this scene: no need to ask anyone.
     if (this.#builtins.push(playerId, frame)) return Promise.resolve(true);
@@ -339,12 +336,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
 
   /** Run game code whose errors must not end the scene: synchronous throws and rejected promises are logged. */
   #guard(what: string, fn: () => unknown): void {
-    try {
-      const result = fn();
-      if (result instanceof Promise) result.catch((err: unknown) => this.logger.error({ err }, `${what} rejected`));
-    } catch (err) {
-      this.logger.error({ err }, `${what} threw`);
-    }
+    void guarded(this.logger, what, fn);
   }
 
   // ---- durable timers ----
