@@ -27,7 +27,7 @@ test('guilds: join from two maps, lines reach every online member, moving guilds
     b.client.onPush('GuildLine', (l) => lines.b.push(`${l.guild}/${l.from}: ${l.text}`));
     // b on the other map.
     await b.api.travel({ sceneId: 'world:2', x: 500, y: 500 });
-    await waitFor(async () => (await b.api.whoami({})).sceneId === 'world:2', { timeoutMs: 5000, message: 'b in world:2' });
+    await waitFor(async () => (await b.api.whoami({})).sceneId === 'world:2', { timeoutMs: 5000, message: 'b in world:2', intervalMs: 50 });
 
     await assert.rejects(a.api.guildSay({ text: 'anyone?' }), { code: 'DEMO_ERR_NOT_IN_GUILD' });
     assert.deepEqual(await a.api.guildJoin({ guild: 'Knights' }), { guild: 'Knights', members: 1 });
@@ -43,7 +43,7 @@ test('guilds: join from two maps, lines reach every online member, moving guilds
 
     // b moves to another guild: the Knights no longer reach it.
     assert.deepEqual(await b.api.guildJoin({ guild: 'Rogues' }), { guild: 'Rogues', members: 1 });
-    await waitFor(async () => (await a.api.guildSay({ text: 'still here?' })).reached === 1, { timeoutMs: 5000, message: 'b out of the Knights' });
+    await waitFor(async () => (await a.api.guildSay({ text: 'still here?' })).reached === 1, { timeoutMs: 5000, message: 'b out of the Knights', intervalMs: 50 });
     await waitFor(async () => JSON.stringify(await list(a)) === JSON.stringify(['Knights:1', 'Rogues:1']), { timeoutMs: 5000, message: 'the list after the move' });
     assert.deepEqual(await a.api.guildList({ guild: 'Rogues' }), { guilds: [{ guild: 'Rogues', members: 1 }] });
     assert.deepEqual(await a.api.guildList({ guild: 'Nobody' }), { guilds: [] });

@@ -14,6 +14,13 @@ after(async () => {
   await cluster.cleanup();
 });
 
+/**
+ * Between two requests of a poll: 10 a second stays well under the gateway's frame budget (60 a
+ * second sustained); polling at waitFor's default (10 ms) got the socket closed with
+ * GW_ERR_RATE_LIMITED when the index took more than two seconds on a slow CI machine.
+ */
+const POLL_MS = 100;
+
 /** A small CCU cap: a scene and its player weigh enough that the next scene goes to the other engine. */
 const ENGINE_ENV = { GOS_ENGINE_CAPACITY: '100' };
 
@@ -36,11 +43,11 @@ test('a guild founded through a service on one engine shows in the shared guild 
   const founded = Date.now();
   assert.deepEqual(await a.api.guildJoin({ guild }), { guild, members: 1 });
   // Looked up by name: the shared database may hold larger guilds of other runs.
-  const seen = await waitFor(async () => (await b.api.guildList({ guild })).guilds.find((g) => g.guild === guild), { timeoutMs: 10_000, message: "the new guild in the other map's copy", intervalMs: 20 });
+  const seen = await waitFor(async () => (await b.api.guildList({ guild })).guilds.find((g) => g.guild === guild), { timeoutMs: 10_000, message: "the new guild in the other map's copy", intervalMs: POLL_MS });
   console.log(`the guild index's write was read on the other engine ${Date.now() - founded} ms after the join`);
   assert.equal(seen.members, 1);
   assert.deepEqual(await b.api.guildJoin({ guild }), { guild, members: 2 });
-  await waitFor(async () => (await a.api.guildList({ guild })).guilds[0]?.members === 2, { timeoutMs: 10_000, message: 'two members in the list' });
+  await waitFor(async () => (await a.api.guildList({ guild })).guilds[0]?.members === 2, { timeoutMs: 10_000, message: 'two members in the list', intervalMs: POLL_MS });
   await a.client.close();
   await b.client.close();
 });

@@ -62,7 +62,7 @@ test('a whisper reaches a player on another engine through another gateway, foll
   // Nobody by that id, and b once it has left: not delivered, and no error.
   assert.deepEqual(await a.api.whisper({ to: 'no-such-player', text: 'hello?' }), { delivered: false });
   await b.client.close();
-  await waitFor(async () => !(await a.api.whisper({ to: bId, text: 'still there?' })).delivered, { timeoutMs: 10_000, message: 'b offline' });
+  await waitFor(async () => !(await a.api.whisper({ to: bId, text: 'still there?' })).delivered, { timeoutMs: 10_000, message: 'b offline', intervalMs: 100 });
   assert.equal(heard.b.length, 2);
   await a.client.close();
 });
