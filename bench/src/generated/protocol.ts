@@ -288,6 +288,12 @@ function readHopRefused(t: fb.HopRefused): HopRefused {
 /** Encode and decode HopRefused. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const HopRefusedCodec: rt.Codec<HopRefused> = rt.tableCodec('HopRefused', hopRefusedShape, buildHopRefused, (bb) => readHopRefused(fb.HopRefused.getRootAsHopRefused(bb)));
 
+/** Entity types by scene type, then by name: the values scene code sets and the SDK replicates. */
+export interface EntityMap {}
+
+/** Replicated entities by scene type (the YAML's `entities:`): what encodes and decodes their cell frames (docs/aoi.md). */
+export const ENTITIES: Readonly<Record<string, rt.SceneEntitiesDef>> = Object.freeze({});
+
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {
   move: 1,

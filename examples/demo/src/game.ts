@@ -9,6 +9,7 @@ import { CodedError, ErrorCodes, cleanText, isCodedError } from '@gos/schema';
 import { MAPS, portalAt } from './portals.js';
 import { createRpc, protocol, type PlayerState, type PushMap, type SceneHandlers } from './generated/protocol.js';
 import { GUILDS_TABLE, GUILD_INDEX, guild, guildId, guildIndex } from './guild.js';
+import { FIELD_MAPS, field } from './field.js';
 
 export const WORLD_SIZE = 1000;
 /** Fastest a player may walk, in world units per second (the web client walks at 250). */
@@ -85,8 +86,13 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     return { ack: req.seq, x: data.x, y: data.y };
   },
   travel({ scene, player }, req) {
+    if (FIELD_MAPS.includes(req.sceneId)) {
+      // The large map is bigger than this one: the arrival point is taken as it is (the field clamps it).
+      travelTo({ scene, player }, req.sceneId, { x: req.x, y: req.y });
+      return { from: scene.id, to: req.sceneId };
+    }
     if (!MAPS.includes(req.sceneId) || req.sceneId === scene.id) {
-      throw new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `no way from ${scene.id} to ${req.sceneId}; the maps are ${MAPS.join(', ')}`);
+      throw new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `no way from ${scene.id} to ${req.sceneId}; the maps are ${[...MAPS, ...FIELD_MAPS].join(', ')}`);
     }
     travelTo({ scene, player }, req.sceneId, { x: clamp(req.x), y: clamp(req.y) });
     return { from: scene.id, to: req.sceneId };
@@ -212,4 +218,4 @@ export const world = defineScene<WorldState, PlayerData, PushMap>({
   handlers,
 });
 
-export default defineGame({ protocol, scenes: { world }, services: { guild, guildindex: guildIndex }, shared: { [GUILDS_TABLE]: GUILD_INDEX } });
+export default defineGame({ protocol, scenes: { world, field }, services: { guild, guildindex: guildIndex }, shared: { [GUILDS_TABLE]: GUILD_INDEX } });

@@ -1,5 +1,6 @@
 /** {@link ProtocolModel} → FlatBuffers IDL, for flatc (TS here; C#, C++, Rust, Go for other clients). */
-import type { ElementType, FieldType, ProtocolModel } from './model.js';
+import { lower } from './ts-text.js';
+import { entityTypeName, type ElementType, type EntityFieldModel, type FieldType, type ProtocolModel, type SceneEntitiesModel } from './model.js';
 
 export function fbsType(t: FieldType): string {
   switch (t.kind) {
@@ -29,6 +30,11 @@ export function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
+/** The cell table's vector of an entity type: `Avatar` → `avatar`, `BigBoss` → `big_boss`. */
+export function cellVectorName(type: string): string {
+  return snakeCase(lower(type));
+}
+
 function docLines(doc: string | null, indent: string): string[] {
   return doc === null ? [] : doc.trim().split('\n').map((l) => `${indent}/// ${l.trim()}`.trimEnd());
 }
@@ -54,6 +60,7 @@ export function emitFbs(model: ProtocolModel): string {
     for (const f of m.fields) out.push(...docLines(f.doc, '  '), `  ${snakeCase(f.name)}:${fbsType(f.type)};`);
     out.push('}', '');
   }
+  for (const scene of model.entities) out.push(...entityTables(scene));
   const routes = [...model.routes].sort((a, b) => a.id - b.id);
   if (routes.length > 0) {
     out.push('/// Route ids: the opcode of REQUEST, RESPONSE and ERROR frames.', '/// Request → response message (none: fire-and-forget, answered by an empty RESPONSE):');
@@ -71,4 +78,50 @@ export function emitFbs(model: ProtocolModel): string {
     out.push('}', '');
   }
   return out.join('\n');
+}
+
+/** An entity field's slot: scalars are optional (`= null`: absent when unchanged), a quantised float an int32. */
+function entityField(f: EntityFieldModel): string[] {
+  const name = snakeCase(f.name);
+  const doc = docLines(f.doc, '  ');
+  if (f.quantize !== null) return [...doc, `  /// Quantised: value = ${name} * ${f.quantize}.`, `  ${name}:int32 = null;`];
+  if (f.type === 'string') return [...doc, `  ${name}:string;`];
+  return [...doc, `  ${name}:${f.enumName ?? f.type} = null;`];
+}
+
+/**
+ * A scene type's entity tables and its cell table, in the slot order of @gos/schema's
+ * CellFrameWriter and decodeCellFrame (docs/aoi.md): never reorder them.
+ */
+function entityTables(scene: SceneEntitiesModel): string[] {
+  const out: string[] = [];
+  for (const t of scene.types) {
+    out.push(
+      ...docLines(t.doc, ''),
+      `/// Entity type ${t.name} of scene type ${scene.scene}, in ${scene.pushName} frames: the fields that changed; all of them when it enters.`,
+      `table ${entityTypeName(scene.scene, t.name)} {`,
+      '  id:uint32;',
+      '  /// Every field is present: the entity is new to the cell.',
+      '  enter:bool;',
+      ...t.fields.flatMap(entityField),
+      '}',
+      '',
+    );
+  }
+  out.push(
+    ...docLines(scene.doc, ''),
+    `/// Cell frame of scene type ${scene.scene} (push ${scene.pushName} = ${scene.push}): one cell's changes in one tick.`,
+    `table ${scene.pushName} {`,
+    '  tick:uint32;',
+    '  cell_x:int16;',
+    '  cell_y:int16;',
+    '  /// Ids of the entities that left the cell.',
+    '  leaves:[uint32];',
+    '  /// For each of leaves, the cell it moved to (cell_y << 16 | cell_x), or 0xFFFFFFFF: it left the scene.',
+    '  leave_to:[uint32];',
+    ...scene.types.map((t) => `  ${cellVectorName(t.name)}:[${entityTypeName(scene.scene, t.name)}];`),
+    '}',
+    '',
+  );
+  return out;
 }

@@ -5,6 +5,7 @@
  */
 import { SCALAR_BYTES, type ElementType, type EnumModel, type FieldModel, type FieldType, type MessageModel, type ProtocolModel, type RouteModel } from './model.js';
 import { header } from './emit-fbs.js';
+import { emitEntities, pushCodec, pushPayload } from './emit-entities.js';
 import { emitRpc, rpcTargets } from './emit-rpc.js';
 import { jsdoc, lower, str, upper } from './ts-text.js';
 import { protocolTypeName } from './parse.js';
@@ -48,6 +49,7 @@ class Emitter {
     for (const e of m.enums) this.#enum(e);
     for (const msg of m.messages) this.#interface(msg);
     for (const msg of m.messages) this.#codec(msg);
+    this.#line(...emitEntities(m));
     this.#protocol();
     this.#pushMap();
     if (m.routes.length > 0) {
@@ -277,7 +279,7 @@ class Emitter {
     if (m.routes.length === 0) this.#line('  readonly routes: Record<never, never>;');
     else block('  readonly routes: {', m.routes.flatMap((r) => [...jsdoc(r.doc, '    '), `    readonly ${r.name}: rt.RouteDef<${r.request}, ${r.response ?? 'void'}>;`]), '  };');
     if (m.pushes.length === 0) this.#line('  readonly pushes: Record<never, never>;');
-    else block('  readonly pushes: {', m.pushes.flatMap((p) => [...jsdoc(p.doc, '    '), `    readonly ${p.name}: rt.PushDef<${p.message}>;`]), '  };');
+    else block('  readonly pushes: {', m.pushes.flatMap((p) => [...jsdoc(p.doc, '    '), `    readonly ${p.name}: rt.PushDef<${pushPayload(p)}>;`]), '  };');
     if (m.rpc.length > 0) {
       block(
         '  readonly rpc: {',
@@ -285,6 +287,7 @@ class Emitter {
         '  };',
       );
     }
+    if (m.entities.length > 0) this.#line('  readonly entities: typeof ENTITIES;');
     this.#line('}', '');
 
     const routeLines = m.routes.map((r) => {
@@ -293,7 +296,7 @@ class Emitter {
     });
     block(`const routes: ${type}['routes'] = Object.freeze({`, routeLines, '});');
     this.#line('');
-    const pushLines = m.pushes.map((p) => `  ${p.name}: Object.freeze({ id: PUSH.${p.name}, name: ${str(p.name)}, codec: ${p.message}Codec }),`);
+    const pushLines = m.pushes.map((p) => `  ${p.name}: Object.freeze({ id: PUSH.${p.name}, name: ${str(p.name)}, codec: ${pushCodec(p)} }),`);
     block(`const pushes: ${type}['pushes'] = Object.freeze({`, pushLines, '});');
     this.#line('');
 
@@ -317,6 +320,7 @@ class Emitter {
       `  routeById: new Map<number, rt.RouteDef>(${byId(m.routes.map((r) => `[ROUTE.${r.name}, routes.${r.name}]`))}),`,
       `  pushById: new Map<number, rt.PushDef>(${byId(m.pushes.map((p) => `[PUSH.${p.name}, pushes.${p.name}]`))}),`,
       ...(m.rpc.length > 0 ? ['  rpc,'] : []),
+      ...(m.entities.length > 0 ? ['  entities: ENTITIES,'] : []),
       '});',
       '',
     );
@@ -330,7 +334,7 @@ class Emitter {
       return;
     }
     this.#line('export type PushMap = {');
-    for (const p of pushes) this.#line(`  ${p.name}: ${p.message};`);
+    for (const p of pushes) this.#line(`  ${p.name}: ${pushPayload(p)};`);
     this.#line('};', '');
   }
 

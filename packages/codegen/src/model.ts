@@ -1,4 +1,5 @@
 /** The validated protocol: what the YAML says, with every name resolved. */
+import type { EntityFieldType } from '@gos/schema';
 
 export const INT_TYPES = ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64'] as const;
 export type IntType = (typeof INT_TYPES)[number];
@@ -77,7 +78,10 @@ export interface RouteModel {
 export interface PushModel {
   readonly name: string;
   readonly id: number;
+  /** The payload's table: a message, or the `<Scene>Cell` table of an `entities:` scene. */
   readonly message: string;
+  /** The scene type whose cell frames it carries (its `entities:` push); null for a message push. */
+  readonly cellsOf: string | null;
   readonly doc: string | null;
 }
 
@@ -92,6 +96,47 @@ export interface RpcModel {
   readonly doc: string | null;
 }
 
+/** Entity field types on the wire: no 64-bit integers (JS numbers), no bytes, arrays or tables. */
+export const ENTITY_FIELD_TYPES: readonly EntityFieldType[] = ['bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64', 'string'];
+
+/** A replicated field of an entity type (the YAML's `entities:` section). */
+export interface EntityFieldModel {
+  readonly name: string;
+  /** On the wire; an enum field has its enum's integer type. */
+  readonly type: EntityFieldType;
+  /** The enum the field was declared with, else null. */
+  readonly enumName: string | null;
+  /** A float sent as `int32` `round(value / quantize)`; else null. */
+  readonly quantize: number | null;
+  readonly doc: string | null;
+}
+
+export interface EntityTypeModel {
+  /** As in the YAML; the generated table and interface are `<Scene><Name>`. */
+  readonly name: string;
+  /** In declaration order: entity table slots 2, 3, … */
+  readonly fields: readonly EntityFieldModel[];
+  readonly doc: string | null;
+}
+
+/** One scene type's entities. */
+export interface SceneEntitiesModel {
+  readonly scene: string;
+  /** Id of the cell push. */
+  readonly push: number;
+  /** The cell push and table: `<Scene>Cell`. */
+  readonly pushName: string;
+  readonly types: readonly EntityTypeModel[];
+  readonly doc: string | null;
+}
+
+/** `world` → `World`: the prefix of a scene type's generated names. */
+export const scenePrefix = (scene: string): string => scene.charAt(0).toUpperCase() + scene.slice(1);
+/** The table and interface of an entity type: `WorldAvatar`. */
+export const entityTypeName = (scene: string, type: string): string => `${scenePrefix(scene)}${type}`;
+/** The cell table and push of a scene type: `WorldCell`. */
+export const cellName = (scene: string): string => `${scenePrefix(scene)}Cell`;
+
 export interface ProtocolModel {
   readonly namespace: string;
   readonly version: number;
@@ -101,9 +146,12 @@ export interface ProtocolModel {
   readonly enums: readonly EnumModel[];
   readonly messages: readonly MessageModel[];
   readonly routes: readonly RouteModel[];
+  /** Declaration order, then the cell push of each `entities:` scene. */
   readonly pushes: readonly PushModel[];
   /** In declaration order. */
   readonly rpc: readonly RpcModel[];
+  /** In declaration order. */
+  readonly entities: readonly SceneEntitiesModel[];
 }
 
 /** The framework's own protocol; only it may use the reserved ids. */

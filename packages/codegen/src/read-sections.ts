@@ -6,7 +6,10 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'y
 import { ENUM_RANGE, ENUM_TYPES, type EnumModel, type EnumType } from './model.js';
 import { RESERVED_MEMBER_NAMES, RESERVED_TYPE_NAMES, memberNameProblem, namespacePartProblem, typeNameProblem } from './reserved-words.js';
 import { locate, type FileCtx, type Issues, type Where } from './issues.js';
-import { Reader, describe, isEmpty, join, type Entry } from './yaml-reader.js';
+import { readEntityScene, type RawSceneEntities } from './read-entities.js';
+import { MEMBER_NAME, Reader, SCENE_NAME, TYPE_NAME, define, describe, isEmpty, join, type Defined, type Entry } from './yaml-reader.js';
+
+export type { Defined } from './yaml-reader.js';
 
 /** One protocol YAML file. */
 export interface ProtocolSource {
@@ -18,17 +21,9 @@ export interface ProtocolSource {
 }
 
 const NAMESPACE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/;
-const TYPE_NAME = /^[A-Z][A-Za-z0-9]*$/;
-const MEMBER_NAME = /^[a-z][A-Za-z0-9]*$/;
 const ENUM_VALUE = /^[A-Za-z][A-Za-z0-9_]*$/;
-const SCENE_NAME = /^[a-z][A-Za-z0-9_]*$/;
 
-const TOP_KEYS = ['namespace', 'version', 'enums', 'messages', 'routes', 'pushes', 'rpc'] as const;
-
-export interface Defined<T> {
-  readonly value: T;
-  readonly where: Where;
-}
+const TOP_KEYS = ['namespace', 'version', 'enums', 'messages', 'routes', 'pushes', 'rpc', 'entities'] as const;
 
 export interface RawField {
   readonly name: string;
@@ -80,6 +75,8 @@ export class Collected {
   readonly pushes = new Map<string, Defined<RawPush>>();
   /** Keyed `<target>.<name>`. */
   readonly rpc = new Map<string, Defined<RawRpc>>();
+  /** Keyed by scene type. */
+  readonly entities = new Map<string, Defined<RawSceneEntities>>();
 }
 
 export function readFile(src: ProtocolSource, issues: Issues, out: Collected): void {
@@ -122,6 +119,7 @@ export function readFile(src: ProtocolSource, issues: Issues, out: Collected): v
   for (const e of section('routes')) readRoute(r, e, out);
   for (const e of section('pushes')) readPush(r, e, out);
   for (const e of section('rpc')) readRpcTarget(r, e, out);
+  for (const e of section('entities')) readEntityScene(r, e, out.entities);
 }
 
 /** Several input files make one protocol: their namespace and version must agree. */
@@ -132,15 +130,6 @@ function agree<K extends 'namespace' | 'version'>(r: Reader, out: Collected, key
   } else if (prev.value !== def.value) {
     r.issues.add(def.where, `${JSON.stringify(def.value)} differs from ${JSON.stringify(prev.value)} at ${locate(prev.where)}`);
   }
-}
-
-function define<T>(r: Reader, map: Map<string, Defined<T>>, e: Entry, path: string, kind: string, value: T): void {
-  const prev = map.get(e.key);
-  if (prev !== undefined) {
-    r.fail(e.keyNode, path, `duplicate ${kind} "${e.key}" (first defined at ${locate(prev.where)})`);
-    return;
-  }
-  map.set(e.key, { value, where: r.where(e.keyNode, path) });
 }
 
 function readEnum(r: Reader, e: Entry, out: Collected): void {

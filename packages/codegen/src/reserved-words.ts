@@ -11,7 +11,7 @@
 /** Names the generated module declares or relies on, and names that break JS objects or classes. */
 export const RESERVED_TYPE_NAMES: ReadonlySet<string> = new Set([
   'Api', 'ApiClient', 'RequestOptions', 'SceneHandlers', 'PushMap', 'ROUTE', 'PUSH', 'RouteId', 'PushId', 'Codec', 'RouteDef', 'PushDef', 'Protocol',
-  'Rpc', 'RpcHandlers', 'RpcCaller', 'RpcCallOptions', 'RpcDef',
+  'Rpc', 'RpcHandlers', 'RpcCaller', 'RpcCallOptions', 'RpcDef', 'EntityMap', 'ENTITIES',
   'Array', 'BigInt', 'Boolean', 'Error', 'Float32Array', 'Float64Array', 'Function', 'Int8Array', 'Int16Array', 'Int32Array',
   'BigInt64Array', 'BigUint64Array', 'Map', 'Number', 'Object', 'Promise', 'Readonly', 'ReadonlyMap', 'Record', 'Set',
   'String', 'Symbol', 'TextDecoder', 'TextEncoder', 'Uint8Array', 'Uint16Array', 'Uint32Array',

@@ -16,6 +16,7 @@ import {
 } from './model.js';
 import { locate, type Issues, type Where } from './issues.js';
 import type { Collected, Defined, ProtocolSource } from './read-sections.js';
+import { resolveEntities } from './resolve-entities.js';
 
 /** The generated protocol's interface name: `demo` → `DemoProtocol`, `my.game` → `MyGameProtocol`. */
 export function protocolTypeName(namespace: string): string {
@@ -110,8 +111,10 @@ export function resolve(c: Collected, sources: readonly ProtocolSource[], issues
   const pushes: PushModel[] = [];
   for (const { value: raw } of c.pushes.values()) {
     const msg = message(raw.message);
-    if (checkId(raw.id, raw.idWhere) && msg !== null) pushes.push({ name: raw.name, id: raw.id, message: msg, doc: raw.doc });
+    if (checkId(raw.id, raw.idWhere) && msg !== null) pushes.push({ name: raw.name, id: raw.id, message: msg, cellsOf: null, doc: raw.doc });
   }
+  const entities = resolveEntities(c, protocolType, checkId, issues);
+  pushes.push(...entities.pushes);
   const rpc: RpcModel[] = [];
   for (const { value: raw } of c.rpc.values()) {
     const request = raw.request === null ? null : message(raw.request);
@@ -127,6 +130,7 @@ export function resolve(c: Collected, sources: readonly ProtocolSource[], issues
     routes,
     pushes,
     rpc,
+    entities: entities.entities,
   };
 }
 

@@ -1,6 +1,13 @@
 /** Reading YAML nodes: map entries, allowed keys, scalars of the right type, valid names. */
 import { isAlias, isMap, isScalar, isSeq, type Node } from 'yaml';
-import { at, type FileCtx, type Issues, type Where } from './issues.js';
+import { at, locate, type FileCtx, type Issues, type Where } from './issues.js';
+
+/** Messages, enums, pushes and entity types. */
+export const TYPE_NAME = /^[A-Z][A-Za-z0-9]*$/;
+/** Fields, routes and rpc messages. */
+export const MEMBER_NAME = /^[a-z][A-Za-z0-9]*$/;
+/** A route's `scene`, the keys of `rpc:` and `entities:`. */
+export const SCENE_NAME = /^[a-z][A-Za-z0-9_]*$/;
 
 export interface Entry {
   readonly key: string;
@@ -20,6 +27,22 @@ export const describe = (node: Node | null): string => {
 };
 
 export const join = (path: string, key: string): string => (path === '' ? key : `${path}.${key}`);
+
+/** A definition and where it is, for the problems found later and for duplicates. */
+export interface Defined<T> {
+  readonly value: T;
+  readonly where: Where;
+}
+
+/** Add `value` under `e.key`, or report a duplicate naming the first definition. */
+export function define<T>(r: Reader, map: Map<string, Defined<T>>, e: Entry, path: string, kind: string, value: T): void {
+  const prev = map.get(e.key);
+  if (prev !== undefined) {
+    r.fail(e.keyNode, path, `duplicate ${kind} "${e.key}" (first defined at ${locate(prev.where)})`);
+    return;
+  }
+  map.set(e.key, { value, where: r.where(e.keyNode, path) });
+}
 
 /** The YAML-level reader: shapes, keys and scalar types. Semantic checks come after. */
 export class Reader {

@@ -42,7 +42,7 @@ describe('protocol YAML', () => {
     assert.equal(m.version, 2);
     assert.deepEqual(m.sources, ['game.yaml']);
     assert.deepEqual(m.routes, [{ name: 'ping', id: 1, scene: 'lobby', request: 'Ping', response: 'Pong', idempotent: false, doc: null }]);
-    assert.deepEqual(m.pushes, [{ name: 'Pong', id: 2, message: 'Pong', doc: null }]);
+    assert.deepEqual(m.pushes, [{ name: 'Pong', id: 2, message: 'Pong', cellsOf: null, doc: null }]);
     const pong = m.messages.find((x) => x.name === 'Pong')!;
     assert.deepEqual(pong.fields.map((f) => f.type), [
       { kind: 'scalar', scalar: 'uint32' },

@@ -61,6 +61,65 @@ export interface SharedTable<V = unknown> {
   delete(key: string): boolean;
 }
 
+/**
+ * Interest management of a scene type whose protocol declares `entities:` (docs/aoi.md): a grid
+ * of square cells over a `width` × `height` map with its corner at (0, 0); positions off the
+ * map count in its edge cells.
+ */
+export interface InterestOptions {
+  /** Side of a cell, in world units. */
+  readonly cellSize: number;
+  readonly width: number;
+  readonly height: number;
+  /** A player hears the cells within this distance of its viewpoint. @default cellSize */
+  readonly viewRadius?: number;
+  /** A cell heard is dropped only once farther than `viewRadius + hysteresis`. @default cellSize / 2 */
+  readonly hysteresis?: number;
+  /** Most cells one player hears, nearest first: bounds what a client receives. @default 25 */
+  readonly maxCells?: number;
+  /**
+   * Most entities whose fields changed sent per cell and tick; the others' changes wait for
+   * the next ticks, those waiting longest first (entering and leaving a cell are always sent).
+   * @default 64
+   */
+  readonly maxChangesPerCell?: number;
+}
+
+/** A replicated entity (docs/aoi.md): its fields reach the clients whose area of interest holds its cell. */
+export interface Entity<V extends object = Record<string, number | boolean | string>> {
+  /** Unique in its scene while it lives (ids are reused after a removal). */
+  readonly id: number;
+  /** Its type's name in the protocol YAML. */
+  readonly type: string;
+  /** Its fields as last set. */
+  readonly values: Readonly<V>;
+  /** Whether it is still in its scene (not removed). */
+  readonly alive: boolean;
+  /**
+   * Change some fields: checked against the YAML types (`SCH_ERR_BAD_PAYLOAD` for a value that
+   * does not fit), sent at the end of this tick as a delta of the changed fields. Moving (x, y)
+   * into another cell sends it as leaving one cell and entering the other.
+   */
+  set(values: Partial<V>): void;
+  /** Take it out of the scene: its clients get a leave at the end of this tick. */
+  remove(): void;
+}
+
+/** A scene's replicated entities (`scene.entities`), when its protocol declares `entities:` for its type. */
+export interface SceneEntities {
+  /**
+   * Add an entity of `type` with every field's first value. With `player`, it is that player's
+   * viewpoint: the player hears the cells around it, and it is removed when the player leaves.
+   * @throws CodedError `OPT_ERR_INVALID` for an unknown type or a player that has a viewpoint already, `SCH_ERR_BAD_PAYLOAD` for a missing or bad field
+   */
+  spawn<V extends object = Record<string, number | boolean | string>>(type: string, values: V, options?: { readonly player?: Player<unknown, never> | Player }): Entity<V>;
+  get(id: number): Entity | undefined;
+  /** The viewpoint entity of a player in this scene. */
+  of(player: Player<unknown, never> | Player): Entity | undefined;
+  readonly size: number;
+  values(): IterableIterator<Entity>;
+}
+
 /** A handle returned by the scene's timer functions. */
 export interface TimerHandle {
   cancel(): void;
@@ -133,6 +192,11 @@ export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> e
   shared<V = unknown>(name: string): SharedTable<V>;
   /** Like {@link call} without an answer: the target's `casts[message]` handler runs; errors are only logged there. */
   cast(target: string, message: string, payload?: unknown, options?: Pick<CallOptions, 'place'>): void;
+  /**
+   * The scene's replicated entities (docs/aoi.md).
+   * @throws CodedError `OPT_ERR_INVALID` when the protocol declares no `entities:` for this scene type
+   */
+  readonly entities: SceneEntities;
 }
 
 export interface SendToOptions {
@@ -189,6 +253,11 @@ export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, u
    * @default no limit (the engine's CCU cap still applies)
    */
   readonly maxPlayers?: number;
+  /**
+   * The grid of a scene type with replicated entities (required when the protocol declares
+   * `entities:` for it). docs/aoi.md.
+   */
+  readonly interest?: InterestOptions;
   /** Initial state of a scene that has never been persisted. */
   createState(sceneId: string): S;
   /** Initial data of a player that has never been persisted. */

@@ -3,6 +3,7 @@ import { decodeRecordJson, encoder, isObject } from './record-json.js';
 import { isTimerChanges, isTimerRecord, type TimerChanges, type TimerRecord } from './world-records.js';
 
 export * from './world-records.js';
+export * from './entity-records.js';
 
 
 /**
@@ -79,6 +80,10 @@ export const FromScene = {
   SHARED_SUBSCRIBE: 47,
   /** payload=JSON {@link SharedChanges}: writes of a shared table this scene owns, staged for the SAVE_SCENE that follows (like SAVE_TIMERS). */
   SAVE_SHARED: 48,
+  /** payload={@link encodeEntityFrames} with `remove` empty: one tick's cell frames (docs/aoi.md), for every gateway with players here. */
+  CELLS: 49,
+  /** sid. payload={@link encodeEntityFrames}: the player's cells to hear (`add`) and not (`remove`), and the frames to send it after. */
+  INTEREST: 50,
 } as const;
 
 /** SAVE_SCENE value bits: WITH_TIMERS covers the staged shared writes too. */

@@ -1,6 +1,6 @@
-import { EngineToGateway, encodeBroadcastBody, encodeJoinFailedBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
+import { EngineToGateway, encodeBroadcastBody, encodeCellsBody, encodeInterestBody, encodeJoinFailedBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
 import { sendTo, type EngineContext } from './engine-context.js';
-import { FromScene, SaveSceneFlag, decodeCallAnswer, decodeSharedChanges, decodeTableNames, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
+import { FromScene, SaveSceneFlag, decodeEntityFrames, decodeCallAnswer, decodeSharedChanges, decodeTableNames, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
 import { mergeTimerChanges } from './timer-changes.js';
 
@@ -36,6 +36,23 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
       const peers = new Set<GatewayPeer>();
       for (const conn of ctx.conns.inScene(host.sids)) peers.add(conn.peer);
       for (const peer of peers) sendTo(ctx, peer, EngineToGateway.BROADCAST, 0, body);
+      break;
+    }
+    case FromScene.CELLS: {
+      // One tick's cell frames, once per gateway with players here; each publishes them by cell topic.
+      const { add: cells, frames } = decodeEntityFrames(payload);
+      const body = encodeCellsBody({ sceneId: host.sceneId, cells, frames });
+      const peers = new Set<GatewayPeer>();
+      for (const conn of ctx.conns.inScene(host.sids)) peers.add(conn.peer);
+      for (const peer of peers) sendTo(ctx, peer, EngineToGateway.CELLS, 0, body);
+      break;
+    }
+    case FromScene.INTEREST: {
+      const conn = ctx.conns.get(sid);
+      if (conn !== undefined && conn.sceneId === host.sceneId) {
+        const { add, remove, frames } = decodeEntityFrames(payload);
+        sendTo(ctx, conn.peer, EngineToGateway.INTEREST, conn.connId, encodeInterestBody({ sceneId: host.sceneId, add, remove, frames }));
+      }
       break;
     }
     case FromScene.JOINED: {

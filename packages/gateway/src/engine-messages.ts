@@ -1,10 +1,10 @@
 import { CloseCode, ErrorCodes, FrameKind, type Logger } from '@gos/schema';
-import { EngineToGateway, decodeBroadcastBody, decodeJoinFailedBody, decodeJoinedBody, decodeKickBody, decodeTravelBody } from '@gos/link';
+import { EngineToGateway, decodeBroadcastBody, decodeCellsBody, decodeInterestBody, decodeJoinFailedBody, decodeJoinedBody, decodeKickBody, decodeTravelBody } from '@gos/link';
 import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { PlayerRouting } from './routing.js';
 import type { PlayerTravel } from './travel.js';
-import { errorCodeOf, type Socket } from './socket.js';
+import { cellTopic, errorCodeOf, sceneTopic, type Socket } from './socket.js';
 
 const decoder = new TextDecoder();
 
@@ -77,6 +77,25 @@ export class EngineMessages {
           this.#publish(topic, frame);
           break;
         }
+        case EngineToGateway.CELLS: {
+          // One tick of a scene's entities: each cell's frame to the sockets that hear the cell.
+          const { sceneId, cells, frames } = decodeCellsBody(body);
+          this.#metrics.framesOut[0]! += frames.length;
+          for (let i = 0; i < cells.length; i++) this.#publish(cellTopic(sceneId, cells[i]!), frames[i]!);
+          break;
+        }
+        case EngineToGateway.INTEREST: {
+          const ws = this.#sockets.get(channel);
+          if (ws === undefined) break;
+          const data = ws.getUserData();
+          const change = decodeInterestBody(body);
+          // Only for the scene the socket is in (an INTEREST racing a travel out is stale).
+          if (data.state !== 'joined' || data.session?.sceneId !== change.sceneId) break;
+          for (const cell of change.remove) ws.unsubscribe(cellTopic(change.sceneId, cell));
+          for (const cell of change.add) ws.subscribe(cellTopic(change.sceneId, cell));
+          for (const frame of change.frames) this.#sockets.sendTo(ws, frame);
+          break;
+        }
         case EngineToGateway.JOINED: {
           const ws = this.#sockets.get(channel);
           if (ws === undefined) break;
@@ -88,7 +107,7 @@ export class EngineMessages {
           }
           if (data.state !== 'joining') break;
           data.state = 'joined';
-          ws.subscribe(`s/${sceneId}`);
+          ws.subscribe(sceneTopic(sceneId));
           this.#routing.joined(ws, data, sceneId, engineId);
           this.#travel.afterJoined(ws, data);
           break;

@@ -5,7 +5,7 @@ import type { EngineLinks } from './engine-links.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import { ResumeLog } from './resume-log.js';
-import { resumeReason, type ConnData, type ResumeReason, type Socket } from './socket.js';
+import { resumeReason, unsubscribeScene, type ConnData, type ResumeReason, type Socket } from './socket.js';
 
 /** How long a player whose engine was lost waits, connected, for its scene to be placed again. */
 const RESUME_TIMEOUT_MS = 30_000;
@@ -155,7 +155,7 @@ export class PlayerRouting {
     const data = ws.getUserData();
     this.#d.abandonTravel(data);
     this.#d.pending.failAll(ws, data, why === 'moved' ? `the scene moved off engine ${engineId} before answering; retry shortly` : `engine ${engineId} ${why === 'drain' ? 'shut down' : 'was lost'} before answering; retry shortly`);
-    if (data.session !== null) ws.unsubscribe(`s/${data.session.sceneId}`);
+    if (data.session !== null) unsubscribeScene(ws, data.session.sceneId);
     data.state = 'routing';
     data.engineId = null;
     data.early.length = 0;

@@ -2,7 +2,7 @@
  * A client socket's state on the gateway (uWS user data), and the small pure helpers around it.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import { ErrorReplyCodec, framePayload } from '@gos/schema';
+import { ErrorReplyCodec, cellX, cellY, framePayload } from '@gos/schema';
 import type { Session } from './session/index.js';
 import type { Bucket } from './rate-limits.js';
 
@@ -107,6 +107,24 @@ export function userData(ws: Socket): ConnData | null {
   } catch {
     return null;
   }
+}
+
+/** The uWS topic of a scene's broadcasts. */
+export function sceneTopic(sceneId: string): string {
+  return `s/${sceneId}`;
+}
+
+/** The uWS topic of one cell of a scene with entities (docs/aoi.md): `s/<scene>/c/<cx>_<cy>`. */
+export function cellTopic(sceneId: string, cell: number): string {
+  return `s/${sceneId}/c/${cellX(cell)}_${cellY(cell)}`;
+}
+
+/** The socket stops hearing a scene: its broadcasts and every cell of it. */
+export function unsubscribeScene(ws: Socket, sceneId: string): void {
+  const topic = sceneTopic(sceneId);
+  ws.unsubscribe(topic);
+  const cells = `${topic}/c/`;
+  for (const t of ws.getTopics()) if (t.startsWith(cells)) ws.unsubscribe(t);
 }
 
 /** The requestId of a frame at least FRAME_HEADER_BYTES long (u32 LE at offset 4). */

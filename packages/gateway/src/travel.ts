@@ -23,7 +23,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { PlayerRouting } from './routing.js';
 import type { SessionStore } from './session/index.js';
-import type { ConnData, Socket, Travel } from './socket.js';
+import { sceneTopic, unsubscribeScene, type ConnData, type Socket, type Travel } from './socket.js';
 
 /** Tries to record a travel's target in the session before giving up (back-off 0.25 s … 10 s: about 40 s in all). */
 const SET_SCENE_ATTEMPTS = 8;
@@ -157,8 +157,8 @@ export class PlayerTravel {
     if (travel === null || (travel.phase !== 'local' && travel.phase !== 'joining')) return;
     const header = readFrameHeader(frame);
     if (header?.kind !== FrameKind.PUSH || header.opcode !== CORE_PUSH.SceneChanged) return;
-    ws.unsubscribe(`s/${travel.from}`);
-    ws.subscribe(`s/${travel.to}`);
+    unsubscribeScene(ws, travel.from);
+    ws.subscribe(sceneTopic(travel.to));
   }
 
   /** JOINED while travelling: `true` when it completed the travel (the caller does nothing more). */
@@ -171,7 +171,7 @@ export class PlayerTravel {
     data.travel = null;
     data.state = 'joined';
     data.engineId = engineId;
-    ws.subscribe(`s/${travel.to}`);
+    ws.subscribe(sceneTopic(travel.to));
     // Requests the source scene took but never answered (an async handler, the player gone).
     this.#d.pending.failSome(ws, data, travel.sentBefore, `the player left scene ${travel.from} before it answered; retry`);
     const link = this.#d.links.get(engineId);
@@ -306,7 +306,7 @@ export class PlayerTravel {
   #moveSession(ws: Socket, data: ConnData, travel: Travel): void {
     const session = data.session!;
     data.session = Object.freeze({ ...session, sceneId: travel.to });
-    ws.unsubscribe(`s/${travel.from}`);
+    unsubscribeScene(ws, travel.from);
     const attempt = (n: number): void => {
       this.#d.sessions.setScene(session.token, travel.to).catch((err: unknown) => {
         const gone = isCodedError(err) && err.code === ErrorCodes.GW_ERR_SESSION_EXPIRED;

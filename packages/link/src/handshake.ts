@@ -4,8 +4,9 @@ import { CodedError, ErrorCodes } from '@gos/schema';
 /**
  * Link protocol version carried in HELLO and CHALLENGE; a mismatch refuses the handshake.
  * 2: the control bodies (JOIN, KICK, JOINED, JOIN_FAILED) are FlatBuffers tables, not JSON.
+ * 4: CELLS and INTEREST (entity replication, docs/aoi.md).
  */
-export const LINK_PROTOCOL_VERSION = 3;
+export const LINK_PROTOCOL_VERSION = 4;
 export const NONCE_BYTES = 32;
 export const PROOF_BYTES = 32;
 /** Longest node id, in UTF-8 bytes (its length travels as a u8). */

@@ -69,6 +69,8 @@ export type {
   AnswerBody,
   BroadcastBody,
 } from './messages.js';
+export { encodeCellsBody, decodeCellsBody, encodeInterestBody, decodeInterestBody } from './entity-messages.js';
+export type { SceneCells, InterestChange } from './entity-messages.js';
 export { LocalLinks, LocalLinkClient, LocalLinkPeer } from './local.js';
 export type { LocalLinksOptions } from './local.js';
 export type { EngineLink, GatewayPeer, LinkTransport } from './endpoints.js';

@@ -69,6 +69,10 @@ export const EngineToGateway = {
   TRAVEL_RELEASED: 40,
   /** channel = connId; body = {@link JoinFailedBody}. The travel could not be done here; the player is still in its scene. */
   TRAVEL_FAILED: 41,
+  /** channel = 0; body = {@link CellsBody} (`encodeCellsBody`): one tick's cell frames of a scene with entities. */
+  CELLS: 42,
+  /** channel = connId; body = {@link InterestBody} (`encodeInterestBody`): the player's area of interest changed. */
+  INTEREST: 43,
 } as const;
 export type EngineToGatewayType = (typeof EngineToGateway)[keyof typeof EngineToGateway];
 
@@ -117,14 +121,14 @@ function bad(message: string, cause?: unknown): CodedError {
 }
 
 /** Check `body` with the table's rules, then encode it (only its own fields). */
-function encodeChecked<T>(codec: Codec<T>, body: T, rule: (b: T) => string | null): Uint8Array {
+export function encodeChecked<T>(codec: Codec<T>, body: T, rule: (b: T) => string | null): Uint8Array {
   const broken = rule(body);
   if (broken !== null) throw bad(`${codec.name}: ${broken}`);
   return codec.encode(body);
 }
 
 /** Decode a body with its table's verifier, then check the rules the table cannot say. */
-function decodeChecked<T>(codec: Codec<T>, bytes: Uint8Array, rule: (b: T) => string | null): T {
+export function decodeChecked<T>(codec: Codec<T>, bytes: Uint8Array, rule: (b: T) => string | null): T {
   const body = codec.decode(bytes); // SCH_ERR_BAD_PAYLOAD for bytes that are not a valid table
   const broken = rule(body);
   if (broken !== null) throw bad(`${codec.name}: ${broken}`);

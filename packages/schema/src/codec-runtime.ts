@@ -13,6 +13,9 @@ import type { Codec } from './protocol.js';
 
 export { CodedError, ErrorCodes } from './errors.js';
 export type { Codec, RouteDef, PushDef, Protocol, RpcDef } from './protocol.js';
+// Generated modules with an `entities:` section use these (cycle-safe: entities.ts uses this module only inside functions).
+export { cellCodec } from './entities.js';
+export type { CellFrame, SceneEntitiesDef } from './entities.js';
 
 /** Size in bytes of a scalar field or of a scalar vector's element. */
 export type ScalarSize = 1 | 2 | 4 | 8;

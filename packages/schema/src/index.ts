@@ -17,6 +17,8 @@ export {
 } from './wire.js';
 export type { FrameHeader } from './wire.js';
 export type { Codec, RouteDef, PushDef, Protocol, RpcDef } from './protocol.js';
+export { CellFrameWriter, cellCodec, cellShape, checkEntityValue, decodeCellFrame, packCell, cellX, cellY, CELL_GONE, MAX_CELL_COORD, MAX_ENTITY_FIELDS } from './entities.js';
+export type { CellFrame, EntityChange, EntityFieldDef, EntityFieldType, EntityTypeDef, EntityValue, SceneEntitiesDef } from './entities.js';
 export { cleanText } from './text.js';
 export type { CleanTextOptions } from './text.js';
 export { silentLogger } from './logger.js';
@@ -42,6 +44,7 @@ export {
   SceneResumedCodec,
   SceneChangedCodec,
   NoticeCodec,
+  EntityViewCodec,
 } from './generated/protocol.js';
 export type {
   CoreProtocol,
@@ -51,5 +54,6 @@ export type {
   SceneResumed,
   SceneChanged,
   Notice,
+  EntityView,
 } from './generated/protocol.js';
 export { encodeErrorFrame, encodeSceneChangedFrame, encodeSceneRestartedFrame, encodeSceneResumedFrame } from './core-frames.js';

@@ -51,6 +51,8 @@ export interface RpcDef<Req = unknown, Res = unknown> {
   readonly response: Codec<Res> | null;
 }
 
+import type { SceneEntitiesDef } from './entities.js';
+
 export interface Protocol {
   readonly namespace: string;
   readonly version: number;
@@ -60,4 +62,6 @@ export interface Protocol {
   readonly pushById: ReadonlyMap<number, PushDef>;
   /** Messages between scenes by target scene type, then by name (the YAML's `rpc:`); absent or empty when it has none. */
   readonly rpc?: Readonly<Record<string, Readonly<Record<string, RpcDef>>>>;
+  /** Replicated entities by scene type (the YAML's `entities:`); absent or empty when it has none. */
+  readonly entities?: Readonly<Record<string, SceneEntitiesDef>>;
 }

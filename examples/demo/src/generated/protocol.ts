@@ -167,6 +167,12 @@ export interface GuildRally {
   delayMs: number;
 }
 
+/** field: walk towards (x, y); the server clamps the step. Fire-and-forget: the player's Avatar entity shows where it is. */
+export interface WalkReq {
+  x: number;
+  y: number;
+}
+
 const moveReqShape: rt.TableShape = [['scalar', 4], ['scalar', 4], ['scalar', 4]];
 
 function buildMoveReq(b: Builder, v: MoveReq): Offset {
@@ -744,6 +750,78 @@ function readGuildRally(t: fb.GuildRally): GuildRally {
 /** Encode and decode GuildRally. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const GuildRallyCodec: rt.Codec<GuildRally> = rt.tableCodec('GuildRally', guildRallyShape, buildGuildRally, (bb) => readGuildRally(fb.GuildRally.getRootAsGuildRally(bb)));
 
+const walkReqShape: rt.TableShape = [['scalar', 4], ['scalar', 4]];
+
+function buildWalkReq(b: Builder, v: WalkReq): Offset {
+  fb.WalkReq.startWalkReq(b);
+  fb.WalkReq.addX(b, v.x);
+  fb.WalkReq.addY(b, v.y);
+  return fb.WalkReq.endWalkReq(b);
+}
+
+function readWalkReq(t: fb.WalkReq): WalkReq {
+  return {
+    x: t.x(),
+    y: t.y(),
+  };
+}
+
+/** Encode and decode WalkReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const WalkReqCodec: rt.Codec<WalkReq> = rt.tableCodec('WalkReq', walkReqShape, buildWalkReq, (bb) => readWalkReq(fb.WalkReq.getRootAsWalkReq(bb)));
+
+/** A player. */
+export interface FieldAvatar {
+  /** Sent as a multiple of 0.01. */
+  x: number;
+  /** Sent as a multiple of 0.01. */
+  y: number;
+  name: string;
+  color: number;
+}
+
+/** A creature wandering about. */
+export interface FieldCritter {
+  /** Sent as a multiple of 0.01. */
+  x: number;
+  /** Sent as a multiple of 0.01. */
+  y: number;
+  kind: number;
+}
+
+/** Entity types by scene type, then by name: the values scene code sets and the SDK replicates. */
+export interface EntityMap {
+  field: { Avatar: FieldAvatar; Critter: FieldCritter };
+}
+
+/** Replicated entities by scene type (the YAML's `entities:`): what encodes and decodes their cell frames (docs/aoi.md). */
+export const ENTITIES: { readonly field: rt.SceneEntitiesDef } = Object.freeze({
+  /** The large map (docs/aoi.md): each client hears the cells around its player. */
+  field: Object.freeze({
+    scene: 'field',
+    push: 106,
+    pushName: 'FieldCell',
+    types: Object.freeze([
+      Object.freeze({
+        name: 'Avatar',
+        fields: Object.freeze([
+          Object.freeze({ name: 'x', type: 'float32', quantize: 0.01 }),
+          Object.freeze({ name: 'y', type: 'float32', quantize: 0.01 }),
+          Object.freeze({ name: 'name', type: 'string', quantize: null }),
+          Object.freeze({ name: 'color', type: 'uint32', quantize: null }),
+        ]),
+      }),
+      Object.freeze({
+        name: 'Critter',
+        fields: Object.freeze([
+          Object.freeze({ name: 'x', type: 'float32', quantize: 0.01 }),
+          Object.freeze({ name: 'y', type: 'float32', quantize: 0.01 }),
+          Object.freeze({ name: 'kind', type: 'uint8', quantize: null }),
+        ]),
+      }),
+    ]),
+  }),
+});
+
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {
   move: 1,
@@ -754,6 +832,8 @@ export const ROUTE = {
   guildSay: 7,
   guildRally: 8,
   guildList: 9,
+  walk: 10,
+  leaveField: 11,
   whoami: 3,
 } as const;
 
@@ -765,6 +845,7 @@ export const PUSH = {
   Welcome: 103,
   Whisper: 104,
   GuildLine: 105,
+  FieldCell: 106,
 } as const;
 
 /** The `demo` protocol with its exact route and push types. */
@@ -785,6 +866,10 @@ export interface DemoProtocol extends rt.Protocol {
     readonly guildRally: rt.RouteDef<GuildRallyReq, GuildRallyRes>;
     /** The largest guilds, from the shared table every map reads (no call: a local read). */
     readonly guildList: rt.RouteDef<GuildListReq, GuildListRes>;
+    /** Walk on the large map (its Avatar entity moves; docs/aoi.md). */
+    readonly walk: rt.RouteDef<WalkReq, void>;
+    /** Go back from the large map to a world map. */
+    readonly leaveField: rt.RouteDef<TravelReq, TravelRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     readonly whoami: rt.RouteDef<WhoAmIReq, WhoAmIRes>;
   };
@@ -795,6 +880,8 @@ export interface DemoProtocol extends rt.Protocol {
     readonly Welcome: rt.PushDef<Welcome>;
     readonly Whisper: rt.PushDef<Whisper>;
     readonly GuildLine: rt.PushDef<GuildLine>;
+    /** Cell frames of scene type field: the entities that entered, changed or left one cell (ENTITIES.field). */
+    readonly FieldCell: rt.PushDef<rt.CellFrame>;
   };
   readonly rpc: {
     readonly guild: {
@@ -812,6 +899,7 @@ export interface DemoProtocol extends rt.Protocol {
       readonly update: rt.RpcDef<GuildInfo, void>;
     };
   };
+  readonly entities: typeof ENTITIES;
 }
 
 const routes: DemoProtocol['routes'] = Object.freeze({
@@ -823,6 +911,8 @@ const routes: DemoProtocol['routes'] = Object.freeze({
   guildSay: Object.freeze({ id: ROUTE.guildSay, name: 'guildSay', scene: 'world', request: GuildSayReqCodec, response: GuildSayResCodec, idempotent: false }),
   guildRally: Object.freeze({ id: ROUTE.guildRally, name: 'guildRally', scene: 'world', request: GuildRallyReqCodec, response: GuildRallyResCodec, idempotent: false }),
   guildList: Object.freeze({ id: ROUTE.guildList, name: 'guildList', scene: 'world', request: GuildListReqCodec, response: GuildListResCodec, idempotent: true }),
+  walk: Object.freeze({ id: ROUTE.walk, name: 'walk', scene: 'field', request: WalkReqCodec, response: null, idempotent: false }),
+  leaveField: Object.freeze({ id: ROUTE.leaveField, name: 'leaveField', scene: 'field', request: TravelReqCodec, response: TravelResCodec, idempotent: false }),
   whoami: Object.freeze({ id: ROUTE.whoami, name: 'whoami', scene: 'world', request: WhoAmIReqCodec, response: WhoAmIResCodec, idempotent: true }),
 });
 
@@ -833,6 +923,7 @@ const pushes: DemoProtocol['pushes'] = Object.freeze({
   Welcome: Object.freeze({ id: PUSH.Welcome, name: 'Welcome', codec: WelcomeCodec }),
   Whisper: Object.freeze({ id: PUSH.Whisper, name: 'Whisper', codec: WhisperCodec }),
   GuildLine: Object.freeze({ id: PUSH.GuildLine, name: 'GuildLine', codec: GuildLineCodec }),
+  FieldCell: Object.freeze({ id: PUSH.FieldCell, name: 'FieldCell', codec: rt.cellCodec(ENTITIES.field) }),
 });
 
 const rpc: DemoProtocol['rpc'] = Object.freeze({
@@ -862,6 +953,8 @@ export const protocol: DemoProtocol = Object.freeze({
     [ROUTE.guildSay, routes.guildSay],
     [ROUTE.guildRally, routes.guildRally],
     [ROUTE.guildList, routes.guildList],
+    [ROUTE.walk, routes.walk],
+    [ROUTE.leaveField, routes.leaveField],
     [ROUTE.whoami, routes.whoami],
   ]),
   pushById: new Map<number, rt.PushDef>([
@@ -871,8 +964,10 @@ export const protocol: DemoProtocol = Object.freeze({
     [PUSH.Welcome, pushes.Welcome],
     [PUSH.Whisper, pushes.Whisper],
     [PUSH.GuildLine, pushes.GuildLine],
+    [PUSH.FieldCell, pushes.FieldCell],
   ]),
   rpc,
+  entities: ENTITIES,
 });
 
 /** Push name → payload type: the engine's `send`/`broadcast` and the client's `onPush` key on it. */
@@ -883,6 +978,7 @@ export type PushMap = {
   Welcome: Welcome;
   Whisper: Whisper;
   GuildLine: GuildLine;
+  FieldCell: rt.CellFrame;
 };
 
 /**
@@ -890,6 +986,12 @@ export type PushMap = {
  * response (nothing for fire-and-forget routes); throw a CodedError to answer with an ERROR frame.
  */
 export interface SceneHandlers<Ctx> {
+  field: {
+    /** Walk on the large map (its Avatar entity moves; docs/aoi.md). */
+    walk(ctx: Ctx, req: WalkReq): void | Promise<void>;
+    /** Go back from the large map to a world map. */
+    leaveField(ctx: Ctx, req: TravelReq): TravelRes | Promise<TravelRes>;
+  };
   world: {
     move(ctx: Ctx, req: MoveReq): MoveRes | Promise<MoveRes>;
     /** Chat to everyone in the scene (fire-and-forget). */
@@ -938,6 +1040,10 @@ export interface Api {
   guildRally(req: GuildRallyReq, opts?: RequestOptions): Promise<GuildRallyRes>;
   /** The largest guilds, from the shared table every map reads (no call: a local read). */
   guildList(req: GuildListReq, opts?: RequestOptions): Promise<GuildListRes>;
+  /** Walk on the large map (its Avatar entity moves; docs/aoi.md). */
+  walk(req: WalkReq, opts?: RequestOptions): Promise<void>;
+  /** Go back from the large map to a world map. */
+  leaveField(req: TravelReq, opts?: RequestOptions): Promise<TravelRes>;
   /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
   whoami(req: WhoAmIReq, opts?: RequestOptions): Promise<WhoAmIRes>;
 }
@@ -955,6 +1061,10 @@ export function createApi(client: ApiClient): Api {
     guildSay: (req: GuildSayReq, opts?: RequestOptions) => client.request(routes.guildSay, req, opts) as Promise<GuildSayRes>,
     guildRally: (req: GuildRallyReq, opts?: RequestOptions) => client.request(routes.guildRally, req, opts) as Promise<GuildRallyRes>,
     guildList: (req: GuildListReq, opts?: RequestOptions) => client.request(routes.guildList, req, opts) as Promise<GuildListRes>,
+    walk: async (req: WalkReq, opts?: RequestOptions): Promise<void> => {
+      await client.request(routes.walk, req, opts);
+    },
+    leaveField: (req: TravelReq, opts?: RequestOptions) => client.request(routes.leaveField, req, opts) as Promise<TravelRes>,
     whoami: (req: WhoAmIReq, opts?: RequestOptions) => client.request(routes.whoami, req, opts) as Promise<WhoAmIRes>,
   });
 }

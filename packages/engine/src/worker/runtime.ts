@@ -8,7 +8,7 @@ import {
   type Logger,
   type Protocol,
 } from '@gos/schema';
-import { isService, type CallHandler, type CallOptions, type DurableTimer, type Player, type Scene, type SceneDefinition, type ScheduleAt, type SharedTable, type TimerHandle } from '../api.js';
+import { isService, type SceneEntities, type CallHandler, type CallOptions, type DurableTimer, type Player, type Scene, type SceneDefinition, type ScheduleAt, type SharedTable, type TimerHandle } from '../api.js';
 
 import type { Outbox } from '../outbox.js';
 import { RuntimePlayer } from './runtime-player.js';
@@ -22,6 +22,8 @@ import { SceneSaver } from './scene-saver.js';
 import { TimerFiring, guarded } from './timer-firing.js';
 import { DurableTimers } from './durable-timers.js';
 import { TickStats } from './tick-stats.js';
+import { SceneReplication } from './replication.js';
+import { resolveInterest } from './interest-grid.js';
 import { SceneTimers } from './scene-timers.js';
 import { FromScene, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload, type SharedData, type TimerRecord } from '../records.js';
 
@@ -71,6 +73,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   readonly #shared: SharedViews;
   #soonSave: ReturnType<typeof setTimeout> | undefined;
   readonly #builtins: SceneBuiltins;
+  /** Replicated entities, when the protocol declares them for this scene type. */
+  readonly #replication: SceneReplication | null;
 
   constructor(opts: {
     id: string;
@@ -121,6 +125,11 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       service: this.#service,
       timers: () => this.#durable.size,
     });
+    const entities = opts.protocol.entities?.[opts.type];
+    if (entities !== undefined && opts.def.interest === undefined) {
+      throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene type ${opts.type} has entities in the protocol: its definition needs interest { cellSize, width, height } (docs/aoi.md)`);
+    }
+    this.#replication = entities === undefined ? null : new SceneReplication(entities, resolveInterest(opts.def.interest!), opts.id, (type, sid, payload) => this.#out.send(type, sid, 0, payload));
     const fresh = opts.state === null || opts.state === undefined;
     this.state = fresh ? opts.def.createState(opts.id) : opts.state;
     this.#saver = new SceneSaver({ out: opts.out, players: this.#players, durable: this.#durable, shared: this.#shared, savedJson: fresh ? null : JSON.stringify(opts.state) });
@@ -132,6 +141,11 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
 
   markDirty(): void {
     this.#saver.markDirty();
+  }
+
+  get entities(): SceneEntities {
+    if (this.#replication === null) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene type ${this.type} has no entities: declare them in the protocol's entities: section (docs/aoi.md)`);
+    return this.#replication;
   }
 
   async create(persistIntervalMs: number): Promise<void> {
@@ -162,6 +176,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       // A travel the old connection asked for does not carry over to the new one.
       this.#travels.fail(existing.id, ErrorCodes.ENG_ERR_TRAVEL, `player ${existing.id} connected again before its travel`);
       this.#out.send(FromScene.JOINED, sid, 0, null);
+      // The new socket hears nothing yet: its cells again, from snapshots, at the end of the tick.
+      this.#replication?.playerRejoined(existing.id);
       this.#guard('onRejoin', () => this.#def.onRejoin?.(this, existing));
       return;
     }
@@ -210,6 +226,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     } catch (err) {
       this.logger.error({ err, playerId: player.id }, 'onLeave failed');
     }
+    this.#replication?.playerLeft(player.id);
     player.timers.stop();
     player.timers.settleInFlight();
     const changes = player.timers.takeChanges();
@@ -328,6 +345,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       this.#beforeTick?.();
       this.#builtins.runTickBoundary();
       this.#guard('onTick', () => this.#def.onTick?.(this, now - lastAt));
+      if (this.#replication !== null) this.#guard('entity replication', () => this.#replication?.flush(this.tick));
       this.#tickStats.record(now, performance.now() - now);
       // After a long stall, skip the missed ticks instead of running them back to back.
       this.#scheduleTick(now - next > this.tickMs * 5 ? now : next, now);

@@ -47,6 +47,26 @@ export interface TravelBody {
   arrival: string;
 }
 
+/** Engine → gateway, CELLS: one tick's cell frames of a scene with entities (docs/aoi.md): frame i (bytes `lengths[i]` long, one after the other in `frames`) goes to the sockets subscribed to cell `cells[i]` (topic `s/<sceneId>/c/<cx>_<cy>`). */
+export interface CellsBody {
+  /** The scene; never empty. */
+  sceneId: string;
+  /** Packed cells, `cy << 16 | cx`. */
+  cells: number[];
+  lengths: number[];
+  frames: Uint8Array;
+}
+
+/** Engine → gateway, INTEREST: the player's area of interest changed: subscribe its socket to the topics of the cells in `add`, unsubscribe it from those in `remove`, then send it the frames (an EntityView push, then one cell push per added cell), in order. */
+export interface InterestBody {
+  /** The scene; never empty. */
+  sceneId: string;
+  add: number[];
+  remove: number[];
+  lengths: number[];
+  frames: Uint8Array;
+}
+
 /** Gateway → engine, TRAVEL_OUT: take the player out of its scene for `to`. */
 export interface TravelOutBody {
   /** The target scene; never empty. */
@@ -209,6 +229,63 @@ function readTravelBody(t: fb.TravelBody): TravelBody {
 /** Encode and decode TravelBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const TravelBodyCodec: rt.Codec<TravelBody> = rt.tableCodec('TravelBody', travelBodyShape, buildTravelBody, (bb) => readTravelBody(fb.TravelBody.getRootAsTravelBody(bb)));
 
+const cellsBodyShape: rt.TableShape = [['string'], ['vector', 4], ['vector', 4], ['vector', 1]];
+
+function buildCellsBody(b: Builder, v: CellsBody): Offset {
+  const oSceneId = b.createString(v.sceneId);
+  const oCells = fb.CellsBody.createCellsVector(b, v.cells);
+  const oLengths = fb.CellsBody.createLengthsVector(b, v.lengths);
+  const oFrames = b.createByteVector(v.frames);
+  fb.CellsBody.startCellsBody(b);
+  fb.CellsBody.addSceneId(b, oSceneId);
+  fb.CellsBody.addCells(b, oCells);
+  fb.CellsBody.addLengths(b, oLengths);
+  fb.CellsBody.addFrames(b, oFrames);
+  return fb.CellsBody.endCellsBody(b);
+}
+
+function readCellsBody(t: fb.CellsBody): CellsBody {
+  return {
+    sceneId: t.sceneId() ?? '',
+    cells: rt.readList(t.cellsLength(), (i) => t.cells(i) ?? 0),
+    lengths: rt.readList(t.lengthsLength(), (i) => t.lengths(i) ?? 0),
+    frames: t.framesArray()?.slice() ?? new Uint8Array(0),
+  };
+}
+
+/** Encode and decode CellsBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const CellsBodyCodec: rt.Codec<CellsBody> = rt.tableCodec('CellsBody', cellsBodyShape, buildCellsBody, (bb) => readCellsBody(fb.CellsBody.getRootAsCellsBody(bb)));
+
+const interestBodyShape: rt.TableShape = [['string'], ['vector', 4], ['vector', 4], ['vector', 4], ['vector', 1]];
+
+function buildInterestBody(b: Builder, v: InterestBody): Offset {
+  const oSceneId = b.createString(v.sceneId);
+  const oAdd = fb.InterestBody.createAddVector(b, v.add);
+  const oRemove = fb.InterestBody.createRemoveVector(b, v.remove);
+  const oLengths = fb.InterestBody.createLengthsVector(b, v.lengths);
+  const oFrames = b.createByteVector(v.frames);
+  fb.InterestBody.startInterestBody(b);
+  fb.InterestBody.addSceneId(b, oSceneId);
+  fb.InterestBody.addAdd(b, oAdd);
+  fb.InterestBody.addRemove(b, oRemove);
+  fb.InterestBody.addLengths(b, oLengths);
+  fb.InterestBody.addFrames(b, oFrames);
+  return fb.InterestBody.endInterestBody(b);
+}
+
+function readInterestBody(t: fb.InterestBody): InterestBody {
+  return {
+    sceneId: t.sceneId() ?? '',
+    add: rt.readList(t.addLength(), (i) => t.add(i) ?? 0),
+    remove: rt.readList(t.removeLength(), (i) => t.remove(i) ?? 0),
+    lengths: rt.readList(t.lengthsLength(), (i) => t.lengths(i) ?? 0),
+    frames: t.framesArray()?.slice() ?? new Uint8Array(0),
+  };
+}
+
+/** Encode and decode InterestBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const InterestBodyCodec: rt.Codec<InterestBody> = rt.tableCodec('InterestBody', interestBodyShape, buildInterestBody, (bb) => readInterestBody(fb.InterestBody.getRootAsInterestBody(bb)));
+
 const travelOutBodyShape: rt.TableShape = [['string'], ['string'], ['scalar', 1]];
 
 function buildTravelOutBody(b: Builder, v: TravelOutBody): Offset {
@@ -318,6 +395,12 @@ function readAdminBody(t: fb.AdminBody): AdminBody {
 /** Encode and decode AdminBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const AdminBodyCodec: rt.Codec<AdminBody> = rt.tableCodec('AdminBody', adminBodyShape, buildAdminBody, (bb) => readAdminBody(fb.AdminBody.getRootAsAdminBody(bb)));
 
+/** Entity types by scene type, then by name: the values scene code sets and the SDK replicates. */
+export interface EntityMap {}
+
+/** Replicated entities by scene type (the YAML's `entities:`): what encodes and decodes their cell frames (docs/aoi.md). */
+export const ENTITIES: Readonly<Record<string, rt.SceneEntitiesDef>> = Object.freeze({});
+
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {} as const;
 
@@ -334,10 +417,10 @@ const routes: LinkProtocol['routes'] = Object.freeze({});
 
 const pushes: LinkProtocol['pushes'] = Object.freeze({});
 
-/** The `link` protocol, version 3: give it to the gateway, the engine and the client. */
+/** The `link` protocol, version 4: give it to the gateway, the engine and the client. */
 export const protocol: LinkProtocol = Object.freeze({
   namespace: 'link',
-  version: 3,
+  version: 4,
   routes,
   pushes,
   routeById: new Map<number, rt.RouteDef>(),

@@ -38,6 +38,14 @@ export interface Notice {
   message: string;
 }
 
+/** The player's area of interest in a scene with entities changed (docs/aoi.md): the cells it now hears (`add`; each is followed by a cell push holding every entity of that cell) and the cells it no longer hears (`remove`; their entities are gone for this client). Cells are packed as `cy << 16 | cx`. */
+export interface EntityView {
+  sceneId: string;
+  cellSize: number;
+  add: number[];
+  remove: number[];
+}
+
 const errorReplyShape: rt.TableShape = [['string'], ['string'], ['scalar', 1]];
 
 function buildErrorReply(b: Builder, v: ErrorReply): Offset {
@@ -145,6 +153,38 @@ function readNotice(t: fb.Notice): Notice {
 /** Encode and decode Notice. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const NoticeCodec: rt.Codec<Notice> = rt.tableCodec('Notice', noticeShape, buildNotice, (bb) => readNotice(fb.Notice.getRootAsNotice(bb)));
 
+const entityViewShape: rt.TableShape = [['string'], ['scalar', 4], ['vector', 4], ['vector', 4]];
+
+function buildEntityView(b: Builder, v: EntityView): Offset {
+  const oSceneId = b.createString(v.sceneId);
+  const oAdd = fb.EntityView.createAddVector(b, v.add);
+  const oRemove = fb.EntityView.createRemoveVector(b, v.remove);
+  fb.EntityView.startEntityView(b);
+  fb.EntityView.addSceneId(b, oSceneId);
+  fb.EntityView.addCellSize(b, v.cellSize);
+  fb.EntityView.addAdd(b, oAdd);
+  fb.EntityView.addRemove(b, oRemove);
+  return fb.EntityView.endEntityView(b);
+}
+
+function readEntityView(t: fb.EntityView): EntityView {
+  return {
+    sceneId: t.sceneId() ?? '',
+    cellSize: t.cellSize(),
+    add: rt.readList(t.addLength(), (i) => t.add(i) ?? 0),
+    remove: rt.readList(t.removeLength(), (i) => t.remove(i) ?? 0),
+  };
+}
+
+/** Encode and decode EntityView. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const EntityViewCodec: rt.Codec<EntityView> = rt.tableCodec('EntityView', entityViewShape, buildEntityView, (bb) => readEntityView(fb.EntityView.getRootAsEntityView(bb)));
+
+/** Entity types by scene type, then by name: the values scene code sets and the SDK replicates. */
+export interface EntityMap {}
+
+/** Replicated entities by scene type (the YAML's `entities:`): what encodes and decodes their cell frames (docs/aoi.md). */
+export const ENTITIES: Readonly<Record<string, rt.SceneEntitiesDef>> = Object.freeze({});
+
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {} as const;
 
@@ -154,6 +194,7 @@ export const PUSH = {
   Notice: 65282,
   SceneResumed: 65283,
   SceneChanged: 65284,
+  EntityView: 65285,
 } as const;
 
 /** The `core` protocol with its exact route and push types. */
@@ -164,6 +205,7 @@ export interface CoreProtocol extends rt.Protocol {
     readonly Notice: rt.PushDef<Notice>;
     readonly SceneResumed: rt.PushDef<SceneResumed>;
     readonly SceneChanged: rt.PushDef<SceneChanged>;
+    readonly EntityView: rt.PushDef<EntityView>;
   };
 }
 
@@ -174,6 +216,7 @@ const pushes: CoreProtocol['pushes'] = Object.freeze({
   Notice: Object.freeze({ id: PUSH.Notice, name: 'Notice', codec: NoticeCodec }),
   SceneResumed: Object.freeze({ id: PUSH.SceneResumed, name: 'SceneResumed', codec: SceneResumedCodec }),
   SceneChanged: Object.freeze({ id: PUSH.SceneChanged, name: 'SceneChanged', codec: SceneChangedCodec }),
+  EntityView: Object.freeze({ id: PUSH.EntityView, name: 'EntityView', codec: EntityViewCodec }),
 });
 
 /** The `core` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -188,6 +231,7 @@ export const protocol: CoreProtocol = Object.freeze({
     [PUSH.Notice, pushes.Notice],
     [PUSH.SceneResumed, pushes.SceneResumed],
     [PUSH.SceneChanged, pushes.SceneChanged],
+    [PUSH.EntityView, pushes.EntityView],
   ]),
 });
 
@@ -197,4 +241,5 @@ export type PushMap = {
   Notice: Notice;
   SceneResumed: SceneResumed;
   SceneChanged: SceneChanged;
+  EntityView: EntityView;
 };

@@ -253,6 +253,98 @@ function readNoFields(_t: fb.NoFields): NoFields {
 /** Encode and decode NoFields. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const NoFieldsCodec: rt.Codec<NoFields> = rt.tableCodec('NoFields', noFieldsShape, buildNoFields, (bb) => readNoFields(fb.NoFields.getRootAsNoFields(bb)));
 
+/** A player's character. */
+export interface WorldAvatar {
+  /**
+   * Metres east.
+   * Sent as a multiple of 0.01.
+   */
+  x: number;
+  /** Sent as a multiple of 0.01. */
+  y: number;
+  name: string;
+  hp: number;
+  facing: Facing;
+  level: Level;
+  alive: boolean;
+  speed: number;
+}
+
+export interface WorldMonster {
+  x: number;
+  y: number;
+  kind: number;
+  mood: number;
+  hunger: number;
+  loot: number;
+  seed: number;
+  /** Shown above it. */
+  title: string;
+}
+
+export interface ArenaMarker {
+  x: number;
+  y: number;
+}
+
+/** Entity types by scene type, then by name: the values scene code sets and the SDK replicates. */
+export interface EntityMap {
+  world: { Avatar: WorldAvatar; Monster: WorldMonster };
+  arena: { Marker: ArenaMarker };
+}
+
+/** Replicated entities by scene type (the YAML's `entities:`): what encodes and decodes their cell frames (docs/aoi.md). */
+export const ENTITIES: { readonly world: rt.SceneEntitiesDef; readonly arena: rt.SceneEntitiesDef } = Object.freeze({
+  /** The open world's replicated entities. */
+  world: Object.freeze({
+    scene: 'world',
+    push: 20,
+    pushName: 'WorldCell',
+    types: Object.freeze([
+      Object.freeze({
+        name: 'Avatar',
+        fields: Object.freeze([
+          Object.freeze({ name: 'x', type: 'float32', quantize: 0.01 }),
+          Object.freeze({ name: 'y', type: 'float32', quantize: 0.01 }),
+          Object.freeze({ name: 'name', type: 'string', quantize: null }),
+          Object.freeze({ name: 'hp', type: 'uint16', quantize: null }),
+          Object.freeze({ name: 'facing', type: 'uint8', quantize: null }),
+          Object.freeze({ name: 'level', type: 'int16', quantize: null }),
+          Object.freeze({ name: 'alive', type: 'bool', quantize: null }),
+          Object.freeze({ name: 'speed', type: 'float64', quantize: null }),
+        ]),
+      }),
+      Object.freeze({
+        name: 'Monster',
+        fields: Object.freeze([
+          Object.freeze({ name: 'x', type: 'float32', quantize: null }),
+          Object.freeze({ name: 'y', type: 'float32', quantize: null }),
+          Object.freeze({ name: 'kind', type: 'uint8', quantize: null }),
+          Object.freeze({ name: 'mood', type: 'int8', quantize: null }),
+          Object.freeze({ name: 'hunger', type: 'int16', quantize: null }),
+          Object.freeze({ name: 'loot', type: 'int32', quantize: null }),
+          Object.freeze({ name: 'seed', type: 'uint32', quantize: null }),
+          Object.freeze({ name: 'title', type: 'string', quantize: null }),
+        ]),
+      }),
+    ]),
+  }),
+  arena: Object.freeze({
+    scene: 'arena',
+    push: 21,
+    pushName: 'ArenaCell',
+    types: Object.freeze([
+      Object.freeze({
+        name: 'Marker',
+        fields: Object.freeze([
+          Object.freeze({ name: 'x', type: 'int16', quantize: null }),
+          Object.freeze({ name: 'y', type: 'int16', quantize: null }),
+        ]),
+      }),
+    ]),
+  }),
+});
+
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {
   get: 1,
@@ -264,6 +356,8 @@ export const ROUTE = {
 export const PUSH = {
   Everything: 10,
   Tick: 11,
+  WorldCell: 20,
+  ArenaCell: 21,
 } as const;
 
 /** The `kitchen` protocol with its exact route and push types. */
@@ -276,6 +370,10 @@ export interface KitchenProtocol extends rt.Protocol {
   readonly pushes: {
     readonly Everything: rt.PushDef<Everything>;
     readonly Tick: rt.PushDef<Vec2>;
+    /** Cell frames of scene type world: the entities that entered, changed or left one cell (ENTITIES.world). */
+    readonly WorldCell: rt.PushDef<rt.CellFrame>;
+    /** Cell frames of scene type arena: the entities that entered, changed or left one cell (ENTITIES.arena). */
+    readonly ArenaCell: rt.PushDef<rt.CellFrame>;
   };
   readonly rpc: {
     readonly arena: {
@@ -287,6 +385,7 @@ export interface KitchenProtocol extends rt.Protocol {
       readonly count: rt.RpcDef<NoFields, Scalars>;
     };
   };
+  readonly entities: typeof ENTITIES;
 }
 
 const routes: KitchenProtocol['routes'] = Object.freeze({
@@ -298,6 +397,8 @@ const routes: KitchenProtocol['routes'] = Object.freeze({
 const pushes: KitchenProtocol['pushes'] = Object.freeze({
   Everything: Object.freeze({ id: PUSH.Everything, name: 'Everything', codec: EverythingCodec }),
   Tick: Object.freeze({ id: PUSH.Tick, name: 'Tick', codec: Vec2Codec }),
+  WorldCell: Object.freeze({ id: PUSH.WorldCell, name: 'WorldCell', codec: rt.cellCodec(ENTITIES.world) }),
+  ArenaCell: Object.freeze({ id: PUSH.ArenaCell, name: 'ArenaCell', codec: rt.cellCodec(ENTITIES.arena) }),
 });
 
 const rpc: KitchenProtocol['rpc'] = Object.freeze({
@@ -324,14 +425,19 @@ export const protocol: KitchenProtocol = Object.freeze({
   pushById: new Map<number, rt.PushDef>([
     [PUSH.Everything, pushes.Everything],
     [PUSH.Tick, pushes.Tick],
+    [PUSH.WorldCell, pushes.WorldCell],
+    [PUSH.ArenaCell, pushes.ArenaCell],
   ]),
   rpc,
+  entities: ENTITIES,
 });
 
 /** Push name → payload type: the engine's `send`/`broadcast` and the client's `onPush` key on it. */
 export type PushMap = {
   Everything: Everything;
   Tick: Vec2;
+  WorldCell: rt.CellFrame;
+  ArenaCell: rt.CellFrame;
 };
 
 /**

@@ -18,6 +18,8 @@ import * as flatbuffers from 'flatbuffers';
  *   guildSay (scene world): GuildSayReq → GuildSayRes
  *   guildRally (scene world): GuildRallyReq → GuildRallyRes
  *   guildList (scene world): GuildListReq → GuildListRes
+ *   walk (scene field): WalkReq → none
+ *   leaveField (scene field): TravelReq → TravelRes
  */
 export enum RouteId {
   move = 1,
@@ -28,7 +30,9 @@ export enum RouteId {
   guildJoin = 6,
   guildSay = 7,
   guildRally = 8,
-  guildList = 9
+  guildList = 9,
+  walk = 10,
+  leaveField = 11
 }
 
 /**
@@ -39,6 +43,7 @@ export enum RouteId {
  *   Welcome: Welcome
  *   Whisper: Whisper
  *   GuildLine: GuildLine
+ *   FieldCell: FieldCell
  */
 export enum PushId {
   WorldSnapshot = 100,
@@ -46,7 +51,8 @@ export enum PushId {
   ChatLine = 102,
   Welcome = 103,
   Whisper = 104,
-  GuildLine = 105
+  GuildLine = 105,
+  FieldCell = 106
 }
 
 /**
@@ -1739,6 +1745,473 @@ static createGuildRally(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.
   GuildRally.addName(builder, nameOffset);
   GuildRally.addDelayMs(builder, delayMs);
   return GuildRally.endGuildRally(builder);
+}
+}
+
+/**
+ * field: walk towards (x, y); the server clamps the step. Fire-and-forget: the player's Avatar entity shows where it is.
+ */
+export class WalkReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):WalkReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsWalkReq(bb:flatbuffers.ByteBuffer, obj?:WalkReq):WalkReq {
+  return (obj || new WalkReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsWalkReq(bb:flatbuffers.ByteBuffer, obj?:WalkReq):WalkReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new WalkReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+x():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readFloat32(this.bb_pos + offset) : 0.0;
+}
+
+y():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readFloat32(this.bb_pos + offset) : 0.0;
+}
+
+static startWalkReq(builder:flatbuffers.Builder) {
+  builder.startObject(2);
+}
+
+static addX(builder:flatbuffers.Builder, x:number) {
+  builder.addFieldFloat32(0, x, 0.0);
+}
+
+static addY(builder:flatbuffers.Builder, y:number) {
+  builder.addFieldFloat32(1, y, 0.0);
+}
+
+static endWalkReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createWalkReq(builder:flatbuffers.Builder, x:number, y:number):flatbuffers.Offset {
+  WalkReq.startWalkReq(builder);
+  WalkReq.addX(builder, x);
+  WalkReq.addY(builder, y);
+  return WalkReq.endWalkReq(builder);
+}
+}
+
+/**
+ * A player.
+ * Entity type Avatar of scene type field, in FieldCell frames: the fields that changed; all of them when it enters.
+ */
+export class FieldAvatar {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):FieldAvatar {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsFieldAvatar(bb:flatbuffers.ByteBuffer, obj?:FieldAvatar):FieldAvatar {
+  return (obj || new FieldAvatar()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsFieldAvatar(bb:flatbuffers.ByteBuffer, obj?:FieldAvatar):FieldAvatar {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new FieldAvatar()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+id():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Every field is present: the entity is new to the cell.
+ */
+enter():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+/**
+ * Quantised: value = x * 0.01.
+ */
+x():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : null;
+}
+
+/**
+ * Quantised: value = y * 0.01.
+ */
+y():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : null;
+}
+
+name():string|null
+name(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+name(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+color():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : null;
+}
+
+static startFieldAvatar(builder:flatbuffers.Builder) {
+  builder.startObject(6);
+}
+
+static addId(builder:flatbuffers.Builder, id:number) {
+  builder.addFieldInt32(0, id, 0);
+}
+
+static addEnter(builder:flatbuffers.Builder, enter:boolean) {
+  builder.addFieldInt8(1, +enter, +false);
+}
+
+static addX(builder:flatbuffers.Builder, x:number) {
+  builder.addFieldInt32(2, x, 0);
+}
+
+static addY(builder:flatbuffers.Builder, y:number) {
+  builder.addFieldInt32(3, y, 0);
+}
+
+static addName(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, nameOffset, 0);
+}
+
+static addColor(builder:flatbuffers.Builder, color:number) {
+  builder.addFieldInt32(5, color, 0);
+}
+
+static endFieldAvatar(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createFieldAvatar(builder:flatbuffers.Builder, id:number, enter:boolean, x:number|null, y:number|null, nameOffset:flatbuffers.Offset, color:number|null):flatbuffers.Offset {
+  FieldAvatar.startFieldAvatar(builder);
+  FieldAvatar.addId(builder, id);
+  FieldAvatar.addEnter(builder, enter);
+  if (x !== null)
+    FieldAvatar.addX(builder, x);
+  if (y !== null)
+    FieldAvatar.addY(builder, y);
+  FieldAvatar.addName(builder, nameOffset);
+  if (color !== null)
+    FieldAvatar.addColor(builder, color);
+  return FieldAvatar.endFieldAvatar(builder);
+}
+}
+
+/**
+ * A creature wandering about.
+ * Entity type Critter of scene type field, in FieldCell frames: the fields that changed; all of them when it enters.
+ */
+export class FieldCritter {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):FieldCritter {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsFieldCritter(bb:flatbuffers.ByteBuffer, obj?:FieldCritter):FieldCritter {
+  return (obj || new FieldCritter()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsFieldCritter(bb:flatbuffers.ByteBuffer, obj?:FieldCritter):FieldCritter {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new FieldCritter()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+id():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Every field is present: the entity is new to the cell.
+ */
+enter():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+/**
+ * Quantised: value = x * 0.01.
+ */
+x():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : null;
+}
+
+/**
+ * Quantised: value = y * 0.01.
+ */
+y():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : null;
+}
+
+kind():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readUint8(this.bb_pos + offset) : null;
+}
+
+static startFieldCritter(builder:flatbuffers.Builder) {
+  builder.startObject(5);
+}
+
+static addId(builder:flatbuffers.Builder, id:number) {
+  builder.addFieldInt32(0, id, 0);
+}
+
+static addEnter(builder:flatbuffers.Builder, enter:boolean) {
+  builder.addFieldInt8(1, +enter, +false);
+}
+
+static addX(builder:flatbuffers.Builder, x:number) {
+  builder.addFieldInt32(2, x, 0);
+}
+
+static addY(builder:flatbuffers.Builder, y:number) {
+  builder.addFieldInt32(3, y, 0);
+}
+
+static addKind(builder:flatbuffers.Builder, kind:number) {
+  builder.addFieldInt8(4, kind, 0);
+}
+
+static endFieldCritter(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createFieldCritter(builder:flatbuffers.Builder, id:number, enter:boolean, x:number|null, y:number|null, kind:number|null):flatbuffers.Offset {
+  FieldCritter.startFieldCritter(builder);
+  FieldCritter.addId(builder, id);
+  FieldCritter.addEnter(builder, enter);
+  if (x !== null)
+    FieldCritter.addX(builder, x);
+  if (y !== null)
+    FieldCritter.addY(builder, y);
+  if (kind !== null)
+    FieldCritter.addKind(builder, kind);
+  return FieldCritter.endFieldCritter(builder);
+}
+}
+
+/**
+ * The large map (docs/aoi.md): each client hears the cells around its player.
+ * Cell frame of scene type field (push FieldCell = 106): one cell's changes in one tick.
+ */
+export class FieldCell {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):FieldCell {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsFieldCell(bb:flatbuffers.ByteBuffer, obj?:FieldCell):FieldCell {
+  return (obj || new FieldCell()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsFieldCell(bb:flatbuffers.ByteBuffer, obj?:FieldCell):FieldCell {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new FieldCell()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+tick():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+cellX():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readInt16(this.bb_pos + offset) : 0;
+}
+
+cellY():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readInt16(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Ids of the entities that left the cell.
+ */
+leaves(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readUint32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+leavesLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+leavesArray():Uint32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? new Uint32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+/**
+ * For each of leaves, the cell it moved to (cell_y << 16 | cell_x), or 0xFFFFFFFF: it left the scene.
+ */
+leaveTo(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readUint32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+leaveToLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+leaveToArray():Uint32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? new Uint32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+avatar(index: number, obj?:FieldAvatar):FieldAvatar|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? (obj || new FieldAvatar()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+avatarLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+critter(index: number, obj?:FieldCritter):FieldCritter|null {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? (obj || new FieldCritter()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+critterLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+static startFieldCell(builder:flatbuffers.Builder) {
+  builder.startObject(7);
+}
+
+static addTick(builder:flatbuffers.Builder, tick:number) {
+  builder.addFieldInt32(0, tick, 0);
+}
+
+static addCellX(builder:flatbuffers.Builder, cellX:number) {
+  builder.addFieldInt16(1, cellX, 0);
+}
+
+static addCellY(builder:flatbuffers.Builder, cellY:number) {
+  builder.addFieldInt16(2, cellY, 0);
+}
+
+static addLeaves(builder:flatbuffers.Builder, leavesOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, leavesOffset, 0);
+}
+
+static createLeavesVector(builder:flatbuffers.Builder, data:number[]|Uint32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createLeavesVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createLeavesVector(builder:flatbuffers.Builder, data:number[]|Uint32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startLeavesVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addLeaveTo(builder:flatbuffers.Builder, leaveToOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, leaveToOffset, 0);
+}
+
+static createLeaveToVector(builder:flatbuffers.Builder, data:number[]|Uint32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createLeaveToVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createLeaveToVector(builder:flatbuffers.Builder, data:number[]|Uint32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startLeaveToVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addAvatar(builder:flatbuffers.Builder, avatarOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(5, avatarOffset, 0);
+}
+
+static createAvatarVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startAvatarVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addCritter(builder:flatbuffers.Builder, critterOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(6, critterOffset, 0);
+}
+
+static createCritterVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startCritterVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static endFieldCell(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createFieldCell(builder:flatbuffers.Builder, tick:number, cellX:number, cellY:number, leavesOffset:flatbuffers.Offset, leaveToOffset:flatbuffers.Offset, avatarOffset:flatbuffers.Offset, critterOffset:flatbuffers.Offset):flatbuffers.Offset {
+  FieldCell.startFieldCell(builder);
+  FieldCell.addTick(builder, tick);
+  FieldCell.addCellX(builder, cellX);
+  FieldCell.addCellY(builder, cellY);
+  FieldCell.addLeaves(builder, leavesOffset);
+  FieldCell.addLeaveTo(builder, leaveToOffset);
+  FieldCell.addAvatar(builder, avatarOffset);
+  FieldCell.addCritter(builder, critterOffset);
+  return FieldCell.endFieldCell(builder);
 }
 }
 

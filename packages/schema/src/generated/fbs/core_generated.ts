@@ -12,12 +12,14 @@ import * as flatbuffers from 'flatbuffers';
  *   Notice: Notice
  *   SceneResumed: SceneResumed
  *   SceneChanged: SceneChanged
+ *   EntityView: EntityView
  */
 export enum PushId {
   SceneRestarted = 65281,
   Notice = 65282,
   SceneResumed = 65283,
-  SceneChanged = 65284
+  SceneChanged = 65284,
+  EntityView = 65285
 }
 
 /**
@@ -336,6 +338,138 @@ static createNotice(builder:flatbuffers.Builder, codeOffset:flatbuffers.Offset, 
   Notice.addCode(builder, codeOffset);
   Notice.addMessage(builder, messageOffset);
   return Notice.endNotice(builder);
+}
+}
+
+/**
+ * The player's area of interest in a scene with entities changed (docs/aoi.md): the cells it now hears (`add`; each is followed by a cell push holding every entity of that cell) and the cells it no longer hears (`remove`; their entities are gone for this client). Cells are packed as `cy << 16 | cx`.
+ */
+export class EntityView {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):EntityView {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsEntityView(bb:flatbuffers.ByteBuffer, obj?:EntityView):EntityView {
+  return (obj || new EntityView()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsEntityView(bb:flatbuffers.ByteBuffer, obj?:EntityView):EntityView {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new EntityView()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+sceneId():string|null
+sceneId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+sceneId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+cellSize():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readFloat32(this.bb_pos + offset) : 0.0;
+}
+
+add(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readUint32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+addLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+addArray():Uint32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? new Uint32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+remove(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readUint32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+removeLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+removeArray():Uint32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? new Uint32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+static startEntityView(builder:flatbuffers.Builder) {
+  builder.startObject(4);
+}
+
+static addSceneId(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, sceneIdOffset, 0);
+}
+
+static addCellSize(builder:flatbuffers.Builder, cellSize:number) {
+  builder.addFieldFloat32(1, cellSize, 0.0);
+}
+
+static addAdd(builder:flatbuffers.Builder, addOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, addOffset, 0);
+}
+
+static createAddVector(builder:flatbuffers.Builder, data:number[]|Uint32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createAddVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createAddVector(builder:flatbuffers.Builder, data:number[]|Uint32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startAddVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addRemove(builder:flatbuffers.Builder, removeOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, removeOffset, 0);
+}
+
+static createRemoveVector(builder:flatbuffers.Builder, data:number[]|Uint32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createRemoveVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createRemoveVector(builder:flatbuffers.Builder, data:number[]|Uint32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startRemoveVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static endEntityView(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createEntityView(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset, cellSize:number, addOffset:flatbuffers.Offset, removeOffset:flatbuffers.Offset):flatbuffers.Offset {
+  EntityView.startEntityView(builder);
+  EntityView.addSceneId(builder, sceneIdOffset);
+  EntityView.addCellSize(builder, cellSize);
+  EntityView.addAdd(builder, addOffset);
+  EntityView.addRemove(builder, removeOffset);
+  return EntityView.endEntityView(builder);
 }
 }
 

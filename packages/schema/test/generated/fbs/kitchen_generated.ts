@@ -39,10 +39,14 @@ export enum RouteId {
  * Push ids: the opcode of PUSH frames. Payload message:
  *   Everything: Everything
  *   Tick: Vec2
+ *   WorldCell: WorldCell
+ *   ArenaCell: ArenaCell
  */
 export enum PushId {
   Everything = 10,
-  Tick = 11
+  Tick = 11,
+  WorldCell = 20,
+  ArenaCell = 21
 }
 
 export class Vec2 {
@@ -838,6 +842,768 @@ static endNoFields(builder:flatbuffers.Builder):flatbuffers.Offset {
 static createNoFields(builder:flatbuffers.Builder):flatbuffers.Offset {
   NoFields.startNoFields(builder);
   return NoFields.endNoFields(builder);
+}
+}
+
+/**
+ * A player's character.
+ * Entity type Avatar of scene type world, in WorldCell frames: the fields that changed; all of them when it enters.
+ */
+export class WorldAvatar {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):WorldAvatar {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsWorldAvatar(bb:flatbuffers.ByteBuffer, obj?:WorldAvatar):WorldAvatar {
+  return (obj || new WorldAvatar()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsWorldAvatar(bb:flatbuffers.ByteBuffer, obj?:WorldAvatar):WorldAvatar {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new WorldAvatar()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+id():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Every field is present: the entity is new to the cell.
+ */
+enter():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+/**
+ * Metres east.
+ * Quantised: value = x * 0.01.
+ */
+x():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : null;
+}
+
+/**
+ * Quantised: value = y * 0.01.
+ */
+y():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : null;
+}
+
+name():string|null
+name(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+name(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+hp():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.readUint16(this.bb_pos + offset) : null;
+}
+
+facing():Facing|null {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.readUint8(this.bb_pos + offset) : null;
+}
+
+level():Level|null {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? this.bb!.readInt16(this.bb_pos + offset) : null;
+}
+
+alive():boolean|null {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : null;
+}
+
+speed():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : null;
+}
+
+static startWorldAvatar(builder:flatbuffers.Builder) {
+  builder.startObject(10);
+}
+
+static addId(builder:flatbuffers.Builder, id:number) {
+  builder.addFieldInt32(0, id, 0);
+}
+
+static addEnter(builder:flatbuffers.Builder, enter:boolean) {
+  builder.addFieldInt8(1, +enter, +false);
+}
+
+static addX(builder:flatbuffers.Builder, x:number) {
+  builder.addFieldInt32(2, x, 0);
+}
+
+static addY(builder:flatbuffers.Builder, y:number) {
+  builder.addFieldInt32(3, y, 0);
+}
+
+static addName(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, nameOffset, 0);
+}
+
+static addHp(builder:flatbuffers.Builder, hp:number) {
+  builder.addFieldInt16(5, hp, 0);
+}
+
+static addFacing(builder:flatbuffers.Builder, facing:Facing) {
+  builder.addFieldInt8(6, facing, 0);
+}
+
+static addLevel(builder:flatbuffers.Builder, level:Level) {
+  builder.addFieldInt16(7, level, 0);
+}
+
+static addAlive(builder:flatbuffers.Builder, alive:boolean) {
+  builder.addFieldInt8(8, +alive, 0);
+}
+
+static addSpeed(builder:flatbuffers.Builder, speed:number) {
+  builder.addFieldFloat64(9, speed, 0);
+}
+
+static endWorldAvatar(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createWorldAvatar(builder:flatbuffers.Builder, id:number, enter:boolean, x:number|null, y:number|null, nameOffset:flatbuffers.Offset, hp:number|null, facing:Facing|null, level:Level|null, alive:boolean|null, speed:number|null):flatbuffers.Offset {
+  WorldAvatar.startWorldAvatar(builder);
+  WorldAvatar.addId(builder, id);
+  WorldAvatar.addEnter(builder, enter);
+  if (x !== null)
+    WorldAvatar.addX(builder, x);
+  if (y !== null)
+    WorldAvatar.addY(builder, y);
+  WorldAvatar.addName(builder, nameOffset);
+  if (hp !== null)
+    WorldAvatar.addHp(builder, hp);
+  if (facing !== null)
+    WorldAvatar.addFacing(builder, facing);
+  if (level !== null)
+    WorldAvatar.addLevel(builder, level);
+  if (alive !== null)
+    WorldAvatar.addAlive(builder, alive);
+  if (speed !== null)
+    WorldAvatar.addSpeed(builder, speed);
+  return WorldAvatar.endWorldAvatar(builder);
+}
+}
+
+/**
+ * Entity type Monster of scene type world, in WorldCell frames: the fields that changed; all of them when it enters.
+ */
+export class WorldMonster {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):WorldMonster {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsWorldMonster(bb:flatbuffers.ByteBuffer, obj?:WorldMonster):WorldMonster {
+  return (obj || new WorldMonster()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsWorldMonster(bb:flatbuffers.ByteBuffer, obj?:WorldMonster):WorldMonster {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new WorldMonster()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+id():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Every field is present: the entity is new to the cell.
+ */
+enter():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+x():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readFloat32(this.bb_pos + offset) : null;
+}
+
+y():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readFloat32(this.bb_pos + offset) : null;
+}
+
+kind():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readUint8(this.bb_pos + offset) : null;
+}
+
+mood():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.readInt8(this.bb_pos + offset) : null;
+}
+
+hunger():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.readInt16(this.bb_pos + offset) : null;
+}
+
+loot():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : null;
+}
+
+seed():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : null;
+}
+
+/**
+ * Shown above it.
+ */
+title():string|null
+title(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+title(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startWorldMonster(builder:flatbuffers.Builder) {
+  builder.startObject(10);
+}
+
+static addId(builder:flatbuffers.Builder, id:number) {
+  builder.addFieldInt32(0, id, 0);
+}
+
+static addEnter(builder:flatbuffers.Builder, enter:boolean) {
+  builder.addFieldInt8(1, +enter, +false);
+}
+
+static addX(builder:flatbuffers.Builder, x:number) {
+  builder.addFieldFloat32(2, x, 0);
+}
+
+static addY(builder:flatbuffers.Builder, y:number) {
+  builder.addFieldFloat32(3, y, 0);
+}
+
+static addKind(builder:flatbuffers.Builder, kind:number) {
+  builder.addFieldInt8(4, kind, 0);
+}
+
+static addMood(builder:flatbuffers.Builder, mood:number) {
+  builder.addFieldInt8(5, mood, 0);
+}
+
+static addHunger(builder:flatbuffers.Builder, hunger:number) {
+  builder.addFieldInt16(6, hunger, 0);
+}
+
+static addLoot(builder:flatbuffers.Builder, loot:number) {
+  builder.addFieldInt32(7, loot, 0);
+}
+
+static addSeed(builder:flatbuffers.Builder, seed:number) {
+  builder.addFieldInt32(8, seed, 0);
+}
+
+static addTitle(builder:flatbuffers.Builder, titleOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(9, titleOffset, 0);
+}
+
+static endWorldMonster(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createWorldMonster(builder:flatbuffers.Builder, id:number, enter:boolean, x:number|null, y:number|null, kind:number|null, mood:number|null, hunger:number|null, loot:number|null, seed:number|null, titleOffset:flatbuffers.Offset):flatbuffers.Offset {
+  WorldMonster.startWorldMonster(builder);
+  WorldMonster.addId(builder, id);
+  WorldMonster.addEnter(builder, enter);
+  if (x !== null)
+    WorldMonster.addX(builder, x);
+  if (y !== null)
+    WorldMonster.addY(builder, y);
+  if (kind !== null)
+    WorldMonster.addKind(builder, kind);
+  if (mood !== null)
+    WorldMonster.addMood(builder, mood);
+  if (hunger !== null)
+    WorldMonster.addHunger(builder, hunger);
+  if (loot !== null)
+    WorldMonster.addLoot(builder, loot);
+  if (seed !== null)
+    WorldMonster.addSeed(builder, seed);
+  WorldMonster.addTitle(builder, titleOffset);
+  return WorldMonster.endWorldMonster(builder);
+}
+}
+
+/**
+ * The open world's replicated entities.
+ * Cell frame of scene type world (push WorldCell = 20): one cell's changes in one tick.
+ */
+export class WorldCell {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):WorldCell {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsWorldCell(bb:flatbuffers.ByteBuffer, obj?:WorldCell):WorldCell {
+  return (obj || new WorldCell()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsWorldCell(bb:flatbuffers.ByteBuffer, obj?:WorldCell):WorldCell {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new WorldCell()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+tick():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+cellX():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readInt16(this.bb_pos + offset) : 0;
+}
+
+cellY():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readInt16(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Ids of the entities that left the cell.
+ */
+leaves(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readUint32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+leavesLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+leavesArray():Uint32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? new Uint32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+/**
+ * For each of leaves, the cell it moved to (cell_y << 16 | cell_x), or 0xFFFFFFFF: it left the scene.
+ */
+leaveTo(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readUint32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+leaveToLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+leaveToArray():Uint32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? new Uint32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+avatar(index: number, obj?:WorldAvatar):WorldAvatar|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? (obj || new WorldAvatar()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+avatarLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+monster(index: number, obj?:WorldMonster):WorldMonster|null {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? (obj || new WorldMonster()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+monsterLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+static startWorldCell(builder:flatbuffers.Builder) {
+  builder.startObject(7);
+}
+
+static addTick(builder:flatbuffers.Builder, tick:number) {
+  builder.addFieldInt32(0, tick, 0);
+}
+
+static addCellX(builder:flatbuffers.Builder, cellX:number) {
+  builder.addFieldInt16(1, cellX, 0);
+}
+
+static addCellY(builder:flatbuffers.Builder, cellY:number) {
+  builder.addFieldInt16(2, cellY, 0);
+}
+
+static addLeaves(builder:flatbuffers.Builder, leavesOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, leavesOffset, 0);
+}
+
+static createLeavesVector(builder:flatbuffers.Builder, data:number[]|Uint32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createLeavesVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createLeavesVector(builder:flatbuffers.Builder, data:number[]|Uint32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startLeavesVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addLeaveTo(builder:flatbuffers.Builder, leaveToOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, leaveToOffset, 0);
+}
+
+static createLeaveToVector(builder:flatbuffers.Builder, data:number[]|Uint32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createLeaveToVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createLeaveToVector(builder:flatbuffers.Builder, data:number[]|Uint32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startLeaveToVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addAvatar(builder:flatbuffers.Builder, avatarOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(5, avatarOffset, 0);
+}
+
+static createAvatarVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startAvatarVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addMonster(builder:flatbuffers.Builder, monsterOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(6, monsterOffset, 0);
+}
+
+static createMonsterVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startMonsterVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static endWorldCell(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createWorldCell(builder:flatbuffers.Builder, tick:number, cellX:number, cellY:number, leavesOffset:flatbuffers.Offset, leaveToOffset:flatbuffers.Offset, avatarOffset:flatbuffers.Offset, monsterOffset:flatbuffers.Offset):flatbuffers.Offset {
+  WorldCell.startWorldCell(builder);
+  WorldCell.addTick(builder, tick);
+  WorldCell.addCellX(builder, cellX);
+  WorldCell.addCellY(builder, cellY);
+  WorldCell.addLeaves(builder, leavesOffset);
+  WorldCell.addLeaveTo(builder, leaveToOffset);
+  WorldCell.addAvatar(builder, avatarOffset);
+  WorldCell.addMonster(builder, monsterOffset);
+  return WorldCell.endWorldCell(builder);
+}
+}
+
+/**
+ * Entity type Marker of scene type arena, in ArenaCell frames: the fields that changed; all of them when it enters.
+ */
+export class ArenaMarker {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):ArenaMarker {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsArenaMarker(bb:flatbuffers.ByteBuffer, obj?:ArenaMarker):ArenaMarker {
+  return (obj || new ArenaMarker()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsArenaMarker(bb:flatbuffers.ByteBuffer, obj?:ArenaMarker):ArenaMarker {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new ArenaMarker()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+id():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Every field is present: the entity is new to the cell.
+ */
+enter():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+x():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readInt16(this.bb_pos + offset) : null;
+}
+
+y():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readInt16(this.bb_pos + offset) : null;
+}
+
+static startArenaMarker(builder:flatbuffers.Builder) {
+  builder.startObject(4);
+}
+
+static addId(builder:flatbuffers.Builder, id:number) {
+  builder.addFieldInt32(0, id, 0);
+}
+
+static addEnter(builder:flatbuffers.Builder, enter:boolean) {
+  builder.addFieldInt8(1, +enter, +false);
+}
+
+static addX(builder:flatbuffers.Builder, x:number) {
+  builder.addFieldInt16(2, x, 0);
+}
+
+static addY(builder:flatbuffers.Builder, y:number) {
+  builder.addFieldInt16(3, y, 0);
+}
+
+static endArenaMarker(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createArenaMarker(builder:flatbuffers.Builder, id:number, enter:boolean, x:number|null, y:number|null):flatbuffers.Offset {
+  ArenaMarker.startArenaMarker(builder);
+  ArenaMarker.addId(builder, id);
+  ArenaMarker.addEnter(builder, enter);
+  if (x !== null)
+    ArenaMarker.addX(builder, x);
+  if (y !== null)
+    ArenaMarker.addY(builder, y);
+  return ArenaMarker.endArenaMarker(builder);
+}
+}
+
+/**
+ * Cell frame of scene type arena (push ArenaCell = 21): one cell's changes in one tick.
+ */
+export class ArenaCell {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):ArenaCell {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsArenaCell(bb:flatbuffers.ByteBuffer, obj?:ArenaCell):ArenaCell {
+  return (obj || new ArenaCell()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsArenaCell(bb:flatbuffers.ByteBuffer, obj?:ArenaCell):ArenaCell {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new ArenaCell()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+tick():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+cellX():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readInt16(this.bb_pos + offset) : 0;
+}
+
+cellY():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readInt16(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Ids of the entities that left the cell.
+ */
+leaves(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readUint32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+leavesLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+leavesArray():Uint32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? new Uint32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+/**
+ * For each of leaves, the cell it moved to (cell_y << 16 | cell_x), or 0xFFFFFFFF: it left the scene.
+ */
+leaveTo(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readUint32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+leaveToLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+leaveToArray():Uint32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? new Uint32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+marker(index: number, obj?:ArenaMarker):ArenaMarker|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? (obj || new ArenaMarker()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+markerLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+static startArenaCell(builder:flatbuffers.Builder) {
+  builder.startObject(6);
+}
+
+static addTick(builder:flatbuffers.Builder, tick:number) {
+  builder.addFieldInt32(0, tick, 0);
+}
+
+static addCellX(builder:flatbuffers.Builder, cellX:number) {
+  builder.addFieldInt16(1, cellX, 0);
+}
+
+static addCellY(builder:flatbuffers.Builder, cellY:number) {
+  builder.addFieldInt16(2, cellY, 0);
+}
+
+static addLeaves(builder:flatbuffers.Builder, leavesOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, leavesOffset, 0);
+}
+
+static createLeavesVector(builder:flatbuffers.Builder, data:number[]|Uint32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createLeavesVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createLeavesVector(builder:flatbuffers.Builder, data:number[]|Uint32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startLeavesVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addLeaveTo(builder:flatbuffers.Builder, leaveToOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, leaveToOffset, 0);
+}
+
+static createLeaveToVector(builder:flatbuffers.Builder, data:number[]|Uint32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createLeaveToVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createLeaveToVector(builder:flatbuffers.Builder, data:number[]|Uint32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startLeaveToVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addMarker(builder:flatbuffers.Builder, markerOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(5, markerOffset, 0);
+}
+
+static createMarkerVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startMarkerVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static endArenaCell(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createArenaCell(builder:flatbuffers.Builder, tick:number, cellX:number, cellY:number, leavesOffset:flatbuffers.Offset, leaveToOffset:flatbuffers.Offset, markerOffset:flatbuffers.Offset):flatbuffers.Offset {
+  ArenaCell.startArenaCell(builder);
+  ArenaCell.addTick(builder, tick);
+  ArenaCell.addCellX(builder, cellX);
+  ArenaCell.addCellY(builder, cellY);
+  ArenaCell.addLeaves(builder, leavesOffset);
+  ArenaCell.addLeaveTo(builder, leaveToOffset);
+  ArenaCell.addMarker(builder, markerOffset);
+  return ArenaCell.endArenaCell(builder);
 }
 }
 

@@ -1,0 +1,88 @@
+/**
+ * `field:<n>`: a large map with replicated entities (docs/aoi.md). Each player is an `Avatar`
+ * entity and its viewpoint: its client hears only the cells around it, fed through an
+ * EntityTable. Critters wander about so that there is something to see. Reached with the
+ * `travel` route of the world maps; `leaveField` goes back to one.
+ */
+import { defineScene, type HandlerContext, type Scene } from '@gos/engine';
+import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
+import type { PushMap, SceneHandlers } from './generated/protocol.js';
+import type { PlayerData } from './game.js';
+import { MAPS } from './portals.js';
+
+export const FIELD_SIZE = 4000;
+export const FIELD_CELL = 100;
+/** About 0.8 % of the map around each player. */
+export const FIELD_VIEW = 200;
+export const FIELD_MAPS = ['field:1'];
+const CRITTERS = 300;
+/** Fastest a player walks, in world units per second. */
+const MAX_SPEED = 300;
+const MAX_BURST = 60;
+
+type FieldState = Record<string, never>;
+type Ctx = HandlerContext<FieldState, PlayerData, PushMap>;
+
+const clamp = (v: number): number => Math.min(FIELD_SIZE, Math.max(0, v));
+/** When each player last walked, for the speed limit (not persisted). */
+const lastWalkAt = new Map<string, number>();
+
+function travelOut({ scene, player }: Pick<Ctx, 'scene' | 'player'>, to: string, at: { x: number; y: number }): void {
+  player.travel(to, at).catch((err: unknown) => {
+    scene.logger.info({ err, playerId: player.id, to }, 'travel refused');
+    player.send('ChatLine', { from: 'server', text: `cannot go to ${to}: ${isCodedError(err) ? err.code : 'error'}` });
+  });
+}
+
+const handlers: SceneHandlers<Ctx>['field'] = {
+  walk({ scene, player }, req) {
+    const avatar = scene.entities.of(player);
+    if (avatar === undefined || !Number.isFinite(req.x) || !Number.isFinite(req.y)) return;
+    const now = performance.now();
+    const since = Math.min(1000, now - (lastWalkAt.get(player.id) ?? now - 1000));
+    lastWalkAt.set(player.id, now);
+    const { x, y } = avatar.values as { x: number; y: number };
+    const dx = clamp(req.x) - x;
+    const dy = clamp(req.y) - y;
+    const dist = Math.hypot(dx, dy);
+    const max = (MAX_SPEED * since) / 1000 + MAX_BURST;
+    const k = dist <= max ? 1 : max / dist;
+    avatar.set({ x: x + dx * k, y: y + dy * k });
+  },
+  leaveField({ scene, player }, req) {
+    if (!MAPS.includes(req.sceneId)) throw new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `no way from ${scene.id} to ${req.sceneId}; the maps are ${MAPS.join(', ')}`);
+    travelOut({ scene, player }, req.sceneId, { x: req.x, y: req.y });
+    return { from: scene.id, to: req.sceneId };
+  },
+};
+
+/** Critters take a step now and then; a few change direction each tick. */
+function wander(scene: Scene<FieldState, PlayerData, PushMap>): void {
+  for (const e of scene.entities.values()) {
+    if (e.type !== 'Critter' || Math.random() > 0.2) continue;
+    const { x, y } = e.values as { x: number; y: number };
+    e.set({ x: clamp(x + (Math.random() - 0.5) * 40), y: clamp(y + (Math.random() - 0.5) * 40) });
+  }
+}
+
+export const field = defineScene<FieldState, PlayerData, PushMap>({
+  interest: { cellSize: FIELD_CELL, width: FIELD_SIZE, height: FIELD_SIZE, viewRadius: FIELD_VIEW },
+  createState: () => ({}),
+  createPlayer: ({ id }) => ({ x: 0, y: 0, color: [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) & 0xffffff, moves: 0 }),
+  onCreate(scene) {
+    for (let i = 0; i < CRITTERS; i++) scene.entities.spawn('Critter', { x: Math.random() * FIELD_SIZE, y: Math.random() * FIELD_SIZE, kind: i % 4 });
+  },
+  onJoin(scene, player, arrival) {
+    const at = arrival as { x?: unknown; y?: unknown } | undefined;
+    const x = typeof at?.x === 'number' && Number.isFinite(at.x) ? clamp(at.x) : Math.random() * FIELD_SIZE;
+    const y = typeof at?.y === 'number' && Number.isFinite(at.y) ? clamp(at.y) : Math.random() * FIELD_SIZE;
+    scene.entities.spawn('Avatar', { x, y, name: player.name, color: player.data.color }, { player });
+  },
+  onLeave(_scene, player) {
+    lastWalkAt.delete(player.id);
+  },
+  onTick(scene) {
+    wander(scene);
+  },
+  handlers,
+});

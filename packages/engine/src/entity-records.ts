@@ -1,0 +1,64 @@
+/**
+ * The payload of the scene → main thread records of entity replication (CELLS, INTEREST):
+ * `[u32 nAdd][u32 nRemove][u32 nFrames]`, the add and remove cells (u32 each), the frame
+ * lengths (u32 each), then the frames back to back. For CELLS, `add[i]` is frame i's cell.
+ */
+export interface EntityFrames {
+  readonly add: readonly number[];
+  readonly remove: readonly number[];
+  /** On decode, views into the payload. */
+  readonly frames: readonly Uint8Array[];
+}
+
+const HEAD = 12;
+
+export function encodeEntityFrames(r: EntityFrames): Uint8Array {
+  let bytes = 0;
+  for (const f of r.frames) bytes += f.byteLength;
+  const words = 3 + r.add.length + r.remove.length + r.frames.length;
+  const out = new Uint8Array(words * 4 + bytes);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  const u32 = (v: number): void => {
+    view.setUint32(at, v >>> 0, true);
+    at += 4;
+  };
+  u32(r.add.length);
+  u32(r.remove.length);
+  u32(r.frames.length);
+  for (const c of r.add) u32(c);
+  for (const c of r.remove) u32(c);
+  for (const f of r.frames) u32(f.byteLength);
+  for (const f of r.frames) {
+    out.set(f, at);
+    at += f.byteLength;
+  }
+  return out;
+}
+
+/** @throws RangeError when the counts and lengths do not fit the payload. */
+export function decodeEntityFrames(payload: Uint8Array): EntityFrames {
+  if (payload.byteLength < HEAD) throw new RangeError(`entity frames record of ${payload.byteLength} bytes`);
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const nAdd = view.getUint32(0, true);
+  const nRemove = view.getUint32(4, true);
+  const nFrames = view.getUint32(8, true);
+  let at = HEAD;
+  const need = HEAD + 4 * (nAdd + nRemove + nFrames);
+  if (need > payload.byteLength) throw new RangeError(`entity frames record: ${nAdd + nRemove + nFrames} words do not fit ${payload.byteLength} bytes`);
+  const read = (n: number): number[] => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++, at += 4) out.push(view.getUint32(at, true));
+    return out;
+  };
+  const add = read(nAdd);
+  const remove = read(nRemove);
+  const lengths = read(nFrames);
+  const frames: Uint8Array[] = [];
+  for (const n of lengths) {
+    if (at + n > payload.byteLength) throw new RangeError('entity frames record: a frame runs past the payload');
+    frames.push(payload.subarray(at, at + n));
+    at += n;
+  }
+  return { add, remove, frames };
+}

@@ -1,0 +1,134 @@
+/**
+ * Interest management (docs/aoi.md): a grid of square cells over a scene's map, and each
+ * viewer's set of cells. A viewer hears the cells within `viewRadius` of its position, nearest
+ * first and at most `maxCells`; a cell it hears is dropped only once it lies farther than
+ * `viewRadius + hysteresis`, so walking along a cell edge does not churn subscriptions. The cost
+ * of a move, a teleport or a join is the same: the cells around one point, never a rebuild.
+ */
+import { CodedError, ErrorCodes, MAX_CELL_COORD, packCell, cellX, cellY } from '@gos/schema';
+import type { InterestOptions } from '../api.js';
+
+export type ResolvedInterest = Readonly<Required<InterestOptions>>;
+
+function invalid(option: string, why: string, value: unknown): CodedError {
+  return new CodedError(ErrorCodes.OPT_ERR_INVALID, `interest.${option} ${why}, got ${String(value)}`);
+}
+
+function positive(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalid(name, 'must be a positive number', value);
+  return value;
+}
+
+function positiveInt(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalid(name, 'must be a positive integer', value);
+  return value;
+}
+
+/**
+ * Check a scene type's `interest` and fill in the defaults.
+ * @throws CodedError `OPT_ERR_INVALID` naming the option.
+ */
+export function resolveInterest(o: InterestOptions): ResolvedInterest {
+  if (o === null || typeof o !== 'object') throw invalid('', 'must be an object', o);
+  const cellSize = positive('cellSize', o.cellSize);
+  const width = positive('width', o.width);
+  const height = positive('height', o.height);
+  if (Math.ceil(width / cellSize) > MAX_CELL_COORD + 1 || Math.ceil(height / cellSize) > MAX_CELL_COORD + 1) {
+    throw invalid('cellSize', `makes more than ${MAX_CELL_COORD + 1} cells on a side of a ${width} × ${height} map`, cellSize);
+  }
+  const viewRadius = o.viewRadius === undefined ? cellSize : positive('viewRadius', o.viewRadius);
+  const hysteresis = o.hysteresis === undefined ? cellSize / 2 : o.hysteresis;
+  if (typeof hysteresis !== 'number' || !Number.isFinite(hysteresis) || hysteresis < 0) throw invalid('hysteresis', 'must be a number ≥ 0', hysteresis);
+  return Object.freeze({
+    cellSize,
+    width,
+    height,
+    viewRadius,
+    hysteresis,
+    maxCells: o.maxCells === undefined ? 25 : positiveInt('maxCells', o.maxCells),
+    maxChangesPerCell: o.maxChangesPerCell === undefined ? 64 : positiveInt('maxChangesPerCell', o.maxChangesPerCell),
+  });
+}
+
+/** A change of one viewer's cells: subscribe to `add` (nearest first), unsubscribe from `remove`. */
+export interface ViewChange {
+  readonly add: number[];
+  readonly remove: number[];
+}
+
+/** The grid of one scene: cell arithmetic, clamped to the map. */
+export class InterestGrid {
+  readonly o: ResolvedInterest;
+  readonly cols: number;
+  readonly rows: number;
+
+  constructor(o: ResolvedInterest) {
+    this.o = o;
+    this.cols = Math.max(1, Math.ceil(o.width / o.cellSize));
+    this.rows = Math.max(1, Math.ceil(o.height / o.cellSize));
+  }
+
+  #col(x: number): number {
+    const c = Math.floor(x / this.o.cellSize);
+    return c < 0 ? 0 : c >= this.cols ? this.cols - 1 : c;
+  }
+
+  #row(y: number): number {
+    const r = Math.floor(y / this.o.cellSize);
+    return r < 0 ? 0 : r >= this.rows ? this.rows - 1 : r;
+  }
+
+  /** The cell of a position; positions off the map belong to its edge cells. */
+  cellOf(x: number, y: number): number {
+    return packCell(this.#col(x), this.#row(y));
+  }
+
+  /** Distance from a point to the nearest point of a cell (0 inside it). */
+  distanceTo(x: number, y: number, cell: number): number {
+    const s = this.o.cellSize;
+    const x0 = cellX(cell) * s;
+    const y0 = cellY(cell) * s;
+    const dx = x < x0 ? x0 - x : x > x0 + s ? x - x0 - s : 0;
+    const dy = y < y0 ? y0 - y : y > y0 + s ? y - y0 - s : 0;
+    return Math.sqrt(dx * dx + dy * dy);
+  }
+
+  /** The cells within `radius` of a point, nearest first. */
+  cellsWithin(x: number, y: number, radius: number): number[] {
+    const c0 = this.#col(x - radius);
+    const c1 = this.#col(x + radius);
+    const r0 = this.#row(y - radius);
+    const r1 = this.#row(y + radius);
+    const found: { cell: number; d: number }[] = [];
+    for (let r = r0; r <= r1; r++) {
+      for (let c = c0; c <= c1; c++) {
+        const cell = packCell(c, r);
+        const d = this.distanceTo(x, y, cell);
+        if (d <= radius) found.push({ cell, d });
+      }
+    }
+    found.sort((a, b) => a.d - b.d || a.cell - b.cell);
+    return found.map((f) => f.cell);
+  }
+
+  /**
+   * Where a viewer at (x, y) that hears `cells` should listen now: the cells within the view
+   * radius, plus those it hears that are still within the leave radius (view + hysteresis),
+   * nearest first, at most `maxCells`. Null when nothing changes.
+   */
+  view(x: number, y: number, cells: ReadonlySet<number>): ViewChange | null {
+    const { viewRadius, hysteresis, maxCells } = this.o;
+    const keep = new Map<number, number>();
+    for (const cell of this.cellsWithin(x, y, viewRadius)) keep.set(cell, this.distanceTo(x, y, cell));
+    for (const cell of cells) {
+      if (keep.has(cell)) continue;
+      const d = this.distanceTo(x, y, cell);
+      if (d <= viewRadius + hysteresis) keep.set(cell, d);
+    }
+    const kept = [...keep].sort((a, b) => a[1] - b[1] || a[0] - b[0]).slice(0, maxCells);
+    const now = new Set(kept.map(([cell]) => cell));
+    const add = kept.filter(([cell]) => !cells.has(cell)).map(([cell]) => cell);
+    const remove = [...cells].filter((cell) => !now.has(cell));
+    return add.length === 0 && remove.length === 0 ? null : { add, remove };
+  }
+}
