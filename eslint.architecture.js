@@ -6,7 +6,7 @@
 // 2. The gateway and the engine never import each other, whatever a package.json says: they
 //    meet only through the link (@gos/link) and the coordinator.
 // 3. Scene-thread code (the engine's worker/, and what it loads: ring/, records (with
-//    record-json and world-records), api, outbox,
+//    record-json, world-records and entity-records), api, outbox,
 //    collect) imports only the ring, the scene API, @gos/schema and pino: nothing of the main
 //    thread, no store, link, coordinator, metrics or pool.
 // 4. Nobody reaches into another package's internals (@gos/<name>/...).

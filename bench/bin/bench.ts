@@ -13,6 +13,7 @@
  *   npm run bench -- soak --clients 300 --minutes 30              (memory over time, after full collections)
  *   npm run bench -- travel --clients 200 --hop-every 3000        (players hop between scenes on two engines)
  *   npm run bench -- timers --timers 100000 --fires 100           (tick time of a scene with many durable timers pending)
+ *   npm run bench -- mmo-aoi --clients 1000,2000,5000 [--npcs 0]  (one large map: area of interest against a whole-map broadcast)
  *
  * Options: --targets project,project-fat,project-embedded,colyseus,colyseus-uws,uws (the default; project-acked too on
  * request), --seconds 20
@@ -43,12 +44,14 @@ import { runSoak, SOAK_MAX_GROWTH_PERCENT, type Churn, type SoakResultsFile, typ
 import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js';
 import { runTravel, type TravelResultsFile } from '../src/travel.js';
 import { runTimers, type TimersResultsFile } from '../src/timers.js';
+import { aoiRow, type AoiResultsFile } from '../src/aoi.js';
+import { AOI_CELL, AOI_MAP, AOI_VIEW } from '../src/targets/project/aoi-map.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
 const FAILOVER_SCENARIOS: readonly FailoverScenario[] = ['engine-kill', 'leader-kill'];
 type AnyScenario = Scenario | FailoverScenario | 'soak' | 'travel' | 'timers';
-const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'soak', 'travel', 'timers', ...FAILOVER_SCENARIOS];
+const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'mmo-aoi', 'soak', 'travel', 'timers', ...FAILOVER_SCENARIOS];
 /** Client counts when --clients is not given. idle-ccu stays under the 20,000 open files a process may have here. */
 const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   'mmo-move': '500,1000,2000,3000',
@@ -56,6 +59,7 @@ const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   'chat-fanout': '1000,2000,5000',
   'login-storm': '10,20,40,80',
   'reconnect-storm': '1000,3000,6000',
+  'mmo-aoi': '1000,2000,5000',
   'engine-kill': '300',
   'leader-kill': '300',
   soak: '300',
@@ -73,6 +77,7 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        npm run bench -- soak [--clients 300] [--minutes 30] [--sample-seconds 60] [--churn-percent 5] [--churn-every 10] [--targets project-embedded]
        [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- travel [--clients 200] [--hop-every 3000] [--scenes 6] [--seconds 20] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
+       npm run bench -- mmo-aoi [--clients 1000,2000,5000] [--npcs 0] [--targets project-embedded,uws] [--seconds 20] [--warmup 5] [--out …] [--no-pin]
        npm run bench -- timers [--timers 100000] [--fires 100] [--seconds 20] [--warmup 5] [--persist-ms 5000] [--out …]
 See bench/README.md for what each scenario measures.`;
 
@@ -97,6 +102,7 @@ const cli = parseCommandLine(
       scenes: { type: 'string', default: '6' },
       timers: { type: 'string', default: '100000' },
       fires: { type: 'string', default: '100' },
+      npcs: { type: 'string', default: '0' },
       out: { type: 'string', default: DEFAULT_OUT },
       'no-pin': { type: 'boolean', default: false },
     },
@@ -119,7 +125,7 @@ const positive = (name: string, v: string): number => {
 };
 const clientCounts = (values.clients ?? DEFAULT_CLIENTS[scenario]).split(',').map((v) => positive('clients', v.trim()));
 if (ownCluster && values.targets !== undefined) usage(`${scenario} runs this framework only, as a cluster of processes: leave out --targets`);
-const defaultTargets = scenario === 'soak' ? 'project-embedded' : DEFAULT_TARGETS.join(',');
+const defaultTargets = scenario === 'soak' || scenario === 'mmo-aoi' ? (scenario === 'soak' ? 'project-embedded' : 'project-embedded,uws') : DEFAULT_TARGETS.join(',');
 let targets: TargetSpec[] = ownCluster ? [] : (values.targets ?? defaultTargets).split(',').map((name) => targetByName(name.trim()) ?? usage(`unknown target "${name}"`));
 if (scenario === 'login-storm') {
   // Only this framework has a login API; Colyseus and the bare server have nothing to compare.
@@ -127,6 +133,10 @@ if (scenario === 'login-storm') {
   if (skipped.length > 0) console.error(`bench: login-storm runs only against targets with a login API; skipping ${skipped.join(', ')}`);
   targets = targets.filter((t) => t.target === 'project');
   if (targets.length === 0) usage('login-storm needs a project target');
+}
+if (scenario === 'mmo-aoi' && targets.some((t) => t.target === 'colyseus')) {
+  // Colyseus' StateView would be its way to filter per client; the bench's Colyseus room does not have it yet.
+  usage('mmo-aoi runs this framework and the bare uWS server (uws: the whole-map broadcast), not colyseus yet');
 }
 if (scenario === 'soak' && targets.some((t) => t.target !== 'project')) {
   // The memory probe (a full collection on SIGUSR2) is in this framework's bench server only.
@@ -150,6 +160,8 @@ if (hopScenes < 4) usage('--scenes must be at least 4 (two an engine, for hops w
 const repeats = positive('repeats', values.repeats);
 const timerCounts = values.timers.split(',').map((v) => positive('timers', v.trim()));
 const firesPerSecond = positive('fires', values.fires);
+const npcs = Number(values.npcs);
+if (!Number.isInteger(npcs) || npcs < 0) usage(`--npcs must be an integer ≥ 0, got "${values.npcs}"`);
 const leaseTtlSeconds = positive('lease-ttl', values['lease-ttl']);
 const persistIntervalMs = positive('persist-ms', values['persist-ms']);
 const pin = !values['no-pin'] && canPin() && availableParallelism() >= 2;
@@ -194,7 +206,7 @@ function keep<R>(runs: R[], row: R): void {
 }
 
 /** Write the results (JSON, Markdown, HTML; RESULTS.md when writing to the default folder) and say where. */
-async function write(file: ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile): Promise<void> {
+async function write(file: ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile | AoiResultsFile): Promise<void> {
   await writeResults(outDir, file, outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null);
   console.log(`\nbench: ${file.runs.length} runs in ${Math.round((Date.now() - started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${file.scenario}.{json,md,html}`);
 }
@@ -220,6 +232,7 @@ async function benchTargets(scenario: Scenario): Promise<void> {
           connectPerSecond,
           pin,
           ...(etcd === null ? {} : { etcdUrl: etcd.url }),
+          ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs) } } : {}),
           onProgress: progressLine(done, total, left),
           onAbortable,
         });
@@ -231,6 +244,16 @@ async function benchTargets(scenario: Scenario): Promise<void> {
     await cleanup();
   }
 
+  if (scenario === 'mmo-aoi') {
+    await write({
+      scenario,
+      date: new Date().toISOString(),
+      machine: machine(pin),
+      settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), map: AOI_MAP, viewRadius: AOI_VIEW, cellSize: AOI_CELL },
+      runs: runs.map((r) => aoiRow(r, npcs)),
+    });
+    return;
+  }
   const file: ResultsFile = {
     scenario,
     date: new Date().toISOString(),

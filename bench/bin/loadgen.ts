@@ -18,7 +18,7 @@ interface Args {
   warmupSeconds: number;
   steadySeconds: number;
   connectPerSecond?: number;
-  /** mmo-move (default), idle-ccu, chat-fanout, login-storm, reconnect-storm, soak, engine-kill or leader-kill. */
+  /** mmo-move (default), idle-ccu, chat-fanout, login-storm, reconnect-storm, mmo-aoi, soak, engine-kill or leader-kill. */
   scenario?: string;
   /** engine-kill and leader-kill: each scene's gateway (HTTP origin), instead of target and baseUrl. */
   gatewayUrls?: string[];
@@ -78,6 +78,7 @@ const result = failover
         ...(args.scenario === 'idle-ccu' ? { inputHz: 0, room: 'idle' as const } : {}),
         ...(args.scenario === 'chat-fanout' ? { inputHz: 0, room: 'chat' as const, chatEveryMs: 500 } : {}),
         ...(args.scenario === 'reconnect-storm' ? { inputHz: 0, room: 'idle' as const, reconnectStorm: true } : {}),
+        ...(args.scenario === 'mmo-aoi' ? { room: 'aoi' as const } : {}),
         ...(args.scenario === 'soak' && (args.churn ?? SOAK_CHURN).fraction > 0 ? { churn: args.churn ?? SOAK_CHURN } : {}),
         onPhase,
       });

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult } from './loadgen/run.js';
 import { scrapeTcpShare } from './frames-share.js';
+import { tickP99Ms, tickSnapshot, type TickSnapshot } from './aoi.js';
 import { cpuPercent, processTree, sampleTree, type TreeSample } from './proc.js';
 import { round } from './stats.js';
 import type { TargetSpec } from './targets/index.js';
@@ -67,9 +68,13 @@ export interface RunRow {
   readonly reconnected?: number;
   /** reconnect-storm: first drop → last client back, seconds (p50/p99/max are per-client drop → back). */
   readonly stormSeconds?: number;
+  /** mmo-aoi: the scene's tick time p99 over the window (ms). */
+  readonly tickP99Ms?: number | null;
+  /** mmo-aoi: entities a decoding client knew at the end of the window, on average. */
+  readonly entitiesPerClient?: number;
 }
 
-export type Scenario = 'mmo-move' | 'idle-ccu' | 'chat-fanout' | 'login-storm' | 'reconnect-storm';
+export type Scenario = 'mmo-move' | 'idle-ccu' | 'chat-fanout' | 'login-storm' | 'reconnect-storm' | 'mmo-aoi';
 
 export interface RunOptions {
   readonly scenario: Scenario;
@@ -81,6 +86,8 @@ export interface RunOptions {
   /** Pin server to CPU 0 and generator to CPU 1 with taskset. @default true when taskset exists and there are ≥ 2 CPUs */
   readonly pin: boolean;
   readonly etcdUrl?: string;
+  /** Extra environment for the server (mmo-aoi: BENCH_AOI_NPCS). */
+  readonly serverEnv?: Readonly<Record<string, string>>;
   readonly onProgress?: (line: string) => void;
   /** Called with a function that kills this run's processes (null once it is over): for SIGINT. */
   readonly onAbortable?: (abort: (() => Promise<void>) | null) => void;
@@ -182,7 +189,7 @@ function extraServerFlags(): string[] {
 
 export async function runOne(o: RunOptions): Promise<RunRow> {
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, ...o.spec.env, PORT: String(port), SCENARIO: o.scenario };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...o.spec.env, ...o.serverEnv, PORT: String(port), SCENARIO: o.scenario };
   if (o.etcdUrl !== undefined) env['GOS_ETCD_URL'] = o.etcdUrl;
   const server = start(o.pin ? 0 : null, [...o.spec.nodeFlags, ...extraServerFlags(), o.spec.entry], env);
   const serverErr = collectStderr(server);
@@ -219,14 +226,23 @@ export async function runOne(o: RunOptions): Promise<RunRow> {
     let first: TreeSample | null = null;
     let last: TreeSample | null = null;
     let result: LoadResult | null = null;
+    const baseUrl = `http://127.0.0.1:${port}`;
+    // Filled in by the progress callback below (mmo-aoi).
+    const ticks: { first: Promise<TickSnapshot | null> | null; last: Promise<TickSnapshot | null> | null } = { first: null, last: null };
     jsonLines(gen, (obj) => {
       if (obj['result'] !== undefined) {
         result = obj['result'] as LoadResult;
         return;
       }
       const phase = obj['phase'];
-      if (phase === 'steady' && first === null) first = sampleTree([server.pid!]);
-      if (phase === 'done' && last === null) last = sampleTree([server.pid!]);
+      if (phase === 'steady' && first === null) {
+        first = sampleTree([server.pid!]);
+        if (o.scenario === 'mmo-aoi') ticks.first = tickSnapshot(o.spec.target, baseUrl);
+      }
+      if (phase === 'done' && last === null) {
+        last = sampleTree([server.pid!]);
+        if (o.scenario === 'mmo-aoi') ticks.last = tickSnapshot(o.spec.target, baseUrl);
+      }
       o.onProgress?.(`${o.spec.name} N=${o.clients}: ${String(phase)}, ${Math.ceil(Number(obj['secondsLeft']))} s left, ${String(obj['connected'])} connected`);
     });
     const exiting = gen;
@@ -234,7 +250,8 @@ export async function runOne(o: RunOptions): Promise<RunRow> {
     if (result === null || first === null || last === null) throw new Error(`load generator failed (exit ${code}): ${genErr()}`);
     const share = o.spec.target === 'project' ? await scrapeTcpShare(`http://127.0.0.1:${port}`) : null;
     const row = toRow(o.spec, result, first, last, o.pin ? 1 : cpus().length, baseline);
-    return share === null ? row : { ...row, tcpFrameShare: round(share, 3) };
+    const aoi = o.scenario === 'mmo-aoi' ? { tickP99Ms: tickP99Ms(await ticks.first, await ticks.last) } : {};
+    return share === null ? { ...row, ...aoi } : { ...row, ...aoi, tcpFrameShare: round(share, 3) };
   } finally {
     await stopProcess(server);
     o.onAbortable?.(null);
@@ -278,5 +295,6 @@ export function toRow(spec: TargetSpec, r: LoadResult, first: TreeSample, last: 
     loadGenCpuPercent: r.loadGenCpuPercent,
     loadGenSaturated: r.loadGenSaturated,
     ...(r.storm === undefined ? {} : { dropped: r.storm.dropped, reconnected: r.storm.reconnected, stormSeconds: r.storm.seconds }),
+    ...(r.entitiesPerClient === undefined ? {} : { entitiesPerClient: r.entitiesPerClient }),
   };
 }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { ResultsFile } from '../src/report/results.js';
 import type { SoakResultsFile } from '../src/soak.js';
 import type { TimersResultsFile } from '../src/timers.js';
+import type { AoiResultsFile } from '../src/aoi.js';
 import { runBench } from './run-bench.js';
 
 test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 }, async () => {
@@ -144,4 +145,25 @@ test('soak refuses a target without the memory probe', { timeout: 30_000 }, asyn
   const res = spawnSync(process.execPath, [bench, 'soak', '--targets', 'uws'], { encoding: 'utf8' });
   assert.equal(res.status, 2);
   assert.match(res.stderr, /soak runs this framework's targets only/);
+});
+
+test('smoke: mmo-aoi with 40 clients and 200 NPCs, this framework against the whole-map broadcast', { timeout: 180_000 }, async () => {
+  await runBench(['mmo-aoi', '--clients', '40', '--npcs', '200', '--seconds', '3', '--warmup', '2', '--targets', 'project-embedded,uws'], async (out) => {
+    const file = JSON.parse(await readFile(path.join(out, 'mmo-aoi.json'), 'utf8')) as AoiResultsFile;
+    assert.equal(file.scenario, 'mmo-aoi');
+    assert.deepEqual(file.runs.map((r) => r.target).sort(), ['project', 'uws-broadcast']);
+    for (const r of file.runs) {
+      assert.equal(r.connected, 40, `${r.target}: every client on the map`);
+      assert.equal(r.failures, 0, `${r.target}: failures`);
+      assert.ok(r.bytesPerClientPerSec > 0 && r.cpuUsPerClientPerSec >= 0, `${r.target}: traffic and CPU`);
+      assert.ok(r.p50Ms > 0 && r.p99Ms >= r.p50Ms, `${r.target}: a move comes back to its sender`);
+      assert.ok(r.tickP99Ms !== null && r.tickP99Ms >= 0, `${r.target}: tick times`);
+      assert.ok(r.entitiesPerClient !== null && r.entitiesPerClient > 0, `${r.target}: entities seen`);
+    }
+    const project = file.runs.find((r) => r.target === 'project')!;
+    assert.equal(project.npcs, 200);
+    // The broadcast sends every player to everyone; the framework a client's surroundings only.
+    assert.ok(file.runs.find((r) => r.target === 'uws-broadcast')!.entitiesPerClient! > 30, 'the broadcast: (nearly) every player each tick');
+    assert.match(await readFile(path.join(out, 'mmo-aoi.md'), 'utf8'), /\| project-embedded \| 40 \| 200 \|/);
+  });
 });

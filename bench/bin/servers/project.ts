@@ -26,6 +26,7 @@ import { Engine } from '@gos/engine';
 import { Gateway, MemorySessionStore } from '@gos/gateway';
 import { LocalLinks } from '@gos/link';
 import { createStore } from '@gos/store';
+import { Registry } from 'prom-client';
 import { protocol } from '../../src/generated/protocol.js';
 import { serverLifecycle } from './lifecycle.js';
 import { BENCH_LIMITS, GAME_MODULE, ENGINE_CAPACITY, SCENES_PER_WORKER, sceneSharder } from '../../src/targets/project/server.js';
@@ -62,10 +63,12 @@ const ringFlush = process.env['RING_FLUSH'] === 'microtask' ? 'microtask' : 'imm
 // This process also runs the coordinator replica, the leader that places scenes.
 const leader = new CoordinatorNode({ id: 'coordinator-1', coordinator });
 const sessions = new MemorySessionStore();
+// One registry: the gateway's GET /metrics serves the engine's too (mmo-aoi reads its tick histogram).
+const metrics = new Registry();
 const engine =
   shape === 'cluster'
     ? null
-    : new Engine({ engineId: 'engine-1', clusterSecret, gameModule: GAME_MODULE, store, coordinator, localLinks, scenesPerWorker: SCENES_PER_WORKER, capacity: ENGINE_CAPACITY, ringFlush });
+    : new Engine({ engineId: 'engine-1', clusterSecret, gameModule: GAME_MODULE, store, coordinator, localLinks, scenesPerWorker: SCENES_PER_WORKER, capacity: ENGINE_CAPACITY, ringFlush, metrics });
 const gateway = new Gateway({
   gatewayId: 'gateway-1',
   clusterSecret,
@@ -78,13 +81,15 @@ const gateway = new Gateway({
   localLinks,
   sceneForLogin: sceneForScenario(process.env['SCENARIO']),
   limits: BENCH_LIMITS,
+  metrics,
 });
 let child: ChildProcess | null = null;
 
-/** mmo-move: `mmo` scenes of 100; idle-ccu and reconnect-storm: `idle` scenes of 100; chat-fanout: everyone in one `chat` scene. */
+/** mmo-move: `mmo` scenes of 100; idle-ccu and reconnect-storm: `idle` scenes of 100; chat-fanout: everyone in one `chat` scene; mmo-aoi: everyone in one `aoi` map. */
 function sceneForScenario(scenario: string | undefined): ReturnType<typeof sceneSharder> {
   if (scenario === 'idle-ccu' || scenario === 'reconnect-storm') return sceneSharder('idle');
   if (scenario === 'chat-fanout') return sceneSharder('chat', Number.MAX_SAFE_INTEGER);
+  if (scenario === 'mmo-aoi') return sceneSharder('aoi', Number.MAX_SAFE_INTEGER);
   return sceneSharder('mmo');
 }
 

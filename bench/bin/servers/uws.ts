@@ -13,7 +13,7 @@ import { chatFromSay, decodeMove, encodeTick, encodeWelcome, type TickEntry } fr
 import { parseCommandLine } from '@gos/cluster';
 
 parseCommandLine(
-  { name: 'uws', usage: `usage: PORT=3901 [SCENARIO=mmo-move|idle-ccu|chat-fanout|reconnect-storm] node bench/dist/bin/servers/uws.js
+  { name: 'uws', usage: `usage: PORT=3901 [SCENARIO=mmo-move|idle-ccu|chat-fanout|reconnect-storm|mmo-aoi] node bench/dist/bin/servers/uws.js
 The bench's bare uWebSockets.js target (npm run bench starts it): listens on 127.0.0.1:PORT, prints
 {"ready":true,…} when listening, stops on SIGTERM/SIGINT. No options.` },
   {},
@@ -27,7 +27,9 @@ if (!Number.isInteger(port) || port <= 0) {
 const idle = process.env['SCENARIO'] === 'idle-ccu' || process.env['SCENARIO'] === 'reconnect-storm';
 /** chat-fanout: everyone in one room, SAY lines published to all. */
 const chat = process.env['SCENARIO'] === 'chat-fanout';
-const ROOM_SIZE = chat ? Number.MAX_SAFE_INTEGER : 100;
+/** mmo-aoi: everyone on one map, each tick's changed players broadcast to all (the naive whole-map baseline). */
+const wholeMap = process.env['SCENARIO'] === 'mmo-aoi';
+const ROOM_SIZE = chat || wholeMap ? Number.MAX_SAFE_INTEGER : 100;
 const TICK_MS = 100;
 
 interface Room {
@@ -84,14 +86,23 @@ app.ws<{ player?: Player }>('/ws', {
   },
 });
 
+/** Tick durations (ms) since the last GET /bench-ticks, which returns and clears them. */
+let tickMs: number[] = [];
 const tick = setInterval(() => {
+  const t0 = performance.now();
   for (const room of rooms) {
     if (room.members === 0 || chat || (idle && room.changed.size === 0)) continue;
     const frame = encodeTick(nowMs(), [...room.changed]);
     room.changed.clear();
     app.publish(room.topic, frame, true);
   }
+  if (tickMs.length < 100_000) tickMs.push(performance.now() - t0);
 }, TICK_MS);
+app.get('/bench-ticks', (res) => {
+  const body = JSON.stringify({ durationsMs: tickMs });
+  tickMs = [];
+  res.writeHeader('content-type', 'application/json').end(body);
+});
 
 let listenSocket: us_listen_socket | false = false;
 app.listen('127.0.0.1', port, (socket) => {

@@ -288,11 +288,54 @@ function readHopRefused(t: fb.HopRefused): HopRefused {
 /** Encode and decode HopRefused. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const HopRefusedCodec: rt.Codec<HopRefused> = rt.tableCodec('HopRefused', hopRefusedShape, buildHopRefused, (bb) => readHopRefused(fb.HopRefused.getRootAsHopRefused(bb)));
 
+/** A player. `ack` is its last move's seq, for the load generator's latency. */
+export interface AoiAvatar {
+  /** Sent as a multiple of 0.1. */
+  x: number;
+  /** Sent as a multiple of 0.1. */
+  y: number;
+  ack: number;
+}
+
+/** A wanderer the scene moves each tick (`--npcs`). */
+export interface AoiNpc {
+  /** Sent as a multiple of 0.1. */
+  x: number;
+  /** Sent as a multiple of 0.1. */
+  y: number;
+}
+
 /** Entity types by scene type, then by name: the values scene code sets and the SDK replicates. */
-export interface EntityMap {}
+export interface EntityMap {
+  aoi: { Avatar: AoiAvatar; Npc: AoiNpc };
+}
 
 /** Replicated entities by scene type (the YAML's `entities:`): what encodes and decodes their cell frames (docs/aoi.md). */
-export const ENTITIES: Readonly<Record<string, rt.SceneEntitiesDef>> = Object.freeze({});
+export const ENTITIES: { readonly aoi: rt.SceneEntitiesDef } = Object.freeze({
+  /** mmo-aoi: one large map; each client hears the cells around its player (docs/aoi.md). */
+  aoi: Object.freeze({
+    scene: 'aoi',
+    push: 105,
+    pushName: 'AoiCell',
+    types: Object.freeze([
+      Object.freeze({
+        name: 'Avatar',
+        fields: Object.freeze([
+          Object.freeze({ name: 'x', type: 'float32', quantize: 0.1 }),
+          Object.freeze({ name: 'y', type: 'float32', quantize: 0.1 }),
+          Object.freeze({ name: 'ack', type: 'uint32', quantize: null }),
+        ]),
+      }),
+      Object.freeze({
+        name: 'Npc',
+        fields: Object.freeze([
+          Object.freeze({ name: 'x', type: 'float32', quantize: 0.1 }),
+          Object.freeze({ name: 'y', type: 'float32', quantize: 0.1 }),
+        ]),
+      }),
+    ]),
+  }),
+});
 
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
 export const ROUTE = {
@@ -301,6 +344,7 @@ export const ROUTE = {
   hop: 3,
   input: 4,
   count: 5,
+  walk: 6,
 } as const;
 
 /** Push ids: the opcode of PUSH frames. */
@@ -310,6 +354,7 @@ export const PUSH = {
   ChatLine: 102,
   Arrived: 103,
   HopRefused: 104,
+  AoiCell: 105,
 } as const;
 
 /** The `bench.mmo` protocol with its exact route and push types. */
@@ -320,6 +365,8 @@ export interface BenchMmoProtocol extends rt.Protocol {
     readonly hop: rt.RouteDef<HopReq, void>;
     readonly input: rt.RouteDef<InputReq, void>;
     readonly count: rt.RouteDef<CountReq, CountRes>;
+    /** mmo-aoi: the player's Avatar goes to (x, y) and carries seq as its ack. */
+    readonly walk: rt.RouteDef<MoveReq, void>;
   };
   readonly pushes: {
     readonly Welcome: rt.PushDef<Welcome>;
@@ -327,7 +374,10 @@ export interface BenchMmoProtocol extends rt.Protocol {
     readonly ChatLine: rt.PushDef<ChatLine>;
     readonly Arrived: rt.PushDef<Arrived>;
     readonly HopRefused: rt.PushDef<HopRefused>;
+    /** Cell frames of scene type aoi: the entities that entered, changed or left one cell (ENTITIES.aoi). */
+    readonly AoiCell: rt.PushDef<rt.CellFrame>;
   };
+  readonly entities: typeof ENTITIES;
 }
 
 const routes: BenchMmoProtocol['routes'] = Object.freeze({
@@ -336,6 +386,7 @@ const routes: BenchMmoProtocol['routes'] = Object.freeze({
   hop: Object.freeze({ id: ROUTE.hop, name: 'hop', scene: 'hop', request: HopReqCodec, response: null, idempotent: false }),
   input: Object.freeze({ id: ROUTE.input, name: 'input', scene: 'hop', request: InputReqCodec, response: null, idempotent: false }),
   count: Object.freeze({ id: ROUTE.count, name: 'count', scene: 'hop', request: CountReqCodec, response: CountResCodec, idempotent: false }),
+  walk: Object.freeze({ id: ROUTE.walk, name: 'walk', scene: 'aoi', request: MoveReqCodec, response: null, idempotent: false }),
 });
 
 const pushes: BenchMmoProtocol['pushes'] = Object.freeze({
@@ -344,6 +395,7 @@ const pushes: BenchMmoProtocol['pushes'] = Object.freeze({
   ChatLine: Object.freeze({ id: PUSH.ChatLine, name: 'ChatLine', codec: ChatLineCodec }),
   Arrived: Object.freeze({ id: PUSH.Arrived, name: 'Arrived', codec: ArrivedCodec }),
   HopRefused: Object.freeze({ id: PUSH.HopRefused, name: 'HopRefused', codec: HopRefusedCodec }),
+  AoiCell: Object.freeze({ id: PUSH.AoiCell, name: 'AoiCell', codec: rt.cellCodec(ENTITIES.aoi) }),
 });
 
 /** The `bench.mmo` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -358,6 +410,7 @@ export const protocol: BenchMmoProtocol = Object.freeze({
     [ROUTE.hop, routes.hop],
     [ROUTE.input, routes.input],
     [ROUTE.count, routes.count],
+    [ROUTE.walk, routes.walk],
   ]),
   pushById: new Map<number, rt.PushDef>([
     [PUSH.Welcome, pushes.Welcome],
@@ -365,7 +418,9 @@ export const protocol: BenchMmoProtocol = Object.freeze({
     [PUSH.ChatLine, pushes.ChatLine],
     [PUSH.Arrived, pushes.Arrived],
     [PUSH.HopRefused, pushes.HopRefused],
+    [PUSH.AoiCell, pushes.AoiCell],
   ]),
+  entities: ENTITIES,
 });
 
 /** Push name → payload type: the engine's `send`/`broadcast` and the client's `onPush` key on it. */
@@ -375,6 +430,7 @@ export type PushMap = {
   ChatLine: ChatLine;
   Arrived: Arrived;
   HopRefused: HopRefused;
+  AoiCell: rt.CellFrame;
 };
 
 /**
@@ -382,6 +438,10 @@ export type PushMap = {
  * response (nothing for fire-and-forget routes); throw a CodedError to answer with an ERROR frame.
  */
 export interface SceneHandlers<Ctx> {
+  aoi: {
+    /** mmo-aoi: the player's Avatar goes to (x, y) and carries seq as its ack. */
+    walk(ctx: Ctx, req: MoveReq): void | Promise<void>;
+  };
   chat: {
     say(ctx: Ctx, req: SayReq): void | Promise<void>;
   };
@@ -412,6 +472,8 @@ export interface Api {
   hop(req: HopReq, opts?: RequestOptions): Promise<void>;
   input(req: InputReq, opts?: RequestOptions): Promise<void>;
   count(req: CountReq, opts?: RequestOptions): Promise<CountRes>;
+  /** mmo-aoi: the player's Avatar goes to (x, y) and carries seq as its ack. */
+  walk(req: MoveReq, opts?: RequestOptions): Promise<void>;
 }
 
 /** Typed request helpers over a client: `createApi(client).move({ seq, x, y })`. */
@@ -430,5 +492,8 @@ export function createApi(client: ApiClient): Api {
       await client.request(routes.input, req, opts);
     },
     count: (req: CountReq, opts?: RequestOptions) => client.request(routes.count, req, opts) as Promise<CountRes>,
+    walk: async (req: MoveReq, opts?: RequestOptions): Promise<void> => {
+      await client.request(routes.walk, req, opts);
+    },
   });
 }

@@ -8,7 +8,7 @@
 export interface TickInfo {
   /** The client's last input seq the server had processed when it built this tick. */
   readonly ack: number;
-  /** Server wall-clock time when the tick was built, ms since the epoch with sub-ms precision. */
+  /** Server wall-clock time when the tick was built, ms since the epoch with sub-ms precision; NaN when the frame does not say (mmo-aoi's cell frames). */
   readonly serverTimeMs: number;
 }
 
@@ -47,6 +47,11 @@ export interface ClientConn {
   reconnect(): Promise<void>;
   /** Close on purpose (end of the run): no onClose callback afterwards. */
   close(): void;
+  /**
+   * mmo-aoi, a client that decodes: the entities it knows now (in its area of interest; on a
+   * target that broadcasts the whole map, the players in its last tick).
+   */
+  entities?(): number;
 }
 
 export interface ConnectOptions {
@@ -57,8 +62,8 @@ export interface ConnectOptions {
    * otherwise saturate the generator long before the server).
    */
   readonly decodeTicks: boolean;
-  /** Which game: `mmo` (mmo-move), `idle` (idle-ccu: join and hold the connection) or `chat` (chat-fanout). */
-  readonly room: 'mmo' | 'idle' | 'chat';
+  /** Which game: `mmo` (mmo-move), `idle` (idle-ccu: join and hold the connection), `chat` (chat-fanout) or `aoi` (mmo-aoi: one large map). */
+  readonly room: 'mmo' | 'idle' | 'chat' | 'aoi';
 }
 
 export interface Driver {

@@ -7,6 +7,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { nowMs, type ClientConn, type Driver, type TickInfo } from './driver.js';
 import { LatencyRecorder, PendingInputs, round } from '../stats.js';
+import { AOI_MAP, AOI_POIS, AOI_SPEED, POI_SPREAD } from '../targets/project/aoi-map.js';
 
 export interface LoadOptions {
   readonly driver: Driver;
@@ -21,7 +22,7 @@ export interface LoadOptions {
   /** Moves per second per client; 0 sends none (idle-ccu). @default 10 */
   readonly inputHz?: number;
   /** The game the clients join. @default 'mmo' */
-  readonly room?: 'mmo' | 'idle' | 'chat';
+  readonly room?: 'mmo' | 'idle' | 'chat' | 'aoi';
   /** chat-fanout: during the window, the first client says a line this often; latency is line → each receipt. */
   readonly chatEveryMs?: number;
   /** Every how many inputs a latency sample is taken. @default 10 */
@@ -75,6 +76,8 @@ export interface LoadResult {
   readonly loadGenSaturated: boolean;
   /** reconnect-storm only. */
   readonly storm?: StormResult;
+  /** mmo-aoi: entities each decoding client knew at the end of the window, on average. */
+  readonly entitiesPerClient?: number;
   /** With `churn`: drops and resumes done in the window, and those that failed (counted in `disconnects` too). */
   readonly churn?: { readonly reconnects: number; readonly failures: number };
 }
@@ -94,6 +97,9 @@ interface Client {
   seq: number;
   x: number;
   y: number;
+  /** mmo-aoi: where it walks to. */
+  wx: number;
+  wy: number;
   readonly pending: PendingInputs;
   closed: boolean;
   /** Dropped on purpose and resuming (churn): sends nothing until it is back. */
@@ -128,6 +134,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     if (failureSamples.length < 5) failureSamples.push(what);
   };
 
+  const aoi = o.room === 'aoi';
   const clients: Client[] = [];
   const byBucket: Client[][] = Array.from({ length: buckets }, () => []);
 
@@ -143,13 +150,15 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       return;
     }
     const now = nowMs();
-    delay.record(now - t.serverTimeMs);
+    if (Number.isFinite(t.serverTimeMs)) delay.record(now - t.serverTimeMs);
     c.pending.ack(t.ack, (sentAt) => latency.record(now - sentAt));
   };
 
   const connectOne = async (index: number): Promise<void> => {
     const decodeTicks = index % decodeEvery === 0;
-    const c: Client = { index, conn: null, seq: 0, x: Math.random() * 1000, y: Math.random() * 1000, pending: new PendingInputs(), closed: false, resuming: false, decodeTicks };
+    const size = aoi ? AOI_MAP : 1000;
+    const c: Client = { index, conn: null, seq: 0, x: Math.random() * size, y: Math.random() * size, wx: 0, wy: 0, pending: new PendingInputs(), closed: false, resuming: false, decodeTicks };
+    if (aoi) waypoint(c);
     try {
       c.conn = await o.driver.connect(index, o.baseUrl, {
         onTick: (t, bytes) => onTick(c, t, bytes),
@@ -192,9 +201,13 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     for (const c of bucket) {
       if (c.closed || c.resuming || c.conn === null) continue;
       const seq = ++c.seq;
-      // A small random walk, kept in the 0–1000 square.
-      c.x = Math.min(1000, Math.max(0, c.x + (Math.random() - 0.5) * 10));
-      c.y = Math.min(1000, Math.max(0, c.y + (Math.random() - 0.5) * 10));
+      if (aoi) {
+        walk(c, AOI_SPEED / hz);
+      } else {
+        // A small random walk, kept in the 0–1000 square.
+        c.x = Math.min(1000, Math.max(0, c.x + (Math.random() - 0.5) * 10));
+        c.y = Math.min(1000, Math.max(0, c.y + (Math.random() - 0.5) * 10));
+      }
       let bytes: number;
       try {
         bytes = c.conn.sendMove(seq, c.x, c.y);
@@ -321,6 +334,8 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   stopping = true;
   clearInterval(clock);
   const unacked = clients.reduce((n, c) => n + c.pending.dropped, 0);
+  const counting = clients.filter((c) => c.decodeTicks && !c.closed && c.conn?.entities !== undefined);
+  const entitiesPerClient = counting.length === 0 ? undefined : round(counting.reduce((n, c) => n + c.conn!.entities!(), 0) / counting.length, 1);
   for (const c of clients) {
     c.closed = true;
     c.conn?.close();
@@ -350,7 +365,35 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     loadGenSaturated: loadGenCpuPercent >= 90 || loopP99 > 50,
     ...(storm === undefined ? {} : { storm }),
     ...(o.churn === undefined ? {} : { churn }),
+    ...(entitiesPerClient === undefined ? {} : { entitiesPerClient }),
   };
+}
+
+/** mmo-aoi: the next place to walk to; one in five is near a point of interest (crowds). */
+function waypoint(c: Client): void {
+  if (Math.random() < 0.2) {
+    const [px, py] = AOI_POIS[Math.floor(Math.random() * AOI_POIS.length)]!;
+    c.wx = px + (Math.random() - 0.5) * 2 * POI_SPREAD;
+    c.wy = py + (Math.random() - 0.5) * 2 * POI_SPREAD;
+  } else {
+    c.wx = Math.random() * AOI_MAP;
+    c.wy = Math.random() * AOI_MAP;
+  }
+}
+
+/** mmo-aoi: one step of `step` units towards the waypoint; a new one once there. */
+function walk(c: Client, step: number): void {
+  const dx = c.wx - c.x;
+  const dy = c.wy - c.y;
+  const d = Math.hypot(dx, dy);
+  if (d <= step) {
+    c.x = c.wx;
+    c.y = c.wy;
+    waypoint(c);
+    return;
+  }
+  c.x += (dx / d) * step;
+  c.y += (dy / d) * step;
 }
 
 /**

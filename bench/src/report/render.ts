@@ -7,10 +7,11 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { RunRow } from '../orchestrate.js';
 import { engineKillMarkdown, failoverCharts, leaderKillMarkdown, type ChartPoint } from './failover.js';
-import { isFailoverFile, isSoakFile, isTimersFile, isTravelFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
+import { isAoiFile, isFailoverFile, isSoakFile, isTimersFile, isTravelFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
 import { soakCharts, soakMarkdown, type SoakPoint } from './soak.js';
 import { travelMarkdown, travelPoints } from './travel.js';
 import { timersMarkdown, timersPoints } from './timers.js';
+import { aoiMarkdown, aoiPoints } from './aoi.js';
 
 const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
 
@@ -30,6 +31,7 @@ export function markdown(file: AnyResultsFile): string {
   if (isSoakFile(file)) return [...header(file), ...soakMarkdown(file)].join('\n');
   if (isTravelFile(file)) return [...header(file), ...travelMarkdown(file)].join('\n');
   if (isTimersFile(file)) return [...header(file), ...timersMarkdown(file)].join('\n');
+  if (isAoiFile(file)) return [...header(file), ...aoiMarkdown(file)].join('\n');
   if (file.scenario === 'idle-ccu') return idleMarkdown(file);
   if (file.scenario === 'chat-fanout') return chatMarkdown(file);
   if (file.scenario === 'login-storm') return loginMarkdown(file);
@@ -227,6 +229,8 @@ export async function html(file: AnyResultsFile): Promise<string> {
       ? [await svgOf(barSpec('travel latency (ms): hop request → first push of the new scene', travelPoints(file)))]
     : isTimersFile(file)
       ? [await svgOf(barSpec('tick time and firing lateness p99 (ms) by pending durable timers', timersPoints(file)))]
+    : isAoiFile(file)
+      ? [await svgOf(barSpec('kB per client per second, by clients (+ NPCs)', aoiPoints(file)))]
     : file.scenario === 'idle-ccu'
       ? [await svgOf(chartSpec(file, 'kbPerClient', 'server kB per idle connection'))]
       : file.scenario === 'reconnect-storm'

@@ -8,6 +8,7 @@ import type { RunRow } from '../orchestrate.js';
 import type { SoakResultsFile } from '../soak.js';
 import type { TravelResultsFile } from '../travel.js';
 import type { TimersResultsFile } from '../timers.js';
+import type { AoiResultsFile } from '../aoi.js';
 import { round } from '../stats.js';
 
 export interface Machine {
@@ -47,7 +48,11 @@ export interface FailoverResultsFile {
   readonly runs: readonly FailoverRow[];
 }
 
-export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile;
+export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile | AoiResultsFile;
+
+export function isAoiFile(file: AnyResultsFile): file is AoiResultsFile {
+  return file.scenario === 'mmo-aoi';
+}
 
 export function isFailoverFile(file: AnyResultsFile): file is FailoverResultsFile {
   return file.scenario === 'engine-kill' || file.scenario === 'leader-kill';

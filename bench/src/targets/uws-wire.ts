@@ -65,7 +65,7 @@ export function encodeTick(serverTime: number, entries: readonly TickEntry[]): U
 }
 
 /** Find `id`'s ack in a TICK: the server time and that ack (-1 when `id` is not in it), or null for another message. */
-export function readTick(v: DataView, id: number): { serverTime: number; ack: number } | null {
+export function readTick(v: DataView, id: number): { serverTime: number; ack: number; players: number } | null {
   if (v.byteLength < TICK_HEADER_BYTES || v.getUint8(0) !== TICK) return null;
   const n = v.getUint16(9, true);
   if (v.byteLength < TICK_HEADER_BYTES + n * TICK_ENTRY_BYTES) return null;
@@ -76,7 +76,7 @@ export function readTick(v: DataView, id: number): { serverTime: number; ack: nu
       break;
     }
   }
-  return { serverTime: v.getFloat64(1, true), ack };
+  return { serverTime: v.getFloat64(1, true), ack, players: n };
 }
 
 export function encodeSay(sentAt: number, text: string): Uint8Array {

@@ -24,8 +24,13 @@ type FieldState = Record<string, never>;
 type Ctx = HandlerContext<FieldState, PlayerData, PushMap>;
 
 const clamp = (v: number): number => Math.min(FIELD_SIZE, Math.max(0, v));
-/** When each player last walked, for the speed limit (not persisted). */
-const lastWalkAt = new Map<string, number>();
+/** When each player last walked, for the speed limit (not persisted), per scene: a worker hosts several. */
+const lastWalkAt = new Map<string, Map<string, number>>();
+const walksOf = (sceneId: string): Map<string, number> => {
+  let m = lastWalkAt.get(sceneId);
+  if (m === undefined) lastWalkAt.set(sceneId, (m = new Map<string, number>()));
+  return m;
+};
 
 function travelOut({ scene, player }: Pick<Ctx, 'scene' | 'player'>, to: string, at: { x: number; y: number }): void {
   player.travel(to, at).catch((err: unknown) => {
@@ -39,15 +44,19 @@ const handlers: SceneHandlers<Ctx>['field'] = {
     const avatar = scene.entities.of(player);
     if (avatar === undefined || !Number.isFinite(req.x) || !Number.isFinite(req.y)) return;
     const now = performance.now();
-    const since = Math.min(1000, now - (lastWalkAt.get(player.id) ?? now - 1000));
-    lastWalkAt.set(player.id, now);
+    const walks = walksOf(scene.id);
+    const since = Math.min(1000, now - (walks.get(player.id) ?? now - 1000));
+    walks.set(player.id, now);
     const { x, y } = avatar.values as { x: number; y: number };
     const dx = clamp(req.x) - x;
     const dy = clamp(req.y) - y;
     const dist = Math.hypot(dx, dy);
     const max = (MAX_SPEED * since) / 1000 + MAX_BURST;
     const k = dist <= max ? 1 : max / dist;
-    avatar.set({ x: x + dx * k, y: y + dy * k });
+    const to = { x: x + dx * k, y: y + dy * k };
+    avatar.set(to);
+    // Saved with the player: a reconnect or a restarted scene puts it back here.
+    player.data.field = to;
   },
   leaveField({ scene, player }, req) {
     if (!MAPS.includes(req.sceneId)) throw new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `no way from ${scene.id} to ${req.sceneId}; the maps are ${MAPS.join(', ')}`);
@@ -55,6 +64,13 @@ const handlers: SceneHandlers<Ctx>['field'] = {
     return { from: scene.id, to: req.sceneId };
   },
 };
+
+/** A point `{ x, y }` of finite numbers, or null. */
+function pointOf(value: unknown): { x: number; y: number } | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { x, y } = value as { x?: unknown; y?: unknown };
+  return typeof x === 'number' && typeof y === 'number' && Number.isFinite(x) && Number.isFinite(y) ? { x, y } : null;
+}
 
 /** Critters take a step now and then; a few change direction each tick. */
 function wander(scene: Scene<FieldState, PlayerData, PushMap>): void {
@@ -73,13 +89,17 @@ export const field = defineScene<FieldState, PlayerData, PushMap>({
     for (let i = 0; i < CRITTERS; i++) scene.entities.spawn('Critter', { x: Math.random() * FIELD_SIZE, y: Math.random() * FIELD_SIZE, kind: i % 4 });
   },
   onJoin(scene, player, arrival) {
-    const at = arrival as { x?: unknown; y?: unknown } | undefined;
-    const x = typeof at?.x === 'number' && Number.isFinite(at.x) ? clamp(at.x) : Math.random() * FIELD_SIZE;
-    const y = typeof at?.y === 'number' && Number.isFinite(at.y) ? clamp(at.y) : Math.random() * FIELD_SIZE;
+    // From a travel: the arrival point; else (a login, a resume) where it was last.
+    const at = pointOf(arrival) ?? pointOf(player.data.field);
+    const x = at === null ? Math.random() * FIELD_SIZE : clamp(at.x);
+    const y = at === null ? Math.random() * FIELD_SIZE : clamp(at.y);
     scene.entities.spawn('Avatar', { x, y, name: player.name, color: player.data.color }, { player });
   },
-  onLeave(_scene, player) {
-    lastWalkAt.delete(player.id);
+  onLeave(scene, player) {
+    walksOf(scene.id).delete(player.id);
+  },
+  onDispose(scene) {
+    lastWalkAt.delete(scene.id);
   },
   onTick(scene) {
     wander(scene);

@@ -29,6 +29,8 @@ export interface PlayerData {
   moves: number;
   /** The guild the player is in (its name), if any; absent in data saved before guilds. */
   guild?: string;
+  /** Where it is on the large map (field.ts), once it walked there. */
+  field?: { x: number; y: number };
 }
 
 type Ctx = HandlerContext<WorldState, PlayerData, PushMap>;

@@ -14,10 +14,11 @@ import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import { waitFor } from '@gos/testing';
 import { GameClient, guest, type LoginResult } from '@gos/client';
 import { createApi, protocol, WhoAmIReqCodec, type WhoAmIReq } from '../src/generated/protocol.js';
 import { ErrorCodes, type RouteDef } from '@gos/schema';
-import { BIN_ENTRY, formatLogLine, loadConfig, MemberProcess, type ClusterConfig, type Role } from '@gos/cluster';
+import { BIN_ENTRY, formatLogLine, loadConfig, MemberProcess, readStatus, type ClusterConfig, type Role } from '@gos/cluster';
 
 export const ETCD = process.env['GOS_TEST_ETCD_URL'] ?? 'http://127.0.0.1:2379';
 const REDIS = process.env['GOS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -218,4 +219,20 @@ export function runNode(
       resolve({ code, stdout, stderr, ms: Date.now() - started, killed });
     });
   });
+}
+
+/**
+ * Wait until the engine hosting `sceneId` has published a load of at least `players`: the
+ * coordinator leader places the next scene by the loads engines publish (at most every 250 ms,
+ * later on a busy machine), so a test that wants its next scene on the other engine waits here.
+ */
+export async function loadPublished(config: ClusterConfig, sceneId: string, players: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const status = await readStatus(config);
+      const host = status.placements.find((p) => p.sceneId === sceneId)?.engineId;
+      return host !== undefined && (status.members.find((m) => m.id === host)?.load ?? 0) >= players;
+    },
+    { timeoutMs: 10_000, intervalMs: 100, message: `the engine of ${sceneId} publishing ${players} players` },
+  );
 }

@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { readStatus } from '@gos/cluster';
 import { createStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
-import { guestPlayer, testCluster } from './cluster-helpers.js';
+import { guestPlayer, loadPublished, testCluster } from './cluster-helpers.js';
 
 const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
 // A slow periodic save: the test waits for one, then makes a change that stays unsaved until well after the pause.
@@ -43,6 +43,8 @@ test('a service paused past its lease: one activation at a time, the late write 
   const guild = `g${Date.now().toString(36)}`;
   const id = `guild:${guild}`;
   const [a, b, c] = [await guestPlayer(baseUrl), await guestPlayer(baseUrl), await guestPlayer(baseUrl)];
+  // The guild goes where the published loads say: world:1's engine must have published its players.
+  await loadPublished(cluster.config, 'world:1', 3);
   const heard: string[] = [];
   a.client.onPush('GuildLine', (l) => heard.push(l.text));
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { readStatus } from '@gos/cluster';
 import { waitFor } from '@gos/testing';
-import { guestPlayer, testCluster } from './cluster-helpers.js';
+import { guestPlayer, loadPublished, testCluster } from './cluster-helpers.js';
 
 const cluster = await testCluster({ leaseTtlSeconds: 2, persistIntervalMs: 500 });
 after(async () => {
@@ -31,6 +31,7 @@ test('a guild founded through a service on one engine shows in the shared guild 
   await Promise.all(cluster.members.map((m) => m.ready));
   const baseUrl = String((await cluster.start('gateway', 'gateway-1').ready)['http']);
   const [a, b] = [await guestPlayer(baseUrl), await guestPlayer(baseUrl)];
+  await loadPublished(cluster.config, 'world:1', 2);
   // b reads from world:2, placed on the engine world:1 is not on.
   const changed = new Promise<void>((resolve) => b.client.onPush('SceneChanged', () => resolve()));
   await b.api.travel({ sceneId: 'world:2', x: 100, y: 100 });

@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { readStatus } from '@gos/cluster';
 import { createStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
-import { guestPlayer, testCluster } from './cluster-helpers.js';
+import { guestPlayer, loadPublished, testCluster } from './cluster-helpers.js';
 
 const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
 const LEASE_TTL_SECONDS = 2;
@@ -38,6 +38,8 @@ test('a timer due across an engine kill fires once, on the other engine, and its
   const guild = `r${Date.now().toString(36)}`;
   const id = `guild:${guild}`;
   const [a, b] = [await guestPlayer(baseUrl), await guestPlayer(baseUrl)];
+  // The guild goes where the published loads say: world:1's engine must have published its players.
+  await loadPublished(cluster.config, 'world:1', 2);
   const rallies = { a: [] as number[], b: [] as number[] };
   a.client.onPush('GuildLine', (l) => l.from === 'rally' && rallies.a.push(Date.now()));
   b.client.onPush('GuildLine', (l) => l.from === 'rally' && rallies.b.push(Date.now()));

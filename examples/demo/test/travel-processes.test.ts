@@ -10,7 +10,7 @@ import { readStatus } from '@gos/cluster';
 import { ErrorCodes } from '@gos/schema';
 import { createStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
-import { guestPlayer, testCluster } from './cluster-helpers.js';
+import { guestPlayer, loadPublished, testCluster } from './cluster-helpers.js';
 
 const LEASE_TTL_SECONDS = 2;
 const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
@@ -45,6 +45,7 @@ test('travel to a scene on another engine, then SIGKILL of the target and of the
   assert.equal((await a.api.whoami({})).sceneId, 'world:1');
   const source = await hostOf('world:1');
   assert.ok(source !== undefined);
+  await loadPublished(cluster.config, 'world:1', 1);
   await a.api.travel({ sceneId: 'world:2', x: 200, y: 200 });
   const during = a.api.move({ seq: 1, x: 210, y: 200 });
   assert.equal((await during).ack, 1);

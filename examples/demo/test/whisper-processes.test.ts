@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { readStatus } from '@gos/cluster';
 import { waitFor } from '@gos/testing';
-import { guestPlayer, testCluster } from './cluster-helpers.js';
+import { guestPlayer, testCluster, loadPublished } from './cluster-helpers.js';
 
 const cluster = await testCluster({ leaseTtlSeconds: 2, persistIntervalMs: 500 });
 after(async () => {
@@ -36,7 +36,8 @@ test('a whisper reaches a player on another engine through another gateway, foll
   const aId = (await a.api.whoami({})).playerId;
   const bId = (await b.api.whoami({})).playerId;
 
-  // b goes to world:2, which lands on the engine world:1 is not on.
+  // b goes to world:2, which lands on the engine world:1 is not on (by the loads it published).
+  await loadPublished(cluster.config, 'world:1', 2);
   const changed = new Promise<void>((resolve) => b.client.onPush('SceneChanged', () => resolve()));
   await b.api.travel({ sceneId: 'world:2', x: 200, y: 200 });
   await changed;

@@ -74,7 +74,7 @@ export class EntityTable<M = Record<string, Record<string, EntityValue>>> {
     this.#now = options.now ?? (() => performance.now());
     const on = client.onPush.bind(client) as (name: string, listener: (payload: never) => void) => () => void;
     this.#off.push(
-      on('EntityView', (v: { sceneId: string; cellSize: number; add: number[]; remove: number[] }) => this.#view(v.sceneId, v.cellSize, v.add, v.remove)),
+      on('EntityView', (v: { sceneId: string; cellSize: number; add: number[]; remove: number[]; reset: boolean }) => this.#view(v)),
       on('SceneChanged', () => this.clear()),
       on('SceneRestarted', () => this.clear()),
       on('SceneResumed', () => this.clear()),
@@ -146,7 +146,9 @@ export class EntityTable<M = Record<string, Record<string, EntityValue>>> {
   /** Forget every entity (onLeave for each) and the cells heard. */
   clear(): void {
     this.#cells.clear();
-    for (const e of [...this.#entities.values()]) this.#drop(e);
+    const events: (() => void)[] = [];
+    for (const e of [...this.#entities.values()]) this.#drop(e, events);
+    run(events);
   }
 
   /** Stop listening to the client. */
@@ -154,29 +156,44 @@ export class EntityTable<M = Record<string, Record<string, EntityValue>>> {
     for (const off of this.#off.splice(0)) off();
   }
 
-  #view(sceneId: string, cellSize: number, add: readonly number[], remove: readonly number[]): void {
-    if (this.#sceneId !== sceneId) {
-      this.clear();
-      this.#sceneId = sceneId;
+  #view(v: { sceneId: string; cellSize: number; add: readonly number[]; remove: readonly number[]; reset: boolean }): void {
+    const events: (() => void)[] = [];
+    // A new scene, or a view that starts again (a new connection, a restarted scene): forget all.
+    if (v.reset || this.#sceneId !== v.sceneId) {
+      this.#cells.clear();
+      for (const e of [...this.#entities.values()]) this.#drop(e, events);
+      this.#sceneId = v.sceneId;
     }
-    this.#cellSize = cellSize;
-    for (const cell of add) this.#cells.add(cell);
-    if (remove.length === 0) return;
-    const gone = new Set(remove);
-    for (const cell of remove) this.#cells.delete(cell);
-    for (const e of [...this.#entities.values()]) if (gone.has(e.cell)) this.#drop(e);
+    this.#cellSize = v.cellSize;
+    for (const cell of v.add) this.#cells.add(cell);
+    if (v.remove.length > 0) {
+      const gone = new Set(v.remove);
+      for (const cell of v.remove) this.#cells.delete(cell);
+      for (const e of [...this.#entities.values()]) if (gone.has(e.cell)) this.#drop(e, events);
+    }
+    run(events);
   }
 
   #cell(frame: CellFrame): void {
     const here = ((frame.cellY << 16) | frame.cellX) >>> 0;
+    // A frame of a cell this client does not hear (its topic lingering a moment after a reset) is stale.
+    if (!this.#cells.has(here)) return;
     const now = this.#now();
+    const events: (() => void)[] = [];
     for (const change of frame.entities) {
-      const known = this.#entities.get(change.id);
+      let known = this.#entities.get(change.id);
+      // An id given again to an entity of another type: the old one is gone.
+      if (known !== undefined && change.enter && known.type !== change.type) {
+        this.#drop(known, events);
+        known = undefined;
+      }
       if (known === undefined) {
         if (!change.enter) continue; // a change of an entity this client never saw enter: ignored
         const e: Mutable = { id: change.id, type: change.type, values: { ...change.values }, cell: here, updatedAt: now, previous: { ...change.values }, previousAt: now };
         this.#entities.set(e.id, e);
-        for (const cb of this.#enter) cb(e as unknown as EntityOf<M>);
+        events.push(() => {
+          for (const cb of this.#enter) cb(e as unknown as EntityOf<M>);
+        });
         continue;
       }
       // Entering here from a neighbour cell this client hears too: a move, not a new entity.
@@ -185,8 +202,11 @@ export class EntityTable<M = Record<string, Record<string, EntityValue>>> {
       known.previousAt = known.updatedAt;
       Object.assign(known.values, change.values);
       known.updatedAt = now;
+      const e = known;
       const changed = Object.keys(change.values);
-      for (const cb of this.#update) cb(known as unknown as EntityOf<M>, changed);
+      events.push(() => {
+        for (const cb of this.#update) cb(e as unknown as EntityOf<M>, changed);
+      });
     }
     for (let i = 0; i < frame.leaves.length; i++) {
       const e = this.#entities.get(frame.leaves[i]!);
@@ -195,12 +215,31 @@ export class EntityTable<M = Record<string, Record<string, EntityValue>>> {
       const to = frame.leaveTo[i]!;
       // Moving into a cell this client hears: its enter there follows (or came) in the same tick.
       if (to !== CELL_GONE && this.#cells.has(to)) e.cell = to;
-      else this.#drop(e);
+      else this.#drop(e, events);
     }
+    run(events);
   }
 
-  #drop(e: Mutable): void {
+  #drop(e: Mutable, events: (() => void)[]): void {
     if (!this.#entities.delete(e.id)) return;
-    for (const cb of this.#leave) cb(e as unknown as EntityOf<M>);
+    events.push(() => {
+      for (const cb of this.#leave) cb(e as unknown as EntityOf<M>);
+    });
   }
+}
+
+/**
+ * Run the callbacks of one frame once the table is up to date: each runs even when an earlier
+ * one throws; the first error is thrown at the end (the client reports it as an `error` event).
+ */
+function run(events: readonly (() => void)[]): void {
+  let first: Error | null = null;
+  for (const event of events) {
+    try {
+      event();
+    } catch (err) {
+      first ??= err instanceof Error ? err : new Error(String(err));
+    }
+  }
+  if (first !== null) throw first;
 }

@@ -11,7 +11,10 @@ const DEF: SceneEntitiesDef = {
   scene: 'field',
   push: 500,
   pushName: 'FieldCell',
-  types: [{ name: 'Avatar', fields: [{ name: 'x', type: 'float32', quantize: null }, { name: 'y', type: 'float32', quantize: null }, { name: 'hp', type: 'uint16', quantize: null }] }],
+  types: [
+    { name: 'Avatar', fields: [{ name: 'x', type: 'float32', quantize: null }, { name: 'y', type: 'float32', quantize: null }, { name: 'hp', type: 'uint16', quantize: null }] },
+    { name: 'Other', fields: [{ name: 'x', type: 'float32', quantize: null }, { name: 'y', type: 'float32', quantize: null }] },
+  ],
 };
 const codec = cellCodec(DEF);
 
@@ -122,4 +125,36 @@ test('interpolate: numeric fields between the last two values, others as last re
 test('a protocol without entities cannot have a table', () => {
   const s = { protocol: { namespace: 'none' } as Protocol, onPush: () => () => undefined } as unknown as EntitySource;
   assert.throws(() => new EntityTable(s), (err: unknown) => isCodedError(err) && err.code === ErrorCodes.OPT_ERR_INVALID);
+});
+
+test('a reset view forgets everything first; frames of cells not heard are ignored; an id given to another type is a leave and an enter', () => {
+  const s = source();
+  const table = new EntityTable(s);
+  const log = watch(table);
+  s.push('EntityView', { sceneId: 'field:1', cellSize: 10, add: [A], remove: [], reset: true });
+  s.push('FieldCell', cell(A, [enter(1, 15)]));
+  s.push('FieldCell', cell(B, [enter(2, 25)])); // B is not heard: a lingering topic
+  assert.deepEqual(log, ['enter 1']);
+  // A new connection: the server starts the view again.
+  s.push('EntityView', { sceneId: 'field:1', cellSize: 10, add: [B], remove: [], reset: true });
+  assert.deepEqual(log, ['enter 1', 'leave 1']);
+  assert.deepEqual([...table.cells], [B]);
+  s.push('FieldCell', cell(B, [enter(3, 25)]));
+  s.push('FieldCell', cell(B, [{ type: 'Other', id: 3, enter: true, values: { x: 25, y: 15 } }]));
+  assert.deepEqual(log.slice(2), ['enter 3', 'leave 3', 'enter 3']);
+  assert.equal(table.get(3)!.type, 'Other');
+});
+
+test('a callback that throws does not stop the others or the rest of the frame; the error is thrown after', () => {
+  const s = source();
+  const table = new EntityTable(s);
+  const seen: number[] = [];
+  table.onEnter((e) => {
+    if (e.id === 1) throw new Error('game bug');
+    seen.push(e.id);
+  });
+  s.push('EntityView', { sceneId: 'field:1', cellSize: 10, add: [A], remove: [] });
+  assert.throws(() => s.push('FieldCell', cell(A, [enter(1, 15), enter(2, 16)])), /game bug/);
+  assert.deepEqual(seen, [2]);
+  assert.equal(table.size, 2, 'both entities are in the table');
 });

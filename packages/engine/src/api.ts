@@ -71,11 +71,18 @@ export interface InterestOptions {
   readonly cellSize: number;
   readonly width: number;
   readonly height: number;
-  /** A player hears the cells within this distance of its viewpoint. @default cellSize */
+  /** A player always hears every cell within this distance of its viewpoint. @default cellSize */
   readonly viewRadius?: number;
-  /** A cell heard is dropped only once farther than `viewRadius + hysteresis`. @default cellSize / 2 */
+  /**
+   * A player's cells are worked out again once its viewpoint has moved `hysteresis / 2`: they
+   * are the cells within `viewRadius + hysteresis / 2`, and a cell heard is dropped only beyond
+   * `viewRadius + hysteresis`, so walking along a cell edge does not churn. @default cellSize / 2
+   */
   readonly hysteresis?: number;
-  /** Most cells one player hears, nearest first: bounds what a client receives. @default 25 */
+  /**
+   * Most cells one player hears, nearest first: bounds what a client receives.
+   * @default every cell the leave radius can reach (`(2 ⌈(viewRadius + hysteresis) / cellSize⌉ + 1)²`)
+   */
   readonly maxCells?: number;
   /**
    * Most entities whose fields changed sent per cell and tick; the others' changes wait for

@@ -1,21 +1,23 @@
 /**
  * The payload of the scene → main thread records of entity replication (CELLS, INTEREST):
- * `[u32 nAdd][u32 nRemove][u32 nFrames]`, the add and remove cells (u32 each), the frame
- * lengths (u32 each), then the frames back to back. For CELLS, `add[i]` is frame i's cell.
+ * `[u32 nAdd][u32 nRemove][u32 nFrames][u32 reset]`, the add and remove cells (u32 each), the
+ * frame lengths (u32 each), then the frames back to back. For CELLS, `add[i]` is frame i's cell.
  */
 export interface EntityFrames {
+  /** INTEREST: drop every cell of the scene first (a new connection's first view, a lost record). */
+  readonly reset?: boolean;
   readonly add: readonly number[];
   readonly remove: readonly number[];
   /** On decode, views into the payload. */
   readonly frames: readonly Uint8Array[];
 }
 
-const HEAD = 12;
+const HEAD = 16;
 
 export function encodeEntityFrames(r: EntityFrames): Uint8Array {
   let bytes = 0;
   for (const f of r.frames) bytes += f.byteLength;
-  const words = 3 + r.add.length + r.remove.length + r.frames.length;
+  const words = 4 + r.add.length + r.remove.length + r.frames.length;
   const out = new Uint8Array(words * 4 + bytes);
   const view = new DataView(out.buffer);
   let at = 0;
@@ -26,6 +28,7 @@ export function encodeEntityFrames(r: EntityFrames): Uint8Array {
   u32(r.add.length);
   u32(r.remove.length);
   u32(r.frames.length);
+  u32(r.reset === true ? 1 : 0);
   for (const c of r.add) u32(c);
   for (const c of r.remove) u32(c);
   for (const f of r.frames) u32(f.byteLength);
@@ -43,6 +46,7 @@ export function decodeEntityFrames(payload: Uint8Array): EntityFrames {
   const nAdd = view.getUint32(0, true);
   const nRemove = view.getUint32(4, true);
   const nFrames = view.getUint32(8, true);
+  const reset = view.getUint32(12, true) === 1;
   let at = HEAD;
   const need = HEAD + 4 * (nAdd + nRemove + nFrames);
   if (need > payload.byteLength) throw new RangeError(`entity frames record: ${nAdd + nRemove + nFrames} words do not fit ${payload.byteLength} bytes`);
@@ -60,5 +64,5 @@ export function decodeEntityFrames(payload: Uint8Array): EntityFrames {
     frames.push(payload.subarray(at, at + n));
     at += n;
   }
-  return { add, remove, frames };
+  return { reset, add, remove, frames };
 }

@@ -50,8 +50,8 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
     case FromScene.INTEREST: {
       const conn = ctx.conns.get(sid);
       if (conn !== undefined && conn.sceneId === host.sceneId) {
-        const { add, remove, frames } = decodeEntityFrames(payload);
-        sendTo(ctx, conn.peer, EngineToGateway.INTEREST, conn.connId, encodeInterestBody({ sceneId: host.sceneId, add, remove, frames }));
+        const { reset, add, remove, frames } = decodeEntityFrames(payload);
+        sendTo(ctx, conn.peer, EngineToGateway.INTEREST, conn.connId, encodeInterestBody({ sceneId: host.sceneId, reset: reset === true, add, remove, frames }));
       }
       break;
     }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCodes, isCodedError } from '@gos/schema';
-import { decodeJoinPayload, decodeSavePayload, decodeSceneState } from '../src/records.js';
+import { decodeEntityFrames, decodeJoinPayload, decodeSavePayload, decodeSceneState, encodeEntityFrames } from '../src/records.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const badPayload = (err: unknown): boolean => isCodedError(err) && err.code === ErrorCodes.SCH_ERR_BAD_PAYLOAD;
@@ -34,4 +34,14 @@ test('SAVE_PLAYER and SAVE_SCENE payloads are checked the same way', () => {
   assert.throws(() => decodeSavePayload(bytes('{"playerId":7,"data":{}}')), badPayload);
   assert.deepEqual(decodeSceneState(bytes('{"round":3}')), { round: 3 });
   assert.throws(() => decodeSceneState(bytes('{"round":')), badPayload);
+});
+
+test('entity frame records (CELLS, INTEREST): round-trip; counts or lengths past the payload are a RangeError, never a read out of bounds', () => {
+  const r = decodeEntityFrames(encodeEntityFrames({ add: [1, 2], remove: [3], frames: [Uint8Array.of(7, 8), Uint8Array.of(9)] }));
+  assert.deepEqual([r.add, r.remove, r.frames.map((f) => [...f])], [[1, 2], [3], [[7, 8], [9]]]);
+  const whole = encodeEntityFrames({ add: [1], remove: [], frames: [Uint8Array.of(1, 2, 3)] });
+  for (const cut of [0, 8, 12, whole.byteLength - 1]) assert.throws(() => decodeEntityFrames(whole.subarray(0, cut)), RangeError);
+  const huge = whole.slice();
+  new DataView(huge.buffer).setUint32(0, 0xffffffff, true);
+  assert.throws(() => decodeEntityFrames(huge), RangeError);
 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CELL_GONE, EntityViewCodec, ErrorCodes, decodeCellFrame, framePayload, isCodedError, packCell, type CellFrame, type SceneEntitiesDef } from '@gos/schema';
+import { CELL_GONE, CodedError, EntityViewCodec, ErrorCodes, decodeCellFrame, framePayload, isCodedError, packCell, silentLogger, type CellFrame, type SceneEntitiesDef } from '@gos/schema';
 import { FromScene, decodeEntityFrames } from '../src/records.js';
 import { resolveInterest } from '../src/worker/interest-grid.js';
 import { SceneReplication } from '../src/worker/replication.js';
@@ -28,28 +28,40 @@ const DEF: SceneEntitiesDef = {
   ],
 };
 
+interface View {
+  add: number[];
+  remove: number[];
+  reset: boolean;
+  snapshots: CellFrame[];
+}
+
 interface Out {
   readonly cells: Map<number, CellFrame>;
-  readonly views: Map<number, { add: number[]; remove: number[]; snapshots: CellFrame[] }>;
+  readonly views: Map<number, View>;
 }
 
 /** A scene's replication on a 100 × 100 map of 10-unit cells, radius 10 (a 3 × 3 block), and what its last flush wrote. */
-function setup(o: { maxChangesPerCell?: number } = {}): { rep: SceneReplication; flush: () => Out } {
+function setup(o: { maxChangesPerCell?: number; hysteresis?: number; failWrites?: () => boolean } = {}): { rep: SceneReplication; flush: () => Out; present: Set<string> } {
   let cells = new Map<number, CellFrame>();
-  let views = new Map<number, { add: number[]; remove: number[]; snapshots: CellFrame[] }>();
-  const rep = new SceneReplication(DEF, resolveInterest({ cellSize: 10, width: 100, height: 100, viewRadius: 10, hysteresis: 5, ...o }), 'field:1', (type, sid, payload) => {
+  let views = new Map<number, View>();
+  const present = new Set<string>();
+  const interest = resolveInterest({ cellSize: 10, width: 100, height: 100, viewRadius: 10, hysteresis: o.hysteresis ?? 5, ...(o.maxChangesPerCell === undefined ? {} : { maxChangesPerCell: o.maxChangesPerCell }) });
+  const out = (type: number, sid: number, payload: Uint8Array): void => {
+    if (o.failWrites?.() === true) throw new CodedError(ErrorCodes.ENG_ERR_QUEUE_FULL, 'full');
     const r = decodeEntityFrames(payload);
     if (type === FromScene.CELLS) {
       r.frames.forEach((f, i) => cells.set(r.add[i]!, decodeCellFrame(DEF, framePayload(f))));
       return;
     }
     const view = EntityViewCodec.decode(framePayload(r.frames[0]!));
-    assert.deepEqual([view.sceneId, view.add, view.remove], ['field:1', [...r.add], [...r.remove]]);
-    views.set(sid, { add: [...r.add], remove: [...r.remove], snapshots: r.frames.slice(1).map((f) => decodeCellFrame(DEF, framePayload(f))) });
-  });
+    assert.deepEqual([view.sceneId, view.add, view.remove, view.reset], ['field:1', [...r.add], [...r.remove], r.reset]);
+    views.set(sid, { add: [...r.add], remove: [...r.remove], reset: view.reset, snapshots: r.frames.slice(1).map((f) => decodeCellFrame(DEF, framePayload(f))) });
+  };
+  const rep = new SceneReplication(DEF, interest, { sceneId: 'field:1', out, logger: silentLogger, present: (id) => present.has(id) });
   let tick = 0;
   return {
     rep,
+    present,
     flush: () => {
       cells = new Map();
       views = new Map();
@@ -59,15 +71,20 @@ function setup(o: { maxChangesPerCell?: number } = {}): { rep: SceneReplication;
   };
 }
 
-const player = (id: string, sid: number): { id: string; sid: number } => ({ id, sid });
+/** A player present in the scene of `s` (spawn refuses a viewpoint for anyone else). */
+const player = (id: string, sid: number, s?: { present: Set<string> }): { id: string; sid: number } => {
+  s?.present.add(id);
+  return { id, sid };
+};
 const avatar = (x: number, y: number, name = 'a'): { x: number; y: number; name: string; hp: number } => ({ x, y, name, hp: 100 });
 
 test('a viewer hears the cells around its viewpoint, with a snapshot of each cell that holds entities', () => {
-  const { rep, flush } = setup();
+  const s = setup();
+  const { rep, flush } = s;
   rep.spawn('Loot', { x: 44, y: 44, kind: 3 });
   rep.spawn('Loot', { x: 95, y: 95, kind: 4 }); // far away
   flush(); // nobody hears anything: no cell frame at all
-  const ann = rep.spawn('Avatar', avatar(55, 55, 'ann'), { player: player('ann', 7) });
+  const ann = rep.spawn('Avatar', avatar(55, 55, 'ann'), { player: player('ann', 7, s) });
   const out = flush();
   const view = out.views.get(7)!;
   assert.equal(view.add.length, 9);
@@ -80,9 +97,10 @@ test('a viewer hears the cells around its viewpoint, with a snapshot of each cel
 });
 
 test('a field change reaches exactly the cells heard, as a delta of the changed fields; quantised positions round-trip', () => {
-  const { rep, flush } = setup();
-  const ann = rep.spawn('Avatar', avatar(15, 15, 'ann'), { player: player('ann', 1) });
-  const bob = rep.spawn('Avatar', avatar(85, 85, 'bob'), { player: player('bob', 2) });
+  const s = setup();
+  const { rep, flush } = s;
+  const ann = rep.spawn('Avatar', avatar(15, 15, 'ann'), { player: player('ann', 1, s) });
+  const bob = rep.spawn('Avatar', avatar(85, 85, 'bob'), { player: player('bob', 2, s) });
   flush();
   ann.set({ hp: 90 });
   bob.set({ hp: 80 });
@@ -102,8 +120,9 @@ test('a field change reaches exactly the cells heard, as a delta of the changed 
 });
 
 test('crossing into another cell: a leave naming the new cell in the old one, an enter with every field in the new one; removal: leave once, to nowhere', () => {
-  const { rep, flush } = setup();
-  rep.spawn('Avatar', avatar(55, 55, 'ann'), { player: player('ann', 1) });
+  const s = setup();
+  const { rep, flush } = s;
+  rep.spawn('Avatar', avatar(55, 55, 'ann'), { player: player('ann', 1, s) });
   const loot = rep.spawn('Loot', { x: 51, y: 55, kind: 1 });
   flush();
   loot.set({ x: 49 });
@@ -119,13 +138,16 @@ test('crossing into another cell: a leave naming the new cell in the old one, an
   assert.equal(flush().cells.size, 0, 'the leave is sent once');
   assert.equal(rep.get(loot.id), undefined);
   assert.throws(() => loot.set({ kind: 2 }), (err: unknown) => isCodedError(err) && err.code === ErrorCodes.OPT_ERR_INVALID);
-  // Its id is free again only now that its leave is out.
+  // Its id is not given again soon (a client that missed the leave would take the new one for it), but in the end it is.
+  assert.notEqual(rep.spawn('Loot', { x: 1, y: 1, kind: 1 }).id, loot.id);
+  for (let i = 0; i < 20; i++) flush();
   assert.equal(rep.spawn('Loot', { x: 1, y: 1, kind: 1 }).id, loot.id);
 });
 
 test('the viewer walks: new cells come with snapshots, cells left behind are dropped, with hysteresis', () => {
-  const { rep, flush } = setup();
-  const ann = rep.spawn('Avatar', avatar(15, 55, 'ann'), { player: player('ann', 1) });
+  const s = setup();
+  const { rep, flush } = s;
+  const ann = rep.spawn('Avatar', avatar(15, 55, 'ann'), { player: player('ann', 1, s) });
   rep.spawn('Loot', { x: 45, y: 55, kind: 9 });
   flush();
   ann.set({ x: 25 }); // into cell (2,5): (3,*) come into range; (0,5) is 15 away: kept; (0,4) and (0,6) at 15.8: dropped
@@ -137,13 +159,18 @@ test('the viewer walks: new cells come with snapshots, cells left behind are dro
   assert.ok(view.add.includes(packCell(4, 5)));
   assert.deepEqual(view.snapshots.flatMap((f) => f.entities.map((e) => e.type)), ['Loot']);
   assert.ok(view.remove.includes(packCell(0, 5)) && !view.remove.includes(packCell(1, 5)));
-  ann.set({ x: 29 }); // back over the edge: (4,*) are 11 away, within 15: nothing changes
-  assert.equal(flush().views.size, 0);
+  ann.set({ x: 39 }); // near the edge at x = 40: worked out again here
+  flush();
+  for (const x of [41, 39, 41, 40.5, 39.5]) {
+    ann.set({ x }); // back and forth over the edge, within hysteresis / 2 of 39: no change at all
+    assert.equal(flush().views.size, 0, `at x = ${x}`);
+  }
 });
 
 test('maxChangesPerCell: a crowd in one cell sends at most the cap a tick, the longest waiting first, and every change arrives', () => {
-  const { rep, flush } = setup({ maxChangesPerCell: 4 });
-  rep.spawn('Avatar', avatar(55, 55, 'watcher'), { player: player('w', 1) });
+  const s = setup({ maxChangesPerCell: 4 });
+  const { rep, flush } = s;
+  rep.spawn('Avatar', avatar(55, 55, 'watcher'), { player: player('w', 1, s) });
   const crowd = Array.from({ length: 10 }, (_, i) => rep.spawn('Loot', { x: 52 + i * 0.1, y: 55, kind: 0 }));
   flush();
   for (const l of crowd) l.set({ kind: 1 });
@@ -154,9 +181,10 @@ test('maxChangesPerCell: a crowd in one cell sends at most the cap a tick, the l
 });
 
 test('a player leaving removes its viewpoint entity; a viewpoint removed while the player stays unsubscribes it from every cell', () => {
-  const { rep, flush } = setup();
-  const ann = rep.spawn('Avatar', avatar(55, 55, 'ann'), { player: player('ann', 1) });
-  const bobPlayer = player('bob', 2);
+  const s = setup();
+  const { rep, flush } = s;
+  const ann = rep.spawn('Avatar', avatar(55, 55, 'ann'), { player: player('ann', 1, s) });
+  const bobPlayer = player('bob', 2, s);
   const bob = rep.spawn('Avatar', avatar(56, 55, 'bob'), { player: bobPlayer });
   flush();
   assert.equal(rep.of(bobPlayer), bob);
@@ -175,12 +203,59 @@ test('a player leaving removes its viewpoint entity; a viewpoint removed while t
 });
 
 test('mass join: a hundred viewers entering one place share one snapshot per cell', () => {
-  const { rep, flush } = setup();
+  const s = setup();
+  const { rep, flush } = s;
   rep.spawn('Loot', { x: 55, y: 55, kind: 1 });
   flush();
-  for (let i = 0; i < 100; i++) rep.spawn('Avatar', avatar(55, 55, `p${i}`), { player: player(`p${i}`, 100 + i) });
+  for (let i = 0; i < 100; i++) rep.spawn('Avatar', avatar(55, 55, `p${i}`), { player: player(`p${i}`, 100 + i, s) });
   const out = flush();
   assert.equal(out.views.size, 100);
   const own = out.views.get(100)!.snapshots.find((f) => f.cellX === 5 && f.cellY === 5)!;
   assert.equal(own.entities.length, 101, 'the loot and the hundred avatars, all entering');
+});
+
+test('a viewpoint is only for a player in the scene; a new connection gets a reset view with every cell again', () => {
+  const s = setup();
+  const { rep, flush } = s;
+  assert.throws(() => rep.spawn('Avatar', avatar(55, 55), { player: { id: 'ghost' } }), (err: unknown) => isCodedError(err) && err.code === ErrorCodes.OPT_ERR_INVALID);
+  const annPlayer = player('ann', 1, s);
+  rep.spawn('Avatar', avatar(55, 55, 'ann'), { player: annPlayer });
+  const first = flush().views.get(1)!;
+  assert.equal(first.reset, true, 'the first view of a connection resets');
+  (annPlayer as { sid: number }).sid = 2; // the player connected again
+  rep.playerRejoined('ann');
+  const again = flush().views.get(2)!;
+  assert.deepEqual([again.reset, again.add.sort(), again.remove], [true, first.add.sort(), []]);
+  assert.equal(again.snapshots.length, 1, "its own cell's snapshot again");
+});
+
+test('a view that cannot be written is not taken as heard: the next flush resets it; cell frames that cannot be written reset everyone', () => {
+  let failing = true;
+  const s = setup({ failWrites: () => failing });
+  const { rep, flush } = s;
+  rep.spawn('Avatar', avatar(55, 55, 'ann'), { player: player('ann', 1, s) });
+  assert.equal(flush().views.size, 0, 'nothing written');
+  failing = false;
+  const view = flush().views.get(1)!;
+  assert.equal(view.reset, true);
+  assert.equal(view.add.length, 9);
+  const loot = rep.spawn('Loot', { x: 51, y: 51, kind: 1 });
+  failing = true;
+  flush(); // its enter is lost with the record
+  failing = false;
+  const after = flush();
+  assert.equal(after.views.get(1)!.reset, true, 'a reset view follows the lost cells');
+  const seen = after.views.get(1)!.snapshots.flatMap((f) => f.entities.map((e) => e.id));
+  assert.ok(seen.includes(loot.id), 'the snapshot has what the lost record carried');
+});
+
+test('a viewpoint off the map hears the edge cells; a player whose viewpoint is removed is told to hear nothing', () => {
+  const s = setup();
+  const { rep, flush } = s;
+  const ann = rep.spawn('Avatar', avatar(-500, 50, 'ann'), { player: player('ann', 1, s) });
+  const view = flush().views.get(1)!;
+  assert.ok(view.add.includes(packCell(0, 5)), 'the edge cell');
+  ann.remove();
+  const blind = flush().views.get(1)!;
+  assert.deepEqual([blind.add, blind.remove.sort()], [[], [...view.add].sort()]);
 });

@@ -4,7 +4,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { PlayerRouting } from './routing.js';
 import type { PlayerTravel } from './travel.js';
-import { cellTopic, errorCodeOf, sceneTopic, type Socket } from './socket.js';
+import { cellTopic, errorCodeOf, sceneTopic, unsubscribeCells, type Socket } from './socket.js';
 
 const decoder = new TextDecoder();
 
@@ -91,6 +91,7 @@ export class EngineMessages {
           const change = decodeInterestBody(body);
           // Only for the scene the socket is in (an INTEREST racing a travel out is stale).
           if (data.state !== 'joined' || data.session?.sceneId !== change.sceneId) break;
+          if (change.reset === true) unsubscribeCells(ws, change.sceneId);
           for (const cell of change.remove) ws.unsubscribe(cellTopic(change.sceneId, cell));
           for (const cell of change.add) ws.subscribe(cellTopic(change.sceneId, cell));
           for (const frame of change.frames) this.#sockets.sendTo(ws, frame);
@@ -115,6 +116,9 @@ export class EngineMessages {
         case EngineToGateway.SCENE_CRASHED: {
           const ws = this.#sockets.get(channel);
           if (ws === undefined) break;
+          // The restarted scene starts every view again: the old cells are stale.
+          const crashedIn = ws.getUserData().session?.sceneId;
+          if (crashedIn !== undefined) unsubscribeCells(ws, crashedIn);
           if (ws.getUserData().travel !== null) this.#travel.sceneCrashed(ws, ws.getUserData());
           else this.#pending.failAll(ws, ws.getUserData(), 'the scene crashed before answering and restarts from its last save; retry shortly');
           break;

@@ -121,9 +121,13 @@ export function cellTopic(sceneId: string, cell: number): string {
 
 /** The socket stops hearing a scene: its broadcasts and every cell of it. */
 export function unsubscribeScene(ws: Socket, sceneId: string): void {
-  const topic = sceneTopic(sceneId);
-  ws.unsubscribe(topic);
-  const cells = `${topic}/c/`;
+  ws.unsubscribe(sceneTopic(sceneId));
+  unsubscribeCells(ws, sceneId);
+}
+
+/** The socket stops hearing every cell of a scene (it keeps the scene's broadcasts). */
+export function unsubscribeCells(ws: Socket, sceneId: string): void {
+  const cells = `${sceneTopic(sceneId)}/c/`;
   for (const t of ws.getTopics()) if (t.startsWith(cells)) ws.unsubscribe(t);
 }
 

@@ -14,9 +14,10 @@ export interface SceneCells {
   readonly frames: readonly Uint8Array[];
 }
 
-/** A decoded INTEREST body: subscribe to `add`, unsubscribe from `remove`, then send `frames` (views into the body) in order. */
+/** A decoded INTEREST body: (with `reset`, drop every cell first,) subscribe to `add`, unsubscribe from `remove`, then send `frames` (views into the body) in order. */
 export interface InterestChange {
   readonly sceneId: string;
+  readonly reset?: boolean;
   readonly add: readonly number[];
   readonly remove: readonly number[];
   readonly frames: readonly Uint8Array[];
@@ -76,11 +77,11 @@ export function decodeCellsBody(bytes: Uint8Array): SceneCells {
 /** The body of `INTEREST`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty sceneId or an empty frame. */
 export function encodeInterestBody(body: InterestChange): Uint8Array {
   const { lengths, bytes } = join(body.frames);
-  return encodeChecked(InterestBodyCodec, { sceneId: body.sceneId, add: [...body.add], remove: [...body.remove], lengths, frames: bytes }, interestRule);
+  return encodeChecked(InterestBodyCodec, { sceneId: body.sceneId, add: [...body.add], remove: [...body.remove], lengths, frames: bytes, reset: body.reset === true }, interestRule);
 }
 
 /** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid INTEREST body. */
 export function decodeInterestBody(bytes: Uint8Array): InterestChange {
   const b = decodeChecked(InterestBodyCodec, bytes, interestRule);
-  return { sceneId: b.sceneId, add: b.add, remove: b.remove, frames: split(b.lengths, b.frames) };
+  return { sceneId: b.sceneId, reset: b.reset, add: b.add, remove: b.remove, frames: split(b.lengths, b.frames) };
 }

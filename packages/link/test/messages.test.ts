@@ -49,6 +49,8 @@ test('message type constants', () => {
     TRAVEL_READY: 39,
     TRAVEL_RELEASED: 40,
     TRAVEL_FAILED: 41,
+    CELLS: 42,
+    INTEREST: 43,
   });
   assert.deepEqual(EngineToEngine, { CALL: 48, ANSWER: 49 });
   assert.equal(GatewayToEngine, GW_TO_ENGINE);

@@ -161,6 +161,7 @@ export function checkEntityValue(type: string, field: EntityFieldDef, value: unk
     if (q < -2147483648 || q > 2147483647) throw badValue(type, field, value, `out of range for quantize ${field.quantize}`);
     return value;
   }
+  if (field.type === 'float32' && Math.abs(value) > 3.4028234663852886e38) throw badValue(type, field, value, 'out of float32 range');
   const range = INT_RANGE[field.type];
   if (range !== undefined && (!Number.isInteger(value) || value < range[0] || value > range[1])) throw badValue(type, field, value, `not an integer in ${range[0]}…${range[1]}`);
   return value;

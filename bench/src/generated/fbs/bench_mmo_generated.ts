@@ -14,13 +14,15 @@ import * as flatbuffers from 'flatbuffers';
  *   hop (scene hop): HopReq → none
  *   input (scene hop): InputReq → none
  *   count (scene hop): CountReq → CountRes
+ *   walk (scene aoi): MoveReq → none
  */
 export enum RouteId {
   move = 1,
   say = 2,
   hop = 3,
   input = 4,
-  count = 5
+  count = 5,
+  walk = 6
 }
 
 /**
@@ -30,13 +32,15 @@ export enum RouteId {
  *   ChatLine: ChatLine
  *   Arrived: Arrived
  *   HopRefused: HopRefused
+ *   AoiCell: AoiCell
  */
 export enum PushId {
   Welcome = 100,
   Tick = 101,
   ChatLine = 102,
   Arrived = 103,
-  HopRefused = 104
+  HopRefused = 104,
+  AoiCell = 105
 }
 
 /**
@@ -777,6 +781,394 @@ static createHopRefused(builder:flatbuffers.Builder, codeOffset:flatbuffers.Offs
   HopRefused.startHopRefused(builder);
   HopRefused.addCode(builder, codeOffset);
   return HopRefused.endHopRefused(builder);
+}
+}
+
+/**
+ * A player. `ack` is its last move's seq, for the load generator's latency.
+ * Entity type Avatar of scene type aoi, in AoiCell frames: the fields that changed; all of them when it enters.
+ */
+export class AoiAvatar {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):AoiAvatar {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsAoiAvatar(bb:flatbuffers.ByteBuffer, obj?:AoiAvatar):AoiAvatar {
+  return (obj || new AoiAvatar()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsAoiAvatar(bb:flatbuffers.ByteBuffer, obj?:AoiAvatar):AoiAvatar {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new AoiAvatar()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+id():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Every field is present: the entity is new to the cell.
+ */
+enter():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+/**
+ * Quantised: value = x * 0.1.
+ */
+x():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : null;
+}
+
+/**
+ * Quantised: value = y * 0.1.
+ */
+y():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : null;
+}
+
+ack():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : null;
+}
+
+static startAoiAvatar(builder:flatbuffers.Builder) {
+  builder.startObject(5);
+}
+
+static addId(builder:flatbuffers.Builder, id:number) {
+  builder.addFieldInt32(0, id, 0);
+}
+
+static addEnter(builder:flatbuffers.Builder, enter:boolean) {
+  builder.addFieldInt8(1, +enter, +false);
+}
+
+static addX(builder:flatbuffers.Builder, x:number) {
+  builder.addFieldInt32(2, x, 0);
+}
+
+static addY(builder:flatbuffers.Builder, y:number) {
+  builder.addFieldInt32(3, y, 0);
+}
+
+static addAck(builder:flatbuffers.Builder, ack:number) {
+  builder.addFieldInt32(4, ack, 0);
+}
+
+static endAoiAvatar(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createAoiAvatar(builder:flatbuffers.Builder, id:number, enter:boolean, x:number|null, y:number|null, ack:number|null):flatbuffers.Offset {
+  AoiAvatar.startAoiAvatar(builder);
+  AoiAvatar.addId(builder, id);
+  AoiAvatar.addEnter(builder, enter);
+  if (x !== null)
+    AoiAvatar.addX(builder, x);
+  if (y !== null)
+    AoiAvatar.addY(builder, y);
+  if (ack !== null)
+    AoiAvatar.addAck(builder, ack);
+  return AoiAvatar.endAoiAvatar(builder);
+}
+}
+
+/**
+ * A wanderer the scene moves each tick (`--npcs`).
+ * Entity type Npc of scene type aoi, in AoiCell frames: the fields that changed; all of them when it enters.
+ */
+export class AoiNpc {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):AoiNpc {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsAoiNpc(bb:flatbuffers.ByteBuffer, obj?:AoiNpc):AoiNpc {
+  return (obj || new AoiNpc()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsAoiNpc(bb:flatbuffers.ByteBuffer, obj?:AoiNpc):AoiNpc {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new AoiNpc()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+id():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Every field is present: the entity is new to the cell.
+ */
+enter():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+/**
+ * Quantised: value = x * 0.1.
+ */
+x():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : null;
+}
+
+/**
+ * Quantised: value = y * 0.1.
+ */
+y():number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readInt32(this.bb_pos + offset) : null;
+}
+
+static startAoiNpc(builder:flatbuffers.Builder) {
+  builder.startObject(4);
+}
+
+static addId(builder:flatbuffers.Builder, id:number) {
+  builder.addFieldInt32(0, id, 0);
+}
+
+static addEnter(builder:flatbuffers.Builder, enter:boolean) {
+  builder.addFieldInt8(1, +enter, +false);
+}
+
+static addX(builder:flatbuffers.Builder, x:number) {
+  builder.addFieldInt32(2, x, 0);
+}
+
+static addY(builder:flatbuffers.Builder, y:number) {
+  builder.addFieldInt32(3, y, 0);
+}
+
+static endAoiNpc(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createAoiNpc(builder:flatbuffers.Builder, id:number, enter:boolean, x:number|null, y:number|null):flatbuffers.Offset {
+  AoiNpc.startAoiNpc(builder);
+  AoiNpc.addId(builder, id);
+  AoiNpc.addEnter(builder, enter);
+  if (x !== null)
+    AoiNpc.addX(builder, x);
+  if (y !== null)
+    AoiNpc.addY(builder, y);
+  return AoiNpc.endAoiNpc(builder);
+}
+}
+
+/**
+ * mmo-aoi: one large map; each client hears the cells around its player (docs/aoi.md).
+ * Cell frame of scene type aoi (push AoiCell = 105): one cell's changes in one tick.
+ */
+export class AoiCell {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):AoiCell {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsAoiCell(bb:flatbuffers.ByteBuffer, obj?:AoiCell):AoiCell {
+  return (obj || new AoiCell()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsAoiCell(bb:flatbuffers.ByteBuffer, obj?:AoiCell):AoiCell {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new AoiCell()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+tick():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+cellX():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readInt16(this.bb_pos + offset) : 0;
+}
+
+cellY():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readInt16(this.bb_pos + offset) : 0;
+}
+
+/**
+ * Ids of the entities that left the cell.
+ */
+leaves(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readUint32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+leavesLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+leavesArray():Uint32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? new Uint32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+/**
+ * For each of leaves, the cell it moved to (cell_y << 16 | cell_x), or 0xFFFFFFFF: it left the scene.
+ */
+leaveTo(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readUint32(this.bb!.__vector(this.bb_pos + offset) + index * 4) : 0;
+}
+
+leaveToLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+leaveToArray():Uint32Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? new Uint32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+avatar(index: number, obj?:AoiAvatar):AoiAvatar|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? (obj || new AoiAvatar()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+avatarLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+npc(index: number, obj?:AoiNpc):AoiNpc|null {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? (obj || new AoiNpc()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+npcLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+static startAoiCell(builder:flatbuffers.Builder) {
+  builder.startObject(7);
+}
+
+static addTick(builder:flatbuffers.Builder, tick:number) {
+  builder.addFieldInt32(0, tick, 0);
+}
+
+static addCellX(builder:flatbuffers.Builder, cellX:number) {
+  builder.addFieldInt16(1, cellX, 0);
+}
+
+static addCellY(builder:flatbuffers.Builder, cellY:number) {
+  builder.addFieldInt16(2, cellY, 0);
+}
+
+static addLeaves(builder:flatbuffers.Builder, leavesOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, leavesOffset, 0);
+}
+
+static createLeavesVector(builder:flatbuffers.Builder, data:number[]|Uint32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createLeavesVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createLeavesVector(builder:flatbuffers.Builder, data:number[]|Uint32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startLeavesVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addLeaveTo(builder:flatbuffers.Builder, leaveToOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, leaveToOffset, 0);
+}
+
+static createLeaveToVector(builder:flatbuffers.Builder, data:number[]|Uint32Array):flatbuffers.Offset;
+/**
+ * @deprecated This Uint8Array overload will be removed in the future.
+ */
+static createLeaveToVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset;
+static createLeaveToVector(builder:flatbuffers.Builder, data:number[]|Uint32Array|Uint8Array):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt32(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startLeaveToVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addAvatar(builder:flatbuffers.Builder, avatarOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(5, avatarOffset, 0);
+}
+
+static createAvatarVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startAvatarVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addNpc(builder:flatbuffers.Builder, npcOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(6, npcOffset, 0);
+}
+
+static createNpcVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startNpcVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static endAoiCell(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createAoiCell(builder:flatbuffers.Builder, tick:number, cellX:number, cellY:number, leavesOffset:flatbuffers.Offset, leaveToOffset:flatbuffers.Offset, avatarOffset:flatbuffers.Offset, npcOffset:flatbuffers.Offset):flatbuffers.Offset {
+  AoiCell.startAoiCell(builder);
+  AoiCell.addTick(builder, tick);
+  AoiCell.addCellX(builder, cellX);
+  AoiCell.addCellY(builder, cellY);
+  AoiCell.addLeaves(builder, leavesOffset);
+  AoiCell.addLeaveTo(builder, leaveToOffset);
+  AoiCell.addAvatar(builder, avatarOffset);
+  AoiCell.addNpc(builder, npcOffset);
+  return AoiCell.endAoiCell(builder);
 }
 }
 

@@ -6,9 +6,9 @@
  */
 import { ByteBuffer } from 'flatbuffers';
 import WebSocket from 'ws';
-import { encodeFrame, ErrorReplyCodec, FRAME_HEADER_BYTES, FrameFlag, FrameKind, WS_QUERY_TOKEN, WS_QUERY_VERSION } from '@gos/schema';
+import { CELL_GONE, CORE_PUSH, EntityViewCodec, encodeFrame, ErrorReplyCodec, FRAME_HEADER_BYTES, FrameFlag, FrameKind, WS_QUERY_TOKEN, WS_QUERY_VERSION } from '@gos/schema';
 import type { ClientHooks, Driver } from '../driver.js';
-import { ChatLine, Tick, Welcome } from '../../generated/fbs/bench_mmo_generated.js';
+import { AoiAvatar, AoiCell, ChatLine, Tick, Welcome } from '../../generated/fbs/bench_mmo_generated.js';
 import { protocol, PUSH, ROUTE } from '../../generated/protocol.js';
 
 const PING_INTERVAL_MS = 10_000;
@@ -25,16 +25,19 @@ export function projectDriver(options: { noReply: boolean }): Driver {
   const flags = options.noReply ? FrameFlag.NO_REPLY : 0;
   return {
     target: options.noReply ? 'project' : 'project-acked',
-    async connect(_index, baseUrl, hooks, { decodeTicks }) {
+    async connect(_index, baseUrl, hooks, { decodeTicks, room }) {
       const res = await fetch(`${baseUrl}/v1/auth/guest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       if (res.status !== 200) throw new Error(`guest login: HTTP ${res.status} ${await res.text()}`);
       const login = (await res.json()) as { token: string; gateway: string };
       const url = `${login.gateway}?${WS_QUERY_TOKEN}=${encodeURIComponent(login.token)}&${WS_QUERY_VERSION}=${protocol.version}`;
-      let ws = await openSocket(url, hooks, decodeTicks);
+      const view = room === 'aoi' && decodeTicks ? new AoiView() : null;
+      let ws = await openSocket(url, hooks, decodeTicks, view);
+      const route = room === 'aoi' ? ROUTE.walk : ROUTE.move;
       return {
+        ...(view === null ? {} : { entities: () => view.size }),
         sendMove(seq, x, y) {
           requestIds = (requestIds + 1) >>> 0 || 1;
-          const frame = encodeFrame(FrameKind.REQUEST, ROUTE.move, requestIds, protocol.routes.move.request.encode({ seq, x, y }), flags);
+          const frame = encodeFrame(FrameKind.REQUEST, route, requestIds, protocol.routes.move.request.encode({ seq, x, y }), flags);
           ws.send(frame);
           return frame.byteLength;
         },
@@ -47,7 +50,8 @@ export function projectDriver(options: { noReply: boolean }): Driver {
         async reconnect() {
           dropSocket(ws);
           // The session token is the resume: no new login, the gateway rejoins the player.
-          ws = await openSocket(url, hooks, decodeTicks);
+          view?.clear();
+          ws = await openSocket(url, hooks, decodeTicks, view);
         },
         close() {
           dropped.add(ws);
@@ -68,8 +72,62 @@ function dropSocket(ws: WebSocket): void {
 /** Sockets closed or dropped on purpose: their close is not a failure. */
 const dropped = new WeakSet<WebSocket>();
 
+/**
+ * mmo-aoi, a client that decodes: the entities it knows (by id, with the cell each was last
+ * reported in) and the cells it hears, kept by the rules of docs/aoi.md, read in place.
+ */
+class AoiView {
+  readonly #known = new Map<number, number>();
+  readonly #cells = new Set<number>();
+  readonly #cell = new AoiCell();
+  readonly #avatar = new AoiAvatar();
+
+  get size(): number {
+    return this.#known.size;
+  }
+
+  clear(): void {
+    this.#known.clear();
+    this.#cells.clear();
+  }
+
+  view(payload: Uint8Array): void {
+    const v = EntityViewCodec.decode(payload);
+    for (const c of v.add) this.#cells.add(c);
+    if (v.remove.length === 0) return;
+    const gone = new Set(v.remove);
+    for (const c of v.remove) this.#cells.delete(c);
+    for (const [id, cell] of this.#known) if (gone.has(cell)) this.#known.delete(id);
+  }
+
+  /** Apply a cell frame; the ack of entity `own` when the frame carries it, else -1. */
+  cell(payload: Uint8Array, own: number): number {
+    const f = AoiCell.getRootAsAoiCell(new ByteBuffer(payload), this.#cell);
+    const here = ((f.cellY() << 16) | f.cellX()) >>> 0;
+    let ack = -1;
+    for (let i = 0, n = f.avatarLength(); i < n; i++) {
+      const a = f.avatar(i, this.#avatar)!;
+      const id = a.id();
+      if (a.enter()) this.#known.set(id, here);
+      if (id === own) ack = a.ack() ?? ack;
+    }
+    for (let i = 0, n = f.npcLength(); i < n; i++) {
+      const e = f.npc(i)!;
+      if (e.enter()) this.#known.set(e.id(), here);
+    }
+    for (let i = 0, n = f.leavesLength(); i < n; i++) {
+      const id = f.leaves(i)!;
+      if (this.#known.get(id) !== here) continue;
+      const to = f.leaveTo(i)!;
+      if (to !== CELL_GONE && this.#cells.has(to)) this.#known.set(id, to);
+      else this.#known.delete(id);
+    }
+    return ack;
+  }
+}
+
 /** Open the WebSocket with the session in `url`; resolve once the scene's Welcome arrived. */
-function openSocket(url: string, hooks: ClientHooks, decodeTicks: boolean): Promise<WebSocket> {
+function openSocket(url: string, hooks: ClientHooks, decodeTicks: boolean, aoi: AoiView | null = null): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     ws.binaryType = 'nodebuffer';
@@ -101,6 +159,23 @@ function openSocket(url: string, hooks: ClientHooks, decodeTicks: boolean): Prom
         } catch {
           hooks.onOther(data.byteLength);
         }
+        return;
+      }
+      if (opcode === PUSH.AoiCell || opcode === CORE_PUSH.EntityView) {
+        if (aoi !== null && id !== -1) {
+          try {
+            const payload = data.subarray(FRAME_HEADER_BYTES);
+            if (opcode === CORE_PUSH.EntityView) aoi.view(payload);
+            else {
+              const ack = aoi.cell(payload, id);
+              // The frame that carries this client's own move: its latency sample.
+              if (ack >= 0) return hooks.onTick({ ack, serverTimeMs: Number.NaN }, data.byteLength);
+            }
+          } catch {
+            // counted below, as other traffic
+          }
+        }
+        hooks.onOther(data.byteLength);
         return;
       }
       if (opcode === PUSH.Tick && !decodeTicks) {

@@ -5,10 +5,13 @@ import { CHAT, chatSentAt, encodeMove, encodeSay, readTick, TICK, WELCOME } from
 
 export const uwsDriver: Driver = {
   target: 'uws',
-  async connect(_index, baseUrl, hooks, { decodeTicks }) {
+  async connect(_index, baseUrl, hooks, { decodeTicks, room }) {
     const url = `${baseUrl.replace(/^http/, 'ws')}/ws`;
-    let ws = await openSocket(url, hooks, decodeTicks);
+    const seen = { players: 0 };
+    let ws = await openSocket(url, hooks, decodeTicks, seen);
     return {
+      // mmo-aoi: the whole map is broadcast, so a client knows every player of its last tick.
+      ...(room === 'aoi' && decodeTicks ? { entities: () => seen.players } : {}),
       sendMove(seq, x, y) {
         const frame = encodeMove(seq, x, y);
         ws.send(frame);
@@ -24,7 +27,7 @@ export const uwsDriver: Driver = {
         ws.removeAllListeners('message');
         ws.terminate();
         // No sessions on the bare server: a new connection is a new player.
-        ws = await openSocket(url, hooks, decodeTicks);
+        ws = await openSocket(url, hooks, decodeTicks, seen);
       },
       close() {
         dropped.add(ws);
@@ -38,7 +41,7 @@ export const uwsDriver: Driver = {
 const dropped = new WeakSet<WebSocket>();
 
 /** Open a connection; resolve once the server's WELCOME named this client's id. */
-function openSocket(url: string, hooks: ClientHooks, decodeTicks: boolean): Promise<WebSocket> {
+function openSocket(url: string, hooks: ClientHooks, decodeTicks: boolean, seen: { players: number }): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     ws.binaryType = 'nodebuffer';
@@ -65,6 +68,7 @@ function openSocket(url: string, hooks: ClientHooks, decodeTicks: boolean): Prom
         return;
       }
       const tick = readTick(view, id);
+      if (tick !== null) seen.players = tick.players;
       // A tick without this client (it did not move) still carries the server time.
       if (tick !== null) hooks.onTick({ ack: Math.max(0, tick.ack), serverTimeMs: tick.serverTime }, data.byteLength);
       else hooks.onOther(data.byteLength);

@@ -17,6 +17,7 @@
 import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
 import { protocol, type PushMap, type SceneHandlers } from '../../generated/protocol.js';
 import { ticker } from './ticker.js';
+import { aoi } from './aoi.js';
 
 interface PlayerData {
   x: number;
@@ -184,4 +185,4 @@ export const hop = defineScene<Record<string, never>, HopData, PushMap>({
   } satisfies SceneHandlers<HopCtx>['hop'],
 });
 
-export default defineGame({ protocol, scenes: { mmo, idle, chat, hop, ticker } });
+export default defineGame({ protocol, scenes: { mmo, idle, chat, hop, ticker, aoi } });

@@ -19,7 +19,7 @@ export const SCENES_PER_WORKER = 256;
 export const ENGINE_CAPACITY = 100_000;
 
 /** Fill `<type>:0` with 100 players, then `<type>:1`, … in login order. */
-export function sceneSharder(sceneType: 'mmo' | 'idle' | 'chat' = 'mmo', perScene = PLAYERS_PER_SCENE): NonNullable<GatewayOptions['sceneForLogin']> {
+export function sceneSharder(sceneType: 'mmo' | 'idle' | 'chat' | 'aoi' = 'mmo', perScene = PLAYERS_PER_SCENE): NonNullable<GatewayOptions['sceneForLogin']> {
   let logins = 0;
   return () => `${sceneType}:${Math.floor(logins++ / perScene)}`;
 }

@@ -1,9 +1,11 @@
 /**
  * Interest management (docs/aoi.md): a grid of square cells over a scene's map, and each
- * viewer's set of cells. A viewer hears the cells within `viewRadius` of its position, nearest
- * first and at most `maxCells`; a cell it hears is dropped only once it lies farther than
- * `viewRadius + hysteresis`, so walking along a cell edge does not churn subscriptions. The cost
- * of a move, a teleport or a join is the same: the cells around one point, never a rebuild.
+ * viewer's set of cells. A view worked out at a point takes the cells within
+ * `viewRadius + hysteresis / 2` of it and keeps those it heard within `viewRadius + hysteresis`,
+ * nearest first and at most `maxCells`; it is worked out again once the viewpoint has gone
+ * `hysteresis / 2` from that point, so the cells within `viewRadius` of where it is are always
+ * heard, and walking along a cell edge does not churn subscriptions. The cost of a move, a
+ * teleport or a join is the same: the cells around one point, never a rebuild.
  */
 import { CodedError, ErrorCodes, MAX_CELL_COORD, packCell, cellX, cellY } from '@gos/schema';
 import type { InterestOptions } from '../api.js';
@@ -39,15 +41,28 @@ export function resolveInterest(o: InterestOptions): ResolvedInterest {
   const viewRadius = o.viewRadius === undefined ? cellSize : positive('viewRadius', o.viewRadius);
   const hysteresis = o.hysteresis === undefined ? cellSize / 2 : o.hysteresis;
   if (typeof hysteresis !== 'number' || !Number.isFinite(hysteresis) || hysteresis < 0) throw invalid('hysteresis', 'must be a number ≥ 0', hysteresis);
+  const box = boxSide(viewRadius + hysteresis, cellSize);
+  if (box * box > MAX_VIEW_BOX_CELLS) {
+    throw invalid('viewRadius', `+ hysteresis spans ${box} × ${box} cells of ${cellSize}: at most ${MAX_VIEW_BOX_CELLS} cells around a view (larger cells, or a smaller radius)`, viewRadius);
+  }
   return Object.freeze({
     cellSize,
     width,
     height,
     viewRadius,
     hysteresis,
-    maxCells: o.maxCells === undefined ? 25 : positiveInt('maxCells', o.maxCells),
+    // By default every cell the leave radius can reach: hysteresis is never cut short.
+    maxCells: o.maxCells === undefined ? box * box : positiveInt('maxCells', o.maxCells),
     maxChangesPerCell: o.maxChangesPerCell === undefined ? 64 : positiveInt('maxChangesPerCell', o.maxChangesPerCell),
   });
+}
+
+/** Most cells the box around a view may span: bounds the work of one view. */
+export const MAX_VIEW_BOX_CELLS = 4096;
+
+/** Cells on a side of the box around a view of `radius`. */
+function boxSide(radius: number, cellSize: number): number {
+  return 2 * Math.ceil(radius / cellSize) + 1;
 }
 
 /** A change of one viewer's cells: subscribe to `add` (nearest first), unsubscribe from `remove`. */
@@ -112,14 +127,17 @@ export class InterestGrid {
   }
 
   /**
-   * Where a viewer at (x, y) that hears `cells` should listen now: the cells within the view
-   * radius, plus those it hears that are still within the leave radius (view + hysteresis),
-   * nearest first, at most `maxCells`. Null when nothing changes.
+   * Where a viewer at (x, y) that hears `cells` should listen now: the cells within
+   * `viewRadius + hysteresis / 2`, plus those it hears that are still within
+   * `viewRadius + hysteresis`, nearest first, at most `maxCells`. Null when nothing changes.
    */
-  view(x: number, y: number, cells: ReadonlySet<number>): ViewChange | null {
-    const { viewRadius, hysteresis, maxCells } = this.o;
+  view(rawX: number, rawY: number, cells: ReadonlySet<number>): ViewChange | null {
+    const { viewRadius, hysteresis, maxCells, width, height } = this.o;
+    // Off the map counts as its edge.
+    const x = Math.min(width, Math.max(0, rawX));
+    const y = Math.min(height, Math.max(0, rawY));
     const keep = new Map<number, number>();
-    for (const cell of this.cellsWithin(x, y, viewRadius)) keep.set(cell, this.distanceTo(x, y, cell));
+    for (const cell of this.cellsWithin(x, y, viewRadius + hysteresis / 2)) keep.set(cell, this.distanceTo(x, y, cell));
     for (const cell of cells) {
       if (keep.has(cell)) continue;
       const d = this.distanceTo(x, y, cell);

@@ -3,99 +3,36 @@
  * entities and sets their fields; at the end of each tick {@link SceneReplication.flush}
  * places every changed entity in its cell and writes, once per cell, a frame of what entered,
  * changed and left it (CELLS, fanned out by the gateways' per-cell topics), then tells each
- * player whose viewpoint entered another cell which cells to hear now (INTEREST, with a
- * snapshot of each cell it starts hearing). Cells nobody hears cost nothing to encode.
+ * player whose viewpoint moved far enough which cells to hear now (INTEREST, with a snapshot of
+ * each cell it starts hearing). Cells nobody hears cost nothing to encode.
+ *
+ * A record that cannot be written (the scene's queue to the main thread is full) is not lost
+ * silently: the players whose views it carried start again from a reset view at the next tick.
  */
-import { CELL_GONE, CellFrameWriter, CodedError, CORE_PUSH, EntityViewCodec, ErrorCodes, FrameKind, cellX, cellY, checkEntityValue, encodeFrame, type EntityTypeDef, type EntityValue, type SceneEntitiesDef } from '@gos/schema';
+import { CELL_GONE, CellFrameWriter, CodedError, CORE_PUSH, EntityViewCodec, ErrorCodes, FrameKind, cellX, cellY, checkEntityValue, encodeFrame, type Logger, type SceneEntitiesDef } from '@gos/schema';
 import type { Entity, SceneEntities } from '../api.js';
 import { FromScene, encodeEntityFrames } from '../records.js';
+import { EntityRecord, typeInfos, type EntityOwner, type PlayerRef, type TypeInfo } from './entity-record.js';
 import { InterestGrid, type ResolvedInterest } from './interest-grid.js';
 
-/** Where the replication writes its records (the scene's outbox). */
+/** Where the replication writes its records (the scene's outbox); throws when it cannot. */
 export type ReplicationOut = (type: typeof FromScene.CELLS | typeof FromScene.INTEREST, sid: number, payload: Uint8Array) => void;
 
-/** What it needs to know of a player (a RuntimePlayer). */
-interface PlayerRef {
-  readonly id: string;
-  readonly sid: number;
-}
-
-interface TypeInfo {
-  readonly index: number;
-  readonly def: EntityTypeDef;
-  readonly fieldIndex: ReadonlyMap<string, number>;
-  readonly x: number;
-  readonly y: number;
-  readonly fullMask: number;
-}
-
-class EntityRecord implements Entity {
-  readonly id: number;
-  readonly info: TypeInfo;
-  readonly v: EntityValue[];
-  /** The cell it was last placed in, -1 before its first tick. */
-  cell = -1;
-  /** Fields changed and not sent yet. */
-  mask = 0;
-  alive = true;
-  /** The player whose viewpoint it is. */
-  viewer: PlayerRef | null = null;
-  readonly #owner: SceneReplication;
-
-  constructor(owner: SceneReplication, id: number, info: TypeInfo, values: EntityValue[]) {
-    this.#owner = owner;
-    this.id = id;
-    this.info = info;
-    this.v = values;
-  }
-
-  get type(): string {
-    return this.info.def.name;
-  }
-
-  get values(): Readonly<Record<string, EntityValue>> {
-    const out: Record<string, EntityValue> = {};
-    this.info.def.fields.forEach((f, i) => (out[f.name] = this.v[i]!));
-    return Object.freeze(out);
-  }
-
-  get x(): number {
-    return this.v[this.info.x] as number;
-  }
-
-  get y(): number {
-    return this.v[this.info.y] as number;
-  }
-
-  set(values: Partial<Record<string, EntityValue>>): void {
-    if (!this.alive) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `entity ${this.id} (${this.type}) was removed`);
-    const { def, fieldIndex } = this.info;
-    // Checked first: a bad value changes nothing.
-    const changes: [number, EntityValue][] = [];
-    for (const [name, value] of Object.entries(values)) {
-      const f = fieldIndex.get(name);
-      if (f === undefined) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `entity type ${def.name} has no field ${name}`);
-      changes.push([f, checkEntityValue(def.name, def.fields[f]!, value)]);
-    }
-    let mask = 0;
-    for (const [f, value] of changes) {
-      if (this.v[f] === value) continue;
-      this.v[f] = value;
-      mask |= 1 << f;
-    }
-    if (mask !== 0) this.#owner.changed(this, mask);
-  }
-
-  remove(): void {
-    this.#owner.remove(this);
-  }
-}
+/** Records stay below this: well inside what the ring and the link carry. */
+const RECORD_BYTES = 128 * 1024;
+/** A removed entity's id is given again only this many ticks after its leave went out. */
+const ID_QUARANTINE_TICKS = 20;
 
 interface Viewer {
   readonly player: PlayerRef;
   readonly entity: EntityRecord;
   /** The cells it hears. */
   readonly cells: Set<number>;
+  /** Where its view was last worked out. */
+  x: number;
+  y: number;
+  /** Its next view resets the client (a new connection, a lost record): forget everything first. */
+  reset: boolean;
 }
 
 /** One cell's changes of a tick. */
@@ -107,14 +44,21 @@ interface Touch {
   readonly leaveTo: number[];
 }
 
-export class SceneReplication implements SceneEntities {
-  readonly #sceneId: string;
+export interface ReplicationDeps {
+  readonly sceneId: string;
+  readonly out: ReplicationOut;
+  readonly logger: Logger;
+  /** Whether the player is in the scene now (a viewpoint is only for a present player). */
+  readonly present: (playerId: string) => boolean;
+}
+
+export class SceneReplication implements SceneEntities, EntityOwner {
+  readonly #d: ReplicationDeps;
   readonly #grid: InterestGrid;
   readonly #types: ReadonlyMap<string, TypeInfo>;
   readonly #writer: CellFrameWriter;
   /** Opcode of the scene's cell push. */
   readonly #push: number;
-  readonly #out: ReplicationOut;
   readonly #entities = new Map<number, EntityRecord>();
   /** Changed, spawned or removed since they were last sent, the longest waiting first. */
   readonly #dirty = new Set<EntityRecord>();
@@ -124,21 +68,19 @@ export class SceneReplication implements SceneEntities {
   readonly #viewers = new Map<string, Viewer>();
   /** Viewers whose cells must be worked out again at the next flush. */
   readonly #look = new Set<Viewer>();
-  readonly #freeIds: number[] = [];
+  /** Players that lost their viewpoint but stay: told to hear nothing at the next flush. */
+  readonly #blind = new Map<string, { player: PlayerRef; cells: number[] }>();
+  /** Ids freed, in order, with the tick their leave went out. */
+  readonly #freed: { id: number; tick: number }[] = [];
   #nextId = 1;
+  #tick = 0;
 
-  constructor(def: SceneEntitiesDef, interest: ResolvedInterest, sceneId: string, out: ReplicationOut) {
-    this.#sceneId = sceneId;
+  constructor(def: SceneEntitiesDef, interest: ResolvedInterest, deps: ReplicationDeps) {
+    this.#d = deps;
     this.#grid = new InterestGrid(interest);
     this.#writer = new CellFrameWriter(def);
     this.#push = def.push;
-    this.#out = out;
-    this.#types = new Map(
-      def.types.map((t, index) => {
-        const fieldIndex = new Map(t.fields.map((f, i) => [f.name, i]));
-        return [t.name, { index, def: t, fieldIndex, x: fieldIndex.get('x')!, y: fieldIndex.get('y')!, fullMask: 2 ** t.fields.length - 1 }];
-      }),
-    );
+    this.#types = typeInfos(def.types);
   }
 
   get size(): number {
@@ -159,9 +101,12 @@ export class SceneReplication implements SceneEntities {
 
   spawn<V extends object>(type: string, values: V, options?: { readonly player?: { readonly id: string } }): Entity<V> {
     const info = this.#types.get(type);
-    if (info === undefined) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene ${this.#sceneId} has no entity type ${type} (its protocol's entities: are ${[...this.#types.keys()].join(', ')})`);
+    if (info === undefined) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene ${this.#d.sceneId} has no entity type ${type} (its protocol's entities: are ${[...this.#types.keys()].join(', ')})`);
     const player = options?.player as PlayerRef | undefined;
-    if (player !== undefined && this.#viewers.has(player.id)) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `player ${player.id} has a viewpoint entity already`);
+    if (player !== undefined) {
+      if (!this.#d.present(player.id)) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `player ${player.id} is not in scene ${this.#d.sceneId}: no viewpoint for it`);
+      if (this.#viewers.has(player.id)) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `player ${player.id} has a viewpoint entity already`);
+    }
     const given = values as Record<string, unknown>;
     for (const name of Object.keys(given)) {
       if (!info.fieldIndex.has(name)) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `entity type ${type} has no field ${name}`);
@@ -170,17 +115,26 @@ export class SceneReplication implements SceneEntities {
       if (!(f.name in given)) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `entity ${type} spawned without field ${f.name}`);
       return checkEntityValue(type, f, given[f.name]);
     });
-    const id = this.#freeIds.pop() ?? this.#nextId++;
-    const e = new EntityRecord(this, id, info, v);
-    this.#entities.set(id, e);
+    const e = new EntityRecord(this, this.#newId(), info, v);
+    this.#entities.set(e.id, e);
     this.#dirty.add(e);
     if (player !== undefined) {
       e.viewer = player;
-      const viewer: Viewer = { player, entity: e, cells: new Set() };
+      const viewer: Viewer = { player, entity: e, cells: new Set(), x: Number.NaN, y: Number.NaN, reset: true };
       this.#viewers.set(player.id, viewer);
+      this.#blind.delete(player.id);
       this.#look.add(viewer);
     }
     return e as unknown as Entity<V>;
+  }
+
+  #newId(): number {
+    const oldest = this.#freed[0];
+    if (oldest !== undefined && oldest.tick + ID_QUARANTINE_TICKS <= this.#tick) {
+      this.#freed.shift();
+      return oldest.id;
+    }
+    return this.#nextId++;
   }
 
   /** From an entity's `set`. */
@@ -199,31 +153,33 @@ export class SceneReplication implements SceneEntities {
     const viewer = this.#viewers.get(e.viewer.id);
     e.viewer = null;
     if (viewer === undefined) return;
-    this.#viewers.delete(viewer.player.id);
-    this.#look.delete(viewer);
-    // A player that stays without a viewpoint hears nothing more.
-    if (viewer.cells.size > 0) this.#sendView(viewer.player.sid, [], [...viewer.cells]);
-    this.#unhear(viewer.cells);
+    this.#dropViewer(viewer);
+    // A player that stays without a viewpoint hears nothing more (told after this tick's cells).
+    if (viewer.cells.size > 0) this.#blind.set(viewer.player.id, { player: viewer.player, cells: [...viewer.cells] });
   }
 
   /** The player left the scene: its gateway dropped its cell topics; its viewpoint entity goes. */
   playerLeft(playerId: string): void {
+    this.#blind.delete(playerId);
     const viewer = this.#viewers.get(playerId);
     if (viewer === undefined) return;
-    this.#viewers.delete(playerId);
-    this.#look.delete(viewer);
-    this.#unhear(viewer.cells);
+    this.#dropViewer(viewer);
     viewer.entity.viewer = null;
     this.remove(viewer.entity);
   }
 
-  /** The player came back on a new connection (`player.sid` is the new one): it hears its cells again from a snapshot. */
+  /** The player came back on a new connection (its sid is the new one): a reset view, from snapshots. */
   playerRejoined(playerId: string): void {
     const viewer = this.#viewers.get(playerId);
     if (viewer === undefined) return;
-    this.#unhear(viewer.cells);
-    viewer.cells.clear();
+    viewer.reset = true;
     this.#look.add(viewer);
+  }
+
+  #dropViewer(viewer: Viewer): void {
+    this.#viewers.delete(viewer.player.id);
+    this.#look.delete(viewer);
+    this.#unhear(viewer.cells);
   }
 
   #unhear(cells: Iterable<number>): void {
@@ -234,18 +190,23 @@ export class SceneReplication implements SceneEntities {
     }
   }
 
+  #leaveCell(e: EntityRecord): void {
+    const members = this.#members.get(e.cell);
+    if (members === undefined) return;
+    members.delete(e);
+    if (members.size === 0) this.#members.delete(e.cell);
+  }
+
   /** End of a tick: send what changed, cell by cell, then the viewers' new cells. */
   flush(tick: number): void {
+    this.#tick = tick;
     const touched = new Map<number, Touch>();
     const touch = (cell: number): Touch => {
       let t = touched.get(cell);
-      if (t === undefined) {
-        t = { enters: [], updates: [], masks: [], leaves: [], leaveTo: [] };
-        touched.set(cell, t);
-      }
+      if (t === undefined) touched.set(cell, (t = { enters: [], updates: [], masks: [], leaves: [], leaveTo: [] }));
       return t;
     };
-    const freed: number[] = [];
+    const moved: Viewer[] = [];
     const cap = this.#grid.o.maxChangesPerCell;
     for (const e of this.#dirty) {
       if (!e.alive) {
@@ -253,11 +214,15 @@ export class SceneReplication implements SceneEntities {
           const t = touch(e.cell);
           t.leaves.push(e.id);
           t.leaveTo.push(CELL_GONE);
-          this.#members.get(e.cell)?.delete(e);
+          this.#leaveCell(e);
         }
-        freed.push(e.id);
+        this.#freed.push({ id: e.id, tick });
         this.#dirty.delete(e);
         continue;
+      }
+      if (e.viewer !== null) {
+        const viewer = this.#viewers.get(e.viewer.id);
+        if (viewer !== undefined) moved.push(viewer);
       }
       const cell = this.#grid.cellOf(e.x, e.y);
       if (cell !== e.cell) {
@@ -265,7 +230,7 @@ export class SceneReplication implements SceneEntities {
           const t = touch(e.cell);
           t.leaves.push(e.id);
           t.leaveTo.push(cell);
-          this.#members.get(e.cell)?.delete(e);
+          this.#leaveCell(e);
         }
         let members = this.#members.get(cell);
         if (members === undefined) this.#members.set(cell, (members = new Set()));
@@ -274,10 +239,6 @@ export class SceneReplication implements SceneEntities {
         e.cell = cell;
         e.mask = 0;
         this.#dirty.delete(e);
-        if (e.viewer !== null) {
-          const viewer = this.#viewers.get(e.viewer.id);
-          if (viewer !== undefined) this.#look.add(viewer);
-        }
         continue;
       }
       // Nobody hears the cell: a snapshot will carry the values when someone does.
@@ -294,8 +255,13 @@ export class SceneReplication implements SceneEntities {
       this.#dirty.delete(e);
     }
     this.#sendCells(tick, touched);
-    // Ids are reused only once their leave is out.
-    for (const id of freed) this.#freeIds.push(id);
+    // A view is worked out again once the viewpoint went half the hysteresis from where it was last.
+    const far = this.#grid.o.hysteresis / 2;
+    for (const viewer of moved) {
+      const e = viewer.entity;
+      if (!(Math.abs(e.x - viewer.x) <= far && Math.abs(e.y - viewer.y) <= far)) this.#look.add(viewer);
+    }
+    if (this.#blind.size > 0) this.#sendBlind();
     if (this.#look.size > 0) this.#sendViews(tick);
   }
 
@@ -315,30 +281,82 @@ export class SceneReplication implements SceneEntities {
       cells.push(cell);
       frames.push(encodeFrame(FrameKind.PUSH, this.#push, 0, w.finish()));
     }
-    if (frames.length > 0) this.#out(FromScene.CELLS, 0, encodeEntityFrames({ add: cells, remove: [], frames }));
+    if (frames.length === 0) return;
+    try {
+      for (const chunk of chunks(frames)) this.#d.out(FromScene.CELLS, 0, encodeEntityFrames({ add: cells.slice(chunk.from, chunk.to), remove: [], frames: frames.slice(chunk.from, chunk.to) }));
+    } catch (err) {
+      // This tick's changes did not go out: every player starts again from a reset view.
+      this.#d.logger.error({ err, sceneId: this.#d.sceneId }, 'cannot write cell frames; every view is reset');
+      for (const viewer of this.#viewers.values()) {
+        viewer.reset = true;
+        this.#look.add(viewer);
+      }
+    }
+  }
+
+  #sendBlind(): void {
+    for (const [id, { player, cells }] of this.#blind) {
+      if (this.#write(player.sid, [], cells, [this.#viewFrame([], cells, false)], false)) this.#blind.delete(id);
+    }
   }
 
   #sendViews(tick: number): void {
     const snapshots = new Map<number, Uint8Array | null>();
     for (const viewer of this.#look) {
       const e = viewer.entity;
-      const change = this.#grid.view(e.x, e.y, viewer.cells);
-      if (change === null) continue;
+      const reset = viewer.reset;
+      const change = this.#grid.view(e.x, e.y, reset ? new Set() : viewer.cells);
+      if (change === null) {
+        viewer.x = e.x;
+        viewer.y = e.y;
+        this.#look.delete(viewer);
+        continue;
+      }
+      const frames = [this.#viewFrame(change.add, change.remove, reset)];
+      for (const cell of change.add) {
+        let snapshot = snapshots.get(cell);
+        if (snapshot === undefined) snapshots.set(cell, (snapshot = this.#snapshot(tick, cell)));
+        if (snapshot !== null) frames.push(snapshot);
+      }
+      // Not written: tried again at the next flush, as a reset.
+      if (!this.#write(viewer.player.sid, change.add, change.remove, frames, reset)) {
+        viewer.reset = true;
+        continue;
+      }
+      if (reset) {
+        this.#unhear(viewer.cells);
+        viewer.cells.clear();
+      }
       for (const cell of change.add) {
         viewer.cells.add(cell);
         this.#heard.set(cell, (this.#heard.get(cell) ?? 0) + 1);
       }
       for (const cell of change.remove) viewer.cells.delete(cell);
       this.#unhear(change.remove);
-      const frames = [];
-      for (const cell of change.add) {
-        let snapshot = snapshots.get(cell);
-        if (snapshot === undefined) snapshots.set(cell, (snapshot = this.#snapshot(tick, cell)));
-        if (snapshot !== null) frames.push(snapshot);
-      }
-      this.#sendView(viewer.player.sid, change.add, change.remove, frames);
+      viewer.x = e.x;
+      viewer.y = e.y;
+      viewer.reset = false;
+      this.#look.delete(viewer);
     }
-    this.#look.clear();
+  }
+
+  /** Write one player's view change, split in records of bounded size; false when it could not be. */
+  #write(sid: number, add: readonly number[], remove: readonly number[], frames: readonly Uint8Array[], reset: boolean): boolean {
+    try {
+      let first = true;
+      for (const chunk of chunks(frames)) {
+        this.#d.out(FromScene.INTEREST, sid, encodeEntityFrames({ reset: first && reset, add: first ? add : [], remove: first ? remove : [], frames: frames.slice(chunk.from, chunk.to) }));
+        first = false;
+      }
+      return true;
+    } catch (err) {
+      this.#d.logger.warn({ err, sceneId: this.#d.sceneId, sid }, 'cannot write a view; it is reset at the next tick');
+      return false;
+    }
+  }
+
+  #viewFrame(add: readonly number[], remove: readonly number[], reset: boolean): Uint8Array {
+    return encodeFrame(FrameKind.PUSH, CORE_PUSH.EntityView, 0, EntityViewCodec.encode({ sceneId: this.#d.sceneId, cellSize: this.#grid.o.cellSize, add: [...add], remove: [...remove], reset }));
   }
 
   /** Every entity of a cell, as entering it; null for an empty cell. */
@@ -350,9 +368,22 @@ export class SceneReplication implements SceneEntities {
     for (const e of members) w.entity(e.info.index, e.id, true, e.info.fullMask, e.v);
     return encodeFrame(FrameKind.PUSH, this.#push, 0, w.finish());
   }
+}
 
-  #sendView(sid: number, add: readonly number[], remove: readonly number[], snapshots: readonly Uint8Array[] = []): void {
-    const view = encodeFrame(FrameKind.PUSH, CORE_PUSH.EntityView, 0, EntityViewCodec.encode({ sceneId: this.#sceneId, cellSize: this.#grid.o.cellSize, add: [...add], remove: [...remove] }));
-    this.#out(FromScene.INTEREST, sid, encodeEntityFrames({ add, remove, frames: [view, ...snapshots] }));
+/** Index ranges of `frames` whose bytes stay under RECORD_BYTES (a larger frame alone); one empty range for none. */
+function chunks(frames: readonly Uint8Array[]): { from: number; to: number }[] {
+  const out: { from: number; to: number }[] = [];
+  let from = 0;
+  let bytes = 0;
+  for (let i = 0; i < frames.length; i++) {
+    const n = frames[i]!.byteLength;
+    if (i > from && bytes + n > RECORD_BYTES) {
+      out.push({ from, to: i });
+      from = i;
+      bytes = 0;
+    }
+    bytes += n;
   }
+  out.push({ from, to: frames.length });
+  return out;
 }

@@ -129,7 +129,15 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     if (entities !== undefined && opts.def.interest === undefined) {
       throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene type ${opts.type} has entities in the protocol: its definition needs interest { cellSize, width, height } (docs/aoi.md)`);
     }
-    this.#replication = entities === undefined ? null : new SceneReplication(entities, resolveInterest(opts.def.interest!), opts.id, (type, sid, payload) => this.#out.send(type, sid, 0, payload));
+    this.#replication =
+      entities === undefined
+        ? null
+        : new SceneReplication(entities, resolveInterest(opts.def.interest!), {
+            sceneId: opts.id,
+            out: (type, sid, payload) => this.#out.send(type, sid, 0, payload),
+            logger: opts.logger,
+            present: (playerId) => this.#players.has(playerId),
+          });
     const fresh = opts.state === null || opts.state === undefined;
     this.state = fresh ? opts.def.createState(opts.id) : opts.state;
     this.#saver = new SceneSaver({ out: opts.out, players: this.#players, durable: this.#durable, shared: this.#shared, savedJson: fresh ? null : JSON.stringify(opts.state) });
@@ -202,6 +210,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     } catch (err) {
       this.#players.delete(player.id);
       this.#bySid.delete(sid);
+      // A viewpoint onJoin spawned before it threw goes with the player.
+      this.#replication?.playerLeft(player.id);
       this.logger.error({ err, playerId: player.id }, 'onJoin failed');
       const data = isCodedError(err) ? err.toData() : { code: ErrorCodes.ENG_ERR_HANDLER_FAILED, message: 'onJoin failed' };
       this.#out.send(FromScene.JOIN_FAILED, sid, 0, encodeErrorPayload(data));

@@ -57,7 +57,7 @@ export interface CellsBody {
   frames: Uint8Array;
 }
 
-/** Engine → gateway, INTEREST: the player's area of interest changed: subscribe its socket to the topics of the cells in `add`, unsubscribe it from those in `remove`, then send it the frames (an EntityView push, then one cell push per added cell), in order. */
+/** Engine → gateway, INTEREST: the player's area of interest changed: (with `reset`, drop every cell topic of the scene first,) subscribe its socket to the topics of the cells in `add`, unsubscribe it from those in `remove`, then send it the frames (an EntityView push, then one cell push per added cell that holds entities), in order. */
 export interface InterestBody {
   /** The scene; never empty. */
   sceneId: string;
@@ -65,6 +65,8 @@ export interface InterestBody {
   remove: number[];
   lengths: number[];
   frames: Uint8Array;
+  /** Unsubscribe the socket from every cell of the scene first (the first view of a connection, or after a lost record). */
+  reset: boolean;
 }
 
 /** Gateway → engine, TRAVEL_OUT: take the player out of its scene for `to`. */
@@ -256,7 +258,7 @@ function readCellsBody(t: fb.CellsBody): CellsBody {
 /** Encode and decode CellsBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const CellsBodyCodec: rt.Codec<CellsBody> = rt.tableCodec('CellsBody', cellsBodyShape, buildCellsBody, (bb) => readCellsBody(fb.CellsBody.getRootAsCellsBody(bb)));
 
-const interestBodyShape: rt.TableShape = [['string'], ['vector', 4], ['vector', 4], ['vector', 4], ['vector', 1]];
+const interestBodyShape: rt.TableShape = [['string'], ['vector', 4], ['vector', 4], ['vector', 4], ['vector', 1], ['scalar', 1]];
 
 function buildInterestBody(b: Builder, v: InterestBody): Offset {
   const oSceneId = b.createString(v.sceneId);
@@ -270,6 +272,7 @@ function buildInterestBody(b: Builder, v: InterestBody): Offset {
   fb.InterestBody.addRemove(b, oRemove);
   fb.InterestBody.addLengths(b, oLengths);
   fb.InterestBody.addFrames(b, oFrames);
+  fb.InterestBody.addReset(b, v.reset);
   return fb.InterestBody.endInterestBody(b);
 }
 
@@ -280,6 +283,7 @@ function readInterestBody(t: fb.InterestBody): InterestBody {
     remove: rt.readList(t.removeLength(), (i) => t.remove(i) ?? 0),
     lengths: rt.readList(t.lengthsLength(), (i) => t.lengths(i) ?? 0),
     frames: t.framesArray()?.slice() ?? new Uint8Array(0),
+    reset: t.reset(),
   };
 }
 

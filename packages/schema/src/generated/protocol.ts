@@ -44,6 +44,8 @@ export interface EntityView {
   cellSize: number;
   add: number[];
   remove: number[];
+  /** Forget every entity and cell of this scene first: the first view of a connection (a join, a reconnect, a restarted scene), so nothing stale survives. */
+  reset: boolean;
 }
 
 const errorReplyShape: rt.TableShape = [['string'], ['string'], ['scalar', 1]];
@@ -153,7 +155,7 @@ function readNotice(t: fb.Notice): Notice {
 /** Encode and decode Notice. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const NoticeCodec: rt.Codec<Notice> = rt.tableCodec('Notice', noticeShape, buildNotice, (bb) => readNotice(fb.Notice.getRootAsNotice(bb)));
 
-const entityViewShape: rt.TableShape = [['string'], ['scalar', 4], ['vector', 4], ['vector', 4]];
+const entityViewShape: rt.TableShape = [['string'], ['scalar', 4], ['vector', 4], ['vector', 4], ['scalar', 1]];
 
 function buildEntityView(b: Builder, v: EntityView): Offset {
   const oSceneId = b.createString(v.sceneId);
@@ -164,6 +166,7 @@ function buildEntityView(b: Builder, v: EntityView): Offset {
   fb.EntityView.addCellSize(b, v.cellSize);
   fb.EntityView.addAdd(b, oAdd);
   fb.EntityView.addRemove(b, oRemove);
+  fb.EntityView.addReset(b, v.reset);
   return fb.EntityView.endEntityView(b);
 }
 
@@ -173,6 +176,7 @@ function readEntityView(t: fb.EntityView): EntityView {
     cellSize: t.cellSize(),
     add: rt.readList(t.addLength(), (i) => t.add(i) ?? 0),
     remove: rt.readList(t.removeLength(), (i) => t.remove(i) ?? 0),
+    reset: t.reset(),
   };
 }
 

@@ -529,7 +529,7 @@ static createCellsBody(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Of
 }
 
 /**
- * Engine → gateway, INTEREST: the player's area of interest changed: subscribe its socket to the topics of the cells in `add`, unsubscribe it from those in `remove`, then send it the frames (an EntityView push, then one cell push per added cell), in order.
+ * Engine → gateway, INTEREST: the player's area of interest changed: (with `reset`, drop every cell topic of the scene first,) subscribe its socket to the topics of the cells in `add`, unsubscribe it from those in `remove`, then send it the frames (an EntityView push, then one cell push per added cell that holds entities), in order.
  */
 export class InterestBody {
   bb: flatbuffers.ByteBuffer|null = null;
@@ -619,8 +619,16 @@ framesArray():Uint8Array|null {
   return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
 }
 
+/**
+ * Unsubscribe the socket from every cell of the scene first (the first view of a connection, or after a lost record).
+ */
+reset():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
 static startInterestBody(builder:flatbuffers.Builder) {
-  builder.startObject(5);
+  builder.startObject(6);
 }
 
 static addSceneId(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset) {
@@ -706,18 +714,23 @@ static startFramesVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(1, numElems, 1);
 }
 
+static addReset(builder:flatbuffers.Builder, reset:boolean) {
+  builder.addFieldInt8(5, +reset, +false);
+}
+
 static endInterestBody(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createInterestBody(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset, addOffset:flatbuffers.Offset, removeOffset:flatbuffers.Offset, lengthsOffset:flatbuffers.Offset, framesOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createInterestBody(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset, addOffset:flatbuffers.Offset, removeOffset:flatbuffers.Offset, lengthsOffset:flatbuffers.Offset, framesOffset:flatbuffers.Offset, reset:boolean):flatbuffers.Offset {
   InterestBody.startInterestBody(builder);
   InterestBody.addSceneId(builder, sceneIdOffset);
   InterestBody.addAdd(builder, addOffset);
   InterestBody.addRemove(builder, removeOffset);
   InterestBody.addLengths(builder, lengthsOffset);
   InterestBody.addFrames(builder, framesOffset);
+  InterestBody.addReset(builder, reset);
   return InterestBody.endInterestBody(builder);
 }
 }

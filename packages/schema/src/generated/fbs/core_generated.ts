@@ -404,8 +404,16 @@ removeArray():Uint32Array|null {
   return offset ? new Uint32Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
 }
 
+/**
+ * Forget every entity and cell of this scene first: the first view of a connection (a join, a reconnect, a restarted scene), so nothing stale survives.
+ */
+reset():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
 static startEntityView(builder:flatbuffers.Builder) {
-  builder.startObject(4);
+  builder.startObject(5);
 }
 
 static addSceneId(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset) {
@@ -458,17 +466,22 @@ static startRemoveVector(builder:flatbuffers.Builder, numElems:number) {
   builder.startVector(4, numElems, 4);
 }
 
+static addReset(builder:flatbuffers.Builder, reset:boolean) {
+  builder.addFieldInt8(4, +reset, +false);
+}
+
 static endEntityView(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createEntityView(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset, cellSize:number, addOffset:flatbuffers.Offset, removeOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createEntityView(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset, cellSize:number, addOffset:flatbuffers.Offset, removeOffset:flatbuffers.Offset, reset:boolean):flatbuffers.Offset {
   EntityView.startEntityView(builder);
   EntityView.addSceneId(builder, sceneIdOffset);
   EntityView.addCellSize(builder, cellSize);
   EntityView.addAdd(builder, addOffset);
   EntityView.addRemove(builder, removeOffset);
+  EntityView.addReset(builder, reset);
   return EntityView.endEntityView(builder);
 }
 }

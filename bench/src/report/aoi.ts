@@ -1,0 +1,44 @@
+/**
+ * The mmo-aoi report: per target and client count, bytes and server CPU per client, the scene's
+ * tick p99, entities per client and latency; and the goals of issue 13 read off the same run.
+ */
+import type { AoiResultsFile, AoiRow } from '../aoi.js';
+import type { ChartPoint } from './failover.js';
+
+const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
+const label = (r: AoiRow): string => (r.shape === undefined ? r.target : `${r.target}-${r.shape}`);
+
+export function aoiMarkdown(file: AoiResultsFile): string[] {
+  const s = file.settings;
+  const lines = [
+    `One map of ${s.map} × ${s.map} units, everyone on it, walking between random waypoints (one in five near one of five points of interest: crowds), 10 moves and 10 ticks a second. This framework: cells of ${s.cellSize}, view radius ${s.viewRadius} (about 1 % of the map), each client hears the cells around its player (docs/aoi.md). uws-broadcast: bare uWebSockets.js sending every moved player to everyone each tick (the naive baseline). Latency: a move → the first frame that carries it back to its sender. Entities per client: what a client knew at the end of the window.`,
+    '',
+    '| target | clients | NPCs | bytes/client/s | server CPU-µs/client/s | tick p99 ms | entities/client | p50 ms | p99 ms | server CPU % | RSS MB | failures | gen saturated |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+  ];
+  for (const r of [...file.runs].sort((a, b) => a.clients - b.clients || label(a).localeCompare(label(b)))) {
+    lines.push(
+      `| ${label(r)} | ${r.clients} | ${r.npcs} | ${r.bytesPerClientPerSec} | ${fmt(r.cpuUsPerClientPerSec)} | ${fmt(r.tickP99Ms, 2)} | ${fmt(r.entitiesPerClient)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.cpuPercent)} | ${fmt(r.rssMb)} | ${r.failures} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
+    );
+  }
+  const project = file.runs.filter((r) => r.target === 'project');
+  const base = file.runs.filter((r) => r.target === 'uws-broadcast');
+  const notes: string[] = [];
+  for (const p of project) {
+    const b = base.find((x) => x.clients === p.clients);
+    if (b !== undefined && p.bytesPerClientPerSec > 0) notes.push(`N=${p.clients}: ${(b.bytesPerClientPerSec / p.bytesPerClientPerSec).toFixed(1)}× fewer bytes per client than the whole-map broadcast${b.loadGenSaturated ? ' (its generator saturated: the broadcast sent more than it could read)' : ''}`);
+  }
+  const lo = project.filter((r) => r.npcs === 0).sort((a, b) => a.clients - b.clients);
+  if (lo.length >= 2) {
+    const a = lo[0]!;
+    const z = lo.at(-1)!;
+    notes.push(`server CPU per client at N=${z.clients} is ${(z.cpuUsPerClientPerSec / a.cpuUsPerClientPerSec).toFixed(2)}× its value at N=${a.clients}`);
+  }
+  if (notes.length > 0) lines.push('', ...notes.map((n) => `- ${n}`));
+  return lines;
+}
+
+/** Bytes per client per second by target and N, for a bar chart. */
+export function aoiPoints(file: AoiResultsFile): ChartPoint[] {
+  return file.runs.map((r) => ({ run: `${r.clients}${r.npcs > 0 ? `+${r.npcs}` : ''}`, series: label(r), value: r.bytesPerClientPerSec / 1000 }));
+}
