@@ -13,7 +13,7 @@
  *   npm run bench -- soak --clients 300 --minutes 30              (memory over time, after full collections)
  *   npm run bench -- travel --clients 200 --hop-every 3000        (players hop between scenes on two engines)
  *   npm run bench -- timers --timers 100000 --fires 100           (tick time of a scene with many durable timers pending)
- *   npm run bench -- mmo-aoi --clients 1000,2000,5000 [--npcs 0]  (one large map: area of interest against a whole-map broadcast)
+ *   npm run bench -- mmo-aoi --clients 1000,2000,5000 [--npcs 0,9000]  (one large map: area of interest against a whole-map broadcast)
  *
  * Options: --targets project,project-fat,project-embedded,colyseus,colyseus-uws,uws (the default; project-acked too on
  * request), --seconds 20
@@ -77,7 +77,7 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        npm run bench -- soak [--clients 300] [--minutes 30] [--sample-seconds 60] [--churn-percent 5] [--churn-every 10] [--targets project-embedded]
        [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- travel [--clients 200] [--hop-every 3000] [--scenes 6] [--seconds 20] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
-       npm run bench -- mmo-aoi [--clients 1000,2000,5000] [--npcs 0] [--targets project-embedded,uws] [--seconds 20] [--warmup 5] [--out …] [--no-pin]
+       npm run bench -- mmo-aoi [--clients 1000,2000,5000] [--npcs 0[,9000…]] [--max-clients-uws N] [--targets project-embedded,uws] [--seconds 20] [--warmup 5] [--out …] [--no-pin]
        npm run bench -- timers [--timers 100000] [--fires 100] [--seconds 20] [--warmup 5] [--persist-ms 5000] [--out …]
 See bench/README.md for what each scenario measures.`;
 
@@ -103,6 +103,7 @@ const cli = parseCommandLine(
       timers: { type: 'string', default: '100000' },
       fires: { type: 'string', default: '100' },
       npcs: { type: 'string', default: '0' },
+      'max-clients-uws': { type: 'string' },
       out: { type: 'string', default: DEFAULT_OUT },
       'no-pin': { type: 'boolean', default: false },
     },
@@ -160,8 +161,14 @@ if (hopScenes < 4) usage('--scenes must be at least 4 (two an engine, for hops w
 const repeats = positive('repeats', values.repeats);
 const timerCounts = values.timers.split(',').map((v) => positive('timers', v.trim()));
 const firesPerSecond = positive('fires', values.fires);
-const npcs = Number(values.npcs);
-if (!Number.isInteger(npcs) || npcs < 0) usage(`--npcs must be an integer ≥ 0, got "${values.npcs}"`);
+/** mmo-aoi: each client count runs once per NPC count on this framework's targets (the bare server has no NPCs: once, with the first). */
+const npcCounts = values.npcs.split(',').map((v) => {
+  const n = Number(v.trim());
+  if (!Number.isInteger(n) || n < 0) usage(`--npcs must be integers ≥ 0, got "${values.npcs}"`);
+  return n;
+});
+/** mmo-aoi: the whole-map broadcast is skipped above this many clients (its bytes grow with N²). */
+const maxClientsUws = values['max-clients-uws'] === undefined ? Number.POSITIVE_INFINITY : positive('max-clients-uws', values['max-clients-uws']);
 const leaseTtlSeconds = positive('lease-ttl', values['lease-ttl']);
 const persistIntervalMs = positive('persist-ms', values['persist-ms']);
 const pin = !values['no-pin'] && canPin() && availableParallelism() >= 2;
@@ -222,22 +229,25 @@ async function benchTargets(scenario: Scenario): Promise<void> {
       // Alternate the order so slow drift (thermal, page cache) does not always favour one target.
       const order = targets.map((_, k) => targets[(k + i) % targets.length]!);
       for (const spec of order) {
-        const left = (total - done) * (perRun + clients / connectPerSecond + 3);
-        const row = await runOne({
-          scenario,
-          spec,
-          clients,
-          warmupSeconds,
-          steadySeconds,
-          connectPerSecond,
-          pin,
-          ...(etcd === null ? {} : { etcdUrl: etcd.url }),
-          ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs) } } : {}),
-          onProgress: progressLine(done, total, left),
-          onAbortable,
-        });
-        done++;
-        keep(runs, row);
+        for (const npcs of scenario !== 'mmo-aoi' ? [0] : spec.target === 'project' ? npcCounts : [npcCounts[0]!]) {
+          if (scenario === 'mmo-aoi' && spec.target !== 'project' && clients > maxClientsUws) continue;
+          const left = (total - done) * (perRun + clients / connectPerSecond + 3);
+          const row = await runOne({
+            scenario,
+            spec,
+            clients,
+            warmupSeconds,
+            steadySeconds,
+            connectPerSecond,
+            pin,
+            ...(etcd === null ? {} : { etcdUrl: etcd.url }),
+            ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs) } } : {}),
+            onProgress: progressLine(done, total, left),
+            onAbortable,
+          });
+          done++;
+          keep(runs, scenario === 'mmo-aoi' ? { ...row, npcs } : row);
+        }
       }
     }
   } finally {
@@ -250,7 +260,7 @@ async function benchTargets(scenario: Scenario): Promise<void> {
       date: new Date().toISOString(),
       machine: machine(pin),
       settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), map: AOI_MAP, viewRadius: AOI_VIEW, cellSize: AOI_CELL },
-      runs: runs.map((r) => aoiRow(r, npcs)),
+      runs: runs.map((r) => aoiRow(r, r.npcs ?? 0)),
     });
     return;
   }

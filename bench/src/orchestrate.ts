@@ -72,6 +72,8 @@ export interface RunRow {
   readonly tickP99Ms?: number | null;
   /** mmo-aoi: entities a decoding client knew at the end of the window, on average. */
   readonly entitiesPerClient?: number;
+  /** mmo-aoi: wandering NPC entities on the map (this framework). */
+  readonly npcs?: number;
 }
 
 export type Scenario = 'mmo-move' | 'idle-ccu' | 'chat-fanout' | 'login-storm' | 'reconnect-storm' | 'mmo-aoi';

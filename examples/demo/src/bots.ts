@@ -5,8 +5,9 @@
  * apart from errors, which are what a player would see fail.
  */
 import WebSocket from 'ws';
-import { GameClient, login, register, ServerError } from '@gos/client';
+import { EntityTable, GameClient, login, register, ServerError } from '@gos/client';
 import { createApi, protocol } from './generated/protocol.js';
+import { FIELD_SIZE } from './field-map.js';
 import { fetchTrusting, webSocketTrusting } from './tls-client.js';
 
 export interface BotRunOptions {
@@ -22,7 +23,16 @@ export interface BotRunOptions {
   readonly onConnected?: (connected: number) => void;
   /** Trust this CA (PEM) for an https gateway whose certificate a private CA signed. */
   readonly ca?: string | Buffer;
+  /**
+   * `world` (default): walk on the world maps with `move`, each answered. `field`: travel to the
+   * large map `field:1` and walk there with `walk` (fire-and-forget; docs/aoi.md); the first ten
+   * bots keep an entity table, for `seenOthers`.
+   */
+  readonly map?: 'world' | 'field';
 }
+
+/** Bots that keep an entity table on the large map (the others only walk). */
+const WATCHERS = 10;
 
 export interface BotRunResult {
   connected: number;
@@ -46,6 +56,7 @@ interface Bot {
   readonly client: GameClient<typeof protocol>;
   readonly api: ReturnType<typeof createApi>;
   readonly id: string;
+  readonly name: string;
   x: number;
   y: number;
 }
@@ -119,6 +130,8 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
       }
     }
   };
+  const field = o.map === 'field';
+  const size = field ? FIELD_SIZE : 1000;
   const run = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4).toString(36)}`;
   const password = 'bot-password-1';
   const trusting = o.ca === undefined ? {} : { fetch: fetchTrusting(o.ca) };
@@ -128,6 +141,12 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
     await withRetry(() => register(o.baseUrl, username, password, trusting));
     const auth = await withRetry(() => login(o.baseUrl, username, password, trusting));
     const client = new GameClient({ url: auth.gateway, fallbackUrls: (auth.gateways ?? []).slice(1), token: auth.token, protocol, WebSocket: Socket });
+    if (field && i < WATCHERS) {
+      const table = new EntityTable(client);
+      table.onEnter((e) => {
+        if (e.type === 'Avatar' && e.values['name'] !== username) result.seenOthers = true;
+      });
+    }
     client.onPush('WorldSnapshot', (snap) => {
       result.snapshots++;
       if (snap.players.some((p) => p.id !== auth.accountId)) result.seenOthers = true;
@@ -138,8 +157,16 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
     await client.connect();
     const api = createApi(client);
     const me = await untilAnswered(() => api.whoami({}));
+    if (!field) {
+      result.connected++;
+      return { client, api, id: auth.accountId, name: username, x: me.x, y: me.y };
+    }
+    const at = { x: Math.random() * FIELD_SIZE, y: Math.random() * FIELD_SIZE };
+    const arrived = new Promise<void>((resolve) => client.onPush('SceneChanged', () => resolve()));
+    await untilAnswered(() => api.travel({ sceneId: 'field:1', ...at }));
+    await arrived;
     result.connected++;
-    return { client, api, id: auth.accountId, x: me.x, y: me.y };
+    return { client, api, id: auth.accountId, name: username, ...at };
   });
   const bots: Bot[] = [];
   for (const s of settled) {
@@ -162,9 +189,23 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
       while (performance.now() < endAt) {
         const tickAt = performance.now();
         heading += (Math.random() - 0.5) * 0.6;
-        const x = Math.min(1000, Math.max(0, bot.x + Math.cos(heading) * 15));
-        const y = Math.min(1000, Math.max(0, bot.y + Math.sin(heading) * 15));
-        if (x <= 0 || x >= 1000 || y <= 0 || y >= 1000) heading += Math.PI;
+        const x = Math.min(size, Math.max(0, bot.x + Math.cos(heading) * 15));
+        const y = Math.min(size, Math.max(0, bot.y + Math.sin(heading) * 15));
+        if (x <= 0 || x >= size || y <= 0 || y >= size) heading += Math.PI;
+        if (field) {
+          // Fire-and-forget: the bot's Avatar entity shows where it is (a refusal comes as an error event).
+          try {
+            bot.client.send(protocol.routes.walk, { x, y });
+            bot.x = x;
+            bot.y = y;
+            result.moves++;
+          } catch (err) {
+            noteError(err);
+          }
+          const wait = periodMs - (performance.now() - tickAt);
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
         try {
           const res = await bot.api.move({ seq: ++seq, x, y });
           latencies.push(performance.now() - tickAt);
@@ -191,7 +232,7 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
       }
     }),
   );
-  if (bots[0] !== undefined) {
+  if (bots[0] !== undefined && !field) {
     try {
       const speaker = bots[0];
       await untilAnswered(() => speaker.api.say({ text: 'bots done' }));

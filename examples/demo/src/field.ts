@@ -10,11 +10,9 @@ import type { PushMap, SceneHandlers } from './generated/protocol.js';
 import type { PlayerData } from './game.js';
 import { MAPS } from './portals.js';
 
-export const FIELD_SIZE = 4000;
-export const FIELD_CELL = 100;
-/** About 0.8 % of the map around each player. */
-export const FIELD_VIEW = 200;
-export const FIELD_MAPS = ['field:1'];
+import { FIELD_CELL, FIELD_SIZE, FIELD_VIEW } from './field-map.js';
+
+export { FIELD_CELL, FIELD_MAPS, FIELD_SIZE, FIELD_VIEW } from './field-map.js';
 const CRITTERS = 300;
 /** Fastest a player walks, in world units per second. */
 const MAX_SPEED = 300;
@@ -94,6 +92,11 @@ export const field = defineScene<FieldState, PlayerData, PushMap>({
     const x = at === null ? Math.random() * FIELD_SIZE : clamp(at.x);
     const y = at === null ? Math.random() * FIELD_SIZE : clamp(at.y);
     scene.entities.spawn('Avatar', { x, y, name: player.name, color: player.data.color }, { player });
+    player.send('Welcome', { playerId: player.id, name: player.name, sceneId: scene.id, x, y });
+  },
+  onRejoin(scene, player) {
+    const me = scene.entities.of(player)?.values as { x: number; y: number } | undefined;
+    player.send('Welcome', { playerId: player.id, name: player.name, sceneId: scene.id, x: me?.x ?? 0, y: me?.y ?? 0 });
   },
   onLeave(scene, player) {
     walksOf(scene.id).delete(player.id);

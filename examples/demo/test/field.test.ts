@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { EntityTable, type ClientEntity } from '@gos/client';
 import { waitFor } from '@gos/testing';
 import type { EntityMap } from '../src/generated/protocol.js';
-import { FIELD_VIEW } from '../src/field.js';
+import { FIELD_VIEW } from '../src/field-map.js';
 import { joinAs, startCluster, tempDir, uniqueName, type Player } from './helpers.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;

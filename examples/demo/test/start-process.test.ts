@@ -104,6 +104,15 @@ test('npm start: serves, stops on SIGTERM with exit 0 having saved everything, a
     assert.equal(last.errors, 0);
     assert.equal(last.seenOthers, true);
     assert.ok(last.moves > 0);
+
+    // npm run bots -- --map field: the same on the large map, walking with fire-and-forget steps.
+    const fieldBots = spawn(process.execPath, [BOTS, '--count', '3', '--seconds', '2', '--map', 'field'], { env: { ...process.env, PORT: port }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let fieldOut = '';
+    fieldBots.stdout.on('data', (c: Buffer) => (fieldOut += c.toString()));
+    const fieldCode = await new Promise<number | null>((resolve) => fieldBots.on('exit', resolve));
+    const onField = JSON.parse(fieldOut.trim().split('\n').at(-1)!) as { connected: number; moves: number; errors: number };
+    assert.deepEqual([fieldCode, onField.connected, onField.errors], [0, 3, 0]);
+    assert.ok(onField.moves > 0);
   } finally {
     s.child.kill('SIGTERM');
     assert.equal(await s.exited, 0);

@@ -5,6 +5,8 @@
 import { GameClient, guest, login, register } from '@gos/client';
 import { createApi, protocol, type PlayerState } from '../src/generated/protocol.js';
 import { PORTALS } from '../src/portals.js';
+import { FIELD_SIZE } from '../src/field-map.js';
+import { FieldView } from './field-view.js';
 
 const WORLD = 1000;
 const SPEED = 250; // world units per second
@@ -31,6 +33,12 @@ let mover: ReturnType<typeof setInterval> | undefined;
 let seq = 0;
 /** The map we are in (Welcome says; a portal changes it). */
 let sceneId = '';
+let myName = '';
+/** The large map's entities (docs/aoi.md), fed from the moment we connect. */
+let field: FieldView | null = null;
+const inField = (): boolean => sceneId.startsWith('field:');
+/** Side of the map we are on. */
+const mapSize = (): number => (inField() ? FIELD_SIZE : WORLD);
 
 function upsert(p: PlayerState): void {
   const shown = players.get(p.id);
@@ -46,12 +54,14 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
   // The other gateways of the cluster: where the client goes if its own is lost.
   const c = new GameClient({ url: auth.gateway, fallbackUrls: (auth.gateways ?? []).slice(1), token: auth.token, protocol });
   client = c;
+  field = new FieldView(c);
   // The first push of every connection: who we are, where, and that seqs count from 0 again.
   c.onPush('Welcome', (w) => {
     me = { id: w.playerId, x: w.x, y: w.y };
     seq = 0;
     sceneId = w.sceneId;
-    status(`playing as ${w.name} in ${w.sceneId} — arrow keys / WASD / click to move`);
+    myName = w.name;
+    status(`playing as ${w.name} in ${w.sceneId} — arrow keys / WASD / click to move; ${inField() ? '/world goes back' : '/field goes to the large map'}`);
   });
   c.onPush('WorldSnapshot', (snap) => {
     for (const p of snap.players) {
@@ -107,15 +117,25 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
     const len = Math.hypot(dx, dy);
     if (len === 0) return;
     const step = Math.min(maxStep, SPEED * dt);
-    const x = Math.min(WORLD, Math.max(0, me.x + (dx / len) * step));
-    const y = Math.min(WORLD, Math.max(0, me.y + (dy / len) * step));
+    const x = Math.min(mapSize(), Math.max(0, me.x + (dx / len) * step));
+    const y = Math.min(mapSize(), Math.max(0, me.y + (dy / len) * step));
     me.x = x;
     me.y = y;
-    c.send(protocol.routes.move, { seq: ++seq, x, y });
+    // On the large map our Avatar entity shows where the server put us; elsewhere snapshots do.
+    if (inField()) c.send(protocol.routes.walk, { x, y });
+    else c.send(protocol.routes.move, { seq: ++seq, x, y });
   }, SEND_MS);
 }
 
 function draw(): void {
+  if (inField() && field !== null && me !== null) {
+    // Far from where the server has us (a refused step, a reconnect): take its word.
+    const own = field.own(myName);
+    if (own !== null && Math.hypot(own.x - me.x, own.y - me.y) > 80) Object.assign(me, own);
+    field.draw(ctx, me, myName);
+    requestAnimationFrame(draw);
+    return;
+  }
   const s = canvas.width / WORLD;
   ctx.fillStyle = '#1c2a1c';
   ctx.fillRect(0, 0, canvas.width, canvas.height);
@@ -208,6 +228,12 @@ $('chatform').addEventListener('submit', (e) => {
   const join = /^\/guild\s+(\S+)$/.exec(value);
   const g = /^\/g\s+(.+)$/.exec(value);
   const rally = /^\/rally\s+(\d+)$/.exec(value);
+  if (value === '/field' || value === '/world') {
+    const api = createApi(client);
+    const going = value === '/field' ? api.travel({ sceneId: 'field:1', x: 500 + Math.random() * 3000, y: 500 + Math.random() * 3000 }) : api.leaveField({ sceneId: 'world:1', x: 500, y: 500 });
+    going.then(({ to }) => chatLine(`to ${to}…`)).catch(fail);
+    return;
+  }
   if (value === '/guilds') {
     createApi(client)
       .guildList({ guild: '' })
@@ -234,7 +260,9 @@ $('chatform').addEventListener('submit', (e) => {
 });
 canvas.addEventListener('click', (e) => {
   const r = canvas.getBoundingClientRect();
-  target = { x: ((e.clientX - r.left) / r.width) * WORLD, y: ((e.clientY - r.top) / r.height) * WORLD };
+  const px = ((e.clientX - r.left) / r.width) * canvas.width;
+  const py = ((e.clientY - r.top) / r.height) * canvas.height;
+  target = inField() && field !== null && me !== null ? field.toWorld(me, canvas, px, py) : { x: (px / canvas.width) * WORLD, y: (py / canvas.height) * WORLD };
 });
 addEventListener('keydown', (e) => {
   if (document.activeElement?.tagName === 'INPUT') return;
@@ -250,4 +278,6 @@ requestAnimationFrame(draw);
   sceneId: () => sceneId,
   /** Positions as last reported by the server (snapshots), by player id. */
   seen: () => Object.fromEntries([...players.values()].map((p) => [p.id, { x: p.tx, y: p.ty }])),
+  /** On the large map: the entities in view, by id. */
+  entities: () => (field === null ? {} : Object.fromEntries([...field.table.values()].map((e) => [e.id, { type: e.type, ...e.values }]))),
 };

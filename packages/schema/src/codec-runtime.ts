@@ -13,8 +13,8 @@ import type { Codec } from './protocol.js';
 
 export { CodedError, ErrorCodes } from './errors.js';
 export type { Codec, RouteDef, PushDef, Protocol, RpcDef } from './protocol.js';
-// Generated modules with an `entities:` section use these (cycle-safe: entities.ts uses this module only inside functions).
-export { cellCodec } from './entities.js';
+// Generated modules with an `entities:` section use these (cycle-safe: cell-reader.ts uses this module only inside functions).
+export { cellCodec } from './cell-reader.js';
 export type { CellFrame, SceneEntitiesDef } from './entities.js';
 
 /** Size in bytes of a scalar field or of a scalar vector's element. */

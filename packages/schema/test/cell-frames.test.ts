@@ -219,9 +219,9 @@ describe('cell frames and the generated .fbs', () => {
     }
   });
 
-  it('the built runtime loads whichever of entities.js and codec-runtime.js (which re-exports cellCodec) comes first', async () => {
+  it('the built runtime loads whichever of cell-reader.js and codec-runtime.js (which re-exports cellCodec) comes first', async () => {
     const dist = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src');
-    for (const first of ['entities.js', 'codec-runtime.js']) {
+    for (const first of ['cell-reader.js', 'entities.js', 'codec-runtime.js']) {
       const script = `const m = await import(${JSON.stringify(path.join(dist, first))}); const rt = await import(${JSON.stringify(path.join(dist, 'codec-runtime.js'))}); if (typeof rt.cellCodec !== 'function' || typeof rt.verifyRoot !== 'function' || Object.keys(m).length === 0) process.exit(1);`;
       await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
     }

@@ -1,0 +1,6 @@
+/** The large map `field:<n>` (field.ts), shared with the browser client: no engine code here. */
+export const FIELD_SIZE = 4000;
+export const FIELD_CELL = 100;
+/** About 0.8 % of the map around each player. */
+export const FIELD_VIEW = 200;
+export const FIELD_MAPS = ['field:1'];
