@@ -98,8 +98,10 @@ export interface Entity<V extends object = Record<string, number | boolean | str
   readonly id: number;
   /** Its type's name in the protocol YAML. */
   readonly type: string;
-  /** Its fields as last set. */
+  /** Its fields as last set (an object built once per change: for one field, {@link Entity.get} is cheaper). */
   readonly values: Readonly<V>;
+  /** One field's value. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for a field its type does not have */
+  get<K extends keyof V & string>(field: K): V[K];
   /** Whether it is still in its scene (not removed). */
   readonly alive: boolean;
   /**

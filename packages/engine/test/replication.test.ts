@@ -114,8 +114,18 @@ test('a field change reaches exactly the cells heard, as a delta of the changed 
   assert.equal(moved.entities[0]!.enter, false);
   assert.ok(Math.abs((moved.entities[0]!.values['x'] as number) - 16.26) < 1e-9, 'quantised to 0.01');
   assert.deepEqual(Object.keys(moved.entities[0]!.values), ['x']);
+  // One field's value, and the values object, follow every change; an unknown field is refused.
+  assert.equal(ann.get('hp'), 90);
+  const before = ann.values;
+  assert.equal(ann.values, before, 'built once per change');
+  ann.set({ hp: 91 });
+  assert.deepEqual([ann.values['hp'], before['hp']], [91, 90]);
+  assert.throws(() => ann.get('mana' as never), (err: unknown) => isCodedError(err) && err.code === ErrorCodes.SCH_ERR_BAD_PAYLOAD);
+  assert.throws(() => ann.set({ hp: 70000 }), (err: unknown) => isCodedError(err) && err.code === ErrorCodes.SCH_ERR_BAD_PAYLOAD);
+  assert.equal(ann.get('hp'), 91, 'a refused set changes nothing');
+  flush();
   // Setting a field to its current value sends nothing.
-  ann.set({ hp: 90 });
+  ann.set({ hp: 91 });
   assert.equal(flush().cells.size, 0);
 });
 

@@ -1,6 +1,7 @@
 /** Encoding cell frames (the layout of entities.ts), with one reused FlatBuffers builder. */
 import { Builder, type Offset } from 'flatbuffers';
 import { CELL_SLOTS, ENTITY_SLOTS, type EntityValue, type SceneEntitiesDef } from './entities.js';
+import { FRAME_HEADER_BYTES, FrameKind } from './wire.js';
 
 /**
  * Builds cell frames, reusing one FlatBuffers builder. Per frame: `begin`, any number of
@@ -103,7 +104,26 @@ export class CellFrameWriter {
     this.#leaveTo.push(to >>> 0);
   }
 
+  /** The frame's FlatBuffer bytes (a copy). */
   finish(): Uint8Array {
+    return this.#build().slice();
+  }
+
+  /**
+   * The frame as a whole client PUSH frame with opcode `push` (the 8-byte header of wire.ts,
+   * then the FlatBuffer): one allocation and one copy.
+   */
+  finishPush(push: number): Uint8Array {
+    const body = this.#build();
+    const out = new Uint8Array(FRAME_HEADER_BYTES + body.byteLength);
+    out[0] = FrameKind.PUSH;
+    out[2] = push & 0xff;
+    out[3] = push >>> 8;
+    out.set(body, FRAME_HEADER_BYTES);
+    return out;
+  }
+
+  #build(): Uint8Array {
     const b = this.#b;
     const vectors = this.#byType.map((list) => {
       if (list.length === 0) return 0;
@@ -121,7 +141,7 @@ export class CellFrameWriter {
     if (leaveTo !== 0) b.addFieldOffset(4, leaveTo, 0);
     for (let t = 0; t < vectors.length; t++) if (vectors[t] !== 0) b.addFieldOffset(CELL_SLOTS + t, vectors[t]!, 0);
     b.finish(b.endObject());
-    return b.asUint8Array().slice();
+    return b.asUint8Array();
   }
 
   #u32Vector(values: readonly number[]): Offset {

@@ -15,7 +15,8 @@ const npcCount = Math.max(0, Math.floor(Number(process.env['BENCH_AOI_NPCS'] ?? 
 function wander(scene: Scene<Record<string, never>, Record<string, never>, PushMap>): void {
   for (const e of scene.entities.values()) {
     if (e.type !== 'Npc') continue;
-    const { x, y } = e.values as { x: number; y: number };
+    const x = e.get('x') as number;
+    const y = e.get('y') as number;
     e.set({ x: Math.min(AOI_MAP, Math.max(0, x + (Math.random() - 0.5) * 20)), y: Math.min(AOI_MAP, Math.max(0, y + (Math.random() - 0.5) * 20)) });
   }
 }

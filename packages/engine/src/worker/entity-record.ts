@@ -46,9 +46,13 @@ export class EntityRecord implements Entity {
   /** Fields changed and not sent yet. */
   mask = 0;
   alive = true;
+  /** In its replication's dirty list. */
+  queued = false;
   /** The player whose viewpoint it is. */
   viewer: PlayerRef | null = null;
   readonly #owner: EntityOwner;
+  /** `values` as last built; dropped by a change. */
+  #values: Readonly<Record<string, EntityValue>> | null = null;
 
   constructor(owner: EntityOwner, id: number, info: TypeInfo, values: EntityValue[]) {
     this.#owner = owner;
@@ -62,9 +66,18 @@ export class EntityRecord implements Entity {
   }
 
   get values(): Readonly<Record<string, EntityValue>> {
+    if (this.#values !== null) return this.#values;
     const out: Record<string, EntityValue> = {};
-    this.info.def.fields.forEach((f, i) => (out[f.name] = this.v[i]!));
-    return Object.freeze(out);
+    const fields = this.info.def.fields;
+    for (let i = 0; i < fields.length; i++) out[fields[i]!.name] = this.v[i]!;
+    return (this.#values = Object.freeze(out));
+  }
+
+  /** @throws CodedError `SCH_ERR_BAD_PAYLOAD` for a field its type does not have */
+  get(field: string): EntityValue {
+    const f = this.info.fieldIndex.get(field);
+    if (f === undefined) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `entity type ${this.info.def.name} has no field ${field}`);
+    return this.v[f]!;
   }
 
   get x(): number {
@@ -78,20 +91,23 @@ export class EntityRecord implements Entity {
   set(values: Partial<Record<string, EntityValue>>): void {
     if (!this.alive) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `entity ${this.id} (${this.type}) was removed`);
     const { def, fieldIndex } = this.info;
-    // Checked first: a bad value changes nothing.
-    const changes: [number, EntityValue][] = [];
-    for (const [name, value] of Object.entries(values)) {
+    // Checked first, all of them: a bad value changes nothing.
+    for (const name in values) {
       const f = fieldIndex.get(name);
       if (f === undefined) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `entity type ${def.name} has no field ${name}`);
-      changes.push([f, checkEntityValue(def.name, def.fields[f]!, value)]);
+      checkEntityValue(def.name, def.fields[f]!, values[name]);
     }
     let mask = 0;
-    for (const [f, value] of changes) {
+    for (const name in values) {
+      const f = fieldIndex.get(name)!;
+      const value = values[name]!;
       if (this.v[f] === value) continue;
       this.v[f] = value;
       mask |= 1 << f;
     }
-    if (mask !== 0) this.#owner.changed(this, mask);
+    if (mask === 0) return;
+    this.#values = null;
+    this.#owner.changed(this, mask);
   }
 
   remove(): void {

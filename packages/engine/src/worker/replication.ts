@@ -60,8 +60,8 @@ export class SceneReplication implements SceneEntities, EntityOwner {
   /** Opcode of the scene's cell push. */
   readonly #push: number;
   readonly #entities = new Map<number, EntityRecord>();
-  /** Changed, spawned or removed since they were last sent, the longest waiting first. */
-  readonly #dirty = new Set<EntityRecord>();
+  /** Changed, spawned or removed since they were last sent (each once: `queued`), the longest waiting first. */
+  #dirty: EntityRecord[] = [];
   readonly #members = new Map<number, Set<EntityRecord>>();
   /** How many viewers hear each cell. */
   readonly #heard = new Map<number, number>();
@@ -117,7 +117,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     });
     const e = new EntityRecord(this, this.#newId(), info, v);
     this.#entities.set(e.id, e);
-    this.#dirty.add(e);
+    this.#queue(e);
     if (player !== undefined) {
       e.viewer = player;
       const viewer: Viewer = { player, entity: e, cells: new Set(), x: Number.NaN, y: Number.NaN, reset: true };
@@ -140,7 +140,13 @@ export class SceneReplication implements SceneEntities, EntityOwner {
   /** From an entity's `set`. */
   changed(e: EntityRecord, mask: number): void {
     e.mask |= mask;
-    this.#dirty.add(e);
+    this.#queue(e);
+  }
+
+  #queue(e: EntityRecord): void {
+    if (e.queued) return;
+    e.queued = true;
+    this.#dirty.push(e);
   }
 
   /** From an entity's `remove`: its leave goes out at the next flush. */
@@ -148,7 +154,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     if (!e.alive) return;
     e.alive = false;
     this.#entities.delete(e.id);
-    this.#dirty.add(e);
+    this.#queue(e);
     if (e.viewer === null) return;
     const viewer = this.#viewers.get(e.viewer.id);
     e.viewer = null;
@@ -208,7 +214,12 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     };
     const moved: Viewer[] = [];
     const cap = this.#grid.o.maxChangesPerCell;
-    for (const e of this.#dirty) {
+    const list = this.#dirty;
+    /** Changes over a cell's cap: they wait, keeping their place. */
+    const waiting: EntityRecord[] = [];
+    this.#dirty = waiting;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
       if (!e.alive) {
         if (e.cell >= 0) {
           const t = touch(e.cell);
@@ -217,7 +228,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
           this.#leaveCell(e);
         }
         this.#freed.push({ id: e.id, tick });
-        this.#dirty.delete(e);
+        e.queued = false;
         continue;
       }
       if (e.viewer !== null) {
@@ -238,21 +249,24 @@ export class SceneReplication implements SceneEntities, EntityOwner {
         touch(cell).enters.push(e);
         e.cell = cell;
         e.mask = 0;
-        this.#dirty.delete(e);
+        e.queued = false;
         continue;
       }
       // Nobody hears the cell: a snapshot will carry the values when someone does.
       if (e.mask === 0 || !this.#heard.has(cell)) {
         e.mask = 0;
-        this.#dirty.delete(e);
+        e.queued = false;
         continue;
       }
       const t = touch(cell);
-      if (t.updates.length >= cap) continue; // waits for a later tick, keeping its place
+      if (t.updates.length >= cap) {
+        waiting.push(e);
+        continue;
+      }
       t.updates.push(e);
       t.masks.push(e.mask);
       e.mask = 0;
-      this.#dirty.delete(e);
+      e.queued = false;
     }
     this.#sendCells(tick, touched);
     // A view is worked out again once the viewpoint went half the hysteresis from where it was last.
@@ -279,7 +293,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
       }
       for (let i = 0; i < t.leaves.length; i++) w.leave(t.leaves[i]!, t.leaveTo[i]!);
       cells.push(cell);
-      frames.push(encodeFrame(FrameKind.PUSH, this.#push, 0, w.finish()));
+      frames.push(w.finishPush(this.#push));
     }
     if (frames.length === 0) return;
     try {
@@ -366,7 +380,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     const w = this.#writer;
     w.begin(tick, cellX(cell), cellY(cell));
     for (const e of members) w.entity(e.info.index, e.id, true, e.info.fullMask, e.v);
-    return encodeFrame(FrameKind.PUSH, this.#push, 0, w.finish());
+    return w.finishPush(this.#push);
   }
 }
 
