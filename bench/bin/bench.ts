@@ -222,33 +222,31 @@ async function benchTargets(scenario: Scenario): Promise<void> {
   const runs: RunRow[] = [];
   try {
     if (targets.some((t) => t.needsEtcd)) etcd = await ensureEtcd(ETCD_URL, pin ? 0 : null);
-    const total = clientCounts.length * targets.length;
+    // Every run, in order: the targets alternate their order per client count, so slow drift
+    // (thermal, page cache) does not always favour one; mmo-aoi runs this framework once per NPC
+    // count, and the bare server up to --max-clients-uws.
+    const plan = clientCounts.flatMap((clients, i) =>
+      targets
+        .map((_, k) => targets[(k + i) % targets.length]!)
+        .flatMap((spec) => (scenario !== 'mmo-aoi' ? [0] : spec.target === 'project' ? npcCounts : spec.target === 'uws' && clients > maxClientsUws ? [] : [npcCounts[0]!]).map((npcs) => ({ clients, spec, npcs }))),
+    );
     const perRun = warmupSeconds + steadySeconds;
-    let done = 0;
-    for (const [i, clients] of clientCounts.entries()) {
-      // Alternate the order so slow drift (thermal, page cache) does not always favour one target.
-      const order = targets.map((_, k) => targets[(k + i) % targets.length]!);
-      for (const spec of order) {
-        for (const npcs of scenario !== 'mmo-aoi' ? [0] : spec.target === 'project' ? npcCounts : [npcCounts[0]!]) {
-          if (scenario === 'mmo-aoi' && spec.target !== 'project' && clients > maxClientsUws) continue;
-          const left = (total - done) * (perRun + clients / connectPerSecond + 3);
-          const row = await runOne({
-            scenario,
-            spec,
-            clients,
-            warmupSeconds,
-            steadySeconds,
-            connectPerSecond,
-            pin,
-            ...(etcd === null ? {} : { etcdUrl: etcd.url }),
-            ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs) } } : {}),
-            onProgress: progressLine(done, total, left),
-            onAbortable,
-          });
-          done++;
-          keep(runs, scenario === 'mmo-aoi' ? { ...row, npcs } : row);
-        }
-      }
+    for (const [done, { clients, spec, npcs }] of plan.entries()) {
+      const left = plan.slice(done).reduce((sum, p) => sum + perRun + p.clients / connectPerSecond + 3, 0);
+      const row = await runOne({
+        scenario,
+        spec,
+        clients,
+        warmupSeconds,
+        steadySeconds,
+        connectPerSecond,
+        pin,
+        ...(etcd === null ? {} : { etcdUrl: etcd.url }),
+        ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs) } } : {}),
+        onProgress: progressLine(done, plan.length, left),
+        onAbortable,
+      });
+      keep(runs, scenario === 'mmo-aoi' ? { ...row, npcs } : row);
     }
   } finally {
     await cleanup();

@@ -21,18 +21,19 @@ export function aoiMarkdown(file: AoiResultsFile): string[] {
       `| ${label(r)} | ${r.clients} | ${r.npcs} | ${r.bytesPerClientPerSec} | ${fmt(r.cpuUsPerClientPerSec)} | ${fmt(r.tickP99Ms, 2)} | ${fmt(r.entitiesPerClient)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.cpuPercent)} | ${fmt(r.rssMb)} | ${r.failures} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
     );
   }
-  const project = file.runs.filter((r) => r.target === 'project');
+  // Against the broadcast: the runs without NPCs (the broadcast has none).
+  const project = file.runs.filter((r) => r.target === 'project' && r.npcs === 0);
   const base = file.runs.filter((r) => r.target === 'uws-broadcast');
   const notes: string[] = [];
   for (const p of project) {
     const b = base.find((x) => x.clients === p.clients);
     if (b !== undefined && p.bytesPerClientPerSec > 0) notes.push(`N=${p.clients}: ${(b.bytesPerClientPerSec / p.bytesPerClientPerSec).toFixed(1)}× fewer bytes per client than the whole-map broadcast${b.loadGenSaturated ? ' (its generator saturated: the broadcast sent more than it could read)' : ''}`);
   }
-  const lo = project.filter((r) => r.npcs === 0).sort((a, b) => a.clients - b.clients);
+  const lo = [...project].sort((a, b) => a.clients - b.clients);
   if (lo.length >= 2) {
     const a = lo[0]!;
     const z = lo.at(-1)!;
-    notes.push(`server CPU per client at N=${z.clients} is ${(z.cpuUsPerClientPerSec / a.cpuUsPerClientPerSec).toFixed(2)}× its value at N=${a.clients}`);
+    notes.push(`server CPU per client at N=${z.clients} is ${(z.cpuUsPerClientPerSec / a.cpuUsPerClientPerSec).toFixed(2)}× its value at N=${a.clients}${z.loadGenSaturated ? ' (the generator saturated at N=' + z.clients + ': the server was not given the full load)' : ''}`);
   }
   if (notes.length > 0) lines.push('', ...notes.map((n) => `- ${n}`));
   return lines;

@@ -149,8 +149,11 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
     }
     client.onPush('WorldSnapshot', (snap) => {
       result.snapshots++;
-      if (snap.players.some((p) => p.id !== auth.accountId)) result.seenOthers = true;
+      // On the large map, only its entities count (the world map is passed through on the way).
+      if (!field && snap.players.some((p) => p.id !== auth.accountId)) result.seenOthers = true;
     });
+    // Fire-and-forget walks are refused through error events: counted like any error.
+    if (field) client.on('error', (err) => noteError(err));
     client.onPush('ChatLine', () => {
       result.chatLines++;
     });
@@ -162,9 +165,20 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
       return { client, api, id: auth.accountId, name: username, x: me.x, y: me.y };
     }
     const at = { x: Math.random() * FIELD_SIZE, y: Math.random() * FIELD_SIZE };
-    const arrived = new Promise<void>((resolve) => client.onPush('SceneChanged', () => resolve()));
-    await untilAnswered(() => api.travel({ sceneId: 'field:1', ...at }));
-    await arrived;
+    // The travel is answered at once; SceneChanged says it happened, a server ChatLine that it did not.
+    const offs: (() => void)[] = [];
+    const arrived = new Promise<void>((resolve, reject) => {
+      offs.push(client.onPush('SceneChanged', () => resolve()));
+      offs.push(client.onPush('ChatLine', (l) => l.from === 'server' && l.text.startsWith('cannot go') && reject(new Error(l.text))));
+      const timer = setTimeout(() => reject(new Error(`no SceneChanged to field:1 within ${RETRY_FOR_MS / 1000} s`)), RETRY_FOR_MS);
+      offs.push(() => clearTimeout(timer));
+    });
+    try {
+      await untilAnswered(() => api.travel({ sceneId: 'field:1', ...at }));
+      await arrived;
+    } finally {
+      for (const off of offs) off();
+    }
     result.connected++;
     return { client, api, id: auth.accountId, name: username, ...at };
   });
@@ -195,10 +209,13 @@ export async function runBots(o: BotRunOptions): Promise<BotRunResult> {
         if (field) {
           // Fire-and-forget: the bot's Avatar entity shows where it is (a refusal comes as an error event).
           try {
-            bot.client.send(protocol.routes.walk, { x, y });
-            bot.x = x;
-            bot.y = y;
-            result.moves++;
+            if (bot.client.send(protocol.routes.walk, { x, y })) {
+              bot.x = x;
+              bot.y = y;
+              result.moves++;
+            } else {
+              noteError(new Error(`walk not sent: the client is ${bot.client.state}`));
+            }
           } catch (err) {
             noteError(err);
           }

@@ -79,6 +79,8 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
     players.clear();
     target = null;
     sceneId = to;
+    // Until the new map's Welcome: no move with the old map's position.
+    me = null;
   });
   c.onPush('ChatLine', ({ from, text }) => chatLine(`${from}: ${text}`));
   c.onPush('GuildLine', ({ guild, from, text }) => chatLine(`[${guild}] ${from}: ${text}`));
@@ -129,9 +131,10 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
 
 function draw(): void {
   if (inField() && field !== null && me !== null) {
-    // Far from where the server has us (a refused step, a reconnect): take its word.
+    // Far from where the server has us while standing still (a refused step, a reconnect): take its word.
     const own = field.own(myName);
-    if (own !== null && Math.hypot(own.x - me.x, own.y - me.y) > 80) Object.assign(me, own);
+    const still = keys.size === 0 && target === null;
+    if (own !== null && Math.hypot(own.x - me.x, own.y - me.y) > (still ? 20 : 400)) Object.assign(me, own);
     field.draw(ctx, me, myName);
     requestAnimationFrame(draw);
     return;

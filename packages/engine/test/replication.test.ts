@@ -123,6 +123,9 @@ test('a field change reaches exactly the cells heard, as a delta of the changed 
   assert.throws(() => ann.get('mana' as never), (err: unknown) => isCodedError(err) && err.code === ErrorCodes.SCH_ERR_BAD_PAYLOAD);
   assert.throws(() => ann.set({ hp: 70000 }), (err: unknown) => isCodedError(err) && err.code === ErrorCodes.SCH_ERR_BAD_PAYLOAD);
   assert.equal(ann.get('hp'), 91, 'a refused set changes nothing');
+  assert.throws(() => ann.set(null as never), (err: unknown) => isCodedError(err) && err.code === ErrorCodes.SCH_ERR_BAD_PAYLOAD);
+  // Only its own keys: an inherited one is not a field to set.
+  ann.set(Object.assign(Object.create({ mana: 1 }) as object, { hp: 91 }));
   flush();
   // Setting a field to its current value sends nothing.
   ann.set({ hp: 91 });

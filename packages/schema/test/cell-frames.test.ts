@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Builder, ByteBuffer } from 'flatbuffers';
-import { CELL_GONE, CellFrameWriter, CodedError, ErrorCodes, cellCodec, decodeCellFrame, packCell, type CellFrame, type EntityTypeDef, type EntityValue } from '../src/index.js';
+import { CELL_GONE, CellFrameWriter, CodedError, ErrorCodes, FrameKind, cellCodec, decodeCellFrame, encodeFrame, packCell, type CellFrame, type EntityTypeDef, type EntityValue } from '../src/index.js';
 import * as fb from './generated/fbs/kitchen_generated.js';
 import { ENTITIES, Facing, Level, PUSH, protocol, type EntityMap } from './generated/protocol.js';
 
@@ -225,5 +225,18 @@ describe('cell frames and the generated .fbs', () => {
       const script = `const m = await import(${JSON.stringify(path.join(dist, first))}); const rt = await import(${JSON.stringify(path.join(dist, 'codec-runtime.js'))}); if (typeof rt.cellCodec !== 'function' || typeof rt.verifyRoot !== 'function' || Object.keys(m).length === 0) process.exit(1);`;
       await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script]);
     }
+  });
+});
+
+describe('finishPush', () => {
+  it('is the frame encodeFrame would make of finish(): the 8-byte PUSH header, then the table', () => {
+  const def = { scene: 's', push: 0x1234, pushName: 'SCell', types: [{ name: 'T', fields: [{ name: 'x', type: 'float32' as const, quantize: null }, { name: 'y', type: 'float32' as const, quantize: null }] }] };
+  const w = new CellFrameWriter(def);
+  w.begin(7, 1, 2);
+  w.entity(0, 9, true, 0b11, [1.5, 2.5]);
+  const body = w.finish();
+  w.begin(7, 1, 2);
+  w.entity(0, 9, true, 0b11, [1.5, 2.5]);
+  assert.deepEqual(w.finishPush(0x1234), encodeFrame(FrameKind.PUSH, 0x1234, 0, body));
   });
 });

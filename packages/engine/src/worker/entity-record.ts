@@ -90,19 +90,23 @@ export class EntityRecord implements Entity {
 
   set(values: Partial<Record<string, EntityValue>>): void {
     if (!this.alive) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `entity ${this.id} (${this.type}) was removed`);
+    if (typeof values !== 'object' || values === null) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `entity ${this.type}: set takes an object of fields`);
     const { def, fieldIndex } = this.info;
-    // Checked first, all of them: a bad value changes nothing.
+    // Each value read once and checked, all of them before anything changes: a bad one changes nothing.
+    const fields: number[] = [];
+    const checked: EntityValue[] = [];
     for (const name in values) {
+      if (!Object.hasOwn(values, name)) continue;
       const f = fieldIndex.get(name);
       if (f === undefined) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `entity type ${def.name} has no field ${name}`);
-      checkEntityValue(def.name, def.fields[f]!, values[name]);
+      fields.push(f);
+      checked.push(checkEntityValue(def.name, def.fields[f]!, values[name]));
     }
     let mask = 0;
-    for (const name in values) {
-      const f = fieldIndex.get(name)!;
-      const value = values[name]!;
-      if (this.v[f] === value) continue;
-      this.v[f] = value;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      if (this.v[f] === checked[i]) continue;
+      this.v[f] = checked[i]!;
       mask |= 1 << f;
     }
     if (mask === 0) return;
