@@ -6,7 +6,7 @@ import { GameClient, guest, login, register } from '@gos/client';
 import { createApi, protocol, type PlayerState } from '../src/generated/protocol.js';
 import { PORTALS } from '../src/portals.js';
 import { FIELD_SIZE } from '../src/field-map.js';
-import { FieldView } from './field-view.js';
+import { FieldView, drawPlayer } from './field-view.js';
 
 const WORLD = 1000;
 const SPEED = 250; // world units per second
@@ -167,16 +167,7 @@ function draw(): void {
     p.y += (p.ty - p.y) * 0.25;
     const x = (mine ? me!.x : p.x) * s;
     const y = (mine ? me!.y : p.y) * s;
-    ctx.fillStyle = `#${(p.color & 0xffffff).toString(16).padStart(6, '0')}`;
-    ctx.beginPath();
-    ctx.arc(x, y, mine ? 10 : 8, 0, Math.PI * 2);
-    ctx.fill();
-    if (mine) {
-      ctx.strokeStyle = '#fff';
-      ctx.stroke();
-    }
-    ctx.fillStyle = '#ddd';
-    ctx.fillText(p.name, x + 12, y + 4);
+    drawPlayer(ctx, x, y, p.color, p.name, mine);
   }
   requestAnimationFrame(draw);
 }

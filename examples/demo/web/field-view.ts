@@ -8,6 +8,20 @@ import { cellX, cellY } from '@gos/schema';
 import type { EntityMap, protocol } from '../src/generated/protocol.js';
 import { FIELD_SIZE } from '../src/field-map.js';
 
+/** A player's dot (ours ringed in white) and name, at canvas pixel (x, y): both maps draw players so. */
+export function drawPlayer(ctx: CanvasRenderingContext2D, x: number, y: number, color: number, name: string, mine: boolean): void {
+  ctx.fillStyle = `#${(color & 0xffffff).toString(16).padStart(6, '0')}`;
+  ctx.beginPath();
+  ctx.arc(x, y, mine ? 10 : 8, 0, Math.PI * 2);
+  ctx.fill();
+  if (mine) {
+    ctx.strokeStyle = '#fff';
+    ctx.stroke();
+  }
+  ctx.fillStyle = '#ddd';
+  ctx.fillText(name, x + 12, y + 4);
+}
+
 /** World units across the canvas. */
 const SPAN = 700;
 const MINIMAP = 170;
@@ -15,7 +29,6 @@ const INTERPOLATE_MS = 100;
 
 type Field = EntityTable<EntityMap['field']>;
 
-const hex = (color: number): string => `#${(color & 0xffffff).toString(16).padStart(6, '0')}`;
 const CRITTER_COLORS = ['#e0b050', '#c070e0', '#60d0a0', '#e06060'];
 
 export class FieldView {
@@ -77,16 +90,7 @@ export class FieldView {
         ctx.fillRect(x - 4, y - 4, 8, 8);
         continue;
       }
-      ctx.fillStyle = hex(e.values.color);
-      ctx.beginPath();
-      ctx.arc(x, y, mine ? 10 : 8, 0, Math.PI * 2);
-      ctx.fill();
-      if (mine) {
-        ctx.strokeStyle = '#fff';
-        ctx.stroke();
-      }
-      ctx.fillStyle = '#ddd';
-      ctx.fillText(e.values.name, x + 12, y + 4);
+      drawPlayer(ctx, x, y, e.values.color, e.values.name, mine);
     }
     this.#minimap(ctx, me);
   }

@@ -1,4 +1,5 @@
 /** The validated protocol: what the YAML says, with every name resolved. */
+import { INT_RANGE } from '@gos/schema';
 import type { EntityFieldType } from '@gos/schema';
 
 export const INT_TYPES = ['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64'] as const;
@@ -24,15 +25,8 @@ export const SCALAR_BYTES: Readonly<Record<ScalarType, 1 | 2 | 4 | 8>> = {
   float64: 8,
 };
 
-/** Inclusive range of each enum type. */
-export const ENUM_RANGE: Readonly<Record<EnumType, readonly [number, number]>> = {
-  int8: [-128, 127],
-  uint8: [0, 255],
-  int16: [-32768, 32767],
-  uint16: [0, 65535],
-  int32: [-2147483648, 2147483647],
-  uint32: [0, 4294967295],
-};
+/** Inclusive range of each enum type (the integer ranges of @gos/schema). */
+export const ENUM_RANGE: Readonly<Record<EnumType, readonly [number, number]>> = INT_RANGE;
 
 /** A type an array may hold. */
 export type ElementType =

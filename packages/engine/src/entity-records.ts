@@ -66,3 +66,24 @@ export function decodeEntityFrames(payload: Uint8Array): EntityFrames {
   }
   return { reset, add, remove, frames };
 }
+
+/** Records stay below this: well inside what the ring and the link carry. */
+export const ENTITY_RECORD_BYTES = 128 * 1024;
+
+/** Index ranges of `frames` whose bytes stay under ENTITY_RECORD_BYTES (a larger frame alone); one empty range for none. */
+export function chunkFrames(frames: readonly Uint8Array[]): { from: number; to: number }[] {
+  const out: { from: number; to: number }[] = [];
+  let from = 0;
+  let bytes = 0;
+  for (let i = 0; i < frames.length; i++) {
+    const n = frames[i]!.byteLength;
+    if (i > from && bytes + n > ENTITY_RECORD_BYTES) {
+      out.push({ from, to: i });
+      from = i;
+      bytes = 0;
+    }
+    bytes += n;
+  }
+  out.push({ from, to: frames.length });
+  return out;
+}

@@ -127,8 +127,8 @@ export function cellShape(def: SceneEntitiesDef): TableShape {
   return [['scalar', 4], ['scalar', 2], ['scalar', 2], ['vector', 4], ['vector', 4], ...types.map((shape): FieldShape => ['tables', () => shape])];
 }
 
-/** Range of each integer type: a value outside is refused rather than wrapped. */
-const INT_RANGE: Readonly<Record<string, readonly [number, number]>> = {
+/** Inclusive range of each integer type up to 32 bits: a value outside is refused rather than wrapped. */
+export const INT_RANGE: Readonly<Record<'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32', readonly [number, number]>> = {
   int8: [-128, 127],
   uint8: [0, 255],
   int16: [-32768, 32767],
@@ -161,7 +161,7 @@ export function checkEntityValue(type: string, field: EntityFieldDef, value: unk
     return value;
   }
   if (field.type === 'float32' && Math.abs(value) > 3.4028234663852886e38) throw badValue(type, field, value, 'out of float32 range');
-  const range = INT_RANGE[field.type];
+  const range = (INT_RANGE as Readonly<Record<string, readonly [number, number] | undefined>>)[field.type];
   if (range !== undefined && (!Number.isInteger(value) || value < range[0] || value > range[1])) throw badValue(type, field, value, `not an integer in ${range[0]}…${range[1]}`);
   return value;
 }

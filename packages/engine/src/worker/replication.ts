@@ -9,17 +9,15 @@
  * A record that cannot be written (the scene's queue to the main thread is full) is not lost
  * silently: the players whose views it carried start again from a reset view at the next tick.
  */
-import { CELL_GONE, CellFrameWriter, CodedError, CORE_PUSH, EntityViewCodec, ErrorCodes, FrameKind, cellX, cellY, checkEntityValue, encodeFrame, type Logger, type SceneEntitiesDef } from '@gos/schema';
-import type { Entity, SceneEntities } from '../api.js';
-import { FromScene, encodeEntityFrames } from '../records.js';
+import { CELL_GONE, CellFrameWriter, CodedError, CORE_PUSH, EntityViewCodec, ErrorCodes, FrameKind, cellX, cellY, checkEntityValue, encodeFrame, type Logger, type Protocol, type SceneEntitiesDef } from '@gos/schema';
+import type { Entity, SceneDefinition, SceneEntities } from '../api.js';
+import { FromScene, chunkFrames as chunks, encodeEntityFrames } from '../records.js';
 import { EntityRecord, typeInfos, type EntityOwner, type PlayerRef, type TypeInfo } from './entity-record.js';
-import { InterestGrid, type ResolvedInterest } from './interest-grid.js';
+import { InterestGrid, resolveInterest, type ResolvedInterest } from './interest-grid.js';
 
 /** Where the replication writes its records (the scene's outbox); throws when it cannot. */
 export type ReplicationOut = (type: typeof FromScene.CELLS | typeof FromScene.INTEREST, sid: number, payload: Uint8Array) => void;
 
-/** Records stay below this: well inside what the ring and the link carry. */
-const RECORD_BYTES = 128 * 1024;
 /** A removed entity's id is given again only this many ticks after its leave went out. */
 const ID_QUARANTINE_TICKS = 20;
 
@@ -50,6 +48,17 @@ export interface ReplicationDeps {
   readonly logger: Logger;
   /** Whether the player is in the scene now (a viewpoint is only for a present player). */
   readonly present: (playerId: string) => boolean;
+}
+
+/**
+ * The replication of a scene of `type`, or null when the protocol declares no entities for it.
+ * @throws CodedError `OPT_ERR_INVALID` when it does and the scene type has no `interest`, or a bad one
+ */
+export function replicationFor(protocol: Protocol, type: string, def: SceneDefinition, deps: ReplicationDeps): SceneReplication | null {
+  const entities = protocol.entities?.[type];
+  if (entities === undefined) return null;
+  if (def.interest === undefined) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene type ${type} has entities in the protocol: its definition needs interest { cellSize, width, height } (docs/aoi.md)`);
+  return new SceneReplication(entities, resolveInterest(def.interest), deps);
 }
 
 export class SceneReplication implements SceneEntities, EntityOwner {
@@ -382,22 +391,4 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     for (const e of members) w.entity(e.info.index, e.id, true, e.info.fullMask, e.v);
     return w.finishPush(this.#push);
   }
-}
-
-/** Index ranges of `frames` whose bytes stay under RECORD_BYTES (a larger frame alone); one empty range for none. */
-function chunks(frames: readonly Uint8Array[]): { from: number; to: number }[] {
-  const out: { from: number; to: number }[] = [];
-  let from = 0;
-  let bytes = 0;
-  for (let i = 0; i < frames.length; i++) {
-    const n = frames[i]!.byteLength;
-    if (i > from && bytes + n > RECORD_BYTES) {
-      out.push({ from, to: i });
-      from = i;
-      bytes = 0;
-    }
-    bytes += n;
-  }
-  out.push({ from, to: frames.length });
-  return out;
 }

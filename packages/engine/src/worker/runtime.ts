@@ -22,8 +22,7 @@ import { SceneSaver } from './scene-saver.js';
 import { TimerFiring, guarded } from './timer-firing.js';
 import { DurableTimers } from './durable-timers.js';
 import { TickStats } from './tick-stats.js';
-import { SceneReplication } from './replication.js';
-import { resolveInterest } from './interest-grid.js';
+import { replicationFor, type SceneReplication } from './replication.js';
 import { SceneTimers } from './scene-timers.js';
 import { FromScene, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload, type SharedData, type TimerRecord } from '../records.js';
 
@@ -125,19 +124,12 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       service: this.#service,
       timers: () => this.#durable.size,
     });
-    const entities = opts.protocol.entities?.[opts.type];
-    if (entities !== undefined && opts.def.interest === undefined) {
-      throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene type ${opts.type} has entities in the protocol: its definition needs interest { cellSize, width, height } (docs/aoi.md)`);
-    }
-    this.#replication =
-      entities === undefined
-        ? null
-        : new SceneReplication(entities, resolveInterest(opts.def.interest!), {
-            sceneId: opts.id,
-            out: (type, sid, payload) => this.#out.send(type, sid, 0, payload),
-            logger: opts.logger,
-            present: (playerId) => this.#players.has(playerId),
-          });
+    this.#replication = replicationFor(opts.protocol, opts.type, opts.def, {
+      sceneId: opts.id,
+      out: (type, sid, payload) => this.#out.send(type, sid, 0, payload),
+      logger: opts.logger,
+      present: (playerId) => this.#players.has(playerId),
+    });
     const fresh = opts.state === null || opts.state === undefined;
     this.state = fresh ? opts.def.createState(opts.id) : opts.state;
     this.#saver = new SceneSaver({ out: opts.out, players: this.#players, durable: this.#durable, shared: this.#shared, savedJson: fresh ? null : JSON.stringify(opts.state) });
