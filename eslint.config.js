@@ -43,6 +43,15 @@ export default tseslint.config(
       'no-useless-assignment': 'off',
     },
   },
+  // A client socket's state is read through connOf()/userData() (socket.ts): uWS copies user data
+  // onto the socket object, and the gateway keeps it one property deep so both stay fast objects.
+  {
+    files: ['packages/gateway/src/**/*.ts'],
+    ignores: ['packages/gateway/src/socket.ts'],
+    rules: {
+      'no-restricted-syntax': ['error', { selector: "CallExpression[callee.property.name='getUserData']", message: 'Read a socket\'s state with connOf(ws) or userData(ws) from socket.ts.' }],
+    },
+  },
   // Package direction, gateway ↮ engine, scene-thread imports: eslint.architecture.js.
   ...architecture,
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },

@@ -45,7 +45,8 @@ export function takeEarly(conn: Conn): Uint8Array[] {
  */
 export class Connections {
   readonly #bySid = new Map<number, Conn>();
-  readonly #sidsByPeer = new WeakMap<GatewayPeer, Map<number, number>>();
+  /** Per gateway link, its connection ids' connections: two lookups per frame, no more. */
+  readonly #byPeer = new WeakMap<GatewayPeer, Map<number, Conn>>();
   #nextSid = 1;
 
   get size(): number {
@@ -62,12 +63,11 @@ export class Connections {
 
   /** The connection a frame from `peer` on channel `connId` belongs to. */
   of(peer: GatewayPeer, connId: number): Conn | undefined {
-    const sid = this.#sidsByPeer.get(peer)?.get(connId);
-    return sid === undefined ? undefined : this.#bySid.get(sid);
+    return this.#byPeer.get(peer)?.get(connId);
   }
 
   has(peer: GatewayPeer, connId: number): boolean {
-    return this.#sidsByPeer.get(peer)?.has(connId) === true;
+    return this.#byPeer.get(peer)?.has(connId) === true;
   }
 
   /** A new connection, joining. */
@@ -76,12 +76,12 @@ export class Connections {
     this.#nextSid = this.#nextSid >= 0xfffffff0 ? 1 : this.#nextSid + 1;
     const conn: Conn = { sid, peer, connId, playerId: join.playerId, name: join.name, sceneId: join.sceneId, travellingTo: null, proceed: null, proceedEarly: false, travelDone: null, travelCancel: null, state: 'joining', early: [], earlyBytes: 0 };
     this.#bySid.set(sid, conn);
-    let sids = this.#sidsByPeer.get(peer);
-    if (sids === undefined) {
-      sids = new Map();
-      this.#sidsByPeer.set(peer, sids);
+    let conns = this.#byPeer.get(peer);
+    if (conns === undefined) {
+      conns = new Map();
+      this.#byPeer.set(peer, conns);
     }
-    sids.set(connId, sid);
+    conns.set(connId, conn);
     return conn;
   }
 
@@ -90,7 +90,8 @@ export class Connections {
     conn.state = 'gone';
     takeEarly(conn);
     this.#bySid.delete(conn.sid);
-    this.#sidsByPeer.get(conn.peer)?.delete(conn.connId);
+    const conns = this.#byPeer.get(conn.peer);
+    if (conns?.get(conn.connId) === conn) conns.delete(conn.connId);
   }
 
   /** The connections of these sids that are still open. */

@@ -20,7 +20,7 @@ import type { ResolvedLimits } from './options.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { RateLimits } from './rate-limits.js';
 import type { SocketCount } from './served-apps.js';
-import { closeReason, userData, type ConnData, type Socket } from './socket.js';
+import { closeReason, connOf, userData, type ConnData, type Socket, type SocketSlot } from './socket.js';
 import { upgradeSocket, type UpgradeDeps } from './upgrade.js';
 import type { UwsModule } from './uws.js';
 
@@ -93,7 +93,7 @@ export class ClientSockets {
 
   /** Serve the client WebSocket at WS_PATH on `app`; `count` hears of each socket opened or closed there. */
   register(app: TemplatedApp, uWS: UwsModule, count: SocketCount, upgrades: UpgradeDeps): void {
-    app.ws<ConnData>(WS_PATH, {
+    app.ws<SocketSlot>(WS_PATH, {
       // uWS drops a socket whose frame exceeds this without a close frame (1006); frames between
       // our limit and twice it get a proper FRAME_TOO_LARGE close from #message instead.
       maxPayloadLength: this.#limits.maxFrameBytes * 2,
@@ -118,7 +118,7 @@ export class ClientSockets {
   }
 
   #open(ws: Socket): void {
-    const data = ws.getUserData();
+    const data = connOf(ws);
     if (data.reject !== null || data.session === null) {
       data.state = 'closed';
       const code = data.reject?.code ?? CloseCode.AUTH_INVALID;
@@ -139,7 +139,7 @@ export class ClientSockets {
   }
 
   #message(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
-    const data = ws.getUserData();
+    const data = connOf(ws);
     if (data.state === 'closed') return;
     if (!isBinary) return this.end(ws, CloseCode.BAD_FRAME, 'text frames are not accepted');
     if (message.byteLength > this.#limits.maxFrameBytes) {
@@ -211,7 +211,7 @@ export class ClientSockets {
   }
 
   #close(ws: Socket): void {
-    const data = ws.getUserData();
+    const data = connOf(ws);
     this.#closed(data);
     const wasRouted = data.state === 'joining' || data.state === 'joined';
     data.state = 'closed';

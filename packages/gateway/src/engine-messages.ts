@@ -4,7 +4,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { PlayerRouting } from './routing.js';
 import type { PlayerTravel } from './travel.js';
-import { cellTopic, errorCodeOf, sceneTopic, unsubscribeCells, type Socket } from './socket.js';
+import { cellTopic, connOf, errorCodeOf, sceneTopic, unsubscribeCells, type Socket } from './socket.js';
 
 const decoder = new TextDecoder();
 
@@ -64,7 +64,7 @@ export class EngineMessages {
           const ws = this.#sockets.get(channel);
           if (ws === undefined) break;
           if (body[0] === FrameKind.ERROR) this.#metrics.errors.inc({ code: errorCodeOf(body) });
-          const data = ws.getUserData();
+          const data = connOf(ws);
           this.#pending.answered(data.pending, body);
           // A travelling player's SceneChanged: its broadcasts switch scene at that very frame.
           if (data.travel !== null) this.#travel.toClient(ws, data, body);
@@ -87,7 +87,7 @@ export class EngineMessages {
         case EngineToGateway.INTEREST: {
           const ws = this.#sockets.get(channel);
           if (ws === undefined) break;
-          const data = ws.getUserData();
+          const data = connOf(ws);
           const change = decodeInterestBody(body);
           // Only for the scene the socket is in (an INTEREST racing a travel out is stale).
           if (data.state !== 'joined' || data.session?.sceneId !== change.sceneId) break;
@@ -100,7 +100,7 @@ export class EngineMessages {
         case EngineToGateway.JOINED: {
           const ws = this.#sockets.get(channel);
           if (ws === undefined) break;
-          const data = ws.getUserData();
+          const data = connOf(ws);
           const { sceneId } = decodeJoinedBody(body);
           if (data.travel !== null && this.#travel.joined(ws, data, engineId, sceneId)) {
             this.#travel.afterJoined(ws, data);
@@ -117,10 +117,10 @@ export class EngineMessages {
           const ws = this.#sockets.get(channel);
           if (ws === undefined) break;
           // The restarted scene starts every view again: the old cells are stale.
-          const crashedIn = ws.getUserData().session?.sceneId;
+          const crashedIn = connOf(ws).session?.sceneId;
           if (crashedIn !== undefined) unsubscribeCells(ws, crashedIn);
-          if (ws.getUserData().travel !== null) this.#travel.sceneCrashed(ws, ws.getUserData());
-          else this.#pending.failAll(ws, ws.getUserData(), 'the scene crashed before answering and restarts from its last save; retry shortly');
+          if (connOf(ws).travel !== null) this.#travel.sceneCrashed(ws, connOf(ws));
+          else this.#pending.failAll(ws, connOf(ws), 'the scene crashed before answering and restarts from its last save; retry shortly');
           break;
         }
         case EngineToGateway.KICK: {
@@ -132,7 +132,7 @@ export class EngineMessages {
         case EngineToGateway.JOIN_FAILED: {
           const ws = this.#sockets.get(channel);
           const error = decodeJoinFailedBody(body);
-          if (ws !== undefined && ws.getUserData().travel !== null && this.#travel.joinFailed(ws, ws.getUserData(), engineId, error)) break;
+          if (ws !== undefined && connOf(ws).travel !== null && this.#travel.joinFailed(ws, connOf(ws), engineId, error)) break;
           if (ws !== undefined && error.code === ErrorCodes.ENG_ERR_SHUTTING_DOWN && this.#ready()) {
             // The engine is draining: the player waits, connected, until its scene is placed elsewhere.
             this.#routing.resume(ws, engineId, 'drain', performance.now());
@@ -144,29 +144,29 @@ export class EngineMessages {
             break;
           }
           if (ws !== undefined) {
-            ws.getUserData().state = 'routing'; // nothing to LEAVE on the engine
+            connOf(ws).state = 'routing'; // nothing to LEAVE on the engine
             this.#sockets.end(ws, CloseCode.JOIN_FAILED, `${error.code}: ${error.message}`);
           }
           break;
         }
         case EngineToGateway.TRAVEL: {
           const ws = this.#sockets.get(channel);
-          if (ws !== undefined) void this.#travel.requested(ws, ws.getUserData(), engineId, decodeTravelBody(body));
+          if (ws !== undefined) void this.#travel.requested(ws, connOf(ws), engineId, decodeTravelBody(body));
           break;
         }
         case EngineToGateway.TRAVEL_READY: {
           const ws = this.#sockets.get(channel);
-          if (ws !== undefined) this.#travel.ready(ws.getUserData(), engineId);
+          if (ws !== undefined) this.#travel.ready(connOf(ws), engineId);
           break;
         }
         case EngineToGateway.TRAVEL_RELEASED: {
           const ws = this.#sockets.get(channel);
-          if (ws !== undefined) this.#travel.released(ws, ws.getUserData(), engineId);
+          if (ws !== undefined) this.#travel.released(ws, connOf(ws), engineId);
           break;
         }
         case EngineToGateway.TRAVEL_FAILED: {
           const ws = this.#sockets.get(channel);
-          if (ws !== undefined) this.#travel.sourceFailed(ws, ws.getUserData(), engineId, decodeJoinFailedBody(body));
+          if (ws !== undefined) this.#travel.sourceFailed(ws, connOf(ws), engineId, decodeJoinFailedBody(body));
           break;
         }
         default:

@@ -5,7 +5,7 @@ import type { EngineLinks } from './engine-links.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import { ResumeLog } from './resume-log.js';
-import { resumeReason, unsubscribeScene, type ConnData, type ResumeReason, type Socket } from './socket.js';
+import { connOf, resumeReason, unsubscribeScene, type ConnData, type ResumeReason, type Socket } from './socket.js';
 
 /** How long a player whose engine was lost waits, connected, for its scene to be placed again. */
 const RESUME_TIMEOUT_MS = 30_000;
@@ -144,7 +144,7 @@ export class PlayerRouting {
     // RESUME_TIMEOUT_MS.
     const since = performance.now();
     for (const ws of [...this.#d.sockets.values()]) {
-      const data = ws.getUserData();
+      const data = connOf(ws);
       if (data.engineId === engineId && data.state !== 'closed') this.resume(ws, engineId, 'lost', since);
       else if (data.travel?.toEngine === engineId && data.state !== 'closed') this.#d.travelTargetLost(ws, data, engineId);
     }
@@ -152,7 +152,7 @@ export class PlayerRouting {
 
   /** Take a player off `engineId` and place its scene again (see ConnData.resuming). */
   resume(ws: Socket, engineId: string, why: ResumeReason, now: number): void {
-    const data = ws.getUserData();
+    const data = connOf(ws);
     this.#d.abandonTravel(data);
     this.#d.pending.failAll(ws, data, why === 'moved' ? `the scene moved off engine ${engineId} before answering; retry shortly` : `engine ${engineId} ${why === 'drain' ? 'shut down' : 'was lost'} before answering; retry shortly`);
     if (data.session !== null) unsubscribeScene(ws, data.session.sceneId);

@@ -1,7 +1,7 @@
 import { CloseCode, type Logger } from '@gos/schema';
 import type { ResolvedGatewayOptions } from './options.js';
 import type { SessionStore } from './session/index.js';
-import type { ConnData, Socket } from './socket.js';
+import { connOf, type ConnData, type Socket } from './socket.js';
 
 /** How often a connected socket extends (and re-checks) its session. */
 const SESSION_TOUCH_MS = 30_000;
@@ -29,7 +29,7 @@ export interface SweepDeps {
 export function sweepSockets(sockets: Iterable<Socket>, now: number, deps: SweepDeps): void {
   const { idleTimeoutMs, maxBackpressureBytes } = deps.limits;
   for (const ws of sockets) {
-    const data = ws.getUserData();
+    const data = connOf(ws);
     if (now - data.lastFrameAt > idleTimeoutMs) {
       deps.end(ws, CloseCode.IDLE_TIMEOUT, 'idle');
       continue;

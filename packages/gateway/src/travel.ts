@@ -23,7 +23,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { PlayerRouting } from './routing.js';
 import type { SessionStore } from './session/index.js';
-import { sceneTopic, unsubscribeScene, type ConnData, type Socket, type Travel } from './socket.js';
+import { connOf, sceneTopic, unsubscribeScene, type ConnData, type Socket, type Travel } from './socket.js';
 
 /** Tries to record a travel's target in the session before giving up (back-off 0.25 s … 10 s: about 40 s in all). */
 const SET_SCENE_ATTEMPTS = 8;
@@ -331,7 +331,7 @@ export class PlayerTravel {
     const header = readFrameHeader(frame);
     if (header === null) return;
     // A fire-and-forget input was never tracked: another request may have the same id.
-    if ((header.flags & FrameFlag.NO_REPLY) === 0) ws.getUserData().pending.delete(header.requestId);
+    if ((header.flags & FrameFlag.NO_REPLY) === 0) connOf(ws).pending.delete(header.requestId);
     this.#d.sockets.sendError(ws, header.opcode, header.requestId, code, message);
   }
 

@@ -3,7 +3,7 @@ import { CloseCode, ErrorCodes, WS_QUERY_TOKEN, WS_QUERY_VERSION, type Logger } 
 import { track } from './http.js';
 import type { RateLimits } from './rate-limits.js';
 import type { Session, SessionStore } from './session/index.js';
-import { newConnData, type ConnData } from './socket.js';
+import { newConnData, type ConnData, type SocketSlot } from './socket.js';
 
 export interface UpgradeDeps {
   /** Whether the gateway takes players now (not starting, not closing). */
@@ -44,7 +44,7 @@ export function upgradeSocket(res: HttpResponse, req: HttpRequest, context: unkn
     }
     const bucket = reject === null && session !== null ? deps.limits.messageBucket(session.accountId, now) : null;
     const data = newConnData({ session, reject, ip, bucket, now });
-    res.cork(() => res.upgrade(data, key, protocol, extensions, context as never));
+    res.cork(() => res.upgrade({ conn: data } satisfies SocketSlot, key, protocol, extensions, context as never));
   };
   if (!deps.accepting()) return accept(null, NOT_ACCEPTING);
   if (token === null || token === '') return accept(null, { code: CloseCode.AUTH_REQUIRED, reason: ErrorCodes.GW_ERR_NO_TOKEN });

@@ -40,6 +40,8 @@ export const MIN_BUFFER_BYTES = 8;
 export const MAX_TABLE_DEPTH = 64;
 /** First buffer size of an encode; the builder doubles it as needed. */
 const INITIAL_BUILDER_BYTES = 256;
+/** A codec keeps its builder between encodes up to this size (a larger one was for a rare large value). */
+const MAX_KEPT_BUILDER_BYTES = 64 * 1024;
 /** The JS runtime reads vtable entries as int16: larger values would be read negative. */
 const MAX_VOFFSET = 0x7fff;
 /** Throws on bytes that are not UTF-8, where flatc's runtime would silently substitute U+FFFD. */
@@ -222,16 +224,26 @@ export function nested<A, T>(table: A | null, read: (table: A) => T, empty: () =
  * Encode and decode both throw `SCH_ERR_BAD_PAYLOAD` (encode: the value does not fit the message).
  */
 export function tableCodec<T>(name: string, shape: TableShape, build: (b: Builder, value: T) => Offset, read: (bb: ByteBuffer) => T): Codec<T> {
+  // One builder per codec, cleared for each encode: a new Builder costs a buffer, a TextEncoder
+  // and a TextDecoder (flatbuffers' ByteBuffer makes one each), on every frame of a hot route.
+  // The encoded bytes are copied out, so the builder is free again when encode returns; an
+  // encode that re-enters this codec (a build calling encode) gets a builder of its own.
+  let shared: Builder | null = null;
   return Object.freeze({
     name,
     encode(value: T): Uint8Array {
-      const b = new Builder(INITIAL_BUILDER_BYTES);
+      const b = shared ?? new Builder(INITIAL_BUILDER_BYTES);
+      shared = null;
+      b.clear();
       try {
         b.finish(build(b, value));
+        return b.asUint8Array().slice();
       } catch (err) {
         throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `cannot encode ${name}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      } finally {
+        // A builder grown past the usual size by one large value is not kept.
+        if (b.dataBuffer().capacity() <= MAX_KEPT_BUILDER_BYTES) shared = b;
       }
-      return b.asUint8Array();
     },
     decode(bytes: Uint8Array): T {
       verifyRoot(bytes, shape, name);

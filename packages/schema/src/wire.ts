@@ -21,7 +21,12 @@ export const FrameKind = {
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
-const KINDS = new Set<number>(Object.values(FrameKind));
+/** Whether a byte is a FrameKind, by value: one array index per frame instead of a Set lookup. */
+const IS_KIND = (() => {
+  const table = new Uint8Array(256);
+  for (const kind of Object.values(FrameKind)) table[kind] = 1;
+  return table;
+})();
 
 /**
  * Bits of the header's flags byte. Every bit not defined here for a frame's kind is reserved:
@@ -96,11 +101,16 @@ export const NO_RECONNECT_CLOSE_CODES: ReadonlySet<number> = new Set([
 export function encodeFrame(kind: FrameKind, opcode: number, requestId: number, payload: Uint8Array | null, flags = 0): Uint8Array {
   const len = payload === null ? 0 : payload.byteLength;
   const out = new Uint8Array(FRAME_HEADER_BYTES + len);
-  const view = new DataView(out.buffer);
-  view.setUint8(0, kind);
-  view.setUint8(1, flags);
-  view.setUint16(2, opcode, true);
-  view.setUint32(4, requestId >>> 0, true);
+  // Byte by byte: a DataView per frame costs a runtime call (and `.buffer` of a small array
+  // allocated on the heap moves its bytes off the heap).
+  out[0] = kind;
+  out[1] = flags;
+  out[2] = opcode & 0xff;
+  out[3] = (opcode >>> 8) & 0xff;
+  out[4] = requestId & 0xff;
+  out[5] = (requestId >>> 8) & 0xff;
+  out[6] = (requestId >>> 16) & 0xff;
+  out[7] = (requestId >>> 24) & 0xff;
   if (payload !== null) out.set(payload, FRAME_HEADER_BYTES);
   return out;
 }
@@ -108,10 +118,14 @@ export function encodeFrame(kind: FrameKind, opcode: number, requestId: number, 
 /** Read a frame header, or return null when the bytes are not a valid frame header. */
 export function readFrameHeader(bytes: Uint8Array): FrameHeader | null {
   if (bytes.byteLength < FRAME_HEADER_BYTES) return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const kind = view.getUint8(0);
-  if (!KINDS.has(kind)) return null;
-  return { kind: kind as FrameKind, flags: view.getUint8(1), opcode: view.getUint16(2, true), requestId: view.getUint32(4, true) };
+  const kind = bytes[0]!;
+  if (IS_KIND[kind] !== 1) return null;
+  return {
+    kind: kind as FrameKind,
+    flags: bytes[1]!,
+    opcode: bytes[2]! | (bytes[3]! << 8),
+    requestId: (bytes[4]! | (bytes[5]! << 8) | (bytes[6]! << 16) | (bytes[7]! << 24)) >>> 0,
+  };
 }
 
 export function framePayload(bytes: Uint8Array): Uint8Array {

@@ -137,6 +137,22 @@ describe('generated codecs', () => {
   it('turns values that do not fit the message into SCH_ERR_BAD_PAYLOAD on encode', () => {
     assertCoded(() => EverythingCodec.encode({ ...full, pos: null as unknown as Everything['pos'] }), ErrorCodes.SCH_ERR_BAD_PAYLOAD, 'cannot encode Everything');
     assertCoded(() => ScalarsCodec.encode({ ...scalars, i64: 5 as unknown as bigint }), ErrorCodes.SCH_ERR_BAD_PAYLOAD, 'cannot encode Scalars');
+    // The codec's builder is reused: a failed encode leaves nothing behind for the next one.
+    assert.deepEqual(ScalarsCodec.decode(ScalarsCodec.encode(scalars)), scalars);
+  });
+
+  it('gives every encode bytes of its own (the builder is reused, its buffer is not handed out)', () => {
+    const first = EverythingCodec.encode(full);
+    const copy = first.slice();
+    const second = EverythingCodec.encode(empty);
+    assert.notEqual(first.buffer, second.buffer);
+    assert.deepEqual(first, copy);
+    assert.deepEqual(EverythingCodec.decode(first), full);
+    assert.deepEqual(EverythingCodec.decode(second), empty);
+    // A value far larger than the kept builder, then a small one again.
+    const big = EverythingCodec.encode({ ...full, blob: new Uint8Array(200_000).fill(7) });
+    assert.equal(EverythingCodec.decode(big).blob.byteLength, 200_000);
+    assert.deepEqual(EverythingCodec.decode(EverythingCodec.encode(full)), full);
   });
 
   it('reads buffers written by another builder (flatbuffers runtime directly)', () => {
