@@ -9,9 +9,12 @@ import type { Machine } from './report/results.js';
 import { round } from './stats.js';
 
 /** What a target's tick record looks like at one moment. */
-export type TickSnapshot = { readonly kind: 'histogram'; readonly buckets: ReadonlyMap<number, number> } | { readonly kind: 'list'; readonly durationsMs: readonly number[] };
+export type TickSnapshot =
+  | { readonly kind: 'histogram'; readonly buckets: ReadonlyMap<number, number>; readonly replication: ReadonlyMap<number, number> }
+  | { readonly kind: 'list'; readonly durationsMs: readonly number[] };
 
-const BUCKET = /^gos_scene_tick_duration_seconds_bucket\{(?=[^}]*scene_type="aoi")[^}]*le="([^"]+)"[^}]*\}\s+(\S+)/;
+/** A bucket line of the aoi scene's tick or replication histogram: (metric, le, count). */
+const BUCKET = /^gos_scene_(tick|replication)_duration_seconds_bucket\{(?=[^}]*scene_type="aoi")[^}]*le="([^"]+)"[^}]*\}\s+(\S+)/;
 
 /** Read the tick record of `baseUrl`'s target: the aoi scene's histogram, or (bare uWS) the durations since the last read. Null when it does not answer. */
 export async function tickSnapshot(target: string, baseUrl: string): Promise<TickSnapshot | null> {
@@ -19,11 +22,12 @@ export async function tickSnapshot(target: string, baseUrl: string): Promise<Tic
     if (target === 'project') {
       const text = await (await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
       const buckets = new Map<number, number>();
+      const replication = new Map<number, number>();
       for (const line of text.split('\n')) {
         const m = BUCKET.exec(line);
-        if (m !== null) buckets.set(m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]), Number(m[2]));
+        if (m !== null) (m[1] === 'tick' ? buckets : replication).set(m[2] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[2]), Number(m[3]));
       }
-      return { kind: 'histogram', buckets };
+      return { kind: 'histogram', buckets, replication };
     }
     const body = (await (await fetch(`${baseUrl}/bench-ticks`, { signal: AbortSignal.timeout(5000) })).json()) as { durationsMs?: unknown };
     return Array.isArray(body.durationsMs) ? { kind: 'list', durationsMs: body.durationsMs.filter((v): v is number => typeof v === 'number') } : null;
@@ -43,9 +47,18 @@ export function tickP99Ms(first: TickSnapshot | null, last: TickSnapshot | null)
     const sorted = [...last.durationsMs].sort((a, b) => a - b);
     return sorted.length === 0 ? null : round(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!, 2);
   }
-  const before = first?.kind === 'histogram' ? first.buckets : new Map<number, number>();
-  const bounds = [...last.buckets.keys()].sort((a, b) => a - b);
-  const counts = bounds.map((b) => (last.buckets.get(b) ?? 0) - (before.get(b) ?? 0));
+  return histogramP99Ms(first?.kind === 'histogram' ? first.buckets : new Map(), last.buckets);
+}
+
+/** The 99th percentile of the scene's entity replication per tick (ms) between two snapshots; null for a target without it. */
+export function replicationP99Ms(first: TickSnapshot | null, last: TickSnapshot | null): number | null {
+  if (last === null || last.kind !== 'histogram') return null;
+  return histogramP99Ms(first?.kind === 'histogram' ? first.replication : new Map(), last.replication);
+}
+
+function histogramP99Ms(before: ReadonlyMap<number, number>, last: ReadonlyMap<number, number>): number | null {
+  const bounds = [...last.keys()].sort((a, b) => a - b);
+  const counts = bounds.map((b) => (last.get(b) ?? 0) - (before.get(b) ?? 0));
   const total = counts.at(-1) ?? 0;
   if (total <= 0) return null;
   const want = total * 0.99;
@@ -72,6 +85,8 @@ export interface AoiRow {
   readonly bytesPerClientPerSec: number;
   readonly cpuUsPerClientPerSec: number;
   readonly tickP99Ms: number | null;
+  /** This framework: the entity replication's share of a tick (interest management and cell frames), p99 over the window. */
+  readonly replicationP99Ms: number | null;
   readonly entitiesPerClient: number | null;
   readonly p50Ms: number;
   readonly p99Ms: number;
@@ -101,6 +116,7 @@ export function aoiRow(r: RunRow, npcs: number): AoiRow {
     bytesPerClientPerSec: round(r.outBytesPerSec / n, 0),
     cpuUsPerClientPerSec: round(((r.cpuPercent / 100) * 1e6) / n, 1),
     tickP99Ms: r.tickP99Ms ?? null,
+    replicationP99Ms: r.replicationP99Ms ?? null,
     entitiesPerClient: r.entitiesPerClient ?? null,
     p50Ms: r.p50Ms,
     p99Ms: r.p99Ms,

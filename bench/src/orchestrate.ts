@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult } from './loadgen/run.js';
 import { scrapeTcpShare } from './frames-share.js';
-import { tickP99Ms, tickSnapshot, type TickSnapshot } from './aoi.js';
+import { replicationP99Ms, tickP99Ms, tickSnapshot, type TickSnapshot } from './aoi.js';
 import { cpuPercent, processTree, sampleTree, type TreeSample } from './proc.js';
 import { round } from './stats.js';
 import type { TargetSpec } from './targets/index.js';
@@ -70,6 +70,7 @@ export interface RunRow {
   readonly stormSeconds?: number;
   /** mmo-aoi: the scene's tick time p99 over the window (ms). */
   readonly tickP99Ms?: number | null;
+  readonly replicationP99Ms?: number | null;
   /** mmo-aoi: entities a decoding client knew at the end of the window, on average. */
   readonly entitiesPerClient?: number;
   /** mmo-aoi: wandering NPC entities on the map (this framework). */
@@ -252,7 +253,7 @@ export async function runOne(o: RunOptions): Promise<RunRow> {
     if (result === null || first === null || last === null) throw new Error(`load generator failed (exit ${code}): ${genErr()}`);
     const share = o.spec.target === 'project' ? await scrapeTcpShare(`http://127.0.0.1:${port}`) : null;
     const row = toRow(o.spec, result, first, last, o.pin ? 1 : cpus().length, baseline);
-    const aoi = o.scenario === 'mmo-aoi' ? { tickP99Ms: tickP99Ms(await ticks.first, await ticks.last) } : {};
+    const aoi = o.scenario === 'mmo-aoi' ? { tickP99Ms: tickP99Ms(await ticks.first, await ticks.last), replicationP99Ms: replicationP99Ms(await ticks.first, await ticks.last) } : {};
     return share === null ? { ...row, ...aoi } : { ...row, ...aoi, tcpFrameShare: round(share, 3) };
   } finally {
     await stopProcess(server);

@@ -162,6 +162,11 @@ test('smoke: mmo-aoi with 40 clients and 200 NPCs, this framework against the wh
     }
     const project = file.runs.find((r) => r.target === 'project')!;
     assert.equal(project.npcs, 200);
+    // The replication's share of the tick is measured (the engine's histogram), and is a share.
+    assert.ok(project.replicationP99Ms !== null && project.replicationP99Ms >= 0, 'replication times');
+    // Both are interpolated in the same buckets: the share can come out above by less than a bucket.
+    assert.ok(project.replicationP99Ms <= project.tickP99Ms! + 2.5, 'replication is part of the tick');
+    assert.equal(file.runs.find((r) => r.target === 'uws-broadcast')!.replicationP99Ms, null);
     // The broadcast sends every player to everyone; the framework a client's surroundings only.
     assert.ok(file.runs.find((r) => r.target === 'uws-broadcast')!.entitiesPerClient! > 30, 'the broadcast: (nearly) every player each tick');
     assert.match(await readFile(path.join(out, 'mmo-aoi.md'), 'utf8'), /\| project-embedded \| 40 \| 200 \|/);

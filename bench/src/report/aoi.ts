@@ -11,14 +11,14 @@ const label = (r: AoiRow): string => (r.shape === undefined ? r.target : `${r.ta
 export function aoiMarkdown(file: AoiResultsFile): string[] {
   const s = file.settings;
   const lines = [
-    `One map of ${s.map} × ${s.map} units, everyone on it, walking between random waypoints (one in five near one of five points of interest: crowds), 10 moves and 10 ticks a second. This framework: cells of ${s.cellSize}, view radius ${s.viewRadius} (about 1 % of the map), each client hears the cells around its player (docs/aoi.md). uws-broadcast: bare uWebSockets.js sending every moved player to everyone each tick (the naive baseline). Latency: a move → the first frame that carries it back to its sender. Entities per client: what a client knew at the end of the window.`,
+    `One map of ${s.map} × ${s.map} units, everyone on it, walking between random waypoints (one in five near one of five points of interest: crowds), 10 moves and 10 ticks a second. This framework: cells of ${s.cellSize}, view radius ${s.viewRadius} (about 1 % of the map), each client hears the cells around its player (docs/aoi.md). uws-broadcast: bare uWebSockets.js sending every moved player to everyone each tick (the naive baseline). Latency: a move → the first frame that carries it back to its sender. Entities per client: what a client knew at the end of the window. Replication p99: the part of the tick spent in entity replication (interest management and cell frames; the engine metric gos_scene_replication_duration_seconds), the rest being the scene's own code (the NPCs' walk) and its inputs.`,
     '',
-    '| target | clients | NPCs | bytes/client/s | server CPU-µs/client/s | tick p99 ms | entities/client | p50 ms | p99 ms | server CPU % | RSS MB | failures | gen saturated |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+    '| target | clients | NPCs | bytes/client/s | server CPU-µs/client/s | tick p99 ms | replication p99 ms | entities/client | p50 ms | p99 ms | server CPU % | RSS MB | failures | gen saturated |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
   ];
   for (const r of [...file.runs].sort((a, b) => a.clients - b.clients || label(a).localeCompare(label(b)))) {
     lines.push(
-      `| ${label(r)} | ${r.clients} | ${r.npcs} | ${r.bytesPerClientPerSec} | ${fmt(r.cpuUsPerClientPerSec)} | ${fmt(r.tickP99Ms, 2)} | ${fmt(r.entitiesPerClient)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.cpuPercent)} | ${fmt(r.rssMb)} | ${r.failures} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
+      `| ${label(r)} | ${r.clients} | ${r.npcs} | ${r.bytesPerClientPerSec} | ${fmt(r.cpuUsPerClientPerSec)} | ${fmt(r.tickP99Ms, 2)} | ${fmt(r.replicationP99Ms ?? null, 2)} | ${fmt(r.entitiesPerClient)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.cpuPercent)} | ${fmt(r.rssMb)} | ${r.failures} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
     );
   }
   // Against the broadcast: the runs without NPCs (the broadcast has none).

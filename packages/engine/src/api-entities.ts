@@ -50,7 +50,8 @@ export interface Entity<V extends object = Record<string, number | boolean | str
   /**
    * Change some fields: checked against the YAML types (`SCH_ERR_BAD_PAYLOAD` for a value that
    * does not fit), sent at the end of this tick as a delta of the changed fields. Moving (x, y)
-   * into another cell sends it as leaving one cell and entering the other.
+   * into another cell sends it as leaving one cell and entering the other. The values are
+   * copied: one object may be reused for every set (no allocation per entity per tick).
    */
   set(values: Partial<V>): void;
   /** Take it out of the scene: its clients get a leave at the end of this tick. */

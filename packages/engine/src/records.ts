@@ -4,6 +4,7 @@ import { isTimerChanges, isTimerRecord, type TimerChanges, type TimerRecord } fr
 
 export * from './world-records.js';
 export * from './entity-records.js';
+export * from './stats-records.js';
 
 
 /**
@@ -56,7 +57,7 @@ export const FromScene = {
   READY: 40,
   /**
    * About once a second while the scene ticks: value=ticks that took longer than tickMs since the
-   * last STATS. payload=the bytes of a Float64Array (native byte order: same process) of the durations in ms of the ticks since.
+   * last STATS. payload={@link encodeTickFigures}: the durations in ms of the ticks since, and of their entity replication.
    */
   STATS: 41,
   /** sid. payload=JSON {@link TravelPayload}: the player asks to travel (player.travel). */

@@ -1,6 +1,6 @@
 import { EngineToGateway, encodeBroadcastBody, encodeCellsBody, encodeInterestBody, encodeJoinFailedBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
 import { sendTo, type EngineContext } from './engine-context.js';
-import { FromScene, SaveSceneFlag, decodeEntityFrames, decodeCallAnswer, decodeSharedChanges, decodeTableNames, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
+import { FromScene, decodeTickFigures, SaveSceneFlag, decodeEntityFrames, decodeCallAnswer, decodeSharedChanges, decodeTableNames, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
 import { mergeTimerChanges } from './timer-changes.js';
 
@@ -127,7 +127,7 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
       ctx.pushes.outgoing(host, value, decodePlayerPush(payload));
       break;
     case FromScene.STATS:
-      ctx.metrics.ticks(host.sceneType, new Float64Array(payload.slice().buffer), value);
+      ctx.metrics.ticks(host.sceneType, decodeTickFigures(payload), value);
       break;
     default:
       ctx.log.warn({ type, sceneId: host.sceneId }, 'unknown record type from scene');

@@ -130,6 +130,18 @@ test('a field change reaches exactly the cells heard, as a delta of the changed 
   // Setting a field to its current value sends nothing.
   ann.set({ hp: 91 });
   assert.equal(flush().cells.size, 0);
+  // A getter among the values that sets another entity (set's checked values are kept between
+  // calls): both sets land whole; a refused value in a later field leaves the earlier ones alone.
+  ann.set({
+    get hp(): number {
+      bob.set({ hp: 7, x: 84 });
+      return 55;
+    },
+    x: 14,
+  });
+  assert.deepEqual([ann.get('hp'), ann.get('x'), bob.get('hp'), bob.get('x')], [55, 14, 7, 84]);
+  assert.throws(() => bob.set({ hp: 8, x: Number.NaN }), (err: unknown) => isCodedError(err) && err.code === ErrorCodes.SCH_ERR_BAD_PAYLOAD);
+  assert.deepEqual([bob.get('hp'), bob.get('x')], [7, 84]);
 });
 
 test('crossing into another cell: a leave naming the new cell in the old one, an enter with every field in the new one; removal: leave once, to nowhere', () => {

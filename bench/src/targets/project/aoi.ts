@@ -12,12 +12,15 @@ type Ctx = HandlerContext<Record<string, never>, Record<string, never>, PushMap>
 
 const npcCount = Math.max(0, Math.floor(Number(process.env['BENCH_AOI_NPCS'] ?? 0)) || 0);
 
+/** One object for every NPC's step: `set` copies the values it is given, so it may be reused. */
+const step = { x: 0, y: 0 };
+
 function wander(scene: Scene<Record<string, never>, Record<string, never>, PushMap>): void {
   for (const e of scene.entities.values()) {
     if (e.type !== 'Npc') continue;
-    const x = e.get('x') as number;
-    const y = e.get('y') as number;
-    e.set({ x: Math.min(AOI_MAP, Math.max(0, x + (Math.random() - 0.5) * 20)), y: Math.min(AOI_MAP, Math.max(0, y + (Math.random() - 0.5) * 20)) });
+    step.x = Math.min(AOI_MAP, Math.max(0, (e.get('x') as number) + (Math.random() - 0.5) * 20));
+    step.y = Math.min(AOI_MAP, Math.max(0, (e.get('y') as number) + (Math.random() - 0.5) * 20));
+    e.set(step);
   }
 }
 

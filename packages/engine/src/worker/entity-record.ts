@@ -37,6 +37,9 @@ export interface EntityOwner {
   remove(e: EntityRecord): void;
 }
 
+/** What EntityRecord.set checks values into, kept between calls (one scene per thread, no await inside). */
+const scratch = { busy: false, fields: [] as number[], values: [] as EntityValue[] };
+
 export class EntityRecord implements Entity {
   readonly id: number;
   readonly info: TypeInfo;
@@ -92,22 +95,32 @@ export class EntityRecord implements Entity {
     if (!this.alive) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `entity ${this.id} (${this.type}) was removed`);
     if (typeof values !== 'object' || values === null) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `entity ${this.type}: set takes an object of fields`);
     const { def, fieldIndex } = this.info;
-    // Each value read once and checked, all of them before anything changes: a bad one changes nothing.
-    const fields: number[] = [];
-    const checked: EntityValue[] = [];
-    for (const name in values) {
-      if (!Object.hasOwn(values, name)) continue;
-      const f = fieldIndex.get(name);
-      if (f === undefined) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `entity type ${def.name} has no field ${name}`);
-      fields.push(f);
-      checked.push(checkEntityValue(def.name, def.fields[f]!, values[name]));
-    }
+    // Each value read once and checked, all of them before anything changes: a bad one changes
+    // nothing. Into arrays kept between calls (a set per entity per tick is the hot path of a
+    // busy map); a getter among the values that sets another entity gets arrays of its own.
+    const nested = scratch.busy;
+    const fields = nested ? [] : scratch.fields;
+    const checked = nested ? [] : scratch.values;
+    let n = 0;
     let mask = 0;
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i]!;
-      if (this.v[f] === checked[i]) continue;
-      this.v[f] = checked[i]!;
-      mask |= 1 << f;
+    scratch.busy = true;
+    try {
+      for (const name in values) {
+        if (!Object.hasOwn(values, name)) continue;
+        const f = fieldIndex.get(name);
+        if (f === undefined) throw new CodedError(ErrorCodes.SCH_ERR_BAD_PAYLOAD, `entity type ${def.name} has no field ${name}`);
+        fields[n] = f;
+        checked[n] = checkEntityValue(def.name, def.fields[f]!, values[name]);
+        n++;
+      }
+      for (let i = 0; i < n; i++) {
+        const f = fields[i]!;
+        if (this.v[f] === checked[i]) continue;
+        this.v[f] = checked[i]!;
+        mask |= 1 << f;
+      }
+    } finally {
+      if (!nested) scratch.busy = false;
     }
     if (mask === 0) return;
     this.#values = null;

@@ -11,7 +11,7 @@
  */
 import { CELL_GONE, CellFrameWriter, CodedError, CORE_PUSH, EntityViewCodec, ErrorCodes, FrameKind, cellX, cellY, checkEntityValue, encodeFrame, type Logger, type Protocol, type SceneEntitiesDef } from '@gos/schema';
 import type { Entity, SceneDefinition, SceneEntities } from '../api.js';
-import { FromScene, chunkFrames as chunks, encodeEntityFrames } from '../records.js';
+import { CellRecords, FromScene, chunkFrames as chunks, encodeEntityFrames } from '../records.js';
 import { EntityRecord, typeInfos, type EntityOwner, type PlayerRef, type TypeInfo } from './entity-record.js';
 import { InterestGrid, resolveInterest, type ResolvedInterest } from './interest-grid.js';
 
@@ -81,6 +81,10 @@ export class SceneReplication implements SceneEntities, EntityOwner {
   readonly #blind = new Map<string, { player: PlayerRef; cells: number[] }>();
   /** Ids freed, in order, with the tick their leave went out. */
   readonly #freed: { id: number; tick: number }[] = [];
+  /** This tick's changes by cell; emptied after each flush, its Touch objects kept in #spare. */
+  readonly #touched = new Map<number, Touch>();
+  readonly #spare: Touch[] = [];
+  readonly #records = new CellRecords();
   #nextId = 1;
   #tick = 0;
 
@@ -215,10 +219,11 @@ export class SceneReplication implements SceneEntities, EntityOwner {
   /** End of a tick: send what changed, cell by cell, then the viewers' new cells. */
   flush(tick: number): void {
     this.#tick = tick;
-    const touched = new Map<number, Touch>();
+    const touched = this.#touched;
+    const spare = this.#spare;
     const touch = (cell: number): Touch => {
       let t = touched.get(cell);
-      if (t === undefined) touched.set(cell, (t = { enters: [], updates: [], masks: [], leaves: [], leaveTo: [] }));
+      if (t === undefined) touched.set(cell, (t = spare.pop() ?? { enters: [], updates: [], masks: [], leaves: [], leaveTo: [] }));
       return t;
     };
     const moved: Viewer[] = [];
@@ -278,6 +283,11 @@ export class SceneReplication implements SceneEntities, EntityOwner {
       e.queued = false;
     }
     this.#sendCells(tick, touched);
+    for (const t of touched.values()) {
+      t.enters.length = t.updates.length = t.masks.length = t.leaves.length = t.leaveTo.length = 0;
+      spare.push(t);
+    }
+    touched.clear();
     // A view is worked out again once the viewpoint went half the hysteresis from where it was last.
     const far = this.#grid.o.hysteresis / 2;
     for (const viewer of moved) {
@@ -289,25 +299,25 @@ export class SceneReplication implements SceneEntities, EntityOwner {
   }
 
   #sendCells(tick: number, touched: ReadonlyMap<number, Touch>): void {
-    const cells: number[] = [];
-    const frames: Uint8Array[] = [];
     const w = this.#writer;
-    for (const [cell, t] of touched) {
-      if (!this.#heard.has(cell)) continue;
-      w.begin(tick, cellX(cell), cellY(cell));
-      for (const e of t.enters) w.entity(e.info.index, e.id, true, e.info.fullMask, e.v);
-      for (let i = 0; i < t.updates.length; i++) {
-        const e = t.updates[i]!;
-        w.entity(e.info.index, e.id, false, t.masks[i]!, e.v);
-      }
-      for (let i = 0; i < t.leaves.length; i++) w.leave(t.leaves[i]!, t.leaveTo[i]!);
-      cells.push(cell);
-      frames.push(w.finishPush(this.#push));
-    }
-    if (frames.length === 0) return;
+    const records = this.#records;
     try {
-      for (const chunk of chunks(frames)) this.#d.out(FromScene.CELLS, 0, encodeEntityFrames({ add: cells.slice(chunk.from, chunk.to), remove: [], frames: frames.slice(chunk.from, chunk.to) }));
+      for (const [cell, t] of touched) {
+        if (!this.#heard.has(cell)) continue;
+        w.begin(tick, cellX(cell), cellY(cell));
+        for (const e of t.enters) w.entity(e.info.index, e.id, true, e.info.fullMask, e.v);
+        for (let i = 0; i < t.updates.length; i++) {
+          const e = t.updates[i]!;
+          w.entity(e.info.index, e.id, false, t.masks[i]!, e.v);
+        }
+        for (let i = 0; i < t.leaves.length; i++) w.leave(t.leaves[i]!, t.leaveTo[i]!);
+        const full = records.add(cell, this.#push, w.finishView());
+        if (full !== null) this.#d.out(FromScene.CELLS, 0, full);
+      }
+      const last = records.take();
+      if (last !== null) this.#d.out(FromScene.CELLS, 0, last);
     } catch (err) {
+      records.clear();
       // This tick's changes did not go out: every player starts again from a reset view.
       this.#d.logger.error({ err, sceneId: this.#d.sceneId }, 'cannot write cell frames; every view is reset');
       for (const viewer of this.#viewers.values()) {

@@ -347,8 +347,13 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       this.#beforeTick?.();
       this.#builtins.runTickBoundary();
       this.#guard('onTick', () => this.#def.onTick?.(this, now - lastAt));
-      if (this.#replication !== null) this.#guard('entity replication', () => this.#replication?.flush(this.tick));
-      this.#tickStats.record(now, performance.now() - now);
+      let replicationMs: number | null = null;
+      if (this.#replication !== null) {
+        const startedAt = performance.now();
+        this.#guard('entity replication', () => this.#replication?.flush(this.tick));
+        replicationMs = performance.now() - startedAt;
+      }
+      this.#tickStats.record(now, performance.now() - now, replicationMs);
       // After a long stall, skip the missed ticks instead of running them back to back.
       this.#scheduleTick(now - next > this.tickMs * 5 ? now : next, now);
     }, Math.max(0, next - performance.now()));

@@ -1,5 +1,5 @@
 import type { Outbox } from '../outbox.js';
-import { FromScene, SCENE_STATS_INTERVAL_MS } from '../records.js';
+import { FromScene, SCENE_STATS_INTERVAL_MS, encodeTickFigures } from '../records.js';
 
 /**
  * A scene's tick durations and overruns, sent to the main thread (FromScene.STATS, for the
@@ -9,6 +9,8 @@ export class TickStats {
   readonly #out: Outbox;
   readonly #tickMs: number;
   readonly #durations: number[] = [];
+  /** The entity replication's share of each tick; empty for a scene without entities. */
+  readonly #replication: number[] = [];
   #overruns = 0;
   #sentAt = performance.now();
 
@@ -17,18 +19,20 @@ export class TickStats {
     this.#tickMs = tickMs;
   }
 
-  /** One tick that started at `startedAt` and took `durationMs`. */
-  record(startedAt: number, durationMs: number): void {
+  /** One tick that started at `startedAt` and took `durationMs`, `replicationMs` of it in entity replication (null: none). */
+  record(startedAt: number, durationMs: number, replicationMs: number | null): void {
     this.#durations.push(durationMs);
+    if (replicationMs !== null) this.#replication.push(replicationMs);
     if (durationMs > this.#tickMs) this.#overruns++;
     if (startedAt - this.#sentAt < SCENE_STATS_INTERVAL_MS) return;
     this.#sentAt = startedAt;
-    const durations = Float64Array.from(this.#durations);
+    const payload = encodeTickFigures({ ticks: this.#durations, replication: this.#replication.length === this.#durations.length ? this.#replication : null });
     this.#durations.length = 0;
+    this.#replication.length = 0;
     const overruns = this.#overruns;
     this.#overruns = 0;
     try {
-      this.#out.send(FromScene.STATS, 0, overruns, new Uint8Array(durations.buffer));
+      this.#out.send(FromScene.STATS, 0, overruns, payload);
     } catch {
       // A full ring: these figures are dropped, the game goes on.
     }
