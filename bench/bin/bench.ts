@@ -14,6 +14,7 @@
  *   npm run bench -- travel --clients 200 --hop-every 3000        (players hop between scenes on two engines)
  *   npm run bench -- timers --timers 100000 --fires 100           (tick time of a scene with many durable timers pending)
  *   npm run bench -- mmo-aoi --clients 1000,2000,5000 [--npcs 0,9000]  (one large map: area of interest against a whole-map broadcast)
+ *   npm run bench -- aoi-tick --clients 100,1000 --npcs 9900           (one scene's entity replication alone: time per tick)
  *
  * Options: --targets project,project-fat,project-embedded,colyseus,colyseus-uws,uws (the default; project-acked too on
  * request), --seconds 20
@@ -38,20 +39,21 @@ import { runFailover, type FailoverRow } from '../src/failover/run.js';
 import type { FailoverScenario } from '../src/loadgen/failover.js';
 import { canPin, runOne, type RunRow, type Scenario } from '../src/orchestrate.js';
 import { engineKillSummary, leaderKillSummary } from '../src/report/failover.js';
-import { labelOf, machine, ratios, type FailoverResultsFile, type ResultsFile } from '../src/report/results.js';
+import { labelOf, machine, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from '../src/report/results.js';
 import { writeResults } from '../src/report/write.js';
 import { runSoak, SOAK_MAX_GROWTH_PERCENT, type Churn, type SoakResultsFile, type SoakRow } from '../src/soak.js';
 import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js';
 import { runTravel, type TravelResultsFile } from '../src/travel.js';
 import { runTimers, type TimersResultsFile } from '../src/timers.js';
+import { aoiTickSettings, runAoiTick, type AoiTickResultsFile } from '../src/aoi-tick.js';
 import { aoiRow, type AoiResultsFile } from '../src/aoi.js';
 import { AOI_CELL, AOI_MAP, AOI_VIEW } from '../src/targets/project/aoi-map.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
 const FAILOVER_SCENARIOS: readonly FailoverScenario[] = ['engine-kill', 'leader-kill'];
-type AnyScenario = Scenario | FailoverScenario | 'soak' | 'travel' | 'timers';
-const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'mmo-aoi', 'soak', 'travel', 'timers', ...FAILOVER_SCENARIOS];
+type AnyScenario = Scenario | FailoverScenario | 'soak' | 'travel' | 'timers' | 'aoi-tick';
+const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'mmo-aoi', 'soak', 'travel', 'timers', 'aoi-tick', ...FAILOVER_SCENARIOS];
 /** Client counts when --clients is not given. idle-ccu stays under the 20,000 open files a process may have here. */
 const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   'mmo-move': '500,1000,2000,3000',
@@ -65,6 +67,7 @@ const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   soak: '300',
   travel: '200',
   timers: '1',
+  'aoi-tick': '100',
 };
 const DEFAULT_TARGETS = ['project', 'project-fat', 'project-embedded', 'colyseus', 'colyseus-uws', 'uws'];
 /** The failover cluster: three coordinators, two engines, two gateways (one scene each). */
@@ -78,6 +81,7 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- travel [--clients 200] [--hop-every 3000] [--scenes 6] [--seconds 20] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- mmo-aoi [--clients 1000,2000,5000] [--npcs 0[,9000…]] [--max-clients-uws N] [--targets project-embedded,uws] [--seconds 20] [--warmup 5] [--out …] [--no-pin]
+       npm run bench -- aoi-tick [--clients 100 (viewers)] [--npcs 9900] [--seconds 20 (×10 ticks)] [--warmup 5] [--out …]
        npm run bench -- timers [--timers 100000] [--fires 100] [--seconds 20] [--warmup 5] [--persist-ms 5000] [--out …]
 See bench/README.md for what each scenario measures.`;
 
@@ -102,7 +106,7 @@ const cli = parseCommandLine(
       scenes: { type: 'string', default: '6' },
       timers: { type: 'string', default: '100000' },
       fires: { type: 'string', default: '100' },
-      npcs: { type: 'string', default: '0' },
+      npcs: { type: 'string' },
       'max-clients-uws': { type: 'string' },
       out: { type: 'string', default: DEFAULT_OUT },
       'no-pin': { type: 'boolean', default: false },
@@ -117,7 +121,7 @@ const scenario = (positionals[0] ?? 'mmo-move') as AnyScenario;
 if (!SCENARIOS.includes(scenario)) usage(`unknown scenario "${scenario}" (known: ${SCENARIOS.join(', ')})`);
 const failover = (FAILOVER_SCENARIOS as readonly string[]).includes(scenario);
 /** Scenarios that start their own cluster of processes of this framework: no --targets. */
-const ownCluster = failover || scenario === 'travel' || scenario === 'timers';
+const ownCluster = failover || scenario === 'travel' || scenario === 'timers' || scenario === 'aoi-tick';
 
 const positive = (name: string, v: string): number => {
   const n = Number(v);
@@ -162,9 +166,9 @@ const repeats = positive('repeats', values.repeats);
 const timerCounts = values.timers.split(',').map((v) => positive('timers', v.trim()));
 const firesPerSecond = positive('fires', values.fires);
 /** mmo-aoi: each client count runs once per NPC count on this framework's targets (the bare server has no NPCs: once, with the first). */
-const npcCounts = values.npcs.split(',').map((v) => {
+const npcCounts = (values.npcs ?? (scenario === 'aoi-tick' ? '9900' : '0')).split(',').map((v) => {
   const n = Number(v.trim());
-  if (!Number.isInteger(n) || n < 0) usage(`--npcs must be integers ≥ 0, got "${values.npcs}"`);
+  if (!Number.isInteger(n) || n < 0) usage(`--npcs must be integers ≥ 0, got "${values.npcs ?? ''}"`);
   return n;
 });
 /** mmo-aoi: the whole-map broadcast is skipped above this many clients (its bytes grow with N²). */
@@ -198,6 +202,7 @@ if (failover) await benchFailover(scenario as FailoverScenario);
 else if (scenario === 'soak') await benchSoak();
 else if (scenario === 'travel') await benchTravel();
 else if (scenario === 'timers') await benchTimers();
+else if (scenario === 'aoi-tick') await benchAoiTick();
 else await benchTargets(scenario as Scenario);
 
 /** The progress line of run `done + 1` of `total`, about `left` seconds before the end. */
@@ -213,7 +218,7 @@ function keep<R>(runs: R[], row: R): void {
 }
 
 /** Write the results (JSON, Markdown, HTML; RESULTS.md when writing to the default folder) and say where. */
-async function write(file: ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile | AoiResultsFile): Promise<void> {
+async function write(file: AnyResultsFile): Promise<void> {
   await writeResults(outDir, file, outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null);
   console.log(`\nbench: ${file.runs.length} runs in ${Math.round((Date.now() - started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${file.scenario}.{json,md,html}`);
 }
@@ -456,4 +461,17 @@ async function benchTimers(): Promise<void> {
   for (const r of runs) {
     console.log(`bench: ${r.pendingTimers} timers pending: tick p99 ${r.tickP99Ms} ms (baseline ${r.baselineTickP99Ms} ms), fired late p99 ${r.lateP99Ms} ms over ${r.firings} firings`);
   }
+}
+
+async function benchAoiTick(): Promise<void> {
+  const runs: AoiTickResultsFile['runs'][number][] = [];
+  for (const viewers of clientCounts) {
+    for (const npcs of npcCounts) {
+      process.stderr.write(`[bench] aoi-tick: ${npcs + viewers} entities, ${viewers} viewers\n`);
+      runs.push(runAoiTick({ npcs, viewers, ticks: steadySeconds * 10, warmupTicks: warmupSeconds * 10 }));
+    }
+  }
+  const file: AoiTickResultsFile = { scenario: 'aoi-tick', date: new Date().toISOString(), machine: machine(false), settings: aoiTickSettings(`npm run bench -- ${argv}`.trim(), warmupSeconds * 10), runs };
+  await write(file);
+  for (const r of runs) console.log(`bench: ${r.entities} entities, ${r.viewers} viewers: replication p50 ${r.replicationP50Ms} ms p99 ${r.replicationP99Ms} ms (mean ${r.replicationMeanMs}), move p50 ${r.moveP50Ms} ms, ${r.bytesPerTick} bytes a tick`);
 }

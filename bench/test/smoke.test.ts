@@ -13,6 +13,7 @@ import type { ResultsFile } from '../src/report/results.js';
 import type { SoakResultsFile } from '../src/soak.js';
 import type { TimersResultsFile } from '../src/timers.js';
 import type { AoiResultsFile } from '../src/aoi.js';
+import type { AoiTickResultsFile } from '../src/aoi-tick.js';
 import { runBench } from './run-bench.js';
 
 test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 }, async () => {
@@ -170,5 +171,20 @@ test('smoke: mmo-aoi with 40 clients and 200 NPCs, this framework against the wh
     // The broadcast sends every player to everyone; the framework a client's surroundings only.
     assert.ok(file.runs.find((r) => r.target === 'uws-broadcast')!.entitiesPerClient! > 30, 'the broadcast: (nearly) every player each tick');
     assert.match(await readFile(path.join(out, 'mmo-aoi.md'), 'utf8'), /\| project-embedded \| 40 \| 200 \|/);
+  });
+});
+
+test('smoke: aoi-tick times one scene\'s replication alone, for each viewer count', { timeout: 120_000 }, async () => {
+  await runBench(['aoi-tick', '--clients', '5,20', '--npcs', '300', '--seconds', '1', '--warmup', '1'], async (out) => {
+    const file = JSON.parse(await readFile(path.join(out, 'aoi-tick.json'), 'utf8')) as AoiTickResultsFile;
+    assert.equal(file.scenario, 'aoi-tick');
+    assert.deepEqual(file.runs.map((r) => [r.entities, r.viewers, r.ticks]), [[305, 5], [320, 20]].map(([e, v]) => [e, v, 10]));
+    for (const r of file.runs) {
+      assert.ok(r.replicationP50Ms > 0 && r.replicationP99Ms >= r.replicationP50Ms && r.replicationMeanMs > 0, 'replication timed');
+      assert.ok(r.bytesPerTick > 0 && r.recordsPerTick >= 1, 'cell frames written every tick (every entity moves)');
+    }
+    // More viewers hear more cells: more frames are written.
+    assert.ok(file.runs[1]!.bytesPerTick > file.runs[0]!.bytesPerTick);
+    assert.match(await readFile(path.join(out, 'aoi-tick.md'), 'utf8'), /\| 320 \| 20 \| 10 \|/);
   });
 });

@@ -7,11 +7,12 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { RunRow } from '../orchestrate.js';
 import { engineKillMarkdown, failoverCharts, leaderKillMarkdown, type ChartPoint } from './failover.js';
-import { isAoiFile, isFailoverFile, isSoakFile, isTimersFile, isTravelFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
+import { isAoiFile, isAoiTickFile, isFailoverFile, isSoakFile, isTimersFile, isTravelFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
 import { soakCharts, soakMarkdown, type SoakPoint } from './soak.js';
 import { travelMarkdown, travelPoints } from './travel.js';
 import { timersMarkdown, timersPoints } from './timers.js';
 import { aoiMarkdown, aoiPoints } from './aoi.js';
+import { aoiTickMarkdown, aoiTickPoints } from './aoi-tick.js';
 
 const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
 
@@ -32,6 +33,7 @@ export function markdown(file: AnyResultsFile): string {
   if (isTravelFile(file)) return [...header(file), ...travelMarkdown(file)].join('\n');
   if (isTimersFile(file)) return [...header(file), ...timersMarkdown(file)].join('\n');
   if (isAoiFile(file)) return [...header(file), ...aoiMarkdown(file)].join('\n');
+  if (isAoiTickFile(file)) return [...header(file), ...aoiTickMarkdown(file)].join('\n');
   if (file.scenario === 'idle-ccu') return idleMarkdown(file);
   if (file.scenario === 'chat-fanout') return chatMarkdown(file);
   if (file.scenario === 'login-storm') return loginMarkdown(file);
@@ -99,6 +101,9 @@ function sortedRuns(file: ResultsFile): RunRow[] {
 function header(file: AnyResultsFile): string[] {
   const m = file.machine;
   const repeats = isFailoverFile(file) ? ` per repeat, ${file.settings.repeats} repeat${file.settings.repeats === 1 ? '' : 's'}` : '';
+  if (isAoiTickFile(file)) {
+    return [`Run ${file.date} on ${m.cpus} × ${m.model}, Node ${m.node}; one thread, not pinned.`, '', `Rerun: \`${file.settings.command}\``, ''];
+  }
   if (isSoakFile(file)) {
     return [
       `Run ${file.date} on ${m.cpus} × ${m.model}, Node ${m.node}; ${m.pinned ? 'server pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned'}; ${file.settings.steadySeconds} s measured.`,
@@ -231,6 +236,8 @@ export async function html(file: AnyResultsFile): Promise<string> {
       ? [await svgOf(barSpec('tick time and firing lateness p99 (ms) by pending durable timers', timersPoints(file)))]
     : isAoiFile(file)
       ? [await svgOf(barSpec('kB per client per second, by clients (+ NPCs)', aoiPoints(file)))]
+    : isAoiTickFile(file)
+      ? [await svgOf(barSpec('entity replication per tick (ms), by entities and viewers', aoiTickPoints(file)))]
     : file.scenario === 'idle-ccu'
       ? [await svgOf(chartSpec(file, 'kbPerClient', 'server kB per idle connection'))]
       : file.scenario === 'reconnect-storm'

@@ -9,6 +9,7 @@ import type { SoakResultsFile } from '../soak.js';
 import type { TravelResultsFile } from '../travel.js';
 import type { TimersResultsFile } from '../timers.js';
 import type { AoiResultsFile } from '../aoi.js';
+import type { AoiTickResultsFile } from '../aoi-tick.js';
 import { round } from '../stats.js';
 
 export interface Machine {
@@ -48,7 +49,11 @@ export interface FailoverResultsFile {
   readonly runs: readonly FailoverRow[];
 }
 
-export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile | AoiResultsFile;
+export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile | AoiResultsFile | AoiTickResultsFile;
+
+export function isAoiTickFile(file: AnyResultsFile): file is AoiTickResultsFile {
+  return file.scenario === 'aoi-tick';
+}
 
 export function isAoiFile(file: AnyResultsFile): file is AoiResultsFile {
   return file.scenario === 'mmo-aoi';

@@ -5,3 +5,6 @@ export type { AdminCredential } from './admin.js';
 export { defineGame, defineScene, defineService } from './api.js';
 export type { CallHandler, CallOptions, SendToOptions, DurableTimer, DurableTimers, ScheduleAt, GameDefinition, Handler, HandlerContext, Player, Scene, SceneDefinition, Service, ServiceDefinition, ServiceHandler, ServiceSceneDefinition, TimerHandle, Entity, SceneEntities, InterestOptions } from './api.js';
 export { COLLECT_GARBAGE_CHANNEL, isCollectedHeap, type CollectedHeap } from './collect.js';
+/** The entity replication of one scene, standalone (what a scene thread runs at the end of each tick): for benches and tools. */
+export { SceneReplication, type ReplicationDeps, type ReplicationOut } from './worker/replication.js';
+export { resolveInterest } from './worker/interest-grid.js';
