@@ -47,7 +47,7 @@ import { runTravel, type TravelResultsFile } from '../src/travel.js';
 import { runTimers, type TimersResultsFile } from '../src/timers.js';
 import { aoiTickSettings, runAoiTick, type AoiTickResultsFile } from '../src/aoi-tick.js';
 import { aoiRow, type AoiResultsFile } from '../src/aoi.js';
-import { AOI_CELL, AOI_MAP, AOI_VIEW } from '../src/targets/project/aoi-map.js';
+import { AOI_CELL, AOI_LAYOUTS, AOI_MAP, AOI_VIEW, type AoiLayout } from '../src/targets/project/aoi-map.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
@@ -80,7 +80,7 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        npm run bench -- soak [--clients 300] [--minutes 30] [--sample-seconds 60] [--churn-percent 5] [--churn-every 10] [--targets project-embedded]
        [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- travel [--clients 200] [--hop-every 3000] [--scenes 6] [--seconds 20] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
-       npm run bench -- mmo-aoi [--clients 1000,2000,5000] [--npcs 0[,9000…]] [--max-clients-uws N] [--targets project-embedded,uws] [--seconds 20] [--warmup 5] [--out …] [--no-pin]
+       npm run bench -- mmo-aoi [--clients 1000,2000,5000] [--npcs 0[,9000…]] [--layouts mixed[,uniform,crowd]] [--max-clients-uws N] [--targets project-embedded,uws] [--seconds 20] [--warmup 5] [--out …] [--no-pin]
        npm run bench -- aoi-tick [--clients 100 (viewers)] [--npcs 9900] [--seconds 20 (×10 ticks)] [--warmup 5] [--out …]
        npm run bench -- timers [--timers 100000] [--fires 100] [--seconds 20] [--warmup 5] [--persist-ms 5000] [--out …]
 See bench/README.md for what each scenario measures.`;
@@ -107,6 +107,7 @@ const cli = parseCommandLine(
       timers: { type: 'string', default: '100000' },
       fires: { type: 'string', default: '100' },
       npcs: { type: 'string' },
+      layouts: { type: 'string', default: 'mixed' },
       'max-clients-uws': { type: 'string' },
       out: { type: 'string', default: DEFAULT_OUT },
       'no-pin': { type: 'boolean', default: false },
@@ -171,6 +172,9 @@ const npcCounts = (values.npcs ?? (scenario === 'aoi-tick' ? '9900' : '0')).spli
   if (!Number.isInteger(n) || n < 0) usage(`--npcs must be integers ≥ 0, got "${values.npcs ?? ''}"`);
   return n;
 });
+/** mmo-aoi: how the walkers spread (LoadOptions.layout); each client count runs once per layout. */
+const layouts = values.layouts.split(',').map((v): AoiLayout => AOI_LAYOUTS.find((l) => l === v.trim()) ?? usage(`--layouts takes ${AOI_LAYOUTS.join(', ')}, got "${v}"`));
+if (scenario !== 'mmo-aoi' && values.layouts !== 'mixed') usage('--layouts is for mmo-aoi');
 /** mmo-aoi: the whole-map broadcast is skipped above this many clients (its bytes grow with N²). */
 const maxClientsUws = values['max-clients-uws'] === undefined ? Number.POSITIVE_INFINITY : positive('max-clients-uws', values['max-clients-uws']);
 const leaseTtlSeconds = positive('lease-ttl', values['lease-ttl']);
@@ -233,10 +237,11 @@ async function benchTargets(scenario: Scenario): Promise<void> {
     const plan = clientCounts.flatMap((clients, i) =>
       targets
         .map((_, k) => targets[(k + i) % targets.length]!)
-        .flatMap((spec) => (scenario !== 'mmo-aoi' ? [0] : spec.target === 'project' ? npcCounts : spec.target === 'uws' && clients > maxClientsUws ? [] : [npcCounts[0]!]).map((npcs) => ({ clients, spec, npcs }))),
+        .flatMap((spec) => (scenario !== 'mmo-aoi' ? [0] : spec.target === 'project' ? npcCounts : spec.target === 'uws' && clients > maxClientsUws ? [] : [npcCounts[0]!]).map((npcs) => ({ clients, spec, npcs })))
+        .flatMap((p) => layouts.map((layout) => ({ ...p, layout }))),
     );
     const perRun = warmupSeconds + steadySeconds;
-    for (const [done, { clients, spec, npcs }] of plan.entries()) {
+    for (const [done, { clients, spec, npcs, layout }] of plan.entries()) {
       const left = plan.slice(done).reduce((sum, p) => sum + perRun + p.clients / connectPerSecond + 3, 0);
       const row = await runOne({
         scenario,
@@ -247,11 +252,11 @@ async function benchTargets(scenario: Scenario): Promise<void> {
         connectPerSecond,
         pin,
         ...(etcd === null ? {} : { etcdUrl: etcd.url }),
-        ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs) } } : {}),
+        ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs) }, layout } : {}),
         onProgress: progressLine(done, plan.length, left),
         onAbortable,
       });
-      keep(runs, scenario === 'mmo-aoi' ? { ...row, npcs } : row);
+      keep(runs, scenario === 'mmo-aoi' ? { ...row, npcs, layout } : row);
     }
   } finally {
     await cleanup();
@@ -263,7 +268,7 @@ async function benchTargets(scenario: Scenario): Promise<void> {
       date: new Date().toISOString(),
       machine: machine(pin),
       settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), map: AOI_MAP, viewRadius: AOI_VIEW, cellSize: AOI_CELL },
-      runs: runs.map((r) => aoiRow(r, r.npcs ?? 0)),
+      runs: runs.map((r) => aoiRow(r, r.npcs ?? 0, r.layout ?? 'mixed')),
     });
     return;
   }

@@ -4,6 +4,7 @@
  *
  *   node bench/dist/bin/loadgen.js '{"target":"uws","baseUrl":"http://127.0.0.1:3901","clients":100,"warmupSeconds":2,"steadySeconds":5}'
  */
+import { AOI_LAYOUTS } from '../src/targets/project/aoi-map.js';
 import { parseCommandLine } from '@gos/cluster';
 import { DRIVERS, isTarget } from '../src/loadgen/drivers/index.js';
 import { runFailoverLoad } from '../src/loadgen/failover.js';
@@ -24,11 +25,13 @@ interface Args {
   gatewayUrls?: string[];
   /** soak: drops and resumes (default SOAK_CHURN; fraction 0: none). */
   churn?: Churn;
+  /** mmo-aoi: where the walkers go (mixed, uniform or crowd; default mixed). */
+  layout?: string;
 }
 
 const USAGE = `usage: node bench/dist/bin/loadgen.js '<JSON>'
 The load generator the bench starts (npm run bench); one JSON argument:
-  {"target","baseUrl","clients","warmupSeconds","steadySeconds","connectPerSecond"?,"scenario"?,"gatewayUrls"?,"churn"?}
+  {"target","baseUrl","clients","warmupSeconds","steadySeconds","connectPerSecond"?,"scenario"?,"gatewayUrls"?,"churn"?,"layout"?}
 Prints progress as JSON lines; the last line is {"result":…}.`;
 
 const cli = parseCommandLine({ name: 'loadgen', usage: USAGE }, { allowPositionals: true });
@@ -78,7 +81,7 @@ const result = failover
         ...(args.scenario === 'idle-ccu' ? { inputHz: 0, room: 'idle' as const } : {}),
         ...(args.scenario === 'chat-fanout' ? { inputHz: 0, room: 'chat' as const, chatEveryMs: 500 } : {}),
         ...(args.scenario === 'reconnect-storm' ? { inputHz: 0, room: 'idle' as const, reconnectStorm: true } : {}),
-        ...(args.scenario === 'mmo-aoi' ? { room: 'aoi' as const } : {}),
+        ...(args.scenario === 'mmo-aoi' ? { room: 'aoi' as const, layout: AOI_LAYOUTS.find((l) => l === args.layout) ?? 'mixed' } : {}),
         ...(args.scenario === 'soak' && (args.churn ?? SOAK_CHURN).fraction > 0 ? { churn: args.churn ?? SOAK_CHURN } : {}),
         onPhase,
       });

@@ -4,6 +4,7 @@
  * engine's tick histogram on GET /metrics; the bare uWS server: its own list on GET
  * /bench-ticks), and the results rows in the shape bench/results/mmo-aoi.json keeps.
  */
+import type { AoiLayout } from './targets/project/aoi-map.js';
 import type { RunRow } from './orchestrate.js';
 import type { Machine } from './report/results.js';
 import { round } from './stats.js';
@@ -82,6 +83,8 @@ export interface AoiRow {
   readonly clients: number;
   /** Wandering NPC entities on the map besides the players (this framework only). */
   readonly npcs: number;
+  /** Where the walkers went: `mixed` (crowds at points of interest), `uniform`, `crowd` (one cell). */
+  readonly layout: AoiLayout;
   readonly bytesPerClientPerSec: number;
   readonly cpuUsPerClientPerSec: number;
   readonly tickP99Ms: number | null;
@@ -106,13 +109,14 @@ export interface AoiResultsFile {
   readonly runs: AoiRow[];
 }
 
-export function aoiRow(r: RunRow, npcs: number): AoiRow {
+export function aoiRow(r: RunRow, npcs: number, layout: AoiLayout): AoiRow {
   const n = Math.max(1, r.connected);
   return {
     target: r.target === 'uws' ? 'uws-broadcast' : r.target,
     ...(r.shape === undefined ? {} : { shape: r.shape }),
     clients: r.clients,
     npcs: r.target === 'project' ? npcs : 0,
+    layout,
     bytesPerClientPerSec: round(r.outBytesPerSec / n, 0),
     cpuUsPerClientPerSec: round(((r.cpuPercent / 100) * 1e6) / n, 1),
     tickP99Ms: r.tickP99Ms ?? null,

@@ -3,6 +3,7 @@
  * CPU 1, sample the server's process tree (/proc) at the start and end of the steady window,
  * and turn it all into one result row.
  */
+import type { AoiLayout } from './targets/project/aoi-map.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -75,6 +76,8 @@ export interface RunRow {
   readonly entitiesPerClient?: number;
   /** mmo-aoi: wandering NPC entities on the map (this framework). */
   readonly npcs?: number;
+  /** mmo-aoi: where the walkers went (LoadOptions.layout). */
+  readonly layout?: AoiLayout;
 }
 
 export type Scenario = 'mmo-move' | 'idle-ccu' | 'chat-fanout' | 'login-storm' | 'reconnect-storm' | 'mmo-aoi';
@@ -91,6 +94,8 @@ export interface RunOptions {
   readonly etcdUrl?: string;
   /** Extra environment for the server (mmo-aoi: BENCH_AOI_NPCS). */
   readonly serverEnv?: Readonly<Record<string, string>>;
+  /** mmo-aoi: where the walkers go (LoadOptions.layout). */
+  readonly layout?: AoiLayout;
   readonly onProgress?: (line: string) => void;
   /** Called with a function that kills this run's processes (null once it is over): for SIGINT. */
   readonly onAbortable?: (abort: (() => Promise<void>) | null) => void;
@@ -223,6 +228,7 @@ export async function runOne(o: RunOptions): Promise<RunRow> {
       warmupSeconds: o.warmupSeconds,
       steadySeconds: o.steadySeconds,
       ...(o.connectPerSecond === undefined ? {} : { connectPerSecond: o.connectPerSecond }),
+      ...(o.layout === undefined ? {} : { layout: o.layout }),
     };
     gen = start(o.pin ? 1 : null, [LOADGEN, JSON.stringify(args)], process.env);
     const genErr = collectStderr(gen);

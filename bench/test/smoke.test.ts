@@ -148,11 +148,14 @@ test('soak refuses a target without the memory probe', { timeout: 30_000 }, asyn
   assert.match(res.stderr, /soak runs this framework's targets only/);
 });
 
-test('smoke: mmo-aoi with 40 clients and 200 NPCs, this framework against the whole-map broadcast', { timeout: 180_000 }, async () => {
-  await runBench(['mmo-aoi', '--clients', '40', '--npcs', '200', '--seconds', '3', '--warmup', '2', '--targets', 'project-embedded,uws'], async (out) => {
+test('smoke: mmo-aoi with 40 clients and 200 NPCs, this framework against the whole-map broadcast, spread and in a crowd', { timeout: 240_000 }, async () => {
+  await runBench(['mmo-aoi', '--clients', '40', '--npcs', '200', '--seconds', '3', '--warmup', '2', '--targets', 'project-embedded,uws', '--layouts', 'mixed,crowd'], async (out) => {
     const file = JSON.parse(await readFile(path.join(out, 'mmo-aoi.json'), 'utf8')) as AoiResultsFile;
     assert.equal(file.scenario, 'mmo-aoi');
-    assert.deepEqual(file.runs.map((r) => r.target).sort(), ['project', 'uws-broadcast']);
+    assert.deepEqual(file.runs.map((r) => `${r.target} ${r.layout}`).sort(), ['project crowd', 'project mixed', 'uws-broadcast crowd', 'uws-broadcast mixed']);
+    // In a crowd every client is in one cell: each knows (nearly) every other player, spread out far fewer.
+    const crowd = file.runs.find((r) => r.target === 'project' && r.layout === 'crowd')!;
+    assert.ok(crowd.entitiesPerClient! >= 30, `a crowd client knows ${crowd.entitiesPerClient} entities`);
     for (const r of file.runs) {
       assert.equal(r.connected, 40, `${r.target}: every client on the map`);
       assert.equal(r.failures, 0, `${r.target}: failures`);
@@ -161,16 +164,16 @@ test('smoke: mmo-aoi with 40 clients and 200 NPCs, this framework against the wh
       assert.ok(r.tickP99Ms !== null && r.tickP99Ms >= 0, `${r.target}: tick times`);
       assert.ok(r.entitiesPerClient !== null && r.entitiesPerClient > 0, `${r.target}: entities seen`);
     }
-    const project = file.runs.find((r) => r.target === 'project')!;
+    const project = file.runs.find((r) => r.target === 'project' && r.layout === 'mixed')!;
     assert.equal(project.npcs, 200);
     // The replication's share of the tick is measured (the engine's histogram), and is a share.
     assert.ok(project.replicationP99Ms !== null && project.replicationP99Ms >= 0, 'replication times');
     // Both are interpolated in the same buckets: the share can come out above by less than a bucket.
     assert.ok(project.replicationP99Ms <= project.tickP99Ms! + 2.5, 'replication is part of the tick');
-    assert.equal(file.runs.find((r) => r.target === 'uws-broadcast')!.replicationP99Ms, null);
+    assert.equal(file.runs.find((r) => r.target === 'uws-broadcast' && r.layout === 'mixed')!.replicationP99Ms, null);
     // The broadcast sends every player to everyone; the framework a client's surroundings only.
-    assert.ok(file.runs.find((r) => r.target === 'uws-broadcast')!.entitiesPerClient! > 30, 'the broadcast: (nearly) every player each tick');
-    assert.match(await readFile(path.join(out, 'mmo-aoi.md'), 'utf8'), /\| project-embedded \| 40 \| 200 \|/);
+    assert.ok(file.runs.find((r) => r.target === 'uws-broadcast' && r.layout === 'mixed')!.entitiesPerClient! > 30, 'the broadcast: (nearly) every player each tick');
+    assert.match(await readFile(path.join(out, 'mmo-aoi.md'), 'utf8'), /\| project-embedded \| 40 \| 200 \| crowd \|/);
   });
 });
 

@@ -7,7 +7,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { nowMs, type ClientConn, type Driver, type TickInfo } from './driver.js';
 import { LatencyRecorder, PendingInputs, round } from '../stats.js';
-import { AOI_MAP, AOI_POIS, AOI_SPEED, POI_SPREAD } from '../targets/project/aoi-map.js';
+import { AOI_CELL, AOI_CROWD_CELL, AOI_MAP, AOI_POIS, AOI_SPEED, POI_SPREAD, type AoiLayout } from '../targets/project/aoi-map.js';
 
 export interface LoadOptions {
   readonly driver: Driver;
@@ -23,6 +23,12 @@ export interface LoadOptions {
   readonly inputHz?: number;
   /** The game the clients join. @default 'mmo' */
   readonly room?: 'mmo' | 'idle' | 'chat' | 'aoi';
+  /**
+   * mmo-aoi: where the walkers go. `mixed` (default): anywhere, one waypoint in five near a point
+   * of interest (crowds form); `uniform`: anywhere (uniform density); `crowd`: every client
+   * inside one cell at the map's centre.
+   */
+  readonly layout?: AoiLayout;
   /** chat-fanout: during the window, the first client says a line this often; latency is line → each receipt. */
   readonly chatEveryMs?: number;
   /** Every how many inputs a latency sample is taken. @default 10 */
@@ -100,6 +106,8 @@ interface Client {
   /** mmo-aoi: where it walks to. */
   wx: number;
   wy: number;
+  /** mmo-aoi: where it walks (LoadOptions.layout). */
+  readonly layout: AoiLayout;
   readonly pending: PendingInputs;
   closed: boolean;
   /** Dropped on purpose and resuming (churn): sends nothing until it is back. */
@@ -157,8 +165,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   const connectOne = async (index: number): Promise<void> => {
     const decodeTicks = index % decodeEvery === 0;
     const size = aoi ? AOI_MAP : 1000;
-    const c: Client = { index, conn: null, seq: 0, x: Math.random() * size, y: Math.random() * size, wx: 0, wy: 0, pending: new PendingInputs(), closed: false, resuming: false, decodeTicks };
-    if (aoi) waypoint(c);
+    const c: Client = { index, conn: null, seq: 0, x: Math.random() * size, y: Math.random() * size, wx: 0, wy: 0, pending: new PendingInputs(), closed: false, resuming: false, decodeTicks, layout: o.layout ?? 'mixed' };
+    if (aoi) {
+      if (c.layout === 'crowd') [c.x, c.y] = crowdSpot();
+      waypoint(c);
+    }
     try {
       c.conn = await o.driver.connect(index, o.baseUrl, {
         onTick: (t, bytes) => onTick(c, t, bytes),
@@ -369,9 +380,19 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   };
 }
 
-/** mmo-aoi: the next place to walk to; one in five is near a point of interest (crowds). */
+/** A place in the crowd's cell (AOI_CROWD_CELL: the cell at the map's centre), clear of its edges. */
+function crowdSpot(): [number, number] {
+  const [x0, y0] = AOI_CROWD_CELL;
+  return [x0 + 10 + Math.random() * (AOI_CELL - 20), y0 + 10 + Math.random() * (AOI_CELL - 20)];
+}
+
+/** mmo-aoi: the next place to walk to (LoadOptions.layout). */
 function waypoint(c: Client): void {
-  if (Math.random() < 0.2) {
+  if (c.layout === 'crowd') {
+    [c.wx, c.wy] = crowdSpot();
+    return;
+  }
+  if (c.layout === 'mixed' && Math.random() < 0.2) {
     const [px, py] = AOI_POIS[Math.floor(Math.random() * AOI_POIS.length)]!;
     c.wx = px + (Math.random() - 0.5) * 2 * POI_SPREAD;
     c.wy = py + (Math.random() - 0.5) * 2 * POI_SPREAD;

@@ -11,29 +11,34 @@ const label = (r: AoiRow): string => (r.shape === undefined ? r.target : `${r.ta
 export function aoiMarkdown(file: AoiResultsFile): string[] {
   const s = file.settings;
   const lines = [
-    `One map of ${s.map} × ${s.map} units, everyone on it, walking between random waypoints (one in five near one of five points of interest: crowds), 10 moves and 10 ticks a second. This framework: cells of ${s.cellSize}, view radius ${s.viewRadius} (about 1 % of the map), each client hears the cells around its player (docs/aoi.md). uws-broadcast: bare uWebSockets.js sending every moved player to everyone each tick (the naive baseline). Latency: a move → the first frame that carries it back to its sender. Entities per client: what a client knew at the end of the window. Replication p99: the part of the tick spent in entity replication (interest management and cell frames; the engine metric gos_scene_replication_duration_seconds), the rest being the scene's own code (the NPCs' walk) and its inputs.`,
+    `One map of ${s.map} × ${s.map} units, everyone on it, walking between random waypoints (one in five near one of five points of interest: crowds), 10 moves and 10 ticks a second. This framework: cells of ${s.cellSize}, view radius ${s.viewRadius} (about 1 % of the map), each client hears the cells around its player (docs/aoi.md). uws-broadcast: bare uWebSockets.js sending every moved player to everyone each tick (the naive baseline). Latency: a move → the first frame that carries it back to its sender. Entities per client: what a client knew at the end of the window. Layouts: mixed (one waypoint in five near one of the points of interest), uniform (waypoints anywhere: uniform density), crowd (every client inside one cell at the map's centre). Replication p99: the part of the tick spent in entity replication (interest management and cell frames; the engine metric gos_scene_replication_duration_seconds), the rest being the scene's own code (the NPCs' walk) and its inputs.`,
     '',
-    '| target | clients | NPCs | bytes/client/s | server CPU-µs/client/s | tick p99 ms | replication p99 ms | entities/client | p50 ms | p99 ms | server CPU % | RSS MB | failures | gen saturated |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+    '| target | clients | NPCs | layout | bytes/client/s | server CPU-µs/client/s | tick p99 ms | replication p99 ms | entities/client | p50 ms | p99 ms | server CPU % | RSS MB | failures | gen saturated |',
+    '|---|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
   ];
-  for (const r of [...file.runs].sort((a, b) => a.clients - b.clients || label(a).localeCompare(label(b)))) {
+  for (const r of [...file.runs].sort((a, b) => a.clients - b.clients || label(a).localeCompare(label(b)) || (a.layout ?? '').localeCompare(b.layout ?? ''))) {
     lines.push(
-      `| ${label(r)} | ${r.clients} | ${r.npcs} | ${r.bytesPerClientPerSec} | ${fmt(r.cpuUsPerClientPerSec)} | ${fmt(r.tickP99Ms, 2)} | ${fmt(r.replicationP99Ms ?? null, 2)} | ${fmt(r.entitiesPerClient)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.cpuPercent)} | ${fmt(r.rssMb)} | ${r.failures} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
+      `| ${label(r)} | ${r.clients} | ${r.npcs} | ${r.layout ?? 'mixed'} | ${r.bytesPerClientPerSec} | ${fmt(r.cpuUsPerClientPerSec)} | ${fmt(r.tickP99Ms, 2)} | ${fmt(r.replicationP99Ms ?? null, 2)} | ${fmt(r.entitiesPerClient)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.cpuPercent)} | ${fmt(r.rssMb)} | ${r.failures} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
     );
   }
   // Against the broadcast: the runs without NPCs (the broadcast has none).
-  const project = file.runs.filter((r) => r.target === 'project' && r.npcs === 0);
+  // Per layout (a run of the broadcast with the same walkers): the crowd has no comparison of interest.
+  const layoutOf = (r: AoiRow): string => r.layout ?? 'mixed';
+  const project = file.runs.filter((r) => r.target === 'project' && r.npcs === 0 && layoutOf(r) !== 'crowd');
   const base = file.runs.filter((r) => r.target === 'uws-broadcast');
   const notes: string[] = [];
   for (const p of project) {
-    const b = base.find((x) => x.clients === p.clients);
-    if (b !== undefined && p.bytesPerClientPerSec > 0) notes.push(`N=${p.clients}: ${(b.bytesPerClientPerSec / p.bytesPerClientPerSec).toFixed(1)}× fewer bytes per client than the whole-map broadcast${b.loadGenSaturated ? ' (its generator saturated: the broadcast sent more than it could read)' : ''}`);
+    const b = base.find((x) => x.clients === p.clients && layoutOf(x) === layoutOf(p));
+    if (b !== undefined && p.bytesPerClientPerSec > 0) notes.push(`N=${p.clients}, ${layoutOf(p)}: ${(b.bytesPerClientPerSec / p.bytesPerClientPerSec).toFixed(1)}× fewer bytes per client than the whole-map broadcast${b.loadGenSaturated ? ' (its generator saturated: the broadcast sent more than it could read)' : ''}`);
   }
-  const lo = [...project].sort((a, b) => a.clients - b.clients);
+  const lo = project.filter((r) => layoutOf(r) === layoutOf(project[0]!)).sort((a, b) => a.clients - b.clients);
   if (lo.length >= 2) {
     const a = lo[0]!;
     const z = lo.at(-1)!;
     notes.push(`server CPU per client at N=${z.clients} is ${(z.cpuUsPerClientPerSec / a.cpuUsPerClientPerSec).toFixed(2)}× its value at N=${a.clients}${z.loadGenSaturated ? ' (the generator saturated at N=' + z.clients + ': the server was not given the full load)' : ''}`);
+  }
+  for (const c of file.runs.filter((r) => r.target === 'project' && r.layout === 'crowd')) {
+    notes.push(`crowd of ${c.clients} in one cell: ${c.bytesPerClientPerSec} bytes per client per second, tick p99 ${fmt(c.tickP99Ms, 2)} ms (replication ${fmt(c.replicationP99Ms ?? null, 2)} ms), ${fmt(c.entitiesPerClient)} entities known per client`);
   }
   if (notes.length > 0) lines.push('', ...notes.map((n) => `- ${n}`));
   return lines;

@@ -205,6 +205,27 @@ test('maxChangesPerCell: a crowd in one cell sends at most the cap a tick, the l
   assert.deepEqual(sent.flat(), crowd.map((l) => l.id), 'in the order they changed, each once');
 });
 
+test('cells are held only while they hold entities or are heard: a world emptied holds none', () => {
+  const s = setup();
+  const { rep, flush } = s;
+  const ann = rep.spawn('Avatar', avatar(15, 15, 'ann'), { player: player('ann', 1, s) });
+  const loot = Array.from({ length: 20 }, (_, i) => rep.spawn('Loot', { x: (i * 37) % 100, y: (i * 53) % 100, kind: 0 }));
+  flush();
+  assert.ok(rep.cellsHeld >= 9, 'the viewer\'s 3 × 3 and the loot\'s cells');
+  // Wander everything across the map for a while: cells left behind are let go.
+  for (let t = 0; t < 30; t++) {
+    ann.set({ x: (15 + t * 3) % 100, y: (15 + t * 7) % 100 });
+    for (const [i, l] of loot.entries()) l.set({ x: (i * 37 + t * 11) % 100, y: (i * 53 + t * 13) % 100 });
+    flush();
+  }
+  const spots = new Set([...rep.values()].map((e) => `${Math.floor((e.get('x') as number) / 10)},${Math.floor((e.get('y') as number) / 10)}`));
+  assert.ok(rep.cellsHeld <= spots.size + 16, `${rep.cellsHeld} cells held for ${spots.size} occupied and one view`);
+  for (const l of loot) l.remove();
+  rep.playerLeft('ann');
+  flush();
+  assert.equal(rep.cellsHeld, 0);
+});
+
 test('a player leaving removes its viewpoint entity; a viewpoint removed while the player stays unsubscribes it from every cell', () => {
   const s = setup();
   const { rep, flush } = s;

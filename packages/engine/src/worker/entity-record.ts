@@ -31,6 +31,27 @@ export function typeInfos(types: readonly EntityTypeDef[]): Map<string, TypeInfo
   );
 }
 
+/**
+ * A cell of the grid that holds entities or is heard (its replication keeps one while either is
+ * true), with this tick's changes in it: the lists are counted, not emptied, between ticks.
+ */
+export interface GridCell {
+  readonly key: number;
+  readonly members: Set<EntityRecord>;
+  /** Viewers that hear it. */
+  heard: number;
+  /** The tick the change lists are of: lists of an older tick count as empty. */
+  tick: number;
+  readonly enters: EntityRecord[];
+  nEnters: number;
+  readonly updates: EntityRecord[];
+  readonly masks: number[];
+  nUpdates: number;
+  readonly leaves: number[];
+  readonly leaveTo: number[];
+  nLeaves: number;
+}
+
 /** The side of the replication an entity talks to. */
 export interface EntityOwner {
   changed(e: EntityRecord, mask: number): void;
@@ -44,8 +65,9 @@ export class EntityRecord implements Entity {
   readonly id: number;
   readonly info: TypeInfo;
   readonly v: EntityValue[];
-  /** The cell it was last placed in, -1 before its first tick. */
+  /** The cell it was last placed in (its key, and the cell), -1 and null before its first tick. */
   cell = -1;
+  home: GridCell | null = null;
   /** Fields changed and not sent yet. */
   mask = 0;
   alive = true;

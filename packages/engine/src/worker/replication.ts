@@ -12,7 +12,7 @@
 import { CELL_GONE, CellFrameWriter, CodedError, CORE_PUSH, EntityViewCodec, ErrorCodes, FrameKind, cellX, cellY, checkEntityValue, encodeFrame, type Logger, type Protocol, type SceneEntitiesDef } from '@gos/schema';
 import type { Entity, SceneDefinition, SceneEntities } from '../api.js';
 import { CellRecords, FromScene, chunkFrames as chunks, encodeEntityFrames } from '../records.js';
-import { EntityRecord, typeInfos, type EntityOwner, type PlayerRef, type TypeInfo } from './entity-record.js';
+import { EntityRecord, typeInfos, type EntityOwner, type GridCell, type PlayerRef, type TypeInfo } from './entity-record.js';
 import { InterestGrid, resolveInterest, type ResolvedInterest } from './interest-grid.js';
 
 /** Where the replication writes its records (the scene's outbox); throws when it cannot. */
@@ -31,15 +31,6 @@ interface Viewer {
   y: number;
   /** Its next view resets the client (a new connection, a lost record): forget everything first. */
   reset: boolean;
-}
-
-/** One cell's changes of a tick. */
-interface Touch {
-  readonly enters: EntityRecord[];
-  readonly updates: EntityRecord[];
-  readonly masks: number[];
-  readonly leaves: number[];
-  readonly leaveTo: number[];
 }
 
 export interface ReplicationDeps {
@@ -71,9 +62,8 @@ export class SceneReplication implements SceneEntities, EntityOwner {
   readonly #entities = new Map<number, EntityRecord>();
   /** Changed, spawned or removed since they were last sent (each once: `queued`), the longest waiting first. */
   #dirty: EntityRecord[] = [];
-  readonly #members = new Map<number, Set<EntityRecord>>();
-  /** How many viewers hear each cell. */
-  readonly #heard = new Map<number, number>();
+  /** The cells that hold entities or are heard, by key. */
+  readonly #cells = new Map<number, GridCell>();
   readonly #viewers = new Map<string, Viewer>();
   /** Viewers whose cells must be worked out again at the next flush. */
   readonly #look = new Set<Viewer>();
@@ -81,9 +71,8 @@ export class SceneReplication implements SceneEntities, EntityOwner {
   readonly #blind = new Map<string, { player: PlayerRef; cells: number[] }>();
   /** Ids freed, in order, with the tick their leave went out. */
   readonly #freed: { id: number; tick: number }[] = [];
-  /** This tick's changes by cell; emptied after each flush, its Touch objects kept in #spare. */
-  readonly #touched = new Map<number, Touch>();
-  readonly #spare: Touch[] = [];
+  /** The cells changed this tick, in the order they were first changed. */
+  readonly #touched: GridCell[] = [];
   readonly #records = new CellRecords();
   #nextId = 1;
   #tick = 0;
@@ -98,6 +87,11 @@ export class SceneReplication implements SceneEntities, EntityOwner {
 
   get size(): number {
     return this.#entities.size;
+  }
+
+  /** Cells held (those with entities or viewers): for tests. */
+  get cellsHeld(): number {
+    return this.#cells.size;
   }
 
   values(): IterableIterator<Entity> {
@@ -202,30 +196,48 @@ export class SceneReplication implements SceneEntities, EntityOwner {
   }
 
   #unhear(cells: Iterable<number>): void {
-    for (const cell of cells) {
-      const n = (this.#heard.get(cell) ?? 0) - 1;
-      if (n > 0) this.#heard.set(cell, n);
-      else this.#heard.delete(cell);
+    for (const key of cells) {
+      const cell = this.#cells.get(key);
+      if (cell === undefined) continue;
+      cell.heard--;
+      this.#forgetIfIdle(cell);
     }
   }
 
-  #leaveCell(e: EntityRecord): void {
-    const members = this.#members.get(e.cell);
-    if (members === undefined) return;
-    members.delete(e);
-    if (members.size === 0) this.#members.delete(e.cell);
+  #cell(key: number): GridCell {
+    let cell = this.#cells.get(key);
+    if (cell === undefined) {
+      cell = { key, members: new Set(), heard: 0, tick: -1, enters: [], nEnters: 0, updates: [], masks: [], nUpdates: 0, leaves: [], leaveTo: [], nLeaves: 0 };
+      this.#cells.set(key, cell);
+    }
+    return cell;
+  }
+
+  /** A cell nobody hears and nothing is in is not kept (never during a flush's cell pass: see flush). */
+  #forgetIfIdle(cell: GridCell): void {
+    if (cell.heard <= 0 && cell.members.size === 0) this.#cells.delete(cell.key);
+  }
+
+  /** The cell's change lists for this tick (emptied on first use in the tick). */
+  #touch(cell: GridCell): GridCell {
+    if (cell.tick !== this.#tick) {
+      cell.tick = this.#tick;
+      cell.nEnters = cell.nUpdates = cell.nLeaves = 0;
+      this.#touched.push(cell);
+    }
+    return cell;
+  }
+
+  #leave(cell: GridCell, id: number, to: number): void {
+    this.#touch(cell);
+    cell.leaves[cell.nLeaves] = id;
+    cell.leaveTo[cell.nLeaves] = to;
+    cell.nLeaves++;
   }
 
   /** End of a tick: send what changed, cell by cell, then the viewers' new cells. */
   flush(tick: number): void {
     this.#tick = tick;
-    const touched = this.#touched;
-    const spare = this.#spare;
-    const touch = (cell: number): Touch => {
-      let t = touched.get(cell);
-      if (t === undefined) touched.set(cell, (t = spare.pop() ?? { enters: [], updates: [], masks: [], leaves: [], leaveTo: [] }));
-      return t;
-    };
     const moved: Viewer[] = [];
     const cap = this.#grid.o.maxChangesPerCell;
     const list = this.#dirty;
@@ -234,12 +246,13 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     this.#dirty = waiting;
     for (let i = 0; i < list.length; i++) {
       const e = list[i]!;
+      const home = e.home;
       if (!e.alive) {
-        if (e.cell >= 0) {
-          const t = touch(e.cell);
-          t.leaves.push(e.id);
-          t.leaveTo.push(CELL_GONE);
-          this.#leaveCell(e);
+        if (home !== null) {
+          this.#leave(home, e.id, CELL_GONE);
+          home.members.delete(e);
+          e.home = null;
+          e.cell = -1;
         }
         this.#freed.push({ id: e.id, tick });
         e.queued = false;
@@ -249,45 +262,42 @@ export class SceneReplication implements SceneEntities, EntityOwner {
         const viewer = this.#viewers.get(e.viewer.id);
         if (viewer !== undefined) moved.push(viewer);
       }
-      const cell = this.#grid.cellOf(e.x, e.y);
-      if (cell !== e.cell) {
-        if (e.cell >= 0) {
-          const t = touch(e.cell);
-          t.leaves.push(e.id);
-          t.leaveTo.push(cell);
-          this.#leaveCell(e);
+      const key = this.#grid.cellOf(e.x, e.y);
+      if (home === null || key !== e.cell) {
+        if (home !== null) {
+          this.#leave(home, e.id, key);
+          home.members.delete(e);
         }
-        let members = this.#members.get(cell);
-        if (members === undefined) this.#members.set(cell, (members = new Set()));
-        members.add(e);
-        touch(cell).enters.push(e);
-        e.cell = cell;
+        const cell = this.#touch(this.#cell(key));
+        cell.members.add(e);
+        cell.enters[cell.nEnters++] = e;
+        e.home = cell;
+        e.cell = key;
         e.mask = 0;
         e.queued = false;
         continue;
       }
       // Nobody hears the cell: a snapshot will carry the values when someone does.
-      if (e.mask === 0 || !this.#heard.has(cell)) {
+      if (e.mask === 0 || home.heard <= 0) {
         e.mask = 0;
         e.queued = false;
         continue;
       }
-      const t = touch(cell);
-      if (t.updates.length >= cap) {
+      const cell = this.#touch(home);
+      if (cell.nUpdates >= cap) {
         waiting.push(e);
         continue;
       }
-      t.updates.push(e);
-      t.masks.push(e.mask);
+      cell.updates[cell.nUpdates] = e;
+      cell.masks[cell.nUpdates] = e.mask;
+      cell.nUpdates++;
       e.mask = 0;
       e.queued = false;
     }
+    const touched = this.#touched;
     this.#sendCells(tick, touched);
-    for (const t of touched.values()) {
-      t.enters.length = t.updates.length = t.masks.length = t.leaves.length = t.leaveTo.length = 0;
-      spare.push(t);
-    }
-    touched.clear();
+    for (const cell of touched) this.#forgetIfIdle(cell);
+    touched.length = 0;
     // A view is worked out again once the viewpoint went half the hysteresis from where it was last.
     const far = this.#grid.o.hysteresis / 2;
     for (const viewer of moved) {
@@ -298,19 +308,23 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     if (this.#look.size > 0) this.#sendViews(tick);
   }
 
-  #sendCells(tick: number, touched: ReadonlyMap<number, Touch>): void {
+  #sendCells(tick: number, touched: readonly GridCell[]): void {
     const w = this.#writer;
     const records = this.#records;
     try {
-      for (const [cell, t] of touched) {
-        if (!this.#heard.has(cell)) continue;
+      for (const t of touched) {
+        if (t.heard <= 0) continue;
+        const cell = t.key;
         w.begin(tick, cellX(cell), cellY(cell));
-        for (const e of t.enters) w.entity(e.info.index, e.id, true, e.info.fullMask, e.v);
-        for (let i = 0; i < t.updates.length; i++) {
+        for (let i = 0; i < t.nEnters; i++) {
+          const e = t.enters[i]!;
+          w.entity(e.info.index, e.id, true, e.info.fullMask, e.v);
+        }
+        for (let i = 0; i < t.nUpdates; i++) {
           const e = t.updates[i]!;
           w.entity(e.info.index, e.id, false, t.masks[i]!, e.v);
         }
-        for (let i = 0; i < t.leaves.length; i++) w.leave(t.leaves[i]!, t.leaveTo[i]!);
+        for (let i = 0; i < t.nLeaves; i++) w.leave(t.leaves[i]!, t.leaveTo[i]!);
         const full = records.add(cell, this.#push, w.finishView());
         if (full !== null) this.#d.out(FromScene.CELLS, 0, full);
       }
@@ -362,7 +376,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
       }
       for (const cell of change.add) {
         viewer.cells.add(cell);
-        this.#heard.set(cell, (this.#heard.get(cell) ?? 0) + 1);
+        this.#cell(cell).heard++;
       }
       for (const cell of change.remove) viewer.cells.delete(cell);
       this.#unhear(change.remove);
@@ -394,7 +408,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
 
   /** Every entity of a cell, as entering it; null for an empty cell. */
   #snapshot(tick: number, cell: number): Uint8Array | null {
-    const members = this.#members.get(cell);
+    const members = this.#cells.get(cell)?.members;
     if (members === undefined || members.size === 0) return null;
     const w = this.#writer;
     w.begin(tick, cellX(cell), cellY(cell));
