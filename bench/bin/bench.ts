@@ -46,7 +46,7 @@ import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js'
 import { runTravel, type TravelResultsFile } from '../src/travel.js';
 import { runTimers, type TimersResultsFile } from '../src/timers.js';
 import { aoiTickSettings, runAoiTick, type AoiTickResultsFile } from '../src/aoi-tick.js';
-import { aoiRow, type AoiResultsFile } from '../src/aoi.js';
+import { aoiRow } from '../src/aoi.js';
 import { AOI_CELL, AOI_LAYOUTS, AOI_MAP, AOI_VIEW, type AoiLayout } from '../src/targets/project/aoi-map.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
@@ -237,7 +237,7 @@ async function benchTargets(scenario: Scenario): Promise<void> {
     const plan = clientCounts.flatMap((clients, i) =>
       targets
         .map((_, k) => targets[(k + i) % targets.length]!)
-        .flatMap((spec) => (scenario !== 'mmo-aoi' ? [0] : spec.target === 'project' ? npcCounts : spec.target === 'uws' && clients > maxClientsUws ? [] : [npcCounts[0]!]).map((npcs) => ({ clients, spec, npcs })))
+        .flatMap((spec) => (scenario !== 'mmo-aoi' ? [0] : spec.target === 'project' ? npcCounts : spec.name === 'uws' && clients > maxClientsUws ? [] : [npcCounts[0]!]).map((npcs) => ({ clients, spec, npcs })))
         .flatMap((p) => layouts.map((layout) => ({ ...p, layout }))),
     );
     const perRun = warmupSeconds + steadySeconds;

@@ -112,7 +112,7 @@ export interface AoiResultsFile {
 export function aoiRow(r: RunRow, npcs: number, layout: AoiLayout): AoiRow {
   const n = Math.max(1, r.connected);
   return {
-    target: r.target === 'uws' ? 'uws-broadcast' : r.target,
+    target: r.target === 'uws' ? (r.variant === 'filter' ? 'uws-filter' : 'uws-broadcast') : r.target,
     ...(r.shape === undefined ? {} : { shape: r.shape }),
     clients: r.clients,
     npcs: r.target === 'project' ? npcs : 0,

@@ -148,11 +148,14 @@ test('soak refuses a target without the memory probe', { timeout: 30_000 }, asyn
   assert.match(res.stderr, /soak runs this framework's targets only/);
 });
 
-test('smoke: mmo-aoi with 40 clients and 200 NPCs, this framework against the whole-map broadcast, spread and in a crowd', { timeout: 240_000 }, async () => {
-  await runBench(['mmo-aoi', '--clients', '40', '--npcs', '200', '--seconds', '3', '--warmup', '2', '--targets', 'project-embedded,uws', '--layouts', 'mixed,crowd'], async (out) => {
+test('smoke: mmo-aoi with 40 clients and 200 NPCs, this framework against the whole-map broadcast, spread and in a crowd', { timeout: 300_000 }, async () => {
+  await runBench(['mmo-aoi', '--clients', '40', '--npcs', '200', '--seconds', '3', '--warmup', '2', '--targets', 'project-embedded,uws,uws-filter', '--layouts', 'mixed,crowd'], async (out) => {
     const file = JSON.parse(await readFile(path.join(out, 'mmo-aoi.json'), 'utf8')) as AoiResultsFile;
     assert.equal(file.scenario, 'mmo-aoi');
-    assert.deepEqual(file.runs.map((r) => `${r.target} ${r.layout}`).sort(), ['project crowd', 'project mixed', 'uws-broadcast crowd', 'uws-broadcast mixed']);
+    assert.deepEqual(file.runs.map((r) => `${r.target} ${r.layout}`).sort(), ['project crowd', 'project mixed', 'uws-broadcast crowd', 'uws-broadcast mixed', 'uws-filter crowd', 'uws-filter mixed']);
+    // Filtered per client, a spread-out client hears fewer players than the whole-map broadcast sends.
+    const filtered = file.runs.find((r) => r.target === 'uws-filter' && r.layout === 'mixed')!;
+    assert.ok(filtered.bytesPerClientPerSec < file.runs.find((r) => r.target === 'uws-broadcast' && r.layout === 'mixed')!.bytesPerClientPerSec, 'the filter sends less than the broadcast');
     // In a crowd every client is in one cell: each knows (nearly) every other player, spread out far fewer.
     const crowd = file.runs.find((r) => r.target === 'project' && r.layout === 'crowd')!;
     assert.ok(crowd.entitiesPerClient! >= 30, `a crowd client knows ${crowd.entitiesPerClient} entities`);

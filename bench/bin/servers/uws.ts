@@ -4,13 +4,18 @@
  * sets position and ack, a 10 Hz tick publishes each room's changed players once through a uWS
  * topic. No auth, no persistence, no safety limits: the ceiling for this runtime.
  *
+ * mmo-aoi: everyone on one map; each tick's moved players go to everyone (the whole-map
+ * broadcast, the naive baseline), or with AOI=filter (target `uws-filter`) to each client only
+ * the moved players within the view radius of its own player, encoded once per client.
+ *
  *   PORT=3901 node bench/dist/bin/servers/uws.js      → prints {"ready":true,…} when listening
  */
-import type { us_listen_socket } from 'uWebSockets.js';
+import type { WebSocket, us_listen_socket } from 'uWebSockets.js';
 import { nowMs } from '../../src/loadgen/driver.js';
 import { loadUws } from '../../src/targets/uws.js';
 import { chatFromSay, decodeMove, encodeTick, encodeWelcome, type TickEntry } from '../../src/targets/uws-wire.js';
 import { parseCommandLine } from '@gos/cluster';
+import { AOI_CELL, AOI_VIEW } from '../../src/targets/project/aoi-map.js';
 
 parseCommandLine(
   { name: 'uws', usage: `usage: PORT=3901 [SCENARIO=mmo-move|idle-ccu|chat-fanout|reconnect-storm|mmo-aoi] node bench/dist/bin/servers/uws.js
@@ -29,6 +34,8 @@ const idle = process.env['SCENARIO'] === 'idle-ccu' || process.env['SCENARIO'] =
 const chat = process.env['SCENARIO'] === 'chat-fanout';
 /** mmo-aoi: everyone on one map, each tick's changed players broadcast to all (the naive whole-map baseline). */
 const wholeMap = process.env['SCENARIO'] === 'mmo-aoi';
+/** mmo-aoi with AOI=filter: to each client, the moved players within AOI_VIEW of its own. */
+const filter = wholeMap && process.env['AOI'] === 'filter';
 const ROOM_SIZE = chat || wholeMap ? Number.MAX_SAFE_INTEGER : 100;
 const TICK_MS = 100;
 
@@ -48,6 +55,8 @@ let nextId = 1;
 
 const { uWS } = loadUws();
 const app = uWS.App();
+/** uws-filter: every connected socket with a player. */
+const sockets = new Set<WebSocket<{ player?: Player }>>();
 app.ws<{ player?: Player }>('/ws', {
   maxPayloadLength: 1024,
   idleTimeout: 60,
@@ -61,7 +70,8 @@ app.ws<{ player?: Player }>('/ws', {
     room.members++;
     const entry: TickEntry = { id: nextId++, x: 0, y: 0, ack: 0 };
     ws.getUserData().player = { room, entry };
-    ws.subscribe(room.topic);
+    if (filter) sockets.add(ws);
+    else ws.subscribe(room.topic);
     ws.send(encodeWelcome(entry.id), true);
   },
   message: (ws, message) => {
@@ -79,6 +89,7 @@ app.ws<{ player?: Player }>('/ws', {
     player.room.changed.add(player.entry);
   },
   close: (ws) => {
+    sockets.delete(ws);
     const player = ws.getUserData().player;
     if (player === undefined) return;
     player.room.members--;
@@ -86,12 +97,49 @@ app.ws<{ player?: Player }>('/ws', {
   },
 });
 
+/** uws-filter: bucket the moved players by cell, then give each client those within AOI_VIEW of it. */
+function sendNearby(changed: ReadonlySet<TickEntry>): void {
+  const cells = new Map<number, TickEntry[]>();
+  const key = (cx: number, cy: number): number => cx * 65536 + cy;
+  for (const e of changed) {
+    const k = key(Math.floor(e.x / AOI_CELL), Math.floor(e.y / AOI_CELL));
+    const list = cells.get(k);
+    if (list === undefined) cells.set(k, [e]);
+    else list.push(e);
+  }
+  const span = Math.ceil(AOI_VIEW / AOI_CELL);
+  const r2 = AOI_VIEW * AOI_VIEW;
+  const now = nowMs();
+  for (const ws of sockets) {
+    const me = ws.getUserData().player?.entry;
+    if (me === undefined) continue;
+    const cx = Math.floor(me.x / AOI_CELL);
+    const cy = Math.floor(me.y / AOI_CELL);
+    const near: TickEntry[] = [];
+    for (let x = cx - span; x <= cx + span; x++) {
+      for (let y = cy - span; y <= cy + span; y++) {
+        for (const e of cells.get(key(x, y)) ?? []) {
+          const dx = e.x - me.x;
+          const dy = e.y - me.y;
+          if (dx * dx + dy * dy <= r2) near.push(e);
+        }
+      }
+    }
+    if (near.length > 0) ws.send(encodeTick(now, near), true);
+  }
+}
+
 /** Tick durations (ms) since the last GET /bench-ticks, which returns and clears them. */
 let tickMs: number[] = [];
 const tick = setInterval(() => {
   const t0 = performance.now();
   for (const room of rooms) {
     if (room.members === 0 || chat || (idle && room.changed.size === 0)) continue;
+    if (filter) {
+      sendNearby(room.changed);
+      room.changed.clear();
+      continue;
+    }
     const frame = encodeTick(nowMs(), [...room.changed]);
     room.changed.clear();
     app.publish(room.topic, frame, true);

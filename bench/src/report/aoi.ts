@@ -11,7 +11,7 @@ const label = (r: AoiRow): string => (r.shape === undefined ? r.target : `${r.ta
 export function aoiMarkdown(file: AoiResultsFile): string[] {
   const s = file.settings;
   const lines = [
-    `One map of ${s.map} × ${s.map} units, everyone on it, walking between random waypoints (one in five near one of five points of interest: crowds), 10 moves and 10 ticks a second. This framework: cells of ${s.cellSize}, view radius ${s.viewRadius} (about 1 % of the map), each client hears the cells around its player (docs/aoi.md). uws-broadcast: bare uWebSockets.js sending every moved player to everyone each tick (the naive baseline). Latency: a move → the first frame that carries it back to its sender. Entities per client: what a client knew at the end of the window. Layouts: mixed (one waypoint in five near one of the points of interest), uniform (waypoints anywhere: uniform density), crowd (every client inside one cell at the map's centre). Replication p99: the part of the tick spent in entity replication (interest management and cell frames; the engine metric gos_scene_replication_duration_seconds), the rest being the scene's own code (the NPCs' walk) and its inputs.`,
+    `One map of ${s.map} × ${s.map} units, everyone on it, walking between random waypoints (one in five near one of five points of interest: crowds), 10 moves and 10 ticks a second. This framework: cells of ${s.cellSize}, view radius ${s.viewRadius} (about 1 % of the map), each client hears the cells around its player (docs/aoi.md). uws-broadcast: bare uWebSockets.js sending every moved player to everyone each tick (the naive baseline); uws-filter: the same server sending each client only the moved players within the view radius of its own, encoded once per client. Latency: a move → the first frame that carries it back to its sender. Entities per client: what a client knew at the end of the window. Layouts: mixed (one waypoint in five near one of the points of interest), uniform (waypoints anywhere: uniform density), crowd (every client inside one cell at the map's centre). Replication p99: the part of the tick spent in entity replication (interest management and cell frames; the engine metric gos_scene_replication_duration_seconds), the rest being the scene's own code (the NPCs' walk) and its inputs.`,
     '',
     '| target | clients | NPCs | layout | bytes/client/s | server CPU-µs/client/s | tick p99 ms | replication p99 ms | entities/client | p50 ms | p99 ms | server CPU % | RSS MB | failures | gen saturated |',
     '|---|--:|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
@@ -36,6 +36,10 @@ export function aoiMarkdown(file: AoiResultsFile): string[] {
     const a = lo[0]!;
     const z = lo.at(-1)!;
     notes.push(`server CPU per client at N=${z.clients} is ${(z.cpuUsPerClientPerSec / a.cpuUsPerClientPerSec).toFixed(2)}× its value at N=${a.clients}${z.loadGenSaturated ? ' (the generator saturated at N=' + z.clients + ': the server was not given the full load)' : ''}`);
+  }
+  for (const p of project) {
+    const f = file.runs.find((x) => x.target === 'uws-filter' && x.clients === p.clients && layoutOf(x) === layoutOf(p));
+    if (f !== undefined && p.bytesPerClientPerSec > 0) notes.push(`N=${p.clients}, ${layoutOf(p)}: against bare uWS filtering per client, ${(f.bytesPerClientPerSec / p.bytesPerClientPerSec).toFixed(2)}× its bytes per client, server CPU per client ×${(p.cpuUsPerClientPerSec / Math.max(f.cpuUsPerClientPerSec, 1e-9)).toFixed(2)}`);
   }
   for (const c of file.runs.filter((r) => r.target === 'project' && r.layout === 'crowd')) {
     notes.push(`crowd of ${c.clients} in one cell: ${c.bytesPerClientPerSec} bytes per client per second, tick p99 ${fmt(c.tickP99Ms, 2)} ms (replication ${fmt(c.replicationP99Ms ?? null, 2)} ms), ${fmt(c.entitiesPerClient)} entities known per client`);

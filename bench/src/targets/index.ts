@@ -42,6 +42,7 @@ export const TARGETS: readonly TargetSpec[] = [
   { name: 'colyseus', target: 'colyseus', driver: 'colyseus', transport: 'ws', entry: server('colyseus.js'), nodeFlags: [], env: { TRANSPORT: 'ws' }, needsEtcd: false },
   { name: 'colyseus-uws', target: 'colyseus', driver: 'colyseus', transport: 'uws', entry: server('colyseus.js'), nodeFlags: [], env: { TRANSPORT: 'uws' }, needsEtcd: false },
   { name: 'uws', target: 'uws', driver: 'uws', entry: server('uws.js'), nodeFlags: [], env: {}, needsEtcd: false },
+  { name: 'uws-filter', target: 'uws', driver: 'uws', variant: 'filter', entry: server('uws.js'), nodeFlags: [], env: { AOI: 'filter' }, needsEtcd: false },
 ];
 
 export function targetByName(name: string): TargetSpec | undefined {
