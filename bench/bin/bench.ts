@@ -47,7 +47,7 @@ import { runTravel, type TravelResultsFile } from '../src/travel.js';
 import { runTimers, type TimersResultsFile } from '../src/timers.js';
 import { aoiTickSettings, runAoiTick, type AoiTickResultsFile } from '../src/aoi-tick.js';
 import { aoiRow } from '../src/aoi.js';
-import { AOI_CELL, AOI_LAYOUTS, AOI_MAP, AOI_VIEW, type AoiLayout } from '../src/targets/project/aoi-map.js';
+import { AOI_CELL, AOI_HYSTERESIS, AOI_LAYOUTS, AOI_MAP, AOI_VIEW, type AoiLayout } from '../src/targets/project/aoi-map.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
@@ -80,8 +80,8 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        npm run bench -- soak [--clients 300] [--minutes 30] [--sample-seconds 60] [--churn-percent 5] [--churn-every 10] [--targets project-embedded]
        [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- travel [--clients 200] [--hop-every 3000] [--scenes 6] [--seconds 20] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
-       npm run bench -- mmo-aoi [--clients 1000,2000,5000] [--npcs 0[,9000…]] [--layouts mixed[,uniform,crowd]] [--max-clients-uws N] [--targets project-embedded,uws] [--seconds 20] [--warmup 5] [--out …] [--no-pin]
-       npm run bench -- aoi-tick [--clients 100 (viewers)] [--npcs 9900] [--seconds 20 (×10 ticks)] [--warmup 5] [--out …]
+       npm run bench -- mmo-aoi [--clients 1000,2000,5000] [--npcs 0[,9000…]] [--layouts mixed[,uniform,crowd]] [--cell 500] [--hysteresis 50] [--max-clients-uws N] [--targets project-embedded,uws] [--seconds 20] [--warmup 5] [--out …] [--no-pin]
+       npm run bench -- aoi-tick [--clients 100 (viewers)] [--npcs 9900] [--cell 500] [--hysteresis 50] [--seconds 20 (×10 ticks)] [--warmup 5] [--out …]
        npm run bench -- timers [--timers 100000] [--fires 100] [--seconds 20] [--warmup 5] [--persist-ms 5000] [--out …]
 See bench/README.md for what each scenario measures.`;
 
@@ -108,6 +108,8 @@ const cli = parseCommandLine(
       fires: { type: 'string', default: '100' },
       npcs: { type: 'string' },
       layouts: { type: 'string', default: 'mixed' },
+      cell: { type: 'string', default: String(AOI_CELL) },
+      hysteresis: { type: 'string', default: String(AOI_HYSTERESIS) },
       'max-clients-uws': { type: 'string' },
       out: { type: 'string', default: DEFAULT_OUT },
       'no-pin': { type: 'boolean', default: false },
@@ -175,6 +177,10 @@ const npcCounts = (values.npcs ?? (scenario === 'aoi-tick' ? '9900' : '0')).spli
 /** mmo-aoi: how the walkers spread (LoadOptions.layout); each client count runs once per layout. */
 const layouts = values.layouts.split(',').map((v): AoiLayout => AOI_LAYOUTS.find((l) => l === v.trim()) ?? usage(`--layouts takes ${AOI_LAYOUTS.join(', ')}, got "${v}"`));
 if (scenario !== 'mmo-aoi' && values.layouts !== 'mixed') usage('--layouts is for mmo-aoi');
+/** mmo-aoi and aoi-tick: the aoi scene's cell size and hysteresis. */
+const cellSize = positive('cell', values.cell);
+const hysteresis = positive('hysteresis', values.hysteresis);
+if (scenario !== 'mmo-aoi' && scenario !== 'aoi-tick' && (cellSize !== AOI_CELL || hysteresis !== AOI_HYSTERESIS)) usage('--cell and --hysteresis are for mmo-aoi and aoi-tick');
 /** mmo-aoi: the whole-map broadcast is skipped above this many clients (its bytes grow with N²). */
 const maxClientsUws = values['max-clients-uws'] === undefined ? Number.POSITIVE_INFINITY : positive('max-clients-uws', values['max-clients-uws']);
 const leaseTtlSeconds = positive('lease-ttl', values['lease-ttl']);
@@ -252,7 +258,7 @@ async function benchTargets(scenario: Scenario): Promise<void> {
         connectPerSecond,
         pin,
         ...(etcd === null ? {} : { etcdUrl: etcd.url }),
-        ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs) }, layout } : {}),
+        ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs), BENCH_AOI_CELL: String(cellSize), BENCH_AOI_HYSTERESIS: String(hysteresis) }, layout } : {}),
         onProgress: progressLine(done, plan.length, left),
         onAbortable,
       });
@@ -267,7 +273,7 @@ async function benchTargets(scenario: Scenario): Promise<void> {
       scenario,
       date: new Date().toISOString(),
       machine: machine(pin),
-      settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), map: AOI_MAP, viewRadius: AOI_VIEW, cellSize: AOI_CELL },
+      settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), map: AOI_MAP, viewRadius: AOI_VIEW, cellSize, hysteresis },
       runs: runs.map((r) => aoiRow(r, r.npcs ?? 0, r.layout ?? 'mixed')),
     });
     return;
@@ -473,10 +479,10 @@ async function benchAoiTick(): Promise<void> {
   for (const viewers of clientCounts) {
     for (const npcs of npcCounts) {
       process.stderr.write(`[bench] aoi-tick: ${npcs + viewers} entities, ${viewers} viewers\n`);
-      runs.push(runAoiTick({ npcs, viewers, ticks: steadySeconds * 10, warmupTicks: warmupSeconds * 10 }));
+      runs.push(runAoiTick({ npcs, viewers, ticks: steadySeconds * 10, warmupTicks: warmupSeconds * 10, cellSize, hysteresis }));
     }
   }
-  const file: AoiTickResultsFile = { scenario: 'aoi-tick', date: new Date().toISOString(), machine: machine(false), settings: aoiTickSettings(`npm run bench -- ${argv}`.trim(), warmupSeconds * 10), runs };
+  const file: AoiTickResultsFile = { scenario: 'aoi-tick', date: new Date().toISOString(), machine: machine(false), settings: aoiTickSettings(`npm run bench -- ${argv}`.trim(), warmupSeconds * 10, cellSize, hysteresis), runs };
   await write(file);
   for (const r of runs) console.log(`bench: ${r.entities} entities, ${r.viewers} viewers: replication p50 ${r.replicationP50Ms} ms p99 ${r.replicationP99Ms} ms (mean ${r.replicationMeanMs}), move p50 ${r.moveP50Ms} ms, ${r.bytesPerTick} bytes a tick`);
 }

@@ -11,7 +11,7 @@ import { silentLogger } from '@gos/schema';
 import { ENTITIES } from './generated/protocol.js';
 import type { Machine } from './report/results.js';
 import { round } from './stats.js';
-import { AOI_CELL, AOI_MAP, AOI_VIEW } from './targets/project/aoi-map.js';
+import { AOI_CELL, AOI_HYSTERESIS, AOI_MAP, AOI_VIEW } from './targets/project/aoi-map.js';
 
 export interface AoiTickRow {
   /** Moving entities, viewers included. */
@@ -34,7 +34,7 @@ export interface AoiTickResultsFile {
   readonly scenario: 'aoi-tick';
   readonly date: string;
   readonly machine: Machine;
-  readonly settings: { readonly command: string; readonly warmupTicks: number; readonly map: number; readonly cellSize: number; readonly viewRadius: number; readonly step: number };
+  readonly settings: { readonly command: string; readonly warmupTicks: number; readonly map: number; readonly cellSize: number; readonly hysteresis?: number; readonly viewRadius: number; readonly step: number };
   readonly runs: AoiTickRow[];
 }
 
@@ -46,11 +46,11 @@ function quantile(sorted: readonly number[], q: number): number {
 }
 
 /** One run: `npcs` wandering entities and `viewers` players' viewpoints, `ticks` measured after `warmupTicks`. */
-export function runAoiTick(o: { readonly npcs: number; readonly viewers: number; readonly ticks: number; readonly warmupTicks: number }): AoiTickRow {
+export function runAoiTick(o: { readonly npcs: number; readonly viewers: number; readonly ticks: number; readonly warmupTicks: number; readonly cellSize: number; readonly hysteresis: number }): AoiTickRow {
   let bytes = 0;
   let records = 0;
   const present = new Set<string>();
-  const rep = new SceneReplication(ENTITIES.aoi, resolveInterest({ cellSize: AOI_CELL, width: AOI_MAP, height: AOI_MAP, viewRadius: AOI_VIEW }), {
+  const rep = new SceneReplication(ENTITIES.aoi, resolveInterest({ cellSize: o.cellSize, width: AOI_MAP, height: AOI_MAP, viewRadius: AOI_VIEW, hysteresis: o.hysteresis }), {
     sceneId: 'aoi:1',
     out: (_type, _sid, payload) => {
       bytes += payload.byteLength;
@@ -105,6 +105,6 @@ export function runAoiTick(o: { readonly npcs: number; readonly viewers: number;
   };
 }
 
-export function aoiTickSettings(command: string, warmupTicks: number): AoiTickResultsFile['settings'] {
-  return { command, warmupTicks, map: AOI_MAP, cellSize: AOI_CELL, viewRadius: AOI_VIEW, step: STEP };
+export function aoiTickSettings(command: string, warmupTicks: number, cellSize = AOI_CELL, hysteresis = AOI_HYSTERESIS): AoiTickResultsFile['settings'] {
+  return { command, warmupTicks, map: AOI_MAP, cellSize, hysteresis, viewRadius: AOI_VIEW, step: STEP };
 }

@@ -105,7 +105,7 @@ export interface AoiResultsFile {
   readonly scenario: 'mmo-aoi';
   readonly date: string;
   readonly machine: Machine;
-  readonly settings: { readonly warmupSeconds: number; readonly steadySeconds: number; readonly command: string; readonly map: number; readonly viewRadius: number; readonly cellSize: number };
+  readonly settings: { readonly warmupSeconds: number; readonly steadySeconds: number; readonly command: string; readonly map: number; readonly viewRadius: number; readonly cellSize: number; readonly hysteresis?: number };
   readonly runs: AoiRow[];
 }
 

@@ -15,7 +15,7 @@ import { nowMs } from '../../src/loadgen/driver.js';
 import { loadUws } from '../../src/targets/uws.js';
 import { chatFromSay, decodeMove, encodeTick, encodeWelcome, type TickEntry } from '../../src/targets/uws-wire.js';
 import { parseCommandLine } from '@gos/cluster';
-import { AOI_CELL, AOI_VIEW } from '../../src/targets/project/aoi-map.js';
+import { AOI_FILTER_BUCKET as BUCKET, AOI_VIEW } from '../../src/targets/project/aoi-map.js';
 
 parseCommandLine(
   { name: 'uws', usage: `usage: PORT=3901 [SCENARIO=mmo-move|idle-ccu|chat-fanout|reconnect-storm|mmo-aoi] node bench/dist/bin/servers/uws.js
@@ -102,19 +102,19 @@ function sendNearby(changed: ReadonlySet<TickEntry>): void {
   const cells = new Map<number, TickEntry[]>();
   const key = (cx: number, cy: number): number => cx * 65536 + cy;
   for (const e of changed) {
-    const k = key(Math.floor(e.x / AOI_CELL), Math.floor(e.y / AOI_CELL));
+    const k = key(Math.floor(e.x / BUCKET), Math.floor(e.y / BUCKET));
     const list = cells.get(k);
     if (list === undefined) cells.set(k, [e]);
     else list.push(e);
   }
-  const span = Math.ceil(AOI_VIEW / AOI_CELL);
+  const span = Math.ceil(AOI_VIEW / BUCKET);
   const r2 = AOI_VIEW * AOI_VIEW;
   const now = nowMs();
   for (const ws of sockets) {
     const me = ws.getUserData().player?.entry;
     if (me === undefined) continue;
-    const cx = Math.floor(me.x / AOI_CELL);
-    const cy = Math.floor(me.y / AOI_CELL);
+    const cx = Math.floor(me.x / BUCKET);
+    const cy = Math.floor(me.y / BUCKET);
     const near: TickEntry[] = [];
     for (let x = cx - span; x <= cx + span; x++) {
       for (let y = cy - span; y <= cy + span; y++) {

@@ -7,7 +7,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { nowMs, type ClientConn, type Driver, type TickInfo } from './driver.js';
 import { LatencyRecorder, PendingInputs, round } from '../stats.js';
-import { AOI_CELL, AOI_CROWD_CELL, AOI_MAP, AOI_POIS, AOI_SPEED, POI_SPREAD, type AoiLayout } from '../targets/project/aoi-map.js';
+import { AOI_CROWD_SPOT, AOI_MAP, AOI_POIS, AOI_SPEED, POI_SPREAD, type AoiLayout } from '../targets/project/aoi-map.js';
 
 export interface LoadOptions {
   readonly driver: Driver;
@@ -380,10 +380,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   };
 }
 
-/** A place in the crowd's cell (AOI_CROWD_CELL: the cell at the map's centre), clear of its edges. */
+/** A place in the crowd's square (AOI_CROWD_SPOT, at the map's centre), clear of its edges. */
 function crowdSpot(): [number, number] {
-  const [x0, y0] = AOI_CROWD_CELL;
-  return [x0 + 10 + Math.random() * (AOI_CELL - 20), y0 + 10 + Math.random() * (AOI_CELL - 20)];
+  const [x0, y0, side] = AOI_CROWD_SPOT;
+  return [x0 + 10 + Math.random() * (side - 20), y0 + 10 + Math.random() * (side - 20)];
 }
 
 /** mmo-aoi: the next place to walk to (LoadOptions.layout). */

@@ -5,7 +5,7 @@ import type { ChartPoint } from './failover.js';
 export function aoiTickMarkdown(file: AoiTickResultsFile): string[] {
   const s = file.settings;
   const lines = [
-    `One scene's entity replication alone (SceneReplication, no sockets, no worker), on the mmo-aoi map (${s.map} × ${s.map}, cells of ${s.cellSize}, view radius ${s.viewRadius}): every entity takes a random step of up to ±${s.step / 2} units on each axis each tick, then the replication places them in cells and writes the cell frames and views. ${s.warmupTicks} ticks of warm-up. Move: the game setting every entity's position (entity.set); replication: the end of the tick.`,
+    `One scene's entity replication alone (SceneReplication, no sockets, no worker), on the mmo-aoi map (${s.map} × ${s.map}, cells of ${s.cellSize}, hysteresis ${s.hysteresis ?? s.cellSize / 2}, view radius ${s.viewRadius}): every entity takes a random step of up to ±${s.step / 2} units on each axis each tick, then the replication places them in cells and writes the cell frames and views. ${s.warmupTicks} ticks of warm-up. Move: the game setting every entity's position (entity.set); replication: the end of the tick.`,
     '',
     '| entities | viewers | ticks | replication p50 ms | p99 ms | mean ms | move p50 ms | kB written / tick | records / tick |',
     '|--:|--:|--:|--:|--:|--:|--:|--:|--:|',

@@ -6,11 +6,14 @@
  */
 import { defineScene, type HandlerContext, type Scene } from '@gos/engine';
 import type { PushMap, SceneHandlers } from '../../generated/protocol.js';
-import { AOI_CELL, AOI_MAP, AOI_VIEW } from './aoi-map.js';
+import { AOI_CELL, AOI_HYSTERESIS, AOI_MAP, AOI_VIEW } from './aoi-map.js';
 
 type Ctx = HandlerContext<Record<string, never>, Record<string, never>, PushMap>;
 
 const npcCount = Math.max(0, Math.floor(Number(process.env['BENCH_AOI_NPCS'] ?? 0)) || 0);
+/** bench --cell and --hysteresis (checked there). */
+const cellSize = Number(process.env['BENCH_AOI_CELL'] ?? AOI_CELL);
+const hysteresis = Number(process.env['BENCH_AOI_HYSTERESIS'] ?? AOI_HYSTERESIS);
 
 /** One object for every NPC's step: `set` copies the values it is given, so it may be reused. */
 const step = { x: 0, y: 0 };
@@ -27,7 +30,7 @@ function wander(scene: Scene<Record<string, never>, Record<string, never>, PushM
 export const aoi = defineScene<Record<string, never>, Record<string, never>, PushMap>({
   // Moves only change what the tick sends: handled at the tick (as the mmo scene).
   inputs: 'at-tick',
-  interest: { cellSize: AOI_CELL, width: AOI_MAP, height: AOI_MAP, viewRadius: AOI_VIEW },
+  interest: { cellSize, width: AOI_MAP, height: AOI_MAP, viewRadius: AOI_VIEW, hysteresis },
   createState: () => ({}),
   createPlayer: () => ({}),
   onCreate(scene) {
