@@ -111,6 +111,8 @@ export class CellFrameWriter {
   readonly #leaveTo: number[] = [];
   #nLeaves = 0;
   #nEntities = 0;
+  /** Whether a table of this frame holds a float64 (its entities then start 8-aligned). */
+  #align8 = false;
   #frame = 0;
   #tick = 0;
   #cx = 0;
@@ -134,6 +136,7 @@ export class CellFrameWriter {
     this.#counts.fill(0);
     this.#nLeaves = 0;
     this.#nEntities = 0;
+    this.#align8 = false;
     this.#tick = tick >>> 0;
     this.#cx = cx;
     this.#cy = cy;
@@ -160,6 +163,7 @@ export class CellFrameWriter {
       b.length += layout.vtable.byteLength;
     }
     b.pad(layout.align);
+    if (layout.align === 8) this.#align8 = true;
     b.reserve(layout.size);
     const at = b.length;
     const u8 = b.u8;
@@ -265,15 +269,15 @@ export class CellFrameWriter {
     o.length = base;
     // Positions below are relative to the FlatBuffer's start (`base`): alignment is relative to it too.
     const cellVtable = 4;
-    const nSlots = CELL_SLOTS + nTypes;
-    const vtableBytes = 4 + 2 * nSlots;
-    const table = align(cellVtable + vtableBytes, 4);
-    // tick, cx, cy, then one uoffset per vector present.
+    // tick, cx, cy, then one uoffset per vector present; the vtable ends at the last slot present.
     const hasLeaves = this.#nLeaves > 0;
     let tableBytes = 12;
     const vectorSlot: number[] = [];
     if (hasLeaves) vectorSlot.push(3, 4);
     for (let t = 0; t < nTypes; t++) if (this.#counts[t]! > 0) vectorSlot.push(CELL_SLOTS + t);
+    const nSlots = (vectorSlot.at(-1) ?? 2) + 1;
+    const vtableBytes = 4 + 2 * nSlots;
+    const table = align(cellVtable + vtableBytes, 4);
     tableBytes += 4 * vectorSlot.length;
     let cursor = table + tableBytes;
     const vectorAt: number[] = [];
@@ -282,7 +286,8 @@ export class CellFrameWriter {
       const n = slot === 3 || slot === 4 ? this.#nLeaves : this.#counts[slot - CELL_SLOTS]!;
       cursor += 4 + 4 * n;
     }
-    const entitiesAt = align(cursor, 8);
+    // Entity tables keep the alignment they were written with: 8 when one holds a float64.
+    const entitiesAt = align(cursor, this.#align8 ? 8 : 4);
     const total = entitiesAt + this.#entities.length;
     o.reserve(total);
     const u8 = o.u8;
