@@ -69,6 +69,15 @@ export interface SceneEntities {
   get(id: number): Entity | undefined;
   /** The viewpoint entity of a player in this scene. */
   of(player: Player<unknown, never> | Player): Entity | undefined;
+  /**
+   * Priority: the player's client hears `entity`'s cell wherever the entity goes, beyond its
+   * `maxCells` (its party, its target), until {@link SceneEntities.unfocus} or the entity's
+   * removal. At most 32 entities a player; focusing twice, or on its own viewpoint, changes nothing.
+   * @throws CodedError `OPT_ERR_INVALID` for a player without a viewpoint entity, an entity not in this scene, or a 33rd entity
+   */
+  focus(player: Player<unknown, never> | Player, entity: Entity): void;
+  /** Stop {@link SceneEntities.focus}: the entity's cell stays heard only while it is in range. */
+  unfocus(player: Player<unknown, never> | Player, entity: Entity): void;
   readonly size: number;
   values(): IterableIterator<Entity>;
 }

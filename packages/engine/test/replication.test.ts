@@ -41,11 +41,11 @@ interface Out {
 }
 
 /** A scene's replication on a 100 × 100 map of 10-unit cells, radius 10 (a 3 × 3 block), and what its last flush wrote. */
-function setup(o: { maxChangesPerCell?: number; hysteresis?: number; failWrites?: () => boolean } = {}): { rep: SceneReplication; flush: () => Out; present: Set<string> } {
+function setup(o: { maxChangesPerCell?: number; maxCells?: number; hysteresis?: number; failWrites?: () => boolean } = {}): { rep: SceneReplication; flush: () => Out; present: Set<string> } {
   let cells = new Map<number, CellFrame>();
   let views = new Map<number, View>();
   const present = new Set<string>();
-  const interest = resolveInterest({ cellSize: 10, width: 100, height: 100, viewRadius: 10, hysteresis: o.hysteresis ?? 5, ...(o.maxChangesPerCell === undefined ? {} : { maxChangesPerCell: o.maxChangesPerCell }) });
+  const interest = resolveInterest({ cellSize: 10, width: 100, height: 100, viewRadius: 10, hysteresis: o.hysteresis ?? 5, ...(o.maxChangesPerCell === undefined ? {} : { maxChangesPerCell: o.maxChangesPerCell }), ...(o.maxCells === undefined ? {} : { maxCells: o.maxCells }) });
   const out = (type: number, sid: number, payload: Uint8Array): void => {
     if (o.failWrites?.() === true) throw new CodedError(ErrorCodes.ENG_ERR_QUEUE_FULL, 'full');
     const r = decodeEntityFrames(payload);
@@ -203,6 +203,70 @@ test('maxChangesPerCell: a crowd in one cell sends at most the cap a tick, the l
   for (let i = 0; i < 3; i++) sent.push((flush().cells.get(packCell(5, 5))?.entities ?? []).map((e) => e.id));
   assert.deepEqual(sent.map((s) => s.length), [4, 4, 2]);
   assert.deepEqual(sent.flat(), crowd.map((l) => l.id), 'in the order they changed, each once');
+});
+
+test('focus: a player hears a focused entity\'s cell wherever it goes, beyond maxCells, until unfocused or removed', () => {
+  const s = setup();
+  const { rep, flush } = s;
+  const p = player('ann', 1, s);
+  rep.spawn('Avatar', avatar(15, 15, 'ann'), { player: p });
+  const mate = rep.spawn('Avatar', avatar(85, 85, 'mate'));
+  flush();
+  // Far away: its cell (8,8) comes in, after the viewpoint's own, with a snapshot.
+  rep.focus(p, mate);
+  let view = flush().views.get(1)!;
+  assert.deepEqual(view.add, [packCell(8, 8)]);
+  assert.deepEqual(view.remove, []);
+  assert.deepEqual(view.snapshots.flatMap((f) => f.entities.map((e) => e.id)), [mate.id]);
+  // Its changes reach the player through that cell.
+  mate.set({ hp: 5 });
+  let out = flush();
+  assert.deepEqual(out.cells.get(packCell(8, 8))!.entities.map((e) => [e.id, e.values]), [[mate.id, { hp: 5 }]]);
+  // It walks into another cell: the view follows it (the new cell in, the old one out).
+  mate.set({ x: 75 });
+  out = flush();
+  view = out.views.get(1)!;
+  assert.deepEqual([view.add, view.remove], [[packCell(7, 8)], [packCell(8, 8)]]);
+  // Focusing again, or on the player's own viewpoint, changes nothing.
+  rep.focus(p, mate);
+  rep.focus(p, rep.of(p)!);
+  assert.equal(flush().views.size, 0);
+  // Unfocused: its cell goes (it is out of range).
+  rep.unfocus(p, mate);
+  view = flush().views.get(1)!;
+  assert.deepEqual([view.add, view.remove], [[], [packCell(7, 8)]]);
+  // Removed while focused: the focus ends with it.
+  rep.focus(p, mate);
+  flush();
+  mate.remove();
+  view = flush().views.get(1)!;
+  assert.deepEqual([view.add, view.remove], [[], [packCell(7, 8)]]);
+  const refused = (err: unknown): boolean => isCodedError(err) && err.code === ErrorCodes.OPT_ERR_INVALID;
+  assert.throws(() => rep.focus(p, mate), refused, 'a removed entity');
+  assert.throws(() => rep.focus({ id: 'nobody' }, rep.of(p)!), refused, 'a player without a viewpoint');
+  // At most 32 entities a player.
+  const many = Array.from({ length: 33 }, (_, i) => rep.spawn('Loot', { x: 90, y: i, kind: 0 }));
+  for (const l of many.slice(0, 32)) rep.focus(p, l);
+  assert.throws(() => rep.focus(p, many[32]!), refused, 'a 33rd entity');
+  // A focused cell within range is heard once; when the focuser leaves, its focus goes with it.
+  flush();
+  rep.playerLeft('ann');
+  flush();
+  for (const l of many) l.remove();
+  flush();
+  assert.equal(rep.cellsHeld, 0);
+});
+
+test('focus is kept beyond maxCells: the nearest cells fill the cap, focused ones come on top', () => {
+  const s = setup({ maxCells: 4 });
+  const { rep, flush } = s;
+  const p = player('ann', 1, s);
+  rep.spawn('Avatar', avatar(55, 55, 'ann'), { player: p });
+  const far = rep.spawn('Loot', { x: 5, y: 95, kind: 1 });
+  rep.focus(p, far);
+  const view = flush().views.get(1)!;
+  assert.equal(view.add.length, 5);
+  assert.equal(view.add.at(-1), packCell(0, 9), 'the focused cell after the four nearest');
 });
 
 test('cells are held only while they hold entities or are heard: a world emptied holds none', () => {

@@ -13,13 +13,16 @@ import { CELL_GONE, CellFrameWriter, CodedError, CORE_PUSH, EntityViewCodec, Err
 import type { Entity, SceneDefinition, SceneEntities } from '../api.js';
 import { CellRecords, FromScene, chunkFrames as chunks, encodeEntityFrames } from '../records.js';
 import { EntityRecord, typeInfos, type EntityOwner, type GridCell, type PlayerRef, type TypeInfo } from './entity-record.js';
-import { InterestGrid, resolveInterest, type ResolvedInterest } from './interest-grid.js';
+import { InterestGrid, resolveInterest, type ResolvedInterest, type ViewChange } from './interest-grid.js';
 
 /** Where the replication writes its records (the scene's outbox); throws when it cannot. */
 export type ReplicationOut = (type: typeof FromScene.CELLS | typeof FromScene.INTEREST, sid: number, payload: Uint8Array) => void;
 
 /** A removed entity's id is given again only this many ticks after its leave went out. */
 const ID_QUARANTINE_TICKS = 20;
+
+/** Most entities one player may focus on (scene.entities.focus): each may add a cell to its view. */
+export const MAX_FOCUS = 32;
 
 interface Viewer {
   readonly player: PlayerRef;
@@ -31,6 +34,8 @@ interface Viewer {
   y: number;
   /** Its next view resets the client (a new connection, a lost record): forget everything first. */
   reset: boolean;
+  /** Entities it focuses on: their cells are heard wherever they are, beyond maxCells. */
+  readonly focus: Set<EntityRecord>;
 }
 
 export interface ReplicationDeps {
@@ -71,6 +76,8 @@ export class SceneReplication implements SceneEntities, EntityOwner {
   readonly #blind = new Map<string, { player: PlayerRef; cells: number[] }>();
   /** Ids freed, in order, with the tick their leave went out. */
   readonly #freed: { id: number; tick: number }[] = [];
+  /** Who focuses on an entity (scene.entities.focus). */
+  readonly #focusers = new Map<EntityRecord, Set<Viewer>>();
   /** The cells changed this tick, in the order they were first changed. */
   readonly #touched: GridCell[] = [];
   readonly #records = new CellRecords();
@@ -127,7 +134,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     this.#queue(e);
     if (player !== undefined) {
       e.viewer = player;
-      const viewer: Viewer = { player, entity: e, cells: new Set(), x: Number.NaN, y: Number.NaN, reset: true };
+      const viewer: Viewer = { player, entity: e, cells: new Set(), x: Number.NaN, y: Number.NaN, reset: true, focus: new Set() };
       this.#viewers.set(player.id, viewer);
       this.#blind.delete(player.id);
       this.#look.add(viewer);
@@ -162,6 +169,8 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     e.alive = false;
     this.#entities.delete(e.id);
     this.#queue(e);
+    const focusers = this.#focusers.get(e);
+    if (focusers !== undefined) for (const viewer of [...focusers]) this.#unfocus(viewer, e);
     if (e.viewer === null) return;
     const viewer = this.#viewers.get(e.viewer.id);
     e.viewer = null;
@@ -193,6 +202,36 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     this.#viewers.delete(viewer.player.id);
     this.#look.delete(viewer);
     this.#unhear(viewer.cells);
+    for (const target of viewer.focus) this.#unfocus(viewer, target);
+  }
+
+  focus(player: { readonly id: string }, entity: Entity): void {
+    const viewer = this.#viewers.get(player.id);
+    if (viewer === undefined) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `player ${player.id} has no viewpoint entity in scene ${this.#d.sceneId}: nothing to focus from`);
+    const target = this.#entities.get(entity.id);
+    if (target === undefined || target !== entity) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `entity ${entity.id} is not in scene ${this.#d.sceneId} (removed?)`);
+    if (target === viewer.entity || viewer.focus.has(target)) return;
+    if (viewer.focus.size >= MAX_FOCUS) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `player ${player.id} focuses on ${MAX_FOCUS} entities already (unfocus one first)`);
+    viewer.focus.add(target);
+    let focusers = this.#focusers.get(target);
+    if (focusers === undefined) this.#focusers.set(target, (focusers = new Set()));
+    focusers.add(viewer);
+    this.#look.add(viewer);
+  }
+
+  unfocus(player: { readonly id: string }, entity: Entity): void {
+    const viewer = this.#viewers.get(player.id);
+    const target = this.#entities.get(entity.id);
+    if (viewer === undefined || target !== entity || !viewer.focus.has(target)) return;
+    this.#unfocus(viewer, target);
+  }
+
+  #unfocus(viewer: Viewer, target: EntityRecord): void {
+    viewer.focus.delete(target);
+    const focusers = this.#focusers.get(target);
+    focusers?.delete(viewer);
+    if (focusers?.size === 0) this.#focusers.delete(target);
+    this.#look.add(viewer);
   }
 
   #unhear(cells: Iterable<number>): void {
@@ -273,6 +312,11 @@ export class SceneReplication implements SceneEntities, EntityOwner {
         cell.enters[cell.nEnters++] = e;
         e.home = cell;
         e.cell = key;
+        // Whoever focuses on it hears its new cell from this tick's views on.
+        if (this.#focusers.size > 0) {
+          const focusers = this.#focusers.get(e);
+          if (focusers !== undefined) for (const viewer of focusers) this.#look.add(viewer);
+        }
         e.mask = 0;
         e.queued = false;
         continue;
@@ -352,7 +396,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     for (const viewer of this.#look) {
       const e = viewer.entity;
       const reset = viewer.reset;
-      const change = this.#grid.view(e.x, e.y, reset ? new Set() : viewer.cells);
+      const change = this.#view(viewer, reset);
       if (change === null) {
         viewer.x = e.x;
         viewer.y = e.y;
@@ -385,6 +429,24 @@ export class SceneReplication implements SceneEntities, EntityOwner {
       viewer.reset = false;
       this.#look.delete(viewer);
     }
+  }
+
+  /**
+   * The cells a viewer should hear now against those it hears (none on a reset): the grid's
+   * view of its viewpoint, plus the cells of the entities it focuses on, kept beyond maxCells.
+   */
+  #view(viewer: Viewer, reset: boolean): ViewChange | null {
+    const e = viewer.entity;
+    const heard: ReadonlySet<number> = reset ? new Set() : viewer.cells;
+    const change = this.#grid.view(e.x, e.y, heard);
+    if (viewer.focus.size === 0) return change;
+    const focused = new Set<number>();
+    for (const target of viewer.focus) if (target.cell >= 0) focused.add(target.cell);
+    // The viewpoint's cells nearest first, then the focused ones it does not hear yet; a focused cell is never dropped.
+    const add = [...(change?.add ?? [])];
+    const remove = (change?.remove ?? []).filter((cell) => !focused.has(cell));
+    for (const cell of focused) if (!heard.has(cell) && !add.includes(cell)) add.push(cell);
+    return add.length === 0 && remove.length === 0 ? null : { add, remove };
   }
 
   /** Write one player's view change, split in records of bounded size; false when it could not be. */
