@@ -142,10 +142,6 @@ if (scenario === 'login-storm') {
   targets = targets.filter((t) => t.target === 'project');
   if (targets.length === 0) usage('login-storm needs a project target');
 }
-if (scenario === 'mmo-aoi' && targets.some((t) => t.target === 'colyseus')) {
-  // Colyseus' StateView would be its way to filter per client; the bench's Colyseus room does not have it yet.
-  usage('mmo-aoi runs this framework and the bare uWS server (uws: the whole-map broadcast), not colyseus yet');
-}
 if (scenario === 'soak' && targets.some((t) => t.target !== 'project')) {
   // The memory probe (a full collection on SIGUSR2) is in this framework's bench server only.
   usage(`soak runs this framework's targets only (project, project-embedded), got ${values.targets ?? ''}`);

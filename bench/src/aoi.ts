@@ -80,6 +80,8 @@ export interface AoiRow {
   /** `project` (this framework, with AOI) or `uws-broadcast` (bare uWS sending the whole map to everyone). */
   readonly target: string;
   readonly shape?: string;
+  /** Colyseus: `ws` or `uws`. */
+  readonly transport?: string;
   readonly clients: number;
   /** Wandering NPC entities on the map besides the players (this framework only). */
   readonly npcs: number;
@@ -114,6 +116,7 @@ export function aoiRow(r: RunRow, npcs: number, layout: AoiLayout): AoiRow {
   return {
     target: r.target === 'uws' ? (r.variant === 'filter' ? 'uws-filter' : 'uws-broadcast') : r.target,
     ...(r.shape === undefined ? {} : { shape: r.shape }),
+    ...(r.transport === undefined ? {} : { transport: r.transport }),
     clients: r.clients,
     npcs: r.target === 'project' ? npcs : 0,
     layout,

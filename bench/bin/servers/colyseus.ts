@@ -21,9 +21,10 @@
 import { Room, Server, type Client } from '@colyseus/core';
 import { WebSocketTransport } from '@colyseus/ws-transport';
 import { uWebSocketsTransport } from '@colyseus/uwebsockets-transport';
-import { schema, t, type SchemaType } from '@colyseus/schema';
+import { StateView, schema, t, type SchemaType } from '@colyseus/schema';
 import { WebSocket as NodeWebSocket } from 'ws';
 import { parseCommandLine } from '@gos/cluster';
+import { AOI_FILTER_BUCKET, AOI_MAP, AOI_VIEW } from '../../src/targets/project/aoi-map.js';
 
 parseCommandLine(
   { name: 'colyseus', usage: `usage: PORT=3902 [TRANSPORT=ws|uws] node bench/dist/bin/servers/colyseus.js
@@ -84,6 +85,94 @@ class MmoRoom extends Room<{ state: MmoState }> {
   }
 
   private tick(): void {
+    this.state.serverTime = nowMs();
+    this.broadcastPatch();
+  }
+}
+
+/**
+ * mmo-aoi: everyone in one room on the whole map; `players` is tagged `.view()`, so a client is
+ * sent only the players its StateView holds (Colyseus's per-client filtering, 0.16+). Each
+ * tick, every client's view is brought to the players within AOI_VIEW of its own (bucketed on
+ * a grid of AOI_FILTER_BUCKET), then one patch is encoded per view.
+ */
+const AoiPlayer = schema({ x: t.float32(), y: t.float32(), ack: t.uint32() }, 'AoiPlayer');
+type AoiPlayer = SchemaType<typeof AoiPlayer>;
+const AoiState = schema({ players: t.map(AoiPlayer).view(), serverTime: t.float64() }, 'AoiState');
+type AoiState = SchemaType<typeof AoiState>;
+
+class AoiRoom extends Room<{ state: AoiState }> {
+  override maxClients = 100_000;
+  override state = new AoiState();
+  /** Per client: its own player and the players its view holds. */
+  readonly #seen = new Map<Client, { readonly me: AoiPlayer; readonly view: StateView; readonly players: Set<AoiPlayer> }>();
+
+  override onCreate(): void {
+    this.state.serverTime = nowMs();
+    this.setTimestep(() => this.tick(), TICK_MS);
+    this.patchRate = null;
+    this.onMessage('move', (client: Client, message: unknown) => {
+      if (typeof message !== 'object' || message === null) return;
+      const { seq, x, y } = message as { seq?: unknown; x?: unknown; y?: unknown };
+      if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0 || seq > U32_MAX) return;
+      if (typeof x !== 'number' || !Number.isFinite(x) || typeof y !== 'number' || !Number.isFinite(y)) return;
+      const me = this.#seen.get(client)?.me;
+      if (me === undefined) return;
+      me.x = Math.min(AOI_MAP, Math.max(0, x));
+      me.y = Math.min(AOI_MAP, Math.max(0, y));
+      me.ack = seq;
+    });
+  }
+
+  override onJoin(client: Client): void {
+    const me = new AoiPlayer({ x: Math.random() * AOI_MAP, y: Math.random() * AOI_MAP, ack: 0 });
+    this.state.players.set(client.sessionId, me);
+    const view = new StateView();
+    view.add(me);
+    client.view = view;
+    this.#seen.set(client, { me, view, players: new Set([me]) });
+  }
+
+  override onLeave(client: Client): void {
+    const left = this.#seen.get(client);
+    this.#seen.delete(client);
+    if (left === undefined) return;
+    for (const other of this.#seen.values()) {
+      if (other.players.delete(left.me)) other.view.remove(left.me);
+    }
+    this.state.players.delete(client.sessionId);
+  }
+
+  private tick(): void {
+    const key = (x: number, y: number): number => Math.floor(x / AOI_FILTER_BUCKET) * 65536 + Math.floor(y / AOI_FILTER_BUCKET);
+    const grid = new Map<number, AoiPlayer[]>();
+    for (const { me } of this.#seen.values()) {
+      const k = key(me.x, me.y);
+      const list = grid.get(k);
+      if (list === undefined) grid.set(k, [me]);
+      else list.push(me);
+    }
+    const span = Math.ceil(AOI_VIEW / AOI_FILTER_BUCKET);
+    const r2 = AOI_VIEW * AOI_VIEW;
+    for (const seen of this.#seen.values()) {
+      const { me, view, players } = seen;
+      const near = new Set<AoiPlayer>([me]);
+      const cx = Math.floor(me.x / AOI_FILTER_BUCKET);
+      const cy = Math.floor(me.y / AOI_FILTER_BUCKET);
+      for (let x = cx - span; x <= cx + span; x++) {
+        for (let y = cy - span; y <= cy + span; y++) {
+          for (const p of grid.get(x * 65536 + y) ?? []) {
+            const dx = p.x - me.x;
+            const dy = p.y - me.y;
+            if (dx * dx + dy * dy <= r2) near.add(p);
+          }
+        }
+      }
+      for (const p of near) if (!players.has(p)) view.add(p);
+      for (const p of players) if (!near.has(p)) view.remove(p);
+      seen.players.clear();
+      for (const p of near) seen.players.add(p);
+    }
     this.state.serverTime = nowMs();
     this.broadcastPatch();
   }
@@ -177,6 +266,7 @@ async function main(): Promise<void> {
   server.define('mmo', MmoRoom);
   server.define('idle', IdleRoom);
   server.define('chat', ChatRoom);
+  server.define('aoi', AoiRoom);
 
   let stopping = false;
   const stop = (signal: string): void => {

@@ -1,7 +1,8 @@
 /**
  * Colyseus 0.18 driver: one `@colyseus/sdk` Client + Room per load-generator client.
  *
- * - connect: `joinOrCreate('mmo')` (the server's `maxClients = 100` fills rooms in join order),
+ * - connect: `joinOrCreate('mmo')` (the server's `maxClients = 100` fills rooms in join order;
+ *   mmo-aoi: `'aoi'`, one room with a StateView per client),
  *   then wait for the first full state (ROOM_STATE) before resolving. That first state is reported
  *   through `onOther`; every later state change is one patch = one tick → `onTick`.
  * - Bytes in: the SDK's connection dispatches every WebSocket message through
@@ -27,7 +28,7 @@ interface PlayerView {
 }
 interface MmoStateView {
   readonly serverTime: number;
-  readonly players: { get(sessionId: string): PlayerView | undefined };
+  readonly players: { get(sessionId: string): PlayerView | undefined; readonly size: number };
 }
 
 type MessageListener = (event: { data: ArrayBuffer | string }) => void;
@@ -57,6 +58,8 @@ class ColyseusConn implements ClientConn {
   private generation = 0;
   private room: Room<unknown, MmoStateView> | null = null;
   private readonly moveMsg = { seq: 0, x: 0, y: 0 };
+  /** mmo-aoi, a client that decodes: the players its view holds (the room's StateView). */
+  entities?: () => number;
 
   constructor(
     private readonly client: Client,
@@ -207,7 +210,9 @@ export const colyseusDriver: Driver = {
   async connect(_index: number, baseUrl: string, hooks: ClientHooks, options: ConnectOptions): Promise<ClientConn> {
     const client = new Client(baseUrl);
     const conn = new ColyseusConn(client, hooks, options.decodeTicks);
-    await conn.attach(await client.joinOrCreate<MmoStateView>(options.room));
+    const room = await client.joinOrCreate<MmoStateView>(options.room);
+    if (options.room === 'aoi' && options.decodeTicks) conn.entities = () => room.state.players.size;
+    await conn.attach(room);
     return conn;
   },
 };
