@@ -117,6 +117,8 @@ export class SceneHost {
         throw err;
       },
       (err: unknown) => {
+        // What the scene published before it died (an answer, a save) is read, not dropped with it.
+        this.#drainOnce(opts.onRecord);
         this.#stopReading.abort();
         this.#end();
         failReady(err);
