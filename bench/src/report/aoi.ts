@@ -41,6 +41,12 @@ export function aoiMarkdown(file: AoiResultsFile): string[] {
     const f = file.runs.find((x) => x.target === 'uws-filter' && x.clients === p.clients && layoutOf(x) === layoutOf(p));
     if (f !== undefined && p.bytesPerClientPerSec > 0) notes.push(`N=${p.clients}, ${layoutOf(p)}: against bare uWS filtering per client (one frame per client and tick), ${(p.bytesPerClientPerSec / Math.max(f.bytesPerClientPerSec, 1)).toFixed(1)}× its bytes per client and ${(p.cpuUsPerClientPerSec / Math.max(f.cpuUsPerClientPerSec, 1e-9)).toFixed(2)}× its server CPU per client`);
   }
+  for (const p of file.runs.filter((r) => r.target === 'project' && r.npcs === 0)) {
+    const c = file.runs.find((x) => x.target === 'colyseus' && x.clients === p.clients && layoutOf(x) === layoutOf(p));
+    if (c === undefined || p.bytesPerClientPerSec <= 0) continue;
+    const why = c.cpuPercent >= 95 ? ' (Colyseus\'s core saturated)' : '';
+    notes.push(`N=${p.clients}, ${layoutOf(p)}: against Colyseus with a StateView per client, ${(p.bytesPerClientPerSec / Math.max(c.bytesPerClientPerSec, 1)).toFixed(1)}× its bytes per client and ${(p.cpuUsPerClientPerSec / Math.max(c.cpuUsPerClientPerSec, 1e-9)).toFixed(2)}× its server CPU per client${why}`);
+  }
   for (const c of file.runs.filter((r) => r.target === 'project' && r.layout === 'crowd')) {
     notes.push(`crowd of ${c.clients} in one cell: ${c.bytesPerClientPerSec} bytes per client per second, tick p99 ${fmt(c.tickP99Ms, 2)} ms (replication ${fmt(c.replicationP99Ms ?? null, 2)} ms), ${fmt(c.entitiesPerClient)} entities known per client`);
   }
