@@ -118,7 +118,11 @@ export class SceneHost {
       },
       (err: unknown) => {
         // What the scene published before it died (an answer, a save) is read, not dropped with it.
-        this.#drainOnce(opts.onRecord);
+        try {
+          this.#drainOnce(opts.onRecord);
+        } catch (drainErr) {
+          opts.logger.error({ err: drainErr, sceneId: opts.input.sceneId }, 'cannot read what the crashed scene wrote last');
+        }
         this.#stopReading.abort();
         this.#end();
         failReady(err);

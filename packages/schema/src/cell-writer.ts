@@ -173,6 +173,7 @@ export class CellFrameWriter {
     if (layout.enterAt >= 0) u8[at + layout.enterAt] = 1;
     b.length = at + layout.size;
     const fieldAt = layout.fieldAt;
+    // A string field may grow the buffer: every write below reads b.u8 and b.view afresh.
     for (let f = 0; f < fields.length; f++) {
       const off = fieldAt[f]!;
       if (off < 0) continue;
@@ -185,11 +186,11 @@ export class CellFrameWriter {
       }
       switch (field.type) {
         case 'bool':
-          u8[p] = v === true ? 1 : 0;
+          b.u8[p] = v === true ? 1 : 0;
           break;
         case 'int8':
         case 'uint8':
-          u8[p] = (v as number) & 0xff;
+          b.u8[p] = (v as number) & 0xff;
           break;
         case 'int16':
         case 'uint16':

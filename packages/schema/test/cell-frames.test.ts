@@ -241,6 +241,19 @@ describe('finishPush', () => {
   });
 });
 
+describe('CellFrameWriter, growing', () => {
+  it('a long string that grows the buffer does not lose the one-byte fields written after it', () => {
+    const w = new CellFrameWriter(world);
+    for (const n of [5000, 20_000, 70_000]) {
+      w.begin(1, 0, 0);
+      const values = { ...avatar, name: 'n'.repeat(n), facing: Facing.West, alive: true };
+      w.entity(0, 9, true, ...row(avatarType, values));
+      const got = decodeCellFrame(world, w.finish()).entities[0]!.values;
+      assert.deepEqual([(got['name'] as string).length, got['facing'], got['alive'], got['level'], got['hp']], [n, Facing.West, true, values.level, values.hp], `a name of ${n} bytes`);
+    }
+  });
+});
+
 describe('CellFrameWriter, randomised', () => {
   it('round-trips 300 frames of one writer: every field kind, random masks, enters, strings and leaves, read by decodeCellFrame and by flatc\'s classes', () => {
     let seed = 7;
