@@ -24,7 +24,8 @@ import { uWebSocketsTransport } from '@colyseus/uwebsockets-transport';
 import { StateView, schema, t, type SchemaType } from '@colyseus/schema';
 import { WebSocket as NodeWebSocket } from 'ws';
 import { parseCommandLine } from '@gos/cluster';
-import { AOI_FILTER_BUCKET, AOI_MAP, AOI_VIEW } from '../../src/targets/project/aoi-map.js';
+import { AOI_MAP } from '../../src/targets/project/aoi-map.js';
+import { NearbyGrid } from '../../src/targets/nearby.js';
 
 parseCommandLine(
   { name: 'colyseus', usage: `usage: PORT=3902 [TRANSPORT=ws|uws] node bench/dist/bin/servers/colyseus.js
@@ -45,6 +46,15 @@ const U32_MAX = 0xffff_ffff;
 /** How long a dropped client's seat is held for its reconnect. */
 const RECONNECT_SECONDS = 60;
 
+/** A `move` message {seq, x, y} as the rooms accept it, or null for anything else. */
+function parseMove(message: unknown): { seq: number; x: number; y: number } | null {
+  if (typeof message !== 'object' || message === null) return null;
+  const { seq, x, y } = message as { seq?: unknown; x?: unknown; y?: unknown };
+  if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0 || seq > U32_MAX) return null;
+  if (typeof x !== 'number' || !Number.isFinite(x) || typeof y !== 'number' || !Number.isFinite(y)) return null;
+  return { seq, x, y };
+}
+
 const Player = schema({ x: t.float32(), y: t.float32(), ack: t.uint32() }, 'Player');
 type Player = SchemaType<typeof Player>;
 
@@ -64,15 +74,12 @@ class MmoRoom extends Room<{ state: MmoState }> {
     this.patchRate = null;
 
     this.onMessage('move', (client: Client, message: unknown) => {
-      if (typeof message !== 'object' || message === null) return;
-      const { seq, x, y } = message as { seq?: unknown; x?: unknown; y?: unknown };
-      if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0 || seq > U32_MAX) return;
-      if (typeof x !== 'number' || !Number.isFinite(x) || typeof y !== 'number' || !Number.isFinite(y)) return;
+      const move = parseMove(message);
       const player = this.state.players.get(client.sessionId);
-      if (player === undefined) return;
-      player.x = x;
-      player.y = y;
-      player.ack = seq;
+      if (move === null || player === undefined) return;
+      player.x = move.x;
+      player.y = move.y;
+      player.ack = move.seq;
     });
   }
 
@@ -93,8 +100,8 @@ class MmoRoom extends Room<{ state: MmoState }> {
 /**
  * mmo-aoi: everyone in one room on the whole map; `players` is tagged `.view()`, so a client is
  * sent only the players its StateView holds (Colyseus's per-client filtering, 0.16+). Each
- * tick, every client's view is brought to the players within AOI_VIEW of its own (bucketed on
- * a grid of AOI_FILTER_BUCKET), then one patch is encoded per view.
+ * tick, every client's view is brought to the players within AOI_VIEW of its own (NearbyGrid),
+ * then one patch is encoded per view.
  */
 const AoiPlayer = schema({ x: t.float32(), y: t.float32(), ack: t.uint32() }, 'AoiPlayer');
 type AoiPlayer = SchemaType<typeof AoiPlayer>;
@@ -112,15 +119,12 @@ class AoiRoom extends Room<{ state: AoiState }> {
     this.setTimestep(() => this.tick(), TICK_MS);
     this.patchRate = null;
     this.onMessage('move', (client: Client, message: unknown) => {
-      if (typeof message !== 'object' || message === null) return;
-      const { seq, x, y } = message as { seq?: unknown; x?: unknown; y?: unknown };
-      if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 0 || seq > U32_MAX) return;
-      if (typeof x !== 'number' || !Number.isFinite(x) || typeof y !== 'number' || !Number.isFinite(y)) return;
+      const move = parseMove(message);
       const me = this.#seen.get(client)?.me;
-      if (me === undefined) return;
-      me.x = Math.min(AOI_MAP, Math.max(0, x));
-      me.y = Math.min(AOI_MAP, Math.max(0, y));
-      me.ack = seq;
+      if (move === null || me === undefined) return;
+      me.x = Math.min(AOI_MAP, Math.max(0, move.x));
+      me.y = Math.min(AOI_MAP, Math.max(0, move.y));
+      me.ack = move.seq;
     });
   }
 
@@ -144,30 +148,11 @@ class AoiRoom extends Room<{ state: AoiState }> {
   }
 
   private tick(): void {
-    const key = (x: number, y: number): number => Math.floor(x / AOI_FILTER_BUCKET) * 65536 + Math.floor(y / AOI_FILTER_BUCKET);
-    const grid = new Map<number, AoiPlayer[]>();
-    for (const { me } of this.#seen.values()) {
-      const k = key(me.x, me.y);
-      const list = grid.get(k);
-      if (list === undefined) grid.set(k, [me]);
-      else list.push(me);
-    }
-    const span = Math.ceil(AOI_VIEW / AOI_FILTER_BUCKET);
-    const r2 = AOI_VIEW * AOI_VIEW;
+    const grid = new NearbyGrid([...this.#seen.values()].map((s) => s.me));
     for (const seen of this.#seen.values()) {
       const { me, view, players } = seen;
       const near = new Set<AoiPlayer>([me]);
-      const cx = Math.floor(me.x / AOI_FILTER_BUCKET);
-      const cy = Math.floor(me.y / AOI_FILTER_BUCKET);
-      for (let x = cx - span; x <= cx + span; x++) {
-        for (let y = cy - span; y <= cy + span; y++) {
-          for (const p of grid.get(x * 65536 + y) ?? []) {
-            const dx = p.x - me.x;
-            const dy = p.y - me.y;
-            if (dx * dx + dy * dy <= r2) near.add(p);
-          }
-        }
-      }
+      grid.near(me.x, me.y, (p) => near.add(p));
       for (const p of near) if (!players.has(p)) view.add(p);
       for (const p of players) if (!near.has(p)) view.remove(p);
       seen.players.clear();

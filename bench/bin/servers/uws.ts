@@ -15,7 +15,7 @@ import { nowMs } from '../../src/loadgen/driver.js';
 import { loadUws } from '../../src/targets/uws.js';
 import { chatFromSay, decodeMove, encodeTick, encodeWelcome, type TickEntry } from '../../src/targets/uws-wire.js';
 import { parseCommandLine } from '@gos/cluster';
-import { AOI_FILTER_BUCKET as BUCKET, AOI_VIEW } from '../../src/targets/project/aoi-map.js';
+import { NearbyGrid } from '../../src/targets/nearby.js';
 
 parseCommandLine(
   { name: 'uws', usage: `usage: PORT=3901 [SCENARIO=mmo-move|idle-ccu|chat-fanout|reconnect-storm|mmo-aoi] node bench/dist/bin/servers/uws.js
@@ -97,34 +97,15 @@ app.ws<{ player?: Player }>('/ws', {
   },
 });
 
-/** uws-filter: bucket the moved players by cell, then give each client those within AOI_VIEW of it. */
+/** uws-filter: each client gets the moved players within AOI_VIEW of its own. */
 function sendNearby(changed: ReadonlySet<TickEntry>): void {
-  const cells = new Map<number, TickEntry[]>();
-  const key = (cx: number, cy: number): number => cx * 65536 + cy;
-  for (const e of changed) {
-    const k = key(Math.floor(e.x / BUCKET), Math.floor(e.y / BUCKET));
-    const list = cells.get(k);
-    if (list === undefined) cells.set(k, [e]);
-    else list.push(e);
-  }
-  const span = Math.ceil(AOI_VIEW / BUCKET);
-  const r2 = AOI_VIEW * AOI_VIEW;
+  const grid = new NearbyGrid(changed);
   const now = nowMs();
   for (const ws of sockets) {
     const me = ws.getUserData().player?.entry;
     if (me === undefined) continue;
-    const cx = Math.floor(me.x / BUCKET);
-    const cy = Math.floor(me.y / BUCKET);
     const near: TickEntry[] = [];
-    for (let x = cx - span; x <= cx + span; x++) {
-      for (let y = cy - span; y <= cy + span; y++) {
-        for (const e of cells.get(key(x, y)) ?? []) {
-          const dx = e.x - me.x;
-          const dy = e.y - me.y;
-          if (dx * dx + dy * dy <= r2) near.push(e);
-        }
-      }
-    }
+    grid.near(me.x, me.y, (e) => near.push(e));
     if (near.length > 0) ws.send(encodeTick(now, near), true);
   }
 }

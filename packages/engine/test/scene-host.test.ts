@@ -7,6 +7,20 @@ import { FromScene, type SceneTaskInput } from '../src/records.js';
 import { RingWriter } from '../src/ring/index.js';
 import { SceneHost, WakeupTotals } from '../src/scene-host.js';
 
+/** A scene host over `pool` (a stand-in for piscina), handing each record it reads to `onRecord`. */
+function hostOn(pool: Piscina, onRecord: (type: number) => void): SceneHost {
+  return new SceneHost({
+    pool,
+    epoch: 1,
+    ringBytes: 4096,
+    ringFlush: 'immediate',
+    logger: silentLogger,
+    wakeups: new WakeupTotals(),
+    input: { sceneId: 'w:1', sceneType: 'w', gameModule: 'file:///nowhere.js', state: null, timers: [], tickMs: 100, persistIntervalMs: 5000, logLevel: 'silent', engineId: 'e' },
+    onRecord,
+  });
+}
+
 test('a record the worker writes before pool.run returns is read after the host is constructed', async () => {
   // A warm worker can start the task and write READY into the shared ring in parallel with the
   // main thread, before `pool.run` has even returned. This pool does exactly that, synchronously.
@@ -20,16 +34,7 @@ test('a record the worker writes before pool.run returns is read after the host 
   } as unknown as Piscina;
   let constructed = false;
   const seen: { type: number; constructed: boolean }[] = [];
-  const host = new SceneHost({
-    pool,
-    epoch: 1,
-    ringBytes: 4096,
-    ringFlush: 'immediate',
-    logger: silentLogger,
-    wakeups: new WakeupTotals(),
-    input: { sceneId: 'w:1', sceneType: 'w', gameModule: 'file:///nowhere.js', state: null, timers: [], tickMs: 100, persistIntervalMs: 5000, logLevel: 'silent', engineId: 'e' },
-    onRecord: (type) => seen.push({ type, constructed }),
-  });
+  const host = hostOn(pool, (type) => seen.push({ type, constructed }));
   constructed = true;
   await waitFor(() => seen.length > 0, { timeoutMs: 2000, message: 'the READY record' }).finally(() => host.abandon());
   assert.deepEqual(seen, [{ type: FromScene.READY, constructed: true }]);
@@ -48,16 +53,7 @@ test('records a crashing worker published before it died are read, not dropped w
     },
   } as unknown as Piscina;
   const seen: number[] = [];
-  const host = new SceneHost({
-    pool,
-    epoch: 1,
-    ringBytes: 4096,
-    ringFlush: 'immediate',
-    logger: silentLogger,
-    wakeups: new WakeupTotals(),
-    input: { sceneId: 'w:1', sceneType: 'w', gameModule: 'file:///nowhere.js', state: null, timers: [], tickMs: 100, persistIntervalMs: 5000, logLevel: 'silent', engineId: 'e' },
-    onRecord: (type) => seen.push(type),
-  });
+  const host = hostOn(pool, (type) => seen.push(type));
   await assert.rejects(host.done, /worker crashed/);
   assert.deepEqual(seen, [FromScene.READY, FromScene.SEND]);
 });

@@ -21,7 +21,7 @@ import { SharedViews } from './shared-views.js';
 import { SceneSaver } from './scene-saver.js';
 import { TimerFiring, guarded } from './timer-firing.js';
 import { DurableTimers } from './durable-timers.js';
-import { TickStats } from './tick-stats.js';
+import { TickStats, elapsedMs } from './tick-stats.js';
 import { replicationFor, type SceneReplication } from './replication.js';
 import { SceneTimers } from './scene-timers.js';
 import { FromScene, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload, type SharedData, type TimerRecord } from '../records.js';
@@ -347,12 +347,8 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       this.#beforeTick?.();
       this.#builtins.runTickBoundary();
       this.#guard('onTick', () => this.#def.onTick?.(this, now - lastAt));
-      let replicationMs: number | null = null;
-      if (this.#replication !== null) {
-        const startedAt = performance.now();
-        this.#guard('entity replication', () => this.#replication?.flush(this.tick));
-        replicationMs = performance.now() - startedAt;
-      }
+      const replication = this.#replication;
+      const replicationMs = replication === null ? null : elapsedMs(() => this.#guard('entity replication', () => replication.flush(this.tick)));
       this.#tickStats.record(now, performance.now() - now, replicationMs);
       // After a long stall, skip the missed ticks instead of running them back to back.
       this.#scheduleTick(now - next > this.tickMs * 5 ? now : next, now);

@@ -38,3 +38,10 @@ export class TickStats {
     }
   }
 }
+
+/** How long `fn` took, in ms. */
+export function elapsedMs(fn: () => void): number {
+  const startedAt = performance.now();
+  fn();
+  return performance.now() - startedAt;
+}
