@@ -130,15 +130,17 @@ admin: { credentials: [{ name: ops, secret: "process-test-admin-${run}", write: 
   return cluster;
 }
 
-/** A player connected with `auth` (no automatic reconnect), recording its closes and SceneResumed pushes. */
+/** A player connected with `auth` (no automatic reconnect), recording its closes and SceneResumed and SceneMoved pushes. */
 export async function connectAs(auth: LoginResult) {
   const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket, reconnect: false });
   const closes: string[] = [];
   const resumed: Array<{ sceneId: string; reason: string; at: number }> = [];
+  const moved: Array<{ sceneId: string; reason: string; at: number }> = [];
   client.on('close', (e) => closes.push(`${e.code} ${e.reason}`));
   client.on('SceneResumed', (p) => resumed.push({ ...p, at: Date.now() }));
+  client.on('SceneMoved', (p) => moved.push({ ...p, at: Date.now() }));
   await client.connect();
-  return { auth, client, api: createApi(client), closes, resumed };
+  return { auth, client, api: createApi(client), closes, resumed, moved };
 }
 
 type Player = Awaited<ReturnType<typeof connectAs>>;

@@ -78,6 +78,7 @@ export class EntityTable<M = Record<string, Record<string, EntityValue>>> {
       on('SceneChanged', () => this.clear()),
       on('SceneRestarted', () => this.clear()),
       on('SceneResumed', () => this.clear()),
+      on('SceneMoved', () => this.clear()),
       ...defs.map((def) => on(def.pushName, (frame: CellFrame) => this.#cell(frame))),
     );
   }

@@ -1,19 +1,35 @@
 #!/usr/bin/env node
 /**
- * Print the cluster's members, leader, placement and load.
+ * Print the cluster's members, leader, placement and load; or act on it.
  *
  *   npm run status -- [--config FILE] [--json]
+ *   npm run status -- [--config FILE] drain ENGINE_ID [--timeout SECONDS]
+ *   npm run status -- [--config FILE] migrate SCENE_ID [ENGINE_ID]
  *
- * Exit codes: 0 printed, 1 etcd unreachable, 2 bad usage or configuration.
+ * Exit codes: 0 printed or done, 1 etcd or the engine unreachable, refused, or not done in
+ * time; 2 bad usage or configuration.
  */
-import { formatStatus, loadConfig, parseCommandLine, readStatus } from '../src/index.js';
+import { isCodedError } from '@gos/schema';
+import { drainEngine, formatStatus, loadConfig, migrateScene, parseCommandLine, readStatus } from '../src/index.js';
 
 const USAGE = `usage: gos-status [--config FILE] [--json]
-  --config FILE  the cluster's YAML config (default: $GOS_CONFIG); GOS_* variables override it
-  --json         one JSON object instead of tables
-  -h, --help     this text`;
+       gos-status [--config FILE] drain ENGINE_ID [--timeout SECONDS]
+       gos-status [--config FILE] migrate SCENE_ID [ENGINE_ID]
+  --config FILE    the cluster's YAML config (default: $GOS_CONFIG); GOS_* variables override it
+  --json           one JSON object instead of tables
+  drain ENGINE_ID  move every scene of that engine live to the others (players stay connected),
+                   then stop it (exit 0 once it has left the cluster); needs an admin credential
+                   with write: true in the config
+  --timeout S      how long drain waits for the engine to leave (default 120)
+  migrate SCENE_ID [ENGINE_ID]
+                   move one scene live to ENGINE_ID (default: the least loaded other engine)
+  -h, --help       this text`;
 
-const { values: args } = parseCommandLine({ name: 'gos-status', usage: USAGE }, { options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } } });
+const cli = parseCommandLine(
+  { name: 'gos-status', usage: USAGE },
+  { options: { config: { type: 'string', short: 'c' }, json: { type: 'boolean' }, timeout: { type: 'string' } }, allowPositionals: true },
+);
+const { values: args, positionals } = cli;
 let config;
 try {
   config = loadConfig({ file: args.config ?? process.env['GOS_CONFIG'] ?? null, env: process.env });
@@ -21,10 +37,25 @@ try {
   console.error(`gos-status: ${(err as Error).message}`);
   process.exit(2);
 }
+const [action, ...rest] = positionals;
 try {
-  const status = await readStatus(config);
-  console.log(args.json === true ? JSON.stringify(status) : formatStatus(status));
+  if (action === undefined) {
+    const status = await readStatus(config);
+    console.log(args.json === true ? JSON.stringify(status) : formatStatus(status));
+  } else if (action === 'drain') {
+    if (rest.length !== 1) cli.fail('drain takes one engine id');
+    const timeoutS = args.timeout === undefined ? 120 : Number(args.timeout);
+    if (!Number.isFinite(timeoutS) || timeoutS <= 0) cli.fail(`--timeout must be a positive number of seconds, got ${args.timeout}`);
+    const done = await drainEngine(config, rest[0]!, { timeoutMs: timeoutS * 1000, progress: (line) => console.log(line) });
+    console.log(args.json === true ? JSON.stringify(done) : `${done.engineId} drained and left in ${(done.ms / 1000).toFixed(1)} s (${done.scenes} scenes moved)`);
+  } else if (action === 'migrate') {
+    if (rest.length < 1 || rest.length > 2) cli.fail('migrate takes a scene id and, optionally, an engine id');
+    const outcome = await migrateScene(config, rest[0]!, rest[1]);
+    console.log(args.json === true ? JSON.stringify(outcome) : `${outcome.sceneId} moved from ${outcome.from} to ${outcome.to} with ${outcome.players} players (frozen ${outcome.frozenMs} ms)`);
+  } else {
+    cli.fail(`unknown action ${action} (drain, migrate)`);
+  }
 } catch (err) {
-  console.error(`gos-status: ${(err as Error).message}`);
+  console.error(`gos-status: ${isCodedError(err) ? `${err.code}: ` : ''}${(err as Error).message}`);
   process.exit(1);
 }

@@ -98,7 +98,8 @@ export async function runRole(fixedRole: Role | null, argv: readonly string[], e
 
   let running;
   try {
-    starting = startRole(role, config, logger, startAborted.signal);
+    // An operator's drain (npm run status -- drain <id>) stops the process as SIGTERM does.
+    starting = startRole(role, config, logger, startAborted.signal, () => void stop('drain'));
     running = await starting;
   } catch (err) {
     if (stopping) return; // stopped during the start: stop() reports and exits

@@ -36,10 +36,12 @@ export interface RunningRole {
  * Start `role` as member `memberIdOf(config, role)`. On failure, whatever started is closed again.
  * etcd, MySQL and Redis are each retried for `cluster.startTimeoutMs` (see {@link connect}).
  * @param signal aborts the start (a stop requested meanwhile): the retries end at once.
+ * @param onDrainRequest an operator asked the engine to drain (`npm run status -- drain <id>`):
+ *   the process should stop as on SIGTERM (the engine moves its scenes live first).
  * @throws CodedError `CRD_ERR_UNAVAILABLE`, `STO_ERR_CONNECTION`, `GW_ERR_SESSION_STORE` naming
  *   the URL of the backend that did not answer in time; `OPT_ERR_INVALID`; the role's own errors.
  */
-export async function startRole(role: Role, config: ClusterConfig, logger: Logger, signal?: AbortSignal): Promise<RunningRole> {
+export async function startRole(role: Role, config: ClusterConfig, logger: Logger, signal?: AbortSignal, onDrainRequest?: () => void): Promise<RunningRole> {
   const id = memberIdOf(config, role);
   // The role's metrics and the process's, served by the gateway on its port, by the others on their metrics port.
   const metrics = new Registry();
@@ -88,6 +90,7 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
           closers.push(() => opened.close());
           return opened;
         })),
+      onDrainRequest: onDrainRequest ?? null,
     };
     switch (role) {
       case 'coordinator': {
@@ -137,6 +140,8 @@ interface RoleContext {
   readonly store: () => Promise<Store>;
   /** The session store, the same way: the gateway's sessions, the engine's presence. */
   readonly sessions: () => Promise<SessionStore>;
+  /** An operator asked the engine to drain: the process stops as on SIGTERM. */
+  readonly onDrainRequest: (() => void) | null;
 }
 
 interface StartedPart {
@@ -191,6 +196,7 @@ async function startEngine(ctx: RoleContext, id: string, localLinks: LocalLinks 
     ...(e.persistIntervalMs === undefined ? {} : { persistIntervalMs: e.persistIntervalMs }),
     workerLogLevel: config.log.level,
     admin: { credentials: config.admin.credentials },
+    onDrainRequest: ctx.onDrainRequest,
     logger,
     metrics,
   });

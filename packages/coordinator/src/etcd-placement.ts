@@ -166,6 +166,15 @@ export class EtcdPlacement {
       if (res.succeeded) this.#applyPlacement({ key: Buffer.from(key), mod_revision: res.header.revision } as IKeyValue, true);
       return res.succeeded;
     },
+    move: async (sceneId, epoch, engineId) => {
+      const client = this.#keyspace.client;
+      const key = this.#keyspace.key('placement', sceneId);
+      const value = JSON.stringify({ engineId });
+      const res = await client.if(key, 'Mod', '==', epoch).then(client.put(key).value(value)).commit();
+      if (!res.succeeded) return undefined;
+      this.#applyPlacement({ key: Buffer.from(key), value: Buffer.from(value), mod_revision: res.header.revision } as IKeyValue, false);
+      return this.#placements.get(sceneId);
+    },
     scenesOf: (engineId) => [...this.#placements.values()].filter((r) => r.engineId === engineId),
     list: () => [...this.#placements.values()].sort((a, b) => a.sceneId.localeCompare(b.sceneId)),
     watch: (listener) => this.#placementEvents.on(listener),

@@ -158,6 +158,15 @@ class MemoryPlacement implements Placement {
     return true;
   }
 
+  async move(sceneId: string, epoch: number, engineId: string): Promise<PlacementRecord | undefined> {
+    const record = this.#records.get(sceneId);
+    if (record === undefined || record.epoch !== epoch) return undefined;
+    const moved: PlacementRecord = Object.freeze({ sceneId, sceneType: record.sceneType, engineId, epoch: ++this.#epoch });
+    this.#records.set(sceneId, moved);
+    this.#events.emit({ type: 'placed', record: moved });
+    return moved;
+  }
+
   scenesOf(engineId: string): readonly PlacementRecord[] {
     return [...this.#records.values()].filter((r) => r.engineId === engineId);
   }

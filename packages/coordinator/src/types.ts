@@ -138,6 +138,13 @@ export interface Placement {
   dismiss(sceneId: string): Promise<void>;
   /** Drop a placement, only if it still has this epoch (a stale owner cannot release a newer one). */
   release(sceneId: string, epoch: number): Promise<boolean>;
+  /**
+   * Hand a placement to engine `engineId`, only if it still has this epoch: the owner of a scene
+   * moving live (docs/scaling.md) does it once the scene is saved and stopped, so the placement
+   * never names two engines and the new epoch fences the old owner's late writes. Returns the
+   * new placement, or undefined when the epoch was not current (released or moved meanwhile).
+   */
+  move(sceneId: string, epoch: number, engineId: string): Promise<PlacementRecord | undefined>;
   /** Scenes currently placed on an engine. */
   scenesOf(engineId: string): readonly PlacementRecord[];
   /** Every placement in the view, by scene id. */

@@ -85,6 +85,34 @@ export function runCoordinatorContract(name: string, make: (options?: MakeOption
     }
   });
 
+  test(`${name}: move hands a placement over at its epoch only, with a newer epoch, and watchers see it`, async () => {
+    const c = await make();
+    const leader = await leaderOn(c);
+    try {
+      await c.membership.register({ id: 'e1', role: 'engine', address: 'x:1', capacity: 100 });
+      const first = await c.placement.ensure('world:5');
+      const seen: string[] = [];
+      const unwatch = c.placement.watch((e) => {
+        if (e.record.sceneId === 'world:5') seen.push(`${e.type}:${e.record.engineId}`);
+      });
+      assert.equal(await c.placement.move('world:5', first.epoch + 1, 'e2'), undefined);
+      assert.equal(await c.placement.move('never:placed', 1, 'e2'), undefined);
+      const moved = await c.placement.move('world:5', first.epoch, 'e2');
+      assert.ok(moved !== undefined && moved.engineId === 'e2' && moved.epoch > first.epoch && moved.sceneType === 'world');
+      assert.deepEqual(c.placement.lookup('world:5'), moved);
+      assert.deepEqual(await c.placement.fetch('world:5'), moved);
+      // The old epoch moves nothing and releases nothing any more.
+      assert.equal(await c.placement.move('world:5', first.epoch, 'e3'), undefined);
+      assert.equal(await c.placement.release('world:5', first.epoch), false);
+      await waitFor(() => seen.includes('placed:e2'), { timeoutMs: 5000, message: 'the move to reach the watch' });
+      unwatch();
+      assert.equal(await c.placement.release('world:5', moved.epoch), true);
+    } finally {
+      await leader.close();
+      await c.close();
+    }
+  });
+
   test(`${name}: a departed engine's scenes are unplaced`, async () => {
     const c = await make();
     const leader = await leaderOn(c);

@@ -12,6 +12,7 @@ import type { CallRouter } from './calls.js';
 import { sendTo, type EngineContext } from './engine-context.js';
 import { ADMIN_CALL_MESSAGE, EVAL_MESSAGE, INSPECT_MESSAGE, type CallAnswer } from './records.js';
 import type { PlayerLocator } from './player-pushes.js';
+import type { MigrationOutcome } from './migrations.js';
 import type { Scenes } from './scenes.js';
 
 export interface AdminCredential {
@@ -34,15 +35,24 @@ function proof(secret: string, to: string, message: string, payloadJson: string)
 const COMMAND_TIMEOUT_MS = 5000;
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
+/** What the operator's cluster commands act on (the engine's live moves and its drain). */
+export interface AdminActions {
+  migrate(sceneId: string, to?: string): Promise<MigrationOutcome>;
+  /** Start the engine's drain (it moves its scenes live, then stops); returns at once. */
+  drain(): void;
+}
+
 export class AdminConsole {
   readonly #ctx: EngineContext;
+  readonly #actions: AdminActions;
   readonly #calls: Pick<CallRouter, 'request'>;
   readonly #scenes: Pick<Scenes, 'values'>;
   readonly #presence: PlayerLocator | null;
   readonly #credentials: ReadonlyMap<string, { readonly digest: Buffer; readonly secret: string; readonly write: boolean }>;
 
-  constructor(ctx: EngineContext, calls: Pick<CallRouter, 'request'>, scenes: Pick<Scenes, 'values'>, presence: PlayerLocator | null, credentials: readonly AdminCredential[]) {
+  constructor(ctx: EngineContext, calls: Pick<CallRouter, 'request'>, scenes: Pick<Scenes, 'values'>, presence: PlayerLocator | null, credentials: readonly AdminCredential[], actions: AdminActions) {
     this.#ctx = ctx;
+    this.#actions = actions;
     this.#calls = calls;
     this.#scenes = scenes;
     this.#presence = presence;
@@ -141,8 +151,21 @@ export class AdminConsole {
       case 'eval':
         if (!write) throw new CodedError(ErrorCodes.ENG_ERR_ADMIN_READ_ONLY, 'eval runs code in a scene: it needs a credential with write: true and a REPL started with --write');
         return this.#ask(from, str(0, 'a scene id'), EVAL_MESSAGE, { code: str(1, "a function's source, e.g. (scene) => scene.state") });
+      case 'migrate': {
+        if (!write) throw new CodedError(ErrorCodes.ENG_ERR_ADMIN_READ_ONLY, 'migrate moves a scene: it needs a credential with write: true and a REPL started with --write');
+        const to = args[1];
+        if (to !== undefined && to !== null && (typeof to !== 'string' || to === '')) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, 'migrate takes a scene id and, optionally, an engine id');
+        return this.#actions.migrate(str(0, 'a scene id'), typeof to === 'string' ? to : undefined);
+      }
+      case 'drain': {
+        if (!write) throw new CodedError(ErrorCodes.ENG_ERR_ADMIN_READ_ONLY, 'drain stops the engine: it needs a credential with write: true and a REPL started with --write');
+        const scenes = [...this.#scenes.values()].length;
+        // Answered first: the drain closes this very link at its end.
+        setImmediate(() => this.#actions.drain());
+        return { engineId: o.engineId, draining: true, scenes };
+      }
       default:
-        throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `unknown command ${command} (hello, scenes, players, state, player, call, cast, eval)`);
+        throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `unknown command ${command} (hello, scenes, players, state, player, call, cast, eval, migrate, drain)`);
     }
   }
 

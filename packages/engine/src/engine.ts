@@ -32,6 +32,8 @@ import { TimerWaker } from './timer-waker.js';
 import { AdminConsole } from './admin.js';
 import { SharedCache } from './shared-cache.js';
 import { EnginePeers } from './engine-peers.js';
+import { SceneMigrations, type MigrationOutcome } from './migrations.js';
+
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/load.cjs', import.meta.url));
 
@@ -48,6 +50,8 @@ export class Engine {
   readonly #scenes: Scenes;
   readonly #players: Players;
   readonly #travels: Travels;
+  /** Live moves of this engine's scenes to other engines (docs/scaling.md). */
+  readonly #migrations: SceneMigrations;
   readonly #calls: CallRouter;
   readonly #pushes: PlayerPushes;
   /** Starts scenes and services that run nowhere when a durable timer of theirs is due. */
@@ -114,6 +118,7 @@ export class Engine {
     });
     this.#players = new Players(this.#ctx, this.#scenes);
     this.#travels = new Travels(this.#ctx, this.#scenes);
+    this.#migrations = new SceneMigrations(this.#ctx, this.#scenes);
     this.#peers = new EnginePeers({
       engineId: this.#o.engineId,
       clusterSecret: this.#o.clusterSecret,
@@ -134,7 +139,14 @@ export class Engine {
     this.#pushes = new PlayerPushes(this.#ctx, this.#calls, this.#o.presence);
     this.#shared = new SharedCache(this.#ctx, this.#o.sharedPollMs);
     this.#timerWaker = new TimerWaker(this.#ctx, this.#calls, this.#scenes, this.#o.timerScanIntervalMs);
-    this.#admin = new AdminConsole(this.#ctx, this.#calls, this.#scenes, this.#o.presence, this.#o.adminCredentials);
+    this.#admin = new AdminConsole(this.#ctx, this.#calls, this.#scenes, this.#o.presence, this.#o.adminCredentials, {
+      migrate: (sceneId, to) => this.#migrations.migrate(sceneId, to),
+      drain: () => {
+        this.#log.info('drain requested by an operator');
+        if (this.#o.onDrainRequest !== null) this.#o.onDrainRequest();
+        else void this.close().catch((err: unknown) => this.#log.error({ err }, 'drain failed'));
+      },
+    });
   }
 
   get id(): string {
@@ -157,6 +169,26 @@ export class Engine {
     let travelling = 0;
     for (const conn of this.#ctx.conns.values()) if (conn.travellingTo !== null) travelling++;
     return { scenes: this.#scenes.size, players: this.#ctx.seats.size, travelling, persister: this.#persister.stats };
+  }
+
+  /**
+   * Move scene `sceneId`, running here, live to engine `to` (default: the least loaded other
+   * engine with room), its players connected (docs/scaling.md).
+   * @throws CodedError `ENG_ERR_MIGRATION` (the scene runs on here), `CRD_ERR_NO_ENGINE`, `ENG_ERR_SHUTTING_DOWN`
+   */
+  migrateScene(sceneId: string, to?: string): Promise<MigrationOutcome> {
+    return this.#migrations.migrate(sceneId, to);
+  }
+
+  /** The gateways linked to this engine (over TCP or in-process). */
+  #gatewayPeers(): GatewayPeer[] {
+    const { membership } = this.#o.coordinator;
+    return [...(this.#link?.peers ?? []).filter((p) => membership.get(p.nodeId)?.role === 'gateway'), ...this.#localPeers];
+  }
+
+  /** The scenes running here, by id. */
+  get sceneIds(): string[] {
+    return [...this.#scenes.values()].map((h) => h.sceneId);
   }
 
   async start(): Promise<void> {
@@ -236,6 +268,12 @@ export class Engine {
           case GatewayToEngine.TRAVEL_CANCEL:
             this.#travels.cancel(peer, channel, decodeJoinFailedBody(body));
             break;
+          case GatewayToEngine.MIGRATE_HOLD:
+            this.#migrations.held(peer, channel);
+            break;
+          case GatewayToEngine.SYNC_ACK:
+            this.#migrations.synced(channel);
+            break;
           case AdminToEngine.COMMAND:
             void this.#admin.command(peer, channel, decodeAdminBody(body));
             break;
@@ -254,6 +292,7 @@ export class Engine {
     peer.on('close', () => {
       log.info('gateway link closed; its players leave');
       this.#players.peerClosed(peer);
+      this.#migrations.peerClosed(peer);
     });
   }
 
@@ -279,10 +318,11 @@ export class Engine {
       this.#state = 'closed';
       return;
     }
-    // From here joins are refused (ENG_ERR_SHUTTING_DOWN): gateways keep those players waiting,
-    // and the leader places nothing new here.
-    this.#state = 'closing';
+    // The leader places nothing new here from now on.
     await this.#member?.publish({ draining: true }).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish draining'));
+    if (this.#o.migrateOnClose) await this.#migrations.moveAll(() => this.#gatewayPeers());
+    // From here joins are refused (ENG_ERR_SHUTTING_DOWN): gateways keep those players waiting.
+    this.#state = 'closing';
     clearInterval(this.#upkeepTimer);
     this.#timerWaker.stop();
     this.#shared.stop();

@@ -97,6 +97,23 @@ export interface EngineOptions {
   /** How long graceful shutdown waits for each scene to persist and dispose. @default 10000 */
   readonly stopTimeoutMs?: number;
   /**
+   * A live move of a scene (docs/scaling.md): how long its players' gateways have to confirm
+   * they hold the players' frames before the move is given up (the scene runs on here). @default 2000
+   */
+  readonly migrationHoldTimeoutMs?: number;
+  /**
+   * Graceful shutdown (SIGTERM, a drain) first moves every scene live to the other engines, its
+   * players connected (docs/scaling.md); scenes that cannot move (no other engine with room, a
+   * refused move) are saved and stopped as before, their players resumed from that save. @default true
+   */
+  readonly migrateOnClose?: boolean;
+  /**
+   * An operator asked this engine to drain (the REPL's `drain`, `npm run status -- drain <id>`).
+   * A process entry passes its own graceful stop (the same as SIGTERM); without it the engine
+   * closes itself (close() moves its scenes live first).
+   */
+  readonly onDrainRequest?: (() => void) | null;
+  /**
    * Young generation of each scene thread's V8 heap, MB (`resourceLimits.maxYoungGenerationSizeMb`:
    * its two semi-spaces are a third of it each). Left to itself V8 grows a busy thread's
    * semi-spaces up to 16 MB each and keeps the pages: under a steady load the process's memory
@@ -185,6 +202,9 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     maxBytesWhileJoining: positiveInt('maxBytesWhileJoining', o.maxBytesWhileJoining, 1 << 20),
     maxSceneRestartsPerMinute: positiveInt('maxSceneRestartsPerMinute', o.maxSceneRestartsPerMinute, 3),
     stopTimeoutMs: positiveInt('stopTimeoutMs', o.stopTimeoutMs, 10_000),
+    migrationHoldTimeoutMs: positiveInt('migrationHoldTimeoutMs', o.migrationHoldTimeoutMs, 2000),
+    migrateOnClose: o.migrateOnClose ?? true,
+    onDrainRequest: o.onDrainRequest ?? null,
     workerYoungGenerationMb: positiveInt('workerYoungGenerationMb', o.workerYoungGenerationMb, 6),
     workerLogLevel: o.workerLogLevel ?? 'info',
     logger: o.logger ?? silentLogger,

@@ -26,6 +26,8 @@ export class Scenes {
   readonly #starting = new Map<string, Promise<SceneHost>>();
   /** Scenes being stopped (idle, or their placement went elsewhere); a new start waits for it. */
   readonly #retiring = new Map<string, Promise<void>>();
+  /** Scenes moving live to another engine (SceneMigrations); a join waits for the outcome. */
+  readonly #moving = new Map<string, Promise<unknown>>();
   /** sceneId → when it crashed within the last minute. */
   readonly #restarts = new Map<string, number[]>();
   readonly #idle: IdleScenes;
@@ -57,6 +59,15 @@ export class Scenes {
 
   /** The scene running here, started (claiming its row) if it is not; refused past the worker slots. */
   obtain(sceneId: string, epoch: number): Promise<SceneHost> {
+    const moving = this.#moving.get(sceneId);
+    if (moving !== undefined) {
+      // Moving live: a player entering now follows the scene (or stays, if the move is given up).
+      return moving.then(() => {
+        const host = this.#hosts.get(sceneId);
+        if (host !== undefined) return host;
+        throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${sceneId} moved off ${this.#ctx.o.engineId}`);
+      });
+    }
     const running = this.#hosts.get(sceneId);
     if (running !== undefined) return Promise.resolve(running);
     let starting = this.#starting.get(sceneId);
@@ -75,6 +86,37 @@ export class Scenes {
       this.#starting.set(sceneId, starting);
     }
     return starting;
+  }
+
+  /** Whether the scene is moving live to another engine now. */
+  isMoving(sceneId: string): boolean {
+    return this.#moving.has(sceneId);
+  }
+
+  /**
+   * Run a live move of `sceneId` (SceneMigrations): joins wait for `move` to settle, and the
+   * scene is neither retired as idle nor moved twice meanwhile.
+   * @throws CodedError `ENG_ERR_MIGRATION` when the scene is moving already.
+   */
+  async whileMoving<T>(sceneId: string, move: () => Promise<T>): Promise<T> {
+    if (this.#moving.has(sceneId)) throw new CodedError(ErrorCodes.ENG_ERR_MIGRATION, `scene ${sceneId} is moving already`);
+    const running = move();
+    const settled = running.catch(() => undefined);
+    this.#moving.set(sceneId, settled);
+    try {
+      return await running;
+    } finally {
+      if (this.#moving.get(sceneId) === settled) this.#moving.delete(sceneId);
+    }
+  }
+
+  /**
+   * The freeze point of a live move: the scene leaves this engine, saving everything (state,
+   * players, timers), and the writes land. Returns its players, still seated here: the caller
+   * sends them on. Calls waiting on the scene are answered `ENG_ERR_SCENE_MOVED` (retryable).
+   */
+  async stopForMove(host: SceneHost): Promise<Conn[]> {
+    return this.#stopAndSave(host);
   }
 
   /** A player enters `sceneId`: take back its idle report first (see IdleScenes.withdraw). */
@@ -218,7 +260,7 @@ export class Scenes {
       o.coordinator.placement.scenesOf(o.engineId),
       {
         busy: (sceneId) =>
-          (this.#hosts.get(sceneId)?.sids.size ?? 0) > 0 || this.#starting.has(sceneId) || joining.has(sceneId) || this.#ctx.calls.inUse(sceneId, o.idleSceneMs),
+          (this.#hosts.get(sceneId)?.sids.size ?? 0) > 0 || this.#starting.has(sceneId) || this.#moving.has(sceneId) || joining.has(sceneId) || this.#ctx.calls.inUse(sceneId, o.idleSceneMs),
         running: (sceneId) => this.#hosts.has(sceneId),
         retiring: (sceneId) => this.#retiring.has(sceneId),
       },
@@ -252,9 +294,28 @@ export class Scenes {
     const ctx = this.#ctx;
     const { sceneId } = host;
     if (this.#hosts.get(sceneId) !== host) return;
+    const players = await this.#stopAndSave(host);
+    ctx.log.info({ sceneId, epoch: host.epoch, players: players.length }, `scene stopped: ${why}`);
+    const moved = encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_SCENE_MOVED, message: `scene ${sceneId} was stopped on ${ctx.o.engineId}: ${why}` });
+    for (const conn of players) {
+      if (conn.state === 'gone') continue;
+      if (ctx.seats.vacate(conn.playerId, conn.sid)) ctx.persister.release('player', conn.playerId);
+      for (const frame of takeEarly(conn)) refuseFrame(ctx, conn.peer, conn.connId, frame, ErrorCodes.ENG_ERR_SCENE_MOVED, 'the scene moved; retry shortly');
+      ctx.conns.drop(conn);
+      sendTo(ctx, conn.peer, EngineToGateway.JOIN_FAILED, conn.connId, moved);
+    }
+    if (players.length > 0) ctx.setLoad();
+  }
+
+  /**
+   * Take a running scene off this engine: it saves everything and the writes land (a start of
+   * it meanwhile waits). Its players' frames wait (bounded) in the meantime. Returns them.
+   */
+  async #stopAndSave(host: SceneHost): Promise<Conn[]> {
+    const ctx = this.#ctx;
+    const { sceneId } = host;
     this.#hosts.delete(sceneId);
     const players = ctx.conns.inScene(host.sids);
-    // Their frames wait (bounded) and are answered once the scene is gone.
     for (const conn of players) conn.state = 'joining';
     const done = (async () => {
       await this.#stop(host);
@@ -272,16 +333,7 @@ export class Scenes {
       if (this.#retiring.get(sceneId) === done) this.#retiring.delete(sceneId);
     }
     if (!this.#hosts.has(sceneId)) ctx.persister.release('scene', sceneId);
-    ctx.log.info({ sceneId, epoch: host.epoch, players: players.length }, `scene stopped: ${why}`);
-    const moved = encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_SCENE_MOVED, message: `scene ${sceneId} was stopped on ${ctx.o.engineId}: ${why}` });
-    for (const conn of players) {
-      if (conn.state === 'gone') continue;
-      if (ctx.seats.vacate(conn.playerId, conn.sid)) ctx.persister.release('player', conn.playerId);
-      for (const frame of takeEarly(conn)) refuseFrame(ctx, conn.peer, conn.connId, frame, ErrorCodes.ENG_ERR_SCENE_MOVED, 'the scene moved; retry shortly');
-      ctx.conns.drop(conn);
-      sendTo(ctx, conn.peer, EngineToGateway.JOIN_FAILED, conn.connId, moved);
-    }
-    if (players.length > 0) ctx.setLoad();
+    return players;
   }
 
   /**

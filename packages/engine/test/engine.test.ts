@@ -48,6 +48,7 @@ function laggingCoordinator(): Coordinator & { lagging: boolean } {
       fetch: (id: string) => inner.placement.fetch(id),
       ensure: (id: string) => inner.placement.ensure(id),
       release: (id: string, epoch: number) => inner.placement.release(id, epoch),
+      move: (id: string, epoch: number, engineId: string) => inner.placement.move(id, epoch, engineId),
       scenesOf: (id: string) => inner.placement.scenesOf(id),
       list: () => (c.lagging ? [] : inner.placement.list()),
       watch: (listener: Parameters<Placement['watch']>[0]) => inner.placement.watch(listener),

@@ -177,8 +177,18 @@ export class ClientSockets {
       data.early.push(bytes.slice());
       return;
     }
+    if (data.migrating !== null) {
+      // The player's scene moves live to another engine: its frames wait, in order, for it there.
+      if (data.early.length >= this.#limits.maxFramesBeforeRoute) {
+        this.sendError(ws, header.opcode, header.requestId, ErrorCodes.GW_ERR_NO_ENGINE, `the scene is moving to another engine with ${data.early.length} frames already waiting; retry shortly`);
+        return;
+      }
+      if (wantsReply && !this.#pending.track(ws, data, header.opcode, header.requestId)) return;
+      data.early.push(bytes.slice());
+      return;
+    }
     if (data.state === 'routing') {
-      if (data.resuming !== null) {
+      if (data.resuming !== null && data.resuming.why !== 'migrated') {
         // The scene is reloaded from its last save: inputs sent meanwhile are dropped, requests
         // are refused with a code the client may retry on.
         if (wantsReply) {

@@ -1,9 +1,10 @@
 import { CloseCode, ErrorCodes, FrameKind, type Logger } from '@gos/schema';
-import { EngineToGateway, decodeBroadcastBody, decodeCellsBody, decodeInterestBody, decodeJoinFailedBody, decodeJoinedBody, decodeKickBody, decodeTravelBody } from '@gos/link';
+import { EngineToGateway, decodeBroadcastBody, decodeCellsBody, decodeInterestBody, decodeJoinFailedBody, decodeJoinedBody, decodeKickBody, decodeMigratedBody, decodeTravelBody } from '@gos/link';
 import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { PlayerRouting } from './routing.js';
 import type { PlayerTravel } from './travel.js';
+import type { PlayerMigration } from './migration.js';
 import { cellTopic, connOf, errorCodeOf, sceneTopic, unsubscribeCells, type Socket } from './socket.js';
 
 const decoder = new TextDecoder();
@@ -22,6 +23,7 @@ export interface EngineMessagesDeps {
   readonly pending: Pick<PendingRequests, 'answered' | 'failAll'>;
   readonly routing: Pick<PlayerRouting, 'joined' | 'resume'>;
   readonly travel: Pick<PlayerTravel, 'requested' | 'ready' | 'released' | 'joined' | 'joinFailed' | 'sourceFailed' | 'sceneCrashed' | 'toClient' | 'afterJoined'>;
+  readonly migration: Pick<PlayerMigration, 'migrating' | 'aborted' | 'migrated' | 'sync'>;
   readonly metrics: GatewayMetrics;
   /** Fan a frame out to the sockets subscribed to `topic`. */
   readonly publish: (topic: string, frame: Uint8Array) => void;
@@ -40,6 +42,7 @@ export class EngineMessages {
   readonly #pending: Pick<PendingRequests, 'answered' | 'failAll'>;
   readonly #routing: Pick<PlayerRouting, 'joined' | 'resume'>;
   readonly #travel: EngineMessagesDeps['travel'];
+  readonly #migration: EngineMessagesDeps['migration'];
   readonly #metrics: GatewayMetrics;
   readonly #publish: (topic: string, frame: Uint8Array) => void;
   readonly #ready: () => boolean;
@@ -50,6 +53,7 @@ export class EngineMessages {
     this.#pending = deps.pending;
     this.#routing = deps.routing;
     this.#travel = deps.travel;
+    this.#migration = deps.migration;
     this.#metrics = deps.metrics;
     this.#publish = deps.publish;
     this.#ready = deps.ready;
@@ -167,6 +171,24 @@ export class EngineMessages {
         case EngineToGateway.TRAVEL_FAILED: {
           const ws = this.#sockets.get(channel);
           if (ws !== undefined) this.#travel.sourceFailed(ws, connOf(ws), engineId, decodeJoinFailedBody(body));
+          break;
+        }
+        case EngineToGateway.MIGRATING: {
+          const ws = this.#sockets.get(channel);
+          this.#migration.migrating(ws, ws === undefined ? undefined : connOf(ws), engineId, channel);
+          break;
+        }
+        case EngineToGateway.MIGRATE_ABORTED: {
+          const ws = this.#sockets.get(channel);
+          if (ws !== undefined) this.#migration.aborted(connOf(ws), engineId);
+          break;
+        }
+        case EngineToGateway.SYNC:
+          this.#migration.sync(engineId, channel);
+          break;
+        case EngineToGateway.MIGRATED: {
+          const ws = this.#sockets.get(channel);
+          if (ws !== undefined) this.#migration.migrated(ws, connOf(ws), engineId, decodeMigratedBody(body));
           break;
         }
         default:

@@ -11,6 +11,7 @@ import { ServedApps, type SocketCount } from './served-apps.js';
 import { resolveGatewayOptions, type GatewayOptions, type ResolvedGatewayOptions } from './options.js';
 import { PendingRequests } from './pending-requests.js';
 import { PlayerRouting } from './routing.js';
+import { PlayerMigration } from './migration.js';
 import { PlayerTravel } from './travel.js';
 import { RateLimits } from './rate-limits.js';
 import { GatewayMetrics } from './metrics.js';
@@ -112,6 +113,7 @@ export class Gateway {
       pending,
       routing: this.#routing,
       travel,
+      migration: new PlayerMigration({ links: this.#links, routing: this.#routing, pending, abandonTravel: (data) => travel.abandon(data), metrics: this.#metrics, logger: this.#log }),
       metrics: this.#metrics,
       publish: (topic, frame) => this.#apps?.publish(topic, frame),
       ready: () => this.#state === 'ready',

@@ -1,4 +1,4 @@
-import { CloseCode, CodedError, ErrorCodes, encodeSceneResumedFrame, isCodedError, type Logger } from '@gos/schema';
+import { CloseCode, CodedError, ErrorCodes, encodeSceneMovedFrame, encodeSceneResumedFrame, isCodedError, type Logger } from '@gos/schema';
 import type { Coordinator, PlacementRecord } from '@gos/coordinator';
 import { GatewayToEngine, encodeJoinBody } from '@gos/link';
 import type { EngineLinks } from './engine-links.js';
@@ -72,7 +72,7 @@ export class PlayerRouting {
         const resuming = data.resuming;
         // The engine stopped the scene, and our view still names it: read the placement itself
         // rather than send the player back to be refused again.
-        if (resuming?.why === 'moved' && placed.engineId === resuming.from) {
+        if ((resuming?.why === 'moved' || resuming?.why === 'migrated') && placed.engineId === resuming.from) {
           placed = (await placement.fetch(session.sceneId)) ?? (await placement.ensure(session.sceneId));
           if ((data.state as ConnData['state']) === 'closed') return;
         }
@@ -131,7 +131,8 @@ export class PlayerRouting {
       const pausedMs = Math.round(performance.now() - resumed.since);
       (this.#resumeLog ??= new ResumeLog(this.#d.logger)).add({ sceneId, from: resumed.from, to: engineId, pausedMs, why: resumed.why });
       // A first join that was sent back (a stale view of placement) is no resume to the player.
-      if (wasIn) this.#d.sockets.sendTo(ws, encodeSceneResumedFrame(sceneId, resumeReason(resumed.from, engineId, resumed.why)));
+      const reason = resumeReason(resumed.from, engineId, resumed.why);
+      if (wasIn) this.#d.sockets.sendTo(ws, resumed.why === 'migrated' ? encodeSceneMovedFrame(sceneId, reason) : encodeSceneResumedFrame(sceneId, reason));
     }
   }
 

@@ -9,9 +9,10 @@ import type { Bucket } from './rate-limits.js';
 /**
  * Why a player is being placed again: its engine was lost (`lost`: the same engine is fine once
  * its link is back), is draining (`drain`: wait until the scene is placed elsewhere), or stopped
- * the scene (`moved`: released as idle or taken from it; wherever the placement says next).
+ * the scene (`moved`: released as idle or taken from it; wherever the placement says next), or
+ * moved it live to another engine (`migrated`: the frames held meanwhile go there).
  */
-export type ResumeReason = 'lost' | 'drain' | 'moved';
+export type ResumeReason = 'lost' | 'drain' | 'moved' | 'migrated';
 
 export interface ConnData {
   readonly connId: number;
@@ -44,6 +45,11 @@ export interface ConnData {
   resuming: { readonly from: string; readonly since: number; readonly why: ResumeReason } | null;
   /** Set while the player travels to another scene (see travel.ts): frames are held in `early` meanwhile. */
   travel: Travel | null;
+  /**
+   * Set while the player's scene moves live to another engine (see migration.ts): frames are held
+   * in `early`; `sentBefore` are the requests the old engine had, refused if still waiting once moved.
+   */
+  migrating: { readonly from: string; readonly sentBefore: ReadonlySet<number> } | null;
   /**
    * A travel the player's scene asked for before the gateway knew the player was in it (its
    * `onJoin` asked: the TRAVEL came before JOINED); started once JOINED comes.
@@ -100,6 +106,7 @@ export function newConnData(o: { session: Session | null; reject: ConnData['reje
     state: 'routing',
     bucket: o.bucket,
     travel: null,
+    migrating: null,
     engineId: null,
     connId: 0,
     lastFrameAt: o.now,
@@ -185,6 +192,7 @@ export function errorCodeOf(frame: Uint8Array): string {
 
 /** What a resumed player is told (SceneResumed push). */
 export function resumeReason(from: string, to: string, why: ResumeReason): string {
+  if (why === 'migrated') return `the scene moved live from engine ${from} to ${to}`;
   if (why === 'moved') return `the scene was stopped on engine ${from} and resumed on ${to} from its last saved state`;
   if (from === to) return `the link to engine ${to} was lost and is back; rejoined`;
   return `engine ${from} ${why === 'drain' ? 'shut down' : 'was lost'}; the scene resumed on ${to} from its last saved state`;

@@ -6,7 +6,7 @@ import { CodedError, ErrorCodes } from '@gos/schema';
  * 2: the control bodies (JOIN, KICK, JOINED, JOIN_FAILED) are FlatBuffers tables, not JSON.
  * 4: CELLS and INTEREST (entity replication, docs/aoi.md).
  */
-export const LINK_PROTOCOL_VERSION = 4;
+export const LINK_PROTOCOL_VERSION = 5;
 export const NONCE_BYTES = 32;
 export const PROOF_BYTES = 32;
 /** Longest node id, in UTF-8 bytes (its length travels as a u8). */

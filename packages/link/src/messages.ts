@@ -7,6 +7,7 @@ import {
   JoinFailedBodyCodec,
   JoinedBodyCodec,
   KickBodyCodec,
+  MigratedBodyCodec,
   TravelBodyCodec,
   TravelOutBodyCodec,
   type AdminBody,
@@ -16,6 +17,7 @@ import {
   type JoinFailedBody,
   type JoinedBody,
   type KickBody,
+  type MigratedBody,
   type TravelBody,
   type TravelOutBody,
 } from './generated/protocol.js';
@@ -41,6 +43,13 @@ export const GatewayToEngine = {
   TRAVEL_IN: 20,
   /** channel = connId; body = {@link JoinFailedBody}. The travel the scene asked for will not happen: why. */
   TRAVEL_CANCEL: 21,
+  /**
+   * channel = connId; empty body. Answers MIGRATING: the gateway holds this player's frames from
+   * now on, so every frame it sent before is on the link ahead of this message.
+   */
+  MIGRATE_HOLD: 22,
+  /** channel = the SYNC's id; empty body. Answers SYNC: every message the engine sent before it was handled. */
+  SYNC_ACK: 23,
 } as const;
 export type GatewayToEngineType = (typeof GatewayToEngine)[keyof typeof GatewayToEngine];
 
@@ -73,6 +82,21 @@ export const EngineToGateway = {
   CELLS: 42,
   /** channel = connId; body = {@link InterestBody} (`encodeInterestBody`): the player's area of interest changed. */
   INTEREST: 43,
+  /**
+   * channel = connId; empty body. The player's scene is about to move live to another engine:
+   * hold the player's frames (in order) and answer MIGRATE_HOLD.
+   */
+  MIGRATING: 44,
+  /** channel = connId; body = {@link MigratedBody}. The scene moved: join it where it is placed now, then send the held frames. */
+  MIGRATED: 45,
+  /** channel = connId; empty body. The move was given up and the scene runs on here: send the held frames here, in order. */
+  MIGRATE_ABORTED: 46,
+  /**
+   * channel = an id; empty body. A barrier: the gateway answers SYNC_ACK with the same id once it
+   * has handled every message before it (a draining engine waits for it before it leaves, so its
+   * last MIGRATED messages are not overtaken by the news of its departure).
+   */
+  SYNC: 47,
 } as const;
 export type EngineToGatewayType = (typeof EngineToGateway)[keyof typeof EngineToGateway];
 
@@ -109,7 +133,7 @@ export const ENGINE_TO_GW = EngineToGateway;
 
 // The control bodies are FlatBuffers tables generated from `protocol/link.yaml` (one place
 // defines them, for both ends); these functions add the rules a table cannot say.
-export type { JoinBody, KickBody, JoinedBody, JoinFailedBody, TravelBody, TravelOutBody, CallBody, AnswerBody, AdminBody };
+export type { JoinBody, KickBody, JoinedBody, JoinFailedBody, MigratedBody, TravelBody, TravelOutBody, CallBody, AnswerBody, AdminBody };
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -184,6 +208,18 @@ export function encodeJoinFailedBody(body: JoinFailedBody): Uint8Array {
 /** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link JoinFailedBody}. */
 export function decodeJoinFailedBody(bytes: Uint8Array): JoinFailedBody {
   return decodeChecked(JoinFailedBodyCodec, bytes, joinFailedRule);
+}
+
+const migratedRule = (b: MigratedBody): string | null => (b.sceneId === '' ? 'sceneId is empty' : b.to === '' ? 'to is empty' : null);
+
+/** The body of `MIGRATED`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty `sceneId` or `to`. */
+export function encodeMigratedBody(body: MigratedBody): Uint8Array {
+  return encodeChecked(MigratedBodyCodec, { sceneId: body.sceneId, to: body.to }, migratedRule);
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link MigratedBody}. */
+export function decodeMigratedBody(bytes: Uint8Array): MigratedBody {
+  return decodeChecked(MigratedBodyCodec, bytes, migratedRule);
 }
 
 /** The body of `TRAVEL`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty `to`. */

@@ -17,6 +17,8 @@ import {
   encodeTravelBody,
   encodeTravelOutBody,
   decodeTravelBody,
+  encodeMigratedBody,
+  decodeMigratedBody,
   decodeTravelOutBody,
   encodeCallBody,
   decodeCallBody,
@@ -37,7 +39,7 @@ function joinBodyBytes(playerId: string): Uint8Array {
 }
 
 test('message type constants', () => {
-  assert.deepEqual(GW_TO_ENGINE, { JOIN: 16, LEAVE: 17, CLIENT_FRAME: 18, TRAVEL_OUT: 19, TRAVEL_IN: 20, TRAVEL_CANCEL: 21 });
+  assert.deepEqual(GW_TO_ENGINE, { JOIN: 16, LEAVE: 17, CLIENT_FRAME: 18, TRAVEL_OUT: 19, TRAVEL_IN: 20, TRAVEL_CANCEL: 21, MIGRATE_HOLD: 22, SYNC_ACK: 23 });
   assert.deepEqual(ENGINE_TO_GW, {
     TO_CLIENT: 32,
     BROADCAST: 33,
@@ -51,6 +53,10 @@ test('message type constants', () => {
     TRAVEL_FAILED: 41,
     CELLS: 42,
     INTEREST: 43,
+    MIGRATING: 44,
+    MIGRATED: 45,
+    MIGRATE_ABORTED: 46,
+    SYNC: 47,
   });
   assert.deepEqual(EngineToEngine, { CALL: 48, ANSWER: 49 });
   assert.equal(GatewayToEngine, GW_TO_ENGINE);
@@ -110,6 +116,9 @@ test('control bodies: what breaks a rule is refused when encoded and when decode
   assert.throws(() => encodeJoinedBody({ sceneId: '' }), bad);
   assert.throws(() => encodeJoinFailedBody({ code: '', message: 'm' }), bad);
   assert.throws(() => encodeTravelBody({ to: '', arrival: '' }), bad);
+  assert.deepEqual(decodeMigratedBody(encodeMigratedBody({ sceneId: 'world:1', to: 'engine-2' })), { sceneId: 'world:1', to: 'engine-2' });
+  assert.throws(() => encodeMigratedBody({ sceneId: '', to: 'engine-2' }), bad);
+  assert.throws(() => encodeMigratedBody({ sceneId: 'world:1', to: '' }), bad);
   assert.throws(() => encodeCallBody({ to: 't', from: '', message: 'm', payload: 'null', cast: true, timeoutMs: 0 }), bad);
   assert.throws(() => encodeAnswerBody({ ok: false, result: '', code: '', message: 'm' }), bad);
   assert.throws(() => encodeTravelOutBody({ to: '', arrival: '', local: false }), bad);
@@ -130,7 +139,7 @@ test('control bodies: bytes that are not the table (empty, JSON, truncated, garb
     new Uint8Array(64).fill(0xff),
   ];
   for (const bytes of hostile) {
-    for (const decode of [decodeJoinBody, decodeKickBody, decodeJoinedBody, decodeJoinFailedBody, decodeTravelBody, decodeTravelOutBody, decodeCallBody, decodeAnswerBody]) {
+    for (const decode of [decodeJoinBody, decodeKickBody, decodeJoinedBody, decodeJoinFailedBody, decodeTravelBody, decodeTravelOutBody, decodeMigratedBody, decodeCallBody, decodeAnswerBody]) {
       assert.throws(() => decode(bytes), bad, `${decode.name} of ${bytes.byteLength} bytes`);
     }
   }

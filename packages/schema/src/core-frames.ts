@@ -1,4 +1,4 @@
-import { ErrorReplyCodec, PUSH, SceneChangedCodec, SceneRestartedCodec, SceneResumedCodec } from './generated/protocol.js';
+import { ErrorReplyCodec, PUSH, SceneChangedCodec, SceneMovedCodec, SceneRestartedCodec, SceneResumedCodec } from './generated/protocol.js';
 import { isRetryableCode } from './errors.js';
 import { FrameKind, encodeFrame } from './wire.js';
 
@@ -18,6 +18,11 @@ export function encodeSceneRestartedFrame(sceneId: string, reason: string): Uint
 /** The core push telling a player that its scene moved to another engine after its engine was lost. */
 export function encodeSceneResumedFrame(sceneId: string, reason: string): Uint8Array {
   return encodeFrame(FrameKind.PUSH, PUSH.SceneResumed, 0, SceneResumedCodec.encode({ sceneId, reason }));
+}
+
+/** The core push telling a player that its scene moved live to another engine (docs/scaling.md). */
+export function encodeSceneMovedFrame(sceneId: string, reason: string): Uint8Array {
+  return encodeFrame(FrameKind.PUSH, PUSH.SceneMoved, 0, SceneMovedCodec.encode({ sceneId, reason }));
 }
 
 /** The core push telling a player that it travelled from scene `from` to scene `to`. */

@@ -58,4 +58,4 @@ export type {
   Notice,
   EntityView,
 } from './generated/protocol.js';
-export { encodeErrorFrame, encodeSceneChangedFrame, encodeSceneRestartedFrame, encodeSceneResumedFrame } from './core-frames.js';
+export { encodeErrorFrame, encodeSceneChangedFrame, encodeSceneRestartedFrame, encodeSceneMovedFrame, encodeSceneResumedFrame } from './core-frames.js';

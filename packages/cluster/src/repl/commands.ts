@@ -12,6 +12,8 @@ export const REPL_HELP = `commands:
   call <target> <message> [json]  call a scene or service (started if it runs nowhere); JSON payload
   cast <target> <message> [json]  the same without an answer
   eval <sceneId> <function>       (--write only) run e.g. (scene) => scene.state.visits at the scene's next tick
+  migrate <sceneId> [engineId]    (--write only) move a scene of this engine live to another engine (default: the least loaded)
+  drain                           (--write only) move every scene of this engine live to the others, then stop it
   help                            this text
   quit                            leave (Ctrl-D too)`;
 
@@ -29,6 +31,7 @@ export function parseReplLine(line: string): ReplLine | null {
   switch (command) {
     case 'scenes':
     case 'players':
+    case 'drain':
     case 'help':
     case 'quit':
     case 'exit':
@@ -51,6 +54,9 @@ export function parseReplLine(line: string): ReplLine | null {
       }
       return { command, args: [rest[0], rest[1], payload] };
     }
+    case 'migrate':
+      if (rest.length < 1 || rest.length > 2) throw new Error('usage: migrate <sceneId> [engineId]');
+      return { command, args: rest.length === 1 ? [rest[0]] : [rest[0], rest[1]] };
     case 'eval': {
       const code = after(2);
       if (rest.length < 2 || code === '') throw new Error('usage: eval <sceneId> <function of the scene>, e.g. eval world:1 (scene) => scene.state');

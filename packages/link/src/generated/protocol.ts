@@ -39,6 +39,14 @@ export interface JoinFailedBody {
   message: string;
 }
 
+/** Engine → gateway, MIGRATED: the player's scene moved live to another engine (docs/scaling.md): join it there, then send the frames held since MIGRATING, in order. */
+export interface MigratedBody {
+  /** The scene that moved; never empty. */
+  sceneId: string;
+  /** The engine its placement names now (a hint: the placement decides); never empty. */
+  to: string;
+}
+
 /** Engine → gateway, TRAVEL: the player's scene asks to move it to `to`. */
 export interface TravelBody {
   /** The target scene; never empty. */
@@ -209,6 +217,27 @@ function readJoinFailedBody(t: fb.JoinFailedBody): JoinFailedBody {
 
 /** Encode and decode JoinFailedBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const JoinFailedBodyCodec: rt.Codec<JoinFailedBody> = rt.tableCodec('JoinFailedBody', joinFailedBodyShape, buildJoinFailedBody, (bb) => readJoinFailedBody(fb.JoinFailedBody.getRootAsJoinFailedBody(bb)));
+
+const migratedBodyShape: rt.TableShape = [['string'], ['string']];
+
+function buildMigratedBody(b: Builder, v: MigratedBody): Offset {
+  const oSceneId = b.createString(v.sceneId);
+  const oTo = b.createString(v.to);
+  fb.MigratedBody.startMigratedBody(b);
+  fb.MigratedBody.addSceneId(b, oSceneId);
+  fb.MigratedBody.addTo(b, oTo);
+  return fb.MigratedBody.endMigratedBody(b);
+}
+
+function readMigratedBody(t: fb.MigratedBody): MigratedBody {
+  return {
+    sceneId: t.sceneId() ?? '',
+    to: t.to() ?? '',
+  };
+}
+
+/** Encode and decode MigratedBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const MigratedBodyCodec: rt.Codec<MigratedBody> = rt.tableCodec('MigratedBody', migratedBodyShape, buildMigratedBody, (bb) => readMigratedBody(fb.MigratedBody.getRootAsMigratedBody(bb)));
 
 const travelBodyShape: rt.TableShape = [['string'], ['string']];
 
@@ -421,10 +450,10 @@ const routes: LinkProtocol['routes'] = Object.freeze({});
 
 const pushes: LinkProtocol['pushes'] = Object.freeze({});
 
-/** The `link` protocol, version 4: give it to the gateway, the engine and the client. */
+/** The `link` protocol, version 5: give it to the gateway, the engine and the client. */
 export const protocol: LinkProtocol = Object.freeze({
   namespace: 'link',
-  version: 4,
+  version: 5,
   routes,
   pushes,
   routeById: new Map<number, rt.RouteDef>(),

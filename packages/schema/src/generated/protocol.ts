@@ -32,6 +32,12 @@ export interface SceneChanged {
   to: string;
 }
 
+/** The player's scene moved live to another engine (an engine draining, a rebalance): the player stayed connected, nothing was lost, and what it sent meanwhile was held and handled there in order. The scene's onJoin ran again there, so its greeting pushes may come again. */
+export interface SceneMoved {
+  sceneId: string;
+  reason: string;
+}
+
 /** A server notice (maintenance, shutdown warning, ...). */
 export interface Notice {
   code: string;
@@ -134,6 +140,27 @@ function readSceneChanged(t: fb.SceneChanged): SceneChanged {
 /** Encode and decode SceneChanged. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const SceneChangedCodec: rt.Codec<SceneChanged> = rt.tableCodec('SceneChanged', sceneChangedShape, buildSceneChanged, (bb) => readSceneChanged(fb.SceneChanged.getRootAsSceneChanged(bb)));
 
+const sceneMovedShape: rt.TableShape = [['string'], ['string']];
+
+function buildSceneMoved(b: Builder, v: SceneMoved): Offset {
+  const oSceneId = b.createString(v.sceneId);
+  const oReason = b.createString(v.reason);
+  fb.SceneMoved.startSceneMoved(b);
+  fb.SceneMoved.addSceneId(b, oSceneId);
+  fb.SceneMoved.addReason(b, oReason);
+  return fb.SceneMoved.endSceneMoved(b);
+}
+
+function readSceneMoved(t: fb.SceneMoved): SceneMoved {
+  return {
+    sceneId: t.sceneId() ?? '',
+    reason: t.reason() ?? '',
+  };
+}
+
+/** Encode and decode SceneMoved. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const SceneMovedCodec: rt.Codec<SceneMoved> = rt.tableCodec('SceneMoved', sceneMovedShape, buildSceneMoved, (bb) => readSceneMoved(fb.SceneMoved.getRootAsSceneMoved(bb)));
+
 const noticeShape: rt.TableShape = [['string'], ['string']];
 
 function buildNotice(b: Builder, v: Notice): Offset {
@@ -199,6 +226,7 @@ export const PUSH = {
   SceneResumed: 65283,
   SceneChanged: 65284,
   EntityView: 65285,
+  SceneMoved: 65286,
 } as const;
 
 /** The `core` protocol with its exact route and push types. */
@@ -210,6 +238,7 @@ export interface CoreProtocol extends rt.Protocol {
     readonly SceneResumed: rt.PushDef<SceneResumed>;
     readonly SceneChanged: rt.PushDef<SceneChanged>;
     readonly EntityView: rt.PushDef<EntityView>;
+    readonly SceneMoved: rt.PushDef<SceneMoved>;
   };
 }
 
@@ -221,6 +250,7 @@ const pushes: CoreProtocol['pushes'] = Object.freeze({
   SceneResumed: Object.freeze({ id: PUSH.SceneResumed, name: 'SceneResumed', codec: SceneResumedCodec }),
   SceneChanged: Object.freeze({ id: PUSH.SceneChanged, name: 'SceneChanged', codec: SceneChangedCodec }),
   EntityView: Object.freeze({ id: PUSH.EntityView, name: 'EntityView', codec: EntityViewCodec }),
+  SceneMoved: Object.freeze({ id: PUSH.SceneMoved, name: 'SceneMoved', codec: SceneMovedCodec }),
 });
 
 /** The `core` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -236,6 +266,7 @@ export const protocol: CoreProtocol = Object.freeze({
     [PUSH.SceneResumed, pushes.SceneResumed],
     [PUSH.SceneChanged, pushes.SceneChanged],
     [PUSH.EntityView, pushes.EntityView],
+    [PUSH.SceneMoved, pushes.SceneMoved],
   ]),
 });
 
@@ -246,4 +277,5 @@ export type PushMap = {
   SceneResumed: SceneResumed;
   SceneChanged: SceneChanged;
   EntityView: EntityView;
+  SceneMoved: SceneMoved;
 };

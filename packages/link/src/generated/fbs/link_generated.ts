@@ -303,6 +303,72 @@ static createJoinFailedBody(builder:flatbuffers.Builder, codeOffset:flatbuffers.
 }
 
 /**
+ * Engine → gateway, MIGRATED: the player's scene moved live to another engine (docs/scaling.md): join it there, then send the frames held since MIGRATING, in order.
+ */
+export class MigratedBody {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):MigratedBody {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsMigratedBody(bb:flatbuffers.ByteBuffer, obj?:MigratedBody):MigratedBody {
+  return (obj || new MigratedBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsMigratedBody(bb:flatbuffers.ByteBuffer, obj?:MigratedBody):MigratedBody {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new MigratedBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+/**
+ * The scene that moved; never empty.
+ */
+sceneId():string|null
+sceneId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+sceneId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * The engine its placement names now (a hint: the placement decides); never empty.
+ */
+to():string|null
+to(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+to(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startMigratedBody(builder:flatbuffers.Builder) {
+  builder.startObject(2);
+}
+
+static addSceneId(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, sceneIdOffset, 0);
+}
+
+static addTo(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, toOffset, 0);
+}
+
+static endMigratedBody(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createMigratedBody(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset, toOffset:flatbuffers.Offset):flatbuffers.Offset {
+  MigratedBody.startMigratedBody(builder);
+  MigratedBody.addSceneId(builder, sceneIdOffset);
+  MigratedBody.addTo(builder, toOffset);
+  return MigratedBody.endMigratedBody(builder);
+}
+}
+
+/**
  * Engine → gateway, TRAVEL: the player's scene asks to move it to `to`.
  */
 export class TravelBody {

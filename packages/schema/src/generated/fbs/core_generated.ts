@@ -13,13 +13,15 @@ import * as flatbuffers from 'flatbuffers';
  *   SceneResumed: SceneResumed
  *   SceneChanged: SceneChanged
  *   EntityView: EntityView
+ *   SceneMoved: SceneMoved
  */
 export enum PushId {
   SceneRestarted = 65281,
   Notice = 65282,
   SceneResumed = 65283,
   SceneChanged = 65284,
-  EntityView = 65285
+  EntityView = 65285,
+  SceneMoved = 65286
 }
 
 /**
@@ -278,6 +280,66 @@ static createSceneChanged(builder:flatbuffers.Builder, fromOffset:flatbuffers.Of
   SceneChanged.addFrom(builder, fromOffset);
   SceneChanged.addTo(builder, toOffset);
   return SceneChanged.endSceneChanged(builder);
+}
+}
+
+/**
+ * The player's scene moved live to another engine (an engine draining, a rebalance): the player stayed connected, nothing was lost, and what it sent meanwhile was held and handled there in order. The scene's onJoin ran again there, so its greeting pushes may come again.
+ */
+export class SceneMoved {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):SceneMoved {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsSceneMoved(bb:flatbuffers.ByteBuffer, obj?:SceneMoved):SceneMoved {
+  return (obj || new SceneMoved()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsSceneMoved(bb:flatbuffers.ByteBuffer, obj?:SceneMoved):SceneMoved {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new SceneMoved()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+sceneId():string|null
+sceneId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+sceneId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+reason():string|null
+reason(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+reason(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startSceneMoved(builder:flatbuffers.Builder) {
+  builder.startObject(2);
+}
+
+static addSceneId(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, sceneIdOffset, 0);
+}
+
+static addReason(builder:flatbuffers.Builder, reasonOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, reasonOffset, 0);
+}
+
+static endSceneMoved(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createSceneMoved(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset, reasonOffset:flatbuffers.Offset):flatbuffers.Offset {
+  SceneMoved.startSceneMoved(builder);
+  SceneMoved.addSceneId(builder, sceneIdOffset);
+  SceneMoved.addReason(builder, reasonOffset);
+  return SceneMoved.endSceneMoved(builder);
 }
 }
 

@@ -1,0 +1,264 @@
+/**
+ * Live scene migration, the source engine's side (docs/scaling.md): a running scene moves to
+ * another engine while its players stay connected.
+ *
+ * 1. Hold: each player's gateway is told MIGRATING and answers MIGRATE_HOLD once it holds the
+ *    player's frames; the link is ordered, so every frame sent before is already in the scene's
+ *    ring, and none follows. A gateway that does not answer in `migrationHoldTimeoutMs` (or a
+ *    target that is no longer a live engine with room) gives the move up: MIGRATE_ABORTED, the
+ *    held frames come here in order, and the scene never stopped.
+ * 2. Freeze: the scene handles what its ring holds, saves its state, its players' data and its
+ *    timers, and stops; the writes land.
+ * 3. Hand-over: the placement moves to the target at the scene's epoch (a new epoch: the
+ *    target's claim fences this engine off), and each player gets MIGRATED. Its gateway joins the
+ *    scene where it is placed now, which loads what was just saved, then sends the held frames.
+ *
+ * Should the hand-over of the placement fail, the players follow the placement as it is (this
+ * engine): the scene starts again here from the save just made. Nothing is lost either way.
+ */
+import { CodedError, ErrorCodes } from '@gos/schema';
+import { pickLeastLoadedEngine, type MemberInfo } from '@gos/coordinator';
+import { EngineToGateway, encodeMigratedBody, type GatewayPeer } from '@gos/link';
+import type { Conn } from './connections.js';
+import { sendTo, type EngineContext } from './engine-context.js';
+import type { SceneHost } from './scene-host.js';
+import type { Scenes } from './scenes.js';
+
+/** Scenes a draining engine moves at once. */
+const MOVES_AT_ONCE = 4;
+/** How long a draining engine waits for each gateway to confirm it read the last MIGRATED messages. */
+const SYNC_TIMEOUT_MS = 2000;
+
+/** What a live move did. */
+export interface MigrationOutcome {
+  readonly sceneId: string;
+  readonly from: string;
+  /** The engine the placement names now (this one, should the hand-over of the placement have failed). */
+  readonly to: string;
+  /** The placement's epoch after the move. */
+  readonly epoch: number;
+  /** Players handed over with the scene. */
+  readonly players: number;
+  /** From the first MIGRATING to the last MIGRATED sent, ms: how long the scene did not run anywhere (plus the target's start). */
+  readonly frozenMs: number;
+  /** Of which: waiting for the gateways to hold the players' frames. */
+  readonly holdMs: number;
+  /** Of which: the final save. */
+  readonly saveMs: number;
+}
+
+export class SceneMigrations {
+  readonly #ctx: EngineContext;
+  readonly #scenes: Scenes;
+  /**
+   * Connections whose gateway has not confirmed MIGRATE_HOLD yet, by link and connection id (not
+   * by Conn: a player that left meanwhile is dropped, and its gateway still answers).
+   */
+  readonly #holds = new Map<GatewayPeer, Map<number, () => void>>();
+
+  /** SYNCs sent and not answered yet, by id. */
+  readonly #syncs = new Map<number, () => void>();
+  #nextSync = 1;
+
+  constructor(ctx: EngineContext, scenes: Scenes) {
+    this.#ctx = ctx;
+    this.#scenes = scenes;
+  }
+
+  /**
+   * Move scene `sceneId`, running here, to engine `to` (default: the least loaded other engine
+   * with room, by the placement policy). Resolves once its players are sent on.
+   * @throws CodedError `ENG_ERR_MIGRATION` (not running here, moving already, a bad target, the
+   *   gateways did not hold in time: the scene runs on here), `CRD_ERR_NO_ENGINE` (no other
+   *   engine with room), `ENG_ERR_SHUTTING_DOWN`.
+   */
+  migrate(sceneId: string, to?: string): Promise<MigrationOutcome> {
+    const host = this.#scenes.running(sceneId);
+    if (host === undefined) return Promise.reject(new CodedError(ErrorCodes.ENG_ERR_MIGRATION, `scene ${sceneId} does not run on engine ${this.#ctx.o.engineId}`));
+    return this.#scenes.whileMoving(sceneId, () => this.#migrate(host, to));
+  }
+
+  /**
+   * The drain: move every scene of this engine live to the others, a few at a time, each to the
+   * least loaded engine with room. A scene that cannot move stays (the caller saves and stops it
+   * with the rest). Then wait until every gateway has read the last MIGRATED messages.
+   */
+  async moveAll(gateways: () => readonly GatewayPeer[]): Promise<void> {
+    const { o, log } = this.#ctx;
+    const { membership } = o.coordinator;
+    const others = (): boolean => membership.list('engine').some((m) => m.id !== o.engineId && m.draining !== true && m.load < m.capacity);
+    const sceneIds = [...this.#scenes.values()].map((h) => h.sceneId);
+    if (sceneIds.length === 0 || !others()) return;
+    const startedAt = performance.now();
+    let moved = 0;
+    for (let i = 0; i < sceneIds.length && others(); i += MOVES_AT_ONCE) {
+      const batch = sceneIds.slice(i, i + MOVES_AT_ONCE);
+      const outcomes = await Promise.allSettled(batch.map((sceneId) => this.migrate(sceneId)));
+      outcomes.forEach((outcome, j) => {
+        if (outcome.status === 'fulfilled') moved++;
+        else log.warn({ err: outcome.reason as unknown, sceneId: batch[j] }, 'scene not moved live; it is saved and stopped instead');
+      });
+    }
+    // The gateways read every MIGRATED before they hear that this engine left.
+    if (moved > 0) await this.sync(gateways(), SYNC_TIMEOUT_MS);
+    log.info({ moved, scenes: sceneIds.length, ms: Math.round(performance.now() - startedAt) }, 'drained: scenes moved live');
+  }
+
+  /** MIGRATE_HOLD from a gateway: it holds that player's frames from now on. */
+  held(peer: GatewayPeer, connId: number): void {
+    this.#holds.get(peer)?.get(connId)?.();
+  }
+
+  /**
+   * Resolves once each of these gateways has handled every message this engine sent it before
+   * (SYNC, answered SYNC_ACK), or closed, or after `timeoutMs`. A draining engine waits for it
+   * before it leaves: its last MIGRATED messages must not be overtaken by its departure.
+   */
+  async sync(peers: readonly GatewayPeer[], timeoutMs: number): Promise<void> {
+    await Promise.all(
+      peers.map(
+        (peer) =>
+          new Promise<void>((resolve) => {
+            const id = this.#nextSync;
+            this.#nextSync = this.#nextSync >= 0x7fffffff ? 1 : this.#nextSync + 1;
+            const done = (): void => {
+              clearTimeout(timer);
+              this.#syncs.delete(id);
+              peer.off('close', done);
+              resolve();
+            };
+            const timer = setTimeout(done, timeoutMs);
+            this.#syncs.set(id, done);
+            peer.once('close', done);
+            sendTo(this.#ctx, peer, EngineToGateway.SYNC, id, new Uint8Array(0));
+          }),
+      ),
+    );
+  }
+
+  /** SYNC_ACK `id` from a gateway. */
+  synced(id: number): void {
+    this.#syncs.get(id)?.();
+  }
+
+  /** A gateway's link closed: its players will not answer; they leave. */
+  peerClosed(peer: GatewayPeer): void {
+    for (const resolve of this.#holds.get(peer)?.values() ?? []) resolve();
+  }
+
+  async #migrate(host: SceneHost, to: string | undefined): Promise<MigrationOutcome> {
+    const ctx = this.#ctx;
+    const { sceneId } = host;
+    const from = ctx.o.engineId;
+    const target = this.#target(to);
+    const startedAt = performance.now();
+    const players = ctx.conns.inScene(host.sids).filter((conn) => conn.state === 'joined');
+    const held = await this.#hold(players);
+    const heldAt = performance.now();
+    if (held !== null) {
+      this.#abort(players);
+      throw new CodedError(ErrorCodes.ENG_ERR_MIGRATION, `scene ${sceneId} stays on ${from}: ${held}`);
+    }
+    // The target may have gone while the gateways answered: check again before the freeze.
+    let targetNow: MemberInfo;
+    try {
+      targetNow = this.#target(target.id);
+    } catch (err) {
+      this.#abort(players);
+      throw err;
+    }
+    if (this.#scenes.running(sceneId) !== host) {
+      // Crashed (and restarted) or stopped meanwhile: its players were dealt with there.
+      this.#abort(players);
+      throw new CodedError(ErrorCodes.ENG_ERR_MIGRATION, `scene ${sceneId} stopped on ${from} while its players were held`);
+    }
+    const epoch = host.epoch;
+    const stayed = await this.#scenes.stopForMove(host);
+    const savedAt = performance.now();
+    let placed = await ctx.o.coordinator.placement.move(sceneId, epoch, targetNow.id).catch((err: unknown) => {
+      ctx.log.error({ err, sceneId, to: targetNow.id }, 'cannot hand the placement over; the players follow it as it is');
+      return undefined;
+    });
+    placed ??= ctx.o.coordinator.placement.lookup(sceneId);
+    const body = encodeMigratedBody({ sceneId, to: placed?.engineId ?? from });
+    // Every player of the scene when it stopped, including any that joined while it was held.
+    const sent = new Set<Conn>([...players, ...stayed]);
+    let count = 0;
+    for (const conn of sent) {
+      if (conn.state === 'gone') continue;
+      if (ctx.seats.vacate(conn.playerId, conn.sid)) ctx.persister.release('player', conn.playerId);
+      ctx.conns.drop(conn);
+      sendTo(ctx, conn.peer, EngineToGateway.MIGRATED, conn.connId, body);
+      count++;
+    }
+    ctx.setLoad();
+    const doneAt = performance.now();
+    const outcome: MigrationOutcome = {
+      sceneId,
+      from,
+      to: placed?.engineId ?? from,
+      epoch: placed?.epoch ?? epoch,
+      players: count,
+      frozenMs: Math.round(doneAt - startedAt),
+      holdMs: Math.round(heldAt - startedAt),
+      saveMs: Math.round(savedAt - heldAt),
+    };
+    ctx.log.info(outcome, 'scene moved live');
+    return outcome;
+  }
+
+  /** The engine to move to: `to` when it is a live engine with room, else the policy's pick among the others. */
+  #target(to: string | undefined): MemberInfo {
+    const { o } = this.#ctx;
+    const { membership, placement } = o.coordinator;
+    if (!this.#ctx.running()) throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine is shutting down');
+    const others = membership.list('engine').filter((m) => m.id !== o.engineId);
+    if (to === undefined) return pickLeastLoadedEngine(others, (id) => placement.scenesOf(id).length);
+    const member = others.find((m) => m.id === to);
+    const problem =
+      to === o.engineId ? 'it is this engine' : member === undefined ? 'no such live engine' : member.draining === true ? 'it is stopping' : member.load >= member.capacity ? 'it is at its CCU cap' : null;
+    if (problem !== null) throw new CodedError(ErrorCodes.ENG_ERR_MIGRATION, `cannot move a scene to ${to}: ${problem}`);
+    return member!;
+  }
+
+  /**
+   * Ask each player's gateway to hold its frames, and wait for them all. Null once all hold (or
+   * left); otherwise why not.
+   */
+  async #hold(players: readonly Conn[]): Promise<string | null> {
+    const waits: Promise<void>[] = [];
+    for (const conn of players) {
+      let holds = this.#holds.get(conn.peer);
+      if (holds === undefined) {
+        holds = new Map<number, () => void>();
+        this.#holds.set(conn.peer, holds);
+      }
+      const ofPeer = holds;
+      waits.push(new Promise<void>((resolve) => ofPeer.set(conn.connId, resolve)));
+      sendTo(this.#ctx, conn.peer, EngineToGateway.MIGRATING, conn.connId, new Uint8Array(0));
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeoutMs = this.#ctx.o.migrationHoldTimeoutMs;
+    try {
+      const all = Promise.all(waits).then(() => null);
+      const late = new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve(`the gateways did not hold the players' frames within ${timeoutMs} ms`), timeoutMs);
+      });
+      return await Promise.race([all, late]);
+    } finally {
+      clearTimeout(timer);
+      for (const conn of players) {
+        const ofPeer = this.#holds.get(conn.peer);
+        ofPeer?.delete(conn.connId);
+        if (ofPeer?.size === 0) this.#holds.delete(conn.peer);
+      }
+    }
+  }
+
+  /** The move is given up before the freeze: the gateways send the held frames here again. */
+  #abort(players: readonly Conn[]): void {
+    for (const conn of players) {
+      if (conn.state !== 'gone') sendTo(this.#ctx, conn.peer, EngineToGateway.MIGRATE_ABORTED, conn.connId, new Uint8Array(0));
+    }
+  }
+}
