@@ -207,6 +207,8 @@ export class Engine {
       // its event-loop utilisation, which the engine publishes for placement.
       atomics: 'disabled',
       resourceLimits: { maxYoungGenerationSizeMb: this.#o.workerYoungGenerationMb },
+      // Each thread imports the game as it starts (worker/entry.ts), not when its first scene does.
+      workerData: { gameModule: this.#o.gameModule },
     });
     this.#link = new LinkServer({
       nodeId: this.#o.engineId,

@@ -6,19 +6,23 @@
 import { CloseCode, CodedError, ErrorCodes, FrameFlag, encodeSceneChangedFrame, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
 import { EngineToGateway, encodeJoinFailedBody, type GatewayPeer, type JoinBody } from '@gos/link';
 import { takeEarly, type Conn } from './connections.js';
-import { kick, loadPlayer, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
-import { ToScene, encodeJoinPayload, playerTimerOwner, type JoinPayload, type TimerRecord } from './records.js';
+import { kick, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
+import { ToScene, encodeJoinPayload, type JoinPayload, type TimerRecord } from './records.js';
 import { sceneFull, type SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
 import { parseArrival } from './travels.js';
+import { PlayerLoads } from './player-loads.js';
 
 export class Players {
   readonly #ctx: EngineContext;
   readonly #scenes: Scenes;
+  /** Player rows claimed in batches (a scene moving in brings all its players at once). */
+  readonly #loads: PlayerLoads;
 
   constructor(ctx: EngineContext, scenes: Scenes) {
     this.#ctx = ctx;
     this.#scenes = scenes;
+    this.#loads = new PlayerLoads(ctx);
   }
 
   async join(peer: GatewayPeer, connId: number, body: JoinBody): Promise<void> {
@@ -76,9 +80,8 @@ export class Players {
       let timers: readonly TimerRecord[] | undefined;
       if (!takeover) {
         await ctx.seats.handedOver(body.playerId);
-        data = await loadPlayer(ctx, body.playerId);
-        // Read after the claim: the player's timers as its last save left them.
-        timers = await ctx.o.store.loadTimers(playerTimerOwner(body.playerId));
+        // Claimed with the other joins of this moment, its timers read after the claim.
+        ({ data, timers } = await this.#loads.load(body.playerId));
         // Looked up again: the scene may have crashed and restarted while the data loaded.
         host = await this.#scenes.obtain(body.sceneId, placement.epoch);
       }

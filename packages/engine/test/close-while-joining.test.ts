@@ -23,7 +23,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A SQLite store whose player claims wait until `release()`. */
+/** A SQLite store whose player claims (one or many at once) wait until `release()`. */
 class SlowClaims extends SqliteStore {
   claims = 0;
   #released!: () => void;
@@ -33,6 +33,12 @@ class SlowClaims extends SqliteStore {
     this.claims++;
     await this.#gate;
     return super.claimPlayer(playerId);
+  }
+
+  override async claimPlayers(playerIds: readonly string[]): ReturnType<SqliteStore['claimPlayers']> {
+    this.claims++;
+    await this.#gate;
+    return super.claimPlayers(playerIds);
   }
 
   release(): void {

@@ -35,6 +35,14 @@ export function checkId(kind: RecordKind, id: unknown): string {
 }
 
 /** A SaveEntry's optional `sceneId`: undefined, or a 1–255 character key. */
+/** The distinct player ids of a {@link Store.claimPlayers} call, in the order first given. */
+export function checkClaimBatch(ids: unknown, max: number): string[] {
+  if (!Array.isArray(ids)) throw invalid('claimPlayers takes an array of player ids');
+  const distinct = [...new Set(ids.map((id: unknown) => checkId('player', id)))];
+  if (distinct.length > max) throw invalid(`claimPlayers takes at most ${max} ids, got ${distinct.length}`);
+  return distinct;
+}
+
 export function checkSceneRef(sceneId: unknown): string | undefined {
   return sceneId === undefined ? undefined : checkKey('sceneId', sceneId);
 }

@@ -5,6 +5,7 @@ export type {
   VersionedRecord,
   SaveEntry,
   ClaimedRecord,
+  ClaimedPlayer,
   SaveResult,
   Store,
   SqliteStoreOptions,
@@ -16,6 +17,7 @@ export type {
   SharedRow,
   SharedChanges,
 } from './types.js';
+export { MAX_CLAIM_BATCH } from './types.js';
 export { SqliteStore } from './sqlite-store.js';
 export { MysqlStore } from './mysql-store.js';
 export { createStore } from './factory.js';

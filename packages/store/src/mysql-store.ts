@@ -3,6 +3,7 @@ import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql
 import { CodedError, ErrorCodes, toErrorData, type Logger } from '@gos/schema';
 import {
   TABLE_OF,
+  checkClaimBatch,
   InFlight,
   checkId,
   checkSceneRef,
@@ -32,7 +33,8 @@ import { resolveMysqlOptions, type ResolvedMysqlOptions } from './mysql-options.
 import { ER_DUP_ENTRY, errnoOf, mapMysqlError, openPool, ping, type DriverError } from './mysql-pool.js';
 import { ACCOUNT_COLUMNS, save, toAccount } from './mysql-records.js';
 import { writeShared, writeTimers } from './mysql-owner-writes.js';
-import type { AccountRecord, ClaimedRecord, DueOwner, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, SharedChanges, SharedRow, Store, TimerChanges, TimerRecord, VersionedRecord } from './types.js';
+import { MAX_CLAIM_BATCH } from './types.js';
+import type { AccountRecord, ClaimedPlayer, ClaimedRecord, DueOwner, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, SharedChanges, SharedRow, Store, TimerChanges, TimerRecord, VersionedRecord } from './types.js';
 
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
@@ -188,6 +190,42 @@ export class MysqlStore implements Store {
 
   claimScene(sceneId: string): Promise<ClaimedRecord> {
     return this.#claim('scene', sceneId);
+  }
+
+  claimPlayers(playerIds: readonly string[]): Promise<ClaimedPlayer[]> {
+    return this.#run(async (pool) => {
+      const ids = checkClaimBatch(playerIds, MAX_CLAIM_BATCH);
+      if (ids.length === 0) return [];
+      // Rows locked in one order by every batch: two batches that overlap queue, never deadlock.
+      const sorted = [...ids].sort();
+      const marks = sorted.map(() => '?').join(', ');
+      const claimed = await this.#transaction(pool, async (conn) => {
+        const now = Date.now();
+        // query(), not execute(): a prepared statement per batch size would pile up on the server.
+        await conn.query(`INSERT INTO players (id, data, version, fence, updated_at) VALUES ${sorted.map(() => "(?, 'null', 0, 1, ?)").join(', ')} ON DUPLICATE KEY UPDATE fence = fence + 1`, sorted.flatMap((id) => [id, now]));
+        const [rows] = await conn.query<RowDataPacket[]>(`SELECT id, data, version, fence, updated_at FROM players WHERE id IN (${marks})`, sorted);
+        const [timers] = await conn.query<RowDataPacket[]>(`SELECT owner_id, name, due_at, timer_id, payload FROM timers WHERE owner_id IN (${marks}) ORDER BY owner_id, due_at, name`, sorted.map((id) => timerOwner('player', id)));
+        return { rows, timers };
+      });
+      const byId = new Map(claimed.rows.map((r) => [String(r.id), r]));
+      const timersOf = new Map<string, TimerRecord[]>();
+      for (const t of claimed.timers) {
+        const owner = String(t.owner_id);
+        let list = timersOf.get(owner);
+        if (list === undefined) timersOf.set(owner, (list = []));
+        list.push({ name: String(t.name), dueAt: Number(t.due_at), id: String(t.timer_id), payload: String(t.payload) });
+      }
+      return ids.map((id): ClaimedPlayer => {
+        const row = byId.get(id)!;
+        const version = Number(row.version);
+        return {
+          playerId: id,
+          record: version === 0 ? null : { id, data: decodeData(String(row.data)), version, updatedAt: Number(row.updated_at) },
+          fence: Number(row.fence),
+          timers: timersOf.get(timerOwner('player', id)) ?? [],
+        };
+      });
+    });
   }
 
   loadScene(sceneId: string): Promise<VersionedRecord | null> {

@@ -1,5 +1,6 @@
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import {
+  checkClaimBatch,
   checkId,
   checkSceneRef,
   checkObject,
@@ -28,7 +29,8 @@ import { mapSqliteError, openDb, type Db } from './sqlite-db.js';
 import { sqliteMigrationDriver } from './sqlite-migrations.js';
 import { resolveSqliteOptions, type ResolvedSqliteOptions } from './sqlite-options.js';
 import { prepare, toAccount, type AccountRow, type Statements, type TimerRow, type VersionedRow } from './sqlite-statements.js';
-import type { AccountRecord, ClaimedRecord, DueOwner, NewAccount, RecordKind, SaveEntry, SaveResult, SharedRow, SqliteStoreOptions, Store, TimerRecord, VersionedRecord } from './types.js';
+import { MAX_CLAIM_BATCH } from './types.js';
+import type { AccountRecord, ClaimedPlayer, ClaimedRecord, DueOwner, NewAccount, RecordKind, SaveEntry, SaveResult, SharedRow, SqliteStoreOptions, Store, TimerRecord, VersionedRecord } from './types.js';
 
 /**
  * The embedded store: one SQLite file (WAL mode) through better-sqlite3. Calls are synchronous
@@ -153,6 +155,23 @@ export class SqliteStore implements Store {
 
   claimScene(sceneId: string): Promise<ClaimedRecord> {
     return this.#claim('scene', sceneId);
+  }
+
+  async claimPlayers(playerIds: readonly string[]): Promise<ClaimedPlayer[]> {
+    const ids = checkClaimBatch(playerIds, MAX_CLAIM_BATCH);
+    return this.#run((db, s) =>
+      db
+        .transaction((): ClaimedPlayer[] =>
+          ids.map((id): ClaimedPlayer => {
+            const t = s.tables.player;
+            t.claim.run(id, Date.now());
+            const row = t.claimed.get(id) as VersionedRow & { fence: number };
+            const timers = (s.loadTimers.all(timerOwner('player', id)) as TimerRow[]).map((r) => ({ name: r.name, dueAt: r.due_at, id: r.timer_id, payload: r.payload }));
+            return { playerId: id, record: row.version === 0 ? null : { id, data: decodeData(row.data), version: row.version, updatedAt: row.updated_at }, fence: row.fence, timers };
+          }),
+        )
+        .immediate(),
+    );
   }
 
   loadScene(sceneId: string): Promise<VersionedRecord | null> {

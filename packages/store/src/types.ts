@@ -1,5 +1,8 @@
 import type { ErrorData, Logger } from '@gos/schema';
 
+/** Most ids one {@link Store.claimPlayers} takes. */
+export const MAX_CLAIM_BATCH = 1000;
+
 /** The two kinds of versioned rows a store keeps. */
 export type RecordKind = 'player' | 'scene';
 
@@ -127,6 +130,13 @@ export interface ClaimedRecord<T = unknown> {
   readonly fence: number;
 }
 
+/** One player row taken over by {@link Store.claimPlayers}, with its timers as they were then. */
+export interface ClaimedPlayer extends ClaimedRecord {
+  readonly playerId: string;
+  /** The player's durable timers (owner `@` and its id), by due time. */
+  readonly timers: TimerRecord[];
+}
+
 /** Per-entry outcome of {@link Store.saveBatch}; errors are data so they cross thread boundaries. */
 export type SaveResult = { readonly ok: true; readonly version: number } | { readonly ok: false; readonly error: ErrorData };
 
@@ -181,6 +191,14 @@ export interface Store {
    * A row never saved is reserved (still loaded as absent).
    */
   claimPlayer(playerId: string): Promise<ClaimedRecord>;
+  /**
+   * {@link Store.claimPlayer} for many players at once, in one transaction, with each one's
+   * timers read after its claim: for an engine taking in many players together (a scene moving
+   * in live, a mass rejoin). One entry per distinct id, in the order first given. At most
+   * {@link MAX_CLAIM_BATCH} ids.
+   * @throws OPT_ERR_INVALID for a malformed id or too many ids
+   */
+  claimPlayers(playerIds: readonly string[]): Promise<ClaimedPlayer[]>;
   /** As {@link Store.claimPlayer}, for the engine about to host a scene. */
   claimScene(sceneId: string): Promise<ClaimedRecord>;
   /** As {@link Store.savePlayer}, for scenes. @throws STO_ERR_STALE_VERSION, STO_ERR_FENCED */

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { CodedError, ErrorCodes } from '@gos/schema';
-import { MIGRATIONS, getMigrationStatus, runMigrations, type Store, type StoreConfig } from '../src/index.js';
+import { MAX_CLAIM_BATCH, MIGRATIONS, getMigrationStatus, runMigrations, type Store, type StoreConfig } from '../src/index.js';
 
 const run = promisify(execFile);
 const MIGRATE_BIN = fileURLToPath(new URL('../bin/migrate.js', import.meta.url));
@@ -302,6 +302,36 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
       assert.deepEqual(await store.saveBatch([{ kind: 'player', id, data: { x: 4 }, expectedVersion: 2, fence: next.fence, sceneId: odd }]), [{ ok: true, version: 3 }]);
       assert.equal(await store.playerScene(id), odd);
       await assert.rejects(store.playerScene(''), coded(ErrorCodes.OPT_ERR_INVALID));
+    }));
+
+  test(`${name}: claimPlayers claims many rows at once, as claimPlayer does each, with their timers; fences the earlier owners`, () =>
+    withStore(fixture, async (store) => {
+      const saved = `many-${uniq()}`;
+      const fresh = `many-${uniq()}`;
+      const odd = `many-${uniq()}'; DROP TABLE players; --`;
+      const first = await store.claimPlayer(saved);
+      const timer = { name: 'regen', dueAt: 1_000, id: 't-1', payload: '{"hp":5}' };
+      assert.deepEqual(await store.saveBatch([{ kind: 'player', id: saved, data: { hp: 3 }, expectedVersion: 0, fence: first.fence, timers: { set: [timer], delete: [] } }]), [{ ok: true, version: 1 }]);
+      const claimed = await store.claimPlayers([fresh, saved, odd, saved]);
+      assert.deepEqual(claimed.map((c) => c.playerId), [fresh, saved, odd], 'one entry per distinct id, in the order given');
+      const [c0, c1, c2] = claimed;
+      assert.equal(c0!.record, null, 'never saved: reserved, loaded as absent');
+      assert.deepEqual(c0!.timers, []);
+      assert.deepEqual([c1!.record?.data, c1!.record?.version], [{ hp: 3 }, 1]);
+      assert.deepEqual(c1!.timers, [timer]);
+      assert.ok(c1!.fence > first.fence, 'the claim moved the token');
+      assert.equal(c2!.record, null);
+      // The earlier owner is fenced off; the new one writes.
+      const [late] = await store.saveBatch([{ kind: 'player', id: saved, data: { hp: 0 }, expectedVersion: 1, fence: first.fence }]);
+      assert.equal(!late!.ok && late!.error.code, ErrorCodes.STO_ERR_FENCED);
+      assert.deepEqual(await store.saveBatch([{ kind: 'player', id: saved, data: { hp: 4 }, expectedVersion: 1, fence: c1!.fence }]), [{ ok: true, version: 2 }]);
+      assert.deepEqual(await store.saveBatch([{ kind: 'player', id: fresh, data: { hp: 9 }, expectedVersion: 0, fence: c0!.fence }]), [{ ok: true, version: 1 }]);
+      // A single claim after a batch claim fences the batch's owner too.
+      const single = await store.claimPlayer(odd);
+      assert.ok(single.fence > c2!.fence);
+      assert.deepEqual(await store.claimPlayers([]), []);
+      await assert.rejects(store.claimPlayers([saved, '']), coded(ErrorCodes.OPT_ERR_INVALID));
+      await assert.rejects(store.claimPlayers(Array.from({ length: MAX_CLAIM_BATCH + 1 }, (_, i) => `too-many-${i}`)), coded(ErrorCodes.OPT_ERR_INVALID));
     }));
 
   test(`${name}: timers are written with their owner's save, only when it succeeds, and found when due`, () =>

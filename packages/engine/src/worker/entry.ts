@@ -2,6 +2,7 @@
  * The piscina worker entry. Each task runs one scene until the main thread sends STOP; a
  * worker runs several such tasks at once (they only await, never block).
  */
+import { workerData } from 'node:worker_threads';
 import { pino, type Logger } from 'pino';
 import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
 import { isService, type GameDefinition, type SceneDefinition } from '../api.js';
@@ -27,6 +28,15 @@ function loadGame(url: string): Promise<GameDefinition> {
     games.set(url, game);
   }
   return game;
+}
+
+// The engine names its game module in the pool's workerData (piscina hands it to each thread as
+// node's workerData): it is imported as the thread starts,
+// so the first scene on this engine (a scene moving in live, say) does not wait for it. A
+// failure is seen by the first scene that loads it.
+const preload: unknown = workerData;
+if (typeof preload === 'object' && preload !== null && 'gameModule' in preload && typeof preload.gameModule === 'string') {
+  loadGame(preload.gameModule).catch(() => {});
 }
 
 /** The scene type's definition, or the service type's. */
