@@ -44,6 +44,7 @@ import { writeResults } from '../src/report/write.js';
 import { runSoak, SOAK_MAX_GROWTH_PERCENT, type Churn, type SoakResultsFile, type SoakRow } from '../src/soak.js';
 import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js';
 import { runTravel, type TravelResultsFile } from '../src/travel.js';
+import { MIGRATE_INPUTS_PER_SECOND, MIGRATE_TICK_MS, runMigrate, type MigrateResultsFile } from '../src/migrate.js';
 import { runTimers, type TimersResultsFile } from '../src/timers.js';
 import { aoiTickSettings, runAoiTick, type AoiTickResultsFile } from '../src/aoi-tick.js';
 import { aoiRow } from '../src/aoi.js';
@@ -52,8 +53,8 @@ import { AOI_CELL, AOI_HYSTERESIS, AOI_LAYOUTS, AOI_MAP, AOI_VIEW, type AoiLayou
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
 const FAILOVER_SCENARIOS: readonly FailoverScenario[] = ['engine-kill', 'leader-kill'];
-type AnyScenario = Scenario | FailoverScenario | 'soak' | 'travel' | 'timers' | 'aoi-tick';
-const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'mmo-aoi', 'soak', 'travel', 'timers', 'aoi-tick', ...FAILOVER_SCENARIOS];
+type AnyScenario = Scenario | FailoverScenario | 'soak' | 'travel' | 'timers' | 'aoi-tick' | 'migrate';
+const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'mmo-aoi', 'soak', 'travel', 'timers', 'aoi-tick', 'migrate', ...FAILOVER_SCENARIOS];
 /** Client counts when --clients is not given. idle-ccu stays under the 20,000 open files a process may have here. */
 const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   'mmo-move': '500,1000,2000,3000',
@@ -68,6 +69,7 @@ const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   travel: '200',
   timers: '1',
   'aoi-tick': '100',
+  migrate: '100,500',
 };
 const DEFAULT_TARGETS = ['project', 'project-fat', 'project-embedded', 'colyseus', 'colyseus-uws', 'uws'];
 /** The failover cluster: three coordinators, two engines, two gateways (one scene each). */
@@ -82,6 +84,7 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        npm run bench -- travel [--clients 200] [--hop-every 3000] [--scenes 6] [--seconds 20] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- mmo-aoi [--clients 1000,2000,5000] [--npcs 0[,9000…]] [--layouts mixed[,uniform,crowd]] [--cell 500] [--hysteresis 50] [--max-clients-uws N] [--targets project-embedded,uws] [--seconds 20] [--warmup 5] [--out …] [--no-pin]
        npm run bench -- aoi-tick [--clients 100 (viewers)] [--npcs 9900] [--cell 500] [--hysteresis 50] [--seconds 20 (×10 ticks)] [--warmup 5] [--out …]
+       npm run bench -- migrate [--clients 100,500 (players in the scene)] [--moves 6] [--move-every 3000] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- timers [--timers 100000] [--fires 100] [--seconds 20] [--warmup 5] [--persist-ms 5000] [--out …]
 See bench/README.md for what each scenario measures.`;
 
@@ -103,6 +106,8 @@ const cli = parseCommandLine(
       'churn-every': { type: 'string', default: '10' },
       'sample-seconds': { type: 'string', default: '60' },
       'hop-every': { type: 'string', default: '3000' },
+      moves: { type: 'string', default: '6' },
+      'move-every': { type: 'string', default: '3000' },
       scenes: { type: 'string', default: '6' },
       timers: { type: 'string', default: '100000' },
       fires: { type: 'string', default: '100' },
@@ -124,7 +129,7 @@ const scenario = (positionals[0] ?? 'mmo-move') as AnyScenario;
 if (!SCENARIOS.includes(scenario)) usage(`unknown scenario "${scenario}" (known: ${SCENARIOS.join(', ')})`);
 const failover = (FAILOVER_SCENARIOS as readonly string[]).includes(scenario);
 /** Scenarios that start their own cluster of processes of this framework: no --targets. */
-const ownCluster = failover || scenario === 'travel' || scenario === 'timers' || scenario === 'aoi-tick';
+const ownCluster = failover || scenario === 'travel' || scenario === 'timers' || scenario === 'aoi-tick' || scenario === 'migrate';
 
 const positive = (name: string, v: string): number => {
   const n = Number(v);
@@ -159,6 +164,8 @@ if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0) usage('--warmup must b
 // soak: the embedded gateway allows 50 logins a second from one address by default.
 const connectPerSecond = positive('connect-rate', values['connect-rate'] ?? (ownCluster || scenario === 'soak' ? '100' : '500'));
 const hopEveryMs = positive('hop-every', values['hop-every']);
+const moves = positive('moves', values.moves);
+const moveEveryMs = positive('move-every', values['move-every']);
 const hopScenes = positive('scenes', values.scenes);
 if (hopScenes < 4) usage('--scenes must be at least 4 (two an engine, for hops within an engine)');
 const repeats = positive('repeats', values.repeats);
@@ -207,6 +214,7 @@ const started = Date.now();
 if (failover) await benchFailover(scenario as FailoverScenario);
 else if (scenario === 'soak') await benchSoak();
 else if (scenario === 'travel') await benchTravel();
+else if (scenario === 'migrate') await benchMigrate();
 else if (scenario === 'timers') await benchTimers();
 else if (scenario === 'aoi-tick') await benchAoiTick();
 else await benchTargets(scenario as Scenario);
@@ -436,6 +444,25 @@ async function benchTravel(): Promise<void> {
   await write(file);
   for (const r of runs) {
     console.log(`bench: ${r.scope} N=${r.clients}: ${r.travels} travels (${r.failedTravels} failed), p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms, inputs lost ${r.lostInputs} duplicated ${r.duplicatedInputs} of ${r.inputs}`);
+  }
+}
+
+async function benchMigrate(): Promise<void> {
+  const runs: MigrateResultsFile['runs'][number][] = [];
+  try {
+    etcd = await ensureEtcd(ETCD_URL, pin ? 0 : null);
+    for (const [done, players] of clientCounts.entries()) {
+      const left = (clientCounts.length - done) * (15 + warmupSeconds + (moves * moveEveryMs) / 1000 + players / connectPerSecond);
+      const common = { warmupSeconds, moves, moveEveryMs, connectPerSecond, pin, etcdUrl: etcd.url, redisUrl: REDIS_URL, mysqlUrl: MYSQL_URL };
+      keep(runs, await runMigrate({ ...common, players, onProgress: progressLine(done, clientCounts.length, left), onAbortable }));
+    }
+  } finally {
+    await cleanup();
+  }
+  const settings = { warmupSeconds, command: `npm run bench -- ${argv}`.trim(), moves, moveEveryMs, inputsPerSecond: MIGRATE_INPUTS_PER_SECOND, tickMs: MIGRATE_TICK_MS };
+  await write({ scenario: 'migrate', date: new Date().toISOString(), machine: machine(pin), settings, runs });
+  for (const r of runs) {
+    console.log(`bench: ${r.playersPerScene} players: ${r.moves} moves (frozen p50 ${r.frozenP50Ms} ms), stall p99 ${r.stallP99Ms} ms max ${r.stallMaxMs} ms, ${r.disconnects} disconnects, ${r.errors} errors, inputs lost ${r.lostInputs} duplicated ${r.duplicatedInputs} of ${r.inputs}`);
   }
 }
 

@@ -10,6 +10,7 @@
  * gateways spread the players over N scenes.
  */
 import { execFileSync } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,6 +50,8 @@ export interface BenchClusterOptions {
   /** Pin every member to this CPU (taskset); null leaves them free. */
   readonly pinCpu: number | null;
 }
+
+const MEMBER_LOG = process.env['BENCH_MEMBER_LOG'] || undefined;
 
 /** What a failed run shows: the last warnings and errors of the members. */
 const RECENT_LINES = 60;
@@ -157,6 +160,8 @@ export class BenchCluster {
       // The file says everything: a GOS_* variable in the caller's environment must not change it.
       env: Object.fromEntries(ENV_OVERRIDES.map((v) => [v.name, ''])),
       onLog: (line) => {
+        // BENCH_MEMBER_LOG=FILE keeps every line of every member (diagnosing a run).
+        if (MEMBER_LOG !== undefined) appendFileSync(MEMBER_LOG, `${JSON.stringify({ member: id, ...line })}\n`);
         if (line.level < 40) return;
         this.#recent.push(formatLogLine(id, line));
         if (this.#recent.length > RECENT_LINES) this.#recent.shift();
@@ -208,7 +213,7 @@ async function writeConfigs(o: BenchClusterOptions, dir: string, run: string): P
   const store = new URL(o.mysqlUrl);
   store.pathname = `/${DATABASE_PREFIX}_${run}`;
   const secret = `bench-failover-${run}-${randomBytes(12).toString('hex')}`;
-  const base = (sceneId: string | null): string => `# Written by the bench (engine-kill / leader-kill) for one run; removed at its end.
+  const base = (sceneId: string | null): string => `# Written by the bench (engine-kill, leader-kill, travel, migrate) for one run; removed at its end.
 cluster: { secret: "${secret}" }
 etcd: { hosts: [${JSON.stringify(o.etcdUrl)}], prefix: "gos-bench-failover/${run}/", leaseTtlSeconds: ${o.leaseTtlSeconds} }
 store: { kind: mysql, url: ${JSON.stringify(store.href)}, autoMigrate: true }
@@ -217,6 +222,8 @@ game: { module: ${JSON.stringify(GAME_MODULE)}, protocol: ${JSON.stringify(PROTO
 log: { level: info }
 gateway: { host: 127.0.0.1, port: 0${sceneId === null ? '' : `, defaultSceneId: "${sceneId}"`} }
 engine: { host: 127.0.0.1, port: 0, persistIntervalMs: ${o.persistIntervalMs}${o.scenesPerWorker === undefined ? '' : `, scenesPerWorker: ${o.scenesPerWorker}`} }
+# The operator's credential: the migrate scenario moves scenes with it (npm run status -- migrate).
+admin: { credentials: [{ name: bench, secret: "${secret}-admin", write: true }] }
 `;
   const main = path.join(dir, 'cluster.yaml');
   await writeFile(main, base(null));

@@ -345,6 +345,8 @@ export const ROUTE = {
   input: 4,
   count: 5,
   walk: 6,
+  migInput: 7,
+  migCount: 8,
 } as const;
 
 /** Push ids: the opcode of PUSH frames. */
@@ -367,6 +369,10 @@ export interface BenchMmoProtocol extends rt.Protocol {
     readonly count: rt.RouteDef<CountReq, CountRes>;
     /** mmo-aoi: the player's Avatar goes to (x, y) and carries seq as its ack. */
     readonly walk: rt.RouteDef<MoveReq, void>;
+    /** migrate: a numbered input, counted in the player's data (which moves with the scene). */
+    readonly migInput: rt.RouteDef<InputReq, void>;
+    /** migrate: the inputs the player's scene handled, as count does for travel. */
+    readonly migCount: rt.RouteDef<CountReq, CountRes>;
   };
   readonly pushes: {
     readonly Welcome: rt.PushDef<Welcome>;
@@ -387,6 +393,8 @@ const routes: BenchMmoProtocol['routes'] = Object.freeze({
   input: Object.freeze({ id: ROUTE.input, name: 'input', scene: 'hop', request: InputReqCodec, response: null, idempotent: false }),
   count: Object.freeze({ id: ROUTE.count, name: 'count', scene: 'hop', request: CountReqCodec, response: CountResCodec, idempotent: false }),
   walk: Object.freeze({ id: ROUTE.walk, name: 'walk', scene: 'aoi', request: MoveReqCodec, response: null, idempotent: false }),
+  migInput: Object.freeze({ id: ROUTE.migInput, name: 'migInput', scene: 'mig', request: InputReqCodec, response: null, idempotent: false }),
+  migCount: Object.freeze({ id: ROUTE.migCount, name: 'migCount', scene: 'mig', request: CountReqCodec, response: CountResCodec, idempotent: false }),
 });
 
 const pushes: BenchMmoProtocol['pushes'] = Object.freeze({
@@ -411,6 +419,8 @@ export const protocol: BenchMmoProtocol = Object.freeze({
     [ROUTE.input, routes.input],
     [ROUTE.count, routes.count],
     [ROUTE.walk, routes.walk],
+    [ROUTE.migInput, routes.migInput],
+    [ROUTE.migCount, routes.migCount],
   ]),
   pushById: new Map<number, rt.PushDef>([
     [PUSH.Welcome, pushes.Welcome],
@@ -450,6 +460,12 @@ export interface SceneHandlers<Ctx> {
     input(ctx: Ctx, req: InputReq): void | Promise<void>;
     count(ctx: Ctx, req: CountReq): CountRes | Promise<CountRes>;
   };
+  mig: {
+    /** migrate: a numbered input, counted in the player's data (which moves with the scene). */
+    migInput(ctx: Ctx, req: InputReq): void | Promise<void>;
+    /** migrate: the inputs the player's scene handled, as count does for travel. */
+    migCount(ctx: Ctx, req: CountReq): CountRes | Promise<CountRes>;
+  };
   mmo: {
     move(ctx: Ctx, req: MoveReq): void | Promise<void>;
   };
@@ -474,6 +490,10 @@ export interface Api {
   count(req: CountReq, opts?: RequestOptions): Promise<CountRes>;
   /** mmo-aoi: the player's Avatar goes to (x, y) and carries seq as its ack. */
   walk(req: MoveReq, opts?: RequestOptions): Promise<void>;
+  /** migrate: a numbered input, counted in the player's data (which moves with the scene). */
+  migInput(req: InputReq, opts?: RequestOptions): Promise<void>;
+  /** migrate: the inputs the player's scene handled, as count does for travel. */
+  migCount(req: CountReq, opts?: RequestOptions): Promise<CountRes>;
 }
 
 /** Typed request helpers over a client: `createApi(client).move({ seq, x, y })`. */
@@ -495,5 +515,9 @@ export function createApi(client: ApiClient): Api {
     walk: async (req: MoveReq, opts?: RequestOptions): Promise<void> => {
       await client.request(routes.walk, req, opts);
     },
+    migInput: async (req: InputReq, opts?: RequestOptions): Promise<void> => {
+      await client.request(routes.migInput, req, opts);
+    },
+    migCount: (req: CountReq, opts?: RequestOptions) => client.request(routes.migCount, req, opts) as Promise<CountRes>,
   });
 }

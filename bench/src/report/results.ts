@@ -7,6 +7,7 @@ import type { FailoverRow } from '../failover/run.js';
 import type { RunRow } from '../orchestrate.js';
 import type { SoakResultsFile } from '../soak.js';
 import type { TravelResultsFile } from '../travel.js';
+import type { MigrateResultsFile } from '../migrate.js';
 import type { TimersResultsFile } from '../timers.js';
 import type { AoiResultsFile } from '../aoi.js';
 import type { AoiTickResultsFile } from '../aoi-tick.js';
@@ -49,7 +50,7 @@ export interface FailoverResultsFile {
   readonly runs: readonly FailoverRow[];
 }
 
-export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile | AoiResultsFile | AoiTickResultsFile;
+export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile | AoiResultsFile | AoiTickResultsFile | MigrateResultsFile;
 
 export function isAoiTickFile(file: AnyResultsFile): file is AoiTickResultsFile {
   return file.scenario === 'aoi-tick';
@@ -69,6 +70,10 @@ export function isSoakFile(file: AnyResultsFile): file is SoakResultsFile {
 
 export function isTravelFile(file: AnyResultsFile): file is TravelResultsFile {
   return file.scenario === 'travel';
+}
+
+export function isMigrateFile(file: AnyResultsFile): file is MigrateResultsFile {
+  return file.scenario === 'migrate';
 }
 
 export function isTimersFile(file: AnyResultsFile): file is TimersResultsFile {

@@ -15,6 +15,8 @@ import * as flatbuffers from 'flatbuffers';
  *   input (scene hop): InputReq → none
  *   count (scene hop): CountReq → CountRes
  *   walk (scene aoi): MoveReq → none
+ *   migInput (scene mig): InputReq → none
+ *   migCount (scene mig): CountReq → CountRes
  */
 export enum RouteId {
   move = 1,
@@ -22,7 +24,9 @@ export enum RouteId {
   hop = 3,
   input = 4,
   count = 5,
-  walk = 6
+  walk = 6,
+  migInput = 7,
+  migCount = 8
 }
 
 /**

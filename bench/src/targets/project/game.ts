@@ -10,6 +10,7 @@
  * - `idle` (scenario idle-ccu): players join and get their Welcome; the scene ticks but sends
  *   nothing, so what is measured is the cost of holding connections.
  * - `ticker` (scenario timers): see ticker.ts.
+ * - `mig` (scenarios migrate, engine-drain): see mig.ts.
  * - `hop` (scenario travel): players travel between `hop:<n>` scenes; each scene greets an
  *   arriving player with `Arrived`, and counts the numbered inputs it handles in the player's
  *   data, which travels with the player: lost or doubled inputs show in the counts.
@@ -18,6 +19,7 @@ import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
 import { protocol, type PushMap, type SceneHandlers } from '../../generated/protocol.js';
 import { ticker } from './ticker.js';
 import { aoi } from './aoi.js';
+import { mig } from './mig.js';
 
 interface PlayerData {
   x: number;
@@ -185,4 +187,4 @@ export const hop = defineScene<Record<string, never>, HopData, PushMap>({
   } satisfies SceneHandlers<HopCtx>['hop'],
 });
 
-export default defineGame({ protocol, scenes: { mmo, idle, chat, hop, ticker, aoi } });
+export default defineGame({ protocol, scenes: { mmo, idle, chat, hop, ticker, aoi, mig } });
