@@ -14,6 +14,7 @@ import { createConnection } from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { FailoverResultsFile } from '../src/report/results.js';
+import type { MigrateResultsFile } from '../src/migrate.js';
 import type { TravelResultsFile } from '../src/travel.js';
 import { runBench } from './run-bench.js';
 
@@ -118,5 +119,21 @@ test('smoke: travel with 12 clients, both phases', { timeout: 180_000, skip }, a
     }
     assert.match(await readFile(path.join(out, 'travel.md'), 'utf8'), /\| same-engine \| 12 \|/);
     assert.equal((await readFile(path.join(out, 'travel.html'), 'utf8')).match(/<svg/g)?.length, 1);
+  });
+});
+
+test('smoke: migrate with 12 players, 2 live moves', { timeout: 180_000, skip }, async () => {
+  await runBench(['migrate', '--clients', '12', '--moves', '2', '--move-every', '1000', '--warmup', '2'], async (out, stdout) => {
+    assert.match(stdout, /bench: 12 players: 2 moves/);
+    const file = JSON.parse(await readFile(path.join(out, 'migrate.json'), 'utf8')) as MigrateResultsFile;
+    assert.equal(file.scenario, 'migrate');
+    const [r] = file.runs;
+    assert.ok(r !== undefined);
+    assert.equal(r.moves, 2, 'both moves made');
+    assert.equal(r.stallP99ByMoveMs.length, 2);
+    assert.deepEqual([r.disconnects, r.errors, r.lostInputs, r.duplicatedInputs], [0, 0, 0, 0]);
+    assert.ok(r.inputs > 0 && r.frozenP50Ms > 0 && r.stallMaxMs >= r.stallP99Ms);
+    assert.match(await readFile(path.join(out, 'migrate.md'), 'utf8'), /\| 12 \| 2 \|/);
+    assert.equal((await readFile(path.join(out, 'migrate.html'), 'utf8')).match(/<svg/g)?.length, 1);
   });
 });
