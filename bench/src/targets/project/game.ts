@@ -19,7 +19,7 @@ import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
 import { protocol, type PushMap, type SceneHandlers } from '../../generated/protocol.js';
 import { ticker } from './ticker.js';
 import { aoi } from './aoi.js';
-import { mig } from './mig.js';
+import { countInput, countsOf, mig, type InputCounts } from './mig.js';
 
 interface PlayerData {
   x: number;
@@ -151,11 +151,7 @@ export const chat = defineScene<Record<string, never>, PlayerData, PushMap>({
   } satisfies SceneHandlers<Ctx>['chat'],
 });
 
-interface HopData {
-  received: number;
-  duplicated: number;
-  lastSeq: number;
-}
+type HopData = InputCounts;
 
 type HopCtx = HandlerContext<Record<string, never>, HopData, PushMap>;
 
@@ -176,13 +172,10 @@ export const hop = defineScene<Record<string, never>, HopData, PushMap>({
       });
     },
     input({ player }, req) {
-      const d = player.data;
-      d.received++;
-      if (req.seq <= d.lastSeq) d.duplicated++;
-      else d.lastSeq = req.seq;
+      countInput(player.data, req.seq);
     },
     count({ player }) {
-      return { received: player.data.received, duplicated: player.data.duplicated, lastSeq: player.data.lastSeq };
+      return countsOf(player.data);
     },
   } satisfies SceneHandlers<HopCtx>['hop'],
 });

@@ -7,10 +7,25 @@
 import { defineScene, type HandlerContext } from '@gos/engine';
 import type { PushMap, SceneHandlers } from '../../generated/protocol.js';
 
-interface MigData {
+/** A player's numbered inputs as its scenes counted them (travel's `hop` scenes count the same way). */
+export interface InputCounts {
   received: number;
   duplicated: number;
   lastSeq: number;
+}
+
+type MigData = InputCounts;
+
+/** Count input `seq`: one not above the last one was applied twice (or out of order). */
+export function countInput(d: InputCounts, seq: number): void {
+  d.received++;
+  if (seq <= d.lastSeq) d.duplicated++;
+  else d.lastSeq = seq;
+}
+
+/** The counts as the count routes answer them. */
+export function countsOf(d: InputCounts): InputCounts {
+  return { received: d.received, duplicated: d.duplicated, lastSeq: d.lastSeq };
 }
 
 type MigCtx = HandlerContext<Record<string, never>, MigData, PushMap>;
@@ -31,13 +46,10 @@ export const mig = defineScene<Record<string, never>, MigData, PushMap>({
   },
   handlers: {
     migInput({ player }, req) {
-      const d = player.data;
-      d.received++;
-      if (req.seq <= d.lastSeq) d.duplicated++;
-      else d.lastSeq = req.seq;
+      countInput(player.data, req.seq);
     },
     migCount({ player }) {
-      return { received: player.data.received, duplicated: player.data.duplicated, lastSeq: player.data.lastSeq };
+      return countsOf(player.data);
     },
   } satisfies SceneHandlers<MigCtx>['mig'],
 });
