@@ -66,7 +66,7 @@ test('engine stopped with SIGTERM: its scene moves live to the other engine, pla
   assert.deepEqual(resumed, []);
   assert.equal((await api.whoami({})).sceneId, 'world:1');
   assert.equal((await readStatus(cluster.config)).placements.find((p) => p.sceneId === 'world:1')?.engineId, 'engine-3');
-  // Nothing left to drain to: refused by the tool, the engine keeps running.
+  // A move to an engine that is not there: refused by the tool, the scene stays.
   const none = await runNode([BIN.status, '--config', cluster.configFile, 'migrate', 'world:1', 'engine-9']);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /ENG_ERR_MIGRATION/);

@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { BIN_ENTRY, readStatus } from '@gos/cluster';
 import { waitFor } from '@gos/testing';
-import { freePort, testCluster } from './cluster-helpers.js';
+import { freePort, guestPlayer, testCluster } from './cluster-helpers.js';
 
 const LOCAL = path.join(path.dirname(BIN_ENTRY.status), 'local.js');
 
@@ -98,6 +98,38 @@ test('a member killed with SIGKILL is restarted after a back-off and rejoins; SI
     assert.equal(pids.length, 5, 'four members started, one restarted');
     assert.deepEqual(pids.filter(alive), [], 'no member process outlives the launcher');
     assert.equal(local.lines.filter((l) => l.includes('restarting in')).length, 1, 'the members stopped by SIGINT were not restarted');
+  } finally {
+    await cleanup(local);
+  }
+});
+
+test('--rolling-restart engines: each engine drained in turn (its scene moves live), restarted by the launcher; the player plays on, never resumed from a save', { timeout: 180_000 }, async () => {
+  const port = await freePort();
+  const local = startLocal(['--coordinators', '1', '--engines', '2', '--gateways', '1', '--base-port', String(port)]);
+  try {
+    await waitFor(() => has(local, /Local cluster ready/), { timeoutMs: 60_000, message: 'the cluster ready' }).catch(withOutput(local));
+    const player = await guestPlayer(`http://127.0.0.1:${port}`);
+    const before = await player.api.whoami({});
+    const rolling = startLocal(['--rolling-restart', 'engines']);
+    const code = await rolling.exited;
+    assert.equal(code, 0, rolling.lines.join('\n'));
+    assert.ok(rolling.lines.some((l) => l.startsWith('[rolling-restart] 2 engines restarted in')), rolling.lines.join('\n'));
+    for (const id of ['engine-1', 'engine-2']) {
+      assert.ok(rolling.lines.some((l) => l.startsWith(`[rolling-restart] ${id} restarted in`)), rolling.lines.join('\n'));
+      assert.equal(local.pids(id).length, 2, `${id} started again by the launcher`);
+    }
+    // Its scene moved live off each engine as that one drained: twice, never reloaded from a save.
+    await waitFor(() => player.moved.length === 2, { timeoutMs: 10_000, message: 'two SceneMoved pushes' }).catch(withOutput(local));
+    assert.deepEqual(player.resumed, []);
+    assert.deepEqual(player.closes, []);
+    const after = await player.api.whoami({});
+    assert.deepEqual([after.sceneId, after.x, after.y], [before.sceneId, before.x, before.y]);
+    const status = await readStatus(cluster.config);
+    assert.deepEqual(status.members.map((m) => m.id).sort(), ['coordinator-1', 'engine-1', 'engine-2', 'gateway-1']);
+    await player.client.close();
+    // Gateways cannot be drained yet: refused as bad usage.
+    const lone = startLocal(['--rolling-restart', 'gateways']);
+    assert.equal(await lone.exited, 2);
   } finally {
     await cleanup(local);
   }

@@ -8,6 +8,12 @@
  * Ctrl-C stops them all.
  *
  *   node packages/cluster/dist/bin/local.js --config examples/demo/cluster.yaml [--coordinators 3] [--gateways 2] [--engines 2] [--fat 0] [--base-port 3001] [--max-restarts 5]
+ *   node packages/cluster/dist/bin/local.js --config examples/demo/cluster.yaml --rolling-restart engines
+ *
+ * With --rolling-restart engines (in another terminal, beside a running cluster) it starts
+ * nothing: it drains each engine of the config's cluster in turn (its scenes move live to the
+ * others, players connected), waits for its supervisor (this launcher) to start it again, then
+ * goes on to the next; it exits 0 once all are back.
  *
  * Gateways listen on base-port, base-port+1, … (default: the config's gateway.port), the fat
  * processes' gateways on the ports after them.
@@ -15,9 +21,11 @@
  * every member was given up, 2 bad usage or configuration.
  */
 import path from 'node:path';
-import { formatLogLine, loadConfig, MemberProcess, parseCommandLine, Supervisor, type Role } from '../src/index.js';
+import { isCodedError } from '@gos/schema';
+import { formatLogLine, loadConfig, MemberProcess, parseCommandLine, rollingRestart, Supervisor, type Role } from '../src/index.js';
 
 const USAGE = `usage: gos-local-cluster --config FILE [--coordinators 3] [--gateways 2] [--engines 2] [--fat 0] [--base-port PORT] [--max-restarts 5]
+       gos-local-cluster --config FILE --rolling-restart engines
   --config FILE       the cluster's YAML config (default: $GOS_CONFIG)
   --coordinators N    coordinator processes, 0–16 (3)
   --gateways N        gateway processes, 0–16 (2; 0 needs --fat)
@@ -25,6 +33,9 @@ const USAGE = `usage: gos-local-cluster --config FILE [--coordinators 3] [--gate
   --fat N             gateway+engine processes, 0–16 (0): gateway fat-N and engine fat-N-engine, linked in-process
   --base-port PORT    the first gateway's port; the others take the next ones (default: the config's gateway.port)
   --max-restarts N    restarts of one member within a minute before it is given up (5)
+  --rolling-restart engines
+                      beside a running cluster: restart its engines one by one with players online
+                      (each drained: its scenes move live to the others; docs/scaling.md), then exit
   -h, --help          this text`;
 
 const cli = parseCommandLine(
@@ -38,6 +49,7 @@ const cli = parseCommandLine(
       fat: { type: 'string', default: '0' },
       'base-port': { type: 'string' },
       'max-restarts': { type: 'string', default: '5' },
+      'rolling-restart': { type: 'string' },
     },
   },
 );
@@ -62,6 +74,17 @@ try {
   config = loadConfig({ file: configFile, env: process.env });
 } catch (err) {
   fail((err as Error).message);
+}
+if (args['rolling-restart'] !== undefined) {
+  if (args['rolling-restart'] !== 'engines') fail(`--rolling-restart takes engines (gateways cannot be drained yet), got "${args['rolling-restart']}"`);
+  try {
+    const report = await rollingRestart(config, { timeoutMs: 120_000, progress: (line) => console.log(`[rolling-restart] ${line}`) });
+    console.log(`[rolling-restart] ${report.engines.length} engines restarted in ${(report.ms / 1000).toFixed(1)} s`);
+    process.exit(0);
+  } catch (err) {
+    console.error(`[rolling-restart] ${isCodedError(err) ? `${err.code}: ` : ''}${(err as Error).message}`);
+    process.exit(1);
+  }
 }
 const basePort = args['base-port'] === undefined ? config.gateway.port : Number(args['base-port']);
 if (!Number.isInteger(basePort) || basePort < 1 || basePort + counts.gateway + fat > 65536) fail(`--base-port must be a port number, got "${args['base-port']}"`);

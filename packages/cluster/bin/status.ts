@@ -47,7 +47,7 @@ try {
     const timeoutS = args.timeout === undefined ? 120 : Number(args.timeout);
     if (!Number.isFinite(timeoutS) || timeoutS <= 0) cli.fail(`--timeout must be a positive number of seconds, got ${args.timeout}`);
     const done = await drainEngine(config, rest[0]!, { timeoutMs: timeoutS * 1000, progress: (line) => console.log(line) });
-    console.log(args.json === true ? JSON.stringify(done) : `${done.engineId} drained and left in ${(done.ms / 1000).toFixed(1)} s (${done.scenes} scenes moved)`);
+    console.log(args.json === true ? JSON.stringify(done) : `${done.engineId} drained and left in ${(done.ms / 1000).toFixed(1)} s (it ran ${done.scenes} scenes; its log says which moved live)`);
   } else if (action === 'migrate') {
     if (rest.length < 1 || rest.length > 2) cli.fail('migrate takes a scene id and, optionally, an engine id');
     const outcome = await migrateScene(config, rest[0]!, rest[1]);

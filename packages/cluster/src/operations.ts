@@ -70,10 +70,74 @@ export async function migrateScene(config: ClusterConfig, sceneId: string, to?: 
  * @throws CodedError `CRD_ERR_UNAVAILABLE` when it has not left within `timeoutMs`.
  */
 export async function drainEngine(config: ClusterConfig, engineId: string, o: { timeoutMs: number; progress?: (line: string) => void }): Promise<DrainReport> {
+  return withCoordinator(config, (coordinator) => drainOn(coordinator, config, engineId, o));
+}
+
+export interface RollingRestartReport {
+  /** The engines restarted, in order, each with how long it took (drained, gone, back). */
+  readonly engines: ReadonlyArray<{ readonly engineId: string; readonly scenes: number; readonly ms: number }>;
+  readonly ms: number;
+}
+
+/**
+ * Restart every engine one by one with players online: drain it (its scenes move live to the
+ * others), wait for it to leave, then for its supervisor to start it again (`npm run cluster`
+ * restarts a process that exits; under Kubernetes, its Deployment does) and for it to register,
+ * then the next. The engines of `gateway+engine` processes are left out: stopping one stops its
+ * gateway, and draining a gateway is not built yet.
+ * @throws CodedError `CRD_ERR_NO_ENGINE` with fewer than two engines; `CRD_ERR_UNAVAILABLE` when
+ *   an engine does not leave, or come back, within `timeoutMs`.
+ */
+export async function rollingRestart(config: ClusterConfig, o: { timeoutMs: number; progress?: (line: string) => void }): Promise<RollingRestartReport> {
   const startedAt = Date.now();
+  return withCoordinator(config, async (coordinator) => {
+    const { membership } = coordinator;
+    const fat = new Set(membership.list('gateway').map((g) => g.localEngineId).filter((id): id is string => id !== undefined));
+    const engines = membership
+      .list('engine')
+      .map((m) => m.id)
+      .filter((id) => !fat.has(id))
+      .sort();
+    if (engines.length < 2) throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, `a rolling restart needs two engines or more (one drains to the others), found ${engines.length}`);
+    const done: Array<{ engineId: string; scenes: number; ms: number }> = [];
+    for (const engineId of engines) {
+      const began = Date.now();
+      // Watched before the drain: a fast supervisor may have it back before the drain returns.
+      let unwatch: (() => void) | undefined;
+      const back = new Promise<void>((resolve) => {
+        let left = false;
+        unwatch = membership.watch((e) => {
+          if (e.member.id !== engineId) return;
+          if (e.type === 'down') left = true;
+          else if (e.type === 'up' && left) resolve();
+        });
+      });
+      try {
+        const drained = await drainOn(coordinator, config, engineId, { timeoutMs: o.timeoutMs, ...(o.progress === undefined ? {} : { progress: o.progress }) });
+        o.progress?.(`${engineId} left; waiting for it to be started again`);
+        await within(back, o.timeoutMs, `engine ${engineId} was not started again within ${o.timeoutMs / 1000} s: is it supervised (npm run cluster restarts it; under Kubernetes its Deployment does)?`);
+        done.push({ engineId, scenes: drained.scenes, ms: Date.now() - began });
+        o.progress?.(`${engineId} restarted in ${((Date.now() - began) / 1000).toFixed(1)} s (${drained.scenes} scenes moved live)`);
+      } finally {
+        unwatch?.();
+      }
+    }
+    return { engines: done, ms: Date.now() - startedAt };
+  });
+}
+
+async function withCoordinator<T>(config: ClusterConfig, fn: (coordinator: EtcdCoordinator) => Promise<T>): Promise<T> {
   const coordinator = new EtcdCoordinator({ hosts: config.etcd.hosts, prefix: config.etcd.prefix });
   await coordinator.start();
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await fn(coordinator);
+  } finally {
+    await coordinator.close().catch(() => {});
+  }
+}
+
+async function drainOn(coordinator: EtcdCoordinator, config: ClusterConfig, engineId: string, o: { timeoutMs: number; progress?: (line: string) => void }): Promise<DrainReport> {
+  const startedAt = Date.now();
   let unwatch: (() => void) | undefined;
   try {
     // Watched before asking: the engine may be gone before the answer is read.
@@ -85,18 +149,26 @@ export async function drainEngine(config: ClusterConfig, engineId: string, o: { 
     const answer = parseAnswer(DrainAnswerSchema, await withEngine(config, engineId, (client) => client.command('drain', [])), 'drain');
     o.progress?.(`${engineId}: draining ${answer.scenes} scenes (moving them live, then stopping)`);
     if (coordinator.membership.get(engineId) !== undefined) {
-      await Promise.race([
-        left,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new CodedError(ErrorCodes.CRD_ERR_UNAVAILABLE, `engine ${engineId} has not left the cluster within ${o.timeoutMs / 1000} s (see its log)`)), o.timeoutMs);
-        }),
-      ]);
+      await within(left, o.timeoutMs, `engine ${engineId} has not left the cluster within ${o.timeoutMs / 1000} s (see its log)`);
     }
     return { engineId, scenes: answer.scenes, ms: Date.now() - startedAt };
   } finally {
-    clearTimeout(timer);
     unwatch?.();
-    await coordinator.close().catch(() => {});
+  }
+}
+
+/** `p`, or CRD_ERR_UNAVAILABLE with `message` after `ms`. */
+async function within(p: Promise<void>, ms: number, message: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new CodedError(ErrorCodes.CRD_ERR_UNAVAILABLE, message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

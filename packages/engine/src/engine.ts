@@ -12,6 +12,7 @@ import {
   decodeCallBody,
   decodeJoinBody,
   decodeJoinFailedBody,
+  decodeMigratingBody,
   decodeTravelOutBody,
   type GatewayPeer,
 } from '@gos/link';
@@ -271,7 +272,7 @@ export class Engine {
             this.#travels.cancel(peer, channel, decodeJoinFailedBody(body));
             break;
           case GatewayToEngine.MIGRATE_HOLD:
-            this.#migrations.held(peer, channel);
+            this.#migrations.held(peer, channel, decodeMigratingBody(body).move);
             break;
           case GatewayToEngine.SYNC_ACK:
             this.#migrations.synced(channel);

@@ -18,9 +18,9 @@
  */
 import { CodedError, ErrorCodes } from '@gos/schema';
 import { pickLeastLoadedEngine, type MemberInfo } from '@gos/coordinator';
-import { EngineToGateway, encodeMigratedBody, type GatewayPeer } from '@gos/link';
-import type { Conn } from './connections.js';
-import { sendTo, type EngineContext } from './engine-context.js';
+import { EngineToGateway, encodeJoinFailedBody, encodeMigratedBody, encodeMigratingBody, type GatewayPeer } from '@gos/link';
+import { takeEarly, type Conn } from './connections.js';
+import { refuseFrame, sendTo, type EngineContext } from './engine-context.js';
 import type { SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
 
@@ -54,7 +54,8 @@ export class SceneMigrations {
    * Connections whose gateway has not confirmed MIGRATE_HOLD yet, by link and connection id (not
    * by Conn: a player that left meanwhile is dropped, and its gateway still answers).
    */
-  readonly #holds = new Map<GatewayPeer, Map<number, () => void>>();
+  readonly #holds = new Map<GatewayPeer, Map<number, { readonly move: number; readonly resolve: () => void }>>();
+  #nextMove = 1;
 
   /** SYNCs sent and not answered yet, by id. */
   readonly #syncs = new Map<number, () => void>();
@@ -86,12 +87,22 @@ export class SceneMigrations {
   async moveAll(gateways: () => readonly GatewayPeer[]): Promise<void> {
     const { o, log } = this.#ctx;
     const { membership } = o.coordinator;
+    // No scene is started here any more; the ones running move (a join to one of them goes with it).
+    this.#scenes.stopStarting();
+    // A move an operator started just before goes on: its MIGRATED messages must be out before the barrier.
+    const underWay = this.#scenes.movesUnderWay();
+    await Promise.allSettled(underWay);
     const others = (): boolean => membership.list('engine').some((m) => m.id !== o.engineId && m.draining !== true && m.load < m.capacity);
     const sceneIds = [...this.#scenes.values()].map((h) => h.sceneId);
-    if (sceneIds.length === 0 || !others()) return;
+    // Alone (the embedded npm start), or nothing to move: the close saves and stops as always.
+    if (sceneIds.length === 0 || !others()) {
+      if (underWay.length > 0) await this.sync(gateways(), SYNC_TIMEOUT_MS);
+      return;
+    }
     const startedAt = performance.now();
+    const deadline = startedAt + o.drainTimeoutMs;
     let moved = 0;
-    for (let i = 0; i < sceneIds.length && others(); i += MOVES_AT_ONCE) {
+    for (let i = 0; i < sceneIds.length && others() && performance.now() < deadline; i += MOVES_AT_ONCE) {
       const batch = sceneIds.slice(i, i + MOVES_AT_ONCE);
       const outcomes = await Promise.allSettled(batch.map((sceneId) => this.migrate(sceneId)));
       outcomes.forEach((outcome, j) => {
@@ -99,14 +110,17 @@ export class SceneMigrations {
         else log.warn({ err: outcome.reason as unknown, sceneId: batch[j] }, 'scene not moved live; it is saved and stopped instead');
       });
     }
+    const left = [...this.#scenes.values()].length;
+    if (left > 0) log.warn({ left, drainTimeoutMs: o.drainTimeoutMs }, 'scenes not moved live (no other engine with room, or out of time); they are saved and stopped, their players resume from that save');
     // The gateways read every MIGRATED before they hear that this engine left.
-    if (moved > 0) await this.sync(gateways(), SYNC_TIMEOUT_MS);
+    if (moved > 0 || underWay.length > 0) await this.sync(gateways(), SYNC_TIMEOUT_MS);
     log.info({ moved, scenes: sceneIds.length, ms: Math.round(performance.now() - startedAt) }, 'drained: scenes moved live');
   }
 
-  /** MIGRATE_HOLD from a gateway: it holds that player's frames from now on. */
-  held(peer: GatewayPeer, connId: number): void {
-    this.#holds.get(peer)?.get(connId)?.();
+  /** MIGRATE_HOLD from a gateway: it holds that player's frames from now on (for move `move`). */
+  held(peer: GatewayPeer, connId: number, move: number): void {
+    const hold = this.#holds.get(peer)?.get(connId);
+    if (hold?.move === move) hold.resolve();
   }
 
   /**
@@ -143,16 +157,16 @@ export class SceneMigrations {
 
   /** A gateway's link closed: its players will not answer; they leave. */
   peerClosed(peer: GatewayPeer): void {
-    for (const resolve of this.#holds.get(peer)?.values() ?? []) resolve();
+    for (const hold of this.#holds.get(peer)?.values() ?? []) hold.resolve();
   }
 
   async #migrate(host: SceneHost, to: string | undefined): Promise<MigrationOutcome> {
     const ctx = this.#ctx;
     const { sceneId } = host;
     const from = ctx.o.engineId;
-    const target = this.#target(to);
     const startedAt = performance.now();
     const players = ctx.conns.inScene(host.sids).filter((conn) => conn.state === 'joined');
+    const target = this.#target(to, players.length);
     const held = await this.#hold(players);
     const heldAt = performance.now();
     if (held !== null) {
@@ -162,7 +176,7 @@ export class SceneMigrations {
     // The target may have gone while the gateways answered: check again before the freeze.
     let targetNow: MemberInfo;
     try {
-      targetNow = this.#target(target.id);
+      targetNow = this.#target(target.id, players.length);
     } catch (err) {
       this.#abort(players);
       throw err;
@@ -173,24 +187,33 @@ export class SceneMigrations {
       throw new CodedError(ErrorCodes.ENG_ERR_MIGRATION, `scene ${sceneId} stopped on ${from} while its players were held`);
     }
     const epoch = host.epoch;
-    const stayed = await this.#scenes.stopForMove(host);
+    const stopped = await this.#scenes.stopForMove(host);
     const savedAt = performance.now();
     let placed = await ctx.o.coordinator.placement.move(sceneId, epoch, targetNow.id).catch((err: unknown) => {
       ctx.log.error({ err, sceneId, to: targetNow.id }, 'cannot hand the placement over; the players follow it as it is');
       return undefined;
     });
     placed ??= ctx.o.coordinator.placement.lookup(sceneId);
-    const body = encodeMigratedBody({ sceneId, to: placed?.engineId ?? from });
+    // A scene that did not save (it crashed or hung while stopping) hands over its last periodic
+    // save only: its players resume from it, as after a crash (SceneResumed), not "moved".
+    const body = stopped.clean
+      ? encodeMigratedBody({ sceneId, to: placed?.engineId ?? from })
+      : encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_SCENE_MOVED, message: `scene ${sceneId} failed to save while moving off ${from}; resumed from its last save` });
+    const type = stopped.clean ? EngineToGateway.MIGRATED : EngineToGateway.JOIN_FAILED;
     // Every player of the scene when it stopped, including any that joined while it was held.
-    const sent = new Set<Conn>([...players, ...stayed]);
+    const sent = new Set<Conn>([...players, ...stopped.players]);
     let count = 0;
     for (const conn of sent) {
       if (conn.state === 'gone') continue;
       if (ctx.seats.vacate(conn.playerId, conn.sid)) ctx.persister.release('player', conn.playerId);
+      // Frames that came after the scene stopped (a player that joined during the hold, whose
+      // gateway was not asked to hold): answered, not dropped unseen.
+      for (const frame of takeEarly(conn)) refuseFrame(ctx, conn.peer, conn.connId, frame, ErrorCodes.ENG_ERR_SCENE_MOVED, 'the scene moved; retry shortly');
       ctx.conns.drop(conn);
-      sendTo(ctx, conn.peer, EngineToGateway.MIGRATED, conn.connId, body);
+      sendTo(ctx, conn.peer, type, conn.connId, body);
       count++;
     }
+    if (!stopped.clean) ctx.log.error({ sceneId, to: placed?.engineId }, 'a moving scene did not save; its players resume from its last periodic save');
     ctx.setLoad();
     const doneAt = performance.now();
     const outcome: MigrationOutcome = {
@@ -207,16 +230,32 @@ export class SceneMigrations {
     return outcome;
   }
 
-  /** The engine to move to: `to` when it is a live engine with room, else the policy's pick among the others. */
-  #target(to: string | undefined): MemberInfo {
+  /**
+   * The engine to move to: `to` when it is a live engine with room for the scene's `players`,
+   * else the policy's pick among the others that have room.
+   */
+  #target(to: string | undefined, players: number): MemberInfo {
     const { o } = this.#ctx;
     const { membership, placement } = o.coordinator;
     if (!this.#ctx.running()) throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine is shutting down');
     const others = membership.list('engine').filter((m) => m.id !== o.engineId);
-    if (to === undefined) return pickLeastLoadedEngine(others, (id) => placement.scenesOf(id).length);
+    const room = (m: MemberInfo): boolean => m.load + players <= m.capacity;
+    if (to === undefined) {
+      const withRoom = others.filter(room);
+      if (withRoom.length === 0 && others.length > 0) throw new CodedError(ErrorCodes.CRD_ERR_NO_ENGINE, `no other engine has room for ${players} more players`);
+      return pickLeastLoadedEngine(withRoom, (id) => placement.scenesOf(id).length);
+    }
     const member = others.find((m) => m.id === to);
     const problem =
-      to === o.engineId ? 'it is this engine' : member === undefined ? 'no such live engine' : member.draining === true ? 'it is stopping' : member.load >= member.capacity ? 'it is at its CCU cap' : null;
+      to === o.engineId
+        ? 'it is this engine'
+        : member === undefined
+          ? 'no such live engine'
+          : member.draining === true
+            ? 'it is stopping'
+            : !room(member)
+              ? `it has no room for ${players} more players (${member.load} of ${member.capacity})`
+              : null;
     if (problem !== null) throw new CodedError(ErrorCodes.ENG_ERR_MIGRATION, `cannot move a scene to ${to}: ${problem}`);
     return member!;
   }
@@ -227,15 +266,18 @@ export class SceneMigrations {
    */
   async #hold(players: readonly Conn[]): Promise<string | null> {
     const waits: Promise<void>[] = [];
+    const move = this.#nextMove;
+    this.#nextMove = this.#nextMove >= 0xfffffff0 ? 1 : this.#nextMove + 1;
+    const body = encodeMigratingBody({ move });
     for (const conn of players) {
       let holds = this.#holds.get(conn.peer);
       if (holds === undefined) {
-        holds = new Map<number, () => void>();
+        holds = new Map<number, { readonly move: number; readonly resolve: () => void }>();
         this.#holds.set(conn.peer, holds);
       }
       const ofPeer = holds;
-      waits.push(new Promise<void>((resolve) => ofPeer.set(conn.connId, resolve)));
-      sendTo(this.#ctx, conn.peer, EngineToGateway.MIGRATING, conn.connId, new Uint8Array(0));
+      waits.push(new Promise<void>((resolve) => ofPeer.set(conn.connId, { move, resolve })));
+      sendTo(this.#ctx, conn.peer, EngineToGateway.MIGRATING, conn.connId, body);
     }
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeoutMs = this.#ctx.o.migrationHoldTimeoutMs;
@@ -249,7 +291,7 @@ export class SceneMigrations {
       clearTimeout(timer);
       for (const conn of players) {
         const ofPeer = this.#holds.get(conn.peer);
-        ofPeer?.delete(conn.connId);
+        if (ofPeer?.get(conn.connId)?.move === move) ofPeer.delete(conn.connId);
         if (ofPeer?.size === 0) this.#holds.delete(conn.peer);
       }
     }

@@ -108,6 +108,11 @@ export interface EngineOptions {
    */
   readonly migrateOnClose?: boolean;
   /**
+   * How long the drain moves scenes live before it saves and stops the rest as before (a process
+   * entry stops itself by force 20 s after SIGTERM: the default leaves time for that). @default 10000
+   */
+  readonly drainTimeoutMs?: number;
+  /**
    * An operator asked this engine to drain (the REPL's `drain`, `npm run status -- drain <id>`).
    * A process entry passes its own graceful stop (the same as SIGTERM); without it the engine
    * closes itself (close() moves its scenes live first).
@@ -204,6 +209,7 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     stopTimeoutMs: positiveInt('stopTimeoutMs', o.stopTimeoutMs, 10_000),
     migrationHoldTimeoutMs: positiveInt('migrationHoldTimeoutMs', o.migrationHoldTimeoutMs, 2000),
     migrateOnClose: o.migrateOnClose ?? true,
+    drainTimeoutMs: positiveInt('drainTimeoutMs', o.drainTimeoutMs, 10_000),
     onDrainRequest: o.onDrainRequest ?? null,
     workerYoungGenerationMb: positiveInt('workerYoungGenerationMb', o.workerYoungGenerationMb, 6),
     workerLogLevel: o.workerLogLevel ?? 'info',

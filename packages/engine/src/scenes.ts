@@ -28,6 +28,8 @@ export class Scenes {
   readonly #retiring = new Map<string, Promise<void>>();
   /** Scenes moving live to another engine (SceneMigrations); a join waits for the outcome. */
   readonly #moving = new Map<string, Promise<unknown>>();
+  /** Set by the drain: no scene is started any more (see stopStarting). */
+  #noStarts = false;
   /** sceneId → when it crashed within the last minute. */
   readonly #restarts = new Map<string, number[]>();
   readonly #idle: IdleScenes;
@@ -61,10 +63,12 @@ export class Scenes {
   obtain(sceneId: string, epoch: number): Promise<SceneHost> {
     const moving = this.#moving.get(sceneId);
     if (moving !== undefined) {
-      // Moving live: a player entering now follows the scene (or stays, if the move is given up).
+      // Moving live: a player entering now follows the scene, or stays if the move was given up
+      // (the scene runs here still, or again: it crashed meanwhile and is still placed here).
       return moving.then(() => {
         const host = this.#hosts.get(sceneId);
         if (host !== undefined) return host;
+        if (this.#ctx.o.coordinator.placement.lookup(sceneId)?.engineId === this.#ctx.o.engineId) return this.obtain(sceneId, epoch);
         throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${sceneId} moved off ${this.#ctx.o.engineId}`);
       });
     }
@@ -75,7 +79,7 @@ export class Scenes {
       const { o } = this.#ctx;
       // Closing: the scenes to stop are already counted, and a scene started now would run on
       // with nobody to stop it (a join that was loading its player when the close began).
-      if (!this.#ctx.running()) return Promise.reject(new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine is shutting down'));
+      if (!this.#ctx.running() || this.#noStarts) return Promise.reject(new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine is shutting down'));
       // Every scene holds a worker slot for its whole life: past the last slot piscina would
       // queue the scene's task and the join would hang until the gateway's join timeout.
       const slots = o.workers * o.scenesPerWorker;
@@ -86,6 +90,19 @@ export class Scenes {
       this.#starting.set(sceneId, starting);
     }
     return starting;
+  }
+
+  /**
+   * The drain begins: scenes that run here take players still (they move on with the scene), but
+   * none is started any more (ENG_ERR_SHUTTING_DOWN: the gateway waits for it to be placed elsewhere).
+   */
+  stopStarting(): void {
+    this.#noStarts = true;
+  }
+
+  /** Live moves under way, settling when each is over (whatever its outcome). */
+  movesUnderWay(): Promise<unknown>[] {
+    return [...this.#moving.values()];
   }
 
   /** Whether the scene is moving live to another engine now. */
@@ -113,9 +130,11 @@ export class Scenes {
   /**
    * The freeze point of a live move: the scene leaves this engine, saving everything (state,
    * players, timers), and the writes land. Returns its players, still seated here: the caller
-   * sends them on. Calls waiting on the scene are answered `ENG_ERR_SCENE_MOVED` (retryable).
+   * sends them on. `clean` is false when the scene did not save in time or crashed while it
+   * stopped: then only its last periodic save holds. Calls waiting on the scene are answered
+   * `ENG_ERR_SCENE_MOVED` (retryable).
    */
-  async stopForMove(host: SceneHost): Promise<Conn[]> {
+  async stopForMove(host: SceneHost): Promise<{ readonly players: Conn[]; readonly clean: boolean }> {
     return this.#stopAndSave(host);
   }
 
@@ -130,6 +149,11 @@ export class Scenes {
     if (pool === undefined) throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine not started');
     // Started again while its previous instance is still stopping: after that one has saved.
     await this.#retiring.get(sceneId);
+    // Moved off here meanwhile (a live move writes the placement here first): claiming the row
+    // now would fence off the engine that runs it.
+    if (o.coordinator.placement.lookup(sceneId)?.engineId !== o.engineId && (await o.coordinator.placement.fetch(sceneId))?.engineId !== o.engineId) {
+      throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${sceneId} is no longer placed on ${o.engineId}`);
+    }
     await persister.settle('scene', sceneId);
     // The claim fences off the engine that hosted the scene before, should it still be running.
     const { record, fence } = await o.store.claimScene(sceneId);
@@ -294,7 +318,7 @@ export class Scenes {
     const ctx = this.#ctx;
     const { sceneId } = host;
     if (this.#hosts.get(sceneId) !== host) return;
-    const players = await this.#stopAndSave(host);
+    const { players } = await this.#stopAndSave(host);
     ctx.log.info({ sceneId, epoch: host.epoch, players: players.length }, `scene stopped: ${why}`);
     const moved = encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_SCENE_MOVED, message: `scene ${sceneId} was stopped on ${ctx.o.engineId}: ${why}` });
     for (const conn of players) {
@@ -311,14 +335,15 @@ export class Scenes {
    * Take a running scene off this engine: it saves everything and the writes land (a start of
    * it meanwhile waits). Its players' frames wait (bounded) in the meantime. Returns them.
    */
-  async #stopAndSave(host: SceneHost): Promise<Conn[]> {
+  async #stopAndSave(host: SceneHost): Promise<{ players: Conn[]; clean: boolean }> {
     const ctx = this.#ctx;
     const { sceneId } = host;
     this.#hosts.delete(sceneId);
     const players = ctx.conns.inScene(host.sids);
     for (const conn of players) conn.state = 'joining';
+    let clean = false;
     const done = (async () => {
-      await this.#stop(host);
+      clean = await this.#stop(host);
       ctx.calls.sceneEnded(host);
       await ctx.persister.settle('scene', sceneId);
       for (const conn of players) await ctx.persister.settle('player', conn.playerId);
@@ -333,19 +358,22 @@ export class Scenes {
       if (this.#retiring.get(sceneId) === done) this.#retiring.delete(sceneId);
     }
     if (!this.#hosts.has(sceneId)) ctx.persister.release('scene', sceneId);
-    return players;
+    return { players, clean };
   }
 
   /**
    * Ask a scene to persist and dispose; one that does not answer within `stopTimeoutMs` is
    * abandoned (its changes since the last periodic save are lost, and logged as such).
    */
-  async #stop(host: SceneHost): Promise<void> {
-    const stopped = await Promise.race([host.stop().then(() => true, () => false), sleep(this.#ctx.o.stopTimeoutMs).then(() => false)]);
-    if (!stopped) {
+  async #stop(host: SceneHost): Promise<boolean> {
+    // stop() settles once the task has ended, crashed or not; `done` tells which.
+    const ended = host.stop().then(() => host.done.then(() => 'saved' as const, () => 'crashed' as const));
+    const outcome = await Promise.race([ended, sleep(this.#ctx.o.stopTimeoutMs).then(() => 'late' as const)]);
+    if (outcome === 'late') {
       this.#ctx.log.error({ sceneId: host.sceneId, timeoutMs: this.#ctx.o.stopTimeoutMs }, 'scene did not stop in time; abandoned');
       host.abandon();
     }
+    return outcome === 'saved';
   }
 
   /** The engine closes (no start is taken any more): wait for starts and stops under way, then stop every scene. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ErrorCodes, FrameKind } from '@gos/schema';
-import { EngineToGateway, GatewayToEngine, decodeJoinFailedBody, decodeMigratedBody, encodeJoinBody } from '@gos/link';
+import { EngineToGateway, GatewayToEngine, decodeJoinFailedBody, decodeMigratedBody, decodeMigratingBody, encodeJoinBody, encodeMigratingBody } from '@gos/link';
 import { waitFor } from '@gos/testing';
 import { startCluster } from './helpers.js';
 
@@ -42,11 +42,13 @@ test('a move: the gateway holds, frames sent before the hold are handled, everyt
     const holding = await c.gw.waitFor((m) => m.type === EngineToGateway.MIGRATING && m.channel === 1);
     c.gw.send(1, 'add', { n: 1 }, 0);
     c.gw.send(1, 'add', { n: 2 }, 0);
-    c.gw.link.send(GatewayToEngine.MIGRATE_HOLD, holding.channel, new Uint8Array(0));
-    await c.gw.waitFor((m) => m.type === EngineToGateway.MIGRATING && m.channel === 2);
+    // An answer to another move does not count; the answer to this one does.
+    c.gw.link.send(GatewayToEngine.MIGRATE_HOLD, holding.channel, encodeMigratingBody({ move: decodeMigratingBody(holding.body).move + 1000 }));
+    c.gw.link.send(GatewayToEngine.MIGRATE_HOLD, holding.channel, holding.body);
+    const second = await c.gw.waitFor((m) => m.type === EngineToGateway.MIGRATING && m.channel === 2);
     // Player 2's socket closed meanwhile: its gateway still answers for it.
     c.gw.leave(2);
-    c.gw.link.send(GatewayToEngine.MIGRATE_HOLD, 2, new Uint8Array(0));
+    c.gw.link.send(GatewayToEngine.MIGRATE_HOLD, 2, second.body);
     const outcome = await moving;
     assert.deepEqual([outcome.sceneId, outcome.from, outcome.to, outcome.players], ['arena:1', 'engine-t', 'engine-x', 1]);
     assert.ok(outcome.epoch > before.epoch, 'a newer epoch');
@@ -91,10 +93,10 @@ test('a move is given up when the gateway does not hold in time, or refused for 
     assert.deepEqual(c.engine.sceneIds, ['arena:1']);
     // A target that left while the players were held: given up too.
     const moving = c.engine.migrateScene('arena:1', 'engine-x');
-    await c.gw.waitFor((m) => m.type === EngineToGateway.MIGRATING && m.channel === 1);
+    const asked = await c.gw.waitFor((m) => m.type === EngineToGateway.MIGRATING && m.channel === 1);
     await target.leave();
     await waitFor(() => c.coordinator.membership.get('engine-x') === undefined, { timeoutMs: 2000, message: 'engine-x to leave' });
-    c.gw.link.send(GatewayToEngine.MIGRATE_HOLD, 1, new Uint8Array(0));
+    c.gw.link.send(GatewayToEngine.MIGRATE_HOLD, 1, asked.body);
     await assert.rejects(moving, { code: ErrorCodes.ENG_ERR_MIGRATION, message: /no such live engine/ });
     await c.gw.waitFor((m) => m.type === EngineToGateway.MIGRATE_ABORTED && m.channel === 1);
     assert.deepEqual((await c.gw.request(1, 'add', { n: 1 })).body, { total: 7 });
@@ -103,3 +105,30 @@ test('a move is given up when the gateway does not hold in time, or refused for 
     await c.close();
   }
 });
+
+test('the scene crashes while its players are held: the move is given up, the scene restarts here, nobody is kicked', async () => {
+  const c = await startCluster(dir, 'crash', { persistIntervalMs: 50, engine: { migrateOnClose: false } });
+  try {
+    const target = await c.coordinator.membership.register({ id: 'engine-x', role: 'engine', address: '127.0.0.1:9', capacity: 100 });
+    await c.gw.join(1, 'p1');
+    assert.deepEqual((await c.gw.request(1, 'add', { n: 5 })).body, { total: 5 });
+    await waitFor(async () => (await savedTotal(c, 'p1')) === 5, { timeoutMs: 5000, message: 'the periodic save' });
+    const moving = c.engine.migrateScene('arena:1', 'engine-x');
+    const asked = await c.gw.waitFor((m) => m.type === EngineToGateway.MIGRATING && m.channel === 1);
+    // Sent before the gateway holds: it reaches the scene, which crashes.
+    await c.gw.request(1, 'crash', {});
+    await c.gw.waitFor((m) => m.type === EngineToGateway.SCENE_CRASHED && m.channel === 1);
+    c.gw.link.send(GatewayToEngine.MIGRATE_HOLD, 1, asked.body);
+    await assert.rejects(moving, { code: ErrorCodes.ENG_ERR_MIGRATION, message: /stopped on engine-t while its players were held/ });
+    await c.gw.waitFor((m) => m.type === EngineToGateway.MIGRATE_ABORTED && m.channel === 1);
+    // Restarted here from its last save; the player plays on.
+    await waitFor(async () => (await c.gw.request(1, 'add', { n: 1 })).kind === FrameKind.RESPONSE || undefined, { timeoutMs: 10_000, message: 'the restarted scene to answer' });
+    assert.equal(c.gw.inbox.filter((m) => m.type === EngineToGateway.KICK).length, 0, 'nobody kicked');
+    assert.equal(c.coordinator.placement.lookup('arena:1')?.engineId, 'engine-t');
+    assert.deepEqual(c.engine.sceneIds, ['arena:1']);
+    await target.leave();
+  } finally {
+    await c.close();
+  }
+});
+

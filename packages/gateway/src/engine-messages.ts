@@ -175,7 +175,7 @@ export class EngineMessages {
         }
         case EngineToGateway.MIGRATING: {
           const ws = this.#sockets.get(channel);
-          this.#migration.migrating(ws, ws === undefined ? undefined : connOf(ws), engineId, channel);
+          this.#migration.migrating(ws === undefined ? undefined : connOf(ws), engineId, channel, body);
           break;
         }
         case EngineToGateway.MIGRATE_ABORTED: {

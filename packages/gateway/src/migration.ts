@@ -11,7 +11,7 @@
  *   now, the held frames follow the JOIN, and the client gets the core push SceneMoved.
  */
 import type { Logger } from '@gos/schema';
-import { GatewayToEngine, type MigratedBody } from '@gos/link';
+import { GatewayToEngine, decodeMigratingBody, encodeMigratingBody, type MigratedBody } from '@gos/link';
 import type { EngineLinks } from './engine-links.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
@@ -35,13 +35,18 @@ export class PlayerMigration {
     this.#d = deps;
   }
 
-  /** MIGRATING from `engineId` for connection `connId` (its socket, when still open). */
-  migrating(ws: Socket | undefined, data: ConnData | undefined, engineId: string, connId: number): void {
-    if (ws !== undefined && data !== undefined && data.state === 'joined' && data.engineId === engineId && data.travel === null && data.migrating === null) {
+  /**
+   * MIGRATING from `engineId` for connection `connId` (its socket, when still open). A player
+   * still `joining` there is held too: the engine counts it in the scene before its JOINED comes.
+   * A travelling player's frames are held by its travel already.
+   */
+  migrating(data: ConnData | undefined, engineId: string, connId: number, body: Uint8Array): void {
+    const { move } = decodeMigratingBody(body);
+    if (data !== undefined && (data.state === 'joined' || data.state === 'joining') && data.engineId === engineId && data.travel === null && data.migrating === null) {
       data.migrating = { from: engineId, sentBefore: new Set(data.pending.keys()) };
     }
     try {
-      this.#d.links.get(engineId)?.send(GatewayToEngine.MIGRATE_HOLD, connId, new Uint8Array(0));
+      this.#d.links.get(engineId)?.send(GatewayToEngine.MIGRATE_HOLD, connId, encodeMigratingBody({ move }));
     } catch (err) {
       // The link is going down: the engine gives the move up or sees its players leave.
       this.#d.logger.warn({ err, engineId }, 'cannot answer MIGRATING');
@@ -61,7 +66,7 @@ export class PlayerMigration {
   aborted(data: ConnData, engineId: string): void {
     if (data.migrating?.from !== engineId) return;
     data.migrating = null;
-    if (data.state !== 'joined' || data.engineId !== engineId) return;
+    if ((data.state !== 'joined' && data.state !== 'joining') || data.engineId !== engineId || data.travel !== null) return;
     const link = this.#d.links.get(engineId);
     const early = data.early.splice(0);
     if (link === undefined) return; // the link dropped: the player resumes (linkDown), like any other
@@ -69,7 +74,7 @@ export class PlayerMigration {
     this.#d.metrics.forwarded[link.transport === 'tcp' ? 0 : 1]! += early.length;
   }
 
-  /** MIGRATED: follow the scene to where it is placed now, with the held frames. */
+  /** MIGRATED: follow the scene to where it is placed now, with the held frames (ConnData.migrating is cleared by every other way out: PlayerRouting.resume). */
   migrated(ws: Socket, data: ConnData, engineId: string, body: MigratedBody): void {
     if (data.engineId !== engineId || data.state === 'closed' || data.session?.sceneId !== body.sceneId) return;
     const held = data.migrating;

@@ -160,6 +160,8 @@ export class PlayerRouting {
     data.state = 'routing';
     data.engineId = null;
     data.early.length = 0;
+    // A live move of the scene under way is over too: what it held is dropped with the rest.
+    data.migrating = null;
     // Sent back twice in a row: give placement a moment to settle rather than bounce at once.
     const again = why === 'moved' && data.resuming?.why === 'moved';
     // The latest engine lost; the budget runs from the first loss. Only joining or joined

@@ -62,8 +62,8 @@ export class PlayerTravel {
       data.travelAsked = { engineId, to: body.to, arrival: body.arrival };
       return;
     }
-    if (data.state !== 'joined' || data.travel !== null || data.engineId !== engineId) {
-      this.#send(engineId, GatewayToEngine.TRAVEL_CANCEL, data.connId, encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_TRAVEL, message: 'the player is not settled in its scene (joining, resuming or travelling)' }));
+    if (data.state !== 'joined' || data.travel !== null || data.engineId !== engineId || data.migrating !== null) {
+      this.#send(engineId, GatewayToEngine.TRAVEL_CANCEL, data.connId, encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_TRAVEL, message: 'the player is not settled in its scene (joining, resuming, travelling, or its scene is moving to another engine)' }));
       return;
     }
     const travel: Travel = {

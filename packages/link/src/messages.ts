@@ -8,6 +8,7 @@ import {
   JoinedBodyCodec,
   KickBodyCodec,
   MigratedBodyCodec,
+  MigratingBodyCodec,
   TravelBodyCodec,
   TravelOutBodyCodec,
   type AdminBody,
@@ -18,6 +19,7 @@ import {
   type JoinedBody,
   type KickBody,
   type MigratedBody,
+  type MigratingBody,
   type TravelBody,
   type TravelOutBody,
 } from './generated/protocol.js';
@@ -44,8 +46,9 @@ export const GatewayToEngine = {
   /** channel = connId; body = {@link JoinFailedBody}. The travel the scene asked for will not happen: why. */
   TRAVEL_CANCEL: 21,
   /**
-   * channel = connId; empty body. Answers MIGRATING: the gateway holds this player's frames from
-   * now on, so every frame it sent before is on the link ahead of this message.
+   * channel = connId; body = the MIGRATING's {@link MigratingBody}. Answers MIGRATING: the gateway
+   * holds this player's frames from now on, so every frame it sent before is on the link ahead
+   * of this message.
    */
   MIGRATE_HOLD: 22,
   /** channel = the SYNC's id; empty body. Answers SYNC: every message the engine sent before it was handled. */
@@ -83,8 +86,8 @@ export const EngineToGateway = {
   /** channel = connId; body = {@link InterestBody} (`encodeInterestBody`): the player's area of interest changed. */
   INTEREST: 43,
   /**
-   * channel = connId; empty body. The player's scene is about to move live to another engine:
-   * hold the player's frames (in order) and answer MIGRATE_HOLD.
+   * channel = connId; body = {@link MigratingBody}. The player's scene is about to move live to
+   * another engine: hold the player's frames (in order) and answer MIGRATE_HOLD with the same body.
    */
   MIGRATING: 44,
   /** channel = connId; body = {@link MigratedBody}. The scene moved: join it where it is placed now, then send the held frames. */
@@ -133,7 +136,7 @@ export const ENGINE_TO_GW = EngineToGateway;
 
 // The control bodies are FlatBuffers tables generated from `protocol/link.yaml` (one place
 // defines them, for both ends); these functions add the rules a table cannot say.
-export type { JoinBody, KickBody, JoinedBody, JoinFailedBody, MigratedBody, TravelBody, TravelOutBody, CallBody, AnswerBody, AdminBody };
+export type { JoinBody, KickBody, JoinedBody, JoinFailedBody, MigratedBody, MigratingBody, TravelBody, TravelOutBody, CallBody, AnswerBody, AdminBody };
 
 const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -211,6 +214,18 @@ export function decodeJoinFailedBody(bytes: Uint8Array): JoinFailedBody {
 }
 
 const migratedRule = (b: MigratedBody): string | null => (b.sceneId === '' ? 'sceneId is empty' : b.to === '' ? 'to is empty' : null);
+
+const migratingRule = (b: MigratingBody): string | null => (b.move === 0 ? 'move is 0' : null);
+
+/** The body of `MIGRATING` and `MIGRATE_HOLD`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for a `move` of 0. */
+export function encodeMigratingBody(body: MigratingBody): Uint8Array {
+  return encodeChecked(MigratingBodyCodec, { move: body.move }, migratingRule);
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link MigratingBody}. */
+export function decodeMigratingBody(bytes: Uint8Array): MigratingBody {
+  return decodeChecked(MigratingBodyCodec, bytes, migratingRule);
+}
 
 /** The body of `MIGRATED`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty `sceneId` or `to`. */
 export function encodeMigratedBody(body: MigratedBody): Uint8Array {

@@ -19,6 +19,8 @@ import {
   decodeTravelBody,
   encodeMigratedBody,
   decodeMigratedBody,
+  encodeMigratingBody,
+  decodeMigratingBody,
   decodeTravelOutBody,
   encodeCallBody,
   decodeCallBody,
@@ -119,6 +121,13 @@ test('control bodies: what breaks a rule is refused when encoded and when decode
   assert.deepEqual(decodeMigratedBody(encodeMigratedBody({ sceneId: 'world:1', to: 'engine-2' })), { sceneId: 'world:1', to: 'engine-2' });
   assert.throws(() => encodeMigratedBody({ sceneId: '', to: 'engine-2' }), bad);
   assert.throws(() => encodeMigratedBody({ sceneId: 'world:1', to: '' }), bad);
+  assert.deepEqual(decodeMigratingBody(encodeMigratingBody({ move: 7 })), { move: 7 });
+  assert.throws(() => encodeMigratingBody({ move: 0 }), bad);
+  // A table of one number: bytes that are no table at all are refused (others may read as some
+  // move id, which then answers no move: harmless).
+  for (const bytes of [new Uint8Array(0), new Uint8Array(3), new Uint8Array(64).fill(0xff), encodeMigratingBody({ move: 1 }).subarray(0, 6)]) {
+    assert.throws(() => decodeMigratingBody(bytes), bad, `decodeMigratingBody of ${bytes.byteLength} bytes`);
+  }
   assert.throws(() => encodeCallBody({ to: 't', from: '', message: 'm', payload: 'null', cast: true, timeoutMs: 0 }), bad);
   assert.throws(() => encodeAnswerBody({ ok: false, result: '', code: '', message: 'm' }), bad);
   assert.throws(() => encodeTravelOutBody({ to: '', arrival: '', local: false }), bad);

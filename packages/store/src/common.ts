@@ -34,7 +34,6 @@ export function checkId(kind: RecordKind, id: unknown): string {
   return checkKey(`${kind} id`, id);
 }
 
-/** A SaveEntry's optional `sceneId`: undefined, or a 1–255 character key. */
 /** The distinct player ids of a {@link Store.claimPlayers} call, in the order first given. */
 export function checkClaimBatch(ids: unknown, max: number): string[] {
   if (!Array.isArray(ids)) throw invalid('claimPlayers takes an array of player ids');
@@ -43,6 +42,7 @@ export function checkClaimBatch(ids: unknown, max: number): string[] {
   return distinct;
 }
 
+/** A SaveEntry's optional `sceneId`: undefined, or a 1–255 character key. */
 export function checkSceneRef(sceneId: unknown): string | undefined {
   return sceneId === undefined ? undefined : checkKey('sceneId', sceneId);
 }

@@ -39,6 +39,12 @@ export interface JoinFailedBody {
   message: string;
 }
 
+/** Engine → gateway, MIGRATING, and gateway → engine, MIGRATE_HOLD (its answer, with the same `move`): the player's scene is about to move live; hold its frames. */
+export interface MigratingBody {
+  /** The engine's id of this move (never 0): an answer to an earlier, given-up move does not count for a later one. */
+  move: number;
+}
+
 /** Engine → gateway, MIGRATED: the player's scene moved live to another engine (docs/scaling.md): join it there, then send the frames held since MIGRATING, in order. */
 export interface MigratedBody {
   /** The scene that moved; never empty. */
@@ -217,6 +223,23 @@ function readJoinFailedBody(t: fb.JoinFailedBody): JoinFailedBody {
 
 /** Encode and decode JoinFailedBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const JoinFailedBodyCodec: rt.Codec<JoinFailedBody> = rt.tableCodec('JoinFailedBody', joinFailedBodyShape, buildJoinFailedBody, (bb) => readJoinFailedBody(fb.JoinFailedBody.getRootAsJoinFailedBody(bb)));
+
+const migratingBodyShape: rt.TableShape = [['scalar', 4]];
+
+function buildMigratingBody(b: Builder, v: MigratingBody): Offset {
+  fb.MigratingBody.startMigratingBody(b);
+  fb.MigratingBody.addMove(b, v.move);
+  return fb.MigratingBody.endMigratingBody(b);
+}
+
+function readMigratingBody(t: fb.MigratingBody): MigratingBody {
+  return {
+    move: t.move(),
+  };
+}
+
+/** Encode and decode MigratingBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const MigratingBodyCodec: rt.Codec<MigratingBody> = rt.tableCodec('MigratingBody', migratingBodyShape, buildMigratingBody, (bb) => readMigratingBody(fb.MigratingBody.getRootAsMigratingBody(bb)));
 
 const migratedBodyShape: rt.TableShape = [['string'], ['string']];
 

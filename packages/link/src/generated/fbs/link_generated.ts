@@ -303,6 +303,55 @@ static createJoinFailedBody(builder:flatbuffers.Builder, codeOffset:flatbuffers.
 }
 
 /**
+ * Engine → gateway, MIGRATING, and gateway → engine, MIGRATE_HOLD (its answer, with the same `move`): the player's scene is about to move live; hold its frames.
+ */
+export class MigratingBody {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):MigratingBody {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsMigratingBody(bb:flatbuffers.ByteBuffer, obj?:MigratingBody):MigratingBody {
+  return (obj || new MigratingBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsMigratingBody(bb:flatbuffers.ByteBuffer, obj?:MigratingBody):MigratingBody {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new MigratingBody()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+/**
+ * The engine's id of this move (never 0): an answer to an earlier, given-up move does not count for a later one.
+ */
+move():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+static startMigratingBody(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addMove(builder:flatbuffers.Builder, move:number) {
+  builder.addFieldInt32(0, move, 0);
+}
+
+static endMigratingBody(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createMigratingBody(builder:flatbuffers.Builder, move:number):flatbuffers.Offset {
+  MigratingBody.startMigratingBody(builder);
+  MigratingBody.addMove(builder, move);
+  return MigratingBody.endMigratingBody(builder);
+}
+}
+
+/**
  * Engine → gateway, MIGRATED: the player's scene moved live to another engine (docs/scaling.md): join it there, then send the frames held since MIGRATING, in order.
  */
 export class MigratedBody {
