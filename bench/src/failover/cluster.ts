@@ -222,6 +222,8 @@ game: { module: ${JSON.stringify(GAME_MODULE)}, protocol: ${JSON.stringify(PROTO
 log: { level: info }
 gateway: { host: 127.0.0.1, port: 0${sceneId === null ? '' : `, defaultSceneId: "${sceneId}"`} }
 engine: { host: 127.0.0.1, port: 0, persistIntervalMs: ${o.persistIntervalMs}${o.scenesPerWorker === undefined ? '' : `, scenesPerWorker: ${o.scenesPerWorker}`} }
+# One thing measured at a time: the leader does not move scenes on its own (rebalancing) during a scenario.
+coordinator: { rebalance: { enabled: false } }
 # The operator's credential: the migrate scenario moves scenes with it (npm run status -- migrate).
 admin: { credentials: [{ name: bench, secret: "${secret}-admin", write: true }] }
 `;

@@ -154,6 +154,16 @@ const configSchema = z.strictObject({
       id: memberId.optional(),
       /** The leader releases a placement whose engine has been gone this long. */
       orphanGraceMs: positiveInt.default(5000),
+      /** The leader's rebalancing: scenes moved live from busy engines to idle ones (docs/scaling.md). */
+      rebalance: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Engines within this fraction of the mean load count as balanced. */
+          tolerance: z.number().min(0).max(1).default(0.15),
+          /** A gap of fewer players than this between the busiest and the idlest engine is left alone. */
+          minPlayers: positiveInt.default(10),
+        })
+        .prefault({}),
       /** Address of the metrics endpoint. */
       host: z.string().min(1).default('127.0.0.1'),
       /** `GET /metrics` on `host`: 0 picks a free port (logged at start); null serves none. */

@@ -95,7 +95,8 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
     switch (role) {
       case 'coordinator': {
         const c = config.coordinator;
-        const node = new CoordinatorNode({ id, coordinator, orphanGraceMs: c.orphanGraceMs, logger, metrics });
+        const rebalance = c.rebalance.enabled ? { tolerance: c.rebalance.tolerance, minPlayers: c.rebalance.minPlayers } : false;
+        const node = new CoordinatorNode({ id, coordinator, orphanGraceMs: c.orphanGraceMs, rebalance, logger, metrics });
         closers.push(() => node.close());
         await node.start();
         const served = c.metricsPort === null ? null : await startMetricsServer(metrics, c.host, c.metricsPort, logger);

@@ -4,7 +4,7 @@ import { BadRecord } from './records.js';
 import type { Tombstones } from './etcd-tombstones.js';
 
 /** The key families of the coordinator, each under `<prefix><kind>/`. */
-export type Kind = 'members' | 'placement' | 'requests';
+export type Kind = 'members' | 'placement' | 'requests' | 'moves';
 
 /** What {@link EtcdKeyspace} is built from: the coordinator's validated options. */
 export interface EtcdKeyspaceInit {

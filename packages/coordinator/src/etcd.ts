@@ -1,11 +1,12 @@
 import { Etcd3 } from 'etcd3';
 import { CodedError, ErrorCodes, isCodedError, silentLogger, type Logger } from '@gos/schema';
-import type { Coordinator, LeaderElection, Membership, Placement } from './types.js';
+import type { Coordinator, LeaderElection, Membership, Placement, SceneMoves } from './types.js';
 import { placementTimeoutOf } from './requests.js';
 import { Tombstones } from './etcd-tombstones.js';
 import { EtcdKeyspace } from './etcd-keyspace.js';
 import { EtcdMembership } from './etcd-membership.js';
 import { EtcdPlacement } from './etcd-placement.js';
+import { EtcdMoves } from './etcd-moves.js';
 import { EtcdLeaderElection } from './etcd-election.js';
 
 export interface EtcdCoordinatorOptions {
@@ -54,6 +55,7 @@ export class EtcdCoordinator implements Coordinator {
   readonly #keyspace: EtcdKeyspace;
   readonly #membership: EtcdMembership;
   readonly #placement: EtcdPlacement;
+  readonly #moves: EtcdMoves;
   readonly #election: EtcdLeaderElection;
   /** Aborted by close(): placement waits fail at once. */
   readonly #closed = new AbortController();
@@ -81,6 +83,7 @@ export class EtcdCoordinator implements Coordinator {
     });
     this.#membership = new EtcdMembership(this.#keyspace, { leaseTtlSeconds: ttl, loadPublishIntervalMs: interval });
     this.#placement = new EtcdPlacement(this.#keyspace, placementTimeoutMs);
+    this.#moves = new EtcdMoves(this.#keyspace);
     this.#election = new EtcdLeaderElection(this.#keyspace, ttl);
   }
 
@@ -89,6 +92,9 @@ export class EtcdCoordinator implements Coordinator {
   }
   get placement(): Placement {
     return this.#placement.api;
+  }
+  get moves(): SceneMoves {
+    return this.#moves.api;
   }
   get election(): LeaderElection {
     return this.#election.api;
@@ -107,6 +113,7 @@ export class EtcdCoordinator implements Coordinator {
       await this.#keyspace.client.get(`${this.#keyspace.prefix}members/`).exec();
       await this.#membership.follow();
       await this.#placement.follow();
+      await this.#moves.follow();
       if (this.#keyspace.closed) throw new CodedError(ErrorCodes.CRD_ERR_CLOSED, 'coordinator closed while starting');
       await this.#election.start();
     } catch (err) {
@@ -135,6 +142,7 @@ export class EtcdCoordinator implements Coordinator {
     // Listeners are kept until the watches are gone: events arriving meanwhile still reach them.
     this.#membership.clearListeners();
     this.#placement.clearListeners();
+    this.#moves.clearListeners();
     this.#election.clearListeners();
     this.#keyspace.client.close();
   }

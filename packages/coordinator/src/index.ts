@@ -5,7 +5,8 @@ export { GameManager, type GameManagerOptions } from './game-manager.js';
 export type { MemoryCoordinatorOptions } from './memory.js';
 export type { EtcdCoordinatorOptions, EtcdViewStats } from './etcd.js';
 export { sceneTypeOf } from './types.js';
-export { hasRoom, pickLeastLoadedEngine, rankGateways } from './policy.js';
+export { hasRoom, pickLeastLoadedEngine, planRebalance, rankGateways, type PlannedMove, type RebalanceOptions } from './policy.js';
+export { Rebalancer, type RebalancerOptions } from './rebalancer.js';
 export type {
   Coordinator,
   LeaderElection,
@@ -15,8 +16,10 @@ export type {
   MemberRole,
   Membership,
   MembershipEvent,
+  MoveRequest,
   Placement,
   PlacementEvent,
   PlacementRecord,
   PlacementRequest,
+  SceneMoves,
 } from './types.js';

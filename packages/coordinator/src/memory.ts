@@ -8,10 +8,12 @@ import type {
   MemberRole,
   Membership,
   MembershipEvent,
+  MoveRequest,
   Placement,
   PlacementEvent,
   PlacementRecord,
   PlacementRequest,
+  SceneMoves,
 } from './types.js';
 import { sceneTypeOf } from './types.js';
 import { PlacementAsker, placementTimeoutOf, REQUESTER } from './requests.js';
@@ -239,6 +241,36 @@ class MemoryElection implements LeaderElection {
   }
 }
 
+/** Move requests in memory (see SceneMoves). */
+class MemoryMoves implements SceneMoves {
+  readonly #requests = new Map<string, MoveRequest>();
+  readonly #events = new Emitter<MoveRequest>();
+
+  async request(move: Omit<MoveRequest, 'at'>): Promise<void> {
+    const request: MoveRequest = Object.freeze({ sceneId: move.sceneId, from: move.from, epoch: move.epoch, to: move.to, at: Date.now() });
+    // Re-inserted: the map keeps the oldest first.
+    this.#requests.delete(move.sceneId);
+    this.#requests.set(move.sceneId, request);
+    this.#events.emit(request);
+  }
+
+  list(): readonly MoveRequest[] {
+    return [...this.#requests.values()];
+  }
+
+  watch(listener: (request: MoveRequest) => void): () => void {
+    return this.#events.on(listener);
+  }
+
+  async clear(sceneId: string, epoch: number): Promise<void> {
+    if (this.#requests.get(sceneId)?.epoch === epoch) this.#requests.delete(sceneId);
+  }
+
+  close(): void {
+    this.#events.clear();
+  }
+}
+
 export interface MemoryCoordinatorOptions {
   /** How long `placement.ensure` waits for the leader to place a scene. @default 10000 */
   readonly placementTimeoutMs?: number;
@@ -252,6 +284,7 @@ export class MemoryCoordinator implements Coordinator {
   readonly #membership = new MemoryMembership();
   readonly #placement: MemoryPlacement;
   readonly #election = new MemoryElection();
+  readonly #moves = new MemoryMoves();
   #closed = false;
 
   constructor(options: MemoryCoordinatorOptions = {}) {
@@ -266,6 +299,9 @@ export class MemoryCoordinator implements Coordinator {
   }
   get election(): LeaderElection {
     return this.#election;
+  }
+  get moves(): SceneMoves {
+    return this.#moves;
   }
 
   async start(): Promise<void> {}
@@ -282,6 +318,7 @@ export class MemoryCoordinator implements Coordinator {
     if (this.#closed) return;
     this.#closed = true;
     this.#placement.close();
+    this.#moves.close();
     this.#election.close();
     this.#membership.close();
   }

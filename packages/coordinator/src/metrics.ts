@@ -11,6 +11,7 @@ const ROLES: readonly MemberRole[] = ['coordinator', 'gateway', 'engine'];
 export class CoordinatorMetrics {
   readonly placements: Counter<'result'>;
   readonly releases: Counter<'reason'>;
+  readonly #moves: Counter;
 
   constructor(registry: Registry, coordinator: Coordinator, isLeader: () => boolean) {
     const registers = [registry];
@@ -24,6 +25,11 @@ export class CoordinatorMetrics {
       name: 'gos_coordinator_releases_total',
       help: 'Placements this replica released while leading, by reason: engine_gone, idle, orphan.',
       labelNames: ['reason'],
+      registers,
+    });
+    this.#moves = new Counter({
+      name: 'gos_coordinator_rebalance_moves_total',
+      help: 'Live scene moves this replica asked for while leading, to even out the engines\' loads.',
       registers,
     });
     new Gauge({
@@ -59,5 +65,10 @@ export class CoordinatorMetrics {
         this.set(coordinator.placement.requests().length);
       },
     });
+  }
+
+  /** The leader asked for a rebalancing move. */
+  rebalanced(): void {
+    this.#moves.inc();
   }
 }

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
 import { Registry } from 'prom-client';
 import { GameManager } from './game-manager.js';
+import { Rebalancer, type RebalancerOptions } from './rebalancer.js';
 import { CoordinatorMetrics } from './metrics.js';
 import type { Coordinator, MemberHandle } from './types.js';
 
@@ -19,6 +20,11 @@ export interface CoordinatorNodeOptions {
   readonly orphanGraceMs?: number;
   /** A placement request older than this (refused, or its asker died) is deleted. @default 60000 */
   readonly staleRequestMs?: number;
+  /**
+   * The leader evens out the engines' loads by moving scenes live (docs/scaling.md
+   * "Rebalancing"); false turns it off. @default on, with the Rebalancer's defaults
+   */
+  readonly rebalance?: false | Omit<RebalancerOptions, 'coordinator' | 'logger' | 'metrics'>;
   readonly logger?: Logger;
   /**
    * Prometheus registry the replica registers its metrics in (docs/metrics.md); the process
@@ -37,8 +43,9 @@ export interface CoordinatorNodeOptions {
  * nowhere waits for one.
  */
 export class CoordinatorNode {
-  readonly #o: Required<Omit<CoordinatorNodeOptions, 'logger' | 'metrics'>> & { logger: Logger };
+  readonly #o: Required<Omit<CoordinatorNodeOptions, 'logger' | 'metrics' | 'rebalance'>> & { logger: Logger };
   readonly #manager: GameManager;
+  readonly #rebalancer: Rebalancer | null;
   #member: MemberHandle | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #unwatch: (() => void) | undefined;
@@ -56,6 +63,7 @@ export class CoordinatorNode {
     this.#o = { ...options, reconcileIntervalMs, orphanGraceMs, staleRequestMs, logger: options.logger ?? silentLogger };
     const metrics = new CoordinatorMetrics(options.metrics ?? new Registry(), options.coordinator, () => this.isLeader);
     this.#manager = new GameManager({ coordinator: options.coordinator, orphanGraceMs, staleRequestMs, logger: this.#o.logger, metrics });
+    this.#rebalancer = options.rebalance === false ? null : new Rebalancer({ ...options.rebalance, coordinator: options.coordinator, logger: this.#o.logger, metrics });
   }
 
   get id(): string {
@@ -109,7 +117,9 @@ export class CoordinatorNode {
     if (!this.isLeader || this.#state !== 'running') return Promise.resolve();
     // Leadership can arrive without a watch event reaching us first (memory: the first campaign).
     this.#manager.start();
-    return this.#manager.reconcile(now);
+    return this.#manager.reconcile(now).then(() =>
+      this.#rebalancer?.pass(now).catch((err: unknown) => this.#o.logger.warn({ err }, 'rebalancing pass failed')),
+    );
   }
 
   #reconcile(): void {

@@ -51,3 +51,51 @@ export function rankGateways(gateways: readonly MemberInfo[], self?: string, pre
   if (i > 0 && hasRoom(ranked[i]!)) ranked.unshift(...ranked.splice(i, 1));
   return ranked;
 }
+
+export interface RebalanceOptions {
+  /** Engines within this fraction of the mean load (players against capacity) count as balanced. */
+  readonly tolerance: number;
+  /** A gap smaller than this many players between the busiest and the idlest engine is left alone. */
+  readonly minPlayers: number;
+  /** Whether a scene may move now (not moved a moment ago, not moving). */
+  readonly movable: (sceneId: string) => boolean;
+}
+
+/** One move the leader asks for: `players` of scene `sceneId` from engine `from` to `to`. */
+export interface PlannedMove {
+  readonly sceneId: string;
+  readonly from: string;
+  readonly to: string;
+  readonly players: number;
+}
+
+/**
+ * The rebalancing policy: when the busiest engine (players against its capacity) is more than
+ * `tolerance` above the mean, or the idlest more than `tolerance` below it, move one scene of
+ * the busiest to the idlest: the scene with the most players that does not overshoot (after the
+ * move the busiest is still at least as loaded, relative to capacity, as the idlest). Never
+ * overshooting is the hysteresis: the gap only shrinks, so two engines cannot pass a scene back
+ * and forth. Null when balanced, when no scene fits, or with fewer than two engines taking scenes.
+ */
+export function planRebalance(engines: readonly MemberInfo[], o: RebalanceOptions): PlannedMove | null {
+  const live = engines.filter((e) => e.draining !== true && e.capacity > 0);
+  if (live.length < 2) return null;
+  const ratio = (e: MemberInfo): number => e.load / e.capacity;
+  const mean = live.reduce((sum, e) => sum + ratio(e), 0) / live.length;
+  let hot = live[0]!;
+  let cold = live[0]!;
+  for (const e of live) {
+    if (ratio(e) > ratio(hot)) hot = e;
+    if (ratio(e) < ratio(cold)) cold = e;
+  }
+  if (hot === cold || hot.load - cold.load < o.minPlayers) return null;
+  if (ratio(hot) <= mean * (1 + o.tolerance) && ratio(cold) >= mean * (1 - o.tolerance)) return null;
+  // Players that, moved from hot to cold, would leave both at the same ratio.
+  const even = (hot.load * cold.capacity - cold.load * hot.capacity) / (hot.capacity + cold.capacity);
+  let best: PlannedMove | null = null;
+  for (const [sceneId, players] of Object.entries(hot.sceneLoads ?? {})) {
+    if (players <= 0 || players > even || cold.load + players > cold.capacity || !o.movable(sceneId)) continue;
+    if (best === null || players > best.players) best = { sceneId, from: hot.id, to: cold.id, players };
+  }
+  return best;
+}

@@ -4,7 +4,7 @@
  * expected shape is refused, not cast. Unknown fields are dropped (a newer writer may add some).
  */
 import { z } from 'zod';
-import type { MemberInfo, PlacementRequest } from './types.js';
+import type { MemberInfo, MoveRequest, PlacementRequest } from './types.js';
 
 const finite = z.number().finite();
 
@@ -17,6 +17,7 @@ const memberInfoSchema = z.object({
   startedAt: finite,
   idleScenes: z.record(z.string(), finite).optional(),
   scenes: finite.optional(),
+  sceneLoads: z.record(z.string(), finite).optional(),
   utilisation: finite.optional(),
   draining: z.boolean().optional(),
   localEngineId: z.string().min(1).optional(),
@@ -29,6 +30,8 @@ const placementRequestSchema = z.object({
 });
 
 const placementSchema = z.object({ engineId: z.string().min(1) });
+
+const moveRequestSchema = z.object({ from: z.string().min(1), epoch: finite, to: z.string().min(1), at: finite });
 
 /** What went wrong with a record, for the log. */
 export class BadRecord extends Error {}
@@ -58,4 +61,9 @@ export function decodePlacementRequest(text: string): Omit<PlacementRequest, 'sc
 /** @throws BadRecord */
 export function decodePlacement(text: string): { readonly engineId: string } {
   return parse(placementSchema, 'placement', text);
+}
+
+/** @throws BadRecord */
+export function decodeMoveRequest(text: string): Omit<MoveRequest, 'sceneId'> {
+  return parse(moveRequestSchema, 'move request', text);
 }

@@ -33,6 +33,8 @@ export interface MemberInfo {
   readonly idleScenes?: Readonly<Record<string, number>>;
   /** Engines: scenes running. */
   readonly scenes?: number;
+  /** Engines: the players of each scene running (the leader's rebalancing picks scenes by it). */
+  readonly sceneLoads?: Readonly<Record<string, number>>;
   /**
    * Engines: how busy its scene threads are, 0–1 (the mean event-loop utilisation of its
    * workers over the last second: ticks, handlers and ring I/O). Placement avoids busy engines.
@@ -48,7 +50,7 @@ export interface MemberInfo {
 }
 
 /** What a member publishes about itself after registering. */
-export type MemberFigures = Partial<Pick<MemberInfo, 'load' | 'idleScenes' | 'scenes' | 'utilisation' | 'draining'>>;
+export type MemberFigures = Partial<Pick<MemberInfo, 'load' | 'idleScenes' | 'scenes' | 'sceneLoads' | 'utilisation' | 'draining'>>;
 
 export interface MemberHandle {
   readonly info: MemberInfo;
@@ -152,6 +154,33 @@ export interface Placement {
   watch(listener: (event: PlacementEvent) => void): () => void;
 }
 
+/** The leader asks the engine running a scene to move it live to another engine (rebalancing). */
+export interface MoveRequest {
+  readonly sceneId: string;
+  /** The engine running the scene, placed there at `epoch`: only it acts on the request. */
+  readonly from: string;
+  readonly epoch: number;
+  readonly to: string;
+  /** When the leader asked (ms since the epoch, its clock). */
+  readonly at: number;
+}
+
+/**
+ * Requests to move scenes live (docs/scaling.md "Rebalancing"): the leader writes them; the
+ * engine a request names moves the scene (`Engine.migrateScene`) and clears it, whatever the
+ * outcome. One request per scene.
+ */
+export interface SceneMoves {
+  /** The leader's side: ask for a move (replaces a request for the same scene). */
+  request(move: Omit<MoveRequest, 'at'>): Promise<void>;
+  /** Requests not cleared yet, oldest first. */
+  list(): readonly MoveRequest[];
+  /** Every request put. Returns an unsubscribe function. */
+  watch(listener: (request: MoveRequest) => void): () => void;
+  /** Forget the request for `sceneId` made at placement epoch `epoch` (a newer one stays). */
+  clear(sceneId: string, epoch: number): Promise<void>;
+}
+
 export interface LeaderElection {
   /**
    * Stand for election; resolves once this candidate is leader or the election is closed.
@@ -169,6 +198,7 @@ export interface LeaderElection {
 export interface Coordinator {
   readonly membership: Membership;
   readonly placement: Placement;
+  readonly moves: SceneMoves;
   readonly election: LeaderElection;
   start(): Promise<void>;
   close(): Promise<void>;

@@ -113,6 +113,32 @@ export function runCoordinatorContract(name: string, make: (options?: MakeOption
     }
   });
 
+  test(`${name}: move requests: put, listed and watched; a newer one replaces; cleared only at its epoch`, async () => {
+    const c = await make();
+    try {
+      const seen: string[] = [];
+      const unwatch = c.moves.watch((r) => seen.push(`${r.sceneId}@${r.epoch}:${r.from}->${r.to}`));
+      await c.moves.request({ sceneId: 'world:8', from: 'e1', epoch: 3, to: 'e2' });
+      await c.moves.request({ sceneId: 'world:9', from: 'e1', epoch: 4, to: 'e2' });
+      assert.deepEqual(c.moves.list().map((r) => r.sceneId), ['world:8', 'world:9']);
+      const [first] = c.moves.list();
+      assert.ok(first !== undefined && first.from === 'e1' && first.to === 'e2' && first.epoch === 3 && first.at > 0);
+      await c.moves.request({ sceneId: 'world:8', from: 'e1', epoch: 5, to: 'e3' });
+      assert.deepEqual(c.moves.list().map((r) => `${r.sceneId}@${r.epoch}`), ['world:9@4', 'world:8@5'], 'replaced, and now the newest');
+      // A clear for an older request of the scene leaves the newer one.
+      await c.moves.clear('world:8', 3);
+      assert.equal(c.moves.list().length, 2);
+      await c.moves.clear('world:8', 5);
+      await c.moves.clear('world:9', 4);
+      assert.deepEqual(c.moves.list(), []);
+      await waitFor(() => seen.length === 3, { timeoutMs: 5000, message: 'three requests watched' });
+      assert.deepEqual(seen, ['world:8@3:e1->e2', 'world:9@4:e1->e2', 'world:8@5:e1->e3']);
+      unwatch();
+    } finally {
+      await c.close();
+    }
+  });
+
   test(`${name}: a departed engine's scenes are unplaced`, async () => {
     const c = await make();
     const leader = await leaderOn(c);

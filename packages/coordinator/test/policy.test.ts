@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hasRoom, pickLeastLoadedEngine, rankGateways, type MemberInfo } from '../src/index.js';
+import { hasRoom, pickLeastLoadedEngine, planRebalance, rankGateways, type MemberInfo } from '../src/index.js';
 
 const gw = (id: string, load: number, capacity = 100): MemberInfo => ({ id, role: 'gateway', address: `ws://${id}/ws`, load, capacity, startedAt: 0 });
 
@@ -61,3 +61,40 @@ test('engines: least loaded relative to capacity (scenes weigh in), busy threads
   assert.equal(pickLeastLoadedEngine([draining, engine('e-busy', 900)], none).id, 'e-busy');
   assert.throws(() => pickLeastLoadedEngine([draining], none), { code: 'CRD_ERR_NO_ENGINE', message: /all stopping/ });
 });
+
+const engineOf = (id: string, sceneLoads: Record<string, number>, capacity = 1000, extra: Partial<MemberInfo> = {}): MemberInfo => ({
+  id,
+  role: 'engine',
+  address: '127.0.0.1:9',
+  load: Object.values(sceneLoads).reduce((a, b) => a + b, 0),
+  capacity,
+  startedAt: 0,
+  sceneLoads,
+  ...extra,
+});
+
+test('rebalancing: the busiest engine gives its largest scene that does not overshoot to the idlest; balanced or tiny gaps are left alone', () => {
+  const o = { tolerance: 0.15, minPlayers: 10, movable: () => true };
+  // A new engine beside a busy one: the biggest scene that leaves the busy one still busier.
+  assert.deepEqual(planRebalance([engineOf('e1', { a: 40, b: 30, c: 20, d: 10 }), engineOf('e2', {})], o), { sceneId: 'a', from: 'e1', to: 'e2', players: 40 });
+  // Then the rest of the gap (60 against 40: 10 would even them).
+  assert.deepEqual(planRebalance([engineOf('e1', { b: 30, c: 20, d: 10 }), engineOf('e2', { a: 40 })], o), { sceneId: 'd', from: 'e1', to: 'e2', players: 10 });
+  // Within ±15 % of the mean: nothing.
+  assert.equal(planRebalance([engineOf('e1', { a: 55 }), engineOf('e2', { b: 50 })], o), null);
+  // A gap under minPlayers: nothing, however uneven.
+  assert.equal(planRebalance([engineOf('e1', { a: 6 }), engineOf('e2', {})], o), null);
+  // Every scene would overshoot (one big scene): nothing; moving it would only swap the roles.
+  assert.equal(planRebalance([engineOf('e1', { big: 100 }), engineOf('e2', {})], o), null);
+  // Capacity counts: e2 is twice as big, so it should take two thirds of the players.
+  assert.deepEqual(planRebalance([engineOf('e1', { a: 30, b: 30, c: 30 }, 1000), engineOf('e2', {}, 2000)], o), { sceneId: 'a', from: 'e1', to: 'e2', players: 30 });
+  // A draining engine neither gives nor takes; a scene that may not move is passed over.
+  assert.equal(planRebalance([engineOf('e1', { a: 40, b: 30 }), engineOf('e2', {}, 1000, { draining: true })], o), null);
+  assert.equal(planRebalance([engineOf('e1', { a: 40, b: 30 }), engineOf('e2', {})], { ...o, movable: (id) => id !== 'b' }), null);
+  // A small engine takes a share to its size: 35 players against capacities 100 and 20 even out at ~6 moved.
+  assert.deepEqual(planRebalance([engineOf('e1', { a: 30, b: 5 }, 100), engineOf('e2', {}, 20)], o), { sceneId: 'b', from: 'e1', to: 'e2', players: 5 });
+  // Three engines: the busiest to the idlest.
+  // (e2 has 60, e3 has 5: 27.5 players would even them; its 45-player scene would overshoot.)
+  assert.deepEqual(planRebalance([engineOf('e1', { a: 20, b: 20 }), engineOf('e2', { c: 45, d: 15 }), engineOf('e3', { e: 5 })], o), { sceneId: 'd', from: 'e2', to: 'e3', players: 15 });
+  assert.equal(planRebalance([engineOf('e1', { a: 40 })], o), null, 'one engine: nothing to even out');
+});
+

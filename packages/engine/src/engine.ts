@@ -72,6 +72,7 @@ export class Engine {
   #member: MemberHandle | undefined;
   #upkeepTimer: ReturnType<typeof setInterval> | undefined;
   #unwatchPlacement: (() => void) | undefined;
+  #unwatchMoves: (() => void) | undefined;
   #unwatchMembers: (() => void) | undefined;
   #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
   #closing: Promise<void> | undefined;
@@ -233,6 +234,9 @@ export class Engine {
       capacity: this.#o.capacity,
     });
     this.#unwatchPlacement = this.#o.coordinator.placement.watch((event) => this.#scenes.onPlacement(event));
+    // The leader's rebalancing asks this engine to move a scene live (and so may an earlier leader).
+    this.#unwatchMoves = this.#o.coordinator.moves.watch((request) => this.#migrations.requested(request));
+    for (const request of this.#o.coordinator.moves.list()) this.#migrations.requested(request);
     // An engine that left: its link (for calls between scenes) is closed, its calls answered.
     this.#unwatchMembers = this.#o.coordinator.membership.watch((event) => {
       if (event.type !== 'down' || event.member.role !== 'engine' || event.member.id === this.#o.engineId) return;
@@ -303,7 +307,9 @@ export class Engine {
   #upkeep(): void {
     if (this.#state !== 'running') return;
     if (this.#o.idleSceneMs > 0) this.#scenes.checkIdle();
-    const figures = this.#figures.next(this.#pool?.threads ?? [], this.#scenes.size);
+    const sceneLoads: Record<string, number> = {};
+    for (const host of this.#scenes.values()) sceneLoads[host.sceneId] = host.sids.size;
+    const figures = this.#figures.next(this.#pool?.threads ?? [], sceneLoads);
     if (figures !== null) this.#member?.publish(figures).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish load'));
   }
 
@@ -330,6 +336,7 @@ export class Engine {
     this.#timerWaker.stop();
     this.#shared.stop();
     this.#unwatchPlacement?.();
+    this.#unwatchMoves?.();
     this.#unwatchMembers?.();
     await this.#scenes.stopAll();
     // The final saves land before this engine leaves: leaving releases its placements, and

@@ -3,22 +3,27 @@ import type { Worker } from 'node:worker_threads';
 
 export interface Figures {
   readonly scenes: number;
+  /** The players of each scene running (the leader's rebalancing reads it). */
+  readonly sceneLoads: Readonly<Record<string, number>>;
   /** The scene threads' mean event-loop utilisation since the last figures, 0–1. */
   readonly utilisation: number;
 }
 
 /**
  * The load an engine publishes besides its players (each publish is an etcd write): the scenes
- * it runs and its threads' utilisation, when either moved enough to matter.
+ * it runs with their players, and its threads' utilisation, when any moved enough to matter.
  */
 export class LoadFigures {
   /** Each thread's event-loop utilisation when last measured: the next figure counts from it. */
   readonly #elu = new WeakMap<Worker, EventLoopUtilization>();
   /** What was last published (none yet: the first figures are always new). */
-  #published: Figures = { scenes: -1, utilisation: -1 };
+  #published: Figures = { scenes: -1, sceneLoads: {}, utilisation: -1 };
+  #publishedLoads = '';
 
   /** The figures to publish now, or null when they have not moved enough since the last ones. */
-  next(threads: readonly Worker[], scenes: number): Figures | null {
+  next(threads: readonly Worker[], sceneLoads: Readonly<Record<string, number>>): Figures | null {
+    const scenes = Object.keys(sceneLoads).length;
+    const loads = JSON.stringify(sceneLoads);
     let sum = 0;
     for (const worker of threads) {
       const now = worker.performance.eventLoopUtilization();
@@ -27,8 +32,9 @@ export class LoadFigures {
       sum += before === undefined ? now.utilization : worker.performance.eventLoopUtilization(now, before).utilization;
     }
     const utilisation = threads.length === 0 ? 0 : Math.max(0, Math.round((sum / threads.length) * 100) / 100);
-    if (scenes === this.#published.scenes && Math.abs(utilisation - this.#published.utilisation) < 0.05) return null;
-    this.#published = { scenes, utilisation };
+    if (scenes === this.#published.scenes && loads === this.#publishedLoads && Math.abs(utilisation - this.#published.utilisation) < 0.05) return null;
+    this.#published = { scenes, sceneLoads, utilisation };
+    this.#publishedLoads = loads;
     return this.#published;
   }
 }

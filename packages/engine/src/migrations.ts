@@ -17,7 +17,7 @@
  * engine): the scene starts again here from the save just made. Nothing is lost either way.
  */
 import { CodedError, ErrorCodes } from '@gos/schema';
-import { pickLeastLoadedEngine, type MemberInfo } from '@gos/coordinator';
+import { pickLeastLoadedEngine, type MemberInfo, type MoveRequest } from '@gos/coordinator';
 import { EngineToGateway, encodeJoinFailedBody, encodeMigratedBody, encodeMigratingBody, type GatewayPeer } from '@gos/link';
 import { takeEarly, type Conn } from './connections.js';
 import { refuseFrame, sendTo, type EngineContext } from './engine-context.js';
@@ -115,6 +115,27 @@ export class SceneMigrations {
     // The gateways read every MIGRATED before they hear that this engine left.
     if (moved > 0 || underWay.length > 0) await this.sync(gateways(), SYNC_TIMEOUT_MS);
     log.info({ moved, scenes: sceneIds.length, ms: Math.round(performance.now() - startedAt) }, 'drained: scenes moved live');
+  }
+
+  /**
+   * A move the leader asked for (rebalancing): made if it names this engine and the scene runs
+   * here at that placement epoch; cleared either way, so the leader can ask for the next one.
+   */
+  requested(request: MoveRequest): void {
+    const { o, log } = this.#ctx;
+    if (request.from !== o.engineId) return;
+    const clear = (): Promise<void> => o.coordinator.moves.clear(request.sceneId, request.epoch).catch((err: unknown) => log.warn({ err, sceneId: request.sceneId }, 'cannot clear a move request'));
+    const placed = o.coordinator.placement.lookup(request.sceneId);
+    if (placed?.engineId !== o.engineId || placed.epoch !== request.epoch || this.#scenes.running(request.sceneId) === undefined || this.#scenes.isMoving(request.sceneId)) {
+      void clear();
+      return;
+    }
+    void this.migrate(request.sceneId, request.to)
+      .then(
+        (outcome) => log.info({ sceneId: outcome.sceneId, to: outcome.to, players: outcome.players }, 'rebalanced: scene moved at the leader\'s request'),
+        (err: unknown) => log.warn({ err, sceneId: request.sceneId, to: request.to }, 'rebalancing move not made'),
+      )
+      .finally(() => void clear());
   }
 
   /** MIGRATE_HOLD from a gateway: it holds that player's frames from now on (for move `move`). */

@@ -43,6 +43,7 @@ function laggingCoordinator(): Coordinator & { lagging: boolean } {
     lagging: true,
     membership: inner.membership,
     election: inner.election,
+    moves: inner.moves,
     placement: {
       lookup: (id: string) => (c.lagging ? undefined : inner.placement.lookup(id)),
       fetch: (id: string) => inner.placement.fetch(id),
@@ -132,7 +133,7 @@ test('the CCU cap: a join past `capacity` players is refused with ENG_ERR_FULL; 
   }
 });
 
-test('the engine publishes its scenes and its threads\' utilisation with its membership', async () => {
+test('the engine publishes its scenes, their players and its threads\' utilisation with its membership', async () => {
   const c = await cluster('figures');
   try {
     // Idle workers wait on a message port, not blocked in Atomics.wait (which reads as 100% busy).
@@ -141,10 +142,12 @@ test('the engine publishes its scenes and its threads\' utilisation with its mem
     assert.equal(idle.scenes, 0);
     assert.ok(idle.utilisation !== undefined && idle.utilisation < 0.5, `an idle engine's threads are not busy (${String(idle.utilisation)})`);
     await c.gw.join(1, 'gus');
-    await waitFor(() => c.coordinator.membership.get('engine-t')?.scenes === 1, { timeoutMs: 5000, message: 'the engine to publish 1 scene' });
+    // The scene starts before its first player is in: the figures may show it empty for a moment.
+    await waitFor(() => c.coordinator.membership.get('engine-t')?.sceneLoads?.['arena:1'] === 1, { timeoutMs: 5000, message: 'the engine to publish 1 scene with its player' });
     const me = c.coordinator.membership.get('engine-t')!;
     assert.equal(me.scenes, 1);
     assert.equal(me.load, 1);
+    assert.deepEqual(me.sceneLoads, { 'arena:1': 1 });
     assert.ok(typeof me.utilisation === 'number' && me.utilisation >= 0 && me.utilisation <= 1, `utilisation ${String(me.utilisation)}`);
   } finally {
     await c.close();

@@ -47,6 +47,7 @@ function withLoads(inner: MemoryCoordinator, loads: Map<string, number>): Coordi
       watch: (listener) => m.watch(listener),
     },
     placement: inner.placement,
+    moves: inner.moves,
     election: inner.election,
     start: () => inner.start(),
     close: () => inner.close(),
