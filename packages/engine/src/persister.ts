@@ -46,6 +46,11 @@ export class Persister {
   readonly #versions = new Map<string, number>();
   /** Fencing token of each row this engine claimed; its writes carry it. */
   readonly #fences = new Map<string, number>();
+  /**
+   * Players: the scene this engine last recorded with the row (since its claim). A save in the
+   * same scene leaves the row's scene as it is: one statement less per player and save.
+   */
+  readonly #recordedScene = new Map<string, string>();
   #pending = new Map<string, Entry>();
   #inFlight: Promise<void> | null = null;
   #inFlightKeys = new Set<string>();
@@ -79,6 +84,8 @@ export class Persister {
     const key = keyOf(kind, id);
     this.#releasing.delete(key);
     this.#versions.set(key, version);
+    // Claimed anew: another owner may have recorded another scene meanwhile.
+    this.#recordedScene.delete(key);
     if (fence === undefined) this.#fences.delete(key);
     else this.#fences.set(key, fence);
   }
@@ -93,6 +100,7 @@ export class Persister {
     else {
       this.#versions.delete(key);
       this.#fences.delete(key);
+      this.#recordedScene.delete(key);
     }
   }
 
@@ -159,6 +167,7 @@ export class Persister {
         this.#releasing.delete(key);
         this.#versions.delete(key);
         this.#fences.delete(key);
+        this.#recordedScene.delete(key);
       }
       for (const wake of this.#waiters.splice(0)) wake();
       if (this.#pending.size > 0) this.#schedule();
@@ -169,18 +178,21 @@ export class Persister {
   async #write(batch: Entry[]): Promise<void> {
     let results;
     const startedAt = performance.now();
+    // The scene each entry records with its row: none when this engine recorded it already.
+    const scenes = batch.map((e) => (e.sceneId !== undefined && this.#recordedScene.get(keyOf(e.kind, e.id)) !== e.sceneId ? e.sceneId : undefined));
     try {
       results = await this.#store.saveBatch(
-        batch.map((e) => {
+        batch.map((e, i) => {
           const key = keyOf(e.kind, e.id);
           const fence = this.#fences.get(key);
+          const sceneId = scenes[i];
           return {
             kind: e.kind,
             id: e.id,
             data: e.data,
             expectedVersion: this.#versions.get(key) ?? 0,
             ...(fence === undefined ? {} : { fence }),
-            ...(e.sceneId === undefined ? {} : { sceneId: e.sceneId }),
+            ...(sceneId === undefined ? {} : { sceneId }),
             ...(e.timers === undefined ? {} : { timers: e.timers }),
             ...(e.shared === undefined ? {} : { shared: e.shared }),
           };
@@ -213,6 +225,8 @@ export class Persister {
       if (result.ok) {
         this.#written++;
         this.#versions.set(key, result.version);
+        const scene = scenes[i];
+        if (scene !== undefined) this.#recordedScene.set(key, scene);
         return;
       }
       let refusal: Refusal;

@@ -52,6 +52,44 @@ test('snapshots of one row coalesce into one write per batch', async () => {
   });
 });
 
+test("a player's scene goes with its row when it changes, not with every save; a failed write and a new claim send it again", async () => {
+  await withStore(async (store) => {
+    const f = flaky(store);
+    const sent: Array<string | undefined> = [];
+    const spied = Object.create(f.store) as Store;
+    spied.saveBatch = async (entries) => {
+      for (const e of entries) sent.push(e.sceneId);
+      return f.store.saveBatch(entries);
+    };
+    const p = new Persister(spied, { batchWindowMs: 5, logger: silentLogger });
+    const save = async (n: number, sceneId: string): Promise<void> => {
+      p.enqueue('player', 'p1', { n }, sceneId);
+      await p.flush();
+    };
+    await save(1, 'world:1');
+    await save(2, 'world:1');
+    await save(3, 'world:2');
+    await save(4, 'world:2');
+    assert.deepEqual(sent, ['world:1', undefined, 'world:2', undefined]);
+    assert.equal(await store.playerScene('p1'), 'world:2');
+    // A failed batch recorded nothing: the next write sends the scene again.
+    f.setDown(true);
+    p.enqueue('player', 'p1', { n: 5 }, 'world:3');
+    await p.flush().catch(() => {});
+    f.setDown(false);
+    await waitFor(async () => (await store.loadPlayer('p1'))?.version === 5 || undefined, { timeoutMs: 10_000, message: 'the retried write' });
+    assert.equal(await store.playerScene('p1'), 'world:3');
+    assert.deepEqual(sent.slice(4).filter((s) => s !== 'world:3'), []);
+    // Claimed again (another engine may have moved the player meanwhile): sent again.
+    const { fence } = await store.claimPlayer('p1');
+    p.seed('player', 'p1', 5, fence);
+    sent.length = 0;
+    await save(6, 'world:3');
+    assert.deepEqual(sent, ['world:3']);
+    await p.close();
+  });
+});
+
 test('a store outage loses nothing: writes retry with back-off and land when it returns', async () => {
   await withStore(async (store) => {
     const f = flaky(store);
