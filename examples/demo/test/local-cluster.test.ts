@@ -112,6 +112,7 @@ test('--rolling-restart engines: each engine drained in turn (its scene moves li
     const before = await player.api.whoami({});
     // Engines drain in id order: a scene on engine-1 moves twice (to engine-2, then back), one on engine-2 once.
     const host = (await readStatus(cluster.config)).placements.find((p) => p.sceneId === before.sceneId)?.engineId;
+    assert.ok(host === 'engine-1' || host === 'engine-2', `the scene is placed: ${String(host)}`);
     const expectedMoves = host === 'engine-1' ? 2 : 1;
     const rolling = startLocal(['--rolling-restart', 'engines']);
     const code = await rolling.exited;

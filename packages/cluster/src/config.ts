@@ -160,7 +160,7 @@ const configSchema = z.strictObject({
           enabled: z.boolean().default(true),
           /** Engines within this fraction of the mean load count as balanced. */
           tolerance: z.number().min(0).max(1).default(0.15),
-          /** A gap of fewer players than this between the busiest and the idlest engine is left alone. */
+          /** When evening out the busiest and the idlest engine means moving fewer players than this, nothing moves. */
           minPlayers: positiveInt.default(10),
         })
         .prefault({}),

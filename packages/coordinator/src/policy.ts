@@ -55,7 +55,7 @@ export function rankGateways(gateways: readonly MemberInfo[], self?: string, pre
 export interface RebalanceOptions {
   /** Engines within this fraction of the mean load (players against capacity) count as balanced. */
   readonly tolerance: number;
-  /** A gap smaller than this many players between the busiest and the idlest engine is left alone. */
+  /** Fewer players than this to move between the busiest and the idlest engine to even them out: left alone. */
   readonly minPlayers: number;
   /** Whether a scene may move now (not moved a moment ago, not moving). */
   readonly movable: (sceneId: string) => boolean;
@@ -88,10 +88,11 @@ export function planRebalance(engines: readonly MemberInfo[], o: RebalanceOption
     if (ratio(e) > ratio(hot)) hot = e;
     if (ratio(e) < ratio(cold)) cold = e;
   }
-  if (hot === cold || hot.load - cold.load < o.minPlayers) return null;
+  if (hot === cold) return null;
   if (ratio(hot) <= mean * (1 + o.tolerance) && ratio(cold) >= mean * (1 - o.tolerance)) return null;
   // Players that, moved from hot to cold, would leave both at the same ratio.
   const even = (hot.load * cold.capacity - cold.load * hot.capacity) / (hot.capacity + cold.capacity);
+  if (even < o.minPlayers) return null;
   let best: PlannedMove | null = null;
   for (const [sceneId, players] of Object.entries(hot.sceneLoads ?? {})) {
     if (players <= 0 || players > even || cold.load + players > cold.capacity || !o.movable(sceneId)) continue;

@@ -1,9 +1,11 @@
 /**
  * The leader's rebalancing (docs/scaling.md "Rebalancing"): at each reconcile pass, when the
  * engines' loads are uneven beyond the tolerance, ask the busiest engine to move one scene live
- * to the idlest ({@link planRebalance}); one move at a time, a pause after each, and a scene that
- * moved is left where it is for a while, so it never thrashes. The engine does the move and
- * clears the request; a request nobody clears (its engine died) is dropped after a while.
+ * to the idlest ({@link planRebalance}); one move at a time, the next only once the target shows
+ * the scene with its players (and a pause), a scene that moved left where it is for a while, a
+ * target that never showed its scene passed over for a while. The engine does the move and
+ * clears the request; a request nobody clears (its engine died) is dropped after a while. This
+ * memory is the leader's own: a new leader starts afresh.
  */
 import type { Logger } from '@gos/schema';
 import { planRebalance } from './policy.js';
@@ -14,7 +16,7 @@ export interface RebalancerOptions {
   readonly coordinator: Coordinator;
   /** Engines within this fraction of the mean load count as balanced. @default 0.15 */
   readonly tolerance?: number;
-  /** A gap of fewer players than this is left alone. @default 10 */
+  /** When evening out means moving fewer players than this, nothing moves. @default 10 */
   readonly minPlayers?: number;
   /** Pause after a move is over before the next one (the engines' figures catch up meanwhile). @default 2000 */
   readonly pauseMs?: number;
@@ -32,6 +34,10 @@ export class Rebalancer {
   readonly #movedAt = new Map<string, number>();
   /** When the last request was cleared (the pause counts from it). */
   #lastDoneAt = 0;
+  /** The last move asked for: the next waits until its target shows the scene with players. */
+  #awaiting: { readonly sceneId: string; readonly to: string; readonly at: number } | null = null;
+  /** Targets that did not take a scene in time, and when: passed over for a while. */
+  readonly #badTargets = new Map<string, number>();
 
   constructor(o: RebalancerOptions) {
     this.#o = { tolerance: 0.15, minPlayers: 10, pauseMs: 2000, sceneRestMs: 60_000, staleMs: 30_000, ...o };
@@ -52,8 +58,21 @@ export class Rebalancer {
       return;
     }
     if (now - this.#lastDoneAt < this.#o.pauseMs) return;
+    // The last move counts once its target shows the scene with players (its figures are fresh
+    // then); a target that never does (unreachable, failing its starts) is passed over a while.
+    const awaiting = this.#awaiting;
+    if (awaiting !== null) {
+      const there = coordinator.membership.get(awaiting.to)?.sceneLoads?.[awaiting.sceneId] ?? 0;
+      if (there === 0 && now - awaiting.at <= this.#o.staleMs) return;
+      if (there === 0) {
+        logger.warn({ sceneId: awaiting.sceneId, to: awaiting.to }, 'rebalancing: the target never showed the moved scene; passing it over for a while');
+        this.#badTargets.set(awaiting.to, now);
+      }
+      this.#awaiting = null;
+    }
     for (const [sceneId, at] of this.#movedAt) if (now - at > this.#o.sceneRestMs) this.#movedAt.delete(sceneId);
-    const plan = planRebalance(coordinator.membership.list('engine'), {
+    for (const [engineId, at] of this.#badTargets) if (now - at > this.#o.sceneRestMs) this.#badTargets.delete(engineId);
+    const plan = planRebalance(coordinator.membership.list('engine').filter((e) => !this.#badTargets.has(e.id)), {
       tolerance: this.#o.tolerance,
       minPlayers: this.#o.minPlayers,
       movable: (sceneId) => !this.#movedAt.has(sceneId) && coordinator.placement.lookup(sceneId) !== undefined,
@@ -64,7 +83,8 @@ export class Rebalancer {
     this.#movedAt.set(plan.sceneId, now);
     this.#lastDoneAt = now;
     logger.info({ ...plan, epoch: placed.epoch }, 'rebalancing: moving a scene live');
-    this.#o.metrics?.rebalanced();
     await coordinator.moves.request({ sceneId: plan.sceneId, from: plan.from, epoch: placed.epoch, to: plan.to });
+    this.#awaiting = { sceneId: plan.sceneId, to: plan.to, at: now };
+    this.#o.metrics?.rebalanced();
   }
 }

@@ -81,8 +81,10 @@ test('rebalancing: the busiest engine gives its largest scene that does not over
   assert.deepEqual(planRebalance([engineOf('e1', { b: 30, c: 20, d: 10 }), engineOf('e2', { a: 40 })], o), { sceneId: 'd', from: 'e1', to: 'e2', players: 10 });
   // Within ±15 % of the mean: nothing.
   assert.equal(planRebalance([engineOf('e1', { a: 55 }), engineOf('e2', { b: 50 })], o), null);
-  // A gap under minPlayers: nothing, however uneven.
-  assert.equal(planRebalance([engineOf('e1', { a: 6 }), engineOf('e2', {})], o), null);
+  // Fewer than minPlayers to move to even them out: nothing, however uneven.
+  assert.equal(planRebalance([engineOf('e1', { a: 6, b: 6, c: 6 }), engineOf('e2', {})], o), null);
+  // Unequal capacities: e1 (capacity 100) at 90 %, e2 (1000) at 9.5 %, though e2 has more players: ~73 should move.
+  assert.deepEqual(planRebalance([engineOf('e1', { a: 40, b: 30, c: 20 }, 100), engineOf('e2', { d: 95 }, 1000)], o), { sceneId: 'a', from: 'e1', to: 'e2', players: 40 });
   // Every scene would overshoot (one big scene): nothing; moving it would only swap the roles.
   assert.equal(planRebalance([engineOf('e1', { big: 100 }), engineOf('e2', {})], o), null);
   // Capacity counts: e2 is twice as big, so it should take two thirds of the players.
@@ -91,7 +93,8 @@ test('rebalancing: the busiest engine gives its largest scene that does not over
   assert.equal(planRebalance([engineOf('e1', { a: 40, b: 30 }), engineOf('e2', {}, 1000, { draining: true })], o), null);
   assert.equal(planRebalance([engineOf('e1', { a: 40, b: 30 }), engineOf('e2', {})], { ...o, movable: (id) => id !== 'b' }), null);
   // A small engine takes a share to its size: 35 players against capacities 100 and 20 even out at ~6 moved.
-  assert.deepEqual(planRebalance([engineOf('e1', { a: 30, b: 5 }, 100), engineOf('e2', {}, 20)], o), { sceneId: 'b', from: 'e1', to: 'e2', players: 5 });
+  assert.deepEqual(planRebalance([engineOf('e1', { a: 30, b: 5 }, 100), engineOf('e2', {}, 20)], { ...o, minPlayers: 1 }), { sceneId: 'b', from: 'e1', to: 'e2', players: 5 });
+  assert.equal(planRebalance([engineOf('e1', { a: 30, b: 5 }, 100), engineOf('e2', {}, 20)], o), null, 'under minPlayers to move');
   // Three engines: the busiest to the idlest.
   // (e2 has 60, e3 has 5: 27.5 players would even them; its 45-player scene would overshoot.)
   assert.deepEqual(planRebalance([engineOf('e1', { a: 20, b: 20 }), engineOf('e2', { c: 45, d: 15 }), engineOf('e3', { e: 5 })], o), { sceneId: 'd', from: 'e2', to: 'e3', players: 15 });

@@ -110,10 +110,13 @@ export class SceneMigrations {
         else log.warn({ err: outcome.reason as unknown, sceneId: batch[j] }, 'scene not moved live; it is saved and stopped instead');
       });
     }
+    // A move started beside the drain (an operator's, just now) ends before the barrier.
+    const late = this.#scenes.movesUnderWay();
+    await Promise.allSettled(late);
     const left = [...this.#scenes.values()].length;
     if (left > 0) log.warn({ left, drainTimeoutMs: o.drainTimeoutMs }, 'scenes not moved live (no other engine with room, or out of time); they are saved and stopped, their players resume from that save');
     // The gateways read every MIGRATED before they hear that this engine left.
-    if (moved > 0 || underWay.length > 0) await this.sync(gateways(), SYNC_TIMEOUT_MS);
+    if (moved > 0 || underWay.length > 0 || late.length > 0) await this.sync(gateways(), SYNC_TIMEOUT_MS);
     log.info({ moved, scenes: sceneIds.length, ms: Math.round(performance.now() - startedAt) }, 'drained: scenes moved live');
   }
 
@@ -124,6 +127,9 @@ export class SceneMigrations {
   requested(request: MoveRequest): void {
     const { o, log } = this.#ctx;
     if (request.from !== o.engineId) return;
+    const clearNow = (): void => void o.coordinator.moves.clear(request.sceneId, request.epoch).catch(() => {});
+    // Draining: the drain moves every scene itself; a move of its own beside it would race it.
+    if (this.#scenes.startsStopped) return clearNow();
     const clear = (): Promise<void> => o.coordinator.moves.clear(request.sceneId, request.epoch).catch((err: unknown) => log.warn({ err, sceneId: request.sceneId }, 'cannot clear a move request'));
     const placed = o.coordinator.placement.lookup(request.sceneId);
     if (placed?.engineId !== o.engineId || placed.epoch !== request.epoch || this.#scenes.running(request.sceneId) === undefined || this.#scenes.isMoving(request.sceneId)) {

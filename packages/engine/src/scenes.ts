@@ -100,6 +100,11 @@ export class Scenes {
     this.#noStarts = true;
   }
 
+  /** Whether the drain began (see stopStarting). */
+  get startsStopped(): boolean {
+    return this.#noStarts;
+  }
+
   /** Live moves under way, settling when each is over (whatever its outcome). */
   movesUnderWay(): Promise<unknown>[] {
     return [...this.#moving.values()];

@@ -192,7 +192,7 @@ export function errorCodeOf(frame: Uint8Array): string {
 
 /** What a resumed player is told (SceneResumed push). */
 export function resumeReason(from: string, to: string, why: ResumeReason): string {
-  if (why === 'migrated' && from === to) return `the scene was saved to move live off engine ${from}; its target was lost, and it runs on ${to} again from that save`;
+  if (why === 'migrated' && from === to) return `the scene was saved to move live off engine ${from}; the move did not finish, and it runs on ${to} again from that save`;
   if (why === 'migrated') return `the scene moved live from engine ${from} to ${to}`;
   if (why === 'moved') return `the scene was stopped on engine ${from} and resumed on ${to} from its last saved state`;
   if (from === to) return `the link to engine ${to} was lost and is back; rejoined`;
