@@ -19,6 +19,8 @@ interface Table {
   /** Live rows: key → { JSON text, version }. */
   readonly rows: Map<string, SharedRow>;
   readonly subscribers: Set<SceneHost>;
+  /** Scenes subscribing, still reading the store: the table is in use although it has no subscriber yet. */
+  joining: number;
   /** Whether the copy has read the store up to a recent moment (a failed read leaves it behind). */
   loaded: boolean;
 }
@@ -62,10 +64,15 @@ export class SharedCache {
     for (const name of names) {
       let table = this.#tables.get(name);
       if (table === undefined) {
-        table = { version: 0, rows: new Map(), subscribers: new Set(), loaded: false };
+        table = { version: 0, rows: new Map(), subscribers: new Set(), joining: 0, loaded: false };
         this.#tables.set(name, table);
       }
-      await this.#catchUp(name, table);
+      table.joining++;
+      try {
+        await this.#catchUp(name, table);
+      } finally {
+        table.joining--;
+      }
       if (this.#ended.has(host)) return;
       table.subscribers.add(host);
       // A snapshot: the live rows in version order (a copy skips rows older than it has).
@@ -89,8 +96,9 @@ export class SharedCache {
     this.#polling = true;
     try {
       for (const [name, table] of this.#tables) {
-        // A table nobody here reads is dropped: read afresh if a scene wants it again.
-        if (table.subscribers.size === 0) {
+        // A table nobody here reads is dropped: read afresh if a scene wants it again. Not one a
+        // scene is subscribing to: it would join a copy no poll keeps current.
+        if (table.subscribers.size === 0 && table.joining === 0) {
           this.#tables.delete(name);
           continue;
         }

@@ -103,6 +103,8 @@ export interface ClusterOptions {
   scenesPerWorker?: number;
   capacity?: number;
   idleSceneMs?: number;
+  /** The store (started by startCluster); a SqliteStore in `dir/<name>.db` by default. */
+  store?: SqliteStore;
   /** Further engine options. */
   engine?: Partial<EngineOptions>;
 }
@@ -112,7 +114,7 @@ export interface ClusterOptions {
  * `arena:1` placed on it (not started: the first join starts it) and a linked fake gateway.
  */
 export async function startCluster(dir: string, name: string, opts: ClusterOptions = {}) {
-  const store = new SqliteStore({ file: join(dir, `${name}.db`) });
+  const store = opts.store ?? new SqliteStore({ file: join(dir, `${name}.db`) });
   await store.start();
   const coordinator = opts.coordinator ?? new MemoryCoordinator();
   // The leader places scenes (only it writes placement).

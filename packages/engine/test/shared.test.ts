@@ -8,7 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { ErrorCodes } from '@gos/schema';
+import { SqliteStore, type SharedRow } from '@gos/store';
 import { waitFor } from '@gos/testing';
 import { Engine } from '../src/index.js';
 import { FakeGateway, GAME, SECRET, startCluster } from './helpers.js';
@@ -71,6 +73,41 @@ test('the owner writes, scenes on every engine read it soon after, in order; nob
     await waitFor(async () => (await c.store.loadShared('notices', 0, 100)).some((r) => r.key === 'n' && r.value === '50'), { timeoutMs: 5000, message: 'the rows saved' });
   } finally {
     await gw2.close();
+    await other.close();
+    await c.close();
+  }
+});
+
+/** A store whose reads of shared tables take `slowMs` (as a loaded MySQL may). */
+class SlowSharedStore extends SqliteStore {
+  slowMs = 0;
+
+  override async loadShared(table: string, afterVersion: number, limit: number): Promise<SharedRow[]> {
+    if (this.slowMs > 0) await delay(this.slowMs);
+    return super.loadShared(table, afterVersion, limit);
+  }
+}
+
+test('a scene whose first read of a table takes longer than the poll period still gets every later write', async () => {
+  // The engine's poll used to drop a table nobody had subscribed to yet while the first
+  // subscriber was still reading it: that scene then joined a copy no poll kept current.
+  const store = new SlowSharedStore({ file: join(dir, 'slow.db') });
+  const c = await startCluster(dir, 'slow', { workers: 1, store, engine: { sharedPollMs: 20 } });
+  const other = new Engine({ engineId: 'engine-u', clusterSecret: SECRET, gameModule: GAME, store, coordinator: c.coordinator, workers: 1, persistIntervalMs: 200, sharedPollMs: 20, workerLogLevel: 'silent' });
+  await other.start();
+  try {
+    await c.coordinator.placement.assign('counter:board', 'engine-u');
+    const call = async (message: string, payload: unknown): Promise<unknown> => (await c.gw.request(1, 'callScene', { to: 'counter:board', message, payload })).body;
+    // arena:1 (on engine-t, the reader) starts while every read of the table takes 10 polls.
+    store.slowMs = 200;
+    await c.gw.join(1, 'ann');
+    store.slowMs = 0;
+    assert.deepEqual(await call('post', { key: 'late', value: 'seen' }), { ok: true, result: 1 });
+    await waitFor(async () => {
+      const r = (await c.gw.request(1, 'sharedGet', { table: 'notices', key: 'late' })).body as Read;
+      return r.ok && r.value === 'seen';
+    }, { timeoutMs: 5000, message: 'the write seen by the scene that subscribed slowly' });
+  } finally {
     await other.close();
     await c.close();
   }
