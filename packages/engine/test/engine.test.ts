@@ -136,11 +136,17 @@ test('the CCU cap: a join past `capacity` players is refused with ENG_ERR_FULL; 
 test('the engine publishes its scenes, their players and its threads\' utilisation with its membership', async () => {
   const c = await cluster('figures');
   try {
-    // Idle workers wait on a message port, not blocked in Atomics.wait (which reads as 100% busy).
-    await waitFor(() => c.coordinator.membership.get('engine-t')?.utilisation !== undefined, { timeoutMs: 5000, message: 'the engine to publish its utilisation' });
-    const idle = c.coordinator.membership.get('engine-t')!;
+    // Idle workers wait on a message port, not blocked in Atomics.wait (which reads as 100% busy
+    // for ever). The first samples include the workers' start, busy on a loaded machine (0.61
+    // seen on CI): an idle engine's figure must come down.
+    const idle = await waitFor(
+      () => {
+        const m = c.coordinator.membership.get('engine-t');
+        return m?.utilisation !== undefined && m.utilisation < 0.5 ? m : undefined;
+      },
+      { timeoutMs: 10_000, message: "an idle engine's threads not busy (utilisation under 0.5)" },
+    );
     assert.equal(idle.scenes, 0);
-    assert.ok(idle.utilisation !== undefined && idle.utilisation < 0.5, `an idle engine's threads are not busy (${String(idle.utilisation)})`);
     await c.gw.join(1, 'gus');
     // The scene starts before its first player is in: the figures may show it empty for a moment.
     await waitFor(() => c.coordinator.membership.get('engine-t')?.sceneLoads?.['arena:1'] === 1, { timeoutMs: 5000, message: 'the engine to publish 1 scene with its player' });
