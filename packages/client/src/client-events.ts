@@ -20,9 +20,16 @@ export interface ClientReconnectingEvent {
   readonly delayMs: number;
 }
 
+export interface ClientMovedEvent {
+  /** The gateway the client now talks to (its socket URL, without the query). */
+  readonly url: string;
+}
+
 /** Lifecycle events and their argument. */
 export interface ClientEventMap {
   open: ClientOpenEvent;
+  /** The client moved to another gateway (its own drained): same session, same scene, nothing lost. */
+  moved: ClientMovedEvent;
   close: ClientCloseEvent;
   reconnecting: ClientReconnectingEvent;
   /** Bad frames from the server (`SCH_ERR_BAD_FRAME`, `SCH_ERR_BAD_PAYLOAD`) and errors thrown by listeners. */
@@ -31,7 +38,7 @@ export interface ClientEventMap {
 
 export type ClientEventName = keyof ClientEventMap;
 
-const EVENT_NAMES: ReadonlySet<string> = new Set<ClientEventName>(['open', 'close', 'reconnecting', 'error']);
+const EVENT_NAMES: ReadonlySet<string> = new Set<ClientEventName>(['open', 'moved', 'close', 'reconnecting', 'error']);
 
 /** `on()` takes lifecycle event names and push names: this tells them apart. */
 export function isClientEventName(name: string): name is ClientEventName {

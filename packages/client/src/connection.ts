@@ -1,11 +1,12 @@
-import { FrameKind, encodeFrame, type Logger } from '@gos/schema';
+import { CORE_PUSH, ErrorCodes, FrameKind, ReconnectCodec, encodeFrame, framePayload, type Logger } from '@gos/schema';
 import type { ClientEvents } from './client-events.js';
 import { ABNORMAL_CLOSURE, CLIENT_CLOSE_REASON, NORMAL_CLOSURE, describeClose } from './close-codes.js';
 import { ConnectWaiters } from './connect-waiters.js';
-import { ConnectionClosedError, badFrame } from './errors.js';
+import { ConnectionClosedError, asError, badFrame } from './errors.js';
+import { GatewayMove } from './gateway-move.js';
 import { readInboundFrame } from './inbound-frame.js';
 import { KeepAlive } from './keep-alive.js';
-import type { ResolvedGameClientOptions } from './options.js';
+import { socketUrl, type ResolvedGameClientOptions } from './options.js';
 import { ReconnectSchedule } from './reconnect-schedule.js';
 import { ReadyState, type WebSocketLike } from './websocket.js';
 
@@ -26,6 +27,10 @@ export interface ConnectionHooks {
   onPush(opcode: number, bytes: Uint8Array): void;
   /** The socket is gone or the client closes: reject every pending request with a fresh `error()`. */
   rejectRequests(error: () => Error): void;
+  /** Requests sent on the socket and not answered yet (not counting those held by a move). */
+  inFlight(): number;
+  /** The frames a move held were sent on the new socket: their requests are under way there. */
+  released(): void;
 }
 
 /** The socket's state machine: connect, accept, lose and reconnect, close. */
@@ -49,6 +54,9 @@ export class Connection {
   #closeTimer: ReturnType<typeof setTimeout> | undefined;
   #closePromise: Promise<void> | undefined;
   #closeResolve: (() => void) | undefined;
+  /** A move to another gateway under way (core push Reconnect): frames sent meanwhile are held. */
+  #move: GatewayMove | null = null;
+  #moves = 0;
 
   constructor(options: ResolvedGameClientOptions, log: Logger, events: ClientEvents, hooks: ConnectionHooks) {
     this.#options = options;
@@ -56,7 +64,7 @@ export class Connection {
     this.#events = events;
     this.#hooks = hooks;
     this.#reconnect = new ReconnectSchedule(options.socketUrls, options.reconnect);
-    this.#keepAlive = new KeepAlive(options.pingIntervalMs, (frame) => this.send(frame), () => this.#state === 'open');
+    this.#keepAlive = new KeepAlive(options.pingIntervalMs, (frame) => this.#sendNow(frame), () => this.#state === 'open' && this.#move === null);
   }
 
   get state(): GameClientState {
@@ -106,6 +114,12 @@ export class Connection {
     this.#reconnect.cancel();
     this.#clearAcceptTimer();
     this.#keepAlive.stop();
+    const move = this.#move;
+    this.#move = null;
+    if (move !== null) {
+      move.end();
+      if (move.old !== this.#ws) move.retireOld();
+    }
     const closed = (): ConnectionClosedError => new ConnectionClosedError('the client was closed', NORMAL_CLOSURE, CLIENT_CLOSE_REASON);
     this.#hooks.rejectRequests(closed);
     this.#waiters.rejectAll(closed());
@@ -128,8 +142,29 @@ export class Connection {
     return this.#closePromise;
   }
 
-  /** Send a frame on the current socket; false when there is none that is open, or sending failed. */
+  /**
+   * Send a frame on the current socket; false when there is none that is open, or sending failed.
+   * During a move to another gateway the frame is held, and sent there in order (true).
+   */
   send(frame: Uint8Array): boolean {
+    return this.sendRequest(frame) !== false;
+  }
+
+  /** {@link send}, saying whether the frame went out or waits for a move to end. */
+  sendRequest(frame: Uint8Array): 'sent' | 'held' | false {
+    if (this.#move !== null) {
+      this.#move.held.push(frame);
+      return 'held';
+    }
+    return this.#sendNow(frame) ? 'sent' : false;
+  }
+
+  /** A request was answered or gave up: a move waiting for the requests under way may go on. */
+  requestSettled(): void {
+    this.#move?.settled();
+  }
+
+  #sendNow(frame: Uint8Array): boolean {
     const ws = this.#ws;
     if (ws === null || ws.readyState !== ReadyState.OPEN) return false;
     try {
@@ -141,11 +176,11 @@ export class Connection {
     }
   }
 
-  #openSocket(): void {
+  #openSocket(url = this.#reconnect.url): void {
     let ws: WebSocketLike;
     this.#accepted = false;
     try {
-      ws = new this.#options.WebSocket(this.#reconnect.url);
+      ws = new this.#options.WebSocket(url);
       ws.binaryType = 'arraybuffer';
     } catch (err) {
       this.#log.warn({ err }, 'cannot create the WebSocket');
@@ -186,7 +221,9 @@ export class Connection {
   };
 
   #accept(): void {
-    if (this.#accepted || this.#ws === null || (this.#state !== 'connecting' && this.#state !== 'reconnecting')) return;
+    if (this.#accepted || this.#ws === null) return;
+    if (this.#move?.opening === true) return this.#moved(this.#move);
+    if (this.#state !== 'connecting' && this.#state !== 'reconnecting') return;
     this.#clearAcceptTimer();
     this.#accepted = true;
     this.#state = 'open';
@@ -213,8 +250,10 @@ export class Connection {
       case FrameKind.ERROR:
         return this.#hooks.onError(header.requestId, bytes);
       case FrameKind.PUSH:
+        if (header.opcode === CORE_PUSH.Reconnect) this.#startMove(bytes);
         return this.#hooks.onPush(header.opcode, bytes);
       case FrameKind.PONG:
+        if (this.#move?.pong(header.requestId) === true) return;
         return this.#keepAlive.onPong(header.requestId);
       case FrameKind.PING:
         this.send(encodeFrame(FrameKind.PONG, 0, header.requestId, null));
@@ -231,8 +270,65 @@ export class Connection {
     const wasAccepted = this.#accepted;
     this.#accepted = false;
     this.#clearAcceptTimer();
+    const move = this.#move;
+    if (move !== null) return this.#moveFailed(move, code, reason);
     this.#keepAlive.stop();
     this.#afterClose(wasAccepted, code, reason);
+  }
+
+  // ---- moving to another gateway (core push Reconnect: the gateway drains) ----
+
+  #startMove(bytes: Uint8Array): void {
+    const ws = this.#ws;
+    if (this.#state !== 'open' || this.#move !== null || ws === null) return;
+    let url: string;
+    try {
+      url = socketUrl(ReconnectCodec.decode(framePayload(bytes)).url, this.#options.token, this.#options.protocol.version);
+    } catch (err) {
+      return this.#events.emit('error', asError(err, ErrorCodes.SCH_ERR_BAD_PAYLOAD));
+    }
+    this.#log.info({ url: url.replace(/token=[^&]*/, 'token=…') }, 'the gateway drains: moving to another one');
+    const move = new GatewayMove(url, ws, { inFlight: () => this.#hooks.inFlight(), open: () => this.#openSocket(url), log: this.#log }, ++this.#moves);
+    this.#move = move;
+    move.start();
+  }
+
+  /** The new gateway accepted the socket: what was held goes out there, and the old socket is let go. */
+  #moved(move: GatewayMove): void {
+    move.end();
+    this.#move = null;
+    this.#clearAcceptTimer();
+    this.#accepted = true;
+    // Reconnects after a later loss start with the new gateway.
+    this.#reconnect.useUrl(move.url);
+    for (const frame of move.held) this.#sendNow(frame);
+    this.#hooks.released();
+    move.retireOld();
+    this.#log.info({ held: move.held.length }, 'moved to another gateway');
+    this.#events.emit('moved', { url: move.url.replace(/[?].*$/, '') });
+  }
+
+  /**
+   * A socket closed during a move. The new one, before it was accepted: back to the old one if
+   * it is still open (its gateway closes it later; the client reconnects then), else a loss like
+   * any other. The old one, before the new one was opened: a loss, reconnecting to the new gateway.
+   */
+  #moveFailed(move: GatewayMove, code: number, reason: string): void {
+    const opening = move.opening;
+    move.end();
+    this.#move = null;
+    const old = move.old;
+    if (opening && old.readyState === ReadyState.OPEN) {
+      this.#log.warn({ code, reason }, 'cannot move to the other gateway; staying on this one');
+      this.#ws = old;
+      this.#accepted = true;
+      for (const frame of move.held) this.#sendNow(frame);
+      this.#hooks.released();
+      return;
+    }
+    this.#keepAlive.stop();
+    this.#afterClose(true, code, reason);
+    this.#reconnect.useUrl(move.url);
   }
 
   /** The socket is gone: reject what waited on it, then finish closing, reconnect or go idle. */

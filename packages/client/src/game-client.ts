@@ -43,6 +43,8 @@ export class GameClient<P extends Protocol = Protocol> {
       onError: (requestId, bytes) => this.#requests.onError(requestId, bytes),
       onPush: (opcode, bytes) => this.#pushes.onPush(opcode, bytes),
       rejectRequests: (error) => this.#requests.rejectAll(error),
+      inFlight: () => this.#requests.inFlight(),
+      released: () => this.#requests.released(),
     });
     this.#requests = new RequestTracker(log, this.#events, this.#connection);
   }
@@ -107,8 +109,7 @@ export class GameClient<P extends Protocol = Protocol> {
    * `OPT_ERR_INVALID` for a bad `timeoutMs`.
    */
   request<Req, Res>(route: RouteDef<Req, Res>, payload: NoInfer<Req>, opts?: RequestOptions): Promise<Res> {
-    const ws = this.#connection.socket;
-    if (ws === null) return Promise.reject(this.#connection.notConnected(`cannot send "${route.name}"`));
+    if (this.#connection.socket === null) return Promise.reject(this.#connection.notConnected(`cannot send "${route.name}"`));
     let timeoutMs: number;
     let frame: Uint8Array;
     let id: number;
@@ -119,11 +120,11 @@ export class GameClient<P extends Protocol = Protocol> {
     } catch (err) {
       return Promise.reject(asError(err, ErrorCodes.SCH_ERR_BAD_PAYLOAD));
     }
-    return this.#requests.track(ws, route, id, frame, timeoutMs);
+    return this.#requests.track(route, id, frame, timeoutMs);
   }
 
   /**
-   * Listen to a lifecycle event (`open`, `close`, `reconnecting`, `error`) or, for any other
+   * Listen to a lifecycle event (`open`, `moved`, `close`, `reconnecting`, `error`) or, for any other
    * name, to a push (same as {@link onPush}). Returns the function that removes the listener.
    * Listeners run inside the socket callback: errors they throw are reported as `error` events.
    */

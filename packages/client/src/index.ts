@@ -2,7 +2,7 @@ export { GameClient } from './game-client.js';
 export { EntityTable } from './entity-table.js';
 export type { ClientEntity, EntityOf, EntitySource, EntityTableOptions } from './entity-table.js';
 export type { GameClientState } from './connection.js';
-export type { ClientEventMap, ClientEventName, ClientOpenEvent, ClientCloseEvent, ClientReconnectingEvent } from './client-events.js';
+export type { ClientEventMap, ClientEventName, ClientOpenEvent, ClientMovedEvent, ClientCloseEvent, ClientReconnectingEvent } from './client-events.js';
 export type { PushName, PushPayload } from './push-dispatch.js';
 export type { RequestOptions } from './request-tracker.js';
 export { socketUrl } from './options.js';

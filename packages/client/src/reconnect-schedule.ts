@@ -4,7 +4,7 @@ import type { ResolvedReconnectOptions } from './options.js';
 
 /** Which gateway the next socket opens, whether to try again after a close, and when. */
 export class ReconnectSchedule {
-  readonly #socketUrls: readonly string[];
+  #socketUrls: readonly string[];
   readonly #options: ResolvedReconnectOptions;
   /** Which of `socketUrls` the next socket opens. */
   #urlIndex = 0;
@@ -83,6 +83,12 @@ export class ReconnectSchedule {
   cancel(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /** The next socket opens `url` (a gateway the client was told to move to), then the others in turn. */
+  useUrl(url: string): void {
+    this.#socketUrls = [url, ...this.#socketUrls.filter((u) => u !== url)];
+    this.#urlIndex = 0;
   }
 
   #nextUrl(): void {

@@ -2,7 +2,6 @@ import { CodedError, ErrorCodes, ErrorReplyCodec, framePayload, type Codec, type
 import type { ClientEvents } from './client-events.js';
 import { ConnectionClosedError, ServerError, asError, badFrame } from './errors.js';
 import { nextRequestId } from './request-ids.js';
-import type { WebSocketLike } from './websocket.js';
 
 /** Request id of `send()` frames: `request()` ids start at 1, so errors for sends are told apart. */
 export const NO_REPLY_REQUEST_ID = 0;
@@ -28,6 +27,10 @@ export interface RequestOptions {
 export interface RequestTransport {
   /** Send a frame on the current socket; false when there is none that is open. */
   send(frame: Uint8Array): boolean;
+  /** {@link send}, saying whether the frame went out or is held by a move to another gateway. */
+  sendRequest(frame: Uint8Array): 'sent' | 'held' | false;
+  /** A request was answered or gave up. */
+  requestSettled(): void;
   /** The `CLI_ERR_CLOSED` error for `what` when the client is not connected. */
   notConnected(what: string): ConnectionClosedError;
 }
@@ -42,6 +45,8 @@ interface Pending {
   readonly frame: Uint8Array | null;
   /** Times it was sent again after a retryable error. */
   retries: number;
+  /** Held by a move to another gateway, not sent yet. */
+  held: boolean;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -72,20 +77,40 @@ export class RequestTracker {
     return id;
   }
 
-  /** Send request `id` (its REQUEST frame) on `ws` and wait for its answer, at most `timeoutMs`. */
-  track<Req, Res>(ws: WebSocketLike, route: RouteDef<Req, Res>, id: number, frame: Uint8Array, timeoutMs: number): Promise<Res> {
+  /** Send request `id` (its REQUEST frame) and wait for its answer, at most `timeoutMs`. */
+  track<Req, Res>(route: RouteDef<Req, Res>, id: number, frame: Uint8Array, timeoutMs: number): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const timer = timeoutMs === Infinity ? undefined : setTimeout(this.#onTimeout, timeoutMs, id);
       const keep = route.idempotent ? frame : null;
-      this.#pending.set(id, { route, resolve: resolve as (value: unknown) => void, reject, timeoutMs, timer, frame: keep, retries: 0, retryTimer: undefined });
+      const pending: Pending = { route, resolve: resolve as (value: unknown) => void, reject, timeoutMs, timer, frame: keep, retries: 0, retryTimer: undefined, held: false };
+      this.#pending.set(id, pending);
+      let sent: 'sent' | 'held' | false;
       try {
-        ws.send(frame);
+        sent = this.#transport.sendRequest(frame);
       } catch (err) {
+        sent = false;
+        this.#log.debug({ err }, 'send failed');
+      }
+      if (sent === false) {
         this.#pending.delete(id);
         clearTimeout(timer);
-        reject(new ConnectionClosedError(`cannot send "${route.name}": ${String(err)}`, null, '', { cause: err }));
+        reject(this.#transport.notConnected(`cannot send "${route.name}"`));
+        return;
       }
+      pending.held = sent === 'held';
     });
+  }
+
+  /** Requests sent and not answered yet, not counting those a move holds. */
+  inFlight(): number {
+    let n = 0;
+    for (const p of this.#pending.values()) if (!p.held) n++;
+    return n;
+  }
+
+  /** The frames a move held went out on the new socket. */
+  released(): void {
+    for (const p of this.#pending.values()) p.held = false;
   }
 
   onResponse(opcode: number, requestId: number, bytes: Uint8Array): void {
@@ -163,6 +188,7 @@ export class RequestTracker {
     this.#pending.delete(requestId);
     clearTimeout(p.timer);
     clearTimeout(p.retryTimer);
+    this.#transport.requestSettled();
     return p;
   }
 
@@ -181,6 +207,7 @@ export class RequestTracker {
     if (p === undefined) return;
     this.#pending.delete(requestId);
     clearTimeout(p.retryTimer);
+    this.#transport.requestSettled();
     p.reject(new CodedError(ErrorCodes.CLI_ERR_TIMEOUT, `request "${p.route.name}" (id ${requestId}) not answered within ${p.timeoutMs} ms`));
   };
 }

@@ -200,6 +200,7 @@ export type RecordedEvent = { [E in keyof ClientEventMap]: { readonly type: E; r
 export function record(client: GameClient<TestProtocol>): RecordedEvent[] {
   const events: RecordedEvent[] = [];
   client.on('open', (arg) => events.push({ type: 'open', arg }));
+  client.on('moved', (arg) => events.push({ type: 'moved', arg }));
   client.on('close', (arg) => events.push({ type: 'close', arg }));
   client.on('reconnecting', (arg) => events.push({ type: 'reconnecting', arg }));
   client.on('error', (arg) => events.push({ type: 'error', arg }));

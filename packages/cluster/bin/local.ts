@@ -22,9 +22,10 @@
  */
 import path from 'node:path';
 import { isCodedError } from '@gos/schema';
-import { formatLogLine, loadConfig, MemberProcess, parseCommandLine, rollingRestart, Supervisor, type Role } from '../src/index.js';
+import { Autoscaler, formatLogLine, loadConfig, MemberProcess, parseCommandLine, rollingRestart, Supervisor, type Role } from '../src/index.js';
 
 const USAGE = `usage: gos-local-cluster --config FILE [--coordinators 3] [--gateways 2] [--engines 2] [--fat 0] [--base-port PORT] [--max-restarts 5]
+                         [--autoscale [--max-engines N] [--scale-in-after SECONDS]]
        gos-local-cluster --config FILE --rolling-restart engines
   --config FILE       the cluster's YAML config (default: $GOS_CONFIG)
   --coordinators N    coordinator processes, 0–16 (3)
@@ -33,6 +34,9 @@ const USAGE = `usage: gos-local-cluster --config FILE [--coordinators 3] [--gate
   --fat N             gateway+engine processes, 0–16 (0): gateway fat-N and engine fat-N-engine, linked in-process
   --base-port PORT    the first gateway's port; the others take the next ones (default: the config's gateway.port)
   --max-restarts N    restarts of one member within a minute before it is given up (5)
+  --autoscale         start and stop engines as the leader's scale decision asks (docs/scaling.md):
+                      one more at once, one fewer after --scale-in-after seconds (60) asking for
+                      fewer; never fewer than --engines, nor more than --max-engines (--engines + 4)
   --rolling-restart engines
                       beside a running cluster: restart its engines one by one with players online
                       (each drained: its scenes move live to the others; docs/scaling.md), then exit
@@ -50,6 +54,9 @@ const cli = parseCommandLine(
       'base-port': { type: 'string' },
       'max-restarts': { type: 'string', default: '5' },
       'rolling-restart': { type: 'string' },
+      autoscale: { type: 'boolean' },
+      'max-engines': { type: 'string' },
+      'scale-in-after': { type: 'string', default: '60' },
     },
   },
 );
@@ -76,7 +83,7 @@ try {
   fail((err as Error).message);
 }
 if (args['rolling-restart'] !== undefined) {
-  if (args['rolling-restart'] !== 'engines') fail(`--rolling-restart takes engines (gateways cannot be drained yet), got "${args['rolling-restart']}"`);
+  if (args['rolling-restart'] !== 'engines') fail(`--rolling-restart takes engines (a rolling restart of gateways is not built yet; a gateway stopped with SIGTERM drains), got "${args['rolling-restart']}"`);
   try {
     const report = await rollingRestart(config, { timeoutMs: 120_000, progress: (line) => console.log(`[rolling-restart] ${line}`) });
     console.log(`[rolling-restart] ${report.engines.length} engines restarted in ${(report.ms / 1000).toFixed(1)} s`);
@@ -91,6 +98,11 @@ if (!Number.isInteger(basePort) || basePort < 1 || basePort + counts.gateway + f
 
 const maxRestarts = Number(args['max-restarts']);
 if (!Number.isInteger(maxRestarts) || maxRestarts < 0 || maxRestarts > 100) fail(`--max-restarts must be an integer from 0 to 100, got "${args['max-restarts']}"`);
+
+const maxEngines = args['max-engines'] === undefined ? counts.engine + 4 : Number(args['max-engines']);
+if (!Number.isInteger(maxEngines) || maxEngines < counts.engine || maxEngines > 16) fail(`--max-engines must be an integer from --engines (${counts.engine}) to 16, got "${args['max-engines']}"`);
+const scaleInAfterS = Number(args['scale-in-after']);
+if (!Number.isFinite(scaleInAfterS) || scaleInAfterS < 0 || scaleInAfterS > 3600) fail(`--scale-in-after must be a number of seconds from 0 to 3600, got "${args['scale-in-after']}"`);
 
 const say = (line: string): void => console.log(`[local-cluster] ${line}`);
 let ready = false;
@@ -110,10 +122,12 @@ const start = (role: Role, i: number): Promise<void> => {
   return supervisor.add(role, id, launch).firstReady;
 };
 
+let autoscaler: Autoscaler | null = null;
 let stopping: Promise<never> | null = null;
 const stopAll = (why: string, code: number): Promise<never> =>
   (stopping ??= (async () => {
     say(`${why}: stopping ${supervisor.members.filter((m) => m.current.running).length} processes`);
+    await autoscaler?.close();
     await supervisor.stop();
     say('stopped');
     process.exit(code);
@@ -131,6 +145,18 @@ for (const role of ['coordinator', 'engine', 'gateway+engine', 'gateway'] as con
   }
 }
 ready = true;
+if (args.autoscale === true) {
+  autoscaler = new Autoscaler({
+    config,
+    minEngines: counts.engine,
+    maxEngines,
+    scaleInAfterMs: scaleInAfterS * 1000,
+    startEngine: (n) => start('engine', n),
+    stopEngine: (n) => supervisor.retire(`engine-${n}`),
+    report: say,
+  });
+  await autoscaler.start().catch((err: unknown) => stopAll(`--autoscale cannot read the cluster: ${(err as Error).message}`, 1));
+}
 const urls = Array.from({ length: counts.gateway + fat }, (_, k) => `http://${config.gateway.host}:${basePort + k}/`);
 console.log(`
   Local cluster ready: ${counts.coordinator} coordinators, ${counts.gateway} gateways, ${counts.engine} engines, ${fat} gateway+engine processes.

@@ -123,6 +123,8 @@ const configSchema = z.strictObject({
         .optional(),
       /** Sockets this gateway takes before logins go elsewhere (GOS's default). */
       capacity: positiveInt.default(20000),
+      /** A stop (SIGTERM) first tells the clients to move to the other gateways, and waits this long for them. */
+      drainTimeoutMs: z.number().int().min(0).default(5000),
       defaultSceneId: z.string().optional(),
       staticDir: z.string().optional(),
       scryptCost: positiveInt.optional(),
@@ -162,6 +164,15 @@ const configSchema = z.strictObject({
           tolerance: z.number().min(0).max(1).default(0.15),
           /** When evening out the busiest and the idlest engine means moving fewer players than this, nothing moves. */
           minPlayers: positiveInt.default(10),
+        })
+        .prefault({}),
+      /** The leader's scale decision: how many engines and gateways the load calls for (docs/scaling.md). */
+      scale: z
+        .strictObject({
+          /** The share of capacity (CCU caps, thread time, gateway capacity) to run at. */
+          targetUtilisation: z.number().gt(0).max(1).default(0.7),
+          minEngines: z.number().int().min(0).default(1),
+          minGateways: z.number().int().min(0).default(1),
         })
         .prefault({}),
       /** Address of the metrics endpoint. */
@@ -208,6 +219,7 @@ export const ENV_OVERRIDES: readonly {
   { name: 'GOS_GATEWAY_TLS_KEY_FILE', path: 'gateway.tls.keyFile', kind: 'string' },
   { name: 'GOS_GATEWAY_TLS_PASSPHRASE', path: 'gateway.tls.passphrase', kind: 'string' },
   { name: 'GOS_GATEWAY_CAPACITY', path: 'gateway.capacity', kind: 'int' },
+  { name: 'GOS_GATEWAY_DRAIN_TIMEOUT_MS', path: 'gateway.drainTimeoutMs', kind: 'int' },
   { name: 'GOS_GATEWAY_STATIC_DIR', path: 'gateway.staticDir', kind: 'string' },
   { name: 'GOS_ENGINE_ID', path: 'engine.id', kind: 'string' },
   { name: 'GOS_ENGINE_HOST', path: 'engine.host', kind: 'string' },

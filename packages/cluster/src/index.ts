@@ -2,7 +2,7 @@ export { ENV_OVERRIDES, ROLES, configError, fatMemberIds, idEnvironment, loadCon
 export { BIN_ENTRY, formatLogLine, MemberProcess, NODE_FLAGS, type LogLine, type MemberProcessOptions } from './launcher.js';
 export { startRole, type RunningRole } from './roles.js';
 export { runRole } from './main.js';
-export { formatStatus, readStatus, type ClusterStatus } from './status.js';
+export { formatStatus, readStatus, scaleStatus, type ClusterStatus, type ScaleStatus } from './status.js';
 export { drainEngine, migrateScene, rollingRestart, type DrainReport, type MigrationReport, type RollingRestartReport } from './operations.js';
 export { connect, maskUrl, type Connectable, type ConnectOptions } from './connect.js';
 export { Supervisor, type SupervisedMember, type SupervisorOptions } from './supervisor.js';
@@ -11,3 +11,4 @@ export { chooseLogFormat, createProcessLogger, LOG_FORMATS, type LogFormat, type
 export { readLinkTls } from './tls.js';
 export { AdminClient, type AdminClientOptions } from './repl/admin-client.js';
 export { REPL_HELP, parseReplLine, type ReplLine } from './repl/commands.js';
+export { Autoscaler, type AutoscaleOptions } from './autoscale.js';

@@ -11,7 +11,7 @@ import { parseCommandLine } from './command-line.js';
 import { chooseLogFormat, createProcessLogger } from './process-logger.js';
 
 /** How long a graceful stop may take before the process exits anyway. */
-const STOP_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 30_000;
 
 /** The name of a process entry: `gos-gateway`, …, and `gos-member` (role chosen by --role or the config). */
 function toolName(role: Role | null): string {

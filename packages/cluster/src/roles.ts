@@ -96,7 +96,7 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
       case 'coordinator': {
         const c = config.coordinator;
         const rebalance = c.rebalance.enabled ? { tolerance: c.rebalance.tolerance, minPlayers: c.rebalance.minPlayers } : false;
-        const node = new CoordinatorNode({ id, coordinator, orphanGraceMs: c.orphanGraceMs, rebalance, logger, metrics });
+        const node = new CoordinatorNode({ id, coordinator, orphanGraceMs: c.orphanGraceMs, rebalance, scale: c.scale, logger, metrics });
         closers.push(() => node.close());
         await node.start();
         const served = c.metricsPort === null ? null : await startMetricsServer(metrics, c.host, c.metricsPort, logger);
@@ -226,6 +226,7 @@ async function startGateway(ctx: RoleContext, id: string, localLinks: LocalLinks
     host: g.host,
     port: g.port,
     capacity: g.capacity,
+    drainTimeoutMs: g.drainTimeoutMs,
     ...(g.publicUrl === undefined ? {} : { publicUrl: g.publicUrl }),
     tls: g.tls ?? null,
     linkTls,
@@ -236,7 +237,10 @@ async function startGateway(ctx: RoleContext, id: string, localLinks: LocalLinks
     logger,
     metrics,
   });
-  closers.push(() => gateway.close());
+  // A stop drains: its clients move to the other gateways first (docs/scaling.md#gateways).
+  closers.push(async () => {
+    await gateway.drain();
+  });
   await gateway.start();
   return { describe: () => ({ http: gateway.httpUrl, ws: gateway.publicUrl, metrics: `${gateway.httpUrl}/metrics` }), reload: () => gateway.reloadTls() };
 }

@@ -14,7 +14,25 @@ export interface ClusterStatus {
   readonly placements: readonly PlacementRecord[];
   /** Placement requests the leader has not served (a scene waiting for a leader, or refused). */
   readonly requests: readonly PlacementRequest[];
+  /**
+   * The leader's scale decision (docs/scaling.md "Scale decisions"): engines and gateways now
+   * (draining ones left out) and how many the load calls for; null before a leader published one.
+   */
+  readonly scale: ScaleStatus | null;
   readonly readAt: number;
+}
+
+export interface ScaleStatus {
+  readonly engines: { readonly now: number; readonly desired: number };
+  readonly gateways: { readonly now: number; readonly desired: number };
+}
+
+/** The leader's scale decision with the live counts beside it; null without one. */
+export function scaleStatus(members: readonly MemberInfo[], leader: string | null): ScaleStatus | null {
+  const desired = members.find((m) => m.role === 'coordinator' && m.id === leader)?.desired;
+  if (desired === undefined) return null;
+  const now = (role: 'engine' | 'gateway'): number => members.filter((m) => m.role === role && m.draining !== true).length;
+  return { engines: { now: now('engine'), desired: desired.engines }, gateways: { now: now('gateway'), desired: desired.gateways } };
 }
 
 const ROLE_ORDER = ['coordinator', 'gateway', 'engine'];
@@ -33,7 +51,8 @@ export async function readStatus(config: ClusterConfig, timeoutMs = 5000): Promi
     ]);
     const members = [...coordinator.membership.list()].sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || a.id.localeCompare(b.id));
     const requests = coordinator.placement.requests().map(({ sceneId, requestedBy, at, refused }) => ({ sceneId, requestedBy, at, ...(refused === undefined ? {} : { refused }) }));
-    return { etcd: hosts, prefix, leader: coordinator.election.leader() ?? null, members, placements: coordinator.placement.list(), requests, readAt: Date.now() };
+    const leader = coordinator.election.leader() ?? null;
+    return { etcd: hosts, prefix, leader, members, placements: coordinator.placement.list(), requests, scale: scaleStatus(members, leader), readAt: Date.now() };
   } finally {
     clearTimeout(timer);
     await coordinator.close().catch(() => {});
@@ -45,6 +64,11 @@ export function formatStatus(s: ClusterStatus): string {
   const lines: string[] = [];
   lines.push(`cluster "${s.prefix}" on ${s.etcd.join(', ')}`);
   lines.push(`leader: ${s.leader ?? '(none elected)'}`);
+  if (s.scale !== null) {
+    const { engines, gateways } = s.scale;
+    const say = (what: string, c: { now: number; desired: number }): string => `${what} ${c.now}${c.desired === c.now ? '' : ` → ${c.desired}`}`;
+    lines.push(`scale (the leader's decision for the load): ${say('engines', engines)}, ${say('gateways', gateways)}${engines.desired === engines.now && gateways.desired === gateways.now ? ' (as it should be)' : ''}`);
+  }
   lines.push('');
   lines.push(`members (${s.members.length}):`);
   lines.push(

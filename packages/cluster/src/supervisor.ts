@@ -102,6 +102,17 @@ export class Supervisor {
     return m;
   }
 
+  /** Stop member `id` for good (SIGTERM: it drains; not restarted) and forget it; resolves once it has exited. */
+  async retire(id: string): Promise<void> {
+    const i = this.#members.findIndex((m) => m.id === id);
+    if (i < 0) return;
+    const [m] = this.#members.splice(i, 1);
+    if (m!.timer !== null) clearTimeout(m!.timer);
+    m!.timer = null;
+    await m!.current.stop();
+    this.#report('info', `${id} stopped and retired`);
+  }
+
   /**
    * Stop every member (gateways first, so players are told; then engines, which persist their
    * scenes; then coordinators); restarts still waiting are cancelled. Idempotent.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatStatus, type ClusterStatus } from '../src/status.js';
+import { formatStatus, scaleStatus, type ClusterStatus } from '../src/status.js';
 
 const now = 1_000_000_000;
 
@@ -22,6 +22,7 @@ test('status tables: members, placements with idle and missing-engine notes, wai
       { sceneId: 'arena:1', requestedBy: 'vm:42', at: now - 3000 },
       { sceneId: 'arena:2', requestedBy: 'vm:42', at: now - 1000, refused: { code: 'CRD_ERR_NO_ENGINE', message: 'every engine (1) is at its CCU cap' } },
     ],
+    scale: null,
     readAt: now,
   };
   const text = formatStatus(status);
@@ -37,4 +38,23 @@ test('status tables: members, placements with idle and missing-engine notes, wai
   assert.match(text, /arena:2\s+vm:42\s+1 s\s+refused: CRD_ERR_NO_ENGINE/);
   // No request: no section.
   assert.doesNotMatch(formatStatus({ ...status, requests: [] }), /requests/);
+});
+
+test("status: the leader's scale decision beside the live counts (draining members left out), only the leader's", () => {
+  const member = (id: string, role: 'coordinator' | 'engine' | 'gateway', extra: object = {}) => ({ id, role, address: id, load: 0, capacity: 1, startedAt: now, ...extra });
+  const members = [
+    member('coordinator-1', 'coordinator', { desired: { engines: 3, gateways: 1 } }),
+    member('coordinator-2', 'coordinator', { desired: { engines: 9, gateways: 9 } }),
+    member('engine-1', 'engine'),
+    member('engine-2', 'engine'),
+    member('engine-3', 'engine', { draining: true }),
+    member('gateway-1', 'gateway'),
+  ];
+  const scale = scaleStatus(members, 'coordinator-1');
+  assert.deepEqual(scale, { engines: { now: 2, desired: 3 }, gateways: { now: 1, desired: 1 } });
+  assert.equal(scaleStatus(members, null), null, 'no leader, no decision');
+  assert.equal(scaleStatus([member('coordinator-1', 'coordinator')], 'coordinator-1'), null, 'none published yet');
+  const text = formatStatus({ etcd: [], prefix: 'gos/', leader: 'coordinator-1', members, placements: [], requests: [], scale, readAt: now });
+  assert.match(text, /scale \(the leader's decision for the load\): engines 2 → 3, gateways 1\n/);
+  assert.match(formatStatus({ etcd: [], prefix: 'gos/', leader: 'coordinator-1', members, placements: [], requests: [], scale: { engines: { now: 2, desired: 2 }, gateways: { now: 1, desired: 1 } }, readAt: now }), /engines 2, gateways 1 \(as it should be\)/);
 });

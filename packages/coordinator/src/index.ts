@@ -1,11 +1,11 @@
 export { MemoryCoordinator } from './memory.js';
 export { EtcdCoordinator } from './etcd.js';
-export { CoordinatorNode, type CoordinatorNodeOptions } from './node.js';
+export { CoordinatorNode, SCALE_DEFAULTS, type CoordinatorNodeOptions } from './node.js';
 export { GameManager, type GameManagerOptions } from './game-manager.js';
 export type { MemoryCoordinatorOptions } from './memory.js';
 export type { EtcdCoordinatorOptions, EtcdViewStats } from './etcd.js';
 export { sceneTypeOf } from './types.js';
-export { hasRoom, pickLeastLoadedEngine, planRebalance, rankGateways, type PlannedMove, type RebalanceOptions } from './policy.js';
+export { decideScale, hasRoom, pickLeastLoadedEngine, planRebalance, rankGateways, type PlannedMove, type RebalanceOptions, type ScaleDecision, type ScaleOptions } from './policy.js';
 export { Rebalancer, type RebalancerOptions } from './rebalancer.js';
 export type {
   Coordinator,

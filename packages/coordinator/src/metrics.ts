@@ -1,4 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ScaleDecision } from './policy.js';
 import type { Coordinator, MemberRole } from './types.js';
 
 const ROLES: readonly MemberRole[] = ['coordinator', 'gateway', 'engine'];
@@ -13,7 +14,7 @@ export class CoordinatorMetrics {
   readonly releases: Counter<'reason'>;
   readonly #moves: Counter;
 
-  constructor(registry: Registry, coordinator: Coordinator, isLeader: () => boolean) {
+  constructor(registry: Registry, coordinator: Coordinator, isLeader: () => boolean, decision: () => ScaleDecision | null) {
     const registers = [registry];
     this.placements = new Counter({
       name: 'gos_coordinator_placements_total',
@@ -38,6 +39,20 @@ export class CoordinatorMetrics {
       registers,
       collect() {
         this.set(isLeader() ? 1 : 0);
+      },
+    });
+    // The scale decision, while leading (an autoscaler reads the leader's: max over replicas).
+    new Gauge({
+      name: 'gos_coordinator_desired_members',
+      help: 'While leading: how many engines and gateways the cluster\'s load calls for (the scale decision), by role.',
+      labelNames: ['role'],
+      registers,
+      collect() {
+        this.reset();
+        const d = decision();
+        if (d === null || !isLeader()) return;
+        this.set({ role: 'engine' }, d.engines);
+        this.set({ role: 'gateway' }, d.gateways);
       },
     });
     new Gauge({

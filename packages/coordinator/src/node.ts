@@ -4,7 +4,11 @@ import { Registry } from 'prom-client';
 import { GameManager } from './game-manager.js';
 import { Rebalancer, type RebalancerOptions } from './rebalancer.js';
 import { CoordinatorMetrics } from './metrics.js';
+import { decideScale, type ScaleDecision, type ScaleOptions } from './policy.js';
 import type { Coordinator, MemberHandle } from './types.js';
+
+/** The scale decision's defaults: run at 70 % of capacity, at least one engine and one gateway. */
+export const SCALE_DEFAULTS: ScaleOptions = Object.freeze({ targetUtilisation: 0.7, minEngines: 1, minGateways: 1 });
 
 export interface CoordinatorNodeOptions {
   /** Member id of this replica, e.g. `coordinator-1`. */
@@ -25,6 +29,12 @@ export interface CoordinatorNodeOptions {
    * "Rebalancing"); false turns it off. @default on, with the Rebalancer's defaults
    */
   readonly rebalance?: false | Omit<RebalancerOptions, 'coordinator' | 'logger' | 'metrics'>;
+  /**
+   * The leader's scale decision (docs/scaling.md "Scale decisions"): how many engines and
+   * gateways the load calls for, published with its member record and in its metrics.
+   * @default {@link SCALE_DEFAULTS}
+   */
+  readonly scale?: Partial<ScaleOptions>;
   readonly logger?: Logger;
   /**
    * Prometheus registry the replica registers its metrics in (docs/metrics.md); the process
@@ -43,7 +53,7 @@ export interface CoordinatorNodeOptions {
  * nowhere waits for one.
  */
 export class CoordinatorNode {
-  readonly #o: Required<Omit<CoordinatorNodeOptions, 'logger' | 'metrics' | 'rebalance'>> & { logger: Logger };
+  readonly #o: Required<Omit<CoordinatorNodeOptions, 'logger' | 'metrics' | 'rebalance' | 'scale'>> & { logger: Logger; scale: ScaleOptions };
   readonly #manager: GameManager;
   readonly #rebalancer: Rebalancer | null;
   #member: MemberHandle | undefined;
@@ -52,6 +62,10 @@ export class CoordinatorNode {
   #campaigning = false;
   #lastLeader: string | undefined;
   #state: 'idle' | 'running' | 'closed' = 'idle';
+  /** The latest scale decision made while leading; null when not leading. */
+  #decision: ScaleDecision | null = null;
+  /** The desired counts last published with this replica's member record. */
+  #published = '';
 
   constructor(options: CoordinatorNodeOptions) {
     const reconcileIntervalMs = options.reconcileIntervalMs ?? 1000;
@@ -60,8 +74,13 @@ export class CoordinatorNode {
     for (const [name, v] of [['reconcileIntervalMs', reconcileIntervalMs], ['orphanGraceMs', orphanGraceMs], ['staleRequestMs', staleRequestMs]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `coordinator node option "${name}" must be a positive integer, got ${v}`);
     }
-    this.#o = { ...options, reconcileIntervalMs, orphanGraceMs, staleRequestMs, logger: options.logger ?? silentLogger };
-    const metrics = new CoordinatorMetrics(options.metrics ?? new Registry(), options.coordinator, () => this.isLeader);
+    const scale = { ...SCALE_DEFAULTS, ...options.scale };
+    if (!(scale.targetUtilisation > 0 && scale.targetUtilisation <= 1)) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `coordinator node option "scale.targetUtilisation" must be in (0, 1], got ${scale.targetUtilisation}`);
+    for (const [name, v] of [['scale.minEngines', scale.minEngines], ['scale.minGateways', scale.minGateways]] as const) {
+      if (!Number.isInteger(v) || v < 0) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `coordinator node option "${name}" must be an integer ≥ 0, got ${v}`);
+    }
+    this.#o = { ...options, reconcileIntervalMs, orphanGraceMs, staleRequestMs, logger: options.logger ?? silentLogger, scale };
+    const metrics = new CoordinatorMetrics(options.metrics ?? new Registry(), options.coordinator, () => this.isLeader, () => this.#decision);
     this.#manager = new GameManager({ coordinator: options.coordinator, orphanGraceMs, staleRequestMs, logger: this.#o.logger, metrics });
     this.#rebalancer = options.rebalance === false ? null : new Rebalancer({ ...options.rebalance, coordinator: options.coordinator, logger: this.#o.logger, metrics });
   }
@@ -114,12 +133,33 @@ export class CoordinatorNode {
 
   /** One pass of the leader's placement upkeep; a no-op on followers. Exposed for tests. */
   reconcile(now = Date.now()): Promise<void> {
-    if (!this.isLeader || this.#state !== 'running') return Promise.resolve();
+    if (!this.isLeader || this.#state !== 'running') {
+      this.#decision = null;
+      return Promise.resolve();
+    }
     // Leadership can arrive without a watch event reaching us first (memory: the first campaign).
     this.#manager.start();
-    return this.#manager.reconcile(now).then(() =>
-      this.#rebalancer?.pass(now).catch((err: unknown) => this.#o.logger.warn({ err }, 'rebalancing pass failed')),
-    );
+    return this.#manager.reconcile(now).then(async () => {
+      await this.#rebalancer?.pass(now).catch((err: unknown) => this.#o.logger.warn({ err }, 'rebalancing pass failed'));
+      await this.#decideScale();
+    });
+  }
+
+  /** The scale decision of this pass, published when it changed. */
+  async #decideScale(): Promise<void> {
+    const decision = decideScale(this.#o.coordinator.membership.list(), this.#o.scale);
+    this.#decision = decision;
+    const desired = { engines: decision.engines, gateways: decision.gateways };
+    const key = `${desired.engines}/${desired.gateways}`;
+    if (key === this.#published || this.#member === undefined) return;
+    const engines = this.#o.coordinator.membership.list('engine').length;
+    const gateways = this.#o.coordinator.membership.list('gateway').length;
+    if (engines !== desired.engines || gateways !== desired.gateways) this.#o.logger.info({ ...decision, enginesNow: engines, gatewaysNow: gateways }, 'scale decision: the load calls for a different cluster size');
+    this.#published = key;
+    await this.#member.publish({ desired }).catch((err: unknown) => {
+      this.#published = '';
+      this.#o.logger.warn({ err }, 'cannot publish the scale decision');
+    });
   }
 
   #reconcile(): void {

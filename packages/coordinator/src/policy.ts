@@ -100,3 +100,55 @@ export function planRebalance(engines: readonly MemberInfo[], o: RebalanceOption
   }
   return best;
 }
+
+export interface ScaleOptions {
+  /** The share of capacity (players, sockets, thread time) the cluster should run at: more is too hot, scale out. */
+  readonly targetUtilisation: number;
+  readonly minEngines: number;
+  readonly minGateways: number;
+}
+
+/** How many engines and gateways the cluster should have for its load, and from what. */
+export interface ScaleDecision {
+  readonly engines: number;
+  readonly gateways: number;
+  /** Players on the engines, and the capacity of one engine the decision counts with. */
+  readonly players: number;
+  readonly engineCapacity: number;
+  /** Thread utilisation summed over the engines (1 = one engine's threads always busy). */
+  readonly threadLoad: number;
+  /** Sockets on the gateways, and the capacity of one gateway the decision counts with. */
+  readonly sockets: number;
+  readonly gatewayCapacity: number;
+}
+
+/**
+ * The leader's scale decision (docs/scaling.md "Scale decisions"): enough engines that players
+ * fill `targetUtilisation` of their CCU caps and their threads are busy `targetUtilisation` of
+ * the time, whichever needs more; enough gateways that sockets fill `targetUtilisation` of their
+ * capacity; never fewer than the minimums. Draining members count with neither the load nor the
+ * count (they are leaving; their load moves to the others). A member's capacity is the mean of
+ * the live ones (the next process started is assumed like them). Stateless: whoever acts on it
+ * (an orchestrator, `npm run cluster -- --autoscale`) smooths it over time.
+ */
+export function decideScale(members: readonly MemberInfo[], o: ScaleOptions): ScaleDecision {
+  const engines = members.filter((m) => m.role === 'engine');
+  const gateways = members.filter((m) => m.role === 'gateway');
+  const live = (list: MemberInfo[]): MemberInfo[] => list.filter((m) => m.draining !== true);
+  const meanCapacity = (list: MemberInfo[]): number => (list.length === 0 ? 0 : list.reduce((s, m) => s + m.capacity, 0) / list.length);
+  const engineCapacity = meanCapacity(live(engines)) || meanCapacity(engines);
+  const gatewayCapacity = meanCapacity(live(gateways)) || meanCapacity(gateways);
+  const players = engines.reduce((s, m) => s + m.load, 0);
+  const threadLoad = engines.reduce((s, m) => s + (m.utilisation ?? 0), 0);
+  const sockets = gateways.reduce((s, m) => s + m.load, 0);
+  const need = (load: number, capacity: number): number => (capacity <= 0 ? 0 : Math.ceil(load / (capacity * o.targetUtilisation)));
+  return {
+    engines: Math.max(o.minEngines, need(players, engineCapacity), need(threadLoad, 1)),
+    gateways: Math.max(o.minGateways, need(sockets, gatewayCapacity)),
+    players,
+    engineCapacity: Math.round(engineCapacity),
+    threadLoad: Math.round(threadLoad * 100) / 100,
+    sockets,
+    gatewayCapacity: Math.round(gatewayCapacity),
+  };
+}

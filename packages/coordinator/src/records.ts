@@ -21,6 +21,7 @@ const memberInfoSchema = z.object({
   utilisation: finite.optional(),
   draining: z.boolean().optional(),
   localEngineId: z.string().min(1).optional(),
+  desired: z.object({ engines: z.number().int().min(0), gateways: z.number().int().min(0) }).optional(),
 });
 
 const placementRequestSchema = z.object({

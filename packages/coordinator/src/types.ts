@@ -40,17 +40,26 @@ export interface MemberInfo {
    * workers over the last second: ticks, handlers and ring I/O). Placement avoids busy engines.
    */
   readonly utilisation?: number;
-  /** Engines: stopping gracefully (saving its scenes before it leaves); nothing new is placed on it. */
+  /**
+   * Stopping gracefully. Engines: moving or saving their scenes before they leave; nothing new is
+   * placed on them. Gateways: telling their clients to move to the others; logins skip them.
+   */
   readonly draining?: boolean;
   /**
    * Gateways of a `gateway+engine` process: the engine of that process, which the gateway
    * reaches in-process. Login prefers this gateway for players whose scene that engine hosts.
    */
   readonly localEngineId?: string;
+  /**
+   * Coordinators, while leading: how many engines and gateways the cluster should have for its
+   * load (the leader's scale decision, docs/scaling.md "Scale decisions"). Read only the
+   * leader's: a replica that led before may still show its last one.
+   */
+  readonly desired?: { readonly engines: number; readonly gateways: number };
 }
 
 /** What a member publishes about itself after registering. */
-export type MemberFigures = Partial<Pick<MemberInfo, 'load' | 'idleScenes' | 'scenes' | 'sceneLoads' | 'utilisation' | 'draining'>>;
+export type MemberFigures = Partial<Pick<MemberInfo, 'load' | 'idleScenes' | 'scenes' | 'sceneLoads' | 'utilisation' | 'draining' | 'desired'>>;
 
 export interface MemberHandle {
   readonly info: MemberInfo;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Registry } from 'prom-client';
+import { waitFor } from '@gos/testing';
 import { CoordinatorNode, MemoryCoordinator, type Coordinator, type PlacementRecord } from '../src/index.js';
 
 test('coordinator nodes: one leads; when it leaves, the next one takes over', async () => {
@@ -73,5 +75,36 @@ test('the leader releases a placement whose engine stayed missing past the grace
     await leader.close();
     await follower.close();
     await mem.close();
+  }
+});
+
+test("the leader publishes its scale decision with its member record and in its metrics; a follower does not", async () => {
+  const c = new MemoryCoordinator();
+  await c.start();
+  const registries = [new Registry(), new Registry()];
+  const a = new CoordinatorNode({ id: 'coordinator-1', coordinator: c, rebalance: false, metrics: registries[0] });
+  const b = new CoordinatorNode({ id: 'coordinator-2', coordinator: c, rebalance: false, metrics: registries[1] });
+  try {
+    await a.start();
+    await b.start();
+    await waitFor(() => a.isLeader, { timeoutMs: 2000, message: 'coordinator-1 to lead' });
+    const engine = await c.membership.register({ id: 'engine-1', role: 'engine', address: 'x:1', capacity: 1000 });
+    await c.membership.register({ id: 'gateway-1', role: 'gateway', address: 'ws://g/ws', capacity: 1000 });
+    await a.reconcile();
+    await b.reconcile();
+    assert.deepEqual(c.membership.get('coordinator-1')?.desired, { engines: 1, gateways: 1 });
+    assert.equal(c.membership.get('coordinator-2')?.desired, undefined);
+    // 1,500 players on one engine of 1,000: 1500 / 700 → 3 engines.
+    await engine.setLoad(1500);
+    await a.reconcile();
+    await waitFor(() => c.membership.get('coordinator-1')?.desired?.engines === 3, { timeoutMs: 2000, message: 'the new decision published' });
+    const scraped = await registries[0]!.metrics();
+    assert.match(scraped, /gos_coordinator_desired_members\{role="engine"\} 3/);
+    assert.match(scraped, /gos_coordinator_desired_members\{role="gateway"\} 1/);
+    assert.doesNotMatch(await registries[1]!.metrics(), /gos_coordinator_desired_members\{/, 'a follower reports none');
+  } finally {
+    await a.close();
+    await b.close();
+    await c.close();
   }
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { hasRoom, pickLeastLoadedEngine, planRebalance, rankGateways, type MemberInfo } from '../src/index.js';
+import { SCALE_DEFAULTS, decideScale, hasRoom, pickLeastLoadedEngine, planRebalance, rankGateways, type MemberInfo } from '../src/index.js';
 
 const gw = (id: string, load: number, capacity = 100): MemberInfo => ({ id, role: 'gateway', address: `ws://${id}/ws`, load, capacity, startedAt: 0 });
 
@@ -101,3 +101,24 @@ test('rebalancing: the busiest engine gives its largest scene that does not over
   assert.equal(planRebalance([engineOf('e1', { a: 40 })], o), null, 'one engine: nothing to even out');
 });
 
+
+test('scale decision: enough engines for players at 70 % of their caps or threads 70 % busy, whichever needs more; gateways by sockets; never below the minimums', () => {
+  const engine = (id: string, load: number, utilisation = 0, draining?: boolean): MemberInfo => ({ id, role: 'engine', address: `${id}:1`, load, capacity: 1000, startedAt: 0, utilisation, ...(draining === undefined ? {} : { draining }) });
+  // Idle: the minimums.
+  assert.deepEqual(decideScale([engine('e1', 0), gw('g1', 0)], SCALE_DEFAULTS), { engines: 1, gateways: 1, players: 0, engineCapacity: 1000, threadLoad: 0, sockets: 0, gatewayCapacity: 100 });
+  // 1,500 players on two engines of 1,000: 1500 / 700 → 3 engines. 150 sockets on gateways of 100: 150 / 70 → 3.
+  const busy = decideScale([engine('e1', 900), engine('e2', 600), gw('g1', 100), gw('g2', 50)], SCALE_DEFAULTS);
+  assert.equal(busy.engines, 3);
+  assert.equal(busy.gateways, 3);
+  // Few players but busy threads (a CPU-heavy game): 1.7 threads busy / 0.7 → 3 engines.
+  assert.equal(decideScale([engine('e1', 10, 0.9), engine('e2', 10, 0.8)], SCALE_DEFAULTS).engines, 3);
+  // A draining engine's players count (they move to the others); its capacity does not stand for the next one.
+  const draining = decideScale([engine('e1', 300), { ...engine('e2', 500, 0, true), capacity: 10 }], { ...SCALE_DEFAULTS, minEngines: 2 });
+  assert.equal(draining.players, 800);
+  assert.equal(draining.engineCapacity, 1000);
+  assert.equal(draining.engines, 2, '800 / 700 → 2, and the minimum is 2');
+  // Load shrinking: fewer wanted than running.
+  assert.equal(decideScale([engine('e1', 100), engine('e2', 100), engine('e3', 0)], SCALE_DEFAULTS).engines, 1);
+  // A stricter target asks for more.
+  assert.equal(decideScale([engine('e1', 500)], { ...SCALE_DEFAULTS, targetUtilisation: 0.4 }).engines, 2);
+});

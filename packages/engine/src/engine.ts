@@ -36,6 +36,8 @@ import { EnginePeers } from './engine-peers.js';
 import { SceneMigrations, type MigrationOutcome } from './migrations.js';
 
 
+/** Longest a takeover from another gateway waits for that gateway's SYNC_ACK (its link is up: an answer takes a round trip). */
+const TAKEOVER_SYNC_MS = 1000;
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/load.cjs', import.meta.url));
 
 /**
@@ -118,7 +120,7 @@ export class Engine {
     this.#scenes = new Scenes(this.#ctx, () => this.#pool, async (idleScenes) => {
       await this.#member?.publish({ idleScenes }).catch((err: unknown) => log.warn({ err }, 'cannot publish idle scenes'));
     });
-    this.#players = new Players(this.#ctx, this.#scenes);
+    this.#players = new Players(this.#ctx, this.#scenes, (peer) => this.#migrations.sync([peer], TAKEOVER_SYNC_MS));
     this.#travels = new Travels(this.#ctx, this.#scenes);
     this.#migrations = new SceneMigrations(this.#ctx, this.#scenes);
     this.#peers = new EnginePeers({

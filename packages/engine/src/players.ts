@@ -18,11 +18,14 @@ export class Players {
   readonly #scenes: Scenes;
   /** Player rows claimed in batches (a scene moving in brings all its players at once). */
   readonly #loads: PlayerLoads;
+  /** Resolves once gateway `peer` has handled what this engine sent it (SYNC_ACK), closed, or a bound passed. */
+  readonly #sync: (peer: GatewayPeer) => Promise<void>;
 
-  constructor(ctx: EngineContext, scenes: Scenes) {
+  constructor(ctx: EngineContext, scenes: Scenes, sync: (peer: GatewayPeer) => Promise<void>) {
     this.#ctx = ctx;
     this.#scenes = scenes;
     this.#loads = new PlayerLoads(ctx);
+    this.#sync = sync;
   }
 
   async join(peer: GatewayPeer, connId: number, body: JoinBody): Promise<void> {
@@ -72,7 +75,17 @@ export class Players {
       // The player is on its way between two scenes of this engine: joined once it has arrived.
       await this.#travelOf(body.playerId);
       if (conn.state === 'gone') return;
-      const activeSid = ctx.seats.holder(body.playerId);
+      let activeSid = ctx.seats.holder(body.playerId);
+      // A player moving from another gateway (it drains: the client opened a socket here after
+      // its last frames there): those frames come over the other gateway's link, and must reach
+      // the scene before this takeover. The other gateway's SYNC_ACK comes after them.
+      const previousPeer = activeSid !== undefined && host.sids.has(activeSid) ? ctx.conns.get(activeSid)?.peer : undefined;
+      if (previousPeer !== undefined && previousPeer !== peer) {
+        await this.#sync(previousPeer);
+        if ((conn.state as Conn['state']) === 'gone') return;
+        host = await this.#scenes.obtain(body.sceneId, placement.epoch);
+        activeSid = ctx.seats.holder(body.playerId);
+      }
       // Takeover only when this very scene instance holds the player's hot data.
       const takeover = activeSid !== undefined && host.sids.has(activeSid);
       if (!takeover && host !== reservedOn && host.full) throw sceneFull(host);

@@ -18,6 +18,7 @@ import { GatewayMetrics } from './metrics.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
 import { loadUws, type UwsModule } from './uws.js';
 import { sweepSockets } from './sweep.js';
+import { SocketsGone, planMoves, reconnectFrame, type GatewayDrainOutcome } from './drain.js';
 
 /** How often sockets are checked for idleness and backpressure. */
 const SWEEP_MS = 250;
@@ -49,6 +50,9 @@ export class Gateway {
   readonly #engineMessages: EngineMessages;
   #state: 'new' | 'starting' | 'ready' | 'closing' | 'closed' = 'new';
   #closing: Promise<void> | undefined;
+  /** Set by drain(): no new socket; the clients are moving to other gateways. */
+  #draining: Promise<GatewayDrainOutcome> | undefined;
+  readonly #gone = new SocketsGone(() => this.#sockets.size);
 
   constructor(options: GatewayOptions) {
     this.#o = resolveGatewayOptions(options);
@@ -85,7 +89,10 @@ export class Gateway {
       links: this.#links,
       pending,
       route: (ws, data) => void this.#routing.route(ws, data),
-      countChanged: () => this.#setLoad(),
+      countChanged: () => {
+        this.#setLoad();
+        this.#gone.changed();
+      },
       closed: (data) => travel.abandon(data),
     });
     this.#routing = new PlayerRouting({
@@ -212,7 +219,7 @@ export class Gateway {
     };
     registerApiRoutes(app, http);
     this.#sockets.register(app, uWS, sockets, {
-      accepting: () => this.#state === 'ready',
+      accepting: () => this.#state === 'ready' && this.#draining === undefined,
       protocolVersion: this.#o.protocol.version,
       gatewayId: this.#o.gatewayId,
       sessions: this.#o.sessions,
@@ -232,7 +239,7 @@ export class Gateway {
    * least loaded under capacity first (see chooseGateways); this one when none is known yet.
    */
   async #gatewayUrls(groupId: string | null, sceneId: string): Promise<string[]> {
-    const members = this.#o.coordinator.membership.list('gateway');
+    const members = this.#o.coordinator.membership.list('gateway').filter((m) => m.draining !== true);
     const local = await gatewayBesideScene(members, sceneId, this.#o.coordinator.placement, (id) => this.#routing.ensurePlaced(id));
     const ranked = (await chooseGateways(this.#o.sessions, members, this.#o.gatewayId, groupId, this.#log, local)).map((m) => m.address);
     return ranked.length === 0 ? [this.publicUrl] : ranked;
@@ -248,6 +255,45 @@ export class Gateway {
       travelStuck: (ws, data, now) => this.#travel.stuck(ws, data, now),
       logger: this.#log,
     });
+  }
+
+  /**
+   * Drain, then close: take no new socket, leave the gateways logins hand out, tell every client
+   * to move to another gateway (core push `Reconnect`, spread by free capacity; the SDK moves by
+   * itself, without an error, keeping its scene), wait until they have gone (at most
+   * `drainTimeoutMs`), then {@link close} (sockets left get SERVER_SHUTDOWN and reconnect on
+   * their own). Without another gateway it closes at once. Idempotent.
+   */
+  drain(): Promise<GatewayDrainOutcome> {
+    this.#draining ??= this.#drain();
+    return this.#draining;
+  }
+
+  async #drain(): Promise<GatewayDrainOutcome> {
+    const startedAt = performance.now();
+    const outcome = (told: number, targets: Record<string, number>): GatewayDrainOutcome => ({ gatewayId: this.#o.gatewayId, told, left: this.#sockets.size, targets, ms: Math.round(performance.now() - startedAt) });
+    if (this.#state !== 'ready') {
+      await this.close();
+      return outcome(0, {});
+    }
+    await this.#member?.publish({ draining: true }).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish that this gateway drains'));
+    const clients = [...this.#sockets.values()];
+    const plan = planMoves(this.#o.coordinator.membership.list('gateway'), this.#o.gatewayId, clients.length);
+    const targets: Record<string, number> = {};
+    if (plan.length === 0 && clients.length > 0) {
+      this.#log.warn({ clients: clients.length }, 'draining with no other gateway: its clients are closed and reconnect when one is up');
+    }
+    plan.forEach((target, i) => {
+      targets[target.id] = (targets[target.id] ?? 0) + 1;
+      this.#sockets.sendTo(clients[i]!, reconnectFrame(target, 'gateway draining'));
+    });
+    this.#log.info({ clients: clients.length, targets, drainTimeoutMs: this.#o.drainTimeoutMs }, 'draining: clients told to move');
+    if (plan.length > 0) await this.#gone.wait(this.#o.drainTimeoutMs);
+    const result = outcome(plan.length, targets);
+    if (result.left > 0) this.#log.warn({ left: result.left, drainTimeoutMs: this.#o.drainTimeoutMs }, 'clients still here after the drain: closed, they reconnect on their own');
+    else this.#log.info({ told: result.told, ms: result.ms }, 'drained: every client moved');
+    await this.close();
+    return result;
   }
 
   /**

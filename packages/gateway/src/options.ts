@@ -101,6 +101,11 @@ export interface GatewayOptions {
   readonly localLinks?: LocalLinks | null;
   /** Sockets this gateway is meant to hold, published with its load for gateway choice. @default 20000 */
   readonly capacity?: number;
+  /**
+   * Longest a drain (`drain()`, SIGTERM in a cluster) waits for its clients to move to the other
+   * gateways before it closes the sockets left. @default 5000
+   */
+  readonly drainTimeoutMs?: number;
   /** Scene a new player starts in. @default 'world:1' */
   readonly defaultSceneId?: string;
   /**
@@ -154,6 +159,7 @@ export interface ResolvedGatewayOptions {
   readonly linkTls: LinkTlsOptions | null;
   readonly localLinks: LocalLinks | null;
   readonly capacity: number;
+  readonly drainTimeoutMs: number;
   readonly defaultSceneId: string;
   readonly sceneForLogin: SceneChooser | null;
   readonly staticDir: string | null;
@@ -198,6 +204,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     linkTls: resolveLinkTls(o.linkTls),
     localLinks: o.localLinks ?? null,
     capacity: int('capacity', o.capacity, 20_000, 1),
+    drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs, 5000, 0),
     defaultSceneId: o.defaultSceneId ?? 'world:1',
     sceneForLogin: o.sceneForLogin ?? null,
     staticDir: o.staticDir ?? null,

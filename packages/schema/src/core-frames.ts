@@ -1,4 +1,4 @@
-import { ErrorReplyCodec, PUSH, SceneChangedCodec, SceneMovedCodec, SceneRestartedCodec, SceneResumedCodec } from './generated/protocol.js';
+import { ErrorReplyCodec, PUSH, ReconnectCodec, SceneChangedCodec, SceneMovedCodec, SceneRestartedCodec, SceneResumedCodec } from './generated/protocol.js';
 import { isRetryableCode } from './errors.js';
 import { FrameKind, encodeFrame } from './wire.js';
 
@@ -23,6 +23,11 @@ export function encodeSceneResumedFrame(sceneId: string, reason: string): Uint8A
 /** The core push telling a player that its scene moved live to another engine (docs/scaling.md). */
 export function encodeSceneMovedFrame(sceneId: string, reason: string): Uint8Array {
   return encodeFrame(FrameKind.PUSH, PUSH.SceneMoved, 0, SceneMovedCodec.encode({ sceneId, reason }));
+}
+
+/** The core push telling a client to move to the gateway at `url` (its own is draining; docs/scaling.md). */
+export function encodeReconnectFrame(url: string, gatewayId: string, reason: string): Uint8Array {
+  return encodeFrame(FrameKind.PUSH, PUSH.Reconnect, 0, ReconnectCodec.encode({ url, gatewayId, reason }));
 }
 
 /** The core push telling a player that it travelled from scene `from` to scene `to`. */

@@ -47,6 +47,7 @@ export {
   SceneChangedCodec,
   NoticeCodec,
   EntityViewCodec,
+  ReconnectCodec,
 } from './generated/protocol.js';
 export type {
   CoreProtocol,
@@ -57,5 +58,6 @@ export type {
   SceneChanged,
   Notice,
   EntityView,
+  Reconnect,
 } from './generated/protocol.js';
-export { encodeErrorFrame, encodeSceneChangedFrame, encodeSceneRestartedFrame, encodeSceneMovedFrame, encodeSceneResumedFrame } from './core-frames.js';
+export { encodeErrorFrame, encodeReconnectFrame, encodeSceneChangedFrame, encodeSceneRestartedFrame, encodeSceneMovedFrame, encodeSceneResumedFrame } from './core-frames.js';

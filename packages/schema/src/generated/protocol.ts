@@ -38,6 +38,14 @@ export interface SceneMoved {
   reason: string;
 }
 
+/** The gateway is draining (stopping, or shedding load): open a socket to `url` with the same session token. The SDK does it by itself without an error: it holds new requests, lets the ones under way be answered, opens the new socket (the player stays in its scene: onRejoin, not onJoin), then sends what it held there. */
+export interface Reconnect {
+  /** The WebSocket URL of the gateway to move to (its public URL, without the token). */
+  url: string;
+  gatewayId: string;
+  reason: string;
+}
+
 /** A server notice (maintenance, shutdown warning, ...). */
 export interface Notice {
   code: string;
@@ -161,6 +169,30 @@ function readSceneMoved(t: fb.SceneMoved): SceneMoved {
 /** Encode and decode SceneMoved. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const SceneMovedCodec: rt.Codec<SceneMoved> = rt.tableCodec('SceneMoved', sceneMovedShape, buildSceneMoved, (bb) => readSceneMoved(fb.SceneMoved.getRootAsSceneMoved(bb)));
 
+const reconnectShape: rt.TableShape = [['string'], ['string'], ['string']];
+
+function buildReconnect(b: Builder, v: Reconnect): Offset {
+  const oUrl = b.createString(v.url);
+  const oGatewayId = b.createString(v.gatewayId);
+  const oReason = b.createString(v.reason);
+  fb.Reconnect.startReconnect(b);
+  fb.Reconnect.addUrl(b, oUrl);
+  fb.Reconnect.addGatewayId(b, oGatewayId);
+  fb.Reconnect.addReason(b, oReason);
+  return fb.Reconnect.endReconnect(b);
+}
+
+function readReconnect(t: fb.Reconnect): Reconnect {
+  return {
+    url: t.url() ?? '',
+    gatewayId: t.gatewayId() ?? '',
+    reason: t.reason() ?? '',
+  };
+}
+
+/** Encode and decode Reconnect. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const ReconnectCodec: rt.Codec<Reconnect> = rt.tableCodec('Reconnect', reconnectShape, buildReconnect, (bb) => readReconnect(fb.Reconnect.getRootAsReconnect(bb)));
+
 const noticeShape: rt.TableShape = [['string'], ['string']];
 
 function buildNotice(b: Builder, v: Notice): Offset {
@@ -227,6 +259,7 @@ export const PUSH = {
   SceneChanged: 65284,
   EntityView: 65285,
   SceneMoved: 65286,
+  Reconnect: 65287,
 } as const;
 
 /** The `core` protocol with its exact route and push types. */
@@ -239,6 +272,7 @@ export interface CoreProtocol extends rt.Protocol {
     readonly SceneChanged: rt.PushDef<SceneChanged>;
     readonly EntityView: rt.PushDef<EntityView>;
     readonly SceneMoved: rt.PushDef<SceneMoved>;
+    readonly Reconnect: rt.PushDef<Reconnect>;
   };
 }
 
@@ -251,6 +285,7 @@ const pushes: CoreProtocol['pushes'] = Object.freeze({
   SceneChanged: Object.freeze({ id: PUSH.SceneChanged, name: 'SceneChanged', codec: SceneChangedCodec }),
   EntityView: Object.freeze({ id: PUSH.EntityView, name: 'EntityView', codec: EntityViewCodec }),
   SceneMoved: Object.freeze({ id: PUSH.SceneMoved, name: 'SceneMoved', codec: SceneMovedCodec }),
+  Reconnect: Object.freeze({ id: PUSH.Reconnect, name: 'Reconnect', codec: ReconnectCodec }),
 });
 
 /** The `core` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -267,6 +302,7 @@ export const protocol: CoreProtocol = Object.freeze({
     [PUSH.SceneChanged, pushes.SceneChanged],
     [PUSH.EntityView, pushes.EntityView],
     [PUSH.SceneMoved, pushes.SceneMoved],
+    [PUSH.Reconnect, pushes.Reconnect],
   ]),
 });
 
@@ -278,4 +314,5 @@ export type PushMap = {
   SceneChanged: SceneChanged;
   EntityView: EntityView;
   SceneMoved: SceneMoved;
+  Reconnect: Reconnect;
 };

@@ -14,6 +14,7 @@ import * as flatbuffers from 'flatbuffers';
  *   SceneChanged: SceneChanged
  *   EntityView: EntityView
  *   SceneMoved: SceneMoved
+ *   Reconnect: Reconnect
  */
 export enum PushId {
   SceneRestarted = 65281,
@@ -21,7 +22,8 @@ export enum PushId {
   SceneResumed = 65283,
   SceneChanged = 65284,
   EntityView = 65285,
-  SceneMoved = 65286
+  SceneMoved = 65286,
+  Reconnect = 65287
 }
 
 /**
@@ -340,6 +342,81 @@ static createSceneMoved(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.O
   SceneMoved.addSceneId(builder, sceneIdOffset);
   SceneMoved.addReason(builder, reasonOffset);
   return SceneMoved.endSceneMoved(builder);
+}
+}
+
+/**
+ * The gateway is draining (stopping, or shedding load): open a socket to `url` with the same session token. The SDK does it by itself without an error: it holds new requests, lets the ones under way be answered, opens the new socket (the player stays in its scene: onRejoin, not onJoin), then sends what it held there.
+ */
+export class Reconnect {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):Reconnect {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsReconnect(bb:flatbuffers.ByteBuffer, obj?:Reconnect):Reconnect {
+  return (obj || new Reconnect()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsReconnect(bb:flatbuffers.ByteBuffer, obj?:Reconnect):Reconnect {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new Reconnect()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+/**
+ * The WebSocket URL of the gateway to move to (its public URL, without the token).
+ */
+url():string|null
+url(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+url(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+gatewayId():string|null
+gatewayId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+gatewayId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+reason():string|null
+reason(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+reason(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startReconnect(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addUrl(builder:flatbuffers.Builder, urlOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, urlOffset, 0);
+}
+
+static addGatewayId(builder:flatbuffers.Builder, gatewayIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, gatewayIdOffset, 0);
+}
+
+static addReason(builder:flatbuffers.Builder, reasonOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, reasonOffset, 0);
+}
+
+static endReconnect(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createReconnect(builder:flatbuffers.Builder, urlOffset:flatbuffers.Offset, gatewayIdOffset:flatbuffers.Offset, reasonOffset:flatbuffers.Offset):flatbuffers.Offset {
+  Reconnect.startReconnect(builder);
+  Reconnect.addUrl(builder, urlOffset);
+  Reconnect.addGatewayId(builder, gatewayIdOffset);
+  Reconnect.addReason(builder, reasonOffset);
+  return Reconnect.endReconnect(builder);
 }
 }
 

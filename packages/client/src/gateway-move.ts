@@ -1,0 +1,109 @@
+import { FrameKind, encodeFrame, type Logger } from '@gos/schema';
+import { ReadyState, type WebSocketLike } from './websocket.js';
+
+/** Longest a move waits for the requests under way on the old socket to be answered. */
+export const MOVE_SETTLE_MS = 3000;
+/** Longest a move waits for the old gateway's PONG to its barrier PING. */
+export const MOVE_BARRIER_MS = 1000;
+/** The old socket is closed by its gateway once the new one has the player; after this, the client closes it. */
+const OLD_SOCKET_GRACE_MS = 5000;
+/** PING ids of barriers: above the keep-alive's (which count up from 1). */
+const BARRIER_ID_BASE = 0x7000_0000;
+
+export interface MoveSteps {
+  /** Requests sent on the old socket and not answered yet. */
+  inFlight(): number;
+  /** Open the socket to the new gateway (it becomes the connection's current socket). */
+  open(): void;
+  readonly log: Logger;
+}
+
+/**
+ * A move to another gateway (the core push `Reconnect`, sent by a gateway that drains): frames
+ * the game sends meanwhile are held here, in order, and go out on the new socket once it is
+ * accepted. The steps, so that the scene sees every frame once and in order:
+ * 1. settling: the requests under way on the old socket are answered (at most MOVE_SETTLE_MS);
+ * 2. barrier: a PING on the old socket, whose PONG says the old gateway has passed on every
+ *    frame before it (at most MOVE_BARRIER_MS);
+ * 3. opening: the socket to the new gateway opens with the same session; its engine hands the
+ *    player's seat over once the old gateway has answered its SYNC (after those frames), and the
+ *    old gateway then closes the old socket (SESSION_REPLACED, which the client ignores).
+ */
+export class GatewayMove {
+  /** The new gateway's socket URL (with the session token). */
+  readonly url: string;
+  /** The socket being left. */
+  readonly old: WebSocketLike;
+  /** Frames sent during the move, in order. */
+  readonly held: Uint8Array[] = [];
+  #phase: 'settling' | 'barrier' | 'opening' | 'over' = 'settling';
+  readonly #steps: MoveSteps;
+  readonly #barrierId: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(url: string, old: WebSocketLike, steps: MoveSteps, seq: number) {
+    this.url = url;
+    this.old = old;
+    this.#steps = steps;
+    this.#barrierId = BARRIER_ID_BASE + (seq % 0x0fff_ffff);
+  }
+
+  get opening(): boolean {
+    return this.#phase === 'opening';
+  }
+
+  start(): void {
+    this.#timer = setTimeout(this.#barrier, MOVE_SETTLE_MS);
+    this.settled();
+  }
+
+  /** A request was answered, or gave up: go on once none is under way. */
+  settled(): void {
+    if (this.#phase === 'settling' && this.#steps.inFlight() === 0) this.#barrier();
+  }
+
+  /** A PONG on the old socket: true when it answers the barrier (the move goes on). */
+  pong(requestId: number): boolean {
+    if (requestId !== this.#barrierId || this.#phase !== 'barrier') return false;
+    this.#open();
+    return true;
+  }
+
+  /** The move is over (done, given up, or the client closes): no timer is left. */
+  end(): void {
+    this.#phase = 'over';
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Close the old socket if its gateway has not, a little later (it normally does at once). */
+  retireOld(): void {
+    const old = this.old;
+    const timer = setTimeout(() => {
+      if (old.readyState === ReadyState.OPEN || old.readyState === ReadyState.CONNECTING) old.close(1000, 'moved to another gateway');
+    }, OLD_SOCKET_GRACE_MS);
+    (timer as { unref?: () => void }).unref?.();
+  }
+
+  readonly #barrier = (): void => {
+    if (this.#phase !== 'settling') return;
+    clearTimeout(this.#timer);
+    this.#phase = 'barrier';
+    if (this.#steps.inFlight() > 0) this.#steps.log.warn({ inFlight: this.#steps.inFlight(), settleMs: MOVE_SETTLE_MS }, 'moving to another gateway with requests still unanswered on the old one');
+    if (this.old.readyState !== ReadyState.OPEN) return this.#open();
+    try {
+      this.old.send(encodeFrame(FrameKind.PING, 0, this.#barrierId, null));
+    } catch {
+      return this.#open();
+    }
+    this.#timer = setTimeout(this.#open, MOVE_BARRIER_MS);
+  };
+
+  readonly #open = (): void => {
+    if (this.#phase !== 'barrier') return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#phase = 'opening';
+    this.#steps.open();
+  };
+}
