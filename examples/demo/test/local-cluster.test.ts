@@ -30,8 +30,8 @@ interface Local {
   allPids(): number[];
 }
 
-function startLocal(args: string[], env: Record<string, string> = {}): Local {
-  const child = spawn(process.execPath, [LOCAL, '--config', cluster.configFile, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function startLocal(args: string[], env: Record<string, string> = {}, configFile = cluster.configFile): Local {
+  const child = spawn(process.execPath, [LOCAL, '--config', configFile, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   createInterface({ input: child.stdout }).on('line', (l) => lines.push(l));
   createInterface({ input: child.stderr }).on('line', (l) => lines.push(l));
@@ -140,22 +140,24 @@ test('--rolling-restart engines: each engine drained in turn (its scene moves li
 });
 
 test('--autoscale: an engine started when the leader\'s scale decision asks for one, and stopped (drained) once it has asked for fewer for a while', { timeout: 120_000 }, async () => {
-  // Engines of 10 players: 8 players want 8 / (10 × 0.7) → 2 engines; 4 want 1.
+  // Engines of 10 players: 8 players want 8 / (10 × 0.7) → 2 engines; 4 want 1. A cluster of its
+  // own: placements the tests before left in the shared one would send players to engines gone.
+  const own = await testCluster({ leaseTtlSeconds: 2, persistIntervalMs: 1000 });
   const port = await freePort();
-  const local = startLocal(['--coordinators', '1', '--engines', '1', '--gateways', '1', '--base-port', String(port), '--autoscale', '--max-engines', '2', '--scale-in-after', '2'], { GOS_ENGINE_CAPACITY: '10' });
+  const local = startLocal(['--coordinators', '1', '--engines', '1', '--gateways', '1', '--base-port', String(port), '--autoscale', '--max-engines', '2', '--scale-in-after', '2'], { GOS_ENGINE_CAPACITY: '10' }, own.configFile);
   const players: Array<Awaited<ReturnType<typeof guestPlayer>>> = [];
   try {
     await waitFor(() => has(local, /Local cluster ready/), { timeoutMs: 60_000, message: 'the cluster ready' }).catch(withOutput(local));
     for (let i = 0; i < 8; i++) players.push(await guestPlayer(`http://127.0.0.1:${port}`));
     await waitFor(() => has(local, /\[local-cluster\] scale out: the leader asks for 2 engines, 1 run; starting engine-2/), { timeoutMs: 20_000, message: 'the scale-out line' }).catch(withOutput(local));
-    await waitFor(async () => (await readStatus(cluster.config)).members.some((m) => m.id === 'engine-2'), { timeoutMs: 30_000, message: 'engine-2 in the cluster' }).catch(withOutput(local));
-    const status = await readStatus(cluster.config);
+    await waitFor(async () => (await readStatus(own.config)).members.some((m) => m.id === 'engine-2'), { timeoutMs: 30_000, message: 'engine-2 in the cluster' }).catch(withOutput(local));
+    const status = await readStatus(own.config);
     assert.deepEqual(status.scale, { engines: { now: 2, desired: 2 }, gateways: { now: 1, desired: 1 } });
 
     for (const p of players.splice(4)) await p.client.close();
     await waitFor(() => has(local, /\[local-cluster\] scale in: the leader has asked for 1 engines for 2 s, 2 run; stopping engine-2 \(it drains\)/), { timeoutMs: 20_000, message: 'the scale-in line' }).catch(withOutput(local));
     await waitFor(() => has(local, '[local-cluster] engine-2 stopped and retired'), { timeoutMs: 30_000, message: 'engine-2 retired' }).catch(withOutput(local));
-    assert.deepEqual((await readStatus(cluster.config)).members.map((m) => m.id).sort(), ['coordinator-1', 'engine-1', 'gateway-1']);
+    assert.deepEqual((await readStatus(own.config)).members.map((m) => m.id).sort(), ['coordinator-1', 'engine-1', 'gateway-1']);
     assert.ok(!local.lines.some((l) => l.includes('engine-2 exited')), 'a retired engine is not restarted');
     // The players left play on.
     for (const p of players) assert.equal((await p.api.whoami({})).sceneId, 'world:1');
@@ -165,6 +167,7 @@ test('--autoscale: an engine started when the leader\'s scale decision asks for 
   } finally {
     for (const p of players) await p.client.close();
     await cleanup(local);
+    await own.cleanup();
   }
 });
 

@@ -57,6 +57,8 @@ export class Connection {
   /** A move to another gateway under way (core push Reconnect): frames sent meanwhile are held. */
   #move: GatewayMove | null = null;
   #moves = 0;
+  /** Sockets a move left whose frames still count (answers, pushes) until they close. */
+  readonly #leaving = new Set<WebSocketLike>();
 
   constructor(options: ResolvedGameClientOptions, log: Logger, events: ClientEvents, hooks: ConnectionHooks) {
     this.#options = options;
@@ -116,10 +118,9 @@ export class Connection {
     this.#keepAlive.stop();
     const move = this.#move;
     this.#move = null;
-    if (move !== null) {
-      move.end();
-      if (move.old !== this.#ws) move.retireOld();
-    }
+    move?.end();
+    for (const ws of this.#leaving) if (ws !== this.#ws) closeQuietly(ws, NORMAL_CLOSURE, CLIENT_CLOSE_REASON);
+    this.#leaving.clear();
     const closed = (): ConnectionClosedError => new ConnectionClosedError('the client was closed', NORMAL_CLOSURE, CLIENT_CLOSE_REASON);
     this.#hooks.rejectRequests(closed);
     this.#waiters.rejectAll(closed());
@@ -153,7 +154,7 @@ export class Connection {
   /** {@link send}, saying whether the frame went out or waits for a move to end. */
   sendRequest(frame: Uint8Array): 'sent' | 'held' | false {
     if (this.#move !== null) {
-      this.#move.held.push(frame);
+      this.#move.hold(frame);
       return 'held';
     }
     return this.#sendNow(frame) ? 'sent' : false;
@@ -186,6 +187,7 @@ export class Connection {
       this.#log.warn({ err }, 'cannot create the WebSocket');
       this.#lastTransportError = err;
       this.#ws = null;
+      if (this.#move !== null) return this.#moveFailed(this.#move, ABNORMAL_CLOSURE, 'cannot create the WebSocket');
       this.#afterClose(false, ABNORMAL_CLOSURE, 'cannot create the WebSocket');
       return;
     }
@@ -195,7 +197,7 @@ export class Connection {
       if (this.#ws === ws) this.#onOpen();
     };
     ws.onmessage = (event) => {
-      if (this.#ws === ws) this.#onMessage(event.data);
+      if (this.#ws === ws || this.#leaving.has(ws)) this.#onMessage(event.data, ws);
     };
     ws.onerror = (event) => {
       if (this.#ws !== ws) return;
@@ -237,26 +239,33 @@ export class Connection {
     this.#events.emit('open', { resumed });
   }
 
-  #onMessage(data: unknown): void {
+  /** A frame on `ws`: the current socket, or one a move is leaving (its answers and pushes still count). */
+  #onMessage(data: unknown, ws: WebSocketLike): void {
     if (this.#state === 'closing') return;
     const frame = readInboundFrame(data);
     if (frame instanceof Error) return this.#events.emit('error', frame);
     const { header, bytes } = frame;
+    const current = ws === this.#ws;
     // Any frame proves the gateway kept the socket: no need to wait for the PONG.
-    if (!this.#accepted) this.#accept();
+    if (current && !this.#accepted) this.#accept();
     switch (header.kind) {
       case FrameKind.RESPONSE:
         return this.#hooks.onResponse(header.opcode, header.requestId, bytes);
       case FrameKind.ERROR:
         return this.#hooks.onError(header.requestId, bytes);
       case FrameKind.PUSH:
-        if (header.opcode === CORE_PUSH.Reconnect) this.#startMove(bytes);
+        if (header.opcode === CORE_PUSH.Reconnect && current) this.#startMove(bytes);
         return this.#hooks.onPush(header.opcode, bytes);
       case FrameKind.PONG:
         if (this.#move?.pong(header.requestId) === true) return;
         return this.#keepAlive.onPong(header.requestId);
       case FrameKind.PING:
-        this.send(encodeFrame(FrameKind.PONG, 0, header.requestId, null));
+        // Answered on the socket it came on, never held by a move.
+        try {
+          ws.send(encodeFrame(FrameKind.PONG, 0, header.requestId, null));
+        } catch (err) {
+          this.#log.debug({ err }, 'cannot answer a PING');
+        }
         return;
       case FrameKind.REQUEST:
         return this.#events.emit('error', badFrame(`the server sent a REQUEST frame (opcode ${header.opcode})`));
@@ -264,7 +273,11 @@ export class Connection {
   }
 
   #onSocketClose(ws: WebSocketLike, code: number, reason: string): void {
-    if (this.#ws !== ws) return;
+    if (this.#ws !== ws) {
+      // A socket a move left: its gateway closed it (the seat taken over), or it went away.
+      this.#leaving.delete(ws);
+      return;
+    }
     ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
     this.#ws = null;
     const wasAccepted = this.#accepted;
@@ -288,7 +301,20 @@ export class Connection {
       return this.#events.emit('error', asError(err, ErrorCodes.SCH_ERR_BAD_PAYLOAD));
     }
     this.#log.info({ url: url.replace(/token=[^&]*/, 'token=…') }, 'the gateway drains: moving to another one');
-    const move = new GatewayMove(url, ws, { inFlight: () => this.#hooks.inFlight(), open: () => this.#openSocket(url), log: this.#log }, ++this.#moves);
+    const move = new GatewayMove(
+      url,
+      ws,
+      {
+        inFlight: () => this.#hooks.inFlight(),
+        open: () => {
+          this.#leaving.add(ws);
+          this.#openSocket(url);
+        },
+        abandon: () => this.#abandonMove(move),
+        log: this.#log,
+      },
+      ++this.#moves,
+    );
     this.#move = move;
     move.start();
   }
@@ -304,8 +330,22 @@ export class Connection {
     for (const frame of move.held) this.#sendNow(frame);
     this.#hooks.released();
     move.retireOld();
+    if (move.dropped > 0) this.#log.warn({ dropped: move.dropped }, 'inputs dropped while moving: more frames than a move holds');
     this.#log.info({ held: move.held.length }, 'moved to another gateway');
     this.#events.emit('moved', { url: move.url.replace(/[?].*$/, '') });
+  }
+
+  /** The new gateway did not accept the socket in time: closed, and the move given up like a failed one. */
+  #abandonMove(move: GatewayMove): void {
+    const ws = this.#ws;
+    if (this.#move !== move || ws === null || ws === move.old) return;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    // `ws` reports closing a socket still connecting as an error: heard, and ignored.
+    ws.onerror = () => {};
+    closeQuietly(ws, NORMAL_CLOSURE, 'not accepted in time');
+    this.#ws = null;
+    this.#clearAcceptTimer();
+    this.#moveFailed(move, ABNORMAL_CLOSURE, 'the other gateway did not accept the socket in time');
   }
 
   /**
@@ -318,6 +358,7 @@ export class Connection {
     move.end();
     this.#move = null;
     const old = move.old;
+    this.#leaving.delete(old);
     if (opening && old.readyState === ReadyState.OPEN) {
       this.#log.warn({ code, reason }, 'cannot move to the other gateway; staying on this one');
       this.#ws = old;
@@ -406,5 +447,14 @@ export class Connection {
   #clearAcceptTimer(): void {
     clearTimeout(this.#acceptTimer);
     this.#acceptTimer = undefined;
+  }
+}
+
+/** Close `ws`, ignoring a socket that cannot be closed any more. */
+function closeQuietly(ws: WebSocketLike, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // already closed, or closing
   }
 }

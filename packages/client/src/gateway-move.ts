@@ -1,10 +1,18 @@
-import { FrameKind, encodeFrame, type Logger } from '@gos/schema';
+import { FrameFlag, FrameKind, encodeFrame, readFrameHeader, type Logger } from '@gos/schema';
 import { ReadyState, type WebSocketLike } from './websocket.js';
 
 /** Longest a move waits for the requests under way on the old socket to be answered. */
-export const MOVE_SETTLE_MS = 3000;
+export const MOVE_SETTLE_MS = 1000;
 /** Longest a move waits for the old gateway's PONG to its barrier PING. */
 export const MOVE_BARRIER_MS = 1000;
+/** Longest a move waits for the new gateway to accept the socket before it stays where it is. */
+export const MOVE_OPEN_MS = 5000;
+/**
+ * Frames a move holds at most (under the gateway's burst of 120 and its 128 frames before a
+ * player is routed): past it, the oldest fire-and-forget input is dropped (a newer one
+ * supersedes it); requests are always kept.
+ */
+export const MAX_HELD_FRAMES = 100;
 /** The old socket is closed by its gateway once the new one has the player; after this, the client closes it. */
 const OLD_SOCKET_GRACE_MS = 5000;
 /** PING ids of barriers: above the keep-alive's (which count up from 1). */
@@ -15,6 +23,8 @@ export interface MoveSteps {
   inFlight(): number;
   /** Open the socket to the new gateway (it becomes the connection's current socket). */
   open(): void;
+  /** The new gateway did not accept the socket within MOVE_OPEN_MS: give the move up. */
+  abandon(): void;
   readonly log: Logger;
 }
 
@@ -51,6 +61,19 @@ export class GatewayMove {
   get opening(): boolean {
     return this.#phase === 'opening';
   }
+
+  /** Hold a frame the game sent during the move. */
+  hold(frame: Uint8Array): void {
+    this.held.push(frame);
+    if (this.held.length <= MAX_HELD_FRAMES) return;
+    const input = this.held.findIndex((f) => ((readFrameHeader(f)?.flags ?? 0) & FrameFlag.NO_REPLY) !== 0);
+    if (input < 0) return;
+    this.held.splice(input, 1);
+    this.dropped++;
+  }
+
+  /** Fire-and-forget inputs dropped because too many frames were held. */
+  dropped = 0;
 
   start(): void {
     this.#timer = setTimeout(this.#barrier, MOVE_SETTLE_MS);
@@ -102,8 +125,10 @@ export class GatewayMove {
   readonly #open = (): void => {
     if (this.#phase !== 'barrier') return;
     clearTimeout(this.#timer);
-    this.#timer = undefined;
     this.#phase = 'opening';
+    this.#timer = setTimeout(() => {
+      if (this.#phase === 'opening') this.#steps.abandon();
+    }, MOVE_OPEN_MS);
     this.#steps.open();
   };
 }

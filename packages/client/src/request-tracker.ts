@@ -104,7 +104,8 @@ export class RequestTracker {
   /** Requests sent and not answered yet, not counting those a move holds. */
   inFlight(): number {
     let n = 0;
-    for (const p of this.#pending.values()) if (!p.held) n++;
+    // One waiting to be sent again after a retryable error is not under way on the socket.
+    for (const p of this.#pending.values()) if (!p.held && p.retryTimer === undefined) n++;
     return n;
   }
 
@@ -197,9 +198,12 @@ export class RequestTracker {
     if (p === undefined || p.frame === null) return;
     p.retryTimer = undefined;
     // Not connected: the close already rejected it, or rejects it when the socket goes.
-    if (!this.#transport.send(p.frame)) {
+    const sent = this.#transport.sendRequest(p.frame);
+    if (sent === false) {
       this.#take(requestId)?.reject(this.#transport.notConnected(`cannot send "${p.route.name}" again`));
+      return;
     }
+    p.held = sent === 'held';
   };
 
   readonly #onTimeout = (requestId: number): void => {

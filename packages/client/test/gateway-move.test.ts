@@ -5,6 +5,8 @@
  * reached leaves the client on the old one.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { CORE_PUSH, CloseCode, FrameKind, ReconnectCodec } from '@gos/schema';
 import { waitFor } from '@gos/testing';
@@ -19,7 +21,9 @@ test('a Reconnect push moves the client: requests under way answered on the old 
   await using b = await FakeGateway.start({
     onConnection: () => {
       log.push('b: connected');
-      // The engine hands the seat over: the old gateway closes the old socket.
+      // A push the old scene sent before the hand-over still reaches the game; then the engine
+      // hands the seat over and the old gateway closes the old socket.
+      a.conns[0]?.push(testProtocol.pushes.Tick.id, { t: 7 });
       a.conns[0]?.ws.close(CloseCode.SESSION_REPLACED, 'logged in elsewhere');
     },
     onRequest: (conn, req) => {
@@ -30,6 +34,8 @@ test('a Reconnect push moves the client: requests under way answered on the old 
   await using a = await FakeGateway.start({ onRequest: (_conn, req) => log.push(`a: request ${req.header.opcode}`) });
   await using client = clientFor(a);
   const events = record(client);
+  const ticks: number[] = [];
+  client.onPush('Tick', (t) => ticks.push(t.t));
   await client.connect();
   const old = await a.connections(1);
   const first = client.request(testProtocol.routes.echo, { n: 1 });
@@ -60,6 +66,7 @@ test('a Reconnect push moves the client: requests under way answered on the old 
   assert.deepEqual(await client.request(testProtocol.routes.echo, { n: 4 }), { n: 20 });
   await waitFor(() => old.closeCode !== undefined, { timeoutMs: 2000, message: 'the old socket closed' });
   assert.equal(client.state, 'open');
+  assert.deepEqual(ticks, [7], 'the old socket\'s last push delivered');
 });
 
 test('a move whose new gateway cannot be reached stays on the old one and sends what it held there', async () => {
@@ -80,4 +87,29 @@ test('a move whose new gateway cannot be reached stays on the old one and sends 
   assert.equal(a.conns.length, 1, 'the same socket');
   assert.deepEqual(events.map((e) => e.type), ['open']);
   assert.equal(client.state, 'open');
+});
+
+test('a move whose new gateway never accepts the socket is given up after a bound: the client stays, what it held goes to the old gateway', async () => {
+  // A TCP server that takes connections and never answers the WebSocket upgrade.
+  const silent = createServer(() => {});
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  const port = (silent.address() as AddressInfo).port;
+  try {
+    await using a = await FakeGateway.start({ onRequest: (conn, req) => conn.respond(req, { n: 1 }) });
+    await using client = clientFor(a);
+    const events = record(client);
+    await client.connect();
+    const old = await a.connections(1);
+    const told = new Promise((resolve) => client.onPush('Reconnect', resolve));
+    tellToMove(old, `ws://127.0.0.1:${port}/ws`);
+    await told;
+    const held = client.request(testProtocol.routes.echo, { n: 1 }, { timeoutMs: 15_000 });
+    assert.deepEqual(await held, { n: 1 });
+    assert.equal(old.requests.length, 1);
+    assert.deepEqual(events.map((e) => e.type), ['open']);
+    assert.equal(client.state, 'open');
+  } finally {
+    silent.close();
+  }
 });

@@ -29,9 +29,14 @@ export interface AutoscaleOptions {
 export class Autoscaler {
   readonly #o: AutoscaleOptions;
   readonly #coordinator: EtcdCoordinator;
-  /** Engine numbers running, in the order they were started (the first `minEngines` are the launcher's own). */
+  /** Engine numbers this launcher runs, in the order they were started (the first `minEngines` its own). */
   readonly #engines: number[];
-  #busy = false;
+  /** The number of the next engine started: only goes up (a given-up `engine-n` is not reused). */
+  #next: number;
+  /** The step under way (a start or a stop), awaited by close(). */
+  #step: Promise<void> | null = null;
+  /** Consecutive reads asking for more engines: a scale-out needs two (a new leader's first read may be stale). */
+  #highReads = 0;
   /** Since when the decision has asked for fewer engines than run. */
   #lowSince: number | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -41,9 +46,10 @@ export class Autoscaler {
     this.#o = o;
     this.#coordinator = new EtcdCoordinator({ hosts: o.config.etcd.hosts, prefix: o.config.etcd.prefix });
     this.#engines = Array.from({ length: o.minEngines }, (_, i) => i + 1);
+    this.#next = o.minEngines + 1;
   }
 
-  /** Engines running under the autoscaler's count. */
+  /** Engines this launcher runs. */
   get engines(): number {
     return this.#engines.length;
   }
@@ -54,23 +60,27 @@ export class Autoscaler {
     this.#o.report(`autoscale: engines between ${this.#o.minEngines} and ${this.#o.maxEngines}, following the leader's scale decision (fewer after ${this.#o.scaleInAfterMs / 1000} s asking for fewer)`);
   }
 
+  /** Stop following the decision; resolves once the step under way (a start or a drain) is over. */
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
+    await this.#step;
     await this.#coordinator.close().catch(() => {});
   }
 
   async #pass(): Promise<void> {
-    if (this.#busy || this.#closed) return;
+    if (this.#step !== null || this.#closed) return;
     const scale = scaleStatus(this.#coordinator.membership.list(), this.#coordinator.election.leader() ?? null);
     if (scale === null) return;
-    const { minEngines, maxEngines, scaleInAfterMs } = this.#o;
-    const want = Math.min(maxEngines, Math.max(minEngines, scale.engines.desired));
-    const running = this.#engines.length;
-    if (want > running) {
+    const { maxEngines, minEngines, scaleInAfterMs } = this.#o;
+    // Compared with every live engine (fat ones and engines started elsewhere count too).
+    const { now, desired } = scale.engines;
+    if (desired > now && this.#engines.length < maxEngines) {
       this.#lowSince = null;
-      const n = Math.max(0, ...this.#engines) + 1;
-      await this.#step(`scale out: the leader asks for ${scale.engines.desired} engines, ${running} run; starting engine-${n}`, async () => {
+      if (++this.#highReads < 2) return;
+      this.#highReads = 0;
+      const n = this.#next++;
+      this.#run(`scale out: the leader asks for ${desired} engines, ${now} run; starting engine-${n}`, async () => {
         this.#engines.push(n);
         await this.#o.startEngine(n).catch((err: unknown) => {
           this.#engines.splice(this.#engines.indexOf(n), 1);
@@ -79,30 +89,25 @@ export class Autoscaler {
       });
       return;
     }
-    if (want >= running) {
+    this.#highReads = 0;
+    if (desired >= now || this.#engines.length <= minEngines) {
       this.#lowSince = null;
       return;
     }
-    const now = Date.now();
-    this.#lowSince ??= now;
-    if (now - this.#lowSince < scaleInAfterMs) return;
+    const t = Date.now();
+    this.#lowSince ??= t;
+    if (t - this.#lowSince < scaleInAfterMs) return;
     this.#lowSince = null;
-    const n = this.#engines[this.#engines.length - 1]!;
-    await this.#step(`scale in: the leader has asked for ${scale.engines.desired} engines for ${scaleInAfterMs / 1000} s, ${running} run; stopping engine-${n} (it drains)`, async () => {
-      this.#engines.pop();
-      await this.#o.stopEngine(n);
-    });
+    const n = this.#engines.pop()!;
+    this.#run(`scale in: the leader has asked for ${desired} engines for ${scaleInAfterMs / 1000} s, ${now} run; stopping engine-${n} (it drains)`, () => this.#o.stopEngine(n));
   }
 
-  async #step(line: string, act: () => Promise<void>): Promise<void> {
-    this.#busy = true;
+  #run(line: string, act: () => Promise<void>): void {
     this.#o.report(line);
-    try {
-      await act();
-    } catch (err) {
-      this.#o.report(`autoscale step failed: ${(err as Error).message}`);
-    } finally {
-      this.#busy = false;
-    }
+    this.#step = act()
+      .catch((err: unknown) => this.#o.report(`autoscale step failed: ${(err as Error).message}`))
+      .finally(() => {
+        this.#step = null;
+      });
   }
 }

@@ -71,6 +71,8 @@ export class Supervisor {
   readonly #report: SupervisorOptions['report'];
   readonly #onGiveUp: (id: string) => void;
   readonly #members: Member[] = [];
+  /** Members being retired (stopped for good), not yet exited. */
+  readonly #retiring = new Set<Promise<void>>();
   #stopping: Promise<void> | null = null;
 
   /** @throws CodedError `OPT_ERR_INVALID` naming a limit that is not an integer ≥ 0. */
@@ -96,6 +98,12 @@ export class Supervisor {
 
   /** Start `start()`'s process now and keep it running. */
   add(role: Role, id: string, start: () => MemberProcess): SupervisedMember {
+    // A member given up under this id is replaced; a live one is a mistake.
+    const same = this.#members.findIndex((m) => m.id === id);
+    if (same >= 0) {
+      if (!this.#members[same]!.givenUp) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `a member ${id} runs already`);
+      this.#members.splice(same, 1);
+    }
     const m = new Member(role, id, start);
     this.#members.push(m);
     this.#follow(m);
@@ -109,7 +117,11 @@ export class Supervisor {
     const [m] = this.#members.splice(i, 1);
     if (m!.timer !== null) clearTimeout(m!.timer);
     m!.timer = null;
-    await m!.current.stop();
+    // stop() waits for it too (a Ctrl-C during its drain).
+    const stopped = m!.current.stop().then(() => undefined);
+    this.#retiring.add(stopped);
+    await stopped;
+    this.#retiring.delete(stopped);
     this.#report('info', `${id} stopped and retired`);
   }
 
@@ -124,7 +136,7 @@ export class Supervisor {
         m.timer = null;
       }
       for (const role of ['gateway', 'engine', 'coordinator'] as const) {
-        await Promise.all(this.#members.filter((m) => m.role === role).map((m) => m.current.stop()));
+        await Promise.all([...this.#members.filter((m) => m.role === role).map((m) => m.current.stop()), ...(role === 'engine' ? this.#retiring : [])]);
       }
     })();
     return this.#stopping;

@@ -135,6 +135,8 @@ export class CoordinatorNode {
   reconcile(now = Date.now()): Promise<void> {
     if (!this.isLeader || this.#state !== 'running') {
       this.#decision = null;
+      // Leading again later publishes its first decision even if it matches the last one.
+      this.#published = '';
       return Promise.resolve();
     }
     // Leadership can arrive without a watch event reaching us first (memory: the first campaign).

@@ -126,9 +126,9 @@ export interface ScaleDecision {
  * The leader's scale decision (docs/scaling.md "Scale decisions"): enough engines that players
  * fill `targetUtilisation` of their CCU caps and their threads are busy `targetUtilisation` of
  * the time, whichever needs more; enough gateways that sockets fill `targetUtilisation` of their
- * capacity; never fewer than the minimums. Draining members count with neither the load nor the
- * count (they are leaving; their load moves to the others). A member's capacity is the mean of
- * the live ones (the next process started is assumed like them). Stateless: whoever acts on it
+ * capacity; never fewer than the minimums. The load of draining members counts (it moves to the
+ * others; while it moves, part of it may count twice for a moment); their capacity does not
+ * stand for the next member's: that is the mean of the live ones. Stateless: whoever acts on it
  * (an orchestrator, `npm run cluster -- --autoscale`) smooths it over time.
  */
 export function decideScale(members: readonly MemberInfo[], o: ScaleOptions): ScaleDecision {

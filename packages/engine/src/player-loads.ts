@@ -16,6 +16,8 @@ export interface LoadedPlayer {
   /** The data last saved; null for a player never saved. */
   readonly data: unknown;
   readonly timers: readonly TimerRecord[];
+  /** The scene the row names; null when none. */
+  readonly sceneId: string | null;
 }
 
 interface Waiting {
@@ -74,7 +76,7 @@ export class PlayerLoads {
       batch.forEach((w, i) => {
         const c = claimed[i]!;
         persister.seed('player', w.playerId, c.record?.version ?? 0, c.fence);
-        w.resolve({ data: c.record?.data ?? null, timers: c.timers });
+        w.resolve({ data: c.record?.data ?? null, timers: c.timers, sceneId: c.sceneId });
       });
     } catch (err) {
       for (const w of batch) w.reject(err);

@@ -82,6 +82,8 @@ export class Players {
       const previousPeer = activeSid !== undefined && host.sids.has(activeSid) ? ctx.conns.get(activeSid)?.peer : undefined;
       if (previousPeer !== undefined && previousPeer !== peer) {
         await this.#sync(previousPeer);
+        // The frames waited for may have started a travel between two scenes here: joined once over.
+        await this.#travelOf(body.playerId);
         if ((conn.state as Conn['state']) === 'gone') return;
         host = await this.#scenes.obtain(body.sceneId, placement.epoch);
         activeSid = ctx.seats.holder(body.playerId);
@@ -91,10 +93,14 @@ export class Players {
       if (!takeover && host !== reservedOn && host.full) throw sceneFull(host);
       let data: unknown = null;
       let timers: readonly TimerRecord[] | undefined;
+      /** The row names another scene (a travel given up half-way, a resume): saved from here, naming this one. */
+      let relocated = false;
       if (!takeover) {
         await ctx.seats.handedOver(body.playerId);
         // Claimed with the other joins of this moment, its timers read after the claim.
-        ({ data, timers } = await this.#loads.load(body.playerId));
+        let rowScene: string | null;
+        ({ data, timers, sceneId: rowScene } = await this.#loads.load(body.playerId));
+        relocated = rowScene !== null && rowScene !== body.sceneId;
         // Looked up again: the scene may have crashed and restarted while the data loaded.
         host = await this.#scenes.obtain(body.sceneId, placement.epoch);
       }
@@ -111,7 +117,7 @@ export class Players {
       host.sids.add(sid);
       // A travel: the client learns of the new scene before the scene's first push.
       if (body.reserve) sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame(body.from, body.sceneId));
-      const join: JoinPayload = { playerId: body.playerId, name: body.name, data, takeover, ...(arrival === undefined ? {} : { arrival }), ...(timers === undefined ? {} : { timers }) };
+      const join: JoinPayload = { playerId: body.playerId, name: body.name, data, takeover, ...(arrival === undefined ? {} : { arrival }), ...(relocated ? { travelled: true } : {}), ...(timers === undefined ? {} : { timers }) };
       host.send(ToScene.JOIN, sid, encodeJoinPayload(join));
       conn.state = 'joined';
       for (const frame of takeEarly(conn)) host.send(ToScene.FRAME, sid, frame);

@@ -155,3 +155,18 @@ test('a takeover while a travel is asked: the old travel is refused, the new con
     await c.close();
   }
 });
+
+test('a player joining a scene other than the one its row names (a travel given up half-way, then a resume) is saved naming the scene it is in', async () => {
+  const c = await startCluster(dir, 'relocated', { workers: 1, persistIntervalMs: 100 });
+  try {
+    // The row names arena:2 (the source's hand-over of a travel that never landed), data unchanged since.
+    const claim = await c.store.claimPlayer('carol');
+    assert.deepEqual(await c.store.saveBatch([{ kind: 'player', id: 'carol', data: { hp: 3 }, expectedVersion: 0, fence: claim.fence, sceneId: 'arena:2' }]), [{ ok: true, version: 1 }]);
+    await c.gw.join(1, 'carol');
+    assert.equal((await where(c, 1)).sceneId, 'arena:1');
+    // Nothing changed in its data; its row names the scene it is in all the same (a login returns here).
+    await waitFor(async () => (await c.store.playerScene('carol')) === 'arena:1', { timeoutMs: 5000, message: 'the row to name arena:1' });
+  } finally {
+    await c.close();
+  }
+});

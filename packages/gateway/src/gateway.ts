@@ -19,6 +19,7 @@ import { loadStaticFiles, type StaticFile } from './static-files.js';
 import { loadUws, type UwsModule } from './uws.js';
 import { sweepSockets } from './sweep.js';
 import { SocketsGone, planMoves, reconnectFrame, type GatewayDrainOutcome } from './drain.js';
+import { connOf } from './socket.js';
 
 /** How often sockets are checked for idleness and backpressure. */
 const SWEEP_MS = 250;
@@ -52,6 +53,8 @@ export class Gateway {
   #closing: Promise<void> | undefined;
   /** Set by drain(): no new socket; the clients are moving to other gateways. */
   #draining: Promise<GatewayDrainOutcome> | undefined;
+  /** The clients a drain told to move, and where. */
+  readonly #told: { readonly sockets: WeakSet<object>; count: number; readonly targets: Record<string, number> } = { sockets: new WeakSet(), count: 0, targets: {} };
   readonly #gone = new SocketsGone(() => this.#sockets.size);
 
   constructor(options: GatewayOptions) {
@@ -246,6 +249,8 @@ export class Gateway {
   }
 
   #sweepConnections(): void {
+    // A drain tells the clients that could not move at first (travelling, in a scene's move).
+    if (this.#draining !== undefined && this.#state === 'ready') this.#tellToMove();
     const now = performance.now();
     this.#limits.sweep(now);
     sweepSockets(this.#sockets.values(), now, {
@@ -277,23 +282,38 @@ export class Gateway {
       return outcome(0, {});
     }
     await this.#member?.publish({ draining: true }).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish that this gateway drains'));
-    const clients = [...this.#sockets.values()];
-    const plan = planMoves(this.#o.coordinator.membership.list('gateway'), this.#o.gatewayId, clients.length);
-    const targets: Record<string, number> = {};
-    if (plan.length === 0 && clients.length > 0) {
-      this.#log.warn({ clients: clients.length }, 'draining with no other gateway: its clients are closed and reconnect when one is up');
-    }
-    plan.forEach((target, i) => {
-      targets[target.id] = (targets[target.id] ?? 0) + 1;
-      this.#sockets.sendTo(clients[i]!, reconnectFrame(target, 'gateway draining'));
-    });
-    this.#log.info({ clients: clients.length, targets, drainTimeoutMs: this.#o.drainTimeoutMs }, 'draining: clients told to move');
-    if (plan.length > 0) await this.#gone.wait(this.#o.drainTimeoutMs);
-    const result = outcome(plan.length, targets);
+    const clients = this.#sockets.size;
+    const movable = this.#tellToMove();
+    if (!movable && clients > 0) this.#log.warn({ clients }, 'draining with no other gateway: its clients are closed and reconnect when one is up');
+    this.#log.info({ clients, told: this.#told.count, targets: this.#told.targets, drainTimeoutMs: this.#o.drainTimeoutMs }, 'draining: clients told to move');
+    if (movable) await this.#gone.wait(this.#o.drainTimeoutMs);
+    const result = outcome(this.#told.count, { ...this.#told.targets });
     if (result.left > 0) this.#log.warn({ left: result.left, drainTimeoutMs: this.#o.drainTimeoutMs }, 'clients still here after the drain: closed, they reconnect on their own');
     else this.#log.info({ told: result.told, ms: result.ms }, 'drained: every client moved');
     await this.close();
     return result;
+  }
+
+  /**
+   * Tell the clients that can move now to move: those in their scene, neither travelling nor
+   * in a scene's live move (their frames wait here then, and must reach the engine before the
+   * seat moves); the others at a later sweep. False when there is no other gateway to go to.
+   */
+  #tellToMove(): boolean {
+    const ready = [...this.#sockets.values()].filter((ws) => {
+      const d = connOf(ws);
+      return !this.#told.sockets.has(ws) && d.state === 'joined' && d.travel === null && d.travelAsked === null && d.migrating === null && d.resuming === null;
+    });
+    const plan = planMoves(this.#o.coordinator.membership.list('gateway'), this.#o.gatewayId, Math.max(1, ready.length));
+    if (plan.length === 0) return false;
+    ready.forEach((ws, i) => {
+      const target = plan[i]!;
+      this.#told.sockets.add(ws);
+      this.#told.count++;
+      this.#told.targets[target.id] = (this.#told.targets[target.id] ?? 0) + 1;
+      this.#sockets.sendTo(ws, reconnectFrame(target, 'gateway draining'));
+    });
+    return true;
   }
 
   /**

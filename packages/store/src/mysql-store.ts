@@ -205,8 +205,10 @@ export class MysqlStore implements Store {
         await conn.query(`INSERT INTO players (id, data, version, fence, updated_at) VALUES ${sorted.map(() => "(?, 'null', 0, 1, ?)").join(', ')} ON DUPLICATE KEY UPDATE fence = fence + 1`, sorted.flatMap((id) => [id, now]));
         const [rows] = await conn.query<RowDataPacket[]>(`SELECT id, data, version, fence, updated_at FROM players WHERE id IN (${marks})`, sorted);
         const [timers] = await conn.query<RowDataPacket[]>(`SELECT owner_id, name, due_at, timer_id, payload FROM timers WHERE owner_id IN (${marks}) ORDER BY owner_id, due_at, name`, sorted.map((id) => timerOwner('player', id)));
-        return { rows, timers };
+        const [scenes] = await conn.query<RowDataPacket[]>(`SELECT player_id, scene_id FROM player_scenes WHERE player_id IN (${marks})`, sorted);
+        return { rows, timers, scenes };
       });
+      const sceneOf = new Map(claimed.scenes.map((r) => [String(r.player_id), String(r.scene_id)]));
       const byId = new Map(claimed.rows.map((r) => [String(r.id), r]));
       const timersOf = new Map<string, TimerRecord[]>();
       for (const t of claimed.timers) {
@@ -220,6 +222,7 @@ export class MysqlStore implements Store {
         const version = Number(row.version);
         return {
           playerId: id,
+          sceneId: sceneOf.get(id) ?? null,
           record: version === 0 ? null : { id, data: decodeData(String(row.data)), version, updatedAt: Number(row.updated_at) },
           fence: Number(row.fence),
           timers: timersOf.get(timerOwner('player', id)) ?? [],

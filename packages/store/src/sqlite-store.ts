@@ -167,7 +167,8 @@ export class SqliteStore implements Store {
             t.claim.run(id, Date.now());
             const row = t.claimed.get(id) as VersionedRow & { fence: number };
             const timers = (s.loadTimers.all(timerOwner('player', id)) as TimerRow[]).map((r) => ({ name: r.name, dueAt: r.due_at, id: r.timer_id, payload: r.payload }));
-            return { playerId: id, record: row.version === 0 ? null : { id, data: decodeData(row.data), version: row.version, updatedAt: row.updated_at }, fence: row.fence, timers };
+            const scene = s.playerScene.get(id) as { scene_id: string } | undefined;
+            return { playerId: id, sceneId: scene?.scene_id ?? null, record: row.version === 0 ? null : { id, data: decodeData(row.data), version: row.version, updatedAt: row.updated_at }, fence: row.fence, timers };
           }),
         )
         .immediate(),

@@ -133,6 +133,8 @@ export interface ClaimedRecord<T = unknown> {
 /** One player row taken over by {@link Store.claimPlayers}, with its timers as they were then. */
 export interface ClaimedPlayer extends ClaimedRecord {
   readonly playerId: string;
+  /** The scene the row names (see {@link Store.playerScene}); null when it names none. */
+  readonly sceneId: string | null;
   /** The player's durable timers (owner `@` and its id), by due time. */
   readonly timers: TimerRecord[];
 }

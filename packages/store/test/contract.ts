@@ -311,8 +311,9 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
       const odd = `many-${uniq()}'; DROP TABLE players; --`;
       const first = await store.claimPlayer(saved);
       const timer = { name: 'regen', dueAt: 1_000, id: 't-1', payload: '{"hp":5}' };
-      assert.deepEqual(await store.saveBatch([{ kind: 'player', id: saved, data: { hp: 3 }, expectedVersion: 0, fence: first.fence, timers: { set: [timer], delete: [] } }]), [{ ok: true, version: 1 }]);
+      assert.deepEqual(await store.saveBatch([{ kind: 'player', id: saved, data: { hp: 3 }, expectedVersion: 0, fence: first.fence, timers: { set: [timer], delete: [] }, sceneId: 'world:2' }]), [{ ok: true, version: 1 }]);
       const claimed = await store.claimPlayers([fresh, saved, odd, saved]);
+      assert.deepEqual(claimed.map((c) => c.sceneId), [null, 'world:2', null], 'the scene each row names');
       assert.deepEqual(claimed.map((c) => c.playerId), [fresh, saved, odd], 'one entry per distinct id, in the order given');
       const [c0, c1, c2] = claimed;
       assert.equal(c0!.record, null, 'never saved: reserved, loaded as absent');
