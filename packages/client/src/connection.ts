@@ -3,7 +3,7 @@ import type { ClientEvents } from './client-events.js';
 import { ABNORMAL_CLOSURE, CLIENT_CLOSE_REASON, NORMAL_CLOSURE, describeClose } from './close-codes.js';
 import { ConnectWaiters } from './connect-waiters.js';
 import { ConnectionClosedError, asError, badFrame } from './errors.js';
-import { GatewayMove } from './gateway-move.js';
+import { GatewayMove, type MovePort } from './gateway-move.js';
 import { readInboundFrame } from './inbound-frame.js';
 import { KeepAlive } from './keep-alive.js';
 import { socketUrl, type ResolvedGameClientOptions } from './options.js';
@@ -59,6 +59,7 @@ export class Connection {
   #moves = 0;
   /** Sockets a move left whose frames still count (answers, pushes) until they close. */
   readonly #leaving = new Set<WebSocketLike>();
+  readonly #movePort: MovePort;
 
   constructor(options: ResolvedGameClientOptions, log: Logger, events: ClientEvents, hooks: ConnectionHooks) {
     this.#options = options;
@@ -66,6 +67,7 @@ export class Connection {
     this.#events = events;
     this.#hooks = hooks;
     this.#reconnect = new ReconnectSchedule(options.socketUrls, options.reconnect);
+    this.#movePort = this.#makeMovePort();
     this.#keepAlive = new KeepAlive(options.pingIntervalMs, (frame) => this.#sendNow(frame), () => this.#state === 'open' && this.#move === null);
   }
 
@@ -187,7 +189,7 @@ export class Connection {
       this.#log.warn({ err }, 'cannot create the WebSocket');
       this.#lastTransportError = err;
       this.#ws = null;
-      if (this.#move !== null) return this.#moveFailed(this.#move, ABNORMAL_CLOSURE, 'cannot create the WebSocket');
+      if (this.#move !== null) return this.#move.failed(ABNORMAL_CLOSURE, 'cannot create the WebSocket');
       this.#afterClose(false, ABNORMAL_CLOSURE, 'cannot create the WebSocket');
       return;
     }
@@ -224,7 +226,11 @@ export class Connection {
 
   #accept(): void {
     if (this.#accepted || this.#ws === null) return;
-    if (this.#move?.opening === true) return this.#moved(this.#move);
+    if (this.#move?.opening === true) {
+      this.#clearAcceptTimer();
+      this.#accepted = true;
+      return this.#move.accepted();
+    }
     if (this.#state !== 'connecting' && this.#state !== 'reconnecting') return;
     this.#clearAcceptTimer();
     this.#accepted = true;
@@ -283,8 +289,7 @@ export class Connection {
     const wasAccepted = this.#accepted;
     this.#accepted = false;
     this.#clearAcceptTimer();
-    const move = this.#move;
-    if (move !== null) return this.#moveFailed(move, code, reason);
+    if (this.#move !== null) return this.#move.failed(code, reason);
     this.#keepAlive.stop();
     this.#afterClose(wasAccepted, code, reason);
   }
@@ -301,75 +306,51 @@ export class Connection {
       return this.#events.emit('error', asError(err, ErrorCodes.SCH_ERR_BAD_PAYLOAD));
     }
     this.#log.info({ url: url.replace(/token=[^&]*/, 'token=…') }, 'the gateway drains: moving to another one');
-    const move = new GatewayMove(
-      url,
-      ws,
-      {
-        inFlight: () => this.#hooks.inFlight(),
-        open: () => {
-          this.#leaving.add(ws);
-          this.#openSocket(url);
-        },
-        abandon: () => this.#abandonMove(move),
-        log: this.#log,
-      },
-      ++this.#moves,
-    );
-    this.#move = move;
-    move.start();
+    this.#move = new GatewayMove(url, ws, this.#movePort, ++this.#moves);
+    this.#move.start();
   }
 
-  /** The new gateway accepted the socket: what was held goes out there, and the old socket is let go. */
-  #moved(move: GatewayMove): void {
-    move.end();
-    this.#move = null;
-    this.#clearAcceptTimer();
-    this.#accepted = true;
-    // Reconnects after a later loss start with the new gateway.
-    this.#reconnect.useUrl(move.url);
-    for (const frame of move.held) this.#sendNow(frame);
-    this.#hooks.released();
-    move.retireOld();
-    if (move.dropped > 0) this.#log.warn({ dropped: move.dropped }, 'inputs dropped while moving: more frames than a move holds');
-    this.#log.info({ held: move.held.length }, 'moved to another gateway');
-    this.#events.emit('moved', { url: move.url.replace(/[?].*$/, '') });
-  }
-
-  /** The new gateway did not accept the socket in time: closed, and the move given up like a failed one. */
-  #abandonMove(move: GatewayMove): void {
-    const ws = this.#ws;
-    if (this.#move !== move || ws === null || ws === move.old) return;
-    ws.onopen = ws.onmessage = ws.onclose = null;
-    // `ws` reports closing a socket still connecting as an error: heard, and ignored.
-    ws.onerror = () => {};
-    closeQuietly(ws, NORMAL_CLOSURE, 'not accepted in time');
-    this.#ws = null;
-    this.#clearAcceptTimer();
-    this.#moveFailed(move, ABNORMAL_CLOSURE, 'the other gateway did not accept the socket in time');
-  }
-
-  /**
-   * A socket closed during a move. The new one, before it was accepted: back to the old one if
-   * it is still open (its gateway closes it later; the client reconnects then), else a loss like
-   * any other. The old one, before the new one was opened: a loss, reconnecting to the new gateway.
-   */
-  #moveFailed(move: GatewayMove, code: number, reason: string): void {
-    const opening = move.opening;
-    move.end();
-    this.#move = null;
-    const old = move.old;
-    this.#leaving.delete(old);
-    if (opening && old.readyState === ReadyState.OPEN) {
-      this.#log.warn({ code, reason }, 'cannot move to the other gateway; staying on this one');
-      this.#ws = old;
+  /** What a move does to the connection (gateway-move.ts). */
+  #makeMovePort(): MovePort {
+    return {
+    inFlight: () => this.#hooks.inFlight(),
+    openSocket: (url) => {
+      if (this.#ws !== null) this.#leaving.add(this.#ws);
+      this.#openSocket(url);
+    },
+    current: () => this.#ws,
+    dropCurrent: () => {
+      const ws = this.#ws;
+      if (ws === null) return;
+      ws.onopen = ws.onmessage = ws.onclose = null;
+      // `ws` reports closing a socket still connecting as an error: heard, and ignored.
+      ws.onerror = () => {};
+      closeQuietly(ws, NORMAL_CLOSURE, 'not accepted in time');
+      this.#ws = null;
+      this.#clearAcceptTimer();
+    },
+    restore: (ws) => {
+      this.#leaving.delete(ws);
+      this.#ws = ws;
       this.#accepted = true;
-      for (const frame of move.held) this.#sendNow(frame);
-      this.#hooks.released();
-      return;
-    }
-    this.#keepAlive.stop();
-    this.#afterClose(true, code, reason);
-    this.#reconnect.useUrl(move.url);
+    },
+    sendNow: (frame) => this.#sendNow(frame),
+    released: () => this.#hooks.released(),
+    over: () => {
+      this.#move = null;
+    },
+    lost: (code, reason, url) => {
+      this.#keepAlive.stop();
+      this.#afterClose(true, code, reason);
+      this.#reconnect.useUrl(url);
+    },
+    moved: (url) => {
+      // Reconnects after a later loss start with the new gateway.
+      this.#reconnect.useUrl(url);
+      this.#events.emit('moved', { url: url.replace(/[?].*$/, '') });
+    },
+    log: this.#log,
+    };
   }
 
   /** The socket is gone: reject what waited on it, then finish closing, reconnect or go idle. */

@@ -1,4 +1,5 @@
 import { FrameFlag, FrameKind, encodeFrame, readFrameHeader, type Logger } from '@gos/schema';
+import { ABNORMAL_CLOSURE } from './close-codes.js';
 import { ReadyState, type WebSocketLike } from './websocket.js';
 
 /** Longest a move waits for the requests under way on the old socket to be answered. */
@@ -18,13 +19,28 @@ const OLD_SOCKET_GRACE_MS = 5000;
 /** PING ids of barriers: above the keep-alive's (which count up from 1). */
 const BARRIER_ID_BASE = 0x7000_0000;
 
-export interface MoveSteps {
+/** What a move needs of the connection. */
+export interface MovePort {
   /** Requests sent on the old socket and not answered yet. */
   inFlight(): number;
-  /** Open the socket to the new gateway (it becomes the connection's current socket). */
-  open(): void;
-  /** The new gateway did not accept the socket within MOVE_OPEN_MS: give the move up. */
-  abandon(): void;
+  /** Open a socket to `url`: the connection's current socket from then on (the old one still delivers its frames). */
+  openSocket(url: string): void;
+  /** The connection's current socket. */
+  current(): WebSocketLike | null;
+  /** Drop the current socket (never accepted): its handlers off, closed. */
+  dropCurrent(): void;
+  /** Make `ws` (the old socket, still open) the current, accepted socket again. */
+  restore(ws: WebSocketLike): void;
+  /** Send a frame on the current socket now. */
+  sendNow(frame: Uint8Array): boolean;
+  /** The held frames went out: their requests are under way. */
+  released(): void;
+  /** The move is over (done or given up): the connection forgets it. */
+  over(): void;
+  /** The move ended in a loss of both sockets: reconnect, to the new gateway first. */
+  lost(code: number, reason: string, url: string): void;
+  /** Done: later reconnects start with `url`; the game is told. */
+  moved(url: string): void;
   readonly log: Logger;
 }
 
@@ -47,14 +63,14 @@ export class GatewayMove {
   /** Frames sent during the move, in order. */
   readonly held: Uint8Array[] = [];
   #phase: 'settling' | 'barrier' | 'opening' | 'over' = 'settling';
-  readonly #steps: MoveSteps;
+  readonly #port: MovePort;
   readonly #barrierId: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(url: string, old: WebSocketLike, steps: MoveSteps, seq: number) {
+  constructor(url: string, old: WebSocketLike, port: MovePort, seq: number) {
     this.url = url;
     this.old = old;
-    this.#steps = steps;
+    this.#port = port;
     this.#barrierId = BARRIER_ID_BASE + (seq % 0x0fff_ffff);
   }
 
@@ -82,7 +98,7 @@ export class GatewayMove {
 
   /** A request was answered, or gave up: go on once none is under way. */
   settled(): void {
-    if (this.#phase === 'settling' && this.#steps.inFlight() === 0) this.#barrier();
+    if (this.#phase === 'settling' && this.#port.inFlight() === 0) this.#barrier();
   }
 
   /** A PONG on the old socket: true when it answers the barrier (the move goes on). */
@@ -99,8 +115,47 @@ export class GatewayMove {
     this.#timer = undefined;
   }
 
+  /** The new gateway accepted the socket: what was held goes out there, and the old socket is let go. */
+  accepted(): void {
+    this.end();
+    this.#port.over();
+    for (const frame of this.held) this.#port.sendNow(frame);
+    this.#port.released();
+    this.#retireOld();
+    if (this.dropped > 0) this.#port.log.warn({ dropped: this.dropped }, 'inputs dropped while moving: more frames than a move holds');
+    this.#port.log.info({ held: this.held.length }, 'moved to another gateway');
+    this.#port.moved(this.url);
+  }
+
+  /**
+   * A socket closed during the move. The new one, before it was accepted: back to the old one if
+   * it is still open (its gateway closes it later; the client reconnects then), else a loss like
+   * any other. The old one, before the new one was opened: a loss, reconnecting to the new gateway.
+   */
+  failed(code: number, reason: string): void {
+    const opening = this.#phase === 'opening';
+    this.end();
+    this.#port.over();
+    if (opening && this.old.readyState === ReadyState.OPEN) {
+      this.#port.log.warn({ code, reason }, 'cannot move to the other gateway; staying on this one');
+      this.#port.restore(this.old);
+      for (const frame of this.held) this.#port.sendNow(frame);
+      this.#port.released();
+      return;
+    }
+    this.#port.lost(code, reason, this.url);
+  }
+
+  /** The new gateway did not accept the socket in time: it is closed, and the move given up. */
+  readonly #abandon = (): void => {
+    const ws = this.#port.current();
+    if (this.#phase !== 'opening' || ws === null || ws === this.old) return;
+    this.#port.dropCurrent();
+    this.failed(ABNORMAL_CLOSURE, 'the other gateway did not accept the socket in time');
+  };
+
   /** Close the old socket if its gateway has not, a little later (it normally does at once). */
-  retireOld(): void {
+  #retireOld(): void {
     const old = this.old;
     const timer = setTimeout(() => {
       if (old.readyState === ReadyState.OPEN || old.readyState === ReadyState.CONNECTING) old.close(1000, 'moved to another gateway');
@@ -112,7 +167,7 @@ export class GatewayMove {
     if (this.#phase !== 'settling') return;
     clearTimeout(this.#timer);
     this.#phase = 'barrier';
-    if (this.#steps.inFlight() > 0) this.#steps.log.warn({ inFlight: this.#steps.inFlight(), settleMs: MOVE_SETTLE_MS }, 'moving to another gateway with requests still unanswered on the old one');
+    if (this.#port.inFlight() > 0) this.#port.log.warn({ inFlight: this.#port.inFlight(), settleMs: MOVE_SETTLE_MS }, 'moving to another gateway with requests still unanswered on the old one');
     if (this.old.readyState !== ReadyState.OPEN) return this.#open();
     try {
       this.old.send(encodeFrame(FrameKind.PING, 0, this.#barrierId, null));
@@ -126,9 +181,7 @@ export class GatewayMove {
     if (this.#phase !== 'barrier') return;
     clearTimeout(this.#timer);
     this.#phase = 'opening';
-    this.#timer = setTimeout(() => {
-      if (this.#phase === 'opening') this.#steps.abandon();
-    }, MOVE_OPEN_MS);
-    this.#steps.open();
+    this.#timer = setTimeout(this.#abandon, MOVE_OPEN_MS);
+    this.#port.openSocket(this.url);
   };
 }
