@@ -18,6 +18,7 @@ import { waitFor } from '@gos/testing';
 import { GameClient, guest, type LoginResult } from '@gos/client';
 import { createApi, protocol, WhoAmIReqCodec, type WhoAmIReq } from '../src/generated/protocol.js';
 import { ErrorCodes, type RouteDef } from '@gos/schema';
+import { createStore, type Store } from '@gos/store';
 import { BIN_ENTRY, formatLogLine, loadConfig, MemberProcess, readStatus, type ClusterConfig, type Role } from '@gos/cluster';
 
 export const ETCD = process.env['GOS_TEST_ETCD_URL'] ?? 'http://127.0.0.1:2379';
@@ -237,4 +238,16 @@ export async function loadPublished(config: ClusterConfig, sceneId: string, play
     },
     { timeoutMs: 10_000, intervalMs: 100, message: `the engine of ${sceneId} publishing ${players} players` },
   );
+}
+
+/** The engine that hosts `sceneId`, as the cluster's placement says now; undefined when it is placed nowhere. */
+export async function hostOf(config: ClusterConfig, sceneId: string): Promise<string | undefined> {
+  return (await readStatus(config)).placements.find((p) => p.sceneId === sceneId)?.engineId;
+}
+
+/** A started store on the test database the processes write to, to read what they saved; the caller closes it. */
+export async function testStore(): Promise<Store> {
+  const store = createStore({ kind: 'mysql', url: MYSQL });
+  await store.start();
+  return store;
 }

@@ -8,14 +8,11 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { readStatus } from '@gos/cluster';
-import { createStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
-import { guestPlayer, loadPublished, testCluster } from './cluster-helpers.js';
+import { guestPlayer, hostOf, loadPublished, testCluster, testStore } from './cluster-helpers.js';
 
-const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
 const cluster = await testCluster({ leaseTtlSeconds: 5, persistIntervalMs: 500 });
-const store = createStore({ kind: 'mysql', url: MYSQL });
-await store.start();
+const store = await testStore();
 after(async () => {
   await store.close();
   await cluster.cleanup();
@@ -24,9 +21,6 @@ after(async () => {
 /** A small CCU cap: a scene and its players weigh enough that the next scene goes to another engine. */
 const ENGINE_ENV = { GOS_ENGINE_CAPACITY: '10' };
 
-async function hostOf(sceneId: string): Promise<string | undefined> {
-  return (await readStatus(cluster.config)).placements.find((p) => p.sceneId === sceneId)?.engineId;
-}
 
 test('an engine drained while its player travels to another engine: one scene at the end, same socket, data kept', { timeout: 180_000 }, async () => {
   cluster.start('coordinator', 'coordinator-1');
@@ -37,12 +31,12 @@ test('an engine drained while its player travels to another engine: one scene at
   const a = await guestPlayer(baseUrl);
   const b = await guestPlayer(baseUrl);
   await loadPublished(cluster.config, 'world:1', 2);
-  const sourceId = await hostOf('world:1');
+  const sourceId = await hostOf(cluster.config, 'world:1');
   // b opens world:2 on the other engine; then a third engine, empty, to take world:1 in the drain.
   const bMoved = new Promise<void>((resolve) => b.client.onPush('SceneChanged', () => resolve()));
   await b.api.travel({ sceneId: 'world:2', x: 300, y: 300 });
   await bMoved;
-  const targetId = await hostOf('world:2');
+  const targetId = await hostOf(cluster.config, 'world:2');
   assert.ok(sourceId !== undefined && targetId !== undefined && sourceId !== targetId, `world:1 on ${String(sourceId)}, world:2 on ${String(targetId)}`);
   const engine3 = cluster.start('engine', 'engine-3', ENGINE_ENV);
   await engine3.ready;

@@ -6,32 +6,27 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { readStatus } from '@gos/cluster';
-import { createStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
-import { BIN, guestPlayer, runNode, testCluster } from './cluster-helpers.js';
+import { BIN, guestPlayer, hostOf, runNode, testCluster, testStore } from './cluster-helpers.js';
 
-const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
 const cluster = await testCluster({ leaseTtlSeconds: 2, persistIntervalMs: 500 });
-const store = createStore({ kind: 'mysql', url: MYSQL });
-await store.start();
+const store = await testStore();
 after(async () => {
   await store.close();
   await cluster.cleanup();
 });
 
-const hostOf = async (sceneId: string): Promise<string | undefined> => (await readStatus(cluster.config)).placements.find((p) => p.sceneId === sceneId)?.engineId;
 
 test('a move whose source is killed right after the hand-over: the target owns the scene and the player, nothing lost', { timeout: 120_000 }, async () => {
   const { baseUrl, engines } = await cluster.startRoles({ engines: 2 });
   const player = await guestPlayer(baseUrl);
   const last = await player.api.move({ seq: 1, x: 40, y: 50 });
-  const sourceId = await hostOf('world:1');
+  const sourceId = await hostOf(cluster.config, 'world:1');
   const source = engines.find((e) => e.id === sourceId)!;
   const target = engines.find((e) => e.id !== sourceId)!;
 
   const migrating = runNode([BIN.status, '--config', cluster.configFile, 'migrate', 'world:1', target.id, '--json']);
-  await waitFor(async () => (await hostOf('world:1')) === target.id, { timeoutMs: 30_000, intervalMs: 10, message: 'the placement handed over to the target' });
+  await waitFor(async () => (await hostOf(cluster.config, 'world:1')) === target.id, { timeoutMs: 30_000, intervalMs: 10, message: 'the placement handed over to the target' });
   const killedAt = Date.now();
   source.signal('SIGKILL');
   // The command may or may not have had the source's answer before it died.
@@ -46,7 +41,7 @@ test('a move whose source is killed right after the hand-over: the target owns t
   const me = await player.api.whoami({});
   assert.deepEqual([me.sceneId, me.x, me.y], ['world:1', last.x, last.y], 'the data it had before the move');
   assert.deepEqual(player.closes, [], 'the same socket');
-  assert.equal(await hostOf('world:1'), target.id, 'the scene stays on the target');
+  assert.equal(await hostOf(cluster.config, 'world:1'), target.id, 'the scene stays on the target');
 
   // The target owns the row now: the next move is saved by it, and stays.
   const next = await player.api.move({ seq: 2, x: 60, y: 50 });
