@@ -71,11 +71,11 @@ function sceneThreadRules(files, local) {
   };
 }
 
-const ALLOWED_FROM_SRC = ['!./ring', '!./ring/*', '!./records.js', '!./record-json.js', '!./world-records.js', '!./entity-records.js', '!./stats-records.js', '!./api.js', '!./api-entities.js', '!./outbox.js', '!./collect.js'];
+const ALLOWED_FROM_SRC = ['!./ring', '!./ring/*', '!./records.js', '!./record-json.js', '!./world-records.js', '!./entity-records.js', '!./stats-records.js', '!./warm-records.js', '!./api.js', '!./api-entities.js', '!./outbox.js', '!./collect.js'];
 
 export default [
   ...workspaces.flatMap(packageRules),
   sceneThreadRules(['packages/engine/src/worker/**/*.ts', 'packages/engine/src/worker/**/*.cts'], ['../*', ...ALLOWED_FROM_SRC.map((p) => p.replace('./', '../'))]),
   sceneThreadRules(['packages/engine/src/ring/**/*.ts'], ['../*']),
-  sceneThreadRules(['packages/engine/src/{records,record-json,world-records,entity-records,stats-records,api,api-entities,outbox,collect}.ts'], ['./*', ...ALLOWED_FROM_SRC]),
+  sceneThreadRules(['packages/engine/src/{records,record-json,world-records,entity-records,stats-records,warm-records,api,api-entities,outbox,collect}.ts'], ['./*', ...ALLOWED_FROM_SRC]),
 ];

@@ -20,6 +20,8 @@ import {
 import { Connections } from './connections.js';
 import type { EngineContext } from './engine-context.js';
 import { LoadFigures } from './load-figures.js';
+import { ThreadWarmup } from './thread-warmup.js';
+import { WARM_CHANNEL_KEY } from './warm-records.js';
 import { EngineMetrics } from './metrics.js';
 import { resolveEngineOptions, type EngineOptions, type ResolvedEngineOptions } from './options.js';
 import { Persister } from './persister.js';
@@ -39,6 +41,8 @@ import { SceneMigrations, type MigrationOutcome } from './migrations.js';
 /** Longest a takeover from another gateway waits for that gateway's SYNC_ACK (its link is up: an answer takes a round trip). */
 const TAKEOVER_SYNC_MS = 1000;
 const WORKER_ENTRY = fileURLToPath(new URL('./worker/load.cjs', import.meta.url));
+/** How long start() waits for the scene threads to import the game before it registers anyway. */
+const THREAD_WARMUP_TIMEOUT_MS = 15_000;
 
 /**
  * An engine process: hosts scenes on worker threads (`Scenes`), serves gateways over links
@@ -198,6 +202,7 @@ export class Engine {
   async start(): Promise<void> {
     if (this.#state !== 'new') return;
     this.#state = 'running';
+    const warmup = new ThreadWarmup();
     this.#pool = new Piscina({
       filename: WORKER_ENTRY,
       minThreads: this.#o.workers,
@@ -211,8 +216,9 @@ export class Engine {
       // its event-loop utilisation, which the engine publishes for placement.
       atomics: 'disabled',
       resourceLimits: { maxYoungGenerationSizeMb: this.#o.workerYoungGenerationMb },
-      // Each thread imports the game as it starts (worker/entry.ts), not when its first scene does.
-      workerData: { gameModule: this.#o.gameModule },
+      // Each thread imports the game as it starts (worker/entry.ts), not when its first scene
+      // does, and says when it has (thread-warmup.ts).
+      workerData: { gameModule: this.#o.gameModule, [WARM_CHANNEL_KEY]: warmup.channelName },
     });
     this.#link = new LinkServer({
       nodeId: this.#o.engineId,
@@ -229,6 +235,10 @@ export class Engine {
       peer.once('close', () => this.#localPeers.delete(peer));
       this.#onPeer(peer);
     });
+    // Registered (placements may come) once the scene threads have imported the game.
+    const warm = await warmup.wait(this.#o.workers, THREAD_WARMUP_TIMEOUT_MS);
+    if (warm.timedOut) this.#log.warn({ threads: this.#o.workers, warm: warm.warm, waitedMs: warm.ms }, 'scene threads not all started in time; registering anyway (the first scenes may start slowly)');
+    for (const error of warm.failed) this.#log.error({ gameModule: this.#o.gameModule, error }, 'a scene thread cannot import the game; its scenes will fail to start');
     this.#member = await this.#o.coordinator.membership.register({
       id: this.#o.engineId,
       role: 'engine',
@@ -250,7 +260,7 @@ export class Engine {
     this.#upkeepTimer.unref();
     this.#timerWaker.start();
     this.#shared.start();
-    this.#log.info({ address: this.address, workers: this.#o.workers, capacity: this.#o.capacity }, 'engine started');
+    this.#log.info({ address: this.address, workers: this.#o.workers, capacity: this.#o.capacity, threadsWarmMs: warm.ms }, 'engine started');
   }
 
   #onPeer(peer: GatewayPeer): void {

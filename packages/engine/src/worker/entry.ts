@@ -11,6 +11,7 @@ import { RingReader } from '../ring/index.js';
 import { FromScene, ToScene, decodeCallAnswer, decodeSharedData, decodeErrorPayload, decodeIncomingCall, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
 import { SceneRuntime } from './runtime.js';
 import { answerCollections } from '../collect.js';
+import { tellWarm, WARM_CHANNEL_KEY } from '../warm-records.js';
 
 answerCollections();
 
@@ -31,12 +32,17 @@ function loadGame(url: string): Promise<GameDefinition> {
 }
 
 // The engine names its game module in the pool's workerData (piscina hands it to each thread as
-// node's workerData): it is imported as the thread starts,
-// so the first scene on this engine (a scene moving in live, say) does not wait for it. A
-// failure is seen by the first scene that loads it.
+// node's workerData): it is imported as the thread starts, and the thread says when it settled
+// (warm-records.ts): the engine registers once every thread has, so the first scene on it (a
+// scene moving in live, say) does not wait for the import. A failure is also seen by the first
+// scene that loads it.
 const preload: unknown = workerData;
 if (typeof preload === 'object' && preload !== null && 'gameModule' in preload && typeof preload.gameModule === 'string') {
-  loadGame(preload.gameModule).catch(() => {});
+  const channel = WARM_CHANNEL_KEY in preload && typeof preload[WARM_CHANNEL_KEY] === 'string' ? preload[WARM_CHANNEL_KEY] : null;
+  loadGame(preload.gameModule).then(
+    () => channel !== null && tellWarm(channel),
+    (err: unknown) => channel !== null && tellWarm(channel, err),
+  );
 }
 
 /** The scene type's definition, or the service type's. */
