@@ -15,6 +15,10 @@
  *   npm run bench -- timers --timers 100000 --fires 100           (tick time of a scene with many durable timers pending)
  *   npm run bench -- mmo-aoi --clients 1000,2000,5000 [--npcs 0,9000]  (one large map: area of interest against a whole-map broadcast)
  *   npm run bench -- aoi-tick --clients 100,1000 --npcs 9900           (one scene's entity replication alone: time per tick)
+ *   npm run bench -- migrate --clients 100,500                    (one scene moved live between two engines, again and again)
+ *   npm run bench -- engine-drain --clients 300 --scenes 3        (every engine replaced: a new one started, the old one drained)
+ *   npm run bench -- rolling-restart --clients 300 --scenes 3     (every engine drained and restarted in turn)
+ *   npm run bench -- scale-out --clients 320 --scenes 8           (one engine with every scene, a second started: time to balance)
  *
  * Options: --targets project,project-fat,project-embedded,colyseus,colyseus-uws,uws (the default; project-acked too on
  * request), --seconds 20
@@ -45,6 +49,7 @@ import { runSoak, SOAK_MAX_GROWTH_PERCENT, type Churn, type SoakResultsFile, typ
 import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js';
 import { runTravel, type TravelResultsFile } from '../src/travel.js';
 import { MIGRATE_INPUTS_PER_SECOND, MIGRATE_TICK_MS, runMigrate, type MigrateResultsFile } from '../src/migrate.js';
+import { runScaling, SCALING_SCENARIOS, type ScalingResultsFile, type ScalingScenario } from '../src/scaling.js';
 import { runTimers, type TimersResultsFile } from '../src/timers.js';
 import { aoiTickSettings, runAoiTick, type AoiTickResultsFile } from '../src/aoi-tick.js';
 import { aoiRow } from '../src/aoi.js';
@@ -53,8 +58,8 @@ import { AOI_CELL, AOI_HYSTERESIS, AOI_LAYOUTS, AOI_MAP, AOI_VIEW, type AoiLayou
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
 const FAILOVER_SCENARIOS: readonly FailoverScenario[] = ['engine-kill', 'leader-kill'];
-type AnyScenario = Scenario | FailoverScenario | 'soak' | 'travel' | 'timers' | 'aoi-tick' | 'migrate';
-const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'mmo-aoi', 'soak', 'travel', 'timers', 'aoi-tick', 'migrate', ...FAILOVER_SCENARIOS];
+type AnyScenario = Scenario | FailoverScenario | ScalingScenario | 'soak' | 'travel' | 'timers' | 'aoi-tick' | 'migrate';
+const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'mmo-aoi', 'soak', 'travel', 'timers', 'aoi-tick', 'migrate', ...SCALING_SCENARIOS, ...FAILOVER_SCENARIOS];
 /** Client counts when --clients is not given. idle-ccu stays under the 20,000 open files a process may have here. */
 const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   'mmo-move': '500,1000,2000,3000',
@@ -70,7 +75,12 @@ const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   timers: '1',
   'aoi-tick': '100',
   migrate: '100,500',
+  'engine-drain': '300',
+  'rolling-restart': '300',
+  'scale-out': '320',
 };
+/** Scenes the players spread over when --scenes is not given. */
+const DEFAULT_SCENES: Partial<Record<AnyScenario, string>> = { travel: '6', 'engine-drain': '3', 'rolling-restart': '3', 'scale-out': '8' };
 const DEFAULT_TARGETS = ['project', 'project-fat', 'project-embedded', 'colyseus', 'colyseus-uws', 'uws'];
 /** The failover cluster: three coordinators, two engines, two gateways (one scene each). */
 const FAILOVER_CLUSTER = { coordinators: 3, engines: 2, gateways: 2 } as const;
@@ -85,6 +95,8 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        npm run bench -- mmo-aoi [--clients 1000,2000,5000] [--npcs 0[,9000…]] [--layouts mixed[,uniform,crowd]] [--cell 500] [--hysteresis 50] [--max-clients-uws N] [--targets project-embedded,uws] [--seconds 20] [--warmup 5] [--out …] [--no-pin]
        npm run bench -- aoi-tick [--clients 100 (viewers)] [--npcs 9900] [--cell 500] [--hysteresis 50] [--seconds 20 (×10 ticks)] [--warmup 5] [--out …]
        npm run bench -- migrate [--clients 100,500 (players in the scene)] [--moves 6] [--move-every 3000] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
+       npm run bench -- engine-drain|rolling-restart [--clients 300] [--scenes 3] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
+       npm run bench -- scale-out [--clients 320] [--scenes 8] [--balance-window 60] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- timers [--timers 100000] [--fires 100] [--seconds 20] [--warmup 5] [--persist-ms 5000] [--out …]
 See bench/README.md for what each scenario measures.`;
 
@@ -108,7 +120,8 @@ const cli = parseCommandLine(
       'hop-every': { type: 'string', default: '3000' },
       moves: { type: 'string', default: '6' },
       'move-every': { type: 'string', default: '3000' },
-      scenes: { type: 'string', default: '6' },
+      scenes: { type: 'string' },
+      'balance-window': { type: 'string', default: '60' },
       timers: { type: 'string', default: '100000' },
       fires: { type: 'string', default: '100' },
       npcs: { type: 'string' },
@@ -129,7 +142,8 @@ const scenario = (positionals[0] ?? 'mmo-move') as AnyScenario;
 if (!SCENARIOS.includes(scenario)) usage(`unknown scenario "${scenario}" (known: ${SCENARIOS.join(', ')})`);
 const failover = (FAILOVER_SCENARIOS as readonly string[]).includes(scenario);
 /** Scenarios that start their own cluster of processes of this framework: no --targets. */
-const ownCluster = failover || scenario === 'travel' || scenario === 'timers' || scenario === 'aoi-tick' || scenario === 'migrate';
+const scaling = (SCALING_SCENARIOS as readonly string[]).includes(scenario);
+const ownCluster = failover || scaling || scenario === 'travel' || scenario === 'timers' || scenario === 'aoi-tick' || scenario === 'migrate';
 
 const positive = (name: string, v: string): number => {
   const n = Number(v);
@@ -166,8 +180,10 @@ const connectPerSecond = positive('connect-rate', values['connect-rate'] ?? (own
 const hopEveryMs = positive('hop-every', values['hop-every']);
 const moves = positive('moves', values.moves);
 const moveEveryMs = positive('move-every', values['move-every']);
-const hopScenes = positive('scenes', values.scenes);
-if (hopScenes < 4) usage('--scenes must be at least 4 (two an engine, for hops within an engine)');
+if (values.scenes !== undefined && DEFAULT_SCENES[scenario] === undefined) usage(`--scenes is for ${Object.keys(DEFAULT_SCENES).join(', ')}`);
+const sceneCount = positive('scenes', values.scenes ?? DEFAULT_SCENES[scenario] ?? '6');
+if (scenario === 'travel' && sceneCount < 4) usage('--scenes must be at least 4 (two an engine, for hops within an engine)');
+const balanceWindowSeconds = positive('balance-window', values['balance-window']);
 const repeats = positive('repeats', values.repeats);
 const timerCounts = values.timers.split(',').map((v) => positive('timers', v.trim()));
 const firesPerSecond = positive('fires', values.fires);
@@ -215,6 +231,7 @@ if (failover) await benchFailover(scenario as FailoverScenario);
 else if (scenario === 'soak') await benchSoak();
 else if (scenario === 'travel') await benchTravel();
 else if (scenario === 'migrate') await benchMigrate();
+else if (scaling) await benchScaling(scenario as ScalingScenario);
 else if (scenario === 'timers') await benchTimers();
 else if (scenario === 'aoi-tick') await benchAoiTick();
 else await benchTargets(scenario as Scenario);
@@ -420,7 +437,7 @@ async function benchTravel(): Promise<void> {
         steadySeconds,
         hopEveryMs,
         inputsPerSecond: 10,
-        scenes: hopScenes,
+        scenes: sceneCount,
         connectPerSecond,
         pin,
         etcdUrl: etcd.url,
@@ -438,7 +455,7 @@ async function benchTravel(): Promise<void> {
     scenario: 'travel',
     date: new Date().toISOString(),
     machine: machine(pin),
-    settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), hopEveryMs, inputsPerSecond: 10, scenes: hopScenes },
+    settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), hopEveryMs, inputsPerSecond: 10, scenes: sceneCount },
     runs,
   };
   await write(file);
@@ -463,6 +480,32 @@ async function benchMigrate(): Promise<void> {
   await write({ scenario: 'migrate', date: new Date().toISOString(), machine: machine(pin), settings, runs });
   for (const r of runs) {
     console.log(`bench: ${r.playersPerScene} players: ${r.moves} moves (frozen p50 ${r.frozenP50Ms} ms), stall p99 ${r.stallP99Ms} ms max ${r.stallMaxMs} ms, ${r.disconnects} disconnects, ${r.errors} errors, inputs lost ${r.lostInputs} duplicated ${r.duplicatedInputs} of ${r.inputs}`);
+  }
+}
+
+async function benchScaling(which: ScalingScenario): Promise<void> {
+  const runs: ScalingResultsFile['runs'][number][] = [];
+  try {
+    etcd = await ensureEtcd(ETCD_URL, pin ? 0 : null);
+    for (const [done, players] of clientCounts.entries()) {
+      const left = (clientCounts.length - done) * (40 + warmupSeconds + (which === 'scale-out' ? balanceWindowSeconds : 30) + players / connectPerSecond);
+      const common = { scenario: which, scenes: sceneCount, warmupSeconds, balanceWindowSeconds, connectPerSecond, pin, etcdUrl: etcd.url, redisUrl: REDIS_URL, mysqlUrl: MYSQL_URL };
+      keep(runs, await runScaling({ ...common, players, onProgress: progressLine(done, clientCounts.length, left), onAbortable }));
+    }
+  } finally {
+    await cleanup();
+  }
+  const settings = {
+    warmupSeconds,
+    command: `npm run bench -- ${argv}`.trim(),
+    inputsPerSecond: MIGRATE_INPUTS_PER_SECOND,
+    tickMs: MIGRATE_TICK_MS,
+    ...(which === 'scale-out' ? { balanceWindowSeconds } : {}),
+  };
+  await write({ scenario: which, date: new Date().toISOString(), machine: machine(pin), settings, runs });
+  for (const r of runs) {
+    const balance = r.secondsToBalance === undefined ? '' : `, balanced after ${r.secondsToBalance ?? 'never'} s (largest deviation ${r.maxDeviationPct} %)`;
+    console.log(`bench: ${which} ${r.players} players in ${r.scenes} scenes: ${r.movedScenes} scenes moved${balance}, stall p99 ${r.stallP99Ms} ms max ${r.stallMaxMs} ms, ${r.disconnects} disconnects, ${r.errors} errors, inputs lost ${r.lostInputs} duplicated ${r.duplicatedInputs} of ${r.inputs}`);
   }
 }
 

@@ -10,14 +10,12 @@
  * inputs were all handled once (the scene counts them in the player's data, which moves with
  * the scene). Per move: how long the scene was frozen (hold, save, hand-over), from the engine.
  *
- * The clients are SDK clients (`@gos/client` over `ws`) in this process; the cluster's members
+ * The clients are SDK clients ({@link MigBot}) in this process; the cluster's members
  * are pinned to CPU 0 when pinning, this process to CPU 1.
  */
-import WebSocket from 'ws';
-import { GameClient, guest } from '@gos/client';
 import { migrateScene, type MigrationReport } from '@gos/cluster';
 import { BenchCluster, pin } from './failover/cluster.js';
-import { protocol } from './generated/protocol.js';
+import { InputPump, joinMigBots, MIG_INPUTS_PER_SECOND, MIG_TICK_MS, sleep, stallsOf, tallyInputs, type MigBot } from './mig-bots.js';
 import type { Machine } from './report/results.js';
 import { LatencyRecorder } from './stats.js';
 
@@ -37,7 +35,7 @@ export interface MigrateRow {
   readonly stallP99ByMoveMs: readonly number[];
   /** Sockets closed during the phase. */
   readonly disconnects: number;
-  /** Moves refused, and counts that could not be read. */
+  /** Moves refused, errors the players' SDK surfaced, and counts that could not be read. */
   readonly errors: number;
   readonly inputs: number;
   readonly lostInputs: number;
@@ -73,43 +71,9 @@ export interface MigrateOptions {
   readonly onAbortable?: (abort: (() => Promise<void>) | null) => void;
 }
 
-export const MIGRATE_TICK_MS = 100;
-export const MIGRATE_INPUTS_PER_SECOND = 10;
+export const MIGRATE_TICK_MS = MIG_TICK_MS;
+export const MIGRATE_INPUTS_PER_SECOND = MIG_INPUTS_PER_SECOND;
 export const MIGRATE_SCENE = 'mig:1';
-
-/** One player: its inputs, and the gaps between the ticks it hears. */
-class Bot {
-  seq = 0;
-  lastTickAt = 0;
-  longestGapMs = 0;
-  /** The longest gap since the last move began. */
-  moveGapMs = 0;
-  closed = false;
-
-  constructor(readonly client: GameClient<typeof protocol>) {
-    client.onPush('Tick', () => {
-      const now = performance.now();
-      if (this.lastTickAt > 0) {
-        this.longestGapMs = Math.max(this.longestGapMs, now - this.lastTickAt);
-        this.moveGapMs = Math.max(this.moveGapMs, now - this.lastTickAt);
-      }
-      this.lastTickAt = now;
-    });
-    client.on('close', () => (this.closed = true));
-  }
-
-  input(): boolean {
-    if (!this.client.send(protocol.routes.migInput, { seq: this.seq + 1 })) return false;
-    this.seq++;
-    return true;
-  }
-
-  count(): Promise<{ received: number; duplicated: number; lastSeq: number }> {
-    return this.client.request(protocol.routes.migCount, {}, { timeoutMs: 15_000 });
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function runMigrate(o: MigrateOptions): Promise<MigrateRow> {
   const cluster = new BenchCluster({
@@ -124,10 +88,10 @@ export async function runMigrate(o: MigrateOptions): Promise<MigrateRow> {
     persistIntervalMs: 5000,
     pinCpu: o.pin ? 0 : null,
   });
-  const bots: Bot[] = [];
-  let inputs: ReturnType<typeof setInterval> | undefined;
+  const bots: MigBot[] = [];
+  let pump: InputPump | undefined;
   const abort = async (): Promise<void> => {
-    clearInterval(inputs);
+    pump?.stop();
     await Promise.allSettled(bots.map((b) => b.client.close()));
     await cluster.close();
   };
@@ -136,20 +100,8 @@ export async function runMigrate(o: MigrateOptions): Promise<MigrateRow> {
     o.onProgress?.('starting a cluster of 1 coordinator, 2 engines, 1 gateway');
     await cluster.start();
     if (o.pin) pin(process.pid, 1);
-    const baseUrl = cluster.gatewayUrls[0]!;
-    for (let i = 0; i < o.players; i++) {
-      const auth = await guest(baseUrl);
-      const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket, reconnect: false });
-      const bot = new Bot(client);
-      await client.connect();
-      bots.push(bot);
-      if (i % 50 === 49) o.onProgress?.(`${i + 1}/${o.players} players in ${MIGRATE_SCENE}`);
-      await sleep(1000 / o.connectPerSecond);
-    }
-    let sent = 0;
-    inputs = setInterval(() => {
-      for (const b of bots) if (b.input()) sent++;
-    }, 1000 / MIGRATE_INPUTS_PER_SECOND);
+    await joinMigBots({ baseUrl: cluster.gatewayUrls[0]!, players: o.players, sceneOf: () => MIGRATE_SCENE, connectPerSecond: o.connectPerSecond, ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }) }, bots);
+    pump = new InputPump(bots);
     o.onProgress?.(`warm-up: ${o.warmupSeconds} s`);
     await sleep(o.warmupSeconds * 1000);
     for (const b of bots) b.longestGapMs = 0;
@@ -159,7 +111,7 @@ export async function runMigrate(o: MigrateOptions): Promise<MigrateRow> {
     let errors = 0;
     const byMove: number[] = [];
     for (let i = 0; i < o.moves; i++) {
-      for (const b of bots) b.moveGapMs = 0;
+      for (const b of bots) b.resetWindow();
       const placed = (await cluster.status()).placements.find((p) => p.sceneId === MIGRATE_SCENE);
       o.onProgress?.(`move ${i + 1}/${o.moves}: ${MIGRATE_SCENE} off ${placed?.engineId ?? '?'}`);
       const report: MigrationReport | null = await migrateScene(cluster.config, MIGRATE_SCENE).catch((err: unknown) => {
@@ -173,26 +125,11 @@ export async function runMigrate(o: MigrateOptions): Promise<MigrateRow> {
         process.stderr.write(`\n[migrate] ${report.from} → ${report.to}: frozen ${report.frozenMs} ms (hold ${report.holdMs}, save ${report.saveMs})\n`);
       }
       await sleep(o.moveEveryMs);
-      const window = new LatencyRecorder();
-      for (const b of bots) window.record(Math.max(0, b.moveGapMs - MIGRATE_TICK_MS));
-      byMove.push(window.summary().p99Ms);
+      byMove.push(stallsOf(bots, (b) => b.windowGapMs).p99Ms);
     }
-    clearInterval(inputs);
-    inputs = undefined;
-    // The last inputs land, then the counts are read (a request answered after every input before it).
-    await sleep(500);
-    const counts = await Promise.all(bots.map((b) => b.count().catch(() => null)));
-    errors += counts.filter((c) => c === null).length;
-    let received = 0;
-    let duplicated = 0;
-    for (const c of counts) {
-      if (c === null) continue;
-      received += c.received;
-      duplicated += c.duplicated;
-    }
-    const stalls = new LatencyRecorder();
-    for (const b of bots) stalls.record(Math.max(0, b.longestGapMs - MIGRATE_TICK_MS));
-    const s = stalls.summary();
+    const tally = await tallyInputs(bots, pump);
+    errors += tally.unread + bots.reduce((sum, b) => sum + b.errors, 0);
+    const s = stallsOf(bots);
     const f = frozen.summary();
     return {
       playersPerScene: o.players,
@@ -206,9 +143,9 @@ export async function runMigrate(o: MigrateOptions): Promise<MigrateRow> {
       stallP99ByMoveMs: byMove,
       disconnects: bots.filter((b) => b.closed).length - closedBefore,
       errors,
-      inputs: sent,
-      lostInputs: Math.max(0, sent - (received - duplicated)),
-      duplicatedInputs: duplicated,
+      inputs: tally.inputs,
+      lostInputs: tally.lostInputs,
+      duplicatedInputs: tally.duplicatedInputs,
     };
   } finally {
     o.onAbortable?.(null);

@@ -8,47 +8,13 @@
  * those variables the local defaults are tried, and the tests are skipped when one is missing.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 import type { FailoverResultsFile } from '../src/report/results.js';
 import type { MigrateResultsFile } from '../src/migrate.js';
 import type { TravelResultsFile } from '../src/travel.js';
-import { runBench } from './run-bench.js';
-
-const ETCD = process.env['GOS_TEST_ETCD_URL'] ?? process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379';
-const REDIS = process.env['GOS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
-
-/** Whether something listens at the URL's host and port. */
-function listening(url: string, defaultPort: number): Promise<boolean> {
-  const u = new URL(url);
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: u.hostname, port: Number(u.port || defaultPort) });
-    socket.setTimeout(2000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
-/** Why these tests cannot run here, or false. Services the test command named must be there: the bench then fails loudly. */
-async function missingServices(): Promise<string | false> {
-  const missing: string[] = [];
-  const etcdBinary = existsSync('/usr/bin/etcd') || existsSync('/usr/local/bin/etcd');
-  if (process.env['GOS_TEST_ETCD_URL'] === undefined && !etcdBinary && !(await listening(ETCD, 2379))) missing.push(`etcd (${ETCD})`);
-  if (process.env['GOS_TEST_REDIS_URL'] === undefined && !(await listening(REDIS, 6379))) missing.push(`Redis (${REDIS})`);
-  if (process.env['GOS_TEST_MYSQL_URL'] === undefined && !(await listening(MYSQL, 3306))) missing.push(`MariaDB (${MYSQL})`);
-  return missing.length === 0 ? false : `not reachable: ${missing.join(', ')}; run through npm test or set GOS_TEST_*`;
-}
+import { missingServices, runBench } from './run-bench.js';
 
 const skip = await missingServices();
 const SMALL = ['--clients', '10', '--seconds', '10', '--warmup', '1', '--repeats', '1', '--lease-ttl', '2', '--persist-ms', '500'];

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
-import { ENV_OVERRIDES, formatLogLine, loadConfig, MemberProcess, readStatus, type ClusterConfig, type ClusterStatus, type Role } from '@gos/cluster';
+import { ENV_OVERRIDES, formatLogLine, loadConfig, MemberProcess, readStatus, Supervisor, type ClusterConfig, type ClusterStatus, type Role } from '@gos/cluster';
 import { processTree } from '../proc.js';
 
 const GAME_MODULE = fileURLToPath(new URL('../targets/project/game.js', import.meta.url));
@@ -49,6 +49,13 @@ export interface BenchClusterOptions {
   readonly sceneType?: string;
   /** Pin every member to this CPU (taskset); null leaves them free. */
   readonly pinCpu: number | null;
+  /** The leader's rebalancing (off: one thing measured at a time; scale-out turns it on). @default false */
+  readonly rebalance?: boolean;
+  /**
+   * Engines run under the cluster package's supervisor, as `npm run cluster` runs them: one that
+   * exits unasked (a drained engine exits 0) is started again (rolling-restart). @default false
+   */
+  readonly superviseEngines?: boolean;
 }
 
 const MEMBER_LOG = process.env['BENCH_MEMBER_LOG'] || undefined;
@@ -69,6 +76,8 @@ export class BenchCluster {
   readonly #o: BenchClusterOptions;
   readonly #recent: string[] = [];
   #dir: string | null = null;
+  #mainFile: string | null = null;
+  #supervisor: Supervisor | null = null;
   #config: ClusterConfig | null = null;
   #dbCreated = false;
   #closed: Promise<void> | null = null;
@@ -93,12 +102,14 @@ export class BenchCluster {
     try {
       this.#dir = await mkdtemp(path.join(tmpdir(), 'gos-bench-failover-'));
       const files = await writeConfigs(o, this.#dir, this.run);
+      this.#mainFile = files.main;
       this.#config = loadConfig({ file: files.main, env: {} });
       await this.#createDatabase();
       const started = (role: Role, n: number, file: (i: number) => string): MemberProcess[] =>
         Array.from({ length: n }, (_, i) => this.#spawn(role, `${role}-${i + 1}`, file(i)));
-      const first = [...started('coordinator', o.coordinators ?? 3, () => files.main), ...started('engine', o.engines ?? 2, () => files.main)];
-      await Promise.all(first.map((m) => m.ready));
+      const coordinators = started('coordinator', o.coordinators ?? 3, () => files.main);
+      const engines = Array.from({ length: o.engines ?? 2 }, (_, i) => this.#startEngine(`engine-${i + 1}`));
+      await Promise.all([...coordinators.map((m) => m.ready), ...engines]);
       const gateways = started('gateway', this.scenes.length, (i) => files.gateways[i]!);
       for (const line of await Promise.all(gateways.map((m) => m.ready))) this.gatewayUrls.push(String(line['http']));
       const deadline = Date.now() + 30_000;
@@ -112,8 +123,35 @@ export class BenchCluster {
     }
   }
 
+  /** The last process started as member `id` (a supervised engine may have had several). */
   member(id: string): MemberProcess | undefined {
-    return this.members.find((m) => m.id === id);
+    return this.members.findLast((m) => m.id === id);
+  }
+
+  /** Start one more engine, `id`, on the cluster's configuration; resolves when it is ready. */
+  async addEngine(id: string): Promise<void> {
+    try {
+      await this.#startEngine(id);
+    } catch (err) {
+      throw new Error(`engine ${id} did not start: ${(err as Error).message}\n${this.logs()}`, { cause: err });
+    }
+  }
+
+  async #startEngine(id: string): Promise<void> {
+    const file = this.#mainFile;
+    if (file === null) throw new Error('cluster not started');
+    if (this.#o.superviseEngines !== true) {
+      await this.#spawn('engine', id, file).ready;
+      return;
+    }
+    this.#supervisor ??= new Supervisor({
+      report: (level, line) => {
+        if (level === 'info') return;
+        this.#recent.push(`supervisor: ${line}`);
+        if (this.#recent.length > RECENT_LINES) this.#recent.shift();
+      },
+    });
+    await this.#supervisor.add('engine', id, () => this.#spawn('engine', id, file)).firstReady;
   }
 
   /** The status as etcd holds it (the cluster package's status module). */
@@ -143,6 +181,10 @@ export class BenchCluster {
   }
 
   async #close(graceful: boolean): Promise<void> {
+    // No engine is started again from here on (the supervisor's waiting restarts are cancelled
+    // at once); it stops the engines it runs, and killLeftovers below ends any it has not yet.
+    const supervised = this.#supervisor?.stop();
+    if (graceful) await supervised;
     for (const role of graceful ? (['gateway', 'engine', 'coordinator'] as const) : []) {
       await Promise.all(this.members.filter((m) => m.role === role).map((m) => m.stop(STOP_TIMEOUT_MS).catch(() => {})));
     }
@@ -213,7 +255,7 @@ async function writeConfigs(o: BenchClusterOptions, dir: string, run: string): P
   const store = new URL(o.mysqlUrl);
   store.pathname = `/${DATABASE_PREFIX}_${run}`;
   const secret = `bench-failover-${run}-${randomBytes(12).toString('hex')}`;
-  const base = (sceneId: string | null): string => `# Written by the bench (engine-kill, leader-kill, travel, migrate) for one run; removed at its end.
+  const base = (sceneId: string | null): string => `# Written by the bench (engine-kill, leader-kill, travel, migrate, engine-drain, rolling-restart, scale-out) for one run; removed at its end.
 cluster: { secret: "${secret}" }
 etcd: { hosts: [${JSON.stringify(o.etcdUrl)}], prefix: "gos-bench-failover/${run}/", leaseTtlSeconds: ${o.leaseTtlSeconds} }
 store: { kind: mysql, url: ${JSON.stringify(store.href)}, autoMigrate: true }
@@ -222,8 +264,8 @@ game: { module: ${JSON.stringify(GAME_MODULE)}, protocol: ${JSON.stringify(PROTO
 log: { level: info }
 gateway: { host: 127.0.0.1, port: 0${sceneId === null ? '' : `, defaultSceneId: "${sceneId}"`} }
 engine: { host: 127.0.0.1, port: 0, persistIntervalMs: ${o.persistIntervalMs}${o.scenesPerWorker === undefined ? '' : `, scenesPerWorker: ${o.scenesPerWorker}`} }
-# One thing measured at a time: the leader does not move scenes on its own (rebalancing) during a scenario.
-coordinator: { rebalance: { enabled: false } }
+# One thing measured at a time: the leader moves scenes on its own (rebalancing) only in scale-out.
+coordinator: { rebalance: { enabled: ${o.rebalance === true} } }
 # The operator's credential: the migrate scenario moves scenes with it (npm run status -- migrate).
 admin: { credentials: [{ name: bench, secret: "${secret}-admin", write: true }] }
 `;

@@ -347,6 +347,7 @@ export const ROUTE = {
   walk: 6,
   migInput: 7,
   migCount: 8,
+  migEnter: 9,
 } as const;
 
 /** Push ids: the opcode of PUSH frames. */
@@ -373,6 +374,8 @@ export interface BenchMmoProtocol extends rt.Protocol {
     readonly migInput: rt.RouteDef<InputReq, void>;
     /** migrate: the inputs the player's scene handled, as count does for travel. */
     readonly migCount: rt.RouteDef<CountReq, CountRes>;
+    /** engine-drain, rolling-restart, scale-out: go to mig scene `to` (answered by Arrived, or HopRefused). */
+    readonly migEnter: rt.RouteDef<HopReq, void>;
   };
   readonly pushes: {
     readonly Welcome: rt.PushDef<Welcome>;
@@ -395,6 +398,7 @@ const routes: BenchMmoProtocol['routes'] = Object.freeze({
   walk: Object.freeze({ id: ROUTE.walk, name: 'walk', scene: 'aoi', request: MoveReqCodec, response: null, idempotent: false }),
   migInput: Object.freeze({ id: ROUTE.migInput, name: 'migInput', scene: 'mig', request: InputReqCodec, response: null, idempotent: false }),
   migCount: Object.freeze({ id: ROUTE.migCount, name: 'migCount', scene: 'mig', request: CountReqCodec, response: CountResCodec, idempotent: false }),
+  migEnter: Object.freeze({ id: ROUTE.migEnter, name: 'migEnter', scene: 'mig', request: HopReqCodec, response: null, idempotent: false }),
 });
 
 const pushes: BenchMmoProtocol['pushes'] = Object.freeze({
@@ -421,6 +425,7 @@ export const protocol: BenchMmoProtocol = Object.freeze({
     [ROUTE.walk, routes.walk],
     [ROUTE.migInput, routes.migInput],
     [ROUTE.migCount, routes.migCount],
+    [ROUTE.migEnter, routes.migEnter],
   ]),
   pushById: new Map<number, rt.PushDef>([
     [PUSH.Welcome, pushes.Welcome],
@@ -465,6 +470,8 @@ export interface SceneHandlers<Ctx> {
     migInput(ctx: Ctx, req: InputReq): void | Promise<void>;
     /** migrate: the inputs the player's scene handled, as count does for travel. */
     migCount(ctx: Ctx, req: CountReq): CountRes | Promise<CountRes>;
+    /** engine-drain, rolling-restart, scale-out: go to mig scene `to` (answered by Arrived, or HopRefused). */
+    migEnter(ctx: Ctx, req: HopReq): void | Promise<void>;
   };
   mmo: {
     move(ctx: Ctx, req: MoveReq): void | Promise<void>;
@@ -494,6 +501,8 @@ export interface Api {
   migInput(req: InputReq, opts?: RequestOptions): Promise<void>;
   /** migrate: the inputs the player's scene handled, as count does for travel. */
   migCount(req: CountReq, opts?: RequestOptions): Promise<CountRes>;
+  /** engine-drain, rolling-restart, scale-out: go to mig scene `to` (answered by Arrived, or HopRefused). */
+  migEnter(req: HopReq, opts?: RequestOptions): Promise<void>;
 }
 
 /** Typed request helpers over a client: `createApi(client).move({ seq, x, y })`. */
@@ -519,5 +528,8 @@ export function createApi(client: ApiClient): Api {
       await client.request(routes.migInput, req, opts);
     },
     migCount: (req: CountReq, opts?: RequestOptions) => client.request(routes.migCount, req, opts) as Promise<CountRes>,
+    migEnter: async (req: HopReq, opts?: RequestOptions): Promise<void> => {
+      await client.request(routes.migEnter, req, opts);
+    },
   });
 }

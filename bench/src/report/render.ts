@@ -7,10 +7,11 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { RunRow } from '../orchestrate.js';
 import { engineKillMarkdown, failoverCharts, leaderKillMarkdown, type ChartPoint } from './failover.js';
-import { isAoiFile, isAoiTickFile, isFailoverFile, isMigrateFile, isSoakFile, isTimersFile, isTravelFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
+import { isAoiFile, isAoiTickFile, isFailoverFile, isMigrateFile, isScalingFile, isSoakFile, isTimersFile, isTravelFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
 import { soakCharts, soakMarkdown, type SoakPoint } from './soak.js';
 import { travelMarkdown, travelPoints } from './travel.js';
 import { migrateMarkdown, migratePoints } from './migrate.js';
+import { scalingMarkdown, scalingPoints } from './scaling.js';
 import { timersMarkdown, timersPoints } from './timers.js';
 import { aoiMarkdown, aoiPoints } from './aoi.js';
 import { aoiTickMarkdown, aoiTickPoints } from './aoi-tick.js';
@@ -34,6 +35,7 @@ export function markdown(file: AnyResultsFile): string {
   if (isTravelFile(file)) return [...header(file), ...travelMarkdown(file)].join('\n');
   if (isTimersFile(file)) return [...header(file), ...timersMarkdown(file)].join('\n');
   if (isMigrateFile(file)) return [...header(file), ...migrateMarkdown(file)].join('\n');
+  if (isScalingFile(file)) return [...header(file), ...scalingMarkdown(file)].join('\n');
   if (isAoiFile(file)) return [...header(file), ...aoiMarkdown(file)].join('\n');
   if (isAoiTickFile(file)) return [...header(file), ...aoiTickMarkdown(file)].join('\n');
   if (file.scenario === 'idle-ccu') return idleMarkdown(file);
@@ -105,6 +107,14 @@ function header(file: AnyResultsFile): string[] {
   const repeats = isFailoverFile(file) ? ` per repeat, ${file.settings.repeats} repeat${file.settings.repeats === 1 ? '' : 's'}` : '';
   if (isAoiTickFile(file)) {
     return [`Run ${file.date} on ${m.cpus} × ${m.model}, Node ${m.node}; one thread, not pinned.`, '', `Rerun: \`${file.settings.command}\``, ''];
+  }
+  if (isScalingFile(file)) {
+    return [
+      `Run ${file.date} on ${m.cpus} × ${m.model}, Node ${m.node}; ${m.pinned ? 'cluster pinned to CPU 0, players to CPU 1 (taskset)' : 'not pinned'}; ${file.settings.warmupSeconds} s warm-up, then the phase.`,
+      '',
+      `Rerun: \`${file.settings.command}\``,
+      '',
+    ];
   }
   if (isMigrateFile(file)) {
     return [
@@ -244,6 +254,8 @@ export async function html(file: AnyResultsFile): Promise<string> {
       ? [await svgOf(barSpec('travel latency (ms): hop request → first push of the new scene', travelPoints(file)))]
     : isMigrateFile(file)
       ? [await svgOf(barSpec('per-player stall during live moves (ms): longest tick gap minus the tick interval', migratePoints(file)))]
+    : isScalingFile(file)
+      ? [await svgOf(barSpec(`per-player stall during ${file.scenario} (ms): longest tick gap minus the tick interval`, scalingPoints(file)))]
     : isTimersFile(file)
       ? [await svgOf(barSpec('tick time and firing lateness p99 (ms) by pending durable timers', timersPoints(file)))]
     : isAoiFile(file)

@@ -8,6 +8,7 @@ import type { RunRow } from '../orchestrate.js';
 import type { SoakResultsFile } from '../soak.js';
 import type { TravelResultsFile } from '../travel.js';
 import type { MigrateResultsFile } from '../migrate.js';
+import type { ScalingResultsFile } from '../scaling.js';
 import type { TimersResultsFile } from '../timers.js';
 import type { AoiResultsFile } from '../aoi.js';
 import type { AoiTickResultsFile } from '../aoi-tick.js';
@@ -50,7 +51,7 @@ export interface FailoverResultsFile {
   readonly runs: readonly FailoverRow[];
 }
 
-export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile | AoiResultsFile | AoiTickResultsFile | MigrateResultsFile;
+export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile | AoiResultsFile | AoiTickResultsFile | MigrateResultsFile | ScalingResultsFile;
 
 export function isAoiTickFile(file: AnyResultsFile): file is AoiTickResultsFile {
   return file.scenario === 'aoi-tick';
@@ -74,6 +75,10 @@ export function isTravelFile(file: AnyResultsFile): file is TravelResultsFile {
 
 export function isMigrateFile(file: AnyResultsFile): file is MigrateResultsFile {
   return file.scenario === 'migrate';
+}
+
+export function isScalingFile(file: AnyResultsFile): file is ScalingResultsFile {
+  return file.scenario === 'engine-drain' || file.scenario === 'rolling-restart' || file.scenario === 'scale-out';
 }
 
 export function isTimersFile(file: AnyResultsFile): file is TimersResultsFile {

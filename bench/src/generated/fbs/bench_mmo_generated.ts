@@ -17,6 +17,7 @@ import * as flatbuffers from 'flatbuffers';
  *   walk (scene aoi): MoveReq → none
  *   migInput (scene mig): InputReq → none
  *   migCount (scene mig): CountReq → CountRes
+ *   migEnter (scene mig): HopReq → none
  */
 export enum RouteId {
   move = 1,
@@ -26,7 +27,8 @@ export enum RouteId {
   count = 5,
   walk = 6,
   migInput = 7,
-  migCount = 8
+  migCount = 8,
+  migEnter = 9
 }
 
 /**

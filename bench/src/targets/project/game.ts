@@ -10,7 +10,7 @@
  * - `idle` (scenario idle-ccu): players join and get their Welcome; the scene ticks but sends
  *   nothing, so what is measured is the cost of holding connections.
  * - `ticker` (scenario timers): see ticker.ts.
- * - `mig` (scenarios migrate, engine-drain): see mig.ts.
+ * - `mig` (scenarios migrate, engine-drain, rolling-restart, scale-out): see mig.ts.
  * - `hop` (scenario travel): players travel between `hop:<n>` scenes; each scene greets an
  *   arriving player with `Arrived`, and counts the numbered inputs it handles in the player's
  *   data, which travels with the player: lost or doubled inputs show in the counts.
@@ -19,7 +19,7 @@ import { defineGame, defineScene, type HandlerContext } from '@gos/engine';
 import { protocol, type PushMap, type SceneHandlers } from '../../generated/protocol.js';
 import { ticker } from './ticker.js';
 import { aoi } from './aoi.js';
-import { countInput, countsOf, mig, type InputCounts } from './mig.js';
+import { countInput, countsOf, mig, travelOrTell, type InputCounts } from './mig.js';
 
 interface PlayerData {
   x: number;
@@ -166,10 +166,7 @@ export const hop = defineScene<Record<string, never>, HopData, PushMap>({
   },
   handlers: {
     hop({ player }, req) {
-      player.travel(req.to).catch((err: unknown) => {
-        const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : 'error';
-        player.send('HopRefused', { code });
-      });
+      travelOrTell(player, req.to);
     },
     input({ player }, req) {
       countInput(player.data, req.seq);

@@ -1,8 +1,9 @@
 /**
- * `mig` (scenarios migrate, engine-drain): one scene full of players that ticks at 10 Hz and
- * sends every player a Tick each time (the bots measure their longest gap between two ticks:
- * the stall a live move of the scene costs them), and counts each player's numbered inputs in
- * its data, which moves with the scene: an input lost or handled twice shows in the counts.
+ * `mig` (scenarios migrate, engine-drain, rolling-restart, scale-out): scenes full of players
+ * that tick at 10 Hz and send every player a Tick each time (the bots measure their longest gap
+ * between two ticks: the stall a live move of the scene costs them), and count each player's
+ * numbered inputs in its data, which moves with the scene: an input lost or handled twice shows
+ * in the counts. A player logs in to `mig:1` and may travel to another `mig:<n>` (`migEnter`).
  */
 import { defineScene, type HandlerContext } from '@gos/engine';
 import type { PushMap, SceneHandlers } from '../../generated/protocol.js';
@@ -30,6 +31,14 @@ export function countsOf(d: InputCounts): InputCounts {
 
 type MigCtx = HandlerContext<Record<string, never>, MigData, PushMap>;
 
+/** Travel to scene `to`; a refused travel is told to the player (`HopRefused`), who stays. */
+export function travelOrTell(player: MigCtx['player'], to: string): void {
+  player.travel(to).catch((err: unknown) => {
+    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : 'error';
+    player.send('HopRefused', { code });
+  });
+}
+
 const NONE: number[] = [];
 
 export const mig = defineScene<Record<string, never>, MigData, PushMap>({
@@ -50,6 +59,9 @@ export const mig = defineScene<Record<string, never>, MigData, PushMap>({
     },
     migCount({ player }) {
       return countsOf(player.data);
+    },
+    migEnter({ player }, req) {
+      travelOrTell(player, req.to);
     },
   } satisfies SceneHandlers<MigCtx>['mig'],
 });
