@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Pool, PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { CodedError, ErrorCodes, toErrorData, type Logger } from '@gos/schema';
+import { ErrorCodes, toErrorData, type Logger } from '@gos/schema';
 import {
   TABLE_OF,
   checkClaimBatch,
@@ -32,9 +32,9 @@ import { mysqlMigrationDriver } from './mysql-migrations.js';
 import { resolveMysqlOptions, type ResolvedMysqlOptions } from './mysql-options.js';
 import { ER_DUP_ENTRY, errnoOf, mapMysqlError, openPool, ping, type DriverError } from './mysql-pool.js';
 import { ACCOUNT_COLUMNS, save, toAccount } from './mysql-records.js';
-import { writeShared, writeTimers } from './mysql-owner-writes.js';
+import { writeBatch, type PreparedEntry } from './mysql-batch.js';
 import { MAX_CLAIM_BATCH } from './types.js';
-import type { AccountRecord, ClaimedPlayer, ClaimedRecord, DueOwner, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, SharedChanges, SharedRow, Store, TimerChanges, TimerRecord, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedPlayer, ClaimedRecord, DueOwner, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, SharedRow, Store, TimerRecord, VersionedRecord } from './types.js';
 
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
@@ -244,7 +244,7 @@ export class MysqlStore implements Store {
       if (!Array.isArray(entries)) throw invalid('saveBatch entries must be an array');
       const now = Date.now();
       // Validate and serialise before taking a connection, so bad entries cost no round trip.
-      const prepared = entries.map((entry): { kind: RecordKind; id: string; json: string; expected: number; fence: number | undefined; sceneId: string | undefined; timers: TimerChanges | undefined; shared: SharedChanges[] | undefined } | SaveResult => {
+      const prepared = entries.map((entry): PreparedEntry => {
         try {
           const e = checkObject('saveBatch entry', entry);
           if (!isRecordKind(e.kind)) throw invalid("saveBatch entry kind must be 'player' or 'scene'");
@@ -266,32 +266,7 @@ export class MysqlStore implements Store {
         const kb = 'ok' in pb ? '' : `${pb.kind}\u0000${pb.id}`;
         return ka < kb ? -1 : ka > kb ? 1 : 0;
       });
-      return this.#transaction(pool, async (conn) => {
-        const results: SaveResult[] = new Array<SaveResult>(prepared.length);
-        for (const i of order) {
-          const p = prepared[i]!;
-          if ('ok' in p) {
-            results[i] = p;
-            continue;
-          }
-          try {
-            results[i] = { ok: true, version: await save(conn, p.kind, p.id, p.json, p.expected, p.fence, now) };
-            if (p.sceneId !== undefined) {
-              await conn.execute(
-                'INSERT INTO player_scenes (player_id, scene_id, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE scene_id = VALUES(scene_id), updated_at = VALUES(updated_at)',
-                [p.id, p.sceneId, now],
-              );
-            }
-            if (p.timers !== undefined) await writeTimers(conn, timerOwner(p.kind, p.id), p.timers);
-            for (const c of p.shared ?? []) await writeShared(conn, c);
-          } catch (err) {
-            // InnoDB rolled back only the failed statement; the rest of the batch goes on.
-            if (err instanceof CodedError && (err.code === ErrorCodes.STO_ERR_STALE_VERSION || err.code === ErrorCodes.STO_ERR_FENCED)) results[i] = { ok: false, error: err.toData() };
-            else throw err;
-          }
-        }
-        return results;
-      });
+      return this.#transaction(pool, (conn) => writeBatch(conn, prepared, order, now));
     });
   }
 

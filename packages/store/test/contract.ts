@@ -277,6 +277,39 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
       assert.deepEqual(await store.saveBatch([]), []);
     }));
 
+  test(`${name}: a large batch of existing rows (a scene's players at its save): every row written, one stale and one fenced row refused alone`, () =>
+    withStore(fixture, async (store) => {
+      // More rows than one statement writes (MySQL: ROWS_PER_STATEMENT, 200), in a shuffled order.
+      const ids = Array.from({ length: 450 }, (_, i) => `crowd-${String(i).padStart(3, '0')}-${uniq()}`);
+      const claims = await store.claimPlayers(ids);
+      const fenceOf = new Map(claims.map((c) => [c.playerId, c.fence]));
+      const first = await store.saveBatch(ids.map((id) => ({ kind: 'player', id, data: { n: 0 }, expectedVersion: 0, fence: fenceOf.get(id)!, sceneId: 'world:1' })));
+      assert.ok(first.every((r) => r.ok && r.version === 1));
+      const shuffled = [...ids].reverse();
+      const again = await store.saveBatch(shuffled.map((id) => ({ kind: 'player', id, data: { n: 1, id }, expectedVersion: 1, fence: fenceOf.get(id)!, sceneId: 'world:2' })));
+      assert.ok(again.every((r) => r.ok && r.version === 2));
+      for (const id of [ids[0]!, ids[199]!, ids[200]!, ids[449]!]) {
+        const row = await store.loadPlayer(id);
+        assert.deepEqual([row?.data, row?.version], [{ n: 1, id }, 2]);
+        assert.equal(await store.playerScene(id), 'world:2');
+      }
+      // One row stale, one taken over by another claim: refused; every other row of the run written.
+      const stale = ids[10]!;
+      const taken = ids[300]!;
+      await store.claimPlayers([taken]);
+      const third = await store.saveBatch(ids.map((id) => ({ kind: 'player', id, data: { n: 2 }, expectedVersion: id === stale ? 1 : 2, fence: fenceOf.get(id)!, sceneId: 'world:3' })));
+      assert.equal(!third[10]!.ok && third[10]!.error.code, ErrorCodes.STO_ERR_STALE_VERSION);
+      assert.equal(!third[300]!.ok && third[300]!.error.code, ErrorCodes.STO_ERR_FENCED);
+      assert.ok(third.every((r, i) => i === 10 || i === 300 || (r.ok && r.version === 3)));
+      const staleRow = await store.loadPlayer(stale);
+      assert.deepEqual([staleRow?.data, staleRow?.version], [{ n: 1, id: stale }, 2]);
+      assert.equal(await store.playerScene(stale), 'world:2');
+      assert.equal(await store.playerScene(taken), 'world:2');
+      const written = await store.loadPlayer(ids[11]!);
+      assert.deepEqual([written?.data, written?.version], [{ n: 2 }, 3]);
+      assert.equal(await store.playerScene(ids[299]!), 'world:3');
+    }));
+
   test(`${name}: a player's scene is recorded with its successful saves, and only with them`, () =>
     withStore(fixture, async (store) => {
       const id = `where-${uniq()}`;
