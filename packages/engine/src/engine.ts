@@ -82,6 +82,8 @@ export class Engine {
   #unwatchMembers: (() => void) | undefined;
   #state: 'new' | 'running' | 'closing' | 'closed' = 'new';
   #closing: Promise<void> | undefined;
+  /** Aborted when close() is first called: a start still waiting for its threads gives up. */
+  readonly #closeRequested = new AbortController();
 
   constructor(options: EngineOptions) {
     this.#o = resolveEngineOptions(options);
@@ -230,13 +232,16 @@ export class Engine {
     });
     this.#link.on('peer', (peer: GatewayPeer) => this.#onPeer(peer));
     await this.#link.start();
+    if (this.#closeRequested.signal.aborted) return;
     this.#stopLocalLinks = this.#o.localLinks?.serve(this.#o.engineId, (peer) => {
       this.#localPeers.add(peer);
       peer.once('close', () => this.#localPeers.delete(peer));
       this.#onPeer(peer);
     });
     // Registered (placements may come) once the scene threads have imported the game.
-    const warm = await warmup.wait(this.#o.workers, THREAD_WARMUP_TIMEOUT_MS);
+    const warm = await warmup.wait(this.#o.workers, THREAD_WARMUP_TIMEOUT_MS, this.#closeRequested.signal);
+    // Closed while the threads started: the close has taken down what was started; nothing registers.
+    if (this.#closeRequested.signal.aborted) return;
     if (warm.timedOut) this.#log.warn({ threads: this.#o.workers, warm: warm.warm, waitedMs: warm.ms }, 'scene threads not all started in time; registering anyway (the first scenes may start slowly)');
     for (const error of warm.failed) this.#log.error({ gameModule: this.#o.gameModule, error }, 'a scene thread cannot import the game; its scenes will fail to start');
     this.#member = await this.#o.coordinator.membership.register({
@@ -330,6 +335,7 @@ export class Engine {
    * store writes, then close links and threads. Idempotent.
    */
   close(): Promise<void> {
+    this.#closeRequested.abort();
     this.#closing ??= this.#shutdown();
     return this.#closing;
   }

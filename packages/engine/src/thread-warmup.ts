@@ -39,11 +39,12 @@ export class ThreadWarmup {
     };
   }
 
-  /** Until `threads` threads said their import settled, or `timeoutMs`; the channel is closed after. */
-  async wait(threads: number, timeoutMs: number): Promise<WarmOutcome> {
+  /** Until `threads` threads said their import settled, `timeoutMs`, or `signal` aborts; the channel is closed after. */
+  async wait(threads: number, timeoutMs: number, signal?: AbortSignal): Promise<WarmOutcome> {
     const began = performance.now();
     let timer: ReturnType<typeof setTimeout> | undefined;
     let timedOut = false;
+    let onAbort: (() => void) | undefined;
     try {
       await new Promise<void>((resolve) => {
         this.#wake = () => {
@@ -54,9 +55,13 @@ export class ThreadWarmup {
           timedOut = true;
           resolve();
         }, timeoutMs);
+        onAbort = resolve;
+        if (signal?.aborted === true) resolve();
+        else signal?.addEventListener('abort', onAbort, { once: true });
       });
     } finally {
       clearTimeout(timer);
+      if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
       this.#wake = null;
       this.close();
     }

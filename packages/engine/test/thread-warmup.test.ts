@@ -38,3 +38,12 @@ test('messages that are not a thread\'s warm-up message are ignored', async () =
   const outcome = await waiting;
   assert.deepEqual({ warm: outcome.warm, failed: outcome.failed }, { warm: 1, failed: [] });
 });
+
+test('an abort ends the wait at once (the engine closed while its threads started)', async () => {
+  const warmup = new ThreadWarmup();
+  const abort = new AbortController();
+  const waiting = warmup.wait(2, 60_000, abort.signal);
+  abort.abort();
+  const outcome = await waiting;
+  assert.deepEqual({ warm: outcome.warm, timedOut: outcome.timedOut }, { warm: 0, timedOut: false });
+});
