@@ -80,7 +80,7 @@ export class EtcdPlacement {
     if (known !== undefined && known.epoch >= revision) return;
     const value = this.#keyspace.decode('placement', id, () => decodePlacement(kv.value.toString()));
     if (value === null) return;
-    const record: PlacementRecord = Object.freeze({ sceneId: id, sceneType: sceneTypeOf(id), engineId: value.engineId, epoch: revision });
+    const record: PlacementRecord = Object.freeze({ sceneId: id, sceneType: sceneTypeOf(id), engineId: value.engineId, epoch: revision, ...(value.handover === undefined ? {} : { handover: value.handover }) });
     this.#placements.set(id, record);
     this.#placementEvents.emit({ type: 'placed', record });
   }
@@ -166,10 +166,10 @@ export class EtcdPlacement {
       if (res.succeeded) this.#applyPlacement({ key: Buffer.from(key), mod_revision: res.header.revision } as IKeyValue, true);
       return res.succeeded;
     },
-    move: async (sceneId, epoch, engineId) => {
+    move: async (sceneId, epoch, engineId, handover) => {
       const client = this.#keyspace.client;
       const key = this.#keyspace.key('placement', sceneId);
-      const value = JSON.stringify({ engineId });
+      const value = JSON.stringify(handover === undefined ? { engineId } : { engineId, handover: { nextTickAt: handover.nextTickAt, players: handover.players } });
       const res = await client.if(key, 'Mod', '==', epoch).then(client.put(key).value(value)).commit();
       if (!res.succeeded) return undefined;
       this.#applyPlacement({ key: Buffer.from(key), value: Buffer.from(value), mod_revision: res.header.revision } as IKeyValue, false);

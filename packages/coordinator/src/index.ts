@@ -21,5 +21,6 @@ export type {
   PlacementEvent,
   PlacementRecord,
   PlacementRequest,
+  SceneHandover,
   SceneMoves,
 } from './types.js';

@@ -13,6 +13,7 @@ import type {
   PlacementEvent,
   PlacementRecord,
   PlacementRequest,
+  SceneHandover,
   SceneMoves,
 } from './types.js';
 import { sceneTypeOf } from './types.js';
@@ -160,10 +161,16 @@ class MemoryPlacement implements Placement {
     return true;
   }
 
-  async move(sceneId: string, epoch: number, engineId: string): Promise<PlacementRecord | undefined> {
+  async move(sceneId: string, epoch: number, engineId: string, handover?: SceneHandover): Promise<PlacementRecord | undefined> {
     const record = this.#records.get(sceneId);
     if (record === undefined || record.epoch !== epoch) return undefined;
-    const moved: PlacementRecord = Object.freeze({ sceneId, sceneType: record.sceneType, engineId, epoch: ++this.#epoch });
+    const moved: PlacementRecord = Object.freeze({
+      sceneId,
+      sceneType: record.sceneType,
+      engineId,
+      epoch: ++this.#epoch,
+      ...(handover === undefined ? {} : { handover: Object.freeze({ nextTickAt: handover.nextTickAt, players: handover.players }) }),
+    });
     this.#records.set(sceneId, moved);
     this.#events.emit({ type: 'placed', record: moved });
     return moved;

@@ -4,7 +4,7 @@
  * expected shape is refused, not cast. Unknown fields are dropped (a newer writer may add some).
  */
 import { z } from 'zod';
-import type { MemberInfo, MoveRequest, PlacementRequest } from './types.js';
+import type { MemberInfo, MoveRequest, PlacementRequest, SceneHandover } from './types.js';
 
 const finite = z.number().finite();
 
@@ -30,7 +30,7 @@ const placementRequestSchema = z.object({
   refused: z.object({ code: z.string().min(1), message: z.string() }).optional(),
 });
 
-const placementSchema = z.object({ engineId: z.string().min(1) });
+const placementSchema = z.object({ engineId: z.string().min(1), handover: z.object({ nextTickAt: finite, players: z.number().int().min(0) }).optional() });
 
 const moveRequestSchema = z.object({ from: z.string().min(1), epoch: finite, to: z.string().min(1), at: finite });
 
@@ -60,7 +60,7 @@ export function decodePlacementRequest(text: string): Omit<PlacementRequest, 'sc
 }
 
 /** @throws BadRecord */
-export function decodePlacement(text: string): { readonly engineId: string } {
+export function decodePlacement(text: string): { readonly engineId: string; readonly handover?: SceneHandover | undefined } {
   return parse(placementSchema, 'placement', text);
 }
 

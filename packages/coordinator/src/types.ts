@@ -100,6 +100,20 @@ export interface PlacementRecord {
    * write with an older epoch than the store has seen is refused.
    */
   readonly epoch: number;
+  /** Set by a live move ({@link Placement.move}): what the new engine needs to carry on in step. */
+  readonly handover?: SceneHandover;
+}
+
+/**
+ * What the engine that moved a scene live tells the one it moved to, with the placement: the
+ * target ticks first when the source's next tick was due, once the players it sent are in, so
+ * its players hear no longer a gap between two ticks than the move itself costs.
+ */
+export interface SceneHandover {
+  /** When the scene's next tick was due on the engine it left, ms since the epoch (wall clock). */
+  readonly nextTickAt: number;
+  /** Players the source sent on to the target. */
+  readonly players: number;
 }
 
 /** A member asking the leader to place a scene (a player entered a scene placed nowhere). */
@@ -154,8 +168,9 @@ export interface Placement {
    * moving live (docs/scaling.md) does it once the scene is saved and stopped, so the placement
    * never names two engines and the new epoch fences the old owner's late writes. Returns the
    * new placement, or undefined when the epoch was not current (released or moved meanwhile).
+   * `handover` goes with the new placement, for the target.
    */
-  move(sceneId: string, epoch: number, engineId: string): Promise<PlacementRecord | undefined>;
+  move(sceneId: string, epoch: number, engineId: string, handover?: SceneHandover): Promise<PlacementRecord | undefined>;
   /** Scenes currently placed on an engine. */
   scenesOf(engineId: string): readonly PlacementRecord[];
   /** Every placement in the view, by scene id. */

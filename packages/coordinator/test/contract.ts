@@ -105,8 +105,19 @@ export function runCoordinatorContract(name: string, make: (options?: MakeOption
       assert.equal(await c.placement.move('world:5', first.epoch, 'e3'), undefined);
       assert.equal(await c.placement.release('world:5', first.epoch), false);
       await waitFor(() => seen.includes('placed:e2'), { timeoutMs: 5000, message: 'the move to reach the watch' });
+      assert.equal(moved.handover, undefined, 'a move without a hand-over carries none');
+      // A hand-over goes with the placement to the target (lookup, fetch, watch), and only with that one.
+      const handover = { nextTickAt: Date.now() + 40, players: 12 };
+      const again = await c.placement.move('world:5', moved.epoch, 'e1', handover);
+      assert.ok(again !== undefined);
+      assert.deepEqual(again.handover, handover);
+      assert.deepEqual((await c.placement.fetch('world:5'))?.handover, handover);
+      await waitFor(() => c.placement.lookup('world:5')?.handover?.players === 12, { timeoutMs: 5000, message: 'the hand-over to reach the view' });
       unwatch();
-      assert.equal(await c.placement.release('world:5', moved.epoch), true);
+      assert.equal(await c.placement.release('world:5', again.epoch), true);
+      const placedAgain = await c.placement.ensure('world:5');
+      assert.equal(placedAgain.handover, undefined, 'a placement by the leader carries no hand-over');
+      assert.equal(await c.placement.release('world:5', placedAgain.epoch), true);
     } finally {
       await leader.close();
       await c.close();

@@ -216,7 +216,12 @@ export class SceneMigrations {
     const epoch = host.epoch;
     const stopped = await this.#scenes.stopForMove(host);
     const savedAt = performance.now();
-    let placed = await ctx.o.coordinator.placement.move(sceneId, epoch, targetNow.id).catch((err: unknown) => {
+    // Every player of the scene when it stopped, including any that joined while it was held.
+    const sent = new Set<Conn>([...players, ...stopped.players]);
+    // The target ticks first when this engine would have, once these players are in.
+    const coming = [...sent].filter((conn) => conn.state !== 'gone').length;
+    const handover = stopped.nextTickAt === undefined ? undefined : { nextTickAt: stopped.nextTickAt, players: coming };
+    let placed = await ctx.o.coordinator.placement.move(sceneId, epoch, targetNow.id, handover).catch((err: unknown) => {
       ctx.log.error({ err, sceneId, to: targetNow.id }, 'cannot hand the placement over; the players follow it as it is');
       return undefined;
     });
@@ -227,8 +232,6 @@ export class SceneMigrations {
       ? encodeMigratedBody({ sceneId, to: placed?.engineId ?? from })
       : encodeJoinFailedBody({ code: ErrorCodes.ENG_ERR_SCENE_MOVED, message: `scene ${sceneId} failed to save while moving off ${from}; resumed from its last save` });
     const type = stopped.clean ? EngineToGateway.MIGRATED : EngineToGateway.JOIN_FAILED;
-    // Every player of the scene when it stopped, including any that joined while it was held.
-    const sent = new Set<Conn>([...players, ...stopped.players]);
     let count = 0;
     for (const conn of sent) {
       if (conn.state === 'gone') continue;

@@ -361,7 +361,16 @@ export interface SceneTaskInput {
   readonly persistIntervalMs: number;
   readonly logLevel: string;
   readonly engineId: string;
+  /**
+   * A scene moved in live (the placement's hand-over): its first tick comes when the engine it
+   * left would have ticked next (`at`, ms since the epoch), once `players` are in (at most
+   * {@link FIRST_TICK_MAX_WAIT_TICKS} tick intervals later); without it, one interval after it starts.
+   */
+  readonly firstTick?: { readonly at: number; readonly players: number };
 }
+
+/** How many tick intervals past its due time a moved-in scene waits for its players before its first tick. */
+export const FIRST_TICK_MAX_WAIT_TICKS = 5;
 
 /**
  * What a scene task resolves with: the ticks it ran, or (`failed`) the coded error that kept
@@ -372,10 +381,14 @@ export interface SceneTaskResult {
   readonly sceneId: string;
   readonly ticks: number;
   readonly failed?: { readonly code: string; readonly message: string };
+  /** When its next tick was due as it stopped, ms since the epoch (a scene moving live hands it over). */
+  readonly nextTickAt?: number;
 }
 
 function isSceneTaskResult(value: unknown): value is SceneTaskResult {
   if (!isObject(value) || typeof value['sceneId'] !== 'string' || typeof value['ticks'] !== 'number') return false;
+  const nextTickAt = value['nextTickAt'];
+  if (nextTickAt !== undefined && !(typeof nextTickAt === 'number' && Number.isFinite(nextTickAt))) return false;
   const failed = value['failed'];
   return failed === undefined || (isObject(failed) && typeof failed['code'] === 'string' && typeof failed['message'] === 'string');
 }

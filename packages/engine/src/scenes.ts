@@ -18,6 +18,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
+/** A placement's hand-over older than this (a restart of the scene much later) is not followed: the scene ticks as any other. */
+const HANDOVER_FRESH_MS = 5000;
+
 export class Scenes {
   readonly #ctx: EngineContext;
   /** The engine's worker pool, once it has started. */
@@ -139,7 +142,7 @@ export class Scenes {
    * stopped: then only its last periodic save holds. Calls waiting on the scene are answered
    * `ENG_ERR_SCENE_MOVED` (retryable).
    */
-  async stopForMove(host: SceneHost): Promise<{ readonly players: Conn[]; readonly clean: boolean }> {
+  async stopForMove(host: SceneHost): Promise<{ readonly players: Conn[]; readonly clean: boolean; readonly nextTickAt: number | undefined }> {
     return this.#stopAndSave(host);
   }
 
@@ -156,9 +159,14 @@ export class Scenes {
     await this.#retiring.get(sceneId);
     // Moved off here meanwhile (a live move writes the placement here first): claiming the row
     // now would fence off the engine that runs it.
-    if (o.coordinator.placement.lookup(sceneId)?.engineId !== o.engineId && (await o.coordinator.placement.fetch(sceneId))?.engineId !== o.engineId) {
+    let placed = o.coordinator.placement.lookup(sceneId);
+    if (placed?.engineId !== o.engineId) placed = await o.coordinator.placement.fetch(sceneId);
+    if (placed?.engineId !== o.engineId) {
       throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${sceneId} is no longer placed on ${o.engineId}`);
     }
+    // Moved in live a moment ago: its first tick in step with the engine it left.
+    const handover = placed.handover;
+    const firstTick = handover !== undefined && Date.now() - handover.nextTickAt < HANDOVER_FRESH_MS ? { at: handover.nextTickAt, players: handover.players } : undefined;
     await persister.settle('scene', sceneId);
     // The claim fences off the engine that hosted the scene before, should it still be running.
     const { record, fence } = await o.store.claimScene(sceneId);
@@ -183,6 +191,7 @@ export class Scenes {
         persistIntervalMs: o.persistIntervalMs,
         logLevel: o.workerLogLevel,
         engineId: o.engineId,
+        ...(firstTick === undefined ? {} : { firstTick }),
       },
       onRecord: (type, sid, value, payload) => onSceneRecord(this.#ctx, host, type, sid, value, payload),
     });
@@ -340,7 +349,7 @@ export class Scenes {
    * Take a running scene off this engine: it saves everything and the writes land (a start of
    * it meanwhile waits). Its players' frames wait (bounded) in the meantime. Returns them.
    */
-  async #stopAndSave(host: SceneHost): Promise<{ players: Conn[]; clean: boolean }> {
+  async #stopAndSave(host: SceneHost): Promise<{ players: Conn[]; clean: boolean; nextTickAt: number | undefined }> {
     const ctx = this.#ctx;
     const { sceneId } = host;
     this.#hosts.delete(sceneId);
@@ -363,7 +372,8 @@ export class Scenes {
       if (this.#retiring.get(sceneId) === done) this.#retiring.delete(sceneId);
     }
     if (!this.#hosts.has(sceneId)) ctx.persister.release('scene', sceneId);
-    return { players, clean };
+    const nextTickAt = clean ? await host.done.then((r) => r.nextTickAt, () => undefined) : undefined;
+    return { players, clean, nextTickAt };
   }
 
   /**

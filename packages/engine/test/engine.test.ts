@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
 import { CloseCode, ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader, CORE_PUSH, SceneRestartedCodec } from '@gos/schema';
-import { MemoryCoordinator, type Coordinator, type Placement } from '@gos/coordinator';
+import { MemoryCoordinator, type Coordinator, type Placement, type SceneHandover } from '@gos/coordinator';
 import { EngineToGateway, GatewayToEngine, decodeBroadcastBody, encodeJoinBody, decodeJoinFailedBody, decodeKickBody } from '@gos/link';
 import type { SqliteStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
@@ -49,7 +49,7 @@ function laggingCoordinator(): Coordinator & { lagging: boolean } {
       fetch: (id: string) => inner.placement.fetch(id),
       ensure: (id: string) => inner.placement.ensure(id),
       release: (id: string, epoch: number) => inner.placement.release(id, epoch),
-      move: (id: string, epoch: number, engineId: string) => inner.placement.move(id, epoch, engineId),
+      move: (id: string, epoch: number, engineId: string, handover?: SceneHandover) => inner.placement.move(id, epoch, engineId, handover),
       scenesOf: (id: string) => inner.placement.scenesOf(id),
       list: () => (c.lagging ? [] : inner.placement.list()),
       watch: (listener: Parameters<Placement['watch']>[0]) => inner.placement.watch(listener),

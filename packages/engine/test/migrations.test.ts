@@ -58,7 +58,12 @@ test('a move: the gateway holds, frames sent before the hold are handled, everyt
     const answers = c.gw.inbox.filter((m) => m.type === EngineToGateway.TO_CLIENT && m.channel === 1 && m.body[0] === FrameKind.RESPONSE);
     assert.equal(answers.length, 2);
     assert.equal(await savedTotal(c, 'p1'), 8);
-    assert.deepEqual(c.coordinator.placement.lookup('arena:1'), { sceneId: 'arena:1', sceneType: 'arena', engineId: 'engine-x', epoch: outcome.epoch });
+    const placed = c.coordinator.placement.lookup('arena:1');
+    const { handover, ...record } = placed ?? {};
+    assert.deepEqual(record, { sceneId: 'arena:1', sceneType: 'arena', engineId: 'engine-x', epoch: outcome.epoch });
+    // The hand-over for the target: the one player sent on, and when this engine's next tick was due.
+    assert.equal(handover?.players, 1);
+    assert.ok(handover !== undefined && Math.abs(handover.nextTickAt - Date.now()) < 60_000, `nextTickAt ${handover?.nextTickAt}`);
     assert.deepEqual(c.engine.sceneIds, []);
     assert.equal(c.engine.stats.players, 0);
     // A join that still comes here is sent on.

@@ -213,7 +213,7 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
   const held: Held[] = [];
   if (!(await loadShared(scene, reader, out, logger, held))) stopped = true;
   if (!stopped) {
-    await scene.create(input.persistIntervalMs);
+    await scene.create(input.persistIntervalMs, input.firstTick);
     for (const r of held) onRecord(r.type, r.sid, r.value, r.payload);
   }
   // An 'at-tick' scene sleeps through fire-and-forget inputs (its tick drains them); anything
@@ -228,5 +228,6 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
   // Let the outbox's overflow (if any) reach the main thread before the task resolves.
   while (out.pendingBytes > 0) await new Promise((r) => setTimeout(r, 5));
   out.close();
-  return { sceneId: input.sceneId, ticks: scene.tick };
+  const nextTickAt = scene.nextTickAt;
+  return { sceneId: input.sceneId, ticks: scene.tick, ...(nextTickAt === undefined ? {} : { nextTickAt }) };
 }

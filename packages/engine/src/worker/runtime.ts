@@ -21,10 +21,11 @@ import { SharedViews } from './shared-views.js';
 import { SceneSaver } from './scene-saver.js';
 import { TimerFiring, guarded } from './timer-firing.js';
 import { DurableTimers } from './durable-timers.js';
+import { TickSchedule } from './tick-schedule.js';
 import { TickStats, elapsedMs } from './tick-stats.js';
 import { replicationFor, type SceneReplication } from './replication.js';
 import { SceneTimers } from './scene-timers.js';
-import { FromScene, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload, type SharedData, type TimerRecord } from '../records.js';
+import { FromScene, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload, type SceneTaskInput, type SharedData, type TimerRecord } from '../records.js';
 
 const encoder = new TextEncoder();
 /** How soon a write of a shared table is saved (with the owner's state). */
@@ -60,7 +61,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   readonly #travels = new PendingTravels();
   readonly #calls: SceneCalls;
   readonly #saver: SceneSaver;
-  #tickTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #ticks: TickSchedule;
   readonly #tickStats: TickStats;
   #persistTimer: ReturnType<typeof setInterval> | undefined;
   #disposed = false;
@@ -103,6 +104,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     const rpcPayloads = new RpcPayloads(opts.protocol, opts.type);
     this.#calls = new SceneCalls(opts.out, opts.id, opts.logger, rpcPayloads, this.#service);
     this.#tickStats = new TickStats(opts.out, this.tickMs);
+    this.#ticks = new TickSchedule(this.tickMs, (now, elapsed) => this.#runTick(now, elapsed), () => this.#players.size);
     this.#requests = new SceneRequests(this, opts.def, opts.protocol, opts.out, (sid) => this.#bySid.get(sid)?.player);
     this.#firing = new TimerFiring({ scene: this, def: opts.def, logger: opts.logger, serially: this.#service ? (task, unbounded) => this.#calls.serially(task, unbounded) : null, markDirty: () => this.#saver.markDirty() });
     this.#durable = new DurableTimers(opts.timers ?? [], (timer) => this.#firing.scene(this.#durable, timer));
@@ -148,11 +150,14 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     return this.#replication;
   }
 
-  async create(persistIntervalMs: number): Promise<void> {
+  async create(persistIntervalMs: number, firstTick?: SceneTaskInput['firstTick']): Promise<void> {
     await this.#def.onCreate?.(this);
     this.#calls.started();
     this.#durable.start();
-    if (!this.#service) this.#scheduleTick(performance.now(), performance.now());
+    if (!this.#service) {
+      if (firstTick === undefined) this.#ticks.start();
+      else this.#ticks.startInStep(firstTick.at, firstTick.players);
+    }
     this.#persistTimer = setInterval(() => this.persist(false), persistIntervalMs);
     // The main thread enforces the scene's player cap (0: none) before a player is sent here.
     this.#out.send(FromScene.READY, 0, this.#def.maxPlayers ?? 0, null);
@@ -210,6 +215,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       return;
     }
     this.#out.send(FromScene.JOINED, sid, 0, null);
+    this.#ticks.playerJoined();
   }
 
   /** The player of `sid` leaves (its socket closed, or `travelling`: it goes to another scene). */
@@ -338,21 +344,19 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
 
   // ---- tick, persistence, disposal ----
 
-  #scheduleTick(expectedAt: number, lastAt: number): void {
-    // Schedule against the ideal timeline, not the last run, so the tick rate does not drift.
-    const next = expectedAt + this.tickMs;
-    this.#tickTimer = setTimeout(() => {
-      const now = performance.now();
-      this.tick++;
-      this.#beforeTick?.();
-      this.#builtins.runTickBoundary();
-      this.#guard('onTick', () => this.#def.onTick?.(this, now - lastAt));
-      const replication = this.#replication;
-      const replicationMs = replication === null ? null : elapsedMs(() => this.#guard('entity replication', () => replication.flush(this.tick)));
-      this.#tickStats.record(now, performance.now() - now, replicationMs);
-      // After a long stall, skip the missed ticks instead of running them back to back.
-      this.#scheduleTick(now - next > this.tickMs * 5 ? now : next, now);
-    }, Math.max(0, next - performance.now()));
+  /** When the scene's next tick is (or was, once stopped) due, ms since the epoch; undefined for a service. */
+  get nextTickAt(): number | undefined {
+    return this.#ticks.nextTickAt;
+  }
+
+  #runTick(now: number, elapsed: number): void {
+    this.tick++;
+    this.#beforeTick?.();
+    this.#builtins.runTickBoundary();
+    this.#guard('onTick', () => this.#def.onTick?.(this, elapsed));
+    const replication = this.#replication;
+    const replicationMs = replication === null ? null : elapsedMs(() => this.#guard('entity replication', () => replication.flush(this.tick)));
+    this.#tickStats.record(now, performance.now() - now, replicationMs);
   }
 
   /** Run game code whose errors must not end the scene: synchronous throws and rejected promises are logged. */
@@ -384,7 +388,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   async stop(): Promise<void> {
     if (this.#disposed) return;
     this.#disposed = true;
-    clearTimeout(this.#tickTimer);
+    this.#ticks.stop();
     clearInterval(this.#persistTimer);
     clearTimeout(this.#soonSave);
     // No more firings; a handler finishing in the grace below may still schedule (saved at the final save).

@@ -1,0 +1,91 @@
+/**
+ * When a scene ticks: every `tickMs` against an ideal timeline (the rate does not drift with the
+ * time each tick takes; after a long stall the missed ticks are skipped, not run back to back).
+ *
+ * A scene moved in live starts in step with the engine it left: its first tick comes when that
+ * engine would have ticked next, once the players it sent on are in (or FIRST_TICK_MAX_WAIT_TICKS
+ * intervals past then, with whoever is): its players hear the usual interval between two ticks
+ * plus only what the move itself took beyond it, instead of the move and a whole interval more.
+ */
+import { FIRST_TICK_MAX_WAIT_TICKS } from '../records.js';
+
+/** The clock a schedule reads: this thread's (performance) by default; a test's own. */
+export interface TickClock {
+  now(): number;
+  /** Its time 0, ms since the epoch. */
+  readonly origin: number;
+}
+
+const THREAD_CLOCK: TickClock = { now: () => performance.now(), origin: performance.timeOrigin };
+
+export class TickSchedule {
+  readonly #tickMs: number;
+  /** Runs one tick: `now` and the time since the last one, ms (this thread's clock). */
+  readonly #run: (now: number, elapsedMs: number) => void;
+  readonly #playersIn: () => number;
+  readonly #clock: TickClock;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the next tick is due; null before the first is planned. */
+  #due: number | null = null;
+  #waiting: { readonly due: number; readonly players: number; readonly cap: ReturnType<typeof setTimeout> } | null = null;
+  #stopped = false;
+
+  constructor(tickMs: number, run: (now: number, elapsedMs: number) => void, playersIn: () => number, clock: TickClock = THREAD_CLOCK) {
+    this.#tickMs = tickMs;
+    this.#run = run;
+    this.#playersIn = playersIn;
+    this.#clock = clock;
+  }
+
+  /** The first tick one interval from now. */
+  start(): void {
+    const now = this.#clock.now();
+    this.#schedule(now, now);
+  }
+
+  /** A scene moved in live: the first tick at `dueAt` (ms since the epoch) once `players` are in. */
+  startInStep(dueAt: number, players: number): void {
+    const due = dueAt - this.#clock.origin;
+    this.#due = due;
+    const latest = Math.max(due, this.#clock.now()) + FIRST_TICK_MAX_WAIT_TICKS * this.#tickMs;
+    this.#waiting = { due, players, cap: setTimeout(() => this.#firstIfIn(true), latest - this.#clock.now()) };
+    this.#firstIfIn(false);
+  }
+
+  /** A player joined: the first tick may be due now. */
+  playerJoined(): void {
+    this.#firstIfIn(false);
+  }
+
+  /** When the next tick is (or was, once stopped) due, ms since the epoch; undefined before the first is planned. */
+  get nextTickAt(): number | undefined {
+    return this.#due === null ? undefined : this.#clock.origin + this.#due;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    if (this.#waiting !== null) clearTimeout(this.#waiting.cap);
+  }
+
+  #firstIfIn(force: boolean): void {
+    const waiting = this.#waiting;
+    if (waiting === null || this.#stopped || (!force && this.#playersIn() < waiting.players)) return;
+    this.#waiting = null;
+    clearTimeout(waiting.cap);
+    const at = Math.max(this.#clock.now(), waiting.due);
+    // As if the last tick had run one interval before its due time: the first tick's elapsed time spans the move.
+    this.#schedule(at - this.#tickMs, waiting.due - this.#tickMs);
+  }
+
+  #schedule(expectedAt: number, lastAt: number): void {
+    const next = expectedAt + this.#tickMs;
+    this.#due = next;
+    this.#timer = setTimeout(() => {
+      const now = this.#clock.now();
+      this.#run(now, now - lastAt);
+      if (this.#stopped) return;
+      this.#schedule(now - next > this.#tickMs * 5 ? now : next, now);
+    }, Math.max(0, next - this.#clock.now()));
+  }
+}

@@ -1,0 +1,101 @@
+import { test, mock, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { TickSchedule, type TickClock } from '../src/worker/tick-schedule.js';
+
+const TICK_MS = 100;
+/** The clock's time 0, ms since the epoch. */
+const ORIGIN = 1_700_000_000_000;
+
+/** A schedule on a test clock and mocked timers; `advance(ms)` moves both, 1 ms at a time. */
+function harness(t: TestContext, players: { n: number }) {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  t.after(() => mock.timers.reset());
+  let now = 0;
+  const clock: TickClock = { now: () => now, origin: ORIGIN };
+  const ticks: Array<{ at: number; elapsed: number }> = [];
+  const schedule = new TickSchedule(TICK_MS, (at, elapsed) => ticks.push({ at, elapsed }), () => players.n, clock);
+  const advance = (ms: number): void => {
+    for (let i = 0; i < ms; i++) {
+      now++;
+      mock.timers.tick(1);
+    }
+  };
+  return { schedule, ticks, advance };
+}
+
+test('a scene started afresh ticks one interval after its start, then every interval', (t) => {
+  const { schedule, ticks, advance } = harness(t, { n: 0 });
+  schedule.start();
+  assert.equal(schedule.nextTickAt, ORIGIN + 100);
+  advance(350);
+  assert.deepEqual(ticks.map((k) => k.at), [100, 200, 300]);
+  assert.deepEqual(ticks.map((k) => k.elapsed), [100, 100, 100]);
+  schedule.stop();
+  advance(200);
+  assert.equal(ticks.length, 3, 'no tick once stopped');
+  assert.equal(schedule.nextTickAt, ORIGIN + 400, 'the tick that was due next when it stopped');
+});
+
+test('moved in live with every player in before the source\'s next tick: the first tick exactly then', (t) => {
+  const players = { n: 0 };
+  const { schedule, ticks, advance } = harness(t, players);
+  schedule.startInStep(ORIGIN + 60, 3);
+  advance(20);
+  players.n = 3;
+  schedule.playerJoined();
+  advance(200);
+  assert.deepEqual(ticks.map((k) => k.at), [60, 160]);
+  // The first tick's elapsed time spans the move: from the source's last tick, one interval before.
+  assert.equal(ticks[0]!.elapsed, 100);
+});
+
+test('moved in live, the last player in after the source\'s next tick was due: the first tick as it joins', (t) => {
+  const players = { n: 0 };
+  const { schedule, ticks, advance } = harness(t, players);
+  schedule.startInStep(ORIGIN + 40, 3);
+  players.n = 2;
+  schedule.playerJoined();
+  advance(70);
+  assert.equal(ticks.length, 0, 'not before every player is in');
+  players.n = 3;
+  schedule.playerJoined();
+  advance(2);
+  // At once (a timer of 0 ms: the next turn of the loop), then back on the interval's timeline.
+  assert.equal(ticks.length, 1);
+  assert.ok(ticks[0]!.at >= 70 && ticks[0]!.at <= 71, `first tick at ${ticks[0]!.at}`);
+  assert.equal(ticks[0]!.elapsed, ticks[0]!.at + 60);
+  advance(100);
+  assert.equal(ticks[1]?.at, 170);
+});
+
+test('moved in live, a player that never comes: the first tick five intervals after it was due, with whoever is in', (t) => {
+  const players = { n: 1 };
+  const { schedule, ticks, advance } = harness(t, players);
+  schedule.startInStep(ORIGIN + 30, 2);
+  schedule.playerJoined();
+  advance(529);
+  assert.equal(ticks.length, 0);
+  advance(2);
+  assert.equal(ticks.length, 1);
+  assert.ok(ticks[0]!.at >= 530 && ticks[0]!.at <= 531, `first tick at ${ticks[0]!.at}`);
+});
+
+test('moved in live long after the source\'s tick was due: the first tick as soon as the players are in', (t) => {
+  const players = { n: 2 };
+  const { schedule, ticks, advance } = harness(t, players);
+  schedule.startInStep(ORIGIN - 250, 2);
+  advance(2);
+  assert.equal(ticks.length, 1);
+  assert.ok(ticks[0]!.at <= 1, `first tick at ${ticks[0]!.at}`);
+});
+
+test('stopped while waiting for its players: no tick, and the time it was due is kept', (t) => {
+  const players = { n: 0 };
+  const { schedule, ticks, advance } = harness(t, players);
+  schedule.startInStep(ORIGIN + 50, 5);
+  advance(10);
+  schedule.stop();
+  advance(1000);
+  assert.equal(ticks.length, 0);
+  assert.equal(schedule.nextTickAt, ORIGIN + 50);
+});
