@@ -19,7 +19,7 @@ export const ToScene = {
   LEAVE: 2,
   /** sid. payload=the client's frame, header included. */
   FRAME: 3,
-  /** Persist everything, run onDispose, answer STOPPED. */
+  /** Persist everything, run onDispose, answer STOPPED; value {@link STOP_AT_TICK}: right after the scene's next tick. */
   STOP: 4,
   /** sid. payload=JSON ErrorData: the player's travel will not happen (its `travel()` rejects). */
   TRAVEL_FAILED: 5,
@@ -368,6 +368,13 @@ export interface SceneTaskInput {
    */
   readonly firstTick?: { readonly at: number; readonly players: number };
 }
+
+/**
+ * STOP's value for a scene moving live: it stops right after its next tick (a tick boundary),
+ * so that the engine it moves to, ticking first when this one would have ticked next, has a
+ * whole interval to start it and take its players in before its players would notice.
+ */
+export const STOP_AT_TICK = 1;
 
 /** How many tick intervals past its due time a moved-in scene waits for its players before its first tick. */
 export const FIRST_TICK_MAX_WAIT_TICKS = 5;

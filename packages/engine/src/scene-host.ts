@@ -3,7 +3,7 @@ import type { Piscina } from 'piscina';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import { Outbox } from './outbox.js';
 import { createRingPair, RingReader } from './ring/index.js';
-import { ToScene, decodeSceneTaskResult, type SceneTaskInput, type SceneTaskResult } from './records.js';
+import { STOP_AT_TICK, ToScene, decodeSceneTaskResult, type SceneTaskInput, type SceneTaskResult } from './records.js';
 
 export type RecordHandler = (type: number, sid: number, value: number, payload: Uint8Array) => void;
 
@@ -167,9 +167,12 @@ export class SceneHost {
     this.#ended = true;
   }
 
-  /** Ask the scene to persist everything and dispose; resolves when the task has ended. */
-  async stop(): Promise<void> {
-    this.#out.send(ToScene.STOP, 0, 0, null);
+  /**
+   * Ask the scene to persist everything and dispose (`atTick`: right after its next tick, for a
+   * live move); resolves when the task has ended.
+   */
+  async stop(atTick = false): Promise<void> {
+    this.#out.send(ToScene.STOP, 0, atTick ? STOP_AT_TICK : 0, null);
     try {
       await this.done;
     } catch {

@@ -136,14 +136,15 @@ export class Scenes {
   }
 
   /**
-   * The freeze point of a live move: the scene leaves this engine, saving everything (state,
-   * players, timers), and the writes land. Returns its players, still seated here: the caller
+   * The freeze point of a live move: the scene leaves this engine right after its next tick (a
+   * tick boundary), saving everything (state, players, timers), and the writes land. Returns its
+   * players, still seated here, and when its next tick was due: the caller
    * sends them on. `clean` is false when the scene did not save in time or crashed while it
    * stopped: then only its last periodic save holds. Calls waiting on the scene are answered
    * `ENG_ERR_SCENE_MOVED` (retryable).
    */
   async stopForMove(host: SceneHost): Promise<{ readonly players: Conn[]; readonly clean: boolean; readonly nextTickAt: number | undefined }> {
-    return this.#stopAndSave(host);
+    return this.#stopAndSave(host, true);
   }
 
   /** A player enters `sceneId`: take back its idle report first (see IdleScenes.withdraw). */
@@ -349,7 +350,7 @@ export class Scenes {
    * Take a running scene off this engine: it saves everything and the writes land (a start of
    * it meanwhile waits). Its players' frames wait (bounded) in the meantime. Returns them.
    */
-  async #stopAndSave(host: SceneHost): Promise<{ players: Conn[]; clean: boolean; nextTickAt: number | undefined }> {
+  async #stopAndSave(host: SceneHost, atTick = false): Promise<{ players: Conn[]; clean: boolean; nextTickAt: number | undefined }> {
     const ctx = this.#ctx;
     const { sceneId } = host;
     this.#hosts.delete(sceneId);
@@ -357,7 +358,7 @@ export class Scenes {
     for (const conn of players) conn.state = 'joining';
     let clean = false;
     const done = (async () => {
-      clean = await this.#stop(host);
+      clean = await this.#stop(host, atTick);
       ctx.calls.sceneEnded(host);
       await ctx.persister.settle('scene', sceneId);
       for (const conn of players) await ctx.persister.settle('player', conn.playerId);
@@ -380,9 +381,9 @@ export class Scenes {
    * Ask a scene to persist and dispose; one that does not answer within `stopTimeoutMs` is
    * abandoned (its changes since the last periodic save are lost, and logged as such).
    */
-  async #stop(host: SceneHost): Promise<boolean> {
+  async #stop(host: SceneHost, atTick = false): Promise<boolean> {
     // stop() settles once the task has ended, crashed or not; `done` tells which.
-    const ended = host.stop().then(() => host.done.then(() => 'saved' as const, () => 'crashed' as const));
+    const ended = host.stop(atTick).then(() => host.done.then(() => 'saved' as const, () => 'crashed' as const));
     const outcome = await Promise.race([ended, sleep(this.#ctx.o.stopTimeoutMs).then(() => 'late' as const)]);
     if (outcome === 'late') {
       this.#ctx.log.error({ sceneId: host.sceneId, timeoutMs: this.#ctx.o.stopTimeoutMs }, 'scene did not stop in time; abandoned');

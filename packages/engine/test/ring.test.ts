@@ -332,6 +332,17 @@ describe('ring: single thread', () => {
     }
   });
 
+  it('wake ends the reader\'s own sleep at once, with nothing written', async () => {
+    const sab = createRing(4096);
+    const r = new RingReader(sab);
+    const sleeping = r.waitAsync(60_000);
+    assert.equal(ringStats(sab).consumerWaiting, true);
+    r.wake();
+    assert.equal(await sleeping, 'ok');
+    assert.equal(ringStats(sab).consumerWaiting, false);
+    assert.equal(r.drain(() => {}), 0);
+  });
+
   it('waitAsync: woken by one flush, not by writes; not-equal when records wait; timed-out when idle', async () => {
     const sab = createRing(4096);
     const w = new RingWriter(sab);

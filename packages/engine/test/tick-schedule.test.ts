@@ -99,3 +99,30 @@ test('stopped while waiting for its players: no tick, and the time it was due is
   assert.equal(ticks.length, 0);
   assert.equal(schedule.nextTickAt, ORIGIN + 50);
 });
+
+test('afterNextTick runs right after the next tick (a live move stops at a tick boundary); not when no tick is coming', (t) => {
+  const players = { n: 0 };
+  const { schedule, ticks, advance } = harness(t, players);
+  assert.equal(schedule.afterNextTick(() => {}), false, 'not started: no tick coming');
+  schedule.start();
+  const after: number[] = [];
+  advance(30);
+  assert.equal(
+    schedule.afterNextTick(() => after.push(ticks.length)),
+    true,
+  );
+  advance(69);
+  assert.deepEqual(after, []);
+  advance(1);
+  assert.deepEqual(after, [1], 'called once, after the tick at 100 ran');
+  advance(200);
+  assert.deepEqual(after, [1], 'once only');
+  schedule.stop();
+  assert.equal(schedule.afterNextTick(() => {}), false, 'stopped');
+});
+
+test('afterNextTick is refused while a moved-in scene waits for its players (its first tick may be far)', (t) => {
+  const { schedule } = harness(t, { n: 0 });
+  schedule.startInStep(ORIGIN + 500, 3);
+  assert.equal(schedule.afterNextTick(() => {}), false);
+});

@@ -233,6 +233,15 @@ export class RingReader {
   }
 
   /**
+   * End this reader's own sleep in {@link waitAsync} at once (it resolves 'ok'), for a reason of
+   * the consumer's own (a scene stopping at its tick boundary). Only this reader waits on its
+   * ring's tail (single consumer), so nobody else is woken.
+   */
+  wake(): void {
+    Atomics.notify(this.#i32, kTail);
+  }
+
+  /**
    * Drain and sleep in a loop until `signal` aborts: drain a batch, yield to the event loop
    * (`setImmediate`) so timers and I/O run, repeat; sleep in `waitAsync` when the ring is
    * empty. When the handler refuses a record the loop yields and offers it again.
@@ -249,9 +258,7 @@ export class RingReader {
     this.#looping = true;
     // Atomics.notify on our own address wakes our own pending waitAsync: nobody else waits on
     // kTail (single consumer), so the abort ends the sleep at once, not after idleTimeoutMs.
-    const onAbort = (): void => {
-      Atomics.notify(this.#i32, kTail);
-    };
+    const onAbort = (): void => this.wake();
     signal?.addEventListener('abort', onAbort, { once: true });
     let total = 0;
     try {

@@ -8,7 +8,7 @@ import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
 import { isService, type GameDefinition, type SceneDefinition } from '../api.js';
 import { Outbox } from '../outbox.js';
 import { RingReader } from '../ring/index.js';
-import { FromScene, ToScene, decodeCallAnswer, decodeSharedData, decodeErrorPayload, decodeIncomingCall, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
+import { FromScene, STOP_AT_TICK, ToScene, decodeCallAnswer, decodeSharedData, decodeErrorPayload, decodeIncomingCall, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
 import { SceneRuntime } from './runtime.js';
 import { answerCollections } from '../collect.js';
 import { tellWarm, WARM_CHANNEL_KEY } from '../warm-records.js';
@@ -150,6 +150,12 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
   });
 
   let stopped = false;
+  /** A STOP came (it may wait for the next tick). */
+  let stopping = false;
+  const stopNow = (): void => {
+    stopped = true;
+    reader.wake();
+  };
   const onRecord = (type: number, sid: number, value: number, payload: Uint8Array): void => {
     switch (type) {
       case ToScene.FRAME:
@@ -203,7 +209,10 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
       case ToScene.SHARED_READY:
         break;
       case ToScene.STOP:
-        stopped = true;
+        // A live move: right after the next tick (the loop below sleeps until then); otherwise,
+        // or when no tick is coming, now.
+        if (value !== STOP_AT_TICK || stopping || !scene.afterNextTick(stopNow)) stopped = true;
+        stopping = true;
         break;
       default:
         logger.warn({ type }, 'unknown record type from main thread');

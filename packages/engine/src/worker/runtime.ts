@@ -349,6 +349,11 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     return this.#ticks.nextTickAt;
   }
 
+  /** Call `fn` right after the next tick; false when no tick is coming (a service, or a first tick still waiting for its players). */
+  afterNextTick(fn: () => void): boolean {
+    return this.#ticks.afterNextTick(fn);
+  }
+
   #runTick(now: number, elapsed: number): void {
     this.tick++;
     this.#beforeTick?.();

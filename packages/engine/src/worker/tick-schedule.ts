@@ -29,6 +29,7 @@ export class TickSchedule {
   #due: number | null = null;
   #waiting: { readonly due: number; readonly players: number; readonly cap: ReturnType<typeof setTimeout> } | null = null;
   #stopped = false;
+  #afterNext: Array<() => void> = [];
 
   constructor(tickMs: number, run: (now: number, elapsedMs: number) => void, playersIn: () => number, clock: TickClock = THREAD_CLOCK) {
     this.#tickMs = tickMs;
@@ -50,6 +51,16 @@ export class TickSchedule {
     const latest = Math.max(due, this.#clock.now()) + FIRST_TICK_MAX_WAIT_TICKS * this.#tickMs;
     this.#waiting = { due, players, cap: setTimeout(() => this.#firstIfIn(true), latest - this.#clock.now()) };
     this.#firstIfIn(false);
+  }
+
+  /**
+   * Call `fn` right after the next tick; false (and `fn` not called) when no tick is coming: a
+   * service, or a scene still waiting for its players' first tick.
+   */
+  afterNextTick(fn: () => void): boolean {
+    if (this.#stopped || this.#waiting !== null || this.#due === null) return false;
+    this.#afterNext.push(fn);
+    return true;
   }
 
   /** A player joined: the first tick may be due now. */
@@ -84,6 +95,11 @@ export class TickSchedule {
     this.#timer = setTimeout(() => {
       const now = this.#clock.now();
       this.#run(now, now - lastAt);
+      if (this.#afterNext.length > 0) {
+        const after = this.#afterNext;
+        this.#afterNext = [];
+        for (const fn of after) fn();
+      }
       if (this.#stopped) return;
       this.#schedule(now - next > this.#tickMs * 5 ? now : next, now);
     }, Math.max(0, next - this.#clock.now()));
