@@ -232,7 +232,10 @@ export class Engine {
     });
     this.#link.on('peer', (peer: GatewayPeer) => this.#onPeer(peer));
     await this.#link.start();
-    if (this.#closeRequested.signal.aborted) return;
+    if (this.#closeRequested.signal.aborted) {
+      warmup.close();
+      return;
+    }
     this.#stopLocalLinks = this.#o.localLinks?.serve(this.#o.engineId, (peer) => {
       this.#localPeers.add(peer);
       peer.once('close', () => this.#localPeers.delete(peer));
@@ -244,12 +247,18 @@ export class Engine {
     if (this.#closeRequested.signal.aborted) return;
     if (warm.timedOut) this.#log.warn({ threads: this.#o.workers, warm: warm.warm, waitedMs: warm.ms }, 'scene threads not all started in time; registering anyway (the first scenes may start slowly)');
     for (const error of warm.failed) this.#log.error({ gameModule: this.#o.gameModule, error }, 'a scene thread cannot import the game; its scenes will fail to start');
-    this.#member = await this.#o.coordinator.membership.register({
+    const member = await this.#o.coordinator.membership.register({
       id: this.#o.engineId,
       role: 'engine',
       address: this.address,
       capacity: this.#o.capacity,
     });
+    if (this.#closeRequested.signal.aborted) {
+      // Closed while registering: the close did not see this membership, so it is left here.
+      await member.leave().catch((err: unknown) => this.#log.warn({ err }, 'cannot leave the cluster after a close during start'));
+      return;
+    }
+    this.#member = member;
     this.#unwatchPlacement = this.#o.coordinator.placement.watch((event) => this.#scenes.onPlacement(event));
     // The leader's rebalancing asks this engine to move a scene live (and so may an earlier leader).
     this.#unwatchMoves = this.#o.coordinator.moves.watch((request) => this.#migrations.requested(request));

@@ -376,6 +376,12 @@ export interface SceneTaskInput {
  */
 export const STOP_AT_TICK = 1;
 
+/**
+ * A STOP_AT_TICK waits for the next tick only when it is due within this long; a scene with a
+ * longer tick interval stops at once (its stop must land well within the engine's stop timeout).
+ */
+export const STOP_AT_TICK_MAX_WAIT_MS = 1000;
+
 /** How many tick intervals past its due time a moved-in scene waits for its players before its first tick. */
 export const FIRST_TICK_MAX_WAIT_TICKS = 5;
 

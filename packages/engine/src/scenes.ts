@@ -18,7 +18,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-/** A placement's hand-over older than this (a restart of the scene much later) is not followed: the scene ticks as any other. */
+/** A placement's hand-over further than this from now (a restart of the scene much later, clocks far apart) is not followed: the scene ticks as any other. */
 const HANDOVER_FRESH_MS = 5000;
 
 export class Scenes {
@@ -167,7 +167,7 @@ export class Scenes {
     }
     // Moved in live a moment ago: its first tick in step with the engine it left.
     const handover = placed.handover;
-    const firstTick = handover !== undefined && Date.now() - handover.nextTickAt < HANDOVER_FRESH_MS ? { at: handover.nextTickAt, players: handover.players } : undefined;
+    const firstTick = handover !== undefined && Math.abs(Date.now() - handover.nextTickAt) < HANDOVER_FRESH_MS ? { at: handover.nextTickAt, players: handover.players } : undefined;
     await persister.settle('scene', sceneId);
     // The claim fences off the engine that hosted the scene before, should it still be running.
     const { record, fence } = await o.store.claimScene(sceneId);

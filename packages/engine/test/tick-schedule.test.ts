@@ -103,12 +103,12 @@ test('stopped while waiting for its players: no tick, and the time it was due is
 test('afterNextTick runs right after the next tick (a live move stops at a tick boundary); not when no tick is coming', (t) => {
   const players = { n: 0 };
   const { schedule, ticks, advance } = harness(t, players);
-  assert.equal(schedule.afterNextTick(() => {}), false, 'not started: no tick coming');
+  assert.equal(schedule.afterNextTick(() => {}, 1000), false, 'not started: no tick coming');
   schedule.start();
   const after: number[] = [];
   advance(30);
   assert.equal(
-    schedule.afterNextTick(() => after.push(ticks.length)),
+    schedule.afterNextTick(() => after.push(ticks.length), 1000),
     true,
   );
   advance(69);
@@ -118,11 +118,26 @@ test('afterNextTick runs right after the next tick (a live move stops at a tick 
   advance(200);
   assert.deepEqual(after, [1], 'once only');
   schedule.stop();
-  assert.equal(schedule.afterNextTick(() => {}), false, 'stopped');
+  assert.equal(schedule.afterNextTick(() => {}, 1000), false, 'stopped');
 });
 
 test('afterNextTick is refused while a moved-in scene waits for its players (its first tick may be far)', (t) => {
   const { schedule } = harness(t, { n: 0 });
   schedule.startInStep(ORIGIN + 500, 3);
-  assert.equal(schedule.afterNextTick(() => {}), false);
+  assert.equal(schedule.afterNextTick(() => {}, 1000), false);
+});
+
+test('a hand-over dated ahead of this clock (a source whose clock runs ahead) holds the first tick back one interval at most', (t) => {
+  const players = { n: 2 };
+  const { schedule, ticks, advance } = harness(t, players);
+  schedule.startInStep(ORIGIN + 3000, 2);
+  advance(100);
+  assert.deepEqual(ticks.map((k) => k.at), [100]);
+});
+
+test('afterNextTick is refused when the next tick is further away than allowed (a long tick interval)', (t) => {
+  const { schedule } = harness(t, { n: 0 });
+  schedule.start();
+  assert.equal(schedule.afterNextTick(() => {}, 50), false, 'due in 100 ms, allowed 50');
+  assert.equal(schedule.afterNextTick(() => {}, 100), true);
 });

@@ -2,13 +2,13 @@
  * The writes of one `saveBatch` on MySQL/MariaDB, inside its transaction, in the batch's lock
  * order (sorted by kind and id). Runs of rows that exist already and carry nothing but their
  * data (a scene's players at its periodic or final save) go in one statement per
- * {@link ROWS_PER_STATEMENT} rows, with their scenes recorded in one more: a moving scene's final
+ * {@link ROWS_PER_STATEMENT} rows (or {@link BYTES_PER_STATEMENT} bytes of data), with their scenes recorded in one more: a moving scene's final
  * save of 500 players is a few statements, not a thousand round trips. A run in which a row is
  * stale or fenced is rolled back to a savepoint and written row by row, which tells which.
  */
 import { CodedError, ErrorCodes } from '@gos/schema';
 import type { PoolConnection } from 'mysql2/promise';
-import { recordPlayerScenes, ROWS_PER_STATEMENT, save, updateRows, type RowWrite } from './mysql-records.js';
+import { BYTES_PER_STATEMENT, recordPlayerScenes, ROWS_PER_STATEMENT, save, updateRows, type RowWrite } from './mysql-records.js';
 import { writeShared, writeTimers } from './mysql-owner-writes.js';
 import { timerOwner } from './common.js';
 import type { RecordKind, SaveResult, SharedChanges, TimerChanges } from './types.js';
@@ -54,6 +54,7 @@ export async function writeBatch(conn: PoolConnection, prepared: readonly Prepar
 /** The entries from `order[k]` on that {@link updateRows} can write together (empty when `order[k]` cannot). */
 function runAt(prepared: readonly PreparedEntry[], order: readonly number[], k: number): Array<[number, Writable]> {
   const run: Array<[number, Writable]> = [];
+  let bytes = 0;
   for (let j = k; j < order.length && run.length < ROWS_PER_STATEMENT; j++) {
     const i = order[j]!;
     const p = prepared[i]!;
@@ -61,6 +62,9 @@ function runAt(prepared: readonly PreparedEntry[], order: readonly number[], k: 
     const first = run[0]?.[1];
     // One table; ids distinct (sorted: a repeat is the previous one), each written once.
     if (first !== undefined && (p.kind !== first.kind || p.id === run[run.length - 1]![1].id)) break;
+    // One statement stays far under max_allowed_packet, which one row alone may come near.
+    bytes += Buffer.byteLength(p.json) + Buffer.byteLength(p.id) * 3;
+    if (bytes > BYTES_PER_STATEMENT) break;
     run.push([i, p]);
   }
   return run;

@@ -53,8 +53,15 @@ export interface RowWrite {
   readonly fence: number | undefined;
 }
 
-/** Rows one {@link updateRows} statement writes at most: well under the server's max_allowed_packet. */
+/** Rows one {@link updateRows} statement writes at most. */
 export const ROWS_PER_STATEMENT = 200;
+
+/**
+ * Bytes of row data one {@link updateRows} statement carries at most: far under the server's
+ * `max_allowed_packet` (16 MiB on MariaDB, 64 MiB on MySQL 8), which each row alone may reach
+ * (docs/storage.md): a row past this is written alone, as before.
+ */
+export const BYTES_PER_STATEMENT = 1024 * 1024;
 
 /**
  * Write rows of one table that each exist already, with distinct ids, in one statement instead

@@ -310,6 +310,19 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
       assert.equal(await store.playerScene(ids[299]!), 'world:3');
     }));
 
+  test(`${name}: a batch of large rows (400 kB each, more than one statement carries) is written whole`, () =>
+    withStore(fixture, async (store) => {
+      const ids = Array.from({ length: 6 }, (_, i) => `big-${i}-${uniq()}`);
+      const claims = await store.claimPlayers(ids);
+      const fenceOf = new Map(claims.map((c) => [c.playerId, c.fence]));
+      const big = (id: string, n: number): { id: string; n: number; blob: string } => ({ id, n, blob: `${id}:`.padEnd(400_000, String(n)) });
+      for (const [n, expected] of [[0, 0], [1, 1]] as const) {
+        const results = await store.saveBatch(ids.map((id) => ({ kind: 'player', id, data: big(id, n), expectedVersion: expected, fence: fenceOf.get(id)! })));
+        assert.ok(results.every((r) => r.ok && r.version === expected + 1), JSON.stringify(results.filter((r) => !r.ok)));
+      }
+      for (const id of ids) assert.deepEqual((await store.loadPlayer(id))?.data, big(id, 1));
+    }));
+
   test(`${name}: a player's scene is recorded with its successful saves, and only with them`, () =>
     withStore(fixture, async (store) => {
       const id = `where-${uniq()}`;

@@ -8,7 +8,7 @@ import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
 import { isService, type GameDefinition, type SceneDefinition } from '../api.js';
 import { Outbox } from '../outbox.js';
 import { RingReader } from '../ring/index.js';
-import { FromScene, STOP_AT_TICK, ToScene, decodeCallAnswer, decodeSharedData, decodeErrorPayload, decodeIncomingCall, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
+import { FromScene, STOP_AT_TICK, STOP_AT_TICK_MAX_WAIT_MS, ToScene, decodeCallAnswer, decodeSharedData, decodeErrorPayload, decodeIncomingCall, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
 import { SceneRuntime } from './runtime.js';
 import { answerCollections } from '../collect.js';
 import { tellWarm, WARM_CHANNEL_KEY } from '../warm-records.js';
@@ -210,8 +210,8 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
         break;
       case ToScene.STOP:
         // A live move: right after the next tick (the loop below sleeps until then); otherwise,
-        // or when no tick is coming, now.
-        if (value !== STOP_AT_TICK || stopping || !scene.afterNextTick(stopNow)) stopped = true;
+        // or when no tick is coming soon, now.
+        if (value !== STOP_AT_TICK || stopping || !scene.afterNextTick(stopNow, STOP_AT_TICK_MAX_WAIT_MS)) stopped = true;
         stopping = true;
         break;
       default:

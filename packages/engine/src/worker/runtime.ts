@@ -349,9 +349,9 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     return this.#ticks.nextTickAt;
   }
 
-  /** Call `fn` right after the next tick; false when no tick is coming (a service, or a first tick still waiting for its players). */
-  afterNextTick(fn: () => void): boolean {
-    return this.#ticks.afterNextTick(fn);
+  /** Call `fn` right after the next tick; false when none is coming within `withinMs` (a service, a first tick still waiting for its players, a long interval). */
+  afterNextTick(fn: () => void, withinMs: number): boolean {
+    return this.#ticks.afterNextTick(fn, withinMs);
   }
 
   #runTick(now: number, elapsed: number): void {

@@ -46,19 +46,22 @@ export class TickSchedule {
 
   /** A scene moved in live: the first tick at `dueAt` (ms since the epoch) once `players` are in. */
   startInStep(dueAt: number, players: number): void {
-    const due = dueAt - this.#clock.origin;
+    const now = this.#clock.now();
+    // Never later than one interval from now: a source whose clock runs ahead must not hold it back.
+    const due = Math.min(dueAt - this.#clock.origin, now + this.#tickMs);
     this.#due = due;
-    const latest = Math.max(due, this.#clock.now()) + FIRST_TICK_MAX_WAIT_TICKS * this.#tickMs;
+    const latest = Math.max(due, now) + FIRST_TICK_MAX_WAIT_TICKS * this.#tickMs;
     this.#waiting = { due, players, cap: setTimeout(() => this.#firstIfIn(true), latest - this.#clock.now()) };
     this.#firstIfIn(false);
   }
 
   /**
-   * Call `fn` right after the next tick; false (and `fn` not called) when no tick is coming: a
-   * service, or a scene still waiting for its players' first tick.
+   * Call `fn` right after the next tick; false (and `fn` not called) when no tick is coming
+   * within `withinMs`: a service, a scene still waiting for its players' first tick, or a tick
+   * interval longer than that.
    */
-  afterNextTick(fn: () => void): boolean {
-    if (this.#stopped || this.#waiting !== null || this.#due === null) return false;
+  afterNextTick(fn: () => void, withinMs: number): boolean {
+    if (this.#stopped || this.#waiting !== null || this.#due === null || this.#due - this.#clock.now() > withinMs) return false;
     this.#afterNext.push(fn);
     return true;
   }
