@@ -5,10 +5,17 @@ import type { MemberInfo } from './types.js';
 const SCENE_WEIGHT = 10;
 
 /**
+ * Thread utilisation under this counts as none when placing: between mostly idle engines it is
+ * noise (a few hundredths either way) that would outweigh the scenes already placed, and every
+ * new scene would go to whichever engine was a little quieter that second.
+ */
+export const UTILISATION_FLOOR = 0.25;
+
+/**
  * GameMgr's placement policy: among the engines under their CCU cap (`load < capacity`), the
  * one whose load (players plus a weight per scene already placed there) is smallest relative
- * to its capacity, plus its thread utilisation (0–1): of two engines with as many players, the
- * one whose scenes cost less CPU takes the new scene. Engines stopping (`draining`) take none.
+ * to its capacity, plus its thread utilisation (0–1) once it is {@link UTILISATION_FLOOR} or more:
+ * of two engines with as many players, the one whose scenes cost clearly less CPU takes the new scene. Engines stopping (`draining`) take none.
  * Throws `CRD_ERR_NO_ENGINE` when no engine is alive (or all are stopping) or every one is at its cap.
  */
 export function pickLeastLoadedEngine(engines: readonly MemberInfo[], scenesOn: (engineId: string) => number): MemberInfo {
@@ -16,7 +23,8 @@ export function pickLeastLoadedEngine(engines: readonly MemberInfo[], scenesOn: 
   let bestScore = Infinity;
   for (const engine of engines) {
     if (engine.load >= engine.capacity || engine.draining === true) continue;
-    const score = (engine.load + scenesOn(engine.id) * SCENE_WEIGHT) / Math.max(1, engine.capacity) + (engine.utilisation ?? 0);
+    const utilisation = engine.utilisation ?? 0;
+    const score = (engine.load + scenesOn(engine.id) * SCENE_WEIGHT) / Math.max(1, engine.capacity) + (utilisation >= UTILISATION_FLOOR ? utilisation : 0);
     if (score < bestScore) {
       best = engine;
       bestScore = score;

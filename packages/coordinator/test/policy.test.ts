@@ -52,6 +52,9 @@ test('engines: least loaded relative to capacity (scenes weigh in), busy threads
   assert.equal(pickLeastLoadedEngine([engine('e-a', 0), engine('e-b', 0)], (id) => (id === 'e-a' ? 3 : 0)).id, 'e-b');
   // Same players, but one engine's threads are busy.
   assert.equal(pickLeastLoadedEngine([engine('e-hot', 100, 1000, 0.8), engine('e-cool', 100, 1000, 0.1)], none).id, 'e-cool');
+  // Idle engines: utilisation noise (under the floor) does not outweigh the scenes already placed.
+  assert.equal(pickLeastLoadedEngine([engine('e-a', 0, 6000, 0.03), engine('e-b', 0, 6000, 0.09)], (id) => (id === 'e-a' ? 3 : 0)).id, 'e-b');
+  assert.equal(pickLeastLoadedEngine([engine('e-a', 0, 6000, 0.02), engine('e-b', 0, 6000, 0.2)], (id) => (id === 'e-a' ? 1 : 0)).id, 'e-b');
   // At its cap: never, however light otherwise.
   assert.equal(pickLeastLoadedEngine([engine('e-full', 10, 10), engine('e-room', 900)], none).id, 'e-room');
   assert.throws(() => pickLeastLoadedEngine([engine('e-full', 10, 10)], none), { code: 'CRD_ERR_NO_ENGINE', message: /CCU cap/ });

@@ -29,7 +29,9 @@ export class LoadFigures {
       const now = worker.performance.eventLoopUtilization();
       const before = this.#elu.get(worker);
       this.#elu.set(worker, now);
-      sum += before === undefined ? now.utilization : worker.performance.eventLoopUtilization(now, before).utilization;
+      // A thread's first figure is only its baseline: its lifetime so far is mostly its start
+      // (booting, importing the game), which would make a new engine look busy.
+      if (before !== undefined) sum += worker.performance.eventLoopUtilization(now, before).utilization;
     }
     const utilisation = threads.length === 0 ? 0 : Math.max(0, Math.round((sum / threads.length) * 100) / 100);
     if (scenes === this.#published.scenes && loads === this.#publishedLoads && Math.abs(utilisation - this.#published.utilisation) < 0.05) return null;
