@@ -244,8 +244,8 @@ export function loadDeviation(status: Pick<ClusterStatus, 'members'>): number {
 
 /**
  * Scene `mig:<k>` onto `engine-<((k - 1) mod engines) + 1>`, moved there live where the leader
- * placed it elsewhere: every engine starts with its share, whatever the placement's choices
- * (between idle engines it goes by their threads' utilisation, which is noise at this point).
+ * placed it elsewhere: every engine starts with its share, in the same layout every run,
+ * whatever order the placement requests came in.
  */
 async function spreadScenes(cluster: BenchCluster, engines: number, progress: (line: string) => void): Promise<void> {
   for (const p of (await cluster.status()).placements) {
