@@ -138,6 +138,24 @@ export class InputPump {
   }
 }
 
+/** A run's players and their inputs, and the run's teardown: inputs stopped, sockets closed, then its cluster. */
+export class MigPlayers {
+  readonly bots: MigBot[] = [];
+  #pump: InputPump | undefined;
+
+  /** Every player sends its numbered inputs from now on. */
+  startInputs(): InputPump {
+    this.#pump = new InputPump(this.bots);
+    return this.#pump;
+  }
+
+  async close(cluster: { close(): Promise<void> }): Promise<void> {
+    this.#pump?.stop();
+    await Promise.allSettled(this.bots.map((b) => b.client.close()));
+    await cluster.close();
+  }
+}
+
 export interface InputTally {
   readonly inputs: number;
   readonly lostInputs: number;

@@ -15,7 +15,7 @@
  */
 import { migrateScene, type MigrationReport } from '@gos/cluster';
 import { BenchCluster, pin } from './failover/cluster.js';
-import { InputPump, joinMigBots, MIG_INPUTS_PER_SECOND, MIG_TICK_MS, sleep, stallsOf, tallyInputs, type MigBot } from './mig-bots.js';
+import { joinMigBots, MigPlayers, MIG_INPUTS_PER_SECOND, MIG_TICK_MS, sleep, stallsOf, tallyInputs } from './mig-bots.js';
 import type { Machine } from './report/results.js';
 import { LatencyRecorder } from './stats.js';
 
@@ -88,20 +88,16 @@ export async function runMigrate(o: MigrateOptions): Promise<MigrateRow> {
     persistIntervalMs: 5000,
     pinCpu: o.pin ? 0 : null,
   });
-  const bots: MigBot[] = [];
-  let pump: InputPump | undefined;
-  const abort = async (): Promise<void> => {
-    pump?.stop();
-    await Promise.allSettled(bots.map((b) => b.client.close()));
-    await cluster.close();
-  };
+  const players = new MigPlayers();
+  const { bots } = players;
+  const abort = (): Promise<void> => players.close(cluster);
   o.onAbortable?.(abort);
   try {
     o.onProgress?.('starting a cluster of 1 coordinator, 2 engines, 1 gateway');
     await cluster.start();
     if (o.pin) pin(process.pid, 1);
     await joinMigBots({ baseUrl: cluster.gatewayUrls[0]!, players: o.players, sceneOf: () => MIGRATE_SCENE, connectPerSecond: o.connectPerSecond, ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }) }, bots);
-    pump = new InputPump(bots);
+    const pump = players.startInputs();
     o.onProgress?.(`warm-up: ${o.warmupSeconds} s`);
     await sleep(o.warmupSeconds * 1000);
     for (const b of bots) b.longestGapMs = 0;

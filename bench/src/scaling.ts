@@ -19,7 +19,7 @@
  */
 import { drainEngine, migrateScene, rollingRestart, type ClusterStatus } from '@gos/cluster';
 import { BenchCluster, pin } from './failover/cluster.js';
-import { InputPump, joinMigBots, sleep, stallsOf, tallyInputs, type MigBot } from './mig-bots.js';
+import { joinMigBots, MigPlayers, sleep, stallsOf, tallyInputs } from './mig-bots.js';
 import type { Machine } from './report/results.js';
 
 export type ScalingScenario = 'engine-drain' | 'rolling-restart' | 'scale-out';
@@ -113,13 +113,9 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingRow> {
     rebalance: o.scenario === 'scale-out',
     superviseEngines: o.scenario === 'rolling-restart',
   });
-  const bots: MigBot[] = [];
-  let pump: InputPump | undefined;
-  const abort = async (): Promise<void> => {
-    pump?.stop();
-    await Promise.allSettled(bots.map((b) => b.client.close()));
-    await cluster.close();
-  };
+  const players = new MigPlayers();
+  const { bots } = players;
+  const abort = (): Promise<void> => players.close(cluster);
   o.onAbortable?.(abort);
   const progress = (line: string): void => o.onProgress?.(line);
   try {
@@ -128,7 +124,7 @@ export async function runScaling(o: ScalingOptions): Promise<ScalingRow> {
     if (o.pin) pin(process.pid, 1);
     const sceneOf = (i: number): string => `mig:${(i % o.scenes) + 1}`;
     await joinMigBots({ baseUrl: cluster.gatewayUrls[0]!, players: o.players, sceneOf, connectPerSecond: o.connectPerSecond, onProgress: progress }, bots);
-    pump = new InputPump(bots);
+    const pump = players.startInputs();
     if (engines > 1) await spreadScenes(cluster, engines, progress);
     progress(`warm-up: ${o.warmupSeconds} s`);
     await sleep(o.warmupSeconds * 1000);
