@@ -3,7 +3,7 @@ export { BIN_ENTRY, formatLogLine, MemberProcess, NODE_FLAGS, type LogLine, type
 export { startRole, type RunningRole } from './roles.js';
 export { runRole } from './main.js';
 export { formatStatus, readStatus, scaleStatus, type ClusterStatus, type ScaleStatus } from './status.js';
-export { drainEngine, migrateScene, rollingRestart, type DrainReport, type MigrationReport, type RollingRestartReport } from './operations.js';
+export { drainEngine, drainGateway, drainMember, migrateScene, rollingRestart, type DrainReport, type GatewayDrainReport, type MigrationReport, type RollingRestartReport } from './operations.js';
 export { connect, maskUrl, type Connectable, type ConnectOptions } from './connect.js';
 export { Supervisor, type SupervisedMember, type SupervisorOptions } from './supervisor.js';
 export { parseCommandLine, readCommandLine, usageErrorLine, type CommandLine, type CommandLineConfig, type CommandLineOutcome, type CommandLineTool } from './command-line.js';

@@ -1,9 +1,10 @@
 /**
  * An operator's actions on a running cluster (docs/scaling.md), behind `npm run status -- drain`
- * and `npm run status -- migrate`: each goes to the engine concerned as an admin command over
- * its link (the cluster secret, and a credential of the config's `admin.credentials` with
- * `write: true`), as the REPL's commands do.
+ * and `npm run status -- migrate`: those for an engine go to it as an admin command over its
+ * link (the cluster secret, and a credential of the config's `admin.credentials` with
+ * `write: true`), as the REPL's commands do; a gateway's drain is a request in etcd it watches.
  */
+import { hostname } from 'node:os';
 import { z } from 'zod';
 import { EtcdCoordinator } from '@gos/coordinator';
 import { CodedError, ErrorCodes } from '@gos/schema';
@@ -71,6 +72,73 @@ export async function migrateScene(config: ClusterConfig, sceneId: string, to?: 
  */
 export async function drainEngine(config: ClusterConfig, engineId: string, o: { timeoutMs: number; progress?: (line: string) => void }): Promise<DrainReport> {
   return withCoordinator(config, (coordinator) => drainOn(coordinator, config, engineId, o));
+}
+
+export interface GatewayDrainReport {
+  readonly gatewayId: string;
+  /** Clients connected to it when asked (told to move to the other gateways). */
+  readonly clients: number;
+  /** From the request until it left the cluster. */
+  readonly ms: number;
+}
+
+/**
+ * Ask gateway `gatewayId` to drain: it tells its clients to move to the other gateways (they
+ * resume there through the SDK, without an error), then stops; resolves once it has left the
+ * cluster. The request goes through etcd (the gateway watches for it; no admin credential is
+ * involved: whoever can write the cluster's etcd prefix can already do more), and names the
+ * gateway's instance, so one started again under the same id does not drain on it.
+ * @throws CodedError `CRD_ERR_UNAVAILABLE` when it has not left within
+ *   `timeoutMs`; `OPT_ERR_INVALID` when no gateway has that id.
+ */
+export async function drainGateway(config: ClusterConfig, gatewayId: string, o: { timeoutMs: number; progress?: (line: string) => void }): Promise<GatewayDrainReport> {
+  return withCoordinator(config, (coordinator) => drainGatewayOn(coordinator, gatewayId, o));
+}
+
+/** Drain member `id`, an engine ({@link drainEngine}) or a gateway ({@link drainGateway}). */
+export async function drainMember(
+  config: ClusterConfig,
+  id: string,
+  o: { timeoutMs: number; progress?: (line: string) => void },
+): Promise<({ readonly role: 'engine' } & DrainReport) | ({ readonly role: 'gateway' } & GatewayDrainReport)> {
+  return withCoordinator(config, async (coordinator) => {
+    const member = coordinator.membership.get(id);
+    if (member?.role === 'gateway') return { role: 'gateway' as const, ...(await drainGatewayOn(coordinator, id, o)) };
+    if (member?.role === 'engine') return { role: 'engine' as const, ...(await drainOn(coordinator, config, id, o)) };
+    const ids = coordinator.membership
+      .list()
+      .filter((m) => m.role !== 'coordinator')
+      .map((m) => m.id)
+      .sort();
+    throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `no engine or gateway ${id} in the cluster (members: ${ids.join(', ') || 'none'})`);
+  });
+}
+
+async function drainGatewayOn(coordinator: EtcdCoordinator, gatewayId: string, o: { timeoutMs: number; progress?: (line: string) => void }): Promise<GatewayDrainReport> {
+  const startedAt = Date.now();
+  const member = coordinator.membership.get(gatewayId);
+  if (member?.role !== 'gateway') {
+    const gateways = coordinator.membership.list('gateway').map((m) => m.id).sort();
+    throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `no gateway ${gatewayId} in the cluster (gateways: ${gateways.join(', ') || 'none'})`);
+  }
+  let unwatch: (() => void) | undefined;
+  try {
+    const left = new Promise<void>((resolve) => {
+      unwatch = coordinator.membership.watch((e) => {
+        if (e.type === 'down' && e.member.id === gatewayId) resolve();
+      });
+    });
+    await coordinator.drains.request({ memberId: gatewayId, startedAt: member.startedAt, requestedBy: `${hostname()}:${process.pid}` });
+    o.progress?.(`${gatewayId}: draining ${member.load} clients (telling them to move to the other gateways, then stopping)`);
+    if (coordinator.membership.get(gatewayId)?.startedAt === member.startedAt) {
+      await within(left, o.timeoutMs, `gateway ${gatewayId} has not left the cluster within ${o.timeoutMs / 1000} s (see its log)`);
+    }
+    return { gatewayId, clients: member.load, ms: Date.now() - startedAt };
+  } finally {
+    unwatch?.();
+    // Gone, or given up on: the request is not left for anyone to find later.
+    await coordinator.drains.clear(gatewayId, member.startedAt).catch(() => {});
+  }
 }
 
 export interface RollingRestartReport {

@@ -36,7 +36,7 @@ export interface RunningRole {
  * Start `role` as member `memberIdOf(config, role)`. On failure, whatever started is closed again.
  * etcd, MySQL and Redis are each retried for `cluster.startTimeoutMs` (see {@link connect}).
  * @param signal aborts the start (a stop requested meanwhile): the retries end at once.
- * @param onDrainRequest an operator asked the engine to drain (`npm run status -- drain <id>`):
+ * @param onDrainRequest an operator asked the engine or gateway to drain (`npm run status -- drain <id>`):
  *   the process should stop as on SIGTERM (the engine moves its scenes live first).
  * @throws CodedError `CRD_ERR_UNAVAILABLE`, `STO_ERR_CONNECTION`, `GW_ERR_SESSION_STORE` naming
  *   the URL of the backend that did not answer in time; `OPT_ERR_INVALID`; the role's own errors.
@@ -141,7 +141,7 @@ interface RoleContext {
   readonly store: () => Promise<Store>;
   /** The session store, the same way: the gateway's sessions, the engine's presence. */
   readonly sessions: () => Promise<SessionStore>;
-  /** An operator asked the engine to drain: the process stops as on SIGTERM. */
+  /** An operator asked the engine or gateway to drain: the process stops as on SIGTERM. */
   readonly onDrainRequest: (() => void) | null;
 }
 
@@ -227,6 +227,7 @@ async function startGateway(ctx: RoleContext, id: string, localLinks: LocalLinks
     port: g.port,
     capacity: g.capacity,
     drainTimeoutMs: g.drainTimeoutMs,
+    onDrainRequest: ctx.onDrainRequest,
     ...(g.publicUrl === undefined ? {} : { publicUrl: g.publicUrl }),
     tls: g.tls ?? null,
     linkTls,

@@ -4,7 +4,7 @@ import { BadRecord } from './records.js';
 import type { Tombstones } from './etcd-tombstones.js';
 
 /** The key families of the coordinator, each under `<prefix><kind>/`. */
-export type Kind = 'members' | 'placement' | 'requests' | 'moves';
+export type Kind = 'members' | 'placement' | 'requests' | 'moves' | 'drains';
 
 /** What {@link EtcdKeyspace} is built from: the coordinator's validated options. */
 export interface EtcdKeyspaceInit {

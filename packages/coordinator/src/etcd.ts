@@ -1,12 +1,13 @@
 import { Etcd3 } from 'etcd3';
 import { CodedError, ErrorCodes, isCodedError, silentLogger, type Logger } from '@gos/schema';
-import type { Coordinator, LeaderElection, Membership, Placement, SceneMoves } from './types.js';
+import type { Coordinator, LeaderElection, MemberDrains, Membership, Placement, SceneMoves } from './types.js';
 import { placementTimeoutOf } from './requests.js';
 import { Tombstones } from './etcd-tombstones.js';
 import { EtcdKeyspace } from './etcd-keyspace.js';
 import { EtcdMembership } from './etcd-membership.js';
 import { EtcdPlacement } from './etcd-placement.js';
 import { EtcdMoves } from './etcd-moves.js';
+import { EtcdDrains } from './etcd-drains.js';
 import { EtcdLeaderElection } from './etcd-election.js';
 
 export interface EtcdCoordinatorOptions {
@@ -56,6 +57,7 @@ export class EtcdCoordinator implements Coordinator {
   readonly #membership: EtcdMembership;
   readonly #placement: EtcdPlacement;
   readonly #moves: EtcdMoves;
+  readonly #drains: EtcdDrains;
   readonly #election: EtcdLeaderElection;
   /** Aborted by close(): placement waits fail at once. */
   readonly #closed = new AbortController();
@@ -84,6 +86,7 @@ export class EtcdCoordinator implements Coordinator {
     this.#membership = new EtcdMembership(this.#keyspace, { leaseTtlSeconds: ttl, loadPublishIntervalMs: interval });
     this.#placement = new EtcdPlacement(this.#keyspace, placementTimeoutMs);
     this.#moves = new EtcdMoves(this.#keyspace);
+    this.#drains = new EtcdDrains(this.#keyspace);
     this.#election = new EtcdLeaderElection(this.#keyspace, ttl);
   }
 
@@ -95,6 +98,9 @@ export class EtcdCoordinator implements Coordinator {
   }
   get moves(): SceneMoves {
     return this.#moves.api;
+  }
+  get drains(): MemberDrains {
+    return this.#drains.api;
   }
   get election(): LeaderElection {
     return this.#election.api;
@@ -114,6 +120,7 @@ export class EtcdCoordinator implements Coordinator {
       await this.#membership.follow();
       await this.#placement.follow();
       await this.#moves.follow();
+      await this.#drains.follow();
       if (this.#keyspace.closed) throw new CodedError(ErrorCodes.CRD_ERR_CLOSED, 'coordinator closed while starting');
       await this.#election.start();
     } catch (err) {
@@ -143,6 +150,7 @@ export class EtcdCoordinator implements Coordinator {
     this.#membership.clearListeners();
     this.#placement.clearListeners();
     this.#moves.clearListeners();
+    this.#drains.clearListeners();
     this.#election.clearListeners();
     this.#keyspace.client.close();
   }

@@ -23,4 +23,6 @@ export type {
   PlacementRequest,
   SceneHandover,
   SceneMoves,
+  DrainRequest,
+  MemberDrains,
 } from './types.js';

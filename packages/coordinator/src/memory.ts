@@ -15,6 +15,8 @@ import type {
   PlacementRequest,
   SceneHandover,
   SceneMoves,
+  DrainRequest,
+  MemberDrains,
 } from './types.js';
 import { sceneTypeOf } from './types.js';
 import { PlacementAsker, placementTimeoutOf, REQUESTER } from './requests.js';
@@ -278,6 +280,35 @@ class MemoryMoves implements SceneMoves {
   }
 }
 
+/** Drain requests in memory (see MemberDrains). */
+class MemoryDrains implements MemberDrains {
+  readonly #requests = new Map<string, DrainRequest>();
+  readonly #events = new Emitter<DrainRequest>();
+
+  async request(r: Omit<DrainRequest, 'at'>): Promise<void> {
+    const request: DrainRequest = Object.freeze({ memberId: r.memberId, startedAt: r.startedAt, requestedBy: r.requestedBy, at: Date.now() });
+    this.#requests.delete(r.memberId);
+    this.#requests.set(r.memberId, request);
+    this.#events.emit(request);
+  }
+
+  list(): readonly DrainRequest[] {
+    return [...this.#requests.values()];
+  }
+
+  watch(listener: (request: DrainRequest) => void): () => void {
+    return this.#events.on(listener);
+  }
+
+  async clear(memberId: string, startedAt: number): Promise<void> {
+    if (this.#requests.get(memberId)?.startedAt === startedAt) this.#requests.delete(memberId);
+  }
+
+  close(): void {
+    this.#events.clear();
+  }
+}
+
 export interface MemoryCoordinatorOptions {
   /** How long `placement.ensure` waits for the leader to place a scene. @default 10000 */
   readonly placementTimeoutMs?: number;
@@ -292,6 +323,7 @@ export class MemoryCoordinator implements Coordinator {
   readonly #placement: MemoryPlacement;
   readonly #election = new MemoryElection();
   readonly #moves = new MemoryMoves();
+  readonly #drains = new MemoryDrains();
   #closed = false;
 
   constructor(options: MemoryCoordinatorOptions = {}) {
@@ -310,6 +342,9 @@ export class MemoryCoordinator implements Coordinator {
   get moves(): SceneMoves {
     return this.#moves;
   }
+  get drains(): MemberDrains {
+    return this.#drains;
+  }
 
   async start(): Promise<void> {}
 
@@ -326,6 +361,7 @@ export class MemoryCoordinator implements Coordinator {
     this.#closed = true;
     this.#placement.close();
     this.#moves.close();
+    this.#drains.close();
     this.#election.close();
     this.#membership.close();
   }

@@ -4,7 +4,7 @@
  * expected shape is refused, not cast. Unknown fields are dropped (a newer writer may add some).
  */
 import { z } from 'zod';
-import type { MemberInfo, MoveRequest, PlacementRequest, SceneHandover } from './types.js';
+import type { DrainRequest, MemberInfo, MoveRequest, PlacementRequest, SceneHandover } from './types.js';
 
 const finite = z.number().finite();
 
@@ -33,6 +33,7 @@ const placementRequestSchema = z.object({
 const placementSchema = z.object({ engineId: z.string().min(1), handover: z.object({ nextTickAt: finite, players: z.number().int().min(0) }).optional() });
 
 const moveRequestSchema = z.object({ from: z.string().min(1), epoch: finite, to: z.string().min(1), at: finite });
+const drainRequestSchema = z.object({ startedAt: finite, requestedBy: z.string(), at: finite });
 
 /** What went wrong with a record, for the log. */
 export class BadRecord extends Error {}
@@ -67,4 +68,8 @@ export function decodePlacement(text: string): { readonly engineId: string; read
 /** @throws BadRecord */
 export function decodeMoveRequest(text: string): Omit<MoveRequest, 'sceneId'> {
   return parse(moveRequestSchema, 'move request', text);
+}
+
+export function decodeDrainRequest(text: string): Omit<DrainRequest, 'memberId'> {
+  return parse(drainRequestSchema, 'drain request', text);
 }

@@ -205,6 +205,35 @@ export interface SceneMoves {
   clear(sceneId: string, epoch: number): Promise<void>;
 }
 
+/** An operator asking a member to drain and leave (`npm run status -- drain gateway-1`). */
+export interface DrainRequest {
+  readonly memberId: string;
+  /**
+   * The `startedAt` of the member instance asked: a process started again under the same id
+   * (its supervisor restarted it after the drain) does not drain again on an old request.
+   */
+  readonly startedAt: number;
+  /** Who asked (diagnostics), e.g. `host:pid`. */
+  readonly requestedBy: string;
+  /** When it asked (ms since the epoch, its clock). */
+  readonly at: number;
+}
+
+/**
+ * Drain requests (docs/scaling.md "Gateways"): an operator's tool puts one; the member it names
+ * drains and leaves, and the tool clears it once the member is gone. One request per member id.
+ */
+export interface MemberDrains {
+  /** Ask `memberId` (the instance started at `startedAt`) to drain; replaces an earlier request. */
+  request(request: Omit<DrainRequest, 'at'>): Promise<void>;
+  /** Requests not cleared yet. */
+  list(): readonly DrainRequest[];
+  /** Every request put. Returns an unsubscribe function. */
+  watch(listener: (request: DrainRequest) => void): () => void;
+  /** Forget the request for `memberId` made for the instance started at `startedAt` (a newer one stays). */
+  clear(memberId: string, startedAt: number): Promise<void>;
+}
+
 export interface LeaderElection {
   /**
    * Stand for election; resolves once this candidate is leader or the election is closed.
@@ -223,6 +252,7 @@ export interface Coordinator {
   readonly membership: Membership;
   readonly placement: Placement;
   readonly moves: SceneMoves;
+  readonly drains: MemberDrains;
   readonly election: LeaderElection;
   start(): Promise<void>;
   close(): Promise<void>;

@@ -124,6 +124,32 @@ export function runCoordinatorContract(name: string, make: (options?: MakeOption
     }
   });
 
+  test(`${name}: drain requests: put, listed and watched; a newer one replaces; cleared only for its instance`, async () => {
+    const c = await make();
+    try {
+      const seen: string[] = [];
+      const unwatch = c.drains.watch((r) => seen.push(`${r.memberId}@${r.startedAt}`));
+      await c.drains.request({ memberId: 'gateway-1', startedAt: 100, requestedBy: 'ops:1' });
+      await c.drains.request({ memberId: 'gateway-2', startedAt: 200, requestedBy: 'ops:1' });
+      assert.deepEqual(c.drains.list().map((r) => r.memberId), ['gateway-1', 'gateway-2']);
+      const [first] = c.drains.list();
+      assert.ok(first !== undefined && first.startedAt === 100 && first.requestedBy === 'ops:1' && first.at > 0);
+      // The member was started again: a request for the new instance replaces the old one.
+      await c.drains.request({ memberId: 'gateway-1', startedAt: 150, requestedBy: 'ops:2' });
+      assert.deepEqual(c.drains.list().map((r) => `${r.memberId}@${r.startedAt}`), ['gateway-2@200', 'gateway-1@150']);
+      await c.drains.clear('gateway-1', 100);
+      assert.equal(c.drains.list().length, 2, 'a clear for the old instance leaves the new request');
+      await c.drains.clear('gateway-1', 150);
+      await c.drains.clear('gateway-2', 200);
+      assert.deepEqual(c.drains.list(), []);
+      await waitFor(() => seen.length === 3, { timeoutMs: 5000, message: 'three requests watched' });
+      assert.deepEqual(seen, ['gateway-1@100', 'gateway-2@200', 'gateway-1@150']);
+      unwatch();
+    } finally {
+      await c.close();
+    }
+  });
+
   test(`${name}: move requests: put, listed and watched; a newer one replaces; cleared only at its epoch`, async () => {
     const c = await make();
     try {

@@ -44,6 +44,7 @@ function laggingCoordinator(): Coordinator & { lagging: boolean } {
     membership: inner.membership,
     election: inner.election,
     moves: inner.moves,
+    drains: inner.drains,
     placement: {
       lookup: (id: string) => (c.lagging ? undefined : inner.placement.lookup(id)),
       fetch: (id: string) => inner.placement.fetch(id),

@@ -22,7 +22,8 @@ export interface EngineLinksOptions {
 }
 
 /**
- * The gateway's links to engines, one per engine, opened on first use: `connect(engineId)`
+ * The gateway's links to engines, one per engine, opened as engines join (`prepare`) or on
+ * first use: `connect(engineId)`
  * resolves once the link is up (one attempt at a time per engine); `drop` forgets an engine
  * that left the cluster. An engine of this process is linked in-process (no socket), every
  * other one over TCP.
@@ -108,6 +109,17 @@ export class EngineLinks {
       client.once('up', onUp);
     });
     return client;
+  }
+
+  /**
+   * Open the link to `engineId` ahead of its first player (it joined the cluster, or was there
+   * when this gateway started), so that a scene moving onto a new engine does not wait for the
+   * dial. A link that does not come up keeps redialling until the engine leaves; nothing waits
+   * on it here.
+   */
+  prepare(engineId: string): void {
+    if (this.#links.has(engineId) || this.#connecting.has(engineId) || !this.#o.accepting()) return;
+    this.connect(engineId).catch((err: unknown) => this.#o.logger.debug({ err, engineId }, 'engine link not up yet'));
   }
 
   /** Forget the link to an engine that left the cluster, and close it. True when there was one. */

@@ -1,6 +1,6 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { CloseCode, WS_PATH, isCodedError, type Logger } from '@gos/schema';
-import type { MemberHandle } from '@gos/coordinator';
+import type { DrainRequest, MemberHandle } from '@gos/coordinator';
 import { AuthService } from './auth.js';
 import { EngineLinks } from './engine-links.js';
 import { EngineMessages } from './engine-messages.js';
@@ -43,6 +43,9 @@ export class Gateway {
   #static = new Map<string, StaticFile>();
   #sweep: ReturnType<typeof setInterval> | undefined;
   #unwatch: (() => void) | undefined;
+  #unwatchDrains: (() => void) | undefined;
+  /** An operator's drain request was acted on (it is heard once). */
+  #drainRequested = false;
   /** Frame buckets per account, cool-downs after 4006, auth buckets per address. */
   readonly #limits: RateLimits;
   readonly #metrics: GatewayMetrics;
@@ -168,8 +171,12 @@ export class Gateway {
     const certificate = await apps.listen();
     this.#sweep = setInterval(() => this.#sweepConnections(), SWEEP_MS);
     this.#sweep.unref();
-    this.#unwatch = this.#o.coordinator.membership.watch((event) => {
-      if (event.type === 'down' && event.member.role === 'engine') this.#routing.dropLink(event.member.id);
+    const { membership } = this.#o.coordinator;
+    this.#unwatch = membership.watch((event) => {
+      if (event.member.role !== 'engine') return;
+      if (event.type === 'down') this.#routing.dropLink(event.member.id);
+      // Linked before its first player: a scene moving onto a new engine does not wait for the dial.
+      else if (event.member.draining !== true) this.#links.prepare(event.member.id);
     });
     // The engine of this process, if any (started first): logins send its players here.
     const localEngineId = this.#o.localLinks?.engines()[0];
@@ -181,7 +188,23 @@ export class Gateway {
       ...(localEngineId === undefined ? {} : { localEngineId }),
     });
     this.#state = 'ready';
+    this.#followDrainRequests(this.#member.info.startedAt);
+    for (const engine of membership.list('engine')) if (engine.draining !== true) this.#links.prepare(engine.id);
     this.#log.info({ url: this.httpUrl, uws: { build: uws.build, package: uws.package, binary: uws.binary }, ...(certificate === null ? {} : { certificate }) }, 'gateway listening');
+  }
+
+  /** Act on an operator's drain request for this instance (`npm run status -- drain <gateway>`). */
+  #followDrainRequests(startedAt: number): void {
+    const { drains } = this.#o.coordinator;
+    const heard = (request: DrainRequest): void => {
+      if (request.memberId !== this.#o.gatewayId || request.startedAt !== startedAt || this.#drainRequested) return;
+      this.#drainRequested = true;
+      this.#log.info({ requestedBy: request.requestedBy }, 'drain requested by an operator');
+      if (this.#o.onDrainRequest !== null) this.#o.onDrainRequest();
+      else void this.drain().catch((err: unknown) => this.#log.error({ err }, 'drain failed'));
+    };
+    this.#unwatchDrains = drains.watch(heard);
+    for (const request of drains.list()) heard(request);
   }
 
   /**
@@ -333,6 +356,7 @@ export class Gateway {
     this.#state = 'closing';
     clearInterval(this.#sweep);
     this.#unwatch?.();
+    this.#unwatchDrains?.();
     await this.#member?.leave();
     this.#apps?.stopListening();
     for (const ws of [...this.#sockets.values()]) this.#sockets.end(ws, CloseCode.SERVER_SHUTDOWN, 'gateway shutting down');

@@ -106,6 +106,12 @@ export interface GatewayOptions {
    * gateways before it closes the sockets left. @default 5000
    */
   readonly drainTimeoutMs?: number;
+  /**
+   * An operator asked this gateway to drain (`npm run status -- drain gateway-1`, a request in
+   * the coordinator): the process entry stops the process as on SIGTERM (which drains). Null:
+   * the gateway drains and closes itself. @default null
+   */
+  readonly onDrainRequest?: (() => void) | null;
   /** Scene a new player starts in. @default 'world:1' */
   readonly defaultSceneId?: string;
   /**
@@ -160,6 +166,7 @@ export interface ResolvedGatewayOptions {
   readonly localLinks: LocalLinks | null;
   readonly capacity: number;
   readonly drainTimeoutMs: number;
+  readonly onDrainRequest: (() => void) | null;
   readonly defaultSceneId: string;
   readonly sceneForLogin: SceneChooser | null;
   readonly staticDir: string | null;
@@ -205,6 +212,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     localLinks: o.localLinks ?? null,
     capacity: int('capacity', o.capacity, 20_000, 1),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs, 5000, 0),
+    onDrainRequest: o.onDrainRequest ?? null,
     defaultSceneId: o.defaultSceneId ?? 'world:1',
     sceneForLogin: o.sceneForLogin ?? null,
     staticDir: o.staticDir ?? null,

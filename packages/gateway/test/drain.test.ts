@@ -4,8 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { MemberInfo } from '@gos/coordinator';
+import { MemoryCoordinator, type MemberInfo } from '@gos/coordinator';
+import { coreProtocol } from '@gos/schema';
+import { SqliteStore } from '@gos/store';
+import { waitFor } from '@gos/testing';
 import { planMoves } from '../src/drain.js';
+import { Gateway, MemorySessionStore } from '../src/index.js';
 
 function gateway(id: string, load: number, capacity: number, draining?: boolean): MemberInfo {
   return { id, role: 'gateway', address: `ws://127.0.0.1/${id}`, load, capacity, startedAt: 0, ...(draining === undefined ? {} : { draining }) };
@@ -28,4 +32,45 @@ test('capacity counts: a gateway twice as large takes twice the clients; no othe
   assert.equal(plan.filter((g) => g.id === 'gateway-2').length, 20);
   assert.equal(plan.filter((g) => g.id === 'gateway-3').length, 10);
   assert.deepEqual(planMoves([gateway('gateway-1', 5, 100), gateway('gateway-2', 0, 100, true)], 'gateway-1', 5), []);
+});
+
+test('a drain request for this gateway instance is acted on once; one for an earlier instance, or another gateway, is not', async () => {
+  const coordinator = new MemoryCoordinator();
+  const store = new SqliteStore({ file: ':memory:' });
+  const sessions = new MemorySessionStore();
+  await Promise.all([coordinator.start(), store.start(), sessions.start()]);
+  let asked = 0;
+  const gateway = new Gateway({ gatewayId: 'gw-a', clusterSecret: 'drain-request-test-secret', coordinator, store, sessions, protocol: coreProtocol, port: 0, scryptCost: 1024, onDrainRequest: () => asked++ });
+  try {
+    // Put before it started (its supervisor restarted it): an old instance's request.
+    await coordinator.drains.request({ memberId: 'gw-a', startedAt: 1, requestedBy: 'test' });
+    await gateway.start();
+    const me = coordinator.membership.get('gw-a')!;
+    await coordinator.drains.request({ memberId: 'gw-b', startedAt: me.startedAt, requestedBy: 'test' });
+    assert.equal(asked, 0, 'neither an earlier instance\'s request nor another gateway\'s');
+    await coordinator.drains.request({ memberId: 'gw-a', startedAt: me.startedAt, requestedBy: 'test' });
+    await waitFor(() => asked === 1, { timeoutMs: 2000, message: 'the request acted on' });
+    await coordinator.drains.request({ memberId: 'gw-a', startedAt: me.startedAt, requestedBy: 'test again' });
+    assert.equal(asked, 1, 'once');
+  } finally {
+    await gateway.close();
+    await Promise.all([store.close(), sessions.close(), coordinator.close()]);
+  }
+});
+
+test('without onDrainRequest, a drain request drains the gateway itself (it leaves the cluster)', async () => {
+  const coordinator = new MemoryCoordinator();
+  const store = new SqliteStore({ file: ':memory:' });
+  const sessions = new MemorySessionStore();
+  await Promise.all([coordinator.start(), store.start(), sessions.start()]);
+  const gateway = new Gateway({ gatewayId: 'gw-a', clusterSecret: 'drain-request-test-secret', coordinator, store, sessions, protocol: coreProtocol, port: 0, scryptCost: 1024 });
+  try {
+    await gateway.start();
+    const me = coordinator.membership.get('gw-a')!;
+    await coordinator.drains.request({ memberId: 'gw-a', startedAt: me.startedAt, requestedBy: 'test' });
+    await waitFor(() => coordinator.membership.get('gw-a') === undefined, { timeoutMs: 5000, message: 'the gateway drained and left' });
+  } finally {
+    await gateway.close();
+    await Promise.all([store.close(), sessions.close(), coordinator.close()]);
+  }
 });

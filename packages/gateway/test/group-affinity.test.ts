@@ -48,6 +48,7 @@ function withLoads(inner: MemoryCoordinator, loads: Map<string, number>): Coordi
     },
     placement: inner.placement,
     moves: inner.moves,
+    drains: inner.drains,
     election: inner.election,
     start: () => inner.start(),
     close: () => inner.close(),
