@@ -164,6 +164,10 @@ const configSchema = z.strictObject({
           tolerance: z.number().min(0).max(1).default(0.15),
           /** When evening out the busiest and the idlest engine means moving fewer players than this, nothing moves. */
           minPlayers: positiveInt.default(10),
+          /** Gateways too: the busiest sends clients to the idlest (they follow the core push Reconnect). */
+          gateways: z.boolean().default(true),
+          /** When evening out the busiest and the idlest gateway means moving fewer clients than this, nothing moves. */
+          minClients: positiveInt.default(20),
         })
         .prefault({}),
       /** The leader's scale decision: how many engines and gateways the load calls for (docs/scaling.md). */
@@ -234,6 +238,7 @@ export const ENV_OVERRIDES: readonly {
   { name: 'GOS_COORDINATOR_ID', path: 'coordinator.id', kind: 'string' },
   { name: 'GOS_COORDINATOR_HOST', path: 'coordinator.host', kind: 'string' },
   { name: 'GOS_COORDINATOR_METRICS_PORT', path: 'coordinator.metricsPort', kind: 'int' },
+  { name: 'GOS_COORDINATOR_REBALANCE_MIN_CLIENTS', path: 'coordinator.rebalance.minClients', kind: 'int' },
 ];
 
 /** Keys holding paths: relative ones are resolved against the file's folder (or, from the environment, the working directory). */

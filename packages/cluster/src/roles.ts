@@ -95,7 +95,7 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
     switch (role) {
       case 'coordinator': {
         const c = config.coordinator;
-        const rebalance = c.rebalance.enabled ? { tolerance: c.rebalance.tolerance, minPlayers: c.rebalance.minPlayers } : false;
+        const rebalance = c.rebalance.enabled ? { tolerance: c.rebalance.tolerance, minPlayers: c.rebalance.minPlayers, gateways: c.rebalance.gateways, minClients: c.rebalance.minClients } : false;
         const node = new CoordinatorNode({ id, coordinator, orphanGraceMs: c.orphanGraceMs, rebalance, scale: c.scale, logger, metrics });
         closers.push(() => node.close());
         await node.start();

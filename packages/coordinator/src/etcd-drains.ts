@@ -36,9 +36,9 @@ export class EtcdDrains {
   }
 
   readonly api: MemberDrains = {
-    request: async ({ memberId, startedAt, requestedBy }) => {
+    request: async ({ memberId, startedAt, requestedBy, share }) => {
       const key = this.#keyspace.key('drains', memberId);
-      const value = JSON.stringify({ startedAt, requestedBy, at: Date.now() });
+      const value = JSON.stringify({ startedAt, requestedBy, at: Date.now(), ...(share === undefined ? {} : { share: { count: share.count, to: share.to } }) });
       const res = await this.#keyspace.client.put(key).value(value).exec();
       this.#apply({ key: Buffer.from(key), value: Buffer.from(value), mod_revision: res.header.revision } as IKeyValue, false);
     },

@@ -5,7 +5,7 @@ export { GameManager, type GameManagerOptions } from './game-manager.js';
 export type { MemoryCoordinatorOptions } from './memory.js';
 export type { EtcdCoordinatorOptions, EtcdViewStats } from './etcd.js';
 export { sceneTypeOf } from './types.js';
-export { decideScale, hasRoom, pickLeastLoadedEngine, planRebalance, rankGateways, type PlannedMove, type RebalanceOptions, type ScaleDecision, type ScaleOptions } from './policy.js';
+export { decideScale, hasRoom, pickLeastLoadedEngine, planGatewayShare, planRebalance, rankGateways, type PlannedMove, type PlannedShare, type RebalanceOptions, type ScaleDecision, type ScaleOptions } from './policy.js';
 export { Rebalancer, type RebalancerOptions } from './rebalancer.js';
 export type {
   Coordinator,
@@ -24,5 +24,6 @@ export type {
   SceneHandover,
   SceneMoves,
   DrainRequest,
+  GatewayShare,
   MemberDrains,
 } from './types.js';

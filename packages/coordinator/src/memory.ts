@@ -286,7 +286,8 @@ class MemoryDrains implements MemberDrains {
   readonly #events = new Emitter<DrainRequest>();
 
   async request(r: Omit<DrainRequest, 'at'>): Promise<void> {
-    const request: DrainRequest = Object.freeze({ memberId: r.memberId, startedAt: r.startedAt, requestedBy: r.requestedBy, at: Date.now() });
+    const share = r.share === undefined ? {} : { share: Object.freeze({ count: r.share.count, to: r.share.to }) };
+    const request: DrainRequest = Object.freeze({ memberId: r.memberId, startedAt: r.startedAt, requestedBy: r.requestedBy, at: Date.now(), ...share });
     this.#requests.delete(r.memberId);
     this.#requests.set(r.memberId, request);
     this.#events.emit(request);

@@ -109,6 +109,38 @@ export function planRebalance(engines: readonly MemberInfo[], o: RebalanceOption
   return best;
 }
 
+/** One share the leader asks for: `count` clients of gateway `from` to move to gateway `to`. */
+export interface PlannedShare {
+  readonly from: string;
+  readonly to: string;
+  readonly count: number;
+}
+
+/**
+ * The gateways' rebalancing policy, as {@link planRebalance} for engines: when the busiest
+ * gateway (sockets against capacity) is more than `tolerance` above the mean, or the idlest more
+ * than `tolerance` below it, move clients from the busiest to the idlest: as many as leave the
+ * two at the same ratio, never more (the hysteresis). Null when balanced, when that is fewer
+ * than `minClients`, or with fewer than two gateways taking clients.
+ */
+export function planGatewayShare(gateways: readonly MemberInfo[], o: { readonly tolerance: number; readonly minClients: number }): PlannedShare | null {
+  const live = gateways.filter((g) => g.draining !== true && g.capacity > 0);
+  if (live.length < 2) return null;
+  const ratio = (g: MemberInfo): number => g.load / g.capacity;
+  const mean = live.reduce((sum, g) => sum + ratio(g), 0) / live.length;
+  let hot = live[0]!;
+  let cold = live[0]!;
+  for (const g of live) {
+    if (ratio(g) > ratio(hot)) hot = g;
+    if (ratio(g) < ratio(cold)) cold = g;
+  }
+  if (hot === cold) return null;
+  if (ratio(hot) <= mean * (1 + o.tolerance) && ratio(cold) >= mean * (1 - o.tolerance)) return null;
+  const even = Math.floor((hot.load * cold.capacity - cold.load * hot.capacity) / (hot.capacity + cold.capacity));
+  const count = Math.min(even, cold.capacity - cold.load);
+  return count < o.minClients ? null : { from: hot.id, to: cold.id, count };
+}
+
 export interface ScaleOptions {
   /** The share of capacity (players, sockets, thread time) the cluster should run at: more is too hot, scale out. */
   readonly targetUtilisation: number;

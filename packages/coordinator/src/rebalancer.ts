@@ -6,9 +6,12 @@
  * target that never showed its scene passed over for a while. The engine does the move and
  * clears the request; a request nobody clears (its engine died) is dropped after a while. This
  * memory is the leader's own: a new leader starts afresh.
+ *
+ * Gateways the same way (`gateways`, on by default): the busiest is asked to send the clients
+ * that would even it out with the idlest there ({@link planGatewayShare}), one request at a time.
  */
 import type { Logger } from '@gos/schema';
-import { planRebalance } from './policy.js';
+import { planGatewayShare, planRebalance } from './policy.js';
 import type { CoordinatorMetrics } from './metrics.js';
 import type { Coordinator } from './types.js';
 
@@ -24,6 +27,16 @@ export interface RebalancerOptions {
   readonly sceneRestMs?: number;
   /** A request not cleared by then is dropped (its engine died, or never saw it). @default 30000 */
   readonly staleMs?: number;
+  /**
+   * Gateways too: when their loads (sockets against capacity) are uneven beyond `tolerance`, the
+   * busiest is asked to send clients to the idlest (a partial drain: the core push `Reconnect`,
+   * which the SDK follows without an error). @default true
+   */
+  readonly gateways?: boolean;
+  /** When evening out the busiest and the idlest gateway means moving fewer clients than this, nothing moves. @default 20 */
+  readonly minClients?: number;
+  /** Pause after a gateway share is over before the next (the clients move, the loads catch up). @default 10000 */
+  readonly gatewayPauseMs?: number;
   readonly logger: Logger;
   readonly metrics?: CoordinatorMetrics;
 }
@@ -40,11 +53,52 @@ export class Rebalancer {
   readonly #badTargets = new Map<string, number>();
 
   constructor(o: RebalancerOptions) {
-    this.#o = { tolerance: 0.15, minPlayers: 10, pauseMs: 2000, sceneRestMs: 60_000, staleMs: 30_000, ...o };
+    this.#o = { tolerance: 0.15, minPlayers: 10, pauseMs: 2000, sceneRestMs: 60_000, staleMs: 30_000, gateways: true, minClients: 20, gatewayPauseMs: 10_000, ...o };
   }
 
-  /** One pass (the leader's reconcile): drop stale requests, then ask for one move if need be. */
+  /** When the last gateway share was over (cleared by its gateway, or dropped); the pause counts from it. */
+  #lastShareDoneAt = 0;
+  /** The gateway share asked for and not cleared yet. */
+  #sharing: { readonly memberId: string; readonly startedAt: number; readonly at: number } | null = null;
+
+  /**
+   * The gateways' part of a pass: one share at a time (a partial drain request the busy gateway
+   * clears once it has told its clients), the next only after a pause in which the clients move
+   * and the loads catch up.
+   */
+  async #passGateways(now: number): Promise<void> {
+    const { coordinator, logger } = this.#o;
+    const sharing = this.#sharing;
+    if (sharing !== null) {
+      const request = coordinator.drains.list().find((r) => r.memberId === sharing.memberId && r.startedAt === sharing.startedAt && r.share !== undefined);
+      if (request !== undefined && now - sharing.at <= this.#o.staleMs) return;
+      if (request !== undefined) {
+        logger.warn({ gatewayId: sharing.memberId }, 'gateway rebalancing request never done; dropped');
+        await coordinator.drains.clear(sharing.memberId, sharing.startedAt);
+      }
+      this.#sharing = null;
+      this.#lastShareDoneAt = now;
+      return;
+    }
+    if (now - this.#lastShareDoneAt < this.#o.gatewayPauseMs) return;
+    // An operator's drain under way: the gateways are about to change anyway.
+    if (coordinator.drains.list().some((r) => r.share === undefined)) return;
+    const plan = planGatewayShare(coordinator.membership.list('gateway'), { tolerance: this.#o.tolerance, minClients: this.#o.minClients });
+    if (plan === null) return;
+    const from = coordinator.membership.get(plan.from)!;
+    logger.info({ ...plan }, 'rebalancing: asking a gateway to send clients to another');
+    await coordinator.drains.request({ memberId: plan.from, startedAt: from.startedAt, requestedBy: 'leader', share: { count: plan.count, to: plan.to } });
+    this.#sharing = { memberId: plan.from, startedAt: from.startedAt, at: now };
+    this.#o.metrics?.rebalanced();
+  }
+
+  /** One pass (the leader's reconcile): drop stale requests, then ask for one move (and one gateway share) if need be. */
   async pass(now: number): Promise<void> {
+    if (this.#o.gateways) await this.#passGateways(now);
+    await this.#passEngines(now);
+  }
+
+  async #passEngines(now: number): Promise<void> {
     const { coordinator, logger } = this.#o;
     const pending = coordinator.moves.list();
     if (pending.length > 0) {

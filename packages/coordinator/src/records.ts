@@ -33,7 +33,12 @@ const placementRequestSchema = z.object({
 const placementSchema = z.object({ engineId: z.string().min(1), handover: z.object({ nextTickAt: finite, players: z.number().int().min(0) }).optional() });
 
 const moveRequestSchema = z.object({ from: z.string().min(1), epoch: finite, to: z.string().min(1), at: finite });
-const drainRequestSchema = z.object({ startedAt: finite, requestedBy: z.string(), at: finite });
+const drainRequestSchema = z.object({
+  startedAt: finite,
+  requestedBy: z.string(),
+  at: finite,
+  share: z.object({ count: z.number().int().positive(), to: z.string().min(1) }).optional(),
+});
 
 /** What went wrong with a record, for the log. */
 export class BadRecord extends Error {}

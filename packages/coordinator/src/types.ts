@@ -217,11 +217,23 @@ export interface DrainRequest {
   readonly requestedBy: string;
   /** When it asked (ms since the epoch, its clock). */
   readonly at: number;
+  /**
+   * A partial drain (the leader evening out the gateways' loads): tell `count` clients to move to
+   * gateway `to`, and keep running. The gateway clears such a request once it has told them.
+   */
+  readonly share?: GatewayShare;
+}
+
+export interface GatewayShare {
+  readonly count: number;
+  readonly to: string;
 }
 
 /**
- * Drain requests (docs/scaling.md "Gateways"): an operator's tool puts one; the member it names
- * drains and leaves, and the tool clears it once the member is gone. One request per member id.
+ * Drain requests (docs/scaling.md "Draining a gateway"): an operator's tool puts one; the member
+ * it names drains and leaves, and the tool clears it once the member is gone. The leader puts
+ * partial ones (`share`) to even out the gateways; the gateway clears those itself. One request
+ * per member id.
  */
 export interface MemberDrains {
   /** Ask `memberId` (the instance started at `startedAt`) to drain; replaces an earlier request. */

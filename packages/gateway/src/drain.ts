@@ -7,6 +7,7 @@
  */
 import { encodeReconnectFrame } from '@gos/schema';
 import type { MemberInfo } from '@gos/coordinator';
+import type { ConnData } from './socket.js';
 
 export interface GatewayDrainOutcome {
   readonly gatewayId: string;
@@ -38,6 +39,15 @@ export function planMoves(gateways: readonly MemberInfo[], self: string, count: 
     plan.push(best.member);
   }
   return plan;
+}
+
+/**
+ * Whether a client can be told to move to another gateway now: in its scene, neither travelling
+ * nor in a scene's live move nor resuming (its frames wait on this gateway then, and must reach
+ * the engine before its seat moves).
+ */
+export function canMoveNow(d: Pick<ConnData, 'state' | 'travel' | 'travelAsked' | 'migrating' | 'resuming'>): boolean {
+  return d.state === 'joined' && d.travel === null && d.travelAsked === null && d.migrating === null && d.resuming === null;
 }
 
 /** The frame telling a client to move to `target`. */

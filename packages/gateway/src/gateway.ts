@@ -1,6 +1,6 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { CloseCode, WS_PATH, isCodedError, type Logger } from '@gos/schema';
-import type { DrainRequest, MemberHandle } from '@gos/coordinator';
+import type { DrainRequest, GatewayShare, MemberHandle } from '@gos/coordinator';
 import { AuthService } from './auth.js';
 import { EngineLinks } from './engine-links.js';
 import { EngineMessages } from './engine-messages.js';
@@ -18,7 +18,7 @@ import { GatewayMetrics } from './metrics.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
 import { loadUws, type UwsModule } from './uws.js';
 import { sweepSockets } from './sweep.js';
-import { SocketsGone, planMoves, reconnectFrame, type GatewayDrainOutcome } from './drain.js';
+import { SocketsGone, canMoveNow, planMoves, reconnectFrame, type GatewayDrainOutcome } from './drain.js';
 import { connOf } from './socket.js';
 
 /** How often sockets are checked for idleness and backpressure. */
@@ -198,6 +198,7 @@ export class Gateway {
     const { drains } = this.#o.coordinator;
     const heard = (request: DrainRequest): void => {
       if (request.memberId !== this.#o.gatewayId || request.startedAt !== startedAt || this.#drainRequested) return;
+      if (request.share !== undefined) return this.#share(request.share, () => void drains.clear(request.memberId, startedAt).catch(() => {}));
       this.#drainRequested = true;
       this.#log.info({ requestedBy: request.requestedBy }, 'drain requested by an operator');
       if (this.#o.onDrainRequest !== null) this.#o.onDrainRequest();
@@ -205,6 +206,23 @@ export class Gateway {
     };
     this.#unwatchDrains = drains.watch(heard);
     for (const request of drains.list()) heard(request);
+  }
+
+  /**
+   * The leader evens out the gateways: tell up to `share.count` clients (those that can move
+   * now, see #tellToMove) to move to gateway `share.to`, as a drain would, and keep running.
+   */
+  #share(share: GatewayShare, done: () => void): void {
+    const target = this.#o.coordinator.membership.get(share.to);
+    if (target?.role !== 'gateway' || target.draining === true || this.#draining !== undefined || this.#state !== 'ready') {
+      this.#log.info({ to: share.to }, 'rebalancing: not sharing clients (the target is gone or draining, or this gateway is)');
+      return done();
+    }
+    const movable = [...this.#sockets.values()].filter((ws) => canMoveNow(connOf(ws)));
+    const told = movable.slice(0, share.count);
+    for (const ws of told) this.#sockets.sendTo(ws, reconnectFrame(target, 'gateway rebalancing'));
+    this.#log.info({ to: share.to, asked: share.count, told: told.length }, 'rebalancing: clients told to move to another gateway');
+    done();
   }
 
   /**
@@ -323,10 +341,7 @@ export class Gateway {
    * seat moves); the others at a later sweep. False when there is no other gateway to go to.
    */
   #tellToMove(): boolean {
-    const ready = [...this.#sockets.values()].filter((ws) => {
-      const d = connOf(ws);
-      return !this.#told.sockets.has(ws) && d.state === 'joined' && d.travel === null && d.travelAsked === null && d.migrating === null && d.resuming === null;
-    });
+    const ready = [...this.#sockets.values()].filter((ws) => !this.#told.sockets.has(ws) && canMoveNow(connOf(ws)));
     const plan = planMoves(this.#o.coordinator.membership.list('gateway'), this.#o.gatewayId, Math.max(1, ready.length));
     if (plan.length === 0) return false;
     ready.forEach((ws, i) => {
