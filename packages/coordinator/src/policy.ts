@@ -61,7 +61,7 @@ export function rankGateways(gateways: readonly MemberInfo[], self?: string, pre
 }
 
 export interface RebalanceOptions {
-  /** Engines within this fraction of the mean load (players against capacity) count as balanced. */
+  /** Engines within this fraction of the mean load (players against capacity, or thread utilisation) count as balanced. */
   readonly tolerance: number;
   /** Fewer players than this to move between the busiest and the idlest engine to even them out: left alone. */
   readonly minPlayers: number;
@@ -77,18 +77,31 @@ export interface PlannedMove {
   readonly players: number;
 }
 
+/** A move by thread time must lower the busiest engine's load by this much at least (noise otherwise). */
+export const MIN_THREAD_GAIN = 0.05;
+
 /**
- * The rebalancing policy: when the busiest engine (players against its capacity) is more than
- * `tolerance` above the mean, or the idlest more than `tolerance` below it, move one scene of
- * the busiest to the idlest: the scene with the most players that does not overshoot (after the
- * move the busiest is still at least as loaded, relative to capacity, as the idlest). Never
- * overshooting is the hysteresis: the gap only shrinks, so two engines cannot pass a scene back
- * and forth. Null when balanced, when no scene fits, or with fewer than two engines taking scenes.
+ * The rebalancing policy. An engine's load is the larger of its players against its capacity
+ * and its thread utilisation (once it is {@link UTILISATION_FLOOR} or more): whichever it runs
+ * out of first. When the busiest engine is more than `tolerance` above the mean load, or the
+ * idlest more than `tolerance` below it, move one scene of the busiest to the idlest:
+ * - when players make both engines' loads, the scene with the most players that does not
+ *   overshoot (after the move the busiest is still at least as loaded, relative to capacity, as
+ *   the idlest), and only when evening them out means moving `minPlayers` or more;
+ * - when thread time makes either one's, the scene whose move lowers the busiest most without
+ *   overshooting, counting both its players and its thread time (`sceneCosts`, the thread time
+ *   of its ticks; a scene is assumed to cost the idlest as much), and only when it lowers it by
+ *   {@link MIN_THREAD_GAIN} or more.
+ * Never overshooting is the hysteresis: the gap only shrinks, so two engines cannot pass a scene
+ * back and forth. Null when balanced, when no scene fits, or with fewer than two engines taking
+ * scenes.
  */
 export function planRebalance(engines: readonly MemberInfo[], o: RebalanceOptions): PlannedMove | null {
   const live = engines.filter((e) => e.draining !== true && e.capacity > 0);
   if (live.length < 2) return null;
-  const ratio = (e: MemberInfo): number => e.load / e.capacity;
+  const busy = (utilisation: number): number => (utilisation >= UTILISATION_FLOOR ? utilisation : 0);
+  const loadOf = (players: number, capacity: number, utilisation: number): number => Math.max(players / capacity, busy(utilisation));
+  const ratio = (e: MemberInfo): number => loadOf(e.load, e.capacity, e.utilisation ?? 0);
   const mean = live.reduce((sum, e) => sum + ratio(e), 0) / live.length;
   let hot = live[0]!;
   let cold = live[0]!;
@@ -98,6 +111,11 @@ export function planRebalance(engines: readonly MemberInfo[], o: RebalanceOption
   }
   if (hot === cold) return null;
   if (ratio(hot) <= mean * (1 + o.tolerance) && ratio(cold) >= mean * (1 - o.tolerance)) return null;
+  const byThreads = busy(hot.utilisation ?? 0) > hot.load / hot.capacity || busy(cold.utilisation ?? 0) > cold.load / cold.capacity;
+  return byThreads ? planByThreads(hot, cold, o, loadOf) : planByPlayers(hot, cold, o);
+}
+
+function planByPlayers(hot: MemberInfo, cold: MemberInfo, o: RebalanceOptions): PlannedMove | null {
   // Players that, moved from hot to cold, would leave both at the same ratio.
   const even = (hot.load * cold.capacity - cold.load * hot.capacity) / (hot.capacity + cold.capacity);
   if (even < o.minPlayers) return null;
@@ -107,6 +125,21 @@ export function planRebalance(engines: readonly MemberInfo[], o: RebalanceOption
     if (best === null || players > best.players) best = { sceneId, from: hot.id, to: cold.id, players };
   }
   return best;
+}
+
+function planByThreads(hot: MemberInfo, cold: MemberInfo, o: RebalanceOptions, loadOf: (players: number, capacity: number, utilisation: number) => number): PlannedMove | null {
+  const hotNow = loadOf(hot.load, hot.capacity, hot.utilisation ?? 0);
+  let best: { move: PlannedMove; after: number } | null = null;
+  for (const sceneId of new Set([...Object.keys(hot.sceneLoads ?? {}), ...Object.keys(hot.sceneCosts ?? {})])) {
+    const players = hot.sceneLoads?.[sceneId] ?? 0;
+    const cost = Math.max(0, hot.sceneCosts?.[sceneId] ?? 0);
+    if (cold.load + players > cold.capacity || !o.movable(sceneId)) continue;
+    const hotAfter = loadOf(hot.load - players, hot.capacity, (hot.utilisation ?? 0) - cost / Math.max(1, hot.threads ?? 1));
+    const coldAfter = loadOf(cold.load + players, cold.capacity, (cold.utilisation ?? 0) + cost / Math.max(1, cold.threads ?? 1));
+    if (coldAfter > hotAfter || hotNow - hotAfter < MIN_THREAD_GAIN - 1e-9) continue;
+    if (best === null || hotAfter < best.after) best = { move: { sceneId, from: hot.id, to: cold.id, players }, after: hotAfter };
+  }
+  return best?.move ?? null;
 }
 
 /** One share the leader asks for: `count` clients of gateway `from` to move to gateway `to`. */

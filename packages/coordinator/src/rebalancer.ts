@@ -1,6 +1,6 @@
 /**
  * The leader's rebalancing (docs/scaling.md "Rebalancing"): at each reconcile pass, when the
- * engines' loads are uneven beyond the tolerance, ask the busiest engine to move one scene live
+ * engines' loads (players against capacity, or thread utilisation) are uneven beyond the tolerance, ask the busiest engine to move one scene live
  * to the idlest ({@link planRebalance}); one move at a time, the next only once the target shows
  * the scene with its players (and a pause), a scene that moved left where it is for a while, a
  * target that never showed its scene passed over for a while. The engine does the move and
@@ -48,7 +48,7 @@ export class Rebalancer {
   /** When the last request was cleared (the pause counts from it). */
   #lastDoneAt = 0;
   /** The last move asked for: the next waits until its target shows the scene with players. */
-  #awaiting: { readonly sceneId: string; readonly to: string; readonly at: number } | null = null;
+  #awaiting: { readonly sceneId: string; readonly to: string; readonly players: number; readonly at: number } | null = null;
   /** Targets that did not take a scene in time, and when: passed over for a while. */
   readonly #badTargets = new Map<string, number>();
 
@@ -116,9 +116,11 @@ export class Rebalancer {
     // then); a target that never does (unreachable, failing its starts) is passed over a while.
     const awaiting = this.#awaiting;
     if (awaiting !== null) {
-      const there = coordinator.membership.get(awaiting.to)?.sceneLoads?.[awaiting.sceneId] ?? 0;
-      if (there === 0 && now - awaiting.at <= this.#o.staleMs) return;
-      if (there === 0) {
+      const there = coordinator.membership.get(awaiting.to)?.sceneLoads?.[awaiting.sceneId];
+      // A scene moved with players shows them; one moved for its thread time may have none.
+      const shown = there !== undefined && (there > 0 || awaiting.players === 0);
+      if (!shown && now - awaiting.at <= this.#o.staleMs) return;
+      if (!shown) {
         logger.warn({ sceneId: awaiting.sceneId, to: awaiting.to }, 'rebalancing: the target never showed the moved scene; passing it over for a while');
         this.#badTargets.set(awaiting.to, now);
       }
@@ -138,7 +140,7 @@ export class Rebalancer {
     this.#lastDoneAt = now;
     logger.info({ ...plan, epoch: placed.epoch }, 'rebalancing: moving a scene live');
     await coordinator.moves.request({ sceneId: plan.sceneId, from: plan.from, epoch: placed.epoch, to: plan.to });
-    this.#awaiting = { sceneId: plan.sceneId, to: plan.to, at: now };
+    this.#awaiting = { sceneId: plan.sceneId, to: plan.to, players: plan.players, at: now };
     this.#o.metrics?.rebalanced();
   }
 }

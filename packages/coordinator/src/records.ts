@@ -19,6 +19,8 @@ const memberInfoSchema = z.object({
   scenes: finite.optional(),
   sceneLoads: z.record(z.string(), finite).optional(),
   utilisation: finite.optional(),
+  threads: z.number().int().min(0).optional(),
+  sceneCosts: z.record(z.string(), finite).optional(),
   draining: z.boolean().optional(),
   localEngineId: z.string().min(1).optional(),
   desired: z.object({ engines: z.number().int().min(0), gateways: z.number().int().min(0) }).optional(),

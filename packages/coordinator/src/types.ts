@@ -40,6 +40,13 @@ export interface MemberInfo {
    * workers over the last second: ticks, handlers and ring I/O). Placement avoids busy engines.
    */
   readonly utilisation?: number;
+  /** Engines: how many scene threads it runs (utilisation is their mean). */
+  readonly threads?: number;
+  /**
+   * Engines: the thread time each scene's ticks take, in threads (0.2: a fifth of one thread),
+   * over the last second or so. Rebalancing by thread utilisation picks scenes by it.
+   */
+  readonly sceneCosts?: Readonly<Record<string, number>>;
   /**
    * Stopping gracefully. Engines: moving or saving their scenes before they leave; nothing new is
    * placed on them. Gateways: telling their clients to move to the others; logins skip them.
@@ -59,7 +66,7 @@ export interface MemberInfo {
 }
 
 /** What a member publishes about itself after registering. */
-export type MemberFigures = Partial<Pick<MemberInfo, 'load' | 'idleScenes' | 'scenes' | 'sceneLoads' | 'utilisation' | 'draining' | 'desired'>>;
+export type MemberFigures = Partial<Pick<MemberInfo, 'load' | 'idleScenes' | 'scenes' | 'sceneLoads' | 'utilisation' | 'threads' | 'sceneCosts' | 'draining' | 'desired'>>;
 
 export interface MemberHandle {
   readonly info: MemberInfo;

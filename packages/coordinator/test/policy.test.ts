@@ -125,3 +125,24 @@ test('scale decision: enough engines for players at 70 % of their caps or thread
   // A stricter target asks for more.
   assert.equal(decideScale([engine('e1', 500)], { ...SCALE_DEFAULTS, targetUtilisation: 0.4 }).engines, 2);
 });
+
+test('rebalancing by thread time: when threads make an engine the busiest, the scene whose move lowers it most without overshooting', () => {
+  const o = { tolerance: 0.15, minPlayers: 10, movable: () => true };
+  // Few players each, but e1's two threads are 80 % busy: a (0.6 of a thread) and b (0.9), c (0.1).
+  const busy = engineOf('e1', { a: 10, b: 10, c: 10 }, 1000, { utilisation: 0.8, threads: 2, sceneCosts: { a: 0.6, b: 0.9, c: 0.1 } });
+  const idle = engineOf('e2', { d: 30 }, 1000, { utilisation: 0.05, threads: 2, sceneCosts: { d: 0.05 } });
+  // b would leave e1 at 0.35 and e2 at 0.5: overshoot. a leaves e1 at 0.5, e2 at 0.35: the best that does not.
+  assert.deepEqual(planRebalance([busy, idle], o), { sceneId: 'a', from: 'e1', to: 'e2', players: 10 });
+  // The same players on both and no thread time above the floor: balanced, nothing moves.
+  assert.equal(planRebalance([engineOf('e1', { a: 30 }, 1000, { utilisation: 0.2, threads: 2, sceneCosts: { a: 0.4 } }), engineOf('e2', { b: 30 }, 1000, { utilisation: 0, threads: 2 })], o), null);
+  // A gain under MIN_THREAD_GAIN is noise: nothing.
+  const slightly = engineOf('e1', { a: 10 }, 1000, { utilisation: 0.3, threads: 4, sceneCosts: { a: 0.1 } });
+  assert.equal(planRebalance([slightly, engineOf('e2', {}, 1000, { utilisation: 0, threads: 4 })], o), null);
+  // One costly scene that would only swap the roles: nothing.
+  assert.equal(planRebalance([engineOf('e1', { a: 5 }, 1000, { utilisation: 0.9, threads: 1, sceneCosts: { a: 0.9 } }), engineOf('e2', {}, 1000, { utilisation: 0, threads: 1 })], o), null);
+  // After the move (e1 at 0.5, e2 at 0.35 with a): within the tolerance of the mean? 0.5 vs mean 0.425 → 17 % above: c (0.1 → e1 0.45, e2 0.4) is next, then balanced.
+  const after = [engineOf('e1', { b: 10, c: 10 }, 1000, { utilisation: 0.5, threads: 2, sceneCosts: { b: 0.9, c: 0.1 } }), engineOf('e2', { a: 10, d: 30 }, 1000, { utilisation: 0.35, threads: 2, sceneCosts: { a: 0.6, d: 0.05 } })];
+  assert.deepEqual(planRebalance(after, o), { sceneId: 'c', from: 'e1', to: 'e2', players: 10 });
+  const settled = [engineOf('e1', { b: 10 }, 1000, { utilisation: 0.45, threads: 2, sceneCosts: { b: 0.9 } }), engineOf('e2', { a: 10, c: 10, d: 30 }, 1000, { utilisation: 0.4, threads: 2, sceneCosts: { a: 0.6, c: 0.1, d: 0.05 } })];
+  assert.equal(planRebalance(settled, o), null, 'within the tolerance: no move back');
+});

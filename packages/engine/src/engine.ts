@@ -334,8 +334,12 @@ export class Engine {
     if (this.#state !== 'running') return;
     if (this.#o.idleSceneMs > 0) this.#scenes.checkIdle();
     const sceneLoads: Record<string, number> = {};
-    for (const host of this.#scenes.values()) sceneLoads[host.sceneId] = host.sids.size;
-    const figures = this.#figures.next(this.#pool?.threads ?? [], sceneLoads);
+    const sceneCosts: Record<string, number> = {};
+    for (const host of this.#scenes.values()) {
+      sceneLoads[host.sceneId] = host.sids.size;
+      sceneCosts[host.sceneId] = host.tickCost;
+    }
+    const figures = this.#figures.next(this.#pool?.threads ?? [], sceneLoads, sceneCosts);
     if (figures !== null) this.#member?.publish(figures).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish load'));
   }
 

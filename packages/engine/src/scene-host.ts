@@ -58,6 +58,20 @@ export class SceneHost {
   /** Shared-table writes (SAVE_SHARED) waiting for the SAVE_SCENE they go with. */
   stagedShared: SharedChanges[] = [];
 
+  /**
+   * The thread time its ticks took between its last two STATS records, in threads (0.2: a
+   * fifth of one thread): what moving it would move, for rebalancing by thread utilisation.
+   */
+  tickCost = 0;
+  #lastStatsAt = performance.now();
+
+  /** A STATS record: `tickMs` of ticks since the last one. */
+  noteTicks(tickMs: number, now = performance.now()): void {
+    const span = now - this.#lastStatsAt;
+    this.#lastStatsAt = now;
+    if (span > 0) this.tickCost = Math.min(1, tickMs / span);
+  }
+
   /** Whether one more player would pass the scene's cap. */
   get full(): boolean {
     return this.maxPlayers > 0 && this.sids.size + this.reserved >= this.maxPlayers;

@@ -126,9 +126,12 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
     case FromScene.SEND_TO:
       ctx.pushes.outgoing(host, value, decodePlayerPush(payload));
       break;
-    case FromScene.STATS:
-      ctx.metrics.ticks(host.sceneType, decodeTickFigures(payload), value);
+    case FromScene.STATS: {
+      const figures = decodeTickFigures(payload);
+      ctx.metrics.ticks(host.sceneType, figures, value);
+      host.noteTicks(figures.ticks.reduce((a, b) => a + b, 0));
       break;
+    }
     default:
       ctx.log.warn({ type, sceneId: host.sceneId }, 'unknown record type from scene');
   }

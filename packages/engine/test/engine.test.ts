@@ -134,7 +134,7 @@ test('the CCU cap: a join past `capacity` players is refused with ENG_ERR_FULL; 
   }
 });
 
-test('the engine publishes its scenes, their players and its threads\' utilisation with its membership', async () => {
+test('the engine publishes its scenes, their players and tick costs, and its threads\' utilisation with its membership', async () => {
   const c = await cluster('figures');
   try {
     // Idle workers wait on a message port, not blocked in Atomics.wait (which reads as 100% busy
@@ -156,6 +156,11 @@ test('the engine publishes its scenes, their players and its threads\' utilisati
     assert.equal(me.load, 1);
     assert.deepEqual(me.sceneLoads, { 'arena:1': 1 });
     assert.ok(typeof me.utilisation === 'number' && me.utilisation >= 0 && me.utilisation <= 1, `utilisation ${String(me.utilisation)}`);
+    assert.ok(me.threads !== undefined && me.threads >= 1, `threads ${String(me.threads)}`);
+    // Ticks of 20 ms that each work 10 ms: about half a thread (rebalancing by thread time reads it).
+    await c.gw.request(1, 'busyTicks', { ms: 10 });
+    await waitFor(() => (c.coordinator.membership.get('engine-t')?.sceneCosts?.['arena:1'] ?? 0) >= 0.3, { timeoutMs: 10_000, message: 'the scene\'s tick cost published' });
+    await c.gw.request(1, 'busyTicks', { ms: 0 });
   } finally {
     await c.close();
   }

@@ -23,3 +23,12 @@ test('a new thread\'s start (busy booting) does not count as load: its first fig
     await worker.terminate();
   }
 });
+
+test('scene costs are published with the other figures, rounded, and again only once one moved by 0.05 of a thread', () => {
+  const figures = new LoadFigures();
+  const first = figures.next([], { 'arena:1': 3, 'arena:2': 0 }, { 'arena:1': 0.4213, 'arena:2': 0.001 });
+  assert.deepEqual(first?.sceneCosts, { 'arena:1': 0.42, 'arena:2': 0 });
+  assert.equal(first?.threads, 0);
+  assert.equal(figures.next([], { 'arena:1': 3, 'arena:2': 0 }, { 'arena:1': 0.45, 'arena:2': 0.02 }), null, 'small moves: nothing new');
+  assert.deepEqual(figures.next([], { 'arena:1': 3, 'arena:2': 0 }, { 'arena:1': 0.48, 'arena:2': 0.02 })?.sceneCosts, { 'arena:1': 0.48, 'arena:2': 0.02 });
+});
