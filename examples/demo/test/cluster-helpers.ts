@@ -198,6 +198,26 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Whether `port` on 127.0.0.1 can be listened on now. */
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** The first of `count` consecutive free TCP ports on 127.0.0.1 (for a launcher that takes base-port, base-port+1, …). */
+export async function freePorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = await freePort();
+    let all = base + count - 1 <= 65535;
+    for (let k = 1; k < count && all; k++) all = await portFree(base + k);
+    if (all) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
 /**
  * Run a node script; resolve with its exit code and output, and how long it ran. With
  * `killAfterMs`, a script still running then is killed (SIGKILL; `code` null, `killed` true).

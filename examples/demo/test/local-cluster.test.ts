@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { after, test } from 'node:test';
 import { BIN_ENTRY, readStatus } from '@gos/cluster';
 import { waitFor } from '@gos/testing';
-import { freePort, guestPlayer, testCluster } from './cluster-helpers.js';
+import { freePort, freePorts, guestPlayer, testCluster } from './cluster-helpers.js';
 
 const LOCAL = path.join(path.dirname(BIN_ENTRY.status), 'local.js');
 
@@ -139,26 +139,41 @@ test('--rolling-restart engines: each engine drained in turn (its scene moves li
   }
 });
 
-test('--autoscale: an engine started when the leader\'s scale decision asks for one, and stopped (drained) once it has asked for fewer for a while', { timeout: 120_000 }, async () => {
-  // Engines of 10 players: 8 players want 8 / (10 × 0.7) → 2 engines; 4 want 1. A cluster of its
-  // own: placements the tests before left in the shared one would send players to engines gone.
+test('--autoscale: an engine and a gateway started when the leader\'s scale decision asks for them, and stopped (drained) once it has asked for fewer for a while', { timeout: 120_000 }, async () => {
+  // Engines of 10 players and gateways of 10 sockets: 8 players want 8 / (10 × 0.7) → 2 of
+  // each; 4 want 1. A cluster of its own: placements the tests before left in the shared one
+  // would send players to engines gone.
   const own = await testCluster({ leaseTtlSeconds: 2, persistIntervalMs: 1000 });
-  const port = await freePort();
-  const local = startLocal(['--coordinators', '1', '--engines', '1', '--gateways', '1', '--base-port', String(port), '--autoscale', '--max-engines', '2', '--scale-in-after', '2'], { GOS_ENGINE_CAPACITY: '10' }, own.configFile);
+  const port = await freePorts(2);
+  const local = startLocal(
+    ['--coordinators', '1', '--engines', '1', '--gateways', '1', '--base-port', String(port), '--autoscale', '--max-engines', '2', '--max-gateways', '2', '--scale-in-after', '2'],
+    { GOS_ENGINE_CAPACITY: '10', GOS_GATEWAY_CAPACITY: '10' },
+    own.configFile,
+  );
   const players: Array<Awaited<ReturnType<typeof guestPlayer>>> = [];
   try {
     await waitFor(() => has(local, /Local cluster ready/), { timeoutMs: 60_000, message: 'the cluster ready' }).catch(withOutput(local));
     for (let i = 0; i < 8; i++) players.push(await guestPlayer(`http://127.0.0.1:${port}`));
-    await waitFor(() => has(local, /\[local-cluster\] scale out: the leader asks for 2 engines, 1 run; starting engine-2/), { timeoutMs: 20_000, message: 'the scale-out line' }).catch(withOutput(local));
-    await waitFor(async () => (await readStatus(own.config)).members.some((m) => m.id === 'engine-2'), { timeoutMs: 30_000, message: 'engine-2 in the cluster' }).catch(withOutput(local));
+    await waitFor(() => has(local, /\[local-cluster\] scale out: the leader asks for 2 engines, 1 run; starting engine-2/), { timeoutMs: 20_000, message: 'the engines\' scale-out line' }).catch(withOutput(local));
+    await waitFor(() => has(local, /\[local-cluster\] scale out: the leader asks for 2 gateways, 1 run; starting gateway-2/), { timeoutMs: 30_000, message: 'the gateways\' scale-out line' }).catch(withOutput(local));
+    await waitFor(
+      async () => {
+        const ids = (await readStatus(own.config)).members.map((m) => m.id);
+        return ids.includes('engine-2') && ids.includes('gateway-2');
+      },
+      { timeoutMs: 30_000, message: 'engine-2 and gateway-2 in the cluster' },
+    ).catch(withOutput(local));
     const status = await readStatus(own.config);
-    assert.deepEqual(status.scale, { engines: { now: 2, desired: 2 }, gateways: { now: 1, desired: 1 } });
+    assert.deepEqual(status.scale, { engines: { now: 2, desired: 2 }, gateways: { now: 2, desired: 2 } });
+    // The gateway it added listens on the port after the first.
+    assert.match(status.members.find((m) => m.id === 'gateway-2')?.address ?? '', new RegExp(`:${port + 1}/`));
 
     for (const p of players.splice(4)) await p.client.close();
-    await waitFor(() => has(local, /\[local-cluster\] scale in: the leader has asked for 1 engines for 2 s, 2 run; stopping engine-2 \(it drains\)/), { timeoutMs: 20_000, message: 'the scale-in line' }).catch(withOutput(local));
-    await waitFor(() => has(local, '[local-cluster] engine-2 stopped and retired'), { timeoutMs: 30_000, message: 'engine-2 retired' }).catch(withOutput(local));
+    await waitFor(() => has(local, /\[local-cluster\] scale in: the leader has asked for 1 engines for 2 s, 2 run; stopping engine-2 \(it drains\)/), { timeoutMs: 30_000, message: 'the engines\' scale-in line' }).catch(withOutput(local));
+    await waitFor(() => has(local, /\[local-cluster\] scale in: the leader has asked for 1 gateways for 2 s, 2 run; stopping gateway-2 \(it drains\)/), { timeoutMs: 30_000, message: 'the gateways\' scale-in line' }).catch(withOutput(local));
+    await waitFor(() => has(local, '[local-cluster] engine-2 stopped and retired') && has(local, '[local-cluster] gateway-2 stopped and retired'), { timeoutMs: 30_000, message: 'engine-2 and gateway-2 retired' }).catch(withOutput(local));
     assert.deepEqual((await readStatus(own.config)).members.map((m) => m.id).sort(), ['coordinator-1', 'engine-1', 'gateway-1']);
-    assert.ok(!local.lines.some((l) => l.includes('engine-2 exited')), 'a retired engine is not restarted');
+    assert.ok(!local.lines.some((l) => l.includes('engine-2 exited') || l.includes('gateway-2 exited')), 'a retired member is not restarted');
     // The players left play on.
     for (const p of players) assert.equal((await p.api.whoami({})).sceneId, 'world:1');
     assert.deepEqual(players.flatMap((p) => p.closes), []);

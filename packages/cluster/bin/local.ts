@@ -16,7 +16,7 @@
  * goes on to the next; it exits 0 once all are back.
  *
  * Gateways listen on base-port, base-port+1, … (default: the config's gateway.port), the fat
- * processes' gateways on the ports after them.
+ * processes' gateways on the ports after them, and gateways --autoscale adds after those.
  * Exit codes: 0 stopped by a signal, 1 a member was given up before the cluster was ready or
  * every member was given up, 2 bad usage or configuration.
  */
@@ -25,7 +25,7 @@ import { isCodedError } from '@gos/schema';
 import { Autoscaler, formatLogLine, loadConfig, MemberProcess, parseCommandLine, rollingRestart, Supervisor, type Role } from '../src/index.js';
 
 const USAGE = `usage: gos-local-cluster --config FILE [--coordinators 3] [--gateways 2] [--engines 2] [--fat 0] [--base-port PORT] [--max-restarts 5]
-                         [--autoscale [--max-engines N] [--scale-in-after SECONDS]]
+                         [--autoscale [--max-engines N] [--max-gateways N] [--scale-in-after SECONDS]]
        gos-local-cluster --config FILE --rolling-restart engines
   --config FILE       the cluster's YAML config (default: $GOS_CONFIG)
   --coordinators N    coordinator processes, 0–16 (3)
@@ -34,9 +34,11 @@ const USAGE = `usage: gos-local-cluster --config FILE [--coordinators 3] [--gate
   --fat N             gateway+engine processes, 0–16 (0): gateway fat-N and engine fat-N-engine, linked in-process
   --base-port PORT    the first gateway's port; the others take the next ones (default: the config's gateway.port)
   --max-restarts N    restarts of one member within a minute before it is given up (5)
-  --autoscale         start and stop engines as the leader's scale decision asks (docs/scaling.md):
-                      one more at once, one fewer after --scale-in-after seconds (60) asking for
-                      fewer; never fewer than --engines, nor more than --max-engines (--engines + 4)
+  --autoscale         start and stop engines and gateways as the leader's scale decision asks
+                      (docs/scaling.md): one more at once, one fewer after --scale-in-after seconds
+                      (60) asking for fewer; never fewer than --engines / --gateways, nor more than
+                      --max-engines (--engines + 4) / --max-gateways (--gateways + 2); the gateways
+                      it adds listen on the ports after the others
   --rolling-restart engines
                       beside a running cluster: restart its engines one by one with players online
                       (each drained: its scenes move live to the others; docs/scaling.md), then exit
@@ -56,6 +58,7 @@ const cli = parseCommandLine(
       'rolling-restart': { type: 'string' },
       autoscale: { type: 'boolean' },
       'max-engines': { type: 'string' },
+      'max-gateways': { type: 'string' },
       'scale-in-after': { type: 'string', default: '60' },
     },
   },
@@ -93,8 +96,10 @@ if (args['rolling-restart'] !== undefined) {
     process.exit(1);
   }
 }
+const maxGateways = args['max-gateways'] === undefined ? counts.gateway + 2 : Number(args['max-gateways']);
+if (!Number.isInteger(maxGateways) || maxGateways < counts.gateway || maxGateways > 16) fail(`--max-gateways must be an integer from --gateways (${counts.gateway}) to 16, got "${args['max-gateways']}"`);
 const basePort = args['base-port'] === undefined ? config.gateway.port : Number(args['base-port']);
-if (!Number.isInteger(basePort) || basePort < 1 || basePort + counts.gateway + fat > 65536) fail(`--base-port must be a port number, got "${args['base-port']}"`);
+if (!Number.isInteger(basePort) || basePort < 1 || basePort + maxGateways + fat > 65536) fail(`--base-port must be a port number, got "${args['base-port']}"`);
 
 const maxRestarts = Number(args['max-restarts']);
 if (!Number.isInteger(maxRestarts) || maxRestarts < 0 || maxRestarts > 100) fail(`--max-restarts must be an integer from 0 to 100, got "${args['max-restarts']}"`);
@@ -113,11 +118,15 @@ const supervisor = new Supervisor({
     if (ready && supervisor.alive.length === 0) void stopAll('every member was given up', 1);
   },
 });
+/** Gateways on base-port, base-port+1, …; the fat processes' after them; gateways --autoscale adds after those. */
+const gatewayPort = (role: 'gateway' | 'gateway+engine', i: number): number => {
+  if (role === 'gateway+engine') return basePort + counts.gateway + i - 1;
+  return i <= counts.gateway ? basePort + i - 1 : basePort + counts.gateway + fat + (i - counts.gateway - 1);
+};
 const start = (role: Role, i: number): Promise<void> => {
   const id = role === 'gateway+engine' ? `fat-${i}` : `${role}-${i}`;
   // Every gateway, fat ones after the others, on its own port.
-  const env: Record<string, string> =
-    role === 'gateway' ? { GOS_GATEWAY_PORT: String(basePort + i - 1) } : role === 'gateway+engine' ? { GOS_GATEWAY_PORT: String(basePort + counts.gateway + i - 1) } : {};
+  const env: Record<string, string> = role === 'gateway' || role === 'gateway+engine' ? { GOS_GATEWAY_PORT: String(gatewayPort(role, i)) } : {};
   const launch = (): MemberProcess => new MemberProcess({ role, id, config: path.resolve(configFile), env, onLog: (line) => console.log(formatLogLine(id, line)) });
   return supervisor.add(role, id, launch).firstReady;
 };
@@ -148,11 +157,9 @@ ready = true;
 if (args.autoscale === true) {
   autoscaler = new Autoscaler({
     config,
-    minEngines: counts.engine,
-    maxEngines,
+    engines: { min: counts.engine, max: maxEngines, start: (n) => start('engine', n), stop: (n) => supervisor.retire(`engine-${n}`) },
+    gateways: { min: counts.gateway, max: maxGateways, start: (n) => start('gateway', n), stop: (n) => supervisor.retire(`gateway-${n}`) },
     scaleInAfterMs: scaleInAfterS * 1000,
-    startEngine: (n) => start('engine', n),
-    stopEngine: (n) => supervisor.retire(`engine-${n}`),
     report: say,
   });
   await autoscaler.start().catch((err: unknown) => stopAll(`--autoscale cannot read the cluster: ${(err as Error).message}`, 1));

@@ -11,4 +11,4 @@ export { chooseLogFormat, createProcessLogger, LOG_FORMATS, type LogFormat, type
 export { readLinkTls } from './tls.js';
 export { AdminClient, type AdminClientOptions } from './repl/admin-client.js';
 export { REPL_HELP, parseReplLine, type ReplLine } from './repl/commands.js';
-export { Autoscaler, type AutoscaleOptions } from './autoscale.js';
+export { Autoscaler, type AutoscaleOptions, type ScaledRole } from './autoscale.js';
