@@ -23,9 +23,8 @@ import { takeEarly, type Conn } from './connections.js';
 import { refuseFrame, sendTo, type EngineContext } from './engine-context.js';
 import type { SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
+import { drainWaves } from './drain-waves.js';
 
-/** Scenes a draining engine moves at once. */
-const MOVES_AT_ONCE = 4;
 /** How long a draining engine waits for each gateway to confirm it read the last MIGRATED messages. */
 const SYNC_TIMEOUT_MS = 2000;
 
@@ -80,7 +79,8 @@ export class SceneMigrations {
   }
 
   /**
-   * The drain: move every scene of this engine live to the others, a few at a time, each to the
+   * The drain: move every scene of this engine live to the others in waves (a crowded scene
+   * alone, small ones a few at a time: see drain-waves.ts), each to the
    * least loaded engine with room. A scene that cannot move stays (the caller saves and stops it
    * with the rest). Then wait until every gateway has read the last MIGRATED messages.
    */
@@ -93,7 +93,8 @@ export class SceneMigrations {
     const underWay = this.#scenes.movesUnderWay();
     await Promise.allSettled(underWay);
     const others = (): boolean => membership.list('engine').some((m) => m.id !== o.engineId && m.draining !== true && m.load < m.capacity);
-    const sceneIds = [...this.#scenes.values()].map((h) => h.sceneId);
+    const hosts = [...this.#scenes.values()];
+    const sceneIds = hosts.map((h) => h.sceneId);
     // Alone (the embedded npm start), or nothing to move: the close saves and stops as always.
     if (sceneIds.length === 0 || !others()) {
       if (underWay.length > 0) await this.sync(gateways(), SYNC_TIMEOUT_MS);
@@ -102,8 +103,8 @@ export class SceneMigrations {
     const startedAt = performance.now();
     const deadline = startedAt + o.drainTimeoutMs;
     let moved = 0;
-    for (let i = 0; i < sceneIds.length && others() && performance.now() < deadline; i += MOVES_AT_ONCE) {
-      const batch = sceneIds.slice(i, i + MOVES_AT_ONCE);
+    for (const batch of drainWaves(hosts.map((h) => ({ sceneId: h.sceneId, players: h.sids.size })))) {
+      if (!others() || performance.now() >= deadline) break;
       const outcomes = await Promise.allSettled(batch.map((sceneId) => this.migrate(sceneId)));
       outcomes.forEach((outcome, j) => {
         if (outcome.status === 'fulfilled') moved++;

@@ -156,6 +156,7 @@ export class Scenes {
     const { o, log, persister } = this.#ctx;
     const pool = this.#pool();
     if (pool === undefined) throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, 'engine not started');
+    const startedAt = performance.now();
     // Started again while its previous instance is still stopping: after that one has saved.
     await this.#retiring.get(sceneId);
     // Moved off here meanwhile (a live move writes the placement here first): claiming the row
@@ -169,11 +170,13 @@ export class Scenes {
     const handover = placed.handover;
     const firstTick = handover !== undefined && Math.abs(Date.now() - handover.nextTickAt) < HANDOVER_FRESH_MS ? { at: handover.nextTickAt, players: handover.players } : undefined;
     await persister.settle('scene', sceneId);
+    const claimingAt = performance.now();
     // The claim fences off the engine that hosted the scene before, should it still be running.
     const { record, fence } = await o.store.claimScene(sceneId);
     persister.seed('scene', sceneId, record?.version ?? 0, fence);
     // Read after the claim: no earlier owner writes them any more.
     const timers = await o.store.loadTimers(sceneId);
+    const claimedAt = performance.now();
     const logger = log.child({ sceneId });
     const host: SceneHost = new SceneHost({
       pool,
@@ -210,7 +213,9 @@ export class Scenes {
       void this.#retire(host, 'its placement was released while it started');
       throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${sceneId} is no longer placed on ${o.engineId}`);
     }
-    logger.info({ epoch: host.epoch }, 'scene started');
+    // Where a start's time goes (a scene moving in waits for it): the store's claim, the thread.
+    const ms = (from: number, to = performance.now()): number => Math.round(to - from);
+    logger.info({ epoch: host.epoch, ms: ms(startedAt), claimMs: ms(claimingAt, claimedAt), threadMs: ms(claimedAt) }, 'scene started');
     return host;
   }
 

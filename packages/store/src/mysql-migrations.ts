@@ -84,7 +84,7 @@ export async function withMysqlMigrations<T>(options: MysqlStoreOptions, fn: (dr
   const o = resolveMysqlOptions({ ...options, poolSize: 2 });
   const pool = openPool(o);
   try {
-    await ping(pool, o.target);
+    await ping(pool, o.target, 1);
     return await fn(mysqlMigrationDriver(pool, o), o.logger);
   } catch (err) {
     throw mapMysqlError(err, o.target);

@@ -67,18 +67,26 @@ export function openPool(o: ResolvedMysqlOptions): Pool {
   });
 }
 
-/** Take one connection and ping, since the pool itself opens nothing. @throws STO_ERR_CONNECTION */
-export async function ping(pool: Pool, target: string): Promise<void> {
-  let conn: PoolConnection;
+/** Connections {@link ping} opens at start (fewer when the pool is smaller). */
+export const WARM_CONNECTIONS = 4;
+
+/**
+ * Open a few connections and ping each (the pool itself opens nothing): the store is known to
+ * be reachable, and the first burst of work (a scene moving in, the claims of its players) does
+ * not pay for connecting and authenticating. @throws STO_ERR_CONNECTION
+ */
+export async function ping(pool: Pool, target: string, connections: number): Promise<void> {
+  const opened = await Promise.allSettled(Array.from({ length: Math.max(1, connections) }, () => pool.getConnection()));
+  const conns = opened.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   try {
-    conn = await pool.getConnection();
-  } catch (err) {
-    const message = err instanceof Error && err.message !== '' ? err.message : String((err as DriverError).code ?? err);
-    throw new CodedError(ErrorCodes.STO_ERR_CONNECTION, `cannot connect to mysql ${target}: ${message}`, { cause: err });
-  }
-  try {
-    await conn.ping();
+    const failed = opened.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      const err: unknown = failed.reason;
+      const message = err instanceof Error && err.message !== '' ? err.message : String((err as DriverError).code ?? err);
+      throw new CodedError(ErrorCodes.STO_ERR_CONNECTION, `cannot connect to mysql ${target}: ${message}`, { cause: err });
+    }
+    await Promise.all(conns.map((c) => c.ping()));
   } finally {
-    conn.release();
+    for (const c of conns) c.release();
   }
 }

@@ -30,7 +30,7 @@ import { MIGRATIONS } from './migrations.js';
 import { applyMigrations, assertCurrent, readStatus, type MigrationReport, type MigrationState } from './migrator.js';
 import { mysqlMigrationDriver } from './mysql-migrations.js';
 import { resolveMysqlOptions, type ResolvedMysqlOptions } from './mysql-options.js';
-import { ER_DUP_ENTRY, errnoOf, mapMysqlError, openPool, ping, type DriverError } from './mysql-pool.js';
+import { ER_DUP_ENTRY, errnoOf, mapMysqlError, openPool, ping, WARM_CONNECTIONS, type DriverError } from './mysql-pool.js';
 import { ACCOUNT_COLUMNS, save, toAccount } from './mysql-records.js';
 import { writeBatch, type PreparedEntry } from './mysql-batch.js';
 import { MAX_CLAIM_BATCH } from './types.js';
@@ -76,7 +76,7 @@ export class MysqlStore implements Store {
   async #start(): Promise<void> {
     const pool = openPool(this.#o);
     try {
-      await ping(pool, this.#o.target);
+      await ping(pool, this.#o.target, Math.min(this.#o.poolSize, WARM_CONNECTIONS));
       const driver = mysqlMigrationDriver(pool, this.#o);
       if (this.#o.autoMigrate) {
         const report = await applyMigrations(driver, MIGRATIONS, this.#log);
