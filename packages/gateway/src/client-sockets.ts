@@ -21,7 +21,7 @@ import type { PendingRequests } from './pending-requests.js';
 import type { RateLimits } from './rate-limits.js';
 import type { SocketCount } from './served-apps.js';
 import { closeReason, connOf, userData, type ConnData, type Socket, type SocketSlot } from './socket.js';
-import { upgradeSocket, type UpgradeDeps } from './upgrade.js';
+import { authenticate, upgradeSocket, type UpgradeDeps } from './upgrade.js';
 import type { UwsModule } from './uws.js';
 
 /** What the client sockets need from the gateway. */
@@ -63,6 +63,8 @@ export class ClientSockets {
   readonly #conns = new Map<number, Socket>();
   readonly #byToken = new Map<string, Socket>();
   #nextConnId = 1;
+  /** What the token check needs (set by register). */
+  #upgrades: UpgradeDeps | null = null;
 
   constructor(deps: ClientSocketsDeps) {
     this.#limits = deps.limits;
@@ -93,6 +95,7 @@ export class ClientSockets {
 
   /** Serve the client WebSocket at WS_PATH on `app`; `count` hears of each socket opened or closed there. */
   register(app: TemplatedApp, uWS: UwsModule, count: SocketCount, upgrades: UpgradeDeps): void {
+    this.#upgrades = upgrades;
     app.ws<SocketSlot>(WS_PATH, {
       // uWS drops a socket whose frame exceeds this without a close frame (1006); frames between
       // our limit and twice it get a proper FRAME_TOO_LARGE close from #message instead.
@@ -119,13 +122,44 @@ export class ClientSockets {
 
   #open(ws: Socket): void {
     const data = connOf(ws);
-    if (data.reject !== null || data.session === null) {
-      data.state = 'closed';
-      const code = data.reject?.code ?? CloseCode.AUTH_INVALID;
-      this.#metrics.closes.inc({ code: String(code) });
-      ws.end(code, data.reject?.reason ?? 'refused');
-      return;
-    }
+    const token = data.token;
+    if (data.reject !== null || token === null || this.#upgrades === null) return this.#refuse(ws, data, data.reject ?? { code: CloseCode.AUTH_INVALID, reason: 'refused' });
+    data.token = null;
+    authenticate(token, data.ip, this.#upgrades).then(
+      (outcome) => {
+        // Closed by the client while its token was being checked.
+        if (userData(ws) === null || data.state !== 'authenticating') return;
+        ws.cork(() => {
+          if ('reject' in outcome) return this.#refuse(ws, data, outcome.reject);
+          data.session = outcome.session;
+          data.bucket = this.#rates.messageBucket(outcome.session.accountId, performance.now());
+          data.state = 'routing';
+          this.#admit(ws, data);
+          // What it sent meanwhile, in order, as if it came now (the rate limit counts it then).
+          for (const frame of data.held.splice(0)) {
+            if ((data.state as ConnData['state']) === 'closed') break;
+            this.#message(ws, frame.buffer as ArrayBuffer, true);
+          }
+        });
+      },
+      (err: unknown) => {
+        this.#upgrades?.logger.error({ err }, 'authenticating a socket failed');
+        if (userData(ws) !== null && data.state === 'authenticating') this.#refuse(ws, data, { code: CloseCode.ENGINE_UNAVAILABLE, reason: ErrorCodes.GW_ERR_SESSION_STORE });
+      },
+    );
+  }
+
+  /** Close a socket that was never accepted with the code saying why. */
+  #refuse(ws: Socket, data: ConnData, reject: NonNullable<ConnData['reject']>): void {
+    data.state = 'closed';
+    data.held.length = 0;
+    this.#metrics.closes.inc({ code: String(reject.code) });
+    ws.end(reject.code, closeReason(reject.reason));
+  }
+
+  /** A socket whose token checked out: a connection id, the only socket of its token here, routed to its scene. */
+  #admit(ws: Socket, data: ConnData): void {
+    if (data.session === null) return;
     const connId = this.#nextConnId;
     this.#nextConnId = this.#nextConnId >= 0xfffffff0 ? 1 : this.#nextConnId + 1;
     (data as { connId: number }).connId = connId;
@@ -141,9 +175,17 @@ export class ClientSockets {
   #message(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
     const data = connOf(ws);
     if (data.state === 'closed') return;
-    if (!isBinary) return this.end(ws, CloseCode.BAD_FRAME, 'text frames are not accepted');
+    if (!isBinary) return this.#endAny(ws, data, CloseCode.BAD_FRAME, 'text frames are not accepted');
     if (message.byteLength > this.#limits.maxFrameBytes) {
-      return this.end(ws, CloseCode.FRAME_TOO_LARGE, `frame larger than ${this.#limits.maxFrameBytes} bytes`);
+      return this.#endAny(ws, data, CloseCode.FRAME_TOO_LARGE, `frame larger than ${this.#limits.maxFrameBytes} bytes`);
+    }
+    if (data.state === 'authenticating') {
+      // Its token is being checked: the frame waits (a PING too: its PONG would tell the client
+      // it is accepted). A client that sends more than a handful before its answer floods.
+      if (data.held.length >= this.#limits.maxFramesBeforeRoute) return this.#refuse(ws, data, { code: CloseCode.RATE_LIMITED, reason: ErrorCodes.GW_ERR_RATE_LIMITED });
+      // uWS reuses the message's memory after this callback: a frame kept for later is copied.
+      data.held.push(new Uint8Array(message.slice(0)));
+      return;
     }
     const now = performance.now();
     // The account's token bucket: `messagesPerSecond` sustained, `messageBurst` at once.
@@ -226,6 +268,7 @@ export class ClientSockets {
     const wasRouted = data.state === 'joining' || data.state === 'joined';
     data.state = 'closed';
     data.early.length = 0;
+    data.held.length = 0;
     data.pending.clear();
     if (data.connId === 0) return;
     this.#conns.delete(data.connId);
@@ -252,6 +295,12 @@ export class ClientSockets {
     this.#metrics.framesOut[frame[0]! & 7]!++;
     ws.send(frame, true, false);
     if (ws.getBufferedAmount() > this.#limits.maxBackpressureBytes) this.end(ws, CloseCode.SLOW_CONSUMER, 'reading too slowly');
+  }
+
+  /** Close a socket, accepted or still authenticating, with `code`. */
+  #endAny(ws: Socket, data: ConnData, code: number, reason: string): void {
+    if (data.state === 'authenticating') this.#refuse(ws, data, { code, reason });
+    else this.end(ws, code, reason);
   }
 
   /** Close a socket with `code` (counted; its engine is sent a LEAVE when it was routed). */

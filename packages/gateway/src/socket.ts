@@ -18,10 +18,18 @@ export interface ConnData {
   readonly connId: number;
   /** Set when the upgrade was accepted only to tell the client why it is refused. */
   readonly reject: { readonly code: number; readonly reason: string } | null;
-  /** Replaced (frozen) when the player travels: `sceneId` names its scene. */
+  /** The token the socket came with, checked once it is open (`authenticating`); null after. */
+  token: string | null;
+  /** Null until the token is checked. Replaced (frozen) when the player travels: `sceneId` names its scene. */
   session: Session | null;
   engineId: string | null;
-  state: 'routing' | 'joining' | 'joined' | 'closed';
+  /**
+   * `authenticating`: open, its token being checked in the session store (its frames wait in
+   * `held`); `routing`: accepted, its scene being found; then `joining`, `joined`; `closed`.
+   */
+  state: 'authenticating' | 'routing' | 'joining' | 'joined' | 'closed';
+  /** Frames received while authenticating (copies, at most maxFramesBeforeRoute); handled in order once accepted. */
+  held: Uint8Array[];
   /** Frames received before the engine link was known; sent in order once it is. */
   early: Uint8Array[];
   /**
@@ -33,8 +41,8 @@ export interface ConnData {
   readonly pending: Map<number, { readonly opcode: number; readonly at: number }>;
   /** The client's address, for its rate limits. */
   readonly ip: string;
-  /** The account's frame bucket (shared by its sockets, kept across reconnects); null when refused. */
-  readonly bucket: Bucket | null;
+  /** The account's frame bucket (shared by its sockets, kept across reconnects); null until accepted. */
+  bucket: Bucket | null;
   lastFrameAt: number;
   lastTouchAt: number;
   /** When the JOIN went to the engine; a join not confirmed within JOIN_TIMEOUT_MS fails. */
@@ -99,21 +107,23 @@ export function connOf(ws: Socket): ConnData {
   return ws.getUserData().conn;
 }
 
-/** A socket's data before it opens: routing, nothing sent yet. */
-export function newConnData(o: { session: Session | null; reject: ConnData['reject']; ip: string; bucket: Bucket | null; now: number }): ConnData {
+/** A socket's data before it opens: its token to check (or why it is refused), nothing sent yet. */
+export function newConnData(o: { token: string | null; reject: ConnData['reject']; ip: string; now: number }): ConnData {
   // The fields every client frame reads come first: they share the object's first cache line.
   return {
-    state: 'routing',
-    bucket: o.bucket,
+    state: o.token === null ? 'routing' : 'authenticating',
+    bucket: null,
     travel: null,
     migrating: null,
     engineId: null,
     connId: 0,
     lastFrameAt: o.now,
     pending: new Map(),
-    session: o.session,
+    session: null,
+    token: o.token,
     reject: o.reject,
     early: [],
+    held: [],
     ip: o.ip,
     lastTouchAt: o.now,
     joinSentAt: 0,
