@@ -39,6 +39,8 @@ test('a new gateway receives its share of the connected clients; they move witho
   };
   await waitFor(async () => (await loads()).join('/') === `${PLAYERS / 2}/${PLAYERS / 2}`, { timeoutMs: 10_000, message: 'the gateways even' });
 
+  // As many as even them out, not more (later passes, after the 10 s pause, moving none back:
+  // the unit tests of the leader's pass, packages/coordinator/test/rebalancer.test.ts).
   assert.equal(moves.length, PLAYERS / 2, 'as many as even them out, not more');
   assert.ok(moves.every((url) => url === String(ready2['ws'])));
   assert.deepEqual(errors, []);

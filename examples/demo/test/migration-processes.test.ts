@@ -3,8 +3,8 @@
  * paused (SIGSTOP) before the move, so the source saves the scene and hands the placement over,
  * and the player's join to the target hangs; then the target is killed (SIGKILL). The scene is
  * placed again once the target's lease expires and loads the save the source made when it
- * handed the scene over; the player, still connected, is told once (SceneMoved: it never was
- * on the target, and nothing was lost).
+ * handed the scene over; the player, still connected, is told once (SceneMoved, or SceneResumed
+ * when its gateway had the target linked already), and nothing was lost.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -38,9 +38,11 @@ test('a move whose target is paused, then killed: the scene resumes from the sav
   const notice = player.moved[0] ?? player.resumed[0]!;
   console.log(`target killed mid-move: the scene ran again ${notice.at - killedAt} ms later (lease TTL 5 s): ${notice.reason}`);
   const me = await player.api.whoami({});
-  // It never got to the target: nothing to resume from, the move just finished late.
-  assert.equal(player.moved.length, 1, 'told SceneMoved');
-  assert.equal(notices(), 1, 'and told once');
+  // Told once: SceneMoved when the gateway was still dialling the paused target (the move just
+  // finished late), SceneResumed when it had linked the target before (gateways link engines as
+  // they join) and saw that link drop with the join on it. Either way from the source's final
+  // save: nothing lost.
+  assert.equal(notices(), 1, `told once (moved ${player.moved.length}, resumed ${player.resumed.length})`);
   assert.deepEqual([me.sceneId, me.x, me.y], ['world:1', last.x, last.y], 'the move made before the move was saved by the source and loaded');
   assert.deepEqual(player.closes, []);
   assert.equal((await readStatus(cluster.config)).placements.find((p) => p.sceneId === 'world:1')?.engineId, host.engineId);

@@ -37,10 +37,12 @@ export interface GameClientOptions<P extends Protocol = Protocol> {
   /** Send a PING frame this often so the gateway's idle timeout does not fire; 0 disables. @default 10000 */
   readonly pingIntervalMs?: number;
   /**
-   * The gateway refuses a socket (bad token, wrong version, shutting down) by closing it right
-   * after the upgrade, so "open" alone does not mean "accepted". After the socket opens, the
-   * client sends a PING and counts the connection as open on the PONG (or any frame), or after
-   * this long at the latest. 0 counts it as open as soon as the socket opens. @default 1000
+   * The gateway refuses a socket (bad token, wrong version, shutting down) by closing it once
+   * open, and checks the token only then, so "open" alone does not mean "accepted". After the
+   * socket opens, the client sends a PING and counts the connection as open on the PONG (or any
+   * frame: the gateway answers only once the token is good), or after this long at the latest
+   * (longer than the gateway's 10 s bound on a token check). 0 counts it as open as soon as the
+   * socket opens. @default 15000
    */
   readonly acceptWaitMs?: number;
   /** `close()` waits this long for the closing handshake before letting the socket go. @default 5000 */
@@ -78,7 +80,7 @@ export const MAX_TIMER_MS = 0x7fff_ffff;
 export const DEFAULTS = Object.freeze({
   requestTimeoutMs: 10_000,
   pingIntervalMs: 10_000,
-  acceptWaitMs: 1000,
+  acceptWaitMs: 15_000,
   closeTimeoutMs: 5000,
   reconnect: Object.freeze({ enabled: true, minDelayMs: 250, maxDelayMs: 5000, maxAttempts: Infinity }),
 });

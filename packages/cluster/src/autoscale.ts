@@ -39,8 +39,10 @@ type ScaledName = 'engine' | 'gateway';
 class Pool {
   /** Numbers of the processes of this role the launcher runs, in the order they were started (the first `min` its own). */
   readonly numbers: number[];
-  /** The number of the next one started: only goes up (a given-up `<role>-n` is not reused). */
+  /** The number of the next new one: only goes up (a given-up `<role>-n` is not reused). */
   next: number;
+  /** Numbers stopped cleanly (scaled in): reused first, so added gateways keep to their ports. */
+  readonly free: number[] = [];
   /** Consecutive reads asking for more: a scale-out needs two (a new leader's first read may be stale). */
   highReads = 0;
   /** Since when the decision has asked for fewer than run. */
@@ -114,7 +116,7 @@ export class Autoscaler {
       pool.lowSince = null;
       if (++pool.highReads < 2) return false;
       pool.highReads = 0;
-      const n = pool.next++;
+      const n = pool.free.length > 0 ? pool.free.splice(pool.free.indexOf(Math.min(...pool.free)), 1)[0]! : pool.next++;
       this.#run(`scale out: the leader asks for ${desired} ${name}s, ${now} run; starting ${name}-${n}`, async () => {
         pool.numbers.push(n);
         await o.start(n).catch((err: unknown) => {
@@ -134,7 +136,10 @@ export class Autoscaler {
     if (t - pool.lowSince < this.#o.scaleInAfterMs) return false;
     pool.lowSince = null;
     const n = pool.numbers.pop()!;
-    this.#run(`scale in: the leader has asked for ${desired} ${name}s for ${this.#o.scaleInAfterMs / 1000} s, ${now} run; stopping ${name}-${n} (it drains)`, () => o.stop(n));
+    this.#run(`scale in: the leader has asked for ${desired} ${name}s for ${this.#o.scaleInAfterMs / 1000} s, ${now} run; stopping ${name}-${n} (it drains)`, async () => {
+      await o.stop(n);
+      pool.free.push(n);
+    });
     return true;
   }
 

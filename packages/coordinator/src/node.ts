@@ -56,6 +56,8 @@ export class CoordinatorNode {
   readonly #o: Required<Omit<CoordinatorNodeOptions, 'logger' | 'metrics' | 'rebalance' | 'scale'>> & { logger: Logger; scale: ScaleOptions };
   readonly #manager: GameManager;
   readonly #rebalancer: Rebalancer | null;
+  /** Whether the last reconcile pass ran as leader (the first one of a term tells the rebalancer). */
+  #ledLastPass = false;
   #member: MemberHandle | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #unwatch: (() => void) | undefined;
@@ -134,6 +136,7 @@ export class CoordinatorNode {
   /** One pass of the leader's placement upkeep; a no-op on followers. Exposed for tests. */
   reconcile(now = Date.now()): Promise<void> {
     if (!this.isLeader || this.#state !== 'running') {
+      this.#ledLastPass = false;
       this.#decision = null;
       // Leading again later publishes its first decision even if it matches the last one.
       this.#published = '';
@@ -141,6 +144,8 @@ export class CoordinatorNode {
     }
     // Leadership can arrive without a watch event reaching us first (memory: the first campaign).
     this.#manager.start();
+    if (!this.#ledLastPass) this.#rebalancer?.tookLead(now);
+    this.#ledLastPass = true;
     return this.#manager.reconcile(now).then(async () => {
       await this.#rebalancer?.pass(now).catch((err: unknown) => this.#o.logger.warn({ err }, 'rebalancing pass failed'));
       await this.#decideScale();

@@ -112,7 +112,7 @@ export function planRebalance(engines: readonly MemberInfo[], o: RebalanceOption
   if (hot === cold) return null;
   if (ratio(hot) <= mean * (1 + o.tolerance) && ratio(cold) >= mean * (1 - o.tolerance)) return null;
   const byThreads = busy(hot.utilisation ?? 0) > hot.load / hot.capacity || busy(cold.utilisation ?? 0) > cold.load / cold.capacity;
-  return byThreads ? planByThreads(hot, cold, o, loadOf) : planByPlayers(hot, cold, o);
+  return byThreads ? planByThreads(hot, cold, o) : planByPlayers(hot, cold, o);
 }
 
 function planByPlayers(hot: MemberInfo, cold: MemberInfo, o: RebalanceOptions): PlannedMove | null {
@@ -127,7 +127,10 @@ function planByPlayers(hot: MemberInfo, cold: MemberInfo, o: RebalanceOptions): 
   return best;
 }
 
-function planByThreads(hot: MemberInfo, cold: MemberInfo, o: RebalanceOptions, loadOf: (players: number, capacity: number, utilisation: number) => number): PlannedMove | null {
+function planByThreads(hot: MemberInfo, cold: MemberInfo, o: RebalanceOptions): PlannedMove | null {
+  // Before and after a move, on the raw figures: the floor decides whether threads are busy
+  // enough to rebalance by, not how much a move gains (0.27 → 0.24 gains 0.03, not 0.27).
+  const loadOf = (players: number, capacity: number, utilisation: number): number => Math.max(players / capacity, utilisation);
   const hotNow = loadOf(hot.load, hot.capacity, hot.utilisation ?? 0);
   let best: { move: PlannedMove; after: number } | null = null;
   for (const sceneId of new Set([...Object.keys(hot.sceneLoads ?? {}), ...Object.keys(hot.sceneCosts ?? {})])) {

@@ -13,7 +13,7 @@
 import type { Logger } from '@gos/schema';
 import { planGatewayShare, planRebalance } from './policy.js';
 import type { CoordinatorMetrics } from './metrics.js';
-import type { Coordinator } from './types.js';
+import type { Coordinator, DrainRequest } from './types.js';
 
 export interface RebalancerOptions {
   readonly coordinator: Coordinator;
@@ -68,6 +68,12 @@ export class Rebalancer {
    */
   async #passGateways(now: number): Promise<void> {
     const { coordinator, logger } = this.#o;
+    // Requests naming an instance that is gone (its gateway stopped, or a tool that asked was
+    // killed before it cleared its request) are dropped after a while: nobody else would.
+    const live = (r: DrainRequest): boolean => coordinator.membership.get(r.memberId)?.startedAt === r.startedAt;
+    for (const r of coordinator.drains.list()) {
+      if (!live(r) && now - r.at > this.#o.staleMs) await coordinator.drains.clear(r.memberId, r.startedAt);
+    }
     const sharing = this.#sharing;
     if (sharing !== null) {
       const request = coordinator.drains.list().find((r) => r.memberId === sharing.memberId && r.startedAt === sharing.startedAt && r.share !== undefined);
@@ -82,7 +88,7 @@ export class Rebalancer {
     }
     if (now - this.#lastShareDoneAt < this.#o.gatewayPauseMs) return;
     // An operator's drain under way: the gateways are about to change anyway.
-    if (coordinator.drains.list().some((r) => r.share === undefined)) return;
+    if (coordinator.drains.list().some((r) => r.share === undefined && live(r))) return;
     const plan = planGatewayShare(coordinator.membership.list('gateway'), { tolerance: this.#o.tolerance, minClients: this.#o.minClients });
     if (plan === null) return;
     const from = coordinator.membership.get(plan.from)!;
@@ -90,6 +96,19 @@ export class Rebalancer {
     await coordinator.drains.request({ memberId: plan.from, startedAt: from.startedAt, requestedBy: 'leader', share: { count: plan.count, to: plan.to } });
     this.#sharing = { memberId: plan.from, startedAt: from.startedAt, at: now };
     this.#o.metrics?.rebalanced();
+  }
+
+  /**
+   * This node has just become leader (again): what it remembers from an earlier term is stale.
+   * The first move and the first share wait a pause (the figures of the last leader's moves may
+   * not have caught up), and a share request already out counts as under way.
+   */
+  tookLead(now: number): void {
+    this.#awaiting = null;
+    this.#lastDoneAt = now;
+    this.#lastShareDoneAt = now;
+    const out = this.#o.coordinator.drains.list().find((r) => r.share !== undefined);
+    this.#sharing = out === undefined ? null : { memberId: out.memberId, startedAt: out.startedAt, at: now };
   }
 
   /** One pass (the leader's reconcile): drop stale requests, then ask for one move (and one gateway share) if need be. */

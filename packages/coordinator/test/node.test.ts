@@ -42,6 +42,8 @@ test('the leader releases a placement whose engine stayed missing past the grace
   const coordinator = {
     membership: mem.membership,
     election: mem.election,
+    moves: mem.moves,
+    drains: mem.drains,
     placement: {
       list: () => [...placements.values()],
       lookup: (sceneId: string) => placements.get(sceneId),

@@ -63,7 +63,7 @@ test('the rebalancer asks for one gateway share at a time and nothing more once 
   }
 });
 
-test('a gateway share nobody clears is dropped after staleMs, then asked again', async () => {
+test('a gateway share nobody clears is dropped after staleMs, then asked again; an operator\'s drain pauses sharing', async () => {
   const c = new MemoryCoordinator();
   await c.start();
   const seen: DrainRequest[] = [];
@@ -73,7 +73,8 @@ test('a gateway share nobody clears is dropped after staleMs, then asked again',
     const g1 = await c.membership.register({ id: 'gateway-1', role: 'gateway', address: 'ws://g1/ws', capacity: 1000 });
     await c.membership.register({ id: 'gateway-2', role: 'gateway', address: 'ws://g2/ws', capacity: 1000 });
     await g1.setLoad(400);
-    let now = 100_000;
+    // The real clock: requests carry the time they were put.
+    let now = Date.now();
     await rebalancer.pass(now);
     await rebalancer.pass((now += 29_000));
     assert.equal(c.drains.list().length, 1, 'still waiting');
@@ -85,9 +86,61 @@ test('a gateway share nobody clears is dropped after staleMs, then asked again',
     assert.equal(seen.length, 2, 'asked again');
     // An operator's drain of a gateway: the leader leaves the gateways alone meanwhile.
     await c.drains.clear('gateway-1', g1.info.startedAt);
-    await c.drains.request({ memberId: 'gateway-2', startedAt: 5, requestedBy: 'ops' });
+    const g2 = c.membership.get('gateway-2')!;
+    await c.drains.request({ memberId: 'gateway-2', startedAt: g2.startedAt, requestedBy: 'ops' });
     for (let i = 0; i < 5; i++) await rebalancer.pass((now += 31_000));
     assert.equal(seen.filter((r) => r.share !== undefined).length, 2);
+  } finally {
+    await c.close();
+  }
+});
+
+test('a node that has just become leader waits a pause before its first move or share, and counts a share already out as under way', async () => {
+  const c = new MemoryCoordinator();
+  await c.start();
+  const seen: DrainRequest[] = [];
+  c.drains.watch((r) => seen.push(r));
+  const rebalancer = new Rebalancer({ coordinator: c, logger: silentLogger, gatewayPauseMs: 10_000, staleMs: 30_000 });
+  try {
+    const g1 = await c.membership.register({ id: 'gateway-1', role: 'gateway', address: 'ws://g1/ws', capacity: 1000 });
+    await c.membership.register({ id: 'gateway-2', role: 'gateway', address: 'ws://g2/ws', capacity: 1000 });
+    await g1.setLoad(400);
+    // The last leader's share is still out.
+    await c.drains.request({ memberId: 'gateway-1', startedAt: g1.info.startedAt, requestedBy: 'leader', share: { count: 200, to: 'gateway-2' } });
+    let now = 100_000;
+    rebalancer.tookLead(now);
+    await rebalancer.pass((now += 1000));
+    assert.equal(seen.length, 1, 'not asked again while it is out');
+    await c.drains.clear('gateway-1', g1.info.startedAt);
+    await rebalancer.pass((now += 1000));
+    await rebalancer.pass((now += 5000));
+    assert.equal(seen.length, 1, 'a pause after it, the loads catching up');
+    await rebalancer.pass((now += 6000));
+    assert.equal(seen.length, 2, 'then the gateways are evened out again');
+  } finally {
+    await c.close();
+  }
+});
+
+test('a drain request naming an instance that is gone (the tool that asked was killed) is dropped after staleMs and does not block sharing', async () => {
+  const c = new MemoryCoordinator();
+  await c.start();
+  const seen: DrainRequest[] = [];
+  c.drains.watch((r) => seen.push(r));
+  const rebalancer = new Rebalancer({ coordinator: c, logger: silentLogger, gatewayPauseMs: 1000, staleMs: 30_000 });
+  try {
+    const g1 = await c.membership.register({ id: 'gateway-1', role: 'gateway', address: 'ws://g1/ws', capacity: 1000 });
+    await c.membership.register({ id: 'gateway-2', role: 'gateway', address: 'ws://g2/ws', capacity: 1000 });
+    await g1.setLoad(400);
+    await c.drains.request({ memberId: 'gateway-2', startedAt: 5, requestedBy: 'ops (killed)' });
+    // The real clock: requests carry the time they were put.
+    const now = Date.now();
+    await rebalancer.pass(now + 1000);
+    assert.ok(c.drains.list().some((r) => r.startedAt === 5), 'kept a while');
+    assert.equal(seen.filter((r) => r.share !== undefined).length, 1, 'and it does not block the gateways\' rebalancing');
+    await c.drains.clear('gateway-1', g1.info.startedAt);
+    await rebalancer.pass(now + 31_000);
+    assert.deepEqual(c.drains.list(), [], 'then dropped');
   } finally {
     await c.close();
   }

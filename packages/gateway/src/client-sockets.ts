@@ -24,6 +24,9 @@ import { closeReason, connOf, userData, type ConnData, type Socket, type SocketS
 import { authenticate, upgradeSocket, type UpgradeDeps } from './upgrade.js';
 import type { UwsModule } from './uws.js';
 
+/** Bytes a socket may send before its token is checked (its frames wait meanwhile). */
+export const MAX_HELD_BYTES = 64 * 1024;
+
 /** What the client sockets need from the gateway. */
 export interface ClientSocketsDeps {
   readonly limits: ResolvedLimits;
@@ -65,6 +68,8 @@ export class ClientSockets {
   #nextConnId = 1;
   /** What the token check needs (set by register). */
   #upgrades: UpgradeDeps | null = null;
+  /** Sockets open whose token is being checked (not counted in `size`). */
+  readonly #authenticating = new Set<Socket>();
 
   constructor(deps: ClientSocketsDeps) {
     this.#limits = deps.limits;
@@ -125,9 +130,11 @@ export class ClientSockets {
     const token = data.token;
     if (data.reject !== null || token === null || this.#upgrades === null) return this.#refuse(ws, data, data.reject ?? { code: CloseCode.AUTH_INVALID, reason: 'refused' });
     data.token = null;
+    this.#authenticating.add(ws);
     authenticate(token, data.ip, this.#upgrades).then(
       (outcome) => {
-        // Closed by the client while its token was being checked.
+        this.#authenticating.delete(ws);
+        // Closed by the client (or by the gateway closing) while its token was being checked.
         if (userData(ws) === null || data.state !== 'authenticating') return;
         ws.cork(() => {
           if ('reject' in outcome) return this.#refuse(ws, data, outcome.reject);
@@ -136,6 +143,7 @@ export class ClientSockets {
           data.state = 'routing';
           this.#admit(ws, data);
           // What it sent meanwhile, in order, as if it came now (the rate limit counts it then).
+          data.heldBytes = 0;
           for (const frame of data.held.splice(0)) {
             if ((data.state as ConnData['state']) === 'closed') break;
             this.#message(ws, frame.buffer as ArrayBuffer, true);
@@ -143,16 +151,28 @@ export class ClientSockets {
         });
       },
       (err: unknown) => {
+        this.#authenticating.delete(ws);
         this.#upgrades?.logger.error({ err }, 'authenticating a socket failed');
         if (userData(ws) !== null && data.state === 'authenticating') this.#refuse(ws, data, { code: CloseCode.ENGINE_UNAVAILABLE, reason: ErrorCodes.GW_ERR_SESSION_STORE });
       },
     );
   }
 
+  /** Close every socket whose token is still being checked (the gateway closes). */
+  refuseAuthenticating(reject: NonNullable<ConnData['reject']>): void {
+    for (const ws of [...this.#authenticating]) {
+      const data = userData(ws);
+      if (data !== null && data.state === 'authenticating') this.#refuse(ws, data, reject);
+    }
+    this.#authenticating.clear();
+  }
+
   /** Close a socket that was never accepted with the code saying why. */
   #refuse(ws: Socket, data: ConnData, reject: NonNullable<ConnData['reject']>): void {
+    this.#authenticating.delete(ws);
     data.state = 'closed';
     data.held.length = 0;
+    data.heldBytes = 0;
     this.#metrics.closes.inc({ code: String(reject.code) });
     ws.end(reject.code, closeReason(reject.reason));
   }
@@ -181,10 +201,15 @@ export class ClientSockets {
     }
     if (data.state === 'authenticating') {
       // Its token is being checked: the frame waits (a PING too: its PONG would tell the client
-      // it is accepted). A client that sends more than a handful before its answer floods.
-      if (data.held.length >= this.#limits.maxFramesBeforeRoute) return this.#refuse(ws, data, { code: CloseCode.RATE_LIMITED, reason: ErrorCodes.GW_ERR_RATE_LIMITED });
+      // it is accepted). Bounded before anyone knows who sent it: at most as many frames as its
+      // account's burst would let through at once (and maxFramesBeforeRoute), and 64 KiB.
+      const maxFrames = Math.min(this.#limits.maxFramesBeforeRoute, this.#limits.messageBurst);
+      if (data.held.length >= maxFrames || data.heldBytes + message.byteLength > MAX_HELD_BYTES) {
+        return this.#refuse(ws, data, { code: CloseCode.RATE_LIMITED, reason: ErrorCodes.GW_ERR_RATE_LIMITED });
+      }
       // uWS reuses the message's memory after this callback: a frame kept for later is copied.
       data.held.push(new Uint8Array(message.slice(0)));
+      data.heldBytes += message.byteLength;
       return;
     }
     const now = performance.now();
@@ -269,6 +294,8 @@ export class ClientSockets {
     data.state = 'closed';
     data.early.length = 0;
     data.held.length = 0;
+    data.heldBytes = 0;
+    this.#authenticating.delete(ws);
     data.pending.clear();
     if (data.connId === 0) return;
     this.#conns.delete(data.connId);

@@ -24,6 +24,8 @@ import { connOf } from './socket.js';
 /** How often sockets are checked for idleness and backpressure. */
 const SWEEP_MS = 250;
 
+type GatewayState = 'new' | 'starting' | 'ready' | 'closing' | 'closed';
+
 /**
  * A gateway: serves the auth HTTP API and the client WebSocket, authenticates sockets with
  * session tokens, forwards each frame to the engine hosting the player's scene without
@@ -52,7 +54,7 @@ export class Gateway {
   readonly #routing: PlayerRouting;
   readonly #travel: PlayerTravel;
   readonly #engineMessages: EngineMessages;
-  #state: 'new' | 'starting' | 'ready' | 'closing' | 'closed' = 'new';
+  #state: GatewayState = 'new';
   #closing: Promise<void> | undefined;
   /** Set by drain(): no new socket; the clients are moving to other gateways. */
   #draining: Promise<GatewayDrainOutcome> | undefined;
@@ -187,6 +189,11 @@ export class Gateway {
       capacity: this.#o.capacity,
       ...(localEngineId === undefined ? {} : { localEngineId }),
     });
+    // Closed while it registered: it must not stay a member, nor follow anything.
+    if ((this.#state as GatewayState) !== 'starting') {
+      await this.#member.leave();
+      return;
+    }
     this.#state = 'ready';
     this.#followDrainRequests(this.#member.info.startedAt);
     for (const engine of membership.list('engine')) if (engine.draining !== true) this.#links.prepare(engine.id);
@@ -214,7 +221,7 @@ export class Gateway {
    */
   #share(share: GatewayShare, done: () => void): void {
     const target = this.#o.coordinator.membership.get(share.to);
-    if (target?.role !== 'gateway' || target.draining === true || this.#draining !== undefined || this.#state !== 'ready') {
+    if (target?.role !== 'gateway' || target.id === this.#o.gatewayId || target.draining === true || this.#draining !== undefined || this.#state !== 'ready') {
       this.#log.info({ to: share.to }, 'rebalancing: not sharing clients (the target is gone or draining, or this gateway is)');
       return done();
     }
@@ -375,6 +382,7 @@ export class Gateway {
     await this.#member?.leave();
     this.#apps?.stopListening();
     for (const ws of [...this.#sockets.values()]) this.#sockets.end(ws, CloseCode.SERVER_SHUTDOWN, 'gateway shutting down');
+    this.#sockets.refuseAuthenticating({ code: CloseCode.SERVER_SHUTDOWN, reason: 'gateway shutting down' });
     await this.#links.close();
     this.#routing.flushLog();
     this.#state = 'closed';

@@ -28,8 +28,9 @@ export interface ConnData {
    * `held`); `routing`: accepted, its scene being found; then `joining`, `joined`; `closed`.
    */
   state: 'authenticating' | 'routing' | 'joining' | 'joined' | 'closed';
-  /** Frames received while authenticating (copies, at most maxFramesBeforeRoute); handled in order once accepted. */
+  /** Frames received while authenticating (copies; bounded, see ClientSockets); handled in order once accepted. */
   held: Uint8Array[];
+  heldBytes: number;
   /** Frames received before the engine link was known; sent in order once it is. */
   early: Uint8Array[];
   /**
@@ -124,6 +125,7 @@ export function newConnData(o: { token: string | null; reject: ConnData['reject'
     reject: o.reject,
     early: [],
     held: [],
+    heldBytes: 0,
     ip: o.ip,
     lastTouchAt: o.now,
     joinSentAt: 0,
