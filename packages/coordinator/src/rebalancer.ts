@@ -7,13 +7,13 @@
  * clears the request; a request nobody clears (its engine died) is dropped after a while. This
  * memory is the leader's own: a new leader starts afresh.
  *
- * Gateways the same way (`gateways`, on by default): the busiest is asked to send the clients
- * that would even it out with the idlest there ({@link planGatewayShare}), one request at a time.
+ * Gateways the same way (`gateways`, on by default; see gateway-balancer.ts).
  */
 import type { Logger } from '@gos/schema';
-import { planGatewayShare, planRebalance } from './policy.js';
+import { planRebalance } from './policy.js';
+import { GatewayBalancer } from './gateway-balancer.js';
 import type { CoordinatorMetrics } from './metrics.js';
-import type { Coordinator, DrainRequest } from './types.js';
+import type { Coordinator } from './types.js';
 
 export interface RebalancerOptions {
   readonly coordinator: Coordinator;
@@ -51,51 +51,13 @@ export class Rebalancer {
   #awaiting: { readonly sceneId: string; readonly to: string; readonly players: number; readonly at: number } | null = null;
   /** Targets that did not take a scene in time, and when: passed over for a while. */
   readonly #badTargets = new Map<string, number>();
+  /** The gateways' part, when on. */
+  readonly #gateways: GatewayBalancer | null;
 
   constructor(o: RebalancerOptions) {
     this.#o = { tolerance: 0.15, minPlayers: 10, pauseMs: 2000, sceneRestMs: 60_000, staleMs: 30_000, gateways: true, minClients: 20, gatewayPauseMs: 10_000, ...o };
-  }
-
-  /** When the last gateway share was over (cleared by its gateway, or dropped); the pause counts from it. */
-  #lastShareDoneAt = 0;
-  /** The gateway share asked for and not cleared yet. */
-  #sharing: { readonly memberId: string; readonly startedAt: number; readonly at: number } | null = null;
-
-  /**
-   * The gateways' part of a pass: one share at a time (a partial drain request the busy gateway
-   * clears once it has told its clients), the next only after a pause in which the clients move
-   * and the loads catch up.
-   */
-  async #passGateways(now: number): Promise<void> {
-    const { coordinator, logger } = this.#o;
-    // Requests naming an instance that is gone (its gateway stopped, or a tool that asked was
-    // killed before it cleared its request) are dropped after a while: nobody else would.
-    const live = (r: DrainRequest): boolean => coordinator.membership.get(r.memberId)?.startedAt === r.startedAt;
-    for (const r of coordinator.drains.list()) {
-      if (!live(r) && now - r.at > this.#o.staleMs) await coordinator.drains.clear(r.memberId, r.startedAt);
-    }
-    const sharing = this.#sharing;
-    if (sharing !== null) {
-      const request = coordinator.drains.list().find((r) => r.memberId === sharing.memberId && r.startedAt === sharing.startedAt && r.share !== undefined);
-      if (request !== undefined && now - sharing.at <= this.#o.staleMs) return;
-      if (request !== undefined) {
-        logger.warn({ gatewayId: sharing.memberId }, 'gateway rebalancing request never done; dropped');
-        await coordinator.drains.clear(sharing.memberId, sharing.startedAt);
-      }
-      this.#sharing = null;
-      this.#lastShareDoneAt = now;
-      return;
-    }
-    if (now - this.#lastShareDoneAt < this.#o.gatewayPauseMs) return;
-    // An operator's drain under way: the gateways are about to change anyway.
-    if (coordinator.drains.list().some((r) => r.share === undefined && live(r))) return;
-    const plan = planGatewayShare(coordinator.membership.list('gateway'), { tolerance: this.#o.tolerance, minClients: this.#o.minClients });
-    if (plan === null) return;
-    const from = coordinator.membership.get(plan.from)!;
-    logger.info({ ...plan }, 'rebalancing: asking a gateway to send clients to another');
-    await coordinator.drains.request({ memberId: plan.from, startedAt: from.startedAt, requestedBy: 'leader', share: { count: plan.count, to: plan.to } });
-    this.#sharing = { memberId: plan.from, startedAt: from.startedAt, at: now };
-    this.#o.metrics?.rebalanced();
+    const { coordinator, tolerance, minClients, gatewayPauseMs, staleMs, logger, metrics } = this.#o;
+    this.#gateways = this.#o.gateways ? new GatewayBalancer({ coordinator, tolerance, minClients, pauseMs: gatewayPauseMs, staleMs, logger, ...(metrics === undefined ? {} : { metrics }) }) : null;
   }
 
   /**
@@ -106,14 +68,12 @@ export class Rebalancer {
   tookLead(now: number): void {
     this.#awaiting = null;
     this.#lastDoneAt = now;
-    this.#lastShareDoneAt = now;
-    const out = this.#o.coordinator.drains.list().find((r) => r.share !== undefined);
-    this.#sharing = out === undefined ? null : { memberId: out.memberId, startedAt: out.startedAt, at: now };
+    this.#gateways?.tookLead(now);
   }
 
   /** One pass (the leader's reconcile): drop stale requests, then ask for one move (and one gateway share) if need be. */
   async pass(now: number): Promise<void> {
-    if (this.#o.gateways) await this.#passGateways(now);
+    await this.#gateways?.pass(now);
     await this.#passEngines(now);
   }
 
