@@ -34,16 +34,25 @@ test('planGatewayShare: the busiest sends the idlest what evens them out; balanc
   assert.deepEqual(planGatewayShare([gw('g1', 3000, 1000), gw('g2', 0, 100)], o), { from: 'g1', to: 'g2', count: 100 });
 });
 
-test('the rebalancer asks for one gateway share at a time and nothing more once the gateways are even', async () => {
+/**
+ * A memory coordinator with gateway-1 (400 sockets) and gateway-2 (none), both of capacity
+ * 1000, a rebalancer on it, and every drain request put, as watched.
+ */
+async function twoGateways(o: { gatewayPauseMs: number }) {
   const c = new MemoryCoordinator();
   await c.start();
   const seen: DrainRequest[] = [];
   c.drains.watch((r) => seen.push(r));
-  const rebalancer = new Rebalancer({ coordinator: c, logger: silentLogger, gatewayPauseMs: 1000, staleMs: 30_000 });
+  const rebalancer = new Rebalancer({ coordinator: c, logger: silentLogger, gatewayPauseMs: o.gatewayPauseMs, staleMs: 30_000 });
+  const g1 = await c.membership.register({ id: 'gateway-1', role: 'gateway', address: 'ws://g1/ws', capacity: 1000 });
+  const g2 = await c.membership.register({ id: 'gateway-2', role: 'gateway', address: 'ws://g2/ws', capacity: 1000 });
+  await g1.setLoad(400);
+  return { c, seen, rebalancer, g1, g2 };
+}
+
+test('the rebalancer asks for one gateway share at a time and nothing more once the gateways are even', async () => {
+  const { c, seen, rebalancer, g1, g2 } = await twoGateways({ gatewayPauseMs: 1000 });
   try {
-    const g1 = await c.membership.register({ id: 'gateway-1', role: 'gateway', address: 'ws://g1/ws', capacity: 1000 });
-    const g2 = await c.membership.register({ id: 'gateway-2', role: 'gateway', address: 'ws://g2/ws', capacity: 1000 });
-    await g1.setLoad(400);
     let now = 100_000;
     await rebalancer.pass(now);
     assert.equal(seen.length, 1);
@@ -64,15 +73,8 @@ test('the rebalancer asks for one gateway share at a time and nothing more once 
 });
 
 test('a gateway share nobody clears is dropped after staleMs, then asked again; an operator\'s drain pauses sharing', async () => {
-  const c = new MemoryCoordinator();
-  await c.start();
-  const seen: DrainRequest[] = [];
-  c.drains.watch((r) => seen.push(r));
-  const rebalancer = new Rebalancer({ coordinator: c, logger: silentLogger, gatewayPauseMs: 1000, staleMs: 30_000 });
+  const { c, seen, rebalancer, g1, g2 } = await twoGateways({ gatewayPauseMs: 1000 });
   try {
-    const g1 = await c.membership.register({ id: 'gateway-1', role: 'gateway', address: 'ws://g1/ws', capacity: 1000 });
-    await c.membership.register({ id: 'gateway-2', role: 'gateway', address: 'ws://g2/ws', capacity: 1000 });
-    await g1.setLoad(400);
     // The real clock: requests carry the time they were put.
     let now = Date.now();
     await rebalancer.pass(now);
@@ -86,8 +88,7 @@ test('a gateway share nobody clears is dropped after staleMs, then asked again; 
     assert.equal(seen.length, 2, 'asked again');
     // An operator's drain of a gateway: the leader leaves the gateways alone meanwhile.
     await c.drains.clear('gateway-1', g1.info.startedAt);
-    const g2 = c.membership.get('gateway-2')!;
-    await c.drains.request({ memberId: 'gateway-2', startedAt: g2.startedAt, requestedBy: 'ops' });
+    await c.drains.request({ memberId: 'gateway-2', startedAt: g2.info.startedAt, requestedBy: 'ops' });
     for (let i = 0; i < 5; i++) await rebalancer.pass((now += 31_000));
     assert.equal(seen.filter((r) => r.share !== undefined).length, 2);
   } finally {
@@ -96,15 +97,8 @@ test('a gateway share nobody clears is dropped after staleMs, then asked again; 
 });
 
 test('a node that has just become leader waits a pause before its first move or share, and counts a share already out as under way', async () => {
-  const c = new MemoryCoordinator();
-  await c.start();
-  const seen: DrainRequest[] = [];
-  c.drains.watch((r) => seen.push(r));
-  const rebalancer = new Rebalancer({ coordinator: c, logger: silentLogger, gatewayPauseMs: 10_000, staleMs: 30_000 });
+  const { c, seen, rebalancer, g1 } = await twoGateways({ gatewayPauseMs: 10_000 });
   try {
-    const g1 = await c.membership.register({ id: 'gateway-1', role: 'gateway', address: 'ws://g1/ws', capacity: 1000 });
-    await c.membership.register({ id: 'gateway-2', role: 'gateway', address: 'ws://g2/ws', capacity: 1000 });
-    await g1.setLoad(400);
     // The last leader's share is still out.
     await c.drains.request({ memberId: 'gateway-1', startedAt: g1.info.startedAt, requestedBy: 'leader', share: { count: 200, to: 'gateway-2' } });
     let now = 100_000;
@@ -123,15 +117,8 @@ test('a node that has just become leader waits a pause before its first move or 
 });
 
 test('a drain request naming an instance that is gone (the tool that asked was killed) is dropped after staleMs and does not block sharing', async () => {
-  const c = new MemoryCoordinator();
-  await c.start();
-  const seen: DrainRequest[] = [];
-  c.drains.watch((r) => seen.push(r));
-  const rebalancer = new Rebalancer({ coordinator: c, logger: silentLogger, gatewayPauseMs: 1000, staleMs: 30_000 });
+  const { c, seen, rebalancer, g1 } = await twoGateways({ gatewayPauseMs: 1000 });
   try {
-    const g1 = await c.membership.register({ id: 'gateway-1', role: 'gateway', address: 'ws://g1/ws', capacity: 1000 });
-    await c.membership.register({ id: 'gateway-2', role: 'gateway', address: 'ws://g2/ws', capacity: 1000 });
-    await g1.setLoad(400);
     await c.drains.request({ memberId: 'gateway-2', startedAt: 5, requestedBy: 'ops (killed)' });
     // The real clock: requests carry the time they were put.
     const now = Date.now();
