@@ -77,6 +77,26 @@ export interface PlannedMove {
   readonly players: number;
 }
 
+/**
+ * The busiest and the idlest of `members` taking load (not draining, capacity above 0) by
+ * `ratio`, when the busiest is more than `tolerance` above their mean or the idlest that much
+ * below it; null when they are even enough, or fewer than two take load.
+ */
+function unevenPair(members: readonly MemberInfo[], ratio: (m: MemberInfo) => number, tolerance: number): { readonly hot: MemberInfo; readonly cold: MemberInfo } | null {
+  const live = members.filter((m) => m.draining !== true && m.capacity > 0);
+  if (live.length < 2) return null;
+  const mean = live.reduce((sum, m) => sum + ratio(m), 0) / live.length;
+  let hot = live[0]!;
+  let cold = live[0]!;
+  for (const m of live) {
+    if (ratio(m) > ratio(hot)) hot = m;
+    if (ratio(m) < ratio(cold)) cold = m;
+  }
+  if (hot === cold) return null;
+  if (ratio(hot) <= mean * (1 + tolerance) && ratio(cold) >= mean * (1 - tolerance)) return null;
+  return { hot, cold };
+}
+
 /** A move by thread time must lower the busiest engine's load by this much at least (noise otherwise). */
 export const MIN_THREAD_GAIN = 0.05;
 
@@ -97,20 +117,10 @@ export const MIN_THREAD_GAIN = 0.05;
  * scenes.
  */
 export function planRebalance(engines: readonly MemberInfo[], o: RebalanceOptions): PlannedMove | null {
-  const live = engines.filter((e) => e.draining !== true && e.capacity > 0);
-  if (live.length < 2) return null;
   const busy = (utilisation: number): number => (utilisation >= UTILISATION_FLOOR ? utilisation : 0);
-  const loadOf = (players: number, capacity: number, utilisation: number): number => Math.max(players / capacity, busy(utilisation));
-  const ratio = (e: MemberInfo): number => loadOf(e.load, e.capacity, e.utilisation ?? 0);
-  const mean = live.reduce((sum, e) => sum + ratio(e), 0) / live.length;
-  let hot = live[0]!;
-  let cold = live[0]!;
-  for (const e of live) {
-    if (ratio(e) > ratio(hot)) hot = e;
-    if (ratio(e) < ratio(cold)) cold = e;
-  }
-  if (hot === cold) return null;
-  if (ratio(hot) <= mean * (1 + o.tolerance) && ratio(cold) >= mean * (1 - o.tolerance)) return null;
+  const pair = unevenPair(engines, (e) => Math.max(e.load / e.capacity, busy(e.utilisation ?? 0)), o.tolerance);
+  if (pair === null) return null;
+  const { hot, cold } = pair;
   const byThreads = busy(hot.utilisation ?? 0) > hot.load / hot.capacity || busy(cold.utilisation ?? 0) > cold.load / cold.capacity;
   return byThreads ? planByThreads(hot, cold, o) : planByPlayers(hot, cold, o);
 }
@@ -160,18 +170,9 @@ export interface PlannedShare {
  * than `minClients`, or with fewer than two gateways taking clients.
  */
 export function planGatewayShare(gateways: readonly MemberInfo[], o: { readonly tolerance: number; readonly minClients: number }): PlannedShare | null {
-  const live = gateways.filter((g) => g.draining !== true && g.capacity > 0);
-  if (live.length < 2) return null;
-  const ratio = (g: MemberInfo): number => g.load / g.capacity;
-  const mean = live.reduce((sum, g) => sum + ratio(g), 0) / live.length;
-  let hot = live[0]!;
-  let cold = live[0]!;
-  for (const g of live) {
-    if (ratio(g) > ratio(hot)) hot = g;
-    if (ratio(g) < ratio(cold)) cold = g;
-  }
-  if (hot === cold) return null;
-  if (ratio(hot) <= mean * (1 + o.tolerance) && ratio(cold) >= mean * (1 - o.tolerance)) return null;
+  const pair = unevenPair(gateways, (g) => g.load / g.capacity, o.tolerance);
+  if (pair === null) return null;
+  const { hot, cold } = pair;
   const even = Math.floor((hot.load * cold.capacity - cold.load * hot.capacity) / (hot.capacity + cold.capacity));
   const count = Math.min(even, cold.capacity - cold.load);
   return count < o.minClients ? null : { from: hot.id, to: cold.id, count };
