@@ -62,7 +62,7 @@ function greet(scene: Ctx['scene'], player: Ctx['player']): void {
   lastSeq.delete(player.id);
   player.send('Welcome', { playerId: player.id, name: player.name, sceneId: scene.id, x: player.data.x, y: player.data.y });
   const all = [...scene.players.values()].map((p) => stateOf(p.id, p.name, p.data));
-  player.send('WorldSnapshot', { tick: scene.tick, ack: 0, players: all });
+  player.send('WorldSnapshot', { tick: scene.tick, players: all });
 }
 
 const handlers: SceneHandlers<Ctx>['world'] = {
@@ -212,7 +212,7 @@ export const world = defineScene<WorldState, PlayerData, PushMap>({
       if (p !== undefined) players.push(stateOf(p.id, p.name, p.data));
     }
     ids.clear();
-    if (players.length > 0) scene.broadcast('WorldSnapshot', { tick: scene.tick, ack: 0, players });
+    if (players.length > 0) scene.broadcast('WorldSnapshot', { tick: scene.tick, players });
   },
   onDispose(scene) {
     changedByScene.delete(scene.id);

@@ -45,7 +45,8 @@ export function header(model: ProtocolModel): string {
 
 /**
  * The IDL. Tables only (no structs), fields in YAML order: FlatBuffers keys fields by position,
- * so fields may be appended but never reordered or removed. Route and push ids go in the
+ * so fields may be appended but never reordered or removed (a field no longer used is marked
+ * `(deprecated)`: it keeps its slot). Route and push ids go in the
  * `RouteId`/`PushId` enums so that every flatc target language gets them as constants.
  */
 export function emitFbs(model: ProtocolModel): string {
@@ -57,7 +58,7 @@ export function emitFbs(model: ProtocolModel): string {
   }
   for (const m of model.messages) {
     out.push(...docLines(m.doc, ''), `table ${m.name} {`);
-    for (const f of m.fields) out.push(...docLines(f.doc, '  '), `  ${snakeCase(f.name)}:${fbsType(f.type)};`);
+    for (const f of m.fields) out.push(...docLines(f.doc, '  '), `  ${snakeCase(f.name)}:${fbsType(f.type)}${f.deprecated ? ' (deprecated)' : ''};`);
     out.push('}', '');
   }
   for (const scene of model.entities) out.push(...entityTables(scene));

@@ -29,7 +29,7 @@ class Emitter {
     this.#m = model;
     this.#o = options;
     this.#enums = new Map(model.enums.map((e) => [e.name, e]));
-    for (const m of model.messages) for (const f of m.fields) if (f.type.kind === 'message') this.#needsEmpty.add(f.type.name);
+    for (const m of model.messages) for (const f of live(m)) if (f.type.kind === 'message') this.#needsEmpty.add(f.type.name);
   }
 
   #line(...lines: string[]): void {
@@ -92,12 +92,13 @@ class Emitter {
 
   #interface(msg: MessageModel): void {
     this.#line(...jsdoc(msg.doc, ''));
-    if (msg.fields.length === 0) {
+    const fields = live(msg);
+    if (fields.length === 0) {
       this.#line(`export type ${msg.name} = Record<string, never>;`, '');
       return;
     }
     this.#line(`export interface ${msg.name} {`);
-    for (const f of msg.fields) this.#line(...jsdoc(f.doc, '  '), `  ${f.name}: ${this.#tsType(f.type)};`);
+    for (const f of fields) this.#line(...jsdoc(f.doc, '  '), `  ${f.name}: ${this.#tsType(f.type)};`);
     this.#line('}', '');
   }
 
@@ -135,41 +136,43 @@ class Emitter {
     const n = msg.name;
     const l = lower(n);
     const fbc = `fb.${n}`;
-    // The verifier's view of the table, in vtable (= declaration) order.
+    // The verifier's view of the table, in vtable (= declaration) order: deprecated fields too,
+    // which older senders may still write.
     this.#line(`const ${l}Shape: rt.TableShape = [${msg.fields.map((f) => this.#shape(f.type)).join(', ')}];`, '');
+    const fields = live(msg);
 
     // Encode: strings, vectors and sub-tables must be built before the table is started.
     const local = (f: FieldModel): string => `o${upper(f.name)}`;
-    this.#line(`function build${n}(b: Builder, ${msg.fields.length === 0 ? '_v' : 'v'}: ${n}): Offset {`);
-    for (const f of msg.fields) {
+    this.#line(`function build${n}(b: Builder, ${fields.length === 0 ? '_v' : 'v'}: ${n}): Offset {`);
+    for (const f of fields) {
       const pre = this.#prebuild(f, n);
       if (pre !== null) this.#line(`  const ${local(f)} = ${pre};`);
     }
     this.#line(`  ${fbc}.start${n}(b);`);
-    for (const f of msg.fields) {
+    for (const f of fields) {
       const value = this.#prebuild(f, n) === null ? `v.${f.name}` : local(f);
       this.#line(`  ${fbc}.add${upper(f.name)}(b, ${value});`);
     }
     this.#line(`  return ${fbc}.end${n}(b);`, '}', '');
 
     // Decode: plain object out of flatc's accessors; absent fields take their defaults.
-    const param = msg.fields.length === 0 ? '_t' : 't';
+    const param = fields.length === 0 ? '_t' : 't';
     this.#line(`function read${n}(${param}: ${fbc}): ${n} {`);
-    if (msg.fields.length === 0) {
+    if (fields.length === 0) {
       this.#line('  return {};');
     } else {
       this.#line('  return {');
-      for (const f of msg.fields) this.#line(`    ${f.name}: ${this.#read(f, n)},`);
+      for (const f of fields) this.#line(`    ${f.name}: ${this.#read(f, n)},`);
       this.#line('  };');
     }
     this.#line('}', '');
 
     if (this.#needsEmpty.has(n)) {
       this.#line(`function empty${n}(): ${n} {`);
-      if (msg.fields.length === 0) this.#line('  return {};');
+      if (fields.length === 0) this.#line('  return {};');
       else {
         this.#line('  return {');
-        for (const f of msg.fields) this.#line(`    ${f.name}: ${this.#empty(f.type)},`);
+        for (const f of fields) this.#line(`    ${f.name}: ${this.#empty(f.type)},`);
         this.#line('  };');
       }
       this.#line('}', '');
@@ -392,4 +395,9 @@ class Emitter {
 
 export function emitTs(model: ProtocolModel, options: EmitTsOptions): string {
   return new Emitter(model, options).emit();
+}
+
+/** A message's fields the generated types and codecs carry: all but the deprecated ones. */
+function live(msg: MessageModel): readonly FieldModel[] {
+  return msg.fields.filter((f) => !f.deprecated);
 }

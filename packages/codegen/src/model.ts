@@ -41,6 +41,12 @@ export interface FieldModel {
   readonly name: string;
   readonly type: FieldType;
   readonly doc: string | null;
+  /**
+   * `deprecated: true`: the field keeps its slot (FlatBuffers keys fields by position, so a
+   * field is never removed) and is marked `(deprecated)` in the IDL; the generated types and
+   * codecs leave it out, and frames from older senders that still carry it decode.
+   */
+  readonly deprecated: boolean;
 }
 
 export interface MessageModel {

@@ -30,6 +30,8 @@ export interface RawField {
   /** `[T]` or `T`, whitespace trimmed. */
   readonly type: string;
   readonly doc: string | null;
+  /** `deprecated: true`: kept in its slot on the wire, gone from the generated types. */
+  readonly deprecated: boolean;
   readonly where: Where;
 }
 
@@ -198,12 +200,15 @@ function readMessage(r: Reader, e: Entry, out: Collected): void {
     const p = join(fpath, f.key);
     if (!r.name(f, MEMBER_NAME, 'lowerCamelCase letters and digits', RESERVED_MEMBER_NAMES, p, memberNameProblem)) continue;
     let doc: string | null = null;
+    let deprecated = false;
     let typeNode = f.value;
     if (isMap(f.value)) {
-      const fe = r.keyed(r.entries(f.value, p) ?? [], ['type', 'doc'], p);
+      const fe = r.keyed(r.entries(f.value, p) ?? [], ['type', 'doc', 'deprecated'], p);
       const t = r.require(fe, 'type', f.value, p);
       if (t === null) continue;
       doc = r.doc(fe, p);
+      const d = fe.get('deprecated');
+      deprecated = d === undefined ? false : (r.boolean(d, join(p, 'deprecated')) ?? false);
       typeNode = t.value;
     }
     if (typeNode === null || isEmpty(typeNode)) {
@@ -211,7 +216,7 @@ function readMessage(r: Reader, e: Entry, out: Collected): void {
       continue;
     }
     const type = typeText(r, typeNode, p);
-    if (type !== null) fields.push({ name: f.key, type, doc, where: r.where(typeNode, p) });
+    if (type !== null) fields.push({ name: f.key, type, doc, deprecated, where: r.where(typeNode, p) });
   }
   define(r, out.messages, e, path, 'message', { name: e.key, fields, doc: r.doc(byKey, path) });
 }

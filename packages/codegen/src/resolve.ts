@@ -62,7 +62,7 @@ export function resolve(c: Collected, sources: readonly ProtocolSource[], issues
     const fields: FieldModel[] = [];
     for (const f of raw.fields) {
       const type = fieldType(f.type, f.where);
-      if (type !== null) fields.push({ name: f.name, type, doc: f.doc });
+      if (type !== null) fields.push({ name: f.name, type, doc: f.doc, deprecated: f.deprecated });
     }
     // flatc adds `<name>Length()` and `<name>Array()` accessors next to a vector's own.
     const names = new Set(fields.map((f) => f.name));

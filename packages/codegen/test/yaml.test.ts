@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CodedError, ErrorCodes } from '@gos/schema';
+import { emitFbs } from '../src/emit-fbs.js';
+import { emitTs } from '../src/emit-ts.js';
 import { parseProtocol, type ProtocolSource } from '../src/parse.js';
 
 const src = (text: string, path = 'game.yaml'): ProtocolSource => ({ path, displayPath: path, text });
@@ -55,6 +57,18 @@ describe('protocol YAML', () => {
     const yaml = VALID.replace('response: Pong }', 'response: Pong, idempotent: true }');
     assert.equal(parseProtocol([src(yaml)]).routes[0]?.idempotent, true);
     expectBad(VALID.replace('response: Pong }', 'response: Pong, idempotent: yes please }'), 'routes.ping.idempotent: expected true or false');
+  });
+
+  it('fields may be marked deprecated (true or false, nothing else): kept in the IDL in their slot, left out of the TypeScript', () => {
+    const yaml = VALID.replace('Pong: { fields: { seq: uint32, tags: [string], raw: bytes } }', 'Pong: { fields: { seq: uint32, tags: { type: "[string]", deprecated: true }, raw: bytes } }');
+    const m = parseProtocol([src(yaml)]);
+    assert.deepEqual(m.messages.find((x) => x.name === 'Pong')!.fields.map((f) => [f.name, f.deprecated]), [['seq', false], ['tags', true], ['raw', false]]);
+    const fbs = emitFbs(m);
+    assert.match(fbs, /table Pong \{\n  seq:uint32;\n  tags:\[string\] \(deprecated\);\n  raw:\[uint8\];\n\}/);
+    const ts = emitTs(m, { runtimeImport: '@gos/schema', flatcImport: './fbs/game_generated.js' });
+    assert.match(ts, /export interface Pong \{\n  seq: number;\n  raw: Uint8Array;\n\}/);
+    assert.doesNotMatch(ts, /addTags|v\.tags/);
+    expectBad(VALID.replace('seq: uint32, tags', 'seq: { type: uint32, deprecated: soon }, tags'), 'messages.Pong.fields.seq.deprecated: expected true or false');
   });
 
   it('merges several files of one namespace', () => {

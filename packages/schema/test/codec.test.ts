@@ -5,6 +5,7 @@ import { CodedError, ErrorCodes, ErrorReplyCodec, NoticeCodec, SceneRestartedCod
 import {
   NoFieldsCodec,
   EverythingCodec,
+  EvolvedCodec,
   Facing,
   Level,
   NodeCodec,
@@ -99,6 +100,26 @@ describe('generated codecs', () => {
     assert.deepEqual(EverythingCodec.decode(EverythingCodec.encode(empty)), empty);
     assert.deepEqual(ScalarsCodec.decode(ScalarsCodec.encode(scalars)), scalars);
     assert.deepEqual(NoFieldsCodec.decode(NoFieldsCodec.encode({})), {});
+  });
+
+  it('a deprecated field keeps its slot: new frames leave it out, frames of older senders that carry it decode', () => {
+    const bytes = EvolvedCodec.encode({ first: 7, last: 9 });
+    assert.deepEqual(EvolvedCodec.decode(bytes), { first: 7, last: 9 });
+    // An older sender, which still wrote `note` in slot 1 (`last` stays in slot 2).
+    const b = new Builder(64);
+    const note = b.createString('old news');
+    b.startObject(3);
+    b.addFieldInt32(0, 7, 0);
+    b.addFieldOffset(1, note, 0);
+    b.addFieldInt32(2, 9, 0);
+    b.finish(b.endObject());
+    assert.deepEqual(EvolvedCodec.decode(b.asUint8Array()), { first: 7, last: 9 });
+    // Its slot is still checked: a `note` that is no string is refused, not skipped unseen.
+    const bad = new Builder(64);
+    bad.startObject(3);
+    bad.addFieldInt32(1, 0x7fffffff, 0);
+    bad.finish(bad.endObject());
+    assert.throws(() => EvolvedCodec.decode(bad.asUint8Array()), { code: ErrorCodes.SCH_ERR_BAD_PAYLOAD });
   });
 
   it('decodes absent fields to full defaults, nested messages included', () => {

@@ -45,8 +45,6 @@ export interface PlayerState {
 /** Players that changed since the last snapshot, every tick in which one did (broadcast to the scene); every player, sent to one player when it joins or rejoins. */
 export interface WorldSnapshot {
   tick: number;
-  /** Deprecated, always 0: each player's own last seq is PlayerState.ack. */
-  ack: number;
   players: PlayerState[];
 }
 
@@ -310,7 +308,6 @@ function buildWorldSnapshot(b: Builder, v: WorldSnapshot): Offset {
   const oPlayers = fb.WorldSnapshot.createPlayersVector(b, v.players.map((m) => buildPlayerState(b, m)));
   fb.WorldSnapshot.startWorldSnapshot(b);
   fb.WorldSnapshot.addTick(b, v.tick);
-  fb.WorldSnapshot.addAck(b, v.ack);
   fb.WorldSnapshot.addPlayers(b, oPlayers);
   return fb.WorldSnapshot.endWorldSnapshot(b);
 }
@@ -318,7 +315,6 @@ function buildWorldSnapshot(b: Builder, v: WorldSnapshot): Offset {
 function readWorldSnapshot(t: fb.WorldSnapshot): WorldSnapshot {
   return {
     tick: t.tick(),
-    ack: t.ack(),
     players: rt.readList(t.playersLength(), (i) => readPlayerState(rt.present(t.players(i), 'WorldSnapshot'))),
   };
 }

@@ -72,6 +72,12 @@ export interface Node {
 
 export type NoFields = Record<string, never>;
 
+/** A message that dropped a field, which keeps its slot. */
+export interface Evolved {
+  first: number;
+  last: number;
+}
+
 const vec2Shape: rt.TableShape = [['scalar', 4], ['scalar', 4]];
 
 function buildVec2(b: Builder, v: Vec2): Offset {
@@ -252,6 +258,25 @@ function readNoFields(_t: fb.NoFields): NoFields {
 
 /** Encode and decode NoFields. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const NoFieldsCodec: rt.Codec<NoFields> = rt.tableCodec('NoFields', noFieldsShape, buildNoFields, (bb) => readNoFields(fb.NoFields.getRootAsNoFields(bb)));
+
+const evolvedShape: rt.TableShape = [['scalar', 4], ['string'], ['scalar', 4]];
+
+function buildEvolved(b: Builder, v: Evolved): Offset {
+  fb.Evolved.startEvolved(b);
+  fb.Evolved.addFirst(b, v.first);
+  fb.Evolved.addLast(b, v.last);
+  return fb.Evolved.endEvolved(b);
+}
+
+function readEvolved(t: fb.Evolved): Evolved {
+  return {
+    first: t.first(),
+    last: t.last(),
+  };
+}
+
+/** Encode and decode Evolved. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const EvolvedCodec: rt.Codec<Evolved> = rt.tableCodec('Evolved', evolvedShape, buildEvolved, (bb) => readEvolved(fb.Evolved.getRootAsEvolved(bb)));
 
 /** A player's character. */
 export interface WorldAvatar {

@@ -480,14 +480,6 @@ tick():number {
   return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
 }
 
-/**
- * Deprecated, always 0: each player's own last seq is PlayerState.ack.
- */
-ack():number {
-  const offset = this.bb!.__offset(this.bb_pos, 6);
-  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
-}
-
 players(index: number, obj?:PlayerState):PlayerState|null {
   const offset = this.bb!.__offset(this.bb_pos, 8);
   return offset ? (obj || new PlayerState()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
@@ -504,10 +496,6 @@ static startWorldSnapshot(builder:flatbuffers.Builder) {
 
 static addTick(builder:flatbuffers.Builder, tick:number) {
   builder.addFieldInt32(0, tick, 0);
-}
-
-static addAck(builder:flatbuffers.Builder, ack:number) {
-  builder.addFieldInt32(1, ack, 0);
 }
 
 static addPlayers(builder:flatbuffers.Builder, playersOffset:flatbuffers.Offset) {
@@ -531,10 +519,9 @@ static endWorldSnapshot(builder:flatbuffers.Builder):flatbuffers.Offset {
   return offset;
 }
 
-static createWorldSnapshot(builder:flatbuffers.Builder, tick:number, ack:number, playersOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createWorldSnapshot(builder:flatbuffers.Builder, tick:number, playersOffset:flatbuffers.Offset):flatbuffers.Offset {
   WorldSnapshot.startWorldSnapshot(builder);
   WorldSnapshot.addTick(builder, tick);
-  WorldSnapshot.addAck(builder, ack);
   WorldSnapshot.addPlayers(builder, playersOffset);
   return WorldSnapshot.endWorldSnapshot(builder);
 }

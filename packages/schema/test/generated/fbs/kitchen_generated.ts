@@ -846,6 +846,62 @@ static createNoFields(builder:flatbuffers.Builder):flatbuffers.Offset {
 }
 
 /**
+ * A message that dropped a field, which keeps its slot.
+ */
+export class Evolved {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):Evolved {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsEvolved(bb:flatbuffers.ByteBuffer, obj?:Evolved):Evolved {
+  return (obj || new Evolved()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsEvolved(bb:flatbuffers.ByteBuffer, obj?:Evolved):Evolved {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new Evolved()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+first():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+last():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+static startEvolved(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addFirst(builder:flatbuffers.Builder, first:number) {
+  builder.addFieldInt32(0, first, 0);
+}
+
+static addLast(builder:flatbuffers.Builder, last:number) {
+  builder.addFieldInt32(2, last, 0);
+}
+
+static endEvolved(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createEvolved(builder:flatbuffers.Builder, first:number, last:number):flatbuffers.Offset {
+  Evolved.startEvolved(builder);
+  Evolved.addFirst(builder, first);
+  Evolved.addLast(builder, last);
+  return Evolved.endEvolved(builder);
+}
+}
+
+/**
  * A player's character.
  * Entity type Avatar of scene type world, in WorldCell frames: the fields that changed; all of them when it enters.
  */
