@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { silentLogger, type Logger } from '@gos/schema';
-import { CoordinatorNode, MemoryCoordinator } from '@gos/coordinator';
+import { CoordinatorNode, MemoryCoordinator, registerLeaseMetrics } from '@gos/coordinator';
 import { Engine, type AdminCredential } from '@gos/engine';
 import { LocalLinks } from '@gos/link';
 import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
@@ -85,6 +85,7 @@ export class EmbeddedCluster {
     const storeLogger = logger.child({ role: 'store' });
     const metrics = o.metrics ?? new Registry();
     const localLinks = o.link === 'tcp' ? null : new LocalLinks({ logger });
+    registerLeaseMetrics(metrics, this.coordinator.membership);
     this.leader = new CoordinatorNode({ id: 'coordinator-1', coordinator: this.coordinator, logger: logger.child({ role: 'coordinator' }), metrics });
     this.store =
       o.mysqlUrl === undefined

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { CoordinatorNode, EtcdCoordinator } from '@gos/coordinator';
+import { CoordinatorNode, EtcdCoordinator, registerLeaseMetrics } from '@gos/coordinator';
 import { Engine, type PlayerLocator } from '@gos/engine';
 import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
 import { LazyPresence } from './lazy-presence.js';
@@ -71,6 +71,7 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
         }),
     });
     closers.push(() => coordinator.close());
+    registerLeaseMetrics(metrics, coordinator.membership);
     let store: Promise<Store> | undefined;
     let sessions: Promise<SessionStore> | undefined;
     const ctx: RoleContext = {

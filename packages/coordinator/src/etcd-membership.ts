@@ -23,6 +23,9 @@ export class EtcdMembership {
   readonly #events = new Emitter<MembershipEvent>();
   /** Leases of the members registered here, revoked by close(). */
   readonly #leases = new Set<Lease>();
+  /** Members registered here and not left, by id: whether each holds its lease now. */
+  readonly #holding = new Map<string, boolean>();
+  #losses = 0;
 
   constructor(keyspace: EtcdKeyspace, options: EtcdMembershipOptions) {
     this.#keyspace = keyspace;
@@ -78,6 +81,8 @@ export class EtcdMembership {
       // retrying with a backoff until etcd answers.
       const onLost = (err: unknown): void => {
         log.error({ err }, 'membership lease lost; registering again');
+        this.#losses++;
+        if (!left) this.#holding.set(info.id, false);
         void (async () => {
           for (let attempt = 0; !left && !this.#keyspace.closed; attempt++) {
             lease.off('lost', onLost);
@@ -86,6 +91,7 @@ export class EtcdMembership {
             try {
               await put();
               lease.on('lost', onLost);
+              if (!left) this.#holding.set(info.id, true);
               log.warn('registered again under a new lease');
               return;
             } catch (e) {
@@ -99,6 +105,7 @@ export class EtcdMembership {
       };
       lease.on('lost', onLost);
       await put();
+      this.#holding.set(info.id, true);
       // Figure writes: one in flight at most, the latest figures win, at most one per interval;
       // a failed write is tried again after an interval even if no new figure comes.
       let dirty = false;
@@ -144,6 +151,7 @@ export class EtcdMembership {
         leave: async () => {
           if (left) return;
           left = true;
+          this.#holding.delete(info.id);
           this.#leases.delete(lease);
           await lease.revoke();
           // The revoke's revision is not returned; any read after it carries a revision at least as new.
@@ -158,6 +166,11 @@ export class EtcdMembership {
     },
     get: (id: string) => this.#members.get(id)?.info,
     watch: (listener) => this.#events.on(listener),
+    leases: () => {
+      let held = 0;
+      for (const holds of this.#holding.values()) if (holds) held++;
+      return { held, lost: this.#holding.size - held, losses: this.#losses };
+    },
   };
 
   #newLease(): Lease {

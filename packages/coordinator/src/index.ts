@@ -7,6 +7,7 @@ export type { EtcdCoordinatorOptions, EtcdViewStats } from './etcd.js';
 export { sceneTypeOf } from './types.js';
 export { decideScale, hasRoom, pickLeastLoadedEngine, planGatewayShare, planRebalance, rankGateways, type PlannedMove, type PlannedShare, type RebalanceOptions, type ScaleDecision, type ScaleOptions } from './policy.js';
 export { Rebalancer, type RebalancerOptions } from './rebalancer.js';
+export { registerLeaseMetrics } from './metrics.js';
 export type {
   Coordinator,
   LeaderElection,
@@ -25,5 +26,6 @@ export type {
   SceneMoves,
   DrainRequest,
   GatewayShare,
+  LeaseState,
   MemberDrains,
 } from './types.js';

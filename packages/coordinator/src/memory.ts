@@ -8,6 +8,7 @@ import type {
   MemberRole,
   Membership,
   MembershipEvent,
+  LeaseState,
   MoveRequest,
   Placement,
   PlacementEvent,
@@ -72,6 +73,11 @@ class MemoryMembership implements Membership {
 
   watch(listener: (event: MembershipEvent) => void): () => void {
     return this.#events.on(listener);
+  }
+
+  /** In memory a member never loses its registration: every one registered is held. */
+  leases(): LeaseState {
+    return { held: this.#members.size, lost: 0, losses: 0 };
   }
 
   close(): void {

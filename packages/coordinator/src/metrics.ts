@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ScaleDecision } from './policy.js';
-import type { Coordinator, MemberRole } from './types.js';
+import type { Coordinator, MemberRole, Membership } from './types.js';
 
 const ROLES: readonly MemberRole[] = ['coordinator', 'gateway', 'engine'];
 
@@ -86,4 +86,38 @@ export class CoordinatorMetrics {
   rebalanced(): void {
     this.#moves.inc();
   }
+}
+
+/**
+ * The lease state of the members this process registered (every role, docs/metrics.md):
+ * `gos_member_lease_held` (members holding their lease), `gos_member_lease_lost` (members that
+ * lost it and are registering again) and `gos_member_lease_losses_total`.
+ */
+export function registerLeaseMetrics(registry: Registry, membership: Membership): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'gos_member_lease_held',
+    help: 'Members registered by this process that hold their lease in the coordinator now.',
+    registers,
+    collect() {
+      this.set(membership.leases().held);
+    },
+  });
+  new Gauge({
+    name: 'gos_member_lease_lost',
+    help: 'Members registered by this process that lost their lease (paused or cut off past its TTL) and are registering again.',
+    registers,
+    collect() {
+      this.set(membership.leases().lost);
+    },
+  });
+  new Counter({
+    name: 'gos_member_lease_losses_total',
+    help: 'Leases of this process\'s members lost since it started.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(membership.leases().losses);
+    },
+  });
 }

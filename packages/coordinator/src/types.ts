@@ -95,6 +95,18 @@ export interface Membership {
   get(id: string): MemberInfo | undefined;
   /** Returns an unsubscribe function. */
   watch(listener: (event: MembershipEvent) => void): () => void;
+  /** The leases of the members registered through this view (this process's own). */
+  leases(): LeaseState;
+}
+
+/** The lease state of the members a process registered (`gos_member_lease_*` metrics). */
+export interface LeaseState {
+  /** Members registered here that hold their lease now. */
+  readonly held: number;
+  /** Members registered here that lost their lease and are registering again. */
+  readonly lost: number;
+  /** Leases lost since the start (a pause past the TTL, or etcd out of reach that long). */
+  readonly losses: number;
 }
 
 export interface PlacementRecord {

@@ -30,11 +30,13 @@ export function runCoordinatorContract(name: string, make: (options?: MakeOption
       await c.membership.register({ id: 'gw-a', role: 'gateway', address: 'ws://127.0.0.1:2/ws', capacity: 100 });
       assert.deepEqual(c.membership.list('engine').map((m) => m.id), ['engine-a']);
       assert.equal(c.membership.list().length, 2);
+      assert.deepEqual(c.membership.leases(), { held: 2, lost: 0, losses: 0 });
       await a.setLoad(7);
       assert.equal(c.membership.get('engine-a')?.load, 7);
       await a.leave();
       await a.leave();
       assert.equal(c.membership.get('engine-a'), undefined);
+      assert.deepEqual(c.membership.leases(), { held: 1, lost: 0, losses: 0 });
       off();
       assert.deepEqual(events, ['up:engine-a', 'up:gw-a', 'update:engine-a', 'down:engine-a']);
     } finally {

@@ -77,7 +77,9 @@ test('etcd: a member whose lease is lost (revoked behind its back) registers aga
   try {
     const events: string[] = [];
     observer.membership.watch((e) => events.push(`${e.type}:${e.member.id}`));
-    await a.membership.register({ id: 'engine-z', role: 'engine', address: '127.0.0.1:7', capacity: 100 });
+    const handle = await a.membership.register({ id: 'engine-z', role: 'engine', address: '127.0.0.1:7', capacity: 100 });
+    assert.deepEqual(a.membership.leases(), { held: 1, lost: 0, losses: 0 });
+    assert.deepEqual(observer.membership.leases(), { held: 0, lost: 0, losses: 0 }, 'only the members registered through a view count');
     await waitFor(() => observer.membership.get('engine-z') !== undefined, { timeoutMs: 8000, message: 'the observer to see engine-z' });
     const kv = (await client.getAll().prefix(`${p}members/`).exec()).kvs.find((k) => k.key.toString().endsWith('engine-z'));
     assert.ok(kv !== undefined && kv.lease !== '0');
@@ -86,6 +88,10 @@ test('etcd: a member whose lease is lost (revoked behind its back) registers aga
     assert.deepEqual(events.slice(-2), ['down:engine-z', 'up:engine-z']);
     const again = (await client.getAll().prefix(`${p}members/`).exec()).kvs.find((k) => k.key.toString().endsWith('engine-z'));
     assert.ok(again !== undefined && again.lease !== kv.lease, 'under a new lease');
+    await waitFor(() => a.membership.leases().held === 1, { timeoutMs: 8000, message: 'the lease state to show engine-z registered again' });
+    assert.deepEqual(a.membership.leases(), { held: 1, lost: 0, losses: 1 });
+    await handle.leave();
+    assert.deepEqual(a.membership.leases(), { held: 0, lost: 0, losses: 1 });
   } finally {
     client.close();
     await a.close();

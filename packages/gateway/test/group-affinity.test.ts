@@ -39,6 +39,7 @@ function withLoads(inner: MemoryCoordinator, loads: Map<string, number>): Coordi
   return {
     membership: {
       register: (info) => m.register(info),
+      leases: () => m.leases(),
       list: (role) => m.list(role).map(adjust),
       get: (id) => {
         const g = m.get(id);
