@@ -12,12 +12,15 @@ import { sceneFull, type SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
 import { parseArrival } from './travels.js';
 import { PlayerLoads, type LoadedPlayer } from './player-loads.js';
+import { JoinRefusals } from './join-refusals.js';
 
 export class Players {
   readonly #ctx: EngineContext;
   readonly #scenes: Scenes;
   /** Player rows claimed in batches (a scene moving in brings all its players at once). */
   readonly #loads: PlayerLoads;
+  /** Joins refused by rule: one warn line per scene and code for a burst of them. */
+  readonly #refusals: JoinRefusals;
   /** Resolves once gateway `peer` has handled what this engine sent it (SYNC_ACK), closed, or a bound passed. */
   readonly #sync: (peer: GatewayPeer) => Promise<void>;
 
@@ -25,6 +28,7 @@ export class Players {
     this.#ctx = ctx;
     this.#scenes = scenes;
     this.#loads = new PlayerLoads(ctx);
+    this.#refusals = new JoinRefusals(ctx.log);
     this.#sync = sync;
   }
 
@@ -134,7 +138,7 @@ export class Players {
       ctx.setLoad();
     } catch (err) {
       // Refusals by rule (scene placed elsewhere, engine full, …) are coded; anything else is a fault.
-      if (isCodedError(err)) ctx.log.warn({ code: err.code, sceneId: body.sceneId, playerId: body.playerId }, `join refused: ${err.message}`);
+      if (isCodedError(err)) this.#refusals.add(body.sceneId, body.playerId, err.code, err.message);
       else ctx.log.error({ err, sceneId: body.sceneId, playerId: body.playerId }, 'join failed');
       ctx.conns.drop(conn);
       refuse(toErrorData(err, ErrorCodes.ENG_ERR_SCENE_NOT_FOUND));
