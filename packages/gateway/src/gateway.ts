@@ -65,7 +65,10 @@ export class Gateway {
   constructor(options: GatewayOptions) {
     this.#o = resolveGatewayOptions(options);
     this.#log = this.#o.logger.child({ gatewayId: this.#o.gatewayId });
-    this.#limits = new RateLimits(this.#o.limits);
+    // An account's flood cool-down holds on every gateway sharing the session store.
+    this.#limits = new RateLimits(this.#o.limits, (accountId, ms) => {
+      this.#o.sessions.coolDown(accountId, ms).catch((err: unknown) => this.#log.warn({ err, accountId }, 'cannot share a flood cool-down with the other gateways'));
+    });
     this.#metrics = new GatewayMetrics(this.#o.metrics, {
       connections: () => this.#sockets.size,
       links: () => [...this.#links.entries()].map(([engineId, link]) => ({ engineId, queuedBytes: link.stats.queuedBytes, up: link.isUp })),

@@ -6,12 +6,14 @@
  *   once), shared by the account's sockets on this gateway and kept across reconnects until it
  *   is full again;
  * - after a socket is closed for flooding (4006), the account may not open a socket on this
- *   gateway for `rateLimitCooldownMs`; an address whose sockets were closed for flooding
+ *   gateway, nor on any other gateway sharing its session store (`share`, which the gateway
+ *   points at `SessionStore.coolDown`), for `rateLimitCooldownMs`; an address whose sockets were closed for flooding
  *   `addressStrikes` times within that time is cooled down too (one player behind a shared
  *   address does not lock the others out; an attacker rotating accounts is stopped);
  * - auth API requests: one bucket per address.
  *
- * State is per gateway process. Idle full buckets and ended cool-downs are dropped by sweep().
+ * Buckets and address strikes are per gateway process; an account's cool-down is also shared.
+ * Idle full buckets and ended cool-downs are dropped by sweep().
  */
 
 /** A token bucket: `tokens` as of `at` (performance.now() ms). */
@@ -50,9 +52,12 @@ export class RateLimits {
   readonly #auth = new Map<string, Bucket>();
   readonly #accountCooldowns = new Map<string, number>();
   readonly #addressStrikes = new Map<string, Strikes>();
+  readonly #share: (accountId: string, ms: number) => void;
 
-  constructor(options: RateLimitOptions) {
+  /** @param share tells the other gateways of an account's cool-down (the session store); by default nobody */
+  constructor(options: RateLimitOptions, share: (accountId: string, ms: number) => void = () => {}) {
     this.#o = options;
+    this.#share = share;
   }
 
   /** Whether an auth API request from `ip` is within its address's limit (takes a token). */
@@ -92,6 +97,7 @@ export class RateLimits {
   flooded(accountId: string, ip: string, now: number): void {
     const until = now + this.#o.rateLimitCooldownMs;
     this.#accountCooldowns.set(accountId, until);
+    this.#share(accountId, this.#o.rateLimitCooldownMs);
     const strikes = this.#addressStrikes.get(ip);
     if (strikes === undefined || strikes.until <= now) this.#addressStrikes.set(ip, { count: 1, until });
     else {

@@ -75,7 +75,8 @@ export async function authenticate(token: string, ip: string, deps: UpgradeDeps)
   if (session === null) return { reject: { code: CloseCode.AUTH_INVALID, reason: ErrorCodes.GW_ERR_SESSION_EXPIRED } };
   // The lookup is async: the gateway may have started closing meanwhile.
   if (!deps.accepting()) return { reject: NOT_ACCEPTING };
-  const waitMs = deps.limits.cooldownLeft(session.accountId, ip, performance.now());
+  // This gateway's cool-downs (the account's and the address's), and the account's on any other.
+  const waitMs = Math.max(deps.limits.cooldownLeft(session.accountId, ip, performance.now()), session.floodCooldownMs);
   if (waitMs > 0) return { reject: { code: CloseCode.RATE_LIMITED, reason: `${ErrorCodes.GW_ERR_RATE_LIMITED}: cooling down after a flood; retry in ${waitMs} ms` } };
   return { session };
 }

@@ -230,6 +230,7 @@ class GroupsDown implements SessionStore {
   revoke: SessionStore['revoke'] = (token) => this.inner.revoke(token);
   setScene: SessionStore['setScene'] = (token, sceneId) => this.inner.setScene(token, sceneId);
   locate: SessionStore['locate'] = (accountId) => this.inner.locate(accountId);
+  coolDown: SessionStore['coolDown'] = (accountId, ms) => this.inner.coolDown(accountId, ms);
   groupGateway: SessionStore['groupGateway'] = (groupId) => (this.down ? this.#fail() : this.inner.groupGateway(groupId));
   assignGroupGateway: SessionStore['assignGroupGateway'] = (groupId, gatewayId, replaces) =>
     this.down ? this.#fail() : this.inner.assignGroupGateway(groupId, gatewayId, replaces);

@@ -320,4 +320,25 @@ export function runSessionStoreContract(name: string, make: SessionStoreFactory,
       assert.equal(await store.groupGateway('g'), null, 'nothing was assigned');
       assert.equal(await store.groupGateway('x'.repeat(64)), null, '64 characters is a group id');
     }));
+
+  test(`${name}: a flood cool-down belongs to the account: every session of it reports the time left, until it ends`, () =>
+    withStore({ ttlMs: 60_000 }, async ({ store, advance }) => {
+      const { session } = await store.create(input('flooder'));
+      const other = await store.create(input('bystander'));
+      assert.equal(session.floodCooldownMs, 0);
+      assert.equal((await store.get(session.token))?.floodCooldownMs, 0);
+      await store.coolDown('flooder', ttlMs);
+      const cooling = await store.get(session.token);
+      assert.ok(cooling !== null && cooling.floodCooldownMs > 0 && cooling.floodCooldownMs <= ttlMs, `${String(cooling?.floodCooldownMs)} ms left`);
+      assert.equal((await store.get(other.session.token))?.floodCooldownMs, 0, 'other accounts are not cooling down');
+      // Logging in again (a new session) does not end it.
+      const again = await store.create(input('flooder'));
+      assert.ok(((await store.get(again.session.token))?.floodCooldownMs ?? 0) > 0);
+      await advance(ttlMs + Math.round(ttlMs * 0.5));
+      assert.equal((await store.get(again.session.token))?.floodCooldownMs, 0, 'over once its time has passed');
+      const bad = { code: 'OPT_ERR_INVALID' };
+      await assert.rejects(store.coolDown('', 1000), bad);
+      await assert.rejects(store.coolDown('flooder', 0), bad);
+      await assert.rejects(store.coolDown('flooder', 1.5), bad);
+    }));
 }

@@ -1,4 +1,5 @@
 import {
+  checkCooldown,
   checkGatewayId,
   checkGroupId,
   closedError,
@@ -57,7 +58,7 @@ function resolve(o: MemorySessionStoreOptions): ResolvedOptions {
   });
 }
 
-function snapshot(e: Entry): Session {
+function snapshot(e: Entry, floodCooldownMs = 0): Session {
   return Object.freeze({
     token: e.token,
     accountId: e.accountId,
@@ -66,6 +67,7 @@ function snapshot(e: Entry): Session {
     groupId: e.groupId,
     createdAt: e.createdAt,
     expiresAt: e.expiresAt,
+    floodCooldownMs,
   });
 }
 
@@ -86,6 +88,8 @@ export class MemorySessionStore implements SessionStore {
   readonly #byAccount = new Map<string, string>();
   /** groupId → its gateway; ordered by expiry like #sessions. */
   readonly #groups = new Map<string, GroupEntry>();
+  /** accountId → end of its flood cool-down (ms since the epoch). */
+  readonly #cooldowns = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
 
@@ -118,6 +122,7 @@ export class MemorySessionStore implements SessionStore {
     this.#sessions.clear();
     this.#byAccount.clear();
     this.#groups.clear();
+    this.#cooldowns.clear();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -152,7 +157,16 @@ export class MemorySessionStore implements SessionStore {
     const entry = this.#slide(token);
     if (entry === null) return null;
     if (options?.gatewayId !== undefined && options.gatewayId !== '') entry.connectedTo = options.gatewayId;
-    return snapshot(entry);
+    const coolUntil = this.#cooldowns.get(entry.accountId) ?? 0;
+    return snapshot(entry, Math.max(0, coolUntil - this.#o.now()));
+  }
+
+  async coolDown(accountId: string, ms: number): Promise<void> {
+    this.#assertOpen();
+    checkCooldown(accountId, ms);
+    // Re-inserted at the back: with one cool-down length the map stays ordered by its ends.
+    this.#cooldowns.delete(accountId);
+    this.#cooldowns.set(accountId, this.#o.now() + ms);
   }
 
   async locate(accountId: string): Promise<Presence | null> {
@@ -215,6 +229,11 @@ export class MemorySessionStore implements SessionStore {
     for (const [groupId, entry] of this.#groups) {
       if (removed >= this.#o.sweepBatchSize || entry.expiresAt > now) break;
       this.#groups.delete(groupId);
+      removed++;
+    }
+    for (const [accountId, until] of this.#cooldowns) {
+      if (removed >= this.#o.sweepBatchSize || until > now) break;
+      this.#cooldowns.delete(accountId);
       removed++;
     }
     return removed;

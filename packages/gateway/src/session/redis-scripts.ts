@@ -37,8 +37,10 @@ return { replaced, string.format('%.0f', now) }`);
 /**
  * Read and extend in one step; a session of a group member also extends the group's gateway
  * assignment, if there is one. KEYS: session key. ARGV: account key prefix, id, ttlMs, group
- * key prefix, the gateway the player connects to or '' (kept as its presence). Returns { accountId, username, sceneId, createdAt, expiresAt, groupId or '' } or nil
- * (a session written before groups existed has no groupId field: '').
+ * key prefix, the gateway the player connects to or '' (kept as its presence), cool-down key
+ * prefix. Returns { accountId, username, sceneId, createdAt, expiresAt, groupId or '', ms left
+ * of the account's flood cool-down (0: none) } or nil (a session written before groups existed
+ * has no groupId field: '').
  */
 export const SLIDE = script(`local f = redis.call('HMGET', KEYS[1], 'accountId', 'username', 'sceneId', 'createdAt', 'groupId')
 if not f[1] then return false end
@@ -55,7 +57,12 @@ local acct = ARGV[1] .. f[1]
 if redis.call('GET', acct) == ARGV[2] then redis.call('PEXPIRE', acct, ttl) end
 local group = f[5] or ''
 if group ~= '' then redis.call('PEXPIRE', ARGV[4] .. group, ttl) end
-return { f[1], f[2], f[3], f[4], exp, group }`);
+local cool = 0
+if ARGV[6] ~= nil and ARGV[6] ~= '' then
+  cool = redis.call('PTTL', ARGV[6] .. f[1])
+  if cool < 0 then cool = 0 end
+end
+return { f[1], f[2], f[3], f[4], exp, group, tostring(cool) }`);
 
 /** KEYS: session key. ARGV: account key prefix, id. Returns 1 when a session was removed. */
 export const REVOKE = script(`local a = redis.call('HGET', KEYS[1], 'accountId')

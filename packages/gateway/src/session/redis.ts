@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
 import {
+  checkCooldown,
   checkGatewayId,
   checkGroupId,
   closedError,
@@ -86,7 +87,8 @@ interface Known {
  *   ttlMs (`sceneId` and `gatewayId` are the player's presence: `locate`);
  * - `acct:<accountId>`: the id of the account's current session, same expiry;
  * - `group:<groupId>`: the id of the group's gateway, PEXPIRE ttlMs, extended by the group
- *   methods and by `get`/`touch` of any session of the group.
+ *   methods and by `get`/`touch` of any session of the group;
+ * - `cool:<accountId>`: set while the account cools down after a flood (`coolDown`), PX ms.
  *
  * `<id>` is {@link sessionTokenId}(token), sha256 in hex: Redis never holds a usable token.
  * Each operation is one Lua script, so replace-on-login and read-and-extend are atomic.
@@ -102,10 +104,12 @@ export class RedisSessionStore implements SessionStore {
   readonly #sessPrefix: string;
   readonly #acctPrefix: string;
   readonly #groupPrefix: string;
+  readonly #coolPrefix: string;
   /** Full prefixes for keys built inside scripts, where the client's keyPrefix is not applied. */
   readonly #scriptSessPrefix: string;
   readonly #scriptAcctPrefix: string;
   readonly #scriptGroupPrefix: string;
+  readonly #scriptCoolPrefix: string;
   /** id → raw token, for tokens this instance issued or resolved; ordered by expiry. */
   readonly #known = new Map<string, Known>();
   readonly #log: Logger;
@@ -121,6 +125,7 @@ export class RedisSessionStore implements SessionStore {
     this.#sessPrefix = `${this.#o.keyPrefix}sess:`;
     this.#acctPrefix = `${this.#o.keyPrefix}acct:`;
     this.#groupPrefix = `${this.#o.keyPrefix}group:`;
+    this.#coolPrefix = `${this.#o.keyPrefix}cool:`;
     if (this.#o.redis !== null) {
       this.#redis = this.#o.redis;
       this.#owned = false;
@@ -141,6 +146,7 @@ export class RedisSessionStore implements SessionStore {
     this.#scriptSessPrefix = clientPrefix + this.#sessPrefix;
     this.#scriptAcctPrefix = clientPrefix + this.#acctPrefix;
     this.#scriptGroupPrefix = clientPrefix + this.#groupPrefix;
+    this.#scriptCoolPrefix = clientPrefix + this.#coolPrefix;
   }
 
   /** The sliding lifetime in force. */
@@ -228,6 +234,7 @@ export class RedisSessionStore implements SessionStore {
       groupId,
       createdAt,
       expiresAt: createdAt + this.#o.ttlMs,
+      floodCooldownMs: 0,
     });
     let replaced: string | null = null;
     if (oldId !== '') {
@@ -242,12 +249,12 @@ export class RedisSessionStore implements SessionStore {
     this.#assertOpen();
     if (!isWellFormedSessionToken(token)) return null;
     const id = sessionTokenId(token);
-    const reply = await this.#eval('get', SLIDE, [this.#sessPrefix + id], [this.#scriptAcctPrefix, id, this.#o.ttlMs, this.#scriptGroupPrefix, options?.gatewayId ?? '']);
+    const reply = await this.#eval('get', SLIDE, [this.#sessPrefix + id], [this.#scriptAcctPrefix, id, this.#o.ttlMs, this.#scriptGroupPrefix, options?.gatewayId ?? '', this.#scriptCoolPrefix]);
     if (reply === null) {
       this.#known.delete(id);
       return null;
     }
-    const [accountId, username, sceneId, createdAt, expiresAt, groupId] = strings(reply, 6, 'get');
+    const [accountId, username, sceneId, createdAt, expiresAt, groupId, coolMs] = strings(reply, 7, 'get');
     const session: Session = Object.freeze({
       token,
       accountId,
@@ -256,9 +263,20 @@ export class RedisSessionStore implements SessionStore {
       groupId: groupId === '' ? null : groupId,
       createdAt: Number(createdAt),
       expiresAt: Number(expiresAt),
+      floodCooldownMs: Number(coolMs),
     });
     this.#remember(id, token, session.expiresAt);
     return session;
+  }
+
+  async coolDown(accountId: string, ms: number): Promise<void> {
+    this.#assertOpen();
+    checkCooldown(accountId, ms);
+    try {
+      await this.#redis.set(this.#coolPrefix + accountId, '1', 'PX', ms);
+    } catch (err) {
+      throw new CodedError(ErrorCodes.GW_ERR_SESSION_STORE, `session coolDown failed: ${messageOf(err)}`, { cause: err });
+    }
   }
 
   async touch(token: string): Promise<boolean> {
@@ -270,7 +288,7 @@ export class RedisSessionStore implements SessionStore {
       this.#known.delete(id);
       return false;
     }
-    const expiresAt = strings(reply, 6, 'touch')[4];
+    const expiresAt = strings(reply, 7, 'touch')[4];
     this.#remember(id, token, Number(expiresAt));
     return true;
   }
@@ -364,7 +382,7 @@ function messageOf(err: unknown): string {
 type Strings<N extends number, Acc extends string[] = []> = Acc['length'] extends N ? Acc : Strings<N, [...Acc, string]>;
 
 /** The scripts' array replies, checked: a mismatch means a foreign key or a script bug. */
-function strings<N extends 2 | 6>(reply: unknown, n: N, op: string): Strings<N> {
+function strings<N extends 2 | 7>(reply: unknown, n: N, op: string): Strings<N> {
   if (!Array.isArray(reply) || reply.length !== n || !reply.every((v) => typeof v === 'string')) {
     throw new CodedError(ErrorCodes.GW_ERR_SESSION_STORE, `session ${op}: unexpected reply from Redis`);
   }

@@ -67,3 +67,11 @@ export function checkGatewayId(name: string, gatewayId: unknown): string {
 export function sessionGroup(groupId: unknown): string | null {
   return groupId === undefined || groupId === null ? null : checkGroupId(groupId);
 }
+
+/** @internal The arguments of `coolDown`: an account id and a positive whole number of milliseconds. */
+export function checkCooldown(accountId: unknown, ms: unknown): void {
+  if (typeof accountId !== 'string' || accountId.length === 0 || accountId.length > 255) {
+    throw new CodedError(ErrorCodes.OPT_ERR_INVALID, 'coolDown: accountId must be an account id (1–255 characters)');
+  }
+  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `coolDown: ms must be a positive integer, got ${String(ms)}`);
+}

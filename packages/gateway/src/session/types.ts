@@ -12,6 +12,12 @@ export interface Session {
   readonly createdAt: number;
   /** Milliseconds since the epoch; slides forward on every `get` and `touch`. */
   readonly expiresAt: number;
+  /**
+   * Milliseconds left of the account's cool-down after a flood closed one of its sockets, on
+   * any gateway sharing the store ({@link SessionStore.coolDown}); 0 when there is none. Read by
+   * `get`; the other methods return 0.
+   */
+  readonly floodCooldownMs: number;
 }
 
 /** Where a player with a live session plays: its presence, for pushes from anywhere (`sendTo`). */
@@ -100,4 +106,11 @@ export interface SessionStore {
    * @throws CodedError `OPT_ERR_INVALID` for a malformed `groupId`, `gatewayId` or `replaces`
    */
   assignGroupGateway(groupId: string, gatewayId: string, replaces: string | null): Promise<string>;
+  /**
+   * A flood closed a socket of the account (4006): for `ms`, `get` of any of its sessions, on
+   * every gateway sharing the store, reports the time left as `floodCooldownMs`, so reconnecting
+   * to another gateway buys no fresh burst. A second call sets the end again.
+   * @throws CodedError `OPT_ERR_INVALID` for an empty account id or a `ms` that is not a positive integer
+   */
+  coolDown(accountId: string, ms: number): Promise<void>;
 }
