@@ -7,12 +7,16 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { ErrorCodes, FrameKind, readFrameHeader } from '@gos/schema';
 import { EngineToGateway, GatewayToEngine, decodeJoinFailedBody, encodeJoinBody } from '@gos/link';
 import { waitFor } from '@gos/testing';
 import { Engine } from '../src/index.js';
 import { GAME, SECRET, decodeAnswer, startCluster } from './helpers.js';
+
+/** The test game with a `desk` service that calls and casts to a `ledger` service. */
+const SERVICES_GAME = fileURLToPath(new URL('./fixtures/services-game.js', import.meta.url));
 
 let dir: string;
 before(async () => {
@@ -189,6 +193,73 @@ test('a service stopping finishes the handler at work before terminate, and answ
     assert.equal(saved.n, 1, 'nothing queued ran');
     assert.deepEqual(saved.log.slice(-3), ['start y', 'end y', 'terminated'], 'the handler at work finished before terminate');
   } finally {
+    await c.close();
+  }
+});
+
+test('a service calls another service and waits for its answer, on its engine and across engines; its casts arrive in order', async () => {
+  const c = await startCluster(dir, 'svc-to-svc', { workers: 1, engine: { gameModule: SERVICES_GAME } });
+  const other = new Engine({ engineId: 'engine-u', clusterSecret: SECRET, gameModule: SERVICES_GAME, store: c.store, coordinator: c.coordinator, workers: 1, persistIntervalMs: 200, workerLogLevel: 'silent' });
+  await other.start();
+  try {
+    await c.gw.join(1, 'gus');
+    // The caller and one callee on engine-t, another callee on engine-u.
+    await c.coordinator.placement.assign('desk:1', 'engine-t');
+    await c.coordinator.placement.assign('ledger:near', 'engine-t');
+    await c.coordinator.placement.assign('ledger:far', 'engine-u');
+    await c.coordinator.placement.assign('ledger:stuck', 'engine-u');
+    const ask = async (req: { to: string; message: string; payload?: unknown; timeoutMs?: number }): Promise<unknown> => {
+      const out = await call(c, { to: 'desk:1', message: 'ask', payload: req });
+      assert.equal(out.ok, true, JSON.stringify(out));
+      return (out as { result: unknown }).result;
+    };
+    // desk:1 calls, waits, gets the answer (the callee saw desk:1 as its caller) and keeps it.
+    assert.deepEqual(await ask({ to: 'ledger:near', message: 'add', payload: { n: 5 } }), { ok: true, answer: { total: 5, from: 'desk:1', at: 'ledger:near' }, kept: 1 });
+    assert.deepEqual(await ask({ to: 'ledger:far', message: 'add', payload: { n: 7 } }), { ok: true, answer: { total: 7, from: 'desk:1', at: 'ledger:far' }, kept: 2 });
+    assert.equal(c.coordinator.placement.lookup('ledger:far')?.engineId, 'engine-u');
+    // The callee's failures reach the calling service as coded errors; the caller goes on.
+    assert.deepEqual(await ask({ to: 'ledger:far', message: 'refuse' }), { ok: false, code: 'GAME_ERR_LEDGER_CLOSED' });
+    assert.deepEqual(await ask({ to: 'ledger:far', message: 'nosuch' }), { ok: false, code: ErrorCodes.ENG_ERR_NO_HANDLER });
+    assert.deepEqual(await ask({ to: 'ledger:stuck', message: 'silent', timeoutMs: 300 }), { ok: false, code: ErrorCodes.ENG_ERR_CALL_TIMEOUT });
+    assert.deepEqual(await ask({ to: 'ledger:far', message: 'add', payload: { n: 1 } }), { ok: true, answer: { total: 8, from: 'desk:1', at: 'ledger:far' }, kept: 3 });
+    // A cycle: ledger:near, called by desk:1, calls desk:1 back. desk:1 is still in its handler, so
+    // the call back waits behind it and times out; desk:1 then gets ledger:near's answer.
+    assert.deepEqual(await ask({ to: 'ledger:near', message: 'callBack', payload: { to: 'desk:1', timeoutMs: 300 }, timeoutMs: 3000 }), {
+      ok: true,
+      answer: { ok: false, code: ErrorCodes.ENG_ERR_CALL_TIMEOUT },
+      kept: 4,
+    });
+
+    // Casts from desk:1 to the ledger on the other engine: all of them, in the order sent, from desk:1.
+    assert.deepEqual(await call(c, { to: 'desk:1', message: 'tell', payload: { to: 'ledger:far', count: 100 } }), { ok: true, result: { sent: 100 } });
+    const entries = await waitFor(
+      async () => {
+        const out = await call(c, { to: 'ledger:far', message: 'state' });
+        const s = out.ok ? (out.result as { entries: Array<{ n: number; from: string }> }) : undefined;
+        return s !== undefined && s.entries.length >= 100 ? s.entries : undefined;
+      },
+      { timeoutMs: 5000, message: 'the 100 casts in ledger:far' },
+    );
+    assert.deepEqual(entries, Array.from({ length: 100 }, (_, i) => ({ n: i + 1, from: 'desk:1' })));
+
+    // Casts to desk:1 whose handler calls ledger:far and waits: one at a time, each with its answer.
+    await c.gw.request(1, 'castScene', { to: 'desk:1', message: 'forward', count: 2, wrap: true });
+    const answers = await waitFor(
+      async () => {
+        const out = await call(c, { to: 'desk:1', message: 'state' });
+        const s = out.ok ? (out.result as { answers: unknown[] }) : undefined;
+        return s !== undefined && s.answers.length >= 6 ? s.answers : undefined;
+      },
+      { timeoutMs: 5000, message: 'the two forwarded calls answered' },
+    );
+    assert.deepEqual(answers.slice(4), [
+      { total: 9, from: 'desk:1', at: 'ledger:far' },
+      { total: 11, from: 'desk:1', at: 'ledger:far' },
+    ]);
+    // Nothing left waiting (the timed-out call's way back is kept a grace second past its timeout).
+    await waitFor(() => JSON.stringify(c.engine.callsPending) === JSON.stringify({ waiting: 0, queues: 0, pushes: 0 }), { timeoutMs: 5000, message: 'no call left waiting on engine-t' });
+  } finally {
+    await other.close();
     await c.close();
   }
 });

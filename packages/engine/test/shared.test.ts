@@ -112,3 +112,42 @@ test('a scene whose first read of a table takes longer than the poll period stil
     await c.close();
   }
 });
+
+/** docs/shared-data.md: "Readers see a write within about a second" ("under 1 s on this box"). */
+const SHARED_READ_BOUND_MS = 1000;
+
+test('readers on another engine see each write within the documented bound, with the default poll and save intervals', async (t) => {
+  // The documented defaults: sharedPollMs 250, persistIntervalMs 5000 (the owner saves early after a write).
+  const c = await startCluster(dir, 'bound', { workers: 1, persistIntervalMs: 5000 });
+  const other = new Engine({ engineId: 'engine-u', clusterSecret: SECRET, gameModule: GAME, store: c.store, coordinator: c.coordinator, workers: 1, workerLogLevel: 'silent' });
+  await other.start();
+  try {
+    await c.coordinator.placement.assign('counter:board', 'engine-u');
+    const call = async (message: string, payload?: unknown): Promise<{ ok: boolean; result?: unknown }> => (await c.gw.request(1, 'callScene', { to: 'counter:board', message, payload })).body as { ok: boolean; result?: unknown };
+    const read = async (): Promise<Read> => (await c.gw.request(1, 'sharedGet', { table: 'notices', key: 'bound' })).body as Read;
+    // The reader (arena:1 on engine-t) and the owner (counter:board on engine-u) both running.
+    await c.gw.join(1, 'ann');
+    assert.deepEqual(await read(), { ok: true, value: null, version: 0, size: 0 });
+    assert.equal((await call('state')).ok, true);
+    const seenAfterMs: number[] = [];
+    for (let i = 1; i <= 6; i++) {
+      // From before the write (the owner writes when it takes the call) to the reader's copy having it.
+      const started = performance.now();
+      const written = await call('post', { key: 'bound', value: i });
+      assert.deepEqual(written, { ok: true, result: i });
+      await waitFor(
+        async () => {
+          const r = await read();
+          return r.ok && r.value === i && r.version === i;
+        },
+        { timeoutMs: Math.max(1, SHARED_READ_BOUND_MS - (performance.now() - started)), message: `write ${i} seen on the other engine within ${SHARED_READ_BOUND_MS} ms (earlier ones: ${seenAfterMs.join(', ')} ms)` },
+      );
+      seenAfterMs.push(Math.round(performance.now() - started));
+    }
+    assert.ok(Math.max(...seenAfterMs) < SHARED_READ_BOUND_MS, seenAfterMs.join(', '));
+    t.diagnostic(`write → seen on the other engine: ${seenAfterMs.join(', ')} ms`);
+  } finally {
+    await other.close();
+    await c.close();
+  }
+});

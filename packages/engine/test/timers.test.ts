@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ErrorCodes } from '@gos/schema';
-import { EngineToGateway, GatewayToEngine, encodeTravelOutBody } from '@gos/link';
+import { EngineToGateway, GatewayToEngine, decodeJoinedBody, encodeJoinBody, encodeTravelOutBody } from '@gos/link';
 import { waitFor } from '@gos/testing';
 import { Engine } from '../src/index.js';
 import { FakeGateway, GAME, SECRET, startCluster } from './helpers.js';
@@ -180,6 +180,58 @@ test("a player's timers fire in the scene it is in, go with it on a travel, and 
     assert.deepEqual((await fired(2))[2], { name: 'c', scene: 'arena:1', payload: 3 });
     await waitFor(async () => (await c.store.loadTimers('@eve')).length === 0, { timeoutMs: 5000, message: 'no timer left' });
   } finally {
+    await c.close();
+  }
+});
+
+test("a player's timers go with it on a travel to another engine, through the store: one due during the move fires on arrival, a later one on time, both in the target", async () => {
+  const c = await startCluster(dir, 'timers-player-remote', { workers: 1 });
+  const other = new Engine({ engineId: 'engine-u', clusterSecret: SECRET, gameModule: GAME, store: c.store, coordinator: c.coordinator, workers: 1, persistIntervalMs: 200, workerLogLevel: 'silent' });
+  await other.start();
+  const gw2 = new FakeGateway(Number(other.address.split(':')[1]), 'gw-test-2');
+  await gw2.start();
+  try {
+    await c.coordinator.placement.assign('arena:5', 'engine-u');
+    // The target runs already (zed plays there): the move takes no scene start.
+    await gw2.join(9, 'zed', 'arena:5');
+    await c.gw.join(1, 'fay');
+    const firedOn = async (gw: FakeGateway, connId: number): Promise<Array<{ name: string; scene: string; payload: unknown }>> =>
+      (await gw.request(connId, 'playerFired', {})).body as Array<{ name: string; scene: string; payload: unknown }>;
+    const scheduledAt = Date.now();
+    const during = (await c.gw.request(1, 'playerSchedule', { name: 'during', delayMs: 1500, payload: 'd' })).body as { id: string };
+    const later = (await c.gw.request(1, 'playerSchedule', { name: 'later', delayMs: 4000, payload: 'l' })).body as { id: string };
+    // The gateway's part of a travel to another engine: reserve, release (the row and the timers written), load.
+    await c.gw.request(1, 'travel', { to: 'arena:5' });
+    await c.gw.waitFor((m) => m.type === EngineToGateway.TRAVEL && m.channel === 1);
+    gw2.link.send(GatewayToEngine.JOIN, 1, encodeJoinBody({ playerId: 'fay', name: 'fay', sceneId: 'arena:5', arrival: '', reserve: true, from: 'arena:1' }));
+    await gw2.waitFor((m) => m.type === EngineToGateway.TRAVEL_READY && m.channel === 1);
+    c.gw.link.send(GatewayToEngine.TRAVEL_OUT, 1, encodeTravelOutBody({ to: 'arena:5', arrival: '', local: false }));
+    await c.gw.waitFor((m) => m.type === EngineToGateway.TRAVEL_RELEASED && m.channel === 1);
+    // Released: both timers are in the store with the player's row, pending, with their ids.
+    const stored = (await c.store.loadTimers('@fay')).map((t) => ({ name: t.name, id: t.id })).sort((a, b) => a.name.localeCompare(b.name));
+    assert.deepEqual(stored, [
+      { name: 'during', id: during.id },
+      { name: 'later', id: later.id },
+    ]);
+    assert.ok(Date.now() - scheduledAt < 1500, 'released before `during` was due (the test needs it pending in the store)');
+    // `during` comes due while the player is between the two engines…
+    await waitFor(() => Date.now() > scheduledAt + 1600, { timeoutMs: 5000, message: '`during` overdue' });
+    gw2.link.send(GatewayToEngine.TRAVEL_IN, 1, new Uint8Array(0));
+    assert.equal(decodeJoinedBody((await gw2.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === 1)).body).sceneId, 'arena:5');
+    // …and fires as soon as it is in the target; `later` fires there on its time. Neither fired in the source.
+    await waitFor(async () => (await firedOn(gw2, 1)).length >= 1, { timeoutMs: 5000, message: '`during`, on arrival' });
+    assert.deepEqual(await firedOn(gw2, 1), [{ name: 'during', scene: 'arena:5', payload: 'd' }]);
+    await waitFor(async () => (await firedOn(gw2, 1)).length >= 2, { timeoutMs: 8000, message: '`later`, in arena:5' });
+    assert.deepEqual(await firedOn(gw2, 1), [
+      { name: 'during', scene: 'arena:5', payload: 'd' },
+      { name: 'later', scene: 'arena:5', payload: 'l' },
+    ]);
+    // The firings are saved by the target's engine: nothing pending in the store.
+    await waitFor(async () => (await c.store.loadTimers('@fay')).length === 0, { timeoutMs: 5000, message: 'the firings saved by engine-u' });
+    assert.equal(c.engine.stats.players, 0, 'fay left engine-t');
+  } finally {
+    await gw2.close();
+    await other.close();
     await c.close();
   }
 });

@@ -22,7 +22,8 @@ import {
   encodeTravelOutBody,
 } from '@gos/link';
 import { waitFor } from '@gos/testing';
-import { startCluster } from './helpers.js';
+import { Engine } from '../src/index.js';
+import { FakeGateway, GAME, SECRET, startCluster } from './helpers.js';
 
 let dir: string;
 before(async () => {
@@ -32,7 +33,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-type Cluster = Awaited<ReturnType<typeof startCluster>>;
+/** What the helpers below use of a cluster: its fake gateway (the one linked to the player's engine). */
+type Cluster = { readonly gw: FakeGateway };
 
 async function state(c: Cluster, connId: number): Promise<{ total: number; sceneId: string; arrival: unknown }> {
   const answer = await c.gw.request(connId, 'where', {});
@@ -183,6 +185,68 @@ test('a scene cap (maxPlayers): logins, travels and reservations past it are ref
     const bad = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 7);
     assert.equal(decodeJoinFailedBody(bad.body).code, ErrorCodes.OPT_ERR_INVALID);
   } finally {
+    await c.close();
+  }
+});
+
+test("an engine at its CCU cap refuses a travel's reserved seat with ENG_ERR_FULL: the player stays where it was, with its data; with room, the same travel goes", async () => {
+  const c = await startCluster(dir, 'ccu', { workers: 1 });
+  // The target's engine takes one player at most (the CCU cap, `capacity`).
+  const target = new Engine({ engineId: 'engine-u', clusterSecret: SECRET, gameModule: GAME, store: c.store, coordinator: c.coordinator, workers: 1, capacity: 1, persistIntervalMs: 200, workerLogLevel: 'silent' });
+  await target.start();
+  const gw2 = new FakeGateway(Number(target.address.split(':')[1]), 'gw-test-2');
+  await gw2.start();
+  const t = { gw: gw2 };
+  try {
+    await c.coordinator.placement.assign('arena:5', 'engine-u');
+    await c.coordinator.placement.assign('arena:6', 'engine-u');
+    // engine-u is at its cap: zed plays in arena:5, a scene with room (arena has no maxPlayers).
+    await gw2.join(9, 'zed', 'arena:5');
+    await c.gw.join(1, 'dan');
+    await c.gw.request(1, 'add', { n: 4 });
+    // The gateway's part: the scene asks (TRAVEL), the target's engine is asked for a seat (JOIN reserve)…
+    const asked = await askTravel(c, 1, 'arena:5', { x: 3 });
+    gw2.link.send(GatewayToEngine.JOIN, 1, encodeJoinBody({ playerId: 'dan', name: 'dan', sceneId: 'arena:5', arrival: asked.arrival, reserve: true, from: 'arena:1' }));
+    const refused = decodeJoinFailedBody((await gw2.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 1)).body);
+    assert.equal(refused.code, ErrorCodes.ENG_ERR_FULL);
+    assert.match(refused.message, /CCU cap/);
+    // …and refuses: the gateway frees the seat and tells the source (TRAVEL_CANCEL), which never let the player go.
+    gw2.leave(1);
+    c.gw.link.send(GatewayToEngine.TRAVEL_CANCEL, 1, encodeJoinFailedBody(refused));
+    await outcome(c, 1, ErrorCodes.ENG_ERR_FULL);
+    const s = await state(c, 1);
+    assert.deepEqual([s.sceneId, s.total], ['arena:1', 4]);
+    assert.equal(c.gw.inbox.filter((m) => m.type === EngineToGateway.TRAVEL_RELEASED).length, 0, 'the source never released the player');
+    assert.notEqual(await c.store.playerScene('dan'), 'arena:5');
+    assert.equal(c.engine.stats.players, 1);
+    assert.equal(target.stats.players, 1, 'only zed on the target');
+    assert.equal((await c.gw.request(1, 'add', { n: 1 })).kind, FrameKind.RESPONSE, 'the player plays on in its scene');
+
+    // zed leaves: room again, and the same travel goes through with the data and the arrival.
+    gw2.leave(9);
+    await waitFor(() => target.stats.players === 0, { timeoutMs: 5000, message: 'zed gone from engine-u' });
+    const again = await askTravel(c, 1, 'arena:5', { x: 3 });
+    gw2.link.send(GatewayToEngine.JOIN, 2, encodeJoinBody({ playerId: 'dan', name: 'dan', sceneId: 'arena:5', arrival: again.arrival, reserve: true, from: 'arena:1' }));
+    await gw2.waitFor((m) => m.type === EngineToGateway.TRAVEL_READY && m.channel === 2);
+    c.gw.link.send(GatewayToEngine.TRAVEL_OUT, 1, encodeTravelOutBody({ to: 'arena:5', arrival: '', local: false }));
+    await c.gw.waitFor((m) => m.type === EngineToGateway.TRAVEL_RELEASED && m.channel === 1);
+    gw2.link.send(GatewayToEngine.TRAVEL_IN, 2, new Uint8Array(0));
+    assert.equal(decodeJoinedBody((await gw2.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === 2)).body).sceneId, 'arena:5');
+    const there = await state(t, 2);
+    assert.deepEqual([there.sceneId, there.total, there.arrival], ['arena:5', 5, { x: 3 }]);
+
+    // engine-u is at its cap again, with dan: a travel within it is not refused (its own seat)…
+    const local = await askTravel(t, 2, 'arena:6');
+    gw2.link.send(GatewayToEngine.TRAVEL_OUT, 2, encodeTravelOutBody({ to: local.to, arrival: local.arrival, local: true }));
+    assert.equal(decodeJoinedBody((await gw2.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === 2)).body).sceneId, 'arena:6');
+    await outcome(t, 2, 'ok');
+    assert.deepEqual([(await state(t, 2)).sceneId, target.stats.players], ['arena:6', 1]);
+    // …while a login past it still is.
+    gw2.link.send(GatewayToEngine.JOIN, 3, encodeJoinBody({ playerId: 'eli', name: 'eli', sceneId: 'arena:5' }));
+    assert.equal(decodeJoinFailedBody((await gw2.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 3)).body).code, ErrorCodes.ENG_ERR_FULL);
+  } finally {
+    await gw2.close();
+    await target.close();
     await c.close();
   }
 });
