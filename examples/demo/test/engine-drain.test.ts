@@ -46,6 +46,7 @@ test('engine stopped with SIGTERM: its scene moves live to the other engine, pla
   const answered = await inFlight;
   console.log(`drain: moved ${movedAt - stoppedAt} ms after SIGTERM; move ${answered.move.code} after ${answered.move.at - stoppedAt} ms, whoami answered after ${answered.whoami.at - stoppedAt} ms`);
   assert.equal(answered.move.code, 'ok', 'the request sent to the paused engine was handled before the scene moved');
+  assert.ok(answered.move.at <= movedAt + 1000, `the in-flight move answered ${answered.move.at - stoppedAt} ms after SIGTERM, moved after ${movedAt - stoppedAt} ms`);
   assert.ok(answered.whoami.at <= movedAt + 1000, `whoami answered ${answered.whoami.at - stoppedAt} ms after SIGTERM, moved after ${movedAt - stoppedAt} ms`);
   await second.client.close();
   assert.match(moved[0]!.reason, new RegExp(`moved live from engine ${stopping.id} to ${other.id}`));
