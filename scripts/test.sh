@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Every test of the monorepo, from a clean clone: `npm ci && npm test` runs this script.
+# usage: npm test [-- OPTION…]   (scripts/test.sh [OPTION…])
+#
+# Every test of the monorepo, from a clean clone (`npm ci && npm test`):
 #
 #   1. installs the Debian packages the tests need when they are missing (apt-get, as root or
 #      through sudo): etcd, Redis, MariaDB, flatc, Chromium, openssl (the TLS tests' throw-away CA);
@@ -12,16 +14,19 @@
 #      scripts/package-tests.sh, node's runner over its compiled tests), prints the summed
 #      summary last, and exits non-zero if any workspace failed.
 #
+# Options:
+#   --setup-only   steps 1–2, then print the `export …` lines (eval "$(scripts/test.sh --setup-only)")
+#   --skip-setup   steps 3–4 only (the services must be reachable already)
+#   -h, --help     this text
+#   any other option is one of node's, passed to `node --test` in every workspace:
+#                  --test-name-pattern=redis, --test-only, --test-reporter=tap, …; node checks
+#                  them before anything is installed, built or run (an unknown one: exit 2)
+#
 # turbo caches each task by its inputs: run again, a workspace whose files and dependencies did
 # not change replays its last build, lint and test output (and test results) instead of running
 # them. `TURBO_FORCE=1 npm test` runs everything; CI starts from a clean clone, with no cache.
-#
 # Safe to run again: each step checks first and does nothing when its work is already done.
 # A service whose GOS_TEST_*_URL is already set in the environment is used as it is, not started.
-#
-# Usage: scripts/test.sh [--setup-only | --skip-setup] [extra node --test flags…]
-#   --setup-only   steps 1–2, then print the `export …` lines (eval "$(scripts/test.sh --setup-only)")
-#   --skip-setup   steps 3–4 only (the services must be reachable already)
 # Phase timings go to stderr. Logs of the services it starts: $GOS_TEST_STATE_DIR (/var/tmp/gos-test).
 set -euo pipefail
 
@@ -29,15 +34,46 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 readonly PACKAGES=(etcd-server etcd-client redis-server mariadb-server flatbuffers-compiler chromium openssl)
 
-setup=1 tests=1
+# ---- command line: read and checked before anything is installed, started or built -----------
+usage() { sed -n '2,/^[^#]/{/^#/!q;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
+usage_error() {
+  printf 'test.sh: %s (see --help)\n' "$*" >&2
+  exit 2
+}
+# Whether node's option $1 wants a value (`--test-name-pattern ring`): node says so when it has none.
+node_option_takes_value() { [[ $(node --version "$1" 2>&1 >/dev/null) == *'requires an argument'* ]]; }
+
+setup=1 tests=1 help=0
 runner_args=()
-for arg in "$@"; do
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  arg=${args[i]}
   case "$arg" in
+    -h | --help) help=1 ;;
     --setup-only) tests=0 ;;
     --skip-setup) setup=0 ;;
-    *) runner_args+=("$arg") ;;
+    -?*=*) runner_args+=("$arg") ;;
+    -?*)
+      runner_args+=("$arg")
+      if ((i + 1 < ${#args[@]})) && node_option_takes_value "$arg"; then
+        runner_args+=("${args[i + 1]}")
+        i=$((i + 1))
+      fi
+      ;;
+    *) usage_error "unexpected argument '$arg'" ;;
   esac
 done
+# node itself checks the options it is passed (names and values), without running anything.
+if ((${#runner_args[@]} > 0)) && ! node_error=$(node --version "${runner_args[@]}" 2>&1 >/dev/null); then
+  node_error=${node_error%%$'\n'*}
+  node_error=${node_error#node: }
+  [[ $node_error =~ ^bad\ option:\ (.*)$ ]] && node_error="unknown option '${BASH_REMATCH[1]}'"
+  usage_error "$node_error"
+fi
+if ((help)); then
+  usage
+  exit 0
+fi
 
 log() { printf '[test.sh] %s\n' "$*" >&2; }
 die() {

@@ -4,7 +4,9 @@
  * Env: PORT (3000), HOST (127.0.0.1), DATA_DIR (./data), PERSIST_INTERVAL_MS (5000),
  * WORKERS (1), LOG_LEVEL (info), LOG_FORMAT (pretty on a terminal, else json); GOS_MYSQL_URL and
  * GOS_REDIS_URL switch from the embedded SQLite file and in-memory sessions to MySQL/MariaDB and
- * Redis; GOS_UWS_BUILD (auto) picks the uWebSockets.js build (docs/platforms.md);
+ * Redis, each reached as the cluster roles reach them: logged, retried with back-off for
+ * GOS_CLUSTER_START_TIMEOUT_MS (30 s), then exit 1 with the coded error naming the URL
+ * (../src/start-backends.ts); GOS_UWS_BUILD (auto) picks the uWebSockets.js build (docs/platforms.md);
  * GOS_GATEWAY_TLS_CERT_FILE and GOS_GATEWAY_TLS_KEY_FILE (GOS_GATEWAY_TLS_PASSPHRASE) serve https
  * and wss, reloaded on SIGHUP.
  */
@@ -15,6 +17,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { chooseLogFormat, createProcessLogger, parseCommandLine, type LogFormat } from '@gos/cluster';
 import { loadUws } from '@gos/gateway';
 import { EmbeddedCluster } from '../src/cluster.js';
+import { reachBackends, startTimeoutMs } from '../src/start-backends.js';
 
 const USAGE = `usage: npm start   (node examples/demo/dist/bin/start.js)
 The whole cluster in one process, with the demo game on http://HOST:PORT/. No options; environment:
@@ -27,6 +30,8 @@ The whole cluster in one process, with the demo game on http://HOST:PORT/. No op
   LOG_FORMAT           pretty (one coloured line per event) or json; default pretty on a terminal, else json
   GOS_MYSQL_URL        use this MySQL/MariaDB database instead of SQLite (migrations applied on start)
   GOS_REDIS_URL        keep sessions in this Redis instead of in memory
+  GOS_CLUSTER_START_TIMEOUT_MS
+                       how long MySQL and Redis (each) are retried at start before it exits 1 (30000)
   GOS_UWS_BUILD        auto, v20.30 or v20.57: the uWebSockets.js build (auto; docs/platforms.md)
 Ctrl-C (SIGINT) or SIGTERM stops it gracefully.`;
 
@@ -36,6 +41,13 @@ const isTTY = process.stdout.isTTY === true;
 const logFormat = ((): LogFormat => {
   try {
     return chooseLogFormat({ isTTY, logFormat: process.env.LOG_FORMAT });
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+})();
+const timeoutMs = ((): number => {
+  try {
+    return startTimeoutMs(process.env);
   } catch (err) {
     return fail((err as Error).message);
   }
@@ -57,14 +69,17 @@ const replFile = resolve(dataDir, 'repl.json');
 // Every role's metrics and the process's (CPU, memory, event-loop delay), at GET /metrics.
 const metrics = new Registry();
 collectDefaultMetrics({ register: metrics, prefix: 'gos_' });
+// Empty counts as unset.
+const mysqlUrl = process.env.GOS_MYSQL_URL === '' ? undefined : process.env.GOS_MYSQL_URL;
+const redisUrl = process.env.GOS_REDIS_URL === '' ? undefined : process.env.GOS_REDIS_URL;
 const cluster = new EmbeddedCluster({
   port,
   host: process.env.HOST ?? '127.0.0.1',
   dbFile: resolve(dataDir, 'gos.db'),
   persistIntervalMs: Number(process.env.PERSIST_INTERVAL_MS ?? 5000),
   workers: Number(process.env.WORKERS ?? 1),
-  ...(process.env.GOS_MYSQL_URL ? { mysqlUrl: process.env.GOS_MYSQL_URL } : {}),
-  ...(process.env.GOS_REDIS_URL ? { redisUrl: process.env.GOS_REDIS_URL } : {}),
+  ...(mysqlUrl === undefined ? {} : { mysqlUrl }),
+  ...(redisUrl === undefined ? {} : { redisUrl }),
   ...(certFile && keyFile ? { tls: { certFile: resolve(certFile), keyFile: resolve(keyFile), ...(passphrase ? { passphrase } : {}) } } : {}),
   logger,
   metrics,
@@ -72,9 +87,12 @@ const cluster = new EmbeddedCluster({
 });
 
 let stopping = false;
+/** Aborted by a signal that comes while MySQL or Redis is still being reached. */
+const connecting = new AbortController();
 async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
+  connecting.abort(new Error(`${signal} while starting`));
   logger.info({ signal }, 'shutting down: draining players and flushing data');
   const force = setTimeout(() => {
     logger.error('shutdown took longer than 15 s; exiting');
@@ -96,21 +114,30 @@ process.on('SIGINT', () => void shutdown('SIGINT'));
 // The gateway loads its certificate again (and logs the outcome; a bad one keeps the old).
 process.on('SIGHUP', () => void cluster.gateway.reloadTls().catch(() => {}));
 
-try {
-  loadUws({ build: process.env.GOS_UWS_BUILD });
-  await cluster.start();
-} catch (err) {
-  const code = typeof (err as { code?: unknown }).code === 'string' ? `${(err as { code: string }).code}: ` : '';
-  logger.fatal({ err }, `cannot start: ${code}${(err as Error).message}`);
-  await cluster.close().catch(() => {});
-  process.exit(1);
+/** Start everything; false when a signal came first (shutdown() stops and exits). */
+async function start(): Promise<boolean> {
+  try {
+    loadUws({ build: process.env.GOS_UWS_BUILD });
+    await reachBackends({ mysqlUrl, redisUrl, timeoutMs, logger, signal: connecting.signal });
+    await cluster.start();
+    return !stopping;
+  } catch (err) {
+    if (stopping) return false;
+    const code = typeof (err as { code?: unknown }).code === 'string' ? `${(err as { code: string }).code}: ` : '';
+    logger.fatal({ err }, `cannot start: ${code}${(err as Error).message}`);
+    await cluster.close().catch(() => {});
+    process.exit(1);
+  }
 }
-mkdirSync(dataDir, { recursive: true });
-// Written whole (a temp file renamed over it) and readable by this user only, whatever was there.
-writeFileSync(`${replFile}.tmp`, `${JSON.stringify({ address: cluster.engine.address, engineId: cluster.engine.id, clusterSecret: cluster.clusterSecret, credentials: admin })}\n`, { mode: 0o600 });
-chmodSync(`${replFile}.tmp`, 0o600);
-renameSync(`${replFile}.tmp`, replFile);
-logger.info({ url: cluster.url, data: dataDir, repl: 'npm run repl -- --embedded' }, 'cluster ready');
-// The pretty format writes from a worker thread: let the log lines go first.
-await new Promise<void>((resolve) => logger.flush(() => resolve()));
-process.stdout.write(`\n  GOS-TS demo ready: open ${cluster.url}/ in a browser\n\n`);
+// Stopped by a signal while starting: shutdown() exits.
+if (await start()) {
+  mkdirSync(dataDir, { recursive: true });
+  // Written whole (a temp file renamed over it) and readable by this user only, whatever was there.
+  writeFileSync(`${replFile}.tmp`, `${JSON.stringify({ address: cluster.engine.address, engineId: cluster.engine.id, clusterSecret: cluster.clusterSecret, credentials: admin })}\n`, { mode: 0o600 });
+  chmodSync(`${replFile}.tmp`, 0o600);
+  renameSync(`${replFile}.tmp`, replFile);
+  logger.info({ url: cluster.url, data: dataDir, repl: 'npm run repl -- --embedded' }, 'cluster ready');
+  // The pretty format writes from a worker thread: let the log lines go first.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  process.stdout.write(`\n  GOS-TS demo ready: open ${cluster.url}/ in a browser\n\n`);
+}

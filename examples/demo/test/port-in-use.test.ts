@@ -1,9 +1,12 @@
 /**
- * A listener never shares its port: a second gateway process on a running gateway's port, or a
- * second engine on an engine's link port, exits 1 at start with a one-line coded message. Before,
- * uWS's SO_REUSEPORT let the second gateway start, and the kernel split connections between them.
+ * A listener never shares its port: a second gateway process on a running gateway's port, a
+ * second engine on an engine's link port, or an engine or a coordinator whose metrics port is
+ * taken, exits 1 at start with a one-line coded message. Before, uWS's SO_REUSEPORT let the second
+ * gateway start, and the kernel split connections between them; a taken metrics port was a
+ * configuration error (OPT_ERR_INVALID, exit 2).
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import { after, test } from 'node:test';
 import { BIN_ENTRY, type LogLine } from '@gos/cluster';
 import { runNode, testCluster } from './cluster-helpers.js';
@@ -47,3 +50,20 @@ test('a second engine on an engine’s link port exits 1 with LNK_ERR_PORT_IN_US
   assert.equal(fatalLine(second.stdout)?.msg, `cannot start: LNK_ERR_PORT_IN_USE: cannot listen on 127.0.0.1:${port}: the port is in use`);
   assert.equal(first.running, true);
 });
+
+for (const role of ['engine', 'coordinator'] as const) {
+  test(`${role}: a metrics port in use → exit 1 with GW_ERR_PORT_IN_USE naming the address`, { timeout: 60_000 }, async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const variable = role === 'engine' ? 'GOS_ENGINE_METRICS_PORT' : 'GOS_COORDINATOR_METRICS_PORT';
+      const r = await runNode([BIN_ENTRY[role], '--config', cluster.configFile, '--id', `${role}-metrics`], { ...process.env, [variable]: String(port) }, { killAfterMs: 30_000 });
+      assert.equal(r.killed, false, `still running with its metrics port taken\n${r.stdout}`);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.equal(fatalLine(r.stdout)?.msg, `cannot start: GW_ERR_PORT_IN_USE: cannot serve metrics on 127.0.0.1:${port}: the port is in use`);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+}

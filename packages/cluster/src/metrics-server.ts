@@ -13,7 +13,10 @@ export interface MetricsServer {
  * Serve `registry` at `GET /metrics` on `host:port` (0: a free port) — for the roles without
  * an HTTP port of their own (engines, coordinators); gateways serve it on theirs. Anything
  * else answers 404.
- * @throws CodedError `OPT_ERR_INVALID` when the port is in use or the address cannot be bound.
+ * The port is bound exclusively, like every listener of the cluster.
+ * @throws CodedError `GW_ERR_PORT_IN_USE` when the port is taken (by another process, or another
+ *   member's metrics: the code every HTTP listener uses for it); `OPT_ERR_INVALID` when the
+ *   address cannot be bound otherwise (not this machine's, a privileged port).
  */
 export async function startMetricsServer(registry: Registry, host: string, port: number, logger: Logger): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
@@ -31,8 +34,11 @@ export async function startMetricsServer(registry: Registry, host: string, port:
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'EADDRINUSE' ? 'the port is in use' : err.message;
-      reject(new CodedError(ErrorCodes.OPT_ERR_INVALID, `cannot serve metrics on ${host}:${port}: ${why}`, { cause: err }));
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new CodedError(ErrorCodes.GW_ERR_PORT_IN_USE, `cannot serve metrics on ${host}:${port}: the port is in use`, { cause: err })
+          : new CodedError(ErrorCodes.OPT_ERR_INVALID, `cannot serve metrics on ${host}:${port}: ${err.message}`, { cause: err }),
+      );
     });
     server.listen({ host, port, exclusive: true }, () => resolve());
   });
