@@ -29,7 +29,8 @@
  * (GOS_REDIS_URL, default redis://127.0.0.1:6379) and MariaDB (GOS_MYSQL_URL, default
  * mysql://gos:gos@127.0.0.1:3306/gos_test: a user that may create `gos_bench_failover_*`
  * databases). soak runs project-embedded unless --targets names other project targets, and takes
- * --minutes 30, --sample-seconds 60, --churn-percent 5 and --churn-every 10 (seconds). travel runs
+ * --minutes 30, --sample-seconds 60, --churn-percent 5, --churn-every 10 (seconds), --hostile 50
+ * (hostile sockets beside the players; 0: none) and --hostile-rate 20 (their frames a second). travel runs
  * this framework only, as a cluster of processes (like engine-kill), and takes --hop-every 3000
  * (ms) and --scenes 6; --seconds is each of its two phases. Only loopback addresses are used; every process it starts is stopped before it
  * exits.
@@ -45,7 +46,7 @@ import { canPin, runOne, type RunRow, type Scenario } from '../src/orchestrate.j
 import { engineKillSummary, leaderKillSummary } from '../src/report/failover.js';
 import { labelOf, machine, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from '../src/report/results.js';
 import { writeResults } from '../src/report/write.js';
-import { runSoak, SOAK_MAX_GROWTH_PERCENT, type Churn, type SoakResultsFile, type SoakRow } from '../src/soak.js';
+import { runSoak, SOAK_HOSTILE, SOAK_MAX_GROWTH_PERCENT, type Churn, type Hostility, type SoakResultsFile, type SoakRow } from '../src/soak.js';
 import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js';
 import { runTravel, type TravelResultsFile } from '../src/travel.js';
 import { MIGRATE_INPUTS_PER_SECOND, MIGRATE_TICK_MS, runMigrate, type MigrateResultsFile } from '../src/migrate.js';
@@ -89,7 +90,7 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        [--seconds 20] [--warmup 5] [--connect-rate 500] [--out ${path.relative(process.cwd(), DEFAULT_OUT) || DEFAULT_OUT}] [--no-pin]
        npm run bench -- engine-kill|leader-kill [--clients 300] [--repeats 3] [--seconds 20] [--warmup 5] [--connect-rate 100]
        [--lease-ttl 5] [--persist-ms 5000] [--out …] [--no-pin]
-       npm run bench -- soak [--clients 300] [--minutes 30] [--sample-seconds 60] [--churn-percent 5] [--churn-every 10] [--targets project-embedded]
+       npm run bench -- soak [--clients 300] [--minutes 30] [--sample-seconds 60] [--churn-percent 5] [--churn-every 10] [--hostile 50] [--hostile-rate 20] [--targets project-embedded]
        [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- travel [--clients 200] [--hop-every 3000] [--scenes 6] [--seconds 20] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- mmo-aoi [--clients 1000,2000,5000] [--npcs 0[,9000…]] [--layouts mixed[,uniform,crowd]] [--cell 500] [--hysteresis 50] [--max-clients-uws N] [--targets project-embedded,uws] [--seconds 20] [--warmup 5] [--out …] [--no-pin]
@@ -116,6 +117,8 @@ const cli = parseCommandLine(
       minutes: { type: 'string', default: '30' },
       'churn-percent': { type: 'string', default: '5' },
       'churn-every': { type: 'string', default: '10' },
+      hostile: { type: 'string', default: String(SOAK_HOSTILE.sockets) },
+      'hostile-rate': { type: 'string', default: String(SOAK_HOSTILE.framesPerSecond) },
       'sample-seconds': { type: 'string', default: '60' },
       'hop-every': { type: 'string', default: '3000' },
       moves: { type: 'string', default: '6' },
@@ -172,6 +175,11 @@ const sampleSeconds = positive('sample-seconds', values['sample-seconds']);
 const churnPercent = Number(values['churn-percent']);
 if (!Number.isFinite(churnPercent) || churnPercent < 0 || churnPercent > 100) usage(`--churn-percent must be 0–100, got "${values['churn-percent']}"`);
 const churn: Churn = { everySeconds: positive('churn-every', values['churn-every']), fraction: churnPercent / 100 };
+const hostileSockets = Number(values.hostile);
+if (!Number.isInteger(hostileSockets) || hostileSockets < 0) usage(`--hostile must be a whole number ≥ 0, got "${values.hostile}"`);
+const hostileRate = Number(values['hostile-rate']);
+if (!Number.isFinite(hostileRate) || hostileRate <= 0 || hostileRate > 50) usage(`--hostile-rate must be a number in (0, 50] (frames a second per socket, under the gateway's 60), got "${values['hostile-rate']}"`);
+const hostility: Hostility | null = hostileSockets === 0 ? null : { sockets: hostileSockets, framesPerSecond: hostileRate };
 const warmupSeconds = Number(values.warmup);
 if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0) usage('--warmup must be ≥ 0');
 // Failover bots log in through two gateways, each allowing 50 logins a second per address by default.
@@ -327,6 +335,7 @@ async function benchSoak(): Promise<void> {
           minutes: soakMinutes,
           sampleSeconds,
           churn,
+          hostile: hostility,
           connectPerSecond,
           pin,
           ...(etcd === null ? {} : { etcdUrl: etcd.url }),
@@ -350,6 +359,7 @@ async function benchSoak(): Promise<void> {
       command: `npm run bench -- ${argv}`.trim(),
       sampleSeconds,
       churn,
+      ...(hostility === null ? {} : { hostile: hostility }),
       maxGrowthPercent: SOAK_MAX_GROWTH_PERCENT,
     },
     runs,

@@ -8,6 +8,7 @@ import { AOI_LAYOUTS } from '../src/targets/project/aoi-map.js';
 import { parseCommandLine } from '@gos/cluster';
 import { DRIVERS, isTarget } from '../src/loadgen/drivers/index.js';
 import { runFailoverLoad } from '../src/loadgen/failover.js';
+import { runHostile } from '../src/loadgen/hostile.js';
 import { runLoginStorm } from '../src/loadgen/logins.js';
 import { runLoad } from '../src/loadgen/run.js';
 import { SOAK_CHURN, type Churn } from '../src/soak.js';
@@ -27,11 +28,13 @@ interface Args {
   churn?: Churn;
   /** mmo-aoi: where the walkers go (mixed, uniform or crowd; default mixed). */
   layout?: string;
+  /** soak, project targets: hostile sockets beside the players (src/loadgen/hostile.ts); printed as {"hostile":…} before the result. */
+  hostile?: { sockets: number; framesPerSecond: number };
 }
 
 const USAGE = `usage: node bench/dist/bin/loadgen.js '<JSON>'
 The load generator the bench starts (npm run bench); one JSON argument:
-  {"target","baseUrl","clients","warmupSeconds","steadySeconds","connectPerSecond"?,"scenario"?,"gatewayUrls"?,"churn"?,"layout"?}
+  {"target","baseUrl","clients","warmupSeconds","steadySeconds","connectPerSecond"?,"scenario"?,"gatewayUrls"?,"churn"?,"layout"?,"hostile"?}
 Prints progress as JSON lines; the last line is {"result":…}.`;
 
 const cli = parseCommandLine({ name: 'loadgen', usage: USAGE }, { allowPositionals: true });
@@ -57,6 +60,13 @@ if (failover) {
 for (const k of ['clients', 'warmupSeconds', 'steadySeconds'] as const) {
   if (!Number.isFinite(args[k]) || args[k]! < 0) bad(`${k} must be a number ≥ 0`);
 }
+
+const hostile = args.hostile;
+if (hostile !== undefined && (args.scenario !== 'soak' || !(hostile.sockets >= 1) || !(hostile.framesPerSecond > 0 && hostile.framesPerSecond <= 50))) {
+  bad('hostile is for soak only, with sockets ≥ 1 and framesPerSecond in (0, 50]');
+}
+// Hostile sockets play beside the players for the whole run (soak), on this process's core too.
+const hostileRun = hostile === undefined ? null : runHostile({ baseUrl: args.baseUrl!, sockets: hostile.sockets, framesPerSecond: hostile.framesPerSecond, seconds: args.warmupSeconds! + args.steadySeconds! + Math.ceil(args.clients! / (args.connectPerSecond ?? 100)) + 2 });
 
 const onPhase = (phase: string, info: Record<string, number>): void => console.log(JSON.stringify({ phase, ...info }));
 const result = failover
@@ -85,6 +95,7 @@ const result = failover
         ...(args.scenario === 'soak' && (args.churn ?? SOAK_CHURN).fraction > 0 ? { churn: args.churn ?? SOAK_CHURN } : {}),
         onPhase,
       });
+if (hostileRun !== null) console.log(JSON.stringify({ hostile: await hostileRun }));
 console.log(JSON.stringify({ result }));
 // Sockets are closing; do not wait for every close handshake.
 setTimeout(() => process.exit(0), 200).unref();

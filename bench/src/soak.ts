@@ -8,6 +8,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { HostileResult } from './loadgen/hostile.js';
 import type { LoadResult } from './loadgen/run.js';
 import { collectStderr, freePort, jsonLines, killTrees, start, stopProcess } from './orchestrate.js';
 import { cpuPercent, sampleTree, type TreeSample } from './proc.js';
@@ -20,6 +21,15 @@ export interface Churn {
   readonly everySeconds: number;
   readonly fraction: number;
 }
+
+/** Hostile sockets beside the players (src/loadgen/hostile.ts): how many, and frames each sends a second. */
+export interface Hostility {
+  readonly sockets: number;
+  readonly framesPerSecond: number;
+}
+
+/** The default: 50 hostile sockets at 20 frames a second, about 1.8 M hostile frames in 30 minutes. */
+export const SOAK_HOSTILE: Hostility = { sockets: 50, framesPerSecond: 20 };
 
 /** The default: every 10 s, 5 % of the clients drop their connection and resume their session on a new one. */
 export const SOAK_CHURN: Churn = { everySeconds: 10, fraction: 0.05 };
@@ -69,6 +79,8 @@ export interface SoakRow {
   /** False when the server could not run a full collection (no --expose-gc): figures include garbage. */
   readonly collected: boolean;
   readonly samples: readonly SoakSample[];
+  /** What the hostile sockets sent and got, when there were any (not counted in `errors`). */
+  readonly hostile?: HostileResult;
 }
 
 export interface SoakResultsFile {
@@ -81,6 +93,8 @@ export interface SoakResultsFile {
     readonly command: string;
     readonly sampleSeconds: number;
     readonly churn: Churn;
+    /** Absent: none. */
+    readonly hostile?: Hostility;
     readonly maxGrowthPercent: number;
   };
   readonly runs: readonly SoakRow[];
@@ -89,6 +103,8 @@ export interface SoakResultsFile {
 export interface SoakOptions {
   readonly spec: TargetSpec;
   readonly churn: Churn;
+  /** Hostile sockets beside the players; null: none. */
+  readonly hostile: Hostility | null;
   readonly clients: number;
   readonly minutes: number;
   readonly sampleSeconds: number;
@@ -170,6 +186,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakRow> {
       steadySeconds: windowSeconds,
       connectPerSecond: o.connectPerSecond,
       churn: o.churn,
+      ...(o.hostile === null ? {} : { hostile: o.hostile }),
     };
     gen = start(o.pin ? 1 : null, [LOADGEN, JSON.stringify(args)], process.env);
     const genErr = collectStderr(gen);
@@ -179,6 +196,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakRow> {
     let last: TreeSample | null = null;
     let windowStart = 0;
     let result: LoadResult | null = null;
+    let hostile: HostileResult | null = null;
     // Probes run one at a time, in order: a slow collection delays the next, never overlaps it.
     let chain: Promise<void> = Promise.resolve();
     const failure: { error: Error | null } = { error: null };
@@ -209,6 +227,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakRow> {
         result = obj['result'] as LoadResult;
         return;
       }
+      if (obj['hostile'] !== undefined) {
+        hostile = obj['hostile'] as HostileResult;
+        return;
+      }
       const phase = obj['phase'];
       const secondsLeft = Number(obj['secondsLeft']);
       if (phase === 'steady' && windowStart === 0) {
@@ -236,6 +258,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakRow> {
     if (failure.error !== null) throw failure.error;
     const r = result as LoadResult | null;
     if (r === null || first === null || last === null) throw new Error(`load generator failed (exit ${code}): ${genErr()}`);
+    const h = hostile as HostileResult | null;
+    if (o.hostile !== null && h === null) throw new Error(`the hostile sockets reported nothing (exit ${code}): ${genErr()}`);
     const from = startSample(samples, windowSeconds)!;
     const end = samples[samples.length - 1]!;
     const errors = r.connectFailures + r.disconnects + r.errorFrames;
@@ -259,6 +283,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakRow> {
       cpuPercent: round(cpuPercent(first, last), 1),
       collected,
       samples,
+      ...(h === null ? {} : { hostile: h }),
     };
   } finally {
     await stopProcess(server);

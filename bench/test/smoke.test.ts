@@ -122,8 +122,8 @@ test('smoke: timers with 2,000 durable timers pending, 2 s phases', { timeout: 1
   });
 });
 
-test('smoke: soak with 20 clients for 20 s, memory probed every 4 s after full collections', { timeout: 180_000 }, async () => {
-  await runBench(['soak', '--clients', '20', '--minutes', '0.34', '--sample-seconds', '4'], async (out, stdout) => {
+test('smoke: soak with 20 clients and 5 hostile sockets for 20 s, memory probed every 4 s after full collections', { timeout: 180_000 }, async () => {
+  await runBench(['soak', '--clients', '20', '--minutes', '0.34', '--sample-seconds', '4', '--hostile', '5'], async (out, stdout) => {
     assert.match(stdout, /project-embedded N=20, 0\.34 min: RSS /);
     const file = JSON.parse(await readFile(path.join(out, 'soak.json'), 'utf8')) as SoakResultsFile;
     assert.equal(file.scenario, 'soak');
@@ -136,6 +136,17 @@ test('smoke: soak with 20 clients for 20 s, memory probed every 4 s after full c
     assert.ok(r.samples.every((s) => s.rssMb > 0 && s.heapMb > 0), 'every sample has RSS and heap');
     assert.ok(r.resumes >= 1, 'clients dropped and resumed their sessions');
     assert.ok(r.moves > 0 && r.rssStartMb > 0 && r.heapEndMb > 0);
+    // The hostile sockets threw their frames, were answered with coded errors, and some were closed and came back.
+    const h = r.hostile;
+    assert.ok(h !== undefined, 'the hostile sockets reported');
+    assert.equal(h.sockets, 5);
+    assert.ok(h.frames >= 5 * 20 * 15, `${h.frames} hostile frames`);
+    assert.ok((h.errorsByCode['SCH_ERR_BAD_PAYLOAD'] ?? 0) > 0, `errors: ${JSON.stringify(h.errorsByCode)}`);
+    assert.equal(h.errorsByCode['ENG_ERR_QUEUE_FULL'], undefined, 'no queue overflow under hostile frames');
+    assert.ok((h.closesByCode['4008'] ?? 0) >= 1 && h.reopened >= 1, `closes: ${JSON.stringify(h.closesByCode)}, reopened ${h.reopened}`);
+    assert.deepEqual(file.settings.hostile, { sockets: 5, framesPerSecond: 20 });
+    const md = await readFile(path.join(out, 'soak.md'), 'utf8');
+    assert.match(md, /hostile sockets/);
     assert.match(await readFile(path.join(out, 'soak.md'), 'utf8'), /RSS growth %/);
     assert.match(await readFile(path.join(out, 'soak.html'), 'utf8'), /<svg/);
   });

@@ -22,6 +22,25 @@ export function soakMarkdown(file: SoakResultsFile): string[] {
       `| ${labelOf(r)} | ${r.clients} | ${r.minutes} | ${r.moves} | ${r.resumes} | ${fmt(r.rssStartMb)} | ${fmt(r.rssEndMb)} | ${fmt(r.rssGrowthPercent, 2)} | ${fmt(r.heapStartMb, 2)} | ${fmt(r.heapEndMb, 2)} | ${fmt(r.heapGrowthPercent, 2)} | ${r.errors} | ${fmt(r.p99Ms)} | ${fmt(r.cpuPercent)} | ${ok ? 'pass' : '**fail**'} |`,
     );
   }
+  const hostileRuns = file.runs.filter((r) => r.hostile !== undefined);
+  if (hostileRuns.length > 0 && s.hostile !== undefined) {
+    lines.push(
+      '',
+      `Beside the players, ${s.hostile.sockets} hostile sockets (guests) sent ${s.hostile.framesPerSecond} frames a second each, under the gateway's budget of 60: valid headers for real routes with mutated payloads (bits flipped, cut short, offsets overwritten), routes that do not exist, and one frame in 500 that breaks the protocol and gets the socket closed; a closed socket opened again with its token. Their errors are theirs, not counted above.`,
+      '',
+      '| target | clients | hostile sockets | hostile frames | error frames they got | sockets closed (by code) | reopened | connect failures |',
+      '|---|--:|--:|--:|---|---|--:|--:|',
+    );
+    for (const r of hostileRuns) {
+      const h = r.hostile!;
+      const byCode = (m: Readonly<Record<string, number>>): string =>
+        Object.entries(m)
+          .sort((a, b) => b[1] - a[1])
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ') || 'none';
+      lines.push(`| ${labelOf(r)} | ${r.clients} | ${h.sockets} | ${h.frames} | ${byCode(h.errorsByCode)} | ${byCode(h.closesByCode)} | ${h.reopened} | ${h.connectFailures} |`);
+    }
+  }
   for (const r of file.runs) {
     if (!r.collected) lines.push('', `${labelOf(r)}: the server ran without --expose-gc; its figures include garbage.`);
     if (r.errorSamples !== undefined) lines.push('', `${labelOf(r)} errors, first few: ${r.errorSamples.join('; ')}`);
