@@ -267,7 +267,9 @@ export async function hostOf(config: ClusterConfig, sceneId: string): Promise<st
 
 /** A started store on the test database the processes write to, to read what they saved; the caller closes it. */
 export async function testStore(): Promise<Store> {
-  const store = createStore({ kind: 'mysql', url: MYSQL });
+  // Migrated here too: a process test run alone on a fresh database must not depend on an
+  // earlier test having migrated it.
+  const store = createStore({ kind: 'mysql', url: MYSQL, autoMigrate: true });
   await store.start();
   return store;
 }

@@ -16,7 +16,8 @@ const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:33
 // A slow periodic save: the test waits for one, then makes a change that stays unsaved until well after the pause.
 const PERSIST_MS = 5000;
 const cluster = await testCluster({ leaseTtlSeconds: 2, persistIntervalMs: PERSIST_MS });
-const store = createStore({ kind: 'mysql', url: MYSQL });
+// autoMigrate: this file may be the first to use the database (run alone, on a fresh one).
+const store = createStore({ kind: 'mysql', url: MYSQL, autoMigrate: true });
 await store.start();
 after(async () => {
   await store.close();
