@@ -105,14 +105,6 @@ export class Persister {
   }
 
   /**
-   * {@link release} a row claimed with fencing token `fence`, unless it was claimed again since
-   * (seeded with another token): a claim for a join that did not happen.
-   */
-  releaseClaim(kind: Kind, id: string, fence: number): void {
-    if (this.#fences.get(keyOf(kind, id)) === fence) this.release(kind, id);
-  }
-
-  /**
    * Queue a snapshot of a row; for a player, `sceneId` is the scene it was taken in; for a
    * scene, `timers` are the timer changes that go with this snapshot (kept, merged, when a newer
    * snapshot replaces it before it is written).

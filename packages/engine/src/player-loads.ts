@@ -18,8 +18,6 @@ export interface LoadedPlayer {
   readonly timers: readonly TimerRecord[];
   /** The scene the row names; null when none. */
   readonly sceneId: string | null;
-  /** The fencing token this claim took. */
-  readonly fence: number;
 }
 
 interface Waiting {
@@ -78,7 +76,7 @@ export class PlayerLoads {
       batch.forEach((w, i) => {
         const c = claimed[i]!;
         persister.seed('player', w.playerId, c.record?.version ?? 0, c.fence);
-        w.resolve({ data: c.record?.data ?? null, timers: c.timers, sceneId: c.sceneId, fence: c.fence });
+        w.resolve({ data: c.record?.data ?? null, timers: c.timers, sceneId: c.sceneId });
       });
     } catch (err) {
       for (const w of batch) w.reject(err);

@@ -11,7 +11,7 @@ import { ToScene, encodeJoinPayload, type JoinPayload, type TimerRecord } from '
 import { sceneFull, type SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
 import { parseArrival } from './travels.js';
-import { PlayerLoads, type LoadedPlayer } from './player-loads.js';
+import { PlayerLoads } from './player-loads.js';
 import { JoinRefusals } from './join-refusals.js';
 
 export class Players {
@@ -42,8 +42,6 @@ export class Players {
     const { sid } = conn;
     /** The scene holding a place for this travel's target (JOIN with `reserve`) until the player is in. */
     let reservedOn: SceneHost | null = null;
-    /** The player's row, claimed while the scene is obtained; undefined once read (or never claimed early). */
-    let early: Promise<LoadedPlayer> | undefined;
     try {
       let placement = o.coordinator.placement.lookup(body.sceneId);
       // The gateway placed the scene a moment ago: this engine's view of placement (a watch)
@@ -57,12 +55,6 @@ export class Players {
         throw new CodedError(ErrorCodes.ENG_ERR_FULL, `engine ${o.engineId} is at its CCU cap (${o.capacity} players)`);
       }
       const arrival = parseArrival(body.arrival);
-      // A player not seated here (a scene moving in brings all of them, a login): its row is
-      // claimed while the scene starts, not after. A travel's target waits for TRAVEL_IN instead.
-      if (!body.reserve && !ctx.seats.isSeated(body.playerId) && ctx.seats.handedOver(body.playerId) === undefined) {
-        early = this.#loads.load(body.playerId);
-        early.catch(() => {}); // awaited below; a refusal before then leaves it unread
-      }
       await this.#scenes.withdrawIdle(body.sceneId);
       let host = await this.#scenes.obtain(body.sceneId, placement.epoch);
       if (body.reserve) {
@@ -91,7 +83,7 @@ export class Players {
       // A player moving from another gateway (it drains: the client opened a socket here after
       // its last frames there): those frames come over the other gateway's link, and must reach
       // the scene before this takeover. The other gateway's SYNC_ACK comes after them.
-      const previousPeer = early === undefined && activeSid !== undefined && host.sids.has(activeSid) ? ctx.conns.get(activeSid)?.peer : undefined;
+      const previousPeer = activeSid !== undefined && host.sids.has(activeSid) ? ctx.conns.get(activeSid)?.peer : undefined;
       if (previousPeer !== undefined && previousPeer !== peer) {
         await this.#sync(previousPeer);
         // The frames waited for may have started a travel between two scenes here: joined once over.
@@ -100,9 +92,8 @@ export class Players {
         host = await this.#scenes.obtain(body.sceneId, placement.epoch);
         activeSid = ctx.seats.holder(body.playerId);
       }
-      // Takeover only when this very scene instance holds the player's hot data (and its row was
-      // not claimed early: a connection seated meanwhile is fenced off, and replaced below).
-      const takeover = early === undefined && activeSid !== undefined && host.sids.has(activeSid);
+      // Takeover only when this very scene instance holds the player's hot data.
+      const takeover = activeSid !== undefined && host.sids.has(activeSid);
       if (!takeover && host !== reservedOn && host.full) throw sceneFull(host);
       let data: unknown = null;
       let timers: readonly TimerRecord[] | undefined;
@@ -112,8 +103,7 @@ export class Players {
         await ctx.seats.handedOver(body.playerId);
         // Claimed with the other joins of this moment, its timers read after the claim.
         let rowScene: string | null;
-        ({ data, timers, sceneId: rowScene } = await (early ?? this.#loads.load(body.playerId)));
-        early = undefined;
+        ({ data, timers, sceneId: rowScene } = await this.#loads.load(body.playerId));
         relocated = rowScene !== null && rowScene !== body.sceneId;
         // Looked up again: the scene may have crashed and restarted while the data loaded.
         host = await this.#scenes.obtain(body.sceneId, placement.epoch);
@@ -144,14 +134,6 @@ export class Players {
       refuse(toErrorData(err, ErrorCodes.ENG_ERR_SCENE_NOT_FOUND));
     } finally {
       if (reservedOn !== null) reservedOn.reserved--;
-      // Claimed early for a join that did not happen (refused, or its socket closed): its
-      // version and fence are not kept here.
-      void early?.then(
-        (claimed) => {
-          if (!ctx.seats.isSeated(body.playerId)) ctx.persister.releaseClaim('player', body.playerId, claimed.fence);
-        },
-        () => {},
-      );
     }
   }
 

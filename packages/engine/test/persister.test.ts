@@ -176,26 +176,3 @@ test('a batch of fenced writes is logged as one summary line with counts; each r
     await p.close();
   });
 });
-
-test('a claim for a join that did not happen is released, unless the row was claimed again since', async () => {
-  await withStore(async (store) => {
-    const p = new Persister(store, { batchWindowMs: 5, logger: silentLogger });
-    const [first] = await store.claimPlayers(['p1']);
-    p.seed('player', 'p1', 0, first!.fence);
-    const [second] = await store.claimPlayers(['p1']);
-    p.seed('player', 'p1', 0, second!.fence);
-    // The first claim's join was refused after the second claimed the row: the row stays kept.
-    p.releaseClaim('player', 'p1', first!.fence);
-    p.enqueue('player', 'p1', { n: 1 });
-    await p.flush();
-    assert.deepEqual((await store.loadPlayer('p1'))?.data, { n: 1 });
-    assert.equal(p.stats.stale + p.stats.fenced, 0);
-    // Released with the token it holds: forgotten, so a write from here is refused, not guessed.
-    p.releaseClaim('player', 'p1', second!.fence);
-    p.enqueue('player', 'p1', { n: 2 });
-    await p.flush();
-    assert.deepEqual((await store.loadPlayer('p1'))?.data, { n: 1 });
-    assert.equal(p.stats.stale, 1);
-    await p.close();
-  });
-});
