@@ -6,7 +6,6 @@ import { decodePlacement, decodePlacementRequest } from './records.js';
 import { PlacementAsker, REQUESTER } from './requests.js';
 import { Emitter } from './emitter.js';
 import type { EtcdKeyspace } from './etcd-keyspace.js';
-import { ReadBatches } from './read-batches.js';
 
 interface Refusal {
   readonly sceneId: string;
@@ -28,17 +27,6 @@ export class EtcdPlacement {
   readonly #placementEvents = new Emitter<PlacementEvent>();
   readonly #requestEvents = new Emitter<PlacementRequest>();
   readonly #refusals = new Emitter<Refusal>();
-  /** Authoritative reads of a scene's placement (`fetch`), batched per scene. */
-  readonly #fetches = new ReadBatches<string, PlacementRecord | undefined>(async (sceneId) => {
-    const key = this.#keyspace.key('placement', sceneId);
-    const res = await this.#keyspace.client.get(key).exec();
-    const kv = res.kvs[0];
-    // Applied like watch events, so a newer event already seen is not overwritten. Absent:
-    // deleted at or before the read's revision.
-    if (kv !== undefined) this.#applyPlacement(kv, false);
-    else this.#applyPlacement({ key: Buffer.from(key), mod_revision: res.header.revision } as IKeyValue, true);
-    return kv === undefined ? undefined : this.#placements.get(sceneId);
-  });
 
   /** `placementTimeoutMs` is validated by the coordinator. */
   constructor(keyspace: EtcdKeyspace, placementTimeoutMs: number) {
@@ -118,7 +106,16 @@ export class EtcdPlacement {
 
   readonly api: Placement = {
     lookup: (sceneId) => this.#placements.get(sceneId),
-    fetch: (sceneId) => this.#fetches.read(sceneId),
+    fetch: async (sceneId) => {
+      const key = this.#keyspace.key('placement', sceneId);
+      const res = await this.#keyspace.client.get(key).exec();
+      const kv = res.kvs[0];
+      // Applied like watch events, so a newer event already seen is not overwritten. Absent:
+      // deleted at or before the read's revision.
+      if (kv !== undefined) this.#applyPlacement(kv, false);
+      else this.#applyPlacement({ key: Buffer.from(key), mod_revision: res.header.revision } as IKeyValue, true);
+      return kv === undefined ? undefined : this.#placements.get(sceneId);
+    },
     ensure: (sceneId) => this.#asker.ensure(sceneId),
     requests: () => [...this.#requests.values()].sort((a, b) => a.revision - b.revision),
     watchRequests: (listener) => this.#requestEvents.on(listener),
