@@ -48,7 +48,7 @@ export class JoinRefusals {
     this.#timer.unref();
   }
 
-  /** Write every line pending now (after a quiet spell, or as the engine closes). */
+  /** Write every line pending now (the quiet spell is over; a test may call it). */
   flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
