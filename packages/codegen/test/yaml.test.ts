@@ -64,9 +64,9 @@ describe('protocol YAML', () => {
     const m = parseProtocol([src(yaml)]);
     assert.deepEqual(m.messages.find((x) => x.name === 'Pong')!.fields.map((f) => [f.name, f.deprecated]), [['seq', false], ['tags', true], ['raw', false]]);
     const fbs = emitFbs(m);
-    assert.match(fbs, /table Pong \{\n  seq:uint32;\n  tags:\[string\] \(deprecated\);\n  raw:\[uint8\];\n\}/);
+    assert.match(fbs, /table Pong \{\n {2}seq:uint32;\n {2}tags:\[string\] \(deprecated\);\n {2}raw:\[uint8\];\n\}/);
     const ts = emitTs(m, { runtimeImport: '@gos/schema', flatcImport: './fbs/game_generated.js' });
-    assert.match(ts, /export interface Pong \{\n  seq: number;\n  raw: Uint8Array;\n\}/);
+    assert.match(ts, /export interface Pong \{\n {2}seq: number;\n {2}raw: Uint8Array;\n\}/);
     assert.doesNotMatch(ts, /addTags|v\.tags/);
     expectBad(VALID.replace('seq: uint32, tags', 'seq: { type: uint32, deprecated: soon }, tags'), 'messages.Pong.fields.seq.deprecated: expected true or false');
   });
