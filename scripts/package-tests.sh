@@ -13,41 +13,11 @@
 set -euo pipefail
 shopt -s globstar nullglob
 
-usage() { sed -n '2,/^[^#]/{/^#/!q;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
-usage_error() {
-  printf 'package-tests.sh: %s (see --help)\n' "$*" >&2
-  exit 2
-}
-# Whether node's option $1 wants a value (`--test-name-pattern ring`): node says so when it has none.
-node_option_takes_value() { [[ $(node --version "$1" 2>&1 >/dev/null) == *'requires an argument'* ]]; }
-
-help=0
-runner_args=()
-args=("$@")
-for ((i = 0; i < ${#args[@]}; i++)); do
-  arg=${args[i]}
-  case "$arg" in
-    -h | --help) help=1 ;;
-    -?*=*) runner_args+=("$arg") ;;
-    -?*)
-      runner_args+=("$arg")
-      if ((i + 1 < ${#args[@]})) && node_option_takes_value "$arg"; then
-        runner_args+=("${args[i + 1]}")
-        i=$((i + 1))
-      fi
-      ;;
-    *) usage_error "unexpected argument '$arg'" ;;
-  esac
-done
-# node itself checks the options it is passed (names and values), without running anything.
-if ((${#runner_args[@]} > 0)) && ! node_error=$(node --version "${runner_args[@]}" 2>&1 >/dev/null); then
-  node_error=${node_error%%$'\n'*}
-  node_error=${node_error#node: }
-  [[ $node_error =~ ^bad\ option:\ (.*)$ ]] && node_error="unknown option '${BASH_REMATCH[1]}'"
-  usage_error "$node_error"
-fi
+# shellcheck source=lib/test-options.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/test-options.sh"
+read_test_options package-tests.sh -- "$@"
 if ((help)); then
-  usage
+  script_usage "${BASH_SOURCE[0]}"
   exit 0
 fi
 
