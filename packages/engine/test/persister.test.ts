@@ -6,12 +6,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { CodedError, silentLogger } from '@gos/schema';
 import { SqliteStore, type Store } from '@gos/store';
-import { waitFor } from '@gos/testing';
+import { memoryLog, waitFor, type LogLine } from '@gos/testing';
 import { Persister } from '../src/persister.js';
 
 async function withStore(fn: (store: SqliteStore) => Promise<void>): Promise<void> {
@@ -126,23 +125,9 @@ test('a write with a stale version is refused and reported, not retried', async 
 });
 
 /** A real pino logger at debug level writing into memory; `lines()` parses what it wrote. */
-function memoryLogger(): { logger: pino.Logger; lines(): Array<Record<string, unknown> & { level: number; msg: string }> } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return {
-    logger: pino({ level: 'debug' }, stream),
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown> & { level: number; msg: string }),
-  };
+function memoryLogger(): { logger: pino.Logger; lines(): LogLine[] } {
+  const log = memoryLog();
+  return { logger: pino({ level: 'debug' }, log.stream), lines: log.lines };
 }
 
 test('a batch of fenced writes is logged as one summary line with counts; each row only at debug', async () => {

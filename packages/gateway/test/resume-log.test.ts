@@ -3,30 +3,15 @@
  * to write 250 INFO lines. A real pino logger writes into memory; timers are driven by hand.
  */
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { afterEach, beforeEach, mock, test } from 'node:test';
 import { pino } from 'pino';
+import { memoryLog, type LogLine } from '@gos/testing';
 import { ResumeLog } from '../src/resume-log.js';
 
-type Line = Record<string, unknown> & { level: number; msg: string };
-
-function memoryLogger(): { logger: pino.Logger; lines(): Line[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return {
-    logger: pino({ level: 'debug' }, stream),
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as Line),
-  };
+/** A real pino logger at debug level writing into memory; `lines()` parses what it wrote. */
+function memoryLogger(): { logger: pino.Logger; lines(): LogLine[] } {
+  const log = memoryLog();
+  return { logger: pino({ level: 'debug' }, log.stream), lines: log.lines };
 }
 
 beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'] }));

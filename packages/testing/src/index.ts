@@ -1,1 +1,2 @@
 export { waitFor, type WaitForOptions } from './wait-for.js';
+export { memoryLog, type LogLine } from './memory-log.js';
