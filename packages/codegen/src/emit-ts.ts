@@ -3,7 +3,7 @@
  * (flatc's builders to encode, flatc's accessors to decode, after {@link verifyRoot}), the
  * route/push table, typed scene handlers and a typed request API.
  */
-import { SCALAR_BYTES, type ElementType, type EnumModel, type FieldModel, type FieldType, type MessageModel, type ProtocolModel, type RouteModel } from './model.js';
+import { liveFields, SCALAR_BYTES, type ElementType, type EnumModel, type FieldModel, type FieldType, type MessageModel, type ProtocolModel, type RouteModel } from './model.js';
 import { header } from './emit-fbs.js';
 import { emitEntities, pushCodec, pushPayload } from './emit-entities.js';
 import { emitRpc, rpcTargets } from './emit-rpc.js';
@@ -29,7 +29,7 @@ class Emitter {
     this.#m = model;
     this.#o = options;
     this.#enums = new Map(model.enums.map((e) => [e.name, e]));
-    for (const m of model.messages) for (const f of live(m)) if (f.type.kind === 'message') this.#needsEmpty.add(f.type.name);
+    for (const m of model.messages) for (const f of liveFields(m)) if (f.type.kind === 'message') this.#needsEmpty.add(f.type.name);
   }
 
   #line(...lines: string[]): void {
@@ -92,7 +92,7 @@ class Emitter {
 
   #interface(msg: MessageModel): void {
     this.#line(...jsdoc(msg.doc, ''));
-    const fields = live(msg);
+    const fields = liveFields(msg);
     if (fields.length === 0) {
       this.#line(`export type ${msg.name} = Record<string, never>;`, '');
       return;
@@ -139,7 +139,7 @@ class Emitter {
     // The verifier's view of the table, in vtable (= declaration) order: deprecated fields too,
     // which older senders may still write.
     this.#line(`const ${l}Shape: rt.TableShape = [${msg.fields.map((f) => this.#shape(f.type)).join(', ')}];`, '');
-    const fields = live(msg);
+    const fields = liveFields(msg);
 
     // Encode: strings, vectors and sub-tables must be built before the table is started.
     const local = (f: FieldModel): string => `o${upper(f.name)}`;
@@ -395,9 +395,4 @@ class Emitter {
 
 export function emitTs(model: ProtocolModel, options: EmitTsOptions): string {
   return new Emitter(model, options).emit();
-}
-
-/** A message's fields the generated types and codecs carry: all but the deprecated ones. */
-function live(msg: MessageModel): readonly FieldModel[] {
-  return msg.fields.filter((f) => !f.deprecated);
 }

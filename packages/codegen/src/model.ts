@@ -55,6 +55,11 @@ export interface MessageModel {
   readonly doc: string | null;
 }
 
+/** A message's fields the generated types and codecs carry: all but the deprecated ones. */
+export function liveFields(msg: MessageModel): readonly FieldModel[] {
+  return msg.fields.filter((f) => !f.deprecated);
+}
+
 export interface EnumModel {
   readonly name: string;
   readonly type: EnumType;
