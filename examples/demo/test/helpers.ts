@@ -1,8 +1,11 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { GameClient, login, register } from '@gos/client';
+import { waitFor } from '@gos/testing';
 import { EmbeddedCluster, type EmbeddedClusterOptions } from '../src/index.js';
 import { createApi, protocol } from '../src/generated/protocol.js';
 
@@ -42,4 +45,35 @@ export async function joinAs(baseUrl: string, username: string, password = 'corr
   const client = new GameClient({ url: auth.gateway, token: auth.token, protocol, WebSocket: WebSocket, reconnect: { enabled: false } });
   await client.connect();
   return { client, api: createApi(client), accountId: auth.accountId, username };
+}
+
+/** `npm start` running as a process (see {@link startProcess}). */
+export interface StartedProcess {
+  readonly child: ChildProcess;
+  /** The origin it serves, from its ready line. */
+  readonly url: string;
+  /** Everything it wrote on stdout so far (its log lines, then the ready line). */
+  output(): string;
+  readonly exited: Promise<number | null>;
+}
+
+/**
+ * `npm start` as a user runs it (bin/start.js), on `dataDir` and a free port, with `env` added;
+ * resolves once it prints its ready line.
+ * @throws when it exits first, or is not ready within 30 s
+ */
+export async function startProcess(dataDir: string, env: Record<string, string> = {}): Promise<StartedProcess> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/start.js', import.meta.url))], {
+    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const ready = await Promise.race([
+    waitFor(() => /open (http:\/\/[^/\s]+)\//.exec(out)?.[1], { timeoutMs: 30_000, message: 'the ready line of npm start' }),
+    exited.then((code) => new Error(`npm start exited with ${code} before it was ready: ${out}`)),
+  ]);
+  if (ready instanceof Error) throw ready;
+  return { child, url: ready, output: () => out, exited };
 }

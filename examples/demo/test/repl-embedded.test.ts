@@ -6,7 +6,6 @@
  * does the same with AdminClient, and the file is gone once npm start stops.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +14,8 @@ import { AdminClient } from '@gos/cluster';
 import { isCodedError } from '@gos/schema';
 import { waitFor } from '@gos/testing';
 import { runNode } from './cluster-helpers.js';
-import { tempDir, uniqueName } from './helpers.js';
+import { startProcess, tempDir, uniqueName, type StartedProcess } from './helpers.js';
 
-const START = fileURLToPath(new URL('../bin/start.js', import.meta.url));
 const REPL = fileURLToPath(new URL('../../../../packages/cluster/dist/bin/repl.js', import.meta.url));
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -28,28 +26,9 @@ after(async () => {
   await dir.remove();
 });
 
-interface Started {
-  child: ChildProcess;
-  /** Everything npm start wrote on stdout so far (its JSON log lines, then the ready line). */
-  output(): string;
-  exited: Promise<number | null>;
-}
-
 /** npm start as a user runs it, on `dataDir`, logging JSON at info (the admin commands are info lines). */
-async function start(dataDir: string): Promise<Started> {
-  const child = spawn(process.execPath, [START], {
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', LOG_FORMAT: 'json', PERSIST_INTERVAL_MS: '500' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = await Promise.race([
-    waitFor(() => /open http:\/\/[^/\s]+\//.test(out), { timeoutMs: 30_000, message: 'the ready line of npm start' }),
-    exited.then((code) => new Error(`npm start exited with ${code} before it was ready: ${out}`)),
-  ]);
-  if (ready instanceof Error) throw ready;
-  return { child, output: () => out, exited };
+function start(dataDir: string): Promise<StartedProcess> {
+  return startProcess(dataDir, { LOG_LEVEL: 'info', LOG_FORMAT: 'json', PERSIST_INTERVAL_MS: '500' });
 }
 
 interface ReplJson {
@@ -71,7 +50,7 @@ async function repl(dataDir: string, args: string[]): Promise<{ code: number | n
 }
 
 /** The engine's JSON log lines whose message is `msg`. */
-function logLines(s: Started, msg: string): Array<Record<string, unknown>> {
+function logLines(s: StartedProcess, msg: string): Array<Record<string, unknown>> {
   return s
     .output()
     .split('\n')

@@ -4,15 +4,15 @@
  * data folder. Also `npm run bots` against it, checking its last line.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { GameClient, login, register } from '@gos/client';
 import { createApi, protocol } from '../src/generated/protocol.js';
 import { runNode } from './cluster-helpers.js';
-import { tempDir, uniqueName } from './helpers.js';
+import { startProcess, tempDir, uniqueName, type StartedProcess } from './helpers.js';
 
 const START = fileURLToPath(new URL('../bin/start.js', import.meta.url));
 const BOTS = fileURLToPath(new URL('../bin/bots.js', import.meta.url));
@@ -25,32 +25,8 @@ after(async () => {
   await dir.remove();
 });
 
-interface Started {
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-}
-
-async function start(dataDir: string): Promise<Started> {
-  const child = spawn(process.execPath, [START], {
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'warn', PERSIST_INTERVAL_MS: '60000' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no ready line; output: ${out}`)), 20_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /open (http:\/\/[^/\s]+)\//.exec(out);
-      if (m !== null) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`exited with ${code} before ready: ${out}`)));
-  });
-  return { child, url, exited };
+function start(dataDir: string): Promise<StartedProcess> {
+  return startProcess(dataDir, { LOG_LEVEL: 'warn', PERSIST_INTERVAL_MS: '60000' });
 }
 
 test('npm start: serves, stops on SIGTERM with exit 0 having saved everything, and resumes', async () => {
