@@ -6,9 +6,10 @@
 // 2. The gateway and the engine never import each other, whatever a package.json says: they
 //    meet only through the link (@gos/link) and the coordinator.
 // 3. Scene-thread code (the engine's worker/, and what it loads: ring/, records (with
-//    record-json, world-records, entity-records and stats-records), api (with api-entities), outbox,
-//    collect) imports only the ring, the scene API, @gos/schema and pino: nothing of the main
-//    thread, no store, link, coordinator, metrics or pool.
+//    record-json, world-records, entity-records, stats-records and leaderboard-records), api (with
+//    api-entities), outbox, collect) imports only the ring, the scene API, @gos/schema and pino:
+//    nothing of the main thread, no store, link, coordinator, metrics or pool. It may name the
+//    types (only) of the services the scene API exposes (@gos/leaderboard).
 // 4. Nobody reaches into another package's internals (@gos/<name>/...).
 //
 // ESLint applies one `no-restricted-imports` setting per file (the last matching one), so each
@@ -23,6 +24,8 @@ const readJson = (file) => JSON.parse(readFileSync(join(ROOT, file), 'utf8'));
 const INTERNALS = { group: ['@gos/*/*'], message: 'Import a package through its entry (@gos/<name>), never its internals.' };
 const NEVER = { '@gos/gateway': ['@gos/engine'], '@gos/engine': ['@gos/gateway'] };
 const SCENE_THREAD_PACKAGES = ['@gos/schema', 'pino'];
+// Packages whose types (only) scene-thread code may name: the scene API exposes their interfaces.
+const SCENE_THREAD_TYPES = ['@gos/leaderboard'];
 
 const workspaces = readJson('package.json').workspaces.map((dir) => ({ dir, pkg: readJson(`${dir}/package.json`) }));
 const gosPackages = workspaces.map((w) => w.pkg.name);
@@ -58,7 +61,11 @@ function sceneThreadRules(files, local) {
         'error',
         {
           paths: [
-            ...others.map((name) => ({ name, message: 'Scene-thread code imports only the ring, the scene API, @gos/schema and pino.' })),
+            ...others.map((name) => ({
+              name,
+              ...(SCENE_THREAD_TYPES.includes(name) ? { allowTypeImports: true } : {}),
+              message: 'Scene-thread code imports only the ring, the scene API, @gos/schema and pino (and the types of the scene API\'s services).',
+            })),
             ...['piscina', 'prom-client', 'ioredis', 'mysql2', 'better-sqlite3', 'etcd3', 'uWebSockets.js'].map((name) => ({
               name,
               message: 'Scene-thread code imports only the ring, the scene API, @gos/schema and pino.',
@@ -71,11 +78,11 @@ function sceneThreadRules(files, local) {
   };
 }
 
-const ALLOWED_FROM_SRC = ['!./ring', '!./ring/*', '!./records.js', '!./record-json.js', '!./world-records.js', '!./entity-records.js', '!./stats-records.js', '!./warm-records.js', '!./api.js', '!./api-entities.js', '!./outbox.js', '!./collect.js'];
+const ALLOWED_FROM_SRC = ['!./ring', '!./ring/*', '!./records.js', '!./record-json.js', '!./world-records.js', '!./entity-records.js', '!./stats-records.js', '!./warm-records.js', '!./leaderboard-records.js', '!./api.js', '!./api-entities.js', '!./outbox.js', '!./collect.js'];
 
 export default [
   ...workspaces.flatMap(packageRules),
   sceneThreadRules(['packages/engine/src/worker/**/*.ts', 'packages/engine/src/worker/**/*.cts'], ['../*', ...ALLOWED_FROM_SRC.map((p) => p.replace('./', '../'))]),
   sceneThreadRules(['packages/engine/src/ring/**/*.ts'], ['../*']),
-  sceneThreadRules(['packages/engine/src/{records,record-json,world-records,entity-records,stats-records,warm-records,api,api-entities,outbox,collect}.ts'], ['./*', ...ALLOWED_FROM_SRC]),
+  sceneThreadRules(['packages/engine/src/{records,record-json,world-records,entity-records,stats-records,warm-records,leaderboard-records,api,api-entities,outbox,collect}.ts'], ['./*', ...ALLOWED_FROM_SRC]),
 ];

@@ -1,4 +1,5 @@
 import { CodedError, ErrorCodes, type Logger, type Protocol } from '@gos/schema';
+import type { LeaderboardApi } from '@gos/leaderboard';
 import type { InterestOptions, SceneEntities } from './api-entities.js';
 
 export type { Entity, InterestOptions, SceneEntities } from './api-entities.js';
@@ -141,6 +142,12 @@ export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> e
    * @throws CodedError `OPT_ERR_INVALID` when the protocol declares no `entities:` for this scene type
    */
   readonly entities: SceneEntities;
+  /**
+   * The cluster's leaderboards (docs/leaderboards.md): every method runs on the engine's main
+   * thread and answers here. Rejects with `LB_ERR_NOT_CONFIGURED` on an engine started without
+   * leaderboards, and at once with `OPT_ERR_INVALID` from onCreate.
+   */
+  readonly leaderboards: LeaderboardApi;
 }
 
 export interface SendToOptions {
@@ -257,6 +264,8 @@ export interface Service<S = unknown, PM = Record<string, unknown>> extends Dura
   setInterval(fn: () => void, everyMs: number): TimerHandle;
   /** {@link Scene.shared}: the owner of a table writes it through this. */
   shared<V = unknown>(name: string): SharedTable<V>;
+  /** {@link Scene.leaderboards}. */
+  readonly leaderboards: LeaderboardApi;
 }
 
 /** A handler of a service's calls (or casts): `from` is the caller's id (a scene's or a service's). */

@@ -11,6 +11,7 @@ import type { ResolvedEngineOptions } from './options.js';
 import type { Persister } from './persister.js';
 import type { CallRouter } from './calls.js';
 import type { PlayerPushes } from './player-pushes.js';
+import type { LeaderboardRelay } from './leaderboard-relay.js';
 import type { SharedCache } from './shared-cache.js';
 import type { TravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
@@ -33,6 +34,8 @@ export interface EngineContext {
   readonly calls: Pick<CallRouter, 'outgoing' | 'answered' | 'sceneEnded' | 'inUse'>;
   /** Pushes to players wherever they play (PlayerPushes). */
   readonly pushes: Pick<PlayerPushes, 'outgoing'>;
+  /** `scene.leaderboards` operations (LeaderboardRelay). */
+  readonly leaderboards: Pick<LeaderboardRelay, 'outgoing'>;
   /** The engine's copies of the shared tables (SharedCache). */
   readonly shared: Pick<SharedCache, 'subscribe'>;
 }

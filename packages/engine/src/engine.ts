@@ -31,6 +31,7 @@ import { PlayerSeats } from './seats.js';
 import { Travels } from './travels.js';
 import { CallRouter } from './calls.js';
 import { PlayerPushes } from './player-pushes.js';
+import { LeaderboardRelay } from './leaderboard-relay.js';
 import { TimerWaker } from './timer-waker.js';
 import { AdminConsole } from './admin.js';
 import { SharedCache } from './shared-cache.js';
@@ -61,6 +62,7 @@ export class Engine {
   readonly #migrations: SceneMigrations;
   readonly #calls: CallRouter;
   readonly #pushes: PlayerPushes;
+  readonly #leaderboards: LeaderboardRelay;
   /** Starts scenes and services that run nowhere when a durable timer of theirs is due. */
   readonly #timerWaker: TimerWaker;
   readonly #shared: SharedCache;
@@ -121,6 +123,7 @@ export class Engine {
         inUse: (sceneId, ms) => this.#calls.inUse(sceneId, ms),
       },
       pushes: { outgoing: (host, callId, push) => this.#pushes.outgoing(host, callId, push) },
+      leaderboards: { outgoing: (host, callId, request) => this.#leaderboards.outgoing(host, callId, request) },
       shared: { subscribe: (host, names) => this.#shared.subscribe(host, names) },
     };
     this.#scenes = new Scenes(this.#ctx, () => this.#pool, async (idleScenes) => {
@@ -147,6 +150,7 @@ export class Engine {
     });
     this.#calls = new CallRouter(this.#ctx, this.#scenes, this.#peers, (to, message, payload) => this.#admin.verifyRemote(to, message, payload));
     this.#pushes = new PlayerPushes(this.#ctx, this.#calls, this.#o.presence);
+    this.#leaderboards = new LeaderboardRelay(this.#ctx, this.#o.leaderboards);
     this.#shared = new SharedCache(this.#ctx, this.#o.sharedPollMs);
     this.#timerWaker = new TimerWaker(this.#ctx, this.#calls, this.#scenes, this.#o.timerScanIntervalMs);
     this.#admin = new AdminConsole(this.#ctx, this.#calls, this.#scenes, this.#o.presence, this.#o.adminCredentials, {

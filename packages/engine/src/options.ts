@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
 import type { Coordinator } from '@gos/coordinator';
 import type { Store } from '@gos/store';
+import type { LeaderboardApi } from '@gos/leaderboard';
 import type { PlayerLocator } from './player-pushes.js';
 import type { AdminCredential } from './admin.js';
 import { resolveLinkTls, type LinkTlsOptions, type LocalLinks } from '@gos/link';
@@ -42,6 +43,12 @@ export interface EngineOptions {
    * and refuses the others with `ENG_ERR_NO_PRESENCE`. @default null
    */
   readonly presence?: PlayerLocator | null;
+  /**
+   * The leaderboards `scene.leaderboards` and `svc.leaderboards` use (a `Leaderboards` of
+   * @gos/leaderboard, on Redis in a cluster; the caller starts and closes it). Without it, those
+   * operations are refused with `LB_ERR_NOT_CONFIGURED`. @default null
+   */
+  readonly leaderboards?: LeaderboardApi | null;
   /**
    * Who may open a REPL session on this engine (docs/repl.md): each credential's name is logged
    * with every command it sends. Without any, every REPL command is refused. @default none
@@ -136,11 +143,12 @@ export interface EngineOptions {
 }
 
 export type ResolvedEngineOptions = Readonly<
-  Required<Omit<EngineOptions, 'advertiseHost' | 'linkTls' | 'localLinks' | 'presence' | 'admin'>> & {
+  Required<Omit<EngineOptions, 'advertiseHost' | 'linkTls' | 'localLinks' | 'presence' | 'admin' | 'leaderboards'>> & {
     advertiseHost: string;
     linkTls: LinkTlsOptions | null;
     localLinks: LocalLinks | null;
     presence: PlayerLocator | null;
+    leaderboards: LeaderboardApi | null;
     adminCredentials: readonly AdminCredential[];
   }
 >;
@@ -191,6 +199,7 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     linkTls: resolveLinkTls(o.linkTls),
     localLinks: o.localLinks ?? null,
     presence: o.presence === undefined || o.presence === null ? null : typeof o.presence.locate === 'function' ? o.presence : fail('presence', 'must have a locate(playerId) method'),
+    leaderboards: o.leaderboards === undefined || o.leaderboards === null ? null : typeof o.leaderboards.submit === 'function' ? o.leaderboards : fail('leaderboards', 'must be a Leaderboards of @gos/leaderboard'),
     workers: positiveInt('workers', o.workers, Math.max(1, availableParallelism() - 1)),
     scenesPerWorker: positiveInt('scenesPerWorker', o.scenesPerWorker, 64),
     tickMs: positiveInt('tickMs', o.tickMs, 100),

@@ -85,6 +85,8 @@ export const FromScene = {
   CELLS: 49,
   /** sid. payload={@link encodeEntityFrames}: the player's cells to hear (`add`) and not (`remove`), and the frames to send it after. */
   INTEREST: 50,
+  /** value=the scene's call id. payload=JSON {@link LeaderboardRequest} (leaderboard-records.ts): a `scene.leaderboards` operation, answered with ToScene.ANSWER. */
+  LEADERBOARD: 51,
 } as const;
 
 /** SAVE_SCENE value bits: WITH_TIMERS covers the staged shared writes too. */

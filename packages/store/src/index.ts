@@ -16,6 +16,9 @@ export type {
   DueOwner,
   SharedRow,
   SharedChanges,
+  ArchivedStanding,
+  ArchivedPeriod,
+  LeaderboardArchive,
 } from './types.js';
 export { MAX_CLAIM_BATCH } from './types.js';
 export { SqliteStore } from './sqlite-store.js';

@@ -167,4 +167,51 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       'CREATE INDEX IF NOT EXISTS shared_data_version ON shared_data (table_name, version)',
     ]),
   }),
+  Object.freeze({
+    version: 8,
+    name: 'create_leaderboard_archive',
+    // Closing standings of ended leaderboard periods, and the periods recorded complete
+    // (LeaderboardArchive). Board names are ASCII (64 bytes); member ids 128 characters × 4 bytes.
+    // `rank` is a reserved word in MySQL 8 (a window function): always quoted there.
+    mysql: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS leaderboard_standings (
+  board VARBINARY(64) NOT NULL,
+  period_start BIGINT NOT NULL,
+  \`rank\` BIGINT NOT NULL,
+  member_id VARBINARY(512) NOT NULL,
+  score DOUBLE NOT NULL,
+  data LONGTEXT NULL,
+  PRIMARY KEY (board, period_start, \`rank\`),
+  KEY leaderboard_standings_member (board, period_start, member_id)
+) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS leaderboard_periods (
+  board VARBINARY(64) NOT NULL,
+  period_start BIGINT NOT NULL,
+  period_end BIGINT NOT NULL,
+  members BIGINT NOT NULL,
+  archived_at BIGINT NOT NULL,
+  PRIMARY KEY (board, period_start)
+) ${MYSQL_TABLE}`,
+    ]),
+    sqlite: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS leaderboard_standings (
+  board TEXT NOT NULL,
+  period_start INTEGER NOT NULL,
+  rank INTEGER NOT NULL,
+  member_id TEXT NOT NULL,
+  score REAL NOT NULL,
+  data TEXT,
+  PRIMARY KEY (board, period_start, rank)
+) STRICT`,
+      'CREATE INDEX IF NOT EXISTS leaderboard_standings_member ON leaderboard_standings (board, period_start, member_id)',
+      `CREATE TABLE IF NOT EXISTS leaderboard_periods (
+  board TEXT NOT NULL,
+  period_start INTEGER NOT NULL,
+  period_end INTEGER NOT NULL,
+  members INTEGER NOT NULL,
+  archived_at INTEGER NOT NULL,
+  PRIMARY KEY (board, period_start)
+) STRICT`,
+    ]),
+  }),
 ]);

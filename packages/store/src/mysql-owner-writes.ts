@@ -24,14 +24,14 @@ export async function writeTimers(conn: PoolConnection, ownerId: string, timers:
 /** Bytes of row text per statement, well under MariaDB's default max_allowed_packet (16 MiB) after escaping. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
-/** `items` in runs of at most TIMER_CHUNK rows and about CHUNK_BYTES of text (UTF-16 length × 3, escaping × 2). */
-function byteChunks<T>(items: readonly T[], size: (item: T) => number): T[][] {
+/** `items` in runs of at most `maxRows` rows and about CHUNK_BYTES of text (`size`: UTF-16 length, counted × 3 for UTF-8 and × 2 for escaping). */
+export function byteChunks<T>(items: readonly T[], size: (item: T) => number, maxRows = TIMER_CHUNK): T[][] {
   const chunks: T[][] = [];
   let chunk: T[] = [];
   let bytes = 0;
   for (const item of items) {
     const b = size(item) * 6 + 64;
-    if (chunk.length > 0 && (chunk.length >= TIMER_CHUNK || bytes + b > CHUNK_BYTES)) {
+    if (chunk.length > 0 && (chunk.length >= maxRows || bytes + b > CHUNK_BYTES)) {
       chunks.push(chunk);
       chunk = [];
       bytes = 0;

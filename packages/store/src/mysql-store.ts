@@ -33,8 +33,9 @@ import { resolveMysqlOptions, type ResolvedMysqlOptions } from './mysql-options.
 import { ER_DUP_ENTRY, errnoOf, mapMysqlError, openPool, ping, WARM_CONNECTIONS, type DriverError } from './mysql-pool.js';
 import { ACCOUNT_COLUMNS, save, toAccount } from './mysql-records.js';
 import { writeBatch, type PreparedEntry } from './mysql-batch.js';
+import { MysqlLeaderboardArchive } from './mysql-leaderboard-archive.js';
 import { MAX_CLAIM_BATCH } from './types.js';
-import type { AccountRecord, ClaimedPlayer, ClaimedRecord, DueOwner, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, SharedRow, Store, TimerRecord, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedPlayer, ClaimedRecord, DueOwner, LeaderboardArchive, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, SharedRow, Store, TimerRecord, VersionedRecord } from './types.js';
 
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
@@ -53,6 +54,8 @@ export class MysqlStore implements Store {
   #pool: Pool | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  /** The archived standings of leaderboards, in this store's database. */
+  readonly leaderboardArchive: LeaderboardArchive = new MysqlLeaderboardArchive({ run: (fn) => this.#run(fn), transaction: (pool, fn) => this.#transaction(pool, fn) });
 
   /** @throws OPT_ERR_INVALID when an option is malformed. */
   constructor(options: MysqlStoreOptions) {

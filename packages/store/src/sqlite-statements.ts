@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { TABLE_OF } from './common.js';
 import type { Db } from './sqlite-db.js';
+import { prepareArchive, type ArchiveStatements } from './sqlite-leaderboard-archive.js';
 import type { AccountRecord, RecordKind } from './types.js';
 
 export interface AccountRow {
@@ -54,6 +55,7 @@ export interface Statements {
   readonly setShared: Stmt;
   readonly loadShared: Stmt;
   readonly tables: Readonly<Record<RecordKind, TableStatements>>;
+  readonly archive: ArchiveStatements;
 }
 
 /** Every statement the store runs, prepared once at start rather than parsed per call. */
@@ -95,6 +97,7 @@ export function prepare(db: Db): Statements {
     // Players' timers (owner `@<id>`) fire when their player is in a scene: never listed as due.
     dueTimers: db.prepare("SELECT owner_id, MIN(due_at) AS due_at FROM timers WHERE due_at <= ? AND owner_id NOT LIKE '@%' GROUP BY owner_id ORDER BY due_at, owner_id LIMIT ?"),
     tables: { player: table(TABLE_OF.player), scene: table(TABLE_OF.scene) },
+    archive: prepareArchive(db),
   };
 }
 

@@ -139,6 +139,54 @@ export interface ClaimedPlayer extends ClaimedRecord {
   readonly timers: TimerRecord[];
 }
 
+/** One member of a leaderboard's closed period, as archived (see {@link LeaderboardArchive}). */
+export interface ArchivedStanding {
+  /** 1-based place in the closing standings. */
+  readonly rank: number;
+  /** 1–128 characters. */
+  readonly memberId: string;
+  /** A finite number. */
+  readonly score: number;
+  /** JSON text of the member's data, or null. */
+  readonly data: string | null;
+}
+
+/** A closed and fully archived period of a leaderboard. */
+export interface ArchivedPeriod {
+  readonly board: string;
+  /** When the period began (ms since the epoch); the period's id. */
+  readonly periodStart: number;
+  /** When it closed (ms since the epoch). */
+  readonly periodEnd: number;
+  /** Members archived (the closing standings may be cut to the board's `archiveTop`). */
+  readonly members: number;
+  /** When the archive was completed (ms since the epoch, the writer's clock). */
+  readonly archivedAt: number;
+}
+
+/**
+ * The closing standings of leaderboards whose periods ended (daily, weekly, season resets; see
+ * @gos/leaderboard). Writes are idempotent: an archiver that died half-way is simply run again,
+ * and rows written twice are written once. A period is listed by {@link periods} only once
+ * {@link closePeriod} recorded it complete.
+ *
+ * Board names are 1–64 characters of `A–Z a–z 0–9 _ . -`; member ids 1–128 characters.
+ * Every method rejects with `OPT_ERR_INVALID` for malformed arguments and `STO_ERR_CONNECTION`
+ * as the store's other methods do.
+ */
+export interface LeaderboardArchive {
+  /** Write rows of a closed period (any number, any order; a (board, period, rank) written again is overwritten with the same values). At most 10,000 rows a call. */
+  writeStandings(board: string, periodStart: number, rows: readonly ArchivedStanding[]): Promise<void>;
+  /** Record the period complete (idempotent: the first record is kept). */
+  closePeriod(period: Omit<ArchivedPeriod, 'archivedAt'>): Promise<void>;
+  /** The completed periods of `board`, newest first; at most `limit` (1–1,000). */
+  periods(board: string, limit: number): Promise<ArchivedPeriod[]>;
+  /** Rows of one period by rank, from `offset` (0-based), at most `limit` (1–1,000). */
+  standings(board: string, periodStart: number, offset: number, limit: number): Promise<ArchivedStanding[]>;
+  /** One member's row in a period, or null. */
+  standing(board: string, periodStart: number, memberId: string): Promise<ArchivedStanding | null>;
+}
+
 /** Per-entry outcome of {@link Store.saveBatch}; errors are data so they cross thread boundaries. */
 export type SaveResult = { readonly ok: true; readonly version: number } | { readonly ok: false; readonly error: ErrorData };
 
@@ -222,6 +270,8 @@ export interface Store {
   dueTimers(until: number, limit: number): Promise<DueOwner[]>;
   /** Rows of shared table `table` written after `afterVersion` (tombstones included), by version; at most `limit` (1–10,000). */
   loadShared(table: string, afterVersion: number, limit: number): Promise<SharedRow[]>;
+  /** The archived closing standings of leaderboards (docs/leaderboards.md). */
+  readonly leaderboardArchive: LeaderboardArchive;
 }
 
 /** Options of `SqliteStore`. */

@@ -477,6 +477,189 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
       await assert.rejects(store.loadShared(table, -1, 10), coded(ErrorCodes.OPT_ERR_INVALID));
     }));
 
+  test(`${name}: leaderboard standings round-trip by rank, in pages and by member; periods and boards are apart`, () =>
+    withStore(fixture, async (store) => {
+      const archive = store.leaderboardArchive;
+      const board = `daily.kills-${uniq()}`;
+      const start = 1_767_225_600_000;
+      const rows = [
+        { rank: 3, memberId: 'carol', score: 1 / 3, data: null },
+        { rank: 1, memberId: 'alice', score: 1e300, data: '{"name":"Alice"}' },
+        { rank: 5, memberId: 'erin', score: -2.5, data: '' },
+        { rank: 2, memberId: 'bob', score: Number.MAX_SAFE_INTEGER, data: '{"guild":"x"}' },
+        { rank: 4, memberId: 'dave', score: 0, data: '[]' },
+      ];
+      const byRank = [...rows].sort((a, b) => a.rank - b.rank);
+      assert.deepEqual(await archive.standings(board, start, 0, 10), []);
+      await archive.writeStandings(board, start, rows);
+      await archive.writeStandings(board, start, []);
+      assert.deepEqual(await archive.standings(board, start, 0, 1000), byRank);
+      assert.deepEqual(await archive.standings(board, start, 1, 2), byRank.slice(1, 3));
+      assert.deepEqual(await archive.standings(board, start, 4, 10), byRank.slice(4));
+      assert.deepEqual(await archive.standings(board, start, 5, 10), []);
+      assert.deepEqual(await archive.standings(board, start, Number.MAX_SAFE_INTEGER, 1000), []);
+      assert.deepEqual(await archive.standing(board, start, 'carol'), { rank: 3, memberId: 'carol', score: 1 / 3, data: null });
+      assert.deepEqual(await archive.standing(board, start, 'erin'), { rank: 5, memberId: 'erin', score: -2.5, data: '' }, 'empty data is not null');
+      assert.equal(await archive.standing(board, start, 'Carol'), null, 'member ids are case-sensitive');
+      assert.equal(await archive.standing(board, start, 'nobody'), null);
+      assert.deepEqual(await archive.standings(board.toUpperCase(), start, 0, 10), [], 'board names are case-sensitive');
+      assert.deepEqual(await archive.standings(board, start + 1, 0, 10), []);
+      assert.equal(await archive.standing(board, start - 1, 'alice'), null);
+      assert.deepEqual(await archive.periods(board, 10), [], 'standings alone do not list a period');
+    }));
+
+  test(`${name}: leaderboard standings written again (an archiver run twice) are there once, as last written`, () =>
+    withStore(fixture, async (store) => {
+      const archive = store.leaderboardArchive;
+      const board = `weekly-${uniq()}`;
+      const start = 604_800_000;
+      // More rows than one MySQL statement carries (1,000), written again in another order, then in part.
+      const rows = Array.from({ length: 2500 }, (_, i) => ({ rank: i + 1, memberId: `m${i}`, score: 2500 - i + 0.25, data: i % 3 === 0 ? null : JSON.stringify({ i }) }));
+      const readAll = async (): Promise<unknown[]> => {
+        const all: unknown[] = [];
+        for (let offset = 0; ; offset += 1000) {
+          const page = await archive.standings(board, start, offset, 1000);
+          all.push(...page);
+          if (page.length < 1000) return all;
+        }
+      };
+      await archive.writeStandings(board, start, rows);
+      const once = await readAll();
+      assert.deepEqual(once, rows);
+      await archive.writeStandings(board, start, [...rows].reverse());
+      await archive.writeStandings(board, start, rows.slice(1200, 1800));
+      assert.deepEqual(await readAll(), once);
+      // A rank written with other values is overwritten; a member at two ranks is found at the better one.
+      const late = { rank: 2, memberId: 'late', score: 1, data: null };
+      await archive.writeStandings(board, start, [{ rank: 2600, memberId: 'late', score: 0, data: 'worse' }, late]);
+      assert.deepEqual(await archive.standings(board, start, 1, 1), [late]);
+      assert.deepEqual(await archive.standing(board, start, 'late'), late);
+      assert.equal(await archive.standing(board, start, 'm1'), null, 'the overwritten row is gone');
+      assert.equal((await readAll()).length, 2501);
+    }));
+
+  test(`${name}: writeStandings takes up to 10,000 rows a call, and rows whose data one statement cannot carry together`, () =>
+    withStore(fixture, async (store) => {
+      const archive = store.leaderboardArchive;
+      const board = `bulk-${uniq()}`;
+      const rows = Array.from({ length: 10_000 }, (_, i) => ({ rank: i + 1, memberId: `member-${i}`, score: -i, data: null }));
+      await assert.rejects(archive.writeStandings(board, 1, [...rows, { rank: 10_001, memberId: 'one-too-many', score: 0, data: null }]), coded(ErrorCodes.OPT_ERR_INVALID));
+      assert.deepEqual(await archive.standings(board, 1, 0, 10), [], 'a refused call writes nothing');
+      await archive.writeStandings(board, 1, rows);
+      assert.equal((await archive.standings(board, 1, 9000, 1000)).length, 1000);
+      assert.deepEqual(await archive.standings(board, 1, 9999, 1000), [rows[9999]]);
+      assert.deepEqual(await archive.standing(board, 1, 'member-5000'), rows[5000]);
+      const blob = 'd'.repeat(200 * 1024);
+      const big = Array.from({ length: 30 }, (_, i) => ({ rank: i + 1, memberId: `big-${i}`, score: i, data: JSON.stringify({ i, blob }) }));
+      await archive.writeStandings(board, 2, big);
+      assert.deepEqual(await archive.standings(board, 2, 0, 1000), big);
+    }));
+
+  test(`${name}: a leaderboard period is listed once closed, newest first; closing it again keeps the first record`, () =>
+    withStore(fixture, async (store) => {
+      const archive = store.leaderboardArchive;
+      const board = `season_${uniq()}`;
+      const day = 86_400_000;
+      assert.deepEqual(await archive.periods(board, 10), []);
+      const before = Date.now();
+      await archive.closePeriod({ board, periodStart: 2 * day, periodEnd: 3 * day, members: 10 });
+      await archive.closePeriod({ board, periodStart: 0, periodEnd: day, members: 0 });
+      await archive.closePeriod({ board, periodStart: day, periodEnd: 2 * day, members: 7 });
+      const after = Date.now();
+      const listed = await archive.periods(board, 10);
+      assert.deepEqual(
+        listed.map(({ archivedAt: _, ...p }) => p),
+        [
+          { board, periodStart: 2 * day, periodEnd: 3 * day, members: 10 },
+          { board, periodStart: day, periodEnd: 2 * day, members: 7 },
+          { board, periodStart: 0, periodEnd: day, members: 0 },
+        ],
+      );
+      for (const p of listed) assert.ok(p.archivedAt >= before && p.archivedAt <= after, `archivedAt ${p.archivedAt}`);
+      assert.deepEqual(await archive.periods(board, 2), listed.slice(0, 2));
+      assert.deepEqual(await archive.periods(board, 1), listed.slice(0, 1));
+      // A second archiver closes the same period with other values: the first record stays.
+      await archive.closePeriod({ board, periodStart: day, periodEnd: 5 * day, members: 99 });
+      await archive.closePeriod({ board, periodStart: day, periodEnd: 2 * day, members: 7 });
+      assert.deepEqual(await archive.periods(board, 10), listed);
+      assert.deepEqual(await archive.periods(board.toUpperCase(), 10), []);
+    }));
+
+  test(`${name}: leaderboard member ids and data with quotes and SQL metacharacters round-trip exactly`, () =>
+    withStore(fixture, async (store) => {
+      const archive = store.leaderboardArchive;
+      // Every kind of character a board name may have; a quote is not one of them (refused below).
+      const board = `Quotes.Board_x-${uniq()}`;
+      const ids = [`o'brien`, `say "hi"`, "x'; DROP TABLE leaderboard_standings;--", 'back\\slash `tick`', '%_ é 🎮', 'pad', 'pad ', 'm'.repeat(128)];
+      const rows = ids.map((memberId, i) => ({ rank: i + 1, memberId, score: i, data: JSON.stringify({ memberId, sql: "'); DELETE FROM leaderboard_periods; --" }) }));
+      await archive.writeStandings(board, 5, rows);
+      assert.deepEqual(await archive.standings(board, 5, 0, 100), rows);
+      for (const r of rows) assert.deepEqual(await archive.standing(board, 5, r.memberId), r, r.memberId);
+      assert.equal(await archive.standing(board, 5, "' OR '1'='1"), null);
+      await archive.closePeriod({ board, periodStart: 5, periodEnd: 6, members: rows.length });
+      assert.deepEqual(
+        (await archive.periods(board, 10)).map((p) => [p.board, p.members]),
+        [[board, rows.length]],
+      );
+    }));
+
+  test(`${name}: malformed leaderboard archive arguments are refused with OPT_ERR_INVALID and write nothing`, () =>
+    withStore(fixture, async (store) => {
+      const archive = store.leaderboardArchive;
+      const bad = coded(ErrorCodes.OPT_ERR_INVALID);
+      const board = `refused-${uniq()}`;
+      const row = { rank: 1, memberId: 'm', score: 1, data: null };
+      const period = { board, periodStart: 0, periodEnd: 1, members: 1 };
+      for (const b of ["x'; DROP TABLE t;--", `o'brien`, '', 'x'.repeat(65), 'with space', 'é', 'a/b', 'a:b', 42, null]) {
+        const label = String(b);
+        await assert.rejects(archive.writeStandings(b as never, 0, [row]), bad, label);
+        await assert.rejects(archive.closePeriod({ ...period, board: b as never }), bad, label);
+        await assert.rejects(archive.periods(b as never, 10), bad, label);
+        await assert.rejects(archive.standings(b as never, 0, 0, 10), bad, label);
+        await assert.rejects(archive.standing(b as never, 0, 'm'), bad, label);
+      }
+      for (const time of [-1, 1.5, NaN, Number.MAX_SAFE_INTEGER + 1, '0', undefined]) {
+        const label = String(time);
+        await assert.rejects(archive.writeStandings(board, time as never, [row]), bad, label);
+        await assert.rejects(archive.standings(board, time as never, 0, 10), bad, label);
+        await assert.rejects(archive.standing(board, time as never, 'm'), bad, label);
+        await assert.rejects(archive.closePeriod({ ...period, periodStart: time as never }), bad, label);
+        await assert.rejects(archive.closePeriod({ ...period, periodEnd: time as never }), bad, label);
+        await assert.rejects(archive.closePeriod({ ...period, members: time as never }), bad, label);
+      }
+      await assert.rejects(archive.closePeriod(null as never), bad);
+      const badRows: unknown[] = [
+        { ...row, memberId: 'x'.repeat(129) },
+        { ...row, memberId: '' },
+        { ...row, memberId: '\ud800' },
+        { ...row, memberId: 5 },
+        { ...row, score: NaN },
+        { ...row, score: Infinity },
+        { ...row, score: -Infinity },
+        { ...row, score: '1' },
+        { ...row, rank: 0 },
+        { ...row, rank: -1 },
+        { ...row, rank: 1.5 },
+        { ...row, rank: 2 ** 53 },
+        { ...row, data: 5 },
+        { ...row, data: undefined },
+        { ...row, data: { a: 1 } },
+        { ...row, data: 'lone \udc00' },
+        null,
+        'row',
+      ];
+      for (const r of badRows) await assert.rejects(archive.writeStandings(board, 0, [{ ...row, rank: 2 }, r] as never), bad, String(JSON.stringify(r)));
+      await assert.rejects(archive.writeStandings(board, 0, 'rows' as never), bad);
+      for (const limit of [0, 1001, -1, 1.5, NaN, '10']) {
+        await assert.rejects(archive.periods(board, limit as never), bad, String(limit));
+        await assert.rejects(archive.standings(board, 0, 0, limit as never), bad, String(limit));
+      }
+      for (const offset of [-1, 0.5, NaN, Number.MAX_SAFE_INTEGER + 1, '0']) await assert.rejects(archive.standings(board, 0, offset as never, 10), bad, String(offset));
+      for (const memberId of ['', 'x'.repeat(129), '\ud800', 7]) await assert.rejects(archive.standing(board, 0, memberId as never), bad, String(memberId));
+      assert.deepEqual(await archive.standings(board, 0, 0, 1000), [], 'refused writes wrote nothing');
+      assert.deepEqual(await archive.periods(board, 1000), []);
+    }));
+
   test(`${name}: SQL metacharacters are data, never SQL`, () =>
     withStore(fixture, async (store) => {
       const tag = uniq();
@@ -552,6 +735,8 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
     await store.close();
     await assert.rejects(store.loadPlayer(id), coded(ErrorCodes.STO_ERR_CONNECTION));
     await assert.rejects(store.saveBatch([]), coded(ErrorCodes.STO_ERR_CONNECTION));
+    await assert.rejects(store.leaderboardArchive.periods('board', 10), coded(ErrorCodes.STO_ERR_CONNECTION));
+    await assert.rejects(store.leaderboardArchive.writeStandings('board', 0, [{ rank: 1, memberId: 'm', score: 1, data: null }]), coded(ErrorCodes.STO_ERR_CONNECTION));
     await assert.rejects(store.start(), coded(ErrorCodes.STO_ERR_CONNECTION));
     await withStore(fixture, async (again) => assert.equal((await again.loadPlayer(id))?.version, 1));
   });

@@ -136,6 +136,13 @@ describe('mysql', { skip: unreachable ?? false }, () => {
     bad(() => new MysqlStore({ url: sharedUrl, pool_size: 3 } as never), /pool_size/);
   });
 
+  test('mysql: the leaderboard archive of a store not started is STO_ERR_CONNECTION', async () => {
+    const store = new MysqlStore({ url: sharedUrl });
+    await assert.rejects(store.leaderboardArchive.periods('board', 10), { code: ErrorCodes.STO_ERR_CONNECTION });
+    await assert.rejects(store.leaderboardArchive.standing('board', 0, 'm'), { code: ErrorCodes.STO_ERR_CONNECTION });
+    await store.close();
+  });
+
   test('mysql: a pool of one serves concurrent calls and batches', async () => {
     const store = new MysqlStore({ url: sharedUrl, poolSize: 1 });
     await store.start();

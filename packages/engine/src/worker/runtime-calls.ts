@@ -2,6 +2,7 @@ import { CodedError, ErrorCodes, isCodedError, type Logger } from '@gos/schema';
 import type { CallHandler, CallOptions } from '../api.js';
 import { FromScene, encodeCallAnswer, encodeOutgoingCall, encodePlayerPush, type CallAnswer, type IncomingCall } from '../records.js';
 import type { Outbox } from '../outbox.js';
+import { encodeLeaderboardRequest } from '../leaderboard-records.js';
 import type { RpcPayloads } from './rpc-payloads.js';
 import { builtinHandler, type Builtins } from './builtins.js';
 
@@ -92,6 +93,18 @@ export class SceneCalls {
       return refused(err);
     }
     return this.#wait(FromScene.SEND_TO, request, timeoutMs, `no word on the push to player ${playerId} within ${timeoutMs} ms`, (result) => JSON.parse(result) === true);
+  }
+
+  /** A leaderboard operation (`scene.leaderboards`), run by the engine's main thread: its result. */
+  leaderboard(op: string, args: readonly unknown[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<unknown> {
+    let request: Uint8Array;
+    try {
+      this.#assertCanWait(`leaderboards.${op}`);
+      request = encoder.encode(encodeLeaderboardRequest({ op, args: [...args] }));
+    } catch (err) {
+      return refused(err);
+    }
+    return this.#wait(FromScene.LEADERBOARD, request, timeoutMs, `no answer to leaderboards.${op} within ${timeoutMs} ms`, (result) => JSON.parse(result) as unknown);
   }
 
   #assertCanWait(what: string): void {

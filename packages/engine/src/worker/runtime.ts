@@ -14,6 +14,7 @@ import type { Outbox } from '../outbox.js';
 import { RuntimePlayer } from './runtime-player.js';
 import { PendingTravels } from './runtime-travels.js';
 import { SceneCalls, refused } from './runtime-calls.js';
+import { SceneLeaderboards } from './scene-leaderboards.js';
 import { SceneRequests } from './runtime-requests.js';
 import { RpcPayloads } from './rpc-payloads.js';
 import { SceneBuiltins } from './runtime-builtins.js';
@@ -60,6 +61,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   /** Players whose travel is under way: settled when they leave, or when the travel fails. */
   readonly #travels = new PendingTravels();
   readonly #calls: SceneCalls;
+  readonly leaderboards: SceneLeaderboards;
   readonly #saver: SceneSaver;
   readonly #ticks: TickSchedule;
   readonly #tickStats: TickStats;
@@ -103,6 +105,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#service = isService(opts.def);
     const rpcPayloads = new RpcPayloads(opts.protocol, opts.type);
     this.#calls = new SceneCalls(opts.out, opts.id, opts.logger, rpcPayloads, this.#service);
+    this.leaderboards = new SceneLeaderboards(this.#calls);
     this.#tickStats = new TickStats(opts.out, this.tickMs);
     this.#ticks = new TickSchedule(this.tickMs, (now, elapsed) => this.#runTick(now, elapsed), () => this.#players.size);
     this.#requests = new SceneRequests(this, opts.def, opts.protocol, opts.out, (sid) => this.#bySid.get(sid)?.player);

@@ -1,0 +1,63 @@
+/**
+ * `scene.leaderboards`, the engine main thread's part: a scene's LEADERBOARD record runs one
+ * operation on the engine's leaderboards (Redis or memory, `EngineOptions.leaderboards`) and its
+ * outcome goes back to the scene as ToScene.ANSWER. Operations run concurrently; past
+ * {@link MAX_IN_FLIGHT} under way on this engine, new ones are refused with `ENG_ERR_QUEUE_FULL`.
+ */
+import { CodedError, ErrorCodes, toErrorData } from '@gos/schema';
+import { runOperation, type LeaderboardApi } from '@gos/leaderboard';
+import type { EngineContext } from './engine-context.js';
+import type { LeaderboardRequest } from './leaderboard-records.js';
+import { ToScene, encodeCallAnswer, type CallAnswer } from './records.js';
+import type { SceneHost } from './scene-host.js';
+
+const MAX_IN_FLIGHT = 10_000;
+
+export class LeaderboardRelay {
+  readonly #ctx: EngineContext;
+  readonly #api: LeaderboardApi | null;
+  #inFlight = 0;
+
+  constructor(ctx: EngineContext, api: LeaderboardApi | null) {
+    this.#ctx = ctx;
+    this.#api = api;
+  }
+
+  /** Operations under way (tests: back to 0). */
+  get pending(): number {
+    return this.#inFlight;
+  }
+
+  /** Scene `host` asks for `request` under its call id `callId`. */
+  outgoing(host: SceneHost, callId: number, request: LeaderboardRequest): void {
+    const reply = (answer: CallAnswer): void => {
+      try {
+        host.send(ToScene.ANSWER, 0, encodeCallAnswer(answer), true, callId);
+      } catch (err) {
+        this.#ctx.log.warn({ err, sceneId: host.sceneId, op: request.op }, 'cannot give a scene the outcome of its leaderboard operation');
+      }
+    };
+    if (this.#inFlight >= MAX_IN_FLIGHT) {
+      reply({ ok: false, code: ErrorCodes.ENG_ERR_QUEUE_FULL, message: `more than ${MAX_IN_FLIGHT} leaderboard operations are under way on engine ${this.#ctx.o.engineId}` });
+      return;
+    }
+    this.#inFlight++;
+    void this.#run(request).then((answer) => {
+      this.#inFlight--;
+      reply(answer);
+    });
+  }
+
+  /** Never rejects. */
+  async #run(request: LeaderboardRequest): Promise<CallAnswer> {
+    try {
+      if (this.#api === null) throw new CodedError(ErrorCodes.LB_ERR_NOT_CONFIGURED, `engine ${this.#ctx.o.engineId} runs without leaderboards (EngineOptions.leaderboards)`);
+      const result = await runOperation(this.#api, request.op, request.args);
+      return { ok: true, result: JSON.stringify(result ?? null) };
+    } catch (err) {
+      const data = toErrorData(err, ErrorCodes.ENG_ERR_HANDLER_FAILED);
+      if (data.code === ErrorCodes.ENG_ERR_HANDLER_FAILED) this.#ctx.log.error({ err, op: request.op }, 'leaderboard operation failed');
+      return { ok: false, code: data.code, message: data.message };
+    }
+  }
+}

@@ -1,0 +1,10 @@
+export { Leaderboards } from './leaderboards.js';
+export type { LeaderboardsOptions } from './leaderboards.js';
+export { MemoryLeaderboardBackend } from './memory.js';
+export { RedisLeaderboardBackend } from './redis.js';
+export type { RedisLeaderboardOptions } from './redis.js';
+export { checkBoardName, MAX_DATA_BYTES, MAX_MEMBER_ID, MAX_PAGE } from './definition.js';
+export type { BoardDefinition, BoardDefinitionInput, ScorePolicy } from './definition.js';
+export type { BoardInfo, ClosedPeriod, Entry, LeaderboardApi, LeaderboardBackend, Page, SubmitResult } from './types.js';
+export { runOperation, isLeaderboardOp } from './operations.js';
+export type { LeaderboardOp } from './operations.js';
