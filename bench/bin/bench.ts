@@ -13,6 +13,7 @@
  *   npm run bench -- soak --clients 300 --minutes 30              (memory over time, after full collections)
  *   npm run bench -- travel --clients 200 --hop-every 3000        (players hop between scenes on two engines)
  *   npm run bench -- timers --timers 100000 --fires 100           (tick time of a scene with many durable timers pending)
+ *   npm run bench -- leaderboard --members 1000000,10000000       (one Redis board: rank, around-me, page, update)
  *   npm run bench -- mmo-aoi --clients 1000,2000,5000 [--npcs 0,9000]  (one large map: area of interest against a whole-map broadcast)
  *   npm run bench -- aoi-tick --clients 100,1000 --npcs 9900           (one scene's entity replication alone: time per tick)
  *   npm run bench -- migrate --clients 100,500                    (one scene moved live between two engines, again and again)
@@ -52,6 +53,7 @@ import { runTravel, type TravelResultsFile } from '../src/travel.js';
 import { MIGRATE_INPUTS_PER_SECOND, MIGRATE_TICK_MS, runMigrate, type MigrateResultsFile } from '../src/migrate.js';
 import { runScaling, SCALING_SCENARIOS, type ScalingResultsFile, type ScalingScenario } from '../src/scaling.js';
 import { runTimers, type TimersResultsFile } from '../src/timers.js';
+import { runLeaderboard, type LeaderboardResultsFile } from '../src/leaderboard.js';
 import { aoiTickSettings, runAoiTick, type AoiTickResultsFile } from '../src/aoi-tick.js';
 import { aoiRow } from '../src/aoi.js';
 import { AOI_CELL, AOI_HYSTERESIS, AOI_LAYOUTS, AOI_MAP, AOI_VIEW, type AoiLayout } from '../src/targets/project/aoi-map.js';
@@ -59,8 +61,8 @@ import { AOI_CELL, AOI_HYSTERESIS, AOI_LAYOUTS, AOI_MAP, AOI_VIEW, type AoiLayou
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
 const FAILOVER_SCENARIOS: readonly FailoverScenario[] = ['engine-kill', 'leader-kill'];
-type AnyScenario = Scenario | FailoverScenario | ScalingScenario | 'soak' | 'travel' | 'timers' | 'aoi-tick' | 'migrate';
-const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'mmo-aoi', 'soak', 'travel', 'timers', 'aoi-tick', 'migrate', ...SCALING_SCENARIOS, ...FAILOVER_SCENARIOS];
+type AnyScenario = Scenario | FailoverScenario | ScalingScenario | 'soak' | 'travel' | 'timers' | 'aoi-tick' | 'migrate' | 'leaderboard';
+const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'mmo-aoi', 'soak', 'travel', 'timers', 'aoi-tick', 'migrate', 'leaderboard', ...SCALING_SCENARIOS, ...FAILOVER_SCENARIOS];
 /** Client counts when --clients is not given. idle-ccu stays under the 20,000 open files a process may have here. */
 const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   'mmo-move': '500,1000,2000,3000',
@@ -74,6 +76,7 @@ const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   soak: '300',
   travel: '200',
   timers: '1',
+  leaderboard: '1',
   'aoi-tick': '100',
   migrate: '100,500',
   'engine-drain': '300',
@@ -99,6 +102,7 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        npm run bench -- engine-drain|rolling-restart [--clients 300] [--scenes 3] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- scale-out [--clients 320] [--scenes 8] [--balance-window 60] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- timers [--timers 100000] [--fires 100] [--seconds 20] [--warmup 5] [--persist-ms 5000] [--out …]
+       npm run bench -- leaderboard [--members 1000000,10000000] [--seconds 20 (per operation)] [--out …]
 See bench/README.md for what each scenario measures.`;
 
 const cli = parseCommandLine(
@@ -126,6 +130,7 @@ const cli = parseCommandLine(
       scenes: { type: 'string' },
       'balance-window': { type: 'string', default: '60' },
       timers: { type: 'string', default: '100000' },
+      members: { type: 'string', default: '1000000,10000000' },
       fires: { type: 'string', default: '100' },
       npcs: { type: 'string' },
       layouts: { type: 'string', default: 'mixed' },
@@ -146,7 +151,7 @@ if (!SCENARIOS.includes(scenario)) usage(`unknown scenario "${scenario}" (known:
 const failover = (FAILOVER_SCENARIOS as readonly string[]).includes(scenario);
 /** Scenarios that start their own cluster of processes of this framework: no --targets. */
 const scaling = (SCALING_SCENARIOS as readonly string[]).includes(scenario);
-const ownCluster = failover || scaling || scenario === 'travel' || scenario === 'timers' || scenario === 'aoi-tick' || scenario === 'migrate';
+const ownCluster = failover || scaling || scenario === 'travel' || scenario === 'timers' || scenario === 'aoi-tick' || scenario === 'migrate' || scenario === 'leaderboard';
 
 const positive = (name: string, v: string): number => {
   const n = Number(v);
@@ -241,6 +246,7 @@ else if (scenario === 'travel') await benchTravel();
 else if (scenario === 'migrate') await benchMigrate();
 else if (scaling) await benchScaling(scenario as ScalingScenario);
 else if (scenario === 'timers') await benchTimers();
+else if (scenario === 'leaderboard') await benchLeaderboard();
 else if (scenario === 'aoi-tick') await benchAoiTick();
 else await benchTargets(scenario as Scenario);
 
@@ -548,6 +554,22 @@ async function benchTimers(): Promise<void> {
   for (const r of runs) {
     console.log(`bench: ${r.pendingTimers} timers pending: tick p99 ${r.tickP99Ms} ms (baseline ${r.baselineTickP99Ms} ms), fired late p99 ${r.lateP99Ms} ms over ${r.firings} firings`);
   }
+}
+
+async function benchLeaderboard(): Promise<void> {
+  const sizes = values.members.split(',').map((v) => positive('members', v.trim()));
+  const seconds = steadySeconds;
+  const { fills, runs } = await runLeaderboard({ sizes, seconds, concurrency: [1, 64], fillConcurrency: 256, redisUrl: REDIS_URL, onProgress: (line) => process.stderr.write(`[bench] leaderboard: ${line}\n`) });
+  const file: LeaderboardResultsFile = {
+    scenario: 'leaderboard',
+    date: new Date().toISOString(),
+    machine: machine(false),
+    settings: { command: `npm run bench -- ${argv}`.trim(), warmupSeconds: 1, steadySeconds: seconds, concurrency: [1, 64], fillConcurrency: 256, redis: 'Redis 7 (Debian), on loopback' },
+    fills,
+    runs,
+  };
+  await write(file);
+  for (const r of runs) console.log(`bench: ${r.members} members, ${r.op} ×${r.concurrency}: p99 ${r.p99Ms} ms, ${r.opsPerSec}/s`);
 }
 
 async function benchAoiTick(): Promise<void> {

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { ResultsFile } from '../src/report/results.js';
 import type { SoakResultsFile } from '../src/soak.js';
 import type { TimersResultsFile } from '../src/timers.js';
+import type { LeaderboardResultsFile } from '../src/leaderboard.js';
 import type { AoiResultsFile } from '../src/aoi.js';
 import type { AoiTickResultsFile } from '../src/aoi-tick.js';
 import { runBench } from './run-bench.js';
@@ -119,6 +120,21 @@ test('smoke: timers with 2,000 durable timers pending, 2 s phases', { timeout: 1
     assert.ok(r.tickP99Ms > 0 && r.baselineTickP99Ms > 0 && r.lateP99Ms >= 0);
     assert.match(await readFile(path.join(out, 'timers.md'), 'utf8'), /pending timers/);
     assert.match(await readFile(path.join(out, 'timers.html'), 'utf8'), /<svg/);
+  });
+});
+
+test('smoke: leaderboard with boards of 2,000 and 5,000 members in Redis, 1 s an operation', { timeout: 180_000 }, async () => {
+  await runBench(['leaderboard', '--members', '2000,5000', '--seconds', '1'], async (out, stdout) => {
+    assert.match(stdout, /5000 members, around-me ×1: p99 /);
+    const file = JSON.parse(await readFile(path.join(out, 'leaderboard.json'), 'utf8')) as LeaderboardResultsFile;
+    assert.equal(file.scenario, 'leaderboard');
+    assert.deepEqual(file.fills.map((f) => f.members), [2000, 5000]);
+    assert.ok(file.fills.every((f) => f.submitsPerSec > 0 && f.redisBytesPerMember > 0));
+    assert.deepEqual([...new Set(file.runs.map((r) => r.op))], ['rank', 'around-me', 'page', 'update']);
+    assert.equal(file.runs.length, 2 * 4 * 2, 'two sizes × four operations × two concurrencies');
+    for (const r of file.runs) assert.ok(r.ops > 0 && r.opsPerSec > 0 && r.p99Ms >= r.p50Ms && r.p50Ms > 0, `${r.members} ${r.op} ×${r.concurrency}`);
+    assert.match(await readFile(path.join(out, 'leaderboard.md'), 'utf8'), /\| 5,000 \| around-me \| 1 \|/);
+    assert.match(await readFile(path.join(out, 'leaderboard.html'), 'utf8'), /<svg/);
   });
 });
 

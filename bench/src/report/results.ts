@@ -10,6 +10,7 @@ import type { TravelResultsFile } from '../travel.js';
 import type { MigrateResultsFile } from '../migrate.js';
 import type { ScalingResultsFile } from '../scaling.js';
 import type { TimersResultsFile } from '../timers.js';
+import type { LeaderboardResultsFile } from '../leaderboard.js';
 import type { AoiResultsFile } from '../aoi.js';
 import type { AoiTickResultsFile } from '../aoi-tick.js';
 import { round } from '../stats.js';
@@ -51,7 +52,7 @@ export interface FailoverResultsFile {
   readonly runs: readonly FailoverRow[];
 }
 
-export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile | AoiResultsFile | AoiTickResultsFile | MigrateResultsFile | ScalingResultsFile;
+export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile | AoiResultsFile | AoiTickResultsFile | MigrateResultsFile | ScalingResultsFile | LeaderboardResultsFile;
 
 export function isAoiTickFile(file: AnyResultsFile): file is AoiTickResultsFile {
   return file.scenario === 'aoi-tick';
@@ -79,6 +80,10 @@ export function isMigrateFile(file: AnyResultsFile): file is MigrateResultsFile 
 
 export function isScalingFile(file: AnyResultsFile): file is ScalingResultsFile {
   return file.scenario === 'engine-drain' || file.scenario === 'rolling-restart' || file.scenario === 'scale-out';
+}
+
+export function isLeaderboardFile(file: AnyResultsFile): file is LeaderboardResultsFile {
+  return file.scenario === 'leaderboard';
 }
 
 export function isTimersFile(file: AnyResultsFile): file is TimersResultsFile {

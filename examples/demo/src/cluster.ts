@@ -11,6 +11,7 @@ import { silentLogger, type Logger } from '@gos/schema';
 import { CoordinatorNode, MemoryCoordinator, registerLeaseMetrics } from '@gos/coordinator';
 import { Engine, type AdminCredential } from '@gos/engine';
 import { LocalLinks } from '@gos/link';
+import { Leaderboards, MemoryLeaderboardBackend, RedisLeaderboardBackend } from '@gos/leaderboard';
 import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
 import { createStore, type Store } from '@gos/store';
 import { Registry } from 'prom-client';
@@ -72,6 +73,8 @@ export class EmbeddedCluster {
   readonly coordinator = new MemoryCoordinator();
   readonly leader: CoordinatorNode;
   readonly sessions: SessionStore;
+  /** In memory, or in the sessions' Redis; closed periods archived into the store. */
+  readonly leaderboards: Leaderboards;
   readonly engine: Engine;
   readonly gateway: Gateway;
   /** The links' secret (random per start): a REPL dials the engine with it. */
@@ -96,12 +99,22 @@ export class EmbeddedCluster {
       o.redisUrl === undefined
         ? new MemorySessionStore(ttl)
         : new RedisSessionStore({ url: o.redisUrl, ...(o.redisKeyPrefix === undefined ? {} : { keyPrefix: o.redisKeyPrefix }), logger, ...ttl });
+    this.leaderboards = new Leaderboards({
+      backend:
+        o.redisUrl === undefined
+          ? new MemoryLeaderboardBackend()
+          : new RedisLeaderboardBackend({ url: o.redisUrl, ...(o.redisKeyPrefix === undefined ? {} : { keyPrefix: o.redisKeyPrefix }), logger }),
+      archive: this.store.leaderboardArchive,
+      owner: 'engine-1',
+      logger: logger.child({ part: 'leaderboards' }),
+    });
     this.engine = new Engine({
       engineId: 'engine-1',
       clusterSecret,
       gameModule: GAME_MODULE,
       store: this.store,
       presence: this.sessions,
+      leaderboards: this.leaderboards,
       coordinator: this.coordinator,
       workers: o.workers ?? 1,
       ...(o.scenesPerWorker === undefined ? {} : { scenesPerWorker: o.scenesPerWorker }),
@@ -142,6 +155,7 @@ export class EmbeddedCluster {
     await this.coordinator.start();
     await this.leader.start();
     await this.sessions.start();
+    await this.leaderboards.start();
     await this.engine.start();
     await this.gateway.start();
   }
@@ -152,6 +166,7 @@ export class EmbeddedCluster {
       await this.gateway.close();
       await this.engine.close();
       await this.leader.close();
+      await this.leaderboards.close();
       await this.sessions.close();
       await this.store.close();
       await this.coordinator.close();

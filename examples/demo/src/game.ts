@@ -10,6 +10,7 @@ import { MAPS, portalAt } from './portals.js';
 import { createRpc, protocol, type PlayerState, type PushMap, type SceneHandlers } from './generated/protocol.js';
 import { GUILDS_TABLE, GUILD_INDEX, guild, guildId, guildIndex } from './guild.js';
 import { FIELD_MAPS, field } from './field.js';
+import { flushWalks, forgetWalks, startWalkFlush, walkBoard, walked } from './walkers.js';
 
 export const WORLD_SIZE = 1000;
 /** Fastest a player may walk, in world units per second (the web client walks at 250). */
@@ -80,8 +81,11 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     const allowed = Math.min(MAX_BURST, ((now - (lastMoveAt.get(player.id) ?? 0)) * MAX_SPEED) / 1000);
     lastMoveAt.set(player.id, now);
     const k = dist > allowed ? allowed / dist : 1;
+    const fromX = data.x;
+    const fromY = data.y;
     data.x = clamp(data.x + dx * k);
     data.y = clamp(data.y + dy * k);
+    walked(scene.id, player.id, player.name, Math.hypot(data.x - fromX, data.y - fromY));
     data.moves++;
     const portal = portalAt(scene.id, data.x, data.y);
     if (portal !== undefined) travelTo({ scene, player }, portal.to, portal.exit);
@@ -148,6 +152,9 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     guilds.sort((a, b) => b.members - a.members || (a.guild < b.guild ? -1 : 1));
     return { guilds: guilds.slice(0, 10) };
   },
+  leaderboard({ scene, player }, req) {
+    return walkBoard(scene, player.id, req.around);
+  },
   whoami({ scene, player }) {
     return { playerId: player.id, name: player.name, sceneId: scene.id, x: player.data.x, y: player.data.y };
   },
@@ -197,7 +204,11 @@ export const world = defineScene<WorldState, PlayerData, PushMap>({
     // A new connection of a player already here (another tab, a new login) needs everyone again.
     greet(scene, player);
   },
+  onCreate(scene) {
+    startWalkFlush(scene);
+  },
   onLeave(scene, player) {
+    void flushWalks(scene, [player.id]);
     lastMoveAt.delete(player.id);
     lastSeq.delete(player.id);
     changed(scene.id).delete(player.id);
@@ -216,6 +227,8 @@ export const world = defineScene<WorldState, PlayerData, PushMap>({
   },
   onDispose(scene) {
     changedByScene.delete(scene.id);
+    // Steps not submitted yet (at most FLUSH_MS of them) are lost when a map stops or moves.
+    forgetWalks(scene.id);
   },
   handlers,
 });

@@ -228,6 +228,17 @@ $('chatform').addEventListener('submit', (e) => {
     going.then(({ to }) => chatLine(`to ${to}…`)).catch(fail);
     return;
   }
+  if (value === '/top' || value === '/near') {
+    createApi(client)
+      .leaderboard({ around: value === '/near' })
+      .then(({ entries, total, myRank, myScore }) => {
+        if (entries.length === 0) return chatLine('nobody has walked today yet');
+        chatLine(`metres walked today (${total} walkers): ${entries.map((e) => `${e.rank}. ${e.name} ${Math.round(e.score)}`).join(' · ')}`);
+        chatLine(myRank === 0 ? 'you have not walked today' : `you: #${myRank} with ${Math.round(myScore)} m`);
+      })
+      .catch(fail);
+    return;
+  }
   if (value === '/guilds') {
     createApi(client)
       .guildList({ guild: '' })

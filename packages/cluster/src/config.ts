@@ -90,6 +90,20 @@ const configSchema = z.strictObject({
       { error: "must have kind: 'redis' (with url) or kind: 'memory' (one gateway only)" },
     )
     .prefault({ kind: 'redis' }),
+  /**
+   * Where leaderboards live (docs/leaderboards.md): Redis, or memory for one engine only.
+   * Absent: the sessions' backend (the same Redis URL and key prefix, or memory).
+   */
+  leaderboards: z
+    .discriminatedUnion(
+      'kind',
+      [
+        z.strictObject({ kind: z.literal('redis'), url: wsOrHttpUrl(['redis:', 'rediss:']).optional(), keyPrefix: z.string().optional() }),
+        z.strictObject({ kind: z.literal('memory') }),
+      ],
+      { error: "must have kind: 'redis' (with url; the sessions' URL when left out) or kind: 'memory' (one engine only)" },
+    )
+    .optional(),
   game: z.strictObject({
     /** Module whose default export is the game (`defineGame`): loaded by engines. */
     module: z.string(required('the game module the engines load')).min(1),

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { CoordinatorNode, EtcdCoordinator, registerLeaseMetrics } from '@gos/coordinator';
 import { Engine, type PlayerLocator } from '@gos/engine';
+import { Leaderboards, MemoryLeaderboardBackend, RedisLeaderboardBackend, type LeaderboardBackend } from '@gos/leaderboard';
 import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
 import { LazyPresence } from './lazy-presence.js';
 import { LocalLinks } from '@gos/link';
@@ -177,6 +178,7 @@ async function startEngine(ctx: RoleContext, id: string, localLinks: LocalLinks 
     closers.push(() => lazy.close());
     presence = lazy;
   }
+  const leaderboards = await startLeaderboards(ctx, id, store);
   const e = config.engine;
   const engine = new Engine({
     engineId: id,
@@ -184,6 +186,7 @@ async function startEngine(ctx: RoleContext, id: string, localLinks: LocalLinks 
     gameModule: pathToFileURL(config.game.module).href,
     store,
     presence,
+    leaderboards,
     coordinator,
     linkHost: e.host,
     linkPort: e.port,
@@ -266,6 +269,25 @@ async function startStore(config: ClusterConfig, logger: Logger, backend: Backen
     code: ErrorCodes.STO_ERR_CONNECTION,
     open: () => createStore({ kind: 'mysql', url: s.url, autoMigrate: s.autoMigrate, ...poolSize, logger: storeLogger }),
   });
+}
+
+/** The engine's leaderboards (config `leaderboards`, else the sessions' backend), archiving into `store`. */
+async function startLeaderboards(ctx: RoleContext, engineId: string, store: Store): Promise<Leaderboards> {
+  const { config, logger, closers } = ctx;
+  const chosen = config.leaderboards ?? (config.sessions.kind === 'redis' ? { kind: 'redis' as const } : { kind: 'memory' as const });
+  const log = logger.child({ part: 'leaderboards' });
+  const open = (backend: LeaderboardBackend): Leaderboards => new Leaderboards({ backend, archive: store.leaderboardArchive, owner: engineId, logger: log });
+  let leaderboards: Leaderboards;
+  if (chosen.kind === 'memory') {
+    leaderboards = open(new MemoryLeaderboardBackend());
+    await leaderboards.start();
+  } else {
+    const url = chosen.url ?? (config.sessions.kind === 'redis' ? config.sessions.url : 'redis://127.0.0.1:6379');
+    const keyPrefix = chosen.keyPrefix ?? (config.sessions.kind === 'redis' ? config.sessions.keyPrefix : 'gos:');
+    leaderboards = await connect<Leaderboards>({ ...ctx.backend, what: 'Redis', urls: [url], code: ErrorCodes.LB_ERR_BACKEND, open: () => open(new RedisLeaderboardBackend({ url, keyPrefix, logger: log })) });
+  }
+  closers.push(() => leaderboards.close());
+  return leaderboards;
 }
 
 async function startSessions(config: ClusterConfig, logger: Logger, backend: Backend): Promise<SessionStore> {

@@ -78,6 +78,17 @@ test('GOS_MYSQL_URL and GOS_REDIS_URL switch the store and sessions to those bac
   assert.deepEqual(c.sessions, { kind: 'redis', url: 'redis://cache:6379', keyPrefix: 'gos:' });
 });
 
+test('leaderboards: absent they follow the sessions; redis or memory may be given; anything else is refused', async () => {
+  assert.equal(loadConfig({ file: await file(MINIMAL), env: {} }).leaderboards, undefined, 'absent: the launcher uses the sessions\' backend');
+  const redis = loadConfig({ file: await file(`${MINIMAL}leaderboards: { kind: redis, url: "redis://boards:6380", keyPrefix: "lb1:" }\n`), env: {} });
+  assert.deepEqual(redis.leaderboards, { kind: 'redis', url: 'redis://boards:6380', keyPrefix: 'lb1:' });
+  assert.deepEqual(loadConfig({ file: await file(`${MINIMAL}leaderboards: { kind: memory }\n`), env: {} }).leaderboards, { kind: 'memory' });
+  const bad = await file(`${MINIMAL}leaderboards: { kind: sqlite }\n`);
+  assert.match(failure(() => loadConfig({ file: bad, env: {} })), /leaderboards.*kind: 'redis'/s);
+  const badUrl = await file(`${MINIMAL}leaderboards: { kind: redis, url: "http://x" }\n`);
+  assert.match(failure(() => loadConfig({ file: badUrl, env: {} })), /leaderboards\.url/);
+});
+
 test('TLS: gateway.tls and cluster.tls hold file paths (relative to the file, or from GOS_* variables)', async () => {
   const f = await file(`${MINIMAL.replace('secret: "0123456789abcdef"', 'secret: "0123456789abcdef", tls: { caFile: certs/ca.pem, certFile: certs/node.pem, keyFile: certs/node.key }')}
 gateway: { tls: { certFile: certs/gw.pem, keyFile: certs/gw.key, passphrase: pw } }

@@ -157,7 +157,7 @@ export class RedisLeaderboardBackend implements LeaderboardBackend {
       await this.#redis.srem(`${this.#prefix}boards`, name);
       if (periods === null) return false;
       const keys = list(periods, 'drop').flatMap((p) => [...this.#periodKeys(name, num(p, 'drop')), this.#key(name, `${num(p, 'drop')}:lock`)]);
-      await this.#redis.del(this.#key(name, 'seq'), this.#key(name, 'periods'), ...keys);
+      await this.#redis.unlink(this.#key(name, 'seq'), this.#key(name, 'periods'), ...keys);
     } catch (err) {
       throw backendError('delete', err);
     }
@@ -240,7 +240,7 @@ export class RedisLeaderboardBackend implements LeaderboardBackend {
 
   async dropPeriod(name: string, period: number): Promise<void> {
     try {
-      await this.#redis.del(...this.#periodKeys(name, period), this.#key(name, `${period}:lock`));
+      await this.#redis.unlink(...this.#periodKeys(name, period), this.#key(name, `${period}:lock`));
       await this.#redis.zrem(this.#key(name, 'periods'), String(period));
     } catch (err) {
       throw backendError('archive', err);

@@ -144,6 +144,27 @@ export interface GuildListRes {
   guilds: GuildInfo[];
 }
 
+/** The day's distance board (metres walked on the world maps, reset at midnight UTC): the top 10, or the players around you. */
+export interface LeaderboardReq {
+  around: boolean;
+}
+
+export interface LeaderEntry {
+  rank: number;
+  playerId: string;
+  name: string;
+  score: number;
+}
+
+/** A part of the board, its size, and your own place (myRank 0: you have not walked today). */
+export interface LeaderboardRes {
+  board: string;
+  entries: LeaderEntry[];
+  total: number;
+  myRank: number;
+  myScore: number;
+}
+
 export interface GuildMember {
   playerId: string;
   name: string;
@@ -661,6 +682,75 @@ function readGuildListRes(t: fb.GuildListRes): GuildListRes {
 /** Encode and decode GuildListRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const GuildListResCodec: rt.Codec<GuildListRes> = rt.tableCodec('GuildListRes', guildListResShape, buildGuildListRes, (bb) => readGuildListRes(fb.GuildListRes.getRootAsGuildListRes(bb)));
 
+const leaderboardReqShape: rt.TableShape = [['scalar', 1]];
+
+function buildLeaderboardReq(b: Builder, v: LeaderboardReq): Offset {
+  fb.LeaderboardReq.startLeaderboardReq(b);
+  fb.LeaderboardReq.addAround(b, v.around);
+  return fb.LeaderboardReq.endLeaderboardReq(b);
+}
+
+function readLeaderboardReq(t: fb.LeaderboardReq): LeaderboardReq {
+  return {
+    around: t.around(),
+  };
+}
+
+/** Encode and decode LeaderboardReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const LeaderboardReqCodec: rt.Codec<LeaderboardReq> = rt.tableCodec('LeaderboardReq', leaderboardReqShape, buildLeaderboardReq, (bb) => readLeaderboardReq(fb.LeaderboardReq.getRootAsLeaderboardReq(bb)));
+
+const leaderEntryShape: rt.TableShape = [['scalar', 4], ['string'], ['string'], ['scalar', 8]];
+
+function buildLeaderEntry(b: Builder, v: LeaderEntry): Offset {
+  const oPlayerId = b.createString(v.playerId);
+  const oName = b.createString(v.name);
+  fb.LeaderEntry.startLeaderEntry(b);
+  fb.LeaderEntry.addRank(b, v.rank);
+  fb.LeaderEntry.addPlayerId(b, oPlayerId);
+  fb.LeaderEntry.addName(b, oName);
+  fb.LeaderEntry.addScore(b, v.score);
+  return fb.LeaderEntry.endLeaderEntry(b);
+}
+
+function readLeaderEntry(t: fb.LeaderEntry): LeaderEntry {
+  return {
+    rank: t.rank(),
+    playerId: t.playerId() ?? '',
+    name: t.name() ?? '',
+    score: t.score(),
+  };
+}
+
+/** Encode and decode LeaderEntry. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const LeaderEntryCodec: rt.Codec<LeaderEntry> = rt.tableCodec('LeaderEntry', leaderEntryShape, buildLeaderEntry, (bb) => readLeaderEntry(fb.LeaderEntry.getRootAsLeaderEntry(bb)));
+
+const leaderboardResShape: rt.TableShape = [['string'], ['tables', () => leaderEntryShape], ['scalar', 4], ['scalar', 4], ['scalar', 8]];
+
+function buildLeaderboardRes(b: Builder, v: LeaderboardRes): Offset {
+  const oBoard = b.createString(v.board);
+  const oEntries = fb.LeaderboardRes.createEntriesVector(b, v.entries.map((m) => buildLeaderEntry(b, m)));
+  fb.LeaderboardRes.startLeaderboardRes(b);
+  fb.LeaderboardRes.addBoard(b, oBoard);
+  fb.LeaderboardRes.addEntries(b, oEntries);
+  fb.LeaderboardRes.addTotal(b, v.total);
+  fb.LeaderboardRes.addMyRank(b, v.myRank);
+  fb.LeaderboardRes.addMyScore(b, v.myScore);
+  return fb.LeaderboardRes.endLeaderboardRes(b);
+}
+
+function readLeaderboardRes(t: fb.LeaderboardRes): LeaderboardRes {
+  return {
+    board: t.board() ?? '',
+    entries: rt.readList(t.entriesLength(), (i) => readLeaderEntry(rt.present(t.entries(i), 'LeaderboardRes'))),
+    total: t.total(),
+    myRank: t.myRank(),
+    myScore: t.myScore(),
+  };
+}
+
+/** Encode and decode LeaderboardRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const LeaderboardResCodec: rt.Codec<LeaderboardRes> = rt.tableCodec('LeaderboardRes', leaderboardResShape, buildLeaderboardRes, (bb) => readLeaderboardRes(fb.LeaderboardRes.getRootAsLeaderboardRes(bb)));
+
 const guildMemberShape: rt.TableShape = [['string'], ['string']];
 
 function buildGuildMember(b: Builder, v: GuildMember): Offset {
@@ -830,6 +920,7 @@ export const ROUTE = {
   guildList: 9,
   walk: 10,
   leaveField: 11,
+  leaderboard: 12,
   whoami: 3,
 } as const;
 
@@ -866,6 +957,8 @@ export interface DemoProtocol extends rt.Protocol {
     readonly walk: rt.RouteDef<WalkReq, void>;
     /** Go back from the large map to a world map. */
     readonly leaveField: rt.RouteDef<TravelReq, TravelRes>;
+    /** The day's distance board (docs/leaderboards.md): read from the cluster's leaderboards, wherever the player plays. */
+    readonly leaderboard: rt.RouteDef<LeaderboardReq, LeaderboardRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     readonly whoami: rt.RouteDef<WhoAmIReq, WhoAmIRes>;
   };
@@ -909,6 +1002,7 @@ const routes: DemoProtocol['routes'] = Object.freeze({
   guildList: Object.freeze({ id: ROUTE.guildList, name: 'guildList', scene: 'world', request: GuildListReqCodec, response: GuildListResCodec, idempotent: true }),
   walk: Object.freeze({ id: ROUTE.walk, name: 'walk', scene: 'field', request: WalkReqCodec, response: null, idempotent: false }),
   leaveField: Object.freeze({ id: ROUTE.leaveField, name: 'leaveField', scene: 'field', request: TravelReqCodec, response: TravelResCodec, idempotent: false }),
+  leaderboard: Object.freeze({ id: ROUTE.leaderboard, name: 'leaderboard', scene: 'world', request: LeaderboardReqCodec, response: LeaderboardResCodec, idempotent: true }),
   whoami: Object.freeze({ id: ROUTE.whoami, name: 'whoami', scene: 'world', request: WhoAmIReqCodec, response: WhoAmIResCodec, idempotent: true }),
 });
 
@@ -951,6 +1045,7 @@ export const protocol: DemoProtocol = Object.freeze({
     [ROUTE.guildList, routes.guildList],
     [ROUTE.walk, routes.walk],
     [ROUTE.leaveField, routes.leaveField],
+    [ROUTE.leaderboard, routes.leaderboard],
     [ROUTE.whoami, routes.whoami],
   ]),
   pushById: new Map<number, rt.PushDef>([
@@ -1004,6 +1099,8 @@ export interface SceneHandlers<Ctx> {
     guildRally(ctx: Ctx, req: GuildRallyReq): GuildRallyRes | Promise<GuildRallyRes>;
     /** The largest guilds, from the shared table every map reads (no call: a local read). */
     guildList(ctx: Ctx, req: GuildListReq): GuildListRes | Promise<GuildListRes>;
+    /** The day's distance board (docs/leaderboards.md): read from the cluster's leaderboards, wherever the player plays. */
+    leaderboard(ctx: Ctx, req: LeaderboardReq): LeaderboardRes | Promise<LeaderboardRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     whoami(ctx: Ctx, req: WhoAmIReq): WhoAmIRes | Promise<WhoAmIRes>;
   };
@@ -1040,6 +1137,8 @@ export interface Api {
   walk(req: WalkReq, opts?: RequestOptions): Promise<void>;
   /** Go back from the large map to a world map. */
   leaveField(req: TravelReq, opts?: RequestOptions): Promise<TravelRes>;
+  /** The day's distance board (docs/leaderboards.md): read from the cluster's leaderboards, wherever the player plays. */
+  leaderboard(req: LeaderboardReq, opts?: RequestOptions): Promise<LeaderboardRes>;
   /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
   whoami(req: WhoAmIReq, opts?: RequestOptions): Promise<WhoAmIRes>;
 }
@@ -1061,6 +1160,7 @@ export function createApi(client: ApiClient): Api {
       await client.request(routes.walk, req, opts);
     },
     leaveField: (req: TravelReq, opts?: RequestOptions) => client.request(routes.leaveField, req, opts) as Promise<TravelRes>,
+    leaderboard: (req: LeaderboardReq, opts?: RequestOptions) => client.request(routes.leaderboard, req, opts) as Promise<LeaderboardRes>,
     whoami: (req: WhoAmIReq, opts?: RequestOptions) => client.request(routes.whoami, req, opts) as Promise<WhoAmIRes>,
   });
 }

@@ -20,6 +20,7 @@ import * as flatbuffers from 'flatbuffers';
  *   guildList (scene world): GuildListReq → GuildListRes
  *   walk (scene field): WalkReq → none
  *   leaveField (scene field): TravelReq → TravelRes
+ *   leaderboard (scene world): LeaderboardReq → LeaderboardRes
  */
 export enum RouteId {
   move = 1,
@@ -32,7 +33,8 @@ export enum RouteId {
   guildRally = 8,
   guildList = 9,
   walk = 10,
-  leaveField = 11
+  leaveField = 11,
+  leaderboard = 12
 }
 
 /**
@@ -1496,6 +1498,234 @@ static createGuildListRes(builder:flatbuffers.Builder, guildsOffset:flatbuffers.
   GuildListRes.startGuildListRes(builder);
   GuildListRes.addGuilds(builder, guildsOffset);
   return GuildListRes.endGuildListRes(builder);
+}
+}
+
+/**
+ * The day's distance board (metres walked on the world maps, reset at midnight UTC): the top 10, or the players around you.
+ */
+export class LeaderboardReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):LeaderboardReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsLeaderboardReq(bb:flatbuffers.ByteBuffer, obj?:LeaderboardReq):LeaderboardReq {
+  return (obj || new LeaderboardReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsLeaderboardReq(bb:flatbuffers.ByteBuffer, obj?:LeaderboardReq):LeaderboardReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new LeaderboardReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+around():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+static startLeaderboardReq(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addAround(builder:flatbuffers.Builder, around:boolean) {
+  builder.addFieldInt8(0, +around, +false);
+}
+
+static endLeaderboardReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createLeaderboardReq(builder:flatbuffers.Builder, around:boolean):flatbuffers.Offset {
+  LeaderboardReq.startLeaderboardReq(builder);
+  LeaderboardReq.addAround(builder, around);
+  return LeaderboardReq.endLeaderboardReq(builder);
+}
+}
+
+export class LeaderEntry {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):LeaderEntry {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsLeaderEntry(bb:flatbuffers.ByteBuffer, obj?:LeaderEntry):LeaderEntry {
+  return (obj || new LeaderEntry()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsLeaderEntry(bb:flatbuffers.ByteBuffer, obj?:LeaderEntry):LeaderEntry {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new LeaderEntry()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+rank():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+playerId():string|null
+playerId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+playerId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+name():string|null
+name(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+name(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+score():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+static startLeaderEntry(builder:flatbuffers.Builder) {
+  builder.startObject(4);
+}
+
+static addRank(builder:flatbuffers.Builder, rank:number) {
+  builder.addFieldInt32(0, rank, 0);
+}
+
+static addPlayerId(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, playerIdOffset, 0);
+}
+
+static addName(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, nameOffset, 0);
+}
+
+static addScore(builder:flatbuffers.Builder, score:number) {
+  builder.addFieldFloat64(3, score, 0.0);
+}
+
+static endLeaderEntry(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createLeaderEntry(builder:flatbuffers.Builder, rank:number, playerIdOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, score:number):flatbuffers.Offset {
+  LeaderEntry.startLeaderEntry(builder);
+  LeaderEntry.addRank(builder, rank);
+  LeaderEntry.addPlayerId(builder, playerIdOffset);
+  LeaderEntry.addName(builder, nameOffset);
+  LeaderEntry.addScore(builder, score);
+  return LeaderEntry.endLeaderEntry(builder);
+}
+}
+
+/**
+ * A part of the board, its size, and your own place (myRank 0: you have not walked today).
+ */
+export class LeaderboardRes {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):LeaderboardRes {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsLeaderboardRes(bb:flatbuffers.ByteBuffer, obj?:LeaderboardRes):LeaderboardRes {
+  return (obj || new LeaderboardRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsLeaderboardRes(bb:flatbuffers.ByteBuffer, obj?:LeaderboardRes):LeaderboardRes {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new LeaderboardRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+board():string|null
+board(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+board(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+entries(index: number, obj?:LeaderEntry):LeaderEntry|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? (obj || new LeaderEntry()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+entriesLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+total():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+myRank():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+myScore():number {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+static startLeaderboardRes(builder:flatbuffers.Builder) {
+  builder.startObject(5);
+}
+
+static addBoard(builder:flatbuffers.Builder, boardOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, boardOffset, 0);
+}
+
+static addEntries(builder:flatbuffers.Builder, entriesOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, entriesOffset, 0);
+}
+
+static createEntriesVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startEntriesVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addTotal(builder:flatbuffers.Builder, total:number) {
+  builder.addFieldInt32(2, total, 0);
+}
+
+static addMyRank(builder:flatbuffers.Builder, myRank:number) {
+  builder.addFieldInt32(3, myRank, 0);
+}
+
+static addMyScore(builder:flatbuffers.Builder, myScore:number) {
+  builder.addFieldFloat64(4, myScore, 0.0);
+}
+
+static endLeaderboardRes(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createLeaderboardRes(builder:flatbuffers.Builder, boardOffset:flatbuffers.Offset, entriesOffset:flatbuffers.Offset, total:number, myRank:number, myScore:number):flatbuffers.Offset {
+  LeaderboardRes.startLeaderboardRes(builder);
+  LeaderboardRes.addBoard(builder, boardOffset);
+  LeaderboardRes.addEntries(builder, entriesOffset);
+  LeaderboardRes.addTotal(builder, total);
+  LeaderboardRes.addMyRank(builder, myRank);
+  LeaderboardRes.addMyScore(builder, myScore);
+  return LeaderboardRes.endLeaderboardRes(builder);
 }
 }
 
