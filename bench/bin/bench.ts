@@ -14,6 +14,7 @@
  *   npm run bench -- travel --clients 200 --hop-every 3000        (players hop between scenes on two engines)
  *   npm run bench -- timers --timers 100000 --fires 100           (tick time of a scene with many durable timers pending)
  *   npm run bench -- leaderboard --members 1000000,10000000       (one Redis board: rank, around-me, page, update)
+ *   npm run bench -- player-logs --rates 1000,10000,50000          (tick time of a scene appending player-log events; events written a second)
  *   npm run bench -- mmo-aoi --clients 1000,2000,5000 [--npcs 0,9000]  (one large map: area of interest against a whole-map broadcast)
  *   npm run bench -- aoi-tick --clients 100,1000 --npcs 9900           (one scene's entity replication alone: time per tick)
  *   npm run bench -- migrate --clients 100,500                    (one scene moved live between two engines, again and again)
@@ -54,6 +55,7 @@ import { MIGRATE_INPUTS_PER_SECOND, MIGRATE_TICK_MS, runMigrate, type MigrateRes
 import { runScaling, SCALING_SCENARIOS, type ScalingResultsFile, type ScalingScenario } from '../src/scaling.js';
 import { runTimers, type TimersResultsFile } from '../src/timers.js';
 import { runLeaderboard, type LeaderboardResultsFile } from '../src/leaderboard.js';
+import { runPlayerLogs, type PlayerLogsResultsFile } from '../src/player-logs.js';
 import { aoiTickSettings, runAoiTick, type AoiTickResultsFile } from '../src/aoi-tick.js';
 import { aoiRow } from '../src/aoi.js';
 import { AOI_CELL, AOI_HYSTERESIS, AOI_LAYOUTS, AOI_MAP, AOI_VIEW, type AoiLayout } from '../src/targets/project/aoi-map.js';
@@ -61,8 +63,8 @@ import { AOI_CELL, AOI_HYSTERESIS, AOI_LAYOUTS, AOI_MAP, AOI_VIEW, type AoiLayou
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
 const FAILOVER_SCENARIOS: readonly FailoverScenario[] = ['engine-kill', 'leader-kill'];
-type AnyScenario = Scenario | FailoverScenario | ScalingScenario | 'soak' | 'travel' | 'timers' | 'aoi-tick' | 'migrate' | 'leaderboard';
-const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'mmo-aoi', 'soak', 'travel', 'timers', 'aoi-tick', 'migrate', 'leaderboard', ...SCALING_SCENARIOS, ...FAILOVER_SCENARIOS];
+type AnyScenario = Scenario | FailoverScenario | ScalingScenario | 'soak' | 'travel' | 'timers' | 'aoi-tick' | 'migrate' | 'leaderboard' | 'player-logs';
+const SCENARIOS: readonly AnyScenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm', 'mmo-aoi', 'soak', 'travel', 'timers', 'aoi-tick', 'migrate', 'leaderboard', 'player-logs', ...SCALING_SCENARIOS, ...FAILOVER_SCENARIOS];
 /** Client counts when --clients is not given. idle-ccu stays under the 20,000 open files a process may have here. */
 const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   'mmo-move': '500,1000,2000,3000',
@@ -77,6 +79,7 @@ const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
   travel: '200',
   timers: '1',
   leaderboard: '1',
+  'player-logs': '1',
   'aoi-tick': '100',
   migrate: '100,500',
   'engine-drain': '300',
@@ -103,6 +106,7 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        npm run bench -- scale-out [--clients 320] [--scenes 8] [--balance-window 60] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- timers [--timers 100000] [--fires 100] [--seconds 20] [--warmup 5] [--persist-ms 5000] [--out …]
        npm run bench -- leaderboard [--members 1000000,10000000] [--seconds 20 (per operation)] [--out …]
+       npm run bench -- player-logs [--rates 1000,10000,50000] [--seconds 20] [--warmup 5] [--out …]
 See bench/README.md for what each scenario measures.`;
 
 const cli = parseCommandLine(
@@ -131,6 +135,7 @@ const cli = parseCommandLine(
       'balance-window': { type: 'string', default: '60' },
       timers: { type: 'string', default: '100000' },
       members: { type: 'string', default: '1000000,10000000' },
+      rates: { type: 'string', default: '1000,10000,50000' },
       fires: { type: 'string', default: '100' },
       npcs: { type: 'string' },
       layouts: { type: 'string', default: 'mixed' },
@@ -151,7 +156,7 @@ if (!SCENARIOS.includes(scenario)) usage(`unknown scenario "${scenario}" (known:
 const failover = (FAILOVER_SCENARIOS as readonly string[]).includes(scenario);
 /** Scenarios that start their own cluster of processes of this framework: no --targets. */
 const scaling = (SCALING_SCENARIOS as readonly string[]).includes(scenario);
-const ownCluster = failover || scaling || scenario === 'travel' || scenario === 'timers' || scenario === 'aoi-tick' || scenario === 'migrate' || scenario === 'leaderboard';
+const ownCluster = failover || scaling || scenario === 'travel' || scenario === 'timers' || scenario === 'aoi-tick' || scenario === 'migrate' || scenario === 'leaderboard' || scenario === 'player-logs';
 
 const positive = (name: string, v: string): number => {
   const n = Number(v);
@@ -247,6 +252,7 @@ else if (scenario === 'migrate') await benchMigrate();
 else if (scaling) await benchScaling(scenario as ScalingScenario);
 else if (scenario === 'timers') await benchTimers();
 else if (scenario === 'leaderboard') await benchLeaderboard();
+else if (scenario === 'player-logs') await benchPlayerLogs();
 else if (scenario === 'aoi-tick') await benchAoiTick();
 else await benchTargets(scenario as Scenario);
 
@@ -570,6 +576,20 @@ async function benchLeaderboard(): Promise<void> {
   };
   await write(file);
   for (const r of runs) console.log(`bench: ${r.members} members, ${r.op} ×${r.concurrency}: p99 ${r.p99Ms} ms, ${r.opsPerSec}/s`);
+}
+
+async function benchPlayerLogs(): Promise<void> {
+  const rates = values.rates.split(',').map((v) => positive('rates', v.trim()));
+  const runs = await runPlayerLogs({ rates, warmupSeconds, steadySeconds, mysqlUrl: MYSQL_URL, onProgress: (line) => process.stderr.write(`[bench] player-logs: ${line}\n`) });
+  const file: PlayerLogsResultsFile = {
+    scenario: 'player-logs',
+    date: new Date().toISOString(),
+    machine: machine(false),
+    settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), tickMs: 50, store: 'mysql (MariaDB)', flushMs: 500 },
+    runs,
+  };
+  await write(file);
+  for (const r of runs) console.log(`bench: ${r.eventsPerSec} player-log events/s: tick p99 ${r.tickP99Ms} ms, ${r.writtenPerSec} written/s, ${r.dropped} dropped`);
 }
 
 async function benchAoiTick(): Promise<void> {

@@ -18,9 +18,8 @@ import { Engine } from '@gos/engine';
 import { MAX_TIMER_CHANGES, createStore, type Store } from '@gos/store';
 import { fileURLToPath } from 'node:url';
 import type { Machine } from './report/results.js';
-import { LatencyRecorder, round } from './stats.js';
-import { BroadcastChannel } from 'node:worker_threads';
-import { TICKER_CHANNEL, isTickerReport, type TickerCommand, type TickerReport } from './targets/project/ticker.js';
+import { round } from './stats.js';
+import { TickerLink, summarize } from './ticker-link.js';
 
 const GAME_MODULE = fileURLToPath(new URL('./targets/project/game.js', import.meta.url));
 
@@ -75,51 +74,6 @@ export interface TimersOptions {
 
 const SECRET = 'bench-timers-secret-0123456789';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** A ticker scene's figures, asked for over the channel. */
-class TickerLink {
-  readonly #channel = new BroadcastChannel(TICKER_CHANNEL);
-  readonly #waiting: Array<(r: TickerReport) => void> = [];
-
-  constructor() {
-    this.#channel.onmessage = (e: MessageEvent) => {
-      const report: unknown = e.data;
-      if (!isTickerReport(report)) return;
-      for (const w of this.#waiting.splice(0)) w(report);
-    };
-  }
-
-  send(cmd: TickerCommand): void {
-    this.#channel.postMessage(cmd);
-  }
-
-  /** Send `cmd` and wait for the scene's answer of type `type`. */
-  async ask<T extends TickerReport['type']>(cmd: TickerCommand, type: T, timeoutMs = 120_000): Promise<Extract<TickerReport, { type: T }>> {
-    const answer = new Promise<TickerReport>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ${type} from ${cmd.sceneId} within ${timeoutMs} ms`)), timeoutMs);
-      const wait = (r: TickerReport): void => {
-        if (r.type === type && r.sceneId === cmd.sceneId) {
-          clearTimeout(timer);
-          resolve(r);
-        } else this.#waiting.push(wait);
-      };
-      this.#waiting.push(wait);
-    });
-    this.send(cmd);
-    return (await answer) as Extract<TickerReport, { type: T }>;
-  }
-
-  close(): void {
-    this.#channel.close();
-  }
-}
-
-function summarize(values: readonly number[]): { p50Ms: number; p99Ms: number; count: number } {
-  const r = new LatencyRecorder();
-  for (const v of values) r.record(v);
-  const s = r.summary();
-  return { p50Ms: s.p50Ms, p99Ms: s.p99Ms, count: s.count };
-}
 
 export async function runTimers(o: TimersOptions): Promise<TimersRow[]> {
   const store: Store = createStore({ kind: 'mysql', url: o.mysqlUrl, autoMigrate: true });

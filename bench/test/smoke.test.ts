@@ -13,6 +13,7 @@ import type { ResultsFile } from '../src/report/results.js';
 import type { SoakResultsFile } from '../src/soak.js';
 import type { TimersResultsFile } from '../src/timers.js';
 import type { LeaderboardResultsFile } from '../src/leaderboard.js';
+import type { PlayerLogsResultsFile } from '../src/player-logs.js';
 import type { AoiResultsFile } from '../src/aoi.js';
 import type { AoiTickResultsFile } from '../src/aoi-tick.js';
 import { runBench } from './run-bench.js';
@@ -135,6 +136,22 @@ test('smoke: leaderboard with boards of 2,000 and 5,000 members in Redis, 1 s an
     for (const r of file.runs) assert.ok(r.ops > 0 && r.opsPerSec > 0 && r.p99Ms >= r.p50Ms && r.p50Ms > 0, `${r.members} ${r.op} ×${r.concurrency}`);
     assert.match(await readFile(path.join(out, 'leaderboard.md'), 'utf8'), /\| 5,000 \| around-me \| 1 \|/);
     assert.match(await readFile(path.join(out, 'leaderboard.html'), 'utf8'), /<svg/);
+  });
+});
+
+test('smoke: player-logs at 200 and 2,000 events a second, 2 s phases', { timeout: 180_000 }, async () => {
+  await runBench(['player-logs', '--rates', '200,2000', '--seconds', '2', '--warmup', '1'], async (out, stdout) => {
+    assert.match(stdout, /2000 player-log events\/s: tick p99 /);
+    const file = JSON.parse(await readFile(path.join(out, 'player-logs.json'), 'utf8')) as PlayerLogsResultsFile;
+    assert.equal(file.scenario, 'player-logs');
+    assert.deepEqual(file.runs.map((r) => r.eventsPerSec), [0, 200, 2000]);
+    assert.equal(file.runs[0]?.writtenPerSec, 0, 'the baseline logs nothing');
+    for (const r of file.runs.slice(1)) {
+      assert.ok(r.writtenPerSec > 0 && r.ticks > 0 && r.tickP99Ms >= r.tickP50Ms, `${r.eventsPerSec}/s: events reached the store, ticks measured`);
+      assert.equal(r.dropped, 0);
+    }
+    assert.match(await readFile(path.join(out, 'player-logs.md'), 'utf8'), /events\/s appended/);
+    assert.match(await readFile(path.join(out, 'player-logs.html'), 'utf8'), /<svg/);
   });
 });
 

@@ -7,13 +7,14 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { RunRow } from '../orchestrate.js';
 import { engineKillMarkdown, failoverCharts, leaderKillMarkdown, type ChartPoint } from './failover.js';
-import { isAoiFile, isAoiTickFile, isFailoverFile, isLeaderboardFile, isMigrateFile, isScalingFile, isSoakFile, isTimersFile, isTravelFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
+import { isAoiFile, isAoiTickFile, isFailoverFile, isLeaderboardFile, isMigrateFile, isPlayerLogsFile, isScalingFile, isSoakFile, isTimersFile, isTravelFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
 import { soakCharts, soakMarkdown, type SoakPoint } from './soak.js';
 import { travelMarkdown, travelPoints } from './travel.js';
 import { migrateMarkdown, migratePoints } from './migrate.js';
 import { scalingMarkdown, scalingPoints } from './scaling.js';
 import { timersMarkdown, timersPoints } from './timers.js';
 import { leaderboardMarkdown, leaderboardPoints } from './leaderboard.js';
+import { playerLogsMarkdown, playerLogsPoints } from './player-logs.js';
 import { aoiMarkdown, aoiPoints } from './aoi.js';
 import { aoiTickMarkdown, aoiTickPoints } from './aoi-tick.js';
 
@@ -36,6 +37,7 @@ export function markdown(file: AnyResultsFile): string {
   if (isTravelFile(file)) return [...header(file), ...travelMarkdown(file)].join('\n');
   if (isTimersFile(file)) return [...header(file), ...timersMarkdown(file)].join('\n');
   if (isLeaderboardFile(file)) return [...header(file), ...leaderboardMarkdown(file)].join('\n');
+  if (isPlayerLogsFile(file)) return [...header(file), ...playerLogsMarkdown(file)].join('\n');
   if (isMigrateFile(file)) return [...header(file), ...migrateMarkdown(file)].join('\n');
   if (isScalingFile(file)) return [...header(file), ...scalingMarkdown(file)].join('\n');
   if (isAoiFile(file)) return [...header(file), ...aoiMarkdown(file)].join('\n');
@@ -260,6 +262,8 @@ export async function html(file: AnyResultsFile): Promise<string> {
       ? [await svgOf(barSpec(`per-player stall during ${file.scenario} (ms): longest tick gap minus the tick interval`, scalingPoints(file)))]
     : isTimersFile(file)
       ? [await svgOf(barSpec('tick time and firing lateness p99 (ms) by pending durable timers', timersPoints(file)))]
+    : isPlayerLogsFile(file)
+      ? [await svgOf(barSpec('scene tick p99 (ms) by player-log events appended a second', playerLogsPoints(file)))]
     : isLeaderboardFile(file)
       ? [await svgOf(barSpec('leaderboard operation p99 (ms), by operation and requests in flight', leaderboardPoints(file)))]
     : isAoiFile(file)

@@ -11,6 +11,7 @@ import type { MigrateResultsFile } from '../migrate.js';
 import type { ScalingResultsFile } from '../scaling.js';
 import type { TimersResultsFile } from '../timers.js';
 import type { LeaderboardResultsFile } from '../leaderboard.js';
+import type { PlayerLogsResultsFile } from '../player-logs.js';
 import type { AoiResultsFile } from '../aoi.js';
 import type { AoiTickResultsFile } from '../aoi-tick.js';
 import { round } from '../stats.js';
@@ -52,7 +53,7 @@ export interface FailoverResultsFile {
   readonly runs: readonly FailoverRow[];
 }
 
-export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile | AoiResultsFile | AoiTickResultsFile | MigrateResultsFile | ScalingResultsFile | LeaderboardResultsFile;
+export type AnyResultsFile = ResultsFile | FailoverResultsFile | SoakResultsFile | TravelResultsFile | TimersResultsFile | AoiResultsFile | AoiTickResultsFile | MigrateResultsFile | ScalingResultsFile | LeaderboardResultsFile | PlayerLogsResultsFile;
 
 export function isAoiTickFile(file: AnyResultsFile): file is AoiTickResultsFile {
   return file.scenario === 'aoi-tick';
@@ -80,6 +81,10 @@ export function isMigrateFile(file: AnyResultsFile): file is MigrateResultsFile 
 
 export function isScalingFile(file: AnyResultsFile): file is ScalingResultsFile {
   return file.scenario === 'engine-drain' || file.scenario === 'rolling-restart' || file.scenario === 'scale-out';
+}
+
+export function isPlayerLogsFile(file: AnyResultsFile): file is PlayerLogsResultsFile {
+  return file.scenario === 'player-logs';
 }
 
 export function isLeaderboardFile(file: AnyResultsFile): file is LeaderboardResultsFile {

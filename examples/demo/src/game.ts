@@ -101,6 +101,7 @@ const handlers: SceneHandlers<Ctx>['world'] = {
       throw new CodedError(ErrorCodes.ENG_ERR_TRAVEL, `no way from ${scene.id} to ${req.sceneId}; the maps are ${[...MAPS, ...FIELD_MAPS].join(', ')}`);
     }
     travelTo({ scene, player }, req.sceneId, { x: clamp(req.x), y: clamp(req.y) });
+    player.log('travel', { to: req.sceneId });
     return { from: scene.id, to: req.sceneId };
   },
   say({ scene, player }, req) {
@@ -123,6 +124,7 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     try {
       const { members } = await rpc.guild.join(id, me);
       if (previous !== undefined && previous !== req.guild) rpc.guild.leave(guildId(previous), me);
+      player.log('guild.join', { guild: req.guild, ...(previous === undefined ? {} : { left: previous }), members });
       return { guild: req.guild, members };
     } catch (err) {
       if (player.data.guild === req.guild) player.data.guild = previous;

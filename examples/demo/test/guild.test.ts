@@ -33,6 +33,10 @@ test('guilds: join from two maps, lines reach every online member, moving guilds
     assert.deepEqual(await a.api.guildJoin({ guild: 'Knights' }), { guild: 'Knights', members: 1 });
     assert.deepEqual(await b.api.guildJoin({ guild: 'Knights' }), { guild: 'Knights', members: 2 });
     assert.deepEqual(await a.api.guildJoin({ guild: 'Knights' }), { guild: 'Knights', members: 2 }, 'joining again changes nothing');
+    // Each join is in the player's log (docs/player-logs.md), written to the store off the tick.
+    await waitFor(async () => (await cluster.store.playerLogs.query({ playerId: b.accountId, event: 'guild.join', limit: 10 })).length === 1, { timeoutMs: 5000, message: "b's guild.join in its log" });
+    const [joined] = await cluster.store.playerLogs.query({ playerId: b.accountId, event: 'guild.join', limit: 10 });
+    assert.deepEqual([joined?.sceneId, JSON.parse(joined?.fields ?? 'null')], ['world:2', { guild: 'Knights', members: 2 }]);
     assert.deepEqual(await a.api.guildSay({ text: 'to arms' }), { reached: 2 });
     await waitFor(() => lines.a.length === 1 && lines.b.length === 1, { timeoutMs: 5000, message: 'the line on both maps' });
     assert.deepEqual(lines.b, [`Knights/${a.username}: to arms`]);

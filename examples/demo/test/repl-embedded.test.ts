@@ -113,6 +113,13 @@ test('npm run repl -- --embedded: reads the repl.json npm start wrote, runs comm
       assert.deepEqual(members, { p2: 'Bo' });
       // The refused p9 never joined; a message the service does not have is a coded error.
       await assert.rejects(admin.command('call', [`guild:${guild}`, 'nosuch', {}]), (err: unknown) => isCodedError(err));
+      // Leaderboards and player logs from the admin side (docs/repl.md): reads for everyone, board changes for --write only.
+      assert.ok(Array.isArray(await admin.command('lb', ['list'])));
+      await assert.rejects(admin.command('lb', ['create', 'replboard', { policy: 'best' }]), (err: unknown) => isCodedError(err) && err.code === 'ENG_ERR_ADMIN_READ_ONLY');
+      await assert.rejects(admin.command('lb', ['page', 'no-such-board']), (err: unknown) => isCodedError(err) && err.code === 'LB_ERR_UNKNOWN_BOARD');
+      await assert.rejects(admin.command('lb', ['drop', 'x']), (err: unknown) => isCodedError(err) && err.code === 'OPT_ERR_INVALID');
+      assert.deepEqual(await admin.command('logs', ['p-nobody', '2026-01-01T00:00Z']), []);
+      await assert.rejects(admin.command('logs', ['p1', 'yesterday']), (err: unknown) => isCodedError(err) && err.code === 'OPT_ERR_INVALID');
     } finally {
       await admin.close();
     }

@@ -93,6 +93,13 @@ export interface Player<D = unknown, PM = Record<string, unknown>> extends Durab
    * engine full), `ENG_ERR_SCENE_TYPE_UNKNOWN`, `CRD_ERR_NO_ENGINE`, … (docs/scenes.md "Travel").
    */
   travel(sceneId: string, arrival?: unknown): Promise<void>;
+  /**
+   * Append an event to this player's log (docs/player-logs.md): who (this player), what
+   * (`event`: 1–64 characters of `A–Z a–z 0–9 _ . : -`), when (now), where (this scene), and
+   * `fields` (a JSON object of at most 4 KiB). Never waits: events are written to the store in
+   * batches, off the tick. @throws CodedError `OPT_ERR_INVALID` for a bad name or fields
+   */
+  log(event: string, fields?: Record<string, unknown>): void;
 }
 
 export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> extends DurableTimers {
@@ -148,6 +155,8 @@ export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> e
    * leaderboards, and at once with `OPT_ERR_INVALID` from onCreate.
    */
   readonly leaderboards: LeaderboardApi;
+  /** {@link Player.log} for any player (one not in this scene, or from a timer). */
+  logFor(playerId: string, event: string, fields?: Record<string, unknown>): void;
 }
 
 export interface SendToOptions {
@@ -173,6 +182,8 @@ export interface HandlerContext<S = unknown, D = unknown, PM = Record<string, un
   readonly requestId: number;
   /** {@link Scene.sendTo}: a push to any player, wherever it plays. */
   sendTo<K extends keyof PM & string>(playerId: string, push: K, payload: PM[K], options?: SendToOptions): Promise<boolean>;
+  /** {@link Player.log} of the requesting player. */
+  log(event: string, fields?: Record<string, unknown>): void;
 }
 
 /** A request handler: return the response (or nothing for fire-and-forget routes); throw a CodedError to refuse. */
@@ -266,6 +277,8 @@ export interface Service<S = unknown, PM = Record<string, unknown>> extends Dura
   shared<V = unknown>(name: string): SharedTable<V>;
   /** {@link Scene.leaderboards}. */
   readonly leaderboards: LeaderboardApi;
+  /** {@link Scene.logFor}: a player-log event, from a service (mail sent, an item granted). */
+  logFor(playerId: string, event: string, fields?: Record<string, unknown>): void;
 }
 
 /** A handler of a service's calls (or casts): `from` is the caller's id (a scene's or a service's). */

@@ -12,6 +12,7 @@ import type { Persister } from './persister.js';
 import type { CallRouter } from './calls.js';
 import type { PlayerPushes } from './player-pushes.js';
 import type { LeaderboardRelay } from './leaderboard-relay.js';
+import type { PlayerLogWriter } from './player-logs.js';
 import type { SharedCache } from './shared-cache.js';
 import type { TravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
@@ -36,6 +37,8 @@ export interface EngineContext {
   readonly pushes: Pick<PlayerPushes, 'outgoing'>;
   /** `scene.leaderboards` operations (LeaderboardRelay). */
   readonly leaderboards: Pick<LeaderboardRelay, 'outgoing'>;
+  /** Player-log events from scenes (PlayerLogWriter). */
+  readonly playerLogs: Pick<PlayerLogWriter, 'add'>;
   /** The engine's copies of the shared tables (SharedCache). */
   readonly shared: Pick<SharedCache, 'subscribe'>;
 }

@@ -32,6 +32,7 @@ import { Travels } from './travels.js';
 import { CallRouter } from './calls.js';
 import { PlayerPushes } from './player-pushes.js';
 import { LeaderboardRelay } from './leaderboard-relay.js';
+import { PlayerLogWriter } from './player-logs.js';
 import { TimerWaker } from './timer-waker.js';
 import { AdminConsole } from './admin.js';
 import { SharedCache } from './shared-cache.js';
@@ -63,6 +64,7 @@ export class Engine {
   readonly #calls: CallRouter;
   readonly #pushes: PlayerPushes;
   readonly #leaderboards: LeaderboardRelay;
+  readonly #playerLogs: PlayerLogWriter;
   /** Starts scenes and services that run nowhere when a durable timer of theirs is due. */
   readonly #timerWaker: TimerWaker;
   readonly #shared: SharedCache;
@@ -98,7 +100,9 @@ export class Engine {
       links: () => [...(this.#link?.peers ?? []), ...this.#localPeers].map((peer) => ({ gatewayId: peer.nodeId, queuedBytes: peer.stats.queuedBytes })),
       wakeups: () => this.#scenes.wakeups(),
       persister: () => this.#persister.stats,
+      playerLogs: () => this.#playerLogs.stats,
     });
+    this.#playerLogs = new PlayerLogWriter({ store: this.#o.store.playerLogs, ...this.#o.playerLogs, logger: log.child({ part: 'player-logs' }) });
     this.#persister = new Persister(this.#o.store, {
       batchWindowMs: this.#o.persistBatchWindowMs,
       logger: log,
@@ -124,6 +128,7 @@ export class Engine {
       },
       pushes: { outgoing: (host, callId, push) => this.#pushes.outgoing(host, callId, push) },
       leaderboards: { outgoing: (host, callId, request) => this.#leaderboards.outgoing(host, callId, request) },
+      playerLogs: { add: (sceneId, entries) => this.#playerLogs.add(sceneId, entries) },
       shared: { subscribe: (host, names) => this.#shared.subscribe(host, names) },
     };
     this.#scenes = new Scenes(this.#ctx, () => this.#pool, async (idleScenes) => {
@@ -278,6 +283,7 @@ export class Engine {
     this.#upkeepTimer.unref();
     this.#timerWaker.start();
     this.#shared.start();
+    this.#playerLogs.start();
     this.#log.info({ address: this.address, workers: this.#o.workers, capacity: this.#o.capacity, threadsWarmMs: warm.ms }, 'engine started');
   }
 
@@ -374,6 +380,7 @@ export class Engine {
     this.#unwatchMoves?.();
     this.#unwatchMembers?.();
     await this.#scenes.stopAll();
+    await this.#playerLogs.close();
     // The final saves land before this engine leaves: leaving releases its placements, and
     // the engine that takes a scene over claims its rows, which would fence off later writes.
     try {

@@ -14,6 +14,8 @@ export interface EngineSample {
   wakeups(): { readonly toScene: number; readonly fromScene: number };
   /** The persister's running totals (see Persister.stats). */
   persister(): { readonly written: number; readonly stale: number; readonly fenced: number; readonly pending: number };
+  /** The player-log writer's running totals (see PlayerLogWriter.stats). */
+  playerLogs(): { readonly written: number; readonly dropped: number; readonly queued: number };
 }
 
 /**
@@ -76,6 +78,27 @@ export class EngineMetrics {
         this.inc({ result: 'stale' }, now.stale - seen.stale);
         this.inc({ result: 'fenced' }, now.fenced - seen.fenced);
         seen = { written: now.written, stale: now.stale, fenced: now.fenced };
+      },
+    });
+    let logs = { written: 0, dropped: 0 };
+    new Counter({
+      name: 'gos_player_log_events_total',
+      help: 'Player-log events (docs/player-logs.md), by result: written to the store, dropped (the queue past its bound).',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        const now = sample.playerLogs();
+        this.inc({ result: 'written' }, now.written - logs.written);
+        this.inc({ result: 'dropped' }, now.dropped - logs.dropped);
+        logs = { written: now.written, dropped: now.dropped };
+      },
+    });
+    new Gauge({
+      name: 'gos_player_log_events_queued',
+      help: 'Player-log events waiting to be written to the store.',
+      registers,
+      collect() {
+        this.set(sample.playerLogs().queued);
       },
     });
     let woken = { toScene: 0, fromScene: 0 };

@@ -50,6 +50,13 @@ export interface EngineOptions {
    */
   readonly leaderboards?: LeaderboardApi | null;
   /**
+   * Player logs (`player.log`, docs/player-logs.md): events are written to the store in batches
+   * at least every `flushMs` (500); past `maxQueued` (100,000) events waiting for the store the
+   * oldest are dropped (counted in `gos_player_log_events_total{result="dropped"}`); events older
+   * than `retentionDays` (30; 0: forever) are deleted.
+   */
+  readonly playerLogs?: { readonly flushMs?: number; readonly maxQueued?: number; readonly retentionDays?: number };
+  /**
    * Who may open a REPL session on this engine (docs/repl.md): each credential's name is logged
    * with every command it sends. Without any, every REPL command is refused. @default none
    */
@@ -143,12 +150,13 @@ export interface EngineOptions {
 }
 
 export type ResolvedEngineOptions = Readonly<
-  Required<Omit<EngineOptions, 'advertiseHost' | 'linkTls' | 'localLinks' | 'presence' | 'admin' | 'leaderboards'>> & {
+  Required<Omit<EngineOptions, 'advertiseHost' | 'linkTls' | 'localLinks' | 'presence' | 'admin' | 'leaderboards' | 'playerLogs'>> & {
     advertiseHost: string;
     linkTls: LinkTlsOptions | null;
     localLinks: LocalLinks | null;
     presence: PlayerLocator | null;
     leaderboards: LeaderboardApi | null;
+    playerLogs: { readonly flushMs: number; readonly maxQueued: number; readonly retentionDays: number };
     adminCredentials: readonly AdminCredential[];
   }
 >;
@@ -160,6 +168,12 @@ function fail(option: string, why: string): never {
 function positiveInt(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v <= 0) fail(name, `must be a positive integer, got ${String(value)}`);
+  return v;
+}
+
+function int(name: string, value: number | undefined, fallback: number, min: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < min) fail(name, `must be an integer of at least ${min}, got ${String(value)}`);
   return v;
 }
 
@@ -199,6 +213,11 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     linkTls: resolveLinkTls(o.linkTls),
     localLinks: o.localLinks ?? null,
     presence: o.presence === undefined || o.presence === null ? null : typeof o.presence.locate === 'function' ? o.presence : fail('presence', 'must have a locate(playerId) method'),
+    playerLogs: Object.freeze({
+      flushMs: int('playerLogs.flushMs', o.playerLogs?.flushMs, 500, 10),
+      maxQueued: int('playerLogs.maxQueued', o.playerLogs?.maxQueued, 100_000, 1),
+      retentionDays: int('playerLogs.retentionDays', o.playerLogs?.retentionDays, 30, 0),
+    }),
     leaderboards: o.leaderboards === undefined || o.leaderboards === null ? null : typeof o.leaderboards.submit === 'function' ? o.leaderboards : fail('leaderboards', 'must be a Leaderboards of @gos/leaderboard'),
     workers: positiveInt('workers', o.workers, Math.max(1, availableParallelism() - 1)),
     scenesPerWorker: positiveInt('scenesPerWorker', o.scenesPerWorker, 64),

@@ -87,6 +87,8 @@ export const FromScene = {
   INTEREST: 50,
   /** value=the scene's call id. payload=JSON {@link LeaderboardRequest} (leaderboard-records.ts): a `scene.leaderboards` operation, answered with ToScene.ANSWER. */
   LEADERBOARD: 51,
+  /** payload=JSON {@link LogRecordEntry}[] (log-records.ts): player-log events the scene appended (player.log), written to the store off the tick. */
+  LOGS: 52,
 } as const;
 
 /** SAVE_SCENE value bits: WITH_TIMERS covers the staged shared writes too. */

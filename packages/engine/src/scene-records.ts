@@ -1,5 +1,6 @@
 import { EngineToGateway, encodeBroadcastBody, encodeCellsBody, encodeInterestBody, encodeJoinFailedBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
 import { decodeLeaderboardRequest } from './leaderboard-records.js';
+import { decodePlayerLogs } from './log-records.js';
 import { sendTo, type EngineContext } from './engine-context.js';
 import { FromScene, decodeTickFigures, SaveSceneFlag, decodeEntityFrames, decodeCallAnswer, decodeSharedChanges, decodeTableNames, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
@@ -126,6 +127,9 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
       break;
     case FromScene.SEND_TO:
       ctx.pushes.outgoing(host, value, decodePlayerPush(payload));
+      break;
+    case FromScene.LOGS:
+      ctx.playerLogs.add(host.sceneId, decodePlayerLogs(payload));
       break;
     case FromScene.LEADERBOARD:
       ctx.leaderboards.outgoing(host, value, decodeLeaderboardRequest(payload));

@@ -21,7 +21,8 @@ export function isRecordKind(kind: unknown): kind is RecordKind {
   return kind === 'player' || kind === 'scene';
 }
 
-function checkKey(what: string, value: unknown): string {
+/** A key (an id, a name): 1–255 characters of well-formed Unicode. `what` names it in the error. */
+export function checkKey(what: string, value: unknown): string {
   if (typeof value !== 'string' || value.length === 0 || value.length > MAX_KEY_LENGTH) {
     throw invalid(`${what} must be a string of 1–${MAX_KEY_LENGTH} characters`);
   }

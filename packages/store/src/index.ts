@@ -19,6 +19,10 @@ export type {
   ArchivedStanding,
   ArchivedPeriod,
   LeaderboardArchive,
+  PlayerLogEntry,
+  StoredPlayerLog,
+  PlayerLogQuery,
+  PlayerLogStore,
 } from './types.js';
 export { MAX_CLAIM_BATCH } from './types.js';
 export { SqliteStore } from './sqlite-store.js';

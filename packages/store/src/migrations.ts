@@ -214,4 +214,35 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
 ) STRICT`,
     ]),
   }),
+  Object.freeze({
+    version: 9,
+    name: 'create_player_logs',
+    // Players' structured events (PlayerLogStore): read by player and time, pruned by time.
+    // Event names are ASCII (64 bytes); player and scene ids 255 characters × 4 bytes.
+    mysql: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS player_logs (
+  id BIGINT NOT NULL AUTO_INCREMENT,
+  player_id VARBINARY(1020) NOT NULL,
+  at BIGINT NOT NULL,
+  event VARBINARY(64) NOT NULL,
+  scene_id VARBINARY(1020) NOT NULL,
+  fields LONGTEXT NOT NULL,
+  PRIMARY KEY (id),
+  KEY player_logs_player (player_id, at, id),
+  KEY player_logs_at (at)
+) ${MYSQL_TABLE}`,
+    ]),
+    sqlite: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS player_logs (
+  id INTEGER PRIMARY KEY,
+  player_id TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  scene_id TEXT NOT NULL,
+  fields TEXT NOT NULL
+) STRICT`,
+      'CREATE INDEX IF NOT EXISTS player_logs_player ON player_logs (player_id, at, id)',
+      'CREATE INDEX IF NOT EXISTS player_logs_at ON player_logs (at)',
+    ]),
+  }),
 ]);

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { TABLE_OF } from './common.js';
 import type { Db } from './sqlite-db.js';
 import { prepareArchive, type ArchiveStatements } from './sqlite-leaderboard-archive.js';
+import { preparePlayerLogs, type PlayerLogStatements } from './sqlite-player-logs.js';
 import type { AccountRecord, RecordKind } from './types.js';
 
 export interface AccountRow {
@@ -56,6 +57,7 @@ export interface Statements {
   readonly loadShared: Stmt;
   readonly tables: Readonly<Record<RecordKind, TableStatements>>;
   readonly archive: ArchiveStatements;
+  readonly playerLogs: PlayerLogStatements;
 }
 
 /** Every statement the store runs, prepared once at start rather than parsed per call. */
@@ -98,6 +100,7 @@ export function prepare(db: Db): Statements {
     dueTimers: db.prepare("SELECT owner_id, MIN(due_at) AS due_at FROM timers WHERE due_at <= ? AND owner_id NOT LIKE '@%' GROUP BY owner_id ORDER BY due_at, owner_id LIMIT ?"),
     tables: { player: table(TABLE_OF.player), scene: table(TABLE_OF.scene) },
     archive: prepareArchive(db),
+    playerLogs: preparePlayerLogs(db),
   };
 }
 

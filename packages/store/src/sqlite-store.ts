@@ -27,11 +27,12 @@ import { MIGRATIONS } from './migrations.js';
 import { applyMigrations, readStatus, type MigrationReport, type MigrationState } from './migrator.js';
 import { mapSqliteError, openDb, type Db } from './sqlite-db.js';
 import { SqliteLeaderboardArchive } from './sqlite-leaderboard-archive.js';
+import { SqlitePlayerLogs } from './sqlite-player-logs.js';
 import { sqliteMigrationDriver } from './sqlite-migrations.js';
 import { resolveSqliteOptions, type ResolvedSqliteOptions } from './sqlite-options.js';
 import { prepare, toAccount, type AccountRow, type Statements, type TimerRow, type VersionedRow } from './sqlite-statements.js';
 import { MAX_CLAIM_BATCH } from './types.js';
-import type { AccountRecord, ClaimedPlayer, ClaimedRecord, DueOwner, LeaderboardArchive, NewAccount, RecordKind, SaveEntry, SaveResult, SharedRow, SqliteStoreOptions, Store, TimerRecord, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedPlayer, ClaimedRecord, DueOwner, LeaderboardArchive, NewAccount, PlayerLogStore, RecordKind, SaveEntry, SaveResult, SharedRow, SqliteStoreOptions, Store, TimerRecord, VersionedRecord } from './types.js';
 
 /**
  * The embedded store: one SQLite file (WAL mode) through better-sqlite3. Calls are synchronous
@@ -47,6 +48,8 @@ export class SqliteStore implements Store {
   #closing: Promise<void> | undefined;
   /** The archived standings of leaderboards, in this store's file. */
   readonly leaderboardArchive: LeaderboardArchive = new SqliteLeaderboardArchive((fn) => this.#run((db, s) => fn(db, s.archive)));
+  /** Players' logged events, in this store's file. */
+  readonly playerLogs: PlayerLogStore = new SqlitePlayerLogs((fn) => this.#run((db, s) => fn(db, s.playerLogs)));
 
   /** @throws OPT_ERR_INVALID when an option is malformed. */
   constructor(options: SqliteStoreOptions) {

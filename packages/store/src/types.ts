@@ -187,6 +187,54 @@ export interface LeaderboardArchive {
   standing(board: string, periodStart: number, memberId: string): Promise<ArchivedStanding | null>;
 }
 
+/** One event of a player's log (`player.log(event, fields)` in scene code; docs/player-logs.md). */
+export interface PlayerLogEntry {
+  /** Who: the player the event is about. 1–255 characters. */
+  readonly playerId: string;
+  /** When: ms since the epoch, from the writing engine's clock. */
+  readonly at: number;
+  /** What: 1–64 characters of `A–Z a–z 0–9 _ . : -` (`item.bought`, `quest:done`). */
+  readonly event: string;
+  /** Where: the scene or service it happened in. 1–255 characters. */
+  readonly sceneId: string;
+  /** JSON text of the event's fields (an object), at most 4,096 bytes. */
+  readonly fields: string;
+}
+
+/** A stored event: with the id the store gave it (increasing in insertion order). */
+export interface StoredPlayerLog extends PlayerLogEntry {
+  readonly id: number;
+}
+
+/** Which events of one player {@link PlayerLogStore.query} reads. */
+export interface PlayerLogQuery {
+  readonly playerId: string;
+  /** Events at or after this time (ms). @default 0 */
+  readonly from?: number;
+  /** Events before this time (ms). @default no bound */
+  readonly to?: number;
+  /** Only this event name. */
+  readonly event?: string;
+  /** Events after this one in the order of the answer (paging): the last `{ at, id }` of the previous page. */
+  readonly after?: { readonly at: number; readonly id: number };
+  /** 1–10,000. */
+  readonly limit: number;
+}
+
+/**
+ * Player logs: structured events appended in batches by the engines (docs/player-logs.md),
+ * read by player and time range from the admin side, pruned by age. Every method rejects with
+ * `OPT_ERR_INVALID` for malformed arguments and `STO_ERR_CONNECTION` as the store's others do.
+ */
+export interface PlayerLogStore {
+  /** Append events (1–10,000 a call) in one statement or transaction: all are written or none. */
+  append(entries: readonly PlayerLogEntry[]): Promise<void>;
+  /** One player's events, oldest first (by `at`, then `id`). */
+  query(q: PlayerLogQuery): Promise<StoredPlayerLog[]>;
+  /** Delete events older than `before` (ms), at most `limit` (1–100,000) of them: how many went. */
+  prune(before: number, limit: number): Promise<number>;
+}
+
 /** Per-entry outcome of {@link Store.saveBatch}; errors are data so they cross thread boundaries. */
 export type SaveResult = { readonly ok: true; readonly version: number } | { readonly ok: false; readonly error: ErrorData };
 
@@ -272,6 +320,8 @@ export interface Store {
   loadShared(table: string, afterVersion: number, limit: number): Promise<SharedRow[]>;
   /** The archived closing standings of leaderboards (docs/leaderboards.md). */
   readonly leaderboardArchive: LeaderboardArchive;
+  /** Player logs (docs/player-logs.md). */
+  readonly playerLogs: PlayerLogStore;
 }
 
 /** Options of `SqliteStore`. */

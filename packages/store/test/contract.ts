@@ -5,39 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { test } from 'node:test';
 import { CodedError, ErrorCodes } from '@gos/schema';
-import { MAX_CLAIM_BATCH, MIGRATIONS, getMigrationStatus, runMigrations, type Store, type StoreConfig } from '../src/index.js';
+import { MAX_CLAIM_BATCH, MIGRATIONS, getMigrationStatus, runMigrations, type Store } from '../src/index.js';
+import { coded, uniq, withStore, type StoreFixture } from './contract-helpers.js';
+import { runPlayerLogContract } from './player-logs-contract.js';
 
 const run = promisify(execFile);
 const MIGRATE_BIN = fileURLToPath(new URL('../bin/migrate.js', import.meta.url));
-
-/** How a contract run gets its stores. */
-export interface StoreFixture {
-  /** A started store on the suite's (migrated, shared) database. Tests use unique ids. */
-  make(): Promise<Store>;
-  /** A database nobody has touched (nothing migrated). */
-  freshConfig(): Promise<StoreConfig>;
-  /** The migrate CLI arguments naming that database. */
-  cliArgs(config: StoreConfig): string[];
-}
-
-const uniq = (): string => randomUUID().slice(0, 8);
-
-async function withStore(fixture: StoreFixture, fn: (store: Store) => Promise<void>): Promise<void> {
-  const store = await fixture.make();
-  try {
-    await fn(store);
-  } finally {
-    await store.close();
-  }
-}
-
-function coded(code: string): (err: unknown) => boolean {
-  return (err) => {
-    assert.ok(err instanceof CodedError, `expected a CodedError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    return true;
-  };
-}
 
 /**
  * The behaviour every Store implementation must have; `sqlite.test.ts` and `mysql.test.ts`
@@ -660,6 +633,8 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
       assert.deepEqual(await archive.periods(board, 1000), []);
     }));
 
+  runPlayerLogContract(name, fixture);
+
   test(`${name}: SQL metacharacters are data, never SQL`, () =>
     withStore(fixture, async (store) => {
       const tag = uniq();
@@ -730,15 +705,23 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
     const id = `closing-${uniq()}`;
     // A write issued before close() still lands.
     const pending = store.savePlayer(id, { last: true }, 0);
+    const logged = store.playerLogs.append([{ playerId: id, at: 1_767_225_600_000, event: 'last.words', sceneId: 's', fields: '{}' }]);
     await Promise.all([store.close(), store.close()]);
     assert.equal(await pending, 1);
+    await logged;
     await store.close();
     await assert.rejects(store.loadPlayer(id), coded(ErrorCodes.STO_ERR_CONNECTION));
     await assert.rejects(store.saveBatch([]), coded(ErrorCodes.STO_ERR_CONNECTION));
     await assert.rejects(store.leaderboardArchive.periods('board', 10), coded(ErrorCodes.STO_ERR_CONNECTION));
     await assert.rejects(store.leaderboardArchive.writeStandings('board', 0, [{ rank: 1, memberId: 'm', score: 1, data: null }]), coded(ErrorCodes.STO_ERR_CONNECTION));
+    await assert.rejects(store.playerLogs.append([{ playerId: id, at: 1, event: 'closed', sceneId: 's', fields: '{}' }]), coded(ErrorCodes.STO_ERR_CONNECTION));
+    await assert.rejects(store.playerLogs.query({ playerId: id, limit: 10 }), coded(ErrorCodes.STO_ERR_CONNECTION));
+    await assert.rejects(store.playerLogs.prune(1, 10), coded(ErrorCodes.STO_ERR_CONNECTION));
     await assert.rejects(store.start(), coded(ErrorCodes.STO_ERR_CONNECTION));
-    await withStore(fixture, async (again) => assert.equal((await again.loadPlayer(id))?.version, 1));
+    await withStore(fixture, async (again) => {
+      assert.equal((await again.loadPlayer(id))?.version, 1);
+      assert.deepEqual((await again.playerLogs.query({ playerId: id, limit: 10 })).map((e) => e.event), ['last.words']);
+    });
   });
 
   test(`${name}: migrations apply once; running them again is a no-op`, async () => {

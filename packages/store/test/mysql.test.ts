@@ -136,10 +136,12 @@ describe('mysql', { skip: unreachable ?? false }, () => {
     bad(() => new MysqlStore({ url: sharedUrl, pool_size: 3 } as never), /pool_size/);
   });
 
-  test('mysql: the leaderboard archive of a store not started is STO_ERR_CONNECTION', async () => {
+  test('mysql: the leaderboard archive and the player logs of a store not started are STO_ERR_CONNECTION', async () => {
     const store = new MysqlStore({ url: sharedUrl });
     await assert.rejects(store.leaderboardArchive.periods('board', 10), { code: ErrorCodes.STO_ERR_CONNECTION });
     await assert.rejects(store.leaderboardArchive.standing('board', 0, 'm'), { code: ErrorCodes.STO_ERR_CONNECTION });
+    await assert.rejects(store.playerLogs.append([{ playerId: 'p', at: 1, event: 'e', sceneId: 's', fields: '{}' }]), { code: ErrorCodes.STO_ERR_CONNECTION });
+    await assert.rejects(store.playerLogs.prune(1, 10), { code: ErrorCodes.STO_ERR_CONNECTION });
     await store.close();
   });
 

@@ -76,6 +76,7 @@ test('sqlite: two stores on one file see each other’s writes and fence each ot
 test("sqlite: ':memory:' works and [Symbol.asyncDispose] closes", async () => {
   const store = new SqliteStore({ file: ':memory:' });
   await assert.rejects(store.leaderboardArchive.periods('board', 10), { code: ErrorCodes.STO_ERR_CONNECTION }, 'not started yet');
+  await assert.rejects(store.playerLogs.query({ playerId: 'p', limit: 10 }), { code: ErrorCodes.STO_ERR_CONNECTION }, 'not started yet');
   await store.start();
   await store.start(); // idempotent
   assert.equal(await store.savePlayer('p', 1, 0), 1);

@@ -19,7 +19,9 @@ const ENTITIES = 500;
 export type TickerCommand =
   | { readonly type: 'measure'; readonly sceneId: string }
   | { readonly type: 'schedule'; readonly sceneId: string; readonly count: number; readonly fromMs: number; readonly spreadMs: number }
-  | { readonly type: 'report'; readonly sceneId: string };
+  | { readonly type: 'report'; readonly sceneId: string }
+  /** Append `perTick` player-log events every tick from now on (scenario player-logs). */
+  | { readonly type: 'log'; readonly sceneId: string; readonly perTick: number };
 
 /** From a ticker scene to the bench. */
 export type TickerReport =
@@ -50,6 +52,7 @@ export function isTickerCommand(v: unknown): v is TickerCommand {
   const o = v as Record<string, unknown>;
   if (typeof o['sceneId'] !== 'string') return false;
   if (o['type'] === 'measure' || o['type'] === 'report') return true;
+  if (o['type'] === 'log') return typeof o['perTick'] === 'number' && Number.isInteger(o['perTick']) && o['perTick'] >= 0;
   return o['type'] === 'schedule' && typeof o['count'] === 'number' && typeof o['fromMs'] === 'number' && typeof o['spreadMs'] === 'number';
 }
 
@@ -74,6 +77,8 @@ function listen(): void {
     if (cmd.type === 'measure') {
       f.ticks = [];
       f.lates = [];
+    } else if (cmd.type === 'log') {
+      logsPerTick.set(cmd.sceneId, cmd.perTick);
     } else if (cmd.type === 'schedule') {
       const t0 = performance.now();
       const now = Date.now();
@@ -95,6 +100,9 @@ function countPending(scene: Scene<TickerState, NoPlayer, PushMap>, sceneId: str
 }
 /** Timers the bench had each scene schedule (named t0…). */
 const scheduled = new Map<string, number>();
+/** Player-log events each scene appends per tick. */
+const logsPerTick = new Map<string, number>();
+let logSeq = 0;
 
 export const ticker = defineScene<TickerState, NoPlayer, PushMap>({
   tickMs: TICK_MS,
@@ -122,6 +130,12 @@ export const ticker = defineScene<TickerState, NoPlayer, PushMap>({
       e[o + 1] = (e[o + 1]! + e[o + 3]! * 0.05 + 1000) % 1000;
       if ((scene.tick + i) % 97 === 0) e[o + 2] = Math.random() * 10 - 5;
     }
+    // Player-log events, as a game would append them (a player, an event name, a few fields).
+    const logs = logsPerTick.get(scene.id) ?? 0;
+    for (let i = 0; i < logs; i++) {
+      const n = logSeq++;
+      scene.logFor(`player-${n % 1000}`, 'bench.item', { item: n % 97, gold: n % 1000, x: e[(n % ENTITIES) * 4] });
+    }
     f.ticks.push(performance.now() - Math.min(due, now));
   },
   onTimer(scene, timer) {
@@ -132,6 +146,7 @@ export const ticker = defineScene<TickerState, NoPlayer, PushMap>({
     figures.delete(scene.id);
     entities.delete(scene.id);
     scheduled.delete(scene.id);
+    logsPerTick.delete(scene.id);
   },
   handlers: {},
 });

@@ -14,8 +14,21 @@ export const REPL_HELP = `commands:
   eval <sceneId> <function>       (--write only) run e.g. (scene) => scene.state.visits at the scene's next tick
   migrate <sceneId> [engineId]    (--write only) move a scene of this engine live to another engine (default: the least loaded)
   drain                           (--write only) move every scene of this engine live to the others, then stop it
+  logs <playerId> [from] [to] [n] a player's log events, oldest first (times as ISO 8601 or ms)
+  lb <operation> [arguments]      leaderboards: lb list, lb page <board> {"limit":10}, lb get <board> <member>,
+                                  lb around <board> <member>, lb periods <board>, lb archived <board> <periodStart>;
+                                  (--write only) lb create <board> {"policy":"best"}, lb submit, lb remove, lb delete
   help                            this text
   quit                            leave (Ctrl-D too)`;
+
+function jsonOrText(word: string): unknown {
+  if (!/^[[{"\d-]|^(true|false|null)$/.test(word)) return word;
+  try {
+    return JSON.parse(word) as unknown;
+  } catch {
+    return word;
+  }
+}
 
 /** Parse one line; null for an empty one. @throws Error with a message for the operator */
 export function parseReplLine(line: string): ReplLine | null {
@@ -61,6 +74,25 @@ export function parseReplLine(line: string): ReplLine | null {
       const code = after(2);
       if (rest.length < 2 || code === '') throw new Error('usage: eval <sceneId> <function of the scene>, e.g. eval world:1 (scene) => scene.state');
       return { command, args: [rest[0], code] };
+    }
+    case 'logs':
+      if (rest.length < 1 || rest.length > 4) throw new Error('usage: logs <playerId> [from] [to] [limit] (times as ISO 8601 or ms since the epoch)');
+      return { command, args: [rest[0], ...rest.slice(1).map((v) => (/^\d+$/.test(v) ? Number(v) : v))] };
+    case 'lb': {
+      if (rest.length < 1) throw new Error('usage: lb <operation> [arguments], e.g. lb page distance-daily {"limit":10}');
+      // The arguments: a JSON array, or words, each read as JSON when it is JSON (numbers, objects without spaces) and as text otherwise.
+      const text = after(2);
+      let args: unknown[];
+      if (text.startsWith('[')) {
+        try {
+          const parsed = JSON.parse(text) as unknown;
+          if (!Array.isArray(parsed)) throw new Error('not an array');
+          args = parsed;
+        } catch (err) {
+          throw new Error(`the arguments are not a JSON array: ${(err as Error).message}`, { cause: err });
+        }
+      } else args = rest.slice(1).map(jsonOrText);
+      return { command, args: [rest[0], ...args] };
     }
     default:
       throw new Error(`unknown command "${command}" (help lists them)`);

@@ -9,6 +9,8 @@ export interface PlayerOutput {
   travel(player: RuntimePlayer, sceneId: string, arrival: unknown): Promise<void>;
   /** One of the player's durable timers is due. */
   playerTimer(player: RuntimePlayer, timer: DurableTimer): void;
+  /** A player-log event about `playerId`. */
+  logFor(playerId: string, event: string, fields?: Record<string, unknown>): void;
 }
 
 /** Most durable timers one player may have pending. */
@@ -50,6 +52,10 @@ export class RuntimePlayer implements Player<unknown, Record<string, unknown>> {
 
   kick(closeCode: number, reason: string): void {
     this.#runtime.kick(this.sid, closeCode, reason);
+  }
+
+  log(event: string, fields?: Record<string, unknown>): void {
+    this.#runtime.logFor(this.id, event, fields);
   }
 
   travel(sceneId: string, arrival?: unknown): Promise<void> {

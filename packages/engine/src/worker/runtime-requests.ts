@@ -21,6 +21,10 @@ class RequestContext implements HandlerContext<unknown, unknown, Record<string, 
     readonly requestId: number,
   ) {}
 
+  log(event: string, fields?: Record<string, unknown>): void {
+    this.player.log(event, fields);
+  }
+
   /** A getter so that `{ sendTo }` destructured from the context still works (no closure per request unless used). */
   get sendTo(): HandlerContext['sendTo'] {
     return (playerId: string, push: string, payload: unknown, options?: { readonly timeoutMs?: number }) => this.scene.sendTo(playerId, push, payload, options);

@@ -15,6 +15,7 @@ import { RuntimePlayer } from './runtime-player.js';
 import { PendingTravels } from './runtime-travels.js';
 import { SceneCalls, refused } from './runtime-calls.js';
 import { SceneLeaderboards } from './scene-leaderboards.js';
+import { PlayerLogBuffer } from './player-log-buffer.js';
 import { SceneRequests } from './runtime-requests.js';
 import { RpcPayloads } from './rpc-payloads.js';
 import { SceneBuiltins } from './runtime-builtins.js';
@@ -62,6 +63,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   readonly #travels = new PendingTravels();
   readonly #calls: SceneCalls;
   readonly leaderboards: SceneLeaderboards;
+  readonly #playerLogs: PlayerLogBuffer;
   readonly #saver: SceneSaver;
   readonly #ticks: TickSchedule;
   readonly #tickStats: TickStats;
@@ -106,6 +108,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     const rpcPayloads = new RpcPayloads(opts.protocol, opts.type);
     this.#calls = new SceneCalls(opts.out, opts.id, opts.logger, rpcPayloads, this.#service);
     this.leaderboards = new SceneLeaderboards(this.#calls);
+    this.#playerLogs = new PlayerLogBuffer(opts.out, opts.logger);
     this.#tickStats = new TickStats(opts.out, this.tickMs);
     this.#ticks = new TickSchedule(this.tickMs, (now, elapsed) => this.#runTick(now, elapsed), () => this.#players.size);
     this.#requests = new SceneRequests(this, opts.def, opts.protocol, opts.out, (sid) => this.#bySid.get(sid)?.player);
@@ -246,6 +249,10 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     const unchanged = json === player.savedJson && !travelling && changes === null;
     this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeSavePayload(player.id, unchanged ? undefined : json, { changes, ...(travelling ? { pending: player.timers.list() } : {}) }));
     this.#travels.left(player.id, travelling);
+  }
+
+  logFor(playerId: string, event: string, fields?: Record<string, unknown>): void {
+    this.#playerLogs.add(playerId, event, fields);
   }
 
   /** One of `player`'s durable timers is due (TimerFiring). */
@@ -408,6 +415,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#guard('onDispose', () => this.#def.onDispose?.(this));
     this.#calls.stopAll();
     this.persist(true);
+    this.#playerLogs.flush();
     this.#out.send(FromScene.STOPPED, 0, 0, null);
     this.#out.flush();
   }

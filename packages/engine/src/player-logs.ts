@@ -1,0 +1,135 @@
+/**
+ * Player logs, the engine main thread's part (docs/player-logs.md): the events scenes append
+ * (FromScene.LOGS) wait in a bounded queue and are written to the store in batches (one
+ * `append` of up to BATCH events at a time, at least every `flushMs`), so logging never waits
+ * on the database. A failed write is retried with back-off, the events kept; past `maxQueued`
+ * waiting events the oldest are dropped, counted and logged. Old events are pruned every
+ * PRUNE_EVERY_MS once `retentionDays` have passed. `close()` writes what is left.
+ */
+import type { Logger } from '@gos/schema';
+import type { PlayerLogEntry, PlayerLogStore } from '@gos/store';
+import type { LogRecordEntry } from './log-records.js';
+
+const BATCH = 2000;
+const MAX_RETRY_MS = 10_000;
+const PRUNE_EVERY_MS = 10 * 60_000;
+const PRUNE_BATCH = 10_000;
+const DAY_MS = 86_400_000;
+
+export interface PlayerLogWriterOptions {
+  readonly store: PlayerLogStore;
+  readonly flushMs: number;
+  readonly maxQueued: number;
+  /** Events older than this are deleted; 0 keeps them forever. */
+  readonly retentionDays: number;
+  readonly logger: Logger;
+}
+
+export class PlayerLogWriter {
+  readonly #o: PlayerLogWriterOptions;
+  #queue: PlayerLogEntry[] = [];
+  #head = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #pruneTimer: NodeJS.Timeout | null = null;
+  #writing: Promise<void> | null = null;
+  #retryMs = 0;
+  #closed = false;
+  #written = 0;
+  #dropped = 0;
+
+  constructor(o: PlayerLogWriterOptions) {
+    this.#o = o;
+  }
+
+  /** Events waiting to be written. */
+  get queued(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  /** Running totals, for the metrics. */
+  get stats(): { readonly written: number; readonly dropped: number; readonly queued: number } {
+    return { written: this.#written, dropped: this.#dropped, queued: this.queued };
+  }
+
+  start(): void {
+    this.#schedule(this.#o.flushMs);
+    if (this.#o.retentionDays > 0) {
+      this.#pruneTimer = setInterval(() => void this.#prune(), PRUNE_EVERY_MS);
+      this.#pruneTimer.unref();
+      void this.#prune();
+    }
+  }
+
+  /** Events of scene `sceneId`. */
+  add(sceneId: string, entries: readonly LogRecordEntry[]): void {
+    for (const e of entries) this.#queue.push({ playerId: e.p, at: e.t, event: e.e, sceneId, fields: e.f });
+    const over = this.queued - this.#o.maxQueued;
+    if (over > 0) {
+      this.#head += over;
+      this.#dropped += over;
+      this.#o.logger.error({ dropped: over, maxQueued: this.#o.maxQueued }, 'player-log events dropped: the store is not keeping up');
+    }
+    if (this.queued >= BATCH && this.#writing === null && this.#retryMs === 0) this.#schedule(0);
+  }
+
+  #schedule(ms: number): void {
+    if (this.#closed) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#writing ??= this.#write().finally(() => {
+        this.#writing = null;
+      });
+    }, ms);
+    this.#timer.unref();
+  }
+
+  /** Write batches until the queue is empty or a write fails (then retry later). */
+  async #write(): Promise<void> {
+    while (this.queued > 0) {
+      const batch = this.#queue.slice(this.#head, this.#head + BATCH);
+      try {
+        await this.#o.store.append(batch);
+      } catch (err) {
+        this.#retryMs = Math.min(MAX_RETRY_MS, Math.max(this.#o.flushMs, this.#retryMs * 2));
+        this.#o.logger.warn({ err, queued: this.queued, retryInMs: this.#retryMs }, 'cannot write player-log events; kept and retried');
+        if (!this.#closed) this.#schedule(this.#retryMs);
+        return;
+      }
+      this.#retryMs = 0;
+      this.#head += batch.length;
+      this.#written += batch.length;
+      if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#head);
+        this.#head = 0;
+      }
+    }
+    if (!this.#closed) this.#schedule(this.#o.flushMs);
+  }
+
+  async #prune(): Promise<void> {
+    const before = Date.now() - this.#o.retentionDays * DAY_MS;
+    try {
+      let total = 0;
+      for (;;) {
+        const n = await this.#o.store.prune(before, PRUNE_BATCH);
+        total += n;
+        if (n < PRUNE_BATCH || this.#closed) break;
+      }
+      if (total > 0) this.#o.logger.info({ pruned: total, before: new Date(before).toISOString() }, 'old player-log events deleted');
+    } catch (err) {
+      this.#o.logger.warn({ err }, 'cannot prune player-log events; trying again later');
+    }
+  }
+
+  /** Stop the timers and write what is queued (one attempt each batch). Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    if (this.#pruneTimer !== null) clearInterval(this.#pruneTimer);
+    await this.#writing;
+    await this.#write();
+    if (this.queued > 0) this.#o.logger.error({ lost: this.queued }, 'player-log events not written before the engine stopped');
+  }
+}
