@@ -1,16 +1,19 @@
 #!/usr/bin/env node
 /**
- * npm run config -- <dir> [--out DIR]
+ * npm run config -- <dir> [--out DIR] [--publish (--sqlite FILE | --mysql URL)]
  *
  * Check every .xlsx workbook in <dir> (docs/config-data.md) and write server.json, client.json,
- * config.ts and config.client.ts to --out (default <dir>/out). Problems are listed one a line as
- * file:sheet:row:column: message, nothing is written, and the exit code is 1; a bad command
- * line exits 2.
+ * config.ts and config.client.ts to --out (default <dir>/out); with --publish, also publish the
+ * server bundle to the store (the embedded npm start's SQLite file, data/gos.db, or MySQL;
+ * GOS_MYSQL_URL when neither is given), where every engine picks it up. Problems are listed one
+ * a line as file:sheet:row:column: message, nothing is written or published, and the exit code
+ * is 1; a bad command line exits 2.
  */
 import { parseArgs } from 'node:util';
+import type { StoreConfig } from '@gos/store';
 import { convertFolder } from '../src/index.js';
 
-const USAGE = 'usage: npm run config -- <dir> [--out DIR]   (docs/config-data.md)';
+const USAGE = 'usage: npm run config -- <dir> [--out DIR] [--publish [--sqlite FILE | --mysql URL]]   (docs/config-data.md)';
 
 function usage(message: string | null): never {
   if (message !== null) console.error(`config: ${message}`);
@@ -18,9 +21,10 @@ function usage(message: string | null): never {
   process.exit(2);
 }
 
-let parsed: ReturnType<typeof parseArgs<{ options: { out: { type: 'string' }; help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
+const OPTIONS = { out: { type: 'string' }, publish: { type: 'boolean' }, sqlite: { type: 'string' }, mysql: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
 try {
-  parsed = parseArgs({ options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+  parsed = parseArgs({ options: OPTIONS, allowPositionals: true });
 } catch (err) {
   usage((err as Error).message);
 }
@@ -31,8 +35,15 @@ if (parsed.values.help === true) {
 const [dir, ...extra] = parsed.positionals;
 if (dir === undefined || extra.length > 0) usage(dir === undefined ? 'which folder?' : `one folder, got ${parsed.positionals.join(' ')}`);
 
+const { publish, sqlite, mysql } = parsed.values;
+if (sqlite !== undefined && mysql !== undefined) usage('--sqlite or --mysql, not both');
+if (publish !== true && (sqlite !== undefined || mysql !== undefined)) usage('--sqlite and --mysql say where to --publish');
+const mysqlUrl = mysql ?? (sqlite === undefined ? process.env['GOS_MYSQL_URL'] : undefined);
+if (publish === true && sqlite === undefined && mysqlUrl === undefined) usage('--publish needs --sqlite FILE or --mysql URL (or GOS_MYSQL_URL)');
+const target: StoreConfig | undefined = publish !== true ? undefined : sqlite !== undefined ? { kind: 'sqlite', file: sqlite } : { kind: 'mysql', url: mysqlUrl ?? '' };
+
 try {
-  const r = await convertFolder({ dir, ...(parsed.values.out === undefined ? {} : { out: parsed.values.out }) });
+  const r = await convertFolder({ dir, ...(parsed.values.out === undefined ? {} : { out: parsed.values.out }), ...(target === undefined ? {} : { publish: target }) });
   if (r.problems.length > 0) {
     for (const p of r.problems) console.error(p);
     console.error(`config: ${r.problems.length} problem${r.problems.length === 1 ? '' : 's'}; nothing written`);
@@ -40,6 +51,7 @@ try {
   }
   const tables = Object.keys(r.server?.tables ?? {}).length;
   console.log(`config: ${tables} tables, version ${r.server?.version} (server), ${r.client?.version} (client) → ${r.files.join(', ')}`);
+  if (r.seq !== null) console.log(`config: published version ${r.server?.version} as #${r.seq}; engines switch to it within a second or two`);
 } catch (err) {
   console.error(`config: ${(err as Error).message}`);
   process.exit(1);

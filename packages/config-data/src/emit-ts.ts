@@ -97,6 +97,15 @@ export function emitTypeScript(side: 'server' | 'client', allTables: readonly Ta
     '  return new Config(b as ConfigBundle);',
     '}',
     '',
+    '/**',
+    " * The config in force in a scene or service (`scene.config`, made by `defineGame({ config: loadConfig })`).",
+    ' * @throws Error when none is (nothing published yet, or the game has no `config` loader)',
+    ' */',
+    'export function configOf(holder: { readonly config: unknown }): Config {',
+    "  if (!(holder.config instanceof Config)) throw new Error('config: none in force here (publish one: npm run config -- <dir> --publish; and give defineGame config: loadConfig)');",
+    '  return holder.config;',
+    '}',
+    '',
   );
   return out.join('\n');
 }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
+import { SqliteStore } from '@gos/store';
 import { columnLetter, convertFolder } from '../src/index.js';
 import { GAME, tempDir, writeWorkbook } from './workbooks.js';
 
@@ -163,6 +164,27 @@ test('header mistakes: no id first, a bad field name, a duplicate field, a ref t
     'items.xlsx:NoId:3:A: the first column of a table sheet is its id (field name id)',
     'items.xlsx:Short:1: a table sheet starts with four rows: description, type, field name, side (server, client or both)',
   ].sort());
+});
+
+test('npm run config --publish: the server bundle is stored as the latest in force; a folder with problems publishes nothing', async () => {
+  const ok = await game('publish');
+  const file = join(dir.path, 'publish.db');
+  const { stdout } = await run(process.execPath, [CLI, ok, '--publish', '--sqlite', file]);
+  assert.match(stdout, /config: published version [0-9a-f]{16} as #1;/);
+  const bad = await game('publish-bad', (s) => s['items.xlsx']!['Item']!.push([1, 'dup', 1, true, '', null, '', '{}']));
+  assert.equal(await run(process.execPath, [CLI, bad, '--publish', '--sqlite', file]).then(() => 0, (err: { code: number }) => err.code), 1);
+  const store = new SqliteStore({ file });
+  await store.start();
+  try {
+    const latest = await store.configBundles.latest();
+    const server = await readFile(join(ok, 'out', 'server.json'), 'utf8');
+    assert.equal(latest?.seq, 1, 'the bad folder published nothing');
+    assert.deepEqual(JSON.parse(latest?.content ?? 'null'), JSON.parse(server));
+    assert.equal(latest?.version, (JSON.parse(server) as { version: string }).version);
+  } finally {
+    await store.close();
+  }
+  assert.equal(await run(process.execPath, [CLI, ok, '--sqlite', file]).then(() => 0, (err: { code: number }) => err.code), 2, '--sqlite without --publish');
 });
 
 test('npm run config: exit 0 with a summary, 1 with the problems on stderr, 2 for a bad command line', async () => {

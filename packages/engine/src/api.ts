@@ -157,6 +157,14 @@ export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> e
   readonly leaderboards: LeaderboardApi;
   /** {@link Player.log} for any player (one not in this scene, or from a timer). */
   logFor(playerId: string, event: string, fields?: Record<string, unknown>): void;
+  /**
+   * The config data in force (docs/config-data.md): what the game's `config` loader made of the
+   * latest published bundle (the generated `configOf(scene)` gives it typed), or null when none
+   * was published. It changes only at a tick boundary, with `onConfigReload`.
+   */
+  readonly config: unknown;
+  /** The version of {@link config} (null: none). */
+  readonly configVersion: string | null;
 }
 
 export interface SendToOptions {
@@ -239,6 +247,11 @@ export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, u
    */
   onTimer?(scene: Scene<S, D, PM>, timer: DurableTimer): void | Promise<void>;
   /**
+   * A new config bundle is in force (docs/config-data.md): `scene.config` is `config` from this
+   * tick on (a service: from now). `previousVersion` is the one before (null: none).
+   */
+  onConfigReload?(scene: Scene<S, D, PM>, config: unknown, previousVersion: string | null): void;
+  /**
    * One of a player's durable timers (`player.schedule`) is due, in the scene the player is in
    * (a player offline has its overdue timers fired when it next joins a scene). Saved with the
    * player's data like `onTimer` with the state.
@@ -279,6 +292,9 @@ export interface Service<S = unknown, PM = Record<string, unknown>> extends Dura
   readonly leaderboards: LeaderboardApi;
   /** {@link Scene.logFor}: a player-log event, from a service (mail sent, an item granted). */
   logFor(playerId: string, event: string, fields?: Record<string, unknown>): void;
+  /** {@link Scene.config}: for a service it changes between two messages (with `onConfigReload`). */
+  readonly config: unknown;
+  readonly configVersion: string | null;
 }
 
 /** A handler of a service's calls (or casts): `from` is the caller's id (a scene's or a service's). */
@@ -306,6 +322,8 @@ export interface ServiceDefinition<S = unknown, PM = Record<string, unknown>> {
   terminate?(service: Service<S, PM>): void;
   /** A durable timer (`service.schedule`) is due: handled in turn with the messages (see SceneDefinition.onTimer). */
   handleTimer?(service: Service<S, PM>, timer: DurableTimer): void | Promise<void>;
+  /** A new config bundle is in force (see SceneDefinition.onConfigReload). */
+  onConfigReload?(service: Service<S, PM>, config: unknown, previousVersion: string | null): void;
 }
 
 /** What {@link defineService} returns: a scene type without players that takes its messages one at a time. */
@@ -326,6 +344,7 @@ export function defineService<S, PM = Record<string, unknown>>(def: ServiceDefin
     ...(def.onStart === undefined ? {} : { onCreate: (scene: Scene<S, unknown, PM>) => def.onStart?.(scene) }),
     ...(def.terminate === undefined ? {} : { onDispose: (scene: Scene<S, unknown, PM>) => def.terminate?.(scene) }),
     ...(def.handleTimer === undefined ? {} : { onTimer: (scene: Scene<S, unknown, PM>, timer: DurableTimer) => def.handleTimer?.(scene, timer) }),
+    ...(def.onConfigReload === undefined ? {} : { onConfigReload: (scene: Scene<S, unknown, PM>, config: unknown, previous: string | null) => def.onConfigReload?.(scene, config, previous) }),
     ...(handleCall === undefined ? {} : { calls: handleCall }),
     ...(handleCast === undefined ? {} : { casts: handleCast }),
     handlers: {},
@@ -344,6 +363,13 @@ export interface GameDefinition<P extends Protocol = Protocol> {
    * writer), e.g. `{ guilds: 'guildindex:main' }`. docs/shared-data.md.
    */
   readonly shared?: Readonly<Record<string, string>>;
+  /**
+   * Loads a config bundle (docs/config-data.md): the `loadConfig` that `npm run config` generates,
+   * run once per bundle on each worker thread; `scene.config` is what it returns. A loader that
+   * throws refuses the bundle (the one in force stays). Without it, `scene.config` is the bundle
+   * itself, frozen.
+   */
+  readonly config?: (bundle: unknown) => unknown;
 }
 
 /** Whether a scene type is a service's (made by {@link defineService}). */

@@ -13,6 +13,7 @@ import type { CallRouter } from './calls.js';
 import type { PlayerPushes } from './player-pushes.js';
 import type { LeaderboardRelay } from './leaderboard-relay.js';
 import type { PlayerLogWriter } from './player-logs.js';
+import type { ConfigUpdates } from './config-updates.js';
 import type { SharedCache } from './shared-cache.js';
 import type { TravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
@@ -37,6 +38,8 @@ export interface EngineContext {
   readonly pushes: Pick<PlayerPushes, 'outgoing'>;
   /** `scene.leaderboards` operations (LeaderboardRelay). */
   readonly leaderboards: Pick<LeaderboardRelay, 'outgoing'>;
+  /** The config bundle in force and its channel to the scene threads (ConfigUpdates). */
+  readonly config: Pick<ConfigUpdates, 'channelName' | 'current'>;
   /** Player-log events from scenes (PlayerLogWriter). */
   readonly playerLogs: Pick<PlayerLogWriter, 'add'>;
   /** The engine's copies of the shared tables (SharedCache). */

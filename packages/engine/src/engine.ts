@@ -33,6 +33,7 @@ import { CallRouter } from './calls.js';
 import { PlayerPushes } from './player-pushes.js';
 import { LeaderboardRelay } from './leaderboard-relay.js';
 import { PlayerLogWriter } from './player-logs.js';
+import { ConfigUpdates } from './config-updates.js';
 import { TimerWaker } from './timer-waker.js';
 import { AdminConsole } from './admin.js';
 import { SharedCache } from './shared-cache.js';
@@ -65,6 +66,7 @@ export class Engine {
   readonly #pushes: PlayerPushes;
   readonly #leaderboards: LeaderboardRelay;
   readonly #playerLogs: PlayerLogWriter;
+  readonly #config: ConfigUpdates;
   /** Starts scenes and services that run nowhere when a durable timer of theirs is due. */
   readonly #timerWaker: TimerWaker;
   readonly #shared: SharedCache;
@@ -102,6 +104,7 @@ export class Engine {
       persister: () => this.#persister.stats,
       playerLogs: () => this.#playerLogs.stats,
     });
+    this.#config = new ConfigUpdates(this.#o.store.configBundles, this.#o.engineId, this.#o.configPollMs, log.child({ part: 'config' }));
     this.#playerLogs = new PlayerLogWriter({ store: this.#o.store.playerLogs, ...this.#o.playerLogs, logger: log.child({ part: 'player-logs' }) });
     this.#persister = new Persister(this.#o.store, {
       batchWindowMs: this.#o.persistBatchWindowMs,
@@ -129,6 +132,7 @@ export class Engine {
       pushes: { outgoing: (host, callId, push) => this.#pushes.outgoing(host, callId, push) },
       leaderboards: { outgoing: (host, callId, request) => this.#leaderboards.outgoing(host, callId, request) },
       playerLogs: { add: (sceneId, entries) => this.#playerLogs.add(sceneId, entries) },
+      config: this.#config,
       shared: { subscribe: (host, names) => this.#shared.subscribe(host, names) },
     };
     this.#scenes = new Scenes(this.#ctx, () => this.#pool, async (idleScenes) => {
@@ -240,6 +244,8 @@ export class Engine {
       logger: this.#log,
     });
     this.#link.on('peer', (peer: GatewayPeer) => this.#onPeer(peer));
+    // The config in force before any scene starts (they start with it).
+    await this.#config.start();
     await this.#link.start();
     if (this.#closeRequested.signal.aborted) {
       warmup.close();
@@ -381,6 +387,7 @@ export class Engine {
     this.#unwatchMembers?.();
     await this.#scenes.stopAll();
     await this.#playerLogs.close();
+    this.#config.close();
     // The final saves land before this engine leaves: leaving releases its placements, and
     // the engine that takes a scene over claims its rows, which would fence off later writes.
     try {

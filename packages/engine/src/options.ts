@@ -56,6 +56,8 @@ export interface EngineOptions {
    * than `retentionDays` (30; 0: forever) are deleted.
    */
   readonly playerLogs?: { readonly flushMs?: number; readonly maxQueued?: number; readonly retentionDays?: number };
+  /** How often the engine looks for a newly published config bundle (docs/config-data.md). @default 500 */
+  readonly configPollMs?: number;
   /**
    * Who may open a REPL session on this engine (docs/repl.md): each credential's name is logged
    * with every command it sends. Without any, every REPL command is refused. @default none
@@ -226,6 +228,7 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     persistBatchWindowMs: positiveInt('persistBatchWindowMs', o.persistBatchWindowMs, 50),
     timerScanIntervalMs: positiveInt('timerScanIntervalMs', o.timerScanIntervalMs, 500),
     sharedPollMs: positiveInt('sharedPollMs', o.sharedPollMs, 250),
+    configPollMs: positiveInt('configPollMs', o.configPollMs, 500),
     adminCredentials: checkCredentials(o.admin?.credentials ?? []),
     ringBytes,
     ringFlush: o.ringFlush === 'microtask' ? 'microtask' : o.ringFlush === undefined || o.ringFlush === 'immediate' ? 'immediate' : fail('ringFlush', `must be 'microtask' or 'immediate', got ${String(o.ringFlush)}`),

@@ -1,4 +1,5 @@
 import { CodedError, ErrorCodes, type ErrorData } from '@gos/schema';
+import type { ConfigOffer } from './config-records.js';
 import { decodeRecordJson, encoder, isObject } from './record-json.js';
 import { isTimerChanges, isTimerRecord, type TimerChanges, type TimerRecord } from './world-records.js';
 
@@ -371,6 +372,10 @@ export interface SceneTaskInput {
    * {@link FIRST_TICK_MAX_WAIT_TICKS} tick intervals later); without it, one interval after it starts.
    */
   readonly firstTick?: { readonly at: number; readonly players: number };
+  /** The engine's BroadcastChannel for config bundles (config-records.ts). */
+  readonly configChannel: string;
+  /** The config bundle in force when the scene starts, or null. */
+  readonly config: ConfigOffer | null;
 }
 
 /**

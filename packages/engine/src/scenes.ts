@@ -196,6 +196,8 @@ export class Scenes {
         logLevel: o.workerLogLevel,
         engineId: o.engineId,
         ...(firstTick === undefined ? {} : { firstTick }),
+        configChannel: this.#ctx.config.channelName,
+        config: this.#ctx.config.current,
       },
       onRecord: (type, sid, value, payload) => onSceneRecord(this.#ctx, host, type, sid, value, payload),
     });

@@ -16,7 +16,7 @@ function hostOn(pool: Piscina, onRecord: (type: number) => void): SceneHost {
     ringFlush: 'immediate',
     logger: silentLogger,
     wakeups: new WakeupTotals(),
-    input: { sceneId: 'w:1', sceneType: 'w', gameModule: 'file:///nowhere.js', state: null, timers: [], tickMs: 100, persistIntervalMs: 5000, logLevel: 'silent', engineId: 'e' },
+    input: { sceneId: 'w:1', sceneType: 'w', gameModule: 'file:///nowhere.js', state: null, timers: [], tickMs: 100, persistIntervalMs: 5000, logLevel: 'silent', engineId: 'e', configChannel: 'gos-config:test', config: null },
     onRecord,
   });
 }

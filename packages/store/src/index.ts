@@ -23,6 +23,8 @@ export type {
   StoredPlayerLog,
   PlayerLogQuery,
   PlayerLogStore,
+  PublishedConfig,
+  ConfigBundleStore,
 } from './types.js';
 export { MAX_CLAIM_BATCH } from './types.js';
 export { SqliteStore } from './sqlite-store.js';

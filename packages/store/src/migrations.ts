@@ -245,4 +245,27 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       'CREATE INDEX IF NOT EXISTS player_logs_at ON player_logs (at)',
     ]),
   }),
+  Object.freeze({
+    version: 10,
+    name: 'create_config_bundles',
+    // Every published config bundle (ConfigBundleStore); the highest seq is the one in force.
+    // AUTOINCREMENT in SQLite, so a seq is never reused even if the latest row were deleted.
+    mysql: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS config_bundles (
+  seq BIGINT NOT NULL AUTO_INCREMENT,
+  version VARBINARY(64) NOT NULL,
+  published_at BIGINT NOT NULL,
+  content LONGTEXT NOT NULL,
+  PRIMARY KEY (seq)
+) ${MYSQL_TABLE}`,
+    ]),
+    sqlite: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS config_bundles (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  version TEXT NOT NULL,
+  published_at INTEGER NOT NULL,
+  content TEXT NOT NULL
+) STRICT`,
+    ]),
+  }),
 ]);

@@ -35,8 +35,9 @@ import { ACCOUNT_COLUMNS, save, toAccount } from './mysql-records.js';
 import { writeBatch, type PreparedEntry } from './mysql-batch.js';
 import { MysqlLeaderboardArchive, type MysqlAccess } from './mysql-leaderboard-archive.js';
 import { MysqlPlayerLogs } from './mysql-player-logs.js';
+import { MysqlConfigBundles } from './mysql-config-bundles.js';
 import { MAX_CLAIM_BATCH } from './types.js';
-import type { AccountRecord, ClaimedPlayer, ClaimedRecord, DueOwner, LeaderboardArchive, MysqlStoreOptions, NewAccount, PlayerLogStore, RecordKind, SaveEntry, SaveResult, SharedRow, Store, TimerRecord, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedPlayer, ClaimedRecord, ConfigBundleStore, DueOwner, LeaderboardArchive, MysqlStoreOptions, NewAccount, PlayerLogStore, RecordKind, SaveEntry, SaveResult, SharedRow, Store, TimerRecord, VersionedRecord } from './types.js';
 
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
@@ -55,12 +56,14 @@ export class MysqlStore implements Store {
   #pool: Pool | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  /** What the archive and the player logs borrow: this store's operations and transactions. */
+  /** What the archive, the player logs and the config bundles borrow: this store's operations and transactions. */
   readonly #access: MysqlAccess = { run: (fn) => this.#run(fn), transaction: (pool, fn) => this.#transaction(pool, fn) };
   /** The archived standings of leaderboards, in this store's database. */
   readonly leaderboardArchive: LeaderboardArchive = new MysqlLeaderboardArchive(this.#access);
   /** Players' logged events, in this store's database. */
   readonly playerLogs: PlayerLogStore = new MysqlPlayerLogs(this.#access);
+  /** Published config bundles, in this store's database. */
+  readonly configBundles: ConfigBundleStore = new MysqlConfigBundles(this.#access);
 
   /** @throws OPT_ERR_INVALID when an option is malformed. */
   constructor(options: MysqlStoreOptions) {

@@ -3,6 +3,7 @@ import { TABLE_OF } from './common.js';
 import type { Db } from './sqlite-db.js';
 import { prepareArchive, type ArchiveStatements } from './sqlite-leaderboard-archive.js';
 import { preparePlayerLogs, type PlayerLogStatements } from './sqlite-player-logs.js';
+import { prepareConfigBundles, type ConfigBundleStatements } from './sqlite-config-bundles.js';
 import type { AccountRecord, RecordKind } from './types.js';
 
 export interface AccountRow {
@@ -58,6 +59,7 @@ export interface Statements {
   readonly tables: Readonly<Record<RecordKind, TableStatements>>;
   readonly archive: ArchiveStatements;
   readonly playerLogs: PlayerLogStatements;
+  readonly configBundles: ConfigBundleStatements;
 }
 
 /** Every statement the store runs, prepared once at start rather than parsed per call. */
@@ -101,6 +103,7 @@ export function prepare(db: Db): Statements {
     tables: { player: table(TABLE_OF.player), scene: table(TABLE_OF.scene) },
     archive: prepareArchive(db),
     playerLogs: preparePlayerLogs(db),
+    configBundles: prepareConfigBundles(db),
   };
 }
 

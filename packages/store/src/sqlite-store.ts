@@ -28,11 +28,12 @@ import { applyMigrations, readStatus, type MigrationReport, type MigrationState 
 import { mapSqliteError, openDb, type Db } from './sqlite-db.js';
 import { SqliteLeaderboardArchive } from './sqlite-leaderboard-archive.js';
 import { SqlitePlayerLogs } from './sqlite-player-logs.js';
+import { SqliteConfigBundles } from './sqlite-config-bundles.js';
 import { sqliteMigrationDriver } from './sqlite-migrations.js';
 import { resolveSqliteOptions, type ResolvedSqliteOptions } from './sqlite-options.js';
 import { prepare, toAccount, type AccountRow, type Statements, type TimerRow, type VersionedRow } from './sqlite-statements.js';
 import { MAX_CLAIM_BATCH } from './types.js';
-import type { AccountRecord, ClaimedPlayer, ClaimedRecord, DueOwner, LeaderboardArchive, NewAccount, PlayerLogStore, RecordKind, SaveEntry, SaveResult, SharedRow, SqliteStoreOptions, Store, TimerRecord, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedPlayer, ClaimedRecord, ConfigBundleStore, DueOwner, LeaderboardArchive, NewAccount, PlayerLogStore, RecordKind, SaveEntry, SaveResult, SharedRow, SqliteStoreOptions, Store, TimerRecord, VersionedRecord } from './types.js';
 
 /**
  * The embedded store: one SQLite file (WAL mode) through better-sqlite3. Calls are synchronous
@@ -50,6 +51,8 @@ export class SqliteStore implements Store {
   readonly leaderboardArchive: LeaderboardArchive = new SqliteLeaderboardArchive((fn) => this.#run((db, s) => fn(db, s.archive)));
   /** Players' logged events, in this store's file. */
   readonly playerLogs: PlayerLogStore = new SqlitePlayerLogs((fn) => this.#run((db, s) => fn(db, s.playerLogs)));
+  /** Published config bundles, in this store's file. */
+  readonly configBundles: ConfigBundleStore = new SqliteConfigBundles((fn) => this.#run((db, s) => fn(db, s.configBundles)));
 
   /** @throws OPT_ERR_INVALID when an option is malformed. */
   constructor(options: SqliteStoreOptions) {

@@ -235,6 +235,32 @@ export interface PlayerLogStore {
   prune(before: number, limit: number): Promise<number>;
 }
 
+/** A published config bundle (docs/config-data.md). */
+export interface PublishedConfig {
+  /** Increases with every publish: the latest is the one in force. */
+  readonly seq: number;
+  /** The bundle's own version (a content hash from `npm run config`). 1–64 characters. */
+  readonly version: string;
+  /** The bundle, as JSON text. */
+  readonly content: string;
+  /** When it was published (ms since the epoch, the publisher's clock). */
+  readonly publishedAt: number;
+}
+
+/**
+ * Config bundles published for the engines to load (docs/config-data.md): every publish is kept
+ * (a history, and a way back: publish an older one again). Every method rejects with
+ * `OPT_ERR_INVALID` for malformed arguments and `STO_ERR_CONNECTION` as the store's others do.
+ */
+export interface ConfigBundleStore {
+  /** Store a bundle (content: JSON text of at most 16 MiB) as the latest: its seq. */
+  publish(version: string, content: string): Promise<number>;
+  /** The seq of the latest bundle, 0 when none was published (a cheap poll). */
+  latestSeq(): Promise<number>;
+  /** The latest bundle, or null. */
+  latest(): Promise<PublishedConfig | null>;
+}
+
 /** Per-entry outcome of {@link Store.saveBatch}; errors are data so they cross thread boundaries. */
 export type SaveResult = { readonly ok: true; readonly version: number } | { readonly ok: false; readonly error: ErrorData };
 
@@ -322,6 +348,8 @@ export interface Store {
   readonly leaderboardArchive: LeaderboardArchive;
   /** Player logs (docs/player-logs.md). */
   readonly playerLogs: PlayerLogStore;
+  /** Published config bundles (docs/config-data.md). */
+  readonly configBundles: ConfigBundleStore;
 }
 
 /** Options of `SqliteStore`. */

@@ -12,6 +12,8 @@ export interface StoreFixture {
   freshConfig(): Promise<StoreConfig>;
   /** The migrate CLI arguments naming that database. */
   cliArgs(config: StoreConfig): string[];
+  /** The largest config bundle the store takes, in bytes of UTF-8 (on MySQL, the server's max_allowed_packet bounds it). */
+  maxConfigBundleBytes(): Promise<number>;
 }
 
 export const uniq = (): string => randomUUID().slice(0, 8);

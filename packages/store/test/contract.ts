@@ -8,6 +8,7 @@ import { CodedError, ErrorCodes } from '@gos/schema';
 import { MAX_CLAIM_BATCH, MIGRATIONS, getMigrationStatus, runMigrations, type Store } from '../src/index.js';
 import { coded, uniq, withStore, type StoreFixture } from './contract-helpers.js';
 import { runPlayerLogContract } from './player-logs-contract.js';
+import { runConfigBundleContract } from './config-bundles-contract.js';
 
 const run = promisify(execFile);
 const MIGRATE_BIN = fileURLToPath(new URL('../bin/migrate.js', import.meta.url));
@@ -634,6 +635,7 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
     }));
 
   runPlayerLogContract(name, fixture);
+  runConfigBundleContract(name, fixture);
 
   test(`${name}: SQL metacharacters are data, never SQL`, () =>
     withStore(fixture, async (store) => {
@@ -706,9 +708,11 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
     // A write issued before close() still lands.
     const pending = store.savePlayer(id, { last: true }, 0);
     const logged = store.playerLogs.append([{ playerId: id, at: 1_767_225_600_000, event: 'last.words', sceneId: 's', fields: '{}' }]);
+    const published = store.configBundles.publish(`closing-${uniq()}`, '{"last":true}');
     await Promise.all([store.close(), store.close()]);
     assert.equal(await pending, 1);
     await logged;
+    const lastSeq = await published;
     await store.close();
     await assert.rejects(store.loadPlayer(id), coded(ErrorCodes.STO_ERR_CONNECTION));
     await assert.rejects(store.saveBatch([]), coded(ErrorCodes.STO_ERR_CONNECTION));
@@ -717,10 +721,14 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
     await assert.rejects(store.playerLogs.append([{ playerId: id, at: 1, event: 'closed', sceneId: 's', fields: '{}' }]), coded(ErrorCodes.STO_ERR_CONNECTION));
     await assert.rejects(store.playerLogs.query({ playerId: id, limit: 10 }), coded(ErrorCodes.STO_ERR_CONNECTION));
     await assert.rejects(store.playerLogs.prune(1, 10), coded(ErrorCodes.STO_ERR_CONNECTION));
+    await assert.rejects(store.configBundles.publish('closed', '{}'), coded(ErrorCodes.STO_ERR_CONNECTION));
+    await assert.rejects(store.configBundles.latestSeq(), coded(ErrorCodes.STO_ERR_CONNECTION));
+    await assert.rejects(store.configBundles.latest(), coded(ErrorCodes.STO_ERR_CONNECTION));
     await assert.rejects(store.start(), coded(ErrorCodes.STO_ERR_CONNECTION));
     await withStore(fixture, async (again) => {
       assert.equal((await again.loadPlayer(id))?.version, 1);
       assert.deepEqual((await again.playerLogs.query({ playerId: id, limit: 10 })).map((e) => e.event), ['last.words']);
+      assert.ok((await again.configBundles.latestSeq()) >= lastSeq, 'the publish issued before close() landed');
     });
   });
 

@@ -63,6 +63,11 @@ describe('mysql', { skip: unreachable ?? false }, () => {
       assert.equal(config.kind, 'mysql');
       return ['--mysql-url', config.kind === 'mysql' ? config.url : ''];
     },
+    // What MysqlConfigBundles documents: 16 MiB, or max_allowed_packet less 1 KiB when that is smaller.
+    async maxConfigBundleBytes() {
+      const [rows] = await admin!.query<mysql.RowDataPacket[]>('SELECT @@max_allowed_packet AS max_packet');
+      return Math.min(16 * 1024 * 1024, Number(rows[0]?.max_packet) - 1024);
+    },
   });
 
   test('mysql: without autoMigrate, start() refuses a schema that is behind, then accepts it once migrated', async () => {
@@ -136,12 +141,14 @@ describe('mysql', { skip: unreachable ?? false }, () => {
     bad(() => new MysqlStore({ url: sharedUrl, pool_size: 3 } as never), /pool_size/);
   });
 
-  test('mysql: the leaderboard archive and the player logs of a store not started are STO_ERR_CONNECTION', async () => {
+  test('mysql: the leaderboard archive, the player logs and the config bundles of a store not started are STO_ERR_CONNECTION', async () => {
     const store = new MysqlStore({ url: sharedUrl });
     await assert.rejects(store.leaderboardArchive.periods('board', 10), { code: ErrorCodes.STO_ERR_CONNECTION });
     await assert.rejects(store.leaderboardArchive.standing('board', 0, 'm'), { code: ErrorCodes.STO_ERR_CONNECTION });
     await assert.rejects(store.playerLogs.append([{ playerId: 'p', at: 1, event: 'e', sceneId: 's', fields: '{}' }]), { code: ErrorCodes.STO_ERR_CONNECTION });
     await assert.rejects(store.playerLogs.prune(1, 10), { code: ErrorCodes.STO_ERR_CONNECTION });
+    await assert.rejects(store.configBundles.publish('v1', '{}'), { code: ErrorCodes.STO_ERR_CONNECTION });
+    await assert.rejects(store.configBundles.latestSeq(), { code: ErrorCodes.STO_ERR_CONNECTION });
     await store.close();
   });
 

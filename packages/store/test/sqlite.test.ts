@@ -29,6 +29,9 @@ runStoreContract('sqlite', {
     assert.equal(config.kind, 'sqlite');
     return ['--sqlite', config.kind === 'sqlite' ? config.file : ''];
   },
+  async maxConfigBundleBytes() {
+    return 16 * 1024 * 1024;
+  },
 });
 
 test('sqlite: data persists across close and reopen, in WAL mode', async () => {
@@ -77,6 +80,7 @@ test("sqlite: ':memory:' works and [Symbol.asyncDispose] closes", async () => {
   const store = new SqliteStore({ file: ':memory:' });
   await assert.rejects(store.leaderboardArchive.periods('board', 10), { code: ErrorCodes.STO_ERR_CONNECTION }, 'not started yet');
   await assert.rejects(store.playerLogs.query({ playerId: 'p', limit: 10 }), { code: ErrorCodes.STO_ERR_CONNECTION }, 'not started yet');
+  await assert.rejects(store.configBundles.latest(), { code: ErrorCodes.STO_ERR_CONNECTION }, 'not started yet');
   await store.start();
   await store.start(); // idempotent
   assert.equal(await store.savePlayer('p', 1, 0), 1);

@@ -10,6 +10,7 @@ import { Outbox } from '../outbox.js';
 import { RingReader } from '../ring/index.js';
 import { FromScene, STOP_AT_TICK, STOP_AT_TICK_MAX_WAIT_MS, ToScene, decodeCallAnswer, decodeSharedData, decodeErrorPayload, decodeIncomingCall, decodeJoinPayload, type JoinPayload, type SceneTaskInput, type SceneTaskResult } from '../records.js';
 import { SceneRuntime } from './runtime.js';
+import { SceneConfig } from './scene-config.js';
 import { answerCollections } from '../collect.js';
 import { tellWarm, WARM_CHANNEL_KEY } from '../warm-records.js';
 
@@ -134,7 +135,7 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
   // keep this thread's event loop alive, and STOP arrives as a record, which wakes the sleep.
   // A timed sleep costs a timer set and cleared on every wake-up, thousands a second per scene.
   const reader = new RingReader(input.toScene, { keepAlive: false });
-  const scene = new SceneRuntime({
+  const scene: SceneRuntime = new SceneRuntime({
     id: input.sceneId,
     type: input.sceneType,
     def,
@@ -145,9 +146,16 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
     shared: game.shared ?? {},
     tickMs: input.tickMs,
     logger,
-    // Inputs that did not wake the thread are handled here, in order, before onTick.
-    ...(inputs === 'at-tick' ? { beforeTick: () => void reader.drain(onRecord) } : {}),
+    // Inputs that did not wake the thread are handled here, in order, before onTick; a new config switches first.
+    beforeTick:
+      inputs === 'at-tick'
+        ? (): void => {
+            config.atTick();
+            reader.drain(onRecord);
+          }
+        : (): void => config.atTick(),
   });
+  const config: SceneConfig = new SceneConfig({ holder: scene, def, channel: input.configChannel, initial: input.config, loader: game.config, service: isService(def), logger });
 
   let stopped = false;
   /** A STOP came (it may wait for the next tick). */
@@ -234,6 +242,7 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
     else await new Promise<void>((r) => setImmediate(r));
   }
   await scene.stop();
+  config.close();
   // Let the outbox's overflow (if any) reach the main thread before the task resolves.
   while (out.pendingBytes > 0) await new Promise((r) => setTimeout(r, 5));
   out.close();

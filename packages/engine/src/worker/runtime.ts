@@ -63,6 +63,9 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   readonly #travels = new PendingTravels();
   readonly #calls: SceneCalls;
   readonly leaderboards: SceneLeaderboards;
+  /** Set by SceneConfig (worker/scene-config.ts), at tick boundaries. */
+  config: unknown = null;
+  configVersion: string | null = null;
   readonly #playerLogs: PlayerLogBuffer;
   readonly #saver: SceneSaver;
   readonly #ticks: TickSchedule;
