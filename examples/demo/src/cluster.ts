@@ -105,7 +105,8 @@ export class EmbeddedCluster {
           ? new MemoryLeaderboardBackend()
           : new RedisLeaderboardBackend({ url: o.redisUrl, ...(o.redisKeyPrefix === undefined ? {} : { keyPrefix: o.redisKeyPrefix }), logger }),
       archive: this.store.leaderboardArchive,
-      owner: 'engine-1',
+      // Unique per process: two processes on one Redis must not both hold an archive lock.
+      owner: `engine-1:${process.pid}:${clusterSecret.slice(0, 8)}`,
       logger: logger.child({ part: 'leaderboards' }),
     });
     this.engine = new Engine({

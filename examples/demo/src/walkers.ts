@@ -52,13 +52,26 @@ export async function flushWalks(scene: Scene, playerIds?: readonly string[]): P
   if (batch.length === 0) return;
   try {
     await ensureBoard(scene);
-    await Promise.all(batch.map((w) => scene.leaderboards.submit(WALK_BOARD, w.id, Math.round(w.metres), { data: { name: w.name } })));
   } catch (err) {
-    if (isCodedError(err) && err.code === ErrorCodes.LB_ERR_NOT_CONFIGURED) return;
-    // Kept for the next flush. (An answer lost after Redis applied it counts twice: metres walked are not currency.)
-    for (const w of batch) walked(scene.id, w.id, w.name, w.metres);
-    scene.logger.warn({ err }, 'cannot submit walked distances; kept for the next flush');
+    keep(scene, batch, err);
+    return;
   }
+  // Whole metres are submitted; the rest of a metre waits for the next flush.
+  const outcomes = await Promise.allSettled(batch.map((w) => scene.leaderboards.submit(WALK_BOARD, w.id, Math.floor(w.metres), { data: { name: w.name } })));
+  // Only the failed submits are kept whole for the next flush (the others counted already).
+  const failed = batch.filter((_, i) => outcomes[i]?.status === 'rejected');
+  for (const [i, w] of batch.entries()) if (outcomes[i]?.status === 'fulfilled') walked(scene.id, w.id, w.name, w.metres - Math.floor(w.metres));
+  const first = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed.length > 0) keep(scene, failed, first?.reason);
+}
+
+function keep(scene: Scene, walks: ReadonlyArray<{ id: string; name: string; metres: number }>, err: unknown): void {
+  if (isCodedError(err) && err.code === ErrorCodes.LB_ERR_NOT_CONFIGURED) return;
+  // The board was deleted (an operator's lb delete): created again at the next flush.
+  if (isCodedError(err) && err.code === ErrorCodes.LB_ERR_UNKNOWN_BOARD) boardReady.delete(scene.id);
+  // Kept for the next flush. (An answer lost after Redis applied it counts twice: metres walked are not currency.)
+  for (const w of walks) walked(scene.id, w.id, w.name, w.metres);
+  scene.logger.warn({ err, walkers: walks.length }, 'cannot submit walked distances; kept for the next flush');
 }
 
 /** Start the scene's flush timer (from onCreate). */

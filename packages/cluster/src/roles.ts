@@ -178,7 +178,7 @@ async function startEngine(ctx: RoleContext, id: string, localLinks: LocalLinks 
     closers.push(() => lazy.close());
     presence = lazy;
   }
-  const leaderboards = await startLeaderboards(ctx, id, store);
+  const leaderboards = await startLeaderboards(ctx, id, store, localLinks !== null);
   const e = config.engine;
   const engine = new Engine({
     engineId: id,
@@ -272,11 +272,19 @@ async function startStore(config: ClusterConfig, logger: Logger, backend: Backen
 }
 
 /** The engine's leaderboards (config `leaderboards`, else the sessions' backend), archiving into `store`. */
-async function startLeaderboards(ctx: RoleContext, engineId: string, store: Store): Promise<Leaderboards> {
+async function startLeaderboards(ctx: RoleContext, engineId: string, store: Store, fat: boolean): Promise<Leaderboards | null> {
   const { config, logger, closers } = ctx;
-  const chosen = config.leaderboards ?? (config.sessions.kind === 'redis' ? { kind: 'redis' as const } : { kind: 'memory' as const });
   const log = logger.child({ part: 'leaderboards' });
-  const open = (backend: LeaderboardBackend): Leaderboards => new Leaderboards({ backend, archive: store.leaderboardArchive, owner: engineId, logger: log });
+  // Absent from the config: where the sessions are. Sessions in memory mean one gateway, but
+  // maybe several engine processes: boards in memory would be one per engine (and archived over
+  // one another), so only a gateway+engine process keeps them in memory by default.
+  const chosen = config.leaderboards ?? (config.sessions.kind === 'redis' ? { kind: 'redis' as const } : fat ? { kind: 'memory' as const } : null);
+  if (chosen === null) {
+    log.warn('no leaderboards on this engine: sessions are in memory and no leaderboards section says where boards live (scene.leaderboards answers LB_ERR_NOT_CONFIGURED)');
+    return null;
+  }
+  if (chosen.kind === 'memory' && !fat) log.warn('leaderboards in memory on an engine process: each engine has boards of its own (use them with one engine only)');
+  const open = (backend: LeaderboardBackend): Leaderboards => new Leaderboards({ backend, archive: store.leaderboardArchive, owner: `${engineId}:${process.pid}`, logger: log });
   let leaderboards: Leaderboards;
   if (chosen.kind === 'memory') {
     leaderboards = open(new MemoryLeaderboardBackend());

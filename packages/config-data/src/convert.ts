@@ -76,6 +76,11 @@ export interface ConvertResult {
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Names the generated TypeScript cannot take for a table: its own declarations, Config's members, reserved words. */
+const RESERVED_SHEETS = new Set([
+  'Config', 'ConfigTable', 'ConfigBundle', 'Globals', 'loadConfig', 'configOf', 'version', 'globals', 'constructor',
+  ...'break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await'.split(' '),
+]);
 const SHEET = /^[A-Za-z][A-Za-z0-9_]*$/;
 /** Rows before the data of a table sheet: description, type, field name, side. */
 const HEADER_ROWS = 4;
@@ -109,13 +114,18 @@ export function convertSheets(raw: readonly RawSheet[]): ConvertResult {
       problem(sheet, null, null, 'a sheet name is a letter and then letters, digits or _ (it names a table); start it with # to leave the sheet out');
       continue;
     }
+    const isGlobal = /^global/i.test(sheet.name);
+    if (!isGlobal && RESERVED_SHEETS.has(sheet.name)) {
+      problem(sheet, null, null, `${sheet.name} cannot name a table (the generated TypeScript uses it); rename the sheet`);
+      continue;
+    }
     const other = seen.get(sheet.name.toLowerCase());
     if (other !== undefined) {
       problem(sheet, null, null, `another sheet is named ${other.name} (in ${other.file}): sheet names are unique, ignoring case`);
       continue;
     }
     seen.set(sheet.name.toLowerCase(), sheet);
-    (/^global/i.test(sheet.name) ? globalSheets : tableSheets).push(sheet);
+    (isGlobal ? globalSheets : tableSheets).push(sheet);
   }
 
   // Headers first: a ref's cells read as its target's id type.

@@ -2,7 +2,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
-import type { CellValue } from './types.js';
+import { FORMULA_ERROR, type CellValue } from './types.js';
 
 export interface RawSheet {
   /** The workbook's file name (for messages). */
@@ -19,9 +19,12 @@ export function cellValue(v: ExcelJS.CellValue): CellValue {
   if (v instanceof Date) return v.toISOString();
   if (typeof v === 'object') {
     if ('richText' in v && Array.isArray(v.richText)) return v.richText.map((t) => t.text).join('');
-    if ('formula' in v || 'sharedFormula' in v) return 'result' in v && v.result !== undefined ? cellValue(v.result) : null;
+    if ('formula' in v || 'sharedFormula' in v) {
+      if (!('result' in v) || v.result === undefined) return `${FORMULA_ERROR}a formula saved without its value (open and save the workbook in a spreadsheet program)`;
+      return cellValue(v.result);
+    }
     if ('text' in v && typeof v.text === 'string') return v.text;
-    if ('error' in v) return `#ERROR ${String(v.error)}`;
+    if ('error' in v) return `${FORMULA_ERROR}the cell is an error (${String(v.error)})`;
   }
   return String(v);
 }

@@ -44,11 +44,16 @@ export type CellValue = string | number | boolean | null;
 /** A value of a column (refs are checked later, against the sheets read). */
 export type Value = string | number | boolean | null | unknown[] | Record<string, unknown>;
 
+/** What read-workbook.ts makes of a formula with no usable result (the rest of the text says why). */
+export const FORMULA_ERROR = '\u0000formula:';
+
 const TRUE = new Set(['true', 'yes', 'y', '1']);
 const FALSE = new Set(['false', 'no', 'n', '0']);
 
 /** Read one cell as `type`; a string is the problem when it cannot. `refKind` is the id kind of a ref's target sheet. */
 export function readCell(cell: CellValue, type: ColumnType, refKind: 'int' | 'string' | null): { value: Value } | string {
+  // A formula that failed, or one saved without its computed value: never a value, whatever the type.
+  if (typeof cell === 'string' && cell.startsWith(FORMULA_ERROR)) return cell.slice(FORMULA_ERROR.length);
   const empty = cell === null || (typeof cell === 'string' && cell.trim() === '');
   if (type.list) {
     if (empty) return { value: [] };

@@ -123,6 +123,8 @@ test('every kind of bad sheet is reported as file:sheet:row:column, all at once,
     s['weapons.xlsx']!['Weapon']![1]![1] = 'float'; // unknown type
     s['weapons.xlsx']!['Globals']!.push(['maxLevel', 'int', 'both', 70, 'again']); // duplicate global
     s['weapons.xlsx']!['Bad Name'] = [['x']];
+    s['weapons.xlsx']!['Config'] = [['x'], ['int'], ['id'], ['both'], [1]];
+    item.push([11, 'Div', { formula: '1/0', result: { error: '#DIV/0!' } } as never, true, '', null, '', '{}']); // a formula's error
   });
   const r = await convertFolder({ dir: d });
   assert.equal(existsSync(join(d, 'out')), false, 'nothing written');
@@ -136,7 +138,9 @@ test('every kind of bad sheet is reported as file:sheet:row:column, all at once,
     'items.xlsx:Item:16:H: extra (json): not JSON',
     'items.xlsx:Item:17:C: price (int): empty, and the type int is not optional (add ?)',
     'weapons.xlsx:Bad Name: a sheet name is a letter and then letters, digits or _ (it names a table); start it with # to leave the sheet out',
+    'weapons.xlsx:Config: Config cannot name a table (the generated TypeScript uses it); rename the sheet',
     'weapons.xlsx:Globals:6:A: global maxLevel is also defined in Globals',
+    'items.xlsx:Item:18:C: price (int): the cell is an error (#DIV/0!)',
     'weapons.xlsx:Weapon:2:B: unknown type "float" (int, double, string, bool, json, ref:<Sheet>, each with [] for a list or ? for optional)',
   ].sort());
 });

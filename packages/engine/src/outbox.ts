@@ -32,6 +32,11 @@ export class Outbox {
     this.#maxPendingBytes = maxPendingBytes;
   }
 
+  /** The largest payload one record can carry. */
+  get maxPayloadBytes(): number {
+    return this.#ring.maxPayloadBytes;
+  }
+
   get pendingBytes(): number {
     return this.#pendingBytes;
   }

@@ -3,10 +3,11 @@
  * (FromScene.LOGS) wait in a bounded queue and are written to the store in batches (one
  * `append` of up to BATCH events at a time, at least every `flushMs`), so logging never waits
  * on the database. A failed write is retried with back-off, the events kept; past `maxQueued`
- * waiting events the oldest are dropped, counted and logged. Old events are pruned every
+ * waiting events the oldest are dropped, counted and logged (not those of a batch being
+ * written: the queue may exceed `maxQueued` by one batch meanwhile). Old events are pruned every
  * PRUNE_EVERY_MS once `retentionDays` have passed. `close()` writes what is left.
  */
-import type { Logger } from '@gos/schema';
+import { ErrorCodes, isCodedError, type Logger } from '@gos/schema';
 import type { PlayerLogEntry, PlayerLogStore } from '@gos/store';
 import type { LogRecordEntry } from './log-records.js';
 
@@ -36,6 +37,8 @@ export class PlayerLogWriter {
   #closed = false;
   #written = 0;
   #dropped = 0;
+  /** Events at the queue's head being written now (never dropped while they are). */
+  #inFlight = 0;
 
   constructor(o: PlayerLogWriterOptions) {
     this.#o = o;
@@ -63,9 +66,12 @@ export class PlayerLogWriter {
   /** Events of scene `sceneId`. */
   add(sceneId: string, entries: readonly LogRecordEntry[]): void {
     for (const e of entries) this.#queue.push({ playerId: e.p, at: e.t, event: e.e, sceneId, fields: e.f });
-    const over = this.queued - this.#o.maxQueued;
+    // The oldest not being written go (a batch being written stays: its outcome decides), also
+    // from memory at once: a store that is down must not take the engine's memory with it.
+    const over = Math.min(this.queued - this.#o.maxQueued, this.queued - this.#inFlight);
     if (over > 0) {
-      this.#head += over;
+      this.#queue = [...this.#queue.slice(this.#head, this.#head + this.#inFlight), ...this.#queue.slice(this.#head + this.#inFlight + over)];
+      this.#head = 0;
       this.#dropped += over;
       this.#o.logger.error({ dropped: over, maxQueued: this.#o.maxQueued }, 'player-log events dropped: the store is not keeping up');
     }
@@ -88,23 +94,51 @@ export class PlayerLogWriter {
   async #write(): Promise<void> {
     while (this.queued > 0) {
       const batch = this.#queue.slice(this.#head, this.#head + BATCH);
+      this.#inFlight = batch.length;
       try {
-        await this.#o.store.append(batch);
+        this.#written += await this.#append(batch);
       } catch (err) {
+        this.#inFlight = 0;
         this.#retryMs = Math.min(MAX_RETRY_MS, Math.max(this.#o.flushMs, this.#retryMs * 2));
         this.#o.logger.warn({ err, queued: this.queued, retryInMs: this.#retryMs }, 'cannot write player-log events; kept and retried');
         if (!this.#closed) this.#schedule(this.#retryMs);
         return;
       }
       this.#retryMs = 0;
+      this.#inFlight = 0;
       this.#head += batch.length;
-      this.#written += batch.length;
       if (this.#head > 4096 && this.#head * 2 > this.#queue.length) {
         this.#queue = this.#queue.slice(this.#head);
         this.#head = 0;
       }
     }
     if (!this.#closed) this.#schedule(this.#o.flushMs);
+  }
+
+  /**
+   * Append a batch. The store refuses a whole batch for one malformed event (`OPT_ERR_INVALID`:
+   * never fixed by retrying): then the events are written one by one and the bad ones dropped,
+   * counted and logged, so that one bad player id cannot stop an engine's logging.
+   */
+  async #append(batch: readonly PlayerLogEntry[]): Promise<number> {
+    try {
+      await this.#o.store.append(batch);
+      return batch.length;
+    } catch (err) {
+      if (!isCodedError(err) || err.code !== ErrorCodes.OPT_ERR_INVALID) throw err;
+      let written = 0;
+      for (const entry of batch) {
+        try {
+          await this.#o.store.append([entry]);
+          written++;
+        } catch (one) {
+          if (!isCodedError(one) || one.code !== ErrorCodes.OPT_ERR_INVALID) throw one;
+          this.#dropped++;
+          this.#o.logger.error({ err: one, playerId: entry.playerId.slice(0, 64), event: entry.event, sceneId: entry.sceneId }, 'player-log event refused by the store; dropped');
+        }
+      }
+      return written;
+    }
   }
 
   async #prune(): Promise<void> {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pino } from 'pino';
-import { ErrorCodes } from '@gos/schema';
+import { CodedError, ErrorCodes } from '@gos/schema';
 import type { PlayerLogEntry, PlayerLogStore } from '@gos/store';
 import { memoryLog, waitFor } from '@gos/testing';
 import { PlayerLogWriter } from '../src/player-logs.js';
@@ -110,6 +110,66 @@ test('the writer keeps events while the store fails and writes them once it is b
     await waitFor(() => store.written.length === 3, { timeoutMs: 15_000, message: 'all three written after the store came back' });
     assert.deepEqual(store.written.map((e) => e.at), [1, 2, 3]);
     assert.deepEqual(w.stats, { written: 3, dropped: 0, queued: 0 });
+  } finally {
+    await w.close();
+  }
+});
+
+test('events dropped while a batch is being written are the oldest not in it; the batch and the newest are written, each counted once', async () => {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const written: PlayerLogEntry[] = [];
+  let appends = 0;
+  const store: PlayerLogStore = {
+    async append(entries) {
+      appends++;
+      await gate;
+      written.push(...entries);
+    },
+    query: async () => [],
+    prune: async () => 0,
+  };
+  const log = memoryLog();
+  const w = new PlayerLogWriter({ store, flushMs: 10, maxQueued: 3000, retentionDays: 0, logger: pino({ level: 'debug' }, log.stream) });
+  w.start();
+  try {
+    w.add('s:1', Array.from({ length: 2500 }, (_, i) => entry(i)));
+    // The first batch (0–1999) is being written; 1,500 more make 4,000, past 3,000.
+    await waitFor(() => appends === 1, { timeoutMs: 5000, message: 'the first batch under way' });
+    w.add('s:1', Array.from({ length: 1500 }, (_, i) => entry(2500 + i)));
+    assert.deepEqual(w.stats, { written: 0, dropped: 1000, queued: 3000 }, 'dropped: 2000–2999, the oldest not being written');
+    release();
+    await waitFor(() => written.length === 3000, { timeoutMs: 5000, message: 'everything kept is written' });
+    const ats = written.map((e) => e.at);
+    assert.deepEqual(ats, [...Array.from({ length: 2000 }, (_, i) => i), ...Array.from({ length: 1000 }, (_, i) => 3000 + i)]);
+    assert.deepEqual(w.stats, { written: 3000, dropped: 1000, queued: 0 });
+  } finally {
+    release();
+    await w.close();
+  }
+});
+
+test('an event the store refuses (a malformed player id) is dropped and counted; the rest of its batch and later ones are written', async () => {
+  const written: PlayerLogEntry[] = [];
+  const store: PlayerLogStore = {
+    async append(entries) {
+      if (entries.some((e) => !e.playerId.isWellFormed())) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, 'bad player id');
+      written.push(...entries);
+    },
+    query: async () => [],
+    prune: async () => 0,
+  };
+  const log = memoryLog();
+  const w = new PlayerLogWriter({ store, flushMs: 10, maxQueued: 1000, retentionDays: 0, logger: pino({ level: 'debug' }, log.stream) });
+  w.start();
+  try {
+    w.add('s:1', [entry(1), { ...entry(2), p: '\uD800' }, entry(3)]);
+    await waitFor(() => written.length === 2, { timeoutMs: 5000, message: 'the two good events written' });
+    w.add('s:1', [entry(4)]);
+    await waitFor(() => written.length === 3, { timeoutMs: 5000, message: 'and later ones' });
+    assert.deepEqual(written.map((e) => e.at), [1, 3, 4]);
+    assert.deepEqual(w.stats, { written: 3, dropped: 1, queued: 0 });
+    assert.ok(log.lines().some((l) => l.msg === 'player-log event refused by the store; dropped'));
   } finally {
     await w.close();
   }

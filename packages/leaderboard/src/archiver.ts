@@ -4,7 +4,8 @@
  * lock per period (in the backend, with a lifetime) lets one archive it at a time, and since
  * the store's writes are idempotent, an archiver that dies half-way is simply followed by the
  * next, which writes the period again from the top. A period waits `graceMs` after its end, so
- * the last scores from a clock a little behind still count.
+ * the last scores from a clock a little behind still count; whether it has ended is read on the
+ * backend's clock (Redis TIME), so an archiver whose own clock runs ahead does not close it early.
  */
 import type { Logger } from '@gos/schema';
 import type { ArchivedStanding, LeaderboardArchive } from '@gos/store';
@@ -21,7 +22,8 @@ export interface PeriodArchiverOptions {
   readonly archive: LeaderboardArchive;
   /** The board's definition and period clock, read fresh (null: deleted). */
   readonly definition: (name: string) => Promise<{ readonly def: StoredDefinition; readonly clock: PeriodClock } | null>;
-  readonly now: () => number;
+  /** The clock that says a period has ended: the backend's (one for the cluster), or a test's. */
+  readonly now: () => Promise<number>;
   readonly owner: string;
   readonly intervalMs: number;
   readonly graceMs: number;
@@ -66,7 +68,7 @@ export class PeriodArchiver {
       if (this.#closed) break;
       const known = await this.#o.definition(name);
       if (known === null || known.def.reset === null) continue;
-      const now = this.#o.now();
+      const now = await this.#o.now();
       const current = known.clock.at(now).start;
       for (const start of await this.#o.backend.periodsWithData(name)) {
         if (this.#closed || start >= current) break;

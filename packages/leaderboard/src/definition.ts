@@ -44,6 +44,8 @@ const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export const MAX_MEMBER_ID = 128;
 /** Longest member data, as JSON text in bytes. */
 export const MAX_DATA_BYTES = 2048;
+/** The shortest period a `reset` may make. */
+const MIN_PERIOD_MS = 60_000;
 /** Most entries one page or around-me answer holds. */
 export const MAX_PAGE = 1000;
 
@@ -108,11 +110,16 @@ export function checkDefinition(input: unknown): BoardDefinition {
   if (!parsed.success) invalid(`bad board definition: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}`);
   const def = parsed.data;
   if (def.reset !== null) {
+    let runs: Date[];
     try {
-      new Cron(def.reset, { paused: true, timezone: def.timezone }).nextRun();
+      runs = new Cron(def.reset, { paused: true, timezone: def.timezone }).nextRuns(2);
     } catch (err) {
       throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `bad board reset ${JSON.stringify(def.reset)} (time zone ${def.timezone}): ${(err as Error).message}`, { cause: err });
     }
+    const [a, b] = runs;
+    // A pattern that never fires again (30 February, a single date) would leave the board in one period forever.
+    if (a === undefined || b === undefined) invalid(`board reset ${JSON.stringify(def.reset)} does not fire again and again: a reset is a recurring cron pattern`);
+    if (b.getTime() - a.getTime() < MIN_PERIOD_MS) invalid(`board reset ${JSON.stringify(def.reset)} starts a period every ${b.getTime() - a.getTime()} ms: a period lasts at least a minute`);
   }
   return Object.freeze(def);
 }

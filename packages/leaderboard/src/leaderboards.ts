@@ -75,7 +75,7 @@ export class Leaderboards implements LeaderboardApi {
             backend: this.#backend,
             archive: this.#archive,
             definition: (name) => this.#definition(name, true),
-            now: this.#now,
+            now: o.now === undefined ? () => this.#backend.now() : async () => this.#now(),
             owner: o.owner ?? `lb-${randomUUID()}`,
             intervalMs: checkCount('archiveIntervalMs', o.archiveIntervalMs, 30_000, 10, 86_400_000),
             graceMs: checkCount('archiveGraceMs', o.archiveGraceMs, 10_000, 0, 86_400_000),

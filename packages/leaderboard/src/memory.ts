@@ -78,6 +78,10 @@ export class MemoryLeaderboardBackend implements LeaderboardBackend {
     // Nothing to reach.
   }
 
+  async now(): Promise<number> {
+    return Date.now();
+  }
+
   async define(name: string, def: StoredDefinition): Promise<StoredDefinition> {
     const have = this.#boards.get(name);
     if (have !== undefined) return have.def;

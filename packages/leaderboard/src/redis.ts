@@ -95,6 +95,15 @@ export class RedisLeaderboardBackend implements LeaderboardBackend {
     }
   }
 
+  async now(): Promise<number> {
+    try {
+      const [seconds, micros] = await this.#redis.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    } catch (err) {
+      throw backendError('time', err);
+    }
+  }
+
   #key(name: string, part: string): string {
     return `${this.#prefix}{${name}}:${part}`;
   }
@@ -240,8 +249,9 @@ export class RedisLeaderboardBackend implements LeaderboardBackend {
 
   async dropPeriod(name: string, period: number): Promise<void> {
     try {
-      await this.#redis.unlink(...this.#periodKeys(name, period), this.#key(name, `${period}:lock`));
+      // Out of the list first: a late submit between the two puts it back in the list with its keys, never keys alone.
       await this.#redis.zrem(this.#key(name, 'periods'), String(period));
+      await this.#redis.unlink(...this.#periodKeys(name, period), this.#key(name, `${period}:lock`));
     } catch (err) {
       throw backendError('archive', err);
     }

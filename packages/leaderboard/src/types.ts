@@ -115,6 +115,8 @@ export interface Target {
 export interface LeaderboardBackend {
   /** Connect and check the backend answers. @throws LB_ERR_BACKEND */
   start(): Promise<void>;
+  /** The backend's clock (ms since the epoch): one clock for every archiver of the cluster (Redis TIME). */
+  now(): Promise<number>;
   /** Create the board when absent; either way, the definition it has now. */
   define(name: string, def: StoredDefinition): Promise<StoredDefinition>;
   definition(name: string): Promise<StoredDefinition | null>;

@@ -184,6 +184,9 @@ export function runLeaderboardContract(name: string, fixture: BackendFixture): v
       for (const name of ["x'; DROP TABLE t;--", '', 'a'.repeat(65), 'a b', '{tag}', 'ü']) await assert.rejects(lb.create(name, { policy: 'best' }), invalid, name);
       await assert.rejects(lb.create(uniq(), { policy: 'most' as 'best' }), invalid);
       await assert.rejects(lb.create(uniq(), { policy: 'best', reset: 'every day' }), invalid);
+      await assert.rejects(lb.create(uniq(), { policy: 'best', reset: '0 0 30 2 *' }), invalid, '30 February never comes');
+      await assert.rejects(lb.create(uniq(), { policy: 'best', reset: '* * * * * *' }), invalid, 'a period a second');
+      await assert.rejects(lb.create(uniq(), { policy: 'best', reset: '2027-01-01T00:00:00' }), invalid, 'a single date');
       await assert.rejects(lb.create(uniq(), { policy: 'best', reset: '0 0 * * *', timezone: 'Mars/Olympus' }), invalid);
       await assert.rejects(lb.create(uniq(), { policy: 'best', extra: 1 } as never), invalid);
       for (const score of [NaN, Infinity, 2 ** 60, '5' as unknown as number]) await assert.rejects(lb.submit(b, 'm', score), invalid, String(score));

@@ -17,7 +17,8 @@ export const REPL_HELP = `commands:
   logs <playerId> [from] [to] [n] a player's log events, oldest first (times as ISO 8601 or ms)
   lb <operation> [arguments]      leaderboards: lb list, lb page <board> {"limit":10}, lb get <board> <member>,
                                   lb around <board> <member>, lb periods <board>, lb archived <board> <periodStart>;
-                                  (--write only) lb create <board> {"policy":"best"}, lb submit, lb remove, lb delete
+                                  (--write only) lb create <board> {"policy":"best"}, lb submit, lb remove, lb delete;
+                                  a member id that looks like a number needs quotes: lb get <board> "42"
   help                            this text
   quit                            leave (Ctrl-D too)`;
 

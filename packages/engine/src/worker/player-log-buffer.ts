@@ -6,7 +6,7 @@ import { encodePlayerLogs, type LogRecordEntry } from '../log-records.js';
 const EVENT = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** Most bytes of one event's fields, as JSON. */
 export const MAX_LOG_FIELDS_BYTES = 4096;
-/** A LOGS record is sent once its events hold this much JSON (else at the end of the current turn). */
+/** A LOGS record is sent once its events hold this much JSON (else at the end of the current turn), or a quarter of the ring's largest record when that is less (the fields are escaped again inside it). */
 const FLUSH_BYTES = 128 * 1024;
 
 /**
@@ -21,16 +21,18 @@ export class PlayerLogBuffer {
   #entries: LogRecordEntry[] = [];
   #bytes = 0;
   #scheduled = false;
+  readonly #flushBytes: number;
   readonly #flush = (): void => this.flush();
 
   constructor(out: Outbox, logger: Logger) {
     this.#out = out;
     this.#log = logger;
+    this.#flushBytes = Math.max(1, Math.min(FLUSH_BYTES, Math.floor(out.maxPayloadBytes / 4)));
   }
 
   /** @throws CodedError `OPT_ERR_INVALID` for a bad player id, event name or fields */
   add(playerId: string, event: string, fields: unknown): void {
-    if (typeof playerId !== 'string' || playerId.length === 0 || playerId.length > 255) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `a log event needs a player id, got ${String(playerId)}`);
+    if (typeof playerId !== 'string' || playerId.length === 0 || playerId.length > 255 || !playerId.isWellFormed()) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `a log event needs a player id, got ${String(playerId)}`);
     if (typeof event !== 'string' || !EVENT.test(event)) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `a log event's name is 1–64 characters of A–Z a–z 0–9 _ . : -, got ${JSON.stringify(String(event)).slice(0, 80)}`);
     if (fields !== undefined && (typeof fields !== 'object' || fields === null || Array.isArray(fields))) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `a log event's fields are an object, got ${Array.isArray(fields) ? 'an array' : typeof fields}`);
     let f: string;
@@ -43,7 +45,7 @@ export class PlayerLogBuffer {
     if (bytes > MAX_LOG_FIELDS_BYTES) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `the fields of log event ${event} are ${bytes} bytes of JSON; at most ${MAX_LOG_FIELDS_BYTES}`);
     this.#entries.push({ p: playerId, e: event, t: Date.now(), f });
     this.#bytes += bytes + playerId.length + event.length + 32;
-    if (this.#bytes >= FLUSH_BYTES) this.flush();
+    if (this.#bytes >= this.#flushBytes) this.flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(this.#flush);
