@@ -61,13 +61,15 @@ export class MysqlLeaderboardArchive implements LeaderboardArchive {
     return this.#db.run(async (pool) => {
       const p = checkPeriod(period);
       // Keeps the first record. Not INSERT IGNORE: that also turns other errors into warnings.
-      await pool.execute('INSERT INTO leaderboard_periods (board, period_start, period_end, members, archived_at) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE board = board', [
-        p.board,
-        p.periodStart,
-        p.periodEnd,
-        p.members,
-        Date.now(),
-      ]);
+      // Recorded now (not before): rows past the last rank are an earlier, longer attempt's (an
+      // archiver that died half-way while the standings still changed), and go.
+      // (Checked with a locking read, not affectedRows: mysql2 counts a duplicate as found.)
+      await this.#db.transaction(pool, async (conn) => {
+        const [have] = await conn.execute<RowDataPacket[]>('SELECT 1 FROM leaderboard_periods WHERE board = ? AND period_start = ? FOR UPDATE', [p.board, p.periodStart]);
+        if (have.length > 0) return;
+        await conn.execute('INSERT INTO leaderboard_periods (board, period_start, period_end, members, archived_at) VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE board = board', [p.board, p.periodStart, p.periodEnd, p.members, Date.now()]);
+        await conn.execute('DELETE FROM leaderboard_standings WHERE board = ? AND period_start = ? AND `rank` > ?', [p.board, p.periodStart, p.members]);
+      });
     });
   }
 

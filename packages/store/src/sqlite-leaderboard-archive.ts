@@ -14,6 +14,7 @@ type Stmt = Database.Statement<unknown[], unknown>;
 export interface ArchiveStatements {
   readonly writeStanding: Stmt;
   readonly closePeriod: Stmt;
+  readonly trimStandings: Stmt;
   readonly periods: Stmt;
   readonly standings: Stmt;
   readonly standing: Stmt;
@@ -27,6 +28,7 @@ export function prepareArchive(db: Db): ArchiveStatements {
     ),
     // Keeps the first record; DO NOTHING names the conflict, where INSERT OR IGNORE would also skip NOT NULL failures.
     closePeriod: db.prepare('INSERT INTO leaderboard_periods (board, period_start, period_end, members, archived_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (board, period_start) DO NOTHING'),
+    trimStandings: db.prepare('DELETE FROM leaderboard_standings WHERE board = ? AND period_start = ? AND rank > ?'),
     periods: db.prepare('SELECT period_start, period_end, members, archived_at FROM leaderboard_periods WHERE board = ? ORDER BY period_start DESC LIMIT ?'),
     standings: db.prepare('SELECT rank, member_id, score, data FROM leaderboard_standings WHERE board = ? AND period_start = ? ORDER BY rank LIMIT ? OFFSET ?'),
     standing: db.prepare('SELECT rank, member_id, score, data FROM leaderboard_standings WHERE board = ? AND period_start = ? AND member_id = ? ORDER BY rank LIMIT 1'),
@@ -77,8 +79,12 @@ export class SqliteLeaderboardArchive implements LeaderboardArchive {
   /** @throws OPT_ERR_INVALID, STO_ERR_CONNECTION */
   async closePeriod(period: Omit<ArchivedPeriod, 'archivedAt'>): Promise<void> {
     const p = checkPeriod(period);
-    return this.#run((_db, s) => {
-      s.closePeriod.run(p.board, p.periodStart, p.periodEnd, p.members, Date.now());
+    return this.#run((db, s) => {
+      // Recorded now (not before): rows past the last rank are an earlier, longer attempt's (an
+      // archiver that died half-way while the standings still changed), and go.
+      db.transaction(() => {
+        if (s.closePeriod.run(p.board, p.periodStart, p.periodEnd, p.members, Date.now()).changes === 1) s.trimStandings.run(p.board, p.periodStart, p.members);
+      })();
     });
   }
 

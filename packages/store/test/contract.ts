@@ -559,6 +559,22 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
       assert.deepEqual(await archive.periods(board.toUpperCase(), 10), []);
     }));
 
+  test(`${name}: closing a period drops the rows past its last rank (an earlier, longer attempt's), once`, () =>
+    withStore(fixture, async (store) => {
+      const archive = store.leaderboardArchive;
+      const board = `rerun_${uniq()}`;
+      const row = (rank: number, memberId: string): { rank: number; memberId: string; score: number; data: null } => ({ rank, memberId, score: 100 - rank, data: null });
+      // An archiver wrote five rows and died; the standings lost two members since; the next one writes three and closes.
+      await archive.writeStandings(board, 7, [row(1, 'a'), row(2, 'b'), row(3, 'c'), row(4, 'd'), row(5, 'e')]);
+      await archive.writeStandings(board, 7, [row(1, 'a'), row(2, 'c'), row(3, 'e')]);
+      await archive.closePeriod({ board, periodStart: 7, periodEnd: 8, members: 3 });
+      assert.deepEqual((await archive.standings(board, 7, 0, 10)).map((r) => r.memberId), ['a', 'c', 'e']);
+      assert.equal(await archive.standing(board, 7, 'd'), null);
+      // Closed again (the first record stays): nothing more is dropped.
+      await archive.closePeriod({ board, periodStart: 7, periodEnd: 8, members: 1 });
+      assert.equal((await archive.standings(board, 7, 0, 10)).length, 3);
+    }));
+
   test(`${name}: leaderboard member ids and data with quotes and SQL metacharacters round-trip exactly`, () =>
     withStore(fixture, async (store) => {
       const archive = store.leaderboardArchive;
