@@ -163,7 +163,8 @@ export class RedisLeaderboardBackend implements LeaderboardBackend {
   async drop(name: string): Promise<boolean> {
     const periods = await this.#run('UNDEFINE', [this.#key(name, 'def'), this.#key(name, 'periods')], []);
     try {
-      await this.#redis.srem(`${this.#prefix}boards`, name);
+      // Out of the list unless created again meanwhile (a create between the two would be unlisted).
+      if ((await this.#redis.exists(this.#key(name, 'def'))) === 0) await this.#redis.srem(`${this.#prefix}boards`, name);
       if (periods === null) return false;
       const keys = list(periods, 'drop').flatMap((p) => [...this.#periodKeys(name, num(p, 'drop')), this.#key(name, `${num(p, 'drop')}:lock`)]);
       await this.#redis.unlink(this.#key(name, 'seq'), this.#key(name, 'periods'), ...keys);
