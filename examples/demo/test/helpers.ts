@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import mysql from 'mysql2/promise';
 import WebSocket from 'ws';
 import { GameClient, login, register } from '@gos/client';
 import { waitFor } from '@gos/testing';
@@ -13,6 +14,27 @@ import { createApi, protocol } from '../src/generated/protocol.js';
 export async function tempDir(): Promise<{ path: string; remove(): Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), 'gos-demo-'));
   return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** Run `fn` on a connection to the test MariaDB server (GOS_TEST_MYSQL_URL) with no database selected. */
+export async function mysqlAdmin<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
+  const u = new URL(process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306/gos_test');
+  u.pathname = '/';
+  const c = await mysql.createConnection(u.toString());
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A database of its own on the test MariaDB server, `gos_test_<name>_<random>`: its URL, and `drop()`. */
+export async function scratchDatabase(name: string): Promise<{ readonly name: string; readonly url: string; drop(): Promise<void> }> {
+  const database = `gos_test_${name}_${Math.random().toString(16).slice(2, 10)}`;
+  await mysqlAdmin((c) => c.query(`CREATE DATABASE \`${database}\``));
+  const u = new URL(process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306/gos_test');
+  u.pathname = `/${database}`;
+  return { name: database, url: u.toString(), drop: () => mysqlAdmin((c) => c.query(`DROP DATABASE IF EXISTS \`${database}\``)).then(() => undefined) };
 }
 
 /** The embedded cluster on an ephemeral port, with cheap password hashing for tests. */

@@ -9,34 +9,21 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import mysql from 'mysql2/promise';
 import { waitFor } from '@gos/testing';
-import { joinAs, startCluster, tempDir, uniqueName, type Player } from './helpers.js';
+import { joinAs, scratchDatabase, startCluster, tempDir, uniqueName, type Player } from './helpers.js';
 
-const MYSQL = process.env.GOS_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/gos_test';
 const REDIS = process.env.GOS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const suffix = randomBytes(4).toString('hex');
-const database = `gos_test_lb_${suffix}`;
-const prefix = `gos-test-lb-${suffix}:`;
+const prefix = `gos-test-lb-${randomBytes(4).toString('hex')}:`;
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
-async function admin<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
-  const u = new URL(MYSQL);
-  u.pathname = '/';
-  const c = await mysql.createConnection(u.toString());
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+let db: Awaited<ReturnType<typeof scratchDatabase>>;
 before(async () => {
   dir = await tempDir();
-  await admin((c) => c.query(`CREATE DATABASE \`${database}\``));
+  db = await scratchDatabase('lb');
 });
 after(async () => {
   await dir.remove();
-  await admin((c) => c.query(`DROP DATABASE IF EXISTS \`${database}\``));
+  await db.drop();
   const redis = new Redis(REDIS);
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
@@ -99,9 +86,7 @@ test('embedded: walks are ranked on the distance board, read as the top and arou
 });
 
 test('MariaDB + Redis: two processes\' engines share one board in Redis', async () => {
-  const u = new URL(MYSQL);
-  u.pathname = `/${database}`;
-  const opts = { mysqlUrl: u.toString(), redisUrl: REDIS, redisKeyPrefix: prefix, serveWeb: false };
+  const opts = { mysqlUrl: db.url, redisUrl: REDIS, redisKeyPrefix: prefix, serveWeb: false };
   const one = await startCluster('unused.db', opts);
   const two = await startCluster('unused.db', opts);
   const players: Player[] = [];

@@ -7,40 +7,25 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import mysql from 'mysql2/promise';
 import WebSocket from 'ws';
 import { GameClient, login, register } from '@gos/client';
 import { waitFor } from '@gos/testing';
 import { createApi, protocol } from '../src/generated/protocol.js';
-import { joinAs, startCluster, uniqueName } from './helpers.js';
+import { joinAs, mysqlAdmin, scratchDatabase, startCluster, uniqueName } from './helpers.js';
 
-const MYSQL = process.env.GOS_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/gos_test';
 const REDIS = process.env.GOS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const suffix = randomBytes(4).toString('hex');
-const database = `gos_test_e2e_${suffix}`;
 const prefix = `gos-test-${suffix}:`;
+let db: Awaited<ReturnType<typeof scratchDatabase>>;
 let url: string;
 
-async function admin<T>(fn: (c: mysql.Connection) => Promise<T>): Promise<T> {
-  const u = new URL(MYSQL);
-  u.pathname = '/';
-  const c = await mysql.createConnection(u.toString());
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
 before(async () => {
-  await admin((c) => c.query(`CREATE DATABASE \`${database}\``));
-  const u = new URL(MYSQL);
-  u.pathname = `/${database}`;
-  url = u.toString();
+  db = await scratchDatabase('e2e');
+  url = db.url;
 });
 
 after(async () => {
-  await admin((c) => c.query(`DROP DATABASE IF EXISTS \`${database}\``));
+  await db.drop();
   const redis = new Redis(REDIS);
   const keys = await redis.keys(`${prefix}*`);
   if (keys.length > 0) await redis.del(...keys);
@@ -76,7 +61,7 @@ test('MySQL + Redis: play, restart, reconnect with the same token, resume where 
       await cluster.close();
     }
   }
-  const [rows] = await admin((c) => c.query(`SELECT COUNT(*) AS n FROM \`${database}\`.players`));
+  const [rows] = await mysqlAdmin((c) => c.query(`SELECT COUNT(*) AS n FROM \`${db.name}\`.players`));
   assert.ok(Number((rows as Array<{ n: number }>)[0]!.n) >= 2, 'players were written to MySQL');
   const cluster = await startCluster('unused.db', opts);
   try {
