@@ -6,6 +6,7 @@
  * the engine still talk over a real authenticated TCP link, and scenes run on worker threads.
  */
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { silentLogger, type Logger } from '@gos/schema';
 import { CoordinatorNode, MemoryCoordinator, registerLeaseMetrics } from '@gos/coordinator';
@@ -19,6 +20,8 @@ import { protocol } from './generated/protocol.js';
 
 export const GAME_MODULE = fileURLToPath(new URL('./game.js', import.meta.url));
 export const WEB_DIR = fileURLToPath(new URL('../web', import.meta.url));
+/** The demo's config data as `npm run config` made it from config/demo.xlsx: published at start when the store has none. */
+export const SHIPPED_CONFIG = fileURLToPath(new URL('../../src/generated/config/server.json', import.meta.url));
 
 export interface EmbeddedClusterOptions {
   /** @default 3000 */
@@ -153,6 +156,11 @@ export class EmbeddedCluster {
 
   async start(): Promise<void> {
     await this.store.start();
+    // The demo's config data, when nothing was published yet (an operator's publish is never undone).
+    if ((await this.store.configBundles.latestSeq()) === 0) {
+      const content = await readFile(SHIPPED_CONFIG, 'utf8');
+      await this.store.configBundles.publish((JSON.parse(content) as { version: string }).version, content);
+    }
     await this.coordinator.start();
     await this.leader.start();
     await this.sessions.start();

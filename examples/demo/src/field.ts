@@ -11,6 +11,7 @@ import type { PlayerData } from './game.js';
 import { MAPS } from './portals.js';
 
 import { FIELD_CELL, FIELD_SIZE, FIELD_VIEW } from './field-map.js';
+import { welcomeLines } from './config-data.js';
 
 export { FIELD_CELL, FIELD_MAPS, FIELD_SIZE, FIELD_VIEW } from './field-map.js';
 const CRITTERS = 300;
@@ -92,11 +93,11 @@ export const field = defineScene<FieldState, PlayerData, PushMap>({
     const x = at === null ? Math.random() * FIELD_SIZE : clamp(at.x);
     const y = at === null ? Math.random() * FIELD_SIZE : clamp(at.y);
     scene.entities.spawn('Avatar', { x, y, name: player.name, color: player.data.color }, { player });
-    player.send('Welcome', { playerId: player.id, name: player.name, sceneId: scene.id, x, y });
+    player.send('Welcome', { playerId: player.id, name: player.name, sceneId: scene.id, x, y, ...welcomeLines(scene) });
   },
   onRejoin(scene, player) {
     const me = scene.entities.of(player)?.values as { x: number; y: number } | undefined;
-    player.send('Welcome', { playerId: player.id, name: player.name, sceneId: scene.id, x: me?.x ?? 0, y: me?.y ?? 0 });
+    player.send('Welcome', { playerId: player.id, name: player.name, sceneId: scene.id, x: me?.x ?? 0, y: me?.y ?? 0, ...welcomeLines(scene) });
   },
   onLeave(scene, player) {
     walksOf(scene.id).delete(player.id);

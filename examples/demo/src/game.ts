@@ -10,10 +10,15 @@ import { MAPS, portalAt } from './portals.js';
 import { createRpc, protocol, type PlayerState, type PushMap, type SceneHandlers } from './generated/protocol.js';
 import { GUILDS_TABLE, GUILD_INDEX, guild, guildId, guildIndex } from './guild.js';
 import { FIELD_MAPS, field } from './field.js';
+import { loadConfig } from './generated/config/config.js';
+import { configIn, welcomeLines } from './config-data.js';
 import { flushWalks, forgetWalks, startWalkFlush, walkBoard, walked } from './walkers.js';
 
 export const WORLD_SIZE = 1000;
-/** Fastest a player may walk, in world units per second (the web client walks at 250). */
+/**
+ * Fastest a player may walk, in world units per second (the web client walks at 250), when no
+ * config data is in force; the config's `maxSpeed` (config/demo.xlsx, Globals) otherwise.
+ */
 const MAX_SPEED = 300;
 /** Distance allowed at once after standing still, so the first step after a pause is not cut short. */
 const MAX_BURST = 60;
@@ -61,7 +66,8 @@ function stateOf(id: string, name: string, data: PlayerData): PlayerState {
 /** A new connection: seqs start again, and the player learns who and where it is, then sees everyone. */
 function greet(scene: Ctx['scene'], player: Ctx['player']): void {
   lastSeq.delete(player.id);
-  player.send('Welcome', { playerId: player.id, name: player.name, sceneId: scene.id, x: player.data.x, y: player.data.y });
+  // The map's name and greeting and the message of the day: from the config data, when a bundle is in force.
+  player.send('Welcome', { playerId: player.id, name: player.name, sceneId: scene.id, x: player.data.x, y: player.data.y, ...welcomeLines(scene) });
   const all = [...scene.players.values()].map((p) => stateOf(p.id, p.name, p.data));
   player.send('WorldSnapshot', { tick: scene.tick, players: all });
 }
@@ -78,7 +84,8 @@ const handlers: SceneHandlers<Ctx>['world'] = {
     const dist = Math.hypot(dx, dy);
     // Speed is checked against time since the last move, so sending more often does not help.
     const now = performance.now();
-    const allowed = Math.min(MAX_BURST, ((now - (lastMoveAt.get(player.id) ?? 0)) * MAX_SPEED) / 1000);
+    const maxSpeed = configIn(scene)?.globals.maxSpeed ?? MAX_SPEED;
+    const allowed = Math.min(MAX_BURST, ((now - (lastMoveAt.get(player.id) ?? 0)) * maxSpeed) / 1000);
     lastMoveAt.set(player.id, now);
     const k = dist > allowed ? allowed / dist : 1;
     const fromX = data.x;
@@ -235,4 +242,4 @@ export const world = defineScene<WorldState, PlayerData, PushMap>({
   handlers,
 });
 
-export default defineGame({ protocol, scenes: { world, field }, services: { guild, guildindex: guildIndex }, shared: { [GUILDS_TABLE]: GUILD_INDEX } });
+export default defineGame({ protocol, scenes: { world, field }, services: { guild, guildindex: guildIndex }, shared: { [GUILDS_TABLE]: GUILD_INDEX }, config: loadConfig });

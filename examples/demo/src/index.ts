@@ -1,4 +1,4 @@
-export { EmbeddedCluster, GAME_MODULE, WEB_DIR } from './cluster.js';
+export { EmbeddedCluster, GAME_MODULE, SHIPPED_CONFIG, WEB_DIR } from './cluster.js';
 export type { EmbeddedClusterOptions } from './cluster.js';
 export { runBots } from './bots.js';
 export type { BotRunOptions, BotRunResult } from './bots.js';

@@ -31,6 +31,8 @@ let target: { x: number; y: number } | null = null;
 let client: GameClient<typeof protocol> | null = null;
 let mover: ReturnType<typeof setInterval> | undefined;
 let seq = 0;
+/** The message of the day last shown (shown again only when it changes). */
+let lastMotd = '';
 /** The map we are in (Welcome says; a portal changes it). */
 let sceneId = '';
 let myName = '';
@@ -62,6 +64,10 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
     sceneId = w.sceneId;
     myName = w.name;
     status(`playing as ${w.name} in ${w.sceneId} — arrow keys / WASD / click to move; ${inField() ? '/world goes back' : '/field goes to the large map'}`);
+    // From the config data (config/demo.xlsx), when the server has some.
+    if (w.motd !== '' && w.motd !== lastMotd) chatLine(w.motd);
+    lastMotd = w.motd;
+    if (w.zone !== '') chatLine(w.zone);
   });
   c.onPush('WorldSnapshot', (snap) => {
     for (const p of snap.players) {

@@ -79,6 +79,8 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Names the generated TypeScript cannot take for a table: its own declarations, Config's members, reserved words. */
 const RESERVED_SHEETS = new Set([
   'Config', 'ConfigTable', 'ConfigBundle', 'Globals', 'loadConfig', 'configOf', 'version', 'globals', 'constructor',
+  // Globals the generated code uses.
+  'Map', 'Object', 'Array', 'Error', 'String', 'Number', 'JSON',
   ...'break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await'.split(' '),
 ]);
 const SHEET = /^[A-Za-z][A-Za-z0-9_]*$/;

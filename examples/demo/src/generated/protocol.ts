@@ -64,6 +64,10 @@ export interface Welcome {
   sceneId: string;
   x: number;
   y: number;
+  /** The map's name and greeting from the config data (config/demo.xlsx, sheet Zone); empty without config. */
+  zone: string;
+  /** The message of the day from the config data (Globals.motd); empty without config. */
+  motd: string;
 }
 
 /** Go to another map (a `world:<n>` scene), arriving at (x, y). */
@@ -382,18 +386,22 @@ function readChatLine(t: fb.ChatLine): ChatLine {
 /** Encode and decode ChatLine. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const ChatLineCodec: rt.Codec<ChatLine> = rt.tableCodec('ChatLine', chatLineShape, buildChatLine, (bb) => readChatLine(fb.ChatLine.getRootAsChatLine(bb)));
 
-const welcomeShape: rt.TableShape = [['string'], ['string'], ['string'], ['scalar', 4], ['scalar', 4]];
+const welcomeShape: rt.TableShape = [['string'], ['string'], ['string'], ['scalar', 4], ['scalar', 4], ['string'], ['string']];
 
 function buildWelcome(b: Builder, v: Welcome): Offset {
   const oPlayerId = b.createString(v.playerId);
   const oName = b.createString(v.name);
   const oSceneId = b.createString(v.sceneId);
+  const oZone = b.createString(v.zone);
+  const oMotd = b.createString(v.motd);
   fb.Welcome.startWelcome(b);
   fb.Welcome.addPlayerId(b, oPlayerId);
   fb.Welcome.addName(b, oName);
   fb.Welcome.addSceneId(b, oSceneId);
   fb.Welcome.addX(b, v.x);
   fb.Welcome.addY(b, v.y);
+  fb.Welcome.addZone(b, oZone);
+  fb.Welcome.addMotd(b, oMotd);
   return fb.Welcome.endWelcome(b);
 }
 
@@ -404,6 +412,8 @@ function readWelcome(t: fb.Welcome): Welcome {
     sceneId: t.sceneId() ?? '',
     x: t.x(),
     y: t.y(),
+    zone: t.zone() ?? '',
+    motd: t.motd() ?? '',
   };
 }
 

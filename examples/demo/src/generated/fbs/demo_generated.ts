@@ -683,8 +683,28 @@ y():number {
   return offset ? this.bb!.readFloat32(this.bb_pos + offset) : 0.0;
 }
 
+/**
+ * The map's name and greeting from the config data (config/demo.xlsx, sheet Zone); empty without config.
+ */
+zone():string|null
+zone(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+zone(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * The message of the day from the config data (Globals.motd); empty without config.
+ */
+motd():string|null
+motd(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+motd(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startWelcome(builder:flatbuffers.Builder) {
-  builder.startObject(5);
+  builder.startObject(7);
 }
 
 static addPlayerId(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset) {
@@ -707,18 +727,28 @@ static addY(builder:flatbuffers.Builder, y:number) {
   builder.addFieldFloat32(4, y, 0.0);
 }
 
+static addZone(builder:flatbuffers.Builder, zoneOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(5, zoneOffset, 0);
+}
+
+static addMotd(builder:flatbuffers.Builder, motdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(6, motdOffset, 0);
+}
+
 static endWelcome(builder:flatbuffers.Builder):flatbuffers.Offset {
   const offset = builder.endObject();
   return offset;
 }
 
-static createWelcome(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, sceneIdOffset:flatbuffers.Offset, x:number, y:number):flatbuffers.Offset {
+static createWelcome(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, sceneIdOffset:flatbuffers.Offset, x:number, y:number, zoneOffset:flatbuffers.Offset, motdOffset:flatbuffers.Offset):flatbuffers.Offset {
   Welcome.startWelcome(builder);
   Welcome.addPlayerId(builder, playerIdOffset);
   Welcome.addName(builder, nameOffset);
   Welcome.addSceneId(builder, sceneIdOffset);
   Welcome.addX(builder, x);
   Welcome.addY(builder, y);
+  Welcome.addZone(builder, zoneOffset);
+  Welcome.addMotd(builder, motdOffset);
   return Welcome.endWelcome(builder);
 }
 }
