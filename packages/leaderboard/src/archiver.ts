@@ -70,20 +70,20 @@ export class PeriodArchiver {
       if (known === null || known.def.reset === null) continue;
       const now = await this.#o.now();
       const current = known.clock.at(now).start;
-      for (const start of await this.#o.backend.periodsWithData(name)) {
+      for (const start of await this.#o.backend.periodsWithData(name, known.def.version)) {
         if (this.#closed || start >= current) break;
         const end = known.clock.endOf(start);
         if (now < end + this.#o.graceMs) continue;
-        if (!(await this.#o.backend.lockPeriod(name, start, this.#o.owner, LOCK_MS))) continue;
+        if (!(await this.#o.backend.lockPeriod(name, known.def.version, start, this.#o.owner, LOCK_MS))) continue;
         if (await this.#closedAlready(name, start)) {
           // Scores that arrived after the period was archived (a clock far behind): the archive stands.
           this.#o.logger.warn({ board: name, periodStart: new Date(start).toISOString() }, 'scores for an archived leaderboard period arrived late; dropped');
-          await this.#o.backend.dropPeriod(name, start);
+          await this.#o.backend.dropPeriod(name, known.def.version, start);
           continue;
         }
         const members = await this.#archivePeriod(name, known.def, start);
         await this.#o.archive.closePeriod({ board: name, periodStart: start, periodEnd: end, members });
-        await this.#o.backend.dropPeriod(name, start);
+        await this.#o.backend.dropPeriod(name, known.def.version, start);
         this.#o.logger.info({ board: name, periodStart: new Date(start).toISOString(), periodEnd: new Date(end).toISOString(), members }, 'leaderboard period archived');
         archived++;
       }
@@ -100,12 +100,12 @@ export class PeriodArchiver {
     const top = def.archiveTop ?? Number.MAX_SAFE_INTEGER;
     let written = 0;
     while (written < top) {
-      const raw = await this.#o.backend.periodRange(name, def.order, start, written, Math.min(BATCH, top - written));
+      const raw = await this.#o.backend.periodRange(name, def.version, def.order, start, written, Math.min(BATCH, top - written));
       if (raw.length === 0) break;
       const rows: ArchivedStanding[] = raw.map((r) => ({ rank: r.index + 1, memberId: r.memberId, score: r.score, data: r.data }));
       await this.#o.archive.writeStandings(name, start, rows);
       written += rows.length;
-      if (!(await this.#o.backend.lockPeriod(name, start, this.#o.owner, LOCK_MS))) throw new Error(`lost the archive lock of leaderboard ${name}, period ${start}`);
+      if (!(await this.#o.backend.lockPeriod(name, def.version, start, this.#o.owner, LOCK_MS))) throw new Error(`lost the archive lock of leaderboard ${name}, period ${start}`);
       if (raw.length < BATCH) break;
     }
     return written;

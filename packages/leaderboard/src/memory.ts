@@ -180,19 +180,24 @@ export class MemoryLeaderboardBackend implements LeaderboardBackend {
     });
   }
 
-  async periodsWithData(name: string): Promise<number[]> {
+  #edition(name: string, version: string): Board | undefined {
     const board = this.#boards.get(name);
+    return board?.def.version === version ? board : undefined;
+  }
+
+  async periodsWithData(name: string, version: string): Promise<number[]> {
+    const board = this.#edition(name, version);
     return board === undefined ? [] : [...board.periods.keys()].sort((a, b) => a - b);
   }
 
-  async periodRange(name: string, _order: 'desc' | 'asc', period: number, offset: number, limit: number): Promise<RawEntry[]> {
-    const board = this.#boards.get(name);
+  async periodRange(name: string, version: string, _order: 'desc' | 'asc', period: number, offset: number, limit: number): Promise<RawEntry[]> {
+    const board = this.#edition(name, version);
     const s = board === undefined ? undefined : this.#standings(board, period, false);
     return s?.slice(offset, offset + limit) ?? [];
   }
 
-  async lockPeriod(name: string, period: number, owner: string, ttlMs: number): Promise<boolean> {
-    const board = this.#boards.get(name);
+  async lockPeriod(name: string, version: string, period: number, owner: string, ttlMs: number): Promise<boolean> {
+    const board = this.#edition(name, version);
     if (board === undefined) return false;
     const now = Date.now();
     const held = board.locks.get(period);
@@ -201,8 +206,8 @@ export class MemoryLeaderboardBackend implements LeaderboardBackend {
     return true;
   }
 
-  async dropPeriod(name: string, period: number): Promise<void> {
-    const board = this.#boards.get(name);
+  async dropPeriod(name: string, version: string, period: number): Promise<void> {
+    const board = this.#edition(name, version);
     board?.periods.delete(period);
     board?.locks.delete(period);
   }

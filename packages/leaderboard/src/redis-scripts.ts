@@ -4,7 +4,9 @@
  * first checks the board's definition still has the version the caller read (`{'stale'}` if
  * not), so no operation lands in a board deleted (and maybe created again) meanwhile.
  *
- * Keys of one board share the hash tag `{name}`. Standings of a period: `…:z` (sorted set:
+ * Keys of one board share the hash tag `{name}`; everything but its definition also carries the
+ * board's version (`{name}:<version>:…`), so a board deleted and created again never meets the
+ * old one's standings. Standings of a period: `…:z` (sorted set:
  * score → `<15-digit tie tag>:<memberId>`), `…:m` (hash memberId → its sorted-set member),
  * `…:d` (hash memberId → data JSON). The tie tag makes equal scores rank by arrival: a board
  * counter (`…:seq`) taken whenever a score changes, written so that the earlier arrival sorts
@@ -44,11 +46,17 @@ redis.call('HSET', KEYS[1], 'json', ARGV[1], 'version', ARGV[2])
 return {'created', ARGV[1]}`,
 };
 
-/** KEYS: def, periods. → the periods holding standings (oldest first), or false when there was no board. The definition is gone when it returns. */
+/**
+ * KEYS: def, the version's periods. ARGV: version. → {'gone'} when there is no board, {'stale'}
+ * when it has another version now, else {'ok', periods…} (oldest first): the definition is gone.
+ */
 export const UNDEFINE: ScriptDef = {
   numberOfKeys: 2,
-  lua: `if redis.call('DEL', KEYS[1]) == 0 then return false end
-return redis.call('ZRANGE', KEYS[2], 0, -1)`,
+  lua: `local v = redis.call('HGET', KEYS[1], 'version')
+if not v then return {'gone'} end
+if v ~= ARGV[1] then return {'stale'} end
+redis.call('DEL', KEYS[1])
+return {'ok', unpack(redis.call('ZRANGE', KEYS[2], 0, -1))}`,
 };
 
 /**

@@ -108,8 +108,13 @@ export class RedisLeaderboardBackend implements LeaderboardBackend {
     return `${this.#prefix}{${name}}:${part}`;
   }
 
-  #periodKeys(name: string, period: number): [z: string, m: string, d: string] {
-    return [this.#key(name, `${period}:z`), this.#key(name, `${period}:m`), this.#key(name, `${period}:d`)];
+  /** A key of the board as created with `version` (its standings, counter and list of periods). */
+  #dataKey(name: string, version: string, part: string): string {
+    return this.#key(name, `${version}:${part}`);
+  }
+
+  #periodKeys(name: string, version: string, period: number): [z: string, m: string, d: string] {
+    return [this.#dataKey(name, version, `${period}:z`), this.#dataKey(name, version, `${period}:m`), this.#dataKey(name, version, `${period}:d`)];
   }
 
   async #run(script: ScriptName, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<Reply> {
@@ -161,55 +166,64 @@ export class RedisLeaderboardBackend implements LeaderboardBackend {
   }
 
   async drop(name: string): Promise<boolean> {
-    const periods = await this.#run('UNDEFINE', [this.#key(name, 'def'), this.#key(name, 'periods')], []);
-    try {
-      // Out of the list unless created again meanwhile (a create between the two would be unlisted).
-      if ((await this.#redis.exists(this.#key(name, 'def'))) === 0) await this.#redis.srem(`${this.#prefix}boards`, name);
-      if (periods === null) return false;
-      const keys = list(periods, 'drop').flatMap((p) => [...this.#periodKeys(name, num(p, 'drop')), this.#key(name, `${num(p, 'drop')}:lock`)]);
-      await this.#redis.unlink(this.#key(name, 'seq'), this.#key(name, 'periods'), ...keys);
-    } catch (err) {
-      throw backendError('delete', err);
+    // The version read first names the keys; the script refuses if the board changed meanwhile (then read again).
+    for (let attempt = 0; ; attempt++) {
+      const def = await this.definition(name);
+      if (def === null) return false;
+      const r = list(await this.#run('UNDEFINE', [this.#key(name, 'def'), this.#dataKey(name, def.version, 'periods')], [def.version]), 'drop');
+      if (r[0] === 'gone') return false;
+      if (r[0] === 'stale') {
+        if (attempt < 3) continue;
+        throw new CodedError(ErrorCodes.LB_ERR_BACKEND, `leaderboard ${name} kept changing while it was being deleted`);
+      }
+      try {
+        // Out of the list unless created again meanwhile (a create between the two would be unlisted).
+        if ((await this.#redis.exists(this.#key(name, 'def'))) === 0) await this.#redis.srem(`${this.#prefix}boards`, name);
+        const keys = r.slice(1).flatMap((p) => [...this.#periodKeys(name, def.version, num(p, 'drop')), this.#dataKey(name, def.version, `${num(p, 'drop')}:lock`)]);
+        await this.#redis.unlink(this.#dataKey(name, def.version, 'seq'), this.#dataKey(name, def.version, 'periods'), ...keys);
+      } catch (err) {
+        throw backendError('delete', err);
+      }
+      return true;
     }
-    return true;
   }
 
   async submit(t: Target, memberId: string, score: number, policy: BoardDefinition['policy'], data: string | null | undefined): Promise<SubmitResult | Stale> {
-    const [z, m, d] = this.#periodKeys(t.name, t.period);
+    const [z, m, d] = this.#periodKeys(t.name, t.version, t.period);
     const mode = data === undefined ? 'keep' : data === null ? 'clear' : 'set';
-    const r = await this.#board('SUBMIT', [this.#key(t.name, 'def'), this.#key(t.name, 'seq'), this.#key(t.name, 'periods'), z, m, d], [t.version, memberId, String(score), policy, t.order, mode, data ?? '', t.period]);
+    const r = await this.#board('SUBMIT', [this.#key(t.name, 'def'), this.#dataKey(t.name, t.version, 'seq'), this.#dataKey(t.name, t.version, 'periods'), z, m, d], [t.version, memberId, String(score), policy, t.order, mode, data ?? '', t.period]);
     if (r === STALE) return r;
     return { score: num(r[0], 'submit'), rank: num(r[1], 'submit') + 1, changed: r[2] === 1 };
   }
 
   async entry(t: Target, memberId: string): Promise<RawEntry | null | Stale> {
-    const [z, m, d] = this.#periodKeys(t.name, t.period);
+    const [z, m, d] = this.#periodKeys(t.name, t.version, t.period);
     const r = await this.#board('ENTRY', [this.#key(t.name, 'def'), z, m, d], [t.version, memberId, t.order]);
     if (r === STALE || r.length === 0) return r === STALE ? r : null;
     return { memberId, score: num(r[0], 'get'), index: num(r[1], 'get'), data: typeof r[2] === 'string' ? r[2] : null };
   }
 
   async around(t: Target, memberId: string, before: number, after: number): Promise<RawEntry[] | Stale> {
-    const [z, m, d] = this.#periodKeys(t.name, t.period);
+    const [z, m, d] = this.#periodKeys(t.name, t.version, t.period);
     const r = await this.#board('AROUND', [this.#key(t.name, 'def'), z, m, d], [t.version, memberId, t.order, before, after]);
     if (r === STALE || r.length === 0) return r === STALE ? r : [];
     return entries(r[1], r[2], num(r[0], 'around'), 'around');
   }
 
   async range(t: Target, offset: number, limit: number): Promise<{ entries: RawEntry[]; total: number } | Stale> {
-    const [z, , d] = this.#periodKeys(t.name, t.period);
+    const [z, , d] = this.#periodKeys(t.name, t.version, t.period);
     const r = await this.#board('RANGE', [this.#key(t.name, 'def'), z, d], [t.version, t.order, offset, limit]);
     if (r === STALE) return r;
     return { total: num(r[0], 'page'), entries: entries(r[1], r[2], offset, 'page') };
   }
 
   async count(t: Target): Promise<number | Stale> {
-    const r = await this.#board('COUNT', [this.#key(t.name, 'def'), this.#periodKeys(t.name, t.period)[0]], [t.version]);
+    const r = await this.#board('COUNT', [this.#key(t.name, 'def'), this.#periodKeys(t.name, t.version, t.period)[0]], [t.version]);
     return r === STALE ? r : num(r[0], 'count');
   }
 
   async remove(t: Target, memberId: string): Promise<boolean | Stale> {
-    const [z, m, d] = this.#periodKeys(t.name, t.period);
+    const [z, m, d] = this.#periodKeys(t.name, t.version, t.period);
     const r = await this.#board('REMOVE', [this.#key(t.name, 'def'), z, m, d], [t.version, memberId]);
     return r === STALE ? r : r[0] === 1;
   }
@@ -217,7 +231,7 @@ export class RedisLeaderboardBackend implements LeaderboardBackend {
   async counts(targets: readonly Target[]): Promise<number[]> {
     if (targets.length === 0) return [];
     const pipeline = this.#redis.pipeline();
-    for (const t of targets) pipeline.zcard(this.#periodKeys(t.name, t.period)[0]);
+    for (const t of targets) pipeline.zcard(this.#periodKeys(t.name, t.version, t.period)[0]);
     let replies: Array<[Error | null, unknown]> | null;
     try {
       replies = await pipeline.exec();
@@ -230,29 +244,29 @@ export class RedisLeaderboardBackend implements LeaderboardBackend {
     });
   }
 
-  async periodsWithData(name: string): Promise<number[]> {
+  async periodsWithData(name: string, version: string): Promise<number[]> {
     try {
-      return (await this.#redis.zrange(this.#key(name, 'periods'), 0, -1)).map((p) => num(p, 'periods')).sort((a, b) => a - b);
+      return (await this.#redis.zrange(this.#dataKey(name, version, 'periods'), 0, -1)).map((p) => num(p, 'periods')).sort((a, b) => a - b);
     } catch (err) {
       throw backendError('periods', err);
     }
   }
 
-  async periodRange(name: string, order: 'desc' | 'asc', period: number, offset: number, limit: number): Promise<RawEntry[]> {
-    const [z, , d] = this.#periodKeys(name, period);
+  async periodRange(name: string, version: string, order: 'desc' | 'asc', period: number, offset: number, limit: number): Promise<RawEntry[]> {
+    const [z, , d] = this.#periodKeys(name, version, period);
     const r = list(await this.#run('PERIOD_RANGE', [z, d], [order, offset, limit]), 'archive');
     return entries(r[0], r[1], offset, 'archive');
   }
 
-  async lockPeriod(name: string, period: number, owner: string, ttlMs: number): Promise<boolean> {
-    return (await this.#run('LOCK', [this.#key(name, `${period}:lock`)], [owner, ttlMs])) === 1;
+  async lockPeriod(name: string, version: string, period: number, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.#run('LOCK', [this.#dataKey(name, version, `${period}:lock`)], [owner, ttlMs])) === 1;
   }
 
-  async dropPeriod(name: string, period: number): Promise<void> {
+  async dropPeriod(name: string, version: string, period: number): Promise<void> {
     try {
       // Out of the list first: a late submit between the two puts it back in the list with its keys, never keys alone.
-      await this.#redis.zrem(this.#key(name, 'periods'), String(period));
-      await this.#redis.unlink(...this.#periodKeys(name, period), this.#key(name, `${period}:lock`));
+      await this.#redis.zrem(this.#dataKey(name, version, 'periods'), String(period));
+      await this.#redis.unlink(...this.#periodKeys(name, version, period), this.#dataKey(name, version, `${period}:lock`));
     } catch (err) {
       throw backendError('archive', err);
     }

@@ -132,13 +132,17 @@ export interface LeaderboardBackend {
   /** Members of several boards' periods at once (for `list`). */
   counts(targets: readonly Target[]): Promise<number[]>;
 
+  /**
+   * The archiver's: each acts on the standings of the board as created with `version` (a board
+   * deleted and created again has other standings, never mixed with the old ones).
+   */
   /** Periods of the board that hold standings, oldest first. */
-  periodsWithData(name: string): Promise<number[]>;
-  /** Standings of a (closed) period, without the version check: for the archiver. */
-  periodRange(name: string, order: 'desc' | 'asc', period: number, offset: number, limit: number): Promise<RawEntry[]>;
+  periodsWithData(name: string, version: string): Promise<number[]>;
+  /** Standings of a (closed) period. */
+  periodRange(name: string, version: string, order: 'desc' | 'asc', period: number, offset: number, limit: number): Promise<RawEntry[]>;
   /** Take the right to archive a period for `ttlMs` (one archiver at a time in the cluster). */
-  lockPeriod(name: string, period: number, owner: string, ttlMs: number): Promise<boolean>;
+  lockPeriod(name: string, version: string, period: number, owner: string, ttlMs: number): Promise<boolean>;
   /** Forget an archived period's standings and its lock. */
-  dropPeriod(name: string, period: number): Promise<void>;
+  dropPeriod(name: string, version: string, period: number): Promise<void>;
   close(): Promise<void>;
 }
