@@ -48,7 +48,7 @@ return {'created', ARGV[1]}`,
 
 /**
  * KEYS: def, the version's periods. ARGV: version. → {'gone'} when there is no board, {'stale'}
- * when it has another version now, else {'ok', periods…} (oldest first): the definition is gone.
+ * when it has another version now, else {'ok', {periods…}} (oldest first): the definition is gone.
  */
 export const UNDEFINE: ScriptDef = {
   numberOfKeys: 2,
@@ -56,7 +56,7 @@ export const UNDEFINE: ScriptDef = {
 if not v then return {'gone'} end
 if v ~= ARGV[1] then return {'stale'} end
 redis.call('DEL', KEYS[1])
-return {'ok', unpack(redis.call('ZRANGE', KEYS[2], 0, -1))}`,
+return {'ok', redis.call('ZRANGE', KEYS[2], 0, -1)}`,
 };
 
 /**

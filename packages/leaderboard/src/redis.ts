@@ -179,7 +179,7 @@ export class RedisLeaderboardBackend implements LeaderboardBackend {
       try {
         // Out of the list unless created again meanwhile (a create between the two would be unlisted).
         if ((await this.#redis.exists(this.#key(name, 'def'))) === 0) await this.#redis.srem(`${this.#prefix}boards`, name);
-        const keys = r.slice(1).flatMap((p) => [...this.#periodKeys(name, def.version, num(p, 'drop')), this.#dataKey(name, def.version, `${num(p, 'drop')}:lock`)]);
+        const keys = list(r[1], 'drop').flatMap((p) => [...this.#periodKeys(name, def.version, num(p, 'drop')), this.#dataKey(name, def.version, `${num(p, 'drop')}:lock`)]);
         await this.#redis.unlink(this.#dataKey(name, def.version, 'seq'), this.#dataKey(name, def.version, 'periods'), ...keys);
       } catch (err) {
         throw backendError('delete', err);

@@ -3,7 +3,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { CodedError, ErrorCodes } from '@gos/schema';
-import { RedisLeaderboardBackend } from '../src/index.js';
+import { Leaderboards, RedisLeaderboardBackend } from '../src/index.js';
 import { runLeaderboardContract } from './contract.js';
 
 const url = process.env['GOS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -27,6 +27,25 @@ runLeaderboardContract('redis', {
     await backend.start();
     return backend;
   },
+});
+
+test('redis: deleting a board frees every key it had (standings of every period, counter, lists)', async () => {
+  const backend = new RedisLeaderboardBackend({ url, keyPrefix });
+  const lb = new Leaderboards({ backend, archiver: false });
+  await lb.start();
+  const admin = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    const board = `gone${randomBytes(4).toString('hex')}`;
+    await lb.create(board, { policy: 'best', reset: '0 * * * *' });
+    for (const m of ['a', 'b', 'c']) await lb.submit(board, m, 1, { data: { m } });
+    assert.ok((await admin.keys(`${keyPrefix}lb:{${board}}*`)).length >= 5, 'the definition, counter, period list and standings');
+    assert.equal(await lb.delete(board), true);
+    assert.deepEqual(await admin.keys(`${keyPrefix}lb:{${board}}*`), []);
+    assert.equal(await admin.sismember(`${keyPrefix}lb:boards`, board), 0);
+  } finally {
+    admin.disconnect();
+    await lb.close();
+  }
 });
 
 test('redis: an unreachable Redis is LB_ERR_BACKEND at start, not a hang or a crash', async () => {
