@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 import architecture from './eslint.architecture.js';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/generated/**', 'packages/schema/test/generated/**', 'data/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/generated/**', '**/generated-config/**', 'packages/schema/test/generated/**', 'data/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -21,7 +21,7 @@ import { protocol } from './generated/protocol.js';
 export const GAME_MODULE = fileURLToPath(new URL('./game.js', import.meta.url));
 export const WEB_DIR = fileURLToPath(new URL('../web', import.meta.url));
 /** The demo's config data as `npm run config` made it from config/demo.xlsx: published at start when the store has none. */
-export const SHIPPED_CONFIG = fileURLToPath(new URL('../../src/generated/config/server.json', import.meta.url));
+export const SHIPPED_CONFIG = fileURLToPath(new URL('../../src/generated-config/server.json', import.meta.url));
 
 export interface EmbeddedClusterOptions {
   /** @default 3000 */

@@ -1,9 +1,9 @@
 /**
- * The demo's config data (config/demo.xlsx → src/generated/config by `npm run config`,
+ * The demo's config data (config/demo.xlsx → src/generated-config by `npm run config`,
  * docs/config-data.md): what a scene reads from the bundle in force, with the demo's defaults
  * when none is.
  */
-import { Config } from './generated/config/config.js';
+import { Config } from './generated-config/config.js';
 
 /** The bundle in force in `scene`, or null (nothing published, or the loader refused it). */
 export function configIn(scene: { readonly config: unknown }): Config | null {

@@ -10,7 +10,7 @@ import { MAPS, portalAt } from './portals.js';
 import { createRpc, protocol, type PlayerState, type PushMap, type SceneHandlers } from './generated/protocol.js';
 import { GUILDS_TABLE, GUILD_INDEX, guild, guildId, guildIndex } from './guild.js';
 import { FIELD_MAPS, field } from './field.js';
-import { loadConfig } from './generated/config/config.js';
+import { loadConfig } from './generated-config/config.js';
 import { configIn, welcomeLines } from './config-data.js';
 import { flushWalks, forgetWalks, startWalkFlush, walkBoard, walked } from './walkers.js';
 

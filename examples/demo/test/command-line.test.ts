@@ -28,6 +28,7 @@ const ENTRIES: Readonly<Record<string, string>> = {
   'packages/cluster/bin/repl.ts': 'gos-repl',
   'packages/codegen/bin/gen.ts': 'gen',
   'packages/store/bin/migrate.ts': 'migrate',
+  'packages/config-data/bin/config.ts': 'config',
   'bench/bin/bench.ts': 'bench',
   'bench/bin/loadgen.ts': 'loadgen',
   'bench/bin/servers/colyseus.ts': 'colyseus',

@@ -1,5 +1,5 @@
 /**
- * The demo's config data (config/demo.xlsx → src/generated/config, docs/config-data.md): the
+ * The demo's config data (config/demo.xlsx → src/generated-config, docs/config-data.md): the
  * committed bundle is what the workbook gives today, npm start publishes it when nothing was,
  * players are welcomed from it, and a bundle published while they play is in force for the next
  * ones within 2 s.
@@ -27,7 +27,7 @@ after(async () => {
   await dir.remove();
 });
 
-test('the committed bundle and code are what config/demo.xlsx gives (npm run config -- examples/demo/config --out examples/demo/src/generated/config)', async () => {
+test('the committed bundle and code are what config/demo.xlsx gives (npm run config -- examples/demo/config --out examples/demo/src/generated-config)', async () => {
   const r = await convertFolder({ dir: WORKBOOKS, out: join(dir.path, 'out') });
   assert.deepEqual(r.problems, []);
   // The .ts files' first line names the workbooks' folder relative to where they were written.

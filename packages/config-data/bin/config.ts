@@ -13,27 +13,34 @@ import { parseArgs } from 'node:util';
 import type { StoreConfig } from '@gos/store';
 import { convertFolder } from '../src/index.js';
 
-const USAGE = 'usage: npm run config -- <dir> [--out DIR] [--publish [--sqlite FILE | --mysql URL]]   (docs/config-data.md)';
+const USAGE = `usage: npm run config -- <dir> [--out DIR] [--publish [--sqlite FILE | --mysql URL]]
+  <dir>          the folder of .xlsx workbooks (docs/config-data.md)
+  --out DIR      where server.json, client.json, config.ts and config.client.ts go (default <dir>/out)
+  --publish      also publish the server bundle to the store, where every engine picks it up
+  --sqlite FILE  the store to publish to: an SQLite file (npm start's: data/gos.db)
+  --mysql URL    the store to publish to: MySQL (default: $GOS_MYSQL_URL)
+  -h, --help     this text`;
 
-function usage(message: string | null): never {
-  if (message !== null) console.error(`config: ${message}`);
-  console.error(USAGE);
+/** A bad command line: one line on stderr, exit 2 (the conventions of every entry, parseCommandLine of @gos/cluster). */
+function usage(message: string): never {
+  console.error(`config: ${message.charAt(0).toLowerCase()}${message.slice(1)} (see --help)`);
   process.exit(2);
 }
 
 const OPTIONS = { out: { type: 'string' }, publish: { type: 'boolean' }, sqlite: { type: 'string' }, mysql: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
 try {
-  parsed = parseArgs({ options: OPTIONS, allowPositionals: true });
+  parsed = parseArgs({ options: OPTIONS, allowPositionals: true, strict: true });
 } catch (err) {
-  usage((err as Error).message);
+  usage((err as Error).message.split(/\.\s/)[0]!);
 }
 if (parsed.values.help === true) {
   console.log(USAGE);
   process.exit(0);
 }
 const [dir, ...extra] = parsed.positionals;
-if (dir === undefined || extra.length > 0) usage(dir === undefined ? 'which folder?' : `one folder, got ${parsed.positionals.join(' ')}`);
+if (dir === undefined) usage('which folder of workbooks?');
+if (extra.length > 0) usage(`unexpected argument '${extra[0]}'`);
 
 const { publish, sqlite, mysql } = parsed.values;
 if (sqlite !== undefined && mysql !== undefined) usage('--sqlite or --mysql, not both');
