@@ -25,6 +25,11 @@ export type {
   PlayerLogStore,
   PublishedConfig,
   ConfigBundleStore,
+  NewMail,
+  MailRecipients,
+  MailItem,
+  MailQuery,
+  MailStore,
 } from './types.js';
 export { MAX_CLAIM_BATCH } from './types.js';
 export { SqliteStore } from './sqlite-store.js';

@@ -120,6 +120,15 @@ export interface SaveEntry {
    * transaction and only when the row's own write succeeds, like `timers`.
    */
   readonly shared?: readonly SharedChanges[];
+  /**
+   * Players only: mail whose attachments this write claims (docs/mail.md), applied in the same
+   * transaction and only when the row's own write succeeds (same version and fence checks). Each
+   * must be a mail of this player (sent to it, or to everyone) whose attachments are not null and
+   * not claimed yet; otherwise the entry is refused with `MAIL_ERR_NOT_CLAIMABLE` and nothing of
+   * it is written (neither the row nor any claim). Expiry and deletion are not looked at here: the
+   * claimant checked them before. At most 100 ids per entry.
+   */
+  readonly mailClaims?: readonly number[];
 }
 
 /** A row taken over by {@link Store.claimPlayer} or {@link Store.claimScene}. */
@@ -261,6 +270,85 @@ export interface ConfigBundleStore {
   latest(): Promise<PublishedConfig | null>;
 }
 
+/** A mail as sent (docs/mail.md). */
+export interface NewMail {
+  /** Who it is from, as shown to the player (`system`, a game master's name): 1–64 characters. */
+  readonly from: string;
+  /** 1–200 characters. */
+  readonly subject: string;
+  /** 0–4,000 characters. */
+  readonly body: string;
+  /**
+   * JSON text of what the game attaches (items, currency: the game's claim hook gives it meaning),
+   * at most 16,384 bytes; null for a mail without attachments.
+   */
+  readonly attachments: string | null;
+  /** When it expires (ms since the epoch): after that it is neither listed nor claimable. null: never. */
+  readonly expiresAt: number | null;
+}
+
+/** Who a mail goes to: players (1–10,000 distinct ids of 1–255 characters), or every player, now and later, until it expires. */
+export type MailRecipients = { readonly players: readonly string[] } | { readonly everyone: true };
+
+/** A mail as one player sees it. */
+export interface MailItem {
+  /** Given by the store, increasing with every mail sent. */
+  readonly mailId: number;
+  readonly from: string;
+  readonly subject: string;
+  readonly body: string;
+  readonly attachments: string | null;
+  /** When it was sent (ms since the epoch, the sender's clock). */
+  readonly sentAt: number;
+  readonly expiresAt: number | null;
+  /** Sent to everyone (stored once) rather than to this player. */
+  readonly broadcast: boolean;
+  /** When this player read it, or null. */
+  readonly readAt: number | null;
+  /** When this player claimed its attachments, or null. */
+  readonly claimedAt: number | null;
+}
+
+/** Which mail of one player {@link MailStore.list} reads. */
+export interface MailQuery {
+  readonly playerId: string;
+  /** Mail older than this one (paging: the last `mailId` of the previous page). @default no bound */
+  readonly before?: number;
+  /** Only mail this player has not read. @default false */
+  readonly unreadOnly?: boolean;
+  /** 1–100. */
+  readonly limit: number;
+  /** The time expiry is judged at (ms since the epoch). @default Date.now() */
+  readonly now?: number;
+}
+
+/**
+ * Players' mailboxes (docs/mail.md). A mail to many players or to everyone is stored once; each
+ * player's read, claimed and deleted marks are kept per player. Claiming attachments goes with
+ * the player's own write ({@link SaveEntry.mailClaims}), so a claim and what it granted are saved
+ * together or not at all. Every method rejects with `OPT_ERR_INVALID` for malformed arguments
+ * and `STO_ERR_CONNECTION` as the store's others do.
+ */
+export interface MailStore {
+  /** Store a mail for its recipients in one transaction: its id. `sentAt` is the store's caller's clock. */
+  send(to: MailRecipients, mail: NewMail, sentAt: number): Promise<number>;
+  /** The player's mail, newest first: not deleted by it, not expired at `now`. */
+  list(q: MailQuery): Promise<MailItem[]>;
+  /** One mail of the player (deleted or expired ones included, so a caller can say why it cannot be claimed), or null when it is not the player's. */
+  get(playerId: string, mailId: number): Promise<(MailItem & { readonly deletedAt: number | null }) | null>;
+  /** How many mails the player has (listed ones) and how many of those it has not read. */
+  counts(playerId: string, now?: number): Promise<{ readonly total: number; readonly unread: number }>;
+  /** Mark mails read (1–100 ids; ones that are not the player's, or already read, are skipped): how many changed. */
+  markRead(playerId: string, mailIds: readonly number[], at: number): Promise<number>;
+  /** Delete mails from the player's box (1–100 ids; claimed or not; ones that are not its, or already deleted, are skipped): how many changed. */
+  delete(playerId: string, mailIds: readonly number[], at: number): Promise<number>;
+  /**
+   * Remove mails that expired before `before` (ms), with every player's marks on them, at most
+   * `limit` (1–100,000) mails: how many went. Deleted marks of mails not expired stay (they hide the mail).
+   */
+  prune(before: number, limit: number): Promise<number>;
+}
+
 /** Per-entry outcome of {@link Store.saveBatch}; errors are data so they cross thread boundaries. */
 export type SaveResult = { readonly ok: true; readonly version: number } | { readonly ok: false; readonly error: ErrorData };
 
@@ -350,6 +438,8 @@ export interface Store {
   readonly playerLogs: PlayerLogStore;
   /** Published config bundles (docs/config-data.md). */
   readonly configBundles: ConfigBundleStore;
+  /** Players' mailboxes (docs/mail.md). */
+  readonly mail: MailStore;
 }
 
 /** Options of `SqliteStore`. */
