@@ -13,7 +13,7 @@ import type { EnginePeers } from './engine-peers.js';
 import { OrderedQueues } from './ordered-queues.js';
 import { ADMIN_MESSAGES } from './admin.js';
 import type { EngineContext } from './engine-context.js';
-import { NO_START_MESSAGES, PUSH_MESSAGE, ToScene, encodeCallAnswer, encodeIncomingCall, type CallAnswer, type OutgoingCall } from './records.js';
+import { NO_START_MESSAGES, PUSH_MESSAGE, ToScene, encodeIncomingCall, type CallAnswer, type OutgoingCall } from './records.js';
 import type { SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
 
@@ -86,13 +86,7 @@ export class CallRouter {
     const reply =
       callId === 0
         ? null
-        : (answer: CallAnswer): void => {
-            try {
-              host.send(ToScene.ANSWER, 0, encodeCallAnswer(answer), true, callId);
-            } catch (err) {
-              this.#ctx.log.warn({ err, sceneId: host.sceneId, to: call.to, message: call.message }, 'cannot give a scene its answer');
-            }
-          };
+        : (answer: CallAnswer): void => host.answer(callId, answer, this.#ctx.log, { to: call.to, message: call.message });
     const deadline = callId === 0 ? Infinity : performance.now() + call.timeoutMs;
     if (!this.#enqueue(host.sceneId, call.to, () => this.#deliver(host.sceneId, call, reply, deadline))) {
       const refusal = { ok: false as const, code: ErrorCodes.ENG_ERR_QUEUE_FULL, message: `more than ${MAX_QUEUED} calls from ${host.sceneId} to ${call.to} wait to be delivered` };

@@ -8,7 +8,7 @@ import { CodedError, ErrorCodes, toErrorData } from '@gos/schema';
 import { runOperation, type LeaderboardApi } from '@gos/leaderboard';
 import type { EngineContext } from './engine-context.js';
 import type { LeaderboardRequest } from './leaderboard-records.js';
-import { ToScene, encodeCallAnswer, type CallAnswer } from './records.js';
+import type { CallAnswer } from './records.js';
 import type { SceneHost } from './scene-host.js';
 
 const MAX_IN_FLIGHT = 10_000;
@@ -30,13 +30,7 @@ export class LeaderboardRelay {
 
   /** Scene `host` asks for `request` under its call id `callId`. */
   outgoing(host: SceneHost, callId: number, request: LeaderboardRequest): void {
-    const reply = (answer: CallAnswer): void => {
-      try {
-        host.send(ToScene.ANSWER, 0, encodeCallAnswer(answer), true, callId);
-      } catch (err) {
-        this.#ctx.log.warn({ err, sceneId: host.sceneId, op: request.op }, 'cannot give a scene the outcome of its leaderboard operation');
-      }
-    };
+    const reply = (answer: CallAnswer): void => host.answer(callId, answer, this.#ctx.log, { op: request.op });
     if (this.#inFlight >= MAX_IN_FLIGHT) {
       reply({ ok: false, code: ErrorCodes.ENG_ERR_QUEUE_FULL, message: `more than ${MAX_IN_FLIGHT} leaderboard operations are under way on engine ${this.#ctx.o.engineId}` });
       return;

@@ -10,7 +10,7 @@ import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
 import type { CallRouter } from './calls.js';
 import type { EngineContext } from './engine-context.js';
 import { OrderedQueues } from './ordered-queues.js';
-import { PUSH_MESSAGE, ToScene, encodeCallAnswer, encodePlayerPush, type CallAnswer, type PlayerPush } from './records.js';
+import { PUSH_MESSAGE, encodePlayerPush, type CallAnswer, type PlayerPush } from './records.js';
 import type { SceneHost } from './scene-host.js';
 
 /** Where a player plays, as the gateways record it with its session (`SessionStore.locate` of @gos/gateway fits). */
@@ -48,13 +48,7 @@ export class PlayerPushes {
 
   /** Scene `host` sends `push` (FromScene.SEND_TO, its call id `callId`): answered with true (delivered) or false (offline). */
   outgoing(host: SceneHost, callId: number, push: PlayerPush): void {
-    const reply = (answer: CallAnswer): void => {
-      try {
-        host.send(ToScene.ANSWER, 0, encodeCallAnswer(answer), true, callId);
-      } catch (err) {
-        this.#ctx.log.warn({ err, sceneId: host.sceneId, playerId: push.playerId }, 'cannot give a scene the outcome of its push');
-      }
-    };
+    const reply = (answer: CallAnswer): void => host.answer(callId, answer, this.#ctx.log, { playerId: push.playerId });
     const from = host.sceneId;
     // From when the scene sent it: time spent waiting behind earlier pushes counts.
     const deadline = performance.now() + (push.timeoutMs ?? DEFAULT_TIMEOUT_MS);

@@ -3,7 +3,7 @@ import type { Piscina } from 'piscina';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import { Outbox } from './outbox.js';
 import { createRingPair, RingReader } from './ring/index.js';
-import { STOP_AT_TICK, ToScene, decodeSceneTaskResult, type SceneTaskInput, type SceneTaskResult } from './records.js';
+import { STOP_AT_TICK, ToScene, decodeSceneTaskResult, encodeCallAnswer, type CallAnswer, type SceneTaskInput, type SceneTaskResult } from './records.js';
 
 export type RecordHandler = (type: number, sid: number, value: number, payload: Uint8Array) => void;
 
@@ -162,6 +162,18 @@ export class SceneHost {
    */
   send(type: number, sid: number, payload: Uint8Array | null, urgent = true, value = 0): void {
     this.#out.send(type, sid, value, payload, urgent);
+  }
+
+  /**
+   * Give the scene the outcome of its request `callId` (a call, a push, a service operation) as
+   * ToScene.ANSWER. A scene that has stopped cannot take it: logged with `about`, and dropped.
+   */
+  answer(callId: number, answer: CallAnswer, log: Logger, about: Record<string, unknown>): void {
+    try {
+      this.send(ToScene.ANSWER, 0, encodeCallAnswer(answer), true, callId);
+    } catch (err) {
+      log.warn({ err, sceneId: this.sceneId, ...about }, 'cannot give a scene the outcome of its request');
+    }
   }
 
   /**
