@@ -268,4 +268,64 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
 ) STRICT`,
     ]),
   }),
+  Object.freeze({
+    version: 11,
+    name: 'create_mail',
+    // Players' mailboxes (MailStore): a mail is stored once, however many it goes to. A mail to
+    // players has a mark row per recipient from the start (the row makes it the player's); a
+    // mail to everyone (broadcast = 1) gets a player's mark row only when that player reads,
+    // claims or deletes it. A player's direct mail is read through the marks' primary key, mail
+    // to everyone through `mail_broadcast`, both newest first; `mail_expiry` serves pruning and
+    // `mail_marks_mail` removes a pruned mail's marks. Ids are never reused (AUTOINCREMENT in
+    // SQLite; InnoDB keeps its counter across restarts), so `before` pages stay stable.
+    // Sender and subject are at most 64 and 200 characters; body (4,000 characters) and
+    // attachments (16,384 bytes) fit a TEXT column.
+    mysql: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS mail (
+  id BIGINT NOT NULL AUTO_INCREMENT,
+  broadcast TINYINT(1) NOT NULL,
+  sender VARCHAR(64) NOT NULL,
+  subject VARCHAR(200) NOT NULL,
+  body TEXT NOT NULL,
+  attachments TEXT NULL,
+  sent_at BIGINT NOT NULL,
+  expires_at BIGINT NULL,
+  PRIMARY KEY (id),
+  KEY mail_broadcast (broadcast, id),
+  KEY mail_expiry (expires_at)
+) ${MYSQL_TABLE}`,
+      `CREATE TABLE IF NOT EXISTS mail_marks (
+  player_id VARBINARY(1020) NOT NULL,
+  mail_id BIGINT NOT NULL,
+  read_at BIGINT NULL,
+  claimed_at BIGINT NULL,
+  deleted_at BIGINT NULL,
+  PRIMARY KEY (player_id, mail_id),
+  KEY mail_marks_mail (mail_id)
+) ${MYSQL_TABLE}`,
+    ]),
+    sqlite: Object.freeze([
+      `CREATE TABLE IF NOT EXISTS mail (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  broadcast INTEGER NOT NULL,
+  sender TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  body TEXT NOT NULL,
+  attachments TEXT,
+  sent_at INTEGER NOT NULL,
+  expires_at INTEGER
+) STRICT`,
+      'CREATE INDEX IF NOT EXISTS mail_broadcast ON mail (broadcast, id)',
+      'CREATE INDEX IF NOT EXISTS mail_expiry ON mail (expires_at)',
+      `CREATE TABLE IF NOT EXISTS mail_marks (
+  player_id TEXT NOT NULL,
+  mail_id INTEGER NOT NULL,
+  read_at INTEGER,
+  claimed_at INTEGER,
+  deleted_at INTEGER,
+  PRIMARY KEY (player_id, mail_id)
+) STRICT, WITHOUT ROWID`,
+      'CREATE INDEX IF NOT EXISTS mail_marks_mail ON mail_marks (mail_id)',
+    ]),
+  }),
 ]);

@@ -4,13 +4,17 @@
  * data (a scene's players at its periodic or final save) go in one statement per
  * {@link ROWS_PER_STATEMENT} rows (or {@link BYTES_PER_STATEMENT} bytes of data), with their scenes recorded in one more: a moving scene's final
  * save of 500 players is a few statements, not a thousand round trips. A run in which a row is
- * stale or fenced is rolled back to a savepoint and written row by row, which tells which.
+ * stale or fenced is rolled back to a savepoint and written row by row, which tells which. An
+ * entry claiming mail is written alone, after a savepoint of its own: a refused claim rolls its
+ * row back (see {@link claimMail}).
  */
 import { CodedError, ErrorCodes } from '@gos/schema';
 import type { PoolConnection } from 'mysql2/promise';
 import { BYTES_PER_STATEMENT, recordPlayerScenes, ROWS_PER_STATEMENT, save, updateRows, type RowWrite } from './mysql-records.js';
 import { writeShared, writeTimers } from './mysql-owner-writes.js';
 import { timerOwner } from './common.js';
+import { notClaimable } from './mail-args.js';
+import { claimMail } from './mysql-mail.js';
 import type { RecordKind, SaveResult, SharedChanges, TimerChanges } from './types.js';
 
 /** An entry of the batch, checked and serialised; a SaveResult for one that was refused. */
@@ -25,6 +29,8 @@ export type PreparedEntry =
       readonly sceneId: string | undefined;
       readonly timers: TimerChanges | undefined;
       readonly shared: SharedChanges[] | undefined;
+      /** Mail ids to claim (distinct, ascending), or undefined. */
+      readonly mailClaims: number[] | undefined;
     };
 
 type Writable = Exclude<PreparedEntry, SaveResult>;
@@ -58,7 +64,7 @@ function runAt(prepared: readonly PreparedEntry[], order: readonly number[], k: 
   for (let j = k; j < order.length && run.length < ROWS_PER_STATEMENT; j++) {
     const i = order[j]!;
     const p = prepared[i]!;
-    if ('ok' in p || p.expected === 0 || p.timers !== undefined || p.shared !== undefined) break;
+    if ('ok' in p || p.expected === 0 || p.timers !== undefined || p.shared !== undefined || p.mailClaims !== undefined) break;
     const first = run[0]?.[1];
     // One table; ids distinct (sorted: a repeat is the previous one), each written once.
     if (first !== undefined && (p.kind !== first.kind || p.id === run[run.length - 1]![1].id)) break;
@@ -86,8 +92,15 @@ async function writeRun(conn: PoolConnection, run: ReadonlyArray<[number, Writab
 }
 
 async function writeOne(conn: PoolConnection, p: Writable, now: number): Promise<SaveResult> {
+  // An entry with claims is written after a savepoint: a claim refused after the row was
+  // written takes the row back with it.
+  if (p.mailClaims !== undefined) await conn.query('SAVEPOINT gos_entry');
   try {
     const version = await save(conn, p.kind, p.id, p.json, p.expected, p.fence, now);
+    if (p.mailClaims !== undefined && !(await claimMail(conn, p.id, p.mailClaims, now))) {
+      await conn.query('ROLLBACK TO SAVEPOINT gos_entry');
+      return { ok: false, error: notClaimable(p.id, p.mailClaims).toData() };
+    }
     if (p.sceneId !== undefined) await recordPlayerScenes(conn, [{ id: p.id, sceneId: p.sceneId }], now);
     if (p.timers !== undefined) await writeTimers(conn, timerOwner(p.kind, p.id), p.timers);
     for (const c of p.shared ?? []) await writeShared(conn, c);

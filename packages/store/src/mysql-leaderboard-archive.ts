@@ -8,7 +8,7 @@ import { checkBoard, checkCount, checkMemberId, checkPageLimit, checkPeriod, che
 import { byteChunks } from './mysql-owner-writes.js';
 import type { ArchivedPeriod, ArchivedStanding, LeaderboardArchive } from './types.js';
 
-/** What the archive, the player logs and the config bundles borrow from their MysqlStore. */
+/** What the archive, the player logs, the config bundles and the mail borrow from their MysqlStore. */
 export interface MysqlAccess {
   /** Run `fn` on the pool, as one of the store's operations: STO_ERR_CONNECTION when the store is not running, driver errors mapped, awaited by `close()`. */
   run<T>(fn: (pool: Pool) => Promise<T>): Promise<T>;

@@ -36,8 +36,10 @@ import { writeBatch, type PreparedEntry } from './mysql-batch.js';
 import { MysqlLeaderboardArchive, type MysqlAccess } from './mysql-leaderboard-archive.js';
 import { MysqlPlayerLogs } from './mysql-player-logs.js';
 import { MysqlConfigBundles } from './mysql-config-bundles.js';
+import { MysqlMail } from './mysql-mail.js';
+import { checkMailClaims } from './mail-args.js';
 import { MAX_CLAIM_BATCH } from './types.js';
-import type { AccountRecord, ClaimedPlayer, ClaimedRecord, ConfigBundleStore, DueOwner, LeaderboardArchive, MysqlStoreOptions, NewAccount, PlayerLogStore, RecordKind, SaveEntry, SaveResult, SharedRow, Store, TimerRecord, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedPlayer, ClaimedRecord, ConfigBundleStore, DueOwner, LeaderboardArchive, MailStore, MysqlStoreOptions, NewAccount, PlayerLogStore, RecordKind, SaveEntry, SaveResult, SharedRow, Store, TimerRecord, VersionedRecord } from './types.js';
 
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;
@@ -56,7 +58,7 @@ export class MysqlStore implements Store {
   #pool: Pool | undefined;
   #starting: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
-  /** What the archive, the player logs and the config bundles borrow: this store's operations and transactions. */
+  /** What the archive, the player logs, the config bundles and the mail borrow: this store's operations and transactions. */
   readonly #access: MysqlAccess = { run: (fn) => this.#run(fn), transaction: (pool, fn) => this.#transaction(pool, fn) };
   /** The archived standings of leaderboards, in this store's database. */
   readonly leaderboardArchive: LeaderboardArchive = new MysqlLeaderboardArchive(this.#access);
@@ -64,6 +66,8 @@ export class MysqlStore implements Store {
   readonly playerLogs: PlayerLogStore = new MysqlPlayerLogs(this.#access);
   /** Published config bundles, in this store's database. */
   readonly configBundles: ConfigBundleStore = new MysqlConfigBundles(this.#access);
+  /** Players' mailboxes, in this store's database. */
+  readonly mail: MailStore = new MysqlMail(this.#access);
 
   /** @throws OPT_ERR_INVALID when an option is malformed. */
   constructor(options: MysqlStoreOptions) {
@@ -262,7 +266,8 @@ export class MysqlStore implements Store {
           const sceneId = e.kind === 'player' ? checkSceneRef(e.sceneId) : undefined;
           const timers = checkTimerChanges(e.kind, e.timers);
           const shared = checkSharedChanges(e.kind, e.shared);
-          return { kind: e.kind, id: checkId(e.kind, e.id), json: encodeData(e.data), expected: checkVersion(e.expectedVersion), fence: checkFence(e.fence), sceneId, timers, shared };
+          const mailClaims = checkMailClaims(e.kind, e.mailClaims);
+          return { kind: e.kind, id: checkId(e.kind, e.id), json: encodeData(e.data), expected: checkVersion(e.expectedVersion), fence: checkFence(e.fence), sceneId, timers, shared, mailClaims };
         } catch (err) {
           return { ok: false, error: toErrorData(err, ErrorCodes.OPT_ERR_INVALID) };
         }

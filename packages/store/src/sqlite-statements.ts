@@ -4,6 +4,7 @@ import type { Db } from './sqlite-db.js';
 import { prepareArchive, type ArchiveStatements } from './sqlite-leaderboard-archive.js';
 import { preparePlayerLogs, type PlayerLogStatements } from './sqlite-player-logs.js';
 import { prepareConfigBundles, type ConfigBundleStatements } from './sqlite-config-bundles.js';
+import { prepareMail, type MailStatements } from './sqlite-mail.js';
 import type { AccountRecord, RecordKind } from './types.js';
 
 export interface AccountRow {
@@ -60,6 +61,7 @@ export interface Statements {
   readonly archive: ArchiveStatements;
   readonly playerLogs: PlayerLogStatements;
   readonly configBundles: ConfigBundleStatements;
+  readonly mail: MailStatements;
 }
 
 /** Every statement the store runs, prepared once at start rather than parsed per call. */
@@ -104,6 +106,7 @@ export function prepare(db: Db): Statements {
     archive: prepareArchive(db),
     playerLogs: preparePlayerLogs(db),
     configBundles: prepareConfigBundles(db),
+    mail: prepareMail(db),
   };
 }
 

@@ -29,11 +29,16 @@ import { mapSqliteError, openDb, type Db } from './sqlite-db.js';
 import { SqliteLeaderboardArchive } from './sqlite-leaderboard-archive.js';
 import { SqlitePlayerLogs } from './sqlite-player-logs.js';
 import { SqliteConfigBundles } from './sqlite-config-bundles.js';
+import { claimMail, SqliteMail } from './sqlite-mail.js';
+import { checkMailClaims } from './mail-args.js';
 import { sqliteMigrationDriver } from './sqlite-migrations.js';
 import { resolveSqliteOptions, type ResolvedSqliteOptions } from './sqlite-options.js';
 import { prepare, toAccount, type AccountRow, type Statements, type TimerRow, type VersionedRow } from './sqlite-statements.js';
 import { MAX_CLAIM_BATCH } from './types.js';
-import type { AccountRecord, ClaimedPlayer, ClaimedRecord, ConfigBundleStore, DueOwner, LeaderboardArchive, NewAccount, PlayerLogStore, RecordKind, SaveEntry, SaveResult, SharedRow, SqliteStoreOptions, Store, TimerRecord, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedPlayer, ClaimedRecord, ConfigBundleStore, DueOwner, LeaderboardArchive, MailStore, NewAccount, PlayerLogStore, RecordKind, SaveEntry, SaveResult, SharedRow, SqliteStoreOptions, Store, TimerRecord, VersionedRecord } from './types.js';
+
+/** Codes that refuse one entry of a `saveBatch` (the others are still written). */
+const REFUSALS: ReadonlySet<string> = new Set([ErrorCodes.STO_ERR_STALE_VERSION, ErrorCodes.STO_ERR_FENCED, ErrorCodes.OPT_ERR_INVALID, ErrorCodes.MAIL_ERR_NOT_CLAIMABLE]);
 
 /**
  * The embedded store: one SQLite file (WAL mode) through better-sqlite3. Calls are synchronous
@@ -53,6 +58,8 @@ export class SqliteStore implements Store {
   readonly playerLogs: PlayerLogStore = new SqlitePlayerLogs((fn) => this.#run((db, s) => fn(db, s.playerLogs)));
   /** Published config bundles, in this store's file. */
   readonly configBundles: ConfigBundleStore = new SqliteConfigBundles((fn) => this.#run((db, s) => fn(db, s.configBundles)));
+  /** Players' mailboxes, in this store's file. */
+  readonly mail: MailStore = new SqliteMail((fn) => this.#run((db, s) => fn(db, s.mail)));
 
   /** @throws OPT_ERR_INVALID when an option is malformed. */
   constructor(options: SqliteStoreOptions) {
@@ -206,18 +213,29 @@ export class SqliteStore implements Store {
               const sceneId = e.kind === 'player' ? checkSceneRef(e.sceneId) : undefined;
               const timers = checkTimerChanges(e.kind, e.timers);
               const shared = checkSharedChanges(e.kind, e.shared);
-              const version = this.#save(s, e.kind, id, encodeData(e.data), checkVersion(e.expectedVersion), checkFence(e.fence), now);
-              if (sceneId !== undefined) s.setPlayerScene.run(id, sceneId, now);
-              if (timers !== undefined) {
-                const owner = timerOwner(e.kind, id);
-                for (const name of timers.delete) s.deleteTimer.run(owner, name);
-                for (const t of timers.set) s.setTimer.run(owner, t.name, t.dueAt, t.id, t.payload);
-              }
-              for (const c of shared ?? []) for (const r of c.rows) s.setShared.run(c.table, r.key, r.value, r.version);
-              return { ok: true, version };
+              const claims = checkMailClaims(e.kind, e.mailClaims);
+              const json = encodeData(e.data);
+              const expected = checkVersion(e.expectedVersion);
+              const fence = checkFence(e.fence);
+              const kind = e.kind;
+              const write = (): number => {
+                const version = this.#save(s, kind, id, json, expected, fence, now);
+                if (claims !== undefined) claimMail(s.mail, id, claims, now);
+                if (sceneId !== undefined) s.setPlayerScene.run(id, sceneId, now);
+                if (timers !== undefined) {
+                  const owner = timerOwner(kind, id);
+                  for (const name of timers.delete) s.deleteTimer.run(owner, name);
+                  for (const t of timers.set) s.setTimer.run(owner, t.name, t.dueAt, t.id, t.payload);
+                }
+                for (const c of shared ?? []) for (const r of c.rows) s.setShared.run(c.table, r.key, r.value, r.version);
+                return version;
+              };
+              // An entry with claims is written in a savepoint (a nested transaction), so a claim
+              // refused after the row was written takes the row back with it.
+              return { ok: true, version: claims === undefined ? write() : db.transaction(write)() };
             } catch (err) {
               // A refused entry is its own business; anything else (I/O, locks) fails the batch.
-              if (err instanceof CodedError && (err.code === ErrorCodes.STO_ERR_STALE_VERSION || err.code === ErrorCodes.STO_ERR_FENCED || err.code === ErrorCodes.OPT_ERR_INVALID)) {
+              if (err instanceof CodedError && REFUSALS.has(err.code)) {
                 return { ok: false, error: err.toData() };
               }
               throw err;

@@ -342,6 +342,14 @@ export interface MailStore {
   markRead(playerId: string, mailIds: readonly number[], at: number): Promise<number>;
   /** Delete mails from the player's box (1–100 ids; claimed or not; ones that are not its, or already deleted, are skipped): how many changed. */
   delete(playerId: string, mailIds: readonly number[], at: number): Promise<number>;
+  /** The id of the last mail sent (0: none yet): where a poll of {@link broadcasts} starts. */
+  lastMailId(): Promise<number>;
+  /**
+   * Mail to everyone sent after mail `afterMailId`, oldest first, not expired at `now` (default
+   * Date.now()), at most `limit` (1–1,000); `readAt` and `claimedAt` are null (they are each
+   * player's). Engines poll it to tell their players online that a broadcast arrived.
+   */
+  broadcasts(afterMailId: number, limit: number, now?: number): Promise<MailItem[]>;
   /**
    * Remove mails that expired before `before` (ms), with every player's marks on them, at most
    * `limit` (1–100,000) mails: how many went. Deleted marks of mails not expired stay (they hide the mail).

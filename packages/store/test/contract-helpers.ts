@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { CodedError } from '@gos/schema';
-import type { Store, StoreConfig } from '../src/index.js';
+import { createStore, runMigrations, type Store, type StoreConfig } from '../src/index.js';
 
 /** How a contract run gets its stores. */
 export interface StoreFixture {
@@ -20,6 +20,22 @@ export const uniq = (): string => randomUUID().slice(0, 8);
 
 export async function withStore(fixture: StoreFixture, fn: (store: Store) => Promise<void>): Promise<void> {
   const store = await fixture.make();
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Run `fn` on a started store of a database of its own (migrated, empty): for what every player
+ * of a database sees (mail to everyone) or what counts every row (pruning).
+ */
+export async function withFreshStore(fixture: StoreFixture, fn: (store: Store) => Promise<void>): Promise<void> {
+  const config = await fixture.freshConfig();
+  await runMigrations(config);
+  const store = createStore(config);
+  await store.start();
   try {
     await fn(store);
   } finally {

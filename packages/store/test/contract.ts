@@ -9,6 +9,8 @@ import { MAX_CLAIM_BATCH, MIGRATIONS, getMigrationStatus, runMigrations, type St
 import { coded, uniq, withStore, type StoreFixture } from './contract-helpers.js';
 import { runPlayerLogContract } from './player-logs-contract.js';
 import { runConfigBundleContract } from './config-bundles-contract.js';
+import { runMailContract } from './mail-contract.js';
+import { runMailClaimContract } from './mail-claims-contract.js';
 
 const run = promisify(execFile);
 const MIGRATE_BIN = fileURLToPath(new URL('../bin/migrate.js', import.meta.url));
@@ -652,6 +654,8 @@ export function runStoreContract(name: string, fixture: StoreFixture): void {
 
   runPlayerLogContract(name, fixture);
   runConfigBundleContract(name, fixture);
+  runMailContract(name, fixture);
+  runMailClaimContract(name, fixture);
 
   test(`${name}: SQL metacharacters are data, never SQL`, () =>
     withStore(fixture, async (store) => {

@@ -5,6 +5,7 @@ import mysql from 'mysql2/promise';
 import { CodedError, ErrorCodes } from '@gos/schema';
 import { MIGRATIONS, MysqlStore, createStore, runMigrations, type StoreConfig } from '../src/index.js';
 import { runStoreContract } from './contract.js';
+import { runMysqlMailRaces } from './mail-mysql-races.js';
 
 // Each run works in fresh databases named after the configured one, and drops them at the end.
 const explicit = process.env.GOS_TEST_MYSQL_URL;
@@ -69,6 +70,9 @@ describe('mysql', { skip: unreachable ?? false }, () => {
       return Math.min(16 * 1024 * 1024, Number(rows[0]?.max_packet) - 1024);
     },
   });
+
+  let raced = 0;
+  runMysqlMailRaces(async () => urlFor(await createDatabase(`mailrace${++raced}`)));
 
   test('mysql: without autoMigrate, start() refuses a schema that is behind, then accepts it once migrated', async () => {
     const url = urlFor(await createDatabase('behind'));
