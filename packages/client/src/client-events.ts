@@ -6,7 +6,7 @@ export interface ClientOpenEvent {
 }
 
 export interface ClientCloseEvent {
-  /** WebSocket close code: 1000 after `close()`, 1006 when the connection dropped, 4001–4012 from the gateway. */
+  /** WebSocket close code: 1000 after `close()`, 1006 when the connection dropped, 4001–4013 from the gateway. */
   readonly code: number;
   readonly reason: string;
   /** True when a reconnect attempt follows (a `reconnecting` event comes next). */

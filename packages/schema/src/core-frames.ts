@@ -1,4 +1,4 @@
-import { ErrorReplyCodec, PUSH, ReconnectCodec, SceneChangedCodec, SceneMovedCodec, SceneRestartedCodec, SceneResumedCodec } from './generated/protocol.js';
+import { ErrorReplyCodec, MailArrivedCodec, PUSH, ReconnectCodec, SceneChangedCodec, SceneMovedCodec, SceneRestartedCodec, SceneResumedCodec } from './generated/protocol.js';
 import { isRetryableCode } from './errors.js';
 import { FrameKind, encodeFrame } from './wire.js';
 
@@ -33,4 +33,9 @@ export function encodeReconnectFrame(url: string, gatewayId: string, reason: str
 /** The core push telling a player that it travelled from scene `from` to scene `to`. */
 export function encodeSceneChangedFrame(from: string, to: string): Uint8Array {
   return encodeFrame(FrameKind.PUSH, PUSH.SceneChanged, 0, SceneChangedCodec.encode({ from, to }));
+}
+
+/** The core push telling an online player that new mail reached its mailbox (docs/mail.md). */
+export function encodeMailArrivedFrame(mailId: number, from: string, subject: string, attachments: boolean): Uint8Array {
+  return encodeFrame(FrameKind.PUSH, PUSH.MailArrived, 0, MailArrivedCodec.encode({ mailId, from, subject, attachments }));
 }

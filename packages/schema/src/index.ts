@@ -48,6 +48,7 @@ export {
   NoticeCodec,
   EntityViewCodec,
   ReconnectCodec,
+  MailArrivedCodec,
 } from './generated/protocol.js';
 export type {
   CoreProtocol,
@@ -58,6 +59,7 @@ export type {
   SceneChanged,
   Notice,
   EntityView,
+  MailArrived,
   Reconnect,
 } from './generated/protocol.js';
-export { encodeErrorFrame, encodeReconnectFrame, encodeSceneChangedFrame, encodeSceneRestartedFrame, encodeSceneMovedFrame, encodeSceneResumedFrame } from './core-frames.js';
+export { encodeErrorFrame, encodeReconnectFrame, encodeSceneChangedFrame, encodeSceneRestartedFrame, encodeSceneMovedFrame, encodeSceneResumedFrame, encodeMailArrivedFrame } from './core-frames.js';

@@ -84,6 +84,11 @@ export const CloseCode = {
   ENGINE_UNAVAILABLE: 4011,
   /** The scene refused the player (e.g. join failed). */
   JOIN_FAILED: 4012,
+  /**
+   * The player's unsaved state was dropped (its write was refused: a mail claim that could not be
+   * made, docs/mail.md); reconnect: the player loads its saved state.
+   */
+  STATE_RELOAD: 4013,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

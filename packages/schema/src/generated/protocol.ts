@@ -46,6 +46,16 @@ export interface Reconnect {
   reason: string;
 }
 
+/** New mail reached the player's mailbox while it was online (docs/mail.md): sent to it, or to everyone. The game's routes list, read and claim it. */
+export interface MailArrived {
+  /** The mail's id (a safe integer). */
+  mailId: number;
+  from: string;
+  subject: string;
+  /** True when it carries attachments to claim. */
+  attachments: boolean;
+}
+
 /** A server notice (maintenance, shutdown warning, ...). */
 export interface Notice {
   code: string;
@@ -193,6 +203,31 @@ function readReconnect(t: fb.Reconnect): Reconnect {
 /** Encode and decode Reconnect. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const ReconnectCodec: rt.Codec<Reconnect> = rt.tableCodec('Reconnect', reconnectShape, buildReconnect, (bb) => readReconnect(fb.Reconnect.getRootAsReconnect(bb)));
 
+const mailArrivedShape: rt.TableShape = [['scalar', 8], ['string'], ['string'], ['scalar', 1]];
+
+function buildMailArrived(b: Builder, v: MailArrived): Offset {
+  const oFrom = b.createString(v.from);
+  const oSubject = b.createString(v.subject);
+  fb.MailArrived.startMailArrived(b);
+  fb.MailArrived.addMailId(b, v.mailId);
+  fb.MailArrived.addFrom(b, oFrom);
+  fb.MailArrived.addSubject(b, oSubject);
+  fb.MailArrived.addAttachments(b, v.attachments);
+  return fb.MailArrived.endMailArrived(b);
+}
+
+function readMailArrived(t: fb.MailArrived): MailArrived {
+  return {
+    mailId: t.mailId(),
+    from: t.from() ?? '',
+    subject: t.subject() ?? '',
+    attachments: t.attachments(),
+  };
+}
+
+/** Encode and decode MailArrived. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const MailArrivedCodec: rt.Codec<MailArrived> = rt.tableCodec('MailArrived', mailArrivedShape, buildMailArrived, (bb) => readMailArrived(fb.MailArrived.getRootAsMailArrived(bb)));
+
 const noticeShape: rt.TableShape = [['string'], ['string']];
 
 function buildNotice(b: Builder, v: Notice): Offset {
@@ -260,6 +295,7 @@ export const PUSH = {
   EntityView: 65285,
   SceneMoved: 65286,
   Reconnect: 65287,
+  MailArrived: 65288,
 } as const;
 
 /** The `core` protocol with its exact route and push types. */
@@ -273,6 +309,7 @@ export interface CoreProtocol extends rt.Protocol {
     readonly EntityView: rt.PushDef<EntityView>;
     readonly SceneMoved: rt.PushDef<SceneMoved>;
     readonly Reconnect: rt.PushDef<Reconnect>;
+    readonly MailArrived: rt.PushDef<MailArrived>;
   };
 }
 
@@ -286,6 +323,7 @@ const pushes: CoreProtocol['pushes'] = Object.freeze({
   EntityView: Object.freeze({ id: PUSH.EntityView, name: 'EntityView', codec: EntityViewCodec }),
   SceneMoved: Object.freeze({ id: PUSH.SceneMoved, name: 'SceneMoved', codec: SceneMovedCodec }),
   Reconnect: Object.freeze({ id: PUSH.Reconnect, name: 'Reconnect', codec: ReconnectCodec }),
+  MailArrived: Object.freeze({ id: PUSH.MailArrived, name: 'MailArrived', codec: MailArrivedCodec }),
 });
 
 /** The `core` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -303,6 +341,7 @@ export const protocol: CoreProtocol = Object.freeze({
     [PUSH.EntityView, pushes.EntityView],
     [PUSH.SceneMoved, pushes.SceneMoved],
     [PUSH.Reconnect, pushes.Reconnect],
+    [PUSH.MailArrived, pushes.MailArrived],
   ]),
 });
 
@@ -315,4 +354,5 @@ export type PushMap = {
   EntityView: EntityView;
   SceneMoved: SceneMoved;
   Reconnect: Reconnect;
+  MailArrived: MailArrived;
 };

@@ -15,6 +15,7 @@ import * as flatbuffers from 'flatbuffers';
  *   EntityView: EntityView
  *   SceneMoved: SceneMoved
  *   Reconnect: Reconnect
+ *   MailArrived: MailArrived
  */
 export enum PushId {
   SceneRestarted = 65281,
@@ -23,7 +24,8 @@ export enum PushId {
   SceneChanged = 65284,
   EntityView = 65285,
   SceneMoved = 65286,
-  Reconnect = 65287
+  Reconnect = 65287,
+  MailArrived = 65288
 }
 
 /**
@@ -417,6 +419,92 @@ static createReconnect(builder:flatbuffers.Builder, urlOffset:flatbuffers.Offset
   Reconnect.addGatewayId(builder, gatewayIdOffset);
   Reconnect.addReason(builder, reasonOffset);
   return Reconnect.endReconnect(builder);
+}
+}
+
+/**
+ * New mail reached the player's mailbox while it was online (docs/mail.md): sent to it, or to everyone. The game's routes list, read and claim it.
+ */
+export class MailArrived {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):MailArrived {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsMailArrived(bb:flatbuffers.ByteBuffer, obj?:MailArrived):MailArrived {
+  return (obj || new MailArrived()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsMailArrived(bb:flatbuffers.ByteBuffer, obj?:MailArrived):MailArrived {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new MailArrived()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+/**
+ * The mail's id (a safe integer).
+ */
+mailId():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+from():string|null
+from(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+from(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+subject():string|null
+subject(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+subject(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * True when it carries attachments to claim.
+ */
+attachments():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+static startMailArrived(builder:flatbuffers.Builder) {
+  builder.startObject(4);
+}
+
+static addMailId(builder:flatbuffers.Builder, mailId:number) {
+  builder.addFieldFloat64(0, mailId, 0.0);
+}
+
+static addFrom(builder:flatbuffers.Builder, fromOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, fromOffset, 0);
+}
+
+static addSubject(builder:flatbuffers.Builder, subjectOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, subjectOffset, 0);
+}
+
+static addAttachments(builder:flatbuffers.Builder, attachments:boolean) {
+  builder.addFieldInt8(3, +attachments, +false);
+}
+
+static endMailArrived(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createMailArrived(builder:flatbuffers.Builder, mailId:number, fromOffset:flatbuffers.Offset, subjectOffset:flatbuffers.Offset, attachments:boolean):flatbuffers.Offset {
+  MailArrived.startMailArrived(builder);
+  MailArrived.addMailId(builder, mailId);
+  MailArrived.addFrom(builder, fromOffset);
+  MailArrived.addSubject(builder, subjectOffset);
+  MailArrived.addAttachments(builder, attachments);
+  return MailArrived.endMailArrived(builder);
 }
 }
 
