@@ -13,6 +13,7 @@ import { FIELD_MAPS, field } from './field.js';
 import { loadConfig } from './generated-config/config.js';
 import { configIn, welcomeLines } from './config-data.js';
 import { flushWalks, forgetWalks, startWalkFlush, walkBoard, walked } from './walkers.js';
+import { claimCoins, listMail, welcomeMail, type MailPlayerData } from './mailbox.js';
 
 export const WORLD_SIZE = 1000;
 /**
@@ -28,7 +29,7 @@ export interface WorldState {
   visits: number;
 }
 
-export interface PlayerData {
+export interface PlayerData extends MailPlayerData {
   x: number;
   y: number;
   color: number;
@@ -164,6 +165,16 @@ const handlers: SceneHandlers<Ctx>['world'] = {
   leaderboard({ scene, player }, req) {
     return walkBoard(scene, player.id, req.around);
   },
+  mailList(ctx, req) {
+    return listMail(ctx, req.before);
+  },
+  async mailClaim({ scene, player }, req) {
+    await scene.mail.claim(player, req.mailId);
+    return { coins: player.data.coins ?? 0 };
+  },
+  async mailDelete({ scene, player }, req) {
+    return { deleted: (await scene.mail.delete(player.id, [req.mailId])) > 0 };
+  },
   whoami({ scene, player }) {
     return { playerId: player.id, name: player.name, sceneId: scene.id, x: player.data.x, y: player.data.y };
   },
@@ -208,7 +219,9 @@ export const world = defineScene<WorldState, PlayerData, PushMap>({
     // The newcomer gets everyone; everyone else gets the newcomer with the next tick.
     greet(scene, player);
     changed(scene.id).add(player.id);
+    welcomeMail(scene, player);
   },
+  onMailClaim: claimCoins,
   onRejoin(scene, player) {
     // A new connection of a player already here (another tab, a new login) needs everyone again.
     greet(scene, player);

@@ -89,6 +89,7 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
     me = null;
   });
   c.onPush('ChatLine', ({ from, text }) => chatLine(`${from}: ${text}`));
+  c.onPush('MailArrived', ({ from, subject, attachments }) => chatLine(`new mail from ${from}: ${subject}${attachments ? ' (with coins)' : ''}; /mail reads it`));
   c.onPush('GuildLine', ({ guild, from, text }) => chatLine(`[${guild}] ${from}: ${text}`));
   // A private line from a player anywhere in the cluster: `/r text` answers it.
   c.onPush('Whisper', ({ fromId, from, text }) => {
@@ -243,6 +244,25 @@ $('chatform').addEventListener('submit', (e) => {
         chatLine(myRank === 0 ? 'you have not walked today' : `you: #${myRank} with ${Math.round(myScore)} m`);
       })
       .catch(fail);
+    return;
+  }
+  const claim = /^\/claim\s+(\d+)$/.exec(value);
+  const delmail = /^\/delmail\s+(\d+)$/.exec(value);
+  if (value === '/mail') {
+    createApi(client)
+      .mailList({ before: 0 })
+      .then(({ mails, coins }) => {
+        if (mails.length === 0) return chatLine(`no mail; you have ${coins} coins`);
+        for (const m of mails) chatLine(`#${m.mailId} from ${m.from}: ${m.subject}: ${m.body}${m.coins > 0 ? (m.claimed ? ` (${m.coins} coins claimed)` : ` (${m.coins} coins: /claim ${m.mailId})`) : ''}`);
+        chatLine(`you have ${coins} coins; /delmail id deletes a mail`);
+      })
+      .catch(fail);
+    return;
+  }
+  if (claim !== null || delmail !== null) {
+    const api = createApi(client);
+    const done = claim !== null ? api.mailClaim({ mailId: Number(claim[1]) }).then(({ coins }) => `claimed: you have ${coins} coins`) : api.mailDelete({ mailId: Number(delmail![1]) }).then(({ deleted }) => (deleted ? 'deleted' : 'no such mail'));
+    done.then(chatLine).catch(fail);
     return;
   }
   if (value === '/guilds') {

@@ -15,6 +15,7 @@ import { ADMIN_CALL_MESSAGE, EVAL_MESSAGE, INSPECT_MESSAGE, type CallAnswer } fr
 import type { PlayerLocator } from './player-pushes.js';
 import type { MigrationOutcome } from './migrations.js';
 import type { Scenes } from './scenes.js';
+import type { MailOp } from './mail-records.js';
 
 export interface AdminCredential {
   /** Who: logged with every command. */
@@ -36,6 +37,9 @@ function proof(secret: string, to: string, message: string, payloadJson: string)
 const COMMAND_TIMEOUT_MS = 5000;
 /** Leaderboard operations that change boards: `lb` runs them only for a writing session. */
 const LEADERBOARD_WRITES: ReadonlySet<string> = new Set(['create', 'delete', 'submit', 'remove']);
+/** Mail operations the REPL offers (`claim` is the player's, in its scene), and those that change mailboxes. */
+const MAIL_COMMANDS: ReadonlySet<string> = new Set(['send', 'list', 'get', 'counts', 'read', 'delete']);
+const MAIL_WRITES: ReadonlySet<string> = new Set(['send', 'read', 'delete']);
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** What the operator's cluster commands act on (the engine's live moves and its drain). */
@@ -175,8 +179,14 @@ export class AdminConsole {
         if (o.leaderboards === null) throw new CodedError(ErrorCodes.LB_ERR_NOT_CONFIGURED, `engine ${o.engineId} runs without leaderboards`);
         return runOperation(o.leaderboards, op, args.slice(1));
       }
+      case 'mail': {
+        const op = str(0, 'a mail operation (list, get, counts; with --write also send, read, delete)');
+        if (!isMailCommand(op)) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `mail ${op}: the operations are ${[...MAIL_COMMANDS].join(', ')}`);
+        if (MAIL_WRITES.has(op) && !write) throw new CodedError(ErrorCodes.ENG_ERR_ADMIN_READ_ONLY, `mail ${op} changes mailboxes: it needs a credential with write: true and a REPL started with --write`);
+        return this.#ctx.mail.run({ op, args: args.slice(1) }, '');
+      }
       default:
-        throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `unknown command ${command} (hello, scenes, players, state, player, call, cast, eval, migrate, drain, logs, lb)`);
+        throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `unknown command ${command} (hello, scenes, players, state, player, call, cast, eval, migrate, drain, logs, lb, mail)`);
     }
   }
 
@@ -212,4 +222,8 @@ export class AdminConsole {
     if (!answer.ok) throw new CodedError(answer.code, answer.message);
     return JSON.parse(answer.result) as unknown;
   }
+}
+
+function isMailCommand(op: string): op is Exclude<MailOp, 'claim'> {
+  return MAIL_COMMANDS.has(op);
 }

@@ -1,8 +1,10 @@
 import { CodedError, ErrorCodes, type Logger, type Protocol } from '@gos/schema';
 import type { LeaderboardApi } from '@gos/leaderboard';
 import type { InterestOptions, SceneEntities } from './api-entities.js';
+import type { Mail, SceneMail } from './api-mail.js';
 
 export type { Entity, InterestOptions, SceneEntities } from './api-entities.js';
+export type { Mail, MailInput, MailListOptions, MailTo, SceneMail } from './api-mail.js';
 
 /**
  * The public scene API: everything a game developer writes against. Scenes run on worker
@@ -155,6 +157,8 @@ export interface Scene<S = unknown, D = unknown, PM = Record<string, unknown>> e
    * leaderboards, and at once with `OPT_ERR_INVALID` from onCreate.
    */
   readonly leaderboards: LeaderboardApi;
+  /** Players' mailboxes (docs/mail.md): send, list, read, delete, and claim attachments for a player here. */
+  readonly mail: SceneMail;
   /** {@link Player.log} for any player (one not in this scene, or from a timer). */
   logFor(playerId: string, event: string, fields?: Record<string, unknown>): void;
   /**
@@ -257,6 +261,14 @@ export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, u
    * player's data like `onTimer` with the state.
    */
   onPlayerTimer?(scene: Scene<S, D, PM>, player: Player<D, PM>, timer: DurableTimer): void | Promise<void>;
+  /**
+   * `scene.mail.claim(player, mailId)` (docs/mail.md): apply the mail's attachments (as sent:
+   * `mail.attachments`) to `player.data` (or the scene's state), synchronously. What it changes
+   * is saved together with the claim, in one transaction, exactly once. To refuse (an inventory
+   * that is full), throw a CodedError before changing anything: nothing is claimed, and any
+   * change already made to `player.data` is undone.
+   */
+  onMailClaim?(scene: Scene<S, D, PM>, player: Player<D, PM>, mail: Mail): void;
   /** Answers to calls from other scenes, by message name (see {@link Scene.call}). */
   readonly calls?: Readonly<Record<string, CallHandler<S, D, PM>>>;
   /** Handlers of casts from other scenes, by message name (see {@link Scene.cast}). */
@@ -290,6 +302,8 @@ export interface Service<S = unknown, PM = Record<string, unknown>> extends Dura
   shared<V = unknown>(name: string): SharedTable<V>;
   /** {@link Scene.leaderboards}. */
   readonly leaderboards: LeaderboardApi;
+  /** {@link Scene.mail} (a service has no players: `claim` is refused). */
+  readonly mail: SceneMail;
   /** {@link Scene.logFor}: a player-log event, from a service (mail sent, an item granted). */
   logFor(playerId: string, event: string, fields?: Record<string, unknown>): void;
   /** {@link Scene.config}: for a service it changes between two messages (with `onConfigReload`). */

@@ -12,6 +12,7 @@ import type { Persister } from './persister.js';
 import type { CallRouter } from './calls.js';
 import type { PlayerPushes } from './player-pushes.js';
 import type { LeaderboardRelay } from './leaderboard-relay.js';
+import type { MailRelay } from './mail-relay.js';
 import type { PlayerLogWriter } from './player-logs.js';
 import type { ConfigUpdates } from './config-updates.js';
 import type { SharedCache } from './shared-cache.js';
@@ -38,6 +39,8 @@ export interface EngineContext {
   readonly pushes: Pick<PlayerPushes, 'outgoing'>;
   /** `scene.leaderboards` operations (LeaderboardRelay). */
   readonly leaderboards: Pick<LeaderboardRelay, 'outgoing'>;
+  /** `scene.mail` operations (MailRelay). */
+  readonly mail: Pick<MailRelay, 'outgoing' | 'run'>;
   /** The config bundle in force and its channel to the scene threads (ConfigUpdates). */
   readonly config: Pick<ConfigUpdates, 'channelName' | 'current'>;
   /** Player-log events from scenes (PlayerLogWriter). */

@@ -31,9 +31,7 @@ import { PlayerSeats } from './seats.js';
 import { Travels } from './travels.js';
 import { CallRouter } from './calls.js';
 import { PlayerPushes } from './player-pushes.js';
-import { LeaderboardRelay } from './leaderboard-relay.js';
-import { PlayerLogWriter } from './player-logs.js';
-import { ConfigUpdates } from './config-updates.js';
+import { GameServices } from './game-services.js';
 import { TimerWaker } from './timer-waker.js';
 import { AdminConsole } from './admin.js';
 import { SharedCache } from './shared-cache.js';
@@ -64,9 +62,8 @@ export class Engine {
   readonly #migrations: SceneMigrations;
   readonly #calls: CallRouter;
   readonly #pushes: PlayerPushes;
-  readonly #leaderboards: LeaderboardRelay;
-  readonly #playerLogs: PlayerLogWriter;
-  readonly #config: ConfigUpdates;
+  /** Leaderboards, player logs, config data, mail. */
+  readonly #services: GameServices;
   /** Starts scenes and services that run nowhere when a durable timer of theirs is due. */
   readonly #timerWaker: TimerWaker;
   readonly #shared: SharedCache;
@@ -102,15 +99,15 @@ export class Engine {
       links: () => [...(this.#link?.peers ?? []), ...this.#localPeers].map((peer) => ({ gatewayId: peer.nodeId, queuedBytes: peer.stats.queuedBytes })),
       wakeups: () => this.#scenes.wakeups(),
       persister: () => this.#persister.stats,
-      playerLogs: () => this.#playerLogs.stats,
+      playerLogs: () => this.#services.playerLogs.stats,
     });
-    this.#config = new ConfigUpdates(this.#o.store.configBundles, this.#o.engineId, this.#o.configPollMs, log.child({ part: 'config' }));
-    this.#playerLogs = new PlayerLogWriter({ store: this.#o.store.playerLogs, ...this.#o.playerLogs, logger: log.child({ part: 'player-logs' }) });
     this.#persister = new Persister(this.#o.store, {
       batchWindowMs: this.#o.persistBatchWindowMs,
       logger: log,
       onBatch: (rows, seconds, failed) => metrics.batch(rows, seconds, failed),
+      onClaimRefused: (playerId, error) => this.#players.claimRefused(playerId, error),
     });
+    this.#services = new GameServices(this.#o, log, { persister: this.#persister, pushes: () => this.#pushes, seated: () => seats.players() });
     this.#ctx = {
       o: this.#o,
       log,
@@ -130,9 +127,10 @@ export class Engine {
         inUse: (sceneId, ms) => this.#calls.inUse(sceneId, ms),
       },
       pushes: { outgoing: (host, callId, push) => this.#pushes.outgoing(host, callId, push) },
-      leaderboards: { outgoing: (host, callId, request) => this.#leaderboards.outgoing(host, callId, request) },
-      playerLogs: { add: (sceneId, entries) => this.#playerLogs.add(sceneId, entries) },
-      config: this.#config,
+      leaderboards: this.#services.leaderboards,
+      mail: this.#services.mail,
+      playerLogs: this.#services.playerLogs,
+      config: this.#services.config,
       shared: { subscribe: (host, names) => this.#shared.subscribe(host, names) },
     };
     this.#scenes = new Scenes(this.#ctx, () => this.#pool, async (idleScenes) => {
@@ -159,7 +157,6 @@ export class Engine {
     });
     this.#calls = new CallRouter(this.#ctx, this.#scenes, this.#peers, (to, message, payload) => this.#admin.verifyRemote(to, message, payload));
     this.#pushes = new PlayerPushes(this.#ctx, this.#calls, this.#o.presence);
-    this.#leaderboards = new LeaderboardRelay(this.#ctx, this.#o.leaderboards);
     this.#shared = new SharedCache(this.#ctx, this.#o.sharedPollMs);
     this.#timerWaker = new TimerWaker(this.#ctx, this.#calls, this.#scenes, this.#o.timerScanIntervalMs);
     this.#admin = new AdminConsole(this.#ctx, this.#calls, this.#scenes, this.#o.presence, this.#o.adminCredentials, {
@@ -245,7 +242,7 @@ export class Engine {
     });
     this.#link.on('peer', (peer: GatewayPeer) => this.#onPeer(peer));
     // The config in force before any scene starts (they start with it).
-    await this.#config.start();
+    await this.#services.startConfig();
     await this.#link.start();
     if (this.#closeRequested.signal.aborted) {
       warmup.close();
@@ -289,7 +286,7 @@ export class Engine {
     this.#upkeepTimer.unref();
     this.#timerWaker.start();
     this.#shared.start();
-    this.#playerLogs.start();
+    this.#services.start();
     this.#log.info({ address: this.address, workers: this.#o.workers, capacity: this.#o.capacity, threadsWarmMs: warm.ms }, 'engine started');
   }
 
@@ -386,8 +383,7 @@ export class Engine {
     this.#unwatchMoves?.();
     this.#unwatchMembers?.();
     await this.#scenes.stopAll();
-    await this.#playerLogs.close();
-    this.#config.close();
+    await this.#services.close();
     // The final saves land before this engine leaves: leaving releases its placements, and
     // the engine that takes a scene over claims its rows, which would fence off later writes.
     try {

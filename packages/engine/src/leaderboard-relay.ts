@@ -6,7 +6,7 @@
  */
 import { CodedError, ErrorCodes, toErrorData } from '@gos/schema';
 import { runOperation, type LeaderboardApi } from '@gos/leaderboard';
-import type { EngineContext } from './engine-context.js';
+import type { Logger } from '@gos/schema';
 import type { LeaderboardRequest } from './leaderboard-records.js';
 import type { CallAnswer } from './records.js';
 import type { SceneHost } from './scene-host.js';
@@ -14,11 +14,11 @@ import type { SceneHost } from './scene-host.js';
 const MAX_IN_FLIGHT = 10_000;
 
 export class LeaderboardRelay {
-  readonly #ctx: EngineContext;
+  readonly #ctx: { readonly engineId: string; readonly logger: Logger };
   readonly #api: LeaderboardApi | null;
   #inFlight = 0;
 
-  constructor(ctx: EngineContext, api: LeaderboardApi | null) {
+  constructor(ctx: { readonly engineId: string; readonly logger: Logger }, api: LeaderboardApi | null) {
     this.#ctx = ctx;
     this.#api = api;
   }
@@ -30,9 +30,9 @@ export class LeaderboardRelay {
 
   /** Scene `host` asks for `request` under its call id `callId`. */
   outgoing(host: SceneHost, callId: number, request: LeaderboardRequest): void {
-    const reply = (answer: CallAnswer): void => host.answer(callId, answer, this.#ctx.log, { op: request.op });
+    const reply = (answer: CallAnswer): void => host.answer(callId, answer, this.#ctx.logger, { op: request.op });
     if (this.#inFlight >= MAX_IN_FLIGHT) {
-      reply({ ok: false, code: ErrorCodes.ENG_ERR_QUEUE_FULL, message: `more than ${MAX_IN_FLIGHT} leaderboard operations are under way on engine ${this.#ctx.o.engineId}` });
+      reply({ ok: false, code: ErrorCodes.ENG_ERR_QUEUE_FULL, message: `more than ${MAX_IN_FLIGHT} leaderboard operations are under way on engine ${this.#ctx.engineId}` });
       return;
     }
     this.#inFlight++;
@@ -45,12 +45,12 @@ export class LeaderboardRelay {
   /** Never rejects. */
   async #run(request: LeaderboardRequest): Promise<CallAnswer> {
     try {
-      if (this.#api === null) throw new CodedError(ErrorCodes.LB_ERR_NOT_CONFIGURED, `engine ${this.#ctx.o.engineId} runs without leaderboards (EngineOptions.leaderboards)`);
+      if (this.#api === null) throw new CodedError(ErrorCodes.LB_ERR_NOT_CONFIGURED, `engine ${this.#ctx.engineId} runs without leaderboards (EngineOptions.leaderboards)`);
       const result = await runOperation(this.#api, request.op, request.args);
       return { ok: true, result: JSON.stringify(result ?? null) };
     } catch (err) {
       const data = toErrorData(err, ErrorCodes.ENG_ERR_HANDLER_FAILED);
-      if (data.code === ErrorCodes.ENG_ERR_HANDLER_FAILED) this.#ctx.log.error({ err, op: request.op }, 'leaderboard operation failed');
+      if (data.code === ErrorCodes.ENG_ERR_HANDLER_FAILED) this.#ctx.logger.error({ err, op: request.op }, 'leaderboard operation failed');
       return { ok: false, code: data.code, message: data.message };
     }
   }

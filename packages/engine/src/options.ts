@@ -59,6 +59,11 @@ export interface EngineOptions {
   /** How often the engine looks for a newly published config bundle (docs/config-data.md). @default 500 */
   readonly configPollMs?: number;
   /**
+   * How often the engine looks for new mail to everyone, to push MailArrived to its players
+   * online (docs/mail.md): one indexed query. @default 2000
+   */
+  readonly mailPollMs?: number;
+  /**
    * Who may open a REPL session on this engine (docs/repl.md): each credential's name is logged
    * with every command it sends. Without any, every REPL command is refused. @default none
    */
@@ -229,6 +234,7 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
     timerScanIntervalMs: positiveInt('timerScanIntervalMs', o.timerScanIntervalMs, 500),
     sharedPollMs: positiveInt('sharedPollMs', o.sharedPollMs, 250),
     configPollMs: positiveInt('configPollMs', o.configPollMs, 500),
+    mailPollMs: positiveInt('mailPollMs', o.mailPollMs, 2000),
     adminCredentials: checkCredentials(o.admin?.credentials ?? []),
     ringBytes,
     ringFlush: o.ringFlush === 'microtask' ? 'microtask' : o.ringFlush === undefined || o.ringFlush === 'immediate' ? 'immediate' : fail('ringFlush', `must be 'microtask' or 'immediate', got ${String(o.ringFlush)}`),

@@ -1,7 +1,7 @@
 import { mergeTimerChanges } from './timer-changes.js';
 import type { SharedChanges, TimerChanges } from './records.js';
 import { ErrorCodes, type ErrorData, type Logger } from '@gos/schema';
-import type { Store } from '@gos/store';
+import type { SaveResult, Store } from '@gos/store';
 
 type Kind = 'player' | 'scene';
 
@@ -15,6 +15,14 @@ interface Entry {
   timers: TimerChanges | undefined;
   /** Scenes: shared-table writes written with the row, in order (those of the snapshots it replaced first). */
   shared: SharedChanges[] | undefined;
+  /** Players: mail whose attachments this write claims (those of every snapshot it replaced included). */
+  claims: number[] | undefined;
+}
+
+/** Someone waiting for the write that carries its mail claim. */
+interface ClaimWaiter {
+  readonly mailId: number;
+  readonly resolve: (result: SaveResult) => void;
 }
 
 const keyOf = (kind: Kind, id: string): string => `${kind}\u0000${id}`;
@@ -24,6 +32,7 @@ const REFUSALS = {
   invalid: 'write refused: invalid data; dropped',
   fenced: 'write refused: fenced, another engine owns these rows now; dropped',
   stale: 'write refused: rows were written by another owner; dropped',
+  claim: 'write refused: a mail claim it carries cannot be made; dropped, and nothing more is written for these players until they are loaded again',
   failed: 'write failed; will retry',
 } as const;
 type Refusal = keyof typeof REFUSALS;
@@ -58,6 +67,15 @@ export class Persister {
   #waiters: Array<() => void> = [];
   /** Rows whose version may be dropped once their last queued write lands (players who left). */
   readonly #releasing = new Set<string>();
+  /** Mail claims waiting for their write, by row. */
+  readonly #claimWaiters = new Map<string, ClaimWaiter[]>();
+  /**
+   * Rows whose write with a mail claim was refused: their hot data holds what the claim granted,
+   * so nothing more of it may be written here until the row is claimed and loaded again (seed).
+   */
+  readonly #blocked = new Set<string>();
+  /** Told when a write carrying mail claims was refused (the engine kicks the player, whose hot data is now wrong). */
+  readonly #onClaimRefused: ((id: string, error: ErrorData) => void) | undefined;
   /** Consecutive failed batches: the retry delay doubles with each. */
   #failures = 0;
   #stale = 0;
@@ -68,11 +86,12 @@ export class Persister {
   /** Told of every batch: its rows, how long the store took, and whether it failed (metrics). */
   readonly #onBatch: ((rows: number, seconds: number, failed: boolean) => void) | undefined;
 
-  constructor(store: Store, opts: { batchWindowMs: number; logger: Logger; onBatch?: (rows: number, seconds: number, failed: boolean) => void }) {
+  constructor(store: Store, opts: { batchWindowMs: number; logger: Logger; onBatch?: (rows: number, seconds: number, failed: boolean) => void; onClaimRefused?: (id: string, error: ErrorData) => void }) {
     this.#store = store;
     this.#logger = opts.logger;
     this.#batchWindowMs = opts.batchWindowMs;
     this.#onBatch = opts.onBatch;
+    this.#onClaimRefused = opts.onClaimRefused;
   }
 
   get stats(): { written: number; stale: number; fenced: number; failedBatches: number; pending: number } {
@@ -83,6 +102,7 @@ export class Persister {
   seed(kind: Kind, id: string, version: number, fence?: number): void {
     const key = keyOf(kind, id);
     this.#releasing.delete(key);
+    this.#blocked.delete(key);
     this.#versions.set(key, version);
     // Claimed anew: another owner may have recorded another scene meanwhile.
     this.#recordedScene.delete(key);
@@ -109,16 +129,58 @@ export class Persister {
    * scene, `timers` are the timer changes that go with this snapshot (kept, merged, when a newer
    * snapshot replaces it before it is written).
    */
-  enqueue(kind: Kind, id: string, data: unknown, sceneId?: string, timers?: TimerChanges, shared?: SharedChanges[]): void {
+  enqueue(kind: Kind, id: string, data: unknown, sceneId?: string, timers?: TimerChanges, shared?: SharedChanges[], claims?: number[]): void {
     const key = keyOf(kind, id);
+    if (this.#blocked.has(key)) {
+      this.#logger.debug({ kind, id }, 'write dropped: a mail claim of this row was refused');
+      return;
+    }
     const entry = this.#pending.get(key);
     if (entry !== undefined) {
       entry.data = data;
       entry.sceneId = sceneId;
       if (timers !== undefined) entry.timers = entry.timers === undefined ? timers : mergeTimerChanges([entry.timers, timers]);
       if (shared !== undefined) entry.shared = mergeShared([...(entry.shared ?? []), ...shared]);
-    } else this.#pending.set(key, { kind, id, data, sceneId, timers, shared });
+      if (claims !== undefined) entry.claims = [...(entry.claims ?? []), ...claims];
+    } else this.#pending.set(key, { kind, id, data, sceneId, timers, shared, claims });
     this.#schedule();
+  }
+
+  /**
+   * Queue a snapshot of player `id` whose data holds what claiming mail `mailId`'s attachments
+   * granted (docs/mail.md): the claim is written with it in one transaction, or neither is. Resolves
+   * with the outcome of that write: a write that failed (store down) is retried like any other,
+   * so the promise waits for it. When the store refuses it (`MAIL_ERR_NOT_CLAIMABLE`, fenced,
+   * stale), nothing more is written for the player here until it is loaded again, and
+   * `onClaimRefused` is told. Writes now rather than at the end of the batch window.
+   */
+  claim(id: string, data: unknown, sceneId: string, mailId: number): Promise<SaveResult> {
+    const key = keyOf('player', id);
+    if (this.#blocked.has(key)) {
+      return Promise.resolve({ ok: false, error: { code: ErrorCodes.MAIL_ERR_NOT_CLAIMABLE, message: `an earlier mail claim of player ${id} was refused; it must log in again` } });
+    }
+    return new Promise<SaveResult>((resolve) => {
+      const waiters = this.#claimWaiters.get(key) ?? [];
+      waiters.push({ mailId, resolve });
+      this.#claimWaiters.set(key, waiters);
+      this.enqueue('player', id, data, sceneId, undefined, undefined, [mailId]);
+      if (this.#inFlight === null && this.#failures === 0) void this.#run();
+    });
+  }
+
+  /** The claims of `e` were written (or refused for good): tell whoever waits for them. */
+  #settleClaims(e: Entry, result: SaveResult): void {
+    if (e.claims === undefined) return;
+    const key = keyOf(e.kind, e.id);
+    const waiters = this.#claimWaiters.get(key);
+    if (waiters === undefined) return;
+    const rest = waiters.filter((w) => {
+      if (!e.claims!.includes(w.mailId)) return true;
+      w.resolve(result);
+      return false;
+    });
+    if (rest.length === 0) this.#claimWaiters.delete(key);
+    else this.#claimWaiters.set(key, rest);
   }
 
   #schedule(): void {
@@ -195,6 +257,7 @@ export class Persister {
             ...(sceneId === undefined ? {} : { sceneId }),
             ...(e.timers === undefined ? {} : { timers: e.timers }),
             ...(e.shared === undefined ? {} : { shared: e.shared }),
+            ...(e.claims === undefined ? {} : { mailClaims: e.claims }),
           };
         }),
       );
@@ -212,6 +275,7 @@ export class Persister {
         else {
           if (e.timers !== undefined) newer.timers = newer.timers === undefined ? e.timers : mergeTimerChanges([e.timers, newer.timers]);
           if (e.shared !== undefined) newer.shared = mergeShared([...e.shared, ...(newer.shared ?? [])]);
+          if (e.claims !== undefined) newer.claims = [...e.claims, ...(newer.claims ?? [])];
         }
       }
       return;
@@ -227,10 +291,20 @@ export class Persister {
         this.#versions.set(key, result.version);
         const scene = scenes[i];
         if (scene !== undefined) this.#recordedScene.set(key, scene);
+        this.#settleClaims(e, result);
         return;
       }
       let refusal: Refusal;
-      if (result.error.code === ErrorCodes.OPT_ERR_INVALID) {
+      if (e.claims !== undefined && result.error.code !== ErrorCodes.STO_ERR_CONNECTION) {
+        // The hot data holds what the claim granted: written without the claim, it would be granted twice.
+        refusal = 'claim';
+        if (result.error.code === ErrorCodes.STO_ERR_FENCED) this.#fenced++;
+        if (result.error.code === ErrorCodes.STO_ERR_STALE_VERSION) this.#stale++;
+        this.#blocked.add(key);
+        this.#pending.delete(key);
+        this.#settleClaims(e, result);
+        this.#onClaimRefused?.(e.id, result.error);
+      } else if (result.error.code === ErrorCodes.OPT_ERR_INVALID) {
         // The snapshot itself is unwritable (not JSON-serialisable): retrying cannot help.
         refusal = 'invalid';
       } else if (result.error.code === ErrorCodes.STO_ERR_FENCED) {
@@ -257,6 +331,11 @@ export class Persister {
       const ids = entries.slice(0, SUMMARY_IDS).map((e) => `${e.kind}:${e.id}`);
       // The code says why a row was fenced or stale; other refusals carry their first error.
       const detail = refusal === 'fenced' || refusal === 'stale' ? {} : { error };
+      if (refusal === 'claim' && error.code === ErrorCodes.STO_ERR_FENCED) {
+        // Taken over by another engine meanwhile: expected, and the claim is that engine's to make.
+        this.#logger.warn({ code: error.code, rows: entries.length, ids }, REFUSALS[refusal]);
+        continue;
+      }
       this.#logger.error({ code: error.code, rows: entries.length, players, scenes: entries.length - players, ids, ...detail }, REFUSALS[refusal]);
     }
   }
@@ -265,6 +344,11 @@ export class Persister {
     await this.flush();
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    // Claims whose write never landed: not made (nor is what they granted saved).
+    for (const waiters of this.#claimWaiters.values()) {
+      for (const w of waiters) w.resolve({ ok: false, error: { code: ErrorCodes.STO_ERR_CONNECTION, message: 'the engine closed before the claim could be written' } });
+    }
+    this.#claimWaiters.clear();
   }
 }
 

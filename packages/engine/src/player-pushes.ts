@@ -56,6 +56,20 @@ export class PlayerPushes {
     if (!queued) reply({ ok: false, code: ErrorCodes.ENG_ERR_QUEUE_FULL, message: `more than ${MAX_QUEUED} pushes from ${from} to player ${push.playerId} wait to be delivered` });
   }
 
+  /**
+   * The engine itself pushes `frame` to player `playerId` wherever it plays (a core push such as
+   * MailArrived): nobody waits for the outcome; an offline player simply misses it.
+   */
+  notify(from: string, playerId: string, frame: Uint8Array, timeoutMs = DEFAULT_TIMEOUT_MS): void {
+    const push: PlayerPush = { playerId, frame: Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString('base64') };
+    const deadline = performance.now() + timeoutMs;
+    const queued = this.#queues.push(`${from}\u0000${playerId}`, async () => {
+      const answer = await this.#deliver(from, push, deadline);
+      if (!answer.ok) this.#ctx.log.debug({ playerId, code: answer.code }, 'engine push not delivered');
+    });
+    if (!queued) this.#ctx.log.warn({ playerId, from }, `engine push dropped: more than ${MAX_QUEUED} wait for this player`);
+  }
+
   /** Never rejects. */
   async #deliver(from: string, push: PlayerPush, deadline: number): Promise<CallAnswer> {
     const payload = encodePlayerPush({ playerId: push.playerId, frame: push.frame });

@@ -238,6 +238,22 @@ export class Players {
     }
   }
 
+  /**
+   * The persister refused a write carrying the player's mail claim (docs/mail.md): its hot data
+   * holds what the claim would have granted, and must never be saved. The player leaves its scene
+   * (which drops that data; the persister writes nothing more of it) and its socket is closed with
+   * STATE_RELOAD: when it comes back, it loads its saved row.
+   */
+  claimRefused(playerId: string, error: ErrorData): void {
+    const ctx = this.#ctx;
+    const sid = ctx.seats.holder(playerId);
+    const conn = sid === undefined ? undefined : ctx.conns.get(sid);
+    if (conn === undefined) return;
+    ctx.log.error({ playerId, code: error.code, reason: error.message }, 'a mail claim was refused as it was written; the player leaves its scene and reloads its saved data');
+    kick(ctx, conn, CloseCode.STATE_RELOAD, 'your unsaved progress could not be kept; reconnect');
+    this.leave(conn.peer, conn.connId);
+  }
+
   /** A gateway's link closed: every player it had here leaves. */
   peerClosed(peer: GatewayPeer): void {
     for (const conn of [...this.#ctx.conns.values()]) if (conn.peer === peer) this.leave(peer, conn.connId);

@@ -90,6 +90,8 @@ export const FromScene = {
   LEADERBOARD: 51,
   /** payload=JSON {@link LogRecordEntry}[] (log-records.ts): player-log events the scene appended (player.log), written to the store off the tick. */
   LOGS: 52,
+  /** value=the scene's call id. payload=JSON {@link MailRequest} (mail-records.ts): a `scene.mail` operation, answered with ToScene.ANSWER. */
+  MAIL: 53,
 } as const;
 
 /** SAVE_SCENE value bits: WITH_TIMERS covers the staged shared writes too. */

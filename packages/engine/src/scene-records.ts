@@ -1,5 +1,6 @@
 import { EngineToGateway, encodeBroadcastBody, encodeCellsBody, encodeInterestBody, encodeJoinFailedBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
 import { decodeLeaderboardRequest } from './leaderboard-records.js';
+import { decodeMailRequest } from './mail-records.js';
 import { decodePlayerLogs } from './log-records.js';
 import { sendTo, type EngineContext } from './engine-context.js';
 import { FromScene, decodeTickFigures, SaveSceneFlag, decodeEntityFrames, decodeCallAnswer, decodeSharedChanges, decodeTableNames, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
@@ -133,6 +134,9 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
       break;
     case FromScene.LEADERBOARD:
       ctx.leaderboards.outgoing(host, value, decodeLeaderboardRequest(payload));
+      break;
+    case FromScene.MAIL:
+      ctx.mail.outgoing(host, value, decodeMailRequest(payload));
       break;
     case FromScene.STATS: {
       const figures = decodeTickFigures(payload);

@@ -30,6 +30,11 @@ export class PlayerSeats {
     return this.#holders.get(playerId);
   }
 
+  /** The players seated here. */
+  players(): IterableIterator<string> {
+    return this.#holders.keys();
+  }
+
   isSeated(playerId: string): boolean {
     return this.#holders.has(playerId);
   }

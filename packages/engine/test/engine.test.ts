@@ -11,7 +11,7 @@ import { setTimeout } from 'node:timers/promises';
 import { CloseCode, ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader, CORE_PUSH, SceneRestartedCodec } from '@gos/schema';
 import { MemoryCoordinator, type Coordinator, type Placement, type SceneHandover } from '@gos/coordinator';
 import { EngineToGateway, GatewayToEngine, decodeBroadcastBody, encodeJoinBody, decodeJoinFailedBody, decodeKickBody } from '@gos/link';
-import type { SqliteStore } from '@gos/store';
+import type { Store } from '@gos/store';
 import { waitFor } from '@gos/testing';
 import { jsonCodec } from './fixtures/json-protocol.js';
 import { startCluster, type ClusterOptions } from './helpers.js';
@@ -19,7 +19,7 @@ import { startCluster, type ClusterOptions } from './helpers.js';
 let dir: string;
 
 /** Wait until the store holds `total` for the player (a periodic save has landed). */
-async function savedTotal(store: SqliteStore, playerId: string, total: number): Promise<void> {
+async function savedTotal(store: Store, playerId: string, total: number): Promise<void> {
   await waitFor(async () => ((await store.loadPlayer(playerId))?.data as { total?: number } | undefined)?.total === total, {
     timeoutMs: 5000,
     message: `${playerId} to be persisted with total ${total}`,

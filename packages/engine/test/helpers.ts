@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader } from '@gos/schema';
 import { CoordinatorNode, MemoryCoordinator, type Coordinator } from '@gos/coordinator';
 import { EngineToGateway, GatewayToEngine, LinkClient, encodeJoinBody } from '@gos/link';
-import { SqliteStore } from '@gos/store';
+import { SqliteStore, type Store } from '@gos/store';
 import { waitFor } from '@gos/testing';
 import { Engine, type EngineOptions } from '../src/index.js';
 import { jsonCodec, testProtocol } from './fixtures/json-protocol.js';
@@ -104,7 +104,7 @@ export interface ClusterOptions {
   capacity?: number;
   idleSceneMs?: number;
   /** The store (started by startCluster); a SqliteStore in `dir/<name>.db` by default. */
-  store?: SqliteStore;
+  store?: Store;
   /** Further engine options. */
   engine?: Partial<EngineOptions>;
 }

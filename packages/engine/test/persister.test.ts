@@ -161,3 +161,62 @@ test('a batch of fenced writes is logged as one summary line with counts; each r
     await p.close();
   });
 });
+
+test('a mail claim is written with the player row; claimed twice, the second is refused, the row is blocked until loaded again, and the engine is told', async () => {
+  await withStore(async (store) => {
+    const f = flaky(store);
+    const refused: Array<{ id: string; code: string }> = [];
+    const p = new Persister(f.store, { batchWindowMs: 20, logger: silentLogger, onClaimRefused: (id, error) => refused.push({ id, code: error.code }) });
+    const { fence } = await store.claimPlayer('ann');
+    p.seed('player', 'ann', 0, fence);
+    const mailId = await store.mail.send({ players: ['ann'] }, { from: 'system', subject: 'coins', body: '', attachments: '{"gold":5}', expiresAt: null }, Date.now());
+
+    // A store outage while the claim waits: it is retried with the row, and resolves once written.
+    f.setDown(true);
+    const first = p.claim('ann', { gold: 5 }, 'arena:1', mailId);
+    await waitFor(() => f.calls.length >= 1);
+    // A newer snapshot taken meanwhile goes with the same write (the claim stays with it).
+    p.enqueue('player', 'ann', { gold: 5, steps: 1 }, 'arena:1');
+    f.setDown(false);
+    assert.deepEqual(await first, { ok: true, version: 1 });
+    assert.deepEqual((await store.loadPlayer('ann'))?.data, { gold: 5, steps: 1 });
+    assert.notEqual((await store.mail.get('ann', mailId))?.claimedAt, null);
+
+    // The same mail again (a copy of the player that granted it twice): refused, nothing written.
+    const second = await p.claim('ann', { gold: 10, steps: 1 }, 'arena:1', mailId);
+    assert.equal(second.ok, false);
+    assert.equal(!second.ok && second.error.code, 'MAIL_ERR_NOT_CLAIMABLE');
+    assert.deepEqual(refused, [{ id: 'ann', code: 'MAIL_ERR_NOT_CLAIMABLE' }]);
+    // Later snapshots of that copy hold the unsaved grant: never written.
+    p.enqueue('player', 'ann', { gold: 10, steps: 2 }, 'arena:1');
+    await p.flush();
+    assert.deepEqual((await store.loadPlayer('ann'))?.data, { gold: 5, steps: 1 });
+    const again = await p.claim('ann', { gold: 10 }, 'arena:1', mailId);
+    assert.equal(!again.ok && again.error.code, 'MAIL_ERR_NOT_CLAIMABLE', 'refused at once while blocked');
+
+    // Loaded again (a new claim of the row): written as usual.
+    const reclaimed = await store.claimPlayer('ann');
+    p.seed('player', 'ann', reclaimed.record?.version ?? 0, reclaimed.fence);
+    p.enqueue('player', 'ann', { gold: 5, steps: 3 }, 'arena:1');
+    await p.flush();
+    assert.deepEqual((await store.loadPlayer('ann'))?.data, { gold: 5, steps: 3 });
+    await p.close();
+  });
+});
+
+test('a mail claim written by a fenced-off engine is refused with the row: the mail stays claimable', async () => {
+  await withStore(async (store) => {
+    const refused: string[] = [];
+    const p = new Persister(store, { batchWindowMs: 20, logger: silentLogger, onClaimRefused: (_id, error) => refused.push(error.code) });
+    const { fence } = await store.claimPlayer('bob');
+    p.seed('player', 'bob', 0, fence);
+    await store.claimPlayer('bob'); // another engine takes the player
+    const mailId = await store.mail.send({ players: ['bob'] }, { from: 'system', subject: 'coins', body: '', attachments: '{"gold":5}', expiresAt: null }, Date.now());
+    const result = await p.claim('bob', { gold: 5 }, 'arena:1', mailId);
+    assert.equal(!result.ok && result.error.code, 'STO_ERR_FENCED');
+    assert.deepEqual(refused, ['STO_ERR_FENCED']);
+    assert.equal((await store.mail.get('bob', mailId))?.claimedAt, null);
+    assert.equal(await store.loadPlayer('bob'), null);
+    await p.close();
+  });
+});

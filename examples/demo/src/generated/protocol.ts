@@ -169,6 +169,46 @@ export interface LeaderboardRes {
   myScore: number;
 }
 
+/** Your mailbox (docs/mail.md), newest first; what it lists is marked read. */
+export interface MailListReq {
+  /** Only mail older than this id (paging); 0 for the newest. */
+  before: number;
+}
+
+export interface MailEntry {
+  mailId: number;
+  from: string;
+  subject: string;
+  body: string;
+  coins: number;
+  claimed: boolean;
+  sentAt: number;
+}
+
+export interface MailListRes {
+  mails: MailEntry[];
+  unread: number;
+  coins: number;
+}
+
+/** Claim a mail's coins (exactly once, saved with your data). */
+export interface MailClaimReq {
+  mailId: number;
+}
+
+/** Your coins after the claim. */
+export interface MailClaimRes {
+  coins: number;
+}
+
+export interface MailDeleteReq {
+  mailId: number;
+}
+
+export interface MailDeleteRes {
+  deleted: boolean;
+}
+
 export interface GuildMember {
   playerId: string;
   name: string;
@@ -761,6 +801,145 @@ function readLeaderboardRes(t: fb.LeaderboardRes): LeaderboardRes {
 /** Encode and decode LeaderboardRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const LeaderboardResCodec: rt.Codec<LeaderboardRes> = rt.tableCodec('LeaderboardRes', leaderboardResShape, buildLeaderboardRes, (bb) => readLeaderboardRes(fb.LeaderboardRes.getRootAsLeaderboardRes(bb)));
 
+const mailListReqShape: rt.TableShape = [['scalar', 8]];
+
+function buildMailListReq(b: Builder, v: MailListReq): Offset {
+  fb.MailListReq.startMailListReq(b);
+  fb.MailListReq.addBefore(b, v.before);
+  return fb.MailListReq.endMailListReq(b);
+}
+
+function readMailListReq(t: fb.MailListReq): MailListReq {
+  return {
+    before: t.before(),
+  };
+}
+
+/** Encode and decode MailListReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const MailListReqCodec: rt.Codec<MailListReq> = rt.tableCodec('MailListReq', mailListReqShape, buildMailListReq, (bb) => readMailListReq(fb.MailListReq.getRootAsMailListReq(bb)));
+
+const mailEntryShape: rt.TableShape = [['scalar', 8], ['string'], ['string'], ['string'], ['scalar', 4], ['scalar', 1], ['scalar', 8]];
+
+function buildMailEntry(b: Builder, v: MailEntry): Offset {
+  const oFrom = b.createString(v.from);
+  const oSubject = b.createString(v.subject);
+  const oBody = b.createString(v.body);
+  fb.MailEntry.startMailEntry(b);
+  fb.MailEntry.addMailId(b, v.mailId);
+  fb.MailEntry.addFrom(b, oFrom);
+  fb.MailEntry.addSubject(b, oSubject);
+  fb.MailEntry.addBody(b, oBody);
+  fb.MailEntry.addCoins(b, v.coins);
+  fb.MailEntry.addClaimed(b, v.claimed);
+  fb.MailEntry.addSentAt(b, v.sentAt);
+  return fb.MailEntry.endMailEntry(b);
+}
+
+function readMailEntry(t: fb.MailEntry): MailEntry {
+  return {
+    mailId: t.mailId(),
+    from: t.from() ?? '',
+    subject: t.subject() ?? '',
+    body: t.body() ?? '',
+    coins: t.coins(),
+    claimed: t.claimed(),
+    sentAt: t.sentAt(),
+  };
+}
+
+/** Encode and decode MailEntry. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const MailEntryCodec: rt.Codec<MailEntry> = rt.tableCodec('MailEntry', mailEntryShape, buildMailEntry, (bb) => readMailEntry(fb.MailEntry.getRootAsMailEntry(bb)));
+
+const mailListResShape: rt.TableShape = [['tables', () => mailEntryShape], ['scalar', 4], ['scalar', 4]];
+
+function buildMailListRes(b: Builder, v: MailListRes): Offset {
+  const oMails = fb.MailListRes.createMailsVector(b, v.mails.map((m) => buildMailEntry(b, m)));
+  fb.MailListRes.startMailListRes(b);
+  fb.MailListRes.addMails(b, oMails);
+  fb.MailListRes.addUnread(b, v.unread);
+  fb.MailListRes.addCoins(b, v.coins);
+  return fb.MailListRes.endMailListRes(b);
+}
+
+function readMailListRes(t: fb.MailListRes): MailListRes {
+  return {
+    mails: rt.readList(t.mailsLength(), (i) => readMailEntry(rt.present(t.mails(i), 'MailListRes'))),
+    unread: t.unread(),
+    coins: t.coins(),
+  };
+}
+
+/** Encode and decode MailListRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const MailListResCodec: rt.Codec<MailListRes> = rt.tableCodec('MailListRes', mailListResShape, buildMailListRes, (bb) => readMailListRes(fb.MailListRes.getRootAsMailListRes(bb)));
+
+const mailClaimReqShape: rt.TableShape = [['scalar', 8]];
+
+function buildMailClaimReq(b: Builder, v: MailClaimReq): Offset {
+  fb.MailClaimReq.startMailClaimReq(b);
+  fb.MailClaimReq.addMailId(b, v.mailId);
+  return fb.MailClaimReq.endMailClaimReq(b);
+}
+
+function readMailClaimReq(t: fb.MailClaimReq): MailClaimReq {
+  return {
+    mailId: t.mailId(),
+  };
+}
+
+/** Encode and decode MailClaimReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const MailClaimReqCodec: rt.Codec<MailClaimReq> = rt.tableCodec('MailClaimReq', mailClaimReqShape, buildMailClaimReq, (bb) => readMailClaimReq(fb.MailClaimReq.getRootAsMailClaimReq(bb)));
+
+const mailClaimResShape: rt.TableShape = [['scalar', 4]];
+
+function buildMailClaimRes(b: Builder, v: MailClaimRes): Offset {
+  fb.MailClaimRes.startMailClaimRes(b);
+  fb.MailClaimRes.addCoins(b, v.coins);
+  return fb.MailClaimRes.endMailClaimRes(b);
+}
+
+function readMailClaimRes(t: fb.MailClaimRes): MailClaimRes {
+  return {
+    coins: t.coins(),
+  };
+}
+
+/** Encode and decode MailClaimRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const MailClaimResCodec: rt.Codec<MailClaimRes> = rt.tableCodec('MailClaimRes', mailClaimResShape, buildMailClaimRes, (bb) => readMailClaimRes(fb.MailClaimRes.getRootAsMailClaimRes(bb)));
+
+const mailDeleteReqShape: rt.TableShape = [['scalar', 8]];
+
+function buildMailDeleteReq(b: Builder, v: MailDeleteReq): Offset {
+  fb.MailDeleteReq.startMailDeleteReq(b);
+  fb.MailDeleteReq.addMailId(b, v.mailId);
+  return fb.MailDeleteReq.endMailDeleteReq(b);
+}
+
+function readMailDeleteReq(t: fb.MailDeleteReq): MailDeleteReq {
+  return {
+    mailId: t.mailId(),
+  };
+}
+
+/** Encode and decode MailDeleteReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const MailDeleteReqCodec: rt.Codec<MailDeleteReq> = rt.tableCodec('MailDeleteReq', mailDeleteReqShape, buildMailDeleteReq, (bb) => readMailDeleteReq(fb.MailDeleteReq.getRootAsMailDeleteReq(bb)));
+
+const mailDeleteResShape: rt.TableShape = [['scalar', 1]];
+
+function buildMailDeleteRes(b: Builder, v: MailDeleteRes): Offset {
+  fb.MailDeleteRes.startMailDeleteRes(b);
+  fb.MailDeleteRes.addDeleted(b, v.deleted);
+  return fb.MailDeleteRes.endMailDeleteRes(b);
+}
+
+function readMailDeleteRes(t: fb.MailDeleteRes): MailDeleteRes {
+  return {
+    deleted: t.deleted(),
+  };
+}
+
+/** Encode and decode MailDeleteRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const MailDeleteResCodec: rt.Codec<MailDeleteRes> = rt.tableCodec('MailDeleteRes', mailDeleteResShape, buildMailDeleteRes, (bb) => readMailDeleteRes(fb.MailDeleteRes.getRootAsMailDeleteRes(bb)));
+
 const guildMemberShape: rt.TableShape = [['string'], ['string']];
 
 function buildGuildMember(b: Builder, v: GuildMember): Offset {
@@ -931,6 +1110,9 @@ export const ROUTE = {
   walk: 10,
   leaveField: 11,
   leaderboard: 12,
+  mailList: 13,
+  mailClaim: 14,
+  mailDelete: 15,
   whoami: 3,
 } as const;
 
@@ -969,6 +1151,11 @@ export interface DemoProtocol extends rt.Protocol {
     readonly leaveField: rt.RouteDef<TravelReq, TravelRes>;
     /** The day's distance board (docs/leaderboards.md): read from the cluster's leaderboards, wherever the player plays. */
     readonly leaderboard: rt.RouteDef<LeaderboardReq, LeaderboardRes>;
+    /** Your mailbox (docs/mail.md): the core push MailArrived says when new mail comes. */
+    readonly mailList: rt.RouteDef<MailListReq, MailListRes>;
+    /** Claim a mail's coins: granted once, saved with your data in one transaction. */
+    readonly mailClaim: rt.RouteDef<MailClaimReq, MailClaimRes>;
+    readonly mailDelete: rt.RouteDef<MailDeleteReq, MailDeleteRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     readonly whoami: rt.RouteDef<WhoAmIReq, WhoAmIRes>;
   };
@@ -1013,6 +1200,9 @@ const routes: DemoProtocol['routes'] = Object.freeze({
   walk: Object.freeze({ id: ROUTE.walk, name: 'walk', scene: 'field', request: WalkReqCodec, response: null, idempotent: false }),
   leaveField: Object.freeze({ id: ROUTE.leaveField, name: 'leaveField', scene: 'field', request: TravelReqCodec, response: TravelResCodec, idempotent: false }),
   leaderboard: Object.freeze({ id: ROUTE.leaderboard, name: 'leaderboard', scene: 'world', request: LeaderboardReqCodec, response: LeaderboardResCodec, idempotent: true }),
+  mailList: Object.freeze({ id: ROUTE.mailList, name: 'mailList', scene: 'world', request: MailListReqCodec, response: MailListResCodec, idempotent: false }),
+  mailClaim: Object.freeze({ id: ROUTE.mailClaim, name: 'mailClaim', scene: 'world', request: MailClaimReqCodec, response: MailClaimResCodec, idempotent: false }),
+  mailDelete: Object.freeze({ id: ROUTE.mailDelete, name: 'mailDelete', scene: 'world', request: MailDeleteReqCodec, response: MailDeleteResCodec, idempotent: false }),
   whoami: Object.freeze({ id: ROUTE.whoami, name: 'whoami', scene: 'world', request: WhoAmIReqCodec, response: WhoAmIResCodec, idempotent: true }),
 });
 
@@ -1056,6 +1246,9 @@ export const protocol: DemoProtocol = Object.freeze({
     [ROUTE.walk, routes.walk],
     [ROUTE.leaveField, routes.leaveField],
     [ROUTE.leaderboard, routes.leaderboard],
+    [ROUTE.mailList, routes.mailList],
+    [ROUTE.mailClaim, routes.mailClaim],
+    [ROUTE.mailDelete, routes.mailDelete],
     [ROUTE.whoami, routes.whoami],
   ]),
   pushById: new Map<number, rt.PushDef>([
@@ -1111,6 +1304,11 @@ export interface SceneHandlers<Ctx> {
     guildList(ctx: Ctx, req: GuildListReq): GuildListRes | Promise<GuildListRes>;
     /** The day's distance board (docs/leaderboards.md): read from the cluster's leaderboards, wherever the player plays. */
     leaderboard(ctx: Ctx, req: LeaderboardReq): LeaderboardRes | Promise<LeaderboardRes>;
+    /** Your mailbox (docs/mail.md): the core push MailArrived says when new mail comes. */
+    mailList(ctx: Ctx, req: MailListReq): MailListRes | Promise<MailListRes>;
+    /** Claim a mail's coins: granted once, saved with your data in one transaction. */
+    mailClaim(ctx: Ctx, req: MailClaimReq): MailClaimRes | Promise<MailClaimRes>;
+    mailDelete(ctx: Ctx, req: MailDeleteReq): MailDeleteRes | Promise<MailDeleteRes>;
     /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
     whoami(ctx: Ctx, req: WhoAmIReq): WhoAmIRes | Promise<WhoAmIRes>;
   };
@@ -1149,6 +1347,11 @@ export interface Api {
   leaveField(req: TravelReq, opts?: RequestOptions): Promise<TravelRes>;
   /** The day's distance board (docs/leaderboards.md): read from the cluster's leaderboards, wherever the player plays. */
   leaderboard(req: LeaderboardReq, opts?: RequestOptions): Promise<LeaderboardRes>;
+  /** Your mailbox (docs/mail.md): the core push MailArrived says when new mail comes. */
+  mailList(req: MailListReq, opts?: RequestOptions): Promise<MailListRes>;
+  /** Claim a mail's coins: granted once, saved with your data in one transaction. */
+  mailClaim(req: MailClaimReq, opts?: RequestOptions): Promise<MailClaimRes>;
+  mailDelete(req: MailDeleteReq, opts?: RequestOptions): Promise<MailDeleteRes>;
   /** Who and where the player is; safe to send twice, so the SDK retries it by itself after a retryable error. */
   whoami(req: WhoAmIReq, opts?: RequestOptions): Promise<WhoAmIRes>;
 }
@@ -1171,6 +1374,9 @@ export function createApi(client: ApiClient): Api {
     },
     leaveField: (req: TravelReq, opts?: RequestOptions) => client.request(routes.leaveField, req, opts) as Promise<TravelRes>,
     leaderboard: (req: LeaderboardReq, opts?: RequestOptions) => client.request(routes.leaderboard, req, opts) as Promise<LeaderboardRes>,
+    mailList: (req: MailListReq, opts?: RequestOptions) => client.request(routes.mailList, req, opts) as Promise<MailListRes>,
+    mailClaim: (req: MailClaimReq, opts?: RequestOptions) => client.request(routes.mailClaim, req, opts) as Promise<MailClaimRes>,
+    mailDelete: (req: MailDeleteReq, opts?: RequestOptions) => client.request(routes.mailDelete, req, opts) as Promise<MailDeleteRes>,
     whoami: (req: WhoAmIReq, opts?: RequestOptions) => client.request(routes.whoami, req, opts) as Promise<WhoAmIRes>,
   });
 }

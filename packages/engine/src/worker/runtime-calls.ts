@@ -3,6 +3,7 @@ import type { CallHandler, CallOptions } from '../api.js';
 import { FromScene, encodeCallAnswer, encodeOutgoingCall, encodePlayerPush, type CallAnswer, type IncomingCall } from '../records.js';
 import type { Outbox } from '../outbox.js';
 import { encodeLeaderboardRequest } from '../leaderboard-records.js';
+import { encodeMailRequest, type MailOp } from '../mail-records.js';
 import type { RpcPayloads } from './rpc-payloads.js';
 import { builtinHandler, type Builtins } from './builtins.js';
 
@@ -105,6 +106,18 @@ export class SceneCalls {
       return refused(err);
     }
     return this.#wait(FromScene.LEADERBOARD, request, timeoutMs, `no answer to leaderboards.${op} within ${timeoutMs} ms`, (result) => JSON.parse(result) as unknown);
+  }
+
+  /** A mail operation (`scene.mail`), run by the engine's main thread: its result. */
+  mail(op: MailOp, args: readonly unknown[], timeoutMs = DEFAULT_TIMEOUT_MS): Promise<unknown> {
+    let request: Uint8Array;
+    try {
+      this.#assertCanWait(`mail.${op}`);
+      request = encoder.encode(encodeMailRequest({ op, args: [...args] }));
+    } catch (err) {
+      return refused(err);
+    }
+    return this.#wait(FromScene.MAIL, request, timeoutMs, `no answer to mail.${op} within ${timeoutMs} ms`, (result) => JSON.parse(result) as unknown);
   }
 
   #assertCanWait(what: string): void {

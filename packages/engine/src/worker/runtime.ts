@@ -15,6 +15,7 @@ import { RuntimePlayer } from './runtime-player.js';
 import { PendingTravels } from './runtime-travels.js';
 import { SceneCalls, refused } from './runtime-calls.js';
 import { SceneLeaderboards } from './scene-leaderboards.js';
+import { SceneMail } from './scene-mail.js';
 import { PlayerLogBuffer } from './player-log-buffer.js';
 import { SceneRequests } from './runtime-requests.js';
 import { RpcPayloads } from './rpc-payloads.js';
@@ -63,6 +64,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   readonly #travels = new PendingTravels();
   readonly #calls: SceneCalls;
   readonly leaderboards: SceneLeaderboards;
+  readonly mail: SceneMail;
   /** Set by SceneConfig (worker/scene-config.ts), at tick boundaries. */
   config: unknown = null;
   configVersion: string | null = null;
@@ -111,6 +113,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     const rpcPayloads = new RpcPayloads(opts.protocol, opts.type);
     this.#calls = new SceneCalls(opts.out, opts.id, opts.logger, rpcPayloads, this.#service);
     this.leaderboards = new SceneLeaderboards(this.#calls);
+    this.mail = new SceneMail(this.#calls, { scene: this, def: opts.def, player: (playerId) => this.#players.get(playerId), service: this.#service });
     this.#playerLogs = new PlayerLogBuffer(opts.out, opts.logger);
     this.#tickStats = new TickStats(opts.out, this.tickMs);
     this.#ticks = new TickSchedule(this.tickMs, (now, elapsed) => this.#runTick(now, elapsed), () => this.#players.size);

@@ -21,6 +21,9 @@ import * as flatbuffers from 'flatbuffers';
  *   walk (scene field): WalkReq → none
  *   leaveField (scene field): TravelReq → TravelRes
  *   leaderboard (scene world): LeaderboardReq → LeaderboardRes
+ *   mailList (scene world): MailListReq → MailListRes
+ *   mailClaim (scene world): MailClaimReq → MailClaimRes
+ *   mailDelete (scene world): MailDeleteReq → MailDeleteRes
  */
 export enum RouteId {
   move = 1,
@@ -34,7 +37,10 @@ export enum RouteId {
   guildList = 9,
   walk = 10,
   leaveField = 11,
-  leaderboard = 12
+  leaderboard = 12,
+  mailList = 13,
+  mailClaim = 14,
+  mailDelete = 15
 }
 
 /**
@@ -1756,6 +1762,422 @@ static createLeaderboardRes(builder:flatbuffers.Builder, boardOffset:flatbuffers
   LeaderboardRes.addMyRank(builder, myRank);
   LeaderboardRes.addMyScore(builder, myScore);
   return LeaderboardRes.endLeaderboardRes(builder);
+}
+}
+
+/**
+ * Your mailbox (docs/mail.md), newest first; what it lists is marked read.
+ */
+export class MailListReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):MailListReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsMailListReq(bb:flatbuffers.ByteBuffer, obj?:MailListReq):MailListReq {
+  return (obj || new MailListReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsMailListReq(bb:flatbuffers.ByteBuffer, obj?:MailListReq):MailListReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new MailListReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+/**
+ * Only mail older than this id (paging); 0 for the newest.
+ */
+before():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+static startMailListReq(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addBefore(builder:flatbuffers.Builder, before:number) {
+  builder.addFieldFloat64(0, before, 0.0);
+}
+
+static endMailListReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createMailListReq(builder:flatbuffers.Builder, before:number):flatbuffers.Offset {
+  MailListReq.startMailListReq(builder);
+  MailListReq.addBefore(builder, before);
+  return MailListReq.endMailListReq(builder);
+}
+}
+
+export class MailEntry {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):MailEntry {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsMailEntry(bb:flatbuffers.ByteBuffer, obj?:MailEntry):MailEntry {
+  return (obj || new MailEntry()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsMailEntry(bb:flatbuffers.ByteBuffer, obj?:MailEntry):MailEntry {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new MailEntry()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+mailId():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+from():string|null
+from(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+from(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+subject():string|null
+subject(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+subject(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+body():string|null
+body(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+body(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+coins():number {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+claimed():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+sentAt():number {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+static startMailEntry(builder:flatbuffers.Builder) {
+  builder.startObject(7);
+}
+
+static addMailId(builder:flatbuffers.Builder, mailId:number) {
+  builder.addFieldFloat64(0, mailId, 0.0);
+}
+
+static addFrom(builder:flatbuffers.Builder, fromOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, fromOffset, 0);
+}
+
+static addSubject(builder:flatbuffers.Builder, subjectOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, subjectOffset, 0);
+}
+
+static addBody(builder:flatbuffers.Builder, bodyOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, bodyOffset, 0);
+}
+
+static addCoins(builder:flatbuffers.Builder, coins:number) {
+  builder.addFieldInt32(4, coins, 0);
+}
+
+static addClaimed(builder:flatbuffers.Builder, claimed:boolean) {
+  builder.addFieldInt8(5, +claimed, +false);
+}
+
+static addSentAt(builder:flatbuffers.Builder, sentAt:number) {
+  builder.addFieldFloat64(6, sentAt, 0.0);
+}
+
+static endMailEntry(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createMailEntry(builder:flatbuffers.Builder, mailId:number, fromOffset:flatbuffers.Offset, subjectOffset:flatbuffers.Offset, bodyOffset:flatbuffers.Offset, coins:number, claimed:boolean, sentAt:number):flatbuffers.Offset {
+  MailEntry.startMailEntry(builder);
+  MailEntry.addMailId(builder, mailId);
+  MailEntry.addFrom(builder, fromOffset);
+  MailEntry.addSubject(builder, subjectOffset);
+  MailEntry.addBody(builder, bodyOffset);
+  MailEntry.addCoins(builder, coins);
+  MailEntry.addClaimed(builder, claimed);
+  MailEntry.addSentAt(builder, sentAt);
+  return MailEntry.endMailEntry(builder);
+}
+}
+
+export class MailListRes {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):MailListRes {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsMailListRes(bb:flatbuffers.ByteBuffer, obj?:MailListRes):MailListRes {
+  return (obj || new MailListRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsMailListRes(bb:flatbuffers.ByteBuffer, obj?:MailListRes):MailListRes {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new MailListRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+mails(index: number, obj?:MailEntry):MailEntry|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? (obj || new MailEntry()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+mailsLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+unread():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+coins():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+static startMailListRes(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addMails(builder:flatbuffers.Builder, mailsOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, mailsOffset, 0);
+}
+
+static createMailsVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startMailsVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static addUnread(builder:flatbuffers.Builder, unread:number) {
+  builder.addFieldInt32(1, unread, 0);
+}
+
+static addCoins(builder:flatbuffers.Builder, coins:number) {
+  builder.addFieldInt32(2, coins, 0);
+}
+
+static endMailListRes(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createMailListRes(builder:flatbuffers.Builder, mailsOffset:flatbuffers.Offset, unread:number, coins:number):flatbuffers.Offset {
+  MailListRes.startMailListRes(builder);
+  MailListRes.addMails(builder, mailsOffset);
+  MailListRes.addUnread(builder, unread);
+  MailListRes.addCoins(builder, coins);
+  return MailListRes.endMailListRes(builder);
+}
+}
+
+/**
+ * Claim a mail's coins (exactly once, saved with your data).
+ */
+export class MailClaimReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):MailClaimReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsMailClaimReq(bb:flatbuffers.ByteBuffer, obj?:MailClaimReq):MailClaimReq {
+  return (obj || new MailClaimReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsMailClaimReq(bb:flatbuffers.ByteBuffer, obj?:MailClaimReq):MailClaimReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new MailClaimReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+mailId():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+static startMailClaimReq(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addMailId(builder:flatbuffers.Builder, mailId:number) {
+  builder.addFieldFloat64(0, mailId, 0.0);
+}
+
+static endMailClaimReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createMailClaimReq(builder:flatbuffers.Builder, mailId:number):flatbuffers.Offset {
+  MailClaimReq.startMailClaimReq(builder);
+  MailClaimReq.addMailId(builder, mailId);
+  return MailClaimReq.endMailClaimReq(builder);
+}
+}
+
+/**
+ * Your coins after the claim.
+ */
+export class MailClaimRes {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):MailClaimRes {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsMailClaimRes(bb:flatbuffers.ByteBuffer, obj?:MailClaimRes):MailClaimRes {
+  return (obj || new MailClaimRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsMailClaimRes(bb:flatbuffers.ByteBuffer, obj?:MailClaimRes):MailClaimRes {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new MailClaimRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+coins():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+static startMailClaimRes(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addCoins(builder:flatbuffers.Builder, coins:number) {
+  builder.addFieldInt32(0, coins, 0);
+}
+
+static endMailClaimRes(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createMailClaimRes(builder:flatbuffers.Builder, coins:number):flatbuffers.Offset {
+  MailClaimRes.startMailClaimRes(builder);
+  MailClaimRes.addCoins(builder, coins);
+  return MailClaimRes.endMailClaimRes(builder);
+}
+}
+
+export class MailDeleteReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):MailDeleteReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsMailDeleteReq(bb:flatbuffers.ByteBuffer, obj?:MailDeleteReq):MailDeleteReq {
+  return (obj || new MailDeleteReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsMailDeleteReq(bb:flatbuffers.ByteBuffer, obj?:MailDeleteReq):MailDeleteReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new MailDeleteReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+mailId():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+static startMailDeleteReq(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addMailId(builder:flatbuffers.Builder, mailId:number) {
+  builder.addFieldFloat64(0, mailId, 0.0);
+}
+
+static endMailDeleteReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createMailDeleteReq(builder:flatbuffers.Builder, mailId:number):flatbuffers.Offset {
+  MailDeleteReq.startMailDeleteReq(builder);
+  MailDeleteReq.addMailId(builder, mailId);
+  return MailDeleteReq.endMailDeleteReq(builder);
+}
+}
+
+export class MailDeleteRes {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):MailDeleteRes {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsMailDeleteRes(bb:flatbuffers.ByteBuffer, obj?:MailDeleteRes):MailDeleteRes {
+  return (obj || new MailDeleteRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsMailDeleteRes(bb:flatbuffers.ByteBuffer, obj?:MailDeleteRes):MailDeleteRes {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new MailDeleteRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+deleted():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+static startMailDeleteRes(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addDeleted(builder:flatbuffers.Builder, deleted:boolean) {
+  builder.addFieldInt8(0, +deleted, +false);
+}
+
+static endMailDeleteRes(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createMailDeleteRes(builder:flatbuffers.Builder, deleted:boolean):flatbuffers.Offset {
+  MailDeleteRes.startMailDeleteRes(builder);
+  MailDeleteRes.addDeleted(builder, deleted);
+  return MailDeleteRes.endMailDeleteRes(builder);
 }
 }
 
