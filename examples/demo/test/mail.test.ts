@@ -44,7 +44,7 @@ test('embedded: the welcome mail is claimed once, a mail to everyone is pushed a
     await waitFor(() => arrived.find((m) => m.mailId === id), { message: 'MailArrived for the mail to everyone' });
     assert.deepEqual(arrived.find((m) => m.mailId === id), { mailId: id, from: 'GM', subject: 'Server moved', attachments: true });
     assert.deepEqual(await a.api.mailClaim({ mailId: id }), { coins: 105 });
-    a.client.close();
+    await a.client.close();
     // Saved as it left: the coins and that its welcome mail went.
     const saved = await waitFor(async () => {
       const data = (await cluster.store.loadPlayer(a.accountId))?.data as { coins?: number; welcomeMailed?: boolean } | undefined;
@@ -62,7 +62,7 @@ test('embedded: the welcome mail is claimed once, a mail to everyone is pushed a
         'the deleted welcome mail stays deleted, and none is sent again',
       );
     } finally {
-      again.client.close();
+      await again.client.close();
     }
   } finally {
     await cluster.close();
