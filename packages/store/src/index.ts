@@ -16,6 +16,8 @@ export type {
   DueOwner,
   SharedRow,
   SharedChanges,
+} from './types.js';
+export type {
   ArchivedStanding,
   ArchivedPeriod,
   LeaderboardArchive,
@@ -30,7 +32,7 @@ export type {
   MailItem,
   MailQuery,
   MailStore,
-} from './types.js';
+} from './service-types.js';
 export { MAX_CLAIM_BATCH } from './types.js';
 export { SqliteStore } from './sqlite-store.js';
 export { MysqlStore } from './mysql-store.js';

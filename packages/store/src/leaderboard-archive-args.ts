@@ -3,7 +3,7 @@
  * function returns the value as the store writes it, or throws `OPT_ERR_INVALID` naming it.
  */
 import { checkObject, checkTime, invalid } from './common.js';
-import type { ArchivedPeriod, ArchivedStanding } from './types.js';
+import type { ArchivedPeriod, ArchivedStanding } from './service-types.js';
 
 /** Most rows one `writeStandings` call takes. */
 export const MAX_STANDINGS_WRITE = 10_000;

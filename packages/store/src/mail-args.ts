@@ -5,7 +5,8 @@
  */
 import { CodedError, ErrorCodes } from '@gos/schema';
 import { checkKey, checkObject, checkTime, invalid, optionalBool } from './common.js';
-import type { NewMail, RecordKind } from './types.js';
+import type { RecordKind } from './types.js';
+import type { NewMail } from './service-types.js';
 
 /** Most distinct players one `send` goes to. */
 export const MAX_MAIL_RECIPIENTS = 10_000;

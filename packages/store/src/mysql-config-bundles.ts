@@ -12,7 +12,7 @@ import type { ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import { invalid } from './common.js';
 import { checkBundle } from './config-bundle-args.js';
 import type { MysqlAccess } from './mysql-leaderboard-archive.js';
-import type { ConfigBundleStore, PublishedConfig } from './types.js';
+import type { ConfigBundleStore, PublishedConfig } from './service-types.js';
 
 /**
  * Bytes of the insert's packet besides the content (measured: 96 with a 64-character version).

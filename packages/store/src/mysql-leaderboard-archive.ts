@@ -6,7 +6,7 @@ import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { checkTime } from './common.js';
 import { checkBoard, checkCount, checkMemberId, checkPageLimit, checkPeriod, checkStandings } from './leaderboard-archive-args.js';
 import { byteChunks } from './mysql-owner-writes.js';
-import type { ArchivedPeriod, ArchivedStanding, LeaderboardArchive } from './types.js';
+import type { ArchivedPeriod, ArchivedStanding, LeaderboardArchive } from './service-types.js';
 
 /** What the archive, the player logs, the config bundles and the mail borrow from their MysqlStore. */
 export interface MysqlAccess {

@@ -13,7 +13,7 @@ import { checkAfterMailId, checkBroadcastLimit, checkMailId, checkMailIds, check
 import type { MysqlAccess } from './mysql-leaderboard-archive.js';
 import { byteChunks } from './mysql-owner-writes.js';
 import type { Queryable } from './mysql-pool.js';
-import type { MailItem, MailQuery, MailRecipients, MailStore, NewMail } from './types.js';
+import type { MailItem, MailQuery, MailRecipients, MailStore, NewMail } from './service-types.js';
 
 /** Mark rows one `send` statement inserts at most (fewer when the ids are long). */
 const MARKS_PER_STATEMENT = 1000;

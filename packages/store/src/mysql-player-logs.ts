@@ -7,7 +7,7 @@ import { checkTime } from './common.js';
 import type { MysqlAccess } from './mysql-leaderboard-archive.js';
 import { byteChunks } from './mysql-owner-writes.js';
 import { checkLogEntries, checkLogQuery, checkPruneLimit } from './player-log-args.js';
-import type { PlayerLogEntry, PlayerLogQuery, PlayerLogStore, StoredPlayerLog } from './types.js';
+import type { PlayerLogEntry, PlayerLogQuery, PlayerLogStore, StoredPlayerLog } from './service-types.js';
 
 /** Rows one `append` statement carries at most (fewer when their text is large). */
 const LOGS_PER_STATEMENT = 1000;

@@ -39,7 +39,8 @@ import { MysqlConfigBundles } from './mysql-config-bundles.js';
 import { MysqlMail } from './mysql-mail.js';
 import { checkMailClaims } from './mail-args.js';
 import { MAX_CLAIM_BATCH } from './types.js';
-import type { AccountRecord, ClaimedPlayer, ClaimedRecord, ConfigBundleStore, DueOwner, LeaderboardArchive, MailStore, MysqlStoreOptions, NewAccount, PlayerLogStore, RecordKind, SaveEntry, SaveResult, SharedRow, Store, TimerRecord, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedPlayer, ClaimedRecord, DueOwner, MysqlStoreOptions, NewAccount, RecordKind, SaveEntry, SaveResult, SharedRow, Store, TimerRecord, VersionedRecord } from './types.js';
+import type { ConfigBundleStore, LeaderboardArchive, MailStore, PlayerLogStore } from './service-types.js';
 
 const ER_LOCK_WAIT_TIMEOUT = 1205;
 const ER_LOCK_DEADLOCK = 1213;

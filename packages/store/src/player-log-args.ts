@@ -4,7 +4,7 @@
  * naming the bad one.
  */
 import { checkKey, checkLimit, checkObject, checkTime, invalid } from './common.js';
-import type { PlayerLogEntry } from './types.js';
+import type { PlayerLogEntry } from './service-types.js';
 
 /** Most events one `append` call takes. */
 export const MAX_LOG_APPEND = 10_000;

@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { checkBundle } from './config-bundle-args.js';
 import type { Db } from './sqlite-db.js';
-import type { ConfigBundleStore, PublishedConfig } from './types.js';
+import type { ConfigBundleStore, PublishedConfig } from './service-types.js';
 
 type Stmt = Database.Statement<unknown[], unknown>;
 

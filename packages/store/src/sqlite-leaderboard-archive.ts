@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { checkTime } from './common.js';
 import { checkBoard, checkCount, checkMemberId, checkPageLimit, checkPeriod, checkStandings } from './leaderboard-archive-args.js';
 import type { Db } from './sqlite-db.js';
-import type { ArchivedPeriod, ArchivedStanding, LeaderboardArchive } from './types.js';
+import type { ArchivedPeriod, ArchivedStanding, LeaderboardArchive } from './service-types.js';
 
 type Stmt = Database.Statement<unknown[], unknown>;
 

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { checkKey, checkTime } from './common.js';
 import { checkAfterMailId, checkBroadcastLimit, checkMailId, checkMailIds, checkMailPruneLimit, checkMailQuery, checkNewMail, checkNow, checkRecipients, notClaimable } from './mail-args.js';
 import type { Db } from './sqlite-db.js';
-import type { MailItem, MailQuery, MailRecipients, MailStore, NewMail } from './types.js';
+import type { MailItem, MailQuery, MailRecipients, MailStore, NewMail } from './service-types.js';
 
 type Stmt = Database.Statement<unknown[], unknown>;
 

@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import { checkTime } from './common.js';
 import { checkLogEntries, checkLogQuery, checkPruneLimit } from './player-log-args.js';
 import type { Db } from './sqlite-db.js';
-import type { PlayerLogEntry, PlayerLogQuery, PlayerLogStore, StoredPlayerLog } from './types.js';
+import type { PlayerLogEntry, PlayerLogQuery, PlayerLogStore, StoredPlayerLog } from './service-types.js';
 
 type Stmt = Database.Statement<unknown[], unknown>;
 

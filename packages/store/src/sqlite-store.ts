@@ -35,7 +35,8 @@ import { sqliteMigrationDriver } from './sqlite-migrations.js';
 import { resolveSqliteOptions, type ResolvedSqliteOptions } from './sqlite-options.js';
 import { prepare, toAccount, type AccountRow, type Statements, type TimerRow, type VersionedRow } from './sqlite-statements.js';
 import { MAX_CLAIM_BATCH } from './types.js';
-import type { AccountRecord, ClaimedPlayer, ClaimedRecord, ConfigBundleStore, DueOwner, LeaderboardArchive, MailStore, NewAccount, PlayerLogStore, RecordKind, SaveEntry, SaveResult, SharedRow, SqliteStoreOptions, Store, TimerRecord, VersionedRecord } from './types.js';
+import type { AccountRecord, ClaimedPlayer, ClaimedRecord, DueOwner, NewAccount, RecordKind, SaveEntry, SaveResult, SharedRow, SqliteStoreOptions, Store, TimerRecord, VersionedRecord } from './types.js';
+import type { ConfigBundleStore, LeaderboardArchive, MailStore, PlayerLogStore } from './service-types.js';
 
 /** Codes that refuse one entry of a `saveBatch` (the others are still written). */
 const REFUSALS: ReadonlySet<string> = new Set([ErrorCodes.STO_ERR_STALE_VERSION, ErrorCodes.STO_ERR_FENCED, ErrorCodes.OPT_ERR_INVALID, ErrorCodes.MAIL_ERR_NOT_CLAIMABLE]);
