@@ -36,29 +36,26 @@
  * this framework only, as a cluster of processes (like engine-kill), and takes --hop-every 3000
  * (ms) and --scenes 6; --seconds is each of its two phases. Only loopback addresses are used; every process it starts is stopped before it
  * exits.
+ *
+ * This file parses and checks the command line into a BenchContext (src/runs/context.ts) and
+ * hands it to the scenario's runner (src/runs/).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { parseCommandLine } from '@gos/cluster';
-import { ensureEtcd, type EtcdHandle } from '../src/etcd.js';
-import { runFailover, type FailoverRow } from '../src/failover/run.js';
 import type { FailoverScenario } from '../src/loadgen/failover.js';
-import { canPin, runOne, type RunRow, type Scenario } from '../src/orchestrate.js';
-import { engineKillSummary, leaderKillSummary } from '../src/report/failover.js';
-import { labelOf, machine, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from '../src/report/results.js';
-import { writeResults } from '../src/report/write.js';
-import { runSoak, SOAK_HOSTILE, SOAK_MAX_GROWTH_PERCENT, type Churn, type Hostility, type SoakResultsFile, type SoakRow } from '../src/soak.js';
+import { canPin, type Scenario } from '../src/orchestrate.js';
+import { SOAK_HOSTILE, type Churn, type Hostility } from '../src/soak.js';
+import { SCALING_SCENARIOS, type ScalingScenario } from '../src/scaling.js';
 import { TARGETS, targetByName, type TargetSpec } from '../src/targets/index.js';
-import { runTravel, type TravelResultsFile } from '../src/travel.js';
-import { MIGRATE_INPUTS_PER_SECOND, MIGRATE_TICK_MS, runMigrate, type MigrateResultsFile } from '../src/migrate.js';
-import { runScaling, SCALING_SCENARIOS, type ScalingResultsFile, type ScalingScenario } from '../src/scaling.js';
-import { runTimers, type TimersResultsFile } from '../src/timers.js';
-import { runLeaderboard, type LeaderboardResultsFile } from '../src/leaderboard.js';
-import { runPlayerLogs, type PlayerLogsResultsFile } from '../src/player-logs.js';
-import { aoiTickSettings, runAoiTick, type AoiTickResultsFile } from '../src/aoi-tick.js';
-import { aoiRow } from '../src/aoi.js';
-import { AOI_CELL, AOI_HYSTERESIS, AOI_LAYOUTS, AOI_MAP, AOI_VIEW, type AoiLayout } from '../src/targets/project/aoi-map.js';
+import { AOI_CELL, AOI_HYSTERESIS, AOI_LAYOUTS, type AoiLayout } from '../src/targets/project/aoi-map.js';
+import { BenchSession, type BenchContext } from '../src/runs/context.js';
+import { benchMigrate, benchScaling, benchTravel } from '../src/runs/cluster.js';
+import { benchFailover } from '../src/runs/failover.js';
+import { benchAoiTick, benchLeaderboard, benchPlayerLogs, benchTimers } from '../src/runs/in-process.js';
+import { benchSoak } from '../src/runs/soak.js';
+import { benchTargets } from '../src/runs/targets.js';
 
 const BENCH_DIR = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_OUT = path.join(BENCH_DIR, 'results');
@@ -89,8 +86,6 @@ const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
 /** Scenes the players spread over when --scenes is not given. */
 const DEFAULT_SCENES: Partial<Record<AnyScenario, string>> = { travel: '6', 'engine-drain': '3', 'rolling-restart': '3', 'scale-out': '8' };
 const DEFAULT_TARGETS = ['project', 'project-fat', 'project-embedded', 'colyseus', 'colyseus-uws', 'uws'];
-/** The failover cluster: three coordinators, two engines, two gateways (one scene each). */
-const FAILOVER_CLUSTER = { coordinators: 3, engines: 2, gateways: 2 } as const;
 
 const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm|reconnect-storm [--clients 500,1000,2000,3000] [--targets ${TARGETS.map((t) => t.name).join(',')}]
        [--seconds 20] [--warmup 5] [--connect-rate 500] [--out ${path.relative(process.cwd(), DEFAULT_OUT) || DEFAULT_OUT}] [--no-pin]
@@ -225,382 +220,56 @@ const persistIntervalMs = positive('persist-ms', values['persist-ms']);
 const pin = !values['no-pin'] && canPin() && availableParallelism() >= 2;
 if (!values['no-pin'] && !pin) console.error('bench: not pinning (needs taskset and 2 CPUs): server and load generator share the CPUs');
 const outDir = path.resolve(values.out);
+// Read by their scenario only: another scenario leaves these flags unchecked.
+const memberCounts = scenario === 'leaderboard' ? values.members.split(',').map((v) => positive('members', v.trim())) : [];
+const logRates = scenario === 'player-logs' ? values.rates.split(',').map((v) => positive('rates', v.trim())) : [];
 
 /** The services a cluster of processes needs (engine-kill, leader-kill, travel; etcd also for targets on etcd). */
 const ETCD_URL = process.env['GOS_ETCD_URL'] ?? 'http://127.0.0.1:2379';
 const REDIS_URL = process.env['GOS_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const MYSQL_URL = process.env['GOS_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
 
-let etcd: EtcdHandle | null = null;
-/** Kills whatever the run in progress started (its servers or cluster, and load generator). */
-let abortRun: (() => Promise<void>) | null = null;
-const onAbortable = (abort: (() => Promise<void>) | null): void => {
-  abortRun = abort;
+const session = new BenchSession({ outDir, resultsMd: outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null, etcdUrl: ETCD_URL, pin });
+session.cleanupOnSignals();
+const ctx: BenchContext = {
+  session,
+  services: { etcdUrl: ETCD_URL, redisUrl: REDIS_URL, mysqlUrl: MYSQL_URL },
+  command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
+  clientCounts,
+  targets,
+  warmupSeconds,
+  steadySeconds,
+  connectPerSecond,
+  pin,
+  soakMinutes,
+  sampleSeconds,
+  churn,
+  hostility,
+  repeats,
+  leaseTtlSeconds,
+  persistIntervalMs,
+  hopEveryMs,
+  moves,
+  moveEveryMs,
+  sceneCount,
+  balanceWindowSeconds,
+  timerCounts,
+  firesPerSecond,
+  memberCounts,
+  logRates,
+  npcCounts,
+  layouts,
+  cellSize,
+  hysteresis,
+  maxClientsUws,
 };
-const cleanup = async (): Promise<void> => {
-  await abortRun?.();
-  await etcd?.stop();
-};
-process.on('SIGINT', () => void cleanup().finally(() => process.exit(130)));
-process.on('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
-const argv = process.argv.slice(2).join(' ');
-const started = Date.now();
-if (failover) await benchFailover(scenario as FailoverScenario);
-else if (scenario === 'soak') await benchSoak();
-else if (scenario === 'travel') await benchTravel();
-else if (scenario === 'migrate') await benchMigrate();
-else if (scaling) await benchScaling(scenario as ScalingScenario);
-else if (scenario === 'timers') await benchTimers();
-else if (scenario === 'leaderboard') await benchLeaderboard();
-else if (scenario === 'player-logs') await benchPlayerLogs();
-else if (scenario === 'aoi-tick') await benchAoiTick();
-else await benchTargets(scenario as Scenario);
-
-/** The progress line of run `done + 1` of `total`, about `left` seconds before the end. */
-function progressLine(done: number, total: number, left: number): (line: string) => void {
-  return (line) => process.stderr.write(`\r[bench ${done + 1}/${total}, ~${Math.round(left)} s left] ${line}`.padEnd(110).slice(0, 140));
-}
-
-/** A finished run: kept, and printed as one JSON line. */
-function keep<R>(runs: R[], row: R): void {
-  runs.push(row);
-  process.stderr.write('\n');
-  console.log(JSON.stringify(row));
-}
-
-/** Write the results (JSON, Markdown, HTML; RESULTS.md when writing to the default folder) and say where. */
-async function write(file: AnyResultsFile): Promise<void> {
-  await writeResults(outDir, file, outDir === DEFAULT_OUT ? path.join(BENCH_DIR, 'RESULTS.md') : null);
-  console.log(`\nbench: ${file.runs.length} runs in ${Math.round((Date.now() - started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${file.scenario}.{json,md,html}`);
-}
-
-async function benchTargets(scenario: Scenario): Promise<void> {
-  const runs: RunRow[] = [];
-  try {
-    if (targets.some((t) => t.needsEtcd)) etcd = await ensureEtcd(ETCD_URL, pin ? 0 : null);
-    // Every run, in order: the targets alternate their order per client count, so slow drift
-    // (thermal, page cache) does not always favour one; mmo-aoi runs this framework once per NPC
-    // count, and the bare server up to --max-clients-uws.
-    const plan = clientCounts.flatMap((clients, i) =>
-      targets
-        .map((_, k) => targets[(k + i) % targets.length]!)
-        .flatMap((spec) => (scenario !== 'mmo-aoi' ? [0] : spec.target === 'project' ? npcCounts : spec.name === 'uws' && clients > maxClientsUws ? [] : [npcCounts[0]!]).map((npcs) => ({ clients, spec, npcs })))
-        .flatMap((p) => layouts.map((layout) => ({ ...p, layout }))),
-    );
-    const perRun = warmupSeconds + steadySeconds;
-    for (const [done, { clients, spec, npcs, layout }] of plan.entries()) {
-      const left = plan.slice(done).reduce((sum, p) => sum + perRun + p.clients / connectPerSecond + 3, 0);
-      const row = await runOne({
-        scenario,
-        spec,
-        clients,
-        warmupSeconds,
-        steadySeconds,
-        connectPerSecond,
-        pin,
-        ...(etcd === null ? {} : { etcdUrl: etcd.url }),
-        ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs), BENCH_AOI_CELL: String(cellSize), BENCH_AOI_HYSTERESIS: String(hysteresis) }, layout } : {}),
-        onProgress: progressLine(done, plan.length, left),
-        onAbortable,
-      });
-      keep(runs, scenario === 'mmo-aoi' ? { ...row, npcs, layout } : row);
-    }
-  } finally {
-    await cleanup();
-  }
-
-  if (scenario === 'mmo-aoi') {
-    await write({
-      scenario,
-      date: new Date().toISOString(),
-      machine: machine(pin),
-      settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), map: AOI_MAP, viewRadius: AOI_VIEW, cellSize, hysteresis },
-      runs: runs.map((r) => aoiRow(r, r.npcs ?? 0, r.layout ?? 'mixed')),
-    });
-    return;
-  }
-  const file: ResultsFile = {
-    scenario,
-    date: new Date().toISOString(),
-    machine: machine(pin),
-    settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim() },
-    runs,
-  };
-  await write(file);
-  for (const r of scenario === 'mmo-move' ? ratios(runs) : []) {
-    console.log(`bench: N=${r.clients} ${r.project}/${r.versus}: CPU-µs/msg ×${r.cpuUsPerMsg ?? '–'}, p99 ×${r.p99Ms ?? '–'}, RSS ×${r.rssMb ?? '–'}`);
-  }
-}
-
-async function benchSoak(): Promise<void> {
-  const runs: SoakRow[] = [];
-  try {
-    if (targets.some((t) => t.needsEtcd)) etcd = await ensureEtcd(ETCD_URL, pin ? 0 : null);
-    const total = clientCounts.length * targets.length;
-    let done = 0;
-    for (const clients of clientCounts) {
-      for (const spec of targets) {
-        const left = (total - done) * (soakMinutes * 60 + clients / connectPerSecond + 3);
-        const row = await runSoak({
-          spec,
-          clients,
-          minutes: soakMinutes,
-          sampleSeconds,
-          churn,
-          hostile: hostility,
-          connectPerSecond,
-          pin,
-          ...(etcd === null ? {} : { etcdUrl: etcd.url }),
-          onProgress: progressLine(done, total, left),
-          onAbortable,
-        });
-        done++;
-        keep(runs, row);
-      }
-    }
-  } finally {
-    await cleanup();
-  }
-  const file: SoakResultsFile = {
-    scenario: 'soak',
-    date: new Date().toISOString(),
-    machine: machine(pin),
-    settings: {
-      warmupSeconds: 0,
-      steadySeconds: Math.round(soakMinutes * 60),
-      command: `npm run bench -- ${argv}`.trim(),
-      sampleSeconds,
-      churn,
-      ...(hostility === null ? {} : { hostile: hostility }),
-      maxGrowthPercent: SOAK_MAX_GROWTH_PERCENT,
-    },
-    runs,
-  };
-  await write(file);
-  for (const r of runs) {
-    console.log(
-      `bench: ${labelOf(r)} N=${r.clients}, ${r.minutes} min: RSS ${r.rssStartMb} → ${r.rssEndMb} MB (${r.rssGrowthPercent} %), heap ${r.heapStartMb} → ${r.heapEndMb} MB (${r.heapGrowthPercent} %), ${r.errors} errors, ${r.moves} moves, ${r.resumes} resumes`,
-    );
-  }
-}
-
-async function benchFailover(scenario: FailoverScenario): Promise<void> {
-  const runs: FailoverRow[] = [];
-  try {
-    etcd = await ensureEtcd(ETCD_URL, pin ? 0 : null);
-    const total = clientCounts.length * repeats;
-    // Cluster start and stop, ramp, warm-up and window.
-    const perRun = 15 + warmupSeconds + steadySeconds;
-    let done = 0;
-    for (const clients of clientCounts) {
-      for (let repeat = 1; repeat <= repeats; repeat++) {
-        const left = (total - done) * (perRun + clients / connectPerSecond);
-        const row = await runFailover({
-          scenario,
-          clients,
-          repeat,
-          warmupSeconds,
-          steadySeconds,
-          connectPerSecond,
-          leaseTtlSeconds,
-          persistIntervalMs,
-          pin,
-          etcdUrl: etcd.url,
-          redisUrl: REDIS_URL,
-          mysqlUrl: MYSQL_URL,
-          onProgress: progressLine(done, total, left),
-          onAbortable,
-        });
-        done++;
-        keep(runs, row);
-      }
-    }
-  } finally {
-    await cleanup();
-  }
-
-  const file: FailoverResultsFile = {
-    scenario,
-    date: new Date().toISOString(),
-    machine: machine(pin),
-    settings: {
-      warmupSeconds,
-      steadySeconds,
-      command: `npm run bench -- ${argv}`.trim(),
-      repeats,
-      ...FAILOVER_CLUSTER,
-      leaseTtlSeconds,
-      persistIntervalMs,
-      connectPerSecond,
-    },
-    runs,
-  };
-  await write(file);
-  if (scenario === 'engine-kill') {
-    for (const s of engineKillSummary(runs)) {
-      console.log(`bench: N=${s.clients}: ${s.resumed}/${s.affected} resumed, kill → SceneResumed p50 ${s.resumeP50Ms ?? '–'} ms p99 ${s.resumeP99Ms ?? '–'} ms, acked moves lost ≤ ${s.lostMovesMax} a player, unaffected p99 during ${s.unaffectedDuringP99Ms ?? '–'} ms`);
-    }
-  } else {
-    for (const s of leaderKillSummary(runs)) {
-      console.log(`bench: N=${s.clients}: new leader after ${s.newLeaderMinMs ?? '–'}–${s.newLeaderMaxMs ?? '–'} ms, p99 during ${s.windows.during.p99Ms ?? '–'} ms, errors ${s.windows.before.issues}/${s.windows.during.issues}/${s.windows.after.issues}`);
-    }
-  }
-}
-
-async function benchTravel(): Promise<void> {
-  const runs: TravelResultsFile['runs'][number][] = [];
-  try {
-    etcd = await ensureEtcd(ETCD_URL, pin ? 0 : null);
-    for (const [done, clients] of clientCounts.entries()) {
-      const left = (clientCounts.length - done) * (15 + warmupSeconds + 2 * steadySeconds + clients / connectPerSecond);
-      const rows = await runTravel({
-        clients,
-        warmupSeconds,
-        steadySeconds,
-        hopEveryMs,
-        inputsPerSecond: 10,
-        scenes: sceneCount,
-        connectPerSecond,
-        pin,
-        etcdUrl: etcd.url,
-        redisUrl: REDIS_URL,
-        mysqlUrl: MYSQL_URL,
-        onProgress: progressLine(done, clientCounts.length, left),
-        onAbortable,
-      });
-      for (const row of rows) keep(runs, row);
-    }
-  } finally {
-    await cleanup();
-  }
-  const file: TravelResultsFile = {
-    scenario: 'travel',
-    date: new Date().toISOString(),
-    machine: machine(pin),
-    settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), hopEveryMs, inputsPerSecond: 10, scenes: sceneCount },
-    runs,
-  };
-  await write(file);
-  for (const r of runs) {
-    console.log(`bench: ${r.scope} N=${r.clients}: ${r.travels} travels (${r.failedTravels} failed), p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms, inputs lost ${r.lostInputs} duplicated ${r.duplicatedInputs} of ${r.inputs}`);
-  }
-}
-
-async function benchMigrate(): Promise<void> {
-  const runs: MigrateResultsFile['runs'][number][] = [];
-  try {
-    etcd = await ensureEtcd(ETCD_URL, pin ? 0 : null);
-    for (const [done, players] of clientCounts.entries()) {
-      const left = (clientCounts.length - done) * (15 + warmupSeconds + (moves * moveEveryMs) / 1000 + players / connectPerSecond);
-      const common = { warmupSeconds, moves, moveEveryMs, connectPerSecond, pin, etcdUrl: etcd.url, redisUrl: REDIS_URL, mysqlUrl: MYSQL_URL };
-      keep(runs, await runMigrate({ ...common, players, onProgress: progressLine(done, clientCounts.length, left), onAbortable }));
-    }
-  } finally {
-    await cleanup();
-  }
-  const settings = { warmupSeconds, command: `npm run bench -- ${argv}`.trim(), moves, moveEveryMs, inputsPerSecond: MIGRATE_INPUTS_PER_SECOND, tickMs: MIGRATE_TICK_MS };
-  await write({ scenario: 'migrate', date: new Date().toISOString(), machine: machine(pin), settings, runs });
-  for (const r of runs) {
-    console.log(`bench: ${r.playersPerScene} players: ${r.moves} moves (frozen p50 ${r.frozenP50Ms} ms), stall p99 ${r.stallP99Ms} ms max ${r.stallMaxMs} ms, ${r.disconnects} disconnects, ${r.errors} errors, inputs lost ${r.lostInputs} duplicated ${r.duplicatedInputs} of ${r.inputs}`);
-  }
-}
-
-async function benchScaling(which: ScalingScenario): Promise<void> {
-  const runs: ScalingResultsFile['runs'][number][] = [];
-  try {
-    etcd = await ensureEtcd(ETCD_URL, pin ? 0 : null);
-    for (const [done, players] of clientCounts.entries()) {
-      const left = (clientCounts.length - done) * (40 + warmupSeconds + (which === 'scale-out' ? balanceWindowSeconds : 30) + players / connectPerSecond);
-      const common = { scenario: which, scenes: sceneCount, warmupSeconds, balanceWindowSeconds, connectPerSecond, pin, etcdUrl: etcd.url, redisUrl: REDIS_URL, mysqlUrl: MYSQL_URL };
-      keep(runs, await runScaling({ ...common, players, onProgress: progressLine(done, clientCounts.length, left), onAbortable }));
-    }
-  } finally {
-    await cleanup();
-  }
-  const settings = {
-    warmupSeconds,
-    command: `npm run bench -- ${argv}`.trim(),
-    inputsPerSecond: MIGRATE_INPUTS_PER_SECOND,
-    tickMs: MIGRATE_TICK_MS,
-    ...(which === 'scale-out' ? { balanceWindowSeconds } : {}),
-  };
-  await write({ scenario: which, date: new Date().toISOString(), machine: machine(pin), settings, runs });
-  for (const r of runs) {
-    const balance = r.secondsToBalance === undefined ? '' : `, balanced after ${r.secondsToBalance ?? 'never'} s (largest deviation ${r.maxDeviationPct} %)`;
-    console.log(`bench: ${which} ${r.players} players in ${r.scenes} scenes: ${r.movedScenes} scenes moved${balance}, stall p99 ${r.stallP99Ms} ms max ${r.stallMaxMs} ms, ${r.disconnects} disconnects, ${r.errors} errors, inputs lost ${r.lostInputs} duplicated ${r.duplicatedInputs} of ${r.inputs}`);
-  }
-}
-
-async function benchTimers(): Promise<void> {
-  const runs: TimersResultsFile['runs'][number][] = [];
-  try {
-    const left = timerCounts.reduce((sum, n) => sum + 20 + warmupSeconds + 2 * steadySeconds + n / 20_000, 0);
-    const rows = await runTimers({
-      counts: timerCounts,
-      warmupSeconds,
-      steadySeconds,
-      firesPerSecond,
-      mysqlUrl: MYSQL_URL,
-      persistIntervalMs,
-      onProgress: progressLine(0, 1, left),
-      onAbortable,
-    });
-    for (const row of rows) keep(runs, row);
-  } finally {
-    await cleanup();
-  }
-  const file: TimersResultsFile = {
-    scenario: 'timers',
-    date: new Date().toISOString(),
-    machine: machine(false),
-    settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), firesPerSecond, tickMs: 50, store: 'mysql (MariaDB)', persistIntervalMs },
-    runs,
-  };
-  await write(file);
-  for (const r of runs) {
-    console.log(`bench: ${r.pendingTimers} timers pending: tick p99 ${r.tickP99Ms} ms (baseline ${r.baselineTickP99Ms} ms), fired late p99 ${r.lateP99Ms} ms over ${r.firings} firings`);
-  }
-}
-
-async function benchLeaderboard(): Promise<void> {
-  const sizes = values.members.split(',').map((v) => positive('members', v.trim()));
-  const seconds = steadySeconds;
-  const { fills, runs } = await runLeaderboard({ sizes, seconds, concurrency: [1, 64], fillConcurrency: 256, redisUrl: REDIS_URL, onProgress: (line) => process.stderr.write(`[bench] leaderboard: ${line}\n`) });
-  const file: LeaderboardResultsFile = {
-    scenario: 'leaderboard',
-    date: new Date().toISOString(),
-    machine: machine(false),
-    settings: { command: `npm run bench -- ${argv}`.trim(), warmupSeconds: 1, steadySeconds: seconds, concurrency: [1, 64], fillConcurrency: 256, redis: 'Redis 7 (Debian), on loopback' },
-    fills,
-    runs,
-  };
-  await write(file);
-  for (const r of runs) console.log(`bench: ${r.members} members, ${r.op} ×${r.concurrency}: p99 ${r.p99Ms} ms, ${r.opsPerSec}/s`);
-}
-
-async function benchPlayerLogs(): Promise<void> {
-  const rates = values.rates.split(',').map((v) => positive('rates', v.trim()));
-  const runs = await runPlayerLogs({ rates, warmupSeconds, steadySeconds, mysqlUrl: MYSQL_URL, onProgress: (line) => process.stderr.write(`[bench] player-logs: ${line}\n`) });
-  const file: PlayerLogsResultsFile = {
-    scenario: 'player-logs',
-    date: new Date().toISOString(),
-    machine: machine(false),
-    settings: { warmupSeconds, steadySeconds, command: `npm run bench -- ${argv}`.trim(), tickMs: 50, store: 'mysql (MariaDB)', flushMs: 500 },
-    runs,
-  };
-  await write(file);
-  for (const r of runs) console.log(`bench: ${r.eventsPerSec} player-log events/s: tick p99 ${r.tickP99Ms} ms, ${r.writtenPerSec} written/s, ${r.dropped} dropped`);
-}
-
-async function benchAoiTick(): Promise<void> {
-  const runs: AoiTickResultsFile['runs'][number][] = [];
-  for (const viewers of clientCounts) {
-    for (const npcs of npcCounts) {
-      process.stderr.write(`[bench] aoi-tick: ${npcs + viewers} entities, ${viewers} viewers\n`);
-      runs.push(runAoiTick({ npcs, viewers, ticks: steadySeconds * 10, warmupTicks: warmupSeconds * 10, cellSize, hysteresis }));
-    }
-  }
-  const file: AoiTickResultsFile = { scenario: 'aoi-tick', date: new Date().toISOString(), machine: machine(false), settings: aoiTickSettings(`npm run bench -- ${argv}`.trim(), warmupSeconds * 10, cellSize, hysteresis), runs };
-  await write(file);
-  for (const r of runs) console.log(`bench: ${r.entities} entities, ${r.viewers} viewers: replication p50 ${r.replicationP50Ms} ms p99 ${r.replicationP99Ms} ms (mean ${r.replicationMeanMs}), move p50 ${r.moveP50Ms} ms, ${r.bytesPerTick} bytes a tick`);
-}
+if (failover) await benchFailover(ctx, scenario as FailoverScenario);
+else if (scenario === 'soak') await benchSoak(ctx);
+else if (scenario === 'travel') await benchTravel(ctx);
+else if (scenario === 'migrate') await benchMigrate(ctx);
+else if (scaling) await benchScaling(ctx, scenario as ScalingScenario);
+else if (scenario === 'timers') await benchTimers(ctx);
+else if (scenario === 'leaderboard') await benchLeaderboard(ctx);
+else if (scenario === 'player-logs') await benchPlayerLogs(ctx);
+else if (scenario === 'aoi-tick') await benchAoiTick(ctx);
+else await benchTargets(ctx, scenario as Scenario);

@@ -1,0 +1,70 @@
+/**
+ * The scenarios run against the targets (mmo-move, idle-ccu, chat-fanout, login-storm,
+ * reconnect-storm, mmo-aoi): every target for every client count, one server and one load
+ * generator at a time ({@link runOne}).
+ */
+import { aoiRow } from '../aoi.js';
+import { runOne, type RunRow, type Scenario } from '../orchestrate.js';
+import { machine, ratios, type ResultsFile } from '../report/results.js';
+import { AOI_MAP, AOI_VIEW } from '../targets/project/aoi-map.js';
+import { keep, print, progressLine, type BenchContext } from './context.js';
+
+/** Run `scenario` for every client count × target (× NPC count × layout for mmo-aoi), then write its results. */
+export async function benchTargets(ctx: BenchContext, scenario: Scenario): Promise<void> {
+  const { session, targets, clientCounts, npcCounts, layouts, maxClientsUws, warmupSeconds, steadySeconds, connectPerSecond, pin, cellSize, hysteresis } = ctx;
+  const runs: RunRow[] = [];
+  try {
+    const etcd = targets.some((t) => t.needsEtcd) ? await session.etcd() : null;
+    // Every run, in order: the targets alternate their order per client count, so slow drift
+    // (thermal, page cache) does not always favour one; mmo-aoi runs this framework once per NPC
+    // count, and the bare server up to --max-clients-uws.
+    const plan = clientCounts.flatMap((clients, i) =>
+      targets
+        .map((_, k) => targets[(k + i) % targets.length]!)
+        .flatMap((spec) => (scenario !== 'mmo-aoi' ? [0] : spec.target === 'project' ? npcCounts : spec.name === 'uws' && clients > maxClientsUws ? [] : [npcCounts[0]!]).map((npcs) => ({ clients, spec, npcs })))
+        .flatMap((p) => layouts.map((layout) => ({ ...p, layout }))),
+    );
+    const perRun = warmupSeconds + steadySeconds;
+    for (const [done, { clients, spec, npcs, layout }] of plan.entries()) {
+      const left = plan.slice(done).reduce((sum, p) => sum + perRun + p.clients / connectPerSecond + 3, 0);
+      const row = await runOne({
+        scenario,
+        spec,
+        clients,
+        warmupSeconds,
+        steadySeconds,
+        connectPerSecond,
+        pin,
+        ...(etcd === null ? {} : { etcdUrl: etcd.url }),
+        ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs), BENCH_AOI_CELL: String(cellSize), BENCH_AOI_HYSTERESIS: String(hysteresis) }, layout } : {}),
+        onProgress: progressLine(done, plan.length, left),
+        onAbortable: session.onAbortable,
+      });
+      keep(runs, scenario === 'mmo-aoi' ? { ...row, npcs, layout } : row);
+    }
+  } finally {
+    await session.cleanup();
+  }
+
+  if (scenario === 'mmo-aoi') {
+    await session.write({
+      scenario,
+      date: new Date().toISOString(),
+      machine: machine(pin),
+      settings: { warmupSeconds, steadySeconds, command: ctx.command, map: AOI_MAP, viewRadius: AOI_VIEW, cellSize, hysteresis },
+      runs: runs.map((r) => aoiRow(r, r.npcs ?? 0, r.layout ?? 'mixed')),
+    });
+    return;
+  }
+  const file: ResultsFile = {
+    scenario,
+    date: new Date().toISOString(),
+    machine: machine(pin),
+    settings: { warmupSeconds, steadySeconds, command: ctx.command },
+    runs,
+  };
+  await session.write(file);
+  for (const r of scenario === 'mmo-move' ? ratios(runs) : []) {
+    print(`bench: N=${r.clients} ${r.project}/${r.versus}: CPU-µs/msg ×${r.cpuUsPerMsg ?? '–'}, p99 ×${r.p99Ms ?? '–'}, RSS ×${r.rssMb ?? '–'}`);
+  }
+}
