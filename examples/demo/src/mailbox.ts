@@ -37,7 +37,11 @@ function coinsOf(attachments: unknown): number {
   return typeof coins === 'number' && Number.isSafeInteger(coins) && coins > 0 ? coins : 0;
 }
 
-/** onJoin: a player that never got the welcome mail gets it (sent after the flag is set, so at most once). */
+/**
+ * onJoin: a player that never got the welcome mail gets it. The flag is set first and saved with
+ * the player's data; the mail is sent at once. A crash before that save sends it again at the
+ * next join (and a store that refuses the send loses it): good enough for a welcome.
+ */
 export function welcomeMail(scene: MailScene, player: MailPlayer): void {
   if (player.data.welcomeMailed === true) return;
   player.data.welcomeMailed = true;

@@ -224,6 +224,6 @@ export class AdminConsole {
   }
 }
 
-function isMailCommand(op: string): op is Exclude<MailOp, 'claim'> {
+function isMailCommand(op: string): op is Exclude<MailOp, 'reserve' | 'claim' | 'release'> {
   return MAIL_COMMANDS.has(op);
 }

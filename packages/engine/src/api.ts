@@ -263,8 +263,9 @@ export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, u
   onPlayerTimer?(scene: Scene<S, D, PM>, player: Player<D, PM>, timer: DurableTimer): void | Promise<void>;
   /**
    * `scene.mail.claim(player, mailId)` (docs/mail.md): apply the mail's attachments (as sent:
-   * `mail.attachments`) to `player.data` (or the scene's state), synchronously. What it changes
-   * is saved together with the claim, in one transaction, exactly once. To refuse (an inventory
+   * `mail.attachments`) to `player.data`, synchronously. What it changes there is saved together
+   * with the claim, in one transaction, exactly once. Change nothing else (the scene's state is
+   * saved in its own row, not with the claim). To refuse (an inventory
    * that is full), throw a CodedError before changing anything: nothing is claimed, and any
    * change already made to `player.data` is undone.
    */

@@ -4,7 +4,7 @@
  * `Scenes` (scene lifecycle) work on it.
  */
 import { encodeErrorFrame, readFrameHeader, type Logger } from '@gos/schema';
-import { EngineToGateway, encodeKickBody, type GatewayPeer } from '@gos/link';
+import { EngineToGateway, encodeBroadcastBody, encodeKickBody, type GatewayPeer } from '@gos/link';
 import type { Conn, Connections } from './connections.js';
 import type { EngineMetrics } from './metrics.js';
 import type { ResolvedEngineOptions } from './options.js';
@@ -56,6 +56,14 @@ export function sendTo(ctx: EngineContext, peer: GatewayPeer, type: number, chan
   } catch (err) {
     ctx.log.warn({ err, gatewayId: peer.nodeId, type }, 'link send failed');
   }
+}
+
+/** Push `frame` to every player of scene `host`: one BROADCAST per gateway with players there, fanned out by the scene's uWS topic. */
+export function publishToScene(ctx: EngineContext, host: SceneHost, frame: Uint8Array): void {
+  const body = encodeBroadcastBody(`s/${host.sceneId}`, frame);
+  const peers = new Set<GatewayPeer>();
+  for (const conn of ctx.conns.inScene(host.sids)) peers.add(conn.peer);
+  for (const peer of peers) sendTo(ctx, peer, EngineToGateway.BROADCAST, 0, body);
 }
 
 /** Answer a client frame the engine cannot take with an ERROR frame for its request. */

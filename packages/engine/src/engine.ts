@@ -18,7 +18,7 @@ import {
 } from '@gos/link';
 
 import { Connections } from './connections.js';
-import type { EngineContext } from './engine-context.js';
+import { publishToScene, type EngineContext } from './engine-context.js';
 import { LoadFigures } from './load-figures.js';
 import { ThreadWarmup } from './thread-warmup.js';
 import { WARM_CHANNEL_KEY } from './warm-records.js';
@@ -107,7 +107,13 @@ export class Engine {
       onBatch: (rows, seconds, failed) => metrics.batch(rows, seconds, failed),
       onClaimRefused: (playerId, error) => this.#players.claimRefused(playerId, error),
     });
-    this.#services = new GameServices(this.#o, log, { persister: this.#persister, pushes: () => this.#pushes, seated: () => seats.players() });
+    this.#services = new GameServices(this.#o, log, {
+      persister: this.#persister,
+      pushes: () => this.#pushes,
+      pushToAll: (frame) => {
+        for (const host of this.#scenes.values()) if (host.sids.size > 0) publishToScene(this.#ctx, host, frame);
+      },
+    });
     this.#ctx = {
       o: this.#o,
       log,

@@ -19,7 +19,7 @@ export class GameServices {
   readonly config: ConfigUpdates;
   readonly mail: MailRelay;
 
-  constructor(o: ResolvedEngineOptions, log: Logger, parts: { persister: Persister; pushes: () => PlayerPushes; seated: () => Iterable<string> }) {
+  constructor(o: ResolvedEngineOptions, log: Logger, parts: { persister: Persister; pushes: () => PlayerPushes; pushToAll: (frame: Uint8Array) => void }) {
     this.config = new ConfigUpdates(o.store.configBundles, o.engineId, o.configPollMs, log.child({ part: 'config' }));
     this.playerLogs = new PlayerLogWriter({ store: o.store.playerLogs, ...o.playerLogs, logger: log.child({ part: 'player-logs' }) });
     this.leaderboards = new LeaderboardRelay({ engineId: o.engineId, logger: log }, o.leaderboards);
@@ -27,7 +27,7 @@ export class GameServices {
       store: o.store.mail,
       persister: parts.persister,
       pushes: { notify: (from, playerId, frame) => parts.pushes().notify(from, playerId, frame) },
-      seated: parts.seated,
+      pushToAll: parts.pushToAll,
       engineId: o.engineId,
       pollMs: o.mailPollMs,
       logger: log.child({ part: 'mail' }),

@@ -2,15 +2,17 @@
 import { decodeRecordJson, isObject } from './record-json.js';
 
 /** The operations, and what each one's `args` hold. */
-export const MAIL_OPS = ['send', 'list', 'get', 'counts', 'read', 'delete', 'claim'] as const;
+export const MAIL_OPS = ['send', 'list', 'get', 'counts', 'read', 'delete', 'reserve', 'claim', 'release'] as const;
 export type MailOp = (typeof MAIL_OPS)[number];
 
 export interface MailRequest {
   readonly op: MailOp;
   /**
    * Its arguments, as JSON values: `send` [to, mail]; `list` [playerId, options]; `get` and
-   * `counts` [playerId, mailId?]; `read` and `delete` [playerId, mailIds]; `claim` [playerId,
-   * mailId, data] where data is the player's data (JSON text) holding what the claim granted.
+   * `counts` [playerId, mailId?]; `read` and `delete` [playerId, mailIds]; a claim's steps:
+   * `reserve` [playerId, mailId] (checked and held for this claim), then `claim` [playerId, mailId,
+   * data] where data is the player's data (JSON text) holding what the claim granted, or
+   * `release` [playerId, mailId] when the scene gave up before sending it.
    */
   readonly args: readonly unknown[];
 }

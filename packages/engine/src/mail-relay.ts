@@ -44,8 +44,15 @@ const ARGS = {
   counts: z.tuple([playerId]),
   read: z.tuple([playerId, mailIds]),
   delete: z.tuple([playerId, mailIds]),
+  reserve: z.tuple([playerId, mailId]),
   claim: z.tuple([playerId, mailId, z.string()]),
+  release: z.tuple([playerId, mailId]),
 } as const;
+
+/** How long a claim's reservation holds without its claim (a scene that crashed between the two). */
+const RESERVATION_MS = 60_000;
+/** Mail ids below the broadcast poll's cursor that are read again (ids are given at insert, so a broadcast can commit after a later one). */
+const POLL_LOOKBACK = 100;
 
 function parse<T extends z.ZodType>(op: string, schema: T, args: readonly unknown[]): z.output<T> {
   const result = schema.safeParse(args);
@@ -55,12 +62,12 @@ function parse<T extends z.ZodType>(op: string, schema: T, args: readonly unknow
 
 export interface MailRelayOptions {
   readonly store: MailStore;
-  readonly persister: Pick<Persister, 'claim'>;
+  readonly persister: Pick<Persister, 'claim' | 'refuseClaim'>;
   readonly pushes: Pick<PlayerPushes, 'notify'>;
-  /** The players seated on this engine now (a mail to everyone is pushed to them). */
-  readonly seated: () => Iterable<string>;
+  /** Push a frame to every player of every scene of this engine (a mail to everyone), once per scene and gateway. */
+  readonly pushToAll: (frame: Uint8Array) => void;
   readonly engineId: string;
-  /** How often mail to everyone is looked for (pushed to the players seated here). */
+  /** How often mail to everyone is looked for (pushed to the players of this engine's scenes). */
   readonly pollMs: number;
   readonly logger: Logger;
   /** @default Date.now */
@@ -73,8 +80,10 @@ export class MailRelay {
   #inFlight = 0;
   /** The last mail looked at by the broadcast poll; null until the first poll found where to start. */
   #after: number | null = null;
-  /** Broadcasts this engine sent (and pushed to its players already): the poll skips them. */
+  /** Broadcasts pushed to this engine's players (sent here, or found by the poll): the poll skips them. */
   readonly #pushed = new Set<number>();
+  /** Claims under way: `playerId \0 mailId` → when it was reserved (ms since the epoch). */
+  readonly #claiming = new Map<string, number>();
   #timer: NodeJS.Timeout | null = null;
   #polling = false;
 
@@ -95,7 +104,7 @@ export class MailRelay {
     this.#timer = null;
   }
 
-  /** Push MailArrived for each mail to everyone sent since the last poll (by any engine) to the players seated here. */
+  /** Push MailArrived for each mail to everyone sent since the last poll (by any engine) to the players of this engine's scenes. */
   async #poll(): Promise<void> {
     if (this.#polling) return;
     this.#polling = true;
@@ -105,15 +114,15 @@ export class MailRelay {
         this.#after = await this.#o.store.lastMailId();
         return;
       }
-      const found = await this.#o.store.broadcasts(this.#after, POLL_BATCH, this.#now());
+      const found = await this.#o.store.broadcasts(Math.max(0, this.#after - POLL_LOOKBACK), POLL_BATCH, this.#now());
       for (const mail of found) {
-        this.#after = Math.max(this.#after, mail.mailId);
-        if (this.#pushed.delete(mail.mailId)) continue;
-        const frame = encodeMailArrivedFrame(mail.mailId, mail.from, mail.subject, mail.attachments !== null);
-        for (const player of this.#o.seated()) this.#o.pushes.notify(NOTIFY_FROM, player, frame);
+        if (mail.mailId > this.#after) this.#after = mail.mailId;
+        if (this.#pushed.has(mail.mailId)) continue;
+        this.#pushed.add(mail.mailId);
+        this.#o.pushToAll(encodeMailArrivedFrame(mail.mailId, mail.from, mail.subject, mail.attachments !== null));
       }
-      // Sent here but never seen by the poll (it expired first): forgotten once the poll is past it.
-      for (const id of this.#pushed) if (id <= this.#after) this.#pushed.delete(id);
+      // Ids the look-back no longer reaches are forgotten.
+      for (const id of this.#pushed) if (id <= this.#after - POLL_LOOKBACK) this.#pushed.delete(id);
     } catch (err) {
       this.#o.logger.warn({ err }, 'cannot look for mail to everyone; trying again later');
     } finally {
@@ -129,7 +138,8 @@ export class MailRelay {
   /** Scene `host` asks for `request` under its call id `callId`. */
   outgoing(host: SceneHost, callId: number, request: MailRequest): void {
     const reply = (answer: CallAnswer): void => host.answer(callId, answer, this.#o.logger, { op: `mail.${request.op}` });
-    if (this.#inFlight >= MAX_IN_FLIGHT) {
+    // A claim is never refused for load: its scene holds a grant that only its answer settles.
+    if (this.#inFlight >= MAX_IN_FLIGHT && request.op !== 'claim') {
       reply({ ok: false, code: ErrorCodes.ENG_ERR_QUEUE_FULL, message: `more than ${MAX_IN_FLIGHT} mail operations are under way on engine ${this.#o.engineId}` });
       return;
     }
@@ -179,18 +189,62 @@ export class MailRelay {
         const [player, ids] = parse('delete', ARGS.delete, args);
         return store.delete(player, ids, this.#now());
       }
-      case 'claim': {
-        const [player, id, json] = parse('claim', ARGS.claim, args);
-        let data: unknown;
-        try {
-          data = JSON.parse(json);
-        } catch {
-          throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `mail.claim: the player's data is not JSON`);
-        }
-        const result = await this.#o.persister.claim(player, data, sceneId, id);
-        if (!result.ok) throw new CodedError(result.error.code, result.error.message);
-        return { mailId: id, claimedAt: this.#now() };
+      case 'reserve': {
+        const [player, id] = parse('reserve', ARGS.reserve, args);
+        return this.#reserve(player, id);
       }
+      case 'release': {
+        const [player, id] = parse('release', ARGS.release, args);
+        return this.#claiming.delete(`${player}\u0000${id}`);
+      }
+      case 'claim':
+        return this.#claim(args, sceneId);
+    }
+  }
+
+  /** Check that `mailId` can be claimed by `player` now, and hold it for this claim. @throws MAIL_ERR_CLAIMING, MAIL_ERR_NOT_FOUND, MAIL_ERR_NOT_CLAIMABLE */
+  async #reserve(player: string, mailId: number): Promise<unknown> {
+    const key = `${player}\u0000${mailId}`;
+    const now = this.#now();
+    const held = this.#claiming.get(key);
+    if (held !== undefined && now - held < RESERVATION_MS) throw new CodedError(ErrorCodes.MAIL_ERR_CLAIMING, `a claim of mail ${mailId} by player ${player} is under way`);
+    this.#claiming.set(key, now);
+    try {
+      const mail = await this.#o.store.get(player, mailId);
+      if (mail === null || mail.deletedAt !== null) throw new CodedError(ErrorCodes.MAIL_ERR_NOT_FOUND, `player ${player} has no mail ${mailId}`);
+      if (mail.attachments === null) throw new CodedError(ErrorCodes.MAIL_ERR_NOT_CLAIMABLE, `mail ${mailId} has no attachments`);
+      if (mail.claimedAt !== null) throw new CodedError(ErrorCodes.MAIL_ERR_NOT_CLAIMABLE, `mail ${mailId} was claimed already`);
+      if (mail.expiresAt !== null && mail.expiresAt < this.#now()) throw new CodedError(ErrorCodes.MAIL_ERR_NOT_CLAIMABLE, `mail ${mailId} has expired`);
+      return mail;
+    } catch (err) {
+      this.#claiming.delete(key);
+      throw err;
+    }
+  }
+
+  /**
+   * The scene applied the mail's attachments to the player's data (`args[2]`): written with the
+   * claim by the persister. Whatever stops it before the persister has it refuses the claim
+   * there too: the scene's copy of the player holds the grant and must never be saved.
+   */
+  async #claim(args: readonly unknown[], sceneId: string): Promise<unknown> {
+    const [player, id, json] = parse('claim', ARGS.claim, args);
+    const key = `${player}\u0000${id}`;
+    try {
+      let data: unknown;
+      try {
+        data = JSON.parse(json);
+      } catch (err) {
+        const error = { code: ErrorCodes.OPT_ERR_INVALID, message: `mail.claim: the player's data is not JSON` };
+        this.#o.persister.refuseClaim(player, error);
+        throw new CodedError(error.code, error.message, { cause: err });
+      }
+      const result = await this.#o.persister.claim(player, data, sceneId, id);
+      if (!result.ok) throw new CodedError(result.error.code, result.error.message);
+      const claimed = await this.#o.store.get(player, id).catch(() => null);
+      return { mailId: id, claimedAt: claimed?.claimedAt ?? this.#now() };
+    } finally {
+      this.#claiming.delete(key);
     }
   }
 
@@ -209,10 +263,13 @@ export class MailRelay {
     };
     const id = await this.#o.store.send(to, mail, now);
     const frame = encodeMailArrivedFrame(id, mail.from, mail.subject, mail.attachments !== null);
-    // A mail to everyone: this engine's players now, other engines' at their next poll.
-    if ('everyone' in to) this.#pushed.add(id);
-    const players = 'players' in to ? to.players : this.#o.seated();
-    for (const player of players) this.#o.pushes.notify(NOTIFY_FROM, player, frame);
+    if ('everyone' in to) {
+      // This engine's players now; other engines' at their next poll.
+      this.#pushed.add(id);
+      this.#o.pushToAll(frame);
+    } else {
+      for (const player of new Set(to.players)) this.#o.pushes.notify(NOTIFY_FROM, player, frame);
+    }
     return id;
   }
 }

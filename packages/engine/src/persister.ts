@@ -168,6 +168,30 @@ export class Persister {
     });
   }
 
+  /**
+   * A mail claim of player `id` cannot be made (the store refused its write, or it never reached
+   * the store): nothing more of the player is written here until it is loaded again, whoever
+   * waits for a claim of it is told, and so is the engine (it reloads the player).
+   */
+  refuseClaim(id: string, error: ErrorData): void {
+    this.#block({ kind: 'player', id, data: null, sceneId: undefined, timers: undefined, shared: undefined, claims: undefined }, error);
+  }
+
+  #block(e: Entry, error: ErrorData): void {
+    const key = keyOf(e.kind, e.id);
+    this.#blocked.add(key);
+    const refused: SaveResult = { ok: false, error };
+    this.#settleClaims(e, refused);
+    // A newer snapshot waiting behind it holds the grant too, and so may its claims: never written.
+    const newer = this.#pending.get(key);
+    this.#pending.delete(key);
+    if (newer !== undefined) this.#settleClaims(newer, refused);
+    // Claims not yet in any entry (none today: each is queued as it is made) are refused too.
+    for (const w of this.#claimWaiters.get(key) ?? []) w.resolve(refused);
+    this.#claimWaiters.delete(key);
+    this.#onClaimRefused?.(e.id, error);
+  }
+
   /** The claims of `e` were written (or refused for good): tell whoever waits for them. */
   #settleClaims(e: Entry, result: SaveResult): void {
     if (e.claims === undefined) return;
@@ -300,10 +324,7 @@ export class Persister {
         refusal = 'claim';
         if (result.error.code === ErrorCodes.STO_ERR_FENCED) this.#fenced++;
         if (result.error.code === ErrorCodes.STO_ERR_STALE_VERSION) this.#stale++;
-        this.#blocked.add(key);
-        this.#pending.delete(key);
-        this.#settleClaims(e, result);
-        this.#onClaimRefused?.(e.id, result.error);
+        this.#block(e, result.error);
       } else if (result.error.code === ErrorCodes.OPT_ERR_INVALID) {
         // The snapshot itself is unwritable (not JSON-serialisable): retrying cannot help.
         refusal = 'invalid';
@@ -317,7 +338,9 @@ export class Persister {
         refusal = 'stale';
       } else {
         refusal = 'failed';
-        if (!this.#pending.has(key)) this.#pending.set(key, e);
+        const newer = this.#pending.get(key);
+        if (newer === undefined) this.#pending.set(key, e);
+        else if (e.claims !== undefined) newer.claims = [...e.claims, ...(newer.claims ?? [])];
       }
       this.#logger.debug({ kind: e.kind, id: e.id, error: result.error }, REFUSALS[refusal]);
       const group = refused.get(refusal);

@@ -180,11 +180,11 @@ export class Players {
   }
 
   /** Close the connection `sid` of a player that connected again, and take it out of its scene without its last save. */
-  #replace(sid: number): void {
+  #replace(sid: number, closeCode: number = CloseCode.SESSION_REPLACED, reason = 'connected again'): void {
     const ctx = this.#ctx;
     const old = ctx.conns.get(sid);
     if (old === undefined) return;
-    kick(ctx, old, CloseCode.SESSION_REPLACED, 'connected again');
+    kick(ctx, old, closeCode, reason);
     const host = old.state === 'joined' ? this.#scenes.running(old.sceneId) : undefined;
     ctx.seats.vacate(old.playerId, sid);
     ctx.conns.drop(old);
@@ -247,11 +247,11 @@ export class Players {
   claimRefused(playerId: string, error: ErrorData): void {
     const ctx = this.#ctx;
     const sid = ctx.seats.holder(playerId);
-    const conn = sid === undefined ? undefined : ctx.conns.get(sid);
-    if (conn === undefined) return;
+    if (sid === undefined) return;
     ctx.log.error({ playerId, code: error.code, reason: error.message }, 'a mail claim was refused as it was written; the player leaves its scene and reloads its saved data');
-    kick(ctx, conn, CloseCode.STATE_RELOAD, 'your unsaved progress could not be kept; reconnect');
-    this.leave(conn.peer, conn.connId);
+    // As a replaced connection: the scene drops it, and every save of it still on its way is dropped.
+    this.#replace(sid, CloseCode.STATE_RELOAD, 'your unsaved progress could not be kept; reconnect');
+    ctx.setLoad();
   }
 
   /** A gateway's link closed: every player it had here leaves. */

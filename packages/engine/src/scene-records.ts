@@ -1,8 +1,8 @@
-import { EngineToGateway, encodeBroadcastBody, encodeCellsBody, encodeInterestBody, encodeJoinFailedBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
+import { EngineToGateway, encodeCellsBody, encodeInterestBody, encodeJoinFailedBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
 import { decodeLeaderboardRequest } from './leaderboard-records.js';
 import { decodeMailRequest } from './mail-records.js';
 import { decodePlayerLogs } from './log-records.js';
-import { sendTo, type EngineContext } from './engine-context.js';
+import { publishToScene, sendTo, type EngineContext } from './engine-context.js';
 import { FromScene, decodeTickFigures, SaveSceneFlag, decodeEntityFrames, decodeCallAnswer, decodeSharedChanges, decodeTableNames, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
 import { mergeTimerChanges } from './timer-changes.js';
@@ -33,14 +33,10 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
       if (conn !== undefined && conn.sceneId === host.sceneId) sendTo(ctx, conn.peer, EngineToGateway.TO_CLIENT, conn.connId, payload);
       break;
     }
-    case FromScene.BROADCAST: {
+    case FromScene.BROADCAST:
       // One message per gateway that has players here; the gateway fans out with a uWS topic.
-      const body = encodeBroadcastBody(`s/${host.sceneId}`, payload);
-      const peers = new Set<GatewayPeer>();
-      for (const conn of ctx.conns.inScene(host.sids)) peers.add(conn.peer);
-      for (const peer of peers) sendTo(ctx, peer, EngineToGateway.BROADCAST, 0, body);
+      publishToScene(ctx, host, payload);
       break;
-    }
     case FromScene.CELLS: {
       // One tick's cell frames, once per gateway with players here; each publishes them by cell topic.
       const { add: cells, frames } = decodeEntityFrames(payload);
@@ -82,8 +78,9 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
     }
     case FromScene.SAVE_PLAYER: {
       const save = decodeSavePayload(payload);
-      // The last save of a connection replaced by a newer one (which owns the row now): dropped.
-      if (value === 1 && ctx.seats.takeDiscarded(sid)) break;
+      // Saves of a connection replaced by a newer one (which owns the row now), or taken out of
+      // its scene because its data must not be saved (a refused mail claim): dropped, the last included.
+      if (value === 1 ? ctx.seats.takeDiscarded(sid) : ctx.seats.isDiscarded(sid)) break;
       // A player leaving for a travel is saved as in its target scene: a later login goes there.
       // Its timer changes go with it, in the same write.
       if (save.data !== null) ctx.persister.enqueue('player', save.playerId, save.data, ctx.conns.get(sid)?.travellingTo ?? host.sceneId, save.timers);

@@ -30,11 +30,6 @@ export class PlayerSeats {
     return this.#holders.get(playerId);
   }
 
-  /** The players seated here. */
-  players(): IterableIterator<string> {
-    return this.#holders.keys();
-  }
-
   isSeated(playerId: string): boolean {
     return this.#holders.has(playerId);
   }
@@ -97,6 +92,11 @@ export class PlayerSeats {
   /** Drop the last save the scene sends for `sid` (see {@link takeDiscarded}). */
   discardHandOver(sid: number): void {
     this.#discarded.add(sid);
+  }
+
+  /** Whether the saves of `sid` are dropped (without forgetting it: the last one asks {@link takeDiscarded}). */
+  isDiscarded(sid: number): boolean {
+    return this.#discarded.has(sid);
   }
 
   /** Whether the last save for `sid` is to be dropped (asked once: it is forgotten). */

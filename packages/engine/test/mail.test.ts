@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { CORE_PUSH, CloseCode, ErrorCodes, FrameKind, MailArrivedCodec, framePayload, readFrameHeader } from '@gos/schema';
-import { EngineToGateway, decodeKickBody } from '@gos/link';
+import { EngineToGateway, decodeBroadcastBody, decodeKickBody } from '@gos/link';
 import mysql from 'mysql2/promise';
 import { MysqlStore } from '@gos/store';
 import { Engine } from '../src/index.js';
@@ -31,6 +31,14 @@ const isMailArrived = (connId: number) => (m: Received) => {
   if (m.type !== EngineToGateway.TO_CLIENT || m.channel !== connId) return false;
   const h = readFrameHeader(m.body);
   return h !== null && h.kind === FrameKind.PUSH && h.opcode === CORE_PUSH.MailArrived;
+};
+
+/** A MailArrived pushed to every player of a scene (mail to everyone): one BROADCAST to the scene's topic; its frame. */
+const mailArrivedIn = (sceneId: string) => (m: Received) => {
+  if (m.type !== EngineToGateway.BROADCAST) return false;
+  const b = decodeBroadcastBody(m.body);
+  const h = readFrameHeader(b.frame);
+  return b.topic === `s/${sceneId}` && h !== null && h.kind === FrameKind.PUSH && h.opcode === CORE_PUSH.MailArrived;
 };
 
 test('mail: send pushes MailArrived, claim grants once with the player data, a refusing hook changes nothing', async () => {
@@ -95,8 +103,8 @@ test('mail: send pushes MailArrived, claim grants once with the player data, a r
     // To everyone: stored once, each player claims its own.
     const all = await mail(1, 'send', { everyone: true }, { subject: 'gift', attachments: { gold: 7 } });
     const allId = all.ok ? (all.result as number) : 0;
-    await c.gw.waitFor(isMailArrived(1));
-    await c.gw.waitFor(isMailArrived(2));
+    // Both are in arena:1: one push to the scene's topic.
+    await c.gw.waitFor(mailArrivedIn('arena:1'));
     assert.equal((await mail(1, 'claim', allId)).gold, 58);
     assert.equal((await mail(2, 'claim', allId)).gold, 7);
     assert.equal((await mail(2, 'claim', allId)).ok, false);
@@ -192,9 +200,9 @@ test('mail: two engines claim the same attachment for one player at once (two so
     await gw2.join(50, 'listener', 'arena:9');
     const all = (await c.gw.request(50, 'mail', { op: 'send', args: [{ everyone: true }, { subject: 'to all', attachments: { gold: 1 } }] })).body as Outcome;
     assert.equal(all.ok, true, JSON.stringify(all));
-    await c.gw.waitFor(isMailArrived(50));
-    const heard = await gw2.waitFor(isMailArrived(50));
-    assert.equal(MailArrivedCodec.decode(framePayload(heard.body)).mailId, all.ok ? all.result : -1);
+    await c.gw.waitFor(mailArrivedIn('arena:1'));
+    const heard = await gw2.waitFor(mailArrivedIn('arena:9'));
+    assert.equal(MailArrivedCodec.decode(framePayload(decodeBroadcastBody(heard.body).frame)).mailId, all.ok ? all.result : -1);
   } finally {
     await gw2.close();
     await other.close();

@@ -120,13 +120,30 @@ export class SceneCalls {
     return this.#wait(FromScene.MAIL, request, timeoutMs, `no answer to mail.${op} within ${timeoutMs} ms`, (result) => JSON.parse(result) as unknown);
   }
 
+  /**
+   * A mail claim carrying the player's data: `sent` false when it never left this thread (nothing
+   * can have been claimed), else its answer.
+   */
+  mailClaim(args: readonly unknown[], timeoutMs: number): { readonly sent: boolean; readonly answer: Promise<unknown> } {
+    let request: Uint8Array;
+    try {
+      this.#assertCanWait('mail.claim');
+      request = encoder.encode(encodeMailRequest({ op: 'claim', args: [...args] }));
+    } catch (err) {
+      return { sent: false, answer: refused(err) };
+    }
+    let sent = true;
+    const answer = this.#wait(FromScene.MAIL, request, timeoutMs, `no answer to mail.claim within ${timeoutMs} ms`, (result) => JSON.parse(result) as unknown, () => (sent = false));
+    return { sent, answer };
+  }
+
   #assertCanWait(what: string): void {
     if (this.#phase === 'creating') throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene ${this.#sceneId} cannot wait for the outcome of ${what} in onCreate; use it from a handler, a timer or onTick`);
     if (this.#phase === 'stopped') throw new CodedError(ErrorCodes.ENG_ERR_SHUTTING_DOWN, `scene ${this.#sceneId} has stopped`);
   }
 
   /** Send record `type` under a new call id and wait for its ANSWER, `parse`d, or the timeout. */
-  #wait<T>(type: number, request: Uint8Array, timeoutMs: number, timeoutMessage: string, parse: (result: string) => T): Promise<T> {
+  #wait<T>(type: number, request: Uint8Array, timeoutMs: number, timeoutMessage: string, parse: (result: string) => T, unsent?: () => void): Promise<T> {
     const id = this.#nextId;
     this.#nextId = this.#nextId >= 0x7fffffff ? 1 : this.#nextId + 1;
     const answer = new Promise<T>((resolve, reject) => {
@@ -147,6 +164,7 @@ export class SceneCalls {
       } catch (err) {
         clearTimeout(timer);
         this.#waiting.delete(id);
+        unsent?.();
         reject(err instanceof Error ? err : new Error(String(err)));
       }
     });

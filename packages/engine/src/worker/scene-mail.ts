@@ -82,8 +82,6 @@ export interface MailScene {
 export class SceneMail implements SceneMailApi {
   readonly #calls: SceneCalls;
   readonly #scene: MailScene;
-  /** `playerId \0 mailId` of the claims under way here. */
-  readonly #claiming = new Set<string>();
 
   constructor(calls: SceneCalls, scene: MailScene) {
     this.#calls = calls;
@@ -146,34 +144,41 @@ export class SceneMail implements SceneMailApi {
     if (def.onMailClaim === undefined) throw new CodedError(ErrorCodes.MAIL_ERR_NO_HOOK, `scene type ${s.scene.type} has no onMailClaim to apply attachments with`);
     const present = s.player(player.id);
     if (present !== player) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `mail.claim: player ${player.id} is not in scene ${s.scene.id}`);
-    const key = `${player.id}\u0000${mailId}`;
-    if (this.#claiming.has(key)) throw new CodedError(ErrorCodes.MAIL_ERR_CLAIMING, `a claim of mail ${mailId} by player ${player.id} is under way`);
-    this.#claiming.add(key);
-    try {
-      const stored = await this.#getStored(player.id, mailId);
-      if (stored === null || (stored.deletedAt ?? null) !== null) throw new CodedError(ErrorCodes.MAIL_ERR_NOT_FOUND, `player ${player.id} has no mail ${mailId}`);
-      if (stored.attachments === null) throw new CodedError(ErrorCodes.MAIL_ERR_NOT_CLAIMABLE, `mail ${mailId} has no attachments`);
-      if (stored.claimedAt !== null) throw new CodedError(ErrorCodes.MAIL_ERR_NOT_CLAIMABLE, `mail ${mailId} was claimed already`);
-      if (stored.expiresAt !== null && stored.expiresAt < Date.now()) throw new CodedError(ErrorCodes.MAIL_ERR_NOT_CLAIMABLE, `mail ${mailId} has expired`);
-      // It may have left (or connected again elsewhere) while the mail was read.
-      if (s.player(player.id) !== present) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `mail.claim: player ${player.id} left scene ${s.scene.id}`);
-      const mail = toMail(stored);
-      const before = structuredClone(present.data);
-      try {
-        const result: unknown = def.onMailClaim?.(s.scene, present, mail);
-        if (result instanceof Promise) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, 'onMailClaim must be synchronous: what it grants is saved as it returns');
-      } catch (err) {
-        present.data = before;
-        throw isCodedError(err) ? err : new CodedError(ErrorCodes.ENG_ERR_HANDLER_FAILED, `onMailClaim failed: ${(err as Error).message}`, { cause: err });
-      }
-      // The data as the hook left it goes with the claim; the periodic save need not send it again.
-      const json = JSON.stringify(present.data);
-      present.savedJson = json;
-      const answer = await this.#calls.mail('claim', [player.id, mailId, json], CLAIM_TIMEOUT_MS);
-      if (!isRecord(answer) || !isNumber(answer['claimedAt'])) throw badAnswer('claim');
-      return { ...mail, claimedAt: answer['claimedAt'] };
-    } finally {
-      this.#claiming.delete(key);
+    // The main thread checks the mail (the player's, not deleted, not expired, attachments not
+    // claimed) and holds it for this claim: another claim of it, from any scene here, is refused.
+    const stored = await this.#calls.mail('reserve', [player.id, mailId]);
+    if (!isStoredMail(stored)) throw badAnswer('reserve');
+    const release = (): void => void this.#calls.mail('release', [player.id, mailId]).catch(() => undefined);
+    // It may have left (or connected again elsewhere) while the mail was read.
+    if (s.player(player.id) !== present) {
+      release();
+      throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `mail.claim: player ${player.id} left scene ${s.scene.id}`);
     }
+    const mail = toMail(stored);
+    const before = structuredClone(present.data);
+    const savedBefore = present.savedJson;
+    try {
+      const result: unknown = def.onMailClaim?.(s.scene, present, mail);
+      if (result instanceof Promise) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, 'onMailClaim must be synchronous: what it grants is saved as it returns');
+    } catch (err) {
+      present.data = before;
+      release();
+      throw isCodedError(err) ? err : new CodedError(ErrorCodes.ENG_ERR_HANDLER_FAILED, `onMailClaim failed: ${(err as Error).message}`, { cause: err });
+    }
+    // The data as the hook left it goes with the claim; the periodic save need not send it again.
+    // From here the grant is in the player's data: saved with the claim, or never (the engine
+    // then takes the player out of its scene, and it reloads what was saved).
+    const json = JSON.stringify(present.data);
+    present.savedJson = json;
+    const { sent, answer } = this.#calls.mailClaim([player.id, mailId, json], CLAIM_TIMEOUT_MS);
+    if (!sent) {
+      // It never left this thread: nothing was claimed, and nothing of it may stay.
+      present.data = before;
+      present.savedJson = savedBefore;
+      release();
+    }
+    const claimed = await answer;
+    if (!isRecord(claimed) || !isNumber(claimed['claimedAt'])) throw badAnswer('claim');
+    return { ...mail, claimedAt: claimed['claimedAt'] };
   }
 }
