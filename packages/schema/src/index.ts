@@ -49,6 +49,7 @@ export {
   EntityViewCodec,
   ReconnectCodec,
   MailArrivedCodec,
+  ChatMessageCodec,
 } from './generated/protocol.js';
 export type {
   CoreProtocol,
@@ -60,6 +61,13 @@ export type {
   Notice,
   EntityView,
   MailArrived,
+  ChatMessage,
+  ChatSayReq,
+  ChatSayRes,
+  ChatHistoryReq,
+  ChatHistoryRes,
+  ChatBlockReq,
+  ChatBlockRes,
   Reconnect,
 } from './generated/protocol.js';
 export { encodeErrorFrame, encodeReconnectFrame, encodeSceneChangedFrame, encodeSceneRestartedFrame, encodeSceneMovedFrame, encodeSceneResumedFrame, encodeMailArrivedFrame } from './core-frames.js';

@@ -56,6 +56,63 @@ export interface MailArrived {
   attachments: boolean;
 }
 
+/** Say a line on a chat channel (docs/chat.md); answered by the gateway. */
+export interface ChatSayReq {
+  /** world, scene (the player's), group (its account's group) or private (to `to`). */
+  channel: string;
+  /** private: the player id it goes to; empty otherwise. */
+  to: string;
+  /** The line: control and bidirectional-override characters are removed; at most the gateway's maxLength code points. */
+  text: string;
+}
+
+/** The line as it went out (cleaned, and as the game's moderation left it). */
+export interface ChatSayRes {
+  id: string;
+  channel: string;
+  text: string;
+  at: number;
+}
+
+/** A chat line: on a channel the player hears (`world`, `scene:<sceneId>`, `group:<groupId>`), or a private line to it (`p:<its id>`); lines held while it was offline come at its next connection. */
+export interface ChatMessage {
+  /** Increasing within the channel (`<ms>-<seq>`): the `before` of a history request. */
+  id: string;
+  channel: string;
+  /** The sender's player id. */
+  from: string;
+  /** The sender's name. */
+  name: string;
+  text: string;
+  /** When it was said (ms since the epoch). */
+  at: number;
+}
+
+/** The last lines of a channel the player hears (docs/chat.md). */
+export interface ChatHistoryReq {
+  /** world, scene, group or private (the player's own private lines). */
+  channel: string;
+  /** Lines before this id (paging); empty for the latest. */
+  before: string;
+  /** 1–100; 0 for 20. */
+  limit: number;
+}
+
+export interface ChatHistoryRes {
+  lines: ChatMessage[];
+}
+
+/** Block (or unblock) a player's private lines; an empty playerId changes nothing and lists. */
+export interface ChatBlockReq {
+  playerId: string;
+  block: boolean;
+}
+
+/** The players blocked now. */
+export interface ChatBlockRes {
+  blocked: string[];
+}
+
 /** A server notice (maintenance, shutdown warning, ...). */
 export interface Notice {
   code: string;
@@ -228,6 +285,167 @@ function readMailArrived(t: fb.MailArrived): MailArrived {
 /** Encode and decode MailArrived. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const MailArrivedCodec: rt.Codec<MailArrived> = rt.tableCodec('MailArrived', mailArrivedShape, buildMailArrived, (bb) => readMailArrived(fb.MailArrived.getRootAsMailArrived(bb)));
 
+const chatSayReqShape: rt.TableShape = [['string'], ['string'], ['string']];
+
+function buildChatSayReq(b: Builder, v: ChatSayReq): Offset {
+  const oChannel = b.createString(v.channel);
+  const oTo = b.createString(v.to);
+  const oText = b.createString(v.text);
+  fb.ChatSayReq.startChatSayReq(b);
+  fb.ChatSayReq.addChannel(b, oChannel);
+  fb.ChatSayReq.addTo(b, oTo);
+  fb.ChatSayReq.addText(b, oText);
+  return fb.ChatSayReq.endChatSayReq(b);
+}
+
+function readChatSayReq(t: fb.ChatSayReq): ChatSayReq {
+  return {
+    channel: t.channel() ?? '',
+    to: t.to() ?? '',
+    text: t.text() ?? '',
+  };
+}
+
+/** Encode and decode ChatSayReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const ChatSayReqCodec: rt.Codec<ChatSayReq> = rt.tableCodec('ChatSayReq', chatSayReqShape, buildChatSayReq, (bb) => readChatSayReq(fb.ChatSayReq.getRootAsChatSayReq(bb)));
+
+const chatSayResShape: rt.TableShape = [['string'], ['string'], ['string'], ['scalar', 8]];
+
+function buildChatSayRes(b: Builder, v: ChatSayRes): Offset {
+  const oId = b.createString(v.id);
+  const oChannel = b.createString(v.channel);
+  const oText = b.createString(v.text);
+  fb.ChatSayRes.startChatSayRes(b);
+  fb.ChatSayRes.addId(b, oId);
+  fb.ChatSayRes.addChannel(b, oChannel);
+  fb.ChatSayRes.addText(b, oText);
+  fb.ChatSayRes.addAt(b, v.at);
+  return fb.ChatSayRes.endChatSayRes(b);
+}
+
+function readChatSayRes(t: fb.ChatSayRes): ChatSayRes {
+  return {
+    id: t.id() ?? '',
+    channel: t.channel() ?? '',
+    text: t.text() ?? '',
+    at: t.at(),
+  };
+}
+
+/** Encode and decode ChatSayRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const ChatSayResCodec: rt.Codec<ChatSayRes> = rt.tableCodec('ChatSayRes', chatSayResShape, buildChatSayRes, (bb) => readChatSayRes(fb.ChatSayRes.getRootAsChatSayRes(bb)));
+
+const chatMessageShape: rt.TableShape = [['string'], ['string'], ['string'], ['string'], ['string'], ['scalar', 8]];
+
+function buildChatMessage(b: Builder, v: ChatMessage): Offset {
+  const oId = b.createString(v.id);
+  const oChannel = b.createString(v.channel);
+  const oFrom = b.createString(v.from);
+  const oName = b.createString(v.name);
+  const oText = b.createString(v.text);
+  fb.ChatMessage.startChatMessage(b);
+  fb.ChatMessage.addId(b, oId);
+  fb.ChatMessage.addChannel(b, oChannel);
+  fb.ChatMessage.addFrom(b, oFrom);
+  fb.ChatMessage.addName(b, oName);
+  fb.ChatMessage.addText(b, oText);
+  fb.ChatMessage.addAt(b, v.at);
+  return fb.ChatMessage.endChatMessage(b);
+}
+
+function readChatMessage(t: fb.ChatMessage): ChatMessage {
+  return {
+    id: t.id() ?? '',
+    channel: t.channel() ?? '',
+    from: t.from() ?? '',
+    name: t.name() ?? '',
+    text: t.text() ?? '',
+    at: t.at(),
+  };
+}
+
+/** Encode and decode ChatMessage. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const ChatMessageCodec: rt.Codec<ChatMessage> = rt.tableCodec('ChatMessage', chatMessageShape, buildChatMessage, (bb) => readChatMessage(fb.ChatMessage.getRootAsChatMessage(bb)));
+
+const chatHistoryReqShape: rt.TableShape = [['string'], ['string'], ['scalar', 4]];
+
+function buildChatHistoryReq(b: Builder, v: ChatHistoryReq): Offset {
+  const oChannel = b.createString(v.channel);
+  const oBefore = b.createString(v.before);
+  fb.ChatHistoryReq.startChatHistoryReq(b);
+  fb.ChatHistoryReq.addChannel(b, oChannel);
+  fb.ChatHistoryReq.addBefore(b, oBefore);
+  fb.ChatHistoryReq.addLimit(b, v.limit);
+  return fb.ChatHistoryReq.endChatHistoryReq(b);
+}
+
+function readChatHistoryReq(t: fb.ChatHistoryReq): ChatHistoryReq {
+  return {
+    channel: t.channel() ?? '',
+    before: t.before() ?? '',
+    limit: t.limit(),
+  };
+}
+
+/** Encode and decode ChatHistoryReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const ChatHistoryReqCodec: rt.Codec<ChatHistoryReq> = rt.tableCodec('ChatHistoryReq', chatHistoryReqShape, buildChatHistoryReq, (bb) => readChatHistoryReq(fb.ChatHistoryReq.getRootAsChatHistoryReq(bb)));
+
+const chatHistoryResShape: rt.TableShape = [['tables', () => chatMessageShape]];
+
+function buildChatHistoryRes(b: Builder, v: ChatHistoryRes): Offset {
+  const oLines = fb.ChatHistoryRes.createLinesVector(b, v.lines.map((m) => buildChatMessage(b, m)));
+  fb.ChatHistoryRes.startChatHistoryRes(b);
+  fb.ChatHistoryRes.addLines(b, oLines);
+  return fb.ChatHistoryRes.endChatHistoryRes(b);
+}
+
+function readChatHistoryRes(t: fb.ChatHistoryRes): ChatHistoryRes {
+  return {
+    lines: rt.readList(t.linesLength(), (i) => readChatMessage(rt.present(t.lines(i), 'ChatHistoryRes'))),
+  };
+}
+
+/** Encode and decode ChatHistoryRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const ChatHistoryResCodec: rt.Codec<ChatHistoryRes> = rt.tableCodec('ChatHistoryRes', chatHistoryResShape, buildChatHistoryRes, (bb) => readChatHistoryRes(fb.ChatHistoryRes.getRootAsChatHistoryRes(bb)));
+
+const chatBlockReqShape: rt.TableShape = [['string'], ['scalar', 1]];
+
+function buildChatBlockReq(b: Builder, v: ChatBlockReq): Offset {
+  const oPlayerId = b.createString(v.playerId);
+  fb.ChatBlockReq.startChatBlockReq(b);
+  fb.ChatBlockReq.addPlayerId(b, oPlayerId);
+  fb.ChatBlockReq.addBlock(b, v.block);
+  return fb.ChatBlockReq.endChatBlockReq(b);
+}
+
+function readChatBlockReq(t: fb.ChatBlockReq): ChatBlockReq {
+  return {
+    playerId: t.playerId() ?? '',
+    block: t.block(),
+  };
+}
+
+/** Encode and decode ChatBlockReq. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const ChatBlockReqCodec: rt.Codec<ChatBlockReq> = rt.tableCodec('ChatBlockReq', chatBlockReqShape, buildChatBlockReq, (bb) => readChatBlockReq(fb.ChatBlockReq.getRootAsChatBlockReq(bb)));
+
+const chatBlockResShape: rt.TableShape = [['strings']];
+
+function buildChatBlockRes(b: Builder, v: ChatBlockRes): Offset {
+  const oBlocked = fb.ChatBlockRes.createBlockedVector(b, v.blocked.map((s) => b.createString(s)));
+  fb.ChatBlockRes.startChatBlockRes(b);
+  fb.ChatBlockRes.addBlocked(b, oBlocked);
+  return fb.ChatBlockRes.endChatBlockRes(b);
+}
+
+function readChatBlockRes(t: fb.ChatBlockRes): ChatBlockRes {
+  return {
+    blocked: rt.readList(t.blockedLength(), (i) => t.blocked(i) ?? ''),
+  };
+}
+
+/** Encode and decode ChatBlockRes. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
+export const ChatBlockResCodec: rt.Codec<ChatBlockRes> = rt.tableCodec('ChatBlockRes', chatBlockResShape, buildChatBlockRes, (bb) => readChatBlockRes(fb.ChatBlockRes.getRootAsChatBlockRes(bb)));
+
 const noticeShape: rt.TableShape = [['string'], ['string']];
 
 function buildNotice(b: Builder, v: Notice): Offset {
@@ -284,7 +502,11 @@ export interface EntityMap {}
 export const ENTITIES: Readonly<Record<string, rt.SceneEntitiesDef>> = Object.freeze({});
 
 /** Route ids: the opcode of REQUEST, RESPONSE and ERROR frames. */
-export const ROUTE = {} as const;
+export const ROUTE = {
+  chatSay: 65500,
+  chatHistory: 65501,
+  chatBlock: 65502,
+} as const;
 
 /** Push ids: the opcode of PUSH frames. */
 export const PUSH = {
@@ -296,11 +518,19 @@ export const PUSH = {
   SceneMoved: 65286,
   Reconnect: 65287,
   MailArrived: 65288,
+  ChatMessage: 65289,
 } as const;
 
 /** The `core` protocol with its exact route and push types. */
 export interface CoreProtocol extends rt.Protocol {
-  readonly routes: Record<never, never>;
+  readonly routes: {
+    /** Say a line on a chat channel (docs/chat.md). */
+    readonly chatSay: rt.RouteDef<ChatSayReq, ChatSayRes>;
+    /** The last lines of a channel the player hears. */
+    readonly chatHistory: rt.RouteDef<ChatHistoryReq, ChatHistoryRes>;
+    /** Block or unblock a player's private lines; the list. */
+    readonly chatBlock: rt.RouteDef<ChatBlockReq, ChatBlockRes>;
+  };
   readonly pushes: {
     readonly SceneRestarted: rt.PushDef<SceneRestarted>;
     readonly Notice: rt.PushDef<Notice>;
@@ -310,10 +540,15 @@ export interface CoreProtocol extends rt.Protocol {
     readonly SceneMoved: rt.PushDef<SceneMoved>;
     readonly Reconnect: rt.PushDef<Reconnect>;
     readonly MailArrived: rt.PushDef<MailArrived>;
+    readonly ChatMessage: rt.PushDef<ChatMessage>;
   };
 }
 
-const routes: CoreProtocol['routes'] = Object.freeze({});
+const routes: CoreProtocol['routes'] = Object.freeze({
+  chatSay: Object.freeze({ id: ROUTE.chatSay, name: 'chatSay', scene: 'gateway', request: ChatSayReqCodec, response: ChatSayResCodec, idempotent: false }),
+  chatHistory: Object.freeze({ id: ROUTE.chatHistory, name: 'chatHistory', scene: 'gateway', request: ChatHistoryReqCodec, response: ChatHistoryResCodec, idempotent: true }),
+  chatBlock: Object.freeze({ id: ROUTE.chatBlock, name: 'chatBlock', scene: 'gateway', request: ChatBlockReqCodec, response: ChatBlockResCodec, idempotent: false }),
+});
 
 const pushes: CoreProtocol['pushes'] = Object.freeze({
   SceneRestarted: Object.freeze({ id: PUSH.SceneRestarted, name: 'SceneRestarted', codec: SceneRestartedCodec }),
@@ -324,6 +559,7 @@ const pushes: CoreProtocol['pushes'] = Object.freeze({
   SceneMoved: Object.freeze({ id: PUSH.SceneMoved, name: 'SceneMoved', codec: SceneMovedCodec }),
   Reconnect: Object.freeze({ id: PUSH.Reconnect, name: 'Reconnect', codec: ReconnectCodec }),
   MailArrived: Object.freeze({ id: PUSH.MailArrived, name: 'MailArrived', codec: MailArrivedCodec }),
+  ChatMessage: Object.freeze({ id: PUSH.ChatMessage, name: 'ChatMessage', codec: ChatMessageCodec }),
 });
 
 /** The `core` protocol, version 1: give it to the gateway, the engine and the client. */
@@ -332,7 +568,11 @@ export const protocol: CoreProtocol = Object.freeze({
   version: 1,
   routes,
   pushes,
-  routeById: new Map<number, rt.RouteDef>(),
+  routeById: new Map<number, rt.RouteDef>([
+    [ROUTE.chatSay, routes.chatSay],
+    [ROUTE.chatHistory, routes.chatHistory],
+    [ROUTE.chatBlock, routes.chatBlock],
+  ]),
   pushById: new Map<number, rt.PushDef>([
     [PUSH.SceneRestarted, pushes.SceneRestarted],
     [PUSH.Notice, pushes.Notice],
@@ -342,6 +582,7 @@ export const protocol: CoreProtocol = Object.freeze({
     [PUSH.SceneMoved, pushes.SceneMoved],
     [PUSH.Reconnect, pushes.Reconnect],
     [PUSH.MailArrived, pushes.MailArrived],
+    [PUSH.ChatMessage, pushes.ChatMessage],
   ]),
 });
 
@@ -355,4 +596,49 @@ export type PushMap = {
   SceneMoved: SceneMoved;
   Reconnect: Reconnect;
   MailArrived: MailArrived;
+  ChatMessage: ChatMessage;
 };
+
+/**
+ * Request handlers each scene type must provide, generic over the handler context. Return the
+ * response (nothing for fire-and-forget routes); throw a CodedError to answer with an ERROR frame.
+ */
+export interface SceneHandlers<Ctx> {
+  gateway: {
+    /** Say a line on a chat channel (docs/chat.md). */
+    chatSay(ctx: Ctx, req: ChatSayReq): ChatSayRes | Promise<ChatSayRes>;
+    /** The last lines of a channel the player hears. */
+    chatHistory(ctx: Ctx, req: ChatHistoryReq): ChatHistoryRes | Promise<ChatHistoryRes>;
+    /** Block or unblock a player's private lines; the list. */
+    chatBlock(ctx: Ctx, req: ChatBlockReq): ChatBlockRes | Promise<ChatBlockRes>;
+  };
+}
+
+export interface RequestOptions {
+  /** Reject with the client's timeout error after this long. */
+  readonly timeoutMs?: number;
+}
+
+/** What {@link createApi} needs: the client SDK's `GameClient` fits. */
+export interface ApiClient {
+  request(route: rt.RouteDef, payload: unknown, opts?: RequestOptions): Promise<unknown>;
+}
+
+/** One typed method per route; fire-and-forget routes resolve when the server acknowledges. */
+export interface Api {
+  /** Say a line on a chat channel (docs/chat.md). */
+  chatSay(req: ChatSayReq, opts?: RequestOptions): Promise<ChatSayRes>;
+  /** The last lines of a channel the player hears. */
+  chatHistory(req: ChatHistoryReq, opts?: RequestOptions): Promise<ChatHistoryRes>;
+  /** Block or unblock a player's private lines; the list. */
+  chatBlock(req: ChatBlockReq, opts?: RequestOptions): Promise<ChatBlockRes>;
+}
+
+/** Typed request helpers over a client: `createApi(client).move({ seq, x, y })`. */
+export function createApi(client: ApiClient): Api {
+  return Object.freeze({
+    chatSay: (req: ChatSayReq, opts?: RequestOptions) => client.request(routes.chatSay, req, opts) as Promise<ChatSayRes>,
+    chatHistory: (req: ChatHistoryReq, opts?: RequestOptions) => client.request(routes.chatHistory, req, opts) as Promise<ChatHistoryRes>,
+    chatBlock: (req: ChatBlockReq, opts?: RequestOptions) => client.request(routes.chatBlock, req, opts) as Promise<ChatBlockRes>,
+  });
+}

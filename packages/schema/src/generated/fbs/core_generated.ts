@@ -7,6 +7,19 @@ import * as flatbuffers from 'flatbuffers';
 
 
 /**
+ * Route ids: the opcode of REQUEST, RESPONSE and ERROR frames.
+ * Request → response message (none: fire-and-forget, answered by an empty RESPONSE):
+ *   chatSay (scene gateway): ChatSayReq → ChatSayRes
+ *   chatHistory (scene gateway): ChatHistoryReq → ChatHistoryRes
+ *   chatBlock (scene gateway): ChatBlockReq → ChatBlockRes
+ */
+export enum RouteId {
+  chatSay = 65500,
+  chatHistory = 65501,
+  chatBlock = 65502
+}
+
+/**
  * Push ids: the opcode of PUSH frames. Payload message:
  *   SceneRestarted: SceneRestarted
  *   Notice: Notice
@@ -16,6 +29,7 @@ import * as flatbuffers from 'flatbuffers';
  *   SceneMoved: SceneMoved
  *   Reconnect: Reconnect
  *   MailArrived: MailArrived
+ *   ChatMessage: ChatMessage
  */
 export enum PushId {
   SceneRestarted = 65281,
@@ -25,7 +39,8 @@ export enum PushId {
   EntityView = 65285,
   SceneMoved = 65286,
   Reconnect = 65287,
-  MailArrived = 65288
+  MailArrived = 65288,
+  ChatMessage = 65289
 }
 
 /**
@@ -505,6 +520,549 @@ static createMailArrived(builder:flatbuffers.Builder, mailId:number, fromOffset:
   MailArrived.addSubject(builder, subjectOffset);
   MailArrived.addAttachments(builder, attachments);
   return MailArrived.endMailArrived(builder);
+}
+}
+
+/**
+ * Say a line on a chat channel (docs/chat.md); answered by the gateway.
+ */
+export class ChatSayReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):ChatSayReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsChatSayReq(bb:flatbuffers.ByteBuffer, obj?:ChatSayReq):ChatSayReq {
+  return (obj || new ChatSayReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsChatSayReq(bb:flatbuffers.ByteBuffer, obj?:ChatSayReq):ChatSayReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new ChatSayReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+/**
+ * world, scene (the player's), group (its account's group) or private (to `to`).
+ */
+channel():string|null
+channel(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+channel(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * private: the player id it goes to; empty otherwise.
+ */
+to():string|null
+to(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+to(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * The line: control and bidirectional-override characters are removed; at most the gateway's maxLength code points.
+ */
+text():string|null
+text(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+text(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+static startChatSayReq(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addChannel(builder:flatbuffers.Builder, channelOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, channelOffset, 0);
+}
+
+static addTo(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, toOffset, 0);
+}
+
+static addText(builder:flatbuffers.Builder, textOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, textOffset, 0);
+}
+
+static endChatSayReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createChatSayReq(builder:flatbuffers.Builder, channelOffset:flatbuffers.Offset, toOffset:flatbuffers.Offset, textOffset:flatbuffers.Offset):flatbuffers.Offset {
+  ChatSayReq.startChatSayReq(builder);
+  ChatSayReq.addChannel(builder, channelOffset);
+  ChatSayReq.addTo(builder, toOffset);
+  ChatSayReq.addText(builder, textOffset);
+  return ChatSayReq.endChatSayReq(builder);
+}
+}
+
+/**
+ * The line as it went out (cleaned, and as the game's moderation left it).
+ */
+export class ChatSayRes {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):ChatSayRes {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsChatSayRes(bb:flatbuffers.ByteBuffer, obj?:ChatSayRes):ChatSayRes {
+  return (obj || new ChatSayRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsChatSayRes(bb:flatbuffers.ByteBuffer, obj?:ChatSayRes):ChatSayRes {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new ChatSayRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+id():string|null
+id(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+id(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+channel():string|null
+channel(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+channel(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+text():string|null
+text(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+text(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+at():number {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+static startChatSayRes(builder:flatbuffers.Builder) {
+  builder.startObject(4);
+}
+
+static addId(builder:flatbuffers.Builder, idOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, idOffset, 0);
+}
+
+static addChannel(builder:flatbuffers.Builder, channelOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, channelOffset, 0);
+}
+
+static addText(builder:flatbuffers.Builder, textOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, textOffset, 0);
+}
+
+static addAt(builder:flatbuffers.Builder, at:number) {
+  builder.addFieldFloat64(3, at, 0.0);
+}
+
+static endChatSayRes(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createChatSayRes(builder:flatbuffers.Builder, idOffset:flatbuffers.Offset, channelOffset:flatbuffers.Offset, textOffset:flatbuffers.Offset, at:number):flatbuffers.Offset {
+  ChatSayRes.startChatSayRes(builder);
+  ChatSayRes.addId(builder, idOffset);
+  ChatSayRes.addChannel(builder, channelOffset);
+  ChatSayRes.addText(builder, textOffset);
+  ChatSayRes.addAt(builder, at);
+  return ChatSayRes.endChatSayRes(builder);
+}
+}
+
+/**
+ * A chat line: on a channel the player hears (`world`, `scene:<sceneId>`, `group:<groupId>`), or a private line to it (`p:<its id>`); lines held while it was offline come at its next connection.
+ */
+export class ChatMessage {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):ChatMessage {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsChatMessage(bb:flatbuffers.ByteBuffer, obj?:ChatMessage):ChatMessage {
+  return (obj || new ChatMessage()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsChatMessage(bb:flatbuffers.ByteBuffer, obj?:ChatMessage):ChatMessage {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new ChatMessage()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+/**
+ * Increasing within the channel (`<ms>-<seq>`): the `before` of a history request.
+ */
+id():string|null
+id(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+id(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+channel():string|null
+channel(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+channel(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * The sender's player id.
+ */
+from():string|null
+from(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+from(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * The sender's name.
+ */
+name():string|null
+name(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+name(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+text():string|null
+text(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+text(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * When it was said (ms since the epoch).
+ */
+at():number {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.readFloat64(this.bb_pos + offset) : 0.0;
+}
+
+static startChatMessage(builder:flatbuffers.Builder) {
+  builder.startObject(6);
+}
+
+static addId(builder:flatbuffers.Builder, idOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, idOffset, 0);
+}
+
+static addChannel(builder:flatbuffers.Builder, channelOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, channelOffset, 0);
+}
+
+static addFrom(builder:flatbuffers.Builder, fromOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(2, fromOffset, 0);
+}
+
+static addName(builder:flatbuffers.Builder, nameOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, nameOffset, 0);
+}
+
+static addText(builder:flatbuffers.Builder, textOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(4, textOffset, 0);
+}
+
+static addAt(builder:flatbuffers.Builder, at:number) {
+  builder.addFieldFloat64(5, at, 0.0);
+}
+
+static endChatMessage(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createChatMessage(builder:flatbuffers.Builder, idOffset:flatbuffers.Offset, channelOffset:flatbuffers.Offset, fromOffset:flatbuffers.Offset, nameOffset:flatbuffers.Offset, textOffset:flatbuffers.Offset, at:number):flatbuffers.Offset {
+  ChatMessage.startChatMessage(builder);
+  ChatMessage.addId(builder, idOffset);
+  ChatMessage.addChannel(builder, channelOffset);
+  ChatMessage.addFrom(builder, fromOffset);
+  ChatMessage.addName(builder, nameOffset);
+  ChatMessage.addText(builder, textOffset);
+  ChatMessage.addAt(builder, at);
+  return ChatMessage.endChatMessage(builder);
+}
+}
+
+/**
+ * The last lines of a channel the player hears (docs/chat.md).
+ */
+export class ChatHistoryReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):ChatHistoryReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsChatHistoryReq(bb:flatbuffers.ByteBuffer, obj?:ChatHistoryReq):ChatHistoryReq {
+  return (obj || new ChatHistoryReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsChatHistoryReq(bb:flatbuffers.ByteBuffer, obj?:ChatHistoryReq):ChatHistoryReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new ChatHistoryReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+/**
+ * world, scene, group or private (the player's own private lines).
+ */
+channel():string|null
+channel(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+channel(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * Lines before this id (paging); empty for the latest.
+ */
+before():string|null
+before(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+before(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+/**
+ * 1–100; 0 for 20.
+ */
+limit():number {
+  const offset = this.bb!.__offset(this.bb_pos, 8);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
+static startChatHistoryReq(builder:flatbuffers.Builder) {
+  builder.startObject(3);
+}
+
+static addChannel(builder:flatbuffers.Builder, channelOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, channelOffset, 0);
+}
+
+static addBefore(builder:flatbuffers.Builder, beforeOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(1, beforeOffset, 0);
+}
+
+static addLimit(builder:flatbuffers.Builder, limit:number) {
+  builder.addFieldInt32(2, limit, 0);
+}
+
+static endChatHistoryReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createChatHistoryReq(builder:flatbuffers.Builder, channelOffset:flatbuffers.Offset, beforeOffset:flatbuffers.Offset, limit:number):flatbuffers.Offset {
+  ChatHistoryReq.startChatHistoryReq(builder);
+  ChatHistoryReq.addChannel(builder, channelOffset);
+  ChatHistoryReq.addBefore(builder, beforeOffset);
+  ChatHistoryReq.addLimit(builder, limit);
+  return ChatHistoryReq.endChatHistoryReq(builder);
+}
+}
+
+export class ChatHistoryRes {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):ChatHistoryRes {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsChatHistoryRes(bb:flatbuffers.ByteBuffer, obj?:ChatHistoryRes):ChatHistoryRes {
+  return (obj || new ChatHistoryRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsChatHistoryRes(bb:flatbuffers.ByteBuffer, obj?:ChatHistoryRes):ChatHistoryRes {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new ChatHistoryRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+lines(index: number, obj?:ChatMessage):ChatMessage|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? (obj || new ChatMessage()).__init(this.bb!.__indirect(this.bb!.__vector(this.bb_pos + offset) + index * 4), this.bb!) : null;
+}
+
+linesLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+static startChatHistoryRes(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addLines(builder:flatbuffers.Builder, linesOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, linesOffset, 0);
+}
+
+static createLinesVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startLinesVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static endChatHistoryRes(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createChatHistoryRes(builder:flatbuffers.Builder, linesOffset:flatbuffers.Offset):flatbuffers.Offset {
+  ChatHistoryRes.startChatHistoryRes(builder);
+  ChatHistoryRes.addLines(builder, linesOffset);
+  return ChatHistoryRes.endChatHistoryRes(builder);
+}
+}
+
+/**
+ * Block (or unblock) a player's private lines; an empty playerId changes nothing and lists.
+ */
+export class ChatBlockReq {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):ChatBlockReq {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsChatBlockReq(bb:flatbuffers.ByteBuffer, obj?:ChatBlockReq):ChatBlockReq {
+  return (obj || new ChatBlockReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsChatBlockReq(bb:flatbuffers.ByteBuffer, obj?:ChatBlockReq):ChatBlockReq {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new ChatBlockReq()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+playerId():string|null
+playerId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+playerId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+block():boolean {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? !!this.bb!.readInt8(this.bb_pos + offset) : false;
+}
+
+static startChatBlockReq(builder:flatbuffers.Builder) {
+  builder.startObject(2);
+}
+
+static addPlayerId(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, playerIdOffset, 0);
+}
+
+static addBlock(builder:flatbuffers.Builder, block:boolean) {
+  builder.addFieldInt8(1, +block, +false);
+}
+
+static endChatBlockReq(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createChatBlockReq(builder:flatbuffers.Builder, playerIdOffset:flatbuffers.Offset, block:boolean):flatbuffers.Offset {
+  ChatBlockReq.startChatBlockReq(builder);
+  ChatBlockReq.addPlayerId(builder, playerIdOffset);
+  ChatBlockReq.addBlock(builder, block);
+  return ChatBlockReq.endChatBlockReq(builder);
+}
+}
+
+/**
+ * The players blocked now.
+ */
+export class ChatBlockRes {
+  bb: flatbuffers.ByteBuffer|null = null;
+  bb_pos = 0;
+  __init(i:number, bb:flatbuffers.ByteBuffer):ChatBlockRes {
+  this.bb_pos = i;
+  this.bb = bb;
+  return this;
+}
+
+static getRootAsChatBlockRes(bb:flatbuffers.ByteBuffer, obj?:ChatBlockRes):ChatBlockRes {
+  return (obj || new ChatBlockRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+static getSizePrefixedRootAsChatBlockRes(bb:flatbuffers.ByteBuffer, obj?:ChatBlockRes):ChatBlockRes {
+  bb.setPosition(bb.position() + flatbuffers.SIZE_PREFIX_LENGTH);
+  return (obj || new ChatBlockRes()).__init(bb.readInt32(bb.position()) + bb.position(), bb);
+}
+
+blocked(index: number):string
+blocked(index: number,optionalEncoding:flatbuffers.Encoding):string|Uint8Array
+blocked(index: number,optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__string(this.bb!.__vector(this.bb_pos + offset) + index * 4, optionalEncoding) : null;
+}
+
+blockedLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 4);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+static startChatBlockRes(builder:flatbuffers.Builder) {
+  builder.startObject(1);
+}
+
+static addBlocked(builder:flatbuffers.Builder, blockedOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(0, blockedOffset, 0);
+}
+
+static createBlockedVector(builder:flatbuffers.Builder, data:flatbuffers.Offset[]):flatbuffers.Offset {
+  builder.startVector(4, data.length, 4);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addOffset(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startBlockedVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(4, numElems, 4);
+}
+
+static endChatBlockRes(builder:flatbuffers.Builder):flatbuffers.Offset {
+  const offset = builder.endObject();
+  return offset;
+}
+
+static createChatBlockRes(builder:flatbuffers.Builder, blockedOffset:flatbuffers.Offset):flatbuffers.Offset {
+  ChatBlockRes.startChatBlockRes(builder);
+  ChatBlockRes.addBlocked(builder, blockedOffset);
+  return ChatBlockRes.endChatBlockRes(builder);
 }
 }
 
