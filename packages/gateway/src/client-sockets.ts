@@ -9,11 +9,13 @@ import {
   allowedFrameFlags,
   encodeErrorFrame,
   encodeFrame,
+  framePayload,
   isCodedError,
   readFrameHeader,
   type RouteDef,
 } from '@gos/schema';
 import { GatewayToEngine } from '@gos/link';
+import { CHAT_ROUTES, type GatewayChat } from './chat-requests.js';
 import type { EngineLinks } from './engine-links.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ResolvedLimits } from './options.js';
@@ -44,6 +46,8 @@ export interface ClientSocketsDeps {
   readonly countChanged: () => void;
   /** A socket closes (before its engine is sent LEAVE): a travel under way ends. */
   readonly closed: (data: ConnData) => void;
+  /** The chat's core routes and topics (chat-requests.ts), or null when the gateway has no chat. */
+  readonly chat: () => Pick<GatewayChat, 'request' | 'admitted'> | null;
 }
 
 /**
@@ -63,6 +67,7 @@ export class ClientSockets {
   readonly #route: (ws: Socket, data: ConnData) => void;
   readonly #countChanged: () => void;
   readonly #closed: (data: ConnData) => void;
+  readonly #chat: ClientSocketsDeps['chat'];
   readonly #conns = new Map<number, Socket>();
   readonly #byToken = new Map<string, Socket>();
   #nextConnId = 1;
@@ -81,6 +86,7 @@ export class ClientSockets {
     this.#route = deps.route;
     this.#countChanged = deps.countChanged;
     this.#closed = deps.closed;
+    this.#chat = deps.chat;
   }
 
   /** Open sockets (authenticated, not closed). */
@@ -190,6 +196,7 @@ export class ClientSockets {
     this.#byToken.set(data.session.token, ws);
     this.#countChanged();
     this.#route(ws, data);
+    this.#chat()?.admitted(ws, data);
   }
 
   #message(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
@@ -229,11 +236,18 @@ export class ClientSockets {
       return;
     }
     if (header.kind !== FrameKind.REQUEST) return this.end(ws, CloseCode.BAD_FRAME, 'clients send only REQUEST and PING frames');
+    const wantsReply = (header.flags & FrameFlag.NO_REPLY) === 0;
+    if (CHAT_ROUTES.has(header.opcode)) {
+      // Answered here, whatever the socket's scene and engine are doing (docs/chat.md).
+      const chat = this.#chat();
+      if (chat === null) this.sendError(ws, header.opcode, header.requestId, ErrorCodes.GW_ERR_UNKNOWN_ROUTE, 'this gateway has no chat');
+      else chat.request(ws, data, header.opcode, header.requestId, framePayload(bytes), wantsReply);
+      return;
+    }
     if (!this.#routeById.has(header.opcode)) {
       this.sendError(ws, header.opcode, header.requestId, ErrorCodes.GW_ERR_UNKNOWN_ROUTE, `unknown route ${header.opcode}`);
       return;
     }
-    const wantsReply = (header.flags & FrameFlag.NO_REPLY) === 0;
     if (data.travel !== null) {
       // The player travels to another scene: its frames wait, in order, for the target scene.
       if (data.early.length >= this.#limits.maxFramesBeforeRoute) {

@@ -5,7 +5,7 @@ import type { PendingRequests } from './pending-requests.js';
 import type { PlayerRouting } from './routing.js';
 import type { PlayerTravel } from './travel.js';
 import type { PlayerMigration } from './migration.js';
-import { cellTopic, connOf, errorCodeOf, sceneTopic, unsubscribeCells, type Socket } from './socket.js';
+import { cellTopic, connOf, errorCodeOf, subscribeScene, unsubscribeCells, type Socket } from './socket.js';
 
 const decoder = new TextDecoder();
 
@@ -112,7 +112,7 @@ export class EngineMessages {
           }
           if (data.state !== 'joining') break;
           data.state = 'joined';
-          ws.subscribe(sceneTopic(sceneId));
+          subscribeScene(ws, sceneId);
           this.#routing.joined(ws, data, sceneId, engineId);
           this.#travel.afterJoined(ws, data);
           break;

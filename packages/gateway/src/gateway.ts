@@ -20,6 +20,7 @@ import { loadUws, type UwsModule } from './uws.js';
 import { sweepSockets } from './sweep.js';
 import { SocketsGone, canMoveNow, planMoves, reconnectFrame, type GatewayDrainOutcome } from './drain.js';
 import { connOf } from './socket.js';
+import { GatewayChat } from './chat-requests.js';
 
 /** How often sockets are checked for idleness and backpressure. */
 const SWEEP_MS = 250;
@@ -52,6 +53,8 @@ export class Gateway {
   readonly #limits: RateLimits;
   readonly #metrics: GatewayMetrics;
   readonly #routing: PlayerRouting;
+  /** Chat's core routes and topics (docs/chat.md), when the gateway has chat. */
+  readonly #chat: GatewayChat | null;
   readonly #travel: PlayerTravel;
   readonly #engineMessages: EngineMessages;
   #state: GatewayState = 'new';
@@ -105,7 +108,19 @@ export class Gateway {
         this.#gone.changed();
       },
       closed: (data) => travel.abandon(data),
+      chat: () => this.#chat,
     });
+    this.#chat =
+      this.#o.chat === null
+        ? null
+        : new GatewayChat({
+            options: this.#o.chat,
+            sessions: this.#o.sessions,
+            sendTo: (ws, frame) => this.#sockets.sendTo(ws, frame),
+            sendError: (ws, opcode, requestId, code, message) => this.#sockets.sendError(ws, opcode, requestId, code, message),
+            publish: (topic, frame) => this.#apps?.publish(topic, frame),
+            logger: this.#log.child({ part: 'chat' }),
+          });
     this.#routing = new PlayerRouting({
       coordinator: this.#o.coordinator,
       links: this.#links,
@@ -197,6 +212,8 @@ export class Gateway {
       await this.#member.leave();
       return;
     }
+    // Lines said on any gateway reach this one's sockets from now on.
+    await this.#chat?.start();
     this.#state = 'ready';
     this.#followDrainRequests(this.#member.info.startedAt);
     for (const engine of membership.list('engine')) if (engine.draining !== true) this.#links.prepare(engine.id);
@@ -384,6 +401,7 @@ export class Gateway {
     this.#unwatchDrains?.();
     await this.#member?.leave();
     this.#apps?.stopListening();
+    await this.#chat?.close();
     for (const ws of [...this.#sockets.values()]) this.#sockets.end(ws, CloseCode.SERVER_SHUTDOWN, 'gateway shutting down');
     this.#sockets.refuseAuthenticating({ code: CloseCode.SERVER_SHUTDOWN, reason: 'gateway shutting down' });
     await this.#links.close();

@@ -1,6 +1,7 @@
 import { CodedError, DEFAULT_MAX_FRAME_BYTES, ErrorCodes, silentLogger, type Logger, type Protocol } from '@gos/schema';
 import type { Coordinator } from '@gos/coordinator';
 import type { Store } from '@gos/store';
+import type { ChatServiceOptions } from '@gos/chat';
 import { Registry } from 'prom-client';
 import { resolveLinkTls, type LinkTlsOptions, type LocalLinks } from '@gos/link';
 import type { SessionStore } from './session/index.js';
@@ -48,6 +49,9 @@ export interface GatewayLimits {
 
 /** A scene id, `<type>:<instance>` (or a bare type); a type starts with a lower-case letter. */
 export const SCENE_ID = /^[a-z][A-Za-z0-9_]{0,63}(:[A-Za-z0-9_.-]{1,64})?$/;
+
+/** The chat's settings ({@link GatewayOptions.chat}): the backend, and the limits and hook of `ChatService` (@gos/chat). */
+export type GatewayChatOptions = Pick<ChatServiceOptions, 'backend'> & Partial<Pick<ChatServiceOptions, 'rate' | 'maxLength' | 'retention' | 'held' | 'moderate'>>;
 
 /** What {@link GatewayOptions.sceneForLogin} learns about the player logging in. */
 export interface LoginAccount {
@@ -112,6 +116,13 @@ export interface GatewayOptions {
    * the gateway drains and closes itself. @default null
    */
   readonly onDrainRequest?: (() => void) | null;
+  /**
+   * Chat (docs/chat.md): the core routes chatSay, chatHistory and chatBlock, answered here, with
+   * lines fanned out to every gateway through `backend` (a `RedisChatBackend` shared by the
+   * cluster's gateways, or a `MemoryChatBackend` in one process; started and closed by its
+   * owner). Null: those routes are refused with `GW_ERR_UNKNOWN_ROUTE`. @default null
+   */
+  readonly chat?: GatewayChatOptions | null;
   /** Scene a new player starts in. @default 'world:1' */
   readonly defaultSceneId?: string;
   /**
@@ -167,6 +178,7 @@ export interface ResolvedGatewayOptions {
   readonly capacity: number;
   readonly drainTimeoutMs: number;
   readonly onDrainRequest: (() => void) | null;
+  readonly chat: GatewayChatOptions | null;
   readonly defaultSceneId: string;
   readonly sceneForLogin: SceneChooser | null;
   readonly staticDir: string | null;
@@ -213,6 +225,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     capacity: int('capacity', o.capacity, 20_000, 1),
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs, 5000, 0),
     onDrainRequest: o.onDrainRequest ?? null,
+    chat: o.chat ?? null,
     defaultSceneId: o.defaultSceneId ?? 'world:1',
     sceneForLogin: o.sceneForLogin ?? null,
     staticDir: o.staticDir ?? null,

@@ -157,10 +157,30 @@ export function cellTopic(sceneId: string, cell: number): string {
   return `s/${sceneId}/c/${cellX(cell)}_${cellY(cell)}`;
 }
 
-/** The socket stops hearing a scene: its broadcasts and every cell of it. */
+/** The uWS topic of a scene's chat channel (docs/chat.md). */
+export function sceneChatTopic(sceneId: string): string {
+  return `ch/scene:${sceneId}`;
+}
+
+/** The socket hears a scene: its broadcasts and its chat channel (heard already while its engine changes). */
+export function subscribeScene(ws: Socket, sceneId: string): void {
+  ws.subscribe(sceneTopic(sceneId));
+  ws.subscribe(sceneChatTopic(sceneId));
+}
+
+/**
+ * The socket stops hearing a scene's engine: its broadcasts and every cell of it. Its chat
+ * channel is the gateway's, not the engine's: it stays while the player is in the scene (a scene
+ * moving or resuming elsewhere), and goes with a travel ({@link leaveSceneChat}).
+ */
 export function unsubscribeScene(ws: Socket, sceneId: string): void {
   ws.unsubscribe(sceneTopic(sceneId));
   unsubscribeCells(ws, sceneId);
+}
+
+/** The player left scene `sceneId` for another: it no longer hears that scene's chat. */
+export function leaveSceneChat(ws: Socket, sceneId: string): void {
+  ws.unsubscribe(sceneChatTopic(sceneId));
 }
 
 /** The socket stops hearing every cell of a scene (it keeps the scene's broadcasts). */

@@ -23,7 +23,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { PlayerRouting } from './routing.js';
 import type { SessionStore } from './session/index.js';
-import { connOf, sceneTopic, unsubscribeScene, type ConnData, type Socket, type Travel } from './socket.js';
+import { connOf, leaveSceneChat, subscribeScene, unsubscribeScene, type ConnData, type Socket, type Travel } from './socket.js';
 
 /** Tries to record a travel's target in the session before giving up (back-off 0.25 s … 10 s: about 40 s in all). */
 const SET_SCENE_ATTEMPTS = 8;
@@ -158,7 +158,8 @@ export class PlayerTravel {
     const header = readFrameHeader(frame);
     if (header?.kind !== FrameKind.PUSH || header.opcode !== CORE_PUSH.SceneChanged) return;
     unsubscribeScene(ws, travel.from);
-    ws.subscribe(sceneTopic(travel.to));
+    leaveSceneChat(ws, travel.from);
+    subscribeScene(ws, travel.to);
   }
 
   /** JOINED while travelling: `true` when it completed the travel (the caller does nothing more). */
@@ -171,7 +172,7 @@ export class PlayerTravel {
     data.travel = null;
     data.state = 'joined';
     data.engineId = engineId;
-    ws.subscribe(sceneTopic(travel.to));
+    subscribeScene(ws, travel.to);
     // Requests the source scene took but never answered (an async handler, the player gone).
     this.#d.pending.failSome(ws, data, travel.sentBefore, `the player left scene ${travel.from} before it answered; retry`);
     const link = this.#d.links.get(engineId);
@@ -307,6 +308,7 @@ export class PlayerTravel {
     const session = data.session!;
     data.session = Object.freeze({ ...session, sceneId: travel.to });
     unsubscribeScene(ws, travel.from);
+    leaveSceneChat(ws, travel.from);
     const attempt = (n: number): void => {
       this.#d.sessions.setScene(session.token, travel.to).catch((err: unknown) => {
         const gone = isCodedError(err) && err.code === ErrorCodes.GW_ERR_SESSION_EXPIRED;

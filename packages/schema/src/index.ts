@@ -50,6 +50,12 @@ export {
   ReconnectCodec,
   MailArrivedCodec,
   ChatMessageCodec,
+  ChatSayReqCodec,
+  ChatSayResCodec,
+  ChatHistoryReqCodec,
+  ChatHistoryResCodec,
+  ChatBlockReqCodec,
+  ChatBlockResCodec,
 } from './generated/protocol.js';
 export type {
   CoreProtocol,

@@ -1,0 +1,189 @@
+/**
+ * The gateway's side of chat (docs/chat.md): the core routes chatSay, chatHistory and chatBlock,
+ * answered here (no engine involved), and the uWS topics a socket hears: `ch/world`,
+ * `ch/p:<playerId>` and `ch/group:<groupId>` from its admission, `ch/scene:<sceneId>` with its
+ * scene (socket.ts). A line is encoded once where it is said and reaches every gateway once
+ * through the chat backend; each gateway publishes it to its sockets of the channel's topic.
+ */
+import { ChatService, type ChatLine, type ChatSender, type ChatTarget } from '@gos/chat';
+import {
+  ChatBlockReqCodec,
+  ChatBlockResCodec,
+  ChatHistoryReqCodec,
+  ChatHistoryResCodec,
+  ChatMessageCodec,
+  ChatSayReqCodec,
+  ChatSayResCodec,
+  CodedError,
+  CORE_PUSH,
+  CORE_ROUTE,
+  ErrorCodes,
+  FrameKind,
+  encodeFrame,
+  isCodedError,
+  toErrorData,
+  type ChatMessage,
+  type Logger,
+} from '@gos/schema';
+import type { GatewayChatOptions } from './options.js';
+import type { SessionStore } from './session/index.js';
+import type { ConnData, Socket } from './socket.js';
+
+/** The uWS topic of a chat channel. */
+export function chatTopic(channel: string): string {
+  return `ch/${channel}`;
+}
+
+/** Lines a history request returns when it names no limit. */
+const DEFAULT_HISTORY = 20;
+
+/** The core routes chat answers (their opcodes). */
+export const CHAT_ROUTES: ReadonlySet<number> = new Set([CORE_ROUTE.chatSay, CORE_ROUTE.chatHistory, CORE_ROUTE.chatBlock]);
+
+export interface GatewayChatDeps {
+  readonly options: GatewayChatOptions;
+  readonly sessions: Pick<SessionStore, 'locate'>;
+  /** Send a frame to one socket. */
+  readonly sendTo: (ws: Socket, frame: Uint8Array) => void;
+  /** Answer a request with an ERROR frame. */
+  readonly sendError: (ws: Socket, opcode: number, requestId: number, code: string, message: string) => void;
+  /** Publish a frame to a uWS topic of this gateway. */
+  readonly publish: (topic: string, frame: Uint8Array) => void;
+  readonly logger: Logger;
+}
+
+function toMessage(line: ChatLine): ChatMessage {
+  return { id: line.id, channel: line.channel, from: line.from, name: line.name, text: line.text, at: line.at };
+}
+
+/** The ChatMessage push of a line. */
+export function encodeChatFrame(line: ChatLine): Uint8Array {
+  return encodeFrame(FrameKind.PUSH, CORE_PUSH.ChatMessage, 0, ChatMessageCodec.encode(toMessage(line)));
+}
+
+export class GatewayChat {
+  readonly #d: GatewayChatDeps;
+  readonly #service: ChatService;
+  #unsubscribe: (() => Promise<void>) | null = null;
+
+  constructor(d: GatewayChatDeps) {
+    this.#d = d;
+    this.#service = new ChatService({
+      ...d.options,
+      encode: encodeChatFrame,
+      isOnline: async (playerId) => (await d.sessions.locate(playerId)) !== null,
+      logger: d.logger,
+    });
+  }
+
+  /** Hear the lines every gateway publishes, and hand each to this gateway's sockets of its channel. */
+  async start(): Promise<void> {
+    this.#unsubscribe = await this.#d.options.backend.subscribe((channel, frame) => this.#d.publish(chatTopic(channel), frame));
+  }
+
+  async close(): Promise<void> {
+    const unsubscribe = this.#unsubscribe;
+    this.#unsubscribe = null;
+    await unsubscribe?.().catch((err: unknown) => this.#d.logger.warn({ err }, 'cannot stop hearing the chat'));
+  }
+
+  /** A socket was admitted: it hears the world, its private lines and its group, and gets the lines held for it. */
+  admitted(ws: Socket, data: ConnData): void {
+    const session = data.session;
+    if (session === null) return;
+    ws.subscribe(chatTopic('world'));
+    ws.subscribe(chatTopic(`p:${session.accountId}`));
+    if (session.groupId !== null) ws.subscribe(chatTopic(`group:${session.groupId}`));
+    this.#service.takeHeld(session.accountId).then(
+      (lines) => {
+        for (const line of lines) this.#d.sendTo(ws, encodeChatFrame(line));
+      },
+      (err: unknown) => this.#d.logger.warn({ err, playerId: session.accountId }, 'cannot deliver the private lines held for a player'),
+    );
+  }
+
+  /** A request on one of {@link CHAT_ROUTES}: answered when done (never throws). */
+  request(ws: Socket, data: ConnData, opcode: number, requestId: number, payload: Uint8Array, wantsReply: boolean): void {
+    void this.#answer(ws, data, opcode, requestId, payload, wantsReply);
+  }
+
+  async #answer(ws: Socket, data: ConnData, opcode: number, requestId: number, payload: Uint8Array, wantsReply: boolean): Promise<void> {
+    try {
+      const sender = senderOf(data);
+      let frame: Uint8Array;
+      switch (opcode) {
+        case CORE_ROUTE.chatSay: {
+          const req = ChatSayReqCodec.decode(payload);
+          const line = await this.#service.say(sender, targetOf(req.channel, req.to), req.text);
+          frame = encodeFrame(FrameKind.RESPONSE, opcode, requestId, ChatSayResCodec.encode({ id: line.id, channel: line.channel, text: line.text, at: line.at }));
+          break;
+        }
+        case CORE_ROUTE.chatHistory: {
+          const req = ChatHistoryReqCodec.decode(payload);
+          const channel = channelNamed(sender, req.channel);
+          const lines = await this.#service.history(sender, channel, req.limit === 0 ? DEFAULT_HISTORY : req.limit, req.before === '' ? undefined : req.before);
+          frame = encodeFrame(FrameKind.RESPONSE, opcode, requestId, ChatHistoryResCodec.encode({ lines: lines.map(toMessage) }));
+          break;
+        }
+        case CORE_ROUTE.chatBlock: {
+          const req = ChatBlockReqCodec.decode(payload);
+          const { backend } = this.#d.options;
+          if (req.playerId !== '') {
+            if (req.playerId === sender.playerId) throw new CodedError(ErrorCodes.CHAT_ERR_REFUSED, 'a player cannot block itself');
+            await (req.block ? backend.block(sender.playerId, req.playerId) : backend.unblock(sender.playerId, req.playerId));
+          }
+          frame = encodeFrame(FrameKind.RESPONSE, opcode, requestId, ChatBlockResCodec.encode({ blocked: await backend.blocked(sender.playerId) }));
+          break;
+        }
+        default:
+          throw new CodedError(ErrorCodes.GW_ERR_UNKNOWN_ROUTE, `unknown route ${opcode}`);
+      }
+      // A request sent with NO_REPLY gets no response (its errors still answer).
+      if (wantsReply) this.#d.sendTo(ws, frame);
+    } catch (err) {
+      const e = toErrorData(err, ErrorCodes.GW_ERR_INTERNAL);
+      if (!isCodedError(err)) this.#d.logger.error({ err, opcode }, 'chat request failed');
+      this.#d.sendError(ws, opcode, requestId, e.code, e.message);
+    }
+  }
+}
+
+/** The socket's player as the chat sees it. */
+function senderOf(data: ConnData): ChatSender {
+  const session = data.session;
+  if (session === null) throw new CodedError(ErrorCodes.CHAT_ERR_REFUSED, 'not logged in');
+  return { playerId: session.accountId, name: session.username, groupId: session.groupId, sceneId: data.state === 'joined' ? session.sceneId : null };
+}
+
+/** A chatSay's `channel` (and `to`). @throws OPT_ERR_INVALID for any other */
+function targetOf(channel: string, to: string): ChatTarget {
+  switch (channel) {
+    case 'world':
+    case 'scene':
+    case 'group':
+      if (to !== '') throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `"to" is for private lines only`);
+      return { kind: channel };
+    case 'private':
+      return { kind: 'private', to };
+    default:
+      throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `unknown channel ${JSON.stringify(channel.slice(0, 40))}: world, scene, group or private`);
+  }
+}
+
+/** A chatHistory's `channel` as the backend names it, for this player. */
+function channelNamed(sender: ChatSender, channel: string): string {
+  switch (channel) {
+    case 'world':
+      return 'world';
+    case 'private':
+      return `p:${sender.playerId}`;
+    case 'scene':
+      if (sender.sceneId === null) throw new CodedError(ErrorCodes.CHAT_ERR_REFUSED, 'not in a scene yet');
+      return `scene:${sender.sceneId}`;
+    case 'group':
+      if (sender.groupId === null) throw new CodedError(ErrorCodes.CHAT_ERR_NO_GROUP, 'the player is in no group');
+      return `group:${sender.groupId}`;
+    default:
+      throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `unknown channel ${JSON.stringify(channel.slice(0, 40))}: world, scene, group or private`);
+  }
+}
