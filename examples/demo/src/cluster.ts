@@ -13,6 +13,8 @@ import { CoordinatorNode, MemoryCoordinator, registerLeaseMetrics } from '@gos/c
 import { Engine, type AdminCredential } from '@gos/engine';
 import { LocalLinks } from '@gos/link';
 import { Leaderboards, MemoryLeaderboardBackend, RedisLeaderboardBackend } from '@gos/leaderboard';
+import { MemoryChatBackend, RedisChatBackend, type ChatBackend } from '@gos/chat';
+import moderate from './chat-moderation.js';
 import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
 import { createStore, type Store } from '@gos/store';
 import { Registry } from 'prom-client';
@@ -78,6 +80,8 @@ export class EmbeddedCluster {
   readonly sessions: SessionStore;
   /** In memory, or in the sessions' Redis; closed periods archived into the store. */
   readonly leaderboards: Leaderboards;
+  /** Chat on the gateway: in memory, or in the sessions' Redis. */
+  readonly chat: ChatBackend;
   readonly engine: Engine;
   readonly gateway: Gateway;
   /** The links' secret (random per start): a REPL dials the engine with it. */
@@ -112,6 +116,10 @@ export class EmbeddedCluster {
       owner: `engine-1:${process.pid}:${clusterSecret.slice(0, 8)}`,
       logger: logger.child({ part: 'leaderboards' }),
     });
+    this.chat =
+      o.redisUrl === undefined
+        ? new MemoryChatBackend({ logger })
+        : new RedisChatBackend({ url: o.redisUrl, keyPrefix: `${o.redisKeyPrefix ?? 'gos:'}chat:`, logger });
     this.engine = new Engine({
       engineId: 'engine-1',
       clusterSecret,
@@ -145,6 +153,7 @@ export class EmbeddedCluster {
       ...(o.limits === undefined ? {} : { limits: o.limits }),
       ...(o.scryptCost === undefined ? {} : { scryptCost: o.scryptCost }),
       ...(o.sceneForLogin === undefined ? {} : { sceneForLogin: o.sceneForLogin }),
+      chat: { backend: this.chat, moderate },
       logger,
       metrics,
     });
@@ -165,6 +174,7 @@ export class EmbeddedCluster {
     await this.leader.start();
     await this.sessions.start();
     await this.leaderboards.start();
+    await this.chat.start();
     await this.engine.start();
     await this.gateway.start();
   }
@@ -176,6 +186,7 @@ export class EmbeddedCluster {
       await this.engine.close();
       await this.leader.close();
       await this.leaderboards.close();
+      await this.chat.close();
       await this.sessions.close();
       await this.store.close();
       await this.coordinator.close();

@@ -2,7 +2,7 @@
  * The demo's browser client: log in, then walk with the arrow keys or WASD (or click to walk
  * there). Uses the client SDK and the generated protocol, like any game client would.
  */
-import { GameClient, guest, login, register } from '@gos/client';
+import { ChatClient, GameClient, guest, login, register } from '@gos/client';
 import { createApi, protocol, type PlayerState } from '../src/generated/protocol.js';
 import { PORTALS } from '../src/portals.js';
 import { FIELD_SIZE } from '../src/field-map.js';
@@ -29,6 +29,8 @@ const keys = new Set<string>();
 let me: { id: string; x: number; y: number } | null = null;
 let target: { x: number; y: number } | null = null;
 let client: GameClient<typeof protocol> | null = null;
+/** The gateway's chat (docs/chat.md): plain lines go to the scene's channel, `/all` to the world. */
+let chat: ChatClient | null = null;
 let mover: ReturnType<typeof setInterval> | undefined;
 let seq = 0;
 /** The message of the day last shown (shown again only when it changes). */
@@ -56,6 +58,18 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
   // The other gateways of the cluster: where the client goes if its own is lost.
   const c = new GameClient({ url: auth.gateway, fallbackUrls: (auth.gateways ?? []).slice(1), token: auth.token, protocol });
   client = c;
+  chat?.close();
+  chat = new ChatClient(c);
+  chat.onLine((line) => chatLine(chatText(line)));
+  // The last lines of the world and of the map, once the connection is up (each connection: a resume missed some).
+  c.on('open', () => {
+    for (const channel of ['world', 'scene'] as const) {
+      chat
+        ?.history(channel, { limit: 5 })
+        .then((lines) => lines.forEach((line) => chatLine(chatText(line))))
+        .catch(() => undefined);
+    }
+  });
   field = new FieldView(c);
   // The first push of every connection: who we are, where, and that seqs count from 0 again.
   c.onPush('Welcome', (w) => {
@@ -198,6 +212,12 @@ $('auth').addEventListener('submit', (e) => {
 $('guest').addEventListener('click', () => {
   guest(base).then(start).catch(fail);
 });
+/** A chat line as shown: its channel, who said it, what. */
+function chatText(line: { channel: string; name: string; text: string }): string {
+  const where = line.channel === 'world' ? 'all' : line.channel.startsWith('p:') ? 'private' : line.channel.startsWith('group:') ? 'group' : 'here';
+  return `[${where}] ${line.name}: ${line.text}`;
+}
+
 function chatLine(text: string): void {
   const line = document.createElement('div');
   line.textContent = text;
@@ -287,7 +307,8 @@ $('chatform').addEventListener('submit', (e) => {
   }
   else if (w !== null) whisper(w[1]!, w[2]!);
   else if (r !== null && lastWhisperer !== null) whisper(lastWhisperer, r[1]!);
-  else void api.say({ text: value }).catch(fail);
+  else if (value.startsWith('/all ')) chat?.say('world', value.slice(5)).catch(fail);
+  else chat?.say('scene', value).catch(fail);
 });
 canvas.addEventListener('click', (e) => {
   const r = canvas.getBoundingClientRect();

@@ -1,5 +1,7 @@
 export { GameClient } from './game-client.js';
 export { EntityTable } from './entity-table.js';
+export { ChatClient } from './chat-client.js';
+export type { ChatChannel } from './chat-client.js';
 export type { ClientEntity, EntityOf, EntitySource, EntityTableOptions } from './entity-table.js';
 export type { GameClientState } from './connection.js';
 export type { ClientEventMap, ClientEventName, ClientOpenEvent, ClientMovedEvent, ClientCloseEvent, ClientReconnectingEvent } from './client-events.js';

@@ -35,6 +35,14 @@ const required = (what: string) => ({ error: (issue: { input?: unknown }) => (is
 const file = (what: string) => z.string(required(what)).min(1, 'must be a file path');
 
 /** What a member process runs: one role, or a gateway and an engine linked in-process (a fat process). */
+/** The chat's limits and hook, as the config names them (kind redis or memory). */
+const CHAT_LIMITS = {
+  /** Longest line in code points. @default 200 */
+  maxLength: z.int().min(1).max(1000).optional(),
+  /** Module whose default export is the moderation hook (docs/chat.md): `(line) => text | null`, maybe async. */
+  moderate: z.string().min(1).optional(),
+};
+
 export const ROLES = ['coordinator', 'engine', 'gateway', 'gateway+engine'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -102,6 +110,21 @@ const configSchema = z.strictObject({
         z.strictObject({ kind: z.literal('memory') }),
       ],
       { error: "must have kind: 'redis' (with url; the sessions' URL when left out) or kind: 'memory' (one engine only)" },
+    )
+    .optional(),
+  /**
+   * Chat on the gateways (docs/chat.md): Redis (shared by every gateway), memory (one gateway
+   * only) or none. Absent: the sessions' backend (the same Redis URL, key prefix + `chat:`).
+   */
+  chat: z
+    .discriminatedUnion(
+      'kind',
+      [
+        z.strictObject({ kind: z.literal('redis'), url: wsOrHttpUrl(['redis:', 'rediss:']).optional(), keyPrefix: z.string().optional(), ...CHAT_LIMITS }),
+        z.strictObject({ kind: z.literal('memory'), ...CHAT_LIMITS }),
+        z.strictObject({ kind: z.literal('none') }),
+      ],
+      { error: "must have kind: 'redis' (with url; the sessions' URL when left out), 'memory' (one gateway only) or 'none'" },
     )
     .optional(),
   game: z.strictObject({
@@ -261,6 +284,7 @@ const PATH_KEYS = [
   'game.protocol',
   'store.file',
   'gateway.staticDir',
+  'chat.moderate',
   'gateway.tls.certFile',
   'gateway.tls.keyFile',
   'cluster.tls.caFile',

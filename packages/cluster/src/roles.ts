@@ -8,7 +8,8 @@ import { pathToFileURL } from 'node:url';
 import { CoordinatorNode, EtcdCoordinator, registerLeaseMetrics } from '@gos/coordinator';
 import { Engine, type PlayerLocator } from '@gos/engine';
 import { Leaderboards, MemoryLeaderboardBackend, RedisLeaderboardBackend, type LeaderboardBackend } from '@gos/leaderboard';
-import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '@gos/gateway';
+import { Gateway, MemorySessionStore, RedisSessionStore, type GatewayChatOptions, type SessionStore } from '@gos/gateway';
+import { MemoryChatBackend, RedisChatBackend, type ChatBackend } from '@gos/chat';
 import { LazyPresence } from './lazy-presence.js';
 import { LocalLinks } from '@gos/link';
 import { ErrorCodes, type Logger, type Protocol } from '@gos/schema';
@@ -219,6 +220,7 @@ async function startGateway(ctx: RoleContext, id: string, localLinks: LocalLinks
   const linkTls = readLinkTls(config);
   const store = await ctx.store();
   const sessions = await ctx.sessions();
+  const chat = await startChat(ctx);
   const g = config.gateway;
   const gateway = new Gateway({
     gatewayId: id,
@@ -239,6 +241,7 @@ async function startGateway(ctx: RoleContext, id: string, localLinks: LocalLinks
     ...(g.defaultSceneId === undefined ? {} : { defaultSceneId: g.defaultSceneId }),
     ...(g.staticDir === undefined ? {} : { staticDir: g.staticDir }),
     ...(g.scryptCost === undefined ? {} : { scryptCost: g.scryptCost }),
+    chat,
     logger,
     metrics,
   });
@@ -248,6 +251,40 @@ async function startGateway(ctx: RoleContext, id: string, localLinks: LocalLinks
   });
   await gateway.start();
   return { describe: () => ({ http: gateway.httpUrl, ws: gateway.publicUrl, metrics: `${gateway.httpUrl}/metrics` }), reload: () => gateway.reloadTls() };
+}
+
+/** The gateway's chat (config `chat`, else the sessions' backend): null for `kind: none`. */
+async function startChat(ctx: RoleContext): Promise<GatewayChatOptions | null> {
+  const { config, logger, closers } = ctx;
+  const log = logger.child({ part: 'chat' });
+  const chosen = config.chat ?? (config.sessions.kind === 'redis' ? { kind: 'redis' as const } : { kind: 'memory' as const });
+  if (chosen.kind === 'none') return null;
+  let backend: ChatBackend;
+  if (chosen.kind === 'memory') {
+    backend = new MemoryChatBackend({ logger: log });
+    await backend.start();
+  } else {
+    const url = chosen.url ?? (config.sessions.kind === 'redis' ? config.sessions.url : 'redis://127.0.0.1:6379');
+    const keyPrefix = chosen.keyPrefix ?? `${config.sessions.kind === 'redis' ? config.sessions.keyPrefix : 'gos:'}chat:`;
+    backend = await connect<ChatBackend>({ ...ctx.backend, what: 'Redis', urls: [url], code: ErrorCodes.CHAT_ERR_BACKEND, open: () => new RedisChatBackend({ url, keyPrefix, logger: log }) });
+  }
+  // Closed after the gateway (closers run in reverse order).
+  closers.push(() => backend.close());
+  const moderate = chosen.moderate === undefined ? undefined : await loadModerator(chosen.moderate);
+  return { backend, ...(chosen.maxLength === undefined ? {} : { maxLength: chosen.maxLength }), ...(moderate === undefined ? {} : { moderate }) };
+}
+
+/** The chat's moderation hook: the default export of `file`. */
+async function loadModerator(file: string): Promise<NonNullable<GatewayChatOptions['moderate']>> {
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (err) {
+    throw configError(`chat.moderate: cannot load ${file}: ${(err as Error).message}`);
+  }
+  const hook = mod.default;
+  if (typeof hook !== 'function') throw configError(`chat.moderate: ${file} has no default export that is a function (line) => text | null`);
+  return (line) => (hook as (line: unknown) => string | null | Promise<string | null>)(line);
 }
 
 async function startStore(config: ClusterConfig, logger: Logger, backend: Backend): Promise<Store> {

@@ -89,6 +89,18 @@ test('leaderboards: absent they follow the sessions; redis or memory may be give
   assert.match(failure(() => loadConfig({ file: badUrl, env: {} })), /leaderboards\.url/);
 });
 
+test('chat: absent it follows the sessions; redis, memory or none; its moderation module is a path relative to the file', async () => {
+  assert.equal(loadConfig({ file: await file(MINIMAL), env: {} }).chat, undefined);
+  const f = await file(`${MINIMAL}chat: { kind: redis, url: "redis://chat:6380", keyPrefix: "c1:", maxLength: 120, moderate: hooks/moderate.js }\n`);
+  assert.deepEqual(loadConfig({ file: f, env: {} }).chat, { kind: 'redis', url: 'redis://chat:6380', keyPrefix: 'c1:', maxLength: 120, moderate: path.join(path.dirname(f), 'hooks/moderate.js') });
+  assert.deepEqual(loadConfig({ file: await file(`${MINIMAL}chat: { kind: none }\n`), env: {} }).chat, { kind: 'none' });
+  assert.deepEqual(loadConfig({ file: await file(`${MINIMAL}chat: { kind: memory }\n`), env: {} }).chat, { kind: 'memory' });
+  const irc = await file(`${MINIMAL}chat: { kind: irc }\n`);
+  assert.match(failure(() => loadConfig({ file: irc, env: {} })), /chat.*kind: 'redis'/s);
+  const long = await file(`${MINIMAL}chat: { kind: memory, maxLength: 5000 }\n`);
+  assert.match(failure(() => loadConfig({ file: long, env: {} })), /chat\.maxLength/);
+});
+
 test('TLS: gateway.tls and cluster.tls hold file paths (relative to the file, or from GOS_* variables)', async () => {
   const f = await file(`${MINIMAL.replace('secret: "0123456789abcdef"', 'secret: "0123456789abcdef", tls: { caFile: certs/ca.pem, certFile: certs/node.pem, keyFile: certs/node.key }')}
 gateway: { tls: { certFile: certs/gw.pem, keyFile: certs/gw.key, passphrase: pw } }

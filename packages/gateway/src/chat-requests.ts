@@ -152,7 +152,8 @@ export class GatewayChat {
 function senderOf(data: ConnData): ChatSender {
   const session = data.session;
   if (session === null) throw new CodedError(ErrorCodes.CHAT_ERR_REFUSED, 'not logged in');
-  return { playerId: session.accountId, name: session.username, groupId: session.groupId, sceneId: data.state === 'joined' ? session.sceneId : null };
+  // The scene the session names: the one it is joining, or travelling to, already.
+  return { playerId: session.accountId, name: session.username, groupId: session.groupId, sceneId: session.sceneId };
 }
 
 /** A chatSay's `channel` (and `to`). @throws OPT_ERR_INVALID for any other */

@@ -1,6 +1,6 @@
 export { Gateway } from './gateway.js';
 export type { GatewayDrainOutcome } from './drain.js';
-export type { GatewayLimits, GatewayOptions, LoginAccount, SceneChooser } from './options.js';
+export type { GatewayChatOptions, GatewayLimits, GatewayOptions, LoginAccount, SceneChooser } from './options.js';
 export { loadUws } from './uws.js';
 export type { LoadUwsOptions, LoadedUws, UwsBuildName, UwsBuildPreference } from './uws.js';
 export type { GatewayTlsOptions } from './tls.js';
