@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { CoordinatorNode, EtcdCoordinator, MemoryCoordinator, type Coordinator } from '@gos/coordinator';
 import { Engine } from '@gos/engine';
 import { Gateway, MemorySessionStore } from '@gos/gateway';
+import { MemoryChatBackend } from '@gos/chat';
 import { LocalLinks } from '@gos/link';
 import { createStore } from '@gos/store';
 import { Registry } from 'prom-client';
@@ -63,6 +64,9 @@ const ringFlush = process.env['RING_FLUSH'] === 'microtask' ? 'microtask' : 'imm
 // This process also runs the coordinator replica, the leader that places scenes.
 const leader = new CoordinatorNode({ id: 'coordinator-1', coordinator });
 const sessions = new MemorySessionStore();
+// Chat on the one gateway (memory: one gateway). The chat-fanout sender says 2 lines a second:
+// above a player's default rate (1 a second), so the bench lifts it.
+const chat = new MemoryChatBackend();
 // One registry: the gateway's GET /metrics serves the engine's too (mmo-aoi reads its tick histogram).
 const metrics = new Registry();
 const engine =
@@ -81,6 +85,7 @@ const gateway = new Gateway({
   localLinks,
   sceneForLogin: sceneForScenario(process.env['SCENARIO']),
   limits: BENCH_LIMITS,
+  chat: { backend: chat, rate: { perSecond: 10, burst: 20 } },
   metrics,
 });
 let child: ChildProcess | null = null;
@@ -124,6 +129,7 @@ const lifecycle = serverLifecycle(
     await coordinator.start();
     await leader.start();
     await sessions.start();
+    await chat.start();
     if (engine !== null) await engine.start();
     else await startEngineProcess();
     await gateway.start();
@@ -139,6 +145,7 @@ const lifecycle = serverLifecycle(
       }
       await engine?.close();
       await leader.close();
+      await chat.close();
       await sessions.close();
       await store.close();
       await coordinator.close();

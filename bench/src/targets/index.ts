@@ -7,6 +7,9 @@
  * before the in-process link: the A/B of that change); `project-acked` is the cluster
  * shape with every move sent as a plain request, answered by an empty RESPONSE (what moves cost
  * before the NO_REPLY flag). The default run leaves it out: name it with --targets.
+ * `project-say` and `project-embedded-say` (chat-fanout) say their lines through the game's
+ * own `say` route, broadcast by the scene, rather than on the gateway's chat channel
+ * (docs/chat.md): the A/B of chat on real channels.
  */
 import { fileURLToPath } from 'node:url';
 import { NODE_FLAGS } from '@gos/cluster';
@@ -17,7 +20,7 @@ export interface TargetSpec {
   /** `target` field of the result rows. */
   readonly target: 'project' | 'colyseus' | 'uws';
   /** Driver the load generator uses. */
-  readonly driver: 'project' | 'project-acked' | 'colyseus' | 'uws';
+  readonly driver: 'project' | 'project-acked' | 'project-say' | 'colyseus' | 'uws';
   readonly shape?: 'cluster' | 'embedded' | 'fat';
   /** A variant of the same target, e.g. `acked`: moves answered one by one. */
   readonly variant?: string;
@@ -36,6 +39,8 @@ const server = (file: string): string => fileURLToPath(new URL(`../../bin/server
 export const TARGETS: readonly TargetSpec[] = [
   { name: 'project', target: 'project', driver: 'project', shape: 'cluster', entry: server('project.js'), nodeFlags: NODE_FLAGS, env: { SHAPE: 'cluster' }, needsEtcd: true },
   { name: 'project-acked', target: 'project', driver: 'project-acked', shape: 'cluster', variant: 'acked', entry: server('project.js'), nodeFlags: NODE_FLAGS, env: { SHAPE: 'cluster' }, needsEtcd: true },
+  { name: 'project-say', target: 'project', driver: 'project-say', shape: 'cluster', variant: 'say', entry: server('project.js'), nodeFlags: NODE_FLAGS, env: { SHAPE: 'cluster' }, needsEtcd: true },
+  { name: 'project-embedded-say', target: 'project', driver: 'project-say', shape: 'embedded', variant: 'say', entry: server('project.js'), nodeFlags: NODE_FLAGS, env: { SHAPE: 'embedded' }, needsEtcd: false },
   { name: 'project-fat', target: 'project', driver: 'project', shape: 'fat', entry: server('project.js'), nodeFlags: NODE_FLAGS, env: { SHAPE: 'fat' }, needsEtcd: true },
   { name: 'project-embedded', target: 'project', driver: 'project', shape: 'embedded', entry: server('project.js'), nodeFlags: NODE_FLAGS, env: { SHAPE: 'embedded' }, needsEtcd: false },
   { name: 'project-embedded-tcp', target: 'project', driver: 'project', shape: 'embedded', variant: 'tcp', entry: server('project.js'), nodeFlags: NODE_FLAGS, env: { SHAPE: 'embedded', LINK: 'tcp' }, needsEtcd: false },

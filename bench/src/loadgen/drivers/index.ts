@@ -7,6 +7,7 @@ import { uwsDriver } from './uws.js';
 export const DRIVERS = {
   project: projectDriver({ noReply: true }),
   'project-acked': projectDriver({ noReply: false }),
+  'project-say': projectDriver({ noReply: true, chat: 'scene-route' }),
   colyseus: colyseusDriver,
   uws: uwsDriver,
 } as const satisfies Record<string, Driver>;

@@ -6,7 +6,7 @@
  */
 import { ByteBuffer } from 'flatbuffers';
 import WebSocket from 'ws';
-import { CELL_GONE, CORE_PUSH, EntityViewCodec, encodeFrame, ErrorReplyCodec, FRAME_HEADER_BYTES, FrameFlag, FrameKind, WS_QUERY_TOKEN, WS_QUERY_VERSION } from '@gos/schema';
+import { CELL_GONE, CORE_PUSH, CORE_ROUTE, ChatMessageCodec, ChatSayReqCodec, EntityViewCodec, encodeFrame, ErrorReplyCodec, FRAME_HEADER_BYTES, FrameFlag, FrameKind, WS_QUERY_TOKEN, WS_QUERY_VERSION } from '@gos/schema';
 import type { ClientHooks, Driver } from '../driver.js';
 import { AoiAvatar, AoiCell, ChatLine, Tick, Welcome } from '../../generated/fbs/bench_mmo_generated.js';
 import { protocol, PUSH, ROUTE } from '../../generated/protocol.js';
@@ -20,11 +20,15 @@ let requestIds = 0;
 /**
  * `noReply: true` sends moves with the NO_REPLY flag (what `GameClient.send` does): ticks
  * acknowledge them. `false` sends plain requests, each answered by an empty RESPONSE frame.
+ * `chat` (chat-fanout): `channel` says lines on the scene's chat channel, answered by the
+ * gateway (core chatSay, docs/chat.md: the default); `scene-route` through the game's own `say`
+ * route, which the scene broadcasts (the path before the gateway had chat).
  */
-export function projectDriver(options: { noReply: boolean }): Driver {
+export function projectDriver(options: { noReply: boolean; chat?: 'channel' | 'scene-route' }): Driver {
   const flags = options.noReply ? FrameFlag.NO_REPLY : 0;
+  const chat = options.chat ?? 'channel';
   return {
-    target: options.noReply ? 'project' : 'project-acked',
+    target: chat === 'scene-route' ? 'project-say' : options.noReply ? 'project' : 'project-acked',
     async connect(_index, baseUrl, hooks, { decodeTicks, room }) {
       const res = await fetch(`${baseUrl}/v1/auth/guest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
       if (res.status !== 200) throw new Error(`guest login: HTTP ${res.status} ${await res.text()}`);
@@ -43,7 +47,11 @@ export function projectDriver(options: { noReply: boolean }): Driver {
         },
         sendChat(sentAt, text) {
           requestIds = (requestIds + 1) >>> 0 || 1;
-          const frame = encodeFrame(FrameKind.REQUEST, ROUTE.say, requestIds, protocol.routes.say.request.encode({ sentAt, text }), FrameFlag.NO_REPLY);
+          const frame =
+            chat === 'channel'
+              ? // The send time rides in the text: a ChatMessage carries the server's time only.
+                encodeFrame(FrameKind.REQUEST, CORE_ROUTE.chatSay, requestIds, ChatSayReqCodec.encode({ channel: 'scene', to: '', text: `${sentAt} ${text}` }), FrameFlag.NO_REPLY)
+              : encodeFrame(FrameKind.REQUEST, ROUTE.say, requestIds, protocol.routes.say.request.encode({ sentAt, text }), FrameFlag.NO_REPLY);
           ws.send(frame);
           return frame.byteLength;
         },
@@ -156,6 +164,15 @@ function openSocket(url: string, hooks: ClientHooks, decodeTicks: boolean, aoi: 
       if (opcode === PUSH.ChatLine) {
         try {
           hooks.onChat(ChatLine.getRootAsChatLine(new ByteBuffer(data.subarray(FRAME_HEADER_BYTES))).sentAt(), data.byteLength);
+        } catch {
+          hooks.onOther(data.byteLength);
+        }
+        return;
+      }
+      if (opcode === CORE_PUSH.ChatMessage) {
+        try {
+          const sentAt = Number.parseFloat(ChatMessageCodec.decode(data.subarray(FRAME_HEADER_BYTES)).text);
+          hooks.onChat(sentAt, data.byteLength);
         } catch {
           hooks.onOther(data.byteLength);
         }
