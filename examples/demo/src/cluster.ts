@@ -127,6 +127,7 @@ export class EmbeddedCluster {
       store: this.store,
       presence: this.sessions,
       leaderboards: this.leaderboards,
+      chat: this.chat,
       coordinator: this.coordinator,
       workers: o.workers ?? 1,
       ...(o.scenesPerWorker === undefined ? {} : { scenesPerWorker: o.scenesPerWorker }),

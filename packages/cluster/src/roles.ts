@@ -76,6 +76,7 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
     registerLeaseMetrics(metrics, coordinator.membership);
     let store: Promise<Store> | undefined;
     let sessions: Promise<SessionStore> | undefined;
+    let chat: Promise<GatewayChatOptions | null> | undefined;
     const ctx: RoleContext = {
       config,
       logger,
@@ -93,6 +94,7 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
           closers.push(() => opened.close());
           return opened;
         })),
+      chat: () => (chat ??= startChat(ctx)),
       onDrainRequest: onDrainRequest ?? null,
     };
     switch (role) {
@@ -144,6 +146,8 @@ interface RoleContext {
   readonly store: () => Promise<Store>;
   /** The session store, the same way: the gateway's sessions, the engine's presence. */
   readonly sessions: () => Promise<SessionStore>;
+  /** The chat (config `chat`), opened once per process: a gateway runs it, an engine's REPL mutes with it. */
+  readonly chat: () => Promise<GatewayChatOptions | null>;
   /** An operator asked the engine or gateway to drain: the process stops as on SIGTERM. */
   readonly onDrainRequest: (() => void) | null;
 }
@@ -180,6 +184,8 @@ async function startEngine(ctx: RoleContext, id: string, localLinks: LocalLinks 
     presence = lazy;
   }
   const leaderboards = await startLeaderboards(ctx, id, store, localLinks !== null);
+  // The REPL's chat commands: the gateways' chat, when this engine can reach the same one (Redis, or this process's).
+  const chat = localLinks !== null || chatKind(config) === 'redis' ? ((await ctx.chat())?.backend ?? null) : null;
   const e = config.engine;
   const engine = new Engine({
     engineId: id,
@@ -188,6 +194,7 @@ async function startEngine(ctx: RoleContext, id: string, localLinks: LocalLinks 
     store,
     presence,
     leaderboards,
+    chat,
     coordinator,
     linkHost: e.host,
     linkPort: e.port,
@@ -220,7 +227,7 @@ async function startGateway(ctx: RoleContext, id: string, localLinks: LocalLinks
   const linkTls = readLinkTls(config);
   const store = await ctx.store();
   const sessions = await ctx.sessions();
-  const chat = await startChat(ctx);
+  const chat = await ctx.chat();
   const g = config.gateway;
   const gateway = new Gateway({
     gatewayId: id,
@@ -253,11 +260,16 @@ async function startGateway(ctx: RoleContext, id: string, localLinks: LocalLinks
   return { describe: () => ({ http: gateway.httpUrl, ws: gateway.publicUrl, metrics: `${gateway.httpUrl}/metrics` }), reload: () => gateway.reloadTls() };
 }
 
-/** The gateway's chat (config `chat`, else the sessions' backend): null for `kind: none`. */
+/** Where the chat lives: the config's `chat.kind`, else where the sessions do. */
+function chatKind(config: ClusterConfig): 'redis' | 'memory' | 'none' {
+  return config.chat?.kind ?? (config.sessions.kind === 'redis' ? 'redis' : 'memory');
+}
+
+/** The chat (config `chat`, else the sessions' backend): null for `kind: none`. */
 async function startChat(ctx: RoleContext): Promise<GatewayChatOptions | null> {
   const { config, logger, closers } = ctx;
   const log = logger.child({ part: 'chat' });
-  const chosen = config.chat ?? (config.sessions.kind === 'redis' ? { kind: 'redis' as const } : { kind: 'memory' as const });
+  const chosen = config.chat ?? (chatKind(config) === 'redis' ? { kind: 'redis' as const } : { kind: 'memory' as const });
   if (chosen.kind === 'none') return null;
   let backend: ChatBackend;
   if (chosen.kind === 'memory') {

@@ -7,7 +7,6 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { CodedError, ErrorCodes, isCodedError } from '@gos/schema';
-import { runOperation } from '@gos/leaderboard';
 import { EngineToAdmin, encodeAnswerBody, type AdminBody, type GatewayPeer } from '@gos/link';
 import type { CallRouter } from './calls.js';
 import { sendTo, type EngineContext } from './engine-context.js';
@@ -15,7 +14,7 @@ import { ADMIN_CALL_MESSAGE, EVAL_MESSAGE, INSPECT_MESSAGE, type CallAnswer } fr
 import type { PlayerLocator } from './player-pushes.js';
 import type { MigrationOutcome } from './migrations.js';
 import type { Scenes } from './scenes.js';
-import type { MailOp } from './mail-records.js';
+import { runServiceCommand } from './admin-services.js';
 
 export interface AdminCredential {
   /** Who: logged with every command. */
@@ -35,11 +34,6 @@ function proof(secret: string, to: string, message: string, payloadJson: string)
 }
 
 const COMMAND_TIMEOUT_MS = 5000;
-/** Leaderboard operations that change boards: `lb` runs them only for a writing session. */
-const LEADERBOARD_WRITES: ReadonlySet<string> = new Set(['create', 'delete', 'submit', 'remove']);
-/** Mail operations the REPL offers (`claim` is the player's, in its scene), and those that change mailboxes. */
-const MAIL_COMMANDS: ReadonlySet<string> = new Set(['send', 'list', 'get', 'counts', 'read', 'delete']);
-const MAIL_WRITES: ReadonlySet<string> = new Set(['send', 'read', 'delete']);
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /** What the operator's cluster commands act on (the engine's live moves and its drain). */
@@ -172,37 +166,13 @@ export class AdminConsole {
         return { engineId: o.engineId, draining: true, scenes };
       }
       case 'logs':
-        return this.#logs(str(0, 'a player id'), args.slice(1));
-      case 'lb': {
-        const op = str(0, 'a leaderboard operation (list, page, get, around, count, periods, archived, archivedMember; with --write also create, submit, remove, delete)');
-        if (LEADERBOARD_WRITES.has(op) && !write) throw new CodedError(ErrorCodes.ENG_ERR_ADMIN_READ_ONLY, `lb ${op} changes a board: it needs a credential with write: true and a REPL started with --write`);
-        if (o.leaderboards === null) throw new CodedError(ErrorCodes.LB_ERR_NOT_CONFIGURED, `engine ${o.engineId} runs without leaderboards`);
-        return runOperation(o.leaderboards, op, args.slice(1));
-      }
-      case 'mail': {
-        const op = str(0, 'a mail operation (list, get, counts; with --write also send, read, delete)');
-        if (!isMailCommand(op)) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `mail ${op}: the operations are ${[...MAIL_COMMANDS].join(', ')}`);
-        if (MAIL_WRITES.has(op) && !write) throw new CodedError(ErrorCodes.ENG_ERR_ADMIN_READ_ONLY, `mail ${op} changes mailboxes: it needs a credential with write: true and a REPL started with --write`);
-        return this.#ctx.mail.run({ op, args: args.slice(1) }, '');
-      }
+      case 'lb':
+      case 'mail':
+      case 'chat':
+        return runServiceCommand(this.#ctx, command, args, write);
       default:
-        throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `unknown command ${command} (hello, scenes, players, state, player, call, cast, eval, migrate, drain, logs, lb, mail)`);
+        throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `unknown command ${command} (hello, scenes, players, state, player, call, cast, eval, migrate, drain, logs, lb, mail, chat)`);
     }
-  }
-
-  /** `logs <playerId> [from] [to] [limit]`: a player's log events, oldest first; times as ISO text or ms since the epoch. */
-  async #logs(playerId: string, rest: unknown[]): Promise<unknown> {
-    const time = (v: unknown, what: string): number | undefined => {
-      if (v === undefined || v === null || v === '') return undefined;
-      const ms = typeof v === 'number' ? v : typeof v === 'string' ? (/^\d+$/.test(v) ? Number(v) : Date.parse(v)) : NaN;
-      if (!Number.isSafeInteger(ms) || ms < 0) throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `logs: ${what} is a time (ISO 8601 or ms since the epoch), got ${String(v)}`);
-      return ms;
-    };
-    const from = time(rest[0], 'from');
-    const to = time(rest[1], 'to');
-    const limit = rest[2] === undefined ? 100 : Number(rest[2]);
-    const rows = await this.#ctx.o.store.playerLogs.query({ playerId, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }), limit });
-    return rows.map((r) => ({ at: new Date(r.at).toISOString(), event: r.event, sceneId: r.sceneId, fields: JSON.parse(r.fields) as unknown }));
   }
 
   /** The scene a player plays in: its seat here, else its presence. */
@@ -224,6 +194,3 @@ export class AdminConsole {
   }
 }
 
-function isMailCommand(op: string): op is Exclude<MailOp, 'reserve' | 'claim' | 'release'> {
-  return MAIL_COMMANDS.has(op);
-}

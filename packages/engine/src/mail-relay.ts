@@ -24,13 +24,13 @@ const playerId = z.string().min(1).max(255);
 const mailId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const mailIds = z.array(mailId).min(1).max(100);
 const recipients = z.union([z.object({ players: z.array(playerId).min(1).max(10_000) }).strict(), z.object({ everyone: z.literal(true) }).strict()]);
-/** What scene code sends (`MailInput` of api-mail.ts), its attachments already JSON text. */
+/** What scene code (or the REPL) sends: `MailInput` of api-mail.ts. */
 const mailInput = z
   .object({
     from: z.string().optional(),
     subject: z.string(),
     body: z.string().optional(),
-    attachments: z.string().nullable().optional(),
+    attachments: z.unknown().optional(),
     expiresAt: z.number().int().nullable().optional(),
     expiresInMs: z.number().int().positive().optional(),
   })
@@ -258,7 +258,7 @@ export class MailRelay {
       from: input.from ?? 'system',
       subject: input.subject,
       body: input.body ?? '',
-      attachments: input.attachments ?? null,
+      attachments: input.attachments === undefined || input.attachments === null ? null : JSON.stringify(input.attachments),
       expiresAt: input.expiresInMs !== undefined ? now + input.expiresInMs : (input.expiresAt ?? null),
     };
     const id = await this.#o.store.send(to, mail, now);

@@ -5,6 +5,7 @@ import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
 import type { Coordinator } from '@gos/coordinator';
 import type { Store } from '@gos/store';
 import type { LeaderboardApi } from '@gos/leaderboard';
+import type { ChatBackend } from '@gos/chat';
 import type { PlayerLocator } from './player-pushes.js';
 import type { AdminCredential } from './admin.js';
 import { resolveLinkTls, type LinkTlsOptions, type LocalLinks } from '@gos/link';
@@ -49,6 +50,11 @@ export interface EngineOptions {
    * operations are refused with `LB_ERR_NOT_CONFIGURED`. @default null
    */
   readonly leaderboards?: LeaderboardApi | null;
+  /**
+   * The chat's backend (docs/chat.md), for the REPL's `chat` commands: mute and unmute players,
+   * read a channel's history. The gateways run the chat itself. @default null
+   */
+  readonly chat?: ChatBackend | null;
   /**
    * Player logs (`player.log`, docs/player-logs.md): events are written to the store in batches
    * at least every `flushMs` (500); past `maxQueued` (100,000) events waiting for the store the
@@ -157,7 +163,8 @@ export interface EngineOptions {
 }
 
 export type ResolvedEngineOptions = Readonly<
-  Required<Omit<EngineOptions, 'advertiseHost' | 'linkTls' | 'localLinks' | 'presence' | 'admin' | 'leaderboards' | 'playerLogs'>> & {
+  Required<Omit<EngineOptions, 'advertiseHost' | 'linkTls' | 'localLinks' | 'presence' | 'admin' | 'leaderboards' | 'playerLogs' | 'chat'>> & {
+    chat: ChatBackend | null;
     advertiseHost: string;
     linkTls: LinkTlsOptions | null;
     localLinks: LocalLinks | null;
@@ -225,6 +232,7 @@ export function resolveEngineOptions(o: EngineOptions): ResolvedEngineOptions {
       maxQueued: int('playerLogs.maxQueued', o.playerLogs?.maxQueued, 100_000, 1),
       retentionDays: int('playerLogs.retentionDays', o.playerLogs?.retentionDays, 30, 0),
     }),
+    chat: o.chat === undefined || o.chat === null ? null : typeof o.chat.mute === 'function' ? o.chat : fail('chat', 'must be a ChatBackend of @gos/chat'),
     leaderboards: o.leaderboards === undefined || o.leaderboards === null ? null : typeof o.leaderboards.submit === 'function' ? o.leaderboards : fail('leaderboards', 'must be a Leaderboards of @gos/leaderboard'),
     workers: positiveInt('workers', o.workers, Math.max(1, availableParallelism() - 1)),
     scenesPerWorker: positiveInt('scenesPerWorker', o.scenesPerWorker, 64),

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { MemoryChatBackend } from '@gos/chat';
 import { ErrorCodes } from '@gos/schema';
 import { AdminToEngine, EngineToAdmin, EngineToEngine, LinkClient, decodeAnswerBody, encodeAdminBody, encodeCallBody } from '@gos/link';
 import { Engine } from '../src/index.js';
@@ -88,6 +89,39 @@ test('REPL commands: credentials, scenes, players, state, player data, calls, an
   } finally {
     await op.close();
     await c.close();
+  }
+});
+
+test('REPL chat and mail commands: mute and unmute through the chat backend, mail sent with write only', async () => {
+  const chat = new MemoryChatBackend();
+  await chat.start();
+  const c = await startCluster(dir, 'admin-chat', { workers: 1, engine: { admin: { credentials: [OPS] }, chat } });
+  const op = await operator(c.port);
+  try {
+    assert.deepEqual(await op.send('chat', ['mute', 'ann', 10]), { ok: false, code: ErrorCodes.ENG_ERR_ADMIN_READ_ONLY });
+    const muted = (await op.send('chat', ['mute', 'ann', 10], { write: true })) as { ok: true; result: { mutedUntil: string } };
+    assert.ok(muted.ok && Date.parse(muted.result.mutedUntil) > Date.now() + 9 * 60_000);
+    assert.ok((await chat.mutedUntil('ann')) > Date.now(), 'the backend the gateways read has it');
+    assert.deepEqual(await op.send('chat', ['muted', 'ann']), { ok: true, result: muted.result && { playerId: 'ann', mutedUntil: muted.result.mutedUntil } });
+    assert.deepEqual(await op.send('chat', ['unmute', 'ann'], { write: true }), { ok: true, result: { playerId: 'ann', mutedUntil: null } });
+    assert.equal(await chat.mutedUntil('ann'), 0);
+    await chat.append({ channel: 'world', from: 'bob', name: 'Bob', text: 'hi' }, { maxLines: 10, maxAgeMs: 60_000 });
+    const history = (await op.send('chat', ['history', 'world', 5])) as { ok: true; result: Array<{ from: string; text: string }> };
+    assert.deepEqual(history.result.map((l) => [l.from, l.text]), [['bob', 'hi']]);
+    assert.deepEqual(await op.send('chat', ['mute', 'ann', 0], { write: true }), { ok: false, code: ErrorCodes.OPT_ERR_INVALID });
+    assert.deepEqual(await op.send('chat', ['shout', 'ann']), { ok: false, code: ErrorCodes.OPT_ERR_INVALID });
+    assert.deepEqual(await op.send('chat', ['history', 'bad channel', 5]), { ok: false, code: ErrorCodes.OPT_ERR_INVALID });
+    // Mail from the REPL: sending needs write; reading does not.
+    assert.deepEqual(await op.send('mail', ['send', { players: ['ann'] }, { subject: 'hi' }]), { ok: false, code: ErrorCodes.ENG_ERR_ADMIN_READ_ONLY });
+    const sent = (await op.send('mail', ['send', { players: ['ann'] }, { subject: 'hi', attachments: { gold: 1 } }], { write: true })) as { ok: true; result: number };
+    assert.equal(sent.ok, true);
+    const listed = (await op.send('mail', ['list', 'ann'])) as { ok: true; result: Array<{ mailId: number }> };
+    assert.deepEqual(listed.result.map((m) => m.mailId), [sent.result]);
+    assert.deepEqual(await op.send('mail', ['claim', 'ann', sent.result]), { ok: false, code: ErrorCodes.OPT_ERR_INVALID }, 'claiming is the player\'s');
+  } finally {
+    await op.close();
+    await c.close();
+    await chat.close();
   }
 });
 

@@ -27,7 +27,7 @@ test('a mail is held for one claim at a time, released by the scene, and a claim
   try {
     const { fence } = await store.claimPlayer('ann');
     persister.seed('player', 'ann', 0, fence);
-    const id = await relay.send({ players: ['ann'] }, { subject: 'coins', attachments: '{"gold":5}' });
+    const id = await relay.send({ players: ['ann'] }, { subject: 'coins', attachments: { gold: 5 } });
     const op = (o: 'reserve' | 'release' | 'claim', ...args: unknown[]): Promise<unknown> => relay.run({ op: o, args }, 'arena:1');
 
     assert.equal(((await op('reserve', 'ann', id)) as { mailId: number }).mailId, id);
@@ -42,7 +42,7 @@ test('a mail is held for one claim at a time, released by the scene, and a claim
     await assert.rejects(op('reserve', 'ann', -1), coded(ErrorCodes.OPT_ERR_INVALID));
 
     // A claim whose data cannot be read never reaches the persister: the player is refused there.
-    const second = await relay.send({ players: ['ann'] }, { subject: 'more', attachments: '{"gold":1}' });
+    const second = await relay.send({ players: ['ann'] }, { subject: 'more', attachments: { gold: 1 } });
     await op('reserve', 'ann', second);
     await assert.rejects(op('claim', 'ann', second, '{not json'), coded(ErrorCodes.OPT_ERR_INVALID));
     assert.deepEqual(refused, [`ann:${ErrorCodes.OPT_ERR_INVALID}`]);

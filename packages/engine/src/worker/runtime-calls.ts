@@ -115,7 +115,7 @@ export class SceneCalls {
       this.#assertCanWait(`mail.${op}`);
       request = encoder.encode(encodeMailRequest({ op, args: [...args] }));
     } catch (err) {
-      return refused(err);
+      return refused(isCodedError(err) ? err : new CodedError(ErrorCodes.OPT_ERR_INVALID, `mail.${op}: its arguments cannot be written as JSON: ${(err as Error).message}`, { cause: err }));
     }
     return this.#wait(FromScene.MAIL, request, timeoutMs, `no answer to mail.${op} within ${timeoutMs} ms`, (result) => JSON.parse(result) as unknown);
   }
