@@ -2,9 +2,11 @@
  * The chat's rules, on top of a {@link ChatBackend} (docs/chat.md): who may say what where. A line
  * is checked (the sender's rate, mute, length after cleaning, the group it names, the
  * recipient's block list), offered to the game's moderation hook (which may rewrite or drop it),
- * appended to its channel's history, then either published once for the gateways (each hands it
- * to the sockets of the channel's uWS topic `ch/<name>`) or, for a private line to a player who is
- * offline, held for its next login.
+ * appended to its channel's history and published once for the gateways (each hands it to the
+ * sockets of the channel's uWS topic `ch/<name>`). A private line is also held for its recipient
+ * until the gateway that has the recipient's socket says it got it ({@link ChatBackend.release}):
+ * one offline (or connecting at that moment) gets it at its next connection. At least once: a
+ * line held and heard at the same moment may come twice, with the same id.
  */
 import { CodedError, ErrorCodes, cleanText, silentLogger, type Logger } from '@gos/schema';
 import type { ChannelName, ChatBackend, ChatLine, ChatRetention, NewChatLine } from './types.js';
@@ -34,8 +36,8 @@ export interface ChatServiceOptions {
   readonly backend: ChatBackend;
   /** Encode a line as the push the sockets get (done once per line). */
   readonly encode: (line: ChatLine) => Uint8Array;
-  /** Whether a player is online somewhere in the cluster (a private line to one who is not is held). */
-  readonly isOnline: (playerId: string) => Promise<boolean>;
+  /** Whether a player exists (a private line to an id that is none is refused, and nothing is kept for it). @default every id does */
+  readonly isPlayer?: (playerId: string) => Promise<boolean>;
   /** Lines a player may say: `perSecond` on average, `burst` at once. @default { perSecond: 1, burst: 5 } */
   readonly rate?: { readonly perSecond: number; readonly burst: number };
   /** Longest line in code points, after cleaning; longer ones are refused. @default 200 */
@@ -46,11 +48,16 @@ export interface ChatServiceOptions {
   readonly held?: { readonly max: number; readonly ttlMs: number };
   /**
    * The game's moderation: the text to send (the same, or rewritten), or null to drop the line
-   * (the sender gets `CHAT_ERR_REFUSED`). A hook that throws drops the line too (logged).
+   * (the sender gets `CHAT_ERR_REFUSED`). A hook that throws, or takes longer than
+   * `moderateTimeoutMs`, drops the line too (logged).
    */
   readonly moderate?: (line: ModerationInput) => string | null | Promise<string | null>;
-  /** @default Date.now */
+  /** @default 2000 */
+  readonly moderateTimeoutMs?: number;
+  /** The wall clock (mutes end on it). @default Date.now */
   readonly now?: () => number;
+  /** A clock that never goes back, in ms (the rate's buckets). @default performance.now */
+  readonly monotonicNow?: () => number;
   readonly logger?: Logger;
 }
 
@@ -93,6 +100,8 @@ export class ChatService {
   readonly #retention: ChatRetention;
   readonly #held: { readonly max: number; readonly ttlMs: number };
   readonly #now: () => number;
+  readonly #monotonic: () => number;
+  readonly #moderateTimeoutMs: number;
   readonly #log: Logger;
   /** Per sender: tokens left and when they were counted (a token bucket). */
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
@@ -106,6 +115,8 @@ export class ChatService {
     this.#retention = o.retention ?? DEFAULT_RETENTION;
     this.#held = o.held ?? DEFAULT_HELD;
     this.#now = o.now ?? Date.now;
+    this.#monotonic = o.monotonicNow ?? (() => performance.now());
+    this.#moderateTimeoutMs = o.moderateTimeoutMs ?? 2000;
     this.#log = o.logger ?? silentLogger;
   }
 
@@ -122,18 +133,27 @@ export class ChatService {
     if (codePoints(cleaned) > this.#maxLength) throw new CodedError(ErrorCodes.CHAT_ERR_TOO_LONG, `a line is at most ${this.#maxLength} characters`);
     this.#take(sender.playerId);
     const backend = this.#o.backend;
-    const muted = await backend.mutedUntil(sender.playerId);
-    if (muted > this.#now()) throw new CodedError(ErrorCodes.CHAT_ERR_MUTED, `muted until ${new Date(muted).toISOString()}`);
     const to = target.kind === 'private' ? target.to : null;
-    if (to !== null && (await backend.blocks(to, sender.playerId))) throw new CodedError(ErrorCodes.CHAT_ERR_BLOCKED, 'that player does not take your private lines');
-    const said = await this.#moderate({ channel, from: sender.playerId, name: sender.name, text: cleaned });
+    // The checks at once: one round trip (or two for a private line), not one after another.
+    const [muted, blocked, exists] = await Promise.all([
+      backend.mutedUntil(sender.playerId),
+      to === null ? false : backend.blocks(to, sender.playerId),
+      to === null || this.#o.isPlayer === undefined ? true : this.#o.isPlayer(to),
+    ]);
+    if (muted > this.#now()) throw new CodedError(ErrorCodes.CHAT_ERR_MUTED, `muted until ${new Date(muted).toISOString()}`);
+    if (!exists) throw new CodedError(ErrorCodes.CHAT_ERR_REFUSED, 'there is no such player');
+    if (blocked) throw new CodedError(ErrorCodes.CHAT_ERR_BLOCKED, 'that player does not take your private lines');
+    const said = await this.#moderate(Object.freeze({ channel, from: sender.playerId, name: sender.name, text: cleaned }));
     const line = await backend.append(said, this.#retention);
-    if (to !== null && !(await this.#o.isOnline(to))) {
-      await backend.hold(to, line, this.#held.max, this.#held.ttlMs);
-      return line;
-    }
+    // Held until the recipient's gateway says it got it (at least once, whatever its connection does meanwhile).
+    if (to !== null) await backend.hold(to, line, this.#held.max, this.#held.ttlMs);
     await backend.publish(channel, this.#o.encode(line));
     return line;
+  }
+
+  /** A private line reached its recipient's socket: it is no longer held for its next connection. */
+  delivered(playerId: string, lineId: string): Promise<boolean> {
+    return this.#o.backend.release(playerId, lineId);
   }
 
   /** What a player gets as it logs in: the private lines held for it while it was offline. */
@@ -149,7 +169,7 @@ export class ChatService {
 
   /** Take one token of the sender's bucket. @throws CHAT_ERR_RATE_LIMITED when it has none */
   #take(playerId: string): void {
-    const now = this.#now();
+    const now = this.#monotonic();
     const { perSecond, burst } = this.#rate;
     let b = this.#buckets.get(playerId);
     if (b === undefined) {
@@ -172,13 +192,19 @@ export class ChatService {
 
   async #moderate(input: ModerationInput): Promise<NewChatLine> {
     const hook = this.#o.moderate;
-    if (hook === undefined) return input;
-    let text: string | null;
+    if (hook === undefined) return { ...input };
+    let text: unknown;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      text = await hook(input);
+      const late = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${this.#moderateTimeoutMs} ms`)), this.#moderateTimeoutMs);
+      });
+      text = await Promise.race([Promise.resolve().then(() => hook(input)), late]);
     } catch (err) {
       this.#log.error({ err, channel: input.channel, from: input.from }, 'the moderation hook failed; the line is dropped');
       text = null;
+    } finally {
+      clearTimeout(timer);
     }
     if (text === null) throw new CodedError(ErrorCodes.CHAT_ERR_REFUSED, 'the line was not let through');
     if (typeof text !== 'string') throw new CodedError(ErrorCodes.CHAT_ERR_REFUSED, 'the moderation hook returned no text');

@@ -41,6 +41,9 @@ interface Held {
   readonly expiresAt: number;
 }
 
+/** Writes (appends, holds) between two sweeps of what expired. */
+const SWEEP_EVERY = 1000;
+
 /**
  * What memory backends given the same hub share, as backends on one Redis do (several gateways
  * in one process, as tests run them). Its methods take checked arguments: use a backend.
@@ -52,6 +55,17 @@ export class MemoryChatHub {
   readonly #blocks = new Map<string, Set<string>>();
   /** The subscriptions of every open backend on this hub. */
   readonly #subscribers = new Set<Subscribers>();
+  /** Writes since the last sweep of expired channels, held lines and mutes. */
+  #writes = 0;
+
+  /** Every {@link SWEEP_EVERY} writes: forget what expired (channels nobody reads again would stay forever). */
+  #maybeSweep(now: number): void {
+    if (++this.#writes < SWEEP_EVERY) return;
+    this.#writes = 0;
+    for (const [name, ch] of this.#channels) if (ch.expiresAt <= now) this.#channels.delete(name);
+    for (const [id, held] of this.#held) if (held.every((h) => h.expiresAt <= now)) this.#held.delete(id);
+    for (const [id, until] of this.#mutes) if (until <= now) this.#mutes.delete(id);
+  }
 
   #channel(name: ChannelName, now: number): Channel | undefined {
     const ch = this.#channels.get(name);
@@ -64,6 +78,7 @@ export class MemoryChatHub {
 
   append(line: NewChatLine, retention: ChatRetention): ChatLine {
     const now = Date.now();
+    this.#maybeSweep(now);
     let ch = this.#channel(line.channel, now);
     if (ch === undefined) {
       ch = { lines: [], lastMs: 0, lastSeq: -1, expiresAt: 0 };
@@ -100,12 +115,22 @@ export class MemoryChatHub {
 
   hold(playerId: string, line: ChatLine, max: number, ttlMs: number): void {
     const now = Date.now();
+    this.#maybeSweep(now);
     const held = this.#held.get(playerId) ?? [];
     const live = held.findIndex((h) => h.expiresAt > now);
     held.splice(0, live < 0 ? held.length : live);
     held.push({ line, expiresAt: now + ttlMs });
     if (held.length > max) held.splice(0, held.length - max);
     this.#held.set(playerId, held);
+  }
+
+  release(playerId: string, lineId: string): boolean {
+    const held = this.#held.get(playerId);
+    const i = held?.findIndex((h) => h.line.id === lineId) ?? -1;
+    if (held === undefined || i < 0) return false;
+    held.splice(i, 1);
+    if (held.length === 0) this.#held.delete(playerId);
+    return true;
   }
 
   takeHeld(playerId: string): ChatLine[] {
@@ -223,6 +248,12 @@ export class MemoryChatBackend implements ChatBackend {
     const checked = checkLine(line);
     const limits = checkHoldLimits(max, ttlMs);
     this.#open().hold(id, checked, limits.max, limits.ttlMs);
+  }
+
+  async release(playerId: string, lineId: string): Promise<boolean> {
+    const id = checkPlayerId(playerId);
+    const line = checkLineId(lineId);
+    return this.#open().release(id, line);
   }
 
   async takeHeld(playerId: string): Promise<ChatLine[]> {

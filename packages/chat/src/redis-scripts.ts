@@ -65,6 +65,19 @@ redis.call('DEL', KEYS[1])
 return {now, items}`,
 };
 
+/** KEYS: the player's held list. ARGV: the line's id. → 1 removed, 0 not held. */
+export const RELEASE_HELD: ScriptDef = {
+  numberOfKeys: 1,
+  lua: `local needle = '"id":' .. cjson.encode(ARGV[1]) .. ','
+for _, item in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if string.find(item, needle, 1, true) then
+    redis.call('LREM', KEYS[1], 1, item)
+    return 1
+  end
+end
+return 0`,
+};
+
 /** KEYS: the player's mute. ARGV: until (ms). → 1 when muted now, 0 when unmuted (a time not after the server's now). */
 export const MUTE: ScriptDef = {
   numberOfKeys: 1,
@@ -86,5 +99,5 @@ redis.call('SADD', KEYS[1], ARGV[1])
 return 1`,
 };
 
-export const SCRIPTS = { APPEND, HOLD, TAKE_HELD, MUTE, BLOCK } as const;
+export const SCRIPTS = { APPEND, HOLD, TAKE_HELD, RELEASE_HELD, MUTE, BLOCK } as const;
 export type ScriptName = keyof typeof SCRIPTS;

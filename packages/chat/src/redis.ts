@@ -238,6 +238,12 @@ export class RedisChatBackend implements ChatBackend {
     num(await this.#run('HOLD', [this.#key('held', id)], [json, limits.max, limits.ttlMs]), 'hold');
   }
 
+  async release(playerId: string, lineId: string): Promise<boolean> {
+    const id = checkPlayerId(playerId);
+    const line = checkLineId(lineId);
+    return num(await this.#run('RELEASE_HELD', [this.#key('held', id)], [line]), 'release') === 1;
+  }
+
   async takeHeld(playerId: string): Promise<ChatLine[]> {
     const id = checkPlayerId(playerId);
     const [nowReply, items] = list(await this.#run('TAKE_HELD', [this.#key('held', id)], []), 'take held');

@@ -57,6 +57,8 @@ export interface ChatBackend {
   hold(playerId: string, line: ChatLine, max: number, ttlMs: number): Promise<void>;
   /** Take the lines held for the player, oldest first: they are removed (another take gets none). */
   takeHeld(playerId: string): Promise<ChatLine[]>;
+  /** Line `lineId` held for the player reached it while it was online: no longer held. false when it was not held. */
+  release(playerId: string, lineId: string): Promise<boolean>;
   /** Mute a player until `until` (ms since the epoch); a time in the past unmutes. */
   mute(playerId: string, until: number): Promise<void>;
   /** Until when the player is muted (ms since the epoch), or 0 when it is not. */

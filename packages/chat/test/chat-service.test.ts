@@ -13,13 +13,13 @@ const coded = (code: string) => (err: unknown) => isCodedError(err) && err.code 
 const ann: ChatSender = { playerId: 'ann', name: 'Ann', groupId: 'guild-a', sceneId: 'world:1' };
 const bob: ChatSender = { playerId: 'bob', name: 'Bob', groupId: null, sceneId: 'world:2' };
 
-async function withChat(over: Partial<ChatServiceOptions>, fn: (chat: ChatService, published: Array<{ channel: string; line: ChatLine }>, online: Set<string>, backend: MemoryChatBackend) => Promise<void>): Promise<void> {
+async function withChat(over: Partial<ChatServiceOptions>, fn: (chat: ChatService, published: Array<{ channel: string; line: ChatLine }>, players: Set<string>, backend: MemoryChatBackend) => Promise<void>): Promise<void> {
   const backend = new MemoryChatBackend();
   await backend.start();
   const published: Array<{ channel: string; line: ChatLine }> = [];
   const encoded = new Map<string, ChatLine>();
   await backend.subscribe((channel, frame) => published.push({ channel, line: encoded.get(new TextDecoder().decode(frame))! }));
-  const online = new Set(['ann', 'bob']);
+  const players = new Set(['ann', 'bob', 'dan']);
   let now = 1_000_000;
   const chat = new ChatService({
     backend,
@@ -27,12 +27,12 @@ async function withChat(over: Partial<ChatServiceOptions>, fn: (chat: ChatServic
       encoded.set(line.id + line.channel, line);
       return new TextEncoder().encode(line.id + line.channel);
     },
-    isOnline: (id) => Promise.resolve(online.has(id)),
+    isPlayer: (id) => Promise.resolve(players.has(id)),
     now: () => (now += 10),
     ...over,
   });
   try {
-    await fn(chat, published, online, backend);
+    await fn(chat, published, players, backend);
   } finally {
     await backend.close();
   }
@@ -77,7 +77,7 @@ test('empty, too long, no group, to oneself: coded refusals that cost nothing', 
 
 test('a sender past its rate is refused until its bucket refills; others are not', () => {
   let now = 0;
-  return withChat({ rate: { perSecond: 2, burst: 3 }, now: () => now }, async (chat) => {
+  return withChat({ rate: { perSecond: 2, burst: 3 }, monotonicNow: () => now }, async (chat) => {
     for (let i = 0; i < 3; i++) await chat.say(ann, { kind: 'world' }, `line ${i}`);
     await assert.rejects(chat.say(ann, { kind: 'world' }, 'one too many'), coded(ErrorCodes.CHAT_ERR_RATE_LIMITED));
     await chat.say(bob, { kind: 'world' }, 'bob is fine');
@@ -120,23 +120,47 @@ test('the moderation hook rewrites or drops a line; a hook that throws drops it'
     },
   ));
 
-test('a private line to an offline player is held for its next login, once; online ones are published', () =>
-  withChat({}, async (chat, published, online) => {
-    online.delete('bob');
-    await chat.say(ann, { kind: 'private', to: 'bob' }, 'while you were away');
-    await chat.say(ann, { kind: 'private', to: 'bob' }, 'and another');
-    assert.equal(published.length, 0);
-    const held = await chat.takeHeld('bob');
-    assert.deepEqual(held.map((l) => [l.channel, l.from, l.text]), [
-      ['p:bob', 'ann', 'while you were away'],
-      ['p:bob', 'ann', 'and another'],
-    ]);
-    assert.deepEqual(await chat.takeHeld('bob'), []);
+test("a private line is published and held until its recipient's gateway says it got it; lines to no player are refused", () =>
+  withChat({}, async (chat, published, players) => {
+    const first = await chat.say(ann, { kind: 'private', to: 'dan' }, 'while you were away');
+    const second = await chat.say(ann, { kind: 'private', to: 'dan' }, 'and another');
+    await waitFor(() => published.length === 2 || undefined);
+    // Dan's gateway had his socket for the second one: it is no longer held.
+    assert.equal(await chat.delivered('dan', second.id), true);
+    assert.equal(await chat.delivered('dan', second.id), false);
+    const held = await chat.takeHeld('dan');
+    assert.deepEqual(held.map((l) => [l.id, l.channel, l.from, l.text]), [[first.id, 'p:dan', 'ann', 'while you were away']]);
+    assert.deepEqual(await chat.takeHeld('dan'), []);
+    players.delete('dan');
+    await assert.rejects(chat.say(ann, { kind: 'private', to: 'dan' }, 'gone?'), coded(ErrorCodes.CHAT_ERR_REFUSED));
+    await assert.rejects(chat.say(ann, { kind: 'private', to: 'nobody-at-all' }, 'hello?'), coded(ErrorCodes.CHAT_ERR_REFUSED));
+    assert.deepEqual(await chat.takeHeld('nobody-at-all'), [], 'nothing kept for an id that is no player');
   }));
+
+test('a moderation hook that does not answer in time drops the line; it cannot change the line but its text', () =>
+  withChat(
+    {
+      moderateTimeoutMs: 50,
+      moderate: (line) => {
+        if (line.text === 'slow') return new Promise<string>(() => undefined);
+        try {
+          (line as { channel: string }).channel = 'world';
+        } catch {
+          // frozen: as it should be
+        }
+        return line.text.toUpperCase();
+      },
+    },
+    async (chat) => {
+      await assert.rejects(chat.say(ann, { kind: 'world' }, 'slow'), coded(ErrorCodes.CHAT_ERR_REFUSED));
+      const line = await chat.say(ann, { kind: 'scene' }, 'quiet');
+      assert.deepEqual([line.channel, line.text], ['scene:world:1', 'QUIET']);
+    },
+  ));
 
 test('bad options are refused at construction', () => {
   const backend = new MemoryChatBackend();
-  const base = { backend, encode: () => new Uint8Array(0), isOnline: () => Promise.resolve(true) };
+  const base = { backend, encode: () => new Uint8Array(0) };
   assert.throws(() => new ChatService({ ...base, rate: { perSecond: 0, burst: 1 } }), coded(ErrorCodes.OPT_ERR_INVALID));
   assert.throws(() => new ChatService({ ...base, maxLength: 0 }), coded(ErrorCodes.OPT_ERR_INVALID));
   assert.throws(() => new ChatService({ ...base, maxLength: 1001 }), coded(ErrorCodes.OPT_ERR_INVALID));

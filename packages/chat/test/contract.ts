@@ -97,6 +97,21 @@ export function runChatContract(name: string, fixture: ChatFixture): void {
       assert.deepEqual(await a.takeHeld(p), [lines[0]], 'held again after a take');
     }));
 
+  test(`${name}: a held line released (it reached the player online) is no longer held; the others are`, () =>
+    withBackends(fixture, 2, async (a, b) => {
+      const p = uniq('player');
+      const c = `p:${p}`;
+      const lines: ChatLine[] = [];
+      for (let i = 0; i < 3; i++) lines.push(await a.append(said(c, `private ${i} "id":"x",`, 'sender', 'Sender'), KEEP));
+      for (const l of lines) await a.hold(p, l, 10, 60_000);
+      assert.equal(await b.release(p, lines[1]!.id), true);
+      assert.equal(await b.release(p, lines[1]!.id), false, 'released already');
+      assert.equal(await b.release(p, '1-0'), false, 'never held');
+      assert.equal(await b.release(uniq('player'), lines[0]!.id), false, "another player's");
+      assert.deepEqual(await a.takeHeld(p), [lines[0], lines[2]]);
+      await assert.rejects(a.release(p, 'not an id'), (err: unknown) => err instanceof Error && 'code' in err && err.code === 'OPT_ERR_INVALID');
+    }));
+
   test(`${name}: a held line is kept for its own ttl`, () =>
     withBackends(fixture, 1, async (b) => {
       const p = uniq('player');

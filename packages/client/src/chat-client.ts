@@ -19,6 +19,8 @@ import type { PushName } from './push-dispatch.js';
 
 /** The core push of a chat line. */
 const CHAT_MESSAGE = 'ChatMessage';
+/** Lines remembered to drop a second copy of one. */
+const RECENT_IDS = 256;
 
 /** Where a line goes: everyone, the player's scene, its account's group, or one player. */
 export type ChatChannel = 'world' | 'scene' | 'group' | 'private';
@@ -33,6 +35,8 @@ export class ChatClient<P extends Protocol = Protocol> {
   readonly #client: GameClient<P>;
   readonly #listeners = new Set<(line: ChatMessage) => void>();
   #blocked = new Set<string>();
+  /** Ids of the last lines passed on: a private line may come twice (held, and heard online at the same moment). */
+  readonly #recent = new Set<string>();
   readonly #off: Array<() => void>;
 
   constructor(client: GameClient<P>) {
@@ -41,6 +45,10 @@ export class ChatClient<P extends Protocol = Protocol> {
       client.onPush(CHAT_MESSAGE as PushName<P>, (line: unknown) => {
         // A game protocol may name a push of its own ChatMessage: only the core one is a line.
         if (!isChatMessage(line) || this.#blocked.has(line.from)) return;
+        const key = `${line.channel}\u0000${line.id}`;
+        if (this.#recent.has(key)) return;
+        this.#recent.add(key);
+        if (this.#recent.size > RECENT_IDS) this.#recent.delete(this.#recent.values().next().value ?? '');
         for (const listener of this.#listeners) listener(line);
       }),
       // The block list, as the gateway keeps it, on every (re)connection.

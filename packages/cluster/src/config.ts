@@ -165,6 +165,8 @@ const configSchema = z.strictObject({
       defaultSceneId: z.string().optional(),
       staticDir: z.string().optional(),
       scryptCost: positiveInt.optional(),
+      /** Whether a registration may name the account's group (docs/chat.md): off, the game sets groups. */
+      clientGroups: z.boolean().default(false),
     })
     .prefault({}),
   engine: z

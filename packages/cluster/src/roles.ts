@@ -76,7 +76,7 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
     registerLeaseMetrics(metrics, coordinator.membership);
     let store: Promise<Store> | undefined;
     let sessions: Promise<SessionStore> | undefined;
-    let chat: Promise<GatewayChatOptions | null> | undefined;
+    let chat: Promise<ChatBackend | null> | undefined;
     const ctx: RoleContext = {
       config,
       logger,
@@ -94,7 +94,7 @@ export async function startRole(role: Role, config: ClusterConfig, logger: Logge
           closers.push(() => opened.close());
           return opened;
         })),
-      chat: () => (chat ??= startChat(ctx)),
+      chat: () => (chat ??= startChatBackend(ctx)),
       onDrainRequest: onDrainRequest ?? null,
     };
     switch (role) {
@@ -146,8 +146,8 @@ interface RoleContext {
   readonly store: () => Promise<Store>;
   /** The session store, the same way: the gateway's sessions, the engine's presence. */
   readonly sessions: () => Promise<SessionStore>;
-  /** The chat (config `chat`), opened once per process: a gateway runs it, an engine's REPL mutes with it. */
-  readonly chat: () => Promise<GatewayChatOptions | null>;
+  /** The chat's backend (config `chat`), opened once per process: a gateway runs the chat on it, an engine's REPL mutes with it. */
+  readonly chat: () => Promise<ChatBackend | null>;
   /** An operator asked the engine or gateway to drain: the process stops as on SIGTERM. */
   readonly onDrainRequest: (() => void) | null;
 }
@@ -185,7 +185,7 @@ async function startEngine(ctx: RoleContext, id: string, localLinks: LocalLinks 
   }
   const leaderboards = await startLeaderboards(ctx, id, store, localLinks !== null);
   // The REPL's chat commands: the gateways' chat, when this engine can reach the same one (Redis, or this process's).
-  const chat = localLinks !== null || chatKind(config) === 'redis' ? ((await ctx.chat())?.backend ?? null) : null;
+  const chat = localLinks !== null || chatKind(config) === 'redis' ? await ctx.chat() : null;
   const e = config.engine;
   const engine = new Engine({
     engineId: id,
@@ -227,7 +227,7 @@ async function startGateway(ctx: RoleContext, id: string, localLinks: LocalLinks
   const linkTls = readLinkTls(config);
   const store = await ctx.store();
   const sessions = await ctx.sessions();
-  const chat = await ctx.chat();
+  const chat = await gatewayChat(ctx);
   const g = config.gateway;
   const gateway = new Gateway({
     gatewayId: id,
@@ -248,6 +248,7 @@ async function startGateway(ctx: RoleContext, id: string, localLinks: LocalLinks
     ...(g.defaultSceneId === undefined ? {} : { defaultSceneId: g.defaultSceneId }),
     ...(g.staticDir === undefined ? {} : { staticDir: g.staticDir }),
     ...(g.scryptCost === undefined ? {} : { scryptCost: g.scryptCost }),
+    clientGroups: g.clientGroups,
     chat,
     logger,
     metrics,
@@ -265,8 +266,18 @@ function chatKind(config: ClusterConfig): 'redis' | 'memory' | 'none' {
   return config.chat?.kind ?? (config.sessions.kind === 'redis' ? 'redis' : 'memory');
 }
 
-/** The chat (config `chat`, else the sessions' backend): null for `kind: none`. */
-async function startChat(ctx: RoleContext): Promise<GatewayChatOptions | null> {
+/** The gateway's chat: the process's backend, with the config's limits and moderation hook; null for `kind: none`. */
+async function gatewayChat(ctx: RoleContext): Promise<GatewayChatOptions | null> {
+  const backend = await ctx.chat();
+  const chosen = ctx.config.chat;
+  if (backend === null) return null;
+  if (chosen === undefined || chosen.kind === 'none') return { backend };
+  const moderate = chosen.moderate === undefined ? undefined : await loadModerator(chosen.moderate);
+  return { backend, ...(chosen.maxLength === undefined ? {} : { maxLength: chosen.maxLength }), ...(moderate === undefined ? {} : { moderate }) };
+}
+
+/** The chat's backend (config `chat`, else the sessions' backend): null for `kind: none`. */
+async function startChatBackend(ctx: RoleContext): Promise<ChatBackend | null> {
   const { config, logger, closers } = ctx;
   const log = logger.child({ part: 'chat' });
   const chosen = config.chat ?? (chatKind(config) === 'redis' ? { kind: 'redis' as const } : { kind: 'memory' as const });
@@ -280,10 +291,9 @@ async function startChat(ctx: RoleContext): Promise<GatewayChatOptions | null> {
     const keyPrefix = chosen.keyPrefix ?? `${config.sessions.kind === 'redis' ? config.sessions.keyPrefix : 'gos:'}chat:`;
     backend = await connect<ChatBackend>({ ...ctx.backend, what: 'Redis', urls: [url], code: ErrorCodes.CHAT_ERR_BACKEND, open: () => new RedisChatBackend({ url, keyPrefix, logger: log }) });
   }
-  // Closed after the gateway (closers run in reverse order).
+  // Closed after the gateway and the engine (closers run in reverse order).
   closers.push(() => backend.close());
-  const moderate = chosen.moderate === undefined ? undefined : await loadModerator(chosen.moderate);
-  return { backend, ...(chosen.maxLength === undefined ? {} : { maxLength: chosen.maxLength }), ...(moderate === undefined ? {} : { moderate }) };
+  return backend;
 }
 
 /** The chat's moderation hook: the default export of `file`. */

@@ -58,9 +58,12 @@ export class AuthService {
   #dummy: Promise<string> | undefined;
   /** Hashes in flight: as many as libuv's default pool has threads; a bounded queue behind them. */
   readonly #kdf = new KdfLimiter(4, 256);
+  /** Whether `register` takes a `groupId` from the client (GatewayOptions.clientGroups). */
+  readonly #clientGroups: boolean;
 
   constructor(opts: {
     store: Store;
+    clientGroups: boolean;
     sessions: SessionStore;
     scryptCost: number;
     defaultSceneId: string;
@@ -72,6 +75,7 @@ export class AuthService {
     logger: Logger;
   }) {
     this.#store = opts.store;
+    this.#clientGroups = opts.clientGroups;
     this.#sessions = opts.sessions;
     this.#scryptCost = opts.scryptCost;
     const fallback = opts.defaultSceneId;
@@ -93,6 +97,9 @@ export class AuthService {
     }
     if (groupId !== null && !isGroupId(groupId)) {
       return bad(ErrorCodes.GW_ERR_INVALID_GROUP, 'groupId must be null or 1–64 characters of letters, digits, _ . : -');
+    }
+    if (groupId !== null && !this.#clientGroups) {
+      return bad(ErrorCodes.GW_ERR_INVALID_GROUP, 'this gateway does not let clients choose their group (the game sets it: GatewayOptions.clientGroups)');
     }
     const passwordHash = await this.#kdf.run(() => hashPassword(password, this.#scryptCost));
     try {

@@ -18,6 +18,7 @@ import {
   CORE_PUSH,
   CORE_ROUTE,
   ErrorCodes,
+  FRAME_HEADER_BYTES,
   FrameKind,
   encodeFrame,
   isCodedError,
@@ -25,8 +26,8 @@ import {
   type ChatMessage,
   type Logger,
 } from '@gos/schema';
+import type { Store } from '@gos/store';
 import type { GatewayChatOptions } from './options.js';
-import type { SessionStore } from './session/index.js';
 import type { ConnData, Socket } from './socket.js';
 
 /** The uWS topic of a chat channel. */
@@ -42,13 +43,16 @@ export const CHAT_ROUTES: ReadonlySet<number> = new Set([CORE_ROUTE.chatSay, COR
 
 export interface GatewayChatDeps {
   readonly options: GatewayChatOptions;
-  readonly sessions: Pick<SessionStore, 'locate'>;
+  /** Whether a player (an account) exists: private lines go to players only. */
+  readonly isPlayer: (playerId: string) => Promise<boolean>;
   /** Send a frame to one socket. */
   readonly sendTo: (ws: Socket, frame: Uint8Array) => void;
   /** Answer a request with an ERROR frame. */
   readonly sendError: (ws: Socket, opcode: number, requestId: number, code: string, message: string) => void;
   /** Publish a frame to a uWS topic of this gateway. */
   readonly publish: (topic: string, frame: Uint8Array) => void;
+  /** Sockets of this gateway subscribed to a topic. */
+  readonly subscribers: (topic: string) => number;
   readonly logger: Logger;
 }
 
@@ -68,17 +72,32 @@ export class GatewayChat {
 
   constructor(d: GatewayChatDeps) {
     this.#d = d;
-    this.#service = new ChatService({
-      ...d.options,
-      encode: encodeChatFrame,
-      isOnline: async (playerId) => (await d.sessions.locate(playerId)) !== null,
-      logger: d.logger,
-    });
+    this.#service = new ChatService({ ...d.options, encode: encodeChatFrame, isPlayer: d.isPlayer, logger: d.logger });
   }
 
   /** Hear the lines every gateway publishes, and hand each to this gateway's sockets of its channel. */
   async start(): Promise<void> {
-    this.#unsubscribe = await this.#d.options.backend.subscribe((channel, frame) => this.#d.publish(chatTopic(channel), frame));
+    this.#unsubscribe = await this.#d.options.backend.subscribe((channel, frame) => this.#fanOut(channel, frame));
+  }
+
+  /** A line from the backend (said on any gateway): to this gateway's sockets of its channel. */
+  #fanOut(channel: string, frame: Uint8Array): void {
+    const topic = chatTopic(channel);
+    if (!channel.startsWith('p:')) {
+      this.#d.publish(topic, frame);
+      return;
+    }
+    // A private line: held for its player until a gateway with its socket hands it over (this one?).
+    if (this.#d.subscribers(topic) === 0) return;
+    this.#d.publish(topic, frame);
+    let id: string;
+    try {
+      id = ChatMessageCodec.decode(frame.subarray(FRAME_HEADER_BYTES)).id;
+    } catch (err) {
+      this.#d.logger.warn({ err, channel }, 'a private chat line that cannot be read: left held');
+      return;
+    }
+    this.#service.delivered(channel.slice(2), id).catch((err: unknown) => this.#d.logger.warn({ err, channel }, 'cannot mark a private chat line delivered: it comes again at the next connection'));
   }
 
   async close(): Promise<void> {
@@ -94,9 +113,18 @@ export class GatewayChat {
     ws.subscribe(chatTopic('world'));
     ws.subscribe(chatTopic(`p:${session.accountId}`));
     if (session.groupId !== null) ws.subscribe(chatTopic(`group:${session.groupId}`));
+    const { backend, held } = this.#d.options;
     this.#service.takeHeld(session.accountId).then(
       (lines) => {
-        for (const line of lines) this.#d.sendTo(ws, encodeChatFrame(line));
+        if (data.state !== 'closed') {
+          for (const line of lines) this.#d.sendTo(ws, encodeChatFrame(line));
+          return;
+        }
+        // Gone before they could be given: held again, for its next connection.
+        const again = held ?? { max: 100, ttlMs: 7 * 24 * 3600_000 };
+        void (async () => {
+          for (const line of lines) await backend.hold(session.accountId, line, again.max, again.ttlMs);
+        })().catch((err: unknown) => this.#d.logger.warn({ err, playerId: session.accountId }, 'private chat lines lost: the player left as they were given'));
       },
       (err: unknown) => this.#d.logger.warn({ err, playerId: session.accountId }, 'cannot deliver the private lines held for a player'),
     );
@@ -187,4 +215,21 @@ function channelNamed(sender: ChatSender, channel: string): string {
     default:
       throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `unknown channel ${JSON.stringify(channel.slice(0, 40))}: world, scene, group or private`);
   }
+}
+
+/** Accounts known to exist (an account is never deleted while the gateway runs): private lines to them skip the store. */
+const KNOWN_ACCOUNTS = 100_000;
+
+/** Whether an account exists, through `store`, remembering the ones that do. */
+export function accountExists(store: Pick<Store, 'getAccount'>): (playerId: string) => Promise<boolean> {
+  const known = new Set<string>();
+  return async (playerId) => {
+    if (known.has(playerId)) return true;
+    const found = (await store.getAccount(playerId)) !== null;
+    if (found) {
+      if (known.size >= KNOWN_ACCOUNTS) known.clear();
+      known.add(playerId);
+    }
+    return found;
+  };
 }

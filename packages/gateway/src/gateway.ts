@@ -20,7 +20,7 @@ import { loadUws, type UwsModule } from './uws.js';
 import { sweepSockets } from './sweep.js';
 import { SocketsGone, canMoveNow, planMoves, reconnectFrame, type GatewayDrainOutcome } from './drain.js';
 import { connOf } from './socket.js';
-import { GatewayChat } from './chat-requests.js';
+import { GatewayChat, accountExists } from './chat-requests.js';
 
 /** How often sockets are checked for idleness and backpressure. */
 const SWEEP_MS = 250;
@@ -115,10 +115,11 @@ export class Gateway {
         ? null
         : new GatewayChat({
             options: this.#o.chat,
-            sessions: this.#o.sessions,
+            isPlayer: accountExists(this.#o.store),
             sendTo: (ws, frame) => this.#sockets.sendTo(ws, frame),
             sendError: (ws, opcode, requestId, code, message) => this.#sockets.sendError(ws, opcode, requestId, code, message),
             publish: (topic, frame) => this.#apps?.publish(topic, frame),
+            subscribers: (topic) => this.#apps?.subscribers(topic) ?? 0,
             logger: this.#log.child({ part: 'chat' }),
           });
     this.#routing = new PlayerRouting({
@@ -154,6 +155,7 @@ export class Gateway {
     });
     this.#auth = new AuthService({
       store: this.#o.store,
+      clientGroups: this.#o.clientGroups,
       sessions: this.#o.sessions,
       scryptCost: this.#o.scryptCost,
       defaultSceneId: this.#o.defaultSceneId,

@@ -123,6 +123,14 @@ export interface GatewayOptions {
    * owner). Null: those routes are refused with `GW_ERR_UNKNOWN_ROUTE`. @default null
    */
   readonly chat?: GatewayChatOptions | null;
+  /**
+   * Whether `POST /v1/auth/register` takes a `groupId` from the client. A group is what the chat's
+   * group channel and the gateway affinity trust (docs/chat.md): a game whose groups are guilds
+   * sets them itself (`store.setAccountGroup`) and leaves this off; a game whose groups only
+   * gather players on a gateway may let clients choose. When off, a `groupId` in a registration
+   * is refused with 400 `GW_ERR_INVALID_GROUP`. @default false
+   */
+  readonly clientGroups?: boolean;
   /** Scene a new player starts in. @default 'world:1' */
   readonly defaultSceneId?: string;
   /**
@@ -179,6 +187,7 @@ export interface ResolvedGatewayOptions {
   readonly drainTimeoutMs: number;
   readonly onDrainRequest: (() => void) | null;
   readonly chat: GatewayChatOptions | null;
+  readonly clientGroups: boolean;
   readonly defaultSceneId: string;
   readonly sceneForLogin: SceneChooser | null;
   readonly staticDir: string | null;
@@ -226,6 +235,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     drainTimeoutMs: int('drainTimeoutMs', o.drainTimeoutMs, 5000, 0),
     onDrainRequest: o.onDrainRequest ?? null,
     chat: o.chat ?? null,
+    clientGroups: o.clientGroups ?? false,
     defaultSceneId: o.defaultSceneId ?? 'world:1',
     sceneForLogin: o.sceneForLogin ?? null,
     staticDir: o.staticDir ?? null,

@@ -151,6 +151,13 @@ export class ServedApps {
     for (const served of this.#retired) if (served.sockets > 0) served.app.publish(topic, message, true, false);
   }
 
+  /** Sockets subscribed to `topic`, on every app. */
+  subscribers(topic: string): number {
+    let n = this.#current?.app.numSubscribers(topic) ?? 0;
+    for (const served of this.#retired) if (served.sockets > 0) n += served.app.numSubscribers(topic);
+    return n;
+  }
+
   /** Stop accepting connections; open sockets stay (the gateway ends them). Idempotent. */
   stopListening(): void {
     this.#stopped = true;

@@ -64,6 +64,8 @@ export interface ConnData {
    * `onJoin` asked: the TRAVEL came before JOINED); started once JOINED comes.
    */
   travelAsked: { readonly engineId: string; readonly to: string; readonly arrival: string } | null;
+  /** The scene whose chat channel the socket hears (docs/chat.md), or null: one at a time. */
+  chatScene: string | null;
 }
 
 /** A travel under way on one socket (ConnData.travel). */
@@ -132,6 +134,7 @@ export function newConnData(o: { token: string | null; reject: ConnData['reject'
     joinedOnce: false,
     resuming: null,
     travelAsked: null,
+    chatScene: null,
   };
 }
 
@@ -162,10 +165,16 @@ export function sceneChatTopic(sceneId: string): string {
   return `ch/scene:${sceneId}`;
 }
 
-/** The socket hears a scene: its broadcasts and its chat channel (heard already while its engine changes). */
+/**
+ * The socket hears a scene: its broadcasts and its chat channel (heard already while its engine
+ * changes), and no other scene's chat (a travel that came back, say).
+ */
 export function subscribeScene(ws: Socket, sceneId: string): void {
   ws.subscribe(sceneTopic(sceneId));
+  const data = connOf(ws);
+  if (data.chatScene !== null && data.chatScene !== sceneId) ws.unsubscribe(sceneChatTopic(data.chatScene));
   ws.subscribe(sceneChatTopic(sceneId));
+  data.chatScene = sceneId;
 }
 
 /**
@@ -181,6 +190,8 @@ export function unsubscribeScene(ws: Socket, sceneId: string): void {
 /** The player left scene `sceneId` for another: it no longer hears that scene's chat. */
 export function leaveSceneChat(ws: Socket, sceneId: string): void {
   ws.unsubscribe(sceneChatTopic(sceneId));
+  const data = connOf(ws);
+  if (data.chatScene === sceneId) data.chatScene = null;
 }
 
 /** The socket stops hearing every cell of a scene (it keeps the scene's broadcasts). */

@@ -76,10 +76,14 @@ class ChatSocket {
     return [...ChatBlockResCodec.decode(await this.request(CORE_ROUTE.chatBlock, ChatBlockReqCodec.encode({ playerId, block }))).blocked];
   }
 
+  /** What it heard, as `channel|sender's name|text`, a private channel named by its player's name. */
   texts(): string[] {
-    return this.heard.map((m) => `${m.channel}|${m.from}|${m.text}`);
+    return this.heard.map((m) => `${m.channel.startsWith('p:') ? `p:${names.get(m.channel.slice(2)) ?? '?'}` : m.channel}|${names.get(m.from) ?? '?'}|${m.text}`);
   }
 }
+
+/** Players' names by account id (chat lines name the player's id). */
+const names = new Map<string, string>();
 
 const rejectsWith = (code: string) => (err: unknown) => err instanceof Error && err.message === code;
 
@@ -89,6 +93,8 @@ interface Cluster {
   backends: [ChatBackend, ChatBackend];
   /** A socket of player `name` (in group `group`, scene `sceneId`) on gateway `i`, joined. */
   join(i: 0 | 1, name: string, sceneId?: string, group?: string | null): Promise<ChatSocket>;
+  /** The account of player `name` (made the first time): its id. */
+  account(name: string, group?: string | null): Promise<string>;
 }
 
 async function withCluster(makeBackends: () => Promise<[ChatBackend, ChatBackend]>, body: (c: Cluster) => Promise<void>): Promise<void> {
@@ -109,12 +115,23 @@ async function withCluster(makeBackends: () => Promise<[ChatBackend, ChatBackend
   const sockets: WebSocket[] = [];
   try {
     for (const g of gateways) await g.start();
+    const accounts = new Map<string, string>();
+    const account = async (name: string, group: string | null = null): Promise<string> => {
+      const known = accounts.get(name);
+      if (known !== undefined) return known;
+      const { accountId } = await store.createAccount({ username: `${name}-${randomBytes(3).toString('hex')}`, passwordHash: 'x', groupId: group });
+      accounts.set(name, accountId);
+      names.set(accountId, name);
+      return accountId;
+    };
     await body({
       gateways,
       sessions,
       backends,
+      account,
       async join(i, name, sceneId = 'world:1', group = null) {
-        const { session } = await sessions.create({ accountId: name, username: name.toUpperCase(), sceneId, groupId: group });
+        const accountId = await account(name, group);
+        const { session } = await sessions.create({ accountId, username: name.toUpperCase(), sceneId, groupId: group });
         const ws = new WebSocket(`${gateways[i].publicUrl}?token=${session.token}&v=${protocol.version}`);
         sockets.push(ws);
         const socket = new ChatSocket(ws);
@@ -123,7 +140,7 @@ async function withCluster(makeBackends: () => Promise<[ChatBackend, ChatBackend
           ws.once('error', reject);
         });
         // Joined its scene (the scripted engine answers JOIN at once): the scene's topics are heard.
-        await waitFor(() => engine.inbox.some((m) => m.type === GatewayToEngine.JOIN && decodeJoinBody(m.body).playerId === name) || undefined, { timeoutMs: 5000, message: `${name}'s JOIN` });
+        await waitFor(() => engine.inbox.some((m) => m.type === GatewayToEngine.JOIN && decodeJoinBody(m.body).playerId === accountId) || undefined, { timeoutMs: 5000, message: `${name}'s JOIN` });
         await socket.history('world');
         return socket;
       },
@@ -172,7 +189,7 @@ for (const [name, makeBackends] of variants) {
         assert.equal(said.channel, 'world');
         await ann.say('scene', 'in world one');
         await bob.say('group', 'guild business');
-        await ann.say('private', 'psst cid', 'cid');
+        await ann.say('private', 'psst cid', await c.account('cid'));
         await cid.say('world', 'oh darn');
         const all = ['world|ann|hello all', 'scene:world:1|ann|in world one', 'group:g1|bob|guild business', 'world|cid|oh ****'];
         await waitFor(() => (ann.heard.length >= 4 && bob.heard.length >= 4 && cid.heard.length >= 3) || undefined, { timeoutMs: 5000, message: 'every line heard' });
@@ -192,35 +209,52 @@ for (const [name, makeBackends] of variants) {
     test('a private line to an offline player is held and delivered when it connects, once', () =>
       withCluster(makeBackends, async (c) => {
         const ann = await c.join(0, 'ann');
-        await ann.say('private', 'see you later', 'dan');
-        await ann.say('private', 'and again', 'dan');
+        const danId = await c.account('dan');
+        await ann.say('private', 'see you later', danId);
+        await ann.say('private', 'and again', danId);
+        // No such player: refused, nothing kept.
+        await assert.rejects(ann.say('private', 'anyone?', 'no-such-player'), rejectsWith(ErrorCodes.CHAT_ERR_REFUSED));
         const dan = await c.join(1, 'dan');
         await waitFor(() => dan.heard.length >= 2 || undefined, { timeoutMs: 5000, message: 'the held lines' });
         assert.deepEqual(dan.texts(), ['p:dan|ann|see you later', 'p:dan|ann|and again']);
+        // Heard online: not held again.
+        await ann.say('private', 'you there?', danId);
+        await waitFor(() => dan.heard.length >= 3 || undefined, { timeoutMs: 5000, message: 'the line heard online' });
         dan.ws.close();
+        await waitFor(() => c.gateways[1].connections === 0 || undefined, { timeoutMs: 5000, message: "dan's socket closed" });
+        // Its session lives on (a closed tab): a line now waits for its next connection.
+        await ann.say('private', 'while the tab was closed', danId);
         const again = await c.join(1, 'dan');
         await again.say('world', 'back');
-        await waitFor(() => again.heard.length >= 1 || undefined, { timeoutMs: 5000, message: 'its own line' });
-        assert.deepEqual(again.texts(), ['world|dan|back'], 'held lines come once');
+        await waitFor(() => again.heard.length >= 2 || undefined, { timeoutMs: 5000, message: 'the held line and its own' });
+        assert.deepEqual(again.texts(), ['p:dan|ann|while the tab was closed', 'world|dan|back'], 'each held line once; the one heard online not again');
+      }));
+
+    test('a client cannot put itself in a group (and so in its chat) by registering with its groupId', () =>
+      withCluster(makeBackends, async (c) => {
+        const res = await fetch(`${c.gateways[0].httpUrl}/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: `spy-${randomBytes(3).toString('hex')}`, password: 'correct-horse-1', groupId: 'g1' }) });
+        assert.equal(res.status, 400);
+        assert.equal(((await res.json()) as { code: string }).code, ErrorCodes.GW_ERR_INVALID_GROUP);
       }));
 
     test('block, mute, moderation, the rate limit and bad input get coded answers; the socket stays open', () =>
       withCluster(makeBackends, async (c) => {
         const ann = await c.join(0, 'ann');
         const bob = await c.join(1, 'bob');
-        assert.deepEqual(await bob.block('ann'), ['ann']);
-        await assert.rejects(ann.say('private', 'hello?', 'bob'), rejectsWith(ErrorCodes.CHAT_ERR_BLOCKED));
-        assert.deepEqual(await bob.block(''), ['ann'], 'an empty id lists');
-        assert.deepEqual(await bob.block('ann', false), []);
-        await ann.say('private', 'hello!', 'bob');
-        await assert.rejects(bob.block('bob'), rejectsWith(ErrorCodes.CHAT_ERR_REFUSED));
+        const [annId, bobId] = [await c.account('ann'), await c.account('bob')];
+        assert.deepEqual(await bob.block(annId), [annId]);
+        await assert.rejects(ann.say('private', 'hello?', bobId), rejectsWith(ErrorCodes.CHAT_ERR_BLOCKED));
+        assert.deepEqual(await bob.block(''), [annId], 'an empty id lists');
+        assert.deepEqual(await bob.block(annId, false), []);
+        await ann.say('private', 'hello!', bobId);
+        await assert.rejects(bob.block(bobId), rejectsWith(ErrorCodes.CHAT_ERR_REFUSED));
 
         await assert.rejects(ann.say('world', 'buy spam now'), rejectsWith(ErrorCodes.CHAT_ERR_REFUSED), 'dropped by the moderation hook');
         await assert.rejects(ann.say('world', 'x'.repeat(51)), rejectsWith(ErrorCodes.CHAT_ERR_TOO_LONG));
         await assert.rejects(ann.say('world', '\u0000\u202E\t'), rejectsWith(ErrorCodes.CHAT_ERR_EMPTY));
         await assert.rejects(ann.say('shout', 'hi'), rejectsWith(ErrorCodes.OPT_ERR_INVALID));
-        await assert.rejects(ann.say('world', 'hi', 'bob'), rejectsWith(ErrorCodes.OPT_ERR_INVALID));
-        await assert.rejects(ann.say('private', 'me', 'ann'), rejectsWith(ErrorCodes.CHAT_ERR_REFUSED));
+        await assert.rejects(ann.say('world', 'hi', bobId), rejectsWith(ErrorCodes.OPT_ERR_INVALID));
+        await assert.rejects(ann.say('private', 'me', annId), rejectsWith(ErrorCodes.CHAT_ERR_REFUSED));
         await assert.rejects(ann.history('world', 1000), rejectsWith(ErrorCodes.OPT_ERR_INVALID));
         await assert.rejects(ann.history('world', 5, '"; FLUSHALL'), rejectsWith(ErrorCodes.OPT_ERR_INVALID));
         // Not a ChatSayReq at all, and a text that is not UTF-8: the codec refuses both.
@@ -231,9 +265,9 @@ for (const [name, makeBackends] of variants) {
         broken[at] = 0xff;
         await assert.rejects(ann.request(CORE_ROUTE.chatSay, broken), rejectsWith(ErrorCodes.SCH_ERR_BAD_PAYLOAD));
 
-        await c.backends[0].mute('ann', Date.now() + 60_000);
+        await c.backends[0].mute(annId, Date.now() + 60_000);
         await assert.rejects(ann.say('world', 'let me talk'), rejectsWith(ErrorCodes.CHAT_ERR_MUTED));
-        await c.backends[1].mute('ann', 0);
+        await c.backends[1].mute(annId, 0);
 
         // Past the rate (5 a second, 8 at once): refused, and the socket is still open.
         const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => bob.say('world', `line ${i}`)));

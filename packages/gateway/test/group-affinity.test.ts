@@ -98,7 +98,7 @@ async function withGateways(sessions: SessionStore, body: (f: Fixture) => Promis
   const store = new SqliteStore({ file: ':memory:' });
   await store.start();
   await sessions.start();
-  const shared = { clusterSecret: 'group-affinity-test-secret', coordinator: withLoads(inner, loads), store, sessions, protocol: coreProtocol, port: 0, capacity: 10, scryptCost: 1024 };
+  const shared = { clusterSecret: 'group-affinity-test-secret', coordinator: withLoads(inner, loads), store, sessions, protocol: coreProtocol, port: 0, capacity: 10, scryptCost: 1024, clientGroups: true };
   const a = new Gateway({ ...shared, gatewayId: 'gw-a' });
   const b = new Gateway({ ...shared, gatewayId: 'gw-b' });
   try {
