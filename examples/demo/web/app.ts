@@ -101,6 +101,11 @@ async function start(auth: { token: string; gateway: string; gateways?: readonly
     sceneId = to;
     // Until the new map's Welcome: no move with the old map's position.
     me = null;
+    // The new map's last lines.
+    chat
+      ?.history('scene', { limit: 5 })
+      .then((lines) => lines.forEach((line) => chatLine(chatText(line))))
+      .catch(() => undefined);
   });
   c.onPush('ChatLine', ({ from, text }) => chatLine(`${from}: ${text}`));
   c.onPush('MailArrived', ({ from, subject, attachments }) => chatLine(`new mail from ${from}: ${subject}${attachments ? ' (with coins)' : ''}; /mail reads it`));
