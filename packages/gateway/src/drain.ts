@@ -5,9 +5,9 @@
  * an error, and its player keeps its scene (the engine hands the seat over: onRejoin, not
  * onJoin). The gateway then waits until its clients have gone, at most `timeoutMs`.
  */
-import { encodeReconnectFrame } from '@gos/schema';
-import type { MemberInfo } from '@gos/coordinator';
-import type { ConnData } from './socket.js';
+import { encodeReconnectFrame, type Logger } from '@gos/schema';
+import type { GatewayShare, MemberInfo } from '@gos/coordinator';
+import { connOf, type ConnData, type Socket } from './socket.js';
 
 export interface GatewayDrainOutcome {
   readonly gatewayId: string;
@@ -80,5 +80,65 @@ export class SocketsGone {
   /** The number of sockets changed. */
   changed(): void {
     if (this.#done !== null && this.#count() === 0) this.#done();
+  }
+}
+
+/** What {@link ClientMoves} needs of the gateway. */
+export interface ClientMovesDeps {
+  readonly gatewayId: string;
+  readonly membership: { list(role: 'gateway'): readonly MemberInfo[]; get(id: string): MemberInfo | undefined };
+  /** The gateway's open sockets, and a way to send to one. */
+  readonly sockets: { values(): IterableIterator<Socket>; sendTo(ws: Socket, frame: Uint8Array): void };
+  readonly logger: Logger;
+}
+
+/**
+ * Telling clients to move to other gateways (core push `Reconnect`): every client, spread by free
+ * capacity, when the gateway drains ({@link tellToMove}, again at each sweep for those that could
+ * not move at first); some, to one gateway, when the leader evens the gateways out ({@link share}).
+ */
+export class ClientMoves {
+  readonly #d: ClientMovesDeps;
+  /** The clients a drain told to move, and where. */
+  readonly told: { readonly sockets: WeakSet<object>; count: number; readonly targets: Record<string, number> } = { sockets: new WeakSet(), count: 0, targets: {} };
+
+  constructor(d: ClientMovesDeps) {
+    this.#d = d;
+  }
+
+  /**
+   * Tell the clients that can move now to move: those in their scene, neither travelling nor
+   * in a scene's live move (their frames wait here then, and must reach the engine before the
+   * seat moves); the others at a later sweep. False when there is no other gateway to go to.
+   */
+  tellToMove(): boolean {
+    const ready = [...this.#d.sockets.values()].filter((ws) => !this.told.sockets.has(ws) && canMoveNow(connOf(ws)));
+    const plan = planMoves(this.#d.membership.list('gateway'), this.#d.gatewayId, Math.max(1, ready.length));
+    if (plan.length === 0) return false;
+    ready.forEach((ws, i) => {
+      const target = plan[i]!;
+      this.told.sockets.add(ws);
+      this.told.count++;
+      this.told.targets[target.id] = (this.told.targets[target.id] ?? 0) + 1;
+      this.#d.sockets.sendTo(ws, reconnectFrame(target, 'gateway draining'));
+    });
+    return true;
+  }
+
+  /**
+   * The leader evens out the gateways: tell up to `share.count` clients (those that can move
+   * now) to move to gateway `share.to`, as a drain would; nothing when `serving` is false (this
+   * gateway drains or stops) or the target is gone or draining.
+   */
+  share(share: GatewayShare, serving: boolean): void {
+    const target = this.#d.membership.get(share.to);
+    if (target?.role !== 'gateway' || target.id === this.#d.gatewayId || target.draining === true || !serving) {
+      this.#d.logger.info({ to: share.to }, 'rebalancing: not sharing clients (the target is gone or draining, or this gateway is)');
+      return;
+    }
+    const movable = [...this.#d.sockets.values()].filter((ws) => canMoveNow(connOf(ws)));
+    const told = movable.slice(0, share.count);
+    for (const ws of told) this.#d.sockets.sendTo(ws, reconnectFrame(target, 'gateway rebalancing'));
+    this.#d.logger.info({ to: share.to, asked: share.count, told: told.length }, 'rebalancing: clients told to move to another gateway');
   }
 }

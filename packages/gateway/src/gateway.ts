@@ -1,6 +1,6 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { CloseCode, WS_PATH, isCodedError, type Logger } from '@gos/schema';
-import type { DrainRequest, GatewayShare, MemberHandle } from '@gos/coordinator';
+import type { DrainRequest, MemberHandle } from '@gos/coordinator';
 import { AuthService } from './auth.js';
 import { EngineLinks } from './engine-links.js';
 import { EngineMessages } from './engine-messages.js';
@@ -18,8 +18,7 @@ import { GatewayMetrics } from './metrics.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
 import { loadUws, type UwsModule } from './uws.js';
 import { sweepSockets } from './sweep.js';
-import { SocketsGone, canMoveNow, planMoves, reconnectFrame, type GatewayDrainOutcome } from './drain.js';
-import { connOf } from './socket.js';
+import { ClientMoves, SocketsGone, type GatewayDrainOutcome } from './drain.js';
 import { GatewayChat, accountExists } from './chat-requests.js';
 
 /** How often sockets are checked for idleness and backpressure. */
@@ -61,9 +60,9 @@ export class Gateway {
   #closing: Promise<void> | undefined;
   /** Set by drain(): no new socket; the clients are moving to other gateways. */
   #draining: Promise<GatewayDrainOutcome> | undefined;
-  /** The clients a drain told to move, and where. */
-  readonly #told: { readonly sockets: WeakSet<object>; count: number; readonly targets: Record<string, number> } = { sockets: new WeakSet(), count: 0, targets: {} };
   readonly #gone = new SocketsGone(() => this.#sockets.size);
+  /** Clients told to move to other gateways (a drain, or the leader evening gateways out). */
+  readonly #moves: ClientMoves;
 
   constructor(options: GatewayOptions) {
     this.#o = resolveGatewayOptions(options);
@@ -142,6 +141,7 @@ export class Gateway {
       metrics: this.#metrics,
       logger: this.#log,
     }));
+    this.#moves = new ClientMoves({ gatewayId: this.#o.gatewayId, membership: this.#o.coordinator.membership, sockets: this.#sockets, logger: this.#log });
     this.#engineMessages = new EngineMessages({
       sockets: this.#sockets,
       pending,
@@ -227,7 +227,10 @@ export class Gateway {
     const { drains } = this.#o.coordinator;
     const heard = (request: DrainRequest): void => {
       if (request.memberId !== this.#o.gatewayId || request.startedAt !== startedAt || this.#drainRequested) return;
-      if (request.share !== undefined) return this.#share(request.share, () => void drains.clear(request.memberId, startedAt).catch(() => {}));
+      if (request.share !== undefined) {
+        this.#moves.share(request.share, this.#draining === undefined && this.#state === 'ready');
+        return void drains.clear(request.memberId, startedAt).catch(() => {});
+      }
       this.#drainRequested = true;
       this.#log.info({ requestedBy: request.requestedBy }, 'drain requested by an operator');
       if (this.#o.onDrainRequest !== null) this.#o.onDrainRequest();
@@ -235,23 +238,6 @@ export class Gateway {
     };
     this.#unwatchDrains = drains.watch(heard);
     for (const request of drains.list()) heard(request);
-  }
-
-  /**
-   * The leader evens out the gateways: tell up to `share.count` clients (those that can move
-   * now, see #tellToMove) to move to gateway `share.to`, as a drain would, and keep running.
-   */
-  #share(share: GatewayShare, done: () => void): void {
-    const target = this.#o.coordinator.membership.get(share.to);
-    if (target?.role !== 'gateway' || target.id === this.#o.gatewayId || target.draining === true || this.#draining !== undefined || this.#state !== 'ready') {
-      this.#log.info({ to: share.to }, 'rebalancing: not sharing clients (the target is gone or draining, or this gateway is)');
-      return done();
-    }
-    const movable = [...this.#sockets.values()].filter((ws) => canMoveNow(connOf(ws)));
-    const told = movable.slice(0, share.count);
-    for (const ws of told) this.#sockets.sendTo(ws, reconnectFrame(target, 'gateway rebalancing'));
-    this.#log.info({ to: share.to, asked: share.count, told: told.length }, 'rebalancing: clients told to move to another gateway');
-    done();
   }
 
   /**
@@ -320,7 +306,7 @@ export class Gateway {
 
   #sweepConnections(): void {
     // A drain tells the clients that could not move at first (travelling, in a scene's move).
-    if (this.#draining !== undefined && this.#state === 'ready') this.#tellToMove();
+    if (this.#draining !== undefined && this.#state === 'ready') this.#moves.tellToMove();
     const now = performance.now();
     this.#limits.sweep(now);
     sweepSockets(this.#sockets.values(), now, {
@@ -353,34 +339,15 @@ export class Gateway {
     }
     await this.#member?.publish({ draining: true }).catch((err: unknown) => this.#log.warn({ err }, 'cannot publish that this gateway drains'));
     const clients = this.#sockets.size;
-    const movable = this.#tellToMove();
+    const movable = this.#moves.tellToMove();
     if (!movable && clients > 0) this.#log.warn({ clients }, 'draining with no other gateway: its clients are closed and reconnect when one is up');
-    this.#log.info({ clients, told: this.#told.count, targets: this.#told.targets, drainTimeoutMs: this.#o.drainTimeoutMs }, 'draining: clients told to move');
+    this.#log.info({ clients, told: this.#moves.told.count, targets: this.#moves.told.targets, drainTimeoutMs: this.#o.drainTimeoutMs }, 'draining: clients told to move');
     if (movable) await this.#gone.wait(this.#o.drainTimeoutMs);
-    const result = outcome(this.#told.count, { ...this.#told.targets });
+    const result = outcome(this.#moves.told.count, { ...this.#moves.told.targets });
     if (result.left > 0) this.#log.warn({ left: result.left, drainTimeoutMs: this.#o.drainTimeoutMs }, 'clients still here after the drain: closed, they reconnect on their own');
     else this.#log.info({ told: result.told, ms: result.ms }, 'drained: every client moved');
     await this.close();
     return result;
-  }
-
-  /**
-   * Tell the clients that can move now to move: those in their scene, neither travelling nor
-   * in a scene's live move (their frames wait here then, and must reach the engine before the
-   * seat moves); the others at a later sweep. False when there is no other gateway to go to.
-   */
-  #tellToMove(): boolean {
-    const ready = [...this.#sockets.values()].filter((ws) => !this.#told.sockets.has(ws) && canMoveNow(connOf(ws)));
-    const plan = planMoves(this.#o.coordinator.membership.list('gateway'), this.#o.gatewayId, Math.max(1, ready.length));
-    if (plan.length === 0) return false;
-    ready.forEach((ws, i) => {
-      const target = plan[i]!;
-      this.#told.sockets.add(ws);
-      this.#told.count++;
-      this.#told.targets[target.id] = (this.#told.targets[target.id] ?? 0) + 1;
-      this.#sockets.sendTo(ws, reconnectFrame(target, 'gateway draining'));
-    });
-    return true;
   }
 
   /**
