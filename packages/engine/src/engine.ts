@@ -2,20 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import type { MemberHandle } from '@gos/coordinator';
-import {
-  AdminToEngine,
-  EngineToEngine,
-  GatewayToEngine,
-  LinkServer,
-  decodeAdminBody,
-  decodeAnswerBody,
-  decodeCallBody,
-  decodeJoinBody,
-  decodeJoinFailedBody,
-  decodeMigratingBody,
-  decodeTravelOutBody,
-  type GatewayPeer,
-} from '@gos/link';
+import { EngineToEngine, LinkServer, decodeAnswerBody, type GatewayPeer } from '@gos/link';
 
 import { Connections } from './connections.js';
 import { publishToScene, type EngineContext } from './engine-context.js';
@@ -37,6 +24,7 @@ import { AdminConsole } from './admin.js';
 import { SharedCache } from './shared-cache.js';
 import { EnginePeers } from './engine-peers.js';
 import { SceneMigrations, type MigrationOutcome } from './migrations.js';
+import { servePeer } from './peer-messages.js';
 
 
 /** Longest a takeover from another gateway waits for that gateway's SYNC_ACK (its link is up: an answer takes a round trip). */
@@ -297,54 +285,15 @@ export class Engine {
   }
 
   #onPeer(peer: GatewayPeer): void {
-    const log = this.#log.child({ gatewayId: peer.nodeId });
-    log.info('gateway linked');
-    peer.on('message', (type: number, channel: number, body: Uint8Array) => {
-      try {
-        switch (type) {
-          case GatewayToEngine.CLIENT_FRAME:
-            this.#players.frame(peer, channel, body);
-            break;
-          case GatewayToEngine.JOIN:
-            void this.#players.join(peer, channel, decodeJoinBody(body));
-            break;
-          case GatewayToEngine.LEAVE:
-            this.#players.leave(peer, channel);
-            break;
-          case GatewayToEngine.TRAVEL_OUT:
-            void this.#travels.out(peer, channel, decodeTravelOutBody(body));
-            break;
-          case GatewayToEngine.TRAVEL_IN:
-            this.#players.travelIn(peer, channel);
-            break;
-          case GatewayToEngine.TRAVEL_CANCEL:
-            this.#travels.cancel(peer, channel, decodeJoinFailedBody(body));
-            break;
-          case GatewayToEngine.MIGRATE_HOLD:
-            this.#migrations.held(peer, channel, decodeMigratingBody(body).move);
-            break;
-          case GatewayToEngine.SYNC_ACK:
-            this.#migrations.synced(channel);
-            break;
-          case AdminToEngine.COMMAND:
-            void this.#admin.command(peer, channel, decodeAdminBody(body));
-            break;
-          case EngineToEngine.CALL:
-            // Another engine's scene calls one of ours: only from an engine of the cluster.
-            if (this.#o.coordinator.membership.get(peer.nodeId)?.role === 'engine' && peer.nodeId !== this.#o.engineId) this.#calls.incoming(peer, channel, decodeCallBody(body));
-            else log.warn({ peer: peer.nodeId }, 'CALL from a peer that is no engine; ignored');
-            break;
-          default:
-            log.warn({ type }, 'unknown link message type');
-        }
-      } catch (err) {
-        log.error({ err, type }, 'bad link message');
-      }
-    });
-    peer.on('close', () => {
-      log.info('gateway link closed; its players leave');
-      this.#players.peerClosed(peer);
-      this.#migrations.peerClosed(peer);
+    servePeer(peer, {
+      engineId: this.#o.engineId,
+      membership: this.#o.coordinator.membership,
+      players: this.#players,
+      travels: this.#travels,
+      migrations: this.#migrations,
+      admin: this.#admin,
+      calls: this.#calls,
+      logger: this.#log,
     });
   }
 
