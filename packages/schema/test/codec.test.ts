@@ -200,7 +200,7 @@ describe('generated protocol table', () => {
     assert.ok(Object.isFrozen(protocol) && Object.isFrozen(protocol.routes) && Object.isFrozen(protocol.routes.get));
   });
 
-  it('core protocol: ErrorReply, SceneRestarted, Notice and SceneResumed in the reserved range', () => {
+  it('core protocol: ErrorReply, SceneRestarted, Notice, SceneResumed and the chat routes in the reserved range', () => {
     assert.equal(coreProtocol.namespace, 'core');
     assert.equal(CORE_PUSH.SceneRestarted, 65281);
     assert.equal(CORE_PUSH.Notice, 65282);
@@ -209,7 +209,12 @@ describe('generated protocol table', () => {
     assert.deepEqual(SceneResumedCodec.decode(SceneResumedCodec.encode(resumed)), resumed);
     assert.equal(coreProtocol.pushById.get(65281)?.codec, SceneRestartedCodec);
     assert.equal(coreProtocol.pushes.Notice.codec, NoticeCodec);
-    assert.equal(coreProtocol.routeById.size, 0);
+    // The core's routes are the chat's, answered by the gateway, in the reserved range.
+    assert.deepEqual([...coreProtocol.routeById.values()].map((r) => [r.id, r.name, r.scene]), [
+      [65500, 'chatSay', 'gateway'],
+      [65501, 'chatHistory', 'gateway'],
+      [65502, 'chatBlock', 'gateway'],
+    ]);
     const reply = { code: ErrorCodes.ENG_ERR_NO_HANDLER, message: 'no handler for route 9', retryable: false };
     assert.deepEqual(ErrorReplyCodec.decode(ErrorReplyCodec.encode(reply)), reply);
   });
