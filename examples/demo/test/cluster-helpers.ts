@@ -207,12 +207,19 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** The first of `count` consecutive free TCP ports on 127.0.0.1 (for a launcher that takes base-port, base-port+1, …). */
+/**
+ * The first of `count` consecutive free TCP ports on 127.0.0.1, below the kernel's ephemeral range
+ * (32768 and up on Linux): a launcher that listens on them later (an autoscaled gateway) must not
+ * find one taken meanwhile by an outgoing connection or a server listening on port 0, which the
+ * kernel gives ephemeral ports.
+ */
 export async function freePorts(count: number): Promise<number> {
+  const low = 20_000;
+  const high = 32_000 - count;
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = await freePort();
-    let all = base + count - 1 <= 65535;
-    for (let k = 1; k < count && all; k++) all = await portFree(base + k);
+    const base = low + Math.floor(Math.random() * (high - low));
+    let all = true;
+    for (let k = 0; k < count && all; k++) all = await portFree(base + k);
     if (all) return base;
   }
   throw new Error(`no ${count} consecutive free ports found`);
