@@ -151,6 +151,11 @@ export class ChatService {
     return line;
   }
 
+  /** Hold `lines` for `playerId` again, in order (taken for a socket that closed before it got them). */
+  async holdAgain(playerId: string, lines: readonly ChatLine[]): Promise<void> {
+    for (const line of lines) await this.#o.backend.hold(playerId, line, this.#held.max, this.#held.ttlMs);
+  }
+
   /** A private line reached its recipient's socket: it is no longer held for its next connection. */
   delivered(playerId: string, lineId: string): Promise<boolean> {
     return this.#o.backend.release(playerId, lineId);

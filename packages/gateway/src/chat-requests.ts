@@ -113,7 +113,6 @@ export class GatewayChat {
     ws.subscribe(chatTopic('world'));
     ws.subscribe(chatTopic(`p:${session.accountId}`));
     if (session.groupId !== null) ws.subscribe(chatTopic(`group:${session.groupId}`));
-    const { backend, held } = this.#d.options;
     this.#service.takeHeld(session.accountId).then(
       (lines) => {
         if (data.state !== 'closed') {
@@ -121,10 +120,7 @@ export class GatewayChat {
           return;
         }
         // Gone before they could be given: held again, for its next connection.
-        const again = held ?? { max: 100, ttlMs: 7 * 24 * 3600_000 };
-        void (async () => {
-          for (const line of lines) await backend.hold(session.accountId, line, again.max, again.ttlMs);
-        })().catch((err: unknown) => this.#d.logger.warn({ err, playerId: session.accountId }, 'private chat lines lost: the player left as they were given'));
+        this.#service.holdAgain(session.accountId, lines).catch((err: unknown) => this.#d.logger.warn({ err, playerId: session.accountId }, 'private chat lines lost: the player left as they were given'));
       },
       (err: unknown) => this.#d.logger.warn({ err, playerId: session.accountId }, 'cannot deliver the private lines held for a player'),
     );
