@@ -143,6 +143,11 @@ export class ClientSockets {
         // Closed by the client (or by the gateway closing) while its token was being checked.
         if (userData(ws) === null || data.state !== 'authenticating') return;
         ws.cork(() => {
+          if (data.floodedEarly) {
+            // Flooded before anyone knew whose socket it was: now the account is known (or the token was bad: the address alone).
+            this.#rates.flooded('session' in outcome ? outcome.session.accountId : null, data.ip, performance.now());
+            return this.#refuse(ws, data, { code: CloseCode.RATE_LIMITED, reason: ErrorCodes.GW_ERR_RATE_LIMITED });
+          }
           if ('reject' in outcome) return this.#refuse(ws, data, outcome.reject);
           data.session = outcome.session;
           data.bucket = this.#rates.messageBucket(outcome.session.accountId, performance.now());
@@ -159,7 +164,9 @@ export class ClientSockets {
       (err: unknown) => {
         this.#authenticating.delete(ws);
         this.#upgrades?.logger.error({ err }, 'authenticating a socket failed');
-        if (userData(ws) !== null && data.state === 'authenticating') this.#refuse(ws, data, { code: CloseCode.ENGINE_UNAVAILABLE, reason: ErrorCodes.GW_ERR_SESSION_STORE });
+        if (userData(ws) === null || data.state !== 'authenticating') return;
+        if (data.floodedEarly) this.#rates.flooded(null, data.ip, performance.now());
+        this.#refuse(ws, data, { code: CloseCode.ENGINE_UNAVAILABLE, reason: ErrorCodes.GW_ERR_SESSION_STORE });
       },
     );
   }
@@ -209,10 +216,15 @@ export class ClientSockets {
     if (data.state === 'authenticating') {
       // Its token is being checked: the frame waits (a PING too: its PONG would tell the client
       // it is accepted). Bounded before anyone knows who sent it: at most as many frames as its
-      // account's burst would let through at once (and maxFramesBeforeRoute), and 64 KiB.
+      // account's burst would let through at once (and maxFramesBeforeRoute), and 64 KiB. Past
+      // that it is a flood: dropped, and refused with a cool-down once the token names the account.
+      if (data.floodedEarly) return;
       const maxFrames = Math.min(this.#limits.maxFramesBeforeRoute, this.#limits.messageBurst);
       if (data.held.length >= maxFrames || data.heldBytes + message.byteLength > MAX_HELD_BYTES) {
-        return this.#refuse(ws, data, { code: CloseCode.RATE_LIMITED, reason: ErrorCodes.GW_ERR_RATE_LIMITED });
+        data.floodedEarly = true;
+        data.held.length = 0;
+        data.heldBytes = 0;
+        return;
       }
       // uWS reuses the message's memory after this callback: a frame kept for later is copied.
       data.held.push(new Uint8Array(message.slice(0)));

@@ -93,11 +93,13 @@ export class RateLimits {
     return Math.max(0, Math.ceil(Math.max(account, address) - now));
   }
 
-  /** A socket of `accountId` from `ip` was closed for flooding: start their cool-downs. */
-  flooded(accountId: string, ip: string, now: number): void {
+  /** A socket of `accountId` (null: its token was not valid) from `ip` was closed for flooding: start their cool-downs. */
+  flooded(accountId: string | null, ip: string, now: number): void {
     const until = now + this.#o.rateLimitCooldownMs;
-    this.#accountCooldowns.set(accountId, until);
-    this.#share(accountId, this.#o.rateLimitCooldownMs);
+    if (accountId !== null) {
+      this.#accountCooldowns.set(accountId, until);
+      this.#share(accountId, this.#o.rateLimitCooldownMs);
+    }
     const strikes = this.#addressStrikes.get(ip);
     if (strikes === undefined || strikes.until <= now) this.#addressStrikes.set(ip, { count: 1, until });
     else {

@@ -31,6 +31,12 @@ export interface ConnData {
   /** Frames received while authenticating (copies; bounded, see ClientSockets); handled in order once accepted. */
   held: Uint8Array[];
   heldBytes: number;
+  /**
+   * It sent more than `held` may keep before its token was checked: its frames are dropped and,
+   * once the token tells whose socket it is, the account is cooled down and the socket closed
+   * with 4006 (the cool-down is recorded, and shared, before the close goes out).
+   */
+  floodedEarly: boolean;
   /** Frames received before the engine link was known; sent in order once it is. */
   early: Uint8Array[];
   /**
@@ -128,6 +134,7 @@ export function newConnData(o: { token: string | null; reject: ConnData['reject'
     early: [],
     held: [],
     heldBytes: 0,
+    floodedEarly: false,
     ip: o.ip,
     lastTouchAt: o.now,
     joinSentAt: 0,

@@ -12,7 +12,7 @@ import { MemoryCoordinator } from '@gos/coordinator';
 import { CloseCode, ErrorCodes, FrameKind, WS_QUERY_TOKEN, WS_QUERY_VERSION, coreProtocol, encodeFrame } from '@gos/schema';
 import { SqliteStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
-import { Gateway, MemorySessionStore, RedisSessionStore, type SessionStore } from '../src/index.js';
+import { Gateway, MemorySessionStore, RedisSessionStore, type Session, type SessionStore } from '../src/index.js';
 
 const redisUrl = process.env['GOS_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -97,3 +97,50 @@ for (const [backend, makeSessions] of backends) {
       }));
   });
 }
+
+/** The memory store, whose token lookups can be made to wait: a socket's frames then arrive while it is `authenticating`. */
+class HeldLookups extends MemorySessionStore {
+  #gate: Promise<void> | null = null;
+  #open: () => void = () => {};
+
+  hold(): void {
+    this.#gate = new Promise((resolve) => (this.#open = resolve));
+  }
+
+  release(): void {
+    this.#gate = null;
+    this.#open();
+  }
+
+  override async get(token: string, options?: { readonly gatewayId?: string }): Promise<Session | null> {
+    if (this.#gate !== null) await this.#gate;
+    return super.get(token, options);
+  }
+}
+
+test('a flood sent before the token is checked: nothing of it is handled, and once the token names the account it is cooled down on every gateway', () => {
+  const sessions = new HeldLookups();
+  return withTwoGateways(sessions, async (a, b) => {
+    const res = await fetch(`${a.httpUrl}/v1/auth/guest`, { method: 'POST' });
+    const { token } = (await res.json()) as { token: string };
+
+    sessions.hold();
+    const flooder = open(a, token);
+    let answered = 0;
+    flooder.ws.on('message', () => answered++);
+    await new Promise<void>((resolve) => flooder.ws.once('open', () => resolve()));
+    const ping = encodeFrame(FrameKind.PING, 0, 1, null);
+    for (let i = 0; i < 3000; i++) flooder.ws.send(ping);
+    await waitFor(() => flooder.ws.bufferedAmount === 0, { message: 'the flood to be written' });
+    // An HTTP round trip to the same gateway, sent after the flood was in the kernel: the gateway has read the flood by its answer.
+    assert.equal((await fetch(`${a.httpUrl}/healthz`)).status, 200);
+    sessions.release();
+
+    const flood = await flooder.closed;
+    assert.deepEqual(flood, { code: CloseCode.RATE_LIMITED, reason: ErrorCodes.GW_ERR_RATE_LIMITED });
+    assert.equal(answered, 0, 'no frame of the flood was handled (not one PONG)');
+    const elsewhere = await open(b, token).closed;
+    assert.equal(elsewhere.code, CloseCode.RATE_LIMITED);
+    assert.match(elsewhere.reason, /cooling down after a flood; retry in \d+ ms$/);
+  });
+});
