@@ -56,9 +56,12 @@ test('smoke: leader-kill with 10 bots, one repeat', { timeout: 180_000, skip }, 
     assert.ok(r.newLeader !== null && r.newLeader !== undefined && r.newLeader !== r.killed, `another coordinator leads: ${String(r.newLeader)}`);
     assert.ok((r.newLeaderMs ?? 0) > 0);
     const u = r.unaffected;
+    // Everything that tells why a window came out empty: who resumed or joined again, and when the kill came.
+    const why = JSON.stringify({ unaffected: u, unexpectedResumes: r.unexpectedResumes, killAtSeconds: r.killAtSeconds, playersPerEngine: r.playersPerEngine, failureSamples: r.failureSamples });
+    assert.equal(r.unexpectedResumes, 0, `no player's scene was resumed: ${why}`);
     for (const name of ['before', 'during', 'after'] as const) {
       const w = u[name];
-      assert.ok(w.acked > 0, `${name}: moves acknowledged`);
+      assert.ok(w.acked > 0, `${name}: moves acknowledged: ${why}`);
       assert.equal(w.closes + w.errors + w.unacked, 0, `${name}: players noticed nothing: ${JSON.stringify(w)}`);
     }
     assert.match(await readFile(path.join(out, 'leader-kill.md'), 'utf8'), /new leader after ms/);

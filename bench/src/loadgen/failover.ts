@@ -110,7 +110,7 @@ export interface FailoverLoadResult {
   /** Players not on the killed engine (leader-kill: every player). */
   readonly unaffected: FailoverWindows;
   readonly affected?: AffectedResult;
-  /** SceneResumed pushes to bots whose scene was not reported killed. */
+  /** SceneResumed pushes, or joins again (a second Welcome), to bots whose scene was not reported killed. */
   readonly unexpectedResumes: number;
   readonly loadGenCpuPercent: number;
   readonly loadGenLoopDelayP99Ms: number;
@@ -243,6 +243,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
         return;
       }
       // Joined again: its scene resumed on another engine, from that engine's load of the last save.
+      if (!b.affected) unexpectedResumes++;
       b.rejoinedAt = now;
       b.affected = true;
       b.lostMoves = lostMoves(b, Math.fround(w.x()), Math.fround(w.y()));
