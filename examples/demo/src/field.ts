@@ -10,7 +10,7 @@ import type { PushMap, SceneHandlers } from './generated/protocol.js';
 import type { PlayerData } from './game.js';
 import { MAPS } from './portals.js';
 
-import { FIELD_CELL, FIELD_SIZE, FIELD_VIEW } from './field-map.js';
+import { FIELD_CELL, FIELD_NEAR, FIELD_SIZE, FIELD_VIEW } from './field-map.js';
 import { welcomeLines } from './config-data.js';
 
 export { FIELD_CELL, FIELD_MAPS, FIELD_SIZE, FIELD_VIEW } from './field-map.js';
@@ -81,7 +81,7 @@ function wander(scene: Scene<FieldState, PlayerData, PushMap>): void {
 }
 
 export const field = defineScene<FieldState, PlayerData, PushMap>({
-  interest: { cellSize: FIELD_CELL, width: FIELD_SIZE, height: FIELD_SIZE, viewRadius: FIELD_VIEW },
+  interest: { cellSize: FIELD_CELL, width: FIELD_SIZE, height: FIELD_SIZE, viewRadius: FIELD_VIEW, nearRadius: FIELD_NEAR },
   createState: () => ({}),
   createPlayer: ({ id }) => ({ x: 0, y: 0, color: [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) & 0xffffff, moves: 0 }),
   onCreate(scene) {

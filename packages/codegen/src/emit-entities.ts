@@ -14,9 +14,11 @@ function tsType(f: EntityFieldModel): string {
 }
 
 function fieldDoc(f: EntityFieldModel): string | null {
-  if (f.quantize === null) return f.doc;
-  const note = `Sent as a multiple of ${f.quantize}.`;
-  return f.doc === null ? note : `${f.doc.trim()}\n${note}`;
+  const notes: string[] = [];
+  if (f.quantize !== null) notes.push(`Sent as a multiple of ${f.quantize}.`);
+  if (f.farEvery !== null) notes.push(`Beyond the scene's near radius, sent at most every ${f.farEvery} ticks.`);
+  if (notes.length === 0) return f.doc;
+  return f.doc === null ? notes.join(' ') : `${f.doc.trim()}\n${notes.join(' ')}`;
 }
 
 /** The type of `ENTITIES`: exact, so that `ENTITIES.world` needs no check. */
@@ -64,7 +66,10 @@ export function emitEntities(m: ProtocolModel): string[] {
     line(...jsdoc(scene.doc, '  '), `  ${scene.scene}: Object.freeze({`, `    scene: ${str(scene.scene)},`, `    push: ${scene.push},`, `    pushName: ${str(scene.pushName)},`, '    types: Object.freeze([');
     for (const t of scene.types) {
       line(`      Object.freeze({`, `        name: ${str(t.name)},`, '        fields: Object.freeze([');
-      for (const f of t.fields) line(`          Object.freeze({ name: ${str(f.name)}, type: ${str(f.type)}, quantize: ${f.quantize === null ? 'null' : String(f.quantize)} }),`);
+      for (const f of t.fields) {
+        const far = f.farEvery === null ? '' : `, farEvery: ${f.farEvery}`;
+        line(`          Object.freeze({ name: ${str(f.name)}, type: ${str(f.type)}, quantize: ${f.quantize === null ? 'null' : String(f.quantize)}${far} }),`);
+      }
       line('        ]),', '      }),');
     }
     line('    ]),', '  }),');

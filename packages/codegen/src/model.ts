@@ -113,6 +113,8 @@ export interface EntityFieldModel {
   readonly enumName: string | null;
   /** A float sent as `int32` `round(value / quantize)`; else null. */
   readonly quantize: number | null;
+  /** Sent at most every this many ticks in the far band (docs/aoi.md "Distance bands"); null: every tick. */
+  readonly farEvery: number | null;
   readonly doc: string | null;
 }
 

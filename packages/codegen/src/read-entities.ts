@@ -26,6 +26,8 @@ export interface RawEntityField {
   readonly typeWhere: Where;
   readonly quantize: number | null;
   readonly quantizeWhere: Where;
+  /** Send at most every this many ticks in the far band (docs/aoi.md); null: every tick. */
+  readonly farEvery: number | null;
   readonly doc: string | null;
 }
 
@@ -109,8 +111,9 @@ function readField(r: Reader, f: Entry, path: string): RawEntityField | null {
   let doc: string | null = null;
   let quantize: number | null = null;
   let quantizeWhere = r.where(f.keyNode, path);
+  let farEvery: number | null = null;
   if (isMap(f.value)) {
-    const byKey = r.keyed(r.entries(f.value, path) ?? [], ['type', 'quantize', 'doc'], path);
+    const byKey = r.keyed(r.entries(f.value, path) ?? [], ['type', 'quantize', 'farEvery', 'doc'], path);
     const typeEntry = r.require(byKey, 'type', f.value, path);
     if (typeEntry === null) return null;
     typeNode = typeEntry.value;
@@ -120,6 +123,11 @@ function readField(r: Reader, f: Entry, path: string): RawEntityField | null {
       quantizeWhere = r.where(q.value ?? q.keyNode, join(path, 'quantize'));
       quantize = positiveNumber(r, q, join(path, 'quantize'));
       if (quantize === null) return null;
+    }
+    const far = byKey.get('farEvery');
+    if (far !== undefined) {
+      farEvery = tickCount(r, far, join(path, 'farEvery'));
+      if (farEvery === null) return null;
     }
   }
   if (typeNode === null || isEmpty(typeNode)) {
@@ -134,7 +142,17 @@ function readField(r: Reader, f: Entry, path: string): RawEntityField | null {
     r.fail(typeNode, path, `expected a type name, got ${describe(typeNode)}`);
     return null;
   }
-  return { name: f.key, type: typeNode.value.trim(), typeWhere: r.where(typeNode, path), quantize, quantizeWhere, doc };
+  return { name: f.key, type: typeNode.value.trim(), typeWhere: r.where(typeNode, path), quantize, quantizeWhere, farEvery, doc };
+}
+
+/** Most ticks between two sends of a field in the far band. */
+export const MAX_FAR_EVERY = 255;
+
+function tickCount(r: Reader, e: Entry, path: string): number | null {
+  const v = isScalar(e.value) ? e.value.value : undefined;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_FAR_EVERY) return v;
+  r.fail(e.value ?? e.keyNode, path, `farEvery must be a whole number of ticks from 1 to ${MAX_FAR_EVERY}, got ${describe(e.value)}`);
+  return null;
 }
 
 function positiveNumber(r: Reader, e: Entry, path: string): number | null {

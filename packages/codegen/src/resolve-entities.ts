@@ -72,7 +72,7 @@ export function resolveEntities(c: Collected, protocolType: string, checkId: (id
         if (POSITION_FIELDS.includes(f.name) && (type.type === 'string' || type.type === 'bool')) {
           issues.add(f.typeWhere, `"${f.name}" is the entity's position: it must be a number, not ${f.type}`);
         }
-        fields.push({ name: f.name, type: type.type, enumName: type.enumName, quantize: f.quantize, doc: f.doc });
+        fields.push({ name: f.name, type: type.type, enumName: type.enumName, quantize: f.quantize, farEvery: f.farEvery, doc: f.doc });
       }
       types.push({ name: t.name, fields, doc: t.doc });
     }

@@ -33,7 +33,7 @@ entities:
       Avatar:
         doc: A player.
         fields:
-          x: { type: float32, quantize: 0.01, doc: East. }
+          x: { type: float32, quantize: 0.01, farEvery: 2, doc: East. }
           y: { type: float32, quantize: 0.01 }
           name: string
           hp: uint16
@@ -161,7 +161,7 @@ describe('generated entities', () => {
         {
           name: 'Avatar',
           fields: [
-            { name: 'x', type: 'float32', quantize: 0.01 },
+            { name: 'x', type: 'float32', quantize: 0.01, farEvery: 2 },
             { name: 'y', type: 'float32', quantize: 0.01 },
             { name: 'name', type: 'string', quantize: null },
             { name: 'hp', type: 'uint16', quantize: null },

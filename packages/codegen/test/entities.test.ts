@@ -27,8 +27,8 @@ const ENTITIES = `entities:
       Avatar:
         doc: A player.
         fields:
-          x: { type: float32, quantize: 0.01, doc: East. }
-          y: { type: float32, quantize: 0.01 }
+          x: { type: float32, quantize: 0.01, farEvery: 3, doc: East. }
+          y: { type: float32, quantize: 0.01, farEvery: 3 }
           name: string
           hp: uint16
           facing: Facing
@@ -73,21 +73,21 @@ describe('entities: in the protocol YAML', () => {
             name: 'Avatar',
             doc: 'A player.',
             fields: [
-              { name: 'x', type: 'float32', enumName: null, quantize: 0.01, doc: 'East.' },
-              { name: 'y', type: 'float32', enumName: null, quantize: 0.01, doc: null },
-              { name: 'name', type: 'string', enumName: null, quantize: null, doc: null },
-              { name: 'hp', type: 'uint16', enumName: null, quantize: null, doc: null },
-              { name: 'facing', type: 'uint8', enumName: 'Facing', quantize: null, doc: null },
+              { name: 'x', type: 'float32', enumName: null, quantize: 0.01, farEvery: 3, doc: 'East.' },
+              { name: 'y', type: 'float32', enumName: null, quantize: 0.01, farEvery: 3, doc: null },
+              { name: 'name', type: 'string', enumName: null, quantize: null, farEvery: null, doc: null },
+              { name: 'hp', type: 'uint16', enumName: null, quantize: null, farEvery: null, doc: null },
+              { name: 'facing', type: 'uint8', enumName: 'Facing', quantize: null, farEvery: null, doc: null },
             ],
           },
           {
             name: 'Monster',
             doc: null,
             fields: [
-              { name: 'x', type: 'float32', enumName: null, quantize: null, doc: null },
-              { name: 'y', type: 'float32', enumName: null, quantize: null, doc: null },
-              { name: 'kind', type: 'uint8', enumName: null, quantize: null, doc: null },
-              { name: 'level', type: 'int16', enumName: 'Level', quantize: null, doc: null },
+              { name: 'x', type: 'float32', enumName: null, quantize: null, farEvery: null, doc: null },
+              { name: 'y', type: 'float32', enumName: null, quantize: null, farEvery: null, doc: null },
+              { name: 'kind', type: 'uint8', enumName: null, quantize: null, farEvery: null, doc: null },
+              { name: 'level', type: 'int16', enumName: 'Level', quantize: null, farEvery: null, doc: null },
             ],
           },
         ],
@@ -170,6 +170,14 @@ describe('entities: in the protocol YAML', () => {
     }
     for (const type of ['int32', 'uint16', 'string', 'bool', 'Facing']) {
       expectBad(oneType(`x: float32, y: float32, v: { type: ${type}, quantize: 0.1 }`), 'game.yaml:16:', 'fields.v.quantize', `quantize applies to float32 and float64 fields only, not ${type}`);
+    }
+  });
+
+  it('farEvery: a whole number of ticks from 1 to 255, on any field', () => {
+    const t = parseProtocol([src(oneType('x: { type: float32, farEvery: 4 }, y: { type: int16, farEvery: 1 }, hp: { type: uint8, farEvery: 255 }'))]).entities[0]?.types[0];
+    assert.deepEqual(t?.fields.map((f) => [f.name, f.farEvery]), [['x', 4], ['y', 1], ['hp', 255]]);
+    for (const n of ['0', '-1', '2.5', '256', 'often']) {
+      expectBad(oneType(`x: { type: float32, farEvery: ${n} }, y: float32`), 'entities.world.types.T.fields.x.farEvery', 'farEvery must be a whole number of ticks from 1 to 255');
     }
   });
 

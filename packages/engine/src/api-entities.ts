@@ -33,6 +33,16 @@ export interface InterestOptions {
    * @default 64
    */
   readonly maxChangesPerCell?: number;
+  /**
+   * Distance bands (docs/aoi.md): cells within this distance of a player's viewpoint are its near
+   * band and get every change every tick; its other cells are its far band, where the fields
+   * declared with `farEvery` in the protocol YAML are sent at most every `farEvery` ticks.
+   * Entering and leaving are sent at once in both bands. Like the view, the band of a cell is
+   * worked out with the hysteresis (near within `nearRadius + hysteresis / 2`, kept near within
+   * `nearRadius + hysteresis`). Focused entities' cells are always near.
+   * @default no far band: every heard cell is near
+   */
+  readonly nearRadius?: number;
 }
 
 /** A replicated entity (docs/aoi.md): its fields reach the clients whose area of interest holds its cell. */

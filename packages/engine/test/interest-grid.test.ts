@@ -82,3 +82,23 @@ test('bad interest options are OPT_ERR_INVALID naming the option', () => {
   bad({ maxChangesPerCell: 0 }, 'maxChangesPerCell');
   bad({ cellSize: 1, width: 1e9 }, 'cellSize');
 });
+
+test('distance bands: a cell is far beyond nearRadius + hysteresis / 2, or, once near, beyond nearRadius + hysteresis; without nearRadius nothing is far', () => {
+  const g = grid({ viewRadius: 40, hysteresis: 4, nearRadius: 10 });
+  const east = packCell(7, 5);
+  const never = (): boolean => false;
+  const always = (): boolean => true;
+  // From (55, 55) the cell (7, 5) starts 15 away, (6, 5) 5 away.
+  assert.deepEqual(xy(g.farOf(55, 55, [east, packCell(6, 5)], never)), ['7,5']);
+  // 13 away: within the keep radius (14) but not the take radius (12): it stays what it was.
+  assert.deepEqual(xy(g.farOf(57, 55, [east], never)), ['7,5']);
+  assert.deepEqual(xy(g.farOf(57, 55, [east], always)), []);
+  // 11 away: near either way; 15 away: far either way.
+  assert.deepEqual(xy(g.farOf(59, 55, [east], never)), []);
+  assert.deepEqual(xy(g.farOf(55, 55, [east], always)), ['7,5']);
+  assert.equal(grid({ viewRadius: 40 }).farOf(55, 55, [east, packCell(0, 0)], never).size, 0);
+  assert.equal(grid({ nearRadius: 0 }).farOf(55, 55, [packCell(5, 5), packCell(6, 5)], never).size, 1, 'nearRadius 0: only the viewpoint\'s own cell is near');
+  for (const nearRadius of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    assert.throws(() => grid({ nearRadius }), (err: unknown) => isCodedError(err) && err.code === ErrorCodes.OPT_ERR_INVALID && /interest\.nearRadius/.test(err.message));
+  }
+});

@@ -290,6 +290,22 @@ test('cells are held only while they hold entities or are heard: a world emptied
   assert.equal(rep.cellsHeld, 0);
 });
 
+test('a player who leaves while focusing on an entity is not given a view again, and holds no cell', () => {
+  const s = setup();
+  const { rep, flush } = s;
+  const ann = player('ann', 1, s);
+  rep.spawn('Avatar', avatar(15, 15, 'ann'), { player: ann });
+  const target = rep.spawn('Loot', { x: 85, y: 85, kind: 1 });
+  flush();
+  rep.focus(ann, target);
+  flush();
+  rep.playerLeft('ann');
+  target.remove();
+  assert.equal(flush().views.has(1), false, 'no view for a player who left');
+  flush();
+  assert.equal(rep.cellsHeld, 0);
+});
+
 test('a player leaving removes its viewpoint entity; a viewpoint removed while the player stays unsubscribes it from every cell', () => {
   const s = setup();
   const { rep, flush } = s;

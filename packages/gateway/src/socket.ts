@@ -2,7 +2,7 @@
  * A client socket's state on the gateway (uWS user data), and the small pure helpers around it.
  */
 import type { WebSocket } from 'uWebSockets.js';
-import { ErrorReplyCodec, cellX, cellY, framePayload } from '@gos/schema';
+import { ErrorReplyCodec, cellX, cellY, framePayload, isFarCell } from '@gos/schema';
 import type { Session } from './session/index.js';
 import type { Bucket } from './rate-limits.js';
 
@@ -162,9 +162,12 @@ export function sceneTopic(sceneId: string): string {
   return `s/${sceneId}`;
 }
 
-/** The uWS topic of one cell of a scene with entities (docs/aoi.md): `s/<scene>/c/<cx>_<cy>`. */
+/**
+ * The uWS topic of one cell of a scene with entities (docs/aoi.md): `s/<scene>/c/<cx>_<cy>`, or
+ * for a key with FAR_CELL, the cell's far band (its slower fields thinned), `s/<scene>/f/<cx>_<cy>`.
+ */
 export function cellTopic(sceneId: string, cell: number): string {
-  return `s/${sceneId}/c/${cellX(cell)}_${cellY(cell)}`;
+  return `s/${sceneId}/${isFarCell(cell) ? 'f' : 'c'}/${cellX(cell)}_${cellY(cell)}`;
 }
 
 /** The uWS topic of a scene's chat channel (docs/chat.md). */
@@ -201,10 +204,11 @@ export function leaveSceneChat(ws: Socket, sceneId: string): void {
   if (data.chatScene === sceneId) data.chatScene = null;
 }
 
-/** The socket stops hearing every cell of a scene (it keeps the scene's broadcasts). */
+/** The socket stops hearing every cell of a scene, in either band (it keeps the scene's broadcasts). */
 export function unsubscribeCells(ws: Socket, sceneId: string): void {
-  const cells = `${sceneTopic(sceneId)}/c/`;
-  for (const t of ws.getTopics()) if (t.startsWith(cells)) ws.unsubscribe(t);
+  const near = `${sceneTopic(sceneId)}/c/`;
+  const far = `${sceneTopic(sceneId)}/f/`;
+  for (const t of ws.getTopics()) if (t.startsWith(near) || t.startsWith(far)) ws.unsubscribe(t);
 }
 
 /** The requestId of a frame at least FRAME_HEADER_BYTES long (u32 LE at offset 4). */

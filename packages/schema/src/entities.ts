@@ -30,6 +30,12 @@ export interface EntityFieldDef {
   readonly type: EntityFieldType;
   /** A float sent as `int32` `round(value / quantize)`; null: sent as `type`. */
   readonly quantize: number | null;
+  /**
+   * Its send rate in the far band (docs/aoi.md "Distance bands"): clients that hear the entity's
+   * cell beyond the scene's `interest.nearRadius` get its changes at most every `farEvery` ticks
+   * (the latest value); absent: every tick, like the near band.
+   */
+  readonly farEvery?: number;
 }
 
 export interface EntityTypeDef {
@@ -56,6 +62,21 @@ export const MAX_ENTITY_FIELDS = 30;
 export const MAX_CELL_COORD = 0x7fff;
 /** `leave_to` of an entity that left the scene (or was removed), rather than moved to another cell. */
 export const CELL_GONE = 0xffffffff;
+/**
+ * Set on a packed cell key between engine and gateway (never toward a client): the cell's far
+ * band, its own topic (docs/aoi.md "Distance bands"). Bit 15 of `cy`, which MAX_CELL_COORD leaves free.
+ */
+export const FAR_CELL = 0x80000000;
+
+/** The far band's key of a cell. */
+export function farCell(key: number): number {
+  return (key | FAR_CELL) >>> 0;
+}
+
+/** Whether a key (engine ↔ gateway) names a cell's far band. */
+export function isFarCell(key: number): boolean {
+  return key >= FAR_CELL && key !== CELL_GONE;
+}
 
 /** The packed cell key of `leave_to` and of the core `EntityView` push: `cy << 16 | cx`. */
 export function packCell(cx: number, cy: number): number {
@@ -66,8 +87,9 @@ export function cellX(key: number): number {
   return key & 0xffff;
 }
 
+/** The row of a packed cell (the far band's bit dropped). */
 export function cellY(key: number): number {
-  return key >>> 16;
+  return (key >>> 16) & MAX_CELL_COORD;
 }
 
 /** A value of an entity field as scene code and the SDK see it. */

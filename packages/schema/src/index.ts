@@ -17,7 +17,7 @@ export {
 } from './wire.js';
 export type { FrameHeader } from './wire.js';
 export type { Codec, RouteDef, PushDef, Protocol, RpcDef } from './protocol.js';
-export { INT_RANGE, cellShape, checkEntityValue, packCell, cellX, cellY, CELL_GONE, MAX_CELL_COORD, MAX_ENTITY_FIELDS } from './entities.js';
+export { INT_RANGE, cellShape, checkEntityValue, packCell, cellX, cellY, CELL_GONE, FAR_CELL, farCell, isFarCell, MAX_CELL_COORD, MAX_ENTITY_FIELDS } from './entities.js';
 export { CellFrameWriter } from './cell-writer.js';
 export { cellCodec, decodeCellFrame } from './cell-reader.js';
 export type { CellFrame, EntityChange, EntityFieldDef, EntityFieldType, EntityTypeDef, EntityValue, SceneEntitiesDef } from './entities.js';

@@ -1046,9 +1046,9 @@ export const WalkReqCodec: rt.Codec<WalkReq> = rt.tableCodec('WalkReq', walkReqS
 
 /** A player. */
 export interface FieldAvatar {
-  /** Sent as a multiple of 0.01. */
+  /** Sent as a multiple of 0.01. Beyond the scene's near radius, sent at most every 2 ticks. */
   x: number;
-  /** Sent as a multiple of 0.01. */
+  /** Sent as a multiple of 0.01. Beyond the scene's near radius, sent at most every 2 ticks. */
   y: number;
   name: string;
   color: number;
@@ -1056,9 +1056,9 @@ export interface FieldAvatar {
 
 /** A creature wandering about. */
 export interface FieldCritter {
-  /** Sent as a multiple of 0.01. */
+  /** Sent as a multiple of 0.01. Beyond the scene's near radius, sent at most every 2 ticks. */
   x: number;
-  /** Sent as a multiple of 0.01. */
+  /** Sent as a multiple of 0.01. Beyond the scene's near radius, sent at most every 2 ticks. */
   y: number;
   kind: number;
 }
@@ -1079,8 +1079,8 @@ export const ENTITIES: { readonly field: rt.SceneEntitiesDef } = Object.freeze({
       Object.freeze({
         name: 'Avatar',
         fields: Object.freeze([
-          Object.freeze({ name: 'x', type: 'float32', quantize: 0.01 }),
-          Object.freeze({ name: 'y', type: 'float32', quantize: 0.01 }),
+          Object.freeze({ name: 'x', type: 'float32', quantize: 0.01, farEvery: 2 }),
+          Object.freeze({ name: 'y', type: 'float32', quantize: 0.01, farEvery: 2 }),
           Object.freeze({ name: 'name', type: 'string', quantize: null }),
           Object.freeze({ name: 'color', type: 'uint32', quantize: null }),
         ]),
@@ -1088,8 +1088,8 @@ export const ENTITIES: { readonly field: rt.SceneEntitiesDef } = Object.freeze({
       Object.freeze({
         name: 'Critter',
         fields: Object.freeze([
-          Object.freeze({ name: 'x', type: 'float32', quantize: 0.01 }),
-          Object.freeze({ name: 'y', type: 'float32', quantize: 0.01 }),
+          Object.freeze({ name: 'x', type: 'float32', quantize: 0.01, farEvery: 2 }),
+          Object.freeze({ name: 'y', type: 'float32', quantize: 0.01, farEvery: 2 }),
           Object.freeze({ name: 'kind', type: 'uint8', quantize: null }),
         ]),
       }),

@@ -22,7 +22,7 @@ export class CellTable {
   cell(key: number): GridCell {
     let cell = this.#cells.get(key);
     if (cell === undefined) {
-      cell = { key, members: new Set(), heard: 0, tick: -1, enters: [], nEnters: 0, updates: [], masks: [], nUpdates: 0, leaves: [], leaveTo: [], nLeaves: 0 };
+      cell = { key, members: new Set(), heard: 0, heardFar: 0, farWaiting: new Set(), tick: -1, enters: [], nEnters: 0, updates: [], masks: [], nUpdates: 0, leaves: [], leaveTo: [], nLeaves: 0 };
       this.#cells.set(key, cell);
     }
     return cell;
@@ -51,17 +51,29 @@ export class CellTable {
     cell.nLeaves++;
   }
 
-  hear(key: number): void {
-    this.cell(key).heard++;
+  /** One more viewer hears the cell, in its near band or its far one. */
+  hear(key: number, far = false): void {
+    const cell = this.cell(key);
+    if (far) cell.heardFar++;
+    else cell.heard++;
   }
 
-  unhear(keys: Iterable<number>): void {
+  /** One viewer less hears each cell of `keys` (in the band given by `far`, a set of keys or a flag for all). */
+  unhear(keys: Iterable<number>, far: ReadonlySet<number> | boolean = false): void {
     for (const key of keys) {
       const cell = this.#cells.get(key);
       if (cell === undefined) continue;
-      cell.heard--;
+      if (far === true || (far !== false && far.has(key))) {
+        if (--cell.heardFar <= 0) this.#forgetFar(cell);
+      } else cell.heard--;
       this.#forgetIfIdle(cell);
     }
+  }
+
+  /** Nobody hears the cell far any more: what it kept for the far band goes. */
+  #forgetFar(cell: GridCell): void {
+    for (const e of cell.farWaiting) e.farPending = 0;
+    cell.farWaiting.clear();
   }
 
   /** The tick's cells went out: those neither held nor heard are let go (never before: a touched cell must stay one object). */
@@ -72,6 +84,6 @@ export class CellTable {
 
   /** Only between a tick's cell pass and the next (the replication's views and game calls): a cell touched this tick is one object until `end`. */
   #forgetIfIdle(cell: GridCell): void {
-    if (cell.heard <= 0 && cell.members.size === 0) this.#cells.delete(cell.key);
+    if (cell.heard <= 0 && cell.heardFar <= 0 && cell.members.size === 0) this.#cells.delete(cell.key);
   }
 }

@@ -20,15 +20,36 @@ export interface TypeInfo {
   readonly x: number;
   readonly y: number;
   readonly fullMask: number;
+  /** The fields with `farEvery` (docs/aoi.md "Distance bands"): thinned in the far band. */
+  readonly banded: number;
+  /** Each field's `farEvery`, 0 for none. */
+  readonly farEvery: readonly number[];
+  /** The banded fields due in the far band at tick `dueTick` (worked out once a tick). */
+  dueTick: number;
+  due: number;
 }
 
 export function typeInfos(types: readonly EntityTypeDef[]): Map<string, TypeInfo> {
   return new Map(
     types.map((t, index) => {
       const fieldIndex = new Map(t.fields.map((f, i) => [f.name, i]));
-      return [t.name, { index, def: t, fieldIndex, x: fieldIndex.get('x')!, y: fieldIndex.get('y')!, fullMask: 2 ** t.fields.length - 1 }];
+      const farEvery = t.fields.map((f) => f.farEvery ?? 0);
+      const banded = farEvery.reduce((m, every, i) => (every > 1 ? m | (1 << i) : m), 0);
+      const info: TypeInfo = { index, def: t, fieldIndex, x: fieldIndex.get('x')!, y: fieldIndex.get('y')!, fullMask: 2 ** t.fields.length - 1, banded, farEvery, dueTick: -1, due: 0 };
+      return [t.name, info];
     }),
   );
+}
+
+/** The banded fields of a type that the far band sends at `tick`: those whose `farEvery` divides it. */
+export function dueAt(info: TypeInfo, tick: number): number {
+  if (info.dueTick === tick) return info.due;
+  let due = 0;
+  const every = info.farEvery;
+  for (let i = 0; i < every.length; i++) if (every[i]! > 1 && tick % every[i]! === 0) due |= 1 << i;
+  info.dueTick = tick;
+  info.due = due;
+  return due;
 }
 
 /**
@@ -38,8 +59,12 @@ export function typeInfos(types: readonly EntityTypeDef[]): Map<string, TypeInfo
 export interface GridCell {
   readonly key: number;
   readonly members: Set<EntityRecord>;
-  /** Viewers that hear it. */
+  /** Viewers that hear it in their near band (every change, every tick). */
   heard: number;
+  /** Viewers that hear it in their far band (its topic with FAR_CELL). */
+  heardFar: number;
+  /** Members whose banded changes the far band has not had yet (`farPending`); kept only while it is heard far. */
+  readonly farWaiting: Set<EntityRecord>;
   /** The tick the change lists are of: lists of an older tick count as empty. */
   tick: number;
   readonly enters: EntityRecord[];
@@ -70,6 +95,8 @@ export class EntityRecord implements Entity {
   home: GridCell | null = null;
   /** Fields changed and not sent yet. */
   mask = 0;
+  /** Banded fields changed and not sent yet to its cell's far band. */
+  farPending = 0;
   alive = true;
   /** In its replication's dirty list. */
   queued = false;

@@ -21,6 +21,11 @@ function positive(name: string, value: unknown): number {
   return value;
 }
 
+function nonNegative(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw invalid(name, 'must be a number ≥ 0', value);
+  return value;
+}
+
 function positiveInt(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw invalid(name, 'must be a positive integer', value);
   return value;
@@ -54,6 +59,7 @@ export function resolveInterest(o: InterestOptions): ResolvedInterest {
     // By default every cell the leave radius can reach: hysteresis is never cut short.
     maxCells: o.maxCells === undefined ? box * box : positiveInt('maxCells', o.maxCells),
     maxChangesPerCell: o.maxChangesPerCell === undefined ? 64 : positiveInt('maxChangesPerCell', o.maxChangesPerCell),
+    nearRadius: o.nearRadius === undefined ? Number.POSITIVE_INFINITY : nonNegative('nearRadius', o.nearRadius),
   });
 }
 
@@ -124,6 +130,24 @@ export class InterestGrid {
     }
     found.sort((a, b) => a.d - b.d || a.cell - b.cell);
     return found.map((f) => f.cell);
+  }
+
+  /**
+   * The cells of `cells` in the far band of a viewer at (x, y): beyond `nearRadius + hysteresis / 2`,
+   * or beyond `nearRadius + hysteresis` for a cell that `wasNear`. Empty when the scene has no
+   * far band (`nearRadius` not set).
+   */
+  farOf(rawX: number, rawY: number, cells: Iterable<number>, wasNear: (cell: number) => boolean): Set<number> {
+    const out = new Set<number>();
+    const { nearRadius, hysteresis, width, height } = this.o;
+    if (nearRadius === Number.POSITIVE_INFINITY) return out;
+    const x = Math.min(width, Math.max(0, rawX));
+    const y = Math.min(height, Math.max(0, rawY));
+    for (const cell of cells) {
+      const d = this.distanceTo(x, y, cell);
+      if (d > nearRadius + hysteresis || (d > nearRadius + hysteresis / 2 && !wasNear(cell))) out.add(cell);
+    }
+    return out;
   }
 
   /**

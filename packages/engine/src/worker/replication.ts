@@ -9,11 +9,11 @@
  * A record that cannot be written (the scene's queue to the main thread is full) is not lost
  * silently: the players whose views it carried start again from a reset view at the next tick.
  */
-import { CELL_GONE, CellFrameWriter, CodedError, ErrorCodes, cellX, cellY, checkEntityValue, type Logger, type Protocol, type SceneEntitiesDef } from '@gos/schema';
+import { CELL_GONE, CellFrameWriter, CodedError, ErrorCodes, cellX, cellY, checkEntityValue, farCell, type Logger, type Protocol, type SceneEntitiesDef } from '@gos/schema';
 import type { Entity, SceneDefinition, SceneEntities } from '../api.js';
 import { CellRecords, FromScene } from '../records.js';
 import { CellTable } from './cell-table.js';
-import { EntityRecord, typeInfos, type EntityOwner, type PlayerRef, type TypeInfo } from './entity-record.js';
+import { EntityRecord, dueAt, typeInfos, type EntityOwner, type GridCell, type PlayerRef, type TypeInfo } from './entity-record.js';
 import { InterestGrid, resolveInterest, type ResolvedInterest } from './interest-grid.js';
 import { SceneViews, type ReplicationOut } from './scene-views.js';
 
@@ -56,6 +56,10 @@ export class SceneReplication implements SceneEntities, EntityOwner {
   /** Ids freed, in order, with the tick their leave went out. */
   readonly #freed: { id: number; tick: number }[] = [];
   readonly #records = new CellRecords();
+  /** Cells heard far whose far band waits for some of their members' banded changes. */
+  readonly #farCells = new Set<GridCell>();
+  /** Whether any entity type has fields with `farEvery` (else the far band sends what the near one does). */
+  readonly #banded: boolean;
   #nextId = 1;
   #tick = 0;
 
@@ -65,6 +69,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     this.#writer = new CellFrameWriter(def);
     this.#push = def.push;
     this.#types = typeInfos(def.types);
+    this.#banded = [...this.#types.values()].some((t) => t.banded !== 0);
     this.#views = new SceneViews({ sceneId: deps.sceneId, grid: this.#grid, cells: this.#cells, out: deps.out, logger: deps.logger, snapshot: (tick, cell) => this.#snapshot(tick, cell) });
   }
 
@@ -182,6 +187,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
         if (home !== null) {
           cells.leave(home, e.id, CELL_GONE);
           home.members.delete(e);
+          if (e.farPending !== 0) forgetFar(home, e);
           e.home = null;
           e.cell = -1;
         }
@@ -195,6 +201,8 @@ export class SceneReplication implements SceneEntities, EntityOwner {
         if (home !== null) {
           cells.leave(home, e.id, key);
           home.members.delete(e);
+          // Its enter into the new cell carries every field, in both bands.
+          if (e.farPending !== 0) forgetFar(home, e);
         }
         const cell = cells.touch(cells.cell(key));
         cell.members.add(e);
@@ -207,7 +215,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
         continue;
       }
       // Nobody hears the cell: a snapshot will carry the values when someone does.
-      if (e.mask === 0 || home.heard <= 0) {
+      if (e.mask === 0 || home.heard + home.heardFar <= 0) {
         e.mask = 0;
         e.queued = false;
         continue;
@@ -220,12 +228,31 @@ export class SceneReplication implements SceneEntities, EntityOwner {
       cell.updates[cell.nUpdates] = e;
       cell.masks[cell.nUpdates] = e.mask;
       cell.nUpdates++;
+      // Its banded changes wait for their turn in the far band (sent with this tick's frame if due).
+      const banded = e.mask & e.info.banded;
+      if (banded !== 0 && cell.heardFar > 0) {
+        if (e.farPending === 0) cell.farWaiting.add(e);
+        e.farPending |= banded;
+        this.#farCells.add(cell);
+      }
       e.mask = 0;
       e.queued = false;
     }
+    if (this.#farCells.size > 0) this.#touchFarDue(tick);
     this.#sendCells(tick);
     cells.end();
     views.send(tick);
+  }
+
+  /** A tick where some banded field is due: the cells whose far band waits for one are in this tick's pass. */
+  #touchFarDue(tick: number): void {
+    let due = false;
+    for (const info of this.#types.values()) if (dueAt(info, tick) !== 0) due = true;
+    if (!due) return;
+    for (const cell of this.#farCells) {
+      if (cell.farWaiting.size === 0 || cell.heardFar <= 0) this.#farCells.delete(cell);
+      else this.#cells.touch(cell);
+    }
   }
 
   #sendCells(tick: number): void {
@@ -233,20 +260,26 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     const records = this.#records;
     try {
       for (const t of this.#cells.touched) {
-        if (t.heard <= 0) continue;
         const cell = t.key;
-        w.begin(tick, cellX(cell), cellY(cell));
-        for (let i = 0; i < t.nEnters; i++) {
-          const e = t.enters[i]!;
-          w.entity(e.info.index, e.id, true, e.info.fullMask, e.v);
+        // (A cell touched only for its far band's turn has nothing for the near one.)
+        if (t.heard > 0 && t.nEnters + t.nUpdates + t.nLeaves > 0) {
+          w.begin(tick, cellX(cell), cellY(cell));
+          for (let i = 0; i < t.nEnters; i++) {
+            const e = t.enters[i]!;
+            w.entity(e.info.index, e.id, true, e.info.fullMask, e.v);
+          }
+          for (let i = 0; i < t.nUpdates; i++) {
+            const e = t.updates[i]!;
+            w.entity(e.info.index, e.id, false, t.masks[i]!, e.v);
+          }
+          for (let i = 0; i < t.nLeaves; i++) w.leave(t.leaves[i]!, t.leaveTo[i]!);
+          const full = records.add(cell, this.#push, w.finishView());
+          if (full !== null) this.#d.out(FromScene.CELLS, 0, full);
         }
-        for (let i = 0; i < t.nUpdates; i++) {
-          const e = t.updates[i]!;
-          w.entity(e.info.index, e.id, false, t.masks[i]!, e.v);
+        if (t.heardFar > 0) {
+          const full = this.#farFrame(t, tick);
+          if (full !== null) this.#d.out(FromScene.CELLS, 0, full);
         }
-        for (let i = 0; i < t.nLeaves; i++) w.leave(t.leaves[i]!, t.leaveTo[i]!);
-        const full = records.add(cell, this.#push, w.finishView());
-        if (full !== null) this.#d.out(FromScene.CELLS, 0, full);
       }
       const last = records.take();
       if (last !== null) this.#d.out(FromScene.CELLS, 0, last);
@@ -258,6 +291,51 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     }
   }
 
+  /**
+   * The cell's frame for its far band (its FAR_CELL topic): what entered and left, as in the
+   * near band; changes of fields without `farEvery`; and the banded fields whose turn it is
+   * (`tick` a multiple of their `farEvery`) of the members that changed them since they were last
+   * sent there. Without banded fields it is the near frame again. Returns a full record, if adding
+   * the frame cut one.
+   */
+  #farFrame(t: GridCell, tick: number): Uint8Array | null {
+    const w = this.#writer;
+    const cell = t.key;
+    w.begin(tick, cellX(cell), cellY(cell));
+    let n = t.nEnters + t.nLeaves;
+    for (let i = 0; i < t.nEnters; i++) {
+      const e = t.enters[i]!;
+      w.entity(e.info.index, e.id, true, e.info.fullMask, e.v);
+    }
+    for (let i = 0; i < t.nUpdates; i++) {
+      const e = t.updates[i]!;
+      let mask = t.masks[i]! & ~e.info.banded;
+      const due = e.farPending & dueAt(e.info, tick);
+      if (due !== 0) {
+        mask |= due;
+        e.farPending &= ~due;
+        if (e.farPending === 0) t.farWaiting.delete(e);
+      }
+      if (mask === 0) continue;
+      w.entity(e.info.index, e.id, false, mask, e.v);
+      n++;
+    }
+    if (this.#banded) {
+      // Those whose banded changes came in earlier ticks (this tick's updates took theirs above).
+      for (const e of t.farWaiting) {
+        const due = e.farPending & dueAt(e.info, tick);
+        if (due === 0) continue;
+        e.farPending &= ~due;
+        if (e.farPending === 0) t.farWaiting.delete(e);
+        w.entity(e.info.index, e.id, false, due, e.v);
+        n++;
+      }
+    }
+    for (let i = 0; i < t.nLeaves; i++) w.leave(t.leaves[i]!, t.leaveTo[i]!);
+    if (n === 0) return null;
+    return this.#records.add(farCell(cell), this.#push, w.finishView());
+  }
+
   /** Every entity of a cell, as entering it; null for an empty cell. */
   #snapshot(tick: number, cell: number): Uint8Array | null {
     const members = this.#cells.get(cell)?.members;
@@ -267,4 +345,10 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     for (const e of members) w.entity(e.info.index, e.id, true, e.info.fullMask, e.v);
     return w.finishPush(this.#push);
   }
+}
+
+/** `e` leaves `cell` (moved, removed): its banded changes not sent to the cell's far band are moot. */
+function forgetFar(cell: GridCell, e: EntityRecord): void {
+  cell.farWaiting.delete(e);
+  e.farPending = 0;
 }

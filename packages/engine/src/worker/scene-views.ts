@@ -3,7 +3,7 @@
  * the cells it hears and the entities it focuses on, and the records that tell its gateway which
  * cells to hear (INTEREST: an EntityView push, then a snapshot of each cell it starts hearing).
  */
-import { CodedError, CORE_PUSH, EntityViewCodec, ErrorCodes, FrameKind, encodeFrame, type Logger } from '@gos/schema';
+import { CodedError, CORE_PUSH, EntityViewCodec, ErrorCodes, FrameKind, encodeFrame, farCell, type Logger } from '@gos/schema';
 import { FromScene, chunkFrames as chunks, encodeEntityFrames } from '../records.js';
 import type { CellTable } from './cell-table.js';
 import type { EntityRecord, PlayerRef } from './entity-record.js';
@@ -20,6 +20,8 @@ interface Viewer {
   readonly entity: EntityRecord;
   /** The cells it hears. */
   readonly cells: Set<number>;
+  /** Those of `cells` it hears in its far band (docs/aoi.md "Distance bands"); empty without `nearRadius`. */
+  readonly far: Set<number>;
   /** Where its view was last worked out. */
   x: number;
   y: number;
@@ -47,7 +49,7 @@ export class SceneViews {
   /** Viewpoints that moved this tick: looked at again once they went far enough. */
   readonly #moved: Viewer[] = [];
   /** Players that lost their viewpoint but stay: told to hear nothing at the next send. */
-  readonly #blind = new Map<string, { player: PlayerRef; cells: number[] }>();
+  readonly #blind = new Map<string, { player: PlayerRef; cells: number[]; topics: number[] }>();
   /** Who focuses on an entity. */
   readonly #focusers = new Map<EntityRecord, Set<Viewer>>();
 
@@ -67,7 +69,7 @@ export class SceneViews {
   /** `entity` is the player's new viewpoint: its first view resets the client. */
   add(player: PlayerRef, entity: EntityRecord): void {
     entity.viewer = player;
-    const viewer: Viewer = { player, entity, cells: new Set(), x: Number.NaN, y: Number.NaN, reset: true, focus: new Set() };
+    const viewer: Viewer = { player, entity, cells: new Set(), far: new Set(), x: Number.NaN, y: Number.NaN, reset: true, focus: new Set() };
     this.#viewers.set(player.id, viewer);
     this.#blind.delete(player.id);
     this.#look.add(viewer);
@@ -83,7 +85,7 @@ export class SceneViews {
     if (viewer === undefined) return;
     this.#drop(viewer);
     // Told after this tick's cells.
-    if (viewer.cells.size > 0) this.#blind.set(viewer.player.id, { player: viewer.player, cells: [...viewer.cells] });
+    if (viewer.cells.size > 0) this.#blind.set(viewer.player.id, { player: viewer.player, cells: [...viewer.cells], topics: topicsOf(viewer, viewer.cells) });
   }
 
   /** The player left the scene (its gateway dropped its cell topics): returns its viewpoint entity, to remove. */
@@ -132,9 +134,10 @@ export class SceneViews {
 
   #drop(viewer: Viewer): void {
     this.#viewers.delete(viewer.player.id);
-    this.#look.delete(viewer);
-    this.#d.cells.unhear(viewer.cells);
+    this.#d.cells.unhear(viewer.cells, viewer.far);
     for (const target of viewer.focus) this.#unfocus(viewer, target);
+    // After the unfocusing, which asks for the view to be worked out again: a dropped viewer has none.
+    this.#look.delete(viewer);
   }
 
   /** From the tick's cell pass: `e` changed; if it is a viewpoint, its view may need working out again. */
@@ -173,50 +176,118 @@ export class SceneViews {
   }
 
   #sendBlind(): void {
-    for (const [id, { player, cells }] of this.#blind) {
-      if (this.#write(player.sid, [], cells, [this.#viewFrame([], cells, false)], false)) this.#blind.delete(id);
+    for (const [id, { player, cells, topics }] of this.#blind) {
+      if (this.#write(player.sid, [], topics, [this.#viewFrame([], cells, false)], false)) this.#blind.delete(id);
     }
   }
 
   #sendViews(tick: number): void {
     const snapshots = new Map<number, Uint8Array | null>();
     const cells = this.#d.cells;
+    const snapshotOf = (cell: number): Uint8Array | null => {
+      let snapshot = snapshots.get(cell);
+      if (snapshot === undefined) snapshots.set(cell, (snapshot = this.#d.snapshot(tick, cell)));
+      return snapshot;
+    };
     for (const viewer of this.#look) {
       const e = viewer.entity;
       const reset = viewer.reset;
       const change = this.#view(viewer, reset);
-      if (change === null) {
+      const bands = this.#bands(viewer, change, reset);
+      if (change === null && bands === null) {
         viewer.x = e.x;
         viewer.y = e.y;
         this.#look.delete(viewer);
         continue;
       }
-      const frames = [this.#viewFrame(change.add, change.remove, reset)];
-      for (const cell of change.add) {
-        let snapshot = snapshots.get(cell);
-        if (snapshot === undefined) snapshots.set(cell, (snapshot = this.#d.snapshot(tick, cell)));
+      const add = change?.add ?? [];
+      const remove = change?.remove ?? [];
+      const far = bands?.far;
+      // The client hears of cells added and removed; a cell changing band is the gateway's business (two topics), plus a snapshot when it comes near.
+      const frames = change === null ? [] : [this.#viewFrame(add, remove, reset)];
+      for (const cell of add) {
+        const snapshot = snapshotOf(cell);
         if (snapshot !== null) frames.push(snapshot);
       }
+      const topicAdd = add.map((cell) => (far?.has(cell) === true ? farCell(cell) : cell));
+      const topicRemove = topicsOf(viewer, remove);
+      if (bands !== null) {
+        for (const cell of bands.toFar) {
+          topicAdd.push(farCell(cell));
+          topicRemove.push(cell);
+        }
+        for (const cell of bands.toNear) {
+          topicAdd.push(cell);
+          topicRemove.push(farCell(cell));
+          // Its banded fields may be behind: the near band starts from the values of now.
+          const snapshot = snapshotOf(cell);
+          if (snapshot !== null) frames.push(snapshot);
+        }
+      }
       // Not written: tried again at the next send, as a reset.
-      if (!this.#write(viewer.player.sid, change.add, change.remove, frames, reset)) {
+      if (!this.#write(viewer.player.sid, topicAdd, topicRemove, frames, reset)) {
         viewer.reset = true;
         continue;
       }
       if (reset) {
-        cells.unhear(viewer.cells);
+        cells.unhear(viewer.cells, viewer.far);
         viewer.cells.clear();
+        viewer.far.clear();
       }
-      for (const cell of change.add) {
+      for (const cell of add) {
+        const isFar = far?.has(cell) === true;
         viewer.cells.add(cell);
-        cells.hear(cell);
+        if (isFar) viewer.far.add(cell);
+        cells.hear(cell, isFar);
       }
-      for (const cell of change.remove) viewer.cells.delete(cell);
-      cells.unhear(change.remove);
+      cells.unhear(remove, viewer.far);
+      for (const cell of remove) {
+        viewer.cells.delete(cell);
+        viewer.far.delete(cell);
+      }
+      if (bands !== null) {
+        // Heard in the new band before let go in the old one: the cell stays one object.
+        for (const cell of bands.toFar) {
+          cells.hear(cell, true);
+          cells.unhear([cell], false);
+          viewer.far.add(cell);
+        }
+        for (const cell of bands.toNear) {
+          cells.hear(cell, false);
+          cells.unhear([cell], true);
+          viewer.far.delete(cell);
+        }
+      }
       viewer.x = e.x;
       viewer.y = e.y;
       viewer.reset = false;
       this.#look.delete(viewer);
     }
+  }
+
+  /**
+   * With a far band (`interest.nearRadius`): the band of each cell the viewer will hear after
+   * `change` (`far`: those in the far band), and the cells it keeps that change band. Cells of
+   * focused entities are always near. Null without a far band, or when no band changes and no
+   * cell comes or goes.
+   */
+  #bands(viewer: Viewer, change: ViewChange | null, reset: boolean): { far: Set<number>; toFar: number[]; toNear: number[] } | null {
+    const grid = this.#d.grid;
+    if (grid.o.nearRadius === Number.POSITIVE_INFINITY) return null;
+    const e = viewer.entity;
+    const kept = reset ? [] : [...viewer.cells].filter((cell) => change === null || !change.remove.includes(cell));
+    const all = change === null ? kept : [...kept, ...change.add];
+    const far = grid.farOf(e.x, e.y, all, (cell) => !reset && viewer.cells.has(cell) && !viewer.far.has(cell));
+    for (const target of viewer.focus) if (target.cell >= 0) far.delete(target.cell);
+    const toFar: number[] = [];
+    const toNear: number[] = [];
+    for (const cell of kept) {
+      const was = viewer.far.has(cell);
+      if (far.has(cell) && !was) toFar.push(cell);
+      else if (!far.has(cell) && was) toNear.push(cell);
+    }
+    if (change === null && toFar.length === 0 && toNear.length === 0) return null;
+    return { far, toFar, toNear };
   }
 
   /**
@@ -237,7 +308,11 @@ export class SceneViews {
     return add.length === 0 && remove.length === 0 ? null : { add, remove };
   }
 
-  /** Write one player's view change, split in records of bounded size; false when it could not be. */
+  /**
+   * Write one player's view change, split in records of bounded size: the topics its gateway
+   * subscribes it to and drops (cell keys, FAR_CELL for a far band), then its frames. False when
+   * it could not be.
+   */
   #write(sid: number, add: readonly number[], remove: readonly number[], frames: readonly Uint8Array[], reset: boolean): boolean {
     try {
       let first = true;
@@ -255,4 +330,11 @@ export class SceneViews {
   #viewFrame(add: readonly number[], remove: readonly number[], reset: boolean): Uint8Array {
     return encodeFrame(FrameKind.PUSH, CORE_PUSH.EntityView, 0, EntityViewCodec.encode({ sceneId: this.#d.sceneId, cellSize: this.#d.grid.o.cellSize, add: [...add], remove: [...remove], reset }));
   }
+}
+
+/** The topic keys of some of a viewer's cells: FAR_CELL on those it hears in its far band. */
+function topicsOf(viewer: Viewer, cells: Iterable<number>): number[] {
+  const out: number[] = [];
+  for (const cell of cells) out.push(viewer.far.has(cell) ? farCell(cell) : cell);
+  return out;
 }
