@@ -94,7 +94,7 @@ const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm
        npm run bench -- soak [--clients 300] [--minutes 30] [--sample-seconds 60] [--churn-percent 5] [--churn-every 10] [--hostile 50] [--hostile-rate 20] [--targets project-embedded]
        [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- travel [--clients 200] [--hop-every 3000] [--scenes 6] [--seconds 20] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
-       npm run bench -- mmo-aoi [--clients 1000,2000,5000] [--npcs 0[,9000…]] [--layouts mixed[,uniform,crowd]] [--cell 500] [--hysteresis 50] [--max-clients-uws N] [--targets project-embedded,uws] [--seconds 20] [--warmup 5] [--out …] [--no-pin]
+       npm run bench -- mmo-aoi [--clients 1000,2000,5000] [--npcs 0[,9000…]] [--layouts mixed[,uniform,crowd]] [--cell 500] [--hysteresis 50] [--near-radius R] [--max-clients-uws N] [--targets project-embedded,uws] [--seconds 20] [--warmup 5] [--out …] [--no-pin]
        npm run bench -- aoi-tick [--clients 100 (viewers)] [--npcs 9900] [--cell 500] [--hysteresis 50] [--seconds 20 (×10 ticks)] [--warmup 5] [--out …]
        npm run bench -- migrate [--clients 100,500 (players in the scene)] [--moves 6] [--move-every 3000] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
        npm run bench -- engine-drain|rolling-restart [--clients 300] [--scenes 3] [--warmup 5] [--connect-rate 100] [--out …] [--no-pin]
@@ -136,6 +136,7 @@ const cli = parseCommandLine(
       layouts: { type: 'string', default: 'mixed' },
       cell: { type: 'string', default: String(AOI_CELL) },
       hysteresis: { type: 'string', default: String(AOI_HYSTERESIS) },
+      'near-radius': { type: 'string' },
       'max-clients-uws': { type: 'string' },
       out: { type: 'string', default: DEFAULT_OUT },
       'no-pin': { type: 'boolean', default: false },
@@ -213,6 +214,9 @@ if (scenario !== 'mmo-aoi' && values.layouts !== 'mixed') usage('--layouts is fo
 const cellSize = positive('cell', values.cell);
 const hysteresis = positive('hysteresis', values.hysteresis);
 if (scenario !== 'mmo-aoi' && scenario !== 'aoi-tick' && (cellSize !== AOI_CELL || hysteresis !== AOI_HYSTERESIS)) usage('--cell and --hysteresis are for mmo-aoi and aoi-tick');
+/** mmo-aoi: the aoi scene's near band (interest.nearRadius; its positions go every 3rd tick beyond it); none by default. */
+const nearRadius = values['near-radius'] === undefined ? null : positive('near-radius', values['near-radius']);
+if (scenario !== 'mmo-aoi' && nearRadius !== null) usage('--near-radius is for mmo-aoi');
 /** mmo-aoi: the whole-map broadcast is skipped above this many clients (its bytes grow with N²). */
 const maxClientsUws = values['max-clients-uws'] === undefined ? Number.POSITIVE_INFINITY : positive('max-clients-uws', values['max-clients-uws']);
 const leaseTtlSeconds = positive('lease-ttl', values['lease-ttl']);
@@ -261,6 +265,7 @@ const ctx: BenchContext = {
   layouts,
   cellSize,
   hysteresis,
+  nearRadius,
   maxClientsUws,
 };
 if (failover) await benchFailover(ctx, scenario as FailoverScenario);

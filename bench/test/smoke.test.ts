@@ -230,6 +230,18 @@ test('smoke: mmo-aoi with 40 clients and 200 NPCs, this framework against the wh
   });
 });
 
+test('smoke: mmo-aoi with distance bands (--near-radius): every client on the map and hearing its surroundings, the setting in the results', { timeout: 120_000 }, async () => {
+  await runBench(['mmo-aoi', '--clients', '40', '--npcs', '200', '--seconds', '3', '--warmup', '2', '--targets', 'project-embedded', '--near-radius', '250'], async (out) => {
+    const file = JSON.parse(await readFile(path.join(out, 'mmo-aoi.json'), 'utf8')) as AoiResultsFile;
+    assert.equal(file.settings.nearRadius, 250);
+    const [r] = file.runs;
+    assert.ok(r !== undefined && file.runs.length === 1);
+    assert.deepEqual([r.target, r.connected, r.failures], ['project', 40, 0]);
+    assert.ok(r.entitiesPerClient !== null && r.entitiesPerClient > 0 && r.p99Ms >= r.p50Ms && r.p50Ms > 0, 'entities seen, moves back to their senders');
+    assert.match(await readFile(path.join(out, 'mmo-aoi.md'), 'utf8'), /distance bands: within 250 of a player/);
+  });
+});
+
 test('smoke: aoi-tick times one scene\'s replication alone, for each viewer count', { timeout: 120_000 }, async () => {
   await runBench(['aoi-tick', '--clients', '5,20', '--npcs', '300', '--seconds', '1', '--warmup', '1'], async (out) => {
     const file = JSON.parse(await readFile(path.join(out, 'aoi-tick.json'), 'utf8')) as AoiTickResultsFile;

@@ -290,18 +290,19 @@ export const HopRefusedCodec: rt.Codec<HopRefused> = rt.tableCodec('HopRefused',
 
 /** A player. `ack` is its last move's seq, for the load generator's latency. */
 export interface AoiAvatar {
-  /** Sent as a multiple of 0.1. */
+  /** Sent as a multiple of 0.1. Beyond the scene's near radius, sent at most every 3 ticks. */
   x: number;
-  /** Sent as a multiple of 0.1. */
+  /** Sent as a multiple of 0.1. Beyond the scene's near radius, sent at most every 3 ticks. */
   y: number;
+  /** Beyond the scene's near radius, sent at most every 3 ticks. */
   ack: number;
 }
 
 /** A wanderer the scene moves each tick (`--npcs`). */
 export interface AoiNpc {
-  /** Sent as a multiple of 0.1. */
+  /** Sent as a multiple of 0.1. Beyond the scene's near radius, sent at most every 3 ticks. */
   x: number;
-  /** Sent as a multiple of 0.1. */
+  /** Sent as a multiple of 0.1. Beyond the scene's near radius, sent at most every 3 ticks. */
   y: number;
 }
 
@@ -321,16 +322,16 @@ export const ENTITIES: { readonly aoi: rt.SceneEntitiesDef } = Object.freeze({
       Object.freeze({
         name: 'Avatar',
         fields: Object.freeze([
-          Object.freeze({ name: 'x', type: 'float32', quantize: 0.1 }),
-          Object.freeze({ name: 'y', type: 'float32', quantize: 0.1 }),
-          Object.freeze({ name: 'ack', type: 'uint32', quantize: null }),
+          Object.freeze({ name: 'x', type: 'float32', quantize: 0.1, farEvery: 3 }),
+          Object.freeze({ name: 'y', type: 'float32', quantize: 0.1, farEvery: 3 }),
+          Object.freeze({ name: 'ack', type: 'uint32', quantize: null, farEvery: 3 }),
         ]),
       }),
       Object.freeze({
         name: 'Npc',
         fields: Object.freeze([
-          Object.freeze({ name: 'x', type: 'float32', quantize: 0.1 }),
-          Object.freeze({ name: 'y', type: 'float32', quantize: 0.1 }),
+          Object.freeze({ name: 'x', type: 'float32', quantize: 0.1, farEvery: 3 }),
+          Object.freeze({ name: 'y', type: 'float32', quantize: 0.1, farEvery: 3 }),
         ]),
       }),
     ]),

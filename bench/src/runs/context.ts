@@ -72,6 +72,8 @@ export interface BenchContext {
   /** mmo-aoi and aoi-tick: the aoi scene's cell size and hysteresis. */
   readonly cellSize: number;
   readonly hysteresis: number;
+  /** mmo-aoi: the aoi scene's interest.nearRadius (docs/aoi.md "Distance bands"); null: no far band. */
+  readonly nearRadius: number | null;
   /** mmo-aoi: the whole-map broadcast is skipped above this many clients (its bytes grow with N²). */
   readonly maxClientsUws: number;
 }

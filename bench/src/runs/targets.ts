@@ -11,7 +11,7 @@ import { keep, print, progressLine, type BenchContext } from './context.js';
 
 /** Run `scenario` for every client count × target (× NPC count × layout for mmo-aoi), then write its results. */
 export async function benchTargets(ctx: BenchContext, scenario: Scenario): Promise<void> {
-  const { session, targets, clientCounts, npcCounts, layouts, maxClientsUws, warmupSeconds, steadySeconds, connectPerSecond, pin, cellSize, hysteresis } = ctx;
+  const { session, targets, clientCounts, npcCounts, layouts, maxClientsUws, warmupSeconds, steadySeconds, connectPerSecond, pin, cellSize, hysteresis, nearRadius } = ctx;
   const runs: RunRow[] = [];
   try {
     const etcd = targets.some((t) => t.needsEtcd) ? await session.etcd() : null;
@@ -36,7 +36,7 @@ export async function benchTargets(ctx: BenchContext, scenario: Scenario): Promi
         connectPerSecond,
         pin,
         ...(etcd === null ? {} : { etcdUrl: etcd.url }),
-        ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs), BENCH_AOI_CELL: String(cellSize), BENCH_AOI_HYSTERESIS: String(hysteresis) }, layout } : {}),
+        ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs), BENCH_AOI_CELL: String(cellSize), BENCH_AOI_HYSTERESIS: String(hysteresis), ...(nearRadius === null ? {} : { BENCH_AOI_NEAR: String(nearRadius) }) }, layout } : {}),
         onProgress: progressLine(done, plan.length, left),
         onAbortable: session.onAbortable,
       });
@@ -51,7 +51,7 @@ export async function benchTargets(ctx: BenchContext, scenario: Scenario): Promi
       scenario,
       date: new Date().toISOString(),
       machine: machine(pin),
-      settings: { warmupSeconds, steadySeconds, command: ctx.command, map: AOI_MAP, viewRadius: AOI_VIEW, cellSize, hysteresis },
+      settings: { warmupSeconds, steadySeconds, command: ctx.command, map: AOI_MAP, viewRadius: AOI_VIEW, cellSize, hysteresis, ...(nearRadius === null ? {} : { nearRadius }) },
       runs: runs.map((r) => aoiRow(r, r.npcs ?? 0, r.layout ?? 'mixed')),
     });
     return;

@@ -14,6 +14,8 @@ const npcCount = Math.max(0, Math.floor(Number(process.env['BENCH_AOI_NPCS'] ?? 
 /** bench --cell and --hysteresis (checked there). */
 const cellSize = Number(process.env['BENCH_AOI_CELL'] ?? AOI_CELL);
 const hysteresis = Number(process.env['BENCH_AOI_HYSTERESIS'] ?? AOI_HYSTERESIS);
+/** bench --near-radius: the near band; beyond it positions go every 3rd tick (the YAML's farEvery). */
+const near = process.env['BENCH_AOI_NEAR'];
 
 /** One object for every NPC's step: `set` copies the values it is given, so it may be reused. */
 const step = { x: 0, y: 0 };
@@ -30,7 +32,7 @@ function wander(scene: Scene<Record<string, never>, Record<string, never>, PushM
 export const aoi = defineScene<Record<string, never>, Record<string, never>, PushMap>({
   // Moves only change what the tick sends: handled at the tick (as the mmo scene).
   inputs: 'at-tick',
-  interest: { cellSize, width: AOI_MAP, height: AOI_MAP, viewRadius: AOI_VIEW, hysteresis },
+  interest: { cellSize, width: AOI_MAP, height: AOI_MAP, viewRadius: AOI_VIEW, hysteresis, ...(near === undefined ? {} : { nearRadius: Number(near) }) },
   createState: () => ({}),
   createPlayer: () => ({}),
   onCreate(scene) {
