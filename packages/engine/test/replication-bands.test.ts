@@ -46,7 +46,7 @@ interface Out {
  * A 200 × 200 map of 10-unit cells; a view of radius 40 (hysteresis 4), near band within 10: a
  * viewer at the centre of a cell hears the 3 × 3 block around it near and the rest far.
  */
-function setup(): { rep: SceneReplication; flush: () => Out; present: Set<string> } {
+function setup(maxChangesPerCell?: number): { rep: SceneReplication; flush: () => Out; present: Set<string> } {
   let cells = new Map<number, CellFrame>();
   let interest = new Map<number, Interest>();
   const present = new Set<string>();
@@ -66,7 +66,7 @@ function setup(): { rep: SceneReplication; flush: () => Out; present: Set<string
       snapshots: r.frames.slice(isView ? 1 : 0).map((f) => decodeCellFrame(DEF, framePayload(f))),
     });
   };
-  const rep = new SceneReplication(DEF, resolveInterest({ cellSize: 10, width: 200, height: 200, viewRadius: 40, hysteresis: 4, nearRadius: 10 }), { sceneId: 'field:1', out, logger: silentLogger, present: (id) => present.has(id) });
+  const rep = new SceneReplication(DEF, resolveInterest({ cellSize: 10, width: 200, height: 200, viewRadius: 40, hysteresis: 4, nearRadius: 10, ...(maxChangesPerCell === undefined ? {} : { maxChangesPerCell }) }), { sceneId: 'field:1', out, logger: silentLogger, present: (id) => present.has(id) });
   let tick = 0;
   return {
     rep,
@@ -206,4 +206,27 @@ test('a cell heard near by one player and far by another: one frame per band; it
   const t3 = s.flush().cells; // tick 3: x's turn in the far band
   assert.deepEqual([...t3.keys()], [farCell(cell)], 'only the far band has something to send');
   assert.ok(Math.abs((t3.get(farCell(cell))!.entities[0]!.values['x'] as number) - 135.5) < 0.01);
+});
+
+test('a crowd in a far cell: its far frame keeps to the cell\'s cap of changes; the rest go at the next turns, each once, with its latest value', () => {
+  const s = setup(4);
+  s.present.add('p');
+  s.rep.spawn('Avatar', avatar(105, 105), { player: player('p', 1) });
+  const crowd = Array.from({ length: 10 }, (_, i) => s.rep.spawn('Avatar', avatar(131 + i * 0.5, 105)));
+  s.flush(); // tick 1
+  for (const e of crowd) e.set({ x: e.get('x') + 0.25 });
+  const farKey = farCell(packCell(13, 10));
+  const got = new Map<number, number>();
+  const perTurn: number[] = [];
+  for (let tick = 2; tick <= 12; tick++) {
+    const f = s.flush().cells.get(farKey);
+    if (f === undefined) continue;
+    perTurn.push(f.entities.length);
+    for (const c of f.entities) {
+      assert.equal(got.has(c.id), false, `entity ${c.id} sent once`);
+      got.set(c.id, c.values['x'] as number);
+    }
+  }
+  assert.deepEqual(perTurn, [4, 4, 2], 'at ticks 3, 6 and 9');
+  for (const e of crowd) assert.ok(Math.abs(got.get(e.id)! - e.get('x')) < 0.01);
 });

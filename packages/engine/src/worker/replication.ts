@@ -321,14 +321,18 @@ export class SceneReplication implements SceneEntities, EntityOwner {
       n++;
     }
     if (this.#banded) {
-      // Those whose banded changes came in earlier ticks (this tick's updates took theirs above).
+      // Those whose banded changes came in earlier ticks (this tick's updates took theirs above),
+      // within the cell's cap of changes a tick; the rest keep their place, the first next time.
+      let room = this.#grid.o.maxChangesPerCell - (n - t.nEnters - t.nLeaves);
       for (const e of t.farWaiting) {
+        if (room <= 0) break;
         const due = e.farPending & dueAt(e.info, tick);
         if (due === 0) continue;
         e.farPending &= ~due;
         if (e.farPending === 0) t.farWaiting.delete(e);
         w.entity(e.info.index, e.id, false, due, e.v);
         n++;
+        room--;
       }
     }
     for (let i = 0; i < t.nLeaves; i++) w.leave(t.leaves[i]!, t.leaveTo[i]!);
