@@ -17,7 +17,7 @@ export interface InterestOptions {
   /** A player always hears every cell within this distance of its viewpoint. @default cellSize */
   readonly viewRadius?: number;
   /**
-   * A player's cells are worked out again once its viewpoint has moved `hysteresis / 2`: they
+   * A player's cells are worked out again once its viewpoint has moved `hysteresis / 2` (as the crow flies): they
    * are the cells within `viewRadius + hysteresis / 2`, and a cell heard is dropped only beyond
    * `viewRadius + hysteresis`, so walking along a cell edge does not churn. @default cellSize / 2
    */

@@ -46,7 +46,7 @@ interface Out {
  * A 200 × 200 map of 10-unit cells; a view of radius 40 (hysteresis 4), near band within 10: a
  * viewer at the centre of a cell hears the 3 × 3 block around it near and the rest far.
  */
-function setup(maxChangesPerCell?: number): { rep: SceneReplication; flush: () => Out; present: Set<string> } {
+function setup(maxChangesPerCell?: number, def: SceneEntitiesDef = DEF): { rep: SceneReplication; flush: () => Out; present: Set<string> } {
   let cells = new Map<number, CellFrame>();
   let interest = new Map<number, Interest>();
   const present = new Set<string>();
@@ -66,7 +66,7 @@ function setup(maxChangesPerCell?: number): { rep: SceneReplication; flush: () =
       snapshots: r.frames.slice(isView ? 1 : 0).map((f) => decodeCellFrame(DEF, framePayload(f))),
     });
   };
-  const rep = new SceneReplication(DEF, resolveInterest({ cellSize: 10, width: 200, height: 200, viewRadius: 40, hysteresis: 4, nearRadius: 10, ...(maxChangesPerCell === undefined ? {} : { maxChangesPerCell }) }), { sceneId: 'field:1', out, logger: silentLogger, present: (id) => present.has(id) });
+  const rep = new SceneReplication(def, resolveInterest({ cellSize: 10, width: 200, height: 200, viewRadius: 40, hysteresis: 4, nearRadius: 10, ...(maxChangesPerCell === undefined ? {} : { maxChangesPerCell }) }), { sceneId: 'field:1', out, logger: silentLogger, present: (id) => present.has(id) });
   let tick = 0;
   return {
     rep,
@@ -229,4 +229,44 @@ test('a crowd in a far cell: its far frame keeps to the cell\'s cap of changes; 
   }
   assert.deepEqual(perTurn, [4, 4, 2], 'at ticks 3, 6 and 9');
   for (const e of crowd) assert.ok(Math.abs(got.get(e.id)! - e.get('x')) < 0.01);
+});
+
+test('a crowd moving every tick in a far cell: every member gets its turn in the far band, not only the ones the near band takes at due ticks', () => {
+  const s = setup(2);
+  s.present.add('p');
+  s.rep.spawn('Avatar', avatar(105, 105), { player: player('p', 1) });
+  const movers = Array.from({ length: 6 }, (_, i) => s.rep.spawn('Avatar', avatar(131 + i, 105)));
+  s.flush();
+  const farKey = farCell(packCell(13, 10));
+  const sent = new Map<number, number>(movers.map((e) => [e.id, 0]));
+  for (let tick = 2; tick <= 37; tick++) {
+    for (const e of movers) e.set({ y: 105 + tick / 100 });
+    for (const c of s.flush().cells.get(farKey)?.entities ?? []) if (c.values['y'] !== undefined) sent.set(c.id, sent.get(c.id)! + 1);
+  }
+  // 12 turns (every 3rd tick) of 2 entries: 24 in all, 4 each when shared out evenly.
+  for (const [id, n] of sent) assert.ok(n >= 3, `entity ${id} sent ${n} times in the far band`);
+});
+
+test('a diagonal step of more than h / 2 works the bands out again: a cell now within nearRadius comes near', () => {
+  const s = setup();
+  s.present.add('p');
+  const me = s.rep.spawn('Avatar', avatar(111.5, 111.5), { player: player('p', 1) });
+  s.flush();
+  const corner = packCell(12, 12);
+  me.set({ x: 113.45, y: 113.45 }); // 1.95 on each axis (under h / 2 = 2), 2.76 in all; the cell's corner now 9.26 away
+  const v = s.flush().interest.get(1)!;
+  assert.ok(v.topicsAdd.includes(corner) && v.topicsRemove.includes(farCell(corner)), JSON.stringify(v));
+});
+
+test('nearRadius without any farEvery field: one band (a far one would save nothing); a bad farEvery is refused', () => {
+  const plain: SceneEntitiesDef = { ...DEF, types: [{ name: 'Avatar', fields: DEF.types[0]!.fields.map((f) => ({ name: f.name, type: f.type, quantize: f.quantize })) }] };
+  const s = setup(undefined, plain);
+  s.present.add('p');
+  s.rep.spawn('Avatar', avatar(105, 105), { player: player('p', 1) });
+  const v = s.flush().interest.get(1)!;
+  assert.ok(v.topicsAdd.length > 9 && v.topicsAdd.every((k) => !isFarCell(k)));
+  for (const farEvery of [0, 2.5, 256]) {
+    const bad: SceneEntitiesDef = { ...DEF, types: [{ name: 'Avatar', fields: [{ name: 'x', type: 'float32', quantize: null, farEvery }, { name: 'y', type: 'float32', quantize: null }] }] };
+    assert.throws(() => setup(undefined, bad), /farEvery must be a whole number of ticks from 1 to 255/);
+  }
 });

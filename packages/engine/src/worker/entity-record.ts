@@ -33,7 +33,13 @@ export function typeInfos(types: readonly EntityTypeDef[]): Map<string, TypeInfo
   return new Map(
     types.map((t, index) => {
       const fieldIndex = new Map(t.fields.map((f, i) => [f.name, i]));
-      const farEvery = t.fields.map((f) => f.farEvery ?? 0);
+      const farEvery = t.fields.map((f) => {
+        const every = f.farEvery ?? 0;
+        if (f.farEvery !== undefined && !(Number.isInteger(every) && every >= 1 && every <= 255)) {
+          throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `entity ${t.name} field ${f.name}: farEvery must be a whole number of ticks from 1 to 255, got ${String(f.farEvery)}`);
+        }
+        return every;
+      });
       const banded = farEvery.reduce((m, every, i) => (every > 1 ? m | (1 << i) : m), 0);
       const info: TypeInfo = { index, def: t, fieldIndex, x: fieldIndex.get('x')!, y: fieldIndex.get('y')!, fullMask: 2 ** t.fields.length - 1, banded, farEvery, dueTick: -1, due: 0 };
       return [t.name, info];
@@ -97,6 +103,8 @@ export class EntityRecord implements Entity {
   mask = 0;
   /** Banded fields changed and not sent yet to its cell's far band. */
   farPending = 0;
+  /** The tick whose far frame sends its due banded fields (set while that frame is written). */
+  farServed = -1;
   alive = true;
   /** In its replication's dirty list. */
   queued = false;

@@ -58,18 +58,26 @@ export class SceneReplication implements SceneEntities, EntityOwner {
   readonly #records = new CellRecords();
   /** Cells heard far whose far band waits for some of their members' banded changes. */
   readonly #farCells = new Set<GridCell>();
-  /** Whether any entity type has fields with `farEvery` (else the far band sends what the near one does). */
+  /** Whether any entity type has fields with `farEvery` (without, a far band would save nothing: `nearRadius` is ignored). */
   readonly #banded: boolean;
+  /** Whether some banded field is due this tick (set at each flush). */
+  #anyDue = false;
+  /** The members whose banded fields a far frame sends (kept across cells and ticks). */
+  readonly #served: EntityRecord[] = [];
   #nextId = 1;
   #tick = 0;
 
   constructor(def: SceneEntitiesDef, interest: ResolvedInterest, deps: ReplicationDeps) {
     this.#d = deps;
+    this.#types = typeInfos(def.types);
+    this.#banded = [...this.#types.values()].some((t) => t.banded !== 0);
+    if (!this.#banded && interest.nearRadius !== Number.POSITIVE_INFINITY) {
+      deps.logger.warn({ sceneId: deps.sceneId, nearRadius: interest.nearRadius }, 'interest.nearRadius is set but no entity field has farEvery (protocol YAML): no far band');
+      interest = Object.freeze({ ...interest, nearRadius: Number.POSITIVE_INFINITY });
+    }
     this.#grid = new InterestGrid(interest);
     this.#writer = new CellFrameWriter(def);
     this.#push = def.push;
-    this.#types = typeInfos(def.types);
-    this.#banded = [...this.#types.values()].some((t) => t.banded !== 0);
     this.#views = new SceneViews({ sceneId: deps.sceneId, grid: this.#grid, cells: this.#cells, out: deps.out, logger: deps.logger, snapshot: (tick, cell) => this.#snapshot(tick, cell) });
   }
 
@@ -238,6 +246,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
       e.mask = 0;
       e.queued = false;
     }
+    this.#anyDue = false;
     if (this.#farCells.size > 0) this.#touchFarDue(tick);
     this.#sendCells(tick);
     cells.end();
@@ -248,6 +257,7 @@ export class SceneReplication implements SceneEntities, EntityOwner {
   #touchFarDue(tick: number): void {
     let due = false;
     for (const info of this.#types.values()) if (dueAt(info, tick) !== 0) due = true;
+    this.#anyDue = due;
     if (!due) return;
     for (const cell of this.#farCells) {
       if (cell.farWaiting.size === 0 || cell.heardFar <= 0) this.#farCells.delete(cell);
@@ -294,11 +304,25 @@ export class SceneReplication implements SceneEntities, EntityOwner {
   /**
    * The cell's frame for its far band (its FAR_CELL topic): what entered and left, as in the
    * near band; changes of fields without `farEvery`; and the banded fields whose turn it is
-   * (`tick` a multiple of their `farEvery`) of the members that changed them since they were last
-   * sent there. Without banded fields it is the near frame again. Returns a full record, if adding
-   * the frame cut one.
+   * (`tick` a multiple of their `farEvery`) of members that changed them since they were last
+   * sent there: the longest waiting first, within the cell's cap of changes a tick (less the
+   * entries the other changes take); a member served goes to the back of the queue. Returns a
+   * full record, if adding the frame cut one.
    */
   #farFrame(t: GridCell, tick: number): Uint8Array | null {
+    const served = this.#served;
+    served.length = 0;
+    if (this.#anyDue) {
+      let room = this.#grid.o.maxChangesPerCell;
+      for (let i = 0; i < t.nUpdates; i++) if ((t.masks[i]! & ~t.updates[i]!.info.banded) !== 0) room--;
+      for (const e of t.farWaiting) {
+        if (room <= 0) break;
+        if ((e.farPending & dueAt(e.info, tick)) === 0) continue;
+        e.farServed = tick;
+        served.push(e);
+        room--;
+      }
+    }
     const w = this.#writer;
     const cell = t.key;
     w.begin(tick, cellX(cell), cellY(cell));
@@ -309,31 +333,19 @@ export class SceneReplication implements SceneEntities, EntityOwner {
     }
     for (let i = 0; i < t.nUpdates; i++) {
       const e = t.updates[i]!;
-      let mask = t.masks[i]! & ~e.info.banded;
-      const due = e.farPending & dueAt(e.info, tick);
-      if (due !== 0) {
-        mask |= due;
-        e.farPending &= ~due;
-        if (e.farPending === 0) t.farWaiting.delete(e);
-      }
+      const mask = (t.masks[i]! & ~e.info.banded) | (e.farServed === tick ? takeDue(e, tick) : 0);
       if (mask === 0) continue;
       w.entity(e.info.index, e.id, false, mask, e.v);
       n++;
     }
-    if (this.#banded) {
-      // Those whose banded changes came in earlier ticks (this tick's updates took theirs above),
-      // within the cell's cap of changes a tick; the rest keep their place, the first next time.
-      let room = this.#grid.o.maxChangesPerCell - (n - t.nEnters - t.nLeaves);
-      for (const e of t.farWaiting) {
-        if (room <= 0) break;
-        const due = e.farPending & dueAt(e.info, tick);
-        if (due === 0) continue;
-        e.farPending &= ~due;
-        if (e.farPending === 0) t.farWaiting.delete(e);
-        w.entity(e.info.index, e.id, false, due, e.v);
+    for (const e of served) {
+      // Not among this tick's changes: an entry of its own.
+      if (e.farServed === tick) {
+        w.entity(e.info.index, e.id, false, takeDue(e, tick), e.v);
         n++;
-        room--;
       }
+      t.farWaiting.delete(e);
+      if (e.farPending !== 0) t.farWaiting.add(e);
     }
     for (let i = 0; i < t.nLeaves; i++) w.leave(t.leaves[i]!, t.leaveTo[i]!);
     if (n === 0) return null;
@@ -355,4 +367,12 @@ export class SceneReplication implements SceneEntities, EntityOwner {
 function forgetFar(cell: GridCell, e: EntityRecord): void {
   cell.farWaiting.delete(e);
   e.farPending = 0;
+}
+
+/** The due banded fields of `e` at `tick`, now sent: taken from its pending ones. */
+function takeDue(e: EntityRecord, tick: number): number {
+  const due = e.farPending & dueAt(e.info, tick);
+  e.farPending &= ~due;
+  e.farServed = -1;
+  return due;
 }

@@ -164,11 +164,14 @@ export class SceneViews {
 
   /** After the tick's cell frames: the views that changed. */
   send(tick: number): void {
-    // A view is worked out again once the viewpoint went half the hysteresis from where it was last.
+    // A view is worked out again once the viewpoint went half the hysteresis from where it was
+    // last, as the crow flies (on each axis alone, a diagonal step of up to h/√2 would not count).
     const far = this.#d.grid.o.hysteresis / 2;
     for (const viewer of this.#moved) {
       const e = viewer.entity;
-      if (!(Math.abs(e.x - viewer.x) <= far && Math.abs(e.y - viewer.y) <= far)) this.#look.add(viewer);
+      const dx = e.x - viewer.x;
+      const dy = e.y - viewer.y;
+      if (!(dx * dx + dy * dy <= far * far)) this.#look.add(viewer);
     }
     this.#moved.length = 0;
     if (this.#blind.size > 0) this.#sendBlind();

@@ -61,11 +61,11 @@ export interface TravelBody {
   arrival: string;
 }
 
-/** Engine → gateway, CELLS: one tick's cell frames of a scene with entities (docs/aoi.md): frame i (bytes `lengths[i]` long, one after the other in `frames`) goes to the sockets subscribed to cell `cells[i]` (topic `s/<sceneId>/c/<cx>_<cy>`). */
+/** Engine → gateway, CELLS: one tick's cell frames of a scene with entities (docs/aoi.md): frame i (bytes `lengths[i]` long, one after the other in `frames`) goes to the sockets subscribed to cell `cells[i]` (topic `s/<sceneId>/c/<cx>_<cy>`; with FAR_CELL, bit 31, set in the key, the cell's far band, topic `s/<sceneId>/f/<cx>_<cy>`). */
 export interface CellsBody {
   /** The scene; never empty. */
   sceneId: string;
-  /** Packed cells, `cy << 16 | cx`. */
+  /** Packed cells, `cy << 16 | cx`, FAR_CELL set for a far band. */
   cells: number[];
   lengths: number[];
   frames: Uint8Array;

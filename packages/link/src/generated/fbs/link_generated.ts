@@ -484,7 +484,7 @@ static createTravelBody(builder:flatbuffers.Builder, toOffset:flatbuffers.Offset
 }
 
 /**
- * Engine → gateway, CELLS: one tick's cell frames of a scene with entities (docs/aoi.md): frame i (bytes `lengths[i]` long, one after the other in `frames`) goes to the sockets subscribed to cell `cells[i]` (topic `s/<sceneId>/c/<cx>_<cy>`).
+ * Engine → gateway, CELLS: one tick's cell frames of a scene with entities (docs/aoi.md): frame i (bytes `lengths[i]` long, one after the other in `frames`) goes to the sockets subscribed to cell `cells[i]` (topic `s/<sceneId>/c/<cx>_<cy>`; with FAR_CELL, bit 31, set in the key, the cell's far band, topic `s/<sceneId>/f/<cx>_<cy>`).
  */
 export class CellsBody {
   bb: flatbuffers.ByteBuffer|null = null;
@@ -515,7 +515,7 @@ sceneId(optionalEncoding?:any):string|Uint8Array|null {
 }
 
 /**
- * Packed cells, `cy << 16 | cx`.
+ * Packed cells, `cy << 16 | cx`, FAR_CELL set for a far band.
  */
 cells(index: number):number|null {
   const offset = this.bb!.__offset(this.bb_pos, 6);
