@@ -7,7 +7,8 @@
 import { ByteBuffer } from 'flatbuffers';
 import WebSocket from 'ws';
 import { CELL_GONE, CORE_PUSH, CORE_ROUTE, ChatMessageCodec, ChatSayReqCodec, EntityViewCodec, encodeFrame, ErrorReplyCodec, FRAME_HEADER_BYTES, FrameFlag, FrameKind, WS_QUERY_TOKEN, WS_QUERY_VERSION } from '@gos/schema';
-import type { ClientHooks, Driver } from '../driver.js';
+import type { ClientConn, ClientHooks, Driver } from '../driver.js';
+import { RawWs, type RawWsHandlers } from './raw-ws.js';
 import { AoiAvatar, AoiCell, ChatLine, Tick, Welcome } from '../../generated/fbs/bench_mmo_generated.js';
 import { protocol, PUSH, ROUTE } from '../../generated/protocol.js';
 
@@ -34,9 +35,11 @@ export function projectDriver(options: { noReply: boolean; chat?: 'channel' | 's
       if (res.status !== 200) throw new Error(`guest login: HTTP ${res.status} ${await res.text()}`);
       const login = (await res.json()) as { token: string; gateway: string };
       const url = `${login.gateway}?${WS_QUERY_TOKEN}=${encodeURIComponent(login.token)}&${WS_QUERY_VERSION}=${protocol.version}`;
+      const route = room === 'aoi' ? ROUTE.walk : ROUTE.move;
+      // mmo-aoi clients that only count what they get: a plain TCP WebSocket, no event per message.
+      if (room === 'aoi' && !decodeTicks) return countingClient(url, hooks, route, flags);
       const view = room === 'aoi' && decodeTicks ? new AoiView() : null;
       let ws = await openSocket(url, hooks, decodeTicks, view);
-      const route = room === 'aoi' ? ROUTE.walk : ROUTE.move;
       return {
         ...(view === null ? {} : { entities: () => view.size }),
         sendMove(seq, x, y) {
@@ -66,6 +69,64 @@ export function projectDriver(options: { noReply: boolean; chat?: 'channel' | 's
           ws.close();
         },
       };
+    },
+  };
+}
+
+/**
+ * An mmo-aoi client that does not decode: joined at its Welcome, then each message counted by
+ * its length (an ERROR frame as an error), over {@link RawWs}. It moves like the others.
+ */
+async function countingClient(url: string, hooks: ClientHooks, route: number, flags: number): Promise<ClientConn> {
+  let joined = false;
+  // Settled by the socket being opened: its Welcome, or its close before it.
+  let join: { resolve: () => void; reject: (err: Error) => void } = { resolve: () => {}, reject: () => {} };
+  const handlers: RawWsHandlers = {
+    message(length, head, first) {
+      // Before the Welcome every message comes whole: the Welcome joins (what came before it is counted below).
+      if (!joined && head.length >= FRAME_HEADER_BYTES && head[0] === FrameKind.PUSH && (head[2]! | (head[3]! << 8)) === PUSH.Welcome) {
+        joined = true;
+        join.resolve();
+        return;
+      }
+      if (first === FrameKind.PONG) return;
+      if (first === FrameKind.ERROR) hooks.onError('ERROR frame (not decoded)', length);
+      else hooks.onOther(length);
+    },
+    // A socket closed on purpose (destroy) does not come here.
+    close(code, reason) {
+      if (!joined) join.reject(new Error(`closed before welcome: ${code} ${reason}`));
+      else hooks.onClose(code, reason);
+    },
+  };
+  const open = async (): Promise<RawWs> => {
+    joined = false;
+    const welcome = new Promise<void>((resolve, reject) => (join = { resolve, reject }));
+    const ws = await RawWs.open(url, handlers, () => !joined);
+    await welcome;
+    return ws;
+  };
+  let ws = await open();
+  // Like the SDK: a PING every 10 s keeps an idle client within the gateway's idle timeout.
+  const ping = setInterval(() => ws.send(PING_FRAME), PING_INTERVAL_MS);
+  ping.unref();
+  return {
+    sendMove(seq, x, y) {
+      requestIds = (requestIds + 1) >>> 0 || 1;
+      const frame = encodeFrame(FrameKind.REQUEST, route, requestIds, protocol.routes.move.request.encode({ seq, x, y }), flags);
+      ws.send(frame);
+      return frame.byteLength;
+    },
+    sendChat() {
+      throw new Error('a counting client does not chat');
+    },
+    async reconnect() {
+      ws.destroy();
+      ws = await open();
+    },
+    close() {
+      clearInterval(ping);
+      ws.destroy();
     },
   };
 }
