@@ -1,16 +1,16 @@
 /**
  * The scenes of one engine and their lifecycle: started on demand in a worker slot, restarted
- * from their last save after a crash, stopped when idle or placed elsewhere, all stopped when
- * the engine closes.
+ * from their last save after a crash (scene-crashes.ts), stopped when idle or placed elsewhere,
+ * all stopped when the engine closes.
  */
 import type { Piscina } from 'piscina';
-import { CloseCode, CodedError, ErrorCodes, encodeSceneRestartedFrame } from '@gos/schema';
+import { CodedError, ErrorCodes } from '@gos/schema';
 import { sceneTypeOf, type PlacementEvent } from '@gos/coordinator';
 import { EngineToGateway, encodeJoinFailedBody } from '@gos/link';
 import { takeEarly, type Conn } from './connections.js';
-import { kick, loadPlayer, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
+import { refuseFrame, sendTo, type EngineContext } from './engine-context.js';
 import { IdleScenes } from './idle-scenes.js';
-import { ToScene, encodeJoinPayload, type JoinPayload } from './records.js';
+import { SceneCrashes } from './scene-crashes.js';
 import { SceneHost, WakeupTotals, type Wakeups } from './scene-host.js';
 import { onSceneRecord } from './scene-records.js';
 
@@ -33,8 +33,7 @@ export class Scenes {
   readonly #moving = new Map<string, Promise<unknown>>();
   /** Set by the drain: no scene is started any more (see stopStarting). */
   #noStarts = false;
-  /** sceneId → when it crashed within the last minute. */
-  readonly #restarts = new Map<string, number[]>();
+  readonly #crashes: SceneCrashes;
   readonly #idle: IdleScenes;
   readonly #wakeups = new WakeupTotals();
 
@@ -42,6 +41,7 @@ export class Scenes {
     this.#ctx = ctx;
     this.#pool = pool;
     this.#idle = new IdleScenes(ctx.o.idleSceneMs, publishIdle);
+    this.#crashes = new SceneCrashes(ctx);
   }
 
   get size(): number {
@@ -222,65 +222,10 @@ export class Scenes {
   }
 
   async #onCrash(host: SceneHost, err: unknown): Promise<void> {
-    const ctx = this.#ctx;
     if (this.#hosts.get(host.sceneId) !== host) return;
     host.abandon();
     this.#hosts.delete(host.sceneId);
-    // Calls it had not answered will not be: their callers are told now.
-    ctx.calls.sceneEnded(host);
-    const players = ctx.conns.inScene(host.sids);
-    // Until each is joined to the restarted scene, their frames wait (a scene that does not know
-    // them yet would answer ENG_ERR_NOT_JOINED). Frames already in the dead ring are lost: the
-    // gateways answer the requests among them.
-    for (const conn of players) {
-      conn.state = 'joining';
-      sendTo(ctx, conn.peer, EngineToGateway.SCENE_CRASHED, conn.connId, new Uint8Array(0));
-    }
-    // Players who left just before the crash will not get their last save handed over.
-    ctx.seats.sceneLost(host.sceneId);
-    if (!ctx.running()) return;
-    const now = Date.now();
-    const recent = (this.#restarts.get(host.sceneId) ?? []).filter((t) => now - t < 60_000);
-    recent.push(now);
-    this.#restarts.set(host.sceneId, recent);
-    ctx.log.error({ err, sceneId: host.sceneId, players: players.length, restarts: recent.length }, 'scene crashed');
-    if (recent.length > ctx.o.maxSceneRestartsPerMinute) {
-      ctx.log.error({ sceneId: host.sceneId }, 'scene crashes too often; not restarting');
-      this.#giveUp(players);
-      return;
-    }
-    try {
-      const restarted = await this.obtain(host.sceneId, host.epoch);
-      for (const conn of players) {
-        if (conn.state === 'gone') continue;
-        const data = await loadPlayer(ctx, conn.playerId);
-        // The socket may have closed, or the player connected again, while the data loaded.
-        if ((conn.state as Conn['state']) === 'gone') continue;
-        if (ctx.seats.holder(conn.playerId) !== conn.sid) {
-          ctx.conns.drop(conn);
-          kick(ctx, conn, CloseCode.SESSION_REPLACED, 'connected again');
-          continue;
-        }
-        restarted.sids.add(conn.sid);
-        const join: JoinPayload = { playerId: conn.playerId, name: conn.name, data, takeover: false };
-        restarted.send(ToScene.JOIN, conn.sid, encodeJoinPayload(join));
-        conn.state = 'joined';
-        for (const frame of takeEarly(conn)) restarted.send(ToScene.FRAME, conn.sid, frame);
-        sendTo(ctx, conn.peer, EngineToGateway.TO_CLIENT, conn.connId, encodeSceneRestartedFrame(host.sceneId, 'the scene crashed and was restarted from its last saved state'));
-      }
-    } catch (restartErr) {
-      ctx.log.error({ err: restartErr, sceneId: host.sceneId }, 'scene restart failed');
-      this.#giveUp(players);
-    }
-  }
-
-  /** A crashed scene that will not run again: its players are closed. */
-  #giveUp(players: readonly Conn[]): void {
-    for (const conn of players) {
-      this.#ctx.seats.vacate(conn.playerId, conn.sid);
-      this.#ctx.conns.drop(conn);
-      kick(this.#ctx, conn, CloseCode.ENGINE_UNAVAILABLE, 'scene unavailable');
-    }
+    await this.#crashes.restart(host, err, (sceneId, epoch) => this.obtain(sceneId, epoch));
   }
 
   /**
