@@ -1,4 +1,5 @@
-export { ENV_OVERRIDES, ROLES, configError, fatMemberIds, idEnvironment, loadConfig, memberIdOf, type ClusterConfig, type LoadConfigOptions, type Role } from './config.js';
+export { ENV_OVERRIDES } from './config-env.js';
+export { ROLES, configError, fatMemberIds, idEnvironment, loadConfig, memberIdOf, type ClusterConfig, type LoadConfigOptions, type Role } from './config.js';
 export { BIN_ENTRY, formatLogLine, MemberProcess, NODE_FLAGS, type LogLine, type MemberProcessOptions } from './launcher.js';
 export { startRole, type RunningRole } from './roles.js';
 export { runRole } from './main.js';
