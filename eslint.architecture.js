@@ -7,7 +7,7 @@
 //    meet only through the link (@gos/link) and the coordinator.
 // 3. Scene-thread code (the engine's worker/, and what it loads: ring/, records (with
 //    record-json, world-records, entity-records, stats-records, leaderboard-records, log-records, config-records, mail-records and task-records), api (with
-//    api-entities and api-mail), outbox, collect) imports only the ring, the scene API, @gos/schema and pino:
+//    api-entities, api-mail and api-services), outbox, collect) imports only the ring, the scene API, @gos/schema and pino:
 //    nothing of the main thread, no store, link, coordinator, metrics or pool. It may name the
 //    types (only) of the services the scene API exposes (@gos/leaderboard).
 // 4. Nobody reaches into another package's internals (@gos/<name>/...).
@@ -78,11 +78,11 @@ function sceneThreadRules(files, local) {
   };
 }
 
-const ALLOWED_FROM_SRC = ['!./ring', '!./ring/*', '!./records.js', '!./record-json.js', '!./world-records.js', '!./entity-records.js', '!./stats-records.js', '!./warm-records.js', '!./leaderboard-records.js', '!./log-records.js', '!./config-records.js', '!./mail-records.js', '!./task-records.js', '!./api.js', '!./api-entities.js', '!./api-mail.js', '!./outbox.js', '!./collect.js'];
+const ALLOWED_FROM_SRC = ['!./ring', '!./ring/*', '!./records.js', '!./record-json.js', '!./world-records.js', '!./entity-records.js', '!./stats-records.js', '!./warm-records.js', '!./leaderboard-records.js', '!./log-records.js', '!./config-records.js', '!./mail-records.js', '!./task-records.js', '!./api.js', '!./api-entities.js', '!./api-mail.js', '!./api-services.js', '!./outbox.js', '!./collect.js'];
 
 export default [
   ...workspaces.flatMap(packageRules),
   sceneThreadRules(['packages/engine/src/worker/**/*.ts', 'packages/engine/src/worker/**/*.cts'], ['../*', ...ALLOWED_FROM_SRC.map((p) => p.replace('./', '../'))]),
   sceneThreadRules(['packages/engine/src/ring/**/*.ts'], ['../*']),
-  sceneThreadRules(['packages/engine/src/{records,record-json,world-records,entity-records,stats-records,warm-records,leaderboard-records,log-records,config-records,mail-records,task-records,api,api-entities,api-mail,outbox,collect}.ts'], ['./*', ...ALLOWED_FROM_SRC]),
+  sceneThreadRules(['packages/engine/src/{records,record-json,world-records,entity-records,stats-records,warm-records,leaderboard-records,log-records,config-records,mail-records,task-records,api,api-entities,api-mail,api-services,outbox,collect}.ts'], ['./*', ...ALLOWED_FROM_SRC]),
 ];
