@@ -1,17 +1,9 @@
-import {
-  CloseCode,
-  CodedError,
-  ErrorCodes,
-  FrameKind,
-  encodeFrame,
-  isCodedError,
-  type Logger,
-  type Protocol,
-} from '@gos/schema';
+import { CodedError, ErrorCodes, FrameKind, encodeFrame, type Logger, type Protocol } from '@gos/schema';
 import { isService, type SceneEntities, type CallHandler, type CallOptions, type DurableTimer, type Player, type Scene, type SceneDefinition, type ScheduleAt, type SharedTable, type TimerHandle } from '../api.js';
 
 import type { Outbox } from '../outbox.js';
 import { RuntimePlayer } from './runtime-player.js';
+import { SceneRoster, type PlayerSlot } from './runtime-roster.js';
 import { PendingTravels } from './runtime-travels.js';
 import { SceneCalls, refused } from './runtime-calls.js';
 import { SceneLeaderboards } from './scene-leaderboards.js';
@@ -28,18 +20,13 @@ import { TickSchedule } from './tick-schedule.js';
 import { TickStats, elapsedMs } from './tick-stats.js';
 import { replicationFor, type SceneReplication } from './replication.js';
 import { SceneTimers } from './scene-timers.js';
-import { FromScene, encodeErrorPayload, encodeSavePayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload, type SceneTaskInput, type SharedData, type TimerRecord } from '../records.js';
+import { FromScene, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload, type SceneTaskInput, type SharedData, type TimerRecord } from '../records.js';
 
 const encoder = new TextEncoder();
 /** How soon a write of a shared table is saved (with the owner's state). */
 const SHARED_SAVE_MS = 100;
 /** How long a stopping service waits for the handler at work before terminate and its final save. */
 const STOP_GRACE_MS = 2000;
-
-interface PlayerSlot {
-  readonly player: RuntimePlayer;
-  sid: number;
-}
 
 /**
  * One scene on a worker thread: the object behind the {@link Scene} API. It reads records from
@@ -56,8 +43,10 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   readonly #def: SceneDefinition;
   readonly #protocol: Protocol;
   readonly #out: Outbox;
-  readonly #players = new Map<string, RuntimePlayer>();
-  readonly #bySid = new Map<number, PlayerSlot>();
+  /** Its players, by id and by connection (join and leave: runtime-roster.ts). */
+  readonly #roster: SceneRoster;
+  readonly #players: Map<string, RuntimePlayer>;
+  readonly #bySid: ReadonlyMap<number, PlayerSlot>;
   readonly #requests: SceneRequests;
   readonly #timers = new SceneTimers((what, fn) => this.#guard(what, fn));
   /** Players whose travel is under way: settled when they leave, or when the travel fails. */
@@ -110,6 +99,19 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.logger = opts.logger;
     this.#beforeTick = opts.beforeTick;
     this.#service = isService(opts.def);
+    this.#roster = new SceneRoster({
+      scene: this,
+      def: opts.def,
+      out: opts.out,
+      service: this.#service,
+      travels: this.#travels,
+      replication: () => this.#replication,
+      logger: opts.logger,
+      guard: (what, fn) => this.#guard(what, fn),
+      joined: () => this.#ticks.playerJoined(),
+    });
+    this.#players = this.#roster.players;
+    this.#bySid = this.#roster.bySid;
     const rpcPayloads = new RpcPayloads(opts.protocol, opts.type);
     this.#calls = new SceneCalls(opts.out, opts.id, opts.logger, rpcPayloads, this.#service);
     this.leaderboards = new SceneLeaderboards(this.#calls);
@@ -178,83 +180,12 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   // ---- records from the main thread ----
 
   join(sid: number, payload: JoinPayload): void {
-    if (this.#service) {
-      this.#out.send(FromScene.JOIN_FAILED, sid, 0, encodeErrorPayload({ code: ErrorCodes.ENG_ERR_SCENE_TYPE_UNKNOWN, message: `${this.id} is a service: players cannot enter it` }));
-      return;
-    }
-    const existing = this.#players.get(payload.playerId);
-    if (existing !== undefined) {
-      // Same player on a new connection: the old one is closed, the hot data stays.
-      const oldSid = existing.sid;
-      this.#bySid.delete(oldSid);
-      this.kick(oldSid, CloseCode.SESSION_REPLACED, 'logged in elsewhere');
-      existing.sid = sid;
-      this.#bySid.set(sid, { player: existing, sid });
-      // A travel the old connection asked for does not carry over to the new one.
-      this.#travels.fail(existing.id, ErrorCodes.ENG_ERR_TRAVEL, `player ${existing.id} connected again before its travel`);
-      this.#out.send(FromScene.JOINED, sid, 0, null);
-      // The new socket hears nothing yet: its cells again, from snapshots, at the end of the tick.
-      this.#replication?.playerRejoined(existing.id);
-      this.#guard('onRejoin', () => this.#def.onRejoin?.(this, existing));
-      return;
-    }
-    let data = payload.data;
-    let savedJson: string | null = null;
-    if (data === null || data === undefined) {
-      data = this.#def.createPlayer({ id: payload.playerId, name: payload.name });
-    } else {
-      savedJson = JSON.stringify(data);
-    }
-    const player = new RuntimePlayer(this, sid, payload.playerId, payload.name, data, savedJson, payload.timers);
-    // New, or arrived from another scene: saved from here (the row then names this scene).
-    if (savedJson === null || payload.travelled === true) player.dirty = true;
-    if (payload.travelled === true) player.savedJson = null;
-    try {
-      this.#players.set(player.id, player);
-      this.#bySid.set(sid, { player, sid });
-      this.#def.onJoin?.(this, player, payload.arrival);
-      // Its timers fire here from now on (overdue ones at once); a scene type without
-      // onPlayerTimer leaves them pending, for a scene that has one.
-      if (this.#def.onPlayerTimer !== undefined) player.timers.start();
-    } catch (err) {
-      this.#players.delete(player.id);
-      this.#bySid.delete(sid);
-      // A viewpoint onJoin spawned before it threw goes with the player.
-      this.#replication?.playerLeft(player.id);
-      this.logger.error({ err, playerId: player.id }, 'onJoin failed');
-      const data = isCodedError(err) ? err.toData() : { code: ErrorCodes.ENG_ERR_HANDLER_FAILED, message: 'onJoin failed' };
-      this.#out.send(FromScene.JOIN_FAILED, sid, 0, encodeErrorPayload(data));
-      return;
-    }
-    this.#out.send(FromScene.JOINED, sid, 0, null);
-    this.#ticks.playerJoined();
+    this.#roster.join(sid, payload);
   }
 
   /** The player of `sid` leaves (its socket closed, or `travelling`: it goes to another scene). */
   leave(sid: number, travelling = false): void {
-    const slot = this.#bySid.get(sid);
-    this.#bySid.delete(sid);
-    if (slot === undefined) {
-      // A connection replaced by a newer one, or never joined: nothing to save.
-      this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeSavePayload('', undefined));
-      return;
-    }
-    const player = slot.player;
-    this.#players.delete(player.id);
-    try {
-      this.#def.onLeave?.(this, player);
-    } catch (err) {
-      this.logger.error({ err, playerId: player.id }, 'onLeave failed');
-    }
-    this.#replication?.playerLeft(player.id);
-    player.timers.stop();
-    player.timers.settleInFlight();
-    const changes = player.timers.takeChanges();
-    const json = JSON.stringify(player.data);
-    // A travel hands the data (and every timer) over even when unchanged: a target scene on this engine takes them from here.
-    const unchanged = json === player.savedJson && !travelling && changes === null;
-    this.#out.send(FromScene.SAVE_PLAYER, sid, 1, encodeSavePayload(player.id, unchanged ? undefined : json, { changes, ...(travelling ? { pending: player.timers.list() } : {}) }));
-    this.#travels.left(player.id, travelling);
+    this.#roster.leave(sid, travelling);
   }
 
   logFor(playerId: string, event: string, fields?: Record<string, unknown>): void {
