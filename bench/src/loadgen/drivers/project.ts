@@ -18,6 +18,12 @@ const PING_FRAME = encodeFrame(FrameKind.PING, 0, 0, null);
 /** Request frames carry an id the engine echoes in its (empty) acknowledgement. */
 let requestIds = 0;
 
+/** A move (or walk, `route`) request with the next request id. */
+function moveFrame(route: number, seq: number, x: number, y: number, flags: number): Uint8Array {
+  requestIds = (requestIds + 1) >>> 0 || 1;
+  return encodeFrame(FrameKind.REQUEST, route, requestIds, protocol.routes.move.request.encode({ seq, x, y }), flags);
+}
+
 /**
  * `noReply: true` sends moves with the NO_REPLY flag (what `GameClient.send` does): ticks
  * acknowledge them. `false` sends plain requests, each answered by an empty RESPONSE frame.
@@ -43,8 +49,7 @@ export function projectDriver(options: { noReply: boolean; chat?: 'channel' | 's
       return {
         ...(view === null ? {} : { entities: () => view.size }),
         sendMove(seq, x, y) {
-          requestIds = (requestIds + 1) >>> 0 || 1;
-          const frame = encodeFrame(FrameKind.REQUEST, route, requestIds, protocol.routes.move.request.encode({ seq, x, y }), flags);
+          const frame = moveFrame(route, seq, x, y, flags);
           ws.send(frame);
           return frame.byteLength;
         },
@@ -112,8 +117,7 @@ async function countingClient(url: string, hooks: ClientHooks, route: number, fl
   ping.unref();
   return {
     sendMove(seq, x, y) {
-      requestIds = (requestIds + 1) >>> 0 || 1;
-      const frame = encodeFrame(FrameKind.REQUEST, route, requestIds, protocol.routes.move.request.encode({ seq, x, y }), flags);
+      const frame = moveFrame(route, seq, x, y, flags);
       ws.send(frame);
       return frame.byteLength;
     },

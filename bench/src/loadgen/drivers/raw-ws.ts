@@ -5,7 +5,7 @@
  * event per message, which is what kept one generator core from driving mmo-aoi past about 2,000
  * clients (bench/RESULTS.md). Sent frames carry the mask bit with a zero key (RFC 6455 masking
  * with a zero key leaves the bytes as they are; servers only require the bit), so a frame is its
- * header and the payload, with no copy to mask it.
+ * header and the payload as they are, written at once.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
@@ -109,10 +109,12 @@ export class FrameReader {
 /** A connected client: send binary messages, close. */
 export class RawWs {
   readonly #socket: Socket;
+  readonly #onClose: (code: number, reason: string) => void;
   #closed = false;
 
-  private constructor(socket: Socket) {
+  private constructor(socket: Socket, onClose: (code: number, reason: string) => void) {
     this.#socket = socket;
+    this.#onClose = onClose;
   }
 
   /**
@@ -125,7 +127,7 @@ export class RawWs {
     const accept = createHash('sha1').update(key + GUID).digest('base64');
     return new Promise((resolve, reject) => {
       const socket = connect({ host: u.hostname, port: Number(u.port), noDelay: true });
-      const ws = new RawWs(socket);
+      const ws = new RawWs(socket, (code, reason) => handlers.close(code, reason));
       let handshake = Buffer.alloc(0);
       let upgraded = false;
       const reader = new FrameReader(
@@ -163,11 +165,8 @@ export class RawWs {
         if (!upgraded) reject(new Error('connection closed before the upgrade'));
         else ws.#finish(1006, '');
       });
-      ws.#onClose = (code, reason) => handlers.close(code, reason);
     });
   }
-
-  #onClose: (code: number, reason: string) => void = () => {};
 
   /** Send one binary message. */
   send(payload: Uint8Array): void {
