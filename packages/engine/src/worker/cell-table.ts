@@ -58,16 +58,18 @@ export class CellTable {
     else cell.heard++;
   }
 
-  /** One viewer less hears each cell of `keys` (in the band given by `far`, a set of keys or a flag for all). */
-  unhear(keys: Iterable<number>, far: ReadonlySet<number> | boolean = false): void {
-    for (const key of keys) {
-      const cell = this.#cells.get(key);
-      if (cell === undefined) continue;
-      if (far === true || (far !== false && far.has(key))) {
-        if (--cell.heardFar <= 0) this.#forgetFar(cell);
-      } else cell.heard--;
-      this.#forgetIfIdle(cell);
-    }
+  /** One viewer less hears each cell of `keys`: in its far band those in `far`, in its near band the others. */
+  unhear(keys: Iterable<number>, far: ReadonlySet<number>): void {
+    for (const key of keys) this.unhearOne(key, far.has(key));
+  }
+
+  /** One viewer less hears cell `key` in the band `far` says. */
+  unhearOne(key: number, far: boolean): void {
+    const cell = this.#cells.get(key);
+    if (cell === undefined) return;
+    if (!far) cell.heard--;
+    else if (--cell.heardFar <= 0) this.#forgetFar(cell);
+    this.#forgetIfIdle(cell);
   }
 
   /** Nobody hears the cell far any more: what it kept for the far band goes. */

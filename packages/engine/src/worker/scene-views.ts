@@ -212,9 +212,12 @@ export class SceneViews {
         const snapshot = snapshotOf(cell);
         if (snapshot !== null) frames.push(snapshot);
       }
-      const topicAdd = add.map((cell) => (far?.has(cell) === true ? farCell(cell) : cell));
-      const topicRemove = topicsOf(viewer, remove);
+      // Without a far band the topics are the cells themselves.
+      let topicAdd = add;
+      let topicRemove = remove;
       if (bands !== null) {
+        topicAdd = add.map((cell) => (bands.far.has(cell) ? farCell(cell) : cell));
+        topicRemove = topicsOf(viewer, remove);
         for (const cell of bands.toFar) {
           topicAdd.push(farCell(cell));
           topicRemove.push(cell);
@@ -252,12 +255,12 @@ export class SceneViews {
         // Heard in the new band before let go in the old one: the cell stays one object.
         for (const cell of bands.toFar) {
           cells.hear(cell, true);
-          cells.unhear([cell], false);
+          cells.unhearOne(cell, false);
           viewer.far.add(cell);
         }
         for (const cell of bands.toNear) {
           cells.hear(cell, false);
-          cells.unhear([cell], true);
+          cells.unhearOne(cell, true);
           viewer.far.delete(cell);
         }
       }
