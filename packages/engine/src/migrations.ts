@@ -24,6 +24,7 @@ import { refuseFrame, sendTo, type EngineContext } from './engine-context.js';
 import type { SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
 import { drainWaves } from './drain-waves.js';
+import { ARRIVAL_TIMEOUT_MS, WaveArrivals } from './arrivals.js';
 
 /** How long a draining engine waits for each gateway to confirm it read the last MIGRATED messages. */
 const SYNC_TIMEOUT_MS = 2000;
@@ -103,22 +104,32 @@ export class SceneMigrations {
     const startedAt = performance.now();
     const deadline = startedAt + o.drainTimeoutMs;
     let moved = 0;
+    /** Time spent waiting for waves to arrive on their engines (see arrivals.ts), and waves that did not in time. */
+    let arrivalMs = 0;
+    let late = 0;
     for (const batch of drainWaves(hosts.map((h) => ({ sceneId: h.sceneId, players: h.sids.size })))) {
       if (!others() || performance.now() >= deadline) break;
+      const arrivals = new WaveArrivals(membership);
       const outcomes = await Promise.allSettled(batch.map((sceneId) => this.migrate(sceneId)));
       outcomes.forEach((outcome, j) => {
-        if (outcome.status === 'fulfilled') moved++;
-        else log.warn({ err: outcome.reason as unknown, sceneId: batch[j] }, 'scene not moved live; it is saved and stopped instead');
+        if (outcome.status === 'fulfilled') {
+          moved++;
+          if (outcome.value.to !== o.engineId) arrivals.sent(outcome.value.to, outcome.value.players);
+        } else log.warn({ err: outcome.reason as unknown, sceneId: batch[j] }, 'scene not moved live; it is saved and stopped instead');
       });
+      // The next wave (or this engine's departure) once these players are in where they went.
+      const waitFrom = performance.now();
+      if (!(await arrivals.arrived(Math.min(ARRIVAL_TIMEOUT_MS, deadline - waitFrom)))) late++;
+      arrivalMs += performance.now() - waitFrom;
     }
     // A move started beside the drain (an operator's, just now) ends before the barrier.
-    const late = this.#scenes.movesUnderWay();
-    await Promise.allSettled(late);
+    const beside = this.#scenes.movesUnderWay();
+    await Promise.allSettled(beside);
     const left = [...this.#scenes.values()].length;
     if (left > 0) log.warn({ left, drainTimeoutMs: o.drainTimeoutMs }, 'scenes not moved live (no other engine with room, or out of time); they are saved and stopped, their players resume from that save');
     // The gateways read every MIGRATED before they hear that this engine left.
-    if (moved > 0 || underWay.length > 0 || late.length > 0) await this.sync(gateways(), SYNC_TIMEOUT_MS);
-    log.info({ moved, scenes: sceneIds.length, ms: Math.round(performance.now() - startedAt) }, 'drained: scenes moved live');
+    if (moved > 0 || underWay.length > 0 || beside.length > 0) await this.sync(gateways(), SYNC_TIMEOUT_MS);
+    log.info({ moved, scenes: sceneIds.length, ms: Math.round(performance.now() - startedAt), arrivalMs: Math.round(arrivalMs), lateWaves: late }, 'drained: scenes moved live');
   }
 
   /**
