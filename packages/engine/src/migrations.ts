@@ -109,15 +109,18 @@ export class SceneMigrations {
     let late = 0;
     for (const batch of drainWaves(hosts.map((h) => ({ sceneId: h.sceneId, players: h.sids.size })))) {
       if (!others() || performance.now() >= deadline) break;
+      // A scene an operator moved (or is moving) meanwhile is not this drain's to move.
+      const wave = batch.filter((sceneId) => this.#scenes.running(sceneId) !== undefined && !this.#scenes.isMoving(sceneId));
       const arrivals = new WaveArrivals(membership);
-      const outcomes = await Promise.allSettled(batch.map((sceneId) => this.migrate(sceneId)));
+      const outcomes = await Promise.allSettled(wave.map((sceneId) => this.migrate(sceneId)));
       outcomes.forEach((outcome, j) => {
         if (outcome.status === 'fulfilled') {
           moved++;
           if (outcome.value.to !== o.engineId) arrivals.sent(outcome.value.to, outcome.value.players);
-        } else log.warn({ err: outcome.reason as unknown, sceneId: batch[j] }, 'scene not moved live; it is saved and stopped instead');
+        } else log.warn({ err: outcome.reason as unknown, sceneId: wave[j] }, 'scene not moved live; it is saved and stopped instead');
       });
-      // The next wave (or this engine's departure) once these players are in where they went.
+      // A crowded wave: the next one (or this engine's departure) once its players are in where they went.
+      if (!arrivals.paced) continue;
       const waitFrom = performance.now();
       if (!(await arrivals.arrived(Math.min(ARRIVAL_TIMEOUT_MS, deadline - waitFrom)))) late++;
       arrivalMs += performance.now() - waitFrom;

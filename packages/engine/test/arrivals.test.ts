@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryCoordinator } from '@gos/coordinator';
-import { ARRIVAL_TIMEOUT_MS, WaveArrivals } from '../src/arrivals.js';
+import { ARRIVAL_TIMEOUT_MS, PACED_WAVE_PLAYERS, WaveArrivals } from '../src/arrivals.js';
 
 async function twoEngines() {
   const coordinator = new MemoryCoordinator();
@@ -78,5 +78,37 @@ test('a small scene arrives without the one player that closed its socket on the
   const waiting = arrivals.arrived(ARRIVAL_TIMEOUT_MS);
   await b.setLoad(2);
   assert.equal(await waiting, true);
+  await coordinator.close();
+});
+
+test('only a crowded wave is waited for: the players it sent, over all its targets, add up to PACED_WAVE_PLAYERS', async () => {
+  const { coordinator, membership } = await twoEngines();
+  const small = new WaveArrivals(membership);
+  small.sent('engine-a', PACED_WAVE_PLAYERS / 2);
+  small.sent('engine-b', PACED_WAVE_PLAYERS / 2 - 1);
+  assert.equal(small.paced, false);
+  const crowded = new WaveArrivals(membership);
+  crowded.sent('engine-a', PACED_WAVE_PLAYERS / 2);
+  crowded.sent('engine-b', PACED_WAVE_PLAYERS / 2);
+  assert.equal(crowded.paced, true);
+  await coordinator.close();
+});
+
+test('a target that loses players of its own meanwhile keeps the wave waiting until its timeout', async () => {
+  const { coordinator, membership, a } = await twoEngines();
+  const arrivals = new WaveArrivals(membership);
+  arrivals.sent('engine-a', 100);
+  const waiting = arrivals.arrived(30);
+  await a.setLoad(120); // the 100 arrived, but 20 of the 40 it had before left
+  assert.equal(await waiting, false);
+  await coordinator.close();
+});
+
+test('no time left (the drain is past its deadline): not waited for, and not arrived', async () => {
+  const { coordinator, membership } = await twoEngines();
+  const arrivals = new WaveArrivals(membership);
+  arrivals.sent('engine-b', 100);
+  assert.equal(await arrivals.arrived(-5), false);
+  assert.equal(await arrivals.arrived(0), false);
   await coordinator.close();
 });
