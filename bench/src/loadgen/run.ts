@@ -7,7 +7,9 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { nowMs, type ClientConn, type Driver, type TickInfo } from './driver.js';
 import { LatencyRecorder, PendingInputs, round } from '../stats.js';
-import { AOI_CROWD_SPOT, AOI_MAP, AOI_POIS, AOI_SPEED, POI_SPREAD, type AoiLayout } from '../targets/project/aoi-map.js';
+import { AOI_MAP, AOI_SPEED, type AoiLayout } from '../targets/project/aoi-map.js';
+import { crowdSpot, walk, waypoint } from './aoi-walk.js';
+import { reconnectAll } from './reconnect-storm.js';
 
 export interface LoadOptions {
   readonly driver: Driver;
@@ -378,90 +380,6 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
     ...(o.churn === undefined ? {} : { churn }),
     ...(entitiesPerClient === undefined ? {} : { entitiesPerClient }),
   };
-}
-
-/** A place in the crowd's square (AOI_CROWD_SPOT, at the map's centre), clear of its edges. */
-function crowdSpot(): [number, number] {
-  const [x0, y0, side] = AOI_CROWD_SPOT;
-  return [x0 + 10 + Math.random() * (side - 20), y0 + 10 + Math.random() * (side - 20)];
-}
-
-/** mmo-aoi: the next place to walk to (LoadOptions.layout). */
-function waypoint(c: Client): void {
-  if (c.layout === 'crowd') {
-    [c.wx, c.wy] = crowdSpot();
-    return;
-  }
-  if (c.layout === 'mixed' && Math.random() < 0.2) {
-    const [px, py] = AOI_POIS[Math.floor(Math.random() * AOI_POIS.length)]!;
-    c.wx = px + (Math.random() - 0.5) * 2 * POI_SPREAD;
-    c.wy = py + (Math.random() - 0.5) * 2 * POI_SPREAD;
-  } else {
-    c.wx = Math.random() * AOI_MAP;
-    c.wy = Math.random() * AOI_MAP;
-  }
-}
-
-/** mmo-aoi: one step of `step` units towards the waypoint; a new one once there. */
-function walk(c: Client, step: number): void {
-  const dx = c.wx - c.x;
-  const dy = c.wy - c.y;
-  const d = Math.hypot(dx, dy);
-  if (d <= step) {
-    c.x = c.wx;
-    c.y = c.wy;
-    waypoint(c);
-    return;
-  }
-  c.x += (dx / d) * step;
-  c.y += (dy / d) * step;
-}
-
-/**
- * The storm: every connected client drops and reconnects, all started in one go. Each client's
- * latency runs from its own drop to being back in its scene; the result's `seconds` from the
- * first drop to the last return. Clients not back after `timeoutSeconds` are left out.
- */
-async function reconnectAll(
-  clients: readonly Client[],
-  timeoutSeconds: number,
-  latency: LatencyRecorder,
-  noteFailure: (what: string) => void,
-  onPhase: LoadOptions['onPhase'],
-): Promise<StormResult> {
-  const live = clients.filter((c) => !c.closed && c.conn !== null);
-  let reconnected = 0;
-  let lastBack = 0;
-  const t0 = nowMs();
-  const all = live.map(async (c) => {
-    const dropAt = nowMs();
-    try {
-      await c.conn!.reconnect();
-    } catch (err) {
-      c.closed = true;
-      noteFailure(`client ${c.index}: reconnect: ${err instanceof Error ? err.message : String(err)}`);
-      return;
-    }
-    if (c.closed) return; // came back after the deadline
-    lastBack = nowMs();
-    latency.record(lastBack - dropAt);
-    reconnected++;
-  });
-  const progress = setInterval(() => onPhase?.('steady', { secondsLeft: Math.max(0, timeoutSeconds - (nowMs() - t0) / 1000), connected: reconnected }), 1000);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(true), timeoutSeconds * 1000);
-  });
-  const timedOut = await Promise.race([Promise.all(all).then(() => false), deadline]);
-  clearTimeout(timer);
-  clearInterval(progress);
-  if (timedOut) {
-    const out = live.length - reconnected;
-    noteFailure(`${out} clients not back within ${timeoutSeconds} s`);
-    // Late arrivals are neither counted nor measured.
-    for (const c of live) c.closed = true;
-  }
-  return { dropped: live.length, reconnected, seconds: round(((timedOut ? nowMs() : lastBack || t0) - t0) / 1000, 3) };
 }
 
 function noop(): void {}
