@@ -26,9 +26,10 @@ export class Outbox {
   /**
    * @param flushVia when writes are published (see RingWriterOptions.autoFlushVia): `immediate`
    *   gathers the writes of every I/O callback of one event-loop turn into one publication.
+   * @param nonUrgent how records sent with `urgent` false are published (RingWriterOptions.nonUrgent).
    */
-  constructor(sab: SharedArrayBuffer, maxPendingBytes: number, flushVia: 'microtask' | 'immediate' = 'microtask') {
-    this.#ring = new RingWriter(sab, { autoFlush: true, autoFlushVia: flushVia });
+  constructor(sab: SharedArrayBuffer, maxPendingBytes: number, flushVia: 'microtask' | 'immediate' = 'microtask', nonUrgent: 'batched' | 'at-once' = 'batched') {
+    this.#ring = new RingWriter(sab, { autoFlush: true, autoFlushVia: flushVia, nonUrgent });
     this.#maxPendingBytes = maxPendingBytes;
   }
 

@@ -106,7 +106,9 @@ export class SceneHost {
     this.epoch = opts.epoch;
     this.logger = opts.logger;
     const rings = createRingPair(opts.ringBytes);
-    this.#out = new Outbox(rings.toWorker, 16 * 1024 * 1024, opts.ringFlush);
+    // A client's input to a scene that drains them at its tick wakes nobody: published as it is
+    // written, with no flush task per event-loop turn.
+    this.#out = new Outbox(rings.toWorker, 16 * 1024 * 1024, opts.ringFlush, 'at-once');
     // The main thread's servers keep its event loop alive: no keep-alive timer per sleep.
     this.#reader = new RingReader(rings.fromWorker, { keepAlive: false });
     this.#totals = opts.wakeups;

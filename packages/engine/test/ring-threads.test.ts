@@ -21,12 +21,14 @@ import {
   fillPayload,
   payloadLength,
   payloadMatches,
+  prng,
   type EchoWorkerData,
   type SleeperWorkerData,
 } from './fixtures/ring-protocol.js';
 
 const ECHO_WORKER = new URL('./fixtures/ring-echo-worker.js', import.meta.url);
 const SLEEPER_WORKER = new URL('./fixtures/ring-sleeper-worker.js', import.meta.url);
+const ANY_SLEEPER_ECHO_WORKER = new URL('./fixtures/ring-any-sleeper-echo-worker.js', import.meta.url);
 
 interface Started {
   readonly worker: Worker;
@@ -138,6 +140,30 @@ describe('ring: two threads', () => {
         `main→worker: full ${out.fullCount}, consumer wake-ups ${out.consumerWakeups}, producer wake-ups ${ringStats(rings.toWorker).producerWakeups}; ` +
         `worker→main: full ${back.fullCount}, consumer wake-ups ${back.consumerWakeups}, producer wake-ups ${back.producerWakeups}`,
     );
+  });
+
+  it("nonUrgent 'at-once': 50,000 quiet records, each echoed before the next, wake a worker asleep for any record without a timeout", { timeout: 120_000 }, async () => {
+    // Each record is written as the worker finishes echoing the last one and goes back to sleep:
+    // a quiet record that woke nobody would leave it asleep for ever (the test's timeout).
+    const N = 50_000;
+    const rings = createRingPair(4096);
+    const writer = new RingWriter(rings.toWorker, { autoFlush: true, autoFlushVia: 'immediate', nonUrgent: 'at-once' });
+    const reader = new RingReader(rings.fromWorker);
+    const started = startWorker(ANY_SLEEPER_ECHO_WORKER, { toWorker: rings.toWorker, fromWorker: rings.fromWorker });
+    const random = prng(11);
+    for (let seq = 0; seq < N; seq++) {
+      // A few microseconds of spin, varied: the write lands at different points of the worker's
+      // way from its empty drain to its sleep.
+      const until = performance.now() + random() * 0.02;
+      while (performance.now() < until);
+      writer.write(T_DATA, seq, 0, null, false);
+      const got = await readOne(reader);
+      assert.deepEqual(got, { type: T_DATA, a: seq, b: 0 });
+    }
+    writer.write(T_END, N, 0, null);
+    assert.equal((await readOne(reader)).type, T_END);
+    assert.equal(await started.exited, 0);
+    assert.ok(writer.stats().consumerWakeups > 0, 'the sleeping worker was woken by the writer');
   });
 
   it('a consumer sleeping in waitAsync on another thread is woken by a single flush', { timeout: 60_000 }, async () => {

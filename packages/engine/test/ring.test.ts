@@ -13,25 +13,13 @@ import {
   type RecordHandler,
 } from '../src/ring/index.js';
 import { HEADER_BYTES, kHead, kTail } from '../src/ring/layout.js';
-import { checksum, fillPayload, payloadMatches } from './fixtures/ring-protocol.js';
+import { checksum, fillPayload, payloadMatches, prng } from './fixtures/ring-protocol.js';
 
 function isCode(code: string): (err: unknown) => boolean {
   return (err: unknown) => {
     assert.ok(err instanceof CodedError, `expected a CodedError, got ${String(err)}`);
     assert.equal(err.code, code);
     return true;
-  };
-}
-
-/** mulberry32: a small deterministic PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -414,6 +402,46 @@ describe('ring: single thread', () => {
     assert.equal(w.stats().consumerWakeups, 3);
     assert.equal(r.drain(() => {}), written);
     await assert.rejects(r.waitAsync(0, 'sometimes' as 'any'), isCode(ErrorCodes.OPT_ERR_INVALID));
+  });
+
+  it("nonUrgent 'at-once': a record that wakes nobody is published as it is written; one that must wake waits for the flush", async () => {
+    const sab = createRing(4096);
+    const w = new RingWriter(sab, { autoFlush: true, autoFlushVia: 'immediate', nonUrgent: 'at-once' });
+    const r = new RingReader(sab);
+    // Consumer awake: quiet records are visible at once, no flush pending.
+    w.write(1, 1, 0, null, false);
+    w.write(1, 2, 0, null, false);
+    assert.equal(w.unflushedBytes, 0);
+    assert.deepEqual(collect(r).map((g) => g.a), [1, 2]);
+
+    // Asleep for urgent records only: quiet ones are published and leave it asleep.
+    let settled = false;
+    const urgentSleep = r.waitAsync(Infinity, 'urgent').then((v) => {
+      settled = true;
+      return v;
+    });
+    w.write(1, 3, 0, null, false);
+    assert.equal(w.unflushedBytes, 0);
+    await tick();
+    await tick();
+    assert.equal(settled, false, 'a quiet record did not wake an urgent-only sleeper');
+    assert.equal(r.availableBytes(), RECORD_HEADER_BYTES);
+    // An urgent record waits for the flush, which wakes it; a quiet one behind it waits too.
+    w.write(2, 4, 0, null, true);
+    w.write(1, 5, 0, null, false);
+    assert.equal(w.unflushedBytes, 2 * RECORD_HEADER_BYTES);
+    assert.equal(await urgentSleep, 'ok');
+    assert.equal(w.stats().consumerWakeups, 1);
+    assert.deepEqual(collect(r).map((g) => g.a), [3, 4, 5]);
+
+    // Asleep for any record: a quiet record must wake it, so it waits for the flush as before.
+    const anySleep = r.waitAsync(Infinity, 'any');
+    w.write(1, 6, 0, null, false);
+    assert.equal(w.unflushedBytes, RECORD_HEADER_BYTES);
+    assert.equal(await anySleep, 'ok');
+    assert.equal(w.stats().consumerWakeups, 2);
+    assert.deepEqual(collect(r).map((g) => g.a), [6]);
+    assert.throws(() => new RingWriter(sab, { nonUrgent: 'sometimes' as 'at-once' }), isCode(ErrorCodes.OPT_ERR_INVALID));
   });
 
   it('waitForSpace: false on timeout, true once the consumer frees space (which notifies)', async () => {

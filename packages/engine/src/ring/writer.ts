@@ -38,6 +38,17 @@ export interface RingWriterOptions {
    */
   readonly autoFlushVia?: 'microtask' | 'immediate';
   /**
+   * What happens to a record written with `urgent` false. `'batched'`: like any record, it waits
+   * for the next flush. `'at-once'`: when no urgent record waits unpublished and the consumer
+   * does not sleep for any record ({@link WAKE_ANY}), it is published by `tryWrite` itself (one
+   * `Atomics.store`), with no flush scheduled: it wakes nobody, so there is nothing to batch. A
+   * scene that drains its inputs at its tick takes a client's input this way without a task per
+   * event-loop turn. The shared written-record counters (`readStats`) then lag until the next
+   * flush; the writer's own {@link RingWriter.stats} do not.
+   * @default 'batched'
+   */
+  readonly nonUrgent?: 'batched' | 'at-once';
+  /**
    * Keep the event loop alive while `waitForSpace` is pending. A bare `Atomics.waitAsync`
    * does not (Node 20), so a thread whose only pending work is the wait would exit.
    * @default true
@@ -53,13 +64,14 @@ function invalid(option: string, why: string): CodedError {
 
 function resolveOptions(options: RingWriterOptions): ResolvedWriterOptions {
   if (options === null || typeof options !== 'object') throw invalid('options', 'must be an object');
-  const { autoFlush = false, autoFlushVia = 'microtask', keepAlive: keep = true } = options;
+  const { autoFlush = false, autoFlushVia = 'microtask', nonUrgent = 'batched', keepAlive: keep = true } = options;
   if (typeof autoFlush !== 'boolean') throw invalid('autoFlush', `must be a boolean, got ${String(autoFlush)}`);
   if (autoFlushVia !== 'microtask' && autoFlushVia !== 'immediate') {
     throw invalid('autoFlushVia', `must be 'microtask' or 'immediate', got ${String(autoFlushVia)}`);
   }
+  if (nonUrgent !== 'batched' && nonUrgent !== 'at-once') throw invalid('nonUrgent', `must be 'batched' or 'at-once', got ${String(nonUrgent)}`);
   if (typeof keep !== 'boolean') throw invalid('keepAlive', `must be a boolean, got ${String(keep)}`);
-  return Object.freeze({ autoFlush, autoFlushVia, keepAlive: keep });
+  return Object.freeze({ autoFlush, autoFlushVia, nonUrgent, keepAlive: keep });
 }
 
 /**
@@ -68,6 +80,7 @@ function resolveOptions(options: RingWriterOptions): ResolvedWriterOptions {
  * `flush()` (explicit, automatic with `autoFlush`, or implied when the ring is full or
  * `waitForSpace` is called). A flush publishes everything written since the last one with one
  * `Atomics.store` and wakes the consumer with one `Atomics.notify`, and only if it sleeps.
+ * With `nonUrgent: 'at-once'`, a record that would wake nobody is published as it is written.
  *
  * Attaching to a buffer resumes from its published tail: records written but not flushed by a
  * previous writer are lost with it.
@@ -82,6 +95,8 @@ export class RingWriter {
   readonly #maxRecord: number;
   readonly #maxPayload: number;
   readonly #options: ResolvedWriterOptions;
+  /** `nonUrgent: 'at-once'`. */
+  readonly #publishQuiet: boolean;
   /** Where the next record goes; ahead of `#published` until the next flush. */
   #tail: number;
   /** The last value stored into `kTail`. */
@@ -108,6 +123,7 @@ export class RingWriter {
    */
   constructor(sab: SharedArrayBuffer, options: RingWriterOptions = {}) {
     this.#options = resolveOptions(options);
+    this.#publishQuiet = this.#options.nonUrgent === 'at-once';
     const v = attachRing(sab);
     this.#v = v;
     this.#i32 = v.i32;
@@ -193,10 +209,23 @@ export class RingWriter {
     u32[w + REC_SID] = sid;
     u32[w + REC_VALUE] = value;
     if (payload !== null && length > 0) this.#u8.set(payload, offset + RECORD_HEADER_BYTES);
-    this.#tail = (tail + size) >>> 0;
-    if (urgent) this.#urgent = true;
+    tail = (tail + size) >>> 0;
+    this.#tail = tail;
     this.#records++;
     this.#bytes += length;
+    if (urgent) {
+      this.#urgent = true;
+    } else if (this.#publishQuiet && !this.#urgent && Atomics.load(this.#i32, kConsumerWaiting) !== WAKE_ANY) {
+      // Nobody to wake (nonUrgent 'at-once'): published now, with the records before it, all of
+      // them quiet. Then the handshake of flush(): a consumer that began to sleep for any record
+      // since the load above stored its flag before loading kTail, so either it sees this store
+      // or we see its flag here and wake it.
+      const i32 = this.#i32;
+      Atomics.store(i32, kTail, tail | 0);
+      this.#published = tail;
+      if (Atomics.load(i32, kConsumerWaiting) === WAKE_ANY && Atomics.exchange(i32, kConsumerWaiting, 0) !== 0) this.#notify();
+      return true;
+    }
     if (this.#options.autoFlush && !this.#flushScheduled) this.#scheduleFlush();
     return true;
   }
@@ -237,13 +266,9 @@ export class RingWriter {
     // for urgent records only is left asleep by a batch without one: it drains those records
     // when it wakes for its own reasons, or at the next urgent flush, which finds the flag set.
     const waiting = Atomics.load(i32, kConsumerWaiting);
-    if (waiting !== 0 && (urgent || waiting === WAKE_ANY) && Atomics.exchange(i32, kConsumerWaiting, 0) !== 0) {
-      // exchange rather than store: the flush that clears the flag is the only one that
-      // notifies, so further flushes before the sleeper runs do not notify again.
-      Atomics.notify(i32, kTail);
-      this.#wakeups++;
-      writeCounter(this.#v, kStatConsumerWakeups, this.#wakeups);
-    }
+    // exchange rather than store: the flush that clears the flag is the only one that notifies,
+    // so further flushes before the sleeper runs do not notify again.
+    if (waiting !== 0 && (urgent || waiting === WAKE_ANY) && Atomics.exchange(i32, kConsumerWaiting, 0) !== 0) this.#notify();
     writeCounter(this.#v, kStatWrittenRecords, this.#records);
     writeCounter(this.#v, kStatWrittenBytes, this.#bytes);
   }
@@ -322,6 +347,13 @@ export class RingWriter {
     const toEnd = this.#capacity - (this.#tail & this.#mask);
     const need = size <= toEnd ? size : toEnd + size;
     return this.#capacity - ((this.#tail - this.#head) >>> 0) >= need;
+  }
+
+  /** Wake the sleeping consumer (its flag was just cleared by our exchange). */
+  #notify(): void {
+    Atomics.notify(this.#i32, kTail);
+    this.#wakeups++;
+    writeCounter(this.#v, kStatConsumerWakeups, this.#wakeups);
   }
 
   #scheduleFlush(): void {
