@@ -61,9 +61,17 @@ export function sendTo(ctx: EngineContext, peer: GatewayPeer, type: number, chan
 /** Push `frame` to every player of scene `host`: one BROADCAST per gateway with players there, fanned out by the scene's uWS topic. */
 export function publishToScene(ctx: EngineContext, host: SceneHost, frame: Uint8Array): void {
   const body = encodeBroadcastBody(`s/${host.sceneId}`, frame);
+  for (const peer of gatewaysOf(ctx, host)) sendTo(ctx, peer, EngineToGateway.BROADCAST, 0, body);
+}
+
+/** The gateway links of the players of scene `host` (each once). */
+export function gatewaysOf(ctx: EngineContext, host: SceneHost): Set<GatewayPeer> {
   const peers = new Set<GatewayPeer>();
-  for (const conn of ctx.conns.inScene(host.sids)) peers.add(conn.peer);
-  for (const peer of peers) sendTo(ctx, peer, EngineToGateway.BROADCAST, 0, body);
+  for (const sid of host.sids) {
+    const conn = ctx.conns.get(sid);
+    if (conn !== undefined) peers.add(conn.peer);
+  }
+  return peers;
 }
 
 /** Answer a client frame the engine cannot take with an ERROR frame for its request. */

@@ -1,8 +1,8 @@
-import { EngineToGateway, encodeCellsBody, encodeInterestBody, encodeJoinFailedBody, encodeJoinedBody, encodeKickBody, type GatewayPeer } from '@gos/link';
+import { EngineToGateway, encodeCellsBody, encodeInterestBody, encodeJoinFailedBody, encodeJoinedBody, encodeKickBody } from '@gos/link';
 import { decodeLeaderboardRequest } from './leaderboard-records.js';
 import { decodeMailRequest } from './mail-records.js';
 import { decodePlayerLogs } from './log-records.js';
-import { publishToScene, sendTo, type EngineContext } from './engine-context.js';
+import { gatewaysOf, publishToScene, sendTo, type EngineContext } from './engine-context.js';
 import { FromScene, decodeTickFigures, SaveSceneFlag, decodeEntityFrames, decodeCallAnswer, decodeSharedChanges, decodeTableNames, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
 import { mergeTimerChanges } from './timer-changes.js';
@@ -41,9 +41,7 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
       // One tick's cell frames, once per gateway with players here; each publishes them by cell topic.
       const { add: cells, frames } = decodeEntityFrames(payload);
       const body = encodeCellsBody({ sceneId: host.sceneId, cells, frames });
-      const peers = new Set<GatewayPeer>();
-      for (const conn of ctx.conns.inScene(host.sids)) peers.add(conn.peer);
-      for (const peer of peers) sendTo(ctx, peer, EngineToGateway.CELLS, 0, body);
+      for (const peer of gatewaysOf(ctx, host)) sendTo(ctx, peer, EngineToGateway.CELLS, 0, body);
       break;
     }
     case FromScene.INTEREST: {

@@ -1,3 +1,5 @@
+// Not the global: on Node 20 `globalThis.performance` stays a lazy getter, called on every frame.
+import { performance } from 'node:perf_hooks';
 import type { TemplatedApp } from 'uWebSockets.js';
 import {
   CloseCode,

@@ -54,18 +54,41 @@ export function badPayload(message: string, detail: string, cause?: unknown): Co
 
 class VerifyError extends Error {}
 
-class Verifier {
-  readonly #bytes: Uint8Array;
-  readonly #view: DataView;
-  readonly #len: number;
-  /** Objects (tables, strings, vectors) left to visit: bounds the work on hostile DAG-shaped buffers. */
-  #budget: number;
+const EMPTY_BYTES = new Uint8Array(0);
 
-  constructor(bytes: Uint8Array) {
+class Verifier {
+  #bytes: Uint8Array = EMPTY_BYTES;
+  #len = 0;
+  /** Objects (tables, strings, vectors) left to visit: bounds the work on hostile DAG-shaped buffers. */
+  #budget = 0;
+  /** A verification is running on this verifier (only a shape thunk that verifies could see it). */
+  busy = false;
+
+  /**
+   * Point the verifier at `bytes`. One verifier serves every decode of the thread: reads go
+   * through the bytes themselves (as flatbuffers' ByteBuffer does), not a DataView made per decode.
+   */
+  reset(bytes: Uint8Array): void {
     this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#len = bytes.byteLength;
     this.#budget = Math.max(1024, bytes.byteLength);
+  }
+
+  /** Forget the last buffer (a shared ring, a socket's message) once verified. */
+  release(): void {
+    this.#bytes = EMPTY_BYTES;
+    this.#len = 0;
+  }
+
+  // Little-endian reads, each after a bounds check of its position.
+  #i32(pos: number): number {
+    const b = this.#bytes;
+    return b[pos]! | (b[pos + 1]! << 8) | (b[pos + 2]! << 16) | (b[pos + 3]! << 24);
+  }
+
+  #u16(pos: number): number {
+    const b = this.#bytes;
+    return b[pos]! | (b[pos + 1]! << 8);
   }
 
   root(shape: TableShape): void {
@@ -89,7 +112,7 @@ class Verifier {
   /** Follow the uoffset at `pos` (read as int32, like the runtime does). */
   #offsetTarget(pos: number, what: string): number {
     this.#check(pos, 4, 4, what);
-    const target = pos + this.#view.getInt32(pos, true);
+    const target = pos + this.#i32(pos);
     this.#check(target, 4, 4, `${what} target`);
     return target;
   }
@@ -97,10 +120,10 @@ class Verifier {
   #table(pos: number, shape: TableShape, depth: number): void {
     if (depth > MAX_TABLE_DEPTH) this.#fail('tables nested too deep');
     this.#spend(1);
-    const vtable = pos - this.#view.getInt32(pos, true);
+    const vtable = pos - this.#i32(pos);
     this.#check(vtable, 4, 2, 'vtable');
-    const vtableBytes = this.#view.getUint16(vtable, true);
-    const tableBytes = this.#view.getUint16(vtable + 2, true);
+    const vtableBytes = this.#u16(vtable);
+    const tableBytes = this.#u16(vtable + 2);
     if (vtableBytes < 4 || vtableBytes % 2 !== 0 || vtableBytes > MAX_VOFFSET) this.#fail('bad vtable size');
     this.#check(vtable, vtableBytes, 2, 'vtable');
     if (tableBytes < 4 || tableBytes > MAX_VOFFSET) this.#fail('bad table size');
@@ -108,7 +131,7 @@ class Verifier {
     for (let i = 0; i < shape.length; i++) {
       const slot = 4 + 2 * i;
       if (slot >= vtableBytes) break;
-      const voffset = this.#view.getUint16(vtable + slot, true);
+      const voffset = this.#u16(vtable + slot);
       if (voffset === 0) continue;
       const field = shape[i]!;
       const size = field[0] === 'scalar' ? field[1] : 4;
@@ -149,7 +172,7 @@ class Verifier {
   /** Check a vector's length and body; return the body's position and the element count. */
   #vector(pos: number, elemBytes: ScalarSize): [number, number] {
     this.#spend(1);
-    const n = this.#view.getUint32(pos, true);
+    const n = this.#i32(pos) >>> 0;
     const body = pos + 4;
     if (n * elemBytes > this.#len - body) this.#fail('vector out of bounds');
     if (body % elemBytes !== 0) this.#fail('vector misaligned');
@@ -158,7 +181,7 @@ class Verifier {
 
   #string(pos: number): void {
     const [body, n] = this.#vector(pos, 1);
-    if (body + n >= this.#len || this.#view.getUint8(body + n) !== 0) this.#fail('string not terminated');
+    if (body + n >= this.#len || this.#bytes[body + n] !== 0) this.#fail('string not terminated');
     // Most strings (ids, names) are ASCII: a byte loop is cheaper than a decoder call for them.
     const bytes = this.#bytes;
     const end = body + n;
@@ -175,6 +198,8 @@ class Verifier {
   }
 }
 
+const sharedVerifier = new Verifier();
+
 /**
  * Check that `bytes` is a well-formed FlatBuffer whose root table has `shape`: every offset,
  * vtable, string and vector the decoder will read lies inside the buffer.
@@ -183,11 +208,17 @@ class Verifier {
 export function verifyRoot(bytes: Uint8Array, shape: TableShape, message: string): void {
   if (!(bytes instanceof Uint8Array)) throw badPayload(message, 'not a Uint8Array');
   if (bytes.byteLength < MIN_BUFFER_BYTES) throw badPayload(message, `buffer of ${bytes.byteLength} bytes is shorter than ${MIN_BUFFER_BYTES}`);
+  const verifier = sharedVerifier.busy ? new Verifier() : sharedVerifier;
+  verifier.busy = true;
+  verifier.reset(bytes);
   try {
-    new Verifier(bytes).root(shape);
+    verifier.root(shape);
   } catch (err) {
     if (err instanceof VerifyError) throw badPayload(message, err.message);
     throw badPayload(message, 'verification failed', err);
+  } finally {
+    verifier.release();
+    verifier.busy = false;
   }
 }
 
