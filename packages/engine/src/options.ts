@@ -95,7 +95,9 @@ export interface EngineOptions {
    * `Atomics.store`, and one wake-up if the scene thread sleeps): `immediate` once per
    * event-loop turn, after every socket callback of the turn has written (fewer wake-ups: a
    * client frame handed over in-process comes one uWS callback at a time); `microtask` at the
-   * end of each callback (a wake-up per input). @default 'immediate'
+   * end of each callback (a wake-up per input). A fire-and-forget input to a scene that drains
+   * its inputs at its tick wakes nobody and is published as it is written, either way.
+   * @default 'immediate'
    */
   readonly ringFlush?: 'microtask' | 'immediate';
   /**

@@ -441,6 +441,16 @@ describe('ring: single thread', () => {
     assert.equal(await anySleep, 'ok');
     assert.equal(w.stats().consumerWakeups, 2);
     assert.deepEqual(collect(r).map((g) => g.a), [6]);
+
+    // A ring filled with quiet records, all published as written, still wakes an urgent-only
+    // sleeper when the next one does not fit: it is the one that can free space.
+    const fullSleep = r.waitAsync(Infinity, 'urgent');
+    let written = 0;
+    while (w.tryWrite(1, written, 0, new Uint8Array(100), false)) written++;
+    assert.equal(w.unflushedBytes, 0);
+    assert.equal(await fullSleep, 'ok');
+    assert.equal(w.stats().consumerWakeups, 3);
+    assert.equal(r.drain(() => {}), written);
     assert.throws(() => new RingWriter(sab, { nonUrgent: 'sometimes' as 'at-once' }), isCode(ErrorCodes.OPT_ERR_INVALID));
   });
 

@@ -249,7 +249,16 @@ export class RingWriter {
    * busy draining.
    */
   flush(): void {
-    if (this.#tail === this.#published) return;
+    if (this.#tail === this.#published) {
+      // Nothing to publish. An urgent flush with nothing new (a full ring whose records went out
+      // as they were written, `nonUrgent: 'at-once'`) still wakes a sleeping consumer: it is the
+      // one that can free space.
+      if (this.#urgent) {
+        this.#urgent = false;
+        if (Atomics.load(this.#i32, kConsumerWaiting) !== 0 && Atomics.exchange(this.#i32, kConsumerWaiting, 0) !== 0) this.#notify();
+      }
+      return;
+    }
     const urgent = this.#urgent;
     this.#urgent = false;
     const i32 = this.#i32;
