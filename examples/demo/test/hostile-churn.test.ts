@@ -32,7 +32,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { GameClient, guest, type GuestResult } from '@gos/client';
 import { ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader } from '@gos/schema';
-import { waitFor } from '@gos/testing';
+import { seededRandom, waitFor } from '@gos/testing';
 import type { EmbeddedCluster } from '../src/index.js';
 import { MoveReqCodec, SayReqCodec, WhoAmIReqCodec, createApi, protocol } from '../src/generated/protocol.js';
 import { startCluster, tempDir } from './helpers.js';
@@ -100,17 +100,6 @@ after(async () => {
   await dir.remove();
 });
 
-/** A small seeded generator (mulberry32): a failing run throws the same mutations again. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = 'bitflip' | 'truncate' | 'length';
 const MUTATIONS: readonly Mutation[] = ['bitflip', 'truncate', 'length'];
@@ -308,7 +297,7 @@ async function churnConnection(slot: number): Promise<void> {
  * beforehand; `burstSent` once it burst), each later one in a map not started yet.
  */
 async function hostileSlot(slot: number, until: number, first: GuestResult, burstSent: () => void): Promise<void> {
-  const rnd = random(0x5eed + slot);
+  const rnd = seededRandom(0x5eed + slot);
   await hostileConnection(slot, until, rnd, first, 'world:1', burstSent);
   for (let k = 1; performance.now() < until; k++) {
     const sceneId = `world:h${slot}-${k}`;

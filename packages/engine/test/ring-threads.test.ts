@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { setTimeout } from 'node:timers/promises';
-import { waitFor } from '@gos/testing';
+import { seededRandom, waitFor } from '@gos/testing';
 import {
   RECORD_HEADER_BYTES,
   RingReader,
@@ -21,7 +21,6 @@ import {
   fillPayload,
   payloadLength,
   payloadMatches,
-  prng,
   type EchoWorkerData,
   type SleeperWorkerData,
 } from './fixtures/ring-protocol.js';
@@ -150,7 +149,7 @@ describe('ring: two threads', () => {
     const writer = new RingWriter(rings.toWorker, { autoFlush: true, autoFlushVia: 'immediate', nonUrgent: 'at-once' });
     const reader = new RingReader(rings.fromWorker);
     const started = startWorker(ANY_SLEEPER_ECHO_WORKER, { toWorker: rings.toWorker, fromWorker: rings.fromWorker });
-    const random = prng(11);
+    const random = seededRandom(11);
     for (let seq = 0; seq < N; seq++) {
       // A few microseconds of spin, varied: the write lands at different points of the worker's
       // way from its empty drain to its sleep.

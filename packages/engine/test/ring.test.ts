@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CodedError, ErrorCodes } from '@gos/schema';
-import { waitFor } from '@gos/testing';
+import { seededRandom, waitFor } from '@gos/testing';
 import {
   RECORD_HEADER_BYTES,
   RingReader,
@@ -13,7 +13,7 @@ import {
   type RecordHandler,
 } from '../src/ring/index.js';
 import { HEADER_BYTES, kHead, kTail } from '../src/ring/layout.js';
-import { checksum, fillPayload, payloadMatches, prng } from './fixtures/ring-protocol.js';
+import { checksum, fillPayload, payloadMatches } from './fixtures/ring-protocol.js';
 
 function isCode(code: string): (err: unknown) => boolean {
   return (err: unknown) => {
@@ -120,7 +120,7 @@ describe('ring: single thread', () => {
     const sab = createRing(1024);
     const w = new RingWriter(sab);
     const r = new RingReader(sab);
-    const rand = prng(1);
+    const rand = seededRandom(1);
     const scratch = new Uint8Array(w.maxPayloadBytes);
     const total = 200_000;
     let sent = 0;

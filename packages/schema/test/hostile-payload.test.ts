@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Builder } from 'flatbuffers';
+import { seededRandom } from '@gos/testing';
 import { CodedError, ErrorCodes, ErrorReplyCodec, MAX_TABLE_DEPTH, type Codec } from '../src/index.js';
 import { EverythingCodec, Facing, Level, NodeCodec, type Everything, type Node } from './generated/protocol.js';
 
@@ -41,17 +42,6 @@ function decodeSafely<T>(codec: Codec<T>, bytes: Uint8Array): boolean {
   }
 }
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('hostile payloads', () => {
   it('rejects empty and short buffers', () => {
@@ -102,7 +92,7 @@ describe('hostile payloads', () => {
   });
 
   it('survives random garbage and random bit flips', () => {
-    const next = rng(0x5eed);
+    const next = seededRandom(0x5eed);
     const valid = EverythingCodec.encode(sample);
     let rejected = 0;
     for (let i = 0; i < 3000; i++) {
