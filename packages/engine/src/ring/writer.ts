@@ -220,10 +220,9 @@ export class RingWriter {
       // them quiet. Then the handshake of flush(): a consumer that began to sleep for any record
       // since the load above stored its flag before loading kTail, so either it sees this store
       // or we see its flag here and wake it.
-      const i32 = this.#i32;
-      Atomics.store(i32, kTail, tail | 0);
+      Atomics.store(this.#i32, kTail, tail | 0);
       this.#published = tail;
-      if (Atomics.load(i32, kConsumerWaiting) === WAKE_ANY && Atomics.exchange(i32, kConsumerWaiting, 0) !== 0) this.#notify();
+      this.#wake(false);
       return true;
     }
     if (this.#options.autoFlush && !this.#flushScheduled) this.#scheduleFlush();
@@ -255,18 +254,17 @@ export class RingWriter {
       // one that can free space.
       if (this.#urgent) {
         this.#urgent = false;
-        if (Atomics.load(this.#i32, kConsumerWaiting) !== 0 && Atomics.exchange(this.#i32, kConsumerWaiting, 0) !== 0) this.#notify();
+        this.#wake(true);
       }
       return;
     }
     const urgent = this.#urgent;
     this.#urgent = false;
-    const i32 = this.#i32;
     // Atomics.store (seq-cst) publishes the batch: every plain write of the records above
     // happens-before any consumer Atomics.load(kTail) that reads this value, so the consumer
     // never reads a half-written record. One store per batch, not per record: fewer fences and
     // one cache-line transfer to the consumer's core for the whole batch.
-    Atomics.store(i32, kTail, this.#tail | 0);
+    Atomics.store(this.#i32, kTail, this.#tail | 0);
     this.#published = this.#tail;
     // Load the flag *after* the tail store. The consumer stores the flag, then loads kTail
     // (both seq-cst, a Dekker handshake): either it set the flag before our store and we see
@@ -274,10 +272,7 @@ export class RingWriter {
     // Either way no wake-up is lost, and a busy consumer costs us no notify. A consumer asleep
     // for urgent records only is left asleep by a batch without one: it drains those records
     // when it wakes for its own reasons, or at the next urgent flush, which finds the flag set.
-    const waiting = Atomics.load(i32, kConsumerWaiting);
-    // exchange rather than store: the flush that clears the flag is the only one that notifies,
-    // so further flushes before the sleeper runs do not notify again.
-    if (waiting !== 0 && (urgent || waiting === WAKE_ANY) && Atomics.exchange(i32, kConsumerWaiting, 0) !== 0) this.#notify();
+    this.#wake(urgent);
     writeCounter(this.#v, kStatWrittenRecords, this.#records);
     writeCounter(this.#v, kStatWrittenBytes, this.#bytes);
   }
@@ -358,9 +353,16 @@ export class RingWriter {
     return this.#capacity - ((this.#tail - this.#head) >>> 0) >= need;
   }
 
-  /** Wake the sleeping consumer (its flag was just cleared by our exchange). */
-  #notify(): void {
-    Atomics.notify(this.#i32, kTail);
+  /**
+   * After a store of kTail: wake the consumer if it sleeps for any record, or for urgent ones
+   * and `urgent`. exchange rather than store: the call that clears the flag is the only one that
+   * notifies, so further publications before the sleeper runs do not notify again.
+   */
+  #wake(urgent: boolean): void {
+    const i32 = this.#i32;
+    const waiting = Atomics.load(i32, kConsumerWaiting);
+    if (waiting === 0 || (!urgent && waiting !== WAKE_ANY) || Atomics.exchange(i32, kConsumerWaiting, 0) === 0) return;
+    Atomics.notify(i32, kTail);
     this.#wakeups++;
     writeCounter(this.#v, kStatConsumerWakeups, this.#wakeups);
   }
