@@ -25,7 +25,8 @@
  * Options: --targets project,project-fat,project-embedded,colyseus,colyseus-uws,uws (the default; project-acked too on
  * request), --seconds 20
  * (steady window), --warmup 5, --connect-rate 500 (connections per second), --out bench/results,
- * --no-pin (do not taskset). engine-kill and leader-kill run only this framework, as a cluster
+ * --no-pin (do not taskset), --rounds 1 (make every run K times, alternating, and report each
+ * target's median round: report/rounds.ts). engine-kill and leader-kill run only this framework, as a cluster
  * of processes (no --targets), and take --repeats 3, --lease-ttl 5 (seconds), --persist-ms 5000
  * (the engines' save period), --connect-rate 100; they need etcd (GOS_ETCD_URL), Redis
  * (GOS_REDIS_URL, default redis://127.0.0.1:6379) and MariaDB (GOS_MYSQL_URL, default
@@ -88,7 +89,7 @@ const DEFAULT_SCENES: Partial<Record<AnyScenario, string>> = { travel: '6', 'eng
 const DEFAULT_TARGETS = ['project', 'project-fat', 'project-embedded', 'colyseus', 'colyseus-uws', 'uws'];
 
 const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm|reconnect-storm [--clients 500,1000,2000,3000] [--targets ${TARGETS.map((t) => t.name).join(',')}]
-       [--seconds 20] [--warmup 5] [--connect-rate 500] [--out ${path.relative(process.cwd(), DEFAULT_OUT) || DEFAULT_OUT}] [--no-pin]
+       [--seconds 20] [--warmup 5] [--rounds 1] [--connect-rate 500] [--out ${path.relative(process.cwd(), DEFAULT_OUT) || DEFAULT_OUT}] [--no-pin]
        npm run bench -- engine-kill|leader-kill [--clients 300] [--repeats 3] [--seconds 20] [--warmup 5] [--connect-rate 100]
        [--lease-ttl 5] [--persist-ms 5000] [--out …] [--no-pin]
        npm run bench -- soak [--clients 300] [--minutes 30] [--sample-seconds 60] [--churn-percent 5] [--churn-every 10] [--hostile 50] [--hostile-rate 20] [--targets project-embedded]
@@ -113,6 +114,7 @@ const cli = parseCommandLine(
       targets: { type: 'string' },
       seconds: { type: 'string', default: '20' },
       warmup: { type: 'string', default: '5' },
+      rounds: { type: 'string', default: '1' },
       'connect-rate': { type: 'string' },
       repeats: { type: 'string', default: '3' },
       'lease-ttl': { type: 'string', default: '5' },
@@ -186,6 +188,8 @@ if (!Number.isInteger(hostileSockets) || hostileSockets < 0) usage(`--hostile mu
 const hostileRate = Number(values['hostile-rate']);
 if (!Number.isFinite(hostileRate) || hostileRate <= 0 || hostileRate > 50) usage(`--hostile-rate must be a number in (0, 50] (frames a second per socket, under the gateway's 60), got "${values['hostile-rate']}"`);
 const hostility: Hostility | null = hostileSockets === 0 ? null : { sockets: hostileSockets, framesPerSecond: hostileRate };
+const rounds = positive('rounds', values.rounds);
+if (rounds > 1 && (ownCluster || scenario === 'soak')) usage(`--rounds is for mmo-move, mmo-aoi, idle-ccu, chat-fanout, login-storm and reconnect-storm, not ${scenario}`);
 const warmupSeconds = Number(values.warmup);
 if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0) usage('--warmup must be ≥ 0');
 // Failover bots log in through two gateways, each allowing 50 logins a second per address by default.
@@ -243,6 +247,7 @@ const ctx: BenchContext = {
   targets,
   warmupSeconds,
   steadySeconds,
+  rounds,
   connectPerSecond,
   pin,
   soakMinutes,

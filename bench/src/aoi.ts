@@ -107,7 +107,7 @@ export interface AoiResultsFile {
   readonly scenario: 'mmo-aoi';
   readonly date: string;
   readonly machine: Machine;
-  readonly settings: { readonly warmupSeconds: number; readonly steadySeconds: number; readonly command: string; readonly map: number; readonly viewRadius: number; readonly cellSize: number; readonly hysteresis?: number; readonly nearRadius?: number };
+  readonly settings: { readonly warmupSeconds: number; readonly steadySeconds: number; readonly command: string; readonly rounds?: number; readonly map: number; readonly viewRadius: number; readonly cellSize: number; readonly hysteresis?: number; readonly nearRadius?: number };
   readonly runs: AoiRow[];
 }
 

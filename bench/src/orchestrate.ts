@@ -37,6 +37,10 @@ export interface RunRow {
   readonly cpuPercent: number;
   /** Server CPU time per outbound message the clients received, microseconds. */
   readonly cpuUsPerMsg: number;
+  /** `--rounds K` (K > 1): this row is the median of K rounds by CPU-µs per message (report/rounds.ts). */
+  readonly rounds?: number;
+  /** `--rounds K`: every round's CPU-µs per message, in the order they ran. */
+  readonly cpuUsPerMsgRounds?: readonly number[];
   /** Server resident memory at the end of the window, summed, MB. */
   readonly rssMb: number;
   /** The same, once the server was ready and before any client connected. */

@@ -8,7 +8,8 @@ import type { AffectedResult, WindowStats } from '../src/loadgen/failover.js';
 import type { RunRow } from '../src/orchestrate.js';
 import { engineKillSummary, leaderKillSummary } from '../src/report/failover.js';
 import { labelOf, maxCcu, ratios, sustained, type FailoverResultsFile, type ResultsFile } from '../src/report/results.js';
-import { byProcess, cpuMsPerReconnect, kbPerClient, markdown, replaceSection } from '../src/report/render.js';
+import { byProcess, cpuCell, cpuMsPerReconnect, kbPerClient, markdown, replaceSection } from '../src/report/render.js';
+import { medianRounds } from '../src/report/rounds.js';
 import { writeResults } from '../src/report/write.js';
 import { growthPercent, SOAK_CHURN, startSample, type SoakResultsFile, type SoakRow } from '../src/soak.js';
 
@@ -66,6 +67,35 @@ test('markdown has one table row per run, the ratios and the max CCU line', () =
   assert.equal(md.split('\n').filter((l) => /^\| (project|uws|colyseus)/.test(l)).length, runs.length);
   assert.match(md, /\| 1000 \| project \| uws \| 1\.20 \| 1\.10 \| 1\.50 \|/);
   assert.match(md, /Max CCU.*project 1000/);
+});
+
+test('--rounds: each target and client count keeps its median round, whole, with every round\'s CPU; the ratios and table read it', () => {
+  const rounds = [
+    row({ target: 'uws', cpuUsPerMsg: 24, p99Ms: 101 }),
+    row({ target: 'project', shape: 'fat', cpuUsPerMsg: 35 }),
+    row({ target: 'uws', cpuUsPerMsg: 18, p99Ms: 102 }),
+    row({ target: 'project', shape: 'fat', cpuUsPerMsg: 26, p99Ms: 111 }),
+    row({ target: 'uws', cpuUsPerMsg: 20, p99Ms: 103 }),
+    row({ target: 'project', shape: 'fat', cpuUsPerMsg: 28, p99Ms: 112 }),
+    row({ target: 'project', shape: 'fat', cpuUsPerMsg: 27, p99Ms: 113 }),
+    row({ target: 'uws', clients: 2000, cpuUsPerMsg: 19 }),
+  ];
+  const key = (r: RunRow): string => `${labelOf(r)}@${r.clients}`;
+  const kept = medianRounds(rounds, key);
+  assert.deepEqual(kept.map(key), ['uws@1000', 'project-fat@1000', 'uws@2000']);
+  // Three rounds: the middle one, its own p99 with it; four: the lower of the two middle ones.
+  assert.deepEqual([kept[0]!.cpuUsPerMsg, kept[0]!.p99Ms, kept[0]!.rounds, kept[0]!.cpuUsPerMsgRounds], [20, 103, 3, [24, 18, 20]]);
+  assert.deepEqual([kept[1]!.cpuUsPerMsg, kept[1]!.p99Ms, kept[1]!.rounds, kept[1]!.cpuUsPerMsgRounds], [27, 113, 4, [35, 26, 28, 27]]);
+  // A key run once stays as it ran.
+  assert.equal(kept[2], rounds[7]);
+  assert.equal(kept[2]!.rounds, undefined);
+  assert.deepEqual(ratios(kept).find((r) => r.project === 'project-fat' && r.versus === 'uws')?.cpuUsPerMsg, 1.35);
+  assert.equal(cpuCell(kept[1]!), '27.00 (26.00–35.00)');
+  assert.equal(cpuCell(kept[2]!), '19.00');
+  const file: ResultsFile = { scenario: 'mmo-move', date: '2026-12-07T00:00:00.000Z', machine: { cpus: 2, model: 'Test CPU', node: 'v20', pinned: true }, settings: { warmupSeconds: 5, steadySeconds: 20, command: 'npm run bench -- mmo-move --rounds 4', rounds: 4 }, runs: kept };
+  const md = markdown(file);
+  assert.match(md, /Every run was made 4 times/);
+  assert.match(md, /\| project-fat \| 1000 \|.*\| 27\.00 \(26\.00–35\.00\) \|/);
 });
 
 test('mmo-move: the RSS of each server process when a run has several, – for one process or an older result', () => {

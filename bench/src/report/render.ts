@@ -20,6 +20,13 @@ import { aoiTickMarkdown, aoiTickPoints } from './aoi-tick.js';
 
 const fmt = (v: number | null, digits = 1): string => (v === null ? '–' : v.toFixed(digits));
 
+/** CPU-µs per message; a row that stands for several rounds (--rounds) adds the range of its rounds: `28.51 (26.44–35.03)`. */
+export function cpuCell(r: Pick<RunRow, 'cpuUsPerMsg' | 'cpuUsPerMsgRounds'>): string {
+  const all = r.cpuUsPerMsgRounds;
+  if (all === undefined || all.length < 2) return fmt(r.cpuUsPerMsg, 2);
+  return `${fmt(r.cpuUsPerMsg, 2)} (${fmt(Math.min(...all), 2)}–${fmt(Math.max(...all), 2)})`;
+}
+
 /** kB of server memory per connection above the server's baseline. */
 /** `name rss · name rss` for a run of several server processes; `–` for one (its RSS is the run's). */
 export function byProcess(r: { processes?: readonly { name: string; rssMb: number }[] }): string {
@@ -95,7 +102,7 @@ function chatMarkdown(file: ResultsFile): string {
   lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|');
   for (const r of sortedRuns(file)) {
     lines.push(
-      `| ${labelOf(r)} | ${r.clients} | ${fmt(r.inPerSec)} | ${Math.round(r.outPerSec)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${fmt(r.cpuPercent)} | ${fmt(r.cpuUsPerMsg, 2)} | ${fmt(r.rssMb)} | ${r.failures} | ${fmt(r.loadGenCpuPercent)} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
+      `| ${labelOf(r)} | ${r.clients} | ${fmt(r.inPerSec)} | ${Math.round(r.outPerSec)} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${fmt(r.cpuPercent)} | ${cpuCell(r)} | ${fmt(r.rssMb)} | ${r.failures} | ${fmt(r.loadGenCpuPercent)} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
     );
   }
   return lines.join('\n');
@@ -136,8 +143,10 @@ function header(file: AnyResultsFile): string[] {
       '',
     ];
   }
+  const rounds = 'rounds' in file.settings && file.settings.rounds !== undefined && file.settings.rounds > 1 ? file.settings.rounds : null;
   return [
     `Run ${file.date} on ${m.cpus} × ${m.model}, Node ${m.node}; ${m.pinned ? 'servers pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned'}; ${file.settings.warmupSeconds} s warm-up, ${file.settings.steadySeconds} s measured${repeats}.`,
+    ...(rounds === null ? [] : ['', `Every run was made ${rounds} times, the rounds alternating with the other targets'; each row is its median round by CPU-µs/msg (the whole run, not field-by-field medians), with the range of the rounds in brackets.`]),
     '',
     `Rerun: \`${file.settings.command}\``,
     '',
@@ -161,7 +170,7 @@ function mmoMarkdown(file: ResultsFile): string {
   for (const r of sortedRuns(file)) {
     const tcp = r.tcpFrameShare === undefined ? '–' : fmt(r.tcpFrameShare * 100, 0);
     lines.push(
-      `| ${labelOf(r)} | ${r.clients} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${fmt(r.serverDelayP99Ms)} | ${Math.round(r.inPerSec)} | ${Math.round(r.outPerSec)} | ${fmt(r.outBytesPerSec / 1e6, 2)} | ${fmt(r.cpuPercent)} | ${fmt(r.cpuUsPerMsg, 2)} | ${fmt(r.rssMb)} | ${r.serverProcesses} | ${byProcess(r)} | ${tcp} | ${r.failures} | ${fmt(r.ticksPerClientPerSec, 2)} | ${fmt(r.loadGenCpuPercent)} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
+      `| ${labelOf(r)} | ${r.clients} | ${fmt(r.p50Ms)} | ${fmt(r.p99Ms)} | ${fmt(r.maxMs)} | ${fmt(r.serverDelayP99Ms)} | ${Math.round(r.inPerSec)} | ${Math.round(r.outPerSec)} | ${fmt(r.outBytesPerSec / 1e6, 2)} | ${fmt(r.cpuPercent)} | ${cpuCell(r)} | ${fmt(r.rssMb)} | ${r.serverProcesses} | ${byProcess(r)} | ${tcp} | ${r.failures} | ${fmt(r.ticksPerClientPerSec, 2)} | ${fmt(r.loadGenCpuPercent)} | ${r.loadGenSaturated ? '**yes**' : 'no'} |`,
     );
   }
   const rs = ratios(file.runs);

@@ -28,7 +28,8 @@ export interface ResultsFile {
   readonly scenario: string;
   readonly date: string;
   readonly machine: Machine;
-  readonly settings: { readonly warmupSeconds: number; readonly steadySeconds: number; readonly command: string };
+  /** `rounds`: --rounds, when above 1 (each row is then its median round). */
+  readonly settings: { readonly warmupSeconds: number; readonly steadySeconds: number; readonly command: string; readonly rounds?: number };
   readonly runs: readonly RunRow[];
 }
 

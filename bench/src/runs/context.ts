@@ -35,6 +35,8 @@ export interface BenchContext {
   readonly warmupSeconds: number;
   /** --seconds: the measured window. */
   readonly steadySeconds: number;
+  /** --rounds: how many times the targets' runs are made, alternating (each row is its median round). */
+  readonly rounds: number;
   /** --connect-rate: connections (or logins) a second. */
   readonly connectPerSecond: number;
   /** Servers and load generator on CPUs of their own (taskset). */

@@ -1,28 +1,32 @@
 /**
  * The scenarios run against the targets (mmo-move, idle-ccu, chat-fanout, login-storm,
  * reconnect-storm, mmo-aoi): every target for every client count, one server and one load
- * generator at a time ({@link runOne}).
+ * generator at a time ({@link runOne}); with `--rounds K`, all of that K times over, and each
+ * (target, client count) reported by its median round ({@link medianRounds}).
  */
 import { aoiRow } from '../aoi.js';
 import { runOne, type RunRow, type Scenario } from '../orchestrate.js';
-import { machine, ratios, type ResultsFile } from '../report/results.js';
+import { labelOf, machine, ratios, type ResultsFile } from '../report/results.js';
+import { medianRounds } from '../report/rounds.js';
 import { AOI_MAP, AOI_VIEW } from '../targets/project/aoi-map.js';
 import { keep, print, progressLine, type BenchContext } from './context.js';
 
 /** Run `scenario` for every client count × target (× NPC count × layout for mmo-aoi), then write its results. */
 export async function benchTargets(ctx: BenchContext, scenario: Scenario): Promise<void> {
-  const { session, targets, clientCounts, npcCounts, layouts, maxClientsUws, warmupSeconds, steadySeconds, connectPerSecond, pin, cellSize, hysteresis, nearRadius } = ctx;
-  const runs: RunRow[] = [];
+  const { session, targets, clientCounts, npcCounts, layouts, maxClientsUws, warmupSeconds, steadySeconds, connectPerSecond, pin, cellSize, hysteresis, nearRadius, rounds } = ctx;
+  let runs: RunRow[] = [];
   try {
     const etcd = targets.some((t) => t.needsEtcd) ? await session.etcd() : null;
-    // Every run, in order: the targets alternate their order per client count, so slow drift
-    // (thermal, page cache) does not always favour one; mmo-aoi runs this framework once per NPC
-    // count, and the bare server up to --max-clients-uws.
-    const plan = clientCounts.flatMap((clients, i) =>
-      targets
-        .map((_, k) => targets[(k + i) % targets.length]!)
-        .flatMap((spec) => (scenario !== 'mmo-aoi' ? [0] : spec.target === 'project' ? npcCounts : spec.name === 'uws' && clients > maxClientsUws ? [] : [npcCounts[0]!]).map((npcs) => ({ clients, spec, npcs })))
-        .flatMap((p) => layouts.map((layout) => ({ ...p, layout }))),
+    // Every run, in order: the targets alternate their order per client count and per round, so
+    // slow drift (thermal, page cache, neighbours on the host) does not always favour one;
+    // mmo-aoi runs this framework once per NPC count, and the bare server up to --max-clients-uws.
+    const plan = Array.from({ length: rounds }, (_, round) => round).flatMap((round) =>
+      clientCounts.flatMap((clients, i) =>
+        targets
+          .map((_, k) => targets[(k + i + round) % targets.length]!)
+          .flatMap((spec) => (scenario !== 'mmo-aoi' ? [0] : spec.target === 'project' ? npcCounts : spec.name === 'uws' && clients > maxClientsUws ? [] : [npcCounts[0]!]).map((npcs) => ({ clients, spec, npcs })))
+          .flatMap((p) => layouts.map((layout) => ({ ...p, layout }))),
+      ),
     );
     const perRun = warmupSeconds + steadySeconds;
     for (const [done, { clients, spec, npcs, layout }] of plan.entries()) {
@@ -45,13 +49,14 @@ export async function benchTargets(ctx: BenchContext, scenario: Scenario): Promi
   } finally {
     await session.cleanup();
   }
+  if (rounds > 1) runs = medianRounds(runs, (r) => `${labelOf(r)}@${r.clients}@${r.npcs ?? 0}@${r.layout ?? ''}`);
 
   if (scenario === 'mmo-aoi') {
     await session.write({
       scenario,
       date: new Date().toISOString(),
       machine: machine(pin),
-      settings: { warmupSeconds, steadySeconds, command: ctx.command, map: AOI_MAP, viewRadius: AOI_VIEW, cellSize, hysteresis, ...(nearRadius === null ? {} : { nearRadius }) },
+      settings: { warmupSeconds, steadySeconds, command: ctx.command, ...(rounds > 1 ? { rounds } : {}), map: AOI_MAP, viewRadius: AOI_VIEW, cellSize, hysteresis, ...(nearRadius === null ? {} : { nearRadius }) },
       runs: runs.map((r) => aoiRow(r, r.npcs ?? 0, r.layout ?? 'mixed')),
     });
     return;
@@ -60,7 +65,7 @@ export async function benchTargets(ctx: BenchContext, scenario: Scenario): Promi
     scenario,
     date: new Date().toISOString(),
     machine: machine(pin),
-    settings: { warmupSeconds, steadySeconds, command: ctx.command },
+    settings: { warmupSeconds, steadySeconds, command: ctx.command, ...(rounds > 1 ? { rounds } : {}) },
     runs,
   };
   await session.write(file);
