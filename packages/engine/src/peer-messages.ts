@@ -27,7 +27,7 @@ import type { Travels } from './travels.js';
 export interface PeerHandlers {
   readonly engineId: string;
   readonly membership: Pick<Membership, 'get'>;
-  readonly players: Pick<Players, 'frame' | 'join' | 'leave' | 'travelIn' | 'peerClosed'>;
+  readonly players: Pick<Players, 'frame' | 'lanes' | 'join' | 'leave' | 'travelIn' | 'peerClosed'>;
   readonly travels: Pick<Travels, 'out' | 'cancel'>;
   readonly migrations: Pick<SceneMigrations, 'held' | 'synced' | 'peerClosed'>;
   readonly admin: Pick<AdminConsole, 'command'>;
@@ -39,6 +39,8 @@ export interface PeerHandlers {
 export function servePeer(peer: GatewayPeer, d: PeerHandlers): void {
   const log = d.logger.child({ gatewayId: peer.nodeId });
   log.info('gateway linked');
+  // An in-process gateway hands a joined player's frames straight to its scene (FrameLanes).
+  peer.serveLanes?.(d.players.lanes(peer));
   peer.on('message', (type: number, channel: number, body: Uint8Array) => {
     try {
       switch (type) {

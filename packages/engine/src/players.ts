@@ -4,7 +4,7 @@
  * (held while it joins), and it leaves (its last data handed over before a rejoin loads it).
  */
 import { CloseCode, CodedError, ErrorCodes, FrameFlag, encodeSceneChangedFrame, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
-import { EngineToGateway, encodeJoinFailedBody, type GatewayPeer, type JoinBody } from '@gos/link';
+import { EngineToGateway, encodeJoinFailedBody, type FrameLanes, type GatewayPeer, type JoinBody } from '@gos/link';
 import { takeEarly, type Conn } from './connections.js';
 import { kick, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
 import { ToScene, encodeJoinPayload, type JoinPayload, type TimerRecord } from './records.js';
@@ -169,13 +169,41 @@ export class Players {
       const code = ctx.running() ? ErrorCodes.ENG_ERR_SCENE_MOVED : ErrorCodes.ENG_ERR_SHUTTING_DOWN;
       return refuseFrame(ctx, peer, connId, frame, code, 'the scene is stopping here; retry shortly');
     }
+    this.#toScene(host, conn, frame);
+  }
+
+  /**
+   * The lanes of gateway `peer`'s joined connections, for an in-process one (FrameLanes): a
+   * connection's lane is its `Conn`, and its frames skip the link's dispatch and the lookups of
+   * {@link frame}. A lane takes the plain case only (joined, its scene running here); anything
+   * else is refused (false) and comes again as a CLIENT_FRAME, which {@link frame} holds or
+   * answers with a code.
+   */
+  lanes(peer: GatewayPeer): FrameLanes<Conn> {
+    return {
+      lane: (connId) => {
+        const conn = this.#ctx.conns.of(peer, connId);
+        return conn === undefined || conn.state !== 'joined' ? null : conn;
+      },
+      deliver: (conn, frame) => {
+        if (conn.state !== 'joined') return false;
+        const host = this.#scenes.running(conn.sceneId);
+        if (host === undefined) return false;
+        this.#toScene(host, conn, frame);
+        return true;
+      },
+    };
+  }
+
+  /** Write a joined player's frame into its scene's ring; a full ring is answered with a code. */
+  #toScene(host: SceneHost, conn: Conn, frame: Uint8Array): void {
     try {
       // A fire-and-forget input (NO_REPLY; the gateway checked the 8-byte header) need not wake a
       // scene that drains its inputs at its tick; a request waits for its answer, so it does.
       host.send(ToScene.FRAME, conn.sid, frame, (frame[1]! & FrameFlag.NO_REPLY) === 0);
     } catch (err) {
       const data = toErrorData(err, ErrorCodes.ENG_ERR_QUEUE_FULL);
-      refuseFrame(ctx, peer, connId, frame, data.code, data.message);
+      refuseFrame(this.#ctx, conn.peer, conn.connId, frame, data.code, data.message);
     }
   }
 
@@ -259,3 +287,4 @@ export class Players {
     for (const conn of [...this.#ctx.conns.values()]) if (conn.peer === peer) this.leave(peer, conn.connId);
   }
 }
+

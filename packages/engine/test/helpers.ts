@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader } from '@gos/schema';
 import { CoordinatorNode, MemoryCoordinator, type Coordinator } from '@gos/coordinator';
-import { EngineToGateway, GatewayToEngine, LinkClient, encodeJoinBody } from '@gos/link';
+import { EngineToGateway, GatewayToEngine, LinkClient, encodeJoinBody, type EngineLink } from '@gos/link';
 import { SqliteStore, type Store } from '@gos/store';
 import { waitFor } from '@gos/testing';
 import { Engine, type EngineOptions } from '../src/index.js';
@@ -21,23 +21,41 @@ export interface Received {
   body: Uint8Array;
 }
 
-/** A fake gateway: one link, helpers to join, request and wait for messages. */
+/** A fake gateway: one link (TCP to `port`, or an in-process one given), helpers to join, request and wait for messages. */
 export class FakeGateway {
-  readonly link: LinkClient;
+  readonly link: EngineLink;
   readonly inbox: Received[] = [];
   #nextRequest = 1;
 
-  constructor(port: number, id = 'gw-test') {
-    this.link = new LinkClient({ nodeId: id, secret: SECRET, host: '127.0.0.1', port });
+  constructor(port: number | EngineLink, id = 'gw-test') {
+    this.link = typeof port === 'number' ? new LinkClient({ nodeId: id, secret: SECRET, host: '127.0.0.1', port }) : port;
     this.link.on('message', (type: number, channel: number, body: Uint8Array) => {
       this.inbox.push({ type, channel, body: body.slice() });
     });
   }
 
   async start(): Promise<void> {
+    if (this.link.isUp && this.link.transport === 'in-process') return; // up from the start
     const up = new Promise<void>((r) => this.link.once('up', () => r()));
     void this.link.start();
     await up;
+  }
+
+  /** A REQUEST frame for `route`, as `send` makes it (with the next request id), and that id. */
+  frame(route: string, payload: unknown, flags = 0): { frame: Uint8Array; requestId: number } {
+    const def = testProtocol.routes[route]!;
+    const requestId = this.#nextRequest++;
+    return { frame: encodeFrame(FrameKind.REQUEST, def.id, requestId, jsonCodec.encode(payload), flags), requestId };
+  }
+
+  /** The answer (RESPONSE or ERROR) to request `requestId` of `connId`, waited for. */
+  async answer(connId: number, requestId: number, timeoutMs = 5000): Promise<{ kind: number; body: unknown }> {
+    const m = await this.waitFor((x) => {
+      if (x.type !== EngineToGateway.TO_CLIENT || x.channel !== connId) return false;
+      const h = readFrameHeader(x.body);
+      return h !== null && h.requestId === requestId && h.kind !== FrameKind.PUSH;
+    }, timeoutMs);
+    return decodeAnswer(m.body);
   }
 
   /** Take the first message `pred` matches out of the inbox, waiting up to `timeoutMs` for it. */
@@ -63,20 +81,13 @@ export class FakeGateway {
 
   /** Send a REQUEST frame for `route` without waiting (with `flags`, e.g. NO_REPLY); returns its request id. */
   send(connId: number, route: string, payload: unknown, flags = 0): number {
-    const def = testProtocol.routes[route]!;
-    const requestId = this.#nextRequest++;
-    this.link.send(GatewayToEngine.CLIENT_FRAME, connId, encodeFrame(FrameKind.REQUEST, def.id, requestId, jsonCodec.encode(payload), flags));
+    const { frame, requestId } = this.frame(route, payload, flags);
+    this.link.send(GatewayToEngine.CLIENT_FRAME, connId, frame);
     return requestId;
   }
 
-  async request(connId: number, route: string, payload: unknown, timeoutMs = 5000): Promise<{ kind: number; body: unknown }> {
-    const requestId = this.send(connId, route, payload);
-    const m = await this.waitFor((x) => {
-      if (x.type !== EngineToGateway.TO_CLIENT || x.channel !== connId) return false;
-      const h = readFrameHeader(x.body);
-      return h !== null && h.requestId === requestId && h.kind !== FrameKind.PUSH;
-    }, timeoutMs);
-    return decodeAnswer(m.body);
+  request(connId: number, route: string, payload: unknown, timeoutMs = 5000): Promise<{ kind: number; body: unknown }> {
+    return this.answer(connId, this.send(connId, route, payload), timeoutMs);
   }
 
   leave(connId: number): void {

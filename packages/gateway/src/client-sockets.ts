@@ -300,8 +300,15 @@ export class ClientSockets {
       data.early.push(bytes.slice());
       return;
     }
-    const link = data.engineId === null ? undefined : this.#links.get(data.engineId);
     if (wantsReply && !this.#pending.track(ws, data, header.opcode, header.requestId)) return;
+    const link = data.engineId === null ? undefined : this.#links.get(data.engineId);
+    // Joined on an in-process link: straight to the engine on the connection's lane when it takes
+    // the frame (the plain case); anything else goes on the link, where the engine holds or answers it.
+    const lane = data.lane;
+    if (lane !== null && link !== undefined && data.state === 'joined' && link.deliverOnLane?.(lane, bytes) === true) {
+      this.#metrics.forwarded[1]!++;
+      return;
+    }
     try {
       if (link === undefined) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, 'engine link is down');
       // A TCP link copies the bytes into its write batch, an in-process one hands them to the
@@ -320,6 +327,7 @@ export class ClientSockets {
     this.#closed(data);
     const wasRouted = data.state === 'joining' || data.state === 'joined';
     data.state = 'closed';
+    data.lane = null;
     data.early.length = 0;
     data.held.length = 0;
     data.heldBytes = 0;

@@ -1,11 +1,12 @@
 import { CloseCode, ErrorCodes, FrameKind, type Logger } from '@gos/schema';
 import { EngineToGateway, decodeBroadcastBody, decodeCellsBody, decodeInterestBody, decodeJoinFailedBody, decodeJoinedBody, decodeKickBody, decodeMigratedBody, decodeTravelBody } from '@gos/link';
+import type { EngineLinks } from './engine-links.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { PlayerRouting } from './routing.js';
 import type { PlayerTravel } from './travel.js';
 import type { PlayerMigration } from './migration.js';
-import { cellTopic, connOf, errorCodeOf, subscribeScene, unsubscribeCells, type Socket } from './socket.js';
+import { cellTopic, connOf, errorCodeOf, subscribeScene, unsubscribeCells, type ConnData, type Socket } from './socket.js';
 
 const decoder = new TextDecoder();
 
@@ -20,6 +21,8 @@ export interface AddressedSockets {
 /** What the engine messages act on. */
 export interface EngineMessagesDeps {
   readonly sockets: AddressedSockets;
+  /** The engine links, for a joined connection's lane on an in-process one. */
+  readonly links: Pick<EngineLinks, 'get'>;
   readonly pending: Pick<PendingRequests, 'answered' | 'failAll'>;
   readonly routing: Pick<PlayerRouting, 'joined' | 'resume'>;
   readonly travel: Pick<PlayerTravel, 'requested' | 'ready' | 'released' | 'joined' | 'joinFailed' | 'sourceFailed' | 'sceneCrashed' | 'toClient' | 'afterJoined'>;
@@ -39,6 +42,7 @@ export interface EngineMessagesDeps {
  */
 export class EngineMessages {
   readonly #sockets: AddressedSockets;
+  readonly #links: Pick<EngineLinks, 'get'>;
   readonly #pending: Pick<PendingRequests, 'answered' | 'failAll'>;
   readonly #routing: Pick<PlayerRouting, 'joined' | 'resume'>;
   readonly #travel: EngineMessagesDeps['travel'];
@@ -50,6 +54,7 @@ export class EngineMessages {
 
   constructor(deps: EngineMessagesDeps) {
     this.#sockets = deps.sockets;
+    this.#links = deps.links;
     this.#pending = deps.pending;
     this.#routing = deps.routing;
     this.#travel = deps.travel;
@@ -108,6 +113,7 @@ export class EngineMessages {
           const { sceneId } = decodeJoinedBody(body);
           if (data.travel !== null && this.#travel.joined(ws, data, engineId, sceneId)) {
             this.#travel.afterJoined(ws, data);
+            this.#openLane(data, engineId, channel);
             break;
           }
           if (data.state !== 'joining') break;
@@ -115,6 +121,7 @@ export class EngineMessages {
           subscribeScene(ws, sceneId);
           this.#routing.joined(ws, data, sceneId, engineId);
           this.#travel.afterJoined(ws, data);
+          this.#openLane(data, engineId, channel);
           break;
         }
         case EngineToGateway.SCENE_CRASHED: {
@@ -197,5 +204,10 @@ export class EngineMessages {
     } catch (err) {
       this.#log.error({ err, engineId, type, body: decoder.decode(body.subarray(0, 64)) }, 'bad message from engine');
     }
+  }
+
+  /** A player just joined on `engineId`: its frames take the engine's lane when the link is in-process (FrameLanes). */
+  #openLane(data: ConnData, engineId: string, connId: number): void {
+    if (data.state === 'joined' && data.engineId === engineId) data.lane = this.#links.get(engineId)?.lane?.(connId) ?? null;
   }
 }

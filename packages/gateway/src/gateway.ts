@@ -144,6 +144,7 @@ export class Gateway {
     this.#moves = new ClientMoves({ gatewayId: this.#o.gatewayId, membership: this.#o.coordinator.membership, sockets: this.#sockets, logger: this.#log });
     this.#engineMessages = new EngineMessages({
       sockets: this.#sockets,
+      links: this.#links,
       pending,
       routing: this.#routing,
       travel,

@@ -16,7 +16,7 @@ import type { EngineLinks } from './engine-links.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { PlayerRouting } from './routing.js';
-import { unsubscribeScene, type ConnData, type Socket } from './socket.js';
+import { setEngine, unsubscribeScene, type ConnData, type Socket } from './socket.js';
 
 export interface PlayerMigrationDeps {
   readonly links: Pick<EngineLinks, 'get'>;
@@ -85,7 +85,7 @@ export class PlayerMigration {
     if (held !== null) this.#d.pending.failSome(ws, data, held.sentBefore, `the scene moved to engine ${body.to} before answering; retry shortly`);
     unsubscribeScene(ws, body.sceneId);
     data.state = 'routing';
-    data.engineId = null;
+    setEngine(data, null);
     data.resuming = { from: engineId, since: data.resuming?.since ?? performance.now(), why: 'migrated' };
     void this.#d.routing.route(ws, data);
   }

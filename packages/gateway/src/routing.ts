@@ -5,7 +5,7 @@ import type { EngineLinks } from './engine-links.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import { ResumeLog } from './resume-log.js';
-import { connOf, resumeReason, unsubscribeScene, type ConnData, type ResumeReason, type Socket } from './socket.js';
+import { connOf, resumeReason, setEngine, unsubscribeScene, type ConnData, type ResumeReason, type Socket } from './socket.js';
 
 /** How long a player whose engine was lost waits, connected, for its scene to be placed again. */
 const RESUME_TIMEOUT_MS = 30_000;
@@ -83,7 +83,7 @@ export class PlayerRouting {
         }
         const link = await this.#d.links.connect(placed.engineId);
         if ((data.state as ConnData['state']) === 'closed') return;
-        data.engineId = placed.engineId;
+        setEngine(data, placed.engineId);
         data.state = 'joining';
         data.joinSentAt = performance.now();
         const join = { playerId: session.accountId, name: session.username, sceneId: session.sceneId };
@@ -158,7 +158,7 @@ export class PlayerRouting {
     this.#d.pending.failAll(ws, data, why === 'moved' ? `the scene moved off engine ${engineId} before answering; retry shortly` : `engine ${engineId} ${why === 'drain' ? 'shut down' : 'was lost'} before answering; retry shortly`);
     if (data.session !== null) unsubscribeScene(ws, data.session.sceneId);
     data.state = 'routing';
-    data.engineId = null;
+    setEngine(data, null);
     data.early.length = 0;
     // A live move of the scene under way is over too: what it held is dropped with the rest.
     data.migrating = null;

@@ -4,6 +4,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import { ErrorReplyCodec, cellX, cellY, framePayload, isFarCell } from '@gos/schema';
 import type { Session } from './session/index.js';
+import type { FrameLane } from '@gos/link';
 import type { Bucket } from './rate-limits.js';
 
 /**
@@ -22,7 +23,13 @@ export interface ConnData {
   token: string | null;
   /** Null until the token is checked. Replaced (frozen) when the player travels: `sceneId` names its scene. */
   session: Session | null;
+  /** The engine its frames go to; set through {@link setEngine}. */
   engineId: string | null;
+  /**
+   * On an in-process link, the engine's lane for this connection's frames once it joined there
+   * (FrameLanes: no link dispatch, no lookups); null otherwise, and whenever `engineId` changes.
+   */
+  lane: FrameLane | null;
   /**
    * `authenticating`: open, its token being checked in the session store (its frames wait in
    * `held`); `routing`: accepted, its scene being found; then `joining`, `joined`; `closed`.
@@ -125,6 +132,7 @@ export function newConnData(o: { token: string | null; reject: ConnData['reject'
     travel: null,
     migrating: null,
     engineId: null,
+    lane: null,
     connId: 0,
     lastFrameAt: o.now,
     pending: new Map(),
@@ -143,6 +151,12 @@ export function newConnData(o: { token: string | null; reject: ConnData['reject'
     travelAsked: null,
     chatScene: null,
   };
+}
+
+/** Send the socket's frames to `engineId` from now on (null: to no engine yet); a lane to the engine before is dropped. */
+export function setEngine(data: ConnData, engineId: string | null): void {
+  data.engineId = engineId;
+  data.lane = null;
 }
 
 /**

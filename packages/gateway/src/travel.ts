@@ -23,7 +23,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { PendingRequests } from './pending-requests.js';
 import type { PlayerRouting } from './routing.js';
 import type { SessionStore } from './session/index.js';
-import { connOf, leaveSceneChat, subscribeScene, unsubscribeScene, type ConnData, type Socket, type Travel } from './socket.js';
+import { connOf, leaveSceneChat, setEngine, subscribeScene, unsubscribeScene, type ConnData, type Socket, type Travel } from './socket.js';
 
 /** Tries to record a travel's target in the session before giving up (back-off 0.25 s … 10 s: about 40 s in all). */
 const SET_SCENE_ATTEMPTS = 8;
@@ -124,7 +124,7 @@ export class PlayerTravel {
     if (travel?.phase !== 'releasing' || travel.fromEngine !== engineId || travel.toEngine === null) return;
     travel.phase = 'joining';
     this.#moveSession(ws, data, travel);
-    data.engineId = travel.toEngine;
+    setEngine(data, travel.toEngine);
     data.state = 'joining';
     data.joinSentAt = performance.now();
     const link = this.#d.links.get(travel.toEngine);
@@ -171,7 +171,7 @@ export class PlayerTravel {
     else if (travel.phase !== 'joining') return false;
     data.travel = null;
     data.state = 'joined';
-    data.engineId = engineId;
+    setEngine(data, engineId);
     subscribeScene(ws, travel.to);
     // Requests the source scene took but never answered (an async handler, the player gone).
     this.#d.pending.failSome(ws, data, travel.sentBefore, `the player left scene ${travel.from} before it answered; retry`);

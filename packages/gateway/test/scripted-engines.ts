@@ -16,6 +16,8 @@ export interface Message {
   readonly type: number;
   readonly channel: number;
   readonly body: Uint8Array;
+  /** A client frame handed over on the connection's lane (FrameLane) rather than sent on the link. */
+  readonly lane?: true;
 }
 
 /** An engine played by the test: what the gateway sends it, and a way to answer. */
@@ -24,14 +26,28 @@ export class ScriptedEngine {
   peer: LocalLinkPeer | undefined;
   /** When set, plain JOINs are left to the test too. */
   holdJoins = false;
+  /** With `lanes`: whether its lanes take frames now (false: refused, the gateway sends them on the link). */
+  lanesOpen = true;
   readonly stop: () => Promise<void>;
 
   constructor(
     readonly id: string,
     links: LocalLinks,
+    /** Offer the gateway a lane for every connection, as a real engine does for a joined one. */
+    lanes = false,
   ) {
     this.stop = links.serve(id, (peer) => {
       this.peer = peer;
+      if (lanes) {
+        peer.serveLanes({
+          lane: (channel) => ({ channel }),
+          deliver: (lane, body) => {
+            if (!this.lanesOpen) return false;
+            this.inbox.push({ type: GatewayToEngine.CLIENT_FRAME, channel: lane.channel, body: body.slice(), lane: true });
+            return true;
+          },
+        });
+      }
       peer.on('message', (type: number, channel: number, body: Uint8Array) => {
         this.inbox.push({ type, channel, body: body.slice() });
         // A plain JOIN is answered at once; a reserved one is left to the test.

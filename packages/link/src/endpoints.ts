@@ -32,7 +32,34 @@ export interface EngineLink extends EventEmitter<LinkClientEvents> {
   start(): Promise<void>;
   /** See {@link LinkClient.send}. */
   send(type: number, channel: number, body: Uint8Array): void;
+  /**
+   * In-process links only: connection `connId`'s lane (see {@link FrameLanes}), or null when the
+   * engine offers none (the connection is not joined there, or the engine serves no lanes).
+   */
+  lane?(connId: number): FrameLane | null;
+  /** In-process links only: hand `frame` over on `lane` (from this link's {@link lane}), or return false: not taken, nothing done. */
+  deliverOnLane?(lane: FrameLane, frame: Uint8Array): boolean;
   close(): Promise<void>;
+}
+
+/** A lane of one connection (see {@link FrameLanes}): what the engine handed out, opaque to the gateway. */
+export type FrameLane = object;
+
+/**
+ * Shortcuts for joined players' client frames on an in-process link: the gateway hands a frame
+ * straight to the engine's part that writes it into the player's scene, without the link's
+ * message dispatch and the engine's lookups of the connection. A lane takes only the plain case
+ * (the player is joined and its scene runs, nothing sent on the link waits before it) and refuses
+ * anything else: `deliver` returns false having done nothing, and the gateway sends the frame on
+ * the link as `CLIENT_FRAME`, where the engine holds it or answers it with a code as usual. A
+ * delivered frame counts in the link's stats as a message would; order with the link's messages
+ * is kept, since the link refuses a lane's frame while any of them waits to be delivered.
+ */
+export interface FrameLanes<L extends FrameLane = FrameLane> {
+  /** Connection `connId`'s lane, or null: none to give (not joined). */
+  lane(connId: number): L | null;
+  /** Take `frame` as a CLIENT_FRAME of `lane`'s connection would be taken, or return false: not taken, nothing done. */
+  deliver(lane: L, frame: Uint8Array): boolean;
 }
 
 /** The engine's end of its link to one gateway: a {@link LinkPeer} over TCP, or a {@link LocalLinkPeer}. Same contract as {@link EngineLink}. */
@@ -48,5 +75,10 @@ export interface GatewayPeer extends EventEmitter<LinkPeerEvents> {
   readonly stats: LinkStats;
   /** See {@link LinkPeer.send}. */
   send(type: number, channel: number, body: Uint8Array): void;
+  /**
+   * In-process links only: offer the gateway {@link FrameLanes}; a connection's lane is asked for
+   * once the gateway learns it joined.
+   */
+  serveLanes?<L extends FrameLane>(lanes: FrameLanes<L>): void;
   close(): Promise<void>;
 }

@@ -79,4 +79,4 @@ export { encodeCellsBody, decodeCellsBody, encodeInterestBody, decodeInterestBod
 export type { SceneCells, InterestChange } from './entity-messages.js';
 export { LocalLinks, LocalLinkClient, LocalLinkPeer } from './local.js';
 export type { LocalLinksOptions } from './local.js';
-export type { EngineLink, GatewayPeer, LinkTransport } from './endpoints.js';
+export type { EngineLink, FrameLane, FrameLanes, GatewayPeer, LinkTransport } from './endpoints.js';

@@ -7,13 +7,14 @@
  *
  * Only a send made while a listener of the same link runs waits (the contract: no handler runs
  * inside another); it is copied, queued, and delivered in order from a microtask, as is every
- * send behind it.
+ * send behind it. A joined player's frames may skip the message dispatch on a lane
+ * ({@link FrameLanes}, docs/link.md "Frame lanes").
  */
 import { EventEmitter } from 'node:events';
 import { CodedError, ErrorCodes, silentLogger, type Logger } from '@gos/schema';
 import type { LinkClientEvents } from './client.js';
 import type { LinkStats } from './stats.js';
-import type { EngineLink, GatewayPeer } from './endpoints.js';
+import type { EngineLink, FrameLane, FrameLanes, GatewayPeer } from './endpoints.js';
 import { FIRST_USER_TYPE, LINK_FRAME_HEADER_BYTES } from './frame.js';
 import { guard } from './guard.js';
 import { LINK_DEFAULTS } from './options.js';
@@ -127,6 +128,8 @@ class LocalPair {
   /** Toward the peer (engine) and toward the client (gateway). */
   readonly toPeer: Counters = { frames: 0, bytes: 0 };
   readonly toClient: Counters = { frames: 0, bytes: 0 };
+  /** The engine's lanes (LocalLinkPeer.serveLanes), or null: it offers none. */
+  #lanes: FrameLanes | null = null;
 
   constructor(maxFrameBytes: number, log: Logger) {
     this.#maxBodyBytes = maxFrameBytes - LINK_FRAME_HEADER_BYTES;
@@ -166,6 +169,41 @@ class LocalPair {
       return;
     }
     this.#deliver(toPeer, type, channel, body);
+  }
+
+  serveLanes(lanes: FrameLanes): void {
+    this.#lanes = lanes;
+  }
+
+  /** Connection `connId`'s lane to the engine, or null (closed, no lanes served, none for it). */
+  lane(connId: number): FrameLane | null {
+    return this.closed || this.#lanes === null ? null : this.#lanes.lane(connId);
+  }
+
+  /**
+   * A frame on a lane: handed to the engine's lanes as a listener of this link (what the engine
+   * sends meanwhile waits, as from a listener), and counted as a message toward the engine.
+   * Refused (false) while the link is closed or anything waits before it (a listener of this
+   * link runs, or messages queued by one), and for a body the link would refuse.
+   */
+  deliverOnLane(lane: FrameLane, frame: Uint8Array): boolean {
+    const lanes = this.#lanes;
+    if (lanes === null || this.closed || this.#depth > 0 || this.#queue.length > 0 || frame.byteLength > this.#maxBodyBytes) return false;
+    let taken = true;
+    this.#depth++;
+    try {
+      taken = lanes.deliver(lane, frame);
+    } catch (err) {
+      // As a listener that throws: logged, and the frame counts as delivered (never twice).
+      this.log.error({ err, event: 'message' }, 'link listener threw');
+    } finally {
+      this.#depth--;
+    }
+    if (taken) {
+      this.toPeer.frames++;
+      this.toPeer.bytes += frame.byteLength + LINK_FRAME_HEADER_BYTES;
+    }
+    return taken;
   }
 
   #deliver(toPeer: boolean, type: number, channel: number, body: Uint8Array): void {
@@ -251,6 +289,16 @@ export class LocalLinkClient extends EventEmitter<LinkClientEvents> implements E
     this.#pair.send(true, type, channel, body);
   }
 
+  /** Connection `connId`'s lane to the engine, or null (see {@link EngineLink.lane}). */
+  lane(connId: number): FrameLane | null {
+    return this.#pair.lane(connId);
+  }
+
+  /** Hand `frame` over on `lane`, or return false (see {@link FrameLanes}). */
+  deliverOnLane(lane: FrameLane, frame: Uint8Array): boolean {
+    return this.#pair.deliverOnLane(lane, frame);
+  }
+
   close(): Promise<void> {
     this.#pair.close(false);
     return Promise.resolve();
@@ -295,6 +343,11 @@ export class LocalLinkPeer extends EventEmitter<LinkPeerEvents> implements Gatew
   /** Hand a message to the gateway; see {@link LocalLinkClient.send}. */
   send(type: number, channel: number, body: Uint8Array): void {
     this.#pair.send(false, type, channel, body);
+  }
+
+  /** Offer the gateway {@link FrameLanes} (see {@link GatewayPeer.serveLanes}). */
+  serveLanes<L extends FrameLane>(lanes: FrameLanes<L>): void {
+    this.#pair.serveLanes(lanes);
   }
 
   close(): Promise<void> {

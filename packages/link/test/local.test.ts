@@ -60,3 +60,70 @@ test('in-process: stopping the engine\'s serving closes every gateway\'s link an
   assert.throws(() => links.connect('engine-1', 'gw-3'), { code: ErrorCodes.LNK_ERR_NOT_CONNECTED });
   await assert.rejects(a.start(), { code: ErrorCodes.LNK_ERR_CLOSED });
 });
+
+/** An engine that offers a lane for connection 1 only, taking frames while `open`, and records what it got and how. */
+function laneEngine(links: LocalLinks): { got: string[]; peer: () => GatewayPeer; open: { value: boolean } } {
+  const got: string[] = [];
+  const open = { value: true };
+  let served: GatewayPeer | null = null;
+  links.serve('engine-1', (peer) => {
+    served = peer;
+    peer.on('message', (_t, channel, body) => got.push(`link ${channel}:${body[0]}`));
+    peer.serveLanes?.({
+      lane: (connId) => (connId === 1 ? { connId } : null),
+      deliver: (lane, frame) => {
+        if (!open.value) return false;
+        got.push(`lane ${lane.connId}:${frame[0]}`);
+        // What the engine sends meanwhile waits, as from a listener of the link.
+        peer.send(40, lane.connId, new Uint8Array([frame[0]!]));
+        return true;
+      },
+    });
+  });
+  return { got, peer: () => served!, open };
+}
+
+test('in-process lanes: a joined connection\'s frames go straight to the engine, counted as messages; no lane for others', async () => {
+  const links = new LocalLinks();
+  const engine = laneEngine(links);
+  const client = links.connect('engine-1', 'gw-1');
+  assert.equal(client.lane(2), null, 'no lane for a connection the engine offers none for');
+  const lane = client.lane(1)!;
+  const replies: number[] = [];
+  client.on('message', (_t, _c, body) => replies.push(body[0]!));
+  assert.equal(client.deliverOnLane(lane, new Uint8Array([5, 0])), true);
+  assert.deepEqual(engine.got, ['lane 1:5']);
+  assert.equal(replies.length, 0, "the engine's reply waits until the lane's delivery returned");
+  assert.deepEqual([client.stats.framesOut, client.stats.bytesOut, engine.peer().stats.framesIn], [1, 2 + 9, 1]);
+  await Promise.resolve();
+  assert.deepEqual(replies, [5]);
+  // The engine refuses (e.g. the player left): nothing done, nothing counted; the caller uses the link.
+  engine.open.value = false;
+  assert.equal(client.deliverOnLane(lane, new Uint8Array([6])), false);
+  assert.equal(client.stats.framesOut, 1);
+});
+
+test('in-process lanes: refused while a message sent on the link waits (order kept), once closed, and without lanes served', async () => {
+  const links = new LocalLinks();
+  const engine = laneEngine(links);
+  const client = links.connect('engine-1', 'gw-1');
+  const lane = client.lane(1)!;
+  // A send made inside a listener of the link waits for a microtask: a lane frame must not pass it.
+  client.on('message', () => client.send(20, 1, new Uint8Array([1])));
+  engine.peer().send(30, 1, new Uint8Array(0));
+  assert.equal(client.deliverOnLane(lane, new Uint8Array([2])), false, 'a message waits before it');
+  client.send(20, 1, new Uint8Array([2]));
+  await Promise.resolve();
+  assert.deepEqual(engine.got, ['link 1:1', 'link 1:2']);
+  assert.equal(client.deliverOnLane(lane, new Uint8Array([3])), true);
+  assert.deepEqual(engine.got, ['link 1:1', 'link 1:2', 'lane 1:3']);
+  await client.close();
+  assert.equal(client.deliverOnLane(lane, new Uint8Array([4])), false, 'closed');
+  assert.equal(client.lane(1), null);
+
+  const plain = new LocalLinks();
+  plain.serve('engine-1', () => {});
+  const other = plain.connect('engine-1', 'gw-1');
+  assert.equal(other.lane(1), null, 'an engine that serves no lanes');
+  assert.equal(other.deliverOnLane(lane, new Uint8Array([5])), false);
+});

@@ -1,0 +1,67 @@
+/**
+ * Frame lanes (FrameLanes, docs/link.md "Frame lanes"): an in-process gateway hands a joined player's frames
+ * straight to the engine's part that writes them into the scene's ring. The lane takes only the
+ * plain case and follows the connection (a local travel moves it with the player); anything
+ * else is refused and comes over the link, where the engine's rules answer it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { ErrorCodes, FrameKind } from '@gos/schema';
+import { EngineToGateway, GatewayToEngine, LocalLinks, decodeTravelBody, encodeTravelOutBody } from '@gos/link';
+import { FakeGateway, startCluster } from './helpers.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gos-engine-lanes-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test("in-process: a joined player's frames take its lane to the scene, follow it on a local travel, and stop at its leave", async () => {
+  const localLinks = new LocalLinks();
+  // One worker: both scenes on one thread.
+  const c = await startCluster(dir, 'lanes', { workers: 1, engine: { localLinks } });
+  const gw = new FakeGateway(localLinks.connect('engine-t', 'gw-local'), 'gw-local');
+  await gw.start();
+  try {
+    assert.equal(gw.link.lane?.(1), null, 'no lane before the join');
+    await gw.join(1, 'alice');
+    const lane = gw.link.lane?.(1) ?? null;
+    assert.ok(lane !== null, 'a lane once joined');
+
+    const framesOut = gw.link.stats.framesOut;
+    const add = gw.frame('add', { n: 5 });
+    assert.equal(gw.link.deliverOnLane?.(lane, add.frame), true);
+    assert.deepEqual(await gw.answer(1, add.requestId), { kind: FrameKind.RESPONSE, body: { total: 5 } });
+    assert.equal(gw.link.stats.framesOut, framesOut + 1, 'counted as a message toward the engine');
+
+    // A local travel: the lane refuses while the player is between scenes (the link holds those
+    // frames for the target), then takes its frames to the new scene.
+    const asked = await gw.request(1, 'travel', { to: 'arena:2' });
+    assert.equal(asked.kind, FrameKind.RESPONSE);
+    const travel = decodeTravelBody((await gw.waitFor((m) => m.type === EngineToGateway.TRAVEL && m.channel === 1)).body);
+    await c.coordinator.placement.ensure('arena:2');
+    gw.link.send(GatewayToEngine.TRAVEL_OUT, 1, encodeTravelOutBody({ to: travel.to, arrival: travel.arrival, local: true }));
+    await gw.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === 1);
+    const where = gw.frame('where', {});
+    assert.equal(gw.link.deliverOnLane?.(lane, where.frame), true);
+    const there = await gw.answer(1, where.requestId);
+    assert.deepEqual([there.kind, (there.body as { sceneId: string; total: number }).sceneId, (there.body as { total: number }).total], [FrameKind.RESPONSE, 'arena:2', 5]);
+
+    // Left: the lane refuses, and the frame sent on the link instead is answered as not joined.
+    gw.leave(1);
+    const late = gw.frame('add', { n: 1 });
+    assert.equal(gw.link.deliverOnLane?.(lane, late.frame), false);
+    gw.link.send(GatewayToEngine.CLIENT_FRAME, 1, late.frame);
+    const refused = await gw.answer(1, late.requestId);
+    assert.deepEqual([refused.kind, (refused.body as { code: string }).code], [FrameKind.ERROR, ErrorCodes.ENG_ERR_NOT_JOINED]);
+    assert.equal(gw.link.lane?.(1), null, 'no lane for a connection that left');
+  } finally {
+    await gw.close();
+    await c.close();
+  }
+});
