@@ -1,7 +1,14 @@
 import type { GatewayPeer, JoinBody } from '@gos/link';
 
-/** One player's connection to this engine, through one gateway's link. */
-export interface Conn {
+/**
+ * One player's connection to this engine, through one gateway's link. A class: an in-process
+ * gateway hands it back as the connection's frame lane (Players.lanes), checked with instanceof.
+ */
+export class Conn {
+  /** `joining` until its scene has it (frames wait in `early`), `gone` once dropped. */
+  state: 'joining' | 'joined' | 'gone' = 'joining';
+  /** The player's scene (changes when it travels to another scene of this engine). */
+  sceneId: string;
   /** Engine-local id: what the scene knows the player by. */
   readonly sid: number;
   readonly peer: GatewayPeer;
@@ -9,27 +16,32 @@ export interface Conn {
   readonly connId: number;
   readonly playerId: string;
   readonly name: string;
-  /** The player's scene (changes when it travels to another scene of this engine). */
-  sceneId: string;
   /** Set while the player leaves its scene for a travel: the scene its last save names. */
-  travellingTo: string | null;
+  travellingTo: string | null = null;
   /**
    * A travel target reserved on this engine (a JOIN with `reserve`): called by TRAVEL_IN, or by
    * a LEAVE, to let the join go on (it loads the player, or finds the connection gone).
    */
-  proceed: (() => void) | null;
+  proceed: (() => void) | null = null;
   /** TRAVEL_IN came before the reserved join was waiting for it: it goes on at once. */
-  proceedEarly: boolean;
+  proceedEarly = false;
   /** Settles when the travel under way (TRAVEL_OUT) is over, whatever its outcome; null when none. */
-  travelDone: Promise<void> | null;
+  travelDone: Promise<void> | null = null;
   /** The gateway gave the travel under way up (TRAVEL_CANCEL) before the player left its scene. */
-  travelCancel: { readonly code: string; readonly message: string } | null;
-  /** `joining` until its scene has it (frames wait in `early`), `gone` once dropped. */
-  state: 'joining' | 'joined' | 'gone';
+  travelCancel: { readonly code: string; readonly message: string } | null = null;
   /** Frames received while joining, written to the scene after JOIN (bounded: see EngineOptions.maxFramesWhileJoining). */
-  early: Uint8Array[];
+  early: Uint8Array[] = [];
   /** Bytes of {@link early}. */
-  earlyBytes: number;
+  earlyBytes = 0;
+
+  constructor(sid: number, peer: GatewayPeer, connId: number, join: JoinBody) {
+    this.sceneId = join.sceneId;
+    this.sid = sid;
+    this.peer = peer;
+    this.connId = connId;
+    this.playerId = join.playerId;
+    this.name = join.name;
+  }
 }
 
 /** The frames a connection holds while joining, in order; it holds none after. */
@@ -74,7 +86,7 @@ export class Connections {
   open(peer: GatewayPeer, connId: number, join: JoinBody): Conn {
     const sid = this.#nextSid;
     this.#nextSid = this.#nextSid >= 0xfffffff0 ? 1 : this.#nextSid + 1;
-    const conn: Conn = { sid, peer, connId, playerId: join.playerId, name: join.name, sceneId: join.sceneId, travellingTo: null, proceed: null, proceedEarly: false, travelDone: null, travelCancel: null, state: 'joining', early: [], earlyBytes: 0 };
+    const conn = new Conn(sid, peer, connId, join);
     this.#bySid.set(sid, conn);
     let conns = this.#byPeer.get(peer);
     if (conns === undefined) {

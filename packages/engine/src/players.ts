@@ -5,7 +5,7 @@
  */
 import { CloseCode, CodedError, ErrorCodes, FrameFlag, encodeSceneChangedFrame, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
 import { EngineToGateway, encodeJoinFailedBody, type FrameLanes, type GatewayPeer, type JoinBody } from '@gos/link';
-import { takeEarly, type Conn } from './connections.js';
+import { Conn, takeEarly } from './connections.js';
 import { kick, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
 import { ToScene, encodeJoinPayload, type JoinPayload, type TimerRecord } from './records.js';
 import { sceneFull, type SceneHost } from './scene-host.js';
@@ -179,17 +179,18 @@ export class Players {
    * else is refused (false) and comes again as a CLIENT_FRAME, which {@link frame} holds or
    * answers with a code.
    */
-  lanes(peer: GatewayPeer): FrameLanes<Conn> {
+  lanes(peer: GatewayPeer): FrameLanes {
     return {
       lane: (connId) => {
         const conn = this.#ctx.conns.of(peer, connId);
         return conn === undefined || conn.state !== 'joined' ? null : conn;
       },
-      deliver: (conn, frame) => {
-        if (conn.state !== 'joined') return false;
-        const host = this.#scenes.running(conn.sceneId);
+      deliver: (lane, frame) => {
+        // What the gateway hands back is checked, not trusted: a connection of this very link.
+        if (!(lane instanceof Conn) || lane.peer !== peer || lane.state !== 'joined') return false;
+        const host = this.#scenes.running(lane.sceneId);
         if (host === undefined) return false;
-        this.#toScene(host, conn, frame);
+        this.#toScene(host, lane, frame);
         return true;
       },
     };
@@ -287,4 +288,3 @@ export class Players {
     for (const conn of [...this.#ctx.conns.values()]) if (conn.peer === peer) this.leave(peer, conn.connId);
   }
 }
-

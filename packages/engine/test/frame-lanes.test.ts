@@ -1,8 +1,9 @@
 /**
  * Frame lanes (FrameLanes, docs/link.md "Frame lanes"): an in-process gateway hands a joined player's frames
  * straight to the engine's part that writes them into the scene's ring. The lane takes only the
- * plain case and follows the connection (a local travel moves it with the player); anything
- * else is refused and comes over the link, where the engine's rules answer it.
+ * plain case, is checked where it comes back, and follows the connection (a local travel moves
+ * it with the player); anything else is refused and comes over the link, where the engine's
+ * rules answer it.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -38,9 +39,14 @@ test("in-process: a joined player's frames take its lane to the scene, follow it
     assert.equal(gw.link.deliverOnLane?.(lane, add.frame), true);
     assert.deepEqual(await gw.answer(1, add.requestId), { kind: FrameKind.RESPONSE, body: { total: 5 } });
     assert.equal(gw.link.stats.framesOut, framesOut + 1, 'counted as a message toward the engine');
+    // A lane is checked where it comes back: only this link's own, not another gateway's, not any object.
+    const other = new FakeGateway(localLinks.connect('engine-t', 'gw-other'), 'gw-other');
+    await other.start();
+    assert.equal(other.link.deliverOnLane?.(lane, gw.frame('add', { n: 100 }).frame), false, "another link's lane");
+    assert.equal(gw.link.deliverOnLane?.({}, gw.frame('add', { n: 100 }).frame), false, 'not a lane the engine gave');
+    await other.close();
 
-    // A local travel: the lane refuses while the player is between scenes (the link holds those
-    // frames for the target), then takes its frames to the new scene.
+    // A local travel: the lane follows the connection and takes its frames to the new scene.
     const asked = await gw.request(1, 'travel', { to: 'arena:2' });
     assert.equal(asked.kind, FrameKind.RESPONSE);
     const travel = decodeTravelBody((await gw.waitFor((m) => m.type === EngineToGateway.TRAVEL && m.channel === 1)).body);

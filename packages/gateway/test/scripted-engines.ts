@@ -39,11 +39,18 @@ export class ScriptedEngine {
     this.stop = links.serve(id, (peer) => {
       this.peer = peer;
       if (lanes) {
+        // Lanes it gave (a connection id each), checked when they come back, as an engine does.
+        const issued = new WeakMap<object, number>();
         peer.serveLanes({
-          lane: (channel) => ({ channel }),
+          lane: (channel) => {
+            const lane = {};
+            issued.set(lane, channel);
+            return lane;
+          },
           deliver: (lane, body) => {
-            if (!this.lanesOpen) return false;
-            this.inbox.push({ type: GatewayToEngine.CLIENT_FRAME, channel: lane.channel, body: body.slice(), lane: true });
+            const channel = issued.get(lane);
+            if (channel === undefined || !this.lanesOpen) return false;
+            this.inbox.push({ type: GatewayToEngine.CLIENT_FRAME, channel, body: body.slice(), lane: true });
             return true;
           },
         });

@@ -55,11 +55,15 @@ export type FrameLane = object;
  * delivered frame counts in the link's stats as a message would; order with the link's messages
  * is kept, since the link refuses a lane's frame while any of them waits to be delivered.
  */
-export interface FrameLanes<L extends FrameLane = FrameLane> {
+export interface FrameLanes {
   /** Connection `connId`'s lane, or null: none to give (not joined). */
-  lane(connId: number): L | null;
-  /** Take `frame` as a CLIENT_FRAME of `lane`'s connection would be taken, or return false: not taken, nothing done. */
-  deliver(lane: L, frame: Uint8Array): boolean;
+  lane(connId: number): FrameLane | null;
+  /**
+   * Take `frame` as a CLIENT_FRAME of `lane`'s connection would be taken, or return false: not
+   * taken, nothing done. `lane` comes back from the gateway: the engine checks it is one of the
+   * lanes it gave this link.
+   */
+  deliver(lane: FrameLane, frame: Uint8Array): boolean;
 }
 
 /** The engine's end of its link to one gateway: a {@link LinkPeer} over TCP, or a {@link LocalLinkPeer}. Same contract as {@link EngineLink}. */
@@ -79,6 +83,6 @@ export interface GatewayPeer extends EventEmitter<LinkPeerEvents> {
    * In-process links only: offer the gateway {@link FrameLanes}; a connection's lane is asked for
    * once the gateway learns it joined.
    */
-  serveLanes?<L extends FrameLane>(lanes: FrameLanes<L>): void;
+  serveLanes?(lanes: FrameLanes): void;
   close(): Promise<void>;
 }

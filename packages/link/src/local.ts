@@ -346,7 +346,7 @@ export class LocalLinkPeer extends EventEmitter<LinkPeerEvents> implements Gatew
   }
 
   /** Offer the gateway {@link FrameLanes} (see {@link GatewayPeer.serveLanes}). */
-  serveLanes<L extends FrameLane>(lanes: FrameLanes<L>): void {
+  serveLanes(lanes: FrameLanes): void {
     this.#pair.serveLanes(lanes);
   }
 

@@ -62,25 +62,35 @@ test('in-process: stopping the engine\'s serving closes every gateway\'s link an
 });
 
 /** An engine that offers a lane for connection 1 only, taking frames while `open`, and records what it got and how. */
-function laneEngine(links: LocalLinks): { got: string[]; peer: () => GatewayPeer; open: { value: boolean } } {
+function laneEngine(links: LocalLinks): { got: string[]; peer: () => GatewayPeer; open: { value: boolean }; throws: { value: boolean } } {
   const got: string[] = [];
   const open = { value: true };
+  const throws = { value: false };
   let served: GatewayPeer | null = null;
   links.serve('engine-1', (peer) => {
     served = peer;
     peer.on('message', (_t, channel, body) => got.push(`link ${channel}:${body[0]}`));
+    // Lanes it gave, checked when they come back (as the engine does).
+    const issued = new WeakMap<object, number>();
     peer.serveLanes?.({
-      lane: (connId) => (connId === 1 ? { connId } : null),
+      lane: (connId) => {
+        if (connId !== 1) return null;
+        const lane = {};
+        issued.set(lane, connId);
+        return lane;
+      },
       deliver: (lane, frame) => {
-        if (!open.value) return false;
-        got.push(`lane ${lane.connId}:${frame[0]}`);
+        const connId = issued.get(lane);
+        if (connId === undefined || !open.value) return false;
+        if (throws.value) throw new Error('engine bug');
+        got.push(`lane ${connId}:${frame[0]}`);
         // What the engine sends meanwhile waits, as from a listener of the link.
-        peer.send(40, lane.connId, new Uint8Array([frame[0]!]));
+        peer.send(40, connId, new Uint8Array([frame[0]!]));
         return true;
       },
     });
   });
-  return { got, peer: () => served!, open };
+  return { got, peer: () => served!, open, throws };
 }
 
 test('in-process lanes: a joined connection\'s frames go straight to the engine, counted as messages; no lane for others', async () => {
@@ -126,4 +136,20 @@ test('in-process lanes: refused while a message sent on the link waits (order ke
   const other = plain.connect('engine-1', 'gw-1');
   assert.equal(other.lane(1), null, 'an engine that serves no lanes');
   assert.equal(other.deliverOnLane(lane, new Uint8Array([5])), false);
+});
+
+test('in-process lanes: refused inside a listener of the link and past the size bound; a delivery that throws is logged and counts once', async () => {
+  const links = new LocalLinks({ maxFrameBytes: 9 + 4 });
+  const engine = laneEngine(links);
+  const client = links.connect('engine-1', 'gw-1');
+  const lane = client.lane(1)!;
+  assert.equal(client.deliverOnLane(lane, new Uint8Array(5)), false, 'larger than the link takes: the link path refuses it with its code');
+  let insideListener: boolean | null = null;
+  client.on('message', () => (insideListener = client.deliverOnLane(lane, new Uint8Array([7]))));
+  engine.peer().send(30, 1, new Uint8Array(0));
+  assert.equal(insideListener, false, 'no handler runs inside another');
+  engine.throws.value = true;
+  assert.equal(client.deliverOnLane(lane, new Uint8Array([8])), true, 'as a listener that throws: delivered, never twice');
+  assert.equal(client.stats.framesOut, 1);
+  assert.equal(client.deliverOnLane({}, new Uint8Array([9])), false, 'a lane the engine never gave');
 });
