@@ -6,42 +6,25 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { MemoryCoordinator } from '@gos/coordinator';
-import { EngineToGateway, GatewayToEngine, LocalLinks, decodeJoinBody, encodeCellsBody, encodeInterestBody } from '@gos/link';
+import { EngineToGateway, GatewayToEngine, decodeJoinBody, encodeCellsBody, encodeInterestBody } from '@gos/link';
 import { FrameKind, encodeFrame, farCell, framePayload, packCell, readFrameHeader } from '@gos/schema';
-import { SqliteStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
-import { Gateway, MemorySessionStore } from '../src/index.js';
 import { cellTopic } from '../src/socket.js';
-import { Client, ScriptedEngine, protocol } from './scripted-engines.js';
+import { Client, ScriptedEngine, protocol, startScriptedCluster, type ScriptedCluster } from './scripted-engines.js';
 
 const CELL_PUSH = 500;
-let coordinator: MemoryCoordinator;
-let store: SqliteStore;
-let sessions: MemorySessionStore;
-let gateway: Gateway;
+let cluster: ScriptedCluster;
+let sessions: ScriptedCluster['sessions'];
+let gateway: ScriptedCluster['gateway'];
 let engine: ScriptedEngine;
 
 before(async () => {
-  coordinator = new MemoryCoordinator();
-  store = new SqliteStore({ file: ':memory:' });
-  sessions = new MemorySessionStore();
-  await Promise.all([coordinator.start(), store.start(), sessions.start()]);
-  const links = new LocalLinks();
-  engine = new ScriptedEngine('engine-a', links);
-  await coordinator.membership.register({ id: 'engine-a', role: 'engine', address: '127.0.0.1:9', capacity: 100 });
-  await coordinator.placement.assign('field:1', 'engine-a');
-  gateway = new Gateway({ gatewayId: 'gw', clusterSecret: 'cell-topics-test-secret-0123456', coordinator, store, sessions, protocol, port: 0, scryptCost: 1024, localLinks: links, defaultSceneId: 'field:1' });
-  await gateway.start();
+  cluster = await startScriptedCluster({ engines: { 'engine-a': ['field:1'] }, defaultSceneId: 'field:1', clusterSecret: 'cell-topics-test-secret-0123456' });
+  ({ sessions, gateway } = cluster);
+  engine = cluster.engines.get('engine-a')!;
 });
 
-after(async () => {
-  await gateway.close();
-  await engine.stop();
-  await sessions.close();
-  await store.close();
-  await coordinator.close();
-});
+after(() => cluster.close());
 
 /** A player joined in field:1: its client and its channel on the link. */
 async function joined(name: string): Promise<{ client: Client; channel: number }> {

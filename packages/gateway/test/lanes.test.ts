@@ -6,44 +6,25 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { MemoryCoordinator } from '@gos/coordinator';
-import { EngineToGateway, GatewayToEngine, LocalLinks, decodeJoinBody, encodeJoinedBody, encodeTravelBody } from '@gos/link';
+import { EngineToGateway, GatewayToEngine, decodeJoinBody, encodeJoinedBody, encodeTravelBody } from '@gos/link';
 import { FrameKind, encodeFrame, readFrameHeader } from '@gos/schema';
-import { SqliteStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
-import { Gateway, MemorySessionStore } from '../src/index.js';
-import { Client, ScriptedEngine, act, protocol, type Message } from './scripted-engines.js';
+import { Client, ScriptedEngine, act, protocol, startScriptedCluster, type Message, type ScriptedCluster } from './scripted-engines.js';
 
-let coordinator: MemoryCoordinator;
-let store: SqliteStore;
-let sessions: MemorySessionStore;
+let cluster: ScriptedCluster;
+let sessions: ScriptedCluster['sessions'];
 let a: ScriptedEngine;
 let b: ScriptedEngine;
-let gateway: Gateway;
+let gateway: ScriptedCluster['gateway'];
 
 before(async () => {
-  coordinator = new MemoryCoordinator();
-  store = new SqliteStore({ file: ':memory:' });
-  sessions = new MemorySessionStore();
-  await Promise.all([coordinator.start(), store.start(), sessions.start()]);
-  const links = new LocalLinks();
-  a = new ScriptedEngine('engine-a', links, true);
-  b = new ScriptedEngine('engine-b', links, true);
-  for (const id of ['engine-a', 'engine-b']) await coordinator.membership.register({ id, role: 'engine', address: '127.0.0.1:9', capacity: 100 });
-  await coordinator.placement.assign('world:1', 'engine-a');
-  await coordinator.placement.assign('world:2', 'engine-b');
-  gateway = new Gateway({ gatewayId: 'gw', clusterSecret: 'lanes-test-secret-0123456789', coordinator, store, sessions, protocol, port: 0, scryptCost: 1024, localLinks: links, defaultSceneId: 'world:1' });
-  await gateway.start();
+  cluster = await startScriptedCluster({ engines: { 'engine-a': ['world:1'], 'engine-b': ['world:2'] }, defaultSceneId: 'world:1', clusterSecret: 'lanes-test-secret-0123456789', lanes: true });
+  ({ sessions, gateway } = cluster);
+  a = cluster.engines.get('engine-a')!;
+  b = cluster.engines.get('engine-b')!;
 });
 
-after(async () => {
-  await gateway.close();
-  await a.stop();
-  await b.stop();
-  await sessions.close();
-  await store.close();
-  await coordinator.close();
-});
+after(() => cluster.close());
 
 /** The client frames `engine` got, in order: request id and whether it came on the lane. */
 const frames = (engine: ScriptedEngine): string[] =>

@@ -7,46 +7,24 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { MemoryCoordinator } from '@gos/coordinator';
-import { EngineToGateway, GatewayToEngine, LocalLinks, decodeJoinBody, decodeMigratingBody, encodeJoinedBody, encodeMigratedBody, encodeMigratingBody } from '@gos/link';
+import { EngineToGateway, GatewayToEngine, decodeJoinBody, decodeMigratingBody, encodeJoinedBody, encodeMigratedBody, encodeMigratingBody } from '@gos/link';
 import { CORE_PUSH, ErrorCodes, FrameFlag, FrameKind, encodeFrame, readFrameHeader } from '@gos/schema';
-import { SqliteStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
-import { Gateway, MemorySessionStore } from '../src/index.js';
-import { Client, ScriptedEngine, act, protocol } from './scripted-engines.js';
+import { Client, ScriptedEngine, act, protocol, startScriptedCluster, type ScriptedCluster } from './scripted-engines.js';
 
-let coordinator: MemoryCoordinator;
-let store: SqliteStore;
-let sessions: MemorySessionStore;
-let links: LocalLinks;
-const engines = new Map<string, ScriptedEngine>();
-let gateway: Gateway;
+let cluster: ScriptedCluster;
+let coordinator: ScriptedCluster['coordinator'];
+let sessions: ScriptedCluster['sessions'];
+let gateway: ScriptedCluster['gateway'];
 
 before(async () => {
-  coordinator = new MemoryCoordinator();
-  store = new SqliteStore({ file: ':memory:' });
-  sessions = new MemorySessionStore();
-  await Promise.all([coordinator.start(), store.start(), sessions.start()]);
-  links = new LocalLinks();
-  for (const id of ['engine-a', 'engine-b', 'engine-c']) {
-    engines.set(id, new ScriptedEngine(id, links));
-    await coordinator.membership.register({ id, role: 'engine', address: '127.0.0.1:9', capacity: 100 });
-  }
-  await coordinator.placement.assign('world:1', 'engine-a');
-  await coordinator.placement.assign('world:3', 'engine-c');
-  gateway = new Gateway({ gatewayId: 'gw', clusterSecret: 'migration-test-secret-012345', coordinator, store, sessions, protocol, port: 0, scryptCost: 1024, localLinks: links, defaultSceneId: 'world:1' });
-  await gateway.start();
+  cluster = await startScriptedCluster({ engines: { 'engine-a': ['world:1'], 'engine-b': [], 'engine-c': ['world:3'] }, defaultSceneId: 'world:1', clusterSecret: 'migration-test-secret-012345' });
+  ({ coordinator, sessions, gateway } = cluster);
 });
 
-after(async () => {
-  await gateway.close();
-  for (const e of engines.values()) await e.stop();
-  await sessions.close();
-  await store.close();
-  await coordinator.close();
-});
+after(() => cluster.close());
 
-const engine = (id: string): ScriptedEngine => engines.get(id)!;
+const engine = (id: string): ScriptedEngine => cluster.engines.get(id)!;
 
 /** A player joined in `sceneId` on `engineId`: its client and its channel on the links. */
 async function joined(name: string, sceneId: string, engineId: string): Promise<{ client: Client; connId: number }> {

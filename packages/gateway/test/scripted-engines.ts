@@ -1,12 +1,16 @@
 /**
  * Fixtures of the gateway tests that play the engines: a scripted engine on an in-process link
- * (it records what the gateway sends and answers what the test tells it to), and a client socket
- * that sends numbered `act` requests and keeps every frame it gets.
+ * (it records what the gateway sends and answers what the test tells it to), a gateway started
+ * with scripted engines beside it, and a client socket that sends numbered `act` requests and
+ * keeps every frame it gets.
  */
 import WebSocket from 'ws';
-import { EngineToGateway, GatewayToEngine, decodeJoinBody, encodeJoinedBody, type LocalLinks, type LocalLinkPeer } from '@gos/link';
+import { MemoryCoordinator } from '@gos/coordinator';
+import { EngineToGateway, GatewayToEngine, LocalLinks, decodeJoinBody, encodeJoinedBody, type LocalLinkPeer } from '@gos/link';
 import { ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader, type Codec, type Protocol, type RouteDef } from '@gos/schema';
+import { SqliteStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
+import { Gateway, MemorySessionStore } from '../src/index.js';
 
 export const bytes: Codec<Uint8Array> = { name: 'Bytes', encode: (v) => v, decode: (b) => b.slice() };
 export const act: RouteDef = { id: 1, name: 'act', scene: 'world', request: bytes, response: bytes, idempotent: false };
@@ -85,6 +89,62 @@ export class ScriptedEngine {
   frames(): number[] {
     return this.inbox.filter((m) => m.type === GatewayToEngine.CLIENT_FRAME).map((m) => readFrameHeader(m.body)!.requestId);
   }
+}
+
+/** A gateway linked in-process to scripted engines, on an in-memory coordinator, store and session store. */
+export interface ScriptedCluster {
+  readonly coordinator: MemoryCoordinator;
+  readonly store: SqliteStore;
+  readonly sessions: MemorySessionStore;
+  readonly links: LocalLinks;
+  /** By id, in the order given. */
+  readonly engines: ReadonlyMap<string, ScriptedEngine>;
+  readonly gateway: Gateway;
+  /** Stop the gateway, the engines and the stores. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start a gateway (`gw`, the test protocol, new players in `defaultSceneId`) with a scripted
+ * engine for each key of `engines`, each a member with the scenes listed placed on it.
+ */
+export async function startScriptedCluster(o: {
+  readonly engines: Readonly<Record<string, readonly string[]>>;
+  readonly defaultSceneId: string;
+  readonly clusterSecret: string;
+  /** The session store (a MemorySessionStore by default; started here either way). */
+  readonly sessions?: MemorySessionStore;
+  /** The engines offer frame lanes (FrameLanes), as a real engine does. */
+  readonly lanes?: boolean;
+}): Promise<ScriptedCluster> {
+  const coordinator = new MemoryCoordinator();
+  const store = new SqliteStore({ file: ':memory:' });
+  const sessions = o.sessions ?? new MemorySessionStore();
+  await Promise.all([coordinator.start(), store.start(), sessions.start()]);
+  const links = new LocalLinks();
+  const engines = new Map<string, ScriptedEngine>();
+  for (const [id, scenes] of Object.entries(o.engines)) {
+    engines.set(id, new ScriptedEngine(id, links, o.lanes === true));
+    await coordinator.membership.register({ id, role: 'engine', address: '127.0.0.1:9', capacity: 100 });
+    for (const sceneId of scenes) await coordinator.placement.assign(sceneId, id);
+  }
+  const gateway = new Gateway({ gatewayId: 'gw', clusterSecret: o.clusterSecret, coordinator, store, sessions, protocol, port: 0, scryptCost: 1024, localLinks: links, defaultSceneId: o.defaultSceneId });
+  await gateway.start();
+  return {
+    coordinator,
+    store,
+    sessions,
+    links,
+    engines,
+    gateway,
+    async close() {
+      await gateway.close();
+      for (const e of engines.values()) await e.stop();
+      await sessions.close();
+      await store.close();
+      await coordinator.close();
+    },
+  };
 }
 
 /** A client socket: sends `act` requests, keeps every frame it gets. */

@@ -5,11 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { MemoryCoordinator } from '@gos/coordinator';
 import {
   EngineToGateway,
   GatewayToEngine,
-  LocalLinks,
   decodeJoinBody,
   decodeJoinFailedBody,
   decodeTravelOutBody,
@@ -28,13 +26,10 @@ import {
   framePayload,
   readFrameHeader,
 } from '@gos/schema';
-import { SqliteStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
-import { Gateway, MemorySessionStore } from '../src/index.js';
-import { Client, ScriptedEngine, act, protocol } from './scripted-engines.js';
+import { MemorySessionStore } from '../src/index.js';
+import { Client, ScriptedEngine, act, protocol, startScriptedCluster, type ScriptedCluster } from './scripted-engines.js';
 
-let coordinator: MemoryCoordinator;
-let store: SqliteStore;
 /** A memory store whose setScene fails `failures` more times, as Redis does when it blips. */
 class FlakySessions extends MemorySessionStore {
   failures = 0;
@@ -48,34 +43,20 @@ class FlakySessions extends MemorySessionStore {
 }
 
 let sessions: FlakySessions;
-let links: LocalLinks;
+let cluster: ScriptedCluster;
 let a: ScriptedEngine;
 let b: ScriptedEngine;
-let gateway: Gateway;
+let gateway: ScriptedCluster['gateway'];
 
 before(async () => {
-  coordinator = new MemoryCoordinator();
-  store = new SqliteStore({ file: ':memory:' });
   sessions = new FlakySessions();
-  await Promise.all([coordinator.start(), store.start(), sessions.start()]);
-  links = new LocalLinks();
-  a = new ScriptedEngine('engine-a', links);
-  b = new ScriptedEngine('engine-b', links);
-  for (const id of ['engine-a', 'engine-b']) await coordinator.membership.register({ id, role: 'engine', address: '127.0.0.1:9', capacity: 100 });
-  await coordinator.placement.assign('world:1', 'engine-a');
-  await coordinator.placement.assign('world:2', 'engine-b');
-  gateway = new Gateway({ gatewayId: 'gw', clusterSecret: 'travel-test-secret-0123456', coordinator, store, sessions, protocol, port: 0, scryptCost: 1024, localLinks: links, defaultSceneId: 'world:1' });
-  await gateway.start();
+  cluster = await startScriptedCluster({ engines: { 'engine-a': ['world:1'], 'engine-b': ['world:2'] }, defaultSceneId: 'world:1', clusterSecret: 'travel-test-secret-0123456', sessions });
+  gateway = cluster.gateway;
+  a = cluster.engines.get('engine-a')!;
+  b = cluster.engines.get('engine-b')!;
 });
 
-after(async () => {
-  await gateway.close();
-  await a.stop();
-  await b.stop();
-  await sessions.close();
-  await store.close();
-  await coordinator.close();
-});
+after(() => cluster.close());
 
 /** A player joined in world:1 on engine-a: its client, its channel on the links, its token. */
 async function joined(name: string): Promise<{ client: Client; connId: number; token: string }> {
