@@ -22,8 +22,8 @@
  *   npm run bench -- rolling-restart --clients 300 --scenes 3     (every engine drained and restarted in turn)
  *   npm run bench -- scale-out --clients 320 --scenes 8           (one engine with every scene, a second started: time to balance)
  *
- * Options: --targets project,project-fat,project-embedded,colyseus,colyseus-uws,uws (the default; project-acked too on
- * request), --seconds 20
+ * Options: --targets project,project-fat,project-embedded,colyseus,colyseus-uws,uws (the default; project-acked, and for
+ * mmo-move uws-worker, the calibration of the fat-process shape, too on request), --seconds 20
  * (steady window), --warmup 5, --connect-rate 500 (connections per second), --out bench/results,
  * --no-pin (do not taskset), --rounds 1 (make every run K times, alternating, and report each
  * target's median round: report/rounds.ts). engine-kill and leader-kill run only this framework, as a cluster
@@ -171,6 +171,10 @@ if (scenario === 'login-storm') {
   if (skipped.length > 0) console.error(`bench: login-storm runs only against targets with a login API; skipping ${skipped.join(', ')}`);
   targets = targets.filter((t) => t.target === 'project');
   if (targets.length === 0) usage('login-storm needs a project target');
+}
+if (scenario !== 'mmo-move' && targets.some((t) => t.name === 'uws-worker')) {
+  // The calibration of the fat-process shape plays the reference scenario only.
+  usage(`uws-worker plays mmo-move only, not ${scenario}`);
 }
 if (scenario === 'soak' && targets.some((t) => t.target !== 'project')) {
   // The memory probe (a full collection on SIGUSR2) is in this framework's bench server only.

@@ -37,6 +37,16 @@ test('labels tell the shapes and variants of the project apart', () => {
   assert.equal(labelOf({ target: 'project', shape: 'embedded' }), 'project-embedded');
   assert.equal(labelOf({ target: 'project', shape: 'cluster', variant: 'acked' }), 'project-acked');
   assert.equal(labelOf({ target: 'colyseus' }), 'colyseus');
+  assert.equal(labelOf({ target: 'uws' }), 'uws');
+  assert.equal(labelOf({ target: 'uws', variant: 'worker' }), 'uws-worker');
+});
+
+test('ratios compare the project with the calibration of its shape too, when it ran', () => {
+  const withWorker = [...runs, row({ target: 'uws', variant: 'worker', clients: 1000, cpuUsPerMsg: 25 })];
+  const versus = ratios(withWorker).filter((r) => r.clients === 1000 && r.project === 'project').map((r) => r.versus);
+  assert.deepEqual(versus, ['uws', 'uws-worker', 'colyseus']);
+  const r = ratios(withWorker).find((x) => x.project === 'project' && x.versus === 'uws-worker' && x.clients === 1000)!;
+  assert.equal(r.cpuUsPerMsg, 1.2, 'project 30 ÷ uws-worker 25');
 });
 
 test('ratios compare each shape of the project with uws and colyseus at equal client counts', () => {

@@ -19,15 +19,16 @@ import type { AoiTickResultsFile } from '../src/aoi-tick.js';
 import { runBench } from './run-bench.js';
 
 test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 }, async () => {
-  const args = ['mmo-move', '--clients', '20', '--seconds', '2', '--warmup', '1', '--targets', 'project,project-fat,project-embedded,colyseus,uws'];
+  const args = ['mmo-move', '--clients', '20', '--seconds', '2', '--warmup', '1', '--targets', 'project,project-fat,project-embedded,colyseus,uws,uws-worker'];
   await runBench(args, async (out, stdout) => {
     assert.match(stdout, /project\/uws: CPU-µs\/msg ×/);
 
     const file = JSON.parse(await readFile(path.join(out, 'mmo-move.json'), 'utf8')) as ResultsFile;
     assert.equal(file.scenario, 'mmo-move');
     assert.equal(file.machine.cpus > 0, true);
-    const labels = file.runs.map((r) => (r.target === 'project' ? `project-${r.shape}` : r.target)).sort();
-    assert.deepEqual(labels, ['colyseus', 'project-cluster', 'project-embedded', 'project-fat', 'uws']);
+    const labels = file.runs.map((r) => (r.target === 'project' ? `project-${r.shape}` : r.variant === undefined ? r.target : `${r.target}-${r.variant}`)).sort();
+    assert.deepEqual(labels, ['colyseus', 'project-cluster', 'project-embedded', 'project-fat', 'uws', 'uws-worker']);
+    assert.match(stdout, /project-fat\/uws-worker: CPU-µs\/msg ×/, 'the fat shape against its calibration');
     for (const r of file.runs) {
       const what = `${r.target}/${r.shape ?? ''}`;
       assert.equal(r.clients, 20, what);
@@ -183,6 +184,13 @@ test('smoke: soak with 20 clients and 5 hostile sockets for 20 s, memory probed 
     assert.match(await readFile(path.join(out, 'soak.md'), 'utf8'), /RSS growth %/);
     assert.match(await readFile(path.join(out, 'soak.html'), 'utf8'), /<svg/);
   });
+});
+
+test('uws-worker, the calibration of the fat-process shape, plays mmo-move only', { timeout: 30_000 }, () => {
+  const bench = fileURLToPath(new URL('../bin/bench.js', import.meta.url));
+  const res = spawnSync(process.execPath, [bench, 'idle-ccu', '--targets', 'uws,uws-worker'], { encoding: 'utf8' });
+  assert.equal(res.status, 2);
+  assert.match(res.stderr, /uws-worker plays mmo-move only, not idle-ccu/);
 });
 
 test('soak refuses a target without the memory probe', { timeout: 30_000 }, async () => {

@@ -101,9 +101,10 @@ export function machine(pinned: boolean): Machine {
   return { cpus: list.length, model: list[0]?.model.trim() ?? 'unknown', node: process.version, pinned };
 }
 
-/** Row label: `project` (cluster shape), `project-embedded`, `project-fat`, `project-acked`, `colyseus`, `uws`. */
+/** Row label: `project` (cluster shape), `project-embedded`, `project-fat`, `project-acked`, `colyseus`, `uws`, `uws-worker`. */
 export function labelOf(row: Pick<RunRow, 'target' | 'shape' | 'variant' | 'transport'>): string {
   if (row.target === 'colyseus') return row.transport === 'uws' ? 'colyseus-uws' : 'colyseus';
+  if (row.target === 'uws') return row.variant === undefined ? 'uws' : `uws-${row.variant}`;
   if (row.target !== 'project') return row.target;
   if (row.shape === 'embedded') return row.variant === undefined ? 'project-embedded' : `project-embedded-${row.variant}`;
   if (row.shape === 'fat') return 'project-fat';
@@ -133,7 +134,7 @@ export function ratios(runs: readonly RunRow[]): Ratio[] {
   for (const p of runs) {
     const project = labelOf(p);
     if (!PROJECT_SHAPES.includes(project)) continue;
-    for (const versus of ['uws', 'colyseus-uws', 'colyseus']) {
+    for (const versus of ['uws', 'uws-worker', 'colyseus-uws', 'colyseus']) {
       const o = byKey.get(`${versus}@${p.clients}`);
       if (o === undefined) continue;
       out.push({ clients: p.clients, project, versus, cpuUsPerMsg: ratio(p.cpuUsPerMsg, o.cpuUsPerMsg), p99Ms: ratio(p.p99Ms, o.p99Ms), rssMb: ratio(p.rssMb, o.rssMb) });

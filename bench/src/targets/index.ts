@@ -10,6 +10,9 @@
  * `project-say` and `project-embedded-say` (chat-fanout) say their lines through the game's
  * own `say` route, broadcast by the scene, rather than on the gateway's chat channel
  * (docs/chat.md): the A/B of chat on real channels.
+ * `uws-worker` (mmo-move only) calibrates the fat-process shape: the bare target's rooms on a
+ * worker thread behind the engine's rings, nothing of the framework above them
+ * (src/targets/uws-worker.ts). The default run leaves it out.
  */
 import { fileURLToPath } from 'node:url';
 import { NODE_FLAGS } from '@gos/cluster';
@@ -47,6 +50,7 @@ export const TARGETS: readonly TargetSpec[] = [
   { name: 'colyseus', target: 'colyseus', driver: 'colyseus', transport: 'ws', entry: server('colyseus.js'), nodeFlags: [], env: { TRANSPORT: 'ws' }, needsEtcd: false },
   { name: 'colyseus-uws', target: 'colyseus', driver: 'colyseus', transport: 'uws', entry: server('colyseus.js'), nodeFlags: [], env: { TRANSPORT: 'uws' }, needsEtcd: false },
   { name: 'uws', target: 'uws', driver: 'uws', entry: server('uws.js'), nodeFlags: [], env: {}, needsEtcd: false },
+  { name: 'uws-worker', target: 'uws', driver: 'uws', variant: 'worker', entry: server('uws-worker.js'), nodeFlags: [], env: {}, needsEtcd: false },
   { name: 'uws-filter', target: 'uws', driver: 'uws', variant: 'filter', entry: server('uws.js'), nodeFlags: [], env: { AOI: 'filter' }, needsEtcd: false },
 ];
 

@@ -27,10 +27,13 @@ export function encodeMove(seq: number, x: number, y: number): Uint8Array {
 
 /** The move in `buf`, or null when it is not a well-formed move. */
 export function decodeMove(buf: ArrayBuffer): { seq: number; x: number; y: number } | null {
-  if (buf.byteLength !== MOVE_BYTES) return null;
-  const v = new DataView(buf);
-  if (v.getUint8(0) !== MOVE) return null;
-  return { seq: v.getUint32(1, true), x: v.getFloat32(5, true), y: v.getFloat32(9, true) };
+  return decodeMoveAt(new DataView(buf), 0, buf.byteLength);
+}
+
+/** The move in the `length` bytes at `offset` of `v`, or null when they are not a well-formed move. */
+export function decodeMoveAt(v: DataView, offset: number, length: number): { seq: number; x: number; y: number } | null {
+  if (length !== MOVE_BYTES || v.getUint8(offset) !== MOVE) return null;
+  return { seq: v.getUint32(offset + 1, true), x: v.getFloat32(offset + 5, true), y: v.getFloat32(offset + 9, true) };
 }
 
 export function encodeWelcome(id: number): Uint8Array {
