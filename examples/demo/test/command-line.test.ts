@@ -35,6 +35,7 @@ const ENTRIES: Readonly<Record<string, string>> = {
   'bench/bin/servers/project.ts': 'project',
   'bench/bin/servers/project-engine.ts': 'project-engine',
   'bench/bin/servers/uws.ts': 'uws',
+  'bench/bin/servers/uws-worker.ts': 'uws-worker',
 };
 /** Modules under bin/ that are not entries. */
 const NOT_ENTRIES = new Set(['bench/bin/servers/lifecycle.ts']);
