@@ -141,3 +141,55 @@ test('afterNextTick is refused when the next tick is further away than allowed (
   assert.equal(schedule.afterNextTick(() => {}, 50), false, 'due in 100 ms, allowed 50');
   assert.equal(schedule.afterNextTick(() => {}, 100), true);
 });
+
+test('scenes started at different times tick together, on the grid of the interval since the epoch', (t) => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  t.after(() => mock.timers.reset());
+  // A clock whose time 0 is 37 ms past a multiple of the interval: the grid is the epoch's, not the clock's.
+  let now = 0;
+  const clock: TickClock = { now: () => now, origin: ORIGIN + 37 };
+  const ticks: Array<{ scene: string; at: number }> = [];
+  const start = (scene: string): TickSchedule => {
+    const s = new TickSchedule(TICK_MS, (at) => ticks.push({ scene, at }), () => 0, clock);
+    s.start();
+    return s;
+  };
+  const advance = (ms: number): void => {
+    for (let i = 0; i < ms; i++) {
+      now++;
+      mock.timers.tick(1);
+    }
+  };
+  const a = start('a');
+  advance(40);
+  const b = start('b');
+  assert.equal(a.nextTickAt, ORIGIN + 200, 'the first grid point at least an interval away');
+  assert.equal(b.nextTickAt, ORIGIN + 200, 'the same point for a scene started 40 ms later');
+  advance(400);
+  // Epoch ORIGIN + 200 is this clock's 163.
+  assert.deepEqual(ticks.filter((k) => k.scene === 'a').map((k) => k.at), [163, 263, 363]);
+  assert.deepEqual(ticks.filter((k) => k.scene === 'b').map((k) => k.at), [163, 263, 363]);
+  a.stop();
+  b.stop();
+});
+
+test('after a long stall the missed ticks are skipped, and the next is back on the grid', (t) => {
+  mock.timers.enable({ apis: ['setTimeout'] });
+  t.after(() => mock.timers.reset());
+  let now = 0;
+  const clock: TickClock = { now: () => now, origin: ORIGIN };
+  const ticks: Array<{ at: number; elapsed: number }> = [];
+  const schedule = new TickSchedule(TICK_MS, (at, elapsed) => ticks.push({ at, elapsed }), () => 0, clock);
+  schedule.start();
+  // The thread is blocked for 730 ms before the first tick's timer can run.
+  now = 830;
+  mock.timers.tick(830);
+  assert.deepEqual(ticks, [{ at: 830, elapsed: 830 }], 'one late tick, not seven back to back');
+  assert.equal(schedule.nextTickAt, ORIGIN + 1000, 'the first grid point at least an interval after the late tick');
+  for (let i = 0; i < 170; i++) {
+    now++;
+    mock.timers.tick(1);
+  }
+  assert.deepEqual(ticks.map((k) => k.at), [830, 1000]);
+  schedule.stop();
+});

@@ -2,6 +2,12 @@
  * When a scene ticks: every `tickMs` against an ideal timeline (the rate does not drift with the
  * time each tick takes; after a long stall the missed ticks are skipped, not run back to back).
  *
+ * The timeline is the wall-clock grid of `tickMs`: a scene started afresh (or back from a long
+ * stall) ticks at the multiples of `tickMs` since the epoch, the first one at least an interval
+ * away. Every scene of a thread with the same interval then ticks in the same timer run: the
+ * thread wakes once per interval for all of them, not once per scene, and so does the main
+ * thread that takes their frames. Engines whose clocks agree tick in step too.
+ *
  * A scene moved in live starts in step with the engine it left: its first tick comes when that
  * engine would have ticked next, once the players it sent on are in (or FIRST_TICK_MAX_WAIT_TICKS
  * intervals past then, with whoever is): its players hear the usual interval between two ticks
@@ -38,10 +44,10 @@ export class TickSchedule {
     this.#clock = clock;
   }
 
-  /** The first tick one interval from now. */
+  /** The first tick on the grid, at least one interval from now. */
   start(): void {
     const now = this.#clock.now();
-    this.#schedule(now, now);
+    this.#schedule(this.#gridAtOrAfter(now + this.#tickMs) - this.#tickMs, now);
   }
 
   /** A scene moved in live: the first tick at `dueAt` (ms since the epoch) once `players` are in. */
@@ -104,7 +110,16 @@ export class TickSchedule {
         for (const fn of after) fn();
       }
       if (this.#stopped) return;
-      this.#schedule(now - next > this.#tickMs * 5 ? now : next, now);
+      // Far behind (a long stall): the missed ticks are skipped, and the next is back on the grid.
+      this.#schedule(now - next > this.#tickMs * 5 ? this.#gridAtOrAfter(now + this.#tickMs) - this.#tickMs : next, now);
     }, Math.max(0, next - this.#clock.now()));
+  }
+
+  /** The first point of the grid (a multiple of tickMs since the epoch) at or after `t`, on this clock. */
+  #gridAtOrAfter(t: number): number {
+    const tickMs = this.#tickMs;
+    const origin = this.#clock.origin;
+    // The epsilon keeps a point already on the grid where it is, whatever the float rounding.
+    return Math.ceil((origin + t) / tickMs - 1e-9) * tickMs - origin;
   }
 }
