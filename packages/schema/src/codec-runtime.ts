@@ -56,6 +56,57 @@ class VerifyError extends Error {}
 
 const EMPTY_BYTES = new Uint8Array(0);
 
+/** The two fields of flatbuffers' `ByteBuffer` a decode points at its bytes. */
+interface ByteBufferFields {
+  bytes_: Uint8Array;
+  position_: number;
+}
+
+function hasByteBufferFields(o: object): o is ByteBufferFields {
+  return 'bytes_' in o && 'position_' in o;
+}
+
+/**
+ * A `ByteBuffer` a decode may borrow instead of making one: flatbuffers' constructor also makes
+ * a `TextDecoder`, which costs more than the decode of a small input (a move) and is garbage
+ * right after. The runtime (pinned in package.json) keeps its bytes in `bytes_` and its position
+ * in `position_`; that is checked once here, and when it is not so every decode makes its own.
+ */
+class SpareByteBuffer {
+  readonly buffer: ByteBuffer;
+  readonly #fields: ByteBufferFields;
+  /** Lent to a decode (a read that decodes with the same codec gets a buffer of its own). */
+  busy = false;
+
+  private constructor(buffer: ByteBuffer, fields: ByteBufferFields) {
+    this.buffer = buffer;
+    this.#fields = fields;
+  }
+
+  /** A spare, or null when this runtime's ByteBuffer does not keep its bytes where expected. */
+  static make(): SpareByteBuffer | null {
+    const probe = new Uint8Array(MIN_BUFFER_BYTES);
+    const buffer = new ByteBuffer(probe);
+    const fields: object = buffer;
+    if (!hasByteBufferFields(fields) || fields.bytes_ !== probe || fields.position_ !== 0 || buffer.bytes() !== probe) return null;
+    fields.bytes_ = EMPTY_BYTES;
+    return buffer.bytes() === EMPTY_BYTES ? new SpareByteBuffer(buffer, fields) : null;
+  }
+
+  lend(bytes: Uint8Array): ByteBuffer {
+    this.busy = true;
+    this.#fields.bytes_ = bytes;
+    this.#fields.position_ = 0;
+    return this.buffer;
+  }
+
+  /** Back from its decode: it forgets the bytes (a ring slot, a socket's message). */
+  release(): void {
+    this.#fields.bytes_ = EMPTY_BYTES;
+    this.busy = false;
+  }
+}
+
 class Verifier {
   #bytes: Uint8Array = EMPTY_BYTES;
   #len = 0;
@@ -260,6 +311,7 @@ export function tableCodec<T>(name: string, shape: TableShape, build: (b: Builde
   // The encoded bytes are copied out, so the builder is free again when encode returns; an
   // encode that re-enters this codec (a build calling encode) gets a builder of its own.
   let shared: Builder | null = null;
+  const spare = SpareByteBuffer.make();
   return Object.freeze({
     name,
     encode(value: T): Uint8Array {
@@ -278,11 +330,14 @@ export function tableCodec<T>(name: string, shape: TableShape, build: (b: Builde
     },
     decode(bytes: Uint8Array): T {
       verifyRoot(bytes, shape, name);
+      const lent = spare !== null && !spare.busy ? spare : null;
       try {
-        return read(new ByteBuffer(bytes));
+        return read(lent === null ? new ByteBuffer(bytes) : lent.lend(bytes));
       } catch (err) {
         if (err instanceof CodedError) throw err;
         throw badPayload(name, err instanceof Error ? err.message : String(err), err);
+      } finally {
+        lent?.release();
       }
     },
   });

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Builder } from 'flatbuffers';
-import { CodedError, ErrorCodes, ErrorReplyCodec, NoticeCodec, SceneRestartedCodec, SceneResumedCodec, coreProtocol, CORE_PUSH, encodeErrorFrame, isRetryableCode } from '../src/index.js';
+import { CodedError, ErrorCodes, ErrorReplyCodec, NoticeCodec, SceneRestartedCodec, SceneResumedCodec, coreProtocol, CORE_PUSH, encodeErrorFrame, isRetryableCode, type Codec } from '../src/index.js';
+import { tableCodec } from '../src/codec-runtime.js';
 import {
   NoFieldsCodec,
   EverythingCodec,
@@ -146,6 +147,48 @@ describe('generated codecs', () => {
     const decoded = EverythingCodec.decode(bytes);
     bytes.fill(0);
     assert.deepEqual([...decoded.blob], [0, 1, 2, 254, 255]);
+  });
+
+  it('decodes frame after frame on one borrowed ByteBuffer: nothing carries over, not even from a decode that failed', () => {
+    const other: Everything = { ...full, name: 'second', blob: new Uint8Array([9]), levels: [] };
+    const bad = EverythingCodec.encode({ ...full, facing: 9 as Facing });
+    assert.deepEqual(EverythingCodec.decode(EverythingCodec.encode(full)), full);
+    assertCoded(() => EverythingCodec.decode(bad), ErrorCodes.SCH_ERR_BAD_PAYLOAD, 'enum Facing');
+    assert.deepEqual(EverythingCodec.decode(EverythingCodec.encode(other)), other);
+    const framed = new Uint8Array(3 + EverythingCodec.encode(full).length);
+    framed.set(EverythingCodec.encode(full), 3);
+    assert.deepEqual(EverythingCodec.decode(framed.subarray(3)), full, 'and from an offset after one from the start');
+  });
+
+  it('a decode inside a decode of the same codec gets a ByteBuffer of its own', () => {
+    // One string field: the read decodes another buffer with this very codec before reading its own.
+    let inner: Uint8Array | null = null;
+    let seen: string | null = null;
+    const codec: Codec<string> = tableCodec<string>(
+      'Label',
+      [['string']],
+      (b, label) => {
+        const s = b.createString(label);
+        b.startObject(1);
+        b.addFieldOffset(0, s, 0);
+        return b.endObject();
+      },
+      (bb) => {
+        if (inner !== null) {
+          const bytes = inner;
+          inner = null;
+          seen = codec.decode(bytes);
+        }
+        const table = bb.position() + bb.readInt32(bb.position());
+        const field = bb.__offset(table, 4);
+        const label = field === 0 ? '' : bb.__string(table + field);
+        return typeof label === 'string' ? label : '';
+      },
+    );
+    inner = codec.encode('inner');
+    assert.equal(codec.decode(codec.encode('outer')), 'outer');
+    assert.equal(seen, 'inner');
+    assert.equal(codec.decode(codec.encode('again')), 'again');
   });
 
   it('rejects enum values the enum does not define', () => {
