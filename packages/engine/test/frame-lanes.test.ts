@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ErrorCodes, FrameKind } from '@gos/schema';
+import { CORE_PUSH, ErrorCodes, FrameKind, readFrameHeader } from '@gos/schema';
 import { EngineToGateway, GatewayToEngine, LocalLinks, decodeTravelBody, encodeTravelOutBody } from '@gos/link';
 import { FakeGateway, startCluster } from './helpers.js';
 
@@ -66,6 +66,62 @@ test("in-process: a joined player's frames take its lane to the scene, follow it
     const refused = await gw.answer(1, late.requestId);
     assert.deepEqual([refused.kind, (refused.body as { code: string }).code], [FrameKind.ERROR, ErrorCodes.ENG_ERR_NOT_JOINED]);
     assert.equal(gw.link.lane?.(1), null, 'no lane for a connection that left');
+  } finally {
+    await gw.close();
+    await c.close();
+  }
+});
+
+test('a scene crash: the lane refuses from the moment the gateway is told, and carries the frames again once the player is back in the restarted scene', async () => {
+  const localLinks = new LocalLinks();
+  const c = await startCluster(dir, 'lanes-crash', { workers: 1, persistIntervalMs: 50, engine: { localLinks } });
+  const gw = new FakeGateway(localLinks.connect('engine-t', 'gw-local'), 'gw-local');
+  await gw.start();
+  try {
+    await gw.join(1, 'frank');
+    const lane = gw.link.lane?.(1) ?? null;
+    assert.ok(lane !== null);
+    await gw.request(1, 'crash', {});
+    await gw.waitFor((m) => m.type === EngineToGateway.SCENE_CRASHED && m.channel === 1, 10_000);
+    assert.equal(gw.link.deliverOnLane?.(lane, gw.frame('add', { n: 1 }).frame), false, 'refused while the scene restarts: the frame goes on the link, where the engine holds it');
+    await gw.waitFor((m) => m.type === EngineToGateway.TO_CLIENT && m.channel === 1 && readFrameHeader(m.body)?.opcode === CORE_PUSH.SceneRestarted, 10_000);
+    const add = gw.frame('add', { n: 2 });
+    assert.equal(gw.link.deliverOnLane?.(lane, add.frame), true, 'the same connection, joined to the restarted scene');
+    assert.equal((await gw.answer(1, add.requestId)).kind, FrameKind.RESPONSE);
+  } finally {
+    await gw.close();
+    await c.close();
+  }
+});
+
+test('a player taken over by a new connection: the old connection\'s frames are answered as not joined on its lane as on the link, until its LEAVE; the new connection has its own lane', async () => {
+  const localLinks = new LocalLinks();
+  const c = await startCluster(dir, 'lanes-replaced', { workers: 1, engine: { localLinks } });
+  const gw = new FakeGateway(localLinks.connect('engine-t', 'gw-local'), 'gw-local');
+  await gw.start();
+  try {
+    await gw.join(1, 'gina');
+    const old = gw.link.lane?.(1) ?? null;
+    assert.ok(old !== null);
+    // The same player on a second connection to the same scene: it takes the hot data over, the first is kicked.
+    await gw.join(2, 'gina');
+    await gw.waitFor((m) => m.type === EngineToGateway.KICK && m.channel === 1);
+    const code = (m: { kind: number; body: unknown }): string | null => (m.kind === FrameKind.ERROR ? (m.body as { code: string }).code : null);
+    const onLane = gw.frame('add', { n: 1 });
+    assert.equal(gw.link.deliverOnLane?.(old, onLane.frame), true, 'still a connection of this link until the gateway says LEAVE');
+    assert.equal(code(await gw.answer(1, onLane.requestId)), ErrorCodes.ENG_ERR_NOT_JOINED);
+    const onLink = gw.frame('add', { n: 1 });
+    gw.link.send(GatewayToEngine.CLIENT_FRAME, 1, onLink.frame);
+    assert.equal(code(await gw.answer(1, onLink.requestId)), ErrorCodes.ENG_ERR_NOT_JOINED, 'the same answer on the link');
+    gw.leave(1);
+    assert.equal(gw.link.deliverOnLane?.(old, gw.frame('add', { n: 1 }).frame), false, 'gone once it left');
+    assert.equal(gw.link.lane?.(1), null);
+
+    const lane = gw.link.lane?.(2) ?? null;
+    assert.ok(lane !== null && lane !== old);
+    const add = gw.frame('add', { n: 4 });
+    assert.equal(gw.link.deliverOnLane?.(lane, add.frame), true);
+    assert.deepEqual(await gw.answer(2, add.requestId), { kind: FrameKind.RESPONSE, body: { total: 4 } }, 'the old frames changed nothing');
   } finally {
     await gw.close();
     await c.close();
