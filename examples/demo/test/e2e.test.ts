@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { GameClient, guest, login, register } from '@gos/client';
 import { waitFor } from '@gos/testing';
 import { createApi, protocol, SayReqCodec, WhoAmIReqCodec } from '../src/generated/protocol.js';
-import { joinAs, startCluster, tempDir, uniqueName } from './helpers.js';
+import { inward, joinAs, startCluster, tempDir, uniqueName } from './helpers.js';
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
 before(async () => {
@@ -28,7 +28,7 @@ test('two players see each other move in real time', async () => {
     const seenByA = new Map<string, { x: number; y: number }>();
     a.client.onPush('WorldSnapshot', (s) => s.players.forEach((p) => seenByA.set(p.id, { x: p.x, y: p.y })));
     const meB = await b.api.whoami({});
-    const res = await b.api.move({ seq: 1, x: meB.x + 30, y: meB.y });
+    const res = await b.api.move({ seq: 1, x: inward(meB.x, 30), y: meB.y });
     assert.equal(res.ack, 1);
     await waitFor(() => seenByA.get(b.accountId)?.x === res.x, { timeoutMs: 3000, message: 'A to see B at its new position' });
     assert.equal(seenByA.get(b.accountId)?.y, res.y);

@@ -11,6 +11,7 @@ import { GameClient, guest, type GuestResult } from '@gos/client';
 import { waitFor } from '@gos/testing';
 import { createApi, protocol } from '../src/generated/protocol.js';
 import { testCluster } from './cluster-helpers.js';
+import { inward } from './helpers.js';
 
 const cluster = await testCluster({ leaseTtlSeconds: 2, persistIntervalMs: 500 });
 after(() => cluster.cleanup());
@@ -72,7 +73,7 @@ test('login picks the least-loaded gateway; a gateway killed with SIGKILL: its p
   assert.equal(again.sceneId, me.sceneId);
   // Snapshots carry the players that changed: the one after the move has player a.
   const seen = b.snapshots.length;
-  await a.api.move({ seq: 1, x: me.x + 3, y: me.y });
+  await a.api.move({ seq: 1, x: inward(me.x, 3), y: me.y });
   const latest = await waitFor(() => b.snapshots.slice(seen).find((ids) => ids.includes(me.playerId)), { timeoutMs: 5000, message: "player b's view to show player a's move" });
   assert.equal(latest.filter((id) => id === me.playerId).length, 1, `player a once in b's view: ${latest.join(', ')}`);
   assert.equal(new Set(latest).size, latest.length, 'no duplicate player');

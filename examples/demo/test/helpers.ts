@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { GameClient, login, register } from '@gos/client';
 import { waitFor } from '@gos/testing';
 import { EmbeddedCluster, type EmbeddedClusterOptions } from '../src/index.js';
+import { WORLD_SIZE } from '../src/game.js';
 import { createApi, protocol } from '../src/generated/protocol.js';
 
 /** A fresh data folder per test file, removed at the end. */
@@ -35,6 +36,15 @@ export async function scratchDatabase(name: string): Promise<{ readonly name: st
   const u = new URL(process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://root@127.0.0.1:3306/gos_test');
   u.pathname = `/${database}`;
   return { name: database, url: u.toString(), drop: () => mysqlAdmin((c) => c.query(`DROP DATABASE IF EXISTS \`${database}\``)).then(() => undefined) };
+}
+
+/**
+ * `x` moved `d` towards the middle of a map: players spawn anywhere in 100..900, and the
+ * portals stand near the east and west edges (portals.ts), so a test's steps taken this way
+ * never walk a player into another map by chance.
+ */
+export function inward(x: number, d: number): number {
+  return x < WORLD_SIZE / 2 ? x + d : x - d;
 }
 
 /** The embedded cluster on an ephemeral port, with cheap password hashing for tests. */

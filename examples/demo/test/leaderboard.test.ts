@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { waitFor } from '@gos/testing';
-import { joinAs, scratchDatabase, startCluster, tempDir, uniqueName, type Player } from './helpers.js';
+import { inward, joinAs, scratchDatabase, startCluster, tempDir, uniqueName, type Player } from './helpers.js';
 
 const REDIS = process.env.GOS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `gos-test-lb-${randomBytes(4).toString('hex')}:`;
@@ -30,14 +30,13 @@ after(async () => {
   await redis.quit();
 });
 
-/** Walk `steps` steps east (each at most the map's burst, 60 m, so a pause between them): the metres actually walked. */
+/** Walk `steps` steps towards the middle of the map (each at most its burst, 60 m, so a pause between them): the metres actually walked. */
 async function walk(p: Player, steps: number, stepM: number): Promise<number> {
   let at = await p.api.whoami({});
   let metres = 0;
   for (let i = 0; i < steps; i++) {
-    // The step towards the side with room, so the map's edge never shortens it.
-    const dx = at.x + stepM < 990 ? stepM : -stepM;
-    const done = await p.api.move({ seq: i + 1, x: at.x + dx, y: at.y });
+    // Away from the edges: neither the map's edge shortens a step nor a portal takes the player away.
+    const done = await p.api.move({ seq: i + 1, x: inward(at.x, stepM), y: at.y });
     metres += Math.hypot(done.x - at.x, done.y - at.y);
     at = { ...at, x: done.x, y: done.y };
     await new Promise((r) => setTimeout(r, 250));
