@@ -34,7 +34,7 @@ import { BENCH_LIMITS, GAME_MODULE, ENGINE_CAPACITY, SCENES_PER_WORKER, sceneSha
 import { parseCommandLine } from '@gos/cluster';
 
 parseCommandLine(
-  { name: 'project', usage: `usage: PORT=3900 SHAPE=embedded|fat|cluster [LINK=tcp] [RING_FLUSH=microtask] [SCENARIO=…] [DATA_DIR=…] [GOS_ETCD_URL=…] node bench/dist/bin/servers/project.js
+  { name: 'project', usage: `usage: PORT=3900 SHAPE=embedded|fat|cluster [LINK=tcp] [RING_FLUSH=microtask] [INPUT_HOLD_LEAD_MS=10] [SCENARIO=…] [DATA_DIR=…] [GOS_ETCD_URL=…] node bench/dist/bin/servers/project.js
 The bench's target for this framework (npm run bench starts it): embedded, one process; fat, one process
 on etcd (GOS_ETCD_URL, http://127.0.0.1:2379); cluster, this gateway plus an engine process found through etcd. Prints
 {"ready":true,…} once a player can log in and play; stops on SIGTERM/SIGINT. No options.` },
@@ -61,6 +61,9 @@ const localLinks = shape === 'cluster' || process.env['LINK'] === 'tcp' ? null :
 // RING_FLUSH=microtask: frames published into the scene's ring per callback, as before the
 // engine's ringFlush option (an A/B knob; the default is the engine's).
 const ringFlush = process.env['RING_FLUSH'] === 'microtask' ? 'microtask' : 'immediate';
+// INPUT_HOLD_LEAD_MS: the gateway's inputHoldLeadMs (0: every input to the engine at once, as
+// before held inputs; an A/B knob of the cluster shape). Unset: the gateway's default.
+const inputHoldLead = process.env['INPUT_HOLD_LEAD_MS'];
 // This process also runs the coordinator replica, the leader that places scenes.
 const leader = new CoordinatorNode({ id: 'coordinator-1', coordinator });
 const sessions = new MemorySessionStore();
@@ -87,6 +90,7 @@ const gateway = new Gateway({
   limits: BENCH_LIMITS,
   chat: { backend: chat, rate: { perSecond: 10, burst: 20 } },
   metrics,
+  ...(inputHoldLead === undefined ? {} : { inputHoldLeadMs: Number(inputHoldLead) }),
 });
 let child: ChildProcess | null = null;
 

@@ -38,6 +38,7 @@ export const ENV_OVERRIDES: readonly {
   { name: 'GOS_GATEWAY_TLS_PASSPHRASE', path: 'gateway.tls.passphrase', kind: 'string' },
   { name: 'GOS_GATEWAY_CAPACITY', path: 'gateway.capacity', kind: 'int' },
   { name: 'GOS_GATEWAY_DRAIN_TIMEOUT_MS', path: 'gateway.drainTimeoutMs', kind: 'int' },
+  { name: 'GOS_GATEWAY_INPUT_HOLD_LEAD_MS', path: 'gateway.inputHoldLeadMs', kind: 'int' },
   { name: 'GOS_GATEWAY_STATIC_DIR', path: 'gateway.staticDir', kind: 'string' },
   { name: 'GOS_ENGINE_ID', path: 'engine.id', kind: 'string' },
   { name: 'GOS_ENGINE_HOST', path: 'engine.host', kind: 'string' },

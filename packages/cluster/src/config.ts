@@ -163,6 +163,8 @@ const configSchema = z.strictObject({
       capacity: positiveInt.default(20000),
       /** A stop (SIGTERM) first tells the clients to move to the other gateways, and waits this long for them. */
       drainTimeoutMs: z.number().int().min(0).default(5000),
+      /** Fire-and-forget inputs to a scene that takes them at its ticks wait on a TCP link until this long before its tick (docs/link.md); 0: sent at once. */
+      inputHoldLeadMs: z.number().int().min(0).default(10),
       defaultSceneId: z.string().optional(),
       staticDir: z.string().optional(),
       scryptCost: positiveInt.optional(),

@@ -240,6 +240,7 @@ async function startGateway(ctx: RoleContext, id: string, localLinks: LocalLinks
     port: g.port,
     capacity: g.capacity,
     drainTimeoutMs: g.drainTimeoutMs,
+    inputHoldLeadMs: g.inputHoldLeadMs,
     onDrainRequest: ctx.onDrainRequest,
     ...(g.publicUrl === undefined ? {} : { publicUrl: g.publicUrl }),
     tls: g.tls ?? null,

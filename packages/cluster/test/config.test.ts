@@ -42,6 +42,7 @@ test('a minimal file gets the defaults; relative paths resolve against the file'
   assert.equal(c.game.module, path.join(dir, 'game.js'));
   assert.equal(c.gateway.port, 3000);
   assert.equal(c.gateway.capacity, 20000);
+  assert.equal(c.gateway.inputHoldLeadMs, 10);
   assert.equal(c.engine.capacity, 6000);
   assert.equal(c.log.level, 'info');
   assert.equal(c.store.kind === 'mysql' && c.store.autoMigrate, false);
@@ -61,9 +62,10 @@ test('environment variables override the file, with their types', async () => {
   const c = loadConfig({
     file: f,
     cwd: '/srv',
-    env: { GOS_GATEWAY_PORT: '3002', GOS_GATEWAY_ID: 'gateway-2', GOS_ETCD_HOSTS: 'http://10.0.0.1:2379, http://10.0.0.2:2379', GOS_GAME_MODULE: 'game/other.js', GOS_LOG_LEVEL: 'debug' },
+    env: { GOS_GATEWAY_PORT: '3002', GOS_GATEWAY_ID: 'gateway-2', GOS_ETCD_HOSTS: 'http://10.0.0.1:2379, http://10.0.0.2:2379', GOS_GAME_MODULE: 'game/other.js', GOS_LOG_LEVEL: 'debug', GOS_GATEWAY_INPUT_HOLD_LEAD_MS: '0' },
   });
   assert.equal(c.gateway.port, 3002);
+  assert.equal(c.gateway.inputHoldLeadMs, 0, 'holding turned off');
   assert.equal(memberIdOf(c, 'gateway'), 'gateway-2');
   assert.deepEqual(c.etcd.hosts, ['http://10.0.0.1:2379', 'http://10.0.0.2:2379']);
   assert.equal(c.game.module, '/srv/game/other.js');

@@ -54,7 +54,7 @@ export const FromScene = {
   SAVE_SCENE: 38,
   /** The scene has flushed and disposed; the task ends next. */
   STOPPED: 39,
-  /** onCreate finished; the scene accepts players. value=its player cap (maxPlayers; 0: none). */
+  /** onCreate finished; the scene accepts players. value=its player cap (maxPlayers; 0: none). payload=JSON {@link ReadyPayload}. */
   READY: 40,
   /**
    * About once a second while the scene ticks: value=ticks that took longer than tickMs since the
@@ -214,6 +214,32 @@ export function isTravelPayload(value: unknown): value is TravelPayload {
 
 function isErrorData(value: unknown): value is ErrorData {
   return isObject(value) && typeof value['code'] === 'string' && value['code'] !== '' && typeof value['message'] === 'string';
+}
+
+/** What a scene tells the main thread once ready, beside its player cap. */
+export interface ReadyPayload {
+  /**
+   * Its tick interval when it takes fire-and-forget inputs at its ticks (`inputs: 'at-tick'`,
+   * ticking on the wall-clock grid of that interval), told to gateways with JOINED; 0 when it
+   * handles inputs as they arrive, or does not tick (a service).
+   */
+  readonly inputTickMs: number;
+}
+
+function isReadyPayload(value: unknown): value is ReadyPayload {
+  if (!isObject(value)) return false;
+  const tickMs = value['inputTickMs'];
+  return typeof tickMs === 'number' && Number.isInteger(tickMs) && tickMs >= 0 && tickMs <= 0xffffffff;
+}
+
+export function encodeReadyPayload(ready: ReadyPayload): Uint8Array {
+  return encoder.encode(JSON.stringify({ inputTickMs: ready.inputTickMs }));
+}
+
+/** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless it is a {@link ReadyPayload}. */
+export function decodeReadyPayload(bytes: Uint8Array): ReadyPayload {
+  const { inputTickMs } = decodeRecordJson(bytes, isReadyPayload, 'ready');
+  return { inputTickMs };
 }
 
 /** The payload of `FromScene.JOIN_FAILED` and `ToScene.TRAVEL_FAILED`: JSON {@link ErrorData}. */

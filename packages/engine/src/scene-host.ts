@@ -51,6 +51,8 @@ export class SceneHost {
   readonly sids = new Set<number>();
   /** The scene type's player cap (`maxPlayers`; 0: none), known once READY. */
   maxPlayers = 0;
+  /** Its tick interval when it takes fire-and-forget inputs at its ticks, told to gateways with JOINED (ReadyPayload); 0 until READY, and for a scene that takes them as they come. */
+  inputTickMs = 0;
   /** Travel targets reserved here (JOIN with `reserve`) and not joined yet: they count against the cap. */
   reserved = 0;
   /** Timer changes (SAVE_TIMERS) waiting for the SAVE_SCENE they go with. */

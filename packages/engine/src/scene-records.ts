@@ -3,7 +3,7 @@ import { decodeLeaderboardRequest } from './leaderboard-records.js';
 import { decodeMailRequest } from './mail-records.js';
 import { decodePlayerLogs } from './log-records.js';
 import { gatewaysOf, publishToScene, sendTo, type EngineContext } from './engine-context.js';
-import { FromScene, decodeTickFigures, SaveSceneFlag, decodeEntityFrames, decodeCallAnswer, decodeSharedChanges, decodeTableNames, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
+import { FromScene, decodeTickFigures, SaveSceneFlag, decodeEntityFrames, decodeCallAnswer, decodeSharedChanges, decodeTableNames, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeReadyPayload, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
 import { mergeTimerChanges } from './timer-changes.js';
 
@@ -54,7 +54,7 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
     }
     case FromScene.JOINED: {
       const conn = ctx.conns.get(sid);
-      if (conn !== undefined) sendTo(ctx, conn.peer, EngineToGateway.JOINED, conn.connId, encodeJoinedBody({ sceneId: host.sceneId }));
+      if (conn !== undefined) sendTo(ctx, conn.peer, EngineToGateway.JOINED, conn.connId, encodeJoinedBody({ sceneId: host.sceneId, inputTickMs: host.inputTickMs }));
       break;
     }
     case FromScene.JOIN_FAILED: {
@@ -108,7 +108,12 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
     }
     case FromScene.READY:
       host.maxPlayers = value;
-      host.markReady();
+      try {
+        host.inputTickMs = decodeReadyPayload(payload).inputTickMs;
+      } finally {
+        // Ready even with a payload it cannot read (logged): its inputs are then sent on as they come.
+        host.markReady();
+      }
       break;
     case FromScene.STOPPED:
       break;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader } from '@gos/schema';
 import { CoordinatorNode, MemoryCoordinator, type Coordinator } from '@gos/coordinator';
-import { EngineToGateway, GatewayToEngine, LinkClient, encodeJoinBody, type EngineLink } from '@gos/link';
+import { EngineToGateway, GatewayToEngine, LinkClient, decodeJoinedBody, encodeJoinBody, type EngineLink, type JoinedBody } from '@gos/link';
 import { SqliteStore, type Store } from '@gos/store';
 import { waitFor } from '@gos/testing';
 import { Engine, type EngineOptions } from '../src/index.js';
@@ -74,9 +74,10 @@ export class FakeGateway {
     }
   }
 
-  async join(connId: number, playerId: string, sceneId = 'arena:1', timeoutMs = 5000): Promise<void> {
+  /** Put `playerId` in `sceneId` on connection `connId`: the JOINED the engine answers with. */
+  async join(connId: number, playerId: string, sceneId = 'arena:1', timeoutMs = 5000): Promise<JoinedBody> {
     this.link.send(GatewayToEngine.JOIN, connId, encodeJoinBody({ playerId, name: playerId, sceneId }));
-    await this.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === connId, timeoutMs);
+    return decodeJoinedBody((await this.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === connId, timeoutMs)).body);
   }
 
   /** Send a REQUEST frame for `route` without waiting (with `flags`, e.g. NO_REPLY); returns its request id. */

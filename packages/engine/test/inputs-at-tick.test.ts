@@ -34,7 +34,8 @@ test("at-tick: fire-and-forget inputs wait for the tick without waking the scene
   const c = await startCluster(dir, 'at-tick', { engine: { metrics: registry } });
   try {
     await c.coordinator.placement.ensure('paced:1');
-    await c.gw.join(1, 'alice', 'paced:1');
+    // The gateway learns with JOINED that the scene takes inputs at its ticks, and their interval.
+    assert.deepEqual(await c.gw.join(1, 'alice', 'paced:1'), { sceneId: 'paced:1', inputTickMs: 300 });
     const before = await wakeupsToScene(registry);
     for (let i = 0; i < 30; i++) c.gw.send(1, 'tap', {}, FrameFlag.NO_REPLY);
     const tick = await c.gw.waitFor((m) => {
@@ -59,7 +60,7 @@ test('on-arrival (the default): a fire-and-forget input wakes a sleeping scene t
   const registry = new Registry();
   const c = await startCluster(dir, 'on-arrival', { engine: { metrics: registry } });
   try {
-    await c.gw.join(1, 'alice');
+    assert.deepEqual(await c.gw.join(1, 'alice'), { sceneId: 'arena:1', inputTickMs: 0 }, 'inputs as they come: nothing to hold');
     const before = await wakeupsToScene(registry);
     // The thread may still be awake from the join when the first shout lands: send one shout at
     // a time, each after the last one's broadcast, until one finds it asleep.

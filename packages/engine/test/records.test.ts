@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ErrorCodes, FRAME_HEADER_BYTES, FrameKind, encodeFrame, isCodedError } from '@gos/schema';
-import { CellRecords, ENTITY_RECORD_BYTES, decodeEntityFrames, decodeTickFigures, encodeTickFigures, decodeJoinPayload, decodeSavePayload, decodeSceneState, encodeEntityFrames } from '../src/records.js';
+import { CellRecords, ENTITY_RECORD_BYTES, decodeEntityFrames, decodeTickFigures, encodeTickFigures, decodeJoinPayload, decodeSavePayload, decodeSceneState, encodeEntityFrames, decodeReadyPayload, encodeReadyPayload } from '../src/records.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const badPayload = (err: unknown): boolean => isCodedError(err) && err.code === ErrorCodes.SCH_ERR_BAD_PAYLOAD;
@@ -34,6 +34,14 @@ test('SAVE_PLAYER and SAVE_SCENE payloads are checked the same way', () => {
   assert.throws(() => decodeSavePayload(bytes('{"playerId":7,"data":{}}')), badPayload);
   assert.deepEqual(decodeSceneState(bytes('{"round":3}')), { round: 3 });
   assert.throws(() => decodeSceneState(bytes('{"round":')), badPayload);
+});
+
+test('READY payloads: the scene\'s input tick round-trips; anything but a whole number 0..2^32-1 is SCH_ERR_BAD_PAYLOAD', () => {
+  assert.deepEqual(decodeReadyPayload(encodeReadyPayload({ inputTickMs: 100 })), { inputTickMs: 100 });
+  assert.deepEqual(decodeReadyPayload(encodeReadyPayload({ inputTickMs: 0 })), { inputTickMs: 0 });
+  for (const bad of ['', '{}', '{"inputTickMs":-1}', '{"inputTickMs":2.5}', '{"inputTickMs":"100"}', '{"inputTickMs":4294967296}', '[100]']) {
+    assert.throws(() => decodeReadyPayload(bytes(bad)), badPayload, bad);
+  }
 });
 
 test('entity frame records (CELLS, INTEREST): round-trip; counts or lengths past the payload are a RangeError, never a read out of bounds', () => {

@@ -19,6 +19,7 @@ import {
 import { GatewayToEngine } from '@gos/link';
 import { CHAT_ROUTES, type GatewayChat } from './chat-requests.js';
 import type { EngineLinks } from './engine-links.js';
+import { inputHoldUntil } from './input-hold.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { ResolvedLimits } from './options.js';
 import type { PendingRequests } from './pending-requests.js';
@@ -34,6 +35,8 @@ export const MAX_HELD_BYTES = 64 * 1024;
 /** What the client sockets need from the gateway. */
 export interface ClientSocketsDeps {
   readonly limits: ResolvedLimits;
+  /** How long before a scene's tick its held fire-and-forget inputs leave (input-hold.ts); 0: never held. */
+  readonly inputHoldLeadMs: number;
   /** Frame buckets per account and cool-downs after a flood. */
   readonly rates: RateLimits;
   /** The game's routes by opcode: a request for any other is refused. */
@@ -61,6 +64,7 @@ export interface ClientSocketsDeps {
  */
 export class ClientSockets {
   readonly #limits: ResolvedLimits;
+  readonly #inputHoldLeadMs: number;
   readonly #rates: RateLimits;
   readonly #routeById: ReadonlyMap<number, RouteDef>;
   readonly #metrics: GatewayMetrics;
@@ -80,6 +84,7 @@ export class ClientSockets {
 
   constructor(deps: ClientSocketsDeps) {
     this.#limits = deps.limits;
+    this.#inputHoldLeadMs = deps.inputHoldLeadMs;
     this.#rates = deps.rates;
     this.#routeById = deps.routeById;
     this.#metrics = deps.metrics;
@@ -312,8 +317,10 @@ export class ClientSockets {
     try {
       if (link === undefined) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, 'engine link is down');
       // A TCP link copies the bytes into its write batch, an in-process one hands them to the
-      // engine, which copies them into the scene's ring, before send returns: no copy here.
-      link.send(GatewayToEngine.CLIENT_FRAME, data.connId, bytes);
+      // engine, which copies them into the scene's ring, before send returns: no copy here. A
+      // fire-and-forget input to a scene that takes them at its ticks may wait for the tick.
+      const holdFor = wantsReply || this.#inputHoldLeadMs === 0 ? 0 : data.inputTickMs;
+      link.send(GatewayToEngine.CLIENT_FRAME, data.connId, bytes, holdFor === 0 ? undefined : inputHoldUntil(now, holdFor, this.#inputHoldLeadMs));
       this.#metrics.forwarded[link.transport === 'tcp' ? 0 : 1]!++;
     } catch (err) {
       if (wantsReply) data.pending.delete(header.requestId);

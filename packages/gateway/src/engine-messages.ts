@@ -110,10 +110,10 @@ export class EngineMessages {
           const ws = this.#sockets.get(channel);
           if (ws === undefined) break;
           const data = connOf(ws);
-          const { sceneId } = decodeJoinedBody(body);
+          const { sceneId, inputTickMs } = decodeJoinedBody(body);
           if (data.travel !== null && this.#travel.joined(ws, data, engineId, sceneId)) {
             this.#travel.afterJoined(ws, data);
-            this.#openLane(data, engineId, channel);
+            this.#openLane(data, engineId, channel, inputTickMs);
             break;
           }
           if (data.state !== 'joining') break;
@@ -121,7 +121,7 @@ export class EngineMessages {
           subscribeScene(ws, sceneId);
           this.#routing.joined(ws, data, sceneId, engineId);
           this.#travel.afterJoined(ws, data);
-          this.#openLane(data, engineId, channel);
+          this.#openLane(data, engineId, channel, inputTickMs);
           break;
         }
         case EngineToGateway.SCENE_CRASHED: {
@@ -206,8 +206,14 @@ export class EngineMessages {
     }
   }
 
-  /** A player just joined on `engineId`: its frames take the engine's lane when the link is in-process (FrameLanes). */
-  #openLane(data: ConnData, engineId: string, connId: number): void {
-    if (data.state === 'joined' && data.engineId === engineId) data.lane = this.#links.get(engineId)?.lane?.(connId) ?? null;
+  /**
+   * A player just joined on `engineId`: its frames take the engine's lane when the link is
+   * in-process (FrameLanes), and its fire-and-forget inputs may wait for the scene's tick on a
+   * TCP link when the scene takes them at its ticks (input-hold.ts).
+   */
+  #openLane(data: ConnData, engineId: string, connId: number, inputTickMs: number): void {
+    if (data.state !== 'joined' || data.engineId !== engineId) return;
+    data.lane = this.#links.get(engineId)?.lane?.(connId) ?? null;
+    data.inputTickMs = inputTickMs;
   }
 }

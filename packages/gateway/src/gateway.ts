@@ -96,6 +96,7 @@ export class Gateway {
     });
     this.#sockets = new ClientSockets({
       limits: this.#o.limits,
+      inputHoldLeadMs: this.#o.inputHoldLeadMs,
       rates: this.#limits,
       routeById: this.#o.protocol.routeById,
       metrics: this.#metrics,

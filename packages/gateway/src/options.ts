@@ -144,6 +144,13 @@ export interface GatewayOptions {
   /** Folder served at `/` (the demo's web client), or null. @default null */
   readonly staticDir?: string | null;
   readonly limits?: GatewayLimits;
+  /**
+   * A fire-and-forget input to a scene that takes inputs at its ticks waits on a TCP link to its
+   * engine until this long before the scene's next tick, and leaves with the others in one write
+   * (docs/link.md, "Inputs held for the tick"). Inputs within this long of the tick go at once.
+   * 0: every input goes at once. In-process links deliver at once either way. @default 10
+   */
+  readonly inputHoldLeadMs?: number;
   /** scrypt cost (N). @default 16384 */
   readonly scryptCost?: number;
   readonly logger?: Logger;
@@ -192,6 +199,7 @@ export interface ResolvedGatewayOptions {
   readonly sceneForLogin: SceneChooser | null;
   readonly staticDir: string | null;
   readonly limits: ResolvedLimits;
+  readonly inputHoldLeadMs: number;
   readonly scryptCost: number;
   readonly logger: Logger;
   readonly metrics: Registry;
@@ -253,6 +261,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
       authRequestsPerSecond: int('limits.authRequestsPerSecond', l.authRequestsPerSecond, 50, 1),
       authBurst: int('limits.authBurst', l.authBurst, 200, 1),
     }),
+    inputHoldLeadMs: int('inputHoldLeadMs', o.inputHoldLeadMs, 10, 0),
     scryptCost,
     logger: o.logger ?? silentLogger,
     metrics: o.metrics ?? new Registry(),

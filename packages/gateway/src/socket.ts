@@ -31,6 +31,12 @@ export interface ConnData {
    */
   lane: FrameLane | null;
   /**
+   * The joined scene's tick interval when it takes fire-and-forget inputs at its ticks (from
+   * JOINED): such inputs may wait on a TCP link until just before the next tick (input-hold.ts).
+   * 0: sent at once; reset whenever `engineId` changes.
+   */
+  inputTickMs: number;
+  /**
    * `authenticating`: open, its token being checked in the session store (its frames wait in
    * `held`); `routing`: accepted, its scene being found; then `joining`, `joined`; `closed`.
    */
@@ -133,6 +139,7 @@ export function newConnData(o: { token: string | null; reject: ConnData['reject'
     migrating: null,
     engineId: null,
     lane: null,
+    inputTickMs: 0,
     connId: 0,
     lastFrameAt: o.now,
     pending: new Map(),
@@ -157,6 +164,7 @@ export function newConnData(o: { token: string | null; reject: ConnData['reject'
 export function setEngine(data: ConnData, engineId: string | null): void {
   data.engineId = engineId;
   data.lane = null;
+  data.inputTickMs = 0;
 }
 
 /**

@@ -28,3 +28,11 @@ test('defaultSceneId and sceneForLogin are checked when the gateway is built', (
   const chooser = (): string => 'world:2';
   assert.equal(resolveGatewayOptions({ ...base(), sceneForLogin: chooser }).sceneForLogin, chooser);
 });
+
+test('inputHoldLeadMs: 10 by default, 0 turns holding off, anything but a whole number ≥ 0 is refused', () => {
+  assert.equal(resolveGatewayOptions(base()).inputHoldLeadMs, 10);
+  assert.equal(resolveGatewayOptions({ ...base(), inputHoldLeadMs: 0 }).inputHoldLeadMs, 0);
+  for (const bad of [-1, 2.5, Number.NaN]) {
+    assert.throws(() => resolveGatewayOptions({ ...base(), inputHoldLeadMs: bad }), (e: { code?: string; message: string }) => e.code === 'OPT_ERR_INVALID' && /inputHoldLeadMs/.test(e.message), String(bad));
+  }
+});

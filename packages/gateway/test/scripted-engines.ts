@@ -6,7 +6,7 @@
  */
 import WebSocket from 'ws';
 import { MemoryCoordinator } from '@gos/coordinator';
-import { EngineToGateway, GatewayToEngine, LocalLinks, decodeJoinBody, encodeJoinedBody, type LocalLinkPeer } from '@gos/link';
+import { EngineToGateway, GatewayToEngine, LinkServer, LocalLinks, decodeJoinBody, encodeJoinedBody, type GatewayPeer } from '@gos/link';
 import { ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader, type Codec, type Protocol, type RouteDef } from '@gos/schema';
 import { SqliteStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
@@ -20,6 +20,8 @@ export interface Message {
   readonly type: number;
   readonly channel: number;
   readonly body: Uint8Array;
+  /** When it arrived (performance.now()). */
+  readonly at: number;
   /** A client frame handed over on the connection's lane (FrameLane) rather than sent on the link. */
   readonly lane?: true;
 }
@@ -27,46 +29,63 @@ export interface Message {
 /** An engine played by the test: what the gateway sends it, and a way to answer. */
 export class ScriptedEngine {
   readonly inbox: Message[] = [];
-  peer: LocalLinkPeer | undefined;
+  peer: GatewayPeer | undefined;
   /** When set, plain JOINs are left to the test too. */
   holdJoins = false;
   /** With `lanes`: whether its lanes take frames now (false: refused, the gateway sends them on the link). */
   lanesOpen = true;
+  /** What its JOINED says of the scene's inputs: its tick interval when it takes them at its ticks (0: as they come). */
+  inputTickMs = 0;
   readonly stop: () => Promise<void>;
 
   constructor(
     readonly id: string,
-    links: LocalLinks,
-    /** Offer the gateway a lane for every connection, as a real engine does for a joined one. */
+    /** In-process links to serve it on, or a TCP link server (started) whose peers it takes. */
+    transport: LocalLinks | LinkServer,
+    /** Offer the gateway a lane for every connection, as a real engine does for a joined one (in-process only). */
     lanes = false,
   ) {
-    this.stop = links.serve(id, (peer) => {
-      this.peer = peer;
-      if (lanes) {
-        // Lanes it gave (a connection id each), checked when they come back, as an engine does.
-        const issued = new WeakMap<object, number>();
-        peer.serveLanes({
-          lane: (channel) => {
-            const lane = {};
-            issued.set(lane, channel);
-            return lane;
-          },
-          deliver: (lane, body) => {
-            const channel = issued.get(lane);
-            if (channel === undefined || !this.lanesOpen) return false;
-            this.inbox.push({ type: GatewayToEngine.CLIENT_FRAME, channel, body: body.slice(), lane: true });
-            return true;
-          },
-        });
-      }
-      peer.on('message', (type: number, channel: number, body: Uint8Array) => {
-        this.inbox.push({ type, channel, body: body.slice() });
-        // A plain JOIN is answered at once; a reserved one is left to the test.
-        if (type === GatewayToEngine.JOIN) {
-          const join = decodeJoinBody(body);
-          if (!join.reserve && !this.holdJoins) peer.send(EngineToGateway.JOINED, channel, encodeJoinedBody({ sceneId: join.sceneId }));
-        }
+    if (transport instanceof LinkServer) {
+      transport.on('peer', (peer) => this.#attach(peer, false));
+      this.stop = () => transport.close();
+    } else {
+      this.stop = transport.serve(id, (peer) => this.#attach(peer, lanes));
+    }
+  }
+
+  /** A scripted engine on a TCP link server of its own (127.0.0.1, a free port): its address for the membership. */
+  static async tcp(id: string, secret: string): Promise<{ engine: ScriptedEngine; address: string }> {
+    const server = new LinkServer({ nodeId: id, secret, host: '127.0.0.1', port: 0 });
+    await server.start();
+    return { engine: new ScriptedEngine(id, server), address: `127.0.0.1:${server.port}` };
+  }
+
+  #attach(peer: GatewayPeer, lanes: boolean): void {
+    this.peer = peer;
+    if (lanes && peer.serveLanes !== undefined) {
+      // Lanes it gave (a connection id each), checked when they come back, as an engine does.
+      const issued = new WeakMap<object, number>();
+      peer.serveLanes({
+        lane: (channel) => {
+          const lane = {};
+          issued.set(lane, channel);
+          return lane;
+        },
+        deliver: (lane, body) => {
+          const channel = issued.get(lane);
+          if (channel === undefined || !this.lanesOpen) return false;
+          this.inbox.push({ type: GatewayToEngine.CLIENT_FRAME, channel, body: body.slice(), at: performance.now(), lane: true });
+          return true;
+        },
       });
+    }
+    peer.on('message', (type: number, channel: number, body: Uint8Array) => {
+      this.inbox.push({ type, channel, body: body.slice(), at: performance.now() });
+      // A plain JOIN is answered at once; a reserved one is left to the test.
+      if (type === GatewayToEngine.JOIN) {
+        const join = decodeJoinBody(body);
+        if (!join.reserve && !this.holdJoins) peer.send(EngineToGateway.JOINED, channel, encodeJoinedBody({ sceneId: join.sceneId, inputTickMs: this.inputTickMs }));
+      }
     });
   }
 
@@ -116,6 +135,10 @@ export async function startScriptedCluster(o: {
   readonly sessions?: MemorySessionStore;
   /** The engines offer frame lanes (FrameLanes), as a real engine does. */
   readonly lanes?: boolean;
+  /** The engines' links: in-process (the default), or TCP on ports of their own. */
+  readonly transport?: 'in-process' | 'tcp';
+  /** The gateway's `inputHoldLeadMs` (its default when absent). */
+  readonly inputHoldLeadMs?: number;
 }): Promise<ScriptedCluster> {
   const coordinator = new MemoryCoordinator();
   const store = new SqliteStore({ file: ':memory:' });
@@ -124,11 +147,30 @@ export async function startScriptedCluster(o: {
   const links = new LocalLinks();
   const engines = new Map<string, ScriptedEngine>();
   for (const [id, scenes] of Object.entries(o.engines)) {
-    engines.set(id, new ScriptedEngine(id, links, o.lanes === true));
-    await coordinator.membership.register({ id, role: 'engine', address: '127.0.0.1:9', capacity: 100 });
+    let address = '127.0.0.1:9'; // in-process: never dialled
+    if (o.transport === 'tcp') {
+      const tcp = await ScriptedEngine.tcp(id, o.clusterSecret);
+      engines.set(id, tcp.engine);
+      address = tcp.address;
+    } else {
+      engines.set(id, new ScriptedEngine(id, links, o.lanes === true));
+    }
+    await coordinator.membership.register({ id, role: 'engine', address, capacity: 100 });
     for (const sceneId of scenes) await coordinator.placement.assign(sceneId, id);
   }
-  const gateway = new Gateway({ gatewayId: 'gw', clusterSecret: o.clusterSecret, coordinator, store, sessions, protocol, port: 0, scryptCost: 1024, localLinks: links, defaultSceneId: o.defaultSceneId });
+  const gateway = new Gateway({
+    gatewayId: 'gw',
+    clusterSecret: o.clusterSecret,
+    coordinator,
+    store,
+    sessions,
+    protocol,
+    port: 0,
+    scryptCost: 1024,
+    localLinks: links,
+    defaultSceneId: o.defaultSceneId,
+    ...(o.inputHoldLeadMs === undefined ? {} : { inputHoldLeadMs: o.inputHoldLeadMs }),
+  });
   await gateway.start();
   return {
     coordinator,

@@ -100,11 +100,13 @@ export class LinkClient extends EventEmitter<LinkClientEvents> implements Engine
    * reconnections.
    * @param type 16–255 (0–15 are the link's own).
    * @param channel any u32; for the gateway/engine protocol, the connection id.
+   * @param holdUntil the message may wait until then (performance.now() ms) for a later write,
+   *   with others that may wait: see {@link EngineLink.send}.
    * @throws CodedError `LNK_ERR_NOT_CONNECTED` while down; `LNK_ERR_CLOSED` after `close()`;
    *   `LNK_ERR_FRAME_TOO_LARGE`; `LNK_ERR_QUEUE_FULL` (the caller decides: drop, or close).
    *   `RangeError` for a bad type or channel.
    */
-  send(type: number, channel: number, body: Uint8Array): void {
+  send(type: number, channel: number, body: Uint8Array, holdUntil?: number): void {
     if (this.#state === 'closing' || this.#state === 'closed') {
       throw new CodedError(ErrorCodes.LNK_ERR_CLOSED, 'link client is closed');
     }
@@ -114,7 +116,7 @@ export class LinkClient extends EventEmitter<LinkClientEvents> implements Engine
         cause: this.#lastError ?? undefined,
       });
     }
-    conn.send(type, channel, body);
+    conn.send(type, channel, body, holdUntil);
   }
 
   #dial(): void {

@@ -105,13 +105,14 @@ export class LinkConnection {
   }
 
   /**
-   * Queue an upper-layer frame for this turn's batch. The body is copied before returning, so
-   * the caller may reuse its buffer at once.
+   * Queue an upper-layer frame for this turn's batch (or, with `holdUntil`, for a batch written
+   * by then: see {@link WriteBatcher}). The body is copied before returning, so the caller may
+   * reuse its buffer at once.
    * @throws CodedError `LNK_ERR_NOT_CONNECTED` during the handshake, `LNK_ERR_CLOSED` once
    *   closing, `LNK_ERR_FRAME_TOO_LARGE`, `LNK_ERR_QUEUE_FULL`; `RangeError` for a type outside
    *   16–255 or a channel outside u32.
    */
-  send(type: number, channel: number, body: Uint8Array): void {
+  send(type: number, channel: number, body: Uint8Array, holdUntil?: number): void {
     if (this.#state !== 'open') {
       throw this.#state === 'handshake'
         ? new CodedError(ErrorCodes.LNK_ERR_NOT_CONNECTED, 'link handshake not completed')
@@ -121,7 +122,7 @@ export class LinkConnection {
       throw new RangeError(`link message type must be an integer from ${FIRST_USER_TYPE} to 255, got ${type}`);
     }
     if (channel >>> 0 !== channel) throw new RangeError(`link channel must be a u32, got ${channel}`);
-    this.#writer.enqueue(type, channel, body);
+    this.#writer.enqueue(type, channel, body, holdUntil);
   }
 
   /**

@@ -30,8 +30,13 @@ export interface EngineLink extends EventEmitter<LinkClientEvents> {
   readonly stats: LinkStats;
   /** Start (idempotent); 'up' tells when the link is usable. */
   start(): Promise<void>;
-  /** See {@link LinkClient.send}. */
-  send(type: number, channel: number, body: Uint8Array): void;
+  /**
+   * See {@link LinkClient.send}. With `holdUntil` (performance.now() ms) the message may wait
+   * until then to leave with others that may wait (one socket write, one wake-up of the engine,
+   * where it would have been many); anything sent without it goes at the end of this turn and
+   * takes what waits with it, in order. An in-process link delivers at once either way.
+   */
+  send(type: number, channel: number, body: Uint8Array, holdUntil?: number): void;
   /**
    * In-process links only: connection `connId`'s lane (see {@link FrameLanes}), or null when the
    * engine offers none (the connection is not joined there, or the engine serves no lanes).

@@ -283,9 +283,10 @@ export class LocalLinkClient extends EventEmitter<LinkClientEvents> implements E
 
   /**
    * Hand a message to the engine: delivered before this returns, unless a listener of this
-   * link is running (then queued, copied). Same errors as {@link LinkClient.send}.
+   * link is running (then queued, copied). Same errors as {@link LinkClient.send}. `holdUntil`
+   * is for a socket's writes: here there is nothing to save by waiting, and nothing waits.
    */
-  send(type: number, channel: number, body: Uint8Array): void {
+  send(type: number, channel: number, body: Uint8Array, _holdUntil?: number): void {
     this.#pair.send(true, type, channel, body);
   }
 

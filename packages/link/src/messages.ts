@@ -193,9 +193,12 @@ export function decodeKickBody(bytes: Uint8Array): KickBody {
   return decodeChecked(KickBodyCodec, bytes, kickRule);
 }
 
-/** The body of `JOINED`. @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty sceneId. */
-export function encodeJoinedBody(body: JoinedBody): Uint8Array {
-  return encodeChecked(JoinedBodyCodec, { sceneId: body.sceneId }, joinedRule);
+/**
+ * The body of `JOINED`; `inputTickMs` defaults to 0 (the scene takes inputs as they arrive).
+ * @throws CodedError `SCH_ERR_BAD_PAYLOAD` for an empty sceneId.
+ */
+export function encodeJoinedBody(body: Pick<JoinedBody, 'sceneId'> & Partial<Pick<JoinedBody, 'inputTickMs'>>): Uint8Array {
+  return encodeChecked(JoinedBodyCodec, { sceneId: body.sceneId, inputTickMs: body.inputTickMs ?? 0 }, joinedRule);
 }
 
 /** @throws CodedError `SCH_ERR_BAD_PAYLOAD` unless the bytes are a valid {@link JoinedBody}. */

@@ -13,6 +13,11 @@ const MIN_BATCH_BYTES = 2048;
  * The outgoing side of a link connection: this turn's frames, packed back to back and written
  * with one `socket.write`; each frame bounded by `maxFrameBytes`, the batch plus the socket's
  * buffer by `maxQueuedBytes`.
+ *
+ * A frame may be sent with a time it can wait until (`holdUntil`): while the batch holds only
+ * such frames it is written when the earliest of those times comes, not at the end of the turn.
+ * Any frame sent without one writes the whole batch at the end of its turn, the held frames
+ * first: order is never changed, and nothing waits longer than its sender allowed.
  */
 export class WriteBatcher {
   readonly #socket: Socket;
@@ -28,6 +33,9 @@ export class WriteBatcher {
   #batchBytes = 0;
   #batchFrames = 0;
   #flushImmediate: NodeJS.Immediate | null = null;
+  /** When the batch must be written, if it holds only frames that may wait (performance.now() ms); Infinity otherwise. */
+  #holdUntil = Infinity;
+  #holdTimer: NodeJS.Timeout | null = null;
 
   constructor(socket: Socket, options: ResolvedLinkOptions, counters: LinkCounters, heartbeat: Heartbeat, describePeer: () => string) {
     this.#socket = socket;
@@ -44,10 +52,12 @@ export class WriteBatcher {
   }
 
   /**
-   * Append one frame to this turn's batch, the body copied. Type and channel are the caller's to check.
+   * Append one frame to the batch, the body copied. Type and channel are the caller's to check.
+   * @param holdUntil when the frame may be written as late as (performance.now() ms); without
+   *   it, at the end of this turn.
    * @throws CodedError `LNK_ERR_FRAME_TOO_LARGE`, `LNK_ERR_QUEUE_FULL`; nothing is queued then.
    */
-  enqueue(type: number, channel: number, body: Uint8Array): void {
+  enqueue(type: number, channel: number, body: Uint8Array, holdUntil?: number): void {
     const frameBytes = LINK_FRAME_HEADER_BYTES + body.byteLength;
     if (frameBytes > this.#maxFrameBytes) {
       throw new CodedError(
@@ -72,7 +82,21 @@ export class WriteBatcher {
     // still write once per callback. The check phase runs once per loop iteration, after all of
     // this iteration's I/O callbacks, so everything sent in the iteration leaves in one write,
     // at the cost of less than one loop iteration of latency.
-    this.#flushImmediate ??= setImmediate(this.#onImmediate);
+    if (holdUntil === undefined) this.#flushImmediate ??= setImmediate(this.#onImmediate);
+    else if (this.#flushImmediate === null && holdUntil < this.#holdUntil) this.#holdTo(holdUntil);
+  }
+
+  /** Write the batch at `until` at the latest (one timer for the batch, moved only earlier). */
+  #holdTo(until: number): void {
+    if (this.#holdTimer !== null) clearTimeout(this.#holdTimer);
+    this.#holdUntil = until;
+    this.#holdTimer = setTimeout(this.#onHoldTimer, Math.max(0, until - performance.now()));
+  }
+
+  #stopHold(): void {
+    if (this.#holdTimer !== null) clearTimeout(this.#holdTimer);
+    this.#holdTimer = null;
+    this.#holdUntil = Infinity;
   }
 
   /** Write the batch now (before ending the socket); counted even if the socket is gone. */
@@ -81,6 +105,7 @@ export class WriteBatcher {
       clearImmediate(this.#flushImmediate);
       this.#flushImmediate = null;
     }
+    if (this.#holdUntil !== Infinity) this.#stopHold();
     const batch = this.#batch;
     if (batch === null || this.#batchBytes === 0) return;
     const data = batch.subarray(0, this.#batchBytes);
@@ -100,6 +125,7 @@ export class WriteBatcher {
   drop(): void {
     if (this.#flushImmediate !== null) clearImmediate(this.#flushImmediate);
     this.#flushImmediate = null;
+    this.#stopHold();
     this.#batch = null;
     this.#batchBytes = 0;
     this.#batchFrames = 0;
@@ -119,6 +145,11 @@ export class WriteBatcher {
 
   readonly #onImmediate = (): void => {
     this.#flushImmediate = null;
+    this.flush();
+  };
+
+  readonly #onHoldTimer = (): void => {
+    this.#holdTimer = null;
     this.flush();
   };
 }

@@ -106,7 +106,8 @@ test('control bodies round-trip through their FlatBuffers tables, only their own
   assert.deepEqual(decodeAnswerBody(encodeAnswerBody({ ok: true, result: '[1]', code: '', message: '' })), { ok: true, result: '[1]', code: '', message: '' });
   assert.deepEqual(decodeAnswerBody(encodeAnswerBody({ ok: false, result: '', code: 'X', message: 'm' })), { ok: false, result: '', code: 'X', message: 'm' });
   assert.deepEqual(decodeKickBody(encodeKickBody({ closeCode: 4005, reason: 'bye' })), { closeCode: 4005, reason: 'bye' });
-  assert.deepEqual(decodeJoinedBody(encodeJoinedBody({ sceneId: 's' })), { sceneId: 's' });
+  assert.deepEqual(decodeJoinedBody(encodeJoinedBody({ sceneId: 's' })), { sceneId: 's', inputTickMs: 0 });
+  assert.deepEqual(decodeJoinedBody(encodeJoinedBody({ sceneId: 's', inputTickMs: 100 })), { sceneId: 's', inputTickMs: 100 });
   assert.deepEqual(decodeJoinFailedBody(encodeJoinFailedBody({ code: 'X', message: 'm' })), { code: 'X', message: 'm' });
 });
 

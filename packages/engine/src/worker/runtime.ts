@@ -20,7 +20,7 @@ import { TickSchedule } from './tick-schedule.js';
 import { TickStats, elapsedMs } from './tick-stats.js';
 import { replicationFor, type SceneReplication } from './replication.js';
 import { SceneTimers } from './scene-timers.js';
-import { FromScene, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload, type SceneTaskInput, type SharedData, type TimerRecord } from '../records.js';
+import { FromScene, encodeReadyPayload, encodeTravelPayload, type CallAnswer, type IncomingCall, type JoinPayload, type SceneTaskInput, type SharedData, type TimerRecord } from '../records.js';
 
 const encoder = new TextEncoder();
 /** How soon a write of a shared table is saved (with the owner's state). */
@@ -173,8 +173,10 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
       else this.#ticks.startInStep(firstTick.at, firstTick.players);
     }
     this.#persistTimer = setInterval(() => this.persist(false), persistIntervalMs);
-    // The main thread enforces the scene's player cap (0: none) before a player is sent here.
-    this.#out.send(FromScene.READY, 0, this.#def.maxPlayers ?? 0, null);
+    // The main thread enforces the scene's player cap (0: none) before a player is sent here, and
+    // tells gateways when the scene takes fire-and-forget inputs (at its ticks on the grid, or as they come).
+    const inputTickMs = !this.#service && this.#def.inputs === 'at-tick' ? this.tickMs : 0;
+    this.#out.send(FromScene.READY, 0, this.#def.maxPlayers ?? 0, encodeReadyPayload({ inputTickMs }));
   }
 
   // ---- records from the main thread ----

@@ -30,6 +30,8 @@ export interface KickBody {
 /** Engine → gateway, JOINED: the player is in this scene. */
 export interface JoinedBody {
   sceneId: string;
+  /** The scene's tick interval when it takes fire-and-forget inputs at its ticks (`inputs: 'at-tick'`), on the wall-clock grid of that interval: a gateway may hold such inputs until just before the next grid point. 0: inputs are handled as they arrive (or an older engine). */
+  inputTickMs: number;
 }
 
 /** Engine → gateway, JOIN_FAILED: the scene refused the player, with the error. */
@@ -185,18 +187,20 @@ function readKickBody(t: fb.KickBody): KickBody {
 /** Encode and decode KickBody. Decode throws `SCH_ERR_BAD_PAYLOAD` on malformed bytes. */
 export const KickBodyCodec: rt.Codec<KickBody> = rt.tableCodec('KickBody', kickBodyShape, buildKickBody, (bb) => readKickBody(fb.KickBody.getRootAsKickBody(bb)));
 
-const joinedBodyShape: rt.TableShape = [['string']];
+const joinedBodyShape: rt.TableShape = [['string'], ['scalar', 4]];
 
 function buildJoinedBody(b: Builder, v: JoinedBody): Offset {
   const oSceneId = b.createString(v.sceneId);
   fb.JoinedBody.startJoinedBody(b);
   fb.JoinedBody.addSceneId(b, oSceneId);
+  fb.JoinedBody.addInputTickMs(b, v.inputTickMs);
   return fb.JoinedBody.endJoinedBody(b);
 }
 
 function readJoinedBody(t: fb.JoinedBody): JoinedBody {
   return {
     sceneId: t.sceneId() ?? '',
+    inputTickMs: t.inputTickMs(),
   };
 }
 

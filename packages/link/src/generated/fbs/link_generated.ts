@@ -219,12 +219,24 @@ sceneId(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+/**
+ * The scene's tick interval when it takes fire-and-forget inputs at its ticks (`inputs: 'at-tick'`), on the wall-clock grid of that interval: a gateway may hold such inputs until just before the next grid point. 0: inputs are handled as they arrive (or an older engine).
+ */
+inputTickMs():number {
+  const offset = this.bb!.__offset(this.bb_pos, 6);
+  return offset ? this.bb!.readUint32(this.bb_pos + offset) : 0;
+}
+
 static startJoinedBody(builder:flatbuffers.Builder) {
-  builder.startObject(1);
+  builder.startObject(2);
 }
 
 static addSceneId(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset) {
   builder.addFieldOffset(0, sceneIdOffset, 0);
+}
+
+static addInputTickMs(builder:flatbuffers.Builder, inputTickMs:number) {
+  builder.addFieldInt32(1, inputTickMs, 0);
 }
 
 static endJoinedBody(builder:flatbuffers.Builder):flatbuffers.Offset {
@@ -232,9 +244,10 @@ static endJoinedBody(builder:flatbuffers.Builder):flatbuffers.Offset {
   return offset;
 }
 
-static createJoinedBody(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset):flatbuffers.Offset {
+static createJoinedBody(builder:flatbuffers.Builder, sceneIdOffset:flatbuffers.Offset, inputTickMs:number):flatbuffers.Offset {
   JoinedBody.startJoinedBody(builder);
   JoinedBody.addSceneId(builder, sceneIdOffset);
+  JoinedBody.addInputTickMs(builder, inputTickMs);
   return JoinedBody.endJoinedBody(builder);
 }
 }

@@ -1,0 +1,26 @@
+/**
+ * Fire-and-forget inputs held for the tick. A scene that takes its players' fire-and-forget
+ * inputs at its ticks (`inputs: 'at-tick'`) ticks on the wall-clock grid of its interval
+ * (docs/scenes.md, "When a scene ticks"), and tells the gateway that interval with JOINED. Sent
+ * to its engine over TCP as they come, such inputs would cost the engine a read (and a wake-up)
+ * every few of them, only to wait in the scene's ring until the tick. Held in the link's batch
+ * until `leadMs` before the next grid point instead, they leave in one write and one read per
+ * tick, and still reach the ring before the tick takes them: no input is handled later than it
+ * would have been. Inputs that come within `leadMs` of the tick go at once, as before.
+ *
+ * The grid is read on this process's clock, as the scene's thread reads it on its own: engines
+ * on other hosts need clocks that agree to well within `leadMs` (NTP does); a held input that
+ * still misses its tick is handled at the next one, never lost or reordered.
+ */
+
+/**
+ * When an input sent at `now` (performance.now() ms) to a scene ticking every `tickMs` on the
+ * grid may leave at the latest: `leadMs` before the next grid point; undefined when that is not
+ * after `now` (send it at once).
+ */
+export function inputHoldUntil(now: number, tickMs: number, leadMs: number, origin: number = performance.timeOrigin): number | undefined {
+  const wall = origin + now;
+  const nextTick = (Math.floor(wall / tickMs) + 1) * tickMs;
+  const leaveAt = nextTick - leadMs - origin;
+  return leaveAt > now ? leaveAt : undefined;
+}
