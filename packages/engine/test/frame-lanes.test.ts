@@ -22,12 +22,21 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test("in-process: a joined player's frames take its lane to the scene, follow it on a local travel, and stop at its leave", async () => {
+/**
+ * The engine on one worker thread (every scene on one thread), linked in-process to a gateway
+ * played by the test (`gw-local`, started): `localLinks` to link more.
+ */
+async function startLaneCluster(name: string, persistIntervalMs?: number) {
   const localLinks = new LocalLinks();
-  // One worker: both scenes on one thread.
-  const c = await startCluster(dir, 'lanes', { workers: 1, engine: { localLinks } });
+  const c = await startCluster(dir, name, { workers: 1, engine: { localLinks }, ...(persistIntervalMs === undefined ? {} : { persistIntervalMs }) });
   const gw = new FakeGateway(localLinks.connect('engine-t', 'gw-local'), 'gw-local');
   await gw.start();
+  return { c, gw, localLinks };
+}
+
+test("in-process: a joined player's frames take its lane to the scene, follow it on a local travel, and stop at its leave", async () => {
+  // One worker: both scenes on one thread.
+  const { c, gw, localLinks } = await startLaneCluster('lanes');
   try {
     assert.equal(gw.link.lane?.(1), null, 'no lane before the join');
     await gw.join(1, 'alice');
@@ -73,10 +82,7 @@ test("in-process: a joined player's frames take its lane to the scene, follow it
 });
 
 test('a scene crash: the lane refuses from the moment the gateway is told, and carries the frames again once the player is back in the restarted scene', async () => {
-  const localLinks = new LocalLinks();
-  const c = await startCluster(dir, 'lanes-crash', { workers: 1, persistIntervalMs: 50, engine: { localLinks } });
-  const gw = new FakeGateway(localLinks.connect('engine-t', 'gw-local'), 'gw-local');
-  await gw.start();
+  const { c, gw } = await startLaneCluster('lanes-crash', 50);
   try {
     await gw.join(1, 'frank');
     const lane = gw.link.lane?.(1) ?? null;
@@ -95,10 +101,7 @@ test('a scene crash: the lane refuses from the moment the gateway is told, and c
 });
 
 test('a player taken over by a new connection: the old connection\'s frames are answered as not joined on its lane as on the link, until its LEAVE; the new connection has its own lane', async () => {
-  const localLinks = new LocalLinks();
-  const c = await startCluster(dir, 'lanes-replaced', { workers: 1, engine: { localLinks } });
-  const gw = new FakeGateway(localLinks.connect('engine-t', 'gw-local'), 'gw-local');
-  await gw.start();
+  const { c, gw } = await startLaneCluster('lanes-replaced');
   try {
     await gw.join(1, 'gina');
     const old = gw.link.lane?.(1) ?? null;
