@@ -115,11 +115,12 @@ export class TickSchedule {
     }, Math.max(0, next - this.#clock.now()));
   }
 
-  /** The first point of the grid (a multiple of tickMs since the epoch) at or after `t`, on this clock. */
+  /** The first point of the grid (a multiple of tickMs since the epoch) at or after `t` (less a microsecond), on this clock. */
   #gridAtOrAfter(t: number): number {
     const tickMs = this.#tickMs;
     const origin = this.#clock.origin;
-    // The epsilon keeps a point already on the grid where it is, whatever the float rounding.
-    return Math.ceil((origin + t) / tickMs - 1e-9) * tickMs - origin;
+    // A time within a microsecond past a point counts as on it: origin + t carries the rounding
+    // of a double at epoch magnitudes (about 0.25 µs), which a point on the grid must survive.
+    return Math.ceil((origin + t - 0.001) / tickMs) * tickMs - origin;
   }
 }
