@@ -8,7 +8,7 @@ import type { AffectedResult, WindowStats } from '../src/loadgen/failover.js';
 import type { RunRow } from '../src/orchestrate.js';
 import { engineKillSummary, leaderKillSummary } from '../src/report/failover.js';
 import { labelOf, maxCcu, ratios, sustained, type FailoverResultsFile, type ResultsFile } from '../src/report/results.js';
-import { byProcess, cpuCell, cpuMsPerReconnect, kbPerClient, markdown, replaceSection } from '../src/report/render.js';
+import { byProcess, cpuCell, cpuMsPerReconnect, kbPerClient, markdown, replaceSection, roundsOf } from '../src/report/render.js';
 import { medianRounds } from '../src/report/rounds.js';
 import { writeResults } from '../src/report/write.js';
 import { growthPercent, SOAK_CHURN, startSample, type SoakResultsFile, type SoakRow } from '../src/soak.js';
@@ -105,6 +105,8 @@ test('--rounds: each target and client count keeps its median round, whole, with
   const file: ResultsFile = { scenario: 'mmo-move', date: '2026-12-07T00:00:00.000Z', machine: { cpus: 2, model: 'Test CPU', node: 'v20', pinned: true }, settings: { warmupSeconds: 5, steadySeconds: 20, command: 'npm run bench -- mmo-move --rounds 4', rounds: 4 }, runs: kept };
   const md = markdown(file);
   assert.match(md, /Every run was made 4 times/);
+  assert.equal(roundsOf(file), 4, 'the closing line counts 4 runs a row');
+  assert.equal(roundsOf({ ...file, settings: { warmupSeconds: 5, steadySeconds: 20, command: 'c' } }), 1);
   assert.match(md, /\| project-fat \| 1000 \|.*\| 27\.00 \(26\.00–35\.00\) \|/);
 });
 

@@ -38,6 +38,11 @@ export function kbPerClient(r: { rssMb: number; baselineRssMb: number; connected
   return r.connected > 0 ? ((r.rssMb - r.baselineRssMb) * 1024) / r.connected : null;
 }
 
+/** How many rounds each row of `file` is the median of (`--rounds`; 1 for a scenario without them). */
+export function roundsOf(file: AnyResultsFile): number {
+  return 'rounds' in file.settings && file.settings.rounds !== undefined ? file.settings.rounds : 1;
+}
+
 export function markdown(file: AnyResultsFile): string {
   if (isFailoverFile(file)) return failoverMarkdown(file);
   if (isSoakFile(file)) return [...header(file), ...soakMarkdown(file)].join('\n');
@@ -143,7 +148,7 @@ function header(file: AnyResultsFile): string[] {
       '',
     ];
   }
-  const rounds = 'rounds' in file.settings && file.settings.rounds !== undefined && file.settings.rounds > 1 ? file.settings.rounds : null;
+  const rounds = roundsOf(file) > 1 ? roundsOf(file) : null;
   return [
     `Run ${file.date} on ${m.cpus} × ${m.model}, Node ${m.node}; ${m.pinned ? 'servers pinned to CPU 0, load generator to CPU 1 (taskset)' : 'not pinned'}; ${file.settings.warmupSeconds} s warm-up, ${file.settings.steadySeconds} s measured${repeats}.`,
     ...(rounds === null ? [] : ['', `Every run was made ${rounds} times, the rounds alternating with the other targets'; each row is its median round by CPU-µs/msg (the whole run, not field-by-field medians), with the range of the rounds in brackets.`]),

@@ -9,6 +9,7 @@ import { ensureEtcd, type EtcdHandle } from '../etcd.js';
 import type { AoiLayout } from '../targets/project/aoi-map.js';
 import type { TargetSpec } from '../targets/index.js';
 import type { AnyResultsFile } from '../report/results.js';
+import { roundsOf } from '../report/render.js';
 import { writeResults } from '../report/write.js';
 import type { Churn, Hostility } from '../soak.js';
 
@@ -129,7 +130,9 @@ export class BenchSession {
   async write(file: AnyResultsFile): Promise<void> {
     const { outDir } = this.o;
     await writeResults(outDir, file, this.o.resultsMd);
-    print(`\nbench: ${file.runs.length} runs in ${Math.round((Date.now() - this.started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${file.scenario}.{json,md,html}`);
+    const rounds = roundsOf(file);
+    const made = rounds > 1 ? `${file.runs.length * rounds} runs (${file.runs.length} rows, each the median of ${rounds} rounds)` : `${file.runs.length} runs`;
+    print(`\nbench: ${made} in ${Math.round((Date.now() - this.started) / 1000)} s → ${path.relative(process.cwd(), outDir) || outDir}/${file.scenario}.{json,md,html}`);
   }
 }
 
