@@ -63,10 +63,14 @@ test('TCP link: fire-and-forget inputs wait until just before the tick, and leav
     assert.deepEqual(seen(engine, connId), ids.map(String));
     const arrived = engine.inbox.filter((m) => m.channel === connId && m.type === GatewayToEngine.CLIENT_FRAME).map((m) => m.at);
     // Held to 10 ms (the default lead) before the next point of the 400 ms grid after they were
-    // sent (or sent at once when that was within 10 ms); timers run on the loop's clock, a ms or
-    // two behind.
+    // sent (or sent at once when that was within 10 ms). A timer may fire early by what its
+    // loop turn had already run when it was set (the loop's clock is read once a turn), and its
+    // delay is cut to whole ms: 10 ms of slack for a loaded machine; unheld, they would arrive
+    // within a millisecond or two of being sent, most of the interval earlier.
     const holdUntil = inputHoldUntil(sentAt, 400, 10);
-    if (holdUntil !== undefined) for (const at of arrived) assert.ok(at >= holdUntil - 3, `held until ${holdUntil.toFixed(1)}: arrived at ${at.toFixed(1)}`);
+    if (holdUntil !== undefined && holdUntil - sentAt > 30) {
+      for (const at of arrived) assert.ok(at >= holdUntil - 10, `held until ${holdUntil.toFixed(1)}: arrived at ${at.toFixed(1)}`);
+    }
     client.ws.close();
   } finally {
     await cluster.close();

@@ -174,8 +174,10 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     }
     this.#persistTimer = setInterval(() => this.persist(false), persistIntervalMs);
     // The main thread enforces the scene's player cap (0: none) before a player is sent here, and
-    // tells gateways when the scene takes fire-and-forget inputs (at its ticks on the grid, or as they come).
-    const inputTickMs = !this.#service && this.#def.inputs === 'at-tick' ? this.tickMs : 0;
+    // tells gateways when the scene takes fire-and-forget inputs (at its ticks on the grid, or as
+    // they come). A grid of a fractional interval (1000 / 60) is not told: its inputs go at once.
+    const atTick = !this.#service && this.#def.inputs === 'at-tick' && Number.isInteger(this.tickMs);
+    const inputTickMs = atTick ? this.tickMs : 0;
     this.#out.send(FromScene.READY, 0, this.#def.maxPlayers ?? 0, encodeReadyPayload({ inputTickMs }));
   }
 

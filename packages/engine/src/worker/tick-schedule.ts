@@ -12,6 +12,8 @@
  * engine would have ticked next, once the players it sent on are in (or FIRST_TICK_MAX_WAIT_TICKS
  * intervals past then, with whoever is): its players hear the usual interval between two ticks
  * plus only what the move itself took beyond it, instead of the move and a whole interval more.
+ * A first tick that comes off the grid (the players came late, the source's clock disagrees) is
+ * followed by the first grid point at least half an interval later, and the grid from then on.
  */
 import { FIRST_TICK_MAX_WAIT_TICKS } from '../records.js';
 
@@ -110,8 +112,13 @@ export class TickSchedule {
         for (const fn of after) fn();
       }
       if (this.#stopped) return;
-      // Far behind (a long stall): the missed ticks are skipped, and the next is back on the grid.
-      this.#schedule(now - next > this.#tickMs * 5 ? this.#gridAtOrAfter(now + this.#tickMs) - this.#tickMs : next, now);
+      // The next tick is on the grid: one interval on from a tick that was on it; from one that
+      // was not (a scene moved in from a source off this engine's grid, or whose players came
+      // late), the first point at least half an interval on. Far behind (a long stall), the
+      // missed ticks are skipped. Gateways hold inputs for the grid (docs/link.md): a scene
+      // that stayed off it would take held inputs a tick late.
+      const following = now - next > this.#tickMs * 5 ? this.#gridAtOrAfter(now + this.#tickMs) : this.#gridAtOrAfter(next + this.#tickMs / 2);
+      this.#schedule(following - this.#tickMs, now);
     }, Math.max(0, next - this.#clock.now()));
   }
 
