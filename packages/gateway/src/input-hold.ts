@@ -5,12 +5,14 @@
  * to its engine over TCP as they come, such inputs would cost the engine a read (and a wake-up)
  * every few of them, only to wait in the scene's ring until the tick. Held in the link's batch
  * until `leadMs` before the next grid point instead, they leave in one write and one read per
- * tick, and still reach the ring before the tick takes them: no input is handled later than it
- * would have been. Inputs that come within `leadMs` of the tick go at once, as before.
+ * tick, and still reach the ring before the tick takes them. Inputs that come within `leadMs` of
+ * the tick go at once, as before.
  *
- * The grid is read on this process's clock, as the scene's thread reads it on its own: engines
- * on other hosts need clocks that agree to well within `leadMs` (NTP does); a held input that
- * still misses its tick is handled at the next one, never lost or reordered.
+ * The grid is read on this process's clock (the wall clock at its start, the monotonic clock
+ * since), as the scene's thread reads it on its own: the two must agree to well within
+ * `leadMs`, which a step of the system clock after either started breaks. A tick that runs late
+ * no longer takes the inputs that came after its grid point. Either way a held input that misses
+ * its tick is handled at the next one, never lost or reordered (docs/link.md).
  */
 
 /**
