@@ -205,7 +205,9 @@ export type Handler<Ctx = HandlerContext, Req = never, Res = unknown> = (ctx: Ct
 
 export interface SceneDefinition<S = unknown, D = unknown, PM = Record<string, unknown>> {
   /**
-   * Fixed tick period of this scene type.
+   * Fixed tick period of this scene type, in milliseconds: from 1 to 2147483647 (the longest
+   * Node timer), fractions allowed (1000 / 60). Any other value keeps the scene from starting:
+   * joins to it are refused with `OPT_ERR_INVALID`.
    * @default the engine's `tickMs` (100 ms, 10 Hz)
    */
   readonly tickMs?: number;

@@ -90,3 +90,17 @@ test("a scene type whose inputs option is neither 'on-arrival' nor 'at-tick' doe
     await c.close();
   }
 });
+
+test('a scene type whose tickMs is not from 1 ms to the longest timer does not start: the join is refused with OPT_ERR_INVALID', async () => {
+  const c = await startCluster(dir, 'badtick');
+  try {
+    await c.coordinator.placement.ensure('badtick:1');
+    c.gw.link.send(GatewayToEngine.JOIN, 1, encodeJoinBody({ playerId: 'alice', name: 'alice', sceneId: 'badtick:1' }));
+    const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 1);
+    const body = decodeJoinFailedBody(failed.body);
+    assert.equal(body.code, 'OPT_ERR_INVALID', body.message);
+    assert.match(body.message, /scene type "badtick": tickMs must be a number of milliseconds from 1 to 2147483647, got 0/);
+  } finally {
+    await c.close();
+  }
+});

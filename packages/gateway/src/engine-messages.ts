@@ -113,7 +113,7 @@ export class EngineMessages {
           const { sceneId, inputTickMs } = decodeJoinedBody(body);
           if (data.travel !== null && this.#travel.joined(ws, data, engineId, sceneId)) {
             this.#travel.afterJoined(ws, data);
-            this.#openLane(data, engineId, channel, inputTickMs);
+            this.#joinedOn(data, engineId, channel, inputTickMs);
             break;
           }
           if (data.state !== 'joining') break;
@@ -121,7 +121,7 @@ export class EngineMessages {
           subscribeScene(ws, sceneId);
           this.#routing.joined(ws, data, sceneId, engineId);
           this.#travel.afterJoined(ws, data);
-          this.#openLane(data, engineId, channel, inputTickMs);
+          this.#joinedOn(data, engineId, channel, inputTickMs);
           break;
         }
         case EngineToGateway.SCENE_CRASHED: {
@@ -207,11 +207,11 @@ export class EngineMessages {
   }
 
   /**
-   * A player just joined on `engineId`: its frames take the engine's lane when the link is
-   * in-process (FrameLanes), and its fire-and-forget inputs may wait for the scene's tick on a
-   * TCP link when the scene takes them at its ticks (input-hold.ts).
+   * A player just joined on `engineId`: what its frames travel by from now on. They take the
+   * engine's lane when the link is in-process (FrameLanes), and its fire-and-forget inputs may
+   * wait for the scene's tick on a TCP link when the scene takes them at its ticks (input-hold.ts).
    */
-  #openLane(data: ConnData, engineId: string, connId: number, inputTickMs: number): void {
+  #joinedOn(data: ConnData, engineId: string, connId: number, inputTickMs: number): void {
     if (data.state !== 'joined' || data.engineId !== engineId) return;
     data.lane = this.#links.get(engineId)?.lane?.(connId) ?? null;
     data.inputTickMs = inputTickMs;

@@ -15,14 +15,18 @@
  * its tick is handled at the next one, never lost or reordered (docs/link.md).
  */
 
+import { performance } from 'node:perf_hooks';
+import { tickGridAtOrAfter } from '@gos/schema';
+
+/** This process's time 0 (ms since the epoch), read once: on Node 20 the global `performance` is a lazy getter. */
+const ORIGIN = performance.timeOrigin;
+
 /**
  * When an input sent at `now` (performance.now() ms) to a scene ticking every `tickMs` on the
- * grid may leave at the latest: `leadMs` before the next grid point; undefined when that is not
- * after `now` (send it at once).
+ * grid may leave at the latest: `leadMs` before the grid's next point; undefined when that is not
+ * after `now` (send it at once: within the lead of a tick, or on its point).
  */
-export function inputHoldUntil(now: number, tickMs: number, leadMs: number, origin: number = performance.timeOrigin): number | undefined {
-  const wall = origin + now;
-  const nextTick = (Math.floor(wall / tickMs) + 1) * tickMs;
-  const leaveAt = nextTick - leadMs - origin;
+export function inputHoldUntil(now: number, tickMs: number, leadMs: number, origin: number = ORIGIN): number | undefined {
+  const leaveAt = tickGridAtOrAfter(origin + now, tickMs) - leadMs - origin;
   return leaveAt > now ? leaveAt : undefined;
 }

@@ -25,7 +25,8 @@ test('inputHoldUntil: lead before the next point of the grid, on the wall clock;
   assert.equal(inputHoldUntil(1234, 100, 5, 0), 1295);
   assert.equal(inputHoldUntil(1295, 100, 5, 0), undefined, 'at the lead: at once');
   assert.equal(inputHoldUntil(1299.9, 100, 5, 0), undefined);
-  assert.equal(inputHoldUntil(1300, 100, 5, 0), 1395, 'on a grid point: the tick there is under way, the next one');
+  assert.equal(inputHoldUntil(1300, 100, 5, 0), undefined, 'on a grid point: within the lead of its tick, at once');
+  assert.equal(inputHoldUntil(1300.5, 100, 5, 0), 1395, 'past a point: the next one');
   // A process started at wall time 50: its clock reads 1234 at wall time 1284.
   assert.equal(inputHoldUntil(1234, 100, 5, 50), 1245);
   // At epoch magnitudes: 1_700_000_000_000 is a multiple of 16, so the next point after …011 is …016.

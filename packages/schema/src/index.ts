@@ -22,6 +22,7 @@ export { CellFrameWriter } from './cell-writer.js';
 export { cellCodec, decodeCellFrame } from './cell-reader.js';
 export type { CellFrame, EntityChange, EntityFieldDef, EntityFieldType, EntityTypeDef, EntityValue, SceneEntitiesDef } from './entities.js';
 export { cleanText } from './text.js';
+export { TICK_GRID_TOLERANCE_MS, tickGridAtOrAfter } from './tick-grid.js';
 export type { CleanTextOptions } from './text.js';
 export { silentLogger } from './logger.js';
 export type { Logger, LogFn } from './logger.js';

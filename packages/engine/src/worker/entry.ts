@@ -46,6 +46,9 @@ if (typeof preload === 'object' && preload !== null && 'gameModule' in preload &
   );
 }
 
+/** The longest tick interval a scene type may ask for: the longest delay a Node timer takes. */
+const MAX_TICK_MS = 0x7fffffff;
+
 /** The scene type's definition, or the service type's. */
 function definitionOf(game: GameDefinition, type: string): SceneDefinition {
   const scene = Object.hasOwn(game.scenes, type) ? (game.scenes[type] as SceneDefinition | undefined) : undefined;
@@ -129,6 +132,10 @@ async function run(input: SceneTaskInput): Promise<SceneTaskResult> {
   const maxPlayers = def.maxPlayers;
   if (maxPlayers !== undefined && (!Number.isInteger(maxPlayers) || maxPlayers < 1 || maxPlayers > 0x7fffffff)) {
     throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene type "${input.sceneType}": maxPlayers must be a positive integer, got ${String(maxPlayers)}`);
+  }
+  const tickMs = def.tickMs;
+  if (tickMs !== undefined && !(typeof tickMs === 'number' && tickMs >= 1 && tickMs <= MAX_TICK_MS)) {
+    throw new CodedError(ErrorCodes.OPT_ERR_INVALID, `scene type "${input.sceneType}": tickMs must be a number of milliseconds from 1 to ${MAX_TICK_MS}, got ${String(tickMs)}`);
   }
   const out = new Outbox(input.fromScene, OUTBOX_MAX_PENDING_BYTES);
   // No keep-alive timer and no timeout per sleep: the scene's own timers (tick, periodic save)

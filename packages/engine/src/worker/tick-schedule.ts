@@ -15,6 +15,7 @@
  * A first tick that comes off the grid (the players came late, the source's clock disagrees) is
  * followed by the first grid point at least half an interval later, and the grid from then on.
  */
+import { tickGridAtOrAfter } from '@gos/schema';
 import { FIRST_TICK_MAX_WAIT_TICKS } from '../records.js';
 
 /** The clock a schedule reads: this thread's (performance) by default; a test's own. */
@@ -124,10 +125,7 @@ export class TickSchedule {
 
   /** The first point of the grid (a multiple of tickMs since the epoch) at or after `t` (less a microsecond), on this clock. */
   #gridAtOrAfter(t: number): number {
-    const tickMs = this.#tickMs;
     const origin = this.#clock.origin;
-    // A time within a microsecond past a point counts as on it: origin + t carries the rounding
-    // of a double at epoch magnitudes (about 0.25 µs), which a point on the grid must survive.
-    return Math.ceil((origin + t - 0.001) / tickMs) * tickMs - origin;
+    return tickGridAtOrAfter(origin + t, this.#tickMs) - origin;
   }
 }
