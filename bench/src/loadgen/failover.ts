@@ -5,10 +5,11 @@
  *
  * - every input's send time and outcome (acknowledged after how long, never acknowledged, or
  *   dropped while its scene was resuming), so latency and losses can be cut into the windows
- *   before, during and after the failover once its times are known;
+ *   before, during and after the failover once its times are known (failover-ledger.ts);
  * - per bot, the position sent with each seq, the highest seq acknowledged, and for a bot whose
  *   engine was killed: when `SceneResumed` arrived, the position the new engine loaded (its
- *   `Welcome`), and when the first move after it was acknowledged.
+ *   `Welcome`), and when the first move after it was acknowledged (failover-bot.ts, summed up
+ *   in failover-affected.ts).
  *
  * The orchestrator tells it on stdin (JSON lines) when it killed something and which scenes
  * were on it (`{"event":"kill","at":…,"scenes":[…]}`), and for leader-kill when the new leader
@@ -21,9 +22,15 @@ import { ByteBuffer } from 'flatbuffers';
 import WebSocket from 'ws';
 import { CORE_PUSH, encodeFrame, FRAME_HEADER_BYTES, FrameFlag, FrameKind, WS_QUERY_TOKEN, WS_QUERY_VERSION } from '@gos/schema';
 import { nowMs } from './driver.js';
+import { affectedResult, type AffectedResult } from './failover-affected.js';
+import { firstPosition, lostMoves, newBot, recordPosition, type Bot } from './failover-bot.js';
+import { InputLedger, type WindowStats } from './failover-ledger.js';
 import { Tick, Welcome } from '../generated/fbs/bench_mmo_generated.js';
 import { protocol, PUSH, ROUTE } from '../generated/protocol.js';
-import { LatencyRecorder, round, type LatencySummary } from '../stats.js';
+import { round } from '../stats.js';
+
+export type { AffectedResult } from './failover-affected.js';
+export type { WindowStats } from './failover-ledger.js';
 
 export type FailoverScenario = 'engine-kill' | 'leader-kill';
 
@@ -48,51 +55,9 @@ export interface KillEvent {
   readonly scenes: readonly string[];
 }
 
-/** Inputs sent in a window and what became of them. */
-export interface WindowStats {
-  readonly seconds: number;
-  readonly inputs: number;
-  readonly acked: number;
-  /** Never acknowledged (excluding those dropped while the bot's scene was resuming). */
-  readonly unacked: number;
-  /** input → ack, over the inputs sent in the window. */
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly maxMs: number;
-  /** Sockets closed by the server in the window. */
-  readonly closes: number;
-  /** ERROR frames received in the window. */
-  readonly errors: number;
-}
-
 export interface FailoverWindows {
   readonly before: WindowStats;
   readonly during: WindowStats;
-  readonly after: WindowStats;
-}
-
-export interface AffectedResult {
-  /** Bots whose scene was on the killed engine. */
-  readonly players: number;
-  /** Got SceneResumed (and stayed connected) before the window ended. */
-  readonly resumed: number;
-  /** Their socket closed: lost. */
-  readonly closed: number;
-  /** Still waiting when the window ended. */
-  readonly notResumed: number;
-  /** kill → SceneResumed received. */
-  readonly resumeMs: LatencySummary;
-  /** kill → first tick acknowledging a move after SceneResumed. */
-  readonly firstAckMs: LatencySummary;
-  /** kill → the last SceneResumed, ms (the end of the `during` window). */
-  readonly lastResumeMs: number | null;
-  /** Acknowledged moves undone by the resume: last seq acknowledged before the kill − seq of the position the new engine loaded. */
-  readonly lostMoves: { readonly players: number; readonly total: number; readonly max: number; readonly p50: number };
-  /** Resumed bots whose loaded position matched none of the positions they sent (not judged). */
-  readonly unverified: number;
-  /** Inputs in flight or sent while resuming, never processed (the gateway drops inputs while the scene has no engine). */
-  readonly droppedInputs: number;
-  /** Affected bots' input → ack after their scene resumed (the `after` window). */
   readonly after: WindowStats;
 }
 
@@ -117,43 +82,10 @@ export interface FailoverLoadResult {
   readonly loadGenSaturated: boolean;
 }
 
-/** Positions kept per bot, by seq modulo this: a minute of moves at 10 Hz. */
-const HISTORY = 1024;
 /** After the kill, ticks still in flight from the dead engine may land for this long; later ones come from the new engine. */
 const KILL_GRACE_MS = 500;
 const PING_INTERVAL_MS = 10_000;
 const PING_FRAME = encodeFrame(FrameKind.PING, 0, 0, null);
-/** Outcome of an input not acknowledged (yet). */
-const UNACKED = -1;
-/** Outcome of an input dropped because its scene was resuming. */
-const DROPPED = -2;
-
-interface Bot {
-  readonly index: number;
-  readonly scene: number;
-  ws: WebSocket | null;
-  /** Number in ticks; changes when the scene resumes elsewhere. */
-  id: number;
-  seq: number;
-  x: number;
-  y: number;
-  /** Input indexes waiting for their ack, oldest first (from `head`). */
-  readonly pending: number[];
-  head: number;
-  /** Position sent with seq s at [s % HISTORY], and which seq wrote the slot. */
-  readonly histX: Float32Array;
-  readonly histY: Float32Array;
-  readonly histSeq: Int32Array;
-  ackedSeq: number;
-  welcomes: number;
-  affected: boolean;
-  closedAt: number | null;
-  resumedAt: number | null;
-  rejoinedAt: number | null;
-  firstAckAt: number | null;
-  lostMoves: number | null;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverLoadResult> {
@@ -167,13 +99,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
   let recoveredAt: number | null = null;
   let unexpectedResumes = 0;
   const affectedScenes = new Set<number>();
-  // Every input: when it was sent, by whom, and its outcome (latency ms, UNACKED or DROPPED).
-  const inSentAt: number[] = [];
-  const inBot: number[] = [];
-  const inSeq: number[] = [];
-  const inOutcome: number[] = [];
-  const closeTimes: Array<{ at: number; bot: number }> = [];
-  const errorTimes: Array<{ at: number; bot: number }> = [];
+  const ledger = new InputLedger();
   const note = (what: string): void => {
     if (failureSamples.length < 5) failureSamples.push(what);
   };
@@ -204,7 +130,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
     const opcode = data.byteLength >= FRAME_HEADER_BYTES ? data.readUInt16LE(2) : -1;
     const now = nowMs();
     if (kind === FrameKind.ERROR) {
-      errorTimes.push({ at: now, bot: b.index });
+      ledger.errored(now, b.index);
       return;
     }
     if (kind !== FrameKind.PUSH) return;
@@ -224,8 +150,8 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
       const p = b.pending;
       while (b.head < p.length) {
         const k = p[b.head]!;
-        if (inSeq[k]! > ack) break;
-        inOutcome[k] = now - inSentAt[k]!;
+        if (ledger.seqOf(k) > ack) break;
+        ledger.acked(k, now);
         b.head++;
       }
       if (b.head > 256) {
@@ -238,7 +164,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
       b.welcomes++;
       if (b.welcomes === 1) {
         // Seq 0: where the scene put the player.
-        record(b, 0, w.x(), w.y());
+        recordPosition(b, 0, w.x(), w.y());
         resolveJoin();
         return;
       }
@@ -248,7 +174,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
       b.affected = true;
       b.lostMoves = lostMoves(b, Math.fround(w.x()), Math.fround(w.y()));
       // What was in flight or sent while resuming was never processed; acks restart from 0.
-      for (let j = b.head; j < b.pending.length; j++) inOutcome[b.pending[j]!] = DROPPED;
+      for (let j = b.head; j < b.pending.length; j++) ledger.dropped(b.pending[j]!);
       b.pending.length = 0;
       b.head = 0;
       b.ackedSeq = 0;
@@ -261,11 +187,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
 
   const connect = async (index: number): Promise<void> => {
     const scene = index % scenes;
-    const b: Bot = {
-      index, scene, ws: null, id: -1, seq: 0, x: 0, y: 0, pending: [], head: 0,
-      histX: new Float32Array(HISTORY), histY: new Float32Array(HISTORY), histSeq: new Int32Array(HISTORY).fill(-1),
-      ackedSeq: 0, welcomes: 0, affected: false, closedAt: null, resumedAt: null, rejoinedAt: null, firstAckAt: null, lostMoves: null,
-    };
+    const b = newBot(index, scene);
     const base = o.gatewayUrls[scene]!;
     const res = await fetch(`${base}/v1/auth/guest`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     if (res.status !== 200) throw new Error(`guest login: HTTP ${res.status} ${await res.text()}`);
@@ -278,8 +200,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
       let joined = false;
       const onJoined = (): void => {
         joined = true;
-        b.x = b.histX[0]!;
-        b.y = b.histY[0]!;
+        ({ x: b.x, y: b.y } = firstPosition(b));
         resolve();
       };
       ws.on('message', (data: Buffer) => onMessage(b, data, onJoined));
@@ -298,7 +219,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
         }
         if (stopping) return;
         b.closedAt = nowMs();
-        closeTimes.push({ at: b.closedAt, bot: b.index });
+        ledger.closed(b.closedAt, b.index);
         note(`bot ${index}: close ${code} ${reason.toString()}`.trim());
       });
     });
@@ -321,18 +242,13 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
     const seq = ++b.seq;
     b.x = Math.min(1000, Math.max(0, b.x + (Math.random() - 0.5) * 10));
     b.y = Math.min(1000, Math.max(0, b.y + (Math.random() - 0.5) * 10));
-    record(b, seq, b.x, b.y);
+    recordPosition(b, seq, b.x, b.y);
     try {
       b.ws.send(encodeFrame(FrameKind.REQUEST, ROUTE.move, 0, protocol.routes.move.request.encode({ seq, x: b.x, y: b.y }), FrameFlag.NO_REPLY));
     } catch {
       return; // closing: its close is counted
     }
-    const k = inSentAt.length;
-    inSentAt.push(now);
-    inBot.push(b.index);
-    inSeq.push(seq);
-    inOutcome.push(UNACKED);
-    b.pending.push(k);
+    b.pending.push(ledger.sent(now, b.index, seq));
   };
 
   // The input clock: 20 buckets a period, each bot in one (its own phase).
@@ -383,7 +299,7 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
     const affected = bots.filter((b) => b.affected);
     o.onPhase?.('steady', {
       secondsLeft: Math.max(0, o.steadySeconds - (nowMs() - windowStart) / 1000),
-      connected: bots.length - closeTimes.length,
+      connected: bots.length - ledger.closes,
       affected: affected.length,
       resumed: affected.filter((b) => b.resumedAt !== null).length,
     });
@@ -412,77 +328,15 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
   const end2 = Math.min(recovered ?? windowEnd, windowEnd);
   const isAffected = new Uint8Array(o.clients);
   for (const b of affectedBots) isAffected[b.index] = 1;
-  const stats = (from: number, to: number, affected: boolean): WindowStats => {
-    const lat = new LatencyRecorder();
-    let inputs = 0;
-    let acked = 0;
-    let unacked = 0;
-    for (let k = 0; k < inSentAt.length; k++) {
-      const at = inSentAt[k]!;
-      if (at < from || at >= to || (isAffected[inBot[k]!] === 1) !== affected) continue;
-      const out = inOutcome[k]!;
-      if (out === DROPPED) continue;
-      inputs++;
-      if (out === UNACKED) unacked++;
-      else {
-        acked++;
-        lat.record(out);
-      }
-    }
-    const inWindow = (e: { at: number; bot: number }): boolean => e.at >= from && e.at < to && (isAffected[e.bot] === 1) === affected;
-    const s = lat.summary();
-    return {
-      seconds: round(Math.max(0, to - from) / 1000, 3),
-      inputs,
-      acked,
-      unacked,
-      p50Ms: s.p50Ms,
-      p99Ms: s.p99Ms,
-      maxMs: s.maxMs,
-      closes: closeTimes.filter(inWindow).length,
-      errors: errorTimes.filter(inWindow).length,
-    };
-  };
+  const stats = (from: number, to: number, affected: boolean): WindowStats => ledger.window(from, to, isAffected, affected);
   const unaffected: FailoverWindows = {
     before: stats(windowStart, mid, false),
     during: stats(mid, end2, false),
     after: stats(end2, windowEnd, false),
   };
 
-  let affected: AffectedResult | undefined;
-  if (o.scenario === 'engine-kill' && killAt !== null) {
-    const resume = new LatencyRecorder();
-    const firstAck = new LatencyRecorder();
-    const lost: number[] = [];
-    let unverified = 0;
-    for (const b of affectedBots) {
-      if (b.closedAt !== null || b.resumedAt === null) continue;
-      resume.record(b.resumedAt - killAt);
-      if (b.firstAckAt !== null) firstAck.record(b.firstAckAt - killAt);
-      if (b.lostMoves === null) unverified++;
-      else lost.push(b.lostMoves);
-    }
-    lost.sort((a, z) => a - z);
-    const dropped = inOutcome.reduce((n, v, k) => (v === DROPPED && isAffected[inBot[k]!] === 1 ? n + 1 : n), 0);
-    affected = {
-      players: affectedBots.length,
-      resumed: resume.count,
-      closed: affectedBots.filter((b) => b.closedAt !== null).length,
-      notResumed: affectedBots.filter((b) => b.closedAt === null && b.resumedAt === null).length,
-      resumeMs: resume.summary(),
-      firstAckMs: firstAck.summary(),
-      lastResumeMs: lastResume === null ? null : round(lastResume - killAt, 1),
-      lostMoves: {
-        players: lost.filter((n) => n > 0).length,
-        total: lost.reduce((a, n) => a + n, 0),
-        max: lost.at(-1) ?? 0,
-        p50: lost[Math.floor((lost.length - 1) / 2)] ?? 0,
-      },
-      unverified,
-      droppedInputs: dropped,
-      after: stats(end2, windowEnd, true),
-    };
-  }
+  const affected: AffectedResult | undefined =
+    o.scenario === 'engine-kill' && killAt !== null ? affectedResult(affectedBots, killAt, lastResume, ledger.droppedBy(isAffected), stats(end2, windowEnd, true)) : undefined;
 
   const loadGenCpuPercent = (100 * (cpu.user + cpu.system)) / 1e6 / cpuSeconds;
   const loopP99 = loop.percentile(99) / 1e6;
@@ -510,24 +364,4 @@ export async function runFailoverLoad(o: FailoverLoadOptions): Promise<FailoverL
 function sceneIndex(sceneId: string): number | null {
   const m = /^mmo:(\d+)$/.exec(sceneId);
   return m === null ? null : Number(m[1]) - 1;
-}
-
-function record(b: Bot, seq: number, x: number, y: number): void {
-  const slot = seq % HISTORY;
-  b.histX[slot] = x;
-  b.histY[slot] = y;
-  b.histSeq[slot] = seq;
-}
-
-/**
- * Moves acknowledged before the kill that the resume undid: the new engine loaded the position
- * the bot sent with some seq s (the last one the dead engine saved); every acknowledged seq
- * after s is lost. Null when the position is none the bot sent in the last HISTORY moves.
- */
-function lostMoves(b: Bot, x: number, y: number): number | null {
-  for (let seq = b.seq; seq >= 0 && seq > b.seq - HISTORY; seq--) {
-    const slot = seq % HISTORY;
-    if (b.histSeq[slot] === seq && b.histX[slot] === x && b.histY[slot] === y) return Math.max(0, b.ackedSeq - seq);
-  }
-  return null;
 }
