@@ -240,11 +240,11 @@ export class ClientSockets {
     }
     const now = performance.now();
     // The account's token bucket: `messagesPerSecond` sustained, `messageBurst` at once.
-    if (data.bucket === null || !this.#rates.allowMessage(data.bucket, now)) {
+    if (data.bucket < 0 || !this.#rates.allowMessage(data.bucket, now)) {
       if (data.session !== null) this.#rates.flooded(data.session.accountId, data.ip, now);
       return this.end(ws, CloseCode.RATE_LIMITED, ErrorCodes.GW_ERR_RATE_LIMITED);
     }
-    data.lastFrameAt = now;
+    data.lastFrameAt = Math.floor(now);
     const bytes = new Uint8Array(message);
     const header = readFrameHeader(bytes);
     if (header === null) return this.end(ws, CloseCode.BAD_FRAME, 'malformed frame header');
@@ -340,6 +340,10 @@ export class ClientSockets {
     data.heldBytes = 0;
     this.#authenticating.delete(ws);
     data.pending.clear();
+    if (data.bucket >= 0) {
+      this.#rates.releaseMessageBucket(data.bucket);
+      data.bucket = -1;
+    }
     if (data.connId === 0) return;
     this.#conns.delete(data.connId);
     if (data.session !== null && this.#byToken.get(data.session.token) === ws) this.#byToken.delete(data.session.token);

@@ -5,7 +5,6 @@ import type { WebSocket } from 'uWebSockets.js';
 import { ErrorReplyCodec, cellX, cellY, framePayload, isFarCell } from '@gos/schema';
 import type { Session } from './session/index.js';
 import type { FrameLane } from '@gos/link';
-import type { Bucket } from './rate-limits.js';
 
 /**
  * Why a player is being placed again: its engine was lost (`lost`: the same engine is fine once
@@ -61,8 +60,13 @@ export interface ConnData {
   readonly pending: Map<number, { readonly opcode: number; readonly at: number }>;
   /** The client's address, for its rate limits. */
   readonly ip: string;
-  /** The account's frame bucket (shared by its sockets, kept across reconnects); null until accepted. */
-  bucket: Bucket | null;
+  /** The account's frame bucket (RateLimits.messageBucket: shared by its sockets, kept across reconnects), held until the socket closes; -1 until accepted. */
+  bucket: number;
+  /**
+   * When its last frame came (performance.now(), whole ms: the idle sweep needs no more). Whole,
+   * it stays a small integer in the object; a fractional time would live in a heap number of its
+   * own, one more cache miss on every frame.
+   */
   lastFrameAt: number;
   lastTouchAt: number;
   /** When the JOIN went to the engine; a join not confirmed within JOIN_TIMEOUT_MS fails. */
@@ -134,14 +138,14 @@ export function newConnData(o: { token: string | null; reject: ConnData['reject'
   // The fields every client frame reads come first: they share the object's first cache line.
   return {
     state: o.token === null ? 'routing' : 'authenticating',
-    bucket: null,
+    bucket: -1,
     travel: null,
     migrating: null,
     engineId: null,
     lane: null,
     inputTickMs: 0,
     connId: 0,
-    lastFrameAt: o.now,
+    lastFrameAt: Math.floor(o.now),
     pending: new Map(),
     session: null,
     token: o.token,
