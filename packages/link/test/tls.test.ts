@@ -136,7 +136,7 @@ test('TLS material that cannot be used is refused at construction with LNK_ERR_T
   assert.throws(make({ ...good, key: cluster.read('gateway.key') }), { code: ErrorCodes.LNK_ERR_TLS, message: /key values mismatch/ });
   assert.throws(make({ ...good, cert: 'not a certificate' }), { code: ErrorCodes.LNK_ERR_TLS });
   assert.throws(make({ ...good, cert: '' }), { code: ErrorCodes.OPT_ERR_INVALID, message: /tls\.cert/ });
-  assert.throws(() => new LinkClient({ nodeId: 'g', secret: SECRET, port: 1, tls: { ...good, key: locked.read('engine.key'), cert: locked.read('engine.pem') } }), { code: ErrorCodes.LNK_ERR_TLS, message: /bad decrypt/ });
+  assert.throws(() => new LinkClient({ nodeId: 'g', secret: SECRET, port: 1, tls: { ...good, key: locked.read('engine.key'), cert: locked.read('engine.pem') } }), { code: ErrorCodes.LNK_ERR_TLS, message: /bad decrypt|DECODER routines::unsupported/ }); // a wrong passphrase decrypts to garbage: "bad decrypt", or (one time in 256, the padding passing by chance) a decoder error
   assert.throws(() => new LinkClient({ nodeId: 'g', secret: SECRET, port: 1, tls: { ...locked.link('engine'), passphrase: 'wrong' } }), { code: ErrorCodes.LNK_ERR_TLS });
   // The right passphrase works end to end.
   const { server } = await echoServer({ ...locked.link('engine'), passphrase: 'open sesame' });
