@@ -1,4 +1,5 @@
 import type { GatewayPeer, JoinBody } from '@gos/link';
+import type { SceneHost } from './scene-host.js';
 
 /**
  * One player's connection to this engine, through one gateway's link. A class: an in-process
@@ -7,6 +8,12 @@ import type { GatewayPeer, JoinBody } from '@gos/link';
 export class Conn {
   /** `joining` until its scene has it (frames wait in `early`), `gone` once dropped. */
   state: 'joining' | 'joined' | 'gone' = 'joining';
+  /**
+   * The scene instance it was last joined to (set by {@link joinedTo}); meaningful only while
+   * `joined`, and only while that instance is the engine's running one (SceneHost.current).
+   * Its frame lane writes there without looking the scene up (FrameLanes).
+   */
+  host: SceneHost | null = null;
   /** The player's scene (changes when it travels to another scene of this engine). */
   sceneId: string;
   /** Engine-local id: what the scene knows the player by. */
@@ -33,6 +40,12 @@ export class Conn {
   early: Uint8Array[] = [];
   /** Bytes of {@link early}. */
   earlyBytes = 0;
+
+  /** In its scene `host` now: its frames go into that scene's ring. */
+  joinedTo(host: SceneHost): void {
+    this.state = 'joined';
+    this.host = host;
+  }
 
   constructor(sid: number, peer: GatewayPeer, connId: number, join: JoinBody) {
     this.sceneId = join.sceneId;

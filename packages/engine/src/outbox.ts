@@ -53,8 +53,9 @@ export class Outbox {
    */
   send(type: number, sid: number, value: number, payload: Uint8Array | null, urgent = true): void {
     if (this.#closed) return;
-    // Order matters: once anything waits in the overflow, later records queue behind it.
-    if (this.#pending.length === 0 && this.#ring.tryWrite(type, sid, value, payload, urgent)) return;
+    // Order matters: once anything waits in the overflow, later records queue behind it. (Its
+    // byte count, not the array's length: no other object to read on a client frame's path.)
+    if (this.#pendingBytes === 0 && this.#ring.tryWrite(type, sid, value, payload, urgent)) return;
     const size = (payload?.byteLength ?? 0) + 16;
     if (this.#pendingBytes + size > this.#maxPendingBytes) {
       throw new CodedError(ErrorCodes.ENG_ERR_QUEUE_FULL, `ring overflow is full (${this.#pendingBytes} bytes waiting)`);

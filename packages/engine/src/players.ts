@@ -3,9 +3,10 @@
  * loaded, its seat taken over from an older connection), its frames go into the scene's ring
  * (held while it joins), and it leaves (its last data handed over before a rejoin loads it).
  */
-import { CloseCode, CodedError, ErrorCodes, FrameFlag, encodeSceneChangedFrame, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
+import { CloseCode, CodedError, ErrorCodes, encodeSceneChangedFrame, isCodedError, toErrorData, type ErrorData } from '@gos/schema';
 import { EngineToGateway, encodeJoinFailedBody, type FrameLanes, type GatewayPeer, type JoinBody } from '@gos/link';
 import { Conn, takeEarly } from './connections.js';
+import { PeerLanes, sendFrameToScene } from './frame-lanes.js';
 import { kick, refuseFrame, sendTo, type EngineContext } from './engine-context.js';
 import { ToScene, encodeJoinPayload, type JoinPayload, type TimerRecord } from './records.js';
 import { sceneFull, type SceneHost } from './scene-host.js';
@@ -123,7 +124,7 @@ export class Players {
       if (body.reserve) sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame(body.from, body.sceneId));
       const join: JoinPayload = { playerId: body.playerId, name: body.name, data, takeover, ...(arrival === undefined ? {} : { arrival }), ...(relocated ? { travelled: true } : {}), ...(timers === undefined ? {} : { timers }) };
       host.send(ToScene.JOIN, sid, encodeJoinPayload(join));
-      conn.state = 'joined';
+      conn.joinedTo(host);
       for (const frame of takeEarly(conn)) host.send(ToScene.FRAME, sid, frame);
       ctx.setLoad();
     } catch (err) {
@@ -169,43 +170,12 @@ export class Players {
       const code = ctx.running() ? ErrorCodes.ENG_ERR_SCENE_MOVED : ErrorCodes.ENG_ERR_SHUTTING_DOWN;
       return refuseFrame(ctx, peer, connId, frame, code, 'the scene is stopping here; retry shortly');
     }
-    this.#toScene(host, conn, frame);
+    sendFrameToScene(ctx, host, conn, frame);
   }
 
-  /**
-   * The lanes of gateway `peer`'s joined connections, for an in-process one (FrameLanes): a
-   * connection's lane is its `Conn`, and its frames skip the link's dispatch and the lookups of
-   * {@link frame}. A lane takes the plain case only (joined, its scene running here); anything
-   * else is refused (false) and comes again as a CLIENT_FRAME, which {@link frame} holds or
-   * answers with a code.
-   */
+  /** The lanes of gateway `peer`'s joined connections, for an in-process one (FrameLanes). */
   lanes(peer: GatewayPeer): FrameLanes {
-    return {
-      lane: (connId) => {
-        const conn = this.#ctx.conns.of(peer, connId);
-        return conn === undefined || conn.state !== 'joined' ? null : conn;
-      },
-      deliver: (lane, frame) => {
-        // What the gateway hands back is checked, not trusted: a connection of this very link.
-        if (!(lane instanceof Conn) || lane.peer !== peer || lane.state !== 'joined') return false;
-        const host = this.#scenes.running(lane.sceneId);
-        if (host === undefined) return false;
-        this.#toScene(host, lane, frame);
-        return true;
-      },
-    };
-  }
-
-  /** Write a joined player's frame into its scene's ring; a full ring is answered with a code. */
-  #toScene(host: SceneHost, conn: Conn, frame: Uint8Array): void {
-    try {
-      // A fire-and-forget input (NO_REPLY; the gateway checked the 8-byte header) need not wake a
-      // scene that drains its inputs at its tick; a request waits for its answer, so it does.
-      host.send(ToScene.FRAME, conn.sid, frame, (frame[1]! & FrameFlag.NO_REPLY) === 0);
-    } catch (err) {
-      const data = toErrorData(err, ErrorCodes.ENG_ERR_QUEUE_FULL);
-      refuseFrame(this.#ctx, conn.peer, conn.connId, frame, data.code, data.message);
-    }
+    return new PeerLanes(this.#ctx, peer);
   }
 
   /** Close the connection `sid` of a player that connected again, and take it out of its scene without its last save. */

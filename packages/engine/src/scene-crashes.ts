@@ -75,7 +75,7 @@ export class SceneCrashes {
     restarted.sids.add(conn.sid);
     const join: JoinPayload = { playerId: conn.playerId, name: conn.name, data, takeover: false };
     restarted.send(ToScene.JOIN, conn.sid, encodeJoinPayload(join));
-    conn.state = 'joined';
+    conn.joinedTo(restarted);
     for (const frame of takeEarly(conn)) restarted.send(ToScene.FRAME, conn.sid, frame);
     sendTo(ctx, conn.peer, EngineToGateway.TO_CLIENT, conn.connId, encodeSceneRestartedFrame(sceneId, 'the scene crashed and was restarted from its last saved state'));
   }

@@ -47,6 +47,12 @@ export class SceneHost {
   readonly sceneType: string;
   /** Epoch of the placement it serves; raised when the scene is placed here again while it runs. */
   epoch: number;
+  /**
+   * The engine's running instance of its scene: true from when the engine routes the scene's
+   * players to it until it takes it out (the scene stops, crashes, or failed to start). A
+   * player's frame lane writes here only while this holds (FrameLanes).
+   */
+  current = false;
   /** Engine-local connection ids of the players in this scene. */
   readonly sids = new Set<number>();
   /** The scene type's player cap (`maxPlayers`; 0: none), known once READY. */

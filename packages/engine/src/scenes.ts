@@ -62,6 +62,12 @@ export class Scenes {
     return this.#hosts.get(sceneId);
   }
 
+  /** `host` is no longer the scene's running instance here (it stops, crashed, or never started). */
+  #takeOut(host: SceneHost): void {
+    host.current = false;
+    if (this.#hosts.get(host.sceneId) === host) this.#hosts.delete(host.sceneId);
+  }
+
   /** The scene running here, started (claiming its row) if it is not; refused past the worker slots. */
   obtain(sceneId: string, epoch: number): Promise<SceneHost> {
     const moving = this.#moving.get(sceneId);
@@ -202,11 +208,12 @@ export class Scenes {
       onRecord: (type, sid, value, payload) => onSceneRecord(this.#ctx, host, type, sid, value, payload),
     });
     this.#hosts.set(sceneId, host);
+    host.current = true;
     host.done.catch((err: unknown) => this.#onCrash(host, err));
     try {
       await host.ready;
     } catch (err) {
-      if (this.#hosts.get(sceneId) === host) this.#hosts.delete(sceneId);
+      this.#takeOut(host);
       throw err;
     }
     // Released or moved while it started (a release then had no running scene to stop): it
@@ -224,7 +231,7 @@ export class Scenes {
   async #onCrash(host: SceneHost, err: unknown): Promise<void> {
     if (this.#hosts.get(host.sceneId) !== host) return;
     host.abandon();
-    this.#hosts.delete(host.sceneId);
+    this.#takeOut(host);
     await this.#crashes.restart(host, err, (sceneId, epoch) => this.obtain(sceneId, epoch));
   }
 
@@ -305,7 +312,7 @@ export class Scenes {
   async #stopAndSave(host: SceneHost, atTick = false): Promise<{ players: Conn[]; clean: boolean; nextTickAt: number | undefined }> {
     const ctx = this.#ctx;
     const { sceneId } = host;
-    this.#hosts.delete(sceneId);
+    this.#takeOut(host);
     const players = ctx.conns.inScene(host.sids);
     for (const conn of players) conn.state = 'joining';
     let clean = false;

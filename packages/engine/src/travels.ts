@@ -165,7 +165,7 @@ export class Travels {
       encodeJoinPayload({ playerId: conn.playerId, name: conn.name, data, takeover: false, travelled: true, ...(arrival === undefined ? {} : { arrival }), ...(timers === undefined ? {} : { timers }) }),
     );
     target.sids.add(conn.sid);
-    conn.state = 'joined';
+    conn.joinedTo(target);
     for (const frame of takeEarly(conn)) target.send(ToScene.FRAME, conn.sid, frame);
   }
 

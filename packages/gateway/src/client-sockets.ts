@@ -306,14 +306,15 @@ export class ClientSockets {
       return;
     }
     if (wantsReply && !this.#pending.track(ws, data, header.opcode, header.requestId)) return;
-    const link = data.engineId === null ? undefined : this.#links.get(data.engineId);
     // Joined on an in-process link: straight to the engine on the connection's lane when it takes
-    // the frame (the plain case); anything else goes on the link, where the engine holds or answers it.
+    // the frame (the plain case), with no lookup of the link; anything else goes on the link (a
+    // closed one refuses the lane), where the engine holds or answers it.
     const lane = data.lane;
-    if (lane !== null && link !== undefined && data.state === 'joined' && link.deliverOnLane?.(lane, bytes) === true) {
+    if (lane !== null && data.state === 'joined' && data.laneLink?.deliverOnLane?.(lane, bytes) === true) {
       this.#metrics.forwarded[1]!++;
       return;
     }
+    const link = data.engineId === null ? undefined : this.#links.get(data.engineId);
     try {
       if (link === undefined) throw new CodedError(ErrorCodes.GW_ERR_NO_ENGINE, 'engine link is down');
       // A TCP link copies the bytes into its write batch, an in-process one hands them to the
@@ -335,6 +336,7 @@ export class ClientSockets {
     const wasRouted = data.state === 'joining' || data.state === 'joined';
     data.state = 'closed';
     data.lane = null;
+    data.laneLink = null;
     data.early.length = 0;
     data.held.length = 0;
     data.heldBytes = 0;

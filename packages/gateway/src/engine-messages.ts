@@ -213,7 +213,9 @@ export class EngineMessages {
    */
   #joinedOn(data: ConnData, engineId: string, connId: number, inputTickMs: number): void {
     if (data.state !== 'joined' || data.engineId !== engineId) return;
-    data.lane = this.#links.get(engineId)?.lane?.(connId) ?? null;
+    const link = this.#links.get(engineId);
+    data.lane = link?.lane?.(connId) ?? null;
+    data.laneLink = data.lane === null ? null : link!;
     data.inputTickMs = inputTickMs;
   }
 }

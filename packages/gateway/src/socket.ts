@@ -4,7 +4,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import { ErrorReplyCodec, cellX, cellY, framePayload, isFarCell } from '@gos/schema';
 import type { Session } from './session/index.js';
-import type { FrameLane } from '@gos/link';
+import type { EngineLink, FrameLane } from '@gos/link';
 
 /**
  * Why a player is being placed again: its engine was lost (`lost`: the same engine is fine once
@@ -29,6 +29,8 @@ export interface ConnData {
    * (FrameLanes: no link dispatch, no lookups); null otherwise, and whenever `engineId` changes.
    */
   lane: FrameLane | null;
+  /** The in-process link that gave {@link lane} (the engine's link when it was given); null with it. */
+  laneLink: EngineLink | null;
   /**
    * The joined scene's tick interval when it takes fire-and-forget inputs at its ticks (from
    * JOINED): such inputs may wait on a TCP link until just before the next tick (input-hold.ts).
@@ -143,6 +145,7 @@ export function newConnData(o: { token: string | null; reject: ConnData['reject'
     migrating: null,
     engineId: null,
     lane: null,
+    laneLink: null,
     inputTickMs: 0,
     connId: 0,
     lastFrameAt: Math.floor(o.now),
@@ -168,6 +171,7 @@ export function newConnData(o: { token: string | null; reject: ConnData['reject'
 export function setEngine(data: ConnData, engineId: string | null): void {
   data.engineId = engineId;
   data.lane = null;
+  data.laneLink = null;
   data.inputTickMs = 0;
 }
 

@@ -104,9 +104,16 @@ interface Queued {
   readonly body: Uint8Array;
 }
 
-interface Counters {
-  frames: number;
-  bytes: number;
+/** Slots of LocalPair.counts: frames and bytes each way. */
+const TO_PEER_FRAMES = 0;
+const TO_PEER_BYTES = 1;
+const TO_CLIENT_FRAMES = 2;
+const TO_CLIENT_BYTES = 3;
+
+/** A side's counts, as LinkStats has them. */
+interface LocalCounts {
+  readonly frames: number;
+  readonly bytes: number;
 }
 
 const EMPTY_STATS = { writes: 0, rttMs: null } as const;
@@ -120,14 +127,18 @@ class LocalPair {
   /** Listeners of this link running now. */
   #depth = 0;
   readonly #queue: Queued[] = [];
+  /** Messages in {@link #queue}: a lane's frame checks this field, not the array. */
+  #queued = 0;
   #queuedBytes = 0;
   #flushScheduled = false;
   /** No more sends: closed, or closing once the running listener returns. */
   closed = false;
   #ended = false;
-  /** Toward the peer (engine) and toward the client (gateway). */
-  readonly toPeer: Counters = { frames: 0, bytes: 0 };
-  readonly toClient: Counters = { frames: 0, bytes: 0 };
+  /**
+   * Frames and bytes toward the peer (engine) and toward the client (gateway), in one small
+   * array: counting a lane's frame writes no boxed double of an object of its own.
+   */
+  readonly #counts = new Float64Array(4);
   /** The engine's lanes (LocalLinkPeer.serveLanes), or null: it offers none. */
   #lanes: FrameLanes | null = null;
 
@@ -145,6 +156,16 @@ class LocalPair {
     return this.#queuedBytes;
   }
 
+  /** Toward the peer (the engine). */
+  get toPeer(): LocalCounts {
+    return { frames: this.#counts[TO_PEER_FRAMES]!, bytes: this.#counts[TO_PEER_BYTES]! };
+  }
+
+  /** Toward the client (the gateway). */
+  get toClient(): LocalCounts {
+    return { frames: this.#counts[TO_CLIENT_FRAMES]!, bytes: this.#counts[TO_CLIENT_BYTES]! };
+  }
+
   send(toPeer: boolean, type: number, channel: number, body: Uint8Array): void {
     if (this.closed) throw new CodedError(ErrorCodes.LNK_ERR_CLOSED, 'link is closed');
     if ((type & 0xff) !== type || type < FIRST_USER_TYPE) {
@@ -154,13 +175,14 @@ class LocalPair {
     if (body.byteLength > this.#maxBodyBytes) {
       throw new CodedError(ErrorCodes.LNK_ERR_FRAME_TOO_LARGE, `link message of ${body.byteLength + LINK_FRAME_HEADER_BYTES} bytes exceeds ${this.#maxBodyBytes + LINK_FRAME_HEADER_BYTES}`);
     }
-    const counters = toPeer ? this.toPeer : this.toClient;
-    counters.frames++;
-    counters.bytes += body.byteLength + LINK_FRAME_HEADER_BYTES;
-    if (this.#depth > 0 || this.#queue.length > 0) {
+    const at = toPeer ? TO_PEER_FRAMES : TO_CLIENT_FRAMES;
+    this.#counts[at]!++;
+    this.#counts[at + 1]! += body.byteLength + LINK_FRAME_HEADER_BYTES;
+    if (this.#depth > 0 || this.#queued > 0) {
       // Inside a listener, or behind sends still waiting: the caller may reuse its buffer
       // (a copy: Buffer#slice would only be a view).
       this.#queue.push({ toPeer, type, channel, body: new Uint8Array(body) });
+      this.#queued++;
       this.#queuedBytes += body.byteLength;
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
@@ -188,7 +210,7 @@ class LocalPair {
    */
   deliverOnLane(lane: FrameLane, frame: Uint8Array): boolean {
     const lanes = this.#lanes;
-    if (lanes === null || this.closed || this.#depth > 0 || this.#queue.length > 0 || frame.byteLength > this.#maxBodyBytes) return false;
+    if (lanes === null || this.closed || this.#depth > 0 || this.#queued > 0 || frame.byteLength > this.#maxBodyBytes) return false;
     let taken = true;
     this.#depth++;
     try {
@@ -200,8 +222,8 @@ class LocalPair {
       this.#depth--;
     }
     if (taken) {
-      this.toPeer.frames++;
-      this.toPeer.bytes += frame.byteLength + LINK_FRAME_HEADER_BYTES;
+      this.#counts[TO_PEER_FRAMES]!++;
+      this.#counts[TO_PEER_BYTES]! += frame.byteLength + LINK_FRAME_HEADER_BYTES;
     }
     return taken;
   }
@@ -223,6 +245,7 @@ class LocalPair {
     this.#flushScheduled = false;
     // Delivered one by one: what a listener sends meanwhile joins the end of the queue.
     for (let m = this.#queue.shift(); m !== undefined; m = this.#queue.shift()) {
+      this.#queued--;
       this.#queuedBytes -= m.body.byteLength;
       this.#deliver(m.toPeer, m.type, m.channel, m.body);
     }
@@ -273,7 +296,9 @@ export class LocalLinkClient extends EventEmitter<LinkClientEvents> implements E
 
   get stats(): LinkStats {
     const p = this.#pair;
-    return { framesIn: p.toClient.frames, framesOut: p.toPeer.frames, bytesIn: p.toClient.bytes, bytesOut: p.toPeer.bytes, ...EMPTY_STATS, queuedBytes: p.queuedBytes };
+    const toPeer = p.toPeer;
+    const toClient = p.toClient;
+    return { framesIn: toClient.frames, framesOut: toPeer.frames, bytesIn: toClient.bytes, bytesOut: toPeer.bytes, ...EMPTY_STATS, queuedBytes: p.queuedBytes };
   }
 
   /** Up from the start: nothing to dial. */
@@ -338,7 +363,9 @@ export class LocalLinkPeer extends EventEmitter<LinkPeerEvents> implements Gatew
 
   get stats(): LinkStats {
     const p = this.#pair;
-    return { framesIn: p.toPeer.frames, framesOut: p.toClient.frames, bytesIn: p.toPeer.bytes, bytesOut: p.toClient.bytes, ...EMPTY_STATS, queuedBytes: p.queuedBytes };
+    const toPeer = p.toPeer;
+    const toClient = p.toClient;
+    return { framesIn: toPeer.frames, framesOut: toClient.frames, bytesIn: toPeer.bytes, bytesOut: toClient.bytes, ...EMPTY_STATS, queuedBytes: p.queuedBytes };
   }
 
   /** Hand a message to the gateway; see {@link LocalLinkClient.send}. */
