@@ -77,30 +77,24 @@ test('on-arrival (the default): a fire-and-forget input wakes a sleeping scene t
   }
 });
 
-test("a scene type whose inputs option is neither 'on-arrival' nor 'at-tick' does not start: the join is refused with OPT_ERR_INVALID", async () => {
-  const c = await startCluster(dir, 'misconfigured');
-  try {
-    await c.coordinator.placement.ensure('misconfigured:1');
-    c.gw.link.send(GatewayToEngine.JOIN, 1, encodeJoinBody({ playerId: 'alice', name: 'alice', sceneId: 'misconfigured:1' }));
-    const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 1);
-    const body = decodeJoinFailedBody(failed.body);
-    assert.equal(body.code, 'OPT_ERR_INVALID', body.message);
-    assert.match(body.message, /inputs must be 'on-arrival' or 'at-tick', got sometimes/);
-  } finally {
-    await c.close();
-  }
-});
+/** Scene types of the fixture with one bad option each: none starts, and the join is refused saying which option. */
+const MISCONFIGURED: readonly { readonly sceneType: string; readonly what: string; readonly message: RegExp }[] = [
+  { sceneType: 'misconfigured', what: "an inputs option neither 'on-arrival' nor 'at-tick'", message: /inputs must be 'on-arrival' or 'at-tick', got sometimes/ },
+  { sceneType: 'badtick', what: 'a tickMs not from 1 ms to the longest timer', message: /scene type "badtick": tickMs must be a number of milliseconds from 1 to 2147483647, got 0/ },
+];
 
-test('a scene type whose tickMs is not from 1 ms to the longest timer does not start: the join is refused with OPT_ERR_INVALID', async () => {
-  const c = await startCluster(dir, 'badtick');
-  try {
-    await c.coordinator.placement.ensure('badtick:1');
-    c.gw.link.send(GatewayToEngine.JOIN, 1, encodeJoinBody({ playerId: 'alice', name: 'alice', sceneId: 'badtick:1' }));
-    const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 1);
-    const body = decodeJoinFailedBody(failed.body);
-    assert.equal(body.code, 'OPT_ERR_INVALID', body.message);
-    assert.match(body.message, /scene type "badtick": tickMs must be a number of milliseconds from 1 to 2147483647, got 0/);
-  } finally {
-    await c.close();
-  }
-});
+for (const { sceneType, what, message } of MISCONFIGURED) {
+  test(`a scene type with ${what} does not start: the join is refused with OPT_ERR_INVALID`, async () => {
+    const c = await startCluster(dir, sceneType);
+    try {
+      await c.coordinator.placement.ensure(`${sceneType}:1`);
+      c.gw.link.send(GatewayToEngine.JOIN, 1, encodeJoinBody({ playerId: 'alice', name: 'alice', sceneId: `${sceneType}:1` }));
+      const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 1);
+      const body = decodeJoinFailedBody(failed.body);
+      assert.equal(body.code, 'OPT_ERR_INVALID', body.message);
+      assert.match(body.message, message);
+    } finally {
+      await c.close();
+    }
+  });
+}
