@@ -86,10 +86,12 @@ const DEFAULT_CLIENTS: Record<AnyScenario, string> = {
 };
 /** Scenes the players spread over when --scenes is not given. */
 const DEFAULT_SCENES: Partial<Record<AnyScenario, string>> = { travel: '6', 'engine-drain': '3', 'rolling-restart': '3', 'scale-out': '8' };
+/** The scenarios whose runs may sample each server's idle CPU first (--idle-seconds; mmo-aoi's rows are its own). */
+const IDLE_CPU_SCENARIOS: readonly Scenario[] = ['mmo-move', 'idle-ccu', 'chat-fanout', 'login-storm', 'reconnect-storm'];
 const DEFAULT_TARGETS = ['project', 'project-fat', 'project-embedded', 'colyseus', 'colyseus-uws', 'uws'];
 
 const USAGE = `usage: npm run bench -- mmo-move|idle-ccu|chat-fanout|login-storm|reconnect-storm [--clients 500,1000,2000,3000] [--targets ${TARGETS.map((t) => t.name).join(',')}]
-       [--seconds 20] [--warmup 5] [--rounds 1] [--connect-rate 500] [--out ${path.relative(process.cwd(), DEFAULT_OUT) || DEFAULT_OUT}] [--no-pin]
+       [--seconds 20] [--warmup 5] [--rounds 1] [--idle-seconds 0] [--connect-rate 500] [--out ${path.relative(process.cwd(), DEFAULT_OUT) || DEFAULT_OUT}] [--no-pin]
        npm run bench -- engine-kill|leader-kill [--clients 300] [--repeats 3] [--seconds 20] [--warmup 5] [--connect-rate 100]
        [--lease-ttl 5] [--persist-ms 5000] [--out …] [--no-pin]
        npm run bench -- soak [--clients 300] [--minutes 30] [--sample-seconds 60] [--churn-percent 5] [--churn-every 10] [--hostile 50] [--hostile-rate 20] [--targets project-embedded]
@@ -115,6 +117,7 @@ const cli = parseCommandLine(
       seconds: { type: 'string', default: '20' },
       warmup: { type: 'string', default: '5' },
       rounds: { type: 'string', default: '1' },
+      'idle-seconds': { type: 'string', default: '0' },
       'connect-rate': { type: 'string' },
       repeats: { type: 'string', default: '3' },
       'lease-ttl': { type: 'string', default: '5' },
@@ -194,6 +197,12 @@ if (!Number.isFinite(hostileRate) || hostileRate <= 0 || hostileRate > 50) usage
 const hostility: Hostility | null = hostileSockets === 0 ? null : { sockets: hostileSockets, framesPerSecond: hostileRate };
 const rounds = positive('rounds', values.rounds);
 if (rounds > 1 && (ownCluster || scenario === 'soak')) usage(`--rounds is for mmo-move, mmo-aoi, idle-ccu, chat-fanout, login-storm and reconnect-storm, not ${scenario}`);
+/** Each target server's CPU with no client, sampled this long before its run (0: not measured). */
+const idleSeconds = Number(values['idle-seconds']);
+if (!Number.isInteger(idleSeconds) || idleSeconds < 0) usage(`--idle-seconds must be a whole number ≥ 0, got "${values['idle-seconds']}"`);
+if (idleSeconds > 0 && !IDLE_CPU_SCENARIOS.some((t) => t === scenario)) {
+  usage(`--idle-seconds is for ${IDLE_CPU_SCENARIOS.join(', ')}, not ${scenario}`);
+}
 const warmupSeconds = Number(values.warmup);
 if (!Number.isFinite(warmupSeconds) || warmupSeconds < 0) usage('--warmup must be ≥ 0');
 // Failover bots log in through two gateways, each allowing 50 logins a second per address by default.
@@ -252,6 +261,7 @@ const ctx: BenchContext = {
   warmupSeconds,
   steadySeconds,
   rounds,
+  idleSeconds,
   connectPerSecond,
   pin,
   soakMinutes,

@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { LoadResult } from './loadgen/run.js';
 import { scrapeTcpShare } from './frames-share.js';
 import { replicationP99Ms, tickP99Ms, tickSnapshot, type TickSnapshot } from './aoi.js';
@@ -45,6 +46,11 @@ export interface RunRow {
   readonly rssMb: number;
   /** The same, once the server was ready and before any client connected. */
   readonly baselineRssMb: number;
+  /**
+   * `--idle-seconds`: the server's CPU with no client, percent of one core, summed over its
+   * processes, sampled before its clients came (after {@link IDLE_SETTLE_SECONDS}): its fixed cost.
+   */
+  readonly idleCpuPercent?: number;
   /** Clients connected (and joined) at the end of the ramp. */
   readonly connected: number;
   readonly serverProcesses: number;
@@ -95,6 +101,8 @@ export interface RunOptions {
   readonly connectPerSecond?: number;
   /** Pin server to CPU 0 and generator to CPU 1 with taskset. @default true when taskset exists and there are ≥ 2 CPUs */
   readonly pin: boolean;
+  /** Sample the server's CPU with no client for this long before its clients come (0 or absent: not measured). */
+  readonly idleSeconds?: number;
   readonly etcdUrl?: string;
   /** Extra environment for the server (mmo-aoi: BENCH_AOI_NPCS). */
   readonly serverEnv?: Readonly<Record<string, string>>;
@@ -103,6 +111,22 @@ export interface RunOptions {
   readonly onProgress?: (line: string) => void;
   /** Called with a function that kills this run's processes (null once it is over): for SIGINT. */
   readonly onAbortable?: (abort: (() => Promise<void>) | null) => void;
+}
+
+/**
+ * How long a server is left alone once ready before its idle CPU is sampled: what its start
+ * leaves running (the JIT's compiles, the first full collection) is over by then.
+ */
+export const IDLE_SETTLE_SECONDS = 20;
+
+/** The server tree's CPU with no client, percent of one core: {@link IDLE_SETTLE_SECONDS}, then `seconds` sampled. */
+async function idleCpuPercent(pid: number, seconds: number, progress: ((line: string) => void) | undefined, label: string): Promise<number> {
+  progress?.(`${label}: idle, settling for ${IDLE_SETTLE_SECONDS} s`);
+  await delay(IDLE_SETTLE_SECONDS * 1000);
+  progress?.(`${label}: idle, sampling for ${seconds} s`);
+  const first = sampleTree([pid]);
+  await delay(seconds * 1000);
+  return cpuPercent(first, sampleTree([pid]));
 }
 
 const LOADGEN = fileURLToPath(new URL('../bin/loadgen.js', import.meta.url));
@@ -224,6 +248,7 @@ export async function runOne(o: RunOptions): Promise<RunRow> {
 
     // What the server holds before any client: idle-ccu reports memory per connection above it.
     const baseline = sampleTree([server.pid!]);
+    const idle = (o.idleSeconds ?? 0) > 0 ? await idleCpuPercent(server.pid!, o.idleSeconds!, o.onProgress, `${o.spec.name} N=${o.clients}`) : null;
     const args = {
       scenario: o.scenario,
       target: o.spec.driver,
@@ -262,7 +287,8 @@ export async function runOne(o: RunOptions): Promise<RunRow> {
     const code = await new Promise<number | null>((r) => exiting.once('exit', r));
     if (result === null || first === null || last === null) throw new Error(`load generator failed (exit ${code}): ${genErr()}`);
     const share = o.spec.target === 'project' ? await scrapeTcpShare(`http://127.0.0.1:${port}`) : null;
-    const row = toRow(o.spec, result, first, last, o.pin ? 1 : cpus().length, baseline);
+    const measured = toRow(o.spec, result, first, last, o.pin ? 1 : cpus().length, baseline);
+    const row = idle === null ? measured : { ...measured, idleCpuPercent: round(idle, 2) };
     const aoi = o.scenario === 'mmo-aoi' ? { tickP99Ms: tickP99Ms(await ticks.first, await ticks.last), replicationP99Ms: replicationP99Ms(await ticks.first, await ticks.last) } : {};
     return share === null ? { ...row, ...aoi } : { ...row, ...aoi, tcpFrameShare: round(share, 3) };
   } finally {

@@ -79,6 +79,17 @@ test('markdown has one table row per run, the ratios and the max CCU line', () =
   assert.match(md, /Max CCU.*project 1000/);
 });
 
+test('--idle-seconds: each server\'s idle CPU and its share of the CPU under load follow the table; nothing when not measured', () => {
+  const settings = { warmupSeconds: 5, steadySeconds: 20, command: 'npm run bench -- mmo-move --idle-seconds 60', idleSeconds: 60 };
+  const measured: RunRow[] = [row({ target: 'project', shape: 'fat', cpuPercent: 25, idleCpuPercent: 1.25 }), row({ target: 'uws', cpuPercent: 20, idleCpuPercent: 0.1 })];
+  const md = markdown({ scenario: 'mmo-move', date: 'd', machine: { cpus: 2, model: 'm', node: 'v20', pinned: true }, settings, runs: measured });
+  assert.match(md, /Idle server CPU \(`--idle-seconds 60`/);
+  assert.match(md, /\| project-fat \| 1000 \| 1\.25 \| 25\.0 \| 5\.0 % \|/);
+  assert.match(md, /\| uws \| 1000 \| 0\.10 \| 20\.0 \| 0\.5 % \|/);
+  const plain = markdown({ scenario: 'mmo-move', date: 'd', machine: { cpus: 2, model: 'm', node: 'v20', pinned: true }, settings: { warmupSeconds: 5, steadySeconds: 20, command: 'c' }, runs });
+  assert.doesNotMatch(plain, /Idle server CPU/);
+});
+
 test('--rounds: each target and client count keeps its median round, whole, with every round\'s CPU; the ratios and table read it', () => {
   const rounds = [
     row({ target: 'uws', cpuUsPerMsg: 24, p99Ms: 101 }),

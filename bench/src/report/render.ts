@@ -5,7 +5,7 @@
  */
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import type { RunRow } from '../orchestrate.js';
+import { IDLE_SETTLE_SECONDS, type RunRow } from '../orchestrate.js';
 import { engineKillMarkdown, failoverCharts, leaderKillMarkdown, type ChartPoint } from './failover.js';
 import { isAoiFile, isAoiTickFile, isFailoverFile, isLeaderboardFile, isMigrateFile, isPlayerLogsFile, isScalingFile, isSoakFile, isTimersFile, isTravelFile, labelOf, maxCcu, ratios, type AnyResultsFile, type FailoverResultsFile, type ResultsFile } from './results.js';
 import { soakCharts, soakMarkdown, type SoakPoint } from './soak.js';
@@ -54,11 +54,34 @@ export function markdown(file: AnyResultsFile): string {
   if (isScalingFile(file)) return [...header(file), ...scalingMarkdown(file)].join('\n');
   if (isAoiFile(file)) return [...header(file), ...aoiMarkdown(file)].join('\n');
   if (isAoiTickFile(file)) return [...header(file), ...aoiTickMarkdown(file)].join('\n');
-  if (file.scenario === 'idle-ccu') return idleMarkdown(file);
-  if (file.scenario === 'chat-fanout') return chatMarkdown(file);
-  if (file.scenario === 'login-storm') return loginMarkdown(file);
-  if (file.scenario === 'reconnect-storm') return reconnectMarkdown(file);
-  return mmoMarkdown(file);
+  const body =
+    file.scenario === 'idle-ccu' ? idleMarkdown(file)
+    : file.scenario === 'chat-fanout' ? chatMarkdown(file)
+    : file.scenario === 'login-storm' ? loginMarkdown(file)
+    : file.scenario === 'reconnect-storm' ? reconnectMarkdown(file)
+    : mmoMarkdown(file);
+  return [body, ...idleCpuMarkdown(file)].join('\n');
+}
+
+/**
+ * `--idle-seconds`: each server's CPU with no client (its fixed cost: timers, polls, leases), and
+ * what share of its CPU under load that is. Nothing when the run did not measure it.
+ */
+function idleCpuMarkdown(file: ResultsFile): string[] {
+  const rows = sortedRuns(file).filter((r) => r.idleCpuPercent !== undefined);
+  if (rows.length === 0) return [];
+  const lines = [
+    '',
+    `Idle server CPU (\`--idle-seconds ${file.settings.idleSeconds ?? '?'}\`: sampled with no client, ${IDLE_SETTLE_SECONDS} s after the server was ready, before its clients came), and its share of the server's CPU under load:`,
+    '',
+    '| target | clients | idle CPU % of a core | CPU % under load | idle share of it |',
+    '|---|--:|--:|--:|--:|',
+  ];
+  for (const r of rows) {
+    const idle = r.idleCpuPercent!;
+    lines.push(`| ${labelOf(r)} | ${r.clients} | ${fmt(idle, 2)} | ${fmt(r.cpuPercent)} | ${r.cpuPercent > 0 ? `${fmt((idle / r.cpuPercent) * 100)} %` : '–'} |`);
+  }
+  return lines;
 }
 
 function loginMarkdown(file: ResultsFile): string {

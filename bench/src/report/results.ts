@@ -29,7 +29,7 @@ export interface ResultsFile {
   readonly date: string;
   readonly machine: Machine;
   /** `rounds`: --rounds, when above 1 (each row is then its median round). */
-  readonly settings: { readonly warmupSeconds: number; readonly steadySeconds: number; readonly command: string; readonly rounds?: number };
+  readonly settings: { readonly warmupSeconds: number; readonly steadySeconds: number; readonly command: string; readonly rounds?: number; readonly idleSeconds?: number };
   readonly runs: readonly RunRow[];
 }
 

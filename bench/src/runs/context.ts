@@ -38,6 +38,8 @@ export interface BenchContext {
   readonly steadySeconds: number;
   /** --rounds: how many times the targets' runs are made, alternating (each row is its median round). */
   readonly rounds: number;
+  /** --idle-seconds: each target server's CPU with no client, sampled this long before its run (0: not measured; orchestrate.ts idleCpuPercent). */
+  readonly idleSeconds: number;
   /** --connect-rate: connections (or logins) a second. */
   readonly connectPerSecond: number;
   /** Servers and load generator on CPUs of their own (taskset). */

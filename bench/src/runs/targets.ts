@@ -5,7 +5,7 @@
  * (target, client count) reported by its median round ({@link medianRounds}).
  */
 import { aoiRow } from '../aoi.js';
-import { runOne, type RunRow, type Scenario } from '../orchestrate.js';
+import { IDLE_SETTLE_SECONDS, runOne, type RunRow, type Scenario } from '../orchestrate.js';
 import { labelOf, machine, ratios, type ResultsFile } from '../report/results.js';
 import { medianRounds } from '../report/rounds.js';
 import { AOI_MAP, AOI_VIEW } from '../targets/project/aoi-map.js';
@@ -13,7 +13,7 @@ import { keep, print, progressLine, type BenchContext } from './context.js';
 
 /** Run `scenario` for every client count × target (× NPC count × layout for mmo-aoi), then write its results. */
 export async function benchTargets(ctx: BenchContext, scenario: Scenario): Promise<void> {
-  const { session, targets, clientCounts, npcCounts, layouts, maxClientsUws, warmupSeconds, steadySeconds, connectPerSecond, pin, cellSize, hysteresis, nearRadius, rounds } = ctx;
+  const { session, targets, clientCounts, npcCounts, layouts, maxClientsUws, warmupSeconds, steadySeconds, connectPerSecond, pin, cellSize, hysteresis, nearRadius, rounds, idleSeconds } = ctx;
   let runs: RunRow[] = [];
   try {
     const etcd = targets.some((t) => t.needsEtcd) ? await session.etcd() : null;
@@ -28,7 +28,7 @@ export async function benchTargets(ctx: BenchContext, scenario: Scenario): Promi
           .flatMap((p) => layouts.map((layout) => ({ ...p, layout }))),
       ),
     );
-    const perRun = warmupSeconds + steadySeconds;
+    const perRun = warmupSeconds + steadySeconds + (idleSeconds > 0 ? IDLE_SETTLE_SECONDS + idleSeconds : 0);
     for (const [done, { clients, spec, npcs, layout }] of plan.entries()) {
       const left = plan.slice(done).reduce((sum, p) => sum + perRun + p.clients / connectPerSecond + 3, 0);
       const row = await runOne({
@@ -39,6 +39,7 @@ export async function benchTargets(ctx: BenchContext, scenario: Scenario): Promi
         steadySeconds,
         connectPerSecond,
         pin,
+        idleSeconds,
         ...(etcd === null ? {} : { etcdUrl: etcd.url }),
         ...(scenario === 'mmo-aoi' ? { serverEnv: { BENCH_AOI_NPCS: String(npcs), BENCH_AOI_CELL: String(cellSize), BENCH_AOI_HYSTERESIS: String(hysteresis), ...(nearRadius === null ? {} : { BENCH_AOI_NEAR: String(nearRadius) }) }, layout } : {}),
         onProgress: progressLine(done, plan.length, left),
@@ -65,7 +66,7 @@ export async function benchTargets(ctx: BenchContext, scenario: Scenario): Promi
     scenario,
     date: new Date().toISOString(),
     machine: machine(pin),
-    settings: { warmupSeconds, steadySeconds, command: ctx.command, ...(rounds > 1 ? { rounds } : {}) },
+    settings: { warmupSeconds, steadySeconds, command: ctx.command, ...(rounds > 1 ? { rounds } : {}), ...(idleSeconds > 0 ? { idleSeconds } : {}) },
     runs,
   };
   await session.write(file);
