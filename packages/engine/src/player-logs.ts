@@ -54,8 +54,8 @@ export class PlayerLogWriter {
     return { written: this.#written, dropped: this.#dropped, queued: this.queued };
   }
 
+  /** Starts the pruning; the writes are scheduled as events come (nothing runs while none does). */
   start(): void {
-    this.#schedule(this.#o.flushMs);
     if (this.#o.retentionDays > 0) {
       this.#pruneTimer = setInterval(() => void this.#prune(), PRUNE_EVERY_MS);
       this.#pruneTimer.unref();
@@ -76,6 +76,9 @@ export class PlayerLogWriter {
       this.#o.logger.error({ dropped: over, maxQueued: this.#o.maxQueued }, 'player-log events dropped: the store is not keeping up');
     }
     if (this.queued >= BATCH && this.#writing === null && this.#retryMs === 0) this.#schedule(0);
+    // The first event since the queue emptied: written within flushMs. (While a write runs, its
+    // loop takes new events, or its end schedules them; while a retry waits, its timer is set.)
+    else if (this.#timer === null && this.#writing === null) this.#schedule(this.#o.flushMs);
   }
 
   #schedule(ms: number): void {
@@ -85,6 +88,8 @@ export class PlayerLogWriter {
       this.#timer = null;
       this.#writing ??= this.#write().finally(() => {
         this.#writing = null;
+        // Events that came after the loop's last look: written within flushMs too.
+        if (this.queued > 0 && this.#timer === null && this.#retryMs === 0) this.#schedule(this.#o.flushMs);
       });
     }, ms);
     this.#timer.unref();
@@ -112,7 +117,6 @@ export class PlayerLogWriter {
         this.#head = 0;
       }
     }
-    if (!this.#closed) this.#schedule(this.#o.flushMs);
   }
 
   /**

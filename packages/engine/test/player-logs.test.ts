@@ -115,6 +115,31 @@ test('the writer keeps events while the store fails and writes them once it is b
   }
 });
 
+test('an idle writer sleeps: no timer until an event comes, one flush for the first event since the queue emptied, none once it is empty again', async (t) => {
+  const store = flakyStore();
+  store.failing = false;
+  // A flush interval no other timer of this test uses: the writer's timers are the calls with it.
+  const flushMs = 37;
+  const timers = t.mock.method(globalThis, 'setTimeout');
+  const flushes = (): number => timers.mock.calls.filter((c) => c.arguments[1] === flushMs).length;
+  const w = new PlayerLogWriter({ store, flushMs, maxQueued: 1000, retentionDays: 0, logger: pino({ level: 'silent' }) });
+  w.start();
+  try {
+    assert.equal(flushes(), 0, 'nothing to write: nothing scheduled');
+    w.add('s:1', [entry(1)]);
+    w.add('s:1', [entry(2)]);
+    assert.equal(flushes(), 1, 'one flush for both');
+    await waitFor(() => store.written.length === 2, { timeoutMs: 5000, message: 'both written' });
+    assert.equal(flushes(), 1, 'written, the queue empty: nothing scheduled');
+    w.add('s:1', [entry(3)]);
+    assert.equal(flushes(), 2, 'the next event schedules the next flush');
+    await waitFor(() => store.written.length === 3, { timeoutMs: 5000, message: 'the third written' });
+    assert.deepEqual(w.stats, { written: 3, dropped: 0, queued: 0 });
+  } finally {
+    await w.close();
+  }
+});
+
 test('events dropped while a batch is being written are the oldest not in it; the batch and the newest are written, each counted once', async () => {
   let release: () => void = () => {};
   const gate = new Promise<void>((r) => (release = r));
