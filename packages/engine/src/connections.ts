@@ -113,6 +113,8 @@ export class Connections {
   /** Forget a connection and the frames it held; it is `gone` from here. */
   drop(conn: Conn): void {
     conn.state = 'gone';
+    // A gateway may still hold the connection as its lane: it must not keep the scene's host (and its rings) alive.
+    conn.host = null;
     takeEarly(conn);
     this.#bySid.delete(conn.sid);
     const conns = this.#byPeer.get(conn.peer);
