@@ -60,18 +60,12 @@ export function sendTo(ctx: EngineContext, peer: GatewayPeer, type: number, chan
 
 /** Push `frame` to every player of scene `host`: one BROADCAST per gateway with players there, fanned out by the scene's uWS topic. */
 export function publishToScene(ctx: EngineContext, host: SceneHost, frame: Uint8Array): void {
-  const body = encodeBroadcastBody(`s/${host.sceneId}`, frame);
-  for (const peer of gatewaysOf(ctx, host)) sendTo(ctx, peer, EngineToGateway.BROADCAST, 0, body);
+  toSceneGateways(ctx, host, EngineToGateway.BROADCAST, encodeBroadcastBody(`s/${host.sceneId}`, frame));
 }
 
-/** The gateway links of the players of scene `host` (each once). */
-export function gatewaysOf(ctx: EngineContext, host: SceneHost): Set<GatewayPeer> {
-  const peers = new Set<GatewayPeer>();
-  for (const sid of host.sids) {
-    const conn = ctx.conns.get(sid);
-    if (conn !== undefined) peers.add(conn.peer);
-  }
-  return peers;
+/** Send `body` once to each gateway with players in scene `host` (a link that is closing is skipped: its players are leaving). */
+export function toSceneGateways(ctx: EngineContext, host: SceneHost, type: number, body: Uint8Array): void {
+  for (const peer of host.sids.gateways()) if (peer.isOpen) sendTo(ctx, peer, type, 0, body);
 }
 
 /** Answer a client frame the engine cannot take with an ERROR frame for its request. */

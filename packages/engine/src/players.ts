@@ -119,7 +119,7 @@ export class Players {
         reservedOn.reserved--;
         reservedOn = null;
       }
-      host.sids.add(sid);
+      host.sids.add(sid, peer);
       // A travel: the client learns of the new scene before the scene's first push.
       if (body.reserve) sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame(body.from, body.sceneId));
       const join: JoinPayload = { playerId: body.playerId, name: body.name, data, takeover, ...(arrival === undefined ? {} : { arrival }), ...(relocated ? { travelled: true } : {}), ...(timers === undefined ? {} : { timers }) };

@@ -72,7 +72,7 @@ export class SceneCrashes {
       kick(ctx, conn, CloseCode.SESSION_REPLACED, 'connected again');
       return;
     }
-    restarted.sids.add(conn.sid);
+    restarted.sids.add(conn.sid, conn.peer);
     const join: JoinPayload = { playerId: conn.playerId, name: conn.name, data, takeover: false };
     restarted.send(ToScene.JOIN, conn.sid, encodeJoinPayload(join));
     conn.joinedTo(restarted);

@@ -2,6 +2,8 @@ import type { SharedChanges, TimerChanges } from './records.js';
 import type { Piscina } from 'piscina';
 import { CodedError, ErrorCodes, type Logger } from '@gos/schema';
 import { Outbox } from './outbox.js';
+import { SceneSids } from './scene-sids.js';
+import type { GatewayPeer } from '@gos/link';
 import { createRingPair, RingReader } from './ring/index.js';
 import { STOP_AT_TICK, ToScene, decodeSceneTaskResult, encodeCallAnswer, type CallAnswer, type SceneTaskInput, type SceneTaskResult } from './records.js';
 
@@ -53,8 +55,8 @@ export class SceneHost {
    * player's frame lane writes here only while this holds (FrameLanes).
    */
   current = false;
-  /** Engine-local connection ids of the players in this scene. */
-  readonly sids = new Set<number>();
+  /** The players in this scene (engine-local connection ids) and the gateways they came through. */
+  readonly sids = new SceneSids<GatewayPeer>();
   /** The scene type's player cap (`maxPlayers`; 0: none), known once READY. */
   maxPlayers = 0;
   /** Its tick interval when it takes fire-and-forget inputs at its ticks, told to gateways with JOINED (ReadyPayload); 0 until READY, and for a scene that takes them as they come. */

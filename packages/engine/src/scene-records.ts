@@ -2,7 +2,7 @@ import { EngineToGateway, encodeCellsBody, encodeInterestBody, encodeJoinFailedB
 import { decodeLeaderboardRequest } from './leaderboard-records.js';
 import { decodeMailRequest } from './mail-records.js';
 import { decodePlayerLogs } from './log-records.js';
-import { gatewaysOf, publishToScene, sendTo, type EngineContext } from './engine-context.js';
+import { publishToScene, sendTo, toSceneGateways, type EngineContext } from './engine-context.js';
 import { FromScene, decodeTickFigures, SaveSceneFlag, decodeEntityFrames, decodeCallAnswer, decodeSharedChanges, decodeTableNames, decodeTimerChanges, decodeErrorPayload, decodeOutgoingCall, decodePlayerPush, decodeReadyPayload, decodeSavePayload, decodeSceneState, decodeTravelPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
 import { mergeTimerChanges } from './timer-changes.js';
@@ -41,7 +41,7 @@ function dispatch(ctx: EngineContext, host: SceneHost, type: number, sid: number
       // One tick's cell frames, once per gateway with players here; each publishes them by cell topic.
       const { add: cells, frames } = decodeEntityFrames(payload);
       const body = encodeCellsBody({ sceneId: host.sceneId, cells, frames });
-      for (const peer of gatewaysOf(ctx, host)) sendTo(ctx, peer, EngineToGateway.CELLS, 0, body);
+      toSceneGateways(ctx, host, EngineToGateway.CELLS, body);
       break;
     }
     case FromScene.INTEREST: {

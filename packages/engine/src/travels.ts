@@ -164,7 +164,7 @@ export class Travels {
       conn.sid,
       encodeJoinPayload({ playerId: conn.playerId, name: conn.name, data, takeover: false, travelled: true, ...(arrival === undefined ? {} : { arrival }), ...(timers === undefined ? {} : { timers }) }),
     );
-    target.sids.add(conn.sid);
+    target.sids.add(conn.sid, conn.peer);
     conn.joinedTo(target);
     for (const frame of takeEarly(conn)) target.send(ToScene.FRAME, conn.sid, frame);
   }

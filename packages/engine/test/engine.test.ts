@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { CloseCode, ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader, CORE_PUSH, SceneRestartedCodec } from '@gos/schema';
 import { MemoryCoordinator, type Coordinator, type Placement, type SceneHandover } from '@gos/coordinator';
 import { EngineToGateway, GatewayToEngine, decodeBroadcastBody, encodeJoinBody, decodeJoinFailedBody, decodeKickBody } from '@gos/link';
 import type { Store } from '@gos/store';
 import { waitFor } from '@gos/testing';
 import { jsonCodec } from './fixtures/json-protocol.js';
-import { startCluster, type ClusterOptions } from './helpers.js';
+import { FakeGateway, startCluster, type ClusterOptions } from './helpers.js';
 
 let dir: string;
 
@@ -275,6 +276,42 @@ test('broadcasts go once per gateway with the scene topic', async () => {
     await setTimeout(100);
     assert.equal(c.gw.inbox.filter((m) => m.type === EngineToGateway.BROADCAST).length, 0);
   } finally {
+    await c.close();
+  }
+});
+
+test('a broadcast goes to each gateway with players in the scene, and stops going to one whose players left', async () => {
+  const c = await cluster('broadcast-gateways');
+  const gw2 = new FakeGateway(c.port, 'gw-test-2');
+  try {
+    await gw2.start();
+    await c.gw.join(1, 'alice');
+    await gw2.join(1, 'bob');
+    await c.gw.join(2, 'carol');
+    const shout = async (text: string): Promise<void> => {
+      assert.equal((await c.gw.request(1, 'shout', { text })).kind, FrameKind.RESPONSE);
+    };
+    const broadcasts = (gw: FakeGateway): number => gw.inbox.filter((m) => m.type === EngineToGateway.BROADCAST).length;
+
+    await shout('both');
+    // One each, however many of the scene's players came through it.
+    for (const gw of [c.gw, gw2]) {
+      const { topic, frame } = decodeBroadcastBody((await gw.waitFor((m) => m.type === EngineToGateway.BROADCAST)).body);
+      assert.equal(topic, 's/arena:1');
+      assert.deepEqual(jsonCodec.decode(framePayload(frame)), { from: 'alice', text: 'both' });
+    }
+
+    gw2.leave(1);
+    await waitFor(async () => isDeepStrictEqual((await c.gw.request(1, 'state', {})).body, { joins: 3, total: 0, players: 2 }), { message: 'bob to leave the scene' });
+    await shout('one');
+    const { frame } = decodeBroadcastBody((await c.gw.waitFor((m) => m.type === EngineToGateway.BROADCAST)).body);
+    assert.deepEqual(jsonCodec.decode(framePayload(frame)), { from: 'alice', text: 'one' });
+    // A duration, not a condition: nothing more arrives within 100 ms, at either gateway.
+    await setTimeout(100);
+    assert.equal(broadcasts(c.gw), 0);
+    assert.equal(broadcasts(gw2), 0);
+  } finally {
+    await gw2.close();
     await c.close();
   }
 });
