@@ -13,12 +13,6 @@ import { RuntimePlayer } from './runtime-player.js';
 import type { SceneRuntime } from './runtime.js';
 import type { PendingTravels } from './runtime-travels.js';
 
-/** A player and the connection it plays on now. */
-export interface PlayerSlot {
-  readonly player: RuntimePlayer;
-  sid: number;
-}
-
 export interface RosterDeps {
   readonly scene: SceneRuntime;
   readonly def: SceneDefinition;
@@ -36,7 +30,8 @@ export interface RosterDeps {
 
 export class SceneRoster {
   readonly players = new Map<string, RuntimePlayer>();
-  readonly bySid = new Map<number, PlayerSlot>();
+  /** The players by the connection each plays on now (RuntimePlayer.sid). */
+  readonly bySid = new Map<number, RuntimePlayer>();
   readonly #d: RosterDeps;
 
   constructor(deps: RosterDeps) {
@@ -55,7 +50,7 @@ export class SceneRoster {
       this.bySid.delete(oldSid);
       this.#d.scene.kick(oldSid, CloseCode.SESSION_REPLACED, 'logged in elsewhere');
       existing.sid = sid;
-      this.bySid.set(sid, { player: existing, sid });
+      this.bySid.set(sid, existing);
       // A travel the old connection asked for does not carry over to the new one.
       this.#d.travels.fail(existing.id, ErrorCodes.ENG_ERR_TRAVEL, `player ${existing.id} connected again before its travel`);
       this.#d.out.send(FromScene.JOINED, sid, 0, null);
@@ -77,7 +72,7 @@ export class SceneRoster {
     if (payload.travelled === true) player.savedJson = null;
     try {
       this.players.set(player.id, player);
-      this.bySid.set(sid, { player, sid });
+      this.bySid.set(sid, player);
       this.#d.def.onJoin?.(this.#d.scene, player, payload.arrival);
       // Its timers fire here from now on (overdue ones at once); a scene type without
       // onPlayerTimer leaves them pending, for a scene that has one.
@@ -98,14 +93,13 @@ export class SceneRoster {
 
   /** The player of `sid` leaves (its socket closed, or `travelling`: it goes to another scene). */
   leave(sid: number, travelling = false): void {
-    const slot = this.bySid.get(sid);
+    const player = this.bySid.get(sid);
     this.bySid.delete(sid);
-    if (slot === undefined) {
+    if (player === undefined) {
       // A connection replaced by a newer one, or never joined: nothing to save.
       this.#d.out.send(FromScene.SAVE_PLAYER, sid, 1, encodeSavePayload('', undefined));
       return;
     }
-    const player = slot.player;
     this.players.delete(player.id);
     try {
       this.#d.def.onLeave?.(this.#d.scene, player);

@@ -3,7 +3,7 @@ import { isService, type SceneEntities, type CallHandler, type CallOptions, type
 
 import type { Outbox } from '../outbox.js';
 import { RuntimePlayer } from './runtime-player.js';
-import { SceneRoster, type PlayerSlot } from './runtime-roster.js';
+import { SceneRoster } from './runtime-roster.js';
 import { PendingTravels } from './runtime-travels.js';
 import { SceneCalls, refused } from './runtime-calls.js';
 import { SceneLeaderboards } from './scene-leaderboards.js';
@@ -46,7 +46,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   /** Its players, by id and by connection (join and leave: runtime-roster.ts). */
   readonly #roster: SceneRoster;
   readonly #players: Map<string, RuntimePlayer>;
-  readonly #bySid: ReadonlyMap<number, PlayerSlot>;
+  readonly #bySid: ReadonlyMap<number, RuntimePlayer>;
   readonly #requests: SceneRequests;
   readonly #timers = new SceneTimers((what, fn) => this.#guard(what, fn));
   /** Players whose travel is under way: settled when they leave, or when the travel fails. */
@@ -119,7 +119,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
     this.#playerLogs = new PlayerLogBuffer(opts.out, opts.logger);
     this.#tickStats = new TickStats(opts.out, this.tickMs);
     this.#ticks = new TickSchedule(this.tickMs, (now, elapsed) => this.#runTick(now, elapsed), () => this.#players.size);
-    this.#requests = new SceneRequests(this, opts.def, opts.protocol, opts.out, (sid) => this.#bySid.get(sid)?.player);
+    this.#requests = new SceneRequests(this, opts.def, opts.protocol, opts.out, (sid) => this.#bySid.get(sid));
     this.#firing = new TimerFiring({ scene: this, def: opts.def, logger: opts.logger, serially: this.#service ? (task, unbounded) => this.#calls.serially(task, unbounded) : null, markDirty: () => this.#saver.markDirty() });
     this.#durable = new DurableTimers(opts.timers ?? [], (timer) => this.#firing.scene(this.#durable, timer));
     // A write of a shared table this scene owns is saved soon, not at the next periodic save
@@ -203,7 +203,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
 
   /** The main thread gave up the travel of the player of `sid`: it stays, and its `travel()` rejects. */
   travelFailed(sid: number, code: string, message: string): void {
-    const player = this.#bySid.get(sid)?.player;
+    const player = this.#bySid.get(sid);
     if (player !== undefined) this.#travels.fail(player.id, code, message);
   }
 
@@ -243,7 +243,7 @@ export class SceneRuntime implements Scene<unknown, unknown, Record<string, unkn
   travel(player: RuntimePlayer, sceneId: string, arrival: unknown): Promise<void> {
     // The data it leaves with is what the target sees: handlers of this scene marked it already.
     const send = (to: string, arrivalJson: string): void => this.#out.send(FromScene.TRAVEL, player.sid, 0, encodeTravelPayload({ to, arrival: arrivalJson }));
-    return this.#travels.request(player.id, this.#bySid.get(player.sid)?.player === player, this.id, sceneId, arrival, send);
+    return this.#travels.request(player.id, this.#bySid.get(player.sid) === player, this.id, sceneId, arrival, send);
   }
 
   shared<V = unknown>(name: string): SharedTable<V> {
