@@ -43,6 +43,8 @@ export class Players {
     const { sid } = conn;
     /** The scene holding a place for this travel's target (JOIN with `reserve`) until the player is in. */
     let reservedOn: SceneHost | null = null;
+    /** The player's seat once this join took it, and the connection that held it before in a takeover. */
+    let seated: { readonly from: number | undefined } | null = null;
     try {
       let placement = o.coordinator.placement.lookup(body.sceneId);
       // The gateway placed the scene a moment ago: this engine's view of placement (a watch)
@@ -115,22 +117,33 @@ export class Players {
       const previous = ctx.seats.holder(body.playerId);
       if (previous !== undefined && previous !== sid && !takeover) this.#replace(previous);
       ctx.seats.seat(body.playerId, sid);
+      seated = { from: takeover ? previous : undefined };
       if (reservedOn !== null) {
         reservedOn.reserved--;
         reservedOn = null;
       }
-      host.sids.add(sid, peer);
       // A travel: the client learns of the new scene before the scene's first push.
       if (body.reserve) sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame(body.from, body.sceneId));
       const join: JoinPayload = { playerId: body.playerId, name: body.name, data, takeover, ...(arrival === undefined ? {} : { arrival }), ...(relocated ? { travelled: true } : {}), ...(timers === undefined ? {} : { timers }) };
+      // In the scene once its JOIN is in the ring: a JOIN the ring refuses leaves no trace of the player there.
       host.send(ToScene.JOIN, sid, encodeJoinPayload(join));
+      host.sids.add(sid, peer);
       conn.joinedTo(host);
-      for (const frame of takeEarly(conn)) host.send(ToScene.FRAME, sid, frame);
+      // A held frame the ring cannot take is answered with a code, as a live one would be.
+      for (const frame of takeEarly(conn)) sendFrameToScene(ctx, host, conn, frame);
       ctx.setLoad();
     } catch (err) {
       // Refusals by rule (scene placed elsewhere, engine full, …) are coded; anything else is a fault.
       if (isCodedError(err)) this.#refusals.add(body.sceneId, body.playerId, err.code, err.message);
       else ctx.log.error({ err, sceneId: body.sceneId, playerId: body.playerId }, 'join failed');
+      // Nothing reached the scene (its JOIN is the last thing that can fail): the seat goes back
+      // to the connection that held it (a takeover's, still in the scene), or is freed. Left
+      // taken, it would make the player's next join a takeover of a player the scene never had,
+      // and lose its saved data.
+      if (seated !== null && ctx.seats.holder(body.playerId) === sid) {
+        if (seated.from === undefined) ctx.seats.vacate(body.playerId, sid);
+        else ctx.seats.seat(body.playerId, seated.from);
+      }
       ctx.conns.drop(conn);
       refuse(toErrorData(err, ErrorCodes.ENG_ERR_SCENE_NOT_FOUND));
     } finally {

@@ -8,6 +8,7 @@ import { CloseCode, encodeSceneRestartedFrame } from '@gos/schema';
 import { EngineToGateway } from '@gos/link';
 import { takeEarly, type Conn } from './connections.js';
 import { kick, loadPlayer, sendTo, type EngineContext } from './engine-context.js';
+import { sendFrameToScene } from './frame-lanes.js';
 import { ToScene, encodeJoinPayload, type JoinPayload } from './records.js';
 import type { SceneHost } from './scene-host.js';
 
@@ -51,12 +52,23 @@ export class SceneCrashes {
       this.#giveUp(players);
       return;
     }
+    let restarted: SceneHost;
     try {
-      const restarted = await obtain(host.sceneId, host.epoch);
-      for (const conn of players) await this.#rejoin(host.sceneId, restarted, conn);
+      restarted = await obtain(host.sceneId, host.epoch);
     } catch (restartErr) {
       ctx.log.error({ err: restartErr, sceneId: host.sceneId }, 'scene restart failed');
       this.#giveUp(players);
+      return;
+    }
+    // One player that cannot rejoin (its data unreadable, a full ring) is closed alone: the
+    // others, rejoined before or after it, stay.
+    for (const conn of players) {
+      try {
+        await this.#rejoin(host.sceneId, restarted, conn);
+      } catch (joinErr) {
+        ctx.log.error({ err: joinErr, sceneId: host.sceneId, playerId: conn.playerId }, 'cannot rejoin a player to its restarted scene');
+        this.#giveUp([conn]);
+      }
     }
   }
 
@@ -72,11 +84,13 @@ export class SceneCrashes {
       kick(ctx, conn, CloseCode.SESSION_REPLACED, 'connected again');
       return;
     }
-    restarted.sids.add(conn.sid, conn.peer);
     const join: JoinPayload = { playerId: conn.playerId, name: conn.name, data, takeover: false };
+    // In the scene once its JOIN is in the ring (the last thing that can fail here).
     restarted.send(ToScene.JOIN, conn.sid, encodeJoinPayload(join));
+    restarted.sids.add(conn.sid, conn.peer);
     conn.joinedTo(restarted);
-    for (const frame of takeEarly(conn)) restarted.send(ToScene.FRAME, conn.sid, frame);
+    // A held frame the ring cannot take is answered with a code, as a live one would be.
+    for (const frame of takeEarly(conn)) sendFrameToScene(ctx, restarted, conn, frame);
     sendTo(ctx, conn.peer, EngineToGateway.TO_CLIENT, conn.connId, encodeSceneRestartedFrame(sceneId, 'the scene crashed and was restarted from its last saved state'));
   }
 

@@ -12,6 +12,7 @@ import { CodedError, ErrorCodes, encodeSceneChangedFrame, isCodedError, toErrorD
 import { EngineToGateway, encodeJoinFailedBody, encodeTravelBody, type GatewayPeer, type JoinFailedBody, type TravelOutBody } from '@gos/link';
 import { takeEarly, type Conn } from './connections.js';
 import { loadPlayer, sendTo, type EngineContext } from './engine-context.js';
+import { sendFrameToScene } from './frame-lanes.js';
 import { ToScene, encodeErrorPayload, encodeJoinPayload, playerTimerOwner, type TravelPayload } from './records.js';
 import { sceneFull, type SceneHost } from './scene-host.js';
 import type { Scenes } from './scenes.js';
@@ -166,7 +167,8 @@ export class Travels {
     );
     target.sids.add(conn.sid, conn.peer);
     conn.joinedTo(target);
-    for (const frame of takeEarly(conn)) target.send(ToScene.FRAME, conn.sid, frame);
+    // A held frame the ring cannot take is answered with a code: the travel is done.
+    for (const frame of takeEarly(conn)) sendFrameToScene(ctx, target, conn, frame);
   }
 
   /** Out of its scene and in no other: the gateway places it again (as when a scene moves). */

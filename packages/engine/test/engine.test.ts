@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { CloseCode, ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader, CORE_PUSH, SceneRestartedCodec } from '@gos/schema';
+import { CloseCode, ErrorCodes, ErrorReplyCodec, FrameKind, encodeFrame, framePayload, readFrameHeader, CORE_PUSH, SceneRestartedCodec } from '@gos/schema';
 import { MemoryCoordinator, type Coordinator, type Placement, type SceneHandover } from '@gos/coordinator';
 import { EngineToGateway, GatewayToEngine, decodeBroadcastBody, encodeJoinBody, decodeJoinFailedBody, decodeKickBody } from '@gos/link';
 import type { Store } from '@gos/store';
@@ -312,6 +312,48 @@ test('a broadcast goes to each gateway with players in the scene, and stops goin
     assert.equal(broadcasts(gw2), 0);
   } finally {
     await gw2.close();
+    await c.close();
+  }
+});
+
+test('a JOIN the scene ring refuses leaves no seat behind: the next join loads the saved data', async () => {
+  // A ring of 4 KiB takes records of at most 2 KiB: a JOIN carrying a 3,000-character name does not fit.
+  const c = await cluster('join-too-large', { engine: { ringBytes: 4096 } });
+  try {
+    await c.gw.join(1, 'erin');
+    assert.deepEqual((await c.gw.request(1, 'add', { n: 5 })).body, { total: 5 });
+    c.gw.leave(1);
+    await waitFor(async () => isDeepStrictEqual((await c.store.loadPlayer('erin'))?.data, { total: 5 }), { message: "erin's data to be saved" });
+
+    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJoinBody({ playerId: 'erin', name: 'e'.repeat(3000), sceneId: 'arena:1' }));
+    const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 2);
+    assert.equal(decodeJoinFailedBody(failed.body).code, ErrorCodes.ENG_ERR_RECORD_TOO_LARGE);
+    assert.equal(c.gw.inbox.filter((m) => m.type === EngineToGateway.JOINED && m.channel === 2).length, 0);
+
+    // Not a takeover of the connection that failed: the saved row is loaded.
+    await c.gw.join(3, 'erin');
+    assert.deepEqual((await c.gw.request(3, 'add', { n: 1 })).body, { total: 6 });
+    assert.deepEqual((await c.gw.request(3, 'state', {})).body, { joins: 2, total: 6, players: 1 });
+  } finally {
+    await c.close();
+  }
+});
+
+test('a frame held while joining that the scene ring refuses is answered with a code; the join goes on', async () => {
+  const c = await cluster('held-too-large', { engine: { ringBytes: 4096 } });
+  try {
+    // Sent right behind the JOIN: the engine holds it until the player is in its scene.
+    c.gw.link.send(GatewayToEngine.JOIN, 1, encodeJoinBody({ playerId: 'finn', name: 'finn', sceneId: 'arena:1' }));
+    const big = c.gw.frame('add', { n: 1, pad: 'p'.repeat(3000) });
+    c.gw.link.send(GatewayToEngine.CLIENT_FRAME, 1, big.frame);
+    const answer = await c.gw.answer(1, big.requestId);
+    assert.equal(answer.kind, FrameKind.ERROR);
+    const { body } = answer;
+    assert.ok(typeof body === 'object' && body !== null && 'code' in body && body.code === ErrorCodes.ENG_ERR_RECORD_TOO_LARGE, `got ${JSON.stringify(body)}`);
+    await c.gw.waitFor((m) => m.type === EngineToGateway.JOINED && m.channel === 1);
+    assert.deepEqual((await c.gw.request(1, 'add', { n: 2 })).body, { total: 2 });
+    assert.equal(c.gw.inbox.filter((m) => m.type === EngineToGateway.JOIN_FAILED).length, 0);
+  } finally {
     await c.close();
   }
 });
