@@ -113,6 +113,9 @@ export class Connections {
   /** Forget a connection and the frames it held; it is `gone` from here. */
   drop(conn: Conn): void {
     conn.state = 'gone';
+    // Out of the scene it last joined, whatever path dropped it: a scene's broadcasts go to the
+    // links of the players in it (SceneSids), and must not go on reaching, or holding, this one's.
+    conn.host?.sids.delete(conn.sid);
     // A gateway may still hold the connection as its lane: it must not keep the scene's host (and its rings) alive.
     conn.host = null;
     takeEarly(conn);
