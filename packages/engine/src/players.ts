@@ -112,6 +112,8 @@ export class Players {
         host = await this.#scenes.obtain(body.sceneId, placement.epoch);
       }
       if ((conn.state as Conn['state']) === 'gone') return; // the socket closed while loading
+      // Crashed or stopped while the data loaded: a JOIN written there would be lost unseen.
+      if (!host.current) throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${body.sceneId} stopped while the player joined; retry`);
       // One seat per player: a connection holding it in another scene here is closed (its
       // scene's last save is dropped: this connection loaded the row and owns it now).
       const previous = ctx.seats.holder(body.playerId);
@@ -141,8 +143,12 @@ export class Players {
       // taken, it would make the player's next join a takeover of a player the scene never had,
       // and lose its saved data.
       if (seated !== null && ctx.seats.holder(body.playerId) === sid) {
-        if (seated.from === undefined) ctx.seats.vacate(body.playerId, sid);
-        else ctx.seats.seat(body.playerId, seated.from);
+        if (seated.from !== undefined) ctx.seats.seat(body.playerId, seated.from);
+        else if (ctx.seats.vacate(body.playerId, sid)) {
+          // Nobody plays the player here now: its row, claimed by this join, is let go.
+          ctx.persister.release('player', body.playerId);
+          ctx.setLoad();
+        }
       }
       ctx.conns.drop(conn);
       refuse(toErrorData(err, ErrorCodes.ENG_ERR_SCENE_NOT_FOUND));

@@ -4,7 +4,7 @@
  * crashed more than `maxSceneRestartsPerMinute` times in the last minute, or the restart fails:
  * then its players are closed (4011).
  */
-import { CloseCode, encodeSceneRestartedFrame } from '@gos/schema';
+import { CloseCode, CodedError, ErrorCodes, encodeSceneRestartedFrame } from '@gos/schema';
 import { EngineToGateway } from '@gos/link';
 import { takeEarly, type Conn } from './connections.js';
 import { kick, loadPlayer, sendTo, type EngineContext } from './engine-context.js';
@@ -84,6 +84,8 @@ export class SceneCrashes {
       kick(ctx, conn, CloseCode.SESSION_REPLACED, 'connected again');
       return;
     }
+    // Crashed again while the data loaded: a JOIN written there would be lost unseen.
+    if (!restarted.current) throw new CodedError(ErrorCodes.ENG_ERR_SCENE_MOVED, `scene ${sceneId} crashed again before the player rejoined`);
     const join: JoinPayload = { playerId: conn.playerId, name: conn.name, data, takeover: false };
     // In the scene once its JOIN is in the ring (the last thing that can fail here).
     restarted.send(ToScene.JOIN, conn.sid, encodeJoinPayload(join));

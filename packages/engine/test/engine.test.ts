@@ -339,13 +339,35 @@ test('a JOIN the scene ring refuses leaves no seat behind: the next join loads t
   }
 });
 
+test("a takeover whose JOIN the scene ring refuses gives the seat back to the connection still playing", async () => {
+  // No periodic save: the player's data is only in its scene, and a rejoin must wait for its hand-over.
+  const c = await cluster('takeover-too-large', { engine: { ringBytes: 4096 }, persistIntervalMs: 60_000 });
+  try {
+    await c.gw.join(1, 'gina');
+    assert.deepEqual((await c.gw.request(1, 'add', { n: 5 })).body, { total: 5 });
+    // The same player on a second connection, with a JOIN too large for the ring: refused.
+    c.gw.link.send(GatewayToEngine.JOIN, 2, encodeJoinBody({ playerId: 'gina', name: 'g'.repeat(3000), sceneId: 'arena:1' }));
+    const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 2);
+    assert.equal(decodeJoinFailedBody(failed.body).code, ErrorCodes.ENG_ERR_RECORD_TOO_LARGE);
+    // The first connection still plays, and holds the seat: its leave hands the data over to the next join.
+    assert.deepEqual((await c.gw.request(1, 'add', { n: 1 })).body, { total: 6 });
+    c.gw.leave(1);
+    await c.gw.join(3, 'gina');
+    assert.deepEqual((await c.gw.request(3, 'add', { n: 1 })).body, { total: 7 });
+  } finally {
+    await c.close();
+  }
+});
+
 test('a frame held while joining that the scene ring refuses is answered with a code; the join goes on', async () => {
   const c = await cluster('held-too-large', { engine: { ringBytes: 4096 } });
   try {
-    // Sent right behind the JOIN: the engine holds it until the player is in its scene.
-    c.gw.link.send(GatewayToEngine.JOIN, 1, encodeJoinBody({ playerId: 'finn', name: 'finn', sceneId: 'arena:1' }));
+    // A reserved seat waits for TRAVEL_IN before it joins: a frame sent in between is held for certain.
+    c.gw.link.send(GatewayToEngine.JOIN, 1, encodeJoinBody({ playerId: 'finn', name: 'finn', sceneId: 'arena:1', reserve: true, from: 'elsewhere:1' }));
+    await c.gw.waitFor((m) => m.type === EngineToGateway.TRAVEL_READY && m.channel === 1);
     const big = c.gw.frame('add', { n: 1, pad: 'p'.repeat(3000) });
     c.gw.link.send(GatewayToEngine.CLIENT_FRAME, 1, big.frame);
+    c.gw.link.send(GatewayToEngine.TRAVEL_IN, 1, new Uint8Array(0));
     const answer = await c.gw.answer(1, big.requestId);
     assert.equal(answer.kind, FrameKind.ERROR);
     const { body } = answer;
