@@ -156,15 +156,17 @@ export class Travels {
       this.#lost(conn, `scene ${to} stopped during the travel`);
       return;
     }
-    conn.sceneId = to;
-    conn.travellingTo = null;
-    // The client learns of the new scene before the scene's first push.
-    sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame(from, to));
+    // A JOIN the target's ring refuses (too large, ring full) throws to #travel, which places the
+    // player again (#lost): the client is told of a new scene only once its JOIN is in the ring.
     target.send(
       ToScene.JOIN,
       conn.sid,
       encodeJoinPayload({ playerId: conn.playerId, name: conn.name, data, takeover: false, travelled: true, ...(arrival === undefined ? {} : { arrival }), ...(timers === undefined ? {} : { timers }) }),
     );
+    conn.sceneId = to;
+    conn.travellingTo = null;
+    // Before the scene's first push: the scene thread's output is read after this returns.
+    sendTo(ctx, peer, EngineToGateway.TO_CLIENT, connId, encodeSceneChangedFrame(from, to));
     target.sids.add(conn.sid, conn.peer);
     conn.joinedTo(target);
     // A held frame the ring cannot take is answered with a code: the travel is done.

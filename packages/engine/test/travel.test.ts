@@ -93,6 +93,28 @@ test('a local travel hands the hot data to the target scene in memory, with the 
   }
 });
 
+test("a local travel whose JOIN the target's ring refuses places the player again, with no SceneChanged and its data kept", async () => {
+  // A ring of 4 KiB takes records of at most 2 KiB: a JOIN carrying a 3,000-character arrival does not fit.
+  const c = await startCluster(dir, 'local-too-large', { workers: 1, engine: { ringBytes: 4096 } });
+  try {
+    await c.gw.join(1, 'ivan');
+    assert.equal((await c.gw.request(1, 'add', { n: 5 })).kind, FrameKind.RESPONSE);
+    const asked = await askTravel(c, 1, 'arena:2');
+    await c.coordinator.placement.ensure('arena:2');
+    c.gw.link.send(GatewayToEngine.TRAVEL_OUT, 1, encodeTravelOutBody({ to: asked.to, arrival: JSON.stringify({ pad: 'p'.repeat(3000) }), local: true }));
+    const failed = await c.gw.waitFor((m) => m.type === EngineToGateway.JOIN_FAILED && m.channel === 1);
+    assert.equal(decodeJoinFailedBody(failed.body).code, ErrorCodes.ENG_ERR_SCENE_MOVED);
+    const told = c.gw.inbox.filter((m) => m.type === EngineToGateway.TO_CLIENT && m.channel === 1 && readFrameHeader(m.body)?.opcode === CORE_PUSH.SceneChanged);
+    assert.equal(told.length, 0, 'no SceneChanged for a scene the player never entered');
+    assert.equal(c.gw.inbox.filter((m) => m.type === EngineToGateway.JOINED && m.channel === 1).length, 0, 'no JOINED in the target');
+    // Placed again (as the gateway does after JOIN_FAILED): the data the source handed over was kept.
+    await c.gw.join(2, 'ivan');
+    assert.equal((await state(c, 2)).total, 5);
+  } finally {
+    await c.close();
+  }
+});
+
 test('a travel to another engine: reserved seat, release with the row saved in the target, then the load', async () => {
   // One engine plays both halves: connection 1 is the source, connection 2 the reserved target.
   const c = await startCluster(dir, 'remote', { workers: 1 });
