@@ -1,4 +1,4 @@
-import type { GatewayPeer, JoinBody } from '@gos/link';
+import { ChannelIds, type GatewayPeer, type JoinBody } from '@gos/link';
 import type { SceneHost } from './scene-host.js';
 
 /**
@@ -72,7 +72,7 @@ export class Connections {
   readonly #bySid = new Map<number, Conn>();
   /** Per gateway link, its connection ids' connections: two lookups per frame, no more. */
   readonly #byPeer = new WeakMap<GatewayPeer, Map<number, Conn>>();
-  #nextSid = 1;
+  readonly #sids = new ChannelIds();
 
   get size(): number {
     return this.#bySid.size;
@@ -97,8 +97,8 @@ export class Connections {
 
   /** A new connection, joining. */
   open(peer: GatewayPeer, connId: number, join: JoinBody): Conn {
-    const sid = this.#nextSid;
-    this.#nextSid = this.#nextSid >= 0xfffffff0 ? 1 : this.#nextSid + 1;
+    // A sid wraps after 4.3 billion opens: never one a live connection still has.
+    const sid = this.#sids.take((id) => this.#bySid.has(id));
     const conn = new Conn(sid, peer, connId, join);
     this.#bySid.set(sid, conn);
     let conns = this.#byPeer.get(peer);

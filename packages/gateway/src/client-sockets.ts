@@ -16,7 +16,7 @@ import {
   readFrameHeader,
   type RouteDef,
 } from '@gos/schema';
-import { GatewayToEngine } from '@gos/link';
+import { ChannelIds, GatewayToEngine } from '@gos/link';
 import { CHAT_ROUTES, type GatewayChat } from './chat-requests.js';
 import type { EngineLinks } from './engine-links.js';
 import { inputHoldUntil } from './input-hold.js';
@@ -76,7 +76,7 @@ export class ClientSockets {
   readonly #chat: ClientSocketsDeps['chat'];
   readonly #conns = new Map<number, Socket>();
   readonly #byToken = new Map<string, Socket>();
-  #nextConnId = 1;
+  readonly #connIds = new ChannelIds();
   /** What the token check needs (set by register). */
   #upgrades: UpgradeDeps | null = null;
   /** Sockets open whose token is being checked (not counted in `size`). */
@@ -200,8 +200,8 @@ export class ClientSockets {
   /** A socket whose token checked out: a connection id, the only socket of its token here, routed to its scene. */
   #admit(ws: Socket, data: ConnData): void {
     if (data.session === null) return;
-    const connId = this.#nextConnId;
-    this.#nextConnId = this.#nextConnId >= 0xfffffff0 ? 1 : this.#nextConnId + 1;
+    // A connection id wraps after 4.3 billion sockets: never one an open socket still has.
+    const connId = this.#connIds.take((id) => this.#conns.has(id));
     (data as { connId: number }).connId = connId;
     this.#conns.set(connId, ws);
     // One socket per session token on this gateway: a second one replaces the first.

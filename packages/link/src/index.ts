@@ -78,5 +78,6 @@ export type {
 export { encodeCellsBody, decodeCellsBody, encodeInterestBody, decodeInterestBody } from './entity-messages.js';
 export type { SceneCells, InterestChange } from './entity-messages.js';
 export { LocalLinks, LocalLinkClient, LocalLinkPeer } from './local.js';
+export { ChannelIds, MAX_CHANNEL_ID } from './channel-ids.js';
 export type { LocalLinksOptions } from './local.js';
 export type { EngineLink, FrameLane, FrameLanes, GatewayPeer, LinkTransport } from './endpoints.js';
