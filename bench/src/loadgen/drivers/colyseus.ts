@@ -19,7 +19,7 @@
  *   it back (an HTTP matchmaking request, then the WebSocket and the full state again).
  */
 import { Client, type Room } from '@colyseus/sdk';
-import type WebSocket from 'ws';
+import WebSocket from 'ws';
 import type { ClientConn, ClientHooks, ConnectOptions, Driver } from '../driver.js';
 
 /** The slice of the reflected (schema-less) client state this driver reads. */
@@ -186,7 +186,7 @@ class ColyseusConn implements ClientConn {
     this.room = null;
     // The SDK's Node transport is the `ws` package: terminate() drops the TCP connection with
     // no closing handshake, which the server sees as a drop (onDrop), not a consented leave.
-    (room.connection.transport as unknown as { ws: WebSocket }).ws.terminate();
+    sdkSocket(room).terminate();
     await this.attach(await this.client.reconnect<MmoStateView>(token));
   }
 
@@ -202,6 +202,14 @@ class ColyseusConn implements ClientConn {
       room.connection.close();
     }
   }
+}
+
+/** The `ws` WebSocket under the SDK's Node transport, checked: the transport's socket is not part of the SDK's typed API. */
+function sdkSocket(room: Room<unknown, MmoStateView>): WebSocket {
+  const transport: unknown = room.connection.transport;
+  const ws: unknown = typeof transport === 'object' && transport !== null ? Reflect.get(transport, 'ws') : undefined;
+  if (!(ws instanceof WebSocket)) throw new Error("colyseus sdk: the room's transport has no `ws` WebSocket");
+  return ws;
 }
 
 export const colyseusDriver: Driver = {
