@@ -42,8 +42,8 @@ export function projectDriver(options: { noReply: boolean; chat?: 'channel' | 's
       const login = (await res.json()) as { token: string; gateway: string };
       const url = `${login.gateway}?${WS_QUERY_TOKEN}=${encodeURIComponent(login.token)}&${WS_QUERY_VERSION}=${protocol.version}`;
       const route = room === 'aoi' ? ROUTE.walk : ROUTE.move;
-      // mmo-aoi clients that only count what they get: a plain TCP WebSocket, no event per message.
-      if (room === 'aoi' && !decodeTicks) return countingClient(url, hooks, route, flags);
+      // Clients that only count what they get (mmo-move, mmo-aoi): a plain TCP WebSocket, no event per message.
+      if ((room === 'aoi' || room === 'mmo') && !decodeTicks) return countingClient(url, hooks, route, flags, room === 'mmo');
       const view = room === 'aoi' && decodeTicks ? new AoiView() : null;
       let ws = await openSocket(url, hooks, decodeTicks, view);
       return {
@@ -79,10 +79,11 @@ export function projectDriver(options: { noReply: boolean; chat?: 'channel' | 's
 }
 
 /**
- * An mmo-aoi client that does not decode: joined at its Welcome, then each message counted by
- * its length (an ERROR frame as an error), over {@link RawWs}. It moves like the others.
+ * A client that does not decode: joined at its Welcome, then each message counted by its length
+ * (an ERROR frame as an error; with `ticks`, a Tick push as a tick, told by its frame header),
+ * over {@link RawWs}. It moves like the others.
  */
-async function countingClient(url: string, hooks: ClientHooks, route: number, flags: number): Promise<ClientConn> {
+async function countingClient(url: string, hooks: ClientHooks, route: number, flags: number, ticks: boolean): Promise<ClientConn> {
   let joined = false;
   // Settled by the socket being opened: its Welcome, or its close before it.
   let join: { resolve: () => void; reject: (err: Error) => void } = { resolve: () => {}, reject: () => {} };
@@ -96,6 +97,7 @@ async function countingClient(url: string, hooks: ClientHooks, route: number, fl
       }
       if (first === FrameKind.PONG) return;
       if (first === FrameKind.ERROR) hooks.onError('ERROR frame (not decoded)', length);
+      else if (ticks && first === FrameKind.PUSH && head.length >= 4 && (head[2]! | (head[3]! << 8)) === PUSH.Tick) hooks.onTick(null, length);
       else hooks.onOther(length);
     },
     // A socket closed on purpose (destroy) does not come here.
@@ -107,7 +109,8 @@ async function countingClient(url: string, hooks: ClientHooks, route: number, fl
   const open = async (): Promise<RawWs> => {
     joined = false;
     const welcome = new Promise<void>((resolve, reject) => (join = { resolve, reject }));
-    const ws = await RawWs.open(url, handlers, () => !joined);
+    // Whole messages until the Welcome; then the frame header's kind and opcode (ticks), or nothing.
+    const ws = await RawWs.open(url, handlers, () => (!joined ? Number.MAX_SAFE_INTEGER : ticks ? 4 : 0));
     await welcome;
     return ws;
   };

@@ -20,7 +20,8 @@ const EMPTY = new Uint8Array(0);
 export interface RawWsHandlers {
   /**
    * A whole message (FIN frames only: the servers here do not fragment) of `length` bytes; `head`
-   * is its whole payload while `full()` returns true (the client waits for its Welcome), else empty.
+   * is as many of its first bytes as `headBytes()` asked for (all of them while the client waits
+   * for its Welcome; then none, or a frame header's worth to tell a tick from other messages).
    */
   message(length: number, head: Uint8Array, first: number): void;
   close(code: number, reason: string): void;
@@ -119,9 +120,10 @@ export class RawWs {
 
   /**
    * Open `url` (ws://host:port/path?query). Resolves once the server accepted the upgrade;
-   * messages come whole to `handlers.message` while `full()` returns true, as a length after.
+   * each message comes to `handlers.message` with its first `headBytes()` bytes
+   * (`Number.MAX_SAFE_INTEGER`: whole).
    */
-  static open(url: string, handlers: RawWsHandlers, full: () => boolean): Promise<RawWs> {
+  static open(url: string, handlers: RawWsHandlers, headBytes: () => number): Promise<RawWs> {
     const u = new URL(url);
     const key = randomBytes(16).toString('base64');
     const accept = createHash('sha1').update(key + GUID).digest('base64');
@@ -131,7 +133,7 @@ export class RawWs {
       let handshake = Buffer.alloc(0);
       let upgraded = false;
       const reader = new FrameReader(
-        (opcode) => (opcode === OP_BINARY || opcode === 0 ? (full() ? Number.MAX_SAFE_INTEGER : 0) : Number.MAX_SAFE_INTEGER),
+        (opcode) => (opcode === OP_BINARY || opcode === 0 ? headBytes() : Number.MAX_SAFE_INTEGER),
         (opcode, length, head, first) => {
           if (opcode === OP_BINARY || opcode === 0) handlers.message(length, head, first);
           else if (opcode === OP_PING) ws.#send(OP_PONG, head);

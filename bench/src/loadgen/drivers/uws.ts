@@ -1,12 +1,15 @@
 /** Load generator driver for the bare uWebSockets.js target (bin/servers/uws.ts). */
 import WebSocket from 'ws';
-import type { ClientHooks, Driver } from '../driver.js';
+import type { ClientConn, ClientHooks, Driver } from '../driver.js';
+import { RawWs, type RawWsHandlers } from './raw-ws.js';
 import { CHAT, chatSentAt, encodeMove, encodeSay, readTick, TICK, WELCOME } from '../../targets/uws-wire.js';
 
 export const uwsDriver: Driver = {
   target: 'uws',
   async connect(_index, baseUrl, hooks, { decodeTicks, room }) {
     const url = `${baseUrl.replace(/^http/, 'ws')}/ws`;
+    // mmo-move clients that only count their ticks: a plain TCP WebSocket, no event per message.
+    if (room === 'mmo' && !decodeTicks) return countingClient(url, hooks);
     const seen = { players: 0 };
     let ws = await openSocket(url, hooks, decodeTicks, seen);
     return {
@@ -81,4 +84,58 @@ function openSocket(url: string, hooks: ClientHooks, decodeTicks: boolean, seen:
       else if (!dropped.has(ws)) hooks.onClose(code, reason.toString());
     });
   });
+}
+
+/**
+ * An mmo-move client that does not decode: joined at its WELCOME, then each TICK counted by its
+ * length (anything else as other), over {@link RawWs}. It moves like the others.
+ */
+async function countingClient(url: string, hooks: ClientHooks): Promise<ClientConn> {
+  let joined = false;
+  // Settled by the socket being opened: its WELCOME, or its close before it.
+  let join: { resolve: () => void; reject: (err: Error) => void } = { resolve: () => {}, reject: () => {} };
+  const handlers: RawWsHandlers = {
+    message(length, _head, first) {
+      if (!joined) {
+        if (length === 5 && first === WELCOME) {
+          joined = true;
+          join.resolve();
+        }
+        return;
+      }
+      if (first === TICK) hooks.onTick(null, length);
+      else hooks.onOther(length);
+    },
+    // A socket closed on purpose (destroy) does not come here.
+    close(code, reason) {
+      if (!joined) join.reject(new Error(`closed before welcome: ${code}`));
+      else hooks.onClose(code, reason);
+    },
+  };
+  const open = async (): Promise<RawWs> => {
+    joined = false;
+    const welcome = new Promise<void>((resolve, reject) => (join = { resolve, reject }));
+    const ws = await RawWs.open(url, handlers, () => 0);
+    await welcome;
+    return ws;
+  };
+  let ws = await open();
+  return {
+    sendMove(seq, x, y) {
+      const frame = encodeMove(seq, x, y);
+      ws.send(frame);
+      return frame.byteLength;
+    },
+    sendChat() {
+      throw new Error('a counting client does not chat');
+    },
+    async reconnect() {
+      ws.destroy();
+      // No sessions on the bare server: a new connection is a new player.
+      ws = await open();
+    },
+    close() {
+      ws.destroy();
+    },
+  };
 }
