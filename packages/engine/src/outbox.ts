@@ -13,7 +13,8 @@ interface Pending {
  * The sending side of a ring with a bounded overflow: records go straight into the ring while
  * it has room; when it is full they wait in order in a small queue that drains as the consumer
  * frees space. Nothing is dropped silently: past `maxPendingBytes` `send` throws
- * `ENG_ERR_QUEUE_FULL` and the caller decides (error to the client, kick, or crash the scene).
+ * `ENG_ERR_QUEUE_FULL`, and a record the ring could never take `ENG_ERR_RECORD_TOO_LARGE`, whether
+ * or not others wait; the caller decides (error to the client, kick, or crash the scene).
  */
 export class Outbox {
   readonly #ring: RingWriter;
@@ -56,6 +57,9 @@ export class Outbox {
     // Order matters: once anything waits in the overflow, later records queue behind it. (Its
     // byte count, not the array's length: no other object to read on a client frame's path.)
     if (this.#pendingBytes === 0 && this.#ring.tryWrite(type, sid, value, payload, urgent)) return;
+    // Refused now, as tryWrite refuses it: a record the ring can never take, queued, would stop
+    // the overflow for good (and its drain would reject with no one to catch it).
+    this.#ring.checkRecord(type, payload?.byteLength ?? 0);
     const size = (payload?.byteLength ?? 0) + 16;
     if (this.#pendingBytes + size > this.#maxPendingBytes) {
       throw new CodedError(ErrorCodes.ENG_ERR_QUEUE_FULL, `ring overflow is full (${this.#pendingBytes} bytes waiting)`);

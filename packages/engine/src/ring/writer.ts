@@ -230,6 +230,18 @@ export class RingWriter {
   }
 
   /**
+   * The checks {@link tryWrite} makes before it looks for room: a record that no wait would let
+   * in. For a caller that queues records to write later (Outbox): refused when queued, not when
+   * their turn comes.
+   * @throws CodedError `ENG_ERR_RECORD_TOO_LARGE` when the payload exceeds `maxPayloadBytes`.
+   * @throws RangeError when `type` is not an integer 0–255.
+   */
+  checkRecord(type: number, payloadBytes: number): void {
+    if ((type & MAX_RECORD_TYPE) !== type) throw new RangeError(`record type must be an integer 0-${MAX_RECORD_TYPE}, got ${String(type)}`);
+    if (payloadBytes > this.#maxPayload) throw this.#tooLarge(payloadBytes);
+  }
+
+  /**
    * Like {@link tryWrite} but a full ring is an error.
    * @throws CodedError `ENG_ERR_QUEUE_FULL` when the record does not fit now (nothing was written).
    * @throws CodedError `ENG_ERR_RECORD_TOO_LARGE` when it never could.
