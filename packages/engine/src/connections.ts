@@ -73,6 +73,12 @@ export class Connections {
   /** Per gateway link, its connection ids' connections: two lookups per frame, no more. */
   readonly #byPeer = new WeakMap<GatewayPeer, Map<number, Conn>>();
   readonly #sids = new ChannelIds();
+  readonly #referred: (sid: number) => boolean;
+
+  /** `referred`: whether a dropped connection's sid is still referred to elsewhere (PlayerSeats.refersTo): not given again yet. */
+  constructor(referred: (sid: number) => boolean = () => false) {
+    this.#referred = referred;
+  }
 
   get size(): number {
     return this.#bySid.size;
@@ -97,8 +103,8 @@ export class Connections {
 
   /** A new connection, joining. */
   open(peer: GatewayPeer, connId: number, join: JoinBody): Conn {
-    // A sid wraps after 4.3 billion opens: never one a live connection still has.
-    const sid = this.#sids.take((id) => this.#bySid.has(id));
+    // A sid wraps after 4.3 billion opens: never one a live connection has, or one still referred to.
+    const sid = this.#sids.take((id) => this.#bySid.has(id) || this.#referred(id));
     const conn = new Conn(sid, peer, connId, join);
     this.#bySid.set(sid, conn);
     let conns = this.#byPeer.get(peer);

@@ -105,7 +105,7 @@ export class Engine {
     this.#ctx = {
       o: this.#o,
       log,
-      conns: new Connections(),
+      conns: new Connections((sid) => seats.refersTo(sid)),
       seats,
       persister: this.#persister,
       metrics,

@@ -208,7 +208,7 @@ export class Players {
     ctx.conns.drop(old);
     if (host === undefined) return;
     host.sids.delete(sid);
-    ctx.seats.discardHandOver(sid);
+    ctx.seats.discardHandOver(sid, host.sceneId);
     try {
       host.send(ToScene.LEAVE, sid, null);
     } catch (err) {

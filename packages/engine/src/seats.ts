@@ -86,12 +86,12 @@ export class PlayerSeats {
     this.#handOvers.delete(playerId);
   }
 
-  /** Connections (sids) whose scene's last save is to be dropped: a newer connection of the player owns its row. */
-  readonly #discarded = new Set<number>();
+  /** Connections (sids) whose scene's last save is to be dropped, with that scene: a newer connection of the player owns its row. */
+  readonly #discarded = new Map<number, string>();
 
-  /** Drop the last save the scene sends for `sid` (see {@link takeDiscarded}). */
-  discardHandOver(sid: number): void {
-    this.#discarded.add(sid);
+  /** Drop the last save scene `sceneId` sends for `sid` (see {@link takeDiscarded}). */
+  discardHandOver(sid: number, sceneId: string): void {
+    this.#discarded.set(sid, sceneId);
   }
 
   /** Whether the saves of `sid` are dropped (without forgetting it: the last one asks {@link takeDiscarded}). */
@@ -104,10 +104,19 @@ export class PlayerSeats {
     return this.#discarded.delete(sid);
   }
 
-  /** Scene `sceneId` crashed: the hand-overs it owed will not come. */
+  /** Scene `sceneId` crashed: the hand-overs it owed will not come, nor the saves to drop. */
   sceneLost(sceneId: string): void {
     for (const [sid, playerId] of [...this.#handOverBySid]) {
       if (this.#handOvers.get(playerId)?.sceneId === sceneId) this.answered(sid, undefined);
     }
+    for (const [sid, scene] of [...this.#discarded]) if (scene === sceneId) this.#discarded.delete(sid);
+  }
+
+  /**
+   * Whether anything here still refers to `sid` (a hand-over owed, timers handed over, a save to
+   * drop): a new connection must not be given it (Connections, after its ids wrap).
+   */
+  refersTo(sid: number): boolean {
+    return this.#handOverBySid.has(sid) || this.#timers.has(sid) || this.#discarded.has(sid);
   }
 }
