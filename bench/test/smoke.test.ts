@@ -34,8 +34,8 @@ test('smoke: mmo-move with 20 clients against every target', { timeout: 180_000 
       assert.equal(r.clients, 20, what);
       assert.equal(r.failures, 0, `${what}: failures`);
       assert.ok(r.inPerSec > 0 && r.outPerSec > 0 && r.outBytesPerSec > 0, `${what}: traffic both ways`);
-      // Every client's ticks count, those of the nine in ten that only count them (counting clients) too.
-      assert.ok(r.ticksPerClientPerSec > 5, `${what}: ticks arrive at every client (${r.ticksPerClientPerSec} a second)`);
+      // Nine clients in ten only count their ticks (counting clients): an average above 5 a second needs their counts too.
+      assert.ok(r.ticksPerClientPerSec > 5, `${what}: ticks arrive and are counted, the counting clients' too (${r.ticksPerClientPerSec} a client a second)`);
       assert.ok(r.p50Ms > 0 && r.p99Ms >= r.p50Ms && r.maxMs >= r.p99Ms, `${what}: latency samples`);
       assert.ok(r.cpuPercent >= 0 && r.rssMb > 0, `${what}: /proc figures`);
     }

@@ -156,8 +156,9 @@ export class Travels {
       this.#lost(conn, `scene ${to} stopped during the travel`);
       return;
     }
-    // A JOIN the target's ring refuses (too large, ring full) throws to #travel, which places the
-    // player again (#lost): the client is told of a new scene only once its JOIN is in the ring.
+    // A JOIN the target cannot take (too large for its ring, its ring's overflow full) throws to
+    // out(), which places the player again (#lost): the client hears of a new scene only once
+    // the scene has its JOIN.
     target.send(
       ToScene.JOIN,
       conn.sid,
