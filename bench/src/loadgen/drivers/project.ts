@@ -8,7 +8,7 @@ import { ByteBuffer } from 'flatbuffers';
 import WebSocket from 'ws';
 import { CELL_GONE, CORE_PUSH, CORE_ROUTE, ChatMessageCodec, ChatSayReqCodec, EntityViewCodec, encodeFrame, ErrorReplyCodec, FRAME_HEADER_BYTES, FrameFlag, FrameKind, WS_QUERY_TOKEN, WS_QUERY_VERSION } from '@gos/schema';
 import type { ClientConn, ClientHooks, Driver } from '../driver.js';
-import { RawWs, type RawWsHandlers } from './raw-ws.js';
+import { JoinedRawWs } from './raw-ws.js';
 import { AoiAvatar, AoiCell, ChatLine, Tick, Welcome } from '../../generated/fbs/bench_mmo_generated.js';
 import { protocol, PUSH, ROUTE } from '../../generated/protocol.js';
 
@@ -81,40 +81,22 @@ export function projectDriver(options: { noReply: boolean; chat?: 'channel' | 's
 /**
  * A client that does not decode: joined at its Welcome, then each message counted by its length
  * (an ERROR frame as an error; with `ticks`, a Tick push as a tick, told by its frame header),
- * over {@link RawWs}. It moves like the others.
+ * over {@link JoinedRawWs}. It moves like the others.
  */
 async function countingClient(url: string, hooks: ClientHooks, route: number, flags: number, ticks: boolean): Promise<ClientConn> {
-  let joined = false;
-  // Settled by the socket being opened: its Welcome, or its close before it.
-  let join: { resolve: () => void; reject: (err: Error) => void } = { resolve: () => {}, reject: () => {} };
-  const handlers: RawWsHandlers = {
+  const ws = await JoinedRawWs.open(url, {
+    // Before the Welcome every message comes whole.
+    isWelcome: (_length, head) => head.length >= FRAME_HEADER_BYTES && head[0] === FrameKind.PUSH && (head[2]! | (head[3]! << 8)) === PUSH.Welcome,
+    // Then the frame header's kind and opcode (ticks), or nothing.
+    headBytes: ticks ? 4 : 0,
     message(length, head, first) {
-      // Before the Welcome every message comes whole: the Welcome joins (what came before it is counted below).
-      if (!joined && head.length >= FRAME_HEADER_BYTES && head[0] === FrameKind.PUSH && (head[2]! | (head[3]! << 8)) === PUSH.Welcome) {
-        joined = true;
-        join.resolve();
-        return;
-      }
       if (first === FrameKind.PONG) return;
       if (first === FrameKind.ERROR) hooks.onError('ERROR frame (not decoded)', length);
       else if (ticks && first === FrameKind.PUSH && head.length >= 4 && (head[2]! | (head[3]! << 8)) === PUSH.Tick) hooks.onTick(null, length);
       else hooks.onOther(length);
     },
-    // A socket closed on purpose (destroy) does not come here.
-    close(code, reason) {
-      if (!joined) join.reject(new Error(`closed before welcome: ${code} ${reason}`));
-      else hooks.onClose(code, reason);
-    },
-  };
-  const open = async (): Promise<RawWs> => {
-    joined = false;
-    const welcome = new Promise<void>((resolve, reject) => (join = { resolve, reject }));
-    // Whole messages until the Welcome; then the frame header's kind and opcode (ticks), or nothing.
-    const ws = await RawWs.open(url, handlers, () => (!joined ? Number.MAX_SAFE_INTEGER : ticks ? 4 : 0));
-    await welcome;
-    return ws;
-  };
-  let ws = await open();
+    close: (code, reason) => hooks.onClose(code, reason),
+  });
   // Like the SDK: a PING every 10 s keeps an idle client within the gateway's idle timeout.
   const ping = setInterval(() => ws.send(PING_FRAME), PING_INTERVAL_MS);
   ping.unref();
@@ -128,8 +110,13 @@ async function countingClient(url: string, hooks: ClientHooks, route: number, fl
       throw new Error('a counting client does not chat');
     },
     async reconnect() {
-      ws.destroy();
-      ws = await open();
+      try {
+        await ws.reopen();
+      } catch (err) {
+        // A client that could not come back is done with: no more PINGs.
+        clearInterval(ping);
+        throw err;
+      }
     },
     close() {
       clearInterval(ping);

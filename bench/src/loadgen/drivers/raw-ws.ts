@@ -207,3 +207,70 @@ export class RawWs {
     this.#onClose(code, reason);
   }
 }
+
+/** What a {@link JoinedRawWs} asks of its client: which message is the welcome, and what to do with the rest. */
+export interface JoinedRawWsHandlers extends RawWsHandlers {
+  /** Whether a message that came before the client joined, given whole, is the server's welcome (it goes nowhere else). */
+  isWelcome(length: number, head: Uint8Array, first: number): boolean;
+  /** How many of a message's first bytes `message` wants once joined (0: none, counting costs no allocation). */
+  readonly headBytes: number;
+}
+
+/**
+ * A counting client's socket: a {@link RawWs} that is open once the server's welcome came (a
+ * close before it rejects), and opens again on `reopen` (a reconnect). Messages before the
+ * welcome come whole; those that are not the welcome go to `message` like the rest. A close after
+ * the welcome goes to `close`; one caused by `reopen` or `destroy` goes nowhere.
+ */
+export class JoinedRawWs {
+  readonly #url: string;
+  readonly #handlers: JoinedRawWsHandlers;
+  readonly #raw: RawWsHandlers;
+  #ws: RawWs | null = null;
+  #joined = false;
+  // Settled by the socket being opened: its welcome, or its close before it.
+  #join: { resolve: () => void; reject: (err: Error) => void } = { resolve: () => {}, reject: () => {} };
+
+  private constructor(url: string, handlers: JoinedRawWsHandlers) {
+    this.#url = url;
+    this.#handlers = handlers;
+    this.#raw = {
+      message: (length, head, first) => {
+        if (!this.#joined && handlers.isWelcome(length, head, first)) {
+          this.#joined = true;
+          this.#join.resolve();
+        } else handlers.message(length, head, first);
+      },
+      close: (code, reason) => {
+        if (!this.#joined) this.#join.reject(new Error(`closed before welcome: ${code} ${reason}`));
+        else handlers.close(code, reason);
+      },
+    };
+  }
+
+  /** Open `url` and resolve once the server's welcome came. */
+  static async open(url: string, handlers: JoinedRawWsHandlers): Promise<JoinedRawWs> {
+    const ws = new JoinedRawWs(url, handlers);
+    await ws.reopen();
+    return ws;
+  }
+
+  /** Drop the connection (if any) and open a new one; resolves at its welcome. */
+  async reopen(): Promise<void> {
+    this.#ws?.destroy();
+    this.#joined = false;
+    const welcome = new Promise<void>((resolve, reject) => (this.#join = { resolve, reject }));
+    this.#ws = await RawWs.open(this.#url, this.#raw, () => (this.#joined ? this.#handlers.headBytes : Number.MAX_SAFE_INTEGER));
+    await welcome;
+  }
+
+  /** Send one binary message (nothing once destroyed). */
+  send(payload: Uint8Array): void {
+    this.#ws?.send(payload);
+  }
+
+  /** Close without a closing handshake. */
+  destroy(): void {
+    this.#ws?.destroy();
+  }
+}

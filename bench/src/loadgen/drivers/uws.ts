@@ -1,7 +1,7 @@
 /** Load generator driver for the bare uWebSockets.js target (bin/servers/uws.ts). */
 import WebSocket from 'ws';
 import type { ClientConn, ClientHooks, Driver } from '../driver.js';
-import { RawWs, type RawWsHandlers } from './raw-ws.js';
+import { JoinedRawWs } from './raw-ws.js';
 import { CHAT, chatSentAt, encodeMove, encodeSay, readTick, TICK, WELCOME } from '../../targets/uws-wire.js';
 
 export const uwsDriver: Driver = {
@@ -88,38 +88,18 @@ function openSocket(url: string, hooks: ClientHooks, decodeTicks: boolean, seen:
 
 /**
  * An mmo-move client that does not decode: joined at its WELCOME, then each TICK counted by its
- * length (anything else as other), over {@link RawWs}. It moves like the others.
+ * length (anything else as other), over {@link JoinedRawWs}. It moves like the others.
  */
 async function countingClient(url: string, hooks: ClientHooks): Promise<ClientConn> {
-  let joined = false;
-  // Settled by the socket being opened: its WELCOME, or its close before it.
-  let join: { resolve: () => void; reject: (err: Error) => void } = { resolve: () => {}, reject: () => {} };
-  const handlers: RawWsHandlers = {
+  const ws = await JoinedRawWs.open(url, {
+    isWelcome: (length, _head, first) => length === 5 && first === WELCOME,
+    headBytes: 0,
     message(length, _head, first) {
-      if (!joined) {
-        if (length === 5 && first === WELCOME) {
-          joined = true;
-          join.resolve();
-        }
-        return;
-      }
       if (first === TICK) hooks.onTick(null, length);
       else hooks.onOther(length);
     },
-    // A socket closed on purpose (destroy) does not come here.
-    close(code, reason) {
-      if (!joined) join.reject(new Error(`closed before welcome: ${code}`));
-      else hooks.onClose(code, reason);
-    },
-  };
-  const open = async (): Promise<RawWs> => {
-    joined = false;
-    const welcome = new Promise<void>((resolve, reject) => (join = { resolve, reject }));
-    const ws = await RawWs.open(url, handlers, () => 0);
-    await welcome;
-    return ws;
-  };
-  let ws = await open();
+    close: (code, reason) => hooks.onClose(code, reason),
+  });
   return {
     sendMove(seq, x, y) {
       const frame = encodeMove(seq, x, y);
@@ -129,11 +109,8 @@ async function countingClient(url: string, hooks: ClientHooks): Promise<ClientCo
     sendChat() {
       throw new Error('a counting client does not chat');
     },
-    async reconnect() {
-      ws.destroy();
-      // No sessions on the bare server: a new connection is a new player.
-      ws = await open();
-    },
+    // No sessions on the bare server: a new connection is a new player.
+    reconnect: () => ws.reopen(),
     close() {
       ws.destroy();
     },
