@@ -11,8 +11,8 @@
 #   3. builds everything (`npm run build`: `turbo run build`) and lints it (`npm run lint`:
 #      `turbo run lint`, and the root's config files);
 #   4. runs every workspace's tests (`turbo run test`, one workspace at a time: each runs
-#      scripts/package-tests.sh, node's runner over its compiled tests), prints the summed
-#      summary last, and exits non-zero if any workspace failed.
+#      scripts/package-tests.sh, node's runner over its compiled tests), names each failed test
+#      (FAILED lines), prints the summed summary last, and exits non-zero if any workspace failed.
 #
 # Options:
 #   --setup-only   steps 1–2, then print the `export …` lines (eval "$(scripts/test.sh --setup-only)")
@@ -87,19 +87,8 @@ export TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTIFIER=1
 # Globs, expanded where used (after the tests have written them).
 readonly TAP_GLOBS='packages/*/.test-results/tap.txt examples/*/.test-results/tap.txt bench/.test-results/tap.txt'
 
-# Sum one summary field (`pass`, `fail`, …) over the workspaces' TAP files.
-tap_sum() {
-  local f total=0 n
-  shopt -s nullglob
-  # shellcheck disable=SC2086 # the globs expand here
-  for f in $TAP_GLOBS; do
-    [[ -f $f ]] || continue
-    n=$(sed -n "s/^# $1 \([0-9]*\)\$/\1/p" "$f" | tail -n 1)
-    total=$((total + ${n:-0}))
-  done
-  shopt -u nullglob
-  echo "$total"
-}
+# shellcheck source=lib/tap-summary.sh
+source scripts/lib/tap-summary.sh
 
 # ---- main -----------------------------------------------------------------------------------
 if ((setup)); then
@@ -142,10 +131,15 @@ turbo_args=(run test --concurrency=1 --continue --env-mode=loose)
 npx --no-install turbo "${turbo_args[@]}" || status=$?
 phase_end
 print_timings
-passed=$(tap_sum pass)
-failed=$(tap_sum fail)
-cancelled=$(tap_sum cancelled)
-printf '# tests %d\n# pass %d\n# fail %d\n# cancelled %d\n' "$(tap_sum tests)" "$passed" "$failed" "$cancelled"
+shopt -s nullglob
+# shellcheck disable=SC2206 # the globs expand here
+tap_files=($TAP_GLOBS)
+shopt -u nullglob
+passed=$(tap_sum pass "${tap_files[@]}")
+failed=$(tap_sum fail "${tap_files[@]}")
+cancelled=$(tap_sum cancelled "${tap_files[@]}")
+tap_failures "${tap_files[@]}"
+printf '# tests %d\n# pass %d\n# fail %d\n# cancelled %d\n' "$(tap_sum tests "${tap_files[@]}")" "$passed" "$failed" "$cancelled"
 # One plain closing line; cancelled tests count as failed, and a run that failed without a
 # summary (a build error, a crashed runner) counts as one failure.
 failed=$((failed + cancelled))

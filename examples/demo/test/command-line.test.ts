@@ -61,6 +61,33 @@ const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(P
 const cwd = await tempDir();
 after(() => cwd.remove());
 
+// The shell tools' stubs are made here, before any test is registered: with a name pattern
+// that skips every test, the run (and its `after`) could end while they were still being written.
+/**
+ * What the scripts install, start, build or write with: on the PATH before the real ones, each a
+ * stub that records its call and fails. A script that acted on a command line it should refuse
+ * is caught by the record, and does nothing.
+ */
+const STUBBED = [
+  'apt-get', 'apt', 'sudo', 'dpkg-query', 'dpkg', 'npm', 'npx', 'turbo', 'tsc', 'mariadb', 'mariadbd', 'mariadb-install-db', 'mysql',
+  'redis-server', 'redis-cli', 'etcd', 'etcdctl', 'start-stop-daemon', 'openssl', 'mkdir', 'install', 'rm', 'mv', 'chmod', 'mktemp',
+];
+const stubCalls = path.join(cwd.path, 'stub-calls.log');
+async function stubDir(name: string, commands: readonly string[]): Promise<string> {
+  const dir = path.join(cwd.path, name);
+  await mkdir(dir);
+  for (const command of commands) {
+    await writeFile(path.join(dir, command), `#!/bin/sh\nprintf '%s\\n' "${command} $*" >>'${stubCalls}'\nexit 97\n`, { mode: 0o755 });
+  }
+  return dir;
+}
+/** For test.sh and package-tests.sh, which ask node to check the options they pass on to it. */
+const stubs = await stubDir('stubs', STUBBED);
+/** For the others, node too (the cluster launcher, the build). */
+const stubsWithNode = await stubDir('stubs-with-node', [...STUBBED, 'node']);
+/** For npm itself. */
+const stubsForNpm = await stubDir('stubs-for-npm', STUBBED.filter((c) => c !== 'npm' && c !== 'npx'));
+
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { env, cwd: cwd.path, stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000, killSignal: 'SIGKILL' });
@@ -105,30 +132,6 @@ const SCRIPTS: Readonly<Record<string, string>> = {
   'scripts/make-certs.sh': 'make-certs.sh',
 };
 
-/**
- * What the scripts install, start, build or write with: on the PATH before the real ones, each a
- * stub that records its call and fails. A script that acted on a command line it should refuse
- * is caught by the record, and does nothing.
- */
-const STUBBED = [
-  'apt-get', 'apt', 'sudo', 'dpkg-query', 'dpkg', 'npm', 'npx', 'turbo', 'tsc', 'mariadb', 'mariadbd', 'mariadb-install-db', 'mysql',
-  'redis-server', 'redis-cli', 'etcd', 'etcdctl', 'start-stop-daemon', 'openssl', 'mkdir', 'install', 'rm', 'mv', 'chmod', 'mktemp',
-];
-const stubCalls = path.join(cwd.path, 'stub-calls.log');
-async function stubDir(name: string, commands: readonly string[]): Promise<string> {
-  const dir = path.join(cwd.path, name);
-  await mkdir(dir);
-  for (const command of commands) {
-    await writeFile(path.join(dir, command), `#!/bin/sh\nprintf '%s\\n' "${command} $*" >>'${stubCalls}'\nexit 97\n`, { mode: 0o755 });
-  }
-  return dir;
-}
-/** For test.sh and package-tests.sh, which ask node to check the options they pass on to it. */
-const stubs = await stubDir('stubs', STUBBED);
-/** For the others, node too (the cluster launcher, the build). */
-const stubsWithNode = await stubDir('stubs-with-node', [...STUBBED, 'node']);
-/** For npm itself. */
-const stubsForNpm = await stubDir('stubs-for-npm', STUBBED.filter((c) => c !== 'npm' && c !== 'npx'));
 const NEEDS_NODE = new Set(['scripts/test.sh', 'scripts/package-tests.sh']);
 
 async function runScript(script: string, args: readonly string[], o: { stubbed?: boolean; cwd?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
