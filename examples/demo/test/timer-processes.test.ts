@@ -85,7 +85,10 @@ test('a timer due across an engine kill fires once, on the other engine, and its
   assert.ok(killedAt < dueAt, 'killed before the rally was due');
 
   // The other engine starts the guild for its due timer once the dead engine's placement is gone.
-  await waitFor(() => rallies.a.length > 0 && rallies.b.length > 0, { timeoutMs: (LEASE_TTL_SECONDS + 20) * 1000, message: 'the rally heard by both members' });
+  await waitFor(() => rallies.a.length > 0 && rallies.b.length > 0, { timeoutMs: (LEASE_TTL_SECONDS + 20) * 1000, message: 'the rally heard by both members' }).catch((err: unknown) => {
+    // What the processes did meanwhile (the run's own output shows only warnings and errors).
+    throw new Error(`${String(err)} (heard by a: ${rallies.a.length}, b: ${rallies.b.length})\nlogs:\n${cluster.logs()}`);
+  });
   const other = engines.find((e) => e !== victim)!;
   assert.equal(await hostOf(id), other.id, 'the guild runs on the other engine');
   // "An overdue timer fires within 1 s of its owner resuming" (docs/timers.md): measured from
