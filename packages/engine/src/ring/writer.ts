@@ -172,9 +172,8 @@ export class RingWriter {
    * @throws RangeError when `type` is not an integer 0–255.
    */
   tryWrite(type: number, sid: number, value: number, payload: Uint8Array | null, urgent = true): boolean {
-    if ((type & MAX_RECORD_TYPE) !== type) throw new RangeError(`record type must be an integer 0-${MAX_RECORD_TYPE}, got ${String(type)}`);
     const length = payload === null ? 0 : payload.byteLength;
-    if (length > this.#maxPayload) throw this.#tooLarge(length);
+    this.checkRecord(type, length);
     const size = recordBytes(length);
     const capacity = this.#capacity;
     let tail = this.#tail;
@@ -230,8 +229,8 @@ export class RingWriter {
   }
 
   /**
-   * The checks {@link tryWrite} makes before it looks for room: a record that no wait would let
-   * in. For a caller that queues records to write later (Outbox): refused when queued, not when
+   * The checks {@link tryWrite} makes (through this) before it looks for room: a record that no
+   * wait would let in. For a caller that queues records to write later (Outbox): refused when queued, not when
    * their turn comes.
    * @throws CodedError `ENG_ERR_RECORD_TOO_LARGE` when the payload exceeds `maxPayloadBytes`.
    * @throws RangeError when `type` is not an integer 0–255.
