@@ -4,6 +4,12 @@
  * engine hosting the guild is killed with SIGKILL just before it is due, and the rally still
  * fires, once: the other engine starts the guild for it (placed anew once the dead engine's
  * lease expired), its members hear it, and the firing is saved with the guild's state.
+ *
+ * On a database of its own: every engine wakes the owners of due timers in its database that
+ * its own cluster has placed nowhere, so an engine of another cluster on the same database
+ * (another test's, run at the same time or left running) would start this guild in its own
+ * cluster and fire the rally there, where its members are not (the rally then reaches nobody,
+ * and nothing in this cluster logs it): one database serves one cluster.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -11,16 +17,18 @@ import { readStatus } from '@gos/cluster';
 import { createStore } from '@gos/store';
 import { waitFor } from '@gos/testing';
 import { guestPlayer, loadPublished, testCluster } from './cluster-helpers.js';
+import { scratchDatabase } from './helpers.js';
 
-const MYSQL = process.env['GOS_TEST_MYSQL_URL'] ?? 'mysql://gos:gos@127.0.0.1:3306/gos_test';
 const LEASE_TTL_SECONDS = 2;
-const cluster = await testCluster({ leaseTtlSeconds: LEASE_TTL_SECONDS, persistIntervalMs: 500 });
-// autoMigrate: this file may be the first to use the database (run alone, on a fresh one).
-const store = createStore({ kind: 'mysql', url: MYSQL, autoMigrate: true });
+const db = await scratchDatabase('timers');
+const cluster = await testCluster({ leaseTtlSeconds: LEASE_TTL_SECONDS, persistIntervalMs: 500, mysqlUrl: db.url });
+// autoMigrate: the database is new (migrated here, before any process starts).
+const store = createStore({ kind: 'mysql', url: db.url, autoMigrate: true });
 await store.start();
 after(async () => {
   await store.close();
   await cluster.cleanup();
+  await db.drop();
 });
 
 /**
@@ -85,9 +93,14 @@ test('a timer due across an engine kill fires once, on the other engine, and its
   assert.ok(killedAt < dueAt, 'killed before the rally was due');
 
   // The other engine starts the guild for its due timer once the dead engine's placement is gone.
-  await waitFor(() => rallies.a.length > 0 && rallies.b.length > 0, { timeoutMs: (LEASE_TTL_SECONDS + 20) * 1000, message: 'the rally heard by both members' }).catch((err: unknown) => {
-    // What the processes did meanwhile (the run's own output shows only warnings and errors).
-    throw new Error(`${String(err)} (heard by a: ${rallies.a.length}, b: ${rallies.b.length})\nlogs:\n${cluster.logs()}`);
+  await waitFor(() => rallies.a.length > 0 && rallies.b.length > 0, { timeoutMs: (LEASE_TTL_SECONDS + 20) * 1000, message: 'the rally heard by both members' }).catch(async (err: unknown) => {
+    // What the processes did meanwhile (the run's own output shows only warnings and errors),
+    // and what the store holds: a rally recorded as fired that nobody heard fired elsewhere.
+    const saved = await Promise.all([store.loadScene(id), store.loadTimers(id)]).then(
+      ([scene, timers]) => `rallies saved: ${String((scene?.data as { rallies?: number } | undefined)?.rallies)}, timers pending: ${timers.map((t) => t.name).join(', ') || 'none'}`,
+      (e: unknown) => `store unreadable: ${String(e)}`,
+    );
+    throw new Error(`${String(err)} (heard by a: ${rallies.a.length}, b: ${rallies.b.length}; ${saved})\nlogs:\n${cluster.logs()}`);
   });
   const other = engines.find((e) => e !== victim)!;
   assert.equal(await hostOf(id), other.id, 'the guild runs on the other engine');
