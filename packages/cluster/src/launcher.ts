@@ -66,8 +66,12 @@ export class MemberProcess {
     this.child = spawn(process.execPath, [...NODE_FLAGS, o.viaMember === true ? BIN_ENTRY.member : BIN_ENTRY[o.role], '--config', o.config, '--id', o.id], {
       // Readiness and onLog come from the JSON lines, whatever LOG_FORMAT the caller has.
       env: { ...process.env, ...o.env, LOG_FORMAT: 'json' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // The IPC channel carries nothing: it closes when this process ends, however it ends (a
+      // SIGKILL too), and the member then stops as on SIGTERM rather than run on orphaned
+      // (runRole). Unreferenced here, so it never keeps this process alive either.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
+    this.child.channel?.unref();
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
     this.ready = new Promise((resolve, reject) => {
       const onLine = (raw: string): void => {

@@ -91,6 +91,13 @@ export async function runRole(fixedRole: Role | null, argv: readonly string[], e
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // Started by a launcher (MemberProcess: `npm run cluster`, the tests) with an IPC channel:
+  // the channel closes when the launcher ends, however it ends, and the member stops with it
+  // rather than run on, orphaned. Started any other way (systemd, a shell), it has no channel.
+  if (process.channel !== undefined) {
+    process.channel.unref();
+    process.once('disconnect', () => void stop('launcher exited'));
+  }
   // SIGHUP reloads what the role can (a gateway's TLS certificate), which logs the outcome;
   // before the role is ready it is ignored rather than ending the process (Node's default).
   let reload: (() => Promise<void>) | null = null;
