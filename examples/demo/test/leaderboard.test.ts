@@ -39,6 +39,7 @@ async function walk(p: Player, steps: number, stepM: number): Promise<number> {
     const done = await p.api.move({ seq: i + 1, x: inward(at.x, stepM), y: at.y });
     metres += Math.hypot(done.x - at.x, done.y - at.y);
     at = { ...at, x: done.x, y: done.y };
+    // A duration, not a condition: a pause between steps, each within the move's burst.
     await new Promise((r) => setTimeout(r, 250));
   }
   return metres;

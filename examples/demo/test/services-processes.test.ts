@@ -63,6 +63,7 @@ test('a mail claimed again and again while its scene moves live to the other eng
   let moving = true;
   const move = runNode([BIN.status, '--config', cluster.configFile, 'migrate', 'world:1', target.id, '--json']).finally(() => (moving = false));
   while (moving) {
+    // A duration, not a condition: the pace of the claims while the move runs.
     await new Promise((r) => setTimeout(r, 20));
     claims.push(claim());
   }
