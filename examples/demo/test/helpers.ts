@@ -38,6 +38,16 @@ export async function scratchDatabase(name: string): Promise<{ readonly name: st
   return { name: database, url: u.toString(), drop: () => mysqlAdmin((c) => c.query(`DROP DATABASE IF EXISTS \`${database}\``)).then(() => undefined) };
 }
 
+/** Whether a process with this pid runs (signal 0: nothing is sent). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * `x` moved `d` towards the middle of a map: players spawn anywhere in 100..900, and the
  * portals stand near the east and west edges (portals.ts), so a test's steps taken this way

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { waitFor } from '@gos/testing';
 import { testCluster } from './cluster-helpers.js';
+import { alive } from './helpers.js';
 
 const cluster = await testCluster({ leaseTtlSeconds: 2, persistIntervalMs: 1000 });
 after(() => cluster.cleanup());
@@ -23,15 +24,6 @@ await m.ready;
 console.log(JSON.stringify({ pid: m.pid }));
 setInterval(() => {}, 60_000);
 `;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('a member stops when its launcher is killed with SIGKILL', async () => {
   const launcher = spawn(process.execPath, ['--input-type=module', '-e', LAUNCHER], {

@@ -14,6 +14,7 @@ import { after, test } from 'node:test';
 import { BIN_ENTRY, readStatus } from '@gos/cluster';
 import { waitFor } from '@gos/testing';
 import { freePort, freePorts, guestPlayer, testCluster } from './cluster-helpers.js';
+import { alive } from './helpers.js';
 
 const LOCAL = path.join(path.dirname(BIN_ENTRY.status), 'local.js');
 
@@ -42,15 +43,6 @@ function startLocal(args: string[], env: Record<string, string> = {}, configFile
       return m === null ? [] : [{ id: m[1]!, pid: Number(m[2]) }];
     });
   return { child, lines, exited, pids: (id) => started().filter((s) => s.id === id).map((s) => s.pid), allPids: () => started().map((s) => s.pid) };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** After a failure: SIGINT (the launcher stops its members), then SIGKILL whatever it left. */
