@@ -230,8 +230,8 @@ export class RingWriter {
 
   /**
    * The checks {@link tryWrite} makes (through this) before it looks for room: a record that no
-   * wait would let in. For a caller that queues records to write later (Outbox): refused when queued, not when
-   * their turn comes.
+   * wait would let in. For a caller that queues records to write later (Outbox): refused when
+   * queued, not when their turn comes.
    * @throws CodedError `ENG_ERR_RECORD_TOO_LARGE` when the payload exceeds `maxPayloadBytes`.
    * @throws RangeError when `type` is not an integer 0–255.
    */
